@@ -1,0 +1,31 @@
+# Two commands matter: `make run` and `make test`. Everything else is a step they use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: run test lint ci-services browser clean-test-state
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+var/local.env: | $(VENV)/.installed
+	$(PY) -m portal.bootstrap
+
+run: $(VENV)/.installed var/local.env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py run_local --port $(PORT)
+
+# Debian's Chromium for the browser tests; Playwright's own browser download cannot be used.
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+test: $(VENV)/.installed var/local.env browser lint
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest $(PYTEST_ARGS)
