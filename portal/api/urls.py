@@ -1,0 +1,15 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from portal.api import views
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("me", views.MeApi.as_view(), name="api_me"),
+    path("tokens", views.TokenListCreateApi.as_view(), name="api_tokens"),
+    path("tokens/<int:pk>", views.TokenRevokeApi.as_view(), name="api_token"),
+    path("users", views.UserListCreateApi.as_view(), name="api_users"),
+    path("users/<int:pk>", views.UserDetailApi.as_view(), name="api_user"),
+    path("audit", views.AuditListApi.as_view(), name="api_audit"),
+]

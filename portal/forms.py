@@ -1,0 +1,50 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import UsernameField
+
+from portal.models import Role, User
+
+
+class FirstAdminForm(forms.Form):
+    username = UsernameField(max_length=150, help_text="You will sign in with this name.")
+    email = forms.EmailField(required=False)
+    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password_again = forms.CharField(
+        label="Password (again)", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("password_again"):
+            self.add_error("password_again", "The two passwords differ; type the same one twice.")
+        elif data.get("password"):
+            try:
+                password_validation.validate_password(
+                    data["password"], User(username=data.get("username", ""))
+                )
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return data
+
+
+class UserCreateForm(FirstAdminForm):
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.OPERATOR)
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError("A user with this name exists already.")
+        return username
+
+
+class UserUpdateForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+    is_active = forms.BooleanField(
+        required=False, label="Active", help_text="Inactive users cannot sign in or use tokens."
+    )
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, help_text="Where the token is used, e.g. “CRM dialer”.",
+    )

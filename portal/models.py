@@ -1,0 +1,108 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    """The three roles, each a Django group of the same label, lowest first."""
+
+    VIEWER = "viewer", "Viewer"
+    OPERATOR = "operator", "Operator"
+    ADMIN = "admin", "Admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+
+class User(AbstractUser):
+    """A person using the portal; their role is the one role group they belong to."""
+
+    @property
+    def role(self) -> Role | None:
+        if not self.is_active:
+            return None
+        if self.is_superuser:
+            return Role.ADMIN
+        if not hasattr(self, "_role_cache"):
+            labels = {label: role for role, label in Role.choices}
+            names = [g.name for g in self.groups.all()]
+            roles = [Role(labels[n]) for n in names if n in labels]
+            self._role_cache = max(roles, key=lambda r: r.rank) if roles else None
+        return self._role_cache
+
+    def has_role(self, minimum: Role) -> bool:
+        role = self.role
+        return role is not None and role.rank >= minimum.rank
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only a SHA-256 of it is stored; it is shown once, at creation."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    # The public part of the token, used to find the row without scanning hashes.
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (cb_{self.prefix}_…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.user.is_active
+
+
+class AuditEntry(models.Model):
+    """Who did what to which object, when, from where. Secrets are masked before saving."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept as text so the entry still says who it was after the user or token is deleted.
+    actor_label = models.CharField(max_length=150, blank=True)
+    token = models.ForeignKey(
+        ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            # The audit page and the API list newest first.
+            models.Index(fields=["-created_at", "-id"], name="audit_newest"),
+            # A call's or an account's page shows the entries about that object.
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_label or 'system'} {self.action} {self.object_repr}"
+
+    @property
+    def via(self) -> str:
+        if self.token_id:
+            return "API token"
+        return "portal" if self.actor_id else "system"
+
+
+class WorkerHeartbeat(models.Model):
+    """Last time each Celery worker ran the heartbeat task, shown on /healthz."""
+
+    hostname = models.CharField(max_length=200, unique=True)
+    last_seen = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.hostname

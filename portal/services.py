@@ -1,0 +1,202 @@
+"""Workflows of the portal itself: first-run setup, users and roles, API tokens, the audit log.
+
+UI views and API views both call these; they validate, write and audit in one place.
+"""
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Model
+from django.http import HttpRequest
+from django.utils import timezone
+
+from portal.crypto import mask
+from portal.models import ApiToken, AuditEntry, Role, User
+
+TOKEN_PREFIX = "cb_"
+_SECRET_KEY_NAMES = re.compile(r"secret|password|private|api_key|token|credential", re.I)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a user through the portal, a user through an API token, or the system."""
+
+    user: User | None = None
+    token: ApiToken | None = None
+    ip_address: str | None = None
+
+    @classmethod
+    def from_request(cls, request: HttpRequest) -> "Actor":
+        auth = getattr(request, "auth", None)
+        user = request.user if request.user.is_authenticated else None
+        ip = request.META.get("REMOTE_ADDR")
+        if settings.USE_X_FORWARDED_FOR and request.META.get("HTTP_X_FORWARDED_FOR"):
+            ip = request.META["HTTP_X_FORWARDED_FOR"].split(",")[0].strip()
+        return cls(user=user, token=auth if isinstance(auth, ApiToken) else None, ip_address=ip)
+
+    @property
+    def label(self) -> str:
+        if self.user is None:
+            return "system"
+        if self.token is not None:
+            return f"{self.user.username} (token {self.token.name})"
+        return self.user.username
+
+
+SYSTEM = Actor()
+
+
+def mask_secrets(data: Any) -> Any:
+    """A copy of `data` in which every value under a secret-looking key is masked."""
+    if isinstance(data, dict):
+        return {
+            key: mask(str(value)) if _SECRET_KEY_NAMES.search(str(key)) and value else
+            mask_secrets(value)
+            for key, value in data.items()
+        }
+    if isinstance(data, list):
+        return [mask_secrets(item) for item in data]
+    return data
+
+
+def audit_record(
+    *, actor: Actor, action: str, obj: Model | None = None, changes: dict | None = None
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        actor=actor.user,
+        actor_label=actor.label,
+        token=actor.token,
+        ip_address=actor.ip_address,
+        action=action,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        object_repr=str(obj)[:200] if obj is not None else "",
+        changes=mask_secrets(changes or {}),
+    )
+
+
+# First-run setup ---------------------------------------------------------------------------
+
+def setup_token() -> str:
+    """The one-time setup token: derived from SECRET_KEY, so every process agrees on it."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), b"callboard-first-run-setup", "sha256")
+    return digest.hexdigest()[:32]
+
+
+def setup_is_open() -> bool:
+    return not User.objects.exists()
+
+
+def setup_token_is_valid(token: str) -> bool:
+    return setup_is_open() and hmac.compare_digest(token, setup_token())
+
+
+def setup_create_admin(*, username: str, email: str, password: str) -> User:
+    with transaction.atomic():
+        if not setup_is_open():
+            raise ValidationError("Callboard is already set up; sign in instead.")
+        user = User(username=username, email=email, is_staff=True, is_superuser=True)
+        user.set_password(password)
+        user.full_clean()
+        user.save()
+        user.groups.add(Group.objects.get(name=Role.ADMIN.label))
+        audit_record(actor=Actor(user=user), action="setup.complete", obj=user)
+    return user
+
+
+# Users and roles ---------------------------------------------------------------------------
+
+def _set_role(user: User, role: Role) -> None:
+    user.groups.remove(*Group.objects.filter(name__in=Role.labels))
+    user.groups.add(Group.objects.get(name=role.label))
+    user.is_staff = role == Role.ADMIN
+    user.save(update_fields=["is_staff"])
+    user.__dict__.pop("_role_cache", None)
+
+
+@transaction.atomic
+def user_create(
+    *, actor: Actor, username: str, email: str, role: Role, password: str
+) -> User:
+    user = User(username=username, email=email)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    _set_role(user, role)
+    audit_record(actor=actor, action="user.create", obj=user, changes={"role": role.value})
+    return user
+
+
+@transaction.atomic
+def user_update(
+    *, actor: Actor, user: User, role: Role | None = None, is_active: bool | None = None
+) -> User:
+    if actor.user is not None and actor.user.pk == user.pk and (
+        is_active is False or (role is not None and role != Role.ADMIN)
+    ):
+        raise ValidationError("You cannot demote or deactivate yourself; ask another admin.")
+    changes: dict[str, Any] = {}
+    if role is not None and role != user.role:
+        changes["role"] = [user.role.value if user.role else None, role.value]
+        _set_role(user, role)
+    if is_active is not None and is_active != user.is_active:
+        changes["is_active"] = [user.is_active, is_active]
+        user.is_active = is_active
+        user.save(update_fields=["is_active"])
+    if changes:
+        audit_record(actor=actor, action="user.update", obj=user, changes=changes)
+    return user
+
+
+# API tokens --------------------------------------------------------------------------------
+
+def _hash_token(raw: str) -> str:
+    # The token carries 256 random bits, so a plain SHA-256 cannot be brute-forced.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(*, actor: Actor, user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a token and return it with its only plaintext copy, to show once."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the token a name that says where it is used."})
+    prefix = secrets.token_hex(6)
+    raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken.objects.create(user=user, name=name[:100], prefix=prefix,
+                                    key_hash=_hash_token(raw))
+    audit_record(actor=actor, action="api_token.create", obj=token)
+    return token, raw
+
+
+@transaction.atomic
+def api_token_revoke(*, actor: Actor, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_record(actor=actor, action="api_token.revoke", obj=token)
+
+
+def api_token_authenticate(raw: str) -> ApiToken | None:
+    """The active token matching `raw`, or None. Marks it used at most once a minute."""
+    match = re.fullmatch(rf"{TOKEN_PREFIX}([0-9a-f]{{12}})_[A-Za-z0-9_-]{{20,}}", raw)
+    if not match:
+        return None
+    token = ApiToken.objects.select_related("user").filter(prefix=match.group(1)).first()
+    if token is None or not hmac.compare_digest(token.key_hash, _hash_token(raw)):
+        return None
+    if not token.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

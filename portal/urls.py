@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from portal import health, views
+
+handler404 = "portal.views.page_not_found"
+handler500 = "portal.views.server_error"
+
+urlpatterns = [
+    path("", include("calls.urls")),
+    path("", include("voiceapps.urls")),
+    path("setup/<str:token>/", views.setup, name="setup"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="portal/login.html"),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("profile/", views.profile, name="profile"),
+    path("profile/tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
+    path("users/", views.user_list, name="user_list"),
+    path("users/new/", views.user_create, name="user_create"),
+    path("users/<int:pk>/", views.user_edit, name="user_edit"),
+    path("audit/", views.audit_list, name="audit_list"),
+    path("healthz", health.healthz, name="healthz"),
+    path("api/v1/", include("portal.api.urls")),
+    path("django-admin/", admin.site.urls),
+]

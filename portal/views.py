@@ -1,0 +1,141 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from portal import services
+from portal.api.exceptions import error_body
+from portal.forms import ApiTokenForm, FirstAdminForm, UserCreateForm, UserUpdateForm
+from portal.models import AuditEntry, Role, User
+from portal.roles import role_required
+from portal.services import Actor
+
+
+def setup(request: HttpRequest, token: str) -> HttpResponse:
+    if not services.setup_is_open():
+        raise Http404("Callboard is already set up.")
+    if not services.setup_token_is_valid(token):
+        return render(request, "portal/setup_invalid.html", status=403)
+    form = FirstAdminForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.setup_create_admin(
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Welcome to Callboard. You are its first administrator.")
+            return redirect("dashboard")
+    return render(request, "portal/setup.html", {"form": form})
+
+
+@role_required(Role.ADMIN)
+def user_list(request: HttpRequest) -> HttpResponse:
+    users = User.objects.prefetch_related("groups").order_by("username")
+    page = Paginator(users, 50).get_page(request.GET.get("page"))
+    return render(request, "portal/user_list.html", {"page": page})
+
+
+@role_required(Role.ADMIN)
+def user_create(request: HttpRequest) -> HttpResponse:
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_create(
+                actor=Actor.from_request(request),
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                role=Role(form.cleaned_data["role"]),
+                password=form.cleaned_data["password"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"User {user.username} created.")
+            return redirect("user_list")
+    return render(request, "portal/user_form.html", {"form": form})
+
+
+@role_required(Role.ADMIN)
+def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_object_or_404(User, pk=pk)
+    initial = {"role": user.role or Role.VIEWER, "is_active": user.is_active}
+    form = UserUpdateForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_update(
+                actor=Actor.from_request(request),
+                user=user,
+                role=Role(form.cleaned_data["role"]),
+                is_active=form.cleaned_data["is_active"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"User {user.username} updated.")
+            return redirect("user_list")
+    return render(request, "portal/user_edit.html", {"form": form, "edited": user})
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    form = ApiTokenForm(request.POST or None)
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _, new_token = services.api_token_create(
+                actor=Actor.from_request(request), user=request.user, name=form.cleaned_data["name"]
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            form = ApiTokenForm()
+    tokens = request.user.api_tokens.order_by("revoked_at", "-created_at")
+    return render(
+        request, "portal/profile.html", {"form": form, "tokens": tokens, "new_token": new_token}
+    )
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(request.user.api_tokens, pk=pk)
+    services.api_token_revoke(actor=Actor.from_request(request), token=token)
+    messages.success(request, f"Token “{token.name}” revoked. Requests using it now get a 401.")
+    return redirect("profile")
+
+
+@role_required(Role.ADMIN)
+def audit_list(request: HttpRequest) -> HttpResponse:
+    entries = AuditEntry.objects.select_related("actor")
+    action = request.GET.get("action", "").strip()
+    if action:
+        entries = entries.filter(action__startswith=action)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(request, "portal/audit_list.html", {"page": page, "action": action})
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _wants_json(request):
+        body = error_body("not_found", "There is nothing at this address.")
+        return JsonResponse(body, status=404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _wants_json(request):
+        body = error_body("server_error", "Something went wrong on our side; it has been logged.")
+        return JsonResponse(body, status=500)
+    return render(request, "500.html", status=500)

@@ -1,0 +1,37 @@
+// Small behaviours shared by every page. No build step, no framework: plain DOM.
+(function () {
+  "use strict";
+
+  // Copy buttons: <button data-copy="#selector">.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source) return;
+    var text = source.value !== undefined ? source.value : source.textContent;
+    navigator.clipboard.writeText(text.trim()).then(function () {
+      var label = button.textContent;
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = label; }, 1500);
+    });
+  });
+
+  // Destructive actions: <form data-confirm="sentence"> asks in a modal dialog first.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("form[data-confirm]") || form.dataset.confirmed === "yes") return;
+    event.preventDefault();
+    var dialog = document.getElementById("confirm-dialog");
+    document.getElementById("confirm-message").textContent = form.getAttribute("data-confirm");
+    document.getElementById("confirm-ok").textContent = form.getAttribute("data-confirm-label") || "Confirm";
+    dialog.returnValue = "";
+    dialog.addEventListener("close", function onClose() {
+      dialog.removeEventListener("close", onClose);
+      if (dialog.returnValue === "confirm") {
+        form.dataset.confirmed = "yes";
+        form.requestSubmit(event.submitter || undefined);
+      }
+    });
+    dialog.showModal();
+  });
+})();

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class VoiceappsConfig(AppConfig):
+    name = "voiceapps"
+    verbose_name = "Voice applications"
