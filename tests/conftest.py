@@ -1,0 +1,144 @@
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from portal import celery_app
+from portal.models import Role, User
+from portal.services import SYSTEM, api_token_create
+from tests.factories import UserFactory
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_QUEUE = "callboard-test"
+
+# Tests publish to their own queue so a `make run` beside them never eats their tasks.
+celery_app.conf.task_default_queue = TEST_QUEUE
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    cache.clear()
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    return UserFactory(username="admin", role=Role.ADMIN)
+
+
+@pytest.fixture
+def operator_user(db) -> User:
+    return UserFactory(username="operator", role=Role.OPERATOR)
+
+
+@pytest.fixture
+def viewer_user(db) -> User:
+    return UserFactory(username="viewer", role=Role.VIEWER)
+
+
+@pytest.fixture
+def outsider_user(db) -> User:
+    """Signed in, but an administrator never gave them a role."""
+    return UserFactory(username="outsider")
+
+
+@pytest.fixture
+def personas(admin_user, operator_user, viewer_user, outsider_user) -> dict[str, User]:
+    return {
+        "admin": admin_user,
+        "operator": operator_user,
+        "viewer": viewer_user,
+        "outsider": outsider_user,
+    }
+
+
+@pytest.fixture
+def client_for(client) -> Callable[[User | None], object]:
+    def login(user: User | None):
+        client.logout()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def api_for() -> Callable[[User | None], APIClient]:
+    """An API client authenticated with a fresh personal token of `user` (None: anonymous)."""
+
+    def make(user: User | None) -> APIClient:
+        api = APIClient()
+        if user is not None:
+            _, raw = api_token_create(actor=SYSTEM, user=user, name="tests")
+            api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        return api
+
+    return make
+
+
+def _test_database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class WorkerProcess:
+    """A real `celery worker` subprocess on the test database and the test queue."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.lines: list[str] = []
+        self._ready = threading.Event()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=INFO",
+             "--concurrency=2", "--without-gossip", "--without-mingle", "-Q", TEST_QUEUE],
+            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+        if not self._ready.wait(60):
+            self.stop()
+            raise RuntimeError("Celery worker did not start:\n" + "".join(self.lines[-40:]))
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if " ready." in line:
+                self._ready.set()
+
+    def log(self) -> str:
+        return "".join(self.lines)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker) -> Iterator[WorkerProcess]:
+    """Start one real worker for the session. Tests using it need `transactional_db`."""
+    with django_db_blocker.unblock():
+        database_url = _test_database_url()
+    with celery_app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(TEST_QUEUE)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_QUEUE": TEST_QUEUE,
+    }
+    worker = WorkerProcess(env)
+    yield worker
+    worker.stop()

@@ -1,0 +1,63 @@
+"""The API frame: schema, docs, one error shape, JSON 404s."""
+
+import subprocess
+import sys
+
+import pytest
+from django.urls import reverse
+from openapi_spec_validator import validate
+
+from tests.conftest import REPO
+
+
+def test_schema_generates_without_warnings_and_is_valid(tmp_path):
+    out = tmp_path / "schema.json"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn",
+         "--format", "openapi-json", "--file", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Warning" not in result.stderr and "Error" not in result.stderr
+
+
+@pytest.mark.django_db
+def test_schema_is_served_and_valid_openapi(client):
+    response = client.get(reverse("api_schema"), HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    schema = response.json()
+    validate(schema)
+    assert "/api/v1/tokens" in schema["paths"]
+    assert "apiToken" in schema["components"]["securitySchemes"]
+
+
+@pytest.mark.django_db
+def test_docs_page_works_offline(client):
+    page = client.get(reverse("api_docs")).content.decode()
+    assert "swagger-ui" in page
+    assert "cdn" not in page.lower(), "the docs page must not need the internet"
+
+
+@pytest.mark.django_db
+def test_unknown_api_path_is_a_json_404(client):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_malformed_json_is_a_400_with_the_shape(api_for, viewer_user):
+    response = api_for(viewer_user).generic(
+        "POST", reverse("api_tokens"), "{not json", content_type="application/json"
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "parse_error" and "JSON" in body["detail"]
+    assert body["fields"] == {}
+
+
+@pytest.mark.django_db
+def test_unknown_page_is_a_friendly_html_404(client_for, viewer_user):
+    response = client_for(viewer_user).get("/no/such/page/")
+    assert response.status_code == 404
+    assert "Nothing here" in response.content.decode()
