@@ -1,0 +1,208 @@
+"""Calls, their events, and every webhook delivery and answer request as received."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from portal.models import ApiToken
+from voiceapps.models import Application, NccoVersion, ProviderAccount
+
+
+class CallStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SUBMITTED = "submitted", "Submitted"
+    RINGING = "ringing", "Ringing"
+    ANSWERED = "answered", "Answered"
+    COMPLETED = "completed", "Completed"
+    BUSY = "busy", "Busy"
+    NO_ANSWER = "no_answer", "No answer"
+    FAILED = "failed", "Failed"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+TERMINAL_STATUSES = frozenset({
+    CallStatus.COMPLETED, CallStatus.BUSY, CallStatus.NO_ANSWER,
+    CallStatus.FAILED, CallStatus.REJECTED, CallStatus.CANCELLED,
+})
+# A status never moves backwards: an event may only raise a call's rank.
+STATUS_RANK = {
+    CallStatus.QUEUED: 0, CallStatus.SUBMITTED: 1, CallStatus.RINGING: 2,
+    CallStatus.ANSWERED: 3, **{status: 4 for status in TERMINAL_STATUSES},
+}
+
+
+class Direction(models.TextChoices):
+    OUTBOUND = "outbound", "Outbound"
+    INBOUND = "inbound", "Inbound"
+
+
+class AnsweredBy(models.TextChoices):
+    HUMAN = "human", "Human"
+    MACHINE = "machine", "Machine"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Call(models.Model):
+    account = models.ForeignKey(ProviderAccount, on_delete=models.PROTECT, related_name="calls")
+    provider = models.CharField(max_length=20)  # the account's kind when the call was made
+    application = models.ForeignKey(Application, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="calls")
+    ncco_version = models.ForeignKey(NccoVersion, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="calls")
+    direction = models.CharField(max_length=10, choices=Direction.choices,
+                                 default=Direction.OUTBOUND)
+    from_number = models.CharField(max_length=100, blank=True)
+    to_endpoint = models.JSONField(default=dict)  # the endpoint as given
+    to_display = models.CharField(max_length=255, blank=True)  # number or URI, for search
+    status = models.CharField(max_length=12, choices=CallStatus.choices,
+                              default=CallStatus.QUEUED)
+    provider_status = models.CharField(max_length=40, blank=True)  # the provider's own word
+    answered_by = models.CharField(max_length=10, choices=AnsweredBy.choices, blank=True)
+    provider_call_id = models.CharField(max_length=100, blank=True)  # Vonage uuid, VG sid
+    conversation_id = models.CharField(max_length=100, blank=True)  # Vonage conversation_uuid
+    sip_call_id = models.CharField(max_length=200, blank=True)  # Voice Gateway callid
+    tag = models.JSONField(default=dict, blank=True)
+    flow = models.JSONField(default=dict, blank=True)  # answer_url or inline ncco as sent
+    options = models.JSONField(default=dict, blank=True)  # provider options as sent
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+    placed_via_token = models.ForeignKey(ApiToken, null=True, blank=True,
+                                         on_delete=models.SET_NULL, related_name="+")
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # A create-call request went out but no answer came back: the provider may or may not
+    # have created the call. Never re-sent; reconciled from events or the provider's list.
+    outcome_unknown = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    ringing_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    rate = models.DecimalField(max_digits=10, decimal_places=6, null=True, blank=True)
+    price = models.DecimalField(max_digits=10, decimal_places=6, null=True, blank=True)
+    network = models.CharField(max_length=20, blank=True)
+    sip_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    disconnected_by = models.CharField(max_length=20, blank=True)
+    failure_detail = models.TextField(blank=True)
+    provider_request = models.JSONField(default=dict, blank=True)  # secrets removed
+    provider_response = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The call log, newest first, and its keyset pagination.
+            models.Index(fields=["-created_at", "-id"], name="call_newest"),
+            # The log filtered by status (the most used filter) and the dashboard.
+            models.Index(fields=["status", "-created_at"], name="call_status_newest"),
+            models.Index(fields=["account", "-created_at"], name="call_account_newest"),
+            # Live updates: what changed since the page last asked.
+            models.Index(fields=["updated_at"], name="call_updated"),
+            # Webhooks find their call by the provider's id.
+            models.Index(fields=["account", "provider_call_id"], name="call_provider_id"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["placed_by", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="call_idempotency_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Call {self.pk} to {self.to_display}"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class WebhookDelivery(models.Model):
+    """One HTTP request a provider sent us, stored raw before anything is done with it."""
+
+    account = models.ForeignKey(ProviderAccount, null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="deliveries")
+    endpoint = models.CharField(max_length=40)  # which of our webhook URLs it hit
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=500)
+    query = models.TextField(blank=True)
+    headers = models.JSONField(default=dict)  # secrets removed
+    body = models.BinaryField()
+    received_at = models.DateTimeField(default=timezone.now)
+    verified = models.BooleanField(default=False)
+    rejection_reason = models.CharField(max_length=300, blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    body_sha256 = models.CharField(max_length=64, blank=True)
+    replay_key = models.CharField(max_length=200, blank=True)  # JWT jti / signature
+    applied_at = models.DateTimeField(null=True, blank=True)
+    apply_error = models.TextField(blank=True)
+    is_replay = models.BooleanField(default=False)  # re-applied by an admin
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["-received_at", "-id"], name="delivery_newest"),
+            models.Index(fields=["verified", "-received_at"], name="delivery_rejected"),
+            # Replay check: has this account already seen this jti?
+            models.Index(fields=["account", "replay_key"], name="delivery_replay"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.endpoint} at {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class CallEvent(models.Model):
+    """One thing that happened to a call, in the provider's time and in ours."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events")
+    delivery = models.ForeignKey(WebhookDelivery, null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="events")
+    source = models.CharField(max_length=20, default="webhook")  # webhook, callboard, control
+    kind = models.CharField(max_length=20)  # status, amd, input, record, …, unknown
+    status = models.CharField(max_length=12, blank=True)  # ours, on status events
+    raw_status = models.CharField(max_length=60, blank=True)
+    provider_time = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    payload = models.JSONField(default=dict)
+    # Same content as an earlier event of this call (stored, marked, not applied again).
+    dedupe_key = models.CharField(max_length=64, blank=True)
+    is_duplicate = models.BooleanField(default=False)
+    # Arrived after an event the provider sent later (it changed nothing backwards).
+    out_of_order = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        indexes = [
+            models.Index(fields=["call", "received_at"], name="event_timeline"),
+            models.Index(fields=["call", "dedupe_key"], name="event_dedupe"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.raw_status} for call {self.call_id}"
+
+
+class AnswerRequest(models.Model):
+    """A provider asked a hosted answer URL for a call flow; what it asked and got."""
+
+    application = models.ForeignKey(Application, null=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    call = models.ForeignKey(Call, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="answer_requests")
+    ncco_version = models.ForeignKey(NccoVersion, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    method = models.CharField(max_length=8)
+    params = models.JSONField(default=dict)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField(default=list)
+    missing_placeholders = models.JSONField(default=list, blank=True)
+    latency_ms = models.FloatField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.method} answer for call {self.call_id}"
