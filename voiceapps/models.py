@@ -190,6 +190,8 @@ class Number(models.Model):
     capabilities = models.JSONField(default=list, blank=True)
     description = models.CharField(max_length=200, blank=True)
     provider_number_id = models.CharField(max_length=100, blank=True)
+    # Why the provider refused the last link change; the link stays in Callboard meanwhile.
+    link_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
