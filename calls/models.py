@@ -75,6 +75,10 @@ class Call(models.Model):
     # A create-call request went out but no answer came back: the provider may or may not
     # have created the call. Never re-sent; reconciled from events or the provider's list.
     outcome_unknown = models.BooleanField(default=False)
+    # Set just before a create-call request goes out, cleared once its answer is stored: a
+    # queued call with this set was being sent when its worker stopped, so it must not be
+    # sent again blindly (the provider may already be ringing the callee).
+    send_started_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
     ringing_at = models.DateTimeField(null=True, blank=True)
@@ -118,6 +122,21 @@ class Call(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+
+class AccountRateSlot(models.Model):
+    """When an account may send its next create-call request (calls/ratelimit.py).
+
+    One row per account, locked while a worker takes the slot, so every worker and every
+    process shares the account's calls-per-second limit.
+    """
+
+    account = models.OneToOneField(ProviderAccount, on_delete=models.CASCADE,
+                                   primary_key=True, related_name="+")
+    next_free_at = models.FloatField(default=0.0)  # Unix time, seconds
+
+    def __str__(self) -> str:
+        return f"Rate slot of account {self.account_id}"
 
 
 class WebhookDelivery(models.Model):

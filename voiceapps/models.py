@@ -250,3 +250,26 @@ class NccoVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document.name} v{self.number}"
+
+
+class CallProfile(models.Model):
+    """A named bundle of call options (AMD, timers, headers, hooks) for one provider kind.
+
+    `options` uses the provider's own option names (the adapter's CALL_OPTIONS), so applying
+    a profile is a dict merge; the options given with a call win over the profile's.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=KIND_CHOICES)
+    description = models.CharField(max_length=300, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
