@@ -1,0 +1,484 @@
+"""A fake provider: a real HTTP server on 127.0.0.1 that checks requests against the
+provider's own OpenAPI document.
+
+Every request is recorded and validated with openapi-core (method, path, parameters,
+headers, auth scheme, body). A request the spec refuses is a *violation*: it gets a 400
+and the `fake_provider` fixture fails the test at teardown, unless the test said it
+expects one. Answers are the spec's examples, or scripted per test.
+
+    from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
+
+    def test_something(fake_provider):
+        fake = fake_provider("vonage-voice.yml", "vonage-application-v2.yml")
+        fake.reply("POST", "/v1/calls", status=429, headers={"Retry-After": "3"})
+        ...  # point AccountConfig.base_url at fake.url
+        assert fake.requests_to("POST", "/v1/calls")[0].bearer_token()
+
+Specs are read from the repository's sibling `../shared/specs` and patched in memory
+(see PATCHES): /work/shared is never written.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, parse_qsl, urlsplit
+
+import pytest
+from jsonschema_path import SchemaPath
+from jsonschema_path.readers import FilePathReader
+from openapi_core import OpenAPI
+from openapi_core.datatypes import RequestParameters
+from openapi_core.templating.paths.exceptions import PathError
+from openapi_core.templating.paths.finders import APICallPathFinder
+from requests.structures import CaseInsensitiveDict
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+SPECS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "specs"
+KPN_TOKEN_PATH = "/oauth/client_credential/accesstoken"
+
+
+# -- spec loading ---------------------------------------------------------------------
+
+
+def _move_server_path_into_paths(document: dict) -> None:
+    """Serve every spec from the fake's root.
+
+    Vonage's specs put the resource in the server URL (`https://api.nexmo.com/v1/calls`
+    with path `/`), which openapi-core cannot match against a request to `/v1/calls`
+    without the trailing slash that real clients never send. Moving the server's path
+    into the paths (`/v1/calls`, `/v1/calls/{uuid}`) and serving from `/` keeps every
+    path exactly as the provider's clients write it, on our loopback host.
+    """
+    servers = document.get("servers") or [{"url": "/"}]
+    prefix = urlsplit(servers[0]["url"]).path.rstrip("/")
+    document["paths"] = {
+        (prefix + path if path != "/" else prefix or "/"): item
+        for path, item in document["paths"].items()
+    }
+    document["servers"] = [{"url": "/"}]
+
+
+def _patch_vonage_voice(document: dict) -> None:
+    schemas = document["components"]["schemas"]
+    # Upstream bug (vonage.md 1.3): the unmute body's enum says "mute", so `mute`
+    # matched two oneOf branches and `unmute` matched none.
+    schemas["UpdateCallRequestUnmute"]["properties"]["action"]["enum"] = ["unmute"]
+    # The endpoint schemas give `type` only as an example, so {"type": "phone", …}
+    # also matched EndpointSip (which requires nothing else) and oneOf failed.
+    for name in ("EndpointPhoneTo", "EndpointSip", "EndpointWebsocket", "EndpointVBCExtension"):
+        props = schemas[name]["properties"]
+        props["type"]["enum"] = [props["type"]["example"]]
+    schemas["EndpointApp"]["properties"]["type"]["enum"] = ["app"]
+    # `app` endpoints exist (EndpointApp, vonage.md 1.1) but 1.3.8 left them out of `to`.
+    to_items = schemas["CreateCallRequestBase"]["properties"]["to"]["items"]["oneOf"]
+    to_items.append({"$ref": "#/components/schemas/EndpointApp"})
+
+
+def _patch_vonage_numbers(document: dict) -> None:
+    # The 2019 spec lists only api_key/api_secret query parameters; Vonage also takes
+    # HTTP Basic (vonage.md 4.2: the official SDK uses it), which keeps the secret out
+    # of URLs. Accept either.
+    document["components"]["securitySchemes"]["basicAuth"] = {"type": "http", "scheme": "basic"}
+    document["security"] = [{"basicAuth": []}, {"apiKey": [], "apiSecret": []}]
+
+
+def _patch_kpn(document: dict) -> None:
+    # openapi-core does not check oauth2 schemes at all; what KPN receives is a Bearer
+    # token, so check for that.
+    document["components"]["securitySchemes"]["oauth2"] = {"type": "http", "scheme": "bearer"}
+    # The DTMF body is declared as a bare string; Vonage's (and KPN's example) is
+    # {"digits": "…"}.
+    body = document["paths"]["/communication/nexmo/voice/calls/{uuid}/dtmf"]["put"]["requestBody"]
+    body["content"]["application/json"]["schema"] = {
+        "type": "object",
+        "required": ["digits"],
+        "properties": {"digits": {"$ref": "#/components/schemas/fields_digits"}},
+    }
+
+
+def _patch_jambonz(document: dict) -> None:
+    calls = document["paths"]["/v1/Accounts/{AccountSid}/Calls/{CallSid}"]
+    # jambonz.md 2.1: the code takes PUT (POST is legacy); the swagger only has POST.
+    calls["put"] = {**calls["post"], "operationId": "updateCallPut"}
+    # `whisper` is a say/play verb (jambonz.md 2.6), not a Webhook.
+    update = calls["post"]["requestBody"]["content"]["application/json"]["schema"]
+    update["properties"]["whisper"] = {"type": "object", "required": ["verb"]}
+    # The DB and the feature server use upper-case methods; the swagger enum is lower-case.
+    webhook = document["components"]["schemas"]["Webhook"]["properties"]["method"]
+    webhook["enum"] = ["GET", "POST", "get", "post"]
+
+
+PATCHES: dict[str, Callable[[dict], None]] = {
+    "vonage-voice.yml": _patch_vonage_voice,
+    "vonage-numbers.yml": _patch_vonage_numbers,
+    "kpn-voice-nexmo.yml": _patch_kpn,
+    "jambonz-swagger.yaml": _patch_jambonz,
+}
+
+
+@functools.cache
+def load_spec(name: str) -> OpenAPI:
+    """The spec from ../shared/specs, patched in memory (the file is a fresh copy)."""
+    document, base_uri = FilePathReader(str(SPECS_DIR / name)).read()
+    _move_server_path_into_paths(document)
+    PATCHES.get(name, lambda document: None)(document)
+    # base_uri keeps relative $refs (common/common_errors.yml) resolving from the file.
+    return OpenAPI.from_dict(document, base_uri=base_uri)
+
+
+# -- recorded requests and scripted replies -------------------------------------------
+
+
+@dataclass
+class SeenRequest:
+    """One request as the fake received it."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: CaseInsensitiveDict
+    body: bytes
+    operation: str = ""  # the spec's path template ("/v1/calls/{uuid}"), once matched
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def form(self) -> dict[str, str]:
+        return dict(parse_qsl(self.body.decode()))
+
+    def param(self, name: str) -> str:
+        return self.query.get(name, [""])[0]
+
+    def bearer_token(self) -> str:
+        scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+        return token if scheme.lower() == "bearer" else ""
+
+    def basic_auth(self) -> tuple[str, str]:
+        scheme, _, encoded = self.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "basic":
+            return ("", "")
+        user, _, password = base64.b64decode(encoded).decode().partition(":")
+        return (user, password)
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None  # dict/list -> JSON; str/bytes sent as they are; None -> empty
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (read-timeout tests)
+
+
+@dataclass
+class _Script:
+    method: str
+    path: str  # concrete ("/v1/calls/abc") or the spec's template ("/v1/calls/{uuid}")
+    reply: Reply | Callable[[SeenRequest], Reply]
+    remaining: int | None  # None: forever
+
+
+@dataclass
+class OAuth:
+    """KPN-style client-credentials token endpoint served by the fake."""
+
+    client_id: str
+    client_secret: str
+    expires_in: str = "3599"  # a string, as KPN (Apigee) sends it
+    issued: list[str] = field(default_factory=list)
+    revoked: set[str] = field(default_factory=set)
+
+
+class _SpecRequest:
+    """openapi-core's Request protocol over a SeenRequest."""
+
+    def __init__(self, seen: SeenRequest, host_url: str) -> None:
+        self.host_url = host_url
+        self.path = seen.path
+        self.method = seen.method.lower()
+        self.body = seen.body or None
+        self.content_type = seen.headers.get("Content-Type", "").lower()
+        self.parameters = RequestParameters(
+            query=ImmutableMultiDict([(k, v) for k, vs in seen.query.items() for v in vs]),
+            header=Headers(list(seen.headers.items())),
+            cookie=ImmutableMultiDict(),
+        )
+
+
+class FakeProvider:
+    def __init__(self, *specs: str, oauth: OAuth | None = None) -> None:
+        self.specs = [load_spec(name) for name in specs]
+        self.oauth = oauth
+        self.requests: list[SeenRequest] = []
+        self.violations: list[str] = []
+        self.violations_expected = False
+        self._scripts: list[_Script] = []
+        self._lock = threading.Lock()
+        self._tokens = itertools.count(1)
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_request(self) -> None:
+                fake._handle(self)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_request
+
+            def log_message(self, *args: Any) -> None:
+                pass  # keep test output clean
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.block_on_close = False  # a slow (delayed) answer must not block stop()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        # A short poll interval: stop() waits for it, once per test.
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    # -- test API -----------------------------------------------------------------------
+
+    def reply(
+        self,
+        method: str,
+        path: str,
+        status: int = 200,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` matching requests with this (used in order)."""
+        self._scripts.append(
+            _Script(method.upper(), path, Reply(status, body, headers or {}, delay), times)
+        )
+
+    def handle(self, method: str, path: str, responder: Callable[[SeenRequest], Reply]) -> None:
+        """Answer every matching request with `responder(request)`."""
+        self._scripts.append(_Script(method.upper(), path, responder, None))
+
+    def requests_to(self, method: str, path: str) -> list[SeenRequest]:
+        """Requests by method and concrete path or spec template."""
+        return [
+            r for r in self.requests if r.method == method.upper() and path in (r.path, r.operation)
+        ]
+
+    def expect_violations(self) -> None:
+        """This test sends requests the spec refuses: require at least one, not none."""
+        self.violations_expected = True
+
+    def revoke_tokens(self) -> None:
+        assert self.oauth
+        self.oauth.revoked.update(self.oauth.issued)
+
+    def start(self) -> FakeProvider:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def problems(self) -> list[str]:
+        """What the fixture fails a test for."""
+        problems = []
+        if self.violations_expected and not self.violations:
+            problems.append("a spec violation was expected, none happened")
+        if not self.violations_expected:
+            problems += [f"spec violation: {v}" for v in self.violations]
+        problems += [
+            f"scripted reply never used: {s.method} {s.path} ({s.remaining} left)"
+            for s in self._scripts
+            if s.remaining
+        ]
+        return problems
+
+    # -- serving ------------------------------------------------------------------------
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        seen = SeenRequest(
+            method=handler.command,
+            path=parts.path,
+            query=parse_qs(parts.query, keep_blank_values=True),
+            headers=CaseInsensitiveDict(handler.headers.items()),
+            body=handler.rfile.read(length) if length else b"",
+        )
+        with self._lock:
+            self.requests.append(seen)
+        reply = self._answer(seen)
+        if reply.delay:
+            time.sleep(reply.delay)
+        if isinstance(reply.body, dict | list):
+            payload = json.dumps(reply.body).encode()
+            content_type = "application/json"
+        else:
+            payload = reply.body.encode() if isinstance(reply.body, str) else reply.body or b""
+            content_type = "text/plain"
+        try:
+            handler.send_response(reply.status)
+            if payload:
+                handler.send_header("Content-Type", content_type)
+            handler.send_header("Content-Length", str(len(payload)))
+            for name, value in reply.headers.items():
+                handler.send_header(name, value)
+            handler.end_headers()
+            handler.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a read timeout): that is the point of the delay
+
+    def _answer(self, seen: SeenRequest) -> Reply:
+        if self.oauth and seen.path == KPN_TOKEN_PATH:
+            return self._token(seen)
+        found = self._operation(seen)
+        if found is None:
+            return self._violation(seen, "no operation in the spec(s)")
+        spec, operation = found
+        errors = spec.unmarshal_request(_SpecRequest(seen, self.url)).errors
+        if errors:
+            return self._violation(seen, "; ".join(_describe(e) for e in errors))
+        if self.oauth and (
+            seen.bearer_token() not in self.oauth.issued
+            or seen.bearer_token() in self.oauth.revoked
+        ):
+            return Reply(401, {"type": "UNAUTHORIZED", "error_title": "Unauthorized"})
+        with self._lock:
+            for script in self._scripts:
+                if script.method == seen.method and script.path in (seen.path, seen.operation):
+                    if script.remaining is None:
+                        return script.reply(seen)
+                    if script.remaining > 0:
+                        script.remaining -= 1
+                        return script.reply
+        return _example_reply(operation)
+
+    def _operation(self, seen: SeenRequest) -> tuple[OpenAPI, SchemaPath] | None:
+        for spec in self.specs:
+            try:
+                found = APICallPathFinder(spec.spec).find(seen.method.lower(), self.url + seen.path)
+            except PathError:
+                continue
+            seen.operation = found.path_result.pattern
+            return spec, found.operation
+        return None
+
+    def _violation(self, seen: SeenRequest, why: str) -> Reply:
+        message = f"{seen.method} {seen.path}: {why}"
+        with self._lock:
+            self.violations.append(message)
+        return Reply(400, {"fake_provider": "request breaks the spec", "detail": message})
+
+    def _token(self, seen: SeenRequest) -> Reply:
+        assert self.oauth
+        form = seen.form()
+        if (
+            seen.method != "POST"
+            or seen.param("grant_type") != "client_credentials"
+            or "x-www-form-urlencoded" not in seen.headers.get("Content-Type", "")
+        ):
+            return self._violation(seen, "not a client-credentials token request")
+        if (form.get("client_id"), form.get("client_secret")) != (
+            self.oauth.client_id,
+            self.oauth.client_secret,
+        ):
+            return Reply(401, {"ErrorCode": "invalid_client", "Error": "ClientId is Invalid"})
+        token = f"token-{next(self._tokens)}"
+        self.oauth.issued.append(token)
+        return Reply(
+            200,
+            {
+                "token_type": "Bearer",
+                "issued_at": str(int(time.time() * 1000)),
+                "client_id": self.oauth.client_id,
+                "access_token": token,
+                "scope": "",
+                "expires_in": self.oauth.expires_in,
+                "refresh_count": "0",
+                "status": "approved",
+            },
+        )
+
+
+def _describe(error: Exception) -> str:
+    """openapi-core's error plus the schema errors behind it (which field, why)."""
+    details = [str(error)]
+    cause = error.__cause__
+    while cause is not None:
+        for schema_error in getattr(cause, "schema_errors", ()):
+            where = "/".join(str(p) for p in schema_error.absolute_path) or "(body)"
+            details.append(f"{where}: {schema_error.message}")
+        cause = cause.__cause__
+    return " | ".join(details)
+
+
+def _example_reply(operation: SchemaPath) -> Reply:
+    """The operation's first 2xx response, with a body built from the spec's examples."""
+    responses = operation / "responses"
+    status = min(
+        (code for code in responses.str_keys() if code.isdigit() and code.startswith("2")),
+        default="200",
+    )
+    response = responses / status
+    if "content" not in response or "application/json" not in response / "content":
+        return Reply(int(status))
+    media = response / "content" / "application/json"
+    if "example" in media:
+        return Reply(int(status), (media / "example").read_value())
+    return Reply(int(status), _example(media / "schema") if "schema" in media else None)
+
+
+def _example(schema: SchemaPath, depth: int = 0) -> Any:
+    if depth > 10:
+        return None
+    if "example" in schema:
+        return (schema / "example").read_value()
+    if "allOf" in schema:
+        merged: dict = {}
+        for part in schema / "allOf":
+            value = _example(part, depth + 1)
+            if isinstance(value, dict):
+                merged.update(value)
+        return merged
+    for key in ("oneOf", "anyOf"):
+        if key in schema:
+            return _example(next(iter(schema / key)), depth + 1)
+    if "enum" in schema:
+        return (schema / "enum").read_value()[0]
+    if "default" in schema:
+        return (schema / "default").read_value()
+    kind = (schema / "type").read_str() if "type" in schema else "object"
+    if kind == "array":
+        return [_example(schema / "items", depth + 1)] if "items" in schema else []
+    if kind == "object":
+        if "properties" not in schema:
+            return {}
+        return {
+            name: _example(prop, depth + 1) for name, prop in (schema / "properties").str_items()
+        }
+    return {"integer": 1, "number": 1.0, "boolean": True}.get(kind, "string")
+
+
+@pytest.fixture(name="fake_provider")
+def fake_provider_fixture() -> Iterable[Callable[..., FakeProvider]]:
+    """Start fakes with `fake_provider(*spec_names, oauth=None)`; checked at teardown."""
+    fakes: list[FakeProvider] = []
+
+    def start(*specs: str, oauth: OAuth | None = None) -> FakeProvider:
+        fake = FakeProvider(*specs, oauth=oauth).start()
+        fakes.append(fake)
+        return fake
+
+    yield start
+    for fake in fakes:
+        fake.stop()
+    problems = [problem for fake in fakes for problem in fake.problems()]
+    assert not problems, "\n".join(problems)

@@ -1,0 +1,160 @@
+"""The fake provider must catch what the real one would refuse, or it proves nothing."""
+
+import pytest
+import requests
+
+from tests.fakes.provider_server import FakeProvider, OAuth, load_spec
+
+GOOD_CALL = {
+    "to": [{"type": "phone", "number": "31612345678"}],
+    "from": {"type": "phone", "number": "31201234567"},
+    "answer_url": ["https://example.com/answer"],
+}
+
+
+@pytest.fixture
+def fake():
+    fake = FakeProvider("vonage-voice.yml").start()
+    yield fake
+    fake.stop()
+
+
+def post_call(fake, body, token="a.jwt.token"):
+    return requests.post(
+        fake.url + "/v1/calls", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=2
+    )
+
+
+def test_a_valid_request_gets_the_spec_example(fake):
+    response = post_call(fake, GOOD_CALL)
+
+    assert response.status_code == 201
+    assert response.json()["conversation_uuid"] == "CON-f972836a-550f-45fa-956c-12a2ab5b7d22"
+    assert fake.problems() == []
+    assert fake.requests_to("POST", "/v1/calls")[0].json() == GOOD_CALL
+
+
+def test_event_url_as_a_string_is_a_violation(fake):
+    # The classic mistake behind vonage-java-sdk#63: Vonage answers 400.
+    response = post_call(fake, {**GOOD_CALL, "event_url": "https://example.com/event"})
+
+    assert response.status_code == 400
+    assert len(fake.violations) == 1
+    assert "event_url" in fake.violations[0]
+    assert fake.problems() == [f"spec violation: {fake.violations[0]}"]
+
+
+def test_both_ncco_and_answer_url_is_a_violation(fake):
+    post_call(fake, {**GOOD_CALL, "ncco": [{"action": "talk", "text": "hi"}]})
+
+    assert fake.violations
+
+
+def test_missing_authorization_is_a_violation(fake):
+    requests.post(fake.url + "/v1/calls", json=GOOD_CALL, timeout=2)
+
+    assert "bearerAuth" in fake.violations[0]
+
+
+def test_unknown_paths_and_methods_are_violations(fake):
+    requests.get(fake.url + "/v2/calls", timeout=2)
+    requests.patch(fake.url + "/v1/calls/abc", timeout=2)
+
+    assert len(fake.violations) == 2
+
+
+def test_mute_and_unmute_both_validate_after_the_spec_fix(fake):
+    for action in ("mute", "unmute", "hangup", "earmuff", "unearmuff"):
+        response = requests.put(
+            fake.url + "/v1/calls/63f61863",
+            json={"action": action},
+            headers={"Authorization": "Bearer x"},
+            timeout=2,
+        )
+        assert response.status_code == 204, action
+    assert fake.violations == []
+
+
+def test_expected_violation_that_never_happens_fails_the_test(fake):
+    fake.expect_violations()
+
+    assert fake.problems() == ["a spec violation was expected, none happened"]
+
+
+def test_a_scripted_reply_nobody_asked_for_fails_the_test(fake):
+    fake.reply("POST", "/v1/calls", status=429)
+
+    assert fake.problems() == ["scripted reply never used: POST /v1/calls (1 left)"]
+
+
+def test_scripted_replies_are_used_in_order_then_the_example_again(fake):
+    fake.reply("POST", "/v1/calls", status=429, times=2)
+    fake.reply("POST", "/v1/calls", status=500)
+
+    statuses = [post_call(fake, GOOD_CALL).status_code for _ in range(4)]
+
+    assert statuses == [429, 429, 500, 201]
+    assert fake.problems() == []
+
+
+def test_oauth_token_endpoint_checks_the_client_and_sends_expires_in_as_a_string():
+    fake = FakeProvider("kpn-voice-nexmo.yml", oauth=OAuth("client", "secret")).start()
+    try:
+        url = fake.url + "/oauth/client_credential/accesstoken?grant_type=client_credentials"
+        good = requests.post(url, data={"client_id": "client", "client_secret": "secret"})
+        bad = requests.post(url, data={"client_id": "client", "client_secret": "nope"})
+        call = requests.get(
+            fake.url + "/communication/nexmo/applications",
+            headers={"Authorization": "Bearer " + good.json()["access_token"]},
+        )
+        fake.revoke_tokens()
+        revoked = requests.get(
+            fake.url + "/communication/nexmo/applications",
+            headers={"Authorization": "Bearer " + good.json()["access_token"]},
+        )
+    finally:
+        fake.stop()
+
+    assert good.json()["expires_in"] == "3599"
+    assert bad.status_code == 401
+    assert call.status_code == 200
+    assert revoked.status_code == 401
+    assert fake.problems() == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "vonage-voice.yml",
+        "vonage-application-v2.yml",
+        "vonage-numbers.yml",
+        "kpn-voice-nexmo.yml",
+        "jambonz-swagger.yaml",
+    ],
+)
+def test_every_spec_loads_with_its_servers_moved_into_the_paths(name):
+    paths = list(load_spec(name).spec / "paths")
+
+    assert paths
+    assert all(str(path).split("#")[-1].startswith("/") for path in paths)
+
+
+def test_jambonz_create_call_without_from_and_a_made_up_call_status_are_violations():
+    fake = FakeProvider("jambonz-swagger.yaml").start()
+    account = "/v1/Accounts/9351f46a-678c-43f5-b8a6-d4eb58d131af"
+    auth = {"Authorization": "Bearer key"}
+    try:
+        requests.post(fake.url + account + "/Calls", json={"to": {"type": "phone"}}, headers=auth)
+        requests.put(
+            fake.url + account + "/Calls/abc", json={"call_status": "hangup"}, headers=auth
+        )
+        good = requests.put(
+            fake.url + account + "/Calls/abc", json={"call_status": "completed"}, headers=auth
+        )
+    finally:
+        fake.stop()
+
+    assert len(fake.violations) == 2
+    assert "from" in fake.violations[0]
+    assert "call_status" in fake.violations[1]
+    assert good.status_code == 200

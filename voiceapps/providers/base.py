@@ -1,0 +1,476 @@
+"""The provider interface: plain frozen dataclasses in, plain frozen dataclasses out.
+
+Adapters translate between Callboard's call vocabulary (DESIGN.md section 3) and one
+provider's HTTP API. They never touch the ORM or Celery: the Django side builds an
+`AccountConfig` / `ApplicationConfig` from its models and stores what comes back.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+# Our Call.status values, in the order a call moves through them.
+CALL_STATUSES = (
+    "queued",
+    "submitted",
+    "ringing",
+    "answered",
+    "completed",
+    "busy",
+    "no_answer",
+    "failed",
+    "rejected",
+    "cancelled",
+)
+ANSWERED_BY = ("human", "machine", "unknown")
+EVENT_KINDS = (
+    "status",  # call progress; ParsedEvent.status carries our status
+    "amd",  # answering-machine detection result; ParsedEvent.answered_by
+    "input",  # DTMF / speech collected by an NCCO `input` or a jambonz `gather`
+    "record",  # a recording is ready
+    "transcription",  # a recording's transcription is ready
+    "transfer",  # the leg moved to another conversation
+    "notify",  # an NCCO `notify` callback
+    "error",  # the provider reports a problem with our NCCO or flow
+    "disconnected",  # Vonage: the WebSocket endpoint closed the connection
+    "dial",  # jambonz: outcome of a `dial` verb (a child leg)
+    "unknown",  # anything else; never an exception
+)
+
+MASK = "••••"
+# Keys whose values are removed from recorded bodies, error details and headers.
+SECRET_KEYS = frozenset(
+    {
+        "api_secret",
+        "client_secret",
+        "signature_secret",
+        "webhook_secret",
+        "private_key",
+        "access_token",
+        "refresh_token",
+        "password",
+        "token",
+        "authorization",
+    }
+)
+
+
+def mask(value: str) -> str:
+    """`••••` plus the last 4 characters; short secrets are fully hidden."""
+    if not value:
+        return ""
+    # Showing 4 characters of an 8-character secret would give half of it away.
+    return MASK + value[-4:] if len(value) > 8 else MASK
+
+
+def scrub(value: Any) -> Any:
+    """A copy of a JSON-like value with secret-named keys masked, at any depth."""
+    if isinstance(value, Mapping):
+        return {
+            key: (MASK if str(key).lower() in SECRET_KEYS and value[key] else scrub(value[key]))
+            for key in value
+        }
+    if isinstance(value, list | tuple):
+        return [scrub(item) for item in value]
+    return value
+
+
+def secret(default: str = "") -> Any:
+    """A dataclass field holding a secret: masked by `MaskedRepr.__repr__`."""
+    return field(default=default, metadata={"secret": True})
+
+
+class MaskedRepr:
+    """A dataclass `__repr__` that masks fields declared with `secret()`.
+
+    Tracebacks and log lines show reprs, so a secret must never appear in one.
+    """
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            shown = mask(value) if f.metadata.get("secret") else value
+            parts.append(f"{f.name}={shown!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class ProviderError(Exception):
+    """Everything that can go wrong talking to a provider, as one exception.
+
+    Every error body shape (RFC 7807, legacy Vonage, KPN, jambonz `{"msg"}`, plain text)
+    and every transport failure ends up here, so callers handle one thing.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        detail: Mapping[str, Any] | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        outcome_unknown: bool = False,
+        invalid_parameters: Sequence[Mapping[str, str]] = (),
+        trace_id: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message  # a sentence a person understands
+        self.status = status  # HTTP status, or None when no response came back
+        self.detail = dict(detail or {})  # the provider's parsed body, secrets removed
+        self.retryable = retryable  # 429, 5xx, or the connection could not be made
+        self.retry_after = retry_after  # seconds, from Retry-After (header or body)
+        # The request was sent but no answer came: it may have taken effect, so do
+        # not resend it blindly (a second create_call could ring the callee twice).
+        self.outcome_unknown = outcome_unknown
+        # [{"name": ..., "reason": ...}] when the provider names the bad fields.
+        self.invalid_parameters = [dict(p) for p in invalid_parameters]
+        self.trace_id = trace_id  # the provider's request id, to quote to its support
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"ProviderError({self.message!r}, status={self.status!r})"
+
+
+@dataclass(frozen=True, repr=False)
+class AccountConfig(MaskedRepr):
+    """One provider account: where to reach it and every credential it may need."""
+
+    kind: str  # registry key: vonage, kpn, voicegateway, sandbox
+    # API base: Vonage/sandbox voice + applications host (regional, see VONAGE_API_BASES),
+    # KPN gateway base, Voice Gateway base. Empty means the provider's default.
+    base_url: str = ""
+    rest_base_url: str = ""  # Vonage Numbers API host; empty means https://rest.nexmo.com
+    api_key: str = secret()  # Vonage API key, or the Voice Gateway API key (Bearer token)
+    api_secret: str = secret()  # Vonage API secret (Basic auth for applications and numbers)
+    signature_secret: str = secret()  # Vonage/KPN/sandbox: HS256 key of signed webhooks
+    client_id: str = ""  # KPN OAuth2 client id
+    client_secret: str = secret()  # KPN OAuth2 client secret
+    token_url: str = ""  # KPN OAuth2 token URL; empty means KPN's production URL
+    account_sid: str = ""  # Voice Gateway account sid
+    webhook_secret: str = secret()  # Voice Gateway: HMAC key of Jambonz-Signature
+    webhook_secret_previous: str = secret()  # Voice Gateway: the old key, during rotation
+    connect_timeout: float = 3.05  # seconds to establish the TCP/TLS connection
+    read_timeout: float = 10.0  # seconds to wait for the response once sent
+
+
+@dataclass(frozen=True, repr=False)
+class ApplicationConfig(MaskedRepr):
+    """One voice application: the provider-side object holding webhooks (and keys)."""
+
+    provider_app_id: str = ""  # the provider's id; empty until first pushed
+    name: str = ""  # shown in the provider's dashboard
+    private_key_pem: str = secret()  # Vonage/sandbox: RS256 key that signs API JWTs
+    answer_url: str = ""  # where the provider fetches the NCCO / jambonz call_hook
+    answer_method: str = "GET"  # GET or POST
+    event_url: str = ""  # where call events go / jambonz call_status_hook
+    event_method: str = "POST"  # GET or POST
+    fallback_answer_url: str = ""  # Vonage: tried when answer_url fails
+    connect_timeout_ms: int | None = None  # Vonage webhook connect timeout, 300-1000
+    socket_timeout_ms: int | None = None  # Vonage answer/fallback read timeout, 1000-5000
+    event_socket_timeout_ms: int | None = None  # Vonage event read timeout, 1000-10000
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """One outbound call, in our vocabulary.
+
+    `to` is one endpoint: {"type": "phone", "number": "+31201234567", "dtmf_answer": "p1"},
+    {"type": "sip", "uri": "sip:a@b", "headers": {...}, "standard_headers": {...}},
+    {"type": "websocket", "uri": "wss://…", "content_type": "audio/l16;rate=16000",
+    "headers": {...}}, {"type": "app", "user": "jamie"}, {"type": "vbc", "extension": "12"},
+    {"type": "user", "name": "alice"} (Voice Gateway registered user). Phone numbers for
+    Voice Gateway may also carry "trunk". Each provider lists the types it takes in
+    `Provider.ENDPOINTS`.
+    """
+
+    to: Mapping[str, Any]  # the endpoint to call, shape above
+    from_number: str = ""  # caller id, E.164 ("+" optional)
+    random_from_number: bool = False  # Vonage: pick one of the application's numbers
+    answer_url: str = ""  # flow from a URL; empty means the application's answer_url
+    answer_method: str = ""  # GET or POST; empty means the application's method
+    ncco: Sequence[Mapping[str, Any]] | None = None  # Vonage: inline NCCO instead of a URL
+    application_sid: str = ""  # Voice Gateway: run this application (default: the app's id)
+    options: Mapping[str, Any] = field(default_factory=dict)  # provider-native, CALL_OPTIONS
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """What we sent, for the call record: secrets removed."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]  # Authorization and the like masked
+    body: Any  # the JSON or form fields sent, secret-named keys masked; None if none
+
+
+@dataclass(frozen=True)
+class RecordedResponse:
+    """What came back, for the call record."""
+
+    status: int
+    body: Any  # parsed JSON, else text, else None; secret-named keys masked
+    trace_id: str = ""  # the provider's request id header, when it sends one
+
+
+@dataclass(frozen=True)
+class CallCreated:
+    """The provider accepted a call."""
+
+    provider_call_id: str  # Vonage uuid, Voice Gateway sid: the id used to control the call
+    conversation_id: str  # Vonage conversation_uuid; "" for Voice Gateway
+    sip_call_id: str  # Voice Gateway SIP Call-ID (callid / callId); "" for Vonage
+    status: str  # our status: "submitted"
+    raw_status: str  # the provider's word ("started"); "" when it sends none
+    request: RecordedRequest
+    response: RecordedResponse
+
+
+@dataclass(frozen=True)
+class RemoteApplication:
+    """An application as the provider lists it."""
+
+    provider_app_id: str
+    name: str
+    answer_url: str = ""
+    answer_method: str = ""
+    event_url: str = ""
+    event_method: str = ""
+
+
+@dataclass(frozen=True)
+class RemoteNumber:
+    """A number the account owns."""
+
+    number: str  # as the provider writes it (Vonage msisdn: digits, no "+")
+    country: str = ""  # ISO 3166-1 alpha-2, when known
+    app_id: str = ""  # the application it is linked to, if any
+    features: tuple[str, ...] = ()  # VOICE, SMS, MMS, when known
+    provider_number_id: str = ""  # Voice Gateway phone_number_sid; "" for Vonage
+    raw: Mapping[str, Any] = field(default_factory=dict)  # the provider's record as listed
+
+
+@dataclass(frozen=True)
+class WebhookVerdict:
+    """Whether a webhook really comes from the provider."""
+
+    ok: bool
+    reason: str  # "signed", "unsigned: …", or which check failed
+    signed_at: datetime | None = None  # when the provider signed it (JWT iat / t=)
+    body_sha256: str = ""  # sha256 hex of the raw body, for de-duplication
+    # Replay key for the caller to remember (it needs storage, we do not): the Vonage
+    # JWT `jti`, or the matching Jambonz-Signature value.
+    jti: str = ""
+
+
+@dataclass(frozen=True)
+class ParsedEvent:
+    """One provider webhook payload, in our vocabulary."""
+
+    kind: str  # one of EVENT_KINDS
+    provider_call_id: str = ""  # Vonage uuid (call_uuid on AMD events), jambonz call_sid
+    conversation_id: str = ""  # Vonage conversation_uuid (the new one on transfer)
+    status: str | None = None  # our Call.status, only on "status" events we can map
+    raw_status: str = ""  # the provider's word: status, call_status, amd type, …
+    answered_by: str | None = None  # human / machine / unknown on "amd" events
+    timestamp: datetime | None = None  # the provider's event time (aware), if sent
+    direction: str = ""  # inbound / outbound
+    from_number: str = ""  # caller number or address
+    to_number: str = ""  # callee number or address
+    duration: int | None = None  # seconds, on completed
+    price: Decimal | None = None  # Vonage: total price (EUR), on completed
+    rate: Decimal | None = None  # Vonage: price per minute
+    network: str = ""  # Vonage: MCCMNC of the callee's network
+    sip_code: int | None = None  # final SIP response code
+    disconnected_by: str = ""  # Vonage disconnected_by / jambonz call_termination_by
+    detail: str = ""  # more words: Vonage detail/sub_state/reason, jambonz sip_reason
+    recording_url: str = ""  # on record events
+
+
+def translate_endpoint(
+    label: str, endpoint: Mapping[str, Any], table: Mapping[str, Mapping[str, tuple[str, bool]]]
+) -> dict[str, Any]:
+    """Our endpoint dict -> the provider's, using {type: {our_key: (their_key, required)}}."""
+    kind = endpoint.get("type")
+    if kind not in table:
+        raise ProviderError(
+            f"{label} cannot call a {kind!r} endpoint; it takes {', '.join(sorted(table))}.",
+            invalid_parameters=[{"name": "to.type", "reason": "not supported by " + label}],
+        )
+    keys = table[kind]
+    unknown = sorted(set(endpoint) - set(keys) - {"type"})
+    missing = sorted(k for k, (_, required) in keys.items() if required and not endpoint.get(k))
+    problems = [{"name": f"to.{k}", "reason": "not taken by " + label} for k in unknown]
+    problems += [{"name": f"to.{k}", "reason": "required"} for k in missing]
+    if problems:
+        names = ", ".join(p["name"] for p in problems)
+        raise ProviderError(
+            f"The {kind} endpoint is not valid for {label}: {names}.",
+            invalid_parameters=problems,
+        )
+    translated = {"type": kind}
+    for ours, (theirs, _) in keys.items():
+        if ours in endpoint:
+            translated[theirs] = endpoint[ours]
+    return translated
+
+
+class Provider(abc.ABC):
+    """One provider's adapter. Subclass, fill the class attributes, add a registry line."""
+
+    kind: ClassVar[str]  # registry key, also AccountConfig.kind
+    label: ClassVar[str]  # the name people see, used in every error message
+    DEFAULT_BASE_URL: ClassVar[str] = ""  # used when AccountConfig.base_url is empty
+    # AccountConfig fields a person fills in for this kind, in form order.
+    ACCOUNT_FIELDS: ClassVar[tuple[str, ...]]
+    # AccountConfig fields that must hold a value before the adapter can work.
+    REQUIRED_ACCOUNT_FIELDS: ClassVar[tuple[str, ...]]
+    # Whether applications carry our RSA key pair (ApplicationConfig.private_key_pem).
+    USES_KEY_PAIR: ClassVar[bool] = False
+    # Provider-native option names create_call accepts in CallRequest.options; the form
+    # and API refuse anything else before it reaches the provider.
+    CALL_OPTIONS: ClassVar[frozenset[str]]
+    # update_call actions this provider performs.
+    CALL_ACTIONS: ClassVar[frozenset[str]]
+    # Endpoint types for CallRequest.to, with {our_key: (their_key, required)}.
+    ENDPOINTS: ClassVar[Mapping[str, Mapping[str, tuple[str, bool]]]]
+
+    def __init__(self, account: AccountConfig) -> None:
+        # Imported here: http.py needs ProviderError and the records from this module.
+        from voiceapps.providers.http import HttpClient
+
+        self.account = account
+        self.base_url = (account.base_url or self.DEFAULT_BASE_URL).rstrip("/")
+        if not self.base_url:
+            raise ProviderError(f"{self.label} needs a base URL on the account.")
+        self.http = HttpClient(
+            self.label,
+            connect_timeout=account.connect_timeout,
+            read_timeout=account.read_timeout,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.account!r})"
+
+    def required(self, fields: Mapping[str, Any], key: str, what: str) -> str:
+        """An id the provider must send back after creating something."""
+        if not fields.get(key):
+            # It said yes, so the thing probably exists: do not blindly create another.
+            raise ProviderError(
+                f"{self.label} accepted the {what} but sent no {key}.", outcome_unknown=True
+            )
+        return str(fields[key])
+
+    def unsupported(self, what: str) -> ProviderError:
+        return ProviderError(f"{self.label} does not support {what}.")
+
+    def refuse_unknown_options(self, options: Mapping[str, Any]) -> None:
+        unknown = sorted(set(options) - self.CALL_OPTIONS)
+        if unknown:
+            raise ProviderError(
+                f"{self.label} does not take the call option(s) {', '.join(unknown)}.",
+                invalid_parameters=[
+                    {"name": name, "reason": "not taken by " + self.label} for name in unknown
+                ],
+            )
+
+    @abc.abstractmethod
+    def check_credentials(self) -> str:
+        """The cheapest authenticated call: a success sentence, or ProviderError."""
+
+    @abc.abstractmethod
+    def build_create_call_body(self, app: ApplicationConfig, call: CallRequest) -> dict:
+        """The create-call request body (pure; ProviderError if the call is not valid here)."""
+
+    @abc.abstractmethod
+    def create_call(self, app: ApplicationConfig, call: CallRequest) -> CallCreated:
+        """Place the call."""
+
+    @abc.abstractmethod
+    def update_call(
+        self, app: ApplicationConfig, provider_call_id: str, action: str, **params: Any
+    ) -> None:
+        """One control action from CALL_ACTIONS (transfer takes ncco= or url=)."""
+
+    @abc.abstractmethod
+    def start_talk(
+        self, app: ApplicationConfig, provider_call_id: str, text: str, **params: Any
+    ) -> None:
+        """Speak text into the live call."""
+
+    @abc.abstractmethod
+    def stop_talk(self, app: ApplicationConfig, provider_call_id: str) -> None:
+        """Stop speaking."""
+
+    @abc.abstractmethod
+    def start_stream(
+        self, app: ApplicationConfig, provider_call_id: str, stream_url: str, **params: Any
+    ) -> None:
+        """Play an audio file into the live call."""
+
+    @abc.abstractmethod
+    def stop_stream(self, app: ApplicationConfig, provider_call_id: str) -> None:
+        """Stop playing audio."""
+
+    @abc.abstractmethod
+    def send_dtmf(self, app: ApplicationConfig, provider_call_id: str, digits: str) -> None:
+        """Send DTMF digits into the live call."""
+
+    @abc.abstractmethod
+    def push_application(self, app: ApplicationConfig) -> str:
+        """Create (no provider_app_id) or update the application; return its provider id."""
+
+    @abc.abstractmethod
+    def list_applications(self) -> list[RemoteApplication]:
+        """Every application on the account, all pages."""
+
+    @abc.abstractmethod
+    def list_numbers(self) -> list[RemoteNumber]:
+        """Every number on the account, all pages."""
+
+    @abc.abstractmethod
+    def link_number(self, number: RemoteNumber, app_id: str) -> None:
+        """Route the number's inbound calls to the application."""
+
+    @abc.abstractmethod
+    def verify_webhook(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        now: float | None = None,
+        *,
+        query_string: str = "",
+    ) -> WebhookVerdict:
+        """Check a webhook's signature; `query_string` is the raw query of a GET webhook."""
+
+    @abc.abstractmethod
+    def parse_event(self, payload: Mapping[str, Any]) -> ParsedEvent:
+        """A webhook payload in our vocabulary; kind "unknown" rather than an exception."""
+
+
+def header(headers: Mapping[str, str], name: str) -> str:
+    """Case-insensitive header lookup on any mapping (Django, requests or a plain dict)."""
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return ""
+
+
+# Webhook payloads are untrusted JSON: these coerce without ever raising.
+def as_text(value: Any) -> str:
+    return value if isinstance(value, str) else "" if value is None else str(value)
+
+
+def as_int(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError, OverflowError):
+        return None

@@ -1,0 +1,17 @@
+"""The sandbox: Callboard's own Vonage emulator, reached through the Vonage adapter.
+
+Everything is Vonage's (JWT per request, NCCOs, signed events); the base URL comes from
+the account and points at Callboard itself (DESIGN.md section 5). There are no
+defaults, so sandbox traffic can never reach Vonage by accident.
+"""
+
+from voiceapps.providers.vonage import VonageProvider
+
+
+class SandboxProvider(VonageProvider):
+    kind = "sandbox"
+    label = "Sandbox"
+    DEFAULT_BASE_URL = ""
+    DEFAULT_REST_BASE_URL = ""  # numbers, too, are served by the emulator at base_url
+    ACCOUNT_FIELDS = ()  # Callboard fills them in: it is the provider
+    REQUIRED_ACCOUNT_FIELDS = ("base_url", "api_key", "api_secret")

@@ -1,0 +1,421 @@
+"""Cognigy Voice Gateway: the jambonz REST API (jambonz.md sections 2-3, seeds/001).
+
+Auth is an account-scoped API key as a Bearer token (service-provider keys cannot
+create calls). Webhooks are signed with `Jambonz-Signature`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from voiceapps.providers.base import (
+    ApplicationConfig,
+    CallCreated,
+    CallRequest,
+    ParsedEvent,
+    Provider,
+    ProviderError,
+    RemoteApplication,
+    RemoteNumber,
+    WebhookVerdict,
+    as_int,
+    as_text,
+    header,
+    translate_endpoint,
+)
+from voiceapps.providers.http import HttpResult
+
+# jambonz call_status -> our Call.status (DESIGN.md section 3).
+STATUS_MAP = {
+    "trying": "submitted",
+    "ringing": "ringing",
+    "early-media": "ringing",
+    "in-progress": "answered",
+    "completed": "completed",
+    "busy": "busy",
+    "no-answer": "no_answer",
+    "failed": "failed",
+}
+# AMD actionHook `type` -> answered_by (None: says nothing about who answered).
+AMD_MAP = {
+    "amd_human_detected": "human",
+    "amd_machine_detected": "machine",
+    "amd_machine_stopped_speaking": "machine",
+    "amd_tone_detected": "machine",
+    "amd_no_speech_detected": "unknown",
+    "amd_decision_timeout": "unknown",
+    "amd_stopped": None,
+    "amd_error": None,
+    "amd_tone_timeout": None,
+}
+GATHER_REASONS = frozenset(
+    {"speechDetected", "dtmfDetected", "timeout", "error", "stt-low-confidence"}
+)
+SPEECH_FIELDS = (
+    "speech_synthesis_vendor",
+    "speech_synthesis_language",
+    "speech_synthesis_voice",
+    "speech_recognizer_vendor",
+    "speech_recognizer_language",
+)
+SIGNATURE_TOLERANCE = 300  # seconds, as jambonz's reference verifiers
+
+
+class VoiceGatewayProvider(Provider):
+    kind = "voicegateway"
+    label = "Voice Gateway"
+    # Each tenant has its own host: no default base URL.
+    ACCOUNT_FIELDS = (
+        "base_url",
+        "account_sid",
+        "api_key",
+        "webhook_secret",
+        "webhook_secret_previous",
+    )
+    REQUIRED_ACCOUNT_FIELDS = ("base_url", "account_sid", "api_key")
+    # Create-call fields from seeds/001 (Cognigy) and jambonz's rest:dial. Open-source
+    # jambonz refuses actionHook, confirmHook, dtmfCapture, dtmfHook, listen and
+    # transcribe (jambonz.md 2.4); Voice Gateway documents them, so they are offered.
+    CALL_OPTIONS = frozenset(
+        {
+            "timeout",
+            "timeLimit",
+            "tag",
+            "headers",
+            "amd",
+            "actionHook",
+            "confirmHook",
+            "dtmfCapture",
+            "dtmfHook",
+            "referHook",
+            "listen",
+            "transcribe",
+            "callerName",
+            "fromHost",
+            "sipRequestWithinDialogHook",
+            "dual_streams",
+            *SPEECH_FIELDS,
+        }
+    )
+    CALL_ACTIONS = frozenset(
+        {"hangup", "mute", "unmute", "transfer", "listen_pause", "listen_silence", "listen_resume"}
+    )
+    ENDPOINTS = {
+        "phone": {"number": ("number", True), "trunk": ("trunk", False)},
+        "sip": {"uri": ("sipUri", True)},
+        "user": {"name": ("name", True)},
+    }
+
+    def _request(self, method: str, path: str, json: Any = None) -> HttpResult:
+        if not self.account.api_key or not self.account.account_sid:
+            raise ProviderError(f"{self.label} needs the account sid and an API key.")
+        return self.http.request(
+            method,
+            f"{self.base_url}/v1{path}",
+            headers={"Authorization": f"Bearer {self.account.api_key}"},
+            json=json,
+        )
+
+    def _update(self, provider_call_id: str, body: Mapping[str, Any]) -> None:
+        # jambonz takes one operation per request; PUT (POST is the legacy verb).
+        self._request("PUT", f"/Accounts/{self.account.account_sid}/Calls/{provider_call_id}", body)
+
+    # -- account ------------------------------------------------------------------------
+
+    def check_credentials(self) -> str:
+        result = self._request("GET", f"/Accounts/{self.account.account_sid}")
+        name = result.json_object().get("name", "")
+        return f"{self.label} accepted the API key for account {name or self.account.account_sid}."
+
+    # -- calls --------------------------------------------------------------------------
+
+    def build_create_call_body(self, app: ApplicationConfig, call: CallRequest) -> dict:
+        self.refuse_unknown_options(call.options)
+        problems: list[dict[str, str]] = []
+        body: dict[str, Any] = {"to": translate_endpoint(self.label, call.to, self.ENDPOINTS)}
+        if call.random_from_number:
+            problems.append({"name": "random_from_number", "reason": "not taken by " + self.label})
+        if call.from_number:
+            body["from"] = call.from_number
+        else:
+            problems.append({"name": "from", "reason": "required"})
+        if call.ncco is not None:
+            problems.append(
+                {"name": "ncco", "reason": self.label + " runs an application or a call hook"}
+            )
+
+        if call.answer_url and call.application_sid:
+            problems.append({"name": "answer_url", "reason": "give a URL or an application"})
+        elif call.application_sid or (app.provider_app_id and not call.answer_url):
+            # The application's hooks and speech settings apply (jambonz overwrites any
+            # per-request hook when application_sid is present).
+            body["application_sid"] = call.application_sid or app.provider_app_id
+        elif call.answer_url or app.answer_url:
+            body["call_hook"] = {
+                "url": call.answer_url or app.answer_url,
+                "method": (call.answer_method or app.answer_method or "POST").upper(),
+            }
+            if app.event_url:
+                body["call_status_hook"] = {
+                    "url": app.event_url,
+                    "method": app.event_method.upper(),
+                }
+            # Without an application, jambonz needs the speech defaults in the request.
+            problems += [
+                {"name": name, "reason": "required with a call hook"}
+                for name in SPEECH_FIELDS
+                if not call.options.get(name)
+            ]
+        else:
+            problems.append({"name": "application_sid", "reason": "required without a URL"})
+
+        if problems:
+            names = ", ".join(p["name"] for p in problems)
+            raise ProviderError(
+                f"The call cannot be placed with {self.label}: {names}.",
+                invalid_parameters=problems,
+            )
+        body.update(call.options)
+        return body
+
+    def create_call(self, app: ApplicationConfig, call: CallRequest) -> CallCreated:
+        body = self.build_create_call_body(app, call)
+        try:
+            result = self._request("POST", f"/Accounts/{self.account.account_sid}/Calls", body)
+        except ProviderError as error:
+            if error.status == 500 and not error.detail.get("msg"):
+                # The API server turns any refusal by the feature server into a bare 500.
+                error.message += (
+                    " (Voice Gateway answers a bare 500 when it refuses a call, often for "
+                    "an option it does not know)"
+                )
+                error.args = (error.message,)
+            raise
+        data = result.json_object()
+        return CallCreated(
+            provider_call_id=self.required(data, "sid", "call"),
+            conversation_id="",
+            # Voice Gateway documents `callid`; upstream jambonz sends `callId`.
+            sip_call_id=data.get("callid") or data.get("callId") or "",
+            status="submitted",
+            raw_status="",
+            request=result.request,
+            response=result.response,
+        )
+
+    def update_call(
+        self, app: ApplicationConfig, provider_call_id: str, action: str, **params: Any
+    ) -> None:
+        if action not in self.CALL_ACTIONS:
+            raise self.unsupported(f"the call action {action!r}")
+        if action == "hangup":
+            try:
+                self._update(provider_call_id, {"call_status": "completed"})
+            except ProviderError as error:
+                if error.status != 422:
+                    raise
+                # 422: the call is still ringing, where only `no-answer` ends it.
+                self._update(provider_call_id, {"call_status": "no-answer"})
+        elif action in ("mute", "unmute"):
+            self._update(provider_call_id, {"mute_status": action})
+        elif action == "transfer":
+            if params.get("ncco") is not None or not params.get("url"):
+                raise ProviderError(
+                    f"{self.label} transfers to a URL returning jambonz verbs, not an NCCO."
+                )
+            self._update(
+                provider_call_id,
+                {"call_hook": {"url": params["url"], "method": params.get("method", "POST")}},
+            )
+        else:
+            self._update(provider_call_id, {"listen_status": action.removeprefix("listen_")})
+
+    def start_talk(
+        self, app: ApplicationConfig, provider_call_id: str, text: str, **params: Any
+    ) -> None:
+        self._update(provider_call_id, {"whisper": {"verb": "say", "text": text, **params}})
+
+    def stop_talk(self, app: ApplicationConfig, provider_call_id: str) -> None:
+        raise self.unsupported("stopping speech already playing")
+
+    def start_stream(
+        self, app: ApplicationConfig, provider_call_id: str, stream_url: str, **params: Any
+    ) -> None:
+        self._update(provider_call_id, {"whisper": {"verb": "play", "url": stream_url, **params}})
+
+    def stop_stream(self, app: ApplicationConfig, provider_call_id: str) -> None:
+        raise self.unsupported("stopping audio already playing")
+
+    def send_dtmf(self, app: ApplicationConfig, provider_call_id: str, digits: str) -> None:
+        self._update(provider_call_id, {"dtmf": {"digit": digits}})
+
+    # -- applications -------------------------------------------------------------------
+
+    def push_application(self, app: ApplicationConfig) -> str:
+        body = {
+            "name": app.name,
+            "account_sid": self.account.account_sid,
+            "call_hook": {"url": app.answer_url, "method": app.answer_method.upper()},
+            "call_status_hook": {"url": app.event_url, "method": app.event_method.upper()},
+        }
+        if not app.provider_app_id:
+            result = self._request("POST", "/Applications", body)
+            return self.required(result.json_object(), "sid", "application")
+        self._request(
+            "PUT",
+            f"/Applications/{app.provider_app_id}",
+            {"application_sid": app.provider_app_id, **body},
+        )
+        return app.provider_app_id
+
+    def list_applications(self) -> list[RemoteApplication]:
+        applications = []
+        for item in self._request("GET", "/Applications").json_list():
+            if item.get("account_sid") not in (None, self.account.account_sid):
+                continue  # an admin key sees every account's applications
+            call_hook = item.get("call_hook") or {}
+            status_hook = item.get("call_status_hook") or {}
+            applications.append(
+                RemoteApplication(
+                    provider_app_id=item.get("application_sid", ""),
+                    name=item.get("name", ""),
+                    answer_url=call_hook.get("url", ""),
+                    answer_method=str(call_hook.get("method", "")).upper(),
+                    event_url=status_hook.get("url", ""),
+                    event_method=str(status_hook.get("method", "")).upper(),
+                )
+            )
+        return applications
+
+    # -- numbers ------------------------------------------------------------------------
+
+    def list_numbers(self) -> list[RemoteNumber]:
+        return [
+            RemoteNumber(
+                number=item.get("number", ""),
+                app_id=item.get("application_sid") or "",
+                provider_number_id=item.get("phone_number_sid", ""),
+                raw=item,
+            )
+            for item in self._request("GET", "/PhoneNumbers").json_list()
+            if item.get("account_sid") in (None, self.account.account_sid)
+        ]
+
+    def link_number(self, number: RemoteNumber, app_id: str) -> None:
+        if not number.provider_number_id:
+            raise ProviderError(f"{self.label} needs the number's phone_number_sid to link it.")
+        # The PUT body is the whole phone number record, with the new application.
+        keys = ("phone_number_sid", "number", "voip_carrier_sid", "account_sid")
+        body = {key: number.raw[key] for key in keys if number.raw.get(key)}
+        body["application_sid"] = app_id
+        self._request("PUT", f"/PhoneNumbers/{number.provider_number_id}", body)
+
+    # -- webhooks -----------------------------------------------------------------------
+
+    def verify_webhook(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        now: float | None = None,
+        *,
+        query_string: str = "",
+    ) -> WebhookVerdict:
+        now = time.time() if now is None else now
+        body_sha256 = hashlib.sha256(body).hexdigest()
+
+        def refuse(reason: str, signed_at: datetime | None = None) -> WebhookVerdict:
+            return WebhookVerdict(False, reason, signed_at=signed_at, body_sha256=body_sha256)
+
+        secrets = {
+            "the webhook secret": self.account.webhook_secret,
+            "the previous webhook secret": self.account.webhook_secret_previous,
+        }
+        secrets = {name: value for name, value in secrets.items() if value}
+        if not secrets:
+            return WebhookVerdict(
+                True, "unsigned: no webhook secret configured", body_sha256=body_sha256
+            )
+        value = header(headers, "Jambonz-Signature")
+        if not value:
+            return refuse("missing signature: no Jambonz-Signature header")
+        timestamp, signatures = "", []
+        for part in value.split(","):
+            key, _, item = part.strip().partition("=")
+            if key == "t":
+                timestamp = item
+            elif key == "v1":
+                signatures.append(item.lower())
+        if not timestamp.isdigit() or not signatures:
+            return refuse("malformed Jambonz-Signature header")
+
+        # The signature covers the raw bytes: re-serialising the JSON would break it.
+        signed = timestamp.encode() + b"." + body
+        matches = [
+            (name, signature)
+            for name, secret in secrets.items()
+            for signature in signatures
+            if hmac.compare_digest(
+                signature, hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+            )
+        ]
+        if not matches:
+            return refuse("bad signature: no v1 value matches the webhook secret")
+        name, signature = matches[0]
+        signed_at = datetime.fromtimestamp(int(timestamp), UTC)
+        age = now - int(timestamp)
+        if abs(age) > SIGNATURE_TOLERANCE:
+            return refuse(f"expired: signed {age:.0f} s ago, limit 300 s", signed_at)
+        reason = "signed" if name == "the webhook secret" else f"signed with {name}"
+        return WebhookVerdict(
+            True, reason, signed_at=signed_at, body_sha256=body_sha256, jti=signature
+        )
+
+    def parse_event(self, payload: Mapping[str, Any]) -> ParsedEvent:
+        """call_status_hook, AMD, gather and dial payloads (jambonz.md 3.3-3.5)."""
+        if not isinstance(payload, Mapping):
+            return ParsedEvent(kind="unknown")
+        common = {
+            "provider_call_id": as_text(payload.get("call_sid")),
+            "direction": as_text(payload.get("direction")),
+            "from_number": as_text(payload.get("from")),
+            "to_number": as_text(payload.get("to")),
+        }
+        amd_type = as_text(payload.get("type"))
+        if amd_type.startswith("amd_"):
+            # AMD payloads also carry the call fields (call_status "in-progress"): the
+            # type decides. reason: "hint", "long greeting", "short greeting", …
+            return ParsedEvent(
+                kind="amd",
+                raw_status=amd_type,
+                answered_by=AMD_MAP.get(amd_type),
+                detail=as_text(payload.get("reason") or payload.get("error")),
+                **common,
+            )
+        if "dial_call_status" in payload:
+            return ParsedEvent(
+                kind="dial",
+                raw_status=as_text(payload.get("dial_call_status")),
+                sip_code=as_int(payload.get("dial_sip_status")),
+                **common,
+            )
+        reason = as_text(payload.get("reason"))
+        if reason in GATHER_REASONS or "digits" in payload or "speech" in payload:
+            return ParsedEvent(kind="input", detail=reason, **common)
+        call_status = as_text(payload.get("call_status"))
+        if call_status in STATUS_MAP:
+            return ParsedEvent(
+                kind="status",
+                status=STATUS_MAP[call_status],
+                raw_status=call_status,
+                duration=as_int(payload.get("duration")),
+                sip_code=as_int(payload.get("sip_status")),
+                disconnected_by=as_text(payload.get("call_termination_by")),
+                detail=as_text(payload.get("sip_reason")),
+                **common,
+            )
+        return ParsedEvent(kind="unknown", raw_status=call_status, **common)

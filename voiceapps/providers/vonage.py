@@ -1,0 +1,667 @@
+"""Vonage Voice API v1, Applications API v2 and Numbers API.
+
+KPN resells the same platform and the sandbox emulates it, so both subclass this
+adapter: the NCCO, call-control and event shapes are identical; only URLs and auth differ.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import parse_qsl
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from voiceapps.providers.base import (
+    ApplicationConfig,
+    CallCreated,
+    CallRequest,
+    ParsedEvent,
+    Provider,
+    ProviderError,
+    RemoteApplication,
+    RemoteNumber,
+    WebhookVerdict,
+    as_int,
+    as_text,
+    header,
+    translate_endpoint,
+)
+from voiceapps.providers.http import HttpResult
+
+# Voice API hosts: the global one and the regional ones (a call is best controlled
+# through the region that handles it; answer webhooks name it in `region_url`).
+VONAGE_API_BASES = (
+    "https://api.nexmo.com",
+    "https://api-us.vonage.com",
+    "https://api-eu.vonage.com",
+    "https://api-ap.vonage.com",
+)
+VONAGE_REST_BASE = "https://rest.nexmo.com"
+
+# Vonage status -> our Call.status (DESIGN.md section 3).
+STATUS_MAP = {
+    "started": "submitted",
+    "ringing": "ringing",
+    "answered": "answered",
+    "completed": "completed",
+    "busy": "busy",
+    "timeout": "no_answer",
+    "unanswered": "no_answer",
+    "failed": "failed",
+    "rejected": "rejected",
+    "cancelled": "cancelled",
+}
+SIGNED_WEBHOOK_TOLERANCE = 300  # seconds; Vonage webhook JWTs carry no exp
+METHODS = ("GET", "POST")
+AMD_KEYS = {
+    "behavior": ("continue", "hangup"),
+    "mode": ("default", "detect", "detect_beep"),
+    "beep_timeout": (45, 120),
+}
+
+
+def new_private_key_pem() -> str:
+    """A fresh RSA key for a new application: we keep it, Vonage gets the public half."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def public_key_pem(private_key_pem: str) -> str:
+    try:
+        key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+    except (ValueError, TypeError):
+        # No `from`: the parser's message could quote part of the key.
+        raise ProviderError("The application's private key is not a valid PEM key.") from None
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+class VonageProvider(Provider):
+    kind = "vonage"
+    label = "Vonage"
+    DEFAULT_BASE_URL = VONAGE_API_BASES[0]
+    DEFAULT_REST_BASE_URL = VONAGE_REST_BASE  # Numbers API; empty means base_url
+    ACCOUNT_FIELDS = ("base_url", "rest_base_url", "api_key", "api_secret", "signature_secret")
+    REQUIRED_ACCOUNT_FIELDS = ("api_key", "api_secret")
+    USES_KEY_PAIR = True
+    VOICE_PATH = "/v1/calls"
+    INLINE_NCCO = True  # create_call may carry an NCCO instead of an answer_url
+    RANDOM_FROM_NUMBER = True
+    CALL_OPTIONS = frozenset(
+        {
+            "ringing_timer",
+            "length_timer",
+            "machine_detection",
+            "advanced_machine_detection",
+            "event_url",
+            "event_method",
+        }
+    )
+    CALL_ACTIONS = frozenset({"hangup", "mute", "unmute", "earmuff", "unearmuff", "transfer"})
+    ENDPOINTS = {
+        "phone": {"number": ("number", True), "dtmf_answer": ("dtmfAnswer", False)},
+        "sip": {
+            "uri": ("uri", True),
+            "headers": ("headers", False),
+            "standard_headers": ("standard_headers", False),
+        },
+        "websocket": {
+            "uri": ("uri", True),
+            "content_type": ("content-type", True),
+            "headers": ("headers", False),
+        },
+        "app": {"user": ("user", True)},
+        "vbc": {"extension": ("extension", True)},
+    }
+    TALK_PARAMS = frozenset({"language", "style", "premium", "loop", "level", "voice_name"})
+    STREAM_PARAMS = frozenset({"loop", "level"})
+    JWT_LIFETIME = 900  # seconds; Vonage's default and our ceiling (DESIGN.md: <= 15 min)
+    PAGE_SIZE = 100
+
+    # -- auth ---------------------------------------------------------------------------
+
+    def application_jwt(self, app: ApplicationConfig) -> str:
+        """A fresh RS256 JWT for one request: cached tokens expire under long-lived workers."""
+        if not app.provider_app_id or not app.private_key_pem:
+            raise ProviderError(
+                f"{self.label} calls need the application's id and private key; "
+                "push the application first."
+            )
+        now = int(time.time())
+        claims = {
+            "application_id": app.provider_app_id,
+            "iat": now,
+            "jti": str(uuid.uuid4()),
+            "exp": now + self.JWT_LIFETIME,
+        }
+        try:
+            return jwt.encode(claims, app.private_key_pem, algorithm="RS256")
+        except (ValueError, TypeError, jwt.PyJWTError):
+            raise ProviderError(
+                "The application's private key is not a usable RSA PEM key."
+            ) from None
+
+    def _basic_auth(self) -> dict[str, str]:
+        if not self.account.api_key or not self.account.api_secret:
+            raise ProviderError(f"{self.label} needs the account's API key and secret.")
+        pair = f"{self.account.api_key}:{self.account.api_secret}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+    def _voice(
+        self, app: ApplicationConfig, method: str, path: str = "", json: Any = None
+    ) -> HttpResult:
+        return self.http.request(
+            method,
+            f"{self.base_url}{self.VOICE_PATH}{path}",
+            headers={"Authorization": f"Bearer {self.application_jwt(app)}"},
+            json=json,
+        )
+
+    def _control(
+        self, app: ApplicationConfig, method: str, path: str, json: Any = None
+    ) -> HttpResult:
+        try:
+            return self._voice(app, method, path, json)
+        except ProviderError as error:
+            if error.status == 400:
+                # Vonage answers 400 to changes in a call's first ~2 s (DESIGN.md
+                # section 2), so a 400 here is worth one more try shortly.
+                error.retryable = True
+                error.retry_after = error.retry_after or 2.0
+            raise
+
+    # -- account ------------------------------------------------------------------------
+
+    def check_credentials(self) -> str:
+        result = self.http.request(
+            "GET",
+            f"{self.base_url}/v2/applications",
+            headers=self._basic_auth(),
+            params={"page_size": 1},
+        )
+        total = result.json_object().get("total_items", 0)
+        return (
+            f"{self.label} accepted the API key and secret; the account has {total} application(s)."
+        )
+
+    # -- calls --------------------------------------------------------------------------
+
+    def build_create_call_body(self, app: ApplicationConfig, call: CallRequest) -> dict:
+        self.refuse_unknown_options(call.options)
+        to = translate_endpoint(self.label, call.to, self.ENDPOINTS)
+        if to["type"] == "phone":
+            to["number"] = _digits(to["number"])
+        body: dict[str, Any] = {"to": [to]}
+        problems: list[dict[str, str]] = []
+
+        if call.random_from_number and call.from_number:
+            problems.append({"name": "from", "reason": "give a number or random, not both"})
+        elif call.random_from_number:
+            if self.RANDOM_FROM_NUMBER:
+                body["random_from_number"] = True
+            else:
+                problems.append(
+                    {"name": "random_from_number", "reason": "not taken by " + self.label}
+                )
+        elif call.from_number:
+            body["from"] = {"type": "phone", "number": _digits(call.from_number)}
+        else:
+            problems.append({"name": "from", "reason": "required"})
+
+        if call.ncco is not None and call.answer_url:
+            problems.append({"name": "ncco", "reason": "give an NCCO or an answer URL, not both"})
+        elif call.ncco is not None:
+            if self.INLINE_NCCO:
+                body["ncco"] = [dict(action) for action in call.ncco]
+            else:
+                problems.append({"name": "ncco", "reason": self.label + " needs an answer URL"})
+        elif call.answer_url or app.answer_url:
+            body["answer_url"] = [call.answer_url or app.answer_url]
+            body["answer_method"] = (call.answer_method or app.answer_method or "GET").upper()
+            if body["answer_method"] not in METHODS:
+                problems.append({"name": "answer_method", "reason": "must be GET or POST"})
+        else:
+            problems.append({"name": "answer_url", "reason": "required without an NCCO"})
+
+        options = dict(call.options)
+        event_url = options.pop("event_url", "") or app.event_url
+        if event_url:
+            body["event_url"] = [event_url]  # an array: a plain string gets a 400
+            body["event_method"] = str(options.pop("event_method", "") or app.event_method).upper()
+            if body["event_method"] not in METHODS:
+                problems.append({"name": "event_method", "reason": "must be GET or POST"})
+        for name, value in options.items():
+            problem = _option_problem(name, value)
+            if problem:
+                problems.append({"name": name, "reason": problem})
+            else:
+                body[name] = value
+
+        if problems:
+            names = ", ".join(p["name"] for p in problems)
+            raise ProviderError(
+                f"The call cannot be placed with {self.label}: {names}.",
+                invalid_parameters=problems,
+            )
+        return body
+
+    def create_call(self, app: ApplicationConfig, call: CallRequest) -> CallCreated:
+        result = self._voice(app, "POST", json=self.build_create_call_body(app, call))
+        data = result.json_object()
+        return CallCreated(
+            provider_call_id=self.required(data, "uuid", "call"),
+            conversation_id=data.get("conversation_uuid", ""),
+            sip_call_id="",
+            status="submitted",
+            raw_status=data.get("status", ""),
+            request=result.request,
+            response=result.response,
+        )
+
+    def update_call(
+        self, app: ApplicationConfig, provider_call_id: str, action: str, **params: Any
+    ) -> None:
+        if action not in self.CALL_ACTIONS:
+            raise self.unsupported(f"the call action {action!r}")
+        body: dict[str, Any] = {"action": action}
+        if action == "transfer":
+            if params.get("ncco") is not None:
+                body["destination"] = {"type": "ncco", "ncco": list(params["ncco"])}
+            elif params.get("url"):
+                body["destination"] = {"type": "ncco", "url": [params["url"]]}
+            else:
+                raise ProviderError("A transfer needs an NCCO or a URL that returns one.")
+        self._control(app, "PUT", f"/{provider_call_id}", body)
+
+    def start_talk(
+        self, app: ApplicationConfig, provider_call_id: str, text: str, **params: Any
+    ) -> None:
+        _refuse_params(self.label, "talk", params, self.TALK_PARAMS)
+        if "level" in params:
+            params["level"] = str(params["level"])  # Vonage wants "-1".."1" as a string
+        self._control(app, "PUT", f"/{provider_call_id}/talk", {"text": text, **params})
+
+    def stop_talk(self, app: ApplicationConfig, provider_call_id: str) -> None:
+        self._control(app, "DELETE", f"/{provider_call_id}/talk")
+
+    def start_stream(
+        self, app: ApplicationConfig, provider_call_id: str, stream_url: str, **params: Any
+    ) -> None:
+        _refuse_params(self.label, "stream", params, self.STREAM_PARAMS)
+        if "level" in params:
+            params["level"] = str(params["level"])
+        body = {"stream_url": [stream_url], **params}
+        self._control(app, "PUT", f"/{provider_call_id}/stream", body)
+
+    def stop_stream(self, app: ApplicationConfig, provider_call_id: str) -> None:
+        self._control(app, "DELETE", f"/{provider_call_id}/stream")
+
+    def send_dtmf(self, app: ApplicationConfig, provider_call_id: str, digits: str) -> None:
+        self._control(app, "PUT", f"/{provider_call_id}/dtmf", {"digits": digits})
+
+    # -- applications -------------------------------------------------------------------
+
+    def _voice_capability(self, app: ApplicationConfig) -> dict:
+        def webhook(address: str, method: str, socket_timeout: int | None) -> dict:
+            hook: dict[str, Any] = {"address": address, "http_method": method.upper()}
+            # `connect_timeout` as in current SDKs; the 2022 spec still says
+            # `connection_timeout` (vonage.md 2.6).
+            if app.connect_timeout_ms is not None:
+                hook["connect_timeout"] = app.connect_timeout_ms
+            if socket_timeout is not None:
+                hook["socket_timeout"] = socket_timeout
+            return hook
+
+        webhooks = {
+            "answer_url": webhook(app.answer_url, app.answer_method, app.socket_timeout_ms),
+            "event_url": webhook(app.event_url, app.event_method, app.event_socket_timeout_ms),
+        }
+        if app.fallback_answer_url:
+            webhooks["fallback_answer_url"] = webhook(
+                app.fallback_answer_url, app.answer_method, app.socket_timeout_ms
+            )
+        # Signed callbacks let verify_webhook prove an event comes from Vonage.
+        return {"webhooks": webhooks, "signed_callbacks": True}
+
+    def push_application(self, app: ApplicationConfig) -> str:
+        if not app.private_key_pem:
+            raise ProviderError(
+                f"A {self.label} application needs a key pair: generate its private key first."
+            )
+        url = f"{self.base_url}/v2/applications"
+        keys = {"public_key": public_key_pem(app.private_key_pem)}
+        if not app.provider_app_id:
+            body = {
+                "name": app.name,
+                "keys": keys,
+                "capabilities": {"voice": self._voice_capability(app)},
+            }
+            result = self.http.request("POST", url, headers=self._basic_auth(), json=body)
+            return self.required(result.json_object(), "id", "application")
+
+        # PUT replaces the whole application: start from what Vonage holds so that
+        # capabilities configured elsewhere (messages, rtc, …) survive the update.
+        current = self.http.request(
+            "GET", f"{url}/{app.provider_app_id}", headers=self._basic_auth()
+        ).json_object()
+        body = {k: current[k] for k in ("capabilities", "privacy") if k in current}
+        body["name"] = app.name
+        body["keys"] = keys
+        body["capabilities"] = {
+            **body.get("capabilities", {}),
+            "voice": self._voice_capability(app),
+        }
+        self.http.request(
+            "PUT", f"{url}/{app.provider_app_id}", headers=self._basic_auth(), json=body
+        )
+        return app.provider_app_id
+
+    def list_applications(self) -> list[RemoteApplication]:
+        applications = []
+        page = 1
+        while True:
+            body = self.http.request(
+                "GET",
+                f"{self.base_url}/v2/applications",
+                headers=self._basic_auth(),
+                params={"page_size": self.PAGE_SIZE, "page": page},
+            ).json_object()
+            batch = (body.get("_embedded") or {}).get("applications") or []
+            for item in batch:
+                hooks = ((item.get("capabilities") or {}).get("voice") or {}).get("webhooks") or {}
+                answer = hooks.get("answer_url") or {}
+                event = hooks.get("event_url") or {}
+                applications.append(
+                    RemoteApplication(
+                        provider_app_id=item.get("id", ""),
+                        name=item.get("name", ""),
+                        answer_url=answer.get("address", ""),
+                        answer_method=answer.get("http_method", ""),
+                        event_url=event.get("address", ""),
+                        event_method=event.get("http_method", ""),
+                    )
+                )
+            if not batch or page >= int(body.get("total_pages") or 1):
+                return applications
+            page += 1
+
+    # -- numbers ------------------------------------------------------------------------
+
+    @property
+    def rest_base_url(self) -> str:
+        return (self.account.rest_base_url or self.DEFAULT_REST_BASE_URL or self.base_url).rstrip(
+            "/"
+        )
+
+    def list_numbers(self) -> list[RemoteNumber]:
+        numbers = []
+        index = 1  # a page number starting at 1, not an offset (vonage.md 4.2)
+        while True:
+            body = self.http.request(
+                "GET",
+                f"{self.rest_base_url}/account/numbers",
+                headers=self._basic_auth(),
+                params={"size": self.PAGE_SIZE, "index": index},
+            ).json_object()
+            batch = body.get("numbers") or []
+            for item in batch:
+                voice_app = item.get("voiceCallbackValue", "")
+                numbers.append(
+                    RemoteNumber(
+                        number=item.get("msisdn", ""),
+                        country=item.get("country", ""),
+                        app_id=item.get("app_id")
+                        or (voice_app if item.get("voiceCallbackType") == "app" else ""),
+                        features=tuple(item.get("features") or ()),
+                        raw=item,
+                    )
+                )
+            if not batch or len(numbers) >= int(body.get("count") or 0):
+                return numbers
+            index += 1
+
+    def link_number(self, number: RemoteNumber, app_id: str) -> None:
+        if not number.country:
+            raise ProviderError(f"{self.label} needs the number's country to link it.")
+        result = self.http.request(
+            "POST",
+            f"{self.rest_base_url}/number/update",
+            headers=self._basic_auth(),
+            data={"country": number.country, "msisdn": _digits(number.number), "app_id": app_id},
+        )
+        answer = result.json_object()
+        code = str(answer.get("error-code", "200"))
+        if code != "200":
+            # The Numbers API can report a failure inside a 200 answer.
+            raise ProviderError(
+                f"{self.label} did not link {number.number}: "
+                f"{answer.get('error-code-label') or 'error ' + code}",
+                status=int(code) if code.isdigit() else result.status,
+                detail=answer,
+            )
+
+    # -- webhooks -----------------------------------------------------------------------
+
+    def verify_webhook(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        now: float | None = None,
+        *,
+        query_string: str = "",
+    ) -> WebhookVerdict:
+        now = time.time() if now is None else now
+        body_sha256 = hashlib.sha256(body).hexdigest()
+
+        def refuse(reason: str, signed_at: datetime | None = None) -> WebhookVerdict:
+            return WebhookVerdict(False, reason, signed_at=signed_at, body_sha256=body_sha256)
+
+        secret = self.account.signature_secret
+        if not secret:
+            # KPN accounts cannot get the signature secret; the secret URL token guards them.
+            return WebhookVerdict(
+                True, "unsigned: no signature secret configured", body_sha256=body_sha256
+            )
+        authorization = header(headers, "Authorization")
+        if not authorization.lower().startswith("bearer "):
+            return refuse("missing signature: no Authorization: Bearer token")
+        try:
+            claims = jwt.decode(
+                authorization[7:].strip(),
+                secret,
+                algorithms=["HS256"],
+                # Time is checked below against `now`; Vonage tokens carry no exp.
+                options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+            )
+        except jwt.InvalidSignatureError:
+            return refuse("bad signature: not signed with this account's signature secret")
+        except jwt.PyJWTError as exc:
+            return refuse(f"malformed token: {exc}")
+
+        iat = claims.get("iat")
+        if not isinstance(iat, int | float):
+            return refuse("malformed token: no iat claim")
+        signed_at = datetime.fromtimestamp(iat, UTC)
+        if claims.get("iss") != "Vonage":
+            return refuse(f"wrong issuer: iss is {claims.get('iss')!r}, not 'Vonage'", signed_at)
+        if self.account.api_key and claims.get("api_key", self.account.api_key) != (
+            self.account.api_key
+        ):
+            return refuse("wrong account: signed for another API key", signed_at)
+        if abs(now - iat) > SIGNED_WEBHOOK_TOLERANCE:
+            return refuse(f"expired: signed {now - iat:.0f} s ago, limit 300 s", signed_at)
+        if not body and query_string:
+            # GET webhooks hash the query parameters, in order, as compact JSON (vonage.md 2.7).
+            params = dict(parse_qsl(query_string, keep_blank_values=True))
+            expected = hashlib.sha256(
+                json.dumps(params, separators=(",", ":")).encode()
+            ).hexdigest()
+        else:
+            expected = body_sha256
+        if not hmac.compare_digest(str(claims.get("payload_hash", "")).lower(), expected):
+            return refuse("tampered: payload_hash does not match the body", signed_at)
+        return WebhookVerdict(
+            True,
+            "signed",
+            signed_at=signed_at,
+            body_sha256=body_sha256,
+            jti=str(claims.get("jti", "")),
+        )
+
+    def parse_event(self, payload: Mapping[str, Any]) -> ParsedEvent:
+        return parse_vonage_event(payload)
+
+
+def parse_vonage_event(payload: Mapping[str, Any]) -> ParsedEvent:
+    """A Vonage (or KPN, or sandbox) event webhook body in our vocabulary (vonage.md 2.2-2.5)."""
+    if not isinstance(payload, Mapping):
+        return ParsedEvent(kind="unknown")
+    common = {
+        "provider_call_id": as_text(payload.get("uuid") or payload.get("call_uuid")),
+        "conversation_id": as_text(payload.get("conversation_uuid")),
+        "timestamp": _timestamp(payload.get("timestamp")),
+        "direction": as_text(payload.get("direction")),
+        "from_number": _address(payload.get("from")),
+        "to_number": _address(payload.get("to")),
+    }
+    status = as_text(payload.get("status"))
+    if status in ("human", "machine"):
+        # AMD events name the leg `call_uuid`; detect_beep adds sub_state.
+        return ParsedEvent(
+            kind="amd",
+            raw_status=status,
+            answered_by=status,
+            detail=as_text(payload.get("sub_state")),
+            **common,
+        )
+    if status == "transcribed" or "transcription_url" in payload:
+        return ParsedEvent(
+            kind="transcription",
+            raw_status=status,
+            recording_url=as_text(payload.get("recording_url")),
+            detail=as_text(payload.get("transcription_url")),
+            **common,
+        )
+    if status in STATUS_MAP:
+        return ParsedEvent(
+            kind="status",
+            status=STATUS_MAP[status],
+            raw_status=status,
+            duration=as_int(payload.get("duration")),
+            price=_decimal(payload.get("price")),
+            rate=_decimal(payload.get("rate")),
+            network=as_text(payload.get("network")),
+            sip_code=as_int(payload.get("sip_code")),
+            disconnected_by=as_text(payload.get("disconnected_by")),
+            detail=as_text(payload.get("detail")),
+            **common,
+        )
+    if status == "disconnected":
+        return ParsedEvent(kind="disconnected", raw_status=status, **common)
+    if status:
+        return ParsedEvent(kind="unknown", raw_status=status, **common)
+    if "conversation_uuid_from" in payload:
+        common["conversation_id"] = as_text(payload.get("conversation_uuid_to"))
+        return ParsedEvent(
+            kind="transfer", detail=as_text(payload.get("conversation_uuid_from")), **common
+        )
+    if "dtmf" in payload or "speech" in payload:
+        return ParsedEvent(kind="input", **common)
+    if "recording_url" in payload:
+        return ParsedEvent(
+            kind="record", recording_url=as_text(payload.get("recording_url")), **common
+        )
+    if "reason" in payload:
+        return ParsedEvent(kind="error", detail=as_text(payload.get("reason")), **common)
+    if "payload" in payload:
+        return ParsedEvent(kind="notify", **common)
+    return ParsedEvent(kind="unknown", **common)
+
+
+def _option_problem(name: str, value: Any) -> str:
+    """Why a Vonage create-call option value is refused, or "" when it is fine."""
+    if name == "ringing_timer":
+        return _int_range_problem(value, 1, 120)
+    if name == "length_timer":
+        return _int_range_problem(value, 1, 7200)
+    if name == "machine_detection":
+        return "" if value in ("continue", "hangup") else "must be continue or hangup"
+    if name == "advanced_machine_detection":
+        if not isinstance(value, Mapping):
+            return "must be an object"
+        unknown = sorted(set(value) - set(AMD_KEYS))
+        if unknown:
+            return "unknown key(s) " + ", ".join(unknown)
+        for key, allowed in AMD_KEYS.items():
+            if key == "beep_timeout" and key in value:
+                problem = _int_range_problem(value[key], *allowed)
+                if problem:
+                    return f"beep_timeout {problem}"
+            elif key in value and value[key] not in allowed:
+                return f"{key} must be one of {', '.join(allowed)}"
+    return ""
+
+
+def _int_range_problem(value: Any, low: int, high: int) -> str:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        return f"must be a whole number from {low} to {high}"
+    return ""
+
+
+def _refuse_params(label: str, what: str, params: Mapping[str, Any], allowed: frozenset) -> None:
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ProviderError(f"{label} {what} does not take {', '.join(unknown)}.")
+
+
+def _digits(number: str) -> str:
+    # Vonage wants E.164 digits only: "+31 20 123 4567" -> "31201234567".
+    return "".join(ch for ch in str(number) if ch.isdigit())
+
+
+def _address(value: Any) -> str:
+    # Webhooks send a plain number; call objects and KPN's schema send endpoint objects.
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, Mapping):
+        for key in ("number", "uri", "user", "extension"):
+            if value.get(key):
+                return as_text(value[key])
+        return ""
+    return as_text(value)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else None
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """ISO-8601 with or without Z, or the spec's `YYYY-MM-DD HH:MM:SS` (UTC)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
