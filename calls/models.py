@@ -85,8 +85,9 @@ class Call(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
-    rate = models.DecimalField(max_digits=10, decimal_places=6, null=True, blank=True)
-    price = models.DecimalField(max_digits=10, decimal_places=6, null=True, blank=True)
+    # Vonage sends EUR with 8 decimals ("0.01312333").
+    rate = models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True)
+    price = models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True)
     network = models.CharField(max_length=20, blank=True)
     sip_code = models.PositiveSmallIntegerField(null=True, blank=True)
     disconnected_by = models.CharField(max_length=20, blank=True)
@@ -107,6 +108,8 @@ class Call(models.Model):
             models.Index(fields=["updated_at"], name="call_updated"),
             # Webhooks find their call by the provider's id.
             models.Index(fields=["account", "provider_call_id"], name="call_provider_id"),
+            # Events naming only the conversation (Vonage record, notify, error) find their call.
+            models.Index(fields=["account", "conversation_id"], name="call_conversation"),
         ]
         constraints = [
             models.UniqueConstraint(
