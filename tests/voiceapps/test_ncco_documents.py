@@ -1,0 +1,218 @@
+"""NCCO documents and versions: save, refuse, restore, diff, delete, menus, starting points."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from portal.models import AuditEntry
+from portal.services import Actor
+from tests.voiceapps.ncco_helpers import (
+    GREETING,
+    make_account,
+    make_application,
+    make_document,
+)
+from voiceapps.models import NccoDocument, NccoVersion
+from voiceapps.ncco import services, validate_ncco
+from voiceapps.ncco.services import MenuChoice, NccoRejected
+
+pytestmark = pytest.mark.django_db
+
+BAD = [{"action": "talk", "text": "Hi", "bargin": True}]
+ASK = [
+    {"action": "talk", "text": "Press 1 or say sales.", "bargeIn": True},
+    {"action": "input", "type": ["dtmf", "speech"], "eventUrl": ["https://example.com/in"]},
+]
+
+
+def test_create_stores_version_one_with_author_comment_and_audit(operator_user):
+    actor = Actor(user=operator_user)
+    saved = services.ncco_document_create(
+        actor=actor, name="Greeting", content=GREETING, description="Says hello",
+        comment="First draft",
+    )
+    version = saved.version
+    assert (version.number, version.content, version.comment) == (1, GREETING, "First draft")
+    assert version.author == operator_user and version.created_at is not None
+    entry = AuditEntry.objects.get(action="ncco.create")
+    assert entry.object_id == str(version.document_id) and entry.actor == operator_user
+
+
+def test_update_adds_a_version_and_leaves_the_old_one_untouched(operator_user):
+    document = make_document()
+    changed = [{"action": "talk", "text": "Goodbye"}]
+    saved = services.ncco_document_update(
+        actor=Actor(user=operator_user), document=document, content=changed, comment="Shorter")
+    assert saved.version.number == 2 and saved.version.author == operator_user
+    first = document.versions.get(number=1)
+    assert first.content == GREETING  # immutable: a save never rewrites history
+    assert document.latest_version.content == changed
+    assert AuditEntry.objects.filter(action="ncco.update", changes__version=2).exists()
+
+
+def test_invalid_document_is_refused_with_the_error_list_and_nothing_is_stored():
+    with pytest.raises(NccoRejected) as refused:
+        services.ncco_document_create(actor=Actor(), name="Broken", content=BAD)
+    assert [issue.path for issue in refused.value.report.errors] == ["/0/bargin"]
+    assert "bargeIn" in refused.value.report.errors[0].message
+    assert not NccoDocument.objects.filter(name="Broken").exists()
+
+    document = make_document()
+    with pytest.raises(NccoRejected):
+        services.ncco_document_update(actor=Actor(), document=document, content=BAD)
+    assert document.versions.count() == 1
+    assert not AuditEntry.objects.filter(action="ncco.update").exists()
+
+
+def test_unknown_placeholders_are_warnings_and_application_variables_are_known():
+    content = [{"action": "talk", "text": "Hi {{custom.customer}}, {{custom.agent}} here."}]
+    saved = services.ncco_document_create(actor=Actor(), name="Personal", content=content)
+    assert {w.path for w in saved.warnings} == {"/0/text"}
+    assert {"customer", "agent"} <= {w.message.split('"')[3] for w in saved.warnings}
+
+    make_application(make_account(), saved.version.document,
+                     variables={"customer": "Ann", "agent": "Bo"})
+    again = services.ncco_document_update(actor=Actor(), document=saved.version.document,
+                                          content=content)
+    assert again.warnings == []
+
+
+def test_metadata_only_update_changes_details_without_a_version():
+    document = make_document()
+    assert services.ncco_document_update(actor=Actor(), document=document,
+                                         name="Welcome", is_template=True) is None
+    document.refresh_from_db()
+    assert (document.name, document.is_template, document.versions.count()) == (
+        "Welcome", True, 1)
+
+
+def test_names_are_unique():
+    make_document("Greeting")
+    with pytest.raises(ValidationError) as refused:
+        make_document("Greeting")
+    assert "name" in refused.value.message_dict
+
+
+def test_diff_is_a_unified_diff_of_pretty_json():
+    document = make_document()
+    services.ncco_document_update(actor=Actor(), document=document,
+                                  content=[{"action": "talk", "text": "Bye"}])
+    first, second = document.versions.order_by("number")
+    diff = services.ncco_diff(first, second)
+    assert diff.splitlines()[:2] == ["--- version 1", "+++ version 2"]
+    assert '-    "text": "Hello {{from}}, you called {{to}}."' in diff
+    assert '+    "text": "Bye"' in diff
+    assert services.ncco_diff(first, first) == ""
+
+
+def test_restore_creates_a_new_version_with_the_old_content(operator_user):
+    document = make_document()
+    services.ncco_document_update(actor=Actor(), document=document,
+                                  content=[{"action": "talk", "text": "Bye"}])
+    saved = services.ncco_version_restore(actor=Actor(user=operator_user),
+                                          version=document.versions.get(number=1))
+    assert saved.version.number == 3
+    assert saved.version.content == GREETING and saved.version.comment == "Restored version 1"
+    assert document.versions.count() == 3
+    assert AuditEntry.objects.filter(action="ncco.restore", changes__from_version=1).exists()
+
+
+def test_delete_is_refused_while_an_application_serves_the_document():
+    document = make_document()
+    make_application(make_account(), document, name="Front desk")
+    with pytest.raises(ValidationError) as refused:
+        services.ncco_document_delete(actor=Actor(), document=document)
+    assert "application “Front desk” serves it" in refused.value.messages[0]
+    assert NccoDocument.objects.filter(pk=document.pk).exists()
+
+
+def test_delete_is_refused_while_a_menu_routes_to_the_document():
+    target = make_document("Sales")
+    services.ncco_document_create(actor=Actor(), name="Menu", content=ASK,
+                                  menu={"digits": {"1": target.pk}})
+    with pytest.raises(ValidationError, match="the menu of “Menu” routes to it"):
+        services.ncco_document_delete(actor=Actor(), document=target)
+
+
+def test_delete_removes_document_and_versions_and_is_audited():
+    document = make_document()
+    pk = document.pk
+    services.ncco_document_delete(actor=Actor(), document=document)
+    assert not NccoDocument.objects.exists() and not NccoVersion.objects.exists()
+    assert AuditEntry.objects.filter(action="ncco.delete", object_id=str(pk)).exists()
+
+
+# Hosted menus ------------------------------------------------------------------------------
+
+def test_menu_table_is_cleaned_and_checked():
+    sales, support = make_document("Sales"), make_document("Support")
+    menu, warnings = services.menu_clean(
+        {"digits": {"1": str(sales.pk)}, "words": {" Support ": support.pk},
+         "default": sales.pk}, document=ASK)
+    assert menu == {"digits": {"1": sales.pk}, "words": {"support": support.pk},
+                    "default": sales.pk}
+    assert [w.message for w in warnings] == [
+        "The routing table is used only when an input action's eventUrl points at "
+        "Callboard's menu URL; no input does."]
+    with pytest.raises(ValidationError) as refused:
+        services.menu_clean({"digits": {"1x": sales.pk, "2": 999999}, "colour": {}},
+                            document=ASK)
+    problems = refused.value.message_dict["menu"]
+    assert any("colour" in p for p in problems)
+    assert any('"1x" is not digits' in p for p in problems)
+    assert "There is no NCCO document with id 999999." in problems
+
+
+@pytest.mark.parametrize(("event", "choice"), [
+    ({"dtmf": {"digits": "2", "timed_out": False}}, MenuChoice("digits", "2", 20)),
+    ({"dtmf": {"digits": "", "timed_out": True}, "speech": {"results": [
+        {"text": "I want to talk to SALES please", "confidence": "0.9"}]}},
+     MenuChoice("word", "sales", 30)),
+    ({"speech": {"results": [{"text": "wholesale", "confidence": "0.8"}]}},
+     MenuChoice("default", "", 40)),  # a word inside another word does not count
+    ({"dtmf": {"digits": "9", "timed_out": False}}, MenuChoice("default", "", 40)),
+    ({"dtmf": {"digits": "", "timed_out": True}}, MenuChoice("default", "", 40)),
+])
+def test_menu_choice_by_digits_then_words_then_default(event, choice):
+    menu = {"digits": {"1": 10, "2": 20}, "words": {"sales": 30}, "default": 40}
+    assert services.menu_choose(menu, event) == choice
+
+
+def test_menu_without_default_chooses_nothing():
+    assert services.menu_choose({"digits": {"1": 10}}, {"dtmf": {"digits": "5"}}) == \
+        MenuChoice("none", "", None)
+
+
+def test_menus_are_pointed_at_the_serving_account_and_version(settings):
+    url = services.menu_url(token="OLD", version_id=1)
+    assert url == f"{settings.PUBLIC_BASE_URL}/hooks/OLD/menu/1"
+    document = [{"action": "input", "type": ["dtmf"],
+                 "eventUrl": [url, "https://example.com/other"]}]
+    assert services.menu_inputs(document) == [0]
+    served = services.point_menus_at(document, token="tok", version_id=7)
+    assert served[0]["eventUrl"] == [f"{settings.PUBLIC_BASE_URL}/hooks/tok/menu/7",
+                                     "https://example.com/other"]
+    assert document[0]["eventUrl"][0] == url  # the stored document is not changed
+
+
+# Starting points ---------------------------------------------------------------------------
+
+def test_every_action_skeleton_is_a_valid_action():
+    kinds = {action["action"] for _, _, action in services.ACTION_SKELETONS}
+    assert kinds == {"talk", "stream", "input", "record", "connect", "conversation", "notify",
+                     "wait", "transfer"}
+    endpoints = {action["endpoint"][0]["type"] for _, _, action in services.ACTION_SKELETONS
+                 if action["action"] == "connect"}
+    assert endpoints == {"phone", "sip", "websocket", "app", "vbc"}
+    for key, _, action in services.ACTION_SKELETONS:
+        assert validate_ncco([action]).valid, key
+    assert validate_ncco([services.menu_input_action(url="https://cb.example/hooks/t/menu/1")]).valid
+
+
+def test_starters_are_the_menu_template_and_the_twelve_official_examples():
+    starters = services.starters(menu_event_url="https://cb.example/hooks/t/menu/0")
+    assert starters[0].key == "menu"
+    assert len(starters) == 13
+    assert {s.key for s in starters[1:]} >= {"connect-phone", "dtmf-input", "asr-input",
+                                             "record", "transfer"}
+    menu = services.ncco_check(document=None, text=starters[0].text)[1]
+    assert menu.valid and menu.errors == []

@@ -1,0 +1,540 @@
+"""NCCO documents and their versions: check, save, restore, diff, delete; hosted menus.
+
+Pages and the API call these same functions. Nothing invalid is ever stored: every save runs
+the validator first and refuses the document with the validator's list of errors.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+
+from portal.services import Actor, audit_record
+from voiceapps.models import Application, NccoDocument, NccoVersion, ProviderAccount
+from voiceapps.ncco.render import render_ncco, unknown_placeholders
+from voiceapps.ncco.validator import (
+    NccoIssue,
+    NccoReport,
+    locate_pointer,
+    parse_ncco_text,
+    validate_ncco,
+)
+
+MENU_ROUTE = "hooks/<str:token>/menu/<int:version_id>"
+# A digit route: what a caller can press (Vonage sends the digits as typed, "#" excluded
+# when submitOnHash ends the input).
+_DIGITS = re.compile(r"[0-9*#]{1,20}")
+_WORD = re.compile(r"\w[\w' -]{0,49}")
+
+
+class NccoRejected(ValidationError):
+    """The document has errors; `report` holds every issue, with JSON-pointer paths."""
+
+    def __init__(self, report: NccoReport) -> None:
+        self.report = report
+        count = len(report.errors)
+        noun = "error" if count == 1 else "errors"
+        super().__init__(
+            {"ncco": [f"The NCCO has {count} {noun}; nothing was saved."]
+             + [_issue_sentence(issue) for issue in report.errors]}
+        )
+
+
+def _issue_sentence(issue: NccoIssue) -> str:
+    return f"{issue.path or '(document)'}: {issue.message}"
+
+
+# Checking ----------------------------------------------------------------------------------
+
+def known_custom_variables() -> set[str]:
+    """Every {{custom.NAME}} an application defines a value for."""
+    names: set[str] = set()
+    for variables in Application.objects.values_list("variables", flat=True):
+        if isinstance(variables, dict):
+            names.update(str(name) for name in variables)
+    return names
+
+
+def ncco_check(*, document: object, text: str | None = None) -> tuple[object, NccoReport]:
+    """The document and the validator's report plus save-time warnings (unknown placeholders).
+
+    With `text` (the JSON as typed), the document is parsed from it instead and every issue
+    carries the line it points at, so an editor can jump there. An unreadable text gives a
+    None document.
+    """
+    if text is not None:
+        document, report = parse_ncco_text(text)
+        if document is None:
+            return None, report
+    else:
+        report = validate_ncco(document)
+    warnings = unknown_placeholders(document, known_custom_variables())
+    if text is not None:
+        warnings = [replace(issue, line=locate_pointer(text, issue.path)) for issue in warnings]
+    report.warnings.extend(warnings)
+    return document, report
+
+
+# Hosted menus ------------------------------------------------------------------------------
+
+def menu_url(*, token: str, version_id: int) -> str:
+    path = MENU_ROUTE.replace("<str:token>", token).replace("<int:version_id>", str(version_id))
+    return f"{settings.PUBLIC_BASE_URL}/{path}"
+
+
+def menu_url_pattern() -> re.Pattern[str]:
+    path = re.escape(MENU_ROUTE).replace(re.escape("<str:token>"), r"[^/?#]+")
+    path = path.replace(re.escape("<int:version_id>"), r"\d+")
+    return re.compile(re.escape(settings.PUBLIC_BASE_URL) + "/" + path)
+
+
+def menu_inputs(document: object) -> list[int]:
+    """Indexes of the `input` actions whose eventUrl points at Callboard's menu endpoint."""
+    if not isinstance(document, list):
+        return []
+    pattern = menu_url_pattern()
+    return [index for index, action in enumerate(document) if _is_menu_input(action, pattern)]
+
+
+def _is_menu_input(action: object, pattern: re.Pattern[str]) -> bool:
+    if not isinstance(action, dict) or action.get("action") != "input":
+        return False
+    urls = action.get("eventUrl")
+    return isinstance(urls, list) and any(
+        isinstance(url, str) and pattern.fullmatch(url) for url in urls
+    )
+
+
+def point_menus_at(document: object, *, token: str, version_id: int) -> object:
+    """`document` with every Callboard menu URL naming this account and this version.
+
+    The stored document may name another account's token or an older version (the editor
+    inserts the URL before the version exists); what is served must name the version whose
+    routing table applies and the account whose signature secret checks the event.
+    """
+    indexes = menu_inputs(document)
+    if not indexes:
+        return document
+    pattern = menu_url_pattern()
+    target = menu_url(token=token, version_id=version_id)
+    served = list(document)  # type: ignore[arg-type]
+    for index in indexes:
+        action = dict(served[index])
+        action["eventUrl"] = [
+            target if isinstance(url, str) and pattern.fullmatch(url) else url
+            for url in action["eventUrl"]
+        ]
+        served[index] = action
+    return served
+
+
+def menu_clean(menu: object, *, document: object) -> tuple[dict[str, Any], list[NccoIssue]]:
+    """A routing table in its stored shape, and warnings; ValidationError on bad entries.
+
+    Shape: {"digits": {"1": doc_id}, "words": {"sales": doc_id}, "default": doc_id}; every
+    part optional; an empty table means no hosted menu.
+    """
+    if menu in (None, {}, ""):
+        return {}, []
+    if not isinstance(menu, dict):
+        raise ValidationError({"menu": ["The routing table must be an object."]})
+    unknown = sorted(set(menu) - {"digits", "words", "default"})
+    problems: list[str] = [f'Unknown routing key "{key}"; use digits, words or default.'
+                           for key in unknown]
+    cleaned: dict[str, Any] = {}
+    targets: set[int] = set()
+    for part, pattern, label in (("digits", _DIGITS, "digits"), ("words", _WORD, "a word")):
+        routes = menu.get(part) or {}
+        if not isinstance(routes, dict):
+            problems.append(f'"{part}" must map {label} to a document id.')
+            continue
+        clean_routes = {}
+        for key, target in routes.items():
+            key = str(key).strip().lower() if part == "words" else str(key).strip()
+            if not pattern.fullmatch(key):
+                problems.append(f'"{key}" is not {label} a caller can give.')
+            elif not _is_id(target):
+                problems.append(f'The route for "{key}" must name a document by its id.')
+            else:
+                clean_routes[key] = int(target)
+                targets.add(int(target))
+        if clean_routes:
+            cleaned[part] = clean_routes
+    default = menu.get("default")
+    if default not in (None, ""):
+        if _is_id(default):
+            cleaned["default"] = int(default)
+            targets.add(int(default))
+        else:
+            problems.append("The default route must name a document by its id.")
+    existing = set(NccoDocument.objects.filter(pk__in=targets).values_list("pk", flat=True))
+    problems += [f"There is no NCCO document with id {pk}." for pk in sorted(targets - existing)]
+    if problems:
+        raise ValidationError({"menu": problems})
+
+    warnings = []
+    if cleaned and not menu_inputs(document):
+        warnings.append(NccoIssue(
+            "", "The routing table is used only when an input action's eventUrl points at "
+            "Callboard's menu URL; no input does.", "warning"))
+    if cleaned and "default" not in cleaned:
+        warnings.append(NccoIssue(
+            "", "The routing table has no default: on no match or timeout the call ends.",
+            "warning"))
+    return cleaned, warnings
+
+
+def _is_id(value: object) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool) and value > 0) or (
+        isinstance(value, str) and value.isdigit() and int(value) > 0)
+
+
+@dataclass(frozen=True)
+class MenuChoice:
+    matched: str  # "digits", "word" or "default"; "none" when nothing applies
+    key: str  # the digits or word that matched; "" for default and none
+    document_id: int | None
+
+
+def menu_choose(menu: Mapping[str, Any], event: Mapping[str, Any]) -> MenuChoice:
+    """Pick the route for a Vonage input event (reference 2.3): digits, then words, then default.
+
+    Speech results come best first; the first result holding a routed word wins.
+    """
+    dtmf = event.get("dtmf")
+    digits = dtmf.get("digits") if isinstance(dtmf, dict) else None
+    if isinstance(digits, str | int) and str(digits) in (menu.get("digits") or {}):
+        return MenuChoice("digits", str(digits), menu["digits"][str(digits)])
+    speech = event.get("speech")
+    results = speech.get("results") if isinstance(speech, dict) else None
+    words = menu.get("words") or {}
+    for result in results if isinstance(results, list) else []:
+        text = result.get("text") if isinstance(result, dict) else None
+        if not isinstance(text, str):
+            continue
+        spoken = text.lower()
+        for word, target in words.items():
+            if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", spoken):
+                return MenuChoice("word", word, target)
+    if menu.get("default"):
+        return MenuChoice("default", "", menu["default"])
+    return MenuChoice("none", "", None)
+
+
+# Documents and versions --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Saved:
+    """A stored version and the warnings it was saved with (placeholders, menu)."""
+
+    version: NccoVersion
+    warnings: list[NccoIssue]
+
+
+def _checked(content: object, menu: object) -> tuple[dict[str, Any], list[NccoIssue]]:
+    _, report = ncco_check(document=content)
+    if not report.valid:
+        raise NccoRejected(report)
+    cleaned_menu, menu_warnings = menu_clean(menu, document=content)
+    return cleaned_menu, report.warnings + menu_warnings
+
+
+def _new_version(
+    *, document: NccoDocument, content: object, menu: dict[str, Any], comment: str, actor: Actor
+) -> NccoVersion:
+    # Locking the document row serialises concurrent saves, so version numbers never clash.
+    NccoDocument.objects.select_for_update().filter(pk=document.pk).first()
+    last = document.versions.aggregate(last=Max("number"))["last"] or 0
+    version = NccoVersion(document=document, number=last + 1, content=content, menu=menu,
+                          comment=comment.strip(), author=actor.user)
+    version.full_clean()
+    version.save()
+    document.save(update_fields=["updated_at"])
+    return version
+
+
+@transaction.atomic
+def ncco_document_create(
+    *,
+    actor: Actor,
+    name: str,
+    content: object,
+    description: str = "",
+    is_template: bool = False,
+    comment: str = "",
+    menu: object = None,
+) -> Saved:
+    """A new document with its first version; NccoRejected if the NCCO has errors."""
+    document = NccoDocument(name=name.strip(), description=description.strip(),
+                            is_template=is_template, created_by=actor.user)
+    document.full_clean()
+    cleaned_menu, warnings = _checked(content, menu)
+    document.save()
+    version = _new_version(document=document, content=content, menu=cleaned_menu,
+                           comment=comment or "Created", actor=actor)
+    audit_record(actor=actor, action="ncco.create", obj=document,
+                 changes={"version": version.number, "is_template": is_template})
+    return Saved(version, warnings)
+
+
+@transaction.atomic
+def ncco_document_update(
+    *,
+    actor: Actor,
+    document: NccoDocument,
+    content: object = None,
+    comment: str = "",
+    menu: object = None,
+    name: str | None = None,
+    description: str | None = None,
+    is_template: bool | None = None,
+) -> Saved | None:
+    """Save `content` (and `menu`) as a new immutable version, and/or change the details.
+
+    Returns the new version, or None when only the details changed.
+    """
+    changes: dict[str, Any] = {}
+    for field, value in (("name", name), ("description", description),
+                         ("is_template", is_template)):
+        if value is None:
+            continue
+        value = value.strip() if isinstance(value, str) else value
+        if getattr(document, field) != value:
+            changes[field] = [getattr(document, field), value]
+            setattr(document, field, value)
+    if changes:
+        document.full_clean()
+        document.save()
+    saved = None
+    if content is not None:
+        cleaned_menu, warnings = _checked(content, menu)
+        version = _new_version(document=document, content=content, menu=cleaned_menu,
+                               comment=comment, actor=actor)
+        changes["version"] = version.number
+        saved = Saved(version, warnings)
+    if changes:
+        audit_record(actor=actor, action="ncco.update", obj=document, changes=changes)
+    return saved
+
+
+@transaction.atomic
+def ncco_version_restore(*, actor: Actor, version: NccoVersion, comment: str = "") -> Saved:
+    """A new latest version with the content and routing of an older one.
+
+    The old content is checked again: the rules may have tightened since it was saved, and
+    nothing invalid is ever stored.
+    """
+    document = version.document
+    cleaned_menu, warnings = _checked(version.content, version.menu)
+    restored = _new_version(document=document, content=version.content, menu=cleaned_menu,
+                            comment=comment or f"Restored version {version.number}",
+                            actor=actor)
+    audit_record(actor=actor, action="ncco.restore", obj=document,
+                 changes={"from_version": version.number, "version": restored.number})
+    return Saved(restored, warnings)
+
+
+def ncco_document_users(document: NccoDocument) -> list[str]:
+    """Why the document cannot be deleted: applications serving it, menus routing to it."""
+    reasons = [f"application “{app.name}” serves it" for app in
+               Application.objects.filter(ncco_document=document).order_by("name")]
+    latest = {}
+    for version in NccoVersion.objects.exclude(menu={}).exclude(document=document) \
+            .select_related("document").order_by("document_id", "number"):
+        latest[version.document_id] = version
+    for version in latest.values():
+        if document.pk in _menu_targets(version.menu):
+            reasons.append(f"the menu of “{version.document.name}” routes to it")
+    return reasons
+
+
+def _menu_targets(menu: Mapping[str, Any]) -> set[int]:
+    targets = {*(menu.get("digits") or {}).values(), *(menu.get("words") or {}).values()}
+    if menu.get("default"):
+        targets.add(menu["default"])
+    return targets
+
+
+@transaction.atomic
+def ncco_document_delete(*, actor: Actor, document: NccoDocument) -> None:
+    """Delete a document and its versions; refused while anything still uses it."""
+    reasons = ncco_document_users(document)
+    if reasons:
+        raise ValidationError(
+            f"“{document.name}” is in use: {'; '.join(reasons)}. "
+            "Point those elsewhere first, then delete it."
+        )
+    audit_record(actor=actor, action="ncco.delete", obj=document,
+                 changes={"versions": document.versions.count()})
+    document.delete()
+
+
+def ncco_diff(a: NccoVersion, b: NccoVersion) -> str:
+    """A unified diff from version `a` to version `b` of the pretty-printed JSON."""
+    lines = list(difflib.unified_diff(
+        _pretty(a.content), _pretty(b.content),
+        fromfile=f"version {a.number}", tofile=f"version {b.number}", lineterm=""))
+    if a.menu != b.menu:
+        lines += difflib.unified_diff(
+            _pretty(a.menu), _pretty(b.menu),
+            fromfile=f"routing table, version {a.number}",
+            tofile=f"routing table, version {b.number}", lineterm="")
+    return "\n".join(lines)
+
+
+def _pretty(value: object) -> list[str]:
+    return json.dumps(value, indent=2, ensure_ascii=False).splitlines()
+
+
+def pretty_json(value: object) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+# Rendering ---------------------------------------------------------------------------------
+
+def served_version(application: Application) -> NccoVersion | None:
+    """What the application serves: its pinned version, else its document's latest."""
+    pinned = application.pinned_version
+    if pinned is not None and pinned.document_id == application.ncco_document_id:
+        return pinned
+    if application.ncco_document_id is None:
+        return None
+    return NccoVersion.objects.filter(document_id=application.ncco_document_id) \
+        .order_by("-number").first()
+
+
+def call_values(
+    params: Mapping[str, Any], *, tag: Mapping[str, Any] | None, variables: Mapping[str, Any]
+) -> dict[str, str]:
+    """Placeholder values for one call: the provider's parameters, then tag over variables."""
+    values: dict[str, str] = {}
+    for name in ("to", "from", "uuid", "conversation_uuid"):
+        value = params.get(name)
+        if name == "from" and value in (None, ""):
+            value = params.get("from_user")  # a Client SDK caller has no number
+        if value not in (None, ""):
+            values[name] = _as_text(value)
+    for source in (variables, tag or {}):
+        if isinstance(source, Mapping):
+            for name, value in source.items():
+                if value is not None:
+                    values[f"custom.{name}"] = _as_text(value)
+    return values
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def ncco_render_version(
+    *, version: NccoVersion, values: Mapping[str, str], account: ProviderAccount | None
+) -> tuple[object, list[str]]:
+    """The version's NCCO filled in for a call, its menus pointing at this account."""
+    result = render_ncco(version.content, values)
+    document = result.document
+    if account is not None:
+        document = point_menus_at(document, token=account.webhook_token, version_id=version.pk)
+    return document, result.missing
+
+
+# Starting points ---------------------------------------------------------------------------
+
+_EVENT_URL = ["https://example.com/webhooks/event"]
+_CALLER_ID = "447700900000"
+# What the editor's insert buttons add: one correct action each, with the options people
+# change most, so the validator passes and the shape is visible (tests check every one).
+ACTION_SKELETONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("talk", "talk", {"action": "talk", "text": "Hello from Callboard.", "language": "en-US"}),
+    ("stream", "stream",
+     {"action": "stream", "streamUrl": ["https://example.com/audio/greeting.mp3"]}),
+    ("input_dtmf", "input: digits",
+     {"action": "input", "type": ["dtmf"], "dtmf": {"maxDigits": 1, "timeOut": 5},
+      "eventUrl": _EVENT_URL}),
+    ("input_speech", "input: speech",
+     {"action": "input", "type": ["speech"],
+      "speech": {"language": "en-US", "endOnSilence": 1.5, "context": ["sales", "support"]},
+      "eventUrl": _EVENT_URL}),
+    ("record", "record",
+     {"action": "record", "format": "mp3", "endOnSilence": 3, "beepStart": True,
+      "eventUrl": _EVENT_URL}),
+    ("connect_phone", "connect: phone",
+     {"action": "connect", "from": _CALLER_ID,
+      "endpoint": [{"type": "phone", "number": "447700900001"}]}),
+    ("connect_sip", "connect: SIP",
+     {"action": "connect", "from": _CALLER_ID,
+      "endpoint": [{"type": "sip", "uri": "sip:alice@example.com"}]}),
+    ("connect_websocket", "connect: WebSocket",
+     {"action": "connect",
+      "endpoint": [{"type": "websocket", "uri": "wss://example.com/socket",
+                    "content-type": "audio/l16;rate=16000", "headers": {}}]}),
+    ("connect_app", "connect: app user",
+     {"action": "connect", "from": _CALLER_ID, "endpoint": [{"type": "app", "user": "alice"}]}),
+    ("connect_vbc", "connect: VBC extension",
+     {"action": "connect", "endpoint": [{"type": "vbc", "extension": "1234"}]}),
+    ("conversation", "conversation",
+     {"action": "conversation", "name": "support-room", "startOnEnter": True,
+      "endOnExit": False}),
+    ("notify", "notify",
+     {"action": "notify", "payload": {"step": "reached"}, "eventUrl": _EVENT_URL}),
+    ("wait", "wait", {"action": "wait", "timeout": 5}),
+    ("transfer", "transfer",
+     {"action": "transfer", "conversationId": "CON-00000000-0000-0000-0000-000000000000"}),
+)
+
+
+def menu_input_action(*, url: str) -> dict[str, Any]:
+    """An input whose result Callboard routes with the version's routing table."""
+    return {"action": "input", "type": ["dtmf"], "dtmf": {"maxDigits": 1, "timeOut": 5},
+            "eventUrl": [url], "eventMethod": "POST"}
+
+
+@dataclass(frozen=True)
+class Starter:
+    key: str
+    label: str
+    text: str
+
+
+MENU_TEMPLATE_KEY = "menu"
+
+
+@cache
+def official_examples() -> tuple[Starter, ...]:
+    """The 12 official Vonage examples, as shipped with Callboard (voiceapps/ncco/examples)."""
+    folder = resources.files(__package__).joinpath("examples")
+    starters = []
+    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
+        if entry.name.endswith(".json"):
+            key = entry.name.removesuffix(".json")
+            label = "Example: " + key.replace("-", " ")
+            starters.append(Starter(key, label, entry.read_text(encoding="utf-8").strip()))
+    return tuple(starters)
+
+
+def menu_template(*, url: str) -> str:
+    """ "Greet, ask for a digit, branch on it": a hosted menu answering at `url`."""
+    return pretty_json([
+        {"action": "talk", "text": "Welcome. You are calling from {{from}}.",
+         "language": "en-US"},
+        {"action": "talk", "text": "Press 1 for sales or 2 for support.", "bargeIn": True},
+        menu_input_action(url=url),
+    ])
+
+
+def starters(*, menu_event_url: str) -> list[Starter]:
+    menu = Starter(MENU_TEMPLATE_KEY, "Menu: greet, ask for a digit, branch on it",
+                   menu_template(url=menu_event_url))
+    return [menu, *official_examples()]
