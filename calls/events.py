@@ -1,0 +1,365 @@
+"""Provider events -> the truth about each call (DESIGN.md section 3).
+
+`call_event_record` stores one parsed event as a CallEvent and applies it to its Call under
+a row lock. The rules are chosen so that the call's final state does not depend on the
+order, or the number of times, the events arrive:
+
+- a duplicate (same canonical payload as an earlier event of the call) is stored, marked,
+  and changes nothing;
+- the status only moves up `STATUS_RANK`; once terminal, the first specific outcome wins.
+  Vonage sends `completed` after every outcome (vonage.md 2.4), so a `completed` is only the
+  closing event when a busy/no-answer/failed/rejected/cancelled exists: that outcome
+  replaces it, and a `completed` that arrives after it only adds the end time, duration,
+  price, rate, network and who disconnected;
+- "first seen" times take the earliest provider time, the end time the latest;
+- AMD results set `answered_by` (a definite human/machine beats "unknown");
+- an event for a call Callboard does not know creates it, with the event's direction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from calls.models import (
+    STATUS_RANK,
+    TERMINAL_STATUSES,
+    Call,
+    CallEvent,
+    CallStatus,
+    Direction,
+    WebhookDelivery,
+)
+from voiceapps.models import Application, Number, ProviderAccount
+from voiceapps.providers.base import ParsedEvent
+
+# A call whose create request got no answer (`outcome_unknown`), or whose request is still
+# on its way (`send_started_at`: the provider's first event can beat its response), is
+# matched to the provider's first event for the same to/from numbers within this window
+# after it was created.
+RECONCILE_WINDOW = timedelta(minutes=10)
+# Which call time each status sets first.
+FIRST_SEEN = {
+    CallStatus.SUBMITTED: "submitted_at",
+    CallStatus.RINGING: "ringing_at",
+    CallStatus.ANSWERED: "answered_at",
+}
+# Call.price and Call.rate hold 14 digits, 8 after the point.
+MONEY_LIMIT = Decimal(1_000_000)
+
+
+def dedupe_key(payload: Any) -> str:
+    """sha256 of the payload in canonical JSON (sorted keys, no whitespace)."""
+    canonical = json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@transaction.atomic
+def call_event_record(
+    *,
+    account: ProviderAccount,
+    event: ParsedEvent,
+    payload: Any,
+    delivery: WebhookDelivery | None = None,
+    kind: str = "",
+    source: str = "webhook",
+    received_at: datetime | None = None,
+) -> CallEvent | None:
+    """Store one event for its call (found or created) and apply it; None if it names no call.
+
+    `kind` overrides the parsed kind (a Voice Gateway hook says what it is by its URL).
+    """
+    received_at = received_at or timezone.now()
+    at = event.timestamp or received_at
+    call = _find_call(account=account, event=event, payload=payload, at=at)
+    if call is None:
+        if not (event.provider_call_id or event.conversation_id):
+            return None
+        # Two first events of one unknown call may arrive together: creating calls of an
+        # account one at a time (the account row lock) keeps them from making two calls.
+        ProviderAccount.objects.select_for_update().filter(pk=account.pk).first()
+        call = _find_call(account=account, event=event, payload=payload, at=at)
+        if call is None:
+            call = _call_from_event(account=account, event=event, payload=payload,
+                                    received_at=received_at)
+
+    key = dedupe_key(payload)
+    record = CallEvent(
+        call=call,
+        delivery=delivery,
+        source=source,
+        kind=(kind or event.kind)[:20],
+        status=(event.status or "") if event.kind == "status" else "",
+        raw_status=event.raw_status[:60],
+        provider_time=event.timestamp,
+        received_at=received_at,
+        payload=payload,
+        dedupe_key=key,
+        is_duplicate=call.events.filter(dedupe_key=key, is_duplicate=False).exists(),
+    )
+    if not record.is_duplicate:
+        record.out_of_order = _arrived_late(call, event)
+        changed = _apply(call, event, at)
+        if changed:
+            call.save(update_fields=[*sorted(changed), "updated_at"])
+    record.save()
+    return record
+
+
+# -- finding the call --------------------------------------------------------------------
+
+
+def _find_call(
+    *, account: ProviderAccount, event: ParsedEvent, payload: Any, at: datetime
+) -> Call | None:
+    """The event's call, locked; its provider ids filled in when it was found another way.
+
+    Looked up by the provider's leg id (Vonage `uuid`/`call_uuid`, jambonz `call_sid`);
+    then, for events that name only the conversation (record, notify, error) or whose leg
+    is not known yet, by the conversation; then among calls awaiting reconciliation.
+    """
+    calls = Call.objects.select_for_update().filter(account=account).order_by("created_at", "id")
+    call = None
+    if event.provider_call_id:
+        call = calls.filter(provider_call_id=event.provider_call_id).first()
+    if call is None and event.conversation_id and event.kind != "transfer":
+        # A conversation holds several legs (connect): a leg's events only join a call
+        # whose own leg id is not known yet.
+        same = calls.filter(conversation_id=event.conversation_id)
+        if event.provider_call_id:
+            same = same.filter(provider_call_id="")
+        call = same.first()
+    if call is None and event.provider_call_id:
+        call = _awaiting_reconciliation(calls, event, at)
+    if call is None:
+        return None
+    changed = set()
+    if event.provider_call_id and not call.provider_call_id:
+        call.provider_call_id = event.provider_call_id[:100]
+        changed.add("provider_call_id")
+    if event.conversation_id and not call.conversation_id and event.kind != "transfer":
+        call.conversation_id = event.conversation_id[:100]
+        changed.add("conversation_id")
+    if call.outcome_unknown and call.provider_call_id:
+        changed |= _reconciled(call)
+    if changed:
+        call.save(update_fields=[*sorted(changed), "updated_at"])
+    return call
+
+
+def _awaiting_reconciliation(calls: Any, event: ParsedEvent, at: datetime) -> Call | None:
+    """The oldest outbound call awaiting its provider id, to the event's numbers."""
+    if not event.to_number:
+        return None
+    candidates = calls.filter(
+        Q(outcome_unknown=True) | Q(send_started_at__isnull=False),
+        provider_call_id="",
+        direction=Direction.OUTBOUND,
+        created_at__gte=at - RECONCILE_WINDOW,
+        created_at__lte=at + timedelta(minutes=1),  # clocks differ a little
+    )[:50]
+    for call in candidates:
+        same_from = not call.from_number or not event.from_number or (
+            _address_key(call.from_number) == _address_key(event.from_number)
+        )
+        if same_from and _address_key(call.to_display) == _address_key(event.to_number):
+            return call
+    return None
+
+
+def _reconciled(call: Call) -> set[str]:
+    """The provider did create the call: its events now tell the story.
+
+    A call given up as failed before any event arrived is reopened, so the provider's
+    events can move it on.
+    """
+    call.outcome_unknown = False
+    changed = {"outcome_unknown"}
+    if call.status == CallStatus.FAILED and not call.events.filter(source="webhook").exists():
+        call.status = CallStatus.SUBMITTED
+        call.failure_detail = ""
+        changed |= {"status", "failure_detail"}
+    return changed
+
+
+def _address_key(address: str) -> str:
+    """Phone numbers compared by digits ("+31 20…" == "3120…"), other addresses as written."""
+    text = address.strip()
+    if re.fullmatch(r"\+?[\d\s\-().]+", text):
+        return re.sub(r"\D", "", text)
+    return text.lower()
+
+
+def _call_from_event(
+    *, account: ProviderAccount, event: ParsedEvent, payload: Any, received_at: datetime
+) -> Call:
+    """A call Callboard did not place (inbound, or placed elsewhere), as the event tells it."""
+    direction = event.direction if event.direction in Direction.values else Direction.INBOUND
+    call = Call(
+        account=account,
+        provider=account.kind,
+        application=_application_for(account, payload, event, direction),
+        direction=direction,
+        from_number=event.from_number[:100],
+        to_display=event.to_number[:255],
+        to_endpoint=_endpoint(event.to_number),
+        provider_call_id=event.provider_call_id[:100],
+        conversation_id="" if event.kind == "transfer" else event.conversation_id[:100],
+        status=CallStatus.QUEUED,
+        created_at=received_at,
+    )
+    call.save()
+    return call
+
+
+def _application_for(
+    account: ProviderAccount, payload: Any, event: ParsedEvent, direction: str
+) -> Application | None:
+    """The jambonz `application_sid`, else the application of our number on the call."""
+    sid = payload.get("application_sid") if isinstance(payload, Mapping) else None
+    if isinstance(sid, str) and sid:
+        application = Application.objects.filter(account=account, provider_app_id=sid).first()
+        if application is not None:
+            return application
+    ours = event.to_number if direction == Direction.INBOUND else event.from_number
+    digits = _address_key(ours)
+    if not digits.isdigit():
+        return None
+    number = (
+        Number.objects.select_related("application")
+        .filter(account=account, e164__in=[digits, "+" + digits])
+        .first()
+    )
+    return number.application if number else None
+
+
+def _endpoint(address: str) -> dict[str, str]:
+    if not address:
+        return {}
+    if _address_key(address).isdigit():
+        return {"type": "phone", "number": address}
+    if address.startswith(("sip:", "sips:")):
+        return {"type": "sip", "uri": address}
+    return {"type": "unknown", "address": address}
+
+
+# -- applying ----------------------------------------------------------------------------
+
+
+def _arrived_late(call: Call, event: ParsedEvent) -> bool:
+    """Did the provider send an event of this call after this one, which we have already?
+
+    By provider time when the provider stamps its events (Vonage); Voice Gateway does not,
+    so there a status below one already received is the sign.
+    """
+    earlier = call.events.filter(is_duplicate=False)
+    if event.timestamp is not None:
+        return earlier.filter(provider_time__gt=event.timestamp).exists()
+    if event.kind != "status" or event.status not in STATUS_RANK:
+        return False
+    seen = earlier.filter(kind="status").exclude(status="").values_list("status", flat=True)
+    return any(STATUS_RANK[status] > STATUS_RANK[event.status] for status in seen)
+
+
+def _apply(call: Call, event: ParsedEvent, at: datetime) -> set[str]:
+    """Change the call as the event says; the names of the fields changed."""
+    changed = _fill_parties(call, event)
+    if event.kind == "status" and event.status in STATUS_RANK:
+        changed |= _apply_status(call, event, at)
+    elif event.kind == "amd" and event.answered_by:
+        definite = event.answered_by != "unknown"
+        if not call.answered_by or (call.answered_by == "unknown" and definite):
+            call.answered_by = event.answered_by
+            changed.add("answered_by")
+    return changed
+
+
+def _fill_parties(call: Call, event: ParsedEvent) -> set[str]:
+    """What a call created from an event did not know yet (its first event was thin).
+
+    A direction the provider states wins over the inbound guessed for a call first seen
+    in an event without one (an AMD or record event).
+    """
+    changed = set()
+    if event.direction in Direction.values and event.direction != call.direction:
+        call.direction = event.direction
+        changed.add("direction")
+    if event.from_number and not call.from_number:
+        call.from_number = event.from_number[:100]
+        changed.add("from_number")
+    if event.to_number and not call.to_display:
+        call.to_display = event.to_number[:255]
+        call.to_endpoint = _endpoint(event.to_number)
+        changed |= {"to_display", "to_endpoint"}
+    return changed
+
+
+def _apply_status(call: Call, event: ParsedEvent, at: datetime) -> set[str]:
+    new, current = CallStatus(event.status), CallStatus(call.status)
+    changed = set()
+    if _moves_to(current, new):
+        call.status = new
+        call.provider_status = event.raw_status[:40]
+        changed |= {"status", "provider_status"}
+        if new in TERMINAL_STATUSES and new != CallStatus.COMPLETED:
+            call.failure_detail = event.detail
+            changed.add("failure_detail")
+        if new in TERMINAL_STATUSES and event.sip_code is not None:
+            call.sip_code = event.sip_code
+            changed.add("sip_code")
+    elif new == current and not call.provider_status:
+        call.provider_status = event.raw_status[:40]
+        changed.add("provider_status")
+
+    first_seen = FIRST_SEEN.get(new)
+    if first_seen and (getattr(call, first_seen) is None or at < getattr(call, first_seen)):
+        setattr(call, first_seen, at)
+        changed.add(first_seen)
+    if new in TERMINAL_STATUSES and (call.ended_at is None or at > call.ended_at):
+        call.ended_at = at
+        changed.add("ended_at")
+
+    facts = {
+        "duration_seconds": event.duration if (event.duration or 0) >= 0 else None,
+        "price": _money(event.price),
+        "rate": _money(event.rate),
+        "network": event.network[:20],
+        "disconnected_by": event.disconnected_by[:20],
+    }
+    for name, value in facts.items():
+        if value in (None, ""):
+            continue
+        # `completed` has the last word on these; earlier events only fill gaps.
+        if new == CallStatus.COMPLETED or getattr(call, name) in (None, ""):
+            setattr(call, name, value)
+            changed.add(name)
+    if call.sip_code is None and event.sip_code is not None and new in TERMINAL_STATUSES:
+        call.sip_code = event.sip_code
+        changed.add("sip_code")
+    return changed
+
+
+def _money(value: Decimal | None) -> Decimal | None:
+    """A price or rate that fits the column; an absurd one is left out, not a crash."""
+    return value if value is not None and abs(value) < MONEY_LIMIT else None
+
+
+def _moves_to(current: CallStatus, new: CallStatus) -> bool:
+    if current == CallStatus.COMPLETED and new in TERMINAL_STATUSES:
+        # `completed` closes every Vonage leg: a specific outcome is the real one.
+        return new != CallStatus.COMPLETED
+    if current in TERMINAL_STATUSES:
+        return False  # the first outcome wins
+    return STATUS_RANK[new] > STATUS_RANK[current]
+

@@ -1,0 +1,283 @@
+"""Provider event webhooks: stored raw, verified, applied, answered in milliseconds.
+
+Every request under a known account token is written to `WebhookDelivery` first, in its
+own committed write, so nothing a provider sends is lost even if verifying or applying
+fails. Then the signature is checked (DESIGN.md section 2) and the event applied to its
+call (`calls.events`) in the same request. No provider HTTP happens here.
+
+Answers: 200 (Vonage: empty body, the call flow continues; Voice Gateway status hook:
+ignored; other Voice Gateway hooks: `[]`, an empty verb array that lets the running
+application go on), 401 signature refused or replayed, 404 unknown token or hook, 405
+method, 413 body over `MAX_BODY`, 415 not JSON, 400 malformed JSON. Never a 500 for
+anything the sender controls.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from calls.events import call_event_record
+from calls.models import CallEvent, WebhookDelivery
+from portal.api.exceptions import error_body
+from portal.crypto import mask
+from portal.services import Actor, audit_record
+from voiceapps.hooks import VOICEGATEWAY_HOOKS, VONAGE_STYLE_KINDS
+from voiceapps.models import ProviderAccount
+from voiceapps.providers.base import ParsedEvent, Provider
+from voiceapps.providers.registry import provider_class
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_ONLY_BASE_URL = "https://unused.invalid"  # see webhook_provider
+MAX_BODY = 256 * 1024  # bytes; provider events are a few KB, a jambonz INVITE maybe 10
+EVENTS_ENDPOINT = "events"
+VG_STATUS_ENDPOINT = "vg/status"
+# Never stored: they authenticate (a Vonage JWT could be replayed within its 5 minutes).
+HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+# A Voice Gateway hook that carries only the call's base fields is what its URL says.
+HOOK_KINDS = {
+    "vg/action": "action",
+    "vg/confirm": "confirm",
+    "vg/dtmf": "input",
+    "vg/refer": "refer",
+    "vg/amd": "amd",
+}
+
+
+class Refusal(Exception):
+    """A delivery answered with a 4xx: the HTTP status and the reason that is stored."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@csrf_exempt
+def events_hook(request: HttpRequest, token: str) -> HttpResponse:
+    """Vonage, KPN and sandbox event URL: POST JSON, or GET with query parameters."""
+    return _receive(request, token, EVENTS_ENDPOINT, methods=("GET", "POST"))
+
+
+@csrf_exempt
+def voicegateway_hook(request: HttpRequest, token: str, name: str) -> HttpResponse:
+    """Voice Gateway call status hook and verb hooks (jambonz.md 3.1-3.5): POST JSON."""
+    if name not in VOICEGATEWAY_HOOKS:
+        return _refused(404, "There is nothing at this address.")
+    return _receive(request, token, f"vg/{name}", methods=("POST",))
+
+
+def _receive(
+    request: HttpRequest, token: str, endpoint: str, *, methods: tuple[str, ...]
+) -> HttpResponse:
+    account = ProviderAccount.objects.filter(webhook_token=token).first()
+    if account is None:
+        return _refused(404, "There is nothing at this address.")  # and nothing is stored
+    if request.method not in methods:
+        response = _refused(405, f"This hook takes {' or '.join(methods)}.")
+        response["Allow"] = ", ".join(methods)
+        return response
+
+    declared = _content_length(request)
+    body = b"" if declared > MAX_BODY else request.read(MAX_BODY + 1)
+    too_large = declared > MAX_BODY or len(body) > MAX_BODY
+    delivery = WebhookDelivery.objects.create(
+        account=account,
+        endpoint=endpoint,
+        method=request.method,
+        path=request.path.replace(token, mask(token))[:500],
+        query=request.META.get("QUERY_STRING", ""),
+        headers=_stored_headers(request),
+        body=b"" if too_large else body,
+        body_sha256="" if too_large else hashlib.sha256(body).hexdigest(),
+    )
+    try:
+        if too_large:
+            raise Refusal(413, f"too large: over {MAX_BODY} bytes; the body was not kept")
+        if (account.kind in VONAGE_STYLE_KINDS) == endpoint.startswith("vg/"):
+            raise Refusal(404, f"wrong endpoint: a {account.get_kind_display()} account does "
+                               f"not send to /{endpoint}")
+        provider = webhook_provider(account)
+        _verify(delivery, provider, request, body)
+        payload = delivery_payload(delivery)
+    except Refusal as refusal:
+        return _reject(delivery, refusal)
+    try:
+        delivery_apply(delivery=delivery, payload=payload, provider=provider)
+    except Exception as exc:  # the delivery is kept: an admin can replay it once fixed
+        logger.exception("Applying webhook delivery %s failed", delivery.pk)
+        delivery.apply_error = f"{type(exc).__name__}: {exc}"[:2000]
+        delivery.save(update_fields=["apply_error"])
+        # A 5xx makes the provider retry once, which may well succeed.
+        return _refused(500, "The event was stored but could not be applied.")
+    if endpoint in (EVENTS_ENDPOINT, VG_STATUS_ENDPOINT):
+        return HttpResponse(status=200)
+    return JsonResponse([], safe=False)
+
+
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
+    except ValueError:
+        return 0
+
+
+def _stored_headers(request: HttpRequest) -> dict[str, str]:
+    headers = {}
+    for name, value in request.headers.items():
+        if name.lower() in HIDDEN_HEADERS:
+            continue
+        if name.lower() == "jambonz-signature":
+            # The time is needed to diagnose; the signatures themselves are not.
+            value = ",".join(
+                part if not part.strip().startswith("v1=") else "v1=" + mask(part.split("=", 1)[1])
+                for part in value.split(",")
+            )
+        headers[name] = value
+    return headers
+
+
+def webhook_provider(account: ProviderAccount) -> Provider:
+    """The account's adapter, for verifying and parsing only.
+
+    Adapters refuse to exist without an API base URL, which webhooks never use: an
+    account whose base URL is not filled in yet must still receive its events.
+    """
+    config = account.config()
+    return provider_class(config.kind)(
+        dataclasses.replace(config, base_url=config.base_url or WEBHOOK_ONLY_BASE_URL)
+    )
+
+
+def _verify(
+    delivery: WebhookDelivery, provider: Provider, request: HttpRequest, body: bytes
+) -> None:
+    """Check the signature and the replay key; mark the delivery verified or raise Refusal."""
+    verdict = provider.verify_webhook(
+        request.headers, body, query_string=request.META.get("QUERY_STRING", "")
+    )
+    delivery.signed_at = verdict.signed_at
+    delivery.replay_key = verdict.jti[:200]
+    if not verdict.ok:
+        raise Refusal(401, verdict.reason)
+    with transaction.atomic():
+        # One delivery of an account at a time passes this check, so two copies of one
+        # signed request sent at once cannot both be accepted.
+        ProviderAccount.objects.select_for_update().filter(pk=delivery.account_id).first()
+        if delivery.replay_key and WebhookDelivery.objects.filter(
+            account_id=delivery.account_id, replay_key=delivery.replay_key, verified=True
+        ).exists():
+            raise Refusal(401, "replayed: this signature was accepted before")
+        delivery.verified = True
+        delivery.save(update_fields=["verified", "signed_at", "replay_key"])
+
+
+def _reject(delivery: WebhookDelivery, refusal: Refusal) -> HttpResponse:
+    delivery.rejection_reason = refusal.reason[:300]
+    delivery.save(update_fields=["rejection_reason", "signed_at", "replay_key"])
+    if refusal.status == 401:
+        # Which check failed is in the rejected-deliveries log, not told to the sender.
+        return _refused(401, "The webhook signature was not accepted.")
+    return _refused(refusal.status, refusal.reason)
+
+
+def _refused(status: int, detail: str) -> JsonResponse:
+    codes = {400: "invalid", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+             413: "too_large", 415: "unsupported_media_type"}
+    response = JsonResponse(error_body(codes.get(status, "error"), detail), status=status)
+    # Django would log the path, and the path holds the account's secret token; the
+    # delivery row has the facts instead.
+    response._has_been_logged = True
+    logger.info("Webhook refused with %s: %s", status, detail)
+    return response
+
+
+def delivery_payload(delivery: WebhookDelivery) -> dict[str, Any]:
+    """The event a stored delivery carries: the JSON body, or a GET's query parameters."""
+    body = bytes(delivery.body)
+    if delivery.method == "GET" and not body:
+        return dict(parse_qsl(delivery.query, keep_blank_values=True))
+    content_type = next(
+        (v for k, v in delivery.headers.items() if k.lower() == "content-type"), ""
+    )
+    media_type = content_type.split(";")[0].strip().lower()
+    if not body:
+        raise Refusal(400, "empty body")
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise Refusal(415, f"not JSON: Content-Type is {media_type or 'missing'}")
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise Refusal(400, f"malformed JSON: {exc}"[:300]) from None
+    if not isinstance(payload, dict):
+        raise Refusal(400, "not a JSON object")
+    return payload
+
+
+def _hook_event(endpoint: str, event: ParsedEvent) -> ParsedEvent:
+    """Voice Gateway verb hooks carry the call's status fields too: their URL says what
+    they are, and only the status hook moves the call's status."""
+    if endpoint not in HOOK_KINDS or event.kind not in ("status", "unknown"):
+        return event
+    return dataclasses.replace(event, kind=HOOK_KINDS[endpoint], status=None)
+
+
+@transaction.atomic
+def delivery_apply(
+    *, delivery: WebhookDelivery, payload: dict[str, Any], provider: Provider,
+    source: str = "webhook",
+) -> CallEvent | None:
+    """Apply a stored delivery's event to its call; mark the delivery applied."""
+    event = _hook_event(delivery.endpoint, provider.parse_event(payload))
+    record = call_event_record(
+        account=delivery.account,
+        event=event,
+        payload=payload,
+        delivery=delivery,
+        source=source,
+        received_at=delivery.received_at,
+    )
+    delivery.applied_at = timezone.now()
+    delivery.apply_error = "" if record else (
+        "The event names no call (no uuid, call_uuid, call_sid or conversation_uuid); "
+        "it is kept here only."
+    )
+    delivery.save(update_fields=["applied_at", "apply_error", "is_replay"])
+    return record
+
+
+def delivery_replay(*, actor: Actor, delivery: WebhookDelivery) -> CallEvent | None:
+    """Apply a stored delivery again without verifying it (an admin vouches for it).
+
+    It takes the same apply path as a live delivery; duplicates of events already applied
+    are marked as such and change nothing.
+    """
+    if delivery.account is None:
+        raise ValidationError("The account this delivery came to no longer exists.")
+    try:
+        provider = webhook_provider(delivery.account)
+        payload = delivery_payload(delivery)
+    except Refusal as refusal:
+        raise ValidationError(f"This delivery cannot be applied: {refusal.reason}.") from None
+    delivery.is_replay = True
+    record = delivery_apply(delivery=delivery, payload=payload, provider=provider,
+                            source="replay")
+    audit_record(
+        actor=actor,
+        action="webhook_delivery.replay",
+        obj=delivery,
+        changes={"call": record.call_id if record else None,
+                 "duplicate": record.is_duplicate if record else None},
+    )
+    return record

@@ -1,0 +1,116 @@
+"""Accounts, documented event payloads and signed posts for the webhook and call-log tests.
+
+Payloads follow ../shared/reference/vonage.md sections 2.2-2.5 and jambonz.md sections
+3.3-3.5 field for field.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.test import Client
+
+from calls.models import Call
+from tests.fakes.provider_accounts import (
+    PREVIOUS_WEBHOOK_SECRET,
+    SIGNATURE_SECRET,
+    WEBHOOK_SECRET,
+    jambonz_signed_headers,
+    vonage_signed_headers,
+)
+from voiceapps.models import ProviderAccount
+
+UUID = "63f61863-4a51-4f6b-86e1-46edebcf9356"
+CONVERSATION = "CON-f972836a-550f-45fa-956c-12a2ab5b7d22"
+CALL_SID = "9f6e2f7a-1c2b-4d5e-8f90-0a1b2c3d4e5f"
+VG_ACCOUNT_SID = "9351f46a-678c-43f5-b8a6-d4eb58d131af"
+
+
+def make_account(kind: str = "vonage", name: str = "", **secrets: str) -> ProviderAccount:
+    """An account of `kind` with the signing secrets the fakes sign with (override per test)."""
+    account = ProviderAccount(
+        name=name or f"{kind} account",
+        kind=kind,
+        base_url="https://api.example.test" if kind == "sandbox" else "",
+        account_sid=VG_ACCOUNT_SID if kind == "voicegateway" else "",
+    )
+    defaults = (
+        {"api_key": "3a1f5e1b-api-key", "webhook_secret": WEBHOOK_SECRET,
+         "webhook_secret_previous": PREVIOUS_WEBHOOK_SECRET}
+        if kind == "voicegateway"
+        else {"api_key": "abcd1234", "api_secret": "vonage-api-secret-5678",
+              "signature_secret": SIGNATURE_SECRET}
+    )
+    for name_, value in {**defaults, **secrets}.items():
+        account.set_secret(name_, value)
+    account.save()
+    return account
+
+
+def body_of(payload: Any) -> bytes:
+    """Compact JSON, as both providers send it (JavaScript JSON.stringify / Jackson)."""
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def vonage_post(
+    client: Client, account: ProviderAccount, payload: Any, *, signed: bool = True, **claims
+):
+    body = payload if isinstance(payload, bytes) else body_of(payload)
+    headers = vonage_signed_headers(body, **claims) if signed else {}
+    return client.post(f"/hooks/{account.webhook_token}/events", data=body,
+                       content_type="application/json", headers=headers)
+
+
+def vg_post(
+    client: Client, account: ProviderAccount, payload: Any, *, hook: str = "status",
+    signed: bool = True, **signing
+):
+    body = payload if isinstance(payload, bytes) else body_of(payload)
+    headers = jambonz_signed_headers(body, **signing) if signed else {}
+    return client.post(f"/hooks/{account.webhook_token}/vg/{hook}", data=body,
+                       content_type="application/json", headers=headers)
+
+
+def vonage_status(status: str, *, uuid: str = UUID, at: str = "2026-01-05T10:00:00.000Z",
+                  **extra: Any) -> dict[str, Any]:
+    """A Vonage call-status event (vonage.md 2.2)."""
+    return {
+        "from": "447700900000",
+        "to": "447700900001",
+        "uuid": uuid,
+        "conversation_uuid": CONVERSATION,
+        "status": status,
+        "direction": "outbound",
+        "timestamp": at,
+        **extra,
+    }
+
+
+def vg_status(call_status: str, *, call_sid: str = CALL_SID, **extra: Any) -> dict[str, Any]:
+    """A jambonz call_status_hook payload (jambonz.md 3.3), snake-cased base fields."""
+    sip = {"trying": (100, "Trying"), "ringing": (180, "Ringing"),
+           "early-media": (183, "Session Progress"), "in-progress": (200, "OK"),
+           "completed": (200, "OK"), "busy": (486, "Busy Here"),
+           "no-answer": (487, "Request Terminated"), "failed": (503, "Service Unavailable")}
+    code, reason = sip.get(call_status, (200, "OK"))
+    return {
+        "call_sid": call_sid,
+        "direction": "outbound",
+        "from": "+15083728299",
+        "to": "+15083728300",
+        "call_id": "b8c7e2a0-6f4d-123a-8c21-0242ac120002",
+        "sbc_callid": "7a3e6d1c-0b2f-4e5a-9d8c-1f2e3d4c5b6a",
+        "sip_status": code,
+        "sip_reason": reason,
+        "call_status": call_status,
+        "account_sid": VG_ACCOUNT_SID,
+        "trace_id": "0123456789abcdef0123456789abcdef",
+        "application_sid": "0dddaabf-0a30-43e3-84e8-426873b1a78b",
+        "fs_sip_address": "10.0.1.5:5060",
+        **extra,
+    }
+
+
+def the_call(account: ProviderAccount, provider_call_id: str) -> Call:
+    return Call.objects.get(account=account, provider_call_id=provider_call_id)
