@@ -1,0 +1,230 @@
+"""The hosted answer URL and hosted menus: the provider asks, Callboard answers with an NCCO.
+
+Both sit on the caller's critical path (Vonage gives up after a few seconds), so each request
+costs a handful of indexed queries, no provider HTTP and no task: find the application or
+version, check the signature, render, record one row, answer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from calls.models import AnswerRequest, Call, CallEvent
+from portal.api.exceptions import error_body
+from voiceapps.models import Application, NccoVersion, ProviderAccount
+from voiceapps.ncco.services import (
+    MenuChoice,
+    call_values,
+    menu_choose,
+    ncco_render_version,
+    served_version,
+)
+from voiceapps.providers.registry import get_provider
+
+
+def find_call(*, account_id: int, params: Mapping[str, Any]) -> Call | None:
+    """The call Callboard placed that the provider's `uuid` names, if any."""
+    uuid = params.get("uuid")
+    if not isinstance(uuid, str) or not uuid:
+        return None
+    return Call.objects.filter(account_id=account_id, provider_call_id=uuid).first()
+
+
+def render_for_call(
+    *, application: Application, params: Mapping[str, Any]
+) -> tuple[object, NccoVersion | None, list[str]]:
+    """(NCCO, served version, missing placeholders) for one answer request.
+
+    Placeholders come from the provider's parameters (`to`, `from`, `uuid`,
+    `conversation_uuid`) and `custom.NAME` from the call's tag, then the application's
+    variables. A value nobody provides becomes "" and is listed as missing.
+    """
+    call = find_call(account_id=application.account_id, params=params)
+    return _render_for_call(application, params, call)
+
+
+def _render_for_call(
+    application: Application, params: Mapping[str, Any], call: Call | None
+) -> tuple[object, NccoVersion | None, list[str]]:
+    version = served_version(application)
+    if version is None:
+        return [], None, []
+    values = call_values(params, tag=call.tag if call else None,
+                         variables=application.variables)
+    document, missing = ncco_render_version(version=version, values=values,
+                                            account=application.account)
+    return document, version, missing
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def answer(request: HttpRequest, token: str, application_id: int) -> HttpResponse:
+    """Vonage's answer webhook: GET with query parameters or POST with a JSON body."""
+    started = time.perf_counter()
+    application = (
+        Application.objects.select_related("account", "pinned_version")
+        .filter(pk=application_id, account__webhook_token=token)
+        .first()
+    )
+    if application is None:
+        # One sentence for both cases: the answer must not tell which part was wrong.
+        return _json_error(404, "not_found", "There is no application at this address.")
+    params = _params(request)
+    record = _Recorder(request, started, params, application=application)
+    refusal = _signature_refusal(request, application.account)
+    if refusal:
+        return record.error(401, "unauthorized", refusal)
+    if params is None:
+        return record.error(400, "invalid", "The body must be a JSON object.")
+    if application.ncco_document_id is None:
+        return record.error(404, "not_found", "This application has no hosted call flow.")
+
+    call = find_call(account_id=application.account_id, params=params)
+    record.call = call
+    document, version, missing = _render_for_call(application, params, call)
+    if call is not None and version is not None and call.ncco_version_id != version.pk:
+        Call.objects.filter(pk=call.pk).update(ncco_version=version)
+    return record.ncco(document, version, missing)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
+    """An input event from a hosted menu: answer with the document its routing table picks."""
+    started = time.perf_counter()
+    account = ProviderAccount.objects.filter(webhook_token=token).first()
+    version = (
+        NccoVersion.objects.select_related("document").filter(pk=version_id).first()
+        if account is not None else None
+    )
+    if version is None:
+        return _json_error(404, "not_found", "There is no menu at this address.")
+    event = _params(request)
+    call = find_call(account_id=account.pk, params=event or {})
+    application = call.application if call is not None else None
+    if application is None:
+        application = Application.objects.filter(
+            account=account, ncco_document_id=version.document_id).first()
+    record = _Recorder(request, started, event, application=application, call=call)
+    refusal = _signature_refusal(request, account)
+    if refusal:
+        return record.error(401, "unauthorized", refusal)
+    if event is None:
+        return record.error(400, "invalid", "The body must be a JSON object.")
+
+    choice = menu_choose(version.menu, event)
+    chosen = (
+        NccoVersion.objects.filter(document_id=choice.document_id).order_by("-number").first()
+        if choice.document_id else None
+    )
+    document: object = []  # no route: an empty NCCO ends the call
+    missing: list[str] = []
+    if chosen is not None:
+        values = call_values(event, tag=call.tag if call else None,
+                             variables=application.variables if application else {})
+        document, missing = ncco_render_version(version=chosen, values=values, account=account)
+    with transaction.atomic():
+        response = record.ncco(document, chosen, missing)
+        if call is not None:
+            _record_choice(call, event, version, choice, chosen)
+    return response
+
+
+def _record_choice(
+    call: Call, event: dict[str, Any], menu_version: NccoVersion, choice: MenuChoice,
+    chosen: NccoVersion | None,
+) -> None:
+    timestamp = event.get("timestamp")
+    CallEvent.objects.create(
+        call=call,
+        source="callboard",
+        kind="input",
+        raw_status=f"menu {choice.matched}",
+        provider_time=parse_datetime(timestamp) if isinstance(timestamp, str) else None,
+        payload={
+            **event,
+            "menu": {
+                "document": menu_version.document.name,
+                "version": menu_version.number,
+                "matched": choice.matched,
+                "key": choice.key,
+                "chosen_document_id": choice.document_id,
+                "chosen_version": chosen.number if chosen else None,
+            },
+        },
+    )
+
+
+class _Recorder:
+    """Answers a request and stores it as an AnswerRequest, with its latency."""
+
+    def __init__(
+        self, request: HttpRequest, started: float, params: dict[str, Any] | None, *,
+        application: Application | None, call: Call | None = None,
+    ) -> None:
+        self.request = request
+        self.started = started
+        self.params = params or {}
+        self.application = application
+        self.call = call
+
+    def ncco(
+        self, document: object, version: NccoVersion | None, missing: list[str]
+    ) -> HttpResponse:
+        return self._answer(200, document, version=version, missing=missing)
+
+    def error(self, status: int, code: str, detail: str) -> HttpResponse:
+        return self._answer(status, error_body(code, detail))
+
+    def _answer(
+        self, status: int, body: object, *, version: NccoVersion | None = None,
+        missing: list[str] | None = None,
+    ) -> HttpResponse:
+        response = JsonResponse(body, status=status, safe=False,
+                                json_dumps_params={"ensure_ascii": False})
+        AnswerRequest.objects.create(
+            application=self.application,
+            call=self.call,
+            ncco_version=version,
+            method=self.request.method,
+            params=self.params,
+            status_code=status,
+            response=body,
+            missing_placeholders=missing or [],
+            latency_ms=round((time.perf_counter() - self.started) * 1000, 3),
+        )
+        return response
+
+
+def _json_error(status: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse(error_body(code, detail), status=status)
+
+
+def _signature_refusal(request: HttpRequest, account: ProviderAccount) -> str:
+    """Why the request is refused, or "" when it is signed by the account (or need not be)."""
+    if not account.signature_secret_encrypted:
+        return ""  # no secret: the unguessable token in the URL is the only guard
+    verdict = get_provider(account.config()).verify_webhook(
+        request.headers, request.body, query_string=request.META.get("QUERY_STRING", "")
+    )
+    return "" if verdict.ok else f"The signature was refused ({verdict.reason})."
+
+
+def _params(request: HttpRequest) -> dict[str, Any] | None:
+    """The provider's parameters: the JSON body of a POST, else the query string."""
+    if request.method == "POST" and request.body:
+        try:
+            body = json.loads(request.body)
+        except (ValueError, RecursionError):
+            return None
+        return body if isinstance(body, dict) else None
+    return dict(request.GET.items())
