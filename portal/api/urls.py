@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from portal.api import views
@@ -12,4 +12,5 @@ urlpatterns = [
     path("users", views.UserListCreateApi.as_view(), name="api_users"),
     path("users/<int:pk>", views.UserDetailApi.as_view(), name="api_user"),
     path("audit", views.AuditListApi.as_view(), name="api_audit"),
+    path("", include("voiceapps.ncco.api")),
 ]
