@@ -13,5 +13,7 @@ class SandboxProvider(VonageProvider):
     label = "Sandbox"
     DEFAULT_BASE_URL = ""
     DEFAULT_REST_BASE_URL = ""  # numbers, too, are served by the emulator at base_url
-    ACCOUNT_FIELDS = ()  # Callboard fills them in: it is the provider
+    # The base URL is Callboard's own and not editable; credentials left empty are made up
+    # by Callboard (it is the provider), typed ones let an SDK use known values.
+    ACCOUNT_FIELDS = ("api_key", "api_secret", "signature_secret")
     REQUIRED_ACCOUNT_FIELDS = ("base_url", "api_key", "api_secret")
