@@ -1,1 +1,5 @@
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("nccos/", include("voiceapps.ncco.urls")),
+]
