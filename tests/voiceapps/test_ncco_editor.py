@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from calls.models import AnswerRequest
+from portal.services import SYSTEM
 from tests.calls.test_answer_url import PARAMS, path_of, signed_get, signed_post
 from tests.voiceapps.ncco_helpers import GREETING, make_account, make_application, make_document
 from voiceapps.hooks import answer_url
@@ -102,7 +103,7 @@ def test_saving_adds_a_version_with_comment_and_shows_warnings(client_for, opera
 
 def test_a_stale_editor_does_not_overwrite_a_newer_version(client_for, operator_user):
     document = make_document()
-    services.ncco_document_update(actor=services.Actor(), document=document,
+    services.ncco_document_update(actor=SYSTEM, document=document,
                                   content=[{"action": "talk", "text": "Newer"}])
     response = editor_post(client_for(operator_user), reverse("ncco_edit", args=[document.pk]),
                            GREETING, base_version="1")
@@ -151,7 +152,7 @@ def test_pages_need_a_role(client_for, outsider_user, name):
 def test_history_diffs_any_two_versions_and_restores(client_for, operator_user):
     document = make_document()
     for text in ("Second", "Third"):
-        services.ncco_document_update(actor=services.Actor(), document=document,
+        services.ncco_document_update(actor=SYSTEM, document=document,
                                       content=[{"action": "talk", "text": text}])
     client = client_for(operator_user)
     history = reverse("ncco_history", args=[document.pk])
@@ -171,7 +172,7 @@ def test_history_diffs_any_two_versions_and_restores(client_for, operator_user):
 
 def test_viewers_cannot_restore_or_delete(client_for, viewer_user):
     document = make_document()
-    services.ncco_document_update(actor=services.Actor(), document=document,
+    services.ncco_document_update(actor=SYSTEM, document=document,
                                   content=[{"action": "talk", "text": "Two"}])
     client = client_for(viewer_user)
     history = client.get(reverse("ncco_history", args=[document.pk])).content.decode()
