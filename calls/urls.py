@@ -1,13 +1,16 @@
 from django.urls import path
 
-from calls import answer, views, webhooks
-from voiceapps.hooks import ANSWER_ROUTE, EVENTS_ROUTE, VOICEGATEWAY_ROUTE
-from voiceapps.ncco.services import MENU_ROUTE
+from calls import dashboard, deliveries, log, views, webhooks
+from voiceapps.hooks import EVENTS_ROUTE, VOICEGATEWAY_ROUTE
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path(ANSWER_ROUTE, answer.answer, name="hook_answer"),
-    path(MENU_ROUTE, answer.menu, name="hook_menu"),
+    path("", dashboard.dashboard, name="dashboard"),
+    path("calls/", log.call_list, name="call_list"),
+    path("calls/live", log.call_list_live, name="call_list_live"),
+    path("calls/export.csv", log.call_list_csv, name="call_list_csv"),
+    path("calls/deliveries/", deliveries.delivery_list, name="delivery_list"),
+    path("calls/deliveries/<int:pk>/replay", deliveries.delivery_replay_view,
+         name="delivery_replay"),
     path(EVENTS_ROUTE, webhooks.events_hook, name="hook_events"),
     path(VOICEGATEWAY_ROUTE, webhooks.voicegateway_hook, name="hook_voicegateway"),
 ]

@@ -1,0 +1,134 @@
+"""The one call filter: the call log page, its CSV export and `GET /api/v1/calls` use it alike.
+
+Parameters: status, provider, account, application, direction, answered_by, since, until
+(a date, or a date and time; `until` with a bare date includes that whole day), from_number
+and to_number (substrings), tag (`key:value`, or `key` for calls carrying that key).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from calls.models import AnsweredBy, Call, CallStatus, Direction, WebhookDelivery
+from voiceapps.models import Application, ProviderAccount
+from voiceapps.providers.registry import KIND_CHOICES
+
+
+class MomentField(forms.CharField):
+    """A date ("2026-01-05") or a date and time ("2026-01-05T10:30", offset optional).
+
+    Cleans to an aware datetime: the start of a bare date, or with `end_of_day` its last
+    microsecond, so `until=2026-01-05` includes that whole day.
+    """
+
+    def __init__(self, *, end_of_day: bool = False, **kwargs: Any) -> None:
+        self.end_of_day = end_of_day
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> datetime | None:
+        text = (super().clean(value) or "").strip()
+        if not text:
+            return None
+        try:
+            day = parse_date(text)  # first: Python also reads a bare date as a datetime
+            moment = None if day else parse_datetime(text.replace(" ", "T"))
+        except ValueError:
+            moment = day = None
+        if day is not None:
+            moment = datetime.combine(day, time.max if self.end_of_day else time.min)
+        if moment is None:
+            raise forms.ValidationError(
+                "Enter a date (2026-01-05) or a date and time (2026-01-05T10:30).")
+        return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+
+
+# The page offers a date picker; the API also takes a date and time in the same parameter.
+DATE_INPUT = forms.TextInput(attrs={"type": "date"})
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class MomentFilter(django_filters.Filter):
+    field_class = MomentField
+
+
+class CallFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=CallStatus.choices, empty_label="Any status")
+    provider = django_filters.ChoiceFilter(choices=KIND_CHOICES, empty_label="Any provider")
+    account = django_filters.ModelChoiceFilter(queryset=ProviderAccount.objects.all(),
+                                               empty_label="Any account")
+    application = django_filters.ModelChoiceFilter(
+        queryset=Application.objects.select_related("account"), empty_label="Any application")
+    direction = django_filters.ChoiceFilter(choices=Direction.choices,
+                                            empty_label="Both directions")
+    answered_by = django_filters.ChoiceFilter(choices=AnsweredBy.choices,
+                                              empty_label="Anyone", label="Answered by")
+    since = MomentFilter(field_name="created_at", lookup_expr="gte", label="From date",
+                         widget=DATE_INPUT,
+                         help_text="Calls created at or after this date or time.")
+    until = MomentFilter(field_name="created_at", lookup_expr="lte", end_of_day=True,
+                         label="To date", widget=DATE_INPUT,
+                         help_text="Calls created up to this date (the whole day) or time.")
+    from_number = django_filters.CharFilter(lookup_expr="icontains", label="From contains",
+                                            max_length=100)
+    to_number = django_filters.CharFilter(field_name="to_display", lookup_expr="icontains",
+                                          label="To contains", max_length=100)
+    tag = django_filters.CharFilter(method="filter_tag", label="Tag", max_length=200,
+                                    help_text="key:value, or key alone.")
+
+    class Meta:
+        model = Call
+        fields: list[str] = []
+
+    def filter_tag(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        key, sep, wanted = value.partition(":")
+        key = key.strip()
+        if not key:
+            return qs
+        if not sep:
+            return qs.filter(tag__has_key=key)
+        return qs.filter(**{f"tag__{key}": wanted.strip()}) if "__" not in key else qs.none()
+
+
+def call_filter(data: Any, queryset: QuerySet | None = None) -> CallFilter:
+    """The filter bound to request parameters, over every call (or `queryset`)."""
+    calls = queryset if queryset is not None else Call.objects.select_related(
+        "account", "application")
+    return CallFilter(data, queryset=calls)
+
+
+class DeliveryFilter(django_filters.FilterSet):
+    """The webhook-deliveries log: by account, endpoint, outcome and arrival time."""
+
+    OUTCOMES = (("rejected", "Rejected"), ("applied", "Applied"), ("unapplied", "Not applied"))
+
+    account = django_filters.ModelChoiceFilter(queryset=ProviderAccount.objects.all(),
+                                               empty_label="Any account")
+    endpoint = django_filters.CharFilter(max_length=40,
+                                         help_text="events, vg/status, vg/amd, …")
+    outcome = django_filters.ChoiceFilter(choices=OUTCOMES, method="filter_outcome",
+                                          empty_label="Every delivery")
+    since = MomentFilter(field_name="received_at", lookup_expr="gte", label="From date",
+                         widget=DATE_INPUT)
+    until = MomentFilter(field_name="received_at", lookup_expr="lte", end_of_day=True,
+                         label="To date", widget=DATE_INPUT)
+
+    class Meta:
+        model = WebhookDelivery
+        fields: list[str] = []
+
+    def filter_outcome(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        rejected = ~Q(rejection_reason="")
+        if value == "rejected":
+            return qs.filter(rejected)
+        if value == "applied":
+            return qs.filter(applied_at__isnull=False)
+        return qs.exclude(rejected).filter(applied_at__isnull=True)

@@ -1,0 +1,42 @@
+"""A call's story for its page: events and answer-URL requests, in the order they arrived."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from calls.models import AnswerRequest, Call, CallEvent
+
+# Events whose payload links to a recording or a transcript.
+MEDIA_KEYS = ("recording_url", "transcription_url")
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime  # when it reached Callboard
+    event: CallEvent | None = None
+    answer: AnswerRequest | None = None
+
+    @property
+    def media(self) -> list[tuple[str, str]]:
+        """(label, URL) of the recordings and transcripts the event links."""
+        if self.event is None or not isinstance(self.event.payload, dict):
+            return []
+        payload = self.event.payload
+        found = [(key, payload.get(key)) for key in MEDIA_KEYS]
+        speech = payload.get("speech")
+        if isinstance(speech, dict):
+            found.append(("speech recording_url", speech.get("recording_url")))
+        return [(label.replace("_", " "), url) for label, url in found
+                if isinstance(url, str) and url.startswith("https://")]
+
+
+def call_timeline(*, call: Call) -> dict[str, Any]:
+    """Template context for `calls/_timeline.html`: `timeline`, oldest first."""
+    events = call.events.select_related("delivery")
+    answers = AnswerRequest.objects.filter(call=call).select_related("ncco_version__document")
+    entries = [TimelineEntry(at=event.received_at, event=event) for event in events]
+    entries += [TimelineEntry(at=answer.received_at, answer=answer) for answer in answers]
+    entries.sort(key=lambda entry: entry.at)
+    return {"timeline": entries}

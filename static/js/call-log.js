@@ -1,0 +1,26 @@
+// The call log's live switch. htmx polls #call-log while callLogLive() says so: the
+// switch is on and the tab is visible (a hidden tab costs the server nothing).
+(function () {
+  "use strict";
+  var KEY = "callboard.callLog.live";
+  var toggle = document.getElementById("live-toggle");
+  if (!toggle) return;
+  var label = document.getElementById("live-state");
+  var wrapper = toggle.closest(".live-switch");
+
+  window.callLogLive = function () {
+    return toggle.checked && document.visibilityState === "visible";
+  };
+
+  function show() {
+    label.textContent = toggle.checked ? "Live" : "Paused";
+    wrapper.classList.toggle("paused", !toggle.checked);
+  }
+
+  toggle.checked = window.localStorage.getItem(KEY) !== "paused";
+  show();
+  toggle.addEventListener("change", function () {
+    window.localStorage.setItem(KEY, toggle.checked ? "live" : "paused");
+    show();
+  });
+})();
