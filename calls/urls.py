@@ -11,6 +11,13 @@ urlpatterns = [
     path("calls/deliveries/", deliveries.delivery_list, name="delivery_list"),
     path("calls/deliveries/<int:pk>/replay", deliveries.delivery_replay_view,
          name="delivery_replay"),
+    path("calls/new", views.call_new, name="call_new"),
+    path("calls/<int:pk>/", views.call_detail, name="call_detail"),
+    path("calls/profiles/", views.call_profile_list, name="call_profile_list"),
+    path("calls/profiles/new", views.call_profile_create, name="call_profile_create"),
+    path("calls/profiles/<int:pk>/", views.call_profile_edit, name="call_profile_edit"),
+    path("calls/profiles/<int:pk>/delete", views.call_profile_delete,
+         name="call_profile_delete"),
     path(EVENTS_ROUTE, webhooks.events_hook, name="hook_events"),
     path(VOICEGATEWAY_ROUTE, webhooks.voicegateway_hook, name="hook_voicegateway"),
 ]

@@ -227,3 +227,8 @@ CELERY_BEAT_SCHEDULE["worker-heartbeat"] = {
     "task": "portal.tasks.record_worker_heartbeat",
     "schedule": 60.0,
 }
+# Calls whose task was lost (a worker died) are retried or failed safely, every minute.
+CELERY_BEAT_SCHEDULE["calls-sweep-stuck"] = {
+    "task": "calls.tasks.sweep_stuck_calls",
+    "schedule": 60.0,
+}

@@ -1,0 +1,137 @@
+"""Calls and call profiles in the API: shapes only; calls/services.py validates and decides."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from calls.models import Call
+from voiceapps.models import Application, CallProfile, ProviderAccount
+from voiceapps.providers.registry import KIND_CHOICES
+
+TO_HELP = (
+    'The endpoint to call, by type: {"type": "phone", "number": "+31201234567", '
+    '"dtmf_answer": "p1"}, {"type": "sip", "uri": "sip:a@b", "headers": {}, '
+    '"standard_headers": {}}, {"type": "websocket", "uri": "wss://…", "content_type": '
+    '"audio/l16;rate=16000", "headers": {}}, {"type": "app", "user": "jamie"}, '
+    '{"type": "vbc", "extension": "123"} (Vonage); {"type": "phone", "number": …, "trunk": …}, '
+    '{"type": "sip", "uri": …}, {"type": "user", "name": …} (Voice Gateway).'
+)
+FLOW_HELP = (
+    'How the call flow is found: {"type": "application"} (the application\'s own flow: '
+    'Callboard\'s hosted NCCO, its answer URL, or the Voice Gateway application), '
+    '{"type": "ncco", "ncco": [...]} (inline NCCO; Vonage and the sandbox), or '
+    '{"type": "answer_url", "url": "https://…", "method": "GET"}.'
+)
+OPTIONS_HELP = (
+    "Provider options by the provider's own names. Vonage, KPN, sandbox: ringing_timer, "
+    "length_timer, machine_detection, advanced_machine_detection (not KPN), event_url, "
+    "event_method. Voice Gateway: timeout, timeLimit, headers, amd, actionHook, confirmHook, "
+    "dtmfCapture, dtmfHook, referHook, listen, transcribe, callerName, fromHost, "
+    "sipRequestWithinDialogHook, dual_streams, speech_* defaults. Any other option is refused "
+    "with a 400 naming it."
+)
+
+
+class RefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class CallSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="This call in the API.")
+    page_url = serializers.SerializerMethodField(help_text="This call in the portal.")
+    account = RefSerializer(read_only=True)
+    application = RefSerializer(read_only=True, allow_null=True)
+    to = serializers.JSONField(source="to_endpoint", read_only=True,
+                               help_text="The endpoint as given (phone numbers in E.164).")
+    placed_by = serializers.SlugRelatedField(slug_field="username", read_only=True,
+                                             allow_null=True)
+    placed_via_token = serializers.SlugRelatedField(
+        slug_field="name", read_only=True, allow_null=True,
+        help_text="The API token's name when placed through the API; null from the portal.")
+
+    class Meta:
+        model = Call
+        fields = [
+            "id", "url", "page_url", "status", "provider_status", "answered_by", "outcome_unknown",
+            "failure_detail", "account", "provider", "application", "ncco_version", "direction",
+            "from_number", "to", "to_display", "tag", "flow", "options", "placed_by",
+            "placed_via_token", "provider_call_id", "conversation_id", "sip_call_id", "attempts",
+            "created_at", "submitted_at", "ringing_at", "answered_at", "ended_at",
+            "duration_seconds", "rate", "price", "network", "sip_code", "disconnected_by",
+            "provider_request", "provider_response", "updated_at",
+        ]
+        read_only_fields = fields
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_url(self, call: Call) -> str:
+        return self._absolute(reverse("api_call", args=[call.pk]))
+
+    def get_page_url(self, call: Call) -> str:
+        return self._absolute(reverse("call_detail", args=[call.pk]))
+
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class ObjectField(serializers.JSONField):
+    """Any JSON object (its content is checked by the service, with field paths)."""
+
+    default_error_messages = {"invalid": "Must be a JSON object."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class CallCreateSerializer(serializers.Serializer):
+    account = serializers.PrimaryKeyRelatedField(
+        queryset=ProviderAccount.objects.all(), required=False, allow_null=True,
+        help_text="The provider account; may be left out when an application is given.")
+    application = serializers.PrimaryKeyRelatedField(
+        queryset=Application.objects.all(), required=False, allow_null=True,
+        help_text="The application (required for Vonage, KPN and the sandbox).")
+    from_number = serializers.CharField(
+        required=False, allow_blank=True, max_length=40,
+        help_text="One of the account's numbers, in international format.")
+    random_from_number = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Vonage and the sandbox: let the provider pick one of the application's "
+                  "numbers instead of from_number.")
+    to = ObjectField(help_text=TO_HELP)
+    flow = ObjectField(required=False, default=lambda: {"type": "application"},
+                       help_text=FLOW_HELP)
+    options = ObjectField(required=False, default=dict, help_text=OPTIONS_HELP)
+    tag = ObjectField(required=False, default=dict,
+                      help_text="Key-value metadata (text values): {{custom.NAME}} in hosted "
+                                "NCCOs; sent as `tag` to Voice Gateway.")
+    profile = serializers.PrimaryKeyRelatedField(
+        queryset=CallProfile.objects.all(), required=False, allow_null=True,
+        help_text="A call profile whose options apply first; options given here win.")
+
+
+class CallProfileSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CallProfile
+        fields = ["id", "name", "kind", "description", "options", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class CallProfileCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    kind = serializers.ChoiceField(choices=KIND_CHOICES,
+                                   help_text="The provider kind whose options the profile holds.")
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True,
+                                        default="")
+    options = ObjectField(help_text=OPTIONS_HELP)
+
+
+class CallProfileUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False)
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    options = ObjectField(required=False, help_text=OPTIONS_HELP)

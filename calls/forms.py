@@ -1,0 +1,567 @@
+"""The place-call form and the call-profile form: they shape input, services validate it.
+
+Both show exactly the options the chosen provider takes: a field group exists for an
+option only when the adapter lists it in CALL_OPTIONS, and the endpoint fields follow the
+adapter's ENDPOINTS. The service's errors come back keyed by path (`to.number`,
+`options.amd.actionHook`) and are put on the field that produced them.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from calls import services
+from voiceapps.models import Application, CallProfile, Number, ProviderAccount
+from voiceapps.ncco import parse_ncco_text
+from voiceapps.providers.base import Provider
+from voiceapps.providers.registry import KIND_CHOICES, provider_class
+
+RANDOM_FROM = "__random__"
+BLANK_ROWS = 2  # empty key-value rows offered below the filled ones
+
+
+# Widgets and fields -----------------------------------------------------------------------
+
+class KeyValueWidget(forms.Widget):
+    """Rows of name and value inputs, submitted as `<name>_key` / `<name>_value` lists."""
+
+    template_name = "calls/widgets/key_value.html"
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> list[tuple[str, str]]:
+        getlist = data.getlist if hasattr(data, "getlist") else (
+            lambda key: data.get(key, []) if isinstance(data.get(key), list) else
+            [data[key]] if key in data else [])
+        keys, values = getlist(f"{name}_key"), getlist(f"{name}_value")
+        pairs = [(k.strip(), v) for k, v in zip(keys, values, strict=False)]
+        return [(k, v) for k, v in pairs if k or v.strip()]
+
+    def format_value(self, value: Any) -> list[tuple[str, str]]:
+        if isinstance(value, Mapping):
+            return [(str(k), str(v)) for k, v in value.items()]
+        return list(value or [])
+
+    def render(self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None
+               ) -> str:
+        rows = self.format_value(value) + [("", "")] * BLANK_ROWS
+        return render_to_string(self.template_name, {
+            "name": name, "rows": rows, "id": (attrs or {}).get("id", name),
+            "label": self.attrs.get("aria-label", name),
+        })
+
+    def id_for_label(self, id_: str) -> str:
+        return f"{id_}_key_0"
+
+
+class KeyValueField(forms.Field):
+    widget = KeyValueWidget
+
+    def to_python(self, value: Any) -> dict[str, str]:
+        result: dict[str, str] = {}
+        for key, item in value or []:
+            if not key:
+                raise ValidationError(f"The value “{item}” has no name.")
+            if key in result:
+                raise ValidationError(f"The name “{key}” is given twice.")
+            result[key] = item
+        return result
+
+
+class JsonObjectField(forms.CharField):
+    """A JSON object typed into a textarea."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 4, "spellcheck": "false",
+                                                          "class": "code"}))
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return json.dumps(value, indent=2) if isinstance(value, Mapping) else value
+
+    def to_python(self, value: Any) -> dict | None:
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValidationError(f"Not valid JSON: {error.msg} (line {error.lineno}).") from None
+        if not isinstance(parsed, dict):
+            raise ValidationError('Give a JSON object, such as {"url": "wss://…"}.')
+        return parsed
+
+
+class ListField(forms.CharField):
+    """Comma-separated values as a list."""
+
+    def prepare_value(self, value: Any) -> Any:
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value: Any) -> list[str] | None:
+        text = super().to_python(value)
+        items = [item.strip() for item in (text or "").split(",") if item.strip()]
+        return items or None
+
+
+def _int(label: str, low: int, high: int, help_text: str = "") -> Callable[[], forms.Field]:
+    return lambda: forms.IntegerField(label=label, min_value=low, max_value=high,
+                                      required=False, help_text=help_text)
+
+
+def _choice(label: str, choices: Iterable[tuple[str, str]], help_text: str = ""
+            ) -> Callable[[], forms.Field]:
+    return lambda: forms.ChoiceField(label=label, choices=[("", "—"), *choices],
+                                     required=False, help_text=help_text)
+
+
+def _text(label: str, help_text: str = "", max_length: int = 255) -> Callable[[], forms.Field]:
+    return lambda: forms.CharField(label=label, required=False, max_length=max_length,
+                                   help_text=help_text)
+
+
+def _hook(label: str, help_text: str) -> Callable[[], forms.Field]:
+    return _text(label, f"{help_text} A URL, or a /path relative to the call hook.", 500)
+
+
+# Options ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OptionInput:
+    """The form fields of one provider option: one field, or several building an object.
+
+    `parts` maps a key path inside the option ("" for the value itself, "timers.decision…"
+    for nested keys) to its field factory; the option's value is built from the filled ones.
+    """
+
+    option: str
+    group: str
+    parts: tuple[tuple[str, Callable[[], forms.Field]], ...]
+
+    def field_name(self, part: str) -> str:
+        return f"opt_{self.option}" + (f"__{part.replace('.', '__')}" if part else "")
+
+    def value(self, cleaned: Mapping[str, Any]) -> Any:
+        """The option's value from the form, or None when none of its fields is filled."""
+        filled = {part: cleaned.get(self.field_name(part)) for part, _ in self.parts}
+        filled = {part: v for part, v in filled.items() if v not in (None, "", [], {})}
+        if not filled:
+            return None
+        if "" in filled:
+            return filled[""]
+        built: dict[str, Any] = {}
+        for part, item in filled.items():
+            *parents, last = part.split(".")
+            target = built
+            for parent in parents:
+                target = target.setdefault(parent, {})
+            target[last] = item
+        return built
+
+    def initial(self, value: Any) -> dict[str, Any]:
+        """Field initials for a stored option value (profile editing)."""
+        result = {}
+        for part, _ in self.parts:
+            item = value
+            for key in part.split(".") if part else ():
+                item = item.get(key) if isinstance(item, Mapping) else None
+            if item is not None:
+                result[self.field_name(part)] = item
+        return result
+
+
+def _simple(option: str, group: str, factory: Callable[[], forms.Field]) -> OptionInput:
+    return OptionInput(option, group, (("", factory),))
+
+
+TIMERS = "Timers"
+AMD = "Answering machine detection"
+HOOKS = "Hooks"
+SIP = "SIP"
+MEDIA = "Streaming and transcription"
+CALLER = "Caller"
+SPEECH = "Speech defaults (needed with an answer URL)"
+EVENTS = "Events"
+AMD_TIMERS = {
+    "noSpeechTimeoutMs": "No-speech timeout (ms)",
+    "decisionTimeoutMs": "Decision timeout (ms)",
+    "toneTimeoutMs": "Tone timeout (ms)",
+    "greetingCompletionTimeoutMs": "Greeting completion timeout (ms)",
+}
+
+# Every option a form can set, in display order. A provider gets those in its CALL_OPTIONS.
+OPTION_INPUTS: tuple[OptionInput, ...] = (
+    # Vonage, KPN, sandbox
+    _simple("ringing_timer", TIMERS, _int(
+        "Ringing timer (s)", 1, 120, "Hang up if nobody answers within this time (default 60).")),
+    _simple("length_timer", TIMERS, _int(
+        "Length timer (s)", 1, 7200, "End the call this long after it is answered.")),
+    _simple("machine_detection", AMD, _choice(
+        "Machine detection", [("continue", "Continue and report a machine"),
+                              ("hangup", "Hang up on a machine")])),
+    OptionInput("advanced_machine_detection", AMD, (
+        ("behavior", _choice("Advanced detection", [("continue", "Continue"),
+                                                    ("hangup", "Hang up")],
+                             "Paid Vonage feature; overrides machine detection.")),
+        ("mode", _choice("Advanced detection mode", [
+            ("default", "default: asynchronous, with beep detection"),
+            ("detect", "detect: synchronous, no beep detection"),
+            ("detect_beep", "detect_beep: synchronous, with beep detection")])),
+        ("beep_timeout", _int("Beep timeout (s)", 45, 120)),
+    )),
+    _simple("event_url", EVENTS, lambda: forms.URLField(
+        label="Event URL", required=False, assume_scheme="https",
+        help_text="Send this call's events elsewhere. Callboard then sees none of them, and "
+                  "its call log does not update.")),
+    _simple("event_method", EVENTS, _choice("Event method", [("POST", "POST"), ("GET", "GET")])),
+    # Voice Gateway
+    _simple("timeout", TIMERS, _int("Ring timeout (s)", 1, 600,
+                                    "Give up if nobody answers within this time (default 60).")),
+    _simple("timeLimit", TIMERS, _int("Time limit (s)", 1, 86400,
+                                      "End the call this long after it is answered.")),
+    OptionInput("amd", AMD, (
+        ("actionHook", _hook("AMD action hook", "Receives the detection results.")),
+        ("thresholdWordCount", _int("Machine word count", 1, 100,
+                                    "A greeting of at least this many words is a machine "
+                                    "(default 9).")),
+        ("digitCount", _int("Machine digit count", 1, 30,
+                            "A greeting with this many digits is a machine.")),
+        *((f"timers.{key}", _int(label, 0, 120000)) for key, label in AMD_TIMERS.items()),
+        ("recognizer", lambda: JsonObjectField(
+            label="AMD recognizer", required=False,
+            help_text='Speech recognizer, e.g. {"vendor": "google", "language": "en-US"}.')),
+    )),
+    _simple("headers", SIP, lambda: KeyValueField(label="SIP headers", required=False,
+                                                  help_text="Added to the INVITE.")),
+    _simple("dual_streams", SIP, lambda: forms.BooleanField(
+        label="Offer two audio streams (dual streams)", required=False)),
+    _simple("actionHook", HOOKS, _hook("Action hook", "Called when the call attempt ends.")),
+    _simple("confirmHook", HOOKS, _hook(
+        "Confirm hook", "Runs for the callee after answer, before the call connects.")),
+    _simple("dtmfCapture", HOOKS, lambda: ListField(
+        label="DTMF sequences to capture", required=False,
+        help_text="Comma-separated, e.g. *1, #9; each match calls the DTMF hook.")),
+    _simple("dtmfHook", HOOKS, _hook("DTMF hook", "Told when a captured sequence is pressed.")),
+    _simple("referHook", HOOKS, _hook("Refer hook", "Called when the callee sends a SIP REFER.")),
+    _simple("sipRequestWithinDialogHook", HOOKS, _hook(
+        "In-dialog request hook", "Receives SIP INFO and MESSAGE requests of the call.")),
+    _simple("listen", MEDIA, lambda: JsonObjectField(
+        label="Listen (stream audio)", required=False,
+        help_text='A listen verb, e.g. {"url": "wss://example.com/audio", "mixType": '
+                  '"stereo"}.')),
+    _simple("transcribe", MEDIA, lambda: JsonObjectField(
+        label="Transcribe", required=False,
+        help_text='A transcribe verb, e.g. {"transcriptionHook": "https://example.com/t"}.')),
+    _simple("callerName", CALLER, _text("Caller name", "Display name in the From header.", 100)),
+    _simple("fromHost", CALLER, _text("From host", "Host part of the From header.")),
+    *(_simple(name, SPEECH, _text(name.replace("_", " ").capitalize(), "", 100)) for name in (
+        "speech_synthesis_vendor", "speech_synthesis_language", "speech_synthesis_voice",
+        "speech_recognizer_vendor", "speech_recognizer_language")),
+)
+
+
+def option_inputs(provider: type[Provider]) -> list[OptionInput]:
+    return [item for item in OPTION_INPUTS if item.option in provider.CALL_OPTIONS]
+
+
+class OptionFormMixin:
+    """Adds a provider's option fields; reads them back; puts service errors on fields."""
+
+    fields: dict[str, forms.Field]
+    provider: type[Provider]
+
+    def add_option_fields(self) -> None:
+        self.option_inputs = option_inputs(self.provider)
+        for item in self.option_inputs:
+            for part, factory in item.parts:
+                self.fields[item.field_name(part)] = factory()
+
+    def options_from_form(self) -> dict[str, Any]:
+        values = {item.option: item.value(self.cleaned_data) for item in self.option_inputs}
+        return {name: value for name, value in values.items() if value is not None}
+
+    def option_groups(self) -> list[tuple[str, list[forms.BoundField]]]:
+        groups: dict[str, list[forms.BoundField]] = {}
+        for item in self.option_inputs:
+            groups.setdefault(item.group, []).extend(
+                self[item.field_name(part)] for part, _ in item.parts)
+        return list(groups.items())
+
+    def option_field_for(self, path: str) -> str | None:
+        """The field of `options.<name>[.<key>…]`: the deepest part that exists."""
+        name, _, rest = path.removeprefix("options.").partition(".")
+        for item in self.option_inputs:
+            if item.option != name:
+                continue
+            keys = rest.split(".") if rest else []
+            while True:
+                field = item.field_name(".".join(keys))
+                if field in self.fields:
+                    return field
+                if not keys:
+                    return item.field_name(item.parts[0][0])
+                keys.pop()
+        return None
+
+    def field_for(self, path: str) -> str | None:
+        if path.startswith("options."):
+            return self.option_field_for(path)
+        return path if path in self.fields else None
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """A service's ValidationError, each message on the field its path names."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for path, messages in error.message_dict.items():
+            field = self.field_for(path)
+            for message in messages:
+                if field is None:
+                    self.add_error(None, message if path == services.NON_FIELD
+                                   else f"{path}: {message}")
+                else:
+                    self.add_error(field, message)
+
+
+def refresh_attrs(url: str, target: str) -> dict[str, str]:
+    """A select that re-renders its form (htmx) when changed: the fields depend on it."""
+    return {"hx-get": url, "hx-trigger": "change", "hx-target": target,
+            "hx-select": target, "hx-swap": "outerHTML", "hx-include": target}
+
+
+# Placing a call ---------------------------------------------------------------------------
+
+ENDPOINT_LABELS = {
+    "phone": "Phone number", "sip": "SIP URI", "websocket": "WebSocket", "app": "App user",
+    "vbc": "VBC extension", "user": "Registered user",
+}
+ENDPOINT_INPUTS: dict[tuple[str, str], Callable[[], forms.Field]] = {
+    ("phone", "number"): _text("Number", "International format, e.g. +31 20 123 4567.", 40),
+    ("phone", "dtmf_answer"): _text("Digits to send on answer",
+                                    "0-9, * and #; each p waits half a second.", 50),
+    ("phone", "trunk"): _text("Carrier", "The carrier (trunk) to use; empty means the one "
+                                         "owning the From number.", 100),
+    ("sip", "uri"): _text("SIP URI", "e.g. sip:alice@sip.example.com"),
+    ("sip", "headers"): lambda: KeyValueField(label="Custom SIP headers", required=False,
+                                              help_text="Sent as X-<name> in the INVITE."),
+    ("sip", "standard_headers"): lambda: KeyValueField(
+        label="Standard SIP headers", required=False, help_text="e.g. User-to-User."),
+    ("websocket", "uri"): _text("WebSocket URI", "ws:// or wss://"),
+    ("websocket", "content_type"): _choice("Audio format", [
+        ("audio/l16;rate=8000", "L16, 8 kHz"), ("audio/l16;rate=16000", "L16, 16 kHz"),
+        ("audio/l16;rate=24000", "L16, 24 kHz")]),
+    ("websocket", "headers"): lambda: KeyValueField(
+        label="WebSocket headers", required=False,
+        help_text="Sent to the socket with the first message."),
+    ("app", "user"): _text("User", "The Client SDK user name.", 100),
+    ("vbc", "extension"): _text("Extension", "The VBC extension's digits.", 10),
+    ("user", "name"): _text("User", "A user registered on the Voice Gateway.", 255),
+}
+FLOW_LABELS = {
+    services.FLOW_APPLICATION: "The application's call flow",
+    services.FLOW_NCCO: "An NCCO written here",
+    services.FLOW_ANSWER_URL: "An answer URL",
+}
+
+
+class CallPlaceForm(OptionFormMixin, forms.Form):
+    """Which fields exist depends on the account, endpoint type and flow chosen."""
+
+    account = forms.ModelChoiceField(queryset=ProviderAccount.objects.all(),
+                                     empty_label=None)
+    application = forms.ModelChoiceField(queryset=Application.objects.none(), required=False)
+    from_number = forms.ChoiceField(label="From")
+    to_type = forms.ChoiceField(label="Call a")
+    flow_type = forms.ChoiceField(label="Call flow")
+    profile = forms.ModelChoiceField(
+        queryset=CallProfile.objects.none(), required=False, label="Call profile",
+        help_text="Its options apply first; options you set below win.")
+    tag = KeyValueField(required=False, label="Tag",
+                        help_text="Names and values kept with the call: {{custom.NAME}} in "
+                                  "hosted NCCOs, customerData on Voice Gateway.")
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=200)
+
+    SIMPLE = ("account", "application", "to_type", "from_number", "flow_type")
+
+    def __init__(self, data: Any = None, *, refresh_from: Mapping | None = None) -> None:
+        """`refresh_from`: the values of a form being re-rendered, shown unvalidated."""
+        source = data if data is not None else (refresh_from or {})
+        super().__init__(data)
+        self.accounts = list(ProviderAccount.objects.order_by("name"))
+        self.account = self._chosen_account(source)
+        if self.account is None:
+            return
+        self.provider = provider_class(self.account.kind)
+        self._setup_simple_fields(source)
+        self.add_option_fields()
+        self.fields["idempotency_key"].initial = uuid.uuid4().hex
+        if refresh_from is not None:
+            for name, field in self.fields.items():
+                value = field.widget.value_from_datadict(refresh_from, {}, name)
+                if value not in (None, "", []):
+                    self.initial[name] = value
+
+    def _chosen_account(self, source: Mapping) -> ProviderAccount | None:
+        wanted = str(source.get("account") or "")
+        if not wanted and source.get("application"):
+            app = Application.objects.filter(pk=str(source["application"])).first()
+            wanted = str(app.account_id) if app else ""
+        chosen = next((a for a in self.accounts if str(a.pk) == wanted), None)
+        return chosen or (self.accounts[0] if self.accounts else None)
+
+    def _setup_simple_fields(self, source: Mapping) -> None:
+        provider, account = self.provider, self.account
+        url = reverse("call_new")
+        for name in ("account", "application", "to_type", "flow_type"):
+            self.fields[name].widget.attrs.update(refresh_attrs(url, "#call-form"))
+        self.fields["account"].initial = account.pk
+        self.fields["account"].help_text = f"{provider.label} account."
+        applications = Application.objects.filter(account=account).order_by("name")
+        self.fields["application"].queryset = applications
+        self.fields["application"].required = services.needs_application(provider)
+        self.fields["application"].help_text = (
+            f"{provider.label} places calls through an application." if
+            services.needs_application(provider) else
+            "Optional: its Voice Gateway application runs the call.")
+        numbers = Number.objects.filter(account=account).order_by("e164")
+        choices = [(n.e164, f"{n.e164} · {n.description}" if n.description else n.e164)
+                   for n in numbers]
+        if services.takes_random_from_number(provider):
+            choices.append((RANDOM_FROM, "A random number of the application"))
+        self.fields["from_number"].choices = choices
+        if not numbers:
+            self.fields["from_number"].help_text = "This account has no numbers yet."
+        self.fields["to_type"].choices = [(t, ENDPOINT_LABELS.get(t, t))
+                                          for t in provider.ENDPOINTS]
+        self.fields["flow_type"].choices = [(t, FLOW_LABELS[t])
+                                            for t in services.flow_types(provider)]
+        self.fields["profile"].queryset = CallProfile.objects.filter(kind=account.kind)
+
+        self.to_type = self._current("to_type", source)
+        for key, (_, required) in provider.ENDPOINTS[self.to_type].items():
+            field = ENDPOINT_INPUTS[(self.to_type, key)]()
+            field.required = required
+            self.fields[f"to_{self.to_type}_{key}"] = field
+        self.flow_type = self._current("flow_type", source)
+        if self.flow_type == services.FLOW_NCCO:
+            self.fields["ncco"] = forms.CharField(
+                label="NCCO", widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false",
+                                                           "class": "code"}),
+                help_text='A JSON array of actions, e.g. [{"action": "talk", "text": "Hello"}].')
+        elif self.flow_type == services.FLOW_ANSWER_URL:
+            self.fields["answer_url"] = forms.URLField(
+                label="Answer URL", assume_scheme="https",
+                help_text="Returns the call flow when the call is answered.")
+            self.fields["answer_method"] = forms.ChoiceField(
+                label="Answer method", choices=[("GET", "GET"), ("POST", "POST")],
+                initial="POST" if not services.needs_application(provider) else "GET")
+
+    def _current(self, name: str, source: Mapping) -> str:
+        choices = [value for value, _ in self.fields[name].choices]
+        wanted = source.get(name)
+        return wanted if wanted in choices else choices[0]
+
+    def simple_fields(self) -> list[forms.BoundField]:
+        endpoint = [self[name] for name in self.fields if name.startswith("to_")
+                    and name != "to_type"]
+        flow = [self[name] for name in ("ncco", "answer_url", "answer_method")
+                if name in self.fields]
+        return [self["account"], self["application"], self["to_type"], *endpoint,
+                self["from_number"], self["flow_type"], *flow]
+
+    def clean_ncco(self) -> Any:
+        document, report = parse_ncco_text(self.cleaned_data["ncco"])
+        if report.errors:
+            raise ValidationError([
+                (f"Line {issue.line}, " if issue.line else "") +
+                f"{issue.path or '(document)'}: {issue.message}" for issue in report.errors])
+        return document
+
+    def field_for(self, path: str) -> str | None:
+        if path.startswith("to."):
+            key = path.split(".")[1]
+            field = f"to_{self.to_type}_{key}"
+            return field if field in self.fields else "to_type"
+        if path.startswith("flow."):
+            return {"flow.ncco": "ncco", "flow.url": "answer_url",
+                    "flow.method": "answer_method"}.get(path, "flow_type")
+        if path == "flow":
+            return {services.FLOW_NCCO: "ncco", services.FLOW_ANSWER_URL: "answer_url"}.get(
+                self.flow_type, "flow_type")
+        if path.startswith("tag."):
+            return "tag"
+        return super().field_for(path)
+
+    def place_arguments(self) -> dict[str, Any]:
+        """Keyword arguments of services.call_place."""
+        data = self.cleaned_data
+        to = {"type": self.to_type}
+        for key in self.provider.ENDPOINTS[self.to_type]:
+            value = data.get(f"to_{self.to_type}_{key}")
+            if value not in (None, "", {}):
+                to[key] = value
+        flow: dict[str, Any] = {"type": self.flow_type}
+        if self.flow_type == services.FLOW_NCCO:
+            flow["ncco"] = data["ncco"]
+        elif self.flow_type == services.FLOW_ANSWER_URL:
+            flow.update(url=data["answer_url"], method=data["answer_method"])
+        random_from = data["from_number"] == RANDOM_FROM
+        return {
+            "account": data["account"],
+            "application": data.get("application"),
+            "from_number": "" if random_from else data["from_number"],
+            "random_from_number": random_from,
+            "to": to,
+            "flow": flow,
+            "options": self.options_from_form(),
+            "tag": data.get("tag") or {},
+            "profile": data.get("profile"),
+            "idempotency_key": data.get("idempotency_key", ""),
+        }
+
+    def advanced_has_content(self) -> bool:
+        """Open the Advanced section when it holds errors or values."""
+        names = ["profile", "tag"] + [item.field_name(part) for item in self.option_inputs
+                                      for part, _ in item.parts]
+        if self.is_bound:
+            return any(self.errors.get(n) or self.data.get(n) for n in names)
+        return any(self.initial.get(n) for n in names)
+
+
+# Call profiles ----------------------------------------------------------------------------
+
+class CallProfileForm(OptionFormMixin, forms.Form):
+    name = forms.CharField(max_length=100,
+                           help_text="e.g. “Voicemail: hang up”, shown when placing a call.")
+    kind = forms.ChoiceField(label="Provider", choices=KIND_CHOICES,
+                             help_text="A profile holds one provider's options.")
+    description = forms.CharField(max_length=300, required=False)
+
+    def __init__(self, data: Any = None, *, profile: CallProfile | None = None,
+                 kind: str = "") -> None:
+        initial: dict[str, Any] = {}
+        if profile is not None:
+            kind = profile.kind
+            initial = {"name": profile.name, "description": profile.description}
+        kinds = dict(KIND_CHOICES)
+        kind = (data or {}).get("kind") or kind
+        kind = kind if kind in kinds else next(iter(kinds))
+        super().__init__(data, initial={**initial, "kind": kind})
+        self.provider = provider_class(kind)
+        if profile is not None:
+            del self.fields["kind"]  # its options are that provider's: the kind stays
+        else:
+            self.fields["kind"].widget.attrs.update(
+                refresh_attrs(reverse("call_profile_create"), "#profile-form"))
+        self.add_option_fields()
+        for item in self.option_inputs:
+            if profile is not None and item.option in profile.options:
+                self.initial.update(item.initial(profile.options[item.option]))
+        self.provider_kind = kind

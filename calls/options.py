@@ -1,0 +1,266 @@
+"""What a valid call option, endpoint and tag value is, for every provider.
+
+The adapters say WHICH options and endpoint keys a provider takes (`CALL_OPTIONS`,
+`ENDPOINTS`); this module says what a valid VALUE is, as JSON Schema, so the form, the API
+and call profiles refuse bad input with a field path before anything reaches a provider.
+Ranges come from vonage.md 1.1, jambonz.md 2.4 and 3.5, and seeds/001.
+
+Each leaf schema may carry a "message": the sentence shown when the value breaks it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from voiceapps.providers.base import Provider
+
+URL_PATTERN = r"^https?://[^\s/]+\S*$"
+# jambonz resolves a hook given as a path against the call hook's URL (jambonz.md 2.4).
+HOOK_URL_PATTERN = r"^((https?|wss?)://[^\s/]+\S*|/\S*)$"
+# Key names that hold credentials: Callboard stores call options in plain JSON, so none may
+# carry one (a hook's basic-auth password belongs in the URL token instead).
+CREDENTIAL_KEY = re.compile(r"password|secret|token|credential|authorization", re.I)
+# Tag keys are NCCO {{custom.NAME}} placeholder names (voiceapps/ncco/render.py).
+TAG_KEY = r"^[A-Za-z0-9_]{1,40}$"
+MAX_TAGS = 50
+
+
+def _int(low: int, high: int | None = None) -> dict:
+    schema: dict[str, Any] = {"type": "integer", "minimum": low}
+    if high is None:
+        schema["message"] = f"Must be a whole number, at least {low}."
+    else:
+        schema["maximum"] = high
+        schema["message"] = f"Must be a whole number from {low} to {high}."
+    return schema
+
+
+def _enum(*values: str) -> dict:
+    return {"enum": list(values), "message": "Must be one of " + ", ".join(values) + "."}
+
+
+def _text(max_length: int = 255, message: str = "") -> dict:
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": max_length,
+        "message": message or f"Must be text of 1 to {max_length} characters.",
+    }
+
+
+def _object(properties: Mapping[str, Any], required: tuple[str, ...] = (), *, closed: bool = True,
+            message: str = "Must be an object.") -> dict:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": dict(properties),
+        "required": list(required),
+        "message": message,
+    }
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+STRING_MAP = {
+    "type": "object",
+    "additionalProperties": {"type": "string", "message": "Each value must be text."},
+    "message": "Must be an object of names and text values.",
+}
+URL = {"type": "string", "pattern": URL_PATTERN, "message": "Must be an http:// or https:// URL."}
+HOOK = {
+    # jambonz takes a URL string or {url, method} (jambonz.md 2.4).
+    "anyOf": [
+        {"type": "string", "pattern": HOOK_URL_PATTERN},
+        _object({"url": {"type": "string", "pattern": HOOK_URL_PATTERN},
+                 "method": {"enum": ["GET", "POST", "WS"]}}, ("url",)),
+    ],
+    "message": "Must be an http(s):// or ws(s):// URL or a /path (relative to the call "
+               "hook), or {\"url\": …, \"method\": GET|POST}.",
+}
+HOOK_STRING = {"type": "string", "pattern": HOOK_URL_PATTERN,
+               "message": "Must be an http(s):// or ws(s):// URL, or a /path."}
+SPEECH = _text(100)
+
+# Provider-native option name -> schema. Which of these a provider takes is its adapter's
+# CALL_OPTIONS; an option missing here cannot be given at all (tests check the two agree).
+OPTION_SCHEMAS: dict[str, dict] = {
+    # Vonage, KPN and the sandbox.
+    "ringing_timer": _int(1, 120),
+    "length_timer": _int(1, 7200),
+    "machine_detection": _enum("continue", "hangup"),
+    "advanced_machine_detection": _object(
+        {
+            "behavior": _enum("continue", "hangup"),
+            "mode": _enum("default", "detect", "detect_beep"),
+            "beep_timeout": _int(45, 120),
+        },
+        ("behavior",),
+    ),
+    "event_url": URL,
+    "event_method": _enum("GET", "POST"),
+    # Voice Gateway (jambonz rest:dial plus the Cognigy fields of seeds/001).
+    "timeout": _int(1, 600),
+    "timeLimit": _int(1, 86400),
+    "headers": STRING_MAP,
+    "amd": _object(
+        {
+            "actionHook": HOOK,
+            "thresholdWordCount": _int(1, 100),
+            "digitCount": _int(1, 30),
+            "timers": _object({
+                name: _int(0, 120000) for name in (
+                    "noSpeechTimeoutMs", "decisionTimeoutMs", "toneTimeoutMs",
+                    "greetingCompletionTimeoutMs",
+                )
+            }),
+            "recognizer": _object({}, closed=False),
+        },
+        ("actionHook",),
+    ),
+    "actionHook": HOOK,
+    "confirmHook": HOOK,
+    "dtmfHook": HOOK,
+    "referHook": HOOK,
+    "sipRequestWithinDialogHook": HOOK_STRING,  # a string only, in jambonz's schema
+    "dtmfCapture": {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": 20,
+        "items": {"type": "string", "pattern": r"^[0-9*#]{1,20}$",
+                  "message": "Must be a DTMF sequence: digits, * and #."},
+        "message": "Must be a list of DTMF sequences (digits, * and #).",
+    },
+    # Nested verbs: jambonz validates their many keys; we check the one each cannot lack.
+    "listen": _object({"url": {"type": "string", "pattern": r"^wss?://\S+$",
+                               "message": "Must be a ws:// or wss:// URL."}},
+                      ("url",), closed=False),
+    "transcribe": _object({"transcriptionHook": HOOK}, ("transcriptionHook",), closed=False),
+    "callerName": _text(100),
+    "fromHost": _text(255),
+    "dual_streams": {"type": "boolean", "message": "Must be true or false."},
+    "speech_synthesis_vendor": SPEECH,
+    "speech_synthesis_language": SPEECH,
+    "speech_synthesis_voice": SPEECH,
+    "speech_recognizer_vendor": SPEECH,
+    "speech_recognizer_language": SPEECH,
+}
+# Options that are not given among the options: the call's tag is its own field.
+RESERVED_OPTIONS = {"tag": "Give the tag as the call's own `tag` field, not as an option."}
+
+# Endpoint type -> our key -> schema (the keys a provider takes are its adapter's ENDPOINTS).
+ENDPOINT_SCHEMAS: dict[str, dict[str, dict]] = {
+    "phone": {
+        "number": _text(40, "Must be a phone number in international format."),
+        "dtmf_answer": {"type": "string", "pattern": r"^[0-9*#p]{1,50}$",
+                        "message": "Must be digits, * and #, with p for a half-second pause."},
+        "trunk": _text(100),
+    },
+    "sip": {
+        "uri": {"type": "string", "pattern": r"^sips?:\S+$", "maxLength": 255,
+                "message": "Must be a SIP URI such as sip:alice@example.com."},
+        "headers": STRING_MAP,
+        "standard_headers": STRING_MAP,
+    },
+    "websocket": {
+        "uri": {"type": "string", "pattern": r"^wss?://\S+$", "maxLength": 255,
+                "message": "Must be a ws:// or wss:// URL."},
+        "content_type": _enum("audio/l16;rate=8000", "audio/l16;rate=16000",
+                              "audio/l16;rate=24000"),
+        "headers": {"type": "object", "message": "Must be an object."},
+    },
+    "app": {"user": _text(100)},
+    "vbc": {"extension": {"type": "string", "pattern": r"^[0-9]{1,10}$",
+                          "message": "Must be the extension's digits."}},
+    "user": {"name": _text(255)},
+}
+TAG_SCHEMA = {
+    "type": "object",
+    "maxProperties": MAX_TAGS,
+    "propertyNames": {"pattern": TAG_KEY},
+    "additionalProperties": {"type": "string", "maxLength": 500,
+                             "message": "Each value must be text of at most 500 characters."},
+    "message": f"Must be at most {MAX_TAGS} names (letters, digits, _) with text values.",
+}
+
+
+def schema_problems(schema: Mapping[str, Any], value: Any, path: str) -> dict[str, list[str]]:
+    """{field path: [sentences]} for everything `value` breaks in `schema`."""
+    problems: dict[str, list[str]] = {}
+    for error in Draft202012Validator(schema).iter_errors(value):
+        at = path + "".join(f".{part}" for part in error.absolute_path)
+        if error.validator == "required":
+            for name in error.validator_value:
+                if isinstance(error.instance, Mapping) and name not in error.instance:
+                    problems.setdefault(f"{at}.{name}", []).append("This is required.")
+        elif error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+            allowed = sorted(error.schema.get("properties", {}))
+            for name in sorted(set(error.instance) - set(allowed)):
+                problems.setdefault(f"{at}.{name}", []).append(
+                    f"Not a known key here; use {', '.join(allowed)}." if allowed
+                    else "Not a known key here."
+                )
+        elif "propertyNames" in error.schema_path:
+            problems.setdefault(at, []).append(
+                f"“{error.instance}”: names may only use letters, digits and _ (at most 40).")
+        else:
+            problems.setdefault(at, []).append(error.schema.get("message") or error.message)
+    return problems
+
+
+def credential_problems(value: Any, path: str) -> dict[str, list[str]]:
+    """Keys that would store a credential in plain JSON, at any depth."""
+    problems: dict[str, list[str]] = {}
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if CREDENTIAL_KEY.search(str(key)):
+                problems[f"{path}.{key}"] = [
+                    "Callboard does not store credentials in call options; put a secret "
+                    "token in the URL instead."
+                ]
+            else:
+                problems.update(credential_problems(item, f"{path}.{key}"))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            problems.update(credential_problems(item, f"{path}.{index}"))
+    return problems
+
+
+def option_problems(provider: type[Provider], options: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Every problem with provider-native `options`, keyed `options.<name>[.<key>…]`."""
+    problems: dict[str, list[str]] = {}
+    for name, value in options.items():
+        path = f"options.{name}"
+        if name in RESERVED_OPTIONS:
+            problems[path] = [RESERVED_OPTIONS[name]]
+        elif name not in provider.CALL_OPTIONS or name not in OPTION_SCHEMAS:
+            problems[path] = [f"{provider.label} does not take the call option {name!r}."]
+        else:
+            problems.update(schema_problems(OPTION_SCHEMAS[name], value, path))
+            problems.update(credential_problems(value, path))
+    return problems
+
+
+def endpoint_problems(provider: type[Provider], to: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Every problem with a `to` endpoint for this provider, keyed `to.<key>`."""
+    kind = to.get("type")
+    if kind not in provider.ENDPOINTS:
+        takes = ", ".join(sorted(provider.ENDPOINTS))
+        return {"to.type": [f"{provider.label} cannot call a {kind!r} endpoint; it takes {takes}."]}
+    keys = provider.ENDPOINTS[kind]
+    problems: dict[str, list[str]] = {}
+    for key in sorted(set(to) - set(keys) - {"type"}):
+        problems[f"to.{key}"] = [f"{provider.label} does not take {key!r} on a {kind} endpoint."]
+    for key, (_, required) in keys.items():
+        if required and not to.get(key):
+            problems[f"to.{key}"] = ["This is required."]
+        elif key in to:
+            problems.update(schema_problems(ENDPOINT_SCHEMAS[kind][key], to[key], f"to.{key}"))
+    return problems
+
+
+def tag_problems(tag: Any) -> dict[str, list[str]]:
+    return schema_problems(TAG_SCHEMA, tag, "tag")

@@ -1,0 +1,42 @@
+"""Celery tasks for outbound calls. The work is in calls/services.py; these only schedule.
+
+Every task is acknowledged late and safe to run twice: `call_submit` locks the row and only
+sends a call that is still `queued` and not being sent.
+"""
+
+import time
+
+from celery import shared_task
+
+from calls import services
+
+# A rate-limit wait this short is slept in the task; a longer one frees the worker and comes
+# back as a countdown task.
+INLINE_WAIT = 1.0
+
+
+@shared_task(acks_late=True)
+def submit_call(call_id: int) -> None:
+    """Send a queued call to its provider, within the account's calls-per-second limit."""
+    while True:
+        outcome = services.call_submit(call_id=call_id)
+        if outcome.action == "wait" and outcome.delay <= INLINE_WAIT:
+            time.sleep(outcome.delay)
+            continue
+        break
+    if outcome.action in ("wait", "retry"):
+        submit_call.apply_async((call_id,), countdown=outcome.delay)
+    elif outcome.action == "reconcile":
+        reconcile_call.apply_async((call_id,), countdown=outcome.delay)
+
+
+@shared_task(acks_late=True)
+def reconcile_call(call_id: int) -> None:
+    """Settle a call whose create request timed out, once its events had time to arrive."""
+    services.call_reconcile(call_id=call_id)
+
+
+@shared_task(acks_late=True)
+def sweep_stuck_calls() -> None:
+    """Beat, every minute: calls whose task was lost are retried or failed, safely."""
+    services.call_sweep_stuck()

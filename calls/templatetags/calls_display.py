@@ -1,0 +1,38 @@
+"""How calls look on pages: status pills and JSON with every secret masked."""
+
+import json
+from typing import Any
+
+from django import template
+
+from calls.models import CallStatus
+from portal.services import mask_secrets
+from voiceapps.providers.base import scrub
+
+register = template.Library()
+
+PILL_CLASSES = {
+    CallStatus.QUEUED: "muted",
+    CallStatus.SUBMITTED: "info",
+    CallStatus.RINGING: "info",
+    CallStatus.ANSWERED: "info",
+    CallStatus.COMPLETED: "ok",
+    CallStatus.BUSY: "warn",
+    CallStatus.NO_ANSWER: "warn",
+    CallStatus.CANCELLED: "warn",
+    CallStatus.FAILED: "bad",
+    CallStatus.REJECTED: "bad",
+}
+
+
+@register.filter
+def status_pill(status: str) -> str:
+    """The `.pill` modifier class of a call status."""
+    return PILL_CLASSES.get(status, "muted")
+
+
+@register.filter
+def masked_json(value: Any) -> str:
+    """Indented JSON with secret-named values masked (stored bodies are already scrubbed;
+    this is the second lock on the door)."""
+    return json.dumps(mask_secrets(scrub(value)), indent=2, ensure_ascii=False, default=str)
