@@ -5,6 +5,7 @@ var/local.env; real environment variables always win over that file.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -30,6 +31,12 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # How providers reach Callboard: webhook, answer and sandbox URLs are built from it.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The sandbox provider: how fast its calls play (0.01 = 100 times faster), and the only
+# hosts it sends requests to (answer URLs, events), so it cannot be aimed at other machines.
+SANDBOX_TIME_SCALE = env.float("SANDBOX_TIME_SCALE", default=1.0)
+SANDBOX_ALLOWED_HOSTS = env.list("SANDBOX_ALLOWED_HOSTS", default=[
+    urlsplit(PUBLIC_BASE_URL).netloc.rsplit("@", 1)[-1], "127.0.0.1", "localhost", "::1",
+])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -47,6 +54,7 @@ INSTALLED_APPS = [
     "portal",
     "voiceapps",
     "calls",
+    "voiceapps.sandbox",
 ]
 
 MIDDLEWARE = [

@@ -25,5 +25,6 @@ urlpatterns = [
     path("audit/", views.audit_list, name="audit_list"),
     path("healthz", health.healthz, name="healthz"),
     path("api/v1/", include("portal.api.urls")),
+    path("sandbox/", include("voiceapps.sandbox.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -1,0 +1,425 @@
+"""Playing calls: each callee script, each NCCO action, signing, timing, the allow-list.
+
+Steps run synchronously (the `player` fixture captures what the engine schedules), and
+every request the emulator makes reaches a real HTTP receiver on loopback.
+"""
+
+import hashlib
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from calls.models import Call
+from tests.sandbox.conftest import SIGNATURE_SECRET
+from voiceapps.providers.registry import get_provider
+from voiceapps.sandbox import engine
+from voiceapps.sandbox.models import SandboxCall
+from voiceapps.sandbox.outbound import host_allowed
+
+TALK = [{"action": "talk", "text": "x" * 45}]  # three seconds at 15 characters a second
+
+
+def finished(call: SandboxCall) -> SandboxCall:
+    call.refresh_from_db()
+    assert call.op == "done", call.op
+    return call
+
+
+def test_a_person_answers_the_call_hears_the_flow_and_it_completes(place, player, receiver):
+    receiver.reply("/answer", TALK)
+
+    call = place("447700900000")
+    player.play()
+
+    assert receiver.statuses() == ["started", "ringing", "answered", "completed"]
+    answer = receiver.to("/answer")[0]
+    assert answer.method == "GET"
+    params = answer.json()
+    assert params["to"] == "447700900000" and params["from"] == "447700900100"
+    assert params["uuid"] == call.uuid and params["conversation_uuid"] == call.conversation_uuid
+    assert params["region_url"] == "http://127.0.0.1:8000/sandbox"
+    events = receiver.events()
+    answered, completed = events[2], events[3]
+    assert answered["start_time"] and answered["network"] == "00101"
+    assert completed["duration"] == "3"  # the talk, in sandbox seconds
+    assert completed["rate"] == "0.01000000" and completed["price"] == "0.00050000"
+    assert completed["disconnected_by"] == "platform"  # the NCCO ran out
+    assert {e["direction"] for e in events} == {"outbound"}
+    assert finished(call).status == "completed"
+    # Real time between steps: 0.5 s to ring, 3 s to answer, 3 s of talk.
+    assert player.countdowns("ring") == [0.5]
+    assert player.countdowns("answer") == [3.0]
+    assert player.countdowns("action") == [0.0, 3.0]  # the NCCO starts, then ends
+
+
+def test_every_request_is_signed_as_vonage_signs_webhooks(place, player, receiver):
+    receiver.reply("/answer", TALK)
+    call = place()
+    player.play()
+    verify = get_provider(call.account.config()).verify_webhook
+
+    for request in receiver.requests:
+        verdict = verify(request.headers, request.body, query_string=request.query)
+        assert verdict.ok, (request.path, verdict.reason)
+    posted = receiver.to("/events")[0]
+    assert posted.headers["Content-Type"] == "application/json"
+    import jwt
+
+    claims = jwt.decode(posted.headers["Authorization"][7:], SIGNATURE_SECRET,
+                        algorithms=["HS256"])
+    assert claims["iss"] == "Vonage" and claims["jti"] and claims["iat"]
+    assert claims["payload_hash"] == hashlib.sha256(posted.body).hexdigest()
+    assert claims["application_id"] == call.application_id
+
+
+@pytest.mark.parametrize(("number", "statuses", "detail"), [
+    ("447700900001", ["started", "ringing", "busy", "completed"], None),
+    ("447700900002", ["started", "ringing", "timeout", "completed"], None),
+    ("447700900005", ["started", "failed", "completed"], "cannot_route"),
+    ("447700900009", ["started", "rejected"], "declined"),
+])
+def test_callees_that_never_answer(place, player, receiver, number, statuses, detail):
+    call = place(number, ringing_timer=25)
+    player.play()
+
+    assert receiver.statuses() == statuses
+    assert receiver.to("/answer") == []
+    if detail:
+        assert receiver.events()[statuses.index(statuses[1])]["detail"] == detail
+    if statuses[-1] == "completed":
+        assert receiver.events()[-1]["duration"] == "0"
+    if number.endswith("2"):
+        assert player.countdowns("timeout") == [25.0]  # after ringing_timer
+    assert finished(call).status == statuses[-2 if statuses[-1] == "completed" else -1]
+
+
+def test_a_machine_with_a_beep_under_beep_detection(place, player, receiver):
+    receiver.reply("/answer", TALK)
+    place("447700900003", advanced_machine_detection={"behavior": "continue",
+                                                      "mode": "detect_beep",
+                                                      "beep_timeout": 60})
+    player.play()
+
+    events = receiver.events()
+    assert receiver.statuses() == ["started", "ringing", "answered", "machine", "machine",
+                                   "completed"]
+    assert "call_uuid" in events[3] and "uuid" not in events[3]
+    assert events[4]["sub_state"] == "beep_start"
+    assert len(receiver.to("/answer")) == 1  # the flow plays after the beep (voicemail)
+
+
+def test_a_machine_without_a_beep_times_out_the_beep(place, player, receiver):
+    receiver.reply("/answer", TALK)
+    place("447700900004", advanced_machine_detection={"mode": "detect_beep",
+                                                      "beep_timeout": 50})
+    player.play()
+
+    assert receiver.events()[4]["sub_state"] == "beep_timeout"
+    assert player.countdowns("beep") == [50.0]
+
+
+def test_machine_detection_hangup_ends_the_call_before_the_flow(place, player, receiver):
+    call = place("447700900004", machine_detection="hangup")
+    player.play()
+
+    assert receiver.statuses() == ["started", "ringing", "answered", "machine", "completed"]
+    assert receiver.to("/answer") == []
+    assert finished(call).disconnected_by == "platform"
+
+
+def test_a_person_is_reported_human_when_detection_is_on(place, player, receiver):
+    receiver.reply("/answer", TALK)
+    place("447700900000", machine_detection="continue")
+    player.play()
+
+    assert receiver.statuses() == ["started", "ringing", "answered", "human", "completed"]
+
+
+def test_the_callee_presses_a_digit_and_the_returned_ncco_is_followed(place, player, receiver):
+    menu = {"action": "input", "type": ["dtmf"], "dtmf": {"maxDigits": 1},
+            "eventUrl": [f"{receiver.url}/menu"]}
+    receiver.reply("/answer", [{"action": "talk", "text": "Press 1"}, menu,
+                               {"action": "talk", "text": "never reached"}])
+    receiver.reply("/menu", [{"action": "notify", "payload": {"chose": "sales"},
+                              "eventUrl": [f"{receiver.url}/notified"]}])
+    place("447700900006")
+    player.play()
+
+    result = receiver.to("/menu")[0]
+    assert result.method == "POST"
+    event = result.json()
+    assert event["dtmf"] == {"digits": "1", "timed_out": False}
+    assert event["uuid"] and event["conversation_uuid"] and event["timestamp"]
+    assert receiver.events("/notified")[0]["payload"] == {"chose": "sales"}
+    assert player.countdowns("input_result") == [1.8]  # 1.5 s to start, 0.3 s per key
+    assert receiver.statuses()[-1] == "completed"
+
+
+def test_the_callee_says_a_word(place, player, receiver):
+    receiver.reply("/answer", [{"action": "input", "type": ["speech"],
+                                "eventUrl": [f"{receiver.url}/menu"]}])
+    place("447700900007")
+    player.play()
+
+    speech = receiver.events("/menu")[0]["speech"]
+    assert speech["results"][0]["text"] == "sales"
+    assert speech["timeout_reason"] == "end_on_silence_timeout"
+
+
+def test_a_person_who_presses_nothing_times_out_the_input(place, player, receiver):
+    receiver.reply("/answer", [{"action": "input", "type": ["dtmf", "speech"],
+                                "dtmf": {"timeOut": 5}}])
+    place("447700900000")
+    player.play()
+
+    event = [e for e in receiver.events() if "dtmf" in e][0]  # to the call's event URL
+    assert event["dtmf"] == {"digits": "", "timed_out": True}
+    assert event["speech"]["timeout_reason"] == "start_timeout"
+
+
+def test_the_tag_scripts_digits_for_successive_inputs(place, player, receiver):
+    menu = {"action": "input", "type": ["dtmf"], "dtmf": {"maxDigits": 2, "timeOut": 4},
+            "eventUrl": [f"{receiver.url}/menu"]}
+    receiver.reply("/answer", [menu, menu, menu])
+    place("447700900000", tag={"sandbox_digits": "12,3"})
+    player.play()
+
+    digits = [e["dtmf"] for e in receiver.events("/menu")]
+    assert digits == [{"digits": "12", "timed_out": False},
+                      {"digits": "3", "timed_out": True},  # fewer keys than maxDigits
+                      {"digits": "", "timed_out": True}]
+
+
+def test_the_tag_picks_the_script(place, player, receiver):
+    place("447700900000", tag={"sandbox_script": "busy"})
+    player.play()
+
+    assert receiver.statuses() == ["started", "ringing", "busy", "completed"]
+
+
+def test_events_wait_until_callboard_stored_the_calls_uuid(place, player, receiver):
+    call = place("447700900001", register=False)
+    player.next()
+
+    # No Call row holds the uuid yet: nothing is sent, the step polls again in real time.
+    assert receiver.requests == []
+    assert player.queue[0][-1] == engine.CALLBOARD_POLL
+    Call.objects.create(account=call.account, provider="sandbox", provider_call_id=call.uuid)
+    player.play()
+    assert receiver.statuses()[0] == "started"
+
+
+def test_an_early_hangup_cuts_the_talk_short(place, player, receiver):
+    receiver.reply("/answer", [{"action": "talk", "text": "x" * 300}])
+    call = place("447700900008")
+    player.play()
+
+    completed = receiver.events()[-1]
+    assert completed["status"] == "completed"
+    assert completed["duration"] == "2" and completed["disconnected_by"] == "user"
+    assert finished(call).disconnected_by == "user"
+
+
+def test_length_timer_ends_a_call_that_plays_forever(place, player, receiver):
+    receiver.reply("/answer", [{"action": "stream", "streamUrl": ["http://x.example/a.mp3"],
+                                "loop": 0}])
+    place("447700900000", length_timer=30)
+    player.play()
+
+    assert receiver.events()[-1]["duration"] == "30"
+
+
+def test_record_reports_a_downloadable_recording_at_the_end(place, player, receiver, client,
+                                                            settings):
+    receiver.reply("/answer", [
+        {"action": "record", "eventUrl": [f"{receiver.url}/recording"]},
+        {"action": "talk", "text": "x" * 60},
+    ])
+    place("447700900000")
+    player.play()
+
+    record = receiver.events("/recording")[0]
+    assert record["recording_url"].startswith("http://127.0.0.1:8000/sandbox/v1/files/")
+    assert record["recording_uuid"] and record["size"] > 44
+    assert receiver.statuses()[-1] == "completed"
+    # The completed event comes after the record event, as the recording ends with the call.
+    assert receiver.requests[-1].path == "/events"
+    from tests.sandbox.conftest import app_jwt
+
+    path = record["recording_url"].removeprefix("http://127.0.0.1:8000")
+    assert client.get(path).status_code == 401
+    audio = client.get(path, HTTP_AUTHORIZATION=f"Bearer {app_jwt()}")
+    assert audio.status_code == 200 and audio.content[:4] == b"RIFF"
+
+
+def test_connect_makes_a_second_leg_with_its_own_events(place, player, receiver):
+    receiver.reply("/answer", [
+        {"action": "connect", "from": "447700900100",
+         "endpoint": [{"type": "phone", "number": "447700900000"}],
+         "eventUrl": [f"{receiver.url}/leg"]},
+        {"action": "talk", "text": "The other side hung up."},
+    ])
+    call = place("447700900000")
+    player.play()
+
+    leg = SandboxCall.objects.get(parent=call)
+    assert receiver.statuses("/leg") == ["started", "ringing", "answered", "completed"]
+    assert {e["uuid"] for e in receiver.events("/leg")} == {leg.uuid}
+    assert {e["conversation_uuid"] for e in receiver.events("/leg")} == {call.conversation_uuid}
+    # After the leg ends, the caller's NCCO goes on with the talk, then completes.
+    caller = receiver.events()
+    assert caller[-1]["status"] == "completed"
+    # The leg rings 0.5 s, answers after 3 s, stays STAY s; then 23 characters of talk.
+    assert int(caller[-1]["duration"]) == round(0.5 + 3 + engine.STAY + 23 / 15)
+
+
+def test_a_failed_synchronous_connect_follows_the_fallback_ncco(place, player, receiver):
+    receiver.reply("/answer", [
+        {"action": "connect", "eventType": "synchronous",
+         "endpoint": [{"type": "phone", "number": "447700900001"}],
+         "eventUrl": [f"{receiver.url}/leg"]},
+        {"action": "talk", "text": "not played"},
+    ])
+    for _ in range(2):  # started and ringing get no NCCO; busy gets the fallback
+        receiver.reply("/leg", None, status=204)
+    receiver.reply("/leg", [{"action": "notify", "payload": {"fallback": True},
+                             "eventUrl": [f"{receiver.url}/notified"]}])
+    place("447700900000")
+    player.play()
+
+    assert receiver.statuses("/leg") == ["started", "ringing", "busy", "completed"]
+    assert receiver.events("/notified")[0]["payload"] == {"fallback": True}
+
+
+def test_conversation_and_transfer_actions(place, player, receiver):
+    receiver.reply("/answer", [{"action": "transfer", "conversationId": "CON-target"}])
+    call = place("447700900000")
+    player.play()
+
+    transfer = [e for e in receiver.events() if "conversation_uuid_from" in e][0]
+    assert transfer["conversation_uuid_to"] == "CON-target"
+    assert receiver.events()[-1]["conversation_uuid"] == "CON-target"
+    assert finished(call).disconnected_by == "user"  # the person left after a while
+
+
+def test_wait_and_stream_take_their_time(place, player, receiver):
+    receiver.reply("/answer", [{"action": "wait", "timeout": 7},
+                               {"action": "stream", "streamUrl": ["http://x.example/a.mp3"],
+                                "loop": 2}])
+    place("447700900000")
+    player.play()
+
+    assert receiver.events()[-1]["duration"] == str(7 + 2 * int(engine.STREAM_SECONDS))
+
+
+def test_the_time_scale_shortens_real_time_but_not_sandbox_time(place, player, receiver,
+                                                                 sandbox_settings):
+    sandbox_settings(SANDBOX_TIME_SCALE=0.01)
+    receiver.reply("/answer", TALK)
+    place("447700900000")
+    player.play()
+
+    assert player.countdowns("ring") == [0.005]
+    assert player.countdowns("answer") == [pytest.approx(0.03)]
+    assert receiver.events()[-1]["duration"] == "3"
+
+
+def test_a_step_that_runs_twice_does_nothing_the_second_time(place, player, receiver):
+    place("447700900000")
+    call_id, step = player.next()
+
+    engine.run_step(call_id, step)
+
+    assert receiver.statuses() == ["started"]
+    assert len(player.queue) == 1  # the next step, scheduled once
+
+
+def test_live_hangup_while_ringing_cancels_the_call(place, player, receiver):
+    call = place("447700900002")
+    player.play(until=10)  # started, ringing; the timeout is due after 60 s
+
+    engine.interrupt(call.pk, "hangup", by="platform")
+    player.play()  # the scheduled timeout step finds its step taken and does nothing
+
+    assert receiver.statuses() == ["started", "ringing", "cancelled", "completed"]
+
+
+def test_live_transfer_runs_the_new_ncco_in_a_new_conversation(place, player, receiver):
+    receiver.reply("/answer", [{"action": "talk", "text": "x" * 1500, "loop": 2}])
+    receiver.reply("/transfer", [{"action": "notify", "payload": {"moved": 1},
+                                  "eventUrl": [f"{receiver.url}/notified"]}])
+    call = place("447700900000")
+    player.play(until=60)  # answered after 3.5 s; the talk lasts 200 s
+
+    engine.interrupt(call.pk, "transfer", url=[f"{receiver.url}/transfer"])
+    player.play()
+
+    transfer = [e for e in receiver.events() if "conversation_uuid_from" in e][0]
+    assert transfer["conversation_uuid_from"] == call.conversation_uuid
+    assert receiver.events("/notified")[0]["payload"] == {"moved": 1}
+    assert receiver.events()[-1]["conversation_uuid"] == transfer["conversation_uuid_to"]
+
+
+def test_an_invalid_answer_ncco_is_reported_and_ends_the_call(place, player, receiver):
+    receiver.reply("/answer", [{"action": "talk"}])
+    place("447700900000")
+    player.play()
+
+    error = [e for e in receiver.events() if "reason" in e][0]
+    assert "invalid NCCO" in error["reason"] and "ncco[0]" in error["reason"]
+    assert receiver.statuses()[-1] == "completed"
+
+
+def test_a_callback_to_a_host_outside_the_allow_list_is_never_requested(
+    place, player, receiver, monkeypatch, caplog
+):
+    sent = []
+    original = requests.Session.request
+
+    def spy(self, method, url, *args, **kwargs):
+        sent.append(url)
+        return original(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", spy)
+    place("447700900000", answer_url=["http://203.0.113.9/answer"])
+    player.play()
+
+    assert not [url for url in sent if "203.0.113.9" in url]
+    error = [e for e in receiver.events() if "reason" in e][0]
+    assert "203.0.113.9" in error["reason"] and "SANDBOX_ALLOWED_HOSTS" in error["reason"]
+    assert receiver.statuses()[-1] == "completed"
+    assert "SANDBOX_ALLOWED_HOSTS" in caplog.text
+
+
+def test_events_to_a_refused_host_are_dropped_with_a_log_line(place, player, caplog):
+    call = place("447700900001", event_url=["http://evil.example/events"])
+    player.play()
+
+    assert finished(call).status == "busy"
+    assert caplog.text.count("evil.example") >= 4  # every event, and each error report
+
+
+@pytest.mark.parametrize(("url", "allowed"), [
+    ("http://127.0.0.1:8000/hooks", True),
+    ("http://localhost:5000/x", True),
+    ("http://[::1]:8000/x", True),
+    ("https://callboard.example/hooks", True),
+    ("https://callboard.example:8443/hooks", False),
+    ("http://callboard.example.evil.com/", False),
+    ("http://10.0.0.1/", False),
+    ("ftp://127.0.0.1/", False),
+    ("http://127.0.0.1:99999/", False),
+    ("not a url", False),
+])
+def test_the_allow_list(settings, url, allowed):
+    settings.SANDBOX_ALLOWED_HOSTS = ["callboard.example:443", "127.0.0.1", "localhost", "::1"]
+
+    assert host_allowed(url) is allowed
+
+
+def test_the_default_allow_list_is_callboard_and_loopback():
+    from portal import settings as module
+
+    hosts = module.SANDBOX_ALLOWED_HOSTS
+    assert hosts == [urlsplit(module.PUBLIC_BASE_URL).netloc, "127.0.0.1", "localhost", "::1"]

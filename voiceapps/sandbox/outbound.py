@@ -1,0 +1,163 @@
+"""Every request the emulator makes: answer URLs, events, input and notify callbacks.
+
+Each is signed as Vonage signs its webhooks (HS256 JWT with `payload_hash`, keyed by the
+account's signature secret, vonage.md 2.7) and goes only to hosts in
+SANDBOX_ALLOWED_HOSTS, so the sandbox cannot be pointed at other machines. URLs are never
+logged whole: Callboard's own webhook URLs carry the account's secret token in their path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import jwt
+import requests
+from django.conf import settings
+
+from voiceapps.models import ProviderAccount
+
+logger = logging.getLogger("voiceapps.sandbox")
+
+CONNECT_TIMEOUT = 1.0  # Vonage's defaults (vonage.md 2.6)
+ANSWER_READ_TIMEOUT = 5.0
+EVENT_READ_TIMEOUT = 10.0
+# Vonage retries once on these, and on connection failures and timeouts (vonage.md 2.6).
+RETRY_STATUSES = frozenset({429, 503, 504})
+USER_AGENT = "Callboard-Sandbox/1"
+
+_session = requests.Session()
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int | None  # None when nothing came back
+    body: Any  # parsed JSON, or None
+    problem: str  # "" on a 2xx answer; otherwise a sentence for the error event and the log
+    empty: bool = True  # the answer had no body at all (as opposed to one that is not JSON)
+    refused: bool = False  # never sent: the host is not allowed
+
+
+def host_allowed(url: str) -> bool:
+    """True when `url` is http(s) to a host (and port, if the entry names one) allowed."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    host = parts.hostname.lower()
+    for entry in settings.SANDBOX_ALLOWED_HOSTS:
+        allowed_host, allowed_port = _split_entry(entry)
+        if host == allowed_host and allowed_port in (None, port):
+            return True
+    return False
+
+
+def _split_entry(entry: str) -> tuple[str, int | None]:
+    # "example.com", "example.com:8000", "::1", "[::1]:8000"
+    entry = entry.strip().lower()
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    if entry.count(":") == 1:
+        host, _, port = entry.partition(":")
+        return host, int(port) if port.isdigit() else None
+    return entry, None
+
+
+def signature(account: ProviderAccount, application_id: str, payload_hash: str) -> str:
+    """The `Authorization` value Vonage sends with a signed webhook; "" without a secret."""
+    secret = account.secret("signature_secret")
+    if not secret:
+        return ""
+    claims = {
+        "iat": int(time.time()),
+        "jti": str(uuid.uuid4()),
+        "iss": "Vonage",
+        "payload_hash": payload_hash,
+        "api_key": account.secret("api_key"),
+        "application_id": application_id,
+    }
+    return "Bearer " + jwt.encode(claims, secret, algorithm="HS256")
+
+
+def send(
+    *,
+    account: ProviderAccount,
+    application_id: str,
+    url: str,
+    method: str,
+    payload: dict[str, Any],
+    what: str,
+    read_timeout: float = EVENT_READ_TIMEOUT,
+) -> Reply:
+    """One signed webhook request (GET query or POST JSON), retried once as Vonage does."""
+    host = urlsplit(url).netloc if isinstance(url, str) else "?"
+    if not isinstance(url, str) or not host_allowed(url):
+        problem = (f"The sandbox did not send the {what} to {host}: the host is not in "
+                   "SANDBOX_ALLOWED_HOSTS.")
+        logger.warning("Sandbox refused a request: %s", problem)
+        return Reply(None, None, problem, refused=True)
+
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    if method.upper() == "GET":
+        # GET webhooks hash their query parameters, in order, as compact JSON (vonage.md 2.7).
+        parts = urlsplit(url)
+        params = parse_qsl(parts.query, keep_blank_values=True) + [
+            (key, _query_value(value)) for key, value in payload.items()
+        ]
+        url = urlunsplit(parts._replace(query=urlencode(params)))
+        data = None
+        digest = hashlib.sha256(json.dumps(dict(params), separators=(",", ":")).encode())
+    else:
+        data = json.dumps(payload, separators=(",", ":")).encode()
+        headers["Content-Type"] = "application/json"
+        digest = hashlib.sha256(data)
+    authorization = signature(account, application_id, digest.hexdigest())
+    if authorization:
+        headers["Authorization"] = authorization
+
+    for attempt in (1, 2):
+        try:
+            response = _session.request(
+                method.upper(), url, data=data, headers=headers, allow_redirects=False,
+                timeout=(CONNECT_TIMEOUT, read_timeout),
+            )
+        except requests.RequestException as exc:
+            problem = f"The {what} request to {host} failed ({type(exc).__name__})."
+            logger.warning("Sandbox %s %s to %s failed (attempt %s): %s",
+                           method, what, host, attempt, type(exc).__name__)
+            continue
+        logger.info("Sandbox %s %s to %s -> %s", method, what, host, response.status_code)
+        if response.status_code in RETRY_STATUSES and attempt == 1:
+            continue
+        if not 200 <= response.status_code < 300:
+            return Reply(response.status_code, None,
+                         f"The {what} request to {host} got HTTP {response.status_code}.")
+        return Reply(response.status_code, _json(response), "", not response.content)
+    return Reply(None, None, problem)
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _json(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
