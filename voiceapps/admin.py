@@ -17,6 +17,10 @@ class ProviderAccountAdmin(admin.ModelAdmin):
     exclude = [f"{name}_encrypted" for name in ProviderAccount.SECRET_FIELDS] + ["webhook_token"]
     readonly_fields = ["kind", "last_check_at", "last_check_ok", "last_check_message"]
 
+    def has_add_permission(self, request) -> bool:
+        # An account is useless without credentials, which only the account pages set.
+        return False
+
 
 @admin.register(Application)
 class ApplicationAdmin(admin.ModelAdmin):

@@ -1,0 +1,44 @@
+"""Display helpers for provider pages: phone numbers and status pills."""
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from voiceapps import phone
+from voiceapps.models import Application, ProviderAccount, SyncState
+
+register = template.Library()
+
+SYNC_PILLS = {
+    SyncState.NEVER: "muted",
+    SyncState.SYNCED: "ok",
+    SyncState.CHANGED: "warn",
+    SyncState.ERROR: "bad",
+}
+
+
+@register.filter
+def international(e164: str) -> str:
+    return phone.international(e164)
+
+
+@register.filter
+def country_name(number) -> str:
+    return phone.country_name(number.e164, number.country)
+
+
+@register.simple_tag
+def sync_pill(application: Application) -> SafeString:
+    return format_html('<span class="pill {}">{}</span>', SYNC_PILLS[application.sync_state],
+                       application.get_sync_state_display())
+
+
+@register.simple_tag
+def check_pill(account: ProviderAccount) -> SafeString:
+    if account.last_check_ok is None:
+        return format_html('<span class="pill muted">Not tested</span>')
+    if account.last_check_ok:
+        return format_html('<span class="pill ok" title="{}">Connected</span>',
+                           account.last_check_message)
+    return format_html('<span class="pill bad" title="{}">Failing</span>',
+                       account.last_check_message)
