@@ -188,6 +188,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # One name for choice sets several fields share (answer_method, event_method).
+    "ENUM_NAME_OVERRIDES": {"HttpMethodEnum": "voiceapps.models.HttpMethod"},
 }
 
 # Celery. The embedded default needs no server: kombu's filesystem transport under var/.

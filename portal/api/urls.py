@@ -13,5 +13,6 @@ urlpatterns = [
     path("users/<int:pk>", views.UserDetailApi.as_view(), name="api_user"),
     path("audit", views.AuditListApi.as_view(), name="api_audit"),
     path("", include("voiceapps.ncco.api")),
+    path("", include("voiceapps.api.urls")),
     path("", include("calls.api.urls")),
 ]

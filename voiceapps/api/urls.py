@@ -1,0 +1,25 @@
+from django.urls import path
+
+from voiceapps.api import views
+
+urlpatterns = [
+    path("accounts", views.AccountListCreateApi.as_view(), name="api_accounts"),
+    path("accounts/<int:pk>", views.AccountDetailApi.as_view(), name="api_account"),
+    path("accounts/<int:pk>/test", views.AccountTestApi.as_view(), name="api_account_test"),
+    path("accounts/<int:pk>/regenerate-token", views.AccountRegenerateTokenApi.as_view(),
+         name="api_account_regenerate_token"),
+    path("accounts/<int:pk>/remote-applications", views.AccountRemoteApplicationsApi.as_view(),
+         name="api_account_remote_applications"),
+    path("applications", views.ApplicationListCreateApi.as_view(), name="api_applications"),
+    path("applications/import", views.ApplicationImportApi.as_view(),
+         name="api_application_import"),
+    path("applications/<int:pk>", views.ApplicationDetailApi.as_view(), name="api_application"),
+    path("applications/<int:pk>/push", views.ApplicationPushApi.as_view(),
+         name="api_application_push"),
+    path("applications/<int:pk>/keypair", views.ApplicationKeyPairApi.as_view(),
+         name="api_application_keypair"),
+    path("numbers", views.NumberListCreateApi.as_view(), name="api_numbers"),
+    path("numbers/import", views.NumberImportApi.as_view(), name="api_number_import"),
+    path("numbers/<int:pk>", views.NumberDetailApi.as_view(), name="api_number"),
+    path("numbers/<int:pk>/link", views.NumberLinkApi.as_view(), name="api_number_link"),
+]

@@ -1,0 +1,347 @@
+"""/api/v1/accounts, /applications and /numbers: the same services as the pages."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.models import Role
+from portal.roles import ViewerReadsAdminWrites
+from portal.services import Actor
+from voiceapps import services
+from voiceapps.api.serializers import (
+    AccountCheckSerializer,
+    AccountCreateSerializer,
+    AccountRefSerializer,
+    AccountSerializer,
+    AccountUpdateSerializer,
+    ApplicationCreateSerializer,
+    ApplicationImportSerializer,
+    ApplicationSerializer,
+    ApplicationUpdateSerializer,
+    ErrorSerializer,
+    KeyPairSerializer,
+    NumberCreateSerializer,
+    NumberImportResultSerializer,
+    NumberLinkSerializer,
+    NumberSerializer,
+    NumberUpdateSerializer,
+    RemoteApplicationSerializer,
+)
+from voiceapps.models import Application, Number, ProviderAccount
+from voiceapps.providers.base import ProviderError
+
+
+class ProviderFailed(APIException):
+    """The provider refused or could not be reached: its own sentence, as a 502."""
+
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_code = "provider_error"
+
+
+def provider_failed(error: ProviderError) -> ProviderFailed:
+    return ProviderFailed(error.message)
+
+
+def _valid(serializer_class: type, request, **kwargs) -> dict:
+    serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+PROVIDER_ERROR = {502: OpenApiResponse(
+    ErrorSerializer, description="The provider refused or did not answer; `detail` has its words.")}
+SEARCH = OpenApiParameter("q", str, description="Text the name (or number) contains.")
+ACCOUNT = OpenApiParameter("account", int, description="Only this provider account.")
+
+
+def _int_param(request, name: str) -> int | None:
+    value = request.query_params.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+# Accounts ----------------------------------------------------------------------------------
+
+class AccountListCreateApi(GenericAPIView):
+    permission_classes = [ViewerReadsAdminWrites]
+    serializer_class = AccountSerializer
+    queryset = ProviderAccount.objects.all()
+
+    @extend_schema(responses=AccountSerializer(many=True), summary="List provider accounts")
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request=AccountCreateSerializer, responses={201: AccountSerializer},
+                   summary="Add a provider account (admin)")
+    def post(self, request):
+        data = dict(_valid(AccountCreateSerializer, request))
+        kind = data.pop("kind")
+        account = services.account_create(actor=Actor.from_request(request), kind=kind,
+                                          values=data)
+        return Response(self.get_serializer(account).data, status=status.HTTP_201_CREATED)
+
+
+class AccountDetailApi(GenericAPIView):
+    permission_classes = [ViewerReadsAdminWrites]
+    serializer_class = AccountSerializer
+    queryset = ProviderAccount.objects.all()
+
+    @extend_schema(summary="Read a provider account (secrets only as set/masked)")
+    def get(self, request, pk: int):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(request=AccountUpdateSerializer, responses=AccountSerializer,
+                   summary="Change a provider account (admin); the kind stays")
+    def patch(self, request, pk: int):
+        account = self.get_object()
+        values = _valid(AccountUpdateSerializer, request)
+        services.account_update(actor=Actor.from_request(request), account=account,
+                                values=values)
+        return Response(self.get_serializer(account).data)
+
+    @extend_schema(responses={204: None}, summary="Delete a provider account (admin)")
+    def delete(self, request, pk: int):
+        services.account_delete(actor=Actor.from_request(request), account=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AccountTestApi(APIView):
+    permission_classes = [ViewerReadsAdminWrites]
+
+    @extend_schema(request=None, responses=AccountCheckSerializer,
+                   summary="Test the credentials with the provider (admin)",
+                   description="`ok` false carries the provider's own answer, e.g. "
+                               "\"Vonage refused the credentials (401): ...\".")
+    def post(self, request, pk: int):
+        account = get_object_or_404(ProviderAccount, pk=pk)
+        ok, message = services.account_check(actor=Actor.from_request(request), account=account)
+        body = {"ok": ok, "message": message, "checked_at": account.last_check_at}
+        return Response(AccountCheckSerializer(body).data)
+
+
+class AccountRegenerateTokenApi(GenericAPIView):
+    permission_classes = [ViewerReadsAdminWrites]
+    serializer_class = AccountSerializer
+    queryset = ProviderAccount.objects.all()
+
+    @extend_schema(request=None, responses=AccountSerializer,
+                   summary="Replace the webhook token: every webhook URL changes (admin)")
+    def post(self, request, pk: int):
+        account = self.get_object()
+        services.account_regenerate_webhook_token(actor=Actor.from_request(request),
+                                                  account=account)
+        return Response(self.get_serializer(account).data)
+
+
+class AccountRemoteApplicationsApi(APIView):
+    @extend_schema(responses={200: RemoteApplicationSerializer(many=True), **PROVIDER_ERROR},
+                   summary="The applications the provider has on this account")
+    def get(self, request, pk: int):
+        account = get_object_or_404(ProviderAccount, pk=pk)
+        try:
+            remote = services.application_remote_list(account=account)
+        except ProviderError as error:
+            raise provider_failed(error) from None
+        imported = dict(account.applications.exclude(provider_app_id="")
+                        .values_list("provider_app_id", "pk"))
+        rows = [{**app.__dict__, "application": imported.get(app.provider_app_id)}
+                for app in remote]
+        return Response(RemoteApplicationSerializer(rows, many=True).data)
+
+
+# Applications ------------------------------------------------------------------------------
+
+class ApplicationListCreateApi(GenericAPIView):
+    serializer_class = ApplicationSerializer
+
+    def get_queryset(self):
+        return services.application_search(
+            query=self.request.query_params.get("q", "").strip(),
+            account_id=_int_param(self.request, "account"))
+
+    @extend_schema(parameters=[SEARCH, ACCOUNT], responses=ApplicationSerializer(many=True),
+                   summary="List applications")
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request=ApplicationCreateSerializer, responses={201: ApplicationSerializer},
+                   summary="Add an application (not pushed yet)")
+    def post(self, request):
+        data = dict(_valid(ApplicationCreateSerializer, request))
+        account = data.pop("account")
+        application = services.application_create(actor=Actor.from_request(request),
+                                                  account=account, values=data)
+        return Response(self.get_serializer(application).data, status=status.HTTP_201_CREATED)
+
+
+class ApplicationDetailApi(GenericAPIView):
+    serializer_class = ApplicationSerializer
+    queryset = Application.objects.select_related("account")
+
+    @extend_schema(summary="Read an application")
+    def get(self, request, pk: int):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(request=ApplicationUpdateSerializer, responses=ApplicationSerializer,
+                   summary="Change an application (push it afterwards)")
+    def patch(self, request, pk: int):
+        application = self.get_object()
+        values = _valid(ApplicationUpdateSerializer, request, instance=application, partial=True)
+        services.application_update(actor=Actor.from_request(request), application=application,
+                                    values=values)
+        return Response(self.get_serializer(application).data)
+
+    @extend_schema(responses={204: None},
+                   summary="Delete an application from Callboard (the provider keeps its copy)")
+    def delete(self, request, pk: int):
+        services.application_delete(actor=Actor.from_request(request),
+                                    application=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ApplicationPushApi(GenericAPIView):
+    serializer_class = ApplicationSerializer
+    queryset = Application.objects.select_related("account")
+
+    @extend_schema(request=None, responses={200: ApplicationSerializer, **PROVIDER_ERROR},
+                   summary="Create or update the application at the provider")
+    def post(self, request, pk: int):
+        application = self.get_object()
+        try:
+            services.application_push(actor=Actor.from_request(request),
+                                      application=application)
+        except ProviderError as error:
+            raise provider_failed(error) from None
+        return Response(self.get_serializer(application).data)
+
+
+class ApplicationKeyPairApi(GenericAPIView):
+    serializer_class = ApplicationSerializer
+    queryset = Application.objects.select_related("account")
+
+    @extend_schema(request=KeyPairSerializer, responses=ApplicationSerializer,
+                   summary="Generate a key pair, or store a pasted private key (admin)",
+                   description="Without a body Callboard generates an RSA 2048 key pair. The "
+                               "private key is encrypted at rest and never returned; "
+                               "`public_key_pem` is. Push the application afterwards.")
+    def post(self, request, pk: int):
+        application = self.get_object()
+        pem = _valid(KeyPairSerializer, request).get("private_key")
+        actor = Actor.from_request(request)
+        if pem:
+            if not request.user.has_role(Role.ADMIN):
+                raise PermissionDenied("Storing an existing private key needs the Admin role.")
+            services.application_set_private_key(actor=actor, application=application, pem=pem)
+        else:
+            services.application_generate_keypair(actor=actor, application=application)
+        return Response(self.get_serializer(application).data)
+
+
+class ApplicationImportApi(APIView):
+    @extend_schema(request=ApplicationImportSerializer,
+                   responses={201: ApplicationSerializer(many=True), **PROVIDER_ERROR},
+                   summary="Import applications the provider has on an account")
+    def post(self, request):
+        data = _valid(ApplicationImportSerializer, request)
+        try:
+            imported = services.application_import(
+                actor=Actor.from_request(request), account=data["account"],
+                provider_app_ids=data["provider_app_ids"])
+        except ProviderError as error:
+            raise provider_failed(error) from None
+        return Response(ApplicationSerializer(imported, many=True).data,
+                        status=status.HTTP_201_CREATED)
+
+
+# Numbers -----------------------------------------------------------------------------------
+
+class NumberListCreateApi(GenericAPIView):
+    serializer_class = NumberSerializer
+
+    def get_queryset(self):
+        return services.number_search(
+            query=self.request.query_params.get("q", "").strip(),
+            account_id=_int_param(self.request, "account"),
+            application=self.request.query_params.get("application", ""))
+
+    @extend_schema(
+        parameters=[SEARCH, ACCOUNT, OpenApiParameter(
+            "application", str, description="An application id, or `none` for unlinked.")],
+        responses=NumberSerializer(many=True), summary="List numbers")
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request=NumberCreateSerializer, responses={201: NumberSerializer},
+                   summary="Add a number")
+    def post(self, request):
+        data = _valid(NumberCreateSerializer, request)
+        number = services.number_create(
+            actor=Actor.from_request(request), account=data["account"], e164=data["e164"],
+            capabilities=data.get("capabilities", ()), description=data.get("description", ""))
+        return Response(self.get_serializer(number).data, status=status.HTTP_201_CREATED)
+
+
+class NumberDetailApi(GenericAPIView):
+    serializer_class = NumberSerializer
+    queryset = Number.objects.select_related("account", "application")
+
+    @extend_schema(summary="Read a number")
+    def get(self, request, pk: int):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(request=NumberUpdateSerializer, responses=NumberSerializer,
+                   summary="Change a number's digits, capabilities or description")
+    def patch(self, request, pk: int):
+        number = self.get_object()
+        data = _valid(NumberUpdateSerializer, request)
+        services.number_update(actor=Actor.from_request(request), number=number, **data)
+        return Response(self.get_serializer(number).data)
+
+    @extend_schema(responses={204: None},
+                   summary="Remove a number from Callboard (it stays yours at the provider)")
+    def delete(self, request, pk: int):
+        services.number_delete(actor=Actor.from_request(request), number=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NumberLinkApi(GenericAPIView):
+    serializer_class = NumberSerializer
+    queryset = Number.objects.select_related("account", "application")
+
+    @extend_schema(request=NumberLinkSerializer,
+                   responses={200: NumberSerializer, **PROVIDER_ERROR},
+                   summary="Route the number to an application (null unlinks), here and at "
+                           "the provider",
+                   description="A 502 keeps the link in Callboard and stores the provider's "
+                               "answer as `link_error`.")
+    def post(self, request, pk: int):
+        number = self.get_object()
+        data = _valid(NumberLinkSerializer, request)
+        try:
+            services.number_link(actor=Actor.from_request(request), number=number,
+                                 application=data["application"])
+        except ProviderError as error:
+            raise provider_failed(error) from None
+        return Response(self.get_serializer(number).data)
+
+
+class NumberImportApi(APIView):
+    @extend_schema(request=AccountRefSerializer,
+                   responses={200: NumberImportResultSerializer, **PROVIDER_ERROR},
+                   summary="Add or refresh every number the provider lists for an account")
+    def post(self, request):
+        data = _valid(AccountRefSerializer, request)
+        try:
+            counts = services.number_import(actor=Actor.from_request(request),
+                                            account=data["account"])
+        except ProviderError as error:
+            raise provider_failed(error) from None
+        return Response(NumberImportResultSerializer(counts).data)
+
+
