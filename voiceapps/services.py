@@ -461,7 +461,8 @@ def number_search(
 
 
 def _check_number(number: Number) -> None:
-    number.full_clean(validate_unique=False)
+    # Uniqueness is checked here so that the message names the number and the field.
+    number.full_clean(validate_unique=False, validate_constraints=False)
     duplicate = Number.objects.filter(account=number.account, e164=number.e164)
     if duplicate.exclude(pk=number.pk).exists():
         raise ValidationError({"e164": f"{number.e164} is already a number of this account."})
