@@ -151,7 +151,9 @@ class OptionInput:
     def value(self, cleaned: Mapping[str, Any]) -> Any:
         """The option's value from the form, or None when none of its fields is filled."""
         filled = {part: cleaned.get(self.field_name(part)) for part, _ in self.parts}
-        filled = {part: v for part, v in filled.items() if v not in (None, "", [], {})}
+        # An unticked checkbox (False) means "not set", like an empty field.
+        filled = {part: v for part, v in filled.items()
+                  if v is not None and v is not False and v not in ("", [], {})}
         if not filled:
             return None
         if "" in filled:

@@ -596,7 +596,7 @@ def call_reconcile(*, call_id: int, now: datetime | None = None) -> bool:
         call = Call.objects.select_for_update().filter(pk=call_id).first()
         if (call is None or not call.outcome_unknown or call.provider_call_id
                 or call.status != CallStatus.SUBMITTED
-                or call.created_at > now - RECONCILE_AFTER):
+                or call.updated_at > now - RECONCILE_AFTER):
             return False
     minutes = int(RECONCILE_AFTER.total_seconds() // 60)
     _record(
@@ -677,8 +677,10 @@ def call_sweep_stuck(*, now: datetime | None = None) -> SweepResult:
         outcome = _sweep_unsent(call_id, now)
         result.requeued += outcome == "requeued"
         result.failed += outcome == "failed"
+    # Counted from the last change: the moment the outcome became unknown, for an unsettled
+    # call (its events would have changed it).
     unsettled = Call.objects.filter(status=CallStatus.SUBMITTED, outcome_unknown=True,
-                                    provider_call_id="", created_at__lt=now - RECONCILE_AFTER)
+                                    provider_call_id="", updated_at__lt=now - RECONCILE_AFTER)
     for call_id in unsettled.values_list("pk", flat=True):
         result.reconciled += call_reconcile(call_id=call_id, now=now)
     if result != SweepResult():
