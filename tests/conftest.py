@@ -3,16 +3,19 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
 from portal import celery_app
 from portal.models import Role, User
+from portal.roles import sync_role_permissions
 from portal.services import SYSTEM, api_token_create
 from tests.factories import UserFactory
 
@@ -95,12 +98,12 @@ def _test_database_url() -> str:
 class WorkerProcess:
     """A real `celery worker` subprocess on the test database and the test queue."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], queue: str = TEST_QUEUE) -> None:
         self.lines: list[str] = []
         self._ready = threading.Event()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=INFO",
-             "--concurrency=2", "--without-gossip", "--without-mingle", "-Q", TEST_QUEUE],
+             "--concurrency=2", "--without-gossip", "--without-mingle", "-Q", queue],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         threading.Thread(target=self._read, daemon=True).start()
@@ -126,19 +129,65 @@ class WorkerProcess:
                 self.process.kill()
 
 
-@pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker) -> Iterator[WorkerProcess]:
-    """Start one real worker for the session. Tests using it need `transactional_db`."""
+def _start_worker(django_db_blocker, queue: str, **env: str) -> WorkerProcess:
+    """A worker on the test database consuming `queue` (emptied first), with extra `env`."""
     with django_db_blocker.unblock():
         database_url = _test_database_url()
     with celery_app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(TEST_QUEUE)
-    env = {
+        conn.default_channel.queue_purge(queue)
+    return WorkerProcess({
         **os.environ,
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "CELERY_QUEUE": TEST_QUEUE,
-    }
-    worker = WorkerProcess(env)
+        "CELERY_QUEUE": queue,
+        **env,
+    }, queue=queue)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker) -> Iterator[WorkerProcess]:
+    """Start one real worker for the session. Tests using it need `transactional_db`."""
+    worker = _start_worker(django_db_blocker, TEST_QUEUE)
     yield worker
     worker.stop()
+
+
+# The whole loop over HTTP: the live server is Callboard (API, sandbox, answer URL, webhooks)
+# and a worker of its own places the calls and plays them, 100 times faster than real time.
+LIVE_QUEUE = "callboard-test-live"
+LIVE_TIME_SCALE = 0.01
+
+
+@dataclass(frozen=True)
+class LiveCallboard:
+    url: str  # the live server, also PUBLIC_BASE_URL for it and for the worker
+    worker: WorkerProcess
+
+
+@pytest.fixture(scope="session")
+def live_callboard_worker(live_server, django_db_setup, django_db_blocker
+                          ) -> Iterator[WorkerProcess]:
+    """A worker that reaches Callboard at the live server's URL (session-wide)."""
+    worker = _start_worker(django_db_blocker, LIVE_QUEUE, PUBLIC_BASE_URL=live_server.url,
+                           SANDBOX_TIME_SCALE=str(LIVE_TIME_SCALE))
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def live_callboard(live_callboard_worker, live_server, settings) -> Iterator[LiveCallboard]:
+    """Callboard end to end: this test process and the worker agree on PUBLIC_BASE_URL.
+
+    The test's tasks go to the live worker's queue (not the plain `celery_worker`'s, whose
+    PUBLIC_BASE_URL is the default), and sandbox calls play at LIVE_TIME_SCALE.
+    """
+    # Transactional tests flush the role groups the migration made: make them again.
+    for role in Role:
+        Group.objects.get_or_create(name=role.label)
+    sync_role_permissions()
+    settings.PUBLIC_BASE_URL = live_server.url
+    settings.SANDBOX_TIME_SCALE = LIVE_TIME_SCALE
+    previous = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = LIVE_QUEUE  # the router reads it on every send
+    yield LiveCallboard(url=live_server.url, worker=live_callboard_worker)
+    celery_app.conf.task_default_queue = previous

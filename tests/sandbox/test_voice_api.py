@@ -93,6 +93,14 @@ def test_a_pushed_application_authenticates_with_its_own_public_key(post, sandbo
     assert call.event_method == "GET"
 
 
+def test_a_pushed_callboard_application_marks_its_calls_as_callboards(post, sandbox_app):
+    SandboxApplication.objects.create(pk=APP_ID, account=sandbox_app.account, name="Pushed",
+                                      public_key=sandbox_app.public_key_pem)
+
+    assert post(body(), token()).status_code == 201
+    assert SandboxCall.objects.get().placed_by_callboard
+
+
 def test_an_application_of_a_non_sandbox_account_is_unknown_here(post, sandbox_app):
     sandbox_app.account.kind = "vonage"
     sandbox_app.account.save()

@@ -34,7 +34,7 @@ class Unauthorized(Exception):
 class Caller:
     account: ProviderAccount
     application_id: str
-    # True when the key came from a Callboard application rather than a pushed one.
+    # True when a Callboard application holds this id: Callboard placed the call.
     callboard_application: bool
     application: SandboxApplication | None = None
 
@@ -76,8 +76,9 @@ def _application_key(application_id: str) -> tuple[Caller, str]:
     pushed = (SandboxApplication.objects.select_related("account")
               .filter(pk=application_id, account__kind=SANDBOX).first())
     if pushed is not None:
-        caller = Caller(pushed.account, application_id, False, pushed)
-        return caller, pushed.public_key
+        from_callboard = Application.objects.filter(
+            account=pushed.account, provider_app_id=application_id).exists()
+        return Caller(pushed.account, application_id, from_callboard, pushed), pushed.public_key
     # A Callboard application of a sandbox account works before it was ever pushed.
     for app in Application.objects.select_related("account").filter(
         account__kind=SANDBOX, provider_app_id=application_id

@@ -70,8 +70,8 @@ class SandboxCall(models.Model):
     conversation_uuid = models.CharField(max_length=64)
     account = models.ForeignKey(ProviderAccount, on_delete=models.CASCADE, related_name="+")
     application_id = models.CharField(max_length=36)  # the JWT's application_id
-    # Set when a Callboard application (not a pushed one) authenticated the request: a
-    # calls.Call row will hold this uuid, and its tag may pick the callee's script.
+    # A Callboard application holds the JWT's application id: a calls.Call row will hold
+    # this uuid, and its tag may pick the callee's script.
     placed_by_callboard = models.BooleanField(default=False)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE,
                                related_name="legs")

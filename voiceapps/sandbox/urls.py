@@ -1,10 +1,11 @@
-"""Mounted at /sandbox/: the paths are Vonage's, under the sandbox's base URL."""
+"""Mounted at /sandbox/: Vonage's paths under the sandbox's base URL, and the test call."""
 
 from django.urls import path
 
-from voiceapps.sandbox import views
+from voiceapps.sandbox import pages, views
 
 urlpatterns = [
+    path("test-call", pages.test_call, name="sandbox_test_call"),
     path("v1/calls", views.calls, name="sandbox_calls"),
     path("v1/calls/<str:call_uuid>", views.call_detail, name="sandbox_call"),
     path("v1/calls/<str:call_uuid>/talk", views.call_talk, name="sandbox_call_talk"),

@@ -6,6 +6,7 @@ import sys
 import time
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from portal.services import setup_is_open, setup_token
@@ -31,6 +32,7 @@ class Command(BaseCommand):
                        "--concurrency=2", "--without-gossip", "--without-mingle"],
             "beat": [python, "-m", "celery", "-A", "portal", "beat", "--loglevel=INFO"],
         }
+        call_command("first_run")  # the sandbox account and demo flow, once
         processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
         # Let the children print their banners first so ours is the last thing on screen.
         time.sleep(2)

@@ -1,0 +1,92 @@
+"""First run's sandbox setup, the script table fragment, and the dashboard's test call."""
+
+import pytest
+from django.core.management import call_command
+from django.template import Context, Template
+
+from calls.models import Call, CallStatus
+from portal.models import AuditEntry
+from voiceapps.models import Application, Number, ProviderAccount, SyncState
+from voiceapps.ncco import validate_ncco
+from voiceapps.sandbox.models import SandboxApplication, SandboxNumber
+from voiceapps.sandbox.services import sandbox_first_run
+
+
+@pytest.fixture
+def first_run(db):
+    return sandbox_first_run()
+
+
+def test_first_run_makes_an_account_a_demo_application_and_two_numbers_once(db, capsys):
+    call_command("first_run")
+    call_command("first_run")
+
+    output = capsys.readouterr().out
+    assert "Created the sandbox account 'Sandbox'" in output
+    assert "nothing to do" in output
+    account = ProviderAccount.objects.get()
+    assert account.kind == "sandbox" and account.base_url.endswith("/sandbox")
+    assert all(account.secret(name) for name in ("api_key", "api_secret", "signature_secret"))
+    app = Application.objects.get()
+    assert app.private_key_pem and app.sync_state == SyncState.SYNCED
+    registered = SandboxApplication.objects.get(pk=app.provider_app_id)
+    assert registered.public_key == app.public_key_pem
+    assert registered.webhook("answer_url")["address"].endswith(
+        f"/hooks/{account.webhook_token}/answer/{app.pk}")
+    numbers = Number.objects.filter(application=app).values_list("e164", flat=True)
+    assert sorted(numbers) == ["+447700900100", "+447700900101"]
+    assert set(SandboxNumber.objects.values_list("app_id", flat=True)) == {app.provider_app_id}
+    assert AuditEntry.objects.filter(action="account.create").count() == 1
+
+
+def test_the_demo_flow_greets_and_offers_a_one_digit_menu(first_run):
+    version = first_run.application.ncco_document.latest_version
+    assert validate_ncco(version.content).valid
+    actions = [action["action"] for action in version.content]
+    assert actions == ["talk", "talk", "input"]
+    assert version.content[2]["dtmf"]["maxDigits"] == 1
+    assert "/menu/" in version.content[2]["eventUrl"][0]
+    assert set(version.menu["digits"]) == {"1"} and "sales" in version.menu["words"]
+
+
+def test_the_script_table_lists_every_script_and_the_tag_keys(db):
+    html = Template('{% include "sandbox/_scripts.html" %}').render(Context({}))
+
+    for text in ("0001", "+447700900001", "busy", "0008", "anything else", "sandbox_digits"):
+        assert text in html
+
+
+def test_operators_see_the_test_call_form_on_the_dashboard(first_run, client_for, personas):
+    page = client_for(personas["operator"]).get("/")
+    assert "Place a test call" in page.content.decode()
+    assert 'value="digits" selected' in page.content.decode()
+
+    viewer_page = client_for(personas["viewer"]).get("/")
+    assert "Place a test call" not in viewer_page.content.decode()
+
+
+def test_without_a_sandbox_the_form_is_not_offered(db, client_for, operator_user):
+    assert "Place a test call" not in client_for(operator_user).get("/").content.decode()
+
+
+def test_a_test_call_is_placed_with_the_demo_flow_to_the_chosen_callee(
+    first_run, client_for, operator_user
+):
+    response = client_for(operator_user).post("/sandbox/test-call", {"script": "busy"})
+
+    call = Call.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/calls/{call.pk}/"
+    assert call.to_display == "+447700900001" and call.application == first_run.application
+    assert call.from_number in ("+447700900100", "+447700900101")
+    assert call.status == CallStatus.QUEUED and call.placed_by == operator_user
+
+
+def test_a_test_call_needs_an_operator_and_a_known_script(first_run, client_for, personas):
+    assert client_for(personas["viewer"]).post("/sandbox/test-call").status_code == 403
+    assert client_for(None).post("/sandbox/test-call").status_code == 302  # to the login
+    assert client_for(personas["operator"]).get("/sandbox/test-call").status_code == 405
+
+    response = client_for(personas["operator"]).post("/sandbox/test-call", {"script": "x"},
+                                                     follow=True)
+    assert "Choose one of the sandbox" in response.content.decode()
+    assert not Call.objects.exists()
