@@ -273,6 +273,15 @@ def option_inputs(provider: type[Provider]) -> list[OptionInput]:
     return [item for item in OPTION_INPUTS if item.option in provider.CALL_OPTIONS]
 
 
+@dataclass(frozen=True)
+class FieldGroup:
+    """Some of a form's fields, shaped for templates/form_fields.html."""
+
+    visible_fields: list[forms.BoundField]
+    non_field_errors: tuple = ()  # shown once, above all groups
+    hidden_fields: tuple = ()
+
+
 class OptionFormMixin:
     """Adds a provider's option fields; reads them back; puts service errors on fields."""
 
@@ -289,12 +298,15 @@ class OptionFormMixin:
         values = {item.option: item.value(self.cleaned_data) for item in self.option_inputs}
         return {name: value for name, value in values.items() if value is not None}
 
-    def option_groups(self) -> list[tuple[str, list[forms.BoundField]]]:
-        groups: dict[str, list[forms.BoundField]] = {}
+    def group(self, *names: str) -> FieldGroup:
+        return FieldGroup([self[name] for name in names if name in self.fields])
+
+    def option_groups(self) -> list[tuple[str, FieldGroup]]:
+        groups: dict[str, list[str]] = {}
         for item in self.option_inputs:
             groups.setdefault(item.group, []).extend(
-                self[item.field_name(part)] for part, _ in item.parts)
-        return list(groups.items())
+                item.field_name(part) for part, _ in item.parts)
+        return [(legend, self.group(*names)) for legend, names in groups.items()]
 
     def option_field_for(self, path: str) -> str | None:
         """The field of `options.<name>[.<key>…]`: the deepest part that exists."""
@@ -373,6 +385,17 @@ FLOW_LABELS = {
 }
 
 
+def _still_offered(field: forms.Field, value: Any) -> bool:
+    """False for a choice the re-rendered form no longer has (another account's number)."""
+    if not isinstance(field, forms.ChoiceField | forms.ModelChoiceField):
+        return True
+    try:
+        field.clean(value)
+    except ValidationError:
+        return False
+    return True
+
+
 class CallPlaceForm(OptionFormMixin, forms.Form):
     """Which fields exist depends on the account, endpoint type and flow chosen."""
 
@@ -401,13 +424,14 @@ class CallPlaceForm(OptionFormMixin, forms.Form):
         if self.account is None:
             return
         self.provider = provider_class(self.account.kind)
+        self.provider_label = self.provider.label  # templates would call the class itself
         self._setup_simple_fields(source)
         self.add_option_fields()
         self.fields["idempotency_key"].initial = uuid.uuid4().hex
         if refresh_from is not None:
             for name, field in self.fields.items():
                 value = field.widget.value_from_datadict(refresh_from, {}, name)
-                if value not in (None, "", []):
+                if value not in (None, "", []) and _still_offered(field, value):
                     self.initial[name] = value
 
     def _chosen_account(self, source: Mapping) -> ProviderAccount | None:
@@ -427,6 +451,7 @@ class CallPlaceForm(OptionFormMixin, forms.Form):
         self.fields["account"].help_text = f"{provider.label} account."
         applications = Application.objects.filter(account=account).order_by("name")
         self.fields["application"].queryset = applications
+        self.fields["application"].initial = next(iter(applications), None)
         self.fields["application"].required = services.needs_application(provider)
         self.fields["application"].help_text = (
             f"{provider.label} places calls through an application." if
@@ -470,13 +495,16 @@ class CallPlaceForm(OptionFormMixin, forms.Form):
         wanted = source.get(name)
         return wanted if wanted in choices else choices[0]
 
-    def simple_fields(self) -> list[forms.BoundField]:
-        endpoint = [self[name] for name in self.fields if name.startswith("to_")
-                    and name != "to_type"]
-        flow = [self[name] for name in ("ncco", "answer_url", "answer_method")
-                if name in self.fields]
-        return [self["account"], self["application"], self["to_type"], *endpoint,
-                self["from_number"], self["flow_type"], *flow]
+    def simple_group(self) -> FieldGroup:
+        endpoint = [name for name in self.fields if name.startswith(f"to_{self.to_type}_")]
+        return self.group("account", "application", "to_type", *endpoint, "from_number",
+                          "flow_type", "ncco", "answer_url", "answer_method")
+
+    def profile_group(self) -> FieldGroup:
+        return self.group("profile")
+
+    def tag_group(self) -> FieldGroup:
+        return self.group("tag")
 
     def clean_ncco(self) -> Any:
         document, report = parse_ncco_text(self.cleaned_data["ncco"])
@@ -557,12 +585,14 @@ class CallProfileForm(OptionFormMixin, forms.Form):
         kind = kind if kind in kinds else next(iter(kinds))
         super().__init__(data, initial={**initial, "kind": kind})
         self.provider = provider_class(kind)
+        self.provider_label = self.provider.label
         if profile is not None:
             del self.fields["kind"]  # its options are that provider's: the kind stays
         else:
             self.fields["kind"].widget.attrs.update(
                 refresh_attrs(reverse("call_profile_create"), "#profile-form"))
         self.add_option_fields()
+        self.head_group = self.group("name", "kind", "description")
         for item in self.option_inputs:
             if profile is not None and item.option in profile.options:
                 self.initial.update(item.initial(profile.options[item.option]))

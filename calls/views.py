@@ -14,7 +14,7 @@ from portal.models import Role
 from portal.roles import role_required
 from portal.services import Actor
 from voiceapps.models import CallProfile
-from voiceapps.providers.registry import KIND_CHOICES, PROVIDERS
+from voiceapps.providers.registry import KIND_CHOICES
 
 # Placing calls and call profiles ----------------------------------------------------------
 
@@ -54,8 +54,6 @@ def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
                                     "placed_by", "placed_via_token"), pk=pk)
     return render(request, "calls/call_detail.html", {
         "call": call,
-        "provider_label": PROVIDERS[call.provider].label if call.provider in PROVIDERS
-        else call.provider,
         "can_place": request.user.has_role(Role.OPERATOR),
         **call_timeline(call=call),
     })
@@ -78,51 +76,42 @@ def call_profile_list(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _profile_form_page(request: HttpRequest, form: CallProfileForm,
-                       profile: CallProfile | None) -> HttpResponse:
+def _profile_page(request: HttpRequest, profile: CallProfile | None) -> HttpResponse:
+    """The profile form: a new one (profile None, its kind from ?kind=) or an existing one."""
+    if request.method != "POST":
+        form = CallProfileForm(profile=profile, kind=request.GET.get("kind", ""))
+    else:
+        form = CallProfileForm(request.POST, profile=profile)
+        if form.is_valid():
+            actor = Actor.from_request(request)
+            values = {"name": form.cleaned_data["name"],
+                      "description": form.cleaned_data["description"],
+                      "options": form.options_from_form()}
+            try:
+                if profile is None:
+                    saved = services.call_profile_create(actor=actor, kind=form.provider_kind,
+                                                         **values)
+                else:
+                    saved = services.call_profile_update(actor=actor, profile=profile, **values)
+            except ValidationError as error:
+                form.add_service_errors(error)
+            else:
+                messages.success(request, f"Call profile “{saved.name}” saved.")
+                return redirect("call_profile_list")
     template = "calls/profile_form.html"
     if request.headers.get("HX-Request"):
         template += "#profile-form"
-    return render(request, template, {"form": form, "profile": profile,
-                                      "provider_label": form.provider.label})
+    return render(request, template, {"form": form, "profile": profile})
 
 
 @role_required(Role.OPERATOR)
 def call_profile_create(request: HttpRequest) -> HttpResponse:
-    if request.method != "POST":
-        return _profile_form_page(
-            request, CallProfileForm(kind=request.GET.get("kind", "")), None)
-    form = CallProfileForm(request.POST)
-    if form.is_valid():
-        try:
-            profile = services.call_profile_create(
-                actor=Actor.from_request(request), name=form.cleaned_data["name"],
-                kind=form.provider_kind, description=form.cleaned_data["description"],
-                options=form.options_from_form())
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, f"Call profile “{profile.name}” created.")
-            return redirect("call_profile_list")
-    return _profile_form_page(request, form, None)
+    return _profile_page(request, None)
 
 
 @role_required(Role.OPERATOR)
 def call_profile_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    profile = get_object_or_404(CallProfile, pk=pk)
-    form = CallProfileForm(request.POST or None, profile=profile)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.call_profile_update(
-                actor=Actor.from_request(request), profile=profile,
-                name=form.cleaned_data["name"], description=form.cleaned_data["description"],
-                options=form.options_from_form())
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, f"Call profile “{profile.name}” saved.")
-            return redirect("call_profile_list")
-    return _profile_form_page(request, form, profile)
+    return _profile_page(request, get_object_or_404(CallProfile, pk=pk))
 
 
 @role_required(Role.OPERATOR)
