@@ -423,3 +423,32 @@ def test_the_default_allow_list_is_callboard_and_loopback():
 
     hosts = module.SANDBOX_ALLOWED_HOSTS
     assert hosts == [urlsplit(module.PUBLIC_BASE_URL).netloc, "127.0.0.1", "localhost", "::1"]
+
+
+def test_a_step_that_fails_is_given_back_for_the_tasks_retry(place, player, receiver,
+                                                              monkeypatch):
+    place("447700900001")
+    start = engine.OPS["start"]
+
+    def locked(call, **args):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setitem(engine.OPS, "start", locked)
+    with pytest.raises(RuntimeError):
+        player.next()
+    monkeypatch.setitem(engine.OPS, "start", start)
+    engine.run_step(*player.ran[-1][:2])  # Celery's retry of the same step
+    player.play()
+
+    assert receiver.statuses() == ["started", "ringing", "busy", "completed"]
+
+
+def test_a_zero_time_scale_plays_the_call_at_once(place, player, receiver, sandbox_settings):
+    sandbox_settings(SANDBOX_TIME_SCALE=0)
+    call = place("447700900001")
+    player.play()
+    engine.interrupt(call.pk, "hangup")  # the call is over: nothing to interrupt
+
+    assert player.countdowns("ring") == [pytest.approx(0.5 * engine.MIN_TIME_SCALE)]
+    assert player.countdowns("busy") == [pytest.approx(2 * engine.MIN_TIME_SCALE)]
+    assert receiver.statuses()[-1] == "completed"

@@ -54,6 +54,7 @@ def test_the_script_table_lists_every_script_and_the_tag_keys(db):
 
     for text in ("0001", "+447700900001", "busy", "0008", "anything else", "sandbox_digits"):
         assert text in html
+    assert "Busy: <code>busy</code>, then <code>completed</code>." in html
 
 
 def test_operators_see_the_test_call_form_on_the_dashboard(first_run, client_for, personas):

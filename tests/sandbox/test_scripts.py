@@ -2,7 +2,15 @@
 
 import pytest
 
-from voiceapps.sandbox.scripts import BY_NAME, HUMAN, SCRIPTS, resolve_script, script_for_number
+from tests.conftest import REPO
+from voiceapps.sandbox.scripts import (
+    BY_NAME,
+    HUMAN,
+    SCRIPTS,
+    TAG_KEYS,
+    resolve_script,
+    script_for_number,
+)
 
 
 @pytest.mark.parametrize(("number", "name"), [
@@ -45,3 +53,14 @@ def test_a_bad_tag_value_is_ignored_with_a_warning(caplog):
 def test_scripts_are_stored_as_plain_json():
     assert resolve_script("447700900006") == {**BY_NAME["digits"].as_dict(), "digits": ["1"],
                                               "words": []}
+
+
+def test_the_readme_documents_every_script_and_setting():
+    readme = (REPO / "README.md").read_text()
+
+    for script in (*SCRIPTS, HUMAN):
+        assert f"| `+{script.example_number}` | `{script.name}` | {script.summary} |" in readme
+    for name in TAG_KEYS:
+        assert f"`{name}`" in readme
+    for setting in ("SANDBOX_TIME_SCALE", "SANDBOX_ALLOWED_HOSTS"):
+        assert f"| `{setting}` |" in readme

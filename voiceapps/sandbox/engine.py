@@ -57,6 +57,7 @@ STAY = 10.0  # how long a person stays in a conversation or on a connected leg
 # tag can pick the script and no event arrives before Callboard knows the call.
 CALLBOARD_WAIT = 5.0
 CALLBOARD_POLL = 0.1
+MIN_TIME_SCALE = 0.0001
 
 RATE = Decimal("0.01000000")  # EUR per minute, as Vonage writes it
 PRICE_PLACES = Decimal("0.00000001")  # Vonage's 8 decimals
@@ -87,7 +88,12 @@ def run_step(call_id: int, step: int) -> None:
     if operation is None:  # "done"
         return
     call.clock = call.wake_clock
-    after = operation(call, **call.op_args)
+    try:
+        after = operation(call, **call.op_args)
+    except Exception:
+        # Give the step back so the task's retry runs it (a database busy for too long).
+        SandboxCall.objects.filter(pk=call_id, step=step + 1).update(step=step)
+        raise
     if after is None:
         call.op, call.op_args = "done", {}
         _store(call)
@@ -104,8 +110,13 @@ def run_step(call_id: int, step: int) -> None:
         schedule(call.pk, call.step, after.delay if after.real else scaled(after.delay))
 
 
+def time_scale() -> float:
+    # Zero or less would make every countdown zero and the clock estimate divide by zero.
+    return max(settings.SANDBOX_TIME_SCALE, MIN_TIME_SCALE)
+
+
 def scaled(seconds: float) -> float:
-    return seconds * settings.SANDBOX_TIME_SCALE
+    return seconds * time_scale()
 
 
 def schedule(call_id: int, step: int, countdown: float) -> None:
@@ -133,7 +144,7 @@ def interrupt(call_id: int, op: str, at_clock: float | None = None, **args: Any)
             return False
         if at_clock is None:
             since = timezone.now() - (call.scheduled_at or timezone.now())
-            at_clock = call.clock + since.total_seconds() / settings.SANDBOX_TIME_SCALE
+            at_clock = call.clock + since.total_seconds() / time_scale()
         call.wake_clock = max(call.clock, min(at_clock, call.wake_clock))
         call.step += 1
         call.op, call.op_args = op, args
