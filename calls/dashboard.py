@@ -89,15 +89,20 @@ def dashboard_stats(*, since: datetime, now: datetime) -> dict:
                                        (AnsweredBy.UNKNOWN, "Could not tell", "muted"))
         ]) if amd else [],
         "failures": _bars([
-            (f"{labels[row['status']]}: "
-             f"{row['failure_detail'] or row['provider_status'] or 'no detail'}",
-             row["n"], PILL_CLASSES[row["status"]], row["status"])
+            (_failure_label(labels[row["status"]], row), row["n"], PILL_CLASSES[row["status"]],
+             row["status"])
             for row in failures
         ]),
         "hours": _hour_bars(calls, since=since, now=now),
         "rejected_deliveries": WebhookDelivery.objects.filter(received_at__gte=since)
         .exclude(rejection_reason="").count(),
     }
+
+
+def _failure_label(label: str, row: dict) -> str:
+    """"No answer: timeout", "Failed: cannot_route"; just "Busy" when the provider said busy."""
+    detail = row["failure_detail"] or row["provider_status"]
+    return f"{label}: {detail}" if detail and detail != row["status"] else label
 
 
 def _hour_bars(calls, *, since: datetime, now: datetime) -> list[HourBar]:

@@ -112,10 +112,10 @@ class DeliveryFilter(django_filters.FilterSet):
 
     account = django_filters.ModelChoiceFilter(queryset=ProviderAccount.objects.all(),
                                                empty_label="Any account")
-    endpoint = django_filters.CharFilter(max_length=40,
+    endpoint = django_filters.CharFilter(max_length=40, label="Hook",
                                          help_text="events, vg/status, vg/amd, …")
     outcome = django_filters.ChoiceFilter(choices=OUTCOMES, method="filter_outcome",
-                                          empty_label="Every delivery")
+                                          empty_label="Every delivery", label="Outcome")
     since = MomentFilter(field_name="received_at", lookup_expr="gte", label="From date",
                          widget=DATE_INPUT)
     until = MomentFilter(field_name="received_at", lookup_expr="lte", end_of_day=True,

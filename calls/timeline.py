@@ -8,8 +8,8 @@ from typing import Any
 
 from calls.models import AnswerRequest, Call, CallEvent
 
-# Events whose payload links to a recording or a transcript.
-MEDIA_KEYS = ("recording_url", "transcription_url")
+# Payload keys that link to a recording or a transcript, and what to call them.
+MEDIA_KEYS = {"recording_url": "Recording", "transcription_url": "Transcript"}
 
 
 @dataclass(frozen=True)
@@ -24,11 +24,11 @@ class TimelineEntry:
         if self.event is None or not isinstance(self.event.payload, dict):
             return []
         payload = self.event.payload
-        found = [(key, payload.get(key)) for key in MEDIA_KEYS]
+        found = [(label, payload.get(key)) for key, label in MEDIA_KEYS.items()]
         speech = payload.get("speech")
-        if isinstance(speech, dict):
-            found.append(("speech recording_url", speech.get("recording_url")))
-        return [(label.replace("_", " "), url) for label, url in found
+        if isinstance(speech, dict):  # input with saveAudio
+            found.append(("Speech recording", speech.get("recording_url")))
+        return [(label, url) for label, url in found
                 if isinstance(url, str) and url.startswith("https://")]
 
 

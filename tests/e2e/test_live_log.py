@@ -65,7 +65,11 @@ def test_a_call_placed_from_the_form_is_watched_live_to_its_outcome(live_server,
     page.get_by_label("Username").fill("olivia")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name=re.compile("Sign in|Log in", re.I)).click()
-    page.get_by_label("Application").select_option(label="Reminders")
+    page.wait_for_url(re.compile(r"/calls/new$"))
+    page.wait_for_load_state("load")  # htmx is ready
+    # Choosing the application re-renders the form (htmx): wait for it before typing.
+    with page.expect_response(lambda response: "/calls/new?" in response.url):
+        page.get_by_label("Application").select_option(label="Reminders")
     page.get_by_label("Number").fill("+31 6 12345678")
     page.get_by_role("button", name="Place call").click()
     page.wait_for_url(re.compile(r"/calls/\d+/$"))
