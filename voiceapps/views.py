@@ -90,7 +90,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
 def account_create(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("kind", "")
     if kind not in PROVIDERS:
-        return render(request, "voiceapps/account_kind.html", {"providers": PROVIDERS.values()})
+        return render(request, "voiceapps/account_kind.html")
     form = AccountForm(request.POST or None, kind=kind)
     if request.method == "POST" and form.is_valid():
         account = _saved(form, lambda: services.account_create(
