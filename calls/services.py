@@ -538,14 +538,24 @@ def _retry_or_fail(call: Call, error: ProviderError, planned: dict[str, Any]) ->
     return SubmitOutcome("retry", delay)
 
 
-def _claim(call_id: int) -> Call | SubmitOutcome:
-    """Lock the row; a queued call not being sent gets the rate slot and is marked as sent."""
+def _sendable(call_id: int, *, lock: bool) -> Call | None:
+    """The call if it is queued and nobody is sending it, else None."""
+    calls = Call.objects.select_related("account", "application__account")
+    if lock:
+        calls = calls.select_for_update(of=("self",))
+    call = calls.filter(pk=call_id).first()
+    if call is None or call.status != CallStatus.QUEUED or call.send_started_at is not None:
+        return None
+    return call
+
+
+def _claim(call_id: int, *, take_slot: bool) -> Call | SubmitOutcome:
+    """Lock the row; a sendable call (with the account's rate slot) is marked as being sent."""
     with transaction.atomic():
-        call = (Call.objects.select_for_update(of=("self",))
-                .select_related("account", "application__account").filter(pk=call_id).first())
-        if call is None or call.status != CallStatus.QUEUED or call.send_started_at is not None:
+        call = _sendable(call_id, lock=True)
+        if call is None:
             return DONE
-        wait = ratelimit.slot_take(account=call.account)
+        wait = ratelimit.slot_take(account=call.account) if take_slot else 0.0
         if wait:
             return SubmitOutcome("wait", wait)
         call.attempts += 1
@@ -554,34 +564,47 @@ def _claim(call_id: int) -> Call | SubmitOutcome:
     return call
 
 
+def _build(call: Call) -> tuple[Provider, ApplicationConfig, CallRequest, dict[str, Any]]:
+    """Everything the send needs, with what will be sent recorded for the call page."""
+    provider = _adapter(call.account)
+    app = application_config(call.account, call.application)
+    request = _call_request_of(call)
+    return provider, app, request, {"body": scrub(provider.build_create_call_body(app, request))}
+
+
 def call_submit(*, call_id: int) -> SubmitOutcome:
-    """Send one queued call to its provider and store what happened."""
-    claimed = _claim(call_id)
-    if isinstance(claimed, SubmitOutcome):
-        return claimed
-    call = claimed
+    """Send one queued call to its provider and store what happened.
+
+    The request is built before the row is claimed, so the rate slot is taken right before
+    the request leaves: time spent building would otherwise bunch requests at the provider.
+    """
+    call = _sendable(call_id, lock=False)
+    if call is None:
+        return DONE
     try:
-        provider = _adapter(call.account)
-        app = application_config(call.account, call.application)
-        request = _call_request_of(call)
-        planned = {"body": scrub(provider.build_create_call_body(app, request))}
-    except ProviderError as error:
-        return _refused(call, error, {})
-    except Exception:
-        # Nothing was sent; a bug must not leave the call claimed for ever.
-        logger.exception("Could not build the create-call request of call %s", call.pk)
-        return _refused(call, ProviderError(
-            "Callboard could not build the request for the provider; the error is in the "
-            "server log."), {})
+        provider, app, request, planned = _build(call)
+    except Exception as error:
+        claimed = _claim(call_id, take_slot=False)
+        if not isinstance(claimed, Call):
+            return DONE
+        if not isinstance(error, ProviderError):
+            # A bug: nothing was sent, and the call must not stay queued for ever.
+            logger.exception("Could not build the create-call request of call %s", call_id)
+            error = ProviderError("Callboard could not build the request for the provider; "
+                                  "the error is in the server log.")
+        return _refused(claimed, error, {})
+    claimed = _claim(call_id, take_slot=True)
+    if not isinstance(claimed, Call):
+        return claimed
     try:
         created = provider.create_call(app, request)
     except ProviderError as error:
         if error.outcome_unknown:
-            return _unknown(call, error, planned)
+            return _unknown(claimed, error, planned)
         if error.retryable:
-            return _retry_or_fail(call, error, planned)
-        return _refused(call, error, planned)
-    return _accepted(call, created)
+            return _retry_or_fail(claimed, error, planned)
+        return _refused(claimed, error, planned)
+    return _accepted(claimed, created)
 
 
 # Keeping nothing stuck --------------------------------------------------------------------

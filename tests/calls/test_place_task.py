@@ -299,3 +299,15 @@ def test_webhooks_that_moved_the_call_on_are_not_undone(fake_provider, scheduled
 
     monkeypatch.setattr(type(services._adapter(setup.account)), "create_call", create_and_ring)
     assert submit(call).status == CallStatus.RINGING
+
+
+def test_a_request_that_cannot_be_built_fails_the_call_without_sending(fake_provider,
+                                                                       scheduled):
+    setup = vonage_setup(fake_provider, kind="sandbox")
+    call = place(setup)
+    ProviderAccount.objects.filter(pk=setup.account.pk).update(base_url="")  # edited meanwhile
+    call = submit(call)
+    assert call.status == CallStatus.FAILED
+    assert "Sandbox needs a base URL" in call.failure_detail
+    assert (call.attempts, call.send_started_at) == (1, None)
+    assert setup.create_requests() == [] and scheduled == []

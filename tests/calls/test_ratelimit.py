@@ -3,16 +3,14 @@
 How fast calls actually go out is measured in bench/test_call_rate.py, not asserted here.
 """
 
-import os
 
 import pytest
-from django.conf import settings
 
 from calls import ratelimit, services
 from calls.models import Call, CallStatus
 from portal.services import SYSTEM
 from tests.calls.placing import FROM, phone, voicegateway_setup
-from tests.conftest import TEST_QUEUE, WorkerProcess, _test_database_url
+from tests.conftest import TEST_QUEUE, _start_worker
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from tests.helpers import wait_for
 
@@ -50,14 +48,11 @@ def test_windows_are_counted_from_every_request():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_worker_processes_together_never_exceed_the_accounts_rate(fake_provider,
-                                                                     celery_worker):
+def test_two_worker_processes_together_never_exceed_the_accounts_rate(
+        fake_provider, celery_worker, django_db_blocker):
     setup = voicegateway_setup(fake_provider, cps=2)
     setup.accept_all()
-    second_worker = WorkerProcess({
-        **os.environ, "DATABASE_URL": _test_database_url(),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL, "CELERY_QUEUE": TEST_QUEUE,
-    })
+    second_worker = _start_worker(django_db_blocker, TEST_QUEUE)  # as the fixture's
     try:
         for n in range(8):
             services.call_place(actor=SYSTEM, via=services.VIA_API,
