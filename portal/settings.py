@@ -37,6 +37,9 @@ SANDBOX_TIME_SCALE = env.float("SANDBOX_TIME_SCALE", default=1.0)
 SANDBOX_ALLOWED_HOSTS = env.list("SANDBOX_ALLOWED_HOSTS", default=[
     urlsplit(PUBLIC_BASE_URL).netloc.rsplit("@", 1)[-1], "127.0.0.1", "localhost", "::1",
 ])
+# Private, loopback and link-local hosts, addresses or networks (10.0.0.0/8, host:port)
+# that provider base URLs may point at anyway (portal/urlsafety.py). Empty: none.
+OUTBOUND_ALLOWED_HOSTS = env.list("OUTBOUND_ALLOWED_HOSTS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",

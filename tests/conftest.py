@@ -31,6 +31,16 @@ def _fresh_cache() -> None:
     cache.clear()
 
 
+# The provider fakes listen on loopback, which Callboard refuses to call by default
+# (portal/urlsafety.py): tests allow it explicitly, as an operator would for a local gateway.
+TEST_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
+
+
+@pytest.fixture(autouse=True)
+def _loopback_fakes_allowed(settings) -> None:
+    settings.OUTBOUND_ALLOWED_HOSTS = TEST_OUTBOUND_ALLOWED_HOSTS
+
+
 @pytest.fixture
 def admin_user(db) -> User:
     return UserFactory(username="admin", role=Role.ADMIN)
@@ -140,6 +150,7 @@ def _start_worker(django_db_blocker, queue: str, **env: str) -> WorkerProcess:
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "CELERY_QUEUE": queue,
+        "OUTBOUND_ALLOWED_HOSTS": ",".join(TEST_OUTBOUND_ALLOWED_HOSTS),
         **env,
     }, queue=queue)
 

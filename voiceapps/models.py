@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 
 from portal import crypto
+from portal.urlsafety import OUTBOUND_GUARD
 from voiceapps.providers.base import AccountConfig, ApplicationConfig
 from voiceapps.providers.registry import KIND_CHOICES
 
@@ -87,6 +88,7 @@ class ProviderAccount(models.Model):
             client_id=self.client_id,
             token_url=self.token_url,
             account_sid=self.account_sid,
+            outbound_guard=OUTBOUND_GUARD,
             **{name: self.secret(name) for name in self.SECRET_FIELDS},
         )
 

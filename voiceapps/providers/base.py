@@ -12,7 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    import requests
 
 # Our Call.status values, in the order a call moves through them.
 CALL_STATUSES = (
@@ -139,6 +142,19 @@ class ProviderError(Exception):
         return f"ProviderError({self.message!r}, status={self.status!r})"
 
 
+class OutboundGuard(Protocol):
+    """Decides which URLs an adapter may send requests to (portal.urlsafety implements it).
+
+    Adapters stay free of Django: the account model hands its guard in AccountConfig.
+    """
+
+    refusal: type[Exception]  # what check() and the session raise for a refused URL
+
+    def check(self, url: str) -> None: ...
+
+    def session(self) -> requests.Session: ...
+
+
 @dataclass(frozen=True, repr=False)
 class AccountConfig(MaskedRepr):
     """One provider account: where to reach it and every credential it may need."""
@@ -159,6 +175,8 @@ class AccountConfig(MaskedRepr):
     webhook_secret_previous: str = secret()  # Voice Gateway: the old key, during rotation
     connect_timeout: float = 3.05  # seconds to establish the TCP/TLS connection
     read_timeout: float = 10.0  # seconds to wait for the response once sent
+    # Refuses internal addresses; None (adapter-only tests) sends anywhere.
+    outbound_guard: OutboundGuard | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, repr=False)
@@ -354,6 +372,7 @@ class Provider(abc.ABC):
             self.label,
             connect_timeout=account.connect_timeout,
             read_timeout=account.read_timeout,
+            guard=account.outbound_guard,
         )
 
     def __repr__(self) -> str:

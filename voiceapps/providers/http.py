@@ -26,6 +26,7 @@ import urllib3
 from voiceapps.providers.base import (
     MASK,
     SECRET_KEYS,
+    OutboundGuard,
     ProviderError,
     RecordedRequest,
     RecordedResponse,
@@ -79,12 +80,15 @@ class HttpClient:
         read_timeout: float,
         connect_retries: int = 2,
         retry_backoff: float = 0.1,
+        guard: OutboundGuard | None = None,
     ) -> None:
         self.label = label
         self.timeout = (connect_timeout, read_timeout)
         self.connect_retries = connect_retries
         self.retry_backoff = retry_backoff
-        self.session = requests.Session()
+        # Base URLs are typed by people: the guard keeps them off internal hosts.
+        self.guard = guard
+        self.session = guard.session() if guard else requests.Session()
 
     def request(
         self,
@@ -106,8 +110,11 @@ class HttpClient:
         )
         host = urlsplit(url).netloc
         started = time.monotonic()
+        refused = self.guard.refusal if self.guard else ()
         for attempt in range(self.connect_retries + 1):
             try:
+                if self.guard:
+                    self.guard.check(url)
                 response = self.session.request(
                     method,
                     url,
@@ -119,6 +126,9 @@ class HttpClient:
                     allow_redirects=False,
                 )
                 break
+            except refused as exc:
+                logger.warning("%s %s %s refused: %s", self.label, method, _path(url), exc)
+                raise ProviderError(str(exc)) from None
             except requests.RequestException as exc:
                 if _never_connected(exc) and attempt < self.connect_retries:
                     time.sleep(self.retry_backoff * 2**attempt)
