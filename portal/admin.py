@@ -1,8 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
+from portal.forms import AdminSignInForm
 from portal.models import ApiToken, AuditEntry, User
 
+# The admin's own sign-in form counts failures and honours locks like the portal's.
+admin.site.login_form = AdminSignInForm
 admin.site.register(User, UserAdmin)
 
 

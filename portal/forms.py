@@ -1,8 +1,45 @@
-from django import forms
-from django.contrib.auth import password_validation
-from django.contrib.auth.forms import UsernameField
+from typing import Any
 
+from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm, UsernameField
+
+from portal import lockout
 from portal.models import Role, User
+from portal.services import client_ip
+
+
+class LockoutMixin:
+    """Sign-in forms refuse locked names and addresses, and count every wrong password."""
+
+    request: Any
+    cleaned_data: dict[str, Any]
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username") or ""
+        ip = client_ip(self.request) if self.request else None
+        lock = lockout.login_lock(username=username, ip=ip)
+        if lock:
+            raise forms.ValidationError(lock.message, code="locked")
+        try:
+            data = super().clean()
+        except forms.ValidationError:
+            if username and self.cleaned_data.get("password"):
+                lock = lockout.login_failure_record(username=username, ip=ip)
+                if lock:
+                    raise forms.ValidationError(lock.message, code="locked") from None
+            raise
+        lockout.login_success_record(username=username)
+        return data
+
+
+class SignInForm(LockoutMixin, AuthenticationForm):
+    pass
+
+
+class AdminSignInForm(LockoutMixin, AdminAuthenticationForm):
+    pass
 
 
 class FirstAdminForm(forms.Form):

@@ -37,21 +37,27 @@ class Actor:
     def from_request(cls, request: HttpRequest) -> "Actor":
         auth = getattr(request, "auth", None)
         user = request.user if request.user.is_authenticated else None
-        ip = request.META.get("REMOTE_ADDR")
-        if settings.USE_X_FORWARDED_FOR and request.META.get("HTTP_X_FORWARDED_FOR"):
-            ip = request.META["HTTP_X_FORWARDED_FOR"].split(",")[0].strip()
-        return cls(user=user, token=auth if isinstance(auth, ApiToken) else None, ip_address=ip)
+        return cls(user=user, token=auth if isinstance(auth, ApiToken) else None,
+                   ip_address=client_ip(request))
 
     @property
     def label(self) -> str:
         if self.user is None:
-            return "system"
+            # A request without a signed-in user (a failed sign-in) has an address.
+            return "anonymous" if self.ip_address else "system"
         if self.token is not None:
             return f"{self.user.username} (token {self.token.name})"
         return self.user.username
 
 
 SYSTEM = Actor()
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address; behind a trusted proxy, the first X-Forwarded-For entry."""
+    if settings.USE_X_FORWARDED_FOR and request.META.get("HTTP_X_FORWARDED_FOR"):
+        return request.META["HTTP_X_FORWARDED_FOR"].split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR")
 
 
 def mask_secrets(data: Any) -> Any:

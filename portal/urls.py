@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from portal import health, views
+from portal.forms import SignInForm
 
 handler404 = "portal.views.page_not_found"
 handler500 = "portal.views.server_error"
@@ -13,7 +14,8 @@ urlpatterns = [
     path("setup/<str:token>/", views.setup, name="setup"),
     path(
         "login/",
-        auth_views.LoginView.as_view(template_name="portal/login.html"),
+        auth_views.LoginView.as_view(template_name="portal/login.html",
+                                     authentication_form=SignInForm),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
