@@ -5,13 +5,16 @@ every request the emulator makes reaches a real HTTP receiver on loopback.
 """
 
 import hashlib
+import json
 from urllib.parse import urlsplit
 
+import jwt
 import pytest
 import requests
 
 from calls.models import Call
-from tests.sandbox.conftest import SIGNATURE_SECRET
+from portal import settings as settings_module
+from tests.sandbox.conftest import SIGNATURE_SECRET, app_jwt
 from voiceapps.providers.registry import get_provider
 from voiceapps.sandbox import engine
 from voiceapps.sandbox.models import SandboxCall
@@ -64,13 +67,28 @@ def test_every_request_is_signed_as_vonage_signs_webhooks(place, player, receive
         assert verdict.ok, (request.path, verdict.reason)
     posted = receiver.to("/events")[0]
     assert posted.headers["Content-Type"] == "application/json"
-    import jwt
-
     claims = jwt.decode(posted.headers["Authorization"][7:], SIGNATURE_SECRET,
                         algorithms=["HS256"])
     assert claims["iss"] == "Vonage" and claims["jti"] and claims["iat"]
     assert claims["payload_hash"] == hashlib.sha256(posted.body).hexdigest()
     assert claims["application_id"] == call.application_id
+
+
+def test_post_answers_and_get_events_are_signed_too(place, player, receiver):
+    receiver.reply("/answer", [{"action": "input", "type": ["dtmf"], "dtmf": {"maxDigits": 1},
+                                "eventMethod": "GET"}])
+    call = place("447700900006", answer_method="POST", event_method="GET")
+    player.play()
+    verify = get_provider(call.account.config()).verify_webhook
+
+    answer = receiver.to("/answer")[0]
+    assert answer.method == "POST" and answer.json()["uuid"] == call.uuid
+    assert {r.method for r in receiver.to("/events")} == {"GET"}
+    # Objects travel as JSON text in a query string.
+    result = [r for r in receiver.to("/events") if "dtmf" in r.json()][0]
+    assert json.loads(result.json()["dtmf"]) == {"digits": "1", "timed_out": False}
+    for request in receiver.requests:
+        assert verify(request.headers, request.body, query_string=request.query).ok
 
 
 @pytest.mark.parametrize(("number", "statuses", "detail"), [
@@ -245,8 +263,6 @@ def test_record_reports_a_downloadable_recording_at_the_end(place, player, recei
     assert receiver.statuses()[-1] == "completed"
     # The completed event comes after the record event, as the recording ends with the call.
     assert receiver.requests[-1].path == "/events"
-    from tests.sandbox.conftest import app_jwt
-
     path = record["recording_url"].removeprefix("http://127.0.0.1:8000")
     assert client.get(path).status_code == 401
     audio = client.get(path, HTTP_AUTHORIZATION=f"Bearer {app_jwt()}")
@@ -419,10 +435,10 @@ def test_the_allow_list(settings, url, allowed):
 
 
 def test_the_default_allow_list_is_callboard_and_loopback():
-    from portal import settings as module
-
-    hosts = module.SANDBOX_ALLOWED_HOSTS
-    assert hosts == [urlsplit(module.PUBLIC_BASE_URL).netloc, "127.0.0.1", "localhost", "::1"]
+    # The settings module as loaded from the environment, not the test's overrides.
+    hosts = settings_module.SANDBOX_ALLOWED_HOSTS
+    assert hosts == [urlsplit(settings_module.PUBLIC_BASE_URL).netloc,
+                     "127.0.0.1", "localhost", "::1"]
 
 
 def test_a_step_that_fails_is_given_back_for_the_tasks_retry(place, player, receiver,

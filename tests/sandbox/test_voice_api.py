@@ -9,6 +9,7 @@ import pytest
 from tests.sandbox.conftest import APP_ID, OTHER_PRIVATE_KEY, app_jwt, call_body, make_account
 from voiceapps.providers.vonage import public_key_pem
 from voiceapps.sandbox.models import SandboxApplication, SandboxCall
+from voiceapps.sandbox.numbers import numbers_for
 
 CALLS = "/sandbox/v1/calls"
 
@@ -163,8 +164,6 @@ def test_a_body_that_is_not_json_is_a_400(post, sandbox_app):
 
 
 def test_random_from_number_picks_a_number_linked_to_the_application(ok_post, sandbox_app):
-    from voiceapps.sandbox.numbers import numbers_for
-
     assert ok_post(body(**{"from": None, "random_from_number": True})).status_code == 400
     numbers_for(sandbox_app.account).filter(msisdn="447700900101").update(app_id=APP_ID)
 
