@@ -17,6 +17,12 @@
     wrapper.classList.toggle("paused", !toggle.checked);
   }
 
+  // Our Content-Security-Policy forbids eval, so htmx cannot run a trigger filter: the
+  // poll's request is cancelled here instead while the log is paused or hidden.
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.elt.id === "call-log" && !window.callLogLive()) event.preventDefault();
+  });
+
   toggle.checked = window.localStorage.getItem(KEY) !== "paused";
   show();
   toggle.addEventListener("change", function () {
