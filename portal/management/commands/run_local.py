@@ -1,6 +1,7 @@
 """`make run`: the web server, a Celery worker and Celery beat, together, until Ctrl-C."""
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -34,8 +35,8 @@ class Command(BaseCommand):
         }
         call_command("first_run")  # the sandbox account and demo flow, once
         processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
-        # Let the children print their banners first so ours is the last thing on screen.
-        time.sleep(2)
+        # The links must work when printed, and ours should be the last banner on screen.
+        self._wait_until_listening(host, port, processes["web"])
         self._banner(base)
         signal.signal(signal.SIGTERM, _interrupt)
         try:
@@ -55,6 +56,14 @@ class Command(BaseCommand):
                     proc.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+
+    def _wait_until_listening(self, host: str, port: int, web: subprocess.Popen) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and web.poll() is None:
+            with socket.socket() as sock:
+                if sock.connect_ex((host, port)) == 0:
+                    return
+            time.sleep(0.2)
 
     def _banner(self, base: str) -> None:
         lines = ["", f"  Callboard is running at {base}/"]
