@@ -1,46 +1,76 @@
 """Each account's calls-per-second limit, shared by every worker and every process.
 
-One `AccountRateSlot` row per account holds the earliest time the next create-call request
-may go out. A worker takes the slot inside the transaction that claims the call: it locks
-the row (`select_for_update` on PostgreSQL; on SQLite the transaction's IMMEDIATE write
-lock does the same), and either moves the slot on by one interval and sends now, or learns
-how long to wait. Taking the slot right before sending, never ahead of time, means a task
-that runs late cannot bunch up with the ones behind it.
+A provider counts create-call requests as they arrive, and a request arrives some time
+between when it is sent and when its answer comes back. So a send is allowed only while
+fewer than N of the account's requests are in flight or were answered within the last
+window (N calls per second: N = the limit, the window 1 s); then no window of one second can
+ever hold N + 1 arrivals at the provider, however late any one of them arrives. On top of
+that, sends are paced 1/cps apart so a free window is not spent in one burst.
 
-The interval is 1/cps plus SAFETY_MARGIN: providers count requests as they arrive, and
-network jitter could otherwise put cps + 1 requests into one of their seconds.
+A request is in flight while its call has `send_started_at`; its answer is the "submit"
+CallEvent recorded with the outcome (in the same transaction that clears the mark). The
+account's `AccountRateSlot` row is the lock that makes take-and-mark atomic across
+processes: `select_for_update` on PostgreSQL, the IMMEDIATE write lock on SQLite.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from decimal import Decimal
+from datetime import UTC, datetime
 
 from django.db import transaction
 
-from calls.models import AccountRateSlot
+from calls.models import AccountRateSlot, Call, CallEvent
 from voiceapps.models import ProviderAccount
 
-SAFETY_MARGIN = 0.1  # fraction of the interval
+# A send still unanswered after this long died with its worker: it no longer holds a place
+# (the sweep settles its call). Longer than any request the adapters let run.
+IN_FLIGHT_LIMIT = 60.0
+# How soon to look again when every place is held by a request still in flight.
+POLL = 0.1
+SEND_EVENT = "submit"  # CallEvent.kind of a create-call request that went out
 
 
-def interval(calls_per_second: Decimal | float) -> float:
-    """Seconds between two create-call requests of one account."""
-    return (1.0 / float(calls_per_second)) * (1.0 + SAFETY_MARGIN)
+def window(calls_per_second: float) -> tuple[int, float]:
+    """(N, seconds): at most N requests per window; 3/s -> (3, 1.0), 0.5/s -> (1, 2.0)."""
+    places = max(1, math.floor(calls_per_second))
+    return places, places / calls_per_second
+
+
+def _as_time(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def _answered_within(account: ProviderAccount, since: float) -> list[float]:
+    """When the account's requests answered since `since` were answered (Unix time)."""
+    # A call's updated_at is at least its last outcome's time: this narrows to recent calls.
+    recent = Call.objects.filter(account=account, updated_at__gte=_as_time(since - 1.0))
+    answered = CallEvent.objects.filter(call__in=recent, source="callboard", kind=SEND_EVENT,
+                                        received_at__gt=_as_time(since))
+    return [at.timestamp() for at in answered.values_list("received_at", flat=True)]
+
+
+def _in_flight(account: ProviderAccount, now: float) -> int:
+    since = _as_time(now - IN_FLIGHT_LIMIT)
+    return Call.objects.filter(account=account, updated_at__gte=since,
+                               send_started_at__gte=since).count()
 
 
 def slot_take(*, account: ProviderAccount, now: float | None = None) -> float:
-    """Take the account's send slot: 0.0 if the caller may send now, else seconds to wait.
-
-    Must run inside the caller's transaction, so the slot is only spent when the claim that
-    goes with it commits.
-    """
+    """0.0 if the caller may send now (it must mark its call in flight in this same
+    transaction), else the seconds to wait before asking again."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("slot_take() must run inside transaction.atomic()")
     now = time.time() if now is None else now
     slot, _ = AccountRateSlot.objects.select_for_update().get_or_create(account=account)
     if slot.next_free_at > now:
         return slot.next_free_at - now
-    slot.next_free_at = now + interval(account.calls_per_second)
+    cps = float(account.calls_per_second)
+    places, seconds = window(cps)
+    answered = _answered_within(account, now - seconds)
+    if _in_flight(account, now) + len(answered) >= places:
+        return min(answered) + seconds - now if answered else POLL
+    slot.next_free_at = now + 1.0 / cps
     slot.save(update_fields=["next_free_at"])
     return 0.0

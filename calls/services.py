@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -421,14 +421,19 @@ def retry_delay(attempt: int, retry_after: float | None) -> float:
     return max(backoff, retry_after or 0.0)
 
 
-def _record(call_id: int, *, event: dict[str, Any], status: str | None = None,
-            **fields: Any) -> Call:
-    """Store a sending outcome on the locked row, never moving its status backwards.
+def _record(call_id: int, *, event: dict[str, Any], kind: str = ratelimit.SEND_EVENT,
+            only_if: Callable[[Call], bool] | None = None, status: str | None = None,
+            **fields: Any) -> Call | None:
+    """Store an outcome on the locked row, never moving its status backwards; None (and
+    nothing stored) when `only_if` says the call is no longer in the state it was judged in.
 
-    Webhooks may have moved the call on between the send and this write.
+    Webhooks may have moved the call on between the send and this write. `kind` is
+    "submit" for the answer to a request that went out: the rate limit counts those.
     """
     with transaction.atomic():
         call = Call.objects.select_for_update().get(pk=call_id)
+        if only_if is not None and not only_if(call):
+            return None
         changed = set(fields)
         for name, value in fields.items():
             setattr(call, name, value)
@@ -436,7 +441,7 @@ def _record(call_id: int, *, event: dict[str, Any], status: str | None = None,
             call.status = status
             changed.add("status")
         call.save(update_fields=[*sorted(changed), "updated_at"])
-        CallEvent.objects.create(call=call, source="callboard", kind="submit",
+        CallEvent.objects.create(call=call, source="callboard", kind=kind,
                                  status=call.status, payload=event)
     return call
 
@@ -473,20 +478,22 @@ def _accepted(call: Call, created: CallCreated) -> SubmitOutcome:
         provider_response={"status": created.response.status, "body": created.response.body,
                            "trace_id": created.response.trace_id},
         send_started_at=None,
+        outcome_unknown=False,  # known now, even if a sweep gave up waiting for this answer
         failure_detail="",
     )
     return DONE
 
 
-def _refused(call: Call, error: ProviderError, planned: dict[str, Any]) -> SubmitOutcome:
-    """The provider said no, or we could not even build the request: the call failed."""
+def _refused(call: Call, error: ProviderError, planned: dict[str, Any], *,
+             sent: bool = True) -> SubmitOutcome:
+    """The provider said no, or (not `sent`) the request could not be built: it failed."""
     detail = _provider_sentence(error)
     if error.invalid_parameters:
         listed = "; ".join(f"{p.get('name')}: {p.get('reason')}" for p in error.invalid_parameters)
         if listed not in detail:
             detail += f" Invalid parameters: {listed}."
     _record(
-        call.pk, status=CallStatus.FAILED,
+        call.pk, status=CallStatus.FAILED, kind=ratelimit.SEND_EVENT if sent else "invalid",
         event={"attempt": call.attempts, "result": "refused", "http_status": error.status,
                "message": error.message, "invalid_parameters": error.invalid_parameters},
         failure_detail=detail, provider_request=planned,
@@ -592,7 +599,7 @@ def call_submit(*, call_id: int) -> SubmitOutcome:
             logger.exception("Could not build the create-call request of call %s", call_id)
             error = ProviderError("Callboard could not build the request for the provider; "
                                   "the error is in the server log.")
-        return _refused(claimed, error, {})
+        return _refused(claimed, error, {}, sent=False)
     claimed = _claim(call_id, take_slot=True)
     if not isinstance(claimed, Call):
         return claimed
@@ -615,15 +622,18 @@ def call_reconcile(*, call_id: int, now: datetime | None = None) -> bool:
     A late event still reopens it (calls/events.py), which is why the flag stays set.
     """
     now = now or timezone.now()
-    with transaction.atomic():
-        call = Call.objects.select_for_update().filter(pk=call_id).first()
-        if (call is None or not call.outcome_unknown or call.provider_call_id
-                or call.status != CallStatus.SUBMITTED
-                or call.updated_at > now - RECONCILE_AFTER):
-            return False
+    call = Call.objects.filter(pk=call_id).first()
+
+    def unsettled(current: Call) -> bool:
+        return (current.outcome_unknown and not current.provider_call_id
+                and current.status == CallStatus.SUBMITTED
+                and current.updated_at <= now - RECONCILE_AFTER)
+
+    if call is None or not unsettled(call):
+        return False
     minutes = int(RECONCILE_AFTER.total_seconds() // 60)
-    _record(
-        call_id, status=CallStatus.FAILED,
+    return _record(
+        call_id, status=CallStatus.FAILED, kind="reconcile", only_if=unsettled,
         event={"result": "unreconciled"},
         failure_detail=(
             f"{call.failure_detail} No event about this call arrived from the provider within "
@@ -631,8 +641,7 @@ def call_reconcile(*, call_id: int, now: datetime | None = None) -> bool:
             "call log shows it, its events will reopen it here."
         ).strip(),
         ended_at=now,
-    )
-    return True
+    ) is not None
 
 
 @dataclass
@@ -643,15 +652,14 @@ class SweepResult:
     reconciled: int = 0
 
 
-def _sweep_dead_send(call_id: int, cutoff: datetime) -> bool:
-    with transaction.atomic():
-        call = Call.objects.select_for_update().select_related("account").get(pk=call_id)
-        if call.status != CallStatus.QUEUED or not call.send_started_at \
-                or call.send_started_at >= cutoff:
-            return False
+def _sweep_dead_send(call: Call, cutoff: datetime) -> bool:
+    def still_dead(current: Call) -> bool:
+        return (current.status == CallStatus.QUEUED and current.send_started_at is not None
+                and current.send_started_at < cutoff)
+
     label = provider_class(call.provider).label
-    _record(
-        call_id, status=CallStatus.SUBMITTED,
+    return _record(
+        call.pk, status=CallStatus.SUBMITTED, kind="sweep", only_if=still_dead,
         event={"result": "outcome_unknown", "message": "worker stopped while sending"},
         outcome_unknown=True, send_started_at=None,
         failure_detail=(
@@ -659,31 +667,35 @@ def _sweep_dead_send(call_id: int, cutoff: datetime) -> bool:
             "placed it. Callboard does not send it again, so nobody is rung twice; the "
             "provider's events will tell whether the call exists."
         ),
-    )
-    return True
+    ) is not None
 
 
 def _sweep_unsent(call_id: int, now: datetime) -> str:
     """A queued call no task is working on: enqueue it again, or give up. "" if neither."""
+
+    def idle(current: Call) -> bool:
+        return (current.status == CallStatus.QUEUED and current.send_started_at is None
+                and current.updated_at < now - STUCK_AFTER)
+
     with transaction.atomic():
         call = Call.objects.select_for_update().get(pk=call_id)
-        if call.status != CallStatus.QUEUED or call.send_started_at \
-                or call.updated_at >= now - STUCK_AFTER:
+        if not idle(call):
             return ""
         if call.created_at >= now - QUEUED_GIVE_UP:
             Call.objects.filter(pk=call_id).update(updated_at=now)
             transaction.on_commit(lambda: tasks.submit_call.delay(call_id))
             return "requeued"
     minutes = int(QUEUED_GIVE_UP.total_seconds() // 60)
-    _record(
-        call_id, status=CallStatus.FAILED, event={"result": "never_sent"},
+    failed = _record(
+        call_id, status=CallStatus.FAILED, kind="sweep", only_if=idle,
+        event={"result": "never_sent"},
         failure_detail=(
             f"No worker could send this call within {minutes} minutes, so it was never sent "
             "to the provider. Check that the Celery worker runs, then place it again."
         ),
         ended_at=now,
     )
-    return "failed"
+    return "failed" if failed else ""
 
 
 def call_sweep_stuck(*, now: datetime | None = None) -> SweepResult:
@@ -692,8 +704,8 @@ def call_sweep_stuck(*, now: datetime | None = None) -> SweepResult:
     result = SweepResult()
     dead_sends = Call.objects.filter(status=CallStatus.QUEUED,
                                      send_started_at__lt=now - SEND_STALE_AFTER)
-    for call_id in dead_sends.values_list("pk", flat=True):
-        result.outcome_unknown += _sweep_dead_send(call_id, now - SEND_STALE_AFTER)
+    for call in dead_sends:
+        result.outcome_unknown += _sweep_dead_send(call, now - SEND_STALE_AFTER)
     unsent = Call.objects.filter(status=CallStatus.QUEUED, send_started_at=None,
                                  updated_at__lt=now - STUCK_AFTER)
     for call_id in unsent.values_list("pk", flat=True):

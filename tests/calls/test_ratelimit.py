@@ -3,11 +3,15 @@
 How fast calls actually go out is measured in bench/test_call_rate.py, not asserted here.
 """
 
+import time
+from datetime import timedelta
 
 import pytest
+from django.db import transaction
+from django.utils import timezone
 
 from calls import ratelimit, services
-from calls.models import Call, CallStatus
+from calls.models import Call, CallEvent, CallStatus
 from portal.services import SYSTEM
 from tests.calls.placing import FROM, phone, voicegateway_setup
 from tests.conftest import TEST_QUEUE, _start_worker
@@ -21,25 +25,64 @@ def most_in_one_second(arrivals: list[float]) -> int:
     return max(sum(1 for t in arrivals if start <= t < start + 1.0) for start in arrivals)
 
 
+def take(account, now: float) -> float:
+    with transaction.atomic():
+        return ratelimit.slot_take(account=account, now=now)
+
+
+def sent(setup, *, answered_ago: float | None = None) -> Call:
+    """A call of the setup's account with a request in flight, or answered that long ago."""
+    call, _ = services.call_place(actor=SYSTEM, via=services.VIA_API,
+                                  application=setup.application, from_number=FROM,
+                                  to=phone(), flow={"type": "application"})
+    if answered_ago is None:
+        Call.objects.filter(pk=call.pk).update(send_started_at=timezone.now())
+    else:
+        CallEvent.objects.create(call=call, source="callboard", kind=ratelimit.SEND_EVENT,
+                                 received_at=timezone.now() - timedelta(seconds=answered_ago))
+    return call
+
+
+@pytest.mark.parametrize("cps, expected", [(3, (3, 1.0)), (2.5, (2, 0.8)), (0.5, (1, 2.0))])
+def test_the_window_holds_the_whole_calls_of_one_second(cps, expected):
+    assert ratelimit.window(cps) == pytest.approx(expected)
+
+
 @pytest.mark.django_db
-def test_a_slot_is_taken_then_the_next_one_is_an_interval_later(fake_provider):
-    account = voicegateway_setup(fake_provider, cps=2).account
-    interval = ratelimit.interval(2)
-    assert interval == pytest.approx(0.5 * (1 + ratelimit.SAFETY_MARGIN))
-
-    assert ratelimit.slot_take(account=account, now=100.0) == 0.0
-    assert ratelimit.slot_take(account=account, now=100.0) == pytest.approx(interval)
-    assert ratelimit.slot_take(account=account, now=100.2) == pytest.approx(interval - 0.2)
-    assert ratelimit.slot_take(account=account, now=100.0 + interval) == 0.0
+def test_sends_are_paced_one_interval_apart(fake_provider):
+    account = voicegateway_setup(fake_provider, cps=4).account
+    now = time.time()
+    assert take(account, now) == 0.0
+    assert take(account, now + 0.1) == pytest.approx(0.15)
+    assert take(account, now + 0.25) == 0.0
 
 
 @pytest.mark.django_db
-def test_each_account_has_its_own_slot(fake_provider):
-    first = voicegateway_setup(fake_provider, cps=1).account
-    second = voicegateway_setup(fake_provider, cps=1).account
-    assert ratelimit.slot_take(account=first, now=50.0) == 0.0
-    assert ratelimit.slot_take(account=second, now=50.0) == 0.0
-    assert ratelimit.slot_take(account=first, now=50.0) > 0
+def test_requests_in_flight_or_answered_within_the_second_hold_the_places(fake_provider):
+    setup = voicegateway_setup(fake_provider, cps=2)
+    sent(setup)  # in flight
+    sent(setup, answered_ago=0.3)
+    sent(setup, answered_ago=1.5)  # out of the window already
+    assert take(setup.account, time.time()) == pytest.approx(0.7, abs=0.05)
+
+
+@pytest.mark.django_db
+def test_with_every_place_in_flight_the_caller_looks_again_soon(fake_provider):
+    setup = voicegateway_setup(fake_provider, cps=1)
+    call = sent(setup)
+    assert take(setup.account, time.time()) == ratelimit.POLL
+    stale = timezone.now() - timedelta(seconds=ratelimit.IN_FLIGHT_LIMIT + 1)
+    Call.objects.filter(pk=call.pk).update(send_started_at=stale, updated_at=stale)
+    assert take(setup.account, time.time()) == 0.0  # a send that died holds nothing for ever
+
+
+@pytest.mark.django_db
+def test_each_account_has_its_own_places(fake_provider):
+    first = voicegateway_setup(fake_provider, cps=1)
+    second = voicegateway_setup(fake_provider, cps=1)
+    sent(first)
+    assert take(second.account, time.time()) == 0.0
+    assert take(first.account, time.time()) > 0
 
 
 def test_windows_are_counted_from_every_request():
