@@ -1,21 +1,22 @@
-"""In a real browser: a call placed from the form is watched live on the call log, from
-queued to its outcome, while the provider's signed events arrive over HTTP."""
+"""In a real browser: a call placed from the form is sent by a real worker to a fake Vonage
+and watched live on the call log to its outcome, while the provider's signed events arrive
+over HTTP."""
 
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 import requests
-from django.contrib.auth.models import Group
 
 from calls.models import Call, CallStatus
 from portal.models import Role
-from tests.calls.webhook_helpers import body_of, fast_passwords, make_account  # noqa: F401
+from tests.calls.placing import FROM, TO, ensure_roles, vonage_setup
+from tests.calls.webhook_helpers import body_of, fast_passwords  # noqa: F401
 from tests.factories import PASSWORD, UserFactory
-from tests.fakes.provider_accounts import vonage_signed_headers
-from voiceapps.models import Application, FlowType, Number
+from tests.fakes.provider_accounts import SIGNATURE_SECRET, vonage_signed_headers
+from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
+from tests.helpers import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fast_passwords")]
 
@@ -32,15 +33,14 @@ def browser_page(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(**CHROMIUM)
-        page = browser.new_page()
-        yield page, playwright.expect
+        yield browser.new_context(), playwright.expect  # tabs of one session
         browser.close()
 
 
-def post_event(live_server, account, status: str, call_uuid: str, **extra) -> None:
+def post_event(live_server, account, status: str, call: Call, **extra) -> None:
     """What Vonage does: a signed JSON event to the account's event URL."""
-    payload = {"from": "31201234567", "to": "31612345678", "uuid": call_uuid,
-               "conversation_uuid": f"CON-{call_uuid}", "status": status,
+    payload = {"from": FROM.lstrip("+"), "to": TO.lstrip("+"), "uuid": call.provider_call_id,
+               "conversation_uuid": call.conversation_id, "status": status,
                "direction": "outbound", **extra}
     body = body_of(payload)
     response = requests.post(f"{live_server.url}/hooks/{account.webhook_token}/events",
@@ -50,55 +50,68 @@ def post_event(live_server, account, status: str, call_uuid: str, **extra) -> No
     assert response.status_code == 200, response.text
 
 
-def test_a_call_placed_from_the_form_is_watched_live_to_its_outcome(live_server, browser_page):
-    page, expect = browser_page
-    for role in Role:  # transactional tests start without the groups the migration made
-        Group.objects.get_or_create(name=role.label)
+@pytest.mark.django_db(transaction=True)
+def test_a_call_placed_from_the_form_is_watched_live_to_its_outcome(
+    live_server, browser_page, fake_provider, celery_worker
+):
+    browser, expect = browser_page
+    log = browser.new_page()
+    ensure_roles()
     UserFactory(username="olivia", role=Role.OPERATOR)
-    account = make_account()
-    application = Application.objects.create(
-        account=account, name="Reminders", flow_type=FlowType.URL,
-        answer_url="https://flows.example.com/answer", provider_app_id=str(uuid.uuid4()))
-    Number.objects.create(account=account, e164="+31201234567", application=application)
+    setup = vonage_setup(fake_provider)  # the worker sends to a fake Vonage
+    setup.accept()
+    account = setup.account
+    account.set_secret("signature_secret", SIGNATURE_SECRET)
+    account.save()
 
-    page.goto(f"{live_server.url}/login/?next=/calls/new")
-    page.get_by_label("Username").fill("olivia")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("Sign in|Log in", re.I)).click()
-    page.wait_for_url(re.compile(r"/calls/new$"))
-    page.wait_for_load_state("load")  # htmx is ready
-    # Choosing the application re-renders the form (htmx): wait for it before typing.
-    with page.expect_response(lambda response: "/calls/new?" in response.url):
-        page.get_by_label("Application").select_option(label="Reminders")
-    page.get_by_label("Number").fill("+31 6 12345678")
-    page.get_by_role("button", name="Place call").click()
-    page.wait_for_url(re.compile(r"/calls/\d+/$"))
+    log.goto(f"{live_server.url}/login/?next=/calls/")
+    log.get_by_label("Username").fill("olivia")
+    log.get_by_label("Password").fill(PASSWORD)
+    log.get_by_role("button", name="Sign in").click()
+    expect(log.get_by_text("No calls yet")).to_be_visible()
+
+    # In a second tab, the operator places the call from the form.
+    form = browser.new_page()
+    form.goto(f"{live_server.url}/calls/new")
+    form.get_by_label("Number").fill("+31 6 12345678")
+    form.get_by_role("button", name="Place call").click()
+    form.wait_for_url(re.compile(r"/calls/\d+/$"))
     call = Call.objects.get()
-    assert call.status == CallStatus.QUEUED  # no worker here: it waits for one
 
-    page.goto(f"{live_server.url}/calls/")
-    row = page.locator(f"#call-{call.pk}")
-    expect(row.locator(".pill").first).to_have_text("Queued")
-
-    # The worker's create-call request was accepted: the provider knows the call by a uuid.
-    call_uuid = str(uuid.uuid4())
-    call.status, call.provider_call_id = CallStatus.SUBMITTED, call_uuid
-    call.save(update_fields=["status", "provider_call_id", "updated_at"])
-    expect(row.locator(".pill").first).to_have_text("Submitted", timeout=LIVE)
+    # The log shows it without a reload; the worker sends it and the log follows.
+    log.reload()  # the empty state has no table to update: the first call needs one visit
+    row = log.locator(f"#call-{call.pk}")
+    pill = row.locator(".pill").first
+    expect(pill).to_have_text(re.compile("Queued|Submitted"))
+    wait_for(lambda: reload(call).status == CallStatus.SUBMITTED, timeout=30)
+    expect(pill).to_have_text("Submitted", timeout=LIVE)
+    call.refresh_from_db()
     for status, shown in (("ringing", "Ringing"), ("answered", "Answered")):
-        post_event(live_server, account, status, call_uuid)
-        expect(row.locator(".pill").first).to_have_text(shown, timeout=LIVE)
-    post_event(live_server, account, "completed", call_uuid, duration="42",
+        post_event(live_server, account, status, call)
+        expect(pill).to_have_text(shown, timeout=LIVE)
+    post_event(live_server, account, "completed", call, duration="42",
                price="0.01000000", disconnected_by="user")
-    expect(row.locator(".pill").first).to_have_text("Completed", timeout=LIVE)
+    expect(pill).to_have_text("Completed", timeout=LIVE)
     expect(row.locator("td.num")).to_have_text("0:42")
 
+    # A second call from the form appears on its own while the log is open.
+    form.goto(f"{live_server.url}/calls/new")
+    setup.accept()
+    form.get_by_label("Number").fill("+31 6 12345679")
+    form.get_by_role("button", name="Place call").click()
+    expect(log.locator("tbody tr")).to_have_count(2, timeout=LIVE)
+
     # Paused, the page stays as it is; switched back on, it catches up.
-    page.get_by_label("Live").uncheck()
-    expect(page.locator("#live-state")).to_have_text("Paused")
-    inbound = str(uuid.uuid4())
-    post_event(live_server, account, "ringing", inbound)
-    page.wait_for_timeout(LIVE + 500)
-    assert page.locator("tbody tr").count() == 1
-    page.get_by_label("Paused").check()
-    expect(page.locator("tbody tr")).to_have_count(2, timeout=LIVE)
+    log.get_by_label("Live").uncheck()
+    expect(log.locator("#live-state")).to_have_text("Paused")
+    log.wait_for_timeout(1200)  # a poll already on its way when paused may still land
+    post_event(live_server, account, "busy", Call.objects.order_by("-id").first())
+    log.wait_for_timeout(LIVE + 500)
+    expect(log.locator("tbody tr .pill.warn")).to_have_count(0)
+    log.get_by_label("Paused").check()
+    expect(log.locator("tbody tr .pill.warn")).to_have_count(1, timeout=LIVE)
+
+
+def reload(call: Call) -> Call:
+    call.refresh_from_db()
+    return call
