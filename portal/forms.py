@@ -6,7 +6,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, UsernameField
 
 from portal import lockout
-from portal.models import Role, User
+from portal.models import RetentionPolicy, Role, User
 from portal.services import client_ip
 
 
@@ -85,3 +85,9 @@ class ApiTokenForm(forms.Form):
     name = forms.CharField(
         max_length=100, help_text="Where the token is used, e.g. “CRM dialer”.",
     )
+
+
+class RetentionPolicyForm(forms.ModelForm):
+    class Meta:
+        model = RetentionPolicy
+        fields = ["webhook_payload_days", "number_masking_days"]

@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -106,3 +107,40 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.hostname
+
+
+class RetentionPolicy(models.Model):
+    """How long Callboard keeps personal data. One row (pk 1), edited by admins on /settings/.
+
+    calls/retention.py applies it every hour. Empty means keep forever.
+    """
+
+    webhook_payload_days = models.PositiveIntegerField(
+        "keep raw webhook payloads for (days)", default=30, null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="After this, a delivery's body, headers and query are removed; the row, "
+                  "its signature verdict and the events it produced stay. Empty: keep forever.",
+    )
+    number_masking_days = models.PositiveIntegerField(
+        "mask phone numbers of calls older than (days)", default=180, null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="After this, a call's numbers keep only the country code and the last two "
+                  "digits (+31•••••••78), in the call, its events, answer requests and audit "
+                  "entries; its raw payloads are removed. Empty: never mask.",
+    )
+    # Calls created before this have been masked: each run continues from here.
+    numbers_masked_before = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_run = models.JSONField(default=dict, blank=True)  # what the last run changed
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "retention policy"
+
+    def __str__(self) -> str:
+        return "Retention policy"
+
+    @classmethod
+    def load(cls) -> "RetentionPolicy":
+        policy, _ = cls.objects.get_or_create(pk=1)
+        return policy

@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from portal.crypto import mask
-from portal.models import ApiToken, AuditEntry, Role, User
+from portal.models import ApiToken, AuditEntry, RetentionPolicy, Role, User
 
 TOKEN_PREFIX = "cb_"
 _SECRET_KEY_NAMES = re.compile(r"secret|password|private|api_key|token|credential", re.I)
@@ -206,3 +206,26 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+# Retention -------------------------------------------------------------------------------
+
+@transaction.atomic
+def retention_policy_update(
+    *, actor: Actor, webhook_payload_days: int | None, number_masking_days: int | None
+) -> RetentionPolicy:
+    """Change how long payloads and numbers are kept; the next hourly run applies it."""
+    policy = RetentionPolicy.load()
+    changes = {
+        name: [getattr(policy, name), value]
+        for name, value in (("webhook_payload_days", webhook_payload_days),
+                            ("number_masking_days", number_masking_days))
+        if getattr(policy, name) != value
+    }
+    policy.webhook_payload_days = webhook_payload_days
+    policy.number_masking_days = number_masking_days
+    policy.full_clean()
+    policy.save()
+    if changes:
+        audit_record(actor=actor, action="retention.update", obj=policy, changes=changes)
+    return policy

@@ -266,3 +266,10 @@ CELERY_BEAT_SCHEDULE["calls-sweep-stuck"] = {
     "task": "calls.tasks.sweep_stuck_calls",
     "schedule": 60.0,
 }
+# Retention (calls/retention.py, policy on /settings/): old raw payloads removed and old
+# calls' numbers masked, every hour. The module is not a `tasks` module, so it is named here.
+CELERY_IMPORTS = ["calls.retention"]
+CELERY_BEAT_SCHEDULE["calls-retention"] = {
+    "task": "calls.retention.apply_retention",
+    "schedule": 3600.0,
+}

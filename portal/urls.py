@@ -26,6 +26,7 @@ urlpatterns = [
     path("users/<int:pk>/", views.user_edit, name="user_edit"),
     path("audit/", views.audit_list, name="audit_list"),
     path("healthz", health.healthz, name="healthz"),
+    path("settings/", views.settings_page, name="settings"),
     path("api/v1/", include("portal.api.urls")),
     path("sandbox/", include("voiceapps.sandbox.urls")),
     path("django-admin/", admin.site.urls),

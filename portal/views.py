@@ -9,8 +9,14 @@ from django.views.decorators.http import require_POST
 
 from portal import services
 from portal.api.exceptions import error_body
-from portal.forms import ApiTokenForm, FirstAdminForm, UserCreateForm, UserUpdateForm
-from portal.models import AuditEntry, Role, User
+from portal.forms import (
+    ApiTokenForm,
+    FirstAdminForm,
+    RetentionPolicyForm,
+    UserCreateForm,
+    UserUpdateForm,
+)
+from portal.models import AuditEntry, RetentionPolicy, Role, User
 from portal.roles import role_required
 from portal.services import Actor
 
@@ -121,6 +127,26 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         entries = entries.filter(action__startswith=action)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     return render(request, "portal/audit_list.html", {"page": page, "action": action})
+
+
+@role_required(Role.ADMIN)
+def settings_page(request: HttpRequest) -> HttpResponse:
+    policy = RetentionPolicy.load()
+    form = RetentionPolicyForm(request.POST or None, instance=RetentionPolicy.load())
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.retention_policy_update(
+                actor=Actor.from_request(request),
+                webhook_payload_days=form.cleaned_data["webhook_payload_days"],
+                number_masking_days=form.cleaned_data["number_masking_days"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Retention settings saved; the next hourly run applies "
+                                      "them.")
+            return redirect("settings")
+    return render(request, "portal/settings.html", {"form": form, "policy": policy})
 
 
 def _wants_json(request: HttpRequest) -> bool:

@@ -1,0 +1,153 @@
+"""One of every object Callboard shows, so every detail page and route has something to show.
+
+Secrets are planted: every secret field of every provider kind, each application's private
+key and each API token hold a value unique to this world (`World.planted`), which the leak
+tests then look for everywhere.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
+from calls.services import call_profile_create
+from portal.models import ApiToken, Role, User
+from portal.roles import sync_role_permissions
+from portal.services import SYSTEM, Actor, api_token_create
+from voiceapps import services
+from voiceapps.models import (
+    Application,
+    CallProfile,
+    NccoDocument,
+    NccoVersion,
+    Number,
+    ProviderAccount,
+)
+from voiceapps.ncco.services import ncco_document_create, ncco_document_update
+from voiceapps.providers.registry import PROVIDERS
+
+KINDS = ("vonage", "kpn", "voicegateway", "sandbox")
+# What a person types into each non-secret field an account of some kind needs.
+PLAIN_VALUES = {
+    "base_url": "https://api.example.net",
+    "rest_base_url": "https://rest.example.net",
+    "token_url": "https://auth.example.net/token",
+    "client_id": "client-id-1",
+    "account_sid": "2f1e1c0d-8a6b-4b8e-9a38-0b7c3b1f0a11",
+}
+TALK = [{"action": "talk", "text": "Hello from the security tests"}]
+
+
+def ensure_roles() -> None:
+    """Transactional tests start without the role groups the migration made."""
+    for role in Role:
+        Group.objects.get_or_create(name=role.label)
+    sync_role_permissions()
+
+
+def new_private_key_pem() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+def pem_marker(pem: str) -> str:
+    """A line from the middle of a PEM: any copy of the key would contain it."""
+    lines = pem.strip().splitlines()
+    return lines[len(lines) // 2]
+
+
+@dataclass
+class World:
+    admin: User
+    accounts: dict[str, ProviderAccount]
+    application: Application
+    number: Number
+    document: NccoDocument
+    version: NccoVersion
+    profile: CallProfile
+    call: Call
+    event: CallEvent
+    delivery: WebhookDelivery
+    # Every planted secret value, named by where it was planted.
+    planted: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, ApiToken] = field(default_factory=dict)
+
+    @property
+    def account(self) -> ProviderAccount:
+        return self.accounts["vonage"]
+
+    def plant_token(self, user: User) -> str:
+        """A new API token of `user`, planted; returns the raw token."""
+        token, raw = api_token_create(actor=SYSTEM, user=user, name=f"token of {user}")
+        self.tokens[user.username] = token
+        self.planted[f"api token of {user.username}"] = raw
+        # The part after the public prefix is the secret; it must not show either.
+        self.planted[f"api token secret of {user.username}"] = raw.rsplit("_", 1)[1]
+        return raw
+
+
+def _account(kind: str, planted: dict[str, str]) -> ProviderAccount:
+    provider = PROVIDERS[kind]
+    values: dict[str, str] = {"name": f"{kind} account", "calls_per_second": 5}
+    for name in provider.ACCOUNT_FIELDS:
+        if name in ProviderAccount.SECRET_FIELDS:
+            # Long and random: nothing else in a page could contain it by accident.
+            values[name] = planted[f"{kind}.{name}"] = f"PLANT{secrets.token_hex(12)}"
+        elif kind != "sandbox":
+            values[name] = PLAIN_VALUES[name]
+    return services.account_create(actor=SYSTEM, kind=kind, values=values)
+
+
+def build_world(admin: User) -> World:
+    """Everything, owned by `admin` where things have an owner."""
+    ensure_roles()
+    planted: dict[str, str] = {}
+    accounts = {kind: _account(kind, planted) for kind in KINDS}
+    actor = Actor(user=admin)
+
+    saved = ncco_document_create(actor=actor, name="Greeting", content=TALK)
+    saved = ncco_document_update(actor=actor, document=saved.version.document,
+                                 content=[{**TALK[0], "text": "Hello again"}])
+    version = saved.version
+
+    application = services.application_create(actor=actor, account=accounts["vonage"],
+                                              values={"name": "Support line"})
+    pem = new_private_key_pem()
+    services.application_set_private_key(actor=actor, application=application, pem=pem)
+    planted["vonage application private key"] = pem_marker(pem)
+    number = services.number_create(actor=actor, account=accounts["vonage"],
+                                    e164="+31201234567")
+    profile = call_profile_create(actor=actor, name="Quick", kind="vonage",
+                                  options={"ringing_timer": 30})
+
+    now = timezone.now()
+    call = Call.objects.create(
+        account=accounts["vonage"], provider="vonage", application=application,
+        from_number="31201234567", to_endpoint={"type": "phone", "number": "31612345678"},
+        to_display="+31612345678", status=CallStatus.COMPLETED, placed_by=admin,
+        provider_call_id=str(uuid.uuid4()), conversation_id=f"CON-{uuid.uuid4()}",
+        submitted_at=now, answered_at=now, ended_at=now, duration_seconds=12,
+        provider_request={"method": "POST", "url": "https://api.example.net/v1/calls"},
+    )
+    delivery = WebhookDelivery.objects.create(
+        account=accounts["vonage"], endpoint="events", method="POST",
+        path=f"/hooks/{accounts['vonage'].webhook_token}/events",
+        headers={"Content-Type": "application/json"},
+        body=b'{"status": "completed", "to": "31612345678"}', verified=True, applied_at=now,
+    )
+    event = CallEvent.objects.create(call=call, delivery=delivery, kind="status",
+                                     status=CallStatus.COMPLETED, raw_status="completed",
+                                     payload={"status": "completed", "to": "31612345678"})
+    world = World(admin=admin, accounts=accounts, application=application, number=number,
+                  document=version.document, version=version, profile=profile, call=call,
+                  event=event, delivery=delivery, planted=planted)
+    world.plant_token(admin)
+    return world
