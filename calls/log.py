@@ -122,6 +122,7 @@ def call_list_live(request: HttpRequest) -> HttpResponse:
     context = _log_context(request, filters)
     context["changed_at"] = _token(latest)
     context["previous_change"] = seen
+    context["any_calls"] = True  # something changed, so there is a call
     return render(request, "calls/call_list.html#live", context)
 
 

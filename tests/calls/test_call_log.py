@@ -217,9 +217,17 @@ def test_an_expired_session_sends_the_live_log_to_the_login_page(log, client):
     assert response.status_code == 204 and response["HX-Redirect"] == "/login/"
 
 
-def test_the_empty_log_says_what_to_do(client_for, operator_user):
-    html = client_for(operator_user).get("/calls/").content.decode()
-    assert "No calls yet" in html and "hx-get" not in html
+def test_the_empty_log_says_what_to_do_and_shows_the_first_call_by_itself(
+    client_for, operator_user
+):
+    client = client_for(operator_user)
+    empty = client.get("/calls/")
+    assert "No calls yet" in empty.content.decode()
+    assert "Place your first call" in empty.content.decode()
+    assert client.get(live_url(empty)).status_code == 204
+    account = make_account()
+    first = Call.objects.create(account=account, provider="vonage", to_display="+31201234567")
+    assert page_ids(client.get(live_url(empty))) == [first.pk]
 
 
 # -- permissions ----------------------------------------------------------------------------
