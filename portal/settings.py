@@ -19,6 +19,8 @@ environ.Env.read_env(VAR_DIR / "local.env")
 DEBUG = env.bool("DEBUG", default=False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
+# Old keys still accepted for existing sessions while SECRET_KEY is rotated (docs/operations.md).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 if not SECRET_KEY or not FIELD_ENCRYPTION_KEYS:
     # Production must never start on made-up keys: stored credentials would be unreadable.
