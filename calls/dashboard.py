@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.contrib.auth.decorators import login_required
 from django.db.models import Avg, Count, Q
 from django.db.models.functions import TruncHour
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +17,8 @@ from django.utils import timezone
 
 from calls.models import TERMINAL_STATUSES, AnsweredBy, Call, CallStatus, WebhookDelivery
 from calls.templatetags.calls_display import PILL_CLASSES
+from portal.models import Role
+from portal.roles import role_required
 
 RANGES = {"24h": ("Last 24 hours", timedelta(hours=24)), "7d": ("Last 7 days", timedelta(days=7))}
 FAILURES = (CallStatus.BUSY, CallStatus.NO_ANSWER, CallStatus.FAILED, CallStatus.REJECTED)
@@ -146,7 +147,7 @@ def _in_progress() -> list[Bar]:
                   for status in IN_PROGRESS if counts.get(status)])
 
 
-@login_required
+@role_required(Role.VIEWER)  # an account without a role sees no call data
 def dashboard(request: HttpRequest) -> HttpResponse:
     key = request.GET.get("range", "24h")
     key = key if key in RANGES else "24h"

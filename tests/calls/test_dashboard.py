@@ -92,6 +92,7 @@ def test_the_empty_dashboard_says_what_to_do(client_for, operator_user):
     assert "Set up a provider account" in html
 
 
-def test_the_dashboard_needs_a_login(client_for):
+def test_the_dashboard_needs_a_login_and_a_role(day_of_calls, client_for, outsider_user):
     response = client_for(None).get("/")
     assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert client_for(outsider_user).get("/").status_code == 403
