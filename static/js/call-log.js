@@ -1,5 +1,5 @@
-// The call log's live switch. htmx polls #call-log while callLogLive() says so: the
-// switch is on and the tab is visible (a hidden tab costs the server nothing).
+// The call log's live switch. htmx polls #call-log; a poll goes out only while live() says
+// so: the switch is on and the tab is visible (a hidden tab costs the server nothing).
 (function () {
   "use strict";
   var KEY = "callboard.callLog.live";
@@ -8,9 +8,9 @@
   var label = document.getElementById("live-state");
   var wrapper = toggle.closest(".live-switch");
 
-  window.callLogLive = function () {
+  function live() {
     return toggle.checked && document.visibilityState === "visible";
-  };
+  }
 
   function show() {
     label.textContent = toggle.checked ? "Live" : "Paused";
@@ -20,7 +20,7 @@
   // Our Content-Security-Policy forbids eval, so htmx cannot run a trigger filter: the
   // poll's request is cancelled here instead while the log is paused or hidden.
   document.body.addEventListener("htmx:beforeRequest", function (event) {
-    if (event.detail.elt.id === "call-log" && !window.callLogLive()) event.preventDefault();
+    if (event.detail.elt.id === "call-log" && !live()) event.preventDefault();
   });
 
   toggle.checked = window.localStorage.getItem(KEY) !== "paused";

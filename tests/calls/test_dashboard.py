@@ -57,8 +57,8 @@ def test_the_last_24_hours_in_numbers(day_of_calls, client_for, viewer_user):
     assert stat(html, "Average answered call") == "1:00"  # (60 + 30 + 90) / 3
     assert stat(html, "In progress now") == "2"
     assert stat(html, "Webhook deliveries rejected") == "1"
-    assert re.search(r">Human</a><span class=\"bar ok\"[^>]*></span><span class=\"num\">2<", html)
-    assert re.search(r">Machine</a><span class=\"bar warn\"[^>]*></span><span class=\"num\">1<",
+    assert re.search(r">Human</a><svg class=\"bar ok\".*?</svg><span class=\"num\">2<", html)
+    assert re.search(r">Machine</a><svg class=\"bar warn\".*?</svg><span class=\"num\">1<",
                      html)
     # The top failure reason first, linking to those calls in the log.
     failures = html.split("Top failure reasons")[1]
