@@ -560,9 +560,8 @@ class CallPlaceForm(OptionFormMixin, forms.Form):
         """Open the Advanced section when it holds errors or values."""
         names = ["profile", "tag"] + [item.field_name(part) for item in self.option_inputs
                                       for part, _ in item.parts]
-        if self.is_bound:
-            return any(self.errors.get(n) or self.data.get(n) for n in names)
-        return any(self.initial.get(n) for n in names)
+        return any((self.is_bound and self.errors.get(name))
+                   or self[name].value() not in (None, "", [], False) for name in names)
 
 
 # Call profiles ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import pytest
 
 from calls import services, tasks
 from calls.models import Call, CallStatus
+from calls.options import OPTION_SCHEMAS, RESERVED_OPTIONS
 from portal.models import AuditEntry, Role
 from tests.calls.placing import (
     FROM,
@@ -438,3 +439,8 @@ def test_a_call_placed_through_the_api_is_sent_by_a_real_worker(fake_provider, c
     assert body["answer_url"] == [services.application_answer_url(setup.application)]
     assert body["ringing_timer"] == 30
     assert "submit_call" in celery_worker.log()
+
+
+@pytest.mark.parametrize("kind", PROVIDERS)
+def test_every_option_an_adapter_takes_has_a_value_rule(kind):
+    assert PROVIDERS[kind].CALL_OPTIONS - set(RESERVED_OPTIONS) <= set(OPTION_SCHEMAS)

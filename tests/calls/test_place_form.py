@@ -345,3 +345,16 @@ def test_profiles_api_refuses_options_of_another_provider_and_reads_edits_delete
     assert changed.json()["options"] == {"timeLimit": 60}
     assert api.delete(f"/api/v1/call-profiles/{pk}").status_code == 204
     assert api.get(f"/api/v1/call-profiles/{pk}").status_code == 404
+
+
+def test_the_advanced_section_opens_when_it_holds_an_error_or_a_value(fake_provider,
+                                                                      client_for, operator_user):
+    setup = vonage_setup(fake_provider)
+    client = client_for(operator_user)
+    closed = client.get(f"/calls/new?account={setup.account.pk}").content.decode()
+    assert '<details class="advanced">' in closed
+    with_tag = client.get("/calls/new", {"account": setup.account.pk, "tag_key": ["a"],
+                                         "tag_value": ["b"]}).content.decode()
+    assert '<details class="advanced" open>' in with_tag
+    error = client.post("/calls/new", form_data(setup, opt_length_timer="0")).content.decode()
+    assert '<details class="advanced" open>' in error
