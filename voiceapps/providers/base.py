@@ -357,6 +357,14 @@ class Provider(abc.ABC):
     CALL_OPTIONS: ClassVar[frozenset[str]]
     # update_call actions this provider performs.
     CALL_ACTIONS: ClassVar[frozenset[str]]
+    # Media operations on a live call it performs: talk, talk_stop, stream, stream_stop, dtmf
+    # (each names the method start_talk, stop_talk, start_stream, stop_stream, send_dtmf).
+    MEDIA_ACTIONS: ClassVar[frozenset[str]] = frozenset()
+    # Keyword parameters start_talk and start_stream take besides the text / URL.
+    TALK_PARAMS: ClassVar[frozenset[str]] = frozenset()
+    STREAM_PARAMS: ClassVar[frozenset[str]] = frozenset()
+    # The characters send_dtmf takes.
+    DTMF_CHARACTERS: ClassVar[str] = "0123456789*#"
     # Endpoint types for CallRequest.to, with {our_key: (their_key, required)}.
     ENDPOINTS: ClassVar[Mapping[str, Mapping[str, tuple[str, bool]]]]
 

@@ -105,6 +105,10 @@ class VoiceGatewayProvider(Provider):
     CALL_ACTIONS = frozenset(
         {"hangup", "mute", "unmute", "transfer", "listen_pause", "listen_silence", "listen_resume"}
     )
+    # `whisper` plays a say or play verb once; nothing stops a whisper already playing.
+    MEDIA_ACTIONS = frozenset({"talk", "stream", "dtmf"})
+    TALK_PARAMS = frozenset({"language", "loop"})
+    STREAM_PARAMS = frozenset({"loop"})
     ENDPOINTS = {
         "phone": {"number": ("number", True), "trunk": ("trunk", False)},
         "sip": {"uri": ("sipUri", True)},
@@ -214,13 +218,17 @@ class VoiceGatewayProvider(Provider):
         if action not in self.CALL_ACTIONS:
             raise self.unsupported(f"the call action {action!r}")
         if action == "hangup":
+            # `completed` ends an answered call and `no-answer` cancels a ringing one
+            # (`ringing=True`); each answers 422 in the other state, so a caller whose view of
+            # the call is out of date gets the other one tried.
+            first, other = ("no-answer", "completed") if params.get("ringing") else (
+                "completed", "no-answer")
             try:
-                self._update(provider_call_id, {"call_status": "completed"})
+                self._update(provider_call_id, {"call_status": first})
             except ProviderError as error:
                 if error.status != 422:
                     raise
-                # 422: the call is still ringing, where only `no-answer` ends it.
-                self._update(provider_call_id, {"call_status": "no-answer"})
+                self._update(provider_call_id, {"call_status": other})
         elif action in ("mute", "unmute"):
             self._update(provider_call_id, {"mute_status": action})
         elif action == "transfer":
@@ -235,10 +243,21 @@ class VoiceGatewayProvider(Provider):
         else:
             self._update(provider_call_id, {"listen_status": action.removeprefix("listen_")})
 
+    def _whisper(self, provider_call_id: str, verb: dict[str, Any], params: Mapping[str, Any],
+                 allowed: frozenset[str]) -> None:
+        unknown = sorted(set(params) - allowed)
+        if unknown:
+            raise ProviderError(f"{self.label} {verb['verb']} does not take {', '.join(unknown)}.")
+        if "loop" in params:
+            verb["loop"] = params["loop"]
+        if params.get("language"):
+            verb["synthesizer"] = {"language": params["language"]}
+        self._update(provider_call_id, {"whisper": verb})
+
     def start_talk(
         self, app: ApplicationConfig, provider_call_id: str, text: str, **params: Any
     ) -> None:
-        self._update(provider_call_id, {"whisper": {"verb": "say", "text": text, **params}})
+        self._whisper(provider_call_id, {"verb": "say", "text": text}, params, self.TALK_PARAMS)
 
     def stop_talk(self, app: ApplicationConfig, provider_call_id: str) -> None:
         raise self.unsupported("stopping speech already playing")
@@ -246,13 +265,16 @@ class VoiceGatewayProvider(Provider):
     def start_stream(
         self, app: ApplicationConfig, provider_call_id: str, stream_url: str, **params: Any
     ) -> None:
-        self._update(provider_call_id, {"whisper": {"verb": "play", "url": stream_url, **params}})
+        self._whisper(provider_call_id, {"verb": "play", "url": stream_url}, params,
+                      self.STREAM_PARAMS)
 
     def stop_stream(self, app: ApplicationConfig, provider_call_id: str) -> None:
         raise self.unsupported("stopping audio already playing")
 
     def send_dtmf(self, app: ApplicationConfig, provider_call_id: str, digits: str) -> None:
-        self._update(provider_call_id, {"dtmf": {"digit": digits}})
+        # The feature server sends one SIP INFO per request, whose Signal is a single digit.
+        for digit in digits:
+            self._update(provider_call_id, {"dtmf": {"digit": digit}})
 
     # -- applications -------------------------------------------------------------------
 

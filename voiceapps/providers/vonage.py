@@ -131,8 +131,10 @@ class VonageProvider(Provider):
         "app": {"user": ("user", True)},
         "vbc": {"extension": ("extension", True)},
     }
+    MEDIA_ACTIONS = frozenset({"talk", "talk_stop", "stream", "stream_stop", "dtmf"})
     TALK_PARAMS = frozenset({"language", "style", "premium", "loop", "level", "voice_name"})
     STREAM_PARAMS = frozenset({"loop", "level"})
+    DTMF_CHARACTERS = "0123456789*#p"  # p: a 500 ms pause
     JWT_LIFETIME = 900  # seconds; Vonage's default and our ceiling (DESIGN.md: <= 15 min)
     PAGE_SIZE = 100
 
