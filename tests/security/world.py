@@ -34,11 +34,13 @@ from voiceapps.ncco.services import ncco_document_create, ncco_document_update
 from voiceapps.providers.registry import PROVIDERS
 
 KINDS = ("vonage", "kpn", "voicegateway", "sandbox")
-# What a person types into each non-secret field an account of some kind needs.
+# What a person types into each non-secret field an account of some kind needs. The
+# provider URLs are a private address the tests do not allow: a request goes nowhere, at once.
+PROVIDER = "http://10.255.255.1"
 PLAIN_VALUES = {
-    "base_url": "https://api.example.net",
-    "rest_base_url": "https://rest.example.net",
-    "token_url": "https://auth.example.net/token",
+    "base_url": f"{PROVIDER}/api",
+    "rest_base_url": f"{PROVIDER}/rest",
+    "token_url": f"{PROVIDER}/token",
     "client_id": "client-id-1",
     "account_sid": "2f1e1c0d-8a6b-4b8e-9a38-0b7c3b1f0a11",
 }
@@ -135,7 +137,7 @@ def build_world(admin: User) -> World:
         to_display="+31612345678", status=CallStatus.COMPLETED, placed_by=admin,
         provider_call_id=str(uuid.uuid4()), conversation_id=f"CON-{uuid.uuid4()}",
         submitted_at=now, answered_at=now, ended_at=now, duration_seconds=12,
-        provider_request={"method": "POST", "url": "https://api.example.net/v1/calls"},
+        provider_request={"method": "POST", "url": f"{PROVIDER}/api/v1/calls"},
     )
     delivery = WebhookDelivery.objects.create(
         account=accounts["vonage"], endpoint="events", method="POST",

@@ -6,7 +6,7 @@ Viewers read everything; operators save, restore and delete.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Max, Q
 from django.http import HttpRequest, HttpResponse
@@ -88,8 +88,8 @@ def ncco_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = NccoForm(request.POST or None, initial=initial, menu=latest.menu if latest else {})
     if request.method == "POST":
         if not request.user.has_role(Role.OPERATOR):
-            messages.error(request, "Saving needs the Operator role; you can read this document.")
-            return redirect("ncco_edit", pk=pk)
+            # A 403 like every other write a role does not allow (tests/security).
+            raise PermissionDenied("Saving needs the Operator role; you can read this document.")
         if form.is_valid() and _not_stale(form, latest):
             try:
                 saved = services.ncco_document_update(

@@ -1,0 +1,402 @@
+"""Every route of the URL configuration, for every persona, against one table of who may do what.
+
+The routes are enumerated from `get_resolver()`: a route that is not in ROUTES fails
+`test_every_route_is_in_the_table`, so nobody adds a page or an endpoint without deciding
+who may use it. Each route is then requested with each method in the table as anonymous,
+a signed-in user without a role (outsider), viewer, operator and admin: the personas below
+the minimum must be refused (401, 403, or sent to sign in), those at or above it must not
+be, and nobody may get a 5xx.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.test import APIClient
+from rest_framework.views import APIView
+
+from portal.models import ApiToken, User
+from portal.services import SYSTEM, api_token_create
+from tests.security.world import World, build_world
+from tests.voiceapps.account_helpers import fast_passwords  # noqa: F401
+
+# Minimum access, lowest first; a persona's rank is its index in PERSONAS.
+ANYONE, SIGNED_IN, VIEWER, OPERATOR, ADMIN, NOBODY = range(6)
+PERSONAS = ("anonymous", "outsider", "viewer", "operator", "admin")
+# Routes not guarded by roles at all:
+HOOK = "hook"  # providers' webhooks: the secret token in the path and a signature decide
+MACHINE = "machine"  # the sandbox's Vonage APIs: a Vonage JWT or API key, never a session
+CLOSED = "closed"  # first-run setup: gone (404) for everyone once a user exists
+
+ROUTES: dict[str, dict[str, int | str]] = {
+    # portal
+    "login": {"GET": ANYONE, "POST": ANYONE},
+    "logout": {"POST": ANYONE},
+    "setup": {"GET": CLOSED, "POST": CLOSED},
+    "healthz": {"GET": ANYONE},
+    "profile": {"GET": SIGNED_IN, "POST": SIGNED_IN},
+    "token_revoke": {"POST": SIGNED_IN},  # one's own tokens only: OWNED
+    "user_list": {"GET": ADMIN},
+    "user_create": {"GET": ADMIN, "POST": ADMIN},
+    "user_edit": {"GET": ADMIN, "POST": ADMIN},
+    "audit_list": {"GET": ADMIN},
+    "settings": {"GET": ADMIN, "POST": ADMIN},
+    # calls
+    "dashboard": {"GET": VIEWER},
+    "call_list": {"GET": VIEWER},
+    "call_list_live": {"GET": VIEWER},
+    "call_list_csv": {"GET": VIEWER},
+    "call_detail": {"GET": VIEWER},
+    "call_new": {"GET": OPERATOR, "POST": OPERATOR},
+    "call_control": {"POST": OPERATOR},
+    "delivery_list": {"GET": OPERATOR},
+    "delivery_replay": {"POST": ADMIN},
+    "call_profile_list": {"GET": VIEWER},
+    "call_profile_create": {"GET": OPERATOR, "POST": OPERATOR},
+    "call_profile_edit": {"GET": OPERATOR, "POST": OPERATOR},
+    "call_profile_delete": {"POST": OPERATOR},
+    "hook_answer": {"GET": HOOK, "POST": HOOK},
+    "hook_menu": {"GET": HOOK, "POST": HOOK},
+    "hook_events": {"GET": HOOK, "POST": HOOK},
+    "hook_voicegateway": {"POST": HOOK},
+    # NCCOs
+    "ncco_list": {"GET": VIEWER},
+    "ncco_create": {"GET": OPERATOR, "POST": OPERATOR},
+    "ncco_edit": {"GET": VIEWER, "POST": OPERATOR},
+    "ncco_history": {"GET": VIEWER},
+    "ncco_version": {"GET": VIEWER},
+    "ncco_restore": {"POST": OPERATOR},
+    "ncco_delete": {"GET": OPERATOR, "POST": OPERATOR},
+    # provider accounts: credentials and base URLs are the admins'
+    "account_list": {"GET": VIEWER},
+    "account_create": {"GET": ADMIN, "POST": ADMIN},
+    "account_detail": {"GET": VIEWER},
+    "account_edit": {"GET": ADMIN, "POST": ADMIN},
+    "account_delete": {"POST": ADMIN},
+    "account_test": {"POST": ADMIN},
+    "account_regenerate_token": {"POST": ADMIN},
+    # applications and numbers
+    "application_list": {"GET": VIEWER},
+    "application_create": {"GET": OPERATOR, "POST": OPERATOR},
+    "application_import": {"GET": OPERATOR, "POST": OPERATOR},
+    "application_detail": {"GET": VIEWER},
+    "application_edit": {"GET": OPERATOR, "POST": OPERATOR},
+    "application_delete": {"POST": OPERATOR},
+    "application_push": {"POST": OPERATOR},
+    "application_keypair": {"POST": OPERATOR},
+    "application_private_key": {"GET": ADMIN, "POST": ADMIN},
+    "number_list": {"GET": VIEWER},
+    "number_create": {"GET": OPERATOR, "POST": OPERATOR},
+    "number_import": {"GET": OPERATOR, "POST": OPERATOR},
+    "number_detail": {"GET": VIEWER},
+    "number_edit": {"GET": OPERATOR, "POST": OPERATOR},
+    "number_delete": {"POST": OPERATOR},
+    "number_link": {"POST": OPERATOR},
+    # sandbox
+    "sandbox_test_call": {"POST": OPERATOR},
+    "sandbox_calls": {"GET": MACHINE, "POST": MACHINE},
+    "sandbox_call": {"GET": MACHINE, "PUT": MACHINE},
+    "sandbox_call_talk": {"PUT": MACHINE, "DELETE": MACHINE},
+    "sandbox_call_stream": {"PUT": MACHINE, "DELETE": MACHINE},
+    "sandbox_call_dtmf": {"PUT": MACHINE},
+    "sandbox_recording": {"GET": MACHINE},
+    "sandbox_applications": {"GET": MACHINE, "POST": MACHINE},
+    "sandbox_application": {"GET": MACHINE, "PUT": MACHINE, "DELETE": MACHINE},
+    "sandbox_numbers": {"GET": MACHINE},
+    "sandbox_number_update": {"POST": MACHINE},
+    # API: documentation is public, everything else needs a role
+    "api_schema": {"GET": ANYONE},
+    "api_docs": {"GET": ANYONE},
+    "api_me": {"GET": VIEWER},
+    "api_tokens": {"GET": VIEWER, "POST": VIEWER},
+    "api_token": {"DELETE": VIEWER},  # one's own tokens only: OWNED
+    "api_users": {"GET": ADMIN, "POST": ADMIN},
+    "api_user": {"GET": ADMIN, "PATCH": ADMIN},
+    "api_audit": {"GET": ADMIN},
+    "api_ncco_validate": {"POST": VIEWER},
+    "api_ncco_render": {"POST": VIEWER},
+    "api_nccos": {"GET": VIEWER, "POST": OPERATOR},
+    "api_ncco": {"GET": VIEWER, "PUT": OPERATOR, "PATCH": OPERATOR, "DELETE": OPERATOR},
+    "api_ncco_diff": {"GET": VIEWER},
+    "api_ncco_versions": {"GET": VIEWER},
+    "api_ncco_version": {"GET": VIEWER},
+    "api_ncco_restore": {"POST": OPERATOR},
+    "api_accounts": {"GET": VIEWER, "POST": ADMIN},
+    "api_account": {"GET": VIEWER, "PATCH": ADMIN, "DELETE": ADMIN},
+    "api_account_test": {"POST": ADMIN},
+    "api_account_regenerate_token": {"POST": ADMIN},
+    "api_account_remote_applications": {"GET": VIEWER},
+    "api_applications": {"GET": VIEWER, "POST": OPERATOR},
+    "api_application_import": {"POST": OPERATOR},
+    "api_application": {"GET": VIEWER, "PATCH": OPERATOR, "DELETE": OPERATOR},
+    "api_application_push": {"POST": OPERATOR},
+    "api_application_keypair": {"POST": OPERATOR},
+    "api_numbers": {"GET": VIEWER, "POST": OPERATOR},
+    "api_number_import": {"POST": OPERATOR},
+    "api_number": {"GET": VIEWER, "PATCH": OPERATOR, "DELETE": OPERATOR},
+    "api_number_link": {"POST": OPERATOR},
+    "api_calls": {"GET": VIEWER, "POST": OPERATOR},
+    "api_call": {"GET": VIEWER},
+    "api_call_events": {"GET": VIEWER},
+    "api_call_hangup": {"POST": OPERATOR},
+    "api_call_mute": {"POST": OPERATOR},
+    "api_call_unmute": {"POST": OPERATOR},
+    "api_call_earmuff": {"POST": OPERATOR},
+    "api_call_unearmuff": {"POST": OPERATOR},
+    "api_call_transfer": {"POST": OPERATOR},
+    "api_call_talk": {"POST": OPERATOR, "DELETE": OPERATOR},
+    "api_call_stream": {"POST": OPERATOR, "DELETE": OPERATOR},
+    "api_call_dtmf": {"POST": OPERATOR},
+    "api_call_listen": {"POST": OPERATOR},
+    "api_webhook_deliveries": {"GET": OPERATOR},
+    "api_call_profiles": {"GET": VIEWER, "POST": OPERATOR},
+    "api_call_profile": {"GET": VIEWER, "PATCH": OPERATOR, "DELETE": OPERATOR},
+}
+# The Django admin (namespace "admin"): staff only, which among our roles means admins.
+ADMIN_SITE = {
+    "admin:login": {"GET": ANYONE, "POST": ANYONE},
+    "admin:logout": {"POST": ANYONE},
+    # The audit log cannot be deleted, and accounts (encrypted credentials) are made in the
+    # portal only; autocomplete answers only the admin's own widgets' queries.
+    "admin:portal_auditentry_delete": {"GET": NOBODY},
+    "admin:voiceapps_provideraccount_add": {"GET": NOBODY},
+    "admin:autocomplete": {"GET": NOBODY},
+}
+ADMIN_SITE_DEFAULT = {"GET": ADMIN}
+# Objects that belong to one user: another user (even an admin) must not reach them.
+OWNED = ("token_revoke", "api_token")
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    pattern: str
+    view_class: type | None
+
+    @property
+    def is_api(self) -> bool:
+        return self.view_class is not None and issubclass(self.view_class, APIView)
+
+
+def routes(patterns=None, prefix: str = "", namespace: str = "") -> list[Route]:
+    found = []
+    for entry in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(entry, URLResolver):
+            found += routes(entry.url_patterns, prefix + str(entry.pattern),
+                            entry.namespace or namespace)
+        elif isinstance(entry, URLPattern):
+            callback = entry.callback
+            view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+            name = f"{namespace}:{entry.name}" if namespace else str(entry.name)
+            found.append(Route(name, prefix + str(entry.pattern), view_class))
+    return found
+
+
+ALL_ROUTES = {route.name: route for route in routes()}
+SITE_ROUTES = sorted(name for name in ALL_ROUTES if not name.startswith("admin:"))
+ADMIN_ROUTES = sorted(name for name in ALL_ROUTES if name.startswith("admin:"))
+
+
+def test_every_route_is_in_the_table():
+    missing = sorted(set(SITE_ROUTES) - set(ROUTES))
+    stale = sorted(set(ROUTES) - set(SITE_ROUTES))
+
+    assert not missing, (
+        f"Routes without a permission entry: {missing}. Add each to ROUTES in "
+        "tests/security/test_permission_matrix.py with the lowest role allowed per HTTP method "
+        "(ANYONE, SIGNED_IN, VIEWER, OPERATOR, ADMIN, or HOOK/MACHINE), and make the view "
+        "enforce it."
+    )
+    assert not stale, f"ROUTES names routes that no longer exist: {stale}; remove them."
+
+
+@pytest.mark.parametrize("name", [n for n in SITE_ROUTES if ALL_ROUTES[n].is_api])
+def test_the_table_lists_exactly_the_methods_each_api_view_answers(name):
+    view_class = ALL_ROUTES[name].view_class
+    implemented = {m.upper() for m in ("get", "post", "put", "patch", "delete")
+                   if hasattr(view_class, m)}
+    assert set(ROUTES.get(name, {})) == implemented, (
+        f"{name} answers {sorted(implemented)}; ROUTES lists {sorted(ROUTES.get(name, {}))}")
+
+
+# Requests -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def world(admin_user, settings) -> World:
+    # Provider requests a permitted action makes go nowhere, at once: a private address the
+    # tests do not allow, and for the sandbox a closed local port.
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:9"
+    return build_world(admin_user)
+
+
+@pytest.fixture
+def clients(personas) -> dict[str, tuple[Client, APIClient]]:
+    """Per persona: a signed-in page client and an API client with the persona's token."""
+    made = {}
+    for persona in PERSONAS:
+        user = personas.get(persona)
+        page, api = Client(), APIClient()
+        if user is not None:
+            page.force_login(user)
+            _, raw = api_token_create(actor=SYSTEM, user=user, name="matrix")
+            api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        made[persona] = (page, api)
+    return made
+
+
+def url_for(route: Route, world: World, pk: int | None = None) -> str:
+    """The route's path with real objects of the world in it."""
+    if pk is None and "<int:pk>" in route.pattern:
+        pk = _pk_for(route.name, world)
+    values = {
+        "pk": pk,
+        "number": world.version.number,
+        "token": world.account.webhook_token,
+        "application_id": world.application.pk,
+        "version_id": world.version.pk,
+        "name": "status",
+        "action": "hangup",
+        "call_uuid": world.call.provider_call_id,
+        "app_id": world.application.provider_app_id or "unknown",
+        "file_id": "unknown",
+    }
+    if route.name == "hook_voicegateway":
+        values["token"] = world.accounts["voicegateway"].webhook_token
+    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), route.pattern)
+    return "/" + path.lstrip("^").rstrip("$")
+
+
+def _pk_for(name: str, world: World) -> int:
+    objects = {
+        "account": world.account, "application": world.application, "number": world.number,
+        "ncco": world.document, "call_profile": world.profile, "delivery": world.delivery,
+        "call": world.call, "user": world.admin, "token": world.tokens[world.admin.username],
+    }
+    subject = name.removeprefix("api_")
+    for prefix in sorted(objects, key=len, reverse=True):
+        if subject.startswith(prefix):
+            return objects[prefix].pk
+    raise AssertionError(f"Say which object {name} is about in _pk_for.")
+
+
+def send(persona: str, clients, route: Route, method: str, url: str):
+    page, api = clients[persona]
+    client = api if route.is_api else page
+    if route.is_api:
+        return client.generic(method, url, "{}", content_type="application/json")
+    return client.generic(method, url, "", content_type="application/x-www-form-urlencoded")
+
+
+def provider_error(response) -> bool:
+    """A 502 that says the provider could not be reached: Callboard itself is fine."""
+    return response.status_code == 502 and response.json()["error"] == "provider_error"
+
+
+def refused(response) -> bool:
+    """Refused for lack of rights: 401/403, or sent to sign in (pages, htmx, Django admin)."""
+    if response.status_code in (401, 403):
+        return True
+    location = response.headers.get("Location", "") + response.headers.get("HX-Redirect", "")
+    return "login/" in location and (
+        "next=" in location or response.headers.get("HX-Redirect") is not None)
+
+
+@pytest.mark.parametrize("name", SITE_ROUTES)
+def test_each_route_lets_in_exactly_the_roles_in_the_table(name, world, clients):
+    route = ALL_ROUTES[name]
+    if name not in ROUTES:
+        pytest.fail(f"{name} is not in ROUTES (see test_every_route_is_in_the_table)")
+    url = url_for(route, world)
+    for method, minimum in ROUTES[name].items():
+        statuses = {}
+        # Lowest first: a permitted destructive request comes after every refused one.
+        for rank, persona in enumerate(PERSONAS):
+            response = send(persona, clients, route, method, url)
+            statuses[persona] = response.status_code
+            assert response.status_code < 500 or provider_error(response), (
+                f"{method} {url} as {persona}: a 5xx")
+            if minimum == HOOK:
+                # A session or token grants nothing: unsigned requests are refused alike.
+                assert response.status_code in (401, 403, 404), (method, url, persona)
+            elif minimum == MACHINE:
+                assert response.status_code == 401, (method, url, persona, response.content)
+            elif minimum == CLOSED:
+                assert response.status_code == 404, (method, url, persona)
+            elif rank < minimum:
+                assert refused(response), (
+                    f"{method} {url} as {persona} should be refused "
+                    f"(needs {PERSONAS[minimum]}), got {response.status_code}")
+            else:
+                assert not refused(response), (
+                    f"{method} {url} as {persona} should be allowed, got "
+                    f"{response.status_code} {response.headers.get('Location', '')}")
+
+
+@pytest.mark.parametrize("name", OWNED)
+def test_another_users_token_cannot_be_revoked_even_by_an_admin(name, world, clients,
+                                                                operator_user):
+    token, _ = api_token_create(actor=SYSTEM, user=operator_user, name="mine")
+    route = ALL_ROUTES[name]
+    url = url_for(route, world, pk=token.pk)
+    method = next(iter(ROUTES[name]))
+
+    for persona in ("viewer", "admin"):
+        response = send(persona, clients, route, method, url)
+        assert response.status_code == 404, (persona, response.status_code)
+    assert ApiToken.objects.get(pk=token.pk).revoked_at is None
+    assert send("operator", clients, route, method, url).status_code in (200, 204, 302)
+    assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
+
+
+@pytest.mark.parametrize("name", ADMIN_ROUTES)
+def test_the_django_admin_is_for_admins_only(name, world, clients):
+    route = ALL_ROUTES[name]
+    url = _admin_url(route, world)
+    for method, minimum in ADMIN_SITE.get(name, ADMIN_SITE_DEFAULT).items():
+        for rank, persona in enumerate(PERSONAS):
+            response = send(persona, clients, route, method, url)
+            assert response.status_code < 500, (method, url, persona)
+            if rank < minimum:
+                assert refused(response), (method, url, persona, response.status_code)
+            else:
+                assert not refused(response), (method, url, persona, response.status_code)
+
+
+def _admin_url(route: Route, world: World) -> str:
+    """An admin route with an existing object of its model, or its app, filled in."""
+    match = re.fullmatch(r"admin:(\w+?)_(\w+)_(\w+)", route.name)
+    model = None
+    if match:
+        for content_type in ContentType.objects.filter(app_label=match.group(1)):
+            if match.group(2) == content_type.model:
+                model = content_type.model_class()
+    instance = model.objects.order_by("pk").first() if model else None
+    values = {
+        "object_id": instance.pk if instance else world.admin.pk,
+        "id": world.admin.pk,
+        "app_label": "portal",
+        "content_type_id": ContentType.objects.get_for_model(User).pk,
+        "url": "nowhere",
+    }
+    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), route.pattern)
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: str(values[m.group(1)]), path)
+    return "/" + path.replace("^", "").replace("$", "")
+
+
+def test_a_new_route_without_an_entry_would_fail(monkeypatch):
+    """The completeness check itself: a route nobody put in the table is named."""
+    monkeypatch.setitem(ALL_ROUTES, "brand_new_page", Route("brand_new_page", "new/", None))
+    monkeypatch.setattr(f"{__name__}.SITE_ROUTES", [*SITE_ROUTES, "brand_new_page"])
+
+    with pytest.raises(AssertionError, match="brand_new_page"):
+        test_every_route_is_in_the_table()
+
+
+def test_personas_hold_the_roles_their_names_say(personas):
+    assert [personas[p].role and personas[p].role.value for p in PERSONAS[1:]] == [
+        None, "viewer", "operator", "admin"]
