@@ -10,18 +10,13 @@ be, and nobody may get a 5xx.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 import pytest
-from django.contrib.contenttypes.models import ContentType
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
-from rest_framework.views import APIView
 
-from portal.models import ApiToken, User
+from portal.models import ApiToken
 from portal.services import SYSTEM, api_token_create
+from tests.security.routes import Route, admin_url, routes, url_for
 from tests.security.world import World, build_world
 from tests.voiceapps.account_helpers import fast_passwords  # noqa: F401
 
@@ -172,31 +167,6 @@ ADMIN_SITE_DEFAULT = {"GET": ADMIN}
 OWNED = ("token_revoke", "api_token")
 
 
-@dataclass(frozen=True)
-class Route:
-    name: str
-    pattern: str
-    view_class: type | None
-
-    @property
-    def is_api(self) -> bool:
-        return self.view_class is not None and issubclass(self.view_class, APIView)
-
-
-def routes(patterns=None, prefix: str = "", namespace: str = "") -> list[Route]:
-    found = []
-    for entry in patterns if patterns is not None else get_resolver().url_patterns:
-        if isinstance(entry, URLResolver):
-            found += routes(entry.url_patterns, prefix + str(entry.pattern),
-                            entry.namespace or namespace)
-        elif isinstance(entry, URLPattern):
-            callback = entry.callback
-            view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
-            name = f"{namespace}:{entry.name}" if namespace else str(entry.name)
-            found.append(Route(name, prefix + str(entry.pattern), view_class))
-    return found
-
-
 ALL_ROUTES = {route.name: route for route in routes()}
 SITE_ROUTES = sorted(name for name in ALL_ROUTES if not name.startswith("admin:"))
 ADMIN_ROUTES = sorted(name for name in ALL_ROUTES if name.startswith("admin:"))
@@ -247,41 +217,6 @@ def clients(personas) -> dict[str, tuple[Client, APIClient]]:
             api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
         made[persona] = (page, api)
     return made
-
-
-def url_for(route: Route, world: World, pk: int | None = None) -> str:
-    """The route's path with real objects of the world in it."""
-    if pk is None and "<int:pk>" in route.pattern:
-        pk = _pk_for(route.name, world)
-    values = {
-        "pk": pk,
-        "number": world.version.number,
-        "token": world.account.webhook_token,
-        "application_id": world.application.pk,
-        "version_id": world.version.pk,
-        "name": "status",
-        "action": "hangup",
-        "call_uuid": world.call.provider_call_id,
-        "app_id": world.application.provider_app_id or "unknown",
-        "file_id": "unknown",
-    }
-    if route.name == "hook_voicegateway":
-        values["token"] = world.accounts["voicegateway"].webhook_token
-    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), route.pattern)
-    return "/" + path.lstrip("^").rstrip("$")
-
-
-def _pk_for(name: str, world: World) -> int:
-    objects = {
-        "account": world.account, "application": world.application, "number": world.number,
-        "ncco": world.document, "call_profile": world.profile, "delivery": world.delivery,
-        "call": world.call, "user": world.admin, "token": world.tokens[world.admin.username],
-    }
-    subject = name.removeprefix("api_")
-    for prefix in sorted(objects, key=len, reverse=True):
-        if subject.startswith(prefix):
-            return objects[prefix].pk
-    raise AssertionError(f"Say which object {name} is about in _pk_for.")
 
 
 def send(persona: str, clients, route: Route, method: str, url: str):
@@ -356,7 +291,7 @@ def test_another_users_token_cannot_be_revoked_even_by_an_admin(name, world, cli
 @pytest.mark.parametrize("name", ADMIN_ROUTES)
 def test_the_django_admin_is_for_admins_only(name, world, clients):
     route = ALL_ROUTES[name]
-    url = _admin_url(route, world)
+    url = admin_url(route, world)
     for method, minimum in ADMIN_SITE.get(name, ADMIN_SITE_DEFAULT).items():
         for rank, persona in enumerate(PERSONAS):
             response = send(persona, clients, route, method, url)
@@ -365,27 +300,6 @@ def test_the_django_admin_is_for_admins_only(name, world, clients):
                 assert refused(response), (method, url, persona, response.status_code)
             else:
                 assert not refused(response), (method, url, persona, response.status_code)
-
-
-def _admin_url(route: Route, world: World) -> str:
-    """An admin route with an existing object of its model, or its app, filled in."""
-    match = re.fullmatch(r"admin:(\w+?)_(\w+)_(\w+)", route.name)
-    model = None
-    if match:
-        for content_type in ContentType.objects.filter(app_label=match.group(1)):
-            if match.group(2) == content_type.model:
-                model = content_type.model_class()
-    instance = model.objects.order_by("pk").first() if model else None
-    values = {
-        "object_id": instance.pk if instance else world.admin.pk,
-        "id": world.admin.pk,
-        "app_label": "portal",
-        "content_type_id": ContentType.objects.get_for_model(User).pk,
-        "url": "nowhere",
-    }
-    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), route.pattern)
-    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: str(values[m.group(1)]), path)
-    return "/" + path.replace("^", "").replace("$", "")
 
 
 def test_a_new_route_without_an_entry_would_fail(monkeypatch):
