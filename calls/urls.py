@@ -1,6 +1,6 @@
 from django.urls import path
 
-from calls import dashboard, deliveries, log, views, webhooks
+from calls import control_views, dashboard, deliveries, log, views, webhooks
 from voiceapps.hooks import EVENTS_ROUTE, VOICEGATEWAY_ROUTE
 
 urlpatterns = [
@@ -13,6 +13,8 @@ urlpatterns = [
          name="delivery_replay"),
     path("calls/new", views.call_new, name="call_new"),
     path("calls/<int:pk>/", views.call_detail, name="call_detail"),
+    path("calls/<int:pk>/control/<str:action>", control_views.call_control_view,
+         name="call_control"),
     path("calls/profiles/", views.call_profile_list, name="call_profile_list"),
     path("calls/profiles/new", views.call_profile_create, name="call_profile_create"),
     path("calls/profiles/<int:pk>/", views.call_profile_edit, name="call_profile_edit"),

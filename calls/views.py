@@ -7,6 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from calls import services
+from calls.control_forms import ControlForm
+from calls.control_views import control_panel
 from calls.forms import CallPlaceForm, CallProfileForm
 from calls.models import Call
 from calls.timeline import call_timeline
@@ -52,11 +54,19 @@ def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
     call = get_object_or_404(
         Call.objects.select_related("account", "application", "ncco_version__document",
                                     "placed_by", "placed_via_token"), pk=pk)
+    return render_call_page(request, call)
+
+
+def render_call_page(request: HttpRequest, call: Call, *,
+                     forms: dict[str, ControlForm] | None = None,
+                     status: int = 200) -> HttpResponse:
+    """The call page; `forms` are control forms that came back with errors."""
     return render(request, "calls/call_detail.html", {
         "call": call,
         "can_place": request.user.has_role(Role.OPERATOR),
         **call_timeline(call=call),
-    })
+        **control_panel(call, request.user, forms),
+    }, status=status)
 
 
 @role_required(Role.VIEWER)

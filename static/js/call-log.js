@@ -8,8 +8,11 @@
   var label = document.getElementById("live-state");
   var wrapper = toggle.closest(".live-switch");
 
+  // While the confirm dialog asks about a row's hang-up, a poll would replace that row.
+  var dialog = document.getElementById("confirm-dialog");
+
   function live() {
-    return toggle.checked && document.visibilityState === "visible";
+    return toggle.checked && document.visibilityState === "visible" && !(dialog && dialog.open);
   }
 
   function show() {

@@ -1,0 +1,172 @@
+"""The call page's control forms: they shape what was typed; calls/control.py decides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from calls import control
+from calls.models import Call
+from calls.services import NON_FIELD
+from voiceapps.models import NccoDocument
+from voiceapps.ncco import parse_ncco_text
+from voiceapps.ncco.validator import TALK_TEXT_LIMIT
+from voiceapps.providers.registry import provider_class
+
+TARGET_LABELS = {
+    "document": "A saved NCCO",
+    "ncco": "An NCCO written here",
+    "url": "A URL that returns the new call flow",
+}
+
+
+def _count(label: str, bounds: tuple[int, int], help_text: str) -> forms.IntegerField:
+    return forms.IntegerField(label=label, required=False, min_value=bounds[0],
+                              max_value=bounds[1], help_text=help_text)
+
+
+def _level() -> forms.DecimalField:
+    return forms.DecimalField(
+        label="Volume", required=False, min_value=control.LEVEL_RANGE[0],
+        max_value=control.LEVEL_RANGE[1], decimal_places=1, max_digits=2,
+        widget=forms.NumberInput(attrs={"step": "0.1"}),
+        help_text="From -1 to 1 in steps of 0.1; empty or 0 keeps the volume.")
+
+
+def _loop() -> forms.IntegerField:
+    return _count("Times to play", control.LOOP_RANGE,
+                  "Empty plays it once; 0 repeats it until stopped or hung up.")
+
+
+class ControlForm(forms.Form):
+    """One action's parameters; its ids carry the action so the page can hold every form."""
+
+    action = ""
+
+    def __init__(self, *args: Any, call: Call, **kwargs: Any) -> None:
+        super().__init__(*args, auto_id=f"{self.action}_%s", label_suffix="", **kwargs)
+        self.call = call
+        self.provider = provider_class(call.provider or call.account.kind)
+
+    def keep_only(self, taken: frozenset[str], optional: tuple[str, ...]) -> None:
+        """Drop the optional fields the call's provider does not take."""
+        for name in optional:
+            if name not in taken:
+                del self.fields[name]
+
+    def arguments(self) -> dict[str, Any]:
+        """call_control's keyword arguments: the fields that were filled in."""
+        return {name: value for name, value in self.cleaned_data.items()
+                if value not in (None, "")}
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """The service's refusal, each message on the field it names."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for name, messages in error.message_dict.items():
+            field = name if name in self.fields else None
+            for message in messages:
+                self.add_error(field, message if field or name == NON_FIELD
+                               else f"{name}: {message}")
+
+
+class TransferForm(ControlForm):
+    action = "transfer"
+    target = forms.ChoiceField(label="Transfer to", widget=forms.RadioSelect)
+    ncco_document = forms.ModelChoiceField(
+        NccoDocument.objects.none(), required=False, label="Saved NCCO",
+        empty_label="Choose a document",
+        help_text="Its latest version, with {{to}}, {{from}}, {{uuid}} and {{custom.…}} filled "
+                  "in for this call.")
+    ncco = forms.CharField(
+        label="NCCO (JSON)", required=False, strip=False,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "autocomplete": "off",
+                                     "autocapitalize": "off", "class": "code",
+                                     "placeholder": '[{"action": "talk", "text": "…"}]'}),
+        help_text="Checked as you type, with the NCCO editor's rules.")
+    url = forms.URLField(label="URL", required=False, assume_scheme="https",
+                         help_text="The provider fetches the new NCCO from it.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        targets = control.transfer_targets(self.call)
+        self.fields["target"].choices = [(t, TARGET_LABELS[t]) for t in targets]
+        self.fields["target"].initial = targets[0] if targets else None
+        if len(targets) == 1:
+            self.fields["target"].widget = forms.HiddenInput()
+        if "document" in targets:
+            self.fields["ncco_document"].queryset = NccoDocument.objects.filter(
+                versions__isnull=False).distinct().order_by("name")
+        else:
+            del self.fields["ncco_document"], self.fields["ncco"]
+        if self.provider.kind == "voicegateway":
+            self.fields["url"].help_text = (
+                "Voice Gateway fetches jambonz verbs from it (the new call_hook).")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        target = cleaned.get("target")
+        field = {"document": "ncco_document", "ncco": "ncco", "url": "url"}.get(target or "")
+        if field and not cleaned.get(field) and field not in self.errors:
+            self.add_error(field, "Fill this in for the transfer target you chose.")
+        if target == "ncco" and cleaned.get("ncco"):
+            document, report = parse_ncco_text(cleaned["ncco"])
+            for issue in report.errors:
+                where = issue.path or "(document)"
+                if issue.line:
+                    where += f" (line {issue.line})"
+                self.add_error("ncco", f"{where}: {issue.message}")
+            cleaned["ncco"] = document
+        return cleaned
+
+    def arguments(self) -> dict[str, Any]:
+        field = {"document": "ncco_document", "ncco": "ncco", "url": "url"}[
+            self.cleaned_data["target"]]
+        return {field: self.cleaned_data[field]}
+
+
+class TalkForm(ControlForm):
+    action = "talk"
+    text = forms.CharField(label="Text to speak", max_length=TALK_TEXT_LIMIT,
+                           widget=forms.Textarea(attrs={"rows": 3}))
+    language = forms.CharField(label="Language", required=False, max_length=35,
+                               help_text="Such as en-US or nl-NL; empty uses the default.")
+    style = _count("Voice style", control.STYLE_RANGE,
+                   "The language's voice number; empty uses the default (0).")
+    loop = _loop()
+    level = _level()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.keep_only(self.provider.TALK_PARAMS, ("language", "style", "loop", "level"))
+
+
+class StreamForm(ControlForm):
+    action = "stream"
+    stream_url = forms.URLField(label="Audio file URL", assume_scheme="https",
+                                help_text="An MP3 or WAV file the provider can fetch.")
+    loop = _loop()
+    level = _level()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.keep_only(self.provider.STREAM_PARAMS, ("loop", "level"))
+
+
+class DtmfForm(ControlForm):
+    action = "dtmf"
+    digits = forms.CharField(label="Digits", max_length=control.DTMF_LIMIT)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        pause = " and p (a half-second pause)" if "p" in self.provider.DTMF_CHARACTERS else ""
+        self.fields["digits"].help_text = f"0-9, * and #{pause}."
+        self.fields["digits"].widget.attrs.update(
+            {"autocomplete": "off", "inputmode": "tel", "spellcheck": "false"})
+
+
+FORMS: dict[str, type[ControlForm]] = {
+    form.action: form for form in (TransferForm, TalkForm, StreamForm, DtmfForm)}
