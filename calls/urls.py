@@ -1,7 +1,8 @@
 from django.urls import path
 
-from calls import control_views, dashboard, deliveries, log, views, webhooks
-from voiceapps.hooks import EVENTS_ROUTE, VOICEGATEWAY_ROUTE
+from calls import answer, control_views, dashboard, deliveries, log, views, webhooks
+from voiceapps.hooks import ANSWER_ROUTE, EVENTS_ROUTE, VOICEGATEWAY_ROUTE
+from voiceapps.ncco.services import MENU_ROUTE
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -20,6 +21,8 @@ urlpatterns = [
     path("calls/profiles/<int:pk>/", views.call_profile_edit, name="call_profile_edit"),
     path("calls/profiles/<int:pk>/delete", views.call_profile_delete,
          name="call_profile_delete"),
+    path(ANSWER_ROUTE, answer.answer, name="hook_answer"),
+    path(MENU_ROUTE, answer.menu, name="hook_menu"),
     path(EVENTS_ROUTE, webhooks.events_hook, name="hook_events"),
     path(VOICEGATEWAY_ROUTE, webhooks.voicegateway_hook, name="hook_voicegateway"),
 ]
