@@ -34,4 +34,18 @@
     });
     dialog.showModal();
   });
+
+  // A region that scrolls (a wide table on a phone, a long JSON body) must take the keyboard
+  // focus, or keyboard users cannot scroll it. Whether it scrolls depends on the window.
+  function focusableWhenScrolling() {
+    document.querySelectorAll(".tablewrap, pre").forEach(function (region) {
+      var scrolls = region.scrollWidth > region.clientWidth + 1 ||
+        region.scrollHeight > region.clientHeight + 1;
+      if (scrolls) region.setAttribute("tabindex", "0");
+      else if (region.getAttribute("tabindex") === "0") region.removeAttribute("tabindex");
+    });
+  }
+  focusableWhenScrolling();
+  window.addEventListener("resize", focusableWhenScrolling);
+  document.body.addEventListener("htmx:afterSettle", focusableWhenScrolling);
 })();
