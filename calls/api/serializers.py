@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from calls.control import available_actions
 from calls.models import Call
 from voiceapps.models import Application, CallProfile, ProviderAccount
 from voiceapps.providers.registry import KIND_CHOICES
@@ -52,6 +53,9 @@ class CallSerializer(serializers.ModelSerializer):
     placed_via_token = serializers.SlugRelatedField(
         slug_field="name", read_only=True, allow_null=True,
         help_text="The API token's name when placed through the API; null from the portal.")
+    actions = serializers.SerializerMethodField(
+        help_text="Control actions its provider takes in its current state, such as hangup, "
+                  "mute, transfer, talk, talk_stop, stream, stream_stop, dtmf; [] once ended.")
 
     class Meta:
         model = Call
@@ -62,7 +66,7 @@ class CallSerializer(serializers.ModelSerializer):
             "placed_via_token", "provider_call_id", "conversation_id", "sip_call_id", "attempts",
             "created_at", "submitted_at", "ringing_at", "answered_at", "ended_at",
             "duration_seconds", "rate", "price", "network", "sip_code", "disconnected_by",
-            "provider_request", "provider_response", "updated_at",
+            "provider_request", "provider_response", "updated_at", "actions",
         ]
         read_only_fields = fields
 
@@ -75,6 +79,10 @@ class CallSerializer(serializers.ModelSerializer):
 
     def get_page_url(self, call: Call) -> str:
         return self._absolute(reverse("call_detail", args=[call.pk]))
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_actions(self, call: Call) -> list[str]:
+        return available_actions(call)
 
 
 @extend_schema_field(OpenApiTypes.OBJECT)

@@ -7,9 +7,15 @@ from django.core.exceptions import ValidationError
 
 from calls import control
 from calls.models import CallStatus
-from portal.models import AuditEntry
+from portal.models import AuditEntry, Role
 from portal.services import SYSTEM, Actor
-from tests.calls.controlling import bodies, call_path, control_events, live_call
+from tests.calls.controlling import (
+    bodies,
+    call_path,
+    control_events,
+    live_call,
+    quick_user,
+)
 from tests.calls.placing import TO, kpn_setup, voicegateway_setup, vonage_setup
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from voiceapps.models import NccoDocument, NccoVersion
@@ -28,8 +34,8 @@ def setup_for(fake_provider, kind: str):
 
 
 @pytest.fixture
-def operator(operator_user):
-    return Actor(user=operator_user)
+def operator(db):
+    return Actor(user=quick_user("operator", Role.OPERATOR))
 
 
 @pytest.fixture
