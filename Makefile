@@ -26,6 +26,9 @@ browser:
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
+# Everything runs, the slow crash tests too (CI has the time). Locally,
+# `make test MARKERS="not slow"` skips them, `MARKERS=slow` runs only them.
+MARKERS ?=
 test: $(VENV)/.installed var/local.env browser lint
 	$(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(if $(MARKERS),-m "$(MARKERS)") $(PYTEST_ARGS)

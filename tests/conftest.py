@@ -139,12 +139,15 @@ class WorkerProcess:
                 self.process.kill()
 
 
-def _start_worker(django_db_blocker, queue: str, **env: str) -> WorkerProcess:
-    """A worker on the test database consuming `queue` (emptied first), with extra `env`."""
+def _start_worker(django_db_blocker, queue: str, purge: bool = True, **env: str
+                  ) -> WorkerProcess:
+    """A worker on the test database consuming `queue` (emptied first unless `purge` is
+    False: a worker replacing one that died takes over its queue), with extra `env`."""
     with django_db_blocker.unblock():
         database_url = _test_database_url()
-    with celery_app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(queue)
+    if purge:
+        with celery_app.connection_for_write() as conn:
+            conn.default_channel.queue_purge(queue)
     return WorkerProcess({
         **os.environ,
         "DATABASE_URL": database_url,

@@ -1,0 +1,218 @@
+"""Crash safety: kill -9 a Celery worker while it places calls, and a web worker while it
+takes webhooks. Nobody is rung twice, no call is left queued or lost, and every webhook
+delivery answered 2xx is stored and applied.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from django.utils import timezone
+
+from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
+from calls.services import call_place, call_sweep_stuck
+from portal import celery_app
+from portal.services import SYSTEM
+from tests.calls.placing import FROM, vonage_setup
+from tests.calls.webhook_helpers import make_account
+from tests.conftest import REPO, _start_worker, _test_database_url
+from tests.fakes.provider_accounts import vonage_signed_headers
+from tests.fakes.provider_server import Reply, SeenRequest, fake_provider_fixture  # noqa: F401
+from tests.helpers import wait_for
+from tests.security.world import ensure_roles
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+CALLS = 200
+CRASH_QUEUE = "callboard-test-crash"
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (a worker's pool, gunicorn's workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            # "pid (comm) state ppid ...": comm may hold spaces, so split after its ")".
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def kill_9(pid: int) -> None:
+    for victim in [pid, *children(pid)]:
+        with contextlib.suppress(ProcessLookupError):  # it may have died meanwhile
+            os.kill(victim, signal.SIGKILL)
+
+
+@pytest.fixture
+def crash_queue():
+    previous = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = CRASH_QUEUE  # the router reads it on every send
+    yield CRASH_QUEUE
+    celery_app.conf.task_default_queue = previous
+
+
+def test_killing_a_worker_mid_batch_rings_nobody_twice_and_loses_no_call(
+    fake_provider, django_db_blocker, crash_queue
+):
+    ensure_roles()
+    setup = vonage_setup(fake_provider, cps=40)  # 200 calls take five seconds to send
+
+    def accept(request: SeenRequest) -> Reply:
+        time.sleep(0.02)  # the request is in flight for a while: a kill can land there
+        return Reply(201, {"uuid": str(uuid.uuid4()), "status": "started",
+                           "direction": "outbound", "conversation_uuid": f"CON-{uuid.uuid4()}"})
+
+    setup.fake.handle("POST", "/v1/calls", accept)
+    first = _start_worker(django_db_blocker, crash_queue)
+    # The callee's number marks each call, so the fake can count the requests per call.
+    calls = [
+        call_place(actor=SYSTEM, via="api", application=setup.application, from_number=FROM,
+                   to={"type": "phone", "number": f"+3161{n:07d}"},
+                   flow={"type": "application"})[0]
+        for n in range(CALLS)
+    ]
+
+    wait_for(lambda: len(setup.create_requests()) >= CALLS // 4, timeout=60)
+    kill_9(first.process.pid)
+    first.process.wait(timeout=10)
+    sent_before_the_kill = len(setup.create_requests())
+    second = _start_worker(django_db_blocker, crash_queue, purge=False)
+    try:
+        # What the sweep does every minute, as if six minutes had passed: calls nobody
+        # works on are enqueued again, a send the dead worker began is marked unknown.
+        call_sweep_stuck(now=timezone.now() + timedelta(minutes=6))
+        wait_for(lambda: not Call.objects.filter(status=CallStatus.QUEUED).exists(),
+                 timeout=90)
+    finally:
+        second.stop()
+
+    per_callee = Counter(r.json()["to"][0]["number"] for r in setup.create_requests())
+    assert sent_before_the_kill < CALLS  # the kill landed mid-batch
+    assert max(per_callee.values()) == 1, [n for n, count in per_callee.items() if count > 1]
+    assert Call.objects.count() == CALLS
+    for call in Call.objects.all():
+        reached = per_callee[call.to_display.lstrip("+")]
+        assert call.status != CallStatus.QUEUED, call.pk
+        if call.outcome_unknown:  # the dead worker was sending it: never sent again
+            assert call.status == CallStatus.SUBMITTED and reached <= 1, call.pk
+        else:  # sent exactly once, and Callboard knows the provider's id for it
+            assert call.status == CallStatus.SUBMITTED and call.provider_call_id, call.pk
+            assert reached == 1, call.pk
+    assert {c.pk for c in calls} == set(Call.objects.values_list("pk", flat=True))
+
+
+# Webhooks --------------------------------------------------------------------------------
+
+EVENTS = 240
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn(django_db_blocker):
+    """Callboard under gunicorn (two sync workers) on the test database."""
+    with django_db_blocker.unblock():
+        database_url = _test_database_url()
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind",
+         f"127.0.0.1:{port}", "--workers", "2", "--timeout", "30"],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "DATABASE_URL": database_url, "CELERY_QUEUE": CRASH_QUEUE},
+    )
+
+    def listening() -> bool:
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", port)) == 0 and len(children(server.pid)) == 2
+
+    try:
+        wait_for(listening, timeout=30)
+        yield server, f"http://127.0.0.1:{port}"
+    finally:
+        workers = children(server.pid)
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        for pid in workers:
+            kill_9(pid)
+
+
+def test_killing_a_web_worker_loses_no_delivery_it_answered(gunicorn):
+    server, base = gunicorn
+    account = make_account()
+    calls = [Call.objects.create(account=account, provider="vonage", to_display="+31612345678",
+                                 status=CallStatus.SUBMITTED, provider_call_id=str(uuid.uuid4()))
+             for _ in range(EVENTS // 4)]
+    bodies = [
+        json.dumps({"uuid": call.provider_call_id, "conversation_uuid": f"CON-{call.pk}",
+                    "status": status, "from": "31201234567", "to": "31612345678",
+                    "direction": "outbound", "timestamp": f"2026-01-05T10:00:0{n}.000Z"}).encode()
+        for call in calls for n, status in enumerate(("started", "ringing", "answered",
+                                                       "completed"))
+    ]
+    answered: list[bytes] = []
+    done = Counter()
+    kills = threading.Event()
+
+    def post(body: bytes) -> None:
+        try:
+            response = requests.post(f"{base}/hooks/{account.webhook_token}/events", data=body,
+                                     headers={"Content-Type": "application/json",
+                                              **vonage_signed_headers(body)}, timeout=30)
+        except requests.RequestException:
+            done["dropped"] += 1  # the worker died with it: no answer, like the provider sees
+            return
+        done[response.status_code] += 1
+        if 200 <= response.status_code < 300:
+            answered.append(body)
+
+    def killer() -> None:
+        for threshold in (EVENTS // 5, EVENTS // 3, EVENTS // 2):  # while requests are in flight
+            wait_for(lambda: sum(done.values()) >= threshold, timeout=60)  # noqa: B023
+            workers = children(server.pid)
+            if workers:
+                kill_9(workers[0])
+        kills.set()
+
+    threading.Thread(target=killer, daemon=True).start()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(post, bodies))
+    assert kills.wait(10)
+
+    assert len(answered) >= EVENTS // 2, done
+    assert done["dropped"] >= 1, done  # a kill cut a request short, as it would a provider's
+    assert sum(done.values()) == EVENTS
+    stored = {d.body_sha256: d for d in WebhookDelivery.objects.all()}
+    for body in answered:
+        delivery = stored.get(hashlib.sha256(body).hexdigest())
+        assert delivery is not None, f"answered 2xx but not stored: {body!r}"
+        assert delivery.verified and delivery.applied_at is not None, body
+        assert CallEvent.objects.filter(delivery=delivery).exists(), body
+    assert not [code for code in done if isinstance(code, int) and code >= 500], done
