@@ -293,22 +293,25 @@ def _plan_talk(call: Call, provider: type[Provider], params: Mapping[str, Any]) 
         errors["text"] = ["Write what to say."]
     elif len(text) > TALK_TEXT_LIMIT:
         errors["text"] = [f"Keep it to {TALK_TEXT_LIMIT} characters."]
-    options = _media_options(provider, params, provider.TALK_PARAMS, errors)
-    if errors:
-        raise ValidationError(errors)
-    return _Plan(lambda p: p.start_talk(_app(call), call.provider_call_id, text, **options),
-                 {"text": text, **options})
+    return _plan_prompt(call, provider, params, errors, "start_talk", "text", text)
 
 
 def _plan_stream(call: Call, provider: type[Provider], params: Mapping[str, Any]) -> _Plan:
     errors: dict[str, list[str]] = {}
     _refuse_unknown(provider, params, {"stream_url", "loop", "level"}, errors)
     url = _url(errors, "stream_url", params.get("stream_url"), "audio file")
-    options = _media_options(provider, params, provider.STREAM_PARAMS, errors)
+    return _plan_prompt(call, provider, params, errors, "start_stream", "stream_url", url)
+
+
+def _plan_prompt(call: Call, provider: type[Provider], params: Mapping[str, Any],
+                 errors: dict[str, list[str]], start: str, name: str, value: Any) -> _Plan:
+    """Speech or audio (`start` is the adapter method) with the options the provider takes."""
+    taken = provider.TALK_PARAMS if start == "start_talk" else provider.STREAM_PARAMS
+    options = _media_options(provider, params, taken, errors)
     if errors:
         raise ValidationError(errors)
-    return _Plan(lambda p: p.start_stream(_app(call), call.provider_call_id, url, **options),
-                 {"stream_url": url, **options})
+    return _Plan(lambda p: getattr(p, start)(_app(call), call.provider_call_id, value, **options),
+                 {name: value, **options})
 
 
 def _plan_dtmf(call: Call, provider: type[Provider], params: Mapping[str, Any]) -> _Plan:

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
@@ -53,3 +54,15 @@ def quick_user(username: str, role: Role) -> User:
     user = User.objects.create(username=username)
     user.groups.add(Group.objects.get(name=role.label))
     return user
+
+
+# Users without password hashes for the control tests (they sign in with force_login or a
+# token); test modules import these to use them in place of the conftest's.
+@pytest.fixture(name="operator_user")
+def quick_operator(db) -> User:
+    return quick_user("operator", Role.OPERATOR)
+
+
+@pytest.fixture(name="viewer_user")
+def quick_viewer(db) -> User:
+    return quick_user("viewer", Role.VIEWER)

@@ -7,14 +7,14 @@ from django.core.exceptions import ValidationError
 
 from calls import control
 from calls.models import CallStatus
-from portal.models import AuditEntry, Role
+from portal.models import AuditEntry
 from portal.services import SYSTEM, Actor
-from tests.calls.controlling import (
+from tests.calls.controlling import (  # noqa: F401 (fixtures)
     bodies,
     call_path,
     control_events,
     live_call,
-    quick_user,
+    quick_operator,
 )
 from tests.calls.placing import TO, kpn_setup, voicegateway_setup, vonage_setup
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
@@ -34,8 +34,8 @@ def setup_for(fake_provider, kind: str):
 
 
 @pytest.fixture
-def operator(db):
-    return Actor(user=quick_user("operator", Role.OPERATOR))
+def operator(operator_user):
+    return Actor(user=operator_user)
 
 
 @pytest.fixture

@@ -3,25 +3,19 @@
 import pytest
 
 from calls.models import CallStatus
-from portal.models import AuditEntry, Role
-from tests.calls.controlling import (
+from portal.models import AuditEntry
+from tests.calls.controlling import (  # noqa: F401 (fixtures)
     bodies,
     call_path,
     control_events,
     live_call,
-    quick_user,
+    quick_operator,
 )
 from tests.calls.placing import kpn_setup, voicegateway_setup, vonage_setup
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from voiceapps.models import NccoDocument, NccoVersion
 
 pytestmark = pytest.mark.django_db
-
-
-# Users without password hashes (the tests sign in with force_login or a token).
-@pytest.fixture
-def operator_user(db):
-    return quick_user("operator", Role.OPERATOR)
 
 
 def url(call, action: str) -> str:
