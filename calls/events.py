@@ -65,7 +65,8 @@ def dedupe_key(payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-@transaction.atomic
+# No savepoint of its own: callers that must survive its failure (the webhook) wrap it in one.
+@transaction.atomic(savepoint=False)
 def call_event_record(
     *,
     account: ProviderAccount,
@@ -88,7 +89,9 @@ def call_event_record(
             return None
         # Two first events of one unknown call may arrive together: creating calls of an
         # account one at a time (the account row lock) keeps them from making two calls.
-        ProviderAccount.objects.select_for_update().filter(pk=account.pk).first()
+        # FOR NO KEY UPDATE: it does not block the account's other deliveries, whose rows
+        # only take a key-share lock on the account through their foreign key.
+        ProviderAccount.objects.select_for_update(no_key=True).filter(pk=account.pk).first()
         call = _find_call(account=account, event=event, payload=payload, at=at)
         if call is None:
             call = _call_from_event(account=account, event=event, payload=payload,
@@ -129,7 +132,8 @@ def _find_call(
     then, for events that name only the conversation (record, notify, error) or whose leg
     is not known yet, by the conversation; then among calls awaiting reconciliation.
     """
-    calls = Call.objects.select_for_update().filter(account=account).order_by("created_at", "id")
+    calls = (Call.objects.select_for_update(no_key=True).filter(account=account)
+             .order_by("created_at", "id"))
     call = None
     if event.provider_call_id:
         call = calls.filter(provider_call_id=event.provider_call_id).first()

@@ -168,8 +168,18 @@ class WebhookDelivery(models.Model):
         indexes = [
             models.Index(fields=["-received_at", "-id"], name="delivery_newest"),
             models.Index(fields=["verified", "-received_at"], name="delivery_rejected"),
-            # Replay check: has this account already seen this jti?
-            models.Index(fields=["account", "replay_key"], name="delivery_replay"),
+            # What workers apply next (WEBHOOK_APPLY_IN_WORKER): accepted, not yet applied.
+            models.Index(fields=["id"], name="delivery_unapplied", condition=models.Q(
+                verified=True, rejection_reason="", applied_at__isnull=True, apply_error="")),
+        ]
+        constraints = [
+            # Replay check: an account accepts each signature (JWT jti) once. Enforced by the
+            # database when the delivery is stored, so concurrent deliveries need no lock.
+            models.UniqueConstraint(
+                fields=["account", "replay_key"],
+                condition=models.Q(verified=True, rejection_reason="") & ~models.Q(replay_key=""),
+                name="delivery_replay_once",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,4 +1,5 @@
-"""Celery tasks for outbound calls. The work is in calls/services.py; these only schedule.
+"""Celery tasks for outbound calls and webhooks. The work is in calls/services.py and
+calls/webhooks.py; these only schedule.
 
 Every task is acknowledged late and safe to run twice: `call_submit` locks the row and only
 sends a call that is still `queued` and not being sent.
@@ -8,7 +9,7 @@ import time
 
 from celery import shared_task
 
-from calls import services
+from calls import services, webhooks
 
 # A rate-limit wait this short is slept in the task; a longer one frees the worker and comes
 # back as a countdown task.
@@ -40,3 +41,9 @@ def reconcile_call(call_id: int) -> None:
 def sweep_stuck_calls() -> None:
     """Beat, every minute: calls whose task was lost are retried or failed, safely."""
     services.call_sweep_stuck()
+
+
+@shared_task(acks_late=True)
+def apply_webhook_deliveries() -> None:
+    """Apply stored webhook deliveries (WEBHOOK_APPLY_IN_WORKER); beat runs it every minute."""
+    webhooks.deliveries_apply_pending()

@@ -1,9 +1,19 @@
 """Provider event webhooks: stored raw, verified, applied, answered in milliseconds.
 
-Every request under a known account token is written to `WebhookDelivery` first, in its
-own committed write, so nothing a provider sends is lost even if verifying or applying
-fails. Then the signature is checked (DESIGN.md section 2) and the event applied to its
-call (`calls.events`) in the same request. No provider HTTP happens here.
+Every request under a known account token is stored as a `WebhookDelivery`, so nothing a
+provider sends is lost even if verifying or applying fails. The signature is checked first
+(DESIGN.md section 2; pure computation), then the delivery is stored and its event applied to
+its call (`calls.events`) in one transaction: the apply runs in a savepoint, so an apply that
+fails leaves the delivery stored with its error, and the request costs one commit (one WAL
+flush), not three (docs/performance.md). A replayed signature is refused by the
+`delivery_replay_once` constraint, without serialising the account's deliveries on a lock.
+No provider HTTP happens here.
+
+With WEBHOOK_APPLY_IN_WORKER on, applying waits for a Celery worker: the request only
+verifies, stores and answers (a fraction of the work, so bursts of thousands of events per
+second are taken), and workers apply the stored deliveries oldest first, usually within a
+fraction of a second. A delivery that cannot be applied is kept with its error for replay, as
+always; the provider has had its 200 by then.
 
 Answers: 200 (Vonage: empty body, the call flow continues; Voice Gateway status hook:
 ignored; other Voice Gateway hooks: `[]`, an empty verb array that lets the running
@@ -21,12 +31,16 @@ import logging
 from typing import Any
 from urllib.parse import parse_qsl
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from calls import tasks
 from calls.events import call_event_record
 from calls.models import CallEvent, WebhookDelivery
 from portal.api.exceptions import error_body
@@ -81,7 +95,7 @@ def voicegateway_hook(request: HttpRequest, token: str, name: str) -> HttpRespon
 def _receive(
     request: HttpRequest, token: str, endpoint: str, *, methods: tuple[str, ...]
 ) -> HttpResponse:
-    account = ProviderAccount.objects.filter(webhook_token=token).first()
+    account = account_by_token(token)
     if account is None:
         return _refused(404, "There is nothing at this address.")  # and nothing is stored
     if request.method not in methods:
@@ -92,7 +106,7 @@ def _receive(
     declared = _content_length(request)
     body = b"" if declared > MAX_BODY else request.read(MAX_BODY + 1)
     too_large = declared > MAX_BODY or len(body) > MAX_BODY
-    delivery = WebhookDelivery.objects.create(
+    delivery = WebhookDelivery(
         account=account,
         endpoint=endpoint,
         method=request.method,
@@ -113,17 +127,37 @@ def _receive(
         payload = delivery_payload(delivery)
     except Refusal as refusal:
         return _reject(delivery, refusal)
+    except Exception:
+        delivery.save()  # kept, unverified, before the error is reported
+        raise
     try:
-        delivery_apply(delivery=delivery, payload=payload, provider=provider)
-    except Exception as exc:  # the delivery is kept: an admin can replay it once fixed
-        logger.exception("Applying webhook delivery %s failed", delivery.pk)
-        delivery.apply_error = f"{type(exc).__name__}: {exc}"[:2000]
-        delivery.save(update_fields=["apply_error"])
+        if settings.WEBHOOK_APPLY_IN_WORKER:
+            _store_accepted(delivery)
+            deliveries_apply_soon()
+            applied = True
+        else:
+            with transaction.atomic():
+                _store_accepted(delivery)
+                applied = _apply_or_keep(delivery, payload, provider)
+    except _Replayed:
+        delivery.verified = False  # stored as refused, beside the accepted original
+        return _reject(delivery, Refusal(401, "replayed: this signature was accepted before"))
+    if not applied:
         # A 5xx makes the provider retry once, which may well succeed.
         return _refused(500, "The event was stored but could not be applied.")
     if endpoint in (EVENTS_ENDPOINT, VG_STATUS_ENDPOINT):
         return HttpResponse(status=200)
     return JsonResponse([], safe=False)
+
+
+def account_by_token(token: str) -> ProviderAccount | None:
+    """The account this webhook token belongs to.
+
+    Every delivery starts here: a raw query skips Django's query compiler, which costs more
+    than the indexed lookup itself (docs/performance.md).
+    """
+    query = f"SELECT * FROM {ProviderAccount._meta.db_table} WHERE webhook_token = %s"
+    return next(iter(ProviderAccount.objects.raw(query, [token])), None)
 
 
 def _content_length(request: HttpRequest) -> int:
@@ -163,7 +197,7 @@ def webhook_provider(account: ProviderAccount) -> Provider:
 def _verify(
     delivery: WebhookDelivery, provider: Provider, request: HttpRequest, body: bytes
 ) -> None:
-    """Check the signature and the replay key; mark the delivery verified or raise Refusal."""
+    """Check the signature; mark the (unsaved) delivery verified or raise Refusal."""
     verdict = provider.verify_webhook(
         request.headers, body, query_string=request.META.get("QUERY_STRING", "")
     )
@@ -171,21 +205,44 @@ def _verify(
     delivery.replay_key = verdict.jti[:200]
     if not verdict.ok:
         raise Refusal(401, verdict.reason)
-    with transaction.atomic():
-        # One delivery of an account at a time passes this check, so two copies of one
-        # signed request sent at once cannot both be accepted.
-        ProviderAccount.objects.select_for_update().filter(pk=delivery.account_id).first()
-        if delivery.replay_key and WebhookDelivery.objects.filter(
-            account_id=delivery.account_id, replay_key=delivery.replay_key, verified=True
-        ).exists():
-            raise Refusal(401, "replayed: this signature was accepted before")
-        delivery.verified = True
-        delivery.save(update_fields=["verified", "signed_at", "replay_key"])
+    delivery.verified = True
+
+
+class _Replayed(Exception):
+    """The delivery's replay key belongs to a delivery the account accepted before."""
+
+
+def _store_accepted(delivery: WebhookDelivery) -> None:
+    """Insert a verified delivery; _Replayed if its signature was accepted before.
+
+    The `delivery_replay_once` unique constraint decides, also between two copies of one
+    signed request arriving at once: the second insert waits for the first to commit, then
+    fails, and only the insert is undone.
+    """
+    try:
+        with transaction.atomic():
+            delivery.save()
+    except IntegrityError as exc:
+        raise _Replayed from exc
+
+
+def _apply_or_keep(delivery: WebhookDelivery, payload: dict[str, Any],
+                   provider: Provider) -> bool:
+    """Apply the stored delivery in a savepoint; on failure keep it with its error."""
+    try:
+        delivery_apply(delivery=delivery, payload=payload, provider=provider)
+    except Exception as exc:  # the delivery is kept: an admin can replay it once fixed
+        logger.exception("Applying webhook delivery %s failed", delivery.pk)
+        delivery.apply_error = f"{type(exc).__name__}: {exc}"[:2000]
+        delivery.save(update_fields=["apply_error"])
+        return False
+    return True
 
 
 def _reject(delivery: WebhookDelivery, refusal: Refusal) -> HttpResponse:
+    """Store a refused delivery (never yet stored) with the reason, and answer the 4xx."""
     delivery.rejection_reason = refusal.reason[:300]
-    delivery.save(update_fields=["rejection_reason", "signed_at", "replay_key"])
+    delivery.save()
     if refusal.status == 401:
         # Which check failed is in the rejected-deliveries log, not told to the sender.
         return _refused(401, "The webhook signature was not accepted.")
@@ -281,3 +338,54 @@ def delivery_replay(*, actor: Actor, delivery: WebhookDelivery) -> CallEvent | N
                  "duplicate": record.is_duplicate if record else None},
     )
     return record
+
+
+# Applying in workers (WEBHOOK_APPLY_IN_WORKER) --------------------------------------------
+
+# Accepted deliveries not applied yet (nor failed): what workers apply.
+PENDING = Q(verified=True, rejection_reason="", applied_at__isnull=True, apply_error="")
+APPLY_SCHEDULED_KEY = "calls:webhooks:apply-scheduled"
+# A scheduled apply task that never ran (its worker died) stops holding back new ones after
+# this long; beat also applies whatever is pending every minute.
+APPLY_SCHEDULED_TTL = 30  # seconds
+
+
+def deliveries_apply_soon() -> None:
+    """Have a worker apply the stored deliveries: one task for all those stored meanwhile.
+
+    The flag in the cache is cleared by the task when it starts, so a delivery stored after
+    that schedules another run, and one stored before it is seen by the running one.
+    """
+    if cache.add(APPLY_SCHEDULED_KEY, True, timeout=APPLY_SCHEDULED_TTL):
+        tasks.apply_webhook_deliveries.delay()
+
+
+def deliveries_apply_pending(*, limit: int | None = None) -> int:
+    """Apply accepted, unapplied deliveries oldest first, one transaction each; how many.
+
+    Several workers can run this at once: each claims its next delivery with SKIP LOCKED,
+    and applying one takes the same locks as applying it in the request would.
+    """
+    cache.delete(APPLY_SCHEDULED_KEY)
+    providers: dict[int, Provider] = {}
+    done = 0
+    while limit is None or done < limit:
+        with transaction.atomic():
+            delivery = (
+                WebhookDelivery.objects.select_for_update(skip_locked=True, no_key=True,
+                                                          of=("self",))
+                .select_related("account").filter(PENDING).order_by("id").first()
+            )
+            if delivery is None:
+                break
+            if delivery.account_id not in providers:
+                providers[delivery.account_id] = webhook_provider(delivery.account)
+            try:
+                payload = delivery_payload(delivery)
+            except Refusal as refusal:  # checked when it arrived; kept if it changed since
+                delivery.apply_error = refusal.reason
+                delivery.save(update_fields=["apply_error"])
+            else:
+                _apply_or_keep(delivery, payload, providers[delivery.account_id])
+        done += 1
+    return done

@@ -266,8 +266,20 @@ LOGGING = {
 
 # Behind a reverse proxy that sets X-Forwarded-For, the audit log records the client's address.
 USE_X_FORWARDED_FOR = env.bool("USE_X_FORWARDED_FOR", default=False)
+# Webhook events are applied to their calls by Celery workers instead of in the request: the
+# provider gets its answer after the event is verified and stored (calls/webhooks.py). For
+# high event volumes; see docs/performance.md.
+WEBHOOK_APPLY_IN_WORKER = env.bool("WEBHOOK_APPLY_IN_WORKER", default=False)
+# The benchmarks' baseline (bench/, portal/bench_views.py): a bare JSON view at /bench/bare,
+# mounted only when this is on, so the figures can be compared with what the server alone costs.
+BENCH_BASELINE_VIEW = env.bool("BENCH_BASELINE_VIEW", default=False)
 CELERY_BEAT_SCHEDULE["worker-heartbeat"] = {
     "task": "portal.tasks.record_worker_heartbeat",
+    "schedule": 60.0,
+}
+# Webhook deliveries stored for the workers whose apply task was lost are applied, every minute.
+CELERY_BEAT_SCHEDULE["calls-apply-webhook-deliveries"] = {
+    "task": "calls.tasks.apply_webhook_deliveries",
     "schedule": 60.0,
 }
 # Calls whose task was lost (a worker died) are retried or failed safely, every minute.

@@ -1,8 +1,9 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portal import health, views
+from portal import bench_views, health, views
 from portal.forms import SignInForm
 
 handler404 = "portal.views.page_not_found"
@@ -31,3 +32,6 @@ urlpatterns = [
     path("sandbox/", include("voiceapps.sandbox.urls")),
     path("django-admin/", admin.site.urls),
 ]
+
+if settings.BENCH_BASELINE_VIEW:
+    urlpatterns.append(path("bench/bare", bench_views.bare, name="bench_bare"))
