@@ -7,6 +7,7 @@ adapter: the NCCO, call-control and event shapes are identical; only URLs and au
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -94,6 +95,13 @@ def public_key_pem(private_key_pem: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _signing_key(private_key_pem: str) -> rsa.RSAPrivateKey:
+    """The parsed private key. Parsing checks the RSA key, which costs about a hundred times
+    what signing does (30 ms against 0.3 ms): every create-call request signs a fresh JWT."""
+    return serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+
+
 class VonageProvider(Provider):
     kind = "vonage"
     label = "Vonage"
@@ -155,7 +163,7 @@ class VonageProvider(Provider):
             "exp": now + self.JWT_LIFETIME,
         }
         try:
-            return jwt.encode(claims, app.private_key_pem, algorithm="RS256")
+            return jwt.encode(claims, _signing_key(app.private_key_pem), algorithm="RS256")
         except (ValueError, TypeError, jwt.PyJWTError):
             raise ProviderError(
                 "The application's private key is not a usable RSA PEM key."
