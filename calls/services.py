@@ -26,6 +26,7 @@ from django.utils import timezone
 from calls import options as rules
 from calls import ratelimit, tasks
 from calls.models import STATUS_RANK, Call, CallEvent, CallStatus, Direction
+from portal.logging import redact_hook_tokens
 from portal.services import Actor, audit_record
 from voiceapps import phone
 from voiceapps.hooks import default_event_url
@@ -430,6 +431,11 @@ def _record(call_id: int, *, event: dict[str, Any], kind: str = ratelimit.SEND_E
     Webhooks may have moved the call on between the send and this write. `kind` is
     "submit" for the answer to a request that went out: the rate limit counts those.
     """
+    if "provider_request" in fields:
+        # The call page shows it to viewers; Callboard's own hook URLs in it carry the
+        # account's webhook token, which is for admins only.
+        fields["provider_request"] = json.loads(
+            redact_hook_tokens(json.dumps(fields["provider_request"])))
     with transaction.atomic():
         call = Call.objects.select_for_update().get(pk=call_id)
         if only_if is not None and not only_if(call):

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
 from calls.services import call_profile_create
+from portal.crypto import mask
 from portal.models import ApiToken, Role, User
 from portal.roles import sync_role_permissions
 from portal.services import SYSTEM, Actor, api_token_create
@@ -141,7 +142,7 @@ def build_world(admin: User) -> World:
     )
     delivery = WebhookDelivery.objects.create(
         account=accounts["vonage"], endpoint="events", method="POST",
-        path=f"/hooks/{accounts['vonage'].webhook_token}/events",
+        path=f"/hooks/{mask(accounts['vonage'].webhook_token)}/events",  # as stored
         headers={"Content-Type": "application/json"},
         body=b'{"status": "completed", "to": "31612345678"}', verified=True, applied_at=now,
     )
