@@ -38,14 +38,24 @@ def place(demo, api_for, operator_user):  # demo first: it makes the role groups
     return create
 
 
-def finished(call: Call, closing: str = "completed", timeout: float = 45) -> Call:
-    """The call once its closing event is in the log (Vonage closes legs with `completed`)."""
-    def done():
-        call.refresh_from_db()
-        return call.is_terminal and call.events.filter(raw_status=closing).exists()
+@pytest.fixture
+def finished(live_callboard):
+    def wait(call: Call, closing: str = "completed", timeout: float = 45) -> Call:
+        """The call once its closing event is in the log (Vonage closes legs with it)."""
+        def done():
+            call.refresh_from_db()
+            return call.is_terminal and call.events.filter(raw_status=closing).exists()
 
-    wait_for(done, timeout=timeout, interval=0.2)
-    return call
+        try:
+            wait_for(done, timeout=timeout, interval=0.2)
+        except AssertionError:
+            raise AssertionError(
+                f"call {call.pk} is {call.status} ({call.failure_detail!r}), events "
+                f"{timeline(call)}; the worker's last lines:\n"
+                f"{live_callboard.worker.log()[-4000:]}") from None
+        return call
+
+    return wait
 
 
 def timeline(call: Call) -> list[str]:
@@ -59,7 +69,7 @@ def menu_choice(call: Call) -> str:
     return event.raw_status if event else ""
 
 
-def test_a_person_presses_1_and_hears_sales(place):
+def test_a_person_presses_1_and_hears_sales(place, finished):
     call = finished(place("447700900006"))
 
     assert call.status == "completed" and call.provider == "sandbox"
@@ -72,20 +82,20 @@ def test_a_person_presses_1_and_hears_sales(place):
     assert call.events.filter(kind="input").exists()
 
 
-def test_a_person_says_sales(place):
+def test_a_person_says_sales(place, finished):
     call = finished(place("447700900007"))
 
     assert call.status == "completed"
     assert menu_choice(call) == "menu word"
 
 
-def test_a_person_who_presses_nothing_gets_the_default(place):
+def test_a_person_who_presses_nothing_gets_the_default(place, finished):
     call = finished(place("447700900000"))
 
     assert call.status == "completed" and menu_choice(call) == "menu default"
 
 
-def test_busy(place):
+def test_busy(place, finished):
     call = finished(place("447700900001"))
 
     assert call.status == "busy"
@@ -93,14 +103,14 @@ def test_busy(place):
     assert not AnswerRequest.objects.filter(call=call).exists()
 
 
-def test_no_answer_after_the_ringing_timer(place):
+def test_no_answer_after_the_ringing_timer(place, finished):
     call = finished(place("447700900002", options={"ringing_timer": 20}))
 
     assert call.status == "no_answer" and call.provider_status == "timeout"
     assert timeline(call) == ["started", "ringing", "timeout", "completed"]
 
 
-def test_a_voicemail_that_beeps(place):
+def test_a_voicemail_that_beeps(place, finished):
     call = finished(place("447700900003", options={"advanced_machine_detection": {
         "behavior": "continue", "mode": "detect_beep", "beep_timeout": 45}}))
 
@@ -110,7 +120,7 @@ def test_a_voicemail_that_beeps(place):
     assert AnswerRequest.objects.filter(call=call).exists()  # the flow plays to the machine
 
 
-def test_a_voicemail_hung_up_on_by_machine_detection(place):
+def test_a_voicemail_hung_up_on_by_machine_detection(place, finished):
     call = finished(place("447700900004", options={"machine_detection": "hangup"}))
 
     assert call.status == "completed" and call.answered_by == "machine"
@@ -118,34 +128,35 @@ def test_a_voicemail_hung_up_on_by_machine_detection(place):
     assert not AnswerRequest.objects.filter(call=call).exists()
 
 
-def test_a_failure(place):
+def test_a_failure(place, finished):
     call = finished(place("447700900005"))
 
     assert call.status == "failed" and call.failure_detail == "cannot_route"
     assert timeline(call) == ["started", "failed", "completed"]
 
 
-def test_a_person_who_hangs_up_early(place):
+def test_a_person_who_hangs_up_early(place, finished):
     call = finished(place("447700900008"))
 
     assert call.status == "completed" and call.disconnected_by == "user"
     assert call.duration_seconds == 2
 
 
-def test_a_rejected_call_gets_no_completed(place):
+def test_a_rejected_call_gets_no_completed(place, finished):
     call = finished(place("447700900009"), closing="rejected")
 
     assert call.status == "rejected" and call.failure_detail == "declined"
     assert timeline(call) == ["started", "rejected"]
 
 
-def test_the_tag_scripts_a_call(place):
+def test_the_tag_scripts_a_call(place, finished):
     call = finished(place("447700900000", tag={"sandbox_script": "busy"}))
 
     assert call.status == "busy"
 
 
-def test_the_dashboards_test_call_runs_the_same_loop(demo, client_for, operator_user):
+def test_the_dashboards_test_call_runs_the_same_loop(demo, client_for, operator_user,
+                                                    finished):
     response = client_for(operator_user).post("/sandbox/test-call", {"script": "digits"})
 
     call = finished(Call.objects.get())
