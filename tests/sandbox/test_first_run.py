@@ -3,6 +3,7 @@
 import pytest
 from django.core.management import call_command
 from django.template import Context, Template
+from django.urls import reverse
 
 from calls.models import Call, CallStatus
 from portal.models import AuditEntry
@@ -55,6 +56,15 @@ def test_the_script_table_lists_every_script_and_the_tag_keys(db):
     for text in ("0001", "+447700900001", "busy", "0008", "anything else", "sandbox_digits"):
         assert text in html
     assert "Busy: <code>busy</code>, then <code>completed</code>." in html
+
+
+def test_the_sandbox_account_page_shows_who_answers(first_run, client_for, viewer_user):
+    page = client_for(viewer_user).get(reverse("account_detail", args=[first_run.account.pk]))
+    assert "Who answers a sandbox call" in page.content.decode()
+    vonage = ProviderAccount.objects.create(name="Real Vonage", kind="vonage")
+    other = client_for(viewer_user).get(reverse("account_detail", args=[vonage.pk]))
+    assert other.status_code == 200
+    assert "Who answers a sandbox call" not in other.content.decode()
 
 
 def test_operators_see_the_test_call_form_on_the_dashboard(first_run, client_for, personas):
