@@ -17,7 +17,7 @@ var/local.env: | $(VENV)/.installed
 
 run: $(VENV)/.installed var/local.env
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py run_local --port $(PORT)
+	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} $(PY) manage.py run_local --port $(PORT)
 
 # Debian's Chromium for the browser tests; Playwright's own browser download cannot be used.
 browser:
