@@ -26,9 +26,10 @@ def normalise(value: str, *, field: str = "e164", strict: bool = True) -> tuple[
         ) from None
     checks = phonenumbers.is_valid_number if strict else phonenumbers.is_possible_number
     if not checks(parsed):
+        # It parsed, so it has a country code: what is wrong is that code or the digits.
         raise ValidationError(
-            {field: f"{value} is not a valid phone number; give the country code, "
-                    "e.g. +31 20 123 4567."}
+            {field: f"{value} is not a number of country code +{parsed.country_code}; check "
+                    "the country code and the digits, e.g. +31 20 123 4567."}
         )
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     # Test ranges have no region of their own; their country code still names the country.

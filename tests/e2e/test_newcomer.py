@@ -236,11 +236,12 @@ def application_for_it(walk: Walk) -> None:
 def number_for_it(walk: Walk) -> None:
     page, expect = walk.page, walk.expect
     walk.add_on_the_sandbox("Numbers", "numbers", "Add number")
-    walk.labelled("Number").fill("020 7946 0999")  # a national number: no country
+    walk.labelled("Number").fill("+44 20 7946 099")  # a digit short
     walk.labelled("Description").fill("Hold line caller ID")
     page.get_by_role("button", name="Save").click()
-    expect(page.locator(".has-error .error")).to_contain_text(
-        "Enter the number in international format")
+    expect(page.locator(".has-error .error")).to_have_text(
+        "+44 20 7946 099 is not a number of country code +44; check the country code and the "
+        "digits, e.g. +31 20 123 4567.")
     walk.labelled("Number").fill(CALLER_ID)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(CALLER_ID)
