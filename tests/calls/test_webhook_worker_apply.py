@@ -22,6 +22,7 @@ def post_call_progress(client, account) -> None:
 def test_events_are_answered_at_once_and_one_task_applies_all_stored_meanwhile(
         client, settings, monkeypatch):
     settings.WEBHOOK_APPLY_IN_WORKER = True
+    monkeypatch.setattr("calls.webhooks.SCHEDULE_EVERY", 0)  # ask the cache every time
     scheduled = []
     monkeypatch.setattr("calls.tasks.apply_webhook_deliveries.delay",
                         lambda: scheduled.append("task"))
