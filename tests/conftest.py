@@ -22,6 +22,9 @@ from tests.factories import UserFactory
 REPO = Path(__file__).resolve().parent.parent
 TEST_QUEUE = "callboard-test"
 
+# Test users are made by the hundred; the production password hasher would cost minutes.
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 # Tests publish to their own queue so a `make run` beside them never eats their tasks.
 celery_app.conf.task_default_queue = TEST_QUEUE
 

@@ -13,10 +13,10 @@ from django.utils import timezone
 from calls.events import call_event_record
 from calls.models import Call
 from calls.webhooks import webhook_provider
-from tests.calls.webhook_helpers import fast_passwords, make_account, vonage_status  # noqa: F401
+from tests.calls.webhook_helpers import make_account, vonage_status
 from voiceapps.models import Application
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
+pytestmark = pytest.mark.django_db
 
 
 def day(d: int, hour: int, minute: int = 0) -> datetime:

@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 
 from calls.models import Call, WebhookDelivery
-from tests.calls.webhook_helpers import fast_passwords, make_account  # noqa: F401
+from tests.calls.webhook_helpers import make_account
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
+pytestmark = pytest.mark.django_db
 
 
 def stat(html: str, label: str) -> str:

@@ -8,7 +8,6 @@ from tests.calls.webhook_helpers import (  # noqa: F401
     CONVERSATION,
     UUID,
     body_of,
-    fast_passwords,
     make_account,
     the_call,
     vonage_post,
@@ -16,7 +15,7 @@ from tests.calls.webhook_helpers import (  # noqa: F401
 )
 from tests.fakes.provider_accounts import vonage_signed_headers
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -9,11 +9,9 @@ from calls.models import AnswerRequest, Call, CallEvent, CallStatus, WebhookDeli
 from calls.retention import apply_retention, mask_number, retention_apply
 from portal.models import AuditEntry, RetentionPolicy
 from portal.services import SYSTEM, audit_record
-from tests.calls.webhook_helpers import fast_passwords, make_account  # noqa: F401
+from tests.calls.webhook_helpers import make_account
 from tests.helpers import wait_for
 from tests.security.world import ensure_roles
-
-pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 DAY = timedelta(days=1)
 

@@ -10,12 +10,10 @@ import pytest
 
 from portal.models import Role
 from tests.calls.placing import ensure_roles
-from tests.calls.webhook_helpers import fast_passwords  # noqa: F401
 from tests.e2e.pages import check_page
 from tests.factories import PASSWORD, UserFactory
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True),
-              pytest.mark.usefixtures("fast_passwords")]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 # (page, what it says, the way forward)
 NOTHING_YET = [

@@ -10,7 +10,6 @@ from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from tests.voiceapps.account_helpers import (
     VONAGE_401,
     account_from,
-    fast_passwords,  # noqa: F401
     hosted_application,
     page_text,
     reload,

@@ -17,7 +17,6 @@ from tests.fakes.provider_accounts import (
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from tests.voiceapps.account_helpers import (
     account_from,
-    fast_passwords,  # noqa: F401
     hosted_application,
     page_text,
     reload,

@@ -16,7 +16,6 @@ from tests.fakes.provider_accounts import start_vonage
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from tests.voiceapps.account_helpers import (
     account_from,
-    fast_passwords,  # noqa: F401
     hosted_application,
 )
 from voiceapps import services

@@ -15,7 +15,6 @@ from tests.fakes.provider_accounts import start_kpn, start_voicegateway, start_v
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from tests.voiceapps.account_helpers import (
     VONAGE_401,
-    fast_passwords,  # noqa: F401
     hosted_application,
 )
 from voiceapps import services
