@@ -45,6 +45,17 @@
       else if (region.getAttribute("tabindex") === "0") region.removeAttribute("tabindex");
     });
   }
+  // Filters would take a phone's whole first screen: folded there until the user opens
+  // them. On a wider window they are always open (the CSS hides the summary that toggles).
+  var narrow = window.matchMedia("(max-width: 640px)");
+  function foldOnPhone() {
+    document.querySelectorAll("details[data-fold-on-phone]").forEach(function (box) {
+      box.open = !narrow.matches;
+    });
+  }
+  foldOnPhone();
+  narrow.addEventListener("change", foldOnPhone);
+
   focusableWhenScrolling();
   window.addEventListener("resize", focusableWhenScrolling);
   document.body.addEventListener("htmx:afterSettle", focusableWhenScrolling);

@@ -26,7 +26,7 @@ import requests
 from calls.models import TERMINAL_STATUSES, Call
 from portal.services import setup_token
 from tests.calls.webhook_helpers import fast_passwords  # noqa: F401
-from tests.e2e.pages import SCREENSHOTS, check_page, focus_after_tabs
+from tests.e2e.pages import DESKTOP, PHONE, SCREENSHOTS, check_page, focus_after_tabs
 from tests.factories import PASSWORD
 from tests.helpers import wait_for
 from voiceapps.models import Application, Number
@@ -352,6 +352,12 @@ def the_other_main_pages(walk: Walk) -> None:
     walk.nav("Calls")
     expect(page.locator("tbody tr")).to_have_count(2 + len(SCRIPTS))
     walk.check("calls")
+    # On a phone the filters fold away, for the calls to be on the first screen.
+    page.set_viewport_size(PHONE)
+    expect(walk.labelled("Tag")).to_be_hidden()
+    page.get_by_text("Filters", exact=True).click()
+    expect(walk.labelled("Tag")).to_be_visible()
+    page.set_viewport_size(DESKTOP)
     walk.go("/calls/new")
     walk.check("place-call")
     walk.nav("Accounts")
