@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from calls.models import AnswerRequest, Call, CallEvent
+from calls.webhooks import webhook_provider
 from portal.api.exceptions import error_body
 from voiceapps.models import Application, NccoVersion, ProviderAccount
 from voiceapps.ncco.services import (
@@ -28,7 +29,10 @@ from voiceapps.ncco.services import (
     ncco_render_version,
     served_version,
 )
-from voiceapps.providers.registry import get_provider
+
+# What answering needs of a call: loading all of its fields (six JSON documents among them)
+# cost more than the rest of the lookup.
+ANSWER_CALL_FIELDS = ("id", "tag", "ncco_version_id", "application_id")
 
 
 def find_call(*, account_id: int, params: Mapping[str, Any]) -> Call | None:
@@ -36,7 +40,8 @@ def find_call(*, account_id: int, params: Mapping[str, Any]) -> Call | None:
     uuid = params.get("uuid")
     if not isinstance(uuid, str) or not uuid:
         return None
-    return Call.objects.filter(account_id=account_id, provider_call_id=uuid).first()
+    return (Call.objects.only(*ANSWER_CALL_FIELDS)
+            .filter(account_id=account_id, provider_call_id=uuid).first())
 
 
 def render_for_call(
@@ -213,7 +218,7 @@ def _signature_refusal(request: HttpRequest, account: ProviderAccount) -> str:
     """Why the request is refused, or "" when it is signed by the account (or need not be)."""
     if not account.signature_secret_encrypted:
         return ""  # no secret: the unguessable token in the URL is the only guard
-    verdict = get_provider(account.config()).verify_webhook(
+    verdict = webhook_provider(account).verify_webhook(
         request.headers, request.body, query_string=request.META.get("QUERY_STRING", "")
     )
     return "" if verdict.ok else f"The signature was refused ({verdict.reason})."
