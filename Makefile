@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test lint ci-services browser clean-test-state
+.PHONY: run test lint ci-services browser clean-test-state bench
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,3 +32,11 @@ MARKERS ?=
 test: $(VENV)/.installed var/local.env browser lint
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(if $(MARKERS),-m "$(MARKERS)") $(PYTEST_ARGS)
+
+# Benchmarks (docs/performance.md), never part of `make test`: each starts PostgreSQL and Redis
+# as .ci/run does, serves Callboard with gunicorn and prints its figures beside the bare view's.
+# `make bench BENCH=webhooks` runs one; BENCH_ARGS="--help" shows a benchmark's options.
+BENCH ?= webhooks answer_url call_log live_latency placement
+bench: $(VENV)/.installed browser
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	@for name in $(BENCH); do $(PY) -m bench.$$name $(BENCH_ARGS) || exit 1; done

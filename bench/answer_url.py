@@ -1,0 +1,148 @@
+"""Benchmark 2: the hosted answer URL. `python -m bench.answer_url [--duration 60]`
+
+Vonage asks /hooks/<token>/answer/<application_id> with GET and its parameters (to, from,
+uuid, conversation_uuid, endpoint_type, region_url), signed over them. The application
+serves a hosted NCCO with placeholders: the caller's numbers, the leg id, and a per-call
+variable from the tag of the call Callboard placed (half of the requests; the other half are
+calls Callboard does not know, which get the application's default). Each request is
+answered with the rendered NCCO and recorded as an AnswerRequest.
+
+1. wrk at full speed for --duration seconds (and the bare view the same way);
+2. the paced client at --rate requests per second for --paced-duration seconds (and the bare
+   view at the same rate).
+
+Targets (issue 10): ≥ 0.8× the bare view's rate; p99 ≤ 20 ms at 200 requests per second.
+The signature check has no replay guard here (Vonage may ask again for the same call), so
+the signed requests are reused; they are signed right before each run (iat within 5 min).
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+from bench import run, vonage
+
+GREETING = [
+    {"action": "talk", "language": "en-GB",
+     "text": "Hello {{custom.customer}}, this is {{from}} calling {{to}} about your order "
+             "{{custom.order}}."},
+    {"action": "input", "type": ["dtmf"], "dtmf": {"maxDigits": 1, "timeOut": 5},
+     "eventUrl": ["https://example.com/ivr/{{uuid}}/input"]},
+    {"action": "talk", "text": "Thank you. Goodbye."},
+]
+DEFAULTS = {"customer": "valued customer", "order": "unknown"}
+DISTINCT_REQUESTS = 4000
+
+
+def seed_application(account, calls: int, *, seed: int):
+    """The application with its hosted NCCO, and the calls Callboard placed through it."""
+    from calls.models import Call, CallStatus
+    from portal.services import SYSTEM
+    from voiceapps.models import Application
+    from voiceapps.ncco.services import ncco_document_create
+
+    document = ncco_document_create(actor=SYSTEM, name="Bench greeting",
+                                    content=GREETING).version.document
+    application = Application.objects.create(account=account, name="Bench line",
+                                             ncco_document=document, variables=DEFAULTS)
+    rng = random.Random(seed)
+    Call.objects.bulk_create([
+        Call(account=account, provider="vonage", application=application,
+             from_number="447700900000", to_display=f"4477009{n:05d}",
+             to_endpoint={"type": "phone", "number": f"4477009{n:05d}"},
+             status=CallStatus.RINGING, provider_call_id=str(uuid.UUID(int=rng.getrandbits(128))),
+             tag={"customer": f"Customer {n}", "order": f"A-{n:06d}"})
+        for n in range(calls)
+    ], batch_size=2000)
+    return application
+
+
+def answer_requests(stack: run.Stack, application, *, count: int, seed: int) -> list[bytes]:
+    """Signed GETs: every other one for a call Callboard placed, the rest for unknown legs."""
+    from calls.models import Call
+
+    placed = list(Call.objects.filter(application=application)
+                  .values_list("provider_call_id", "to_display"))
+    rng = random.Random(seed + 1)
+    path = f"/hooks/{application.account.webhook_token}/answer/{application.pk}"
+    requests = []
+    for n in range(count):
+        leg, to = (placed[n // 2 % len(placed)] if n % 2 == 0
+                   else (str(uuid.UUID(int=rng.getrandbits(128))), "447700911111"))
+        params = {"to": to, "from": "447700900000", "uuid": leg,
+                  "conversation_uuid": f"CON-{uuid.UUID(int=rng.getrandbits(128))}",
+                  "endpoint_type": "phone", "region_url": "https://api-eu-1.vonage.com"}
+        requests.append(vonage.signed_get(params, path=path, host=f"{run.HOST}:{stack.port}"))
+    return requests
+
+
+def check_answer(stack: run.Stack, request: bytes) -> None:
+    """One request by hand: a 200 with the NCCO filled in, before anything is timed."""
+    import asyncio
+
+    async def exchange() -> bytes:
+        reader, writer = await asyncio.open_connection(run.HOST, stack.port)
+        writer.write(request.replace(b"HTTP/1.1\r\n", b"HTTP/1.1\r\nConnection: close\r\n", 1))
+        data = await reader.read()
+        writer.close()
+        return data
+
+    response = asyncio.run(exchange())
+    if not response.startswith(b"HTTP/1.1 200") or b"Hello Customer " not in response:
+        raise SystemExit(f"The answer URL did not answer as expected:\n{response[:2000]!r}")
+
+
+def main() -> None:
+    options = run.arguments(__doc__.splitlines()[0], duration=60.0, rate=200.0,
+                            paced_duration=20.0, connections=16, seed=1).parse_args()
+    report = run.Report("answer URL", {
+        "duration_s": options.duration, "paced_rate": options.rate,
+        "paced_duration_s": options.paced_duration, "wrk_connections": options.connections,
+        "gunicorn": f"{run.WEB_WORKERS} workers x {run.WEB_THREADS} threads"})
+    with run.Stack(keep_database=options.keep_database) as stack:
+        with run.step("seeding the application, its NCCO and 2,000 placed calls"):
+            application = seed_application(vonage.seed_account(), 2000, seed=options.seed)
+        with run.step(f"signing {DISTINCT_REQUESTS} answer requests"):
+            requests = answer_requests(stack, application, count=DISTINCT_REQUESTS,
+                                       seed=options.seed)
+            check_answer(stack, requests[0])
+            requests_file = stack.tmp / "answer.requests"
+            run.write_requests(requests_file, requests)
+        with run.step("warming up"):
+            run.paced(stack, requests[:400], rate=200)
+        with run.step(f"bare view at full speed for {options.duration:g} s"):
+            bare = run.bare_wrk(stack, seconds=options.duration,
+                                connections=options.connections)
+        with run.step(f"answer URL at full speed for {options.duration:g} s"):
+            answer = run.wrk(stack, requests_file, seconds=options.duration,
+                             connections=options.connections, cycle=True)
+        count = int(options.rate * options.paced_duration)
+        with run.step(f"bare view and answer URL at {options.rate:g}/s for "
+                      f"{options.paced_duration:g} s each"):
+            bare_paced = run.bare_paced(stack, rate=options.rate,
+                                        seconds=options.paced_duration)
+            fresh = answer_requests(stack, application, count=count, seed=options.seed + 7)
+            answer_paced = run.paced(stack, fresh, rate=options.rate)
+        from calls.models import AnswerRequest
+
+        recorded = AnswerRequest.objects.filter(status_code=200).count()
+
+    report.add(
+        run.Figure("answers/s", answer.rate, "/s", bare.rate, (">=", 0.8), True,
+                   note=f"{answer.responses} responses, {answer.bad_status} not 2xx, "
+                        f"{answer.errors} socket errors; {recorded} answers recorded"),
+        run.Figure("full speed p50", answer.p50, "ms", bare.p50),
+        run.Figure("full speed p95", answer.p95, "ms", bare.p95),
+        run.Figure("full speed p99", answer.p99, "ms", bare.p99),
+        run.Figure(f"p50 at {options.rate:g}/s", answer_paced.p50, "ms", bare_paced.p50),
+        run.Figure(f"p95 at {options.rate:g}/s", answer_paced.p95, "ms", bare_paced.p95),
+        run.Figure(f"p99 at {options.rate:g}/s", answer_paced.p99, "ms", bare_paced.p99,
+                   ("<=", 20), note=f"achieved {answer_paced.rate:.0f}/s, "
+                                    f"statuses {answer_paced.statuses}"),
+    )
+    run.finish(report, options.json)
+
+
+if __name__ == "__main__":
+    main()

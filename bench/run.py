@@ -1,0 +1,669 @@
+"""What every benchmark shares: the production stack on loopback, load, and the figures.
+
+A benchmark (`python -m bench.<name>`, or `make bench`) opens a `Stack`: PostgreSQL and Redis
+are started as in `.ci/run` if they are down, a database `bench` is created (dropped at the
+end), migrated, static files collected into a temporary STATIC_ROOT, and gunicorn serves
+Callboard with DEBUG off, exactly as in production except for plain HTTP on 127.0.0.1
+(`SECURE_SSL_REDIRECT` and `SECURE_COOKIES` off). Celery workers are started when asked.
+The benchmark process itself is configured like the server (same database) so it can seed
+data and count rows through the ORM.
+
+Load: `wrk` (Debian's, `apt-get install wrk`) drives the maximum-rate runs from a file of
+pre-generated raw requests (bench/replay.lua), so the load generator costs the server little
+CPU; `paced()` is an open-loop client that sends at a fixed rate and measures each latency
+from when the request was due, not when it went out, so a slow server cannot hide its queue.
+
+Every figure is printed next to the same figure of the bare view (/bench/bare, served by the
+same server in the same run) and their ratio, with the target it is held to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime
+import functools
+import json
+import math
+import os
+import platform
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+POSTGRES = "postgres://postgres@127.0.0.1:5432"
+DATABASE = "bench"
+# Redis databases of their own, so a benchmark never meets `.ci/run` (0 and 1) or `make run`.
+BROKER_URL = "redis://127.0.0.1:6379/14"
+CACHE_URL = "redis://127.0.0.1:6379/15"
+QUEUE = "callboard-bench"
+BARE_PATH = "/bench/bare"
+WEB_WORKERS = 2
+WEB_THREADS = 4
+# One set of keys per process: this process's Django keeps the settings of its first stack.
+SECRET_KEY = secrets.token_urlsafe(50)
+
+
+# -- the stack ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def machine() -> dict[str, str]:
+    """Cores, memory and CPU of this machine, for the record."""
+    memory = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal:"))
+    model = next((line.split(":", 1)[1].strip()
+                  for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    return {
+        "cores": str(os.cpu_count()),
+        "memory": f"{int(memory) / 1024 / 1024:.1f} GiB",
+        "cpu": model,
+        "python": platform.python_version(),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+class Stack:
+    """PostgreSQL + Redis + gunicorn (+ Celery workers) running Callboard for one benchmark."""
+
+    def __init__(self, *, web_workers: int = WEB_WORKERS, threads: int = WEB_THREADS,
+                 keep_database: bool = False, reuse_database: bool = False,
+                 env: dict[str, str] | None = None) -> None:
+        self.web_workers = web_workers
+        self.threads = threads
+        self.keep_database = keep_database or reuse_database
+        self.reuse_database = reuse_database
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        self.tmp = Path(tempfile.mkdtemp(prefix="callboard-bench-"))
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "CALLBOARD_VAR_DIR": str(self.tmp),  # no local.env: nothing but what is set here
+            "DEBUG": "false",
+            "SECRET_KEY": SECRET_KEY,
+            "FIELD_ENCRYPTION_KEYS": _fernet_key(),
+            "DATABASE_URL": f"{POSTGRES}/{DATABASE}",
+            "CELERY_BROKER_URL": BROKER_URL,
+            "CACHE_URL": CACHE_URL,
+            "CELERY_QUEUE": QUEUE,
+            "ALLOWED_HOSTS": f"{HOST},localhost",
+            "PUBLIC_BASE_URL": self.url,
+            "SECURE_SSL_REDIRECT": "false",
+            "SECURE_COOKIES": "false",
+            "SECURE_HSTS_SECONDS": "0",
+            "STATIC_ROOT": str(self.tmp / "static"),
+            "BENCH_BASELINE_VIEW": "true",
+            "LOG_LEVEL": "WARNING",
+            **(env or {}),
+        }
+        self.server: subprocess.Popen | None = None
+        self.workers: list[Worker] = []
+
+    def __enter__(self) -> Stack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        subprocess.run([str(REPO / ".ci" / "services")], check=True)
+        _create_database(replace=not self.reuse_database)
+        self.manage("migrate", "--noinput", quiet=True)
+        self.manage("collectstatic", "--noinput", quiet=True)
+        self._setup_django()
+        _purge_queue()
+        self._start_server()
+
+    def _start_server(self) -> None:
+        self.server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "portal.wsgi",
+             "--bind", f"{HOST}:{self.port}", "--workers", str(self.web_workers),
+             "--threads", str(self.threads), "--worker-class", "gthread",
+             "--log-level", "warning", "--backlog", "2048"],
+            cwd=REPO, env=self.env,
+        )
+        deadline = time.monotonic() + 60
+        while not _answers(self.url + BARE_PATH):
+            if self.server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not start; its errors are above")
+            time.sleep(0.2)
+
+    def restart_server(self, **env: str) -> None:
+        """The same server with some settings changed (workers keep theirs)."""
+        self._stop_server()
+        self.env.update(env)
+        self._start_server()
+
+    def _stop_server(self) -> None:
+        if self.server is not None and self.server.poll() is None:
+            self.server.terminate()
+            try:
+                self.server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+
+    def manage(self, *args: str, quiet: bool = False) -> None:
+        subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=self.env, check=True,
+                       stdout=subprocess.DEVNULL if quiet else None)
+
+    def _setup_django(self) -> None:
+        """This process talks to the same database as the server, through the ORM."""
+        os.environ.update(self.env)
+        import django
+
+        django.setup()
+
+    def start_workers(self, count: int, **env: str) -> list[Worker]:
+        """`count` Celery worker processes (concurrency 1 each) on the benchmark's queue."""
+        started = [Worker(f"bench{len(self.workers) + i + 1}", {**self.env, **env})
+                   for i in range(count)]
+        self.workers += started
+        for worker in started:
+            worker.wait_ready()
+        return started
+
+    def stop_workers(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        self.workers = []
+
+    def web_worker_pids(self) -> list[int]:
+        """gunicorn's worker processes (the master only supervises)."""
+        assert self.server is not None
+        children = Path(f"/proc/{self.server.pid}/task/{self.server.pid}/children")
+        return [int(pid) for pid in children.read_text().split()]
+
+    def stop(self) -> None:
+        self.stop_workers()
+        self._stop_server()
+        with contextlib.suppress(Exception):
+            from django.db import connections
+
+            connections.close_all()
+        if not self.keep_database:
+            _drop_database()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class Worker:
+    """One `celery worker` process of the benchmark."""
+
+    def __init__(self, name: str, env: dict[str, str]) -> None:
+        self.lines: list[str] = []
+        self._ready = threading.Event()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "portal", "worker", "--concurrency=1",
+             "-n", f"{name}@%h", "-Q", QUEUE, "--without-gossip", "--without-mingle",
+             "--without-heartbeat", "--loglevel=WARNING"],
+            cwd=REPO, env={**env, "LOG_LEVEL": "WARNING"}, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if " ready." in line:
+                self._ready.set()
+
+    def wait_ready(self) -> None:
+        # At WARNING the worker prints nothing when ready: ask it over the broker instead.
+        from portal.celery import app
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("Celery worker stopped:\n" + "".join(self.lines[-40:]))
+            replies = app.control.ping(timeout=0.5)
+            if replies:
+                return
+        raise RuntimeError("Celery worker did not answer:\n" + "".join(self.lines[-40:]))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+@functools.cache
+def _fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+def _admin_connection():
+    import psycopg
+
+    return psycopg.connect(f"{POSTGRES}/postgres", autocommit=True)
+
+
+def _create_database(*, replace: bool) -> None:
+    with _admin_connection() as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                              [DATABASE]).fetchone()
+        if exists and not replace:
+            return
+        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DATABASE}")
+
+
+def _drop_database() -> None:
+    with _admin_connection() as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+
+
+def _purge_queue() -> None:
+    import redis
+
+    redis.Redis.from_url(BROKER_URL).flushdb()
+    redis.Redis.from_url(CACHE_URL).flushdb()
+
+
+def _answers(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+# -- people ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A user of the portal as a browser (session cookie) and as a script (API token)."""
+
+    session_key: str
+    api_token: str
+
+    @property
+    def cookie_header(self) -> dict[str, str]:
+        return {"Cookie": f"sessionid={self.session_key}"}
+
+    @property
+    def bearer_header(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_token}"}
+
+
+def sign_in(role: str = "viewer") -> SignedIn:
+    """A user with `role`, signed in without a password form (the session is made here)."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.models import Group
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from portal.models import Role, User
+    from portal.services import SYSTEM, api_token_create
+
+    user = User.objects.create(username=f"bench-{role}-{secrets.token_hex(3)}")
+    user.set_unusable_password()
+    user.save()
+    user.groups.add(Group.objects.get(name=Role(role).label))
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    _, token = api_token_create(actor=SYSTEM, user=user, name="bench")
+    return SignedIn(session_key=session.session_key, api_token=token)
+
+
+# -- requests -------------------------------------------------------------------------------
+
+
+def raw_request(method: str, path: str, *, body: bytes = b"", headers: dict[str, str],
+                host: str) -> bytes:
+    """One HTTP/1.1 request exactly as it goes on the wire (keep-alive)."""
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    if body or method in ("POST", "PUT", "PATCH"):
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def write_requests(path: Path, requests: Iterable[bytes]) -> int:
+    """The file bench/replay.lua reads: each request's length, a newline, the request."""
+    count = 0
+    with path.open("wb") as out:
+        for request in requests:
+            out.write(b"%d\n" % len(request))
+            out.write(request)
+            count += 1
+    return count
+
+
+# -- load -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    """What one load run measured. Latencies in milliseconds."""
+
+    rate: float  # responses per second
+    p50: float
+    p95: float
+    p99: float
+    max: float
+    responses: int
+    sent: int
+    bad_status: int  # responses other than 2xx and 3xx
+    errors: int  # connect, read, write errors and timeouts
+    seconds: float
+    exhausted: bool = False  # wrk ran out of pre-generated requests before the time was up
+    statuses: dict[int, int] = field(default_factory=dict)
+
+
+def wrk(stack: Stack, requests_file: Path, *, seconds: float, connections: int = 16,
+        cycle: bool = False) -> Load:
+    """The highest rate the server sustains: wrk with `connections` open for `seconds`."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: `apt-get install -y wrk` (or `make bench`).")
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+               "--timeout", "10s", "-s", str(REPO / "bench" / "replay.lua"), stack.url,
+               "--", str(requests_file), "1", "cycle" if cycle else "once"]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    line = next((line for line in result.stdout.splitlines() if line.startswith("WRKJSON ")),
+                None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no figures:\n{result.stdout}\n{result.stderr}")
+    data = json.loads(line.removeprefix("WRKJSON "))
+    duration = data["duration_us"] / 1e6
+    return Load(
+        rate=data["responses"] / duration,
+        p50=data["p50_us"] / 1000, p95=data["p95_us"] / 1000, p99=data["p99_us"] / 1000,
+        max=data["max_us"] / 1000, responses=data["responses"], sent=data["sent"],
+        bad_status=data["bad_status"],
+        errors=sum(data[k] for k in ("connect_errors", "read_errors", "write_errors",
+                                     "timeouts")),
+        seconds=duration, exhausted=bool(data["exhausted"]),
+    )
+
+
+def paced(stack: Stack, requests: Sequence[bytes], *, rate: float,
+          connections: int | None = None, stop: threading.Event | None = None) -> Load:
+    """Send `requests` at a fixed `rate` (open loop); latency counted from each due time.
+
+    `stop` ends the run early (the requests not sent yet are left out).
+    """
+    connections = connections or max(2, min(64, math.ceil(rate / 10)))
+    return asyncio.run(_paced(stack.port, list(requests), rate, connections,
+                              stop or threading.Event()))
+
+
+async def _paced(port: int, requests: list[bytes], rate: float, connections: int,
+                 stop: threading.Event) -> Load:
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.2
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    errors = 0
+    next_index = 0
+
+    async def connection() -> None:
+        nonlocal next_index, errors
+        reader, writer = await asyncio.open_connection(HOST, port)
+        try:
+            while next_index < len(requests) and not stop.is_set():
+                index = next_index
+                next_index += 1
+                due = start + index / rate
+                if due > loop.time():
+                    await asyncio.sleep(due - loop.time())
+                try:
+                    status = await _exchange(reader, writer, requests[index])
+                except (ConnectionError, asyncio.IncompleteReadError):
+                    # The server closed an idle keep-alive connection: count it, reconnect.
+                    errors += 1
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(HOST, port)
+                    continue
+                latencies.append((loop.time() - due) * 1000)
+                statuses[status] = statuses.get(status, 0) + 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    seconds = loop.time() - start
+    ordered = sorted(latencies)
+    return Load(
+        rate=len(latencies) / seconds, p50=percentile(ordered, 50),
+        p95=percentile(ordered, 95), p99=percentile(ordered, 99),
+        max=ordered[-1] if ordered else math.nan, responses=len(latencies),
+        sent=min(next_index, len(requests)), errors=errors, seconds=seconds,
+        bad_status=sum(n for status, n in statuses.items() if status >= 400),
+        statuses=statuses,
+    )
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                    request: bytes) -> int:
+    """Send one request, read its whole response; its status code."""
+    writer.write(request)
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    headers = head.lower()
+    match = re.search(rb"\r\ncontent-length: *(\d+)", headers)
+    if match:
+        await reader.readexactly(int(match.group(1)))
+    elif b"\r\ntransfer-encoding: chunked" in headers:
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    return status
+
+
+def percentile(ordered: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile of sorted values."""
+    if not ordered:
+        return math.nan
+    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
+
+
+class RssSampler:
+    """Samples VmRSS (MiB) of processes every `interval` seconds while it runs."""
+
+    def __init__(self, pids: Sequence[int], interval: float = 0.2) -> None:
+        self.pids = list(pids)
+        self.interval = interval
+        self.samples: dict[int, list[float]] = {pid: [] for pid in self.pids}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> RssSampler:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def _sample(self) -> None:
+        for pid in self.pids:
+            status = Path(f"/proc/{pid}/status").read_text()
+            kib = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+            self.samples[pid].append(kib / 1024)
+
+    def growth(self) -> tuple[float, float, float]:
+        """(start, peak, growth) in MiB of the process that grew most."""
+        pid = max(self.pids, key=lambda p: max(self.samples[p]) - self.samples[p][0])
+        values = self.samples[pid]
+        return values[0], max(values), max(values) - values[0]
+
+
+# -- figures --------------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    """One measured figure, the bare view's same figure, and the target it is held to.
+
+    `target` is (operator, limit); `of_baseline` makes the limit a ratio to the baseline.
+    """
+
+    name: str
+    value: float
+    unit: str
+    baseline: float | None = None
+    target: tuple[str, float] | None = None
+    of_baseline: bool = False
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline in (None, 0) or math.isnan(self.baseline):
+            return None
+        return self.value / self.baseline
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None:
+            return None
+        operator, limit = self.target
+        value = self.ratio if self.of_baseline else self.value
+        if value is None or math.isnan(value):
+            return False
+        return value >= limit if operator == ">=" else value <= limit
+
+    def target_text(self) -> str:
+        if self.target is None:
+            return ""
+        operator, limit = self.target
+        sign = "≥" if operator == ">=" else "≤"
+        return f"{sign} {limit:g}× bare" if self.of_baseline else f"{sign} {limit:g} {self.unit}"
+
+
+def _number(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "—"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+
+
+class Report:
+    """Prints a benchmark's figures as a table; keeps them for --json."""
+
+    def __init__(self, benchmark: str, settings: dict[str, object]) -> None:
+        self.benchmark = benchmark
+        self.settings = settings
+        self.figures: list[Figure] = []
+        self.machine = machine()
+
+    def add(self, *figures: Figure) -> None:
+        self.figures += figures
+
+    def print(self) -> None:
+        m = self.machine
+        print(f"\n== {self.benchmark} — {m['date']}; {m['cores']} cores, {m['memory']}, "
+              f"{m['cpu']}; Python {m['python']}")
+        print("   " + ", ".join(f"{k}={v}" for k, v in self.settings.items()))
+        header = ("figure", "value", "unit", "bare view", "ratio", "target", "met")
+        rows = [header] + [
+            (f.name, _number(f.value), f.unit, _number(f.baseline), _number(f.ratio),
+             f.target_text(), {True: "yes", False: "NO", None: ""}[f.met])
+            for f in self.figures
+        ]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+        for row in rows:
+            print("   " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths,
+                                                                            strict=True)))
+        for figure in self.figures:
+            if figure.note:
+                print(f"   * {figure.name}: {figure.note}")
+
+    def save(self, path: str | None) -> None:
+        if not path:
+            return
+        Path(path).write_text(json.dumps({
+            "benchmark": self.benchmark, "machine": self.machine, "settings": self.settings,
+            "figures": [{**asdict(f), "ratio": f.ratio, "met": f.met} for f in self.figures],
+        }, indent=2, default=str) + "\n")
+
+    @property
+    def all_met(self) -> bool:
+        return all(f.met is not False for f in self.figures)
+
+
+def arguments(description: str, **defaults: object) -> argparse.ArgumentParser:
+    """The options every benchmark takes, plus its own defaults (`duration=60`, …)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE")
+    parser.add_argument("--keep-database", action="store_true",
+                        help=f"leave the `{DATABASE}` database in place afterwards")
+    for name, value in defaults.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value,
+                            help=f"default {value}")
+    return parser
+
+
+def finish(report: Report, json_path: str | None) -> None:
+    report.print()
+    report.save(json_path)
+    if not report.all_met:
+        print("   Some targets were not met (see docs/performance.md for what was tried).")
+
+
+@contextlib.contextmanager
+def step(what: str) -> Iterator[None]:
+    """Say what is happening and how long it took (benchmarks take minutes)."""
+    started = time.monotonic()
+    print(f"-- {what} …", flush=True)
+    yield
+    print(f"   done in {time.monotonic() - started:.1f} s", flush=True)
+
+
+def bare_requests(stack: Stack, count: int = 1) -> list[bytes]:
+    return [raw_request("GET", BARE_PATH, headers={}, host=f"{HOST}:{stack.port}")] * count
+
+
+def bare_wrk(stack: Stack, *, seconds: float, connections: int) -> Load:
+    """The baseline's highest rate, with the same wrk settings as the measured endpoint."""
+    path = stack.tmp / "bare.requests"
+    write_requests(path, bare_requests(stack))
+    return wrk(stack, path, seconds=seconds, connections=connections, cycle=True)
+
+
+def bare_paced(stack: Stack, *, rate: float, seconds: float) -> Load:
+    return paced(stack, bare_requests(stack, int(rate * seconds)), rate=rate)
+
+

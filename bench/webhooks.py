@@ -1,0 +1,264 @@
+"""Benchmark 1: webhook ingestion. `python -m bench.webhooks [--duration 60]`
+
+Signed Vonage events (every call status, AMD results, 10% duplicates, shuffled within
+windows so each call's events arrive out of order) for thousands of calls, most of them
+placed by Callboard beforehand and some unknown to it (their first event creates them),
+posted to /hooks/<token>/events:
+
+1. wrk at full speed for --duration seconds (and the bare view the same way): accepted
+   events per second and latency percentiles;
+2. the open-loop paced client at --rate events per second for --paced-duration seconds (and
+   the bare view at the same rate): p50/p95/p99;
+3. the database afterwards: every request sent is stored as a WebhookDelivery, verified and
+   applied, with its CallEvent; nothing is lost.
+
+Targets (issue 10): ≥ 0.5× the bare view's rate, ≥ 850 events/s on 2 cores, p99 ≤ 50 ms at
+500 events/s, nothing lost. Each request is signed once, right before its run (Vonage's
+HS256 JWT with payload_hash over the exact body, fresh iat, unique jti: a second copy of
+one signed request would be refused as a replay).
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import random
+import time
+import uuid
+from typing import Any
+
+from bench import run, vonage
+
+EVENTS_PER_CALL = 5  # about, over the outcome mix below
+# How calls end (share of calls) and the statuses Vonage sends on the way (vonage.md 2.2):
+# every outcome is followed by `completed`, as Vonage does.
+OUTCOMES = (
+    (0.55, ("started", "ringing", "answered", "amd", "completed")),
+    (0.10, ("started", "ringing", "busy", "completed")),
+    (0.08, ("started", "ringing", "timeout", "completed")),
+    (0.05, ("started", "ringing", "unanswered", "completed")),
+    (0.07, ("started", "rejected", "completed")),
+    (0.07, ("started", "failed", "completed")),
+    (0.08, ("started", "ringing", "cancelled", "completed")),
+)
+DETAILS = {"unanswered": "unavailable", "rejected": "invalid_number", "failed": "cannot_route"}
+DUPLICATE_SHARE = 0.10  # events the provider sends twice
+UNKNOWN_SHARE = 0.10  # calls Callboard did not place: their first event creates them
+SHUFFLE_WINDOW = 50  # calls whose events are shuffled together
+
+
+def _stamp(moment: datetime.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def call_ids(index: int, seed: int) -> tuple[str, str, str]:
+    """(uuid, conversation_uuid, callee number) of call `index`, the same on every run."""
+    rng = random.Random(f"{seed}:{index}")
+    leg = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    conversation = "CON-" + str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    return leg, conversation, f"4477009{index % 100000:05d}"
+
+
+def call_events(index: int, *, seed: int, start: datetime.datetime) -> list[dict[str, Any]]:
+    """The events Vonage sends about one outbound call, in the order it sends them."""
+    rng = random.Random(f"{seed}:{index}:events")
+    leg, conversation, callee = call_ids(index, seed)
+    flow = rng.choices([f for _, f in OUTCOMES], weights=[w for w, _ in OUTCOMES])[0]
+    at = start + datetime.timedelta(seconds=index * 0.01)
+    answered_at = None
+    events = []
+    for status in flow:
+        at += datetime.timedelta(seconds=rng.uniform(0.5, 8))
+        if status == "amd":
+            events.append({"call_uuid": leg, "conversation_uuid": conversation,
+                           "status": rng.choice(("human", "human", "human", "machine")),
+                           "timestamp": _stamp(at)})
+            continue
+        event = {"from": "447700900000", "to": callee, "uuid": leg,
+                 "conversation_uuid": conversation, "status": status,
+                 "direction": "outbound", "timestamp": _stamp(at)}
+        if status in DETAILS:
+            event["detail"] = DETAILS[status]
+        if status == "answered":
+            answered_at = at
+            event.update(start_time=_stamp(at), rate="0.01270000", network="23410")
+        if status == "completed" and answered_at is not None:
+            duration = round((at - answered_at).total_seconds())
+            event.update(start_time=_stamp(answered_at), end_time=_stamp(at),
+                         duration=str(duration), rate="0.01270000",
+                         price=f"{duration * 0.0127 / 60:.8f}", network="23410",
+                         disconnected_by=rng.choice(("user", "platform")))
+        events.append(event)
+    return events
+
+
+def vonage_events(calls: range, *, seed: int = 1) -> list[dict[str, Any]]:
+    """Every event of `calls`, duplicates included, shuffled within windows of calls."""
+    start = datetime.datetime(2026, 1, 5, 9, 0, tzinfo=datetime.UTC)
+    rng = random.Random(seed)
+    events: list[dict[str, Any]] = []
+    for first in range(calls.start, calls.stop, SHUFFLE_WINDOW):
+        window = [event for index in range(first, min(first + SHUFFLE_WINDOW, calls.stop))
+                  for event in call_events(index, seed=seed, start=start)]
+        window += [event for event in window if rng.random() < DUPLICATE_SHARE]
+        rng.shuffle(window)
+        events += window
+    return events
+
+
+def seed_placed_calls(account: Any, calls: range, *, seed: int,
+                      unknown_share: float = UNKNOWN_SHARE) -> None:
+    """The calls among `calls` that Callboard placed (submitted, awaiting their events)."""
+    from calls.models import Call, CallStatus
+
+    placed = []
+    for index in calls:
+        if random.Random(f"{seed}:{index}:known").random() < unknown_share:
+            continue
+        leg, conversation, callee = call_ids(index, seed)
+        placed.append(Call(
+            account=account, provider="vonage", from_number="447700900000",
+            to_endpoint={"type": "phone", "number": callee}, to_display=callee,
+            status=CallStatus.SUBMITTED, provider_call_id=leg, conversation_id=conversation,
+        ))
+    Call.objects.bulk_create(placed, batch_size=2000)
+
+
+class Events:
+    """Hands out the signed requests of consecutive, never-used calls."""
+
+    def __init__(self, stack: run.Stack, account: Any, *, seed: int,
+                 unknown_share: float = UNKNOWN_SHARE) -> None:
+        self.account = account
+        self.unknown_share = unknown_share
+        self.host = f"{run.HOST}:{stack.port}"
+        self.path = f"/hooks/{account.webhook_token}/events"
+        self.seed = seed
+        self.next_call = 0
+
+    def requests(self, count: int) -> list[bytes]:
+        calls = range(self.next_call, self.next_call + math.ceil(count / EVENTS_PER_CALL * 1.2))
+        self.next_call = calls.stop
+        seed_placed_calls(self.account, calls, seed=self.seed, unknown_share=self.unknown_share)
+        payloads = vonage_events(calls, seed=self.seed)
+        return list(vonage.signed_posts(payloads[:count], path=self.path, host=self.host))
+
+
+def stored_counts() -> dict[str, int]:
+    from calls.models import CallEvent, WebhookDelivery
+
+    deliveries = WebhookDelivery.objects.filter(endpoint="events")
+    return {
+        "stored": deliveries.count(),
+        "applied": deliveries.filter(verified=True, applied_at__isnull=False,
+                                     apply_error="").count(),
+        "events": CallEvent.objects.filter(source="webhook").count(),
+        "duplicates": CallEvent.objects.filter(source="webhook", is_duplicate=True).count(),
+    }
+
+
+def pending() -> int:
+    from calls.models import WebhookDelivery
+    from calls.webhooks import PENDING
+
+    return WebhookDelivery.objects.filter(PENDING).count()
+
+
+def drain(timeout: float) -> float:
+    """Seconds until the workers applied every stored delivery (inf if not within timeout)."""
+    started = time.monotonic()
+    while pending():
+        if time.monotonic() - started > timeout:
+            return math.inf
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def main() -> None:
+    options = run.arguments(__doc__.splitlines()[0], duration=60.0, rate=500.0,
+                            paced_duration=20.0, inline_duration=20.0, connections=16,
+                            seed=1).parse_args()
+    report = run.Report("webhook ingestion", {
+        "duration_s": options.duration, "paced_rate": options.rate,
+        "paced_duration_s": options.paced_duration, "wrk_connections": options.connections,
+        "gunicorn": f"{run.WEB_WORKERS} workers x {run.WEB_THREADS} threads",
+        "celery_workers": 2, "WEBHOOK_APPLY_IN_WORKER": True})
+    with run.Stack(keep_database=options.keep_database,
+                   env={"WEBHOOK_APPLY_IN_WORKER": "true"}) as stack:
+        stack.start_workers(2)
+        events = Events(stack, vonage.seed_account(), seed=options.seed)
+        sent = 0
+        with run.step("warming up (both endpoints)"):
+            run.bare_paced(stack, rate=200, seconds=2)
+            warmup = events.requests(600)
+            run.paced(stack, warmup, rate=200)
+            sent += len(warmup)
+            drain(timeout=60)
+        with run.step(f"bare view at full speed for {options.duration:g} s"):
+            bare = run.bare_wrk(stack, seconds=options.duration,
+                                connections=options.connections)
+        # Never more than the bare view could take: the events cannot go faster than it.
+        count = math.ceil(bare.rate * options.duration * 1.1) + 1000
+        with run.step(f"placing their calls and signing {count} events"):
+            requests_file = stack.tmp / "events.requests"
+            run.write_requests(requests_file, events.requests(count))
+        with run.step(f"events at full speed for {options.duration:g} s"):
+            hooks = run.wrk(stack, requests_file, seconds=options.duration,
+                            connections=options.connections)
+            sent += hooks.sent
+            requests_file.unlink()
+        with run.step("waiting for the workers to apply them"):
+            backlog = pending()
+            drained = drain(timeout=max(600.0, options.duration * 10))
+        paced_count = int(options.rate * options.paced_duration)
+        with run.step(f"bare view and events at {options.rate:g}/s for "
+                      f"{options.paced_duration:g} s each"):
+            bare_paced = run.bare_paced(stack, rate=options.rate,
+                                        seconds=options.paced_duration)
+            hooks_paced = run.paced(stack, events.requests(paced_count), rate=options.rate)
+            sent += hooks_paced.sent
+            paced_drained = drain(timeout=600)
+        counts = stored_counts()
+        with run.step(f"applying in the request (WEBHOOK_APPLY_IN_WORKER off), full speed "
+                      f"for {options.inline_duration:g} s"):
+            stack.restart_server(WEBHOOK_APPLY_IN_WORKER="false")
+            inline_file = stack.tmp / "inline.requests"
+            run.write_requests(inline_file, events.requests(
+                math.ceil(bare.rate * options.inline_duration)))
+            inline = run.wrk(stack, inline_file, seconds=options.inline_duration,
+                             connections=options.connections)
+
+    accepted = (hooks.responses - hooks.bad_status) / hooks.seconds
+    note = " (wrk ran out of signed requests: raise the estimate)" if hooks.exhausted else ""
+    report.add(
+        run.Figure("accepted events/s", accepted, "/s", bare.rate, (">=", 0.5), True,
+                   note=f"{hooks.responses} responses, {hooks.bad_status} not 2xx, "
+                        f"{hooks.errors} socket errors{note}"),
+        run.Figure("accepted events/s on 2 cores", accepted, "/s", bare.rate, (">=", 850)),
+        run.Figure("full speed p50", hooks.p50, "ms", bare.p50),
+        run.Figure("full speed p95", hooks.p95, "ms", bare.p95),
+        run.Figure("full speed p99", hooks.p99, "ms", bare.p99),
+        run.Figure("applied events/s, end to end", hooks.sent / (hooks.seconds + drained),
+                   "/s", note=f"{backlog} were waiting when the load stopped; the workers "
+                              f"had applied them {drained:.1f} s later"),
+        run.Figure(f"p50 at {options.rate:g}/s", hooks_paced.p50, "ms", bare_paced.p50),
+        run.Figure(f"p95 at {options.rate:g}/s", hooks_paced.p95, "ms", bare_paced.p95),
+        run.Figure(f"p99 at {options.rate:g}/s", hooks_paced.p99, "ms", bare_paced.p99,
+                   ("<=", 50),
+                   note=f"achieved {hooks_paced.rate:.0f}/s, statuses {hooks_paced.statuses}; "
+                        f"all applied {paced_drained:.1f} s after the last was sent"),
+        run.Figure("events sent", sent, "", note=(
+            f"stored {counts['stored']}, verified and applied {counts['applied']}, call "
+            f"events {counts['events']} ({counts['duplicates']} marked duplicate)")),
+        run.Figure("events lost (sent − stored)", sent - counts["stored"], "", target=("<=", 0)),
+        run.Figure("stored but not applied", counts["stored"] - counts["applied"], "",
+                   target=("<=", 0)),
+        run.Figure("applying in the request: events/s", inline.rate, "/s", bare.rate,
+                   note="for comparison: WEBHOOK_APPLY_IN_WORKER off, each event applied "
+                        "before the answer"),
+    )
+    run.finish(report, options.json)
+
+
+if __name__ == "__main__":
+    main()
