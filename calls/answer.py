@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 from calls.models import AnswerRequest, Call, CallEvent
 from calls.webhooks import webhook_provider
 from portal.api.exceptions import error_body
+from portal.jsontext import without_nul
 from voiceapps.models import Application, NccoVersion, ProviderAccount
 from voiceapps.ncco.services import (
     MenuChoice,
@@ -231,5 +232,5 @@ def _params(request: HttpRequest) -> dict[str, Any] | None:
             body = json.loads(request.body)
         except (ValueError, RecursionError):
             return None
-        return body if isinstance(body, dict) else None
-    return dict(request.GET.items())
+        return without_nul(body) if isinstance(body, dict) else None
+    return without_nul(dict(request.GET.items()))  # kept in PostgreSQL, which refuses NUL

@@ -46,6 +46,7 @@ from calls.events import call_event_record
 from calls.models import CallEvent, WebhookDelivery
 from portal.api.exceptions import error_body
 from portal.crypto import mask
+from portal.jsontext import without_nul
 from portal.services import Actor, audit_record
 from voiceapps.hooks import VOICEGATEWAY_HOOKS, VONAGE_STYLE_KINDS
 from voiceapps.models import ProviderAccount
@@ -281,7 +282,7 @@ def delivery_payload(delivery: WebhookDelivery) -> dict[str, Any]:
     """The event a stored delivery carries: the JSON body, or a GET's query parameters."""
     body = bytes(delivery.body)
     if delivery.method == "GET" and not body:
-        return dict(parse_qsl(delivery.query, keep_blank_values=True))
+        return without_nul(dict(parse_qsl(delivery.query, keep_blank_values=True)))
     content_type = next(
         (v for k, v in delivery.headers.items() if k.lower() == "content-type"), ""
     )
@@ -296,7 +297,7 @@ def delivery_payload(delivery: WebhookDelivery) -> dict[str, Any]:
         raise Refusal(400, f"malformed JSON: {exc}"[:300]) from None
     if not isinstance(payload, dict):
         raise Refusal(400, "not a JSON object")
-    return payload
+    return without_nul(payload)  # events are kept in PostgreSQL, which refuses NUL
 
 
 def _hook_event(endpoint: str, event: ParsedEvent) -> ParsedEvent:

@@ -17,11 +17,13 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from calls.models import CallEvent
 from calls.webhooks import VOICEGATEWAY_HOOKS
 from tests.calls.webhook_helpers import fast_passwords, make_account  # noqa: F401
 from tests.fakes.provider_accounts import jambonz_signed_headers, vonage_signed_headers
 from tests.voiceapps.ncco_helpers import make_application, make_document
 from voiceapps.models import FlowType
+from voiceapps.ncco import validate_ncco
 from voiceapps.ncco.services import menu_url
 
 EXAMPLES = 60
@@ -147,3 +149,46 @@ def test_the_editor_validates_any_text_without_a_5xx(client_for, operator_user):
         assert response.status_code < 500, text[:200]
 
     request()
+
+
+# PostgreSQL refuses the NUL character in text and JSON: what a person sends with one is
+# refused with a 400 naming where; what a provider sends is kept with U+FFFD instead.
+
+def test_api_json_with_a_nul_character_is_refused_naming_where(api_for, operator_user):
+    response = api_for(operator_user).post(
+        "/api/v1/call-profiles", '{"name": "Quick", "kind": "vonage", "options": {"a\\u0000": 1}}',
+        content_type="application/json")
+
+    assert response.status_code == 400
+    assert "NUL character" in response.json()["detail"]
+    assert "/options/a" in response.json()["detail"]
+
+
+def test_an_ncco_with_a_nul_character_is_reported_by_the_editor(client_for, operator_user):
+    response = client_for(operator_user).post("/nccos/new/", {
+        "name": "Nul", "content": '[{"action": "talk", "text": "a\\u0000b"}]', "comment": ""})
+
+    assert response.status_code == 200
+    assert "NUL character" in response.content.decode()
+
+
+def test_a_provider_payload_with_a_nul_character_is_kept_with_a_replacement(hooks):
+    path, _ = hooks["kpn events"]
+    body = b'{"uuid": "u-1", "status": "ringing", "to": "3161\\u0000", "from": "31201234567"}'
+
+    response = Client().post(path, body, content_type="application/json")
+
+    assert response.status_code == 200
+    event = CallEvent.objects.get()
+    assert event.payload["to"] == "3161\ufffd"
+
+
+@pytest.mark.parametrize(("document", "path"), [
+    ([{"action": "talk", "text": "a\x00b"}], "/0/text"),
+    ([{"action": "talk", "text": "Hi", "x\x00": 1}], "/0/x\x00"),
+])
+def test_the_validator_names_a_nul_character_where_it_is(document, path):
+    report = validate_ncco(document)
+
+    assert [(issue.path, "NUL character" in issue.message) for issue in report.errors] == [
+        (path, True)]

@@ -1047,9 +1047,12 @@ urls = st.from_regex(r"https://[a-z]{1,12}\.example\.com/[a-z0-9/_-]{0,20}", ful
 url_lists = st.lists(urls, min_size=1, max_size=2)
 methods = st.sampled_from(["GET", "POST"])
 numbers = st.from_regex(r"[0-9]{7,15}", fullmatch=True)
-words = st.text(min_size=1, max_size=40)
+# Any text but the NUL character, which no valid NCCO holds (PostgreSQL cannot store it).
+text = st.characters(blacklist_characters="\x00")
+words = st.text(text, min_size=1, max_size=40)
 languages = st.sampled_from(["en-US", "en-GB", "de-DE", "cmn-CN", "en-GB-WLS", "ar"])
-spoken = st.text(min_size=1, max_size=300).filter(lambda text: not text.lstrip().startswith("<"))
+spoken = st.text(text, min_size=1, max_size=300).filter(
+    lambda value: not value.lstrip().startswith("<"))
 
 talks = st.fixed_dictionaries(
     {"action": st.just("talk"), "text": spoken},

@@ -562,6 +562,11 @@ def _action_kind(action: object) -> str | None:
     return None
 
 
+# PostgreSQL stores no NUL character in text or JSON (portal/jsontext.py).
+NUL = "\x00"
+NUL_MESSAGE = "Text may not contain the NUL character (\\u0000)."
+
+
 def _unrepresentable(document: object) -> tuple[Parts, str] | None:
     """The first value JSON cannot carry faithfully, found before any recursive code runs.
 
@@ -573,9 +578,14 @@ def _unrepresentable(document: object) -> tuple[Parts, str] | None:
         if isinstance(node, dict | list):
             if len(parts) >= MAX_DEPTH:
                 return parts, f"Values are nested more than {MAX_DEPTH} levels deep here."
-            children = node.items() if isinstance(node, dict) else enumerate(node)
+            children = list(node.items() if isinstance(node, dict) else enumerate(node))
+            for key, _ in children:
+                if isinstance(key, str) and NUL in key:
+                    return (*parts, key), NUL_MESSAGE
             # Reversed so that the stack pops children in document order.
             stack.extend(reversed([(value, (*parts, key)) for key, value in children]))
+        elif isinstance(node, str) and NUL in node:
+            return parts, NUL_MESSAGE
         elif isinstance(node, float) and not math.isfinite(node):
             return parts, "Numbers must be finite: NaN, Infinity and values such as 1e999 are not."
         elif isinstance(node, int) and not INTEGER_RANGE[0] <= node <= INTEGER_RANGE[1]:
