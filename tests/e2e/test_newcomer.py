@@ -25,7 +25,6 @@ import requests
 
 from calls.models import TERMINAL_STATUSES, Call
 from portal.services import setup_token
-from tests.calls.webhook_helpers import fast_passwords  # noqa: F401
 from tests.e2e.pages import DESKTOP, PHONE, SCREENSHOTS, check_page, focus_after_tabs
 from tests.factories import PASSWORD
 from tests.helpers import wait_for
@@ -33,8 +32,7 @@ from voiceapps.models import Application, Number
 from voiceapps.sandbox.scripts import BY_NAME
 from voiceapps.sandbox.services import sandbox_first_run
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True),
-              pytest.mark.usefixtures("fast_passwords")]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 LIVE = 5000  # ms: a change must reach an open call log within its poll and a little more
 CALL_OVER = 30000  # ms: a sandbox call at LIVE_TIME_SCALE, with a busy worker
