@@ -93,7 +93,8 @@ class World:
         self.tokens[user.username] = token
         self.planted[f"api token of {user.username}"] = raw
         # The part after the public prefix is the secret; it must not show either.
-        self.planted[f"api token secret of {user.username}"] = raw.rsplit("_", 1)[1]
+        # cb_<prefix>_<secret>: the secret itself may contain "_", so split from the left.
+        self.planted[f"api token secret of {user.username}"] = raw.split("_", 2)[2]
         return raw
 
 
