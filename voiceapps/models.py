@@ -4,6 +4,7 @@ Credentials are stored encrypted (portal.crypto) in `*_encrypted` columns and re
 `secret()`/`set_secret()`, so no template, serializer or admin can show one by accident.
 """
 
+import json
 import secrets
 
 from django.conf import settings
@@ -229,13 +230,39 @@ class NccoDocument(models.Model):
         return self.versions.order_by("-number").first()
 
 
+class OrderedJSONField(models.JSONField):
+    """JSON whose object keys keep the order they were written in.
+
+    PostgreSQL's jsonb sorts keys, so an NCCO saved as {"action": "talk", "text": ...} would
+    come back as {"text": ..., "action": "talk"} in the editor; its `json` type keeps the text
+    as written. Nothing queries inside these documents, so jsonb's operators are not missed.
+    """
+
+    def db_type(self, connection) -> str:
+        return "json" if connection.vendor == "postgresql" else super().db_type(connection)
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        # Django sends JSON as a jsonb parameter, which would sort the keys on the way in.
+        if connection.vendor == "postgresql" and value is not None and not hasattr(
+            value, "as_sql"
+        ):
+            return json.dumps(value, cls=self.encoder)
+        return super().get_db_prep_value(value, connection, prepared)
+
+    def from_db_value(self, value, expression, connection):
+        # psycopg parses the json type itself (in key order); jsonb arrives as text.
+        if value is not None and not isinstance(value, str):
+            return value
+        return super().from_db_value(value, expression, connection)
+
+
 class NccoVersion(models.Model):
     """One immutable saved state of a document. Restoring creates a new version."""
 
     document = models.ForeignKey(NccoDocument, on_delete=models.CASCADE,
                                  related_name="versions")
     number = models.PositiveIntegerField()
-    content = models.JSONField()
+    content = OrderedJSONField()
     # Hosted menu routing: {"digits": {"1": doc_id}, "words": {"sales": doc_id},
     # "default": doc_id} for an input action whose eventUrl points at Callboard.
     menu = models.JSONField(default=dict, blank=True)

@@ -37,6 +37,15 @@ def test_create_stores_version_one_with_author_comment_and_audit(operator_user):
     assert entry.object_id == str(version.document_id) and entry.actor == operator_user
 
 
+def test_saved_documents_keep_the_key_order_they_were_written_in(operator_user):
+    # PostgreSQL's jsonb would sort keys: the editor would show "text" before "action".
+    written = [{"action": "talk", "text": "Hi", "language": "en-GB", "bargeIn": False}]
+    saved = services.ncco_document_create(actor=Actor(user=operator_user), name="Order",
+                                          content=written)
+    stored = NccoVersion.objects.get(pk=saved.version.pk).content
+    assert [list(action) for action in stored] == [["action", "text", "language", "bargeIn"]]
+
+
 def test_update_adds_a_version_and_leaves_the_old_one_untouched(operator_user):
     document = make_document()
     changed = [{"action": "talk", "text": "Goodbye"}]
