@@ -164,8 +164,11 @@ def a_test_call_watched_live(walk: Walk, log: Any) -> None:
     expect(row).to_contain_text("Demo")
     seen = log.evaluate("() => window.seenStatuses")
     assert seen is not None, "the call log was reloaded"
+    # The row arrived while the page stayed open (it said "No calls yet"). At the tests' time
+    # scale the whole call may fit in one poll, so its steps are not required here;
+    # tests/e2e/test_live_log.py watches each status change of a call held at every step.
     statuses = seen[f"call-{call_id}"]
-    assert statuses[-1] == "completed" and len(statuses) > 1, statuses
+    assert statuses and statuses[-1] == "completed", statuses
     log.close()
 
 
