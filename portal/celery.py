@@ -1,9 +1,20 @@
 import os
 
 from celery import Celery
+from celery.signals import task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("callboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+def _refresh_database_connections(**kwargs) -> None:
+    """Before each task, what Django does before each request: close connections that are
+    broken or older than CONN_MAX_AGE. With CELERY_DB_REUSE_MAX, Celery itself stops closing
+    them around every task (a new PostgreSQL backend per task)."""
+    from django.db import close_old_connections
+
+    close_old_connections()
