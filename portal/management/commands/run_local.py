@@ -38,6 +38,8 @@ class Command(BaseCommand):
         # The links must work when printed, and ours should be the last banner on screen.
         self._wait_until_listening(host, port, processes["web"])
         self._banner(base)
+        # Explicitly: a shell that starts us in the background hands us SIGINT ignored.
+        signal.signal(signal.SIGINT, _interrupt)
         signal.signal(signal.SIGTERM, _interrupt)
         try:
             while True:
