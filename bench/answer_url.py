@@ -112,9 +112,10 @@ def main() -> None:
         with run.step("warming up"):
             run.paced(stack, requests[:400], rate=200)
         with run.step(f"bare view at full speed for {options.duration:g} s"):
-            bare = run.bare_wrk(stack, seconds=options.duration,
-                                connections=options.connections)
-        with run.step(f"answer URL at full speed for {options.duration:g} s"):
+            bare, bare_cpu = run.bare_wrk(stack, seconds=options.duration,
+                                          connections=options.connections)
+        with run.step(f"answer URL at full speed for {options.duration:g} s"), \
+                run.CpuMeter(stack) as cpu:
             answer = run.wrk(stack, requests_file, seconds=options.duration,
                              connections=options.connections, cycle=True)
         count = int(options.rate * options.paced_duration)
@@ -132,6 +133,11 @@ def main() -> None:
         run.Figure("answers/s", answer.rate, "/s", bare.rate, (">=", 0.8), True,
                    note=f"{answer.responses} responses, {answer.bad_status} not 2xx, "
                         f"{answer.errors} socket errors; {recorded} answers recorded"),
+        run.Figure("server CPU per answer", cpu.per_request_ms(answer), "ms", bare_cpu,
+                   note="gunicorn workers and their PostgreSQL backends, CPU seconds / responses"),
+        run.Figure("answers/s the cores could serve", run.capacity(cpu.per_request_ms(answer)),
+                   "/s", run.capacity(bare_cpu),
+                   note="cores / CPU per answer: the rate on a machine running nothing else"),
         run.Figure("full speed p50", answer.p50, "ms", bare.p50),
         run.Figure("full speed p95", answer.p95, "ms", bare.p95),
         run.Figure("full speed p99", answer.p99, "ms", bare.p99),

@@ -3,9 +3,9 @@
 Calls are placed through `call_place` (as the form and the API do) on a Vonage account whose
 API is the loopback fake provider (tests/fakes/provider_server.py: it checks every request
 against Vonage's OpenAPI document and notes when each create-call request arrives). The
-calls are queued first; then two Celery worker processes start and send them, sharing the
-account's limit. Measured at the provider: the achieved rate from the first request to the
-last, and the most requests in any one-second window.
+calls are queued first; then two Celery workers (Celery's default pool: one process per
+core) start and send them, sharing the account's limit. Measured at the provider: the achieved
+rate from the first request to the last, and the most requests in any one-second window.
 
 1. limit 3/s: --slow-calls calls (default 120, about 40 s; 1,000 would take 5.5 minutes);
 2. limit 50/s: --calls calls (default 1,000).
@@ -16,6 +16,7 @@ at 50/s it reaches at least 45.
 
 from __future__ import annotations
 
+import os
 import time
 
 from bench import run
@@ -80,7 +81,8 @@ def rate_figures(label: str, cps: float, arrivals: list[float], calls: int, *,
 def main() -> None:
     options = run.arguments(__doc__.splitlines()[0], slow_calls=120, calls=1000,
                             ).parse_args()
-    report = run.Report("placement rate", {"celery_workers": 2, "worker_concurrency": 1,
+    report = run.Report("placement rate", {"celery_workers": 2,
+                                           "worker_concurrency": os.cpu_count(),
                                            "slow_calls": options.slow_calls,
                                            "calls": options.calls})
     with run.Stack(keep_database=options.keep_database,

@@ -34,9 +34,16 @@ function init(args)
   position = 1
   sent = 0
   exhausted = 0
+  -- wrk calls request() once on its first thread to check the script, and never sends that
+  -- request: it must not use up a signed one.
+  checking = thread_index == 1
 end
 
 function request()
+  if checking then
+    checking = false
+    return wrk.format("GET", "/bench/bare")
+  end
   if position > #queue then
     if not cycle then
       exhausted = exhausted + 1

@@ -52,6 +52,7 @@ QUEUE = "callboard-bench"
 BARE_PATH = "/bench/bare"
 WEB_WORKERS = 2
 WEB_THREADS = 4
+WEB_APP_NAME = "bench-web"  # PostgreSQL's application_name of the server's connections
 # One set of keys per process: this process's Django keeps the settings of its first stack.
 SECRET_KEY = secrets.token_urlsafe(50)
 
@@ -144,7 +145,7 @@ class Stack:
              "--bind", f"{HOST}:{self.port}", "--workers", str(self.web_workers),
              "--threads", str(self.threads), "--worker-class", "gthread",
              "--log-level", "warning", "--backlog", "2048"],
-            cwd=REPO, env=self.env,
+            cwd=REPO, env={**self.env, "PGAPPNAME": WEB_APP_NAME},
         )
         deadline = time.monotonic() + 60
         while not _answers(self.url + BARE_PATH):
@@ -177,9 +178,11 @@ class Stack:
 
         django.setup()
 
-    def start_workers(self, count: int, **env: str) -> list[Worker]:
-        """`count` Celery worker processes (concurrency 1 each) on the benchmark's queue."""
-        started = [Worker(f"bench{len(self.workers) + i + 1}", {**self.env, **env})
+    def start_workers(self, count: int, *, nice: int = 0, **env: str) -> list[Worker]:
+        """`count` Celery workers on the benchmark's queue, each with Celery's default pool
+        (one process per core), at `nice` priority (10: they yield the CPU to the web server
+        when both want it)."""
+        started = [Worker(f"bench{len(self.workers) + i + 1}", {**self.env, **env}, nice=nice)
                    for i in range(count)]
         self.workers += started
         for worker in started:
@@ -212,24 +215,24 @@ class Stack:
 class Worker:
     """One `celery worker` process of the benchmark."""
 
-    def __init__(self, name: str, env: dict[str, str]) -> None:
+    def __init__(self, name: str, env: dict[str, str], *, nice: int = 0) -> None:
         self.lines: list[str] = []
-        self._ready = threading.Event()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", "worker", "--concurrency=1",
-             "-n", f"{name}@%h", "-Q", QUEUE, "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "--loglevel=WARNING"],
-            cwd=REPO, env={**env, "LOG_LEVEL": "WARNING"}, stdout=subprocess.PIPE,
+            [*(["nice", "-n", str(nice)] if nice else []),
+             sys.executable, "-m", "celery", "-A", "portal", "worker", "-n", f"{name}@%h",
+             "-Q", QUEUE, "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "--loglevel=WARNING"],
+            cwd=REPO, env={**env, "LOG_LEVEL": "WARNING", "PGAPPNAME": "bench-worker"},
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True,
         )
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
+        """Keep the worker's output (its pipe must not fill up) for when it fails."""
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.lines.append(line)
-            if " ready." in line:
-                self._ready.set()
 
     def wait_ready(self) -> None:
         # At WARNING the worker prints nothing when ready: ask it over the broker instead.
@@ -493,6 +496,49 @@ def percentile(ordered: Sequence[float], pct: float) -> float:
     return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
 
 
+class CpuMeter:
+    """CPU seconds the server spent (gunicorn workers and the PostgreSQL backends serving the
+    benchmark's database) between entering and leaving: unlike rates, a figure that other
+    programs on the machine do not change much."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.seconds = 0.0
+
+    def _pids(self) -> list[int]:
+        with _admin_connection() as conn:
+            backends = [row[0] for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND application_name = %s",
+                [DATABASE, WEB_APP_NAME])]
+        return self.stack.web_worker_pids() + backends
+
+    def _total(self) -> dict[int, float]:
+        ticks = os.sysconf("SC_CLK_TCK")
+        totals = {}
+        for pid in self.pids:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                totals[pid] = (int(fields[11]) + int(fields[12])) / ticks
+        return totals
+
+    def __enter__(self) -> CpuMeter:
+        self.pids = self._pids()
+        self._start = self._total()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end = self._total()
+        self.seconds = sum(end[pid] - self._start[pid] for pid in end if pid in self._start)
+
+    def per_request_ms(self, load: Load) -> float:
+        return self.seconds / load.responses * 1000 if load.responses else math.nan
+
+
+def capacity(cpu_ms: float) -> float:
+    """Requests per second the machine's cores could serve at this CPU cost per request."""
+    return (os.cpu_count() or 1) * 1000 / cpu_ms
+
+
 class RssSampler:
     """Samples VmRSS (MiB) of processes every `interval` seconds while it runs."""
 
@@ -656,11 +702,14 @@ def bare_requests(stack: Stack, count: int = 1) -> list[bytes]:
     return [raw_request("GET", BARE_PATH, headers={}, host=f"{HOST}:{stack.port}")] * count
 
 
-def bare_wrk(stack: Stack, *, seconds: float, connections: int) -> Load:
-    """The baseline's highest rate, with the same wrk settings as the measured endpoint."""
+def bare_wrk(stack: Stack, *, seconds: float, connections: int) -> tuple[Load, float]:
+    """The baseline's highest rate, with the same wrk settings as the measured endpoint,
+    and its server CPU per request (ms)."""
     path = stack.tmp / "bare.requests"
     write_requests(path, bare_requests(stack))
-    return wrk(stack, path, seconds=seconds, connections=connections, cycle=True)
+    with CpuMeter(stack) as cpu:
+        load = wrk(stack, path, seconds=seconds, connections=connections, cycle=True)
+    return load, cpu.per_request_ms(load)
 
 
 def bare_paced(stack: Stack, *, rate: float, seconds: float) -> Load:

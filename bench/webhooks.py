@@ -177,15 +177,17 @@ def drain(timeout: float) -> float:
 def main() -> None:
     options = run.arguments(__doc__.splitlines()[0], duration=60.0, rate=500.0,
                             paced_duration=20.0, inline_duration=20.0, connections=16,
-                            seed=1).parse_args()
+                            worker_nice=10, seed=1).parse_args()
     report = run.Report("webhook ingestion", {
         "duration_s": options.duration, "paced_rate": options.rate,
         "paced_duration_s": options.paced_duration, "wrk_connections": options.connections,
         "gunicorn": f"{run.WEB_WORKERS} workers x {run.WEB_THREADS} threads",
-        "celery_workers": 2, "WEBHOOK_APPLY_IN_WORKER": True})
+        "celery_workers": f"2 at nice {options.worker_nice}",
+        "WEBHOOK_APPLY_IN_WORKER": True})
     with run.Stack(keep_database=options.keep_database,
                    env={"WEBHOOK_APPLY_IN_WORKER": "true"}) as stack:
-        stack.start_workers(2)
+        # Answering providers cannot wait; applying can: the workers yield the CPU to the web.
+        stack.start_workers(2, nice=options.worker_nice)
         events = Events(stack, vonage.seed_account(), seed=options.seed)
         sent = 0
         with run.step("warming up (both endpoints)"):
@@ -195,14 +197,15 @@ def main() -> None:
             sent += len(warmup)
             drain(timeout=60)
         with run.step(f"bare view at full speed for {options.duration:g} s"):
-            bare = run.bare_wrk(stack, seconds=options.duration,
-                                connections=options.connections)
+            bare, bare_cpu = run.bare_wrk(stack, seconds=options.duration,
+                                          connections=options.connections)
         # Never more than the bare view could take: the events cannot go faster than it.
         count = math.ceil(bare.rate * options.duration * 1.1) + 1000
         with run.step(f"placing their calls and signing {count} events"):
             requests_file = stack.tmp / "events.requests"
             run.write_requests(requests_file, events.requests(count))
-        with run.step(f"events at full speed for {options.duration:g} s"):
+        with run.step(f"events at full speed for {options.duration:g} s"), \
+                run.CpuMeter(stack) as cpu:
             hooks = run.wrk(stack, requests_file, seconds=options.duration,
                             connections=options.connections)
             sent += hooks.sent
@@ -235,6 +238,12 @@ def main() -> None:
                    note=f"{hooks.responses} responses, {hooks.bad_status} not 2xx, "
                         f"{hooks.errors} socket errors{note}"),
         run.Figure("accepted events/s on 2 cores", accepted, "/s", bare.rate, (">=", 850)),
+        run.Figure("server CPU per event", cpu.per_request_ms(hooks), "ms", bare_cpu,
+                   note="gunicorn workers and their PostgreSQL backends (not the applying "
+                        "workers'), CPU seconds / responses"),
+        run.Figure("events/s the cores could accept", run.capacity(cpu.per_request_ms(hooks)),
+                   "/s", run.capacity(bare_cpu),
+                   note="cores / CPU per event: the rate on a machine running nothing else"),
         run.Figure("full speed p50", hooks.p50, "ms", bare.p50),
         run.Figure("full speed p95", hooks.p95, "ms", bare.p95),
         run.Figure("full speed p99", hooks.p99, "ms", bare.p99),
