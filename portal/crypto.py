@@ -9,7 +9,7 @@ from functools import cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
-MASK = "••••"
+from voiceapps.providers.base import mask as mask_secret
 
 
 @cache
@@ -43,6 +43,4 @@ def rotate(token: str) -> str:
 
 def mask(secret: str | None) -> str:
     """How a secret is shown anywhere after it was saved: `••••` and its last 4 characters."""
-    if not secret:
-        return ""
-    return MASK + (secret[-4:] if len(secret) >= 12 else "")
+    return mask_secret(secret or "")

@@ -67,8 +67,8 @@ def mask(value: str) -> str:
     """`••••` plus the last 4 characters; short secrets are fully hidden."""
     if not value:
         return ""
-    # Showing 4 characters of an 8-character secret would give half of it away.
-    return MASK + value[-4:] if len(value) > 8 else MASK
+    # Showing 4 characters of a short secret would give too much of it away.
+    return MASK + value[-4:] if len(value) >= 12 else MASK
 
 
 def scrub(value: Any) -> Any:
