@@ -98,6 +98,9 @@ def call_event_record(
                                     received_at=received_at)
 
     key = dedupe_key(payload)
+    # One query for both questions below: a call has a handful of events.
+    earlier = list(call.events.filter(is_duplicate=False)
+                   .values_list("dedupe_key", "provider_time", "kind", "status"))
     record = CallEvent(
         call=call,
         delivery=delivery,
@@ -109,10 +112,10 @@ def call_event_record(
         received_at=received_at,
         payload=payload,
         dedupe_key=key,
-        is_duplicate=call.events.filter(dedupe_key=key, is_duplicate=False).exists(),
+        is_duplicate=any(seen_key == key for seen_key, *_ in earlier),
     )
     if not record.is_duplicate:
-        record.out_of_order = _arrived_late(call, event)
+        record.out_of_order = _arrived_late(earlier, event)
         changed = _apply(call, event, at)
         if changed:
             call.save(update_fields=[*sorted(changed), "updated_at"])
@@ -261,19 +264,20 @@ def _endpoint(address: str) -> dict[str, str]:
 # -- applying ----------------------------------------------------------------------------
 
 
-def _arrived_late(call: Call, event: ParsedEvent) -> bool:
+def _arrived_late(earlier: list[tuple[str, datetime | None, str, str]],
+                  event: ParsedEvent) -> bool:
     """Did the provider send an event of this call after this one, which we have already?
 
-    By provider time when the provider stamps its events (Vonage); Voice Gateway does not,
-    so there a status below one already received is the sign.
+    `earlier`: (dedupe key, provider time, kind, status) of the call's events so far. By
+    provider time when the provider stamps its events (Vonage); Voice Gateway does not, so
+    there a status below one already received is the sign.
     """
-    earlier = call.events.filter(is_duplicate=False)
     if event.timestamp is not None:
-        return earlier.filter(provider_time__gt=event.timestamp).exists()
+        return any(at is not None and at > event.timestamp for _, at, _, _ in earlier)
     if event.kind != "status" or event.status not in STATUS_RANK:
         return False
-    seen = earlier.filter(kind="status").exclude(status="").values_list("status", flat=True)
-    return any(STATUS_RANK[status] > STATUS_RANK[event.status] for status in seen)
+    return any(kind == "status" and status and STATUS_RANK[status] > STATUS_RANK[event.status]
+               for _, _, kind, status in earlier)
 
 
 def _apply(call: Call, event: ParsedEvent, at: datetime) -> set[str]:

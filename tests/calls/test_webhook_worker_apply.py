@@ -1,7 +1,9 @@
 """WEBHOOK_APPLY_IN_WORKER: the request verifies, stores and answers; workers apply."""
 
 import pytest
+from django.db import OperationalError
 
+from calls import webhooks
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
 from calls.webhooks import deliveries_apply_pending
 from tests.calls.webhook_helpers import UUID, make_account, the_call, vonage_post, vonage_status
@@ -64,3 +66,31 @@ def test_a_real_worker_applies_the_events(client, settings, celery_worker):
         account=account, provider_call_id=UUID, status=CallStatus.ANSWERED).first())
     assert call.events.count() == len(STATUSES)
     assert not WebhookDelivery.objects.filter(applied_at=None).exists()
+
+
+@pytest.mark.django_db
+def test_workers_apply_in_batches_and_a_failed_batch_one_by_one(client, settings, monkeypatch):
+    settings.WEBHOOK_APPLY_IN_WORKER = True
+    monkeypatch.setattr("calls.tasks.apply_webhook_deliveries.delay", lambda: None)
+    monkeypatch.setattr("calls.webhooks.APPLY_BATCH", 2)
+    account = make_account()
+    post_call_progress(client, account)
+    vonage_post(client, account, vonage_status("completed", at="2026-01-05T10:01:00.000Z"))
+    batches = []
+    lock_calls = webhooks._lock_calls
+
+    def first_batch_deadlocks(deliveries, providers):
+        batches.append([delivery.pk for delivery in deliveries])
+        if len(batches) == 1:
+            raise OperationalError("deadlock detected")
+        lock_calls(deliveries, providers)
+
+    monkeypatch.setattr("calls.webhooks._lock_calls", first_batch_deadlocks)
+
+    assert deliveries_apply_pending() == 4
+    # The first batch failed and its two were applied one by one; then a batch of two.
+    assert [len(batch) for batch in batches if batch] == [2, 2]
+    call = the_call(account, UUID)
+    assert call.status == CallStatus.COMPLETED
+    assert call.events.count() == 4
+    assert not WebhookDelivery.objects.exclude(apply_error="").exists()
