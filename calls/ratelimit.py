@@ -4,13 +4,22 @@ A provider counts create-call requests as they arrive, and a request arrives som
 between when it is sent and when its answer comes back. So a send is allowed only while
 fewer than N of the account's requests are in flight or were answered within the last
 window (N calls per second: N = the limit, the window 1 s); then no window of one second can
-ever hold N + 1 arrivals at the provider, however late any one of them arrives. On top of
-that, sends are paced 1/cps apart so a free window is not spent in one burst.
+ever hold N + 1 arrivals at the provider, however late any one of them arrives. That rule
+is the guarantee; pacing only spreads the sends.
+
+Sends are paced 1/cps apart so a free window is not spent in one burst. Each send is due one
+interval after the previous one was due, not after it went out: every send starts a few
+milliseconds late (waking, locking, querying), and counting from the send would add that to
+every interval (at 50/s, 20 ms + 7 ms is 37/s). A send up to half an interval late lets the
+next one go that much sooner; a later one (after a pause) starts the schedule afresh. So two
+sends are never less than half an interval apart, and small delays do not erode the rate.
 
 A request is in flight while its call has `send_started_at`; its answer is the "submit"
-CallEvent recorded with the outcome (in the same transaction that clears the mark). The
-account's `AccountRateSlot` row is the lock that makes take-and-mark atomic across
-processes: `select_for_update` on PostgreSQL, the IMMEDIATE write lock on SQLite.
+CallEvent recorded with the outcome (in the same transaction that clears the mark), whose
+`received_at` is the moment the answer came back, not when it was stored: a place is held
+for one second plus the request's true round trip. The account's `AccountRateSlot` row is
+the lock that makes take-and-mark atomic across processes: `select_for_update` on
+PostgreSQL, the IMMEDIATE write lock on SQLite.
 """
 
 from __future__ import annotations
@@ -71,6 +80,7 @@ def slot_take(*, account: ProviderAccount, now: float | None = None) -> float:
     answered = _answered_within(account, now - seconds)
     if _in_flight(account, now) + len(answered) >= places:
         return min(answered) + seconds - now if answered else POLL
-    slot.next_free_at = now + 1.0 / cps
+    interval = 1.0 / cps
+    slot.next_free_at = max(slot.next_free_at, now - interval / 2) + interval
     slot.save(update_fields=["next_free_at"])
     return 0.0

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -424,12 +425,13 @@ def retry_delay(attempt: int, retry_after: float | None) -> float:
 
 def _record(call_id: int, *, event: dict[str, Any], kind: str = ratelimit.SEND_EVENT,
             only_if: Callable[[Call], bool] | None = None, status: str | None = None,
-            **fields: Any) -> Call | None:
+            answered_at: datetime | None = None, **fields: Any) -> Call | None:
     """Store an outcome on the locked row, never moving its status backwards; None (and
     nothing stored) when `only_if` says the call is no longer in the state it was judged in.
 
     Webhooks may have moved the call on between the send and this write. `kind` is
-    "submit" for the answer to a request that went out: the rate limit counts those.
+    "submit" for the answer to a request that went out: the rate limit counts those from
+    `answered_at`, when the answer came back (the event's time; now if not given).
     """
     if "provider_request" in fields:
         # The call page shows it to viewers; Callboard's own hook URLs in it carry the
@@ -448,7 +450,8 @@ def _record(call_id: int, *, event: dict[str, Any], kind: str = ratelimit.SEND_E
             changed.add("status")
         call.save(update_fields=[*sorted(changed), "updated_at"])
         CallEvent.objects.create(call=call, source="callboard", kind=kind,
-                                 status=call.status, payload=event)
+                                 status=call.status, payload=event,
+                                 received_at=answered_at or timezone.now())
     return call
 
 
@@ -465,18 +468,17 @@ def _provider_sentence(error: ProviderError) -> str:
     return sentence
 
 
-def _accepted(call: Call, created: CallCreated) -> SubmitOutcome:
-    now = timezone.now()
+def _accepted(call: Call, created: CallCreated, answered_at: datetime) -> SubmitOutcome:
     _record(
         call.pk,
-        status=CallStatus.SUBMITTED,
+        status=CallStatus.SUBMITTED, answered_at=answered_at,
         event={"attempt": call.attempts, "result": "accepted",
                "provider_call_id": created.provider_call_id},
         provider_call_id=created.provider_call_id[:100],
         conversation_id=created.conversation_id[:100],
         sip_call_id=created.sip_call_id[:200],
         provider_status=call.provider_status or created.raw_status[:40],
-        submitted_at=call.submitted_at or now,
+        submitted_at=call.submitted_at or answered_at,
         provider_request={
             "method": created.request.method, "url": created.request.url,
             "headers": dict(created.request.headers), "body": created.request.body,
@@ -491,15 +493,16 @@ def _accepted(call: Call, created: CallCreated) -> SubmitOutcome:
 
 
 def _refused(call: Call, error: ProviderError, planned: dict[str, Any], *,
-             sent: bool = True) -> SubmitOutcome:
-    """The provider said no, or (not `sent`) the request could not be built: it failed."""
+             answered_at: datetime | None = None) -> SubmitOutcome:
+    """The provider said no, or (no `answered_at`) the request could not be built: it failed."""
     detail = _provider_sentence(error)
     if error.invalid_parameters:
         listed = "; ".join(f"{p.get('name')}: {p.get('reason')}" for p in error.invalid_parameters)
         if listed not in detail:
             detail += f" Invalid parameters: {listed}."
     _record(
-        call.pk, status=CallStatus.FAILED, kind=ratelimit.SEND_EVENT if sent else "invalid",
+        call.pk, status=CallStatus.FAILED, answered_at=answered_at,
+        kind=ratelimit.SEND_EVENT if answered_at else "invalid",
         event={"attempt": call.attempts, "result": "refused", "http_status": error.status,
                "message": error.message, "invalid_parameters": error.invalid_parameters},
         failure_detail=detail, provider_request=planned,
@@ -509,10 +512,12 @@ def _refused(call: Call, error: ProviderError, planned: dict[str, Any], *,
     return DONE
 
 
-def _unknown(call: Call, error: ProviderError, planned: dict[str, Any]) -> SubmitOutcome:
-    """The request went out and no answer came: the provider may be ringing the callee."""
+def _unknown(call: Call, error: ProviderError, planned: dict[str, Any],
+             answered_at: datetime) -> SubmitOutcome:
+    """The request went out and no answer came (`answered_at`: when the adapter gave up): the
+    provider may be ringing the callee."""
     _record(
-        call.pk, status=CallStatus.SUBMITTED,
+        call.pk, status=CallStatus.SUBMITTED, answered_at=answered_at,
         event={"attempt": call.attempts, "result": "outcome_unknown", "message": error.message},
         outcome_unknown=True,
         failure_detail=(
@@ -525,11 +530,12 @@ def _unknown(call: Call, error: ProviderError, planned: dict[str, Any]) -> Submi
     return SubmitOutcome("reconcile", RECONCILE_AFTER.total_seconds())
 
 
-def _retry_or_fail(call: Call, error: ProviderError, planned: dict[str, Any]) -> SubmitOutcome:
+def _retry_or_fail(call: Call, error: ProviderError, planned: dict[str, Any],
+                   answered_at: datetime) -> SubmitOutcome:
     """429, 5xx or never connected: nothing was created, so sending again is safe."""
     if call.attempts >= SUBMIT_MAX_ATTEMPTS:
         _record(
-            call.pk, status=CallStatus.FAILED,
+            call.pk, status=CallStatus.FAILED, answered_at=answered_at,
             event={"attempt": call.attempts, "result": "gave_up", "http_status": error.status,
                    "message": error.message},
             failure_detail=(f"{_provider_sentence(error)} Callboard gave up after "
@@ -540,7 +546,7 @@ def _retry_or_fail(call: Call, error: ProviderError, planned: dict[str, Any]) ->
         return DONE
     delay = retry_delay(call.attempts, error.retry_after)
     _record(
-        call.pk,
+        call.pk, answered_at=answered_at,
         event={"attempt": call.attempts, "result": "retry", "http_status": error.status,
                "message": error.message, "retry_in": delay},
         failure_detail=(f"Attempt {call.attempts} of {SUBMIT_MAX_ATTEMPTS}: "
@@ -551,27 +557,30 @@ def _retry_or_fail(call: Call, error: ProviderError, planned: dict[str, Any]) ->
     return SubmitOutcome("retry", delay)
 
 
-def _sendable(call_id: int, *, lock: bool) -> Call | None:
-    """The call if it is queued and nobody is sending it, else None."""
+def _is_sendable(status: str, send_started_at: datetime | None) -> bool:
+    """Queued and nobody is sending it."""
+    return status == CallStatus.QUEUED and send_started_at is None
+
+
+def _sendable(call_id: int) -> Call | None:
+    """The call (with its account and application) if it is sendable, else None."""
     calls = Call.objects.select_related("account", "application__account")
-    if lock:
-        calls = calls.select_for_update(of=("self",))
     call = calls.filter(pk=call_id).first()
-    if call is None or call.status != CallStatus.QUEUED or call.send_started_at is not None:
-        return None
-    return call
+    return call if call is not None and _is_sendable(call.status, call.send_started_at) else None
 
 
-def _claim(call_id: int, *, take_slot: bool) -> Call | SubmitOutcome:
-    """Lock the row; a sendable call (with the account's rate slot) is marked as being sent."""
+def _claim(call: Call, *, take_slot: bool) -> Call | SubmitOutcome:
+    """Lock the row; a call still sendable (with the account's rate slot) is marked as being
+    sent. `call` was read just before; under the lock only what decides is read again."""
     with transaction.atomic():
-        call = _sendable(call_id, lock=True)
-        if call is None:
+        current = (Call.objects.select_for_update().filter(pk=call.pk)
+                   .values_list("status", "send_started_at", "attempts").first())
+        if current is None or not _is_sendable(*current[:2]):
             return DONE
         wait = ratelimit.slot_take(account=call.account) if take_slot else 0.0
         if wait:
             return SubmitOutcome("wait", wait)
-        call.attempts += 1
+        call.attempts = current[2] + 1
         call.send_started_at = timezone.now()
         call.save(update_fields=["attempts", "send_started_at", "updated_at"])
     return call
@@ -585,19 +594,21 @@ def _build(call: Call) -> tuple[Provider, ApplicationConfig, CallRequest, dict[s
     return provider, app, request, {"body": scrub(provider.build_create_call_body(app, request))}
 
 
-def call_submit(*, call_id: int) -> SubmitOutcome:
+def call_submit(*, call_id: int, wait_inline: float = 0.0) -> SubmitOutcome:
     """Send one queued call to its provider and store what happened.
 
     The request is built before the row is claimed, so the rate slot is taken right before
     the request leaves: time spent building would otherwise bunch requests at the provider.
+    A wait for the slot of at most `wait_inline` seconds is slept here, then the slot is
+    asked again with the request already built; a longer one is returned ("wait").
     """
-    call = _sendable(call_id, lock=False)
+    call = _sendable(call_id)
     if call is None:
         return DONE
     try:
         provider, app, request, planned = _build(call)
     except Exception as error:
-        claimed = _claim(call_id, take_slot=False)
+        claimed = _claim(call, take_slot=False)
         if not isinstance(claimed, Call):
             return DONE
         if not isinstance(error, ProviderError):
@@ -605,19 +616,26 @@ def call_submit(*, call_id: int) -> SubmitOutcome:
             logger.exception("Could not build the create-call request of call %s", call_id)
             error = ProviderError("Callboard could not build the request for the provider; "
                                   "the error is in the server log.")
-        return _refused(claimed, error, {}, sent=False)
-    claimed = _claim(call_id, take_slot=True)
+        return _refused(claimed, error, {})
+    claimed = _claim(call, take_slot=True)
+    while (isinstance(claimed, SubmitOutcome) and claimed.action == "wait"
+           and claimed.delay <= wait_inline):
+        time.sleep(claimed.delay)
+        claimed = _claim(call, take_slot=True)
     if not isinstance(claimed, Call):
         return claimed
+    # Timed as soon as the answer (or the adapter's give-up) is back, before anything is
+    # stored: the rate limit holds the account's place until one second after it.
     try:
         created = provider.create_call(app, request)
     except ProviderError as error:
+        answered_at = timezone.now()
         if error.outcome_unknown:
-            return _unknown(claimed, error, planned)
+            return _unknown(claimed, error, planned, answered_at)
         if error.retryable:
-            return _retry_or_fail(claimed, error, planned)
-        return _refused(claimed, error, planned)
-    return _accepted(claimed, created)
+            return _retry_or_fail(claimed, error, planned, answered_at)
+        return _refused(claimed, error, planned, answered_at=answered_at)
+    return _accepted(claimed, created, timezone.now())
 
 
 # Keeping nothing stuck --------------------------------------------------------------------

@@ -5,8 +5,6 @@ Every task is acknowledged late and safe to run twice: `call_submit` locks the r
 sends a call that is still `queued` and not being sent.
 """
 
-import time
-
 from celery import shared_task
 
 from calls import services, webhooks
@@ -19,12 +17,7 @@ INLINE_WAIT = 1.0
 @shared_task(acks_late=True)
 def submit_call(call_id: int) -> None:
     """Send a queued call to its provider, within the account's calls-per-second limit."""
-    while True:
-        outcome = services.call_submit(call_id=call_id)
-        if outcome.action == "wait" and outcome.delay <= INLINE_WAIT:
-            time.sleep(outcome.delay)
-            continue
-        break
+    outcome = services.call_submit(call_id=call_id, wait_inline=INLINE_WAIT)
     if outcome.action in ("wait", "retry"):
         submit_call.apply_async((call_id,), countdown=outcome.delay)
     elif outcome.action == "reconcile":

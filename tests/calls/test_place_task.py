@@ -290,6 +290,20 @@ def test_a_call_that_must_wait_long_for_its_rate_slot_comes_back_later(
     assert setup.create_requests() == [] and reload(call).attempts == 0
 
 
+def test_a_short_wait_for_the_rate_slot_is_slept_and_the_request_built_once(
+        fake_provider, scheduled, monkeypatch):
+    setup = vonage_setup(fake_provider)
+    setup.accept()
+    call = place(setup)
+    waits = iter([0.05, 0.02, 0.0])
+    monkeypatch.setattr(services.ratelimit, "slot_take", lambda account: next(waits))
+    builds = []
+    build = services._build
+    monkeypatch.setattr(services, "_build", lambda call: builds.append(call.pk) or build(call))
+    assert submit(call).status == CallStatus.SUBMITTED
+    assert (builds, scheduled, len(setup.create_requests())) == ([call.pk], [], 1)
+
+
 def test_webhooks_that_moved_the_call_on_are_not_undone(fake_provider, scheduled, monkeypatch):
     setup = vonage_setup(fake_provider)
     setup.accept()

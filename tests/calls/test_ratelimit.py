@@ -1,6 +1,6 @@
 """Each account's calls-per-second limit holds across processes: counted at the provider.
 
-How fast calls actually go out is measured in bench/test_call_rate.py, not asserted here.
+How fast calls actually go out is measured by bench/placement.py, not asserted here.
 """
 
 import time
@@ -48,13 +48,32 @@ def test_the_window_holds_the_whole_calls_of_one_second(cps, expected):
     assert ratelimit.window(cps) == pytest.approx(expected)
 
 
+def seconds(expected: float):
+    return pytest.approx(expected, abs=1e-6)  # Unix times in floats: a microsecond or so
+
+
 @pytest.mark.django_db
-def test_sends_are_paced_one_interval_apart(fake_provider):
-    account = voicegateway_setup(fake_provider, cps=4).account
+def test_two_sends_are_never_less_than_half_an_interval_apart(fake_provider):
+    account = voicegateway_setup(fake_provider, cps=4).account  # one interval: 0.25 s
     now = time.time()
     assert take(account, now) == 0.0
-    assert take(account, now + 0.1) == pytest.approx(0.15)
-    assert take(account, now + 0.25) == 0.0
+    assert take(account, now + 0.1) == seconds(0.025)
+    assert take(account, now + 0.13) == 0.0
+    assert take(account, now + 5.0) == 0.0  # after a pause the schedule starts afresh
+    assert take(account, now + 5.1) == seconds(0.025)
+
+
+@pytest.mark.django_db
+def test_a_late_send_does_not_push_the_schedule_back(fake_provider):
+    """Each send is due one interval after the previous one was due: counted from when a
+    send went out, every interval would grow by how late it started (20 ms + 7 ms at 50/s)."""
+    account = voicegateway_setup(fake_provider, cps=4).account
+    now = time.time()
+    assert take(account, now) == 0.0  # the next is due at 0.125
+    assert take(account, now + 0.13) == 0.0  # 5 ms late: the next is due at 0.375
+    assert take(account, now + 0.4) == 0.0  # 25 ms late: the next is due at 0.625
+    assert take(account, now + 0.6) == seconds(0.025)  # not at 0.65
+    assert take(account, now + 0.63) == 0.0
 
 
 @pytest.mark.django_db
@@ -64,6 +83,32 @@ def test_requests_in_flight_or_answered_within_the_second_hold_the_places(fake_p
     sent(setup, answered_ago=0.3)
     sent(setup, answered_ago=1.5)  # out of the window already
     assert take(setup.account, time.time()) == pytest.approx(0.7, abs=0.05)
+
+
+@pytest.mark.django_db
+def test_a_place_is_held_from_when_the_answer_came_back_not_when_it_was_stored(
+        fake_provider, monkeypatch):
+    setup = voicegateway_setup(fake_provider, cps=1)
+    setup.accept()
+    call, _ = services.call_place(actor=SYSTEM, via=services.VIA_API,
+                                  application=setup.application, from_number=FROM,
+                                  to=phone(), flow={"type": "application"})
+    answers: list[float] = []
+    record = services._record
+
+    def slow_record(*args, **kwargs):
+        answers.append(time.time())
+        time.sleep(0.3)  # a busy database: the answer is stored late
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_record", slow_record)
+    services.call_submit(call_id=call.pk)
+
+    answered = CallEvent.objects.get(call=call, kind=ratelimit.SEND_EVENT).received_at
+    assert answered.timestamp() == pytest.approx(answers[0], abs=0.05)
+    # Past the pacing (the next send was due half a second after this one), the place is
+    # still held: until one second after the answer came back.
+    assert take(setup.account, answered.timestamp() + 0.6) == seconds(0.4)
 
 
 @pytest.mark.django_db
