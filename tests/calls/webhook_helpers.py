@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from django.test import Client
 
 from calls.models import Call
@@ -26,12 +25,6 @@ UUID = "63f61863-4a51-4f6b-86e1-46edebcf9356"
 CONVERSATION = "CON-f972836a-550f-45fa-956c-12a2ab5b7d22"
 CALL_SID = "9f6e2f7a-1c2b-4d5e-8f90-0a1b2c3d4e5f"
 VG_ACCOUNT_SID = "9351f46a-678c-43f5-b8a6-d4eb58d131af"
-
-
-@pytest.fixture
-def fast_passwords(settings):
-    """Personas log in by session here: a slow password hash buys nothing but minutes."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def make_account(kind: str = "vonage", name: str = "", **secrets: str) -> ProviderAccount:

@@ -12,13 +12,13 @@ import requests
 from calls.models import Call, CallStatus
 from portal.models import Role
 from tests.calls.placing import FROM, TO, ensure_roles, vonage_setup
-from tests.calls.webhook_helpers import body_of, fast_passwords  # noqa: F401
+from tests.calls.webhook_helpers import body_of
 from tests.factories import PASSWORD, UserFactory
 from tests.fakes.provider_accounts import SIGNATURE_SECRET, vonage_signed_headers
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from tests.helpers import wait_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fast_passwords")]
+pytestmark = pytest.mark.e2e
 
 CHROMIUM = {"executable_path": "/usr/bin/chromium",
             "args": ["--no-sandbox", "--disable-background-networking"]}

@@ -15,7 +15,6 @@ import pytest
 
 from tests.factories import PASSWORD, UserFactory
 from tests.security.world import build_world, ensure_roles
-from tests.voiceapps.account_helpers import fast_passwords  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

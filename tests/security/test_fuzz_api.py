@@ -23,7 +23,6 @@ from schemathesis.specs.openapi.checks import (
 
 from portal.wsgi import application
 from tests.security.world import build_world
-from tests.voiceapps.account_helpers import fast_passwords  # noqa: F401
 
 # Small enough that all operations together take well under two minutes.
 MAX_EXAMPLES = 6

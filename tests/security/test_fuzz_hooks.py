@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from calls.models import CallEvent
 from calls.webhooks import VOICEGATEWAY_HOOKS
-from tests.calls.webhook_helpers import fast_passwords, make_account  # noqa: F401
+from tests.calls.webhook_helpers import make_account
 from tests.fakes.provider_accounts import jambonz_signed_headers, vonage_signed_headers
 from tests.voiceapps.ncco_helpers import make_application, make_document
 from voiceapps.models import FlowType

@@ -6,7 +6,6 @@ from django.core.management import call_command
 
 from portal.models import AuditEntry
 from tests.factories import PASSWORD, UserFactory
-from tests.voiceapps.account_helpers import fast_passwords  # noqa: F401
 
 LOCKED = "Too many failed sign-ins"
 

@@ -18,7 +18,6 @@ from portal.models import ApiToken
 from portal.services import SYSTEM, api_token_create
 from tests.security.routes import Route, admin_url, routes, url_for
 from tests.security.world import World, build_world
-from tests.voiceapps.account_helpers import fast_passwords  # noqa: F401
 
 # Minimum access, lowest first; a persona's rank is its index in PERSONAS.
 ANYONE, SIGNED_IN, VIEWER, OPERATOR, ADMIN, NOBODY = range(6)

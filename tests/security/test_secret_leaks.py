@@ -30,7 +30,6 @@ from tests.fakes.provider_accounts import VONAGE_SPECS, vonage_signed_headers
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from tests.security.routes import routes, url_for
 from tests.security.world import World, build_world, new_private_key_pem, pem_marker
-from tests.voiceapps.account_helpers import fast_passwords  # noqa: F401
 from voiceapps import services
 from voiceapps.models import FlowType
 

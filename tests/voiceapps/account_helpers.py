@@ -1,6 +1,5 @@
 """Provider accounts and applications for the account, application and number tests."""
 
-import pytest
 from django.db.models import Model
 from django.test import Client
 
@@ -15,15 +14,6 @@ VONAGE_401 = {
     "detail": "You did not provide correct credentials.",
     "instance": "797a8f199c45014ab7b08bfe9cc1c12c",
 }
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings) -> None:
-    """Personas are made per test; the production hasher would cost a second each time.
-
-    Autouse where imported: `from tests.voiceapps.account_helpers import fast_passwords`.
-    """
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def account_from(config: AccountConfig, name: str = "") -> ProviderAccount:
