@@ -2,17 +2,21 @@
 
 `check_page` looks at the page a user has in front of them: axe-core finds no serious or
 critical accessibility violation, the keyboard focus is visible, nothing is wider than a
-390 px phone (tables scroll inside their `.tablewrap`, never the page), and it writes
-`docs/screenshots/<name>-desktop.png` (1366x768) and `<name>-phone.png` (390x844).
+390 px phone (tables scroll inside their `.tablewrap`, never the page), and it takes
+`<name>-desktop.png` (1366x768) and `<name>-phone.png` (390x844). They go to
+`<CALLBOARD_VAR_DIR>/screenshots/`, so a test run leaves the work tree as it was, and to
+`docs/screenshots/` only with `UPDATE_SCREENSHOTS=1` (then commit the ones that changed).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+
 REPO = Path(__file__).resolve().parents[2]
-SCREENSHOTS = REPO / "docs" / "screenshots"
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
 DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
@@ -55,8 +59,17 @@ def page_width(page: Any) -> int:
     return page.evaluate("() => document.documentElement.scrollWidth")
 
 
+def screenshots_dir() -> Path:
+    """Where screenshots go: docs/ only when asked, else the var dir, which git ignores."""
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        return REPO / "docs" / "screenshots"
+    folder = settings.VAR_DIR / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def check_page(page: Any, name: str, screenshots: bool = True) -> list[str]:
-    """Audit the page at desktop and phone width, write its two screenshots; the problems.
+    """Audit the page at desktop and phone width, take its two screenshots; the problems.
 
     Problems are returned, not raised, so that one run reports every page's.
     """
@@ -70,13 +83,13 @@ def check_page(page: Any, name: str, screenshots: bool = True) -> list[str]:
         problems.append(f"keyboard focus is not visible on {focus['what']}")
     page.evaluate("() => document.activeElement.blur()")  # no focus ring in the screenshots
     if screenshots:
-        page.screenshot(path=SCREENSHOTS / f"{name}-desktop.png")
+        page.screenshot(path=screenshots_dir() / f"{name}-desktop.png")
 
     page.set_viewport_size(PHONE)
     width = page_width(page)
     if width > PHONE["width"]:
         problems.append(f"the page is {width} px wide on a {PHONE['width']} px phone")
     if screenshots:
-        page.screenshot(path=SCREENSHOTS / f"{name}-phone.png")
+        page.screenshot(path=screenshots_dir() / f"{name}-phone.png")
     page.set_viewport_size(DESKTOP)
     return [f"{name} ({page.url}): {problem}" for problem in problems]

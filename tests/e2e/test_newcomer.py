@@ -25,7 +25,7 @@ import requests
 
 from calls.models import TERMINAL_STATUSES, Call
 from portal.services import setup_token
-from tests.e2e.pages import DESKTOP, PHONE, SCREENSHOTS, check_page, focus_after_tabs
+from tests.e2e.pages import DESKTOP, PHONE, check_page, focus_after_tabs, screenshots_dir
 from tests.factories import PASSWORD
 from tests.helpers import wait_for
 from voiceapps.models import Application, Number
@@ -348,7 +348,7 @@ def the_other_main_pages(walk: Walk) -> None:
     # What a keyboard user sees on the way through the sections.
     focused = focus_after_tabs(page, 3)  # the brand, Dashboard, Calls
     assert "Calls" in focused["what"], focused
-    page.screenshot(path=SCREENSHOTS / "keyboard-focus-desktop.png",
+    page.screenshot(path=screenshots_dir() / "keyboard-focus-desktop.png",
                     clip={"x": 0, "y": 0, "width": 1366, "height": 200})
     walk.nav("Calls")
     expect(page.locator("tbody tr")).to_have_count(2 + len(SCRIPTS))
