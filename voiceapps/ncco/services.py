@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -412,6 +412,16 @@ def served_version(application: Application) -> NccoVersion | None:
         return None
     return NccoVersion.objects.filter(document_id=application.ncco_document_id) \
         .order_by("-number").first()
+
+
+# Versions never change once saved (restoring makes a new one), so a process keeps the ones
+# it served, by primary key: answering a call then loads no NCCO. A newly saved or pinned
+# version has a new key, so it is served at once. The process's threads share each instance:
+# nothing may change one.
+@lru_cache(maxsize=256)
+def ncco_version(pk: int) -> NccoVersion | None:
+    """The version with this primary key (None if it was deleted), parsed once per process."""
+    return NccoVersion.objects.filter(pk=pk).first()
 
 
 def call_values(
