@@ -77,8 +77,12 @@ def slot_take(*, account: ProviderAccount, now: float | None = None) -> float:
         return slot.next_free_at - now
     cps = float(account.calls_per_second)
     places, seconds = window(cps)
+    # In flight first: an answer committed between the two queries (each sees what was
+    # committed when it ran, on PostgreSQL) is then counted twice, never missed; the other
+    # way round it would be neither in flight yet nor answered, and a place would be lost.
+    in_flight = _in_flight(account, now)
     answered = _answered_within(account, now - seconds)
-    if _in_flight(account, now) + len(answered) >= places:
+    if in_flight + len(answered) >= places:
         return min(answered) + seconds - now if answered else POLL
     interval = 1.0 / cps
     slot.next_free_at = max(slot.next_free_at, now - interval / 2) + interval
