@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from contextlib import nullcontext
-from typing import Any, TypeVar
+from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from calls.models import AnswerRequest, Call, CallEvent
 from calls.webhooks import webhook_provider
+from portal import rawrows
 from portal.api.exceptions import error_body
 from portal.jsontext import without_nul
 from voiceapps.models import Application, NccoVersion, ProviderAccount
@@ -33,43 +34,18 @@ from voiceapps.ncco.services import (
     served_version,
 )
 
-_M = TypeVar("_M", bound=models.Model)
-
-
-def _fields(model: type[models.Model], attnames: Sequence[str]) -> tuple[models.Field, ...]:
-    """The named fields in the model's order, the order Model.from_db takes values in."""
-    return tuple(field for field in model._meta.concrete_fields if field.attname in attnames)
-
-
-def _columns(alias: str, fields: Sequence[models.Field]) -> str:
-    return ", ".join(f"{alias}.{field.column}" for field in fields)
-
-
-def _loaded(model: type[_M], fields: Sequence[models.Field], row: Sequence[Any]) -> _M:
-    """An instance of `model` from raw column values, with the fields' own conversions (JSON).
-
-    The backend's conversions are left out (SQLite's decimals and booleans come as numbers),
-    as in calls.webhooks.account_by_token: the answer URL reads none of those fields.
-    """
-    values = list(row)
-    for index, field in enumerate(fields):
-        for converter in field.get_db_converters(connection):
-            values[index] = converter(values[index], None, connection)
-    return model.from_db(connection.alias, [field.attname for field in fields], values)
-
-
-# The answer URL's lookups go through a plain cursor, like calls.webhooks.account_by_token:
-# Django's query compiler cost three to five times what PostgreSQL spends on these indexed
-# lookups (1.3 ms of Python for the application and its account, 0.35 ms in PostgreSQL).
+# The lookups and the record go through a plain cursor (portal.rawrows): Django's query
+# compiler cost three to five times what PostgreSQL spends on them (1.3 ms of Python for the
+# application and its account, 0.35 ms in PostgreSQL).
 
 # What answering needs of a call: loading all of its fields (six JSON documents among them)
 # cost more than the rest of the lookup.
 ANSWER_CALL_FIELDS = ("id", "tag", "ncco_version_id", "application_id")
-_CALL_FIELDS = _fields(Call, ANSWER_CALL_FIELDS)
+_CALL_FIELDS = rawrows.fields_of(Call, ANSWER_CALL_FIELDS)
 _CALL_BY_UUID = (
-    f"SELECT {_columns('c', _CALL_FIELDS)} FROM {Call._meta.db_table} c "
-    "WHERE c.account_id = %s AND c.provider_call_id = %s "
-    "ORDER BY c.created_at DESC, c.id DESC LIMIT 1"  # Call's ordering: the newest
+    f"SELECT {rawrows.columns(_CALL_FIELDS)} FROM {Call._meta.db_table} "
+    "WHERE account_id = %s AND provider_call_id = %s "
+    "ORDER BY created_at DESC, id DESC LIMIT 1"  # Call's ordering: the newest
 )
 
 
@@ -78,20 +54,18 @@ def find_call(*, account_id: int, params: Mapping[str, Any]) -> Call | None:
     uuid = params.get("uuid")
     if not isinstance(uuid, str) or not uuid:
         return None
-    with connection.cursor() as cursor:
-        cursor.execute(_CALL_BY_UUID, [account_id, uuid])
-        row = cursor.fetchone()
-    return _loaded(Call, _CALL_FIELDS, row) if row is not None else None
+    return rawrows.fetch_one(Call, _CALL_FIELDS, _CALL_BY_UUID, [account_id, uuid])
 
 
 # The application at an answer URL, its account, and the primary key of the version it
 # serves: the pinned one if it belongs to the application's document, else the document's
 # latest (served_version's rule). The version itself comes from ncco_version's cache.
-_APPLICATION_FIELDS = _fields(Application, ("id", "account_id", "ncco_document_id", "variables"))
-_ACCOUNT_FIELDS = ProviderAccount._meta.concrete_fields
+_APPLICATION_FIELDS = rawrows.fields_of(
+    Application, ("id", "account_id", "ncco_document_id", "variables"))
+_ACCOUNT_FIELDS = rawrows.fields_of(ProviderAccount)
 _VERSION_TABLE = NccoVersion._meta.db_table
 _APPLICATION_AT_URL = f"""
-SELECT {_columns("app", _APPLICATION_FIELDS)}, {_columns("acc", _ACCOUNT_FIELDS)},
+SELECT {rawrows.columns(_APPLICATION_FIELDS, "app")}, {rawrows.columns(_ACCOUNT_FIELDS, "acc")},
   COALESCE(
     (SELECT pinned.id FROM {_VERSION_TABLE} pinned
      WHERE pinned.id = app.pinned_version_id AND pinned.document_id = app.ncco_document_id),
@@ -111,8 +85,9 @@ def _application_at(token: str, application_id: int) -> tuple[Application, int |
     if row is None:
         return None
     accounts_from = len(_APPLICATION_FIELDS)
-    application = _loaded(Application, _APPLICATION_FIELDS, row[:accounts_from])
-    application.account = _loaded(ProviderAccount, _ACCOUNT_FIELDS, row[accounts_from:-1])
+    application = rawrows.from_row(Application, _APPLICATION_FIELDS, row[:accounts_from])
+    application.account = rawrows.from_row(ProviderAccount, _ACCOUNT_FIELDS,
+                                            row[accounts_from:-1])
     return application, row[-1]
 
 
@@ -242,17 +217,6 @@ def _record_choice(
     )
 
 
-# A plain INSERT: save() and its query compiler cost more Python than the row costs PostgreSQL,
-# and nothing listens for this model's signals.
-_ANSWER_FIELDS = [field for field in AnswerRequest._meta.concrete_fields
-                  if not field.primary_key]
-_INSERT_ANSWER = (
-    f"INSERT INTO {AnswerRequest._meta.db_table} "
-    f"({', '.join(field.column for field in _ANSWER_FIELDS)}) "
-    f"VALUES ({', '.join(['%s'] * len(_ANSWER_FIELDS))})"
-)
-
-
 class _Recorder:
     """Answers a request and stores it as an AnswerRequest, with its latency."""
 
@@ -291,10 +255,7 @@ class _Recorder:
             missing_placeholders=missing or [],
             latency_ms=round((time.perf_counter() - self.started) * 1000, 3),
         )
-        values = [field.get_db_prep_save(field.pre_save(record, add=True), connection)
-                  for field in _ANSWER_FIELDS]
-        with connection.cursor() as cursor:
-            cursor.execute(_INSERT_ANSWER, values)
+        rawrows.insert(record)
         return response
 
 

@@ -44,6 +44,7 @@ from django.views.decorators.csrf import csrf_exempt
 from calls import tasks
 from calls.events import call_event_record
 from calls.models import Call, CallEvent, WebhookDelivery
+from portal import rawrows
 from portal.api.exceptions import error_body
 from portal.crypto import mask
 from portal.jsontext import without_nul
@@ -152,26 +153,14 @@ def _receive(
     return JsonResponse([], safe=False)
 
 
-_ACCOUNT_FIELDS = ProviderAccount._meta.concrete_fields
-_ACCOUNT_BY_TOKEN = (
-    f"SELECT {', '.join(field.column for field in _ACCOUNT_FIELDS)} "
-    f"FROM {ProviderAccount._meta.db_table} WHERE webhook_token = %s"
-)
+_ACCOUNT_FIELDS = rawrows.fields_of(ProviderAccount)
+_ACCOUNT_BY_TOKEN = (f"SELECT {rawrows.columns(_ACCOUNT_FIELDS)} "
+                     f"FROM {ProviderAccount._meta.db_table} WHERE webhook_token = %s")
 
 
 def account_by_token(token: str) -> ProviderAccount | None:
-    """The account this webhook token belongs to.
-
-    Every delivery starts here: a plain cursor skips Django's query compiler and raw-query
-    machinery, which cost more than the indexed lookup itself (docs/performance.md).
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_ACCOUNT_BY_TOKEN, [token])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return ProviderAccount.from_db(connection.alias,
-                                   [field.attname for field in _ACCOUNT_FIELDS], row)
+    """The account this webhook token belongs to (every delivery starts here)."""
+    return rawrows.fetch_one(ProviderAccount, _ACCOUNT_FIELDS, _ACCOUNT_BY_TOKEN, [token])
 
 
 def _content_length(request: HttpRequest) -> int:

@@ -1,0 +1,71 @@
+"""Model rows read and written through a plain cursor, for the few hottest request paths.
+
+On the webhook and answer URL paths Django's query compiler cost three to five times what
+PostgreSQL spends on their indexed lookups and one-row inserts (docs/performance.md). The SQL
+is built once per process; the values still go through the fields' own conversions, so rows
+read and written here are the ones the ORM would read and write. Nothing listens for the
+signals `save()` would send for these models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any, TypeVar
+
+from django.db import connection, models
+
+M = TypeVar("M", bound=models.Model)
+
+
+def fields_of(model: type[models.Model], attnames: Sequence[str] | None = None
+              ) -> tuple[models.Field, ...]:
+    """The model's concrete fields (or those named), in the order `Model.from_db` takes."""
+    return tuple(field for field in model._meta.concrete_fields
+                 if attnames is None or field.attname in attnames)
+
+
+def columns(fields: Sequence[models.Field], alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(prefix + field.column for field in fields)
+
+
+def from_row(model: type[M], fields: Sequence[models.Field], row: Sequence[Any]) -> M:
+    """An instance of `model` from column values, converted as the ORM converts them."""
+    values = list(row)
+    for index, field in enumerate(fields):
+        converters = (connection.ops.get_db_converters(field.cached_col)
+                      + field.get_db_converters(connection))
+        for converter in converters:
+            values[index] = converter(values[index], field.cached_col, connection)
+    return model.from_db(connection.alias, [field.attname for field in fields], values)
+
+
+def fetch_one(model: type[M], fields: Sequence[models.Field], sql: str,
+              params: Sequence[Any]) -> M | None:
+    """The first row `sql` selects (the `fields`' columns, in their order), or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return from_row(model, fields, row) if row is not None else None
+
+
+def insert(instance: models.Model) -> None:
+    """Store `instance` as a new row (its primary key is not read back)."""
+    fields = _insertable(type(instance))
+    values = [field.get_db_prep_save(field.pre_save(instance, add=True), connection)
+              for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(type(instance)), values)
+
+
+@cache
+def _insertable(model: type[models.Model]) -> tuple[models.Field, ...]:
+    return tuple(field for field in model._meta.concrete_fields if not field.primary_key)
+
+
+@cache
+def _insert_sql(model: type[models.Model]) -> str:
+    fields = _insertable(model)
+    return (f"INSERT INTO {model._meta.db_table} ({columns(fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))})")

@@ -1,0 +1,39 @@
+"""Rows read and written through a plain cursor are the rows the ORM reads and writes."""
+
+from decimal import Decimal
+
+import pytest
+
+from calls.models import AnswerRequest
+from portal import rawrows
+from tests.calls.webhook_helpers import make_account
+from voiceapps.models import Application, ProviderAccount
+
+
+@pytest.mark.django_db
+def test_a_row_read_through_a_cursor_equals_the_orms():
+    account = make_account()
+    ProviderAccount.objects.filter(pk=account.pk).update(calls_per_second=Decimal("2.5"),
+                                                         last_check_ok=True)
+    fields = rawrows.fields_of(ProviderAccount)
+    read = rawrows.fetch_one(
+        ProviderAccount, fields,
+        f"SELECT {rawrows.columns(fields)} FROM {ProviderAccount._meta.db_table} WHERE id = %s",
+        [account.pk])
+    expected = ProviderAccount.objects.get(pk=account.pk)
+    for field in fields:
+        assert getattr(read, field.attname) == getattr(expected, field.attname), field.name
+    assert read.calls_per_second == Decimal("2.5") and read.last_check_ok is True
+    assert read.config() == expected.config()  # its secrets decrypt as before
+
+
+@pytest.mark.django_db
+def test_a_row_inserted_through_a_cursor_reads_back_through_the_orm():
+    application = Application.objects.create(account=make_account(), name="Line")
+    rawrows.insert(AnswerRequest(application=application, method="GET",
+                                 params={"uuid": "leg-1"}, status_code=200,
+                                 response=[{"action": "talk", "text": "Hi"}], latency_ms=1.5))
+    stored = AnswerRequest.objects.get(application=application)
+    assert stored.params == {"uuid": "leg-1"}
+    assert stored.response == [{"action": "talk", "text": "Hi"}]
+    assert stored.received_at is not None and stored.latency_ms == 1.5
