@@ -8,7 +8,8 @@ posted to /hooks/<token>/events:
 1. wrk at full speed for --duration seconds (and the bare view the same way): accepted
    events per second and latency percentiles;
 2. the open-loop paced client at --rate events per second for --paced-duration seconds (and
-   the bare view at the same rate): p50/p95/p99;
+   the bare view at the same rate): p50/p95/p99; then the same with the workers stopped, to
+   show what applying on the same two cores costs the requests;
 3. the database afterwards: every request sent is stored as a WebhookDelivery, verified and
    applied, with its CallEvent; nothing is lost.
 
@@ -221,6 +222,13 @@ def main() -> None:
             hooks_paced = run.paced(stack, events.requests(paced_count), rate=options.rate)
             sent += hooks_paced.sent
             paced_drained = drain(timeout=600)
+        with run.step(f"events at {options.rate:g}/s for {options.paced_duration:g} s with "
+                      "the workers stopped (they apply them afterwards)"):
+            stack.stop_workers()
+            hooks_alone = run.paced(stack, events.requests(paced_count), rate=options.rate)
+            sent += hooks_alone.sent
+            stack.start_workers(2, nice=options.worker_nice)
+            drain(timeout=600)
         counts = stored_counts()
         with run.step(f"applying in the request (WEBHOOK_APPLY_IN_WORKER off), full speed "
                       f"for {options.inline_duration:g} s"):
@@ -256,6 +264,10 @@ def main() -> None:
                    ("<=", 50),
                    note=f"achieved {hooks_paced.rate:.0f}/s, statuses {hooks_paced.statuses}; "
                         f"all applied {paced_drained:.1f} s after the last was sent"),
+        run.Figure(f"p99 at {options.rate:g}/s, workers stopped", hooks_alone.p99, "ms",
+                   bare_paced.p99, note=f"p50 {hooks_alone.p50:.1f} ms, p95 "
+                                       f"{hooks_alone.p95:.1f} ms: the request path alone, "
+                                       "with nobody applying on the same cores"),
         run.Figure("events sent", sent, "", note=(
             f"stored {counts['stored']}, verified and applied {counts['applied']}, call "
             f"events {counts['events']} ({counts['duplicates']} marked duplicate)")),
