@@ -3,11 +3,12 @@
 How fast calls actually go out is measured by bench/placement.py, not asserted here.
 """
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from calls import ratelimit, services
@@ -156,3 +157,41 @@ def test_two_worker_processes_together_never_exceed_the_accounts_rate(
     assert most_in_one_second(setup.arrivals) <= 2
     for worker in (celery_worker, second_worker):  # both workers sent calls
         assert "calls.tasks.submit_call" in worker.log()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_stored_between_the_two_counts_still_holds_its_place(
+        fake_provider, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("on SQLite the taker's write lock keeps the answer out until it is done")
+    setup = voicegateway_setup(fake_provider, cps=1)
+    call = sent(setup)  # in flight: the one place is held
+
+    def answer_meanwhile() -> None:
+        # Another worker's answer: the call leaves flight and its answer is recorded, in one
+        # commit that lands after the taker's first count and before its second.
+        with transaction.atomic():
+            Call.objects.filter(pk=call.pk).update(send_started_at=None,
+                                                   updated_at=timezone.now())
+            CallEvent.objects.create(call_id=call.pk, source="callboard",
+                                     kind=ratelimit.SEND_EVENT)
+        connections.close_all()
+
+    counts = []
+
+    def then_answered(count):
+        def counting(*args, **kwargs):
+            result = count(*args, **kwargs)
+            if not counts:
+                other = threading.Thread(target=answer_meanwhile)
+                other.start()
+                other.join()
+            counts.append(count.__name__)
+            return result
+        return counting
+
+    monkeypatch.setattr(ratelimit, "_in_flight", then_answered(ratelimit._in_flight))
+    monkeypatch.setattr(ratelimit, "_answered_within", then_answered(ratelimit._answered_within))
+
+    assert take(setup.account, time.time()) > 0  # held, now by the answer
+    assert len(counts) == 2
