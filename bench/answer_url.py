@@ -133,19 +133,13 @@ def main() -> None:
         run.Figure("answers/s", answer.rate, "/s", bare.rate, (">=", 0.8), True,
                    note=f"{answer.responses} responses, {answer.bad_status} not 2xx, "
                         f"{answer.errors} socket errors; {recorded} answers recorded"),
-        run.Figure("server CPU per answer", cpu.per_request_ms(answer), "ms", bare_cpu,
-                   note="gunicorn workers and their PostgreSQL backends, CPU seconds / responses"),
-        run.Figure("answers/s the cores could serve", run.capacity(cpu.per_request_ms(answer)),
-                   "/s", run.capacity(bare_cpu),
-                   note="cores / CPU per answer: the rate on a machine running nothing else"),
-        run.Figure("full speed p50", answer.p50, "ms", bare.p50),
-        run.Figure("full speed p95", answer.p95, "ms", bare.p95),
-        run.Figure("full speed p99", answer.p99, "ms", bare.p99),
-        run.Figure(f"p50 at {options.rate:g}/s", answer_paced.p50, "ms", bare_paced.p50),
-        run.Figure(f"p95 at {options.rate:g}/s", answer_paced.p95, "ms", bare_paced.p95),
-        run.Figure(f"p99 at {options.rate:g}/s", answer_paced.p99, "ms", bare_paced.p99,
-                   ("<=", 20), note=f"achieved {answer_paced.rate:.0f}/s, "
-                                    f"statuses {answer_paced.statuses}"),
+        *run.cpu_figures(answer, cpu, bare_cpu, noun="answer", verb="serve",
+                         measured="gunicorn workers and their PostgreSQL backends"),
+        *run.latency_figures("full speed {}", answer, bare),
+        *run.latency_figures(f"{{}} at {options.rate:g}/s", answer_paced, bare_paced,
+                             p99_target=("<=", 20),
+                             p99_note=f"achieved {answer_paced.rate:.0f}/s, "
+                                      f"statuses {answer_paced.statuses}"),
     )
     run.finish(report, options.json)
 

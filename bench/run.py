@@ -539,6 +539,31 @@ def capacity(cpu_ms: float) -> float:
     return (os.cpu_count() or 1) * 1000 / cpu_ms
 
 
+def cpu_figures(load: Load, cpu: CpuMeter, bare_cpu: float, *, noun: str, verb: str,
+                measured: str) -> list[Figure]:
+    """The server's CPU per request (`measured`: which processes) and the rate idle cores
+    could serve at that cost, each beside the bare view's."""
+    per_request = cpu.per_request_ms(load)
+    return [
+        Figure(f"server CPU per {noun}", per_request, "ms", bare_cpu,
+               note=f"{measured}, CPU seconds / responses"),
+        Figure(f"{noun}s/s the cores could {verb}", capacity(per_request), "/s",
+               capacity(bare_cpu),
+               note=f"cores / CPU per {noun}: the rate on a machine running nothing else"),
+    ]
+
+
+def latency_figures(name: str, load: Load, bare: Load, *,
+                    p99_target: tuple[str, float] | None = None, p99_note: str = ""
+                    ) -> list[Figure]:
+    """p50, p95 and p99 beside the bare view's; `name` has a {} for the percentile."""
+    return [
+        Figure(name.format("p50"), load.p50, "ms", bare.p50),
+        Figure(name.format("p95"), load.p95, "ms", bare.p95),
+        Figure(name.format("p99"), load.p99, "ms", bare.p99, p99_target, note=p99_note),
+    ]
+
+
 class RssSampler:
     """Samples VmRSS (MiB) of processes every `interval` seconds while it runs."""
 

@@ -246,24 +246,17 @@ def main() -> None:
                    note=f"{hooks.responses} responses, {hooks.bad_status} not 2xx, "
                         f"{hooks.errors} socket errors{note}"),
         run.Figure("accepted events/s on 2 cores", accepted, "/s", bare.rate, (">=", 850)),
-        run.Figure("server CPU per event", cpu.per_request_ms(hooks), "ms", bare_cpu,
-                   note="gunicorn workers and their PostgreSQL backends (not the applying "
-                        "workers'), CPU seconds / responses"),
-        run.Figure("events/s the cores could accept", run.capacity(cpu.per_request_ms(hooks)),
-                   "/s", run.capacity(bare_cpu),
-                   note="cores / CPU per event: the rate on a machine running nothing else"),
-        run.Figure("full speed p50", hooks.p50, "ms", bare.p50),
-        run.Figure("full speed p95", hooks.p95, "ms", bare.p95),
-        run.Figure("full speed p99", hooks.p99, "ms", bare.p99),
+        *run.cpu_figures(hooks, cpu, bare_cpu, noun="event", verb="accept",
+                         measured="gunicorn workers and their PostgreSQL backends (not the "
+                                  "applying workers')"),
+        *run.latency_figures("full speed {}", hooks, bare),
         run.Figure("applied events/s, end to end", hooks.sent / (hooks.seconds + drained),
                    "/s", note=f"{backlog} were waiting when the load stopped; the workers "
                               f"had applied them {drained:.1f} s later"),
-        run.Figure(f"p50 at {options.rate:g}/s", hooks_paced.p50, "ms", bare_paced.p50),
-        run.Figure(f"p95 at {options.rate:g}/s", hooks_paced.p95, "ms", bare_paced.p95),
-        run.Figure(f"p99 at {options.rate:g}/s", hooks_paced.p99, "ms", bare_paced.p99,
-                   ("<=", 50),
-                   note=f"achieved {hooks_paced.rate:.0f}/s, statuses {hooks_paced.statuses}; "
-                        f"all applied {paced_drained:.1f} s after the last was sent"),
+        *run.latency_figures(
+            f"{{}} at {options.rate:g}/s", hooks_paced, bare_paced, p99_target=("<=", 50),
+            p99_note=f"achieved {hooks_paced.rate:.0f}/s, statuses {hooks_paced.statuses}; "
+                     f"all applied {paced_drained:.1f} s after the last was sent"),
         run.Figure(f"p99 at {options.rate:g}/s, workers stopped", hooks_alone.p99, "ms",
                    bare_paced.p99, note=f"p50 {hooks_alone.p50:.1f} ms, p95 "
                                        f"{hooks_alone.p95:.1f} ms: the request path alone, "

@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from calls.models import AnswerRequest, Call, CallEvent
-from calls.webhooks import webhook_provider
+from calls.webhooks import account_by_token, webhook_provider
 from portal import rawrows
 from portal.api.exceptions import error_body
 from portal.jsontext import without_nul
@@ -31,7 +31,6 @@ from voiceapps.ncco.services import (
     menu_choose,
     ncco_render_version,
     ncco_version,
-    served_version,
 )
 
 # The lookups and the record go through a plain cursor (portal.rawrows): Django's query
@@ -59,7 +58,7 @@ def find_call(*, account_id: int, params: Mapping[str, Any]) -> Call | None:
 
 # The application at an answer URL, its account, and the primary key of the version it
 # serves: the pinned one if it belongs to the application's document, else the document's
-# latest (served_version's rule). The version itself comes from ncco_version's cache.
+# latest. The version itself comes from ncco_version's cache.
 _APPLICATION_FIELDS = rawrows.fields_of(
     Application, ("id", "account_id", "ncco_document_id", "variables"))
 _ACCOUNT_FIELDS = rawrows.fields_of(ProviderAccount)
@@ -89,21 +88,6 @@ def _application_at(token: str, application_id: int) -> tuple[Application, int |
     application.account = rawrows.from_row(ProviderAccount, _ACCOUNT_FIELDS,
                                             row[accounts_from:-1])
     return application, row[-1]
-
-
-def render_for_call(
-    *, application: Application, params: Mapping[str, Any]
-) -> tuple[object, NccoVersion | None, list[str]]:
-    """(NCCO, served version, missing placeholders) for one answer request.
-
-    Placeholders come from the provider's parameters (`to`, `from`, `uuid`,
-    `conversation_uuid`) and `custom.NAME` from the call's tag, then the application's
-    variables. A value nobody provides becomes "" and is listed as missing.
-    """
-    call = find_call(account_id=application.account_id, params=params)
-    version = served_version(application)
-    document, missing = _render(application, params, call, version)
-    return document, version, missing
 
 
 def _render(
@@ -154,7 +138,7 @@ def answer(request: HttpRequest, token: str, application_id: int) -> HttpRespons
 def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
     """An input event from a hosted menu: answer with the document its routing table picks."""
     started = time.perf_counter()
-    account = ProviderAccount.objects.filter(webhook_token=token).first()
+    account = account_by_token(token)
     version = (
         NccoVersion.objects.select_related("document").filter(pk=version_id).first()
         if account is not None else None

@@ -412,12 +412,11 @@ def deliveries_apply_pending(*, limit: int | None = None) -> int:
     left it looks once more after APPLY_LINGER (see SCHEDULE_EVERY).
     """
     cache.delete(APPLY_SCHEDULED_KEY)
-    providers: dict[int, Provider] = {}
     done = 0
     lingered = False
     while limit is None or done < limit:
         batch = APPLY_BATCH if limit is None else min(APPLY_BATCH, limit - done)
-        applied = _apply_next(providers, batch)
+        applied = _apply_next(batch)
         if applied:
             done += applied
             lingered = False
@@ -429,7 +428,7 @@ def deliveries_apply_pending(*, limit: int | None = None) -> int:
     return done
 
 
-def _apply_next(providers: dict[int, Provider], batch: int) -> int:
+def _apply_next(batch: int) -> int:
     """Apply the oldest pending deliveries nobody else is applying, up to `batch` of them in
     one transaction (each in its savepoint); how many (0: none is pending).
 
@@ -441,59 +440,58 @@ def _apply_next(providers: dict[int, Provider], batch: int) -> int:
     try:
         with transaction.atomic():
             deliveries = _claim_pending(batch)
-            _lock_calls(deliveries, providers)
-            for delivery in deliveries:
-                _apply_claimed(delivery, providers, passing=(OperationalError,))
+            readable = _readable(deliveries)
+            _lock_calls(readable)
+            for delivery, payload, provider in readable:
+                _apply_or_keep(delivery, payload, provider, passing=(OperationalError,))
     except OperationalError:
         logger.info("A batch of webhook deliveries met another worker's; applying one by one")
-        return sum(_apply_one(providers) for _ in range(batch))
+        return sum(_apply_one() for _ in range(batch))
     return len(deliveries)
 
 
-def _apply_one(providers: dict[int, Provider]) -> int:
+def _apply_one() -> int:
     with transaction.atomic():
         deliveries = _claim_pending(1)
-        for delivery in deliveries:
-            _apply_claimed(delivery, providers)
+        for delivery, payload, provider in _readable(deliveries):
+            _apply_or_keep(delivery, payload, provider)
     return len(deliveries)
 
 
 def _claim_pending(batch: int) -> list[WebhookDelivery]:
-    """The oldest pending deliveries nobody else has claimed, locked, with their providers."""
+    """The oldest pending deliveries nobody else has claimed, locked, with their accounts."""
     return list(
         WebhookDelivery.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
         .select_related("account").filter(PENDING).order_by("id")[:batch]
     )
 
 
-def _lock_calls(deliveries: list[WebhookDelivery], providers: dict[int, Provider]) -> None:
-    legs: dict[int, set[str]] = {}
+def _readable(deliveries: list[WebhookDelivery]
+              ) -> list[tuple[WebhookDelivery, dict[str, Any], Provider]]:
+    """Each delivery with its event and its account's adapter; one whose event no longer
+    reads (it did when it arrived) is kept with the reason instead."""
+    readable = []
     for delivery in deliveries:
         try:
-            event = _provider_for(delivery, providers).parse_event(delivery_payload(delivery))
+            payload = delivery_payload(delivery)
+        except Refusal as refusal:
+            delivery.apply_error = refusal.reason
+            delivery.save(update_fields=["apply_error"])
+        else:
+            readable.append((delivery, payload, webhook_provider(delivery.account)))
+    return readable
+
+
+def _lock_calls(readable: list[tuple[WebhookDelivery, dict[str, Any], Provider]]) -> None:
+    legs: dict[int, set[str]] = {}
+    for delivery, payload, provider in readable:
+        try:
+            leg = provider.parse_event(payload).provider_call_id
         except Exception:  # applying it stores the error
             continue
-        leg = event.provider_call_id
         if leg:
             legs.setdefault(delivery.account_id, set()).add(leg)
     for account_id, ids in legs.items():
         list(Call.objects.select_for_update(no_key=True)
              .filter(account_id=account_id, provider_call_id__in=ids).order_by("id")
              .values_list("id", flat=True))
-
-
-def _apply_claimed(delivery: WebhookDelivery, providers: dict[int, Provider], *,
-                   passing: tuple[type[Exception], ...] = ()) -> None:
-    try:
-        payload = delivery_payload(delivery)
-    except Refusal as refusal:  # checked when it arrived; kept if it changed since
-        delivery.apply_error = refusal.reason
-        delivery.save(update_fields=["apply_error"])
-    else:
-        _apply_or_keep(delivery, payload, _provider_for(delivery, providers), passing=passing)
-
-
-def _provider_for(delivery: WebhookDelivery, providers: dict[int, Provider]) -> Provider:
-    if delivery.account_id not in providers:
-        providers[delivery.account_id] = webhook_provider(delivery.account)
-    return providers[delivery.account_id]

@@ -79,11 +79,11 @@ def test_workers_apply_in_batches_and_a_failed_batch_one_by_one(client, settings
     batches = []
     lock_calls = webhooks._lock_calls
 
-    def first_batch_deadlocks(deliveries, providers):
-        batches.append([delivery.pk for delivery in deliveries])
+    def first_batch_deadlocks(readable):
+        batches.append([delivery.pk for delivery, _, _ in readable])
         if len(batches) == 1:
             raise OperationalError("deadlock detected")
-        lock_calls(deliveries, providers)
+        lock_calls(readable)
 
     monkeypatch.setattr("calls.webhooks._lock_calls", first_batch_deadlocks)
 

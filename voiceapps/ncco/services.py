@@ -403,17 +403,6 @@ def pretty_json(value: object) -> str:
 
 # Rendering ---------------------------------------------------------------------------------
 
-def served_version(application: Application) -> NccoVersion | None:
-    """What the application serves: its pinned version, else its document's latest."""
-    pinned = application.pinned_version
-    if pinned is not None and pinned.document_id == application.ncco_document_id:
-        return pinned
-    if application.ncco_document_id is None:
-        return None
-    return NccoVersion.objects.filter(document_id=application.ncco_document_id) \
-        .order_by("-number").first()
-
-
 # Versions never change once saved (restoring makes a new one), so a process keeps the ones
 # it served, by primary key: answering a call then loads no NCCO. A newly saved or pinned
 # version has a new key, so it is served at once. The process's threads share each instance:
