@@ -1,7 +1,7 @@
 """Accounts, documented event payloads and signed posts for the webhook and call-log tests.
 
-Payloads follow ../shared/reference/vonage.md sections 2.2-2.5 and jambonz.md sections
-3.3-3.5 field for field.
+Payloads follow Vonage's Voice API event reference (answered, completed, AMD and input
+events) and jambonz's call-status and hook payloads field for field.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ expects one. Answers are the spec's examples, or scripted per test.
         ...  # point AccountConfig.base_url at fake.url
         assert fake.requests_to("POST", "/v1/calls")[0].bearer_token()
 
-Specs are read from the repository's sibling `../shared/specs` and patched in memory
-(see PATCHES): /work/shared is never written.
+Specs are read from the vendored copies in tests/fakes/specs and patched in memory
+(see PATCHES), so a flaw in a provider's document is fixed here, visibly, not in the copy.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ from openapi_core.templating.paths.finders import APICallPathFinder
 from requests.structures import CaseInsensitiveDict
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-SPECS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "specs"
+# Vendored copies of the providers' documents: tests/fakes/specs/README.md names each source.
+SPECS_DIR = Path(__file__).resolve().parent / "specs"
 KPN_TOKEN_PATH = "/oauth/client_credential/accesstoken"
 CHECKED_FIRST = 50  # requests always checked against the spec (see FakeProvider)
 
@@ -129,7 +130,7 @@ PATCHES: dict[str, Callable[[dict], None]] = {
 
 @functools.cache
 def load_spec(name: str) -> OpenAPI:
-    """The spec from ../shared/specs, patched in memory (the file is a fresh copy)."""
+    """The vendored spec, patched in memory (the file stays as the provider published it)."""
     document, base_uri = FilePathReader(str(SPECS_DIR / name)).read()
     _move_server_path_into_paths(document)
     PATCHES.get(name, lambda document: None)(document)

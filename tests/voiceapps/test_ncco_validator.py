@@ -13,7 +13,8 @@ from jsonschema import Draft202012Validator
 
 from voiceapps.ncco import NccoReport, locate_pointer, parse_ncco_text, validate_ncco
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "shared" / "ncco-examples"
+# The official examples as Callboard ships them (source and licence: their README.md).
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "voiceapps" / "ncco" / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES_DIR.glob("*.json"))
 # The examples carry placeholders instead of real values; these are plausible stand-ins.
 EXAMPLE_VALUES = {
