@@ -29,9 +29,11 @@ lint: $(VENV)/.installed
 # Everything runs, the slow crash tests too (CI has the time). Locally,
 # `make test MARKERS="not slow"` skips them, `MARKERS=slow` runs only them.
 MARKERS ?=
+# One test process per core (pytest-xdist); TEST_PROCESSES=0 runs them all in this process.
+TEST_PROCESSES ?= auto
 test: $(VENV)/.installed var/local.env browser lint
 	$(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest $(if $(MARKERS),-m "$(MARKERS)") $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_PROCESSES) $(if $(MARKERS),-m "$(MARKERS)") $(PYTEST_ARGS)
 
 # Benchmarks (docs/performance.md), never part of `make test`: each starts PostgreSQL and Redis
 # as .ci/run does, serves Callboard with gunicorn and prints its figures beside the bare view's.

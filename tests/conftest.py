@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -6,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import environ
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -21,7 +23,27 @@ from tests.factories import UserFactory
 from voiceapps.ncco.services import ncco_version
 
 REPO = Path(__file__).resolve().parent.parent
-TEST_QUEUE = "callboard-test"
+# Under pytest-xdist each test process ("gw0", "gw1", …) has its own database (pytest-django),
+# and here its own Celery queues and cache, so parallel processes never see each other's state.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+TEST_QUEUE = f"callboard-test{XDIST_WORKER}"
+
+
+def _cache_url_of_this_test_process() -> str:
+    """The cache the test process and the workers it starts share, one per xdist process: the
+    suite clears it before every test, and a Redis `clear()` flushes its whole database."""
+    url = os.environ.get("CACHE_URL", "")
+    if not XDIST_WORKER:
+        return url
+    index = int(XDIST_WORKER.removeprefix("gw"))
+    if url.startswith("redis://"):
+        return re.sub(r"/\d*$", f"/{2 + index}", url)
+    return f"filecache://{settings.VAR_DIR / f'cache-{XDIST_WORKER}'}"
+
+
+if XDIST_WORKER:
+    os.environ["CACHE_URL"] = _cache_url_of_this_test_process()
+    settings.CACHES = {"default": environ.Env.cache_url_config(os.environ["CACHE_URL"])}
 
 # Test users are made by the hundred; the production password hasher would cost minutes.
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -174,7 +196,7 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[WorkerProcess]
 
 # The whole loop over HTTP: the live server is Callboard (API, sandbox, answer URL, webhooks)
 # and a worker of its own places the calls and plays them, 100 times faster than real time.
-LIVE_QUEUE = "callboard-test-live"
+LIVE_QUEUE = f"callboard-test-live{XDIST_WORKER}"
 LIVE_TIME_SCALE = 0.01
 
 

@@ -31,7 +31,7 @@ from portal import celery_app
 from portal.services import SYSTEM
 from tests.calls.placing import FROM, vonage_setup
 from tests.calls.webhook_helpers import make_account
-from tests.conftest import REPO, _start_worker, _test_database_url
+from tests.conftest import REPO, XDIST_WORKER, _start_worker, _test_database_url
 from tests.fakes.provider_accounts import vonage_signed_headers
 from tests.fakes.provider_server import Reply, SeenRequest, fake_provider_fixture  # noqa: F401
 from tests.helpers import wait_for
@@ -40,7 +40,7 @@ from tests.security.world import ensure_roles
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CALLS = 200
-CRASH_QUEUE = "callboard-test-crash"
+CRASH_QUEUE = f"callboard-test-crash{XDIST_WORKER}"
 
 
 def children(pid: int) -> list[int]:
