@@ -3,6 +3,9 @@ call whose provider went quiet is asked about, or marked outcome unknown."""
 
 import csv
 import io
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -292,3 +295,13 @@ def test_the_log_finds_outcome_unknown_calls_and_says_what_that_means(
     assert [(c["id"], c["status"]) for c in api["results"]] == [(call.pk, "unknown")]
     detail = client.get(f"/calls/{call.pk}/").content.decode()
     assert "could not ask it" in detail and "does not know this call" in detail
+
+
+def test_a_silence_shorter_than_a_minute_is_refused_at_startup_naming_the_setting():
+    env = {**os.environ, "CALL_SILENCE_TIMEOUT_SECONDS": "0"}
+    started = subprocess.run([sys.executable, "-c", "import portal.settings"], env=env,
+                             capture_output=True, text=True, cwd=settings.BASE_DIR)
+
+    assert started.returncode != 0
+    assert "CALL_SILENCE_TIMEOUT_SECONDS and CALL_SILENCE_TIMEOUT_ANSWERED_SECONDS must be at " \
+           "least 60" in started.stderr
