@@ -724,9 +724,10 @@ def silent_calls(now: datetime) -> QuerySet[Call]:
 
 
 def _span(duration: timedelta) -> str:
+    """"11 minutes", "over 2 hours": how long a silence lasted, as a person says it."""
     minutes = int(duration.total_seconds() // 60)
-    if minutes >= 120 and minutes % 60 == 0:
-        return f"{minutes // 60} hours"
+    if minutes >= 120:
+        return f"over {minutes // 60} hours"
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
@@ -766,14 +767,14 @@ def call_check_silent(*, call_id: int, now: datetime | None = None) -> str:
                           source=SWEEP_SOURCE)
         return "checked"
     label = provider_class(call.provider).label
-    silence = silence_limit(call.status)
     marked = _record(
         call_id, status=CallStatus.UNKNOWN, kind="sweep",
         only_if=lambda current: silent_calls(now).filter(pk=current.pk).exists(),
         event={"result": "outcome_unknown", "silent_since": call.last_heard.isoformat(),
                "reason": answer},
         failure_detail=(
-            f"No news about this call came from {label} for {_span(silence)}. {answer} How "
+            f"No news about this call came from {label} for {_span(now - call.last_heard)}. "
+            f"{answer} How "
             f"the call ended is not known; if {label}'s events arrive later, they set the "
             "real outcome."
         ),

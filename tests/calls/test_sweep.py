@@ -15,8 +15,16 @@ from django.utils import timezone
 from calls import services, tasks
 from calls.models import Call, CallEvent, CallStatus
 from portal.services import SYSTEM
-from tests.calls.placing import FROM, TO, phone, reload, vonage_setup
-from tests.calls.webhook_helpers import vonage_post, vonage_status
+from tests.calls.placing import (
+    FROM,
+    TO,
+    VG_CALLS,
+    phone,
+    reload,
+    voicegateway_setup,
+    vonage_setup,
+)
+from tests.calls.webhook_helpers import vg_status, vonage_post, vonage_status
 from tests.fakes.provider_accounts import SIGNATURE_SECRET
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from voiceapps.providers.vonage import VonageProvider
@@ -208,7 +216,7 @@ def test_a_call_the_provider_cannot_tell_about_becomes_outcome_unknown(sent, sta
 
     call = reload(call)
     assert call.status == CallStatus.UNKNOWN and call.get_status_display() == "Outcome unknown"
-    assert call.failure_detail.startswith("No news about this call came from Vonage for 10 "
+    assert call.failure_detail.startswith("No news about this call came from Vonage for 11 "
                                           "minutes.")
     assert reason in call.failure_detail
     assert call.ended_at is None  # when it ended is not known either
@@ -248,6 +256,29 @@ def test_a_late_event_moves_an_outcome_unknown_call_to_its_real_outcome(sent, cl
     assert (call.status, call.provider_status) == (status, late)
     assert "No news about this call" not in call.failure_detail
     assert call.events.filter(kind="sweep", payload__result="outcome_unknown").exists()
+
+
+def test_a_silent_voice_gateway_call_gets_the_status_voice_gateway_gives(fake_provider):
+    setup = voicegateway_setup(fake_provider)
+    placed, _ = services.call_place(actor=SYSTEM, via=services.VIA_API,
+                                    application=setup.application, from_number=FROM,
+                                    to=phone(), flow={"type": "application"})
+    setup.accept()
+    services.call_submit(call_id=placed.pk)
+    call = reload(placed)
+    fall_silent(call, for_=timedelta(hours=2, minutes=1), status=CallStatus.ANSWERED)
+    path = "/v1/Accounts/{AccountSid}/Calls/{CallSid}"
+    setup.fake.reply("GET", path, 200, vg_status(
+        "completed", call_sid=call.provider_call_id, duration=7260, service_url="",
+        call_termination_by="caller"))
+
+    assert services.call_sweep_stuck().status_checked == 1
+
+    [asked] = setup.fake.requests_to("GET", path)
+    assert asked.path == f"{VG_CALLS}/{call.provider_call_id}"
+    call = reload(call)
+    assert (call.status, call.duration_seconds, call.disconnected_by) == (
+        CallStatus.COMPLETED, 7260, "caller")
 
 
 def test_calls_with_recent_news_are_left_alone(sent):
