@@ -7,6 +7,7 @@ order, or the number of times, the events arrive:
 - a duplicate (same canonical payload as an earlier event of the call) is stored, marked,
   and changes nothing;
 - the status only moves up `STATUS_RANK`; once terminal, the first specific outcome wins.
+  "Outcome unknown" is Callboard's guess, not an outcome: any provider status replaces it.
   Vonage sends `completed` after every outcome (vonage.md 2.4), so a `completed` is only the
   closing event when a busy/no-answer/failed/rejected/cancelled exists: that outcome
   replaces it, and a `completed` that arrives after it only adds the end time, duration,
@@ -317,6 +318,9 @@ def _apply_status(call: Call, event: ParsedEvent, at: datetime) -> set[str]:
     new, current = CallStatus(event.status), CallStatus(call.status)
     changed = set()
     if _moves_to(current, new):
+        if current == CallStatus.UNKNOWN:
+            call.failure_detail = ""  # why it was unknown; the timeline keeps it
+            changed.add("failure_detail")
         call.status = new
         call.provider_status = event.raw_status[:40]
         changed |= {"status", "provider_status"}
@@ -364,6 +368,8 @@ def _money(value: Decimal | None) -> Decimal | None:
 
 
 def _moves_to(current: CallStatus, new: CallStatus) -> bool:
+    if current == CallStatus.UNKNOWN:
+        return True  # Callboard's guess; the provider's word replaces it, whatever it is
     if current == CallStatus.COMPLETED and new in TERMINAL_STATUSES:
         # `completed` closes every Vonage leg: a specific outcome is the real one.
         return new != CallStatus.COMPLETED

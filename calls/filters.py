@@ -18,7 +18,14 @@ from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from calls.models import AnsweredBy, Call, CallStatus, Direction, WebhookDelivery
+from calls.models import (
+    UNKNOWN_STATUS_HELP,
+    AnsweredBy,
+    Call,
+    CallStatus,
+    Direction,
+    WebhookDelivery,
+)
 from voiceapps.models import Application, ProviderAccount
 from voiceapps.providers.registry import KIND_CHOICES
 
@@ -61,7 +68,8 @@ class MomentFilter(django_filters.Filter):
 
 
 class CallFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=CallStatus.choices, empty_label="Any status")
+    status = django_filters.ChoiceFilter(choices=CallStatus.choices, empty_label="Any status",
+                                         help_text=UNKNOWN_STATUS_HELP)
     provider = django_filters.ChoiceFilter(choices=KIND_CHOICES, empty_label="Any provider")
     account = django_filters.ModelChoiceFilter(queryset=ProviderAccount.objects.all(),
                                                empty_label="Any account")

@@ -19,12 +19,24 @@ class CallStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     REJECTED = "rejected", "Rejected"
     CANCELLED = "cancelled", "Cancelled"
+    # Callboard's own verdict, never a provider's (calls/services.py, the sweep).
+    UNKNOWN = "unknown", "Outcome unknown"
 
 
+# What "Outcome unknown" means, wherever a person sees it.
+UNKNOWN_STATUS_HELP = (
+    "Outcome unknown: Callboard stopped hearing from the provider about this call and could "
+    "not ask it, so how the call ended is not known. If the provider's events arrive later, "
+    "they set the real outcome."
+)
+# Final for Callboard: nothing of its own moves such a call again. UNKNOWN is among them,
+# yet any later provider status replaces it (calls/events.py).
 TERMINAL_STATUSES = frozenset({
     CallStatus.COMPLETED, CallStatus.BUSY, CallStatus.NO_ANSWER,
-    CallStatus.FAILED, CallStatus.REJECTED, CallStatus.CANCELLED,
+    CallStatus.FAILED, CallStatus.REJECTED, CallStatus.CANCELLED, CallStatus.UNKNOWN,
 })
+# With the provider, as far as Callboard knows: its events should keep coming.
+IN_FLIGHT_STATUSES = (CallStatus.SUBMITTED, CallStatus.RINGING, CallStatus.ANSWERED)
 # A status never moves backwards: an event may only raise a call's rank.
 STATUS_RANK = {
     CallStatus.QUEUED: 0, CallStatus.SUBMITTED: 1, CallStatus.RINGING: 2,
@@ -56,7 +68,8 @@ class Call(models.Model):
     to_endpoint = models.JSONField(default=dict)  # the endpoint as given
     to_display = models.CharField(max_length=255, blank=True)  # number or URI, for search
     status = models.CharField(max_length=12, choices=CallStatus.choices,
-                              default=CallStatus.QUEUED)
+                              default=CallStatus.QUEUED,
+                              help_text=f"Where the call stands. {UNKNOWN_STATUS_HELP}")
     provider_status = models.CharField(max_length=40, blank=True)  # the provider's own word
     answered_by = models.CharField(max_length=10, choices=AnsweredBy.choices, blank=True)
     provider_call_id = models.CharField(max_length=100, blank=True)  # Vonage uuid, VG sid

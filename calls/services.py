@@ -7,6 +7,9 @@ stores the call `queued`, audits it and enqueues `calls.tasks.submit_call` on co
 `call_submit` is the task's body and is safe to run any number of times: it claims the row
 under a lock and only a `queued` call that is not already being sent goes out. A request
 that may have reached the provider is never sent again (see docs/decisions.md).
+
+`call_sweep_stuck` (beat, every minute) keeps nothing stuck: a lost send task is retried or
+failed, and a call whose provider events stopped is asked about, or marked outcome unknown.
 """
 
 from __future__ import annotations
@@ -16,17 +19,28 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from calls import options as rules
 from calls import ratelimit, tasks
-from calls.models import STATUS_RANK, Call, CallEvent, CallStatus, Direction
+from calls.events import call_event_record
+from calls.models import (
+    IN_FLIGHT_STATUSES,
+    STATUS_RANK,
+    Call,
+    CallEvent,
+    CallStatus,
+    Direction,
+)
 from portal.logging import redact_hook_tokens
 from portal.services import Actor, audit_record
 from voiceapps import phone
@@ -38,6 +52,7 @@ from voiceapps.providers.base import (
     CallCreated,
     CallRequest,
     Provider,
+    ProviderCallStatus,
     ProviderError,
     scrub,
 )
@@ -62,6 +77,10 @@ SEND_STALE_AFTER = timedelta(minutes=2)
 # How long the provider's events get to settle a call whose create request timed out; the
 # webhooks match such a call for as long (calls/events.py RECONCILE_WINDOW).
 RECONCILE_AFTER = timedelta(minutes=10)
+# Silent calls asked about per sweep, longest silence first: each question may take the
+# adapter's timeouts (about 15 s), and the next sweep is a minute away.
+SILENT_CHECKS_PER_SWEEP = 50
+SWEEP_SOURCE = "sweep"  # CallEvent.source of a provider's answer to the sweep's question
 
 FLOW_APPLICATION = "application"
 FLOW_NCCO = "ncco"
@@ -672,8 +691,95 @@ def call_reconcile(*, call_id: int, now: datetime | None = None) -> bool:
 class SweepResult:
     requeued: int = 0
     failed: int = 0
-    outcome_unknown: int = 0
+    outcome_unknown: int = 0  # sends whose worker died: flagged, never sent again
     reconciled: int = 0
+    status_checked: int = 0  # silent calls the provider answered about
+    marked_unknown: int = 0  # silent calls nobody could tell about: status "unknown"
+
+
+def silence_limit(status: str) -> timedelta:
+    """How long a call in `status` may go without news before the sweep asks about it."""
+    seconds = (settings.CALL_SILENCE_TIMEOUT_ANSWERED_SECONDS if status == CallStatus.ANSWERED
+               else settings.CALL_SILENCE_TIMEOUT_SECONDS)
+    return timedelta(seconds=seconds)
+
+
+def silent_calls(now: datetime) -> QuerySet[Call]:
+    """Calls with the provider whose timeline got nothing new for their silence limit,
+    longest silence first.
+
+    Anything on the timeline ends a silence: a provider event, an answer to the sweep's
+    own question, a control action. An unsettled send (outcome_unknown without the
+    provider's id) is left to `call_reconcile`.
+    """
+    latest = (CallEvent.objects.filter(call=OuterRef("pk")).order_by("-received_at")
+              .values("received_at")[:1])
+    overdue = Q()
+    for status in IN_FLIGHT_STATUSES:
+        overdue |= Q(status=status, last_heard__lt=now - silence_limit(status))
+    return (Call.objects.filter(status__in=IN_FLIGHT_STATUSES)
+            .exclude(outcome_unknown=True, provider_call_id="")
+            .annotate(last_heard=Coalesce(Subquery(latest), "created_at"))
+            .filter(overdue).order_by("last_heard", "pk"))
+
+
+def _span(duration: timedelta) -> str:
+    """"11 minutes", "over 2 hours": how long a silence lasted, as a person says it."""
+    minutes = int(duration.total_seconds() // 60)
+    if minutes >= 120:
+        return f"over {minutes // 60} hours"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def _provider_answer(call: Call) -> ProviderCallStatus | str:
+    """Where the provider says the call stands, or a sentence saying why nobody can tell."""
+    label = provider_class(call.provider).label
+    if not call.provider_call_id:
+        return f"Callboard cannot ask: {label} never told it this call's id."
+    try:
+        adapter = _adapter(call.account)
+        if not adapter.CAN_FETCH_CALL_STATUS:
+            return f"Callboard cannot ask: {label} offers no way to ask about a call."
+        answer = adapter.fetch_call_status(application_config(call.account, call.application),
+                                           call.provider_call_id)
+    except ProviderError as error:
+        return f"Asking {label} about it failed: {_provider_sentence(error)}"
+    return answer or f"{label} was asked and does not know this call (any more)."
+
+
+def call_check_silent(*, call_id: int, now: datetime | None = None) -> str:
+    """Ask the provider about a call whose events stopped, and act on what it says.
+
+    Its answer is applied as an event would be (source "sweep" on the timeline); without
+    one the call becomes "unknown", which a later provider event still replaces. Returns
+    "checked", "unknown", or "" when the call is no longer silent.
+    """
+    now = now or timezone.now()
+    call = (silent_calls(now).select_related("account", "application__account")
+            .filter(pk=call_id).first())
+    if call is None:
+        return ""
+    answer = _provider_answer(call)
+    if isinstance(answer, ProviderCallStatus):
+        # The id asked about, whatever the answer names: it must land on this call.
+        event = replace(answer.event, provider_call_id=call.provider_call_id)
+        call_event_record(account=call.account, event=event, payload=dict(answer.raw),
+                          source=SWEEP_SOURCE)
+        return "checked"
+    label = provider_class(call.provider).label
+    marked = _record(
+        call_id, status=CallStatus.UNKNOWN, kind="sweep",
+        only_if=lambda current: silent_calls(now).filter(pk=current.pk).exists(),
+        event={"result": "outcome_unknown", "silent_since": call.last_heard.isoformat(),
+               "reason": answer},
+        failure_detail=(
+            f"No news about this call came from {label} for {_span(now - call.last_heard)}. "
+            f"{answer} How "
+            f"the call ended is not known; if {label}'s events arrive later, they set the "
+            "real outcome."
+        ),
+    )
+    return "unknown" if marked else ""
 
 
 def _sweep_dead_send(call: Call, cutoff: datetime) -> bool:
@@ -723,7 +829,8 @@ def _sweep_unsent(call_id: int, now: datetime) -> str:
 
 
 def call_sweep_stuck(*, now: datetime | None = None) -> SweepResult:
-    """Find calls whose task was lost and move each to a safe state (beat, every minute)."""
+    """Find calls whose task was lost or whose events stopped, and move each to a safe or
+    known state (beat, every minute)."""
     now = now or timezone.now()
     result = SweepResult()
     dead_sends = Call.objects.filter(status=CallStatus.QUEUED,
@@ -742,6 +849,10 @@ def call_sweep_stuck(*, now: datetime | None = None) -> SweepResult:
                                     provider_call_id="", updated_at__lt=now - RECONCILE_AFTER)
     for call_id in unsettled.values_list("pk", flat=True):
         result.reconciled += call_reconcile(call_id=call_id, now=now)
+    for call_id in silent_calls(now).values_list("pk", flat=True)[:SILENT_CHECKS_PER_SWEEP]:
+        outcome = call_check_silent(call_id=call_id, now=now)
+        result.status_checked += outcome == "checked"
+        result.marked_unknown += outcome == "unknown"
     if result != SweepResult():
         logger.info("Call sweep: %s", result)
     return result

@@ -32,7 +32,8 @@ def reconcile_call(call_id: int) -> None:
 
 @shared_task(acks_late=True)
 def sweep_stuck_calls() -> None:
-    """Beat, every minute: calls whose task was lost are retried or failed, safely."""
+    """Beat, every minute: calls whose task was lost are retried or failed, safely; calls
+    whose provider events stopped are asked about, or marked outcome unknown."""
     services.call_sweep_stuck()
 
 

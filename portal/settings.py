@@ -274,6 +274,17 @@ USE_X_FORWARDED_FOR = env.bool("USE_X_FORWARDED_FOR", default=False)
 # provider gets its answer after the event is verified and stored (calls/webhooks.py). For
 # high event volumes; see docs/performance.md.
 WEBHOOK_APPLY_IN_WORKER = env.bool("WEBHOOK_APPLY_IN_WORKER", default=False)
+# A call with the provider whose events stop coming is asked about (or, if it cannot be,
+# marked "outcome unknown") by the sweep after this much silence (calls/services.py). Longer
+# once answered: a conversation can go quiet for an hour, and Vonage ends a call after its
+# length_timer (at most 2 hours by default).
+CALL_SILENCE_TIMEOUT_SECONDS = env.int("CALL_SILENCE_TIMEOUT_SECONDS", default=10 * 60)
+CALL_SILENCE_TIMEOUT_ANSWERED_SECONDS = env.int("CALL_SILENCE_TIMEOUT_ANSWERED_SECONDS",
+                                                default=2 * 60 * 60)
+if min(CALL_SILENCE_TIMEOUT_SECONDS, CALL_SILENCE_TIMEOUT_ANSWERED_SECONDS) < 60:
+    # The sweep runs once a minute; less would ask about every live call each time.
+    raise ImproperlyConfigured("CALL_SILENCE_TIMEOUT_SECONDS and "
+                               "CALL_SILENCE_TIMEOUT_ANSWERED_SECONDS must be at least 60.")
 # The benchmarks' baseline (bench/, portal/bench_views.py): a bare JSON view at /bench/bare,
 # mounted only when this is on, so the figures can be compared with what the server alone costs.
 BENCH_BASELINE_VIEW = env.bool("BENCH_BASELINE_VIEW", default=False)

@@ -5,7 +5,7 @@ from typing import Any
 
 from django import template
 
-from calls.models import CallStatus
+from calls.models import UNKNOWN_STATUS_HELP, CallStatus
 from portal.services import mask_secrets
 from voiceapps.providers.base import scrub
 
@@ -22,6 +22,7 @@ PILL_CLASSES = {
     CallStatus.CANCELLED: "warn",
     CallStatus.FAILED: "bad",
     CallStatus.REJECTED: "bad",
+    CallStatus.UNKNOWN: "warn",
 }
 
 
@@ -29,6 +30,12 @@ PILL_CLASSES = {
 def status_pill(status: str) -> str:
     """The `.pill` modifier class of a call status."""
     return PILL_CLASSES.get(status, "muted")
+
+
+@register.filter
+def status_help(status: str) -> str:
+    """What a status means in plain words, where its name alone could puzzle; else ""."""
+    return UNKNOWN_STATUS_HELP if status == CallStatus.UNKNOWN else ""
 
 
 @register.filter

@@ -47,6 +47,18 @@ def test_the_adapter_places_and_controls_a_call(adapter, player):
     assert call.op == "hangup"
 
 
+def test_the_adapter_asks_the_emulator_where_a_call_stands(adapter):
+    created = adapter.create_call(app_config(), CallRequest(
+        to={"type": "phone", "number": "+447700900006"}, from_number="+447700900100"))
+    SandboxCall.objects.filter(uuid=created.provider_call_id).update(status="human")
+
+    answer = adapter.fetch_call_status(app_config(), created.provider_call_id)
+
+    assert (answer.event.status, answer.event.raw_status) == ("answered", "answered")
+    assert answer.raw["uuid"] == created.provider_call_id
+    assert adapter.fetch_call_status(app_config(), "no-such-call") is None
+
+
 def test_the_adapter_reads_the_emulators_refusals(adapter):
     with pytest.raises(ProviderError) as refused:
         adapter.create_call(app_config(), CallRequest(

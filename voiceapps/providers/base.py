@@ -8,7 +8,7 @@ provider's HTTP API. They never touch the ORM or Celery: the Django side builds 
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     import requests
+
+    from voiceapps.providers.http import HttpResult
 
 # Our Call.status values, in the order a call moves through them.
 CALL_STATUSES = (
@@ -312,6 +314,14 @@ class ParsedEvent:
     recording_url: str = ""  # on record events
 
 
+@dataclass(frozen=True)
+class ProviderCallStatus:
+    """A call as the provider describes it when asked (`Provider.fetch_call_status`)."""
+
+    event: ParsedEvent  # the answer in our vocabulary: applied as a status event would be
+    raw: Mapping[str, Any]  # the provider's call object, secret-named keys masked
+
+
 def translate_endpoint(
     label: str, endpoint: Mapping[str, Any], table: Mapping[str, Mapping[str, tuple[str, bool]]]
 ) -> dict[str, Any]:
@@ -367,6 +377,8 @@ class Provider(abc.ABC):
     DTMF_CHARACTERS: ClassVar[str] = "0123456789*#"
     # Endpoint types for CallRequest.to, with {our_key: (their_key, required)}.
     ENDPOINTS: ClassVar[Mapping[str, Mapping[str, tuple[str, bool]]]]
+    # Whether fetch_call_status can ask the provider where a call stands.
+    CAN_FETCH_CALL_STATUS: ClassVar[bool] = False
 
     def __init__(self, account: AccountConfig) -> None:
         # Imported here: http.py needs ProviderError and the records from this module.
@@ -419,6 +431,34 @@ class Provider(abc.ABC):
     @abc.abstractmethod
     def create_call(self, app: ApplicationConfig, call: CallRequest) -> CallCreated:
         """Place the call."""
+
+    def fetch_call_status(
+        self, app: ApplicationConfig, provider_call_id: str
+    ) -> ProviderCallStatus | None:
+        """Where the call stands, as the provider says; None if it does not know the call.
+
+        Only with CAN_FETCH_CALL_STATUS; ProviderError when the question fails or the
+        answer names no status Callboard knows.
+        """
+        raise self.unsupported("asking about a call's status")
+
+    def call_status_from(
+        self, ask: Callable[[], HttpResult], parse: Callable[[Mapping[str, Any]], ParsedEvent]
+    ) -> ProviderCallStatus | None:
+        """fetch_call_status's common part: send `ask`, read its call object with `parse`."""
+        try:
+            body = ask().json_object()
+        except ProviderError as error:
+            if error.status == 404:
+                return None
+            raise
+        event = parse(body)
+        if event.kind != "status" or event.status is None:
+            raise ProviderError(
+                f"{self.label} described the call with a status Callboard does not know "
+                f"({event.raw_status or 'none'})."
+            )
+        return ProviderCallStatus(event=event, raw=scrub(body))
 
     @abc.abstractmethod
     def update_call(

@@ -19,6 +19,7 @@ from voiceapps.providers.base import (
     CallRequest,
     ParsedEvent,
     Provider,
+    ProviderCallStatus,
     ProviderError,
     RemoteApplication,
     RemoteNumber,
@@ -78,6 +79,9 @@ class VoiceGatewayProvider(Provider):
         "webhook_secret_previous",
     )
     REQUIRED_ACCOUNT_FIELDS = ("base_url", "account_sid", "api_key")
+    # GET /v1/Accounts/{sid}/Calls/{sid}: jambonz keeps a call there while it is live and
+    # for an hour after its final status (jambonz.md 2.5), then answers 404.
+    CAN_FETCH_CALL_STATUS = True
     # Create-call fields from seeds/001 (Cognigy) and jambonz's rest:dial. Open-source
     # jambonz refuses actionHook, confirmHook, dtmfCapture, dtmfHook, listen and
     # transcribe (jambonz.md 2.4); Voice Gateway documents them, so they are offered.
@@ -211,6 +215,12 @@ class VoiceGatewayProvider(Provider):
             request=result.request,
             response=result.response,
         )
+
+    def fetch_call_status(
+        self, app: ApplicationConfig, provider_call_id: str
+    ) -> ProviderCallStatus | None:
+        path = f"/Accounts/{self.account.account_sid}/Calls/{provider_call_id}"
+        return self.call_status_from(lambda: self._request("GET", path), self.parse_event)
 
     def update_call(
         self, app: ApplicationConfig, provider_call_id: str, action: str, **params: Any

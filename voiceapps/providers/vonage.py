@@ -14,6 +14,7 @@ import json
 import time
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -29,6 +30,7 @@ from voiceapps.providers.base import (
     CallRequest,
     ParsedEvent,
     Provider,
+    ProviderCallStatus,
     ProviderError,
     RemoteApplication,
     RemoteNumber,
@@ -110,6 +112,7 @@ class VonageProvider(Provider):
     ACCOUNT_FIELDS = ("base_url", "rest_base_url", "api_key", "api_secret", "signature_secret")
     REQUIRED_ACCOUNT_FIELDS = ("api_key", "api_secret")
     USES_KEY_PAIR = True
+    CAN_FETCH_CALL_STATUS = True  # GET {base}/v1/calls/{uuid}
     VOICE_PATH = "/v1/calls"
     INLINE_NCCO = True  # create_call may carry an NCCO instead of an answer_url
     RANDOM_FROM_NUMBER = True
@@ -284,6 +287,13 @@ class VonageProvider(Provider):
             raw_status=data.get("status", ""),
             request=result.request,
             response=result.response,
+        )
+
+    def fetch_call_status(
+        self, app: ApplicationConfig, provider_call_id: str
+    ) -> ProviderCallStatus | None:
+        return self.call_status_from(
+            lambda: self._voice(app, "GET", f"/{provider_call_id}"), parse_vonage_call
         )
 
     def update_call(
@@ -604,6 +614,19 @@ def parse_vonage_event(payload: Mapping[str, Any]) -> ParsedEvent:
     if "payload" in payload:
         return ParsedEvent(kind="notify", **common)
     return ParsedEvent(kind="unknown", **common)
+
+
+def parse_vonage_call(call: Mapping[str, Any]) -> ParsedEvent:
+    """A call object (GET /v1/calls/{uuid}, vonage.md 1.2) as a status event.
+
+    Its `machine` status is a call answered by a machine; `end_time`, once it ended, is
+    the only time it carries that an event would.
+    """
+    if not isinstance(call, Mapping):
+        return ParsedEvent(kind="unknown")
+    status = as_text(call.get("status"))
+    event = parse_vonage_event({**call, "status": "answered"} if status == "machine" else call)
+    return replace(event, raw_status=status, timestamp=_timestamp(call.get("end_time")))
 
 
 def _option_problem(name: str, value: Any) -> str:

@@ -228,7 +228,9 @@ def _call_object(call: SandboxCall) -> dict[str, Any]:
         "conversation_uuid": call.conversation_uuid,
         "to": {"type": call.to.get("type", "phone"), "number": call.to_address},
         "from": {"type": "phone", "number": call.from_number},
-        "status": call.status,
+        # The last status event sent, except that Vonage's call objects know `machine` but
+        # not `human`: a person answering leaves the call `answered`.
+        "status": "answered" if call.status == "human" else call.status,
         "direction": "outbound",
     }
     if call.ended_at is not None:

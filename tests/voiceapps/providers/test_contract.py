@@ -260,6 +260,63 @@ def test_every_provider_places_a_plain_phone_call(fake_provider, kind):
     assert created.response.status == 201
 
 
+CALL_ID = "63f61863-4a51-4f6b-86e1-46edebcf9356"
+VONAGE_CALL = {
+    "uuid": CALL_ID, "conversation_uuid": "CON-1", "status": "busy", "direction": "outbound",
+    "to": {"type": "phone", "number": "31612345678"}, "from": {"type": "phone", "number": "3120"},
+    "end_time": "2026-01-05 10:30:00",
+}  # fmt: skip
+JAMBONZ_CALL = {
+    "account_sid": "9351f46a-678c-43f5-b8a6-d4eb58d131af", "call_sid": CALL_ID,
+    "call_id": "abc@10.0.0.1", "call_status": "busy", "direction": "outbound",
+    "from": "3120", "to": "31612345678", "service_url": "", "sip_status": 486,
+}  # fmt: skip
+# Where each kind is asked about a call, and the call object it answers with.
+CALL_OBJECTS = {
+    "vonage": ("/v1/calls/{uuid}", VONAGE_CALL),
+    "sandbox": ("/v1/calls/{uuid}", VONAGE_CALL),
+    "kpn": (KPN_PREFIX + "/voice/calls/{uuid}", VONAGE_CALL),
+    "voicegateway": ("/v1/Accounts/{AccountSid}/Calls/{CallSid}", JAMBONZ_CALL),
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_provider_says_where_a_call_stands_in_our_vocabulary(fake_provider, kind):
+    start, _, _ = FAKES[kind]
+    fake, account = start(fake_provider)
+    path, body = CALL_OBJECTS[kind]
+    fake.reply("GET", path, 200, body)
+    provider = get_provider(account)
+
+    answer = provider.fetch_call_status(vonage_app(), CALL_ID)
+
+    assert provider.CAN_FETCH_CALL_STATUS
+    assert answer is not None and answer.raw == body
+    assert (answer.event.kind, answer.event.status) == ("status", "busy")
+    assert answer.event.provider_call_id == CALL_ID
+    assert [r.path.endswith("/" + CALL_ID) for r in fake.requests_to("GET", path)] == [True]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_call_the_provider_does_not_know_is_none_and_trouble_an_error(fake_provider, kind):
+    start, _, _ = FAKES[kind]
+    fake, account = start(fake_provider)
+    path, body = CALL_OBJECTS[kind]
+    fake.reply("GET", path, 404, {"title": "Not Found"})
+    fake.reply("GET", path, 500, {"title": "Internal Error"})
+    status_key = "call_status" if kind == "voicegateway" else "status"
+    fake.reply("GET", path, 200, {**body, status_key: "gone-fishing"})
+    provider = get_provider(account)
+
+    assert provider.fetch_call_status(vonage_app(), CALL_ID) is None
+    with pytest.raises(ProviderError) as trouble:
+        provider.fetch_call_status(vonage_app(), CALL_ID)
+    with pytest.raises(ProviderError, match=r"status Callboard does not know \(gone-fishing\)"):
+        provider.fetch_call_status(vonage_app(), CALL_ID)
+
+    assert trouble.value.status == 500
+
+
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
     lambda children: (
