@@ -10,6 +10,9 @@ from kombu import Connection, Consumer, Exchange, Producer, Queue
 PUBLISHERS = 2
 MESSAGES_PER_PUBLISHER = 2000
 STRESS_QUEUE = Queue("broker-stress", Exchange("broker-stress"), routing_key="broker-stress")
+# A queue of its own: kombu remembers bindings per process, so a second test binding the first
+# one's queue again would not write the binding into its own control folder.
+BROKEN_QUEUE = Queue("broker-broken", Exchange("broker-broken"), routing_key="broker-broken")
 
 
 def _options_under(folder: Path) -> dict:
@@ -76,13 +79,13 @@ def test_two_publishers_and_a_consumer_lose_nothing(tmp_path):
 def test_an_unreadable_message_is_set_aside_and_the_next_one_delivered(tmp_path, caplog):
     options = _options_under(tmp_path)
     # Sorted first, so the consumer meets it before the good message.
-    broken = Path(options["data_folder_in"]) / f"0_broken.{STRESS_QUEUE.name}.msg"
+    broken = Path(options["data_folder_in"]) / f"0_broken.{BROKEN_QUEUE.name}.msg"
     with _connection(settings.CELERY_BROKER_TRANSPORT, options) as conn:
-        STRESS_QUEUE(conn.default_channel).declare()
+        BROKEN_QUEUE(conn.default_channel).declare()
         broken.write_bytes(b'{"body": "cut sh')
-        Producer(conn.channel()).publish({"number": 1}, exchange=STRESS_QUEUE.exchange,
-                                         routing_key=STRESS_QUEUE.routing_key)
-        message = conn.SimpleQueue(STRESS_QUEUE).get(timeout=5)
+        Producer(conn.channel()).publish({"number": 1}, exchange=BROKEN_QUEUE.exchange,
+                                         routing_key=BROKEN_QUEUE.routing_key)
+        message = conn.SimpleQueue(BROKEN_QUEUE).get(timeout=5)
         message.ack()
 
     assert message.payload == {"number": 1}
