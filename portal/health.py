@@ -22,6 +22,7 @@ def _check_broker() -> str:
     try:
         with Connection(
             settings.CELERY_BROKER_URL,
+            transport=settings.CELERY_BROKER_TRANSPORT,
             transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
             connect_timeout=2,
         ) as conn:

@@ -218,21 +218,27 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"HttpMethodEnum": "voiceapps.models.HttpMethod"},
 }
 
-# Celery. The embedded default needs no server: kombu's filesystem transport under var/.
+# Celery. The embedded default needs no server: kombu's filesystem transport under var/, with
+# the atomic publishing and lossless consuming of portal/broker.py (a URL cannot name a
+# transport class, so it is named here; Celery and /healthz pass it to kombu).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT = "portal.broker:Transport"
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed", "control"):
+    for _sub in ("queue", "processed", "control", "staging", "unreadable"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
+        "staging_folder": str(_broker_dir / "staging"),
+        "unreadable_folder": str(_broker_dir / "unreadable"),
         "store_processed": False,
         "polling_interval": env.float("CELERY_POLL_INTERVAL", default=0.2),
     }
 else:
+    CELERY_BROKER_TRANSPORT = None  # kombu picks the transport from the URL's scheme
     # Delayed tasks (sandbox timing, retries) must not be redelivered while they wait.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="callboard")

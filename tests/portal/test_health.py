@@ -16,6 +16,7 @@ def test_healthy(client):
 @pytest.mark.django_db
 def test_broker_down_is_named(client, settings):
     settings.CELERY_BROKER_URL = "redis://:hunter2@127.0.0.1:1/0"
+    settings.CELERY_BROKER_TRANSPORT = None
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
     response = client.get(reverse("healthz"))
     assert response.status_code == 503
