@@ -6,16 +6,21 @@ PORT ?= 8000
 
 .PHONY: run test lint ci-services browser clean-test-state bench
 
-$(VENV)/.installed: pyproject.toml
+# `make run` installs what running needs, `make test` adds the test tools (pyproject's extras).
+$(VENV)/.installed-run: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed-run
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-var/local.env: | $(VENV)/.installed
+var/local.env: | $(VENV)/.installed-run
 	$(PY) -m portal.bootstrap
 
-run: $(VENV)/.installed var/local.env
+run: $(VENV)/.installed-run var/local.env
 	$(PY) manage.py migrate --noinput
 	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} $(PY) manage.py run_local --port $(PORT)
 
@@ -23,7 +28,7 @@ run: $(VENV)/.installed var/local.env
 browser:
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 
 # Everything runs, the slow crash tests too (CI has the time). Locally,
@@ -31,7 +36,7 @@ lint: $(VENV)/.installed
 MARKERS ?=
 # One test process per core (pytest-xdist); TEST_PROCESSES=0 runs them all in this process.
 TEST_PROCESSES ?= auto
-test: $(VENV)/.installed var/local.env browser lint
+test: $(VENV)/.installed-test var/local.env browser lint
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest -n $(TEST_PROCESSES) $(if $(MARKERS),-m "$(MARKERS)") $(PYTEST_ARGS)
 
@@ -39,6 +44,6 @@ test: $(VENV)/.installed var/local.env browser lint
 # as .ci/run does, serves Callboard with gunicorn and prints its figures beside the bare view's.
 # `make bench BENCH=webhooks` runs one; BENCH_ARGS="--help" shows a benchmark's options.
 BENCH ?= webhooks answer_url call_log live_latency placement
-bench: $(VENV)/.installed browser
+bench: $(VENV)/.installed-test browser
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	@for name in $(BENCH); do $(PY) -m bench.$$name $(BENCH_ARGS) || exit 1; done

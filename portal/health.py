@@ -1,12 +1,50 @@
-"""What /healthz checks: the database and the broker answer. Worker heartbeats are reported."""
+"""What /healthz checks: the database and the broker answer, and a Celery worker is consuming.
 
+Every consuming worker refreshes one cache key every HEARTBEAT_INTERVAL seconds; the key expires
+HEARTBEAT_TTL seconds after the last refresh, so a worker that died (kill -9 included) is
+reported missing within HEARTBEAT_TTL, without asking the broker anything (docs/decisions.md).
+"""
+
+from celery import bootsteps
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from kombu import Connection
 
 from portal.models import WorkerHeartbeat
+
+HEARTBEAT_KEY = "health:worker-heartbeat"
+HEARTBEAT_INTERVAL = 2.0
+HEARTBEAT_TTL = 3 * HEARTBEAT_INTERVAL
+
+
+def worker_heartbeat_record() -> None:
+    """Say that a worker is consuming now (any worker: /healthz asks whether one is)."""
+    cache.set(HEARTBEAT_KEY, timezone.now().isoformat(), timeout=HEARTBEAT_TTL)
+
+
+class WorkerHeartbeatStep(bootsteps.StartStopStep):
+    """A consumer bootstep: it runs only while the worker is connected and consuming, and its
+    timer lives in the worker's main process, so busy pool processes do not delay it."""
+
+    requires = {"celery.worker.consumer.tasks:Tasks"}
+
+    def __init__(self, parent, **kwargs) -> None:
+        super().__init__(parent, **kwargs)
+        self.timer_entry = None
+
+    def start(self, parent) -> None:
+        worker_heartbeat_record()
+        self.timer_entry = parent.timer.call_repeatedly(
+            HEARTBEAT_INTERVAL, worker_heartbeat_record, priority=10
+        )
+
+    def stop(self, parent) -> None:
+        if self.timer_entry is not None:
+            self.timer_entry.cancel()
+            self.timer_entry = None
 
 
 def _check_database() -> str:
@@ -33,8 +71,16 @@ def _check_broker() -> str:
     return "ok"
 
 
+def _check_worker() -> str:
+    try:
+        return "ok" if cache.get(HEARTBEAT_KEY) is not None else "missing"
+    except Exception as exc:  # the cache (Redis in production) can be down too
+        return f"down: {type(exc).__name__}"
+
+
 def healthz(request: HttpRequest) -> JsonResponse:
-    checks = {"database": _check_database(), "broker": _check_broker()}
+    checks = {"database": _check_database(), "broker": _check_broker(),
+              "worker": _check_worker()}
     body: dict = {"status": "ok" if all(v == "ok" for v in checks.values()) else "down", **checks}
     if checks["database"] == "ok":
         now = timezone.now()

@@ -3,6 +3,9 @@
 import logging
 import re
 
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
+from gunicorn import glogging
+
 _HOOK_TOKEN = re.compile(r"(/hooks/)[^/\s\"']+")
 
 
@@ -21,3 +24,36 @@ class RedactHookTokens(logging.Filter):
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
+
+
+class HookTokenExceptionReporterFilter(SafeExceptionReporterFilter):
+    """Error pages and reports also hide local variables named like secrets (`token` in the
+    hook views), not only those a view marked with @sensitive_variables."""
+
+    def get_traceback_frame_variables(self, request, tb_frame):
+        return [
+            (name, self.cleansed_substitute if self.hidden_settings.search(name) else value)
+            for name, value in super().get_traceback_frame_variables(request, tb_frame)
+        ]
+
+
+class HookTokenExceptionReporter(ExceptionReporter):
+    """DEBUG's error page and error reports print the request's path in many places (title,
+    URL, META, the request's repr): all of them go out with the token masked."""
+
+    def get_traceback_html(self) -> str:
+        return redact_hook_tokens(super().get_traceback_html())
+
+    def get_traceback_text(self) -> str:
+        return redact_hook_tokens(super().get_traceback_text())
+
+
+class GunicornLogger(glogging.Logger):
+    """gunicorn's access and error logs with the same redaction as Django's handlers
+    (`gunicorn --logger-class portal.logging.GunicornLogger`): its access log prints paths."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.addFilter(RedactHookTokens())

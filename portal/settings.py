@@ -258,6 +258,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {}
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# One handler, on stderr, and it redacts webhook tokens; `make run` sends each process's stderr
+# to its file under var/log/. Django's defaults give the `django` and `django.server` (runserver's
+# request lines) loggers handlers of their own that do not redact: both are emptied here, so
+# their records reach the root handler. Celery keeps this too (portal/celery.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -271,8 +275,15 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
+# The error page DEBUG shows (and error reports) mask webhook tokens in the request's path.
+DEFAULT_EXCEPTION_REPORTER = "portal.logging.HookTokenExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.logging.HookTokenExceptionReporterFilter"
 
 # Behind a reverse proxy that sets X-Forwarded-For, the audit log records the client's address.
 USE_X_FORWARDED_FOR = env.bool("USE_X_FORWARDED_FOR", default=False)
