@@ -144,3 +144,20 @@ class RetentionPolicy(models.Model):
     def load(cls) -> "RetentionPolicy":
         policy, _ = cls.objects.get_or_create(pk=1)
         return policy
+
+
+class SignInCounter(models.Model):
+    """Sign-in attempts of one username or one client address in the current window.
+
+    portal/lockout.py takes a place here, under a row lock, before a password is checked, so
+    parallel attempts cannot all pass the limit. `subject` is "username:<sha256>" or
+    "address:<sha256>": hashed, as usernames are typed by anyone.
+    """
+
+    subject = models.CharField(max_length=80, unique=True)
+    attempts = models.PositiveIntegerField(default=0)
+    window_ends = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.subject}: {self.attempts}"

@@ -5,6 +5,7 @@ UI views and API views both call these; they validate, write and audit in one pl
 
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
@@ -54,10 +55,28 @@ SYSTEM = Actor()
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The client's address; behind a trusted proxy, the first X-Forwarded-For entry."""
-    if settings.USE_X_FORWARDED_FOR and request.META.get("HTTP_X_FORWARDED_FOR"):
-        return request.META["HTTP_X_FORWARDED_FOR"].split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR")
+    """The client's address, as the outermost of TRUSTED_PROXY_COUNT proxies saw it.
+
+    Each proxy appends the address it was reached from to X-Forwarded-For, so the client's is
+    the TRUSTED_PROXY_COUNT-th entry from the right; anything left of it was written by the
+    client and proves nothing. A request that did not pass through that many proxies, or whose
+    entry is not an IP address, is known by REMOTE_ADDR alone. None if even that is no address.
+    """
+    address = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [entry.strip() for entry in
+                     request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if len(forwarded) >= proxies and _ip_or_none(forwarded[-proxies]):
+            address = forwarded[-proxies]
+    return _ip_or_none(address)
+
+
+def _ip_or_none(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
 
 
 def mask_secrets(data: Any) -> Any:

@@ -128,6 +128,14 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_FAILURES_PER_USERNAME = env.int("LOGIN_FAILURES_PER_USERNAME", default=5)
 LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=20)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+# How many reverse proxies in front of Callboard append to X-Forwarded-For (portal.services.
+# client_ip): the client's address, for sign-in locks and the audit log, is that many entries
+# from the right. 0: REMOTE_ADDR only. The older USE_X_FORWARDED_FOR=true still means one.
+TRUSTED_PROXY_COUNT = env.int(
+    "TRUSTED_PROXY_COUNT", default=1 if env.bool("USE_X_FORWARDED_FOR", default=False) else 0
+)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT is a number of proxies: 0 or more.")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -268,8 +276,6 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# Behind a reverse proxy that sets X-Forwarded-For, the audit log records the client's address.
-USE_X_FORWARDED_FOR = env.bool("USE_X_FORWARDED_FOR", default=False)
 # Webhook events are applied to their calls by Celery workers instead of in the request: the
 # provider gets its answer after the event is verified and stored (calls/webhooks.py). For
 # high event volumes; see docs/performance.md.
