@@ -1,4 +1,6 @@
-from django.contrib.auth.models import AbstractUser
+from typing import Any
+
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -16,15 +18,31 @@ class Role(models.TextChoices):
         return list(Role).index(self)
 
 
+class CallboardUserManager(UserManager):
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None,
+        **extra_fields: Any,
+    ) -> "User":
+        """`manage.py createsuperuser` makes an admin: the Admin role, as the portal would."""
+        from portal.services import SYSTEM, user_create  # services imports this module
+
+        return user_create(actor=SYSTEM, username=username, email=email or "",
+                           role=Role.ADMIN, password=password)
+
+
 class User(AbstractUser):
-    """A person using the portal; their role is the one role group they belong to."""
+    """A person using the portal; their role is the one role group they belong to.
+
+    The role is the only fact: `is_staff` (the Django admin's door) is written from it by
+    portal.services, and nobody is a superuser, whose flag would outlive a demotion.
+    """
+
+    objects = CallboardUserManager()
 
     @property
     def role(self) -> Role | None:
         if not self.is_active:
             return None
-        if self.is_superuser:
-            return Role.ADMIN
         if not hasattr(self, "_role_cache"):
             labels = {label: role for role, label in Role.choices}
             names = [g.name for g in self.groups.all()]

@@ -128,11 +128,11 @@ def setup_create_admin(*, username: str, email: str, password: str) -> User:
     with transaction.atomic():
         if not setup_is_open():
             raise ValidationError("Callboard is already set up; sign in instead.")
-        user = User(username=username, email=email, is_staff=True, is_superuser=True)
+        user = User(username=username, email=email)
         user.set_password(password)
         user.full_clean()
         user.save()
-        user.groups.add(Group.objects.get(name=Role.ADMIN.label))
+        _set_role(user, Role.ADMIN)
         audit_record(actor=Actor(user=user), action="setup.complete", obj=user)
     return user
 
@@ -140,17 +140,20 @@ def setup_create_admin(*, username: str, email: str, password: str) -> User:
 # Users and roles ---------------------------------------------------------------------------
 
 def _set_role(user: User, role: Role) -> None:
+    """The only writer of a user's role, and of the flags Django derives access from."""
     user.groups.remove(*Group.objects.filter(name__in=Role.labels))
     user.groups.add(Group.objects.get(name=role.label))
     user.is_staff = role == Role.ADMIN
-    user.save(update_fields=["is_staff"])
+    user.is_superuser = False
+    user.save(update_fields=["is_staff", "is_superuser"])
     user.__dict__.pop("_role_cache", None)
 
 
 @transaction.atomic
 def user_create(
-    *, actor: Actor, username: str, email: str, role: Role, password: str
+    *, actor: Actor, username: str, email: str, role: Role, password: str | None
 ) -> User:
+    """A user with a role; `password` None: none usable, until one is set."""
     user = User(username=username, email=email)
     user.set_password(password)
     user.full_clean()
