@@ -184,6 +184,14 @@ def user_update(
     return user
 
 
+@transaction.atomic
+def user_password_change(*, actor: Actor, user: User, password: str) -> None:
+    """Set a password already checked by the password validators (the form's job)."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(actor=actor, action="user.password_change", obj=user)
+
+
 # API tokens --------------------------------------------------------------------------------
 
 def _hash_token(raw: str) -> str:

@@ -36,6 +36,7 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "setup": {"GET": CLOSED, "POST": CLOSED},
     "healthz": {"GET": ANYONE},
     "profile": {"GET": SIGNED_IN, "POST": SIGNED_IN},
+    "password_change": {"GET": SIGNED_IN, "POST": SIGNED_IN},
     "token_revoke": {"POST": SIGNED_IN},  # one's own tokens only: OWNED
     "user_list": {"GET": ADMIN},
     "user_create": {"GET": ADMIN, "POST": ADMIN},
