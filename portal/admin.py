@@ -1,29 +1,55 @@
+"""The Django admin: a read-only view of Callboard's tables, for admins.
+
+Every write goes through the portal or the API, whose services validate it and record it in
+the audit log; the admin's forms would do neither (re-enable a revoked token, change a role
+group's permissions, edit an account's base URL unchecked). So no model here can be added,
+changed or deleted, and tests/security/test_admin_writes.py checks every registered model.
+"""
+
 from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.http import HttpRequest
 
 from portal.forms import AdminSignInForm
 from portal.models import ApiToken, AuditEntry, User
 
 # The admin's own sign-in form counts failures and honours locks like the portal's.
 admin.site.login_form = AdminSignInForm
-admin.site.register(User, UserAdmin)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(User)
+class CallboardUserAdmin(ReadOnlyAdmin, UserAdmin):
+    """Users and their roles are managed on /users/."""
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleGroupAdmin(ReadOnlyAdmin, GroupAdmin):
+    """The role groups' permissions are set by portal.roles after every migrate."""
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ReadOnlyAdmin):
     list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
     # The hash is useless to a reader and the token itself is never stored.
     exclude = ["key_hash"]
-    readonly_fields = ["user", "prefix", "created_at", "last_used_at"]
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "actor_label", "action", "object_repr", "ip_address"]
     list_filter = ["action"]
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

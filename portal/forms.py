@@ -11,26 +11,27 @@ from portal.services import client_ip
 
 
 class LockoutMixin:
-    """Sign-in forms refuse locked names and addresses, and count every wrong password."""
+    """Sign-in forms count every attempt before checking its password, and refuse locked ones."""
 
     request: Any
     cleaned_data: dict[str, Any]
 
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""
+        if not (username and self.cleaned_data.get("password")):
+            return super().clean()  # a missing field is named; no password was tried
         ip = client_ip(self.request) if self.request else None
-        lock = lockout.login_lock(username=username, ip=ip)
+        lock = lockout.login_attempt_begin(username=username, ip=ip)
         if lock:
             raise forms.ValidationError(lock.message, code="locked")
         try:
             data = super().clean()
         except forms.ValidationError:
-            if username and self.cleaned_data.get("password"):
-                lock = lockout.login_failure_record(username=username, ip=ip)
-                if lock:
-                    raise forms.ValidationError(lock.message, code="locked") from None
+            lock = lockout.login_failure_record(username=username, ip=ip)
+            if lock:
+                raise forms.ValidationError(lock.message, code="locked") from None
             raise
-        lockout.login_success_record(username=username)
+        lockout.login_success_record(username=username, ip=ip)
         return data
 
 

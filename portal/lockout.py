@@ -1,33 +1,40 @@
 """Failed sign-in throttling: too many wrong passwords lock the name, or the address, a while.
 
-Counted in the shared cache, so every web process agrees. A username is locked after
-LOGIN_FAILURES_PER_USERNAME failures (password guessing against one account), an address
-after LOGIN_FAILURES_PER_IP failures over any names (password spraying); either lock lasts
-LOGIN_LOCKOUT_SECONDS, and while it lasts even the right password is refused. Failures and
-locks are audited; `manage.py login_unlock` lifts a lock early.
+A username is locked after LOGIN_FAILURES_PER_USERNAME failures (password guessing against one
+account), an address after LOGIN_FAILURES_PER_IP failures over any names (password spraying);
+either lock lasts LOGIN_LOCKOUT_SECONDS, and while it lasts even the right password is refused.
+
+Each attempt takes its place in the counts (`login_attempt_begin`) before its password is
+checked, in one transaction holding the counters' rows, and is refused if the window's places
+are taken: parallel attempts cannot all pass the limit, and nothing that fails later (the
+password hasher, the audit log) leaves an attempt uncounted. A right password gives its place
+back. Failures and locks are audited; `manage.py login_unlock` lifts a lock early.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
+from portal.models import SignInCounter
 from portal.services import Actor, audit_record
 
 
 @dataclass(frozen=True)
 class Lock:
     scope: str  # "username" or "address"
-    until: float  # Unix time
+    until: datetime
 
     @property
     def minutes(self) -> int:
-        return max(1, math.ceil((self.until - time.time()) / 60))
+        return max(1, math.ceil((self.until - timezone.now()).total_seconds() / 60))
 
     @property
     def message(self) -> str:
@@ -39,62 +46,98 @@ class Lock:
         )
 
 
-def _keys(scope: str, value: str) -> tuple[str, str]:
-    # Hashed: usernames are user input of any length and characters; cache keys are not.
-    digest = hashlib.sha256(value.encode()).hexdigest()[:32]
-    return f"login-failures:{scope}:{digest}", f"login-lock:{scope}:{digest}"
+@dataclass(frozen=True)
+class _Subject:
+    scope: str
+    key: str  # SignInCounter.subject
+    limit: int
 
 
-def _subjects(username: str, ip: str | None) -> list[tuple[str, str, int]]:
-    subjects = [("username", username.strip().lower(), settings.LOGIN_FAILURES_PER_USERNAME)]
+def _subject(scope: str, value: str, limit: int = 0) -> _Subject:
+    # Hashed: usernames are user input of any length and characters.
+    digest = hashlib.sha256(value.encode()).hexdigest()[:64]
+    return _Subject(scope, f"{scope}:{digest}", limit)
+
+
+def _subjects(username: str, ip: str | None) -> list[_Subject]:
+    subjects = [_subject("username", username.strip().lower(),
+                         settings.LOGIN_FAILURES_PER_USERNAME)]
     if ip:
-        subjects.append(("address", ip, settings.LOGIN_FAILURES_PER_IP))
+        subjects.append(_subject("address", ip, settings.LOGIN_FAILURES_PER_IP))
     return subjects
 
 
-def login_lock(*, username: str, ip: str | None) -> Lock | None:
-    """The lock that stops this sign-in now, if any."""
-    for scope, value, _ in _subjects(username, ip):
-        until = cache.get(_keys(scope, value)[1])
-        if until and until > time.time():
-            return Lock(scope, until)
+def _locked_rows(subjects: list[_Subject]) -> list[SignInCounter]:
+    """The subjects' counters, created if missing, locked until the transaction ends."""
+    now = timezone.now()
+    window = timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
+    SignInCounter.objects.bulk_create(
+        [SignInCounter(subject=s.key, window_ends=now + window) for s in subjects],
+        ignore_conflicts=True,
+    )
+    # Locked in one order, so two attempts sharing an address never wait on each other.
+    rows = {row.subject: row for row in SignInCounter.objects.select_for_update()
+            .filter(subject__in=[s.key for s in subjects]).order_by("subject")}
+    for row in rows.values():
+        if row.window_ends <= now:
+            row.attempts, row.window_ends, row.locked_until = 0, now + window, None
+    return [rows[s.key] for s in subjects]
+
+
+def login_attempt_begin(*, username: str, ip: str | None) -> Lock | None:
+    """Count this attempt before its password is checked; the lock refusing it, if any.
+
+    Refused (and not counted) while a lock lasts, or while the window's places are taken by
+    failures and by attempts still being checked.
+    """
+    subjects = _subjects(username, ip)
+    with transaction.atomic():
+        rows = _locked_rows(subjects)
+        for subject, row in zip(subjects, rows, strict=True):
+            if row.locked_until is not None:
+                return Lock(subject.scope, row.locked_until)
+            if row.attempts >= subject.limit:
+                return Lock(subject.scope, row.window_ends)
+        for row in rows:
+            row.attempts += 1
+            row.save()
     return None
 
 
 def login_failure_record(*, username: str, ip: str | None) -> Lock | None:
-    """Count one failed sign-in; audit it; return the lock it triggered, if any."""
-    window = settings.LOGIN_LOCKOUT_SECONDS
+    """A counted attempt had a wrong password: lock what reached its limit; audit both."""
+    subjects = _subjects(username, ip)
+    locks: list[tuple[Lock, int]] = []
+    with transaction.atomic():
+        for subject, row in zip(subjects, _locked_rows(subjects), strict=True):
+            if row.locked_until is None and row.attempts >= subject.limit:
+                # The count lives as long as the lock, so it starts afresh when the lock ends.
+                row.locked_until = row.window_ends = (
+                    timezone.now() + timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS))
+                row.save()
+                locks.append((Lock(subject.scope, row.locked_until), row.attempts))
     actor = Actor(ip_address=ip)
     audit_record(actor=actor, action="login.failed", changes={"username": username[:150]})
-    triggered = None
-    for scope, value, limit in _subjects(username, ip):
-        failures_key, lock_key = _keys(scope, value)
-        cache.add(failures_key, 0, timeout=window)  # the count expires with its window
-        try:
-            failures = cache.incr(failures_key)
-        except ValueError:  # expired between add and incr
-            cache.set(failures_key, 1, timeout=window)
-            failures = 1
-        if failures >= limit:
-            until = time.time() + window
-            cache.set(lock_key, until, timeout=window)
-            cache.delete(failures_key)
-            triggered = triggered or Lock(scope, until)
-            audit_record(actor=actor, action="login.locked", changes={
-                "username": username[:150], "scope": scope, "failures": failures,
-                "minutes": window // 60,
-            })
-    return triggered
+    for lock, failures in locks:
+        audit_record(actor=actor, action="login.locked", changes={
+            "username": username[:150], "scope": lock.scope, "failures": failures,
+            "minutes": settings.LOGIN_LOCKOUT_SECONDS // 60,
+        })
+    return locks[0][0] if locks else None
 
 
-def login_success_record(*, username: str) -> None:
-    """A correct password clears the name's failures (the address keeps its count)."""
-    cache.delete(_keys("username", username.strip().lower())[0])
+def login_success_record(*, username: str, ip: str | None) -> None:
+    """A right password clears the name's count and gives its place at the address back."""
+    subjects = _subjects(username, ip)
+    SignInCounter.objects.filter(subject=subjects[0].key).update(attempts=0)
+    if ip:
+        SignInCounter.objects.filter(subject=subjects[1].key, attempts__gt=0).update(
+            attempts=F("attempts") - 1)
 
 
 def login_unlock(*, actor: Actor, username: str = "", ip: str = "") -> None:
-    """Lift the locks (and failure counts) of a username and/or an address."""
+    """Lift the locks (and counts) of a username and/or an address."""
     for scope, value in (("username", username.strip().lower()), ("address", ip.strip())):
         if value:
-            cache.delete_many(_keys(scope, value))
+            SignInCounter.objects.filter(subject=_subject(scope, value).key).delete()
             audit_record(actor=actor, action="login.unlock", changes={scope: value})

@@ -1,4 +1,6 @@
-from django.contrib.auth.models import AbstractUser
+from typing import Any
+
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -16,15 +18,31 @@ class Role(models.TextChoices):
         return list(Role).index(self)
 
 
+class CallboardUserManager(UserManager):
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None,
+        **extra_fields: Any,
+    ) -> "User":
+        """`manage.py createsuperuser` makes an admin: the Admin role, as the portal would."""
+        from portal.services import SYSTEM, user_create  # services imports this module
+
+        return user_create(actor=SYSTEM, username=username, email=email or "",
+                           role=Role.ADMIN, password=password)
+
+
 class User(AbstractUser):
-    """A person using the portal; their role is the one role group they belong to."""
+    """A person using the portal; their role is the one role group they belong to.
+
+    The role is the only fact: `is_staff` (the Django admin's door) is written from it by
+    portal.services, and nobody is a superuser, whose flag would outlive a demotion.
+    """
+
+    objects = CallboardUserManager()
 
     @property
     def role(self) -> Role | None:
         if not self.is_active:
             return None
-        if self.is_superuser:
-            return Role.ADMIN
         if not hasattr(self, "_role_cache"):
             labels = {label: role for role, label in Role.choices}
             names = [g.name for g in self.groups.all()]
@@ -144,3 +162,20 @@ class RetentionPolicy(models.Model):
     def load(cls) -> "RetentionPolicy":
         policy, _ = cls.objects.get_or_create(pk=1)
         return policy
+
+
+class SignInCounter(models.Model):
+    """Sign-in attempts of one username or one client address in the current window.
+
+    portal/lockout.py takes a place here, under a row lock, before a password is checked, so
+    parallel attempts cannot all pass the limit. `subject` is "username:<sha256>" or
+    "address:<sha256>": hashed, as usernames are typed by anyone.
+    """
+
+    subject = models.CharField(max_length=80, unique=True)
+    attempts = models.PositiveIntegerField(default=0)
+    window_ends = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.subject}: {self.attempts}"

@@ -5,6 +5,7 @@ UI views and API views both call these; they validate, write and audit in one pl
 
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
@@ -54,10 +55,28 @@ SYSTEM = Actor()
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The client's address; behind a trusted proxy, the first X-Forwarded-For entry."""
-    if settings.USE_X_FORWARDED_FOR and request.META.get("HTTP_X_FORWARDED_FOR"):
-        return request.META["HTTP_X_FORWARDED_FOR"].split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR")
+    """The client's address, as the outermost of TRUSTED_PROXY_COUNT proxies saw it.
+
+    Each proxy appends the address it was reached from to X-Forwarded-For, so the client's is
+    the TRUSTED_PROXY_COUNT-th entry from the right; anything left of it was written by the
+    client and proves nothing. A request that did not pass through that many proxies, or whose
+    entry is not an IP address, is known by REMOTE_ADDR alone. None if even that is no address.
+    """
+    address = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [entry.strip() for entry in
+                     request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if len(forwarded) >= proxies and _ip_or_none(forwarded[-proxies]):
+            address = forwarded[-proxies]
+    return _ip_or_none(address)
+
+
+def _ip_or_none(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
 
 
 def mask_secrets(data: Any) -> Any:
@@ -109,11 +128,11 @@ def setup_create_admin(*, username: str, email: str, password: str) -> User:
     with transaction.atomic():
         if not setup_is_open():
             raise ValidationError("Callboard is already set up; sign in instead.")
-        user = User(username=username, email=email, is_staff=True, is_superuser=True)
+        user = User(username=username, email=email)
         user.set_password(password)
         user.full_clean()
         user.save()
-        user.groups.add(Group.objects.get(name=Role.ADMIN.label))
+        _set_role(user, Role.ADMIN)
         audit_record(actor=Actor(user=user), action="setup.complete", obj=user)
     return user
 
@@ -121,17 +140,20 @@ def setup_create_admin(*, username: str, email: str, password: str) -> User:
 # Users and roles ---------------------------------------------------------------------------
 
 def _set_role(user: User, role: Role) -> None:
+    """The only writer of a user's role, and of the flags Django derives access from."""
     user.groups.remove(*Group.objects.filter(name__in=Role.labels))
     user.groups.add(Group.objects.get(name=role.label))
     user.is_staff = role == Role.ADMIN
-    user.save(update_fields=["is_staff"])
+    user.is_superuser = False
+    user.save(update_fields=["is_staff", "is_superuser"])
     user.__dict__.pop("_role_cache", None)
 
 
 @transaction.atomic
 def user_create(
-    *, actor: Actor, username: str, email: str, role: Role, password: str
+    *, actor: Actor, username: str, email: str, role: Role, password: str | None
 ) -> User:
+    """A user with a role; `password` None: none usable, until one is set."""
     user = User(username=username, email=email)
     user.set_password(password)
     user.full_clean()
@@ -160,6 +182,14 @@ def user_update(
     if changes:
         audit_record(actor=actor, action="user.update", obj=user, changes=changes)
     return user
+
+
+@transaction.atomic
+def user_password_change(*, actor: Actor, user: User, password: str) -> None:
+    """Set a password already checked by the password validators (the form's job)."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(actor=actor, action="user.password_change", obj=user)
 
 
 # API tokens --------------------------------------------------------------------------------

@@ -118,7 +118,8 @@ CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'ca
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -128,6 +129,19 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_FAILURES_PER_USERNAME = env.int("LOGIN_FAILURES_PER_USERNAME", default=5)
 LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=20)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+# A session unused this long is over (ASVS L2, after NIST AAL2: 30 minutes): every request
+# pushes the expiry forward, so only idleness signs a user out.
+SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=30 * 60)
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_SECONDS
+SESSION_SAVE_EVERY_REQUEST = True
+# How many reverse proxies in front of Callboard append to X-Forwarded-For (portal.services.
+# client_ip): the client's address, for sign-in locks and the audit log, is that many entries
+# from the right. 0: REMOTE_ADDR only. The older USE_X_FORWARDED_FOR=true still means one.
+TRUSTED_PROXY_COUNT = env.int(
+    "TRUSTED_PROXY_COUNT", default=1 if env.bool("USE_X_FORWARDED_FOR", default=False) else 0
+)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT is a number of proxies: 0 or more.")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -285,8 +299,6 @@ LOGGING = {
 DEFAULT_EXCEPTION_REPORTER = "portal.logging.HookTokenExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.logging.HookTokenExceptionReporterFilter"
 
-# Behind a reverse proxy that sets X-Forwarded-For, the audit log records the client's address.
-USE_X_FORWARDED_FOR = env.bool("USE_X_FORWARDED_FOR", default=False)
 # Webhook events are applied to their calls by Celery workers instead of in the request: the
 # provider gets its answer after the event is verified and stored (calls/webhooks.py). For
 # high event volumes; see docs/performance.md.

@@ -1,6 +1,7 @@
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -108,6 +109,18 @@ def profile(request: HttpRequest) -> HttpResponse:
     return render(
         request, "portal/profile.html", {"form": form, "tokens": tokens, "new_token": new_token}
     )
+
+
+@login_required
+def password_change(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.user_password_change(actor=Actor.from_request(request), user=request.user,
+                                      password=form.cleaned_data["new_password1"])
+        update_session_auth_hash(request, request.user)  # this session stays signed in
+        messages.success(request, "Password changed. Other sessions are signed out.")
+        return redirect("profile")
+    return render(request, "portal/password_change.html", {"form": form})
 
 
 @login_required

@@ -13,6 +13,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
+from portal.models import Role
 from tests.factories import PASSWORD, UserFactory
 from tests.security.world import build_world, ensure_roles
 
@@ -41,7 +42,7 @@ def browser(monkeypatch):
 
 def test_every_page_works_under_the_content_security_policy(live_server, browser):
     ensure_roles()
-    admin = UserFactory(username="root", is_superuser=True, is_staff=True)
+    admin = UserFactory(username="root", role=Role.ADMIN)
     build_world(admin)
     page = browser.new_page()
     problems: list[str] = []

@@ -1,8 +1,15 @@
 """Failed sign-ins: five wrong passwords lock a username, twenty lock an address."""
 
-import time
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
+import pytest
+import requests
 from django.core.management import call_command
+from django.db import DatabaseError
+from django.utils import timezone
 
 from portal.models import AuditEntry
 from tests.factories import PASSWORD, UserFactory
@@ -47,8 +54,8 @@ def test_five_wrong_passwords_lock_the_username_even_for_the_right_password(
 def test_the_lock_ends_after_fifteen_minutes(client, operator_user, monkeypatch):
     for _ in range(5):
         sign_in(client, "operator", "wrong")
-    later = time.time() + 15 * 60 + 1
-    monkeypatch.setattr("portal.lockout.time.time", lambda: later)
+    later = timezone.now() + timedelta(minutes=15, seconds=1)
+    monkeypatch.setattr("portal.lockout.timezone.now", lambda: later)
 
     response = sign_in(client, "operator", PASSWORD)
 
@@ -94,17 +101,17 @@ def test_twenty_failures_from_one_address_lock_the_address_for_every_name(client
 
 
 def test_the_forwarded_address_counts_behind_a_trusted_proxy(client, db, settings):
-    settings.USE_X_FORWARDED_FOR = True
+    settings.TRUSTED_PROXY_COUNT = 1
     for n in range(20):
         client.post("/login/", {"username": f"u{n}", "password": "x"},
-                    REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.50, 10.0.0.1")
+                    REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.50")
 
     another_client = client.post("/login/", {"username": "u0", "password": "x"},
-                               REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.51")
+                                 REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.51")
 
     assert "your network address" not in another_client.content.decode()
-    assert AuditEntry.objects.filter(action="login.locked",
-                                     changes__scope="address").count() == 1
+    locked = AuditEntry.objects.get(action="login.locked", changes__scope="address")
+    assert locked.ip_address == "203.0.113.50"
 
 
 def test_the_django_admin_sign_in_is_locked_too(client, admin_user):
@@ -141,3 +148,49 @@ def test_login_unlock_lifts_an_address_lock_early(client, operator_user):
     call_command("login_unlock", "--ip=198.51.100.7")
 
     assert sign_in(client, "operator", PASSWORD).status_code == 302
+
+
+def test_a_failure_is_counted_even_when_auditing_it_fails(client, operator_user, monkeypatch):
+    def audit_down(**kwargs):
+        raise DatabaseError("the audit log cannot be written")
+
+    monkeypatch.setattr("portal.lockout.audit_record", audit_down)
+    for _ in range(5):
+        with pytest.raises(DatabaseError):
+            sign_in(client, "operator", "wrong")
+
+    monkeypatch.undo()
+    response = sign_in(client, "operator", PASSWORD)
+
+    assert LOCKED in response.content.decode()
+    assert not signed_in(client)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_wrong_passwords_check_no_more_than_the_limit(live_server):
+    """Sixty wrong passwords at once, against a real threaded server: five are checked."""
+    UserFactory(username="target")
+    session = requests.Session()
+    form = session.get(f"{live_server.url}/login/", timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+    start = threading.Barrier(20)
+
+    def attempt(password: str) -> str:
+        return requests.post(
+            f"{live_server.url}/login/",
+            data={"username": "target", "password": password, "csrfmiddlewaretoken": token},
+            cookies=session.cookies, headers={"Referer": f"{live_server.url}/login/"},
+            allow_redirects=False, timeout=60,
+        ).text
+
+    def wrong_at_once(n: int) -> str:
+        start.wait()
+        return attempt(f"wrong-{n}")
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        pages = list(pool.map(wrong_at_once, range(60)))
+
+    assert AuditEntry.objects.filter(action="login.failed").count() == 5
+    # 55 refused unchecked, and the fifth failure's page announces the lock.
+    assert sum(LOCKED in page for page in pages) == 56
+    assert LOCKED in attempt(PASSWORD)
