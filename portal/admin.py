@@ -33,6 +33,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class CallboardUserAdmin(ReadOnlyAdmin, UserAdmin):
     """Users and their roles are managed on /users/."""
 
+    # Without the password field the page offers no link to the (refused) password form.
+    fieldsets = tuple(
+        (title, {**options, "fields": [f for f in options["fields"] if f != "password"]})
+        for title, options in UserAdmin.fieldsets
+    )
+
 
 admin.site.unregister(Group)
 
