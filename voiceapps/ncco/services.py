@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from portal.services import Actor, audit_record
+from voiceapps.hooks import TOKEN_PLACEHOLDER, with_hook_token
 from voiceapps.models import Application, NccoDocument, NccoVersion, ProviderAccount
 from voiceapps.ncco.render import render_ncco, unknown_placeholders
 from voiceapps.ncco.validator import (
@@ -256,7 +257,8 @@ def _new_version(
     # Locking the document row serialises concurrent saves, so version numbers never clash.
     NccoDocument.objects.select_for_update().filter(pk=document.pk).first()
     last = document.versions.aggregate(last=Max("number"))["last"] or 0
-    version = NccoVersion(document=document, number=last + 1, content=content, menu=menu,
+    version = NccoVersion(document=document, number=last + 1,
+                          content=with_hook_token(content, TOKEN_PLACEHOLDER), menu=menu,
                           comment=comment.strip(), author=actor.user)
     version.full_clean()
     version.save()
@@ -441,10 +443,11 @@ def _as_text(value: object) -> str:
 def ncco_render_version(
     *, version: NccoVersion, values: Mapping[str, str], account: ProviderAccount | None
 ) -> tuple[object, list[str]]:
-    """The version's NCCO filled in for a call, its menus pointing at this account."""
+    """The version's NCCO filled in for a call, its hooks and menus pointing at this account."""
     result = render_ncco(version.content, values)
     document = result.document
     if account is not None:
+        document = with_hook_token(document, account.webhook_token)
         document = point_menus_at(document, token=account.webhook_token, version_id=version.pk)
     return document, result.missing
 
