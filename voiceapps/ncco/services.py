@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from importlib import resources
@@ -366,6 +366,24 @@ def _menu_targets(menu: Mapping[str, Any]) -> set[int]:
     if menu.get("default"):
         targets.add(menu["default"])
     return targets
+
+
+def ncco_document_served_by(
+    *, account: ProviderAccount, document_id: int, starts: Iterable[int] = ()
+) -> bool:
+    """Whether the account's calls may be served the document: an application of the account
+    serves it, or a menu of such a document (or of `starts`, say the documents a call was
+    transferred to) routes to it, at any depth. Hosted menus check this, so one account's
+    token cannot have another account's documents served."""
+    frontier = {*starts, *Application.objects.filter(account=account)
+                .exclude(ncco_document=None).values_list("ncco_document_id", flat=True)}
+    seen: set[int] = set()
+    while frontier and document_id not in frontier:
+        seen |= frontier
+        menus = NccoVersion.objects.filter(document_id__in=frontier).exclude(menu={}) \
+            .values_list("menu", flat=True)
+        frontier = {target for menu in menus for target in _menu_targets(menu)} - seen
+    return document_id in frontier
 
 
 @transaction.atomic
