@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from calls.control import transferred_documents
 from calls.models import AnswerRequest, Call, CallEvent
 from calls.webhooks import account_by_token, webhook_provider
 from portal import rawrows
@@ -29,6 +30,7 @@ from voiceapps.ncco.services import (
     MenuChoice,
     call_values,
     menu_choose,
+    ncco_document_served_by,
     ncco_render_version,
     ncco_version,
 )
@@ -143,10 +145,13 @@ def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
         NccoVersion.objects.select_related("document").filter(pk=version_id).first()
         if account is not None else None
     )
-    if version is None:
-        return _json_error(404, "not_found", "There is no menu at this address.")
     event = _params(request)
-    call = find_call(account_id=account.pk, params=event or {})
+    call = find_call(account_id=account.pk, params=event or {}) if version else None
+    if version is None or not ncco_document_served_by(
+            account=account, document_id=version.document_id,
+            starts=transferred_documents(call.pk) if call else ()):
+        # Another account's menu is no menu of this one: the same answer as no menu at all.
+        return _json_error(404, "not_found", "There is no menu at this address.")
     application = call.application if call is not None else None
     if application is None:
         application = Application.objects.filter(

@@ -384,6 +384,14 @@ def _send(call: Call, plan: _Plan) -> tuple[int, ProviderError | None]:
         attempts += 1
 
 
+def transferred_documents(call_id: int) -> set[int]:
+    """The NCCO documents the call was transferred to (their menus may then be answered)."""
+    payloads = CallEvent.objects.filter(call_id=call_id, source="control", kind="control",
+                                        raw_status="transfer").values_list("payload", flat=True)
+    return {payload["sent"]["ncco_document"]["id"] for payload in payloads
+            if isinstance((payload.get("sent") or {}).get("ncco_document"), dict)}
+
+
 @transaction.atomic
 def _record(*, actor: Actor, call: Call, action: str, payload: dict[str, Any]) -> CallEvent:
     audit_record(actor=actor, action=f"call.{action}", obj=call, changes=payload)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,13 @@ LIVE_INTERVAL_MS = 1000  # changes show within 2 s, request time included
 # Parameters that place the page in the log rather than choose calls.
 NOT_FILTERS = ("cursor", "since_change", "page_size")
 CSV_BATCH = 2000  # rows fetched, and sent, at a time
+# OWASP's CSV injection rule: a text cell a spreadsheet would run as a formula (=, +, -, @,
+# tab or carriage return first, also after leading white space) is prefixed with '. Only a
+# whole E.164 number in a number column stays as typed (docs/decisions.md). Numeric fields
+# (duration, price) are numbers, never text a person typed.
+FORMULA_START = re.compile(r"\s*[=+\-@]| *[\t\r]")
+E164 = re.compile(r"\+[0-9]{1,15}")
+PHONE_COLUMNS = frozenset({"from", "to"})
 CSV_COLUMNS = (
     ("id", "id"), ("created_at", "created_at"), ("direction", "direction"),
     ("from", "from_number"), ("to", "to_display"), ("status", "status"),
@@ -162,16 +170,18 @@ def _csv_lines(rows: QuerySet) -> Iterator[str]:
     chunk per row cost more than making the row."""
     writer = csv.writer(_Echo())
     yield writer.writerow([name for name, _ in CSV_COLUMNS])
+    phone = [name in PHONE_COLUMNS for name, _ in CSV_COLUMNS]
     batch = []
     for row in rows.iterator(chunk_size=CSV_BATCH):
-        batch.append(writer.writerow([_cell(value) for value in row]))
+        batch.append(writer.writerow([_cell(value, is_phone) for value, is_phone in
+                                      zip(row, phone, strict=True)]))
         if len(batch) == CSV_BATCH:
             yield "".join(batch)
             batch = []
     yield "".join(batch)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, is_phone: bool) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -179,9 +189,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
     text = str(value)
-    # A cell a spreadsheet would run as a formula is quoted; "+31…" numbers stay numbers.
-    if text[:1] in ("=", "@", "\t", "\r") or (
-        text[:1] in ("+", "-") and not text[1:2].isdigit()
-    ):
+    if isinstance(value, str) and FORMULA_START.match(text) and not (
+            is_phone and E164.fullmatch(text)):
         return "'" + text
     return text

@@ -4,6 +4,7 @@ Every variable is documented in README.md. `make run` and `make test` write loca
 var/local.env; real environment variables always win over that file.
 """
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -33,12 +34,34 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # How providers reach Callboard: webhook, answer and sandbox URLs are built from it.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+
+def _host_port(url: str) -> str:
+    """The host:port a URL reaches, the port spelled out even when it is the scheme's."""
+    parts = urlsplit(url)
+    host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+    return f"{host}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+
+
+def _host_port_list(name: str, default: list[str]) -> list[str]:
+    """A list of host:port entries from the environment; an entry without a port would let
+    in every port of its host (a database, a cache), so it stops the start."""
+    entries = [entry.strip() for entry in env.list(name, default=default) if entry.strip()]
+    bare = [entry for entry in entries if not re.fullmatch(
+        r"(\[[0-9A-Fa-f:.]+\]|[^:\[\]/\s]+):[0-9]{1,5}", entry)]
+    if bare:
+        raise ImproperlyConfigured(
+            f"{name} entries must name a host and a port (127.0.0.1:8000, [::1]:8000, "
+            f"callboard.example.com:443); without a port: {', '.join(bare)}.")
+    return entries
+
+
 # The sandbox provider: how fast its calls play (0.01 = 100 times faster), and the only
-# hosts it sends requests to (answer URLs, events), so it cannot be aimed at other machines.
+# host:port pairs it sends requests to (answer URLs, events, operator-chosen), so it cannot
+# be aimed at other machines or other services of this one. Default: Callboard itself.
 SANDBOX_TIME_SCALE = env.float("SANDBOX_TIME_SCALE", default=1.0)
-SANDBOX_ALLOWED_HOSTS = env.list("SANDBOX_ALLOWED_HOSTS", default=[
-    urlsplit(PUBLIC_BASE_URL).netloc.rsplit("@", 1)[-1], "127.0.0.1", "localhost", "::1",
-])
+SANDBOX_ALLOWED_HOSTS = _host_port_list("SANDBOX_ALLOWED_HOSTS",
+                                        default=[_host_port(PUBLIC_BASE_URL)])
 # Private, loopback and link-local hosts, addresses or networks (10.0.0.0/8, host:port)
 # that provider base URLs may point at anyway (portal/urlsafety.py). Empty: none.
 OUTBOUND_ALLOWED_HOSTS = env.list("OUTBOUND_ALLOWED_HOSTS", default=[])

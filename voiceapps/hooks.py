@@ -9,6 +9,7 @@ import re
 
 from django.conf import settings
 
+from portal.logging import redact_hook_tokens
 from voiceapps.models import Application, ProviderAccount
 
 # Django path() routes, without the leading slash.
@@ -21,6 +22,44 @@ VOICEGATEWAY_HOOKS = ("status", "action", "confirm", "dtmf", "refer", "amd")
 VONAGE_STYLE_KINDS = ("vonage", "kpn", "sandbox")
 
 _PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
+
+
+# What stored documents and settings hold instead of a token in Callboard's own hook URLs:
+# nothing a viewer reads carries a credential, and what goes to a provider gets the token of
+# the account it goes to (docs/decisions.md).
+TOKEN_PLACEHOLDER = "ACCOUNT_TOKEN"
+
+
+def _own_hook_token() -> re.Pattern[str]:
+    return re.compile(f"({re.escape(settings.PUBLIC_BASE_URL)}/hooks/)[^/?#]+(?=/)")
+
+
+def is_own_hook_url(url: str) -> bool:
+    """Whether `url` is one of Callboard's hook URLs (token-bearing, whatever the token)."""
+    return _own_hook_token().match(url) is not None
+
+
+def with_hook_token(value: object, token: str) -> object:
+    """`value` (any JSON) with the token of every Callboard hook URL in its strings set to
+    `token`: TOKEN_PLACEHOLDER to store it, an account's token to send it."""
+    pattern = _own_hook_token()
+
+    def replaced(item: object) -> object:
+        if isinstance(item, str):
+            return pattern.sub(lambda match: match.group(1) + token, item)
+        if isinstance(item, list):
+            return [replaced(entry) for entry in item]
+        if isinstance(item, dict):
+            return {key: replaced(entry) for key, entry in item.items()}
+        return item
+
+    return replaced(value)
+
+
+def shown_url(url: str, *, to_admin: bool) -> str:
+    """`url` as a page or API answer shows it: whole to admins, its webhook token masked to
+    everyone else (for an account without a signature secret the token is the credential)."""
+    return url if to_admin else redact_hook_tokens(url)
 
 
 def _url(route: str, **values: object) -> str:

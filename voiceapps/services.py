@@ -238,6 +238,12 @@ def _apply_application_values(application: Application, values: Mapping[str, Any
         if getattr(application, name) != value:
             setattr(application, name, value)
             changes[name] = str(value) if value is not None else None
+    for name in ("answer_url", "event_url", "fallback_answer_url"):
+        if hooks.is_own_hook_url(getattr(application, name)):
+            # Stored, it would show its account's webhook token to every role.
+            raise ValidationError({name: "This is one of Callboard's own URLs: leave it empty "
+                                         "(a hosted flow for the answer URL) and Callboard "
+                                         "gives the provider its own URLs."})
     if application.flow_type == FlowType.URL and not application.answer_url:
         raise ValidationError({"answer_url": "An external flow needs the URL that returns it."})
     if application.ncco_document_id and application.flow_type != FlowType.HOSTED:
@@ -396,6 +402,11 @@ def _free_name(account: ProviderAccount, name: str) -> str:
     return candidate
 
 
+def _external(url: str) -> str:
+    """`url`, or "" when it is one of Callboard's own hook URLs (Callboard's default)."""
+    return "" if hooks.is_own_hook_url(url) else url
+
+
 def application_import(
     *, actor: Actor, account: ProviderAccount, provider_app_ids: Iterable[str]
 ) -> list[Application]:
@@ -419,10 +430,11 @@ def application_import(
             if created:
                 application = Application(account=account, provider_app_id=app_id,
                                           name=_free_name(account, found.name))
-            # An application without an answer URL can only be served by Callboard.
-            application.flow_type = FlowType.URL if found.answer_url else FlowType.HOSTED
-            application.answer_url = found.answer_url
-            application.event_url = found.event_url
+            # An application without an answer URL can only be served by Callboard; one
+            # pushed from Callboard names Callboard's own URLs, which are not stored.
+            application.answer_url = _external(found.answer_url)
+            application.event_url = _external(found.event_url)
+            application.flow_type = FlowType.URL if application.answer_url else FlowType.HOSTED
             for name in ("answer_method", "event_method"):
                 method = getattr(found, name).upper()
                 if method in ("GET", "POST"):

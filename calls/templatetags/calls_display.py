@@ -6,6 +6,7 @@ from typing import Any
 from django import template
 
 from calls.models import UNKNOWN_STATUS_HELP, CallStatus
+from portal.logging import redact_hook_tokens
 from portal.services import mask_secrets
 from voiceapps.providers.base import scrub
 
@@ -40,6 +41,8 @@ def status_help(status: str) -> str:
 
 @register.filter
 def masked_json(value: Any) -> str:
-    """Indented JSON with secret-named values masked (stored bodies are already scrubbed;
-    this is the second lock on the door)."""
-    return json.dumps(mask_secrets(scrub(value)), indent=2, ensure_ascii=False, default=str)
+    """Indented JSON with secret-named values and webhook tokens masked (stored bodies are
+    already scrubbed; this is the second lock on the door). A served NCCO names Callboard's
+    hooks with their token, which no page shows."""
+    return redact_hook_tokens(json.dumps(mask_secrets(scrub(value)), indent=2,
+                                         ensure_ascii=False, default=str))

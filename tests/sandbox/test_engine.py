@@ -11,9 +11,11 @@ from urllib.parse import urlsplit
 import jwt
 import pytest
 import requests
+from cryptography.fernet import Fernet
 
 from calls.models import Call
 from portal import settings as settings_module
+from tests.portal.test_settings import run_python
 from tests.sandbox.conftest import SIGNATURE_SECRET, app_jwt
 from voiceapps.providers.registry import get_provider
 from voiceapps.sandbox import engine
@@ -416,29 +418,79 @@ def test_events_to_a_refused_host_are_dropped_with_a_log_line(place, player, cap
     assert caplog.text.count("evil.example") >= 4  # every event, and each error report
 
 
+def test_another_port_of_an_allowed_host_is_never_requested(place, player, receiver,
+                                                             monkeypatch):
+    """Otherwise an operator scans Callboard's machine (a database, a cache) through answer
+    and event URLs, reading on the call page whether a port answered."""
+    sent = []
+    original = requests.Session.request
+
+    def spy(self, method, url, *args, **kwargs):
+        sent.append(url)
+        return original(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", spy)
+    place("447700900000", answer_url=["http://127.0.0.1:5432/answer"])
+    place("447700900001", event_url=["http://127.0.0.1:6379/events"])
+    player.play()
+
+    assert not [url for url in sent if ":5432" in url or ":6379" in url]
+    error = [e for e in receiver.events() if "reason" in e][0]
+    assert error["reason"] == ("The sandbox did not send the answer request to 127.0.0.1:5432: "
+                               "that host and port are not in SANDBOX_ALLOWED_HOSTS.")
+
+
 @pytest.mark.parametrize(("url", "allowed"), [
     ("http://127.0.0.1:8000/hooks", True),
     ("http://localhost:5000/x", True),
     ("http://[::1]:8000/x", True),
     ("https://callboard.example/hooks", True),
     ("https://callboard.example:8443/hooks", False),
+    ("http://callboard.example/hooks", False),  # port 80, not 443
+    ("http://127.0.0.1:5432/", False),
+    ("http://127.0.0.1/", False),
+    ("http://localhost:5001/x", False),
+    ("http://[::1]:6379/x", False),
     ("http://callboard.example.evil.com/", False),
     ("http://10.0.0.1/", False),
-    ("ftp://127.0.0.1/", False),
+    ("ftp://127.0.0.1:8000/", False),
     ("http://127.0.0.1:99999/", False),
+    ("http://anyport.example/", False),
     ("not a url", False),
 ])
-def test_the_allow_list(settings, url, allowed):
-    settings.SANDBOX_ALLOWED_HOSTS = ["callboard.example:443", "127.0.0.1", "localhost", "::1"]
+def test_the_allow_list_names_hosts_with_their_ports(settings, url, allowed):
+    settings.SANDBOX_ALLOWED_HOSTS = ["callboard.example:443", "127.0.0.1:8000",
+                                      "localhost:5000", "[::1]:8000", "anyport.example"]
 
     assert host_allowed(url) is allowed
 
 
-def test_the_default_allow_list_is_callboard_and_loopback():
+def test_the_default_allow_list_is_callboard_itself():
     # The settings module as loaded from the environment, not the test's overrides.
-    hosts = settings_module.SANDBOX_ALLOWED_HOSTS
-    assert hosts == [urlsplit(settings_module.PUBLIC_BASE_URL).netloc,
-                     "127.0.0.1", "localhost", "::1"]
+    own = urlsplit(settings_module.PUBLIC_BASE_URL)
+    assert [f"{own.hostname}:{own.port or 80}"] == settings_module.SANDBOX_ALLOWED_HOSTS
+
+
+@pytest.mark.parametrize(("public", "default"), [
+    ("https://callboard.example.com/", "callboard.example.com:443"),
+    ("http://[::1]:8000", "[::1]:8000"),
+])
+def test_the_default_port_is_spelled_out(tmp_path, public, default):
+    result = run_python("from django.conf import settings; "
+                        "print(settings.SANDBOX_ALLOWED_HOSTS)", tmp_path,
+                        PUBLIC_BASE_URL=public,
+                        SECRET_KEY="k" * 50, FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode())
+    assert result.stdout.strip() == repr([default]), result.stderr
+
+
+def test_an_entry_without_a_port_stops_the_start(tmp_path):
+    result = run_python("import django; django.setup()", tmp_path,
+                        SANDBOX_ALLOWED_HOSTS="127.0.0.1:8000,localhost",
+                        SECRET_KEY="k" * 50, FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode())
+
+    assert result.returncode != 0
+    assert ("SANDBOX_ALLOWED_HOSTS entries must name a host and a port (127.0.0.1:8000, "
+            "[::1]:8000, callboard.example.com:443); without a port: localhost.") in result.stderr
 
 
 def test_a_step_that_fails_is_given_back_for_the_tasks_retry(place, player, receiver,

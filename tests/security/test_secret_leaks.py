@@ -18,20 +18,29 @@ from collections import deque
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+from django.conf import settings
 from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from calls.models import Call
+from calls.models import Call, CallStatus
 from calls.services import call_submit
 from portal.services import Actor
 from tests.fakes.provider_accounts import VONAGE_SPECS, vonage_signed_headers
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
-from tests.security.routes import routes, url_for
-from tests.security.world import World, build_world, new_private_key_pem, pem_marker
+from tests.security.routes import admin_url, routes, url_for
+from tests.security.world import (
+    PROVIDER,
+    TALK,
+    World,
+    build_world,
+    new_private_key_pem,
+    pem_marker,
+)
 from voiceapps import services
-from voiceapps.models import FlowType
+from voiceapps.models import FlowType, NccoDocument, ProviderAccount
+from voiceapps.ncco.services import menu_input_action, menu_url, ncco_document_create
 
 # Not pages: signing out, provider-facing endpoints (crawled as what they are elsewhere).
 SKIP = re.compile(r"/logout/|^/hooks/|^/sandbox/v|^/sandbox/account|^/sandbox/number|"
@@ -148,26 +157,82 @@ def test_no_planted_secret_shows_anywhere(world, fake_provider, operator_user, c
     assert leaks == [], f"Planted secrets found: {leaks}"
 
 
-@pytest.mark.parametrize("persona", ["viewer", "operator"])
+def answer_a_hosted_menu(world: World) -> Call:
+    """A call of a KPN account without a signature secret (as KPN accounts usually are), to
+    an application whose hosted menu was saved with a token-bearing menu URL in it (as the
+    editor used to insert), answered and routed by the menu. Returns the call."""
+    actor = Actor(user=world.admin)
+    account = services.account_create(actor=actor, kind="kpn", values={
+        "name": "KPN without a signature secret", "calls_per_second": 5,
+        "base_url": f"{PROVIDER}/api", "token_url": f"{PROVIDER}/token",
+        "client_id": "client-id-2", "client_secret": plant()})
+    sales = ncco_document_create(actor=actor, name="Sales", content=TALK).version.document
+    menu = ncco_document_create(actor=actor, name="Menu", content=[
+        *TALK, menu_input_action(url=menu_url(token=account.webhook_token, version_id=0))],
+        menu={"digits": {"1": sales.pk}}).version.document
+    application = services.application_create(actor=actor, account=account, values={
+        "name": "Menu line", "flow_type": FlowType.HOSTED, "ncco_document": menu})
+    call = Call.objects.create(
+        account=account, provider="kpn", application=application, from_number=FROM.lstrip("+"),
+        to_endpoint={"type": "phone", "number": TO.lstrip("+")}, to_display=TO,
+        status=CallStatus.ANSWERED, placed_by=world.admin,
+        provider_call_id="0b0d5f4e-5d8c-4a58-9d55-7c1cf6b0e1a2")
+    answered = Client().post(f"/hooks/{account.webhook_token}/answer/{application.pk}",
+                             {"uuid": call.provider_call_id, "to": TO, "from": FROM},
+                             content_type="application/json")
+    assert answered.status_code == 200, answered.content
+    menu_hook = answered.json()[-1]["eventUrl"][0].removeprefix(settings.PUBLIC_BASE_URL)
+    chosen = Client().post(menu_hook, {"uuid": call.provider_call_id, "dtmf": {"digits": "1"}},
+                           content_type="application/json")
+    assert chosen.status_code == 200 and chosen.json() == TALK, chosen.content
+    return call
+
+
+@pytest.mark.parametrize("persona", ["anonymous", "outsider", "viewer", "operator"])
 def test_webhook_tokens_show_to_admins_only(persona, world, fake_provider, operator_user,
                                            personas):
     """The token in every hook URL is the only credential of an account without a
-    signature secret: whoever knows it can post events."""
-    call = live_a_whole_call(world, fake_provider, operator_user)
-    tokens = {account.name: account.webhook_token
-              for account in [*world.accounts.values(), call.account]}
+    signature secret: whoever knows it can post events. Every route, the pages reachable
+    from the navigation and every API GET, as each persona below admin."""
+    calls = [live_a_whole_call(world, fake_provider, operator_user), answer_a_hosted_menu(world)]
+    tokens = dict(ProviderAccount.objects.values_list("name", "webhook_token"))
     client = Client()
-    client.force_login(personas[persona])
+    if persona != "anonymous":
+        client.force_login(personas[persona])
 
-    # Not NCCO documents: a hosted menu's input eventUrl is Callboard's menu URL, token
-    # included, written into the document (docs/security.md, known limits).
-    seen = {where: text for where, text in {**crawl(client), **api_responses(world, persona)
-                                            }.items() if "ncco" not in where}
+    seen = {**crawl(client), **every_route(client, world, persona)}
 
-    assert f"/calls/{call.pk}/" in seen
+    if persona in ("viewer", "operator"):  # the crawl reached what leaked before
+        menu = NccoDocument.objects.get(name="Menu")
+        for page in [*(f"/calls/{call.pk}/" for call in calls), f"/nccos/{menu.pk}/",
+                     f"/nccos/{menu.pk}/versions/1/",
+                     "/api/v1/applications (API token)"]:
+            assert page in seen, sorted(seen)
+    # A hook's own answer may name the token its URL was requested with: the asker had it.
     leaks = [(where, name) for name, token in tokens.items()
-             for where, text in seen.items() if token in text]
-    assert leaks == [], f"Webhook tokens shown to a {persona}: {leaks}"
+             for where, text in seen.items() if token in text and token not in where]
+    assert leaks == [], f"Webhook tokens shown to {persona}: {leaks}"
+
+
+def every_route(client: Client, world: World, persona: str) -> dict[str, str]:
+    """Every route of the URL configuration, GET with the session; API routes also with the
+    persona's API token."""
+    api = APIClient()
+    if persona != "anonymous":
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {world.planted[f'api token of {persona}']}")
+    found = {}
+    for route in routes():
+        url = admin_url(route, world) if route.name.startswith("admin:") else \
+            url_for(route, world)
+        for who, asker in (("session", client), ("API token", api)):
+            if who == "API token" and not route.is_api:
+                continue
+            response = asker.get(url)
+            assert response.status_code < 500 or response.status_code == 502, url
+            body = b"".join(response.streaming_content) if getattr(
+                response, "streaming", False) else response.content
+            found[f"{url} ({who})"] = body.decode(errors="replace")
+    return found
 
 
 def crawl(client: Client) -> dict[str, str]:

@@ -326,6 +326,48 @@ def test_import_through_the_api_refreshes_an_application_already_imported(
     assert remote[0]["application"] == first.json()[0]["id"]
 
 
+def test_an_application_pushed_from_callboard_imports_without_its_webhook_token(
+    api_for, operator_user, vonage
+):
+    """The provider holds Callboard's token-bearing URLs for an application Callboard pushed;
+    stored, they would show the account's webhook token to every role."""
+    fake, account = vonage
+    own = hosted_application(account)
+    fake.reply("GET", "/v2/applications", times=2, body={
+        "page": 1, "page_size": 10, "total_items": 1, "total_pages": 1,
+        "_embedded": {"applications": [{
+            "id": EXAMPLE_APP_ID, "name": "Pushed from Callboard",
+            "capabilities": {"voice": {"webhooks": {
+                "answer_url": {"address": hooks.answer_url(own), "http_method": "POST"},
+                "event_url": {"address": hooks.event_url(account), "http_method": "POST"},
+            }}}}]}})
+    api = api_for(operator_user)
+
+    listed = api.get(f"/api/v1/accounts/{account.pk}/remote-applications")
+    imported = api.post("/api/v1/applications/import", {
+        "account": account.pk, "provider_app_ids": [EXAMPLE_APP_ID]}, format="json")
+
+    assert listed.status_code == 200 and account.webhook_token not in listed.content.decode()
+    assert "/hooks/" in listed.json()[0]["answer_url"]  # shown, masked
+    assert imported.status_code == 201 and account.webhook_token not in imported.content.decode()
+    application = Application.objects.get(provider_app_id=EXAMPLE_APP_ID)
+    assert (application.flow_type, application.answer_url, application.event_url) == (
+        FlowType.HOSTED, "", "")
+
+
+def test_callboards_own_hook_urls_are_refused_as_application_urls(api_for, operator_user,
+                                                                 vonage):
+    _, account = vonage
+    response = api_for(operator_user).post("/api/v1/applications", {
+        "account": account.pk, "name": "Copied", "flow_type": "url",
+        "answer_url": "https://example.com/answer", "event_url": hooks.event_url(account)},
+        format="json")
+
+    assert response.status_code == 400
+    assert "Callboard's own URLs" in response.json()["fields"]["event_url"][0]
+    assert account.webhook_token not in response.content.decode()
+
+
 def test_importing_an_id_the_provider_does_not_have_names_it(api_for, operator_user, vonage):
     _, account = vonage
     response = api_for(operator_user).post("/api/v1/applications/import", {

@@ -1,10 +1,14 @@
 """NCCO documents and versions: save, refuse, restore, diff, delete, menus, starting points."""
 
+import importlib
+import json
+
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 
 from portal.models import AuditEntry
-from portal.services import Actor
+from portal.services import SYSTEM, Actor
 from tests.voiceapps.ncco_helpers import (
     GREETING,
     make_account,
@@ -225,3 +229,28 @@ def test_starters_are_the_menu_template_and_the_twelve_official_examples():
                                              "record", "transfer"}
     menu = services.ncco_check(document=None, text=starters[0].text)[1]
     assert menu.valid and menu.errors == []
+
+
+def test_stored_webhook_tokens_are_replaced_on_save_and_by_the_migration(settings):
+    """A token in a stored document would show on pages every role reads."""
+    account = make_account()
+    url = services.menu_url(token=account.webhook_token, version_id=0)
+    events = f"{settings.PUBLIC_BASE_URL}/hooks/{account.webhook_token}/events"
+    content = [services.menu_input_action(url=url),
+               {"action": "notify", "payload": {}, "eventUrl": [events]}]
+    saved = services.ncco_document_create(actor=SYSTEM, name="Menu", content=content).version
+    assert account.webhook_token not in json.dumps(saved.content)
+    served, _ = services.ncco_render_version(version=saved, values={}, account=account)
+    assert served[1]["eventUrl"] == [events]  # serving puts the account's token back
+
+    NccoVersion.objects.filter(pk=saved.pk).update(content=content)  # as stored before
+    application = make_application(account, None, flow_type="url",
+                                   answer_url="https://example.com/answer", event_url=events)
+    migration = importlib.import_module(
+        "voiceapps.migrations.0005_webhook_tokens_out_of_stored_documents")
+    migration.forwards(django_apps, None)
+
+    saved.refresh_from_db()
+    application.refresh_from_db()
+    assert account.webhook_token not in json.dumps(saved.content)
+    assert (application.answer_url, application.event_url) == ("https://example.com/answer", "")

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from portal.models import Role
 from portal.roles import ViewerReadsAdminWrites
 from portal.services import Actor
-from voiceapps import services
+from voiceapps import hooks, services
 from voiceapps.api.serializers import (
     AccountCheckSerializer,
     AccountCreateSerializer,
@@ -148,7 +148,11 @@ class AccountRemoteApplicationsApi(APIView):
             raise provider_failed(error) from None
         imported = dict(account.applications.exclude(provider_app_id="")
                         .values_list("provider_app_id", "pk"))
-        rows = [{**app.__dict__, "application": imported.get(app.provider_app_id)}
+        admin = request.user.has_role(Role.ADMIN)
+        # An application Callboard pushed names Callboard's URLs, token included.
+        rows = [{**app.__dict__, "answer_url": hooks.shown_url(app.answer_url, to_admin=admin),
+                 "event_url": hooks.shown_url(app.event_url, to_admin=admin),
+                 "application": imported.get(app.provider_app_id)}
                 for app in remote]
         return Response(RemoteApplicationSerializer(rows, many=True).data)
 

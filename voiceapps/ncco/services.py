@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from importlib import resources
@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from portal.services import Actor, audit_record
+from voiceapps.hooks import TOKEN_PLACEHOLDER, with_hook_token
 from voiceapps.models import Application, NccoDocument, NccoVersion, ProviderAccount
 from voiceapps.ncco.render import render_ncco, unknown_placeholders
 from voiceapps.ncco.validator import (
@@ -256,7 +257,8 @@ def _new_version(
     # Locking the document row serialises concurrent saves, so version numbers never clash.
     NccoDocument.objects.select_for_update().filter(pk=document.pk).first()
     last = document.versions.aggregate(last=Max("number"))["last"] or 0
-    version = NccoVersion(document=document, number=last + 1, content=content, menu=menu,
+    version = NccoVersion(document=document, number=last + 1,
+                          content=with_hook_token(content, TOKEN_PLACEHOLDER), menu=menu,
                           comment=comment.strip(), author=actor.user)
     version.full_clean()
     version.save()
@@ -366,6 +368,24 @@ def _menu_targets(menu: Mapping[str, Any]) -> set[int]:
     return targets
 
 
+def ncco_document_served_by(
+    *, account: ProviderAccount, document_id: int, starts: Iterable[int] = ()
+) -> bool:
+    """Whether the account's calls may be served the document: an application of the account
+    serves it, or a menu of such a document (or of `starts`, say the documents a call was
+    transferred to) routes to it, at any depth. Hosted menus check this, so one account's
+    token cannot have another account's documents served."""
+    frontier = {*starts, *Application.objects.filter(account=account)
+                .exclude(ncco_document=None).values_list("ncco_document_id", flat=True)}
+    seen: set[int] = set()
+    while frontier and document_id not in frontier:
+        seen |= frontier
+        menus = NccoVersion.objects.filter(document_id__in=frontier).exclude(menu={}) \
+            .values_list("menu", flat=True)
+        frontier = {target for menu in menus for target in _menu_targets(menu)} - seen
+    return document_id in frontier
+
+
 @transaction.atomic
 def ncco_document_delete(*, actor: Actor, document: NccoDocument) -> None:
     """Delete a document and its versions; refused while anything still uses it."""
@@ -441,10 +461,11 @@ def _as_text(value: object) -> str:
 def ncco_render_version(
     *, version: NccoVersion, values: Mapping[str, str], account: ProviderAccount | None
 ) -> tuple[object, list[str]]:
-    """The version's NCCO filled in for a call, its menus pointing at this account."""
+    """The version's NCCO filled in for a call, its hooks and menus pointing at this account."""
     result = render_ncco(version.content, values)
     document = result.document
     if account is not None:
+        document = with_hook_token(document, account.webhook_token)
         document = point_menus_at(document, token=account.webhook_token, version_id=version.pk)
     return document, result.missing
 

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_POST
 from portal.models import Role
 from portal.roles import role_required
 from portal.services import Actor
-from voiceapps.hooks import answer_url
-from voiceapps.models import Application, NccoDocument, NccoVersion, ProviderAccount
+from voiceapps.hooks import TOKEN_PLACEHOLDER, answer_url, shown_url
+from voiceapps.models import Application, NccoDocument, NccoVersion
 from voiceapps.ncco import services
 from voiceapps.ncco.forms import NccoForm
 from voiceapps.ncco.validator import NccoIssue
@@ -55,7 +55,7 @@ def _applications_by_document(ids: list[int]) -> dict[int, list[Application]]:
 @role_required(Role.OPERATOR)
 def ncco_create(request: HttpRequest) -> HttpResponse:
     start = request.GET.get("start", "")
-    menu_url = _menu_url_for(None, None)
+    menu_url = _menu_url_for(None)
     starters = services.starters(menu_event_url=menu_url)
     initial = {"content": next((s.text for s in starters if s.key == start), "[\n  \n]")}
     form = NccoForm(request.POST or None, initial=initial)
@@ -105,7 +105,7 @@ def ncco_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 _report_saved(request, saved, created=False)
                 return redirect("ncco_edit", pk=pk)
     return _editor(request, form, document=document, latest=latest,
-                   menu_url=_menu_url_for(document, latest))
+                   menu_url=_menu_url_for(latest))
 
 
 def _not_stale(form: NccoForm, latest: NccoVersion | None) -> bool:
@@ -143,16 +143,9 @@ def _report_saved(request: HttpRequest, saved: services.Saved | None, *, created
         messages.warning(request, f"{warning.path or 'Document'}: {warning.message}")
 
 
-def _menu_url_for(document: NccoDocument | None, latest: NccoVersion | None) -> str:
+def _menu_url_for(latest: NccoVersion | None) -> str:
     """The menu URL the editor inserts; serving points it at the right account and version."""
-    account = None
-    if document is not None:
-        application = Application.objects.select_related("account") \
-            .filter(ncco_document=document).first()
-        account = application.account if application else None
-    account = account or ProviderAccount.objects.order_by("name").first()
-    token = account.webhook_token if account else "ACCOUNT_TOKEN"
-    return services.menu_url(token=token, version_id=latest.pk if latest else 0)
+    return services.menu_url(token=TOKEN_PLACEHOLDER, version_id=latest.pk if latest else 0)
 
 
 def _editor(
@@ -175,7 +168,9 @@ def _editor(
         "form": form,
         "document": document,
         "latest": latest,
-        "applications": [(app, answer_url(app)) for app in applications],
+        "applications": [
+            (app, shown_url(answer_url(app), to_admin=request.user.has_role(Role.ADMIN)))
+            for app in applications],
         "starters": starters,
         "starter_texts": {s.key: s.text for s in starters},
         "skeletons": {key: action for key, _, action in services.ACTION_SKELETONS}

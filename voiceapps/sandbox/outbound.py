@@ -1,9 +1,9 @@
 """Every request the emulator makes: answer URLs, events, input and notify callbacks.
 
 Each is signed as Vonage signs its webhooks (HS256 JWT with `payload_hash`, keyed by the
-account's signature secret, vonage.md 2.7) and goes only to hosts in
-SANDBOX_ALLOWED_HOSTS, so the sandbox cannot be pointed at other machines. URLs are never
-logged whole: Callboard's own webhook URLs carry the account's secret token in their path.
+account's signature secret, vonage.md 2.7) and goes only to the host:port pairs in
+SANDBOX_ALLOWED_HOSTS, so the sandbox cannot be pointed at other machines or services. URLs
+are never logged whole: Callboard's own webhook URLs carry the account's secret token.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class Reply:
 
 
 def host_allowed(url: str) -> bool:
-    """True when `url` is http(s) to a host (and port, if the entry names one) allowed."""
+    """True when `url` is http(s) to a host and port SANDBOX_ALLOWED_HOSTS names together."""
     try:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -53,24 +53,19 @@ def host_allowed(url: str) -> bool:
         return False
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return False
-    host = parts.hostname.lower()
-    for entry in settings.SANDBOX_ALLOWED_HOSTS:
-        allowed_host, allowed_port = _split_entry(entry)
-        if host == allowed_host and allowed_port in (None, port):
-            return True
-    return False
+    return (parts.hostname.lower(), port) in {
+        _split_entry(entry) for entry in settings.SANDBOX_ALLOWED_HOSTS}
 
 
 def _split_entry(entry: str) -> tuple[str, int | None]:
-    # "example.com", "example.com:8000", "::1", "[::1]:8000"
+    # "example.com:8000", "[::1]:8000". Settings refuse an entry without a port at start; one
+    # set later without a port (port None) matches no URL.
     entry = entry.strip().lower()
     if entry.startswith("["):
         host, _, rest = entry[1:].partition("]")
         return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
-    if entry.count(":") == 1:
-        host, _, port = entry.partition(":")
-        return host, int(port) if port.isdigit() else None
-    return entry, None
+    host, _, port = entry.rpartition(":")
+    return (host, int(port)) if host and port.isdigit() and ":" not in host else (entry, None)
 
 
 def signature(account: ProviderAccount, application_id: str, payload_hash: str) -> str:
@@ -102,8 +97,8 @@ def send(
     """One signed webhook request (GET query or POST JSON), retried once as Vonage does."""
     host = urlsplit(url).netloc if isinstance(url, str) else "?"
     if not isinstance(url, str) or not host_allowed(url):
-        problem = (f"The sandbox did not send the {what} to {host}: the host is not in "
-                   "SANDBOX_ALLOWED_HOSTS.")
+        problem = (f"The sandbox did not send the {what} to {host}: that host and port are "
+                   "not in SANDBOX_ALLOWED_HOSTS.")
         logger.warning("Sandbox refused a request: %s", problem)
         return Reply(None, None, problem, refused=True)
 

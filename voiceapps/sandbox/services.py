@@ -17,6 +17,7 @@ from calls.models import Call
 from calls.services import FLOW_APPLICATION, VIA_FORM, call_place
 from portal.services import SYSTEM, Actor, audit_record
 from voiceapps import phone
+from voiceapps.hooks import TOKEN_PLACEHOLDER
 from voiceapps.models import (
     Application,
     FlowType,
@@ -61,7 +62,7 @@ def sandbox_first_run(*, actor: Actor = SYSTEM) -> FirstRun | None:
         return None
     with transaction.atomic():
         account = account_create(actor=actor, kind="sandbox", values={"name": ACCOUNT_NAME})
-        menu = _demo_documents(actor=actor, account=account)
+        menu = _demo_documents(actor=actor)
         application = application_create(actor=actor, account=account, values={
             "name": APPLICATION_NAME, "flow_type": FlowType.HOSTED, "ncco_document": menu,
         })
@@ -71,7 +72,7 @@ def sandbox_first_run(*, actor: Actor = SYSTEM) -> FirstRun | None:
     return FirstRun(account, application, numbers)
 
 
-def _demo_documents(*, actor: Actor, account: ProviderAccount) -> NccoDocument:
+def _demo_documents(*, actor: Actor) -> NccoDocument:
     """A greeting and a one-digit menu hosted by Callboard: 1 (or "sales") picks sales."""
     sales = ncco_document_create(actor=actor, name="Demo: sales", content=[
         {"action": "talk", "text": "You chose sales. Thank you for trying the Callboard "
@@ -86,7 +87,7 @@ def _demo_documents(*, actor: Actor, account: ProviderAccount) -> NccoDocument:
         {"action": "input", "type": ["dtmf", "speech"],
          "dtmf": {"maxDigits": 1, "timeOut": 5}, "speech": {"context": ["sales"]},
          # Any version id: Callboard points the URL at the version it serves.
-         "eventUrl": [menu_url(token=account.webhook_token, version_id=0)]},
+         "eventUrl": [menu_url(token=TOKEN_PLACEHOLDER, version_id=0)]},
     ]
     menu = {"digits": {"1": sales.pk}, "words": {"sales": sales.pk}, "default": nothing.pk}
     return ncco_document_create(
