@@ -21,10 +21,11 @@ from django.views.decorators.http import require_http_methods
 
 from calls.control import transferred_documents
 from calls.models import AnswerRequest, Call, CallEvent
-from calls.webhooks import account_by_token, webhook_provider
+from calls.webhooks import account_by_token
 from portal import rawrows
 from portal.api.exceptions import error_body
 from portal.jsontext import without_nul
+from voiceapps.adapters import account_adapter
 from voiceapps.models import Application, NccoVersion, ProviderAccount
 from voiceapps.ncco.services import (
     MenuChoice,
@@ -256,7 +257,7 @@ def _signature_refusal(request: HttpRequest, account: ProviderAccount) -> str:
     """Why the request is refused, or "" when it is signed by the account (or need not be)."""
     if not account.signature_secret_encrypted:
         return ""  # no secret: the unguessable token in the URL is the only guard
-    verdict = webhook_provider(account).verify_webhook(
+    verdict = account_adapter(account, webhooks_only=True).verify_webhook(
         request.headers, request.body, query_string=request.META.get("QUERY_STRING", "")
     )
     return "" if verdict.ok else f"The signature was refused ({verdict.reason})."

@@ -26,14 +26,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from calls.models import Call, CallEvent, CallStatus
-from calls.services import NON_FIELD, application_config, takes_inline_ncco
+from calls.services import NON_FIELD, application_config
 from portal.services import Actor, audit_record
+from voiceapps.adapters import account_adapter
 from voiceapps.models import NccoDocument
 from voiceapps.ncco import render_ncco, validate_ncco
 from voiceapps.ncco.services import call_values, ncco_render_version
 from voiceapps.ncco.validator import TALK_TEXT_LIMIT
 from voiceapps.providers.base import Provider, ProviderError, scrub
-from voiceapps.providers.registry import get_provider, provider_class
 
 # Every action, in the order the page offers them, with what a person calls it.
 ACTIONS: dict[str, str] = {
@@ -106,20 +106,13 @@ class ControlFailed(Exception):
 
 # What is offered ----------------------------------------------------------------------------
 
-def _provider_of(call: Call) -> type[Provider] | None:
-    try:
-        return provider_class(call.provider or call.account.kind)
-    except ProviderError:
-        return None
-
-
 def _can_do(provider: type[Provider], action: str) -> bool:
     return action in provider.CALL_ACTIONS or action in provider.MEDIA_ACTIONS
 
 
 def available_actions(call: Call) -> list[str]:
     """The actions the call's provider performs in the call's current state, in page order."""
-    provider = _provider_of(call)
+    provider = call.adapter_class
     if provider is None or not call.provider_call_id or call.is_terminal:
         return []
     if call.status == CallStatus.ANSWERED:
@@ -137,10 +130,10 @@ def transfer_targets(call: Call) -> tuple[str, ...]:
     Only providers that run inline NCCOs take one in a transfer; KPN documents a URL only
     and Voice Gateway redirects to a URL returning jambonz verbs.
     """
-    provider = _provider_of(call)
+    provider = call.adapter_class
     if provider is None:
         return ()
-    return TRANSFER_TARGETS if takes_inline_ncco(provider) else ("url",)
+    return TRANSFER_TARGETS if provider.INLINE_NCCO else ("url",)
 
 
 def _conflict(call: Call, action: str, provider: type[Provider] | None) -> str:
@@ -267,7 +260,7 @@ def _plan_transfer(call: Call, params: Mapping[str, Any]) -> _Plan:
         raise ValidationError({NON_FIELD: [f"Give one transfer target: {names}."]})
     name = given[0]
     if allowed[name] not in targets:
-        label = _provider_of(call).label
+        label = call.adapter_class.label
         raise ValidationError({name: [f"{label} transfers to a URL only."]})
     if name == "url":
         errors: dict[str, list[str]] = {}
@@ -367,9 +360,9 @@ def _retried_early_refusal(call: Call, error: ProviderError, deadline: float) ->
 def _send(call: Call, plan: _Plan) -> tuple[int, ProviderError | None]:
     """Run the adapter call, retrying Vonage's early 400: (attempts made, final refusal)."""
     try:
-        provider = get_provider(call.account.config())
-    except ValueError as error:  # a credential that cannot be decrypted: which key to check
-        return 0, ProviderError(str(error))
+        provider = account_adapter(call.account)
+    except ProviderError as error:  # a credential that cannot be decrypted, a URL missing
+        return 0, error
     deadline = time.monotonic() + RETRY_WINDOW
     attempts = 1
     while True:
@@ -410,7 +403,7 @@ def call_control(*, actor: Actor, call: Call, action: str, **params: Any) -> Cal
     if action not in ACTIONS:
         raise ValidationError({"action": [f"There is no call action {action!r}."]})
     call = Call.objects.select_related("account", "application").get(pk=call.pk)
-    provider = _provider_of(call)
+    provider = call.adapter_class
     if action not in available_actions(call):
         raise ControlConflict(_conflict(call, action, provider))
     plan = _plan(call, provider, action, params)

@@ -13,7 +13,7 @@ from calls.services import NON_FIELD
 from voiceapps.models import NccoDocument
 from voiceapps.ncco import parse_ncco_text
 from voiceapps.ncco.validator import TALK_TEXT_LIMIT
-from voiceapps.providers.registry import provider_class
+from voiceapps.providers.base import Provider
 
 TARGET_LABELS = {
     "document": "A saved NCCO",
@@ -48,7 +48,10 @@ class ControlForm(forms.Form):
     def __init__(self, *args: Any, call: Call, **kwargs: Any) -> None:
         super().__init__(*args, auto_id=f"{self.action}_%s", label_suffix="", **kwargs)
         self.call = call
-        self.provider = provider_class(call.provider or call.account.kind)
+        provider = call.adapter_class
+        if provider is None:  # the page offers no action then (control.available_actions)
+            raise ValueError(f"Call {call.pk} is with a provider Callboard does not know.")
+        self.provider: type[Provider] = provider
 
     def keep_only(self, taken: frozenset[str], optional: tuple[str, ...]) -> None:
         """Drop the optional fields the call's provider does not take."""
@@ -102,9 +105,9 @@ class TransferForm(ControlForm):
                 versions__isnull=False).distinct().order_by("name")
         else:
             del self.fields["ncco_document"], self.fields["ncco"]
-        if self.provider.kind == "voicegateway":
-            self.fields["url"].help_text = (
-                "Voice Gateway fetches jambonz verbs from it (the new call_hook).")
+        self.fields["url"].help_text = (
+            f"{self.provider.label} fetches {self.provider.FLOW_FORMAT} from it: the call's "
+            "new flow.")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -1,9 +1,10 @@
 """The place-call form and the call-profile form: they shape input, services validate it.
 
-Both show exactly the options the chosen provider takes: a field group exists for an
-option only when the adapter lists it in CALL_OPTIONS, and the endpoint fields follow the
-adapter's ENDPOINTS. The service's errors come back keyed by path (`to.number`,
-`options.amd.actionHook`) and are put on the field that produced them.
+Both show exactly the options the chosen provider takes: the option fields are built from
+the catalog (voiceapps/providers/options.py: labels, groups, bounds) for the options in the
+adapter's CALL_OPTIONS, and the endpoint fields follow the adapter's ENDPOINTS. The
+service's errors come back keyed by path (`to.number`, `options.amd.actionHook`) and are put
+on the field that produced them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from calls import services
 from voiceapps.models import Application, CallProfile, Number, ProviderAccount
 from voiceapps.ncco import parse_ncco_text
 from voiceapps.providers.base import Provider
+from voiceapps.providers.options import CATALOG, Ask, CallOption
 from voiceapps.providers.registry import KIND_CHOICES, provider_class
 
 RANDOM_FROM = "__random__"
@@ -111,11 +113,6 @@ class ListField(forms.CharField):
         return items or None
 
 
-def _int(label: str, low: int, high: int, help_text: str = "") -> Callable[[], forms.Field]:
-    return lambda: forms.IntegerField(label=label, min_value=low, max_value=high,
-                                      required=False, help_text=help_text)
-
-
 def _choice(label: str, choices: Iterable[tuple[str, str]], help_text: str = ""
             ) -> Callable[[], forms.Field]:
     return lambda: forms.ChoiceField(label=label, choices=[("", "—"), *choices],
@@ -125,10 +122,6 @@ def _choice(label: str, choices: Iterable[tuple[str, str]], help_text: str = ""
 def _text(label: str, help_text: str = "", max_length: int = 255) -> Callable[[], forms.Field]:
     return lambda: forms.CharField(label=label, required=False, max_length=max_length,
                                    help_text=help_text)
-
-
-def _hook(label: str, help_text: str) -> Callable[[], forms.Field]:
-    return _text(label, f"{help_text} A URL, or a /path relative to the call hook.", 500)
 
 
 # Options ----------------------------------------------------------------------------------
@@ -179,93 +172,48 @@ class OptionInput:
         return result
 
 
-def _simple(option: str, group: str, factory: Callable[[], forms.Field]) -> OptionInput:
-    return OptionInput(option, group, (("", factory),))
+def _option_field(option: CallOption, ask: Ask) -> Callable[[], forms.Field]:
+    """A factory of the field asking for one input of a catalog option.
+
+    Its bounds are the catalog schema's, so the form and the API can never disagree.
+    """
+    schema = option.schema_at(ask.path)
+    common = {"label": ask.label, "required": False, "help_text": ask.help}
+    if ask.input == "number":
+        return lambda: forms.IntegerField(min_value=schema.get("minimum"),
+                                          max_value=schema.get("maximum"), **common)
+    if ask.input == "choice":
+        values = [*ask.choices, *(v for v in schema["enum"] if v not in ask.choices)]
+        return lambda: forms.ChoiceField(
+            choices=[("", "—"), *((v, ask.choices.get(v, v)) for v in values)], **common)
+    if ask.input == "text":
+        return lambda: forms.CharField(max_length=_max_length(schema), **common)
+    if ask.input == "url":
+        return lambda: forms.URLField(assume_scheme="https", **common)
+    if ask.input == "checkbox":
+        return lambda: forms.BooleanField(**common)
+    if ask.input == "json":
+        return lambda: JsonObjectField(**common)
+    if ask.input == "pairs":
+        return lambda: KeyValueField(**common)
+    if ask.input == "list":
+        return lambda: ListField(**common)
+    raise ValueError(f"Option {option.name}: no form input {ask.input!r}.")
 
 
-TIMERS = "Timers"
-AMD = "Answering machine detection"
-HOOKS = "Hooks"
-SIP = "SIP"
-MEDIA = "Streaming and transcription"
-CALLER = "Caller"
-SPEECH = "Speech defaults (needed with an answer URL)"
-EVENTS = "Events"
-AMD_TIMERS = {
-    "noSpeechTimeoutMs": "No-speech timeout (ms)",
-    "decisionTimeoutMs": "Decision timeout (ms)",
-    "toneTimeoutMs": "Tone timeout (ms)",
-    "greetingCompletionTimeoutMs": "Greeting completion timeout (ms)",
-}
+def _max_length(schema: Mapping[str, Any]) -> int | None:
+    """A text's longest length; for a hook, its URL string's (the other shape is an object)."""
+    for candidate in (schema, *schema.get("anyOf", ())):
+        if candidate.get("type") == "string" and "maxLength" in candidate:
+            return candidate["maxLength"]
+    return None
+
 
 # Every option a form can set, in display order. A provider gets those in its CALL_OPTIONS.
-OPTION_INPUTS: tuple[OptionInput, ...] = (
-    # Vonage, KPN, sandbox
-    _simple("ringing_timer", TIMERS, _int(
-        "Ringing timer (s)", 1, 120, "Hang up if nobody answers within this time (default 60).")),
-    _simple("length_timer", TIMERS, _int(
-        "Length timer (s)", 1, 7200, "End the call this long after it is answered.")),
-    _simple("machine_detection", AMD, _choice(
-        "Machine detection", [("continue", "Continue and report a machine"),
-                              ("hangup", "Hang up on a machine")])),
-    OptionInput("advanced_machine_detection", AMD, (
-        ("behavior", _choice("Advanced detection", [("continue", "Continue"),
-                                                    ("hangup", "Hang up")],
-                             "Paid Vonage feature; overrides machine detection.")),
-        ("mode", _choice("Advanced detection mode", [
-            ("default", "default: asynchronous, with beep detection"),
-            ("detect", "detect: synchronous, no beep detection"),
-            ("detect_beep", "detect_beep: synchronous, with beep detection")])),
-        ("beep_timeout", _int("Beep timeout (s)", 45, 120)),
-    )),
-    _simple("event_url", EVENTS, lambda: forms.URLField(
-        label="Event URL", required=False, assume_scheme="https",
-        help_text="Send this call's events elsewhere. Callboard then sees none of them, and "
-                  "its call log does not update.")),
-    _simple("event_method", EVENTS, _choice("Event method", [("POST", "POST"), ("GET", "GET")])),
-    # Voice Gateway
-    _simple("timeout", TIMERS, _int("Ring timeout (s)", 1, 600,
-                                    "Give up if nobody answers within this time (default 60).")),
-    _simple("timeLimit", TIMERS, _int("Time limit (s)", 1, 86400,
-                                      "End the call this long after it is answered.")),
-    OptionInput("amd", AMD, (
-        ("actionHook", _hook("AMD action hook", "Receives the detection results.")),
-        ("thresholdWordCount", _int("Machine word count", 1, 100,
-                                    "A greeting of at least this many words is a machine "
-                                    "(default 9).")),
-        ("digitCount", _int("Machine digit count", 1, 30,
-                            "A greeting with this many digits is a machine.")),
-        *((f"timers.{key}", _int(label, 0, 120000)) for key, label in AMD_TIMERS.items()),
-        ("recognizer", lambda: JsonObjectField(
-            label="AMD recognizer", required=False,
-            help_text='Speech recognizer, e.g. {"vendor": "google", "language": "en-US"}.')),
-    )),
-    _simple("headers", SIP, lambda: KeyValueField(label="SIP headers", required=False,
-                                                  help_text="Added to the INVITE.")),
-    _simple("dual_streams", SIP, lambda: forms.BooleanField(
-        label="Offer two audio streams (dual streams)", required=False)),
-    _simple("actionHook", HOOKS, _hook("Action hook", "Called when the call attempt ends.")),
-    _simple("confirmHook", HOOKS, _hook(
-        "Confirm hook", "Runs for the callee after answer, before the call connects.")),
-    _simple("dtmfCapture", HOOKS, lambda: ListField(
-        label="DTMF sequences to capture", required=False,
-        help_text="Comma-separated, e.g. *1, #9; each match calls the DTMF hook.")),
-    _simple("dtmfHook", HOOKS, _hook("DTMF hook", "Told when a captured sequence is pressed.")),
-    _simple("referHook", HOOKS, _hook("Refer hook", "Called when the callee sends a SIP REFER.")),
-    _simple("sipRequestWithinDialogHook", HOOKS, _hook(
-        "In-dialog request hook", "Receives SIP INFO and MESSAGE requests of the call.")),
-    _simple("listen", MEDIA, lambda: JsonObjectField(
-        label="Listen (stream audio)", required=False,
-        help_text='A listen verb, e.g. {"url": "wss://example.com/audio", "mixType": '
-                  '"stereo"}.')),
-    _simple("transcribe", MEDIA, lambda: JsonObjectField(
-        label="Transcribe", required=False,
-        help_text='A transcribe verb, e.g. {"transcriptionHook": "https://example.com/t"}.')),
-    _simple("callerName", CALLER, _text("Caller name", "Display name in the From header.", 100)),
-    _simple("fromHost", CALLER, _text("From host", "Host part of the From header.")),
-    *(_simple(name, SPEECH, _text(name.replace("_", " ").capitalize(), "", 100)) for name in (
-        "speech_synthesis_vendor", "speech_synthesis_language", "speech_synthesis_voice",
-        "speech_recognizer_vendor", "speech_recognizer_language")),
+OPTION_INPUTS: tuple[OptionInput, ...] = tuple(
+    OptionInput(option.name, option.group,
+                tuple((ask.path, _option_field(option, ask)) for ask in option.asks))
+    for option in CATALOG if option.asks
 )
 
 
@@ -452,15 +400,15 @@ class CallPlaceForm(OptionFormMixin, forms.Form):
         applications = Application.objects.filter(account=account).order_by("name")
         self.fields["application"].queryset = applications
         self.fields["application"].initial = next(iter(applications), None)
-        self.fields["application"].required = services.needs_application(provider)
+        self.fields["application"].required = provider.NEEDS_APPLICATION
         self.fields["application"].help_text = (
             f"{provider.label} places calls through an application." if
-            services.needs_application(provider) else
-            "Optional: its Voice Gateway application runs the call.")
+            provider.NEEDS_APPLICATION else
+            f"Optional: its {provider.label} application runs the call.")
         numbers = Number.objects.filter(account=account).order_by("e164")
         choices = [(n.e164, f"{n.e164} · {n.description}" if n.description else n.e164)
                    for n in numbers]
-        if services.takes_random_from_number(provider):
+        if provider.RANDOM_FROM_NUMBER:
             choices.append((RANDOM_FROM, "A random number of the application"))
         self.fields["from_number"].choices = choices
         if not numbers:
@@ -468,7 +416,7 @@ class CallPlaceForm(OptionFormMixin, forms.Form):
         self.fields["to_type"].choices = [(t, ENDPOINT_LABELS.get(t, t))
                                           for t in provider.ENDPOINTS]
         self.fields["flow_type"].choices = [(t, FLOW_LABELS[t])
-                                            for t in services.flow_types(provider)]
+                                            for t in provider.flow_types()]
         self.fields["profile"].queryset = CallProfile.objects.filter(kind=account.kind)
 
         self.to_type = self._current("to_type", source)
@@ -488,7 +436,7 @@ class CallPlaceForm(OptionFormMixin, forms.Form):
                 help_text="Returns the call flow when the call is answered.")
             self.fields["answer_method"] = forms.ChoiceField(
                 label="Answer method", choices=[("GET", "GET"), ("POST", "POST")],
-                initial="POST" if not services.needs_application(provider) else "GET")
+                initial=provider.DEFAULT_ANSWER_METHOD)
 
     def _current(self, name: str, source: Mapping) -> str:
         choices = [value for value, _ in self.fields[name].choices]

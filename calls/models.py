@@ -5,7 +5,9 @@ from django.db import models
 from django.utils import timezone
 
 from portal.models import ApiToken
+from voiceapps.adapters import adapter_class
 from voiceapps.models import Application, NccoVersion, ProviderAccount
+from voiceapps.providers.base import Provider
 
 
 class CallStatus(models.TextChoices):
@@ -138,6 +140,11 @@ class Call(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def adapter_class(self) -> type[Provider] | None:
+        """The adapter class of the provider the call is with; None for an unknown kind."""
+        return adapter_class(self.provider or self.account.kind)
 
 
 class AccountRateSlot(models.Model):

@@ -1,9 +1,9 @@
 """What a valid call option, endpoint and tag value is, for every provider.
 
-The adapters say WHICH options and endpoint keys a provider takes (`CALL_OPTIONS`,
-`ENDPOINTS`); this module says what a valid VALUE is, as JSON Schema, so the form, the API
-and call profiles refuse bad input with a field path before anything reaches a provider.
-Ranges come from vonage.md 1.1, jambonz.md 2.4 and 3.5, and seeds/001.
+The option catalog (voiceapps/providers/options.py) says what a valid option value is and
+which providers take it; the adapters say which endpoint keys they take (`ENDPOINTS`). This
+module checks values against both, so the form, the API and call profiles refuse bad input
+with a field path before anything reaches a provider.
 
 Each leaf schema may carry a "message": the sentence shown when the value breaks it.
 """
@@ -17,10 +17,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from voiceapps.providers.base import Provider
+from voiceapps.providers.options import CATALOG, STRING_MAP, one_of, text
 
-URL_PATTERN = r"^https?://[^\s/]+\S*$"
-# jambonz resolves a hook given as a path against the call hook's URL (jambonz.md 2.4).
-HOOK_URL_PATTERN = r"^((https?|wss?)://[^\s/]+\S*|/\S*)$"
 # Key names that hold credentials: Callboard stores call options in plain JSON, so none may
 # carry one (a hook's basic-auth password belongs in the URL token instead).
 CREDENTIAL_KEY = re.compile(r"password|secret|token|credential|authorization", re.I)
@@ -28,136 +26,20 @@ CREDENTIAL_KEY = re.compile(r"password|secret|token|credential|authorization", r
 TAG_KEY = r"^[A-Za-z0-9_]{1,40}$"
 MAX_TAGS = 50
 
-
-def _int(low: int, high: int | None = None) -> dict:
-    schema: dict[str, Any] = {"type": "integer", "minimum": low}
-    if high is None:
-        schema["message"] = f"Must be a whole number, at least {low}."
-    else:
-        schema["maximum"] = high
-        schema["message"] = f"Must be a whole number from {low} to {high}."
-    return schema
-
-
-def _enum(*values: str) -> dict:
-    return {"enum": list(values), "message": "Must be one of " + ", ".join(values) + "."}
-
-
-def _text(max_length: int = 255, message: str = "") -> dict:
-    return {
-        "type": "string",
-        "minLength": 1,
-        "maxLength": max_length,
-        "message": message or f"Must be text of 1 to {max_length} characters.",
-    }
-
-
-def _object(properties: Mapping[str, Any], required: tuple[str, ...] = (), *, closed: bool = True,
-            message: str = "Must be an object.") -> dict:
-    schema: dict[str, Any] = {
-        "type": "object",
-        "properties": dict(properties),
-        "required": list(required),
-        "message": message,
-    }
-    if closed:
-        schema["additionalProperties"] = False
-    return schema
-
-
-STRING_MAP = {
-    "type": "object",
-    "additionalProperties": {"type": "string", "message": "Each value must be text."},
-    "message": "Must be an object of names and text values.",
-}
-URL = {"type": "string", "pattern": URL_PATTERN, "message": "Must be an http:// or https:// URL."}
-HOOK = {
-    # jambonz takes a URL string or {url, method} (jambonz.md 2.4).
-    "anyOf": [
-        {"type": "string", "pattern": HOOK_URL_PATTERN},
-        _object({"url": {"type": "string", "pattern": HOOK_URL_PATTERN},
-                 "method": {"enum": ["GET", "POST", "WS"]}}, ("url",)),
-    ],
-    "message": "Must be an http(s):// or ws(s):// URL or a /path (relative to the call "
-               "hook), or {\"url\": …, \"method\": GET|POST}.",
-}
-HOOK_STRING = {"type": "string", "pattern": HOOK_URL_PATTERN,
-               "message": "Must be an http(s):// or ws(s):// URL, or a /path."}
-SPEECH = _text(100)
-
-# Provider-native option name -> schema. Which of these a provider takes is its adapter's
-# CALL_OPTIONS; an option missing here cannot be given at all (tests check the two agree).
-OPTION_SCHEMAS: dict[str, dict] = {
-    # Vonage, KPN and the sandbox.
-    "ringing_timer": _int(1, 120),
-    "length_timer": _int(1, 7200),
-    "machine_detection": _enum("continue", "hangup"),
-    "advanced_machine_detection": _object(
-        {
-            "behavior": _enum("continue", "hangup"),
-            "mode": _enum("default", "detect", "detect_beep"),
-            "beep_timeout": _int(45, 120),
-        },
-        ("behavior",),
-    ),
-    "event_url": URL,
-    "event_method": _enum("GET", "POST"),
-    # Voice Gateway (jambonz rest:dial plus the Cognigy fields of seeds/001).
-    "timeout": _int(1, 600),
-    "timeLimit": _int(1, 86400),
-    "headers": STRING_MAP,
-    "amd": _object(
-        {
-            "actionHook": HOOK,
-            "thresholdWordCount": _int(1, 100),
-            "digitCount": _int(1, 30),
-            "timers": _object({
-                name: _int(0, 120000) for name in (
-                    "noSpeechTimeoutMs", "decisionTimeoutMs", "toneTimeoutMs",
-                    "greetingCompletionTimeoutMs",
-                )
-            }),
-            "recognizer": _object({}, closed=False),
-        },
-        ("actionHook",),
-    ),
-    "actionHook": HOOK,
-    "confirmHook": HOOK,
-    "dtmfHook": HOOK,
-    "referHook": HOOK,
-    "sipRequestWithinDialogHook": HOOK_STRING,  # a string only, in jambonz's schema
-    "dtmfCapture": {
-        "type": "array",
-        "minItems": 1,
-        "maxItems": 20,
-        "items": {"type": "string", "pattern": r"^[0-9*#]{1,20}$",
-                  "message": "Must be a DTMF sequence: digits, * and #."},
-        "message": "Must be a list of DTMF sequences (digits, * and #).",
-    },
-    # Nested verbs: jambonz validates their many keys; we check the one each cannot lack.
-    "listen": _object({"url": {"type": "string", "pattern": r"^wss?://\S+$",
-                               "message": "Must be a ws:// or wss:// URL."}},
-                      ("url",), closed=False),
-    "transcribe": _object({"transcriptionHook": HOOK}, ("transcriptionHook",), closed=False),
-    "callerName": _text(100),
-    "fromHost": _text(255),
-    "dual_streams": {"type": "boolean", "message": "Must be true or false."},
-    "speech_synthesis_vendor": SPEECH,
-    "speech_synthesis_language": SPEECH,
-    "speech_synthesis_voice": SPEECH,
-    "speech_recognizer_vendor": SPEECH,
-    "speech_recognizer_language": SPEECH,
-}
-# Options that are not given among the options: the call's tag is its own field.
-RESERVED_OPTIONS = {"tag": "Give the tag as the call's own `tag` field, not as an option."}
+# Provider-native option name -> schema, from the catalog. An option missing here cannot be
+# given at all.
+OPTION_SCHEMAS: dict[str, Mapping[str, Any]] = {
+    option.name: option.schema for option in CATALOG if not option.reserved}
+# Options that are not given among the options (the call's tag is its own field).
+RESERVED_OPTIONS = {option.name: option.reserved for option in CATALOG if option.reserved}
 
 # Endpoint type -> our key -> schema (the keys a provider takes are its adapter's ENDPOINTS).
 ENDPOINT_SCHEMAS: dict[str, dict[str, dict]] = {
     "phone": {
-        "number": _text(40, "Must be a phone number in international format."),
+        "number": text(40, "Must be a phone number in international format."),
         "dtmf_answer": {"type": "string", "pattern": r"^[0-9*#p]{1,50}$",
                         "message": "Must be digits, * and #, with p for a half-second pause."},
-        "trunk": _text(100),
+        "trunk": text(100),
     },
     "sip": {
         "uri": {"type": "string", "pattern": r"^sips?:\S+$", "maxLength": 255,
@@ -168,14 +50,14 @@ ENDPOINT_SCHEMAS: dict[str, dict[str, dict]] = {
     "websocket": {
         "uri": {"type": "string", "pattern": r"^wss?://\S+$", "maxLength": 255,
                 "message": "Must be a ws:// or wss:// URL."},
-        "content_type": _enum("audio/l16;rate=8000", "audio/l16;rate=16000",
+        "content_type": one_of("audio/l16;rate=8000", "audio/l16;rate=16000",
                               "audio/l16;rate=24000"),
         "headers": {"type": "object", "message": "Must be an object."},
     },
-    "app": {"user": _text(100)},
+    "app": {"user": text(100)},
     "vbc": {"extension": {"type": "string", "pattern": r"^[0-9]{1,10}$",
                           "message": "Must be the extension's digits."}},
-    "user": {"name": _text(255)},
+    "user": {"name": text(255)},
 }
 TAG_SCHEMA = {
     "type": "object",

@@ -44,10 +44,14 @@ from calls.models import (
 from portal.logging import redact_hook_tokens
 from portal.services import Actor, audit_record
 from voiceapps import phone
+from voiceapps.adapters import account_adapter
 from voiceapps.hooks import default_event_url
 from voiceapps.models import Application, CallProfile, FlowType, Number, ProviderAccount
 from voiceapps.ncco import validate_ncco
 from voiceapps.providers.base import (
+    FLOW_ANSWER_URL,
+    FLOW_APPLICATION,
+    FLOW_NCCO,
     ApplicationConfig,
     CallCreated,
     CallRequest,
@@ -56,8 +60,8 @@ from voiceapps.providers.base import (
     ProviderError,
     scrub,
 )
-from voiceapps.providers.registry import get_provider, provider_class
-from voiceapps.providers.vonage import VonageProvider
+from voiceapps.providers.options import URL
+from voiceapps.providers.registry import provider_class
 from voiceapps.services import application_answer_url, application_event_url
 
 logger = logging.getLogger(__name__)
@@ -82,10 +86,6 @@ RECONCILE_AFTER = timedelta(minutes=10)
 SILENT_CHECKS_PER_SWEEP = 50
 SWEEP_SOURCE = "sweep"  # CallEvent.source of a provider's answer to the sweep's question
 
-FLOW_APPLICATION = "application"
-FLOW_NCCO = "ncco"
-FLOW_ANSWER_URL = "answer_url"
-FLOW_TYPES = (FLOW_APPLICATION, FLOW_NCCO, FLOW_ANSWER_URL)
 NON_FIELD = "non_field_errors"  # the API's name for errors of the request as a whole
 VIA_FORM = "form"
 VIA_API = "api"
@@ -110,25 +110,6 @@ class IdempotencyConflict(Exception):
             f"request (call {call.pk}). Send the same request to get that call again, or use "
             "a new key for a new call."
         )
-
-
-# Capabilities -----------------------------------------------------------------------------
-
-def takes_inline_ncco(provider: type[Provider]) -> bool:
-    return bool(getattr(provider, "INLINE_NCCO", False))
-
-
-def takes_random_from_number(provider: type[Provider]) -> bool:
-    return bool(getattr(provider, "RANDOM_FROM_NUMBER", False))
-
-
-def needs_application(provider: type[Provider]) -> bool:
-    """Vonage-style providers authenticate calls as an application (JWT or ApplicationId)."""
-    return issubclass(provider, VonageProvider)
-
-
-def flow_types(provider: type[Provider]) -> tuple[str, ...]:
-    return tuple(t for t in FLOW_TYPES if t != FLOW_NCCO or takes_inline_ncco(provider))
 
 
 def to_display(to: Mapping[str, Any]) -> str:
@@ -176,14 +157,6 @@ def call_request(*, to: Mapping[str, Any], from_number: str, flow: Mapping[str, 
 def _call_request_of(call: Call) -> CallRequest:
     return call_request(to=call.to_endpoint, from_number=call.from_number, flow=call.flow,
                         options=call.options)
-
-
-def _adapter(account: ProviderAccount) -> Provider:
-    try:
-        config = account.config()
-    except ValueError as error:  # a credential that cannot be decrypted: which key to check
-        raise ProviderError(str(error)) from None
-    return get_provider(config)
 
 
 def _adapter_problems(error: ProviderError, provider: type[Provider]) -> dict[str, list[str]]:
@@ -269,7 +242,7 @@ def _check_to(provider: type[Provider], to: Mapping[str, Any]) -> dict[str, Any]
 def _check_from(provider: type[Provider], account: ProviderAccount, from_number: str,
                 random_from_number: bool) -> str:
     if random_from_number:
-        if not takes_random_from_number(provider):
+        if not provider.RANDOM_FROM_NUMBER:
             raise ValidationError({"from_number": (
                 f"{provider.label} does not pick a random caller number; choose one of the "
                 "account's numbers.")})
@@ -290,15 +263,15 @@ def _check_from(provider: type[Provider], account: ProviderAccount, from_number:
 def _check_flow(provider: type[Provider], application: Application | None,
                 flow: Mapping[str, Any]) -> dict[str, Any]:
     kind = flow.get("type") if isinstance(flow, Mapping) else None
-    if kind not in flow_types(provider):
+    if kind not in provider.flow_types():
         raise ValidationError({"flow.type": (
             f"{provider.label} takes the call flow as one of: "
-            f"{', '.join(flow_types(provider))}.")})
+            f"{', '.join(provider.flow_types())}.")})
     if kind == FLOW_APPLICATION:
         if application is None:
             raise ValidationError({"application": "Choose the application whose flow runs."})
         if application.flow_type == FlowType.HOSTED and application.ncco_document_id is None \
-                and needs_application(provider):
+                and provider.NEEDS_APPLICATION:
             raise ValidationError({"application": (
                 f"Application {application.name} has no hosted NCCO yet; choose one on its "
                 "page, or give an NCCO or an answer URL for this call.")})
@@ -310,7 +283,7 @@ def _check_flow(provider: type[Provider], application: Application | None,
                 f"{issue.path or '(document)'}: {issue.message}" for issue in report.errors]})
         return {"type": kind, "ncco": flow["ncco"]}
     url = flow.get("url", "")
-    problems = rules.schema_problems(rules.URL, url, "flow.url")
+    problems = rules.schema_problems(URL, url, "flow.url")
     method = flow.get("method") or "GET"
     if method not in ("GET", "POST"):
         problems["flow.method"] = ["Must be GET or POST."]
@@ -322,7 +295,7 @@ def _check_flow(provider: type[Provider], application: Application | None,
 def _check_buildable(provider: type[Provider], account: ProviderAccount,
                      application: Application | None, request: CallRequest) -> None:
     """Ask the adapter to build the request now, so what it refuses never gets queued."""
-    if needs_application(provider):
+    if provider.NEEDS_APPLICATION:
         if application is None:
             raise ValidationError({"application": (
                 f"{provider.label} places calls through an application; choose one.")})
@@ -331,8 +304,8 @@ def _check_buildable(provider: type[Provider], account: ProviderAccount,
                 f"Application {application.name} has no {provider.label} id yet; push it "
                 "to the provider from its page first.")})
     try:
-        _adapter(account).build_create_call_body(application_config(account, application),
-                                                 request)
+        account_adapter(account).build_create_call_body(
+            application_config(account, application), request)
     except ProviderError as error:
         raise ValidationError(_adapter_problems(error, provider)) from None
 
@@ -607,7 +580,7 @@ def _claim(call: Call, *, take_slot: bool) -> Call | SubmitOutcome:
 
 def _build(call: Call) -> tuple[Provider, ApplicationConfig, CallRequest, dict[str, Any]]:
     """Everything the send needs, with what will be sent recorded for the call page."""
-    provider = _adapter(call.account)
+    provider = account_adapter(call.account)
     app = application_config(call.account, call.application)
     request = _call_request_of(call)
     return provider, app, request, {"body": scrub(provider.build_create_call_body(app, request))}
@@ -737,7 +710,7 @@ def _provider_answer(call: Call) -> ProviderCallStatus | str:
     if not call.provider_call_id:
         return f"Callboard cannot ask: {label} never told it this call's id."
     try:
-        adapter = _adapter(call.account)
+        adapter = account_adapter(call.account)
         if not adapter.CAN_FETCH_CALL_STATUS:
             return f"Callboard cannot ask: {label} offers no way to ask about a call."
         answer = adapter.fetch_call_status(application_config(call.account, call.application),

@@ -49,14 +49,13 @@ from portal.api.exceptions import error_body
 from portal.crypto import mask
 from portal.jsontext import without_nul
 from portal.services import Actor, audit_record
-from voiceapps.hooks import VOICEGATEWAY_HOOKS, VONAGE_STYLE_KINDS
+from voiceapps.adapters import account_adapter
+from voiceapps.hooks import VOICEGATEWAY_HOOKS, sends_to_event_url
 from voiceapps.models import ProviderAccount
 from voiceapps.providers.base import ParsedEvent, Provider
-from voiceapps.providers.registry import provider_class
 
 logger = logging.getLogger(__name__)
 
-WEBHOOK_ONLY_BASE_URL = "https://unused.invalid"  # see webhook_provider
 MAX_BODY = 256 * 1024  # bytes; provider events are a few KB, a jambonz INVITE maybe 10
 EVENTS_ENDPOINT = "events"
 VG_STATUS_ENDPOINT = "vg/status"
@@ -122,10 +121,10 @@ def _receive(
     try:
         if too_large:
             raise Refusal(413, f"too large: over {MAX_BODY} bytes; the body was not kept")
-        if (account.kind in VONAGE_STYLE_KINDS) == endpoint.startswith("vg/"):
+        if sends_to_event_url(account) == endpoint.startswith("vg/"):
             raise Refusal(404, f"wrong endpoint: a {account.get_kind_display()} account does "
                                f"not send to /{endpoint}")
-        provider = webhook_provider(account)
+        provider = account_adapter(account, webhooks_only=True)
         _verify(delivery, provider, request, body)
         payload = delivery_payload(delivery)
     except Refusal as refusal:
@@ -183,34 +182,6 @@ def _stored_headers(request: HttpRequest) -> dict[str, str]:
             )
         headers[name] = value
     return headers
-
-
-# Adapters for verifying and parsing, by what their account's config() is made of (the
-# secrets as stored, encrypted): decrypting six secrets for every delivery cost more than
-# checking its signature. A changed secret or URL makes a new key.
-_ADAPTERS: dict[tuple, Provider] = {}
-_ADAPTERS_MAX = 256
-_CONFIG_FIELDS = ("kind", "base_url", "rest_base_url", "client_id", "token_url", "account_sid",
-                  *(f"{name}_encrypted" for name in ProviderAccount.SECRET_FIELDS))
-
-
-def webhook_provider(account: ProviderAccount) -> Provider:
-    """The account's adapter, for verifying and parsing only.
-
-    Adapters refuse to exist without an API base URL, which webhooks never use: an
-    account whose base URL is not filled in yet must still receive its events.
-    """
-    key = (account.pk, *(getattr(account, name) for name in _CONFIG_FIELDS))
-    provider = _ADAPTERS.get(key)
-    if provider is None:
-        config = account.config()
-        provider = provider_class(config.kind)(
-            dataclasses.replace(config, base_url=config.base_url or WEBHOOK_ONLY_BASE_URL)
-        )
-        if len(_ADAPTERS) >= _ADAPTERS_MAX:
-            _ADAPTERS.clear()
-        _ADAPTERS[key] = provider
-    return provider
 
 
 def _verify(
@@ -350,7 +321,7 @@ def delivery_replay(*, actor: Actor, delivery: WebhookDelivery) -> CallEvent | N
     if delivery.account is None:
         raise ValidationError("The account this delivery came to no longer exists.")
     try:
-        provider = webhook_provider(delivery.account)
+        provider = account_adapter(delivery.account, webhooks_only=True)
         payload = delivery_payload(delivery)
     except Refusal as refusal:
         raise ValidationError(f"This delivery cannot be applied: {refusal.reason}.") from None
@@ -478,7 +449,8 @@ def _readable(deliveries: list[WebhookDelivery]
             delivery.apply_error = refusal.reason
             delivery.save(update_fields=["apply_error"])
         else:
-            readable.append((delivery, payload, webhook_provider(delivery.account)))
+            readable.append((delivery, payload,
+                             account_adapter(delivery.account, webhooks_only=True)))
     return readable
 
 

@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 
 from voiceapps import services
 from voiceapps.models import Application, NccoDocument, ProviderAccount
-from voiceapps.providers.vonage import VONAGE_API_BASES
+from voiceapps.providers.registry import provider_class
 
 # Label and help text of every account field, for the form and the API schema.
 ACCOUNT_FIELD_TEXT: dict[str, tuple[str, str]] = {
@@ -37,7 +37,6 @@ ACCOUNT_FIELD_TEXT: dict[str, tuple[str, str]] = {
         "still accepted. Clear it when the rotation is done.",
     ),
 }
-BASE_URL_SUGGESTIONS = {"vonage": VONAGE_API_BASES}
 CAPABILITY_CHOICES = [("VOICE", "Voice"), ("SMS", "SMS"), ("MMS", "MMS")]
 CLEAR_SECRET = "-"  # typed into a secret field to remove the stored value
 
@@ -85,7 +84,8 @@ class AccountForm(forms.Form):
             if name in ProviderAccount.SECRET_FIELDS:
                 self.fields[name] = self._secret_field(name, account, name in required)
             elif name.endswith("_url"):
-                suggestions = BASE_URL_SUGGESTIONS.get(kind, ()) if name == "base_url" else ()
+                suggestions = (provider_class(kind).BASE_URL_SUGGESTIONS if name == "base_url"
+                               else ())
                 widget = SuggestionsInput(suggestions) if suggestions else forms.URLInput()
                 self.fields[name] = forms.CharField(
                     required=name in required, max_length=200, widget=widget,

@@ -11,6 +11,8 @@ from django.conf import settings
 
 from portal.logging import redact_hook_tokens
 from voiceapps.models import Application, ProviderAccount
+from voiceapps.providers.base import WEBHOOKS_EVENT_URL
+from voiceapps.providers.registry import provider_class
 
 # Django path() routes, without the leading slash.
 EVENTS_ROUTE = "hooks/<str:token>/events"
@@ -18,8 +20,6 @@ ANSWER_ROUTE = "hooks/<str:token>/answer/<int:application_id>"
 VOICEGATEWAY_ROUTE = "hooks/<str:token>/vg/<str:name>"
 # The Voice Gateway hooks Callboard serves (jambonz status, verb action hooks and AMD).
 VOICEGATEWAY_HOOKS = ("status", "action", "confirm", "dtmf", "refer", "amd")
-# Kinds whose events go to EVENTS_ROUTE; Voice Gateway sends them to its status hook.
-VONAGE_STYLE_KINDS = ("vonage", "kpn", "sandbox")
 
 _PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
 
@@ -67,6 +67,11 @@ def _url(route: str, **values: object) -> str:
     return f"{settings.PUBLIC_BASE_URL}/{path}"
 
 
+def sends_to_event_url(account: ProviderAccount) -> bool:
+    """Whether its provider sends every event to EVENTS_ROUTE (else to the named hooks)."""
+    return provider_class(account.kind).WEBHOOKS == WEBHOOKS_EVENT_URL
+
+
 def event_url(account: ProviderAccount) -> str:
     return _url(EVENTS_ROUTE, token=account.webhook_token)
 
@@ -85,7 +90,7 @@ def voicegateway_hook_url(account: ProviderAccount, name: str) -> str:
 
 def default_event_url(account: ProviderAccount) -> str:
     """Where an application's call events go unless it names another URL."""
-    if account.kind in VONAGE_STYLE_KINDS:
+    if sends_to_event_url(account):
         return event_url(account)
     return voicegateway_hook_url(account, "status")
 
@@ -98,7 +103,7 @@ def answer_url_base(account: ProviderAccount) -> str:
 def account_webhook_urls(account: ProviderAccount) -> list[tuple[str, str]]:
     """(label, URL) for every URL the account's provider must be given."""
     base = ("Answer URL base (each application adds its Callboard id)", answer_url_base(account))
-    if account.kind in VONAGE_STYLE_KINDS:
+    if sends_to_event_url(account):
         return [("Event URL", event_url(account)), base]
     return [base] + [
         (f"Voice Gateway {name} hook", voicegateway_hook_url(account, name))

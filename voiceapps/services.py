@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from portal.services import Actor, audit_record
 from voiceapps import hooks, phone
+from voiceapps.adapters import account_adapter
 from voiceapps.models import (
     Application,
     FlowType,
@@ -29,7 +30,7 @@ from voiceapps.models import (
     new_webhook_token,
 )
 from voiceapps.providers.base import Provider, ProviderError, RemoteApplication, RemoteNumber
-from voiceapps.providers.registry import PROVIDERS, get_provider, provider_class
+from voiceapps.providers.registry import PROVIDERS, provider_class
 from voiceapps.providers.vonage import new_private_key_pem, public_key_pem
 
 # Account fields that are not credentials; every kind has them.
@@ -58,15 +59,6 @@ def _delete(*, actor: Actor, obj: Model, what: str, action: str) -> None:
         raise ValidationError(_protected_message(what, error)) from None
 
 
-def _provider(account: ProviderAccount) -> Provider:
-    """The account's adapter; an undecryptable credential becomes a ProviderError too."""
-    try:
-        config = account.config()
-    except ValueError as error:  # portal.crypto's sentence: which key setting to check
-        raise ProviderError(str(error)) from None
-    return get_provider(config)
-
-
 # Accounts ----------------------------------------------------------------------------------
 
 def account_fields(kind: str) -> tuple[str, ...]:
@@ -75,8 +67,9 @@ def account_fields(kind: str) -> tuple[str, ...]:
 
 
 def account_required_inputs(kind: str) -> tuple[str, ...]:
-    """The fields a person must fill in; for the sandbox Callboard fills in everything."""
-    return () if kind == "sandbox" else provider_class(kind).REQUIRED_ACCOUNT_FIELDS
+    """The fields a person must fill in; for an emulated provider Callboard fills in all."""
+    provider = provider_class(kind)
+    return () if provider.EMULATED else provider.REQUIRED_ACCOUNT_FIELDS
 
 
 def sandbox_base_url() -> str:
@@ -113,11 +106,11 @@ def _apply_account_values(
         if value != getattr(account, name) or creating:
             setattr(account, name, str(value).strip() if isinstance(value, str) else value)
             changed.append(name)
-    if kind == "sandbox":
+    if provider_class(kind).EMULATED:
         # The sandbox is Callboard itself; it is reached at a fixed address.
         account.base_url = sandbox_base_url()
-        for name in ("api_key", "api_secret", "signature_secret"):
-            if not account.secret(name):
+        for name in ProviderAccount.SECRET_FIELDS:
+            if name in account_fields(kind) and not account.secret(name):
                 account.set_secret(name, secrets.token_hex(4 if name == "api_key" else 16))
     missing = [
         name for name in provider_class(kind).REQUIRED_ACCOUNT_FIELDS
@@ -181,7 +174,7 @@ def account_delete(*, actor: Actor, account: ProviderAccount) -> None:
 def account_check(*, actor: Actor, account: ProviderAccount) -> tuple[bool, str]:
     """Try the credentials with the provider's cheapest authenticated call; store the result."""
     try:
-        ok, message = True, _provider(account).check_credentials()
+        ok, message = True, account_adapter(account).check_credentials()
     except ProviderError as error:
         ok, message = False, error.message
     account.last_check_at = timezone.now()
@@ -354,7 +347,7 @@ def application_push(*, actor: Actor, application: Application) -> Application:
     config = application.config(answer_url=application_answer_url(application),
                                 event_url=application_event_url(application))
     try:
-        provider_app_id = _provider(application.account).push_application(config)
+        provider_app_id = account_adapter(application.account).push_application(config)
     except ProviderError as error:
         application.sync_state = SyncState.ERROR
         application.last_sync_error = error.message
@@ -390,7 +383,7 @@ def application_search(*, query: str = "", account_id: int | None = None) -> Que
 
 def application_remote_list(*, account: ProviderAccount) -> list[RemoteApplication]:
     """The provider's applications on the account (ProviderError when it cannot say)."""
-    return _provider(account).list_applications()
+    return account_adapter(account).list_applications()
 
 
 def _free_name(account: ProviderAccount, name: str) -> str:
@@ -525,7 +518,7 @@ def number_delete(*, actor: Actor, number: Number) -> None:
 
 def number_import(*, actor: Actor, account: ProviderAccount) -> dict[str, int]:
     """Add or refresh every number the provider lists; return how many of each."""
-    remote_numbers = _provider(account).list_numbers()
+    remote_numbers = account_adapter(account).list_numbers()
     applications = {
         app.provider_app_id: app for app in account.applications.exclude(provider_app_id="")
     }
@@ -582,7 +575,7 @@ def number_link(*, actor: Actor, number: Number, application: Application | None
                                                   "first; it has no provider id yet."})
     error = ""
     try:
-        provider = _provider(number.account)
+        provider = account_adapter(number.account)
         provider.link_number(_remote_number(provider, number),
                              application.provider_app_id if application else "")
     except ProviderError as exc:

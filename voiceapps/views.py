@@ -90,7 +90,8 @@ def account_list(request: HttpRequest) -> HttpResponse:
 def account_create(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("kind", "")
     if kind not in PROVIDERS:
-        return render(request, "voiceapps/account_kind.html")
+        return render(request, "voiceapps/account_kind.html", {"providers": [
+            (name, provider.label, provider.DESCRIPTION) for name, provider in PROVIDERS.items()]})
     form = AccountForm(request.POST or None, kind=kind)
     if request.method == "POST" and form.is_valid():
         account = _saved(form, lambda: services.account_create(

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from calls.events import call_event_record
 from calls.models import Call
-from calls.webhooks import webhook_provider
 from tests.calls.webhook_helpers import make_account, vonage_status
+from voiceapps.adapters import account_adapter
 from voiceapps.models import Application
 
 pytestmark = pytest.mark.django_db
@@ -227,8 +227,8 @@ def test_the_live_fragment_brings_new_calls_and_status_changes(log, client_for, 
     url = live_url(client.get("/calls/", {"provider": "vonage"}))
     account = log["alpha"]
     payload = vonage_status("ringing", direction="inbound")
-    call_event_record(account=account, event=webhook_provider(account).parse_event(payload),
-                      payload=payload)
+    event = account_adapter(account, webhooks_only=True).parse_event(payload)
+    call_event_record(account=account, event=event, payload=payload)
     new_call = Call.objects.get(provider_call_id=payload["uuid"])
 
     response = client.get(url)

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from calls.events import call_event_record
 from calls.models import Call, CallEvent, CallStatus, Direction
-from calls.webhooks import webhook_provider
 from tests.calls.webhook_helpers import (
     CALL_SID,
     CONVERSATION,
@@ -25,6 +24,7 @@ from tests.calls.webhook_helpers import (
     vonage_status,
 )
 from tests.fakes.provider_accounts import vonage_signed_headers
+from voiceapps.adapters import account_adapter
 from voiceapps.models import Application, Number, ProviderAccount
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +37,7 @@ def at(seconds: float) -> str:
 
 
 def record(account, payload, *, received_at=None):
-    event = webhook_provider(account).parse_event(payload)
+    event = account_adapter(account, webhooks_only=True).parse_event(payload)
     return call_event_record(account=account, event=event, payload=payload,
                              received_at=received_at)
 

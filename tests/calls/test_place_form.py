@@ -10,6 +10,7 @@ from portal.models import AuditEntry
 from tests.calls.placing import FROM, TO, kpn_setup, voicegateway_setup, vonage_setup
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from voiceapps.models import CallProfile
+from voiceapps.providers.options import CATALOG
 from voiceapps.providers.registry import PROVIDERS
 
 pytestmark = pytest.mark.django_db
@@ -358,3 +359,22 @@ def test_the_advanced_section_opens_when_it_holds_an_error_or_a_value(fake_provi
     assert '<details class="advanced" open>' in with_tag
     error = client.post("/calls/new", form_data(setup, opt_length_timer="0")).content.decode()
     assert '<details class="advanced" open>' in error
+
+
+@pytest.mark.parametrize("kind", SETUPS)
+def test_every_catalog_option_is_asked_for_exactly_by_the_providers_it_names(
+        client_for, operator_user, kind):
+    html = client_for(operator_user).get(f"/calls/profiles/new?kind={kind}").content.decode()
+
+    for option in CATALOG:
+        for ask in option.asks:
+            name = f"opt_{option.name}" + (f"__{ask.path.replace('.', '__')}" if ask.path else "")
+            field = re.search(rf'<(input|select|textarea)[^>]*name="{name}(_key)?"[^>]*>', html)
+            assert (field is not None) == (kind in option.providers), (option.name, ask.path)
+            if field is None:
+                continue
+            assert ask.label in html
+            schema = option.schema_at(ask.path)
+            if ask.input == "number":  # the browser is given the catalog's bounds
+                assert f'min="{schema["minimum"]}"' in field.group(0)
+                assert f'max="{schema["maximum"]}"' in field.group(0)

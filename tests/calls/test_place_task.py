@@ -26,6 +26,7 @@ from tests.calls.placing import (
 )
 from tests.fakes.provider_accounts import PUBLIC_KEY_PEM
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
+from voiceapps.adapters import account_adapter
 from voiceapps.models import ProviderAccount
 
 pytestmark = pytest.mark.django_db
@@ -308,14 +309,14 @@ def test_webhooks_that_moved_the_call_on_are_not_undone(fake_provider, scheduled
     setup = vonage_setup(fake_provider)
     setup.accept()
     call = place(setup)
-    create_call = type(services._adapter(setup.account)).create_call
+    create_call = type(account_adapter(setup.account)).create_call
 
     def create_and_ring(self, app, request):
         created = create_call(self, app, request)
         Call.objects.filter(pk=call.pk).update(status=CallStatus.RINGING)  # an early event
         return created
 
-    monkeypatch.setattr(type(services._adapter(setup.account)), "create_call", create_and_ring)
+    monkeypatch.setattr(type(account_adapter(setup.account)), "create_call", create_and_ring)
     assert submit(call).status == CallStatus.RINGING
 
 

@@ -14,6 +14,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from voiceapps.providers.options import option_names_for
+
 if TYPE_CHECKING:
     import requests
 
@@ -46,6 +48,18 @@ EVENT_KINDS = (
     "dial",  # jambonz: outcome of a `dial` verb (a child leg)
     "unknown",  # anything else; never an exception
 )
+
+# How a call's flow is given: the application's own, an NCCO inline, or an answer URL.
+FLOW_APPLICATION = "application"
+FLOW_NCCO = "ncco"
+FLOW_ANSWER_URL = "answer_url"
+FLOW_TYPES = (FLOW_APPLICATION, FLOW_NCCO, FLOW_ANSWER_URL)
+
+# Provider.WEBHOOKS: every call event POSTed to one event URL, signed as Vonage signs (Vonage,
+# KPN, sandbox), or named hooks (status, action, amd, …) as jambonz sends them.
+WEBHOOKS_EVENT_URL = "event_url"
+WEBHOOKS_NAMED_HOOKS = "named_hooks"
+WEBHOOK_FAMILIES = (WEBHOOKS_EVENT_URL, WEBHOOKS_NAMED_HOOKS)
 
 MASK = "••••"
 # Keys whose values are removed from recorded bodies, error details and headers.
@@ -363,7 +377,8 @@ class Provider(abc.ABC):
     # Whether applications carry our RSA key pair (ApplicationConfig.private_key_pem).
     USES_KEY_PAIR: ClassVar[bool] = False
     # Provider-native option names create_call accepts in CallRequest.options; the form
-    # and API refuse anything else before it reaches the provider.
+    # and API refuse anything else before it reaches the provider. Derived from the option
+    # catalog (voiceapps/providers/options.py) when the class is defined.
     CALL_OPTIONS: ClassVar[frozenset[str]]
     # update_call actions this provider performs.
     CALL_ACTIONS: ClassVar[frozenset[str]]
@@ -377,8 +392,50 @@ class Provider(abc.ABC):
     DTMF_CHARACTERS: ClassVar[str] = "0123456789*#"
     # Endpoint types for CallRequest.to, with {our_key: (their_key, required)}.
     ENDPOINTS: ClassVar[Mapping[str, Mapping[str, tuple[str, bool]]]]
+    # Capabilities: what callers ask instead of testing `kind`. Every concrete adapter
+    # declares each one (or inherits it); a class that does not is refused when defined.
+    DESCRIPTION: ClassVar[str]  # one line on the "add account" page: what a person fills in
     # Whether fetch_call_status can ask the provider where a call stands.
-    CAN_FETCH_CALL_STATUS: ClassVar[bool] = False
+    CAN_FETCH_CALL_STATUS: ClassVar[bool]
+    # Whether calls are placed as one of our applications (JWT or ApplicationId header).
+    NEEDS_APPLICATION: ClassVar[bool]
+    # Whether create_call (and a transfer) takes an NCCO inline instead of a URL.
+    INLINE_NCCO: ClassVar[bool]
+    # Whether create_call can pick a random number of the application as caller id.
+    RANDOM_FROM_NUMBER: ClassVar[bool]
+    # Where its webhooks go: WEBHOOKS_EVENT_URL or WEBHOOKS_NAMED_HOOKS.
+    WEBHOOKS: ClassVar[str]
+    # Whether Callboard itself plays this provider (the sandbox): Callboard sets the base
+    # URL and makes up every credential left empty.
+    EMULATED: ClassVar[bool]
+    # What an answer or transfer URL must return to it, as people call it.
+    FLOW_FORMAT: ClassVar[str]
+    # The answer URL's method when a person gives one and chooses nothing.
+    DEFAULT_ANSWER_METHOD: ClassVar[str]
+    # API hosts to offer for base_url on the account form; empty offers none.
+    BASE_URL_SUGGESTIONS: ClassVar[tuple[str, ...]] = ()
+    CAPABILITIES: ClassVar[tuple[str, ...]] = (
+        "kind", "label", "DESCRIPTION", "ACCOUNT_FIELDS", "REQUIRED_ACCOUNT_FIELDS",
+        "CALL_ACTIONS", "ENDPOINTS", "CAN_FETCH_CALL_STATUS", "NEEDS_APPLICATION",
+        "INLINE_NCCO", "RANDOM_FROM_NUMBER", "WEBHOOKS", "EMULATED", "FLOW_FORMAT",
+        "DEFAULT_ANSWER_METHOD",
+    )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        missing = [name for name in cls.CAPABILITIES if not hasattr(cls, name)]
+        if missing:
+            raise TypeError(f"{cls.__name__} does not declare {', '.join(missing)} "
+                            "(voiceapps/providers/base.py Provider says what each means).")
+        if cls.WEBHOOKS not in WEBHOOK_FAMILIES:
+            raise TypeError(f"{cls.__name__}.WEBHOOKS must be one of {WEBHOOK_FAMILIES}.")
+        # Derived, never written: the catalog says which providers take each option.
+        cls.CALL_OPTIONS = option_names_for(cls.kind)
+
+    @classmethod
+    def flow_types(cls) -> tuple[str, ...]:
+        """How a call's flow may be given (FLOW_TYPES), as far as this provider takes it."""
+        return tuple(t for t in FLOW_TYPES if t != FLOW_NCCO or cls.INLINE_NCCO)
 
     def __init__(self, account: AccountConfig) -> None:
         # Imported here: http.py needs ProviderError and the records from this module.

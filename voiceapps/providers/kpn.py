@@ -44,7 +44,8 @@ class KpnProvider(VonageProvider):
     # random caller id or advanced machine detection, nor app/vbc endpoints.
     INLINE_NCCO = False
     RANDOM_FROM_NUMBER = False
-    CALL_OPTIONS = VonageProvider.CALL_OPTIONS - {"advanced_machine_detection"}
+    DESCRIPTION = "KPN's Nexmo Voice API: OAuth2 client id and secret."
+    BASE_URL_SUGGESTIONS = ()  # one host: its default
     ENDPOINTS = {kind: VonageProvider.ENDPOINTS[kind] for kind in ("phone", "sip", "websocket")}
 
     @property

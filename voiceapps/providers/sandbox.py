@@ -17,3 +17,5 @@ class SandboxProvider(VonageProvider):
     # by Callboard (it is the provider), typed ones let an SDK use known values.
     ACCOUNT_FIELDS = ("api_key", "api_secret", "signature_secret")
     REQUIRED_ACCOUNT_FIELDS = ("base_url", "api_key", "api_secret")
+    DESCRIPTION = "Callboard emulates a provider: nothing you must fill in, and no real calls."
+    EMULATED = True

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from voiceapps.providers.base import (
+    WEBHOOKS_NAMED_HOOKS,
     ApplicationConfig,
     CallCreated,
     CallRequest,
@@ -30,6 +31,7 @@ from voiceapps.providers.base import (
     translate_endpoint,
 )
 from voiceapps.providers.http import HttpResult
+from voiceapps.providers.options import SPEECH_OPTIONS
 
 # jambonz call_status -> our Call.status (DESIGN.md section 3).
 STATUS_MAP = {
@@ -57,13 +59,6 @@ AMD_MAP = {
 GATHER_REASONS = frozenset(
     {"speechDetected", "dtmfDetected", "timeout", "error", "stt-low-confidence"}
 )
-SPEECH_FIELDS = (
-    "speech_synthesis_vendor",
-    "speech_synthesis_language",
-    "speech_synthesis_voice",
-    "speech_recognizer_vendor",
-    "speech_recognizer_language",
-)
 SIGNATURE_TOLERANCE = 300  # seconds, as jambonz's reference verifiers
 
 
@@ -82,30 +77,15 @@ class VoiceGatewayProvider(Provider):
     # GET /v1/Accounts/{sid}/Calls/{sid}: jambonz keeps a call there while it is live and
     # for an hour after its final status (jambonz.md 2.5), then answers 404.
     CAN_FETCH_CALL_STATUS = True
-    # Create-call fields from seeds/001 (Cognigy) and jambonz's rest:dial. Open-source
-    # jambonz refuses actionHook, confirmHook, dtmfCapture, dtmfHook, listen and
-    # transcribe (jambonz.md 2.4); Voice Gateway documents them, so they are offered.
-    CALL_OPTIONS = frozenset(
-        {
-            "timeout",
-            "timeLimit",
-            "tag",
-            "headers",
-            "amd",
-            "actionHook",
-            "confirmHook",
-            "dtmfCapture",
-            "dtmfHook",
-            "referHook",
-            "listen",
-            "transcribe",
-            "callerName",
-            "fromHost",
-            "sipRequestWithinDialogHook",
-            "dual_streams",
-            *SPEECH_FIELDS,
-        }
-    )
+    DESCRIPTION = ("Cognigy Voice Gateway (jambonz): base URL, account SID, API key, "
+                   "webhook secret.")
+    NEEDS_APPLICATION = False  # the API key places calls; an application is optional
+    INLINE_NCCO = False
+    RANDOM_FROM_NUMBER = False
+    WEBHOOKS = WEBHOOKS_NAMED_HOOKS
+    EMULATED = False
+    FLOW_FORMAT = "jambonz verbs"
+    DEFAULT_ANSWER_METHOD = "POST"  # jambonz's call_hook default
     CALL_ACTIONS = frozenset(
         {"hangup", "mute", "unmute", "transfer", "listen_pause", "listen_silence", "listen_resume"}
     )
@@ -176,7 +156,7 @@ class VoiceGatewayProvider(Provider):
             # Without an application, jambonz needs the speech defaults in the request.
             problems += [
                 {"name": name, "reason": "required with a call hook"}
-                for name in SPEECH_FIELDS
+                for name in SPEECH_OPTIONS
                 if not call.options.get(name)
             ]
         else:

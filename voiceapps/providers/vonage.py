@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from voiceapps.providers.base import (
+    WEBHOOKS_EVENT_URL,
     ApplicationConfig,
     CallCreated,
     CallRequest,
@@ -41,6 +42,7 @@ from voiceapps.providers.base import (
     translate_endpoint,
 )
 from voiceapps.providers.http import HttpResult
+from voiceapps.providers.options import option_value_problem
 
 # Voice API hosts: the global one and the regional ones (a call is best controlled
 # through the region that handles it; answer webhooks name it in `region_url`).
@@ -67,11 +69,6 @@ STATUS_MAP = {
 }
 SIGNED_WEBHOOK_TOLERANCE = 300  # seconds; Vonage webhook JWTs carry no exp
 METHODS = ("GET", "POST")
-AMD_KEYS = {
-    "behavior": ("continue", "hangup"),
-    "mode": ("default", "detect", "detect_beep"),
-    "beep_timeout": (45, 120),
-}
 
 
 def new_private_key_pem() -> str:
@@ -114,18 +111,15 @@ class VonageProvider(Provider):
     USES_KEY_PAIR = True
     CAN_FETCH_CALL_STATUS = True  # GET {base}/v1/calls/{uuid}
     VOICE_PATH = "/v1/calls"
+    DESCRIPTION = "Vonage Voice API: API key and secret, signature secret, regional API host."
+    BASE_URL_SUGGESTIONS = VONAGE_API_BASES
+    NEEDS_APPLICATION = True  # calls are placed with the application's JWT
     INLINE_NCCO = True  # create_call may carry an NCCO instead of an answer_url
     RANDOM_FROM_NUMBER = True
-    CALL_OPTIONS = frozenset(
-        {
-            "ringing_timer",
-            "length_timer",
-            "machine_detection",
-            "advanced_machine_detection",
-            "event_url",
-            "event_method",
-        }
-    )
+    WEBHOOKS = WEBHOOKS_EVENT_URL
+    EMULATED = False
+    FLOW_FORMAT = "an NCCO"
+    DEFAULT_ANSWER_METHOD = "GET"  # Vonage's answer_url default
     CALL_ACTIONS = frozenset({"hangup", "mute", "unmute", "earmuff", "unearmuff", "transfer"})
     ENDPOINTS = {
         "phone": {"number": ("number", True), "dtmf_answer": ("dtmfAnswer", False)},
@@ -262,7 +256,7 @@ class VonageProvider(Provider):
             if body["event_method"] not in METHODS:
                 problems.append({"name": "event_method", "reason": "must be GET or POST"})
         for name, value in options.items():
-            problem = _option_problem(name, value)
+            problem = option_value_problem(name, value)
             if problem:
                 problems.append({"name": name, "reason": problem})
             else:
@@ -627,36 +621,6 @@ def parse_vonage_call(call: Mapping[str, Any]) -> ParsedEvent:
     status = as_text(call.get("status"))
     event = parse_vonage_event({**call, "status": "answered"} if status == "machine" else call)
     return replace(event, raw_status=status, timestamp=_timestamp(call.get("end_time")))
-
-
-def _option_problem(name: str, value: Any) -> str:
-    """Why a Vonage create-call option value is refused, or "" when it is fine."""
-    if name == "ringing_timer":
-        return _int_range_problem(value, 1, 120)
-    if name == "length_timer":
-        return _int_range_problem(value, 1, 7200)
-    if name == "machine_detection":
-        return "" if value in ("continue", "hangup") else "must be continue or hangup"
-    if name == "advanced_machine_detection":
-        if not isinstance(value, Mapping):
-            return "must be an object"
-        unknown = sorted(set(value) - set(AMD_KEYS))
-        if unknown:
-            return "unknown key(s) " + ", ".join(unknown)
-        for key, allowed in AMD_KEYS.items():
-            if key == "beep_timeout" and key in value:
-                problem = _int_range_problem(value[key], *allowed)
-                if problem:
-                    return f"beep_timeout {problem}"
-            elif key in value and value[key] not in allowed:
-                return f"{key} must be one of {', '.join(allowed)}"
-    return ""
-
-
-def _int_range_problem(value: Any, low: int, high: int) -> str:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        return f"must be a whole number from {low} to {high}"
-    return ""
 
 
 def _refuse_params(label: str, what: str, params: Mapping[str, Any], allowed: frozenset) -> None:

@@ -1,4 +1,4 @@
-"""Display helpers for provider pages: phone numbers and status pills."""
+"""Display helpers for provider pages: phone numbers, status pills, provider capabilities."""
 
 from django import template
 from django.utils.html import format_html
@@ -6,6 +6,7 @@ from django.utils.safestring import SafeString
 
 from voiceapps import phone
 from voiceapps.models import Application, ProviderAccount, SyncState
+from voiceapps.providers.registry import provider_class
 
 register = template.Library()
 
@@ -15,6 +16,12 @@ SYNC_PILLS = {
     SyncState.CHANGED: "warn",
     SyncState.ERROR: "bad",
 }
+
+
+@register.filter
+def is_emulated(kind: str) -> bool:
+    """Whether Callboard itself plays this kind of provider (the sandbox)."""
+    return provider_class(kind).EMULATED
 
 
 @register.filter

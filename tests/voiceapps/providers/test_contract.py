@@ -23,13 +23,16 @@ from voiceapps.providers.base import (
     ANSWERED_BY,
     CALL_STATUSES,
     EVENT_KINDS,
+    WEBHOOK_FAMILIES,
     AccountConfig,
     ApplicationConfig,
     CallRequest,
     Provider,
     ProviderError,
 )
+from voiceapps.providers.options import CATALOG, INPUTS
 from voiceapps.providers.registry import KIND_CHOICES, PROVIDERS, get_provider, provider_class
+from voiceapps.providers.vonage import VonageProvider
 
 KINDS = sorted(PROVIDERS)
 OUR_ENDPOINT_TYPES = {"phone", "sip", "websocket", "app", "vbc", "user"}
@@ -91,6 +94,39 @@ def test_the_class_describes_what_it_accepts(kind):
     assert isinstance(cls.CALL_ACTIONS, frozenset) and cls.CALL_ACTIONS <= OUR_ACTIONS
     assert "hangup" in cls.CALL_ACTIONS
     assert "phone" in cls.ENDPOINTS and set(cls.ENDPOINTS) <= OUR_ENDPOINT_TYPES
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_class_declares_every_capability_callers_ask_about(kind):
+    cls = PROVIDERS[kind]
+
+    for flag in ("CAN_FETCH_CALL_STATUS", "NEEDS_APPLICATION", "INLINE_NCCO",
+                 "RANDOM_FROM_NUMBER", "EMULATED"):
+        assert isinstance(getattr(cls, flag), bool), flag
+    assert cls.WEBHOOKS in WEBHOOK_FAMILIES
+    assert cls.DEFAULT_ANSWER_METHOD in ("GET", "POST")
+    assert cls.DESCRIPTION and cls.FLOW_FORMAT
+    assert cls.flow_types()[0] == "application"
+    assert ("ncco" in cls.flow_types()) == cls.INLINE_NCCO
+
+
+@pytest.mark.parametrize("missing", Provider.CAPABILITIES)
+def test_a_provider_missing_a_capability_is_refused_when_defined(missing):
+    declared = {name: getattr(VonageProvider, name) for name in Provider.CAPABILITIES
+                if name != missing}
+
+    with pytest.raises(TypeError, match=f"does not declare {missing}"):
+        type("HalfDoneProvider", (Provider,), declared)
+
+
+def test_the_catalog_names_only_registered_providers_and_describes_its_inputs():
+    for option in CATALOG:
+        assert option.providers and option.providers <= set(PROVIDERS), option.name
+        assert bool(option.asks) != bool(option.reserved), option.name
+        for ask in option.asks:
+            schema = option.schema_at(ask.path)  # every input names a key the schema has
+            assert ask.input in INPUTS, (option.name, ask.path)
+            assert set(ask.choices) <= set(schema.get("enum", ())), (option.name, ask.path)
 
 
 @pytest.mark.parametrize("kind", KINDS)
