@@ -27,13 +27,14 @@ from django.utils import timezone
 
 from calls.models import Call, CallEvent, CallStatus
 from calls.services import NON_FIELD, application_config
+from portal.redaction import scrub
 from portal.services import Actor, audit_record
 from voiceapps.adapters import account_adapter
 from voiceapps.models import NccoDocument
 from voiceapps.ncco import render_ncco, validate_ncco
 from voiceapps.ncco.services import call_values, ncco_render_version
 from voiceapps.ncco.validator import TALK_TEXT_LIMIT
-from voiceapps.providers.base import Provider, ProviderError, scrub
+from voiceapps.providers.base import Provider, ProviderError
 
 # Every action, in the order the page offers them, with what a person calls it.
 ACTIONS: dict[str, str] = {

@@ -41,7 +41,7 @@ from calls.models import (
     CallStatus,
     Direction,
 )
-from portal.logging import redact_hook_tokens
+from portal.redaction import redact_hook_tokens, scrub
 from portal.services import Actor, audit_record
 from voiceapps import phone
 from voiceapps.adapters import account_adapter
@@ -58,7 +58,6 @@ from voiceapps.providers.base import (
     Provider,
     ProviderCallStatus,
     ProviderError,
-    scrub,
 )
 from voiceapps.providers.options import URL
 from voiceapps.providers.registry import provider_class

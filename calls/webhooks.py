@@ -46,8 +46,8 @@ from calls.events import call_event_record
 from calls.models import Call, CallEvent, WebhookDelivery
 from portal import rawrows
 from portal.api.exceptions import error_body
-from portal.crypto import mask
 from portal.jsontext import without_nul
+from portal.redaction import mask
 from portal.services import Actor, audit_record
 from voiceapps.adapters import account_adapter
 from voiceapps.hooks import VOICEGATEWAY_HOOKS, sends_to_event_url

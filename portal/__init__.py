@@ -1,3 +1,2 @@
-from .celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The frame: settings, URLs, the Celery app (portal.celery, loaded by PortalConfig.ready),
+roles, first-run setup and the API's shared parts. Imports no feature."""

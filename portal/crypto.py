@@ -9,8 +9,6 @@ from functools import cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
-from voiceapps.providers.base import mask as mask_secret
-
 
 @cache
 def _fernet(keys: tuple[str, ...]) -> MultiFernet:
@@ -40,7 +38,3 @@ def rotate(token: str) -> str:
     """Re-encrypt a stored value with the first (current) key."""
     return _current().rotate(token.encode()).decode()
 
-
-def mask(secret: str | None) -> str:
-    """How a secret is shown anywhere after it was saved: `••••` and its last 4 characters."""
-    return mask_secret(secret or "")

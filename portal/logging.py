@@ -1,17 +1,11 @@
 """Log redaction: webhook and answer URLs carry an account's secret token in their path."""
 
 import logging
-import re
 
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 from gunicorn import glogging
 
-_HOOK_TOKEN = re.compile(r"(/hooks/)[^/\s\"']+")
-
-
-def redact_hook_tokens(text: str) -> str:
-    """`text` with the token of every `/hooks/<token>/…` path in it masked."""
-    return _HOOK_TOKEN.sub(r"\1••••", text)
+from portal.redaction import redact_hook_tokens
 
 
 class RedactHookTokens(logging.Filter):

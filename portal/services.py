@@ -19,11 +19,10 @@ from django.db.models import Model
 from django.http import HttpRequest
 from django.utils import timezone
 
-from portal.crypto import mask
 from portal.models import ApiToken, AuditEntry, RetentionPolicy, Role, User
+from portal.redaction import scrub
 
 TOKEN_PREFIX = "cb_"
-_SECRET_KEY_NAMES = re.compile(r"secret|password|private|api_key|token|credential", re.I)
 
 
 @dataclass(frozen=True)
@@ -79,19 +78,6 @@ def _ip_or_none(value: str) -> str | None:
         return None
 
 
-def mask_secrets(data: Any) -> Any:
-    """A copy of `data` in which every value under a secret-looking key is masked."""
-    if isinstance(data, dict):
-        return {
-            key: mask(str(value)) if _SECRET_KEY_NAMES.search(str(key)) and value else
-            mask_secrets(value)
-            for key, value in data.items()
-        }
-    if isinstance(data, list):
-        return [mask_secrets(item) for item in data]
-    return data
-
-
 def audit_record(
     *, actor: Actor, action: str, obj: Model | None = None, changes: dict | None = None
 ) -> AuditEntry:
@@ -104,7 +90,7 @@ def audit_record(
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         object_repr=str(obj)[:200] if obj is not None else "",
-        changes=mask_secrets(changes or {}),
+        changes=scrub(changes or {}, keep_last4=True),
     )
 
 

@@ -9,7 +9,7 @@ import re
 
 from django.conf import settings
 
-from portal.logging import redact_hook_tokens
+from portal.redaction import redact_hook_tokens
 from voiceapps.models import Application, ProviderAccount
 from voiceapps.providers.base import WEBHOOKS_EVENT_URL
 from voiceapps.providers.registry import provider_class

@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from portal import crypto
+from portal.redaction import mask
 from portal.urlsafety import OUTBOUND_GUARD
 from voiceapps.providers.base import AccountConfig, ApplicationConfig
 from voiceapps.providers.registry import KIND_CHOICES
@@ -78,7 +79,7 @@ class ProviderAccount(models.Model):
         setattr(self, f"{name}_encrypted", crypto.encrypt(value) if value else "")
 
     def masked(self, name: str) -> str:
-        return crypto.mask(self.secret(name))
+        return mask(self.secret(name))
 
     def config(self) -> AccountConfig:
         """What the provider adapter needs, with secrets decrypted."""

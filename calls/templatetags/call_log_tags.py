@@ -5,7 +5,7 @@ import json
 from django import template
 
 from calls.models import WebhookDelivery
-from voiceapps.providers.base import scrub
+from portal.redaction import scrub
 from voiceapps.providers.registry import PROVIDERS
 
 register = template.Library()

@@ -6,9 +6,7 @@ from typing import Any
 from django import template
 
 from calls.models import UNKNOWN_STATUS_HELP, CallStatus
-from portal.logging import redact_hook_tokens
-from portal.services import mask_secrets
-from voiceapps.providers.base import scrub
+from portal.redaction import redact_hook_tokens, scrub
 
 register = template.Library()
 
@@ -44,5 +42,5 @@ def masked_json(value: Any) -> str:
     """Indented JSON with secret-named values and webhook tokens masked (stored bodies are
     already scrubbed; this is the second lock on the door). A served NCCO names Callboard's
     hooks with their token, which no page shows."""
-    return redact_hook_tokens(json.dumps(mask_secrets(scrub(value)), indent=2,
+    return redact_hook_tokens(json.dumps(scrub(value), indent=2,
                                          ensure_ascii=False, default=str))

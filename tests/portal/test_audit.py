@@ -4,11 +4,12 @@ import pytest
 from django.urls import reverse
 
 from portal.models import AuditEntry
-from portal.services import Actor, audit_record, mask_secrets
+from portal.redaction import scrub
+from portal.services import Actor, audit_record
 
 
 def test_secret_looking_values_are_masked_at_any_depth():
-    masked = mask_secrets({
+    masked = scrub(keep_last4=True, value={
         "name": "Main",
         "api_secret": "s3cr3t-value-1234",
         "nested": {"private_key": "-----BEGIN PRIVATE KEY----- abcdefgh", "region": "eu"},

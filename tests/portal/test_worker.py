@@ -2,7 +2,7 @@
 
 import pytest
 
-from portal import celery_app
+from portal.celery import app as celery_app
 from portal.models import WorkerHeartbeat
 from portal.tasks import record_worker_heartbeat
 from tests.helpers import wait_for

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
 from calls.services import call_place, call_sweep_stuck
-from portal import celery_app
+from portal.celery import app as celery_app
 from portal.services import SYSTEM
 from tests.calls.placing import FROM, vonage_setup
 from tests.calls.webhook_helpers import make_account

@@ -16,7 +16,6 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from portal.health import worker_heartbeat_record
 from portal.models import ApiToken
 from portal.services import SYSTEM, api_token_create
 from tests.security.routes import Route, admin_url, routes, url_for
@@ -209,7 +208,6 @@ def world(admin_user, settings) -> World:
     # Provider requests a permitted action makes go nowhere, at once: a private address the
     # tests do not allow, and for the sandbox a closed local port.
     settings.PUBLIC_BASE_URL = "http://127.0.0.1:9"
-    worker_heartbeat_record()  # /healthz answers 503 without a worker: not a refusal
     return build_world(admin_user)
 
 

@@ -18,8 +18,9 @@ from django.utils import timezone
 
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
 from calls.services import call_profile_create
-from portal.crypto import mask
+from portal.health import worker_heartbeat_record
 from portal.models import ApiToken, Role, User
+from portal.redaction import mask
 from portal.roles import sync_role_permissions
 from portal.services import SYSTEM, Actor, api_token_create
 from voiceapps import services
@@ -111,8 +112,10 @@ def _account(kind: str, planted: dict[str, str]) -> ProviderAccount:
 
 
 def build_world(admin: User) -> World:
-    """Everything, owned by `admin` where things have an owner."""
+    """Everything, owned by `admin` where things have an owner, and a worker that is up
+    (/healthz answers 503 without one, which is not a refusal)."""
     ensure_roles()
+    worker_heartbeat_record()
     planted: dict[str, str] = {}
     accounts = {kind: _account(kind, planted) for kind in KINDS}
     actor = Actor(user=admin)

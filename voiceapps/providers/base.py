@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from portal.redaction import mask, scrub
 from voiceapps.providers.options import option_names_for
 
 if TYPE_CHECKING:
@@ -60,44 +61,6 @@ FLOW_TYPES = (FLOW_APPLICATION, FLOW_NCCO, FLOW_ANSWER_URL)
 WEBHOOKS_EVENT_URL = "event_url"
 WEBHOOKS_NAMED_HOOKS = "named_hooks"
 WEBHOOK_FAMILIES = (WEBHOOKS_EVENT_URL, WEBHOOKS_NAMED_HOOKS)
-
-MASK = "••••"
-# Keys whose values are removed from recorded bodies, error details and headers.
-SECRET_KEYS = frozenset(
-    {
-        "api_secret",
-        "client_secret",
-        "signature_secret",
-        "webhook_secret",
-        "private_key",
-        "access_token",
-        "refresh_token",
-        "password",
-        "token",
-        "authorization",
-    }
-)
-
-
-def mask(value: str) -> str:
-    """`••••` plus the last 4 characters; short secrets are fully hidden."""
-    if not value:
-        return ""
-    # Showing 4 characters of a short secret would give too much of it away.
-    return MASK + value[-4:] if len(value) >= 12 else MASK
-
-
-def scrub(value: Any) -> Any:
-    """A copy of a JSON-like value with secret-named keys masked, at any depth."""
-    if isinstance(value, Mapping):
-        return {
-            key: (MASK if str(key).lower() in SECRET_KEYS and value[key] else scrub(value[key]))
-            for key in value
-        }
-    if isinstance(value, list | tuple):
-        return [scrub(item) for item in value]
-    return value
-
 
 def secret(default: str = "") -> Any:
     """A dataclass field holding a secret: masked by `MaskedRepr.__repr__`."""

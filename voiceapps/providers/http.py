@@ -23,14 +23,12 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
+from portal.redaction import MASK, SECRET_KEYS, scrub
 from voiceapps.providers.base import (
-    MASK,
-    SECRET_KEYS,
     OutboundGuard,
     ProviderError,
     RecordedRequest,
     RecordedResponse,
-    scrub,
 )
 
 logger = logging.getLogger("voiceapps.providers")

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.logging import redact_hook_tokens
+from portal.redaction import redact_hook_tokens
 from portal.services import setup_is_open, setup_token
 
 FIRST_RESTART_DELAY = 1.0

@@ -1,0 +1,66 @@
+"""How secrets are kept out of what people and logs see: one place for every rule.
+
+Provider credentials and API tokens are shown as `••••` and their last four characters; values
+under secret-named keys are masked in recorded bodies, audit changes and pages; a webhook URL's
+path token (`/hooks/<token>/…`) is masked in log lines and anywhere a non-admin looks.
+"""
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+MASK = "••••"
+# Keys whose values are removed from recorded bodies, error details, headers and audit rows:
+# the providers' credential names and anything that says it is one.
+SECRET_KEYS = frozenset(
+    {
+        "api_secret",
+        "client_secret",
+        "signature_secret",
+        "webhook_secret",
+        "private_key",
+        "access_token",
+        "refresh_token",
+        "password",
+        "token",
+        "authorization",
+    }
+)
+_SECRET_KEY_NAME = re.compile(r"secret|password|private|api_key|token|credential", re.I)
+_HOOK_TOKEN = re.compile(r"(/hooks/)[^/\s\"']+")
+
+
+def mask(value: str | None) -> str:
+    """`••••` plus the last 4 characters; short secrets are fully hidden."""
+    if not value:
+        return ""
+    # Showing 4 characters of a short secret would give too much of it away.
+    return MASK + value[-4:] if len(value) >= 12 else MASK
+
+
+def is_secret_key(key: object) -> bool:
+    """Whether a value stored under `key` is a credential (exact provider names or by its name)."""
+    name = str(key)
+    return name.lower() in SECRET_KEYS or bool(_SECRET_KEY_NAME.search(name))
+
+
+def scrub(value: Any, *, keep_last4: bool = False) -> Any:
+    """A copy of a JSON-like value with the values of secret-named keys masked, at any depth.
+
+    Recorded bodies hide them whole; the audit log keeps the last 4 characters (`keep_last4`),
+    so an admin can tell which credential a change put in.
+    """
+    if isinstance(value, Mapping):
+        return {
+            key: (mask(str(item)) if keep_last4 else MASK) if is_secret_key(key) and item
+            else scrub(item, keep_last4=keep_last4)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [scrub(item, keep_last4=keep_last4) for item in value]
+    return value
+
+
+def redact_hook_tokens(text: str) -> str:
+    """`text` with the token of every `/hooks/<token>/…` path in it masked."""
+    return _HOOK_TOKEN.sub(r"\1" + MASK, text)
