@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
-from portal import celery_app
+from portal.celery import app as celery_app
 from portal.models import Role, User
 from portal.roles import sync_role_permissions
 from portal.services import SYSTEM, api_token_create
