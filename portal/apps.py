@@ -7,7 +7,11 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
+        from django.urls import register_converter
 
+        from portal.params import IdConverter
         from portal.roles import sync_role_permissions
+
+        register_converter(IdConverter, "id")  # every <id:pk> in a route (portal/params.py)
 
         post_migrate.connect(sync_role_permissions, dispatch_uid="portal.sync_role_permissions")

@@ -11,6 +11,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from portal.params import BadParameter
+
 logger = logging.getLogger(__name__)
 
 
@@ -52,6 +54,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, BadParameter):
+        exc = exceptions.ValidationError({exc.name: [exc.message]})
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge(f"The body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes, "
                               "the most the API takes.")

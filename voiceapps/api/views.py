@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.models import Role
+from portal.params import query_int, unlinked_or_id
 from portal.roles import ViewerReadsAdminWrites
 from portal.services import Actor
 from voiceapps import services
@@ -56,11 +57,6 @@ PROVIDER_ERROR = {502: OpenApiResponse(
     ErrorSerializer, description="The provider refused or did not answer; `detail` has its words.")}
 SEARCH = OpenApiParameter("q", str, description="Text the name (or number) contains.")
 ACCOUNT = OpenApiParameter("account", int, description="Only this provider account.")
-
-
-def _int_param(request, name: str) -> int | None:
-    value = request.query_params.get(name, "")
-    return int(value) if value.isdigit() else None
 
 
 # Accounts ----------------------------------------------------------------------------------
@@ -161,7 +157,7 @@ class ApplicationListCreateApi(GenericAPIView):
     def get_queryset(self):
         return services.application_search(
             query=self.request.query_params.get("q", "").strip(),
-            account_id=_int_param(self.request, "account"))
+            account_id=query_int(self.request.query_params, "account"))
 
     @extend_schema(parameters=[SEARCH, ACCOUNT], responses=ApplicationSerializer(many=True),
                    summary="List applications")
@@ -266,8 +262,8 @@ class NumberListCreateApi(GenericAPIView):
     def get_queryset(self):
         return services.number_search(
             query=self.request.query_params.get("q", "").strip(),
-            account_id=_int_param(self.request, "account"),
-            application=self.request.query_params.get("application", ""))
+            account_id=query_int(self.request.query_params, "account"),
+            application=unlinked_or_id(self.request.query_params, "application"))
 
     @extend_schema(
         parameters=[SEARCH, ACCOUNT, OpenApiParameter(

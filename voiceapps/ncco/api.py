@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api.exceptions import error_body
+from portal.params import query_int
 from portal.roles import AnyRole
 from portal.services import Actor
 from voiceapps.models import Application, NccoDocument, NccoVersion
@@ -341,13 +342,8 @@ class NccoDiffApi(APIView):
     def get(self, request, pk: int):
         document = get_object_or_404(NccoDocument, pk=pk)
         latest = document.versions.aggregate(last=Max("number"))["last"] or 0
-        numbers = {}
-        for name, default in (("from", max(latest - 1, 1)), ("to", latest)):
-            raw = request.query_params.get(name, str(default))
-            if not raw.isdigit():
-                raise serializers.ValidationError({name: ["Give a version number."]})
-            numbers[name] = int(raw)
-        a, b = _version(pk, numbers["from"]), _version(pk, numbers["to"])
+        a = _version(pk, query_int(request.query_params, "from") or max(latest - 1, 1))
+        b = _version(pk, query_int(request.query_params, "to") or latest)
         return Response({"from_version": a.number, "to_version": b.number,
                          "diff": services.ncco_diff(a, b)})
 
@@ -356,11 +352,11 @@ urlpatterns = [
     path("ncco/validate", NccoValidateApi.as_view(), name="api_ncco_validate"),
     path("ncco/render", NccoRenderApi.as_view(), name="api_ncco_render"),
     path("nccos", NccoListApi.as_view(), name="api_nccos"),
-    path("nccos/<int:pk>", NccoDetailApi.as_view(), name="api_ncco"),
-    path("nccos/<int:pk>/diff", NccoDiffApi.as_view(), name="api_ncco_diff"),
-    path("nccos/<int:pk>/versions", NccoVersionListApi.as_view(), name="api_ncco_versions"),
-    path("nccos/<int:pk>/versions/<int:number>", NccoVersionDetailApi.as_view(),
+    path("nccos/<id:pk>", NccoDetailApi.as_view(), name="api_ncco"),
+    path("nccos/<id:pk>/diff", NccoDiffApi.as_view(), name="api_ncco_diff"),
+    path("nccos/<id:pk>/versions", NccoVersionListApi.as_view(), name="api_ncco_versions"),
+    path("nccos/<id:pk>/versions/<id:number>", NccoVersionDetailApi.as_view(),
          name="api_ncco_version"),
-    path("nccos/<int:pk>/versions/<int:number>/restore", NccoVersionRestoreApi.as_view(),
+    path("nccos/<id:pk>/versions/<id:number>/restore", NccoVersionRestoreApi.as_view(),
          name="api_ncco_restore"),
 ]
