@@ -8,6 +8,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api.serializers import NoBodySerializer
 from portal.models import Role
 from portal.params import query_int, unlinked_or_id
 from portal.roles import ViewerReadsAdminWrites
@@ -114,6 +115,7 @@ class AccountTestApi(APIView):
                                "\"Vonage refused the credentials (401): ...\".")
     def post(self, request, pk: int):
         account = get_object_or_404(ProviderAccount, pk=pk)
+        _valid(NoBodySerializer, request)
         ok, message = services.account_check(actor=Actor.from_request(request), account=account)
         body = {"ok": ok, "message": message, "checked_at": account.last_check_at}
         return Response(AccountCheckSerializer(body).data)
@@ -128,6 +130,7 @@ class AccountRegenerateTokenApi(GenericAPIView):
                    summary="Replace the webhook token: every webhook URL changes (admin)")
     def post(self, request, pk: int):
         account = self.get_object()
+        _valid(NoBodySerializer, request)
         services.account_regenerate_webhook_token(actor=Actor.from_request(request),
                                                   account=account)
         return Response(self.get_serializer(account).data)
@@ -208,6 +211,7 @@ class ApplicationPushApi(GenericAPIView):
                    summary="Create or update the application at the provider")
     def post(self, request, pk: int):
         application = self.get_object()
+        _valid(NoBodySerializer, request)
         try:
             services.application_push(actor=Actor.from_request(request),
                                       application=application)

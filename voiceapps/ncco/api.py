@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api.exceptions import error_body
+from portal.api.serializers import StrictSerializer
 from portal.params import query_int
 from portal.roles import AnyRole
 from portal.services import Actor
@@ -48,7 +49,7 @@ class ReportSerializer(serializers.Serializer):
     warnings = IssueSerializer(many=True)
 
 
-class CheckSerializer(serializers.Serializer):
+class CheckSerializer(StrictSerializer):
     ncco = serializers.JSONField(allow_null=True, help_text=NCCO_HELP)
     text = serializers.CharField(
         required=False, allow_blank=True, trim_whitespace=False,
@@ -117,7 +118,7 @@ class DocumentDetailSerializer(DocumentSerializer):
         read_only_fields = fields
 
 
-class DocumentWriteSerializer(serializers.Serializer):
+class DocumentWriteSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(max_length=300, required=False, allow_blank=True)
     is_template = serializers.BooleanField(required=False,
@@ -128,7 +129,7 @@ class DocumentWriteSerializer(serializers.Serializer):
                                     help_text="Why this version; shown in the history.")
 
 
-class RestoreSerializer(serializers.Serializer):
+class RestoreSerializer(StrictSerializer):
     comment = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
