@@ -7,7 +7,6 @@ version, check the signature, render, record one row, answer.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from contextlib import nullcontext
@@ -21,10 +20,10 @@ from django.views.decorators.http import require_http_methods
 
 from calls.control import transferred_documents
 from calls.models import AnswerRequest, Call, CallEvent
-from calls.webhooks import account_by_token
+from calls.webhooks import MAX_BODY, account_by_token, content_length
 from portal import rawrows
 from portal.api.exceptions import error_body
-from portal.jsontext import without_nul
+from portal.jsontext import JsonRefused, json_parse, without_nul
 from voiceapps.adapters import account_adapter
 from voiceapps.models import Application, NccoVersion, ProviderAccount
 from voiceapps.ncco.services import (
@@ -114,13 +113,10 @@ def answer(request: HttpRequest, token: str, application_id: int) -> HttpRespons
         # One sentence for both cases: the answer must not tell which part was wrong.
         return _json_error(404, "not_found", "There is no application at this address.")
     application, version_id = found
-    params = _params(request)
+    params, refusal = _verified_params(request, application.account)
     record = _Recorder(request, started, params, application=application)
-    refusal = _signature_refusal(request, application.account)
     if refusal:
-        return record.error(401, "unauthorized", refusal)
-    if params is None:
-        return record.error(400, "invalid", "The body must be a JSON object.")
+        return record.error(*refusal)
     if application.ncco_document_id is None:
         return record.error(404, "not_found", "This application has no hosted call flow.")
 
@@ -146,11 +142,12 @@ def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
         NccoVersion.objects.select_related("document").filter(pk=version_id).first()
         if account is not None else None
     )
-    event = _params(request)
-    call = find_call(account_id=account.pk, params=event or {}) if version else None
-    if version is None or not ncco_document_served_by(
-            account=account, document_id=version.document_id,
-            starts=transferred_documents(call.pk) if call else ()):
+    if version is None:
+        return _json_error(404, "not_found", "There is no menu at this address.")
+    event, refusal = _verified_params(request, account)
+    call = find_call(account_id=account.pk, params=event)
+    if not ncco_document_served_by(account=account, document_id=version.document_id,
+                                   starts=transferred_documents(call.pk) if call else ()):
         # Another account's menu is no menu of this one: the same answer as no menu at all.
         return _json_error(404, "not_found", "There is no menu at this address.")
     application = call.application if call is not None else None
@@ -158,11 +155,8 @@ def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
         application = Application.objects.filter(
             account=account, ncco_document_id=version.document_id).first()
     record = _Recorder(request, started, event, application=application, call=call)
-    refusal = _signature_refusal(request, account)
     if refusal:
-        return record.error(401, "unauthorized", refusal)
-    if event is None:
-        return record.error(400, "invalid", "The body must be a JSON object.")
+        return record.error(*refusal)
 
     choice = menu_choose(version.menu, event)
     chosen = (
@@ -253,6 +247,30 @@ def _json_error(status: int, code: str, detail: str) -> JsonResponse:
     return JsonResponse(error_body(code, detail), status=status)
 
 
+def _verified_params(
+    request: HttpRequest, account: ProviderAccount
+) -> tuple[dict[str, Any], tuple[int, str, str] | None]:
+    """The provider's parameters, or {} and (status, code, detail) saying why not.
+
+    The size and the signature are checked before anything is parsed, so an unsigned body
+    costs no parsing: the JSON body of a POST, else the query string.
+    """
+    if content_length(request) > MAX_BODY:
+        return {}, (413, "too_large", f"The body is over {MAX_BODY} bytes.")
+    refusal = _signature_refusal(request, account)
+    if refusal:
+        return {}, (401, "unauthorized", refusal)
+    if request.method != "POST" or not request.body:
+        return without_nul(dict(request.GET.items())), None  # kept in PostgreSQL: no NUL
+    try:
+        body = json_parse(request.body)
+    except JsonRefused as refused:
+        return {}, (400, "invalid", str(refused))
+    if not isinstance(body, dict):
+        return {}, (400, "invalid", "The body must be a JSON object.")
+    return without_nul(body), None
+
+
 def _signature_refusal(request: HttpRequest, account: ProviderAccount) -> str:
     """Why the request is refused, or "" when it is signed by the account (or need not be)."""
     if not account.signature_secret_encrypted:
@@ -261,14 +279,3 @@ def _signature_refusal(request: HttpRequest, account: ProviderAccount) -> str:
         request.headers, request.body, query_string=request.META.get("QUERY_STRING", "")
     )
     return "" if verdict.ok else f"The signature was refused ({verdict.reason})."
-
-
-def _params(request: HttpRequest) -> dict[str, Any] | None:
-    """The provider's parameters: the JSON body of a POST, else the query string."""
-    if request.method == "POST" and request.body:
-        try:
-            body = json.loads(request.body)
-        except (ValueError, RecursionError):
-            return None
-        return without_nul(body) if isinstance(body, dict) else None
-    return without_nul(dict(request.GET.items()))  # kept in PostgreSQL, which refuses NUL

@@ -7,16 +7,11 @@ and to_number (substrings), tag (`key:value`, or `key` for calls carrying that k
 
 from __future__ import annotations
 
-from datetime import datetime, time
 from typing import Any
 
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
 from calls.models import (
     UNKNOWN_STATUS_HELP,
@@ -26,54 +21,21 @@ from calls.models import (
     Direction,
     WebhookDelivery,
 )
+from portal.params import ModelIdFilter, MomentFilter
 from voiceapps.models import Application, ProviderAccount
 from voiceapps.providers.registry import KIND_CHOICES
 
-
-class MomentField(forms.CharField):
-    """A date ("2026-01-05") or a date and time ("2026-01-05T10:30", offset optional).
-
-    Cleans to an aware datetime: the start of a bare date, or with `end_of_day` its last
-    microsecond, so `until=2026-01-05` includes that whole day.
-    """
-
-    def __init__(self, *, end_of_day: bool = False, **kwargs: Any) -> None:
-        self.end_of_day = end_of_day
-        super().__init__(**kwargs)
-
-    def clean(self, value: Any) -> datetime | None:
-        text = (super().clean(value) or "").strip()
-        if not text:
-            return None
-        try:
-            day = parse_date(text)  # first: Python also reads a bare date as a datetime
-            moment = None if day else parse_datetime(text.replace(" ", "T"))
-        except ValueError:
-            moment = day = None
-        if day is not None:
-            moment = datetime.combine(day, time.max if self.end_of_day else time.min)
-        if moment is None:
-            raise forms.ValidationError(
-                "Enter a date (2026-01-05) or a date and time (2026-01-05T10:30).")
-        return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
-
-
 # The page offers a date picker; the API also takes a date and time in the same parameter.
 DATE_INPUT = forms.TextInput(attrs={"type": "date"})
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class MomentFilter(django_filters.Filter):
-    field_class = MomentField
 
 
 class CallFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=CallStatus.choices, empty_label="Any status",
                                          help_text=UNKNOWN_STATUS_HELP)
     provider = django_filters.ChoiceFilter(choices=KIND_CHOICES, empty_label="Any provider")
-    account = django_filters.ModelChoiceFilter(queryset=ProviderAccount.objects.all(),
+    account = ModelIdFilter(queryset=ProviderAccount.objects.all(),
                                                empty_label="Any account")
-    application = django_filters.ModelChoiceFilter(
+    application = ModelIdFilter(
         queryset=Application.objects.select_related("account"), empty_label="Any application")
     direction = django_filters.ChoiceFilter(choices=Direction.choices,
                                             empty_label="Both directions")
@@ -118,7 +80,7 @@ class DeliveryFilter(django_filters.FilterSet):
 
     OUTCOMES = (("rejected", "Rejected"), ("applied", "Applied"), ("unapplied", "Not applied"))
 
-    account = django_filters.ModelChoiceFilter(queryset=ProviderAccount.objects.all(),
+    account = ModelIdFilter(queryset=ProviderAccount.objects.all(),
                                                empty_label="Any account")
     endpoint = django_filters.CharFilter(max_length=40, label="Hook",
                                          help_text="events, vg/status, vg/amd, …")

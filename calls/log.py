@@ -21,7 +21,6 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 
@@ -29,6 +28,7 @@ from calls.filters import CallFilter, call_filter
 from calls.models import Call
 from portal.api.pagination import LogPagination
 from portal.models import Role
+from portal.params import BadParameter, parse_moment
 from portal.roles import role_required
 
 LIVE_INTERVAL_MS = 1000  # changes show within 2 s, request time included
@@ -124,7 +124,10 @@ def call_list_live(request: HttpRequest) -> HttpResponse:
     if not request.user.has_role(Role.VIEWER):
         return HttpResponse(status=403)
     latest = last_change()
-    seen = parse_datetime(request.GET.get("since_change", "") or "")
+    since_change = request.GET.get("since_change", "")
+    seen = parse_moment(since_change) if since_change else None
+    if since_change and seen is None:
+        raise BadParameter("since_change", "Give the changed_at time this page was sent.")
     if latest is None or (seen is not None and latest <= seen):
         return HttpResponse(status=204)
     filters = call_filter(request.GET)

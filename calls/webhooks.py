@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import logging
 import time
 from typing import Any
@@ -46,7 +45,7 @@ from calls.events import call_event_record
 from calls.models import Call, CallEvent, WebhookDelivery
 from portal import rawrows
 from portal.api.exceptions import error_body
-from portal.jsontext import without_nul
+from portal.jsontext import JsonRefused, json_parse, without_nul
 from portal.redaction import mask
 from portal.services import Actor, audit_record
 from voiceapps.adapters import account_adapter
@@ -105,7 +104,7 @@ def _receive(
         response["Allow"] = ", ".join(methods)
         return response
 
-    declared = _content_length(request)
+    declared = content_length(request)
     body = b"" if declared > MAX_BODY else request.read(MAX_BODY + 1)
     too_large = declared > MAX_BODY or len(body) > MAX_BODY
     delivery = WebhookDelivery(
@@ -162,7 +161,7 @@ def account_by_token(token: str) -> ProviderAccount | None:
     return rawrows.fetch_one(ProviderAccount, _ACCOUNT_FIELDS, _ACCOUNT_BY_TOKEN, [token])
 
 
-def _content_length(request: HttpRequest) -> int:
+def content_length(request: HttpRequest) -> int:
     try:
         return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
     except ValueError:
@@ -272,9 +271,9 @@ def delivery_payload(delivery: WebhookDelivery) -> dict[str, Any]:
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise Refusal(415, f"not JSON: Content-Type is {media_type or 'missing'}")
     try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise Refusal(400, f"malformed JSON: {exc}"[:300]) from None
+        payload = json_parse(body)
+    except JsonRefused as refused:
+        raise Refusal(400, str(refused)) from None
     if not isinstance(payload, dict):
         raise Refusal(400, "not a JSON object")
     return without_nul(payload)  # events are kept in PostgreSQL, which refuses NUL

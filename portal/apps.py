@@ -7,10 +7,14 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
+        from django.urls import register_converter
 
         # Every Django process gets the Celery app before any task is sent, so shared tasks
         # bind to it; it is not imported by the package itself, which adapters use too.
         import portal.celery  # noqa: F401
+        from portal.params import IdConverter
         from portal.roles import sync_role_permissions
+
+        register_converter(IdConverter, "id")  # every <id:pk> in a route (portal/params.py)
 
         post_migrate.connect(sync_role_permissions, dispatch_uid="portal.sync_role_permissions")

@@ -1,10 +1,13 @@
-"""Text PostgreSQL cannot store: the NUL character, which JSON can carry as \\u0000.
+"""JSON from requests: parsed one way everywhere (json_parse), and its NUL characters.
+
+PostgreSQL cannot store the NUL character, which JSON can carry as \\u0000.
 
 SQLite keeps it, PostgreSQL refuses it in text and jsonb columns with an error, so input
 that holds one is refused where a person sent it (the API, NCCO documents) and replaced
 where a provider did (webhooks and answer requests, whose data must be kept).
 """
 
+import json
 from typing import Any
 
 NUL = "\x00"
@@ -39,4 +42,53 @@ def without_nul(value: Any) -> Any:
         return {without_nul(key): without_nul(item) for key, item in value.items()}
     if isinstance(value, list):
         return [without_nul(item) for item in value]
+    return value
+
+
+# JSON a request carries: bounded in depth, since every walk over a parsed document (NUL
+# checks, serializers, the NCCO validator, json.dumps on the way to the database) recurses,
+# and Python's recursion limit would otherwise turn a deep document into a 500. Sixty-four
+# levels is far beyond any NCCO, call option or provider event (which nest under ten).
+MAX_DEPTH = 64
+
+
+class JsonRefused(ValueError):
+    """A request's JSON that is not taken: malformed, not strict JSON, or nested too deep."""
+
+
+def _not_json(constant: str) -> float:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def json_depth(value: Any) -> int:
+    """How deeply arrays and objects nest in `value` (0 for a scalar), without recursing."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = (item.values() if isinstance(item, dict)
+                    else item if isinstance(item, list) else None)
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if depth <= MAX_DEPTH:  # deeper than that is refused whatever lies below
+            pending.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def json_parse(body: bytes | str) -> Any:
+    """The one parser for JSON from a request (API bodies, answer, menu and event hooks).
+
+    Raises JsonRefused, with a sentence for the sender, for malformed JSON, NaN or Infinity
+    (not JSON, and refused by PostgreSQL's jsonb) and documents nested over MAX_DEPTH.
+    """
+    too_deep = f"malformed JSON: nested more than {MAX_DEPTH} levels deep"
+    try:
+        value = json.loads(body, parse_constant=_not_json)
+    except RecursionError:
+        raise JsonRefused(too_deep) from None
+    except ValueError as exc:
+        raise JsonRefused(f"malformed JSON: {exc}"[:300]) from None
+    if json_depth(value) > MAX_DEPTH:
+        raise JsonRefused(too_deep)
     return value

@@ -1,13 +1,17 @@
-"""Response headers Django does not set itself: Content-Security-Policy and Permissions-Policy.
+"""Middleware: response headers Django does not set itself, and NUL characters refused.
 
-The policy allows nothing inline: scripts and styles come from our static files only, so an
-injected `<script>` or `onclick=` does nothing. A view may set its own policy; it is kept.
+Content-Security-Policy and Permissions-Policy: the policy allows nothing inline: scripts and
+styles come from our static files only, so an injected `<script>` or `onclick=` does nothing.
+A view may set its own policy; it is kept.
 """
 
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+
+from portal.api.exceptions import error_body
+from portal.jsontext import NUL
 
 
 class SecurityHeadersMiddleware:
@@ -26,3 +30,36 @@ class SecurityHeadersMiddleware:
         for name, value in self.headers.items():
             response.headers.setdefault(name, value)
         return response
+
+
+class NulParameterMiddleware:
+    """A NUL character in the path or a query parameter: 404 or 400 naming the parameter.
+
+    PostgreSQL refuses NUL in text, even to compare, so any search, filter or token lookup
+    holding one would fail in the database (SQLite takes it). One check here covers every
+    parameter of every view; provider hooks keep their query as sent (portal/jsontext.py).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if NUL in request.path:
+            raise Http404("There is nothing at this address.")
+        if not request.path.startswith("/hooks/"):
+            names = sorted({name for name, values in request.GET.lists()
+                            if NUL in name or any(NUL in value for value in values)})
+            if names:
+                return _nul_refused(request, names)
+        return self.get_response(request)
+
+
+def _nul_refused(request: HttpRequest, names: list[str]) -> HttpResponse:
+    message = "Text may not contain the NUL character (\\u0000)."
+    printable = [name.replace(NUL, "\\u0000") for name in names]
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body(
+            "invalid", f"Check these fields: {', '.join(printable)}.",
+            {name: [message] for name in printable}), status=400)
+    return HttpResponse(f"{', '.join(printable)}: {message}\n", status=400,
+                        content_type="text/plain; charset=utf-8")

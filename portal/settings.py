@@ -88,6 +88,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
+    "portal.middleware.NulParameterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -253,6 +254,9 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # One name for choice sets several fields share (answer_method, event_method).
     "ENUM_NAME_OVERRIDES": {"HttpMethodEnum": "voiceapps.models.HttpMethod"},
+    # <id:pk> in routes (portal/params.py): ids the database can hold.
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1}},
 }
 
 # Celery. The embedded default needs no server: kombu's filesystem transport under var/, with

@@ -16,7 +16,7 @@ from voiceapps.providers.registry import provider_class
 
 # Django path() routes, without the leading slash.
 EVENTS_ROUTE = "hooks/<str:token>/events"
-ANSWER_ROUTE = "hooks/<str:token>/answer/<int:application_id>"
+ANSWER_ROUTE = "hooks/<str:token>/answer/<id:application_id>"
 VOICEGATEWAY_ROUTE = "hooks/<str:token>/vg/<str:name>"
 # The Voice Gateway hooks Callboard serves (jambonz status, verb action hooks and AMD).
 VOICEGATEWAY_HOOKS = ("status", "action", "confirm", "dtmf", "refer", "amd")

@@ -8,7 +8,7 @@ reaches the caller with the provider's own sentence, never a traceback.
 import dataclasses
 import secrets
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -446,7 +446,8 @@ def application_import(
 # Numbers -----------------------------------------------------------------------------------
 
 def number_search(
-    *, query: str = "", account_id: int | None = None, application: str = ""
+    *, query: str = "", account_id: int | None = None,
+    application: int | Literal["none"] | None = None,
 ) -> QuerySet:
     """Numbers matching digits or description; `application` is an id or "none" (unlinked)."""
     numbers = Number.objects.select_related("account", "application")
@@ -460,8 +461,8 @@ def number_search(
         numbers = numbers.filter(account_id=account_id)
     if application == "none":
         numbers = numbers.filter(application__isnull=True)
-    elif application.isdigit():
-        numbers = numbers.filter(application_id=int(application))
+    elif application is not None:
+        numbers = numbers.filter(application_id=application)
     return numbers
 
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal.models import Role
+from portal.params import query_int, unlinked_or_id
 from portal.roles import role_required
 from portal.services import Actor
 from voiceapps import services
@@ -36,11 +37,6 @@ PAGE_SIZE = 50
 
 def _page(request: HttpRequest, objects: QuerySet) -> Any:
     return Paginator(objects, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _selected_id(request: HttpRequest, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
 
 
 def _saved(form: Any, save: Callable[[], Any]) -> Any:
@@ -181,7 +177,7 @@ def account_regenerate_token(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.VIEWER)
 def application_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    account_id = _selected_id(request, "account")
+    account_id = query_int(request.GET, "account")
     applications = services.application_search(query=query, account_id=account_id)
     return render(request, "voiceapps/application_list.html", {
         "page": _page(request, applications), "q": query, "account_id": account_id,
@@ -204,7 +200,7 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _application_form(request: HttpRequest, application: Application | None) -> HttpResponse:
-    initial = {"account": _selected_id(request, "account")} if application is None else None
+    initial = {"account": query_int(request.GET, "account")} if application is None else None
     form = ApplicationForm(request.POST or None, instance=application, initial=initial)
     if request.method == "POST" and form.is_valid():
         actor = Actor.from_request(request)
@@ -323,9 +319,10 @@ def application_import(request: HttpRequest) -> HttpResponse:
 @role_required(Role.VIEWER)
 def number_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    account_id = _selected_id(request, "account")
+    account_id = query_int(request.GET, "account")
     application = request.GET.get("application", "")
-    numbers = services.number_search(query=query, account_id=account_id, application=application)
+    numbers = services.number_search(query=query, account_id=account_id,
+                                     application=unlinked_or_id(request.GET, "application"))
     return render(request, "voiceapps/number_list.html", {
         "page": _page(request, numbers), "q": query, "account_id": account_id,
         "application_filter": application, "accounts": ProviderAccount.objects.all(),
@@ -344,7 +341,7 @@ def number_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.OPERATOR)
 def number_create(request: HttpRequest) -> HttpResponse:
-    form = NumberForm(request.POST or None, initial={"account": _selected_id(request, "account")})
+    form = NumberForm(request.POST or None, initial={"account": query_int(request.GET, "account")})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         number = _saved(form, lambda: services.number_create(
@@ -405,7 +402,7 @@ def number_link(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.OPERATOR)
 def number_import(request: HttpRequest) -> HttpResponse:
     form = AccountChoiceForm(request.POST or None,
-                             initial={"account": _selected_id(request, "account")})
+                             initial={"account": query_int(request.GET, "account")})
     if request.method == "POST" and form.is_valid():
         account = form.cleaned_data["account"]
         try:

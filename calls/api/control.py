@@ -20,6 +20,7 @@ from calls import control
 from calls.api.logs import CallEventSerializer
 from calls.api.serializers import CallSerializer
 from calls.models import Call
+from portal.api.serializers import NoBodySerializer, StrictSerializer
 from portal.services import Actor
 from voiceapps.api.serializers import ErrorSerializer
 from voiceapps.api.views import PROVIDER_ERROR, ProviderFailed
@@ -47,7 +48,7 @@ def _level() -> serializers.DecimalField:
         help_text="Volume from -1 to 1 in steps of 0.1 (Vonage, KPN, sandbox).")
 
 
-class TransferSerializer(serializers.Serializer):
+class TransferSerializer(StrictSerializer):
     ncco = serializers.JSONField(
         required=False,
         help_text="An NCCO (array of actions) to run instead of the current flow; checked "
@@ -62,7 +63,7 @@ class TransferSerializer(serializers.Serializer):
                   "(Voice Gateway, as the new call_hook).")
 
 
-class TalkSerializer(serializers.Serializer):
+class TalkSerializer(StrictSerializer):
     text = serializers.CharField(max_length=TALK_TEXT_LIMIT, trim_whitespace=False)
     language = serializers.CharField(required=False,
                                      help_text="BCP-47 tag such as en-US.")
@@ -72,19 +73,19 @@ class TalkSerializer(serializers.Serializer):
     level = _level()
 
 
-class StreamSerializer(serializers.Serializer):
+class StreamSerializer(StrictSerializer):
     stream_url = serializers.CharField(help_text="An audio file URL (MP3 or WAV).")
     loop = _loop()
     level = _level()
 
 
-class DtmfSerializer(serializers.Serializer):
+class DtmfSerializer(StrictSerializer):
     digits = serializers.CharField(
         trim_whitespace=False,
         help_text="0-9, * and #; Vonage, KPN and the sandbox also take p (a 500 ms pause).")
 
 
-class ListenSerializer(serializers.Serializer):
+class ListenSerializer(StrictSerializer):
     status = serializers.ChoiceField(
         choices=["pause", "silence", "resume"],
         help_text="Voice Gateway: pause, silence or resume the call's listen stream.")
@@ -111,7 +112,8 @@ class CallControlApi(APIView):
     """Shared by every control path: parse, call call_control, answer."""
 
     def control(self, request: Request, pk: int, action: str,
-                shape: type[serializers.Serializer] | None = None) -> Response:
+                shape: type[StrictSerializer] | None = NoBodySerializer) -> Response:
+        """`shape` reads the body into the action's parameters; None: the caller read it."""
         call = get_object_or_404(Call.objects.select_related("account", "application"), pk=pk)
         params = {}
         if shape is not None:
@@ -200,4 +202,4 @@ class CallListenApi(CallControlApi):
     def post(self, request: Request, pk: int) -> Response:
         data = ListenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return self.control(request, pk, f"listen_{data.validated_data['status']}")
+        return self.control(request, pk, f"listen_{data.validated_data['status']}", shape=None)

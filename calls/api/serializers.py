@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from calls.control import available_actions
 from calls.models import Call
+from portal.api.serializers import StrictSerializer
 from voiceapps.models import Application, CallProfile, ProviderAccount
 from voiceapps.providers.registry import KIND_CHOICES
 
@@ -97,7 +98,7 @@ class ObjectField(serializers.JSONField):
         return super().to_internal_value(data)
 
 
-class CallCreateSerializer(serializers.Serializer):
+class CallCreateSerializer(StrictSerializer):
     account = serializers.PrimaryKeyRelatedField(
         queryset=ProviderAccount.objects.all(), required=False, allow_null=True,
         help_text="The provider account; may be left out when an application is given.")
@@ -130,7 +131,7 @@ class CallProfileSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CallProfileCreateSerializer(serializers.Serializer):
+class CallProfileCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100)
     kind = serializers.ChoiceField(choices=KIND_CHOICES,
                                    help_text="The provider kind whose options the profile holds.")
@@ -139,7 +140,7 @@ class CallProfileCreateSerializer(serializers.Serializer):
     options = ObjectField(help_text=OPTIONS_HELP)
 
 
-class CallProfileUpdateSerializer(serializers.Serializer):
+class CallProfileUpdateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100, required=False)
     description = serializers.CharField(max_length=300, required=False, allow_blank=True)
     options = ObjectField(required=False, help_text=OPTIONS_HELP)

@@ -3,14 +3,22 @@
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from portal.params import BadParameter
+
 logger = logging.getLogger(__name__)
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
 
 
 def flatten_errors(errors: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -46,6 +54,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, BadParameter):
+        exc = exceptions.ValidationError({exc.name: [exc.message]})
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(f"The body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes, "
+                              "the most the API takes.")
 
     response = exception_handler(exc, context)
     if response is None:

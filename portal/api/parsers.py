@@ -3,15 +3,19 @@ from typing import Any
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-from portal.jsontext import nul_path
+from portal.jsontext import JsonRefused, json_parse, nul_path
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, refusing text with a NUL character (portal/jsontext.py)."""
+    """Request JSON through portal.jsontext.json_parse (bounded depth, strict), refusing text
+    with a NUL character. The body's size is bounded by DATA_UPLOAD_MAX_MEMORY_SIZE (413)."""
 
     def parse(self, stream: Any, media_type: str | None = None,
               parser_context: dict | None = None) -> Any:
-        data = super().parse(stream, media_type, parser_context)
+        try:
+            data = json_parse(stream.read())
+        except JsonRefused as refused:
+            raise ParseError(str(refused)) from None
         where = nul_path(data)
         if where is not None:
             raise ParseError(f"Text may not contain the NUL character (\\u0000): at "

@@ -1,8 +1,31 @@
+from collections.abc import Mapping
+from typing import Any
+
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from portal.models import ApiToken, AuditEntry, Role, User
+
+
+class StrictSerializer(serializers.Serializer):
+    """The base of every serializer the API reads a request body with.
+
+    A field it does not know is refused (400, "Unknown field." under its name; under its
+    path, such as `to.extra`, in a nested serializer) instead of silently dropped, so a
+    misspelled option never leaves a call dialled without it.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class NoBodySerializer(StrictSerializer):
+    """What a write that takes no fields reads its body with: nothing, or {}."""
 
 
 class MeSerializer(serializers.ModelSerializer):
@@ -22,7 +45,7 @@ class UserSerializer(MeSerializer):
         fields = ["id", "username", "email", "role", "is_active", "date_joined", "last_login"]
 
 
-class UserCreateSerializer(serializers.Serializer):
+class UserCreateSerializer(StrictSerializer):
     username = serializers.CharField(max_length=150)
     email = serializers.EmailField(required=False, allow_blank=True)
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
@@ -43,7 +66,7 @@ class UserCreateSerializer(serializers.Serializer):
         return data
 
 
-class UserUpdateSerializer(serializers.Serializer):
+class UserUpdateSerializer(StrictSerializer):
     role = serializers.ChoiceField(choices=Role.choices, required=False)
     is_active = serializers.BooleanField(required=False)
 
@@ -55,7 +78,7 @@ class ApiTokenSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ApiTokenCreateSerializer(serializers.Serializer):
+class ApiTokenCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100)
 
 

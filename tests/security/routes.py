@@ -40,7 +40,7 @@ def routes(patterns=None, prefix: str = "", namespace: str = "") -> list[Route]:
 
 def url_for(route: Route, world: World, pk: int | None = None) -> str:
     """The route's path with real objects of the world in it."""
-    if pk is None and "<int:pk>" in route.pattern:
+    if pk is None and "<id:pk>" in route.pattern:
         pk = _pk_for(route.name, world)
     values = {
         "pk": pk,

@@ -3,6 +3,7 @@
 
 from rest_framework import serializers
 
+from portal.api.serializers import StrictSerializer
 from portal.models import Role
 from voiceapps import phone, services
 from voiceapps.forms import ACCOUNT_FIELD_TEXT, CAPABILITY_CHOICES
@@ -10,16 +11,6 @@ from voiceapps.models import Application, Number, ProviderAccount
 from voiceapps.providers.registry import KIND_CHOICES
 
 PLAIN_ACCOUNT_FIELDS = ("base_url", "rest_base_url", "client_id", "token_url", "account_sid")
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know, naming them, instead of silently ignoring them."""
-
-    def validate(self, data: dict) -> dict:
-        unknown = sorted(set(getattr(self, "initial_data", {}) or {}) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({name: "Unknown field." for name in unknown})
-        return data
 
 
 class SecretSetField(serializers.BooleanField):

@@ -8,7 +8,9 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api.serializers import NoBodySerializer
 from portal.models import Role
+from portal.params import query_int, unlinked_or_id
 from portal.roles import ViewerReadsAdminWrites
 from portal.services import Actor
 from voiceapps import hooks, services
@@ -56,11 +58,6 @@ PROVIDER_ERROR = {502: OpenApiResponse(
     ErrorSerializer, description="The provider refused or did not answer; `detail` has its words.")}
 SEARCH = OpenApiParameter("q", str, description="Text the name (or number) contains.")
 ACCOUNT = OpenApiParameter("account", int, description="Only this provider account.")
-
-
-def _int_param(request, name: str) -> int | None:
-    value = request.query_params.get(name, "")
-    return int(value) if value.isdigit() else None
 
 
 # Accounts ----------------------------------------------------------------------------------
@@ -118,6 +115,7 @@ class AccountTestApi(APIView):
                                "\"Vonage refused the credentials (401): ...\".")
     def post(self, request, pk: int):
         account = get_object_or_404(ProviderAccount, pk=pk)
+        _valid(NoBodySerializer, request)
         ok, message = services.account_check(actor=Actor.from_request(request), account=account)
         body = {"ok": ok, "message": message, "checked_at": account.last_check_at}
         return Response(AccountCheckSerializer(body).data)
@@ -132,6 +130,7 @@ class AccountRegenerateTokenApi(GenericAPIView):
                    summary="Replace the webhook token: every webhook URL changes (admin)")
     def post(self, request, pk: int):
         account = self.get_object()
+        _valid(NoBodySerializer, request)
         services.account_regenerate_webhook_token(actor=Actor.from_request(request),
                                                   account=account)
         return Response(self.get_serializer(account).data)
@@ -165,7 +164,7 @@ class ApplicationListCreateApi(GenericAPIView):
     def get_queryset(self):
         return services.application_search(
             query=self.request.query_params.get("q", "").strip(),
-            account_id=_int_param(self.request, "account"))
+            account_id=query_int(self.request.query_params, "account"))
 
     @extend_schema(parameters=[SEARCH, ACCOUNT], responses=ApplicationSerializer(many=True),
                    summary="List applications")
@@ -216,6 +215,7 @@ class ApplicationPushApi(GenericAPIView):
                    summary="Create or update the application at the provider")
     def post(self, request, pk: int):
         application = self.get_object()
+        _valid(NoBodySerializer, request)
         try:
             services.application_push(actor=Actor.from_request(request),
                                       application=application)
@@ -270,8 +270,8 @@ class NumberListCreateApi(GenericAPIView):
     def get_queryset(self):
         return services.number_search(
             query=self.request.query_params.get("q", "").strip(),
-            account_id=_int_param(self.request, "account"),
-            application=self.request.query_params.get("application", ""))
+            account_id=query_int(self.request.query_params, "account"),
+            application=unlinked_or_id(self.request.query_params, "application"))
 
     @extend_schema(
         parameters=[SEARCH, ACCOUNT, OpenApiParameter(

@@ -17,6 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api.exceptions import error_body
+from portal.api.serializers import StrictSerializer
+from portal.params import query_int
 from portal.roles import AnyRole
 from portal.services import Actor
 from voiceapps.models import Application, NccoDocument, NccoVersion
@@ -47,7 +49,7 @@ class ReportSerializer(serializers.Serializer):
     warnings = IssueSerializer(many=True)
 
 
-class CheckSerializer(serializers.Serializer):
+class CheckSerializer(StrictSerializer):
     ncco = serializers.JSONField(allow_null=True, help_text=NCCO_HELP)
     text = serializers.CharField(
         required=False, allow_blank=True, trim_whitespace=False,
@@ -116,7 +118,7 @@ class DocumentDetailSerializer(DocumentSerializer):
         read_only_fields = fields
 
 
-class DocumentWriteSerializer(serializers.Serializer):
+class DocumentWriteSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(max_length=300, required=False, allow_blank=True)
     is_template = serializers.BooleanField(required=False,
@@ -127,7 +129,7 @@ class DocumentWriteSerializer(serializers.Serializer):
                                     help_text="Why this version; shown in the history.")
 
 
-class RestoreSerializer(serializers.Serializer):
+class RestoreSerializer(StrictSerializer):
     comment = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
@@ -341,13 +343,8 @@ class NccoDiffApi(APIView):
     def get(self, request, pk: int):
         document = get_object_or_404(NccoDocument, pk=pk)
         latest = document.versions.aggregate(last=Max("number"))["last"] or 0
-        numbers = {}
-        for name, default in (("from", max(latest - 1, 1)), ("to", latest)):
-            raw = request.query_params.get(name, str(default))
-            if not raw.isdigit():
-                raise serializers.ValidationError({name: ["Give a version number."]})
-            numbers[name] = int(raw)
-        a, b = _version(pk, numbers["from"]), _version(pk, numbers["to"])
+        a = _version(pk, query_int(request.query_params, "from") or max(latest - 1, 1))
+        b = _version(pk, query_int(request.query_params, "to") or latest)
         return Response({"from_version": a.number, "to_version": b.number,
                          "diff": services.ncco_diff(a, b)})
 
@@ -356,11 +353,11 @@ urlpatterns = [
     path("ncco/validate", NccoValidateApi.as_view(), name="api_ncco_validate"),
     path("ncco/render", NccoRenderApi.as_view(), name="api_ncco_render"),
     path("nccos", NccoListApi.as_view(), name="api_nccos"),
-    path("nccos/<int:pk>", NccoDetailApi.as_view(), name="api_ncco"),
-    path("nccos/<int:pk>/diff", NccoDiffApi.as_view(), name="api_ncco_diff"),
-    path("nccos/<int:pk>/versions", NccoVersionListApi.as_view(), name="api_ncco_versions"),
-    path("nccos/<int:pk>/versions/<int:number>", NccoVersionDetailApi.as_view(),
+    path("nccos/<id:pk>", NccoDetailApi.as_view(), name="api_ncco"),
+    path("nccos/<id:pk>/diff", NccoDiffApi.as_view(), name="api_ncco_diff"),
+    path("nccos/<id:pk>/versions", NccoVersionListApi.as_view(), name="api_ncco_versions"),
+    path("nccos/<id:pk>/versions/<id:number>", NccoVersionDetailApi.as_view(),
          name="api_ncco_version"),
-    path("nccos/<int:pk>/versions/<int:number>/restore", NccoVersionRestoreApi.as_view(),
+    path("nccos/<id:pk>/versions/<id:number>/restore", NccoVersionRestoreApi.as_view(),
          name="api_ncco_restore"),
 ]

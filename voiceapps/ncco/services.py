@@ -32,7 +32,7 @@ from voiceapps.ncco.validator import (
     validate_ncco,
 )
 
-MENU_ROUTE = "hooks/<str:token>/menu/<int:version_id>"
+MENU_ROUTE = "hooks/<str:token>/menu/<id:version_id>"
 # A digit route: what a caller can press (Vonage sends the digits as typed, "#" excluded
 # when submitOnHash ends the input).
 _DIGITS = re.compile(r"[0-9*#]{1,20}")
@@ -90,13 +90,13 @@ def ncco_check(*, document: object, text: str | None = None) -> tuple[object, Nc
 # Hosted menus ------------------------------------------------------------------------------
 
 def menu_url(*, token: str, version_id: int) -> str:
-    path = MENU_ROUTE.replace("<str:token>", token).replace("<int:version_id>", str(version_id))
+    path = MENU_ROUTE.replace("<str:token>", token).replace("<id:version_id>", str(version_id))
     return f"{settings.PUBLIC_BASE_URL}/{path}"
 
 
 def menu_url_pattern() -> re.Pattern[str]:
     path = re.escape(MENU_ROUTE).replace(re.escape("<str:token>"), r"[^/?#]+")
-    path = path.replace(re.escape("<int:version_id>"), r"\d+")
+    path = path.replace(re.escape("<id:version_id>"), r"\d+")
     return re.compile(re.escape(settings.PUBLIC_BASE_URL) + "/" + path)
 
 

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal.models import Role
+from portal.params import parse_int
 from portal.roles import role_required
 from portal.services import Actor
 from voiceapps.hooks import TOKEN_PLACEHOLDER, answer_url, shown_url
@@ -191,18 +192,14 @@ def ncco_history(request: HttpRequest, pk: int) -> HttpResponse:
     by_number = {version.number: version for version in versions}
     latest = versions[0] if versions else None
     default_from = versions[1].number if len(versions) > 1 else (latest.number if latest else 0)
-    a = by_number.get(_int(request.GET.get("from")), by_number.get(default_from))
-    b = by_number.get(_int(request.GET.get("to")), latest)
+    a = by_number.get(parse_int(request.GET.get("from", "")), by_number.get(default_from))
+    b = by_number.get(parse_int(request.GET.get("to", "")), latest)
     diff = services.ncco_diff(a, b) if a and b else ""
     page = Paginator(versions, 50).get_page(request.GET.get("page"))
     return render(request, "voiceapps/ncco_history.html", {
         "document": document, "page": page, "versions": versions, "latest": latest,
         "a": a, "b": b, "diff_lines": _diff_lines(diff),
     })
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
 
 
 def _diff_lines(diff: str) -> list[tuple[str, str]]:

@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
+from portal.params import parse_int, parse_moment
 from voiceapps import hooks
 from voiceapps.models import Application
 from voiceapps.providers.vonage import new_private_key_pem, public_key_pem
@@ -181,7 +181,7 @@ def _list_calls(request: HttpRequest, caller: Caller) -> HttpResponse:
         rows = rows.filter(status=status)
     for name, lookup in (("date_start", "created_at__gte"), ("date_end", "created_at__lte")):
         if params.get(name):
-            moment = parse_datetime(params[name].replace("Z", "+00:00"))
+            moment = parse_moment(params[name].replace("Z", "+00:00"))
             if moment is None:
                 problems.append({"name": name, "reason": "must be an ISO 8601 date-time"})
             else:
@@ -215,10 +215,11 @@ def _int_param(params: Any, name: str, default: int, low: int, high: int,
     raw = params.get(name)
     if raw in (None, ""):
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    value = parse_int(raw, low=low, high=high)
+    if value is None:
         problems.append({"name": name, "reason": f"must be between {low} and {high}"})
         return default
-    return int(raw)
+    return value
 
 
 def _call_object(call: SandboxCall) -> dict[str, Any]:

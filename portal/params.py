@@ -1,0 +1,136 @@
+"""Ids, numbers and moments from URLs and query strings: one parser for all of them.
+
+Python's int() and str.isdigit() take more than ASCII digits ("²".isdigit() is true, int("٣")
+is 3) and int() has no upper bound, while the database's ids are 64-bit: an id from a request
+is ASCII digits from 1 to BIGINT_MAX or it is refused, in a path (404: the converter `id`
+matches nothing else), in a filter or a hand-read query parameter (400 naming it).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, time
+from typing import Any, Literal
+
+import django_filters
+from django import forms
+from django.core.exceptions import BadRequest
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+BIGINT_MAX = 2**63 - 1  # PostgreSQL's bigint and SQLite's INTEGER
+_ASCII_DIGITS = re.compile(r"[0-9]{1,19}")  # 19 digits hold BIGINT_MAX
+
+
+class BadParameter(BadRequest):
+    """A query parameter that is not what it must be: a 400 naming it (pages and API)."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
+
+
+def parse_int(text: str, *, low: int = 1, high: int = BIGINT_MAX) -> int | None:
+    """`text` as an int when it is ASCII digits from `low` to `high`, else None."""
+    if not _ASCII_DIGITS.fullmatch(text):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
+def query_int(params: Any, name: str, *, low: int = 1, high: int = BIGINT_MAX) -> int | None:
+    """The parameter `name` as an int, None when absent or empty; BadParameter otherwise."""
+    text = params.get(name, "")
+    if text == "":
+        return None
+    value = parse_int(text, low=low, high=high)
+    if value is None:
+        raise BadParameter(name, f"Enter a whole number from {low} to {high}.")
+    return value
+
+
+def unlinked_or_id(params: Any, name: str) -> int | Literal["none"] | None:
+    """A filter by related object that also takes "none" (objects linked to nothing)."""
+    return "none" if params.get(name) == "none" else query_int(params, name)
+
+
+class IdConverter:
+    """The path converter `id` (<id:pk>): a database id, so /calls/99999999999999999999 is a 404."""
+
+    regex = "[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        parsed = parse_int(value)
+        if parsed is None:
+            raise ValueError(value)  # Django's resolver reads this as "no match"
+        return parsed
+
+    def to_url(self, value: int | str) -> str:
+        return str(value)
+
+
+# Filters (django-filter) ----------------------------------------------------------------------
+
+class ModelIdField(forms.ModelChoiceField):
+    """A model choice whose value must be an id (parse_int) before the database is asked."""
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values:
+            return None
+        if not isinstance(value, self.queryset.model) and parse_int(str(value)) is None:
+            raise forms.ValidationError(f"Enter an id: a whole number from 1 to {BIGINT_MAX}.",
+                                        code="invalid_choice")
+        return super().to_python(value)
+
+
+class ModelIdFilter(django_filters.ModelChoiceFilter):
+    """The filter every FilterSet uses for a related object chosen by id."""
+
+    field_class = ModelIdField
+
+
+class MomentField(forms.CharField):
+    """A date ("2026-01-05") or a date and time ("2026-01-05T10:30", offset optional).
+
+    Cleans to an aware datetime: the start of a bare date, or with `end_of_day` its last
+    microsecond, so `until=2026-01-05` includes that whole day.
+    """
+
+    def __init__(self, *, end_of_day: bool = False, **kwargs: Any) -> None:
+        self.end_of_day = end_of_day
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> datetime | None:
+        text = (super().clean(value) or "").strip()
+        if not text:
+            return None
+        moment = parse_moment(text, end_of_day=self.end_of_day)
+        if moment is None:
+            raise forms.ValidationError(
+                "Enter a date (2026-01-05) or a date and time (2026-01-05T10:30).")
+        return moment
+
+
+def parse_moment(text: str, *, end_of_day: bool = False) -> datetime | None:
+    """`text` as an aware datetime the database can store (see MomentField), else None."""
+    try:
+        day = parse_date(text)  # first: Python also reads a bare date as a datetime
+        moment = None if day else parse_datetime(text.replace(" ", "T"))
+        if day is not None:
+            moment = datetime.combine(day, time.max if end_of_day else time.min)
+        if moment is None:
+            return None
+        if not timezone.is_aware(moment):
+            moment = timezone.make_aware(moment)
+        moment.astimezone(UTC)  # stored in UTC: 0001-01-01T00:00+01:00 is not storable
+    except (ValueError, OverflowError):
+        return None
+    return moment
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class MomentFilter(django_filters.Filter):
+    field_class = MomentField

@@ -1,0 +1,106 @@
+"""Unknown fields are refused, never ignored (issue 25, item 12).
+
+A misspelled or misplaced option (`ringing_timer` beside `options` instead of in it,
+`langauge` on talk) used to be dropped: 202, and the call dialled without the setting. Every
+write operation of the served OpenAPI schema now answers 400 naming the unknown field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.test import Client
+from rest_framework import serializers
+from rest_framework.test import APIClient
+
+from portal.api.exceptions import flatten_errors
+from portal.api.serializers import StrictSerializer
+from tests.security.routes import routes, url_for
+from tests.security.world import build_world
+
+UNKNOWN = "zz_not_a_field"
+SCHEMA = Client(SERVER_NAME="localhost").get("/api/v1/schema/?format=json").json()
+WRITES = sorted((method.upper(), path) for path, operations in SCHEMA["paths"].items()
+                for method in operations if method in ("post", "put", "patch"))
+
+
+def schema_path(pattern: str) -> str:
+    """A route's pattern as the schema writes it: api/v1/calls/<id:pk> -> /api/v1/calls/{id}."""
+    names = {"pk": "id"}
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>",
+                        lambda match: f"{{{names.get(match[1], match[1])}}}", pattern)
+
+
+@pytest.fixture
+def admin_api(admin_user, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}
+    world = build_world(admin_user)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {world.planted['api token of admin']}")
+    return api, world
+
+
+def test_the_schema_lists_the_writes():
+    assert len(WRITES) > 30
+    assert ("POST", "/api/v1/calls") in WRITES and ("POST", "/api/v1/calls/{id}/talk") in WRITES
+
+
+@pytest.mark.parametrize(("method", "path"), WRITES)
+def test_every_write_operation_refuses_an_unknown_field_naming_it(admin_api, method, path):
+    api, world = admin_api
+    route = next(route for route in routes() if schema_path(route.pattern) == path)
+
+    response = api.generic(method, url_for(route, world), json.dumps({UNKNOWN: 1}),
+                           content_type="application/json")
+
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["fields"] == {UNKNOWN: ["Unknown field."]}
+
+
+def test_an_option_beside_options_is_refused_and_nothing_is_dialled(admin_api):
+    api, world = admin_api
+    calls_before = world.account.calls.count()
+
+    response = api.post("/api/v1/calls", {
+        "application": world.application.pk, "to": {"type": "phone", "number": "31201234567"},
+        "ringing_timer": 20}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"ringing_timer": ["Unknown field."]}
+    assert world.account.calls.count() == calls_before
+
+
+def test_a_misspelled_option_inside_options_is_refused_naming_its_path(admin_api):
+    api, world = admin_api
+
+    response = api.post("/api/v1/calls", {
+        "application": world.application.pk, "to": {"type": "phone", "number": "31201234567"},
+        "options": {"ringing_timr": 20}}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["options.ringing_timr"]
+
+
+def test_a_misspelled_talk_setting_is_refused(admin_api):
+    api, world = admin_api
+
+    response = api.post(f"/api/v1/calls/{world.call.pk}/talk",
+                        {"text": "Hello", "langauge": "en-GB"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"langauge": ["Unknown field."]}
+
+
+def test_an_unknown_field_of_a_nested_shape_is_named_by_its_path():
+    class Inner(StrictSerializer):
+        number = serializers.CharField()
+
+    class Outer(StrictSerializer):
+        to = Inner()
+
+    data = Outer(data={"to": {"number": "1", "extra": 2}})
+
+    assert not data.is_valid()
+    assert flatten_errors(data.errors) == {"to.extra": ["Unknown field."]}
