@@ -13,7 +13,8 @@ from django.utils import timezone
 from calls.events import call_event_record
 from calls.models import Call
 from calls.webhooks import webhook_provider
-from tests.calls.webhook_helpers import make_account, vonage_status
+from tests.calls.webhook_helpers import vonage_status
+from tests.factories import ProviderAccountFactory
 from voiceapps.models import Application
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,8 @@ def day(d: int, hour: int, minute: int = 0) -> datetime:
 @pytest.fixture
 def log(db):
     """Four calls that differ in every filtered field."""
-    alpha, beta = make_account("vonage", name="alpha"), make_account("voicegateway", name="beta")
+    alpha = ProviderAccountFactory(vonage=True, name="alpha")
+    beta = ProviderAccountFactory(voicegateway=True, name="beta")
     sales = Application.objects.create(account=alpha, name="Sales")
     ivr = Application.objects.create(account=beta, name="IVR")
     calls = {
@@ -138,7 +140,7 @@ def test_the_csv_has_the_columns_and_guards_against_formulas(log, client_for, vi
 
 
 def test_keyset_pages_walk_the_whole_log_without_counting_it(client_for, viewer_user):
-    account = make_account()
+    account = ProviderAccountFactory()
     start = timezone.now() - timedelta(days=1)
     Call.objects.bulk_create([
         Call(account=account, provider="vonage", to_display=f"+3120000{n:04}",
@@ -225,7 +227,7 @@ def test_the_empty_log_says_what_to_do_and_shows_the_first_call_by_itself(
     assert "No calls yet" in empty.content.decode()
     assert "Place your first call" in empty.content.decode()
     assert client.get(live_url(empty)).status_code == 204
-    account = make_account()
+    account = ProviderAccountFactory()
     first = Call.objects.create(account=account, provider="vonage", to_display="+31201234567")
     assert page_ids(client.get(live_url(empty))) == [first.pk]
 

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from calls.models import Call, WebhookDelivery
-from tests.calls.webhook_helpers import make_account
+from tests.factories import ProviderAccountFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def stat(html: str, label: str) -> str:
 
 @pytest.fixture
 def day_of_calls(db):
-    account = make_account()
+    account = ProviderAccountFactory()
     now = timezone.now()
 
     def call(status, hours_ago, **fields):

@@ -20,10 +20,10 @@ from tests.calls.webhook_helpers import (
     CONVERSATION,
     UUID,
     body_of,
-    make_account,
     vg_status,
     vonage_status,
 )
+from tests.factories import ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
 from voiceapps.models import Application, Number, ProviderAccount
 
@@ -53,7 +53,7 @@ def placed_call(account, **fields) -> Call:
 
 @pytest.fixture
 def account(db):
-    return make_account()
+    return ProviderAccountFactory()
 
 
 # -- the rules, one by one --------------------------------------------------------------
@@ -127,7 +127,7 @@ def test_an_outcome_arriving_after_the_closing_completed_replaces_it(account):
 
 
 def test_amd_sets_answered_by_and_a_definite_answer_beats_unknown():
-    vg = make_account("voicegateway")
+    vg = ProviderAccountFactory(voicegateway=True)
     record(vg, vg_status("in-progress", type="amd_no_speech_detected"))
     call = Call.objects.get()
     assert call.answered_by == "unknown"
@@ -164,7 +164,7 @@ def test_an_inbound_call_is_created_with_the_application_of_our_number(account):
 
 
 def test_a_voice_gateway_call_finds_its_application_by_sid():
-    vg = make_account("voicegateway")
+    vg = ProviderAccountFactory(voicegateway=True)
     application = Application.objects.create(
         account=vg, name="IVR", provider_app_id="0dddaabf-0a30-43e3-84e8-426873b1a78b")
     record(vg, vg_status("trying", direction="inbound"))
@@ -300,7 +300,8 @@ def test_any_order_with_duplicates_converges_to_the_same_final_state(data, name,
 
 
 def _account_of(kind: str) -> ProviderAccount:
-    return ProviderAccount.objects.filter(kind=kind).first() or make_account(kind)
+    found = ProviderAccount.objects.filter(kind=kind).first()
+    return found or ProviderAccountFactory(**{kind: True})
 
 
 # -- concurrency ------------------------------------------------------------------------
@@ -308,7 +309,7 @@ def _account_of(kind: str) -> ProviderAccount:
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_copies_of_a_first_event_make_one_call_and_one_applied_event():
-    account = make_account()
+    account = ProviderAccountFactory()
     body = body_of(vonage_status("answered", at=at(5), direction="inbound"))
     url = f"/hooks/{account.webhook_token}/events"
     statuses: list[int] = []

@@ -8,11 +8,11 @@ from tests.calls.webhook_helpers import (  # noqa: F401
     CONVERSATION,
     UUID,
     body_of,
-    make_account,
     the_call,
     vonage_post,
     vonage_status,
 )
+from tests.factories import ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def account(db):
-    return make_account()
+    return ProviderAccountFactory()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from calls.models import AnswerRequest, Call, CallEvent, CallStatus, WebhookDeli
 from calls.retention import apply_retention, mask_number, retention_apply
 from portal.models import AuditEntry, RetentionPolicy
 from portal.services import SYSTEM, audit_record
-from tests.calls.webhook_helpers import make_account
+from tests.factories import ProviderAccountFactory
 from tests.helpers import wait_for
 from tests.security.world import ensure_roles
 
@@ -86,7 +86,7 @@ def test_old_payloads_are_removed_and_their_verdict_kept(db):
 
 def test_old_calls_numbers_are_masked_everywhere_they_were_written(db):
     set_policy(None, 90)
-    account = make_account()
+    account = ProviderAccountFactory()
     call = old_call(account, 91 * DAY)
     recent = old_call(account, 89 * DAY, to="+31687654321")
 
@@ -115,7 +115,7 @@ def test_old_calls_numbers_are_masked_everywhere_they_were_written(db):
 
 def test_masking_twice_changes_nothing_and_continues_where_it_stopped(db):
     set_policy(None, 90)
-    account = make_account()
+    account = ProviderAccountFactory()
     call = old_call(account, 100 * DAY)
     retention_apply()
     call.refresh_from_db()
@@ -133,7 +133,7 @@ def test_masking_twice_changes_nothing_and_continues_where_it_stopped(db):
 
 def test_empty_settings_keep_everything(db):
     set_policy(None, None)
-    account = make_account()
+    account = ProviderAccountFactory()
     call = old_call(account, 4000 * DAY)
 
     summary = retention_apply()

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from calls.models import CallEvent
 from calls.webhooks import VOICEGATEWAY_HOOKS
-from tests.calls.webhook_helpers import make_account
+from tests.factories import ProviderAccountFactory
 from tests.fakes.provider_accounts import jambonz_signed_headers, vonage_signed_headers
 from tests.voiceapps.ncco_helpers import make_application, make_document
 from voiceapps.models import FlowType
@@ -59,10 +59,11 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database
 @pytest.fixture
 def hooks(db) -> dict[str, tuple[str, str]]:
     """Each webhook endpoint: (path, how requests to it are signed)."""
-    vonage = make_account("vonage")
-    kpn = make_account("kpn", signature_secret="")  # relies on the secret URL token alone
-    sandbox = make_account("sandbox")
-    gateway = make_account("voicegateway")
+    vonage = ProviderAccountFactory(vonage=True)
+    # Relies on the secret URL token alone.
+    kpn = ProviderAccountFactory(kpn=True, signature_secret="")
+    sandbox = ProviderAccountFactory(sandbox=True)
+    gateway = ProviderAccountFactory(voicegateway=True)
     document = make_document(content=[
         {"action": "talk", "text": "Press 1"},
         {"action": "input", "type": ["dtmf"], "eventUrl": ["https://example.com/menu"]}])
