@@ -293,8 +293,8 @@ class CallEventFactory(factory.django.DjangoModelFactory):
 
     call = factory.SubFactory(CallFactory)
     kind = "status"
-    status = "ringing"
-    raw_status = "ringing"
+    status = factory.LazyAttribute(lambda e: "ringing" if e.kind == "status" else "")
+    raw_status = factory.SelfAttribute("status")
     payload = factory.LazyAttribute(lambda e: {"status": e.raw_status})
 
 
@@ -304,8 +304,8 @@ class AnswerRequestFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = AnswerRequest
 
-    application = factory.SubFactory(ApplicationFactory)
-    call = factory.SubFactory(CallFactory, application=factory.SelfAttribute("..application"))
+    call = factory.SubFactory(CallFactory, application=factory.SubFactory(ApplicationFactory))
+    application = factory.SelfAttribute("call.application")
     method = "GET"
     params = factory.LazyFunction(lambda: {"to": CALLEE})
     status_code = 200
