@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from calls.models import CallEvent
 from calls.webhooks import VOICEGATEWAY_HOOKS
-from tests.factories import ProviderAccountFactory
+from tests.factories import ApplicationFactory, ProviderAccountFactory
 from tests.fakes.provider_accounts import jambonz_signed_headers, vonage_signed_headers
-from tests.voiceapps.ncco_helpers import make_application, make_document
+from tests.voiceapps.ncco_helpers import make_document
 from voiceapps.models import FlowType
 from voiceapps.ncco import validate_ncco
 from voiceapps.ncco.services import menu_url
@@ -67,7 +67,8 @@ def hooks(db) -> dict[str, tuple[str, str]]:
     document = make_document(content=[
         {"action": "talk", "text": "Press 1"},
         {"action": "input", "type": ["dtmf"], "eventUrl": ["https://example.com/menu"]}])
-    application = make_application(vonage, document, flow_type=FlowType.HOSTED)
+    application = ApplicationFactory(account=vonage, ncco_document=document,
+                                     flow_type=FlowType.HOSTED)
     version = document.latest_version
     found = {
         "vonage events": (f"/hooks/{vonage.webhook_token}/events", "vonage"),

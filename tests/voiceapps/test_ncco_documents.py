@@ -5,10 +5,9 @@ from django.core.exceptions import ValidationError
 
 from portal.models import AuditEntry
 from portal.services import Actor
+from tests.factories import ApplicationFactory
 from tests.voiceapps.ncco_helpers import (
     GREETING,
-    make_account,
-    make_application,
     make_document,
 )
 from voiceapps.models import NccoDocument, NccoVersion
@@ -78,8 +77,8 @@ def test_unknown_placeholders_are_warnings_and_application_variables_are_known()
     assert {w.path for w in saved.warnings} == {"/0/text"}
     assert {"customer", "agent"} <= {w.message.split('"')[3] for w in saved.warnings}
 
-    make_application(make_account(), saved.version.document,
-                     variables={"customer": "Ann", "agent": "Bo"})
+    ApplicationFactory(ncco_document=saved.version.document,
+                       variables={"customer": "Ann", "agent": "Bo"})
     again = services.ncco_document_update(actor=Actor(), document=saved.version.document,
                                           content=content)
     assert again.warnings == []
@@ -127,7 +126,7 @@ def test_restore_creates_a_new_version_with_the_old_content(operator_user):
 
 def test_delete_is_refused_while_an_application_serves_the_document():
     document = make_document()
-    make_application(make_account(), document, name="Front desk")
+    ApplicationFactory(ncco_document=document, name="Front desk")
     with pytest.raises(ValidationError) as refused:
         services.ncco_document_delete(actor=Actor(), document=document)
     assert "application “Front desk” serves it" in refused.value.messages[0]
