@@ -14,8 +14,7 @@ from calls.events import call_event_record
 from calls.models import Call
 from calls.webhooks import webhook_provider
 from tests.calls.webhook_helpers import vonage_status
-from tests.factories import ProviderAccountFactory
-from voiceapps.models import Application
+from tests.factories import ApplicationFactory, CallFactory, ProviderAccountFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,23 +28,23 @@ def log(db):
     """Four calls that differ in every filtered field."""
     alpha = ProviderAccountFactory(vonage=True, name="alpha")
     beta = ProviderAccountFactory(voicegateway=True, name="beta")
-    sales = Application.objects.create(account=alpha, name="Sales")
-    ivr = Application.objects.create(account=beta, name="IVR")
+    sales = ApplicationFactory(account=alpha, name="Sales")
+    ivr = ApplicationFactory(account=beta, name="IVR")
     calls = {
-        "c1": Call.objects.create(
+        "c1": CallFactory(
             account=alpha, provider="vonage", application=sales, direction="outbound",
             status="completed", answered_by="human", from_number="+447700900000",
             to_display="+31201234567", tag={"campaign": "spring"}, duration_seconds=62,
             created_at=day(3, 10)),
-        "c2": Call.objects.create(
+        "c2": CallFactory(
             account=alpha, provider="vonage", direction="inbound", status="busy",
             from_number="+31612345678", to_display="+447700900001", created_at=day(4, 9)),
-        "c3": Call.objects.create(
+        "c3": CallFactory(
             account=beta, provider="voicegateway", application=ivr, direction="outbound",
             status="answered", answered_by="machine", from_number="+15083728299",
             to_display="sip:bob@example.com", tag={"campaign": "autumn"},
             created_at=day(5, 12)),
-        "c4": Call.objects.create(
+        "c4": CallFactory(
             account=beta, provider="voicegateway", direction="outbound", status="failed",
             from_number="+15083728299", to_display="+15555550100", tag={"vip": "yes"},
             created_at=day(5, 23, 30)),
@@ -143,8 +142,8 @@ def test_keyset_pages_walk_the_whole_log_without_counting_it(client_for, viewer_
     account = ProviderAccountFactory()
     start = timezone.now() - timedelta(days=1)
     Call.objects.bulk_create([
-        Call(account=account, provider="vonage", to_display=f"+3120000{n:04}",
-             created_at=start + timedelta(minutes=n // 2))  # pairs share a created_at
+        CallFactory.build(account=account, to_display=f"+3120000{n:04}",
+                          created_at=start + timedelta(minutes=n // 2))  # pairs share a time
         for n in range(120)
     ])
     client = client_for(viewer_user)
@@ -228,7 +227,7 @@ def test_the_empty_log_says_what_to_do_and_shows_the_first_call_by_itself(
     assert "Place your first call" in empty.content.decode()
     assert client.get(live_url(empty)).status_code == 204
     account = ProviderAccountFactory()
-    first = Call.objects.create(account=account, provider="vonage", to_display="+31201234567")
+    first = CallFactory(account=account, provider="vonage", to_display="+31201234567")
     assert page_ids(client.get(live_url(empty))) == [first.pk]
 
 

@@ -23,9 +23,9 @@ from tests.calls.webhook_helpers import (
     vg_status,
     vonage_status,
 )
-from tests.factories import ProviderAccountFactory
+from tests.factories import ApplicationFactory, CallFactory, NumberFactory, ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
-from voiceapps.models import Application, Number, ProviderAccount
+from voiceapps.models import ProviderAccount
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,7 @@ def placed_call(account, **fields) -> Call:
               "from_number": "447700900000", "status": CallStatus.SUBMITTED,
               "provider_call_id": UUID, "conversation_id": CONVERSATION,
               "submitted_at": BASE - timedelta(seconds=1), **fields}
-    return Call.objects.create(**values)
+    return CallFactory(**values)
 
 
 @pytest.fixture
@@ -153,8 +153,8 @@ def test_the_providers_started_is_kept_beside_our_submitted(account):
 
 
 def test_an_inbound_call_is_created_with_the_application_of_our_number(account):
-    application = Application.objects.create(account=account, name="Support line")
-    Number.objects.create(account=account, e164="+447700900001", application=application)
+    application = ApplicationFactory(account=account, name="Support line")
+    NumberFactory(account=account, e164="+447700900001", application=application)
     record(account, vonage_status("ringing", at=at(1), direction="inbound"))
 
     call = Call.objects.get()
@@ -165,7 +165,7 @@ def test_an_inbound_call_is_created_with_the_application_of_our_number(account):
 
 def test_a_voice_gateway_call_finds_its_application_by_sid():
     vg = ProviderAccountFactory(voicegateway=True)
-    application = Application.objects.create(
+    application = ApplicationFactory(
         account=vg, name="IVR", provider_app_id="0dddaabf-0a30-43e3-84e8-426873b1a78b")
     record(vg, vg_status("trying", direction="inbound"))
     assert Call.objects.get().application == application

@@ -6,8 +6,8 @@ import pytest
 
 from calls.models import AnswerRequest
 from portal import rawrows
-from tests.factories import ProviderAccountFactory
-from voiceapps.models import Application, ProviderAccount
+from tests.factories import ApplicationFactory, ProviderAccountFactory
+from voiceapps.models import ProviderAccount
 
 
 @pytest.mark.django_db
@@ -29,7 +29,7 @@ def test_a_row_read_through_a_cursor_equals_the_orms():
 
 @pytest.mark.django_db
 def test_a_row_inserted_through_a_cursor_reads_back_through_the_orm():
-    application = Application.objects.create(account=ProviderAccountFactory(), name="Line")
+    application = ApplicationFactory(account=ProviderAccountFactory(), name="Line")
     rawrows.insert(AnswerRequest(application=application, method="GET",
                                  params={"uuid": "leg-1"}, status_code=200,
                                  response=[{"action": "talk", "text": "Hi"}], latency_ms=1.5))
