@@ -1,10 +1,72 @@
+"""One factory per model of Callboard's apps: the one way tests build a row.
+
+Secrets are given in plain text (`api_key="..."`, `private_key_pem="..."`) and stored
+encrypted, as the services store them. Provider accounts take a trait per kind
+(`ProviderAccountFactory(voicegateway=True)`) with the credentials that kind signs and
+authenticates with; applications, numbers and calls follow their account's kind.
+"""
+
+import hashlib
+import secrets
+import uuid
+from datetime import timedelta
+from typing import Any
+
 import factory
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
-from portal.models import Role, User
+from calls.models import AccountRateSlot, AnswerRequest, Call, CallEvent, WebhookDelivery
+from portal import crypto
+from portal.models import (
+    ApiToken,
+    AuditEntry,
+    RetentionPolicy,
+    Role,
+    SignInCounter,
+    User,
+    WorkerHeartbeat,
+)
+from tests.fakes.provider_accounts import (
+    PREVIOUS_WEBHOOK_SECRET,
+    PRIVATE_KEY_PEM,
+    PUBLIC_KEY_PEM,
+    SIGNATURE_SECRET,
+    WEBHOOK_SECRET,
+)
+from voiceapps.models import (
+    Application,
+    CallProfile,
+    NccoDocument,
+    NccoVersion,
+    Number,
+    ProviderAccount,
+)
+from voiceapps.providers.vonage import public_key_pem
+from voiceapps.sandbox.models import SandboxApplication, SandboxCall, SandboxNumber
+from voiceapps.sandbox.scripts import resolve_script
+from voiceapps.services import uses_key_pair
 
 PASSWORD = "a-long-test-password-42"
+# The ids the fake providers and the signing helpers use (tests/fakes/provider_accounts.py).
+VONAGE_APP_ID = "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
+VG_APP_SID = "5f1c7a5e-2b1d-4a39-9a58-0a3b0c0d0e0f"
+VG_ACCOUNT_SID = "9351f46a-678c-43f5-b8a6-d4eb58d131af"
+VG_API_KEY = "3a1f5e1b-0d0f-4b9f-8a65-2c3b5e1f0a77"
+KPN_CLIENT_SECRET = "kpn-client-secret"
+# Nothing listens there: an account built here fails at once if a test forgets to point it
+# at a fake provider or a live Callboard.
+UNREACHABLE = "http://127.0.0.1:9"
+SANDBOX_BASE_URL = f"{UNREACHABLE}/sandbox"
+TALK = [{"action": "talk", "text": "Hello"}]
+CALLEE = "31612345678"
 
+
+def _encrypted(value: str) -> str:
+    return crypto.encrypt(value) if value else ""
+
+
+# Portal --------------------------------------------------------------------------------------
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -21,3 +83,248 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.groups.add(Group.objects.get(name=extracted.label))
             self.is_staff = extracted == Role.ADMIN
         self.save()
+
+
+class ApiTokenFactory(factory.django.DjangoModelFactory):
+    """A token whose plaintext is `raw` (cb_<prefix>_<secret>), hashed as the service does."""
+
+    class Meta:
+        model = ApiToken
+        exclude = ("raw",)
+
+    user = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Token {n}")
+    prefix = factory.LazyFunction(lambda: secrets.token_hex(6))
+    raw = factory.LazyAttribute(lambda t: f"cb_{t.prefix}_{secrets.token_urlsafe(32)}")
+    key_hash = factory.LazyAttribute(lambda t: hashlib.sha256(t.raw.encode()).hexdigest())
+
+
+class AuditEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AuditEntry
+
+    actor_label = "system"
+    action = "account.create"
+
+
+class WorkerHeartbeatFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WorkerHeartbeat
+
+    hostname = factory.Sequence(lambda n: f"celery@worker{n}")
+    last_seen = factory.LazyFunction(timezone.now)
+
+
+class SignInCounterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SignInCounter
+
+    subject = factory.Sequence(lambda n: f"username:{n:064x}")
+    window_ends = factory.LazyFunction(lambda: timezone.now() + timedelta(minutes=15))
+
+
+class RetentionPolicyFactory(factory.django.DjangoModelFactory):
+    """The one policy row (pk 1), as RetentionPolicy.load() finds it."""
+
+    class Meta:
+        model = RetentionPolicy
+        django_get_or_create = ("id",)
+
+    id = 1
+
+
+# Voice applications --------------------------------------------------------------------------
+
+class ProviderAccountFactory(factory.django.DjangoModelFactory):
+    """A Vonage account unless a kind trait says otherwise; secrets are the fakes' own."""
+
+    class Meta:
+        model = ProviderAccount
+
+    class Params:
+        vonage = factory.Trait(kind="vonage")
+        kpn = factory.Trait(
+            kind="kpn", api_key="", api_secret="",
+            client_id=factory.Sequence(lambda n: f"kpn-client-{n}"),
+            client_secret=KPN_CLIENT_SECRET,
+        )
+        voicegateway = factory.Trait(
+            kind="voicegateway", base_url=UNREACHABLE, account_sid=VG_ACCOUNT_SID,
+            api_key=VG_API_KEY,
+            api_secret="", signature_secret="",
+            webhook_secret=WEBHOOK_SECRET, webhook_secret_previous=PREVIOUS_WEBHOOK_SECRET,
+        )
+        sandbox = factory.Trait(kind="sandbox", base_url=SANDBOX_BASE_URL)
+
+    name = factory.LazyAttributeSequence(lambda a, n: f"{a.kind} account {n}")
+    kind = "vonage"
+    # Plain-text secrets, stored encrypted by _adjust_kwargs.
+    api_key = "abcd1234"  # the api_key claim vonage_signed_headers sends
+    api_secret = "vonage-api-secret-5678"
+    signature_secret = SIGNATURE_SECRET
+    client_secret = ""
+    webhook_secret = ""
+    webhook_secret_previous = ""
+
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs: Any) -> dict[str, Any]:
+        for name in ProviderAccount.SECRET_FIELDS:
+            kwargs[f"{name}_encrypted"] = _encrypted(kwargs.pop(name))
+        return kwargs
+
+
+class NccoDocumentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NccoDocument
+
+    name = factory.Sequence(lambda n: f"Document {n}")
+
+
+class NccoVersionFactory(factory.django.DjangoModelFactory):
+    """The next version of `document` (a new document unless given)."""
+
+    class Meta:
+        model = NccoVersion
+
+    document = factory.SubFactory(NccoDocumentFactory)
+    number = factory.LazyAttribute(lambda v: v.document.versions.count() + 1)
+    content = factory.LazyFunction(lambda: [dict(action) for action in TALK])
+
+
+class ApplicationFactory(factory.django.DjangoModelFactory):
+    """A hosted-flow application; it holds the test key pair if its kind uses one."""
+
+    class Meta:
+        model = Application
+
+    account = factory.SubFactory(ProviderAccountFactory)
+    name = factory.Sequence(lambda n: f"Application {n}")
+    provider_app_id = factory.LazyAttribute(
+        lambda a: VG_APP_SID if a.account.kind == "voicegateway" else VONAGE_APP_ID)
+    # Plain text, stored encrypted by _adjust_kwargs.
+    private_key_pem = factory.LazyAttribute(
+        lambda a: PRIVATE_KEY_PEM if uses_key_pair(a.account) else "")
+    public_key_pem = factory.LazyAttribute(
+        lambda a: public_key_pem(a.private_key_pem) if a.private_key_pem else "")
+
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs: Any) -> dict[str, Any]:
+        kwargs["private_key_encrypted"] = _encrypted(kwargs.pop("private_key_pem"))
+        return kwargs
+
+
+class NumberFactory(factory.django.DjangoModelFactory):
+    """A number of `account`, or of the application's account when only that is given."""
+
+    class Meta:
+        model = Number
+
+    application = None
+    account = factory.Maybe("application", factory.SelfAttribute("application.account"),
+                            factory.SubFactory(ProviderAccountFactory))
+    e164 = factory.Sequence(lambda n: f"+3120{n:07d}")
+
+
+class CallProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CallProfile
+
+    name = factory.Sequence(lambda n: f"Profile {n}")
+    kind = "vonage"
+
+
+# The sandbox's provider-side rows -------------------------------------------------------------
+
+class SandboxApplicationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SandboxApplication
+
+    account = factory.SubFactory(ProviderAccountFactory, sandbox=True)
+    name = factory.Sequence(lambda n: f"Pushed {n}")
+    public_key = PUBLIC_KEY_PEM
+
+
+class SandboxNumberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SandboxNumber
+
+    account = factory.SubFactory(ProviderAccountFactory, sandbox=True)
+    msisdn = factory.Sequence(lambda n: f"4477009{n:05d}")
+
+
+class SandboxCallFactory(factory.django.DjangoModelFactory):
+    """A call the emulator was asked to place, with the callee script its number picks."""
+
+    class Meta:
+        model = SandboxCall
+
+    account = factory.SubFactory(ProviderAccountFactory, sandbox=True)
+    conversation_uuid = factory.LazyFunction(lambda: f"CON-{uuid.uuid4()}")
+    application_id = VONAGE_APP_ID
+    to = factory.LazyFunction(lambda: {"type": "phone", "number": CALLEE})
+    request = factory.LazyAttribute(lambda c: {"to": [c.to], "ncco": TALK})
+    script = factory.LazyAttribute(lambda c: resolve_script(c.to.get("number", "")))
+
+
+# Calls ---------------------------------------------------------------------------------------
+
+class CallFactory(factory.django.DjangoModelFactory):
+    """A queued outbound call to a phone; `provider` is its account's kind."""
+
+    class Meta:
+        model = Call
+
+    application = None
+    account = factory.Maybe("application", factory.SelfAttribute("application.account"),
+                            factory.SubFactory(ProviderAccountFactory))
+    provider = factory.LazyAttribute(lambda c: c.account.kind)
+    to_endpoint = factory.LazyFunction(lambda: {"type": "phone", "number": CALLEE})
+    to_display = f"+{CALLEE}"
+
+
+class AccountRateSlotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AccountRateSlot
+
+    account = factory.SubFactory(ProviderAccountFactory)
+
+
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    """An accepted event POST as the webhook view stores it."""
+
+    class Meta:
+        model = WebhookDelivery
+
+    account = factory.SubFactory(ProviderAccountFactory)
+    endpoint = "events"
+    method = "POST"
+    path = "/hooks/•••/events"
+    headers = factory.LazyFunction(lambda: {"Content-Type": "application/json"})
+    body = b'{"status": "completed"}'
+    verified = True
+
+
+class CallEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CallEvent
+
+    call = factory.SubFactory(CallFactory)
+    kind = "status"
+    status = factory.LazyAttribute(lambda e: "ringing" if e.kind == "status" else "")
+    raw_status = factory.SelfAttribute("status")
+    payload = factory.LazyAttribute(lambda e: {"status": e.raw_status})
+
+
+class AnswerRequestFactory(factory.django.DjangoModelFactory):
+    """A hosted answer URL request that was served the call's flow."""
+
+    class Meta:
+        model = AnswerRequest
+
+    call = factory.SubFactory(CallFactory, application=factory.SubFactory(ApplicationFactory))
+    application = factory.SelfAttribute("call.application")
+    method = "GET"
+    params = factory.LazyFunction(lambda: {"to": CALLEE})
+    status_code = 200
+    response = factory.LazyFunction(lambda: [dict(action) for action in TALK])
+    latency_ms = 3.0

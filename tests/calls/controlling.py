@@ -7,12 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from calls.models import Call, CallEvent, CallStatus
 from portal.models import Role, User
 from tests.calls.placing import FROM, KPN_CALLS, TO, VG_CALLS, VONAGE_CALLS, Setup, phone
+from tests.factories import CallFactory, UserFactory
 
 CALLS_PATHS = {"vonage": VONAGE_CALLS, "sandbox": VONAGE_CALLS, "kpn": KPN_CALLS,
                "voicegateway": VG_CALLS}
@@ -26,9 +26,9 @@ def live_call(setup: Setup, status: str = CallStatus.ANSWERED, *, age: float = 6
     values = {name: submitted for name in TIMES.get(status, ())}
     if status in (CallStatus.COMPLETED, CallStatus.BUSY):
         values["ended_at"] = submitted
-    return Call.objects.create(
-        account=setup.account, provider=setup.account.kind, application=setup.application,
-        to_endpoint=phone(), to_display=TO, from_number=FROM, status=status,
+    return CallFactory(
+        application=setup.application, to_endpoint=phone(), to_display=TO, from_number=FROM,
+        status=status,
         provider_call_id=str(uuid.uuid4()), conversation_id=f"CON-{uuid.uuid4()}",
         submitted_at=submitted, created_at=submitted, **{**values, **changes})
 
@@ -51,9 +51,7 @@ def control_events(call: Call) -> list[CallEvent]:
 def quick_user(username: str, role: Role) -> User:
     """A user of `role` without a password: hashing one takes 0.4 s, and these tests sign in
     with force_login or act as the user directly."""
-    user = User.objects.create(username=username)
-    user.groups.add(Group.objects.get(name=role.label))
-    return user
+    return UserFactory(username=username, role=role, password=None)
 
 
 # Users without password hashes for the control tests (they sign in with force_login or a

@@ -6,10 +6,11 @@ from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
-from calls.models import AnswerRequest, Call, CallEvent
+from calls.models import AnswerRequest, CallEvent
 from portal.services import SYSTEM
+from tests.factories import ApplicationFactory, CallFactory, ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
-from tests.voiceapps.ncco_helpers import make_account, make_application, make_document
+from tests.voiceapps.ncco_helpers import make_document
 from voiceapps.hooks import answer_url
 from voiceapps.ncco import services, validate_ncco
 
@@ -44,12 +45,12 @@ def signed_post(client, url: str, payload: dict, *, signed: bool = True, **claim
 
 @pytest.fixture
 def account():
-    return make_account()
+    return ProviderAccountFactory()
 
 
 @pytest.fixture
 def app(account):
-    return make_application(account, make_document())
+    return ApplicationFactory(account=account, ncco_document=make_document())
 
 
 def test_get_answer_request_signed_by_vonage_gets_the_rendered_ncco(client, app):
@@ -105,13 +106,14 @@ def test_post_with_a_bad_or_missing_signature_is_refused_401(client, app, tamper
 
 
 def test_account_without_signature_secret_relies_on_the_url_token(client):
-    app = make_application(make_account(signed=False), make_document())
+    app = ApplicationFactory(account__signature_secret="", ncco_document=make_document())
     response = client.get(path_of(answer_url(app)), PARAMS)
     assert response.status_code == 200
 
 
 def test_unknown_token_or_application_is_a_json_404(client, app):
-    other = make_application(make_account(name="Other"), app.ncco_document, name="Other app")
+    other = ApplicationFactory(account__name="Other", ncco_document=app.ncco_document,
+                               name="Other app")
     good = path_of(answer_url(app))
     for path in (good.replace(app.account.webhook_token, "nope"),
                  good.rsplit("/", 1)[0] + "/999999",
@@ -124,14 +126,14 @@ def test_unknown_token_or_application_is_a_json_404(client, app):
 
 
 def test_application_without_hosted_flow_answers_404_and_is_recorded(client, account):
-    app = make_application(account, None, flow_type="url", answer_url="https://example.com/a")
+    app = ApplicationFactory(account=account, flow_type="url", answer_url="https://example.com/a")
     response = signed_get(client, answer_url(app), PARAMS)
     assert response.status_code == 404 and response.json()["error"] == "not_found"
     assert AnswerRequest.objects.get().status_code == 404
 
 
 def test_body_that_is_not_a_json_object_is_a_400(client):
-    app = make_application(make_account(signed=False), make_document())
+    app = ApplicationFactory(account__signature_secret="", ncco_document=make_document())
     response = client.post(path_of(answer_url(app)), data="[1]", content_type="application/json")
     assert response.status_code == 400 and response.json()["error"] == "invalid"
     assert client.put(path_of(answer_url(app))).status_code == 405
@@ -156,8 +158,8 @@ HOSTILE = ['say "hi" \\o/', "line one\nline two\r\n\ttab", "☎ Zoë 東京 🙂
 @pytest.mark.parametrize("value", HOSTILE)
 def test_hostile_values_stay_one_json_string(client, account, value):
     content = [{"action": "talk", "text": "From {{from}} for {{custom.name}}."}]
-    app = make_application(account, make_document(content=content),
-                           variables={"name": value})
+    app = ApplicationFactory(account=account, ncco_document=make_document(content=content),
+                             variables={"name": value})
     response = signed_post(client, answer_url(app), {**PARAMS, "from": value})
     document = json.loads(response.content.decode("utf-8"))
     assert document == [{"action": "talk", "text": f"From {value} for {value}."}]
@@ -166,7 +168,7 @@ def test_hostile_values_stay_one_json_string(client, account, value):
 
 def test_missing_values_become_empty_and_are_noted(client, account):
     content = [{"action": "talk", "text": "Account {{custom.account}} for {{conversation_uuid}}"}]
-    app = make_application(account, make_document(content=content))
+    app = ApplicationFactory(account=account, ncco_document=make_document(content=content))
     response = signed_post(client, answer_url(app), {"to": "447700900000", "uuid": UUID})
     assert response.json()[0]["text"] == "Account  for "
     assert AnswerRequest.objects.get().missing_placeholders == [
@@ -175,10 +177,10 @@ def test_missing_values_become_empty_and_are_noted(client, account):
 
 def test_the_call_tag_overrides_application_variables_and_the_call_is_linked(client, account):
     content = [{"action": "talk", "text": "{{custom.greeting}} {{custom.name}}"}]
-    app = make_application(account, make_document(content=content),
-                           variables={"greeting": "Hello", "name": "caller"})
-    call = Call.objects.create(account=account, provider="vonage", application=app,
-                               provider_call_id=UUID, tag={"name": "Ann", "order": 42})
+    app = ApplicationFactory(account=account, ncco_document=make_document(content=content),
+                             variables={"greeting": "Hello", "name": "caller"})
+    call = CallFactory(account=account, provider="vonage", application=app,
+                       provider_call_id=UUID, tag={"name": "Ann", "order": 42})
     response = signed_post(client, answer_url(app), PARAMS)
     assert response.json()[0]["text"] == "Hello Ann"
     recorded = AnswerRequest.objects.get()
@@ -206,7 +208,7 @@ def menu_app(account, settings):
         services.menu_input_action(url=url) | {"type": ["dtmf", "speech"]},
     ], menu={"digits": {"1": sales.pk}, "words": {"support": support.pk},
              "default": fallback.pk})
-    return make_application(account, document, name="Menu line")
+    return ApplicationFactory(account=account, ncco_document=document, name="Menu line")
 
 
 def menu_event(**result):
@@ -243,8 +245,8 @@ def test_menu_routes_by_digit_word_or_default(client, menu_app, result, text):
 
 
 def test_menu_choice_is_recorded_on_a_known_call(client, menu_app):
-    call = Call.objects.create(account=menu_app.account, provider="vonage",
-                               application=menu_app, provider_call_id=UUID)
+    call = CallFactory(account=menu_app.account, provider="vonage",
+                       application=menu_app, provider_call_id=UUID)
     url = served_menu_url(client, menu_app)
     signed_post(client, url, menu_event(dtmf={"digits": "1", "timed_out": False}))
     event = CallEvent.objects.get(call=call)

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from calls.events import call_event_record
 from calls.models import Call
-from tests.calls.webhook_helpers import make_account, vonage_status
+from tests.calls.webhook_helpers import vonage_status
+from tests.factories import ApplicationFactory, CallFactory, ProviderAccountFactory
 from voiceapps.adapters import account_adapter
-from voiceapps.models import Application
 
 pytestmark = pytest.mark.django_db
 
@@ -26,24 +26,25 @@ def day(d: int, hour: int, minute: int = 0) -> datetime:
 @pytest.fixture
 def log(db):
     """Four calls that differ in every filtered field."""
-    alpha, beta = make_account("vonage", name="alpha"), make_account("voicegateway", name="beta")
-    sales = Application.objects.create(account=alpha, name="Sales")
-    ivr = Application.objects.create(account=beta, name="IVR")
+    alpha = ProviderAccountFactory(vonage=True, name="alpha")
+    beta = ProviderAccountFactory(voicegateway=True, name="beta")
+    sales = ApplicationFactory(account=alpha, name="Sales")
+    ivr = ApplicationFactory(account=beta, name="IVR")
     calls = {
-        "c1": Call.objects.create(
+        "c1": CallFactory(
             account=alpha, provider="vonage", application=sales, direction="outbound",
             status="completed", answered_by="human", from_number="+447700900000",
             to_display="+31201234567", tag={"campaign": "spring"}, duration_seconds=62,
             created_at=day(3, 10)),
-        "c2": Call.objects.create(
+        "c2": CallFactory(
             account=alpha, provider="vonage", direction="inbound", status="busy",
             from_number="+31612345678", to_display="+447700900001", created_at=day(4, 9)),
-        "c3": Call.objects.create(
+        "c3": CallFactory(
             account=beta, provider="voicegateway", application=ivr, direction="outbound",
             status="answered", answered_by="machine", from_number="+15083728299",
             to_display="sip:bob@example.com", tag={"campaign": "autumn"},
             created_at=day(5, 12)),
-        "c4": Call.objects.create(
+        "c4": CallFactory(
             account=beta, provider="voicegateway", direction="outbound", status="failed",
             from_number="+15083728299", to_display="+15555550100", tag={"vip": "yes"},
             created_at=day(5, 23, 30)),
@@ -182,11 +183,11 @@ def test_e164_numbers_are_exported_as_typed_in_the_number_columns_only(log, clie
 
 
 def test_keyset_pages_walk_the_whole_log_without_counting_it(client_for, viewer_user):
-    account = make_account()
+    account = ProviderAccountFactory()
     start = timezone.now() - timedelta(days=1)
     Call.objects.bulk_create([
-        Call(account=account, provider="vonage", to_display=f"+3120000{n:04}",
-             created_at=start + timedelta(minutes=n // 2))  # pairs share a created_at
+        CallFactory.build(account=account, to_display=f"+3120000{n:04}",
+                          created_at=start + timedelta(minutes=n // 2))  # pairs share a time
         for n in range(120)
     ])
     client = client_for(viewer_user)
@@ -269,8 +270,8 @@ def test_the_empty_log_says_what_to_do_and_shows_the_first_call_by_itself(
     assert "No calls yet" in empty.content.decode()
     assert "Place your first call" in empty.content.decode()
     assert client.get(live_url(empty)).status_code == 204
-    account = make_account()
-    first = Call.objects.create(account=account, provider="vonage", to_display="+31201234567")
+    account = ProviderAccountFactory()
+    first = CallFactory(account=account, provider="vonage", to_display="+31201234567")
     assert page_ids(client.get(live_url(empty))) == [first.pk]
 
 

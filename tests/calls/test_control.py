@@ -17,8 +17,8 @@ from tests.calls.controlling import (  # noqa: F401 (fixtures)
     quick_operator,
 )
 from tests.calls.placing import TO, kpn_setup, voicegateway_setup, vonage_setup
+from tests.factories import NccoDocumentFactory, NccoVersionFactory
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
-from voiceapps.models import NccoDocument, NccoVersion
 
 pytestmark = pytest.mark.django_db
 
@@ -78,11 +78,11 @@ def test_transfer_to_an_inline_ncco_fills_in_the_call(fake_provider, operator, k
 def test_transfer_to_a_saved_document_sends_its_latest_version(fake_provider, operator):
     setup = vonage_setup(fake_provider)
     call = live_call(setup)
-    document = NccoDocument.objects.create(name="Queue")
-    NccoVersion.objects.create(document=document, number=1,
-                               content=[{"action": "talk", "text": "Old"}])
-    NccoVersion.objects.create(document=document, number=2,
-                               content=[{"action": "talk", "text": "Please hold"}])
+    document = NccoDocumentFactory(name="Queue")
+    NccoVersionFactory(document=document, number=1,
+                       content=[{"action": "talk", "text": "Old"}])
+    NccoVersionFactory(document=document, number=2,
+                       content=[{"action": "talk", "text": "Please hold"}])
 
     event = control.call_control(actor=operator, call=call, action="transfer",
                                  ncco_document=document)

@@ -12,8 +12,8 @@ from tests.calls.controlling import (  # noqa: F401 (fixtures)
     quick_operator,
 )
 from tests.calls.placing import kpn_setup, voicegateway_setup, vonage_setup
+from tests.factories import NccoDocumentFactory, NccoVersionFactory
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
-from voiceapps.models import NccoDocument, NccoVersion
 
 pytestmark = pytest.mark.django_db
 
@@ -58,9 +58,9 @@ def test_transfer_with_an_inline_ncco(fake_provider, api):
 def test_transfer_to_a_saved_document(fake_provider, api):
     setup = vonage_setup(fake_provider)
     call = live_call(setup)
-    document = NccoDocument.objects.create(name="Survey")
-    NccoVersion.objects.create(document=document, number=1,
-                               content=[{"action": "talk", "text": "One question"}])
+    document = NccoDocumentFactory(name="Survey")
+    NccoVersionFactory(document=document, number=1,
+                       content=[{"action": "talk", "text": "One question"}])
 
     response = api.post(url(call, "transfer"), {"ncco_document": document.pk}, format="json")
 

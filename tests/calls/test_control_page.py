@@ -15,8 +15,8 @@ from tests.calls.controlling import (  # noqa: F401 (fixtures)
     quick_viewer,
 )
 from tests.calls.placing import kpn_setup, voicegateway_setup, vonage_setup
+from tests.factories import NccoDocumentFactory, NccoVersionFactory
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
-from voiceapps.models import NccoDocument, NccoVersion
 
 pytestmark = pytest.mark.django_db
 
@@ -170,9 +170,9 @@ def test_play_audio_and_send_digits_from_the_forms(fake_provider, client_for, op
 def test_transfer_to_a_saved_document_from_the_page(fake_provider, client_for, operator_user):
     setup = vonage_setup(fake_provider)
     call = live_call(setup)
-    document = NccoDocument.objects.create(name="After hours")
-    NccoVersion.objects.create(document=document, number=1,
-                               content=[{"action": "talk", "text": "We are closed"}])
+    document = NccoDocumentFactory(name="After hours")
+    NccoVersionFactory(document=document, number=1,
+                       content=[{"action": "talk", "text": "We are closed"}])
 
     response = client_for(operator_user).post(control_url(call, "transfer"), {
         "target": "document", "ncco_document": document.pk, "ncco": "ignored", "url": ""},

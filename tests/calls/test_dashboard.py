@@ -6,8 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from calls.models import Call, WebhookDelivery
-from tests.calls.webhook_helpers import make_account
+from tests.factories import CallFactory, ProviderAccountFactory, WebhookDeliveryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,12 +21,12 @@ def stat(html: str, label: str) -> str:
 
 @pytest.fixture
 def day_of_calls(db):
-    account = make_account()
+    account = ProviderAccountFactory()
     now = timezone.now()
 
     def call(status, hours_ago, **fields):
-        return Call.objects.create(account=account, provider="vonage", status=status,
-                                   created_at=now - timedelta(hours=hours_ago), **fields)
+        return CallFactory(account=account, provider="vonage", status=status,
+                           created_at=now - timedelta(hours=hours_ago), **fields)
 
     answered = {"answered_at": now, "ended_at": now}
     call("completed", 1, answered_by="human", duration_seconds=60, **answered)
@@ -39,11 +38,11 @@ def day_of_calls(db):
     call("ringing", 0.1)
     call("answered", 0.2, answered_at=now)
     call("completed", 60, duration_seconds=600, **answered)  # only in the 7-day view
-    WebhookDelivery.objects.create(account=account, endpoint="events", method="POST",
-                                   path="/hooks/x/events", body=b"{}",
-                                   rejection_reason="bad signature: no")
-    WebhookDelivery.objects.create(account=account, endpoint="events", method="POST",
-                                   path="/hooks/x/events", body=b"{}", verified=True)
+    WebhookDeliveryFactory(account=account, endpoint="events", method="POST",
+                           path="/hooks/x/events", body=b"{}", verified=False,
+                           rejection_reason="bad signature: no")
+    WebhookDeliveryFactory(account=account, endpoint="events", method="POST",
+                           path="/hooks/x/events", body=b"{}", verified=True)
     return account
 
 

@@ -19,13 +19,13 @@ from tests.calls.webhook_helpers import (
     CONVERSATION,
     UUID,
     body_of,
-    make_account,
     vg_status,
     vonage_status,
 )
+from tests.factories import ApplicationFactory, CallFactory, NumberFactory, ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
 from voiceapps.adapters import account_adapter
-from voiceapps.models import Application, Number, ProviderAccount
+from voiceapps.models import ProviderAccount
 
 pytestmark = pytest.mark.django_db
 
@@ -48,12 +48,12 @@ def placed_call(account, **fields) -> Call:
               "from_number": "447700900000", "status": CallStatus.SUBMITTED,
               "provider_call_id": UUID, "conversation_id": CONVERSATION,
               "submitted_at": BASE - timedelta(seconds=1), **fields}
-    return Call.objects.create(**values)
+    return CallFactory(**values)
 
 
 @pytest.fixture
 def account(db):
-    return make_account()
+    return ProviderAccountFactory()
 
 
 # -- the rules, one by one --------------------------------------------------------------
@@ -127,7 +127,7 @@ def test_an_outcome_arriving_after_the_closing_completed_replaces_it(account):
 
 
 def test_amd_sets_answered_by_and_a_definite_answer_beats_unknown():
-    vg = make_account("voicegateway")
+    vg = ProviderAccountFactory(voicegateway=True)
     record(vg, vg_status("in-progress", type="amd_no_speech_detected"))
     call = Call.objects.get()
     assert call.answered_by == "unknown"
@@ -153,8 +153,8 @@ def test_the_providers_started_is_kept_beside_our_submitted(account):
 
 
 def test_an_inbound_call_is_created_with_the_application_of_our_number(account):
-    application = Application.objects.create(account=account, name="Support line")
-    Number.objects.create(account=account, e164="+447700900001", application=application)
+    application = ApplicationFactory(account=account, name="Support line")
+    NumberFactory(account=account, e164="+447700900001", application=application)
     record(account, vonage_status("ringing", at=at(1), direction="inbound"))
 
     call = Call.objects.get()
@@ -164,8 +164,8 @@ def test_an_inbound_call_is_created_with_the_application_of_our_number(account):
 
 
 def test_a_voice_gateway_call_finds_its_application_by_sid():
-    vg = make_account("voicegateway")
-    application = Application.objects.create(
+    vg = ProviderAccountFactory(voicegateway=True)
+    application = ApplicationFactory(
         account=vg, name="IVR", provider_app_id="0dddaabf-0a30-43e3-84e8-426873b1a78b")
     record(vg, vg_status("trying", direction="inbound"))
     assert Call.objects.get().application == application
@@ -300,7 +300,8 @@ def test_any_order_with_duplicates_converges_to_the_same_final_state(data, name,
 
 
 def _account_of(kind: str) -> ProviderAccount:
-    return ProviderAccount.objects.filter(kind=kind).first() or make_account(kind)
+    found = ProviderAccount.objects.filter(kind=kind).first()
+    return found or ProviderAccountFactory(**{kind: True})
 
 
 # -- concurrency ------------------------------------------------------------------------
@@ -308,7 +309,7 @@ def _account_of(kind: str) -> ProviderAccount:
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_copies_of_a_first_event_make_one_call_and_one_applied_event():
-    account = make_account()
+    account = ProviderAccountFactory()
     body = body_of(vonage_status("answered", at=at(5), direction="inbound"))
     url = f"/hooks/{account.webhook_token}/events"
     statuses: list[int] = []

@@ -18,10 +18,9 @@ from tests.calls.placing import (
     voicegateway_setup,
     vonage_setup,
 )
-from tests.factories import UserFactory
+from tests.factories import CallProfileFactory, UserFactory
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from tests.helpers import wait_for
-from voiceapps.models import CallProfile
 from voiceapps.providers.registry import PROVIDERS
 
 pytestmark = pytest.mark.django_db
@@ -384,7 +383,7 @@ def test_tag_keys_are_placeholder_names_and_values_text(fake_provider, api_for, 
 def test_a_profile_applies_its_options_and_the_calls_own_options_win(
         fake_provider, api_for, operator_user, enqueued):
     setup = vonage_setup(fake_provider)
-    profile = CallProfile.objects.create(
+    profile = CallProfileFactory(
         name="Voicemail hangs up", kind="vonage",
         options={"machine_detection": "hangup", "ringing_timer": 20})
     response = post(api_for(operator_user),
@@ -396,7 +395,7 @@ def test_a_profile_applies_its_options_and_the_calls_own_options_win(
 
 def test_a_profile_of_another_provider_is_refused(fake_provider, api_for, operator_user):
     setup = vonage_setup(fake_provider)
-    profile = CallProfile.objects.create(name="VG", kind="voicegateway", options={"timeout": 9})
+    profile = CallProfileFactory(name="VG", kind="voicegateway", options={"timeout": 9})
     response = post(api_for(operator_user), api_body(setup, profile=profile.pk))
     assert response.status_code == 400
     assert "is for Voice Gateway" in response.json()["fields"]["profile"][0]

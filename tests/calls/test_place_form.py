@@ -8,6 +8,7 @@ from calls.forms import OPTION_INPUTS
 from calls.models import Call
 from portal.models import AuditEntry
 from tests.calls.placing import FROM, TO, kpn_setup, voicegateway_setup, vonage_setup
+from tests.factories import CallFactory, CallProfileFactory
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from voiceapps.models import CallProfile
 from voiceapps.providers.options import CATALOG
@@ -216,8 +217,8 @@ def test_voice_gateway_form_errors_show_on_their_field(fake_provider, client_for
 
 def test_a_profile_is_applied_from_the_form(fake_provider, client_for, operator_user):
     setup = vonage_setup(fake_provider)
-    profile = CallProfile.objects.create(name="Short ring", kind="vonage",
-                                         options={"ringing_timer": 15})
+    profile = CallProfileFactory(name="Short ring", kind="vonage",
+                                 options={"ringing_timer": 15})
     response = client_for(operator_user).post("/calls/new", form_data(setup,
                                                                       profile=profile.pk))
     assert response.status_code == 302
@@ -228,7 +229,7 @@ def test_a_profile_is_applied_from_the_form(fake_provider, client_for, operator_
 
 
 def failed_call(setup) -> Call:
-    return Call.objects.create(
+    return CallFactory(
         account=setup.account, provider=setup.account.kind, application=setup.application,
         to_endpoint={"type": "phone", "number": TO}, to_display=TO, from_number=FROM,
         status="failed", attempts=1, options={"ringing_timer": 30},
@@ -313,7 +314,7 @@ def test_profile_form_errors_show_on_their_field(client_for, operator_user):
 
 
 def test_viewers_read_profiles_but_do_not_change_them(client_for, viewer_user):
-    CallProfile.objects.create(name="P", kind="vonage", options={})
+    CallProfileFactory(name="P", kind="vonage", options={})
     client = client_for(viewer_user)
     assert client.get("/calls/profiles/").status_code == 200
     assert "New profile" not in client.get("/calls/profiles/").content.decode()

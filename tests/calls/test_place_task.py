@@ -14,16 +14,15 @@ from calls import services, tasks
 from calls.models import Call, CallStatus
 from portal.services import SYSTEM
 from tests.calls.placing import (
-    APP_ID,
     FROM,
     TO,
-    VG_APP_SID,
     kpn_setup,
     phone,
     reload,
     voicegateway_setup,
     vonage_setup,
 )
+from tests.factories import VG_APP_SID, VONAGE_APP_ID
 from tests.fakes.provider_accounts import PUBLIC_KEY_PEM
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from voiceapps.adapters import account_adapter
@@ -83,7 +82,7 @@ def test_vonage_accepts_the_call_and_its_ids_and_exchange_are_stored(fake_provid
     assert body["event_url"] == [services.application_event_url(setup.application)]
     assert (body["ringing_timer"], body["machine_detection"]) == (25, "hangup")
     claims = jwt.decode(sent.bearer_token(), PUBLIC_KEY_PEM, algorithms=["RS256"])
-    assert claims["application_id"] == APP_ID
+    assert claims["application_id"] == VONAGE_APP_ID
     assert call.provider_call_id and call.conversation_id.startswith("CON-")
     # As sent, but for the webhook token in Callboard's own URLs: it is for admins only.
     token = setup.account.webhook_token
@@ -128,7 +127,7 @@ def test_kpn_accepts_the_call_with_an_oauth_token(fake_provider, scheduled):
     setup.accept()
     call = submit(place(setup))
     (sent,) = setup.create_requests()
-    assert sent.headers["ApplicationId"] == APP_ID
+    assert sent.headers["ApplicationId"] == VONAGE_APP_ID
     assert sent.bearer_token().startswith("token-")
     assert call.status == CallStatus.SUBMITTED
 

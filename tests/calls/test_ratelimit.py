@@ -16,6 +16,7 @@ from calls.models import Call, CallEvent, CallStatus
 from portal.services import SYSTEM
 from tests.calls.placing import FROM, phone, voicegateway_setup
 from tests.conftest import TEST_QUEUE, _start_worker
+from tests.factories import CallEventFactory
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from tests.helpers import wait_for
 
@@ -39,8 +40,8 @@ def sent(setup, *, answered_ago: float | None = None) -> Call:
     if answered_ago is None:
         Call.objects.filter(pk=call.pk).update(send_started_at=timezone.now())
     else:
-        CallEvent.objects.create(call=call, source="callboard", kind=ratelimit.SEND_EVENT,
-                                 received_at=timezone.now() - timedelta(seconds=answered_ago))
+        CallEventFactory(call=call, source="callboard", kind=ratelimit.SEND_EVENT,
+                         received_at=timezone.now() - timedelta(seconds=answered_ago))
     return call
 
 
@@ -173,8 +174,8 @@ def test_an_answer_stored_between_the_two_counts_still_holds_its_place(
         with transaction.atomic():
             Call.objects.filter(pk=call.pk).update(send_started_at=None,
                                                    updated_at=timezone.now())
-            CallEvent.objects.create(call_id=call.pk, source="callboard",
-                                     kind=ratelimit.SEND_EVENT)
+            CallEventFactory(call=call, source="callboard",
+                             kind=ratelimit.SEND_EVENT)
         connections.close_all()
 
     counts = []

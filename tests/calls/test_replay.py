@@ -2,17 +2,17 @@
 
 import pytest
 
-from calls.models import AnswerRequest, Call, CallEvent, WebhookDelivery
+from calls.models import Call, CallEvent, WebhookDelivery
 from portal.models import AuditEntry
 from tests.calls.webhook_helpers import (  # noqa: F401
     CONVERSATION,
     UUID,
     body_of,
-    make_account,
     the_call,
     vonage_post,
     vonage_status,
 )
+from tests.factories import AnswerRequestFactory, CallFactory, ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def account(db):
-    return make_account()
+    return ProviderAccountFactory()
 
 
 @pytest.fixture
@@ -180,9 +180,9 @@ def test_the_timeline_tells_the_whole_story(account, client, client_for, persona
         "recording_uuid": "r-1", "conversation_uuid": CONVERSATION,
         "timestamp": "2026-01-05T10:00:20.000Z"})
     call = Call.objects.get()
-    AnswerRequest.objects.create(call=call, method="GET", params={"uuid": UUID},
-                                 status_code=200, response=[{"action": "talk", "text": "Hi"}],
-                                 latency_ms=12.5)
+    AnswerRequestFactory(call=call, method="GET", params={"uuid": UUID},
+                         status_code=200, response=[{"action": "talk", "text": "Hi"}],
+                         latency_ms=12.5)
 
     html = client_for(personas["viewer"]).get(f"/calls/{call.pk}/").content.decode()
     timeline = html.split('id="timeline"')[1]
@@ -198,6 +198,6 @@ def test_the_timeline_tells_the_whole_story(account, client, client_for, persona
 
 
 def test_a_call_without_events_says_so(account, client_for, viewer_user):
-    call = Call.objects.create(account=account, provider="vonage", to_display="+31201234567")
+    call = CallFactory(account=account, provider="vonage", to_display="+31201234567")
     html = client_for(viewer_user).get(f"/calls/{call.pk}/").content.decode()
     assert "No events yet" in html

@@ -5,11 +5,17 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from calls.models import AnswerRequest, Call, CallEvent, CallStatus, WebhookDelivery
+from calls.models import Call, CallStatus, WebhookDelivery
 from calls.retention import apply_retention, mask_number, retention_apply
 from portal.models import AuditEntry, RetentionPolicy
 from portal.services import SYSTEM, audit_record
-from tests.calls.webhook_helpers import make_account
+from tests.factories import (
+    AnswerRequestFactory,
+    CallEventFactory,
+    CallFactory,
+    ProviderAccountFactory,
+    WebhookDeliveryFactory,
+)
 from tests.helpers import wait_for
 from tests.security.world import ensure_roles
 
@@ -29,7 +35,7 @@ def test_a_masked_number_keeps_its_country_code_and_last_two_digits(number, mask
 
 
 def delivery(age: timedelta, **fields) -> WebhookDelivery:
-    return WebhookDelivery.objects.create(
+    return WebhookDeliveryFactory(
         endpoint="events", method="POST", path="/hooks/x/events",
         headers={"Content-Type": "application/json", "User-Agent": "Vonage"},
         body=b'{"status":"answered"}', query="a=1", received_at=timezone.now() - age,
@@ -37,7 +43,7 @@ def delivery(age: timedelta, **fields) -> WebhookDelivery:
 
 
 def old_call(account, age: timedelta, to: str = "+31612345678") -> Call:
-    call = Call.objects.create(
+    call = CallFactory(
         account=account, provider="vonage", from_number="+31201234567", to_display=to,
         to_endpoint={"type": "phone", "number": to.lstrip("+")}, status=CallStatus.COMPLETED,
         provider_request={"body": {"to": [{"type": "phone", "number": to.lstrip("+")}],
@@ -45,11 +51,11 @@ def old_call(account, age: timedelta, to: str = "+31612345678") -> Call:
     )
     Call.objects.filter(pk=call.pk).update(created_at=timezone.now() - age)
     raw = delivery(age, account=account)
-    CallEvent.objects.create(call=call, delivery=raw, kind="status", status="completed",
-                             payload={"to": to.lstrip("+"), "from": "31201234567",
-                                      "status": "completed"})
-    AnswerRequest.objects.create(call=call, method="GET", status_code=200, latency_ms=3,
-                                 params={"to": to.lstrip("+"), "from": "31201234567"})
+    CallEventFactory(call=call, delivery=raw, kind="status", status="completed",
+                     payload={"to": to.lstrip("+"), "from": "31201234567",
+                              "status": "completed"})
+    AnswerRequestFactory(call=call, method="GET", status_code=200, latency_ms=3,
+                         params={"to": to.lstrip("+"), "from": "31201234567"})
     audit_record(actor=SYSTEM, action="call.place", obj=Call.objects.get(pk=call.pk),
                  changes={"to": to, "from": "+31201234567"})
     return Call.objects.get(pk=call.pk)
@@ -86,7 +92,7 @@ def test_old_payloads_are_removed_and_their_verdict_kept(db):
 
 def test_old_calls_numbers_are_masked_everywhere_they_were_written(db):
     set_policy(None, 90)
-    account = make_account()
+    account = ProviderAccountFactory()
     call = old_call(account, 91 * DAY)
     recent = old_call(account, 89 * DAY, to="+31687654321")
 
@@ -115,7 +121,7 @@ def test_old_calls_numbers_are_masked_everywhere_they_were_written(db):
 
 def test_masking_twice_changes_nothing_and_continues_where_it_stopped(db):
     set_policy(None, 90)
-    account = make_account()
+    account = ProviderAccountFactory()
     call = old_call(account, 100 * DAY)
     retention_apply()
     call.refresh_from_db()
@@ -133,7 +139,7 @@ def test_masking_twice_changes_nothing_and_continues_where_it_stopped(db):
 
 def test_empty_settings_keep_everything(db):
     set_policy(None, None)
-    account = make_account()
+    account = ProviderAccountFactory()
     call = old_call(account, 4000 * DAY)
 
     summary = retention_apply()

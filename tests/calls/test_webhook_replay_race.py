@@ -7,13 +7,14 @@ from django.db import connection
 from django.test import Client
 
 from calls.models import CallEvent, WebhookDelivery
-from tests.calls.webhook_helpers import body_of, make_account, vonage_status
+from tests.calls.webhook_helpers import body_of, vonage_status
+from tests.factories import ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_copies_of_one_signed_event_sent_at_once_are_applied_once():
-    account = make_account()
+    account = ProviderAccountFactory()
     body = body_of(vonage_status("answered"))
     headers = vonage_signed_headers(body)
     start = threading.Barrier(2)

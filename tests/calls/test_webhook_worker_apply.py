@@ -6,7 +6,8 @@ from django.db import OperationalError
 from calls import webhooks
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
 from calls.webhooks import deliveries_apply_pending
-from tests.calls.webhook_helpers import UUID, make_account, the_call, vonage_post, vonage_status
+from tests.calls.webhook_helpers import UUID, the_call, vonage_post, vonage_status
+from tests.factories import ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
 from tests.helpers import wait_for
 
@@ -28,7 +29,7 @@ def test_events_are_answered_at_once_and_one_task_applies_all_stored_meanwhile(
     scheduled = []
     monkeypatch.setattr("calls.tasks.apply_webhook_deliveries.delay",
                         lambda: scheduled.append("task"))
-    account = make_account()
+    account = ProviderAccountFactory()
 
     post_call_progress(client, account)
     assert not CallEvent.objects.exists()  # stored and answered, not applied yet
@@ -47,7 +48,7 @@ def test_events_are_answered_at_once_and_one_task_applies_all_stored_meanwhile(
 def test_a_replay_is_still_refused_in_the_request(client, settings, monkeypatch):
     settings.WEBHOOK_APPLY_IN_WORKER = True
     monkeypatch.setattr("calls.tasks.apply_webhook_deliveries.delay", lambda: None)
-    account = make_account()
+    account = ProviderAccountFactory()
     body = b'{"uuid":"x","status":"ringing"}'
     headers = vonage_signed_headers(body)
     url = f"/hooks/{account.webhook_token}/events"
@@ -60,7 +61,7 @@ def test_a_replay_is_still_refused_in_the_request(client, settings, monkeypatch)
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_applies_the_events(client, settings, celery_worker):
     settings.WEBHOOK_APPLY_IN_WORKER = True
-    account = make_account()
+    account = ProviderAccountFactory()
     post_call_progress(client, account)
     call = wait_for(lambda: Call.objects.filter(
         account=account, provider_call_id=UUID, status=CallStatus.ANSWERED).first())
@@ -73,7 +74,7 @@ def test_workers_apply_in_batches_and_a_failed_batch_one_by_one(client, settings
     settings.WEBHOOK_APPLY_IN_WORKER = True
     monkeypatch.setattr("calls.tasks.apply_webhook_deliveries.delay", lambda: None)
     monkeypatch.setattr("calls.webhooks.APPLY_BATCH", 2)
-    account = make_account()
+    account = ProviderAccountFactory()
     post_call_progress(client, account)
     vonage_post(client, account, vonage_status("completed", at="2026-01-05T10:01:00.000Z"))
     batches = []

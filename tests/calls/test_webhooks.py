@@ -13,13 +13,13 @@ from tests.calls.webhook_helpers import (
     CONVERSATION,
     UUID,
     body_of,
-    make_account,
     the_call,
     vg_post,
     vg_status,
     vonage_post,
     vonage_status,
 )
+from tests.factories import ProviderAccountFactory
 from tests.fakes.provider_accounts import (
     PREVIOUS_WEBHOOK_SECRET,
     jambonz_signed_headers,
@@ -91,7 +91,7 @@ VONAGE_EVENTS = [
 def test_every_documented_vonage_event_is_stored_and_applied(
     client, kind, name, payload, event_kind, expected
 ):
-    account = make_account(kind)
+    account = ProviderAccountFactory(**{kind: True})
     response = vonage_post(client, account, payload)
 
     assert response.status_code == 200
@@ -107,7 +107,7 @@ def test_every_documented_vonage_event_is_stored_and_applied(
 
 
 def test_a_vonage_event_keeps_the_raw_status_and_the_parties(client):
-    account = make_account()
+    account = ProviderAccountFactory()
     vonage_post(client, account, vonage_status("unanswered", detail="unavailable"))
 
     call = the_call(account, UUID)
@@ -118,7 +118,7 @@ def test_a_vonage_event_keeps_the_raw_status_and_the_parties(client):
 
 
 def test_vonage_get_events_are_verified_over_the_query_parameters(client):
-    account = make_account()
+    account = ProviderAccountFactory()
     params = {"uuid": UUID, "status": "ringing", "conversation_uuid": CONVERSATION,
               "timestamp": T, "direction": "inbound", "from": "447700900000"}
     query = "&".join(f"{k}={v}" for k, v in params.items())
@@ -148,7 +148,7 @@ VG_STATUS_EVENTS = [
 @pytest.mark.parametrize(("call_status", "extra", "expected"), VG_STATUS_EVENTS,
                          ids=[case[0] for case in VG_STATUS_EVENTS])
 def test_every_voice_gateway_call_status_is_applied(client, call_status, extra, expected):
-    account = make_account("voicegateway")
+    account = ProviderAccountFactory(voicegateway=True)
     response = vg_post(client, account, vg_status(call_status, **extra))
 
     assert response.status_code == 200
@@ -191,7 +191,7 @@ VG_HOOK_EVENTS = [
 def test_voice_gateway_verb_hooks_are_recognised_and_answered_with_a_verb_array(
     client, hook, extra, event_kind, answered_by
 ):
-    account = make_account("voicegateway")
+    account = ProviderAccountFactory(voicegateway=True)
     response = vg_post(client, account, vg_status("in-progress", **extra), hook=hook)
 
     assert response.status_code == 200
@@ -205,7 +205,7 @@ def test_voice_gateway_verb_hooks_are_recognised_and_answered_with_a_verb_array(
 
 
 def test_an_unknown_voice_gateway_status_is_stored_as_unknown(client):
-    account = make_account("voicegateway")
+    account = ProviderAccountFactory(voicegateway=True)
     assert vg_post(client, account, vg_status("queued")).status_code == 200
     event = CallEvent.objects.get()
     assert (event.kind, event.raw_status, event.call.status) == ("unknown", "queued", "queued")
@@ -226,7 +226,7 @@ def assert_rejected(response, reason_start: str) -> WebhookDelivery:
 
 
 def test_a_good_vonage_signature_is_accepted_and_the_jti_kept(client):
-    account = make_account()
+    account = ProviderAccountFactory()
     body = body_of(vonage_status("ringing"))
     headers = vonage_signed_headers(body, jti="jti-1")
     response = client.post(f"/hooks/{account.webhook_token}/events", data=body,
@@ -246,7 +246,7 @@ def test_a_good_vonage_signature_is_accepted_and_the_jti_kept(client):
     ({"api_key": "someone-else"}, "wrong account"),
 ])
 def test_bad_vonage_signatures_are_refused_kept_and_not_applied(client, claims, reason):
-    account = make_account()
+    account = ProviderAccountFactory()
     delivery = assert_rejected(vonage_post(client, account, vonage_status("ringing"), **claims),
                                reason)
     if reason == "expired":
@@ -256,13 +256,13 @@ def test_bad_vonage_signatures_are_refused_kept_and_not_applied(client, claims, 
 
 
 def test_a_vonage_webhook_without_a_token_is_refused(client):
-    account = make_account()
+    account = ProviderAccountFactory()
     assert_rejected(vonage_post(client, account, vonage_status("ringing"), signed=False),
                     "missing signature")
 
 
 def test_a_tampered_vonage_body_is_refused(client):
-    account = make_account()
+    account = ProviderAccountFactory()
     body = body_of(vonage_status("ringing"))
     headers = vonage_signed_headers(body)
     tampered = body.replace(b"ringing", b"answered")
@@ -273,7 +273,7 @@ def test_a_tampered_vonage_body_is_refused(client):
 
 
 def test_a_replayed_vonage_token_is_refused(client):
-    account = make_account()
+    account = ProviderAccountFactory()
     body = body_of(vonage_status("ringing"))
     headers = vonage_signed_headers(body)
     url = f"/hooks/{account.webhook_token}/events"
@@ -287,7 +287,7 @@ def test_a_replayed_vonage_token_is_refused(client):
 
 
 def test_the_same_jti_on_another_account_is_not_a_replay(client):
-    one, two = make_account(name="one"), make_account(name="two")
+    one, two = ProviderAccountFactory(name="one"), ProviderAccountFactory(name="two")
     body = body_of(vonage_status("ringing"))
     headers = vonage_signed_headers(body)
     for account in (one, two):
@@ -297,14 +297,14 @@ def test_the_same_jti_on_another_account_is_not_a_replay(client):
 
 
 def test_kpn_without_a_signature_secret_relies_on_the_url_token(client):
-    account = make_account("kpn", signature_secret="")
+    account = ProviderAccountFactory(kpn=True, signature_secret="")
     response = vonage_post(client, account, vonage_status("ringing"), signed=False)
     assert response.status_code == 200
     assert the_call(account, UUID).status == "ringing"
 
 
 def test_voice_gateway_signatures_current_and_previous_secret_are_accepted(client):
-    account = make_account("voicegateway")
+    account = ProviderAccountFactory(voicegateway=True)
     assert vg_post(client, account, vg_status("ringing")).status_code == 200
     rotated = vg_post(client, account, vg_status("in-progress"), secret=PREVIOUS_WEBHOOK_SECRET)
     assert rotated.status_code == 200
@@ -316,12 +316,12 @@ def test_voice_gateway_signatures_current_and_previous_secret_are_accepted(clien
     ({"t": int(time.time()) - 900}, "expired"),
 ])
 def test_bad_voice_gateway_signatures_are_refused(client, signing, reason):
-    account = make_account("voicegateway")
+    account = ProviderAccountFactory(voicegateway=True)
     assert_rejected(vg_post(client, account, vg_status("ringing"), **signing), reason)
 
 
 def test_voice_gateway_tampered_missing_and_replayed_signatures_are_refused(client):
-    account = make_account("voicegateway")
+    account = ProviderAccountFactory(voicegateway=True)
     url = f"/hooks/{account.webhook_token}/vg/status"
     body = body_of(vg_status("ringing"))
     headers = jambonz_signed_headers(body)
@@ -343,7 +343,7 @@ def test_voice_gateway_tampered_missing_and_replayed_signatures_are_refused(clie
 
 
 def test_the_raw_delivery_is_kept_without_secrets(client):
-    account = make_account("voicegateway")
+    account = ProviderAccountFactory(voicegateway=True)
     body = body_of(vg_status("ringing"))
     headers = {**jambonz_signed_headers(body), "Authorization": "Basic dXNlcjpwYXNz"}
     client.post(f"/hooks/{account.webhook_token}/vg/status?x=1", data=body,
@@ -365,7 +365,7 @@ def test_a_delivery_that_cannot_be_applied_is_kept_for_replay(client, monkeypatc
         raise RuntimeError("database went away")
 
     monkeypatch.setattr("calls.webhooks.call_event_record", broken)
-    account = make_account()
+    account = ProviderAccountFactory()
     response = vonage_post(client, account, vonage_status("ringing"))
 
     assert response.status_code == 500  # the provider retries once
@@ -375,7 +375,7 @@ def test_a_delivery_that_cannot_be_applied_is_kept_for_replay(client, monkeypatc
 
 
 def test_an_event_naming_no_call_is_kept_but_creates_nothing(client):
-    account = make_account()
+    account = ProviderAccountFactory()
     response = vonage_post(client, account, {"timestamp": T, "status": "ringing"})
     assert response.status_code == 200
     delivery = WebhookDelivery.objects.get()
@@ -387,7 +387,7 @@ def test_an_event_naming_no_call_is_kept_but_creates_nothing(client):
 
 
 def test_an_unknown_token_is_a_404_and_nothing_is_stored(client):
-    make_account()
+    ProviderAccountFactory()
     body = body_of(vonage_status("ringing"))
     for url in ("/hooks/not-a-token/events", "/hooks/not-a-token/vg/status"):
         response = client.post(url, data=body, content_type="application/json")
@@ -403,7 +403,7 @@ def test_an_unknown_token_is_a_404_and_nothing_is_stored(client):
     (b'{"uuid": "x"}', "text/plain", 415, "not JSON"),
 ])
 def test_bad_bodies_are_refused_with_a_4xx_and_kept(client, body, content_type, status, reason):
-    account = make_account()
+    account = ProviderAccountFactory()
     response = client.post(f"/hooks/{account.webhook_token}/events", data=body,
                            content_type=content_type, headers=vonage_signed_headers(body))
     assert response.status_code == status
@@ -413,7 +413,7 @@ def test_bad_bodies_are_refused_with_a_4xx_and_kept(client, body, content_type, 
 
 
 def test_an_oversized_body_is_a_413_and_is_not_kept(client):
-    account = make_account("voicegateway")
+    account = ProviderAccountFactory(voicegateway=True)
     body = body_of(vg_status("ringing", padding="x" * 300_000))
     response = vg_post(client, account, body)
     assert response.status_code == 413
@@ -422,7 +422,8 @@ def test_an_oversized_body_is_a_413_and_is_not_kept(client):
 
 
 def test_wrong_method_family_and_hook_name_are_4xx(client):
-    vonage, vg = make_account(name="v"), make_account("voicegateway", name="g")
+    vonage = ProviderAccountFactory(name="v")
+    vg = ProviderAccountFactory(voicegateway=True, name="g")
     body = body_of(vg_status("ringing"))
 
     assert client.get(f"/hooks/{vg.webhook_token}/vg/status").status_code == 405

@@ -1,4 +1,4 @@
-"""Accounts, documented event payloads and signed posts for the webhook and call-log tests.
+"""Documented event payloads and signed posts for the webhook and call-log tests.
 
 Payloads follow Vonage's Voice API event reference (answered, completed, AMD and input
 events) and jambonz's call-status and hook payloads field for field.
@@ -12,10 +12,8 @@ from typing import Any
 from django.test import Client
 
 from calls.models import Call
+from tests.factories import VG_ACCOUNT_SID
 from tests.fakes.provider_accounts import (
-    PREVIOUS_WEBHOOK_SECRET,
-    SIGNATURE_SECRET,
-    WEBHOOK_SECRET,
     jambonz_signed_headers,
     vonage_signed_headers,
 )
@@ -24,28 +22,6 @@ from voiceapps.models import ProviderAccount
 UUID = "63f61863-4a51-4f6b-86e1-46edebcf9356"
 CONVERSATION = "CON-f972836a-550f-45fa-956c-12a2ab5b7d22"
 CALL_SID = "9f6e2f7a-1c2b-4d5e-8f90-0a1b2c3d4e5f"
-VG_ACCOUNT_SID = "9351f46a-678c-43f5-b8a6-d4eb58d131af"
-
-
-def make_account(kind: str = "vonage", name: str = "", **secrets: str) -> ProviderAccount:
-    """An account of `kind` with the signing secrets the fakes sign with (override per test)."""
-    account = ProviderAccount(
-        name=name or f"{kind} account",
-        kind=kind,
-        base_url="https://api.example.test" if kind == "sandbox" else "",
-        account_sid=VG_ACCOUNT_SID if kind == "voicegateway" else "",
-    )
-    defaults = (
-        {"api_key": "3a1f5e1b-api-key", "webhook_secret": WEBHOOK_SECRET,
-         "webhook_secret_previous": PREVIOUS_WEBHOOK_SECRET}
-        if kind == "voicegateway"
-        else {"api_key": "abcd1234", "api_secret": "vonage-api-secret-5678",
-              "signature_secret": SIGNATURE_SECRET}
-    )
-    for name_, value in {**defaults, **secrets}.items():
-        account.set_secret(name_, value)
-    account.save()
-    return account
 
 
 def body_of(payload: Any) -> bytes:

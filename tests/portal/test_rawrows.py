@@ -6,13 +6,13 @@ import pytest
 
 from calls.models import AnswerRequest
 from portal import rawrows
-from tests.calls.webhook_helpers import make_account
-from voiceapps.models import Application, ProviderAccount
+from tests.factories import ApplicationFactory, ProviderAccountFactory
+from voiceapps.models import ProviderAccount
 
 
 @pytest.mark.django_db
 def test_a_row_read_through_a_cursor_equals_the_orms():
-    account = make_account()
+    account = ProviderAccountFactory()
     ProviderAccount.objects.filter(pk=account.pk).update(calls_per_second=Decimal("2.5"),
                                                          last_check_ok=True)
     fields = rawrows.fields_of(ProviderAccount)
@@ -29,7 +29,7 @@ def test_a_row_read_through_a_cursor_equals_the_orms():
 
 @pytest.mark.django_db
 def test_a_row_inserted_through_a_cursor_reads_back_through_the_orm():
-    application = Application.objects.create(account=make_account(), name="Line")
+    application = ApplicationFactory(account=ProviderAccountFactory(), name="Line")
     rawrows.insert(AnswerRequest(application=application, method="GET",
                                  params={"uuid": "leg-1"}, status_code=200,
                                  response=[{"action": "talk", "text": "Hi"}], latency_ms=1.5))

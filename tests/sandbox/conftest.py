@@ -16,37 +16,18 @@ from urllib.parse import parse_qsl, urlsplit
 import jwt
 import pytest
 
-from calls.models import Call
+from tests.factories import ApplicationFactory, CallFactory, ProviderAccountFactory
+from tests.fakes.provider_accounts import PRIVATE_KEY_PEM
 from voiceapps.models import Application, ProviderAccount
-from voiceapps.providers.vonage import new_private_key_pem, public_key_pem
+from voiceapps.providers.vonage import new_private_key_pem
 from voiceapps.sandbox import engine
 from voiceapps.sandbox.models import SandboxCall
 
-# One key pair for the module: RSA generation is slow.
-PRIVATE_KEY = new_private_key_pem()
+# ApplicationFactory gives applications PRIVATE_KEY; no application holds the other one.
+PRIVATE_KEY = PRIVATE_KEY_PEM
 OTHER_PRIVATE_KEY = new_private_key_pem()
 APP_ID = "5ba7e8a4-0000-4000-8000-00000000a001"
 SIGNATURE_SECRET = "sandbox-signature-secret-0123456789"
-
-
-def make_account(**changes: Any) -> ProviderAccount:
-    account = ProviderAccount(name=changes.pop("name", "Sandbox"), kind="sandbox",
-                              base_url=changes.pop("base_url", "http://127.0.0.1:9/sandbox"))
-    for name, value in {"api_key": "sandboxkey", "api_secret": "sandbox-secret-42",
-                        "signature_secret": SIGNATURE_SECRET, **changes}.items():
-        account.set_secret(name, value)
-    account.save()
-    return account
-
-
-def make_application(account: ProviderAccount, **changes: Any) -> Application:
-    app = Application(account=account, name=changes.pop("name", "Sandbox app"),
-                      provider_app_id=changes.pop("provider_app_id", APP_ID),
-                      flow_type="url", answer_url="http://127.0.0.1:9/answer", **changes)
-    app.set_private_key(PRIVATE_KEY)
-    app.public_key_pem = public_key_pem(PRIVATE_KEY)
-    app.save()
-    return app
 
 
 def app_jwt(key: str = PRIVATE_KEY, **claims: Any) -> str:
@@ -73,12 +54,16 @@ def call_body(base: str = "http://127.0.0.1:8000", **changes: Any) -> dict:
 
 @pytest.fixture
 def sandbox_account(db) -> ProviderAccount:
-    return make_account()
+    return ProviderAccountFactory(sandbox=True, name="Sandbox", api_key="sandboxkey",
+                                  api_secret="sandbox-secret-42",
+                                  signature_secret=SIGNATURE_SECRET)
 
 
 @pytest.fixture
 def sandbox_app(sandbox_account) -> Application:
-    return make_application(sandbox_account)
+    return ApplicationFactory(account=sandbox_account, name="Sandbox app",
+                              provider_app_id=APP_ID, flow_type="url",
+                              answer_url="http://127.0.0.1:9/answer")
 
 
 # -- a webhook receiver --------------------------------------------------------------------
@@ -237,8 +222,8 @@ def place(client, sandbox_app, player, receiver, sandbox_settings) -> Callable[.
         call = SandboxCall.objects.get(uuid=response.json()["uuid"])
         if register:
             # What Callboard does with the 201: store the uuid on its own call row.
-            Call.objects.create(account=call.account, provider="sandbox",
-                                provider_call_id=call.uuid, tag=tag or {})
+            CallFactory(account=call.account, provider="sandbox",
+                        provider_call_id=call.uuid, tag=tag or {})
         return call
 
     return create

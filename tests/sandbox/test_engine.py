@@ -13,8 +13,8 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 
-from calls.models import Call
 from portal import settings as settings_module
+from tests.factories import CallFactory
 from tests.portal.test_settings import run_python
 from tests.sandbox.conftest import SIGNATURE_SECRET, app_jwt
 from voiceapps.providers.registry import get_provider
@@ -225,7 +225,7 @@ def test_events_wait_until_callboard_stored_the_calls_uuid(place, player, receiv
     # No Call row holds the uuid yet: nothing is sent, the step polls again in real time.
     assert receiver.requests == []
     assert player.queue[0][-1] == engine.CALLBOARD_POLL
-    Call.objects.create(account=call.account, provider="sandbox", provider_call_id=call.uuid)
+    CallFactory(account=call.account, provider="sandbox", provider_call_id=call.uuid)
     player.play()
     assert receiver.statuses()[0] == "started"
 

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from calls.models import Call, CallStatus
 from portal.models import AuditEntry
+from tests.factories import ProviderAccountFactory
 from voiceapps.models import Application, Number, ProviderAccount, SyncState
 from voiceapps.ncco import validate_ncco
 from voiceapps.sandbox.models import SandboxApplication, SandboxNumber
@@ -61,7 +62,7 @@ def test_the_script_table_lists_every_script_and_the_tag_keys(db):
 def test_the_sandbox_account_page_shows_who_answers(first_run, client_for, viewer_user):
     page = client_for(viewer_user).get(reverse("account_detail", args=[first_run.account.pk]))
     assert "Who answers a sandbox call" in page.content.decode()
-    vonage = ProviderAccount.objects.create(name="Real Vonage", kind="vonage")
+    vonage = ProviderAccountFactory(vonage=True, name="Real Vonage")
     other = client_for(viewer_user).get(reverse("account_detail", args=[vonage.pk]))
     assert other.status_code == 200
     assert "Who answers a sandbox call" not in other.content.decode()

@@ -6,9 +6,14 @@ import uuid
 import jwt
 import pytest
 
-from tests.sandbox.conftest import APP_ID, OTHER_PRIVATE_KEY, app_jwt, call_body, make_account
+from tests.factories import (
+    ProviderAccountFactory,
+    SandboxApplicationFactory,
+    SandboxCallFactory,
+)
+from tests.sandbox.conftest import APP_ID, OTHER_PRIVATE_KEY, app_jwt, call_body
 from voiceapps.providers.vonage import public_key_pem
-from voiceapps.sandbox.models import SandboxApplication, SandboxCall
+from voiceapps.sandbox.models import SandboxCall
 from voiceapps.sandbox.numbers import numbers_for
 
 CALLS = "/sandbox/v1/calls"
@@ -76,7 +81,7 @@ def test_a_bad_jwt_is_refused_with_a_vonage_shaped_401(post, sandbox_app, player
 
 
 def test_a_pushed_application_authenticates_with_its_own_public_key(post, sandbox_account):
-    pushed = SandboxApplication.objects.create(
+    pushed = SandboxApplicationFactory(
         account=sandbox_account, name="Pushed", public_key=public_key_pem(OTHER_PRIVATE_KEY),
         capabilities={"voice": {"webhooks": {
             "event_url": {"address": "http://127.0.0.1:8000/app-events", "http_method": "GET"},
@@ -95,8 +100,8 @@ def test_a_pushed_application_authenticates_with_its_own_public_key(post, sandbo
 
 
 def test_a_pushed_callboard_application_marks_its_calls_as_callboards(post, sandbox_app):
-    SandboxApplication.objects.create(pk=APP_ID, account=sandbox_app.account, name="Pushed",
-                                      public_key=sandbox_app.public_key_pem)
+    SandboxApplicationFactory(pk=APP_ID, account=sandbox_app.account, name="Pushed",
+                              public_key=sandbox_app.public_key_pem)
 
     assert post(body(), token()).status_code == 201
     assert SandboxCall.objects.get().placed_by_callboard
@@ -181,7 +186,7 @@ def test_without_an_event_url_events_go_to_the_applications(ok_post, post, sandb
     assert SandboxCall.objects.get().event_url[0].endswith(
         f"/hooks/{sandbox_app.account.webhook_token}/events")
     # A pushed application without one: Vonage's "required unless the application has one".
-    pushed = SandboxApplication.objects.create(
+    pushed = SandboxApplicationFactory(
         account=sandbox_app.account, name="No events",
         public_key=public_key_pem(OTHER_PRIVATE_KEY))
     response = post(body(event_url=None), token(OTHER_PRIVATE_KEY, application_id=pushed.pk))
@@ -192,8 +197,8 @@ def test_without_an_event_url_events_go_to_the_applications(ok_post, post, sandb
 def test_calls_are_listed_and_read_per_account_only(ok_post, client, sandbox_app):
     first = ok_post(body()).json()["uuid"]
     ok_post(body())
-    other = make_account(name="Other sandbox", api_key="otherkey")
-    SandboxCall.objects.create(account=other, conversation_uuid="CON-x", application_id="x")
+    other = ProviderAccountFactory(sandbox=True, name="Other sandbox", api_key="otherkey")
+    SandboxCallFactory(account=other, conversation_uuid="CON-x", application_id="x")
     auth = {"HTTP_AUTHORIZATION": f"Bearer {token()}"}
 
     listed = client.get(CALLS, {"page_size": 1, "order": "asc"}, **auth).json()

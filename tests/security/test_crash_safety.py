@@ -30,8 +30,8 @@ from calls.services import call_place, call_sweep_stuck
 from portal.celery import app as celery_app
 from portal.services import SYSTEM
 from tests.calls.placing import FROM, vonage_setup
-from tests.calls.webhook_helpers import make_account
 from tests.conftest import REPO, XDIST_WORKER, _start_worker, _test_database_url
+from tests.factories import CallFactory, ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
 from tests.fakes.provider_server import Reply, SeenRequest, fake_provider_fixture  # noqa: F401
 from tests.helpers import wait_for
@@ -166,9 +166,9 @@ def gunicorn(django_db_blocker):
 
 def test_killing_a_web_worker_loses_no_delivery_it_answered(gunicorn):
     server, base = gunicorn
-    account = make_account()
-    calls = [Call.objects.create(account=account, provider="vonage", to_display="+31612345678",
-                                 status=CallStatus.SUBMITTED, provider_call_id=str(uuid.uuid4()))
+    account = ProviderAccountFactory()
+    calls = [CallFactory(account=account, provider="vonage", to_display="+31612345678",
+                         status=CallStatus.SUBMITTED, provider_call_id=str(uuid.uuid4()))
              for _ in range(EVENTS // 4)]
     bodies = [
         json.dumps({"uuid": call.provider_call_id, "conversation_uuid": f"CON-{call.pk}",

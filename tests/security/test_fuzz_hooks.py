@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from calls.models import CallEvent
 from calls.webhooks import VOICEGATEWAY_HOOKS
-from tests.calls.webhook_helpers import make_account
+from tests.factories import ApplicationFactory, ProviderAccountFactory
 from tests.fakes.provider_accounts import jambonz_signed_headers, vonage_signed_headers
-from tests.voiceapps.ncco_helpers import make_application, make_document
+from tests.voiceapps.ncco_helpers import make_document
 from voiceapps.models import FlowType
 from voiceapps.ncco import validate_ncco
 from voiceapps.ncco.services import menu_url
@@ -61,14 +61,16 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database
 @pytest.fixture
 def hooks(db) -> dict[str, tuple[str, str]]:
     """Each webhook endpoint: (path, how requests to it are signed)."""
-    vonage = make_account("vonage")
-    kpn = make_account("kpn", signature_secret="")  # relies on the secret URL token alone
-    sandbox = make_account("sandbox")
-    gateway = make_account("voicegateway")
+    vonage = ProviderAccountFactory(vonage=True)
+    # Relies on the secret URL token alone.
+    kpn = ProviderAccountFactory(kpn=True, signature_secret="")
+    sandbox = ProviderAccountFactory(sandbox=True)
+    gateway = ProviderAccountFactory(voicegateway=True)
     document = make_document(content=[
         {"action": "talk", "text": "Press 1"},
         {"action": "input", "type": ["dtmf"], "eventUrl": ["https://example.com/menu"]}])
-    application = make_application(vonage, document, flow_type=FlowType.HOSTED)
+    application = ApplicationFactory(account=vonage, ncco_document=document,
+                                     flow_type=FlowType.HOSTED)
     version = document.latest_version
     found = {
         "vonage events": (f"/hooks/{vonage.webhook_token}/events", "vonage"),

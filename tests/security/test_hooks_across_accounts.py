@@ -16,12 +16,12 @@ from tests.calls.webhook_helpers import (
     CALL_SID,
     UUID,
     body_of,
-    make_account,
     vg_post,
     vg_status,
     vonage_post,
     vonage_status,
 )
+from tests.factories import ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
 from voiceapps.hooks import TOKEN_PLACEHOLDER
 from voiceapps.models import Application
@@ -34,7 +34,7 @@ SECRET_FLOW = [{"action": "talk", "text": "The other account's own words."}]
 @pytest.fixture
 def victim():
     """An account with a hosted menu routing to a document nobody else may be served."""
-    account = make_account("vonage", name="Victim")
+    account = ProviderAccountFactory(vonage=True, name="Victim")
     secret = services.ncco_document_create(actor=SYSTEM, name="Secret",
                                            content=SECRET_FLOW).version.document
     menu = services.ncco_document_create(actor=SYSTEM, name="Victim menu", content=[
@@ -51,7 +51,7 @@ def victim():
 
 @pytest.fixture
 def attacker():
-    return make_account("kpn", name="Attacker", signature_secret="")
+    return ProviderAccountFactory(kpn=True, name="Attacker", signature_secret="")
 
 
 def nothing_recorded(victim) -> bool:
@@ -102,10 +102,10 @@ def test_an_event_naming_another_accounts_call_changes_nothing_of_it(client, att
 
 
 def test_a_voice_gateway_hook_naming_another_accounts_call_changes_nothing_of_it(client):
-    victim = make_account("voicegateway", name="Victim gateway")
+    victim = ProviderAccountFactory(voicegateway=True, name="Victim gateway")
     call = Call.objects.create(account=victim, provider="voicegateway",
                                provider_call_id=CALL_SID, status="answered")
-    other = make_account("voicegateway", name="Attacker gateway")
+    other = ProviderAccountFactory(voicegateway=True, name="Attacker gateway")
 
     for hook in ("status", "action", "amd"):
         response = vg_post(client, other, vg_status("completed"), hook=hook)

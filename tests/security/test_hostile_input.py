@@ -11,9 +11,9 @@ from django.test import Client
 
 from calls.models import AnswerRequest, WebhookDelivery
 from portal.jsontext import MAX_DEPTH
-from tests.calls.webhook_helpers import make_account as make_signed_account
+from tests.factories import ApplicationFactory, ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
-from tests.voiceapps.ncco_helpers import make_account, make_application, make_document
+from tests.voiceapps.ncco_helpers import make_document
 from voiceapps.hooks import answer_url
 from voiceapps.ncco.services import menu_url
 
@@ -32,9 +32,9 @@ def path_of(url: str) -> str:
 @pytest.fixture
 def hosted():
     """A signed Vonage account's answer URL and menu URL."""
-    account = make_account()
+    account = ProviderAccountFactory()
     document = make_document()
-    application = make_application(account, document)
+    application = ApplicationFactory(account=account, ncco_document=document)
     return {
         "answer": path_of(answer_url(application)),
         "menu": path_of(menu_url(token=account.webhook_token,
@@ -80,7 +80,7 @@ def test_an_answer_body_over_the_hooks_limit_is_a_413(hosted):
 
 
 def test_a_signed_event_nested_too_deep_is_refused_and_kept():
-    account = make_signed_account("vonage")
+    account = ProviderAccountFactory(vonage=True)
     body = nested(600)
     response = Client().post(f"/hooks/{account.webhook_token}/events", body,
                              content_type="application/json",
@@ -157,7 +157,7 @@ def test_a_page_filter_id_that_is_not_an_id_is_a_400(client_for, viewer_user, pa
 
 @pytest.mark.parametrize("value", ["2026-13-45T00:00", "0001-01-01T00:00+23:59", "x"])
 def test_a_malformed_since_change_on_the_live_log_is_a_400(client_for, viewer_user, value):
-    account = make_account()
+    account = ProviderAccountFactory()
     account.calls.create(provider="vonage", direction="outbound", status="completed")
 
     response = client_for(viewer_user).get("/calls/live", {"since_change": value})
@@ -166,7 +166,7 @@ def test_a_malformed_since_change_on_the_live_log_is_a_400(client_for, viewer_us
 
 
 def test_a_naive_since_change_is_read_in_the_portals_time_zone(client_for, viewer_user):
-    account = make_account()
+    account = ProviderAccountFactory()
     account.calls.create(provider="vonage", direction="outbound", status="completed")
 
     response = client_for(viewer_user).get("/calls/live", {"since_change": "2000-01-01T10:00"})

@@ -23,6 +23,7 @@ from portal.models import ApiToken, Role, User
 from portal.redaction import mask
 from portal.roles import sync_role_permissions
 from portal.services import SYSTEM, Actor, api_token_create
+from tests.factories import CallEventFactory, CallFactory, WebhookDeliveryFactory
 from voiceapps import services
 from voiceapps.models import (
     Application,
@@ -136,7 +137,7 @@ def build_world(admin: User) -> World:
                                   options={"ringing_timer": 30})
 
     now = timezone.now()
-    call = Call.objects.create(
+    call = CallFactory(
         account=accounts["vonage"], provider="vonage", application=application,
         from_number="31201234567", to_endpoint={"type": "phone", "number": "31612345678"},
         to_display="+31612345678", status=CallStatus.COMPLETED, placed_by=admin,
@@ -144,15 +145,15 @@ def build_world(admin: User) -> World:
         submitted_at=now, answered_at=now, ended_at=now, duration_seconds=12,
         provider_request={"method": "POST", "url": f"{PROVIDER}/api/v1/calls"},
     )
-    delivery = WebhookDelivery.objects.create(
+    delivery = WebhookDeliveryFactory(
         account=accounts["vonage"], endpoint="events", method="POST",
         path=f"/hooks/{mask(accounts['vonage'].webhook_token)}/events",  # as stored
         headers={"Content-Type": "application/json"},
         body=b'{"status": "completed", "to": "31612345678"}', verified=True, applied_at=now,
     )
-    event = CallEvent.objects.create(call=call, delivery=delivery, kind="status",
-                                     status=CallStatus.COMPLETED, raw_status="completed",
-                                     payload={"status": "completed", "to": "31612345678"})
+    event = CallEventFactory(call=call, delivery=delivery, kind="status",
+                             status=CallStatus.COMPLETED, raw_status="completed",
+                             payload={"status": "completed", "to": "31612345678"})
     world = World(admin=admin, accounts=accounts, application=application, number=number,
                   document=version.document, version=version, profile=profile, call=call,
                   event=event, delivery=delivery, planted=planted)

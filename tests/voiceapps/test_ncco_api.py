@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.voiceapps.ncco_helpers import GREETING, make_account, make_application, make_document
+from tests.factories import ApplicationFactory
+from tests.voiceapps.ncco_helpers import GREETING, make_document
 from voiceapps.models import NccoDocument
 
 pytestmark = pytest.mark.django_db
@@ -151,7 +152,7 @@ def test_list_searches_and_filters_templates(api_for, viewer_user):
 def test_delete_is_refused_while_used_and_works_otherwise(api_for, operator_user):
     api = api_for(operator_user)
     used = make_document("Used")
-    make_application(make_account(), used)
+    ApplicationFactory(ncco_document=used)
     refused = api.delete(f"{NCCOS}/{used.pk}")
     assert refused.status_code == 400 and "serves it" in refused.json()["detail"]
     unused = make_document("Unused")

@@ -9,10 +9,9 @@ from django.core.exceptions import ValidationError
 
 from portal.models import AuditEntry
 from portal.services import SYSTEM, Actor
+from tests.factories import ApplicationFactory, ProviderAccountFactory
 from tests.voiceapps.ncco_helpers import (
     GREETING,
-    make_account,
-    make_application,
     make_document,
 )
 from voiceapps.models import NccoDocument, NccoVersion
@@ -82,8 +81,8 @@ def test_unknown_placeholders_are_warnings_and_application_variables_are_known()
     assert {w.path for w in saved.warnings} == {"/0/text"}
     assert {"customer", "agent"} <= {w.message.split('"')[3] for w in saved.warnings}
 
-    make_application(make_account(), saved.version.document,
-                     variables={"customer": "Ann", "agent": "Bo"})
+    ApplicationFactory(ncco_document=saved.version.document,
+                       variables={"customer": "Ann", "agent": "Bo"})
     again = services.ncco_document_update(actor=Actor(), document=saved.version.document,
                                           content=content)
     assert again.warnings == []
@@ -131,7 +130,7 @@ def test_restore_creates_a_new_version_with_the_old_content(operator_user):
 
 def test_delete_is_refused_while_an_application_serves_the_document():
     document = make_document()
-    make_application(make_account(), document, name="Front desk")
+    ApplicationFactory(ncco_document=document, name="Front desk")
     with pytest.raises(ValidationError) as refused:
         services.ncco_document_delete(actor=Actor(), document=document)
     assert "application “Front desk” serves it" in refused.value.messages[0]
@@ -233,7 +232,7 @@ def test_starters_are_the_menu_template_and_the_twelve_official_examples():
 
 def test_stored_webhook_tokens_are_replaced_on_save_and_by_the_migration(settings):
     """A token in a stored document would show on pages every role reads."""
-    account = make_account()
+    account = ProviderAccountFactory()
     url = services.menu_url(token=account.webhook_token, version_id=0)
     events = f"{settings.PUBLIC_BASE_URL}/hooks/{account.webhook_token}/events"
     content = [services.menu_input_action(url=url),
@@ -244,8 +243,8 @@ def test_stored_webhook_tokens_are_replaced_on_save_and_by_the_migration(setting
     assert served[1]["eventUrl"] == [events]  # serving puts the account's token back
 
     NccoVersion.objects.filter(pk=saved.pk).update(content=content)  # as stored before
-    application = make_application(account, None, flow_type="url",
-                                   answer_url="https://example.com/answer", event_url=events)
+    application = ApplicationFactory(account=account, flow_type="url",
+                                     answer_url="https://example.com/answer", event_url=events)
     migration = importlib.import_module(
         "voiceapps.migrations.0005_webhook_tokens_out_of_stored_documents")
     migration.forwards(django_apps, None)

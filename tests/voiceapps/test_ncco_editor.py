@@ -9,7 +9,8 @@ from django.urls import reverse
 from calls.models import AnswerRequest
 from portal.services import SYSTEM
 from tests.calls.test_answer_url import PARAMS, path_of, signed_get, signed_post
-from tests.voiceapps.ncco_helpers import GREETING, make_account, make_application, make_document
+from tests.factories import ApplicationFactory, ProviderAccountFactory
+from tests.voiceapps.ncco_helpers import GREETING, make_document
 from voiceapps.hooks import answer_url
 from voiceapps.models import NccoDocument
 from voiceapps.ncco import services
@@ -36,7 +37,7 @@ def test_empty_list_says_what_to_do_next(client_for, operator_user, viewer_user)
 def test_list_searches_and_separates_templates_from_flows(client_for, viewer_user):
     flow = make_document("Sales flow")
     make_document("Support template", is_template=True)
-    make_application(make_account(), flow, name="Sales line")
+    ApplicationFactory(ncco_document=flow, name="Sales line")
     client = client_for(viewer_user)
     page = client.get(reverse("ncco_list")).content.decode()
     assert "Sales line" in page and "Template" in page
@@ -184,7 +185,7 @@ def test_viewers_cannot_restore_or_delete(client_for, viewer_user):
 
 def test_delete_asks_first_and_is_refused_while_in_use(client_for, operator_user):
     used = make_document("Used")
-    make_application(make_account(), used, name="Front desk")
+    ApplicationFactory(ncco_document=used, name="Front desk")
     client = client_for(operator_user)
     page = client.get(reverse("ncco_delete", args=[used.pk])).content.decode()
     assert "application “Front desk” serves it" in page
@@ -203,7 +204,7 @@ def test_delete_asks_first_and_is_refused_while_in_use(client_for, operator_user
 
 def test_done_when_through_the_pages(client_for, operator_user, client, settings):
     """Menu template -> mistake shown -> fixed -> saved -> two versions diffed -> answer URL."""
-    account = make_account()
+    account = ProviderAccountFactory()
     sales = make_document("Sales", [{"action": "talk", "text": "Sales here."}])
     editor = client_for(operator_user)
     template = editor.get(reverse("ncco_create"), {"start": "menu"}).context["form"]["content"]
@@ -224,7 +225,7 @@ def test_done_when_through_the_pages(client_for, operator_user, client, settings
     diff = editor.get(reverse("ncco_history", args=[document.pk])).content.decode()
     assert '<span class="add">+    &quot;text&quot;: &quot;Press 1 for our sales team' in diff
 
-    app = make_application(account, document, name="Main line")
+    app = ApplicationFactory(account=account, ncco_document=document, name="Main line")
     client.logout()
     served = signed_get(client, answer_url(app), PARAMS).json()
     assert served[0]["text"] == "Welcome. You are calling from 447700900001."
@@ -237,7 +238,7 @@ def test_done_when_through_the_pages(client_for, operator_user, client, settings
 
 def test_done_when_through_the_api(api_for, operator_user, client):
     api = api_for(operator_user)
-    account = make_account()
+    account = ProviderAccountFactory()
     sales = api.post("/api/v1/nccos", {"name": "Sales", "ncco": [
         {"action": "talk", "text": "Sales for {{custom.team}}."}]}, format="json").json()
     text = services.starters(menu_event_url=services.menu_url(token="t", version_id=0))[0].text
@@ -257,8 +258,9 @@ def test_done_when_through_the_api(api_for, operator_user, client):
     diff = api.get(f"/api/v1/nccos/{created['id']}/diff").json()["diff"]
     assert '+    "text": "Press 1, please.",' in diff
 
-    app = make_application(account, NccoDocument.objects.get(pk=created["id"]),
-                           variables={"team": "EMEA"})
+    app = ApplicationFactory(account=account,
+                             ncco_document=NccoDocument.objects.get(pk=created["id"]),
+                             variables={"team": "EMEA"})
     served = signed_post(client, answer_url(app), PARAMS).json()
     assert served[1]["text"] == "Press 1, please."
     chosen = client.post(path_of(served[2]["eventUrl"][0]), {**PARAMS, "dtmf": {"digits": "1"}},
