@@ -8,7 +8,9 @@
 2. makes an operator and an API token with manage.py in the clone;
 3. places --calls calls on the sandbox's Demo application through POST /api/v1/calls, as
    fast as --clients clients can, to every number of the sandbox's outcome table in turn;
-4. kill -9's the worker once half of them have left `queued` (the launcher restarts it);
+4. kill -9's the worker once half of them were sent to the sandbox (`--kill-when ended`:
+   had ended, when the worker holds more of the playing calls' timed steps); the launcher
+   restarts it;
 5. asks /healthz and the call log (GET /api/v1/calls) once a second throughout;
 6. waits (at most --timeout seconds) until every call is in a final state, Ctrl-C's
    `make run` and checks that no process of it is left.
@@ -109,11 +111,16 @@ def main() -> None:
     parser.add_argument("--time-scale", default="0.05", help="SANDBOX_TIME_SCALE")
     parser.add_argument("--timeout", type=float, default=900.0,
                         help="seconds the calls get to reach a final state after the kill")
+    parser.add_argument("--kill-when", choices=("sent", "ended"), default="sent",
+                        help="kill once half the calls were sent to the sandbox (the worker "
+                             "holds submissions) or had ended (it holds the playing calls' "
+                             "timed steps)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE")
     options = parser.parse_args()
     report = run.Report("make run: a burst of sandbox calls and a kill -9 of its worker", {
         "calls": options.calls, "clients": options.clients,
         "SANDBOX_TIME_SCALE": options.time_scale, "CALL_SILENCE_TIMEOUT_SECONDS": 60,
+        "kill_when": options.kill_when,
     })
     with make_run(SANDBOX_TIME_SCALE=options.time_scale,
                   CALL_SILENCE_TIMEOUT_SECONDS="60") as launched:
@@ -166,9 +173,15 @@ def burst(launched: MakeRun, options: argparse.Namespace, made: dict,
         with ThreadPoolExecutor(options.clients) as pool:
             answers = Counter(pool.map(lambda body: place(base, headers, body), bodies))
         placing = time.monotonic() - started
-    with run.step("kill -9 of the worker once half the calls left `queued`"):
-        wait_until(lambda: statuses(base, headers)["queued"] <= options.calls // 2,
-                   timeout=options.timeout, what="half the calls sent", interval=0.5)
+    with run.step(f"kill -9 of the worker once half the calls are {options.kill_when}"):
+        def half_there() -> bool:
+            counts = statuses(base, headers)
+            there = (options.calls - counts["queued"] if options.kill_when == "sent"
+                     else sum(counts[s] for s in FINAL))
+            return there >= options.calls // 2
+
+        wait_until(half_there, timeout=options.timeout, what=f"half {options.kill_when}",
+                   interval=0.5)
         [*_, worker] = launched.pids("worker")
         os.kill(worker, signal.SIGKILL)
         killed = time.monotonic()
