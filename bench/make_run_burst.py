@@ -137,8 +137,8 @@ def main() -> None:
             left = leftovers(launched)
         worker_log = launched.log("worker")  # the restarted worker appends to it
         report.add(*figures, *[
-            run.Figure(f"calls {status}", counts[status], "", note="final" if status in FINAL
-                       else "NOT final")
+            run.Figure(f"calls {status}", counts[status], "",
+                       note="" if status in FINAL else "NOT final")
             for status in sorted(counts, key=lambda s: (s not in FINAL, s)) if status != "unknown"
         ], run.Figure("calls outcome unknown", counts["unknown"], "", target=("<=", 0)),
             run.Figure("calls not final", sum(n for s, n in counts.items() if s not in FINAL),
