@@ -358,6 +358,11 @@ CELERY_BEAT_SCHEDULE["calls-sweep-stuck"] = {
     "task": "calls.tasks.sweep_stuck_calls",
     "schedule": 60.0,
 }
+# Sandbox calls whose next step was lost with a killed worker are played on, every minute.
+CELERY_BEAT_SCHEDULE["sandbox-resume-overdue"] = {
+    "task": "sandbox.resume_overdue",
+    "schedule": 60.0,
+}
 # Retention (calls/retention.py, policy on /settings/): old raw payloads removed and old
 # calls' numbers masked, every hour. The module is not a `tasks` module, so it is named here.
 CELERY_IMPORTS = ["calls.retention"]

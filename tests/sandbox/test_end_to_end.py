@@ -6,10 +6,15 @@ answer URL, posts signed events to the webhook endpoint, submits the callee's in
 hosted menu -> the call log holds the final state and the timeline.
 """
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from calls.models import AnswerRequest, Call, CallEvent
 from tests.helpers import wait_for
+from voiceapps.sandbox import engine
+from voiceapps.sandbox.models import SandboxCall
 from voiceapps.sandbox.services import sandbox_first_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -164,3 +169,22 @@ def test_the_dashboards_test_call_runs_the_same_loop(demo, client_for, operator_
     assert call.status == "completed" and menu_choice(call) == "menu digits"
     page = client_for(operator_user).get(response["Location"]).content.decode()
     assert "completed" in page.lower()
+
+
+def test_a_call_whose_step_was_lost_completes_once_the_sandbox_resumes_it(
+        place, finished, monkeypatch):
+    lost = []
+    monkeypatch.setattr(engine, "schedule", lambda *step: lost.append(step))
+    call = place("447700900001")  # busy
+    # The emulator took the call and its first step went nowhere, as with a killed worker.
+    wait_for(lambda: lost, timeout=20)
+    monkeypatch.undo()
+    # The provider took it (Callboard holds its uuid), and nothing more happens.
+    wait_for(lambda: Call.objects.filter(pk=call.pk, status="submitted").exists(), timeout=20)
+    assert SandboxCall.objects.get(pk=lost[0][0]).due_at is not None
+
+    engine.resume_overdue(now=timezone.now() + engine.RESUME_AFTER + timedelta(seconds=1))
+
+    call = finished(call)
+    assert call.status == "busy"
+    assert timeline(call) == ["started", "ringing", "busy", "completed"]

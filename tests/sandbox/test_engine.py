@@ -6,12 +6,14 @@ every request the emulator makes reaches a real HTTP receiver on loopback.
 
 import hashlib
 import json
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import jwt
 import pytest
 import requests
 from cryptography.fernet import Fernet
+from django.utils import timezone
 
 from portal import settings as settings_module
 from tests.factories import CallFactory
@@ -520,3 +522,61 @@ def test_a_zero_time_scale_plays_the_call_at_once(place, player, receiver, sandb
     assert player.countdowns("ring") == [pytest.approx(0.5 * engine.MIN_TIME_SCALE)]
     assert player.countdowns("busy") == [pytest.approx(2 * engine.MIN_TIME_SCALE)]
     assert receiver.statuses()[-1] == "completed"
+
+
+# -- steps lost with a killed worker --------------------------------------------------------
+
+
+def long_after() -> datetime:
+    """A moment by which every step of a short call is overdue by more than RESUME_AFTER."""
+    return timezone.now() + engine.RESUME_AFTER + timedelta(minutes=5)
+
+
+def test_a_call_whose_next_step_was_lost_is_played_on_by_the_resume(place, player, receiver):
+    call = place("447700900001")  # busy
+    player.play(until=1)  # started, ringing
+    player.queue.clear()  # the busy step, held by a worker killed -9
+
+    assert engine.resume_overdue() == 0  # not overdue yet: it may be on its way
+    assert engine.resume_overdue(now=long_after()) == 1
+    player.play()
+
+    assert receiver.statuses() == ["started", "ringing", "busy", "completed"]
+    assert finished(call).due_at is None
+    assert engine.resume_overdue(now=long_after()) == 0  # a finished call is left alone
+
+
+def test_a_step_cut_off_by_the_kill_runs_again(place, player, receiver):
+    call = place("447700900001")
+    player.play(until=1)
+    call_id, step, _ = player.scheduled()[0]
+    player.queue.clear()
+    # The worker claimed the step and died before it stored what came next.
+    SandboxCall.objects.filter(pk=call_id, step=step).update(step=step + 1)
+
+    engine.resume_overdue(now=long_after())
+    player.play()
+
+    assert receiver.statuses() == ["started", "ringing", "busy", "completed"]
+    assert finished(call).status == "busy"
+
+
+def test_a_resumed_step_and_the_late_original_advance_the_call_once(place, player, receiver):
+    place("447700900001")
+    player.play(until=1)
+    original = player.scheduled()[0]
+
+    engine.resume_overdue(now=long_after())  # the original was only slow: it still comes
+    player.play()
+
+    assert [ran[:2] for ran in player.ran].count(original[:2]) == 2  # both ran, one acted
+    assert receiver.statuses() == ["started", "ringing", "busy", "completed"]
+
+
+def test_beat_resumes_lost_steps_every_minute():
+    from portal.celery import app
+
+    app.loader.import_default_modules()
+    entry = next(e for e in settings_module.CELERY_BEAT_SCHEDULE.values()
+                 if e["task"] == "sandbox.resume_overdue")
+    assert entry["schedule"] == 60.0 and entry["task"] in app.tasks

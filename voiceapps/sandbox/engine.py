@@ -18,6 +18,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -58,6 +59,11 @@ STAY = 10.0  # how long a person stays in a conversation or on a connected leg
 CALLBOARD_WAIT = 5.0
 CALLBOARD_POLL = 0.1
 MIN_TIME_SCALE = 0.0001
+# Real time a step may be overdue before `resume_overdue` sends it again: its task was lost
+# with a killed worker. Longer than a step takes (each of its few requests gives up within
+# 2 x 11 s, outbound.py) and than a busy worker's queue usually holds it, so a slow step is
+# rarely sent twice (and if it is, the second finds its step taken).
+RESUME_AFTER = timedelta(minutes=2)
 
 RATE = Decimal("0.01000000")  # EUR per minute, as Vonage writes it
 PRICE_PLACES = Decimal("0.00000001")  # Vonage's 8 decimals
@@ -95,7 +101,7 @@ def run_step(call_id: int, step: int) -> None:
         SandboxCall.objects.filter(pk=call_id, step=step + 1).update(step=step)
         raise
     if after is None:
-        call.op, call.op_args = "done", {}
+        call.op, call.op_args, call.due_at = "done", {}, None
         _store(call)
         return
     after = _deadline(call, after)
@@ -105,9 +111,12 @@ def run_step(call_id: int, step: int) -> None:
         call.wake_clock = call.clock
     else:
         call.wake_clock = call.clock + after.delay
-    if _store(call) and math.isfinite(after.delay):
-        # (Only a call never answered could wait forever: it has no length limit.)
-        schedule(call.pk, call.step, after.delay if after.real else scaled(after.delay))
+    countdown = after.delay if after.real else scaled(after.delay)
+    # An infinite wait (a caller waiting for its connected leg) is ended by an interrupt.
+    call.due_at = (call.scheduled_at + timedelta(seconds=countdown)
+                   if math.isfinite(countdown) else None)
+    if _store(call) and call.due_at is not None:
+        schedule(call.pk, call.step, countdown)
 
 
 def time_scale() -> float:
@@ -129,7 +138,33 @@ def schedule(call_id: int, step: int, countdown: float) -> None:
 
 def start(call: SandboxCall) -> None:
     """Begin playing a call just created."""
+    call.due_at = timezone.now()
+    call.save(update_fields=["due_at"])
     schedule(call.pk, call.step, 0)
+
+
+def resume_overdue(*, now: datetime | None = None) -> int:
+    """Send again the step of every call overdue by RESUME_AFTER; how many (beat, every minute).
+
+    A worker killed with -9 takes with it the steps it had fetched and the ones it held
+    until due (countdown tasks wait in the worker), and the call would never move again; a
+    provider ends its calls itself. A step sent again and a late original carry the same
+    step number, so only the first to claim it runs (`run_step`). Each resumed call's due
+    time becomes now, so a step stuck in a long queue is sent at most once per RESUME_AFTER.
+    """
+    now = now or timezone.now()
+    cutoff = now - RESUME_AFTER
+    resumed = 0
+    overdue = SandboxCall.objects.filter(due_at__lt=cutoff).values_list("pk", "step")
+    for call_id, step in overdue:
+        with transaction.atomic():
+            if SandboxCall.objects.filter(pk=call_id, step=step, due_at__lt=cutoff).update(
+                    due_at=now):
+                schedule(call_id, step, 0)
+                resumed += 1
+    if resumed:
+        logger.info("Resumed %d sandbox call(s) whose next step was lost.", resumed)
+    return resumed
 
 
 def interrupt(call_id: int, op: str, at_clock: float | None = None, **args: Any) -> bool:
@@ -148,13 +183,14 @@ def interrupt(call_id: int, op: str, at_clock: float | None = None, **args: Any)
         call.wake_clock = max(call.clock, min(at_clock, call.wake_clock))
         call.step += 1
         call.op, call.op_args = op, args
-        call.save(update_fields=["step", "op", "op_args", "wake_clock"])
+        call.due_at = timezone.now()
+        call.save(update_fields=["step", "op", "op_args", "wake_clock", "due_at"])
         schedule(call.pk, call.step, 0)
     return True
 
 
 _STATE = ("status", "script", "ncco", "pc", "op", "op_args", "clock", "wake_clock",
-          "scheduled_at", "answered_clock",
+          "scheduled_at", "due_at", "answered_clock",
           "inputs_answered", "recordings", "disconnected_by", "answered_at", "ended_at",
           "conversation_uuid")
 

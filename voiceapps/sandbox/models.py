@@ -92,6 +92,9 @@ class SandboxCall(models.Model):
     clock = models.FloatField(default=0)  # when the current step runs
     wake_clock = models.FloatField(default=0)  # when the next step is due
     scheduled_at = models.DateTimeField(null=True, blank=True)  # real time it was scheduled
+    # Real time the next step is due; None once the call is over or while it waits for a
+    # connected leg. A step long overdue was lost with its worker (engine.resume_overdue).
+    due_at = models.DateTimeField(null=True, blank=True)
     answered_clock = models.FloatField(null=True, blank=True)
     inputs_answered = models.PositiveIntegerField(default=0)
     recordings = models.JSONField(default=list, blank=True)  # record actions still running
@@ -107,6 +110,9 @@ class SandboxCall(models.Model):
         indexes = [
             # GET /v1/calls lists an account's calls, newest or oldest first.
             models.Index(fields=["account", "created_at"], name="sandbox_call_account"),
+            # The beat's look for overdue steps reads only calls with a step to come.
+            models.Index(fields=["due_at"], name="sandbox_call_due",
+                         condition=models.Q(due_at__isnull=False)),
         ]
 
     def __str__(self) -> str:

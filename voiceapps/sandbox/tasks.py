@@ -1,4 +1,5 @@
-"""The sandbox's one task: a step of an emulated call (see engine.py)."""
+"""The sandbox's tasks: a step of an emulated call, and the resumption of lost steps
+(see engine.py)."""
 
 from celery import shared_task
 
@@ -9,3 +10,9 @@ from voiceapps.sandbox import engine
              retry_backoff=True, max_retries=3)
 def sandbox_step(call_id: int, step: int) -> None:
     engine.run_step(call_id, step)
+
+
+@shared_task(name="sandbox.resume_overdue", ignore_result=True)
+def sandbox_resume_overdue() -> None:
+    """Beat, every minute: steps lost with a killed worker are sent again."""
+    engine.resume_overdue()
