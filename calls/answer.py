@@ -112,8 +112,9 @@ def answer(request: HttpRequest, token: str, application_id: int) -> HttpRespons
         return _json_error(404, "not_found", "There is no application at this address.")
     application, version_id = found
     params = _params(request)
-    record = _Recorder(request, started, params, application=application)
-    refusal = _signature_refusal(request, application.account)
+    record = _Recorder(request, started, params, application=application,
+                       account=application.account)
+    refusal = _signature_refusal(request, application.account, record)
     if refusal:
         return record.error(401, "unauthorized", refusal)
     if params is None:
@@ -151,8 +152,9 @@ def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
     if application is None:
         application = Application.objects.filter(
             account=account, ncco_document_id=version.document_id).first()
-    record = _Recorder(request, started, event, application=application, call=call)
-    refusal = _signature_refusal(request, account)
+    record = _Recorder(request, started, event, application=application, call=call,
+                       account=account)
+    refusal = _signature_refusal(request, account, record)
     if refusal:
         return record.error(401, "unauthorized", refusal)
     if event is None:
@@ -171,7 +173,7 @@ def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
         document, missing = ncco_render_version(version=chosen, values=values, account=account)
     with transaction.atomic():
         response = record.ncco(document, chosen, missing)
-        if call is not None:
+        if call is not None and response.status_code == 200:  # not a replay
             _record_choice(call, event, version, choice, chosen)
     return response
 
@@ -206,26 +208,38 @@ class _Recorder:
 
     def __init__(
         self, request: HttpRequest, started: float, params: dict[str, Any] | None, *,
-        application: Application | None, call: Call | None = None,
+        application: Application | None, account: ProviderAccount, call: Call | None = None,
     ) -> None:
         self.request = request
         self.started = started
         self.params = params or {}
         self.application = application
+        self.account = account
         self.call = call
+        self.replay_key = ""  # the signature's, once checked
 
     def ncco(
         self, document: object, version: NccoVersion | None, missing: list[str]
     ) -> HttpResponse:
-        return self._answer(200, document, version=version, missing=missing)
+        """The call flow; a 401 instead if its signature was answered before (a replay)."""
+        response = self._answer(200, document, version=version, missing=missing)
+        if response is not None:
+            return response
+        self.replay_key = ""
+        return self.error(401, "unauthorized",
+                          "The signature was refused (replayed: it was accepted before).")
 
     def error(self, status: int, code: str, detail: str) -> HttpResponse:
-        return self._answer(status, error_body(code, detail))
+        response = self._answer(status, error_body(code, detail))
+        assert response is not None  # only an answered signature is kept once
+        return response
 
     def _answer(
         self, status: int, body: object, *, version: NccoVersion | None = None,
         missing: list[str] | None = None,
-    ) -> HttpResponse:
+    ) -> HttpResponse | None:
+        """The answer, recorded; None if it is a call flow for a signature answered before
+        (`answer_replay_once` decides, as `delivery_replay_once` does for webhooks)."""
         response = JsonResponse(body, status=status, safe=False,
                                 json_dumps_params={"ensure_ascii": False})
         record = AnswerRequest(
@@ -238,22 +252,25 @@ class _Recorder:
             response=body,
             missing_placeholders=missing or [],
             latency_ms=round((time.perf_counter() - self.started) * 1000, 3),
+            account=self.account,
+            replay_key=self.replay_key,
         )
-        rawrows.insert(record)
-        return response
+        return response if rawrows.insert_unless_taken(record) else None
 
 
 def _json_error(status: int, code: str, detail: str) -> JsonResponse:
     return JsonResponse(error_body(code, detail), status=status)
 
 
-def _signature_refusal(request: HttpRequest, account: ProviderAccount) -> str:
-    """Why the request is refused, or "" when it is signed by the account (or need not be)."""
+def _signature_refusal(request: HttpRequest, account: ProviderAccount, record: _Recorder) -> str:
+    """Why the request is refused, or "" when it is signed by the account (or need not be);
+    the record learns the signature's replay key."""
     if not account.signature_secret_encrypted:
         return ""  # no secret: the unguessable token in the URL is the only guard
     verdict = webhook_provider(account).verify_webhook(
         request.headers, request.body, query_string=request.META.get("QUERY_STRING", "")
     )
+    record.replay_key = verdict.replay_key[:200]
     return "" if verdict.ok else f"The signature was refused ({verdict.reason})."
 
 
