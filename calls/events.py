@@ -218,9 +218,11 @@ def _within_ranges(event: ParsedEvent, delivery: WebhookDelivery | None,
 
 def _money(value: Decimal) -> Decimal | None:
     """A price or rate as the column holds it (8 places), or None if it cannot."""
+    if not value.is_finite():
+        return None
     try:
         held = value.quantize(MONEY_PLACES)
-    except InvalidOperation:  # NaN, infinite, or more digits than any price has
+    except InvalidOperation:  # more digits than any price has
         return None
     return held if abs(held) < MONEY_LIMIT else None
 
