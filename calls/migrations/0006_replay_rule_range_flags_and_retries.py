@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('calls', '0004_webhook_delivery_replay_once_and_unapplied'),
+        ('calls', '0005_call_status_unknown'),
         ('voiceapps', '0004_ncco_content_keeps_key_order'),
     ]
 
