@@ -134,7 +134,8 @@ def test_signed_events_are_not_labelled_unverified(client, client_for, operator_
     assert "UNVERIFIED" not in client_for(operator_user).get(f"/calls/{call.pk}/").content.decode()
 
 
-VONAGE = {"name": "Vonage EU", "calls_per_second": "3", "api_key": "ab12cd34", "api_secret": "vonage-secret-1111"}
+VONAGE = {"name": "Vonage EU", "calls_per_second": "3", "api_key": "ab12cd34",
+          "api_secret": "vonage-secret-1111"}
 
 
 def test_a_vonage_account_needs_a_signature_secret_unless_an_admin_accepts_unsigned(

@@ -15,8 +15,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from calls import webhooks
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
-from calls.webhooks import deliveries_retry_failed
 from tests.calls.webhook_helpers import (
     UUID,
     body_of,
@@ -77,7 +77,6 @@ def test_an_over_long_provider_id_is_cut_the_same_way_to_match_and_to_store(clie
 # -- failed applies are retried ------------------------------------------------------------
 
 def _failing_once(monkeypatch):
-    from calls import webhooks
     real = webhooks.call_event_record
     calls = []
 
@@ -116,11 +115,11 @@ def test_the_beat_retries_a_delivery_that_failed_to_apply(client, monkeypatch):
     assert vonage_post(client, account, vonage_status("answered", at=ANSWERED_AT)
                        ).status_code == 500
 
-    assert deliveries_retry_failed() == 1
+    assert webhooks.deliveries_retry_failed() == 1
     delivery = WebhookDelivery.objects.get()
     assert delivery.applied_at is not None and delivery.apply_error == ""
     assert the_call(account, UUID).status == CallStatus.ANSWERED
-    assert deliveries_retry_failed() == 0
+    assert webhooks.deliveries_retry_failed() == 0
 
 
 # -- any value, both families: the event applies, each field in range or flagged -------------
