@@ -74,8 +74,10 @@ def _provider(account: ProviderAccount) -> Provider:
 # Accounts ----------------------------------------------------------------------------------
 
 def account_fields(kind: str) -> tuple[str, ...]:
-    """The credential and URL fields an account of `kind` uses, in form order."""
-    return provider_class(kind).ACCOUNT_FIELDS
+    """The credential and URL fields an account of `kind` uses, in form order (and the
+    opt-out of signed webhooks where they are required)."""
+    opt_out = ("accept_unsigned_webhooks",) if kind in SIGNING_SECRET else ()
+    return provider_class(kind).ACCOUNT_FIELDS + opt_out
 
 
 def account_required_inputs(kind: str) -> tuple[str, ...]:

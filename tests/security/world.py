@@ -44,7 +44,6 @@ PLAIN_VALUES = {
     "token_url": f"{PROVIDER}/token",
     "client_id": "client-id-1",
     "account_sid": "2f1e1c0d-8a6b-4b8e-9a38-0b7c3b1f0a11",
-    "accept_unsigned_webhooks": False,
 }
 TALK = [{"action": "talk", "text": "Hello from the security tests"}]
 

@@ -110,8 +110,7 @@ class VonageProvider(Provider):
     label = "Vonage"
     DEFAULT_BASE_URL = VONAGE_API_BASES[0]
     DEFAULT_REST_BASE_URL = VONAGE_REST_BASE  # Numbers API; empty means base_url
-    ACCOUNT_FIELDS = ("base_url", "rest_base_url", "api_key", "api_secret", "signature_secret",
-                      "accept_unsigned_webhooks")
+    ACCOUNT_FIELDS = ("base_url", "rest_base_url", "api_key", "api_secret", "signature_secret")
     REQUIRED_ACCOUNT_FIELDS = ("api_key", "api_secret")
     USES_KEY_PAIR = True
     CAN_FETCH_CALL_STATUS = True  # GET {base}/v1/calls/{uuid}
