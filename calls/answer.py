@@ -113,8 +113,9 @@ def answer(request: HttpRequest, token: str, application_id: int) -> HttpRespons
         # One sentence for both cases: the answer must not tell which part was wrong.
         return _json_error(404, "not_found", "There is no application at this address.")
     application, version_id = found
-    params, refusal = _verified_params(request, application.account)
-    record = _Recorder(request, started, params, application=application)
+    record = _Recorder(request, started, application=application, account=application.account)
+    record.params, refusal = _verified_params(request, record)
+    params = record.params
     if refusal:
         return record.error(*refusal)
     if application.ncco_document_id is None:
@@ -144,7 +145,10 @@ def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
     )
     if version is None:
         return _json_error(404, "not_found", "There is no menu at this address.")
-    event, refusal = _verified_params(request, account)
+    # Verified before the call is looked up; the record learns what was found afterwards.
+    record = _Recorder(request, started, application=None, account=account)
+    record.params, refusal = _verified_params(request, record)
+    event = record.params
     call = find_call(account_id=account.pk, params=event)
     if not ncco_document_served_by(account=account, document_id=version.document_id,
                                    starts=transferred_documents(call.pk) if call else ()):
@@ -154,7 +158,7 @@ def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
     if application is None:
         application = Application.objects.filter(
             account=account, ncco_document_id=version.document_id).first()
-    record = _Recorder(request, started, event, application=application, call=call)
+    record.application, record.call = application, call
     if refusal:
         return record.error(*refusal)
 
@@ -171,7 +175,7 @@ def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
         document, missing = ncco_render_version(version=chosen, values=values, account=account)
     with transaction.atomic():
         response = record.ncco(document, chosen, missing)
-        if call is not None:
+        if call is not None and response.status_code == 200:  # not a replay
             _record_choice(call, event, version, choice, chosen)
     return response
 
@@ -205,27 +209,39 @@ class _Recorder:
     """Answers a request and stores it as an AnswerRequest, with its latency."""
 
     def __init__(
-        self, request: HttpRequest, started: float, params: dict[str, Any] | None, *,
-        application: Application | None, call: Call | None = None,
+        self, request: HttpRequest, started: float, *,
+        application: Application | None, account: ProviderAccount, call: Call | None = None,
     ) -> None:
         self.request = request
         self.started = started
-        self.params = params or {}
+        self.params: dict[str, Any] = {}  # what was read once the request was verified
         self.application = application
+        self.account = account
         self.call = call
+        self.replay_key = ""  # the signature's, once checked
 
     def ncco(
         self, document: object, version: NccoVersion | None, missing: list[str]
     ) -> HttpResponse:
-        return self._answer(200, document, version=version, missing=missing)
+        """The call flow; a 401 instead if its signature was answered before (a replay)."""
+        response = self._answer(200, document, version=version, missing=missing)
+        if response is not None:
+            return response
+        self.replay_key = ""
+        return self.error(401, "unauthorized",
+                          "The signature was refused (replayed: it was accepted before).")
 
     def error(self, status: int, code: str, detail: str) -> HttpResponse:
-        return self._answer(status, error_body(code, detail))
+        response = self._answer(status, error_body(code, detail))
+        assert response is not None  # only an answered signature is kept once
+        return response
 
     def _answer(
         self, status: int, body: object, *, version: NccoVersion | None = None,
         missing: list[str] | None = None,
-    ) -> HttpResponse:
+    ) -> HttpResponse | None:
+        """The answer, recorded; None if it is a call flow for a signature answered before
+        (`answer_replay_once` decides, as `delivery_replay_once` does for webhooks)."""
         response = JsonResponse(body, status=status, safe=False,
                                 json_dumps_params={"ensure_ascii": False})
         record = AnswerRequest(
@@ -238,9 +254,10 @@ class _Recorder:
             response=body,
             missing_placeholders=missing or [],
             latency_ms=round((time.perf_counter() - self.started) * 1000, 3),
+            account=self.account,
+            replay_key=self.replay_key,
         )
-        rawrows.insert(record)
-        return response
+        return response if rawrows.insert_unless_taken(record) else None
 
 
 def _json_error(status: int, code: str, detail: str) -> JsonResponse:
@@ -248,7 +265,7 @@ def _json_error(status: int, code: str, detail: str) -> JsonResponse:
 
 
 def _verified_params(
-    request: HttpRequest, account: ProviderAccount
+    request: HttpRequest, record: _Recorder
 ) -> tuple[dict[str, Any], tuple[int, str, str] | None]:
     """The provider's parameters, or {} and (status, code, detail) saying why not.
 
@@ -257,7 +274,7 @@ def _verified_params(
     """
     if content_length(request) > MAX_BODY:
         return {}, (413, "too_large", f"The body is over {MAX_BODY} bytes.")
-    refusal = _signature_refusal(request, account)
+    refusal = _signature_refusal(request, record)
     if refusal:
         return {}, (401, "unauthorized", refusal)
     if request.method != "POST" or not request.body:
@@ -271,11 +288,14 @@ def _verified_params(
     return without_nul(body), None
 
 
-def _signature_refusal(request: HttpRequest, account: ProviderAccount) -> str:
-    """Why the request is refused, or "" when it is signed by the account (or need not be)."""
+def _signature_refusal(request: HttpRequest, record: _Recorder) -> str:
+    """Why the request is refused, or "" when it is signed by the account (or need not be);
+    the record learns the signature's replay key."""
+    account = record.account
     if not account.signature_secret_encrypted:
         return ""  # no secret: the unguessable token in the URL is the only guard
     verdict = account_adapter(account, webhooks_only=True).verify_webhook(
         request.headers, request.body, query_string=request.META.get("QUERY_STRING", "")
     )
+    record.replay_key = verdict.replay_key[:200]
     return "" if verdict.ok else f"The signature was refused ({verdict.reason})."

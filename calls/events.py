@@ -10,24 +10,35 @@ order, or the number of times, the events arrive:
   "Outcome unknown" is Callboard's guess, not an outcome: any provider status replaces it.
   Vonage sends `completed` after every outcome (vonage.md 2.4), so a `completed` is only the
   closing event when a busy/no-answer/failed/rejected/cancelled exists: that outcome
-  replaces it, and a `completed` that arrives after it only adds the end time, duration,
-  price, rate, network and who disconnected;
-- "first seen" times take the earliest provider time, the end time the latest;
+  replaces it, and a `completed` only adds the end time, duration, price, rate, network and
+  who disconnected;
+- where two events state different facts (two outcomes, two AMD results, two `completed`),
+  the one the provider stamped earliest wins, whatever the order they arrive in; at the same
+  time, the one whose canonical payload hashes lower (docs/decisions.md). The provider's
+  time is the event's timestamp, else when the provider signed the delivery (Voice Gateway
+  stamps no events), else, unsigned, when it arrived;
+- "first seen" times take the earliest provider time; the end time is the latest time of
+  the call's status events, so no milestone ends up after the end;
 - AMD results set `answered_by` (a definite human/machine beats "unknown");
+- a value the call cannot hold (a SIP code of -5, a price of NaN, a time in year 9999, an id
+  over 100 characters) is left out of the call and named on the event (`out_of_range`);
+  the payload keeps it raw and the rest of the event still applies;
 - an event for a call Callboard does not know creates it, with the event's direction.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Mapping
-from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import Any
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, NamedTuple
 
 from django.db import transaction
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import Q
 from django.utils import timezone
 
@@ -56,6 +67,18 @@ FIRST_SEEN = {
 }
 # Call.price and Call.rate hold 14 digits, 8 after the point.
 MONEY_LIMIT = Decimal(1_000_000)
+MONEY_PLACES = Decimal("1e-8")
+# Call.duration_seconds's range on every database Callboard runs on.
+DURATION_RANGE = BaseDatabaseOperations.integer_field_ranges["PositiveIntegerField"]
+SIP_CODE_RANGE = (100, 699)  # RFC 3261 7.2: three digits, 1xx to 6xx
+ID_LENGTH = 100  # Call.provider_call_id and conversation_id
+# A provider time before this, or more than a day after the event arrived, is no time the
+# call happened at (and year 1 or 9999 breaks date arithmetic).
+PROVIDER_TIME_FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
+PROVIDER_TIME_AHEAD = timedelta(days=1)
+# The specific outcomes: not `completed`, not Callboard's own "outcome unknown".
+OUTCOMES = TERMINAL_STATUSES - {CallStatus.COMPLETED, CallStatus.UNKNOWN}
+DEFINITE_AMD = ("human", "machine")
 
 
 def dedupe_key(payload: Any) -> str:
@@ -83,6 +106,7 @@ def call_event_record(
     `kind` overrides the parsed kind (a Voice Gateway hook says what it is by its URL).
     """
     received_at = received_at or timezone.now()
+    event, out_of_range = _within_ranges(event, delivery, received_at)
     at = event.timestamp or received_at
     call = _find_call(account=account, event=event, payload=payload, at=at)
     if call is None:
@@ -99,29 +123,108 @@ def call_event_record(
                                     received_at=received_at)
 
     key = dedupe_key(payload)
-    # One query for both questions below: a call has a handful of events.
-    earlier = list(call.events.filter(is_duplicate=False)
-                   .values_list("dedupe_key", "provider_time", "kind", "status"))
+    # One query for every question below: a call has a handful of events.
+    earlier = [_Seen(seen_key, provider_time, provider_time or arrived, seen_kind, ours)
+               for seen_key, provider_time, arrived, seen_kind, ours in call.events.filter(
+                   is_duplicate=False).values_list(
+                   "dedupe_key", "provider_time", "received_at", "kind", "status")]
+    kind = (kind or event.kind)[:20]
     record = CallEvent(
         call=call,
         delivery=delivery,
         source=source,
-        kind=(kind or event.kind)[:20],
-        status=(event.status or "") if event.kind == "status" else "",
+        kind=kind,
+        status=_ours(kind, event),
         raw_status=event.raw_status[:60],
         provider_time=event.timestamp,
         received_at=received_at,
         payload=payload,
         dedupe_key=key,
-        is_duplicate=any(seen_key == key for seen_key, *_ in earlier),
+        is_duplicate=any(seen.key == key for seen in earlier),
+        out_of_range=out_of_range,
     )
     if not record.is_duplicate:
         record.out_of_order = _arrived_late(earlier, event)
-        changed = _apply(call, event, at)
+        changed = _apply(call, event, _Seen(key, event.timestamp, at, kind, record.status),
+                         earlier)
         if changed:
             call.save(update_fields=[*sorted(changed), "updated_at"])
     record.save()
     return record
+
+
+class _Seen(NamedTuple):
+    """What deciding between events needs of one: its dedupe key, the provider's time, the
+    time it stands at (the provider's, else its arrival), its kind and our word for it."""
+
+    key: str
+    provider_time: datetime | None
+    at: datetime
+    kind: str
+    ours: str
+
+    @property
+    def order(self) -> tuple[datetime, str]:
+        """Earliest first; the tie rule (the lower payload hash) keeps it arrival-free."""
+        return self.at, self.key
+
+
+def _ours(kind: str, event: ParsedEvent) -> str:
+    """CallEvent.status: our status on status events, our answered_by on AMD events."""
+    if kind == "status":
+        return event.status or ""
+    if kind == "amd":
+        return event.answered_by or ""
+    return ""
+
+
+# -- values in range ----------------------------------------------------------------------
+
+
+def _within_ranges(event: ParsedEvent, delivery: WebhookDelivery | None,
+                   received_at: datetime) -> tuple[ParsedEvent, dict[str, str]]:
+    """The event with the provider's time filled in and every value the call cannot hold
+    left out (ids cut to their column); the raw values left out, by field.
+
+    The provider's time is the event's timestamp, else when the provider signed it.
+    """
+    raw: dict[str, Any] = {}
+    fields: dict[str, Any] = {}
+    timestamp = event.timestamp or (delivery.signed_at if delivery is not None else None)
+    if timestamp is not None and not (
+        PROVIDER_TIME_FLOOR <= timestamp <= received_at + PROVIDER_TIME_AHEAD
+    ):
+        raw["timestamp"], timestamp = timestamp, None
+    fields["timestamp"] = timestamp
+    for name in ("provider_call_id", "conversation_id"):
+        value = getattr(event, name)
+        if len(value) > ID_LENGTH:
+            # Cut, not dropped: matching and storing use the same cut id, so the call's
+            # events still find it.
+            raw[name], fields[name] = value, value[:ID_LENGTH]
+    for name, low, high in (("duration", *DURATION_RANGE), ("sip_code", *SIP_CODE_RANGE)):
+        value = getattr(event, name)
+        if value is not None and not low <= value <= high:
+            raw[name], fields[name] = value, None
+    for name in ("price", "rate"):
+        value = getattr(event, name)
+        if value is not None:
+            fields[name] = _money(value)
+            if fields[name] is None:
+                raw[name] = value
+    out_of_range = {name: str(value)[:200] for name, value in raw.items()}
+    return dataclasses.replace(event, **fields), out_of_range
+
+
+def _money(value: Decimal) -> Decimal | None:
+    """A price or rate as the column holds it (8 places), or None if it cannot."""
+    if not value.is_finite():
+        return None
+    try:
+        held = value.quantize(MONEY_PLACES)
+    except InvalidOperation:  # more digits than any price has
+        return None
+    return held if abs(held) < MONEY_LIMIT else None
 
 
 # -- finding the call --------------------------------------------------------------------
@@ -265,33 +368,46 @@ def _endpoint(address: str) -> dict[str, str]:
 # -- applying ----------------------------------------------------------------------------
 
 
-def _arrived_late(earlier: list[tuple[str, datetime | None, str, str]],
-                  event: ParsedEvent) -> bool:
+def _arrived_late(earlier: list[_Seen], event: ParsedEvent) -> bool:
     """Did the provider send an event of this call after this one, which we have already?
 
-    `earlier`: (dedupe key, provider time, kind, status) of the call's events so far. By
-    provider time when the provider stamps its events (Vonage); Voice Gateway does not, so
-    there a status below one already received is the sign.
+    By provider time when there is one; without, a status below one already received is
+    the sign.
     """
     if event.timestamp is not None:
-        return any(at is not None and at > event.timestamp for _, at, _, _ in earlier)
+        return any(seen.provider_time is not None and seen.provider_time > event.timestamp
+                   for seen in earlier)
     if event.kind != "status" or event.status not in STATUS_RANK:
         return False
-    return any(kind == "status" and status and STATUS_RANK[status] > STATUS_RANK[event.status]
-               for _, _, kind, status in earlier)
+    return any(seen.kind == "status" and seen.ours in STATUS_RANK
+               and STATUS_RANK[seen.ours] > STATUS_RANK[event.status] for seen in earlier)
 
 
-def _apply(call: Call, event: ParsedEvent, at: datetime) -> set[str]:
+def _apply(call: Call, event: ParsedEvent, this: _Seen, earlier: list[_Seen]) -> set[str]:
     """Change the call as the event says; the names of the fields changed."""
     changed = _fill_parties(call, event)
     if event.kind == "status" and event.status in STATUS_RANK:
-        changed |= _apply_status(call, event, at)
-    elif event.kind == "amd" and event.answered_by:
-        definite = event.answered_by != "unknown"
-        if not call.answered_by or (call.answered_by == "unknown" and definite):
-            call.answered_by = event.answered_by
-            changed.add("answered_by")
+        changed |= _apply_status(call, event, this, earlier)
+    elif this.kind == "amd" and event.answered_by and _amd_wins(call.answered_by, this, earlier):
+        call.answered_by = event.answered_by
+        changed.add("answered_by")
     return changed
+
+
+def _amd_wins(current: str, this: _Seen, earlier: list[_Seen]) -> bool:
+    """A definite result beats "unknown"; of two definite ones the earliest stands."""
+    if not current:
+        return True
+    if this.ours not in DEFINITE_AMD:
+        return False
+    return current not in DEFINITE_AMD or _before_all(this, earlier, "amd", DEFINITE_AMD)
+
+
+def _before_all(this: _Seen, earlier: list[_Seen], kind: str, ours: Iterable[str]) -> bool:
+    """Did the provider stamp this event before every earlier one of `kind` saying one of
+    `ours`? (At the same time: the lower payload hash.)"""
+    return all(this.order < seen.order for seen in earlier
+               if seen.kind == kind and seen.ours in ours)
 
 
 def _fill_parties(call: Call, event: ParsedEvent) -> set[str]:
@@ -314,17 +430,18 @@ def _fill_parties(call: Call, event: ParsedEvent) -> set[str]:
     return changed
 
 
-def _apply_status(call: Call, event: ParsedEvent, at: datetime) -> set[str]:
+def _apply_status(call: Call, event: ParsedEvent, this: _Seen, earlier: list[_Seen]) -> set[str]:
     new, current = CallStatus(event.status), CallStatus(call.status)
+    at = this.at
     changed = set()
-    if _moves_to(current, new):
+    if _moves_to(current, new, this, earlier):
         if current == CallStatus.UNKNOWN:
             call.failure_detail = ""  # why it was unknown; the timeline keeps it
             changed.add("failure_detail")
         call.status = new
         call.provider_status = event.raw_status[:40]
         changed |= {"status", "provider_status"}
-        if new in TERMINAL_STATUSES and new != CallStatus.COMPLETED:
+        if new in OUTCOMES:
             call.failure_detail = event.detail
             changed.add("failure_detail")
         if new in TERMINAL_STATUSES and event.sip_code is not None:
@@ -338,22 +455,29 @@ def _apply_status(call: Call, event: ParsedEvent, at: datetime) -> set[str]:
     if first_seen and (getattr(call, first_seen) is None or at < getattr(call, first_seen)):
         setattr(call, first_seen, at)
         changed.add(first_seen)
-    if new in TERMINAL_STATUSES and (call.ended_at is None or at > call.ended_at):
-        call.ended_at = at
-        changed.add("ended_at")
+    if call.status in TERMINAL_STATUSES:
+        # The latest time of any status event, not only of the terminal ones: a milestone
+        # that arrives after the end (Voice Gateway stamps no events) cannot come after it.
+        end = max([at, *(seen.at for seen in earlier if seen.kind == "status")])
+        if call.ended_at is None or end > call.ended_at:
+            call.ended_at = end
+            changed.add("ended_at")
 
     facts = {
-        "duration_seconds": event.duration if (event.duration or 0) >= 0 else None,
-        "price": _money(event.price),
-        "rate": _money(event.rate),
+        "duration_seconds": event.duration,
+        "price": event.price,
+        "rate": event.rate,
         "network": event.network[:20],
         "disconnected_by": event.disconnected_by[:20],
     }
+    # The earliest `completed` has the word on these (two may differ); the other events only
+    # fill gaps.
+    says = new == CallStatus.COMPLETED and _before_all(this, earlier, "status",
+                                                        (CallStatus.COMPLETED,))
     for name, value in facts.items():
         if value in (None, ""):
             continue
-        # `completed` has the last word on these; earlier events only fill gaps.
-        if new == CallStatus.COMPLETED or getattr(call, name) in (None, ""):
+        if says or getattr(call, name) in (None, ""):
             setattr(call, name, value)
             changed.add(name)
     if call.sip_code is None and event.sip_code is not None and new in TERMINAL_STATUSES:
@@ -362,18 +486,17 @@ def _apply_status(call: Call, event: ParsedEvent, at: datetime) -> set[str]:
     return changed
 
 
-def _money(value: Decimal | None) -> Decimal | None:
-    """A price or rate that fits the column; an absurd one is left out, not a crash."""
-    return value if value is not None and abs(value) < MONEY_LIMIT else None
-
-
-def _moves_to(current: CallStatus, new: CallStatus) -> bool:
+def _moves_to(current: CallStatus, new: CallStatus, this: _Seen, earlier: list[_Seen]) -> bool:
     if current == CallStatus.UNKNOWN:
         return True  # Callboard's guess; the provider's word replaces it, whatever it is
-    if current == CallStatus.COMPLETED and new in TERMINAL_STATUSES:
-        # `completed` closes every Vonage leg: a specific outcome is the real one.
-        return new != CallStatus.COMPLETED
+    if current in TERMINAL_STATUSES and new in TERMINAL_STATUSES:
+        if new == CallStatus.COMPLETED:
+            return False  # it only adds facts
+        if current == CallStatus.COMPLETED:
+            return True  # `completed` closes every Vonage leg: a specific outcome is the real one
+        # The first outcome wins: the earliest of the events, or Callboard's own if none.
+        from_events = any(seen.kind == "status" and seen.ours in OUTCOMES for seen in earlier)
+        return from_events and _before_all(this, earlier, "status", OUTCOMES)
     if current in TERMINAL_STATUSES:
-        return False  # the first outcome wins
+        return False
     return STATUS_RANK[new] > STATUS_RANK[current]
-

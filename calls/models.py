@@ -178,9 +178,17 @@ class WebhookDelivery(models.Model):
     rejection_reason = models.CharField(max_length=300, blank=True)
     signed_at = models.DateTimeField(null=True, blank=True)
     body_sha256 = models.CharField(max_length=64, blank=True)
-    replay_key = models.CharField(max_length=200, blank=True)  # JWT jti / signature
+    # What makes its signature unique (JWT jti, else the token's or signature's hash): an
+    # account accepts it once. Cleared when applying fails, so the provider's retry of the
+    # same signed request is accepted (docs/security.md, "One replay rule").
+    replay_key = models.CharField(max_length=200, blank=True)
+    # Accepted without a signature check: its account has no signature secret. Shown as
+    # UNVERIFIED wherever the delivery or its events show.
+    unsigned = models.BooleanField(default=False)
     applied_at = models.DateTimeField(null=True, blank=True)
     apply_error = models.TextField(blank=True)
+    # Times applying was tried and failed; the beat retries a failed delivery a few times.
+    apply_attempts = models.PositiveSmallIntegerField(default=0)
     is_replay = models.BooleanField(default=False)  # re-applied by an admin
 
     class Meta:
@@ -224,6 +232,9 @@ class CallEvent(models.Model):
     is_duplicate = models.BooleanField(default=False)
     # Arrived after an event the provider sent later (it changed nothing backwards).
     out_of_order = models.BooleanField(default=False)
+    # Fields whose value was outside what the call can hold ({field: raw value}): left out
+    # of the call, kept raw in `payload`, and the rest of the event applied.
+    out_of_range = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["received_at", "id"]
@@ -241,6 +252,8 @@ class AnswerRequest(models.Model):
 
     application = models.ForeignKey(Application, null=True, on_delete=models.SET_NULL,
                                     related_name="+")
+    account = models.ForeignKey(ProviderAccount, null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
     call = models.ForeignKey(Call, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="answer_requests")
     ncco_version = models.ForeignKey(NccoVersion, null=True, blank=True,
@@ -252,9 +265,19 @@ class AnswerRequest(models.Model):
     missing_placeholders = models.JSONField(default=list, blank=True)
     latency_ms = models.FloatField()
     received_at = models.DateTimeField(default=timezone.now)
+    replay_key = models.CharField(max_length=200, blank=True)  # as WebhookDelivery's
 
     class Meta:
         ordering = ["received_at", "id"]
+        constraints = [
+            # The replay rule of webhooks, for answer and menu requests: a signature answered
+            # with a call flow once is refused after (a refused or failed one may be retried).
+            models.UniqueConstraint(
+                fields=["account", "replay_key"],
+                condition=models.Q(status_code=200) & ~models.Q(replay_key=""),
+                name="answer_replay_once",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.method} answer for call {self.call_id}"

@@ -41,3 +41,9 @@ def sweep_stuck_calls() -> None:
 def apply_webhook_deliveries() -> None:
     """Apply stored webhook deliveries (WEBHOOK_APPLY_IN_WORKER); beat runs it every minute."""
     webhooks.deliveries_apply_pending()
+
+
+@shared_task(acks_late=True)
+def retry_failed_webhook_deliveries() -> None:
+    """Beat, every minute: deliveries whose apply failed are applied once more."""
+    webhooks.deliveries_retry_failed()

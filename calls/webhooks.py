@@ -191,10 +191,11 @@ def _verify(
         request.headers, body, query_string=request.META.get("QUERY_STRING", "")
     )
     delivery.signed_at = verdict.signed_at
-    delivery.replay_key = verdict.jti[:200]
+    delivery.replay_key = verdict.replay_key[:200]
     if not verdict.ok:
         raise Refusal(401, verdict.reason)
     delivery.verified = True
+    delivery.unsigned = verdict.unsigned
 
 
 class _Replayed(Exception):
@@ -228,10 +229,14 @@ def _apply_or_keep(delivery: WebhookDelivery, payload: dict[str, Any],
         delivery_apply(delivery=delivery, payload=payload, provider=provider)
     except passing:
         raise
-    except Exception as exc:  # the delivery is kept: an admin can replay it once fixed
+    except Exception as exc:  # the delivery is kept: retried by the beat, or an admin's replay
         logger.exception("Applying webhook delivery %s failed", delivery.pk)
         delivery.apply_error = f"{type(exc).__name__}: {exc}"[:2000]
-        delivery.save(update_fields=["apply_error"])
+        delivery.apply_attempts += 1
+        # Its signature no longer counts as used: the provider's retry of the same signed
+        # request is accepted and applied (docs/security.md, "One replay rule").
+        delivery.replay_key = ""
+        delivery.save(update_fields=["apply_error", "apply_attempts", "replay_key"])
         return False
     return True
 
@@ -341,6 +346,12 @@ def delivery_replay(*, actor: Actor, delivery: WebhookDelivery) -> CallEvent | N
 
 # Accepted deliveries not applied yet (nor failed): what workers apply.
 PENDING = Q(verified=True, rejection_reason="", applied_at__isnull=True, apply_error="")
+# A delivery whose apply failed is tried again by the beat, a batch a minute, until it has
+# failed this often: a failure of the database's (a deadlock, a restart) heals, one of the
+# event's own stays with its error for an admin to replay once fixed.
+APPLY_ATTEMPTS = 5
+FAILED = (Q(verified=True, rejection_reason="", applied_at__isnull=True,
+            apply_attempts__lt=APPLY_ATTEMPTS, account__isnull=False) & ~Q(apply_error=""))
 APPLY_SCHEDULED_KEY = "calls:webhooks:apply-scheduled"
 # A scheduled apply task that never ran (its worker died) stops holding back new ones after
 # this long; beat also applies whatever is pending every minute.
@@ -421,18 +432,29 @@ def _apply_next(batch: int) -> int:
 
 
 def _apply_one() -> int:
+    return _claim_and_apply(1, PENDING)
+
+
+def deliveries_retry_failed() -> int:
+    """Apply once more the oldest deliveries whose apply failed (see APPLY_ATTEMPTS); how many
+    were tried. A provider's own retry may have applied the event meanwhile: it is then a
+    duplicate and changes nothing."""
+    return _claim_and_apply(APPLY_BATCH, FAILED)
+
+
+def _claim_and_apply(batch: int, which: Q) -> int:
     with transaction.atomic():
-        deliveries = _claim_pending(1)
+        deliveries = _claim_pending(batch, which)
         for delivery, payload, provider in _readable(deliveries):
             _apply_or_keep(delivery, payload, provider)
     return len(deliveries)
 
 
-def _claim_pending(batch: int) -> list[WebhookDelivery]:
-    """The oldest pending deliveries nobody else has claimed, locked, with their accounts."""
+def _claim_pending(batch: int, which: Q = PENDING) -> list[WebhookDelivery]:
+    """The oldest deliveries of `which` nobody else has claimed, locked, with their accounts."""
     return list(
         WebhookDelivery.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
-        .select_related("account").filter(PENDING).order_by("id")[:batch]
+        .select_related("account").filter(which).order_by("id")[:batch]
     )
 
 
@@ -444,9 +466,10 @@ def _readable(deliveries: list[WebhookDelivery]
     for delivery in deliveries:
         try:
             payload = delivery_payload(delivery)
-        except Refusal as refusal:
+        except Refusal as refusal:  # it will not read better on a retry
             delivery.apply_error = refusal.reason
-            delivery.save(update_fields=["apply_error"])
+            delivery.apply_attempts = APPLY_ATTEMPTS
+            delivery.save(update_fields=["apply_error", "apply_attempts"])
         else:
             readable.append((delivery, payload,
                              account_adapter(delivery.account, webhooks_only=True)))

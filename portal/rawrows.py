@@ -52,11 +52,25 @@ def fetch_one(model: type[M], fields: Sequence[models.Field], sql: str,
 
 def insert(instance: models.Model) -> None:
     """Store `instance` as a new row (its primary key is not read back)."""
-    fields = _insertable(type(instance))
-    values = [field.get_db_prep_save(field.pre_save(instance, add=True), connection)
-              for field in fields]
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(type(instance)), values)
+        cursor.execute(_insert_sql(type(instance)), _values(instance))
+
+
+def insert_unless_taken(instance: models.Model) -> bool:
+    """Store `instance` unless a unique constraint holds its values already; whether stored.
+
+    ON CONFLICT DO NOTHING (PostgreSQL and SQLite alike) instead of catching the error: no
+    savepoint is needed inside a transaction, and a concurrent copy waits for the first.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(type(instance)) + " ON CONFLICT DO NOTHING",
+                       _values(instance))
+        return cursor.rowcount == 1
+
+
+def _values(instance: models.Model) -> list[Any]:
+    return [field.get_db_prep_save(field.pre_save(instance, add=True), connection)
+            for field in _insertable(type(instance))]
 
 
 @cache

@@ -353,6 +353,11 @@ CELERY_BEAT_SCHEDULE["calls-apply-webhook-deliveries"] = {
     "task": "calls.tasks.apply_webhook_deliveries",
     "schedule": 60.0,
 }
+# Deliveries whose apply failed are tried again, a batch a minute, up to 5 times in all.
+CELERY_BEAT_SCHEDULE["calls-retry-failed-webhook-deliveries"] = {
+    "task": "calls.tasks.retry_failed_webhook_deliveries",
+    "schedule": 60.0,
+}
 # Calls whose task was lost (a worker died) are retried or failed safely, every minute.
 CELERY_BEAT_SCHEDULE["calls-sweep-stuck"] = {
     "task": "calls.tasks.sweep_stuck_calls",

@@ -25,6 +25,10 @@ ACCOUNT_FIELD_TEXT: dict[str, tuple[str, str]] = {
     "signature_secret": (
         "Signature secret", "Lets Callboard check that webhooks really come from the provider.",
     ),
+    "accept_unsigned_webhooks": (
+        "Accept unsigned webhooks", "Without a signature secret, anyone who learns a webhook "
+        "URL can forge events; they are shown as UNVERIFIED.",
+    ),
     "client_id": ("OAuth client id", ""),
     "client_secret": ("OAuth client secret", ""),
     "token_url": ("Token URL", "Empty means KPN's production token URL."),
@@ -83,6 +87,8 @@ class AccountForm(forms.Form):
         for name in services.account_fields(kind):
             if name in ProviderAccount.SECRET_FIELDS:
                 self.fields[name] = self._secret_field(name, account, name in required)
+            elif isinstance(ProviderAccount._meta.get_field(name), models.BooleanField):
+                self.fields[name] = forms.BooleanField(required=False)
             elif name.endswith("_url"):
                 suggestions = (provider_class(kind).BASE_URL_SUGGESTIONS if name == "base_url"
                                else ())

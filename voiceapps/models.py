@@ -55,6 +55,13 @@ class ProviderAccount(models.Model):
         validators=[MinValueValidator(0.1), MaxValueValidator(1000)],
         help_text="Call creations per second, shared by every worker.",
     )
+    # A Vonage account must have a signature secret unless an admin opts out here: its
+    # webhooks are then accepted on the URL token alone, and shown as UNVERIFIED.
+    accept_unsigned_webhooks = models.BooleanField(
+        default=False,
+        help_text="Accept webhooks without a signature (no signature secret). Anyone who "
+                  "learns a webhook URL can then forge events.",
+    )
     # The unguessable part of every webhook and answer URL of this account.
     webhook_token = models.CharField(max_length=64, unique=True, default=new_webhook_token)
     last_check_at = models.DateTimeField(null=True, blank=True)

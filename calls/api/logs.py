@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -26,11 +28,22 @@ class CallEventSerializer(serializers.ModelSerializer):
         read_only=True, allow_null=True,
         help_text="The webhook delivery it came in (null for Callboard's own events).")
 
+    unverified = serializers.BooleanField(
+        read_only=True,
+        help_text="Accepted without a signature check: its account has no signature secret.")
+
     class Meta:
         model = CallEvent
         fields = ["id", "call", "kind", "status", "raw_status", "provider_time", "received_at",
-                  "source", "is_duplicate", "out_of_order", "delivery", "payload"]
+                  "source", "is_duplicate", "out_of_order", "out_of_range", "unverified",
+                  "delivery", "payload"]
         read_only_fields = fields
+        extra_kwargs = {
+            "status": {"help_text": "Ours: the call status on status events, answered_by on "
+                                    "AMD events."},
+            "out_of_range": {"help_text": "Values the call could not hold, by field, as sent; "
+                                          "left out of the call, the rest applied."},
+        }
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
@@ -41,8 +54,11 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookDelivery
         fields = ["id", "account", "endpoint", "method", "path", "query", "headers", "body",
-                  "received_at", "verified", "rejection_reason", "signed_at", "body_sha256",
-                  "applied_at", "apply_error", "is_replay", "calls"]
+                  "received_at", "verified", "unsigned", "rejection_reason", "signed_at",
+                  "body_sha256", "applied_at", "apply_error", "apply_attempts", "is_replay",
+                  "calls"]
+        extra_kwargs = {"unsigned": {"help_text": "UNVERIFIED: accepted without a signature "
+                                                  "check (its account has no secret)."}}
         read_only_fields = fields
 
     def get_body(self, delivery: WebhookDelivery) -> str:
@@ -55,7 +71,9 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
 class CallEventListApi(GenericAPIView):
     serializer_class = CallEventSerializer
     pagination_class = EventPagination
-    queryset = CallEvent.objects.all()
+    # The delivery's flag only: its row holds the raw body.
+    queryset = CallEvent.objects.annotate(
+        unverified=Coalesce(F("delivery__unsigned"), Value(False)))
 
     @extend_schema(responses=CallEventSerializer(many=True),
                    summary="A call's events, oldest first, duplicates and late ones marked")

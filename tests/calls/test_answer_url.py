@@ -264,3 +264,49 @@ def test_menu_refuses_bad_signatures_and_unknown_addresses(client, menu_app):
     assert signed_post(client, url.replace(menu_app.account.webhook_token, "x"),
                        event).status_code == 404
     assert signed_post(client, url.rsplit("/", 1)[0] + "/999999", event).status_code == 404
+
+
+# One replay rule: a signature is answered with a call flow once ---------------------------
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_replayed_answer_request_is_refused_and_a_new_signature_is_served(client, app,
+                                                                            method):
+    if method == "GET":
+        query = urlencode(PARAMS)
+        compact = json.dumps(PARAMS, separators=(",", ":")).encode()
+        headers = vonage_signed_headers(b"", payload_hash=hashlib.sha256(compact).hexdigest())
+        send = lambda: client.get(f"{path_of(answer_url(app))}?{query}", headers=headers)  # noqa: E731
+    else:
+        body = json.dumps(PARAMS, separators=(",", ":")).encode()
+        headers = vonage_signed_headers(body)
+        send = lambda: client.post(path_of(answer_url(app)), data=body,  # noqa: E731
+                                   content_type="application/json", headers=headers)
+
+    assert [send().status_code for _ in range(2)] == [200, 401]
+    refused = AnswerRequest.objects.order_by("id").last()
+    assert "replayed" in refused.response["detail"]
+    # Vonage's own retry carries a new token (new jti and iat): it is served.
+    again = signed_get(client, answer_url(app), PARAMS) if method == "GET" else signed_post(
+        client, answer_url(app), PARAMS)
+    assert again.status_code == 200
+
+
+def test_a_replayed_answer_token_without_jti_is_refused(client, app):
+    body = json.dumps(PARAMS, separators=(",", ":")).encode()
+    headers = vonage_signed_headers(body, jti=None)
+    statuses = [client.post(path_of(answer_url(app)), data=body, content_type="application/json",
+                            headers=headers).status_code for _ in range(2)]
+    assert statuses == [200, 401]
+
+
+def test_a_replayed_menu_event_is_refused_and_the_choice_recorded_once(client, menu_app):
+    call = CallFactory(account=menu_app.account, application=menu_app, provider_call_id=UUID)
+    url = served_menu_url(client, menu_app)
+    body = json.dumps(menu_event(dtmf={"digits": "1", "timed_out": False}),
+                      separators=(",", ":")).encode()
+    headers = vonage_signed_headers(body)
+    statuses = [client.post(path_of(url), data=body, content_type="application/json",
+                            headers=headers).status_code for _ in range(2)]
+
+    assert statuses == [200, 401]
+    assert CallEvent.objects.filter(call=call, kind="input").count() == 1

@@ -241,7 +241,9 @@ def test_a_good_vonage_signature_is_accepted_and_the_jti_kept(client):
 @pytest.mark.parametrize(("claims", "reason"), [
     ({"secret": "another-accounts-signature-secret-000000"}, "bad signature"),
     ({"iat": time.time() - 3600}, "expired"),
-    ({"iat": time.time() + 3600}, "expired"),
+    ({"iat": time.time() + 3600}, "not yet valid"),
+    ({"exp": time.time() - 120}, "expired"),
+    ({"nbf": time.time() + 3600}, "not yet valid"),
     ({"iss": "Mallory"}, "wrong issuer"),
     ({"api_key": "someone-else"}, "wrong account"),
 ])

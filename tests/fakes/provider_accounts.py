@@ -109,7 +109,8 @@ def vonage_signed_headers(
     payload_hash: str | None = None,
     **claims,
 ) -> dict[str, str]:
-    """The Authorization header Vonage puts on a signed webhook."""
+    """The Authorization header Vonage puts on a signed webhook (a claim given as None is
+    left out)."""
     payload = {
         "iat": int(time.time() if iat is None else iat),
         "jti": str(uuid.uuid4()),
@@ -119,6 +120,7 @@ def vonage_signed_headers(
         "application_id": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
         **claims,
     }
+    payload = {name: value for name, value in payload.items() if value is not None}
     return {"Authorization": "Bearer " + jwt.encode(payload, secret, algorithm="HS256")}
 
 

@@ -18,7 +18,8 @@ VONAGE_401 = {
 
 def account_from(config: AccountConfig, name: str = "") -> ProviderAccount:
     """A stored account with the fake's URLs and credentials, through the service."""
-    values = {field: getattr(config, field) for field in services.account_fields(config.kind)}
+    values = {field: getattr(config, field) for field in services.account_fields(config.kind)
+              if hasattr(config, field)}
     return services.account_create(
         actor=SYSTEM, kind=config.kind, values={"name": name or f"{config.kind} test", **values}
     )

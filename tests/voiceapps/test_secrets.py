@@ -28,7 +28,7 @@ def plant(kind: str, config_values: dict) -> tuple[ProviderAccount, list[str]]:
         for name in services.account_fields(kind) if name in ProviderAccount.SECRET_FIELDS
     }
     plain = {name: config_values[name] for name in services.account_fields(kind)
-             if name not in ProviderAccount.SECRET_FIELDS}
+             if name not in ProviderAccount.SECRET_FIELDS and name in config_values}
     account = services.account_create(actor=SYSTEM, kind=kind,
                                       values={"name": f"Planted {kind}", **plain, **secrets})
     return account, list(secrets.values())

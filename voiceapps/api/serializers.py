@@ -60,7 +60,8 @@ class AccountSerializer(serializers.ModelSerializer):
     class Meta:
         model = ProviderAccount
         fields = [
-            "id", "name", "kind", "calls_per_second", *PLAIN_ACCOUNT_FIELDS, "fields_used",
+            "id", "name", "kind", "calls_per_second", *PLAIN_ACCOUNT_FIELDS,
+            "accept_unsigned_webhooks", "fields_used",
             "last_check_at", "last_check_ok", "last_check_message", "webhook_urls",
             "created_at", "updated_at",
         ]
@@ -89,6 +90,7 @@ def _account_input_fields() -> dict[str, serializers.Field]:
     }
     for name in PLAIN_ACCOUNT_FIELDS:
         fields[name] = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    fields["accept_unsigned_webhooks"] = serializers.BooleanField(required=False)
     for name in ProviderAccount.SECRET_FIELDS:
         fields[name] = serializers.CharField(
             required=False, allow_blank=True, allow_null=True, write_only=True,

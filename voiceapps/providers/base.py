@@ -262,9 +262,12 @@ class WebhookVerdict:
     reason: str  # "signed", "unsigned: …", or which check failed
     signed_at: datetime | None = None  # when the provider signed it (JWT iat / t=)
     body_sha256: str = ""  # sha256 hex of the raw body, for de-duplication
-    # Replay key for the caller to remember (it needs storage, we do not): the Vonage
-    # JWT `jti`, or the matching Jambonz-Signature value.
-    jti: str = ""
+    # What makes the signature unique, for the caller to accept once (it needs storage, we
+    # do not): the Vonage JWT `jti`, the sha256 of a JWT without one, or the matching
+    # Jambonz-Signature value. "" when unsigned.
+    replay_key: str = ""
+    # Accepted without a check: the account has no secret to check a signature with.
+    unsigned: bool = False
 
 
 @dataclass(frozen=True)

@@ -349,9 +349,8 @@ class VoiceGatewayProvider(Provider):
         }
         secrets = {name: value for name, value in secrets.items() if value}
         if not secrets:
-            return WebhookVerdict(
-                True, "unsigned: no webhook secret configured", body_sha256=body_sha256
-            )
+            return WebhookVerdict(True, "unsigned: no webhook secret configured",
+                                  body_sha256=body_sha256, unsigned=True)
         value = header(headers, "Jambonz-Signature")
         if not value:
             return refuse("missing signature: no Jambonz-Signature header")
@@ -384,7 +383,7 @@ class VoiceGatewayProvider(Provider):
             return refuse(f"expired: signed {age:.0f} s ago, limit 300 s", signed_at)
         reason = "signed" if name == "the webhook secret" else f"signed with {name}"
         return WebhookVerdict(
-            True, reason, signed_at=signed_at, body_sha256=body_sha256, jti=signature
+            True, reason, signed_at=signed_at, body_sha256=body_sha256, replay_key=signature
         )
 
     def parse_event(self, payload: Mapping[str, Any]) -> ParsedEvent:

@@ -68,6 +68,7 @@ STATUS_MAP = {
     "cancelled": "cancelled",
 }
 SIGNED_WEBHOOK_TOLERANCE = 300  # seconds; Vonage webhook JWTs carry no exp
+JWT_LEEWAY = 60  # seconds of clock difference allowed on exp, nbf and a future iat
 METHODS = ("GET", "POST")
 
 
@@ -491,37 +492,41 @@ class VonageProvider(Provider):
         secret = self.account.signature_secret
         if not secret:
             # KPN accounts cannot get the signature secret; the secret URL token guards them.
-            return WebhookVerdict(
-                True, "unsigned: no signature secret configured", body_sha256=body_sha256
-            )
+            return WebhookVerdict(True, "unsigned: no signature secret configured",
+                                  body_sha256=body_sha256, unsigned=True)
         authorization = header(headers, "Authorization")
         if not authorization.lower().startswith("bearer "):
             return refuse("missing signature: no Authorization: Bearer token")
+        token = authorization[7:].strip()
         try:
+            # PyJWT checks every registered claim present: exp, nbf and an iat in the future
+            # (all with JWT_LEEWAY for clocks), iss, and that iat and payload_hash are there.
             claims = jwt.decode(
-                authorization[7:].strip(),
-                secret,
-                algorithms=["HS256"],
-                # Time is checked below against `now`; Vonage tokens carry no exp.
-                options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+                token, secret, algorithms=["HS256"], issuer="Vonage", leeway=JWT_LEEWAY,
+                options={"require": ["iat", "iss", "payload_hash"]},
             )
         except jwt.InvalidSignatureError:
             return refuse("bad signature: not signed with this account's signature secret")
+        except jwt.ExpiredSignatureError:
+            return refuse("expired: the token's exp has passed", _issued_at(token))
+        except jwt.ImmatureSignatureError:
+            return refuse("not yet valid: the token's nbf or iat is in the future",
+                          _issued_at(token))
+        except jwt.InvalidIssuerError:
+            return refuse("wrong issuer: iss is not 'Vonage'")
         except jwt.PyJWTError as exc:
             return refuse(f"malformed token: {exc}")
 
-        iat = claims.get("iat")
-        if not isinstance(iat, int | float):
-            return refuse("malformed token: no iat claim")
-        signed_at = datetime.fromtimestamp(iat, UTC)
-        if claims.get("iss") != "Vonage":
-            return refuse(f"wrong issuer: iss is {claims.get('iss')!r}, not 'Vonage'", signed_at)
+        # PyJWT has no maximum age: Vonage sends no exp, so a token is good for
+        # SIGNED_WEBHOOK_TOLERANCE after its iat (which PyJWT has checked is a number).
+        iat = int(claims["iat"])
+        signed_at = _as_datetime(iat)
+        if abs(now - iat) > SIGNED_WEBHOOK_TOLERANCE:
+            return refuse(f"expired: signed {now - iat:.0f} s ago, limit 300 s", signed_at)
         if self.account.api_key and claims.get("api_key", self.account.api_key) != (
             self.account.api_key
         ):
             return refuse("wrong account: signed for another API key", signed_at)
-        if abs(now - iat) > SIGNED_WEBHOOK_TOLERANCE:
-            return refuse(f"expired: signed {now - iat:.0f} s ago, limit 300 s", signed_at)
         if not body and query_string:
             # GET webhooks hash the query parameters, in order, as compact JSON (vonage.md 2.7).
             params = dict(parse_qsl(query_string, keep_blank_values=True))
@@ -530,14 +535,15 @@ class VonageProvider(Provider):
             ).hexdigest()
         else:
             expected = body_sha256
-        if not hmac.compare_digest(str(claims.get("payload_hash", "")).lower(), expected):
+        if not hmac.compare_digest(str(claims["payload_hash"]).lower(), expected):
             return refuse("tampered: payload_hash does not match the body", signed_at)
         return WebhookVerdict(
             True,
             "signed",
             signed_at=signed_at,
             body_sha256=body_sha256,
-            jti=str(claims.get("jti", "")),
+            replay_key=str(claims.get("jti") or "sha256:" + hashlib.sha256(
+                token.encode()).hexdigest()),
         )
 
     def parse_event(self, payload: Mapping[str, Any]) -> ParsedEvent:
@@ -621,6 +627,22 @@ def parse_vonage_call(call: Mapping[str, Any]) -> ParsedEvent:
     status = as_text(call.get("status"))
     event = parse_vonage_event({**call, "status": "answered"} if status == "machine" else call)
     return replace(event, raw_status=status, timestamp=_timestamp(call.get("end_time")))
+
+
+def _issued_at(token: str) -> datetime | None:
+    """The iat of a token whose signature PyJWT has checked, to diagnose clock skew."""
+    try:
+        iat = jwt.decode(token, options={"verify_signature": False}).get("iat")
+        return _as_datetime(int(iat))
+    except (jwt.PyJWTError, TypeError, ValueError, OverflowError):
+        return None
+
+
+def _as_datetime(unix: int) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(unix, UTC)
+    except (OverflowError, OSError, ValueError):  # no date: refused as expired anyway
+        return None
 
 
 def _refuse_params(label: str, what: str, params: Mapping[str, Any], allowed: frozenset) -> None:

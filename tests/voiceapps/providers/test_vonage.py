@@ -599,7 +599,7 @@ def test_a_genuine_signed_webhook_passes():
     verdict = verify(headers=vonage_signed_headers(EVENT, iat=NOW - 10, jti="jti-1"))
 
     assert verdict.ok and verdict.reason == "signed"
-    assert verdict.jti == "jti-1"
+    assert verdict.replay_key == "jti-1"
     assert verdict.signed_at == datetime.fromtimestamp(NOW - 10, UTC)
     assert verdict.body_sha256 == hashlib.sha256(EVENT).hexdigest()
 
