@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -36,6 +37,15 @@ class User(AbstractUser):
     The role is the only fact: `is_staff` (the Django admin's door) is written from it by
     portal.services, and nobody is a superuser, whose flag would outlive a demotion.
     """
+
+    # ASCII only: the API documents the username's pattern as JSON Schema, where \w is ASCII,
+    # and a sign-in name that looks like another (Cyrillic "а" for "a") invites confusion.
+    username_validator = ASCIIUsernameValidator()
+    username = models.CharField(
+        "username", max_length=150, unique=True, validators=[username_validator],
+        help_text="Required. 150 characters or fewer. Letters a-z, digits and @/./+/-/_ only.",
+        error_messages={"unique": "A user with that username already exists."},
+    )
 
     objects = CallboardUserManager()
 

@@ -125,6 +125,16 @@ def test_users_api_names_the_bad_fields(api_for, admin_user):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("username", ["3Ó", "аdmin"])  # the second starts with Cyrillic "а"
+def test_usernames_are_ascii_as_the_api_documents(api_for, admin_user, username):
+    response = api_for(admin_user).post(
+        reverse("api_users"), {"username": username, "password": PASSWORD, "role": "viewer"},
+        format="json")
+    assert response.status_code == 400 and set(response.json()["fields"]) == {"username"}
+    assert not User.objects.filter(username=username).exists()
+
+
+@pytest.mark.django_db
 def test_role_groups_carry_model_permissions_for_the_django_admin(admin_user, viewer_user):
     from django.contrib.auth.models import Group
 
