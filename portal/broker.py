@@ -33,6 +33,28 @@ from kombu.utils.objects import cached_property
 logger = logging.getLogger(__name__)
 
 
+EMBEDDED_TRANSPORT = "portal.broker:Transport"
+
+
+def embedded_transport_options(folder: Path, *, polling_interval: float) -> dict:
+    """The transport options of the embedded broker kept under `folder`: the queue folder is
+    both written to and read from, as one machine's web server, worker and beat share it."""
+    folders = {name: folder / name for name in
+               ("queue", "processed", "control", "staging", "unreadable")}
+    for path in folders.values():
+        path.mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folders["queue"]),
+        "data_folder_out": str(folders["queue"]),
+        "processed_folder": str(folders["processed"]),
+        "control_folder": str(folders["control"]),
+        "staging_folder": str(folders["staging"]),
+        "unreadable_folder": str(folders["unreadable"]),
+        "store_processed": False,
+        "polling_interval": polling_interval,
+    }
+
+
 def _folder(path: str) -> str:
     Path(path).mkdir(parents=True, exist_ok=True)
     return path

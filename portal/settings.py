@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.broker import EMBEDDED_TRANSPORT, embedded_transport_options
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("CALLBOARD_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -264,20 +266,9 @@ SPECTACULAR_SETTINGS = {
 # transport class, so it is named here; Celery and /healthz pass it to kombu).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    CELERY_BROKER_TRANSPORT = "portal.broker:Transport"
-    _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed", "control", "staging", "unreadable"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
-        "staging_folder": str(_broker_dir / "staging"),
-        "unreadable_folder": str(_broker_dir / "unreadable"),
-        "store_processed": False,
-        "polling_interval": env.float("CELERY_POLL_INTERVAL", default=0.2),
-    }
+    CELERY_BROKER_TRANSPORT = EMBEDDED_TRANSPORT
+    CELERY_BROKER_TRANSPORT_OPTIONS = embedded_transport_options(
+        VAR_DIR / "broker", polling_interval=env.float("CELERY_POLL_INTERVAL", default=0.2))
 else:
     CELERY_BROKER_TRANSPORT = None  # kombu picks the transport from the URL's scheme
     # Delayed tasks (sandbox timing, retries) must not be redelivered while they wait.

@@ -4,8 +4,9 @@ task to the worker exactly once while other processes publish into the folder it
 import multiprocessing
 from pathlib import Path
 
-from django.conf import settings
 from kombu import Connection, Consumer, Exchange, Producer, Queue
+
+from portal.broker import EMBEDDED_TRANSPORT, embedded_transport_options
 
 PUBLISHERS = 2
 MESSAGES_PER_PUBLISHER = 2000
@@ -16,14 +17,9 @@ BROKEN_QUEUE = Queue("broker-broken", Exchange("broker-broken"), routing_key="br
 
 
 def _options_under(folder: Path) -> dict:
-    """The settings' transport options with each folder moved under `folder` (the queue is
-    still both the folder written to and the folder read from), polled without pause."""
-    options = dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS, polling_interval=0)
-    for key, value in options.items():
-        if key.endswith("_folder") or key.startswith("data_folder_"):
-            options[key] = str(folder / Path(value).name)
-            Path(options[key]).mkdir(exist_ok=True)
-    return options
+    """The embedded broker as `make run` configures it, under `folder`, polled without pause
+    (whatever broker this test run itself uses)."""
+    return embedded_transport_options(folder, polling_interval=0)
 
 
 def _connection(transport: str, options: dict) -> Connection:
@@ -40,8 +36,7 @@ def _publish(transport: str, options: dict, publisher: int) -> None:
 
 
 def test_two_publishers_and_a_consumer_lose_nothing(tmp_path):
-    assert settings.CELERY_BROKER_URL.startswith("filesystem://")
-    transport = settings.CELERY_BROKER_TRANSPORT
+    transport = EMBEDDED_TRANSPORT
     options = _options_under(tmp_path)
     received: list[tuple[int, int]] = []
     read_errors: list[str] = []
@@ -80,7 +75,7 @@ def test_an_unreadable_message_is_set_aside_and_the_next_one_delivered(tmp_path,
     options = _options_under(tmp_path)
     # Sorted first, so the consumer meets it before the good message.
     broken = Path(options["data_folder_in"]) / f"0_broken.{BROKEN_QUEUE.name}.msg"
-    with _connection(settings.CELERY_BROKER_TRANSPORT, options) as conn:
+    with _connection(EMBEDDED_TRANSPORT, options) as conn:
         BROKEN_QUEUE(conn.default_channel).declare()
         broken.write_bytes(b'{"body": "cut sh')
         Producer(conn.channel()).publish({"number": 1}, exchange=BROKEN_QUEUE.exchange,
