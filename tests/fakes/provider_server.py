@@ -16,6 +16,8 @@ expects one. Answers are the spec's examples, or scripted per test.
 
 Specs are read from the vendored copies in tests/fakes/specs and patched in memory
 (see PATCHES), so a flaw in a provider's document is fixed here, visibly, not in the copy.
+What a provider's server refuses or does beyond any spec is in SERVER_RULES, each rule
+naming the server source it follows.
 """
 
 from __future__ import annotations
