@@ -558,7 +558,7 @@ def number_import(*, actor: Actor, account: ProviderAccount) -> dict[str, int]:
 
 
 def _remote_number(provider: Provider, number: Number) -> RemoteNumber:
-    """The provider's own record of the number (Voice Gateway needs all of it to link)."""
+    """The provider's own record of the number (Voice Gateway links it by its sid)."""
     digits = number.e164.lstrip("+")
     for remote in provider.list_numbers():
         if (number.provider_number_id and remote.provider_number_id == number.provider_number_id) \

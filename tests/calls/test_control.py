@@ -216,7 +216,7 @@ def test_voice_gateway_operations(fake_provider, operator):
 
     for action, params in [
         ("mute", {}), ("unmute", {}), ("transfer", {"url": "https://flows.example/vg"}),
-        ("talk", {"text": "Please hold", "language": "de-DE", "loop": 2}),
+        ("talk", {"text": "Please hold", "language": "de-DE"}),
         ("stream", {"stream_url": "https://audio.example/beep.wav"}),
         ("dtmf", {"digits": "1#"}),
         ("listen_pause", {}), ("listen_silence", {}), ("listen_resume", {}),
@@ -229,15 +229,18 @@ def test_voice_gateway_operations(fake_provider, operator):
         {"mute_status": "mute"},
         {"mute_status": "unmute"},
         {"call_hook": {"url": "https://flows.example/vg", "method": "POST"}},
-        {"whisper": {"verb": "say", "text": "Please hold", "loop": 2,
-                     "synthesizer": {"language": "de-DE"}}},
-        {"whisper": {"verb": "play", "url": "https://audio.example/beep.wav"}},
+        {"whisper": [{"verb": "say", "text": "Please hold",
+                      "synthesizer": {"language": "de-DE"}}]},
+        {"whisper": [{"verb": "play", "url": "https://audio.example/beep.wav"}]},
         {"dtmf": {"digit": "1"}},
         {"dtmf": {"digit": "#"}},
         {"listen_status": "pause"},
         {"listen_status": "silence"},
         {"listen_status": "resume"},
     ]
+    whispers = [request for request in setup.fake.requests_to("PUT", call_path(setup, call))
+                if "whisper" in request.json()]
+    assert [request.server_effect for request in whispers] == ["plays say", "plays play"]
 
 
 @pytest.mark.parametrize("action", ["earmuff", "unearmuff", "talk_stop", "stream_stop"])
@@ -252,16 +255,19 @@ def test_voice_gateway_has_no_earmuff_and_cannot_stop_a_whisper(fake_provider, o
     assert bodies(setup, call) == []
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"text": "Hi", "style": 1}, "style"),
-    ({"text": "Hi", "level": "0.5"}, "level"),
+@pytest.mark.parametrize(("action", "params", "field"), [
+    ("talk", {"text": "Hi", "style": 1}, "style"),
+    ("talk", {"text": "Hi", "level": "0.5"}, "level"),
+    # The gateway plays a whisper once whatever its loop says.
+    ("talk", {"text": "Hi", "loop": 2}, "loop"),
+    ("stream", {"stream_url": "https://audio.example/beep.wav", "loop": 0}, "loop"),
 ])
-def test_voice_gateway_refuses_vonage_only_speech_options(fake_provider, operator, params,
-                                                         field):
+def test_voice_gateway_refuses_what_it_would_ignore(fake_provider, operator, action, params,
+                                                    field):
     call = live_call(voicegateway_setup(fake_provider))
 
     with pytest.raises(ValidationError) as refused:
-        control.call_control(actor=operator, call=call, action="talk", **params)
+        control.call_control(actor=operator, call=call, action=action, **params)
 
     assert refused.value.message_dict == {field: [f"Voice Gateway does not take {field} here."]}
 

@@ -16,6 +16,8 @@ expects one. Answers are the spec's examples, or scripted per test.
 
 Specs are read from the vendored copies in tests/fakes/specs and patched in memory
 (see PATCHES), so a flaw in a provider's document is fixed here, visibly, not in the copy.
+What a provider's server refuses or does beyond any spec is in SERVER_RULES, each rule
+naming the server source it follows.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import itertools
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -109,15 +112,36 @@ def _patch_kpn(document: dict) -> None:
 
 
 def _patch_jambonz(document: dict) -> None:
-    calls = document["paths"]["/v1/Accounts/{AccountSid}/Calls/{CallSid}"]
+    paths, schemas = document["paths"], document["components"]["schemas"]
+    calls = paths["/v1/Accounts/{AccountSid}/Calls/{CallSid}"]
     # jambonz.md 2.1: the code takes PUT (POST is legacy); the swagger only has POST.
     calls["put"] = {**calls["post"], "operationId": "updateCallPut"}
-    # `whisper` is a say/play verb (jambonz.md 2.6), not a Webhook.
+    # jambonz-api-server lib/routes/api/accounts.js, validateUpdateCall, passes any whisper
+    # on; jambonz-feature-server lib/session/call-session.js, _lccWhisper, takes a list of
+    # verbs, one verb, or a webhook (a URL string or an object with a `url`), not only the
+    # swagger's Webhook. What each does is _jambonz_whisper's business.
     update = calls["post"]["requestBody"]["content"]["application/json"]["schema"]
-    update["properties"]["whisper"] = {"type": "object", "required": ["verb"]}
+    verb = {"type": "object", "required": ["verb"]}
+    update["properties"]["whisper"] = {
+        "anyOf": [{"type": "array", "minItems": 1, "items": verb}, {"type": "object"},
+                  {"type": "string"}],
+    }
     # The DB and the feature server use upper-case methods; the swagger enum is lower-case.
-    webhook = document["components"]["schemas"]["Webhook"]["properties"]["method"]
-    webhook["enum"] = ["GET", "POST", "get", "post"]
+    schemas["Webhook"]["properties"]["method"]["enum"] = ["GET", "POST", "get", "post"]
+    # The swagger's update bodies are whole records, with their sid (and a phone number's
+    # `number` and `voip_carrier_sid`) required; the server requires nothing on update and
+    # refuses those (see _jambonz_phone_number_update, _jambonz_application_update).
+    for path, record in (("/v1/PhoneNumbers/{PhoneNumberSid}", "PhoneNumber"),
+                         ("/v1/Applications/{ApplicationSid}", "Application")):
+        body = paths[path]["put"]["requestBody"]["content"]["application/json"]
+        body["schema"] = {"type": "object",
+                          "properties": dict(schemas[record]["properties"])}
+    # Unlinking a number sets its application_sid to null: phone_numbers.application_sid is
+    # a nullable foreign key (jambonz-api-server db/jambones-sql.sql), so "" matches no
+    # application and the server answers 500; the uuid format keeps refusing "".
+    number_update = paths["/v1/PhoneNumbers/{PhoneNumberSid}"]["put"]["requestBody"]
+    number_update["content"]["application/json"]["schema"]["properties"]["application_sid"] = {
+        "type": "string", "format": "uuid", "nullable": True}
 
 
 PATCHES: dict[str, Callable[[dict], None]] = {
@@ -125,6 +149,83 @@ PATCHES: dict[str, Callable[[dict], None]] = {
     "vonage-numbers.yml": _patch_vonage_numbers,
     "kpn-voice-nexmo.yml": _patch_kpn,
     "jambonz-swagger.yaml": _patch_jambonz,
+}
+
+
+# -- what a provider's server does that no spec can say --------------------------------
+
+
+@dataclass(frozen=True)
+class ServerRule:
+    """One operation as the provider's server handles it, beyond its spec.
+
+    `check` returns the server's refusal, which the fake sends and records as a violation
+    (the adapter must never provoke it), or None; it may set the request's `server_effect`.
+    """
+
+    method: str
+    operation: str  # the spec's path template
+    check: Callable[[SeenRequest], Reply | None]
+
+
+def _json_object(seen: SeenRequest) -> dict:
+    try:
+        body = seen.json() if seen.body else {}
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _jambonz_primary_key_in(body: dict, key: str) -> Reply | None:
+    # jambonz-api-server lib/models/model.js, Model.update: a record's sid may not be updated,
+    # even to itself.
+    if key in body:
+        return Reply(400, {"msg": f"primary key {key} is immutable"})
+    return None
+
+
+def _jambonz_phone_number_update(seen: SeenRequest) -> Reply | None:
+    body = _json_object(seen)
+    # jambonz-api-server lib/routes/api/phone-numbers.js, validateUpdate: a provisioned
+    # number keeps its number and carrier, so an update may not name either.
+    for name in ("voip_carrier_sid", "number"):
+        if body.get(name):
+            return Reply(400, {"msg": f"{name} may not be modified"})
+    return _jambonz_primary_key_in(body, "phone_number_sid")
+
+
+def _jambonz_application_update(seen: SeenRequest) -> Reply | None:
+    return _jambonz_primary_key_in(_json_object(seen), "application_sid")
+
+
+def _jambonz_whisper(seen: SeenRequest) -> Reply | None:
+    """What the feature server does with a whisper (the API server answers 202 whatever it
+    does): jambonz-feature-server lib/session/call-session.js, _lccWhisper, as in the
+    releases before 0.9.5 that Voice Gateway may run."""
+    whisper = _json_object(seen).get("whisper")
+    if whisper is None:
+        return None
+    if isinstance(whisper, str) or (isinstance(whisper, dict) and "url" in whisper):
+        seen.server_effect = "would fetch a webhook"
+        return None
+    verbs = whisper if isinstance(whisper, list) else [whisper]
+    names = [verb.get("verb") for verb in verbs if isinstance(verb, dict)]
+    if len(names) != len(verbs) or not set(names) <= {"say", "play"}:
+        seen.server_effect = "ignored: only say and play verbs are whispered"
+    else:
+        # Each verb plays once: _lccWhisper sets every verb's loop to 1.
+        seen.server_effect = "plays " + ", ".join(names)
+    return None
+
+
+_JAMBONZ_CALL = "/v1/Accounts/{AccountSid}/Calls/{CallSid}"
+SERVER_RULES: dict[str, tuple[ServerRule, ...]] = {
+    "jambonz-swagger.yaml": (
+        ServerRule("PUT", "/v1/PhoneNumbers/{PhoneNumberSid}", _jambonz_phone_number_update),
+        ServerRule("PUT", "/v1/Applications/{ApplicationSid}", _jambonz_application_update),
+        ServerRule("PUT", _JAMBONZ_CALL, _jambonz_whisper),
+        ServerRule("POST", _JAMBONZ_CALL, _jambonz_whisper),
+    ),
 }
 
 
@@ -151,6 +252,7 @@ class SeenRequest:
     headers: CaseInsensitiveDict
     body: bytes
     operation: str = ""  # the spec's path template ("/v1/calls/{uuid}"), once matched
+    server_effect: str = ""  # what the provider's server would do with it (SERVER_RULES)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -222,6 +324,7 @@ class FakeProvider:
         the first CHECKED_FIRST and then one in `check_every`, since the check costs more
         CPU than the request it checks."""
         self.specs = [load_spec(name) for name in specs]
+        self.server_rules = [rule for name in specs for rule in SERVER_RULES.get(name, ())]
         self.oauth = oauth
         self.check_every = check_every
         self.requests: list[SeenRequest] = []
@@ -359,6 +462,14 @@ class FakeProvider:
             or seen.bearer_token() in self.oauth.revoked
         ):
             return Reply(401, {"type": "UNAUTHORIZED", "error_title": "Unauthorized"})
+        for rule in self.server_rules:
+            if (rule.method, rule.operation) == (seen.method, seen.operation):
+                refusal = rule.check(seen)
+                if refusal is not None:
+                    with self._lock:
+                        self.violations.append(
+                            f"{seen.method} {seen.path}: the server refuses it: {refusal.body}")
+                    return refusal
         with self._lock:
             for script in self._scripts:
                 if script.method == seen.method and script.path in (seen.path, seen.operation):
@@ -473,6 +584,49 @@ def _example(schema: SchemaPath, depth: int = 0) -> Any:
             name: _example(prop, depth + 1) for name, prop in (schema / "properties").str_items()
         }
     return {"integer": 1, "number": 1.0, "boolean": True}.get(kind, "string")
+
+
+class JambonzApplications:
+    """Applications held as jambonz-api-server holds them, served by a jambonz fake.
+
+    lib/routes/api/applications.js, PUT /:sid: an update changes only the fields it names;
+    a hook naming its webhook_sid updates that webhook (lib/models/webhook.js) in place, a
+    hook without one becomes a new webhook with only what it gives (the old username and
+    password are gone), an empty hook changes nothing. GET /:sid answers the record with
+    each hook as its whole webhook row, or null.
+    """
+
+    HOOKS = ("call_hook", "call_status_hook", "messaging_hook")
+
+    def __init__(self, fake: FakeProvider) -> None:
+        self.records: dict[str, dict] = {}
+        fake.handle("GET", "/v1/Applications/{ApplicationSid}", self._get)
+        fake.handle("PUT", "/v1/Applications/{ApplicationSid}", self._put)
+
+    def add(self, record: dict) -> None:
+        self.records[record["application_sid"]] = record
+
+    def _get(self, seen: SeenRequest) -> Reply:
+        record = self.records.get(seen.path.rsplit("/", 1)[-1])
+        return Reply(200, record) if record is not None else Reply(404)
+
+    def _put(self, seen: SeenRequest) -> Reply:
+        record = self.records.get(seen.path.rsplit("/", 1)[-1])
+        if record is None:
+            return Reply(404)
+        for name, value in seen.json().items():
+            record[name] = self._hook(record.get(name), value) if name in self.HOOKS else value
+        return Reply(204)
+
+    def _hook(self, current: dict | None, given: dict) -> dict | None:
+        if not given:
+            return current
+        if "webhook_sid" not in given:
+            return {"webhook_sid": str(uuid.uuid4()), "username": None,
+                    "password": None, **given}
+        if current and current.get("webhook_sid") == given["webhook_sid"]:
+            return {**current, **given}
+        return current  # another application's webhook: this one keeps its own
 
 
 @pytest.fixture(name="fake_provider")

@@ -265,22 +265,23 @@ def test_only_a_pushed_application_of_the_same_account_can_be_linked(api_for, op
     assert reload(created).application is None
 
 
-def test_linking_a_voice_gateway_number_puts_the_whole_record(api_for, operator_user,
-                                                              fake_provider):
+def test_a_voice_gateway_number_links_and_unlinks(api_for, operator_user, fake_provider):
     fake, config = start_voicegateway(fake_provider)
     account = account_from(config)
     fake.handle("GET", "/v1/PhoneNumbers", lambda request: Reply(200, [GATEWAY_NUMBER]))
     api = api_for(operator_user)
     api.post("/api/v1/numbers/import", {"account": account.pk}, format="json")
     application = pushed(account, "9d26a637-1679-471f-8da8-7150266e1254")
+    link = f"/api/v1/numbers/{Number.objects.get().pk}/link"
 
-    response = api.post(f"/api/v1/numbers/{Number.objects.get().pk}/link",
-                        {"application": application.pk}, format="json")
+    linked = api.post(link, {"application": application.pk}, format="json")
+    unlinked = api.post(link, {"application": None}, format="json")
 
-    assert response.status_code == 200, response.json()
+    assert (linked.status_code, unlinked.status_code) == (200, 200), unlinked.json()
+    assert Number.objects.get().link_error == ""
     sent = fake.requests_to("PUT", f"/v1/PhoneNumbers/{GATEWAY_NUMBER['phone_number_sid']}")
-    assert sent[0].json()["application_sid"] == application.provider_app_id
-    assert sent[0].json()["voip_carrier_sid"] == GATEWAY_NUMBER["voip_carrier_sid"]
+    assert [request.json() for request in sent] == [
+        {"application_sid": application.provider_app_id}, {"application_sid": None}]
 
 
 # List, delete ------------------------------------------------------------------------------

@@ -91,8 +91,10 @@ class VoiceGatewayProvider(Provider):
     )
     # `whisper` plays a say or play verb once; nothing stops a whisper already playing.
     MEDIA_ACTIONS = frozenset({"talk", "stream", "dtmf"})
-    TALK_PARAMS = frozenset({"language", "loop"})
-    STREAM_PARAMS = frozenset({"loop"})
+    # No `loop`: the feature server sets every whispered verb's loop to 1
+    # (jambonz-feature-server lib/session/call-session.js, _lccWhisper).
+    TALK_PARAMS = frozenset({"language"})
+    STREAM_PARAMS: frozenset[str] = frozenset()
     ENDPOINTS = {
         "phone": {"number": ("number", True), "trunk": ("trunk", False)},
         "sip": {"uri": ("sipUri", True)},
@@ -238,11 +240,12 @@ class VoiceGatewayProvider(Provider):
         unknown = sorted(set(params) - allowed)
         if unknown:
             raise ProviderError(f"{self.label} {verb['verb']} does not take {', '.join(unknown)}.")
-        if "loop" in params:
-            verb["loop"] = params["loop"]
         if params.get("language"):
             verb["synthesizer"] = {"language": params["language"]}
-        self._update(provider_call_id, {"whisper": verb})
+        # A list of verbs: feature servers before jambonz 0.9.5 take a whisper object that
+        # has a `url` (a play verb has one) for a webhook to fetch the verbs from
+        # (_lccWhisper); a list is played as it is by every version.
+        self._update(provider_call_id, {"whisper": [verb]})
 
     def start_talk(
         self, app: ApplicationConfig, provider_call_id: str, text: str, **params: Any
@@ -269,20 +272,29 @@ class VoiceGatewayProvider(Provider):
     # -- applications -------------------------------------------------------------------
 
     def push_application(self, app: ApplicationConfig) -> str:
-        body = {
-            "name": app.name,
-            "account_sid": self.account.account_sid,
+        hooks = {
             "call_hook": {"url": app.answer_url, "method": app.answer_method.upper()},
             "call_status_hook": {"url": app.event_url, "method": app.event_method.upper()},
         }
         if not app.provider_app_id:
-            result = self._request("POST", "/Applications", body)
+            result = self._request(
+                "POST",
+                "/Applications",
+                {"name": app.name, "account_sid": self.account.account_sid, **hooks},
+            )
             return self.required(result.json_object(), "sid", "application")
-        self._request(
-            "PUT",
-            f"/Applications/{app.provider_app_id}",
-            {"application_sid": app.provider_app_id, **body},
-        )
+        path = f"/Applications/{app.provider_app_id}"
+        current = self._request("GET", path).json_object()
+        # jambonz changes only the fields an update names (the messaging hook, speech
+        # settings and app_json stay) and refuses the application_sid in it. A hook without
+        # its webhook_sid becomes a new webhook that has lost the old one's username and
+        # password, so the existing one is named and updated in place, as jambonz's webapp
+        # does (jambonz-api-server lib/routes/api/applications.js, PUT /:sid).
+        for name, hook in hooks.items():
+            existing = current.get(name)
+            if isinstance(existing, Mapping) and existing.get("webhook_sid"):
+                hook["webhook_sid"] = existing["webhook_sid"]
+        self._request("PUT", path, {"name": app.name, **hooks})
         return app.provider_app_id
 
     def list_applications(self) -> list[RemoteApplication]:
@@ -321,11 +333,12 @@ class VoiceGatewayProvider(Provider):
     def link_number(self, number: RemoteNumber, app_id: str) -> None:
         if not number.provider_number_id:
             raise ProviderError(f"{self.label} needs the number's phone_number_sid to link it.")
-        # The PUT body is the whole phone number record, with the new application.
-        keys = ("phone_number_sid", "number", "voip_carrier_sid", "account_sid")
-        body = {key: number.raw[key] for key in keys if number.raw.get(key)}
-        body["application_sid"] = app_id
-        self._request("PUT", f"/PhoneNumbers/{number.provider_number_id}", body)
+        # Only the application: jambonz refuses an update naming the number, its carrier
+        # (phone-numbers.js, validateUpdate) or its sid (models/model.js, update), and
+        # unlinking is null, since "" is no application its foreign key can match.
+        self._request(
+            "PUT", f"/PhoneNumbers/{number.provider_number_id}", {"application_sid": app_id or None}
+        )
 
     # -- webhooks -----------------------------------------------------------------------
 

@@ -158,3 +158,68 @@ def test_jambonz_create_call_without_from_and_a_made_up_call_status_are_violatio
     assert "from" in fake.violations[0]
     assert "call_status" in fake.violations[1]
     assert good.status_code == 200
+
+
+# -- jambonz: the servers' own rules (SERVER_RULES), not the swagger's ----------------------
+
+NUMBER = "/v1/PhoneNumbers/5f2a0b1c-2d3e-4f50-8a6b-7c8d9e0f1a2b"
+APPLICATION = "/v1/Applications/c1a2b3c4-d5e6-4f70-8192-a3b4c5d6e7f8"
+CALL = "/v1/Accounts/9351f46a-678c-43f5-b8a6-d4eb58d131af/Calls/9210add6-4b2c-4b1e"
+APP_SID = "c1a2b3c4-d5e6-4f70-8192-a3b4c5d6e7f8"
+
+
+@pytest.fixture
+def jambonz():
+    fake = FakeProvider("jambonz-swagger.yaml").start()
+    yield fake
+    fake.stop()
+
+
+def put(fake, path, body):
+    return requests.put(fake.url + path, json=body, headers={"Authorization": "Bearer key"},
+                        timeout=2)
+
+
+@pytest.mark.parametrize(("path", "body", "status", "msg"), [
+    (NUMBER, {"number": "+15083728299", "application_sid": APP_SID}, 400,
+     "number may not be modified"),
+    (NUMBER, {"voip_carrier_sid": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d"}, 400,
+     "voip_carrier_sid may not be modified"),
+    (NUMBER, {"phone_number_sid": "5f2a0b1c-2d3e-4f50-8a6b-7c8d9e0f1a2b"}, 400,
+     "primary key phone_number_sid is immutable"),
+    (APPLICATION, {"application_sid": APP_SID, "name": "x"}, 400,
+     "primary key application_sid is immutable"),
+])  # fmt: skip
+def test_jambonz_updates_the_server_refuses_are_refused_as_it_answers(jambonz, path, body,
+                                                                      status, msg):
+    response = put(jambonz, path, body)
+
+    assert response.status_code == status
+    assert msg in response.json()["msg"]
+    assert len(jambonz.violations) == 1 and "the server refuses it" in jambonz.violations[0]
+
+
+def test_jambonz_updates_the_swagger_wrongly_refuses_are_accepted(jambonz):
+    responses = [put(jambonz, NUMBER, {"application_sid": APP_SID}),
+                 put(jambonz, NUMBER, {"application_sid": None}),
+                 put(jambonz, APPLICATION, {"name": "Renamed"})]
+
+    assert [response.status_code for response in responses] == [204, 204, 204]
+    assert jambonz.violations == []
+
+
+@pytest.mark.parametrize(("whisper", "effect"), [
+    ([{"verb": "play", "url": "https://a.example/x.wav"}], "plays play"),
+    ([{"verb": "say", "text": "Hi"}, {"verb": "play", "url": "https://a.example/x.wav"}],
+     "plays say, play"),
+    ({"verb": "say", "text": "Hi"}, "plays say"),
+    ({"verb": "play", "url": "https://a.example/x.wav"}, "would fetch a webhook"),
+    ("https://a.example/verbs", "would fetch a webhook"),
+    ([{"verb": "gather"}], "ignored: only say and play verbs are whispered"),
+])  # fmt: skip
+def test_jambonz_whisper_is_recorded_as_the_feature_server_would_take_it(jambonz, whisper,
+                                                                         effect):
+    put(jambonz, CALL, {"whisper": whisper})
+
+    assert jambonz.requests[0].server_effect == effect
+    assert jambonz.violations == []

@@ -12,7 +12,11 @@ from tests.fakes.provider_accounts import (
     jambonz_signed_headers,
     start_voicegateway,
 )
-from tests.fakes.provider_server import Reply, fake_provider_fixture  # noqa: F401
+from tests.fakes.provider_server import (  # noqa: F401
+    JambonzApplications,
+    Reply,
+    fake_provider_fixture,
+)
 from voiceapps.providers.base import (
     AccountConfig,
     ApplicationConfig,
@@ -197,14 +201,45 @@ def test_push_new_application(fake_provider):
     }
 
 
-def test_push_existing_application_puts_the_whole_object(fake_provider):
+def test_pushing_again_changes_only_what_callboard_manages(fake_provider):
     fake, account = start_voicegateway(fake_provider)
+    applications = JambonzApplications(fake)
+    call_hook_sid = "7d1e3a52-1c5b-4f7e-9a0d-2b6c8e4f1a3d"
+    messaging_hook = {"webhook_sid": "3b9f0c6e-8a2d-4e1f-b7c5-9d4a6e2f8b1c",
+                      "url": "https://sms.example/in", "method": "POST",
+                      "username": None, "password": None}
+    applications.add({
+        "application_sid": APP_SID, "name": "Old name", "account_sid": ACCOUNT_SID,
+        "call_hook": {"webhook_sid": call_hook_sid, "url": "https://old.example/call",
+                      "method": "GET", "username": "hook-user", "password": "hook-pass"},
+        "call_status_hook": None,
+        "messaging_hook": messaging_hook,
+        "speech_synthesis_vendor": "microsoft",
+    })  # fmt: skip
 
-    VoiceGatewayProvider(account).push_application(APP)
+    assert VoiceGatewayProvider(account).push_application(APP) == APP_SID
 
-    body = fake.requests_to("PUT", f"/v1/Applications/{APP_SID}")[0].json()
-    assert body["application_sid"] == APP_SID
-    assert body["account_sid"] == ACCOUNT_SID
+    after = applications.records[APP_SID]
+    assert after["name"] == "Callboard test"
+    assert after["call_hook"] == {
+        "webhook_sid": call_hook_sid, "url": "https://callboard.example/hooks/call",
+        "method": "POST", "username": "hook-user", "password": "hook-pass"}  # fmt: skip
+    assert after["call_status_hook"]["url"] == "https://callboard.example/hooks/status"
+    assert after["messaging_hook"] == messaging_hook
+    assert after["speech_synthesis_vendor"] == "microsoft"
+    [put] = fake.requests_to("PUT", f"/v1/Applications/{APP_SID}")
+    assert b"hook-pass" not in put.body  # kept by the gateway, never sent back
+
+
+def test_pushing_an_application_the_gateway_no_longer_has_is_a_404(fake_provider):
+    fake, account = start_voicegateway(fake_provider)
+    JambonzApplications(fake)
+
+    with pytest.raises(ProviderError) as caught:
+        VoiceGatewayProvider(account).push_application(APP)
+
+    assert caught.value.status == 404
+    assert fake.requests_to("PUT", f"/v1/Applications/{APP_SID}") == []
 
 
 def test_list_applications_keeps_this_accounts_only(fake_provider):
@@ -251,11 +286,26 @@ def test_list_and_link_numbers(fake_provider):
         "",
     )
     assert fake.requests_to("PUT", f"/v1/PhoneNumbers/{number_sid}")[0].json() == {
-        "phone_number_sid": number_sid,
-        "number": "+15083728299",
-        "voip_carrier_sid": carrier,
-        "account_sid": ACCOUNT_SID,
-        "application_sid": APP_SID,
+        "application_sid": APP_SID
+    }
+
+
+def test_unlinking_a_number_sets_its_application_to_null(fake_provider):
+    fake, account = start_voicegateway(fake_provider)
+    number_sid = "5f2a0b1c-2d3e-4f50-8a6b-7c8d9e0f1a2b"
+    number = RemoteNumber(
+        "+15083728299",
+        app_id=APP_SID,
+        provider_number_id=number_sid,
+        raw={"phone_number_sid": number_sid, "number": "+15083728299",
+             "voip_carrier_sid": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d",
+             "account_sid": ACCOUNT_SID, "application_sid": APP_SID},
+    )  # fmt: skip
+
+    VoiceGatewayProvider(account).link_number(number, "")
+
+    assert fake.requests_to("PUT", f"/v1/PhoneNumbers/{number_sid}")[0].json() == {
+        "application_sid": None
     }
 
 
@@ -323,10 +373,33 @@ def test_one_operation_per_request(fake_provider):
         {"call_hook": {"url": "https://callboard.example/hooks/next", "method": "POST"}},
         {"listen_status": "pause"},
         {"listen_status": "resume"},
-        {"whisper": {"verb": "say", "text": "Please hold"}},
-        {"whisper": {"verb": "play", "url": "https://example.com/beep.wav"}},
+        {"whisper": [{"verb": "say", "text": "Please hold"}]},
+        {"whisper": [{"verb": "play", "url": "https://example.com/beep.wav"}]},
         {"dtmf": {"digit": "1"}},
     ]
+
+
+def test_speech_and_audio_are_whispered_as_verbs_the_gateway_plays(fake_provider):
+    fake, account = start_voicegateway(fake_provider)
+    vg = VoiceGatewayProvider(account)
+
+    vg.start_talk(APP, CALL_SID, "Please hold", language="nl-NL")
+    vg.start_stream(APP, CALL_SID, "https://example.com/beep.wav")
+
+    sent = fake.requests_to("PUT", f"{CALLS}/{CALL_SID}")
+    assert [request.server_effect for request in sent] == ["plays say", "plays play"]
+    assert sent[0].json()["whisper"] == [
+        {"verb": "say", "text": "Please hold", "synthesizer": {"language": "nl-NL"}}]
+
+
+@pytest.mark.parametrize(
+    "whisper",
+    [lambda vg: vg.start_talk(APP, CALL_SID, "Hi", loop=3),
+     lambda vg: vg.start_stream(APP, CALL_SID, "https://example.com/beep.wav", loop=0)],
+)  # fmt: skip
+def test_loop_is_refused_since_the_gateway_plays_a_whisper_once(whisper):
+    with pytest.raises(ProviderError, match="does not take loop"):
+        whisper(offline())
 
 
 @pytest.mark.parametrize(
