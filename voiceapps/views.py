@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django_filters import FilterSet
 
 from portal.models import Role
 from portal.params import filtered_rows, query_int
@@ -48,7 +49,7 @@ def _saved(form: Any, save: Callable[[], Any]) -> Any:
         return None
 
 
-def _filtered(request: HttpRequest, filters: Any) -> dict[str, Any]:
+def _filtered(request: HttpRequest, filters: FilterSet) -> dict[str, Any]:
     """A list page's context: its filter form, one page of the rows it selects."""
     chosen = filters.form.cleaned_data if filters.is_valid() else {}
     account = chosen.get("account")
