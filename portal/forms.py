@@ -4,10 +4,44 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, UsernameField
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from portal import lockout
 from portal.models import RetentionPolicy, Role, User
 from portal.services import client_ip
+
+# Errors of the input as a whole: Django's key, and the API's name that services also use.
+_WHOLE_REQUEST = {NON_FIELD_ERRORS, "non_field_errors"}
+
+
+class ServiceErrorsMixin:
+    """A service's refusal shown on the form that sent its input, as the API shows it in `fields`.
+
+    A ValidationError with a dict puts each message on the field its key names (`field_for`
+    maps a key to a field; a form whose fields differ from the service's keys overrides it).
+    A key no field holds stays in the message above the form, so the sentence still names
+    what is wrong. Any other refusal (a ValidationError without fields, a provider's error,
+    a conflict) is one sentence above the form: its message, which never carries a secret.
+    """
+
+    fields: dict[str, forms.Field]
+    add_error: Any
+
+    def field_for(self, key: str) -> str | None:
+        return key if key in self.fields else None
+
+    def add_service_errors(self, error: Exception) -> None:
+        if not isinstance(error, ValidationError):
+            self.add_error(None, str(error))
+            return
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for key, messages in error.message_dict.items():
+            field = self.field_for(key)
+            for message in messages:
+                named = field is not None or key in _WHOLE_REQUEST
+                self.add_error(field, message if named else f"{key}: {message}")
 
 
 class LockoutMixin:
@@ -43,7 +77,7 @@ class AdminSignInForm(LockoutMixin, AdminAuthenticationForm):
     pass
 
 
-class FirstAdminForm(forms.Form):
+class FirstAdminForm(ServiceErrorsMixin, forms.Form):
     username = UsernameField(max_length=150, help_text="You will sign in with this name.")
     email = forms.EmailField(required=False)
     password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
@@ -75,20 +109,20 @@ class UserCreateForm(FirstAdminForm):
         return username
 
 
-class UserUpdateForm(forms.Form):
+class UserUpdateForm(ServiceErrorsMixin, forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
     is_active = forms.BooleanField(
         required=False, label="Active", help_text="Inactive users cannot sign in or use tokens."
     )
 
 
-class ApiTokenForm(forms.Form):
+class ApiTokenForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(
         max_length=100, help_text="Where the token is used, e.g. “CRM dialer”.",
     )
 
 
-class RetentionPolicyForm(forms.ModelForm):
+class RetentionPolicyForm(ServiceErrorsMixin, forms.ModelForm):
     class Meta:
         model = RetentionPolicy
         fields = ["webhook_payload_days", "number_masking_days"]

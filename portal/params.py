@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time
-from typing import Any, Literal
+from typing import Any
 
 import django_filters
 from django import forms
 from django.core.exceptions import BadRequest
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django_filters.fields import ModelChoiceField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -52,11 +54,6 @@ def query_int(params: Any, name: str, *, low: int = 1, high: int = BIGINT_MAX) -
     return value
 
 
-def unlinked_or_id(params: Any, name: str) -> int | Literal["none"] | None:
-    """A filter by related object that also takes "none" (objects linked to nothing)."""
-    return "none" if params.get(name) == "none" else query_int(params, name)
-
-
 class IdConverter:
     """The path converter `id` (<id:pk>): a database id, so /calls/99999999999999999999 is a 404."""
 
@@ -74,12 +71,17 @@ class IdConverter:
 
 # Filters (django-filter) ----------------------------------------------------------------------
 
-class ModelIdField(forms.ModelChoiceField):
-    """A model choice whose value must be an id (parse_int) before the database is asked."""
+class ModelIdField(ModelChoiceField):
+    """A model choice whose value must be an id (parse_int) before the database is asked.
+
+    With a `null_label`, its `null_value` (say "none") also passes: objects linked to nothing.
+    """
 
     def to_python(self, value: Any) -> Any:
         if value in self.empty_values:
             return None
+        if self.null_label is not None and value == self.null_value:
+            return value
         if not isinstance(value, self.queryset.model) and parse_int(str(value)) is None:
             raise forms.ValidationError(f"Enter an id: a whole number from 1 to {BIGINT_MAX}.",
                                         code="invalid_choice")
@@ -90,6 +92,12 @@ class ModelIdFilter(django_filters.ModelChoiceFilter):
     """The filter every FilterSet uses for a related object chosen by id."""
 
     field_class = ModelIdField
+
+
+def filtered_rows(filters: django_filters.FilterSet) -> QuerySet:
+    """The rows a page's filters select; none while a value is bad (its form says which),
+    never the wider list a dropped filter would give. The API refuses such a value (400)."""
+    return filters.qs if filters.is_valid() else filters.queryset.none()
 
 
 class MomentField(forms.CharField):

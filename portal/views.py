@@ -36,7 +36,7 @@ def setup(request: HttpRequest, token: str) -> HttpResponse:
                 password=form.cleaned_data["password"],
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            form.add_service_errors(exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome to Callboard. You are its first administrator.")
@@ -64,7 +64,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
                 password=form.cleaned_data["password"],
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            form.add_service_errors(exc)
         else:
             messages.success(request, f"User {user.username} created.")
             return redirect("user_list")
@@ -85,7 +85,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 is_active=form.cleaned_data["is_active"],
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            form.add_service_errors(exc)
         else:
             messages.success(request, f"User {user.username} updated.")
             return redirect("user_list")
@@ -102,7 +102,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 actor=Actor.from_request(request), user=request.user, name=form.cleaned_data["name"]
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            form.add_service_errors(exc)
         else:
             form = ApiTokenForm()
     tokens = request.user.api_tokens.order_by("revoked_at", "-created_at")
@@ -154,7 +154,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                 number_masking_days=form.cleaned_data["number_masking_days"],
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            form.add_service_errors(exc)
         else:
             messages.success(request, "Retention settings saved; the next hourly run applies "
                                       "them.")

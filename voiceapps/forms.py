@@ -3,10 +3,10 @@
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.html import format_html, format_html_join
 
+from portal.forms import ServiceErrorsMixin
 from voiceapps import services
 from voiceapps.models import Application, NccoDocument, ProviderAccount
 from voiceapps.providers.registry import provider_class
@@ -45,15 +45,6 @@ CAPABILITY_CHOICES = [("VOICE", "Voice"), ("SMS", "SMS"), ("MMS", "MMS")]
 CLEAR_SECRET = "-"  # typed into a secret field to remove the stored value
 
 
-def add_service_error(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the fields it names, the rest above the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for name, messages in error.message_dict.items():
-        form.add_error(name if name in form.fields else None, messages)
-
-
 class SuggestionsInput(forms.URLInput):
     """A free URL input with a list of usual values (a <datalist>), e.g. Vonage's regions."""
 
@@ -68,7 +59,7 @@ class SuggestionsInput(forms.URLInput):
         return html + format_html('<datalist id="{}">{}</datalist>', list_id, options)
 
 
-class AccountForm(forms.Form):
+class AccountForm(ServiceErrorsMixin, forms.Form):
     """Name, rate and exactly the fields the account's kind uses. Secrets are write-only."""
 
     def __init__(self, *args: Any, kind: str, account: ProviderAccount | None = None,
@@ -140,7 +131,7 @@ def _https_urls(field: models.Field, **kwargs: Any) -> forms.Field | None:
     return field.formfield(**kwargs)
 
 
-class ApplicationForm(forms.ModelForm):
+class ApplicationForm(ServiceErrorsMixin, forms.ModelForm):
     class Meta:
         model = Application
         formfield_callback = _https_urls
@@ -191,7 +182,7 @@ class WriteOnlyTextarea(forms.Textarea):
         return None
 
 
-class PrivateKeyForm(forms.Form):
+class PrivateKeyForm(ServiceErrorsMixin, forms.Form):
     private_key = forms.CharField(
         label="Private key (PEM)",
         widget=WriteOnlyTextarea(attrs={"rows": 8, "autocomplete": "off",
@@ -201,7 +192,7 @@ class PrivateKeyForm(forms.Form):
     )
 
 
-class ImportApplicationsForm(forms.Form):
+class ImportApplicationsForm(ServiceErrorsMixin, forms.Form):
     provider_app_ids = forms.MultipleChoiceField(
         label="Applications to import", widget=forms.CheckboxSelectMultiple)
 
@@ -210,12 +201,12 @@ class ImportApplicationsForm(forms.Form):
         self.fields["provider_app_ids"].choices = choices
 
 
-class AccountChoiceForm(forms.Form):
+class AccountChoiceForm(ServiceErrorsMixin, forms.Form):
     account = forms.ModelChoiceField(queryset=ProviderAccount.objects.all(),
                                      empty_label="Choose an account")
 
 
-class NumberForm(forms.Form):
+class NumberForm(ServiceErrorsMixin, forms.Form):
     account = forms.ModelChoiceField(queryset=ProviderAccount.objects.all())
     e164 = forms.CharField(label="Number", max_length=40,
                            help_text="International format, e.g. +31 20 123 4567.")

@@ -8,14 +8,14 @@ reaches the caller with the provider's own sentence, never a traceback.
 import dataclasses
 import secrets
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Model, ProtectedError, Q, QuerySet
+from django.db.models import Model, ProtectedError
 from django.utils import timezone
 
 from portal.services import Actor, audit_record
@@ -381,17 +381,6 @@ def application_push(*, actor: Actor, application: Application) -> Application:
     return application
 
 
-def application_search(*, query: str = "", account_id: int | None = None) -> QuerySet:
-    """Applications whose name or provider id contains `query`, optionally of one account."""
-    applications = Application.objects.select_related("account")
-    if query:
-        applications = applications.filter(
-            Q(name__icontains=query) | Q(provider_app_id__icontains=query))
-    if account_id:
-        applications = applications.filter(account_id=account_id)
-    return applications
-
-
 def application_remote_list(*, account: ProviderAccount) -> list[RemoteApplication]:
     """The provider's applications on the account (ProviderError when it cannot say)."""
     return account_adapter(account).list_applications()
@@ -455,27 +444,6 @@ def application_import(
 
 
 # Numbers -----------------------------------------------------------------------------------
-
-def number_search(
-    *, query: str = "", account_id: int | None = None,
-    application: int | Literal["none"] | None = None,
-) -> QuerySet:
-    """Numbers matching digits or description; `application` is an id or "none" (unlinked)."""
-    numbers = Number.objects.select_related("account", "application")
-    if query:
-        digits = "".join(ch for ch in query if ch.isdigit())
-        match = Q(description__icontains=query)
-        if digits:
-            match |= Q(e164__contains=digits)
-        numbers = numbers.filter(match)
-    if account_id:
-        numbers = numbers.filter(account_id=account_id)
-    if application == "none":
-        numbers = numbers.filter(application__isnull=True)
-    elif application is not None:
-        numbers = numbers.filter(application_id=application)
-    return numbers
-
 
 def _check_number(number: Number) -> None:
     # Uniqueness is checked here so that the message names the number and the field.

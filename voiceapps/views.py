@@ -6,17 +6,19 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django_filters import FilterSet
 
 from portal.models import Role
-from portal.params import query_int, unlinked_or_id
+from portal.params import filtered_rows, query_int
 from portal.roles import role_required
 from portal.services import Actor
-from voiceapps import services
+from voiceapps import selectors, services
+from voiceapps.filters import ApplicationFilter, NumberFilter
 from voiceapps.forms import (
     ACCOUNT_FIELD_TEXT,
     AccountChoiceForm,
@@ -26,7 +28,6 @@ from voiceapps.forms import (
     NumberForm,
     NumberLinkForm,
     PrivateKeyForm,
-    add_service_error,
 )
 from voiceapps.models import Application, Number, ProviderAccount
 from voiceapps.providers.base import ProviderError
@@ -44,8 +45,17 @@ def _saved(form: Any, save: Callable[[], Any]) -> Any:
     try:
         return save()
     except ValidationError as error:
-        add_service_error(form, error)
+        form.add_service_errors(error)
         return None
+
+
+def _filtered(request: HttpRequest, filters: FilterSet) -> dict[str, Any]:
+    """A list page's context: its filter form, one page of the rows it selects."""
+    chosen = filters.form.cleaned_data if filters.is_valid() else {}
+    account = chosen.get("account")
+    return {"filter": filters, "page": _page(request, filtered_rows(filters)),
+            "filtered": any(request.GET.get(name) for name in filters.filters),
+            "account_id": account.pk if account else None}
 
 
 def _action(request: HttpRequest, run: Callable[[], str], back: str, *args: Any) -> HttpResponse:
@@ -75,11 +85,8 @@ def _deleted(request: HttpRequest, run: Callable[[], None], sentence: str,
 
 @role_required(Role.VIEWER)
 def account_list(request: HttpRequest) -> HttpResponse:
-    accounts = ProviderAccount.objects.annotate(
-        application_count=Count("applications", distinct=True),
-        number_count=Count("numbers", distinct=True),
-    )
-    return render(request, "voiceapps/account_list.html", {"page": _page(request, accounts)})
+    return render(request, "voiceapps/account_list.html",
+                  {"page": _page(request, selectors.account_list())})
 
 
 @role_required(Role.ADMIN)
@@ -176,13 +183,8 @@ def account_regenerate_token(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.VIEWER)
 def application_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
-    account_id = query_int(request.GET, "account")
-    applications = services.application_search(query=query, account_id=account_id)
-    return render(request, "voiceapps/application_list.html", {
-        "page": _page(request, applications), "q": query, "account_id": account_id,
-        "accounts": ProviderAccount.objects.all(),
-    })
+    filters = ApplicationFilter(request.GET, queryset=selectors.application_list())
+    return render(request, "voiceapps/application_list.html", _filtered(request, filters))
 
 
 @role_required(Role.VIEWER)
@@ -299,8 +301,7 @@ def application_import(request: HttpRequest) -> HttpResponse:
     except ProviderError as error:
         context["provider_error"] = error.message
         return render(request, "voiceapps/application_import.html", context)
-    existing = dict(account.applications.exclude(provider_app_id="")
-                    .values_list("provider_app_id", "name"))
+    existing = selectors.application_by_provider_id(account=account)
     choices = [(app.provider_app_id, app.name or app.provider_app_id) for app in remote]
     form = ImportApplicationsForm(request.POST or None, choices=choices)
     if request.method == "POST" and form.is_valid():
@@ -318,16 +319,8 @@ def application_import(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.VIEWER)
 def number_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
-    account_id = query_int(request.GET, "account")
-    application = request.GET.get("application", "")
-    numbers = services.number_search(query=query, account_id=account_id,
-                                     application=unlinked_or_id(request.GET, "application"))
-    return render(request, "voiceapps/number_list.html", {
-        "page": _page(request, numbers), "q": query, "account_id": account_id,
-        "application_filter": application, "accounts": ProviderAccount.objects.all(),
-        "applications": Application.objects.select_related("account"),
-    })
+    filters = NumberFilter(request.GET, queryset=selectors.number_list())
+    return render(request, "voiceapps/number_list.html", _filtered(request, filters))
 
 
 @role_required(Role.VIEWER)
@@ -408,7 +401,7 @@ def number_import(request: HttpRequest) -> HttpResponse:
         try:
             counts = services.number_import(actor=Actor.from_request(request), account=account)
         except ProviderError as error:
-            form.add_error(None, error.message)
+            form.add_service_errors(error)
         else:
             messages.success(
                 request, f"{counts['created']} number(s) added, {counts['updated']} refreshed"

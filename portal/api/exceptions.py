@@ -16,6 +16,13 @@ from portal.params import BadParameter
 logger = logging.getLogger(__name__)
 
 
+class Conflict(exceptions.APIException):
+    """The request is sound but does not fit the current state (say, a newer version): 409."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "too_large"

@@ -35,7 +35,7 @@ NO_MATCH = [
      "Clear the filters"),
     ("/calls/profiles/?q=nothing", "No profile matches", "Show all profiles"),
     ("/applications/?q=nothing", "No application matches", "Show all applications"),
-    ("/nccos/?q=nothing", "No NCCO matches", "Show all NCCOs"),
+    ("/nccos/?search=nothing", "No NCCO matches", "Show all NCCOs"),
     ("/numbers/?q=nothing", "No number matches", "Show all numbers"),
     ("/audit/?action=nothing", "No audit entries", "Show every entry"),
 ]

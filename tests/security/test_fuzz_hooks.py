@@ -149,7 +149,7 @@ def test_the_editor_validates_any_text_without_a_5xx(client_for, operator_user):
     @FUZZ
     def request(text) -> None:
         response = client.post(f"/nccos/{document.pk}/", {
-            "name": "Fuzzed", "content": text, "comment": "", "base_version": "1"})
+            "name": "Fuzzed", "content": text, "comment": "", "based_on_version": "1"})
         assert response.status_code < 500, text[:200]
 
     request()

@@ -11,7 +11,7 @@ from django.test import Client
 
 from calls.models import AnswerRequest, WebhookDelivery
 from portal.jsontext import MAX_DEPTH
-from tests.factories import ApplicationFactory, ProviderAccountFactory
+from tests.factories import ApplicationFactory, NumberFactory, ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
 from tests.voiceapps.ncco_helpers import make_document
 from voiceapps.hooks import answer_url
@@ -151,8 +151,15 @@ def test_a_filter_id_that_is_not_ascii_digits_in_range_is_a_400_naming_it(
 
 
 @pytest.mark.parametrize("path", ["/applications/", "/numbers/"])
-def test_a_page_filter_id_that_is_not_an_id_is_a_400(client_for, viewer_user, path):
-    assert client_for(viewer_user).get(path, {"account": "²"}).status_code == 400
+def test_a_page_filter_id_that_is_not_an_id_is_a_form_error_not_a_wider_list(
+        client_for, viewer_user, path):
+    NumberFactory(application=ApplicationFactory())  # a wider list would show them
+    response = client_for(viewer_user).get(path, {"account": "²"})
+
+    assert response.status_code == 200
+    assert "Enter an id: a whole number" in response.content.decode()
+    assert "No " in response.content.decode() and "matches these filters" in \
+        response.content.decode()
 
 
 @pytest.mark.parametrize("value", ["2026-13-45T00:00", "0001-01-01T00:00+23:59", "x"])

@@ -43,9 +43,9 @@ def test_list_searches_and_separates_templates_from_flows(client_for, viewer_use
     assert "Sales line" in page and "Template" in page
     only_templates = client.get(reverse("ncco_list"), {"kind": "template"}).content.decode()
     assert "Support template" in only_templates and "Sales flow" not in only_templates
-    searched = client.get(reverse("ncco_list"), {"q": "sales"}).content.decode()
+    searched = client.get(reverse("ncco_list"), {"search": "sales"}).content.decode()
     assert "Sales flow" in searched and "Support template" not in searched
-    nothing = client.get(reverse("ncco_list"), {"q": "zzz"}).content.decode()
+    nothing = client.get(reverse("ncco_list"), {"search": "zzz"}).content.decode()
     assert "No NCCO matches these filters" in nothing
 
 
@@ -94,7 +94,7 @@ def test_saving_adds_a_version_with_comment_and_shows_warnings(client_for, opera
     client = client_for(operator_user)
     content = [{"action": "talk", "text": "Hi {{custom.agent}}"}]
     response = editor_post(client, reverse("ncco_edit", args=[document.pk]), content,
-                           comment="Name the agent", base_version="1")
+                           comment="Name the agent", based_on_version="1")
     assert response.status_code == 302
     latest = document.latest_version
     assert (latest.number, latest.content, latest.comment) == (2, content, "Name the agent")
@@ -107,7 +107,7 @@ def test_a_stale_editor_does_not_overwrite_a_newer_version(client_for, operator_
     services.ncco_document_update(actor=SYSTEM, document=document,
                                   content=[{"action": "talk", "text": "Newer"}])
     response = editor_post(client_for(operator_user), reverse("ncco_edit", args=[document.pk]),
-                           GREETING, base_version="1")
+                           GREETING, based_on_version="1")
     assert response.status_code == 200
     assert "Version 2 was saved by someone while you were editing" in response.content.decode()
     assert document.versions.count() == 2
@@ -220,7 +220,7 @@ def test_done_when_through_the_pages(client_for, operator_user, client, settings
                         menu_key="1", menu_target=str(sales.pk), menu_default=str(sales.pk))
     document = NccoDocument.objects.get(name="Main menu")
     edited = text.replace("Press 1 for sales", "Press 1 for our sales team")
-    editor_post(editor, saved.url, edited, name="Main menu", base_version="1",
+    editor_post(editor, saved.url, edited, name="Main menu", based_on_version="1",
                 menu_key="1", menu_target=str(sales.pk), menu_default=str(sales.pk))
     diff = editor.get(reverse("ncco_history", args=[document.pk])).content.decode()
     assert '<span class="add">+    &quot;text&quot;: &quot;Press 1 for our sales team' in diff

@@ -1,7 +1,7 @@
 """/api/v1/accounts, /applications and /numbers: the same services as the pages."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.generics import GenericAPIView
@@ -10,10 +10,9 @@ from rest_framework.views import APIView
 
 from portal.api.serializers import NoBodySerializer
 from portal.models import Role
-from portal.params import query_int, unlinked_or_id
 from portal.roles import ViewerReadsAdminWrites
 from portal.services import Actor
-from voiceapps import hooks, services
+from voiceapps import hooks, selectors, services
 from voiceapps.api.serializers import (
     AccountCheckSerializer,
     AccountCreateSerializer,
@@ -33,6 +32,7 @@ from voiceapps.api.serializers import (
     NumberUpdateSerializer,
     RemoteApplicationSerializer,
 )
+from voiceapps.filters import ApplicationFilter, NumberFilter
 from voiceapps.models import Application, Number, ProviderAccount
 from voiceapps.providers.base import ProviderError
 
@@ -56,8 +56,6 @@ def _valid(serializer_class: type, request, **kwargs) -> dict:
 
 PROVIDER_ERROR = {502: OpenApiResponse(
     ErrorSerializer, description="The provider refused or did not answer; `detail` has its words.")}
-SEARCH = OpenApiParameter("q", str, description="Text the name (or number) contains.")
-ACCOUNT = OpenApiParameter("account", int, description="Only this provider account.")
 
 
 # Accounts ----------------------------------------------------------------------------------
@@ -65,7 +63,9 @@ ACCOUNT = OpenApiParameter("account", int, description="Only this provider accou
 class AccountListCreateApi(GenericAPIView):
     permission_classes = [ViewerReadsAdminWrites]
     serializer_class = AccountSerializer
-    queryset = ProviderAccount.objects.all()
+
+    def get_queryset(self):
+        return selectors.account_list()
 
     @extend_schema(responses=AccountSerializer(many=True), summary="List provider accounts")
     def get(self, request):
@@ -145,13 +145,13 @@ class AccountRemoteApplicationsApi(APIView):
             remote = services.application_remote_list(account=account)
         except ProviderError as error:
             raise provider_failed(error) from None
-        imported = dict(account.applications.exclude(provider_app_id="")
-                        .values_list("provider_app_id", "pk"))
+        imported = selectors.application_by_provider_id(account=account)
         admin = request.user.has_role(Role.ADMIN)
         # An application Callboard pushed names Callboard's URLs, token included.
         rows = [{**app.__dict__, "answer_url": hooks.shown_url(app.answer_url, to_admin=admin),
                  "event_url": hooks.shown_url(app.event_url, to_admin=admin),
-                 "application": imported.get(app.provider_app_id)}
+                 "application": imported[app.provider_app_id].pk
+                 if app.provider_app_id in imported else None}
                 for app in remote]
         return Response(RemoteApplicationSerializer(rows, many=True).data)
 
@@ -160,16 +160,14 @@ class AccountRemoteApplicationsApi(APIView):
 
 class ApplicationListCreateApi(GenericAPIView):
     serializer_class = ApplicationSerializer
+    filterset_class = ApplicationFilter  # the applications page takes the same parameters
 
     def get_queryset(self):
-        return services.application_search(
-            query=self.request.query_params.get("q", "").strip(),
-            account_id=query_int(self.request.query_params, "account"))
+        return selectors.application_list()
 
-    @extend_schema(parameters=[SEARCH, ACCOUNT], responses=ApplicationSerializer(many=True),
-                   summary="List applications")
+    @extend_schema(responses=ApplicationSerializer(many=True), summary="List applications")
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=ApplicationCreateSerializer, responses={201: ApplicationSerializer},
@@ -266,19 +264,14 @@ class ApplicationImportApi(APIView):
 
 class NumberListCreateApi(GenericAPIView):
     serializer_class = NumberSerializer
+    filterset_class = NumberFilter  # the numbers page takes the same parameters
 
     def get_queryset(self):
-        return services.number_search(
-            query=self.request.query_params.get("q", "").strip(),
-            account_id=query_int(self.request.query_params, "account"),
-            application=unlinked_or_id(self.request.query_params, "application"))
+        return selectors.number_list()
 
-    @extend_schema(
-        parameters=[SEARCH, ACCOUNT, OpenApiParameter(
-            "application", str, description="An application id, or `none` for unlinked.")],
-        responses=NumberSerializer(many=True), summary="List numbers")
+    @extend_schema(responses=NumberSerializer(many=True), summary="List numbers")
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=NumberCreateSerializer, responses={201: NumberSerializer},

@@ -7,15 +7,16 @@ from typing import Any
 
 from django import forms
 
+from portal.forms import ServiceErrorsMixin
 from voiceapps.models import NccoDocument
-from voiceapps.ncco.services import ncco_check
+from voiceapps.ncco.services import NccoRejected, NccoVersionConflict, ncco_check
 from voiceapps.ncco.validator import NccoReport
 
 _DIGITS = re.compile(r"[0-9*#]+")
 BLANK_MENU_ROWS = 2
 
 
-class NccoForm(forms.Form):
+class NccoForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(max_length=100, help_text="Unique; shown wherever the flow is chosen.")
     description = forms.CharField(max_length=300, required=False)
     is_template = forms.BooleanField(
@@ -29,7 +30,8 @@ class NccoForm(forms.Form):
     )
     comment = forms.CharField(max_length=200, required=False, label="What changed",
                               help_text="Optional; shown in the history.")
-    base_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    based_on_version = forms.IntegerField(required=False, min_value=0,
+                                          widget=forms.HiddenInput)
     menu_default = forms.ModelChoiceField(
         NccoDocument.objects.order_by("name"), required=False,
         label="No match or timeout", empty_label="End the call",
@@ -53,6 +55,21 @@ class NccoForm(forms.Form):
                     for key, target in (menu.get(part) or {}).items()]
         rows = [(key, target) for key, target in rows if key.strip() or target]
         return rows + [("", "")] * BLANK_MENU_ROWS
+
+    def field_for(self, key: str) -> str | None:
+        return "content" if key == "ncco" else super().field_for(key)
+
+    def add_service_errors(self, error: Exception) -> None:
+        if isinstance(error, NccoRejected):
+            self.report = error.report
+        if isinstance(error, NccoVersionConflict):
+            self.add_error(None, f"{error.message} Your text is kept below: compare it in the "
+                                 "history, then save again to make it the newest version.")
+            # Saving again is the answer to the conflict: it now starts from their version.
+            self.data = self.data.copy()
+            self.data["based_on_version"] = str(error.latest.number)
+            return
+        super().add_service_errors(error)
 
     def clean_content(self) -> str:
         text = self.cleaned_data["content"]

@@ -52,6 +52,17 @@ class NccoRejected(ValidationError):
         )
 
 
+class NccoVersionConflict(ValidationError):
+    """Someone saved a newer version than the one the edit started from: saving would drop
+    their work without anyone having read it. `latest` is their version."""
+
+    def __init__(self, latest: NccoVersion, based_on_version: int) -> None:
+        self.latest = latest
+        who = latest.author.username if latest.author else "someone"
+        super().__init__(f"Version {latest.number} was saved by {who} while you were editing "
+                         f"version {based_on_version}.", code="conflict")
+
+
 def _issue_sentence(issue: NccoIssue) -> str:
     return f"{issue.path or '(document)'}: {issue.message}"
 
@@ -301,11 +312,16 @@ def ncco_document_update(
     name: str | None = None,
     description: str | None = None,
     is_template: bool | None = None,
+    based_on_version: int | None = None,
 ) -> Saved | None:
     """Save `content` (and `menu`) as a new immutable version, and/or change the details.
 
-    Returns the new version, or None when only the details changed.
+    `based_on_version` is the version the edit started from: NccoVersionConflict when a later
+    one was saved since (None skips the check). Returns the new version, or None when only
+    the details changed.
     """
+    if based_on_version is not None:
+        _check_not_stale(document, based_on_version)
     changes: dict[str, Any] = {}
     for field, value in (("name", name), ("description", description),
                          ("is_template", is_template)):
@@ -328,6 +344,18 @@ def ncco_document_update(
     if changes:
         audit_record(actor=actor, action="ncco.update", obj=document, changes=changes)
     return saved
+
+
+def _check_not_stale(document: NccoDocument, based_on_version: int) -> None:
+    # The lock makes check and save one step: a save in between waits, then meets the check.
+    NccoDocument.objects.select_for_update().filter(pk=document.pk).first()
+    latest = document.versions.select_related("author").order_by("-number").first()
+    latest_number = latest.number if latest else 0
+    if based_on_version > latest_number:
+        raise ValidationError({"based_on_version": [
+            f"There is no version {based_on_version}; the latest is {latest_number}."]})
+    if latest is not None and based_on_version < latest_number:
+        raise NccoVersionConflict(latest, based_on_version)
 
 
 @transaction.atomic

@@ -8,49 +8,35 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal.models import Role
-from portal.params import parse_int
+from portal.params import filtered_rows, parse_int
 from portal.roles import role_required
 from portal.services import Actor
+from voiceapps import selectors
+from voiceapps.filters import NccoDocumentFilter
 from voiceapps.hooks import TOKEN_PLACEHOLDER, answer_url, shown_url
-from voiceapps.models import Application, NccoDocument, NccoVersion
+from voiceapps.models import NccoDocument, NccoVersion
 from voiceapps.ncco import services
 from voiceapps.ncco.forms import NccoForm
 from voiceapps.ncco.validator import NccoIssue
 
-KINDS = {"template": "Templates", "flow": "Application flows"}
-
 
 @role_required(Role.VIEWER)
 def ncco_list(request: HttpRequest) -> HttpResponse:
-    documents = NccoDocument.objects.annotate(latest_number=Max("versions__number")) \
-        .order_by("name")
-    query = request.GET.get("q", "").strip()
-    if query:
-        documents = documents.filter(Q(name__icontains=query) | Q(description__icontains=query))
-    kind = request.GET.get("kind", "")
-    if kind in KINDS:
-        documents = documents.filter(is_template=kind == "template")
-    page = Paginator(documents, 25).get_page(request.GET.get("page"))
-    served = _applications_by_document([document.pk for document in page])
+    filters = NccoDocumentFilter(request.GET, queryset=selectors.ncco_document_list())
+    page = Paginator(filtered_rows(filters), 25).get_page(request.GET.get("page"))
+    served = selectors.ncco_document_applications(document_ids=[document.pk for document in page])
     rows = [(document, served.get(document.pk, [])) for document in page]
     return render(request, "voiceapps/ncco_list.html", {
-        "page": page, "rows": rows, "q": query, "kind": kind, "kinds": KINDS,
-        "filtered": bool(query or kind in KINDS),
+        "filter": filters, "page": page, "rows": rows,
+        "filtered": any(request.GET.get(name) for name in filters.filters),
     })
-
-
-def _applications_by_document(ids: list[int]) -> dict[int, list[Application]]:
-    served: dict[int, list[Application]] = {}
-    for application in Application.objects.filter(ncco_document_id__in=ids).order_by("name"):
-        served.setdefault(application.ncco_document_id, []).append(application)
-    return served
 
 
 @role_required(Role.OPERATOR)
@@ -69,7 +55,7 @@ def ncco_create(request: HttpRequest) -> HttpResponse:
                 comment=form.cleaned_data["comment"], menu=form.cleaned_data["menu"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            form.add_service_errors(exc)
         else:
             _report_saved(request, saved, created=True)
             return redirect("ncco_edit", pk=saved.version.document_id)
@@ -84,14 +70,14 @@ def ncco_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "name": document.name, "description": document.description,
         "is_template": document.is_template, "comment": "",
         "content": services.pretty_json(latest.content) if latest else "[]",
-        "base_version": latest.number if latest else 0,
+        "based_on_version": latest.number if latest else 0,
     }
     form = NccoForm(request.POST or None, initial=initial, menu=latest.menu if latest else {})
     if request.method == "POST":
         if not request.user.has_role(Role.OPERATOR):
             # A 403 like every other write a role does not allow (tests/security).
             raise PermissionDenied("Saving needs the Operator role; you can read this document.")
-        if form.is_valid() and _not_stale(form, latest):
+        if form.is_valid():
             try:
                 saved = services.ncco_document_update(
                     actor=Actor.from_request(request), document=document,
@@ -99,39 +85,15 @@ def ncco_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     menu=form.cleaned_data["menu"], name=form.cleaned_data["name"],
                     description=form.cleaned_data["description"],
                     is_template=form.cleaned_data["is_template"],
+                    based_on_version=form.cleaned_data["based_on_version"],
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                form.add_service_errors(exc)
             else:
                 _report_saved(request, saved, created=False)
                 return redirect("ncco_edit", pk=pk)
     return _editor(request, form, document=document, latest=latest,
                    menu_url=_menu_url_for(latest))
-
-
-def _not_stale(form: NccoForm, latest: NccoVersion | None) -> bool:
-    """Refuse to overwrite a version someone saved while this one was being edited."""
-    base = form.cleaned_data.get("base_version")
-    if latest is None or base is None or base >= latest.number:
-        return True
-    who = latest.author.username if latest.author else "someone"
-    form.add_error(None, f"Version {latest.number} was saved by {who} while you were editing. "
-                         "Your text is kept below: compare it in the history, then save again "
-                         "to make it the newest version.")
-    data = form.data.copy()
-    data["base_version"] = str(latest.number)
-    form.data = data
-    return False
-
-
-def _add_errors(form: NccoForm, exc: ValidationError) -> None:
-    if isinstance(exc, services.NccoRejected):
-        form.report = exc.report
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def _report_saved(request: HttpRequest, saved: services.Saved | None, *, created: bool) -> None:
@@ -154,8 +116,8 @@ def _editor(
     latest: NccoVersion | None, menu_url: str,
 ) -> HttpResponse:
     starters = services.starters(menu_event_url=menu_url)
-    applications = list(Application.objects.select_related("account")
-                        .filter(ncco_document=document).order_by("name")) if document else []
+    applications = selectors.ncco_document_applications(
+        document_ids=[document.pk]).get(document.pk, []) if document else []
     sample = {"to": "447700900000", "from": "447700900001",
               "uuid": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
               "conversation_uuid": "CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab"}

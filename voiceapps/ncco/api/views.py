@@ -6,138 +6,40 @@ rendering change nothing, so every role may do them.
 
 from __future__ import annotations
 
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.shortcuts import get_object_or_404
-from django.urls import path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.api.exceptions import error_body
-from portal.api.serializers import StrictSerializer
+from portal.api.exceptions import Conflict, error_body
 from portal.params import query_int
 from portal.roles import AnyRole
 from portal.services import Actor
-from voiceapps.models import Application, NccoDocument, NccoVersion
+from voiceapps import selectors
+from voiceapps.api.serializers import ErrorSerializer
+from voiceapps.filters import NccoDocumentFilter
+from voiceapps.models import NccoDocument, NccoVersion
 from voiceapps.ncco import services
+from voiceapps.ncco.api.serializers import (
+    CheckSerializer,
+    DiffSerializer,
+    DocumentDetailSerializer,
+    DocumentSerializer,
+    DocumentUpdateSerializer,
+    DocumentWriteSerializer,
+    RenderRequestSerializer,
+    RenderSerializer,
+    ReportSerializer,
+    RestoreSerializer,
+    VersionDetailSerializer,
+    VersionSerializer,
+)
 from voiceapps.ncco.render import render_ncco
 from voiceapps.ncco.validator import NccoIssue, NccoReport, validate_ncco
-
-# Serializers -------------------------------------------------------------------------------
-
-NCCO_HELP = "The NCCO: a JSON array of actions. May hold {{placeholders}}."
-MENU_HELP = (
-    'Hosted menu routing: {"digits": {"1": document_id}, "words": {"sales": document_id}, '
-    '"default": document_id}.'
-)
-
-
-class IssueSerializer(serializers.Serializer):
-    path = serializers.CharField(help_text='JSON pointer into the NCCO, such as "/2/endpoint".')
-    message = serializers.CharField()
-    severity = serializers.ChoiceField(choices=["error", "warning"])
-    line = serializers.IntegerField(allow_null=True, help_text="1-based, when text was sent.")
-    column = serializers.IntegerField(allow_null=True)
-
-
-class ReportSerializer(serializers.Serializer):
-    valid = serializers.BooleanField()
-    errors = IssueSerializer(many=True)
-    warnings = IssueSerializer(many=True)
-
-
-class CheckSerializer(StrictSerializer):
-    ncco = serializers.JSONField(allow_null=True, help_text=NCCO_HELP)
-    text = serializers.CharField(
-        required=False, allow_blank=True, trim_whitespace=False,
-        help_text="The NCCO as typed. When given it is parsed instead of `ncco`, and every "
-                  "issue carries its line (an editor sends this).",
-    )
-
-
-class RenderRequestSerializer(CheckSerializer):
-    variables = serializers.DictField(
-        child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False,
-        help_text='Values by placeholder name: "to", "from", "uuid", "conversation_uuid", '
-                  '"custom.NAME".',
-    )
-
-
-class RenderSerializer(ReportSerializer):
-    ncco = serializers.JSONField(help_text="The NCCO with its placeholders filled.")
-    missing = serializers.ListField(child=serializers.CharField(),
-                                    help_text="Placeholders that had no value (now empty).")
-
-
-class ApplicationRefSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Application
-        fields = ["id", "name"]
-
-
-class DocumentSerializer(serializers.ModelSerializer):
-    version = serializers.IntegerField(source="latest_number", read_only=True)
-
-    class Meta:
-        model = NccoDocument
-        fields = ["id", "name", "description", "is_template", "version", "created_at",
-                  "updated_at"]
-        read_only_fields = fields
-
-
-class VersionSerializer(serializers.ModelSerializer):
-    author = serializers.CharField(source="author.username", default=None, read_only=True)
-
-    class Meta:
-        model = NccoVersion
-        fields = ["number", "comment", "author", "created_at"]
-        read_only_fields = fields
-
-
-class VersionDetailSerializer(VersionSerializer):
-    ncco = serializers.JSONField(source="content", read_only=True)
-
-    class Meta(VersionSerializer.Meta):
-        fields = [*VersionSerializer.Meta.fields, "ncco", "menu"]
-        read_only_fields = fields
-
-
-class DocumentDetailSerializer(DocumentSerializer):
-    ncco = serializers.JSONField(source="latest.content", read_only=True)
-    menu = serializers.JSONField(source="latest.menu", read_only=True)
-    used_by = ApplicationRefSerializer(many=True, read_only=True,
-                                       help_text="Applications serving this document.")
-    warnings = IssueSerializer(many=True, read_only=True, required=False,
-                               help_text="On create and update: what to look at.")
-
-    class Meta(DocumentSerializer.Meta):
-        fields = [*DocumentSerializer.Meta.fields, "ncco", "menu", "used_by", "warnings"]
-        read_only_fields = fields
-
-
-class DocumentWriteSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=100)
-    description = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    is_template = serializers.BooleanField(required=False,
-                                           help_text="A reusable template, not a flow.")
-    ncco = serializers.JSONField(help_text=NCCO_HELP)
-    menu = serializers.JSONField(required=False, help_text=MENU_HELP)
-    comment = serializers.CharField(max_length=200, required=False, allow_blank=True,
-                                    help_text="Why this version; shown in the history.")
-
-
-class RestoreSerializer(StrictSerializer):
-    comment = serializers.CharField(max_length=200, required=False, allow_blank=True)
-
-
-class DiffSerializer(serializers.Serializer):
-    from_version = serializers.IntegerField()
-    to_version = serializers.IntegerField()
-    diff = serializers.CharField(help_text="A unified diff of the pretty-printed JSON.")
-
 
 # Helpers -----------------------------------------------------------------------------------
 
@@ -159,14 +61,11 @@ def _issues(warnings: list[NccoIssue]) -> list[dict]:
     return [issue.as_dict() for issue in warnings]
 
 
-def _documents():
-    return NccoDocument.objects.annotate(latest_number=Max("versions__number"))
-
-
 def _detail(document: NccoDocument, warnings: list[NccoIssue] | None = None) -> dict:
     document.latest = document.versions.order_by("-number").first()
     document.latest_number = document.latest.number if document.latest else None
-    document.used_by = Application.objects.filter(ncco_document=document).order_by("name")
+    document.used_by = selectors.ncco_document_applications(
+        document_ids=[document.pk]).get(document.pk, [])
     document.warnings = _issues(warnings or [])
     return DocumentDetailSerializer(document).data
 
@@ -178,6 +77,10 @@ def _checked_input(request, serializer_class=CheckSerializer):
 
 
 # Views -------------------------------------------------------------------------------------
+
+STALE = OpenApiResponse(ErrorSerializer, description="`based_on_version` is not the latest "
+                                                     "version any more; nothing was saved.")
+
 
 class NccoValidateApi(APIView):
     permission_classes = [AnyRole]
@@ -208,29 +111,14 @@ class NccoRenderApi(APIView):
 
 class NccoListApi(GenericAPIView):
     serializer_class = DocumentSerializer
+    filterset_class = NccoDocumentFilter  # the NCCO list page takes the same parameters
 
     def get_queryset(self):
-        documents = _documents().order_by("name")
-        search = self.request.query_params.get("search", "").strip()
-        if search:
-            documents = documents.filter(Q(name__icontains=search) |
-                                         Q(description__icontains=search))
-        kind = self.request.query_params.get("kind", "")
-        if kind in {"template", "flow"}:
-            documents = documents.filter(is_template=kind == "template")
-        return documents
+        return selectors.ncco_document_list()
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("search", str, description="Part of the name or description."),
-            OpenApiParameter("kind", str, enum=["template", "flow"],
-                             description="Only templates, or only application flows."),
-        ],
-        responses=DocumentSerializer(many=True),
-        summary="List NCCO documents",
-    )
+    @extend_schema(responses=DocumentSerializer(many=True), summary="List NCCO documents")
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(DocumentSerializer(page, many=True).data)
 
     @extend_schema(request=DocumentWriteSerializer, responses={201: DocumentDetailSerializer},
@@ -256,19 +144,21 @@ class NccoDetailApi(APIView):
     def get(self, request, pk: int):
         return Response(_detail(get_object_or_404(NccoDocument, pk=pk)))
 
-    @extend_schema(request=DocumentWriteSerializer, responses=DocumentDetailSerializer,
+    @extend_schema(request=DocumentUpdateSerializer,
+                   responses={200: DocumentDetailSerializer, 409: STALE},
                    summary="Save a new version (and change the details)")
     def put(self, request, pk: int):
         return self._update(request, pk, partial=False)
 
-    @extend_schema(request=DocumentWriteSerializer, responses=DocumentDetailSerializer,
+    @extend_schema(request=DocumentUpdateSerializer,
+                   responses={200: DocumentDetailSerializer, 409: STALE},
                    summary="Change some fields; a new version only when `ncco` is sent")
     def patch(self, request, pk: int):
         return self._update(request, pk, partial=True)
 
     def _update(self, request, pk: int, *, partial: bool) -> Response:
         document = get_object_or_404(NccoDocument, pk=pk)
-        data = DocumentWriteSerializer(data=request.data, partial=partial)
+        data = DocumentUpdateSerializer(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         try:
@@ -277,9 +167,14 @@ class NccoDetailApi(APIView):
                 content=values.get("ncco"), menu=values.get("menu"),
                 comment=values.get("comment", ""), name=values.get("name"),
                 description=values.get("description"), is_template=values.get("is_template"),
+                based_on_version=values.get("based_on_version"),
             )
         except services.NccoRejected as exc:
             return rejected(exc.report)
+        except services.NccoVersionConflict as conflict:
+            raise Conflict(f"{conflict.message} Nothing was saved: read version "
+                           f"{conflict.latest.number}, then send again with based_on_version "
+                           f"{conflict.latest.number}.") from None
         return Response(_detail(document, saved.warnings if saved else []))
 
     @extend_schema(responses={204: None},
@@ -347,17 +242,3 @@ class NccoDiffApi(APIView):
         b = _version(pk, query_int(request.query_params, "to") or latest)
         return Response({"from_version": a.number, "to_version": b.number,
                          "diff": services.ncco_diff(a, b)})
-
-
-urlpatterns = [
-    path("ncco/validate", NccoValidateApi.as_view(), name="api_ncco_validate"),
-    path("ncco/render", NccoRenderApi.as_view(), name="api_ncco_render"),
-    path("nccos", NccoListApi.as_view(), name="api_nccos"),
-    path("nccos/<id:pk>", NccoDetailApi.as_view(), name="api_ncco"),
-    path("nccos/<id:pk>/diff", NccoDiffApi.as_view(), name="api_ncco_diff"),
-    path("nccos/<id:pk>/versions", NccoVersionListApi.as_view(), name="api_ncco_versions"),
-    path("nccos/<id:pk>/versions/<id:number>", NccoVersionDetailApi.as_view(),
-         name="api_ncco_version"),
-    path("nccos/<id:pk>/versions/<id:number>/restore", NccoVersionRestoreApi.as_view(),
-         name="api_ncco_restore"),
-]

@@ -1,0 +1,52 @@
+"""Reads of accounts, applications, numbers and NCCO documents, for pages and the API alike.
+
+The lists are the rows before filtering, with what their pages and serializers show joined
+in; voiceapps/filters.py narrows them by the request's parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Count, Max, QuerySet
+
+from voiceapps.models import Application, NccoDocument, Number, ProviderAccount
+
+
+def account_list() -> QuerySet[ProviderAccount]:
+    """Accounts by name, each with `application_count` and `number_count`."""
+    return ProviderAccount.objects.annotate(
+        application_count=Count("applications", distinct=True),
+        number_count=Count("numbers", distinct=True),
+    ).order_by("name")  # a GROUP BY query drops the model's ordering
+
+
+def application_list() -> QuerySet[Application]:
+    """Applications by name, with their account."""
+    return Application.objects.select_related("account")
+
+
+def application_by_provider_id(*, account: ProviderAccount) -> dict[str, Application]:
+    """The account's applications Callboard knows at the provider, by the provider's id:
+    what an import would add again."""
+    return {application.provider_app_id: application for application in
+            account.applications.exclude(provider_app_id="").only("pk", "name", "provider_app_id")}
+
+
+def number_list() -> QuerySet[Number]:
+    """Numbers by digits, with their account and application."""
+    return Number.objects.select_related("account", "application")
+
+
+def ncco_document_list() -> QuerySet[NccoDocument]:
+    """Documents by name, each with `latest_number` (None before its first version)."""
+    return NccoDocument.objects.annotate(latest_number=Max("versions__number")).order_by("name")
+
+
+def ncco_document_applications(*, document_ids: Iterable[int]) -> dict[int, list[Application]]:
+    """The applications serving each document, by name, with their account (for their URLs)."""
+    served: dict[int, list[Application]] = {}
+    for application in Application.objects.select_related("account") \
+            .filter(ncco_document_id__in=list(document_ids)).order_by("name"):
+        served.setdefault(application.ncco_document_id, []).append(application)
+    return served
