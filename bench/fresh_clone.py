@@ -17,14 +17,12 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from bench.run import HOST, REPO, free_port
-
-T = TypeVar("T")
+from tests.helpers import wait_for
 
 # What would make the clone use another database, broker, cache, var/ or URL than its own.
 FOREIGN_SETTINGS = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "CALLBOARD_VAR_DIR",
@@ -32,19 +30,6 @@ FOREIGN_SETTINGS = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "CALLBOARD
                     "DJANGO_SETTINGS_MODULE", "VIRTUAL_ENV")
 SETUP_LINK = re.compile(r"Create the first administrator: (\S+)")
 STOP_TIMEOUT = 60.0
-
-
-def wait_until(check: Callable[[], T], *, timeout: float, what: str,
-               interval: float = 0.2) -> T:
-    """Poll `check` until it returns something truthy; fail naming `what` otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {timeout:g} s")
-        time.sleep(interval)
 
 
 @dataclass
@@ -72,7 +57,7 @@ class MakeRun:
             found = SETUP_LINK.search(self.console())
             return found.group(1) if found else ""
 
-        return wait_until(link, timeout=timeout, what="the setup link on screen")
+        return wait_for(link, timeout=timeout, interval=0.2, what="the setup link on screen")
 
     def pids(self, name: str) -> list[int]:
         """Every pid the launcher printed for `name` (web, worker, beat), oldest first."""

@@ -39,7 +39,8 @@ from dataclasses import dataclass, field
 import requests
 
 from bench import run
-from bench.fresh_clone import MakeRun, make_run, wait_until
+from bench.fresh_clone import MakeRun, make_run
+from tests.helpers import wait_for
 
 FINAL = ("completed", "busy", "no_answer", "failed", "rejected", "cancelled", "unknown")
 # The sandbox's outcome table (README, "The sandbox"): the last digit picks the callee.
@@ -180,7 +181,7 @@ def burst(launched: MakeRun, options: argparse.Namespace, made: dict,
                      else sum(counts[s] for s in FINAL))
             return there >= options.calls // 2
 
-        wait_until(half_there, timeout=options.timeout, what=f"half {options.kill_when}",
+        wait_for(half_there, timeout=options.timeout, what=f"half {options.kill_when}",
                    interval=0.5)
         [*_, worker] = launched.pids("worker")
         os.kill(worker, signal.SIGKILL)
@@ -193,7 +194,7 @@ def burst(launched: MakeRun, options: argparse.Namespace, made: dict,
             return counts if sum(counts[s] for s in FINAL) == options.calls else None
 
         try:
-            counts = wait_until(all_final, timeout=options.timeout, what="every call final",
+            counts = wait_for(all_final, timeout=options.timeout, what="every call final",
                                 interval=5)
         except TimeoutError as error:
             print(f"   {error}", flush=True)
@@ -213,7 +214,7 @@ def burst(launched: MakeRun, options: argparse.Namespace, made: dict,
 def leftovers(launched: MakeRun) -> list[str]:
     """What of `make run`'s session still runs a few seconds after it exited."""
     with contextlib.suppress(TimeoutError):
-        wait_until(lambda: not launched.leftovers(), timeout=30, what="its processes gone",
+        wait_for(lambda: not launched.leftovers(), timeout=30, what="its processes gone",
                    interval=1)
     return launched.leftovers()
 

@@ -41,6 +41,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from tests.helpers import stop_process
+
 REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 POSTGRES = "postgres://postgres@127.0.0.1:5432"
@@ -160,12 +162,8 @@ class Stack:
         self._start_server()
 
     def _stop_server(self) -> None:
-        if self.server is not None and self.server.poll() is None:
-            self.server.terminate()
-            try:
-                self.server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.server.kill()
+        if self.server is not None:
+            stop_process(self.server, timeout=30)
 
     def manage(self, *args: str, quiet: bool = False) -> None:
         subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=self.env, check=True,
@@ -248,12 +246,7 @@ class Worker:
         raise RuntimeError("Celery worker did not answer:\n" + "".join(self.lines[-40:]))
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        stop_process(self.process)
 
 
 @functools.cache

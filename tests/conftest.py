@@ -20,6 +20,7 @@ from portal.models import Role, User
 from portal.roles import sync_role_permissions
 from portal.services import SYSTEM, api_token_create
 from tests.factories import UserFactory
+from tests.helpers import stop_process
 from voiceapps.ncco.services import ncco_version
 
 REPO = Path(__file__).resolve().parent.parent
@@ -159,12 +160,7 @@ class WorkerProcess:
         return "".join(self.lines)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        stop_process(self.process)
 
 
 def _start_worker(django_db_blocker, queue: str, purge: bool = True, **env: str

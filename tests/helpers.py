@@ -1,5 +1,6 @@
-"""Small helpers shared by tests."""
+"""Small helpers shared by tests and the benchmarks (bench/)."""
 
+import subprocess
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -7,13 +8,26 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_for(check: Callable[[], T], timeout: float = 20.0, interval: float = 0.1) -> T:
-    """Poll `check` until it returns something truthy; fail with its last value otherwise."""
+def wait_for(
+    check: Callable[[], T], timeout: float = 20.0, interval: float = 0.1, *, what: str = ""
+) -> T:
+    """Poll `check` until it returns something truthy; fail naming `what` (or the last
+    value) otherwise."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"Timed out after {timeout}s; last value: {value!r}")
+            raise TimeoutError(f"{what or 'last value ' + repr(value)}: not within {timeout:g} s")
         time.sleep(interval)
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 20) -> None:
+    """Terminate `process` if it still runs, killing it if it does not stop within `timeout`."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -53,7 +53,7 @@ def finished(live_callboard):
 
         try:
             wait_for(done, timeout=timeout, interval=0.2)
-        except AssertionError:
+        except TimeoutError:
             raise AssertionError(
                 f"call {call.pk} is {call.status} ({call.failure_detail!r}), events "
                 f"{timeline(call)}; the worker's last lines:\n"
