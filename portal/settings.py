@@ -287,7 +287,6 @@ CELERY_DB_REUSE_MAX = 500
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 # One handler, on stderr, and it redacts webhook tokens; `make run` sends each process's stderr
@@ -335,34 +334,23 @@ if min(CALL_SILENCE_TIMEOUT_SECONDS, CALL_SILENCE_TIMEOUT_ANSWERED_SECONDS) < 60
 # The benchmarks' baseline (bench/, portal/bench_views.py): a bare JSON view at /bench/bare,
 # mounted only when this is on, so the figures can be compared with what the server alone costs.
 BENCH_BASELINE_VIEW = env.bool("BENCH_BASELINE_VIEW", default=False)
-CELERY_BEAT_SCHEDULE["worker-heartbeat"] = {
-    "task": "portal.tasks.record_worker_heartbeat",
-    "schedule": 60.0,
-}
-# Webhook deliveries stored for the workers whose apply task was lost are applied, every minute.
-CELERY_BEAT_SCHEDULE["calls-apply-webhook-deliveries"] = {
-    "task": "calls.tasks.apply_webhook_deliveries",
-    "schedule": 60.0,
-}
-# Deliveries whose apply failed are tried again, a batch a minute, up to 5 times in all.
-CELERY_BEAT_SCHEDULE["calls-retry-failed-webhook-deliveries"] = {
-    "task": "calls.tasks.retry_failed_webhook_deliveries",
-    "schedule": 60.0,
-}
-# Calls whose task was lost (a worker died) are retried or failed safely, every minute.
-CELERY_BEAT_SCHEDULE["calls-sweep-stuck"] = {
-    "task": "calls.tasks.sweep_stuck_calls",
-    "schedule": 60.0,
-}
-# Sandbox calls whose next step was lost with a killed worker are played on, every minute.
-CELERY_BEAT_SCHEDULE["sandbox-resume-overdue"] = {
-    "task": "sandbox.resume_overdue",
-    "schedule": 60.0,
-}
-# Retention (calls/retention.py, policy on /settings/): old raw payloads removed and old
-# calls' numbers masked, every hour. The module is not a `tasks` module, so it is named here.
+# Retention (calls/retention.py, policy on /settings/) is not in a `tasks` module, so its
+# module is named for the workers to import.
 CELERY_IMPORTS = ["calls.retention"]
-CELERY_BEAT_SCHEDULE["calls-retention"] = {
-    "task": "calls.retention.apply_retention",
-    "schedule": 3600.0,
+CELERY_BEAT_SCHEDULE = {
+    name: {"task": task, "schedule": seconds}
+    for name, task, seconds in (
+        ("worker-heartbeat", "portal.tasks.record_worker_heartbeat", 60.0),
+        # Webhook deliveries stored for the workers whose apply task was lost are applied.
+        ("calls-apply-webhook-deliveries", "calls.tasks.apply_webhook_deliveries", 60.0),
+        # Deliveries whose apply failed are tried again, a batch a minute, up to 5 times.
+        ("calls-retry-failed-webhook-deliveries", "calls.tasks.retry_failed_webhook_deliveries",
+         60.0),
+        # Calls whose task was lost (a worker died) are retried or failed safely.
+        ("calls-sweep-stuck", "calls.tasks.sweep_stuck_calls", 60.0),
+        # Sandbox calls whose next step was lost with a killed worker are played on.
+        ("sandbox-resume-overdue", "sandbox.resume_overdue", 60.0),
+        # Old raw payloads removed and old calls' numbers masked, every hour.
+        ("calls-retention", "calls.retention.apply_retention", 3600.0),
+    )
 }
