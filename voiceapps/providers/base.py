@@ -8,6 +8,8 @@ provider's HTTP API. They never touch the ORM or Celery: the Django side builds 
 from __future__ import annotations
 
 import abc
+import hashlib
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -271,6 +273,28 @@ class WebhookVerdict:
 
 
 @dataclass(frozen=True)
+class SignedWebhook:
+    """A webhook as a provider's signature check reads it, with the verdicts it can give."""
+
+    headers: Mapping[str, str]
+    body: bytes
+    now: float  # seconds since the epoch, to judge the signature's age by
+    query_string: str  # the raw query of a GET webhook
+    body_sha256: str
+
+    def unsigned(self, reason: str) -> WebhookVerdict:
+        return WebhookVerdict(True, reason, body_sha256=self.body_sha256, unsigned=True)
+
+    def refuse(self, reason: str, signed_at: datetime | None = None) -> WebhookVerdict:
+        return WebhookVerdict(False, reason, signed_at=signed_at, body_sha256=self.body_sha256)
+
+    def accept(self, reason: str, signed_at: datetime, replay_key: str) -> WebhookVerdict:
+        return WebhookVerdict(
+            True, reason, signed_at=signed_at, body_sha256=self.body_sha256, replay_key=replay_key
+        )
+
+
+@dataclass(frozen=True)
 class ParsedEvent:
     """One provider webhook payload, in our vocabulary."""
 
@@ -529,7 +553,6 @@ class Provider(abc.ABC):
     def link_number(self, number: RemoteNumber, app_id: str) -> None:
         """Route the number's inbound calls to the application."""
 
-    @abc.abstractmethod
     def verify_webhook(
         self,
         headers: Mapping[str, str],
@@ -539,6 +562,19 @@ class Provider(abc.ABC):
         query_string: str = "",
     ) -> WebhookVerdict:
         """Check a webhook's signature; `query_string` is the raw query of a GET webhook."""
+        return self.check_signature(
+            SignedWebhook(
+                headers=headers,
+                body=body,
+                now=time.time() if now is None else now,
+                query_string=query_string,
+                body_sha256=hashlib.sha256(body).hexdigest(),
+            )
+        )
+
+    @abc.abstractmethod
+    def check_signature(self, webhook: SignedWebhook) -> WebhookVerdict:
+        """The provider's signature scheme; unsigned only when the account has no secret."""
 
     @abc.abstractmethod
     def parse_event(self, payload: Mapping[str, Any]) -> ParsedEvent:

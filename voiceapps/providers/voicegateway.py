@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +23,7 @@ from voiceapps.providers.base import (
     ProviderError,
     RemoteApplication,
     RemoteNumber,
+    SignedWebhook,
     WebhookVerdict,
     as_int,
     as_text,
@@ -342,31 +342,17 @@ class VoiceGatewayProvider(Provider):
 
     # -- webhooks -----------------------------------------------------------------------
 
-    def verify_webhook(
-        self,
-        headers: Mapping[str, str],
-        body: bytes,
-        now: float | None = None,
-        *,
-        query_string: str = "",
-    ) -> WebhookVerdict:
-        now = time.time() if now is None else now
-        body_sha256 = hashlib.sha256(body).hexdigest()
-
-        def refuse(reason: str, signed_at: datetime | None = None) -> WebhookVerdict:
-            return WebhookVerdict(False, reason, signed_at=signed_at, body_sha256=body_sha256)
-
+    def check_signature(self, webhook: SignedWebhook) -> WebhookVerdict:
         secrets = {
             "the webhook secret": self.account.webhook_secret,
             "the previous webhook secret": self.account.webhook_secret_previous,
         }
         secrets = {name: value for name, value in secrets.items() if value}
         if not secrets:
-            return WebhookVerdict(True, "unsigned: no webhook secret configured",
-                                  body_sha256=body_sha256, unsigned=True)
-        value = header(headers, "Jambonz-Signature")
+            return webhook.unsigned("unsigned: no webhook secret configured")
+        value = header(webhook.headers, "Jambonz-Signature")
         if not value:
-            return refuse("missing signature: no Jambonz-Signature header")
+            return webhook.refuse("missing signature: no Jambonz-Signature header")
         timestamp, signatures = "", []
         for part in value.split(","):
             key, _, item = part.strip().partition("=")
@@ -375,10 +361,10 @@ class VoiceGatewayProvider(Provider):
             elif key == "v1":
                 signatures.append(item.lower())
         if not timestamp.isdigit() or not signatures:
-            return refuse("malformed Jambonz-Signature header")
+            return webhook.refuse("malformed Jambonz-Signature header")
 
         # The signature covers the raw bytes: re-serialising the JSON would break it.
-        signed = timestamp.encode() + b"." + body
+        signed = timestamp.encode() + b"." + webhook.body
         matches = [
             (name, signature)
             for name, secret in secrets.items()
@@ -388,16 +374,14 @@ class VoiceGatewayProvider(Provider):
             )
         ]
         if not matches:
-            return refuse("bad signature: no v1 value matches the webhook secret")
+            return webhook.refuse("bad signature: no v1 value matches the webhook secret")
         name, signature = matches[0]
         signed_at = datetime.fromtimestamp(int(timestamp), UTC)
-        age = now - int(timestamp)
+        age = webhook.now - int(timestamp)
         if abs(age) > SIGNATURE_TOLERANCE:
-            return refuse(f"expired: signed {age:.0f} s ago, limit 300 s", signed_at)
+            return webhook.refuse(f"expired: signed {age:.0f} s ago, limit 300 s", signed_at)
         reason = "signed" if name == "the webhook secret" else f"signed with {name}"
-        return WebhookVerdict(
-            True, reason, signed_at=signed_at, body_sha256=body_sha256, replay_key=signature
-        )
+        return webhook.accept(reason, signed_at, replay_key=signature)
 
     def parse_event(self, payload: Mapping[str, Any]) -> ParsedEvent:
         """call_status_hook, AMD, gather and dial payloads (jambonz.md 3.3-3.5)."""

@@ -35,6 +35,7 @@ from voiceapps.providers.base import (
     ProviderError,
     RemoteApplication,
     RemoteNumber,
+    SignedWebhook,
     WebhookVerdict,
     as_int,
     as_text,
@@ -475,28 +476,14 @@ class VonageProvider(Provider):
 
     # -- webhooks -----------------------------------------------------------------------
 
-    def verify_webhook(
-        self,
-        headers: Mapping[str, str],
-        body: bytes,
-        now: float | None = None,
-        *,
-        query_string: str = "",
-    ) -> WebhookVerdict:
-        now = time.time() if now is None else now
-        body_sha256 = hashlib.sha256(body).hexdigest()
-
-        def refuse(reason: str, signed_at: datetime | None = None) -> WebhookVerdict:
-            return WebhookVerdict(False, reason, signed_at=signed_at, body_sha256=body_sha256)
-
+    def check_signature(self, webhook: SignedWebhook) -> WebhookVerdict:
         secret = self.account.signature_secret
         if not secret:
             # KPN accounts cannot get the signature secret; the secret URL token guards them.
-            return WebhookVerdict(True, "unsigned: no signature secret configured",
-                                  body_sha256=body_sha256, unsigned=True)
-        authorization = header(headers, "Authorization")
+            return webhook.unsigned("unsigned: no signature secret configured")
+        authorization = header(webhook.headers, "Authorization")
         if not authorization.lower().startswith("bearer "):
-            return refuse("missing signature: no Authorization: Bearer token")
+            return webhook.refuse("missing signature: no Authorization: Bearer token")
         token = authorization[7:].strip()
         try:
             # PyJWT checks every registered claim present: exp, nbf and an iat in the future
@@ -506,45 +493,41 @@ class VonageProvider(Provider):
                 options={"require": ["iat", "iss", "payload_hash"]},
             )
         except jwt.InvalidSignatureError:
-            return refuse("bad signature: not signed with this account's signature secret")
+            return webhook.refuse("bad signature: not signed with this account's signature secret")
         except jwt.ExpiredSignatureError:
-            return refuse("expired: the token's exp has passed", _issued_at(token))
+            return webhook.refuse("expired: the token's exp has passed", _issued_at(token))
         except jwt.ImmatureSignatureError:
-            return refuse("not yet valid: the token's nbf or iat is in the future",
-                          _issued_at(token))
+            return webhook.refuse(
+                "not yet valid: the token's nbf or iat is in the future", _issued_at(token)
+            )
         except jwt.InvalidIssuerError:
-            return refuse("wrong issuer: iss is not 'Vonage'")
+            return webhook.refuse("wrong issuer: iss is not 'Vonage'")
         except jwt.PyJWTError as exc:
-            return refuse(f"malformed token: {exc}")
+            return webhook.refuse(f"malformed token: {exc}")
 
         # PyJWT has no maximum age: Vonage sends no exp, so a token is good for
         # SIGNED_WEBHOOK_TOLERANCE after its iat (which PyJWT has checked is a number).
         iat = int(claims["iat"])
         signed_at = _as_datetime(iat)
-        if abs(now - iat) > SIGNED_WEBHOOK_TOLERANCE:
-            return refuse(f"expired: signed {now - iat:.0f} s ago, limit 300 s", signed_at)
+        age = webhook.now - iat
+        if abs(age) > SIGNED_WEBHOOK_TOLERANCE:
+            return webhook.refuse(f"expired: signed {age:.0f} s ago, limit 300 s", signed_at)
         if self.account.api_key and claims.get("api_key", self.account.api_key) != (
             self.account.api_key
         ):
-            return refuse("wrong account: signed for another API key", signed_at)
-        if not body and query_string:
+            return webhook.refuse("wrong account: signed for another API key", signed_at)
+        if not webhook.body and webhook.query_string:
             # GET webhooks hash the query parameters, in order, as compact JSON (vonage.md 2.7).
-            params = dict(parse_qsl(query_string, keep_blank_values=True))
+            params = dict(parse_qsl(webhook.query_string, keep_blank_values=True))
             expected = hashlib.sha256(
                 json.dumps(params, separators=(",", ":")).encode()
             ).hexdigest()
         else:
-            expected = body_sha256
+            expected = webhook.body_sha256
         if not hmac.compare_digest(str(claims["payload_hash"]).lower(), expected):
-            return refuse("tampered: payload_hash does not match the body", signed_at)
-        return WebhookVerdict(
-            True,
-            "signed",
-            signed_at=signed_at,
-            body_sha256=body_sha256,
-            replay_key=str(claims.get("jti") or "sha256:" + hashlib.sha256(
-                token.encode()).hexdigest()),
-        )
+            return webhook.refuse("tampered: payload_hash does not match the body", signed_at)
+        replay_key = claims.get("jti") or "sha256:" + hashlib.sha256(token.encode()).hexdigest()
+        return webhook.accept("signed", signed_at, replay_key=str(replay_key))
 
     def parse_event(self, payload: Mapping[str, Any]) -> ParsedEvent:
         return parse_vonage_event(payload)
