@@ -243,6 +243,28 @@ class RemoteApplication:
     event_url: str = ""
     event_method: str = ""
 
+    @classmethod
+    def from_webhooks(
+        cls,
+        item: Mapping[str, Any],
+        answer: Mapping[str, Any],
+        event: Mapping[str, Any],
+        *,
+        id_key: str,
+        url_key: str,
+        method_key: str,
+    ) -> RemoteApplication:
+        """One listed application: `item` names it, `answer` and `event` are its two webhooks
+        (each provider spells their URL and method fields its own way)."""
+        return cls(
+            provider_app_id=item.get(id_key, ""),
+            name=item.get("name", ""),
+            answer_url=answer.get(url_key, ""),
+            answer_method=str(answer.get(method_key, "")).upper(),
+            event_url=event.get(url_key, ""),
+            event_method=str(event.get(method_key, "")).upper(),
+        )
+
 
 @dataclass(frozen=True)
 class RemoteNumber:

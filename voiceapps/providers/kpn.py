@@ -157,16 +157,14 @@ class KpnProvider(VonageProvider):
                     for hook in (item.get("voice") or {}).get("webhooks") or []
                     if isinstance(hook, Mapping)
                 }
-                answer = hooks.get("answer_url") or {}
-                event = hooks.get("event_url") or {}
                 applications.append(
-                    RemoteApplication(
-                        provider_app_id=item.get("id", ""),
-                        name=item.get("name", ""),
-                        answer_url=answer.get("endpoint", ""),
-                        answer_method=answer.get("http_method", ""),
-                        event_url=event.get("endpoint", ""),
-                        event_method=event.get("http_method", ""),
+                    RemoteApplication.from_webhooks(
+                        item,
+                        hooks.get("answer_url") or {},
+                        hooks.get("event_url") or {},
+                        id_key="id",
+                        url_key="endpoint",
+                        method_key="http_method",
                     )
                 )
             if not batch or len(applications) >= int(body.get("count") or 0):

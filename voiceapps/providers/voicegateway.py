@@ -302,16 +302,14 @@ class VoiceGatewayProvider(Provider):
         for item in self._request("GET", "/Applications").json_list():
             if item.get("account_sid") not in (None, self.account.account_sid):
                 continue  # an admin key sees every account's applications
-            call_hook = item.get("call_hook") or {}
-            status_hook = item.get("call_status_hook") or {}
             applications.append(
-                RemoteApplication(
-                    provider_app_id=item.get("application_sid", ""),
-                    name=item.get("name", ""),
-                    answer_url=call_hook.get("url", ""),
-                    answer_method=str(call_hook.get("method", "")).upper(),
-                    event_url=status_hook.get("url", ""),
-                    event_method=str(status_hook.get("method", "")).upper(),
+                RemoteApplication.from_webhooks(
+                    item,
+                    item.get("call_hook") or {},
+                    item.get("call_status_hook") or {},
+                    id_key="application_sid",
+                    url_key="url",
+                    method_key="method",
                 )
             )
         return applications

@@ -403,16 +403,14 @@ class VonageProvider(Provider):
             batch = (body.get("_embedded") or {}).get("applications") or []
             for item in batch:
                 hooks = ((item.get("capabilities") or {}).get("voice") or {}).get("webhooks") or {}
-                answer = hooks.get("answer_url") or {}
-                event = hooks.get("event_url") or {}
                 applications.append(
-                    RemoteApplication(
-                        provider_app_id=item.get("id", ""),
-                        name=item.get("name", ""),
-                        answer_url=answer.get("address", ""),
-                        answer_method=answer.get("http_method", ""),
-                        event_url=event.get("address", ""),
-                        event_method=event.get("http_method", ""),
+                    RemoteApplication.from_webhooks(
+                        item,
+                        hooks.get("answer_url") or {},
+                        hooks.get("event_url") or {},
+                        id_key="id",
+                        url_key="address",
+                        method_key="http_method",
                     )
                 )
             if not batch or page >= int(body.get("total_pages") or 1):
