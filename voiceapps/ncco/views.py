@@ -32,9 +32,10 @@ def ncco_list(request: HttpRequest) -> HttpResponse:
     filters = NccoDocumentFilter(request.GET, queryset=selectors.ncco_document_list())
     page = Paginator(filtered_rows(filters), 25).get_page(request.GET.get("page"))
     served = selectors.ncco_document_applications(document_ids=[document.pk for document in page])
-    rows = [(document, served.get(document.pk, [])) for document in page]
+    for document in page:  # the template's rows are the page's objects
+        document.serving_applications = served.get(document.pk, [])
     return render(request, "voiceapps/ncco_list.html", {
-        "filter": filters, "page": page, "rows": rows,
+        "filter": filters, "page": page,
         "filtered": any(request.GET.get(name) for name in filters.filters),
     })
 
