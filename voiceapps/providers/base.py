@@ -247,15 +247,18 @@ class RemoteApplication:
     def from_webhooks(
         cls,
         item: Mapping[str, Any],
-        answer: Mapping[str, Any],
-        event: Mapping[str, Any],
+        hooks: Mapping[str, Any],
         *,
         id_key: str,
         url_key: str,
         method_key: str,
+        answer_key: str = "answer_url",
+        event_key: str = "event_url",
     ) -> RemoteApplication:
-        """One listed application: `item` names it, `answer` and `event` are its two webhooks
-        (each provider spells their URL and method fields its own way)."""
+        """One listed application: `item` names it, `hooks` holds its answer and event
+        webhooks (each provider spells their keys and their URL and method fields its own way)."""
+        answer = hooks.get(answer_key) or {}
+        event = hooks.get(event_key) or {}
         return cls(
             provider_app_id=item.get(id_key, ""),
             name=item.get("name", ""),

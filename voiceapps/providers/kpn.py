@@ -159,12 +159,7 @@ class KpnProvider(VonageProvider):
                 }
                 applications.append(
                     RemoteApplication.from_webhooks(
-                        item,
-                        hooks.get("answer_url") or {},
-                        hooks.get("event_url") or {},
-                        id_key="id",
-                        url_key="endpoint",
-                        method_key="http_method",
+                        item, hooks, id_key="id", url_key="endpoint", method_key="http_method"
                     )
                 )
             if not batch or len(applications) >= int(body.get("count") or 0):

@@ -305,11 +305,12 @@ class VoiceGatewayProvider(Provider):
             applications.append(
                 RemoteApplication.from_webhooks(
                     item,
-                    item.get("call_hook") or {},
-                    item.get("call_status_hook") or {},
+                    item,
                     id_key="application_sid",
                     url_key="url",
                     method_key="method",
+                    answer_key="call_hook",
+                    event_key="call_status_hook",
                 )
             )
         return applications

@@ -405,12 +405,7 @@ class VonageProvider(Provider):
                 hooks = ((item.get("capabilities") or {}).get("voice") or {}).get("webhooks") or {}
                 applications.append(
                     RemoteApplication.from_webhooks(
-                        item,
-                        hooks.get("answer_url") or {},
-                        hooks.get("event_url") or {},
-                        id_key="id",
-                        url_key="address",
-                        method_key="http_method",
+                        item, hooks, id_key="id", url_key="address", method_key="http_method"
                     )
                 )
             if not batch or page >= int(body.get("total_pages") or 1):
