@@ -66,6 +66,10 @@ def phone(**options: Any) -> dict[str, Any]:
     return {"type": "phone", "number": NUMBER, **options}
 
 
+def websocket(**options: Any) -> dict[str, Any]:
+    return {"type": "websocket", "uri": "wss://example.com/s", **options}
+
+
 def connect(*endpoints: dict[str, Any], **options: Any) -> dict[str, Any]:
     return {"action": "connect", "endpoint": list(endpoints) or [phone()], **options}
 
@@ -319,35 +323,19 @@ ERROR_CASES = [
         id="websocket-uri",
     ),
     pytest.param(
-        [connect({"type": "websocket", "uri": "wss://example.com/s", "content-type": "audio/wav"})],
+        [connect(websocket(**{"content-type": "audio/wav"}))],
         "/0/endpoint/0/content-type",
         '"audio/l16;rate=8000", "audio/l16;rate=16000" or "audio/l16;rate=24000"',
         id="websocket-content-type",
     ),
     pytest.param(
-        [
-            connect(
-                {
-                    "type": "websocket",
-                    "uri": "wss://example.com/s",
-                    "authorization": {"type": "custom"},
-                }
-            )
-        ],
+        [connect(websocket(authorization={"type": "custom"}))],
         "/0/endpoint/0/authorization",
         'Custom websocket authorization needs "value"',
         id="websocket-custom-auth",
     ),
     pytest.param(
-        [
-            connect(
-                {
-                    "type": "websocket",
-                    "uri": "wss://example.com/s",
-                    "authorization": {"type": "basic"},
-                }
-            )
-        ],
+        [connect(websocket(authorization={"type": "basic"}))],
         "/0/endpoint/0/authorization/type",
         '"vonage" or "custom"',
         id="websocket-auth-type",
