@@ -381,32 +381,43 @@ def test_live_transfer_runs_the_new_ncco_in_a_new_conversation(place, player, re
     assert receiver.events()[-1]["conversation_uuid"] == transfer["conversation_uuid_to"]
 
 
+@pytest.fixture
+def sent(monkeypatch) -> list[str]:
+    """Every URL the sandbox requests, recorded as the request goes out."""
+    urls: list[str] = []
+    original = requests.Session.request
+
+    def spy(self, method, url, *args, **kwargs):
+        urls.append(url)
+        return original(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", spy)
+    return urls
+
+
+def first_error(receiver) -> dict:
+    """The first error report the sandbox sent to the event URL."""
+    return [e for e in receiver.events() if "reason" in e][0]
+
+
 def test_an_invalid_answer_ncco_is_reported_and_ends_the_call(place, player, receiver):
     receiver.reply("/answer", [{"action": "talk"}])
     place("447700900000")
     player.play()
 
-    error = [e for e in receiver.events() if "reason" in e][0]
+    error = first_error(receiver)
     assert "invalid NCCO" in error["reason"] and "ncco[0]" in error["reason"]
     assert receiver.statuses()[-1] == "completed"
 
 
 def test_a_callback_to_a_host_outside_the_allow_list_is_never_requested(
-    place, player, receiver, monkeypatch, caplog
+    place, player, receiver, sent, caplog
 ):
-    sent = []
-    original = requests.Session.request
-
-    def spy(self, method, url, *args, **kwargs):
-        sent.append(url)
-        return original(self, method, url, *args, **kwargs)
-
-    monkeypatch.setattr(requests.Session, "request", spy)
     place("447700900000", answer_url=["http://203.0.113.9/answer"])
     player.play()
 
     assert not [url for url in sent if "203.0.113.9" in url]
-    error = [e for e in receiver.events() if "reason" in e][0]
+    error = first_error(receiver)
     assert "203.0.113.9" in error["reason"] and "SANDBOX_ALLOWED_HOSTS" in error["reason"]
     assert receiver.statuses()[-1] == "completed"
     assert "SANDBOX_ALLOWED_HOSTS" in caplog.text
@@ -420,24 +431,15 @@ def test_events_to_a_refused_host_are_dropped_with_a_log_line(place, player, cap
     assert caplog.text.count("evil.example") >= 4  # every event, and each error report
 
 
-def test_another_port_of_an_allowed_host_is_never_requested(place, player, receiver,
-                                                             monkeypatch):
+def test_another_port_of_an_allowed_host_is_never_requested(place, player, receiver, sent):
     """Otherwise an operator scans Callboard's machine (a database, a cache) through answer
     and event URLs, reading on the call page whether a port answered."""
-    sent = []
-    original = requests.Session.request
-
-    def spy(self, method, url, *args, **kwargs):
-        sent.append(url)
-        return original(self, method, url, *args, **kwargs)
-
-    monkeypatch.setattr(requests.Session, "request", spy)
     place("447700900000", answer_url=["http://127.0.0.1:5432/answer"])
     place("447700900001", event_url=["http://127.0.0.1:6379/events"])
     player.play()
 
     assert not [url for url in sent if ":5432" in url or ":6379" in url]
-    error = [e for e in receiver.events() if "reason" in e][0]
+    error = first_error(receiver)
     assert error["reason"] == ("The sandbox did not send the answer request to 127.0.0.1:5432: "
                                "that host and port are not in SANDBOX_ALLOWED_HOSTS.")
 
