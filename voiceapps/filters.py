@@ -7,7 +7,9 @@ description), kind (`template` or `flow`). Provider accounts have no filters.
 
 from __future__ import annotations
 
+import operator
 import re
+from functools import reduce
 from typing import Any
 
 import django_filters
@@ -21,8 +23,23 @@ from voiceapps.models import Application, NccoDocument, Number, ProviderAccount
 SEARCH_LENGTH = 100
 
 
-def _search_box(placeholder: str) -> forms.TextInput:
-    return forms.TextInput(attrs={"type": "search", "placeholder": placeholder})
+def _search(method: str, placeholder: str, help_text: str) -> django_filters.CharFilter:
+    """A list's free-text search box, filtered by the FilterSet's `method`."""
+    return django_filters.CharFilter(
+        method=method,
+        label="Search",
+        max_length=SEARCH_LENGTH,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": placeholder}),
+        help_text=help_text,
+    )
+
+
+def _any_contains(qs: QuerySet, text: str, *fields: str) -> QuerySet:
+    """The rows where one of `fields` contains `text`; every row for a blank `text`."""
+    text = text.strip()
+    if not text:
+        return qs
+    return qs.filter(reduce(operator.or_, (Q(**{f"{name}__icontains": text}) for name in fields)))
 
 
 # Its schema is a string (an id or "none"); an override also carries the description.
@@ -36,9 +53,7 @@ class IdOrNoneFilter(ModelIdFilter):
 
 
 class ApplicationFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", label="Search", max_length=SEARCH_LENGTH,
-                                  widget=_search_box("Name or provider id"),
-                                  help_text="Text the name or the provider's id contains.")
+    q = _search("filter_q", "Name or provider id", "Text the name or the provider's id contains.")
     account = ModelIdFilter(queryset=ProviderAccount.objects.all(), empty_label="All accounts",
                             help_text="Only this provider account's applications.")
 
@@ -47,16 +62,13 @@ class ApplicationFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_q(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        text = value.strip()
-        return qs.filter(Q(name__icontains=text) | Q(provider_app_id__icontains=text)) \
-            if text else qs
+        return _any_contains(qs, value, "name", "provider_app_id")
 
 
 class NumberFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", label="Search", max_length=SEARCH_LENGTH,
-                                  widget=_search_box("Digits or description"),
-                                  help_text="Digits the number holds, or text of its "
-                                            "description.")
+    q = _search(
+        "filter_q", "Digits or description", "Digits the number holds, or text of its description."
+    )
     account = ModelIdFilter(queryset=ProviderAccount.objects.all(), empty_label="All accounts",
                             help_text="Only this provider account's numbers.")
     application = IdOrNoneFilter(
@@ -88,10 +100,7 @@ class NumberFilter(django_filters.FilterSet):
 class NccoDocumentFilter(django_filters.FilterSet):
     KINDS = (("template", "Templates"), ("flow", "Application flows"))
 
-    search = django_filters.CharFilter(method="filter_search", label="Search",
-                                       max_length=SEARCH_LENGTH,
-                                       widget=_search_box("Name or description"),
-                                       help_text="Part of the name or description.")
+    search = _search("filter_search", "Name or description", "Part of the name or description.")
     kind = django_filters.ChoiceFilter(choices=KINDS, method="filter_kind", label="Show",
                                        empty_label="Templates and flows",
                                        help_text="Only templates, or only application flows.")
@@ -101,9 +110,7 @@ class NccoDocumentFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        text = value.strip()
-        return qs.filter(Q(name__icontains=text) | Q(description__icontains=text)) \
-            if text else qs
+        return _any_contains(qs, value, "name", "description")
 
     def filter_kind(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         return qs.filter(is_template=value == "template")

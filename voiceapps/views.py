@@ -49,13 +49,15 @@ def _saved(form: Any, save: Callable[[], Any]) -> Any:
         return None
 
 
-def _filtered(request: HttpRequest, filters: FilterSet) -> dict[str, Any]:
-    """A list page's context: its filter form, one page of the rows it selects."""
+def _filtered_list(request: HttpRequest, filters: FilterSet, template: str) -> HttpResponse:
+    """A list page: its filter form, one page of the rows it selects."""
     chosen = filters.form.cleaned_data if filters.is_valid() else {}
     account = chosen.get("account")
-    return {"filter": filters, "page": _page(request, filtered_rows(filters)),
-            "filtered": any(request.GET.get(name) for name in filters.filters),
-            "account_id": account.pk if account else None}
+    return render(request, template, {
+        "filter": filters, "page": _page(request, filtered_rows(filters)),
+        "filtered": any(request.GET.get(name) for name in filters.filters),
+        "account_id": account.pk if account else None,
+    })
 
 
 def _action(request: HttpRequest, run: Callable[[], str], back: str, *args: Any) -> HttpResponse:
@@ -184,7 +186,7 @@ def account_regenerate_token(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.VIEWER)
 def application_list(request: HttpRequest) -> HttpResponse:
     filters = ApplicationFilter(request.GET, queryset=selectors.application_list())
-    return render(request, "voiceapps/application_list.html", _filtered(request, filters))
+    return _filtered_list(request, filters, "voiceapps/application_list.html")
 
 
 @role_required(Role.VIEWER)
@@ -320,7 +322,7 @@ def application_import(request: HttpRequest) -> HttpResponse:
 @role_required(Role.VIEWER)
 def number_list(request: HttpRequest) -> HttpResponse:
     filters = NumberFilter(request.GET, queryset=selectors.number_list())
-    return render(request, "voiceapps/number_list.html", _filtered(request, filters))
+    return _filtered_list(request, filters, "voiceapps/number_list.html")
 
 
 @role_required(Role.VIEWER)
