@@ -5,6 +5,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.generics import GenericAPIView
+from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -60,7 +61,7 @@ PROVIDER_ERROR = {502: OpenApiResponse(
 
 # Accounts ----------------------------------------------------------------------------------
 
-class AccountListCreateApi(GenericAPIView):
+class AccountListCreateApi(ListModelMixin, GenericAPIView):
     permission_classes = [ViewerReadsAdminWrites]
     serializer_class = AccountSerializer
 
@@ -69,8 +70,7 @@ class AccountListCreateApi(GenericAPIView):
 
     @extend_schema(responses=AccountSerializer(many=True), summary="List provider accounts")
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.list(request)
 
     @extend_schema(request=AccountCreateSerializer, responses={201: AccountSerializer},
                    summary="Add a provider account (admin)")
@@ -158,7 +158,7 @@ class AccountRemoteApplicationsApi(APIView):
 
 # Applications ------------------------------------------------------------------------------
 
-class ApplicationListCreateApi(GenericAPIView):
+class ApplicationListCreateApi(ListModelMixin, GenericAPIView):
     serializer_class = ApplicationSerializer
     filterset_class = ApplicationFilter  # the applications page takes the same parameters
 
@@ -167,8 +167,7 @@ class ApplicationListCreateApi(GenericAPIView):
 
     @extend_schema(responses=ApplicationSerializer(many=True), summary="List applications")
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.list(request)
 
     @extend_schema(request=ApplicationCreateSerializer, responses={201: ApplicationSerializer},
                    summary="Add an application (not pushed yet)")
@@ -262,7 +261,7 @@ class ApplicationImportApi(APIView):
 
 # Numbers -----------------------------------------------------------------------------------
 
-class NumberListCreateApi(GenericAPIView):
+class NumberListCreateApi(ListModelMixin, GenericAPIView):
     serializer_class = NumberSerializer
     filterset_class = NumberFilter  # the numbers page takes the same parameters
 
@@ -271,8 +270,7 @@ class NumberListCreateApi(GenericAPIView):
 
     @extend_schema(responses=NumberSerializer(many=True), summary="List numbers")
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.list(request)
 
     @extend_schema(request=NumberCreateSerializer, responses={201: NumberSerializer},
                    summary="Add a number")

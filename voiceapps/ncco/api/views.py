@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
+from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -109,7 +110,7 @@ class NccoRenderApi(APIView):
         return Response({**report.as_dict(), "ncco": result.document, "missing": result.missing})
 
 
-class NccoListApi(GenericAPIView):
+class NccoListApi(ListModelMixin, GenericAPIView):
     serializer_class = DocumentSerializer
     filterset_class = NccoDocumentFilter  # the NCCO list page takes the same parameters
 
@@ -118,8 +119,7 @@ class NccoListApi(GenericAPIView):
 
     @extend_schema(responses=DocumentSerializer(many=True), summary="List NCCO documents")
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(DocumentSerializer(page, many=True).data)
+        return self.list(request)
 
     @extend_schema(request=DocumentWriteSerializer, responses={201: DocumentDetailSerializer},
                    summary="Create an NCCO document (its version 1); invalid NCCOs are refused")
@@ -185,7 +185,7 @@ class NccoDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class NccoVersionListApi(GenericAPIView):
+class NccoVersionListApi(ListModelMixin, GenericAPIView):
     serializer_class = VersionSerializer
     queryset = NccoVersion.objects.none()  # the real one depends on the URL; for the schema
 
@@ -196,8 +196,7 @@ class NccoVersionListApi(GenericAPIView):
     @extend_schema(responses=VersionSerializer(many=True),
                    summary="A document's versions, newest first")
     def get(self, request, pk: int):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(VersionSerializer(page, many=True).data)
+        return self.list(request)
 
 
 def _version(pk: int, number: int) -> NccoVersion:
