@@ -213,6 +213,12 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
         return kwargs
 
 
+def _account_of_application() -> factory.Maybe:
+    """The application's account when an application is given, else a new account."""
+    return factory.Maybe("application", factory.SelfAttribute("application.account"),
+                         factory.SubFactory(ProviderAccountFactory))
+
+
 class NumberFactory(factory.django.DjangoModelFactory):
     """A number of `account`, or of the application's account when only that is given."""
 
@@ -220,8 +226,7 @@ class NumberFactory(factory.django.DjangoModelFactory):
         model = Number
 
     application = None
-    account = factory.Maybe("application", factory.SelfAttribute("application.account"),
-                            factory.SubFactory(ProviderAccountFactory))
+    account = _account_of_application()
     e164 = factory.Sequence(lambda n: f"+3120{n:07d}")
 
 
@@ -275,8 +280,7 @@ class CallFactory(factory.django.DjangoModelFactory):
         model = Call
 
     application = None
-    account = factory.Maybe("application", factory.SelfAttribute("application.account"),
-                            factory.SubFactory(ProviderAccountFactory))
+    account = _account_of_application()
     provider = factory.LazyAttribute(lambda c: c.account.kind)
     to_endpoint = factory.LazyFunction(lambda: {"type": "phone", "number": CALLEE})
     to_display = f"+{CALLEE}"

@@ -68,6 +68,7 @@ def test_create_call_signs_each_request_with_a_fresh_rs256_application_jwt(fake_
 
 
 def test_create_call_body_translates_our_vocabulary():
+    amd = {"behavior": "hangup", "mode": "detect_beep", "beep_timeout": 45}
     body = provider().build_create_call_body(
         vonage_app(),
         call(
@@ -75,11 +76,7 @@ def test_create_call_body_translates_our_vocabulary():
                 "ringing_timer": 30,
                 "length_timer": 600,
                 "machine_detection": "continue",
-                "advanced_machine_detection": {
-                    "behavior": "hangup",
-                    "mode": "detect_beep",
-                    "beep_timeout": 45,
-                },
+                "advanced_machine_detection": amd,
                 "event_url": "https://callboard.example/hooks/event?call=7",
             }
         ),
@@ -95,11 +92,7 @@ def test_create_call_body_translates_our_vocabulary():
         "ringing_timer": 30,
         "length_timer": 600,
         "machine_detection": "continue",
-        "advanced_machine_detection": {
-            "behavior": "hangup",
-            "mode": "detect_beep",
-            "beep_timeout": 45,
-        },
+        "advanced_machine_detection": amd,
     }
 
 
