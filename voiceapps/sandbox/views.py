@@ -78,6 +78,17 @@ def _json_body(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
         return None, invalid([{"name": "body", "reason": "must be valid JSON"}])
 
 
+def _checked_body(
+    request: HttpRequest, check: Callable[[Any], list]
+) -> tuple[Any, JsonResponse | None]:
+    """The JSON body, or the 400 naming what is wrong with it (`check` lists its problems)."""
+    body, error = _json_body(request)
+    if error:
+        return None, error
+    problems = check(body)
+    return (None, invalid(problems)) if problems else (body, None)
+
+
 def _api(authenticate: Callable[[HttpRequest], Any], methods: tuple[str, ...]):
     """CSRF-exempt, method-checked, authenticated: the view gets who is calling."""
     def decorate(view):
@@ -262,12 +273,9 @@ def call_detail(request: HttpRequest, caller: Caller, call_uuid: str) -> HttpRes
         return not_found(f"Call {call_uuid}")
     if request.method == "GET":
         return JsonResponse(_call_object(call))
-    body, error = _json_body(request)
+    body, error = _checked_body(request, update_call_problems)
     if error:
         return error
-    problems = update_call_problems(body)
-    if problems:
-        return invalid(problems)
     action = body["action"]
     if not call.is_live or (action != "hangup" and not call.is_answered):
         return _not_in_progress(call)
@@ -296,12 +304,9 @@ def _live_media(request: HttpRequest, caller: Caller, call_uuid: str,
     if call is None:
         return not_found(f"Call {call_uuid}")
     if request.method == "PUT":
-        body, error = _json_body(request)
+        _, error = _checked_body(request, check)
         if error:
             return error
-        problems = check(body)
-        if problems:
-            return invalid(problems)
     if not call.is_live or not call.is_answered:
         return _not_in_progress(call)
     verb = "started" if request.method == "PUT" else "stopped"
@@ -371,12 +376,9 @@ def application_detail(request: HttpRequest, account, app_id: str) -> HttpRespon
 
 def _save_application(request: HttpRequest, app: SandboxApplication,
                       created: bool) -> HttpResponse:
-    body, error = _json_body(request)
+    body, error = _checked_body(request, _application_problems)
     if error:
         return error
-    problems = _application_problems(body)
-    if problems:
-        return invalid(problems)
     private_key = ""
     public_key = ((body.get("keys") or {}).get("public_key") or "").strip()
     if not public_key and created:
