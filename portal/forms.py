@@ -1,13 +1,16 @@
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, UsernameField
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import timezone
 
 from portal import lockout
-from portal.models import RetentionPolicy, Role, User
+from portal.models import ApiToken, RetentionPolicy, Role, TokenScope, User
 from portal.services import client_ip
 
 # Errors of the input as a whole: Django's key, and the API's name that services also use.
@@ -120,6 +123,33 @@ class ApiTokenForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(
         max_length=100, help_text="Where the token is used, e.g. “CRM dialer”.",
     )
+    scope = forms.ChoiceField(
+        choices=TokenScope.choices,
+        help_text="Read: look only. Operate: place and control calls, edit flows. Admin: "
+                  "everything your role allows.")
+    expires_on = forms.DateField(
+        label="Expires on", widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The token stops working at the start of this day (UTC).")
+    accounts = forms.ModelMultipleChoiceField(
+        queryset=ApiToken.accounts.field.related_model.objects.order_by("name"), required=False,
+        help_text="Only these accounts' calls; leave empty for every account. A limited token "
+                  "can use only the calls API.")
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        role = user.role or Role.VIEWER
+        self.fields["scope"].choices = [(s.value, s.label) for s in TokenScope
+                                        if s.role.rank <= role.rank]
+        self.fields["scope"].initial = TokenScope.for_role(role)
+        self.fields["expires_on"].initial = (
+            timezone.now() + timedelta(days=settings.API_TOKEN_DAYS)).date()
+
+    def field_for(self, key: str) -> str | None:
+        return "expires_on" if key == "expires_at" else super().field_for(key)
+
+    def clean_expires_on(self) -> datetime:
+        day = self.cleaned_data["expires_on"]
+        return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 class RetentionPolicyForm(ServiceErrorsMixin, forms.ModelForm):

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
+from portal.api.auth import TOKEN_EXPIRES_HEADER
 from portal.api.exceptions import error_body
 from portal.jsontext import NUL
 
@@ -29,6 +30,24 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         for name, value in self.headers.items():
             response.headers.setdefault(name, value)
+        return response
+
+
+class ApiTokenExpiryMiddleware:
+    """Tells a token's holder when it expires, and warns in words when that is near."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        token = getattr(request, "api_token", None)
+        if token is not None:
+            response.headers[TOKEN_EXPIRES_HEADER] = token.expires_at.isoformat()
+            if token.expires_soon:
+                response.headers["Warning"] = (
+                    f'299 callboard "This API token expires on {token.expires_at:%Y-%m-%d} '
+                    'UTC; create a new one on your profile page before then."')
         return response
 
 

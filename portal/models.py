@@ -1,5 +1,7 @@
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -60,21 +62,53 @@ class User(AbstractUser):
             self._role_cache = max(roles, key=lambda r: r.rank) if roles else None
         return self._role_cache
 
+    def limit_role(self, ceiling: Role) -> None:
+        """Act, for this request, with at most `ceiling` (an API token's scope)."""
+        role = self.role
+        self._role_cache = role if role is None or role.rank <= ceiling.rank else ceiling
+
     def has_role(self, minimum: Role) -> bool:
         role = self.role
         return role is not None and role.rank >= minimum.rank
 
 
+class TokenScope(models.TextChoices):
+    """What an API token may do: each scope is a role, and a token never exceeds its owner's."""
+
+    READ = "read", "Read"
+    OPERATE = "operate", "Operate"
+    ADMIN = "admin", "Admin"
+
+    @property
+    def role(self) -> Role:
+        return {"read": Role.VIEWER, "operate": Role.OPERATOR, "admin": Role.ADMIN}[self.value]
+
+    @classmethod
+    def for_role(cls, role: Role) -> "TokenScope":
+        return next(scope for scope in cls if scope.role == role)
+
+
 class ApiToken(models.Model):
-    """A personal API token. Only a SHA-256 of it is stored; it is shown once, at creation."""
+    """A personal API token. Only a SHA-256 of it is stored; it is shown once, at creation.
+
+    It acts with the lower of its scope's role and its owner's current role, until it expires,
+    and, when `limit_to_accounts` is set, only on the calls of `accounts` (portal.roles).
+    """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
     # The public part of the token, used to find the row without scanning hashes.
     prefix = models.CharField(max_length=16, unique=True)
     key_hash = models.CharField(max_length=64)
+    scope = models.CharField(max_length=10, choices=TokenScope.choices, default=TokenScope.READ)
+    # A flag beside the set: a limited token whose accounts were all deleted reaches none,
+    # rather than every account.
+    limit_to_accounts = models.BooleanField(default=False)
+    accounts = models.ManyToManyField("voiceapps.ProviderAccount", blank=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -85,7 +119,21 @@ class ApiToken(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None and self.user.is_active
+        return self.revoked_at is None and self.user.is_active and not self.is_expired
+
+    @property
+    def scope_role(self) -> Role:
+        return TokenScope(self.scope).role
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def expires_soon(self) -> bool:
+        """Within API_TOKEN_WARN_DAYS of its expiry: the profile page and the API warn."""
+        warn = timedelta(days=settings.API_TOKEN_WARN_DAYS)
+        return not self.is_expired and self.expires_at - timezone.now() <= warn
 
 
 class AuditEntry(models.Model):

@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
     "portal.middleware.NulParameterMiddleware",
+    "portal.middleware.ApiTokenExpiryMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -160,6 +161,12 @@ LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=30 * 60)
 SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_SECONDS
 SESSION_SAVE_EVERY_REQUEST = True
+# API tokens expire: new ones after API_TOKEN_DAYS unless their creator picks another date (at
+# most API_TOKEN_MAX_DAYS); the profile page and the API's responses warn API_TOKEN_WARN_DAYS
+# before.
+API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=90)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+API_TOKEN_WARN_DAYS = env.int("API_TOKEN_WARN_DAYS", default=7)
 # How many reverse proxies in front of Callboard append to X-Forwarded-For (portal.services.
 # client_ip): the client's address, for sign-in locks and the audit log, is that many entries
 # from the right. 0: REMOTE_ADDR only. The older USE_X_FORWARDED_FOR=true still means one.

@@ -17,7 +17,7 @@ from portal.forms import (
     UserCreateForm,
     UserUpdateForm,
 )
-from portal.models import AuditEntry, RetentionPolicy, Role, User
+from portal.models import AuditEntry, RetentionPolicy, Role, TokenScope, User
 from portal.roles import role_required
 from portal.services import Actor
 
@@ -94,18 +94,22 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    form = ApiTokenForm(request.POST or None)
+    form = ApiTokenForm(request.POST or None, user=request.user)
     new_token = None
     if request.method == "POST" and form.is_valid():
+        values = form.cleaned_data
         try:
             _, new_token = services.api_token_create(
-                actor=Actor.from_request(request), user=request.user, name=form.cleaned_data["name"]
+                actor=Actor.from_request(request), user=request.user, name=values["name"],
+                scope=TokenScope(values["scope"]), expires_at=values["expires_on"],
+                accounts=list(values["accounts"]) or None,
             )
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
-            form = ApiTokenForm()
-    tokens = request.user.api_tokens.order_by("revoked_at", "-created_at")
+            form = ApiTokenForm(user=request.user)
+    tokens = request.user.api_tokens.prefetch_related("accounts").order_by(
+        "revoked_at", "-created_at")
     return render(
         request, "portal/profile.html", {"form": form, "tokens": tokens, "new_token": new_token}
     )

@@ -97,6 +97,7 @@ class ApiTokenFactory(factory.django.DjangoModelFactory):
     prefix = factory.LazyFunction(lambda: secrets.token_hex(6))
     raw = factory.LazyAttribute(lambda t: f"cb_{t.prefix}_{secrets.token_urlsafe(32)}")
     key_hash = factory.LazyAttribute(lambda t: hashlib.sha256(t.raw.encode()).hexdigest())
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=90))
 
 
 class AuditEntryFactory(factory.django.DjangoModelFactory):
