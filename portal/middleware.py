@@ -8,8 +8,10 @@ A view may set its own policy; it is kept.
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth import logout
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
+from portal import sessions
 from portal.api.auth import TOKEN_EXPIRES_HEADER
 from portal.api.exceptions import error_body
 from portal.jsontext import NUL
@@ -31,6 +33,21 @@ class SecurityHeadersMiddleware:
         for name, value in self.headers.items():
             response.headers.setdefault(name, value)
         return response
+
+
+class SessionLifetimeMiddleware:
+    """Signs out a session older than its absolute lifetime; notes each session's last use."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            if sessions.session_outlived(request):
+                logout(request)
+            else:
+                sessions.session_touch(request)
+        return self.get_response(request)
 
 
 class ApiTokenExpiryMiddleware:

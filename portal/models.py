@@ -222,6 +222,27 @@ class RetentionPolicy(models.Model):
         return policy
 
 
+class UserSession(models.Model):
+    """A signed-in browser session, for its owner's list: where from and when last used.
+
+    The session itself lives in Django's session store under `session_key`; deleting it
+    there signs the browser out (portal/sessions.py). Kept current by portal.middleware.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    signed_in_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} from {self.ip_address or 'unknown'}"
+
+
 class SignInCounter(models.Model):
     """Sign-in attempts of one username or one client address in the current window.
 

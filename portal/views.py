@@ -1,5 +1,6 @@
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, update_session_auth_hash
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
@@ -8,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from portal import services
+from portal import services, sessions
 from portal.api.exceptions import error_body
 from portal.forms import (
     ApiTokenForm,
@@ -110,9 +111,24 @@ def profile(request: HttpRequest) -> HttpResponse:
             form = ApiTokenForm(user=request.user)
     tokens = request.user.api_tokens.prefetch_related("accounts").order_by(
         "revoked_at", "-created_at")
-    return render(
-        request, "portal/profile.html", {"form": form, "tokens": tokens, "new_token": new_token}
-    )
+    return render(request, "portal/profile.html", {
+        "form": form, "tokens": tokens, "new_token": new_token,
+        "sessions": sessions.session_list(request.user),
+        "this_session": request.session.session_key,
+        "idle_minutes": settings.SESSION_IDLE_TIMEOUT_SECONDS // 60,
+        "lifetime_hours": settings.SESSION_ABSOLUTE_LIFETIME_SECONDS // 3600,
+    })
+
+
+@login_required
+@require_POST
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    count = sessions.sessions_sign_out_everywhere(actor=Actor.from_request(request),
+                                                  user=request.user)
+    logout(request)  # this request's session is gone from the store: start a fresh one
+    messages.success(request, f"Signed out of {count} session{'s' if count != 1 else ''}, "
+                              "this one too.")
+    return redirect("login")
 
 
 @login_required

@@ -25,6 +25,7 @@ from portal.models import (
     Role,
     SignInCounter,
     User,
+    UserSession,
     WorkerHeartbeat,
 )
 from tests.fakes.provider_accounts import (
@@ -114,6 +115,17 @@ class WorkerHeartbeatFactory(factory.django.DjangoModelFactory):
 
     hostname = factory.Sequence(lambda n: f"celery@worker{n}")
     last_seen = factory.LazyFunction(timezone.now)
+
+
+class UserSessionFactory(factory.django.DjangoModelFactory):
+    """A session's row only: the session store knows nothing of it."""
+
+    class Meta:
+        model = UserSession
+
+    user = factory.SubFactory(UserFactory)
+    session_key = factory.LazyFunction(lambda: secrets.token_hex(16))
+    ip_address = "192.0.2.10"
 
 
 class SignInCounterFactory(factory.django.DjangoModelFactory):

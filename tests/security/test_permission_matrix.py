@@ -39,6 +39,7 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "profile": {"GET": SIGNED_IN, "POST": SIGNED_IN},
     "password_change": {"GET": SIGNED_IN, "POST": SIGNED_IN},
     "token_revoke": {"POST": SIGNED_IN},  # one's own tokens only: OWNED
+    "sign_out_everywhere": {"POST": SIGNED_IN},
     "user_list": {"GET": ADMIN},
     "user_create": {"GET": ADMIN, "POST": ADMIN},
     "user_edit": {"GET": ADMIN, "POST": ADMIN},
