@@ -10,8 +10,9 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 
 from portal import lockout
-from portal.models import ApiToken, RetentionPolicy, Role, TokenScope, User
+from portal.models import ApiToken, RetentionPolicy, Role, SecurityPolicy, TokenScope, User
 from portal.services import client_ip
+from portal.twofactor import two_factor_required
 
 # Errors of the input as a whole: Django's key, and the API's name that services also use.
 _WHOLE_REQUEST = {NON_FIELD_ERRORS, "non_field_errors"}
@@ -68,7 +69,9 @@ class LockoutMixin:
             if lock:
                 raise forms.ValidationError(lock.message, code="locked") from None
             raise
-        lockout.login_success_record(username=username, ip=ip)
+        lockout.login_success_record(
+            username=username, ip=ip,
+            second_factor_pending=two_factor_required(self.get_user()))
         return data
 
 
@@ -150,6 +153,15 @@ class ApiTokenForm(ServiceErrorsMixin, forms.Form):
     def clean_expires_on(self) -> datetime:
         day = self.cleaned_data["expires_on"]
         return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+class SecurityPolicyForm(ServiceErrorsMixin, forms.ModelForm):
+    class Meta:
+        model = SecurityPolicy
+        fields = ["two_factor_admin", "two_factor_operator", "two_factor_viewer"]
+
+    def roles(self) -> set[Role]:
+        return {role for role in Role if self.cleaned_data[f"two_factor_{role.value}"]}
 
 
 class RetentionPolicyForm(ServiceErrorsMixin, forms.ModelForm):

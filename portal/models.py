@@ -222,6 +222,32 @@ class RetentionPolicy(models.Model):
         return policy
 
 
+class SecurityPolicy(models.Model):
+    """Sign-in rules admins set on /settings/. One row (pk 1)."""
+
+    two_factor_admin = models.BooleanField(
+        "require two-factor sign-in for admins", default=False)
+    two_factor_operator = models.BooleanField(
+        "require two-factor sign-in for operators", default=False)
+    two_factor_viewer = models.BooleanField(
+        "require two-factor sign-in for viewers", default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "security policy"
+
+    def __str__(self) -> str:
+        return "Security policy"
+
+    @classmethod
+    def load(cls) -> "SecurityPolicy":
+        policy, _ = cls.objects.get_or_create(pk=1)
+        return policy
+
+    def requires_two_factor(self, role: Role | None) -> bool:
+        return role is not None and getattr(self, f"two_factor_{role.value}")
+
+
 class UserSession(models.Model):
     """A signed-in browser session, for its owner's list: where from and when last used.
 

@@ -20,7 +20,15 @@ from django.db.models import Model
 from django.http import HttpRequest
 from django.utils import timezone
 
-from portal.models import ApiToken, AuditEntry, RetentionPolicy, Role, TokenScope, User
+from portal.models import (
+    ApiToken,
+    AuditEntry,
+    RetentionPolicy,
+    Role,
+    SecurityPolicy,
+    TokenScope,
+    User,
+)
 from portal.redaction import scrub
 
 TOKEN_PREFIX = "cb_"
@@ -274,6 +282,25 @@ def api_token_authenticate(raw: str, *, ip: str | None = None) -> ApiToken:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now, last_used_ip=ip)
         token.last_used_at, token.last_used_ip = now, ip
     return token
+
+
+# Security policy -------------------------------------------------------------------------
+
+@transaction.atomic
+def security_policy_update(*, actor: Actor, two_factor_roles: set[Role]) -> SecurityPolicy:
+    """Which roles must sign in with a second factor; their next request asks for it."""
+    policy = SecurityPolicy.load()
+    changes = {}
+    for role in Role:
+        name = f"two_factor_{role.value}"
+        wanted = role in two_factor_roles
+        if getattr(policy, name) != wanted:
+            changes[name] = [getattr(policy, name), wanted]
+            setattr(policy, name, wanted)
+    policy.save()
+    if changes:
+        audit_record(actor=actor, action="security_policy.update", obj=policy, changes=changes)
+    return policy
 
 
 # Retention -------------------------------------------------------------------------------

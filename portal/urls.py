@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portal import bench_views, health, views
+from portal import bench_views, health, twofactor_views, views
 from portal.forms import SignInForm
 
 handler404 = "portal.views.page_not_found"
@@ -23,6 +23,13 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("profile/password/", views.password_change, name="password_change"),
     path("profile/tokens/<id:pk>/revoke/", views.token_revoke, name="token_revoke"),
+    path("login/two-factor/", twofactor_views.two_factor_verify, name="two_factor_verify"),
+    path("profile/two-factor/", twofactor_views.two_factor_setup, name="two_factor_setup"),
+    path("profile/two-factor/qr.svg", twofactor_views.two_factor_qr, name="two_factor_qr"),
+    path("users/<id:pk>/unlock/", views.user_unlock, name="user_unlock"),
+    path("users/<id:pk>/two-factor/reset/", twofactor_views.user_two_factor_reset,
+         name="user_two_factor_reset"),
+    path("settings/security/", views.security_policy_update, name="security_policy"),
     path("profile/sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
     path("users/", views.user_list, name="user_list"),
     path("users/new/", views.user_create, name="user_create"),

@@ -9,16 +9,17 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from portal import services, sessions
+from portal import lockout, services, sessions, twofactor
 from portal.api.exceptions import error_body
 from portal.forms import (
     ApiTokenForm,
     FirstAdminForm,
     RetentionPolicyForm,
+    SecurityPolicyForm,
     UserCreateForm,
     UserUpdateForm,
 )
-from portal.models import AuditEntry, RetentionPolicy, Role, TokenScope, User
+from portal.models import AuditEntry, RetentionPolicy, Role, SecurityPolicy, TokenScope, User
 from portal.roles import role_required
 from portal.services import Actor
 
@@ -49,6 +50,9 @@ def setup(request: HttpRequest, token: str) -> HttpResponse:
 def user_list(request: HttpRequest) -> HttpResponse:
     users = User.objects.prefetch_related("groups").order_by("username")
     page = Paginator(users, 50).get_page(request.GET.get("page"))
+    locks = lockout.usernames_locked_until([u.username for u in page])
+    for user in page:
+        user.locked_until = locks.get(user.username)
     return render(request, "portal/user_list.html", {"page": page})
 
 
@@ -90,7 +94,10 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"User {user.username} updated.")
             return redirect("user_list")
-    return render(request, "portal/user_edit.html", {"form": form, "edited": user})
+    return render(request, "portal/user_edit.html", {
+        "form": form, "edited": user,
+        "locked_until": lockout.username_locked_until(user.username),
+        "two_factor": twofactor.two_factor_enrolled(user)})
 
 
 @login_required
@@ -179,7 +186,30 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Retention settings saved; the next hourly run applies "
                                       "them.")
             return redirect("settings")
-    return render(request, "portal/settings.html", {"form": form, "policy": policy})
+    return render(request, "portal/settings.html", {
+        "form": form, "policy": policy,
+        "security_form": SecurityPolicyForm(instance=SecurityPolicy.load())})
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def security_policy_update(request: HttpRequest) -> HttpResponse:
+    form = SecurityPolicyForm(request.POST, instance=SecurityPolicy.load())
+    if form.is_valid():
+        services.security_policy_update(actor=Actor.from_request(request),
+                                        two_factor_roles=form.roles())
+        messages.success(request, "Sign-in settings saved. Users whose role now needs two-factor "
+                                  "sign-in set it up at their next request.")
+    return redirect("settings")
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_object_or_404(User, pk=pk)
+    lockout.login_unlock(actor=Actor.from_request(request), username=user.username)
+    messages.success(request, f"{user.username} can sign in again.")
+    return redirect("user_edit", pk=user.pk)
 
 
 def _wants_json(request: HttpRequest) -> bool:

@@ -40,6 +40,12 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "password_change": {"GET": SIGNED_IN, "POST": SIGNED_IN},
     "token_revoke": {"POST": SIGNED_IN},  # one's own tokens only: OWNED
     "sign_out_everywhere": {"POST": SIGNED_IN},
+    "two_factor_verify": {"GET": SIGNED_IN, "POST": SIGNED_IN},
+    "two_factor_setup": {"GET": SIGNED_IN, "POST": SIGNED_IN},
+    "two_factor_qr": {"GET": SIGNED_IN},
+    "user_two_factor_reset": {"POST": ADMIN},
+    "user_unlock": {"POST": ADMIN},
+    "security_policy": {"POST": ADMIN},
     "user_list": {"GET": ADMIN},
     "user_create": {"GET": ADMIN, "POST": ADMIN},
     "user_edit": {"GET": ADMIN, "POST": ADMIN},
