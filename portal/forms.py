@@ -75,11 +75,22 @@ class LockoutMixin:
         return data
 
 
-class SignInForm(LockoutMixin, AuthenticationForm):
+class PasswordSignInPolicyMixin:
+    """With PASSWORD_SIGN_IN off, only local admins (break-glass) sign in with a password."""
+
+    def confirm_login_allowed(self, user: User) -> None:
+        super().confirm_login_allowed(user)
+        break_glass = user.oidc_subject is None and user.has_role(Role.ADMIN)
+        if not settings.PASSWORD_SIGN_IN and not break_glass:
+            raise ValidationError("Sign in with single sign-on; password sign-in is off.",
+                                  code="password_sign_in_off")
+
+
+class SignInForm(LockoutMixin, PasswordSignInPolicyMixin, AuthenticationForm):
     pass
 
 
-class AdminSignInForm(LockoutMixin, AdminAuthenticationForm):
+class AdminSignInForm(LockoutMixin, PasswordSignInPolicyMixin, AdminAuthenticationForm):
     pass
 
 

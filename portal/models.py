@@ -49,6 +49,9 @@ class User(AbstractUser):
         error_messages={"unique": "A user with that username already exists."},
     )
 
+    # The identity provider's `sub` for users who sign in by single sign-on (portal/oidc.py).
+    oidc_subject = models.CharField(max_length=255, unique=True, null=True, blank=True)
+
     objects = CallboardUserManager()
 
     @property

@@ -146,15 +146,20 @@ def _set_role(user: User, role: Role) -> None:
 
 @transaction.atomic
 def user_create(
-    *, actor: Actor, username: str, email: str, role: Role, password: str | None
+    *, actor: Actor, username: str, email: str, role: Role, password: str | None,
+    oidc_subject: str | None = None,
 ) -> User:
-    """A user with a role; `password` None: none usable, until one is set."""
-    user = User(username=username, email=email)
+    """A user with a role; `password` None: none usable, until one is set. `oidc_subject`:
+    made at their first single sign-on."""
+    user = User(username=username, email=email, oidc_subject=oidc_subject)
     user.set_password(password)
     user.full_clean()
     user.save()
     _set_role(user, role)
-    audit_record(actor=actor, action="user.create", obj=user, changes={"role": role.value})
+    changes = {"role": role.value}
+    if oidc_subject:
+        changes["via"] = "single sign-on"
+    audit_record(actor=actor, action="user.create", obj=user, changes=changes)
     return user
 
 
@@ -180,11 +185,13 @@ def user_update(
 
 
 @transaction.atomic
-def user_password_change(*, actor: Actor, user: User, password: str) -> None:
-    """Set a password already checked by the password validators (the form's job)."""
+def user_password_change(*, actor: Actor, user: User, password: str,
+                         action: str = "user.password_change") -> None:
+    """Set a password already checked by the password validators (the form's job); `action`
+    names how (a change on the profile, a reset by e-mail) in the audit log."""
     user.set_password(password)
     user.save(update_fields=["password"])
-    audit_record(actor=actor, action="user.password_change", obj=user)
+    audit_record(actor=actor, action=action, obj=user)
 
 
 # API tokens --------------------------------------------------------------------------------

@@ -177,6 +177,45 @@ SESSION_SAVE_EVERY_REQUEST = True
 # session cookie is not good for ever, and a role taken away takes effect by then at the latest.
 SESSION_ABSOLUTE_LIFETIME_SECONDS = env.int("SESSION_ABSOLUTE_LIFETIME_SECONDS",
                                             default=12 * 60 * 60)
+# Single sign-on by OpenID Connect (portal/oidc.py): on when OIDC_ISSUER and OIDC_CLIENT_ID
+# are set. The role comes from a claim: OIDC_ROLE_MAP maps its values to roles
+# ("cb-admins=admin,cb-ops=operator"); a user none maps to gets OIDC_DEFAULT_ROLE, or is
+# refused when that is empty.
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+OIDC_RP_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_RP_SCOPES = env.str("OIDC_SCOPES", default="openid email profile")
+OIDC_ROLE_CLAIM = env.str("OIDC_ROLE_CLAIM", default="groups")
+OIDC_ROLE_MAP = env.dict("OIDC_ROLE_MAP", default={})
+OIDC_DEFAULT_ROLE = env.str("OIDC_DEFAULT_ROLE", default="")
+_roles = {"admin", "operator", "viewer"}
+if not set(OIDC_ROLE_MAP.values()) <= _roles or OIDC_DEFAULT_ROLE not in _roles | {""}:
+    raise ImproperlyConfigured("OIDC_ROLE_MAP and OIDC_DEFAULT_ROLE take the roles admin, "
+                               "operator and viewer.")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT_SECONDS", default=10)
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_callback"
+# Once single sign-on works, password sign-in can be turned off: then only local admins
+# without single sign-on (the break-glass admin the setup link made) sign in with a password.
+PASSWORD_SIGN_IN = env.bool("PASSWORD_SIGN_IN", default=True)
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "portal.oidc.CallboardOIDCBackend",
+]
+
+# E-mail (password reset links): printed to the console unless EMAIL_URL names an SMTP server
+# (smtp+tls://user:password@smtp.example.com:587).
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="callboard@localhost")
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=60 * 60)
+
 # API tokens expire: new ones after API_TOKEN_DAYS unless their creator picks another date (at
 # most API_TOKEN_MAX_DAYS); the profile page and the API's responses warn API_TOKEN_WARN_DAYS
 # before.

@@ -3,8 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portal import bench_views, health, twofactor_views, views
-from portal.forms import SignInForm
+from portal import bench_views, health, oidc, twofactor_views, views
 
 handler404 = "portal.views.page_not_found"
 handler500 = "portal.views.server_error"
@@ -13,13 +12,17 @@ urlpatterns = [
     path("", include("calls.urls")),
     path("", include("voiceapps.urls")),
     path("setup/<str:token>/", views.setup, name="setup"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="portal/login.html",
-                                     authentication_form=SignInForm),
-        name="login",
-    ),
+    path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(
+        template_name="portal/password_reset_sent.html"), name="password_reset_done"),
+    path("password-reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(
+        template_name="portal/password_reset_complete.html"), name="password_reset_complete"),
+    path("login/sso/", oidc.AuthenticateView.as_view(), name="oidc_login"),
+    path("login/sso/callback/", oidc.CallbackView.as_view(), name="oidc_callback"),
     path("profile/", views.profile, name="profile"),
     path("profile/password/", views.password_change, name="password_change"),
     path("profile/tokens/<id:pk>/revoke/", views.token_revoke, name="token_revoke"),

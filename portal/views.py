@@ -1,8 +1,12 @@
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
+from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -16,12 +20,59 @@ from portal.forms import (
     FirstAdminForm,
     RetentionPolicyForm,
     SecurityPolicyForm,
+    SignInForm,
     UserCreateForm,
     UserUpdateForm,
 )
 from portal.models import AuditEntry, RetentionPolicy, Role, SecurityPolicy, TokenScope, User
+from portal.oidc import oidc_enabled
 from portal.roles import role_required
 from portal.services import Actor
+
+
+class SignInView(LoginView):
+    template_name = "portal/login.html"
+    authentication_form = SignInForm
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "sso": oidc_enabled(),
+                "password_sign_in": settings.PASSWORD_SIGN_IN or "local" in self.request.GET
+                or self.request.method == "POST"}
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Sends a reset link to the address typed, if a user with a password has it; the page
+    says the same either way, so it tells nobody which addresses have accounts."""
+
+    template_name = "portal/password_reset.html"
+    email_template_name = "portal/password_reset_email.txt"
+    subject_template_name = "portal/password_reset_subject.txt"
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        services.audit_record(actor=Actor.from_request(self.request),
+                              action="user.password_reset_request",
+                              changes={"email": form.cleaned_data["email"][:254]})
+        return super().form_valid(form)
+
+
+class ResetPasswordForm(SetPasswordForm):
+    request: HttpRequest
+
+    def save(self, commit: bool = True) -> User:
+        services.user_password_change(actor=Actor(ip_address=services.client_ip(self.request)),
+                                      user=self.user, password=self.cleaned_data["new_password1"],
+                                      action="user.password_reset")
+        return self.user
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "portal/password_reset_confirm.html"
+    form_class = ResetPasswordForm
+
+    def get_form(self, form_class: type | None = None) -> ResetPasswordForm:
+        form = super().get_form(form_class)
+        form.request = self.request
+        return form
 
 
 def setup(request: HttpRequest, token: str) -> HttpResponse:

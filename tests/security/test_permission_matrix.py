@@ -34,6 +34,12 @@ ROUTES: dict[str, dict[str, int | str]] = {
     # portal
     "login": {"GET": ANYONE, "POST": ANYONE},
     "logout": {"POST": ANYONE},
+    "oidc_login": {"GET": ANYONE},  # 404 until single sign-on is set up
+    "oidc_callback": {"GET": ANYONE},
+    "password_reset": {"GET": ANYONE, "POST": ANYONE},
+    "password_reset_done": {"GET": ANYONE},
+    "password_reset_confirm": {"GET": ANYONE, "POST": ANYONE},
+    "password_reset_complete": {"GET": ANYONE},
     "setup": {"GET": CLOSED, "POST": CLOSED},
     "healthz": {"GET": ANYONE},
     "profile": {"GET": SIGNED_IN, "POST": SIGNED_IN},
