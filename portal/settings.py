@@ -307,7 +307,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Everything the Callboard portal does, for internal tools. Authenticate with a "
         "personal API token (`Authorization: Bearer cb_...`), created on your profile page; "
-        "it carries your role."
+        "it carries the scope you gave it (read, operate or admin, at most your role), "
+        "optionally only some provider accounts, and expires (the `Callboard-Token-Expires` "
+        "response header says when; a `Warning` header in its last week)."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,

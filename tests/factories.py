@@ -23,6 +23,7 @@ from portal.models import (
     AuditEntry,
     RetentionPolicy,
     Role,
+    SecurityPolicy,
     SignInCounter,
     User,
     UserSession,
@@ -115,6 +116,16 @@ class WorkerHeartbeatFactory(factory.django.DjangoModelFactory):
 
     hostname = factory.Sequence(lambda n: f"celery@worker{n}")
     last_seen = factory.LazyFunction(timezone.now)
+
+
+class SecurityPolicyFactory(factory.django.DjangoModelFactory):
+    """The one policy row (pk 1), as SecurityPolicy.load() finds it."""
+
+    class Meta:
+        model = SecurityPolicy
+        django_get_or_create = ("id",)
+
+    id = 1
 
 
 class UserSessionFactory(factory.django.DjangoModelFactory):
