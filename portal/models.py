@@ -1,5 +1,5 @@
 from datetime import timedelta
-from typing import Any
+from typing import Any, Self
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -188,7 +188,19 @@ class WorkerHeartbeat(models.Model):
         return self.hostname
 
 
-class RetentionPolicy(models.Model):
+class OneRow(models.Model):
+    """A settings table of one row (pk 1), made on first read."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def load(cls) -> Self:
+        row, _ = cls.objects.get_or_create(pk=1)
+        return row
+
+
+class RetentionPolicy(OneRow):
     """How long Callboard keeps personal data. One row (pk 1), edited by admins on /settings/.
 
     calls/retention.py applies it every hour. Empty means keep forever.
@@ -219,13 +231,8 @@ class RetentionPolicy(models.Model):
     def __str__(self) -> str:
         return "Retention policy"
 
-    @classmethod
-    def load(cls) -> "RetentionPolicy":
-        policy, _ = cls.objects.get_or_create(pk=1)
-        return policy
 
-
-class SecurityPolicy(models.Model):
+class SecurityPolicy(OneRow):
     """Sign-in rules admins set on /settings/. One row (pk 1)."""
 
     two_factor_admin = models.BooleanField(
@@ -241,11 +248,6 @@ class SecurityPolicy(models.Model):
 
     def __str__(self) -> str:
         return "Security policy"
-
-    @classmethod
-    def load(cls) -> "SecurityPolicy":
-        policy, _ = cls.objects.get_or_create(pk=1)
-        return policy
 
     def requires_two_factor(self, role: Role | None) -> bool:
         return role is not None and getattr(self, f"two_factor_{role.value}")

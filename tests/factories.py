@@ -118,14 +118,19 @@ class WorkerHeartbeatFactory(factory.django.DjangoModelFactory):
     last_seen = factory.LazyFunction(timezone.now)
 
 
-class SecurityPolicyFactory(factory.django.DjangoModelFactory):
-    """The one policy row (pk 1), as SecurityPolicy.load() finds it."""
+class OneRowFactory(factory.django.DjangoModelFactory):
+    """The one row (pk 1) of a settings table, as its load() finds it."""
 
     class Meta:
-        model = SecurityPolicy
+        abstract = True
         django_get_or_create = ("id",)
 
     id = 1
+
+
+class SecurityPolicyFactory(OneRowFactory):
+    class Meta:
+        model = SecurityPolicy
 
 
 class UserSessionFactory(factory.django.DjangoModelFactory):
@@ -147,14 +152,9 @@ class SignInCounterFactory(factory.django.DjangoModelFactory):
     window_ends = factory.LazyFunction(lambda: timezone.now() + timedelta(minutes=15))
 
 
-class RetentionPolicyFactory(factory.django.DjangoModelFactory):
-    """The one policy row (pk 1), as RetentionPolicy.load() finds it."""
-
+class RetentionPolicyFactory(OneRowFactory):
     class Meta:
         model = RetentionPolicy
-        django_get_or_create = ("id",)
-
-    id = 1
 
 
 # Voice applications --------------------------------------------------------------------------
