@@ -10,6 +10,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.http import HttpRequest
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.forms import AdminSignInForm
 from portal.models import ApiToken, AuditEntry, User
@@ -41,6 +43,10 @@ class CallboardUserAdmin(ReadOnlyAdmin, UserAdmin):
 
 
 admin.site.unregister(Group)
+# Authenticator devices hold their TOTP secret and recovery codes, and are managed on the
+# profile page and by an admin's audited reset (portal/twofactor.py): not in the admin.
+admin.site.unregister(TOTPDevice)
+admin.site.unregister(StaticDevice)
 
 
 @admin.register(Group)

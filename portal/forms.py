@@ -1,14 +1,18 @@
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, UsernameField
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import timezone
 
 from portal import lockout
-from portal.models import RetentionPolicy, Role, User
+from portal.models import ApiToken, RetentionPolicy, Role, SecurityPolicy, TokenScope, User
 from portal.services import client_ip
+from portal.twofactor import two_factor_required
 
 # Errors of the input as a whole: Django's key, and the API's name that services also use.
 _WHOLE_REQUEST = {NON_FIELD_ERRORS, "non_field_errors"}
@@ -65,15 +69,28 @@ class LockoutMixin:
             if lock:
                 raise forms.ValidationError(lock.message, code="locked") from None
             raise
-        lockout.login_success_record(username=username, ip=ip)
+        lockout.login_success_record(
+            username=username, ip=ip,
+            second_factor_pending=two_factor_required(self.get_user()))
         return data
 
 
-class SignInForm(LockoutMixin, AuthenticationForm):
+class PasswordSignInPolicyMixin:
+    """With PASSWORD_SIGN_IN off, only local admins (break-glass) sign in with a password."""
+
+    def confirm_login_allowed(self, user: User) -> None:
+        super().confirm_login_allowed(user)
+        break_glass = user.oidc_subject is None and user.has_role(Role.ADMIN)
+        if not settings.PASSWORD_SIGN_IN and not break_glass:
+            raise ValidationError("Sign in with single sign-on; password sign-in is off.",
+                                  code="password_sign_in_off")
+
+
+class SignInForm(LockoutMixin, PasswordSignInPolicyMixin, AuthenticationForm):
     pass
 
 
-class AdminSignInForm(LockoutMixin, AdminAuthenticationForm):
+class AdminSignInForm(LockoutMixin, PasswordSignInPolicyMixin, AdminAuthenticationForm):
     pass
 
 
@@ -120,6 +137,42 @@ class ApiTokenForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(
         max_length=100, help_text="Where the token is used, e.g. “CRM dialer”.",
     )
+    scope = forms.ChoiceField(
+        choices=TokenScope.choices,
+        help_text="Read: look only. Operate: place and control calls, edit flows. Admin: "
+                  "everything your role allows.")
+    expires_on = forms.DateField(
+        label="Expires on", widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The token stops working at the start of this day (UTC).")
+    accounts = forms.ModelMultipleChoiceField(
+        queryset=ApiToken.accounts.field.related_model.objects.order_by("name"), required=False,
+        help_text="Only these accounts' calls; leave empty for every account. A limited token "
+                  "can use only the calls API.")
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        role = user.role or Role.VIEWER
+        self.fields["scope"].choices = [(s.value, s.label) for s in TokenScope
+                                        if s.role.rank <= role.rank]
+        self.fields["scope"].initial = TokenScope.for_role(role)
+        self.fields["expires_on"].initial = (
+            timezone.now() + timedelta(days=settings.API_TOKEN_DAYS)).date()
+
+    def field_for(self, key: str) -> str | None:
+        return "expires_on" if key == "expires_at" else super().field_for(key)
+
+    def clean_expires_on(self) -> datetime:
+        day = self.cleaned_data["expires_on"]
+        return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+class SecurityPolicyForm(ServiceErrorsMixin, forms.ModelForm):
+    class Meta:
+        model = SecurityPolicy
+        fields = ["two_factor_admin", "two_factor_operator", "two_factor_viewer"]
+
+    def roles(self) -> set[Role]:
+        return {role for role in Role if self.cleaned_data[f"two_factor_{role.value}"]}
 
 
 class RetentionPolicyForm(ServiceErrorsMixin, forms.ModelForm):

@@ -126,13 +126,31 @@ def login_failure_record(*, username: str, ip: str | None) -> Lock | None:
     return locks[0][0] if locks else None
 
 
-def login_success_record(*, username: str, ip: str | None) -> None:
-    """A right password clears the name's count and gives its place at the address back."""
+def login_success_record(*, username: str, ip: str | None,
+                         second_factor_pending: bool = False) -> None:
+    """A right password (or second factor) clears the name's count and gives its place at the
+    address back. A right password with a second factor still to come only gives the name's
+    place back: wrong codes keep counting however often the password is typed again."""
     subjects = _subjects(username, ip)
-    SignInCounter.objects.filter(subject=subjects[0].key).update(attempts=0)
+    if second_factor_pending:
+        SignInCounter.objects.filter(subject=subjects[0].key, attempts__gt=0).update(
+            attempts=F("attempts") - 1)
+    else:
+        SignInCounter.objects.filter(subject=subjects[0].key).update(attempts=0)
     if ip:
         SignInCounter.objects.filter(subject=subjects[1].key, attempts__gt=0).update(
             attempts=F("attempts") - 1)
+
+
+def usernames_locked_until(usernames: list[str]) -> dict[str, datetime]:
+    """Of these usernames, those locked now, with when their lock ends."""
+    keys = {_subject("username", name.strip().lower()).key: name for name in usernames}
+    rows = SignInCounter.objects.filter(subject__in=keys, locked_until__gt=timezone.now())
+    return {keys[row.subject]: row.locked_until for row in rows}
+
+
+def username_locked_until(username: str) -> datetime | None:
+    return usernames_locked_until([username]).get(username)
 
 
 def login_unlock(*, actor: Actor, username: str = "", ip: str = "") -> None:

@@ -8,8 +8,13 @@ A view may set its own policy; it is kept.
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import ResolverMatch, resolve, reverse
 
+from portal import sessions, twofactor
+from portal.api.auth import TOKEN_EXPIRES_HEADER
 from portal.api.exceptions import error_body
 from portal.jsontext import NUL
 
@@ -29,6 +34,78 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         for name, value in self.headers.items():
             response.headers.setdefault(name, value)
+        return response
+
+
+class SessionLifetimeMiddleware:
+    """Signs out a session older than its absolute lifetime; notes each session's last use."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            if sessions.session_outlived(request):
+                logout(request)
+            else:
+                sessions.session_touch(request)
+        return self.get_response(request)
+
+
+class SecondFactorMiddleware:
+    """A session that owes a second factor reaches only the pages that take it.
+
+    Signed in with a password (or single sign-on) but not verified by django-otp, a user who
+    has an authenticator is sent to enter a code, and one whose role needs it but who has none
+    to set one up; API requests on such a session get a 403. API tokens are not sessions:
+    they are what a user made after signing in fully.
+    """
+
+    OPEN = ("two_factor_verify", "two_factor_setup", "two_factor_qr", "logout")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if (not user.is_authenticated or user.is_verified()
+                or not twofactor.two_factor_required(user)):
+            return self.get_response(request)
+        match = _resolve(request.path_info)  # middleware runs before URL resolution
+        if match is not None and match.url_name in self.OPEN:
+            return self.get_response(request)
+        if request.path.startswith(settings.STATIC_URL):
+            return self.get_response(request)
+        if request.path.startswith("/api/"):
+            return JsonResponse(error_body(
+                "second_factor_required", "Finish signing in with your second factor first."),
+                status=403)
+        step = "two_factor_verify" if twofactor.two_factor_enrolled(user) else "two_factor_setup"
+        return redirect_to_login(request.get_full_path(), reverse(step))
+
+
+def _resolve(path: str) -> ResolverMatch | None:
+    try:
+        return resolve(path)
+    except Http404:
+        return None
+
+
+class ApiTokenExpiryMiddleware:
+    """Tells a token's holder when it expires, and warns in words when that is near."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        token = getattr(request, "api_token", None)
+        if token is not None:
+            response.headers[TOKEN_EXPIRES_HEADER] = token.expires_at.isoformat()
+            if token.expires_soon:
+                response.headers["Warning"] = (
+                    f'299 callboard "This API token expires on {token.expires_at:%Y-%m-%d} '
+                    'UTC; create a new one on your profile page before then."')
         return response
 
 

@@ -1,5 +1,7 @@
-from typing import Any
+from datetime import timedelta
+from typing import Any, Self
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -47,6 +49,9 @@ class User(AbstractUser):
         error_messages={"unique": "A user with that username already exists."},
     )
 
+    # The identity provider's `sub` for users who sign in by single sign-on (portal/oidc.py).
+    oidc_subject = models.CharField(max_length=255, unique=True, null=True, blank=True)
+
     objects = CallboardUserManager()
 
     @property
@@ -60,21 +65,53 @@ class User(AbstractUser):
             self._role_cache = max(roles, key=lambda r: r.rank) if roles else None
         return self._role_cache
 
+    def limit_role(self, ceiling: Role) -> None:
+        """Act, for this request, with at most `ceiling` (an API token's scope)."""
+        role = self.role
+        self._role_cache = role if role is None or role.rank <= ceiling.rank else ceiling
+
     def has_role(self, minimum: Role) -> bool:
         role = self.role
         return role is not None and role.rank >= minimum.rank
 
 
+class TokenScope(models.TextChoices):
+    """What an API token may do: each scope is a role, and a token never exceeds its owner's."""
+
+    READ = "read", "Read"
+    OPERATE = "operate", "Operate"
+    ADMIN = "admin", "Admin"
+
+    @property
+    def role(self) -> Role:
+        return {"read": Role.VIEWER, "operate": Role.OPERATOR, "admin": Role.ADMIN}[self.value]
+
+    @classmethod
+    def for_role(cls, role: Role) -> "TokenScope":
+        return next(scope for scope in cls if scope.role == role)
+
+
 class ApiToken(models.Model):
-    """A personal API token. Only a SHA-256 of it is stored; it is shown once, at creation."""
+    """A personal API token. Only a SHA-256 of it is stored; it is shown once, at creation.
+
+    It acts with the lower of its scope's role and its owner's current role, until it expires,
+    and, when `limit_to_accounts` is set, only on the calls of `accounts` (portal.roles).
+    """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
     # The public part of the token, used to find the row without scanning hashes.
     prefix = models.CharField(max_length=16, unique=True)
     key_hash = models.CharField(max_length=64)
+    scope = models.CharField(max_length=10, choices=TokenScope.choices, default=TokenScope.READ)
+    # A flag beside the set: a limited token whose accounts were all deleted reaches none,
+    # rather than every account.
+    limit_to_accounts = models.BooleanField(default=False)
+    accounts = models.ManyToManyField("voiceapps.ProviderAccount", blank=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -85,7 +122,21 @@ class ApiToken(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None and self.user.is_active
+        return self.revoked_at is None and self.user.is_active and not self.is_expired
+
+    @property
+    def scope_role(self) -> Role:
+        return TokenScope(self.scope).role
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def expires_soon(self) -> bool:
+        """Within API_TOKEN_WARN_DAYS of its expiry: the profile page and the API warn."""
+        warn = timedelta(days=settings.API_TOKEN_WARN_DAYS)
+        return not self.is_expired and self.expires_at - timezone.now() <= warn
 
 
 class AuditEntry(models.Model):
@@ -137,7 +188,19 @@ class WorkerHeartbeat(models.Model):
         return self.hostname
 
 
-class RetentionPolicy(models.Model):
+class OneRow(models.Model):
+    """A settings table of one row (pk 1), made on first read."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def load(cls) -> Self:
+        row, _ = cls.objects.get_or_create(pk=1)
+        return row
+
+
+class RetentionPolicy(OneRow):
     """How long Callboard keeps personal data. One row (pk 1), edited by admins on /settings/.
 
     calls/retention.py applies it every hour. Empty means keep forever.
@@ -168,10 +231,47 @@ class RetentionPolicy(models.Model):
     def __str__(self) -> str:
         return "Retention policy"
 
-    @classmethod
-    def load(cls) -> "RetentionPolicy":
-        policy, _ = cls.objects.get_or_create(pk=1)
-        return policy
+
+class SecurityPolicy(OneRow):
+    """Sign-in rules admins set on /settings/. One row (pk 1)."""
+
+    two_factor_admin = models.BooleanField(
+        "require two-factor sign-in for admins", default=False)
+    two_factor_operator = models.BooleanField(
+        "require two-factor sign-in for operators", default=False)
+    two_factor_viewer = models.BooleanField(
+        "require two-factor sign-in for viewers", default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "security policy"
+
+    def __str__(self) -> str:
+        return "Security policy"
+
+    def requires_two_factor(self, role: Role | None) -> bool:
+        return role is not None and getattr(self, f"two_factor_{role.value}")
+
+
+class UserSession(models.Model):
+    """A signed-in browser session, for its owner's list: where from and when last used.
+
+    The session itself lives in Django's session store under `session_key`; deleting it
+    there signs the browser out (portal/sessions.py). Kept current by portal.middleware.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    signed_in_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} from {self.ip_address or 'unknown'}"
 
 
 class SignInCounter(models.Model):

@@ -10,10 +10,12 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from rest_framework import exceptions
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from portal.models import Role
+from portal.models import ApiToken, Role
 
 # Models an operator may change; everything else is read-only to them.
 OPERATOR_MODELS = {
@@ -42,7 +44,38 @@ def role_required(minimum: Role) -> Callable:
     return decorator
 
 
+def token_account_ids(request: Any) -> set[int] | None:
+    """The accounts the request's API token is limited to; None if it is not limited."""
+    token = getattr(request, "auth", None)
+    if not isinstance(token, ApiToken) or not token.limit_to_accounts:
+        return None
+    if not hasattr(token, "_account_ids"):
+        token._account_ids = set(token.accounts.values_list("pk", flat=True))
+    return token._account_ids
+
+
+def limit_to_token_accounts(request: Any, queryset: QuerySet, field: str = "account") -> QuerySet:
+    """Only the rows of the accounts the request's token is limited to (all if it is not)."""
+    ids = token_account_ids(request)
+    return queryset if ids is None else queryset.filter(**{f"{field}__in": ids})
+
+
+def check_token_account(request: Any, account_id: int | None) -> None:
+    """Refuse (403) an action on an account the request's token is not limited to."""
+    ids = token_account_ids(request)
+    if ids is not None and account_id not in ids:
+        raise exceptions.PermissionDenied(
+            "This API token is limited to other provider accounts than this one.")
+
+
 class _RolePermission(BasePermission):
+    """A role per method, lowered by the API token's scope (portal.api.auth limits the user).
+
+    A token limited to some accounts may use only views that declare `account_scoped = True`:
+    those limit what they read and check what they change with the helpers above. Any other
+    view refuses it, so a new endpoint is closed to such tokens until it is written for them.
+    """
+
     read_role: Role = Role.VIEWER
     write_role: Role = Role.VIEWER
 
@@ -52,7 +85,14 @@ class _RolePermission(BasePermission):
             return False
         needed = self.read_role if request.method in SAFE_METHODS else self.write_role
         if not user.has_role(needed):
-            self.message = f"This needs the {needed.label} role."
+            token = request.auth if isinstance(request.auth, ApiToken) else None
+            self.message = f"This needs the {needed.label} role." + (
+                f" This API token has the {token.get_scope_display()} scope."
+                if token is not None else "")
+            return False
+        if token_account_ids(request) is not None and not getattr(view, "account_scoped", False):
+            self.message = ("This API token is limited to some provider accounts; it can use "
+                            "only the calls API and /api/v1/me.")
             return False
         return True
 

@@ -9,6 +9,7 @@ import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +20,15 @@ from django.db.models import Model
 from django.http import HttpRequest
 from django.utils import timezone
 
-from portal.models import ApiToken, AuditEntry, RetentionPolicy, Role, User
+from portal.models import (
+    ApiToken,
+    AuditEntry,
+    RetentionPolicy,
+    Role,
+    SecurityPolicy,
+    TokenScope,
+    User,
+)
 from portal.redaction import scrub
 
 TOKEN_PREFIX = "cb_"
@@ -137,15 +146,20 @@ def _set_role(user: User, role: Role) -> None:
 
 @transaction.atomic
 def user_create(
-    *, actor: Actor, username: str, email: str, role: Role, password: str | None
+    *, actor: Actor, username: str, email: str, role: Role, password: str | None,
+    oidc_subject: str | None = None,
 ) -> User:
-    """A user with a role; `password` None: none usable, until one is set."""
-    user = User(username=username, email=email)
+    """A user with a role; `password` None: none usable, until one is set. `oidc_subject`:
+    made at their first single sign-on."""
+    user = User(username=username, email=email, oidc_subject=oidc_subject)
     user.set_password(password)
     user.full_clean()
     user.save()
     _set_role(user, role)
-    audit_record(actor=actor, action="user.create", obj=user, changes={"role": role.value})
+    changes = {"role": role.value}
+    if oidc_subject:
+        changes["via"] = "single sign-on"
+    audit_record(actor=actor, action="user.create", obj=user, changes=changes)
     return user
 
 
@@ -171,11 +185,13 @@ def user_update(
 
 
 @transaction.atomic
-def user_password_change(*, actor: Actor, user: User, password: str) -> None:
-    """Set a password already checked by the password validators (the form's job)."""
+def user_password_change(*, actor: Actor, user: User, password: str,
+                         action: str = "user.password_change") -> None:
+    """Set a password already checked by the password validators (the form's job); `action`
+    names how (a change on the profile, a reset by e-mail) in the audit log."""
     user.set_password(password)
     user.save(update_fields=["password"])
-    audit_record(actor=actor, action="user.password_change", obj=user)
+    audit_record(actor=actor, action=action, obj=user)
 
 
 # API tokens --------------------------------------------------------------------------------
@@ -185,17 +201,62 @@ def _hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+class TokenRefused(Exception):
+    """An API token that authenticates nobody; the message tells its holder why."""
+
+
+def _token_scope_check(*, actor: Actor, user: User, scope: TokenScope,
+                       accounts: list[Model] | None) -> None:
+    creator = actor.token
+    # A token makes no token wider than itself: a narrow key cannot mint a broad one.
+    if creator is not None and scope.role.rank > creator.scope_role.rank:
+        raise ValidationError({"scope": "This request's token has the "
+                                        f"{creator.get_scope_display()} scope; a token it "
+                                        "creates can have no more."})
+    if creator is not None and creator.limit_to_accounts and (
+            accounts is None
+            or not {a.pk for a in accounts} <= set(creator.accounts.values_list("pk", flat=True))):
+        raise ValidationError({"accounts": "This request's token is limited to some accounts; "
+                                           "a token it creates must be limited to those too."})
+    owner_role = user.role or Role.VIEWER  # without a role, a read token that reads nothing
+    if scope.role.rank > owner_role.rank:
+        raise ValidationError({"scope": f"A {owner_role.label} can give a token at most the "
+                                        f"{TokenScope.for_role(owner_role).label} scope."})
+
+
 @transaction.atomic
-def api_token_create(*, actor: Actor, user: User, name: str) -> tuple[ApiToken, str]:
-    """Create a token and return it with its only plaintext copy, to show once."""
+def api_token_create(
+    *, actor: Actor, user: User, name: str, scope: TokenScope | None = None,
+    expires_at: datetime | None = None, accounts: list[Model] | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token and return it with its only plaintext copy, to show once.
+
+    `scope` defaults to the owner's role, `expires_at` to API_TOKEN_DAYS from now; `accounts`
+    None: every account, a list (even empty): only those.
+    """
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Give the token a name that says where it is used."})
+    # A token's request has its user's role lowered to the token's scope already.
+    scope = scope or TokenScope.for_role(user.role or Role.VIEWER)
+    _token_scope_check(actor=actor, user=user, scope=scope, accounts=accounts)
+    now = timezone.now()
+    latest = now + timedelta(days=settings.API_TOKEN_MAX_DAYS)
+    expires_at = expires_at or now + timedelta(days=settings.API_TOKEN_DAYS)
+    if not now < expires_at <= latest:
+        raise ValidationError({"expires_at": "Pick an expiry date after today and at most "
+                                             f"{settings.API_TOKEN_MAX_DAYS} days away."})
     prefix = secrets.token_hex(6)
     raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-    token = ApiToken.objects.create(user=user, name=name[:100], prefix=prefix,
-                                    key_hash=_hash_token(raw))
-    audit_record(actor=actor, action="api_token.create", obj=token)
+    token = ApiToken.objects.create(
+        user=user, name=name[:100], prefix=prefix, key_hash=_hash_token(raw), scope=scope,
+        expires_at=expires_at, limit_to_accounts=accounts is not None)
+    if accounts:
+        token.accounts.set(accounts)
+    audit_record(actor=actor, action="api_token.create", obj=token, changes={
+        "scope": token.scope, "expires_at": expires_at.isoformat(),
+        "accounts": sorted(a.pk for a in accounts) if accounts is not None else "all",
+    })
     return token, raw
 
 
@@ -207,21 +268,46 @@ def api_token_revoke(*, actor: Actor, token: ApiToken) -> None:
         audit_record(actor=actor, action="api_token.revoke", obj=token)
 
 
-def api_token_authenticate(raw: str) -> ApiToken | None:
-    """The active token matching `raw`, or None. Marks it used at most once a minute."""
+def api_token_authenticate(raw: str, *, ip: str | None = None) -> ApiToken:
+    """The active token matching `raw`, or TokenRefused saying why not.
+
+    Marks it used (time and address) at most once a minute, or when the address changes.
+    """
     match = re.fullmatch(rf"{TOKEN_PREFIX}([0-9a-f]{{12}})_[A-Za-z0-9_-]{{20,}}", raw)
-    if not match:
-        return None
-    token = ApiToken.objects.select_related("user").filter(prefix=match.group(1)).first()
-    if token is None or not hmac.compare_digest(token.key_hash, _hash_token(raw)):
-        return None
-    if not token.is_active:
-        return None
+    token = match and ApiToken.objects.select_related("user").filter(
+        prefix=match.group(1)).first()
+    if not token or not hmac.compare_digest(token.key_hash, _hash_token(raw)) or (
+            token.revoked_at is not None or not token.user.is_active):
+        raise TokenRefused("The API token is invalid or was revoked.")
+    if token.is_expired:
+        raise TokenRefused(
+            f"The API token “{token.name}” expired on {token.expires_at:%Y-%m-%d %H:%M} UTC. "
+            "Create a new one on your profile page or with POST /api/v1/tokens.")
     now = timezone.now()
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
+    if (token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60
+            or token.last_used_ip != ip):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now, last_used_ip=ip)
+        token.last_used_at, token.last_used_ip = now, ip
     return token
+
+
+# Security policy -------------------------------------------------------------------------
+
+@transaction.atomic
+def security_policy_update(*, actor: Actor, two_factor_roles: set[Role]) -> SecurityPolicy:
+    """Which roles must sign in with a second factor; their next request asks for it."""
+    policy = SecurityPolicy.load()
+    changes = {}
+    for role in Role:
+        name = f"two_factor_{role.value}"
+        wanted = role in two_factor_roles
+        if getattr(policy, name) != wanted:
+            changes[name] = [getattr(policy, name), wanted]
+            setattr(policy, name, wanted)
+    policy.save()
+    if changes:
+        audit_record(actor=actor, action="security_policy.update", obj=policy, changes=changes)
+    return policy
 
 
 # Retention -------------------------------------------------------------------------------

@@ -81,6 +81,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "template_partials",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "portal",
     "voiceapps",
     "calls",
@@ -91,11 +94,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
     "portal.middleware.NulParameterMiddleware",
+    "portal.middleware.ApiTokenExpiryMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.middleware.SessionLifetimeMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "portal.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -155,11 +162,66 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_FAILURES_PER_USERNAME = env.int("LOGIN_FAILURES_PER_USERNAME", default=5)
 LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=20)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+# Two-factor sign-in (portal/twofactor.py): the name authenticator apps show beside the code.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Callboard")
+# Wrong codes are counted by the sign-in lockout, per username and address, like passwords;
+# django-otp's own per-device delay on top would refuse a right code typed just after a typo.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 # A session unused this long is over (ASVS L2, after NIST AAL2: 30 minutes): every request
 # pushes the expiry forward, so only idleness signs a user out.
 SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=30 * 60)
 SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_SECONDS
 SESSION_SAVE_EVERY_REQUEST = True
+# However busy, a session ends this long after it signed in (portal/sessions.py): a stolen
+# session cookie is not good for ever, and a role taken away takes effect by then at the latest.
+SESSION_ABSOLUTE_LIFETIME_SECONDS = env.int("SESSION_ABSOLUTE_LIFETIME_SECONDS",
+                                            default=12 * 60 * 60)
+# Single sign-on by OpenID Connect (portal/oidc.py): on when OIDC_ISSUER and OIDC_CLIENT_ID
+# are set. The role comes from a claim: OIDC_ROLE_MAP maps its values to roles
+# ("cb-admins=admin,cb-ops=operator"); a user none maps to gets OIDC_DEFAULT_ROLE, or is
+# refused when that is empty.
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+OIDC_RP_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_RP_SCOPES = env.str("OIDC_SCOPES", default="openid email profile")
+OIDC_ROLE_CLAIM = env.str("OIDC_ROLE_CLAIM", default="groups")
+OIDC_ROLE_MAP = env.dict("OIDC_ROLE_MAP", default={})
+OIDC_DEFAULT_ROLE = env.str("OIDC_DEFAULT_ROLE", default="")
+_roles = {"admin", "operator", "viewer"}
+if not set(OIDC_ROLE_MAP.values()) <= _roles or OIDC_DEFAULT_ROLE not in _roles | {""}:
+    raise ImproperlyConfigured("OIDC_ROLE_MAP and OIDC_DEFAULT_ROLE take the roles admin, "
+                               "operator and viewer.")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT_SECONDS", default=10)
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_callback"
+# Once single sign-on works, password sign-in can be turned off: then only local admins
+# without single sign-on (the break-glass admin the setup link made) sign in with a password.
+PASSWORD_SIGN_IN = env.bool("PASSWORD_SIGN_IN", default=True)
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "portal.oidc.CallboardOIDCBackend",
+]
+
+# E-mail (password reset links): printed to the console unless EMAIL_URL names an SMTP server
+# (smtp+tls://user:password@smtp.example.com:587).
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="callboard@localhost")
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=60 * 60)
+
+# API tokens expire: new ones after API_TOKEN_DAYS unless their creator picks another date (at
+# most API_TOKEN_MAX_DAYS); the profile page and the API's responses warn API_TOKEN_WARN_DAYS
+# before.
+API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=90)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+API_TOKEN_WARN_DAYS = env.int("API_TOKEN_WARN_DAYS", default=7)
 # How many reverse proxies in front of Callboard append to X-Forwarded-For (portal.services.
 # client_ip): the client's address, for sign-in locks and the audit log, is that many entries
 # from the right. 0: REMOTE_ADDR only. The older USE_X_FORWARDED_FOR=true still means one.
@@ -245,7 +307,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Everything the Callboard portal does, for internal tools. Authenticate with a "
         "personal API token (`Authorization: Bearer cb_...`), created on your profile page; "
-        "it carries your role."
+        "it carries the scope you gave it (read, operate or admin, at most your role), "
+        "optionally only some provider accounts, and expires (the `Callboard-Token-Expires` "
+        "response header says when; a `Warning` header in its last week)."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,

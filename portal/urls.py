@@ -3,8 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portal import bench_views, health, views
-from portal.forms import SignInForm
+from portal import bench_views, health, oidc, twofactor_views, views
 
 handler404 = "portal.views.page_not_found"
 handler500 = "portal.views.server_error"
@@ -13,16 +12,28 @@ urlpatterns = [
     path("", include("calls.urls")),
     path("", include("voiceapps.urls")),
     path("setup/<str:token>/", views.setup, name="setup"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="portal/login.html",
-                                     authentication_form=SignInForm),
-        name="login",
-    ),
+    path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(
+        template_name="portal/password_reset_sent.html"), name="password_reset_done"),
+    path("password-reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(
+        template_name="portal/password_reset_complete.html"), name="password_reset_complete"),
+    path("login/sso/", oidc.AuthenticateView.as_view(), name="oidc_login"),
+    path("login/sso/callback/", oidc.CallbackView.as_view(), name="oidc_callback"),
     path("profile/", views.profile, name="profile"),
     path("profile/password/", views.password_change, name="password_change"),
     path("profile/tokens/<id:pk>/revoke/", views.token_revoke, name="token_revoke"),
+    path("login/two-factor/", twofactor_views.two_factor_verify, name="two_factor_verify"),
+    path("profile/two-factor/", twofactor_views.two_factor_setup, name="two_factor_setup"),
+    path("profile/two-factor/qr.svg", twofactor_views.two_factor_qr, name="two_factor_qr"),
+    path("users/<id:pk>/unlock/", views.user_unlock, name="user_unlock"),
+    path("users/<id:pk>/two-factor/reset/", twofactor_views.user_two_factor_reset,
+         name="user_two_factor_reset"),
+    path("settings/security/", views.security_policy_update, name="security_policy"),
+    path("profile/sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
     path("users/", views.user_list, name="user_list"),
     path("users/new/", views.user_create, name="user_create"),
     path("users/<id:pk>/", views.user_edit, name="user_edit"),

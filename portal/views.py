@@ -1,25 +1,78 @@
+from typing import Any
+
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, update_session_auth_hash
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
+from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from portal import services
+from portal import lockout, services, sessions, twofactor
 from portal.api.exceptions import error_body
 from portal.forms import (
     ApiTokenForm,
     FirstAdminForm,
     RetentionPolicyForm,
+    SecurityPolicyForm,
+    SignInForm,
     UserCreateForm,
     UserUpdateForm,
 )
-from portal.models import AuditEntry, RetentionPolicy, Role, User
+from portal.models import AuditEntry, RetentionPolicy, Role, SecurityPolicy, TokenScope, User
+from portal.oidc import oidc_enabled
 from portal.roles import role_required
 from portal.services import Actor
+
+
+class SignInView(LoginView):
+    template_name = "portal/login.html"
+    authentication_form = SignInForm
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "sso": oidc_enabled(),
+                "password_sign_in": settings.PASSWORD_SIGN_IN or "local" in self.request.GET
+                or self.request.method == "POST"}
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Sends a reset link to the address typed, if a user with a password has it; the page
+    says the same either way, so it tells nobody which addresses have accounts."""
+
+    template_name = "portal/password_reset.html"
+    email_template_name = "portal/password_reset_email.txt"
+    subject_template_name = "portal/password_reset_subject.txt"
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        services.audit_record(actor=Actor.from_request(self.request),
+                              action="user.password_reset_request",
+                              changes={"email": form.cleaned_data["email"][:254]})
+        return super().form_valid(form)
+
+
+class ResetPasswordForm(SetPasswordForm):
+    request: HttpRequest
+
+    def save(self, commit: bool = True) -> User:
+        services.user_password_change(actor=Actor(ip_address=services.client_ip(self.request)),
+                                      user=self.user, password=self.cleaned_data["new_password1"],
+                                      action="user.password_reset")
+        return self.user
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "portal/password_reset_confirm.html"
+    form_class = ResetPasswordForm
+
+    def get_form(self, form_class: type | None = None) -> ResetPasswordForm:
+        form = super().get_form(form_class)
+        form.request = self.request
+        return form
 
 
 def setup(request: HttpRequest, token: str) -> HttpResponse:
@@ -48,6 +101,9 @@ def setup(request: HttpRequest, token: str) -> HttpResponse:
 def user_list(request: HttpRequest) -> HttpResponse:
     users = User.objects.prefetch_related("groups").order_by("username")
     page = Paginator(users, 50).get_page(request.GET.get("page"))
+    locks = lockout.usernames_locked_until([u.username for u in page])
+    for user in page:
+        user.locked_until = locks.get(user.username)
     return render(request, "portal/user_list.html", {"page": page})
 
 
@@ -89,26 +145,48 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"User {user.username} updated.")
             return redirect("user_list")
-    return render(request, "portal/user_edit.html", {"form": form, "edited": user})
+    return render(request, "portal/user_edit.html", {
+        "form": form, "edited": user,
+        "locked_until": lockout.username_locked_until(user.username),
+        "two_factor": twofactor.two_factor_enrolled(user)})
 
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    form = ApiTokenForm(request.POST or None)
+    form = ApiTokenForm(request.POST or None, user=request.user)
     new_token = None
     if request.method == "POST" and form.is_valid():
+        values = form.cleaned_data
         try:
             _, new_token = services.api_token_create(
-                actor=Actor.from_request(request), user=request.user, name=form.cleaned_data["name"]
+                actor=Actor.from_request(request), user=request.user, name=values["name"],
+                scope=TokenScope(values["scope"]), expires_at=values["expires_on"],
+                accounts=list(values["accounts"]) or None,
             )
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
-            form = ApiTokenForm()
-    tokens = request.user.api_tokens.order_by("revoked_at", "-created_at")
-    return render(
-        request, "portal/profile.html", {"form": form, "tokens": tokens, "new_token": new_token}
-    )
+            form = ApiTokenForm(user=request.user)
+    tokens = request.user.api_tokens.prefetch_related("accounts").order_by(
+        "revoked_at", "-created_at")
+    return render(request, "portal/profile.html", {
+        "form": form, "tokens": tokens, "new_token": new_token,
+        "sessions": sessions.session_list(request.user),
+        "this_session": request.session.session_key,
+        "idle_minutes": settings.SESSION_IDLE_TIMEOUT_SECONDS // 60,
+        "lifetime_hours": settings.SESSION_ABSOLUTE_LIFETIME_SECONDS // 3600,
+    })
+
+
+@login_required
+@require_POST
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    count = sessions.sessions_sign_out_everywhere(actor=Actor.from_request(request),
+                                                  user=request.user)
+    logout(request)  # this request's session is gone from the store: start a fresh one
+    messages.success(request, f"Signed out of {count} session{'s' if count != 1 else ''}, "
+                              "this one too.")
+    return redirect("login")
 
 
 @login_required
@@ -159,7 +237,30 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Retention settings saved; the next hourly run applies "
                                       "them.")
             return redirect("settings")
-    return render(request, "portal/settings.html", {"form": form, "policy": policy})
+    return render(request, "portal/settings.html", {
+        "form": form, "policy": policy,
+        "security_form": SecurityPolicyForm(instance=SecurityPolicy.load())})
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def security_policy_update(request: HttpRequest) -> HttpResponse:
+    form = SecurityPolicyForm(request.POST, instance=SecurityPolicy.load())
+    if form.is_valid():
+        services.security_policy_update(actor=Actor.from_request(request),
+                                        two_factor_roles=form.roles())
+        messages.success(request, "Sign-in settings saved. Users whose role now needs two-factor "
+                                  "sign-in set it up at their next request.")
+    return redirect("settings")
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_object_or_404(User, pk=pk)
+    lockout.login_unlock(actor=Actor.from_request(request), username=user.username)
+    messages.success(request, f"{user.username} can sign in again.")
+    return redirect("user_edit", pk=user.pk)
 
 
 def _wants_json(request: HttpRequest) -> bool:

@@ -23,8 +23,10 @@ from portal.models import (
     AuditEntry,
     RetentionPolicy,
     Role,
+    SecurityPolicy,
     SignInCounter,
     User,
+    UserSession,
     WorkerHeartbeat,
 )
 from tests.fakes.provider_accounts import (
@@ -97,6 +99,7 @@ class ApiTokenFactory(factory.django.DjangoModelFactory):
     prefix = factory.LazyFunction(lambda: secrets.token_hex(6))
     raw = factory.LazyAttribute(lambda t: f"cb_{t.prefix}_{secrets.token_urlsafe(32)}")
     key_hash = factory.LazyAttribute(lambda t: hashlib.sha256(t.raw.encode()).hexdigest())
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=90))
 
 
 class AuditEntryFactory(factory.django.DjangoModelFactory):
@@ -115,6 +118,32 @@ class WorkerHeartbeatFactory(factory.django.DjangoModelFactory):
     last_seen = factory.LazyFunction(timezone.now)
 
 
+class OneRowFactory(factory.django.DjangoModelFactory):
+    """The one row (pk 1) of a settings table, as its load() finds it."""
+
+    class Meta:
+        abstract = True
+        django_get_or_create = ("id",)
+
+    id = 1
+
+
+class SecurityPolicyFactory(OneRowFactory):
+    class Meta:
+        model = SecurityPolicy
+
+
+class UserSessionFactory(factory.django.DjangoModelFactory):
+    """A session's row only: the session store knows nothing of it."""
+
+    class Meta:
+        model = UserSession
+
+    user = factory.SubFactory(UserFactory)
+    session_key = factory.LazyFunction(lambda: secrets.token_hex(16))
+    ip_address = "192.0.2.10"
+
+
 class SignInCounterFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = SignInCounter
@@ -123,14 +152,9 @@ class SignInCounterFactory(factory.django.DjangoModelFactory):
     window_ends = factory.LazyFunction(lambda: timezone.now() + timedelta(minutes=15))
 
 
-class RetentionPolicyFactory(factory.django.DjangoModelFactory):
-    """The one policy row (pk 1), as RetentionPolicy.load() finds it."""
-
+class RetentionPolicyFactory(OneRowFactory):
     class Meta:
         model = RetentionPolicy
-        django_get_or_create = ("id",)
-
-    id = 1
 
 
 # Voice applications --------------------------------------------------------------------------

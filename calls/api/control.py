@@ -21,6 +21,7 @@ from calls.api.logs import CallEventSerializer
 from calls.api.serializers import CallSerializer
 from calls.models import Call
 from portal.api.serializers import NoBodySerializer, StrictSerializer
+from portal.roles import limit_to_token_accounts
 from portal.services import Actor
 from voiceapps.api.serializers import ErrorSerializer
 from voiceapps.api.views import PROVIDER_ERROR, ProviderFailed
@@ -111,10 +112,14 @@ CONTROL_RESPONSES = {
 class CallControlApi(APIView):
     """Shared by every control path: parse, call call_control, answer."""
 
+    account_scoped = True
+
     def control(self, request: Request, pk: int, action: str,
                 shape: type[StrictSerializer] | None = NoBodySerializer) -> Response:
         """`shape` reads the body into the action's parameters; None: the caller read it."""
-        call = get_object_or_404(Call.objects.select_related("account", "application"), pk=pk)
+        calls = limit_to_token_accounts(request, Call.objects.select_related("account",
+                                                                             "application"))
+        call = get_object_or_404(calls, pk=pk)
         params = {}
         if shape is not None:
             data = shape(data=request.data)

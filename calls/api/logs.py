@@ -12,7 +12,7 @@ from rest_framework.generics import GenericAPIView
 from calls.filters import DeliveryFilter
 from calls.models import Call, CallEvent, WebhookDelivery
 from portal.api.pagination import LogPagination
-from portal.roles import OperatorOnly
+from portal.roles import OperatorOnly, limit_to_token_accounts
 
 
 class EventPagination(LogPagination):
@@ -69,6 +69,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
 
 
 class CallEventListApi(GenericAPIView):
+    account_scoped = True
     serializer_class = CallEventSerializer
     pagination_class = EventPagination
     # The delivery's flag only: its row holds the raw body.
@@ -78,7 +79,7 @@ class CallEventListApi(GenericAPIView):
     @extend_schema(responses=CallEventSerializer(many=True),
                    summary="A call's events, oldest first, duplicates and late ones marked")
     def get(self, request, pk: int):
-        call = get_object_or_404(Call, pk=pk)
+        call = get_object_or_404(limit_to_token_accounts(request, Call.objects), pk=pk)
         page = self.paginate_queryset(self.get_queryset().filter(call=call))
         return self.get_paginated_response(CallEventSerializer(page, many=True).data)
 

@@ -25,6 +25,7 @@ from calls.filters import CallFilter
 from calls.models import Call
 from portal.api.exceptions import error_body
 from portal.api.pagination import LogPagination
+from portal.roles import check_token_account, limit_to_token_accounts
 from portal.services import Actor
 from voiceapps.models import CallProfile
 
@@ -48,11 +49,15 @@ def _idempotency_key(request) -> str:
 
 
 class CallListCreateApi(GenericAPIView):
+    account_scoped = True  # an account-limited API token sees and places its accounts' calls
     serializer_class = CallSerializer
     queryset = Call.objects.select_related("account", "application", "placed_by",
                                            "placed_via_token")
     filterset_class = CallFilter  # the call log page and its CSV take the same parameters
     pagination_class = LogPagination
+
+    def get_queryset(self):
+        return limit_to_token_accounts(self.request, super().get_queryset())
 
     @extend_schema(responses=CallSerializer(many=True),
                    summary="List calls, newest first (the call log's filters)")
@@ -80,6 +85,8 @@ class CallListCreateApi(GenericAPIView):
         data = CallCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        account = values.get("account") or getattr(values.get("application"), "account", None)
+        check_token_account(request, account.pk if account else None)
         try:
             call, replayed = services.call_place(
                 actor=Actor.from_request(request),
@@ -107,9 +114,12 @@ class CallListCreateApi(GenericAPIView):
 
 
 class CallDetailApi(APIView):
+    account_scoped = True
+
     @extend_schema(responses=CallSerializer, summary="Read a call")
     def get(self, request, pk: int):
-        call = get_object_or_404(CallListCreateApi.queryset, pk=pk)
+        call = get_object_or_404(limit_to_token_accounts(request, CallListCreateApi.queryset),
+                                 pk=pk)
         return Response(CallSerializer(call, context={"request": request}).data)
 
 

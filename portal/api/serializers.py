@@ -5,7 +5,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from portal.models import ApiToken, AuditEntry, Role, User
+from portal.models import ApiToken, AuditEntry, Role, TokenScope, User
 
 
 class StrictSerializer(serializers.Serializer):
@@ -71,15 +71,36 @@ class UserUpdateSerializer(StrictSerializer):
     is_active = serializers.BooleanField(required=False)
 
 
+# The accounts a token may be limited to, named without importing the app that defines them.
+_ACCOUNTS = ApiToken.accounts.field.related_model.objects.all()
+
+
 class ApiTokenSerializer(serializers.ModelSerializer):
+    accounts = serializers.SerializerMethodField(
+        help_text="The provider accounts whose calls the token may use; null: every account.")
+
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+        fields = ["id", "name", "prefix", "scope", "accounts", "created_at", "expires_at",
+                  "last_used_at", "last_used_ip", "revoked_at"]
         read_only_fields = fields
+
+    def get_accounts(self, token: ApiToken) -> list[int] | None:
+        if not token.limit_to_accounts:
+            return None
+        return sorted(token.accounts.values_list("pk", flat=True))
 
 
 class ApiTokenCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100)
+    scope = serializers.ChoiceField(
+        choices=TokenScope.choices, required=False,
+        help_text="read, operate or admin, at most your role's; default: your role's.")
+    expires_at = serializers.DateTimeField(
+        required=False, help_text="Default: API_TOKEN_DAYS (90) days from now.")
+    accounts = serializers.PrimaryKeyRelatedField(
+        queryset=_ACCOUNTS, many=True, required=False, allow_null=True, allow_empty=False,
+        help_text="Limit the token to these provider accounts' calls; leave out for all.")
 
 
 class ApiTokenCreatedSerializer(ApiTokenSerializer):

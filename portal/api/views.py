@@ -17,13 +17,14 @@ from portal.api.serializers import (
     UserSerializer,
     UserUpdateSerializer,
 )
-from portal.models import ApiToken, AuditEntry, Role, User
+from portal.models import ApiToken, AuditEntry, Role, TokenScope, User
 from portal.roles import AdminOnly, AnyRole
 from portal.services import Actor
 
 
 class MeApi(APIView):
     permission_classes = [AnyRole]
+    account_scoped = True  # reads no account: open to account-limited tokens too
 
     @extend_schema(responses=MeSerializer, summary="Who the request is authenticated as")
     def get(self, request):
@@ -50,8 +51,12 @@ class TokenListCreateApi(GenericAPIView):
     def post(self, request):
         data = ApiTokenCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        values = data.validated_data
+        scope = values.get("scope")
         token, raw = services.api_token_create(
-            actor=Actor.from_request(request), user=request.user, name=data.validated_data["name"]
+            actor=Actor.from_request(request), user=request.user, name=values["name"],
+            scope=TokenScope(scope) if scope else None, expires_at=values.get("expires_at"),
+            accounts=values.get("accounts"),
         )
         token.token = raw
         return Response(ApiTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)

@@ -1,10 +1,16 @@
 """Personal API tokens: shown once, stored hashed, carry the owner's role, revocable."""
 
+from datetime import date, timedelta
+
 import pytest
 from django.urls import reverse
 
 from portal.models import ApiToken
 from portal.services import SYSTEM, api_token_create
+
+
+def in_days(days: int) -> str:
+    return (date.today() + timedelta(days=days)).isoformat()
 
 
 def bearer(raw: str) -> dict:
@@ -14,7 +20,8 @@ def bearer(raw: str) -> dict:
 @pytest.mark.django_db
 def test_token_created_on_the_profile_page_is_shown_once_and_stored_hashed(client_for, viewer_user):
     client = client_for(viewer_user)
-    response = client.post(reverse("profile"), {"name": "CRM dialer"})
+    response = client.post(reverse("profile"), {"name": "CRM dialer", "scope": "read",
+                                                 "expires_on": in_days(30)})
     page = response.content.decode()
     token = ApiToken.objects.get(user=viewer_user)
     raw = page.split('id="new-token">')[1].split("<")[0]

@@ -53,6 +53,7 @@ def url_for(route: Route, world: World, pk: int | None = None) -> str:
         "call_uuid": world.call.provider_call_id,
         "app_id": world.application.provider_app_id or "unknown",
         "file_id": "unknown",
+        "uidb64": "MQ",
     }
     if route.name == "hook_voicegateway":
         values["token"] = world.accounts["voicegateway"].webhook_token

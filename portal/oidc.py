@@ -1,0 +1,201 @@
+"""Single sign-on by OpenID Connect (mozilla-django-oidc), configured by OIDC_* settings.
+
+The library runs the authorization-code flow (with PKCE and a nonce) and checks the ID
+token's RS256 signature against the provider's JWKS; this module adds what Callboard needs:
+the endpoints found by discovery from OIDC_ISSUER (cached), the ID token's issuer and audience
+checked (the library leaves both unchecked), users found by the provider's subject (never by
+e-mail, which a provider may let users change), created on first sign-in, and their role set
+from a claim (OIDC_ROLE_CLAIM, mapped by OIDC_ROLE_MAP) at every sign-in, through the services
+that audit it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from mozilla_django_oidc.auth import OIDCAuthenticationBackend
+from mozilla_django_oidc.views import (
+    OIDCAuthenticationCallbackView,
+    OIDCAuthenticationRequestView,
+)
+
+from portal import services
+from portal.models import Role, User
+from portal.services import SYSTEM, Actor
+
+DISCOVERY_SECONDS = 3600
+logger = logging.getLogger(__name__)
+
+
+def oidc_enabled() -> bool:
+    return bool(settings.OIDC_ISSUER and settings.OIDC_RP_CLIENT_ID)
+
+
+def discovery() -> dict[str, Any]:
+    """The provider's metadata (/.well-known/openid-configuration), cached for an hour."""
+    issuer = settings.OIDC_ISSUER.rstrip("/")
+    key = f"oidc-discovery:{hashlib.sha256(issuer.encode()).hexdigest()}"
+    meta = cache.get(key)
+    if meta is None:
+        response = requests.get(
+            f"{issuer}/.well-known/openid-configuration", timeout=settings.OIDC_TIMEOUT
+        )
+        response.raise_for_status()
+        meta = response.json()
+        if meta.get("issuer", "").rstrip("/") != issuer:
+            raise SuspiciousOperation("The provider's discovery document names another issuer.")
+        cache.set(key, meta, DISCOVERY_SECONDS)
+    return meta
+
+
+def role_from_claims(claims: dict[str, Any]) -> Role | None:
+    """The highest role any of the claim's values maps to; OIDC_DEFAULT_ROLE if none does."""
+    values = claims.get(settings.OIDC_ROLE_CLAIM) or []
+    if isinstance(values, str):
+        values = [values]
+    roles = [
+        Role(settings.OIDC_ROLE_MAP[v])
+        for v in values
+        if isinstance(v, str) and v in settings.OIDC_ROLE_MAP
+    ]
+    if roles:
+        return max(roles, key=lambda r: r.rank)
+    return Role(settings.OIDC_DEFAULT_ROLE) if settings.OIDC_DEFAULT_ROLE else None
+
+
+def _free_username(claims: dict[str, Any]) -> str:
+    wanted = claims.get("preferred_username") or (claims.get("email") or "").split("@")[0]
+    base = re.sub(r"[^A-Za-z0-9@.+_-]", "", str(wanted))[:140] or (
+        "sso-" + hashlib.sha256(claims["sub"].encode()).hexdigest()[:8]
+    )
+    name, n = base, 1
+    while User.objects.filter(username__iexact=name).exists():
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+class NoRole(SuspiciousOperation):
+    """The provider vouched for the user, but no claim value maps to a Callboard role."""
+
+
+class CallboardOIDCBackend(OIDCAuthenticationBackend):
+    # Django makes a backend for every sign-in and every request of a session it signed in:
+    # the provider's endpoints are found only when a callback is being handled.
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.UserModel = User
+
+    def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> User | None:
+        if not oidc_enabled() or request is None or "code" not in request.GET:
+            return None
+        meta = discovery()
+        self.OIDC_OP_TOKEN_ENDPOINT = meta["token_endpoint"]
+        self.OIDC_OP_USER_ENDPOINT = meta["userinfo_endpoint"]
+        self.OIDC_OP_JWKS_ENDPOINT = meta["jwks_uri"]
+        self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
+        self.OIDC_RP_CLIENT_SECRET = settings.OIDC_RP_CLIENT_SECRET
+        self.OIDC_RP_SIGN_ALGO = "RS256"
+        self.OIDC_RP_IDP_SIGN_KEY = None
+        try:
+            return super().authenticate(request, **kwargs)
+        except (requests.RequestException, SuspiciousOperation, ValueError, KeyError) as exc:
+            # The provider refused the code, or answered what cannot be trusted: no sign-in.
+            logger.warning("Single sign-on failed: %s", exc)
+            return None
+
+    def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:
+        payload = super().verify_token(token, **kwargs)
+        audience = payload.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        if (
+            payload.get("iss", "").rstrip("/") != settings.OIDC_ISSUER.rstrip("/")
+            or settings.OIDC_RP_CLIENT_ID not in audiences
+        ):
+            raise SuspiciousOperation("The ID token was issued by or for someone else.")
+        self.id_token_subject = payload.get("sub")
+        return payload
+
+    def verify_claims(self, claims: dict[str, Any]) -> bool:
+        # The userinfo answer must be about the user the signed ID token names.
+        return bool(claims.get("sub")) and claims["sub"] == self.id_token_subject
+
+    def filter_users_by_claims(self, claims: dict[str, Any]):
+        return User.objects.filter(oidc_subject=claims["sub"])
+
+    def _role(self, claims: dict[str, Any]) -> Role:
+        role = role_from_claims(claims)
+        if role is None:
+            raise NoRole(f"no value of the {settings.OIDC_ROLE_CLAIM} claim maps to a role")
+        return role
+
+    def create_user(self, claims: dict[str, Any]) -> User:
+        return services.user_create(
+            actor=SYSTEM,
+            username=_free_username(claims),
+            email=claims.get("email") or "",
+            role=self._role(claims),
+            password=None,
+            oidc_subject=claims["sub"],
+        )
+
+    def update_user(self, user: User, claims: dict[str, Any]) -> User:
+        if user.is_active:
+            # The provider decides: even an admin's own sign-in may lower their role.
+            services.user_update(actor=SYSTEM, user=user, role=self._role(claims))
+        return user
+
+    def get_or_create_user(self, access_token: str, id_token: str, payload: dict) -> User | None:
+        try:
+            return super().get_or_create_user(access_token, id_token, payload)
+        except NoRole:
+            self.request.oidc_refusal = (
+                "Your identity provider account is in no group that Callboard gives a role "
+                "to; ask an administrator to add you to one."
+            )
+            return None
+
+
+class AuthenticateView(OIDCAuthenticationRequestView):
+    """Starts single sign-on: sends the browser to the provider (404 when it is not set up)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super(OIDCAuthenticationRequestView, self).__init__(*args, **kwargs)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if not oidc_enabled():
+            raise Http404("Single sign-on is not set up.")
+        self.OIDC_OP_AUTH_ENDPOINT = discovery()["authorization_endpoint"]
+        self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
+        return super().get(request)
+
+
+class CallbackView(OIDCAuthenticationCallbackView):
+    """The provider sends the browser back here; a refusal is explained on the sign-in page."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if not oidc_enabled():
+            raise Http404("Single sign-on is not set up.")
+        return super().get(request)
+
+    def login_failure(self) -> HttpResponse:
+        reason = getattr(self.request, "oidc_refusal", None) or (
+            "Single sign-on did not complete. Try again; if it keeps failing, ask an "
+            "administrator to check the identity provider's settings."
+        )
+        messages.error(self.request, reason)
+        services.audit_record(
+            actor=Actor(ip_address=services.client_ip(self.request)),
+            action="login.sso_failed",
+            changes={"reason": reason},
+        )
+        return HttpResponseRedirect(reverse("login"))

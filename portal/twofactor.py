@@ -1,0 +1,119 @@
+"""Two-factor sign-in: a TOTP authenticator app plus one-time recovery codes (django-otp).
+
+A user with a confirmed authenticator, or whose role the security policy makes need one, has
+a session that reaches no page until the second factor is given (portal.middleware); without
+an authenticator yet, the only page open is the one that enrols it. Codes are checked under
+the same sign-in lock as passwords (portal/lockout.py): a wrong code counts as a failed
+sign-in of the username and the address, and a lock refuses even the right code.
+"""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+import qrcode.image.svg
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from django.http import HttpRequest
+from django_otp import devices_for_user, user_has_device
+from django_otp import login as otp_login
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from portal import lockout
+from portal.lockout import Lock
+from portal.models import SecurityPolicy, User
+from portal.services import Actor, audit_record, client_ip
+
+RECOVERY_CODES = 10
+APP_NAME = "Authenticator app"
+RECOVERY_NAME = "Recovery codes"
+
+
+def two_factor_enrolled(user: User) -> bool:
+    return user_has_device(user, confirmed=True)
+
+
+def two_factor_required(user: User | AnonymousUser) -> bool:
+    """The session must show a second factor: the user has one, or their role needs one."""
+    if not user.is_authenticated:
+        return False
+    return two_factor_enrolled(user) or SecurityPolicy.load().requires_two_factor(user.role)
+
+
+def enrolment_device(user: User) -> TOTPDevice:
+    """The authenticator being set up (not confirmed yet); one per user, kept across reloads
+    so the QR code does not change under the user's phone."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    return device or TOTPDevice.objects.create(user=user, name=APP_NAME, confirmed=False)
+
+
+def qr_code_svg(device: TOTPDevice) -> bytes:
+    """The device's otpauth:// URL as an SVG image (no script, no inline style)."""
+    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage)
+    out = io.BytesIO()
+    image.save(out)
+    return out.getvalue()
+
+
+def _new_recovery_codes(user: User) -> list[str]:
+    device, _ = StaticDevice.objects.get_or_create(user=user, name=RECOVERY_NAME)
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in codes)
+    return codes
+
+
+@transaction.atomic
+def enrolment_confirm(*, request: HttpRequest, code: str) -> list[str] | None:
+    """Confirm the authenticator with its first code; its recovery codes (to show once), or
+    None if the code is wrong. This session counts as verified from now on."""
+    user = request.user
+    device = enrolment_device(user)
+    if not device.verify_token(code.strip()):
+        return None
+    TOTPDevice.objects.filter(user=user, confirmed=True).delete()  # one app at a time
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = _new_recovery_codes(user)
+    otp_login(request, device)
+    audit_record(actor=Actor.from_request(request), action="user.2fa_enrol", obj=user)
+    return codes
+
+
+@transaction.atomic
+def recovery_codes_renew(*, actor: Actor, user: User) -> list[str]:
+    codes = _new_recovery_codes(user)
+    audit_record(actor=actor, action="user.2fa_recovery_codes", obj=user)
+    return codes
+
+
+def second_factor_verify(*, request: HttpRequest, code: str) -> Lock | bool:
+    """Check a code from the authenticator or a recovery code for this session's user.
+
+    True: verified; False: wrong; a Lock: refused without checking, or locked by this failure.
+    """
+    user, ip = request.user, client_ip(request)
+    lock = lockout.login_attempt_begin(username=user.username, ip=ip)
+    if lock:
+        return lock
+    code = code.strip().replace(" ", "")
+    with transaction.atomic():
+        device = next(
+            (d for d in devices_for_user(user, for_verify=True) if d.verify_token(code)), None
+        )
+    if device is None:
+        return lockout.login_failure_record(username=user.username, ip=ip) or False
+    lockout.login_success_record(username=user.username, ip=ip)
+    otp_login(request, device)
+    return True
+
+
+@transaction.atomic
+def two_factor_reset(*, actor: Actor, user: User) -> None:
+    """Remove the user's authenticator and recovery codes (a lost phone): they enrol again at
+    their next sign-in if their role needs it."""
+    for device in devices_for_user(user, confirmed=None):
+        device.delete()
+    audit_record(actor=actor, action="user.2fa_reset", obj=user)

@@ -1,0 +1,178 @@
+"""A small OpenID Connect provider for the tests: a real HTTP server on 127.0.0.1.
+
+It serves discovery, JWKS, authorize, token and userinfo for one client, signs ID tokens with
+RS256 (PyJWT, a fresh RSA key per provider) and approves every authorization request as
+`provider.user`, whose claims (sub, email, groups, …) a test sets. Codes are single-use and
+bound to their client, redirect URI, nonce and PKCE challenge, as a real provider binds them.
+
+    from tests.fakes.oidc_provider import oidc_provider_fixture  # noqa: F401
+
+    def test_something(oidc_provider):
+        oidc_provider.user = {"sub": "u-1", "email": "ana@example.com", "groups": ["ops"]}
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+CLIENT_ID = "callboard-tests"
+CLIENT_SECRET = "oidc-client-secret-for-tests"
+
+
+class OidcProvider:
+    def __init__(self) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = secrets.token_hex(4)
+        self.user: dict[str, Any] = {"sub": "user-1", "email": "user1@example.com"}
+        self.audience = CLIENT_ID  # whom ID tokens are for; a test may make them someone else's
+        self.codes: dict[str, dict[str, Any]] = {}
+        self.access_tokens: dict[str, dict[str, Any]] = {}
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.issuer = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- what the endpoints answer -----------------------------------------------------------
+
+    def discovery(self) -> dict[str, Any]:
+        return {
+            "issuer": self.issuer,
+            "authorization_endpoint": f"{self.issuer}/authorize",
+            "token_endpoint": f"{self.issuer}/token",
+            "userinfo_endpoint": f"{self.issuer}/userinfo",
+            "jwks_uri": f"{self.issuer}/jwks",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "code_challenge_methods_supported": ["S256"],
+        }
+
+    def jwks(self) -> dict[str, Any]:
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
+        return {"keys": [{**jwk, "kid": self.kid, "alg": "RS256", "use": "sig"}]}
+
+    def authorize(self, query: dict[str, str]) -> tuple[int, dict[str, str], dict]:
+        if query.get("client_id") != CLIENT_ID or query.get("response_type") != "code":
+            return 400, {}, {"error": "invalid_request"}
+        code = secrets.token_urlsafe(16)
+        self.codes[code] = {
+            "redirect_uri": query["redirect_uri"],
+            "nonce": query.get("nonce"),
+            "challenge": query.get("code_challenge"),
+            "claims": dict(self.user),
+        }
+        target = f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query['state']})}"
+        return 302, {"Location": target}, {}
+
+    def token(self, form: dict[str, str]) -> tuple[int, dict[str, str], dict]:
+        grant = self.codes.pop(form.get("code", ""), None)
+        if (
+            grant is None
+            or form.get("client_id") != CLIENT_ID
+            or form.get("client_secret") != CLIENT_SECRET
+            or form.get("redirect_uri") != grant["redirect_uri"]
+        ):
+            return 400, {}, {"error": "invalid_grant"}
+        if grant["challenge"]:
+            verifier = form.get("code_verifier", "").encode()
+            digest = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=")
+            if digest.decode() != grant["challenge"]:
+                return 400, {}, {"error": "invalid_grant", "error_description": "PKCE"}
+        now = int(time.time())
+        id_token = jwt.encode(
+            {
+                "iss": self.issuer,
+                "aud": self.audience,
+                "sub": grant["claims"]["sub"],
+                "iat": now,
+                "exp": now + 300,
+                "nonce": grant["nonce"],
+            },
+            self.key,
+            algorithm="RS256",
+            headers={"kid": self.kid},
+        )
+        access = secrets.token_urlsafe(24)
+        self.access_tokens[access] = grant["claims"]
+        return (
+            200,
+            {},
+            {
+                "access_token": access,
+                "id_token": id_token,
+                "token_type": "Bearer",
+                "expires_in": 300,
+            },
+        )
+
+    def userinfo(self, authorization: str) -> tuple[int, dict[str, str], dict]:
+        claims = self.access_tokens.get(authorization.removeprefix("Bearer ").strip())
+        return (200, {}, claims) if claims else (401, {}, {"error": "invalid_token"})
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _answer(self, status: int, headers: dict[str, str], body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                if url.path == "/.well-known/openid-configuration":
+                    self._answer(200, {}, provider.discovery())
+                elif url.path == "/jwks":
+                    self._answer(200, {}, provider.jwks())
+                elif url.path == "/authorize":
+                    self._answer(*provider.authorize(query))
+                elif url.path == "/userinfo":
+                    self._answer(*provider.userinfo(self.headers.get("Authorization", "")))
+                else:
+                    self._answer(404, {}, {"error": "not_found"})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                if urlsplit(self.path).path == "/token":
+                    self._answer(*provider.token(form))
+                else:
+                    self._answer(404, {}, {"error": "not_found"})
+
+        return Handler
+
+
+@pytest.fixture(name="oidc_provider")
+def oidc_provider_fixture(settings) -> Iterator[OidcProvider]:
+    """A running provider, and Callboard configured to sign in with it."""
+    provider = OidcProvider()
+    settings.OIDC_ISSUER = provider.issuer
+    settings.OIDC_RP_CLIENT_ID = CLIENT_ID
+    settings.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
+    yield provider
+    provider.stop()

@@ -1,0 +1,175 @@
+"""Single sign-on end to end: Callboard against a local OpenID Connect provider over HTTP.
+
+The provider (tests/fakes/oidc_provider.py) runs on loopback; mozilla-django-oidc talks to
+it for real (discovery, token, JWKS, userinfo). The browser's part, following redirects
+between the two, is played by the test: Django's client for Callboard, requests for the
+provider.
+"""
+
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from django.test import Client
+from django.urls import reverse
+
+from portal.models import AuditEntry, Role, User
+from tests.factories import PASSWORD, UserFactory
+from tests.fakes.oidc_provider import oidc_provider_fixture  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+ROLE_MAP = {"cb-admins": "admin", "cb-ops": "operator", "staff": "viewer"}
+
+
+@pytest.fixture(autouse=True)
+def role_map(settings):
+    settings.OIDC_ROLE_MAP = ROLE_MAP
+
+
+def sso_sign_in(client: Client, next_url: str = "") -> object:
+    """Press "Sign in with single sign-on", let the provider approve, come back."""
+    start = client.get(reverse("oidc_login") + (f"?next={next_url}" if next_url else ""))
+    assert start.status_code == 302, start.content
+    approved = requests.get(start.url, allow_redirects=False, timeout=10)
+    assert approved.status_code == 302, approved.text
+    back = urlsplit(approved.headers["Location"])
+    return client.get(f"{back.path}?{back.query}")
+
+
+def test_a_new_user_signs_in_and_gets_the_role_their_group_maps_to(oidc_provider):
+    oidc_provider.user = {
+        "sub": "idp-4711",
+        "email": "ana@example.com",
+        "preferred_username": "ana",
+        "groups": ["staff", "cb-ops"],
+    }
+    client = Client()
+
+    response = sso_sign_in(client, next_url="/calls/")
+
+    assert response.status_code == 302 and response.url == "/calls/"
+    user = User.objects.get(oidc_subject="idp-4711")
+    assert (user.username, user.email, user.role) == ("ana", "ana@example.com", Role.OPERATOR)
+    assert not user.has_usable_password()
+    assert client.get(reverse("call_new")).status_code == 200  # an operator's page
+    created = AuditEntry.objects.get(action="user.create")
+    assert created.changes == {"role": "operator", "via": "single sign-on"}
+
+
+def test_the_role_follows_the_claim_at_every_sign_in(oidc_provider):
+    oidc_provider.user = {"sub": "idp-1", "email": "bo@example.com", "groups": ["cb-admins"]}
+    sso_sign_in(Client())
+    assert User.objects.get(oidc_subject="idp-1").role == Role.ADMIN
+
+    oidc_provider.user["groups"] = ["staff"]
+    sso_sign_in(Client())
+
+    user = User.objects.get(oidc_subject="idp-1")
+    assert user.role == Role.VIEWER and User.objects.filter(oidc_subject="idp-1").count() == 1
+    entry = AuditEntry.objects.get(action="user.update")
+    assert entry.changes == {"role": ["admin", "viewer"]} and entry.actor_label == "system"
+
+
+def test_a_user_in_no_mapped_group_is_refused_with_the_reason(oidc_provider):
+    oidc_provider.user = {"sub": "idp-2", "email": "cy@example.com", "groups": ["sales"]}
+    client = Client()
+
+    response = sso_sign_in(client)
+
+    assert response.url == reverse("login")
+    page = client.get(reverse("login")).content.decode()
+    assert "in no group that Callboard gives a role to" in page
+    assert not User.objects.filter(oidc_subject="idp-2").exists()
+    assert client.get(reverse("dashboard")).status_code == 302
+
+
+def test_a_default_role_lets_unmapped_users_in(oidc_provider, settings):
+    settings.OIDC_DEFAULT_ROLE = "viewer"
+    oidc_provider.user = {"sub": "idp-3", "email": "di@example.com"}
+    sso_sign_in(Client())
+    assert User.objects.get(oidc_subject="idp-3").role == Role.VIEWER
+
+
+def test_a_local_user_with_the_same_email_is_not_taken_over(oidc_provider, admin_user):
+    oidc_provider.user = {"sub": "idp-5", "email": admin_user.email, "groups": ["staff"]}
+    client = Client()
+    sso_sign_in(client)
+
+    assert client.get("/api/v1/me").json()["username"] != "admin"
+    assert User.objects.get(pk=admin_user.pk).oidc_subject is None
+
+
+def test_an_id_token_for_another_client_is_refused(oidc_provider):
+    oidc_provider.user = {"sub": "idp-6", "email": "ed@example.com", "groups": ["staff"]}
+    oidc_provider.audience = "another-app"
+    client = Client()
+
+    response = sso_sign_in(client)
+
+    assert response.url == reverse("login")
+    assert "Single sign-on did not complete" in client.get(reverse("login")).content.decode()
+    assert not User.objects.filter(oidc_subject="idp-6").exists()
+
+
+def test_sso_is_absent_until_configured(client):
+    assert client.get(reverse("oidc_login")).status_code == 404
+    assert "single sign-on" not in client.get(reverse("login")).content.decode()
+
+
+def test_password_sign_in_can_be_turned_off_but_the_break_glass_admin_keeps_it(
+    oidc_provider, settings, admin_user, operator_user
+):
+    settings.PASSWORD_SIGN_IN = False
+    page = Client().get(reverse("login")).content.decode()
+    assert "Sign in with single sign-on" in page and 'name="password"' not in page
+
+    refused = Client().post(reverse("login"), {"username": "operator", "password": PASSWORD})
+    assert "password sign-in is off" in refused.content.decode()
+    admin = Client().post(
+        reverse("login") + "?local=1", {"username": "admin", "password": PASSWORD}
+    )
+    assert admin.status_code == 302
+
+
+def test_the_setup_link_still_makes_a_local_admin_with_sso_on(oidc_provider, settings, client):
+    from portal.services import setup_token
+
+    settings.PASSWORD_SIGN_IN = False
+    response = client.post(
+        reverse("setup", args=[setup_token()]),
+        {
+            "username": "root",
+            "email": "",
+            "password": "break-glass-passphrase-1",
+            "password_again": "break-glass-passphrase-1",
+        },
+    )
+    assert response.status_code == 302
+    user = User.objects.get(username="root")
+    assert user.role == Role.ADMIN and user.oidc_subject is None
+    assert (
+        Client()
+        .post(reverse("login"), {"username": "root", "password": "break-glass-passphrase-1"})
+        .status_code
+        == 302
+    )
+
+
+def test_an_sso_user_still_needs_the_second_factor_their_role_requires(oidc_provider):
+    from portal.models import SecurityPolicy
+
+    SecurityPolicy.objects.create(pk=1, two_factor_operator=True)
+    oidc_provider.user = {"sub": "idp-7", "email": "fa@example.com", "groups": ["cb-ops"]}
+    client = Client()
+    sso_sign_in(client)
+    response = client.get(reverse("dashboard"))
+    assert response.url.startswith(reverse("two_factor_setup"))
+
+
+def test_a_deactivated_sso_user_cannot_sign_in(oidc_provider):
+    UserFactory(username="gone", oidc_subject="idp-8", is_active=False, role=Role.VIEWER)
+    oidc_provider.user = {"sub": "idp-8", "email": "gone@example.com", "groups": ["staff"]}
+    client = Client()
+    sso_sign_in(client)
+    assert client.get(reverse("dashboard")).status_code == 302

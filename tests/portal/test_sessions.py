@@ -1,0 +1,85 @@
+"""Sessions: an absolute lifetime however busy, a list with address and last use, and
+"sign out everywhere" ending every session in the session store itself."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.models import AuditEntry, UserSession
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Moves Django's clock (session expiry and lifetime read it) forward."""
+    start = timezone.now()
+    offset = {"minutes": 0}
+    monkeypatch.setattr(
+        "django.utils.timezone.now", lambda: start + timedelta(minutes=offset["minutes"])
+    )
+
+    def advance(minutes: int) -> None:
+        offset["minutes"] += minutes
+
+    return advance
+
+
+def signed_in(ip: str = "192.0.2.7", agent: str = "Firefox on Linux") -> Client:
+    client = Client(REMOTE_ADDR=ip, HTTP_USER_AGENT=agent)
+    response = client.post(reverse("login"), {"username": "operator", "password": PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+def test_a_busy_session_still_ends_after_its_absolute_lifetime(operator_user, clock, settings):
+    settings.SESSION_ABSOLUTE_LIFETIME_SECONDS = 2 * 60 * 60
+    client = signed_in()
+    for _ in range(4):  # used every 25 minutes: never idle
+        clock(25)
+        assert client.get(reverse("dashboard")).status_code == 200
+
+    clock(25)  # 125 minutes after signing in
+    response = client.get(reverse("dashboard"))
+
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_the_profile_lists_each_session_with_its_address_and_last_use(operator_user):
+    laptop = signed_in("192.0.2.7", "Firefox on Linux")
+    signed_in("198.51.100.9", "Safari on iPhone")
+
+    page = laptop.get(reverse("profile")).content.decode()
+
+    assert "192.0.2.7" in page and "198.51.100.9" in page
+    assert "Safari on iPhone" in page
+    assert page.count("This session") == 1
+    assert UserSession.objects.filter(user=operator_user).count() == 2
+
+
+def test_sign_out_everywhere_ends_every_session(operator_user):
+    laptop, phone = signed_in("192.0.2.7"), signed_in("198.51.100.9")
+
+    response = laptop.post(reverse("sign_out_everywhere"))
+
+    assert response.url == reverse("login")
+    for client in (laptop, phone):
+        again = client.get(reverse("dashboard"))
+        assert again.status_code == 302 and again.url.startswith(reverse("login"))
+    assert not UserSession.objects.filter(user=operator_user).exists()
+    entry = AuditEntry.objects.get(action="user.sign_out_everywhere")
+    assert entry.changes == {"sessions": 2}
+
+
+def test_another_users_sessions_stay(operator_user, viewer_user):
+    laptop = signed_in()
+    other = Client()
+    other.post(reverse("login"), {"username": "viewer", "password": PASSWORD})
+
+    laptop.post(reverse("sign_out_everywhere"))
+
+    assert other.get(reverse("dashboard")).status_code == 200

@@ -1,0 +1,37 @@
+"""The Users page shows who is locked out and until when; an admin lifts the lock (audited)."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from portal.models import AuditEntry
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def fail_sign_ins(times: int) -> None:
+    for _ in range(times):
+        Client().post(reverse("login"), {"username": "operator", "password": "wrong-password!"})
+
+
+def test_a_locked_user_is_shown_locked_and_an_admin_unlocks_them(
+    client_for, admin_user, operator_user, settings
+):
+    settings.LOGIN_FAILURES_PER_USERNAME = 2
+    fail_sign_ins(2)
+    admin = client_for(admin_user)
+
+    listing = admin.get(reverse("user_list")).content.decode()
+    assert "Locked until" in listing
+    assert (
+        "Locked</span> until"
+        in admin.get(reverse("user_edit", args=[operator_user.pk])).content.decode()
+    )
+
+    admin.post(reverse("user_unlock", args=[operator_user.pk]))
+
+    assert "Locked until" not in admin.get(reverse("user_list")).content.decode()
+    assert AuditEntry.objects.get(action="login.unlock").changes == {"username": "operator"}
+    again = Client().post(reverse("login"), {"username": "operator", "password": PASSWORD})
+    assert again.status_code == 302
