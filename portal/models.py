@@ -140,7 +140,7 @@ class WorkerHeartbeat(models.Model):
 class RetentionPolicy(models.Model):
     """How long Callboard keeps personal data. One row (pk 1), edited by admins on /settings/.
 
-    calls/retention.py applies it every hour. Empty means keep forever.
+    calls/services/retention.py applies it every hour. Empty means keep forever.
     """
 
     webhook_payload_days = models.PositiveIntegerField(

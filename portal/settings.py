@@ -318,13 +318,13 @@ DEFAULT_EXCEPTION_REPORTER = "portal.logging.HookTokenExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.logging.HookTokenExceptionReporterFilter"
 
 # Webhook events are applied to their calls by Celery workers instead of in the request: the
-# provider gets its answer after the event is verified and stored (calls/webhooks.py). For
+# provider gets its answer after the event is verified and stored (calls/hooks/events.py). For
 # high event volumes; see docs/performance.md.
 WEBHOOK_APPLY_IN_WORKER = env.bool("WEBHOOK_APPLY_IN_WORKER", default=False)
 # A call with the provider whose events stop coming is asked about (or, if it cannot be,
-# marked "outcome unknown") by the sweep after this much silence (calls/services.py). Longer
-# once answered: a conversation can go quiet for an hour, and Vonage ends a call after its
-# length_timer (at most 2 hours by default).
+# marked "outcome unknown") by the sweep after this much silence
+# (calls/services/sweeping.py). Longer once answered: a conversation can go quiet for an
+# hour, and Vonage ends a call after its length_timer (at most 2 hours by default).
 CALL_SILENCE_TIMEOUT_SECONDS = env.int("CALL_SILENCE_TIMEOUT_SECONDS", default=10 * 60)
 CALL_SILENCE_TIMEOUT_ANSWERED_SECONDS = env.int("CALL_SILENCE_TIMEOUT_ANSWERED_SECONDS",
                                                 default=2 * 60 * 60)
@@ -341,17 +341,17 @@ CELERY_BEAT_SCHEDULE["worker-heartbeat"] = {
 }
 # Webhook deliveries stored for the workers whose apply task was lost are applied, every minute.
 CELERY_BEAT_SCHEDULE["calls-apply-webhook-deliveries"] = {
-    "task": "calls.tasks.apply_webhook_deliveries",
+    "task": "calls.tasks.deliveries_apply_pending",
     "schedule": 60.0,
 }
 # Deliveries whose apply failed are tried again, a batch a minute, up to 5 times in all.
 CELERY_BEAT_SCHEDULE["calls-retry-failed-webhook-deliveries"] = {
-    "task": "calls.tasks.retry_failed_webhook_deliveries",
+    "task": "calls.tasks.deliveries_retry_failed",
     "schedule": 60.0,
 }
 # Calls whose task was lost (a worker died) are retried or failed safely, every minute.
 CELERY_BEAT_SCHEDULE["calls-sweep-stuck"] = {
-    "task": "calls.tasks.sweep_stuck_calls",
+    "task": "calls.tasks.call_sweep_stuck",
     "schedule": 60.0,
 }
 # Sandbox calls whose next step was lost with a killed worker are played on, every minute.
@@ -359,10 +359,9 @@ CELERY_BEAT_SCHEDULE["sandbox-resume-overdue"] = {
     "task": "sandbox.resume_overdue",
     "schedule": 60.0,
 }
-# Retention (calls/retention.py, policy on /settings/): old raw payloads removed and old
-# calls' numbers masked, every hour. The module is not a `tasks` module, so it is named here.
-CELERY_IMPORTS = ["calls.retention"]
+# Retention (calls/services/retention.py, policy on /settings/): old raw payloads removed
+# and old calls' numbers masked, every hour.
 CELERY_BEAT_SCHEDULE["calls-retention"] = {
-    "task": "calls.retention.apply_retention",
+    "task": "calls.tasks.retention_apply",
     "schedule": 3600.0,
 }

@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from calls.events import call_event_record
 from calls.models import Call
+from calls.services.events import call_event_record
 from tests.calls.webhook_helpers import vonage_status
 from tests.factories import ApplicationFactory, CallFactory, ProviderAccountFactory
 from voiceapps.adapters import account_adapter

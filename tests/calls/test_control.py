@@ -5,8 +5,8 @@ bodies are also held to jambonz.md 2.6 (one operation per request) here."""
 import pytest
 from django.core.exceptions import ValidationError
 
-from calls import control
 from calls.models import CallStatus
+from calls.services import control
 from portal.models import AuditEntry
 from portal.services import SYSTEM, Actor
 from tests.calls.controlling import (  # noqa: F401 (fixtures)

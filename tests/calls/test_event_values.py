@@ -15,8 +15,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from calls import webhooks
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
+from calls.services import deliveries
 from tests.calls.webhook_helpers import (
     UUID,
     body_of,
@@ -77,7 +77,7 @@ def test_an_over_long_provider_id_is_cut_the_same_way_to_match_and_to_store(clie
 # -- failed applies are retried ------------------------------------------------------------
 
 def _failing_once(monkeypatch):
-    real = webhooks.call_event_record
+    real = deliveries.call_event_record
     calls = []
 
     def fail_first(**kwargs):
@@ -86,7 +86,7 @@ def _failing_once(monkeypatch):
             raise RuntimeError("the database went away")
         return real(**kwargs)
 
-    monkeypatch.setattr("calls.webhooks.call_event_record", fail_first)
+    monkeypatch.setattr("calls.services.deliveries.call_event_record", fail_first)
 
 
 def test_the_providers_retry_of_a_delivery_that_failed_to_apply_is_accepted(client,
@@ -115,11 +115,11 @@ def test_the_beat_retries_a_delivery_that_failed_to_apply(client, monkeypatch):
     assert vonage_post(client, account, vonage_status("answered", at=ANSWERED_AT)
                        ).status_code == 500
 
-    assert webhooks.deliveries_retry_failed() == 1
+    assert deliveries.deliveries_retry_failed() == 1
     delivery = WebhookDelivery.objects.get()
     assert delivery.applied_at is not None and delivery.apply_error == ""
     assert the_call(account, UUID).status == CallStatus.ANSWERED
-    assert webhooks.deliveries_retry_failed() == 0
+    assert deliveries.deliveries_retry_failed() == 0
 
 
 # -- any value, both families: the event applies, each field in range or flagged -------------

@@ -12,8 +12,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from calls.events import call_event_record
 from calls.models import Call, CallEvent, CallStatus, Direction
+from calls.services.events import call_event_record
 from tests.calls.webhook_helpers import (
     CALL_SID,
     CONVERSATION,

@@ -4,8 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from calls import services, tasks
+from calls import tasks
 from calls.models import Call
+from calls.services import sending
 from tests.calls.placing import api_body, vonage_setup
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 
@@ -15,8 +16,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def sent_for(monkeypatch):
     """Enqueued calls are sent at once, in this process, to the fake provider."""
-    monkeypatch.setattr(tasks.submit_call, "delay",
-                        lambda call_id: services.call_submit(call_id=call_id))
+    monkeypatch.setattr(tasks.call_submit, "delay",
+                        lambda call_id: sending.call_submit(call_id=call_id))
 
 
 def post(api, body, key):

@@ -3,7 +3,7 @@ provider, and the whole way through a real worker to a fake provider."""
 
 import pytest
 
-from calls import services, tasks
+from calls import tasks
 from calls.models import Call, CallStatus
 from calls.options import OPTION_SCHEMAS, RESERVED_OPTIONS
 from portal.models import AuditEntry, Role
@@ -21,6 +21,7 @@ from tests.calls.placing import (
 from tests.factories import CallProfileFactory, UserFactory
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from tests.helpers import wait_for
+from voiceapps import services as voiceapps_services
 from voiceapps.providers.registry import PROVIDERS
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.django_db
 def enqueued(monkeypatch):
     """Call ids handed to the worker (on commit); nothing is really sent."""
     ids: list[int] = []
-    monkeypatch.setattr(tasks.submit_call, "delay", ids.append)
+    monkeypatch.setattr(tasks.call_submit, "delay", ids.append)
     return ids
 
 
@@ -435,9 +436,9 @@ def test_a_call_placed_through_the_api_is_sent_by_a_real_worker(fake_provider, c
     body = request.json()
     assert body["to"] == [{"type": "phone", "number": TO.lstrip("+")}]
     assert body["from"] == {"type": "phone", "number": FROM.lstrip("+")}
-    assert body["answer_url"] == [services.application_answer_url(setup.application)]
+    assert body["answer_url"] == [voiceapps_services.application_answer_url(setup.application)]
     assert body["ringing_timer"] == 30
-    assert "submit_call" in celery_worker.log()
+    assert "call_submit" in celery_worker.log()
 
 
 @pytest.mark.parametrize("kind", PROVIDERS)

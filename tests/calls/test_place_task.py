@@ -10,8 +10,9 @@ import socket
 import jwt
 import pytest
 
-from calls import services, tasks
+from calls import tasks
 from calls.models import Call, CallStatus
+from calls.services import placing, sending, sweeping
 from portal.services import SYSTEM
 from tests.calls.placing import (
     FROM,
@@ -25,6 +26,7 @@ from tests.calls.placing import (
 from tests.factories import VG_APP_SID, VONAGE_APP_ID
 from tests.fakes.provider_accounts import PUBLIC_KEY_PEM
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
+from voiceapps import services as voiceapps_services
 from voiceapps.adapters import account_adapter
 from voiceapps.models import ProviderAccount
 
@@ -35,7 +37,7 @@ pytestmark = pytest.mark.django_db
 def scheduled(monkeypatch):
     """(task name, call id, countdown) of everything the task schedules for later."""
     seen: list[tuple[str, int, float]] = []
-    for task in (tasks.submit_call, tasks.reconcile_call):
+    for task in (tasks.call_submit, tasks.call_reconcile):
         monkeypatch.setattr(
             task, "apply_async",
             lambda args, countdown, name=task.name: seen.append(
@@ -54,12 +56,12 @@ def short_read_timeout(monkeypatch):
 def place(setup, **changes) -> Call:
     values = {"application": setup.application, "from_number": FROM, "to": phone(),
               "flow": {"type": "application"}, **changes}
-    call, _ = services.call_place(actor=SYSTEM, via=services.VIA_API, **values)
+    call, _ = placing.call_place(actor=SYSTEM, via=placing.VIA_API, **values)
     return call
 
 
 def submit(call: Call) -> Call:
-    tasks.submit_call.run(call.pk)
+    tasks.call_submit.run(call.pk)
     return reload(call)
 
 
@@ -78,8 +80,8 @@ def test_vonage_accepts_the_call_and_its_ids_and_exchange_are_stored(fake_provid
     sent = setup.create_requests()[0]
     body = sent.json()
     assert body["to"] == [{"type": "phone", "number": TO[1:]}]
-    assert body["answer_url"] == [services.application_answer_url(setup.application)]
-    assert body["event_url"] == [services.application_event_url(setup.application)]
+    assert body["answer_url"] == [voiceapps_services.application_answer_url(setup.application)]
+    assert body["event_url"] == [voiceapps_services.application_event_url(setup.application)]
     assert (body["ringing_timer"], body["machine_detection"]) == (25, "hangup")
     claims = jwt.decode(sent.bearer_token(), PUBLIC_KEY_PEM, algorithms=["RS256"])
     assert claims["application_id"] == VONAGE_APP_ID
@@ -177,7 +179,7 @@ def test_a_429_is_retried_after_retry_after_then_the_call_is_placed(fake_provide
 
     assert call.status == CallStatus.QUEUED
     assert "Attempt 1 of 5" in call.failure_detail and "429" in call.failure_detail
-    assert scheduled == [("submit_call", call.pk, 7.0)]
+    assert scheduled == [("call_submit", call.pk, 7.0)]
 
     call = submit(call)
     assert call.status == CallStatus.SUBMITTED
@@ -189,18 +191,18 @@ def test_a_429_is_retried_after_retry_after_then_the_call_is_placed(fake_provide
 def test_repeated_5xx_backs_off_then_fails_after_the_last_attempt(fake_provider, scheduled):
     setup = voicegateway_setup(fake_provider)
     setup.fake.reply("POST", setup.calls_path, status=503, body={"msg": "try later"},
-                     times=services.SUBMIT_MAX_ATTEMPTS)
+                     times=sending.SUBMIT_MAX_ATTEMPTS)
     call = place(setup)
-    for _ in range(services.SUBMIT_MAX_ATTEMPTS):
+    for _ in range(sending.SUBMIT_MAX_ATTEMPTS):
         call = submit(call)
 
     assert call.status == CallStatus.FAILED
-    assert f"gave up after {services.SUBMIT_MAX_ATTEMPTS} attempts" in call.failure_detail
+    assert f"gave up after {sending.SUBMIT_MAX_ATTEMPTS} attempts" in call.failure_detail
     assert "try later" in call.failure_detail
     delays = [delay for _, _, delay in scheduled]
-    assert len(delays) == services.SUBMIT_MAX_ATTEMPTS - 1
+    assert len(delays) == sending.SUBMIT_MAX_ATTEMPTS - 1
     assert delays == sorted(delays) and delays[0] < delays[-1]
-    assert len(setup.create_requests()) == services.SUBMIT_MAX_ATTEMPTS
+    assert len(setup.create_requests()) == sending.SUBMIT_MAX_ATTEMPTS
 
 
 def test_a_refused_connection_is_retried(fake_provider, scheduled):
@@ -213,7 +215,7 @@ def test_a_refused_connection_is_retried(fake_provider, scheduled):
     assert call.status == CallStatus.QUEUED
     assert "Could not connect to Vonage" in call.failure_detail
     assert [(name, delay) for name, _, delay in scheduled] == [
-        ("submit_call", services.RETRY_BASE_DELAY)]
+        ("call_submit", sending.RETRY_BASE_DELAY)]
 
 
 # -- nobody knows ---------------------------------------------------------------------
@@ -229,11 +231,11 @@ def test_a_read_timeout_is_never_sent_again_and_waits_for_reconciliation(
     assert (call.status, call.outcome_unknown) == (CallStatus.SUBMITTED, True)
     assert "did not answer within 0.3 s" in call.failure_detail
     assert "does not send it again" in call.failure_detail
-    assert scheduled == [("reconcile_call", call.pk, services.RECONCILE_AFTER.total_seconds())]
+    assert scheduled == [("call_reconcile", call.pk, sending.RECONCILE_AFTER.total_seconds())]
 
     submit(call)  # a second copy of the task changes nothing and sends nothing
     assert len(setup.create_requests()) == 1
-    assert services.call_reconcile(call_id=call.pk) is False  # too early to give up
+    assert sweeping.call_reconcile(call_id=call.pk) is False  # too early to give up
 
 
 def test_an_unsettled_call_is_failed_once_its_events_had_time(fake_provider):
@@ -241,9 +243,9 @@ def test_an_unsettled_call_is_failed_once_its_events_had_time(fake_provider):
     call = place(setup)
     Call.objects.filter(pk=call.pk).update(
         status=CallStatus.SUBMITTED, outcome_unknown=True,
-        updated_at=call.updated_at - services.RECONCILE_AFTER)
+        updated_at=call.updated_at - sending.RECONCILE_AFTER)
 
-    assert services.call_reconcile(call_id=call.pk) is True
+    assert sweeping.call_reconcile(call_id=call.pk) is True
     call = reload(call)
     assert call.status == CallStatus.FAILED and call.outcome_unknown
     assert "most likely never created" in call.failure_detail
@@ -254,8 +256,8 @@ def test_a_call_settled_by_its_events_is_left_alone(fake_provider):
     call = place(setup)
     Call.objects.filter(pk=call.pk).update(
         status=CallStatus.RINGING, outcome_unknown=False, provider_call_id="abc",
-        updated_at=call.updated_at - services.RECONCILE_AFTER)
-    assert services.call_reconcile(call_id=call.pk) is False
+        updated_at=call.updated_at - sending.RECONCILE_AFTER)
+    assert sweeping.call_reconcile(call_id=call.pk) is False
     assert reload(call).status == CallStatus.RINGING
 
 
@@ -276,7 +278,7 @@ def test_a_call_being_sent_by_another_worker_is_not_sent_again(fake_provider, sc
     setup = vonage_setup(fake_provider)
     call = place(setup)
     Call.objects.filter(pk=call.pk).update(send_started_at=call.created_at)
-    assert services.call_submit(call_id=call.pk) == services.DONE
+    assert sending.call_submit(call_id=call.pk) == sending.DONE
     assert setup.create_requests() == []
 
 
@@ -284,9 +286,9 @@ def test_a_call_that_must_wait_long_for_its_rate_slot_comes_back_later(
         fake_provider, scheduled, monkeypatch):
     setup = vonage_setup(fake_provider)
     call = place(setup)
-    monkeypatch.setattr(services.ratelimit, "slot_take", lambda account: 4.5)
+    monkeypatch.setattr(sending.ratelimit, "slot_take", lambda account: 4.5)
     submit(call)
-    assert scheduled == [("submit_call", call.pk, 4.5)]
+    assert scheduled == [("call_submit", call.pk, 4.5)]
     assert setup.create_requests() == [] and reload(call).attempts == 0
 
 
@@ -296,10 +298,10 @@ def test_a_short_wait_for_the_rate_slot_is_slept_and_the_request_built_once(
     setup.accept()
     call = place(setup)
     waits = iter([0.05, 0.02, 0.0])
-    monkeypatch.setattr(services.ratelimit, "slot_take", lambda account: next(waits))
+    monkeypatch.setattr(sending.ratelimit, "slot_take", lambda account: next(waits))
     builds = []
-    build = services._build
-    monkeypatch.setattr(services, "_build", lambda call: builds.append(call.pk) or build(call))
+    build = sending._build
+    monkeypatch.setattr(sending, "_build", lambda call: builds.append(call.pk) or build(call))
     assert submit(call).status == CallStatus.SUBMITTED
     assert (builds, scheduled, len(setup.create_requests())) == ([call.pk], [], 1)
 

@@ -11,8 +11,8 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from calls import ratelimit, services
 from calls.models import Call, CallEvent, CallStatus
+from calls.services import placing, ratelimit, sending
 from portal.services import SYSTEM
 from tests.calls.placing import FROM, phone, voicegateway_setup
 from tests.conftest import TEST_QUEUE, _start_worker
@@ -34,7 +34,7 @@ def take(account, now: float) -> float:
 
 def sent(setup, *, answered_ago: float | None = None) -> Call:
     """A call of the setup's account with a request in flight, or answered that long ago."""
-    call, _ = services.call_place(actor=SYSTEM, via=services.VIA_API,
+    call, _ = placing.call_place(actor=SYSTEM, via=placing.VIA_API,
                                   application=setup.application, from_number=FROM,
                                   to=phone(), flow={"type": "application"})
     if answered_ago is None:
@@ -92,19 +92,19 @@ def test_a_place_is_held_from_when_the_answer_came_back_not_when_it_was_stored(
         fake_provider, monkeypatch):
     setup = voicegateway_setup(fake_provider, cps=1)
     setup.accept()
-    call, _ = services.call_place(actor=SYSTEM, via=services.VIA_API,
+    call, _ = placing.call_place(actor=SYSTEM, via=placing.VIA_API,
                                   application=setup.application, from_number=FROM,
                                   to=phone(), flow={"type": "application"})
     answers: list[float] = []
-    record = services._record
+    record = sending.call_outcome_record
 
     def slow_record(*args, **kwargs):
         answers.append(time.time())
         time.sleep(0.3)  # a busy database: the answer is stored late
         return record(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_record", slow_record)
-    services.call_submit(call_id=call.pk)
+    monkeypatch.setattr(sending, "call_outcome_record", slow_record)
+    sending.call_submit(call_id=call.pk)
 
     answered = CallEvent.objects.get(call=call, kind=ratelimit.SEND_EVENT).received_at
     # Taken before the store began, not 0.3 s later when it ended.
@@ -146,7 +146,7 @@ def test_two_worker_processes_together_never_exceed_the_accounts_rate(
     second_worker = _start_worker(django_db_blocker, TEST_QUEUE)  # as the fixture's
     try:
         for n in range(8):
-            services.call_place(actor=SYSTEM, via=services.VIA_API,
+            placing.call_place(actor=SYSTEM, via=placing.VIA_API,
                                 application=setup.application, from_number=FROM,
                                 to=phone(f"+3161234560{n}"), flow={"type": "application"})
         wait_for(lambda: Call.objects.filter(status=CallStatus.SUBMITTED).count() == 8,
@@ -157,7 +157,7 @@ def test_two_worker_processes_together_never_exceed_the_accounts_rate(
     assert len(setup.arrivals) == 8  # every call sent once
     assert most_in_one_second(setup.arrivals) <= 2
     for worker in (celery_worker, second_worker):  # both workers sent calls
-        assert "calls.tasks.submit_call" in worker.log()
+        assert "calls.tasks.call_submit" in worker.log()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from calls import tasks
 from calls.models import Call, CallStatus, WebhookDelivery
-from calls.retention import apply_retention, mask_number, retention_apply
+from calls.services.retention import mask_number, retention_apply
 from portal.models import AuditEntry, RetentionPolicy
 from portal.services import SYSTEM, audit_record
 from tests.factories import (
@@ -158,11 +159,11 @@ def test_the_defaults_are_thirty_days_of_payloads_and_half_a_year_of_numbers(db)
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_the_periodic_task(celery_worker, settings):
     ensure_roles()
-    assert settings.CELERY_BEAT_SCHEDULE["calls-retention"]["task"] == apply_retention.name
+    assert settings.CELERY_BEAT_SCHEDULE["calls-retention"]["task"] == tasks.retention_apply.name
     set_policy(30, 90)
     old = delivery(31 * DAY)
 
-    apply_retention.delay()
+    tasks.retention_apply.delay()
 
     wait_for(lambda: RetentionPolicy.load().last_run_at is not None, timeout=30)
     old.refresh_from_db()

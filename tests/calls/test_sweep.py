@@ -12,8 +12,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from calls import services, tasks
+from calls import tasks
 from calls.models import Call, CallEvent, CallStatus
+from calls.services import placing, sending, sweeping
 from portal.services import SYSTEM
 from tests.calls.placing import (
     FROM,
@@ -35,14 +36,14 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def enqueued(monkeypatch):
     ids: list[int] = []
-    monkeypatch.setattr(tasks.submit_call, "delay", ids.append)
+    monkeypatch.setattr(tasks.call_submit, "delay", ids.append)
     return ids
 
 
 @pytest.fixture
 def call(fake_provider) -> Call:
     setup = vonage_setup(fake_provider)
-    placed, _ = services.call_place(actor=SYSTEM, via=services.VIA_API,
+    placed, _ = placing.call_place(actor=SYSTEM, via=placing.VIA_API,
                                     application=setup.application, from_number=FROM,
                                     to=phone(), flow={"type": "application"})
     return placed
@@ -56,35 +57,35 @@ def age(call: Call, *, created: timedelta, updated: timedelta | None = None, **f
 
 def test_the_sweep_runs_every_minute_from_beat():
     entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values()
-                 if e["task"] == "calls.tasks.sweep_stuck_calls")
+                 if e["task"] == "calls.tasks.call_sweep_stuck")
     assert entry["schedule"] == 60.0
 
 
 def test_a_queued_call_nobody_works_on_is_enqueued_again(call, enqueued,
                                                          django_capture_on_commit_callbacks):
-    age(call, created=services.STUCK_AFTER + timedelta(minutes=1))
+    age(call, created=sweeping.STUCK_AFTER + timedelta(minutes=1))
     with django_capture_on_commit_callbacks(execute=True):
-        result = services.call_sweep_stuck()
+        result = sweeping.call_sweep_stuck()
 
     assert (result.requeued, result.failed) == (1, 0)
     assert enqueued == [call.pk]
     call = reload(call)
     assert call.status == CallStatus.QUEUED
-    assert timezone.now() - call.updated_at < services.STUCK_AFTER  # not again next minute
-    assert services.call_sweep_stuck().requeued == 0
+    assert timezone.now() - call.updated_at < sweeping.STUCK_AFTER  # not again next minute
+    assert sweeping.call_sweep_stuck().requeued == 0
 
 
 def test_a_recent_or_retrying_call_is_left_alone(call, enqueued,
                                                  django_capture_on_commit_callbacks):
     age(call, created=timedelta(minutes=30), updated=timedelta(seconds=90))  # awaits a retry
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.call_sweep_stuck() == services.SweepResult()
+        assert sweeping.call_sweep_stuck() == sweeping.SweepResult()
     assert enqueued == []
 
 
 def test_a_call_queued_too_long_is_failed_saying_it_was_never_sent(call, enqueued):
-    age(call, created=services.QUEUED_GIVE_UP + timedelta(minutes=1))
-    assert services.call_sweep_stuck().failed == 1
+    age(call, created=sweeping.QUEUED_GIVE_UP + timedelta(minutes=1))
+    assert sweeping.call_sweep_stuck().failed == 1
 
     call = reload(call)
     assert call.status == CallStatus.FAILED
@@ -95,10 +96,10 @@ def test_a_call_queued_too_long_is_failed_saying_it_was_never_sent(call, enqueue
 
 def test_a_worker_that_died_while_sending_leaves_the_outcome_unknown_not_resent(
         call, enqueued, django_capture_on_commit_callbacks):
-    stale = timezone.now() - services.SEND_STALE_AFTER - timedelta(seconds=5)
+    stale = timezone.now() - sweeping.SEND_STALE_AFTER - timedelta(seconds=5)
     age(call, created=timedelta(minutes=10), send_started_at=stale, attempts=1)
     with django_capture_on_commit_callbacks(execute=True):
-        result = services.call_sweep_stuck()
+        result = sweeping.call_sweep_stuck()
 
     assert result.outcome_unknown == 1 and result.requeued == 0
     call = reload(call)
@@ -110,21 +111,21 @@ def test_a_worker_that_died_while_sending_leaves_the_outcome_unknown_not_resent(
 
 def test_a_send_in_progress_is_left_alone(call, enqueued):
     age(call, created=timedelta(minutes=10), send_started_at=timezone.now())
-    assert services.call_sweep_stuck() == services.SweepResult()
+    assert sweeping.call_sweep_stuck() == sweeping.SweepResult()
     assert reload(call).status == CallStatus.QUEUED
 
 
 def test_an_unsettled_outcome_unknown_call_is_reconciled(call):
-    age(call, created=services.RECONCILE_AFTER + timedelta(minutes=1),
+    age(call, created=sending.RECONCILE_AFTER + timedelta(minutes=1),
         status=CallStatus.SUBMITTED, outcome_unknown=True)
-    assert services.call_sweep_stuck().reconciled == 1
+    assert sweeping.call_sweep_stuck().reconciled == 1
     assert reload(call).status == CallStatus.FAILED
 
 
 def test_the_sweep_task_runs_the_sweep(call, enqueued, django_capture_on_commit_callbacks):
-    age(call, created=services.STUCK_AFTER + timedelta(minutes=1))
+    age(call, created=sweeping.STUCK_AFTER + timedelta(minutes=1))
     with django_capture_on_commit_callbacks(execute=True):
-        tasks.sweep_stuck_calls.run()
+        tasks.call_sweep_stuck.run()
     assert enqueued == [call.pk]
 
 
@@ -139,11 +140,11 @@ def sent(fake_provider):
     setup = vonage_setup(fake_provider)
     setup.account.set_secret("signature_secret", SIGNATURE_SECRET)
     setup.account.save()
-    placed, _ = services.call_place(actor=SYSTEM, via=services.VIA_API,
+    placed, _ = placing.call_place(actor=SYSTEM, via=placing.VIA_API,
                                     application=setup.application, from_number=FROM,
                                     to=phone(), flow={"type": "application"})
     setup.accept()
-    services.call_submit(call_id=placed.pk)
+    sending.call_submit(call_id=placed.pk)
     return setup, reload(placed)
 
 
@@ -175,7 +176,7 @@ def test_a_silent_submitted_call_gets_the_status_the_provider_gives(sent, client
                               end_time="2026-01-05 10:00:42", network="20416")
     setup.fake.reply("GET", CALL_OBJECT, 200, body)
 
-    result = services.call_sweep_stuck()
+    result = sweeping.call_sweep_stuck()
 
     assert (result.status_checked, result.marked_unknown) == (1, 0)
     [asked] = setup.fake.requests_to("GET", CALL_OBJECT)
@@ -184,7 +185,7 @@ def test_a_silent_submitted_call_gets_the_status_the_provider_gives(sent, client
     assert (call.status, call.provider_status, call.duration_seconds) == (
         CallStatus.COMPLETED, "completed", 42)
     assert call.ended_at == datetime(2026, 1, 5, 10, 0, 42, tzinfo=UTC)
-    check = call.events.get(source=services.SWEEP_SOURCE)
+    check = call.events.get(source=sweeping.SWEEP_SOURCE)
     assert check.payload == body and check.status == CallStatus.COMPLETED
     page = client_for(viewer_user).get(f"/calls/{call.pk}/").content.decode()
     assert "status checked by sweep" in page
@@ -196,8 +197,8 @@ def test_a_call_the_provider_still_reports_live_stays_and_is_asked_again_only_af
     fall_silent(call, for_=timedelta(hours=2, minutes=1), status=CallStatus.ANSWERED)
     setup.fake.reply("GET", CALL_OBJECT, 200, vonage_call_object(call, "answered"))
 
-    assert services.call_sweep_stuck().status_checked == 1
-    assert services.call_sweep_stuck() == services.SweepResult()
+    assert sweeping.call_sweep_stuck().status_checked == 1
+    assert sweeping.call_sweep_stuck() == sweeping.SweepResult()
 
     assert reload(call).status == CallStatus.ANSWERED
     assert len(setup.fake.requests_to("GET", CALL_OBJECT)) == 1
@@ -212,7 +213,7 @@ def test_a_call_the_provider_cannot_tell_about_becomes_outcome_unknown(sent, sta
     fall_silent(call, for_=SILENT, status=CallStatus.RINGING)
     setup.fake.reply("GET", CALL_OBJECT, status, {"title": "Nope"})
 
-    assert services.call_sweep_stuck().marked_unknown == 1
+    assert sweeping.call_sweep_stuck().marked_unknown == 1
 
     call = reload(call)
     assert call.status == CallStatus.UNKNOWN and call.get_status_display() == "Outcome unknown"
@@ -220,7 +221,7 @@ def test_a_call_the_provider_cannot_tell_about_becomes_outcome_unknown(sent, sta
                                           "minutes.")
     assert reason in call.failure_detail
     assert call.ended_at is None  # when it ended is not known either
-    assert services.call_sweep_stuck() == services.SweepResult()  # asked once, not every minute
+    assert sweeping.call_sweep_stuck() == sweeping.SweepResult()  # asked once, not every minute
 
 
 def test_a_call_the_adapter_cannot_check_becomes_outcome_unknown_without_asking(
@@ -229,7 +230,7 @@ def test_a_call_the_adapter_cannot_check_becomes_outcome_unknown_without_asking(
     monkeypatch.setattr(VonageProvider, "CAN_FETCH_CALL_STATUS", False)
     fall_silent(call, for_=SILENT)
 
-    assert services.call_sweep_stuck().marked_unknown == 1
+    assert sweeping.call_sweep_stuck().marked_unknown == 1
 
     call = reload(call)
     assert call.status == CallStatus.UNKNOWN
@@ -246,7 +247,7 @@ def test_a_late_event_moves_an_outcome_unknown_call_to_its_real_outcome(sent, cl
     setup, call = sent
     fall_silent(call, for_=SILENT)
     setup.fake.reply("GET", CALL_OBJECT, 404, {"title": "Not Found"})
-    services.call_sweep_stuck()
+    sweeping.call_sweep_stuck()
     assert reload(call).status == CallStatus.UNKNOWN
 
     event = vonage_status(late, uuid=call.provider_call_id, at=timezone.now().isoformat())
@@ -260,11 +261,11 @@ def test_a_late_event_moves_an_outcome_unknown_call_to_its_real_outcome(sent, cl
 
 def test_a_silent_voice_gateway_call_gets_the_status_voice_gateway_gives(fake_provider):
     setup = voicegateway_setup(fake_provider)
-    placed, _ = services.call_place(actor=SYSTEM, via=services.VIA_API,
+    placed, _ = placing.call_place(actor=SYSTEM, via=placing.VIA_API,
                                     application=setup.application, from_number=FROM,
                                     to=phone(), flow={"type": "application"})
     setup.accept()
-    services.call_submit(call_id=placed.pk)
+    sending.call_submit(call_id=placed.pk)
     call = reload(placed)
     fall_silent(call, for_=timedelta(hours=2, minutes=1), status=CallStatus.ANSWERED)
     path = "/v1/Accounts/{AccountSid}/Calls/{CallSid}"
@@ -272,7 +273,7 @@ def test_a_silent_voice_gateway_call_gets_the_status_voice_gateway_gives(fake_pr
         "completed", call_sid=call.provider_call_id, duration=7260, service_url="",
         call_termination_by="caller"))
 
-    assert services.call_sweep_stuck().status_checked == 1
+    assert sweeping.call_sweep_stuck().status_checked == 1
 
     [asked] = setup.fake.requests_to("GET", path)
     assert asked.path == f"{VG_CALLS}/{call.provider_call_id}"
@@ -284,14 +285,14 @@ def test_a_silent_voice_gateway_call_gets_the_status_voice_gateway_gives(fake_pr
 def test_calls_with_recent_news_are_left_alone(sent):
     setup, call = sent
     fall_silent(call, for_=timedelta(minutes=9))
-    answered = services.call_place(actor=SYSTEM, via=services.VIA_API,
+    answered = placing.call_place(actor=SYSTEM, via=placing.VIA_API,
                                    application=setup.application, from_number=FROM,
                                    to=phone(), flow={"type": "application"})[0]
     setup.accept()
-    services.call_submit(call_id=answered.pk)
+    sending.call_submit(call_id=answered.pk)
     fall_silent(answered, for_=timedelta(minutes=90), status=CallStatus.ANSWERED)
 
-    assert services.call_sweep_stuck() == services.SweepResult()
+    assert sweeping.call_sweep_stuck() == sweeping.SweepResult()
     assert setup.fake.requests_to("GET", CALL_OBJECT) == []
 
 
@@ -301,7 +302,7 @@ def test_the_silence_allowed_is_a_setting(sent, settings):
     fall_silent(call, for_=timedelta(minutes=3))
     setup.fake.reply("GET", CALL_OBJECT, 200, vonage_call_object(call, "ringing"))
 
-    assert services.call_sweep_stuck().status_checked == 1
+    assert sweeping.call_sweep_stuck().status_checked == 1
     assert reload(call).status == CallStatus.RINGING
 
 
@@ -310,8 +311,8 @@ def test_the_log_finds_outcome_unknown_calls_and_says_what_that_means(
     setup, call = sent
     fall_silent(call, for_=SILENT)
     setup.fake.reply("GET", CALL_OBJECT, 404, {"title": "Not Found"})
-    services.call_sweep_stuck()
-    other = services.call_place(actor=SYSTEM, via=services.VIA_API,
+    sweeping.call_sweep_stuck()
+    other = placing.call_place(actor=SYSTEM, via=placing.VIA_API,
                                 application=setup.application, from_number=FROM,
                                 to=phone(), flow={"type": "application"})[0]
     client = client_for(viewer_user)

@@ -3,9 +3,9 @@
 import pytest
 from django.db import OperationalError
 
-from calls import webhooks
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
-from calls.webhooks import deliveries_apply_pending
+from calls.services import deliveries
+from calls.services.deliveries import deliveries_apply_pending
 from tests.calls.webhook_helpers import UUID, the_call, vonage_post, vonage_status
 from tests.factories import ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
@@ -25,9 +25,9 @@ def post_call_progress(client, account) -> None:
 def test_events_are_answered_at_once_and_one_task_applies_all_stored_meanwhile(
         client, settings, monkeypatch):
     settings.WEBHOOK_APPLY_IN_WORKER = True
-    monkeypatch.setattr("calls.webhooks.SCHEDULE_EVERY", 0)  # ask the cache every time
+    monkeypatch.setattr("calls.services.deliveries.SCHEDULE_EVERY", 0)  # ask the cache every time
     scheduled = []
-    monkeypatch.setattr("calls.tasks.apply_webhook_deliveries.delay",
+    monkeypatch.setattr("calls.tasks.deliveries_apply_pending.delay",
                         lambda: scheduled.append("task"))
     account = ProviderAccountFactory()
 
@@ -47,7 +47,7 @@ def test_events_are_answered_at_once_and_one_task_applies_all_stored_meanwhile(
 @pytest.mark.django_db
 def test_a_replay_is_still_refused_in_the_request(client, settings, monkeypatch):
     settings.WEBHOOK_APPLY_IN_WORKER = True
-    monkeypatch.setattr("calls.tasks.apply_webhook_deliveries.delay", lambda: None)
+    monkeypatch.setattr("calls.tasks.deliveries_apply_pending.delay", lambda: None)
     account = ProviderAccountFactory()
     body = b'{"uuid":"x","status":"ringing"}'
     headers = vonage_signed_headers(body)
@@ -72,13 +72,13 @@ def test_a_real_worker_applies_the_events(client, settings, celery_worker):
 @pytest.mark.django_db
 def test_workers_apply_in_batches_and_a_failed_batch_one_by_one(client, settings, monkeypatch):
     settings.WEBHOOK_APPLY_IN_WORKER = True
-    monkeypatch.setattr("calls.tasks.apply_webhook_deliveries.delay", lambda: None)
-    monkeypatch.setattr("calls.webhooks.APPLY_BATCH", 2)
+    monkeypatch.setattr("calls.tasks.deliveries_apply_pending.delay", lambda: None)
+    monkeypatch.setattr("calls.services.deliveries.APPLY_BATCH", 2)
     account = ProviderAccountFactory()
     post_call_progress(client, account)
     vonage_post(client, account, vonage_status("completed", at="2026-01-05T10:01:00.000Z"))
     batches = []
-    lock_calls = webhooks._lock_calls
+    lock_calls = deliveries._lock_calls
 
     def first_batch_deadlocks(readable):
         batches.append([delivery.pk for delivery, _, _ in readable])
@@ -86,7 +86,7 @@ def test_workers_apply_in_batches_and_a_failed_batch_one_by_one(client, settings
             raise OperationalError("deadlock detected")
         lock_calls(readable)
 
-    monkeypatch.setattr("calls.webhooks._lock_calls", first_batch_deadlocks)
+    monkeypatch.setattr("calls.services.deliveries._lock_calls", first_batch_deadlocks)
 
     assert deliveries_apply_pending() == 4
     # The first batch failed and its two were applied one by one; then a batch of two.

@@ -366,7 +366,7 @@ def test_a_delivery_that_cannot_be_applied_is_kept_for_replay(client, monkeypatc
     def broken(**kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("calls.webhooks.call_event_record", broken)
+    monkeypatch.setattr("calls.services.deliveries.call_event_record", broken)
     account = ProviderAccountFactory()
     response = vonage_post(client, account, vonage_status("ringing"))
 

@@ -231,6 +231,15 @@ class CallCreated:
 
 
 @dataclass(frozen=True)
+class ScriptedCallee:
+    """A number whose callee behaves a known way: what the dashboard's test call offers."""
+
+    name: str
+    number: str  # E.164
+    summary: str
+
+
+@dataclass(frozen=True)
 class RemoteApplication:
     """An application as the provider lists it."""
 
@@ -380,6 +389,10 @@ class Provider(abc.ABC):
     DEFAULT_ANSWER_METHOD: ClassVar[str]
     # API hosts to offer for base_url on the account form; empty offers none.
     BASE_URL_SUGGESTIONS: ClassVar[tuple[str, ...]] = ()
+    # Numbers whose callee behaves as scripted, for a test call, and the one picked unless
+    # told otherwise; an emulated provider has them, a real one none.
+    SCRIPTED_CALLEES: ClassVar[tuple[ScriptedCallee, ...]] = ()
+    DEFAULT_SCRIPTED_CALLEE: ClassVar[str] = ""
     CAPABILITIES: ClassVar[tuple[str, ...]] = (
         "kind", "label", "DESCRIPTION", "ACCOUNT_FIELDS", "REQUIRED_ACCOUNT_FIELDS",
         "CALL_ACTIONS", "ENDPOINTS", "CAN_FETCH_CALL_STATUS", "NEEDS_APPLICATION",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -12,31 +10,13 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from calls import control
-from calls.control_forms import FORMS, ControlForm
+from calls.control_forms import FORMS
 from calls.models import Call
+from calls.services import control
+from calls.views.call_detail import render_call_page
 from portal.models import Role
 from portal.roles import role_required
 from portal.services import Actor
-
-
-def control_panel(call: Call, user: Any, forms: dict[str, ControlForm] | None = None
-                  ) -> dict[str, Any]:
-    """Context for `calls/_control_panel.html`; nothing for users below the operator role."""
-    if not user.has_role(Role.OPERATOR):
-        return {}
-    actions = control.available_actions(call)
-    bound = forms or {}
-    return {
-        "control": {
-            "actions": actions,
-            # One-click actions, then the ones with a form (open when it came back with errors).
-            "buttons": [(a, control.ACTIONS[a]) for a in actions
-                        if a not in FORMS and a != "hangup"],
-            "forms": [(a, control.ACTIONS[a], bound.get(a) or FORMS[a](call=call), a in bound)
-                      for a in actions if a in FORMS],
-        },
-    }
 
 
 def _back(request: HttpRequest, call: Call) -> HttpResponse:
@@ -51,9 +31,6 @@ def _back(request: HttpRequest, call: Call) -> HttpResponse:
 @role_required(Role.OPERATOR)
 @require_POST
 def call_control_view(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    # Imported here: calls.views imports this module for the panel.
-    from calls.views import render_call_page
-
     if action not in control.ACTIONS:
         raise Http404("There is no such call action.")
     call = get_object_or_404(Call.objects.select_related("account", "application"), pk=pk)

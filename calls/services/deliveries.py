@@ -1,31 +1,21 @@
-"""Provider event webhooks: stored raw, verified, applied, answered in milliseconds.
+"""Webhook deliveries: reading, storing, applying (in the request or in workers) and replaying.
 
-Every request under a known account token is stored as a `WebhookDelivery`, so nothing a
-provider sends is lost even if verifying or applying fails. The signature is checked first
-(DESIGN.md section 2; pure computation), then the delivery is stored and its event applied to
-its call (`calls.events`) in one transaction: the apply runs in a savepoint, so an apply that
-fails leaves the delivery stored with its error, and the request costs one commit (one WAL
-flush), not three (docs/performance.md). A replayed signature is refused by the
-`delivery_replay_once` constraint, without serialising the account's deliveries on a lock.
-No provider HTTP happens here.
+calls/hooks/events.py verifies a request and hands the delivery here. Stored and applied in
+one transaction, the apply runs in a savepoint, so an apply that fails leaves the delivery
+stored with its error, and the request costs one commit (one WAL flush), not three
+(docs/performance.md). A replayed signature is refused by the `delivery_replay_once`
+constraint, without serialising the account's deliveries on a lock.
 
 With WEBHOOK_APPLY_IN_WORKER on, applying waits for a Celery worker: the request only
 verifies, stores and answers (a fraction of the work, so bursts of thousands of events per
 second are taken), and workers apply the stored deliveries oldest first, usually within a
-fraction of a second. A delivery that cannot be applied is kept with its error for replay, as
-always; the provider has had its 200 by then.
-
-Answers: 200 (Vonage: empty body, the call flow continues; Voice Gateway status hook:
-ignored; other Voice Gateway hooks: `[]`, an empty verb array that lets the running
-application go on), 401 signature refused or replayed, 404 unknown token or hook, 405
-method, 413 body over `MAX_BODY`, 415 not JSON, 400 malformed JSON. Never a 500 for
-anything the sender controls.
+fraction of a second. A delivery that cannot be applied is kept with its error for replay,
+as always; the provider has had its 200 by then.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import time
 from typing import Any
@@ -36,30 +26,18 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 
 from calls import tasks
-from calls.events import call_event_record
 from calls.models import Call, CallEvent, WebhookDelivery
-from portal import rawrows
-from portal.api.exceptions import error_body
+from calls.services.events import call_event_record
 from portal.jsontext import JsonRefused, json_parse, without_nul
-from portal.redaction import mask
 from portal.services import Actor, audit_record
 from voiceapps.adapters import account_adapter
-from voiceapps.hooks import VOICEGATEWAY_HOOKS, sends_to_event_url
-from voiceapps.models import ProviderAccount
 from voiceapps.providers.base import ParsedEvent, Provider
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY = 256 * 1024  # bytes; provider events are a few KB, a jambonz INVITE maybe 10
-EVENTS_ENDPOINT = "events"
-VG_STATUS_ENDPOINT = "vg/status"
-# Never stored: they authenticate (a Vonage JWT could be replayed within its 5 minutes).
-HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 # A Voice Gateway hook that carries only the call's base fields is what its URL says.
 HOOK_KINDS = {
     "vg/action": "action",
@@ -79,131 +57,12 @@ class Refusal(Exception):
         self.reason = reason
 
 
-@csrf_exempt
-def events_hook(request: HttpRequest, token: str) -> HttpResponse:
-    """Vonage, KPN and sandbox event URL: POST JSON, or GET with query parameters."""
-    return _receive(request, token, EVENTS_ENDPOINT, methods=("GET", "POST"))
-
-
-@csrf_exempt
-def voicegateway_hook(request: HttpRequest, token: str, name: str) -> HttpResponse:
-    """Voice Gateway call status hook and verb hooks (jambonz.md 3.1-3.5): POST JSON."""
-    if name not in VOICEGATEWAY_HOOKS:
-        return _refused(404, "There is nothing at this address.")
-    return _receive(request, token, f"vg/{name}", methods=("POST",))
-
-
-def _receive(
-    request: HttpRequest, token: str, endpoint: str, *, methods: tuple[str, ...]
-) -> HttpResponse:
-    account = account_by_token(token)
-    if account is None:
-        return _refused(404, "There is nothing at this address.")  # and nothing is stored
-    if request.method not in methods:
-        response = _refused(405, f"This hook takes {' or '.join(methods)}.")
-        response["Allow"] = ", ".join(methods)
-        return response
-
-    declared = content_length(request)
-    body = b"" if declared > MAX_BODY else request.read(MAX_BODY + 1)
-    too_large = declared > MAX_BODY or len(body) > MAX_BODY
-    delivery = WebhookDelivery(
-        account=account,
-        endpoint=endpoint,
-        method=request.method,
-        path=request.path.replace(token, mask(token))[:500],
-        query=request.META.get("QUERY_STRING", ""),
-        headers=_stored_headers(request),
-        body=b"" if too_large else body,
-        body_sha256="" if too_large else hashlib.sha256(body).hexdigest(),
-    )
-    try:
-        if too_large:
-            raise Refusal(413, f"too large: over {MAX_BODY} bytes; the body was not kept")
-        if sends_to_event_url(account) == endpoint.startswith("vg/"):
-            raise Refusal(404, f"wrong endpoint: a {account.get_kind_display()} account does "
-                               f"not send to /{endpoint}")
-        provider = account_adapter(account, webhooks_only=True)
-        _verify(delivery, provider, request, body)
-        payload = delivery_payload(delivery)
-    except Refusal as refusal:
-        return _reject(delivery, refusal)
-    except Exception:
-        delivery.save()  # kept, unverified, before the error is reported
-        raise
-    try:
-        if settings.WEBHOOK_APPLY_IN_WORKER:
-            _store_accepted(delivery)
-            deliveries_apply_soon()
-            applied = True
-        else:
-            with transaction.atomic():
-                _store_accepted(delivery)
-                applied = _apply_or_keep(delivery, payload, provider)
-    except _Replayed:
-        delivery.verified = False  # stored as refused, beside the accepted original
-        return _reject(delivery, Refusal(401, "replayed: this signature was accepted before"))
-    if not applied:
-        # A 5xx makes the provider retry once, which may well succeed.
-        return _refused(500, "The event was stored but could not be applied.")
-    if endpoint in (EVENTS_ENDPOINT, VG_STATUS_ENDPOINT):
-        return HttpResponse(status=200)
-    return JsonResponse([], safe=False)
-
-
-_ACCOUNT_FIELDS = rawrows.fields_of(ProviderAccount)
-_ACCOUNT_BY_TOKEN = (f"SELECT {rawrows.columns(_ACCOUNT_FIELDS)} "
-                     f"FROM {ProviderAccount._meta.db_table} WHERE webhook_token = %s")
-
-
-def account_by_token(token: str) -> ProviderAccount | None:
-    """The account this webhook token belongs to (every delivery starts here)."""
-    return rawrows.fetch_one(ProviderAccount, _ACCOUNT_FIELDS, _ACCOUNT_BY_TOKEN, [token])
-
-
-def content_length(request: HttpRequest) -> int:
-    try:
-        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
-    except ValueError:
-        return 0
-
-
-def _stored_headers(request: HttpRequest) -> dict[str, str]:
-    headers = {}
-    for name, value in request.headers.items():
-        if name.lower() in HIDDEN_HEADERS:
-            continue
-        if name.lower() == "jambonz-signature":
-            # The time is needed to diagnose; the signatures themselves are not.
-            value = ",".join(
-                part if not part.strip().startswith("v1=") else "v1=" + mask(part.split("=", 1)[1])
-                for part in value.split(",")
-            )
-        headers[name] = value
-    return headers
-
-
-def _verify(
-    delivery: WebhookDelivery, provider: Provider, request: HttpRequest, body: bytes
-) -> None:
-    """Check the signature; mark the (unsaved) delivery verified or raise Refusal."""
-    verdict = provider.verify_webhook(
-        request.headers, body, query_string=request.META.get("QUERY_STRING", "")
-    )
-    delivery.signed_at = verdict.signed_at
-    delivery.replay_key = verdict.replay_key[:200]
-    if not verdict.ok:
-        raise Refusal(401, verdict.reason)
-    delivery.verified = True
-    delivery.unsigned = verdict.unsigned
-
-
-class _Replayed(Exception):
+class DeliveryReplayed(Exception):
     """The delivery's replay key belongs to a delivery the account accepted before."""
 
 
 def _store_accepted(delivery: WebhookDelivery) -> None:
-    """Insert a verified delivery; _Replayed if its signature was accepted before.
+    """Insert a verified delivery; DeliveryReplayed if its signature was accepted before.
 
     The `delivery_replay_once` unique constraint decides, also between two copies of one
     signed request arriving at once: the second insert waits for the first to commit, then
@@ -218,11 +77,16 @@ def _store_accepted(delivery: WebhookDelivery) -> None:
         else:
             delivery.save()
     except IntegrityError as exc:
-        raise _Replayed from exc
+        raise DeliveryReplayed from exc
 
 
-def _apply_or_keep(delivery: WebhookDelivery, payload: dict[str, Any],
-                   provider: Provider, *, passing: tuple[type[Exception], ...] = ()) -> bool:
+def _apply_or_keep(
+    delivery: WebhookDelivery,
+    payload: dict[str, Any],
+    provider: Provider,
+    *,
+    passing: tuple[type[Exception], ...] = (),
+) -> bool:
     """Apply the stored delivery in a savepoint; on failure keep it with its error (except
     for the `passing` errors, which the caller handles)."""
     try:
@@ -241,25 +105,19 @@ def _apply_or_keep(delivery: WebhookDelivery, payload: dict[str, Any],
     return True
 
 
-def _reject(delivery: WebhookDelivery, refusal: Refusal) -> HttpResponse:
-    """Store a refused delivery (never yet stored) with the reason, and answer the 4xx."""
-    delivery.rejection_reason = refusal.reason[:300]
-    delivery.save()
-    if refusal.status == 401:
-        # Which check failed is in the rejected-deliveries log, not told to the sender.
-        return _refused(401, "The webhook signature was not accepted.")
-    return _refused(refusal.status, refusal.reason)
-
-
-def _refused(status: int, detail: str) -> JsonResponse:
-    codes = {400: "invalid", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-             413: "too_large", 415: "unsupported_media_type"}
-    response = JsonResponse(error_body(codes.get(status, "error"), detail), status=status)
-    # Django would log the path, and the path holds the account's secret token; the
-    # delivery row has the facts instead.
-    response._has_been_logged = True
-    logger.info("Webhook refused with %s: %s", status, detail)
-    return response
+def delivery_accept(
+    *, delivery: WebhookDelivery, payload: dict[str, Any], provider: Provider
+) -> bool:
+    """Store a verified delivery and apply its event, now or (WEBHOOK_APPLY_IN_WORKER) by a
+    worker; False when it was stored but its apply failed. DeliveryReplayed if its signature
+    was accepted before."""
+    if settings.WEBHOOK_APPLY_IN_WORKER:
+        _store_accepted(delivery)
+        deliveries_apply_soon()
+        return True
+    with transaction.atomic():
+        _store_accepted(delivery)
+        return _apply_or_keep(delivery, payload, provider)
 
 
 def delivery_payload(delivery: WebhookDelivery) -> dict[str, Any]:
@@ -267,9 +125,7 @@ def delivery_payload(delivery: WebhookDelivery) -> dict[str, Any]:
     body = bytes(delivery.body)
     if delivery.method == "GET" and not body:
         return without_nul(dict(parse_qsl(delivery.query, keep_blank_values=True)))
-    content_type = next(
-        (v for k, v in delivery.headers.items() if k.lower() == "content-type"), ""
-    )
+    content_type = next((v for k, v in delivery.headers.items() if k.lower() == "content-type"), "")
     media_type = content_type.split(";")[0].strip().lower()
     if not body:
         raise Refusal(400, "empty body")
@@ -294,7 +150,10 @@ def _hook_event(endpoint: str, event: ParsedEvent) -> ParsedEvent:
 
 @transaction.atomic
 def delivery_apply(
-    *, delivery: WebhookDelivery, payload: dict[str, Any], provider: Provider,
+    *,
+    delivery: WebhookDelivery,
+    payload: dict[str, Any],
+    provider: Provider,
     source: str = "webhook",
 ) -> CallEvent | None:
     """Apply a stored delivery's event to its call; mark the delivery applied."""
@@ -308,9 +167,13 @@ def delivery_apply(
         received_at=delivery.received_at,
     )
     delivery.applied_at = timezone.now()
-    delivery.apply_error = "" if record else (
-        "The event names no call (no uuid, call_uuid, call_sid or conversation_uuid); "
-        "it is kept here only."
+    delivery.apply_error = (
+        ""
+        if record
+        else (
+            "The event names no call (no uuid, call_uuid, call_sid or conversation_uuid); "
+            "it is kept here only."
+        )
     )
     delivery.save(update_fields=["applied_at", "apply_error", "is_replay"])
     return record
@@ -330,14 +193,15 @@ def delivery_replay(*, actor: Actor, delivery: WebhookDelivery) -> CallEvent | N
     except Refusal as refusal:
         raise ValidationError(f"This delivery cannot be applied: {refusal.reason}.") from None
     delivery.is_replay = True
-    record = delivery_apply(delivery=delivery, payload=payload, provider=provider,
-                            source="replay")
+    record = delivery_apply(delivery=delivery, payload=payload, provider=provider, source="replay")
     audit_record(
         actor=actor,
         action="webhook_delivery.replay",
         obj=delivery,
-        changes={"call": record.call_id if record else None,
-                 "duplicate": record.is_duplicate if record else None},
+        changes={
+            "call": record.call_id if record else None,
+            "duplicate": record.is_duplicate if record else None,
+        },
     )
     return record
 
@@ -350,8 +214,13 @@ PENDING = Q(verified=True, rejection_reason="", applied_at__isnull=True, apply_e
 # failed this often: a failure of the database's (a deadlock, a restart) heals, one of the
 # event's own stays with its error for an admin to replay once fixed.
 APPLY_ATTEMPTS = 5
-FAILED = (Q(verified=True, rejection_reason="", applied_at__isnull=True,
-            apply_attempts__lt=APPLY_ATTEMPTS, account__isnull=False) & ~Q(apply_error=""))
+FAILED = Q(
+    verified=True,
+    rejection_reason="",
+    applied_at__isnull=True,
+    apply_attempts__lt=APPLY_ATTEMPTS,
+    account__isnull=False,
+) & ~Q(apply_error="")
 APPLY_SCHEDULED_KEY = "calls:webhooks:apply-scheduled"
 # A scheduled apply task that never ran (its worker died) stops holding back new ones after
 # this long; beat also applies whatever is pending every minute.
@@ -382,7 +251,7 @@ def deliveries_apply_soon() -> None:
         return
     _last_asked = now
     if cache.add(APPLY_SCHEDULED_KEY, True, timeout=APPLY_SCHEDULED_TTL):
-        tasks.apply_webhook_deliveries.delay()
+        tasks.deliveries_apply_pending.delay()
 
 
 def deliveries_apply_pending(*, limit: int | None = None) -> int:
@@ -454,12 +323,15 @@ def _claim_pending(batch: int, which: Q = PENDING) -> list[WebhookDelivery]:
     """The oldest deliveries of `which` nobody else has claimed, locked, with their accounts."""
     return list(
         WebhookDelivery.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
-        .select_related("account").filter(which).order_by("id")[:batch]
+        .select_related("account")
+        .filter(which)
+        .order_by("id")[:batch]
     )
 
 
-def _readable(deliveries: list[WebhookDelivery]
-              ) -> list[tuple[WebhookDelivery, dict[str, Any], Provider]]:
+def _readable(
+    deliveries: list[WebhookDelivery],
+) -> list[tuple[WebhookDelivery, dict[str, Any], Provider]]:
     """Each delivery with its event and its account's adapter; one whose event no longer
     reads (it did when it arrived) is kept with the reason instead."""
     readable = []
@@ -471,8 +343,9 @@ def _readable(deliveries: list[WebhookDelivery]
             delivery.apply_attempts = APPLY_ATTEMPTS
             delivery.save(update_fields=["apply_error", "apply_attempts"])
         else:
-            readable.append((delivery, payload,
-                             account_adapter(delivery.account, webhooks_only=True)))
+            readable.append(
+                (delivery, payload, account_adapter(delivery.account, webhooks_only=True))
+            )
     return readable
 
 
@@ -486,6 +359,9 @@ def _lock_calls(readable: list[tuple[WebhookDelivery, dict[str, Any], Provider]]
         if leg:
             legs.setdefault(delivery.account_id, set()).add(leg)
     for account_id, ids in legs.items():
-        list(Call.objects.select_for_update(no_key=True)
-             .filter(account_id=account_id, provider_call_id__in=ids).order_by("id")
-             .values_list("id", flat=True))
+        list(
+            Call.objects.select_for_update(no_key=True)
+            .filter(account_id=account_id, provider_call_id__in=ids)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )

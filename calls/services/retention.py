@@ -1,6 +1,6 @@
 """Retention: raw webhook payloads are removed, and old calls' phone numbers masked, on time.
 
-The policy (portal.models.RetentionPolicy) is edited on /settings/; `apply_retention` runs
+The policy (portal.models.RetentionPolicy) is edited on /settings/; `retention_apply` runs
 every hour from Celery beat and is safe to run twice or to interrupt: removing a payload
 twice changes nothing, a masked number is recognised and left alone, and the masking
 watermark only moves once a whole run has finished.
@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import phonenumbers
-from celery import shared_task
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -160,8 +159,3 @@ def retention_apply(*, now: datetime | None = None) -> dict[str, int]:
     policy.save(update_fields=["numbers_masked_before", "last_run_at", "last_run"])
     return summary
 
-
-@shared_task(name="calls.retention.apply_retention")
-def apply_retention() -> dict[str, int]:
-    """Celery beat runs this every hour (CELERY_BEAT_SCHEDULE["calls-retention"])."""
-    return retention_apply()

@@ -9,19 +9,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from calls.api.logs import DeliveryPagination
+from calls import selectors
 from calls.filters import DeliveryFilter
-from calls.log import cursor_page
 from calls.models import WebhookDelivery
-from calls.webhooks import delivery_replay
+from calls.services.deliveries import delivery_replay
+from calls.views.log import cursor_page
+from portal.api.pagination import ReceivedPagination
 from portal.models import Role
+from portal.params import filtered_rows
 from portal.roles import role_required
 from portal.services import Actor
-
-
-def deliveries(data: object) -> DeliveryFilter:
-    return DeliveryFilter(data, queryset=WebhookDelivery.objects.select_related(
-        "account").prefetch_related("events"))
 
 
 @role_required(Role.OPERATOR)
@@ -29,10 +26,9 @@ def delivery_list(request: HttpRequest) -> HttpResponse:
     params = request.GET.copy()
     if "outcome" not in params:
         params["outcome"] = "rejected"  # the page is there to diagnose refusals
-    filters = deliveries(params)
-    rows = filters.qs if filters.is_valid() else WebhookDelivery.objects.none()
+    filters = DeliveryFilter(params, queryset=selectors.delivery_list())
     return render(request, "calls/delivery_list.html", {
-        "filter": filters, **cursor_page(request, rows, DeliveryPagination)})
+        "filter": filters, **cursor_page(request, filtered_rows(filters), ReceivedPagination)})
 
 
 @role_required(Role.ADMIN)

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from calls.models import Call, CallEvent, CallStatus
-from calls.services import NON_FIELD, application_config
+from calls.services.provider_request import NON_FIELD, application_config
 from portal.redaction import scrub
 from portal.services import Actor, audit_record
 from voiceapps.adapters import account_adapter

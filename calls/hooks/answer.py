@@ -12,15 +12,21 @@ from collections.abc import Mapping
 from contextlib import nullcontext
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from calls.control import transferred_documents
+from calls.hooks.common import (
+    MAX_BODY,
+    account_by_token,
+    application_at_url,
+    call_by_uuid,
+    content_length,
+)
 from calls.models import AnswerRequest, Call, CallEvent
-from calls.webhooks import MAX_BODY, account_by_token, content_length
+from calls.services.control import transferred_documents
 from portal import rawrows
 from portal.api.exceptions import error_body
 from portal.jsontext import JsonRefused, json_parse, without_nul
@@ -34,62 +40,6 @@ from voiceapps.ncco.services import (
     ncco_render_version,
     ncco_version,
 )
-
-# The lookups and the record go through a plain cursor (portal.rawrows): Django's query
-# compiler cost three to five times what PostgreSQL spends on them (1.3 ms of Python for the
-# application and its account, 0.35 ms in PostgreSQL).
-
-# What answering needs of a call: loading all of its fields (six JSON documents among them)
-# cost more than the rest of the lookup.
-ANSWER_CALL_FIELDS = ("id", "tag", "ncco_version_id", "application_id")
-_CALL_FIELDS = rawrows.fields_of(Call, ANSWER_CALL_FIELDS)
-_CALL_BY_UUID = (
-    f"SELECT {rawrows.columns(_CALL_FIELDS)} FROM {Call._meta.db_table} "
-    "WHERE account_id = %s AND provider_call_id = %s "
-    "ORDER BY created_at DESC, id DESC LIMIT 1"  # Call's ordering: the newest
-)
-
-
-def find_call(*, account_id: int, params: Mapping[str, Any]) -> Call | None:
-    """The call Callboard placed that the provider's `uuid` names, if any."""
-    uuid = params.get("uuid")
-    if not isinstance(uuid, str) or not uuid:
-        return None
-    return rawrows.fetch_one(Call, _CALL_FIELDS, _CALL_BY_UUID, [account_id, uuid])
-
-
-# The application at an answer URL, its account, and the primary key of the version it
-# serves: the pinned one if it belongs to the application's document, else the document's
-# latest. The version itself comes from ncco_version's cache.
-_APPLICATION_FIELDS = rawrows.fields_of(
-    Application, ("id", "account_id", "ncco_document_id", "variables"))
-_ACCOUNT_FIELDS = rawrows.fields_of(ProviderAccount)
-_VERSION_TABLE = NccoVersion._meta.db_table
-_APPLICATION_AT_URL = f"""
-SELECT {rawrows.columns(_APPLICATION_FIELDS, "app")}, {rawrows.columns(_ACCOUNT_FIELDS, "acc")},
-  COALESCE(
-    (SELECT pinned.id FROM {_VERSION_TABLE} pinned
-     WHERE pinned.id = app.pinned_version_id AND pinned.document_id = app.ncco_document_id),
-    (SELECT latest.id FROM {_VERSION_TABLE} latest
-     WHERE latest.document_id = app.ncco_document_id ORDER BY latest.number DESC LIMIT 1))
-FROM {Application._meta.db_table} app
-JOIN {ProviderAccount._meta.db_table} acc ON acc.id = app.account_id
-WHERE app.id = %s AND acc.webhook_token = %s
-"""
-
-
-def _application_at(token: str, application_id: int) -> tuple[Application, int | None] | None:
-    """(application with its account, served version's pk), or None if no such URL."""
-    with connection.cursor() as cursor:
-        cursor.execute(_APPLICATION_AT_URL, [application_id, token])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    accounts_from = len(_APPLICATION_FIELDS)
-    application = rawrows.from_row(Application, _APPLICATION_FIELDS, row[:accounts_from])
-    application.account = rawrows.from_row(ProviderAccount, _ACCOUNT_FIELDS,
-                                            row[accounts_from:-1])
-    return application, row[-1]
 
 
 def _render(
@@ -108,7 +58,7 @@ def _render(
 def answer(request: HttpRequest, token: str, application_id: int) -> HttpResponse:
     """Vonage's answer webhook: GET with query parameters or POST with a JSON body."""
     started = time.perf_counter()
-    found = _application_at(token, application_id)
+    found = application_at_url(token, application_id)
     if found is None:
         # One sentence for both cases: the answer must not tell which part was wrong.
         return _json_error(404, "not_found", "There is no application at this address.")
@@ -121,7 +71,7 @@ def answer(request: HttpRequest, token: str, application_id: int) -> HttpRespons
     if application.ncco_document_id is None:
         return record.error(404, "not_found", "This application has no hosted call flow.")
 
-    call = find_call(account_id=application.account_id, params=params)
+    call = call_by_uuid(account_id=application.account_id, params=params)
     record.call = call
     version = ncco_version(version_id) if version_id is not None else None
     document, missing = _render(application, params, call, version)
@@ -149,7 +99,7 @@ def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
     record = _Recorder(request, started, application=None, account=account)
     record.params, refusal = _verified_params(request, record)
     event = record.params
-    call = find_call(account_id=account.pk, params=event)
+    call = call_by_uuid(account_id=account.pk, params=event)
     if not ncco_document_served_by(account=account, document_id=version.document_id,
                                    starts=transferred_documents(call.pk) if call else ()):
         # Another account's menu is no menu of this one: the same answer as no menu at all.

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
-from django.db.models import Max, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -26,6 +26,7 @@ from rest_framework.request import Request
 
 from calls.filters import CallFilter, call_filter
 from calls.models import Call
+from calls.selectors import last_change
 from portal.api.pagination import LogPagination
 from portal.models import Role
 from portal.params import BadParameter, parse_moment
@@ -52,11 +53,6 @@ CSV_COLUMNS = (
     ("sip_code", "sip_code"), ("failure_detail", "failure_detail"),
     ("provider_call_id", "provider_call_id"),
 )
-
-
-def last_change() -> datetime | None:
-    """When any call last changed (the `call_updated` index answers it)."""
-    return Call.objects.aggregate(latest=Max("updated_at"))["latest"]
 
 
 def filter_query(request: HttpRequest) -> str:
