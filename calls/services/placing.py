@@ -240,7 +240,7 @@ def call_place(
         if random_from_number:
             sent["random_from_number"] = True
         if tag and "tag" in provider.CALL_OPTIONS:
-            sent["tag"] = tag  # Voice Gateway echoes it in every webhook as customerData
+            sent["tag"] = tag  # e.g. Voice Gateway echoes it in every webhook as customerData
         _check_buildable(provider, account, application,
                          call_request(to=endpoint, from_number=caller, flow=checked_flow,
                                       options=sent))
