@@ -11,8 +11,7 @@ from calls.views import (
     profiles,
     test_call,
 )
-from voiceapps.hooks import ANSWER_ROUTE, EVENTS_ROUTE, VOICEGATEWAY_ROUTE
-from voiceapps.ncco.services import MENU_ROUTE
+from voiceapps.hooks import ANSWER_ROUTE, EVENTS_ROUTE, MENU_ROUTE, VOICEGATEWAY_ROUTE
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
