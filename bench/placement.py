@@ -70,7 +70,7 @@ def place_and_send(stack: run.Stack, *, cps: float, calls: int, timeout: float
 
 def rate_figures(label: str, cps: float, arrivals: list[float], calls: int, *,
                  at_least: float) -> list[run.Figure]:
-    from tests.calls.test_ratelimit import most_in_one_second
+    from tests.calls.services.test_ratelimit import most_in_one_second
 
     achieved = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]

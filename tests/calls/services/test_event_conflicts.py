@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from calls.models import Call
 from portal.models import AuditEntry
-from tests.calls.test_events import STATE
+from tests.calls.services.test_events import STATE
 from tests.calls.webhook_helpers import (
     CONVERSATION,
     vg_post,
