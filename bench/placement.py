@@ -30,8 +30,8 @@ SPEC_CHECK_EVERY = 10
 def place_and_send(stack: run.Stack, *, cps: float, calls: int, timeout: float
                    ) -> tuple[list[float], float]:
     """(arrival times at the provider, seconds until every call was submitted)."""
-    from calls import services
     from calls.models import Call, CallStatus
+    from calls.services import placing
     from portal.services import SYSTEM
     from tests.calls.placing import FROM, phone, vonage_setup
     from tests.fakes.provider_server import FakeProvider
@@ -47,7 +47,7 @@ def place_and_send(stack: run.Stack, *, cps: float, calls: int, timeout: float
     try:
         with run.step(f"queueing {calls} calls on an account limited to {cps:g}/s"):
             for n in range(calls):
-                services.call_place(actor=SYSTEM, via=services.VIA_API,
+                placing.call_place(actor=SYSTEM, via=placing.VIA_API,
                                     application=setup.application, from_number=FROM,
                                     to=phone(f"+3161{n:07d}"), flow={"type": "application"})
         with run.step("two workers sending them"):
@@ -70,7 +70,7 @@ def place_and_send(stack: run.Stack, *, cps: float, calls: int, timeout: float
 
 def rate_figures(label: str, cps: float, arrivals: list[float], calls: int, *,
                  at_least: float) -> list[run.Figure]:
-    from tests.calls.test_ratelimit import most_in_one_second
+    from tests.calls.services.test_ratelimit import most_in_one_second
 
     achieved = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]

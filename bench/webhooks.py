@@ -160,7 +160,7 @@ def stored_counts() -> dict[str, int]:
 
 def pending() -> int:
     from calls.models import WebhookDelivery
-    from calls.webhooks import PENDING
+    from calls.services.deliveries import PENDING
 
     return WebhookDelivery.objects.filter(PENDING).count()
 

@@ -1,15 +1,14 @@
-"""The call page's control forms: they shape what was typed; calls/control.py decides."""
+"""The call page's control forms: they shape what was typed; calls/services/control.py decides."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 
-from calls import control
 from calls.models import Call
-from calls.services import NON_FIELD
+from calls.services import control
+from portal.forms import ServiceErrorsMixin
 from voiceapps.models import NccoDocument
 from voiceapps.ncco import parse_ncco_text
 from voiceapps.ncco.validator import TALK_TEXT_LIMIT
@@ -40,7 +39,7 @@ def _loop() -> forms.IntegerField:
                   "Empty plays it once; 0 repeats it until stopped or hung up.")
 
 
-class ControlForm(forms.Form):
+class ControlForm(ServiceErrorsMixin, forms.Form):
     """One action's parameters; its ids carry the action so the page can hold every form."""
 
     action = ""
@@ -63,17 +62,6 @@ class ControlForm(forms.Form):
         """call_control's keyword arguments: the fields that were filled in."""
         return {name: value for name, value in self.cleaned_data.items()
                 if value not in (None, "")}
-
-    def add_service_errors(self, error: ValidationError) -> None:
-        """The service's refusal, each message on the field it names."""
-        if not hasattr(error, "error_dict"):
-            self.add_error(None, error)
-            return
-        for name, messages in error.message_dict.items():
-            field = name if name in self.fields else None
-            for message in messages:
-                self.add_error(field, message if field or name == NON_FIELD
-                               else f"{name}: {message}")
 
 
 class TransferForm(ControlForm):

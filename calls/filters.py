@@ -1,8 +1,10 @@
-"""The one call filter: the call log page, its CSV export and `GET /api/v1/calls` use it alike.
+"""One filter per list: its page, its CSV and its `GET /api/v1/...` take the same parameters.
 
-Parameters: status, provider, account, application, direction, answered_by, since, until
-(a date, or a date and time; `until` with a bare date includes that whole day), from_number
-and to_number (substrings), tag (`key:value`, or `key` for calls carrying that key).
+Calls (the log, its CSV, `/api/v1/calls`): status, provider, account, application,
+direction, answered_by, since, until (a date, or a date and time; `until` with a bare date
+includes that whole day), from_number and to_number (substrings), tag (`key:value`, or
+`key` for calls carrying that key). Webhook deliveries: account, endpoint, outcome, since,
+until. Call profiles: q (name or description), kind.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from calls.models import (
     WebhookDelivery,
 )
 from portal.params import ModelIdFilter, MomentFilter
-from voiceapps.models import Application, ProviderAccount
+from voiceapps.models import Application, CallProfile, ProviderAccount
 from voiceapps.providers.registry import KIND_CHOICES
 
 # The page offers a date picker; the API also takes a date and time in the same parameter.
@@ -102,3 +104,21 @@ class DeliveryFilter(django_filters.FilterSet):
         if value == "applied":
             return qs.filter(applied_at__isnull=False)
         return qs.exclude(rejected).filter(applied_at__isnull=True)
+
+
+class CallProfileFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label="Search", max_length=100,
+                                  widget=forms.TextInput(attrs={
+                                      "type": "search", "placeholder": "Name or description"}),
+                                  help_text="Text the name or the description contains.")
+    kind = django_filters.ChoiceFilter(choices=KIND_CHOICES, empty_label="All",
+                                       label="Provider", help_text="Only this provider kind.")
+
+    class Meta:
+        model = CallProfile
+        fields: list[str] = []
+
+    def filter_q(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        text = value.strip()
+        return qs.filter(Q(name__icontains=text) | Q(description__icontains=text)) \
+            if text else qs

@@ -20,10 +20,10 @@ from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from calls import services
+from portal.forms import ServiceErrorsMixin
 from voiceapps.models import Application, CallProfile, Number, ProviderAccount
 from voiceapps.ncco import parse_ncco_text
-from voiceapps.providers.base import Provider
+from voiceapps.providers.base import FLOW_ANSWER_URL, FLOW_APPLICATION, FLOW_NCCO, Provider
 from voiceapps.providers.options import CATALOG, Ask, CallOption
 from voiceapps.providers.registry import KIND_CHOICES, provider_class
 
@@ -230,7 +230,7 @@ class FieldGroup:
     hidden_fields: tuple = ()
 
 
-class OptionFormMixin:
+class OptionFormMixin(ServiceErrorsMixin):
     """Adds a provider's option fields; reads them back; puts service errors on fields."""
 
     fields: dict[str, forms.Field]
@@ -277,20 +277,6 @@ class OptionFormMixin:
             return self.option_field_for(path)
         return path if path in self.fields else None
 
-    def add_service_errors(self, error: ValidationError) -> None:
-        """A service's ValidationError, each message on the field its path names."""
-        if not hasattr(error, "error_dict"):
-            self.add_error(None, error)
-            return
-        for path, messages in error.message_dict.items():
-            field = self.field_for(path)
-            for message in messages:
-                if field is None:
-                    self.add_error(None, message if path == services.NON_FIELD
-                                   else f"{path}: {message}")
-                else:
-                    self.add_error(field, message)
-
 
 def refresh_attrs(url: str, target: str) -> dict[str, str]:
     """A select that re-renders its form (htmx) when changed: the fields depend on it."""
@@ -327,9 +313,9 @@ ENDPOINT_INPUTS: dict[tuple[str, str], Callable[[], forms.Field]] = {
     ("user", "name"): _text("User", "A user registered on the Voice Gateway.", 255),
 }
 FLOW_LABELS = {
-    services.FLOW_APPLICATION: "The application's call flow",
-    services.FLOW_NCCO: "An NCCO written here",
-    services.FLOW_ANSWER_URL: "An answer URL",
+    FLOW_APPLICATION: "The application's call flow",
+    FLOW_NCCO: "An NCCO written here",
+    FLOW_ANSWER_URL: "An answer URL",
 }
 
 
@@ -425,12 +411,12 @@ class CallPlaceForm(OptionFormMixin, forms.Form):
             field.required = required
             self.fields[f"to_{self.to_type}_{key}"] = field
         self.flow_type = self._current("flow_type", source)
-        if self.flow_type == services.FLOW_NCCO:
+        if self.flow_type == FLOW_NCCO:
             self.fields["ncco"] = forms.CharField(
                 label="NCCO", widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false",
                                                            "class": "code"}),
                 help_text='A JSON array of actions, e.g. [{"action": "talk", "text": "Hello"}].')
-        elif self.flow_type == services.FLOW_ANSWER_URL:
+        elif self.flow_type == FLOW_ANSWER_URL:
             self.fields["answer_url"] = forms.URLField(
                 label="Answer URL", assume_scheme="https",
                 help_text="Returns the call flow when the call is answered.")
@@ -471,14 +457,14 @@ class CallPlaceForm(OptionFormMixin, forms.Form):
             return {"flow.ncco": "ncco", "flow.url": "answer_url",
                     "flow.method": "answer_method"}.get(path, "flow_type")
         if path == "flow":
-            return {services.FLOW_NCCO: "ncco", services.FLOW_ANSWER_URL: "answer_url"}.get(
+            return {FLOW_NCCO: "ncco", FLOW_ANSWER_URL: "answer_url"}.get(
                 self.flow_type, "flow_type")
         if path.startswith("tag."):
             return "tag"
         return super().field_for(path)
 
     def place_arguments(self) -> dict[str, Any]:
-        """Keyword arguments of services.call_place."""
+        """Keyword arguments of call_place (calls/services/placing.py)."""
         data = self.cleaned_data
         to = {"type": self.to_type}
         for key in self.provider.ENDPOINTS[self.to_type]:
@@ -486,9 +472,9 @@ class CallPlaceForm(OptionFormMixin, forms.Form):
             if value not in (None, "", {}):
                 to[key] = value
         flow: dict[str, Any] = {"type": self.flow_type}
-        if self.flow_type == services.FLOW_NCCO:
+        if self.flow_type == FLOW_NCCO:
             flow["ncco"] = data["ncco"]
-        elif self.flow_type == services.FLOW_ANSWER_URL:
+        elif self.flow_type == FLOW_ANSWER_URL:
             flow.update(url=data["answer_url"], method=data["answer_method"])
         random_from = data["from_number"] == RANDOM_FROM
         return {

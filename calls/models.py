@@ -21,7 +21,7 @@ class CallStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     REJECTED = "rejected", "Rejected"
     CANCELLED = "cancelled", "Cancelled"
-    # Callboard's own verdict, never a provider's (calls/services.py, the sweep).
+    # Callboard's own verdict, never a provider's (calls/services/sweeping.py).
     UNKNOWN = "unknown", "Outcome unknown"
 
 
@@ -32,7 +32,7 @@ UNKNOWN_STATUS_HELP = (
     "they set the real outcome."
 )
 # Final for Callboard: nothing of its own moves such a call again. UNKNOWN is among them,
-# yet any later provider status replaces it (calls/events.py).
+# yet any later provider status replaces it (calls/services/events.py).
 TERMINAL_STATUSES = frozenset({
     CallStatus.COMPLETED, CallStatus.BUSY, CallStatus.NO_ANSWER,
     CallStatus.FAILED, CallStatus.REJECTED, CallStatus.CANCELLED, CallStatus.UNKNOWN,
@@ -148,7 +148,7 @@ class Call(models.Model):
 
 
 class AccountRateSlot(models.Model):
-    """When an account may send its next create-call request (calls/ratelimit.py).
+    """When an account may send its next create-call request (calls/services/ratelimit.py).
 
     One row per account, locked while a worker takes the slot, so every worker and every
     process shares the account's calls-per-second limit.

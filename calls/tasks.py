@@ -1,13 +1,13 @@
-"""Celery tasks for outbound calls and webhooks. The work is in calls/services.py and
-calls/webhooks.py; these only schedule.
+"""Celery tasks for calls: each runs the service function of the same name and only
+schedules what comes next.
 
-Every task is acknowledged late and safe to run twice: `call_submit` locks the row and only
-sends a call that is still `queued` and not being sent.
+Services are imported inside each body: a service may enqueue a task (placing enqueues
+`call_submit`), so importing them here at module level would make a cycle. Every task is
+acknowledged late and safe to run twice: `call_submit` locks the row and only sends a call
+that is still `queued` and not being sent.
 """
 
 from celery import shared_task
-
-from calls import services, webhooks
 
 # A rate-limit wait this short is slept in the task; a longer one frees the worker and comes
 # back as a countdown task.
@@ -15,35 +15,53 @@ INLINE_WAIT = 1.0
 
 
 @shared_task(acks_late=True)
-def submit_call(call_id: int) -> None:
+def call_submit(call_id: int) -> None:
     """Send a queued call to its provider, within the account's calls-per-second limit."""
-    outcome = services.call_submit(call_id=call_id, wait_inline=INLINE_WAIT)
+    from calls.services import sending
+
+    outcome = sending.call_submit(call_id=call_id, wait_inline=INLINE_WAIT)
     if outcome.action in ("wait", "retry"):
-        submit_call.apply_async((call_id,), countdown=outcome.delay)
+        call_submit.apply_async((call_id,), countdown=outcome.delay)
     elif outcome.action == "reconcile":
-        reconcile_call.apply_async((call_id,), countdown=outcome.delay)
+        call_reconcile.apply_async((call_id,), countdown=outcome.delay)
 
 
 @shared_task(acks_late=True)
-def reconcile_call(call_id: int) -> None:
+def call_reconcile(call_id: int) -> None:
     """Settle a call whose create request timed out, once its events had time to arrive."""
-    services.call_reconcile(call_id=call_id)
+    from calls.services import sweeping
+
+    sweeping.call_reconcile(call_id=call_id)
 
 
 @shared_task(acks_late=True)
-def sweep_stuck_calls() -> None:
+def call_sweep_stuck() -> None:
     """Beat, every minute: calls whose task was lost are retried or failed, safely; calls
     whose provider events stopped are asked about, or marked outcome unknown."""
-    services.call_sweep_stuck()
+    from calls.services import sweeping
+
+    sweeping.call_sweep_stuck()
 
 
 @shared_task(acks_late=True)
-def apply_webhook_deliveries() -> None:
+def deliveries_apply_pending() -> None:
     """Apply stored webhook deliveries (WEBHOOK_APPLY_IN_WORKER); beat runs it every minute."""
-    webhooks.deliveries_apply_pending()
+    from calls.services import deliveries
+
+    deliveries.deliveries_apply_pending()
 
 
 @shared_task(acks_late=True)
-def retry_failed_webhook_deliveries() -> None:
+def deliveries_retry_failed() -> None:
     """Beat, every minute: deliveries whose apply failed are applied once more."""
-    webhooks.deliveries_retry_failed()
+    from calls.services import deliveries
+
+    deliveries.deliveries_retry_failed()
+
+
+@shared_task(acks_late=True)
+def retention_apply() -> dict[str, int]:
+    """Beat, every hour: old raw payloads removed, old calls' numbers masked."""
+    from calls.services import retention
+
+    return retention.retention_apply()

@@ -203,7 +203,7 @@ class OneRow(models.Model):
 class RetentionPolicy(OneRow):
     """How long Callboard keeps personal data. One row (pk 1), edited by admins on /settings/.
 
-    calls/retention.py applies it every hour. Empty means keep forever.
+    calls/services/retention.py applies it every hour. Empty means keep forever.
     """
 
     webhook_payload_days = models.PositiveIntegerField(

@@ -381,13 +381,13 @@ DEFAULT_EXCEPTION_REPORTER = "portal.logging.HookTokenExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.logging.HookTokenExceptionReporterFilter"
 
 # Webhook events are applied to their calls by Celery workers instead of in the request: the
-# provider gets its answer after the event is verified and stored (calls/webhooks.py). For
+# provider gets its answer after the event is verified and stored (calls/hooks/events.py). For
 # high event volumes; see docs/performance.md.
 WEBHOOK_APPLY_IN_WORKER = env.bool("WEBHOOK_APPLY_IN_WORKER", default=False)
 # A call with the provider whose events stop coming is asked about (or, if it cannot be,
-# marked "outcome unknown") by the sweep after this much silence (calls/services.py). Longer
-# once answered: a conversation can go quiet for an hour, and Vonage ends a call after its
-# length_timer (at most 2 hours by default).
+# marked "outcome unknown") by the sweep after this much silence
+# (calls/services/sweeping.py). Longer once answered: a conversation can go quiet for an
+# hour, and Vonage ends a call after its length_timer (at most 2 hours by default).
 CALL_SILENCE_TIMEOUT_SECONDS = env.int("CALL_SILENCE_TIMEOUT_SECONDS", default=10 * 60)
 CALL_SILENCE_TIMEOUT_ANSWERED_SECONDS = env.int("CALL_SILENCE_TIMEOUT_ANSWERED_SECONDS",
                                                 default=2 * 60 * 60)
@@ -398,23 +398,20 @@ if min(CALL_SILENCE_TIMEOUT_SECONDS, CALL_SILENCE_TIMEOUT_ANSWERED_SECONDS) < 60
 # The benchmarks' baseline (bench/, portal/bench_views.py): a bare JSON view at /bench/bare,
 # mounted only when this is on, so the figures can be compared with what the server alone costs.
 BENCH_BASELINE_VIEW = env.bool("BENCH_BASELINE_VIEW", default=False)
-# Retention (calls/retention.py, policy on /settings/) is not in a `tasks` module, so its
-# module is named for the workers to import.
-CELERY_IMPORTS = ["calls.retention"]
 CELERY_BEAT_SCHEDULE = {
     name: {"task": task, "schedule": seconds}
     for name, task, seconds in (
         ("worker-heartbeat", "portal.tasks.record_worker_heartbeat", 60.0),
         # Webhook deliveries stored for the workers whose apply task was lost are applied.
-        ("calls-apply-webhook-deliveries", "calls.tasks.apply_webhook_deliveries", 60.0),
+        ("calls-apply-webhook-deliveries", "calls.tasks.deliveries_apply_pending", 60.0),
         # Deliveries whose apply failed are tried again, a batch a minute, up to 5 times.
-        ("calls-retry-failed-webhook-deliveries", "calls.tasks.retry_failed_webhook_deliveries",
-         60.0),
+        ("calls-retry-failed-webhook-deliveries", "calls.tasks.deliveries_retry_failed", 60.0),
         # Calls whose task was lost (a worker died) are retried or failed safely.
-        ("calls-sweep-stuck", "calls.tasks.sweep_stuck_calls", 60.0),
+        ("calls-sweep-stuck", "calls.tasks.call_sweep_stuck", 60.0),
         # Sandbox calls whose next step was lost with a killed worker are played on.
         ("sandbox-resume-overdue", "sandbox.resume_overdue", 60.0),
-        # Old raw payloads removed and old calls' numbers masked, every hour.
-        ("calls-retention", "calls.retention.apply_retention", 3600.0),
+        # Retention (calls/services/retention.py, policy on /settings/): old raw payloads
+        # removed and old calls' numbers masked, every hour.
+        ("calls-retention", "calls.tasks.retention_apply", 3600.0),
     )
 }

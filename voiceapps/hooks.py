@@ -1,13 +1,15 @@
 """The URLs providers call on Callboard, defined once.
 
-The receiving views mount `ROUTES` and every page, push and answer builds its URLs with the
-functions below, so the two can never disagree. Each URL carries the account's unguessable
-webhook token; regenerating the token changes all of them at once.
+calls/urls.py mounts the routes below under their names, and every page, push, answer and
+NCCO builds its URLs with the functions below, by `reverse()` of those names (strings: this
+module imports nothing of calls), so the two can never disagree. Each URL carries the
+account's unguessable webhook token; regenerating the token changes all of them at once.
 """
 
 import re
 
 from django.conf import settings
+from django.urls import reverse
 
 from portal.redaction import redact_hook_tokens
 from voiceapps.models import Application, ProviderAccount
@@ -18,11 +20,9 @@ from voiceapps.providers.registry import provider_class
 EVENTS_ROUTE = "hooks/<str:token>/events"
 ANSWER_ROUTE = "hooks/<str:token>/answer/<id:application_id>"
 VOICEGATEWAY_ROUTE = "hooks/<str:token>/vg/<str:name>"
+MENU_ROUTE = "hooks/<str:token>/menu/<id:version_id>"
 # The Voice Gateway hooks Callboard serves (jambonz status, verb action hooks and AMD).
 VOICEGATEWAY_HOOKS = ("status", "action", "confirm", "dtmf", "refer", "amd")
-
-_PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
-
 
 # What stored documents and settings hold instead of a token in Callboard's own hook URLs:
 # nothing a viewer reads carries a credential, and what goes to a provider gets the token of
@@ -62,9 +62,9 @@ def shown_url(url: str, *, to_admin: bool) -> str:
     return url if to_admin else redact_hook_tokens(url)
 
 
-def _url(route: str, **values: object) -> str:
-    path = _PARAMETER.sub(lambda match: str(values[match.group(1)]), route)
-    return f"{settings.PUBLIC_BASE_URL}/{path}"
+def _url(route_name: str, **values: object) -> str:
+    """The public address of the hook route named `route_name` (calls/urls.py)."""
+    return settings.PUBLIC_BASE_URL + reverse(route_name, kwargs=values)
 
 
 def sends_to_event_url(account: ProviderAccount) -> bool:
@@ -73,19 +73,19 @@ def sends_to_event_url(account: ProviderAccount) -> bool:
 
 
 def event_url(account: ProviderAccount) -> str:
-    return _url(EVENTS_ROUTE, token=account.webhook_token)
+    return _url("hook_events", token=account.webhook_token)
 
 
 def answer_url(application: Application) -> str:
     return _url(
-        ANSWER_ROUTE, token=application.account.webhook_token, application_id=application.pk
+        "hook_answer", token=application.account.webhook_token, application_id=application.pk
     )
 
 
 def voicegateway_hook_url(account: ProviderAccount, name: str) -> str:
     if name not in VOICEGATEWAY_HOOKS:
         raise ValueError(f"Unknown Voice Gateway hook {name!r}.")
-    return _url(VOICEGATEWAY_ROUTE, token=account.webhook_token, name=name)
+    return _url("hook_voicegateway", token=account.webhook_token, name=name)
 
 
 def default_event_url(account: ProviderAccount) -> str:
@@ -97,7 +97,8 @@ def default_event_url(account: ProviderAccount) -> str:
 
 def answer_url_base(account: ProviderAccount) -> str:
     """The answer URL without the application id, for the account page."""
-    return _url(ANSWER_ROUTE, token=account.webhook_token, application_id="")
+    # reverse() needs an id: the base is an answer URL with its id cut off.
+    return _url("hook_answer", token=account.webhook_token, application_id=0).removesuffix("0")
 
 
 def account_webhook_urls(account: ProviderAccount) -> list[tuple[str, str]]:
@@ -109,3 +110,15 @@ def account_webhook_urls(account: ProviderAccount) -> list[tuple[str, str]]:
         (f"Voice Gateway {name} hook", voicegateway_hook_url(account, name))
         for name in VOICEGATEWAY_HOOKS
     ]
+
+
+def menu_url(*, token: str, version_id: int) -> str:
+    """Where a hosted menu's input sends its event (`token` may be TOKEN_PLACEHOLDER)."""
+    return _url("hook_menu", token=token, version_id=version_id)
+
+
+def menu_url_pattern() -> re.Pattern[str]:
+    """Any hosted menu URL, whatever its token and version."""
+    path = re.escape(MENU_ROUTE).replace(re.escape("<str:token>"), r"[^/?#]+")
+    path = path.replace(re.escape("<id:version_id>"), r"\d+")
+    return re.compile(re.escape(settings.PUBLIC_BASE_URL) + "/" + path)

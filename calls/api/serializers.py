@@ -1,4 +1,6 @@
-"""Calls and call profiles in the API: shapes only; calls/services.py validates and decides."""
+"""The calls API's shapes: calls, call profiles, events, deliveries and control bodies.
+
+Shapes only; calls/services/ validates and decides."""
 
 from __future__ import annotations
 
@@ -7,10 +9,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from calls.control import available_actions
-from calls.models import Call
+from calls.models import Call, CallEvent, WebhookDelivery
+from calls.services.control import available_actions
 from portal.api.serializers import StrictSerializer
-from voiceapps.models import Application, CallProfile, ProviderAccount
+from voiceapps.models import Application, CallProfile, NccoDocument, ProviderAccount
+from voiceapps.ncco.validator import TALK_TEXT_LIMIT
 from voiceapps.providers.registry import KIND_CHOICES
 
 TO_HELP = (
@@ -144,3 +147,112 @@ class CallProfileUpdateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100, required=False)
     description = serializers.CharField(max_length=300, required=False, allow_blank=True)
     options = ObjectField(required=False, help_text=OPTIONS_HELP)
+
+
+# Logs ---------------------------------------------------------------------------------------
+
+class CallEventSerializer(serializers.ModelSerializer):
+    delivery = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True,
+        help_text="The webhook delivery it came in (null for Callboard's own events).")
+
+    unverified = serializers.BooleanField(
+        read_only=True,
+        help_text="Accepted without a signature check: its account has no signature secret.")
+
+    class Meta:
+        model = CallEvent
+        fields = ["id", "call", "kind", "status", "raw_status", "provider_time", "received_at",
+                  "source", "is_duplicate", "out_of_order", "out_of_range", "unverified",
+                  "delivery", "payload"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "status": {"help_text": "Ours: the call status on status events, answered_by on "
+                                    "AMD events."},
+            "out_of_range": {"help_text": "Values the call could not hold, by field, as sent; "
+                                          "left out of the call, the rest applied."},
+        }
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    account = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    body = serializers.SerializerMethodField(help_text="The body as received (UTF-8 text).")
+    calls = serializers.SerializerMethodField(help_text="The calls its event was applied to.")
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["id", "account", "endpoint", "method", "path", "query", "headers", "body",
+                  "received_at", "verified", "unsigned", "rejection_reason", "signed_at",
+                  "body_sha256", "applied_at", "apply_error", "apply_attempts", "is_replay",
+                  "calls"]
+        extra_kwargs = {"unsigned": {"help_text": "UNVERIFIED: accepted without a signature "
+                                                  "check (its account has no secret)."}}
+        read_only_fields = fields
+
+    def get_body(self, delivery: WebhookDelivery) -> str:
+        return bytes(delivery.body).decode("utf-8", errors="replace")
+
+    def get_calls(self, delivery: WebhookDelivery) -> list[int]:
+        return sorted({event.call_id for event in delivery.events.all()})
+
+
+# Call control bodies ------------------------------------------------------------------------
+
+def _loop() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False, help_text="Times to play: 1 by default, 0 until stopped or hung up.")
+
+
+def _level() -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=2, decimal_places=1, required=False, coerce_to_string=False,
+        help_text="Volume from -1 to 1 in steps of 0.1 (Vonage, KPN, sandbox).")
+
+
+class TransferSerializer(StrictSerializer):
+    ncco = serializers.JSONField(
+        required=False,
+        help_text="An NCCO (array of actions) to run instead of the current flow; checked "
+                  "like the NCCO editor's, placeholders filled for the call. Vonage and the "
+                  "sandbox.")
+    ncco_document = serializers.PrimaryKeyRelatedField(
+        queryset=NccoDocument.objects.all(), required=False,
+        help_text="A saved NCCO document: its latest version, filled in for the call.")
+    url = serializers.CharField(
+        required=False,
+        help_text="A URL returning the new NCCO (Vonage, KPN, sandbox) or jambonz verbs "
+                  "(Voice Gateway, as the new call_hook).")
+
+
+class TalkSerializer(StrictSerializer):
+    text = serializers.CharField(max_length=TALK_TEXT_LIMIT, trim_whitespace=False)
+    language = serializers.CharField(required=False,
+                                     help_text="BCP-47 tag such as en-US.")
+    style = serializers.IntegerField(required=False,
+                                     help_text="Vonage voice style of the language.")
+    loop = _loop()
+    level = _level()
+
+
+class StreamSerializer(StrictSerializer):
+    stream_url = serializers.CharField(help_text="An audio file URL (MP3 or WAV).")
+    loop = _loop()
+    level = _level()
+
+
+class DtmfSerializer(StrictSerializer):
+    digits = serializers.CharField(
+        trim_whitespace=False,
+        help_text="0-9, * and #; Vonage, KPN and the sandbox also take p (a 500 ms pause).")
+
+
+class ListenSerializer(StrictSerializer):
+    status = serializers.ChoiceField(
+        choices=["pause", "silence", "resume"],
+        help_text="Voice Gateway: pause, silence or resume the call's listen stream.")
+
+
+class ControlResultSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What was done, in a sentence.")
+    event = CallEventSerializer(help_text="The control event on the call's timeline.")
+    call = CallSerializer()

@@ -1,32 +1,53 @@
-"""The calls API: place a call, read one; call profiles. Views parse and call services."""
+"""The calls API: place, list and read calls; control a live call; a call's events; webhook
+deliveries; call profiles. Views parse, call services or selectors, and answer.
+
+Control answers 202 with the control event it recorded (the provider accepted; the call's
+status follows from the provider's events), 409 when the call has ended or its provider and
+state rule the action out, 400 naming a bad field, and 502 with the provider's own words
+when it refuses."""
 
 from __future__ import annotations
 
 import re
 
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from calls import services
+from calls import selectors
 from calls.api.serializers import (
     CallCreateSerializer,
+    CallEventSerializer,
     CallProfileCreateSerializer,
     CallProfileSerializer,
     CallProfileUpdateSerializer,
     CallSerializer,
+    ControlResultSerializer,
+    DtmfSerializer,
+    ListenSerializer,
+    StreamSerializer,
+    TalkSerializer,
+    TransferSerializer,
+    WebhookDeliverySerializer,
 )
-from calls.filters import CallFilter
-from calls.models import Call
+from calls.filters import CallFilter, CallProfileFilter, DeliveryFilter
+from calls.models import Call, CallEvent
+from calls.services import control, placing, profiles
 from portal.api.exceptions import error_body
-from portal.api.pagination import LogPagination
-from portal.roles import check_token_account, limit_to_token_accounts
+from portal.api.pagination import LogPagination, ReceivedPagination, StoryPagination
+from portal.api.serializers import NoBodySerializer, StrictSerializer
+from portal.roles import OperatorOnly, check_token_account, limit_to_token_accounts
 from portal.services import Actor
+from voiceapps.api.serializers import ErrorSerializer
+from voiceapps.api.views import PROVIDER_ERROR, ProviderFailed
 from voiceapps.models import CallProfile
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -51,8 +72,7 @@ def _idempotency_key(request) -> str:
 class CallListCreateApi(GenericAPIView):
     account_scoped = True  # an account-limited API token sees and places its accounts' calls
     serializer_class = CallSerializer
-    queryset = Call.objects.select_related("account", "application", "placed_by",
-                                           "placed_via_token")
+    queryset = selectors.call_list()
     filterset_class = CallFilter  # the call log page and its CSV take the same parameters
     pagination_class = LogPagination
 
@@ -88,9 +108,9 @@ class CallListCreateApi(GenericAPIView):
         account = values.get("account") or getattr(values.get("application"), "account", None)
         check_token_account(request, account.pk if account else None)
         try:
-            call, replayed = services.call_place(
+            call, replayed = placing.call_place(
                 actor=Actor.from_request(request),
-                via=services.VIA_API,
+                via=placing.VIA_API,
                 account=values.get("account"),
                 application=values.get("application"),
                 from_number=values.get("from_number", ""),
@@ -102,7 +122,7 @@ class CallListCreateApi(GenericAPIView):
                 profile=values.get("profile"),
                 idempotency_key=key,
             )
-        except services.IdempotencyConflict as conflict:
+        except placing.IdempotencyConflict as conflict:
             return Response(error_body("idempotency_conflict", str(conflict)),
                             status=status.HTTP_422_UNPROCESSABLE_ENTITY)
         body = CallSerializer(call, context={"request": request}).data
@@ -115,28 +135,21 @@ class CallListCreateApi(GenericAPIView):
 
 class CallDetailApi(APIView):
     account_scoped = True
-
     @extend_schema(responses=CallSerializer, summary="Read a call")
     def get(self, request, pk: int):
-        call = get_object_or_404(limit_to_token_accounts(request, CallListCreateApi.queryset),
-                                 pk=pk)
+        call = get_object_or_404(limit_to_token_accounts(request, selectors.call_list()), pk=pk)
         return Response(CallSerializer(call, context={"request": request}).data)
 
 
 class CallProfileListCreateApi(GenericAPIView):
     serializer_class = CallProfileSerializer
     queryset = CallProfile.objects.all()
+    filterset_class = CallProfileFilter  # the profiles page takes the same parameters
 
-    @extend_schema(
-        responses=CallProfileSerializer(many=True),
-        parameters=[OpenApiParameter("kind", str, description="Only this provider kind.")],
-        summary="List call profiles",
-    )
+    @extend_schema(responses=CallProfileSerializer(many=True),
+                   summary="List call profiles (the profiles page's filters)")
     def get(self, request):
-        profiles = self.get_queryset()
-        if request.query_params.get("kind"):
-            profiles = profiles.filter(kind=request.query_params["kind"])
-        page = self.paginate_queryset(profiles)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(CallProfileSerializer(page, many=True).data)
 
     @extend_schema(request=CallProfileCreateSerializer, responses={201: CallProfileSerializer},
@@ -144,7 +157,7 @@ class CallProfileListCreateApi(GenericAPIView):
     def post(self, request):
         data = CallProfileCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        profile = services.call_profile_create(actor=Actor.from_request(request),
+        profile = profiles.call_profile_create(actor=Actor.from_request(request),
                                                **data.validated_data)
         return Response(CallProfileSerializer(profile).data, status=status.HTTP_201_CREATED,
                         headers={"Location": reverse("api_call_profile", args=[profile.pk])})
@@ -161,12 +174,164 @@ class CallProfileDetailApi(APIView):
         profile = get_object_or_404(CallProfile, pk=pk)
         data = CallProfileUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.call_profile_update(actor=Actor.from_request(request), profile=profile,
+        profiles.call_profile_update(actor=Actor.from_request(request), profile=profile,
                                      **data.validated_data)
         return Response(CallProfileSerializer(profile).data)
 
     @extend_schema(responses={204: None}, summary="Delete a call profile")
     def delete(self, request, pk: int):
         profile = get_object_or_404(CallProfile, pk=pk)
-        services.call_profile_delete(actor=Actor.from_request(request), profile=profile)
+        profiles.call_profile_delete(actor=Actor.from_request(request), profile=profile)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Logs ---------------------------------------------------------------------------------------
+
+class CallEventListApi(GenericAPIView):
+    account_scoped = True
+    serializer_class = CallEventSerializer
+    pagination_class = StoryPagination
+    # The delivery's flag only: its row holds the raw body.
+    queryset = CallEvent.objects.annotate(
+        unverified=Coalesce(F("delivery__unsigned"), Value(False)))
+
+    @extend_schema(responses=CallEventSerializer(many=True),
+                   summary="A call's events, oldest first, duplicates and late ones marked")
+    def get(self, request, pk: int):
+        call = get_object_or_404(limit_to_token_accounts(request, Call.objects), pk=pk)
+        page = self.paginate_queryset(self.get_queryset().filter(call=call))
+        return self.get_paginated_response(CallEventSerializer(page, many=True).data)
+
+
+class WebhookDeliveryListApi(GenericAPIView):
+    """Every webhook request as received; `outcome=rejected` lists the refused ones."""
+
+    permission_classes = [OperatorOnly]
+    serializer_class = WebhookDeliverySerializer
+    pagination_class = ReceivedPagination
+    filterset_class = DeliveryFilter
+    queryset = selectors.delivery_list()
+
+    @extend_schema(responses=WebhookDeliverySerializer(many=True),
+                   summary="Webhook deliveries, newest first (operators)")
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
+
+
+# Call control -------------------------------------------------------------------------------
+
+class ControlConflictError(APIException):
+    """The action does not fit the call now (ended, not answered, not offered)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+CONTROL_RESPONSES = {
+    202: ControlResultSerializer,
+    400: OpenApiResponse(ErrorSerializer, description="A bad field; `fields` names it."),
+    409: OpenApiResponse(ErrorSerializer, description="The call has ended, or its provider "
+                                                      "and state do not allow this action."),
+    **PROVIDER_ERROR,
+}
+
+
+class CallControlApi(APIView):
+    account_scoped = True
+    """Shared by every control path: parse, call call_control, answer."""
+
+    def control(self, request: Request, pk: int, action: str,
+                shape: type[StrictSerializer] | None = NoBodySerializer) -> Response:
+        """`shape` reads the body into the action's parameters; None: the caller read it."""
+        calls = limit_to_token_accounts(request, Call.objects.select_related("account",
+                                                                             "application"))
+        call = get_object_or_404(calls, pk=pk)
+        params = {}
+        if shape is not None:
+            data = shape(data=request.data)
+            data.is_valid(raise_exception=True)
+            params = dict(data.validated_data)
+        try:
+            event = control.call_control(actor=Actor.from_request(request), call=call,
+                                         action=action, **params)
+        except control.ControlConflict as conflict:
+            raise ControlConflictError(str(conflict)) from None
+        except control.ControlFailed as failure:
+            raise ProviderFailed(failure.message) from None
+        call.refresh_from_db()
+        return Response({
+            "detail": f"{control.DONE[action]}.",
+            "event": CallEventSerializer(event).data,
+            "call": CallSerializer(call, context={"request": request}).data,
+        }, status=status.HTTP_202_ACCEPTED)
+
+
+def _one_click(action: str, summary: str) -> type[CallControlApi]:
+    """A path that takes no body: hangup, mute, unmute, earmuff, unearmuff."""
+
+    class View(CallControlApi):
+        @extend_schema(request=None, responses=CONTROL_RESPONSES, summary=summary)
+        def post(self, request: Request, pk: int) -> Response:
+            return self.control(request, pk, action)
+
+    View.__name__ = View.__qualname__ = f"Call{action.title()}Api"
+    return View
+
+
+CallHangupApi = _one_click(
+    "hangup", "Hang up a call (a call not answered yet stops ringing)")
+CallMuteApi = _one_click("mute", "Mute the call's leg (the callee is not heard)")
+CallUnmuteApi = _one_click("unmute", "Unmute the call's leg")
+CallEarmuffApi = _one_click(
+    "earmuff", "Earmuff the call's leg (the callee hears nothing; Vonage, KPN, sandbox)")
+CallUnearmuffApi = _one_click("unearmuff", "Let the call's leg hear again")
+
+
+class CallTransferApi(CallControlApi):
+    @extend_schema(request=TransferSerializer, responses=CONTROL_RESPONSES,
+                   summary="Transfer a call to another flow",
+                   description='One of `{"ncco": [...]}`, `{"ncco_document": id}` or '
+                               '`{"url": "https://…"}`.')
+    def post(self, request: Request, pk: int) -> Response:
+        return self.control(request, pk, "transfer", TransferSerializer)
+
+
+class CallTalkApi(CallControlApi):
+    @extend_schema(request=TalkSerializer, responses=CONTROL_RESPONSES,
+                   summary="Speak text into a call")
+    def post(self, request: Request, pk: int) -> Response:
+        return self.control(request, pk, "talk", TalkSerializer)
+
+    @extend_schema(request=None, responses=CONTROL_RESPONSES,
+                   summary="Stop speaking text into a call (Vonage, KPN, sandbox)")
+    def delete(self, request: Request, pk: int) -> Response:
+        return self.control(request, pk, "talk_stop")
+
+
+class CallStreamApi(CallControlApi):
+    @extend_schema(request=StreamSerializer, responses=CONTROL_RESPONSES,
+                   summary="Play an audio file into a call")
+    def post(self, request: Request, pk: int) -> Response:
+        return self.control(request, pk, "stream", StreamSerializer)
+
+    @extend_schema(request=None, responses=CONTROL_RESPONSES,
+                   summary="Stop playing audio into a call (Vonage, KPN, sandbox)")
+    def delete(self, request: Request, pk: int) -> Response:
+        return self.control(request, pk, "stream_stop")
+
+
+class CallDtmfApi(CallControlApi):
+    @extend_schema(request=DtmfSerializer, responses=CONTROL_RESPONSES,
+                   summary="Send DTMF digits into a call")
+    def post(self, request: Request, pk: int) -> Response:
+        return self.control(request, pk, "dtmf", DtmfSerializer)
+
+
+class CallListenApi(CallControlApi):
+    @extend_schema(request=ListenSerializer, responses=CONTROL_RESPONSES,
+                   summary="Pause, silence or resume a call's audio stream (Voice Gateway)")
+    def post(self, request: Request, pk: int) -> Response:
+        data = ListenSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self.control(request, pk, f"listen_{data.validated_data['status']}", shape=None)

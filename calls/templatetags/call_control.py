@@ -2,8 +2,8 @@
 
 from django import template
 
-from calls.control import available_actions
 from calls.models import Call
+from calls.services.control import available_actions
 
 register = template.Library()
 

@@ -15,3 +15,15 @@ class LogPagination(CursorPagination):
     max_page_size = 500
     page_size_query_param = "page_size"
     ordering = ("-created_at", "-id")
+
+
+class ReceivedPagination(LogPagination):
+    """Logs of what arrived (webhook deliveries): newest arrival first."""
+
+    ordering = ("-received_at", "-id")
+
+
+class StoryPagination(LogPagination):
+    """A story (a call's events): oldest arrival first, as it is read."""
+
+    ordering = ("received_at", "id")

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 import jwt
 import pytest
 
-from tests.factories import ApplicationFactory, CallFactory, ProviderAccountFactory
+from tests.factories import ApplicationFactory, ProviderAccountFactory
 from tests.fakes.provider_accounts import PRIVATE_KEY_PEM
 from voiceapps.models import Application, ProviderAccount
 from voiceapps.providers.vonage import new_private_key_pem
@@ -208,22 +208,16 @@ def sandbox_settings(settings, receiver) -> Callable[..., None]:
 
 @pytest.fixture
 def place(client, sandbox_app, player, receiver, sandbox_settings) -> Callable[..., SandboxCall]:
-    """Create a call through POST /sandbox/v1/calls with events and answers to `receiver`.
+    """Create a call through POST /sandbox/v1/calls with events and answers to `receiver`;
+    `tag` goes in the request, as Callboard sends a call's tag."""
 
-    `register` stores the uuid on a Callboard Call (with `tag`) as call placing does.
-    """
-
-    def create(number: str = "447700900000", tag: dict | None = None, register: bool = True,
+    def create(number: str = "447700900000", tag: dict | None = None,
                **changes: Any) -> SandboxCall:
-        data = call_body(receiver.url, to=[{"type": "phone", "number": number}], **changes)
+        data = call_body(receiver.url, to=[{"type": "phone", "number": number}], tag=tag,
+                         **changes)
         response = client.post("/sandbox/v1/calls", data, content_type="application/json",
                                HTTP_AUTHORIZATION=f"Bearer {app_jwt()}")
         assert response.status_code == 201, response.content
-        call = SandboxCall.objects.get(uuid=response.json()["uuid"])
-        if register:
-            # What Callboard does with the 201: store the uuid on its own call row.
-            CallFactory(account=call.account, provider="sandbox",
-                        provider_call_id=call.uuid, tag=tag or {})
-        return call
+        return SandboxCall.objects.get(uuid=response.json()["uuid"])
 
     return create

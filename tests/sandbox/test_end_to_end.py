@@ -162,7 +162,7 @@ def test_the_tag_scripts_a_call(place, finished):
 
 def test_the_dashboards_test_call_runs_the_same_loop(demo, client_for, operator_user,
                                                     finished):
-    response = client_for(operator_user).post("/sandbox/test-call", {"script": "digits"})
+    response = client_for(operator_user).post("/calls/test-call", {"script": "digits"})
 
     call = finished(Call.objects.get())
     assert response["Location"] == f"/calls/{call.pk}/"

@@ -16,7 +16,6 @@ from cryptography.fernet import Fernet
 from django.utils import timezone
 
 from portal import settings as settings_module
-from tests.factories import CallFactory
 from tests.portal.test_settings import run_python
 from tests.sandbox.conftest import SIGNATURE_SECRET, app_jwt
 from voiceapps.providers.registry import get_provider
@@ -218,18 +217,6 @@ def test_the_tag_picks_the_script(place, player, receiver):
     player.play()
 
     assert receiver.statuses() == ["started", "ringing", "busy", "completed"]
-
-
-def test_events_wait_until_callboard_stored_the_calls_uuid(place, player, receiver):
-    call = place("447700900001", register=False)
-    player.next()
-
-    # No Call row holds the uuid yet: nothing is sent, the step polls again in real time.
-    assert receiver.requests == []
-    assert player.queue[0][-1] == engine.CALLBOARD_POLL
-    CallFactory(account=call.account, provider="sandbox", provider_call_id=call.uuid)
-    player.play()
-    assert receiver.statuses()[0] == "started"
 
 
 def test_an_early_hangup_cuts_the_talk_short(place, player, receiver):

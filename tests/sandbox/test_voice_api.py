@@ -47,7 +47,7 @@ def test_a_valid_request_creates_the_call_and_starts_playing_it(ok_post, player)
     assert data["status"] == "started" and data["direction"] == "outbound"
     assert data["conversation_uuid"].startswith("CON-")
     call = SandboxCall.objects.get(uuid=data["uuid"])
-    assert call.placed_by_callboard and call.script["name"] == "digits"
+    assert call.script["name"] == "digits"
     assert player.scheduled() == [(call.pk, 0, 0)]
 
 
@@ -93,18 +93,24 @@ def test_a_pushed_application_authenticates_with_its_own_public_key(post, sandbo
 
     assert response.status_code == 201
     call = SandboxCall.objects.get()
-    # Not placed by a Callboard application; events go to the application's event URL.
-    assert not call.placed_by_callboard
+    # Events go to the application's event URL.
     assert call.event_url == ["http://127.0.0.1:8000/app-events"]
     assert call.event_method == "GET"
 
 
-def test_a_pushed_callboard_application_marks_its_calls_as_callboards(post, sandbox_app):
+def test_a_pushed_callboard_application_places_calls(post, sandbox_app):
     SandboxApplicationFactory(pk=APP_ID, account=sandbox_app.account, name="Pushed",
                               public_key=sandbox_app.public_key_pem)
 
     assert post(body(), token()).status_code == 201
-    assert SandboxCall.objects.get().placed_by_callboard
+    assert SandboxCall.objects.get().application_id == APP_ID
+
+
+def test_the_tag_in_the_request_picks_the_callees_script(ok_post):
+    response = ok_post(body(tag={"sandbox_script": "busy", "order": "42"}))
+
+    assert response.status_code == 201
+    assert SandboxCall.objects.get().script["name"] == "busy"
 
 
 def test_an_application_of_a_non_sandbox_account_is_unknown_here(post, sandbox_app):
@@ -140,6 +146,7 @@ def test_an_application_of_a_non_sandbox_account_is_unknown_here(post, sandbox_a
     ({"advanced_machine_detection": {"mode": "fast"}}, "advanced_machine_detection.mode"),
     ({"advanced_machine_detection": "on"}, "advanced_machine_detection"),
     ({"ringing_time": 30}, "ringing_time"),
+    ({"tag": "busy"}, "tag"),
 ])
 def test_a_bad_body_is_a_400_naming_the_field(ok_post, changes, field):
     response = ok_post(body(**changes))

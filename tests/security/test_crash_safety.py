@@ -26,7 +26,8 @@ import requests
 from django.utils import timezone
 
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
-from calls.services import call_place, call_sweep_stuck
+from calls.services.placing import call_place
+from calls.services.sweeping import call_sweep_stuck
 from portal.celery import app as celery_app
 from portal.services import SYSTEM
 from tests.calls.placing import FROM, vonage_setup

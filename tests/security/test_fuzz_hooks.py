@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from calls.models import CallEvent
-from calls.webhooks import VOICEGATEWAY_HOOKS
 from tests.factories import ApplicationFactory, ProviderAccountFactory
 from tests.fakes.provider_accounts import jambonz_signed_headers, vonage_signed_headers
 from tests.voiceapps.ncco_helpers import make_document
+from voiceapps.hooks import VOICEGATEWAY_HOOKS
 from voiceapps.models import FlowType
 from voiceapps.ncco import validate_ncco
 from voiceapps.ncco.services import menu_url

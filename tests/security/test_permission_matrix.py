@@ -64,6 +64,8 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "call_list_csv": {"GET": VIEWER},
     "call_detail": {"GET": VIEWER},
     "call_new": {"GET": OPERATOR, "POST": OPERATOR},
+    "test_call": {"POST": OPERATOR},
+    "sandbox_test_call": {"POST": OPERATOR},  # test_call's old address
     "call_control": {"POST": OPERATOR},
     "delivery_list": {"GET": OPERATOR},
     "delivery_replay": {"POST": ADMIN},
@@ -109,7 +111,6 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "number_delete": {"POST": OPERATOR},
     "number_link": {"POST": OPERATOR},
     # sandbox
-    "sandbox_test_call": {"POST": OPERATOR},
     "sandbox_calls": {"GET": MACHINE, "POST": MACHINE},
     "sandbox_call": {"GET": MACHINE, "PUT": MACHINE},
     "sandbox_call_talk": {"PUT": MACHINE, "DELETE": MACHINE},

@@ -25,7 +25,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from calls.models import Call, CallStatus
-from calls.services import call_submit
+from calls.services.sending import call_submit
 from portal.services import Actor
 from tests.fakes.provider_accounts import VONAGE_SPECS, vonage_signed_headers
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401

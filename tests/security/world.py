@@ -17,7 +17,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
-from calls.services import call_profile_create
+from calls.services.profiles import call_profile_create
 from portal.health import worker_heartbeat_record
 from portal.models import ApiToken, Role, User
 from portal.redaction import mask

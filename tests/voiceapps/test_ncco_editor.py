@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from calls.models import AnswerRequest
 from portal.services import SYSTEM
-from tests.calls.test_answer_url import PARAMS, path_of, signed_get, signed_post
+from tests.calls.hooks.test_answer import PARAMS, path_of, signed_get, signed_post
 from tests.factories import ApplicationFactory, ProviderAccountFactory
 from tests.voiceapps.ncco_helpers import GREETING, make_document
 from voiceapps.hooks import answer_url

@@ -15,13 +15,12 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
 from portal.services import Actor, audit_record
-from voiceapps.hooks import TOKEN_PLACEHOLDER, with_hook_token
+from voiceapps.hooks import TOKEN_PLACEHOLDER, menu_url, menu_url_pattern, with_hook_token
 from voiceapps.models import Application, NccoDocument, NccoVersion, ProviderAccount
 from voiceapps.ncco.render import render_ncco, unknown_placeholders
 from voiceapps.ncco.validator import (
@@ -32,7 +31,6 @@ from voiceapps.ncco.validator import (
     validate_ncco,
 )
 
-MENU_ROUTE = "hooks/<str:token>/menu/<id:version_id>"
 # A digit route: what a caller can press (Vonage sends the digits as typed, "#" excluded
 # when submitOnHash ends the input).
 _DIGITS = re.compile(r"[0-9*#]{1,20}")
@@ -99,17 +97,6 @@ def ncco_check(*, document: object, text: str | None = None) -> tuple[object, Nc
 
 
 # Hosted menus ------------------------------------------------------------------------------
-
-def menu_url(*, token: str, version_id: int) -> str:
-    path = MENU_ROUTE.replace("<str:token>", token).replace("<id:version_id>", str(version_id))
-    return f"{settings.PUBLIC_BASE_URL}/{path}"
-
-
-def menu_url_pattern() -> re.Pattern[str]:
-    path = re.escape(MENU_ROUTE).replace(re.escape("<str:token>"), r"[^/?#]+")
-    path = path.replace(re.escape("<id:version_id>"), r"\d+")
-    return re.compile(re.escape(settings.PUBLIC_BASE_URL) + "/" + path)
-
 
 def menu_inputs(document: object) -> list[int]:
     """Indexes of the `input` actions whose eventUrl points at Callboard's menu endpoint."""

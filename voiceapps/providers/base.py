@@ -14,15 +14,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 from portal.redaction import mask, scrub
+from voiceapps.providers.http import HttpClient, HttpResult
 from voiceapps.providers.options import option_names_for
-
-if TYPE_CHECKING:
-    import requests
-
-    from voiceapps.providers.http import HttpResult
+from voiceapps.providers.wire import (
+    OutboundGuard,
+    ProviderError,
+    RecordedRequest,
+    RecordedResponse,
+)
 
 # Our Call.status values, in the order a call moves through them.
 CALL_STATUSES = (
@@ -82,58 +84,6 @@ class MaskedRepr:
             shown = mask(value) if f.metadata.get("secret") else value
             parts.append(f"{f.name}={shown!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
-
-
-class ProviderError(Exception):
-    """Everything that can go wrong talking to a provider, as one exception.
-
-    Every error body shape (RFC 7807, legacy Vonage, KPN, jambonz `{"msg"}`, plain text)
-    and every transport failure ends up here, so callers handle one thing.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        detail: Mapping[str, Any] | None = None,
-        retryable: bool = False,
-        retry_after: float | None = None,
-        outcome_unknown: bool = False,
-        invalid_parameters: Sequence[Mapping[str, str]] = (),
-        trace_id: str = "",
-    ) -> None:
-        super().__init__(message)
-        self.message = message  # a sentence a person understands
-        self.status = status  # HTTP status, or None when no response came back
-        self.detail = dict(detail or {})  # the provider's parsed body, secrets removed
-        self.retryable = retryable  # 429, 5xx, or the connection could not be made
-        self.retry_after = retry_after  # seconds, from Retry-After (header or body)
-        # The request was sent but no answer came: it may have taken effect, so do
-        # not resend it blindly (a second create_call could ring the callee twice).
-        self.outcome_unknown = outcome_unknown
-        # [{"name": ..., "reason": ...}] when the provider names the bad fields.
-        self.invalid_parameters = [dict(p) for p in invalid_parameters]
-        self.trace_id = trace_id  # the provider's request id, to quote to its support
-
-    def __str__(self) -> str:
-        return self.message
-
-    def __repr__(self) -> str:
-        return f"ProviderError({self.message!r}, status={self.status!r})"
-
-
-class OutboundGuard(Protocol):
-    """Decides which URLs an adapter may send requests to (portal.urlsafety implements it).
-
-    Adapters stay free of Django: the account model hands its guard in AccountConfig.
-    """
-
-    refusal: type[Exception]  # what check() and the session raise for a refused URL
-
-    def check(self, url: str) -> None: ...
-
-    def session(self) -> requests.Session: ...
 
 
 @dataclass(frozen=True, repr=False)
@@ -201,25 +151,6 @@ class CallRequest:
 
 
 @dataclass(frozen=True)
-class RecordedRequest:
-    """What we sent, for the call record: secrets removed."""
-
-    method: str
-    url: str
-    headers: Mapping[str, str]  # Authorization and the like masked
-    body: Any  # the JSON or form fields sent, secret-named keys masked; None if none
-
-
-@dataclass(frozen=True)
-class RecordedResponse:
-    """What came back, for the call record."""
-
-    status: int
-    body: Any  # parsed JSON, else text, else None; secret-named keys masked
-    trace_id: str = ""  # the provider's request id header, when it sends one
-
-
-@dataclass(frozen=True)
 class CallCreated:
     """The provider accepted a call."""
 
@@ -230,6 +161,15 @@ class CallCreated:
     raw_status: str  # the provider's word ("started"); "" when it sends none
     request: RecordedRequest
     response: RecordedResponse
+
+
+@dataclass(frozen=True)
+class ScriptedCallee:
+    """A number whose callee behaves a known way: what the dashboard's test call offers."""
+
+    name: str
+    number: str  # E.164
+    summary: str
 
 
 @dataclass(frozen=True)
@@ -429,6 +369,10 @@ class Provider(abc.ABC):
     DEFAULT_ANSWER_METHOD: ClassVar[str]
     # API hosts to offer for base_url on the account form; empty offers none.
     BASE_URL_SUGGESTIONS: ClassVar[tuple[str, ...]] = ()
+    # Numbers whose callee behaves as scripted, for a test call, and the one picked unless
+    # told otherwise; an emulated provider has them, a real one none.
+    SCRIPTED_CALLEES: ClassVar[tuple[ScriptedCallee, ...]] = ()
+    DEFAULT_SCRIPTED_CALLEE: ClassVar[str] = ""
     CAPABILITIES: ClassVar[tuple[str, ...]] = (
         "kind", "label", "DESCRIPTION", "ACCOUNT_FIELDS", "REQUIRED_ACCOUNT_FIELDS",
         "CALL_ACTIONS", "ENDPOINTS", "CAN_FETCH_CALL_STATUS", "NEEDS_APPLICATION",
@@ -453,9 +397,6 @@ class Provider(abc.ABC):
         return tuple(t for t in FLOW_TYPES if t != FLOW_NCCO or cls.INLINE_NCCO)
 
     def __init__(self, account: AccountConfig) -> None:
-        # Imported here: http.py needs ProviderError and the records from this module.
-        from voiceapps.providers.http import HttpClient
-
         self.account = account
         self.base_url = (account.base_url or self.DEFAULT_BASE_URL).rstrip("/")
         if not self.base_url:

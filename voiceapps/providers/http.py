@@ -24,7 +24,7 @@ import requests
 import urllib3
 
 from portal.redaction import MASK, SECRET_KEYS, scrub
-from voiceapps.providers.base import (
+from voiceapps.providers.wire import (
     OutboundGuard,
     ProviderError,
     RecordedRequest,

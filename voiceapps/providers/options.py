@@ -254,8 +254,9 @@ CATALOG: tuple[CallOption, ...] = (
     *(CallOption(name, SPEECH, VOICE_GATEWAY, SPEECH_DEFAULTS,
                  _ask(name.replace("_", " ").capitalize(), "text"))
       for name in SPEECH_OPTIONS),
-    # jambonz's customerData; the call's own `tag` field fills it.
-    CallOption("tag", json_object({}, closed=False), VOICE_GATEWAY,
+    # jambonz's customerData, and the sandbox's per-call callee script; the call's own `tag`
+    # field fills it.
+    CallOption("tag", json_object({}, closed=False), VOICE_GATEWAY | {"sandbox"},
                reserved="Give the tag as the call's own `tag` field, not as an option."),
 )
 OPTIONS: dict[str, CallOption] = {option.name: option for option in CATALOG}

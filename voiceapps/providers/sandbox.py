@@ -5,7 +5,9 @@ the account and points at Callboard itself (DESIGN.md section 5). There are no
 defaults, so sandbox traffic can never reach Vonage by accident.
 """
 
+from voiceapps.providers.base import ScriptedCallee
 from voiceapps.providers.vonage import VonageProvider
+from voiceapps.sandbox.scripts import HUMAN, SCRIPTS
 
 
 class SandboxProvider(VonageProvider):
@@ -19,3 +21,9 @@ class SandboxProvider(VonageProvider):
     REQUIRED_ACCOUNT_FIELDS = ("base_url", "api_key", "api_secret")
     DESCRIPTION = "Callboard emulates a provider: nothing you must fill in, and no real calls."
     EMULATED = True
+    # The emulator's callees, as a provider's documentation lists its test numbers.
+    SCRIPTED_CALLEES = tuple(
+        ScriptedCallee(script.name, "+" + script.example_number, script.summary)
+        for script in (*SCRIPTS, HUMAN)
+    )
+    DEFAULT_SCRIPTED_CALLEE = "digits"  # presses 1: the demo menu's whole path

@@ -34,8 +34,6 @@ class Unauthorized(Exception):
 class Caller:
     account: ProviderAccount
     application_id: str
-    # True when a Callboard application holds this id: Callboard placed the call.
-    callboard_application: bool
     application: SandboxApplication | None = None
 
 
@@ -76,9 +74,7 @@ def _application_key(application_id: str) -> tuple[Caller, str]:
     pushed = (SandboxApplication.objects.select_related("account")
               .filter(pk=application_id, account__kind=SANDBOX).first())
     if pushed is not None:
-        from_callboard = Application.objects.filter(
-            account=pushed.account, provider_app_id=application_id).exists()
-        return Caller(pushed.account, application_id, from_callboard, pushed), pushed.public_key
+        return Caller(pushed.account, application_id, pushed), pushed.public_key
     # A Callboard application of a sandbox account works before it was ever pushed.
     for app in Application.objects.select_related("account").filter(
         account__kind=SANDBOX, provider_app_id=application_id
@@ -90,7 +86,7 @@ def _application_key(application_id: str) -> tuple[Caller, str]:
             except ProviderError:
                 continue
         if key:
-            return Caller(app.account, application_id, True), key
+            return Caller(app.account, application_id), key
     raise Unauthorized("No sandbox application has this application_id.")
 
 

@@ -54,10 +54,6 @@ SPEECH_AFTER = 2.0
 DTMF_TIMEOUT = 3.0  # input defaults (vonage.md 5.6)
 SPEECH_START_TIMEOUT = 10.0
 STAY = 10.0  # how long a person stays in a conversation or on a connected leg
-# Real seconds to wait for Callboard to store the uuid of a call it placed, so that its
-# tag can pick the script and no event arrives before Callboard knows the call.
-CALLBOARD_WAIT = 5.0
-CALLBOARD_POLL = 0.1
 MIN_TIME_SCALE = 0.0001
 # Real time a step may be overdue before `resume_overdue` sends it again: its task was lost
 # with a killed worker. Longer than a step takes (each of its few requests gives up within
@@ -74,12 +70,11 @@ _MARKUP = re.compile(r"<[^<>]*>")
 
 @dataclass(frozen=True)
 class Next:
-    """What to do next, and after how many sandbox seconds (real seconds if `real`)."""
+    """What to do next, and after how many sandbox seconds."""
 
     op: str
     delay: float = 0.0
     args: dict[str, Any] = field(default_factory=dict)
-    real: bool = False
 
 
 # -- running steps --------------------------------------------------------------------------
@@ -107,11 +102,11 @@ def run_step(call_id: int, step: int) -> None:
     after = _deadline(call, after)
     call.op, call.op_args = after.op, after.args
     call.scheduled_at = timezone.now()
-    if after.real or not math.isfinite(after.delay):
+    if not math.isfinite(after.delay):
         call.wake_clock = call.clock
     else:
         call.wake_clock = call.clock + after.delay
-    countdown = after.delay if after.real else scaled(after.delay)
+    countdown = scaled(after.delay)
     # An infinite wait (a caller waiting for its connected leg) is ended by an interrupt.
     call.due_at = (call.scheduled_at + timedelta(seconds=countdown)
                    if math.isfinite(countdown) else None)
@@ -203,7 +198,7 @@ def _store(call: SandboxCall) -> bool:
 
 def _deadline(call: SandboxCall, after: Next) -> Next:
     """A step that would run past the call's length limit or the callee's hang-up ends it."""
-    if call.answered_clock is None or after.op in ENDING_OPS or after.real:
+    if call.answered_clock is None or after.op in ENDING_OPS:
         return after
     limit = call.request.get("length_timer" if call.parent_id is None else "limit")
     limits = [(call.answered_clock + (limit or DEFAULT_LENGTH_TIMER), "platform")]
@@ -313,12 +308,7 @@ def answer_params(call: SandboxCall) -> dict[str, Any]:
 # -- call progress --------------------------------------------------------------------------
 
 
-def op_start(call: SandboxCall, waited: float = 0.0) -> Next:
-    if call.placed_by_callboard and call.parent_id is None:
-        tag = _callboard_tag(call)
-        if tag is None and waited < CALLBOARD_WAIT:
-            return Next("start", CALLBOARD_POLL, {"waited": waited + CALLBOARD_POLL}, real=True)
-        call.script = resolve_script(call.to_address, tag)
+def op_start(call: SandboxCall) -> Next:
     emit_status(call, "started")
     outcome = call.script["outcome"]
     if outcome == "failed":
@@ -326,17 +316,6 @@ def op_start(call: SandboxCall, waited: float = 0.0) -> Next:
     if outcome == "rejected":
         return Next("reject", REJECT_AFTER)
     return Next("ring", RING_AFTER)
-
-
-def _callboard_tag(call: SandboxCall) -> dict | None:
-    """The tag of the Callboard call holding this uuid; None until Callboard stored it."""
-    from calls.models import Call
-
-    row = (Call.objects.filter(account=call.account, provider_call_id=call.uuid)
-           .values("tag").first())
-    if row is None:
-        return None
-    return row["tag"] if isinstance(row["tag"], dict) else {}
 
 
 def op_ring(call: SandboxCall) -> Next:

@@ -70,9 +70,6 @@ class SandboxCall(models.Model):
     conversation_uuid = models.CharField(max_length=64)
     account = models.ForeignKey(ProviderAccount, on_delete=models.CASCADE, related_name="+")
     application_id = models.CharField(max_length=36)  # the JWT's application_id
-    # A Callboard application holds the JWT's application id: a calls.Call row will hold
-    # this uuid, and its tag may pick the callee's script.
-    placed_by_callboard = models.BooleanField(default=False)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE,
                                related_name="legs")
     to = models.JSONField(default=dict)  # the endpoint as sent

@@ -1,5 +1,5 @@
 """How the sandbox's callee behaves: chosen by the last four digits of the number called,
-or per call by `sandbox_*` keys in the Callboard call's tag.
+or per call by `sandbox_*` keys in the call's tag (the create-call request's `tag`).
 
 The table is documented in README.md and shown on sandbox account pages
 (templates/sandbox/_scripts.html), so keep the three in step.

@@ -1,4 +1,4 @@
-"""First run (a sandbox account with a demo flow, ready to call) and the dashboard's test call.
+"""First run: a sandbox account with a demo flow, ready to call.
 
 First run happens before the web server is up, so what would be HTTP requests to the
 emulator (pushing the application, importing and linking numbers) are done on the
@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from calls.models import Call
-from calls.services import FLOW_APPLICATION, VIA_FORM, call_place
 from portal.services import SYSTEM, Actor, audit_record
 from voiceapps import phone
 from voiceapps.hooks import TOKEN_PLACEHOLDER
@@ -30,7 +27,6 @@ from voiceapps.ncco.services import menu_url, ncco_document_create
 from voiceapps.providers.registry import get_provider
 from voiceapps.sandbox.models import SandboxApplication
 from voiceapps.sandbox.numbers import numbers_for
-from voiceapps.sandbox.scripts import BY_NAME
 from voiceapps.services import (
     account_create,
     application_answer_url,
@@ -42,8 +38,6 @@ from voiceapps.services import (
 ACCOUNT_NAME = "Sandbox"
 APPLICATION_NAME = "Demo"
 MENU_NAME = "Demo menu"
-# The script the dashboard's test call picks unless told otherwise: it presses 1.
-DEFAULT_TEST_SCRIPT = "digits"
 
 
 @dataclass(frozen=True)
@@ -135,33 +129,3 @@ def _demo_numbers(*, actor: Actor, account: ProviderAccount,
     audit_record(actor=actor, action="number.import", obj=account,
                  changes={"created": len(numbers), "linked_to": application.name})
     return numbers
-
-
-def sandbox_test_target() -> tuple[Application, Number] | None:
-    """The sandbox application a test call runs, and a number it calls from."""
-    for application in Application.objects.filter(
-        account__kind="sandbox", flow_type=FlowType.HOSTED, ncco_document__isnull=False,
-    ).exclude(provider_app_id="").select_related("account").order_by("account__name", "name"):
-        number = (Number.objects.filter(account=application.account, application=application)
-                  .first() or Number.objects.filter(account=application.account).first())
-        if number is not None:
-            return application, number
-    return None
-
-
-def sandbox_test_call_place(*, actor: Actor, script: str = DEFAULT_TEST_SCRIPT) -> Call:
-    """Call the sandbox number whose callee behaves as `script`, with the demo flow."""
-    if script not in BY_NAME:
-        raise ValidationError({"script": "Choose one of the sandbox's callee scripts."})
-    target = sandbox_test_target()
-    if target is None:
-        raise ValidationError(
-            "There is no sandbox application with a hosted flow and a number yet; "
-            "run `manage.py first_run` or add one on the Accounts page.")
-    application, number = target
-    call, _ = call_place(
-        actor=actor, via=VIA_FORM, application=application, from_number=number.e164,
-        to={"type": "phone", "number": "+" + BY_NAME[script].example_number},
-        flow={"type": FLOW_APPLICATION},
-    )
-    return call

@@ -1,11 +1,10 @@
-"""Mounted at /sandbox/: Vonage's paths under the sandbox's base URL, and the test call."""
+"""Mounted at /sandbox/: Vonage's paths under the sandbox's base URL."""
 
 from django.urls import path
 
-from voiceapps.sandbox import pages, views
+from voiceapps.sandbox import views
 
 urlpatterns = [
-    path("test-call", pages.test_call, name="sandbox_test_call"),
     path("v1/calls", views.calls, name="sandbox_calls"),
     path("v1/calls/<str:call_uuid>", views.call_detail, name="sandbox_call"),
     path("v1/calls/<str:call_uuid>/talk", views.call_talk, name="sandbox_call_talk"),

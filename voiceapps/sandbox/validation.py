@@ -26,7 +26,7 @@ AMD_RULES = {
 CREATE_KEYS = frozenset({
     "to", "from", "random_from_number", "ncco", "answer_url", "answer_method", "event_url",
     "event_method", "machine_detection", "advanced_machine_detection", "length_timer",
-    "ringing_timer",
+    "ringing_timer", "tag",
 })
 # Vonage's reason for a value of the wrong JSON type (vonage.md 1.5, legacy shape).
 WRONG_TYPE = "Invalid type parameter provided"
@@ -50,6 +50,8 @@ def create_call_problems(body: Any) -> list[Problem]:
         problems += _amd_problems(body["advanced_machine_detection"])
     problems += _int_range("length_timer", body, 1, 7200)
     problems += _int_range("ringing_timer", body, 1, 120)
+    if "tag" in body and not isinstance(body["tag"], Mapping):
+        problems.append({"name": "tag", "reason": WRONG_TYPE})
     return problems
 
 

@@ -150,13 +150,13 @@ def _create_call(request: HttpRequest, caller: Caller) -> HttpResponse:
             conversation_uuid="CON-" + str(uuid.uuid4()),
             account=caller.account,
             application_id=caller.application_id,
-            placed_by_callboard=caller.callboard_application,
             to=to,
             from_number=from_number,
             request=body,
             event_url=body.get("event_url") or [default_url],
             event_method=body.get("event_method") or default_method,
-            script=resolve_script(to.get("number", "") if to["type"] == "phone" else ""),
+            script=resolve_script(to.get("number", "") if to["type"] == "phone" else "",
+                                  body.get("tag")),
         )
         engine.start(call)
     return JsonResponse({"uuid": call.uuid, "status": "started", "direction": "outbound",

@@ -1,4 +1,4 @@
-"""The sandbox's page fragments: its callee script table and the test-call form."""
+"""The sandbox's page fragment: its callee script table."""
 
 import re
 
@@ -7,7 +7,6 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from voiceapps.sandbox.scripts import HUMAN, SCRIPTS, TAG_KEYS
-from voiceapps.sandbox.services import DEFAULT_TEST_SCRIPT, sandbox_test_target
 
 register = template.Library()
 _BACKTICKED = re.compile(r"`([^`]+)`")
@@ -22,14 +21,3 @@ def backticks(text: str) -> SafeString:
 @register.inclusion_tag("sandbox/_script_table.html")
 def sandbox_script_table() -> dict:
     return {"scripts": (*SCRIPTS, HUMAN), "tag_keys": TAG_KEYS.items()}
-
-
-@register.inclusion_tag("sandbox/_test_call_form.html", takes_context=True)
-def sandbox_test_call_form(context: template.Context) -> dict:
-    """The form, for operators, once a sandbox application can take a call."""
-    return {
-        "show": bool(context.get("is_operator")) and sandbox_test_target() is not None,
-        "scripts": (*SCRIPTS, HUMAN),
-        "default": DEFAULT_TEST_SCRIPT,
-        "csrf_token": context.get("csrf_token"),
-    }

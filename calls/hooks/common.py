@@ -1,0 +1,90 @@
+"""What every provider-facing view shares: the body limit and the raw-SQL lookups.
+
+The lookups go through a plain cursor (portal.rawrows): Django's query compiler cost three
+to five times what PostgreSQL spends on them, and each sits on a provider's request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import connection
+from django.http import HttpRequest
+
+from calls.models import Call
+from portal import rawrows
+from voiceapps.models import Application, NccoVersion, ProviderAccount
+
+MAX_BODY = 256 * 1024  # bytes; provider events are a few KB, a jambonz INVITE maybe 10
+
+_ACCOUNT_FIELDS = rawrows.fields_of(ProviderAccount)
+_ACCOUNT_BY_TOKEN = (
+    f"SELECT {rawrows.columns(_ACCOUNT_FIELDS)} "
+    f"FROM {ProviderAccount._meta.db_table} WHERE webhook_token = %s"
+)
+
+
+def account_by_token(token: str) -> ProviderAccount | None:
+    """The account this webhook token belongs to (every delivery starts here)."""
+    return rawrows.fetch_one(ProviderAccount, _ACCOUNT_FIELDS, _ACCOUNT_BY_TOKEN, [token])
+
+
+def content_length(request: HttpRequest) -> int:
+    """The body size the request declares (0 if it declares none or nonsense)."""
+    try:
+        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
+    except ValueError:
+        return 0
+
+
+# What answering needs of a call: loading all of its fields (six JSON documents among them)
+# cost more than the rest of the lookup.
+ANSWER_CALL_FIELDS = ("id", "tag", "ncco_version_id", "application_id")
+_CALL_FIELDS = rawrows.fields_of(Call, ANSWER_CALL_FIELDS)
+_CALL_BY_UUID = (
+    f"SELECT {rawrows.columns(_CALL_FIELDS)} FROM {Call._meta.db_table} "
+    "WHERE account_id = %s AND provider_call_id = %s "
+    "ORDER BY created_at DESC, id DESC LIMIT 1"  # Call's ordering: the newest
+)
+
+
+def call_by_uuid(*, account_id: int, params: Mapping[str, Any]) -> Call | None:
+    """The call Callboard placed that the provider's `uuid` names, if any."""
+    uuid = params.get("uuid")
+    if not isinstance(uuid, str) or not uuid:
+        return None
+    return rawrows.fetch_one(Call, _CALL_FIELDS, _CALL_BY_UUID, [account_id, uuid])
+
+
+# The application at an answer URL, its account, and the primary key of the version it
+# serves: the pinned one if it belongs to the application's document, else the document's
+# latest. The version itself comes from ncco_version's cache.
+_APPLICATION_FIELDS = rawrows.fields_of(
+    Application, ("id", "account_id", "ncco_document_id", "variables")
+)
+_VERSION_TABLE = NccoVersion._meta.db_table
+_APPLICATION_AT_URL = f"""
+SELECT {rawrows.columns(_APPLICATION_FIELDS, "app")}, {rawrows.columns(_ACCOUNT_FIELDS, "acc")},
+  COALESCE(
+    (SELECT pinned.id FROM {_VERSION_TABLE} pinned
+     WHERE pinned.id = app.pinned_version_id AND pinned.document_id = app.ncco_document_id),
+    (SELECT latest.id FROM {_VERSION_TABLE} latest
+     WHERE latest.document_id = app.ncco_document_id ORDER BY latest.number DESC LIMIT 1))
+FROM {Application._meta.db_table} app
+JOIN {ProviderAccount._meta.db_table} acc ON acc.id = app.account_id
+WHERE app.id = %s AND acc.webhook_token = %s
+"""
+
+
+def application_at_url(token: str, application_id: int) -> tuple[Application, int | None] | None:
+    """(application with its account, served version's pk), or None if no such URL."""
+    with connection.cursor() as cursor:
+        cursor.execute(_APPLICATION_AT_URL, [application_id, token])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    accounts_from = len(_APPLICATION_FIELDS)
+    application = rawrows.from_row(Application, _APPLICATION_FIELDS, row[:accounts_from])
+    application.account = rawrows.from_row(ProviderAccount, _ACCOUNT_FIELDS, row[accounts_from:-1])
+    return application, row[-1]

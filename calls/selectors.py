@@ -1,0 +1,288 @@
+"""Reads for the calls pages and API: the call log, a call's page, the dashboard's figures,
+the deliveries log and the test call's target. Views and the API ask here; nothing here
+writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Avg, Count, Max, Q, QuerySet
+from django.db.models.functions import TruncHour
+from django.utils import timezone
+
+from calls.models import (
+    TERMINAL_STATUSES,
+    AnsweredBy,
+    AnswerRequest,
+    Call,
+    CallEvent,
+    CallStatus,
+    WebhookDelivery,
+)
+from calls.templatetags.calls_display import PILL_CLASSES
+from voiceapps.models import Application, FlowType, Number
+from voiceapps.providers.registry import KIND_CHOICES, provider_class
+
+# The call log ---------------------------------------------------------------------------
+
+
+def call_list() -> QuerySet[Call]:
+    """Every call with what a log row shows (CallFilter narrows it)."""
+    return Call.objects.select_related("account", "application", "placed_by", "placed_via_token")
+
+
+def last_change() -> datetime | None:
+    """When any call last changed (the `call_updated` index answers it)."""
+    return Call.objects.aggregate(latest=Max("updated_at"))["latest"]
+
+
+# A call's page ---------------------------------------------------------------------------
+
+
+def call_detail(*, pk: int) -> Call | None:
+    """The call with everything its page and the API show, or None."""
+    return (
+        Call.objects.select_related(
+            "account", "application", "ncco_version__document", "placed_by", "placed_via_token"
+        )
+        .filter(pk=pk)
+        .first()
+    )
+
+
+# Payload keys that link to a recording or a transcript, and what to call them.
+MEDIA_KEYS = {"recording_url": "Recording", "transcription_url": "Transcript"}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime  # when it reached Callboard
+    event: CallEvent | None = None
+    answer: AnswerRequest | None = None
+
+    @property
+    def media(self) -> list[tuple[str, str]]:
+        """(label, URL) of the recordings and transcripts the event links."""
+        if self.event is None or not isinstance(self.event.payload, dict):
+            return []
+        payload = self.event.payload
+        found = [(label, payload.get(key)) for key, label in MEDIA_KEYS.items()]
+        speech = payload.get("speech")
+        if isinstance(speech, dict):  # input with saveAudio
+            found.append(("Speech recording", speech.get("recording_url")))
+        return [
+            (label, url)
+            for label, url in found
+            if isinstance(url, str) and url.startswith("https://")
+        ]
+
+
+def call_timeline(*, call: Call) -> dict[str, Any]:
+    """Template context for `calls/_timeline.html`: `timeline`, oldest first."""
+    events = call.events.select_related("delivery")
+    answers = AnswerRequest.objects.filter(call=call).select_related("ncco_version__document")
+    entries = [TimelineEntry(at=event.received_at, event=event) for event in events]
+    entries += [TimelineEntry(at=answer.received_at, answer=answer) for answer in answers]
+    entries.sort(key=lambda entry: entry.at)
+    return {"timeline": entries}
+
+
+# The dashboard ---------------------------------------------------------------------------
+
+FAILURES = (CallStatus.BUSY, CallStatus.NO_ANSWER, CallStatus.FAILED, CallStatus.REJECTED)
+IN_PROGRESS = (CallStatus.QUEUED, CallStatus.SUBMITTED, CallStatus.RINGING, CallStatus.ANSWERED)
+CHART_WIDTH, CHART_HEIGHT, CHART_TOP = 720, 160, 12
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One row of a horizontal bar list: label, count, width in percent, pill class."""
+
+    label: str
+    count: int
+    percent: float
+    tone: str = ""
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class HourBar:
+    x: float
+    width: float
+    total_y: float
+    total_height: float
+    answered_y: float
+    answered_height: float
+    hour: datetime
+    total: int
+    answered: int
+
+
+def _bars(counts: list[tuple[str, int, str, str]]) -> list[Bar]:
+    top = max((count for _, count, _, _ in counts), default=0) or 1
+    return [
+        Bar(label, count, round(100 * count / top, 1), tone, status)
+        for label, count, tone, status in counts
+    ]
+
+
+def dashboard_stats(*, since: datetime, now: datetime) -> dict:
+    """Everything the dashboard shows for calls created since `since`."""
+    calls = Call.objects.filter(created_at__gte=since)
+    by_status = dict(calls.values_list("status").annotate(n=Count("id")).order_by())
+    total = sum(by_status.values())
+    finished = sum(n for status, n in by_status.items() if status in TERMINAL_STATUSES)
+    answered = calls.filter(answered_at__isnull=False, status__in=TERMINAL_STATUSES).count()
+    average = calls.filter(answered_at__isnull=False, duration_seconds__isnull=False).aggregate(
+        avg=Avg("duration_seconds")
+    )["avg"]
+    amd = dict(
+        calls.exclude(answered_by="").values_list("answered_by").annotate(n=Count("id")).order_by()
+    )
+    failures = (
+        calls.filter(status__in=FAILURES)
+        .values("status", "failure_detail", "provider_status")
+        .annotate(n=Count("id"))
+        .order_by("-n", "status")[:6]
+    )
+    labels = dict(CallStatus.choices)
+    return {
+        "total": total,
+        "outcomes": _bars(
+            [
+                (label, by_status[value], PILL_CLASSES[value], value)
+                for value, label in CallStatus.choices
+                if by_status.get(value)
+            ]
+        ),
+        "finished": finished,
+        "answered": answered,
+        "asr": round(100 * answered / finished, 1) if finished else None,
+        "average_answered": round(average) if average is not None else None,
+        "amd": _bars(
+            [
+                (label, amd.get(value, 0), tone, value)
+                for value, label, tone in (
+                    (AnsweredBy.HUMAN, "Human", "ok"),
+                    (AnsweredBy.MACHINE, "Machine", "warn"),
+                    (AnsweredBy.UNKNOWN, "Could not tell", "muted"),
+                )
+            ]
+        )
+        if amd
+        else [],
+        "failures": _bars(
+            [
+                (
+                    _failure_label(labels[row["status"]], row),
+                    row["n"],
+                    PILL_CLASSES[row["status"]],
+                    row["status"],
+                )
+                for row in failures
+            ]
+        ),
+        "hours": _hour_bars(calls, since=since, now=now),
+        "rejected_deliveries": WebhookDelivery.objects.filter(received_at__gte=since)
+        .exclude(rejection_reason="")
+        .count(),
+    }
+
+
+def _failure_label(label: str, row: dict) -> str:
+    """ "No answer: timeout", "Failed: cannot_route"; just "Busy" when the provider said busy."""
+    detail = row["failure_detail"] or row["provider_status"]
+    return f"{label}: {detail}" if detail and detail != row["status"] else label
+
+
+def _hour_bars(calls, *, since: datetime, now: datetime) -> list[HourBar]:
+    """Calls per hour, and how many of them were answered, as SVG rectangles."""
+    rows = (
+        calls.annotate(hour=TruncHour("created_at"))
+        .values("hour")
+        .annotate(total=Count("id"), answered=Count("id", filter=Q(answered_at__isnull=False)))
+        .order_by()
+    )
+    counts = {row["hour"]: (row["total"], row["answered"]) for row in rows}
+    first = timezone.localtime(since).replace(minute=0, second=0, microsecond=0)
+    hours = []
+    hour = first
+    while hour <= now:
+        hours.append(hour)
+        hour += timedelta(hours=1)
+    top = max((total for total, _ in counts.values()), default=0) or 1
+    step = CHART_WIDTH / len(hours)
+    usable = CHART_HEIGHT - CHART_TOP
+    bars = []
+    for index, hour in enumerate(hours):
+        total, answered = counts.get(hour, (0, 0))
+        total_height = usable * total / top
+        answered_height = usable * answered / top
+        bars.append(
+            HourBar(
+                x=round(index * step + step * 0.1, 2),
+                width=round(step * 0.8, 2),
+                total_y=round(CHART_HEIGHT - total_height, 2),
+                total_height=round(total_height, 2),
+                answered_y=round(CHART_HEIGHT - answered_height, 2),
+                answered_height=round(answered_height, 2),
+                hour=hour,
+                total=total,
+                answered=answered,
+            )
+        )
+    return bars
+
+
+def in_progress() -> list[Bar]:
+    """Calls not finished yet, whenever they started, by status in call order."""
+    counts = dict(
+        Call.objects.filter(status__in=IN_PROGRESS)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    labels = dict(CallStatus.choices)
+    return _bars(
+        [
+            (labels[status], counts[status], PILL_CLASSES[status], status)
+            for status in IN_PROGRESS
+            if counts.get(status)
+        ]
+    )
+
+
+# The webhook deliveries log ---------------------------------------------------------------
+
+
+def delivery_list() -> QuerySet[WebhookDelivery]:
+    """Every delivery with its account and the events it applied (DeliveryFilter narrows it)."""
+    return WebhookDelivery.objects.select_related("account").prefetch_related("events")
+
+
+# The test call ---------------------------------------------------------------------------
+
+
+def test_call_target() -> tuple[Application, Number] | None:
+    """An application of a provider with scripted callees that a test call can run (hosted flow,
+    pushed), and a number it calls from; None when there is none yet."""
+    kinds = [kind for kind, _ in KIND_CHOICES if provider_class(kind).SCRIPTED_CALLEES]
+    for application in (
+        Application.objects.filter(
+            account__kind__in=kinds,
+            flow_type=FlowType.HOSTED,
+            ncco_document__isnull=False,
+        )
+        .exclude(provider_app_id="")
+        .select_related("account")
+        .order_by("account__name", "name")
+    ):
+        number = (
+            Number.objects.filter(account=application.account, application=application).first()
+            or Number.objects.filter(account=application.account).first()
+        )
+        if number is not None:
+            return application, number
+    return None

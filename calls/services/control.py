@@ -1,0 +1,422 @@
+"""Live call control: hang up, mute, earmuff, transfer, speak, play and send digits.
+
+The page, the log row and the API all call `call_control`. It refuses what the call's
+provider and state do not allow (`ControlConflict`), checks the parameters (a
+ValidationError naming the field), calls the adapter while the operator waits, and stores
+what was sent as a `control` event on the call's timeline plus an audit entry. A provider's
+refusal is stored too and raised as `ControlFailed` with the provider's own words.
+
+Nothing here changes the call's status: the provider's events do that (a hang-up shows as
+`completed` once the provider says so).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.utils import timezone
+
+from calls.models import Call, CallEvent, CallStatus
+from calls.services.provider_request import NON_FIELD, application_config
+from portal.redaction import scrub
+from portal.services import Actor, audit_record
+from voiceapps.adapters import account_adapter
+from voiceapps.models import NccoDocument
+from voiceapps.ncco import render_ncco, validate_ncco
+from voiceapps.ncco.services import call_values, ncco_render_version
+from voiceapps.ncco.validator import TALK_TEXT_LIMIT
+from voiceapps.providers.base import Provider, ProviderError
+
+# Every action, in the order the page offers them, with what a person calls it.
+ACTIONS: dict[str, str] = {
+    "hangup": "Hang up",
+    "mute": "Mute",
+    "unmute": "Unmute",
+    "earmuff": "Earmuff",
+    "unearmuff": "Unearmuff",
+    "transfer": "Transfer",
+    "talk": "Speak text",
+    "talk_stop": "Stop speaking",
+    "stream": "Play audio",
+    "stream_stop": "Stop audio",
+    "dtmf": "Send digits",
+    "listen_pause": "Pause the audio stream",
+    "listen_silence": "Silence the audio stream",
+    "listen_resume": "Resume the audio stream",
+}
+# What the operator sees once the provider said yes.
+DONE = {
+    "hangup": "Hang-up sent",
+    "mute": "Muted",
+    "unmute": "Unmuted",
+    "earmuff": "Earmuffed",
+    "unearmuff": "Unearmuffed",
+    "transfer": "Transfer sent",
+    "talk": "Speaking",
+    "talk_stop": "Speech stopped",
+    "stream": "Playing audio",
+    "stream_stop": "Audio stopped",
+    "dtmf": "Digits sent",
+    "listen_pause": "Audio stream paused",
+    "listen_silence": "Audio stream silenced",
+    "listen_resume": "Audio stream resumed",
+}
+# Before the answer only a hang-up makes sense (a ringing call is cancelled); everything
+# else acts on a live leg, which Vonage refuses with a 400 before the answer (vonage.md 1.4).
+BEFORE_ANSWER = frozenset({"hangup"})
+LIVE_BEFORE_ANSWER = (CallStatus.SUBMITTED, CallStatus.RINGING)
+TRANSFER_TARGETS = ("document", "ncco", "url")
+
+# Vonage refuses changes in a call's first seconds with a 400 (DESIGN.md section 2; the
+# adapter marks it retryable with retry_after=2). Retried only while the call is young, so a
+# genuine 400 later on is reported at once, and for RETRY_WINDOW seconds at most in all:
+# an operator is waiting.
+YOUNG_CALL = timedelta(seconds=30)
+RETRY_WINDOW = 6.0
+MAX_PAUSE = 2.0
+
+LOOP_RANGE = (0, 100)  # 0 plays until stopped or hung up
+STYLE_RANGE = (0, 100)
+LEVEL_RANGE = (Decimal("-1"), Decimal("1"))
+DTMF_LIMIT = 64
+_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+_URL = URLValidator(schemes=["http", "https"])
+
+
+class ControlConflict(Exception):
+    """The action does not fit the call: it has ended, or its provider or state rule it out."""
+
+
+class ControlFailed(Exception):
+    """The provider refused the action or could not be reached; the message is its words."""
+
+    def __init__(self, message: str, error: ProviderError | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error = error
+
+
+# What is offered ----------------------------------------------------------------------------
+
+def _can_do(provider: type[Provider], action: str) -> bool:
+    return action in provider.CALL_ACTIONS or action in provider.MEDIA_ACTIONS
+
+
+def available_actions(call: Call) -> list[str]:
+    """The actions the call's provider performs in the call's current state, in page order."""
+    provider = call.adapter_class
+    if provider is None or not call.provider_call_id or call.is_terminal:
+        return []
+    if call.status == CallStatus.ANSWERED:
+        allowed = set(ACTIONS)
+    elif call.status in LIVE_BEFORE_ANSWER:
+        allowed = set(BEFORE_ANSWER)
+    else:
+        return []
+    return [action for action in ACTIONS if action in allowed and _can_do(provider, action)]
+
+
+def transfer_targets(call: Call) -> tuple[str, ...]:
+    """Where a transfer may go: a saved NCCO document, an NCCO written here, or a URL.
+
+    Only providers that run inline NCCOs take one in a transfer; KPN documents a URL only
+    and Voice Gateway redirects to a URL returning jambonz verbs.
+    """
+    provider = call.adapter_class
+    if provider is None:
+        return ()
+    return TRANSFER_TARGETS if provider.INLINE_NCCO else ("url",)
+
+
+def _conflict(call: Call, action: str, provider: type[Provider] | None) -> str:
+    """Why `action` is not available now (available_actions said no)."""
+    label = provider.label if provider else call.provider
+    name = ACTIONS[action].lower()
+    if call.is_terminal:
+        return (f"Call {call.pk} has ended ({call.get_status_display().lower()}); there is "
+                "nothing left to control.")
+    if provider is None:
+        return f"Call {call.pk} belongs to a provider Callboard does not know ({call.provider})."
+    if not _can_do(provider, action):
+        return f"{label} does not let Callboard {name} a call."
+    if call.status == CallStatus.QUEUED or not call.provider_call_id:
+        return (f"Call {call.pk} is not with {label} yet (it is "
+                f"{call.get_status_display().lower()}); there is nothing to {name}.")
+    return (f"{label} can {name} only once the call is answered; call {call.pk} is "
+            f"{call.get_status_display().lower()}.")
+
+
+# Checking the parameters --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Plan:
+    """One adapter call and what it sends, secrets removed, for the timeline and the audit."""
+
+    send: Callable[[Provider], None]
+    sent: dict[str, Any]
+
+
+def _int_in(errors: dict, name: str, value: Any, bounds: tuple[int, int]) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not (
+            bounds[0] <= value <= bounds[1]):
+        errors[name] = [f"Give a whole number from {bounds[0]} to {bounds[1]}."]
+        return None
+    return value
+
+
+def _level(errors: dict, value: Any) -> str | None:
+    """Vonage's level: a string from "-1" to "1" in steps of 0.1."""
+    if value is None or value == "":
+        return None
+    try:
+        level = Decimal(str(value))
+        ok = (not isinstance(value, bool) and LEVEL_RANGE[0] <= level <= LEVEL_RANGE[1]
+              and (level * 10) == (level * 10).to_integral_value())
+    except (InvalidOperation, ValueError):
+        ok = False
+    if not ok:
+        errors["level"] = ["Give a volume from -1 to 1 in steps of 0.1 (0 is unchanged)."]
+        return None
+    return format(level.normalize(), "f") if level else "0"
+
+
+def _url(errors: dict, name: str, value: Any, what: str) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        _URL(text)
+    except ValidationError:
+        errors[name] = [f"Give the {what} as an http:// or https:// URL."]
+    return text
+
+
+def _refuse_unknown(provider: type[Provider], params: Mapping[str, Any], allowed: set[str],
+                    errors: dict) -> None:
+    for name in sorted(set(params) - allowed):
+        errors[name] = [f"{provider.label} does not take {name} here."]
+
+
+def _media_options(provider: type[Provider], params: Mapping[str, Any], taken: frozenset[str],
+                   errors: dict) -> dict[str, Any]:
+    """loop, level, language and style, as far as the provider takes them."""
+    given = {name: value for name, value in params.items() if value not in (None, "")}
+    for name in sorted(set(given) & {"loop", "level", "language", "style"} - taken):
+        errors[name] = [f"{provider.label} does not take {name} here."]
+    options: dict[str, Any] = {}
+    if "loop" in given and "loop" in taken:
+        options["loop"] = _int_in(errors, "loop", given["loop"], LOOP_RANGE)
+    if "style" in given and "style" in taken:
+        options["style"] = _int_in(errors, "style", given["style"], STYLE_RANGE)
+    if "level" in given and "level" in taken:
+        options["level"] = _level(errors, given["level"])
+    if "language" in given and "language" in taken:
+        language = given["language"]
+        if not isinstance(language, str) or not _LANGUAGE.fullmatch(language):
+            errors["language"] = ["Give a language tag such as en-US or nl-NL."]
+        options["language"] = language
+    return {name: value for name, value in options.items() if value is not None}
+
+
+def _placeholder_values(call: Call) -> dict[str, str]:
+    """{{to}}, {{from}}, {{uuid}}, {{conversation_uuid}} and {{custom.NAME}} for this call."""
+    variables = call.application.variables if call.application else {}
+    params = {"to": call.to_display, "from": call.from_number, "uuid": call.provider_call_id,
+              "conversation_uuid": call.conversation_id}
+    return call_values(params, tag=call.tag, variables=variables)
+
+
+def _transfer_ncco(call: Call, params: Mapping[str, Any], name: str
+                   ) -> tuple[Any, dict[str, Any]]:
+    """The NCCO to transfer to, filled in for this call, and what to record of its source."""
+    if name == "ncco":
+        return render_ncco(params["ncco"], _placeholder_values(call)).document, {}
+    document = params["ncco_document"]
+    version = document.latest_version if isinstance(document, NccoDocument) else None
+    if version is None:
+        raise ValidationError({"ncco_document": [
+            "Choose a saved NCCO document that has content."]})
+    ncco, _ = ncco_render_version(version=version, values=_placeholder_values(call),
+                                  account=call.account)
+    return ncco, {"ncco_document": {"id": document.pk, "name": document.name,
+                                    "version": version.number}}
+
+
+def _plan_transfer(call: Call, params: Mapping[str, Any]) -> _Plan:
+    given = [name for name in ("ncco", "ncco_document", "url")
+             if params.get(name) not in (None, "")]
+    targets = transfer_targets(call)
+    allowed = {"ncco": "ncco", "ncco_document": "document", "url": "url"}
+    if len(given) != 1:
+        names = " or ".join(name for name, target in allowed.items() if target in targets)
+        raise ValidationError({NON_FIELD: [f"Give one transfer target: {names}."]})
+    name = given[0]
+    if allowed[name] not in targets:
+        label = call.adapter_class.label
+        raise ValidationError({name: [f"{label} transfers to a URL only."]})
+    if name == "url":
+        errors: dict[str, list[str]] = {}
+        url = _url(errors, "url", params["url"], "URL the new call flow comes from")
+        if errors:
+            raise ValidationError(errors)
+        return _Plan(lambda p: p.update_call(_app(call), call.provider_call_id, "transfer",
+                                             url=url), {"url": url})
+    ncco, recorded = _transfer_ncco(call, params, name)
+    report = validate_ncco(ncco)
+    if report.errors:
+        raise ValidationError({"ncco": [f"{issue.path or '(document)'}: {issue.message}"
+                                        for issue in report.errors]})
+    return _Plan(lambda p: p.update_call(_app(call), call.provider_call_id, "transfer",
+                                         ncco=ncco), {**recorded, "ncco": scrub(ncco)})
+
+
+def _plan_talk(call: Call, provider: type[Provider], params: Mapping[str, Any]) -> _Plan:
+    errors: dict[str, list[str]] = {}
+    _refuse_unknown(provider, params, {"text", "language", "style", "loop", "level"}, errors)
+    text = params.get("text")
+    if not isinstance(text, str) or not text.strip():
+        errors["text"] = ["Write what to say."]
+    elif len(text) > TALK_TEXT_LIMIT:
+        errors["text"] = [f"Keep it to {TALK_TEXT_LIMIT} characters."]
+    return _plan_prompt(call, provider, params, errors, "start_talk", "text", text)
+
+
+def _plan_stream(call: Call, provider: type[Provider], params: Mapping[str, Any]) -> _Plan:
+    errors: dict[str, list[str]] = {}
+    _refuse_unknown(provider, params, {"stream_url", "loop", "level"}, errors)
+    url = _url(errors, "stream_url", params.get("stream_url"), "audio file")
+    return _plan_prompt(call, provider, params, errors, "start_stream", "stream_url", url)
+
+
+def _plan_prompt(call: Call, provider: type[Provider], params: Mapping[str, Any],
+                 errors: dict[str, list[str]], start: str, name: str, value: Any) -> _Plan:
+    """Speech or audio (`start` is the adapter method) with the options the provider takes."""
+    taken = provider.TALK_PARAMS if start == "start_talk" else provider.STREAM_PARAMS
+    options = _media_options(provider, params, taken, errors)
+    if errors:
+        raise ValidationError(errors)
+    return _Plan(lambda p: getattr(p, start)(_app(call), call.provider_call_id, value, **options),
+                 {name: value, **options})
+
+
+def _plan_dtmf(call: Call, provider: type[Provider], params: Mapping[str, Any]) -> _Plan:
+    digits = params.get("digits")
+    allowed = provider.DTMF_CHARACTERS
+    if (not isinstance(digits, str) or not digits or len(digits) > DTMF_LIMIT
+            or any(ch not in allowed for ch in digits)):
+        pause = ", p for a half-second pause" if "p" in allowed else ""
+        raise ValidationError({"digits": [
+            f"Give 1 to {DTMF_LIMIT} of 0-9, * and #{pause}."]})
+    return _Plan(lambda p: p.send_dtmf(_app(call), call.provider_call_id, digits),
+                 {"digits": digits})
+
+
+def _plan(call: Call, provider: type[Provider], action: str, params: Mapping[str, Any]
+          ) -> _Plan:
+    if action == "transfer":
+        return _plan_transfer(call, params)
+    if action == "talk":
+        return _plan_talk(call, provider, params)
+    if action == "stream":
+        return _plan_stream(call, provider, params)
+    if action == "dtmf":
+        return _plan_dtmf(call, provider, params)
+    if params:
+        raise ValidationError({name: [f"{ACTIONS[action]} takes no {name}."]
+                               for name in sorted(params)})
+    if action in ("talk_stop", "stream_stop"):
+        stop = "stop_talk" if action == "talk_stop" else "stop_stream"
+        return _Plan(lambda p: getattr(p, stop)(_app(call), call.provider_call_id), {})
+    if action == "hangup" and call.status != CallStatus.ANSWERED:
+        # Voice Gateway cancels a call that is not answered yet with another status.
+        return _Plan(lambda p: p.update_call(_app(call), call.provider_call_id, action,
+                                             ringing=True), {"ringing": True})
+    return _Plan(lambda p: p.update_call(_app(call), call.provider_call_id, action), {})
+
+
+def _app(call: Call):
+    return application_config(call.account, call.application)
+
+
+# Sending ------------------------------------------------------------------------------------
+
+def _retried_early_refusal(call: Call, error: ProviderError, deadline: float) -> float | None:
+    """Seconds to wait before trying again, or None when this refusal is final."""
+    started = call.submitted_at or call.created_at
+    if not (error.retryable and error.status == 400 and timezone.now() - started < YOUNG_CALL):
+        return None
+    pause = min(error.retry_after or MAX_PAUSE, MAX_PAUSE)
+    return pause if time.monotonic() + pause < deadline else None
+
+
+def _send(call: Call, plan: _Plan) -> tuple[int, ProviderError | None]:
+    """Run the adapter call, retrying Vonage's early 400: (attempts made, final refusal)."""
+    try:
+        provider = account_adapter(call.account)
+    except ProviderError as error:  # a credential that cannot be decrypted, a URL missing
+        return 0, error
+    deadline = time.monotonic() + RETRY_WINDOW
+    attempts = 1
+    while True:
+        try:
+            plan.send(provider)
+            return attempts, None
+        except ProviderError as error:
+            pause = _retried_early_refusal(call, error, deadline)
+            if pause is None:
+                return attempts, error
+        time.sleep(pause)
+        attempts += 1
+
+
+def transferred_documents(call_id: int) -> set[int]:
+    """The NCCO documents the call was transferred to (their menus may then be answered)."""
+    payloads = CallEvent.objects.filter(call_id=call_id, source="control", kind="control",
+                                        raw_status="transfer").values_list("payload", flat=True)
+    return {payload["sent"]["ncco_document"]["id"] for payload in payloads
+            if isinstance((payload.get("sent") or {}).get("ncco_document"), dict)}
+
+
+@transaction.atomic
+def _record(*, actor: Actor, call: Call, action: str, payload: dict[str, Any]) -> CallEvent:
+    audit_record(actor=actor, action=f"call.{action}", obj=call, changes=payload)
+    return CallEvent.objects.create(
+        call=call, source="control", kind="control", raw_status=action,
+        payload={"by": actor.label, **payload})
+
+
+def call_control(*, actor: Actor, call: Call, action: str, **params: Any) -> CallEvent:
+    """Perform one control action on a live call; the `control` event that records it.
+
+    Raises ControlConflict when the call's provider or state rule the action out,
+    ValidationError naming the parameter at fault, and ControlFailed when the provider
+    refuses (the refusal is recorded on the timeline and audited first).
+    """
+    if action not in ACTIONS:
+        raise ValidationError({"action": [f"There is no call action {action!r}."]})
+    call = Call.objects.select_related("account", "application").get(pk=call.pk)
+    provider = call.adapter_class
+    if action not in available_actions(call):
+        raise ControlConflict(_conflict(call, action, provider))
+    plan = _plan(call, provider, action, params)
+    attempts, error = _send(call, plan)
+    if error is None:
+        return _record(actor=actor, call=call, action=action, payload={
+            "sent": plan.sent, "outcome": "accepted", "attempts": attempts})
+    sentence = error.message
+    if error.trace_id:
+        sentence += f" (provider trace id {error.trace_id})"
+    _record(actor=actor, call=call, action=action, payload={
+        "sent": plan.sent, "outcome": "refused", "attempts": attempts,
+        "http_status": error.status, "error": sentence})
+    raise ControlFailed(f"{provider.label} refused to {ACTIONS[action].lower()}: {sentence}",
+                        error)

@@ -1,0 +1,367 @@
+"""Webhook deliveries: reading, storing, applying (in the request or in workers) and replaying.
+
+calls/hooks/events.py verifies a request and hands the delivery here. Stored and applied in
+one transaction, the apply runs in a savepoint, so an apply that fails leaves the delivery
+stored with its error, and the request costs one commit (one WAL flush), not three
+(docs/performance.md). A replayed signature is refused by the `delivery_replay_once`
+constraint, without serialising the account's deliveries on a lock.
+
+With WEBHOOK_APPLY_IN_WORKER on, applying waits for a Celery worker: the request only
+verifies, stores and answers (a fraction of the work, so bursts of thousands of events per
+second are taken), and workers apply the stored deliveries oldest first, usually within a
+fraction of a second. A delivery that cannot be applied is kept with its error for replay,
+as always; the provider has had its 200 by then.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from calls import tasks
+from calls.models import Call, CallEvent, WebhookDelivery
+from calls.services.events import call_event_record
+from portal.jsontext import JsonRefused, json_parse, without_nul
+from portal.services import Actor, audit_record
+from voiceapps.adapters import account_adapter
+from voiceapps.providers.base import ParsedEvent, Provider
+
+logger = logging.getLogger(__name__)
+
+# A Voice Gateway hook that carries only the call's base fields is what its URL says.
+HOOK_KINDS = {
+    "vg/action": "action",
+    "vg/confirm": "confirm",
+    "vg/dtmf": "input",
+    "vg/refer": "refer",
+    "vg/amd": "amd",
+}
+
+
+class Refusal(Exception):
+    """A delivery answered with a 4xx: the HTTP status and the reason that is stored."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class DeliveryReplayed(Exception):
+    """The delivery's replay key belongs to a delivery the account accepted before."""
+
+
+def _store_accepted(delivery: WebhookDelivery) -> None:
+    """Insert a verified delivery; DeliveryReplayed if its signature was accepted before.
+
+    The `delivery_replay_once` unique constraint decides, also between two copies of one
+    signed request arriving at once: the second insert waits for the first to commit, then
+    fails, and only the insert is undone.
+    """
+    # A savepoint only inside a transaction (applying in the request): on its own the insert
+    # is one statement, and the atomic block's bookkeeping cost a tenth of the request.
+    try:
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                delivery.save()
+        else:
+            delivery.save()
+    except IntegrityError as exc:
+        raise DeliveryReplayed from exc
+
+
+def _apply_or_keep(
+    delivery: WebhookDelivery,
+    payload: dict[str, Any],
+    provider: Provider,
+    *,
+    passing: tuple[type[Exception], ...] = (),
+) -> bool:
+    """Apply the stored delivery in a savepoint; on failure keep it with its error (except
+    for the `passing` errors, which the caller handles)."""
+    try:
+        delivery_apply(delivery=delivery, payload=payload, provider=provider)
+    except passing:
+        raise
+    except Exception as exc:  # the delivery is kept: retried by the beat, or an admin's replay
+        logger.exception("Applying webhook delivery %s failed", delivery.pk)
+        delivery.apply_error = f"{type(exc).__name__}: {exc}"[:2000]
+        delivery.apply_attempts += 1
+        # Its signature no longer counts as used: the provider's retry of the same signed
+        # request is accepted and applied (docs/security.md, "One replay rule").
+        delivery.replay_key = ""
+        delivery.save(update_fields=["apply_error", "apply_attempts", "replay_key"])
+        return False
+    return True
+
+
+def delivery_accept(
+    *, delivery: WebhookDelivery, payload: dict[str, Any], provider: Provider
+) -> bool:
+    """Store a verified delivery and apply its event, now or (WEBHOOK_APPLY_IN_WORKER) by a
+    worker; False when it was stored but its apply failed. DeliveryReplayed if its signature
+    was accepted before."""
+    if settings.WEBHOOK_APPLY_IN_WORKER:
+        _store_accepted(delivery)
+        deliveries_apply_soon()
+        return True
+    with transaction.atomic():
+        _store_accepted(delivery)
+        return _apply_or_keep(delivery, payload, provider)
+
+
+def delivery_payload(delivery: WebhookDelivery) -> dict[str, Any]:
+    """The event a stored delivery carries: the JSON body, or a GET's query parameters."""
+    body = bytes(delivery.body)
+    if delivery.method == "GET" and not body:
+        return without_nul(dict(parse_qsl(delivery.query, keep_blank_values=True)))
+    content_type = next((v for k, v in delivery.headers.items() if k.lower() == "content-type"), "")
+    media_type = content_type.split(";")[0].strip().lower()
+    if not body:
+        raise Refusal(400, "empty body")
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise Refusal(415, f"not JSON: Content-Type is {media_type or 'missing'}")
+    try:
+        payload = json_parse(body)
+    except JsonRefused as refused:
+        raise Refusal(400, str(refused)) from None
+    if not isinstance(payload, dict):
+        raise Refusal(400, "not a JSON object")
+    return without_nul(payload)  # events are kept in PostgreSQL, which refuses NUL
+
+
+def _hook_event(endpoint: str, event: ParsedEvent) -> ParsedEvent:
+    """Voice Gateway verb hooks carry the call's status fields too: their URL says what
+    they are, and only the status hook moves the call's status."""
+    if endpoint not in HOOK_KINDS or event.kind not in ("status", "unknown"):
+        return event
+    return dataclasses.replace(event, kind=HOOK_KINDS[endpoint], status=None)
+
+
+@transaction.atomic
+def delivery_apply(
+    *,
+    delivery: WebhookDelivery,
+    payload: dict[str, Any],
+    provider: Provider,
+    source: str = "webhook",
+) -> CallEvent | None:
+    """Apply a stored delivery's event to its call; mark the delivery applied."""
+    event = _hook_event(delivery.endpoint, provider.parse_event(payload))
+    record = call_event_record(
+        account=delivery.account,
+        event=event,
+        payload=payload,
+        delivery=delivery,
+        source=source,
+        received_at=delivery.received_at,
+    )
+    delivery.applied_at = timezone.now()
+    delivery.apply_error = (
+        ""
+        if record
+        else (
+            "The event names no call (no uuid, call_uuid, call_sid or conversation_uuid); "
+            "it is kept here only."
+        )
+    )
+    delivery.save(update_fields=["applied_at", "apply_error", "is_replay"])
+    return record
+
+
+def delivery_replay(*, actor: Actor, delivery: WebhookDelivery) -> CallEvent | None:
+    """Apply a stored delivery again without verifying it (an admin vouches for it).
+
+    It takes the same apply path as a live delivery; duplicates of events already applied
+    are marked as such and change nothing.
+    """
+    if delivery.account is None:
+        raise ValidationError("The account this delivery came to no longer exists.")
+    try:
+        provider = account_adapter(delivery.account, webhooks_only=True)
+        payload = delivery_payload(delivery)
+    except Refusal as refusal:
+        raise ValidationError(f"This delivery cannot be applied: {refusal.reason}.") from None
+    delivery.is_replay = True
+    record = delivery_apply(delivery=delivery, payload=payload, provider=provider, source="replay")
+    audit_record(
+        actor=actor,
+        action="webhook_delivery.replay",
+        obj=delivery,
+        changes={
+            "call": record.call_id if record else None,
+            "duplicate": record.is_duplicate if record else None,
+        },
+    )
+    return record
+
+
+# Applying in workers (WEBHOOK_APPLY_IN_WORKER) --------------------------------------------
+
+# Accepted deliveries not applied yet (nor failed): what workers apply.
+PENDING = Q(verified=True, rejection_reason="", applied_at__isnull=True, apply_error="")
+# A delivery whose apply failed is tried again by the beat, a batch a minute, until it has
+# failed this often: a failure of the database's (a deadlock, a restart) heals, one of the
+# event's own stays with its error for an admin to replay once fixed.
+APPLY_ATTEMPTS = 5
+FAILED = Q(
+    verified=True,
+    rejection_reason="",
+    applied_at__isnull=True,
+    apply_attempts__lt=APPLY_ATTEMPTS,
+    account__isnull=False,
+) & ~Q(apply_error="")
+APPLY_SCHEDULED_KEY = "calls:webhooks:apply-scheduled"
+# A scheduled apply task that never ran (its worker died) stops holding back new ones after
+# this long; beat also applies whatever is pending every minute.
+APPLY_SCHEDULED_TTL = 30  # seconds
+# A web process asks the cache at most this often (at a thousand events per second, asking
+# for each one cost a tenth of the request) ...
+SCHEDULE_EVERY = 0.1  # seconds
+# ... which is safe because the task looks again this long after it first finds nothing:
+# a delivery that skipped asking was stored within SCHEDULE_EVERY of a task being scheduled,
+# so before that task's last look.
+APPLY_LINGER = 0.25  # seconds, more than SCHEDULE_EVERY
+# Deliveries a worker applies in one transaction: one commit (a WAL flush) and one claim
+# query for the batch instead of for each event. Small enough that a batch holds its calls'
+# row locks for a few tens of milliseconds only.
+APPLY_BATCH = 50
+_last_asked = 0.0  # this process, time.monotonic()
+
+
+def deliveries_apply_soon() -> None:
+    """Have a worker apply the stored deliveries: one task for all those stored meanwhile.
+
+    The flag in the cache is cleared by the task when it starts, so a delivery stored after
+    that schedules another run, and one stored before it is seen by the running one.
+    """
+    global _last_asked
+    now = time.monotonic()
+    if now - _last_asked < SCHEDULE_EVERY:
+        return
+    _last_asked = now
+    if cache.add(APPLY_SCHEDULED_KEY, True, timeout=APPLY_SCHEDULED_TTL):
+        tasks.deliveries_apply_pending.delay()
+
+
+def deliveries_apply_pending(*, limit: int | None = None) -> int:
+    """Apply accepted, unapplied deliveries oldest first, a batch per transaction; how many.
+
+    Several workers can run this at once: each claims its next batch with SKIP LOCKED, and
+    applying one takes the same locks as applying it in the request would. When none is
+    left it looks once more after APPLY_LINGER (see SCHEDULE_EVERY).
+    """
+    cache.delete(APPLY_SCHEDULED_KEY)
+    done = 0
+    lingered = False
+    while limit is None or done < limit:
+        batch = APPLY_BATCH if limit is None else min(APPLY_BATCH, limit - done)
+        applied = _apply_next(batch)
+        if applied:
+            done += applied
+            lingered = False
+        elif lingered:
+            break
+        else:
+            time.sleep(APPLY_LINGER)
+            lingered = True
+    return done
+
+
+def _apply_next(batch: int) -> int:
+    """Apply the oldest pending deliveries nobody else is applying, up to `batch` of them in
+    one transaction (each in its savepoint); how many (0: none is pending).
+
+    The batch's calls are locked first, in id order, so two workers whose batches share
+    calls wait for each other instead of deadlocking. A call found another way (by its
+    conversation, or a new one) can still cross another batch: PostgreSQL then fails one of
+    them, and that worker applies its deliveries one per transaction instead.
+    """
+    try:
+        with transaction.atomic():
+            deliveries = _claim_pending(batch)
+            readable = _readable(deliveries)
+            _lock_calls(readable)
+            for delivery, payload, provider in readable:
+                _apply_or_keep(delivery, payload, provider, passing=(OperationalError,))
+    except OperationalError:
+        logger.info("A batch of webhook deliveries met another worker's; applying one by one")
+        return sum(_apply_one() for _ in range(batch))
+    return len(deliveries)
+
+
+def _apply_one() -> int:
+    return _claim_and_apply(1, PENDING)
+
+
+def deliveries_retry_failed() -> int:
+    """Apply once more the oldest deliveries whose apply failed (see APPLY_ATTEMPTS); how many
+    were tried. A provider's own retry may have applied the event meanwhile: it is then a
+    duplicate and changes nothing."""
+    return _claim_and_apply(APPLY_BATCH, FAILED)
+
+
+def _claim_and_apply(batch: int, which: Q) -> int:
+    with transaction.atomic():
+        deliveries = _claim_pending(batch, which)
+        for delivery, payload, provider in _readable(deliveries):
+            _apply_or_keep(delivery, payload, provider)
+    return len(deliveries)
+
+
+def _claim_pending(batch: int, which: Q = PENDING) -> list[WebhookDelivery]:
+    """The oldest deliveries of `which` nobody else has claimed, locked, with their accounts."""
+    return list(
+        WebhookDelivery.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
+        .select_related("account")
+        .filter(which)
+        .order_by("id")[:batch]
+    )
+
+
+def _readable(
+    deliveries: list[WebhookDelivery],
+) -> list[tuple[WebhookDelivery, dict[str, Any], Provider]]:
+    """Each delivery with its event and its account's adapter; one whose event no longer
+    reads (it did when it arrived) is kept with the reason instead."""
+    readable = []
+    for delivery in deliveries:
+        try:
+            payload = delivery_payload(delivery)
+        except Refusal as refusal:  # it will not read better on a retry
+            delivery.apply_error = refusal.reason
+            delivery.apply_attempts = APPLY_ATTEMPTS
+            delivery.save(update_fields=["apply_error", "apply_attempts"])
+        else:
+            readable.append(
+                (delivery, payload, account_adapter(delivery.account, webhooks_only=True))
+            )
+    return readable
+
+
+def _lock_calls(readable: list[tuple[WebhookDelivery, dict[str, Any], Provider]]) -> None:
+    legs: dict[int, set[str]] = {}
+    for delivery, payload, provider in readable:
+        try:
+            leg = provider.parse_event(payload).provider_call_id
+        except Exception:  # applying it stores the error
+            continue
+        if leg:
+            legs.setdefault(delivery.account_id, set()).add(leg)
+    for account_id, ids in legs.items():
+        list(
+            Call.objects.select_for_update(no_key=True)
+            .filter(account_id=account_id, provider_call_id__in=ids)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )

@@ -1,0 +1,276 @@
+"""Placing outbound calls: the page, the API and the test call all call `call_place`.
+
+It validates everything (the adapter's option and endpoint lists, value rules from
+calls/options.py, the adapter's own request builder), stores the call `queued`, audits it
+and enqueues `calls.tasks.call_submit` on commit (calls/services/sending.py sends it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from calls import options as rules
+from calls import tasks
+from calls.models import Call, CallStatus, Direction
+from calls.services.provider_request import adapter_problems, application_config, call_request
+from portal.services import Actor, audit_record
+from voiceapps import phone
+from voiceapps.adapters import account_adapter
+from voiceapps.models import Application, CallProfile, FlowType, Number, ProviderAccount
+from voiceapps.ncco import validate_ncco
+from voiceapps.providers.base import (
+    FLOW_APPLICATION,
+    FLOW_NCCO,
+    CallRequest,
+    Provider,
+    ProviderError,
+)
+from voiceapps.providers.options import URL
+from voiceapps.providers.registry import provider_class
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+VIA_FORM = "form"
+VIA_API = "api"
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used, within the window, for a different request."""
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        super().__init__(
+            f"This Idempotency-Key was already used in the last 24 hours for a different "
+            f"request (call {call.pk}). Send the same request to get that call again, or use "
+            "a new key for a new call."
+        )
+
+
+def to_display(to: Mapping[str, Any]) -> str:
+    """The endpoint as one searchable string: the number, URI, user or extension."""
+    for key in ("number", "uri", "user", "extension", "name"):
+        if to.get(key):
+            return str(to[key])[:255]
+    return ""
+
+def request_fingerprint(values: Mapping[str, Any]) -> str:
+    """sha256 of the request in canonical JSON: equal requests, equal fingerprints."""
+    canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replayed(actor: Actor, key: str, fingerprint: str, now: datetime) -> Call | None:
+    """The call this key already placed, None if it is free; IdempotencyConflict if misused."""
+    existing = Call.objects.select_for_update().filter(
+        placed_by=actor.user, idempotency_key=key).first()
+    if existing is None:
+        return None
+    if existing.created_at < now - IDEMPOTENCY_WINDOW:
+        # Past the window the key is free again; the old call keeps everything else.
+        existing.idempotency_key = ""
+        existing.save(update_fields=["idempotency_key", "updated_at"])
+        return None
+    if existing.request_fingerprint != fingerprint:
+        raise IdempotencyConflict(existing)
+    return existing
+
+
+def _check_account(account: ProviderAccount | None, application: Application | None
+                   ) -> ProviderAccount:
+    if application is not None:
+        if account is not None and application.account_id != account.pk:
+            raise ValidationError({"application": (
+                f"Application {application.name} belongs to account "
+                f"{application.account.name}, not {account.name}.")})
+        return application.account
+    if account is None:
+        raise ValidationError({"account": "Choose an account or an application."})
+    return account
+
+
+def _merged_options(provider: type[Provider], kind: str, options: Mapping[str, Any],
+                    profile: CallProfile | None) -> dict[str, Any]:
+    if profile is None:
+        return dict(options)
+    if profile.kind != kind:
+        raise ValidationError({"profile": (
+            f"Profile {profile.name} is for {provider_class(profile.kind).label}; "
+            f"this account is {provider.label}.")})
+    return {**profile.options, **options}
+
+
+def _check_to(provider: type[Provider], to: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(to, Mapping):
+        raise ValidationError({"to": "Give the endpoint as an object with a type."})
+    problems = rules.endpoint_problems(provider, to)
+    if problems:
+        raise ValidationError(problems)
+    endpoint = dict(to)
+    if endpoint["type"] == "phone":
+        endpoint["number"], _ = phone.normalise(endpoint["number"], field="to.number",
+                                                strict=False)
+    return endpoint
+
+
+def _check_from(provider: type[Provider], account: ProviderAccount, from_number: str,
+                random_from_number: bool) -> str:
+    if random_from_number:
+        if not provider.RANDOM_FROM_NUMBER:
+            raise ValidationError({"from_number": (
+                f"{provider.label} does not pick a random caller number; choose one of the "
+                "account's numbers.")})
+        if from_number:
+            raise ValidationError({"from_number": "Give a number or ask for a random one, "
+                                                  "not both."})
+        return ""
+    if not from_number:
+        raise ValidationError({"from_number": "Choose the number the call comes from."})
+    e164, _ = phone.normalise(from_number, field="from_number", strict=False)
+    if not Number.objects.filter(account=account, e164=e164).exists():
+        raise ValidationError({"from_number": (
+            f"{e164} is not a number of account {account.name}; add it on the Numbers page "
+            "first.")})
+    return e164
+
+
+def _check_flow(provider: type[Provider], application: Application | None,
+                flow: Mapping[str, Any]) -> dict[str, Any]:
+    kind = flow.get("type") if isinstance(flow, Mapping) else None
+    if kind not in provider.flow_types():
+        raise ValidationError({"flow.type": (
+            f"{provider.label} takes the call flow as one of: "
+            f"{', '.join(provider.flow_types())}.")})
+    if kind == FLOW_APPLICATION:
+        if application is None:
+            raise ValidationError({"application": "Choose the application whose flow runs."})
+        if application.flow_type == FlowType.HOSTED and application.ncco_document_id is None \
+                and provider.NEEDS_APPLICATION:
+            raise ValidationError({"application": (
+                f"Application {application.name} has no hosted NCCO yet; choose one on its "
+                "page, or give an NCCO or an answer URL for this call.")})
+        return {"type": kind}
+    if kind == FLOW_NCCO:
+        report = validate_ncco(flow.get("ncco"))
+        if not report.valid:
+            raise ValidationError({"flow.ncco": [
+                f"{issue.path or '(document)'}: {issue.message}" for issue in report.errors]})
+        return {"type": kind, "ncco": flow["ncco"]}
+    url = flow.get("url", "")
+    problems = rules.schema_problems(URL, url, "flow.url")
+    method = flow.get("method") or "GET"
+    if method not in ("GET", "POST"):
+        problems["flow.method"] = ["Must be GET or POST."]
+    if problems:
+        raise ValidationError(problems)
+    return {"type": kind, "url": url, "method": method}
+
+
+def _check_buildable(provider: type[Provider], account: ProviderAccount,
+                     application: Application | None, request: CallRequest) -> None:
+    """Ask the adapter to build the request now, so what it refuses never gets queued."""
+    if provider.NEEDS_APPLICATION:
+        if application is None:
+            raise ValidationError({"application": (
+                f"{provider.label} places calls through an application; choose one.")})
+        if not application.provider_app_id:
+            raise ValidationError({"application": (
+                f"Application {application.name} has no {provider.label} id yet; push it "
+                "to the provider from its page first.")})
+    try:
+        account_adapter(account).build_create_call_body(
+            application_config(account, application), request)
+    except ProviderError as error:
+        raise ValidationError(adapter_problems(error, provider)) from None
+
+
+def call_place(
+    *,
+    actor: Actor,
+    via: str,
+    to: Mapping[str, Any],
+    flow: Mapping[str, Any],
+    account: ProviderAccount | None = None,
+    application: Application | None = None,
+    from_number: str = "",
+    random_from_number: bool = False,
+    options: Mapping[str, Any] | None = None,
+    tag: Mapping[str, Any] | None = None,
+    profile: CallProfile | None = None,
+    idempotency_key: str = "",
+) -> tuple[Call, bool]:
+    """Validate, store the call `queued`, audit it, enqueue its sending.
+
+    Returns (call, replayed): with an `idempotency_key` already used for the same request
+    by the same user within 24 hours, that call and True, and nothing is sent again.
+    Raises ValidationError with field paths (`to.number`, `options.ringing_timer`), or
+    IdempotencyConflict.
+    """
+    options = dict(options or {})
+    tag = dict(tag or {})
+    fingerprint = request_fingerprint({
+        "account": account.pk if account else None,
+        "application": application.pk if application else None,
+        "to": to, "from_number": from_number, "random_from_number": random_from_number,
+        "flow": flow, "options": options, "tag": tag, "profile": profile.pk if profile else None,
+    })
+    now = timezone.now()
+    with transaction.atomic():
+        if idempotency_key and actor.user is not None:
+            existing = _replayed(actor, idempotency_key, fingerprint, now)
+            if existing is not None:
+                return existing, True
+
+        account = _check_account(account, application)
+        provider = provider_class(account.kind)
+        sent = _merged_options(provider, account.kind, options, profile)
+        problems = rules.option_problems(provider, sent)
+        problems.update(rules.tag_problems(tag))
+        if problems:
+            raise ValidationError(problems)
+        endpoint = _check_to(provider, to)
+        caller = _check_from(provider, account, from_number, random_from_number)
+        checked_flow = _check_flow(provider, application, flow)
+        if random_from_number:
+            sent["random_from_number"] = True
+        if tag and "tag" in provider.CALL_OPTIONS:
+            sent["tag"] = tag  # e.g. Voice Gateway echoes it in every webhook as customerData
+        _check_buildable(provider, account, application,
+                         call_request(to=endpoint, from_number=caller, flow=checked_flow,
+                                      options=sent))
+
+        call = Call(
+            account=account, provider=account.kind, application=application,
+            direction=Direction.OUTBOUND, from_number=caller, to_endpoint=endpoint,
+            to_display=to_display(endpoint), tag=tag, flow=checked_flow, options=sent,
+            placed_by=actor.user, placed_via_token=actor.token,
+            idempotency_key=idempotency_key if actor.user is not None else "",
+            request_fingerprint=fingerprint, status=CallStatus.QUEUED, created_at=now,
+        )
+        call.full_clean(validate_constraints=False)
+        try:
+            with transaction.atomic():
+                call.save()
+        except IntegrityError:
+            # Another request with the same key won the race: answer as its replay.
+            existing = _replayed(actor, idempotency_key, fingerprint, now)
+            if existing is None:
+                raise
+            return existing, True
+        audit_record(actor=actor, action="call.place", obj=call, changes={
+            "via": via,
+            "to": call.to_display,
+            "from": caller or "random number",
+            "flow": checked_flow["type"],
+            "options": sent,
+            "tag": tag,
+            "profile": profile.name if profile else "",
+        })
+        transaction.on_commit(lambda: tasks.call_submit.delay(call.pk))
+    return call, False

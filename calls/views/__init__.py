@@ -1,0 +1,1 @@
+"""The calls pages, one module per page family."""

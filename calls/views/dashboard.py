@@ -1,0 +1,43 @@
+"""The home page: the last 24 hours or 7 days of calls at a glance, and for operators the
+sandbox's test call (calls/selectors.py computes the figures)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from calls import selectors
+from calls.models import Call
+from portal.models import Role
+from portal.roles import role_required
+from voiceapps.providers.registry import provider_class
+
+RANGES = {"24h": ("Last 24 hours", timedelta(hours=24)), "7d": ("Last 7 days", timedelta(days=7))}
+
+
+@role_required(Role.VIEWER)  # an account without a role sees no call data
+def dashboard(request: HttpRequest) -> HttpResponse:
+    key = request.GET.get("range", "24h")
+    key = key if key in RANGES else "24h"
+    label, span = RANGES[key]
+    now = timezone.now()
+    context = {
+        "range_key": key,
+        "range_label": label,
+        "ranges": [(k, v[0]) for k, v in RANGES.items()],
+        "since": now - span,
+        "in_progress": selectors.in_progress(),
+        "any_calls": Call.objects.exists(),
+        "chart": {"width": selectors.CHART_WIDTH, "height": selectors.CHART_HEIGHT},
+        **selectors.dashboard_stats(since=now - span, now=now),
+    }
+    context["in_progress_total"] = sum(bar.count for bar in context["in_progress"])
+    target = selectors.test_call_target() if request.user.has_role(Role.OPERATOR) else None
+    if target is not None:
+        provider = provider_class(target[0].account.kind)
+        context["test_call"] = {"callees": provider.SCRIPTED_CALLEES,
+                                "default": provider.DEFAULT_SCRIPTED_CALLEE}
+    return render(request, "calls/dashboard.html", context)

@@ -1,0 +1,87 @@
+"""The call profile pages: the list, the form (new and edit) and deleting."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from calls.filters import CallProfileFilter
+from calls.forms import CallProfileForm
+from calls.services import profiles
+from portal.models import Role
+from portal.params import filtered_rows
+from portal.roles import role_required
+from portal.services import Actor
+from voiceapps.models import CallProfile
+
+PAGE_SIZE = 50
+
+
+@role_required(Role.VIEWER)
+def call_profile_list(request: HttpRequest) -> HttpResponse:
+    filters = CallProfileFilter(request.GET, queryset=CallProfile.objects.all())
+    page = Paginator(filtered_rows(filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "calls/profile_list.html",
+        {
+            "filter": filters,
+            "page": page,
+            "can_edit": request.user.has_role(Role.OPERATOR),
+            "filtered": any(request.GET.get(name) for name in filters.filters),
+        },
+    )
+
+
+def _profile_page(request: HttpRequest, profile: CallProfile | None) -> HttpResponse:
+    """The profile form: a new one (profile None, its kind from ?kind=) or an existing one."""
+    if request.method != "POST":
+        form = CallProfileForm(profile=profile, kind=request.GET.get("kind", ""))
+    else:
+        form = CallProfileForm(request.POST, profile=profile)
+        if form.is_valid():
+            actor = Actor.from_request(request)
+            values = {
+                "name": form.cleaned_data["name"],
+                "description": form.cleaned_data["description"],
+                "options": form.options_from_form(),
+            }
+            try:
+                if profile is None:
+                    saved = profiles.call_profile_create(
+                        actor=actor, kind=form.provider_kind, **values
+                    )
+                else:
+                    saved = profiles.call_profile_update(actor=actor, profile=profile, **values)
+            except ValidationError as error:
+                form.add_service_errors(error)
+            else:
+                messages.success(request, f"Call profile “{saved.name}” saved.")
+                return redirect("call_profile_list")
+    template = "calls/profile_form.html"
+    if request.headers.get("HX-Request"):
+        template += "#profile-form"
+    return render(request, template, {"form": form, "profile": profile})
+
+
+@role_required(Role.OPERATOR)
+def call_profile_create(request: HttpRequest) -> HttpResponse:
+    return _profile_page(request, None)
+
+
+@role_required(Role.OPERATOR)
+def call_profile_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _profile_page(request, get_object_or_404(CallProfile, pk=pk))
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def call_profile_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    profile = get_object_or_404(CallProfile, pk=pk)
+    profiles.call_profile_delete(actor=Actor.from_request(request), profile=profile)
+    messages.success(request, f"Call profile “{profile.name}” deleted.")
+    return redirect("call_profile_list")

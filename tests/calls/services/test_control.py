@@ -1,0 +1,437 @@
+"""Live call control against the loopback fakes, which check every request against the
+provider's own document (Vonage and KPN OpenAPI specs, the jambonz swagger); Voice Gateway
+bodies are also held to jambonz.md 2.6 (one operation per request) here."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from calls.models import CallStatus
+from calls.services import control
+from portal.models import AuditEntry
+from portal.services import SYSTEM, Actor
+from tests.calls.controlling import (  # noqa: F401 (fixtures)
+    bodies,
+    call_path,
+    control_events,
+    live_call,
+    quick_operator,
+)
+from tests.calls.placing import TO, kpn_setup, voicegateway_setup, vonage_setup
+from tests.factories import NccoDocumentFactory, NccoVersionFactory
+from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+VONAGE_LIKE = ["vonage", "kpn", "sandbox"]
+
+
+def setup_for(fake_provider, kind: str):
+    if kind == "kpn":
+        return kpn_setup(fake_provider)
+    if kind == "voicegateway":
+        return voicegateway_setup(fake_provider)
+    return vonage_setup(fake_provider, kind=kind)
+
+
+@pytest.fixture
+def operator(operator_user):
+    return Actor(user=operator_user)
+
+
+@pytest.fixture
+def quick_retries(monkeypatch):
+    """Vonage's early 400 is retried after 0.05 s instead of its 2 s."""
+    monkeypatch.setattr(control, "MAX_PAUSE", 0.05)
+
+
+# -- Vonage, KPN and the sandbox: PUT /calls/{uuid} ---------------------------------------
+
+@pytest.mark.parametrize("kind", VONAGE_LIKE)
+@pytest.mark.parametrize("action", ["hangup", "mute", "unmute", "earmuff", "unearmuff"])
+def test_each_one_click_action_is_a_put_with_its_name(fake_provider, operator, kind, action):
+    setup = setup_for(fake_provider, kind)
+    call = live_call(setup)
+
+    event = control.call_control(actor=operator, call=call, action=action)
+
+    assert bodies(setup, call) == [{"action": action}]
+    assert (event.source, event.kind, event.raw_status) == ("control", "control", action)
+    assert event.payload["outcome"] == "accepted" and event.payload["by"] == "operator"
+    audit = AuditEntry.objects.get(action=f"call.{action}")
+    assert audit.object_id == str(call.pk) and audit.actor_label == "operator"
+
+
+@pytest.mark.parametrize("kind", ["vonage", "sandbox"])
+def test_transfer_to_an_inline_ncco_fills_in_the_call(fake_provider, operator, kind):
+    setup = setup_for(fake_provider, kind)
+    call = live_call(setup, tag={"name": "Ada"})
+    ncco = [{"action": "talk", "text": "Moving you, {{custom.name}}, calling {{to}}"}]
+
+    event = control.call_control(actor=operator, call=call, action="transfer", ncco=ncco)
+
+    sent = [{"action": "talk", "text": f"Moving you, Ada, calling {TO}"}]
+    assert bodies(setup, call) == [
+        {"action": "transfer", "destination": {"type": "ncco", "ncco": sent}}]
+    assert event.payload["sent"] == {"ncco": sent}
+
+
+def test_transfer_to_a_saved_document_sends_its_latest_version(fake_provider, operator):
+    setup = vonage_setup(fake_provider)
+    call = live_call(setup)
+    document = NccoDocumentFactory(name="Queue")
+    NccoVersionFactory(document=document, number=1,
+                       content=[{"action": "talk", "text": "Old"}])
+    NccoVersionFactory(document=document, number=2,
+                       content=[{"action": "talk", "text": "Please hold"}])
+
+    event = control.call_control(actor=operator, call=call, action="transfer",
+                                 ncco_document=document)
+
+    assert bodies(setup, call)[0]["destination"]["ncco"] == [
+        {"action": "talk", "text": "Please hold"}]
+    assert event.payload["sent"]["ncco_document"] == {"id": document.pk, "name": "Queue",
+                                                      "version": 2}
+
+
+@pytest.mark.parametrize("kind", VONAGE_LIKE)
+def test_transfer_to_a_url(fake_provider, operator, kind):
+    setup = setup_for(fake_provider, kind)
+    call = live_call(setup)
+
+    control.call_control(actor=operator, call=call, action="transfer",
+                         url="https://flows.example/next.json")
+
+    assert bodies(setup, call) == [{"action": "transfer", "destination": {
+        "type": "ncco", "url": ["https://flows.example/next.json"]}}]
+
+
+def test_an_invalid_ncco_is_refused_with_its_paths_and_nothing_is_sent(fake_provider,
+                                                                      operator):
+    setup = vonage_setup(fake_provider)
+    call = live_call(setup)
+
+    with pytest.raises(ValidationError) as refused:
+        control.call_control(actor=operator, call=call, action="transfer",
+                             ncco=[{"action": "talk"}, {"action": "dance"}])
+
+    messages = refused.value.message_dict["ncco"]
+    assert any(m.startswith("/0") and "text" in m for m in messages)
+    assert any(m.startswith("/1") for m in messages)
+    assert bodies(setup, call) == [] and not control_events(call)
+
+
+def test_kpn_transfers_to_a_url_only(fake_provider, operator):
+    setup = kpn_setup(fake_provider)
+    call = live_call(setup)
+
+    assert control.transfer_targets(call) == ("url",)
+    with pytest.raises(ValidationError) as refused:
+        control.call_control(actor=operator, call=call, action="transfer",
+                             ncco=[{"action": "talk", "text": "Hi"}])
+
+    assert refused.value.message_dict == {"ncco": ["KPN transfers to a URL only."]}
+
+
+@pytest.mark.parametrize("params", [{}, {"url": "https://a.example/x", "ncco": [{}]}])
+def test_a_transfer_needs_exactly_one_target(fake_provider, operator, params):
+    call = live_call(vonage_setup(fake_provider))
+
+    with pytest.raises(ValidationError, match="Give one transfer target: ncco or "
+                                              "ncco_document or url"):
+        control.call_control(actor=operator, call=call, action="transfer", **params)
+
+
+@pytest.mark.parametrize("kind", VONAGE_LIKE)
+def test_talk_stream_and_dtmf_with_every_option(fake_provider, operator, kind):
+    setup = setup_for(fake_provider, kind)
+    call = live_call(setup)
+
+    control.call_control(actor=operator, call=call, action="talk", text="Your code is 1 2 3",
+                         language="en-GB", style=2, loop=0, level="0.5")
+    control.call_control(actor=operator, call=call, action="talk_stop")
+    control.call_control(actor=operator, call=call, action="stream",
+                         stream_url="https://audio.example/hold.mp3", loop=3, level=-1)
+    control.call_control(actor=operator, call=call, action="stream_stop")
+    control.call_control(actor=operator, call=call, action="dtmf", digits="12p#*")
+
+    assert bodies(setup, call, suffix="/talk") == [
+        {"text": "Your code is 1 2 3", "language": "en-GB", "style": 2, "loop": 0,
+         "level": "0.5"}]
+    assert bodies(setup, call, "DELETE", "/talk") == [None]
+    assert bodies(setup, call, suffix="/stream") == [
+        {"stream_url": ["https://audio.example/hold.mp3"], "loop": 3, "level": "-1"}]
+    assert bodies(setup, call, "DELETE", "/stream") == [None]
+    assert bodies(setup, call, suffix="/dtmf") == [{"digits": "12p#*"}]
+    assert [e.raw_status for e in control_events(call)] == [
+        "talk", "talk_stop", "stream", "stream_stop", "dtmf"]
+
+
+def test_kpn_control_carries_the_application_id(fake_provider, operator):
+    setup = kpn_setup(fake_provider)
+    call = live_call(setup)
+
+    control.call_control(actor=operator, call=call, action="dtmf", digits="5")
+
+    request = setup.fake.requests_to("PUT", call_path(setup, call, "/dtmf"))[0]
+    assert request.headers["ApplicationId"] == setup.application.provider_app_id
+    assert request.bearer_token().startswith("token-")
+
+
+# -- Voice Gateway: PUT /v1/Accounts/{sid}/Calls/{callSid}, one operation each ------------
+
+def test_voice_gateway_hangs_up_an_answered_call_with_completed(fake_provider, operator):
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup, CallStatus.ANSWERED)
+
+    control.call_control(actor=operator, call=call, action="hangup")
+
+    assert bodies(setup, call) == [{"call_status": "completed"}]
+
+
+@pytest.mark.parametrize("status", [CallStatus.SUBMITTED, CallStatus.RINGING])
+def test_voice_gateway_cancels_a_ringing_call_with_no_answer(fake_provider, operator, status):
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup, status)
+
+    control.call_control(actor=operator, call=call, action="hangup")
+
+    assert bodies(setup, call) == [{"call_status": "no-answer"}]
+
+
+def test_voice_gateway_answered_meanwhile_gets_completed_after_its_422(fake_provider,
+                                                                      operator):
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup, CallStatus.RINGING)
+    setup.fake.reply("PUT", call_path(setup, call), 422,
+                     {"msg": "current call state is incompatible with requested action"})
+
+    control.call_control(actor=operator, call=call, action="hangup")
+
+    assert bodies(setup, call) == [{"call_status": "no-answer"}, {"call_status": "completed"}]
+
+
+def test_voice_gateway_operations(fake_provider, operator):
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup)
+
+    for action, params in [
+        ("mute", {}), ("unmute", {}), ("transfer", {"url": "https://flows.example/vg"}),
+        ("talk", {"text": "Please hold", "language": "de-DE"}),
+        ("stream", {"stream_url": "https://audio.example/beep.wav"}),
+        ("dtmf", {"digits": "1#"}),
+        ("listen_pause", {}), ("listen_silence", {}), ("listen_resume", {}),
+    ]:
+        control.call_control(actor=operator, call=call, action=action, **params)
+
+    sent = bodies(setup, call)
+    assert all(len(body) == 1 for body in sent)  # jambonz: one operation per request
+    assert sent == [
+        {"mute_status": "mute"},
+        {"mute_status": "unmute"},
+        {"call_hook": {"url": "https://flows.example/vg", "method": "POST"}},
+        {"whisper": [{"verb": "say", "text": "Please hold",
+                      "synthesizer": {"language": "de-DE"}}]},
+        {"whisper": [{"verb": "play", "url": "https://audio.example/beep.wav"}]},
+        {"dtmf": {"digit": "1"}},
+        {"dtmf": {"digit": "#"}},
+        {"listen_status": "pause"},
+        {"listen_status": "silence"},
+        {"listen_status": "resume"},
+    ]
+    whispers = [request for request in setup.fake.requests_to("PUT", call_path(setup, call))
+                if "whisper" in request.json()]
+    assert [request.server_effect for request in whispers] == ["plays say", "plays play"]
+
+
+@pytest.mark.parametrize("action", ["earmuff", "unearmuff", "talk_stop", "stream_stop"])
+def test_voice_gateway_has_no_earmuff_and_cannot_stop_a_whisper(fake_provider, operator,
+                                                               action):
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup)
+
+    with pytest.raises(control.ControlConflict, match="Voice Gateway does not let Callboard"):
+        control.call_control(actor=operator, call=call, action=action)
+
+    assert bodies(setup, call) == []
+
+
+@pytest.mark.parametrize(("action", "params", "field"), [
+    ("talk", {"text": "Hi", "style": 1}, "style"),
+    ("talk", {"text": "Hi", "level": "0.5"}, "level"),
+    # The gateway plays a whisper once whatever its loop says.
+    ("talk", {"text": "Hi", "loop": 2}, "loop"),
+    ("stream", {"stream_url": "https://audio.example/beep.wav", "loop": 0}, "loop"),
+])
+def test_voice_gateway_refuses_what_it_would_ignore(fake_provider, operator, action, params,
+                                                    field):
+    call = live_call(voicegateway_setup(fake_provider))
+
+    with pytest.raises(ValidationError) as refused:
+        control.call_control(actor=operator, call=call, action=action, **params)
+
+    assert refused.value.message_dict == {field: [f"Voice Gateway does not take {field} here."]}
+
+
+# -- what makes sense when ----------------------------------------------------------------
+
+ALL_VONAGE = ["hangup", "mute", "unmute", "earmuff", "unearmuff", "transfer", "talk",
+              "talk_stop", "stream", "stream_stop", "dtmf"]
+ALL_VG = ["hangup", "mute", "unmute", "transfer", "talk", "stream", "dtmf", "listen_pause",
+          "listen_silence", "listen_resume"]
+
+
+@pytest.mark.parametrize(("kind", "status", "expected"), [
+    ("vonage", CallStatus.QUEUED, []),
+    ("vonage", CallStatus.SUBMITTED, ["hangup"]),
+    ("vonage", CallStatus.RINGING, ["hangup"]),
+    ("vonage", CallStatus.ANSWERED, ALL_VONAGE),
+    ("kpn", CallStatus.ANSWERED, ALL_VONAGE),
+    ("sandbox", CallStatus.ANSWERED, ALL_VONAGE),
+    ("voicegateway", CallStatus.RINGING, ["hangup"]),
+    ("voicegateway", CallStatus.ANSWERED, ALL_VG),
+    *[("vonage", status, []) for status in (CallStatus.COMPLETED, CallStatus.BUSY,
+                                            CallStatus.NO_ANSWER, CallStatus.FAILED)],
+])
+def test_available_actions_follow_provider_and_state(fake_provider, kind, status, expected):
+    call = live_call(setup_for(fake_provider, kind), status)
+
+    assert control.available_actions(call) == expected
+
+
+@pytest.mark.parametrize(("status", "message"), [
+    (CallStatus.COMPLETED, r"has ended \(completed\); there is nothing left to control"),
+    (CallStatus.RINGING, "Vonage can mute only once the call is answered; call \\d+ is ringing"),
+    (CallStatus.QUEUED, "is not with Vonage yet"),
+])
+def test_no_mute_on_a_call_that_is_not_live(fake_provider, operator, status, message):
+    setup = vonage_setup(fake_provider)
+    call = live_call(setup, status)
+
+    with pytest.raises(control.ControlConflict, match=message):
+        control.call_control(actor=operator, call=call, action="mute")
+
+    assert bodies(setup, call) == [] and not control_events(call)
+
+
+def test_the_state_is_read_again_before_sending(fake_provider, operator):
+    setup = vonage_setup(fake_provider)
+    call = live_call(setup)
+    type(call).objects.filter(pk=call.pk).update(status=CallStatus.COMPLETED)
+
+    with pytest.raises(control.ControlConflict, match="has ended"):
+        control.call_control(actor=operator, call=call, action="hangup")
+
+
+# -- Vonage's 400 in a call's first seconds ------------------------------------------------
+
+def test_an_early_400_is_retried_transparently(fake_provider, operator, quick_retries):
+    setup = vonage_setup(fake_provider)
+    call = live_call(setup, age=1)
+    setup.fake.reply("PUT", call_path(setup, call), 400,
+                     {"type": "BAD_REQUEST", "error_title": "Bad Request"})
+
+    event = control.call_control(actor=operator, call=call, action="hangup")
+
+    assert bodies(setup, call) == [{"action": "hangup"}, {"action": "hangup"}]
+    assert event.payload["outcome"] == "accepted" and event.payload["attempts"] == 2
+
+
+def test_the_retry_gives_up_within_its_window(fake_provider, operator, quick_retries,
+                                              monkeypatch):
+    monkeypatch.setattr(control, "RETRY_WINDOW", 0.3)
+    setup = vonage_setup(fake_provider)
+    call = live_call(setup, age=1)
+    setup.fake.reply("PUT", call_path(setup, call, "/talk"), 400,
+                     {"type": "BAD_REQUEST", "error_title": "Bad Request"}, times=50)
+
+    with pytest.raises(control.ControlFailed, match="Vonage refused to speak text"):
+        control.call_control(actor=operator, call=call, action="talk", text="Hello")
+
+    attempts = len(bodies(setup, call, suffix="/talk"))
+    assert 2 <= attempts <= 7
+    setup.fake._scripts.clear()  # the unused replies are the point of this test
+
+
+def test_a_400_on_an_older_call_is_reported_at_once(fake_provider, operator):
+    setup = vonage_setup(fake_provider)
+    call = live_call(setup, age=120)
+    setup.fake.reply("PUT", call_path(setup, call), 400, {
+        "type": 400, "title": "Bad Request",
+        "invalid_parameters": [{"name": "uuid", "reason": "the call has ended"}]})
+
+    with pytest.raises(control.ControlFailed) as refused:
+        control.call_control(actor=operator, call=call, action="mute")
+
+    assert "Vonage refused to mute" in refused.value.message
+    assert len(bodies(setup, call)) == 1
+    event = control_events(call)[0]
+    assert event.payload["outcome"] == "refused" and event.payload["http_status"] == 400
+    assert AuditEntry.objects.get(action="call.mute").changes["outcome"] == "refused"
+
+
+def test_a_provider_refusal_carries_its_words(fake_provider, operator):
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup)
+    setup.fake.reply("PUT", call_path(setup, call), 404, {"msg": "call not found"})
+
+    with pytest.raises(control.ControlFailed, match="call not found"):
+        control.call_control(actor=operator, call=call, action="mute")
+
+
+# -- parameters -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("action", "params", "field"), [
+    ("dtmf", {"digits": "12a"}, "digits"),
+    ("dtmf", {"digits": ""}, "digits"),
+    ("dtmf", {"digits": "1" * 65}, "digits"),
+    ("talk", {"text": "  "}, "text"),
+    ("talk", {"text": "x" * 1501}, "text"),
+    ("talk", {"text": "Hi", "level": "1.5"}, "level"),
+    ("talk", {"text": "Hi", "level": "0.25"}, "level"),
+    ("talk", {"text": "Hi", "loop": -1}, "loop"),
+    ("talk", {"text": "Hi", "language": "english please"}, "language"),
+    ("talk", {"text": "Hi", "speed": 2}, "speed"),
+    ("stream", {"stream_url": "ftp://audio.example/a.mp3"}, "stream_url"),
+    ("transfer", {"url": "not a url"}, "url"),
+    ("mute", {"who": "callee"}, "who"),
+])
+def test_bad_parameters_name_their_field(fake_provider, operator, action, params, field):
+    setup = vonage_setup(fake_provider)
+    call = live_call(setup)
+
+    with pytest.raises(ValidationError) as refused:
+        control.call_control(actor=operator, call=call, action=action, **params)
+
+    assert list(refused.value.message_dict) == [field]
+    assert setup.fake.requests == []
+
+
+def test_voice_gateway_digits_have_no_pause(fake_provider, operator):
+    call = live_call(voicegateway_setup(fake_provider))
+
+    with pytest.raises(ValidationError, match=r"'Give 1 to 64 of 0-9, \* and #\.'"):
+        control.call_control(actor=operator, call=call, action="dtmf", digits="1p2")
+
+
+def test_secrets_in_a_transferred_ncco_stay_out_of_the_records(fake_provider, operator):
+    setup = vonage_setup(fake_provider)
+    call = live_call(setup)
+    ncco = [{"action": "connect", "endpoint": [{
+        "type": "websocket", "uri": "wss://bot.example/socket",
+        "content-type": "audio/l16;rate=16000", "headers": {"token": "bot-secret-token-123456"}}]}]
+
+    event = control.call_control(actor=operator, call=call, action="transfer", ncco=ncco)
+
+    sent = bodies(setup, call)[0]["destination"]["ncco"][0]["endpoint"][0]["headers"]
+    assert sent == {"token": "bot-secret-token-123456"}  # the provider needs it
+    assert "bot-secret-token-123456" not in str(event.payload)
+    assert "bot-secret-token-123456" not in str(AuditEntry.objects.get(action="call.transfer")
+                                               .changes)
+
+
+def test_the_system_actor_is_named_on_the_timeline(fake_provider):
+    call = live_call(vonage_setup(fake_provider))
+
+    event = control.call_control(actor=SYSTEM, call=call, action="hangup")
+
+    assert event.payload["by"] == "system"
