@@ -23,7 +23,7 @@ from calls.models import (
     Direction,
     WebhookDelivery,
 )
-from portal.params import ModelIdFilter, MomentFilter
+from portal.params import ModelIdFilter, MomentFilter, SearchFilter
 from voiceapps.models import Application, CallProfile, ProviderAccount
 from voiceapps.providers.registry import KIND_CHOICES
 
@@ -107,18 +107,11 @@ class DeliveryFilter(django_filters.FilterSet):
 
 
 class CallProfileFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", label="Search", max_length=100,
-                                  widget=forms.TextInput(attrs={
-                                      "type": "search", "placeholder": "Name or description"}),
-                                  help_text="Text the name or the description contains.")
+    q = SearchFilter("name", "description", placeholder="Name or description",
+                     help_text="Text the name or the description contains.")
     kind = django_filters.ChoiceFilter(choices=KIND_CHOICES, empty_label="All",
                                        label="Provider", help_text="Only this provider kind.")
 
     class Meta:
         model = CallProfile
         fields: list[str] = []
-
-    def filter_q(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        text = value.strip()
-        return qs.filter(Q(name__icontains=text) | Q(description__icontains=text)) \
-            if text else qs

@@ -8,14 +8,16 @@ matches nothing else), in a filter or a hand-read query parameter (400 naming it
 
 from __future__ import annotations
 
+import operator
 import re
 from datetime import UTC, datetime, time
+from functools import reduce
 from typing import Any
 
 import django_filters
 from django import forms
 from django.core.exceptions import BadRequest
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django_filters.fields import ModelChoiceField
@@ -92,6 +94,24 @@ class ModelIdFilter(django_filters.ModelChoiceFilter):
     """The filter every FilterSet uses for a related object chosen by id."""
 
     field_class = ModelIdField
+
+
+class SearchFilter(django_filters.CharFilter):
+    """A list's free-text search box: the rows where one of `fields` contains the text, every
+    row for a blank one. A FilterSet that matches otherwise passes `method` instead."""
+
+    def __init__(self, *fields: str, placeholder: str, help_text: str, **kwargs: Any) -> None:
+        self.searched = fields
+        widget = forms.TextInput(attrs={"type": "search", "placeholder": placeholder})
+        super().__init__(label="Search", max_length=100, widget=widget, help_text=help_text,
+                         **kwargs)
+
+    def filter(self, qs: QuerySet, value: str) -> QuerySet:
+        text = (value or "").strip()
+        if not text:
+            return qs
+        return qs.filter(reduce(operator.or_,
+                                (Q(**{f"{name}__icontains": text}) for name in self.searched)))
 
 
 def filtered_rows(filters: django_filters.FilterSet) -> QuerySet:

@@ -7,39 +7,15 @@ description), kind (`template` or `flow`). Provider accounts have no filters.
 
 from __future__ import annotations
 
-import operator
 import re
-from functools import reduce
 from typing import Any
 
 import django_filters
-from django import forms
 from django.db.models import Q, QuerySet
 from drf_spectacular.utils import extend_schema_field
 
-from portal.params import ModelIdFilter
+from portal.params import ModelIdFilter, SearchFilter
 from voiceapps.models import Application, NccoDocument, Number, ProviderAccount
-
-SEARCH_LENGTH = 100
-
-
-def _search(method: str, placeholder: str, help_text: str) -> django_filters.CharFilter:
-    """A list's free-text search box, filtered by the FilterSet's `method`."""
-    return django_filters.CharFilter(
-        method=method,
-        label="Search",
-        max_length=SEARCH_LENGTH,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": placeholder}),
-        help_text=help_text,
-    )
-
-
-def _any_contains(qs: QuerySet, text: str, *fields: str) -> QuerySet:
-    """The rows where one of `fields` contains `text`; every row for a blank `text`."""
-    text = text.strip()
-    if not text:
-        return qs
-    return qs.filter(reduce(operator.or_, (Q(**{f"{name}__icontains": text}) for name in fields)))
 
 
 # Its schema is a string (an id or "none"); an override also carries the description.
@@ -53,7 +29,8 @@ class IdOrNoneFilter(ModelIdFilter):
 
 
 class ApplicationFilter(django_filters.FilterSet):
-    q = _search("filter_q", "Name or provider id", "Text the name or the provider's id contains.")
+    q = SearchFilter("name", "provider_app_id", placeholder="Name or provider id",
+                     help_text="Text the name or the provider's id contains.")
     account = ModelIdFilter(queryset=ProviderAccount.objects.all(), empty_label="All accounts",
                             help_text="Only this provider account's applications.")
 
@@ -61,14 +38,10 @@ class ApplicationFilter(django_filters.FilterSet):
         model = Application
         fields: list[str] = []
 
-    def filter_q(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        return _any_contains(qs, value, "name", "provider_app_id")
-
 
 class NumberFilter(django_filters.FilterSet):
-    q = _search(
-        "filter_q", "Digits or description", "Digits the number holds, or text of its description."
-    )
+    q = SearchFilter(method="filter_q", placeholder="Digits or description",
+                     help_text="Digits the number holds, or text of its description.")
     account = ModelIdFilter(queryset=ProviderAccount.objects.all(), empty_label="All accounts",
                             help_text="Only this provider account's numbers.")
     application = IdOrNoneFilter(
@@ -100,7 +73,8 @@ class NumberFilter(django_filters.FilterSet):
 class NccoDocumentFilter(django_filters.FilterSet):
     KINDS = (("template", "Templates"), ("flow", "Application flows"))
 
-    search = _search("filter_search", "Name or description", "Part of the name or description.")
+    search = SearchFilter("name", "description", placeholder="Name or description",
+                          help_text="Part of the name or description.")
     kind = django_filters.ChoiceFilter(choices=KINDS, method="filter_kind", label="Show",
                                        empty_label="Templates and flows",
                                        help_text="Only templates, or only application flows.")
@@ -108,9 +82,6 @@ class NccoDocumentFilter(django_filters.FilterSet):
     class Meta:
         model = NccoDocument
         fields: list[str] = []
-
-    def filter_search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        return _any_contains(qs, value, "name", "description")
 
     def filter_kind(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         return qs.filter(is_template=value == "template")
