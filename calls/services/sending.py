@@ -116,16 +116,17 @@ def provider_sentence(error: ProviderError) -> str:
     return sentence
 
 
+def _attempt_event(call: Call, result: str, **facts: Any) -> dict[str, Any]:
+    """The payload of a send attempt's event: which attempt, how it ended, what came back."""
+    return {"attempt": call.attempts, "result": result, **facts}
+
+
 def _accepted(call: Call, created: CallCreated, answered_at: datetime) -> SubmitOutcome:
     call_outcome_record(
         call.pk,
         status=CallStatus.SUBMITTED,
         answered_at=answered_at,
-        event={
-            "attempt": call.attempts,
-            "result": "accepted",
-            "provider_call_id": created.provider_call_id,
-        },
+        event=_attempt_event(call, "accepted", provider_call_id=created.provider_call_id),
         provider_call_id=created.provider_call_id[:100],
         conversation_id=created.conversation_id[:100],
         sip_call_id=created.sip_call_id[:200],
@@ -167,13 +168,13 @@ def _refused(
         status=CallStatus.FAILED,
         answered_at=answered_at,
         kind=ratelimit.SEND_EVENT if answered_at else "invalid",
-        event={
-            "attempt": call.attempts,
-            "result": "refused",
-            "http_status": error.status,
-            "message": error.message,
-            "invalid_parameters": error.invalid_parameters,
-        },
+        event=_attempt_event(
+            call,
+            "refused",
+            http_status=error.status,
+            message=error.message,
+            invalid_parameters=error.invalid_parameters,
+        ),
         failure_detail=detail,
         provider_request=planned,
         provider_response=_response_record(error),
@@ -192,7 +193,7 @@ def _unknown(
         call.pk,
         status=CallStatus.SUBMITTED,
         answered_at=answered_at,
-        event={"attempt": call.attempts, "result": "outcome_unknown", "message": error.message},
+        event=_attempt_event(call, "outcome_unknown", message=error.message),
         outcome_unknown=True,
         failure_detail=(
             f"{provider_sentence(error)} Callboard does not send it again, so nobody is "
@@ -214,12 +215,7 @@ def _retry_or_fail(
             call.pk,
             status=CallStatus.FAILED,
             answered_at=answered_at,
-            event={
-                "attempt": call.attempts,
-                "result": "gave_up",
-                "http_status": error.status,
-                "message": error.message,
-            },
+            event=_attempt_event(call, "gave_up", http_status=error.status, message=error.message),
             failure_detail=(
                 f"{provider_sentence(error)} Callboard gave up after {call.attempts} attempts."
             ),
@@ -233,13 +229,9 @@ def _retry_or_fail(
     call_outcome_record(
         call.pk,
         answered_at=answered_at,
-        event={
-            "attempt": call.attempts,
-            "result": "retry",
-            "http_status": error.status,
-            "message": error.message,
-            "retry_in": delay,
-        },
+        event=_attempt_event(
+            call, "retry", http_status=error.status, message=error.message, retry_in=delay
+        ),
         failure_detail=(
             f"Attempt {call.attempts} of {SUBMIT_MAX_ATTEMPTS}: "
             f"{provider_sentence(error)} Trying again in {delay:.0f} s."

@@ -6,6 +6,7 @@ provider events stopped is asked about, or marked outcome unknown.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -59,18 +60,32 @@ def call_reconcile(*, call_id: int, now: datetime | None = None) -> bool:
     if call is None or not unsettled(call):
         return False
     minutes = int(RECONCILE_AFTER.total_seconds() // 60)
+    detail = (
+        f"{call.failure_detail} No event about this call arrived from the provider within "
+        f"{minutes} minutes, so it was most likely never created. If the provider's own "
+        "call log shows it, its events will reopen it here."
+    )
+    return _fail(call_id, "reconcile", unsettled, "unreconciled", detail.strip(), now)
+
+
+def _fail(
+    call_id: int,
+    kind: str,
+    only_if: Callable[[Call], bool],
+    result: str,
+    detail: str,
+    now: datetime,
+) -> bool:
+    """The sweep gives up on a call (its event: `kind`, `result`): failed at `now`, unless it
+    no longer matches `only_if` under its row lock. True if it did."""
     return (
         call_outcome_record(
             call_id,
             status=CallStatus.FAILED,
-            kind="reconcile",
-            only_if=unsettled,
-            event={"result": "unreconciled"},
-            failure_detail=(
-                f"{call.failure_detail} No event about this call arrived from the provider within "
-                f"{minutes} minutes, so it was most likely never created. If the provider's own "
-                "call log shows it, its events will reopen it here."
-            ).strip(),
+            kind=kind,
+            only_if=only_if,
+            event={"result": result},
+            failure_detail=detail,
             ended_at=now,
         )
         is not None
@@ -239,19 +254,11 @@ def _sweep_unsent(call_id: int, now: datetime) -> str:
             transaction.on_commit(lambda: tasks.call_submit.delay(call_id))
             return "requeued"
     minutes = int(QUEUED_GIVE_UP.total_seconds() // 60)
-    failed = call_outcome_record(
-        call_id,
-        status=CallStatus.FAILED,
-        kind="sweep",
-        only_if=idle,
-        event={"result": "never_sent"},
-        failure_detail=(
-            f"No worker could send this call within {minutes} minutes, so it was never sent "
-            "to the provider. Check that the Celery worker runs, then place it again."
-        ),
-        ended_at=now,
+    detail = (
+        f"No worker could send this call within {minutes} minutes, so it was never sent "
+        "to the provider. Check that the Celery worker runs, then place it again."
     )
-    return "failed" if failed else ""
+    return "failed" if _fail(call_id, "sweep", idle, "never_sent", detail, now) else ""
 
 
 def call_sweep_stuck(*, now: datetime | None = None) -> SweepResult:
