@@ -7,8 +7,11 @@ events) and jambonz's call-status and hook payloads field for field.
 from __future__ import annotations
 
 import json
+import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.test import Client
 
 from calls.models import Call
@@ -22,6 +25,12 @@ from voiceapps.models import ProviderAccount
 UUID = "63f61863-4a51-4f6b-86e1-46edebcf9356"
 CONVERSATION = "CON-f972836a-550f-45fa-956c-12a2ab5b7d22"
 CALL_SID = "9f6e2f7a-1c2b-4d5e-8f90-0a1b2c3d4e5f"
+BASE = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)  # the moment event timestamps count from
+
+
+def at(seconds: float) -> str:
+    """A provider timestamp `seconds` after BASE, in Vonage's form."""
+    return (BASE + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
 
 
 def body_of(payload: Any) -> bytes:
@@ -90,3 +99,26 @@ def vg_status(call_status: str, *, call_sid: str = CALL_SID, **extra: Any) -> di
 
 def the_call(account: ProviderAccount, provider_call_id: str) -> Call:
     return Call.objects.get(account=account, provider_call_id=provider_call_id)
+
+
+def post_at_once(url: str, body: bytes, headers: list[dict[str, str]]) -> list[int]:
+    """POST `body` to `url` once per entry of `headers`, all released together from their own
+    threads (each with its own database connection); the statuses, in finishing order."""
+    start = threading.Barrier(len(headers))
+    statuses: list[int] = []
+
+    def post(copy_headers: dict[str, str]) -> None:
+        start.wait()
+        try:
+            response = Client().post(url, data=body, content_type="application/json",
+                                     headers=copy_headers)
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post, args=(each,)) for each in headers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return statuses

@@ -3,7 +3,6 @@ provider, and the whole way through a real worker to a fake provider."""
 
 import pytest
 
-from calls import tasks
 from calls.models import Call, CallStatus
 from calls.options import OPTION_SCHEMAS, RESERVED_OPTIONS
 from portal.models import AuditEntry, Role
@@ -26,13 +25,6 @@ from voiceapps.providers.registry import PROVIDERS
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def enqueued(monkeypatch):
-    """Call ids handed to the worker (on commit); nothing is really sent."""
-    ids: list[int] = []
-    monkeypatch.setattr(tasks.call_submit, "delay", ids.append)
-    return ids
 
 
 def post(api, body, **headers):

@@ -1,13 +1,10 @@
 """Two copies of one signed webhook arriving at the same moment: one is accepted, once."""
 
-import threading
 
 import pytest
-from django.db import connection
-from django.test import Client
 
 from calls.models import CallEvent, WebhookDelivery
-from tests.calls.webhook_helpers import body_of, vonage_status
+from tests.calls.webhook_helpers import body_of, post_at_once, vonage_status
 from tests.factories import ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
 
@@ -17,24 +14,7 @@ def test_two_copies_of_one_signed_event_sent_at_once_are_applied_once():
     account = ProviderAccountFactory()
     body = body_of(vonage_status("answered"))
     headers = vonage_signed_headers(body)
-    start = threading.Barrier(2)
-    statuses = []
-
-    def post() -> None:
-        client = Client()
-        start.wait()
-        try:
-            statuses.append(client.post(f"/hooks/{account.webhook_token}/events", data=body,
-                                        content_type="application/json",
-                                        headers=headers).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = post_at_once(f"/hooks/{account.webhook_token}/events", body, [headers] * 2)
 
     assert sorted(statuses) == [200, 401]
     assert CallEvent.objects.count() == 1

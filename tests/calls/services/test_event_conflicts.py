@@ -3,7 +3,6 @@ provider's earliest wins (docs/decisions.md). And events nothing proved genuine 
 
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -15,6 +14,7 @@ from portal.models import AuditEntry
 from tests.calls.services.test_events import STATE
 from tests.calls.webhook_helpers import (
     CONVERSATION,
+    at,
     vg_post,
     vg_status,
     vonage_post,
@@ -25,11 +25,6 @@ from voiceapps.models import ProviderAccount
 
 pytestmark = pytest.mark.django_db
 
-BASE = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
-
-
-def at(seconds: float) -> str:
-    return (BASE + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
 
 
 def vonage_conflicts(leg: str) -> list[dict]:

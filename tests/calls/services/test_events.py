@@ -1,13 +1,10 @@
 """The rules that turn events into a call's state (DESIGN.md section 3), order and repeats aside."""
 
-import threading
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.test import Client
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,10 +12,13 @@ from hypothesis import strategies as st
 from calls.models import Call, CallEvent, CallStatus, Direction
 from calls.services.events import call_event_record
 from tests.calls.webhook_helpers import (
+    BASE,
     CALL_SID,
     CONVERSATION,
     UUID,
+    at,
     body_of,
+    post_at_once,
     vg_status,
     vonage_status,
 )
@@ -29,11 +29,6 @@ from voiceapps.models import ProviderAccount
 
 pytestmark = pytest.mark.django_db
 
-BASE = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
-
-
-def at(seconds: float) -> str:
-    return (BASE + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
 
 
 def record(account, payload, *, received_at=None):
@@ -312,21 +307,7 @@ def test_concurrent_copies_of_a_first_event_make_one_call_and_one_applied_event(
     account = ProviderAccountFactory()
     body = body_of(vonage_status("answered", at=at(5), direction="inbound"))
     url = f"/hooks/{account.webhook_token}/events"
-    statuses: list[int] = []
-
-    def post() -> None:
-        try:
-            response = Client().post(url, data=body, content_type="application/json",
-                                     headers=vonage_signed_headers(body))
-            statuses.append(response.status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    statuses = post_at_once(url, body, [vonage_signed_headers(body) for _ in range(6)])
 
     assert statuses == [200] * 6
     call = Call.objects.get()

@@ -33,12 +33,6 @@ from voiceapps.providers.vonage import VonageProvider
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def enqueued(monkeypatch):
-    ids: list[int] = []
-    monkeypatch.setattr(tasks.call_submit, "delay", ids.append)
-    return ids
-
 
 @pytest.fixture
 def call(fake_provider) -> Call:
