@@ -1,5 +1,6 @@
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.conf import settings
@@ -13,6 +14,8 @@ from portal import lockout
 from portal.models import ApiToken, RetentionPolicy, Role, SecurityPolicy, TokenScope, User
 from portal.services import client_ip
 from portal.twofactor import two_factor_required
+
+T = TypeVar("T")
 
 # Errors of the input as a whole: Django's key, and the API's name that services also use.
 _WHOLE_REQUEST = {NON_FIELD_ERRORS, "non_field_errors"}
@@ -33,6 +36,15 @@ class ServiceErrorsMixin:
 
     def field_for(self, key: str) -> str | None:
         return key if key in self.fields else None
+
+    def saved(self, save: Callable[[], T]) -> T | None:
+        """What `save()` (a service run with this form's data) returns; None when it refuses
+        with a ValidationError, which then shows on this form."""
+        try:
+            return save()
+        except ValidationError as error:
+            self.add_service_errors(error)
+            return None
 
     def add_service_errors(self, error: Exception) -> None:
         if not isinstance(error, ValidationError):

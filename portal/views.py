@@ -7,7 +7,6 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.contrib.auth.views import LoginView
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -82,15 +81,10 @@ def setup(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "portal/setup_invalid.html", status=403)
     form = FirstAdminForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            user = services.setup_create_admin(
-                username=form.cleaned_data["username"],
-                email=form.cleaned_data["email"],
-                password=form.cleaned_data["password"],
-            )
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
+        user = form.saved(lambda: services.setup_create_admin(
+            username=form.cleaned_data["username"], email=form.cleaned_data["email"],
+            password=form.cleaned_data["password"]))
+        if user is not None:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome to Callboard. You are its first administrator.")
             return redirect("dashboard")
@@ -111,17 +105,11 @@ def user_list(request: HttpRequest) -> HttpResponse:
 def user_create(request: HttpRequest) -> HttpResponse:
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            user = services.user_create(
-                actor=Actor.from_request(request),
-                username=form.cleaned_data["username"],
-                email=form.cleaned_data["email"],
-                role=Role(form.cleaned_data["role"]),
-                password=form.cleaned_data["password"],
-            )
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
+        user = form.saved(lambda: services.user_create(
+            actor=Actor.from_request(request), username=form.cleaned_data["username"],
+            email=form.cleaned_data["email"], role=Role(form.cleaned_data["role"]),
+            password=form.cleaned_data["password"]))
+        if user is not None:
             messages.success(request, f"User {user.username} created.")
             return redirect("user_list")
     return render(request, "portal/user_form.html", {"form": form})
@@ -133,16 +121,10 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     initial = {"role": user.role or Role.VIEWER, "is_active": user.is_active}
     form = UserUpdateForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.user_update(
-                actor=Actor.from_request(request),
-                user=user,
-                role=Role(form.cleaned_data["role"]),
-                is_active=form.cleaned_data["is_active"],
-            )
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
+        updated = form.saved(lambda: services.user_update(
+            actor=Actor.from_request(request), user=user, role=Role(form.cleaned_data["role"]),
+            is_active=form.cleaned_data["is_active"]))
+        if updated is not None:
             messages.success(request, f"User {user.username} updated.")
             return redirect("user_list")
     return render(request, "portal/user_edit.html", {
@@ -157,15 +139,12 @@ def profile(request: HttpRequest) -> HttpResponse:
     new_token = None
     if request.method == "POST" and form.is_valid():
         values = form.cleaned_data
-        try:
-            _, new_token = services.api_token_create(
-                actor=Actor.from_request(request), user=request.user, name=values["name"],
-                scope=TokenScope(values["scope"]), expires_at=values["expires_on"],
-                accounts=list(values["accounts"]) or None,
-            )
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
+        created = form.saved(lambda: services.api_token_create(
+            actor=Actor.from_request(request), user=request.user, name=values["name"],
+            scope=TokenScope(values["scope"]), expires_at=values["expires_on"],
+            accounts=list(values["accounts"]) or None))
+        if created is not None:
+            new_token = created[1]
             form = ApiTokenForm(user=request.user)
     tokens = request.user.api_tokens.prefetch_related("accounts").order_by(
         "revoked_at", "-created_at")
@@ -225,15 +204,11 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     policy = RetentionPolicy.load()
     form = RetentionPolicyForm(request.POST or None, instance=RetentionPolicy.load())
     if request.method == "POST" and form.is_valid():
-        try:
-            services.retention_policy_update(
-                actor=Actor.from_request(request),
-                webhook_payload_days=form.cleaned_data["webhook_payload_days"],
-                number_masking_days=form.cleaned_data["number_masking_days"],
-            )
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
+        saved = form.saved(lambda: services.retention_policy_update(
+            actor=Actor.from_request(request),
+            webhook_payload_days=form.cleaned_data["webhook_payload_days"],
+            number_masking_days=form.cleaned_data["number_masking_days"]))
+        if saved is not None:
             messages.success(request, "Retention settings saved; the next hourly run applies "
                                       "them.")
             return redirect("settings")

@@ -40,15 +40,6 @@ def _page(request: HttpRequest, objects: QuerySet) -> Any:
     return Paginator(objects, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-def _saved(form: Any, save: Callable[[], Any]) -> Any:
-    """Run a service with the form's data; its ValidationError lands on the form."""
-    try:
-        return save()
-    except ValidationError as error:
-        form.add_service_errors(error)
-        return None
-
-
 def _filtered_list(request: HttpRequest, filters: FilterSet, template: str) -> HttpResponse:
     """A list page: its filter form, one page of the rows it selects."""
     chosen = filters.form.cleaned_data if filters.is_valid() else {}
@@ -99,7 +90,7 @@ def account_create(request: HttpRequest) -> HttpResponse:
             (name, provider.label, provider.DESCRIPTION) for name, provider in PROVIDERS.items()]})
     form = AccountForm(request.POST or None, kind=kind)
     if request.method == "POST" and form.is_valid():
-        account = _saved(form, lambda: services.account_create(
+        account = form.saved(lambda: services.account_create(
             actor=Actor.from_request(request), kind=kind, values=form.values()))
         if account is not None:
             messages.success(request, f"Account {account.name} added. Test the connection, "
@@ -136,7 +127,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(ProviderAccount, pk=pk)
     form = AccountForm(request.POST or None, kind=account.kind, account=account)
     if request.method == "POST" and form.is_valid():
-        saved = _saved(form, lambda: services.account_update(
+        saved = form.saved(lambda: services.account_update(
             actor=Actor.from_request(request), account=account, values=form.values()))
         if saved is not None:
             messages.success(request, f"Account {account.name} saved.")
@@ -209,10 +200,10 @@ def _application_form(request: HttpRequest, application: Application | None) -> 
     if request.method == "POST" and form.is_valid():
         actor = Actor.from_request(request)
         if application is None:
-            saved = _saved(form, lambda: services.application_create(
+            saved = form.saved(lambda: services.application_create(
                 actor=actor, account=form.cleaned_data["account"], values=form.values()))
         else:
-            saved = _saved(form, lambda: services.application_update(
+            saved = form.saved(lambda: services.application_update(
                 actor=actor, application=application, values=form.values()))
         if saved is not None:
             messages.success(request, f"Application {saved.name} saved.")
@@ -280,7 +271,7 @@ def application_private_key(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("This provider's applications have no key pair in Callboard.")
     form = PrivateKeyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        saved = _saved(form, lambda: services.application_set_private_key(
+        saved = form.saved(lambda: services.application_set_private_key(
             actor=Actor.from_request(request), application=application,
             pem=form.cleaned_data["private_key"]))
         if saved is not None:
@@ -307,7 +298,7 @@ def application_import(request: HttpRequest) -> HttpResponse:
     choices = [(app.provider_app_id, app.name or app.provider_app_id) for app in remote]
     form = ImportApplicationsForm(request.POST or None, choices=choices)
     if request.method == "POST" and form.is_valid():
-        imported = _saved(form, lambda: services.application_import(
+        imported = form.saved(lambda: services.application_import(
             actor=Actor.from_request(request), account=account,
             provider_app_ids=form.cleaned_data["provider_app_ids"]))
         if imported is not None:
@@ -339,7 +330,7 @@ def number_create(request: HttpRequest) -> HttpResponse:
     form = NumberForm(request.POST or None, initial={"account": query_int(request.GET, "account")})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        number = _saved(form, lambda: services.number_create(
+        number = form.saved(lambda: services.number_create(
             actor=Actor.from_request(request), account=data["account"], e164=data["e164"],
             capabilities=data["capabilities"], description=data["description"]))
         if number is not None:
@@ -357,7 +348,7 @@ def number_edit(request: HttpRequest, pk: int) -> HttpResponse:
     })
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        saved = _saved(form, lambda: services.number_update(
+        saved = form.saved(lambda: services.number_update(
             actor=Actor.from_request(request), number=number, e164=data["e164"],
             capabilities=data["capabilities"], description=data["description"]))
         if saved is not None:

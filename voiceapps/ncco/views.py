@@ -48,16 +48,12 @@ def ncco_create(request: HttpRequest) -> HttpResponse:
     initial = {"content": next((s.text for s in starters if s.key == start), "[\n  \n]")}
     form = NccoForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
-            saved = services.ncco_document_create(
-                actor=Actor.from_request(request), name=form.cleaned_data["name"],
-                description=form.cleaned_data["description"],
-                is_template=form.cleaned_data["is_template"], content=form.document,
-                comment=form.cleaned_data["comment"], menu=form.cleaned_data["menu"],
-            )
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
+        saved = form.saved(lambda: services.ncco_document_create(
+            actor=Actor.from_request(request), name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
+            is_template=form.cleaned_data["is_template"], content=form.document,
+            comment=form.cleaned_data["comment"], menu=form.cleaned_data["menu"]))
+        if saved is not None:
             _report_saved(request, saved, created=True)
             return redirect("ncco_edit", pk=saved.version.document_id)
     return _editor(request, form, document=None, latest=None, menu_url=menu_url)
