@@ -20,6 +20,9 @@ from portal.models import Role, User
 from portal.roles import sync_role_permissions
 from portal.services import SYSTEM, api_token_create
 from tests.factories import UserFactory
+
+# The fake provider server's `fake_provider` fixture, for every test without an import each.
+from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from tests.helpers import stop_process
 from voiceapps.ncco.services import ncco_version
 

@@ -34,7 +34,7 @@ from tests.calls.placing import FROM, vonage_setup
 from tests.conftest import REPO, XDIST_WORKER, _start_worker, _test_database_url
 from tests.factories import CallFactory, ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
-from tests.fakes.provider_server import Reply, SeenRequest, fake_provider_fixture  # noqa: F401
+from tests.fakes.provider_server import Reply, SeenRequest
 from tests.helpers import wait_for
 from tests.security.world import ensure_roles
 

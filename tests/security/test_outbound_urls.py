@@ -9,7 +9,6 @@ from django.urls import reverse
 
 from portal.urlsafety import UnsafeUrl, check_outbound_url, guard_session
 from tests.fakes.provider_accounts import start_kpn, start_vonage
-from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from tests.voiceapps.account_helpers import account_from, reload
 
 INTERNAL_URLS = [

@@ -28,7 +28,6 @@ from calls.models import Call, CallStatus
 from calls.services.sending import call_submit
 from portal.services import Actor
 from tests.fakes.provider_accounts import VONAGE_SPECS, vonage_signed_headers
-from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from tests.security.routes import admin_url, routes, url_for
 from tests.security.world import (
     PROVIDER,

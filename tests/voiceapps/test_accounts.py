@@ -6,7 +6,6 @@ from django.urls import reverse
 from portal.models import AuditEntry
 from portal.services import SYSTEM
 from tests.fakes.provider_accounts import start_kpn, start_voicegateway, start_vonage
-from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from tests.voiceapps.account_helpers import (
     VONAGE_401,
     account_from,

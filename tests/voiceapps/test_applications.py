@@ -14,7 +14,6 @@ from tests.fakes.provider_accounts import (
     start_voicegateway,
     start_vonage,
 )
-from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from tests.voiceapps.account_helpers import (
     account_from,
     hosted_application,

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from portal.services import SYSTEM
 from tests.fakes.provider_accounts import start_kpn, start_voicegateway, start_vonage
-from tests.fakes.provider_server import Reply, fake_provider_fixture  # noqa: F401
+from tests.fakes.provider_server import Reply
 from tests.voiceapps.account_helpers import (
     account_from,
     hosted_application,

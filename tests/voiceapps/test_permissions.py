@@ -13,7 +13,6 @@ from django.urls import reverse
 from portal.models import Role
 from portal.services import SYSTEM
 from tests.fakes.provider_accounts import start_vonage
-from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from tests.voiceapps.account_helpers import (
     account_from,
     hosted_application,

@@ -18,7 +18,6 @@ from tests.calls.placing import (
     vonage_setup,
 )
 from tests.factories import CallProfileFactory, UserFactory
-from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from tests.helpers import wait_for
 from voiceapps import services as voiceapps_services
 from voiceapps.providers.registry import PROVIDERS

@@ -8,7 +8,6 @@ from calls import tasks
 from calls.models import Call
 from calls.services import sending
 from tests.calls.placing import api_body, vonage_setup
-from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

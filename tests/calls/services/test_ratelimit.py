@@ -17,7 +17,6 @@ from portal.services import SYSTEM
 from tests.calls.placing import FROM, phone, voicegateway_setup
 from tests.conftest import TEST_QUEUE, _start_worker
 from tests.factories import CallEventFactory
-from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from tests.helpers import wait_for
 
 

@@ -25,7 +25,6 @@ from tests.calls.placing import (
 )
 from tests.factories import VG_APP_SID, VONAGE_APP_ID
 from tests.fakes.provider_accounts import PUBLIC_KEY_PEM
-from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from voiceapps import services as voiceapps_services
 from voiceapps.adapters import account_adapter
 from voiceapps.models import ProviderAccount

@@ -27,7 +27,6 @@ from tests.calls.placing import (
 )
 from tests.calls.webhook_helpers import vg_status, vonage_post, vonage_status
 from tests.fakes.provider_accounts import SIGNATURE_SECRET
-from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from voiceapps.providers.vonage import VonageProvider
 
 pytestmark = pytest.mark.django_db

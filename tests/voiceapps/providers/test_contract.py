@@ -18,7 +18,6 @@ from tests.fakes.provider_accounts import (
     start_vonage,
     vonage_app,
 )
-from tests.fakes.provider_server import Reply, fake_provider_fixture  # noqa: F401
 from voiceapps.providers.base import (
     ANSWERED_BY,
     CALL_STATUSES,

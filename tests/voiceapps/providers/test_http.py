@@ -9,7 +9,6 @@ import pytest
 import requests
 
 from tests.fakes.provider_accounts import start_vonage, vonage_app
-from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from voiceapps.providers.base import CallRequest, ProviderError
 from voiceapps.providers.http import HttpClient, error_from_response
 from voiceapps.providers.vonage import VonageProvider

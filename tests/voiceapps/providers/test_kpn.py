@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 
 from tests.fakes.provider_accounts import KPN_PREFIX, start_kpn, vonage_app
-from tests.fakes.provider_server import Reply, fake_provider_fixture  # noqa: F401
+from tests.fakes.provider_server import Reply
 from voiceapps.providers.base import AccountConfig, CallRequest, ProviderError, RemoteNumber
 from voiceapps.providers.kpn import KpnProvider
 

@@ -17,7 +17,7 @@ from tests.fakes.provider_accounts import (
     vonage_app,
     vonage_signed_headers,
 )
-from tests.fakes.provider_server import Reply, fake_provider_fixture  # noqa: F401
+from tests.fakes.provider_server import Reply
 from voiceapps.providers.base import AccountConfig, CallRequest, ProviderError, RemoteNumber
 from voiceapps.providers.vonage import VonageProvider, new_private_key_pem, public_key_pem
 
