@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "portal",
     "voiceapps",
     "calls",
+    "campaigns",
     "voiceapps.sandbox",
 ]
 
