@@ -1,0 +1,11 @@
+"""Celery tasks of campaigns; the work is in campaigns/services/. Each is safe to run twice."""
+
+from celery import shared_task
+
+from campaigns.services import contacts
+
+
+@shared_task(acks_late=True)
+def import_contacts(import_id: int) -> None:
+    """Read a large contacts upload, a chunk at a time."""
+    contacts.contact_import_run(import_id=import_id)
