@@ -54,20 +54,24 @@ class SkipReason(models.TextChoices):
 
 class Campaign(models.Model):
     name = models.CharField(max_length=100)
-    account = models.ForeignKey(ProviderAccount, on_delete=models.PROTECT,
-                                related_name="campaigns")
-    application = models.ForeignKey(Application, null=True, blank=True,
-                                    on_delete=models.PROTECT, related_name="campaigns")
+    account = models.ForeignKey(ProviderAccount, on_delete=models.PROTECT, related_name="campaigns")
+    application = models.ForeignKey(
+        Application, null=True, blank=True, on_delete=models.PROTECT, related_name="campaigns"
+    )
     # As Place a call takes them (calls.services.call_place): the flow, options and profile.
     # A hosted NCCO is served pinned or latest as its application says (Application.pinned_version).
     flow = models.JSONField(default=dict)
     from_numbers = models.JSONField(default=list)  # E.164, used in turn
     options = models.JSONField(default=dict, blank=True)
-    profile = models.ForeignKey(CallProfile, null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="+")
+    profile = models.ForeignKey(
+        CallProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     calls_per_second = models.DecimalField(
-        max_digits=6, decimal_places=2, default=1,
-        validators=[MinValueValidator(0.01), MaxValueValidator(1000)])
+        max_digits=6,
+        decimal_places=2,
+        default=1,
+        validators=[MinValueValidator(0.01), MaxValueValidator(1000)],
+    )
     max_concurrent = models.PositiveIntegerField(default=10, validators=[MinValueValidator(1)])
     # [{"days": [0..6, Monday 0], "start": "09:00", "end": "17:00"}], in each contact's zone.
     windows = models.JSONField(default=list)
@@ -76,12 +80,14 @@ class Campaign(models.Model):
     retry_rules = models.JSONField(default=dict, blank=True)
     starts_at = models.DateTimeField(default=timezone.now)
     ends_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=CampaignStatus.choices,
-                              default=CampaignStatus.DRAFT)
+    status = models.CharField(
+        max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
+    )
     # The pace's clock: the next dial may go at this time (one interval after the previous).
     next_dial_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     idempotency_key = models.CharField(max_length=200, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -112,8 +118,9 @@ class Contact(models.Model):
     timezones = models.JSONField(default=list, blank=True)
     timezone_ambiguous = models.BooleanField(default=False)
     variables = models.JSONField(default=dict, blank=True)  # {{custom.NAME}} values
-    state = models.CharField(max_length=10, choices=ContactState.choices,
-                             default=ContactState.PENDING)
+    state = models.CharField(
+        max_length=10, choices=ContactState.choices, default=ContactState.PENDING
+    )
     skip_reason = models.CharField(max_length=12, choices=SkipReason.choices, blank=True)
     problem = models.CharField(max_length=300, blank=True)  # why the row was refused
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -145,10 +152,12 @@ class Attempt(models.Model):
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveSmallIntegerField()  # 1 for the first call, 2 for the first retry
-    call = models.ForeignKey(Call, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="+")
-    status = models.CharField(max_length=8, choices=AttemptStatus.choices,
-                              default=AttemptStatus.PLACED)
+    call = models.ForeignKey(
+        Call, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=8, choices=AttemptStatus.choices, default=AttemptStatus.PLACED
+    )
     outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
     detail = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -178,15 +187,17 @@ class ContactImport(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="imports")
     filename = models.CharField(max_length=200, blank=True)
     content = models.TextField()
-    status = models.CharField(max_length=8, choices=ImportStatus.choices,
-                              default=ImportStatus.QUEUED)
+    status = models.CharField(
+        max_length=8, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
     accepted_rows = models.PositiveIntegerField(default=0)
     refused_rows = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     idempotency_key = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -209,9 +220,14 @@ class SuppressionList(models.Model):
     """Numbers never to call: for one account's campaigns, or for every campaign (global)."""
 
     name = models.CharField(max_length=100, unique=True)
-    account = models.ForeignKey(ProviderAccount, null=True, blank=True,
-                                on_delete=models.CASCADE, related_name="suppression_lists",
-                                help_text="Empty: applies to every account.")
+    account = models.ForeignKey(
+        ProviderAccount,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="suppression_lists",
+        help_text="Empty: applies to every account.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -222,19 +238,20 @@ class SuppressionList(models.Model):
 
 
 class SuppressedNumber(models.Model):
-    suppression_list = models.ForeignKey(SuppressionList, on_delete=models.CASCADE,
-                                         related_name="numbers")
+    suppression_list = models.ForeignKey(
+        SuppressionList, on_delete=models.CASCADE, related_name="numbers"
+    )
     e164 = models.CharField(max_length=20)
     source = models.CharField(max_length=20, default="upload")  # upload, api, opt_out
-    call = models.ForeignKey(Call, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="+")  # the call in which the callee opted out
+    call = models.ForeignKey(
+        Call, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )  # the call in which the callee opted out
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["e164"]
         constraints = [
-            models.UniqueConstraint(fields=["suppression_list", "e164"],
-                                    name="suppressed_once"),
+            models.UniqueConstraint(fields=["suppression_list", "e164"], name="suppressed_once"),
         ]
         indexes = [models.Index(fields=["e164"], name="suppressed_number")]
 

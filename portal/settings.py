@@ -360,6 +360,11 @@ CELERY_BEAT_SCHEDULE["sandbox-resume-overdue"] = {
     "task": "sandbox.resume_overdue",
     "schedule": 60.0,
 }
+# Campaigns: outcomes read and due contacts dialed, every second (campaigns.services.scheduler.TICK).
+CELERY_BEAT_SCHEDULE["campaigns-run"] = {
+    "task": "campaigns.tasks.run_campaigns",
+    "schedule": 1.0,
+}
 # Retention (calls/retention.py, policy on /settings/): old raw payloads removed and old
 # calls' numbers masked, every hour. The module is not a `tasks` module, so it is named here.
 CELERY_IMPORTS = ["calls.retention"]

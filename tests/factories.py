@@ -366,6 +366,7 @@ class ContactFactory(factory.django.DjangoModelFactory):
     raw_number = factory.Sequence(lambda n: f"+3120{n:07d}")
     e164 = factory.SelfAttribute("raw_number")
     timezones = factory.LazyFunction(lambda: ["Europe/Amsterdam"])
+    next_attempt_at = factory.SelfAttribute("campaign.starts_at")
 
 
 class AttemptFactory(factory.django.DjangoModelFactory):

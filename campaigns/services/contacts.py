@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from phonenumbers import timezone as phone_timezones
 
+from calls import options
 from campaigns.models import (
     Campaign,
     Contact,
@@ -55,8 +56,9 @@ def _offsets(zone: str, now: datetime) -> tuple[timedelta | None, ...]:
 def zones_for_number(parsed: phonenumbers.PhoneNumber, now: datetime) -> list[str]:
     """The number's possible zones, one per distinct clock (London, Jersey and Guernsey are
     one); empty when phonenumbers does not know."""
-    found = [zone for zone in phone_timezones.time_zones_for_number(parsed)
-             if zone in known_timezones()]
+    found = [
+        zone for zone in phone_timezones.time_zones_for_number(parsed) if zone in known_timezones()
+    ]
     distinct: dict[tuple, str] = {}
     for zone in found:
         distinct.setdefault(_offsets(zone, now), zone)
@@ -73,12 +75,20 @@ class CheckedRow:
     problem: str = ""
 
 
-def check_row(campaign: Campaign, number: Any, zone: Any, variables: Mapping[str, Any],
-              now: datetime) -> CheckedRow:
+def check_row(
+    campaign: Campaign, number: Any, zone: Any, variables: Mapping[str, Any], now: datetime
+) -> CheckedRow:
     """One contact's checks: a valid number, a known or derived time zone, text variables."""
     row = CheckedRow(raw_number=str(number or "").strip()[:100])
-    row.variables = {str(k).strip(): str(v)[:MAX_VARIABLE_LENGTH]
-                     for k, v in variables.items() if str(k).strip() and v not in (None, "")}
+    row.variables = {
+        str(k).strip(): str(v)[:MAX_VARIABLE_LENGTH]
+        for k, v in variables.items()
+        if str(k).strip() and v not in (None, "")
+    }
+    tag_problems = options.tag_problems(row.variables)
+    if tag_problems:
+        row.problem = "Columns: " + " ".join(tag_problems["tag"])[:280]
+        return row
     text = row.raw_number
     if not text:
         row.problem = "No number."
@@ -103,22 +113,33 @@ def check_row(campaign: Campaign, number: Any, zone: Any, variables: Mapping[str
     return row
 
 
-def _contacts_from(campaign: Campaign, rows: Iterable[tuple[int | None, CheckedRow]]
-                   ) -> list[Contact]:
+def _contacts_from(
+    campaign: Campaign, rows: Iterable[tuple[int | None, CheckedRow]]
+) -> list[Contact]:
     """Contacts for checked rows; a number already in the campaign, or earlier in these
     rows, is a duplicate."""
     rows = list(rows)
     numbers = {row.e164 for _, row in rows if row.e164}
-    seen = set(Contact.objects.filter(campaign=campaign, e164__in=numbers)
-               .exclude(state=ContactState.SKIPPED, skip_reason__in=[SkipReason.DUPLICATE,
-                                                                      SkipReason.INVALID])
-               .values_list("e164", flat=True))
+    seen = set(
+        Contact.objects.filter(campaign=campaign, e164__in=numbers)
+        .exclude(
+            state=ContactState.SKIPPED, skip_reason__in=[SkipReason.DUPLICATE, SkipReason.INVALID]
+        )
+        .values_list("e164", flat=True)
+    )
     made = []
     for line, row in rows:
-        contact = Contact(campaign=campaign, row=line, raw_number=row.raw_number, e164=row.e164,
-                          timezones=row.timezones, timezone_ambiguous=row.ambiguous,
-                          variables=row.variables, problem=row.problem,
-                          next_attempt_at=campaign.starts_at)
+        contact = Contact(
+            campaign=campaign,
+            row=line,
+            raw_number=row.raw_number,
+            e164=row.e164,
+            timezones=row.timezones,
+            timezone_ambiguous=row.ambiguous,
+            variables=row.variables,
+            problem=row.problem,
+            next_attempt_at=campaign.starts_at,
+        )
         if row.problem:
             contact.state, contact.skip_reason = ContactState.SKIPPED, SkipReason.INVALID
         elif row.e164 in seen:
@@ -130,16 +151,26 @@ def _contacts_from(campaign: Campaign, rows: Iterable[tuple[int | None, CheckedR
     return made
 
 
-def contacts_add(*, actor: Actor, campaign: Campaign, entries: list[Mapping[str, Any]]
-                 ) -> list[Contact]:
+def contacts_add(
+    *, actor: Actor, campaign: Campaign, entries: list[Mapping[str, Any]]
+) -> list[Contact]:
     """Contacts given through the API ({"number", "timezone", "variables"}), each checked."""
     now = timezone.now()
-    checked = [(None, check_row(campaign, e.get("number"), e.get("timezone"),
-                                e.get("variables") or {}, now)) for e in entries]
+    checked = [
+        (
+            None,
+            check_row(campaign, e.get("number"), e.get("timezone"), e.get("variables") or {}, now),
+        )
+        for e in entries
+    ]
     with transaction.atomic():
         contacts = Contact.objects.bulk_create(_contacts_from(campaign, checked))
-        audit_record(actor=actor, action="campaign.contacts_add", obj=campaign,
-                     changes={"contacts": len(contacts)})
+        audit_record(
+            actor=actor,
+            action="campaign.contacts_add",
+            obj=campaign,
+            changes={"contacts": len(contacts)},
+        )
     return contacts
 
 
@@ -148,9 +179,14 @@ def _read_csv(content: str) -> tuple[list[str], list[list[str]]]:
     reader = csv.reader(io.StringIO(content))
     header = [name.strip().lower() for name in next(reader, [])]
     if NUMBER_COLUMN not in header:
-        raise ValidationError({"file": (
-            "The first line must name the columns, one of them `number` (and optionally "
-            "`timezone`; any other column becomes a {{custom.NAME}} variable).")})
+        raise ValidationError(
+            {
+                "file": (
+                    "The first line must name the columns, one of them `number` (and optionally "
+                    "`timezone`; any other column becomes a {{custom.NAME}} variable)."
+                )
+            }
+        )
     return header, [values for values in reader if any(v.strip() for v in values)]
 
 
@@ -158,34 +194,45 @@ def decode_upload(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationError({"file": "Save the file as UTF-8 CSV and upload it again."}
-                              ) from None
+        raise ValidationError({"file": "Save the file as UTF-8 CSV and upload it again."}) from None
 
 
-def contacts_import(*, actor: Actor, campaign: Campaign, content: str, filename: str = "",
-                    idempotency_key: str = "") -> tuple[ContactImport, bool]:
+def contacts_import(
+    *, actor: Actor, campaign: Campaign, content: str, filename: str = "", idempotency_key: str = ""
+) -> tuple[ContactImport, bool]:
     """Store an upload and import it: now if small, else in a worker (progress on the row).
     Returns (import, replayed)."""
     from campaigns import tasks
 
     if idempotency_key and actor.user is not None:
-        existing = ContactImport.objects.filter(created_by=actor.user,
-                                                idempotency_key=idempotency_key).first()
+        existing = ContactImport.objects.filter(
+            created_by=actor.user, idempotency_key=idempotency_key
+        ).first()
         if existing is not None:
             return existing, True
     _, rows = _read_csv(content)
     with transaction.atomic():
-        upload = ContactImport(campaign=campaign, filename=filename[:200], content=content,
-                               total_rows=len(rows), created_by=actor.user,
-                               idempotency_key=idempotency_key if actor.user else "")
+        upload = ContactImport(
+            campaign=campaign,
+            filename=filename[:200],
+            content=content,
+            total_rows=len(rows),
+            created_by=actor.user,
+            idempotency_key=idempotency_key if actor.user else "",
+        )
         try:
             with transaction.atomic():
                 upload.save()
         except IntegrityError:
-            return ContactImport.objects.get(created_by=actor.user,
-                                             idempotency_key=idempotency_key), True
-        audit_record(actor=actor, action="campaign.import", obj=campaign,
-                     changes={"file": filename, "rows": len(rows)})
+            return ContactImport.objects.get(
+                created_by=actor.user, idempotency_key=idempotency_key
+            ), True
+        audit_record(
+            actor=actor,
+            action="campaign.import",
+            obj=campaign,
+            changes={"file": filename, "rows": len(rows)},
+        )
         if len(rows) > INLINE_ROWS:
             transaction.on_commit(lambda: tasks.import_contacts.delay(upload.pk))
     if len(rows) <= INLINE_ROWS:
@@ -207,7 +254,7 @@ def contact_import_run(*, import_id: int) -> None:
     ContactImport.objects.filter(pk=upload.pk).update(status=ImportStatus.RUNNING)
     start = upload.processed_rows
     while start < len(rows):
-        chunk = rows[start:start + CHUNK_ROWS]
+        chunk = rows[start : start + CHUNK_ROWS]
         checked = []
         for offset, values in enumerate(chunk):
             record = dict(zip(header, values, strict=False))
@@ -230,5 +277,6 @@ def contact_import_run(*, import_id: int) -> None:
             locked.refused_rows += refused
             locked.save(update_fields=["processed_rows", "accepted_rows", "refused_rows"])
         start += len(chunk)
-    ContactImport.objects.filter(pk=upload.pk).update(status=ImportStatus.DONE,
-                                                      finished_at=timezone.now())
+    ContactImport.objects.filter(pk=upload.pk).update(
+        status=ImportStatus.DONE, finished_at=timezone.now()
+    )

@@ -23,27 +23,35 @@ NUMBER_FIELD = "numbers"
 def suppressed_for(account_id: int) -> QuerySet[SuppressedNumber]:
     """Every number of the lists that apply to the account: its own and the global ones."""
     return SuppressedNumber.objects.filter(
-        Q(suppression_list__account_id=account_id) | Q(suppression_list__account__isnull=True))
+        Q(suppression_list__account_id=account_id) | Q(suppression_list__account__isnull=True)
+    )
 
 
 def suppressed_among(account_id: int, numbers: Iterable[str]) -> set[str]:
-    return set(suppressed_for(account_id).filter(e164__in=list(numbers))
-               .values_list("e164", flat=True))
+    return set(
+        suppressed_for(account_id).filter(e164__in=list(numbers)).values_list("e164", flat=True)
+    )
 
 
-def suppression_list_create(*, actor: Actor, name: str,
-                            account: ProviderAccount | None) -> SuppressionList:
+def suppression_list_create(
+    *, actor: Actor, name: str, account: ProviderAccount | None
+) -> SuppressionList:
     if SuppressionList.objects.filter(name=name).exists():
         raise ValidationError({"name": f"A do-not-call list named {name} exists already."})
     with transaction.atomic():
         made = SuppressionList.objects.create(name=name, account=account)
-        audit_record(actor=actor, action="suppression_list.create", obj=made,
-                     changes={"account": account.name if account else "every account"})
+        audit_record(
+            actor=actor,
+            action="suppression_list.create",
+            obj=made,
+            changes={"account": account.name if account else "every account"},
+        )
     return made
 
 
-def suppressed_numbers_add(*, actor: Actor, suppression_list: SuppressionList,
-                           numbers: Iterable[str], source: str) -> tuple[int, list[str]]:
+def suppressed_numbers_add(
+    *, actor: Actor, suppression_list: SuppressionList, numbers: Iterable[str], source: str
+) -> tuple[int, list[str]]:
     """(numbers added, one problem per number refused); numbers listed already are skipped."""
     problems, valid = [], set()
     for position, text in enumerate(numbers, start=1):
@@ -56,22 +64,30 @@ def suppressed_numbers_add(*, actor: Actor, suppression_list: SuppressionList,
         else:
             valid.add(e164)
     with transaction.atomic():
-        listed = set(suppression_list.numbers.filter(e164__in=valid)
-                     .values_list("e164", flat=True))
+        listed = set(suppression_list.numbers.filter(e164__in=valid).values_list("e164", flat=True))
         SuppressedNumber.objects.bulk_create(
-            [SuppressedNumber(suppression_list=suppression_list, e164=e164, source=source)
-             for e164 in sorted(valid - listed)], ignore_conflicts=True)
-        audit_record(actor=actor, action="suppression_list.add", obj=suppression_list,
-                     changes={"added": len(valid - listed), "refused": len(problems),
-                              "source": source})
+            [
+                SuppressedNumber(suppression_list=suppression_list, e164=e164, source=source)
+                for e164 in sorted(valid - listed)
+            ],
+            ignore_conflicts=True,
+        )
+        audit_record(
+            actor=actor,
+            action="suppression_list.add",
+            obj=suppression_list,
+            changes={"added": len(valid - listed), "refused": len(problems), "source": source},
+        )
     return len(valid - listed), problems
 
 
-def suppressed_numbers_upload(*, actor: Actor, suppression_list: SuppressionList,
-                              content: str) -> tuple[int, list[str]]:
+def suppressed_numbers_upload(
+    *, actor: Actor, suppression_list: SuppressionList, content: str
+) -> tuple[int, list[str]]:
     """A file of numbers, one a line; a first line `number` (a CSV header) is skipped."""
     lines = [line.split(",")[0].strip() for line in content.splitlines()]
     if lines and lines[0].lower() == "number":
         lines[0] = ""
-    return suppressed_numbers_add(actor=actor, suppression_list=suppression_list,
-                                  numbers=lines, source="upload")
+    return suppressed_numbers_add(
+        actor=actor, suppression_list=suppression_list, numbers=lines, source="upload"
+    )

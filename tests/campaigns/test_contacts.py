@@ -27,8 +27,9 @@ def by_row(upload: ContactImport) -> dict:
 
 
 def test_every_row_is_kept_and_the_bad_ones_say_why():
-    upload, replayed = contacts.contacts_import(actor=SYSTEM, campaign=CampaignFactory(),
-                                                content=CSV, filename="list.csv")
+    upload, replayed = contacts.contacts_import(
+        actor=SYSTEM, campaign=CampaignFactory(), content=CSV, filename="list.csv"
+    )
     rows = by_row(upload)
 
     assert not replayed and upload.status == "done"
@@ -51,30 +52,34 @@ def test_a_number_already_in_the_campaign_is_a_duplicate():
     campaign = CampaignFactory()
     ContactFactory(campaign=campaign, raw_number="+31201234567")
 
-    upload, _ = contacts.contacts_import(actor=SYSTEM, campaign=campaign,
-                                         content="number\n0031 20 123 4567\n")
+    upload, _ = contacts.contacts_import(
+        actor=SYSTEM, campaign=campaign, content="number\n0031 20 123 4567\n"
+    )
 
     assert by_row(upload)[2].skip_reason == SkipReason.DUPLICATE
 
 
 def test_a_file_without_a_number_column_is_refused_naming_the_file():
     with pytest.raises(ValidationError) as error:
-        contacts.contacts_import(actor=SYSTEM, campaign=CampaignFactory(),
-                                 content="phone,name\n+31201234567,Ann\n")
+        contacts.contacts_import(
+            actor=SYSTEM, campaign=CampaignFactory(), content="phone,name\n+31201234567,Ann\n"
+        )
 
     assert "number" in error.value.message_dict["file"][0]
 
 
 def test_a_large_file_is_read_by_a_worker_in_chunks_with_progress(
-        monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch, django_capture_on_commit_callbacks
+):
     queued = []
     monkeypatch.setattr("campaigns.tasks.import_contacts.delay", queued.append)
     monkeypatch.setattr(contacts, "CHUNK_ROWS", 200)
     lines = "".join(f"+3120{n:07d}\n" for n in range(contacts.INLINE_ROWS + 1))
 
     with django_capture_on_commit_callbacks(execute=True):
-        upload, _ = contacts.contacts_import(actor=SYSTEM, campaign=CampaignFactory(),
-                                             content="number\n" + lines)
+        upload, _ = contacts.contacts_import(
+            actor=SYSTEM, campaign=CampaignFactory(), content="number\n" + lines
+        )
     assert upload.status == "queued" and upload.processed_rows == 0 and queued == [upload.pk]
 
     contacts.contact_import_run(import_id=upload.pk)
