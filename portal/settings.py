@@ -360,7 +360,7 @@ CELERY_BEAT_SCHEDULE["sandbox-resume-overdue"] = {
     "task": "sandbox.resume_overdue",
     "schedule": 60.0,
 }
-# Campaigns: outcomes read and due contacts dialed, every second (campaigns.services.scheduler.TICK).
+# Campaigns: outcomes read and due contacts dialed every second (scheduler.TICK).
 CELERY_BEAT_SCHEDULE["campaigns-run"] = {
     "task": "campaigns.tasks.run_campaigns",
     "schedule": 1.0,

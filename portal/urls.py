@@ -12,6 +12,7 @@ handler500 = "portal.views.server_error"
 urlpatterns = [
     path("", include("calls.urls")),
     path("", include("voiceapps.urls")),
+    path("", include("campaigns.urls")),
     path("setup/<str:token>/", views.setup, name="setup"),
     path(
         "login/",

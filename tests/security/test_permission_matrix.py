@@ -61,6 +61,18 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "hook_menu": {"GET": HOOK, "POST": HOOK},
     "hook_events": {"GET": HOOK, "POST": HOOK},
     "hook_voicegateway": {"POST": HOOK},
+    # campaigns
+    "campaign_list": {"GET": VIEWER},
+    "campaign_create": {"GET": OPERATOR, "POST": OPERATOR},
+    "campaign_detail": {"GET": VIEWER},
+    "campaign_edit": {"GET": OPERATOR, "POST": OPERATOR},
+    "campaign_board_live": {"GET": VIEWER},
+    "campaign_upload": {"POST": OPERATOR},
+    "campaign_preview": {"GET": VIEWER},
+    "campaign_results_csv": {"GET": VIEWER},
+    "campaign_action": {"POST": OPERATOR},
+    "suppression_list_list": {"GET": VIEWER, "POST": OPERATOR},
+    "suppression_list_detail": {"GET": VIEWER, "POST": OPERATOR},
     # NCCOs
     "ncco_list": {"GET": VIEWER},
     "ncco_create": {"GET": OPERATOR, "POST": OPERATOR},
@@ -153,6 +165,19 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "api_webhook_deliveries": {"GET": OPERATOR},
     "api_call_profiles": {"GET": VIEWER, "POST": OPERATOR},
     "api_call_profile": {"GET": VIEWER, "PATCH": OPERATOR, "DELETE": OPERATOR},
+    "api_campaigns": {"GET": VIEWER, "POST": OPERATOR},
+    "api_campaign": {"GET": VIEWER, "PATCH": OPERATOR},
+    "api_campaign_contacts": {"GET": VIEWER, "POST": OPERATOR},
+    "api_campaign_import": {"GET": VIEWER},
+    "api_campaign_preview": {"GET": VIEWER},
+    "api_campaign_results": {"GET": VIEWER},
+    "api_campaign_start": {"POST": OPERATOR},
+    "api_campaign_pause": {"POST": OPERATOR},
+    "api_campaign_resume": {"POST": OPERATOR},
+    "api_campaign_stop": {"POST": OPERATOR},
+    "api_suppression_lists": {"GET": VIEWER, "POST": OPERATOR},
+    "api_suppression_list": {"GET": VIEWER},
+    "api_suppression_list_numbers": {"POST": OPERATOR},
 }
 # The Django admin (namespace "admin"): staff only, which among our roles means admins.
 ADMIN_SITE = {
