@@ -13,6 +13,7 @@ from django.utils import timezone
 from calls.services import request_fingerprint
 from campaigns import windows
 from campaigns.models import Campaign, CampaignStatus, ContactState, Outcome, SkipReason
+from campaigns.selectors import campaign_preview
 from campaigns.services import dialing
 from campaigns.services.contacts import known_timezones
 from portal.services import Actor, audit_record
@@ -148,6 +149,21 @@ def campaign_update(*, actor: Actor, campaign: Campaign, values: Mapping[str, An
     return campaign
 
 
+def _check_callable(campaign: Campaign) -> None:
+    """Refuse to start a campaign that would call no one, rather than have it finish at once."""
+    preview = campaign_preview(campaign=campaign)
+    if preview.will_call:
+        return
+    if not preview.rows:
+        reason = "it has no contacts; upload a CSV or add them through the API first."
+    else:
+        skipped = ", ".join(
+            f"{count} {label.lower()}" for label, count in preview.skipped_by_reason()
+        )
+        reason = f"every contact would be skipped ({skipped})."
+    raise ValidationError({"contacts": [f"Nobody to call: {reason}"]})
+
+
 # Which action moves a campaign from which statuses, and to what.
 TRANSITIONS = {
     "start": ((CampaignStatus.DRAFT,), CampaignStatus.RUNNING),
@@ -165,6 +181,8 @@ def campaign_transition(*, actor: Actor, campaign: Campaign, action: str) -> Cam
     (or two API calls) at once change it once. Stopping skips every contact not yet called;
     calls in progress finish and their outcomes are still recorded."""
     allowed_from, to = TRANSITIONS[action]
+    if action == "start" and campaign.status == CampaignStatus.DRAFT:
+        _check_callable(campaign)
     now = timezone.now()
     with transaction.atomic():
         changes = {"status": to, "updated_at": now}

@@ -37,6 +37,11 @@ def test_a_whole_campaign_through_the_api(api_for, operator_user, application):
     assert (made.status_code, again.status_code) == (201, 200)
     assert Campaign.objects.count() == 1
     pk = made.json()["id"]
+    empty = api.post(f"/api/v1/campaigns/{pk}/start")
+    assert empty.status_code == 400
+    assert empty.json()["fields"]["contacts"] == [
+        "Nobody to call: it has no contacts; upload a CSV or add them through the API first."
+    ]
 
     listed = api.post("/api/v1/suppression-lists", {"name": "DNC"}, format="json")
     added = api.post(

@@ -100,6 +100,30 @@ def test_start_pause_resume_stop(application):
     assert (waiting.state, waiting.skip_reason) == (ContactState.SKIPPED, SkipReason.STOPPED)
 
 
+def test_a_campaign_that_would_call_no_one_does_not_start(application):
+    campaign = CampaignFactory(application=application)
+    contacts.contacts_add(
+        actor=Actor(), campaign=campaign, entries=[{"number": "nope"}, {"number": "+31201234568"}]
+    )
+    suppressed_numbers_add(
+        actor=Actor(),
+        suppression_list=SuppressionListFactory(),
+        numbers=["+31201234568"],
+        source="api",
+    )
+
+    with pytest.raises(ValidationError) as refused:
+        campaigns.campaign_transition(actor=Actor(), campaign=campaign, action="start")
+
+    assert refused.value.message_dict == {
+        "contacts": [
+            "Nobody to call: every contact would be skipped (1 invalid number, 1 do-not-call)."
+        ]
+    }
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.DRAFT
+
+
 def test_the_preview_counts_who_is_called_and_who_skipped_and_why(application):
     campaign = CampaignFactory(
         application=application,
