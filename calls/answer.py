@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from calls.control import transferred_documents
 from calls.models import AnswerRequest, Call, CallEvent
+from calls.signals import callee_opted_out
 from calls.webhooks import MAX_BODY, account_by_token, content_length
 from portal import rawrows
 from portal.api.exceptions import error_body
@@ -177,6 +178,8 @@ def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
         response = record.ncco(document, chosen, missing)
         if call is not None and response.status_code == 200:  # not a replay
             _record_choice(call, event, version, choice, chosen)
+            if choice.matched == "opt_out":
+                callee_opted_out.send(sender=Call, call_id=call.pk)
     return response
 
 

@@ -34,6 +34,7 @@ class Outcome(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
     UNKNOWN = "unknown", "Outcome unknown"
     NOT_PLACED = "not_placed", "Not placed"  # Callboard refused the call (see the attempt)
+    OPTED_OUT = "opted_out", "Opted out"  # pressed the menu's opt-out key: never called again
 
 
 class ContactState(models.TextChoices):
@@ -160,6 +161,7 @@ class Attempt(models.Model):
     )
     outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
     detail = models.CharField(max_length=300, blank=True)
+    opted_out = models.BooleanField(default=False)  # the callee pressed the opt-out key
     created_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
 
@@ -228,10 +230,19 @@ class SuppressionList(models.Model):
         related_name="suppression_lists",
         help_text="Empty: applies to every account.",
     )
+    # The account's list of callees who pressed a hosted menu's opt-out key (one an account).
+    for_opt_outs = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=models.Q(for_opt_outs=True),
+                name="one_opt_out_list_per_account",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -23,6 +23,8 @@ DEFAULT_RETRY_RULES = {
     Outcome.BUSY.value: {"retries": 2, "delay_minutes": 10},
     Outcome.NO_ANSWER.value: {"retries": 1, "delay_minutes": 60},
 }
+# Outcomes a rule may retry: Callboard's own refusal and an opt-out are always final.
+RETRIABLE = [o for o in Outcome.values if o not in (Outcome.NOT_PLACED, Outcome.OPTED_OUT)]
 EDITABLE = (CampaignStatus.DRAFT, CampaignStatus.PAUSED)
 
 
@@ -40,10 +42,9 @@ def _retry_problems(rules: Any) -> list[str]:
         return ["Give retry rules as {outcome: {retries, delay_minutes}}."]
     problems = []
     for outcome, rule in rules.items():
-        if outcome not in Outcome.values or outcome == Outcome.NOT_PLACED:
+        if outcome not in RETRIABLE:
             problems.append(
-                f"{outcome}: not an outcome; use one of "
-                f"{', '.join(o for o in Outcome.values if o != 'not_placed')}."
+                f"{outcome}: not an outcome to retry; use one of {', '.join(RETRIABLE)}."
             )
         elif (
             not isinstance(rule, Mapping)

@@ -126,7 +126,8 @@ def attempts_settle(*, now: datetime) -> int:
             )
             if attempt is None:
                 continue  # another worker settled it
-            attempt_end(attempt, call_outcome(attempt.call), now)
+            outcome = Outcome.OPTED_OUT if attempt.opted_out else call_outcome(attempt.call)
+            attempt_end(attempt, outcome, now)
             settled += 1
     return settled
 

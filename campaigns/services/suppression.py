@@ -12,8 +12,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from campaigns.models import SuppressedNumber, SuppressionList
-from portal.services import Actor, audit_record
+from calls.models import Call, Direction
+from campaigns.models import Attempt, SuppressedNumber, SuppressionList
+from portal.services import SYSTEM, Actor, audit_record
 from voiceapps import phone
 from voiceapps.models import ProviderAccount
 
@@ -90,4 +91,39 @@ def suppressed_numbers_upload(
         lines[0] = ""
     return suppressed_numbers_add(
         actor=actor, suppression_list=suppression_list, numbers=lines, source="upload"
+    )
+
+
+def opt_out_list(account: ProviderAccount) -> SuppressionList:
+    """The account's list of callees who opted out, made at the first opt-out."""
+    found, _ = SuppressionList.objects.get_or_create(
+        account=account,
+        for_opt_outs=True,
+        defaults={"name": f"Opt-outs: {account.name} (account {account.pk})"[:100]},
+    )
+    return found
+
+
+def callee_opt_out(*, call_id: int) -> None:
+    """The person on the call pressed the menu's opt-out key: their number goes on the
+    account's opt-out list (with the call), a campaign attempt remembers it, both audited."""
+    call = Call.objects.select_related("account").get(pk=call_id)
+    if call.direction == Direction.OUTBOUND:
+        number = call.to_endpoint.get("number") if call.to_endpoint.get("type") == "phone" else ""
+    else:
+        number = call.from_number
+    try:
+        e164, _ = phone.normalise(number or "", strict=False)
+    except ValidationError:
+        return  # a SIP address or an app user: no number to list
+    listed = opt_out_list(call.account)
+    SuppressedNumber.objects.get_or_create(
+        suppression_list=listed, e164=e164, defaults={"source": "opt_out", "call": call}
+    )
+    attempts = Attempt.objects.filter(call=call).update(opted_out=True)
+    audit_record(
+        actor=SYSTEM,
+        action="suppression_list.opt_out",
+        obj=listed,
+        changes={"number": e164, "call": call.pk, "campaign_attempts": attempts},
     )
