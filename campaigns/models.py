@@ -84,6 +84,10 @@ class Campaign(models.Model):
     status = models.CharField(
         max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
     )
+    # A rehearsal is a copy of this campaign run on a sandbox account (services/rehearsal.py).
+    rehearsal_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="rehearsals"
+    )
     # The pace's clock: the next dial may go at this time (one interval after the previous).
     next_dial_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(

@@ -11,6 +11,7 @@ urlpatterns = [
     path("campaigns/<id:pk>/contacts", views.campaign_upload, name="campaign_upload"),
     path("campaigns/<id:pk>/preview", views.campaign_preview_page, name="campaign_preview"),
     path("campaigns/<id:pk>/results.csv", views.campaign_results_csv, name="campaign_results_csv"),
+    path("campaigns/<id:pk>/rehearse", views.campaign_rehearse, name="campaign_rehearse"),
     path("campaigns/<id:pk>/<str:action>", views.campaign_action, name="campaign_action"),
     path("campaigns/do-not-call/", views.suppression_list_list, name="suppression_list_list"),
     path(

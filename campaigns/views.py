@@ -19,6 +19,7 @@ from campaigns.forms import (
 from campaigns.models import Campaign, ImportStatus, SuppressionList
 from campaigns.selectors import campaign_board, campaign_contacts, campaign_preview
 from campaigns.services import campaigns, contacts, suppression
+from campaigns.services import rehearsal as rehearsal_service
 from campaigns.services.campaigns import TRANSITIONS
 from portal.models import Role
 from portal.roles import role_required
@@ -79,7 +80,9 @@ def _board_context(request: HttpRequest, campaign: Campaign) -> dict:
 
 @role_required(Role.VIEWER)
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    campaign = get_object_or_404(Campaign.objects.select_related("account", "application"), pk=pk)
+    campaign = get_object_or_404(
+        Campaign.objects.select_related("account", "application", "rehearsal_of"), pk=pk
+    )
     contacts_page = Paginator(campaign_contacts(campaign=campaign), 50).get_page(
         request.GET.get("page")
     )
@@ -91,6 +94,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "contacts": contacts_page,
             "upload_form": ContactUploadForm(),
             "actions": list(TRANSITIONS),
+            "rehearsals": campaign.rehearsals.all(),
         },
     )
 
@@ -120,6 +124,21 @@ def campaign_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         else:
             messages.success(request, f"Campaign {campaign.get_status_display().lower()}.")
     return redirect("campaign_detail", pk=pk)
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def campaign_rehearse(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        rehearsal = rehearsal_service.campaign_rehearse(
+            actor=Actor.from_request(request), campaign=campaign
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("campaign_detail", pk=pk)
+    messages.success(request, f"Rehearsing “{campaign.name}” on the sandbox.")
+    return redirect("campaign_detail", pk=rehearsal.pk)
 
 
 @role_required(Role.OPERATOR)

@@ -42,6 +42,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "windows",
             "default_timezone",
             "retry_rules",
+            "rehearsal_of",
             "starts_at",
             "ends_at",
             "created_at",

@@ -21,6 +21,11 @@ urlpatterns = [
     path(
         "campaigns/<id:pk>/results", views.CampaignResultsApi.as_view(), name="api_campaign_results"
     ),
+    path(
+        "campaigns/<id:pk>/rehearse",
+        views.CampaignRehearseApi.as_view(),
+        name="api_campaign_rehearse",
+    ),
     *[
         path(f"campaigns/<id:pk>/{action}", view.as_view(), name=f"api_campaign_{action}")
         for action, view in views.ACTION_VIEWS.items()

@@ -26,7 +26,7 @@ from campaigns.api.serializers import (
 from campaigns.models import Campaign, Contact, SuppressionList
 from campaigns.results import result_row
 from campaigns.selectors import campaign_contacts, campaign_preview
-from campaigns.services import campaigns, contacts, suppression
+from campaigns.services import campaigns, contacts, rehearsal, suppression
 from portal.api.exceptions import error_body
 from portal.api.serializers import NoBodySerializer
 from portal.services import Actor
@@ -121,6 +121,22 @@ def _action_view(action: str) -> type[APIView]:
 
     CampaignActionApi.__name__ = f"Campaign{action.capitalize()}Api"
     return CampaignActionApi
+
+
+class CampaignRehearseApi(APIView):
+    @extend_schema(
+        request=NoBodySerializer,
+        responses={201: CampaignSerializer},
+        summary="Rehearse a campaign on the sandbox: a started copy with the same contacts "
+        "and rules (rehearsal_of names the campaign)",
+    )
+    def post(self, request, pk: int):
+        NoBodySerializer(data=request.data or {}).is_valid(raise_exception=True)
+        made = rehearsal.campaign_rehearse(
+            actor=Actor.from_request(request), campaign=get_object_or_404(Campaign, pk=pk)
+        )
+        body = CampaignSerializer(made, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
 
 
 ACTION_VIEWS = {action: _action_view(action) for action in campaigns.TRANSITIONS}

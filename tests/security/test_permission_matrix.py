@@ -71,6 +71,7 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "campaign_preview": {"GET": VIEWER},
     "campaign_results_csv": {"GET": VIEWER},
     "campaign_action": {"POST": OPERATOR},
+    "campaign_rehearse": {"POST": OPERATOR},
     "suppression_list_list": {"GET": VIEWER, "POST": OPERATOR},
     "suppression_list_detail": {"GET": VIEWER, "POST": OPERATOR},
     # NCCOs
@@ -175,6 +176,7 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "api_campaign_pause": {"POST": OPERATOR},
     "api_campaign_resume": {"POST": OPERATOR},
     "api_campaign_stop": {"POST": OPERATOR},
+    "api_campaign_rehearse": {"POST": OPERATOR},
     "api_suppression_lists": {"GET": VIEWER, "POST": OPERATOR},
     "api_suppression_list": {"GET": VIEWER},
     "api_suppression_list_numbers": {"POST": OPERATOR},
