@@ -17,6 +17,15 @@ from voiceapps.sandbox.services import sandbox_test_target
 
 # Skips that belong to the row itself; every other verdict is made again by the rehearsal.
 KEPT_SKIPS = (SkipReason.INVALID, SkipReason.DUPLICATE)
+COPIED_FIELDS = (
+    "row",
+    "raw_number",
+    "e164",
+    "timezones",
+    "timezone_ambiguous",
+    "variables",
+    "problem",
+)
 
 
 def _contacts_copied(campaign: Campaign, rehearsal: Campaign) -> list[Contact]:
@@ -28,14 +37,8 @@ def _contacts_copied(campaign: Campaign, rehearsal: Campaign) -> list[Contact]:
     for original in originals:
         copy = Contact(
             campaign=rehearsal,
-            row=original.row,
-            raw_number=original.raw_number,
-            e164=original.e164,
-            timezones=original.timezones,
-            timezone_ambiguous=original.timezone_ambiguous,
-            variables=original.variables,
-            problem=original.problem,
             next_attempt_at=rehearsal.starts_at,
+            **{name: getattr(original, name) for name in COPIED_FIELDS},
         )
         if original.skip_reason in KEPT_SKIPS:
             copy.state, copy.skip_reason = ContactState.SKIPPED, original.skip_reason
