@@ -1,0 +1,70 @@
+"""The CSV files a campaign hands out: its preview and its results, one row per contact."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+
+from django.http import StreamingHttpResponse
+
+from campaigns.models import Campaign, Contact
+from campaigns.selectors import Preview, campaign_contacts
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv(filename: str, rows: Iterator[list]) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def preview_csv(campaign: Campaign, preview: Preview) -> StreamingHttpResponse:
+    def rows() -> Iterator[list]:
+        yield ["row", "number", "timezones", "verdict", "problem"]
+        for contact, verdict in preview.rows:
+            yield [
+                contact.row or "",
+                contact.e164 or contact.raw_number,
+                " ".join(contact.timezones),
+                verdict,
+                contact.problem,
+            ]
+
+    return _csv(f"campaign-{campaign.pk}-preview.csv", rows())
+
+
+def result_row(contact: Contact) -> dict:
+    """One contact's result, as the CSV and the API give it."""
+    attempts = list(contact.attempts.all())
+    last = attempts[-1] if attempts else None
+    return {
+        "contact": contact.pk,
+        "row": contact.row,
+        "number": contact.e164 or contact.raw_number,
+        "state": contact.state,
+        "skip_reason": contact.skip_reason,
+        "disposition": contact.outcome or contact.skip_reason,
+        "attempts": len(attempts),
+        "last_call": last.call_id if last else None,
+        "last_attempt_at": last.created_at.isoformat() if last else None,
+    }
+
+
+def results_csv(campaign: Campaign) -> StreamingHttpResponse:
+    def rows() -> Iterator[list]:
+        for index, contact in enumerate(
+            campaign_contacts(campaign=campaign).iterator(chunk_size=2000)
+        ):
+            row = result_row(contact)
+            if index == 0:
+                yield list(row)
+            yield list(row.values())
+
+    return _csv(f"campaign-{campaign.pk}-results.csv", rows())
