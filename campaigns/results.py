@@ -40,31 +40,41 @@ def preview_csv(campaign: Campaign, preview: Preview) -> StreamingHttpResponse:
     return _csv(f"campaign-{campaign.pk}-preview.csv", rows())
 
 
+RESULT_COLUMNS = (
+    "contact",
+    "row",
+    "number",
+    "state",
+    "skip_reason",
+    "disposition",
+    "attempts",
+    "last_call",
+    "last_attempt_at",
+)
+
+
 def result_row(contact: Contact) -> dict:
     """One contact's result, as the CSV and the API give it."""
     attempts = list(contact.attempts.all())
     last = attempts[-1] if attempts else None
-    return {
-        "contact": contact.pk,
-        "row": contact.row,
-        "number": contact.e164 or contact.raw_number,
-        "state": contact.state,
-        "skip_reason": contact.skip_reason,
-        "disposition": contact.outcome or contact.skip_reason,
-        "attempts": len(attempts),
-        "last_call": last.call_id if last else None,
-        "last_attempt_at": last.created_at.isoformat() if last else None,
-    }
+    values = (
+        contact.pk,
+        contact.row,
+        contact.e164 or contact.raw_number,
+        contact.state,
+        contact.skip_reason,
+        contact.outcome or contact.skip_reason,
+        len(attempts),
+        last.call_id if last else None,
+        last.created_at.isoformat() if last else None,
+    )
+    return dict(zip(RESULT_COLUMNS, values, strict=True))
 
 
 def results_csv(campaign: Campaign) -> StreamingHttpResponse:
     def rows() -> Iterator[list]:
-        for index, contact in enumerate(
-            campaign_contacts(campaign=campaign).iterator(chunk_size=2000)
-        ):
-            row = result_row(contact)
-            if index == 0:
-                yield list(row)
-            yield list(row.values())
+        yield list(RESULT_COLUMNS)  # also when there are no contacts yet
+        for contact in campaign_contacts(campaign=campaign).iterator(chunk_size=2000):
+            yield list(result_row(contact).values())
 
     return _csv(f"campaign-{campaign.pk}-results.csv", rows())

@@ -80,3 +80,14 @@ def test_viewers_cannot_start_a_campaign(client_for, viewer_user):
     campaign = CampaignFactory()
     ContactFactory(campaign=campaign)
     assert client_for(viewer_user).post(f"/campaigns/{campaign.pk}/start").status_code == 403
+
+
+def test_results_of_a_campaign_without_contacts_still_name_their_columns(client_for, viewer_user):
+    campaign = CampaignFactory()
+
+    response = client_for(viewer_user).get(f"/campaigns/{campaign.pk}/results.csv")
+
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines == [
+        "contact,row,number,state,skip_reason,disposition,attempts,last_call,last_attempt_at"
+    ]
