@@ -28,12 +28,12 @@ def _csv(filename: str, rows: Iterator[list]) -> StreamingHttpResponse:
 def preview_csv(campaign: Campaign, preview: Preview) -> StreamingHttpResponse:
     def rows() -> Iterator[list]:
         yield ["row", "number", "timezones", "verdict", "problem"]
-        for contact, verdict in preview.rows:
+        for contact in preview.contacts.iterator(chunk_size=2000):
             yield [
                 contact.row or "",
                 contact.e164 or contact.raw_number,
                 " ".join(contact.timezones),
-                verdict,
+                contact.verdict,
                 contact.problem,
             ]
 

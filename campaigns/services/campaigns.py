@@ -155,7 +155,7 @@ def _check_callable(campaign: Campaign) -> None:
     preview = campaign_preview(campaign=campaign)
     if preview.will_call:
         return
-    if not preview.rows:
+    if not preview.total:
         reason = "it has no contacts; upload a CSV or add them through the API first."
     else:
         skipped = ", ".join(

@@ -156,10 +156,36 @@ def test_the_preview_counts_who_is_called_and_who_skipped_and_why(application):
         SkipReason.SUPPRESSED: 1,
         SkipReason.INVALID: 1,
     }
-    assert [verdict for _, verdict in preview.rows][:3] == [WILL_CALL, "duplicate", "suppressed"]
+    assert [c.verdict for c in preview.contacts[:3]] == [WILL_CALL, "duplicate", "suppressed"]
 
     # A weekend only: even Kiritimati's Monday (UTC+14) begins after Sunday 18:00 UTC.
     campaign.ends_at = datetime(2025, 6, 8, 18, tzinfo=UTC)
     campaign.save()
     preview = campaign_preview(campaign=campaign, now=datetime(2025, 6, 7, 9, tzinfo=UTC))
     assert preview.will_call == 0 and preview.skipped[SkipReason.NO_WINDOW] == 2
+
+
+def test_the_preview_asks_the_database_the_same_few_questions_however_many_contacts(
+    application, django_assert_max_num_queries
+):
+    campaign = CampaignFactory(application=application, windows=WEEKDAYS)
+    suppressed_numbers_add(
+        actor=Actor(),
+        suppression_list=SuppressionListFactory(),
+        numbers=["+31201234500"],
+        source="api",
+    )
+    ContactFactory.create_batch(
+        200, campaign=campaign, timezones=["Europe/Amsterdam"], e164="+31201234501"
+    )
+    ContactFactory(campaign=campaign, e164="+31201234500", timezones=["Europe/Amsterdam"])
+    ContactFactory(campaign=campaign, state=ContactState.SKIPPED, skip_reason=SkipReason.INVALID)
+
+    # The zone sets, the counts and the listed rows: not one question per contact.
+    with django_assert_max_num_queries(4):
+        preview = campaign_preview(campaign=campaign)
+        verdicts = {c.verdict for c in preview.contacts}
+
+    assert preview.will_call == 200
+    assert dict(preview.skipped) == {SkipReason.INVALID: 1, SkipReason.SUPPRESSED: 1}
+    assert verdicts == {WILL_CALL, SkipReason.INVALID, SkipReason.SUPPRESSED}
