@@ -2,10 +2,17 @@
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from campaigns.models import Campaign, CampaignStatus
 from tests.campaigns.conftest import CALLER
-from tests.factories import CampaignFactory, ContactFactory, SuppressionListFactory
+from tests.factories import (
+    AttemptFactory,
+    CampaignFactory,
+    ContactFactory,
+    SuppressionListFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +98,21 @@ def test_results_of_a_campaign_without_contacts_still_name_their_columns(client_
     assert lines == [
         "contact,row,number,state,skip_reason,disposition,attempts,last_call,last_attempt_at"
     ]
+
+
+def test_the_contacts_history_costs_the_same_queries_for_a_page_of_many(client_for, viewer_user):
+    def queries_for(contacts: int) -> list[int]:
+        campaign = CampaignFactory()
+        for contact in ContactFactory.create_batch(contacts, campaign=campaign):
+            AttemptFactory(contact=contact, number=1)
+            AttemptFactory(contact=contact, number=2)
+        client = client_for(viewer_user)
+        counts = []
+        for url in (f"/campaigns/{campaign.pk}/", f"/api/v1/campaigns/{campaign.pk}/results"):
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200
+            counts.append(len(queries))
+        return counts
+
+    queries_for(1)  # the first requests fill the process's caches (site settings, roles)
+    assert queries_for(2) == queries_for(20)
