@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "portal",
     "voiceapps",
     "calls",
+    "campaigns",
     "voiceapps.sandbox",
 ]
 
@@ -410,6 +411,8 @@ CELERY_BEAT_SCHEDULE = {
         ("calls-sweep-stuck", "calls.tasks.call_sweep_stuck", 60.0),
         # Sandbox calls whose next step was lost with a killed worker are played on.
         ("sandbox-resume-overdue", "sandbox.resume_overdue", 60.0),
+        # Campaigns: outcomes read and due contacts dialed every second (scheduler.TICK).
+        ("campaigns-run", "campaigns.tasks.campaigns_tick", 1.0),
         # Retention (calls/services/retention.py, policy on /settings/): old raw payloads
         # removed and old calls' numbers masked, every hour.
         ("calls-retention", "calls.tasks.retention_apply", 3600.0),

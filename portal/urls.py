@@ -11,6 +11,7 @@ handler500 = "portal.views.server_error"
 urlpatterns = [
     path("", include("calls.urls")),
     path("", include("voiceapps.urls")),
+    path("", include("campaigns.urls")),
     path("setup/<str:token>/", views.setup, name="setup"),
     path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

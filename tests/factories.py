@@ -17,6 +17,14 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from calls.models import AccountRateSlot, AnswerRequest, Call, CallEvent, WebhookDelivery
+from campaigns.models import (
+    Attempt,
+    Campaign,
+    Contact,
+    ContactImport,
+    SuppressedNumber,
+    SuppressionList,
+)
 from portal import crypto
 from portal.models import (
     ApiToken,
@@ -356,3 +364,66 @@ class AnswerRequestFactory(factory.django.DjangoModelFactory):
     status_code = 200
     response = factory.LazyFunction(lambda: [dict(action) for action in TALK])
     latency_ms = 3.0
+
+
+# Campaigns -----------------------------------------------------------------------------------
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    """A draft campaign of a sandbox application: its own flow, one caller number, every day
+    of the week from 09:00 to 17:00, busy retried twice after 10 minutes."""
+
+    class Meta:
+        model = Campaign
+
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    application = factory.SubFactory(
+        ApplicationFactory, account=factory.SubFactory(ProviderAccountFactory, sandbox=True))
+    account = factory.SelfAttribute("application.account")
+    flow = factory.LazyFunction(lambda: {"type": "application"})
+    from_numbers = factory.LazyFunction(lambda: ["+447700900100"])
+    windows = factory.LazyFunction(
+        lambda: [{"days": [0, 1, 2, 3, 4, 5, 6], "start": "09:00", "end": "17:00"}])
+    retry_rules = factory.LazyFunction(lambda: {"busy": {"retries": 2, "delay_minutes": 10}})
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    campaign = factory.SubFactory(CampaignFactory)
+    raw_number = factory.Sequence(lambda n: f"+3120{n:07d}")
+    e164 = factory.SelfAttribute("raw_number")
+    timezones = factory.LazyFunction(lambda: ["Europe/Amsterdam"])
+    next_attempt_at = factory.SelfAttribute("campaign.starts_at")
+
+
+class AttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Attempt
+
+    contact = factory.SubFactory(ContactFactory)
+    number = 1
+
+
+class ContactImportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContactImport
+
+    campaign = factory.SubFactory(CampaignFactory)
+    filename = "contacts.csv"
+    content = "number\n+31201234567\n"
+
+
+class SuppressionListFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SuppressionList
+
+    name = factory.Sequence(lambda n: f"Do not call {n}")
+
+
+class SuppressedNumberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SuppressedNumber
+
+    suppression_list = factory.SubFactory(SuppressionListFactory)
+    e164 = factory.Sequence(lambda n: f"+3120{n:07d}")

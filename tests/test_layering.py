@@ -1,10 +1,12 @@
-"""The dependency rule, checked on the source: calls -> voiceapps -> portal, never upwards.
+"""The dependency rule, checked on the source: campaigns -> calls -> voiceapps -> portal,
+never upwards.
 
 Every project module's imports are read with `ast`, at module level and inside functions.
 No exceptions besides the frame's URL and settings wiring: the frame (portal) imports no
-feature, voiceapps imports nothing of calls, and the sandbox (Callboard's provider
-emulator inside voiceapps) is reached from outside voiceapps only through the URLs. The
-module-level imports also form no cycle: a module never needs itself half-imported.
+feature, voiceapps imports nothing of calls, calls nothing of campaigns, and the sandbox
+(Callboard's provider emulator inside voiceapps) is reached from outside voiceapps only
+through the URLs. The module-level imports also form no cycle: a module never needs itself
+half-imported.
 """
 
 from __future__ import annotations
@@ -14,11 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("portal", "voiceapps", "calls")
+PACKAGES = ("portal", "voiceapps", "calls", "campaigns")
 # The frame's wiring: the one place it names the features it mounts.
 WIRING = frozenset({"portal.urls", "portal.settings"})
 # What each layer may not import (a prefix of the imported module's name).
-FORBIDDEN = {"portal": ("voiceapps", "calls"), "voiceapps": ("calls",)}
+FORBIDDEN = {
+    "portal": ("voiceapps", "calls", "campaigns"),
+    "voiceapps": ("calls", "campaigns"),
+    "calls": ("campaigns",),
+}
 SANDBOX = "voiceapps.sandbox"
 
 
@@ -163,6 +169,7 @@ def test_the_reader_sees_the_imports_it_must_judge():
     assert ("calls.urls", "calls.hooks.answer", True) in pairs
     assert ("calls.services.placing", "calls.tasks", True) in pairs
     assert ("calls.tasks", "calls.services.sending", False) in pairs
+    assert ("campaigns.services.dialing", "calls.services.placing", True) in pairs
 
 
 def test_no_module_imports_upwards():
@@ -185,6 +192,10 @@ def test_the_rules_catch_what_they_are_for():
     assert upward(Import("portal.views", "calls.models", 1, True))
     assert upward(Import("voiceapps.services", "calls.services.placing", 1, False))
     assert upward(Import("calls.views.dashboard", "voiceapps.sandbox.scripts", 1, True))
+    assert upward(Import("calls.hooks.answer", "campaigns.models", 1, False))
+    assert upward(Import("voiceapps.ncco.services", "campaigns.models", 1, True))
+    assert upward(Import("campaigns.services.rehearsal", "voiceapps.sandbox.scripts", 1, True))
+    assert not upward(Import("campaigns.services.dialing", "calls.services.placing", 1, True))
     assert not upward(Import("portal.urls", "calls.urls", 1, True))
     assert not upward(Import("voiceapps.providers.sandbox", "voiceapps.sandbox.scripts", 1, True))
     assert module_level_cycles([Import("a", "b", 1, True), Import("b", "a", 1, True)]) == [

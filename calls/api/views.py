@@ -56,12 +56,15 @@ _KEY = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER, location=OpenApiParameter.HEADER, required=False, type=str,
     description="Up to 200 printable characters. Repeating a request with the same key (per "
-                "user, within 24 hours) returns the same call and never dials twice; the "
-                "same key with a different body gets a 422.",
+                "user, within 24 hours) returns what the first one made and never does it "
+                "twice (a call is never dialed twice); the same key with a different body "
+                "gets a 422.",
 )
 
 
-def _idempotency_key(request) -> str:
+def idempotency_key(request) -> str:
+    """The request's Idempotency-Key header, checked (400 naming it), or ""; calls and
+    campaigns share it."""
     key = request.headers.get(IDEMPOTENCY_HEADER, "")
     if key and not _KEY.fullmatch(key):
         raise ValidationError({IDEMPOTENCY_HEADER: [
@@ -101,7 +104,7 @@ class CallListCreateApi(GenericAPIView):
         summary="Place an outbound call (sent to the provider by a worker)",
     )
     def post(self, request):
-        key = _idempotency_key(request)
+        key = idempotency_key(request)
         data = CallCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data

@@ -27,6 +27,7 @@ from calls.hooks.common import (
 )
 from calls.models import AnswerRequest, Call, CallEvent
 from calls.services.control import transferred_documents
+from calls.signals import callee_opted_out
 from portal import rawrows
 from portal.api.exceptions import error_body
 from portal.jsontext import JsonRefused, json_parse, without_nul
@@ -127,6 +128,8 @@ def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
         response = record.ncco(document, chosen, missing)
         if call is not None and response.status_code == 200:  # not a replay
             _record_choice(call, event, version, choice, chosen)
+            if choice.matched == "opt_out":
+                callee_opted_out.send(sender=Call, call_id=call.pk)
     return response
 
 

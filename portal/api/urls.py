@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("voiceapps.ncco.api.urls")),
     path("", include("voiceapps.api.urls")),
     path("", include("calls.api.urls")),
+    path("", include("campaigns.api.urls")),
 ]

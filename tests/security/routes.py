@@ -54,6 +54,7 @@ def url_for(route: Route, world: World, pk: int | None = None) -> str:
         "app_id": world.application.provider_app_id or "unknown",
         "file_id": "unknown",
         "uidb64": "MQ",
+        "import_id": world.campaign.imports.get().pk,
     }
     if route.name == "hook_voicegateway":
         values["token"] = world.accounts["voicegateway"].webhook_token
@@ -65,7 +66,8 @@ def _pk_for(name: str, world: World) -> int:
     objects = {
         "account": world.account, "application": world.application, "number": world.number,
         "ncco": world.document, "call_profile": world.profile, "delivery": world.delivery,
-        "call": world.call, "user": world.admin, "token": world.tokens[world.admin.username],
+        "call": world.call, "user": world.admin, "campaign": world.campaign,
+        "suppression_list": world.suppression_list, "token": world.tokens[world.admin.username],
     }
     subject = name.removeprefix("api_")
     for prefix in sorted(objects, key=len, reverse=True):

@@ -18,12 +18,19 @@ from django.utils import timezone
 
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
 from calls.services.profiles import call_profile_create
+from campaigns.models import Campaign, SuppressionList
 from portal.health import worker_heartbeat_record
 from portal.models import ApiToken, Role, User
 from portal.redaction import mask
 from portal.roles import sync_role_permissions
 from portal.services import SYSTEM, Actor, api_token_create
-from tests.factories import CallEventFactory, CallFactory, WebhookDeliveryFactory
+from tests.factories import (
+    CallEventFactory,
+    CallFactory,
+    ContactImportFactory,
+    SuppressionListFactory,
+    WebhookDeliveryFactory,
+)
 from voiceapps import services
 from voiceapps.models import (
     Application,
@@ -81,6 +88,8 @@ class World:
     call: Call
     event: CallEvent
     delivery: WebhookDelivery
+    campaign: Campaign
+    suppression_list: SuppressionList
     # Every planted secret value, named by where it was planted.
     planted: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, ApiToken] = field(default_factory=dict)
@@ -156,6 +165,8 @@ def build_world(admin: User) -> World:
                              payload={"status": "completed", "to": "31612345678"})
     world = World(admin=admin, accounts=accounts, application=application, number=number,
                   document=version.document, version=version, profile=profile, call=call,
-                  event=event, delivery=delivery, planted=planted)
+                  event=event, delivery=delivery, planted=planted,
+                  campaign=ContactImportFactory(campaign__application=application).campaign,
+                  suppression_list=SuppressionListFactory())
     world.plant_token(admin)
     return world

@@ -119,13 +119,15 @@ def test_menu_routes_are_edited_beside_the_document(client_for, operator_user):
     text = services.starters(menu_event_url=services.menu_url(token="t", version_id=0))[0].text
     response = client.post(reverse("ncco_create"), {
         "name": "Menu", "content": text, "menu_key": ["1", "sales", ""],
-        "menu_target": [str(sales.pk), str(sales.pk), ""], "menu_default": str(sorry.pk)})
+        "menu_target": [str(sales.pk), str(sales.pk), ""], "menu_default": str(sorry.pk),
+        "menu_opt_out": "9"})
     assert response.status_code == 302
     menu = NccoDocument.objects.get(name="Menu").latest_version.menu
     assert menu == {"digits": {"1": sales.pk}, "words": {"sales": sales.pk},
-                    "default": sorry.pk}
+                    "default": sorry.pk, "opt_out": "9"}
     page = client.get(response.url).content.decode()
     assert 'id="ncco-menu" aria-labelledby' in page and 'value="sales"' in page
+    assert 'name="menu_opt_out" value="9"' in page
     half = client.post(response.url, {"name": "Menu", "content": text, "menu_key": ["2"],
                                       "menu_target": [""]})
     assert "Each route needs both" in half.content.decode()

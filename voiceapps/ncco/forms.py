@@ -36,6 +36,11 @@ class NccoForm(ServiceErrorsMixin, forms.Form):
         NccoDocument.objects.order_by("name"), required=False,
         label="No match or timeout", empty_label="End the call",
     )
+    menu_opt_out = forms.CharField(
+        max_length=20, required=False, label="Opt-out key",
+        help_text="Pressing it puts the callee on the account's do-not-call list; the call "
+                  "then plays that key's route, or ends.",
+    )
 
     def __init__(self, *args: Any, menu: dict | None = None, **kwargs: Any) -> None:
         super().__init__(*args, label_suffix="", **kwargs)
@@ -43,6 +48,7 @@ class NccoForm(ServiceErrorsMixin, forms.Form):
         self.report: NccoReport | None = None
         if not self.is_bound and menu:
             self.fields["menu_default"].initial = menu.get("default")
+            self.fields["menu_opt_out"].initial = menu.get("opt_out", "")
         self.menu_rows = self._menu_rows(menu or {})
 
     def _menu_rows(self, menu: dict) -> list[tuple[str, str]]:
@@ -97,5 +103,7 @@ class NccoForm(ServiceErrorsMixin, forms.Form):
             menu.setdefault(part, {})[key] = target
         if cleaned.get("menu_default"):
             menu["default"] = cleaned["menu_default"].pk
+        if cleaned.get("menu_opt_out"):
+            menu["opt_out"] = cleaned["menu_opt_out"]
         cleaned["menu"] = menu
         return cleaned

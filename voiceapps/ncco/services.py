@@ -141,16 +141,18 @@ def point_menus_at(document: object, *, token: str, version_id: int) -> object:
 def menu_clean(menu: object, *, document: object) -> tuple[dict[str, Any], list[NccoIssue]]:
     """A routing table in its stored shape, and warnings; ValidationError on bad entries.
 
-    Shape: {"digits": {"1": doc_id}, "words": {"sales": doc_id}, "default": doc_id}; every
-    part optional; an empty table means no hosted menu.
+    Shape: {"digits": {"1": doc_id}, "words": {"sales": doc_id}, "default": doc_id,
+    "opt_out": "9"}; every part optional; an empty table means no hosted menu. The opt_out
+    key puts the callee on the account's do-not-call list, then plays its digits route if
+    it has one, else ends the call.
     """
     if menu in (None, {}, ""):
         return {}, []
     if not isinstance(menu, dict):
         raise ValidationError({"menu": ["The routing table must be an object."]})
-    unknown = sorted(set(menu) - {"digits", "words", "default"})
-    problems: list[str] = [f'Unknown routing key "{key}"; use digits, words or default.'
-                           for key in unknown]
+    unknown = sorted(set(menu) - {"digits", "words", "default", "opt_out"})
+    problems: list[str] = [f'Unknown routing key "{key}"; use digits, words, default or '
+                           "opt_out." for key in unknown]
     cleaned: dict[str, Any] = {}
     targets: set[int] = set()
     for part, pattern, label in (("digits", _DIGITS, "digits"), ("words", _WORD, "a word")):
@@ -177,6 +179,12 @@ def menu_clean(menu: object, *, document: object) -> tuple[dict[str, Any], list[
             targets.add(int(default))
         else:
             problems.append("The default route must name a document by its id.")
+    opt_out = str(menu.get("opt_out") or "").strip()
+    if opt_out:
+        if _DIGITS.fullmatch(opt_out):
+            cleaned["opt_out"] = opt_out
+        else:
+            problems.append(f'The opt-out key "{opt_out[:20]}" is not digits a caller can press.')
     existing = set(NccoDocument.objects.filter(pk__in=targets).values_list("pk", flat=True))
     problems += [f"There is no NCCO document with id {pk}." for pk in sorted(targets - existing)]
     if problems:
@@ -187,7 +195,7 @@ def menu_clean(menu: object, *, document: object) -> tuple[dict[str, Any], list[
         warnings.append(NccoIssue(
             "", "The routing table is used only when an input action's eventUrl points at "
             "Callboard's menu URL; no input does.", "warning"))
-    if cleaned and "default" not in cleaned:
+    if set(cleaned) - {"opt_out"} and "default" not in cleaned:
         warnings.append(NccoIssue(
             "", "The routing table has no default: on no match or timeout the call ends.",
             "warning"))
@@ -201,18 +209,21 @@ def _is_id(value: object) -> bool:
 
 @dataclass(frozen=True)
 class MenuChoice:
-    matched: str  # "digits", "word" or "default"; "none" when nothing applies
+    matched: str  # "opt_out", "digits", "word" or "default"; "none" when nothing applies
     key: str  # the digits or word that matched; "" for default and none
     document_id: int | None
 
 
 def menu_choose(menu: Mapping[str, Any], event: Mapping[str, Any]) -> MenuChoice:
-    """Pick the route for a Vonage input event (reference 2.3): digits, then words, then default.
+    """Pick the route for a Vonage input event (reference 2.3): the opt-out key, digits, then
+    words, then default.
 
     Speech results come best first; the first result holding a routed word wins.
     """
     dtmf = event.get("dtmf")
     digits = dtmf.get("digits") if isinstance(dtmf, dict) else None
+    if isinstance(digits, str | int) and menu.get("opt_out") == str(digits):
+        return MenuChoice("opt_out", str(digits), (menu.get("digits") or {}).get(str(digits)))
     if isinstance(digits, str | int) and str(digits) in (menu.get("digits") or {}):
         return MenuChoice("digits", str(digits), menu["digits"][str(digits)])
     speech = event.get("speech")

@@ -186,6 +186,8 @@ def _menu_display(menu: dict) -> list[tuple[str, str]]:
             for key, target in (menu.get("digits") or {}).items()]
     rows += [(f"says “{key}”", names.get(target, f"deleted document {target}"))
              for key, target in (menu.get("words") or {}).items()]
+    if menu.get("opt_out"):
+        rows.insert(0, (f"presses {menu['opt_out']}", "the do-not-call list (opts out)"))
     if menu.get("default"):
         rows.append(("anything else or nothing", names.get(menu["default"], "a deleted document")))
     return rows

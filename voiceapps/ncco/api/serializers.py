@@ -11,7 +11,8 @@ from voiceapps.models import Application, NccoDocument, NccoVersion
 NCCO_HELP = "The NCCO: a JSON array of actions. May hold {{placeholders}}."
 MENU_HELP = (
     'Hosted menu routing: {"digits": {"1": document_id}, "words": {"sales": document_id}, '
-    '"default": document_id}.'
+    '"default": document_id, "opt_out": "9"}; pressing opt_out puts the callee on the '
+    "account's do-not-call list."
 )
 
 

@@ -1,0 +1,190 @@
+"""Campaigns in the API: shapes only; campaigns/services/ checks and decides."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from calls.api.serializers import ObjectField, RefSerializer
+from campaigns.models import (
+    Attempt,
+    Campaign,
+    Contact,
+    ContactImport,
+    SuppressionList,
+)
+from portal.api.serializers import StrictSerializer
+from voiceapps.models import Application, CallProfile, ProviderAccount
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    account = RefSerializer(read_only=True)
+    application = RefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "url",
+            "name",
+            "status",
+            "account",
+            "application",
+            "flow",
+            "from_numbers",
+            "options",
+            "profile",
+            "calls_per_second",
+            "max_concurrent",
+            "windows",
+            "default_timezone",
+            "retry_rules",
+            "rehearsal_of",
+            "starts_at",
+            "ends_at",
+            "created_at",
+            "started_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, campaign: Campaign) -> str:
+        request = self.context.get("request")
+        path = reverse("api_campaign", args=[campaign.pk])
+        return request.build_absolute_uri(path) if request else path
+
+
+class CampaignWriteSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=100)
+    account = serializers.PrimaryKeyRelatedField(
+        queryset=ProviderAccount.objects.all(), required=False
+    )
+    application = serializers.PrimaryKeyRelatedField(
+        queryset=Application.objects.all(), required=False, allow_null=True
+    )
+    flow = ObjectField(
+        required=False, default=lambda: {"type": "application"}, help_text="As in POST /calls."
+    )
+    from_numbers = serializers.ListField(child=serializers.CharField(max_length=40), max_length=50)
+    options = ObjectField(required=False, default=dict, help_text="As in POST /calls.")
+    profile = serializers.PrimaryKeyRelatedField(
+        queryset=CallProfile.objects.all(), required=False, allow_null=True
+    )
+    calls_per_second = serializers.DecimalField(
+        max_digits=6, decimal_places=2, min_value=Decimal("0.01")
+    )
+    max_concurrent = serializers.IntegerField(min_value=1, max_value=10000)
+    windows = serializers.JSONField(
+        help_text='[{"days": [0, 1, 2, 3, 4], "start": "09:00", '
+        '"end": "17:00"}], Monday 0, in each '
+        "contact's own time zone."
+    )
+    default_timezone = serializers.CharField(max_length=64, required=False, default="UTC")
+    retry_rules = ObjectField(
+        required=False, help_text='{"busy": {"retries": 2, "delay_minutes": 10}}'
+    )
+    starts_at = serializers.DateTimeField(required=False)
+    ends_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class CampaignUpdateSerializer(CampaignWriteSerializer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+            field.default = serializers.empty
+
+
+class ContactEntrySerializer(StrictSerializer):
+    number = serializers.CharField(max_length=100)
+    timezone = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    variables = ObjectField(required=False, default=dict)
+
+
+class ContactsAddSerializer(StrictSerializer):
+    contacts = ContactEntrySerializer(many=True, required=False, max_length=1000)
+    csv = serializers.CharField(
+        required=False,
+        trim_whitespace=False,
+        help_text="A whole CSV file, as uploaded on the page.",
+    )
+
+    def validate(self, data: dict) -> dict:
+        if ("contacts" in data) == ("csv" in data):
+            raise serializers.ValidationError("Give either contacts or csv.")
+        return data
+
+
+class AttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Attempt
+        fields = ["number", "call", "status", "outcome", "detail", "created_at", "ended_at"]
+        read_only_fields = fields
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    attempts = AttemptSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "row",
+            "raw_number",
+            "e164",
+            "timezones",
+            "timezone_ambiguous",
+            "variables",
+            "state",
+            "skip_reason",
+            "problem",
+            "next_attempt_at",
+            "attempts_made",
+            "outcome",
+            "attempts",
+        ]
+        read_only_fields = fields
+
+
+class ContactImportSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ContactImport
+        fields = [
+            "id",
+            "filename",
+            "status",
+            "total_rows",
+            "processed_rows",
+            "accepted_rows",
+            "refused_rows",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class SuppressionListSerializer(serializers.ModelSerializer):
+    account = RefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = SuppressionList
+        fields = ["id", "name", "account", "created_at"]
+        read_only_fields = fields
+
+
+class SuppressionListCreateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=100)
+    account = serializers.PrimaryKeyRelatedField(
+        queryset=ProviderAccount.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Leave out for a list every account's campaigns respect.",
+    )
+
+
+class NumbersAddSerializer(StrictSerializer):
+    numbers = serializers.ListField(child=serializers.CharField(max_length=40), max_length=10000)

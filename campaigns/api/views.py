@@ -1,0 +1,321 @@
+"""The campaigns API: campaigns, their contacts, actions and results; do-not-call lists.
+
+No view here is `account_scoped`: an account-limited API token is refused by all of them
+(portal/roles.py), since do-not-call lists may be global and a rehearsal runs on the
+sandbox's account; see docs/decisions.md.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from calls.api.views import IDEMPOTENCY_PARAMETER, idempotency_key
+from campaigns.api.serializers import (
+    CampaignSerializer,
+    CampaignUpdateSerializer,
+    CampaignWriteSerializer,
+    ContactImportSerializer,
+    ContactsAddSerializer,
+    ContactSerializer,
+    NumbersAddSerializer,
+    SuppressionListCreateSerializer,
+    SuppressionListSerializer,
+)
+from campaigns.models import Campaign, Contact, SuppressionList
+from campaigns.results import result_row
+from campaigns.selectors import campaign_contacts, campaign_preview
+from campaigns.services import campaigns, contacts, rehearsal, suppression
+from portal.api.exceptions import error_body
+from portal.api.serializers import NoBodySerializer
+from portal.services import Actor
+
+
+def _campaigns() -> QuerySet[Campaign]:
+    return Campaign.objects.select_related("account", "application")
+
+
+class CampaignListCreateApi(GenericAPIView):
+    account_scoped = False
+    serializer_class = CampaignSerializer
+    queryset = _campaigns()
+
+    @extend_schema(responses=CampaignSerializer(many=True), summary="List campaigns")
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(
+            CampaignSerializer(page, many=True, context={"request": request}).data
+        )
+
+    @extend_schema(
+        request=CampaignWriteSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            201: CampaignSerializer,
+            200: CampaignSerializer,
+            422: OpenApiResponse(description="Idempotency-Key reused."),
+        },
+        summary="Create a campaign (a draft until started)",
+    )
+    def post(self, request):
+        key = idempotency_key(request)
+        data = CampaignWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            campaign, replayed = campaigns.campaign_create(
+                actor=Actor.from_request(request), values=data.validated_data, idempotency_key=key
+            )
+        except campaigns.IdempotencyConflict as conflict:
+            return Response(
+                error_body("idempotency_conflict", str(conflict)),
+                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            )
+        body = CampaignSerializer(campaign, context={"request": request}).data
+        return Response(
+            body,
+            headers={"Location": body["url"]},
+            status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED,
+        )
+
+
+class CampaignDetailApi(APIView):
+    account_scoped = False
+
+    @extend_schema(responses=CampaignSerializer, summary="Read a campaign")
+    def get(self, request, pk: int):
+        return Response(
+            CampaignSerializer(
+                get_object_or_404(_campaigns(), pk=pk), context={"request": request}
+            ).data
+        )
+
+    @extend_schema(
+        request=CampaignUpdateSerializer,
+        responses=CampaignSerializer,
+        summary="Change a draft or paused campaign",
+    )
+    def patch(self, request, pk: int):
+        campaign = get_object_or_404(_campaigns(), pk=pk)
+        data = CampaignUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        campaigns.campaign_update(
+            actor=Actor.from_request(request), campaign=campaign, values=data.validated_data
+        )
+        return Response(CampaignSerializer(campaign, context={"request": request}).data)
+
+
+def _action_view(action: str) -> type[APIView]:
+    class CampaignActionApi(APIView):
+        account_scoped = False
+
+        @extend_schema(
+            request=NoBodySerializer,
+            responses=CampaignSerializer,
+            summary=f"{action.capitalize()} a campaign",
+            operation_id=f"campaigns_{action}",
+        )
+        def post(self, request, pk: int):
+            NoBodySerializer(data=request.data or {}).is_valid(raise_exception=True)
+            campaign = campaigns.campaign_transition(
+                actor=Actor.from_request(request),
+                action=action,
+                campaign=get_object_or_404(Campaign, pk=pk),
+            )
+            return Response(CampaignSerializer(campaign, context={"request": request}).data)
+
+    CampaignActionApi.__name__ = f"Campaign{action.capitalize()}Api"
+    return CampaignActionApi
+
+
+class CampaignRehearseApi(APIView):
+    account_scoped = False
+
+    @extend_schema(
+        request=NoBodySerializer,
+        responses={201: CampaignSerializer},
+        summary="Rehearse a campaign on the sandbox: a started copy with the same contacts "
+        "and rules (rehearsal_of names the campaign)",
+    )
+    def post(self, request, pk: int):
+        NoBodySerializer(data=request.data or {}).is_valid(raise_exception=True)
+        made = rehearsal.campaign_rehearse(
+            actor=Actor.from_request(request), campaign=get_object_or_404(Campaign, pk=pk)
+        )
+        body = CampaignSerializer(made, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
+
+
+ACTION_VIEWS = {action: _action_view(action) for action in campaigns.TRANSITIONS}
+
+
+class CampaignContactsApi(GenericAPIView):
+    account_scoped = False
+    serializer_class = ContactSerializer
+    queryset = Contact.objects.none()  # the campaign's, in get(): this names the model
+
+    @extend_schema(
+        responses=ContactSerializer(many=True),
+        summary="A campaign's contacts, each with its attempts",
+    )
+    def get(self, request, pk: int):
+        campaign = get_object_or_404(Campaign, pk=pk)
+        page = self.paginate_queryset(campaign_contacts(campaign=campaign))
+        return self.get_paginated_response(ContactSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=ContactsAddSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: ContactSerializer(many=True), 202: ContactImportSerializer},
+        summary="Add contacts: a list (each checked, 201) or a whole CSV (202, an "
+        "import whose progress GET …/imports/{id} shows)",
+    )
+    def post(self, request, pk: int):
+        key = idempotency_key(request)
+        campaign = get_object_or_404(Campaign, pk=pk)
+        data = ContactsAddSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        actor = Actor.from_request(request)
+        if "csv" in data.validated_data:
+            upload, _ = contacts.contacts_import(
+                actor=actor,
+                campaign=campaign,
+                content=data.validated_data["csv"],
+                filename="api.csv",
+                idempotency_key=key,
+            )
+            return Response(
+                ContactImportSerializer(upload).data,
+                status=status.HTTP_202_ACCEPTED,
+                headers={"Location": reverse("api_campaign_import", args=[campaign.pk, upload.pk])},
+            )
+        made = contacts.contacts_add(
+            actor=actor, campaign=campaign, entries=data.validated_data["contacts"]
+        )
+        return Response(ContactSerializer(made, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class CampaignImportApi(APIView):
+    account_scoped = False
+
+    @extend_schema(responses=ContactImportSerializer, summary="A contacts import's progress")
+    def get(self, request, pk: int, import_id: int):
+        campaign = get_object_or_404(Campaign, pk=pk)
+        return Response(
+            ContactImportSerializer(get_object_or_404(campaign.imports, pk=import_id)).data
+        )
+
+
+class PreviewSerializer(serializers.Serializer):
+    will_call = serializers.IntegerField()
+    skipped = serializers.DictField(child=serializers.IntegerField())
+
+
+class CampaignPreviewApi(APIView):
+    account_scoped = False
+
+    @extend_schema(
+        responses=PreviewSerializer,
+        summary="How many contacts will be called, and how many skipped by reason",
+    )
+    def get(self, request, pk: int):
+        preview = campaign_preview(campaign=get_object_or_404(Campaign, pk=pk))
+        return Response({"will_call": preview.will_call, "skipped": dict(preview.skipped)})
+
+
+class ResultSerializer(serializers.Serializer):
+    contact = serializers.IntegerField()
+    row = serializers.IntegerField(allow_null=True)
+    number = serializers.CharField()
+    state = serializers.CharField()
+    skip_reason = serializers.CharField()
+    disposition = serializers.CharField()
+    attempts = serializers.IntegerField()
+    last_call = serializers.IntegerField(allow_null=True)
+    last_attempt_at = serializers.DateTimeField(allow_null=True)
+
+
+class CampaignResultsApi(GenericAPIView):
+    account_scoped = False
+    serializer_class = ResultSerializer
+    queryset = Contact.objects.none()  # the campaign's, in get(): this names the model
+
+    @extend_schema(
+        responses=ResultSerializer(many=True),
+        summary="One row per contact: final disposition, attempts, last call",
+    )
+    def get(self, request, pk: int):
+        campaign = get_object_or_404(Campaign, pk=pk)
+        page = self.paginate_queryset(campaign_contacts(campaign=campaign))
+        return self.get_paginated_response([result_row(contact) for contact in page])
+
+
+class SuppressionListListCreateApi(GenericAPIView):
+    account_scoped = False
+    serializer_class = SuppressionListSerializer
+    queryset = SuppressionList.objects.select_related("account")
+
+    @extend_schema(responses=SuppressionListSerializer(many=True), summary="List do-not-call lists")
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(SuppressionListSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=SuppressionListCreateSerializer,
+        responses={201: SuppressionListSerializer},
+        summary="Create a do-not-call list, for one account or every account",
+    )
+    def post(self, request):
+        data = SuppressionListCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        made = suppression.suppression_list_create(
+            actor=Actor.from_request(request), **data.validated_data
+        )
+        return Response(
+            SuppressionListSerializer(made).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": reverse("api_suppression_list", args=[made.pk])},
+        )
+
+
+class SuppressionListDetailApi(APIView):
+    account_scoped = False
+
+    @extend_schema(responses=SuppressionListSerializer, summary="Read a do-not-call list")
+    def get(self, request, pk: int):
+        return Response(
+            SuppressionListSerializer(
+                get_object_or_404(SuppressionList.objects.select_related("account"), pk=pk)
+            ).data
+        )
+
+
+class NumbersAddedSerializer(serializers.Serializer):
+    added = serializers.IntegerField()
+    problems = serializers.ListField(child=serializers.CharField())
+
+
+class SuppressionListNumbersApi(APIView):
+    account_scoped = False
+
+    @extend_schema(
+        request=NumbersAddSerializer,
+        responses=NumbersAddedSerializer,
+        summary="Add numbers to a do-not-call list (each checked; bad ones named)",
+    )
+    def post(self, request, pk: int):
+        listed = get_object_or_404(SuppressionList, pk=pk)
+        data = NumbersAddSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        added, problems = suppression.suppressed_numbers_add(
+            actor=Actor.from_request(request),
+            suppression_list=listed,
+            numbers=data.validated_data["numbers"],
+            source="api",
+        )
+        return Response({"added": added, "problems": problems})

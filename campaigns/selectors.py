@@ -1,0 +1,148 @@
+"""Reads of campaigns: the preview before launch, the board's figures, results rows."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.utils import timezone
+
+from campaigns import windows
+from campaigns.models import (
+    Attempt,
+    AttemptStatus,
+    Campaign,
+    Contact,
+    ContactState,
+    SkipReason,
+)
+from campaigns.services.suppression import suppressed_for
+
+WILL_CALL = "will_call"
+
+
+@dataclass
+class Preview:
+    will_call: int
+    skipped: Counter  # SkipReason -> contacts
+    contacts: QuerySet[Contact]  # each with its `verdict`: a SkipReason or WILL_CALL
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+    @property
+    def total(self) -> int:
+        return self.will_call + self.skipped_total
+
+    def skipped_by_reason(self) -> list[tuple[str, int]]:
+        return [(SkipReason(reason).label, count) for reason, count in self.skipped.items()]
+
+
+def _zone_sets_never_open(
+    campaign: Campaign, contacts: QuerySet[Contact], begin: datetime
+) -> list[list[str]]:
+    """The contacts' distinct time-zone sets in which no window opens before the end: the
+    window search runs once per set, not once per contact."""
+    never = []
+    for zones in contacts.order_by().values_list("timezones", flat=True).distinct():
+        opens = windows.next_open(campaign.windows, zones, begin)
+        if opens is None or (campaign.ends_at is not None and opens >= campaign.ends_at):
+            never.append(zones)
+    return never
+
+
+def campaign_preview(*, campaign: Campaign, now: datetime | None = None) -> Preview:
+    """Who will be called and who skipped, and why, if the campaign started now: each
+    contact's verdict is worked out by the database, counted there and streamed from there,
+    so 100,000 contacts are never loaded at once."""
+    begin = max(now or timezone.now(), campaign.starts_at)
+    contacts = campaign.contacts.exclude(state=ContactState.DONE)
+    verdicts = [
+        When(~Q(skip_reason=""), then=F("skip_reason")),
+        When(
+            Exists(suppressed_for(campaign.account_id).filter(e164=OuterRef("e164"))),
+            then=Value(SkipReason.SUPPRESSED),
+        ),
+    ]
+    never = _zone_sets_never_open(campaign, contacts.filter(skip_reason=""), begin)
+    if never:
+        outside = Q()
+        for zones in never:
+            outside |= Q(timezones=zones)
+        verdicts.append(When(outside, then=Value(SkipReason.NO_WINDOW)))
+    annotated = contacts.annotate(
+        verdict=Case(*verdicts, default=Value(WILL_CALL), output_field=CharField())
+    )
+    counts = dict(annotated.order_by().values_list("verdict").annotate(n=Count("id")))
+    return Preview(
+        will_call=counts.pop(WILL_CALL, 0),
+        skipped=Counter({reason: counts[reason] for reason in SkipReason if reason in counts}),
+        contacts=annotated.order_by("row", "id"),
+    )
+
+
+@dataclass
+class Board:
+    total: int
+    by_state: dict[str, int]
+    outcomes: dict[str, int]
+    attempts: int
+    in_progress: int
+    next_retries: list[Contact]
+    pace_achieved: float  # calls per second over the last minute of dialing
+
+    @property
+    def finished_percent(self) -> int:
+        closed = self.by_state.get(ContactState.DONE, 0) + self.by_state.get(
+            ContactState.SKIPPED, 0
+        )
+        return round(100 * closed / self.total) if self.total else 0
+
+
+PACE_SPAN = timedelta(minutes=1)
+
+
+def campaign_board(*, campaign: Campaign, now: datetime | None = None) -> Board:
+    now = now or timezone.now()
+    by_state = dict(campaign.contacts.values_list("state").annotate(n=Count("id")))
+    outcomes = dict(
+        campaign.contacts.exclude(outcome="").values_list("outcome").annotate(n=Count("id"))
+    )
+    attempts = Attempt.objects.filter(contact__campaign=campaign)
+    recent = attempts.filter(created_at__gte=now - PACE_SPAN).aggregate(
+        n=Count("id"), first=Min("created_at"), last=Max("created_at")
+    )
+    span = (recent["last"] - recent["first"]).total_seconds() if recent["n"] > 1 else 0
+    return Board(
+        total=sum(by_state.values()),
+        by_state=by_state,
+        outcomes=outcomes,
+        attempts=attempts.count(),
+        in_progress=attempts.filter(status=AttemptStatus.PLACED).count(),
+        next_retries=list(
+            campaign.contacts.filter(state=ContactState.RETRY).order_by("next_attempt_at")[:10]
+        ),
+        pace_achieved=round((recent["n"] - 1) / span, 2) if span else 0.0,
+    )
+
+
+def campaign_contacts(*, campaign: Campaign) -> QuerySet[Contact]:
+    """Contacts with their attempts, for the history and the results: one query for a page's
+    attempts, not one per contact. The calls are linked by id alone, so they are not read."""
+    return campaign.contacts.prefetch_related("attempts").order_by("row", "id")

@@ -1,0 +1,207 @@
+"""Creating and changing campaigns, and starting, pausing, resuming and stopping them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from calls.services.placing import request_fingerprint
+from campaigns import windows
+from campaigns.models import Campaign, CampaignStatus, ContactState, Outcome, SkipReason
+from campaigns.selectors import campaign_preview
+from campaigns.services import dialing
+from campaigns.services.contacts import known_timezones
+from portal.services import Actor, audit_record
+
+# What a new campaign retries unless told otherwise (docs/decisions.md).
+DEFAULT_RETRY_RULES = {
+    Outcome.BUSY.value: {"retries": 2, "delay_minutes": 10},
+    Outcome.NO_ANSWER.value: {"retries": 1, "delay_minutes": 60},
+}
+# Outcomes a rule may retry: Callboard's own refusal and an opt-out are always final.
+RETRIABLE = [o for o in Outcome.values if o not in (Outcome.NOT_PLACED, Outcome.OPTED_OUT)]
+EDITABLE = (CampaignStatus.DRAFT, CampaignStatus.PAUSED)
+
+
+class IdempotencyConflict(Exception):
+    def __init__(self, campaign: Campaign) -> None:
+        self.campaign = campaign
+        super().__init__(
+            f"This Idempotency-Key was already used for a different request "
+            f"(campaign {campaign.pk}); use a new key for a new campaign."
+        )
+
+
+def _retry_problems(rules: Any) -> list[str]:
+    if not isinstance(rules, Mapping):
+        return ["Give retry rules as {outcome: {retries, delay_minutes}}."]
+    problems = []
+    for outcome, rule in rules.items():
+        if outcome not in RETRIABLE:
+            problems.append(
+                f"{outcome}: not an outcome to retry; use one of {', '.join(RETRIABLE)}."
+            )
+        elif (
+            not isinstance(rule, Mapping)
+            or set(rule) - {"retries", "delay_minutes"}
+            or not (
+                isinstance(rule.get("retries"), int)
+                and 0 <= rule["retries"] <= 10
+                and isinstance(rule.get("delay_minutes", 0), int | float)
+                and 0 <= rule.get("delay_minutes", 0) <= 10080
+            )
+        ):
+            problems.append(f"{outcome}: retries is 0 to 10, delay_minutes 0 to 10080.")
+    return problems
+
+
+def _check(campaign: Campaign) -> None:
+    """Every field's rules, then the call settings as Place a call checks them."""
+    problems: dict[str, list[str]] = {}
+    if campaign.application and campaign.account_id != campaign.application.account_id:
+        problems["application"] = ["The application belongs to another account."]
+    if not campaign.from_numbers:
+        problems["from_numbers"] = ["Give at least one caller number."]
+    limit = campaign.account.calls_per_second
+    if Decimal(str(campaign.calls_per_second)) > limit:
+        problems["calls_per_second"] = [f"At most the account's limit, {limit:g} calls per second."]
+    if window_problems := windows.window_problems(campaign.windows):
+        problems["windows"] = window_problems
+    if campaign.default_timezone not in known_timezones():
+        problems["default_timezone"] = ["Use a time zone name such as Europe/Amsterdam."]
+    if retry_problems := _retry_problems(campaign.retry_rules):
+        problems["retry_rules"] = retry_problems
+    if campaign.ends_at and campaign.ends_at <= campaign.starts_at:
+        problems["ends_at"] = ["The end must come after the start."]
+    if problems:
+        raise ValidationError(problems)
+    try:
+        campaign.full_clean(exclude=["created_by"], validate_constraints=False)
+        dialing.campaign_check_flow(campaign)
+    except ValidationError as error:
+        raise ValidationError(
+            {
+                ("from_numbers" if name == "from_number" else name): messages
+                for name, messages in error.message_dict.items()
+            }
+        ) from None
+
+
+def campaign_create(
+    *, actor: Actor, values: Mapping[str, Any], idempotency_key: str = ""
+) -> tuple[Campaign, bool]:
+    """A draft campaign; (campaign, replayed) as call_place answers an Idempotency-Key."""
+    values = {"retry_rules": DEFAULT_RETRY_RULES, **values}
+    fingerprint = request_fingerprint(
+        {name: getattr(value, "pk", value) for name, value in values.items()}
+    )
+    if idempotency_key and actor.user is not None:
+        existing = Campaign.objects.filter(
+            created_by=actor.user, idempotency_key=idempotency_key
+        ).first()
+        if existing is not None:
+            if existing.request_fingerprint != fingerprint:
+                raise IdempotencyConflict(existing)
+            return existing, True
+    campaign = Campaign(
+        **values,
+        created_by=actor.user,
+        request_fingerprint=fingerprint,
+        idempotency_key=idempotency_key if actor.user else "",
+    )
+    if "account" not in values and campaign.application is not None:
+        campaign.account = campaign.application.account
+    if campaign.account_id is None:
+        raise ValidationError({"account": ["Choose an account or an application."]})
+    _check(campaign)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                campaign.save()
+        except IntegrityError:
+            return Campaign.objects.get(
+                created_by=actor.user, idempotency_key=idempotency_key
+            ), True
+        audit_record(
+            actor=actor, action="campaign.create", obj=campaign, changes={"name": campaign.name}
+        )
+    return campaign, False
+
+
+def campaign_update(*, actor: Actor, campaign: Campaign, values: Mapping[str, Any]) -> Campaign:
+    if campaign.status not in EDITABLE:
+        raise ValidationError({"status": ["Pause the campaign to change it."]})
+    for name, value in values.items():
+        setattr(campaign, name, value)
+    _check(campaign)
+    with transaction.atomic():
+        campaign.save()
+        audit_record(
+            actor=actor,
+            action="campaign.update",
+            obj=campaign,
+            changes={name: str(getattr(value, "pk", value)) for name, value in values.items()},
+        )
+    return campaign
+
+
+def _check_callable(campaign: Campaign) -> None:
+    """Refuse to start a campaign that would call no one, rather than have it finish at once."""
+    preview = campaign_preview(campaign=campaign)
+    if preview.will_call:
+        return
+    if not preview.total:
+        reason = "it has no contacts; upload a CSV or add them through the API first."
+    else:
+        skipped = ", ".join(
+            f"{count} {label.lower()}" for label, count in preview.skipped_by_reason()
+        )
+        reason = f"every contact would be skipped ({skipped})."
+    raise ValidationError({"contacts": [f"Nobody to call: {reason}"]})
+
+
+# Which action moves a campaign from which statuses, and to what.
+TRANSITIONS = {
+    "start": ((CampaignStatus.DRAFT,), CampaignStatus.RUNNING),
+    "pause": ((CampaignStatus.RUNNING,), CampaignStatus.PAUSED),
+    "resume": ((CampaignStatus.PAUSED,), CampaignStatus.RUNNING),
+    "stop": (
+        (CampaignStatus.DRAFT, CampaignStatus.RUNNING, CampaignStatus.PAUSED),
+        CampaignStatus.STOPPED,
+    ),
+}
+
+
+def campaign_transition(*, actor: Actor, campaign: Campaign, action: str) -> Campaign:
+    """Start, pause, resume or stop. The status changes with a guarded UPDATE, so two clicks
+    (or two API calls) at once change it once. Stopping skips every contact not yet called;
+    calls in progress finish and their outcomes are still recorded."""
+    allowed_from, to = TRANSITIONS[action]
+    if action == "start" and campaign.status == CampaignStatus.DRAFT:
+        _check_callable(campaign)
+    now = timezone.now()
+    with transaction.atomic():
+        changes = {"status": to, "updated_at": now}
+        if action == "start":
+            changes["started_at"] = now
+        moved = Campaign.objects.filter(pk=campaign.pk, status__in=allowed_from).update(**changes)
+        if not moved:
+            campaign.refresh_from_db()
+            raise ValidationError(
+                {"status": [f"A {campaign.get_status_display().lower()} campaign cannot {action}."]}
+            )
+        if action == "stop":
+            campaign.contacts.filter(state__in=(ContactState.PENDING, ContactState.RETRY)).update(
+                state=ContactState.SKIPPED,
+                skip_reason=SkipReason.STOPPED,
+                next_attempt_at=None,
+                updated_at=now,
+            )
+        audit_record(actor=actor, action=f"campaign.{action}", obj=campaign)
+    campaign.refresh_from_db()
+    return campaign

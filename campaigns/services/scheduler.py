@@ -1,0 +1,239 @@
+"""The campaign scheduler: a beat task every TICK seconds that reads how placed calls ended
+and dials what is due. Nothing it needs lives in memory, so a killed worker or beat loses
+nothing: the next tick reads the same rows again.
+
+No double dial: contacts are claimed with SELECT … FOR UPDATE SKIP LOCKED (SQLite: the write
+lock of an IMMEDIATE transaction) and, in the same transaction, get their Attempt (unique per
+contact and number) and its Call. Either all of it commits, and the contact is `dialing`, or
+none of it does, and the contact is due again: a call without its attempt cannot exist.
+
+Pace: `Campaign.next_dial_at` is the campaign's own clock, one interval per dial, locked with
+the campaign row, so several workers together keep it. The account's calls-per-second limit
+still decides when each call is sent (calls/ratelimit.py, shared with single calls); the
+campaign tops the account's queue up to one second's worth of sends only, so a single call
+placed meanwhile waits about a second at most.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from calls.models import TERMINAL_STATUSES, AnsweredBy, Call, CallStatus
+from campaigns import windows
+from campaigns.models import (
+    Attempt,
+    AttemptStatus,
+    Campaign,
+    CampaignStatus,
+    Contact,
+    ContactState,
+    Outcome,
+    SkipReason,
+)
+from campaigns.services import dialing
+from campaigns.services.suppression import suppressed_among
+
+TICK = 1.0  # seconds between beat runs (settings.CELERY_BEAT_SCHEDULE)
+# Due contacts looked at per tick, for each dial the tick may make: those outside their
+# window are moved to its opening and do not count.
+SCAN_FACTOR = 5
+DUE_STATES = (ContactState.PENDING, ContactState.RETRY)
+
+_STATUS_OUTCOME = {
+    CallStatus.BUSY: Outcome.BUSY,
+    CallStatus.NO_ANSWER: Outcome.NO_ANSWER,
+    CallStatus.FAILED: Outcome.FAILED,
+    CallStatus.REJECTED: Outcome.REJECTED,
+    CallStatus.CANCELLED: Outcome.CANCELLED,
+    CallStatus.UNKNOWN: Outcome.UNKNOWN,
+}
+
+
+def call_outcome(call: Call | None) -> Outcome:
+    if call is None:
+        return Outcome.UNKNOWN
+    if call.status == CallStatus.COMPLETED:
+        return Outcome.MACHINE if call.answered_by == AnsweredBy.MACHINE else Outcome.ANSWERED
+    return _STATUS_OUTCOME[call.status]
+
+
+def campaigns_tick(*, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    attempts_settle(now=now)
+    for campaign_id in Campaign.objects.filter(status=CampaignStatus.RUNNING).values_list(
+        "pk", flat=True
+    ):
+        campaign_dial(campaign_id=campaign_id, now=now)
+    campaigns_finish(now=now)
+
+
+# Outcomes ---------------------------------------------------------------------------------
+
+
+def _retry_at(campaign: Campaign, contact: Contact, outcome: str, now: datetime) -> datetime | None:
+    """When the contact is called again after this outcome, None if the outcome is final."""
+    rule = campaign.retry_rules.get(outcome) or {}
+    earlier = contact.attempts.filter(outcome=outcome).count()  # this attempt included
+    if earlier > int(rule.get("retries", 0)):
+        return None
+    return now + timedelta(minutes=float(rule.get("delay_minutes", 0)))
+
+
+def attempt_end(attempt: Attempt, outcome: str, now: datetime, detail: str = "") -> None:
+    """Record how an attempt ended, and what its contact does next (locked by the caller)."""
+    attempt.status, attempt.outcome, attempt.ended_at = AttemptStatus.ENDED, outcome, now
+    attempt.detail = detail[:300]
+    attempt.save(update_fields=["status", "outcome", "ended_at", "detail"])
+    contact = attempt.contact
+    campaign = contact.campaign
+    retry_at = _retry_at(campaign, contact, outcome, now)
+    running = campaign.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+    if (
+        retry_at is not None
+        and running
+        and (campaign.ends_at is None or retry_at < campaign.ends_at)
+    ):
+        contact.state, contact.next_attempt_at = ContactState.RETRY, retry_at
+    else:
+        contact.state, contact.next_attempt_at = ContactState.DONE, None
+    contact.outcome = outcome
+    contact.save(update_fields=["state", "next_attempt_at", "outcome", "updated_at"])
+
+
+def attempts_settle(*, now: datetime) -> int:
+    """Every placed attempt whose call has ended: its outcome, its contact's next step."""
+    ended = (
+        Attempt.objects.filter(status=AttemptStatus.PLACED)
+        .filter(call__status__in=TERMINAL_STATUSES)
+        .values_list("pk", flat=True)
+    )
+    orphaned = Attempt.objects.filter(status=AttemptStatus.PLACED, call__isnull=True).values_list(
+        "pk", flat=True
+    )
+    settled = 0
+    for attempt_id in [*ended, *orphaned]:
+        with transaction.atomic():
+            attempt = (
+                Attempt.objects.select_for_update(skip_locked=True)
+                .select_related("call", "contact__campaign")
+                .filter(pk=attempt_id, status=AttemptStatus.PLACED)
+                .first()
+            )
+            if attempt is None:
+                continue  # another worker settled it
+            outcome = Outcome.OPTED_OUT if attempt.opted_out else call_outcome(attempt.call)
+            attempt_end(attempt, outcome, now)
+            settled += 1
+    return settled
+
+
+# Dialing ----------------------------------------------------------------------------------
+
+
+def _pace_start(campaign: Campaign, now: datetime) -> datetime:
+    """When the next dial is due; a tick a little late does not lose the time it was late."""
+    return max(campaign.next_dial_at or now, now - timedelta(seconds=TICK / 2))
+
+
+def _dials_allowed(campaign: Campaign, now: datetime) -> int:
+    """Dials this tick may make: the pace's, the concurrency cap's and the account's share."""
+    interval = 1.0 / float(campaign.calls_per_second)
+    start = _pace_start(campaign, now)
+    by_pace = math.ceil((now + timedelta(seconds=TICK) - start).total_seconds() / interval)
+    in_progress = Attempt.objects.filter(
+        contact__campaign=campaign, status=AttemptStatus.PLACED
+    ).count()
+    waiting = Call.objects.filter(account_id=campaign.account_id, status=CallStatus.QUEUED).count()
+    account_share = math.ceil(float(campaign.account.calls_per_second)) - waiting
+    return max(0, min(by_pace, campaign.max_concurrent - in_progress, account_share))
+
+
+def _outside_window(campaign: Campaign, contact: Contact, now: datetime) -> bool:
+    """False if the contact's window is open; else moves it to the next opening, or skips it
+    when none comes before the end."""
+    if windows.is_open(campaign.windows, contact.timezones, now):
+        return False
+    opens = windows.next_open(campaign.windows, contact.timezones, now)
+    if opens is None or (campaign.ends_at is not None and opens >= campaign.ends_at):
+        contact.state, contact.skip_reason = ContactState.SKIPPED, SkipReason.NO_WINDOW
+    else:
+        contact.next_attempt_at = opens
+    contact.save(update_fields=["state", "skip_reason", "next_attempt_at", "updated_at"])
+    return True
+
+
+def _dial_one(campaign: Campaign, contact: Contact, now: datetime) -> None:
+    attempt = Attempt.objects.create(
+        contact=contact, number=contact.attempts_made + 1, created_at=now
+    )
+    contact.attempts_made = attempt.number
+    contact.state = ContactState.DIALING
+    contact.save(update_fields=["attempts_made", "state", "updated_at"])
+    try:
+        attempt.call = dialing.dial(campaign, contact, attempt)
+    except ValidationError as refusal:
+        attempt_end(attempt, Outcome.NOT_PLACED, now, detail="; ".join(refusal.messages))
+    else:
+        attempt.save(update_fields=["call"])
+
+
+def campaign_dial(*, campaign_id: int, now: datetime) -> int:
+    """Claim the campaign's due contacts and place their calls; returns the calls placed."""
+    with transaction.atomic():
+        campaign = (
+            Campaign.objects.select_for_update(skip_locked=True)
+            .select_related("account", "application", "profile", "created_by")
+            .filter(pk=campaign_id, status=CampaignStatus.RUNNING)
+            .first()
+        )
+        if campaign is None or now < campaign.starts_at:
+            return 0  # another worker is dialing it, or it has not begun
+        allowed = _dials_allowed(campaign, now)
+        if allowed == 0:
+            return 0
+        due = list(
+            Contact.objects.select_for_update(skip_locked=True)
+            .filter(
+                campaign=campaign,
+                state__in=DUE_STATES,
+                next_attempt_at__lte=now,
+            )
+            .order_by("next_attempt_at", "id")[: allowed * SCAN_FACTOR]
+        )
+        # Checked here, at dial time: a number listed after launch is never called.
+        suppressed = suppressed_among(campaign.account_id, [c.e164 for c in due])
+        placed = 0
+        for contact in due:
+            if placed == allowed:
+                break
+            if contact.e164 in suppressed:
+                contact.state, contact.skip_reason = ContactState.SKIPPED, SkipReason.SUPPRESSED
+                contact.save(update_fields=["state", "skip_reason", "updated_at"])
+            elif not _outside_window(campaign, contact, now):
+                _dial_one(campaign, contact, now)
+                placed += 1
+        if placed:
+            interval = timedelta(seconds=1.0 / float(campaign.calls_per_second))
+            campaign.next_dial_at = _pace_start(campaign, now) + placed * interval
+            campaign.save(update_fields=["next_dial_at", "updated_at"])
+    return placed
+
+
+def campaigns_finish(*, now: datetime) -> None:
+    """A running campaign past its end skips what is left; one with nothing left is finished."""
+    for campaign in Campaign.objects.filter(status=CampaignStatus.RUNNING):
+        with transaction.atomic():
+            contacts = campaign.contacts.all()
+            if campaign.ends_at is not None and now >= campaign.ends_at:
+                contacts.filter(state__in=DUE_STATES).update(
+                    state=ContactState.SKIPPED, skip_reason=SkipReason.NO_WINDOW, updated_at=now
+                )
+            if not contacts.filter(state__in=(*DUE_STATES, ContactState.DIALING)).exists():
+                Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.RUNNING).update(
+                    status=CampaignStatus.FINISHED, updated_at=now
+                )

@@ -1,0 +1,129 @@
+"""Do-not-call lists: numbers never called, by any campaign or by one account's campaigns.
+
+Checked when a preview is made and again just before every single dial, so a number added
+after launch is never called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet
+
+from calls.models import Call, Direction
+from campaigns.models import Attempt, SuppressedNumber, SuppressionList
+from portal.services import SYSTEM, Actor, audit_record
+from voiceapps import phone
+from voiceapps.models import ProviderAccount
+
+NUMBER_FIELD = "numbers"
+
+
+def suppressed_for(account_id: int) -> QuerySet[SuppressedNumber]:
+    """Every number of the lists that apply to the account: its own and the global ones."""
+    return SuppressedNumber.objects.filter(
+        Q(suppression_list__account_id=account_id) | Q(suppression_list__account__isnull=True)
+    )
+
+
+def suppressed_among(account_id: int, numbers: Iterable[str]) -> set[str]:
+    return set(
+        suppressed_for(account_id).filter(e164__in=list(numbers)).values_list("e164", flat=True)
+    )
+
+
+def suppression_list_create(
+    *, actor: Actor, name: str, account: ProviderAccount | None
+) -> SuppressionList:
+    if SuppressionList.objects.filter(name=name).exists():
+        raise ValidationError({"name": f"A do-not-call list named {name} exists already."})
+    with transaction.atomic():
+        made = SuppressionList.objects.create(name=name, account=account)
+        audit_record(
+            actor=actor,
+            action="suppression_list.create",
+            obj=made,
+            changes={"account": account.name if account else "every account"},
+        )
+    return made
+
+
+def suppressed_numbers_add(
+    *, actor: Actor, suppression_list: SuppressionList, numbers: Iterable[str], source: str
+) -> tuple[int, list[str]]:
+    """(numbers added, one problem per number refused); numbers listed already are skipped."""
+    problems, valid = [], set()
+    for position, text in enumerate(numbers, start=1):
+        if not str(text).strip():
+            continue
+        try:
+            e164, _ = phone.normalise(text, field=NUMBER_FIELD, strict=False)
+        except ValidationError as error:
+            problems.append(f"Line {position}: {error.message_dict[NUMBER_FIELD][0]}")
+        else:
+            valid.add(e164)
+    with transaction.atomic():
+        listed = set(suppression_list.numbers.filter(e164__in=valid).values_list("e164", flat=True))
+        SuppressedNumber.objects.bulk_create(
+            [
+                SuppressedNumber(suppression_list=suppression_list, e164=e164, source=source)
+                for e164 in sorted(valid - listed)
+            ],
+            ignore_conflicts=True,
+        )
+        audit_record(
+            actor=actor,
+            action="suppression_list.add",
+            obj=suppression_list,
+            changes={"added": len(valid - listed), "refused": len(problems), "source": source},
+        )
+    return len(valid - listed), problems
+
+
+def suppressed_numbers_upload(
+    *, actor: Actor, suppression_list: SuppressionList, content: str
+) -> tuple[int, list[str]]:
+    """A file of numbers, one a line; a first line `number` (a CSV header) is skipped."""
+    lines = [line.split(",")[0].strip() for line in content.splitlines()]
+    if lines and lines[0].lower() == "number":
+        lines[0] = ""
+    return suppressed_numbers_add(
+        actor=actor, suppression_list=suppression_list, numbers=lines, source="upload"
+    )
+
+
+def opt_out_list(account: ProviderAccount) -> SuppressionList:
+    """The account's list of callees who opted out, made at the first opt-out."""
+    found, _ = SuppressionList.objects.get_or_create(
+        account=account,
+        for_opt_outs=True,
+        defaults={"name": f"Opt-outs: {account.name} (account {account.pk})"[:100]},
+    )
+    return found
+
+
+def callee_opt_out(*, call_id: int) -> None:
+    """The person on the call pressed the menu's opt-out key: their number goes on the
+    account's opt-out list (with the call), a campaign attempt remembers it, both audited."""
+    call = Call.objects.select_related("account").get(pk=call_id)
+    if call.direction == Direction.OUTBOUND:
+        number = call.to_endpoint.get("number") if call.to_endpoint.get("type") == "phone" else ""
+    else:
+        number = call.from_number
+    try:
+        e164, _ = phone.normalise(number or "", strict=False)
+    except ValidationError:
+        return  # a SIP address or an app user: no number to list
+    listed = opt_out_list(call.account)
+    SuppressedNumber.objects.get_or_create(
+        suppression_list=listed, e164=e164, defaults={"source": "opt_out", "call": call}
+    )
+    attempts = Attempt.objects.filter(call=call).update(opted_out=True)
+    audit_record(
+        actor=SYSTEM,
+        action="suppression_list.opt_out",
+        obj=listed,
+        changes={"number": e164, "call": call.pk, "campaign_attempts": attempts},
+    )

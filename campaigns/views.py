@@ -1,0 +1,251 @@
+"""Campaign pages (operators change, viewers watch). Views parse and call services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from campaigns import results
+from campaigns.forms import (
+    CampaignForm,
+    ContactUploadForm,
+    SuppressedUploadForm,
+    SuppressionListForm,
+)
+from campaigns.models import Campaign, ImportStatus, SuppressionList
+from campaigns.selectors import campaign_board, campaign_contacts, campaign_preview
+from campaigns.services import campaigns, contacts, suppression
+from campaigns.services import rehearsal as rehearsal_service
+from campaigns.services.campaigns import TRANSITIONS
+from portal.models import Role
+from portal.roles import role_required
+from portal.services import Actor
+
+# How often the board asks for news, as the call log does: changes show within 2 s.
+BOARD_INTERVAL_MS = 1000
+
+
+@role_required(Role.VIEWER)
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(Campaign.objects.select_related("account"), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "campaigns/campaign_list.html",
+        {"page": page},
+    )
+
+
+def _form_page(request: HttpRequest, campaign: Campaign | None) -> HttpResponse:
+    form = CampaignForm(request.POST or None, campaign=campaign)
+    if request.method == "POST" and form.is_valid():
+        actor = Actor.from_request(request)
+        try:
+            if campaign is None:
+                campaign, _ = campaigns.campaign_create(actor=actor, values=form.values())
+            else:
+                campaigns.campaign_update(actor=actor, campaign=campaign, values=form.values())
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"Campaign “{campaign.name}” saved.")
+            return redirect("campaign_detail", pk=campaign.pk)
+    return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": campaign})
+
+
+@role_required(Role.OPERATOR)
+def campaign_create(request: HttpRequest) -> HttpResponse:
+    return _form_page(request, None)
+
+
+@role_required(Role.OPERATOR)
+def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _form_page(request, get_object_or_404(Campaign, pk=pk))
+
+
+def _board_context(request: HttpRequest, campaign: Campaign) -> dict:
+    return {
+        "campaign": campaign,
+        "board": campaign_board(campaign=campaign),
+        "imports": campaign.imports.filter(status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING)),
+        "live_interval_ms": BOARD_INTERVAL_MS,
+        "can_edit": request.user.has_role(Role.OPERATOR),
+    }
+
+
+@role_required(Role.VIEWER)
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(
+        Campaign.objects.select_related("account", "application", "rehearsal_of"), pk=pk
+    )
+    contacts_page = Paginator(campaign_contacts(campaign=campaign), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "campaigns/campaign_detail.html",
+        {
+            **_board_context(request, campaign),
+            "contacts": contacts_page,
+            "upload_form": ContactUploadForm(),
+            "actions": list(TRANSITIONS),
+            "rehearsals": campaign.rehearsals.all(),
+        },
+    )
+
+
+@role_required(Role.VIEWER)
+def campaign_board_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """The board alone, which the detail page asks for every couple of seconds (htmx)."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    return render(
+        request, "campaigns/campaign_detail.html#board", _board_context(request, campaign)
+    )
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def campaign_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    if action not in TRANSITIONS:
+        messages.error(request, f"Unknown action {action[:20]}.")
+    else:
+        try:
+            campaigns.campaign_transition(
+                actor=Actor.from_request(request), campaign=campaign, action=action
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"Campaign {campaign.get_status_display().lower()}.")
+    return redirect("campaign_detail", pk=pk)
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def campaign_rehearse(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        rehearsal = rehearsal_service.campaign_rehearse(
+            actor=Actor.from_request(request), campaign=campaign
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("campaign_detail", pk=pk)
+    messages.success(request, f"Rehearsing “{campaign.name}” on the sandbox.")
+    return redirect("campaign_detail", pk=rehearsal.pk)
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def campaign_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    form = ContactUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            made, _ = contacts.contacts_import(
+                actor=Actor.from_request(request),
+                campaign=campaign,
+                content=contacts.decode_upload(upload.read()),
+                filename=upload.name,
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                (
+                    f"{made.accepted_rows} contacts added, {made.refused_rows} rows refused (see "
+                    "the contacts list)."
+                    if made.status == ImportStatus.DONE
+                    else f"{made.total_rows} rows are being imported; see the progress bar."
+                ),
+            )
+    else:
+        messages.error(request, "Choose a CSV file to upload.")
+    return redirect("campaign_detail", pk=pk)
+
+
+@role_required(Role.VIEWER)
+def campaign_preview_page(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    preview = campaign_preview(campaign=campaign)
+    if request.GET.get("format") == "csv":
+        return results.preview_csv(campaign, preview)
+    return render(
+        request, "campaigns/campaign_preview.html", {"campaign": campaign, "preview": preview}
+    )
+
+
+@role_required(Role.VIEWER)
+def campaign_results_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    return results.results_csv(get_object_or_404(Campaign, pk=pk))
+
+
+# Do-not-call lists -------------------------------------------------------------------------
+
+
+@role_required(Role.VIEWER)
+def suppression_list_list(request: HttpRequest) -> HttpResponse:
+    form = SuppressionListForm(request.POST or None)
+    if request.method == "POST":
+        if not request.user.has_role(Role.OPERATOR):
+            return render(request, "403.html", status=403)
+        if form.is_valid():
+            try:
+                made = suppression.suppression_list_create(
+                    actor=Actor.from_request(request), **form.cleaned_data
+                )
+            except ValidationError as error:
+                form.add_service_errors(error)
+            else:
+                return redirect("suppression_list_detail", pk=made.pk)
+    return render(
+        request,
+        "campaigns/suppression_list_list.html",
+        {
+            "page": Paginator(
+                SuppressionList.objects.select_related("account").order_by("name", "pk"), 50
+            ).get_page(request.GET.get("page")),
+            "form": form,
+        },
+    )
+
+
+@role_required(Role.VIEWER)
+def suppression_list_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    listed = get_object_or_404(SuppressionList, pk=pk)
+    form = SuppressedUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if not request.user.has_role(Role.OPERATOR):
+            return render(request, "403.html", status=403)
+        if form.is_valid():
+            try:
+                added, problems = suppression.suppressed_numbers_upload(
+                    actor=Actor.from_request(request),
+                    suppression_list=listed,
+                    content=contacts.decode_upload(form.cleaned_data["file"].read()),
+                )
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, f"{added} numbers added.")
+                for problem in problems[:20]:
+                    messages.warning(request, problem)
+                return redirect("suppression_list_detail", pk=pk)
+    numbers = Paginator(listed.numbers.all(), 100).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "campaigns/suppression_list_detail.html",
+        {
+            "list": listed,
+            "page": numbers,
+            "form": form,
+        },
+    )

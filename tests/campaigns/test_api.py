@@ -1,0 +1,92 @@
+"""The campaigns API: the same checks and rules as the pages, in the project's error shape."""
+
+import pytest
+
+from campaigns.models import Campaign
+from tests.campaigns.conftest import CALLER
+
+pytestmark = pytest.mark.django_db
+
+
+def body(application, **changes):
+    return {
+        "name": "Survey",
+        "application": application.pk,
+        "from_numbers": [CALLER],
+        "calls_per_second": "1",
+        "max_concurrent": 3,
+        "windows": [{"days": [0, 1, 2, 3, 4, 5, 6], "start": "08:00", "end": "20:00"}],
+        **changes,
+    }
+
+
+def test_a_whole_campaign_through_the_api(api_for, operator_user, application):
+    api = api_for(operator_user)
+
+    unknown = api.post("/api/v1/campaigns", body(application, colour="red"), format="json")
+    assert unknown.status_code == 400 and unknown.json()["fields"] == {"colour": ["Unknown field."]}
+    bad = api.post("/api/v1/campaigns", body(application, calls_per_second="99"), format="json")
+    assert bad.status_code == 400 and "calls_per_second" in bad.json()["fields"]
+
+    made = api.post(
+        "/api/v1/campaigns", body(application), format="json", HTTP_IDEMPOTENCY_KEY="survey-1"
+    )
+    again = api.post(
+        "/api/v1/campaigns", body(application), format="json", HTTP_IDEMPOTENCY_KEY="survey-1"
+    )
+    assert (made.status_code, again.status_code) == (201, 200)
+    assert Campaign.objects.count() == 1
+    pk = made.json()["id"]
+    empty = api.post(f"/api/v1/campaigns/{pk}/start")
+    assert empty.status_code == 400
+    assert empty.json()["fields"]["contacts"] == [
+        "Nobody to call: it has no contacts; upload a CSV or add them through the API first."
+    ]
+
+    listed = api.post("/api/v1/suppression-lists", {"name": "DNC"}, format="json")
+    added = api.post(
+        f"/api/v1/suppression-lists/{listed.json()['id']}/numbers",
+        {"numbers": ["+31201234568", "bogus"]},
+        format="json",
+    )
+    assert added.json()["added"] == 1 and added.json()["problems"][0].startswith("Line 2")
+
+    contacts = api.post(
+        f"/api/v1/campaigns/{pk}/contacts",
+        {
+            "contacts": [
+                {"number": "+31201234567", "variables": {"name": "Ann"}},
+                {"number": "+31201234568"},
+                {"number": "12"},
+            ]
+        },
+        format="json",
+    )
+    assert contacts.status_code == 201 and contacts.json()[2]["skip_reason"] == "invalid"
+    upload = api.post(
+        f"/api/v1/campaigns/{pk}/contacts", {"csv": "number\n+12125551234\n"}, format="json"
+    )
+    assert upload.status_code == 202 and upload.json()["accepted_rows"] == 1
+    assert api.get(upload["Location"]).json()["status"] == "done"
+
+    preview = api.get(f"/api/v1/campaigns/{pk}/preview").json()
+    assert preview == {"will_call": 2, "skipped": {"suppressed": 1, "invalid": 1}}
+
+    assert api.post(f"/api/v1/campaigns/{pk}/start").json()["status"] == "running"
+    refused = api.post(f"/api/v1/campaigns/{pk}/start")
+    assert refused.status_code == 400 and "cannot start" in refused.json()["fields"]["status"][0]
+    assert api.post(f"/api/v1/campaigns/{pk}/pause").json()["status"] == "paused"
+
+    results = api.get(f"/api/v1/campaigns/{pk}/results").json()["results"]
+    assert [row["number"] for row in results] == [
+        "+31201234567",
+        "+31201234568",
+        "12",
+        "+12125551234",
+    ]
+
+
+def test_viewers_read_but_do_not_write(api_for, viewer_user, application):
+    api = api_for(viewer_user)
+    assert api.get("/api/v1/campaigns").status_code == 200
+    assert api.post("/api/v1/campaigns", body(application), format="json").status_code == 403

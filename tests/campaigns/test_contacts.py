@@ -1,0 +1,90 @@
+"""Contacts uploads: every row checked and kept, bad ones with their reason."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from campaigns.models import ContactImport, ContactState, SkipReason
+from campaigns.services import contacts
+from portal.services import SYSTEM
+from tests.factories import CampaignFactory, ContactFactory
+
+pytestmark = pytest.mark.django_db
+
+CSV = """number,timezone,name,plan
++31 20 123 4567,,Ann,gold
++1 212 555 1234,,Bob,
++12125551234,,Bob again,
+not a number,,Cy,
++31201234568,Mars/Olympus,Di,
++44 7400 123001,,Ed,
++1 800 555 0199,,Fay,
++61 2 1234 5678,Europe/Amsterdam,Gus,
+"""
+
+
+def by_row(upload: ContactImport) -> dict:
+    return {c.row: c for c in upload.campaign.contacts.all()}
+
+
+def test_every_row_is_kept_and_the_bad_ones_say_why():
+    upload, replayed = contacts.contacts_import(
+        actor=SYSTEM, campaign=CampaignFactory(), content=CSV, filename="list.csv"
+    )
+    rows = by_row(upload)
+
+    assert not replayed and upload.status == "done"
+    assert (upload.total_rows, upload.accepted_rows, upload.refused_rows) == (8, 5, 3)
+    assert rows[2].e164 == "+31201234567" and rows[2].timezones == ["Europe/Amsterdam"]
+    assert rows[2].variables == {"name": "Ann", "plan": "gold"}
+    assert rows[3].timezones == ["America/New_York"] and rows[3].variables == {"name": "Bob"}
+    assert rows[4].skip_reason == SkipReason.DUPLICATE
+    assert rows[5].skip_reason == SkipReason.INVALID and "international format" in rows[5].problem
+    assert "Unknown time zone Mars/Olympus" in rows[6].problem
+    # London, Jersey, Guernsey and Man keep one clock: not ambiguous.
+    assert rows[7].timezones == ["Europe/Guernsey"] and not rows[7].timezone_ambiguous
+    # A toll-free North American number may be anywhere from Guam to Newfoundland.
+    assert rows[8].timezone_ambiguous and len(rows[8].timezones) > 3
+    assert rows[9].timezones == ["Europe/Amsterdam"]  # a given zone wins
+    assert all(c.state == ContactState.PENDING for c in rows.values() if not c.skip_reason)
+
+
+def test_a_number_already_in_the_campaign_is_a_duplicate():
+    campaign = CampaignFactory()
+    ContactFactory(campaign=campaign, raw_number="+31201234567")
+
+    upload, _ = contacts.contacts_import(
+        actor=SYSTEM, campaign=campaign, content="number\n0031 20 123 4567\n"
+    )
+
+    assert by_row(upload)[2].skip_reason == SkipReason.DUPLICATE
+
+
+def test_a_file_without_a_number_column_is_refused_naming_the_file():
+    with pytest.raises(ValidationError) as error:
+        contacts.contacts_import(
+            actor=SYSTEM, campaign=CampaignFactory(), content="phone,name\n+31201234567,Ann\n"
+        )
+
+    assert "number" in error.value.message_dict["file"][0]
+
+
+def test_a_large_file_is_read_by_a_worker_in_chunks_with_progress(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    queued = []
+    monkeypatch.setattr("campaigns.tasks.contact_import_run.delay", queued.append)
+    monkeypatch.setattr(contacts, "CHUNK_ROWS", 200)
+    lines = "".join(f"+3120{n:07d}\n" for n in range(contacts.INLINE_ROWS + 1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        upload, _ = contacts.contacts_import(
+            actor=SYSTEM, campaign=CampaignFactory(), content="number\n" + lines
+        )
+    assert upload.status == "queued" and upload.processed_rows == 0 and queued == [upload.pk]
+
+    contacts.contact_import_run(import_id=upload.pk)
+    contacts.contact_import_run(import_id=upload.pk)  # run twice (acks late): nothing doubled
+    upload.refresh_from_db()
+
+    assert (upload.status, upload.processed_rows, upload.accepted_rows) == ("done", 501, 501)
+    assert upload.campaign.contacts.count() == 501

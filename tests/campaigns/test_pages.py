@@ -1,0 +1,118 @@
+"""The campaign pages: list, form, board with live updates, upload, preview, results."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from campaigns.models import Campaign, CampaignStatus
+from tests.campaigns.conftest import CALLER
+from tests.factories import (
+    AttemptFactory,
+    CampaignFactory,
+    ContactFactory,
+    SuppressionListFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_list_explains_campaigns_when_there_are_none(client_for, viewer_user):
+    page = client_for(viewer_user).get("/campaigns/")
+    assert page.status_code == 200 and "No campaigns yet" in page.content.decode()
+    assert "New campaign" not in page.content.decode()  # viewers watch only
+
+
+def test_an_operator_creates_a_campaign_and_errors_name_the_field(
+    client_for, operator_user, application
+):
+    client = client_for(operator_user)
+    form = {
+        "name": "Renewals",
+        "application": application.pk,
+        "from_numbers": CALLER,
+        "calls_per_second": "50",
+        "max_concurrent": "5",
+        "default_timezone": "UTC",
+        "windows": '[{"days": [0], "start": "09:00", "end": "17:00"}]',
+        "retry_rules": '{"busy": {"retries": 1, "delay_minutes": 5}}',
+    }
+
+    refused = client.post("/campaigns/new", form)
+    assert refused.status_code == 200 and "the account&#x27;s limit" in refused.content.decode()
+
+    made = client.post("/campaigns/new", {**form, "calls_per_second": "2"})
+    campaign = Campaign.objects.get()
+    assert made.status_code == 302 and made["Location"] == f"/campaigns/{campaign.pk}/"
+    assert campaign.retry_rules == {"busy": {"retries": 1, "delay_minutes": 5}}
+
+
+def test_upload_preview_start_board_and_results(client_for, operator_user, application):
+    client = client_for(operator_user)
+    campaign = CampaignFactory(application=application)
+    SuppressionListFactory().numbers.create(e164="+31201234568")
+    csv = b"number,name\n+31201234567,Ann\n+31201234568,Bob\nnope,Cy\n"
+
+    client.post(
+        f"/campaigns/{campaign.pk}/contacts",
+        {"file": SimpleUploadedFile("list.csv", csv, "text/csv")},
+    )
+    detail = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert "international format" in detail and 'hx-trigger="every' in detail
+
+    preview = client.get(f"/campaigns/{campaign.pk}/preview").content.decode()
+    assert "<strong>1</strong> contacts will be called" in preview and "Do-not-call" in preview
+    rows = (
+        b"".join(client.get(f"/campaigns/{campaign.pk}/preview?format=csv").streaming_content)
+        .decode()
+        .splitlines()
+    )
+    assert rows[0] == "row,number,timezones,verdict,problem" and len(rows) == 4
+
+    client.post(f"/campaigns/{campaign.pk}/start")
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.RUNNING
+    board = client.get(f"/campaigns/{campaign.pk}/board").content.decode()
+    assert board.strip().startswith('<div id="board"') and "Running" in board
+
+    results = (
+        b"".join(client.get(f"/campaigns/{campaign.pk}/results.csv").streaming_content)
+        .decode()
+        .splitlines()
+    )
+    assert results[0].startswith("contact,row,number,state") and len(results) == 4
+
+
+def test_viewers_cannot_start_a_campaign(client_for, viewer_user):
+    campaign = CampaignFactory()
+    ContactFactory(campaign=campaign)
+    assert client_for(viewer_user).post(f"/campaigns/{campaign.pk}/start").status_code == 403
+
+
+def test_results_of_a_campaign_without_contacts_still_name_their_columns(client_for, viewer_user):
+    campaign = CampaignFactory()
+
+    response = client_for(viewer_user).get(f"/campaigns/{campaign.pk}/results.csv")
+
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines == [
+        "contact,row,number,state,skip_reason,disposition,attempts,last_call,last_attempt_at"
+    ]
+
+
+def test_the_contacts_history_costs_the_same_queries_for_a_page_of_many(client_for, viewer_user):
+    def queries_for(contacts: int) -> list[int]:
+        campaign = CampaignFactory()
+        for contact in ContactFactory.create_batch(contacts, campaign=campaign):
+            AttemptFactory(contact=contact, number=1)
+            AttemptFactory(contact=contact, number=2)
+        client = client_for(viewer_user)
+        counts = []
+        for url in (f"/campaigns/{campaign.pk}/", f"/api/v1/campaigns/{campaign.pk}/results"):
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200
+            counts.append(len(queries))
+        return counts
+
+    queries_for(1)  # the first requests fill the process's caches (site settings, roles)
+    assert queries_for(2) == queries_for(20)

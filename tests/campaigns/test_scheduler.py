@@ -1,0 +1,198 @@
+"""The scheduler: windows in each contact's own zone across daylight saving, no double dial
+after a crash, do-not-call at dial time, retries by outcome, pace and concurrency."""
+
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+
+from calls.models import Call, CallStatus
+from campaigns.models import Attempt, CampaignStatus, ContactState, Outcome, SkipReason
+from campaigns.services import scheduler
+from campaigns.services.suppression import suppressed_numbers_add
+from portal.services import SYSTEM
+from tests.factories import CallFactory, ContactFactory, SuppressionListFactory
+
+pytestmark = pytest.mark.django_db
+
+NEW_YORK, AMSTERDAM = "America/New_York", "Europe/Amsterdam"
+
+
+def at(*moment: int) -> time_machine.travel:
+    return time_machine.travel(datetime(*moment, tzinfo=UTC), tick=False)
+
+
+def tick() -> None:
+    scheduler.campaigns_tick()
+
+
+def called(contact) -> list[Call]:
+    return [attempt.call for attempt in contact.attempts.order_by("number")]
+
+
+def end_calls(status: str, answered_by: str = "") -> None:
+    Call.objects.filter(status=CallStatus.QUEUED).update(status=status, answered_by=answered_by)
+
+
+def test_windows_follow_each_contacts_clock_across_the_us_change(running):
+    # 10 March 2025: New York is on summer time since the 9th, Amsterdam not until the 30th.
+    new_york = ContactFactory(campaign=running, timezones=[NEW_YORK])
+    amsterdam = ContactFactory(campaign=running, timezones=[AMSTERDAM])
+
+    with at(2025, 3, 10, 12, 30):  # 08:30 in New York (EDT), 13:30 in Amsterdam (CET)
+        tick()
+    new_york.refresh_from_db()
+    assert called(new_york) == [] and len(called(amsterdam)) == 1
+    # Moved to the opening in its own zone: 09:00 EDT is 13:00 UTC.
+    assert new_york.next_attempt_at == datetime(2025, 3, 10, 13, 0, tzinfo=UTC)
+
+    with at(2025, 3, 10, 12, 59):
+        tick()
+    assert called(new_york) == []
+    with at(2025, 3, 10, 13, 0):
+        tick()
+    assert len(called(new_york)) == 1
+
+
+def test_an_evening_call_waits_for_the_morning_after_the_eu_change(running):
+    contact = ContactFactory(campaign=running, timezones=[AMSTERDAM])
+
+    with at(2025, 3, 29, 16, 30):  # Saturday 17:30 CET: closed
+        tick()
+    contact.refresh_from_db()
+    # Sunday the 30th, 09:00 CEST (summer time from 02:00 that night) is 07:00 UTC.
+    assert called(contact) == []
+    assert contact.next_attempt_at == datetime(2025, 3, 30, 7, 0, tzinfo=UTC)
+    with at(2025, 3, 30, 6, 59):
+        tick()
+    assert called(contact) == []
+    with at(2025, 3, 30, 7, 0):
+        tick()
+    assert len(called(contact)) == 1
+
+
+def test_a_contact_in_several_zones_waits_until_all_are_open(running):
+    contact = ContactFactory(
+        campaign=running, timezones=[AMSTERDAM, NEW_YORK], timezone_ambiguous=True
+    )
+    with at(2025, 6, 2, 12, 0):  # 14:00 in Amsterdam, 08:00 in New York
+        tick()
+    contact.refresh_from_db()
+    assert called(contact) == []
+    assert contact.next_attempt_at == datetime(2025, 6, 2, 13, 0, tzinfo=UTC)
+
+
+def test_a_crash_mid_tick_leaves_no_call_and_the_next_tick_calls_each_contact_once(
+    running, monkeypatch
+):
+    contacts = [ContactFactory(campaign=running) for _ in range(3)]
+    real_dial = scheduler.dialing.dial
+    placed = []
+
+    def dial_then_die(campaign, contact, attempt):
+        if placed:
+            raise SystemExit("killed")  # the worker dies after the first call of the batch
+        placed.append(real_dial(campaign, contact, attempt))
+        return placed[-1]
+
+    with at(2025, 6, 2, 10, 0):
+        monkeypatch.setattr(scheduler.dialing, "dial", dial_then_die)
+        with pytest.raises(SystemExit):
+            tick()
+        assert Call.objects.count() == 0 and Attempt.objects.count() == 0
+        monkeypatch.setattr(scheduler.dialing, "dial", real_dial)
+        tick()
+        tick()  # a second worker's tick at the same moment finds nothing due
+
+    assert [len(called(c)) for c in contacts] == [1, 1, 1]
+    assert Call.objects.count() == 3
+
+
+def test_a_number_listed_after_launch_is_never_called(running):
+    listed = ContactFactory(campaign=running, raw_number="+31201234567")
+    other = ContactFactory(campaign=running)
+    suppressed_numbers_add(
+        actor=SYSTEM,
+        suppression_list=SuppressionListFactory(),
+        numbers=["+31 20 123 4567"],
+        source="api",
+    )
+
+    with at(2025, 6, 2, 10, 0):
+        tick()
+    listed.refresh_from_db()
+
+    assert called(listed) == [] and listed.skip_reason == SkipReason.SUPPRESSED
+    assert len(called(other)) == 1
+
+
+def test_busy_is_retried_as_the_rules_say_and_the_last_outcome_ends_the_contact(running):
+    running.retry_rules = {"busy": {"retries": 2, "delay_minutes": 10}}
+    running.save()
+    contact = ContactFactory(campaign=running)
+
+    for minute, expected_state in (
+        (0, ContactState.RETRY),
+        (10, ContactState.RETRY),
+        (20, ContactState.DONE),
+    ):
+        with at(2025, 6, 2, 10, minute):
+            tick()
+            end_calls(CallStatus.BUSY)
+            tick()
+        contact.refresh_from_db()
+        assert contact.state == expected_state and contact.outcome == Outcome.BUSY
+    with at(2025, 6, 2, 10, 30):
+        tick()
+    assert len(called(contact)) == 3
+    assert list(contact.attempts.values_list("outcome", flat=True)) == ["busy"] * 3
+    running.refresh_from_db()
+    assert running.status == CampaignStatus.FINISHED
+
+
+def test_a_retry_waits_its_delay_and_an_answer_ends_the_contact(running):
+    contact = ContactFactory(campaign=running)
+    with at(2025, 6, 2, 10, 0):
+        tick()
+        end_calls(CallStatus.BUSY)
+        tick()
+    with at(2025, 6, 2, 10, 9):
+        tick()
+    assert len(called(contact)) == 1
+    with at(2025, 6, 2, 10, 10):
+        tick()
+        end_calls(CallStatus.COMPLETED, answered_by="machine")
+        tick()
+    contact.refresh_from_db()
+    assert (contact.state, contact.outcome, contact.attempts_made) == ("done", "machine", 2)
+
+
+def test_pace_and_concurrency_cap(running):
+    running.calls_per_second, running.max_concurrent = 2, 3
+    running.save()
+    for _ in range(9):
+        ContactFactory(campaign=running)
+
+    with at(2025, 6, 2, 10, 0, 0):
+        tick()
+        assert Attempt.objects.count() == 2
+        tick()
+        assert Attempt.objects.count() == 2  # the pace's next dial is a second away
+    with at(2025, 6, 2, 10, 0, 1):
+        tick()
+        assert Attempt.objects.count() == 3  # the cap: 3 calls in progress
+    with at(2025, 6, 2, 10, 0, 5):
+        end_calls(CallStatus.COMPLETED)
+        tick()
+        assert Attempt.objects.count() == 6  # three places free again
+
+
+def test_the_campaign_leaves_room_for_single_calls_on_its_account(running):
+    running.account.calls_per_second = 2
+    running.account.save()
+    ContactFactory(campaign=running)
+    CallFactory.create_batch(2, account=running.account)  # single calls waiting to be sent
+
+    with at(2025, 6, 2, 10, 0):
+        tick()
+    assert Attempt.objects.count() == 0

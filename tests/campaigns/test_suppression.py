@@ -1,0 +1,43 @@
+"""Do-not-call lists: per account or global, numbers normalised, bad lines named."""
+
+import pytest
+
+from campaigns.services import suppression
+from portal.services import SYSTEM
+from tests.factories import ProviderAccountFactory, SuppressionListFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_upload_adds_each_number_once_and_names_bad_lines():
+    listed = SuppressionListFactory()
+
+    added, problems = suppression.suppressed_numbers_upload(
+        actor=SYSTEM,
+        suppression_list=listed,
+        content="number\n+31 20 123 4567\n0031201234567\nhello\n\n+12125551234\n",
+    )
+
+    assert added == 2
+    assert len(problems) == 1 and problems[0].startswith("Line 4:")
+    assert sorted(listed.numbers.values_list("e164", flat=True)) == ["+12125551234", "+31201234567"]
+
+
+def test_a_global_list_applies_to_every_account_and_an_account_list_to_its_own():
+    ours, theirs = ProviderAccountFactory(), ProviderAccountFactory()
+    suppression.suppressed_numbers_add(
+        actor=SYSTEM,
+        numbers=["+31201234567"],
+        source="api",
+        suppression_list=SuppressionListFactory(),
+    )
+    suppression.suppressed_numbers_add(
+        actor=SYSTEM,
+        numbers=["+12125551234"],
+        source="api",
+        suppression_list=SuppressionListFactory(account=theirs),
+    )
+
+    numbers = ["+31201234567", "+12125551234", "+31201234568"]
+    assert suppression.suppressed_among(ours.pk, numbers) == {"+31201234567"}
+    assert suppression.suppressed_among(theirs.pk, numbers) == {"+31201234567", "+12125551234"}
