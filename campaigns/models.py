@@ -135,7 +135,7 @@ class Contact(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["campaign", "row", "id"]
+        ordering = ["campaign", "id"]
         indexes = [
             # What the scheduler claims next.
             models.Index(fields=["campaign", "state", "next_attempt_at"], name="contact_due"),

@@ -93,7 +93,7 @@ def campaign_preview(*, campaign: Campaign, now: datetime | None = None) -> Prev
     return Preview(
         will_call=counts.pop(WILL_CALL, 0),
         skipped=Counter({reason: counts[reason] for reason in SkipReason if reason in counts}),
-        contacts=annotated.order_by("row", "id"),
+        contacts=annotated.order_by("id"),
     )
 
 
@@ -145,4 +145,4 @@ def campaign_board(*, campaign: Campaign, now: datetime | None = None) -> Board:
 def campaign_contacts(*, campaign: Campaign) -> QuerySet[Contact]:
     """Contacts with their attempts, for the history and the results: one query for a page's
     attempts, not one per contact. The calls are linked by id alone, so they are not read."""
-    return campaign.contacts.prefetch_related("attempts").order_by("row", "id")
+    return campaign.contacts.prefetch_related("attempts").order_by("id")

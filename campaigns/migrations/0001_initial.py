@@ -71,7 +71,7 @@ class Migration(migrations.Migration):
                 ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='campaigns.campaign')),
             ],
             options={
-                'ordering': ['campaign', 'row', 'id'],
+                'ordering': ['campaign', 'id'],
             },
         ),
         migrations.CreateModel(

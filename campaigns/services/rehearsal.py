@@ -29,7 +29,7 @@ COPIED_FIELDS = (
 
 
 def _contacts_copied(campaign: Campaign, rehearsal: Campaign) -> list[Contact]:
-    originals = list(campaign.contacts.order_by("row", "id"))
+    originals = list(campaign.contacts.order_by("id"))
     # The real account's own do-not-call lists do not apply to the sandbox account: a number
     # they hold is skipped here as it would be there.
     suppressed = suppressed_among(campaign.account_id, [c.e164 for c in originals if c.e164])

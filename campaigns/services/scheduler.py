@@ -119,7 +119,7 @@ def attempts_settle(*, now: datetime) -> int:
     for attempt_id in [*ended, *orphaned]:
         with transaction.atomic():
             attempt = (
-                Attempt.objects.select_for_update(skip_locked=True)
+                Attempt.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("call", "contact__campaign")
                 .filter(pk=attempt_id, status=AttemptStatus.PLACED)
                 .first()
@@ -186,7 +186,7 @@ def campaign_dial(*, campaign_id: int, now: datetime) -> int:
     """Claim the campaign's due contacts and place their calls; returns the calls placed."""
     with transaction.atomic():
         campaign = (
-            Campaign.objects.select_for_update(skip_locked=True)
+            Campaign.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("account", "application", "profile", "created_by")
             .filter(pk=campaign_id, status=CampaignStatus.RUNNING)
             .first()
