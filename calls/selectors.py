@@ -52,6 +52,22 @@ def call_detail(*, pk: int) -> Call | None:
     )
 
 
+def call_changed_at(*, call: Call) -> datetime:
+    """When anything its page shows last changed: the call, or an event or answer request
+    reaching it (a duplicate or a refused action changes no field of the call)."""
+    moments = [
+        call.updated_at,
+        CallEvent.objects.filter(call=call).aggregate(at=Max("received_at"))["at"],
+        AnswerRequest.objects.filter(call=call).aggregate(at=Max("received_at"))["at"],
+    ]
+    return max(moment for moment in moments if moment is not None)
+
+
+def last_control(*, call: Call) -> CallEvent | None:
+    """The latest action taken on the call from Callboard (page, log or API), or None."""
+    return call.events.filter(source="control").order_by("-received_at", "-id").first()
+
+
 # Payload keys that link to a recording or a transcript, and what to call them.
 MEDIA_KEYS = {"recording_url": "Recording", "transcription_url": "Transcript"}
 
@@ -255,6 +271,11 @@ def in_progress() -> list[Bar]:
 
 
 # The webhook deliveries log ---------------------------------------------------------------
+
+
+def last_delivery() -> datetime | None:
+    """When the latest webhook delivery arrived (the deliveries log's live updates)."""
+    return WebhookDelivery.objects.aggregate(latest=Max("received_at"))["latest"]
 
 
 def delivery_list() -> QuerySet[WebhookDelivery]:

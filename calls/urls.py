@@ -27,6 +27,7 @@ urlpatterns = [
     # Its address before it moved here from the sandbox, kept for bookmarks and scripts.
     path("sandbox/test-call", test_call.test_call, name="sandbox_test_call"),
     path("calls/<id:pk>/", call_detail.call_detail, name="call_detail"),
+    path("calls/<id:pk>/live", call_detail.call_detail_live, name="call_detail_live"),
     path("calls/<id:pk>/control/<str:action>", control.call_control_view, name="call_control"),
     path("calls/profiles/", profiles.call_profile_list, name="call_profile_list"),
     path("calls/profiles/new", profiles.call_profile_create, name="call_profile_create"),

@@ -1,34 +1,33 @@
 // The call page's Actions panel: the transfer form shows only the chosen target's field and
 // checks an NCCO written inline as it is typed (the server's validator, as the NCCO editor).
+// The panel is swapped in by htmx whenever the call changes, so everything is delegated from
+// the document and the chosen field is shown again after each swap.
 (function () {
   "use strict";
 
-  var form = document.querySelector('form[data-control="transfer"]');
-  if (!form) return;
   var FIELDS = { document: "transfer_ncco_document", ncco: "transfer_ncco", url: "transfer_url" };
 
-  function chosen() {
-    var picked = form.querySelector('input[name="target"]:checked') ||
-      form.querySelector('input[name="target"]');
-    return picked ? picked.value : "";
+  function transferForm() {
+    return document.querySelector('form[data-control="transfer"]');
+  }
+
+  function issuesList() {
+    return document.getElementById("transfer-ncco-issues");
   }
 
   function showChosen() {
-    var target = chosen();
+    var form = transferForm();
+    if (!form) return;
+    var picked = form.querySelector('input[name="target"]:checked') ||
+      form.querySelector('input[name="target"]');
+    var target = picked ? picked.value : "";
     Object.keys(FIELDS).forEach(function (name) {
       var input = document.getElementById(FIELDS[name]);
       if (input) input.closest(".field").hidden = name !== target;
     });
+    var issues = issuesList();
     issues.hidden = target !== "ncco" || !issues.childElementCount;
   }
-
-  var issues = document.getElementById("transfer-ncco-issues");
-  var textarea = document.getElementById(FIELDS.ncco);
-  form.addEventListener("change", function (event) {
-    if (event.target.name === "target") showChosen();
-  });
-  showChosen();
-  if (!textarea) return;
 
   // Django's CSRF token, as htmx gets it: the hx-headers attribute on <body>.
   function csrfToken() {
@@ -40,6 +39,7 @@
   }
 
   function show(report) {
+    var issues = issuesList();
     issues.replaceChildren();
     issues.classList.toggle("valid", report.valid);
     if (report.valid) {
@@ -59,11 +59,12 @@
 
   var timer = null;
   var latest = 0;
-  textarea.addEventListener("input", function () {
+  function check(textarea) {
+    var form = textarea.form;
     clearTimeout(timer);
     if (!textarea.value.trim()) {
-      issues.replaceChildren();
-      issues.hidden = true;
+      issuesList().replaceChildren();
+      issuesList().hidden = true;
       return;
     }
     timer = setTimeout(function () {
@@ -80,5 +81,16 @@
         if (asked === latest) show(report);
       }).catch(function () { /* the server checks again on submit */ });
     }, 400);
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.name === "target" && event.target.closest('form[data-control="transfer"]')) {
+      showChosen();
+    }
   });
+  document.addEventListener("input", function (event) {
+    if (event.target.id === FIELDS.ncco) check(event.target);
+  });
+  document.body.addEventListener("htmx:afterSettle", showChosen);
+  showChosen();
 })();
