@@ -15,10 +15,12 @@ from voiceapps.hooks import ANSWER_ROUTE, EVENTS_ROUTE, MENU_ROUTE, VOICEGATEWAY
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
+    path("live", dashboard.dashboard_live, name="dashboard_live"),
     path("calls/", log.call_list, name="call_list"),
     path("calls/live", log.call_list_live, name="call_list_live"),
     path("calls/export.csv", log.call_list_csv, name="call_list_csv"),
     path("calls/deliveries/", deliveries.delivery_list, name="delivery_list"),
+    path("calls/deliveries/live", deliveries.delivery_list_live, name="delivery_list_live"),
     path(
         "calls/deliveries/<id:pk>/replay", deliveries.delivery_replay_view, name="delivery_replay"
     ),

@@ -23,9 +23,9 @@ from django.utils import timezone
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 
+from calls import selectors
 from calls.filters import CallFilter, call_filter
 from calls.models import Call
-from calls.selectors import last_change
 from calls.views import live
 from portal.api.pagination import LogPagination
 from portal.models import Role
@@ -103,8 +103,10 @@ def _log_context(request: HttpRequest, filters: CallFilter) -> dict[str, Any]:
 def call_list(request: HttpRequest) -> HttpResponse:
     filters = call_filter(request.GET)
     context = _log_context(request, filters)
-    context["changed_at"] = live.token(last_change())
+    context["changed_at"] = live.token(selectors.last_change())
     context["filtered"] = any(request.GET.get(name) for name in filters.filters)
+    context["count"] = selectors.capped_count(filters.qs) if filters.is_valid() else 0
+    context["cap"] = selectors.COUNT_CAP
     context["any_calls"] = context["calls"] or context["filtered"] or Call.objects.exists()
     return render(request, "calls/call_list.html", context)
 
@@ -113,7 +115,7 @@ def call_list_live(request: HttpRequest) -> HttpResponse:
     """The newest page of the log if any call changed after `since_change`, else 204."""
     if (refusal := live.refused(request, Role.VIEWER)) is not None:
         return refusal
-    latest = last_change()
+    latest = selectors.last_change()
     seen = live.seen_change(request)
     if live.unchanged(latest, seen):
         return HttpResponse(status=204)

@@ -56,18 +56,6 @@
       else if (region.getAttribute("tabindex") === "0") region.removeAttribute("tabindex");
     });
   }
-  // Filters would take a phone's whole first screen: folded there, unless some are on,
-  // until the user opens them. On a wider window they are always open (the CSS hides the
-  // summary that would toggle them).
-  var narrow = window.matchMedia("(max-width: 640px)");
-  function foldOnPhone() {
-    document.querySelectorAll("details.filterbox").forEach(function (box) {
-      box.open = !(narrow.matches && box.hasAttribute("data-fold-on-phone"));
-    });
-  }
-  foldOnPhone();
-  narrow.addEventListener("change", foldOnPhone);
-
   focusableWhenScrolling();
   window.addEventListener("resize", focusableWhenScrolling);
   document.body.addEventListener("htmx:afterSettle", focusableWhenScrolling);
