@@ -30,7 +30,9 @@ from voiceapps.providers.registry import KIND_CHOICES, provider_class
 
 def call_list() -> QuerySet[Call]:
     """Every call with what a log row shows (CallFilter narrows it)."""
-    return Call.objects.select_related("account", "application", "placed_by", "placed_via_token")
+    return Call.objects.select_related(
+        "account", "application", "ncco_version__document", "placed_by", "placed_via_token"
+    )
 
 
 COUNT_CAP = 1000  # a filter bar says "1000+" beyond: a count must not cost a table scan
