@@ -309,7 +309,8 @@ ENDPOINT_INPUTS: dict[tuple[str, str], Callable[[], forms.Field]] = {
         label="WebSocket headers", required=False,
         help_text="Sent to the socket with the first message."),
     ("app", "user"): _text("User", "The Client SDK user name.", 100),
-    ("vbc", "extension"): _text("Extension", "The VBC extension's digits.", 10),
+    ("vbc", "extension"): _text(
+        "Extension", "The digits of a VBC (Vonage Business Communications) extension.", 10),
     ("user", "name"): _text("User", "A user registered on the Voice Gateway.", 255),
 }
 FLOW_LABELS = {

@@ -19,7 +19,6 @@ from tests.calls.controlling import (  # noqa: F401 (fixtures)
 )
 from tests.calls.placing import voicegateway_setup, vonage_setup
 from tests.factories import CallEventFactory, CallFactory
-from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from voiceapps.providers.base import ParsedEvent
 
 pytestmark = pytest.mark.django_db
@@ -216,3 +215,25 @@ def test_the_calls_end_clears_mute_and_earmuff(fake_provider):
     call.refresh_from_db()
     assert call.status == CallStatus.COMPLETED and not call.muted and not call.earmuffed
     assert CallEvent.objects.filter(call=call).count() == 1
+
+
+def test_the_call_page_says_things_in_one_format(client_for, viewer_user):
+    call = CallFactory(
+        status=CallStatus.COMPLETED,
+        to_display="+447700900123",
+        answered_at=timezone.now(),
+        duration_seconds=83,
+        price="0.01312333",
+        rate="0.01390000",
+    )
+    html = client_for(viewer_user).get(reverse("call_detail", args=[call.pk])).content.decode()
+    assert "Call to +44 7700 900123" in html
+    assert ">not detected</dd>" in html  # answered, without machine detection
+    assert ">1:23</dd>" in html
+    assert "EUR 0.0131" in html and "EUR 0.0139 a minute" in html
+
+
+def test_a_call_that_never_connected_has_no_duration(client_for, viewer_user):
+    call = CallFactory(status=CallStatus.BUSY, duration_seconds=0)
+    html = client_for(viewer_user).get(reverse("call_detail", args=[call.pk])).content.decode()
+    assert 'data-field="duration">—</dd>' in html and "Answered by" not in html

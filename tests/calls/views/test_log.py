@@ -35,7 +35,7 @@ def log(db):
             account=alpha, provider="vonage", application=sales, direction="outbound",
             status="completed", answered_by="human", from_number="+447700900000",
             to_display="+31201234567", tag={"campaign": "spring"}, duration_seconds=62,
-            created_at=day(3, 10)),
+            created_at=day(3, 10), answered_at=day(3, 10)),
         "c2": CallFactory(
             account=alpha, provider="vonage", direction="inbound", status="busy",
             from_number="+31612345678", to_display="+447700900001", created_at=day(4, 9)),
@@ -316,3 +316,14 @@ def test_dates_are_typed_as_iso_dates(log, client_for, viewer_user):
     html = client_for(viewer_user).get("/calls/").content.decode()
     since = re.search(r'<input[^>]*name="since"[^>]*>', html).group(0)
     assert 'placeholder="YYYY-MM-DD"' in since and 'type="text"' in since
+
+
+def test_one_number_format_one_time_style_and_no_zero_durations(log, client_for, viewer_user):
+    html = client_for(viewer_user).get("/calls/").content.decode()
+    row = {name: html[html.index(f'id="call-{call.pk}"'):].split("</tr>")[0]
+           for name, call in log["calls"].items()}
+    assert "+31 20 123 4567" in row["c1"] and "+44 7700 900000" in row["c1"]  # grouped
+    assert "2026-01-03 10:00:00" in row["c1"]  # the server's time zone is UTC in tests
+    assert "sip:bob@example.com" in row["c3"]  # an address stays as it is
+    busy = row["c2"].split("<td")
+    assert [cell.strip()[-7:] for cell in busy[6:8]] == [">—</td>", ">—</td>"]  # never connected
