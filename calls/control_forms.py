@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.urls import reverse_lazy
 
 from calls.models import Call
 from calls.services import control
@@ -76,7 +77,8 @@ class TransferForm(ControlForm):
         label="NCCO (JSON)", required=False, strip=False,
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "autocomplete": "off",
                                      "autocapitalize": "off", "class": "code",
-                                     "placeholder": '[{"action": "talk", "text": "…"}]'}),
+                                     "placeholder": '[{"action": "talk", "text": "…"}]',
+                                     "data-ncco-check": reverse_lazy("api_ncco_validate")}),
         help_text="Checked as you type, with the NCCO editor's rules.")
     url = forms.URLField(label="URL", required=False, assume_scheme="https",
                          help_text="The provider fetches the new NCCO from it.")

@@ -27,8 +27,10 @@ from portal.params import ModelIdFilter, MomentFilter, SearchFilter
 from voiceapps.models import Application, CallProfile, ProviderAccount
 from voiceapps.providers.registry import KIND_CHOICES
 
-# The page offers a date picker; the API also takes a date and time in the same parameter.
-DATE_INPUT = forms.TextInput(attrs={"type": "date"})
+# A date as ISO 8601 writes it, whatever the browser's locale (its date picker would show
+# mm/dd/yyyy to some); the API and the dashboard's links also give a date and time here.
+DATE_INPUT = forms.TextInput(attrs={"placeholder": "YYYY-MM-DD", "inputmode": "numeric",
+                                    "autocomplete": "off"})
 
 
 class CallFilter(django_filters.FilterSet):

@@ -309,7 +309,8 @@ ENDPOINT_INPUTS: dict[tuple[str, str], Callable[[], forms.Field]] = {
         label="WebSocket headers", required=False,
         help_text="Sent to the socket with the first message."),
     ("app", "user"): _text("User", "The Client SDK user name.", 100),
-    ("vbc", "extension"): _text("Extension", "The VBC extension's digits.", 10),
+    ("vbc", "extension"): _text(
+        "Extension", "The digits of a VBC (Vonage Business Communications) extension.", 10),
     ("user", "name"): _text("User", "A user registered on the Voice Gateway.", 255),
 }
 FLOW_LABELS = {
@@ -413,9 +414,11 @@ class CallPlaceForm(OptionFormMixin, forms.Form):
         self.flow_type = self._current("flow_type", source)
         if self.flow_type == FLOW_NCCO:
             self.fields["ncco"] = forms.CharField(
-                label="NCCO", widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false",
-                                                           "class": "code"}),
-                help_text='A JSON array of actions, e.g. [{"action": "talk", "text": "Hello"}].')
+                label="NCCO", widget=forms.Textarea(attrs={
+                    "rows": 10, "spellcheck": "false", "class": "code",
+                    "data-ncco-check": reverse("api_ncco_validate")}),
+                help_text='A JSON array of actions, e.g. [{"action": "talk", "text": "Hello"}]; '
+                          "checked as you type, with the NCCO editor's rules.")
         elif self.flow_type == FLOW_ANSWER_URL:
             self.fields["answer_url"] = forms.URLField(
                 label="Answer URL", assume_scheme="https",

@@ -94,6 +94,10 @@ class Call(models.Model):
     # queued call with this set was being sent when its worker stopped, so it must not be
     # sent again blindly (the provider may already be ringing the callee).
     send_started_at = models.DateTimeField(null=True, blank=True)
+    # What Callboard's own mute/earmuff actions left the call in (no provider reports them in
+    # its events); the call page shows them as toggles. The ending status event clears them.
+    muted = models.BooleanField(default=False)
+    earmuffed = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
     ringing_at = models.DateTimeField(null=True, blank=True)

@@ -131,6 +131,8 @@ def endpoint_problems(provider: type[Provider], to: Mapping[str, Any]) -> dict[s
     kind = to.get("type")
     if kind not in provider.ENDPOINTS:
         takes = ", ".join(sorted(provider.ENDPOINTS))
+        if not isinstance(kind, str) or not kind:
+            return {"to.type": [f"Give the endpoint's type: {provider.label} takes {takes}."]}
         return {"to.type": [f"{provider.label} cannot call a {kind!r} endpoint; it takes {takes}."]}
     keys = provider.ENDPOINTS[kind]
     problems: dict[str, list[str]] = {}

@@ -30,7 +30,17 @@ from voiceapps.providers.registry import KIND_CHOICES, provider_class
 
 def call_list() -> QuerySet[Call]:
     """Every call with what a log row shows (CallFilter narrows it)."""
-    return Call.objects.select_related("account", "application", "placed_by", "placed_via_token")
+    return Call.objects.select_related(
+        "account", "application", "ncco_version__document", "placed_by", "placed_via_token"
+    )
+
+
+COUNT_CAP = 1000  # a filter bar says "1000+" beyond: a count must not cost a table scan
+
+
+def capped_count(rows: QuerySet) -> int:
+    """How many rows there are, counting at most COUNT_CAP + 1 of them."""
+    return rows[: COUNT_CAP + 1].count()
 
 
 def last_change() -> datetime | None:
@@ -50,6 +60,22 @@ def call_detail(*, pk: int) -> Call | None:
         .filter(pk=pk)
         .first()
     )
+
+
+def call_changed_at(*, call: Call) -> datetime:
+    """When anything its page shows last changed: the call, or an event or answer request
+    reaching it (a duplicate or a refused action changes no field of the call)."""
+    moments = [
+        call.updated_at,
+        CallEvent.objects.filter(call=call).aggregate(at=Max("received_at"))["at"],
+        AnswerRequest.objects.filter(call=call).aggregate(at=Max("received_at"))["at"],
+    ]
+    return max(moment for moment in moments if moment is not None)
+
+
+def last_control(*, call: Call) -> CallEvent | None:
+    """The latest action taken on the call from Callboard (page, log or API), or None."""
+    return call.events.filter(source="control").order_by("-received_at", "-id").first()
 
 
 # Payload keys that link to a recording or a transcript, and what to call them.
@@ -154,7 +180,8 @@ def dashboard_stats(*, since: datetime, now: datetime) -> dict:
             [
                 (label, by_status[value], PILL_CLASSES[value], value)
                 for value, label in CallStatus.choices
-                if by_status.get(value)
+                # Calls still going have no outcome yet: "In progress now" counts them.
+                if by_status.get(value) and value in TERMINAL_STATUSES
             ]
         ),
         "finished": finished,
@@ -255,6 +282,11 @@ def in_progress() -> list[Bar]:
 
 
 # The webhook deliveries log ---------------------------------------------------------------
+
+
+def last_delivery() -> datetime | None:
+    """When the latest webhook delivery arrived (the deliveries log's live updates)."""
+    return WebhookDelivery.objects.aggregate(latest=Max("received_at"))["latest"]
 
 
 def delivery_list() -> QuerySet[WebhookDelivery]:

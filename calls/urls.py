@@ -15,10 +15,12 @@ from voiceapps.hooks import ANSWER_ROUTE, EVENTS_ROUTE, MENU_ROUTE, VOICEGATEWAY
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
+    path("live", dashboard.dashboard_live, name="dashboard_live"),
     path("calls/", log.call_list, name="call_list"),
     path("calls/live", log.call_list_live, name="call_list_live"),
     path("calls/export.csv", log.call_list_csv, name="call_list_csv"),
     path("calls/deliveries/", deliveries.delivery_list, name="delivery_list"),
+    path("calls/deliveries/live", deliveries.delivery_list_live, name="delivery_list_live"),
     path(
         "calls/deliveries/<id:pk>/replay", deliveries.delivery_replay_view, name="delivery_replay"
     ),
@@ -27,6 +29,7 @@ urlpatterns = [
     # Its address before it moved here from the sandbox, kept for bookmarks and scripts.
     path("sandbox/test-call", test_call.test_call, name="sandbox_test_call"),
     path("calls/<id:pk>/", call_detail.call_detail, name="call_detail"),
+    path("calls/<id:pk>/live", call_detail.call_detail_live, name="call_detail_live"),
     path("calls/<id:pk>/control/<str:action>", control.call_control_view, name="call_control"),
     path("calls/profiles/", profiles.call_profile_list, name="call_profile_list"),
     path("calls/profiles/new", profiles.call_profile_create, name="call_profile_create"),

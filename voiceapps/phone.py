@@ -2,7 +2,19 @@
 
 import phonenumbers
 from django.core.exceptions import ValidationError
-from phonenumbers import geocoder
+from phonenumbers import PhoneNumberType, geocoder
+
+# A number whose country has not assigned it (Ofcom's drama ranges, +44 7700 900xxx) is still
+# called by the sandbox when it has the full length of one of these.
+FULL_LENGTH_TYPES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE)
+
+
+def _plus(value: str) -> str:
+    """The number's digits after a +: separators dropped, "00" or nothing taken for "+"."""
+    text = "".join(ch for ch in str(value).strip() if ch not in " -.()/")
+    if text.startswith("00"):
+        return "+" + text[2:]
+    return text if not text or text.startswith("+") else "+" + text
 
 
 def normalise(value: str, *, field: str = "e164", strict: bool = True) -> tuple[str, str]:
@@ -13,13 +25,8 @@ def normalise(value: str, *, field: str = "e164", strict: bool = True) -> tuple[
     numbering plan; numbers a provider lists only need to be possible (test ranges such as
     +44 7700 900xxx are not "valid" but do exist at the provider).
     """
-    text = "".join(ch for ch in str(value).strip() if ch not in " -.()/")
-    if text.startswith("00"):
-        text = "+" + text[2:]
-    elif text and not text.startswith("+"):
-        text = "+" + text
     try:
-        parsed = phonenumbers.parse(text, None)
+        parsed = phonenumbers.parse(_plus(value), None)
     except phonenumbers.NumberParseException:
         raise ValidationError(
             {field: "Enter the number in international format, e.g. +31 20 123 4567."}
@@ -55,3 +62,35 @@ def country_name(e164: str, country: str = "") -> str:
     except phonenumbers.NumberParseException:
         return country
     return geocoder.country_name_for_number(parsed, "en") or country
+
+
+def destination(value: str, *, field: str, fictional: bool = False) -> str:
+    """A number to call, as E.164, or a ValidationError naming `field` in words a person can
+    act on: a number without its country code says to add it, a number its country did not
+    assign names the country. With `fictional` (the sandbox) a number of full length that
+    no country assigned, such as the drama range +44 7700 900xxx, is accepted too.
+    """
+    international_prefix = str(value).strip().startswith(("+", "00"))
+    example = "e.g. +44 20 7946 0999 or +31 20 123 4567"
+    try:
+        parsed = phonenumbers.parse(_plus(value), None)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None and international_prefix:
+        raise ValidationError({field: f"{value} does not start with a country code; check it, "
+                                      f"{example}."})
+    if parsed is None or (not international_prefix and not phonenumbers.is_valid_number(parsed)):
+        # Digits as a provider writes them (31201234567) are a whole number; anything else
+        # without + is a local number.
+        raise ValidationError({field: f"{value} has no country code: add it, in international "
+                                      f"format with a +, {example}."})
+    if phonenumbers.is_valid_number(parsed) or (fictional and any(
+            phonenumbers.is_possible_number_for_type_with_reason(parsed, kind)
+            == phonenumbers.ValidationResult.IS_POSSIBLE for kind in FULL_LENGTH_TYPES)):
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    region = phonenumbers.region_code_for_country_code(parsed.country_code)
+    example_number = phonenumbers.example_number(region)
+    country = geocoder.country_name_for_number(example_number, "en") if example_number else ""
+    where = f"a valid {country} number" if country else (
+        f"a valid number of country code +{parsed.country_code}")
+    raise ValidationError({field: f"{value} is not {where}; check the digits ({example})."})

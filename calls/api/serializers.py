@@ -57,6 +57,17 @@ class CallSerializer(serializers.ModelSerializer):
     placed_via_token = serializers.SlugRelatedField(
         slug_field="name", read_only=True, allow_null=True,
         help_text="The API token's name when placed through the API; null from the portal.")
+    ncco_version = serializers.IntegerField(
+        source="ncco_version.number", read_only=True, allow_null=True,
+        help_text="The number of the saved NCCO's version the call ran (1, 2, … as the "
+                  "portal shows \"v1\"); null when it ran no saved NCCO.")
+    ncco_version_id = serializers.PrimaryKeyRelatedField(
+        source="ncco_version", read_only=True, allow_null=True,
+        help_text="That version's id (a database key, not its number).")
+    ncco_document = RefSerializer(
+        source="ncco_version.document", read_only=True, allow_null=True,
+        help_text="The saved NCCO the version belongs to: its versions are at "
+                  "/api/v1/nccos/{id}/versions/{ncco_version}.")
     actions = serializers.SerializerMethodField(
         help_text="Control actions its provider takes in its current state, such as hangup, "
                   "mute, transfer, talk, talk_stop, stream, stream_stop, dtmf; [] once ended.")
@@ -65,7 +76,8 @@ class CallSerializer(serializers.ModelSerializer):
         model = Call
         fields = [
             "id", "url", "page_url", "status", "provider_status", "answered_by", "outcome_unknown",
-            "failure_detail", "account", "provider", "application", "ncco_version", "direction",
+            "failure_detail", "account", "provider", "application", "ncco_version",
+            "ncco_version_id", "ncco_document", "direction",
             "from_number", "to", "to_display", "tag", "flow", "options", "placed_by",
             "placed_via_token", "provider_call_id", "conversation_id", "sip_call_id", "attempts",
             "created_at", "submitted_at", "ringing_at", "answered_at", "ended_at",

@@ -7,7 +7,8 @@ what was sent as a `control` event on the call's timeline plus an audit entry. A
 refusal is stored too and raised as `ControlFailed` with the provider's own words.
 
 Nothing here changes the call's status: the provider's events do that (a hang-up shows as
-`completed` once the provider says so).
+`completed` once the provider says so). An accepted mute or earmuff (or its undoing) sets
+the call's `muted` / `earmuffed`, which no provider event reports.
 """
 
 from __future__ import annotations
@@ -69,6 +70,13 @@ DONE = {
     "listen_pause": "Audio stream paused",
     "listen_silence": "Audio stream silenced",
     "listen_resume": "Audio stream resumed",
+}
+# The call's field each toggle sets once the provider accepted it, and to what.
+TOGGLES = {
+    "mute": ("muted", True),
+    "unmute": ("muted", False),
+    "earmuff": ("earmuffed", True),
+    "unearmuff": ("earmuffed", False),
 }
 # Before the answer only a hang-up makes sense (a ringing call is cancelled); everything
 # else acts on a live leg, which Vonage refuses with a 400 before the answer (vonage.md 1.4).
@@ -410,6 +418,10 @@ def call_control(*, actor: Actor, call: Call, action: str, **params: Any) -> Cal
     plan = _plan(call, provider, action, params)
     attempts, error = _send(call, plan)
     if error is None:
+        if action in TOGGLES:
+            field, value = TOGGLES[action]
+            setattr(call, field, value)
+            call.save(update_fields=[field, "updated_at"])
         return _record(actor=actor, call=call, action=action, payload={
             "sent": plan.sent, "outcome": "accepted", "attempts": attempts})
     sentence = error.message

@@ -447,6 +447,9 @@ def _apply_status(call: Call, event: ParsedEvent, this: _Seen, earlier: list[_Se
         if new in TERMINAL_STATUSES and event.sip_code is not None:
             call.sip_code = event.sip_code
             changed.add("sip_code")
+        if new in TERMINAL_STATUSES and (call.muted or call.earmuffed):
+            call.muted = call.earmuffed = False  # an ended call is neither
+            changed |= {"muted", "earmuffed"}
     elif new == current and not call.provider_status:
         call.provider_status = event.raw_status[:40]
         changed.add("provider_status")

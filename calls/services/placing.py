@@ -114,8 +114,8 @@ def _check_to(provider: type[Provider], to: Mapping[str, Any]) -> dict[str, Any]
         raise ValidationError(problems)
     endpoint = dict(to)
     if endpoint["type"] == "phone":
-        endpoint["number"], _ = phone.normalise(endpoint["number"], field="to.number",
-                                                strict=False)
+        endpoint["number"] = phone.destination(endpoint["number"], field="to.number",
+                                               fictional=provider.EMULATED)
     return endpoint
 
 

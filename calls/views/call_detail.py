@@ -1,7 +1,10 @@
-"""A call's page: its facts, its timeline and, for operators, its control panel."""
+"""A call's page: its facts, its timeline and, for operators, its control panel; all of it
+live (calls/views/live.py), so a call is watched from ringing to its end without a reload."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -11,8 +14,26 @@ from calls import selectors
 from calls.control_forms import FORMS, ControlForm
 from calls.models import Call
 from calls.services import control
+from calls.views import live
 from portal.models import Role
 from portal.roles import role_required
+
+# Each toggle: the actions that set it on and off, the call's field, what it does.
+TOGGLES = (
+    ("mute", "unmute", "muted", "Mute: the callee is not heard while on."),
+    ("earmuff", "unearmuff", "earmuffed", "Earmuff: the callee hears nothing while on."),
+)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What came of the action just taken, shown next to its button."""
+
+    action: str
+    ok: bool
+    message: str
+    by: str = ""  # for an action on the timeline: who took it, and when
+    at: datetime | None = None
 
 
 @role_required(Role.VIEWER)
@@ -23,42 +44,88 @@ def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render_call_page(request, call)
 
 
+def call_detail_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """The page's live part if the call changed after `since_change`, else 204."""
+    if (refusal := live.refused(request, Role.VIEWER)) is not None:
+        return refusal
+    call = selectors.call_detail(pk=pk)
+    if call is None:
+        raise Http404("There is no such call.")
+    seen = live.seen_change(request)
+    if live.unchanged(selectors.call_changed_at(call=call), seen):
+        return HttpResponse(status=204)
+    # The action forms keep what is being typed in them (hx-preserve) while the rest moves.
+    return render_call_page(request, call, partial=True, previous_change=seen, polled=True)
+
+
 def render_call_page(
     request: HttpRequest,
     call: Call,
     *,
     forms: dict[str, ControlForm] | None = None,
+    result: Result | None = None,
     status: int = 200,
+    partial: bool = False,
+    previous_change: Any = None,
+    polled: bool = False,
 ) -> HttpResponse:
-    """The call page; `forms` are control forms that came back with errors."""
+    """The call page, or with `partial` its live part; `forms` are control forms that came
+    back with errors, `result` what the action just taken came to."""
+    template = "calls/call_detail.html" + ("#live" if partial else "")
     return render(
         request,
-        "calls/call_detail.html",
+        template,
         {
             "call": call,
             "can_place": request.user.has_role(Role.OPERATOR),
+            "changed_at": live.token(selectors.call_changed_at(call=call)),
+            "previous_change": previous_change,
+            "polled": polled,
+            "live_interval_ms": live.LIVE_INTERVAL_MS,
             **selectors.call_timeline(call=call),
-            **control_panel(call, request.user, forms),
+            **control_panel(call, request.user, forms, result),
         },
         status=status,
     )
 
 
 def control_panel(
-    call: Call, user: Any, forms: dict[str, ControlForm] | None = None
+    call: Call,
+    user: Any,
+    forms: dict[str, ControlForm] | None = None,
+    result: Result | None = None,
 ) -> dict[str, Any]:
     """Context for `calls/_control_panel.html`; nothing for users below the operator role."""
     if not user.has_role(Role.OPERATOR):
         return {}
-    actions = control.available_actions(call)
+    last = selectors.last_control(call=call)
+    if result is None and last is not None:
+        accepted = last.payload.get("outcome") == "accepted"
+        done = control.DONE.get(last.raw_status, last.raw_status)
+        result = Result(
+            last.raw_status,
+            accepted,
+            done if accepted else f"Refused: {last.payload.get('error', done)}",
+            by=str(last.payload.get("by", "")),
+            at=last.received_at,
+        )
+    # A hang-up the provider accepted: nothing else fits while its end is on the way.
+    hanging_up = (
+        last is not None
+        and last.raw_status == "hangup"
+        and last.payload.get("outcome") == "accepted"
+        and not call.is_terminal
+    )
+    actions = [] if hanging_up else control.available_actions(call)
     bound = forms or {}
     return {
         "control": {
             "actions": actions,
-            # One-click actions, then the ones with a form (open when it came back with errors).
-            "buttons": [
-                (a, control.ACTIONS[a]) for a in actions if a not in FORMS and a != "hangup"
-            ],
+            "hanging_up": hanging_up,
+            "last": last,
+            "result": result,
+            "buttons": _buttons(call, actions),
+            "form_actions": [a for a in actions if a in FORMS],
             "forms": [
                 (a, control.ACTIONS[a], bound.get(a) or FORMS[a](call=call), a in bound)
                 for a in actions
@@ -66,3 +133,38 @@ def control_panel(
             ],
         },
     }
+
+
+def _buttons(call: Call, actions: list[str]) -> list[dict[str, Any]]:
+    """The one-click actions; a pair that turns a state on and off is one toggle button
+    showing the state (aria-pressed) and sending the action that changes it."""
+    paired = {}
+    for on, off, field, help_text in TOGGLES:
+        if on in actions and off in actions:
+            pressed = getattr(call, field)
+            paired[on] = {
+                "action": off if pressed else on,
+                "label": control.ACTIONS[on],
+                "pressed": pressed,
+                "title": help_text,
+                "pair": (on, off),
+            }
+    buttons = []
+    for action in actions:
+        if (
+            action in FORMS
+            or action == "hangup"
+            or any(action == button["pair"][1] for button in paired.values())
+        ):
+            continue
+        buttons.append(
+            paired.get(action)
+            or {
+                "action": action,
+                "label": control.ACTIONS[action],
+                "pressed": None,
+                "title": "",
+                "pair": (action,),
+            }
+        )
+    return buttons

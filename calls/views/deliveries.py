@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -13,7 +15,8 @@ from calls import selectors
 from calls.filters import DeliveryFilter
 from calls.models import WebhookDelivery
 from calls.services.deliveries import delivery_replay
-from calls.views.log import cursor_page
+from calls.views import live
+from calls.views.log import cursor_page, filter_query
 from portal.api.pagination import ReceivedPagination
 from portal.models import Role
 from portal.params import filtered_rows
@@ -23,12 +26,37 @@ from portal.services import Actor
 
 @role_required(Role.OPERATOR)
 def delivery_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "calls/delivery_list.html", _page(request))
+
+
+def delivery_list_live(request: HttpRequest) -> HttpResponse:
+    """The newest page of deliveries if one arrived after `since_change`, else 204."""
+    if (refusal := live.refused(request, Role.OPERATOR)) is not None:
+        return refusal
+    seen = live.seen_change(request)
+    if live.unchanged(selectors.last_delivery(), seen):
+        return HttpResponse(status=204)
+    return render(
+        request, "calls/delivery_list.html#live", {**_page(request), "previous_change": seen}
+    )
+
+
+def _page(request: HttpRequest) -> dict[str, Any]:
     params = request.GET.copy()
     if "outcome" not in params:
         params["outcome"] = "rejected"  # the page is there to diagnose refusals
     filters = DeliveryFilter(params, queryset=selectors.delivery_list())
-    return render(request, "calls/delivery_list.html", {
-        "filter": filters, **cursor_page(request, filtered_rows(filters), ReceivedPagination)})
+    rows = cursor_page(request, filtered_rows(filters), ReceivedPagination)
+    return {
+        "filter": filters,
+        **rows,
+        "count": selectors.capped_count(filtered_rows(filters)),
+        "cap": selectors.COUNT_CAP,
+        "query": filter_query(request),
+        "live": "cursor" not in request.GET,
+        "changed_at": live.token(selectors.last_delivery()),
+        "live_interval_ms": live.LIVE_INTERVAL_MS,
+    }
 
 
 @role_required(Role.ADMIN)
@@ -43,11 +71,14 @@ def delivery_replay_view(request: HttpRequest, pk: int) -> HttpResponse:
         if event is None:
             messages.warning(request, "Replayed, but the event names no call: nothing changed.")
         elif event.is_duplicate:
-            messages.info(request, f"Replayed: call {event.call_id} had this event already, "
-                                   "so nothing changed.")
+            messages.info(
+                request,
+                f"Replayed: call {event.call_id} had this event already, so nothing changed.",
+            )
         else:
-            messages.success(request, f"Replayed: the {event.kind} event was applied to call "
-                                      f"{event.call_id}.")
+            messages.success(
+                request, f"Replayed: the {event.kind} event was applied to call {event.call_id}."
+            )
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         return redirect(back)

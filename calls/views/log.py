@@ -19,20 +19,18 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils import timezone
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 
+from calls import selectors
 from calls.filters import CallFilter, call_filter
 from calls.models import Call
-from calls.selectors import last_change
+from calls.views import live
 from portal.api.pagination import LogPagination
 from portal.models import Role
-from portal.params import BadParameter, parse_moment
 from portal.roles import role_required
 
-LIVE_INTERVAL_MS = 1000  # changes show within 2 s, request time included
 # Parameters that place the page in the log rather than choose calls.
 NOT_FILTERS = ("cursor", "since_change", "page_size")
 CSV_BATCH = 2000  # rows fetched, and sent, at a time
@@ -97,7 +95,7 @@ def _log_context(request: HttpRequest, filters: CallFilter) -> dict[str, Any]:
         "previous_link": page["previous_link"],
         "query": filter_query(request),
         "live": "cursor" not in request.GET,
-        "live_interval_ms": LIVE_INTERVAL_MS,
+        "live_interval_ms": live.LIVE_INTERVAL_MS,
     }
 
 
@@ -105,37 +103,28 @@ def _log_context(request: HttpRequest, filters: CallFilter) -> dict[str, Any]:
 def call_list(request: HttpRequest) -> HttpResponse:
     filters = call_filter(request.GET)
     context = _log_context(request, filters)
-    context["changed_at"] = _token(last_change())
+    context["changed_at"] = live.token(selectors.last_change())
     context["filtered"] = any(request.GET.get(name) for name in filters.filters)
+    context["count"] = selectors.capped_count(filters.qs) if filters.is_valid() else 0
+    context["cap"] = selectors.COUNT_CAP
     context["any_calls"] = context["calls"] or context["filtered"] or Call.objects.exists()
     return render(request, "calls/call_list.html", context)
 
 
 def call_list_live(request: HttpRequest) -> HttpResponse:
     """The newest page of the log if any call changed after `since_change`, else 204."""
-    if not request.user.is_authenticated:
-        # An expired session: htmx follows this to the login page instead of
-        # swapping the login form into the table.
-        return HttpResponse(status=204, headers={"HX-Redirect": reverse("login")})
-    if not request.user.has_role(Role.VIEWER):
-        return HttpResponse(status=403)
-    latest = last_change()
-    since_change = request.GET.get("since_change", "")
-    seen = parse_moment(since_change) if since_change else None
-    if since_change and seen is None:
-        raise BadParameter("since_change", "Give the changed_at time this page was sent.")
-    if latest is None or (seen is not None and latest <= seen):
+    if (refusal := live.refused(request, Role.VIEWER)) is not None:
+        return refusal
+    latest = selectors.last_change()
+    seen = live.seen_change(request)
+    if live.unchanged(latest, seen):
         return HttpResponse(status=204)
     filters = call_filter(request.GET)
     context = _log_context(request, filters)
-    context["changed_at"] = _token(latest)
+    context["changed_at"] = live.token(latest)
     context["previous_change"] = seen
     context["any_calls"] = True  # something changed, so there is a call
     return render(request, "calls/call_list.html#live", context)
-
-
-def _token(moment: datetime | None) -> str:
-    return moment.isoformat() if moment else ""
 
 
 @role_required(Role.VIEWER)

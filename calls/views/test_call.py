@@ -1,4 +1,4 @@
-"""The dashboard's "Place a test call": POST, place it, show the call."""
+"""The dashboard's "Place a test call": POST, place it, show the call's (live) page."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -22,5 +22,7 @@ def test_call(request: HttpRequest) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("dashboard")
-    messages.success(request, "Test call placed: watch it in the call log.")
+    messages.success(
+        request, "Test call placed: this page follows it as it rings, is answered and ends."
+    )
     return redirect("call_detail", call.pk)

@@ -17,22 +17,33 @@
   });
 
   // Destructive actions: <form data-confirm="sentence"> asks in a modal dialog first.
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    if (!form.matches("form[data-confirm]") || form.dataset.confirmed === "yes") return;
-    event.preventDefault();
+  function confirmed(form, then) {
     var dialog = document.getElementById("confirm-dialog");
     document.getElementById("confirm-message").textContent = form.getAttribute("data-confirm");
     document.getElementById("confirm-ok").textContent = form.getAttribute("data-confirm-label") || "Confirm";
     dialog.returnValue = "";
     dialog.addEventListener("close", function onClose() {
       dialog.removeEventListener("close", onClose);
-      if (dialog.returnValue === "confirm") {
-        form.dataset.confirmed = "yes";
-        form.requestSubmit(event.submitter || undefined);
-      }
+      if (dialog.returnValue === "confirm") then();
     });
     dialog.showModal();
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    // A form htmx sends asks through htmx:confirm below.
+    if (!form.matches("form[data-confirm]") || form.hasAttribute("hx-post") ||
+        form.dataset.confirmed === "yes") return;
+    event.preventDefault();
+    confirmed(form, function () {
+      form.dataset.confirmed = "yes";
+      form.requestSubmit(event.submitter || undefined);
+    });
+  });
+  document.addEventListener("htmx:confirm", function (event) {
+    var form = event.detail.elt;
+    if (!form.matches("form[data-confirm]")) return;
+    event.preventDefault();
+    confirmed(form, function () { event.detail.issueRequest(true); });
   });
 
   // A region that scrolls (a wide table on a phone, a long JSON body) must take the keyboard
@@ -45,18 +56,6 @@
       else if (region.getAttribute("tabindex") === "0") region.removeAttribute("tabindex");
     });
   }
-  // Filters would take a phone's whole first screen: folded there, unless some are on,
-  // until the user opens them. On a wider window they are always open (the CSS hides the
-  // summary that would toggle them).
-  var narrow = window.matchMedia("(max-width: 640px)");
-  function foldOnPhone() {
-    document.querySelectorAll("details.filterbox").forEach(function (box) {
-      box.open = !(narrow.matches && box.hasAttribute("data-fold-on-phone"));
-    });
-  }
-  foldOnPhone();
-  narrow.addEventListener("change", foldOnPhone);
-
   focusableWhenScrolling();
   window.addEventListener("resize", focusableWhenScrolling);
   document.body.addEventListener("htmx:afterSettle", focusableWhenScrolling);

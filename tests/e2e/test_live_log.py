@@ -114,3 +114,23 @@ def test_a_call_placed_from_the_form_is_watched_live_to_its_outcome(
 def reload(call: Call) -> Call:
     call.refresh_from_db()
     return call
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_place_call_ncco_box_is_checked_as_typed(live_server, browser_page, fake_provider):
+    browser, expect = browser_page
+    ensure_roles()
+    UserFactory(username="olivia", role=Role.OPERATOR)
+    vonage_setup(fake_provider)
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/login/?next=/calls/new%3Fflow_type%3Dncco")
+    page.get_by_label("Username").fill("olivia")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    box = page.locator("#id_ncco")
+    box.fill('[{"action": "talk"}]')
+    issues = page.locator("#id_ncco-issues")
+    expect(issues).to_contain_text('/0 (line 1): A talk action needs "text".', timeout=5000)
+    box.fill('[{"action": "talk", "text": "Hello"}]')
+    expect(issues).to_have_text("The NCCO is valid.", timeout=5000)

@@ -1,12 +1,14 @@
 """The newcomer's path, in a real browser, from `make run` to the first calls.
 
 One walk, in the order a newcomer takes it: the setup link and the first administrator, the
-dashboard, a test call on the sandbox watched live in the call log, its page and timeline,
+dashboard, a test call on the sandbox watched live on its own page (where the test call
+lands) and in the call log, its timeline,
 an NCCO written in the editor (with a mistake shown and fixed), an application and a number
 for it, an API token and a call placed with it, that call found with a filter and exported
-as CSV, then hung up from its page while the log follows. Along the way every main page is
-audited and photographed (tests/e2e/pages.py); a few more calls make the pictures of the log
-and the dashboard look like a working morning.
+as CSV, then muted and hung up from its page, each action answered next to its button and
+the page following the call to its end, never reloaded, while the log follows. Along the way
+every main page is audited and photographed (tests/e2e/pages.py); a few more calls make the
+pictures of the log and the dashboard look like a working morning.
 
 Everything is real but the callee: a live server, a real Celery worker, and the sandbox
 provider playing the calls 100 times faster than real time (LIVE_TIME_SCALE).
@@ -42,6 +44,18 @@ CALLER_ID = "+44 20 7946 0999"
 # Callees that never answer: their calls end in a second or two.
 SCRIPTS = ("busy", "no_answer", "failed", "rejected")
 TAG = "campaign:first-week"
+
+# Every status a call's page shows, in order, kept in the page as WATCH_STATUSES does.
+WATCH_CALL_PAGE = """() => {
+  window.seenStatuses = [];
+  const note = () => {
+    const pill = document.querySelector("h1 [data-field=status]");
+    const seen = window.seenStatuses;
+    if (pill && seen[seen.length - 1] !== pill.textContent) seen.push(pill.textContent);
+  };
+  new MutationObserver(note).observe(document.body, {childList: true, subtree: true});
+  note();
+}"""
 
 # Every status the call log shows for each row, in order, kept in the page itself: if the
 # page were reloaded the record would be gone.
@@ -153,9 +167,15 @@ def a_test_call_watched_live(walk: Walk, log: Any) -> None:
 
     page.get_by_role("button", name="Place a test call").click()
     page.wait_for_url(re.compile(r"/calls/\d+/$"))
-    expect(page.locator(".messages")).to_contain_text("watch it in the call log")
+    expect(page.locator(".messages")).to_contain_text("this page follows it")
     call_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
     walk.calls["test"] = call_id
+    # The call's own page, never reloaded, follows it to its end.
+    page.evaluate(WATCH_CALL_PAGE)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Completed", timeout=CALL_OVER)
+    seen = page.evaluate("() => window.seenStatuses")
+    assert seen is not None, "the call page was reloaded"
+    assert seen[-1] == "Completed" and len(seen) > 1, seen
 
     # The log, never reloaded, shows the call arrive and follows it to its end.
     row = log.locator(f"#call-{call_id}")
@@ -174,9 +194,11 @@ def a_test_call_watched_live(walk: Walk, log: Any) -> None:
 
 def call_page_and_timeline(walk: Walk) -> None:
     page, expect = walk.page, walk.expect
-    page.reload()  # the call page is a snapshot: a newcomer reloads it
+    # Still the page the test call landed on: its timeline came in without a reload.
+    assert page.evaluate("() => window.seenStatuses") is not None
     expect(page.get_by_role("heading", level=1)).to_contain_text("Completed")
     timeline = page.locator("#timeline")
+    expect(timeline.locator("li.answer-request")).to_have_count(2, timeout=LIVE)
     provider_words = timeline.locator("li.event .what code").all_inner_texts()
     assert [w for w in provider_words if w in ("started", "ringing", "answered", "completed")
             ] == ["started", "ringing", "answered", "completed"]
@@ -273,6 +295,7 @@ def the_call_found_with_a_filter(walk: Walk) -> None:
     page, expect = walk.page, walk.expect
     walk.nav("Calls")
     expect(page.locator("tbody tr")).to_have_count(2)
+    page.get_by_text("Filters", exact=True).click()  # folded under its result count
     walk.labelled("Tag").fill(TAG)
     page.get_by_role("button", name="Filter").click()
     rows = page.locator("tbody tr")
@@ -302,6 +325,14 @@ def hang_up_the_call_in_progress(walk: Walk, call_page: Any) -> None:
     actions = call_page.locator("#actions")
     expect(call_page.get_by_role("heading", level=1)).to_contain_text("Answered")
     walk.check("call", page=call_page)
+    # Mute is a toggle showing the call's state; it answers in place.
+    mute = actions.get_by_role("button", name=re.compile("^Mute"))
+    expect(mute).to_have_attribute("aria-pressed", "false")
+    mute.click()
+    expect(actions.get_by_role("button", name=re.compile("^Mute"))).to_have_attribute(
+        "aria-pressed", "true")
+    expect(actions.locator("#action-result")).to_have_text(re.compile("^Muted"))
+    scrolled = call_page.evaluate("() => window.scrollY")
 
     dialog = call_page.get_by_role("dialog")
     actions.get_by_role("button", name="Hang up").click()
@@ -311,13 +342,16 @@ def hang_up_the_call_in_progress(walk: Walk, call_page: Any) -> None:
     expect(call_page.get_by_role("heading", level=1)).to_contain_text("Answered")
     actions.get_by_role("button", name="Hang up").click()
     dialog.get_by_role("button", name="Hang up").click()
-    expect(call_page.locator(".messages")).to_contain_text("Hang-up sent")
+    # The answer next to the button, and the actions that no longer fit gone, at once.
+    expect(call_page.locator("#actions #action-result")).to_contain_text("Hang-up sent")
+    expect(actions.get_by_role("button", name=re.compile("Mute"))).to_have_count(0)
+    assert call_page.evaluate("() => window.scrollY") == scrolled, "the page jumped"
 
     row = log.locator(f"#call-{walk.calls['api']}")
     expect(row.locator(".pill").first).to_have_text("Completed", timeout=CALL_OVER)
     seen = log.evaluate("() => window.seenStatuses")
     assert seen is not None and seen[row.get_attribute("id")][-1] == "completed", seen
-    call_page.reload()
+    expect(call_page.get_by_role("heading", level=1)).to_contain_text("Completed", timeout=LIVE)
     expect(call_page.locator("#actions")).to_contain_text("nothing left to control")
     call_page.close()
 

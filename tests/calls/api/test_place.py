@@ -17,7 +17,13 @@ from tests.calls.placing import (
     voicegateway_setup,
     vonage_setup,
 )
-from tests.factories import CallProfileFactory, UserFactory
+from tests.factories import (
+    CallFactory,
+    CallProfileFactory,
+    NccoDocumentFactory,
+    NccoVersionFactory,
+    UserFactory,
+)
 from tests.helpers import wait_for
 from voiceapps import services as voiceapps_services
 from voiceapps.providers.registry import PROVIDERS
@@ -233,6 +239,14 @@ def test_every_option_the_provider_takes_is_accepted_and_stored_as_sent(
     ({"type": "phone", "number": TO, "dtmf_answer": "12x"}, "to.dtmf_answer", "p for"),
     ({"type": "phone", "number": TO, "trunk": "carrier"}, "to.trunk", "does not take"),
     ({"type": "phone", "number": "12"}, "to.number", "international format"),
+    # Valid numbers only, the country named; a local number is told to add its country code.
+    ({"type": "phone", "number": "+44 7700 900"}, "to.number",
+     "+44 7700 900 is not a valid United Kingdom number"),
+    ({"type": "phone", "number": "+447700900123"}, "to.number",  # the drama range: fictional
+     "not a valid United Kingdom number"),
+    ({"type": "phone", "number": "12345"}, "to.number", "12345 has no country code: add it"),
+    ({"type": "phone", "number": "0612345678"}, "to.number", "has no country code"),
+    ({"number": TO}, "to.type", "Give the endpoint's type: Vonage takes"),
     ({"type": "phone"}, "to.number", "required"),
     ({"type": "vbc", "extension": "12a"}, "to.extension", "digits"),
     ({"type": "app"}, "to.user", "required"),
@@ -242,6 +256,19 @@ def test_vonage_endpoints_are_checked(fake_provider, api_for, operator_user, to,
     response = post(api_for(operator_user), api_body(setup, to=to))
     assert response.status_code == 400
     assert words in " ".join(response.json()["fields"][field])
+    assert "None" not in response.content.decode()  # no Python value in an error
+
+
+@pytest.mark.parametrize(("number", "accepted"), [
+    ("+44 7700 900123", True),  # Ofcom's drama range: the sandbox's demo callees
+    ("+44 7700 900", False),  # a digit or three short
+    ("+31 6 1234 5678", True),
+])
+def test_the_sandbox_calls_fictional_numbers_of_full_length(fake_provider, api_for,
+                                                            operator_user, number, accepted):
+    setup = vonage_setup(fake_provider, kind="sandbox")
+    response = post(api_for(operator_user), api_body(setup, to=phone(number)))
+    assert (response.status_code == 202) is accepted, response.content
 
 
 @pytest.mark.parametrize("to, field, words", [
@@ -435,3 +462,16 @@ def test_a_call_placed_through_the_api_is_sent_by_a_real_worker(fake_provider, c
 @pytest.mark.parametrize("kind", PROVIDERS)
 def test_every_option_an_adapter_takes_has_a_value_rule(kind):
     assert PROVIDERS[kind].CALL_OPTIONS - set(RESERVED_OPTIONS) <= set(OPTION_SCHEMAS)
+
+
+def test_a_call_reports_its_ncco_version_by_number_and_id(api_for, viewer_user):
+    document = NccoDocumentFactory(name="Hold line")
+    NccoVersionFactory(document=document)
+    second = NccoVersionFactory(document=document)
+    call = CallFactory(ncco_version=second)
+
+    body = api_for(viewer_user).get(f"/api/v1/calls/{call.pk}").json()
+
+    assert body["ncco_version"] == 2 == second.number
+    assert body["ncco_version_id"] == second.pk
+    assert body["ncco_document"] == {"id": document.pk, "name": "Hold line"}

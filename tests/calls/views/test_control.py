@@ -43,9 +43,12 @@ def test_an_answered_vonage_call_offers_every_action(fake_provider, client_for, 
     html = page(client_for(operator_user), call)
 
     assert 'id="actions"' in html
-    for action in ("hangup", "mute", "unmute", "earmuff", "unearmuff", "talk_stop",
+    # Mute and earmuff are toggles: off, so pressing them turns them on.
+    for action in ("hangup", "mute", "earmuff", "talk_stop",
                    "stream_stop", "transfer", "talk", "stream", "dtmf"):
         assert f'action="{control_url(call, action)}"' in html
+    assert control_url(call, "unmute") not in html and control_url(call, "unearmuff") not in html
+    assert html.count('aria-pressed="false"') == 2
     assert 'data-confirm="Hang up the call to' in html
     assert 'name="target" value="document"' in html and 'name="target" value="ncco"' in html
 

@@ -13,8 +13,8 @@ pytestmark = pytest.mark.django_db
 
 def stat(html: str, label: str) -> str:
     """The big number of the stat card whose label starts with `label`."""
-    match = re.search(r'<div class="value">([^<]*)</div><div class="label">' + re.escape(label),
-                      html)
+    match = re.search(r'<div class="value"[^>]*>([^<]*)</div><div class="label">(<abbr[^>]*>'
+                      r"[^<]*</abbr>, )?" + re.escape(label), html, re.IGNORECASE)
     assert match, label
     return match.group(1)
 
@@ -56,8 +56,8 @@ def test_the_last_24_hours_in_numbers(day_of_calls, client_for, viewer_user):
     assert stat(html, "Average answered call") == "1:00"  # (60 + 30 + 90) / 3
     assert stat(html, "In progress now") == "2"
     assert stat(html, "Webhook deliveries rejected") == "1"
-    assert re.search(r">Human</a><svg class=\"bar ok\".*?</svg><span class=\"num\">2<", html)
-    assert re.search(r">Machine</a><svg class=\"bar warn\".*?</svg><span class=\"num\">1<",
+    assert re.search(r">Human</a><svg class=\"bar ok\".*?</svg><span class=\"num\"[^>]*>2<", html)
+    assert re.search(r">Machine</a><svg class=\"bar warn\".*?</svg><span class=\"num\"[^>]*>1<",
                      html)
     # The top failure reason first, linking to those calls in the log.
     failures = html.split("Top failure reasons")[1]
@@ -95,3 +95,24 @@ def test_the_dashboard_needs_a_login_and_a_role(day_of_calls, client_for, outsid
     response = client_for(None).get("/")
     assert response.status_code == 302 and response["Location"].startswith("/login/")
     assert client_for(outsider_user).get("/").status_code == 403
+
+
+def test_outcomes_count_only_finished_calls(day_of_calls, client_for, viewer_user):
+    html = client_for(viewer_user).get("/").content.decode()
+    outcomes = html.split("Outcomes of finished calls")[1].split("</section>")[0]
+    assert ">Completed<" in outcomes
+    assert ">Ringing<" not in outcomes and ">Answered<" not in outcomes
+
+
+def test_the_figures_are_live(day_of_calls, client_for, viewer_user):
+    client = client_for(viewer_user)
+    response = client.get("/")
+    assert 'id="dashboard-live" data-live' in response.content.decode()
+    since = response.context["changed_at"]
+    assert client.get("/live", {"since_change": since}).status_code == 204
+
+    CallFactory(account=day_of_calls, status="queued")
+
+    html = client.get("/live", {"since_change": since, "range": "24h"}).content.decode()
+    assert html.lstrip().startswith('<div id="dashboard-live"')
+    assert stat(html, "Calls, last 24 hours") == "9"

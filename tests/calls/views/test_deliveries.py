@@ -201,3 +201,20 @@ def test_a_call_without_events_says_so(account, client_for, viewer_user):
     call = CallFactory(account=account, provider="vonage", to_display="+31201234567")
     html = client_for(viewer_user).get(f"/calls/{call.pk}/").content.decode()
     assert "No events yet" in html
+
+
+def test_the_deliveries_log_is_live(rejected, account, client, client_for, operator_user):
+    viewer = client_for(operator_user)
+    page = viewer.get("/calls/deliveries/")
+    assert 'id="delivery-log" data-live' in page.content.decode()
+    since = page.context["changed_at"]
+    assert viewer.get("/calls/deliveries/live", {"since_change": since}).status_code == 204
+
+    vonage_post(client, account, vonage_status("ringing", at="2026-01-05T10:00:07.000Z"),
+                secret="the-secret-before-rotation-00000000")
+
+    response = viewer.get("/calls/deliveries/live", {"since_change": since})
+    html = response.content.decode()
+    newest = WebhookDelivery.objects.latest("received_at", "id")
+    assert html.lstrip().startswith('<div id="delivery-log"')
+    assert f'<tr id="delivery-{newest.pk}" class="changed">' in html

@@ -35,7 +35,7 @@ def log(db):
             account=alpha, provider="vonage", application=sales, direction="outbound",
             status="completed", answered_by="human", from_number="+447700900000",
             to_display="+31201234567", tag={"campaign": "spring"}, duration_seconds=62,
-            created_at=day(3, 10)),
+            created_at=day(3, 10), answered_at=day(3, 10)),
         "c2": CallFactory(
             account=alpha, provider="vonage", direction="inbound", status="busy",
             from_number="+31612345678", to_display="+447700900001", created_at=day(4, 9)),
@@ -184,7 +184,7 @@ def test_e164_numbers_are_exported_as_typed_in_the_number_columns_only(log, clie
     assert row["failure_detail"] == "'+31612345678"  # not a number column: quoted
 
 
-def test_keyset_pages_walk_the_whole_log_without_counting_it(client_for, viewer_user):
+def test_keyset_pages_walk_the_whole_log_without_counting_it_all(client_for, viewer_user):
     account = ProviderAccountFactory()
     start = timezone.now() - timedelta(days=1)
     Call.objects.bulk_create([
@@ -197,7 +197,9 @@ def test_keyset_pages_walk_the_whole_log_without_counting_it(client_for, viewer_
     while url:
         with CaptureQueriesContext(connection) as queries:
             response = client.get(url)
-        assert not any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
+        # The filter bar's result count stops at COUNT_CAP: a bounded subquery, no scan.
+        assert not any("COUNT(" in q["sql"].upper() and "LIMIT" not in q["sql"].upper()
+                       for q in queries.captured_queries)
         seen += page_ids(response)
         older = re.search(r'href="([^"]+)">Older', response.content.decode())
         url = older.group(1).replace("&amp;", "&") if older else None
@@ -294,3 +296,34 @@ def test_the_calls_api_needs_a_role(log, api_for, personas):
     assert api_for(personas["outsider"]).get("/api/v1/calls").status_code == 403
     for role in ("viewer", "operator", "admin"):
         assert api_for(personas[role]).get("/api/v1/calls").status_code == 200
+
+
+def test_the_filter_bar_counts_and_shows_the_filters_on_as_removable_chips(
+    log, client_for, viewer_user
+):
+    html = client_for(viewer_user).get(
+        "/calls/", {"status": "completed", "tag": "campaign"}).content.decode()
+
+    assert '<details class="filterbox">' in html  # folded: the calls come first
+    assert 'data-field="count">1 result<' in html
+    assert "Status: Completed" in html and "Tag: campaign" in html
+    # Each chip's link empties its own filter and keeps the other.
+    assert 'href="?status=&amp;tag=campaign"' in html
+    assert 'href="?status=completed&amp;tag="' in html
+
+
+def test_dates_are_typed_as_iso_dates(log, client_for, viewer_user):
+    html = client_for(viewer_user).get("/calls/").content.decode()
+    since = re.search(r'<input[^>]*name="since"[^>]*>', html).group(0)
+    assert 'placeholder="YYYY-MM-DD"' in since and 'type="text"' in since
+
+
+def test_one_number_format_one_time_style_and_no_zero_durations(log, client_for, viewer_user):
+    html = client_for(viewer_user).get("/calls/").content.decode()
+    row = {name: html[html.index(f'id="call-{call.pk}"'):].split("</tr>")[0]
+           for name, call in log["calls"].items()}
+    assert "+31 20 123 4567" in row["c1"] and "+44 7700 900000" in row["c1"]  # grouped
+    assert "2026-01-03 10:00:00" in row["c1"]  # the server's time zone is UTC in tests
+    assert "sip:bob@example.com" in row["c3"]  # an address stays as it is
+    busy = row["c2"].split("<td")
+    assert [cell.strip()[-7:] for cell in busy[6:8]] == [">—</td>", ">—</td>"]  # never connected

@@ -1,0 +1,71 @@
+// Live pages (the call log, a call's page, the dashboard, the webhook deliveries). htmx polls
+// each element marked data-live; the server answers 204 when nothing changed. A poll goes out
+// only while live() says so: the switch is on, the tab is visible (a hidden tab costs the
+// server nothing), no confirm dialog is open and nobody is typing in the region. After a
+// swap, every [data-field] whose text changed is briefly highlighted and the keyboard focus
+// goes back to the element that had it.
+(function () {
+  "use strict";
+  var KEY = "callboard.live"; // one switch for every live page: paused here, paused there
+  var toggle = document.getElementById("live-toggle");
+  var label = document.getElementById("live-state");
+  var wrapper = toggle && toggle.closest(".live-switch");
+  // While the confirm dialog asks about a hang-up, a poll would replace what it asks about.
+  var dialog = document.getElementById("confirm-dialog");
+
+  function typing(region) {
+    var active = document.activeElement;
+    return active && region.contains(active) && active.matches("input, textarea, select");
+  }
+
+  function live(region) {
+    return (!toggle || toggle.checked) && document.visibilityState === "visible" &&
+      !(dialog && dialog.open) && !typing(region);
+  }
+
+  function show() {
+    label.textContent = toggle.checked ? "Live" : "Paused";
+    wrapper.classList.toggle("paused", !toggle.checked);
+  }
+
+  // Our Content-Security-Policy forbids eval, so htmx cannot run a trigger filter: the
+  // poll's request is cancelled here instead while the page is paused or hidden. Requests
+  // of the forms inside a region (an action) always go.
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var region = event.detail.elt;
+    if (region.hasAttribute("data-live") && event.detail.requestConfig.verb === "get" &&
+        !live(region)) event.preventDefault();
+  });
+
+  var before = null;
+  var focused = null;
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var region = event.detail.target;
+    if (!region || !region.hasAttribute("data-live")) return;
+    before = {};
+    region.querySelectorAll("[data-field]").forEach(function (field) {
+      before[field.getAttribute("data-field")] = field.textContent.trim();
+    });
+    var active = document.activeElement;
+    focused = active && region.contains(active) && active.id ? active.id : null;
+  });
+  document.body.addEventListener("htmx:afterSettle", function () {
+    if (before === null) return;
+    document.querySelectorAll("[data-live] [data-field]").forEach(function (field) {
+      var was = before[field.getAttribute("data-field")];
+      if (was !== undefined && was !== field.textContent.trim()) field.classList.add("changed");
+    });
+    before = null;
+    var again = focused && document.getElementById(focused);
+    if (again && again !== document.activeElement) again.focus();
+    focused = null;
+  });
+
+  if (!toggle) return;
+  toggle.checked = window.localStorage.getItem(KEY) !== "paused";
+  show();
+  toggle.addEventListener("change", function () {
+    window.localStorage.setItem(KEY, toggle.checked ? "live" : "paused");
+    show();
+  });
+})();
