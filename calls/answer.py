@@ -29,9 +29,10 @@ from voiceapps.models import Application, NccoVersion, ProviderAccount
 from voiceapps.ncco.services import (
     MenuChoice,
     call_values,
+    flow_request_params,
     menu_choose,
     ncco_document_served_by,
-    ncco_render_version,
+    ncco_render_served,
     ncco_version,
 )
 
@@ -100,7 +101,7 @@ def _render(
         return [], []
     values = call_values(params, tag=call.tag if call else None,
                          variables=application.variables)
-    return ncco_render_version(version=version, values=values, account=application.account)
+    return ncco_render_served(version=version, values=values, account=application.account)
 
 
 @csrf_exempt
@@ -115,7 +116,7 @@ def answer(request: HttpRequest, token: str, application_id: int) -> HttpRespons
     application, version_id = found
     record = _Recorder(request, started, application=application, account=application.account)
     record.params, refusal = _verified_params(request, record)
-    params = record.params
+    params = flow_request_params(application.account, record.params)
     if refusal:
         return record.error(*refusal)
     if application.ncco_document_id is None:
@@ -148,7 +149,7 @@ def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
     # Verified before the call is looked up; the record learns what was found afterwards.
     record = _Recorder(request, started, application=None, account=account)
     record.params, refusal = _verified_params(request, record)
-    event = record.params
+    event = flow_request_params(account, record.params)
     call = find_call(account_id=account.pk, params=event)
     if not ncco_document_served_by(account=account, document_id=version.document_id,
                                    starts=transferred_documents(call.pk) if call else ()):
@@ -172,7 +173,7 @@ def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
     if chosen is not None:
         values = call_values(event, tag=call.tag if call else None,
                              variables=application.variables if application else {})
-        document, missing = ncco_render_version(version=chosen, values=values, account=account)
+        document, missing = ncco_render_served(version=chosen, values=values, account=account)
     with transaction.atomic():
         response = record.ncco(document, chosen, missing)
         if call is not None and response.status_code == 200:  # not a replay
@@ -292,7 +293,7 @@ def _signature_refusal(request: HttpRequest, record: _Recorder) -> str:
     """Why the request is refused, or "" when it is signed by the account (or need not be);
     the record learns the signature's replay key."""
     account = record.account
-    if not account.signature_secret_encrypted:
+    if not account.signature_secret_encrypted and not account.webhook_secret_encrypted:
         return ""  # no secret: the unguessable token in the URL is the only guard
     verdict = account_adapter(account, webhooks_only=True).verify_webhook(
         request.headers, request.body, query_string=request.META.get("QUERY_STRING", "")

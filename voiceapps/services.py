@@ -29,6 +29,7 @@ from voiceapps.models import (
     SyncState,
     new_webhook_token,
 )
+from voiceapps.ncco.services import ncco_problems_for
 from voiceapps.providers.base import Provider, ProviderError, RemoteApplication, RemoteNumber
 from voiceapps.providers.registry import PROVIDERS, provider_class
 from voiceapps.providers.vonage import new_private_key_pem, public_key_pem
@@ -252,6 +253,13 @@ def _apply_application_values(application: Application, values: Mapping[str, Any
         raise ValidationError({"answer_url": "An external flow needs the URL that returns it."})
     if application.ncco_document_id and application.flow_type != FlowType.HOSTED:
         application.ncco_document = None
+    if application.ncco_document_id and "ncco_document" in changes:
+        problems = ncco_problems_for(document=application.ncco_document,
+                                     kind=application.account.kind)
+        if problems:
+            label = provider_class(application.account.kind).label
+            raise ValidationError({"ncco_document": [
+                f"{label} cannot run this call flow; change these first:", *problems]})
     if set(changes) & PUSHED_FIELDS:
         _mark_changed(application)
     return changes
