@@ -7,6 +7,7 @@ reaches the caller with the provider's own sentence, never a traceback.
 
 import dataclasses
 import secrets
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -116,6 +117,8 @@ def _apply_account_values(
     if provider_class(kind).EMULATED:
         # The sandbox is Callboard itself; it is reached at a fixed address.
         account.base_url = sandbox_base_url()
+        if "account_sid" in account_fields(kind) and not account.account_sid:
+            account.account_sid = str(uuid.uuid4())
         for name in ProviderAccount.SECRET_FIELDS:
             if name in account_fields(kind) and not account.secret(name):
                 account.set_secret(name, secrets.token_hex(4 if name == "api_key" else 16))

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from voiceapps.sandbox import pages, views
+from voiceapps.sandbox import jambonz_api, pages, views
 
 urlpatterns = [
     path("test-call", pages.test_call, name="sandbox_test_call"),
@@ -17,4 +17,15 @@ urlpatterns = [
          name="sandbox_application"),
     path("account/numbers", views.account_numbers, name="sandbox_numbers"),
     path("number/update", views.number_update, name="sandbox_number_update"),
+    # jambonz's REST API, for Sandbox (jambonz) accounts (jambonz_api.py).
+    path("v1/Accounts/<str:account_sid>", jambonz_api.account_detail, name="sandbox_jb_account"),
+    path("v1/Accounts/<str:account_sid>/Calls", jambonz_api.calls, name="sandbox_jb_calls"),
+    path("v1/Accounts/<str:account_sid>/Calls/<str:call_sid>", jambonz_api.call_detail,
+         name="sandbox_jb_call"),
+    path("v1/Applications", jambonz_api.applications, name="sandbox_jb_applications"),
+    path("v1/Applications/<str:application_sid>", jambonz_api.application_detail,
+         name="sandbox_jb_application"),
+    path("v1/PhoneNumbers", jambonz_api.phone_numbers, name="sandbox_jb_numbers"),
+    path("v1/PhoneNumbers/<str:phone_number_sid>", jambonz_api.phone_number_detail,
+         name="sandbox_jb_number"),
 ]
