@@ -540,8 +540,8 @@ def op_action(call: SandboxCall) -> Next:
     action = call.ncco[call.pc]
     call.pc += 1
     if call.dialect == jambonz.DIALECT:
-        return jambonz.run_verb(call, action, Next, say_seconds=_talk_seconds,
-                                play_seconds=STREAM_SECONDS, answer_input=answer_input)
+        return jambonz.run_verb(call, action, jambonz.Player(
+            Next, _talk_seconds, STREAM_SECONDS, answer_input))
     return ACTIONS[action["action"]](call, action)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from voiceapps.providers.voicegateway_verbs import verb_problems, verbs_normalised
@@ -166,23 +167,26 @@ def op_flow(call: SandboxCall, next_step: Callable[..., Any]) -> Any:
     return next_step("action")
 
 
-def run_verb(
-    call: SandboxCall,
-    verb: dict,
-    next_step: Callable[..., Any],
-    *,
-    say_seconds: Callable[[str], float],
-    play_seconds: float,
-    answer_input: Callable[..., tuple[dict, float]],
-) -> Any:
+@dataclass(frozen=True)
+class Player:
+    """What the engine lends the verbs: its next step, and its callee's pace and answers."""
+
+    next_step: Callable[..., Any]
+    say_seconds: Callable[[str], float]
+    play_seconds: float
+    answer_input: Callable[..., tuple[dict, float]]
+
+
+def run_verb(call: SandboxCall, verb: dict, player: Player) -> Any:
     """One verb of the running application (the engine's op_action)."""
     name = verb.get("verb")
+    next_step = player.next_step
     if name in ("say", "play"):
-        return next_step("action", _prompt_seconds(verb, say_seconds, play_seconds))
+        return next_step("action", _prompt_seconds(verb, player))
     if name == "pause":
         return next_step("action", float(verb.get("length", 0)))
     if name == "gather":
-        return _gather(call, verb, next_step, say_seconds, play_seconds, answer_input)
+        return _gather(call, verb, player)
     if name == "hangup":
         return next_step("hangup", 0, {"by": "platform"})
     if name == "tag":
@@ -199,27 +203,18 @@ def run_verb(
     return next_step("action")  # config and the rest change nothing a callee notices
 
 
-def _prompt_seconds(
-    verb: Mapping[str, Any], say_seconds: Callable[[str], float], play_seconds: float
-) -> float:
-    once = say_seconds(str(verb.get("text", ""))) if "text" in verb else play_seconds
+def _prompt_seconds(verb: Mapping[str, Any], player: Player) -> float:
+    once = player.say_seconds(str(verb.get("text", ""))) if "text" in verb else player.play_seconds
     loop = verb.get("loop", 1)
     if loop == "forever":
         return math.inf
     return once * (int(loop) if str(loop).isdigit() and int(loop) > 0 else 1)
 
 
-def _gather(
-    call: SandboxCall,
-    verb: dict,
-    next_step: Callable[..., Any],
-    say_seconds: Callable[[str], float],
-    play_seconds: float,
-    answer_input: Callable[..., tuple[dict, float]],
-) -> Any:
+def _gather(call: SandboxCall, verb: dict, player: Player) -> Any:
     """The callee answers as scripted; the result goes to the actionHook (gather.js)."""
     prompt = verb.get("say") or verb.get("play")
-    prompt_time = _prompt_seconds(prompt, say_seconds, play_seconds) if prompt else 0.0
+    prompt_time = _prompt_seconds(prompt, player) if prompt else 0.0
     kinds = ["dtmf" if kind == "digits" else kind for kind in verb.get("input") or ["digits"]]
     dtmf = {
         "maxDigits": verb.get("maxDigits", verb.get("numDigits", 4)),
@@ -228,7 +223,7 @@ def _gather(
     if verb.get("finishOnKey") == "#":
         dtmf["submitOnHash"] = True
     speech = {"startTimeout": verb.get("timeout", GATHER_TIMEOUT)}
-    heard, delay = answer_input(call, {"type": kinds, "dtmf": dtmf, "speech": speech})
+    heard, delay = player.answer_input(call, {"type": kinds, "dtmf": dtmf, "speech": speech})
     results: dict[str, Any] = {"reason": "timeout"}
     digits = (heard.get("dtmf") or {}).get("digits")
     spoken = (heard.get("speech") or {}).get("results") or []
@@ -243,7 +238,7 @@ def _gather(
                 "alternatives": [{"transcript": spoken[0]["text"], "confidence": 0.93}],
             },
         }
-    return next_step(
+    return player.next_step(
         "hook_result",
         prompt_time + delay,
         {"hook": verb.get("actionHook"), "results": results, "what": "gather"},
