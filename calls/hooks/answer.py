@@ -35,11 +35,13 @@ from voiceapps.models import Application, NccoVersion, ProviderAccount
 from voiceapps.ncco.services import (
     MenuChoice,
     call_values,
+    flow_request_params,
     menu_choose,
     ncco_document_served_by,
-    ncco_render_version,
+    ncco_render_served,
     ncco_version,
 )
+from voiceapps.providers.base import ProviderError
 
 
 def _render(
@@ -50,7 +52,7 @@ def _render(
         return [], []
     values = call_values(params, tag=call.tag if call else None,
                          variables=application.variables)
-    return ncco_render_version(version=version, values=values, account=application.account)
+    return ncco_render_served(version=version, values=values, account=application.account)
 
 
 @csrf_exempt
@@ -65,7 +67,7 @@ def answer(request: HttpRequest, token: str, application_id: int) -> HttpRespons
     application, version_id = found
     record = _Recorder(request, started, application=application, account=application.account)
     record.params, refusal = _verified_params(request, record)
-    params = record.params
+    params = flow_request_params(application.account, record.params)
     if refusal:
         return record.error(*refusal)
     if application.ncco_document_id is None:
@@ -98,7 +100,7 @@ def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
     # Verified before the call is looked up; the record learns what was found afterwards.
     record = _Recorder(request, started, application=None, account=account)
     record.params, refusal = _verified_params(request, record)
-    event = record.params
+    event = flow_request_params(account, record.params)
     call = call_by_uuid(account_id=account.pk, params=event)
     if not ncco_document_served_by(account=account, document_id=version.document_id,
                                    starts=transferred_documents(call.pk) if call else ()):
@@ -122,7 +124,7 @@ def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
     if chosen is not None:
         values = call_values(event, tag=call.tag if call else None,
                              variables=application.variables if application else {})
-        document, missing = ncco_render_version(version=chosen, values=values, account=account)
+        document, missing = ncco_render_served(version=chosen, values=values, account=account)
     with transaction.atomic():
         response = record.ncco(document, chosen, missing)
         if call is not None and response.status_code == 200:  # not a replay
@@ -241,11 +243,13 @@ def _verified_params(
 def _signature_refusal(request: HttpRequest, record: _Recorder) -> str:
     """Why the request is refused, or "" when it is signed by the account (or need not be);
     the record learns the signature's replay key."""
-    account = record.account
-    if not account.signature_secret_encrypted:
-        return ""  # no secret: the unguessable token in the URL is the only guard
-    verdict = account_adapter(account, webhooks_only=True).verify_webhook(
-        request.headers, request.body, query_string=request.META.get("QUERY_STRING", "")
-    )
+    # An account without a secret gets an unsigned verdict (its check_signature's): the
+    # unguessable token in the URL is then the only guard.
+    try:
+        verdict = account_adapter(record.account, webhooks_only=True).verify_webhook(
+            request.headers, request.body, query_string=request.META.get("QUERY_STRING", "")
+        )
+    except ProviderError as error:  # a secret that cannot be decrypted
+        return f"The account's secrets cannot be read ({error})."
     record.replay_key = verdict.replay_key[:200]
     return "" if verdict.ok else f"The signature was refused ({verdict.reason})."

@@ -54,6 +54,10 @@ def url_for(route: Route, world: World, pk: int | None = None) -> str:
         "app_id": world.application.provider_app_id or "unknown",
         "file_id": "unknown",
         "uidb64": "MQ",
+        "account_sid": "unknown",
+        "call_sid": "unknown",
+        "application_sid": "unknown",
+        "phone_number_sid": "unknown",
     }
     if route.name == "hook_voicegateway":
         values["token"] = world.accounts["voicegateway"].webhook_token

@@ -230,7 +230,7 @@ def test_voice_gateway_operations(fake_provider, operator):
         {"mute_status": "unmute"},
         {"call_hook": {"url": "https://flows.example/vg", "method": "POST"}},
         {"whisper": [{"verb": "say", "text": "Please hold",
-                      "synthesizer": {"language": "de-DE"}}]},
+                      "synthesizer": {"vendor": "default", "language": "de-DE"}}]},
         {"whisper": [{"verb": "play", "url": "https://audio.example/beep.wav"}]},
         {"dtmf": {"digit": "1"}},
         {"dtmf": {"digit": "#"}},

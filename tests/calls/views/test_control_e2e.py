@@ -11,6 +11,12 @@ from tests.sandbox.test_end_to_end import demo, finished, place  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+
+@pytest.fixture
+def dialect() -> str:
+    """The sandbox speaking Vonage (the end-to-end tests' `place` asks which)."""
+    return "vonage"
+
 ANSWERS = "447700900000"  # the sandbox's default callee: answers and listens
 # Plays until someone acts on the call (or its length timer, 72 s at the tests' time scale).
 HOLD = {"type": "ncco", "ncco": [{"action": "talk", "text": "Please hold", "loop": 0}]}
