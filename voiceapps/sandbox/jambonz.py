@@ -258,6 +258,24 @@ def op_hook_result(
     return next_step("action")
 
 
+def live_update(call: SandboxCall, operation: str, value: Any) -> None:
+    """What the feature server does with a listen_status or dtmf update the API accepted:
+    nothing a callee notices, so the sandbox's log says what it did, or why it ignored the
+    update, as jambonz's does (call-session.js _lccListenStatus, _lccDtmf)."""
+    if operation == "dtmf":
+        if not call.is_answered:
+            logger.info("Sandbox call %s: no DTMF sent, the call is not answered", call.uuid)
+        else:
+            logger.info("Sandbox call %s: DTMF %s sent to the callee", call.uuid, value["digit"])
+        return
+    verb = call.ncco[call.pc - 1] if 0 < call.pc <= len(call.ncco) else {}
+    if verb.get("verb") == "listen" or (verb.get("verb") == "dial" and verb.get("listen")):
+        logger.info("Sandbox call %s: listen %s", call.uuid, value)
+    else:
+        logger.info("Sandbox call %s: listen_status ignored, the %s verb has no listen",
+                    call.uuid, verb.get("verb", "(no)"))
+
+
 def dial_as_connect(verb: Mapping[str, Any]) -> dict[str, Any]:
     """A dial verb in the words of the engine's connect (the leg it places)."""
     target = (verb.get("target") or [{}])[0]

@@ -46,6 +46,12 @@ UPDATES = (
     "boostAudioSignal",
     "media_path",
 )
+# The values the API server takes for an operation (validateUpdateCall); others are a 400.
+UPDATE_VALUES = {
+    "call_status": ("completed", "no-answer"),
+    "listen_status": ("pause", "silence", "resume"),
+    "mute_status": ("mute", "unmute"),
+}
 
 
 def _msg(status: int, message: str) -> JsonResponse:
@@ -150,6 +156,11 @@ def call_detail(
         return _msg(400, "no valid options supplied to updateCall")
     if len(given) > 1 and set(given) != {"call_hook", "child_call_hook"}:
         return _msg(400, "multiple options are not allowed in updateCall")
+    operation = given[0] if given else ""
+    if operation in UPDATE_VALUES and body[operation] not in UPDATE_VALUES[operation]:
+        return _msg(400, f"invalid {operation}")
+    if operation == "dtmf" and not (isinstance(body["dtmf"], dict) and body["dtmf"].get("digit")):
+        return _msg(400, "invalid dtmf")
     if body.get("whisper"):
         # The feature server runs makeTask (validateVerb) on each verb; a refusal is logged
         # there and the API has answered already, so only the sandbox's log says so.
@@ -159,16 +170,15 @@ def call_detail(
             engine.logger.warning(
                 "Sandbox call %s: a whisper jambonz refuses: %s", call.uuid, problems[0]
             )
-    operation = given[0] if given else ""
     if operation == "call_status":
-        if body["call_status"] not in ("completed", "no-answer"):
-            return _msg(400, "invalid call_status")
-        answered = call.is_answered
-        if (body["call_status"] == "completed") != answered:
+        if (body["call_status"] == "completed") != call.is_answered:
             return _msg(422, "call is not in the state this call_status ends")
-        engine.interrupt(call.pk, "hangup", by="user" if answered else "platform")
+        # jambonz ends the dialog itself: its completed event says call_termination_by jambonz.
+        engine.interrupt(call.pk, "hangup", by="platform")
     elif operation == "mute_status":
         SandboxCall.objects.filter(pk=call.pk).update(muted=body["mute_status"] == "mute")
+    elif operation in ("listen_status", "dtmf"):
+        jambonz.live_update(call, operation, body[operation])
     elif operation == "call_hook":
         engine.interrupt(
             call.pk, "hook_result", hook=body["call_hook"], results={}, what="call_hook"
