@@ -7,6 +7,7 @@ version, check the signature, render, record one row, answer.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Mapping
 from contextlib import nullcontext
@@ -26,7 +27,7 @@ from calls.hooks.common import (
     content_length,
 )
 from calls.models import AnswerRequest, Call, CallEvent
-from calls.services.control import transferred_documents
+from calls.services.control import transfer_flow_read, transferred_documents
 from portal import rawrows
 from portal.api.exceptions import error_body
 from portal.jsontext import JsonRefused, json_parse, without_nul
@@ -39,6 +40,7 @@ from voiceapps.ncco.services import (
     menu_choose,
     ncco_document_served_by,
     ncco_render_served,
+    ncco_served,
     ncco_version,
 )
 from voiceapps.providers.base import ProviderError
@@ -130,6 +132,33 @@ def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
         if call is not None and response.status_code == 200:  # not a replay
             _record_choice(call, event, version, choice, chosen)
     return response
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def transfer(request: HttpRequest, token: str, flow: str) -> HttpResponse:
+    """The flow a call was transferred to, for a provider that fetches it (transfer_url)."""
+    started = time.perf_counter()
+    account = account_by_token(token)
+    named = transfer_flow_read(flow) if account is not None else None
+    call = (
+        Call.objects.select_related("application").filter(pk=named.get("call"), account=account)
+        .first() if named else None
+    )
+    if call is None:
+        return _json_error(404, "not_found", "There is no call flow at this address.")
+    record = _Recorder(request, started, application=call.application, account=account, call=call)
+    record.params, refusal = _verified_params(request, record)
+    if refusal:
+        return record.error(*refusal)
+    version = ncco_version(named["version"]) if "version" in named else None
+    if version is None:
+        return record.ncco(ncco_served(named.get("ncco", []), account=account,
+                                       source=f"The transfer of call {call.pk}"), None, [])
+    values = call_values(flow_request_params(account, record.params), tag=call.tag,
+                         variables=call.application.variables if call.application else {})
+    document, missing = ncco_render_served(version=version, values=values, account=account)
+    return record.ncco(document, version, missing)
 
 
 def _record_choice(
@@ -251,5 +280,10 @@ def _signature_refusal(request: HttpRequest, record: _Recorder) -> str:
         )
     except ProviderError as error:  # a secret that cannot be decrypted
         return f"The account's secrets cannot be read ({error})."
-    record.replay_key = verdict.replay_key[:200]
+    if verdict.replay_key:
+        # A replay is the same signed request to the same address: jambonz signs the body and
+        # time only, so the call_hook and a transfer's hook fetched in one second carry one
+        # signature.
+        address = f"{request.path}\n{verdict.replay_key}".encode()
+        record.replay_key = hashlib.sha256(address).hexdigest()
     return "" if verdict.ok else f"The signature was refused ({verdict.reason})."

@@ -58,6 +58,7 @@ def url_for(route: Route, world: World, pk: int | None = None) -> str:
         "call_sid": "unknown",
         "application_sid": "unknown",
         "phone_number_sid": "unknown",
+        "flow": "unknown",
     }
     if route.name == "hook_voicegateway":
         values["token"] = world.accounts["voicegateway"].webhook_token

@@ -75,6 +75,7 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "call_profile_delete": {"POST": OPERATOR},
     "hook_answer": {"GET": HOOK, "POST": HOOK},
     "hook_menu": {"GET": HOOK, "POST": HOOK},
+    "hook_transfer": {"GET": HOOK, "POST": HOOK},
     "hook_events": {"GET": HOOK, "POST": HOOK},
     "hook_voicegateway": {"POST": HOOK},
     # NCCOs

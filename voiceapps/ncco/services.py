@@ -583,17 +583,21 @@ def ncco_render_version(
 def ncco_render_served(
     *, version: NccoVersion, values: Mapping[str, str], account: ProviderAccount
 ) -> tuple[object, list[str]]:
-    """`ncco_render_version`, in the words of the account's provider (jambonz verbs for Voice
-    Gateway). A flow it cannot run (saved before the rules, say) ends the call and is logged."""
+    """`ncco_render_version`, in the words of the account's provider (`ncco_served`)."""
     document, missing = ncco_render_version(version=version, values=values, account=account)
+    return ncco_served(document, account=account,
+                       source=f"NCCO {version.document_id} version {version.number}"), missing
+
+
+def ncco_served(document: object, *, account: ProviderAccount, source: str) -> object:
+    """A rendered NCCO in the words of the account's provider (jambonz verbs for Voice
+    Gateway). A flow it cannot run (saved before the rules, say) ends the call and is logged."""
+    provider = provider_class(account.kind)
     try:
-        served = provider_class(account.kind).served_flow(
-            document, hook=voicegateway_hook_url(account, "action"))
+        return provider.served_flow(document, hook=voicegateway_hook_url(account, "action"))
     except ProviderError as error:
-        logger.error("NCCO %s version %s cannot be served to account %s: %s",
-                     version.document_id, version.number, account.pk, error)
-        return provider_class(account.kind).served_flow([], hook=""), missing
-    return served, missing
+        logger.error("%s cannot be served to account %s: %s", source, account.pk, error)
+        return provider.served_flow([], hook="")
 
 
 def flow_request_params(account: ProviderAccount, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -345,6 +345,10 @@ def op_ring(call: SandboxCall) -> Next:
 def op_answer(call: SandboxCall) -> Next:
     call.answered_at = timezone.now()
     call.answered_clock = call.clock
+    call.status = "answered"
+    # Kept before it is told: a control request the event prompts (a transfer, say) then
+    # interrupts an answered call instead of one whose answer the interrupt would drop.
+    _store(call)
     emit_status(call, "answered", start_time=now_iso(), rate=str(RATE), network=NETWORK)
     if call.parent_id is not None:
         # A connected leg stays bridged until the callee hangs up.

@@ -114,3 +114,21 @@ def test_results_the_ncco_sends_nowhere_go_to_callboard_s_action_hook(client):
     [gather] = jambonz_post(client, answer_url(app), CALL).json()
 
     assert gather["actionHook"]["url"] == voicegateway_hook_url(account, "action")
+
+
+
+def test_one_signed_body_may_reach_two_hooks_but_not_one_twice(client, menu_app):
+    # jambonz signs the body and the time only: the call_hook and a hook fetched in the same
+    # second (a menu, a transfer) may carry the same signature.
+    body = json.dumps(CALL).encode()
+    headers = jambonz_signed_headers(body)
+
+    def post(url: str):
+        return client.post(path_of(url), data=body, content_type="application/json",
+                           headers=headers)
+
+    first = post(answer_url(menu_app))
+    again = post(answer_url(menu_app))
+    menu = post(first.json()[1]["actionHook"]["url"])
+
+    assert (first.status_code, again.status_code, menu.status_code) == (200, 401, 200)
