@@ -35,9 +35,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         **selectors.dashboard_stats(since=now - span, now=now),
     }
     context["in_progress_total"] = sum(bar.count for bar in context["in_progress"])
-    target = selectors.test_call_target() if request.user.has_role(Role.OPERATOR) else None
-    if target is not None:
-        provider = provider_class(target[0].account.kind)
+    targets = selectors.test_call_targets() if request.user.has_role(Role.OPERATOR) else []
+    if targets:
+        # Every sandbox plays the same callees: the first one's list serves them all.
+        provider = provider_class(targets[0][0].account.kind)
         context["test_call"] = {"callees": provider.SCRIPTED_CALLEES,
-                                "default": provider.DEFAULT_SCRIPTED_CALLEE}
+                                "default": provider.DEFAULT_SCRIPTED_CALLEE,
+                                "applications": [application for application, _ in targets]}
     return render(request, "calls/dashboard.html", context)

@@ -5,6 +5,7 @@ Everything is Voice Gateway's (Bearer API key, jambonz verbs, Jambonz-Signature)
 URL is Callboard's own, so its traffic never leaves Callboard.
 """
 
+from voiceapps.providers.sandbox import SandboxProvider
 from voiceapps.providers.voicegateway import VoiceGatewayProvider
 
 
@@ -18,3 +19,6 @@ class SandboxJambonzProvider(VoiceGatewayProvider):
         "Callboard emulates Voice Gateway (jambonz): nothing you must fill in, and no real calls."
     )
     EMULATED = True
+    # The same callees as the Vonage-speaking sandbox: the engine plays both dialects.
+    SCRIPTED_CALLEES = SandboxProvider.SCRIPTED_CALLEES
+    DEFAULT_SCRIPTED_CALLEE = SandboxProvider.DEFAULT_SCRIPTED_CALLEE
