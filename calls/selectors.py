@@ -297,10 +297,11 @@ def delivery_list() -> QuerySet[WebhookDelivery]:
 # The test call ---------------------------------------------------------------------------
 
 
-def test_call_target() -> tuple[Application, Number] | None:
-    """An application of a provider with scripted callees that a test call can run (hosted flow,
-    pushed), and a number it calls from; None when there is none yet."""
+def test_call_targets() -> list[tuple[Application, Number]]:
+    """Per account of a provider with scripted callees (the sandboxes), the first application a
+    test call can run (hosted flow, pushed) and a number it calls from; [] when none yet."""
     kinds = [kind for kind, _ in KIND_CHOICES if provider_class(kind).SCRIPTED_CALLEES]
+    targets: dict[int, tuple[Application, Number]] = {}
     for application in (
         Application.objects.filter(
             account__kind__in=kinds,
@@ -316,5 +317,5 @@ def test_call_target() -> tuple[Application, Number] | None:
             or Number.objects.filter(account=application.account).first()
         )
         if number is not None:
-            return application, number
-    return None
+            targets.setdefault(application.account_id, (application, number))
+    return list(targets.values())

@@ -11,7 +11,13 @@ from calls.views import (
     profiles,
     test_call,
 )
-from voiceapps.hooks import ANSWER_ROUTE, EVENTS_ROUTE, MENU_ROUTE, VOICEGATEWAY_ROUTE
+from voiceapps.hooks import (
+    ANSWER_ROUTE,
+    EVENTS_ROUTE,
+    MENU_ROUTE,
+    TRANSFER_ROUTE,
+    VOICEGATEWAY_ROUTE,
+)
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -37,6 +43,7 @@ urlpatterns = [
     path("calls/profiles/<id:pk>/delete", profiles.call_profile_delete, name="call_profile_delete"),
     path(ANSWER_ROUTE, answer.answer, name="hook_answer"),
     path(MENU_ROUTE, answer.menu, name="hook_menu"),
+    path(TRANSFER_ROUTE, answer.transfer, name="hook_transfer"),
     path(EVENTS_ROUTE, events.events_hook, name="hook_events"),
     path(VOICEGATEWAY_ROUTE, events.voicegateway_hook, name="hook_voicegateway"),
 ]

@@ -21,6 +21,7 @@ EVENTS_ROUTE = "hooks/<str:token>/events"
 ANSWER_ROUTE = "hooks/<str:token>/answer/<id:application_id>"
 VOICEGATEWAY_ROUTE = "hooks/<str:token>/vg/<str:name>"
 MENU_ROUTE = "hooks/<str:token>/menu/<id:version_id>"
+TRANSFER_ROUTE = "hooks/<str:token>/transfer/<str:flow>"
 # The Voice Gateway hooks Callboard serves (jambonz status, verb action hooks and AMD).
 VOICEGATEWAY_HOOKS = ("status", "action", "confirm", "dtmf", "refer", "amd")
 
@@ -115,6 +116,12 @@ def account_webhook_urls(account: ProviderAccount) -> list[tuple[str, str]]:
 def menu_url(*, token: str, version_id: int) -> str:
     """Where a hosted menu's input sends its event (`token` may be TOKEN_PLACEHOLDER)."""
     return _url("hook_menu", token=token, version_id=version_id)
+
+
+def transfer_url(account: ProviderAccount, flow: str) -> str:
+    """Where a provider that takes no NCCO in a transfer fetches the call's new flow, served
+    in its own words; `flow` is the signed name of what to serve (calls/services/control.py)."""
+    return _url("hook_transfer", token=account.webhook_token, flow=flow)
 
 
 def menu_url_pattern() -> re.Pattern[str]:

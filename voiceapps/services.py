@@ -7,6 +7,7 @@ reaches the caller with the provider's own sentence, never a traceback.
 
 import dataclasses
 import secrets
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -29,6 +30,7 @@ from voiceapps.models import (
     SyncState,
     new_webhook_token,
 )
+from voiceapps.ncco.services import ncco_problems_for
 from voiceapps.providers.base import Provider, ProviderError, RemoteApplication, RemoteNumber
 from voiceapps.providers.registry import PROVIDERS, provider_class
 from voiceapps.providers.vonage import new_private_key_pem, public_key_pem
@@ -115,6 +117,8 @@ def _apply_account_values(
     if provider_class(kind).EMULATED:
         # The sandbox is Callboard itself; it is reached at a fixed address.
         account.base_url = sandbox_base_url()
+        if "account_sid" in account_fields(kind) and not account.account_sid:
+            account.account_sid = str(uuid.uuid4())
         for name in ProviderAccount.SECRET_FIELDS:
             if name in account_fields(kind) and not account.secret(name):
                 account.set_secret(name, secrets.token_hex(4 if name == "api_key" else 16))
@@ -252,6 +256,13 @@ def _apply_application_values(application: Application, values: Mapping[str, Any
         raise ValidationError({"answer_url": "An external flow needs the URL that returns it."})
     if application.ncco_document_id and application.flow_type != FlowType.HOSTED:
         application.ncco_document = None
+    if application.ncco_document_id and "ncco_document" in changes:
+        problems = ncco_problems_for(document=application.ncco_document,
+                                     kind=application.account.kind)
+        if problems:
+            label = provider_class(application.account.kind).label
+            raise ValidationError({"ncco_document": [
+                f"{label} cannot run this call flow; change these first:", *problems]})
     if set(changes) & PUSHED_FIELDS:
         _mark_changed(application)
     return changes

@@ -7,6 +7,7 @@ version, check the signature, render, record one row, answer.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Mapping
 from contextlib import nullcontext
@@ -26,7 +27,7 @@ from calls.hooks.common import (
     content_length,
 )
 from calls.models import AnswerRequest, Call, CallEvent
-from calls.services.control import transferred_documents
+from calls.services.control import transfer_flow_read, transferred_documents
 from calls.signals import callee_opted_out
 from portal import rawrows
 from portal.api.exceptions import error_body
@@ -36,11 +37,14 @@ from voiceapps.models import Application, NccoVersion, ProviderAccount
 from voiceapps.ncco.services import (
     MenuChoice,
     call_values,
+    flow_request_params,
     menu_choose,
     ncco_document_served_by,
-    ncco_render_version,
+    ncco_render_served,
+    ncco_served,
     ncco_version,
 )
+from voiceapps.providers.base import ProviderError
 
 
 def _render(
@@ -51,7 +55,7 @@ def _render(
         return [], []
     values = call_values(params, tag=call.tag if call else None,
                          variables=application.variables)
-    return ncco_render_version(version=version, values=values, account=application.account)
+    return ncco_render_served(version=version, values=values, account=application.account)
 
 
 @csrf_exempt
@@ -66,7 +70,7 @@ def answer(request: HttpRequest, token: str, application_id: int) -> HttpRespons
     application, version_id = found
     record = _Recorder(request, started, application=application, account=application.account)
     record.params, refusal = _verified_params(request, record)
-    params = record.params
+    params = flow_request_params(application.account, record.params)
     if refusal:
         return record.error(*refusal)
     if application.ncco_document_id is None:
@@ -99,7 +103,7 @@ def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
     # Verified before the call is looked up; the record learns what was found afterwards.
     record = _Recorder(request, started, application=None, account=account)
     record.params, refusal = _verified_params(request, record)
-    event = record.params
+    event = flow_request_params(account, record.params)
     call = call_by_uuid(account_id=account.pk, params=event)
     if not ncco_document_served_by(account=account, document_id=version.document_id,
                                    starts=transferred_documents(call.pk) if call else ()):
@@ -123,7 +127,7 @@ def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
     if chosen is not None:
         values = call_values(event, tag=call.tag if call else None,
                              variables=application.variables if application else {})
-        document, missing = ncco_render_version(version=chosen, values=values, account=account)
+        document, missing = ncco_render_served(version=chosen, values=values, account=account)
     with transaction.atomic():
         response = record.ncco(document, chosen, missing)
         if call is not None and response.status_code == 200:  # not a replay
@@ -131,6 +135,33 @@ def menu(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
             if choice.matched == "opt_out":
                 callee_opted_out.send(sender=Call, call_id=call.pk)
     return response
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def transfer(request: HttpRequest, token: str, flow: str) -> HttpResponse:
+    """The flow a call was transferred to, for a provider that fetches it (transfer_url)."""
+    started = time.perf_counter()
+    account = account_by_token(token)
+    named = transfer_flow_read(flow) if account is not None else None
+    call = (
+        Call.objects.select_related("application").filter(pk=named.get("call"), account=account)
+        .first() if named else None
+    )
+    if call is None:
+        return _json_error(404, "not_found", "There is no call flow at this address.")
+    record = _Recorder(request, started, application=call.application, account=account, call=call)
+    record.params, refusal = _verified_params(request, record)
+    if refusal:
+        return record.error(*refusal)
+    version = ncco_version(named["version"]) if "version" in named else None
+    if version is None:
+        return record.ncco(ncco_served(named.get("ncco", []), account=account,
+                                       source=f"The transfer of call {call.pk}"), None, [])
+    values = call_values(flow_request_params(account, record.params), tag=call.tag,
+                         variables=call.application.variables if call.application else {})
+    document, missing = ncco_render_served(version=version, values=values, account=account)
+    return record.ncco(document, version, missing)
 
 
 def _record_choice(
@@ -244,11 +275,18 @@ def _verified_params(
 def _signature_refusal(request: HttpRequest, record: _Recorder) -> str:
     """Why the request is refused, or "" when it is signed by the account (or need not be);
     the record learns the signature's replay key."""
-    account = record.account
-    if not account.signature_secret_encrypted:
-        return ""  # no secret: the unguessable token in the URL is the only guard
-    verdict = account_adapter(account, webhooks_only=True).verify_webhook(
-        request.headers, request.body, query_string=request.META.get("QUERY_STRING", "")
-    )
-    record.replay_key = verdict.replay_key[:200]
+    # An account without a secret gets an unsigned verdict (its check_signature's): the
+    # unguessable token in the URL is then the only guard.
+    try:
+        verdict = account_adapter(record.account, webhooks_only=True).verify_webhook(
+            request.headers, request.body, query_string=request.META.get("QUERY_STRING", "")
+        )
+    except ProviderError as error:  # a secret that cannot be decrypted
+        return f"The account's secrets cannot be read ({error})."
+    if verdict.replay_key:
+        # A replay is the same signed request to the same address: jambonz signs the body and
+        # time only, so the call_hook and a transfer's hook fetched in one second carry one
+        # signature.
+        address = f"{request.path}\n{verdict.replay_key}".encode()
+        record.replay_key = hashlib.sha256(address).hexdigest()
     return "" if verdict.ok else f"The signature was refused ({verdict.reason})."

@@ -21,6 +21,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -31,7 +32,8 @@ from calls.services.provider_request import NON_FIELD, application_config
 from portal.redaction import scrub
 from portal.services import Actor, audit_record
 from voiceapps.adapters import account_adapter
-from voiceapps.models import NccoDocument
+from voiceapps.hooks import transfer_url
+from voiceapps.models import NccoDocument, NccoVersion
 from voiceapps.ncco import render_ncco, validate_ncco
 from voiceapps.ncco.services import call_values, ncco_render_version
 from voiceapps.ncco.validator import TALK_TEXT_LIMIT
@@ -83,6 +85,11 @@ TOGGLES = {
 BEFORE_ANSWER = frozenset({"hangup"})
 LIVE_BEFORE_ANSWER = (CallStatus.SUBMITTED, CallStatus.RINGING)
 TRANSFER_TARGETS = ("document", "ncco", "url")
+# A transfer a provider fetches from Callboard (transfer_url) names its flow signed: no row is
+# kept for it, and it can be fetched as soon as the provider has it. Written NCCOs ride in the
+# URL, whose request line gunicorn caps at 4094 bytes.
+_TRANSFER_SALT = "calls.transfer"
+TRANSFER_FLOW_LIMIT = 3000
 
 # Vonage refuses changes in a call's first seconds with a 400 (DESIGN.md section 2; the
 # adapter marks it retryable with retry_after=2). Retried only while the call is young, so a
@@ -136,13 +143,13 @@ def available_actions(call: Call) -> list[str]:
 def transfer_targets(call: Call) -> tuple[str, ...]:
     """Where a transfer may go: a saved NCCO document, an NCCO written here, or a URL.
 
-    Only providers that run inline NCCOs take one in a transfer; KPN documents a URL only
-    and Voice Gateway redirects to a URL returning jambonz verbs.
+    Providers that run inline NCCOs take one in a transfer; those that serve hosted NCCOs in
+    their own words (Voice Gateway) fetch it from Callboard; KPN documents a URL only.
     """
     provider = call.adapter_class
     if provider is None:
         return ()
-    return TRANSFER_TARGETS if provider.INLINE_NCCO else ("url",)
+    return TRANSFER_TARGETS if provider.INLINE_NCCO or provider.TRANSLATES_NCCO else ("url",)
 
 
 def _conflict(call: Call, action: str, provider: type[Provider] | None) -> str:
@@ -244,10 +251,11 @@ def _placeholder_values(call: Call) -> dict[str, str]:
 
 
 def _transfer_ncco(call: Call, params: Mapping[str, Any], name: str
-                   ) -> tuple[Any, dict[str, Any]]:
-    """The NCCO to transfer to, filled in for this call, and what to record of its source."""
+                   ) -> tuple[Any, NccoVersion | None, dict[str, Any]]:
+    """The NCCO to transfer to, filled in for this call, the saved version it comes from, and
+    what to record of its source."""
     if name == "ncco":
-        return render_ncco(params["ncco"], _placeholder_values(call)).document, {}
+        return render_ncco(params["ncco"], _placeholder_values(call)).document, None, {}
     document = params["ncco_document"]
     version = document.latest_version if isinstance(document, NccoDocument) else None
     if version is None:
@@ -255,8 +263,8 @@ def _transfer_ncco(call: Call, params: Mapping[str, Any], name: str
             "Choose a saved NCCO document that has content."]})
     ncco, _ = ncco_render_version(version=version, values=_placeholder_values(call),
                                   account=call.account)
-    return ncco, {"ncco_document": {"id": document.pk, "name": document.name,
-                                    "version": version.number}}
+    return ncco, version, {"ncco_document": {"id": document.pk, "name": document.name,
+                                             "version": version.number}}
 
 
 def _plan_transfer(call: Call, params: Mapping[str, Any]) -> _Plan:
@@ -268,9 +276,9 @@ def _plan_transfer(call: Call, params: Mapping[str, Any]) -> _Plan:
         names = " or ".join(name for name, target in allowed.items() if target in targets)
         raise ValidationError({NON_FIELD: [f"Give one transfer target: {names}."]})
     name = given[0]
+    provider = call.adapter_class
     if allowed[name] not in targets:
-        label = call.adapter_class.label
-        raise ValidationError({name: [f"{label} transfers to a URL only."]})
+        raise ValidationError({name: [f"{provider.label} transfers to a URL only."]})
     if name == "url":
         errors: dict[str, list[str]] = {}
         url = _url(errors, "url", params["url"], "URL the new call flow comes from")
@@ -278,13 +286,44 @@ def _plan_transfer(call: Call, params: Mapping[str, Any]) -> _Plan:
             raise ValidationError(errors)
         return _Plan(lambda p: p.update_call(_app(call), call.provider_call_id, "transfer",
                                              url=url), {"url": url})
-    ncco, recorded = _transfer_ncco(call, params, name)
+    ncco, version, recorded = _transfer_ncco(call, params, name)
     report = validate_ncco(ncco)
-    if report.errors:
-        raise ValidationError({"ncco": [f"{issue.path or '(document)'}: {issue.message}"
-                                        for issue in report.errors]})
+    problems = [f"{issue.path or '(document)'}: {issue.message}" for issue in report.errors]
+    if not problems:
+        problems = [f"{path or '(document)'}: {sentence} ({provider.label})"
+                    for path, sentence in provider.ncco_problems(ncco)]
+    if problems:
+        raise ValidationError({"ncco": problems})
+    recorded = {**recorded, "ncco": scrub(ncco)}
+    if provider.INLINE_NCCO:
+        return _Plan(lambda p: p.update_call(_app(call), call.provider_call_id, "transfer",
+                                             ncco=ncco), recorded)
+    # The provider fetches the flow from Callboard, which serves it in the provider's words.
+    url = transfer_url(call.account, _transfer_flow(call, version, ncco))
     return _Plan(lambda p: p.update_call(_app(call), call.provider_call_id, "transfer",
-                                         ncco=ncco), {**recorded, "ncco": scrub(ncco)})
+                                         url=url), recorded)
+
+
+def _transfer_flow(call: Call, version: NccoVersion | None, ncco: object) -> str:
+    """The signed name of a transfer's flow: a saved version (filled in when it is fetched,
+    as the answer URL's) or a written NCCO, for this call."""
+    flow = signing.dumps({"call": call.pk, "version": version.pk} if version is not None
+                         else {"call": call.pk, "ncco": ncco}, salt=_TRANSFER_SALT, compress=True)
+    if len(flow) > TRANSFER_FLOW_LIMIT:
+        raise ValidationError({"ncco": [
+            f"Too long for {call.adapter_class.label} to fetch in a transfer; save it as an "
+            "NCCO document and transfer to that."]})
+    return flow
+
+
+def transfer_flow_read(flow: str) -> dict[str, Any] | None:
+    """What `_transfer_flow` named ({"call", "version"} or {"call", "ncco"}); None if it was
+    not signed by Callboard."""
+    try:
+        value = signing.loads(flow, salt=_TRANSFER_SALT)
+    except signing.BadSignature:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _plan_talk(call: Call, provider: type[Provider], params: Mapping[str, Any]) -> _Plan:

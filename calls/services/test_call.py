@@ -16,16 +16,21 @@ from voiceapps.providers.base import FLOW_APPLICATION
 from voiceapps.providers.registry import provider_class
 
 
-def test_call_place(*, actor: Actor, callee: str = "") -> Call:
+def test_call_place(*, actor: Actor, callee: str = "", application_id: str = "") -> Call:
     """Call the scripted callee named `callee` (the provider's default if empty) with the
-    demo flow, from a number of the test call's application."""
-    target = selectors.test_call_target()
-    if target is None:
+    demo flow of the test call target whose application is `application_id` (the first if
+    empty), from a number of that application."""
+    targets = selectors.test_call_targets()
+    if not targets:
         raise ValidationError(
             "There is no sandbox application with a hosted flow and a number yet; "
             "run `manage.py first_run` or add one on the Accounts page."
         )
-    application, number = target
+    chosen = [target for target in targets
+              if not application_id or str(target[0].pk) == application_id]
+    if not chosen:
+        raise ValidationError({"application": "Choose one of the sandboxes' demo applications."})
+    application, number = chosen[0]
     provider = provider_class(application.account.kind)
     name = callee or provider.DEFAULT_SCRIPTED_CALLEE
     scripted = {entry.name: entry for entry in provider.SCRIPTED_CALLEES}

@@ -23,12 +23,14 @@ RANGES = {"24h": ("Last 24 hours", timedelta(hours=24)), "7d": ("Last 7 days", t
 @role_required(Role.VIEWER)  # an account without a role sees no call data
 def dashboard(request: HttpRequest) -> HttpResponse:
     context = _figures(request)
-    target = selectors.test_call_target() if request.user.has_role(Role.OPERATOR) else None
-    if target is not None:
-        provider = provider_class(target[0].account.kind)
+    targets = selectors.test_call_targets() if request.user.has_role(Role.OPERATOR) else []
+    if targets:
+        # Every sandbox plays the same callees: the first one's list serves them all.
+        provider = provider_class(targets[0][0].account.kind)
         context["test_call"] = {
             "callees": provider.SCRIPTED_CALLEES,
             "default": provider.DEFAULT_SCRIPTED_CALLEE,
+            "applications": [application for application, _ in targets],
         }
     return render(request, "calls/dashboard.html", context)
 

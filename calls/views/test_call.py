@@ -17,7 +17,8 @@ from portal.services import Actor
 def test_call(request: HttpRequest) -> HttpResponse:
     try:
         call = test_call_place(
-            actor=Actor.from_request(request), callee=request.POST.get("script", "")
+            actor=Actor.from_request(request), callee=request.POST.get("script", ""),
+            application_id=request.POST.get("application", ""),
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))

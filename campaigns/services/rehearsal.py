@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from calls.selectors import test_call_target
+from calls.selectors import test_call_targets
 from campaigns.models import Campaign, Contact, ContactState, SkipReason
 from campaigns.services.campaigns import campaign_create, campaign_transition
 from campaigns.services.suppression import suppressed_among
@@ -52,13 +52,13 @@ def campaign_rehearse(*, actor: Actor, campaign: Campaign) -> Campaign:
     """Start a rehearsal of the campaign on the sandbox; returns the rehearsal."""
     if campaign.rehearsal_of_id is not None:
         raise ValidationError("This is a rehearsal; rehearse the campaign it copies.")
-    target = test_call_target()
-    if target is None:
+    targets = test_call_targets()
+    if not targets:
         raise ValidationError(
             "There is no sandbox application with a hosted flow and a number to rehearse "
             "on; run `manage.py first_run` or add one on the Accounts page."
         )
-    application, number = target
+    application, number = targets[0]
     now = timezone.now()
     with transaction.atomic():
         rehearsal, _ = campaign_create(

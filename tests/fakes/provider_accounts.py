@@ -87,7 +87,7 @@ def start_kpn(
 
 
 def start_voicegateway(
-    fake_provider: Callable[..., FakeProvider], **changes
+    fake_provider: Callable[..., FakeProvider], kind: str = "voicegateway", **changes
 ) -> tuple[FakeProvider, AccountConfig]:
     fake = fake_provider("jambonz-swagger.yaml")
     values = {
@@ -98,7 +98,7 @@ def start_voicegateway(
         "webhook_secret_previous": PREVIOUS_WEBHOOK_SECRET,
         **FAST,
     }
-    return fake, AccountConfig(kind="voicegateway", **{**values, **changes})
+    return fake, AccountConfig(kind=kind, **{**values, **changes})
 
 
 def vonage_signed_headers(

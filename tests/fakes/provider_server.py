@@ -46,6 +46,8 @@ from openapi_core.templating.paths.finders import APICallPathFinder
 from requests.structures import CaseInsensitiveDict
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from voiceapps.providers.voicegateway_verbs import verb_problems
+
 # Vendored copies of the providers' documents: tests/fakes/specs/README.md names each source.
 SPECS_DIR = Path(__file__).resolve().parent / "specs"
 KPN_TOKEN_PATH = "/oauth/client_credential/accesstoken"
@@ -210,7 +212,12 @@ def _jambonz_whisper(seen: SeenRequest) -> Reply | None:
         return None
     verbs = whisper if isinstance(whisper, list) else [whisper]
     names = [verb.get("verb") for verb in verbs if isinstance(verb, dict)]
-    if len(names) != len(verbs) or not set(names) <= {"say", "play"}:
+    # makeTask runs jambonz's validateVerb on each verb first (lib/tasks/make_task.js).
+    problems = verb_problems(verbs)
+    if problems:
+        seen.server_effect = "ignored: the verbs break jambonz's specification: " + "; ".join(
+            f"{path}: {sentence}" for path, sentence in problems)
+    elif len(names) != len(verbs) or not set(names) <= {"say", "play"}:
         seen.server_effect = "ignored: only say and play verbs are whispered"
     else:
         # Each verb plays once: _lccWhisper sets every verb's loop to 1.

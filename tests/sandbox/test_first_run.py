@@ -1,6 +1,7 @@
 """First run's sandbox setup and the script table fragment."""
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.template import Context, Template
 from django.urls import reverse
@@ -25,10 +26,10 @@ def test_first_run_makes_an_account_a_demo_application_and_two_numbers_once(db, 
     output = capsys.readouterr().out
     assert "Created the sandbox account 'Sandbox'" in output
     assert "nothing to do" in output
-    account = ProviderAccount.objects.get()
-    assert account.kind == "sandbox" and account.base_url.endswith("/sandbox")
+    account = ProviderAccount.objects.get(kind="sandbox")
+    assert account.base_url.endswith("/sandbox")
     assert all(account.secret(name) for name in ("api_key", "api_secret", "signature_secret"))
-    app = Application.objects.get()
+    app = Application.objects.get(account=account)
     assert app.private_key_pem and app.sync_state == SyncState.SYNCED
     registered = SandboxApplication.objects.get(pk=app.provider_app_id)
     assert registered.public_key == app.public_key_pem
@@ -36,8 +37,23 @@ def test_first_run_makes_an_account_a_demo_application_and_two_numbers_once(db, 
         f"/hooks/{account.webhook_token}/answer/{app.pk}")
     numbers = Number.objects.filter(application=app).values_list("e164", flat=True)
     assert sorted(numbers) == ["+447700900100", "+447700900101"]
-    assert set(SandboxNumber.objects.values_list("app_id", flat=True)) == {app.provider_app_id}
-    assert AuditEntry.objects.filter(action="account.create").count() == 1
+    assert set(SandboxNumber.objects.filter(account=account).values_list("app_id", flat=True)) \
+        == {app.provider_app_id}
+    assert AuditEntry.objects.filter(action="account.create").count() == 2
+
+
+def test_first_run_adds_the_same_demo_on_the_sandbox_speaking_jambonz(first_run):
+    app = first_run.jambonz_application
+    account = app.account
+
+    assert account.kind == "sandbox_jambonz" and account.base_url.endswith("/sandbox")
+    assert account.account_sid and account.secret("api_key")
+    assert app.ncco_document == first_run.application.ncco_document
+    registered = SandboxApplication.objects.get(pk=app.provider_app_id)
+    assert registered.capabilities["jambonz"]["call_hook"] == {
+        "url": f"{settings.PUBLIC_BASE_URL}/hooks/{account.webhook_token}/answer/{app.pk}",
+        "method": "POST"}
+    assert Number.objects.filter(application=app).count() == 2
 
 
 def test_the_demo_flow_greets_and_offers_a_one_digit_menu(first_run):

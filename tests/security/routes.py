@@ -55,6 +55,11 @@ def url_for(route: Route, world: World, pk: int | None = None) -> str:
         "file_id": "unknown",
         "uidb64": "MQ",
         "import_id": world.campaign.imports.get().pk,
+        "account_sid": "unknown",
+        "call_sid": "unknown",
+        "application_sid": "unknown",
+        "phone_number_sid": "unknown",
+        "flow": "unknown",
     }
     if route.name == "hook_voicegateway":
         values["token"] = world.accounts["voicegateway"].webhook_token

@@ -75,6 +75,7 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "call_profile_delete": {"POST": OPERATOR},
     "hook_answer": {"GET": HOOK, "POST": HOOK},
     "hook_menu": {"GET": HOOK, "POST": HOOK},
+    "hook_transfer": {"GET": HOOK, "POST": HOOK},
     "hook_events": {"GET": HOOK, "POST": HOOK},
     "hook_voicegateway": {"POST": HOOK},
     # campaigns
@@ -133,6 +134,13 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "sandbox_applications": {"GET": MACHINE, "POST": MACHINE},
     "sandbox_application": {"GET": MACHINE, "PUT": MACHINE, "DELETE": MACHINE},
     "sandbox_numbers": {"GET": MACHINE},
+    "sandbox_jb_account": {"GET": MACHINE},
+    "sandbox_jb_calls": {"GET": MACHINE, "POST": MACHINE},
+    "sandbox_jb_call": {"GET": MACHINE, "PUT": MACHINE, "POST": MACHINE},
+    "sandbox_jb_applications": {"GET": MACHINE, "POST": MACHINE},
+    "sandbox_jb_application": {"GET": MACHINE, "PUT": MACHINE},
+    "sandbox_jb_numbers": {"GET": MACHINE},
+    "sandbox_jb_number": {"PUT": MACHINE},
     "sandbox_number_update": {"POST": MACHINE},
     # API: documentation is public, everything else needs a role
     "api_schema": {"GET": ANYONE},

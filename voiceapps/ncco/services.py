@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -20,7 +21,13 @@ from django.db import transaction
 from django.db.models import Max
 
 from portal.services import Actor, audit_record
-from voiceapps.hooks import TOKEN_PLACEHOLDER, menu_url, menu_url_pattern, with_hook_token
+from voiceapps.hooks import (
+    TOKEN_PLACEHOLDER,
+    menu_url,
+    menu_url_pattern,
+    voicegateway_hook_url,
+    with_hook_token,
+)
 from voiceapps.models import Application, NccoDocument, NccoVersion, ProviderAccount
 from voiceapps.ncco.render import render_ncco, unknown_placeholders
 from voiceapps.ncco.validator import (
@@ -30,6 +37,10 @@ from voiceapps.ncco.validator import (
     parse_ncco_text,
     validate_ncco,
 )
+from voiceapps.providers.base import ProviderError
+from voiceapps.providers.registry import provider_class
+
+logger = logging.getLogger(__name__)
 
 # A digit route: what a caller can press (Vonage sends the digits as typed, "#" excluded
 # when submitOnHash ends the input).
@@ -252,12 +263,96 @@ class Saved:
     warnings: list[NccoIssue]
 
 
-def _checked(content: object, menu: object) -> tuple[dict[str, Any], list[NccoIssue]]:
+def _checked(content: object, menu: object, document: NccoDocument | None = None
+             ) -> tuple[dict[str, Any], list[NccoIssue]]:
     _, report = ncco_check(document=content)
+    if report.valid and document is not None:
+        report.errors.extend(_provider_issues(content, serving_applications(document)))
     if not report.valid:
         raise NccoRejected(report)
     cleaned_menu, menu_warnings = menu_clean(menu, document=content)
     return cleaned_menu, report.warnings + menu_warnings
+
+
+# Providers that run NCCOs in their own words -----------------------------------------------
+
+def serving_applications(document: NccoDocument) -> list[Application]:
+    """The applications whose calls may be served `document`: those serving it, or serving a
+    document whose menu routes to it, at any depth (any version's menu, as the menu
+    endpoint allows)."""
+    reached, frontier = {document.pk}, {document.pk}
+    while frontier:
+        routing = {version.document_id for version in NccoVersion.objects.exclude(menu={})
+                   .exclude(document_id__in=reached).only("document_id", "menu")
+                   if _menu_targets(version.menu) & frontier}
+        frontier = routing - reached
+        reached |= frontier
+    return list(Application.objects.filter(ncco_document_id__in=reached)
+                .select_related("account").order_by("name"))
+
+
+def _provider_issues(content: object, applications: Iterable[Application]) -> list[NccoIssue]:
+    """Errors for what the providers of `applications` cannot run of `content`, each naming
+    the applications it matters to."""
+    names: dict[str, list[str]] = {}
+    for application in applications:
+        names.setdefault(application.account.kind, []).append(f"“{application.name}”")
+    issues = []
+    for kind, applications_named in sorted(names.items()):
+        provider = provider_class(kind)
+        for path, sentence in provider.ncco_problems(content):
+            issues.append(NccoIssue(path, f"{sentence} (served to {', '.join(applications_named)} "
+                                          f"on {provider.label})", "error"))
+    return issues
+
+
+def ncco_problems_for(*, document: NccoDocument, kind: str) -> list[str]:
+    """Why a provider of `kind` cannot be served `document` or a document its latest menu
+    routes to, at any depth: sentences naming document and path ([] when it can)."""
+    provider = provider_class(kind)
+    problems, seen, frontier = [], set(), {document.pk}
+    while frontier:
+        seen |= frontier
+        versions = [NccoDocument.objects.get(pk=pk).latest_version for pk in sorted(frontier)]
+        frontier = set()
+        for version in filter(None, versions):
+            problems += [f"“{version.document.name}” {path or '(document)'}: {sentence}"
+                         for path, sentence in provider.ncco_problems(version.content)]
+            frontier |= _menu_targets(version.menu) - seen
+    return problems
+
+
+@dataclass(frozen=True)
+class Translated:
+    """A document as one provider is served it, for the editor."""
+
+    label: str  # the provider's name
+    flow_format: str  # what it is served ("jambonz verbs")
+    text: str  # the served flow, pretty JSON; "" when it cannot be served
+    issues: list[NccoIssue]
+
+
+def ncco_translations(*, document: object, applications: Iterable[Application]
+                      ) -> list[Translated]:
+    """`document` as served to each provider of `applications` that has words of its own."""
+    shown = []
+    for kind in sorted({application.account.kind for application in applications}):
+        provider = provider_class(kind)
+        if provider.TRANSLATES_NCCO:
+            served, issues = ncco_translation(document=document, kind=kind)
+            shown.append(Translated(provider.label, provider.FLOW_FORMAT,
+                                    pretty_json(served) if served is not None else "", issues))
+    return shown
+
+
+def ncco_translation(*, document: object, kind: str) -> tuple[object, list[NccoIssue]]:
+    """What a provider of `kind` is served for `document` (the editor's preview), and why it
+    cannot be when it cannot."""
+    provider = provider_class(kind)
+    problems = provider.ncco_problems(document)
+    if problems:
+        return None, [NccoIssue(path, sentence, "error") for path, sentence in problems]
+    return provider.served_flow(document, hook=""), []
 
 
 def _new_version(
@@ -334,7 +429,7 @@ def ncco_document_update(
         document.save()
     saved = None
     if content is not None:
-        cleaned_menu, warnings = _checked(content, menu)
+        cleaned_menu, warnings = _checked(content, menu, document)
         version = _new_version(document=document, content=content, menu=cleaned_menu,
                                comment=comment, actor=actor)
         changes["version"] = version.number
@@ -364,7 +459,7 @@ def ncco_version_restore(*, actor: Actor, version: NccoVersion, comment: str = "
     nothing invalid is ever stored.
     """
     document = version.document
-    cleaned_menu, warnings = _checked(version.content, version.menu)
+    cleaned_menu, warnings = _checked(version.content, version.menu, document)
     restored = _new_version(document=document, content=version.content, menu=cleaned_menu,
                             comment=comment or f"Restored version {version.number}",
                             actor=actor)
@@ -494,6 +589,31 @@ def ncco_render_version(
         document = with_hook_token(document, account.webhook_token)
         document = point_menus_at(document, token=account.webhook_token, version_id=version.pk)
     return document, result.missing
+
+
+def ncco_render_served(
+    *, version: NccoVersion, values: Mapping[str, str], account: ProviderAccount
+) -> tuple[object, list[str]]:
+    """`ncco_render_version`, in the words of the account's provider (`ncco_served`)."""
+    document, missing = ncco_render_version(version=version, values=values, account=account)
+    return ncco_served(document, account=account,
+                       source=f"NCCO {version.document_id} version {version.number}"), missing
+
+
+def ncco_served(document: object, *, account: ProviderAccount, source: str) -> object:
+    """A rendered NCCO in the words of the account's provider (jambonz verbs for Voice
+    Gateway). A flow it cannot run (saved before the rules, say) ends the call and is logged."""
+    provider = provider_class(account.kind)
+    try:
+        return provider.served_flow(document, hook=voicegateway_hook_url(account, "action"))
+    except ProviderError as error:
+        logger.error("%s cannot be served to account %s: %s", source, account.pk, error)
+        return provider.served_flow([], hook="")
+
+
+def flow_request_params(account: ProviderAccount, params: Mapping[str, Any]) -> dict[str, Any]:
+    """An answer or menu request's parameters in the NCCO's words (placeholders, menus)."""
+    return provider_class(account.kind).flow_request(params)
 
 
 # Starting points ---------------------------------------------------------------------------

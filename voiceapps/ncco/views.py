@@ -138,6 +138,9 @@ def _editor(
         "skeleton_labels": [(key, label) for key, label, _ in services.ACTION_SKELETONS],
         "sample_variables": sample,
         "issues": issues,
+        "translations": services.ncco_translations(
+            document=shown, applications=services.serving_applications(document))
+        if shown is not None and document is not None else [],
         "show_menu": bool(services.menu_inputs(shown)) or bool(latest and latest.menu),
         "menu_pattern": services.menu_url_pattern().pattern,
         "menu_targets": NccoDocument.objects.order_by("name").only("pk", "name"),

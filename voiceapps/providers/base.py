@@ -433,6 +433,27 @@ class Provider(abc.ABC):
                 ],
             )
 
+    # -- hosted call flows: an NCCO served to this provider's calls ------------------------
+
+    # Whether served_flow answers in the provider's own words (the editor then shows them).
+    TRANSLATES_NCCO: ClassVar[bool] = False
+
+    @classmethod
+    def ncco_problems(cls, document: object) -> list[tuple[str, str]]:
+        """What in a valid NCCO this provider cannot run, as (JSON pointer, sentence)."""
+        return []
+
+    @classmethod
+    def served_flow(cls, document: object, *, hook: str) -> object:
+        """The answer to its answer or menu request for a rendered NCCO; `hook` is where
+        results go that the NCCO sends nowhere. ProviderError if it cannot be served."""
+        return document
+
+    @classmethod
+    def flow_request(cls, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Its answer or menu request in the NCCO's words (uuid, to, from, dtmf, speech)."""
+        return dict(payload)
+
     @abc.abstractmethod
     def check_credentials(self) -> str:
         """The cheapest authenticated call: a success sentence, or ProviderError."""

@@ -26,7 +26,7 @@ HOOK_MAX_LENGTH = 500
 
 # Kinds that take each family of options.
 VONAGE_STYLE = frozenset({"vonage", "kpn", "sandbox"})
-VOICE_GATEWAY = frozenset({"voicegateway"})
+VOICE_GATEWAY = frozenset({"voicegateway", "sandbox_jambonz"})
 
 # How a form asks for a value (Ask.input).
 INPUTS = ("number", "choice", "text", "url", "checkbox", "json", "pairs", "list")

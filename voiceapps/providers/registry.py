@@ -5,11 +5,13 @@ from __future__ import annotations
 from voiceapps.providers.base import AccountConfig, Provider, ProviderError
 from voiceapps.providers.kpn import KpnProvider
 from voiceapps.providers.sandbox import SandboxProvider
+from voiceapps.providers.sandbox_jambonz import SandboxJambonzProvider
 from voiceapps.providers.voicegateway import VoiceGatewayProvider
 from voiceapps.providers.vonage import VonageProvider
 
 PROVIDERS: dict[str, type[Provider]] = {
-    cls.kind: cls for cls in (VonageProvider, KpnProvider, VoiceGatewayProvider, SandboxProvider)
+    cls.kind: cls for cls in (VonageProvider, KpnProvider, VoiceGatewayProvider, SandboxProvider,
+                               SandboxJambonzProvider)
 }
 # For model and form fields: [("vonage", "Vonage"), ...].
 KIND_CHOICES = [(kind, cls.label) for kind, cls in PROVIDERS.items()]

@@ -32,6 +32,8 @@ from voiceapps.providers.base import (
 )
 from voiceapps.providers.http import HttpResult
 from voiceapps.providers.options import SPEECH_OPTIONS
+from voiceapps.providers.voicegateway_flow import DEFAULT_VENDOR, ncco_to_verbs, request_params
+from voiceapps.providers.voicegateway_verbs import verb_problems
 
 # jambonz call_status -> our Call.status (DESIGN.md section 3).
 STATUS_MAP = {
@@ -60,6 +62,20 @@ GATHER_REASONS = frozenset(
     {"speechDetected", "dtmfDetected", "timeout", "error", "stt-low-confidence"}
 )
 SIGNATURE_TOLERANCE = 300  # seconds, as jambonz's reference verifiers
+# Checking an NCCO before any account exists: results then go to a hook somewhere.
+_SOME_HOOK = "https://hook.invalid/action"
+
+
+def verbs_refusal(verbs: object, what: str) -> ProviderError | None:
+    """The error to raise for verbs jambonz would refuse (its own specification), or None."""
+    problems = verb_problems(verbs)
+    if not problems:
+        return None
+    listed = "; ".join(f"{path or '(verbs)'}: {sentence}" for path, sentence in problems[:5])
+    return ProviderError(
+        f"Voice Gateway would refuse {what}: {listed}",
+        invalid_parameters=[{"name": path, "reason": sentence} for path, sentence in problems],
+    )
 
 
 class VoiceGatewayProvider(Provider):
@@ -85,6 +101,7 @@ class VoiceGatewayProvider(Provider):
     WEBHOOKS = WEBHOOKS_NAMED_HOOKS
     EMULATED = False
     FLOW_FORMAT = "jambonz verbs"
+    TRANSLATES_NCCO = True  # hosted NCCOs are served as jambonz verbs (voicegateway_flow.py)
     DEFAULT_ANSWER_METHOD = "POST"  # jambonz's call_hook default
     CALL_ACTIONS = frozenset(
         {"hangup", "mute", "unmute", "transfer", "listen_pause", "listen_silence", "listen_resume"}
@@ -100,6 +117,30 @@ class VoiceGatewayProvider(Provider):
         "sip": {"uri": ("sipUri", True)},
         "user": {"name": ("name", True)},
     }
+
+    @classmethod
+    def ncco_problems(cls, document: object) -> list[tuple[str, str]]:
+        translation = ncco_to_verbs(document, hook=_SOME_HOOK)
+        if translation.problems:
+            return translation.problems
+        # A translation jambonz would refuse is Callboard's fault, but it must not be saved.
+        return [("", f"The translated verbs break jambonz's specification at {path}: {why}")
+                for path, why in verb_problems(translation.verbs)]
+
+    @classmethod
+    def served_flow(cls, document: object, *, hook: str) -> object:
+        translation = ncco_to_verbs(document, hook=hook)
+        if translation.problems:
+            path, sentence = translation.problems[0]
+            raise ProviderError(f"The call flow cannot run on {cls.label}: {path}: {sentence}")
+        refusal = verbs_refusal(translation.verbs, "the translated call flow")
+        if refusal:
+            raise refusal
+        return translation.verbs
+
+    @classmethod
+    def flow_request(cls, payload: Mapping[str, Any]) -> dict[str, Any]:
+        return request_params(payload)
 
     def _request(self, method: str, path: str, json: Any = None) -> HttpResult:
         if not self.account.api_key or not self.account.account_sid:
@@ -241,7 +282,11 @@ class VoiceGatewayProvider(Provider):
         if unknown:
             raise ProviderError(f"{self.label} {verb['verb']} does not take {', '.join(unknown)}.")
         if params.get("language"):
-            verb["synthesizer"] = {"language": params["language"]}
+            # jambonz's specification requires a vendor: "default" is the application's.
+            verb["synthesizer"] = {"vendor": DEFAULT_VENDOR, "language": params["language"]}
+        refusal = verbs_refusal([verb], f"the {verb['verb']} verb")
+        if refusal:
+            raise refusal
         # A list of verbs: feature servers before jambonz 0.9.5 take a whisper object that
         # has a `url` (a play verb has one) for a webhook to fetch the verbs from
         # (_lccWhisper); a list is played as it is by every version.

@@ -27,7 +27,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from voiceapps.sandbox import outbound
+from voiceapps.sandbox import jambonz, outbound
 from voiceapps.sandbox.models import SandboxCall, SandboxNumber
 from voiceapps.sandbox.scripts import resolve_script
 from voiceapps.sandbox.validation import ncco_problems
@@ -200,7 +200,7 @@ def _deadline(call: SandboxCall, after: Next) -> Next:
     """A step that would run past the call's length limit or the callee's hang-up ends it."""
     if call.answered_clock is None or after.op in ENDING_OPS:
         return after
-    limit = call.request.get("length_timer" if call.parent_id is None else "limit")
+    limit = call.request.get(_top_or_leg(call, "length_timer", "timeLimit", "limit"))
     limits = [(call.answered_clock + (limit or DEFAULT_LENGTH_TIMER), "platform")]
     if call.script.get("hangup_after") is not None:
         limits.append((call.answered_clock + call.script["hangup_after"], "user"))
@@ -254,7 +254,16 @@ def emit(call: SandboxCall, payload: dict[str, Any], *, urls: list | None = None
     return reply
 
 
+def _top_or_leg(call: SandboxCall, vonage: str, jambonz_name: str, leg: str) -> str:
+    """The request field that sets a limit: the call's own, in its dialect, or its leg's."""
+    if call.parent_id is not None:
+        return leg
+    return jambonz_name if call.dialect == jambonz.DIALECT else vonage
+
+
 def emit_status(call: SandboxCall, status: str, **extra: Any) -> outbound.Reply:
+    if call.dialect == jambonz.DIALECT:
+        return jambonz.emit_status(call, status, **extra)
     call.status = status
     return emit(call, status_payload(call, status, **extra), what=f"{status} event")
 
@@ -262,6 +271,8 @@ def emit_status(call: SandboxCall, status: str, **extra: Any) -> outbound.Reply:
 def report_error(call: SandboxCall, reason: str) -> None:
     """Vonage's error callback: what went wrong with the call's flow (vonage.md 2.3)."""
     logger.warning("Sandbox call %s: %s", call.uuid, reason)
+    if call.dialect == jambonz.DIALECT:
+        return  # jambonz has no error callback: its log is all there is
     emit(call, {"reason": reason, "uuid": call.uuid, "conversation_uuid": call.conversation_uuid,
                 "timestamp": now_iso()}, what="error")
 
@@ -321,7 +332,7 @@ def op_start(call: SandboxCall) -> Next:
 def op_ring(call: SandboxCall) -> Next:
     emit_status(call, "ringing")
     outcome = call.script["outcome"]
-    ring_limit = call.request.get("ringing_timer" if call.parent_id is None else "timeout")
+    ring_limit = call.request.get(_top_or_leg(call, "ringing_timer", "timeout", "timeout"))
     ring_limit = ring_limit or DEFAULT_RINGING_TIMER
     if outcome == "busy":
         return Next("busy", min(BUSY_AFTER, ring_limit))
@@ -334,6 +345,10 @@ def op_ring(call: SandboxCall) -> Next:
 def op_answer(call: SandboxCall) -> Next:
     call.answered_at = timezone.now()
     call.answered_clock = call.clock
+    call.status = "answered"
+    # Kept before it is told: a control request the event prompts (a transfer, say) then
+    # interrupts an answered call instead of one whose answer the interrupt would drop.
+    _store(call)
     emit_status(call, "answered", start_time=now_iso(), rate=str(RATE), network=NETWORK)
     if call.parent_id is not None:
         # A connected leg stays bridged until the callee hangs up.
@@ -344,6 +359,8 @@ def op_answer(call: SandboxCall) -> Next:
 
 def machine_detection(request: dict) -> dict:
     """The call's answering-machine detection, advanced winning over standard (2.5)."""
+    if request.get("amd"):
+        return jambonz.machine_detection(request)
     advanced = request.get("advanced_machine_detection")
     if advanced:
         return {"behavior": advanced.get("behavior", "continue"),
@@ -483,6 +500,8 @@ def op_resume(call: SandboxCall, ncco: list | None = None) -> Next:
 
 def op_flow(call: SandboxCall) -> Next:
     """Get the NCCO: inline, or from the answer URL with Vonage's parameters."""
+    if call.dialect == jambonz.DIALECT:
+        return jambonz.op_flow(call, Next)
     if "ncco" in call.request:
         call.ncco, call.pc = call.request["ncco"], 0
         return Next("action")
@@ -503,6 +522,9 @@ def op_action(call: SandboxCall) -> Next:
         return Next("hangup", 0, {"by": "platform"})  # the NCCO is over (5.10)
     action = call.ncco[call.pc]
     call.pc += 1
+    if call.dialect == jambonz.DIALECT:
+        return jambonz.run_verb(call, action, jambonz.Player(
+            Next, _talk_seconds, STREAM_SECONDS, answer_input))
     return ACTIONS[action["action"]](call, action)
 
 
@@ -512,9 +534,12 @@ def _times(seconds: float, loop: Any) -> float:
     return seconds * loop if loop > 0 else math.inf
 
 
+def _talk_seconds(text: str) -> float:
+    return max(1.0, len(_MARKUP.sub("", text)) / CHARS_PER_SECOND)
+
+
 def do_talk(call: SandboxCall, action: dict) -> Next:
-    spoken = _MARKUP.sub("", str(action.get("text", "")))
-    return Next("action", _times(max(1.0, len(spoken) / CHARS_PER_SECOND), action.get("loop")))
+    return Next("action", _times(_talk_seconds(str(action.get("text", ""))), action.get("loop")))
 
 
 def do_stream(call: SandboxCall, action: dict) -> Next:
@@ -574,6 +599,16 @@ def do_notify(call: SandboxCall, action: dict) -> Next:
 
 def do_input(call: SandboxCall, action: dict) -> Next:
     """The callee answers the prompt as scripted; the result goes out after it did."""
+    payload, delay = answer_input(call, action)
+    return Next("input_result", delay, {
+        "payload": payload,
+        "urls": action.get("eventUrl") or [],
+        "method": action.get("eventMethod", "POST"),
+    })
+
+
+def answer_input(call: SandboxCall, action: dict) -> tuple[dict[str, Any], float]:
+    """What the scripted callee gives an input (Vonage's input event) and how long it takes."""
     kinds = action.get("type") or ["dtmf"]
     turn = call.inputs_answered
     call.inputs_answered += 1
@@ -596,11 +631,7 @@ def do_input(call: SandboxCall, action: dict) -> Next:
             payload["speech"] = {"timeout_reason": "start_timeout", "results": []}
             if not digits:
                 delay = max(delay, float(speech.get("startTimeout", SPEECH_START_TIMEOUT)))
-    return Next("input_result", delay, {
-        "payload": payload,
-        "urls": action.get("eventUrl") or [],
-        "method": action.get("eventMethod", "POST"),
-    })
+    return payload, delay
 
 
 def _keys(digits: str, dtmf: dict) -> tuple[str, bool, float]:
@@ -636,6 +667,7 @@ def do_connect(call: SandboxCall, action: dict) -> Next:
         caller_id = (SandboxNumber.objects.filter(account=call.account)
                      .values_list("msisdn", flat=True).first() or "")
     leg = SandboxCall.objects.create(
+        dialect=call.dialect,
         conversation_uuid=call.conversation_uuid,
         account=call.account,
         application_id=call.application_id,
@@ -668,6 +700,14 @@ def op_transfer(call: SandboxCall, ncco: list | None = None, url: list | None = 
     return Next("action")
 
 
+def op_hook_result(call: SandboxCall, **args: Any) -> Next:
+    return jambonz.op_hook_result(call, next_step=Next, **args)
+
+
+def op_dial(call: SandboxCall, verb: dict) -> Next:
+    return do_connect(call, jambonz.dial_as_connect(verb))
+
+
 OPS: dict[str, Callable[..., Next | None]] = {
     "start": op_start,
     "ring": op_ring,
@@ -681,6 +721,8 @@ OPS: dict[str, Callable[..., Next | None]] = {
     "flow": op_flow,
     "action": op_action,
     "input_result": op_input_result,
+    "hook_result": op_hook_result,
+    "dial": op_dial,
     "resume": op_resume,
     "transfer": op_transfer,
     "hangup": op_hangup,

@@ -67,6 +67,8 @@ class SandboxCall(models.Model):
     """
 
     uuid = models.CharField(max_length=36, unique=True, default=new_uuid)
+    # Whose words the emulator speaks for this call: Vonage's, or jambonz's (sandbox/jambonz.py).
+    dialect = models.CharField(max_length=10, default="vonage")
     conversation_uuid = models.CharField(max_length=64)
     account = models.ForeignKey(ProviderAccount, on_delete=models.CASCADE, related_name="+")
     application_id = models.CharField(max_length=36)  # the JWT's application_id

@@ -9,6 +9,7 @@ are never logged whole: Callboard's own webhook URLs carry the account's secret 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import time
@@ -84,6 +85,16 @@ def signature(account: ProviderAccount, application_id: str, payload_hash: str) 
     return "Bearer " + jwt.encode(claims, secret, algorithm="HS256")
 
 
+def jambonz_signature(account: ProviderAccount, body: bytes) -> dict[str, str]:
+    """The Jambonz-Signature header jambonz sends when the account has a webhook secret."""
+    secret = account.secret("webhook_secret")
+    if not secret:
+        return {}
+    timestamp = int(time.time())
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return {"Jambonz-Signature": f"t={timestamp},v1={digest.hexdigest()}"}
+
+
 def send(
     *,
     account: ProviderAccount,
@@ -119,6 +130,7 @@ def send(
     authorization = signature(account, application_id, digest.hexdigest())
     if authorization:
         headers["Authorization"] = authorization
+    headers.update(jambonz_signature(account, data or b""))
 
     for attempt in (1, 2):
         try:

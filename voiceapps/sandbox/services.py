@@ -36,6 +36,8 @@ from voiceapps.services import (
 )
 
 ACCOUNT_NAME = "Sandbox"
+JAMBONZ_ACCOUNT_NAME = "Sandbox (jambonz)"
+JAMBONZ_KIND = "sandbox_jambonz"  # the sandbox speaking Voice Gateway's API (jambonz_api.py)
 APPLICATION_NAME = "Demo"
 MENU_NAME = "Demo menu"
 
@@ -45,6 +47,8 @@ class FirstRun:
     account: ProviderAccount
     application: Application
     numbers: list[Number]
+    # The same demo on the sandbox speaking jambonz, as a Voice Gateway account would.
+    jambonz_application: Application | None = None
 
 
 def sandbox_first_run(*, actor: Actor = SYSTEM) -> FirstRun | None:
@@ -63,7 +67,15 @@ def sandbox_first_run(*, actor: Actor = SYSTEM) -> FirstRun | None:
         application_generate_keypair(actor=actor, application=application)
         sandbox_application_register(actor=actor, application=application)
         numbers = _demo_numbers(actor=actor, account=account, application=application)
-    return FirstRun(account, application, numbers)
+        jambonz_account = account_create(actor=actor, kind=JAMBONZ_KIND,
+                                         values={"name": JAMBONZ_ACCOUNT_NAME})
+        jambonz_application = application_create(
+            actor=actor, account=jambonz_account, values={
+                "name": APPLICATION_NAME, "flow_type": FlowType.HOSTED, "ncco_document": menu,
+                "answer_method": "POST"})  # jambonz's call_hook method
+        sandbox_application_register(actor=actor, application=jambonz_application)
+        _demo_numbers(actor=actor, account=jambonz_account, application=jambonz_application)
+    return FirstRun(account, application, numbers, jambonz_application)
 
 
 def _demo_documents(*, actor: Actor) -> NccoDocument:
@@ -95,11 +107,17 @@ def sandbox_application_register(*, actor: Actor, application: Application) -> A
     config = application.config(answer_url=application_answer_url(application),
                                 event_url=application_event_url(application))
     provider = get_provider(application.account.config())
+    if application.account.kind == JAMBONZ_KIND:
+        # The hooks the Voice Gateway adapter's push sends.
+        capabilities = {"jambonz": {
+            "call_hook": {"url": config.answer_url, "method": config.answer_method},
+            "call_status_hook": {"url": config.event_url, "method": config.event_method}}}
+    else:
+        # Exactly what the adapter's push would send.
+        capabilities = {"voice": provider._voice_capability(config)}
     registered = SandboxApplication.objects.create(
         account=application.account, name=application.name,
-        public_key=application.public_key_pem,
-        # Exactly what the adapter's push would send.
-        capabilities={"voice": provider._voice_capability(config)},
+        public_key=application.public_key_pem, capabilities=capabilities,
     )
     application.provider_app_id = registered.pk
     application.sync_state = SyncState.SYNCED

@@ -1,8 +1,8 @@
-"""Mounted at /sandbox/: Vonage's paths under the sandbox's base URL."""
+"""Mounted at /sandbox/: Vonage's and jambonz's paths under the sandbox's base URL."""
 
 from django.urls import path
 
-from voiceapps.sandbox import views
+from voiceapps.sandbox import jambonz_api, views
 
 urlpatterns = [
     path("v1/calls", views.calls, name="sandbox_calls"),
@@ -16,4 +16,15 @@ urlpatterns = [
          name="sandbox_application"),
     path("account/numbers", views.account_numbers, name="sandbox_numbers"),
     path("number/update", views.number_update, name="sandbox_number_update"),
+    # jambonz's REST API, for Sandbox (jambonz) accounts (jambonz_api.py).
+    path("v1/Accounts/<str:account_sid>", jambonz_api.account_detail, name="sandbox_jb_account"),
+    path("v1/Accounts/<str:account_sid>/Calls", jambonz_api.calls, name="sandbox_jb_calls"),
+    path("v1/Accounts/<str:account_sid>/Calls/<str:call_sid>", jambonz_api.call_detail,
+         name="sandbox_jb_call"),
+    path("v1/Applications", jambonz_api.applications, name="sandbox_jb_applications"),
+    path("v1/Applications/<str:application_sid>", jambonz_api.application_detail,
+         name="sandbox_jb_application"),
+    path("v1/PhoneNumbers", jambonz_api.phone_numbers, name="sandbox_jb_numbers"),
+    path("v1/PhoneNumbers/<str:phone_number_sid>", jambonz_api.phone_number_detail,
+         name="sandbox_jb_number"),
 ]

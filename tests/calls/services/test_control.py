@@ -3,6 +3,7 @@ provider's own document (Vonage and KPN OpenAPI specs, the jambonz swagger); Voi
 bodies are also held to jambonz.md 2.6 (one operation per request) here."""
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from calls.models import CallStatus
@@ -229,7 +230,7 @@ def test_voice_gateway_operations(fake_provider, operator):
         {"mute_status": "unmute"},
         {"call_hook": {"url": "https://flows.example/vg", "method": "POST"}},
         {"whisper": [{"verb": "say", "text": "Please hold",
-                      "synthesizer": {"language": "de-DE"}}]},
+                      "synthesizer": {"vendor": "default", "language": "de-DE"}}]},
         {"whisper": [{"verb": "play", "url": "https://audio.example/beep.wav"}]},
         {"dtmf": {"digit": "1"}},
         {"dtmf": {"digit": "#"}},
@@ -240,6 +241,57 @@ def test_voice_gateway_operations(fake_provider, operator):
     whispers = [request for request in setup.fake.requests_to("PUT", call_path(setup, call))
                 if "whisper" in request.json()]
     assert [request.server_effect for request in whispers] == ["plays say", "plays play"]
+
+
+@pytest.mark.parametrize("target", ["ncco", "ncco_document"])
+def test_voice_gateway_transfers_to_an_ncco_callboard_serves_as_verbs(fake_provider, operator,
+                                                                      client, target):
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup)
+    ncco = [{"action": "talk", "text": "You are through to {{to}}."}]
+    params = ({"ncco": ncco} if target == "ncco"
+              else {"ncco_document": NccoVersionFactory(content=ncco).document})
+
+    control.call_control(actor=operator, call=call, action="transfer", **params)
+
+    [sent] = bodies(setup, call)
+    hook = sent["call_hook"]
+    assert hook["method"] == "POST"
+    assert hook["url"].startswith(f"{settings.PUBLIC_BASE_URL}/hooks/")
+    # Voice Gateway then fetches the new flow from that call_hook.
+    response = client.post(hook["url"].removeprefix(settings.PUBLIC_BASE_URL),
+                           {"call_sid": call.provider_call_id, "to": TO.lstrip("+")},
+                           content_type="application/json")
+    assert response.status_code == 200
+    # A written NCCO is filled in when sent; a saved one when fetched, as the answer URL's.
+    to = TO if target == "ncco" else TO.lstrip("+")
+    assert response.json() == [{"verb": "say", "text": f"You are through to {to}."}]
+    assert call.answer_requests.get().status_code == 200
+
+
+def test_a_transfer_url_is_only_callboard_s(fake_provider, operator, client):
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup)
+    control.call_control(actor=operator, call=call, action="transfer",
+                         ncco=[{"action": "talk", "text": "Hi"}])
+    url = bodies(setup, call)[0]["call_hook"]["url"].removeprefix(settings.PUBLIC_BASE_URL)
+
+    assert client.post(url[:-3] + "abc", {}, content_type="application/json").status_code == 404
+    other = voicegateway_setup(fake_provider).account.webhook_token
+    assert client.post(url.replace(call.account.webhook_token, other), {},
+                       content_type="application/json").status_code == 404
+
+
+def test_voice_gateway_refuses_a_transfer_to_an_ncco_it_cannot_run(fake_provider, operator):
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup)
+
+    with pytest.raises(ValidationError) as refused:
+        control.call_control(actor=operator, call=call, action="transfer", ncco=[
+            {"action": "connect", "endpoint": [{"type": "vbc", "extension": "123"}]}])
+
+    assert "(Voice Gateway)" in refused.value.message_dict["ncco"][0]
+    assert bodies(setup, call) == []
 
 
 @pytest.mark.parametrize("action", ["earmuff", "unearmuff", "talk_stop", "stream_stop"])

@@ -36,6 +36,28 @@ def test_a_test_call_is_placed_with_the_demo_flow_to_the_chosen_callee(
     assert call.status == CallStatus.QUEUED and call.placed_by == operator_user
 
 
+def test_a_test_call_can_run_on_the_sandbox_speaking_jambonz(first_run, client_for,
+                                                            operator_user):
+    page = client_for(operator_user).get("/").content.decode()
+    assert "Which sandbox" in page and "Sandbox (jambonz): Demo" in page
+
+    client_for(operator_user).post("/calls/test-call", {
+        "script": "busy", "application": first_run.jambonz_application.pk})
+
+    call = Call.objects.get()
+    assert call.application == first_run.jambonz_application
+    assert call.to_display == "+447700900001" and call.status == CallStatus.QUEUED
+
+
+def test_a_test_call_refuses_an_application_that_is_not_a_sandbox_demo(first_run, client_for,
+                                                                      operator_user):
+    response = client_for(operator_user).post("/calls/test-call", {"application": "999999"},
+                                              follow=True)
+
+    assert "Choose one of the sandboxes" in response.content.decode()
+    assert not Call.objects.exists()
+
+
 def test_a_test_call_needs_an_operator_and_a_known_script(first_run, client_for, personas):
     assert client_for(personas["viewer"]).post("/calls/test-call").status_code == 403
     assert client_for(None).post("/calls/test-call").status_code == 302  # to the login

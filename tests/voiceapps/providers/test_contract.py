@@ -67,11 +67,17 @@ FAKES: dict[str, tuple[Callable, str, object]] = {
         {"type": "UNAUTHORIZED", "error_title": "Unauthorized"},
     ),
     "voicegateway": (start_voicegateway, "/v1/Accounts/{AccountSid}", "Unauthorized"),
+    # The sandbox speaking jambonz talks through the Voice Gateway adapter, to jambonz's API.
+    "sandbox_jambonz": (
+        lambda fake_provider: start_voicegateway(fake_provider, kind="sandbox_jambonz"),
+        "/v1/Accounts/{AccountSid}",
+        "Unauthorized",
+    ),
 }
 
 
 def test_the_registry_has_every_kind_under_its_own_name():
-    assert set(PROVIDERS) == {"vonage", "kpn", "voicegateway", "sandbox"}
+    assert set(PROVIDERS) == {"vonage", "kpn", "voicegateway", "sandbox", "sandbox_jambonz"}
     assert set(FAKES) == set(PROVIDERS)
     for kind, cls in PROVIDERS.items():
         assert cls.kind == kind
@@ -312,6 +318,7 @@ CALL_OBJECTS = {
     "sandbox": ("/v1/calls/{uuid}", VONAGE_CALL),
     "kpn": (KPN_PREFIX + "/voice/calls/{uuid}", VONAGE_CALL),
     "voicegateway": ("/v1/Accounts/{AccountSid}/Calls/{CallSid}", JAMBONZ_CALL),
+    "sandbox_jambonz": ("/v1/Accounts/{AccountSid}/Calls/{CallSid}", JAMBONZ_CALL),
 }
 
 
@@ -339,7 +346,7 @@ def test_a_call_the_provider_does_not_know_is_none_and_trouble_an_error(fake_pro
     path, body = CALL_OBJECTS[kind]
     fake.reply("GET", path, 404, {"title": "Not Found"})
     fake.reply("GET", path, 500, {"title": "Internal Error"})
-    status_key = "call_status" if kind == "voicegateway" else "status"
+    status_key = "call_status" if CALL_OBJECTS[kind][1] is JAMBONZ_CALL else "status"
     fake.reply("GET", path, 200, {**body, status_key: "gone-fishing"})
     provider = get_provider(account)
 

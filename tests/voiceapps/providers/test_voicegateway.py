@@ -388,8 +388,21 @@ def test_speech_and_audio_are_whispered_as_verbs_the_gateway_plays(fake_provider
 
     sent = fake.requests_to("PUT", f"{CALLS}/{CALL_SID}")
     assert [request.server_effect for request in sent] == ["plays say", "plays play"]
+    # jambonz's specification requires the synthesizer's vendor: "default" is the application's.
+    synthesizer = {"vendor": "default", "language": "nl-NL"}
     assert sent[0].json()["whisper"] == [
-        {"verb": "say", "text": "Please hold", "synthesizer": {"language": "nl-NL"}}]
+        {"verb": "say", "text": "Please hold", "synthesizer": synthesizer}]
+
+
+def test_a_whisper_jambonz_would_refuse_is_not_sent(fake_provider):
+    fake, account = start_voicegateway(fake_provider)
+    vg = VoiceGatewayProvider(account)
+
+    with pytest.raises(ProviderError) as refused:
+        vg.start_stream(APP, CALL_SID, 42)  # type: ignore[arg-type]
+
+    assert "/0/url: play: url must be one of string, array" in str(refused.value)
+    assert fake.requests_to("PUT", f"{CALLS}/{CALL_SID}") == []
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,8 @@ from voiceapps.sandbox.services import sandbox_first_run
 
 class Command(BaseCommand):
     help = ("Create a sandbox provider account with a demo application (a greeting and a "
-            "one-digit menu) and two numbers. Does nothing once a sandbox account exists.")
+            "one-digit menu) and two numbers, and the same on a sandbox speaking Voice Gateway's "
+            "jambonz. Does nothing once a sandbox account exists.")
 
     def handle(self, *args, **options) -> None:
         created = sandbox_first_run()
@@ -17,4 +18,6 @@ class Command(BaseCommand):
         numbers = ", ".join(number.e164 for number in created.numbers)
         self.stdout.write(self.style.SUCCESS(
             f"Created the sandbox account {created.account.name!r}, its application "
-            f"{created.application.name!r} and the numbers {numbers}."))
+            f"{created.application.name!r} and the numbers {numbers}; the same demo on "
+            f"{created.jambonz_application.account.name!r}, which speaks Voice Gateway's "
+            "jambonz."))

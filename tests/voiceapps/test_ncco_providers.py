@@ -1,0 +1,90 @@
+"""An NCCO served to Voice Gateway calls is refused at save when Voice Gateway cannot run it,
+pointing at the path; the same document is fine for Vonage."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from portal.services import SYSTEM
+from tests.factories import ApplicationFactory, ProviderAccountFactory
+from tests.voiceapps.ncco_helpers import make_document
+from voiceapps import services as app_services
+from voiceapps.ncco import services
+from voiceapps.ncco.services import NccoRejected
+
+pytestmark = pytest.mark.django_db
+
+LOUD = [{"action": "talk", "text": "Hello", "level": 0.8}]
+
+
+def test_a_save_voice_gateway_cannot_run_is_refused_with_the_path():
+    document = make_document("Greeting")
+    ApplicationFactory(
+        account=ProviderAccountFactory(voicegateway=True), ncco_document=document, name="Line"
+    )
+
+    with pytest.raises(NccoRejected) as refused:
+        services.ncco_document_update(actor=SYSTEM, document=document, content=LOUD)
+
+    [issue] = refused.value.report.errors
+    assert issue.path == "/0/level"
+    assert "only level 0" in issue.message and "“Line” on Voice Gateway" in issue.message
+    assert document.versions.count() == 1
+
+
+def test_the_same_save_is_fine_for_a_vonage_application():
+    document = make_document("Greeting")
+    ApplicationFactory(account=ProviderAccountFactory(), ncco_document=document)
+
+    saved = services.ncco_document_update(actor=SYSTEM, document=document, content=LOUD)
+
+    assert saved.version.number == 2
+
+
+def test_a_document_a_voice_gateway_menu_routes_to_is_checked_too():
+    target = make_document("Sales")
+    menu = make_document(
+        "Menu",
+        [services.menu_input_action(url=services.menu_url(token="ACCOUNT_TOKEN", version_id=0))],
+        menu={"digits": {"1": target.pk}},
+    )
+    ApplicationFactory(account=ProviderAccountFactory(voicegateway=True), ncco_document=menu)
+
+    with pytest.raises(NccoRejected) as refused:
+        services.ncco_document_update(actor=SYSTEM, document=target, content=LOUD)
+
+    assert [issue.path for issue in refused.value.report.errors] == ["/0/level"]
+
+
+def test_a_voice_gateway_application_cannot_be_given_a_flow_it_cannot_run():
+    account = ProviderAccountFactory(voicegateway=True)
+    loud = make_document("Loud", LOUD)
+
+    with pytest.raises(ValidationError) as refused:
+        app_services.application_create(
+            actor=SYSTEM, account=account, values={"name": "Line", "ncco_document": loud}
+        )
+
+    assert "“Loud” /0/level" in str(refused.value.message_dict["ncco_document"])
+
+
+def test_the_editor_preview_shows_the_verbs_or_why_there_are_none():
+    verbs, issues = services.ncco_translation(
+        document=[{"action": "talk", "text": "Hi"}], kind="voicegateway"
+    )
+    none, problems = services.ncco_translation(document=LOUD, kind="voicegateway")
+
+    assert (verbs, issues) == ([{"verb": "say", "text": "Hi"}], [])
+    assert none is None and [issue.path for issue in problems] == ["/0/level"]
+
+
+def test_the_editor_shows_the_verbs_beside_the_ncco_for_a_voice_gateway_application(
+    client_for, viewer_user
+):
+    document = make_document("Greeting", [{"action": "talk", "text": "Hello there"}])
+    ApplicationFactory(account=ProviderAccountFactory(voicegateway=True), ncco_document=document)
+
+    page = client_for(viewer_user).get(reverse("ncco_edit", args=[document.pk])).content.decode()
+
+    assert "As Voice Gateway runs it" in page
+    assert "&quot;verb&quot;: &quot;say&quot;" in page
