@@ -59,15 +59,18 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "settings": {"GET": ADMIN, "POST": ADMIN},
     # calls
     "dashboard": {"GET": VIEWER},
+    "dashboard_live": {"GET": VIEWER},
     "call_list": {"GET": VIEWER},
     "call_list_live": {"GET": VIEWER},
     "call_list_csv": {"GET": VIEWER},
     "call_detail": {"GET": VIEWER},
+    "call_detail_live": {"GET": VIEWER},
     "call_new": {"GET": OPERATOR, "POST": OPERATOR},
     "test_call": {"POST": OPERATOR},
     "sandbox_test_call": {"POST": OPERATOR},  # test_call's old address
     "call_control": {"POST": OPERATOR},
     "delivery_list": {"GET": OPERATOR},
+    "delivery_list_live": {"GET": OPERATOR},
     "delivery_replay": {"POST": ADMIN},
     "call_profile_list": {"GET": VIEWER},
     "call_profile_create": {"GET": OPERATOR, "POST": OPERATOR},

@@ -39,6 +39,7 @@ ACCOUNT_NAME = "Sandbox"
 JAMBONZ_ACCOUNT_NAME = "Sandbox (jambonz)"
 JAMBONZ_KIND = "sandbox_jambonz"  # the sandbox speaking Voice Gateway's API (jambonz_api.py)
 APPLICATION_NAME = "Demo"
+JAMBONZ_APPLICATION_NAME = "Demo (jambonz)"  # told apart from the Vonage one in lists and pickers
 MENU_NAME = "Demo menu"
 
 
@@ -71,8 +72,8 @@ def sandbox_first_run(*, actor: Actor = SYSTEM) -> FirstRun | None:
                                          values={"name": JAMBONZ_ACCOUNT_NAME})
         jambonz_application = application_create(
             actor=actor, account=jambonz_account, values={
-                "name": APPLICATION_NAME, "flow_type": FlowType.HOSTED, "ncco_document": menu,
-                "answer_method": "POST"})  # jambonz's call_hook method
+                "name": JAMBONZ_APPLICATION_NAME, "flow_type": FlowType.HOSTED,
+                "ncco_document": menu, "answer_method": "POST"})  # jambonz's call_hook method
         sandbox_application_register(actor=actor, application=jambonz_application)
         _demo_numbers(actor=actor, account=jambonz_account, application=jambonz_application)
     return FirstRun(account, application, numbers, jambonz_application)
