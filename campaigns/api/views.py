@@ -13,6 +13,7 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
+from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -41,17 +42,14 @@ def _campaigns() -> QuerySet[Campaign]:
     return Campaign.objects.select_related("account", "application")
 
 
-class CampaignListCreateApi(GenericAPIView):
+class CampaignListCreateApi(ListModelMixin, GenericAPIView):
     account_scoped = False
     serializer_class = CampaignSerializer
     queryset = _campaigns()
 
     @extend_schema(responses=CampaignSerializer(many=True), summary="List campaigns")
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(
-            CampaignSerializer(page, many=True, context={"request": request}).data
-        )
+        return self.list(request)
 
     @extend_schema(
         request=CampaignWriteSerializer,
@@ -255,15 +253,14 @@ class CampaignResultsApi(GenericAPIView):
         return self.get_paginated_response([result_row(contact) for contact in page])
 
 
-class SuppressionListListCreateApi(GenericAPIView):
+class SuppressionListListCreateApi(ListModelMixin, GenericAPIView):
     account_scoped = False
     serializer_class = SuppressionListSerializer
     queryset = SuppressionList.objects.select_related("account")
 
     @extend_schema(responses=SuppressionListSerializer(many=True), summary="List do-not-call lists")
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(SuppressionListSerializer(page, many=True).data)
+        return self.list(request)
 
     @extend_schema(
         request=SuppressionListCreateSerializer,
