@@ -46,10 +46,11 @@ from tests.helpers import stop_process
 REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 POSTGRES = "postgres://postgres@127.0.0.1:5432"
-DATABASE = "bench"
-# Redis databases of their own, so a benchmark never meets `.ci/run` (0 and 1) or `make run`.
-BROKER_URL = "redis://127.0.0.1:6379/14"
-CACHE_URL = "redis://127.0.0.1:6379/15"
+# Redis databases of their own, so a benchmark never meets `.ci/run` (0 and 1) or `make run`;
+# the BENCH_* variables let two benchmarks run side by side without sharing them.
+DATABASE = os.environ.get("BENCH_DATABASE", "bench")
+BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
+CACHE_URL = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/15")
 QUEUE = "callboard-bench"
 BARE_PATH = "/bench/bare"
 WEB_WORKERS = 2
