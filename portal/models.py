@@ -2,11 +2,13 @@ from datetime import timedelta
 from typing import Any, Self
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser, Group, UserManager
 from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
+
+from portal.redaction import scrub
 
 
 class Role(models.TextChoices):
@@ -22,15 +24,29 @@ class Role(models.TextChoices):
 
 
 class CallboardUserManager(UserManager):
+    def create_with_role(
+        self, *, username: str, email: str, role: "Role", password: str | None,
+        oidc_subject: str | None = None,
+    ) -> "User":
+        """A validated user with `role`; `password` None: none usable, until one is set."""
+        user = self.model(username=username, email=email, oidc_subject=oidc_subject)
+        user.set_password(password)
+        user.full_clean()
+        user.save(using=self._db)
+        user.set_role(role)
+        return user
+
     def create_superuser(
         self, username: str, email: str | None = None, password: str | None = None,
         **extra_fields: Any,
     ) -> "User":
-        """`manage.py createsuperuser` makes an admin: the Admin role, as the portal would."""
-        from portal.services import SYSTEM, user_create  # services imports this module
-
-        return user_create(actor=SYSTEM, username=username, email=email or "",
-                           role=Role.ADMIN, password=password)
+        """`manage.py createsuperuser` makes an admin: the Admin role, audited as the system,
+        as portal.services.user_create would (which a model cannot import: it imports us)."""
+        with transaction.atomic(using=self._db):
+            user = self.create_with_role(username=username, email=email or "",
+                                         role=Role.ADMIN, password=password)
+            AuditEntry.record(action="user.create", obj=user, changes={"role": Role.ADMIN.value})
+        return user
 
 
 class User(AbstractUser):
@@ -73,6 +89,15 @@ class User(AbstractUser):
     def has_role(self, minimum: Role) -> bool:
         role = self.role
         return role is not None and role.rank >= minimum.rank
+
+    def set_role(self, role: Role) -> None:
+        """The only writer of the role, and of the flags Django derives access from."""
+        self.groups.remove(*Group.objects.filter(name__in=Role.labels))
+        self.groups.add(Group.objects.get(name=role.label))
+        self.is_staff = role == Role.ADMIN
+        self.is_superuser = False
+        self.save(update_fields=["is_staff", "is_superuser"])
+        self.__dict__.pop("_role_cache", None)
 
 
 class TokenScope(models.TextChoices):
@@ -170,6 +195,25 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_label or 'system'} {self.action} {self.object_repr}"
+
+    @classmethod
+    def record(
+        cls, *, action: str, obj: models.Model | None = None, changes: dict | None = None,
+        actor: User | None = None, actor_label: str = "system", token: ApiToken | None = None,
+        ip_address: str | None = None,
+    ) -> "AuditEntry":
+        """An entry about `obj` (system's unless an actor is given), its changes scrubbed."""
+        return cls.objects.create(
+            actor=actor,
+            actor_label=actor_label,
+            token=token,
+            ip_address=ip_address,
+            action=action,
+            object_type=obj._meta.label_lower if obj is not None else "",
+            object_id=str(obj.pk) if obj is not None else "",
+            object_repr=str(obj)[:200] if obj is not None else "",
+            changes=scrub(changes or {}, keep_last4=True),
+        )
 
     @property
     def via(self) -> str:

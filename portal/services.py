@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model
@@ -29,7 +28,6 @@ from portal.models import (
     TokenScope,
     User,
 )
-from portal.redaction import scrub
 
 TOKEN_PREFIX = "cb_"
 
@@ -90,17 +88,9 @@ def _ip_or_none(value: str) -> str | None:
 def audit_record(
     *, actor: Actor, action: str, obj: Model | None = None, changes: dict | None = None
 ) -> AuditEntry:
-    return AuditEntry.objects.create(
-        actor=actor.user,
-        actor_label=actor.label,
-        token=actor.token,
-        ip_address=actor.ip_address,
-        action=action,
-        object_type=obj._meta.label_lower if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
-        object_repr=str(obj)[:200] if obj is not None else "",
-        changes=scrub(changes or {}, keep_last4=True),
-    )
+    return AuditEntry.record(action=action, obj=obj, changes=changes, actor=actor.user,
+                             actor_label=actor.label, token=actor.token,
+                             ip_address=actor.ip_address)
 
 
 # First-run setup ---------------------------------------------------------------------------
@@ -123,26 +113,13 @@ def setup_create_admin(*, username: str, email: str, password: str) -> User:
     with transaction.atomic():
         if not setup_is_open():
             raise ValidationError("Callboard is already set up; sign in instead.")
-        user = User(username=username, email=email)
-        user.set_password(password)
-        user.full_clean()
-        user.save()
-        _set_role(user, Role.ADMIN)
+        user = User.objects.create_with_role(username=username, email=email,
+                                             role=Role.ADMIN, password=password)
         audit_record(actor=Actor(user=user), action="setup.complete", obj=user)
     return user
 
 
 # Users and roles ---------------------------------------------------------------------------
-
-def _set_role(user: User, role: Role) -> None:
-    """The only writer of a user's role, and of the flags Django derives access from."""
-    user.groups.remove(*Group.objects.filter(name__in=Role.labels))
-    user.groups.add(Group.objects.get(name=role.label))
-    user.is_staff = role == Role.ADMIN
-    user.is_superuser = False
-    user.save(update_fields=["is_staff", "is_superuser"])
-    user.__dict__.pop("_role_cache", None)
-
 
 @transaction.atomic
 def user_create(
@@ -151,11 +128,8 @@ def user_create(
 ) -> User:
     """A user with a role; `password` None: none usable, until one is set. `oidc_subject`:
     made at their first single sign-on."""
-    user = User(username=username, email=email, oidc_subject=oidc_subject)
-    user.set_password(password)
-    user.full_clean()
-    user.save()
-    _set_role(user, role)
+    user = User.objects.create_with_role(username=username, email=email, role=role,
+                                         password=password, oidc_subject=oidc_subject)
     changes = {"role": role.value}
     if oidc_subject:
         changes["via"] = "single sign-on"
@@ -174,7 +148,7 @@ def user_update(
     changes: dict[str, Any] = {}
     if role is not None and role != user.role:
         changes["role"] = [user.role.value if user.role else None, role.value]
-        _set_role(user, role)
+        user.set_role(role)
     if is_active is not None and is_active != user.is_active:
         changes["is_active"] = [user.is_active, is_active]
         user.is_active = is_active

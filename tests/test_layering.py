@@ -6,7 +6,9 @@ No exceptions besides the frame's URL and settings wiring: the frame (portal) im
 feature, voiceapps imports nothing of calls, calls nothing of campaigns, and the sandbox
 (Callboard's provider emulator inside voiceapps) is reached from outside voiceapps only
 through the URLs. The module-level imports also form no cycle: a module never needs itself
-half-imported.
+half-imported. Inside an app, imports in function bodies form none either (a cycle there is
+two modules doing each other's jobs), except a task body importing the service it runs:
+services enqueue tasks, so that one is the rule (docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -121,18 +123,38 @@ def upward(found: Import) -> str:
     return ""
 
 
+def _app(name: str) -> str:
+    return name.split(".")[0]
+
+
+def runs_its_service(edge: Import) -> bool:
+    """A task importing, in its body, the service it runs (calls.tasks -> calls.services…)."""
+    return not edge.module_level and edge.importer.rpartition(".")[2] == "tasks"
+
+
 def module_level_cycles(found: list[Import]) -> list[list[str]]:
+    """The cycles among module-level imports."""
+    return cycles([edge for edge in found if edge.module_level])
+
+
+def in_app_cycles(found: list[Import]) -> list[list[str]]:
+    """The cycles among one app's imports, function bodies included, tasks running their
+    service aside."""
+    return cycles([edge for edge in found
+                   if _app(edge.importer) == _app(edge.imported) and not runs_its_service(edge)])
+
+
+def cycles(edges: list[Import]) -> list[list[str]]:
     """Strongly connected groups of modules (Tarjan) with more than one member, or a module
-    importing itself, in the graph of module-level imports."""
+    importing itself, in the graph of these imports."""
     graph: dict[str, set[str]] = {}
-    for edge in found:
-        if edge.module_level:
-            graph.setdefault(edge.importer, set()).add(edge.imported)
+    for edge in edges:
+        graph.setdefault(edge.importer, set()).add(edge.imported)
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
     on_stack: set[str] = set()
-    cycles: list[list[str]] = []
+    found: list[list[str]] = []
 
     def connect(node: str) -> None:
         index[node] = low[node] = len(index)
@@ -153,12 +175,12 @@ def module_level_cycles(found: list[Import]) -> list[list[str]]:
                 if member == node:
                     break
             if len(group) > 1 or node in graph.get(node, ()):
-                cycles.append(sorted(group))
+                found.append(sorted(group))
 
     for node in sorted(graph):
         if node not in index:
             connect(node)
-    return cycles
+    return found
 
 
 def test_the_reader_sees_the_imports_it_must_judge():
@@ -188,6 +210,12 @@ def test_no_module_level_import_cycle():
     assert cycles == [], "\n".join(" <-> ".join(group) for group in cycles)
 
 
+def test_no_import_cycle_inside_an_app():
+    found = in_app_cycles(all_imports())
+
+    assert found == [], "\n".join(" <-> ".join(group) for group in found)
+
+
 def test_the_rules_catch_what_they_are_for():
     assert upward(Import("portal.views", "calls.models", 1, True))
     assert upward(Import("voiceapps.services", "calls.services.placing", 1, False))
@@ -202,3 +230,11 @@ def test_the_rules_catch_what_they_are_for():
         ["a", "b"]
     ]
     assert module_level_cycles([Import("a", "b", 1, True), Import("b", "a", 1, False)]) == []
+    assert in_app_cycles([Import("a.models", "a.services", 1, False),
+                          Import("a.services", "a.models", 1, True)]) == [
+        ["a.models", "a.services"]
+    ]
+    assert in_app_cycles([Import("a.tasks", "a.services", 1, False),
+                          Import("a.services", "a.tasks", 1, True)]) == []
+    assert in_app_cycles([Import("a.models", "b.services", 1, False),
+                          Import("b.services", "a.models", 1, True)]) == []

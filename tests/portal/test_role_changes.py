@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from portal import services
-from portal.models import Role, User
+from portal.models import AuditEntry, Role, User
 from tests.factories import PASSWORD
 
 KINDS = {
@@ -73,3 +73,6 @@ def test_createsuperuser_makes_an_admin_by_role():
     root = User.objects.get(username="root")
     assert root.role == Role.ADMIN and root.is_staff and not root.is_superuser
     assert not root.has_usable_password()
+    # The audit log says the system made it, as for any admin made without a signed-in user.
+    entry = AuditEntry.objects.get(action="user.create", object_id=str(root.pk))
+    assert (entry.actor_label, entry.via, entry.changes) == ("system", "system", {"role": "admin"})

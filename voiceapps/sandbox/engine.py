@@ -30,6 +30,7 @@ from django.utils import timezone
 from voiceapps.sandbox import jambonz, outbound
 from voiceapps.sandbox.models import SandboxCall, SandboxNumber
 from voiceapps.sandbox.scripts import resolve_script
+from voiceapps.sandbox.tasks import sandbox_step
 from voiceapps.sandbox.validation import ncco_problems
 
 logger = logging.getLogger("voiceapps.sandbox")
@@ -124,8 +125,6 @@ def scaled(seconds: float) -> float:
 
 
 def schedule(call_id: int, step: int, countdown: float) -> None:
-    from voiceapps.sandbox.tasks import sandbox_step
-
     transaction.on_commit(
         lambda: sandbox_step.apply_async(args=(call_id, step), countdown=max(0.0, countdown))
     )
