@@ -32,7 +32,7 @@ def _level() -> forms.DecimalField:
         label="Volume", required=False, min_value=control.LEVEL_RANGE[0],
         max_value=control.LEVEL_RANGE[1], decimal_places=1, max_digits=2,
         widget=forms.NumberInput(attrs={"step": "0.1"}),
-        help_text="From -1 to 1 in steps of 0.1; empty or 0 keeps the volume.")
+        help_text=f"{control.LEVEL_TEXT.capitalize()}; empty or 0 keeps the volume.")
 
 
 def _loop() -> forms.IntegerField:

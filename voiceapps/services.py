@@ -37,10 +37,6 @@ from voiceapps.providers.vonage import new_private_key_pem, public_key_pem
 
 # Account fields that are not credentials; every kind has them.
 ACCOUNT_COMMON_FIELDS = ("name", "calls_per_second")
-# Kinds whose webhooks must be signed unless an admin explicitly accepts unsigned ones (the
-# account's accept_unsigned_webhooks, audited like every account change): the signing secret.
-# KPN cannot get one (vonage.md 9); Voice Gateway's is optional upstream too.
-SIGNING_SECRET = {"vonage": "signature_secret"}
 SANDBOX_PATH = "/sandbox"
 
 
@@ -70,7 +66,7 @@ def _delete(*, actor: Actor, obj: Model, what: str, action: str) -> None:
 def account_fields(kind: str) -> tuple[str, ...]:
     """The credential and URL fields an account of `kind` uses, in form order (and the
     opt-out of signed webhooks where they are required)."""
-    opt_out = ("accept_unsigned_webhooks",) if kind in SIGNING_SECRET else ()
+    opt_out = ("accept_unsigned_webhooks",) if provider_class(kind).REQUIRED_SIGNING_SECRET else ()
     return provider_class(kind).ACCOUNT_FIELDS + opt_out
 
 
@@ -129,7 +125,8 @@ def _apply_account_values(
     ]
     if missing:
         raise ValidationError({name: f"A {label} account needs this." for name in missing})
-    signing = SIGNING_SECRET.get(kind)
+    # Opting out (accept_unsigned_webhooks) is audited like every account change.
+    signing = provider_class(kind).REQUIRED_SIGNING_SECRET
     if signing and not account.secret(signing) and not account.accept_unsigned_webhooks:
         raise ValidationError({signing: (
             f"A {label} account needs its signature secret, so that Callboard can tell its "

@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from calls.models import Call, CallEvent, WebhookDelivery
-from calls.services.control import available_actions
+from calls.services.control import LEVEL_TEXT, available_actions
 from portal.api.serializers import StrictSerializer
 from voiceapps.models import Application, CallProfile, NccoDocument, ProviderAccount
 from voiceapps.ncco.validator import TALK_TEXT_LIMIT
@@ -218,7 +218,7 @@ def _loop() -> serializers.IntegerField:
 def _level() -> serializers.DecimalField:
     return serializers.DecimalField(
         max_digits=2, decimal_places=1, required=False, coerce_to_string=False,
-        help_text="Volume from -1 to 1 in steps of 0.1 (Vonage, KPN, sandbox).")
+        help_text=f"Volume {LEVEL_TEXT} (Vonage, KPN, sandbox).")
 
 
 class TransferSerializer(StrictSerializer):

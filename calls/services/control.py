@@ -102,6 +102,7 @@ MAX_PAUSE = 2.0
 LOOP_RANGE = (0, 100)  # 0 plays until stopped or hung up
 STYLE_RANGE = (0, 100)
 LEVEL_RANGE = (Decimal("-1"), Decimal("1"))
+LEVEL_TEXT = f"from {LEVEL_RANGE[0]} to {LEVEL_RANGE[1]} in steps of 0.1"
 DTMF_LIMIT = 64
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 _URL = URLValidator(schemes=["http", "https"])
@@ -201,7 +202,7 @@ def _level(errors: dict, value: Any) -> str | None:
     except (InvalidOperation, ValueError):
         ok = False
     if not ok:
-        errors["level"] = ["Give a volume from -1 to 1 in steps of 0.1 (0 is unchanged)."]
+        errors["level"] = [f"Give a volume {LEVEL_TEXT} (0 is unchanged)."]
         return None
     return format(level.normalize(), "f") if level else "0"
 

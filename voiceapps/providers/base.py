@@ -367,6 +367,10 @@ class Provider(abc.ABC):
     FLOW_FORMAT: ClassVar[str]
     # The answer URL's method when a person gives one and chooses nothing.
     DEFAULT_ANSWER_METHOD: ClassVar[str]
+    # The account field holding the secret its webhooks must be signed with unless an admin
+    # ticks accept_unsigned_webhooks; "" where none can be required (Voice Gateway: optional
+    # upstream).
+    REQUIRED_SIGNING_SECRET: ClassVar[str] = ""
     # API hosts to offer for base_url on the account form; empty offers none.
     BASE_URL_SUGGESTIONS: ClassVar[tuple[str, ...]] = ()
     # Numbers whose callee behaves as scripted, for a test call, and the one picked unless

@@ -19,7 +19,13 @@ from voiceapps.providers.base import (
     RemoteNumber,
 )
 from voiceapps.providers.http import HttpResult
-from voiceapps.providers.vonage import VonageProvider
+from voiceapps.providers.vonage import (
+    Page,
+    VonageProvider,
+    embedded_applications,
+    every_item,
+    more_than,
+)
 
 KPN_TOKEN_URL = (
     "https://api-prd.kpn.com/oauth/client_credential/accesstoken?grant_type=client_credentials"
@@ -40,6 +46,7 @@ class KpnProvider(VonageProvider):
     ACCOUNT_FIELDS = ("base_url", "token_url", "client_id", "client_secret", "signature_secret")
     REQUIRED_ACCOUNT_FIELDS = ("client_id", "client_secret")
     USES_KEY_PAIR = False  # KPN holds the application keys
+    REQUIRED_SIGNING_SECRET = ""  # KPN cannot get a signature secret (vonage.md 9)
     # KPN's create-call requires `from` and `answer_url` and documents no inline NCCO,
     # random caller id or advanced machine detection, nor app/vbc endpoints.
     INLINE_NCCO = False
@@ -142,29 +149,24 @@ class KpnProvider(VonageProvider):
         return app.provider_app_id
 
     def list_applications(self) -> list[RemoteApplication]:
-        applications = []
-        page_index = 0  # KPN counts pages from 0
-        while True:
-            body = self._authorized(
-                "GET",
-                f"{self.base_url}/applications",
+        def fetch(page_index: int) -> Page:
+            return self._authorized(
+                "GET", f"{self.base_url}/applications",
                 params={"page_size": self.PAGE_SIZE, "page_index": page_index},
             ).json_object()
-            batch = (body.get("_embedded") or {}).get("applications") or []
-            for item in batch:
-                hooks = {
-                    hook.get("endpoint_type"): hook
-                    for hook in (item.get("voice") or {}).get("webhooks") or []
-                    if isinstance(hook, Mapping)
-                }
-                applications.append(
-                    RemoteApplication.from_webhooks(
-                        item, hooks, id_key="id", url_key="endpoint", method_key="http_method"
-                    )
-                )
-            if not batch or len(applications) >= int(body.get("count") or 0):
-                return applications
-            page_index += 1
+
+        # KPN counts pages from 0.
+        items = every_item(fetch, first=0, items=embedded_applications, more=more_than("count"))
+        return [
+            RemoteApplication.from_webhooks(
+                item,
+                {hook.get("endpoint_type"): hook
+                 for hook in (item.get("voice") or {}).get("webhooks") or []
+                 if isinstance(hook, Mapping)},
+                id_key="id", url_key="endpoint", method_key="http_method",
+            )
+            for item in items
+        ]
 
     # -- numbers: KPN's Numbers API is a separate product without a spec here ------------
 

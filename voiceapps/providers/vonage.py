@@ -13,7 +13,7 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -68,6 +68,35 @@ STATUS_MAP = {
     "rejected": "rejected",
     "cancelled": "cancelled",
 }
+Page = dict[str, Any]
+
+
+def every_item(
+    fetch: Callable[[int], Page], *, first: int, items: Callable[[Page], list[Any]],
+    more: Callable[[Page, int, int], bool],
+) -> Iterator[Any]:
+    """The items of a paged list: fetch(first), fetch(first + 1), … until a page is empty or
+    `more(page, pages read, items read)` says that was the last (each API says so its way)."""
+    number, pages, count = first, 0, 0
+    while True:
+        page = fetch(number)
+        batch = items(page)
+        yield from batch
+        pages, count = pages + 1, count + len(batch)
+        if not batch or not more(page, pages, count):
+            return
+        number += 1
+
+
+def more_than(key: str) -> Callable[[Page, int, int], bool]:
+    """More to come while fewer items were read than the page's `key` counts."""
+    return lambda page, pages, count: count < int(page.get(key) or 0)
+
+
+def embedded_applications(page: Page) -> list[Any]:
+    return (page.get("_embedded") or {}).get("applications") or []
+
+
 SIGNED_WEBHOOK_TOLERANCE = 300  # seconds; Vonage webhook JWTs carry no exp
 JWT_LEEWAY = 60  # seconds of clock difference allowed on exp, nbf and a future iat
 METHODS = ("GET", "POST")
@@ -111,6 +140,7 @@ class VonageProvider(Provider):
     ACCOUNT_FIELDS = ("base_url", "rest_base_url", "api_key", "api_secret", "signature_secret")
     REQUIRED_ACCOUNT_FIELDS = ("api_key", "api_secret")
     USES_KEY_PAIR = True
+    REQUIRED_SIGNING_SECRET = "signature_secret"
     CAN_FETCH_CALL_STATUS = True  # GET {base}/v1/calls/{uuid}
     VOICE_PATH = "/v1/calls"
     DESCRIPTION = "Vonage Voice API: API key and secret, signature secret, regional API host."
@@ -391,26 +421,21 @@ class VonageProvider(Provider):
         return app.provider_app_id
 
     def list_applications(self) -> list[RemoteApplication]:
-        applications = []
-        page = 1
-        while True:
-            body = self.http.request(
-                "GET",
-                f"{self.base_url}/v2/applications",
-                headers=self._basic_auth(),
+        def fetch(page: int) -> Page:
+            return self.http.request(
+                "GET", f"{self.base_url}/v2/applications", headers=self._basic_auth(),
                 params={"page_size": self.PAGE_SIZE, "page": page},
             ).json_object()
-            batch = (body.get("_embedded") or {}).get("applications") or []
-            for item in batch:
-                hooks = ((item.get("capabilities") or {}).get("voice") or {}).get("webhooks") or {}
-                applications.append(
-                    RemoteApplication.from_webhooks(
-                        item, hooks, id_key="id", url_key="address", method_key="http_method"
-                    )
-                )
-            if not batch or page >= int(body.get("total_pages") or 1):
-                return applications
-            page += 1
+
+        items = every_item(fetch, first=1, items=embedded_applications,
+                           more=lambda page, pages, _: pages < int(page.get("total_pages") or 1))
+        return [
+            RemoteApplication.from_webhooks(
+                item, ((item.get("capabilities") or {}).get("voice") or {}).get("webhooks") or {},
+                id_key="id", url_key="address", method_key="http_method",
+            )
+            for item in items
+        ]
 
     # -- numbers ------------------------------------------------------------------------
 
@@ -421,31 +446,26 @@ class VonageProvider(Provider):
         )
 
     def list_numbers(self) -> list[RemoteNumber]:
-        numbers = []
-        index = 1  # a page number starting at 1, not an offset (vonage.md 4.2)
-        while True:
-            body = self.http.request(
-                "GET",
-                f"{self.rest_base_url}/account/numbers",
-                headers=self._basic_auth(),
+        def fetch(index: int) -> Page:
+            return self.http.request(
+                "GET", f"{self.rest_base_url}/account/numbers", headers=self._basic_auth(),
                 params={"size": self.PAGE_SIZE, "index": index},
             ).json_object()
-            batch = body.get("numbers") or []
-            for item in batch:
-                voice_app = item.get("voiceCallbackValue", "")
-                numbers.append(
-                    RemoteNumber(
-                        number=item.get("msisdn", ""),
-                        country=item.get("country", ""),
-                        app_id=item.get("app_id")
-                        or (voice_app if item.get("voiceCallbackType") == "app" else ""),
-                        features=tuple(item.get("features") or ()),
-                        raw=item,
-                    )
-                )
-            if not batch or len(numbers) >= int(body.get("count") or 0):
-                return numbers
-            index += 1
+
+        # `index` is a page number starting at 1, not an offset (vonage.md 4.2).
+        items = every_item(fetch, first=1, items=lambda page: page.get("numbers") or [],
+                           more=more_than("count"))
+        return [
+            RemoteNumber(
+                number=item.get("msisdn", ""),
+                country=item.get("country", ""),
+                app_id=item.get("app_id") or (item.get("voiceCallbackValue", "")
+                                              if item.get("voiceCallbackType") == "app" else ""),
+                features=tuple(item.get("features") or ()),
+                raw=item,
+            )
+            for item in items
+        ]
 
     def link_number(self, number: RemoteNumber, app_id: str) -> None:
         if not number.country:

@@ -13,10 +13,11 @@ import jwt
 from django.http import HttpRequest
 
 from voiceapps.models import Application, ProviderAccount
+from voiceapps.providers.sandbox import SandboxProvider
 from voiceapps.providers.vonage import ProviderError, public_key_pem
 from voiceapps.sandbox.models import SandboxApplication
 
-SANDBOX = "sandbox"
+SANDBOX = SandboxProvider.kind
 # Vonage refuses tokens minted for more than a day (vonage.md 3).
 MAX_JWT_LIFETIME = 24 * 3600
 

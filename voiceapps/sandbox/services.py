@@ -24,7 +24,10 @@ from voiceapps.models import (
     SyncState,
 )
 from voiceapps.ncco.services import menu_url, ncco_document_create
+from voiceapps.providers.base import WEBHOOKS_NAMED_HOOKS
 from voiceapps.providers.registry import get_provider
+from voiceapps.providers.sandbox import SandboxProvider
+from voiceapps.providers.sandbox_jambonz import SandboxJambonzProvider
 from voiceapps.sandbox.models import SandboxApplication
 from voiceapps.sandbox.numbers import numbers_for
 from voiceapps.services import (
@@ -37,7 +40,6 @@ from voiceapps.services import (
 
 ACCOUNT_NAME = "Sandbox"
 JAMBONZ_ACCOUNT_NAME = "Sandbox (jambonz)"
-JAMBONZ_KIND = "sandbox_jambonz"  # the sandbox speaking Voice Gateway's API (jambonz_api.py)
 APPLICATION_NAME = "Demo"
 JAMBONZ_APPLICATION_NAME = "Demo (jambonz)"  # told apart from the Vonage one in lists and pickers
 MENU_NAME = "Demo menu"
@@ -57,10 +59,11 @@ def sandbox_first_run(*, actor: Actor = SYSTEM) -> FirstRun | None:
 
     Returns None (and changes nothing) when a sandbox account already exists.
     """
-    if ProviderAccount.objects.filter(kind="sandbox").exists():
+    if ProviderAccount.objects.filter(kind=SandboxProvider.kind).exists():
         return None
     with transaction.atomic():
-        account = account_create(actor=actor, kind="sandbox", values={"name": ACCOUNT_NAME})
+        account = account_create(actor=actor, kind=SandboxProvider.kind,
+                                 values={"name": ACCOUNT_NAME})
         menu = _demo_documents(actor=actor)
         application = application_create(actor=actor, account=account, values={
             "name": APPLICATION_NAME, "flow_type": FlowType.HOSTED, "ncco_document": menu,
@@ -68,7 +71,8 @@ def sandbox_first_run(*, actor: Actor = SYSTEM) -> FirstRun | None:
         application_generate_keypair(actor=actor, application=application)
         sandbox_application_register(actor=actor, application=application)
         numbers = _demo_numbers(actor=actor, account=account, application=application)
-        jambonz_account = account_create(actor=actor, kind=JAMBONZ_KIND,
+        # The sandbox speaking Voice Gateway's API (jambonz_api.py).
+        jambonz_account = account_create(actor=actor, kind=SandboxJambonzProvider.kind,
                                          values={"name": JAMBONZ_ACCOUNT_NAME})
         jambonz_application = application_create(
             actor=actor, account=jambonz_account, values={
@@ -108,7 +112,7 @@ def sandbox_application_register(*, actor: Actor, application: Application) -> A
     config = application.config(answer_url=application_answer_url(application),
                                 event_url=application_event_url(application))
     provider = get_provider(application.account.config())
-    if application.account.kind == JAMBONZ_KIND:
+    if provider.WEBHOOKS == WEBHOOKS_NAMED_HOOKS:
         # The hooks the Voice Gateway adapter's push sends.
         capabilities = {"jambonz": {
             "call_hook": {"url": config.answer_url, "method": config.answer_method},
