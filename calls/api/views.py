@@ -270,65 +270,46 @@ class CallControlApi(APIView):
         }, status=status.HTTP_202_ACCEPTED)
 
 
-def _one_click(action: str, summary: str) -> type[CallControlApi]:
-    """A path that takes no body: hangup, mute, unmute, earmuff, unearmuff."""
+def _control_path(
+    action: str, summary: str, body: type[StrictSerializer] | None = None, *, stop: str = "",
+    description: str | None = None,
+) -> type[CallControlApi]:
+    """A control path: POST runs `action` with `body`'s fields (None: it takes no body) and,
+    where `stop` summarises it, DELETE runs `action`_stop."""
 
     class View(CallControlApi):
-        @extend_schema(request=None, responses=CONTROL_RESPONSES, summary=summary)
+        @extend_schema(request=body, responses=CONTROL_RESPONSES, summary=summary,
+                       description=description)
         def post(self, request: Request, pk: int) -> Response:
-            return self.control(request, pk, action)
+            return self.control(request, pk, action, body or NoBodySerializer)
 
+        @extend_schema(request=None, responses=CONTROL_RESPONSES, summary=stop)
+        def delete(self, request: Request, pk: int) -> Response:
+            return self.control(request, pk, f"{action}_stop")
+
+    if not stop:
+        del View.delete
     View.__name__ = View.__qualname__ = f"Call{action.title()}Api"
     return View
 
 
-CallHangupApi = _one_click(
+CallHangupApi = _control_path(
     "hangup", "Hang up a call (a call not answered yet stops ringing)")
-CallMuteApi = _one_click("mute", "Mute the call's leg (the callee is not heard)")
-CallUnmuteApi = _one_click("unmute", "Unmute the call's leg")
-CallEarmuffApi = _one_click(
+CallMuteApi = _control_path("mute", "Mute the call's leg (the callee is not heard)")
+CallUnmuteApi = _control_path("unmute", "Unmute the call's leg")
+CallEarmuffApi = _control_path(
     "earmuff", "Earmuff the call's leg (the callee hears nothing; Vonage, KPN, sandbox)")
-CallUnearmuffApi = _one_click("unearmuff", "Let the call's leg hear again")
-
-
-class CallTransferApi(CallControlApi):
-    @extend_schema(request=TransferSerializer, responses=CONTROL_RESPONSES,
-                   summary="Transfer a call to another flow",
-                   description='One of `{"ncco": [...]}`, `{"ncco_document": id}` or '
-                               '`{"url": "https://…"}`.')
-    def post(self, request: Request, pk: int) -> Response:
-        return self.control(request, pk, "transfer", TransferSerializer)
-
-
-class CallTalkApi(CallControlApi):
-    @extend_schema(request=TalkSerializer, responses=CONTROL_RESPONSES,
-                   summary="Speak text into a call")
-    def post(self, request: Request, pk: int) -> Response:
-        return self.control(request, pk, "talk", TalkSerializer)
-
-    @extend_schema(request=None, responses=CONTROL_RESPONSES,
-                   summary="Stop speaking text into a call (Vonage, KPN, sandbox)")
-    def delete(self, request: Request, pk: int) -> Response:
-        return self.control(request, pk, "talk_stop")
-
-
-class CallStreamApi(CallControlApi):
-    @extend_schema(request=StreamSerializer, responses=CONTROL_RESPONSES,
-                   summary="Play an audio file into a call")
-    def post(self, request: Request, pk: int) -> Response:
-        return self.control(request, pk, "stream", StreamSerializer)
-
-    @extend_schema(request=None, responses=CONTROL_RESPONSES,
-                   summary="Stop playing audio into a call (Vonage, KPN, sandbox)")
-    def delete(self, request: Request, pk: int) -> Response:
-        return self.control(request, pk, "stream_stop")
-
-
-class CallDtmfApi(CallControlApi):
-    @extend_schema(request=DtmfSerializer, responses=CONTROL_RESPONSES,
-                   summary="Send DTMF digits into a call")
-    def post(self, request: Request, pk: int) -> Response:
-        return self.control(request, pk, "dtmf", DtmfSerializer)
+CallUnearmuffApi = _control_path("unearmuff", "Let the call's leg hear again")
+CallTransferApi = _control_path(
+    "transfer", "Transfer a call to another flow", TransferSerializer,
+    description='One of `{"ncco": [...]}`, `{"ncco_document": id}` or `{"url": "https://…"}`.')
+CallTalkApi = _control_path(
+    "talk", "Speak text into a call", TalkSerializer,
+    stop="Stop speaking text into a call (Vonage, KPN, sandbox)")
+CallStreamApi = _control_path(
+    "stream", "Play an audio file into a call", StreamSerializer,
+    stop="Stop playing audio into a call (Vonage, KPN, sandbox)")
+CallDtmfApi = _control_path("dtmf", "Send DTMF digits into a call", DtmfSerializer)
 
 
 class CallListenApi(CallControlApi):

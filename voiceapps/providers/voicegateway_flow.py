@@ -217,6 +217,11 @@ def _record(action: Mapping[str, Any], context: _Context) -> Iterator[dict[str, 
     yield {"verb": "config", "record": {"action": "startCallRecording", "type": "cloud"}}
 
 
+def _renamed(action: Mapping[str, Any], **theirs: str) -> dict[str, Any]:
+    """The action's keys named in `theirs` that it has, under jambonz's names."""
+    return {name: action[ours] for ours, name in theirs.items() if ours in action}
+
+
 def _conversation(action: Mapping[str, Any], context: _Context) -> Iterator[dict[str, Any]]:
     context.unsupported(
         action,
@@ -225,14 +230,9 @@ def _conversation(action: Mapping[str, Any], context: _Context) -> Iterator[dict
         ),
         "a conversation",
     )
-    verb: dict[str, Any] = {"verb": "conference", "name": action.get("name", "")}
-    for ours, theirs in (
-        ("startOnEnter", "startConferenceOnEnter"),
-        ("endOnExit", "endConferenceOnExit"),
-        ("mute", "joinMuted"),
-    ):
-        if ours in action:
-            verb[theirs] = action[ours]
+    verb: dict[str, Any] = {"verb": "conference", "name": action.get("name", ""), **_renamed(
+        action, startOnEnter="startConferenceOnEnter", endOnExit="endConferenceOnExit",
+        mute="joinMuted")}
     if action.get("eventUrl"):
         verb["statusHook"] = _hook(action, context)
         verb["statusEvents"] = list(CONFERENCE_EVENTS)
@@ -270,13 +270,7 @@ def _connect(action: Mapping[str, Any], context: _Context) -> Iterator[dict[str,
     verb: dict[str, Any] = {"verb": "dial", "target": [t for t in targets if t]}
     if action.get("from"):
         verb["callerId"] = action["from"]
-    for ours, theirs in (
-        ("timeout", "timeout"),
-        ("limit", "timeLimit"),
-        ("ringbackTone", "dialMusic"),
-    ):
-        if ours in action:
-            verb[theirs] = action[ours]
+    verb.update(_renamed(action, timeout="timeout", limit="timeLimit", ringbackTone="dialMusic"))
     hook = _hook(action, context)
     if hook and action.get("eventUrl"):
         verb["actionHook"] = hook

@@ -162,9 +162,8 @@ def _query_value(value: Any) -> str:
 
 
 def _json(response: requests.Response) -> Any:
-    if not response.content:
-        return None
+    """The body's JSON; None for an empty body or one that is not JSON."""
     try:
-        return response.json()
+        return response.json() if response.content else None
     except ValueError:
         return None
