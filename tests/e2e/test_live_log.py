@@ -15,7 +15,6 @@ from tests.calls.placing import FROM, TO, ensure_roles, vonage_setup
 from tests.calls.webhook_helpers import body_of
 from tests.factories import PASSWORD, UserFactory
 from tests.fakes.provider_accounts import SIGNATURE_SECRET, vonage_signed_headers
-from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.e2e

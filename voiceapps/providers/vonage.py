@@ -420,15 +420,17 @@ class VonageProvider(Provider):
         )
         return app.provider_app_id
 
-    def list_applications(self) -> list[RemoteApplication]:
-        def fetch(page: int) -> Page:
-            return self.http.request(
-                "GET", f"{self.base_url}/v2/applications", headers=self._basic_auth(),
-                params={"page_size": self.PAGE_SIZE, "page": page},
-            ).json_object()
+    def _page(self, url: str, **params: Any) -> Page:
+        """One page of a list of the account's (Applications and Numbers APIs)."""
+        return self.http.request("GET", url, headers=self._basic_auth(),
+                                 params=params).json_object()
 
-        items = every_item(fetch, first=1, items=embedded_applications,
-                           more=lambda page, pages, _: pages < int(page.get("total_pages") or 1))
+    def list_applications(self) -> list[RemoteApplication]:
+        items = every_item(
+            lambda page: self._page(f"{self.base_url}/v2/applications",
+                                    page_size=self.PAGE_SIZE, page=page),
+            first=1, items=embedded_applications,
+            more=lambda page, pages, _: pages < int(page.get("total_pages") or 1))
         return [
             RemoteApplication.from_webhooks(
                 item, ((item.get("capabilities") or {}).get("voice") or {}).get("webhooks") or {},
@@ -446,15 +448,11 @@ class VonageProvider(Provider):
         )
 
     def list_numbers(self) -> list[RemoteNumber]:
-        def fetch(index: int) -> Page:
-            return self.http.request(
-                "GET", f"{self.rest_base_url}/account/numbers", headers=self._basic_auth(),
-                params={"size": self.PAGE_SIZE, "index": index},
-            ).json_object()
-
         # `index` is a page number starting at 1, not an offset (vonage.md 4.2).
-        items = every_item(fetch, first=1, items=lambda page: page.get("numbers") or [],
-                           more=more_than("count"))
+        items = every_item(
+            lambda index: self._page(f"{self.rest_base_url}/account/numbers",
+                                     size=self.PAGE_SIZE, index=index),
+            first=1, items=lambda page: page.get("numbers") or [], more=more_than("count"))
         return [
             RemoteNumber(
                 number=item.get("msisdn", ""),

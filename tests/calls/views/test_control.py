@@ -16,7 +16,6 @@ from tests.calls.controlling import (  # noqa: F401 (fixtures)
 )
 from tests.calls.placing import kpn_setup, voicegateway_setup, vonage_setup
 from tests.factories import NccoDocumentFactory, NccoVersionFactory
-from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,6 @@ from calls.models import Call
 from portal.models import AuditEntry
 from tests.calls.placing import FROM, TO, kpn_setup, voicegateway_setup, vonage_setup
 from tests.factories import CallFactory, CallProfileFactory
-from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from voiceapps.models import CallProfile
 from voiceapps.providers.options import CATALOG
 from voiceapps.providers.registry import PROVIDERS
@@ -276,6 +275,14 @@ def test_outsiders_do_not_see_calls(fake_provider, client_for, outsider_user):
 def test_profiles_list_starts_empty_with_a_way_forward(client_for, operator_user):
     html = client_for(operator_user).get("/calls/profiles/").content.decode()
     assert "No call profiles yet" in html and "/calls/profiles/new" in html
+
+
+def test_a_profile_search_that_matches_nothing_offers_the_way_back(client_for, operator_user):
+    CallProfileFactory(name="Voicemail check", kind="vonage", options={})
+    html = client_for(operator_user).get("/calls/profiles/?q=nothing").content.decode()
+
+    assert "Voicemail check" not in html and "No profile matches these filters" in html
+    assert html.count('href="/calls/profiles/"') == 2  # Clear, beside Filter, and Show all
 
 
 def test_a_profile_is_created_edited_and_deleted_from_its_pages(client_for, operator_user):

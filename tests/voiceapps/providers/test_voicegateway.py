@@ -12,11 +12,7 @@ from tests.fakes.provider_accounts import (
     jambonz_signed_headers,
     start_voicegateway,
 )
-from tests.fakes.provider_server import (  # noqa: F401
-    JambonzApplications,
-    Reply,
-    fake_provider_fixture,
-)
+from tests.fakes.provider_server import JambonzApplications, Reply
 from voiceapps.providers.base import (
     AccountConfig,
     ApplicationConfig,
