@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from django_filters import FilterSet
 
 from portal.models import Role
-from portal.params import filtered_rows, query_int
+from portal.params import filtered_page, query_int
 from portal.roles import role_required
 from portal.services import Actor
 from voiceapps import selectors, services
@@ -45,8 +45,7 @@ def _filtered_list(request: HttpRequest, filters: FilterSet, template: str) -> H
     chosen = filters.form.cleaned_data if filters.is_valid() else {}
     account = chosen.get("account")
     return render(request, template, {
-        "filter": filters, "page": _page(request, filtered_rows(filters)),
-        "filtered": any(request.GET.get(name) for name in filters.filters),
+        **filtered_page(request, filters, per_page=PAGE_SIZE),
         "account_id": account.pk if account else None,
     })
 

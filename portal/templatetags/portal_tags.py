@@ -37,6 +37,7 @@ def filter_chips(filter_set: Any, request: HttpRequest) -> list[dict[str, str]]:
         params = request.GET.copy()
         params[name] = ""
         params.pop("cursor", None)
+        params.pop("page", None)
         chips.append({"label": str(field.label or name), "value": str(value),
                       "remove_url": f"?{params.urlencode()}"})
     return chips
