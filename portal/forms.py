@@ -131,6 +131,14 @@ class FirstAdminForm(ServiceErrorsMixin, forms.Form):
 class UserCreateForm(FirstAdminForm):
     role = forms.ChoiceField(choices=Role.choices, initial=Role.OPERATOR)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # An admin fills this in for someone else.
+        self.fields["username"].help_text = "They will sign in with this name."
+        self.fields["password"].help_text = (
+            "Give it to them in person or by another channel; they can change it on their "
+            "profile page.")
+
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]
         if User.objects.filter(username__iexact=username).exists():

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_filters import FilterSet
@@ -301,7 +302,7 @@ def application_import(request: HttpRequest) -> HttpResponse:
             actor=Actor.from_request(request), account=account,
             provider_app_ids=form.cleaned_data["provider_app_ids"]))
         if imported is not None:
-            messages.success(request, f"Imported {len(imported)} application(s).")
+            messages.success(request, f"Imported {len(imported)} application{pluralize(imported)}.")
             return redirect(f"{reverse('application_list')}?account={account.pk}")
     context.update(form=form, remote=remote, existing=existing)
     return render(request, "voiceapps/application_import.html", context)
@@ -396,7 +397,8 @@ def number_import(request: HttpRequest) -> HttpResponse:
             form.add_service_errors(error)
         else:
             messages.success(
-                request, f"{counts['created']} number(s) added, {counts['updated']} refreshed"
+                request, f"{counts['created']} number{pluralize(counts['created'])} added, "
+                f"{counts['updated']} refreshed"
                 + (f", {counts['skipped']} skipped (not phone numbers)" if counts["skipped"]
                    else "") + ".")
             return redirect(f"{reverse('number_list')}?account={account.pk}")

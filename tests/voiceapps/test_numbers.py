@@ -131,7 +131,7 @@ def test_import_from_vonage_adds_the_numbers_with_country_features_and_applicati
     assert imported.country == "GB"
     assert imported.capabilities == ["MMS", "SMS", "VOICE"]
     assert imported.application == application
-    assert "1 number(s) added, 0 refreshed." in response.content.decode()
+    assert "1 number added, 0 refreshed." in response.content.decode()
     assert fake.requests_to("GET", "/account/numbers")[0].basic_auth()[0] == "abcd1234"
 
 
