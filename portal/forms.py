@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from portal import lockout
 from portal.models import ApiToken, RetentionPolicy, Role, SecurityPolicy, TokenScope, User
+from portal.params import ISO_DATE_ATTRS
 from portal.services import client_ip
 from portal.twofactor import two_factor_required
 
@@ -162,7 +163,7 @@ class ApiTokenForm(ServiceErrorsMixin, forms.Form):
         help_text="Read: look only. Operate: place and control calls, edit flows. Admin: "
                   "everything your role allows.")
     expires_on = forms.DateField(
-        label="Expires on", widget=forms.DateInput(attrs={"type": "date"}),
+        label="Expires on", widget=forms.DateInput(format="%Y-%m-%d", attrs=ISO_DATE_ATTRS),
         help_text="The token stops working at the start of this day (UTC).")
     accounts = forms.ModelMultipleChoiceField(
         queryset=ApiToken.accounts.field.related_model.objects.order_by("name"), required=False,

@@ -122,6 +122,11 @@ def filtered_rows(filters: django_filters.FilterSet) -> QuerySet:
     return filters.qs if filters.is_valid() else filters.queryset.none()
 
 
+# A date is typed in ISO 8601's order whatever the browser's locale: a browser's date picker
+# would show mm/dd/yyyy to some. Filters (MomentField) and forms' date fields use these.
+ISO_DATE_ATTRS = {"placeholder": "YYYY-MM-DD", "inputmode": "numeric", "autocomplete": "off"}
+
+
 def filtered_page(request: HttpRequest, filters: django_filters.FilterSet, *, per_page: int
                   ) -> dict[str, Any]:
     """A list page's context (templates/list_page.html): its FilterSet as `filter`, one page
@@ -140,10 +145,8 @@ class MomentField(forms.CharField):
     microsecond, so `until=2026-01-05` includes that whole day.
     """
 
-    # Typed in ISO 8601's order whatever the browser's locale (a date picker would show
-    # mm/dd/yyyy to some); the API and the dashboard's links also give a date and time here.
-    widget = forms.TextInput(attrs={"placeholder": "YYYY-MM-DD", "inputmode": "numeric",
-                                    "autocomplete": "off"})
+    # The API and the dashboard's links also give a date and time here.
+    widget = forms.TextInput(attrs=ISO_DATE_ATTRS)
 
     def __init__(self, *, end_of_day: bool = False, **kwargs: Any) -> None:
         self.end_of_day = end_of_day
