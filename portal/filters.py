@@ -21,10 +21,10 @@ class UserFilter(django_filters.FilterSet):
     q = SearchFilter("username", "email", placeholder="Name or e-mail",
                      help_text="Text the user name or the e-mail address contains.")
     role = django_filters.ChoiceFilter(choices=Role.choices, method="filter_role",
-                                       empty_label="Any role",
+                                       label="Role", empty_label="Any role",
                                        help_text="Only users with this role.")
     status = django_filters.ChoiceFilter(choices=STATUSES, method="filter_status",
-                                         empty_label="Active and deactivated")
+                                         label="Status", empty_label="Active and deactivated")
 
     class Meta:
         model = User

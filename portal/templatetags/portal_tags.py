@@ -51,7 +51,9 @@ def filter_chips(filter_set: Any, request: HttpRequest) -> list[dict[str, str]]:
         if raw in (None, "", []):
             continue
         value = cleaned.get(name, raw)
-        if isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField):
+        if getattr(field, "null_label", None) is not None and raw == field.null_value:
+            value = field.null_label  # "none": the rows linked to nothing
+        elif isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField):
             value = dict(field.choices).get(raw, raw)
         elif hasattr(value, "isoformat"):
             value = raw  # as typed: a date stays a date

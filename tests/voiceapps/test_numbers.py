@@ -313,7 +313,7 @@ def test_delete_asks_first_and_removes_the_number(client_for, operator_user, von
     _, account = vonage
     created = number(account)
     client = client_for(operator_user)
-    assert "data-confirm=\"Remove +31201234567 from Callboard?" in page_text(
+    assert "data-confirm=\"Remove +31 20 123 4567 from Callboard?" in page_text(
         client, reverse("number_detail", args=[created.pk]))
 
     client.post(reverse("number_delete", args=[created.pk]))
