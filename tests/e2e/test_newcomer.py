@@ -435,7 +435,8 @@ def api_docs_inside_the_portal(walk: Walk) -> None:
     """The API documentation keeps the portal's header: the way back is one click."""
     page, expect = walk.page, walk.expect
     walk.nav("API")
-    expect(page.locator("#swagger-ui .opblock").first).to_be_visible()
+    # Swagger UI fetches the schema, which is generated on request: seconds on a busy VM.
+    expect(page.locator("#swagger-ui .opblock").first).to_be_visible(timeout=CALL_OVER)
     expect(page.get_by_role("navigation", name="Breadcrumb")).to_have_text(
         "Dashboard / API documentation")
     # Swagger UI nests its operations' buttons in a button (axe's nested-interactive), which
