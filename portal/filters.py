@@ -18,13 +18,25 @@ from portal.params import MomentFilter, SearchFilter
 class UserFilter(django_filters.FilterSet):
     STATUSES = (("active", "Active"), ("deactivated", "Deactivated"))
 
-    q = SearchFilter("username", "email", placeholder="Name or e-mail",
-                     help_text="Text the user name or the e-mail address contains.")
-    role = django_filters.ChoiceFilter(choices=Role.choices, method="filter_role",
-                                       label="Role", empty_label="Any role",
-                                       help_text="Only users with this role.")
-    status = django_filters.ChoiceFilter(choices=STATUSES, method="filter_status",
-                                         label="Status", empty_label="Active and deactivated")
+    q = SearchFilter(
+        "username",
+        "email",
+        placeholder="Name or e-mail",
+        help_text="Text the user name or the e-mail address contains.",
+    )
+    role = django_filters.ChoiceFilter(
+        choices=Role.choices,
+        method="filter_role",
+        label="Role",
+        empty_label="Any role",
+        help_text="Only users with this role.",
+    )
+    status = django_filters.ChoiceFilter(
+        choices=STATUSES,
+        method="filter_status",
+        label="Status",
+        empty_label="Active and deactivated",
+    )
 
     class Meta:
         model = User
@@ -40,16 +52,31 @@ class UserFilter(django_filters.FilterSet):
 
 class AuditEntryFilter(django_filters.FilterSet):
     action = django_filters.CharFilter(
-        lookup_expr="startswith", max_length=64, label="Action starts with",
+        lookup_expr="startswith",
+        max_length=64,
+        label="Action starts with",
         widget=forms.TextInput(attrs={"placeholder": "e.g. call. or account."}),
-        help_text="The start of the action's name: call., account., user.login …")
-    q = SearchFilter("actor_label", "object_repr", placeholder="Who or what",
-                     help_text="Text the user's name or the object's name contains.")
-    since = MomentFilter(field_name="created_at", lookup_expr="gte", label="From date",
-                         help_text="Entries made at or after this date or time.")
-    until = MomentFilter(field_name="created_at", lookup_expr="lte", end_of_day=True,
-                         label="To date",
-                         help_text="Entries made up to this date (the whole day) or time.")
+        help_text="The start of the action's name: call., account., user.login …",
+    )
+    q = SearchFilter(
+        "actor_label",
+        "object_repr",
+        placeholder="Who or what",
+        help_text="Text the user's name or the object's name contains.",
+    )
+    since = MomentFilter(
+        field_name="created_at",
+        lookup_expr="gte",
+        label="From date",
+        help_text="Entries made at or after this date or time.",
+    )
+    until = MomentFilter(
+        field_name="created_at",
+        lookup_expr="lte",
+        end_of_day=True,
+        label="To date",
+        help_text="Entries made up to this date (the whole day) or time.",
+    )
 
     class Meta:
         model = AuditEntry

@@ -21,13 +21,28 @@ pytestmark = pytest.mark.django_db
 
 # Pages that are not the portal's (sign-in forms before a session, first-run setup, the
 # health check, the sandbox's emulated provider) or that are no page at all (a QR image).
-NOT_PAGES = {"setup", "healthz", "two_factor_qr", "oidc_login", "oidc_callback", "logout",
-             "login", "two_factor_verify", "password_reset_confirm", "api_schema"}
-PAGES = sorted(route.name for route in routes()
-               if route.name in ROUTES and "GET" in ROUTES[route.name]
-               and isinstance(ROUTES[route.name]["GET"], int)
-               and not route.is_api and route.name not in NOT_PAGES
-               and not route.name.startswith(("hook", "sandbox_", "admin:")))
+NOT_PAGES = {
+    "setup",
+    "healthz",
+    "two_factor_qr",
+    "oidc_login",
+    "oidc_callback",
+    "logout",
+    "login",
+    "two_factor_verify",
+    "password_reset_confirm",
+    "api_schema",
+}
+PAGES = sorted(
+    route.name
+    for route in routes()
+    if route.name in ROUTES
+    and "GET" in ROUTES[route.name]
+    and isinstance(ROUTES[route.name]["GET"], int)
+    and not route.is_api
+    and route.name not in NOT_PAGES
+    and not route.name.startswith(("hook", "sandbox_", "admin:"))
+)
 # Telecom words an operator may not know, and how a page may write them.
 TERMS = {
     "NCCO": r"\bNCCOs?\b",
@@ -55,7 +70,7 @@ def pages(admin_user, client_for, settings) -> dict[str, str]:
             continue
         html = response.content.decode()
         if "<main" in html:
-            found[name] = html[html.index("<main"):html.index("</main>")]
+            found[name] = html[html.index("<main") : html.index("</main>")]
     assert len(found) > 30, sorted(found)  # the world opens most pages
     return found
 
@@ -67,8 +82,10 @@ def visible_text(html: str) -> str:
 
 
 def test_every_breadcrumb_ends_in_the_current_page(pages):
-    crumbs = {name: re.findall(r'<nav class="crumbs"[^>]*>(.*?)</nav>', html, re.S)
-              for name, html in pages.items()}
+    crumbs = {
+        name: re.findall(r'<nav class="crumbs"[^>]*>(.*?)</nav>', html, re.S)
+        for name, html in pages.items()
+    }
     assert sum(len(found) for found in crumbs.values()) > 20
     for name, found in crumbs.items():
         assert '<p class="crumbs">' not in pages[name], name

@@ -31,12 +31,21 @@ def people(admin_user) -> dict:
         "olivia": UserFactory(username="olivia", email="olivia@ops.example", role=Role.OPERATOR),
         "victor": UserFactory(username="victor", email="victor@example.com", role=Role.VIEWER),
         "gone": UserFactory(username="gone", role=Role.VIEWER, is_active=False),
-        "created": AuditEntryFactory(action="account.create", actor_label="olivia",
-                                     object_repr="Sandbox", created_at=NOON),
-        "placed": AuditEntryFactory(action="call.place", actor_label="victor",
-                                    object_repr="Call 7", created_at=NOON + timedelta(days=1)),
-        "pushed": AuditEntryFactory(action="application.push", actor_label="olivia",
-                                    object_repr="Demo", created_at=NOON + timedelta(days=2)),
+        "created": AuditEntryFactory(
+            action="account.create", actor_label="olivia", object_repr="Sandbox", created_at=NOON
+        ),
+        "placed": AuditEntryFactory(
+            action="call.place",
+            actor_label="victor",
+            object_repr="Call 7",
+            created_at=NOON + timedelta(days=1),
+        ),
+        "pushed": AuditEntryFactory(
+            action="application.push",
+            actor_label="olivia",
+            object_repr="Demo",
+            created_at=NOON + timedelta(days=2),
+        ),
     }
 
 
@@ -64,10 +73,14 @@ def key_of(row, path: str) -> str:
     return row.username if path == "/users/" else row.action
 
 
-@pytest.mark.parametrize(("page_path", "api_path", "params", "kept"), FILTERS,
-                         ids=[f"{page}-{params}" for page, _, params, _ in FILTERS])
+@pytest.mark.parametrize(
+    ("page_path", "api_path", "params", "kept"),
+    FILTERS,
+    ids=[f"{page}-{params}" for page, _, params, _ in FILTERS],
+)
 def test_a_filter_keeps_the_same_rows_on_the_page_and_in_the_api(
-        people, client_for, api_for, page_path, api_path, params, kept):
+    people, client_for, api_for, page_path, api_path, params, kept
+):
     admin = people["admin"]
     expected = {key_of(people[name], page_path) for name in kept}
 
@@ -75,24 +88,30 @@ def test_a_filter_keeps_the_same_rows_on_the_page_and_in_the_api(
     api = api_for(admin).get(api_path, params)
 
     assert page.status_code == api.status_code == 200
-    in_api = {row["username"] if page_path == "/users/" else row["action"]
-              for row in api.json()["results"]}
+    in_api = {
+        row["username"] if page_path == "/users/" else row["action"]
+        for row in api.json()["results"]
+    }
     # The API's own request is audited too (api_token.create): only the world's rows count.
     assert shown(page, page_path) == expected == in_api - {"api_token.create"}
 
 
-@pytest.mark.parametrize(("page_path", "api_path", "parameter", "value"), [
-    ("/users/", "/api/v1/users", "role", "superuser"),
-    ("/users/", "/api/v1/users", "status", "sleeping"),
-    ("/audit/", "/api/v1/audit", "since", "03/02/2026"),
-])
-def test_a_bad_filter_value_is_refused_naming_it(people, client_for, api_for, page_path,
-                                                  api_path, parameter, value):
+@pytest.mark.parametrize(
+    ("page_path", "api_path", "parameter", "value"),
+    [
+        ("/users/", "/api/v1/users", "role", "superuser"),
+        ("/users/", "/api/v1/users", "status", "sleeping"),
+        ("/audit/", "/api/v1/audit", "since", "03/02/2026"),
+    ],
+)
+def test_a_bad_filter_value_is_refused_naming_it(
+    people, client_for, api_for, page_path, api_path, parameter, value
+):
     admin = people["admin"]
     page = client_for(admin).get(page_path, {parameter: value}).content.decode()
     api = api_for(admin).get(api_path, {parameter: value})
     assert re.search(rf'<div class="field has-error">\s*<label for="id_{parameter}"', page)
-    assert "<details class=\"filterbox\" open>" in page  # opened to show the error
+    assert '<details class="filterbox" open>' in page  # opened to show the error
     assert api.status_code == 400 and list(api.json()["fields"]) == [parameter]
 
 
@@ -117,12 +136,16 @@ LIST_PAGES = [
 ]
 
 
-@pytest.mark.parametrize(("path", "params", "chip", "count"), LIST_PAGES,
-                         ids=[path for path, *_ in LIST_PAGES])
+@pytest.mark.parametrize(
+    ("path", "params", "chip", "count"), LIST_PAGES, ids=[path for path, *_ in LIST_PAGES]
+)
 def test_a_list_page_folds_its_filters_under_the_count_and_chips_the_ones_on(
-        lists, client_for, path, params, chip, count):
-    params = {name: str(lists[value[1:]].pk) if value.startswith("@") else value
-              for name, value in params.items()}
+    lists, client_for, path, params, chip, count
+):
+    params = {
+        name: str(lists[value[1:]].pk) if value.startswith("@") else value
+        for name, value in params.items()
+    }
     client = client_for(lists and UserFactory(role=Role.ADMIN))
 
     html = client.get(path, {**params, "page": "1"}).content.decode()
