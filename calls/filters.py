@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django import forms
 from django.db.models import Q, QuerySet
 
 from calls.models import (
@@ -26,11 +25,6 @@ from calls.models import (
 from portal.params import ModelIdFilter, MomentFilter, SearchFilter
 from voiceapps.models import Application, CallProfile, ProviderAccount
 from voiceapps.providers.registry import KIND_CHOICES
-
-# A date as ISO 8601 writes it, whatever the browser's locale (its date picker would show
-# mm/dd/yyyy to some); the API and the dashboard's links also give a date and time here.
-DATE_INPUT = forms.TextInput(attrs={"placeholder": "YYYY-MM-DD", "inputmode": "numeric",
-                                    "autocomplete": "off"})
 
 
 class CallFilter(django_filters.FilterSet):
@@ -46,10 +40,9 @@ class CallFilter(django_filters.FilterSet):
     answered_by = django_filters.ChoiceFilter(choices=AnsweredBy.choices,
                                               empty_label="Anyone", label="Answered by")
     since = MomentFilter(field_name="created_at", lookup_expr="gte", label="From date",
-                         widget=DATE_INPUT,
                          help_text="Calls created at or after this date or time.")
     until = MomentFilter(field_name="created_at", lookup_expr="lte", end_of_day=True,
-                         label="To date", widget=DATE_INPUT,
+                         label="To date",
                          help_text="Calls created up to this date (the whole day) or time.")
     from_number = django_filters.CharFilter(lookup_expr="icontains", label="From contains",
                                             max_length=100)
@@ -90,10 +83,9 @@ class DeliveryFilter(django_filters.FilterSet):
                                          help_text="events, vg/status, vg/amd, …")
     outcome = django_filters.ChoiceFilter(choices=OUTCOMES, method="filter_outcome",
                                           empty_label="Every delivery", label="Outcome")
-    since = MomentFilter(field_name="received_at", lookup_expr="gte", label="From date",
-                         widget=DATE_INPUT)
+    since = MomentFilter(field_name="received_at", lookup_expr="gte", label="From date")
     until = MomentFilter(field_name="received_at", lookup_expr="lte", end_of_day=True,
-                         label="To date", widget=DATE_INPUT)
+                         label="To date")
 
     class Meta:
         model = WebhookDelivery

@@ -23,6 +23,7 @@ from django.urls import reverse
 from portal.forms import ServiceErrorsMixin
 from voiceapps.models import Application, CallProfile, Number, ProviderAccount
 from voiceapps.ncco import parse_ncco_text
+from voiceapps.phone import international
 from voiceapps.providers.base import FLOW_ANSWER_URL, FLOW_APPLICATION, FLOW_NCCO, Provider
 from voiceapps.providers.options import CATALOG, Ask, CallOption
 from voiceapps.providers.registry import KIND_CHOICES, provider_class
@@ -393,7 +394,7 @@ class CallPlaceForm(OptionFormMixin, forms.Form):
             provider.NEEDS_APPLICATION else
             f"Optional: its {provider.label} application runs the call.")
         numbers = Number.objects.filter(account=account).order_by("e164")
-        choices = [(n.e164, f"{n.e164} · {n.description}" if n.description else n.e164)
+        choices = [(n.e164, " · ".join(filter(None, (international(n.e164), n.description))))
                    for n in numbers]
         if provider.RANDOM_FROM_NUMBER:
             choices.append((RANDOM_FROM, "A random number of the application"))

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from portal import lockout
 from portal.models import ApiToken, RetentionPolicy, Role, SecurityPolicy, TokenScope, User
+from portal.params import ISO_DATE_ATTRS
 from portal.services import client_ip
 from portal.twofactor import two_factor_required
 
@@ -131,6 +132,14 @@ class FirstAdminForm(ServiceErrorsMixin, forms.Form):
 class UserCreateForm(FirstAdminForm):
     role = forms.ChoiceField(choices=Role.choices, initial=Role.OPERATOR)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # An admin fills this in for someone else.
+        self.fields["username"].help_text = "They will sign in with this name."
+        self.fields["password"].help_text = (
+            "Give it to them in person or by another channel; they can change it on their "
+            "profile page.")
+
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]
         if User.objects.filter(username__iexact=username).exists():
@@ -154,7 +163,7 @@ class ApiTokenForm(ServiceErrorsMixin, forms.Form):
         help_text="Read: look only. Operate: place and control calls, edit flows. Admin: "
                   "everything your role allows.")
     expires_on = forms.DateField(
-        label="Expires on", widget=forms.DateInput(attrs={"type": "date"}),
+        label="Expires on", widget=forms.DateInput(format="%Y-%m-%d", attrs=ISO_DATE_ATTRS),
         help_text="The token stops working at the start of this day (UTC).")
     accounts = forms.ModelMultipleChoiceField(
         queryset=ApiToken.accounts.field.related_model.objects.order_by("name"), required=False,

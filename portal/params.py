@@ -17,7 +17,9 @@ from typing import Any
 import django_filters
 from django import forms
 from django.core.exceptions import BadRequest
+from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django_filters.fields import ModelChoiceField
@@ -120,12 +122,31 @@ def filtered_rows(filters: django_filters.FilterSet) -> QuerySet:
     return filters.qs if filters.is_valid() else filters.queryset.none()
 
 
+# A date is typed in ISO 8601's order whatever the browser's locale: a browser's date picker
+# would show mm/dd/yyyy to some. Filters (MomentField) and forms' date fields use these.
+ISO_DATE_ATTRS = {"placeholder": "YYYY-MM-DD", "inputmode": "numeric", "autocomplete": "off"}
+
+
+def filtered_page(request: HttpRequest, filters: django_filters.FilterSet, *, per_page: int
+                  ) -> dict[str, Any]:
+    """A list page's context (templates/list_page.html): its FilterSet as `filter`, one page
+    of the rows it selects as `page`, and `filtered` when any filter is on."""
+    return {
+        "filter": filters,
+        "page": Paginator(filtered_rows(filters), per_page).get_page(request.GET.get("page")),
+        "filtered": any(request.GET.get(name) for name in filters.filters),
+    }
+
+
 class MomentField(forms.CharField):
     """A date ("2026-01-05") or a date and time ("2026-01-05T10:30", offset optional).
 
     Cleans to an aware datetime: the start of a bare date, or with `end_of_day` its last
     microsecond, so `until=2026-01-05` includes that whole day.
     """
+
+    # The API and the dashboard's links also give a date and time here.
+    widget = forms.TextInput(attrs=ISO_DATE_ATTRS)
 
     def __init__(self, *, end_of_day: bool = False, **kwargs: Any) -> None:
         self.end_of_day = end_of_day

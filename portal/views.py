@@ -7,13 +7,13 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.contrib.auth.views import LoginView
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from portal import lockout, services, sessions, twofactor
 from portal.api.exceptions import error_body
+from portal.filters import AuditEntryFilter, UserFilter
 from portal.forms import (
     ApiTokenForm,
     FirstAdminForm,
@@ -25,6 +25,7 @@ from portal.forms import (
 )
 from portal.models import AuditEntry, RetentionPolicy, Role, SecurityPolicy, TokenScope, User
 from portal.oidc import oidc_enabled
+from portal.params import filtered_page
 from portal.roles import role_required
 from portal.services import Actor
 
@@ -93,12 +94,13 @@ def setup(request: HttpRequest, token: str) -> HttpResponse:
 
 @role_required(Role.ADMIN)
 def user_list(request: HttpRequest) -> HttpResponse:
-    users = User.objects.prefetch_related("groups").order_by("username")
-    page = Paginator(users, 50).get_page(request.GET.get("page"))
-    locks = lockout.usernames_locked_until([u.username for u in page])
-    for user in page:
+    filters = UserFilter(request.GET, queryset=User.objects.prefetch_related("groups")
+                         .order_by("username"))
+    context = filtered_page(request, filters, per_page=50)
+    locks = lockout.usernames_locked_until([u.username for u in context["page"]])
+    for user in context["page"]:
         user.locked_until = locks.get(user.username)
-    return render(request, "portal/user_list.html", {"page": page})
+    return render(request, "portal/user_list.html", context)
 
 
 @role_required(Role.ADMIN)
@@ -191,12 +193,9 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.ADMIN)
 def audit_list(request: HttpRequest) -> HttpResponse:
-    entries = AuditEntry.objects.select_related("actor")
-    action = request.GET.get("action", "").strip()
-    if action:
-        entries = entries.filter(action__startswith=action)
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    return render(request, "portal/audit_list.html", {"page": page, "action": action})
+    filters = AuditEntryFilter(request.GET, queryset=AuditEntry.objects.select_related("actor"))
+    return render(request, "portal/audit_list.html",
+                  filtered_page(request, filters, per_page=50))
 
 
 @role_required(Role.ADMIN)

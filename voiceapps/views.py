@@ -9,12 +9,13 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_filters import FilterSet
 
 from portal.models import Role
-from portal.params import filtered_rows, query_int
+from portal.params import filtered_page, query_int
 from portal.roles import role_required
 from portal.services import Actor
 from voiceapps import selectors, services
@@ -45,8 +46,7 @@ def _filtered_list(request: HttpRequest, filters: FilterSet, template: str) -> H
     chosen = filters.form.cleaned_data if filters.is_valid() else {}
     account = chosen.get("account")
     return render(request, template, {
-        "filter": filters, "page": _page(request, filtered_rows(filters)),
-        "filtered": any(request.GET.get(name) for name in filters.filters),
+        **filtered_page(request, filters, per_page=PAGE_SIZE),
         "account_id": account.pk if account else None,
     })
 
@@ -302,7 +302,7 @@ def application_import(request: HttpRequest) -> HttpResponse:
             actor=Actor.from_request(request), account=account,
             provider_app_ids=form.cleaned_data["provider_app_ids"]))
         if imported is not None:
-            messages.success(request, f"Imported {len(imported)} application(s).")
+            messages.success(request, f"Imported {len(imported)} application{pluralize(imported)}.")
             return redirect(f"{reverse('application_list')}?account={account.pk}")
     context.update(form=form, remote=remote, existing=existing)
     return render(request, "voiceapps/application_import.html", context)
@@ -397,7 +397,8 @@ def number_import(request: HttpRequest) -> HttpResponse:
             form.add_service_errors(error)
         else:
             messages.success(
-                request, f"{counts['created']} number(s) added, {counts['updated']} refreshed"
+                request, f"{counts['created']} number{pluralize(counts['created'])} added, "
+                f"{counts['updated']} refreshed"
                 + (f", {counts['skipped']} skipped (not phone numbers)" if counts["skipped"]
                    else "") + ".")
             return redirect(f"{reverse('number_list')}?account={account.pk}")

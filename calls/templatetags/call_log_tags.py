@@ -4,7 +4,7 @@ import json
 
 from django import template
 
-from calls.models import WebhookDelivery
+from calls.models import Call, WebhookDelivery
 from portal.redaction import scrub
 from voiceapps.providers.registry import PROVIDERS
 
@@ -19,6 +19,17 @@ def call_duration(seconds: int | None) -> str:
     hours, rest = divmod(int(seconds), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+
+
+@register.filter
+def duration_of(call: Call) -> str:
+    """How long an answered call lasted; "—, never connected" for one that ended without an
+    answer (its provider may still report 0 seconds), "—" while it may yet connect."""
+    if call.answered_at and call.duration_seconds is not None:
+        return call_duration(call.duration_seconds)
+    if call.answered_at is None and call.is_terminal:
+        return "—, never connected"
+    return "—"
 
 
 @register.filter

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -13,7 +12,7 @@ from calls.filters import CallProfileFilter
 from calls.forms import CallProfileForm
 from calls.services import profiles
 from portal.models import Role
-from portal.params import filtered_rows
+from portal.params import filtered_page
 from portal.roles import role_required
 from portal.services import Actor
 from voiceapps.models import CallProfile
@@ -24,17 +23,10 @@ PAGE_SIZE = 50
 @role_required(Role.VIEWER)
 def call_profile_list(request: HttpRequest) -> HttpResponse:
     filters = CallProfileFilter(request.GET, queryset=CallProfile.objects.all())
-    page = Paginator(filtered_rows(filters), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "calls/profile_list.html",
-        {
-            "filter": filters,
-            "page": page,
-            "can_edit": request.user.has_role(Role.OPERATOR),
-            "filtered": any(request.GET.get(name) for name in filters.filters),
-        },
-    )
+    return render(request, "calls/profile_list.html", {
+        **filtered_page(request, filters, per_page=PAGE_SIZE),
+        "can_edit": request.user.has_role(Role.OPERATOR),
+    })
 
 
 def _profile_page(request: HttpRequest, profile: CallProfile | None) -> HttpResponse:

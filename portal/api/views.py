@@ -17,6 +17,7 @@ from portal.api.serializers import (
     UserSerializer,
     UserUpdateSerializer,
 )
+from portal.filters import AuditEntryFilter, UserFilter
 from portal.models import ApiToken, AuditEntry, Role, TokenScope, User
 from portal.roles import AdminOnly, AnyRole
 from portal.services import Actor
@@ -76,10 +77,11 @@ class UserListCreateApi(GenericAPIView):
     permission_classes = [AdminOnly]
     serializer_class = UserSerializer
     queryset = User.objects.prefetch_related("groups").order_by("username")
+    filterset_class = UserFilter
 
     @extend_schema(responses=UserSerializer(many=True), summary="List users (admin)")
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(UserSerializer(page, many=True).data)
 
     @extend_schema(
@@ -129,6 +131,7 @@ class AuditListApi(ListAPIView):
     serializer_class = AuditEntrySerializer
     pagination_class = LogPagination
     queryset = AuditEntry.objects.all()
+    filterset_class = AuditEntryFilter
 
     @extend_schema(summary="The audit log, newest first (admin)")
     def get(self, request, *args, **kwargs):

@@ -1,12 +1,33 @@
 """Template filters for portal pages."""
 
 import json
+import re
 from typing import Any
 
 from django import forms, template
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 register = template.Library()
+
+# Words of telephony an operator may not know, each explained in a sentence: the one place
+# pages take them from ({% term %}, |explain), so a word reads the same everywhere.
+GLOSSARY = {
+    "NCCO": "Nexmo Call Control Object: the JSON list of actions (speak, ask for digits, "
+            "connect, record …) that runs a call",
+    "ASR": "Answer-seizure ratio: the share of finished calls that were answered",
+    "AMD": "Answering-machine detection: the provider tells a person from a voicemail greeting",
+    "VBC": "Vonage Business Communications, a company phone system: the call rings one of "
+           "its extensions",
+    "SIP": "Session Initiation Protocol, how internet phone systems set up calls; a SIP "
+           "address looks like sip:alice@example.com",
+    "E.164": "The international way to write a phone number: + and the country code, then "
+             "the digits, without spaces",
+    "earmuff": "The person on the call stops hearing anything, while still being heard",
+}
+_TERM = re.compile(r"\b(" + "|".join(re.escape(word) for word in GLOSSARY) + r")",
+                   re.IGNORECASE)
 
 
 @register.filter
@@ -30,13 +51,32 @@ def filter_chips(filter_set: Any, request: HttpRequest) -> list[dict[str, str]]:
         if raw in (None, "", []):
             continue
         value = cleaned.get(name, raw)
-        if isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField):
+        if getattr(field, "null_label", None) is not None and raw == field.null_value:
+            value = field.null_label  # "none": the rows linked to nothing
+        elif isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField):
             value = dict(field.choices).get(raw, raw)
         elif hasattr(value, "isoformat"):
             value = raw  # as typed: a date stays a date
         params = request.GET.copy()
         params[name] = ""
         params.pop("cursor", None)
+        params.pop("page", None)
         chips.append({"label": str(field.label or name), "value": str(value),
                       "remove_url": f"?{params.urlencode()}"})
     return chips
+
+
+@register.simple_tag
+def term(word: str, shown: str = "") -> SafeString:
+    """The glossary's `word` (written as `shown`, say its plural, if given) with its
+    explanation as the title text a pointer or a screen reader finds."""
+    return format_html('<abbr title="{}">{}</abbr>', GLOSSARY[word], shown or word)
+
+
+@register.filter
+def explain(label: str) -> str:
+    """The explanation of the first glossary word `label` holds ("connect: SIP"), else ""."""
+    found = _TERM.search(str(label))
+    if not found:
+        return ""
+    return next(text for word, text in GLOSSARY.items() if word.lower() == found[1].lower())

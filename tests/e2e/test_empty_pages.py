@@ -37,7 +37,8 @@ NO_MATCH = [
     ("/applications/?q=nothing", "No application matches", "Show all applications"),
     ("/nccos/?search=nothing", "No NCCO matches", "Show all NCCOs"),
     ("/numbers/?q=nothing", "No number matches", "Show all numbers"),
-    ("/audit/?action=nothing", "No audit entries", "Show every entry"),
+    ("/audit/?action=nothing", "No audit entry matches", "Show every entry"),
+    ("/users/?q=nothing", "No user matches", "Show every user"),
 ]
 
 

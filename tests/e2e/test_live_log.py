@@ -55,18 +55,8 @@ def test_a_call_placed_from_the_form_is_watched_live_to_its_outcome(
 ):
     browser, expect = browser_page
     log = browser.new_page()
-    ensure_roles()
-    UserFactory(username="olivia", role=Role.OPERATOR)
-    setup = vonage_setup(fake_provider)  # the worker sends to a fake Vonage
-    setup.accept()
+    setup = operator_on_a_fake_vonage(live_server, fake_provider, log, "/calls/")
     account = setup.account
-    account.set_secret("signature_secret", SIGNATURE_SECRET)
-    account.save()
-
-    log.goto(f"{live_server.url}/login/?next=/calls/")
-    log.get_by_label("Username").fill("olivia")
-    log.get_by_label("Password").fill(PASSWORD)
-    log.get_by_role("button", name="Sign in").click()
     expect(log.get_by_text("No calls yet")).to_be_visible()
 
     # In a second tab, the operator places the call from the form.
@@ -108,6 +98,51 @@ def test_a_call_placed_from_the_form_is_watched_live_to_its_outcome(
     expect(log.locator("tbody tr .pill.warn")).to_have_count(0)
     log.get_by_label("Paused").check()
     expect(log.locator("tbody tr .pill.warn")).to_have_count(1, timeout=LIVE)
+
+
+def operator_on_a_fake_vonage(live_server, fake_provider, page, path: str):
+    """Olivia, an operator, signed in on `page` at `path`; the worker sends her calls to a
+    fake Vonage that accepts the next one, and events are signed with the account's secret."""
+    ensure_roles()
+    UserFactory(username="olivia", role=Role.OPERATOR)
+    setup = vonage_setup(fake_provider)
+    setup.accept()
+    setup.account.set_secret("signature_secret", SIGNATURE_SECRET)
+    setup.account.save()
+    page.goto(f"{live_server.url}/login/?next={path}")
+    page.get_by_label("Username").fill("olivia")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    return setup
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_placed_call_is_watched_ring_answer_and_complete_on_the_page_it_lands_on(
+    live_server, browser_page, fake_provider, celery_worker
+):
+    browser, expect = browser_page
+    page = browser.new_page()
+    setup = operator_on_a_fake_vonage(live_server, fake_provider, page, "/calls/new")
+    page.get_by_label("Number").fill("+31 6 12345678")
+    page.get_by_role("button", name="Place call").click()
+    page.wait_for_url(re.compile(r"/calls/\d+/$"))
+    page.evaluate("() => { window.notReloaded = true; }")  # gone if the page were reloaded
+    call = Call.objects.get()
+    heading = page.get_by_role("heading", level=1)
+
+    wait_for(lambda: reload(call).status == CallStatus.SUBMITTED, timeout=30)
+    expect(heading).to_contain_text("Submitted", timeout=LIVE)
+    call.refresh_from_db()
+    for status, shown in (("ringing", "Ringing"), ("answered", "Answered")):
+        post_event(live_server, setup.account, status, call)
+        expect(heading).to_contain_text(shown, timeout=LIVE)
+    expect(page.locator("#actions").get_by_role("button", name="Hang up")).to_be_visible()
+    post_event(live_server, setup.account, "completed", call, duration="42",
+               price="0.01000000", disconnected_by="user")
+    expect(heading).to_contain_text("Completed", timeout=LIVE)
+    expect(page.locator("[data-field=duration]")).to_have_text("0:42")
+    expect(page.locator("#actions").get_by_role("button", name="Hang up")).to_have_count(0)
+    assert page.evaluate("() => window.notReloaded") is True
 
 
 def reload(call: Call) -> Call:

@@ -79,8 +79,8 @@ class Walk:
     token: str = ""
     problems: list[str] = field(default_factory=list)
 
-    def check(self, name: str, page: Any = None) -> None:
-        self.problems += check_page(page or self.page, name)
+    def check(self, name: str, page: Any = None, exclude: tuple[str, ...] = ()) -> None:
+        self.problems += check_page(page or self.page, name, exclude=exclude)
 
     def go(self, path: str) -> None:
         self.page.goto(self.url + path)
@@ -342,8 +342,11 @@ def hang_up_the_call_in_progress(walk: Walk, call_page: Any) -> None:
     expect(call_page.get_by_role("heading", level=1)).to_contain_text("Answered")
     actions.get_by_role("button", name="Hang up").click()
     dialog.get_by_role("button", name="Hang up").click()
-    # The answer next to the button, and the actions that no longer fit gone, at once.
+    # The answer next to the button, the call's new state in its heading and the actions
+    # that no longer fit gone, at once.
     expect(call_page.locator("#actions #action-result")).to_contain_text("Hang-up sent")
+    expect(call_page.get_by_role("heading", level=1)).to_contain_text(
+        re.compile("hang-up sent|Completed"))
     expect(actions.get_by_role("button", name=re.compile("Mute"))).to_have_count(0)
     assert call_page.evaluate("() => window.scrollY") == scrolled, "the page jumped"
 
@@ -405,3 +408,39 @@ def the_other_main_pages(walk: Walk) -> None:
     walk.check("audit")
     walk.go("/calls/deliveries/?outcome=")  # every delivery, not only the rejected ones
     walk.check("deliveries")
+    applications_filtered_by_a_chip(walk)
+    api_docs_inside_the_portal(walk)
+
+
+def applications_filtered_by_a_chip(walk: Walk) -> None:
+    """Every list folds its filters under its result count and shows the ones on as chips."""
+    page, expect = walk.page, walk.expect
+    walk.nav("Applications")
+    count = page.locator(".filterbox .result-count")
+    expect(count).to_have_text("3 results")  # the two demos and Hold line
+    expect(walk.labelled("Account")).to_be_hidden()  # folded
+    page.get_by_text("Filters", exact=True).click()
+    walk.labelled("Account").select_option(label="Sandbox (jambonz)")
+    page.get_by_role("button", name="Filter").click()
+    expect(count).to_have_text("1 result")
+    expect(page.locator("tbody tr")).to_have_count(1)
+    chip = page.locator(".chips .chip")
+    expect(chip).to_have_text(re.compile(r"^Account: Sandbox \(jambonz\)"))
+    chip.get_by_role("link", name="Remove the filter Account").click()
+    expect(count).to_have_text("3 results")
+    expect(page.locator(".chips")).to_have_count(0)
+
+
+def api_docs_inside_the_portal(walk: Walk) -> None:
+    """The API documentation keeps the portal's header: the way back is one click."""
+    page, expect = walk.page, walk.expect
+    walk.nav("API")
+    # Swagger UI fetches the schema, which is generated on request: seconds on a busy VM.
+    expect(page.locator("#swagger-ui .opblock").first).to_be_visible(timeout=CALL_OVER)
+    expect(page.get_by_role("navigation", name="Breadcrumb")).to_have_text(
+        "Dashboard / API documentation")
+    # Swagger UI nests its operations' buttons in a button (axe's nested-interactive), which
+    # its markup decides; the rest of the page, its colours included, is audited.
+    walk.check("api-docs", exclude=(".opblock-summary",))
+    walk.nav("Calls")
+    expect(page.get_by_role("heading", name="Calls", exact=True)).to_be_visible()

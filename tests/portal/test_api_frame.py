@@ -61,3 +61,13 @@ def test_unknown_page_is_a_friendly_html_404(client_for, viewer_user):
     response = client_for(viewer_user).get("/no/such/page/")
     assert response.status_code == 404
     assert "Nothing here" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_docs_page_keeps_the_portals_header_and_a_way_back(client_for, viewer_user):
+    page = client_for(viewer_user).get(reverse("api_docs")).content.decode()
+    assert '<nav class="mainnav" aria-label="Main">' in page
+    assert f'<a href="{reverse("call_list")}"' in page  # a section of the portal, one click
+    assert (f'<nav class="crumbs" aria-label="Breadcrumb"><a href="{reverse("dashboard")}">'
+            'Dashboard</a> / <span aria-current="page">API documentation</span></nav>') in page
+    assert '<div id="swagger-ui"></div>' in page

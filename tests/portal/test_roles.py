@@ -143,3 +143,11 @@ def test_role_groups_carry_model_permissions_for_the_django_admin(admin_user, vi
     viewer_perms = Group.objects.get(name="Viewer").permissions.select_related("content_type")
     assert all(p.codename.startswith("view_") for p in viewer_perms)
     assert all(p.content_type.app_label in {"voiceapps", "calls"} for p in viewer_perms)
+
+
+@pytest.mark.django_db
+def test_add_user_speaks_of_the_new_user_not_the_admin(client_for, admin_user):
+    html = client_for(admin_user).get(reverse("user_create")).content.decode()
+    assert "They will sign in with this name." in html
+    assert "You will sign in" not in html
+    assert '<span aria-current="page">Add user</span></nav>' in html  # the crumb ends here

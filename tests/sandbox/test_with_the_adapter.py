@@ -74,7 +74,7 @@ def test_the_adapter_reads_the_emulators_refusals(adapter):
 
 
 def test_applications_are_pushed_listed_and_updated(adapter, sandbox_app):
-    assert "0 application(s)" in adapter.check_credentials()
+    assert "0 applications" in adapter.check_credentials()
 
     new_id = adapter.push_application(app_config(provider_app_id="", name="Pushed",
                                                  private_key_pem=OTHER_PRIVATE_KEY))

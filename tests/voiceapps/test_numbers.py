@@ -131,7 +131,7 @@ def test_import_from_vonage_adds_the_numbers_with_country_features_and_applicati
     assert imported.country == "GB"
     assert imported.capabilities == ["MMS", "SMS", "VOICE"]
     assert imported.application == application
-    assert "1 number(s) added, 0 refreshed." in response.content.decode()
+    assert "1 number added, 0 refreshed." in response.content.decode()
     assert fake.requests_to("GET", "/account/numbers")[0].basic_auth()[0] == "abcd1234"
 
 
@@ -313,7 +313,7 @@ def test_delete_asks_first_and_removes_the_number(client_for, operator_user, von
     _, account = vonage
     created = number(account)
     client = client_for(operator_user)
-    assert "data-confirm=\"Remove +31201234567 from Callboard?" in page_text(
+    assert "data-confirm=\"Remove +31 20 123 4567 from Callboard?" in page_text(
         client, reverse("number_detail", args=[created.pk]))
 
     client.post(reverse("number_delete", args=[created.pk]))

@@ -41,8 +41,8 @@ def test_after_rotation_the_old_key_can_be_removed(stored, settings):
     assert account.secret("api_key") == "ab12cd34"
     assert application.private_key_pem.strip() == PRIVATE_KEY_PEM.strip()
     report = out.getvalue()
-    assert "provider accounts: 3 value(s) in 1 row(s) re-encrypted." in report
-    assert "applications: 1 value(s) in 1 row(s) re-encrypted." in report
+    assert "provider accounts: 3 values in 1 row re-encrypted." in report
+    assert "applications: 1 value in 1 row re-encrypted." in report
     assert "secret-before-rotation" not in report
 
 

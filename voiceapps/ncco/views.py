@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal.models import Role
-from portal.params import filtered_rows, parse_int
+from portal.params import filtered_page, parse_int
 from portal.roles import role_required
 from portal.services import Actor
 from voiceapps import selectors
@@ -30,14 +30,12 @@ from voiceapps.ncco.validator import NccoIssue
 @role_required(Role.VIEWER)
 def ncco_list(request: HttpRequest) -> HttpResponse:
     filters = NccoDocumentFilter(request.GET, queryset=selectors.ncco_document_list())
-    page = Paginator(filtered_rows(filters), 25).get_page(request.GET.get("page"))
+    context = filtered_page(request, filters, per_page=25)
+    page = context["page"]
     served = selectors.ncco_document_applications(document_ids=[document.pk for document in page])
     for document in page:  # the template's rows are the page's objects
         document.serving_applications = served.get(document.pk, [])
-    return render(request, "voiceapps/ncco_list.html", {
-        "filter": filters, "page": page,
-        "filtered": any(request.GET.get(name) for name in filters.filters),
-    })
+    return render(request, "voiceapps/ncco_list.html", context)
 
 
 @role_required(Role.OPERATOR)

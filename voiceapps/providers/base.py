@@ -16,6 +16,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from django.template.defaultfilters import pluralize
+
 from portal.redaction import mask, scrub
 from voiceapps.providers.http import HttpClient, HttpResult
 from voiceapps.providers.options import option_names_for
@@ -431,7 +433,8 @@ class Provider(abc.ABC):
         unknown = sorted(set(options) - self.CALL_OPTIONS)
         if unknown:
             raise ProviderError(
-                f"{self.label} does not take the call option(s) {', '.join(unknown)}.",
+                f"{self.label} does not take the call option{pluralize(unknown)} "
+                f"{', '.join(unknown)}.",
                 invalid_parameters=[
                     {"name": name, "reason": "not taken by " + self.label} for name in unknown
                 ],

@@ -12,6 +12,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from django.template.defaultfilters import pluralize
+
 from voiceapps.providers.base import (
     ApplicationConfig,
     ProviderError,
@@ -123,7 +125,8 @@ class KpnProvider(VonageProvider):
         )
         count = result.json_object().get("count", 0)
         return (
-            f"{self.label} accepted the client credentials; the account has {count} application(s)."
+            f"{self.label} accepted the client credentials; the account has {count} "
+            f"application{pluralize(count)}."
         )
 
     # -- applications (v1 shape: form fields, no keys: KPN holds them) ------------------

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.template.defaultfilters import pluralize
 
 from voiceapps.providers.base import (
     WEBHOOKS_EVENT_URL,
@@ -238,7 +239,8 @@ class VonageProvider(Provider):
         )
         total = result.json_object().get("total_items", 0)
         return (
-            f"{self.label} accepted the API key and secret; the account has {total} application(s)."
+            f"{self.label} accepted the API key and secret; the account has {total} "
+            f"application{pluralize(total)}."
         )
 
     # -- calls --------------------------------------------------------------------------

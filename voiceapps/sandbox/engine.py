@@ -24,6 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 
@@ -157,7 +158,8 @@ def resume_overdue(*, now: datetime | None = None) -> int:
                 schedule(call_id, step, 0)
                 resumed += 1
     if resumed:
-        logger.info("Resumed %d sandbox call(s) whose next step was lost.", resumed)
+        logger.info("Resumed %d sandbox call%s whose next step was lost.", resumed,
+                    pluralize(resumed))
     return resumed
 
 

@@ -236,4 +236,4 @@ def test_the_call_page_says_things_in_one_format(client_for, viewer_user):
 def test_a_call_that_never_connected_has_no_duration(client_for, viewer_user):
     call = CallFactory(status=CallStatus.BUSY, duration_seconds=0)
     html = client_for(viewer_user).get(reverse("call_detail", args=[call.pk])).content.decode()
-    assert 'data-field="duration">—</dd>' in html and "Answered by" not in html
+    assert 'data-field="duration">—, never connected</dd>' in html and "Answered by" not in html

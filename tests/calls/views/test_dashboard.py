@@ -98,10 +98,12 @@ def test_the_dashboard_needs_a_login_and_a_role(day_of_calls, client_for, outsid
 
 
 def test_outcomes_count_only_finished_calls(day_of_calls, client_for, viewer_user):
+    CallFactory(account=day_of_calls, status="submitted")  # accepted by the provider, going on
     html = client_for(viewer_user).get("/").content.decode()
     outcomes = html.split("Outcomes of finished calls")[1].split("</section>")[0]
     assert ">Completed<" in outcomes
     assert ">Ringing<" not in outcomes and ">Answered<" not in outcomes
+    assert ">Submitted<" not in outcomes
 
 
 def test_the_figures_are_live(day_of_calls, client_for, viewer_user):

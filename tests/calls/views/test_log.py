@@ -329,4 +329,12 @@ def test_one_number_format_one_time_style_and_no_zero_durations(log, client_for,
     assert "2026-01-03 10:00:00" in row["c1"]  # the server's time zone is UTC in tests
     assert "sip:bob@example.com" in row["c3"]  # an address stays as it is
     busy = row["c2"].split("<td")
-    assert [cell.strip()[-7:] for cell in busy[6:8]] == [">—</td>", ">—</td>"]  # never connected
+    assert busy[6].strip().endswith(">—</td>")  # nobody answered
+    assert busy[7].strip().endswith(">—, never connected</td>")  # not 0:00
+
+
+def test_an_answered_call_without_machine_detection_says_not_detected(client_for, viewer_user):
+    call = CallFactory(status="completed", answered_at=day(3, 10), duration_seconds=5)
+    html = client_for(viewer_user).get("/calls/").content.decode()
+    row = html[html.index(f'id="call-{call.pk}"'):].split("</tr>")[0]
+    assert "<td>not detected</td>" in row  # not "—", which reads as not answered

@@ -59,6 +59,13 @@ def test_a_random_caller_id_is_offered_only_where_the_provider_picks_one(
     assert "A random number" not in page(vg)
 
 
+def test_caller_numbers_are_offered_grouped_with_their_description(fake_provider, client_for,
+                                                                    operator_user):
+    setup = vonage_setup(fake_provider)
+    html = client_for(operator_user).get(f"/calls/new?account={setup.account.pk}").content.decode()
+    assert '<option value="+31201234567">+31 20 123 4567 · Main line</option>' in html
+
+
 @pytest.mark.parametrize("to_type, names", [
     ("phone", ["to_phone_number", "to_phone_dtmf_answer"]),
     ("sip", ["to_sip_uri", "to_sip_headers_key", "to_sip_headers_value",

@@ -116,7 +116,7 @@ def test_check_credentials(fake_provider):
 
     sentence = KpnProvider(account).check_credentials()
 
-    assert sentence == "KPN accepted the client credentials; the account has 100 application(s)."
+    assert sentence == "KPN accepted the client credentials; the account has 100 applications."
     assert fake.requests_to("GET", KPN_PREFIX + "/applications")[0].param("page_size") == "1"
 
 

@@ -279,7 +279,7 @@ def test_check_credentials_lists_one_application_with_basic_auth(fake_provider):
 
     sentence = VonageProvider(account).check_credentials()
 
-    assert sentence == "Vonage accepted the API key and secret; the account has 6 application(s)."
+    assert sentence == "Vonage accepted the API key and secret; the account has 6 applications."
     request = fake.requests_to("GET", "/v2/applications")[0]
     assert request.basic_auth() == ("abcd1234", "vonage-api-secret-5678")
     assert request.param("page_size") == "1"

@@ -7,6 +7,7 @@ this command, then remove the old keys. Only counts are printed, never a value.
 from cryptography.fernet import InvalidToken
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.template.defaultfilters import pluralize
 
 from portal import crypto
 from voiceapps.models import Application, ProviderAccount
@@ -42,7 +43,7 @@ class Command(BaseCommand):
                         rows += 1
                         values += len(changed)
                 self.stdout.write(
-                    f"{model._meta.verbose_name_plural}: {values} value(s) in {rows} row(s) "
-                    "re-encrypted."
+                    f"{model._meta.verbose_name_plural}: {values} value{pluralize(values)} "
+                    f"in {rows} row{pluralize(rows)} re-encrypted."
                 )
         self.stdout.write(self.style.SUCCESS("Done. The old keys can now be removed."))
