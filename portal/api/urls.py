@@ -13,6 +13,7 @@ urlpatterns = [
     path("users", views.UserListCreateApi.as_view(), name="api_users"),
     path("users/<id:pk>", views.UserDetailApi.as_view(), name="api_user"),
     path("audit", views.AuditListApi.as_view(), name="api_audit"),
+    path("settings/retention", views.RetentionPolicyApi.as_view(), name="api_retention"),
     path("", include("voiceapps.ncco.api.urls")),
     path("", include("voiceapps.api.urls")),
     path("", include("calls.api.urls")),

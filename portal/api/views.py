@@ -13,11 +13,13 @@ from portal.api.serializers import (
     ApiTokenSerializer,
     AuditEntrySerializer,
     MeSerializer,
+    RetentionPolicySerializer,
+    RetentionPolicyUpdateSerializer,
     UserCreateSerializer,
     UserSerializer,
     UserUpdateSerializer,
 )
-from portal.models import ApiToken, AuditEntry, Role, TokenScope, User
+from portal.models import ApiToken, AuditEntry, RetentionPolicy, Role, TokenScope, User
 from portal.roles import AdminOnly, AnyRole
 from portal.services import Actor
 
@@ -133,3 +135,28 @@ class AuditListApi(ListAPIView):
     @extend_schema(summary="The audit log, newest first (admin)")
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+class RetentionPolicyApi(APIView):
+    """The retention settings of /settings/ (admins); a change is audited as the page's is."""
+
+    permission_classes = [AdminOnly]
+
+    @extend_schema(responses=RetentionPolicySerializer,
+                   summary="How long raw webhook payloads and callees' numbers are kept (admin)")
+    def get(self, request):
+        return Response(RetentionPolicySerializer(RetentionPolicy.load()).data)
+
+    @extend_schema(request=RetentionPolicyUpdateSerializer, responses=RetentionPolicySerializer,
+                   summary="Change the retention settings; the next hourly run applies them "
+                           "(admin)")
+    def patch(self, request):
+        data = RetentionPolicyUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        policy = RetentionPolicy.load()
+        policy = services.retention_policy_update(
+            actor=Actor.from_request(request),
+            **{name: data.validated_data.get(name, getattr(policy, name))
+               for name in RetentionPolicyUpdateSerializer.Meta.fields},
+        )
+        return Response(RetentionPolicySerializer(policy).data)
