@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from portal import lockout, services, sessions, twofactor
 from portal.api.exceptions import error_body
+from portal.filters import AuditFilter
 from portal.forms import (
     ApiTokenForm,
     FirstAdminForm,
@@ -25,6 +26,7 @@ from portal.forms import (
 )
 from portal.models import AuditEntry, RetentionPolicy, Role, SecurityPolicy, TokenScope, User
 from portal.oidc import oidc_enabled
+from portal.params import filtered_rows
 from portal.roles import role_required
 from portal.services import Actor
 
@@ -191,11 +193,9 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.ADMIN)
 def audit_list(request: HttpRequest) -> HttpResponse:
-    entries = AuditEntry.objects.select_related("actor")
-    action = request.GET.get("action", "").strip()
-    if action:
-        entries = entries.filter(action__startswith=action)
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    filters = AuditFilter(request.GET, queryset=AuditEntry.objects.select_related("actor"))
+    page = Paginator(filtered_rows(filters), 50).get_page(request.GET.get("page"))
+    action = filters.form.cleaned_data.get("action", "") if filters.is_valid() else ""
     return render(request, "portal/audit_list.html", {"page": page, "action": action})
 
 

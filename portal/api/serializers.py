@@ -5,7 +5,15 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from portal.models import ApiToken, AuditEntry, RetentionPolicy, Role, TokenScope, User
+from portal.models import (
+    ApiToken,
+    AuditEntry,
+    RetentionPolicy,
+    Role,
+    SecurityPolicy,
+    TokenScope,
+    User,
+)
 
 
 class StrictSerializer(serializers.Serializer):
@@ -149,4 +157,20 @@ class RetentionPolicyUpdateSerializer(StrictSerializer, serializers.ModelSeriali
     class Meta:
         model = RetentionPolicy
         fields = ["webhook_payload_days", "number_masking_days"]
+        extra_kwargs = {name: {"required": False} for name in fields}
+
+
+class SecurityPolicySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SecurityPolicy
+        fields = ["two_factor_admin", "two_factor_operator", "two_factor_viewer", "updated_at"]
+        read_only_fields = fields
+
+
+class SecurityPolicyUpdateSerializer(StrictSerializer, serializers.ModelSerializer):
+    """The settings page's sign-in form; a field left out keeps its value."""
+
+    class Meta:
+        model = SecurityPolicy
+        fields = ["two_factor_admin", "two_factor_operator", "two_factor_viewer"]
         extra_kwargs = {name: {"required": False} for name in fields}

@@ -5,7 +5,7 @@ from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal import services
+from portal import lockout, services, twofactor
 from portal.api.pagination import LogPagination
 from portal.api.serializers import (
     ApiTokenCreatedSerializer,
@@ -13,13 +13,25 @@ from portal.api.serializers import (
     ApiTokenSerializer,
     AuditEntrySerializer,
     MeSerializer,
+    NoBodySerializer,
     RetentionPolicySerializer,
     RetentionPolicyUpdateSerializer,
+    SecurityPolicySerializer,
+    SecurityPolicyUpdateSerializer,
     UserCreateSerializer,
     UserSerializer,
     UserUpdateSerializer,
 )
-from portal.models import ApiToken, AuditEntry, RetentionPolicy, Role, TokenScope, User
+from portal.filters import AuditFilter
+from portal.models import (
+    ApiToken,
+    AuditEntry,
+    RetentionPolicy,
+    Role,
+    SecurityPolicy,
+    TokenScope,
+    User,
+)
 from portal.roles import AdminOnly, AnyRole
 from portal.services import Actor
 
@@ -131,8 +143,9 @@ class AuditListApi(ListAPIView):
     serializer_class = AuditEntrySerializer
     pagination_class = LogPagination
     queryset = AuditEntry.objects.all()
+    filterset_class = AuditFilter  # the audit page takes the same parameter
 
-    @extend_schema(summary="The audit log, newest first (admin)")
+    @extend_schema(summary="The audit log, newest first (admin; the page's filter)")
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -160,3 +173,56 @@ class RetentionPolicyApi(APIView):
                for name in RetentionPolicyUpdateSerializer.Meta.fields},
         )
         return Response(RetentionPolicySerializer(policy).data)
+
+
+class SecurityPolicyApi(APIView):
+    """The sign-in settings of /settings/: which roles must use two-factor sign-in (admins)."""
+
+    permission_classes = [AdminOnly]
+
+    @extend_schema(responses=SecurityPolicySerializer,
+                   summary="Which roles must sign in with two factors (admin)")
+    def get(self, request):
+        return Response(SecurityPolicySerializer(SecurityPolicy.load()).data)
+
+    @extend_schema(request=SecurityPolicyUpdateSerializer, responses=SecurityPolicySerializer,
+                   summary="Change which roles must sign in with two factors; their users set "
+                           "it up at their next request (admin)")
+    def patch(self, request):
+        data = SecurityPolicyUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        policy = SecurityPolicy.load()
+        wanted = {role for role in Role if data.validated_data.get(
+            f"two_factor_{role.value}", policy.requires_two_factor(role))}
+        policy = services.security_policy_update(actor=Actor.from_request(request),
+                                                 two_factor_roles=wanted)
+        return Response(SecurityPolicySerializer(policy).data)
+
+
+class UserUnlockApi(APIView):
+    """The user page's "Unlock": lift a sign-in lock on the user's name (admins)."""
+
+    permission_classes = [AdminOnly]
+
+    @extend_schema(request=None, responses={204: None},
+                   summary="Let a user locked out by wrong passwords sign in again (admin)")
+    def post(self, request, pk: int):
+        NoBodySerializer(data=request.data).is_valid(raise_exception=True)
+        user = get_object_or_404(User, pk=pk)
+        lockout.login_unlock(actor=Actor.from_request(request), username=user.username)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserTwoFactorResetApi(APIView):
+    """The user page's "Reset two-factor sign-in" (a lost phone; admins)."""
+
+    permission_classes = [AdminOnly]
+
+    @extend_schema(request=None, responses={204: None},
+                   summary="Remove a user's authenticator and recovery codes; they set it up "
+                           "again at their next sign-in if their role needs it (admin)")
+    def post(self, request, pk: int):
+        NoBodySerializer(data=request.data).is_valid(raise_exception=True)
+        user = get_object_or_404(User, pk=pk)
+        twofactor.two_factor_reset(actor=Actor.from_request(request), user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

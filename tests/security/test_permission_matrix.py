@@ -153,8 +153,11 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "api_token": {"DELETE": VIEWER},  # one's own tokens only: OWNED
     "api_users": {"GET": ADMIN, "POST": ADMIN},
     "api_user": {"GET": ADMIN, "PATCH": ADMIN},
+    "api_user_unlock": {"POST": ADMIN},
+    "api_user_two_factor_reset": {"POST": ADMIN},
     "api_audit": {"GET": ADMIN},
     "api_retention": {"GET": ADMIN, "PATCH": ADMIN},
+    "api_security_policy": {"GET": ADMIN, "PATCH": ADMIN},
     "api_ncco_validate": {"POST": VIEWER},
     "api_ncco_render": {"POST": VIEWER},
     "api_nccos": {"GET": VIEWER, "POST": OPERATOR},

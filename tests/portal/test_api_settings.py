@@ -1,10 +1,10 @@
-"""GET and PATCH /api/v1/settings/retention: the retention settings of /settings/, for admins,
-audited as the page's changes are."""
+"""GET and PATCH /api/v1/settings/retention and /api/v1/settings/security: the settings of
+/settings/, for admins, audited as the page's changes are."""
 
 import pytest
 
 from calls.services.retention import retention_apply
-from portal.models import AuditEntry, RetentionPolicy
+from portal.models import AuditEntry, RetentionPolicy, Role, SecurityPolicy
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/settings/retention"
@@ -69,3 +69,48 @@ def test_only_admins_read_or_change_the_settings(api_for, personas, persona):
     assert api.get(URL).status_code == 403
     assert api.patch(URL, {"webhook_payload_days": 1}, format="json").status_code == 403
     assert RetentionPolicy.load().webhook_payload_days == 30
+
+
+SECURITY = "/api/v1/settings/security"
+
+
+def test_an_admin_requires_two_factor_of_a_role_and_the_page_shows_it(
+    api_for, client_for, admin_user
+):
+    api = api_for(admin_user)
+    assert api.get(SECURITY).json()["two_factor_operator"] is False
+
+    response = api.patch(SECURITY, {"two_factor_operator": True}, format="json")
+
+    assert response.status_code == 200
+    assert (response.json()["two_factor_admin"], response.json()["two_factor_operator"]) == (
+        False,
+        True,
+    )
+    assert SecurityPolicy.load().requires_two_factor(Role.OPERATOR)
+    entry = AuditEntry.objects.get(action="security_policy.update")
+    assert entry.changes == {"two_factor_operator": [False, True]}
+    page = client_for(admin_user).get("/settings/").content.decode()
+    assert 'name="two_factor_operator" id="id_two_factor_operator" checked' in page
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"two_factor_viewer": "perhaps"}, "two_factor_viewer"),
+        ({"two_factor_viewers": True}, "two_factor_viewers"),
+    ],
+)
+def test_a_bad_or_unknown_sign_in_setting_is_a_400_naming_it(api_for, admin_user, body, field):
+    response = api_for(admin_user).patch(SECURITY, body, format="json")
+
+    assert response.status_code == 400 and list(response.json()["fields"]) == [field]
+    assert not SecurityPolicy.load().two_factor_viewer
+
+
+@pytest.mark.parametrize("persona", ["operator", "viewer", "outsider"])
+def test_only_admins_read_or_change_the_sign_in_settings(api_for, personas, persona):
+    api = api_for(personas[persona])
+    assert api.get(SECURITY).status_code == 403
+    assert api.patch(SECURITY, {"two_factor_admin": True}, format="json").status_code == 403
+    assert not SecurityPolicy.load().two_factor_admin
