@@ -1,6 +1,8 @@
+from typing import Any
+
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,9 +28,8 @@ from portal.filters import AuditFilter
 from portal.models import (
     ApiToken,
     AuditEntry,
-    RetentionPolicy,
+    OneRow,
     Role,
-    SecurityPolicy,
     TokenScope,
     User,
 )
@@ -150,53 +151,64 @@ class AuditListApi(ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class RetentionPolicyApi(APIView):
+class OneRowSettingsApi(APIView):
+    """A settings table of /settings/ (one row): admins read it and PATCH it, a field left out
+    keeping its value; `save` hands the values to the page's service, which audits them."""
+
+    permission_classes = [AdminOnly]
+    shape: type[serializers.ModelSerializer]  # what GET and PATCH answer
+    update_shape: type[serializers.ModelSerializer]  # what PATCH reads (a StrictSerializer)
+
+    def save(self, actor: Actor, values: dict[str, Any]) -> OneRow:
+        raise NotImplementedError
+
+    def get(self, request):
+        return Response(self.shape(self.shape.Meta.model.load()).data)
+
+    def patch(self, request):
+        data = self.update_shape(data=request.data)
+        data.is_valid(raise_exception=True)
+        current = self.shape.Meta.model.load()
+        values = {name: data.validated_data.get(name, getattr(current, name))
+                  for name in self.update_shape.Meta.fields}
+        return Response(self.shape(self.save(Actor.from_request(request), values)).data)
+
+
+@extend_schema_view(
+    get=extend_schema(responses=RetentionPolicySerializer, summary="How long raw webhook "
+                      "payloads and callees' numbers are kept (admin)"),
+    patch=extend_schema(request=RetentionPolicyUpdateSerializer,
+                        responses=RetentionPolicySerializer,
+                        summary="Change the retention settings; the next hourly run applies "
+                                "them (admin)"),
+)
+class RetentionPolicyApi(OneRowSettingsApi):
     """The retention settings of /settings/ (admins); a change is audited as the page's is."""
 
-    permission_classes = [AdminOnly]
+    shape = RetentionPolicySerializer
+    update_shape = RetentionPolicyUpdateSerializer
 
-    @extend_schema(responses=RetentionPolicySerializer,
-                   summary="How long raw webhook payloads and callees' numbers are kept (admin)")
-    def get(self, request):
-        return Response(RetentionPolicySerializer(RetentionPolicy.load()).data)
-
-    @extend_schema(request=RetentionPolicyUpdateSerializer, responses=RetentionPolicySerializer,
-                   summary="Change the retention settings; the next hourly run applies them "
-                           "(admin)")
-    def patch(self, request):
-        data = RetentionPolicyUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        policy = RetentionPolicy.load()
-        policy = services.retention_policy_update(
-            actor=Actor.from_request(request),
-            **{name: data.validated_data.get(name, getattr(policy, name))
-               for name in RetentionPolicyUpdateSerializer.Meta.fields},
-        )
-        return Response(RetentionPolicySerializer(policy).data)
+    def save(self, actor: Actor, values: dict[str, Any]) -> OneRow:
+        return services.retention_policy_update(actor=actor, **values)
 
 
-class SecurityPolicyApi(APIView):
+@extend_schema_view(
+    get=extend_schema(responses=SecurityPolicySerializer,
+                      summary="Which roles must sign in with two factors (admin)"),
+    patch=extend_schema(request=SecurityPolicyUpdateSerializer,
+                        responses=SecurityPolicySerializer,
+                        summary="Change which roles must sign in with two factors; their users "
+                                "set it up at their next request (admin)"),
+)
+class SecurityPolicyApi(OneRowSettingsApi):
     """The sign-in settings of /settings/: which roles must use two-factor sign-in (admins)."""
 
-    permission_classes = [AdminOnly]
+    shape = SecurityPolicySerializer
+    update_shape = SecurityPolicyUpdateSerializer
 
-    @extend_schema(responses=SecurityPolicySerializer,
-                   summary="Which roles must sign in with two factors (admin)")
-    def get(self, request):
-        return Response(SecurityPolicySerializer(SecurityPolicy.load()).data)
-
-    @extend_schema(request=SecurityPolicyUpdateSerializer, responses=SecurityPolicySerializer,
-                   summary="Change which roles must sign in with two factors; their users set "
-                           "it up at their next request (admin)")
-    def patch(self, request):
-        data = SecurityPolicyUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        policy = SecurityPolicy.load()
-        wanted = {role for role in Role if data.validated_data.get(
-            f"two_factor_{role.value}", policy.requires_two_factor(role))}
-        policy = services.security_policy_update(actor=Actor.from_request(request),
-                                                 two_factor_roles=wanted)
-        return Response(SecurityPolicySerializer(policy).data)
+    def save(self, actor: Actor, values: dict[str, Any]) -> OneRow:
+        return services.security_policy_update(actor=actor, two_factor_roles={
+            role for role in Role if values[f"two_factor_{role.value}"]})
 
 
 class UserUnlockApi(APIView):

@@ -5,10 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from portal.models import TokenScope
-from portal.services import SYSTEM, api_token_create
 from tests.factories import CallFactory, ProviderAccountFactory, WebhookDeliveryFactory
 
 pytestmark = pytest.mark.django_db
@@ -98,16 +96,8 @@ def test_a_bad_or_unknown_parameter_is_a_400_naming_it(
     assert list(response.json()["fields"]) == [field]
 
 
-def test_a_token_limited_to_an_account_gets_that_accounts_figures(accounts, operator_user):
-    _, raw = api_token_create(
-        actor=SYSTEM,
-        user=operator_user,
-        name="other only",
-        scope=TokenScope.READ,
-        accounts=[accounts["other"]],
-    )
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+def test_a_token_limited_to_an_account_gets_that_accounts_figures(accounts, api_for, operator_user):
+    api = api_for(operator_user, scope=TokenScope.READ, accounts=[accounts["other"]])
 
     figures = api.get("/api/v1/dashboard").json()
 

@@ -4,28 +4,10 @@ import pytest
 
 from calls.models import Call, CallEvent, WebhookDelivery
 from portal.models import AuditEntry
-from tests.calls.webhook_helpers import UUID, the_call, vonage_post, vonage_status
-from tests.factories import ProviderAccountFactory
+from tests.calls.webhook_helpers import UUID, the_call
 from tests.fakes.provider_accounts import vonage_signed_headers
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def account(db):
-    return ProviderAccountFactory()
-
-
-@pytest.fixture
-def rejected(account, client):
-    """A genuine event whose signature was refused (signed with an old secret)."""
-    vonage_post(
-        client,
-        account,
-        vonage_status("answered", at="2026-01-05T10:00:05.000Z"),
-        secret="the-secret-before-rotation-00000000",
-    )
-    return WebhookDelivery.objects.get()
 
 
 def replay(api, delivery, body=None):

@@ -5,10 +5,8 @@ import csv
 import io
 
 import pytest
-from rest_framework.test import APIClient
 
 from portal.models import TokenScope
-from portal.services import SYSTEM, api_token_create
 from tests.factories import CallFactory, ProviderAccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -70,16 +68,10 @@ def test_a_bad_or_unknown_filter_is_a_json_400_naming_it_not_a_wider_file(
     assert list(response.json()["fields"]) == [field]
 
 
-def test_a_token_limited_to_an_account_exports_that_accounts_calls_only(calls, viewer_user):
-    _, raw = api_token_create(
-        actor=SYSTEM,
-        user=viewer_user,
-        name="beta only",
-        scope=TokenScope.READ,
-        accounts=[calls["beta_account"]],
-    )
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+def test_a_token_limited_to_an_account_exports_that_accounts_calls_only(
+    calls, api_for, viewer_user
+):
+    api = api_for(viewer_user, scope=TokenScope.READ, accounts=[calls["beta_account"]])
 
     assert [int(row["id"]) for row in rows(api.get(URL))] == [calls["beta"].pk]
     assert rows(api.get(URL, {"account": calls["alpha"].pk})) == []
