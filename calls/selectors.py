@@ -117,6 +117,12 @@ def call_timeline(*, call: Call) -> dict[str, Any]:
 
 # The dashboard ---------------------------------------------------------------------------
 
+# The periods the dashboard (page and API) sums up: key -> (label, length).
+DASHBOARD_RANGES = {
+    "24h": ("Last 24 hours", timedelta(hours=24)),
+    "7d": ("Last 7 days", timedelta(days=7)),
+}
+DEFAULT_RANGE = "24h"
 FAILURES = (CallStatus.BUSY, CallStatus.NO_ANSWER, CallStatus.FAILED, CallStatus.REJECTED)
 IN_PROGRESS = (CallStatus.QUEUED, CallStatus.SUBMITTED, CallStatus.RINGING, CallStatus.ANSWERED)
 CHART_WIDTH, CHART_HEIGHT, CHART_TOP = 720, 160, 12
@@ -154,9 +160,31 @@ def _bars(counts: list[tuple[str, int, str, str]]) -> list[Bar]:
     ]
 
 
-def dashboard_stats(*, since: datetime, now: datetime) -> dict:
+def _of_accounts(rows: QuerySet, account_ids: set[int] | None) -> QuerySet:
+    return rows if account_ids is None else rows.filter(account_id__in=account_ids)
+
+
+def dashboard_figures(*, range_key: str, account_ids: set[int] | None = None) -> dict[str, Any]:
+    """The dashboard's figures over the period `range_key` names (a DASHBOARD_RANGES key),
+    ending now, of every account or only of `account_ids` (an account-limited API token)."""
+    label, span = DASHBOARD_RANGES[range_key]
+    now = timezone.now()
+    progress = in_progress(account_ids=account_ids)
+    return {
+        "range_key": range_key,
+        "range_label": label,
+        "since": now - span,
+        "until": now,
+        "in_progress": progress,
+        "in_progress_total": sum(bar.count for bar in progress),
+        **dashboard_stats(since=now - span, now=now, account_ids=account_ids),
+    }
+
+
+def dashboard_stats(*, since: datetime, now: datetime,
+                    account_ids: set[int] | None = None) -> dict:
     """Everything the dashboard shows for calls created since `since`."""
-    calls = Call.objects.filter(created_at__gte=since)
+    calls = _of_accounts(Call.objects.filter(created_at__gte=since), account_ids)
     by_status = dict(calls.values_list("status").annotate(n=Count("id")).order_by())
     total = sum(by_status.values())
     finished = sum(n for status, n in by_status.items() if status in TERMINAL_STATUSES)
@@ -212,7 +240,9 @@ def dashboard_stats(*, since: datetime, now: datetime) -> dict:
             ]
         ),
         "hours": _hour_bars(calls, since=since, now=now),
-        "rejected_deliveries": WebhookDelivery.objects.filter(received_at__gte=since)
+        "rejected_deliveries": _of_accounts(
+            WebhookDelivery.objects.filter(received_at__gte=since), account_ids
+        )
         .exclude(rejection_reason="")
         .count(),
     }
@@ -263,10 +293,10 @@ def _hour_bars(calls, *, since: datetime, now: datetime) -> list[HourBar]:
     return bars
 
 
-def in_progress() -> list[Bar]:
+def in_progress(*, account_ids: set[int] | None = None) -> list[Bar]:
     """Calls not finished yet, whenever they started, by status in call order."""
     counts = dict(
-        Call.objects.filter(status__in=IN_PROGRESS)
+        _of_accounts(Call.objects.filter(status__in=IN_PROGRESS), account_ids)
         .values_list("status")
         .annotate(n=Count("id"))
         .order_by()
@@ -319,3 +349,18 @@ def test_call_targets() -> list[tuple[Application, Number]]:
         if number is not None:
             targets.setdefault(application.account_id, (application, number))
     return list(targets.values())
+
+
+def test_call_options() -> dict[str, Any]:
+    """What the test call offers: the scripted `callees`, the `default` one, and the demo
+    `applications` to call through ([] and no callees while there is no sandbox demo)."""
+    targets = test_call_targets()
+    if not targets:
+        return {"callees": [], "default": "", "applications": []}
+    # Every sandbox plays the same callees: the first one's list serves them all.
+    provider = provider_class(targets[0][0].account.kind)
+    return {
+        "callees": list(provider.SCRIPTED_CALLEES),
+        "default": provider.DEFAULT_SCRIPTED_CALLEE,
+        "applications": [application for application, _ in targets],
+    }

@@ -117,12 +117,13 @@ def client_for(client) -> Callable[[User | None], object]:
 
 @pytest.fixture
 def api_for() -> Callable[[User | None], APIClient]:
-    """An API client authenticated with a fresh personal token of `user` (None: anonymous)."""
+    """An API client authenticated with a fresh personal token of `user` (None: anonymous);
+    `token` passes a scope or accounts to api_token_create."""
 
-    def make(user: User | None) -> APIClient:
+    def make(user: User | None, **token) -> APIClient:
         api = APIClient()
         if user is not None:
-            _, raw = api_token_create(actor=SYSTEM, user=user, name="tests")
+            _, raw = api_token_create(actor=SYSTEM, user=user, name="tests", **token)
             api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
         return api
 

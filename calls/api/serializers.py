@@ -10,8 +10,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from calls.models import Call, CallEvent, WebhookDelivery
+from calls.selectors import DASHBOARD_RANGES, DEFAULT_RANGE
 from calls.services.control import LEVEL_TEXT, available_actions
 from portal.api.serializers import StrictSerializer
+from portal.params import BIGINT_MAX
 from voiceapps.models import Application, CallProfile, NccoDocument, ProviderAccount
 from voiceapps.ncco.validator import TALK_TEXT_LIMIT
 from voiceapps.providers.registry import KIND_CHOICES
@@ -268,3 +270,103 @@ class ControlResultSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What was done, in a sentence.")
     event = CallEventSerializer(help_text="The control event on the call's timeline.")
     call = CallSerializer()
+
+
+# The dashboard -------------------------------------------------------------------------------
+
+class DashboardQuerySerializer(StrictSerializer):
+    range = serializers.ChoiceField(
+        choices=list(DASHBOARD_RANGES), default=DEFAULT_RANGE,
+        help_text="The period summed up, ending now: 24h (the default) or 7d, as the "
+                  "dashboard's switch.")
+
+
+class StatusCountSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="The call status these calls have.")
+    label = serializers.CharField(help_text="The dashboard's words for them, such as "
+                                            "\"Failed: cannot_route\".")
+    count = serializers.IntegerField()
+
+
+class AnsweredByCountSerializer(serializers.Serializer):
+    answered_by = serializers.CharField(source="status",
+                                        help_text="human, machine or unknown.")
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class HourCountSerializer(serializers.Serializer):
+    hour = serializers.DateTimeField(help_text="The start of the hour.")
+    total = serializers.IntegerField(help_text="Calls created in that hour.")
+    answered = serializers.IntegerField(help_text="How many of them were answered.")
+
+
+class DashboardSerializer(serializers.Serializer):
+    range = serializers.CharField(source="range_key")
+    label = serializers.CharField(source="range_label")
+    since = serializers.DateTimeField(help_text="The period's start: calls created since.")
+    until = serializers.DateTimeField(help_text="Its end: when the figures were read.")
+    total = serializers.IntegerField(help_text="Calls created in the period.")
+    finished = serializers.IntegerField(help_text="Of those, how many have an outcome.")
+    answered = serializers.IntegerField(help_text="Finished calls that were answered.")
+    asr = serializers.FloatField(
+        allow_null=True, help_text="Answer-seizure ratio: answered / finished, in percent "
+                                   "(one decimal); null before any call finished.")
+    average_answered = serializers.IntegerField(
+        allow_null=True, help_text="Average duration of answered calls, in seconds; null "
+                                   "before any.")
+    outcomes = StatusCountSerializer(many=True, help_text="Finished calls by outcome.")
+    answered_by = AnsweredByCountSerializer(
+        source="amd", many=True, help_text="Who answered, as machine detection said; [] when "
+                                           "no call used it.")
+    failures = StatusCountSerializer(many=True, help_text="The top six failure reasons.")
+    hours = HourCountSerializer(many=True, help_text="Calls per hour, oldest first.")
+    rejected_deliveries = serializers.IntegerField(
+        help_text="Webhook deliveries refused in the period (GET /api/v1/webhook-deliveries"
+                  "?outcome=rejected lists them).")
+    in_progress = StatusCountSerializer(
+        many=True, help_text="Calls not finished yet, whenever they started, by status.")
+    in_progress_total = serializers.IntegerField()
+
+
+# Replaying a webhook delivery and the sandbox's test call ------------------------------------
+
+class DeliveryReplaySerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What the replay changed, in a sentence.")
+    event = CallEventSerializer(
+        allow_null=True, help_text="The event recorded on its call (is_duplicate: the call "
+                                   "had it already, nothing changed); null when the event "
+                                   "names no call.")
+    delivery = WebhookDeliverySerializer()
+
+
+class TestCallCreateSerializer(StrictSerializer):
+    script = serializers.CharField(
+        required=False, allow_blank=True, max_length=40,
+        help_text="The scripted callee (GET /api/v1/test-call lists them, such as busy or "
+                  "digits); empty or left out: the sandbox's default.")
+    application = serializers.IntegerField(
+        required=False, min_value=1, max_value=BIGINT_MAX,
+        help_text="The demo application of the sandbox to call through (one of GET "
+                  "/api/v1/test-call's); left out: the first.")
+
+
+class ScriptedCalleeSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="What `script` takes.")
+    number = serializers.CharField(help_text="The number called (E.164).")
+    summary = serializers.CharField(help_text="How this callee behaves.")
+
+
+class TestCallTargetSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk", help_text="What `application` takes.")
+    name = serializers.CharField()
+    account = RefSerializer()
+
+
+class TestCallOptionsSerializer(serializers.Serializer):
+    callees = ScriptedCalleeSerializer(many=True)
+    default = serializers.CharField(allow_blank=True,
+                                    help_text="The callee called when `script` is left out.")
+    applications = TestCallTargetSerializer(
+        many=True, help_text="One demo application per sandbox account; [] until `manage.py "
+                             "first_run` (or an admin) made one.")

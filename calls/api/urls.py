@@ -4,6 +4,7 @@ from calls.api import views
 
 urlpatterns = [
     path("calls", views.CallListCreateApi.as_view(), name="api_calls"),
+    path("calls/export.csv", views.CallExportApi.as_view(), name="api_call_export"),
     path("calls/<id:pk>", views.CallDetailApi.as_view(), name="api_call"),
     path("calls/<id:pk>/events", views.CallEventListApi.as_view(), name="api_call_events"),
     path("calls/<id:pk>/hangup", views.CallHangupApi.as_view(), name="api_call_hangup"),
@@ -19,6 +20,10 @@ urlpatterns = [
     path(
         "webhook-deliveries", views.WebhookDeliveryListApi.as_view(), name="api_webhook_deliveries"
     ),
+    path("webhook-deliveries/<id:pk>/replay", views.WebhookDeliveryReplayApi.as_view(),
+         name="api_webhook_delivery_replay"),
+    path("dashboard", views.DashboardApi.as_view(), name="api_dashboard"),
+    path("test-call", views.TestCallApi.as_view(), name="api_test_call"),
     path("call-profiles", views.CallProfileListCreateApi.as_view(), name="api_call_profiles"),
     path("call-profiles/<id:pk>", views.CallProfileDetailApi.as_view(), name="api_call_profile"),
 ]

@@ -12,8 +12,10 @@ import re
 
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
@@ -31,20 +33,39 @@ from calls.api.serializers import (
     CallProfileUpdateSerializer,
     CallSerializer,
     ControlResultSerializer,
+    DashboardQuerySerializer,
+    DashboardSerializer,
+    DeliveryReplaySerializer,
     DtmfSerializer,
     ListenSerializer,
     StreamSerializer,
     TalkSerializer,
+    TestCallCreateSerializer,
+    TestCallOptionsSerializer,
     TransferSerializer,
     WebhookDeliverySerializer,
 )
+from calls.export import call_csv_response
 from calls.filters import CallFilter, CallProfileFilter, DeliveryFilter
 from calls.models import Call, CallEvent
 from calls.services import control, placing, profiles
+from calls.services.deliveries import delivery_replay, delivery_replay_summary
+from calls.services.test_call import test_call_place
 from portal.api.exceptions import error_body
 from portal.api.pagination import LogPagination, ReceivedPagination, StoryPagination
-from portal.api.serializers import NoBodySerializer, StrictSerializer
-from portal.roles import OperatorOnly, check_token_account, limit_to_token_accounts
+from portal.api.renderers import CsvExportMixin
+from portal.api.serializers import (
+    NoBodySerializer,
+    StrictSerializer,
+    refuse_unknown_parameters,
+)
+from portal.roles import (
+    AdminOnly,
+    OperatorOnly,
+    check_token_account,
+    limit_to_token_accounts,
+    token_account_ids,
+)
 from portal.services import Actor
 from voiceapps.api.serializers import ErrorSerializer
 from voiceapps.api.views import PROVIDER_ERROR, ProviderFailed
@@ -60,6 +81,10 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
                 "twice (a call is never dialed twice); the same key with a different body "
                 "gets a 422.",
 )
+
+
+BAD_FIELD = OpenApiResponse(ErrorSerializer, description="A bad or unknown parameter; `fields` "
+                                                        "names it.")
 
 
 def idempotency_key(request) -> str:
@@ -319,3 +344,102 @@ class CallListenApi(CallControlApi):
         data = ListenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self.control(request, pk, f"listen_{data.validated_data['status']}", shape=None)
+
+
+# What the pages do besides lists ------------------------------------------------------------
+
+class DashboardApi(APIView):
+    """The dashboard's figures; a token limited to some accounts gets those accounts' only."""
+
+    account_scoped = True
+
+    @extend_schema(parameters=[DashboardQuerySerializer],
+                   responses={200: DashboardSerializer, 400: BAD_FIELD},
+                   summary="The dashboard's figures: the last 24 hours or 7 days of calls")
+    def get(self, request: Request) -> Response:
+        query = DashboardQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        figures = selectors.dashboard_figures(range_key=query.validated_data["range"],
+                                              account_ids=token_account_ids(request))
+        return Response(DashboardSerializer(figures).data)
+
+
+class CallExportApi(CsvExportMixin, GenericAPIView):
+    """The call log's CSV, streamed, chosen by the log's filters (`CallFilter`)."""
+
+    account_scoped = True
+    queryset = selectors.call_list()
+    filterset_class = CallFilter  # the log page, its CSV and GET /api/v1/calls take the same
+
+    def get_queryset(self):
+        return limit_to_token_accounts(self.request, super().get_queryset())
+
+    @extend_schema(
+        filters=True,
+        operation_id="calls_export_csv",
+        responses={(200, "text/csv"): OpenApiTypes.STR,
+                   (400, "application/json"): BAD_FIELD},
+        summary="Export the call log as CSV, newest first (the log's filters)",
+        description="Streamed: any number of rows, the columns of the page's Export CSV. A "
+                    "parameter that is not one of the filters is refused (400 naming it): a "
+                    "mistyped one would otherwise export more calls than meant.",
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        refuse_unknown_parameters(request, CallFilter.base_filters)
+        return call_csv_response(self.filter_queryset(self.get_queryset()))
+
+
+class WebhookDeliveryReplayApi(APIView):
+    """What the deliveries page's Replay button does (admins)."""
+
+    permission_classes = [AdminOnly]
+
+    @extend_schema(
+        request=None,
+        responses={200: DeliveryReplaySerializer,
+                   400: OpenApiResponse(ErrorSerializer, description="An unknown field, or a "
+                                        "delivery that cannot be applied (its account is gone, "
+                                        "its body is not an event).")},
+        summary="Replay a webhook delivery: apply it again without checking its signature",
+        description="It takes the path a live delivery takes; an event its call had already "
+                    "is marked as a duplicate and changes nothing. Audited.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        NoBodySerializer(data=request.data).is_valid(raise_exception=True)
+        delivery = get_object_or_404(selectors.delivery_list(), pk=pk)
+        event = delivery_replay(actor=Actor.from_request(request), delivery=delivery)
+        if event is not None:
+            event.unverified = delivery.unsigned  # what the events list annotates
+        delivery = selectors.delivery_list().get(pk=pk)  # with the event it just applied
+        return Response(DeliveryReplaySerializer({
+            "detail": delivery_replay_summary(event), "event": event, "delivery": delivery,
+        }).data)
+
+
+class TestCallApi(APIView):
+    """The dashboard's "Place a test call" (operators)."""
+
+    permission_classes = [OperatorOnly]
+
+    @extend_schema(responses=TestCallOptionsSerializer,
+                   summary="What a test call can call: the sandbox's scripted callees and demos")
+    def get(self, request: Request) -> Response:
+        return Response(TestCallOptionsSerializer(selectors.test_call_options()).data)
+
+    @extend_schema(
+        request=TestCallCreateSerializer,
+        responses={202: CallSerializer,
+                   400: OpenApiResponse(ErrorSerializer, description="An unknown script or "
+                                        "application (`fields` names it), or no sandbox demo "
+                                        "to call through yet.")},
+        summary="Place a test call: the sandbox's demo flow to a scripted callee",
+    )
+    def post(self, request: Request) -> Response:
+        data = TestCallCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        application = data.validated_data.get("application")
+        call = test_call_place(actor=Actor.from_request(request),
+                               callee=data.validated_data.get("script", ""),
+                               application_id=str(application) if application else "")
+        body = CallSerializer(call, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})

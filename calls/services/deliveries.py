@@ -206,6 +206,15 @@ def delivery_replay(*, actor: Actor, delivery: WebhookDelivery) -> CallEvent | N
     return record
 
 
+def delivery_replay_summary(event: CallEvent | None) -> str:
+    """What a replay changed, in a sentence (the page's message, the API's `detail`)."""
+    if event is None:
+        return "Replayed, but the event names no call: nothing changed."
+    if event.is_duplicate:
+        return f"Replayed: call {event.call_id} had this event already, so nothing changed."
+    return f"Replayed: the {event.kind} event was applied to call {event.call_id}."
+
+
 # Applying in workers (WEBHOOK_APPLY_IN_WORKER) --------------------------------------------
 
 # Accepted deliveries not applied yet (nor failed): what workers apply.

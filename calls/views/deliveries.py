@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from calls import selectors
 from calls.filters import DeliveryFilter
 from calls.models import WebhookDelivery
-from calls.services.deliveries import delivery_replay
+from calls.services.deliveries import delivery_replay, delivery_replay_summary
 from calls.views import live
 from calls.views.log import cursor_page, filter_query
 from portal.api.pagination import ReceivedPagination
@@ -69,16 +69,10 @@ def delivery_replay_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
     else:
         if event is None:
-            messages.warning(request, "Replayed, but the event names no call: nothing changed.")
-        elif event.is_duplicate:
-            messages.info(
-                request,
-                f"Replayed: call {event.call_id} had this event already, so nothing changed.",
-            )
+            level = messages.warning
         else:
-            messages.success(
-                request, f"Replayed: the {event.kind} event was applied to call {event.call_id}."
-            )
+            level = messages.info if event.is_duplicate else messages.success
+        level(request, delivery_replay_summary(event))
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         return redirect(back)

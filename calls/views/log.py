@@ -7,23 +7,18 @@ when nothing changed since the page last asked, which is what it answers nearly 
 
 from __future__ import annotations
 
-import csv
-import json
-import re
-from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 
 from calls import selectors
+from calls.export import call_csv_response
 from calls.filters import CallFilter, call_filter
 from calls.models import Call
 from calls.views import live
@@ -33,24 +28,6 @@ from portal.roles import role_required
 
 # Parameters that place the page in the log rather than choose calls.
 NOT_FILTERS = ("cursor", "since_change", "page_size")
-CSV_BATCH = 2000  # rows fetched, and sent, at a time
-# OWASP's CSV injection rule: a text cell a spreadsheet would run as a formula (=, +, -, @,
-# tab or carriage return first, also after leading white space) is prefixed with '. Only a
-# whole E.164 number in a number column stays as typed (docs/decisions.md). Numeric fields
-# (duration, price) are numbers, never text a person typed.
-FORMULA_START = re.compile(r"\s*[=+\-@]| *[\t\r]")
-E164 = re.compile(r"\+[0-9]{1,15}")
-PHONE_COLUMNS = frozenset({"from", "to"})
-CSV_COLUMNS = (
-    ("id", "id"), ("created_at", "created_at"), ("direction", "direction"),
-    ("from", "from_number"), ("to", "to_display"), ("status", "status"),
-    ("provider_status", "provider_status"), ("answered_by", "answered_by"),
-    ("duration_seconds", "duration_seconds"), ("provider", "provider"),
-    ("account", "account__name"), ("application", "application__name"), ("tag", "tag"),
-    ("answered_at", "answered_at"), ("ended_at", "ended_at"), ("price", "price"),
-    ("sip_code", "sip_code"), ("failure_detail", "failure_detail"),
-    ("provider_call_id", "provider_call_id"),
-)
 
 
 def filter_query(request: HttpRequest) -> str:
@@ -136,48 +113,5 @@ def call_list_csv(request: HttpRequest) -> HttpResponse:
                              filters.errors.items())
         return HttpResponse(f"The filters are not valid: {problems}\n", status=400,
                             content_type="text/plain; charset=utf-8")
-    rows = filters.qs.order_by("-created_at", "-id").values_list(
-        *(field for _, field in CSV_COLUMNS))
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return StreamingHttpResponse(
-        _csv_lines(rows),
-        content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="calls-{stamp}.csv"'},
-    )
+    return call_csv_response(filters.qs)
 
-
-class _Echo:
-    """csv.writer writes into this; each row comes straight back as a string to stream."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_lines(rows: QuerySet) -> Iterator[str]:
-    """The CSV in pieces of CSV_BATCH rows: the server writes each piece as one chunk, and a
-    chunk per row cost more than making the row."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow([name for name, _ in CSV_COLUMNS])
-    phone = [name in PHONE_COLUMNS for name, _ in CSV_COLUMNS]
-    batch = []
-    for row in rows.iterator(chunk_size=CSV_BATCH):
-        batch.append(writer.writerow([_cell(value, is_phone) for value, is_phone in
-                                      zip(row, phone, strict=True)]))
-        if len(batch) == CSV_BATCH:
-            yield "".join(batch)
-            batch = []
-    yield "".join(batch)
-
-
-def _cell(value: Any, is_phone: bool) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
-    text = str(value)
-    if isinstance(value, str) and FORMULA_START.match(text) and not (
-            is_phone and E164.fullmatch(text)):
-        return "'" + text
-    return text

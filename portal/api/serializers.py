@@ -1,11 +1,19 @@
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from portal.models import ApiToken, AuditEntry, Role, TokenScope, User
+from portal.models import (
+    ApiToken,
+    AuditEntry,
+    RetentionPolicy,
+    Role,
+    SecurityPolicy,
+    TokenScope,
+    User,
+)
 
 
 class StrictSerializer(serializers.Serializer):
@@ -22,6 +30,14 @@ class StrictSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)
+
+
+def refuse_unknown_parameters(request: Any, allowed: Iterable[str]) -> None:
+    """A query parameter the view does not take is refused (400 naming it), as StrictSerializer
+    refuses a field: a mistyped filter must not widen what is read or exported."""
+    unknown = sorted(set(request.query_params) - set(allowed))
+    if unknown:
+        raise serializers.ValidationError({name: ["Unknown parameter."] for name in unknown})
 
 
 class NoBodySerializer(StrictSerializer):
@@ -120,3 +136,41 @@ class AuditEntrySerializer(serializers.ModelSerializer):
             "object_type", "object_id", "object_repr", "changes",
         ]
         read_only_fields = fields
+
+
+class RetentionPolicySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RetentionPolicy
+        fields = ["webhook_payload_days", "number_masking_days", "last_run_at", "last_run",
+                  "updated_at"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "last_run_at": {"help_text": "When the hourly run last applied the policy."},
+            "last_run": {"help_text": "What it changed: payloads_cleared, calls_masked."},
+        }
+
+
+class RetentionPolicyUpdateSerializer(StrictSerializer, serializers.ModelSerializer):
+    """The settings page's retention form; a field left out keeps its value, null means keep
+    forever (the model's limits apply)."""
+
+    class Meta:
+        model = RetentionPolicy
+        fields = ["webhook_payload_days", "number_masking_days"]
+        extra_kwargs = {name: {"required": False} for name in fields}
+
+
+class SecurityPolicySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SecurityPolicy
+        fields = ["two_factor_admin", "two_factor_operator", "two_factor_viewer", "updated_at"]
+        read_only_fields = fields
+
+
+class SecurityPolicyUpdateSerializer(StrictSerializer, serializers.ModelSerializer):
+    """The settings page's sign-in form; a field left out keeps its value."""
+
+    class Meta:
+        model = SecurityPolicy
+        fields = ["two_factor_admin", "two_factor_operator", "two_factor_viewer"]
+        extra_kwargs = {name: {"required": False} for name in fields}

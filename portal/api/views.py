@@ -1,11 +1,13 @@
+from typing import Any
+
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal import services
+from portal import lockout, services, twofactor
 from portal.api.pagination import LogPagination
 from portal.api.serializers import (
     ApiTokenCreatedSerializer,
@@ -13,12 +15,17 @@ from portal.api.serializers import (
     ApiTokenSerializer,
     AuditEntrySerializer,
     MeSerializer,
+    NoBodySerializer,
+    RetentionPolicySerializer,
+    RetentionPolicyUpdateSerializer,
+    SecurityPolicySerializer,
+    SecurityPolicyUpdateSerializer,
     UserCreateSerializer,
     UserSerializer,
     UserUpdateSerializer,
 )
 from portal.filters import AuditEntryFilter, UserFilter
-from portal.models import ApiToken, AuditEntry, Role, TokenScope, User
+from portal.models import ApiToken, AuditEntry, OneRow, Role, TokenScope, User
 from portal.roles import AdminOnly, AnyRole
 from portal.services import Actor
 
@@ -133,6 +140,95 @@ class AuditListApi(ListAPIView):
     queryset = AuditEntry.objects.all()
     filterset_class = AuditEntryFilter
 
-    @extend_schema(summary="The audit log, newest first (admin)")
+    @extend_schema(summary="The audit log, newest first (admin; the page's filter)")
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+class OneRowSettingsApi(APIView):
+    """A settings table of /settings/ (one row): admins read it and PATCH it, a field left out
+    keeping its value; `save` hands the values to the page's service, which audits them."""
+
+    permission_classes = [AdminOnly]
+    shape: type[serializers.ModelSerializer]  # what GET and PATCH answer
+    update_shape: type[serializers.ModelSerializer]  # what PATCH reads (a StrictSerializer)
+
+    def save(self, actor: Actor, values: dict[str, Any]) -> OneRow:
+        raise NotImplementedError
+
+    def get(self, request):
+        return Response(self.shape(self.shape.Meta.model.load()).data)
+
+    def patch(self, request):
+        data = self.update_shape(data=request.data)
+        data.is_valid(raise_exception=True)
+        current = self.shape.Meta.model.load()
+        values = {name: data.validated_data.get(name, getattr(current, name))
+                  for name in self.update_shape.Meta.fields}
+        return Response(self.shape(self.save(Actor.from_request(request), values)).data)
+
+
+@extend_schema_view(
+    get=extend_schema(responses=RetentionPolicySerializer, summary="How long raw webhook "
+                      "payloads and callees' numbers are kept (admin)"),
+    patch=extend_schema(request=RetentionPolicyUpdateSerializer,
+                        responses=RetentionPolicySerializer,
+                        summary="Change the retention settings; the next hourly run applies "
+                                "them (admin)"),
+)
+class RetentionPolicyApi(OneRowSettingsApi):
+    """The retention settings of /settings/ (admins); a change is audited as the page's is."""
+
+    shape = RetentionPolicySerializer
+    update_shape = RetentionPolicyUpdateSerializer
+
+    def save(self, actor: Actor, values: dict[str, Any]) -> OneRow:
+        return services.retention_policy_update(actor=actor, **values)
+
+
+@extend_schema_view(
+    get=extend_schema(responses=SecurityPolicySerializer,
+                      summary="Which roles must sign in with two factors (admin)"),
+    patch=extend_schema(request=SecurityPolicyUpdateSerializer,
+                        responses=SecurityPolicySerializer,
+                        summary="Change which roles must sign in with two factors; their users "
+                                "set it up at their next request (admin)"),
+)
+class SecurityPolicyApi(OneRowSettingsApi):
+    """The sign-in settings of /settings/: which roles must use two-factor sign-in (admins)."""
+
+    shape = SecurityPolicySerializer
+    update_shape = SecurityPolicyUpdateSerializer
+
+    def save(self, actor: Actor, values: dict[str, Any]) -> OneRow:
+        return services.security_policy_update(actor=actor, two_factor_roles={
+            role for role in Role if values[f"two_factor_{role.value}"]})
+
+
+class UserUnlockApi(APIView):
+    """The user page's "Unlock": lift a sign-in lock on the user's name (admins)."""
+
+    permission_classes = [AdminOnly]
+
+    @extend_schema(request=None, responses={204: None},
+                   summary="Let a user locked out by wrong passwords sign in again (admin)")
+    def post(self, request, pk: int):
+        NoBodySerializer(data=request.data).is_valid(raise_exception=True)
+        user = get_object_or_404(User, pk=pk)
+        lockout.login_unlock(actor=Actor.from_request(request), username=user.username)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserTwoFactorResetApi(APIView):
+    """The user page's "Reset two-factor sign-in" (a lost phone; admins)."""
+
+    permission_classes = [AdminOnly]
+
+    @extend_schema(request=None, responses={204: None},
+                   summary="Remove a user's authenticator and recovery codes; they set it up "
+                           "again at their next sign-in if their role needs it (admin)")
+    def post(self, request, pk: int):
+        NoBodySerializer(data=request.data).is_valid(raise_exception=True)
+        user = get_object_or_404(User, pk=pk)
+        twofactor.two_factor_reset(actor=Actor.from_request(request), user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -47,6 +47,20 @@ def test_admin_browses_and_filters_the_audit_log(client_for, admin_user):
 
 
 @pytest.mark.django_db
+def test_the_audit_api_takes_the_pages_filter(client_for, api_for, admin_user):
+    audit_record(actor=Actor(user=admin_user), action="account.create")
+    audit_record(actor=Actor(user=admin_user), action="call.place")
+
+    body = api_for(admin_user).get(reverse("api_audit"), {"action": " account. "}).json()
+    page = client_for(admin_user).get(reverse("audit_list"), {"action": " account. "})
+
+    assert [entry["action"] for entry in body["results"]] == ["account.create"]
+    assert "account.create" in page.content.decode()
+    assert "call.place" not in page.content.decode()
+    assert 'value="account."' in page.content.decode()
+
+
+@pytest.mark.django_db
 def test_audit_api_lists_newest_first_with_a_cursor(api_for, admin_user):
     for n in range(3):
         audit_record(actor=Actor(user=admin_user), action=f"test.{n}")

@@ -161,6 +161,20 @@ def test_an_admin_resets_a_users_two_factor_and_it_is_audited(
     assert sign_in().get(reverse("dashboard")).status_code == 200  # no code asked any more
 
 
+def test_an_admin_resets_a_users_two_factor_through_the_api(api_for, personas, operator_user):
+    enrol(sign_in(), operator_user)
+    url = f"/api/v1/users/{operator_user.pk}/two-factor/reset"
+    for persona in ("operator", "viewer"):
+        assert api_for(personas[persona]).post(url).status_code == 403
+    assert TOTPDevice.objects.filter(user=operator_user).exists()
+
+    assert api_for(personas["admin"]).post(url).status_code == 204
+
+    assert not TOTPDevice.objects.filter(user=operator_user).exists()
+    assert AuditEntry.objects.get(action="user.2fa_reset").via == "API token"
+    assert sign_in().get(reverse("dashboard")).status_code == 200  # no code asked any more
+
+
 def test_an_unverified_session_cannot_turn_two_factor_off(operator_user):
     enrol(sign_in(), operator_user)
     client = sign_in()

@@ -35,3 +35,27 @@ def test_a_locked_user_is_shown_locked_and_an_admin_unlocks_them(
     assert AuditEntry.objects.get(action="login.unlock").changes == {"username": "operator"}
     again = Client().post(reverse("login"), {"username": "operator", "password": PASSWORD})
     assert again.status_code == 302
+
+
+def test_an_admin_unlocks_a_user_through_the_api(api_for, admin_user, operator_user, settings):
+    settings.LOGIN_FAILURES_PER_USERNAME = 2
+    fail_sign_ins(2)
+
+    response = api_for(admin_user).post(f"/api/v1/users/{operator_user.pk}/unlock")
+
+    assert response.status_code == 204
+    entry = AuditEntry.objects.get(action="login.unlock")
+    assert entry.changes == {"username": "operator"} and entry.via == "API token"
+    again = Client().post(reverse("login"), {"username": "operator", "password": PASSWORD})
+    assert again.status_code == 302
+
+
+def test_only_admins_unlock_through_the_api(api_for, personas, settings):
+    settings.LOGIN_FAILURES_PER_USERNAME = 2
+    fail_sign_ins(2)
+    url = f"/api/v1/users/{personas['operator'].pk}/unlock"
+    for persona in ("operator", "viewer", "outsider"):
+        assert api_for(personas[persona]).post(url).status_code == 403
+    assert api_for(personas["admin"]).post(url, {"now": True}, format="json").json()[
+        "fields"] == {"now": ["Unknown field."]}
+    assert not AuditEntry.objects.filter(action="login.unlock").exists()

@@ -71,6 +71,7 @@ def _pk_for(name: str, world: World) -> int:
     objects = {
         "account": world.account, "application": world.application, "number": world.number,
         "ncco": world.document, "call_profile": world.profile, "delivery": world.delivery,
+        "webhook_delivery": world.delivery,
         "call": world.call, "user": world.admin, "campaign": world.campaign,
         "suppression_list": world.suppression_list, "token": world.tokens[world.admin.username],
     }

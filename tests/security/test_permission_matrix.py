@@ -153,7 +153,11 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "api_token": {"DELETE": VIEWER},  # one's own tokens only: OWNED
     "api_users": {"GET": ADMIN, "POST": ADMIN},
     "api_user": {"GET": ADMIN, "PATCH": ADMIN},
+    "api_user_unlock": {"POST": ADMIN},
+    "api_user_two_factor_reset": {"POST": ADMIN},
     "api_audit": {"GET": ADMIN},
+    "api_retention": {"GET": ADMIN, "PATCH": ADMIN},
+    "api_security_policy": {"GET": ADMIN, "PATCH": ADMIN},
     "api_ncco_validate": {"POST": VIEWER},
     "api_ncco_render": {"POST": VIEWER},
     "api_nccos": {"GET": VIEWER, "POST": OPERATOR},
@@ -177,6 +181,9 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "api_number": {"GET": VIEWER, "PATCH": OPERATOR, "DELETE": OPERATOR},
     "api_number_link": {"POST": OPERATOR},
     "api_calls": {"GET": VIEWER, "POST": OPERATOR},
+    "api_call_export": {"GET": VIEWER},
+    "api_dashboard": {"GET": VIEWER},
+    "api_test_call": {"GET": OPERATOR, "POST": OPERATOR},
     "api_call": {"GET": VIEWER},
     "api_call_events": {"GET": VIEWER},
     "api_call_hangup": {"POST": OPERATOR},
@@ -190,6 +197,7 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "api_call_dtmf": {"POST": OPERATOR},
     "api_call_listen": {"POST": OPERATOR},
     "api_webhook_deliveries": {"GET": OPERATOR},
+    "api_webhook_delivery_replay": {"POST": ADMIN},
     "api_call_profiles": {"GET": VIEWER, "POST": OPERATOR},
     "api_call_profile": {"GET": VIEWER, "PATCH": OPERATOR, "DELETE": OPERATOR},
     "api_campaigns": {"GET": VIEWER, "POST": OPERATOR},
@@ -390,6 +398,12 @@ def test_an_account_limited_token_cannot_touch_another_account(name, world, oper
         if name == "api_me" or (name == "api_calls" and method == "GET"):
             assert response.status_code == 200
             assert all(c["id"] != world.call.pk for c in response.json().get("results", []))
+        elif name == "api_call_export":
+            assert response.status_code == 200
+            assert b"".join(response.streaming_content).decode().splitlines()[1:] == []
+        elif name == "api_dashboard":  # the world's only call is on another account
+            assert response.status_code == 200
+            assert response.json()["total"] == response.json()["in_progress_total"] == 0
         elif scoped:
             # 400: the empty body was refused before the call was looked up (listen).
             assert response.status_code in (400, 403, 404), (method, url, response.status_code)

@@ -236,9 +236,7 @@ def every_route(client: Client, world: World, persona: str) -> dict[str, str]:
                 continue
             response = asker.get(url)
             assert not is_server_fault(response), url
-            body = b"".join(response.streaming_content) if getattr(
-                response, "streaming", False) else response.content
-            found[f"{url} ({who})"] = body.decode(errors="replace")
+            found[f"{url} ({who})"] = body_text(response)
     return found
 
 
@@ -275,8 +273,15 @@ def api_responses(world: World, persona: str = "admin") -> dict[str, str]:
         assert not is_server_fault(response), url
         if response.status_code == 403:
             continue
-        found[url] = response.content.decode()
+        found[url] = body_text(response)
     return found
+
+
+def body_text(response) -> str:
+    """The body, also of a streamed response (the CSV exports)."""
+    body = b"".join(response.streaming_content) if getattr(
+        response, "streaming", False) else response.content
+    return body.decode(errors="replace")
 
 
 def django_admin(client: Client) -> dict[str, str]:

@@ -12,23 +12,10 @@ from tests.calls.webhook_helpers import (  # noqa: F401
     vonage_post,
     vonage_status,
 )
-from tests.factories import AnswerRequestFactory, CallFactory, ProviderAccountFactory
+from tests.factories import AnswerRequestFactory, CallFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def account(db):
-    return ProviderAccountFactory()
-
-
-@pytest.fixture
-def rejected(account, client):
-    """A genuine event whose signature was refused (signed with an old secret)."""
-    vonage_post(client, account, vonage_status("answered", at="2026-01-05T10:00:05.000Z"),
-                secret="the-secret-before-rotation-00000000")
-    return WebhookDelivery.objects.get()
 
 
 def replay(client, delivery, **data):

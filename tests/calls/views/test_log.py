@@ -1,4 +1,5 @@
-"""The call log page, its CSV export and GET /api/v1/calls: one filter, three views of it."""
+"""The call log page, its CSV export, GET /api/v1/calls and GET /api/v1/calls/export.csv: one
+filter, four views of it."""
 
 import csv
 import io
@@ -85,7 +86,7 @@ def csv_rows(response) -> list[dict]:
 
 
 @pytest.mark.parametrize(("params", "kept"), FILTERS, ids=[str(p) for p, _ in FILTERS])
-def test_each_filter_narrows_the_page_the_csv_and_the_api_alike(
+def test_each_filter_narrows_the_page_the_csvs_and_the_api_alike(
     log, client_for, api_for, viewer_user, params, kept
 ):
     params = resolve(params, log)
@@ -95,11 +96,15 @@ def test_each_filter_narrows_the_page_the_csv_and_the_api_alike(
     page = client_for(viewer_user).get("/calls/", params)
     export = client_for(viewer_user).get("/calls/export.csv", params)
     api = api_for(viewer_user).get("/api/v1/calls", params)
+    api_export = api_for(viewer_user).get("/api/v1/calls/export.csv", params)
 
     assert page.status_code == export.status_code == api.status_code == 200
+    assert api_export.status_code == 200 and api_export.streaming
     assert page_ids(page) == expected
-    assert [int(row["id"]) for row in csv_rows(export)] == expected
+    rows = csv_rows(export)
+    assert [int(row["id"]) for row in rows] == expected
     assert [call["id"] for call in api.json()["results"]] == expected
+    assert csv_rows(api_export) == rows  # the same file, row for row and column for column
 
 
 def test_without_filters_every_call_shows_newest_first(log, client_for, viewer_user):
