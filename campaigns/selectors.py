@@ -99,6 +99,7 @@ def campaign_preview(*, campaign: Campaign, now: datetime | None = None) -> Prev
 
 @dataclass
 class Board:
+    campaign: Campaign
     total: int
     by_state: dict[str, int]
     outcomes: dict[str, int]
@@ -130,6 +131,7 @@ def campaign_board(*, campaign: Campaign, now: datetime | None = None) -> Board:
     )
     span = (recent["last"] - recent["first"]).total_seconds() if recent["n"] > 1 else 0
     return Board(
+        campaign=campaign,
         total=sum(by_state.values()),
         by_state=by_state,
         outcomes=outcomes,

@@ -21,7 +21,7 @@ from calls import options as rules
 from calls import tasks
 from calls.models import Call, CallStatus, Direction
 from calls.services.provider_request import adapter_problems, application_config, call_request
-from portal.services import Actor, audit_record
+from portal.services import Actor, IdempotencyConflict, audit_record
 from voiceapps import phone
 from voiceapps.adapters import account_adapter
 from voiceapps.models import Application, CallProfile, FlowType, Number, ProviderAccount
@@ -39,18 +39,6 @@ from voiceapps.providers.registry import provider_class
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 VIA_FORM = "form"
 VIA_API = "api"
-
-
-class IdempotencyConflict(Exception):
-    """The Idempotency-Key was used, within the window, for a different request."""
-
-    def __init__(self, call: Call) -> None:
-        self.call = call
-        super().__init__(
-            f"This Idempotency-Key was already used in the last 24 hours for a different "
-            f"request (call {call.pk}). Send the same request to get that call again, or use "
-            "a new key for a new call."
-        )
 
 
 def to_display(to: Mapping[str, Any]) -> str:
@@ -78,7 +66,7 @@ def _replayed(actor: Actor, key: str, fingerprint: str, now: datetime) -> Call |
         existing.save(update_fields=["idempotency_key", "updated_at"])
         return None
     if existing.request_fingerprint != fingerprint:
-        raise IdempotencyConflict(existing)
+        raise IdempotencyConflict(existing, within=" in the last 24 hours")
     return existing
 
 

@@ -16,7 +16,7 @@ from campaigns.models import Campaign, CampaignStatus, ContactState, Outcome, Sk
 from campaigns.selectors import campaign_preview
 from campaigns.services import dialing
 from campaigns.services.contacts import known_timezones
-from portal.services import Actor, audit_record
+from portal.services import Actor, IdempotencyConflict, audit_record
 
 # What a new campaign retries unless told otherwise (docs/decisions.md).
 DEFAULT_RETRY_RULES = {
@@ -26,15 +26,6 @@ DEFAULT_RETRY_RULES = {
 # Outcomes a rule may retry: Callboard's own refusal and an opt-out are always final.
 RETRIABLE = [o for o in Outcome.values if o not in (Outcome.NOT_PLACED, Outcome.OPTED_OUT)]
 EDITABLE = (CampaignStatus.DRAFT, CampaignStatus.PAUSED)
-
-
-class IdempotencyConflict(Exception):
-    def __init__(self, campaign: Campaign) -> None:
-        self.campaign = campaign
-        super().__init__(
-            f"This Idempotency-Key was already used for a different request "
-            f"(campaign {campaign.pk}); use a new key for a new campaign."
-        )
 
 
 def _retry_problems(rules: Any) -> list[str]:

@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from calls.models import Call
-from calls.services.placing import IdempotencyConflict, call_place
+from calls.services.placing import call_place
 from campaigns.models import Attempt, Campaign, Contact
-from portal.services import Actor
+from portal.services import Actor, IdempotencyConflict
 
 VIA_CAMPAIGN = "campaign"
 # A number no campaign calls: where the settings are tried out (see campaign_check_flow).
