@@ -145,18 +145,26 @@ class CampaignRehearseApi(APIView):
 ACTION_VIEWS = {action: _action_view(action) for action in campaigns.TRANSITIONS}
 
 
-class CampaignContactsApi(GenericAPIView):
+class _ContactsPageApi(GenericAPIView):
+    """Pages of one campaign's contacts with their attempts: its contacts and its results."""
+
     account_scoped = False
+    queryset = Contact.objects.none()  # the campaign's, in contacts_page(): this names the model
+
+    def contacts_page(self, pk: int) -> list[Contact]:
+        campaign = get_object_or_404(Campaign, pk=pk)
+        return self.paginate_queryset(campaign_contacts(campaign=campaign))
+
+
+class CampaignContactsApi(_ContactsPageApi):
     serializer_class = ContactSerializer
-    queryset = Contact.objects.none()  # the campaign's, in get(): this names the model
 
     @extend_schema(
         responses=ContactSerializer(many=True),
         summary="A campaign's contacts, each with its attempts",
     )
     def get(self, request, pk: int):
-        campaign = get_object_or_404(Campaign, pk=pk)
-        page = self.paginate_queryset(campaign_contacts(campaign=campaign))
+        page = self.contacts_page(pk)
         return self.get_paginated_response(ContactSerializer(page, many=True).data)
 
     @extend_schema(
@@ -266,18 +274,15 @@ class ResultSerializer(serializers.Serializer):
     last_attempt_at = serializers.DateTimeField(allow_null=True)
 
 
-class CampaignResultsApi(GenericAPIView):
-    account_scoped = False
+class CampaignResultsApi(_ContactsPageApi):
     serializer_class = ResultSerializer
-    queryset = Contact.objects.none()  # the campaign's, in get(): this names the model
 
     @extend_schema(
         responses=ResultSerializer(many=True),
         summary="One row per contact: final disposition, attempts, last call",
     )
     def get(self, request, pk: int):
-        campaign = get_object_or_404(Campaign, pk=pk)
-        page = self.paginate_queryset(campaign_contacts(campaign=campaign))
+        page = self.contacts_page(pk)
         return self.get_paginated_response([result_row(contact) for contact in page])
 
 
