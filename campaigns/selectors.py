@@ -29,6 +29,7 @@ from campaigns.models import (
     Campaign,
     Contact,
     ContactState,
+    Outcome,
     SkipReason,
 )
 from campaigns.services.suppression import suppressed_for
@@ -107,6 +108,11 @@ class Board:
     in_progress: int
     next_retries: list[Contact]
     pace_achieved: float  # calls per second over the last minute of dialing
+
+    @property
+    def outcome_labels(self) -> list[tuple[str, int]]:
+        """(what people read, contacts) for each outcome so far."""
+        return [(Outcome(code).label, count) for code, count in self.outcomes.items()]
 
     @property
     def finished_percent(self) -> int:
