@@ -43,7 +43,7 @@ test: $(VENV)/.installed-test var/local.env browser lint
 # Benchmarks (docs/performance.md), never part of `make test`: each starts PostgreSQL and Redis
 # as .ci/run does, serves Callboard with gunicorn and prints its figures beside the bare view's.
 # `make bench BENCH=webhooks` runs one; BENCH_ARGS="--help" shows a benchmark's options.
-BENCH ?= webhooks answer_url call_log live_latency placement
+BENCH ?= webhooks answer_url call_log live_latency placement campaign
 bench: $(VENV)/.installed-test browser
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	@for name in $(BENCH); do $(PY) -m bench.$$name $(BENCH_ARGS) || exit 1; done

@@ -500,29 +500,35 @@ class CpuMeter:
         self.seconds = 0.0
 
     def _pids(self) -> list[int]:
-        with _admin_connection() as conn:
-            backends = [row[0] for row in conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND application_name = %s",
-                [DATABASE, WEB_APP_NAME])]
-        return self.stack.web_worker_pids() + backends
-
-    def _total(self) -> dict[int, float]:
-        ticks = os.sysconf("SC_CLK_TCK")
-        totals = {}
-        for pid in self.pids:
-            with contextlib.suppress(OSError):
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                totals[pid] = (int(fields[11]) + int(fields[12])) / ticks
-        return totals
+        return self.stack.web_worker_pids() + backend_pids(WEB_APP_NAME)
 
     def __enter__(self) -> CpuMeter:
         self.pids = self._pids()
-        self._start = self._total()
+        self._start = cpu_seconds(self.pids)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        end = self._total()
+        end = cpu_seconds(self.pids)
         self.seconds = sum(end[pid] - self._start[pid] for pid in end if pid in self._start)
+
+
+def backend_pids(application_name: str) -> list[int]:
+    """The PostgreSQL backends serving the benchmark's database to `application_name`."""
+    with _admin_connection() as conn:
+        return [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND application_name = %s",
+            [DATABASE, application_name])]
+
+
+def cpu_seconds(pids: Iterable[int]) -> dict[int, float]:
+    """User and system CPU seconds each process has used so far (gone ones left out)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            totals[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return totals
 
     def per_request_ms(self, load: Load) -> float:
         return self.seconds / load.responses * 1000 if load.responses else math.nan

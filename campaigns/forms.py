@@ -62,8 +62,9 @@ class CampaignForm(ServiceErrorsMixin, forms.Form):
     )
     retry_rules = JsonField(
         initial=DEFAULT_RETRY_RULES,
+        required=False,  # {} or nothing: no retries, every outcome final
         help_text='By outcome: {"busy": {"retries": 2, "delay_minutes": '
-        "10}}; outcomes not named are final.",
+        "10}}; outcomes not named are final ({} retries nothing).",
     )
     starts_at = forms.DateTimeField(
         required=False,
@@ -93,6 +94,7 @@ class CampaignForm(ServiceErrorsMixin, forms.Form):
         values["from_numbers"] = [n.strip() for n in values["from_numbers"].split(",") if n.strip()]
         values["account"] = values["application"].account
         values["flow"] = {"type": "application"}
+        values["retry_rules"] = values["retry_rules"] or {}
         if values["starts_at"] is None:
             del values["starts_at"]
         return values
@@ -100,6 +102,7 @@ class CampaignForm(ServiceErrorsMixin, forms.Form):
 
 class ContactUploadForm(forms.Form):
     file = forms.FileField(
+        label="Contacts file (CSV)",
         help_text="CSV with a `number` column, optionally `timezone`; "
         "other columns become {{custom.NAME}} variables."
     )

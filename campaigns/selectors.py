@@ -29,6 +29,7 @@ from campaigns.models import (
     Campaign,
     Contact,
     ContactState,
+    Outcome,
     SkipReason,
 )
 from campaigns.services.suppression import suppressed_for
@@ -99,6 +100,7 @@ def campaign_preview(*, campaign: Campaign, now: datetime | None = None) -> Prev
 
 @dataclass
 class Board:
+    campaign: Campaign
     total: int
     by_state: dict[str, int]
     outcomes: dict[str, int]
@@ -106,6 +108,11 @@ class Board:
     in_progress: int
     next_retries: list[Contact]
     pace_achieved: float  # calls per second over the last minute of dialing
+
+    @property
+    def outcome_labels(self) -> list[tuple[str, int]]:
+        """(what people read, contacts) for each outcome so far."""
+        return [(Outcome(code).label, count) for code, count in self.outcomes.items()]
 
     @property
     def finished_percent(self) -> int:
@@ -130,6 +137,7 @@ def campaign_board(*, campaign: Campaign, now: datetime | None = None) -> Board:
     )
     span = (recent["last"] - recent["first"]).total_seconds() if recent["n"] > 1 else 0
     return Board(
+        campaign=campaign,
         total=sum(by_state.values()),
         by_state=by_state,
         outcomes=outcomes,

@@ -93,7 +93,12 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             **_board_context(request, campaign),
             "contacts": contacts_page,
             "upload_form": ContactUploadForm(),
-            "actions": list(TRANSITIONS),
+            # Only what the campaign can do now: no Pause on a draft, no Start once running.
+            "actions": [
+                action
+                for action, (allowed_from, _) in TRANSITIONS.items()
+                if campaign.status in allowed_from
+            ],
             "rehearsals": campaign.rehearsals.all(),
         },
     )

@@ -60,6 +60,20 @@ class Actor:
 SYSTEM = Actor()
 
 
+class IdempotencyConflict(Exception):
+    """An Idempotency-Key its user already sent with a different request. One class for every
+    service that answers the header, so the API's error handler answers each the same way."""
+
+    def __init__(self, existing: Model, *, within: str = "") -> None:
+        self.existing = existing
+        noun = existing._meta.verbose_name
+        super().__init__(
+            f"This Idempotency-Key was already used{within} for a different request "
+            f"({noun} {existing.pk}). Send the same request to get that {noun} again, or use "
+            f"a new key for a new {noun}."
+        )
+
+
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address, as the outermost of TRUSTED_PROXY_COUNT proxies saw it.
 

@@ -51,7 +51,6 @@ from calls.models import Call, CallEvent
 from calls.services import control, placing, profiles
 from calls.services.deliveries import delivery_replay, delivery_replay_summary
 from calls.services.test_call import test_call_place
-from portal.api.exceptions import error_body
 from portal.api.pagination import LogPagination, ReceivedPagination, StoryPagination
 from portal.api.renderers import CsvExportMixin
 from portal.api.serializers import (
@@ -135,24 +134,20 @@ class CallListCreateApi(GenericAPIView):
         values = data.validated_data
         account = values.get("account") or getattr(values.get("application"), "account", None)
         check_token_account(request, account.pk if account else None)
-        try:
-            call, replayed = placing.call_place(
-                actor=Actor.from_request(request),
-                via=placing.VIA_API,
-                account=values.get("account"),
-                application=values.get("application"),
-                from_number=values.get("from_number", ""),
-                random_from_number=values["random_from_number"],
-                to=values["to"],
-                flow=values["flow"],
-                options=values["options"],
-                tag=values["tag"],
-                profile=values.get("profile"),
-                idempotency_key=key,
-            )
-        except placing.IdempotencyConflict as conflict:
-            return Response(error_body("idempotency_conflict", str(conflict)),
-                            status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+        call, replayed = placing.call_place(
+            actor=Actor.from_request(request),
+            via=placing.VIA_API,
+            account=values.get("account"),
+            application=values.get("application"),
+            from_number=values.get("from_number", ""),
+            random_from_number=values["random_from_number"],
+            to=values["to"],
+            flow=values["flow"],
+            options=values["options"],
+            tag=values["tag"],
+            profile=values.get("profile"),
+            idempotency_key=key,
+        )
         body = CallSerializer(call, context={"request": request}).data
         headers = {"Location": body["url"]}
         if replayed:

@@ -11,7 +11,7 @@ from calls.forms import CallPlaceForm
 from calls.services import placing
 from portal.models import Role
 from portal.roles import role_required
-from portal.services import Actor
+from portal.services import Actor, IdempotencyConflict
 
 
 @role_required(Role.OPERATOR)
@@ -26,7 +26,7 @@ def call_new(request: HttpRequest) -> HttpResponse:
                     **form.place_arguments())
             except ValidationError as error:
                 form.add_service_errors(error)
-            except placing.IdempotencyConflict as conflict:
+            except IdempotencyConflict as conflict:
                 form.add_error(None, "This form was already sent for another call; reload the "
                                      f"page to place a new one. ({conflict})")
             else:

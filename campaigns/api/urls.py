@@ -18,6 +18,7 @@ urlpatterns = [
     path(
         "campaigns/<id:pk>/preview", views.CampaignPreviewApi.as_view(), name="api_campaign_preview"
     ),
+    path("campaigns/<id:pk>/board", views.CampaignBoardApi.as_view(), name="api_campaign_board"),
     path(
         "campaigns/<id:pk>/results", views.CampaignResultsApi.as_view(), name="api_campaign_results"
     ),

@@ -31,9 +31,8 @@ from campaigns.api.serializers import (
 )
 from campaigns.models import Campaign, Contact, SuppressionList
 from campaigns.results import result_row
-from campaigns.selectors import campaign_contacts, campaign_preview
+from campaigns.selectors import campaign_board, campaign_contacts, campaign_preview
 from campaigns.services import campaigns, contacts, rehearsal, suppression
-from portal.api.exceptions import error_body
 from portal.api.serializers import NoBodySerializer
 from portal.services import Actor
 
@@ -65,15 +64,9 @@ class CampaignListCreateApi(ListModelMixin, GenericAPIView):
         key = idempotency_key(request)
         data = CampaignWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            campaign, replayed = campaigns.campaign_create(
-                actor=Actor.from_request(request), values=data.validated_data, idempotency_key=key
-            )
-        except campaigns.IdempotencyConflict as conflict:
-            return Response(
-                error_body("idempotency_conflict", str(conflict)),
-                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
-            )
+        campaign, replayed = campaigns.campaign_create(
+            actor=Actor.from_request(request), values=data.validated_data, idempotency_key=key
+        )
         body = CampaignSerializer(campaign, context={"request": request}).data
         return Response(
             body,
@@ -152,18 +145,26 @@ class CampaignRehearseApi(APIView):
 ACTION_VIEWS = {action: _action_view(action) for action in campaigns.TRANSITIONS}
 
 
-class CampaignContactsApi(GenericAPIView):
+class _ContactsPageApi(GenericAPIView):
+    """Pages of one campaign's contacts with their attempts: its contacts and its results."""
+
     account_scoped = False
+    queryset = Contact.objects.none()  # the campaign's, in contacts_page(): this names the model
+
+    def contacts_page(self, pk: int) -> list[Contact]:
+        campaign = get_object_or_404(Campaign, pk=pk)
+        return self.paginate_queryset(campaign_contacts(campaign=campaign))
+
+
+class CampaignContactsApi(_ContactsPageApi):
     serializer_class = ContactSerializer
-    queryset = Contact.objects.none()  # the campaign's, in get(): this names the model
 
     @extend_schema(
         responses=ContactSerializer(many=True),
         summary="A campaign's contacts, each with its attempts",
     )
     def get(self, request, pk: int):
-        campaign = get_object_or_404(Campaign, pk=pk)
-        page = self.paginate_queryset(campaign_contacts(campaign=campaign))
+        page = self.contacts_page(pk)
         return self.get_paginated_response(ContactSerializer(page, many=True).data)
 
     @extend_schema(
@@ -226,6 +227,41 @@ class CampaignPreviewApi(APIView):
         return Response({"will_call": preview.will_call, "skipped": dict(preview.skipped)})
 
 
+class RetrySerializer(serializers.Serializer):
+    contact = serializers.IntegerField(source="pk")
+    number = serializers.CharField(source="e164")
+    at = serializers.DateTimeField(source="next_attempt_at")
+
+
+class BoardSerializer(serializers.Serializer):
+    """The board's figures (campaigns.selectors.Board), as the page shows them."""
+
+    status = serializers.CharField(source="campaign.status")
+    contacts = serializers.IntegerField(source="total")
+    finished_percent = serializers.IntegerField()
+    by_state = serializers.DictField(child=serializers.IntegerField())
+    outcomes = serializers.DictField(child=serializers.IntegerField())
+    attempts = serializers.IntegerField()
+    in_progress = serializers.IntegerField()
+    next_retries = RetrySerializer(many=True)
+    pace_achieved = serializers.FloatField(help_text="Calls per second over the last minute.")
+    pace_set = serializers.DecimalField(
+        max_digits=6, decimal_places=2, source="campaign.calls_per_second"
+    )
+
+
+class CampaignBoardApi(APIView):
+    account_scoped = False
+
+    @extend_schema(
+        responses=BoardSerializer,
+        summary="The live board: progress, calls in progress, outcomes, next retries, pace",
+    )
+    def get(self, request, pk: int):
+        board = campaign_board(campaign=get_object_or_404(Campaign, pk=pk))
+        return Response(BoardSerializer(board).data)
+
+
 class ResultSerializer(serializers.Serializer):
     contact = serializers.IntegerField()
     row = serializers.IntegerField(allow_null=True)
@@ -238,18 +274,15 @@ class ResultSerializer(serializers.Serializer):
     last_attempt_at = serializers.DateTimeField(allow_null=True)
 
 
-class CampaignResultsApi(GenericAPIView):
-    account_scoped = False
+class CampaignResultsApi(_ContactsPageApi):
     serializer_class = ResultSerializer
-    queryset = Contact.objects.none()  # the campaign's, in get(): this names the model
 
     @extend_schema(
         responses=ResultSerializer(many=True),
         summary="One row per contact: final disposition, attempts, last call",
     )
     def get(self, request, pk: int):
-        campaign = get_object_or_404(Campaign, pk=pk)
-        page = self.paginate_queryset(campaign_contacts(campaign=campaign))
+        page = self.contacts_page(pk)
         return self.get_paginated_response([result_row(contact) for contact in page])
 
 

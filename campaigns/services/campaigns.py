@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from calls.services.placing import request_fingerprint
@@ -16,7 +16,8 @@ from campaigns.models import Campaign, CampaignStatus, ContactState, Outcome, Sk
 from campaigns.selectors import campaign_preview
 from campaigns.services import dialing
 from campaigns.services.contacts import known_timezones
-from portal.services import Actor, audit_record
+from campaigns.services.idempotency import made_with_key, save_once
+from portal.services import Actor, IdempotencyConflict, audit_record
 
 # What a new campaign retries unless told otherwise (docs/decisions.md).
 DEFAULT_RETRY_RULES = {
@@ -26,15 +27,6 @@ DEFAULT_RETRY_RULES = {
 # Outcomes a rule may retry: Callboard's own refusal and an opt-out are always final.
 RETRIABLE = [o for o in Outcome.values if o not in (Outcome.NOT_PLACED, Outcome.OPTED_OUT)]
 EDITABLE = (CampaignStatus.DRAFT, CampaignStatus.PAUSED)
-
-
-class IdempotencyConflict(Exception):
-    def __init__(self, campaign: Campaign) -> None:
-        self.campaign = campaign
-        super().__init__(
-            f"This Idempotency-Key was already used for a different request "
-            f"(campaign {campaign.pk}); use a new key for a new campaign."
-        )
 
 
 def _retry_problems(rules: Any) -> list[str]:
@@ -100,14 +92,11 @@ def campaign_create(
     fingerprint = request_fingerprint(
         {name: getattr(value, "pk", value) for name, value in values.items()}
     )
-    if idempotency_key and actor.user is not None:
-        existing = Campaign.objects.filter(
-            created_by=actor.user, idempotency_key=idempotency_key
-        ).first()
-        if existing is not None:
-            if existing.request_fingerprint != fingerprint:
-                raise IdempotencyConflict(existing)
-            return existing, True
+    existing = made_with_key(Campaign, actor=actor, key=idempotency_key)
+    if existing is not None:
+        if existing.request_fingerprint != fingerprint:
+            raise IdempotencyConflict(existing)
+        return existing, True
     campaign = Campaign(
         **values,
         created_by=actor.user,
@@ -120,13 +109,9 @@ def campaign_create(
         raise ValidationError({"account": ["Choose an account or an application."]})
     _check(campaign)
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                campaign.save()
-        except IntegrityError:
-            return Campaign.objects.get(
-                created_by=actor.user, idempotency_key=idempotency_key
-            ), True
+        campaign, replayed = save_once(campaign, actor=actor, key=idempotency_key)
+        if replayed:
+            return campaign, True
         audit_record(
             actor=actor, action="campaign.create", obj=campaign, changes={"name": campaign.name}
         )

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import phonenumbers
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from phonenumbers import timezone as phone_timezones
 
@@ -32,6 +32,7 @@ from campaigns.models import (
     ImportStatus,
     SkipReason,
 )
+from campaigns.services.idempotency import made_with_key, save_once
 from portal.services import Actor, audit_record
 from voiceapps import phone
 
@@ -205,12 +206,9 @@ def contacts_import(
 ) -> tuple[ContactImport, bool]:
     """Store an upload and import it: now if small, else in a worker (progress on the row).
     Returns (import, replayed)."""
-    if idempotency_key and actor.user is not None:
-        existing = ContactImport.objects.filter(
-            created_by=actor.user, idempotency_key=idempotency_key
-        ).first()
-        if existing is not None:
-            return existing, True
+    existing = made_with_key(ContactImport, actor=actor, key=idempotency_key)
+    if existing is not None:
+        return existing, True
     _, rows = _read_csv(content)
     with transaction.atomic():
         upload = ContactImport(
@@ -221,13 +219,9 @@ def contacts_import(
             created_by=actor.user,
             idempotency_key=idempotency_key if actor.user else "",
         )
-        try:
-            with transaction.atomic():
-                upload.save()
-        except IntegrityError:
-            return ContactImport.objects.get(
-                created_by=actor.user, idempotency_key=idempotency_key
-            ), True
+        upload, replayed = save_once(upload, actor=actor, key=idempotency_key)
+        if replayed:
+            return upload, True
         audit_record(
             actor=actor,
             action="campaign.import",

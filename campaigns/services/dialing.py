@@ -3,12 +3,11 @@ with the same checks, audit and sending as a call placed from the page or the AP
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from calls.models import Call
-from calls.services.placing import IdempotencyConflict, call_place
-from campaigns.models import Attempt, Campaign, Contact
+from calls.services.placing import call_place
+from campaigns.models import Campaign, Contact
 from portal.services import Actor
 
 VIA_CAMPAIGN = "campaign"
@@ -28,23 +27,17 @@ def _arguments(campaign: Campaign, to: str, from_number: str) -> dict:
     }
 
 
-def dial(campaign: Campaign, contact: Contact, attempt: Attempt) -> Call:
-    """Place the attempt's call (sent by a worker once the caller's transaction commits).
-
-    The idempotency key names the attempt: even a second run of the same claim could not
-    make a second call. Raises ValidationError when placing refuses the call.
-    """
-    caller = campaign.from_numbers[(contact.pk + attempt.number) % len(campaign.from_numbers)]
-    try:
-        call, _ = call_place(
-            actor=Actor(user=campaign.created_by),
-            via=VIA_CAMPAIGN,
-            tag=contact.variables,
-            idempotency_key=f"campaign-attempt-{attempt.pk}",
-            **_arguments(campaign, contact.e164, caller),
-        )
-    except IdempotencyConflict as conflict:
-        raise ValidationError(str(conflict)) from None
+def dial(campaign: Campaign, contact: Contact, attempt_number: int) -> Call:
+    """Place the call of the contact's attempt (sent by a worker once the caller's
+    transaction commits). No idempotency key: the attempt row, unique per contact and number,
+    commits with the call or not at all. Raises ValidationError when placing refuses it."""
+    callers = campaign.from_numbers
+    call, _ = call_place(
+        actor=Actor(user=campaign.created_by),
+        via=VIA_CAMPAIGN,
+        tag=contact.variables,
+        **_arguments(campaign, contact.e164, callers[(contact.pk + attempt_number) % len(callers)]),
+    )
     return call
 
 

@@ -1,9 +1,18 @@
 """Rehearsing a campaign on the sandbox: a copy with the same contacts, windows, pace and
-retry rules, placed through the sandbox's application, whose callees follow its scripts (by
-the numbers' last digits or a `sandbox_script` column). Its board and results are a
-campaign's like any other."""
+retry rules, running the campaign's own call flow on a sandbox account, whose callees follow
+its scripts (by the numbers' last digits or a `sandbox_script` column). Its board and
+results are a campaign's like any other.
+
+The sandbox chosen speaks the campaign's provider's flow format (an NCCO, or jambonz verbs),
+so the flow, options and answer URL mean there what they mean on the real account. A flow
+of the campaign's application runs through a copy of that application on the sandbox (made
+at the first rehearsal, pushed to the sandbox, kept in step at each later one), serving the
+same NCCO document, pinned version and default variables.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,6 +23,10 @@ from campaigns.models import Campaign, Contact, ContactState, SkipReason
 from campaigns.services.campaigns import campaign_create, campaign_transition
 from campaigns.services.suppression import suppressed_among
 from portal.services import Actor
+from voiceapps.models import Application, Number, SyncState
+from voiceapps.providers.base import FLOW_APPLICATION, ProviderError
+from voiceapps.providers.registry import provider_class
+from voiceapps.services import application_create, application_push, application_update
 
 # Skips that belong to the row itself; every other verdict is made again by the rehearsal.
 KEPT_SKIPS = (SkipReason.INVALID, SkipReason.DUPLICATE)
@@ -48,17 +61,86 @@ def _contacts_copied(campaign: Campaign, rehearsal: Campaign) -> list[Contact]:
     return copies
 
 
-def campaign_rehearse(*, actor: Actor, campaign: Campaign) -> Campaign:
-    """Start a rehearsal of the campaign on the sandbox; returns the rehearsal."""
-    if campaign.rehearsal_of_id is not None:
-        raise ValidationError("This is a rehearsal; rehearse the campaign it copies.")
+def _sandbox_for(campaign: Campaign) -> tuple[Application, Number]:
+    """The sandbox application and number to rehearse on: one whose provider takes the
+    campaign's flow format, else the first (calls.selectors.test_call_targets)."""
     targets = test_call_targets()
     if not targets:
         raise ValidationError(
             "There is no sandbox application with a hosted flow and a number to rehearse "
             "on; run `manage.py first_run` or add one on the Accounts page."
         )
-    application, number = targets[0]
+    flow_format = provider_class(campaign.account.kind).FLOW_FORMAT
+    return next(
+        (
+            target
+            for target in targets
+            if flow_format == provider_class(target[0].account.kind).FLOW_FORMAT
+        ),
+        targets[0],
+    )
+
+
+def _application_copy(actor: Actor, source: Application, demo: Application) -> Application:
+    """The sandbox's copy of `source`, serving what `source` serves; pushed when new or
+    changed. Named after it, so each later rehearsal finds and updates the same copy."""
+    values = {
+        "flow_type": source.flow_type,
+        "ncco_document": source.ncco_document,
+        "answer_url": source.answer_url,
+        # The sandbox's own method: jambonz posts its call hook, Vonage gets its answer URL.
+        "answer_method": demo.answer_method,
+    }
+    name = f"{source.name} (rehearsal)"[:100]
+    copy = Application.objects.filter(account=demo.account, name=name).first()
+    if copy is None:
+        copy = application_create(
+            actor=actor, account=demo.account, values={"name": name, **values}
+        )
+    else:
+        copy = application_update(actor=actor, application=copy, values=values)
+    # Not fields a person edits (voiceapps.services.APPLICATION_FIELDS), but what is served.
+    Application.objects.filter(pk=copy.pk).update(
+        pinned_version=source.pinned_version, variables=source.variables
+    )
+    if copy.sync_state != SyncState.SYNCED or not copy.provider_app_id:
+        try:
+            application_push(actor=actor, application=copy)
+        except ProviderError as error:
+            raise ValidationError(
+                f"The sandbox refused the copy of application {source.name}: {error.message}"
+            ) from None
+    return copy
+
+
+def _callers(campaign: Campaign, account_numbers: Sequence[str]) -> list[str]:
+    """Each caller number of the campaign as the sandbox account has it, else the sandbox's
+    numbers in turn, so a campaign calling from three numbers still rotates through three."""
+    mapped = [
+        number if number in account_numbers else account_numbers[index % len(account_numbers)]
+        for index, number in enumerate(campaign.from_numbers)
+    ]
+    return list(dict.fromkeys(mapped))
+
+
+def _options(campaign: Campaign, account_kind: str) -> dict:
+    """The campaign's options over its profile's, as placing merges them, kept to those the
+    sandbox takes (a profile belongs to one provider kind, so it is not carried over)."""
+    merged = {**(campaign.profile.options if campaign.profile else {}), **campaign.options}
+    taken = provider_class(account_kind).CALL_OPTIONS
+    return {name: value for name, value in merged.items() if name in taken}
+
+
+def campaign_rehearse(*, actor: Actor, campaign: Campaign) -> Campaign:
+    """Start a rehearsal of the campaign on the sandbox; returns the rehearsal."""
+    if campaign.rehearsal_of_id is not None:
+        raise ValidationError("This is a rehearsal; rehearse the campaign it copies.")
+    demo, _ = _sandbox_for(campaign)
+    account = demo.account
+    application = demo
+    if campaign.flow.get("type") == FLOW_APPLICATION and campaign.application is not None:
+        application = _application_copy(actor, campaign.application, demo)
+    numbers = list(account.numbers.order_by("e164").values_list("e164", flat=True))
     now = timezone.now()
     with transaction.atomic():
         rehearsal, _ = campaign_create(
@@ -66,14 +148,12 @@ def campaign_rehearse(*, actor: Actor, campaign: Campaign) -> Campaign:
             values={
                 "name": f"Rehearsal: {campaign.name}"[:100],
                 "rehearsal_of": campaign,
+                "account": account,
                 "application": application,
-                "flow": campaign.flow,  # an application flow is the sandbox application's
-                "from_numbers": [number.e164],
-                "options": campaign.options,
-                "profile": campaign.profile,
-                "calls_per_second": min(
-                    campaign.calls_per_second, application.account.calls_per_second
-                ),
+                "flow": campaign.flow,
+                "from_numbers": _callers(campaign, numbers),
+                "options": _options(campaign, account.kind),
+                "calls_per_second": min(campaign.calls_per_second, account.calls_per_second),
                 "max_concurrent": campaign.max_concurrent,
                 "windows": campaign.windows,
                 "default_timezone": campaign.default_timezone,

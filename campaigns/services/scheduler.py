@@ -17,10 +17,12 @@ placed meanwhile waits about a second at most.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from calls.models import TERMINAL_STATUSES, AnsweredBy, Call, CallStatus
@@ -75,23 +77,22 @@ def campaigns_tick(*, now: datetime | None = None) -> None:
 # Outcomes ---------------------------------------------------------------------------------
 
 
-def _retry_at(campaign: Campaign, contact: Contact, outcome: str, now: datetime) -> datetime | None:
-    """When the contact is called again after this outcome, None if the outcome is final."""
+def _retry_at(campaign: Campaign, outcome: str, times: int, now: datetime) -> datetime | None:
+    """When the contact is called again after its `times`-th attempt ending in `outcome`
+    (this one included); None if the outcome is final."""
     rule = campaign.retry_rules.get(outcome) or {}
-    earlier = contact.attempts.filter(outcome=outcome).count()  # this attempt included
-    if earlier > int(rule.get("retries", 0)):
+    if times > int(rule.get("retries", 0)):
         return None
     return now + timedelta(minutes=float(rule.get("delay_minutes", 0)))
 
 
-def attempt_end(attempt: Attempt, outcome: str, now: datetime, detail: str = "") -> None:
-    """Record how an attempt ended, and what its contact does next (locked by the caller)."""
+def _end(attempt: Attempt, outcome: str, times: int, now: datetime, detail: str = "") -> None:
+    """Set how an attempt ended and what its contact does next, in memory; saved by the caller."""
     attempt.status, attempt.outcome, attempt.ended_at = AttemptStatus.ENDED, outcome, now
     attempt.detail = detail[:300]
-    attempt.save(update_fields=["status", "outcome", "ended_at", "detail"])
     contact = attempt.contact
     campaign = contact.campaign
-    retry_at = _retry_at(campaign, contact, outcome, now)
+    retry_at = _retry_at(campaign, outcome, times, now)
     running = campaign.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
     if (
         retry_at is not None
@@ -101,35 +102,59 @@ def attempt_end(attempt: Attempt, outcome: str, now: datetime, detail: str = "")
         contact.state, contact.next_attempt_at = ContactState.RETRY, retry_at
     else:
         contact.state, contact.next_attempt_at = ContactState.DONE, None
-    contact.outcome = outcome
-    contact.save(update_fields=["state", "next_attempt_at", "outcome", "updated_at"])
+    contact.outcome, contact.updated_at = outcome, now
+
+
+ATTEMPT_ENDED_FIELDS = ["status", "outcome", "ended_at", "detail"]
+CONTACT_NEXT_FIELDS = ["state", "next_attempt_at", "outcome", "updated_at"]
+
+
+def attempt_end(attempt: Attempt, outcome: str, now: datetime, detail: str = "") -> None:
+    """Record how one attempt ended, and what its contact does next (locked by the caller)."""
+    earlier = attempt.contact.attempts.filter(status=AttemptStatus.ENDED, outcome=outcome)
+    times = 1 + earlier.count()
+    _end(attempt, outcome, times, now, detail)
+    attempt.save(update_fields=ATTEMPT_ENDED_FIELDS)
+    attempt.contact.save(update_fields=CONTACT_NEXT_FIELDS)
+
+
+SETTLE_BATCH = 500  # attempts settled per transaction
 
 
 def attempts_settle(*, now: datetime) -> int:
-    """Every placed attempt whose call has ended: its outcome, its contact's next step."""
-    ended = (
-        Attempt.objects.filter(status=AttemptStatus.PLACED)
-        .filter(call__status__in=TERMINAL_STATUSES)
-        .values_list("pk", flat=True)
-    )
-    orphaned = Attempt.objects.filter(status=AttemptStatus.PLACED, call__isnull=True).values_list(
-        "pk", flat=True
-    )
+    """Every placed attempt whose call has ended (or that has no call): its outcome and its
+    contact's next step. A batch per transaction, with a handful of queries per batch rather
+    than per attempt; rows another worker holds are skipped, as it settles them."""
     settled = 0
-    for attempt_id in [*ended, *orphaned]:
+    while True:
         with transaction.atomic():
-            attempt = (
+            batch = list(
                 Attempt.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("call", "contact__campaign")
-                .filter(pk=attempt_id, status=AttemptStatus.PLACED)
-                .first()
+                .filter(status=AttemptStatus.PLACED)
+                .filter(Q(call__status__in=TERMINAL_STATUSES) | Q(call__isnull=True))
+                .order_by("pk")[:SETTLE_BATCH]
             )
-            if attempt is None:
-                continue  # another worker settled it
-            outcome = Outcome.OPTED_OUT if attempt.opted_out else call_outcome(attempt.call)
-            attempt_end(attempt, outcome, now)
-            settled += 1
-    return settled
+            # How often each contact's attempts ended each way before: retries count them.
+            times = Counter(
+                {
+                    (row["contact_id"], row["outcome"]): row["n"]
+                    for row in Attempt.objects.filter(
+                        contact_id__in=[a.contact_id for a in batch], status=AttemptStatus.ENDED
+                    )
+                    .values("contact_id", "outcome")
+                    .annotate(n=Count("id"))
+                }
+            )
+            for attempt in batch:
+                outcome = Outcome.OPTED_OUT if attempt.opted_out else call_outcome(attempt.call)
+                times[attempt.contact_id, outcome] += 1
+                _end(attempt, outcome, times[attempt.contact_id, outcome], now)
+            Attempt.objects.bulk_update(batch, ATTEMPT_ENDED_FIELDS)
+            Contact.objects.bulk_update([a.contact for a in batch], CONTACT_NEXT_FIELDS)
+        settled += len(batch)
+        if len(batch) < SETTLE_BATCH:
+            return settled
 
 
 # Dialing ----------------------------------------------------------------------------------
@@ -168,18 +193,17 @@ def _outside_window(campaign: Campaign, contact: Contact, now: datetime) -> bool
 
 
 def _dial_one(campaign: Campaign, contact: Contact, now: datetime) -> None:
-    attempt = Attempt.objects.create(
-        contact=contact, number=contact.attempts_made + 1, created_at=now
-    )
-    contact.attempts_made = attempt.number
-    contact.state = ContactState.DIALING
-    contact.save(update_fields=["attempts_made", "state", "updated_at"])
+    """The contact's next attempt and its call, in the caller's transaction; the contact is
+    saved by the caller with the others dialed in the same tick."""
+    number = contact.attempts_made + 1
+    contact.attempts_made, contact.state, contact.updated_at = number, ContactState.DIALING, now
     try:
-        attempt.call = dialing.dial(campaign, contact, attempt)
+        call = dialing.dial(campaign, contact, number)
     except ValidationError as refusal:
+        attempt = Attempt.objects.create(contact=contact, number=number, created_at=now)
         attempt_end(attempt, Outcome.NOT_PLACED, now, detail="; ".join(refusal.messages))
     else:
-        attempt.save(update_fields=["call"])
+        Attempt.objects.create(contact=contact, number=number, call=call, created_at=now)
 
 
 def campaign_dial(*, campaign_id: int, now: datetime) -> int:
@@ -207,16 +231,19 @@ def campaign_dial(*, campaign_id: int, now: datetime) -> int:
         )
         # Checked here, at dial time: a number listed after launch is never called.
         suppressed = suppressed_among(campaign.account_id, [c.e164 for c in due])
-        placed = 0
+        dialed = []
         for contact in due:
-            if placed == allowed:
+            if len(dialed) == allowed:
                 break
             if contact.e164 in suppressed:
                 contact.state, contact.skip_reason = ContactState.SKIPPED, SkipReason.SUPPRESSED
                 contact.save(update_fields=["state", "skip_reason", "updated_at"])
             elif not _outside_window(campaign, contact, now):
                 _dial_one(campaign, contact, now)
-                placed += 1
+                dialed.append(contact)
+        # One UPDATE for the tick's contacts rather than one each.
+        Contact.objects.bulk_update(dialed, ["attempts_made", "state", "updated_at"])
+        placed = len(dialed)
         if placed:
             interval = timedelta(seconds=1.0 / float(campaign.calls_per_second))
             campaign.next_dial_at = _pace_start(campaign, now) + placed * interval

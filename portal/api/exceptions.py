@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from portal.params import BadParameter
+from portal.services import IdempotencyConflict
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +22,13 @@ class Conflict(exceptions.APIException):
 
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
+
+
+class IdempotencyKeyReused(exceptions.APIException):
+    """portal.services.IdempotencyConflict, whichever service raised it: 422."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "idempotency_conflict"
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -63,6 +71,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, BadParameter):
         exc = exceptions.ValidationError({exc.name: [exc.message]})
+    elif isinstance(exc, IdempotencyConflict):
+        exc = IdempotencyKeyReused(str(exc))
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge(f"The body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes, "
                               "the most the API takes.")

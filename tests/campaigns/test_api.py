@@ -35,6 +35,13 @@ def test_a_whole_campaign_through_the_api(api_for, operator_user, application):
         "/api/v1/campaigns", body(application), format="json", HTTP_IDEMPOTENCY_KEY="survey-1"
     )
     assert (made.status_code, again.status_code) == (201, 200)
+    reused = api.post(
+        "/api/v1/campaigns",
+        body(application, name="Other"),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="survey-1",
+    )
+    assert reused.status_code == 422 and reused.json()["error"] == "idempotency_conflict"
     assert Campaign.objects.count() == 1
     pk = made.json()["id"]
     empty = api.post(f"/api/v1/campaigns/{pk}/start")
@@ -76,6 +83,14 @@ def test_a_whole_campaign_through_the_api(api_for, operator_user, application):
     refused = api.post(f"/api/v1/campaigns/{pk}/start")
     assert refused.status_code == 400 and "cannot start" in refused.json()["fields"]["status"][0]
     assert api.post(f"/api/v1/campaigns/{pk}/pause").json()["status"] == "paused"
+    board = api.get(f"/api/v1/campaigns/{pk}/board").json()
+    assert {k: board[k] for k in ("status", "contacts", "attempts", "pace_set")} == {
+        "status": "paused",
+        "contacts": 4,
+        "attempts": 0,
+        "pace_set": "1.00",
+    }
+    assert board["by_state"] == {"pending": 3, "skipped": 1}  # do-not-call: checked at dial
 
     results = api.get(f"/api/v1/campaigns/{pk}/results").json()["results"]
     assert [row["number"] for row in results] == [

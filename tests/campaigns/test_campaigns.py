@@ -9,7 +9,7 @@ from campaigns.models import CampaignStatus, ContactState, SkipReason
 from campaigns.selectors import WILL_CALL, campaign_preview
 from campaigns.services import campaigns, contacts
 from campaigns.services.suppression import suppressed_numbers_add
-from portal.services import Actor
+from portal.services import Actor, IdempotencyConflict
 from tests.factories import (
     CampaignFactory,
     ContactFactory,
@@ -77,7 +77,7 @@ def test_create_with_the_same_key_twice_makes_one_campaign(application):
     )
     assert (first.pk, replayed, replayed_again) == (again.pk, False, True)
     assert first.retry_rules["busy"] == {"retries": 2, "delay_minutes": 10}
-    with pytest.raises(campaigns.IdempotencyConflict):
+    with pytest.raises(IdempotencyConflict):
         campaigns.campaign_create(
             actor=actor, values=values(application, name="Other"), idempotency_key="k1"
         )

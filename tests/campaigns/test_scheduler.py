@@ -89,10 +89,10 @@ def test_a_crash_mid_tick_leaves_no_call_and_the_next_tick_calls_each_contact_on
     real_dial = scheduler.dialing.dial
     placed = []
 
-    def dial_then_die(campaign, contact, attempt):
+    def dial_then_die(campaign, contact, attempt_number):
         if placed:
             raise SystemExit("killed")  # the worker dies after the first call of the batch
-        placed.append(real_dial(campaign, contact, attempt))
+        placed.append(real_dial(campaign, contact, attempt_number))
         return placed[-1]
 
     with at(2025, 6, 2, 10, 0):

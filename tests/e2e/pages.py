@@ -11,6 +11,7 @@ critical accessibility violation, the keyboard focus is visible, nothing is wide
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,11 @@ def focus_after_tabs(page: Any, presses: int) -> dict:
     for _ in range(presses):
         page.keyboard.press("Tab")
     return page.evaluate(_FOCUS)
+
+
+def labelled(page: Any, label: str) -> Any:
+    """The input labelled `label`, whether or not it is marked required (" *")."""
+    return page.get_by_label(re.compile(rf"^{re.escape(label)}( \*)?$"))
 
 
 def page_width(page: Any) -> int:

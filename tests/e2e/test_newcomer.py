@@ -27,7 +27,14 @@ import requests
 
 from calls.models import TERMINAL_STATUSES, Call
 from portal.services import setup_token
-from tests.e2e.pages import DESKTOP, PHONE, check_page, focus_after_tabs, screenshots_dir
+from tests.e2e.pages import (
+    DESKTOP,
+    PHONE,
+    check_page,
+    focus_after_tabs,
+    labelled,
+    screenshots_dir,
+)
 from tests.factories import PASSWORD
 from tests.helpers import wait_for
 from voiceapps.models import Application, Number
@@ -86,8 +93,7 @@ class Walk:
         self.page.goto(self.url + path)
 
     def labelled(self, label: str) -> Any:
-        """The input labelled `label`, whether or not it is marked required (" *")."""
-        return self.page.get_by_label(re.compile(rf"^{re.escape(label)}( \*)?$"))
+        return labelled(self.page, label)
 
     def nav(self, name: str) -> None:
         self.page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()

@@ -205,6 +205,7 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "api_campaign_contacts": {"GET": VIEWER, "POST": OPERATOR},
     "api_campaign_import": {"GET": VIEWER},
     "api_campaign_preview": {"GET": VIEWER},
+    "api_campaign_board": {"GET": VIEWER},
     "api_campaign_results": {"GET": VIEWER},
     "api_campaign_start": {"POST": OPERATOR},
     "api_campaign_pause": {"POST": OPERATOR},
