@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -55,8 +55,9 @@ def recording_audio(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk, token=request.GET.get("t", ""), user_id=request.user.pk
     )
     if recording is None:
-        # Said in words (a 404 page would not say why): the player or a saved link shows it.
-        return HttpResponseForbidden(
+        # Said in words (the 404 page would not say why); not found rather than forbidden:
+        # the user's role allows recordings, this link is what is wrong.
+        return HttpResponseNotFound(
             "This recording link has expired or is not yours: open the call's page again "
             "for a new one.", content_type="text/plain; charset=utf-8")
     return recording_response(request, recording, download=request.GET.get("download") == "1")

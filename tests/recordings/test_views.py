@@ -67,14 +67,14 @@ def test_a_link_works_for_its_user_only_and_only_for_a_few_minutes(
     client = client_for(operator_user)
     link = play_link(client, stored_recording)
 
-    assert client_for(admin_user).get(link).status_code == 403  # someone else's link
+    assert client_for(admin_user).get(link).status_code == 404  # someone else's link
     client = client_for(operator_user)
     other = reverse("recording_audio", args=[stored_recording.pk + 1]) + "?" + link.split("?")[1]
-    assert client.get(other).status_code == 403  # another recording
+    assert client.get(other).status_code == 404  # another recording
     with time_machine.travel(timezone.now() + timedelta(
             seconds=settings.RECORDINGS_LINK_SECONDS + 5)):
         expired = client.get(link)
-    assert expired.status_code == 403
+    assert expired.status_code == 404
     assert b"expired" in expired.content
     assert client.get(link).status_code == 200
 
