@@ -112,7 +112,7 @@ class KpnProvider(VonageProvider):
         # KPN holds the application's keys: it mints the JWT a recording URL takes (GET /jwt).
         if not app.provider_app_id:
             raise ProviderError(f"{self.label} recordings need the application's id.")
-        result = self._authorized("GET", f"{self.base_url}/voice/jwt",
+        result = self._authorized("GET", f"{self.base_url}/jwt",
                                   headers={"ApplicationId": app.provider_app_id})
         return self.required(result.json_object(), "JWT_token", "JWT request")
 
