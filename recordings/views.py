@@ -59,7 +59,9 @@ def recording_audio(request: HttpRequest, pk: int) -> HttpResponse:
         # the user's role allows recordings, this link is what is wrong.
         return HttpResponseNotFound(
             "This recording link has expired or is not yours: open the call's page again "
-            "for a new one.", content_type="text/plain; charset=utf-8")
+            "for a new one.",
+            content_type="text/plain; charset=utf-8",
+        )
     return recording_response(request, recording, download=request.GET.get("download") == "1")
 
 

@@ -66,9 +66,13 @@ def media_provider(call: Call) -> tuple[Provider, ApplicationConfig]:
     return adapter, app
 
 
-def _failed(item: Fetched, error: ProviderError, now: datetime) -> float | None:
+def _failed(item: Fetched, error: ProviderError | OSError, now: datetime) -> float | None:
     """Record the failure; the seconds until the next attempt, or None when given up."""
-    item.last_error = str(error)[:2000]
+    item.last_error = (
+        str(error)
+        if isinstance(error, ProviderError)
+        else f"The recordings storage failed: {error}"
+    )[:2000]
     item.lease_until = None
     delay: float | None = None
     if item.attempts >= MAX_ATTEMPTS:
@@ -76,7 +80,7 @@ def _failed(item: Fetched, error: ProviderError, now: datetime) -> float | None:
         item.next_attempt_at = None
     else:
         delay = (FIRST_RETRY * 2 ** (item.attempts - 1)).total_seconds()
-        delay = max(delay, error.retry_after or 0)
+        delay = max(delay, getattr(error, "retry_after", None) or 0)
         item.next_attempt_at = now + timedelta(seconds=delay)
     item.save(update_fields=["last_error", "lease_until", "state", "next_attempt_at"])
     logger.warning("%s: attempt %s failed: %s", item, item.attempts, error)
@@ -107,7 +111,7 @@ def recording_fetch(*, recording_id: int, now: datetime | None = None) -> float 
             if storage.exists(name):
                 storage.delete(name)  # what a killed attempt left
             stored = storage.save(name, File(file, name=name))
-    except ProviderError as error:
+    except (ProviderError, OSError) as error:  # a full disk, an unwritable folder
         return _failed(recording, error, now)
     with transaction.atomic():
         current = Recording.objects.select_for_update().get(pk=recording.pk)

@@ -23,8 +23,7 @@ AUDIO_STATE = """audio => new Promise(resolve => {
 })"""
 
 
-def test_the_call_page_plays_the_recording_beside_its_transcript(live_callboard, browser,
-                                                                 api_for):
+def test_the_call_page_plays_the_recording_beside_its_transcript(live_callboard, browser, api_for):
     demo = sandbox_first_run()
     operator = UserFactory(username="olivia", role=Role.OPERATOR)
     call = place_recorded_call(api_for(operator), demo.application)

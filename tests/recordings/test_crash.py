@@ -27,12 +27,17 @@ def files_under(folder: Path) -> list[Path]:
 
 
 def test_a_fetch_killed_mid_download_is_finished_once_by_the_next_worker(
-        vonage_call, django_db_blocker, tmp_path, settings):
+    vonage_call, django_db_blocker, tmp_path, settings
+):
     fake, call = vonage_call
     folder = tmp_path / "recordings"
-    settings.STORAGES = {**settings.STORAGES, "recordings": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(folder)}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "recordings": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(folder)},
+        },
+    }
     # The first download hangs (the worker dies in it); the next one answers.
     fake.reply("GET", "/v1/files/f-1", body=WAV, delay=30)
     fake.reply("GET", "/v1/files/f-1", body=WAV, headers={"Content-Type": "audio/wav"})

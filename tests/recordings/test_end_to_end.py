@@ -21,17 +21,23 @@ RECORDED_FLOW = [
 
 
 def place_recorded_call(api, application) -> Call:
-    response = api.post("/api/v1/calls", {
-        "application": application.pk, "from_number": "+447700900100",
-        "to": {"type": "phone", "number": "+447700900000"},
-        "flow": {"type": "ncco", "ncco": RECORDED_FLOW},
-    }, format="json")
+    response = api.post(
+        "/api/v1/calls",
+        {
+            "application": application.pk,
+            "from_number": "+447700900100",
+            "to": {"type": "phone", "number": "+447700900000"},
+            "flow": {"type": "ncco", "ncco": RECORDED_FLOW},
+        },
+        format="json",
+    )
     assert response.status_code == 202, response.json()
     return Call.objects.get(pk=response.json()["id"])
 
 
 def test_a_recorded_sandbox_call_ends_with_a_playable_file_and_a_transcript(
-        live_callboard, api_for, operator_user, client_for):
+    live_callboard, api_for, operator_user, client_for
+):
     demo = sandbox_first_run()
     call = place_recorded_call(api_for(operator_user), demo.application)
 
@@ -44,8 +50,10 @@ def test_a_recorded_sandbox_call_ends_with_a_playable_file_and_a_transcript(
     try:
         recording, transcript = wait_for(stored, timeout=60, interval=0.3)
     except TimeoutError:
-        raise AssertionError(f"recordings {list(Recording.objects.values())}; worker log:\n"
-                             f"{live_callboard.worker.log()[-4000:]}") from None
+        raise AssertionError(
+            f"recordings {list(Recording.objects.values())}; worker log:\n"
+            f"{live_callboard.worker.log()[-4000:]}"
+        ) from None
 
     assert (recording.format, recording.duration_seconds) == ("wav", 1.0)
     assert transcript.recording == recording

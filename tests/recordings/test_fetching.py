@@ -66,8 +66,7 @@ def test_a_failed_fetch_is_retried_later_and_then_stored(vonage_call, memory_sto
     with time_machine.travel(timezone.now() + timedelta(seconds=31)):
         recording_fetch(recording_id=recording.pk)
     recording.refresh_from_db()
-    assert (recording.state, recording.attempts, recording.last_error) == (
-        MediaState.STORED, 2, "")
+    assert (recording.state, recording.attempts, recording.last_error) == (MediaState.STORED, 2, "")
 
 
 def test_a_recording_that_never_comes_is_given_up_with_the_reason(vonage_call, memory_storage):
@@ -96,7 +95,8 @@ def test_what_a_killed_fetch_left_is_replaced_not_kept_beside(vonage_call, memor
     # its lease is still on the row.
     memory_storage.save(storage_name(recording, "wav"), ContentFile(WAV[:100]))
     Recording.objects.filter(pk=recording.pk).update(
-        lease_until=timezone.now() + timedelta(minutes=10), attempts=1)
+        lease_until=timezone.now() + timedelta(minutes=10), attempts=1
+    )
 
     assert recording_fetch(recording_id=recording.pk) is None  # its lease still holds
     assert fake.requests_to("GET", "/v1/files/f-1") == []
@@ -111,15 +111,17 @@ def test_what_a_killed_fetch_left_is_replaced_not_kept_beside(vonage_call, memor
 
 
 def test_the_providers_copy_is_deleted_after_archiving_when_asked(
-        vonage_call, memory_storage, django_capture_on_commit_callbacks, monkeypatch):
+    vonage_call, memory_storage, django_capture_on_commit_callbacks, monkeypatch
+):
     fake, call = vonage_call
     MediaRetention.objects.create(account=call.account, delete_provider_copy=True)
     fake.reply("GET", "/v1/files/f-1", body=WAV, headers={"Content-Type": "audio/wav"})
     fake.reply("DELETE", "/v1/files/f-1", status=204)
     record_event(call, f"{fake.url}/v1/files/f-1")
     recording = Recording.objects.get(call=call)
-    monkeypatch.setattr(tasks.recording_provider_delete, "delay",
-                        lambda pk: tasks.recording_provider_delete(pk))
+    monkeypatch.setattr(
+        tasks.recording_provider_delete, "delay", lambda pk: tasks.recording_provider_delete(pk)
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         recording_fetch(recording_id=recording.pk)
@@ -127,16 +129,27 @@ def test_the_providers_copy_is_deleted_after_archiving_when_asked(
     recording.refresh_from_db()
     assert recording.provider_deleted_at is not None
     assert fake.requests_to("DELETE", "/v1/files/f-1")[0].bearer_token()
-    assert AuditEntry.objects.filter(action="recording.provider_delete",
-                                     object_id=str(recording.pk)).exists()
+    assert AuditEntry.objects.filter(
+        action="recording.provider_delete", object_id=str(recording.pk)
+    ).exists()
 
 
 def test_a_transcript_is_stored_as_turns_and_tied_to_its_recording(vonage_call, memory_storage):
     fake, call = vonage_call
-    fake.reply("GET", "/v1/files/t-1", body={"channels": [
-        {"transcript": [{"sentence": "Hello there", "timestamp": 0, "duration": 900}]},
-        {"transcript": [{"sentence": "Hi, who is this?", "timestamp": 1000, "duration": 800}]},
-    ]})
+    fake.reply(
+        "GET",
+        "/v1/files/t-1",
+        body={
+            "channels": [
+                {"transcript": [{"sentence": "Hello there", "timestamp": 0, "duration": 900}]},
+                {
+                    "transcript": [
+                        {"sentence": "Hi, who is this?", "timestamp": 1000, "duration": 800}
+                    ]
+                },
+            ]
+        },
+    )
     # The transcript's event comes first; its recording's after.
     transcription_event(call, f"{fake.url}/v1/files/t-1")
     record_event(call, f"{fake.url}/v1/files/f-1")

@@ -26,14 +26,19 @@ def media_of_call(account, storage, age: timedelta) -> tuple[Recording, Transcri
     Call.objects.filter(pk=call.pk).update(created_at=NOW - age)
     name = storage.save(f"call-{call.pk}/recording.wav", ContentFile(b"RIFF...."))
     recording = RecordingFactory(call=call, state="stored", file_name=name)
-    transcript = TranscriptFactory(call=call, recording=recording, state="stored",
-                                   turns=[{"speaker": "Channel 1", "start": 0, "end": 1,
-                                           "text": "hello"}], text="hello")
+    transcript = TranscriptFactory(
+        call=call,
+        recording=recording,
+        state="stored",
+        turns=[{"speaker": "Channel 1", "start": 0, "end": 1, "text": "hello"}],
+        text="hello",
+    )
     return recording, transcript
 
 
 def test_recordings_and_transcripts_expire_each_on_their_own_day(
-        memory_storage, django_capture_on_commit_callbacks, db):
+    memory_storage, django_capture_on_commit_callbacks, db
+):
     account = ProviderAccountFactory()
     MediaRetentionFactory(account=account, recording_days=30, transcript_days=90)
     kept_account = ProviderAccountFactory()  # no retention set: keeps everything
@@ -46,13 +51,14 @@ def test_recordings_and_transcripts_expire_each_on_their_own_day(
         summary = retention_apply()
 
     assert (summary["recordings_deleted"], summary["transcripts_deleted"]) == (2, 1)
-    states = {item: type(item).objects.get(pk=item.pk).state
-              for item in (old_rec, old_tr, ancient_rec, ancient_tr, new_rec, new_tr, other_rec)}
+    states = {
+        item: type(item).objects.get(pk=item.pk).state
+        for item in (old_rec, old_tr, ancient_rec, ancient_tr, new_rec, new_tr, other_rec)
+    }
     assert [states[i] for i in (old_rec, ancient_rec, ancient_tr)] == [MediaState.DELETED] * 3
     assert [states[i] for i in (old_tr, new_rec, new_tr, other_rec)] == [MediaState.STORED] * 4
     assert not memory_storage.exists(old_rec.file_name)
-    assert memory_storage.exists(new_rec.file_name) and memory_storage.exists(
-        other_rec.file_name)
+    assert memory_storage.exists(new_rec.file_name) and memory_storage.exists(other_rec.file_name)
     assert Transcript.objects.get(pk=ancient_tr.pk).text == ""
     entry = AuditEntry.objects.get(action="recording.expire")
     assert entry.object_id == str(account.pk)
@@ -64,8 +70,9 @@ def test_recordings_and_transcripts_expire_each_on_their_own_day(
     assert AuditEntry.objects.filter(action="recording.expire").count() == 1
 
 
-def test_an_admin_sets_an_accounts_retention_and_it_is_audited(client_for, admin_user,
-                                                               operator_user):
+def test_an_admin_sets_an_accounts_retention_and_it_is_audited(
+    client_for, admin_user, operator_user
+):
     account = ProviderAccountFactory(name="Main")
     url = reverse("recording_retention_edit", args=[account.pk])
     assert client_for(operator_user).get(url).status_code == 403
@@ -74,13 +81,17 @@ def test_an_admin_sets_an_accounts_retention_and_it_is_audited(client_for, admin
     assert "Main" in admin.get(reverse("recording_retention")).content.decode()
     refused = admin.post(url, {"recording_days": "-3", "transcript_days": ""})
     assert refused.status_code == 200 and "recording_days" in refused.content.decode()
-    response = admin.post(url, {"recording_days": "30", "transcript_days": "",
-                                "delete_provider_copy": "on"})
+    response = admin.post(
+        url, {"recording_days": "30", "transcript_days": "", "delete_provider_copy": "on"}
+    )
 
     assert response.status_code == 302
     policy = MediaRetention.objects.get(account=account)
     assert (policy.recording_days, policy.transcript_days, policy.delete_provider_copy) == (
-        30, None, True)
+        30,
+        None,
+        True,
+    )
     entry = AuditEntry.objects.get(action="recording_retention.update")
     assert entry.changes["recording_days"] == [None, 30]
     assert "30 days" in admin.get(reverse("recording_retention")).content.decode()

@@ -38,14 +38,23 @@ def storage(request, settings):
     else:
         endpoint = request.getfixturevalue("s3_server")
         keys = {"aws_access_key_id": "test", "aws_secret_access_key": "test-secret"}
-        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                     **keys).create_bucket(Bucket=BUCKET)
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **keys).create_bucket(
+            Bucket=BUCKET
+        )
         # As portal/settings.py configures it when RECORDINGS_S3_BUCKET is set.
-        backend = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-            "bucket_name": BUCKET, "endpoint_url": endpoint, "region_name": "us-east-1",
-            "access_key": keys["aws_access_key_id"],
-            "secret_key": keys["aws_secret_access_key"], "location": "recordings",
-            "default_acl": "private", "file_overwrite": True}}
+        backend = {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": BUCKET,
+                "endpoint_url": endpoint,
+                "region_name": "us-east-1",
+                "access_key": keys["aws_access_key_id"],
+                "secret_key": keys["aws_secret_access_key"],
+                "location": "recordings",
+                "default_acl": "private",
+                "file_overwrite": True,
+            },
+        }
     settings.STORAGES = {**settings.STORAGES, "recordings": backend}
     return recording_storage()
 
@@ -59,8 +68,9 @@ def test_a_recording_is_kept_overwritten_served_in_ranges_and_deleted(storage):
     saved = storage.save(name, ContentFile(WAV))
     assert saved == name and storage.size(name) == len(WAV)
 
-    recording = RecordingFactory(state="stored", file_name=name, size_bytes=len(WAV),
-                                 content_type="audio/wav", format="wav")
+    recording = RecordingFactory(
+        state="stored", file_name=name, size_bytes=len(WAV), content_type="audio/wav", format="wav"
+    )
     request = RequestFactory().get("/", HTTP_RANGE="bytes=100-199")
     response = recording_response(request, recording, download=False)
     assert response.status_code == 206

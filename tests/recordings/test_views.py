@@ -25,8 +25,9 @@ def body(response) -> bytes:
     return b"".join(response.streaming_content)
 
 
-def test_the_call_page_plays_the_recording_beside_its_transcript(stored_recording, client_for,
-                                                                 viewer_user):
+def test_the_call_page_plays_the_recording_beside_its_transcript(
+    stored_recording, client_for, viewer_user
+):
     client = client_for(viewer_user)
     page = client.get(reverse("call_detail", args=[stored_recording.call_id])).content.decode()
     assert "Your parcel arrives on Tuesday" in page
@@ -42,17 +43,20 @@ def test_the_call_page_plays_the_recording_beside_its_transcript(stored_recordin
     assert response["Content-Disposition"].startswith("inline")
 
 
-@pytest.mark.parametrize(("header", "status", "expected", "content_range"), [
-    ("bytes=44-99", 206, WAV[44:100], f"bytes 44-99/{len(WAV)}"),
-    ("bytes=16000-", 206, WAV[16000:], f"bytes 16000-{len(WAV) - 1}/{len(WAV)}"),
-    ("bytes=-4", 206, WAV[-4:], f"bytes {len(WAV) - 4}-{len(WAV) - 1}/{len(WAV)}"),
-    ("bytes=0-999999", 206, WAV, f"bytes 0-{len(WAV) - 1}/{len(WAV)}"),
-    (f"bytes={len(WAV)}-", 416, b"", f"bytes */{len(WAV)}"),
-    ("bytes=0-1,5-6", 200, WAV, None),  # several ranges: the whole file, as RFC 9110 allows
-])
-def test_seeking_asks_for_a_range_and_gets_exactly_it(stored_recording, client_for,
-                                                      operator_user, header, status, expected,
-                                                      content_range):
+@pytest.mark.parametrize(
+    ("header", "status", "expected", "content_range"),
+    [
+        ("bytes=44-99", 206, WAV[44:100], f"bytes 44-99/{len(WAV)}"),
+        ("bytes=16000-", 206, WAV[16000:], f"bytes 16000-{len(WAV) - 1}/{len(WAV)}"),
+        ("bytes=-4", 206, WAV[-4:], f"bytes {len(WAV) - 4}-{len(WAV) - 1}/{len(WAV)}"),
+        ("bytes=0-999999", 206, WAV, f"bytes 0-{len(WAV) - 1}/{len(WAV)}"),
+        (f"bytes={len(WAV)}-", 416, b"", f"bytes */{len(WAV)}"),
+        ("bytes=0-1,5-6", 200, WAV, None),  # several ranges: the whole file, as RFC 9110 allows
+    ],
+)
+def test_seeking_asks_for_a_range_and_gets_exactly_it(
+    stored_recording, client_for, operator_user, header, status, expected, content_range
+):
     client = client_for(operator_user)
     response = client.get(play_link(client, stored_recording), HTTP_RANGE=header)
 
@@ -63,7 +67,8 @@ def test_seeking_asks_for_a_range_and_gets_exactly_it(stored_recording, client_f
 
 
 def test_a_link_works_for_its_user_only_and_only_for_a_few_minutes(
-        stored_recording, client_for, operator_user, admin_user, settings):
+    stored_recording, client_for, operator_user, admin_user, settings
+):
     client = client_for(operator_user)
     link = play_link(client, stored_recording)
 
@@ -71,16 +76,18 @@ def test_a_link_works_for_its_user_only_and_only_for_a_few_minutes(
     client = client_for(operator_user)
     other = reverse("recording_audio", args=[stored_recording.pk + 1]) + "?" + link.split("?")[1]
     assert client.get(other).status_code == 404  # another recording
-    with time_machine.travel(timezone.now() + timedelta(
-            seconds=settings.RECORDINGS_LINK_SECONDS + 5)):
+    with time_machine.travel(
+        timezone.now() + timedelta(seconds=settings.RECORDINGS_LINK_SECONDS + 5)
+    ):
         expired = client.get(link)
     assert expired.status_code == 404
     assert b"expired" in expired.content
     assert client.get(link).status_code == 200
 
 
-def test_without_a_role_or_signed_out_there_is_no_recording(stored_recording, client_for,
-                                                            operator_user, outsider_user):
+def test_without_a_role_or_signed_out_there_is_no_recording(
+    stored_recording, client_for, operator_user, outsider_user
+):
     link = play_link(client_for(operator_user), stored_recording)
 
     assert client_for(outsider_user).get(link).status_code == 403
@@ -88,16 +95,22 @@ def test_without_a_role_or_signed_out_there_is_no_recording(stored_recording, cl
     assert signed_out.status_code == 302 and "/login/" in signed_out["Location"]
 
 
-def test_only_an_admin_deletes_a_recording_and_it_is_audited(stored_recording, client_for,
-                                                             operator_user, admin_user,
-                                                             memory_storage,
-                                                             django_capture_on_commit_callbacks):
+def test_only_an_admin_deletes_a_recording_and_it_is_audited(
+    stored_recording,
+    client_for,
+    operator_user,
+    admin_user,
+    memory_storage,
+    django_capture_on_commit_callbacks,
+):
     url = reverse("recording_delete", args=[stored_recording.pk])
     assert client_for(operator_user).post(url).status_code == 403
 
     admin = client_for(admin_user)
-    assert "Delete recording" in admin.get(
-        reverse("call_detail", args=[stored_recording.call_id])).content.decode()
+    assert (
+        "Delete recording"
+        in admin.get(reverse("call_detail", args=[stored_recording.call_id])).content.decode()
+    )
     with django_capture_on_commit_callbacks(execute=True):
         response = admin.post(url)
 
@@ -113,8 +126,9 @@ def test_only_an_admin_deletes_a_recording_and_it_is_audited(stored_recording, c
     assert "Recording deleted" in page and "<audio" not in page
 
 
-def test_the_list_and_the_call_log_find_calls_by_their_transcript(stored_recording, client_for,
-                                                                  viewer_user):
+def test_the_list_and_the_call_log_find_calls_by_their_transcript(
+    stored_recording, client_for, viewer_user
+):
     client = client_for(viewer_user)
     found = client.get(reverse("recording_list"), {"transcript": "parcel"}).content.decode()
     missed = client.get(reverse("recording_list"), {"transcript": "invoice"}).content.decode()

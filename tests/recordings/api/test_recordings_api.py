@@ -11,8 +11,9 @@ from tests.factories import CallFactory, ProviderAccountFactory, RecordingFactor
 from tests.recordings.conftest import WAV
 
 
-def test_list_and_metadata_carry_the_facts_and_the_transcript(stored_recording, api_for,
-                                                              viewer_user):
+def test_list_and_metadata_carry_the_facts_and_the_transcript(
+    stored_recording, api_for, viewer_user
+):
     RecordingFactory(call=CallFactory(status="busy"))  # another call's, still pending
     api = api_for(viewer_user)
 
@@ -44,8 +45,9 @@ def test_download_answers_ranges(stored_recording, api_for, operator_user):
     assert part.status_code == 206 and b"".join(part.streaming_content) == WAV[:44]
 
 
-def test_only_admins_delete_and_the_audio_is_gone_after(stored_recording, api_for,
-                                                        operator_user, admin_user):
+def test_only_admins_delete_and_the_audio_is_gone_after(
+    stored_recording, api_for, operator_user, admin_user
+):
     url = reverse("api_recording", args=[stored_recording.pk])
     assert api_for(operator_user).delete(url).status_code == 403
 
@@ -54,20 +56,20 @@ def test_only_admins_delete_and_the_audio_is_gone_after(stored_recording, api_fo
     stored_recording.refresh_from_db()
     assert stored_recording.state == MediaState.DELETED
     assert AuditEntry.objects.filter(action="recording.delete").count() == 1
-    audio = api_for(admin_user).get(
-        reverse("api_recording_download", args=[stored_recording.pk]))
+    audio = api_for(admin_user).get(reverse("api_recording_download", args=[stored_recording.pk]))
     assert audio.status_code == 404
 
 
-def test_a_token_limited_to_other_accounts_sees_no_recording(stored_recording, operator_user,
-                                                             api_for):
-    _, raw = api_token_create(actor=SYSTEM, user=operator_user, name="other",
-                              accounts=[ProviderAccountFactory()])
+def test_a_token_limited_to_other_accounts_sees_no_recording(
+    stored_recording, operator_user, api_for
+):
+    _, raw = api_token_create(
+        actor=SYSTEM, user=operator_user, name="other", accounts=[ProviderAccountFactory()]
+    )
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
 
     assert api.get(reverse("api_recordings")).json()["results"] == []
     assert api.get(reverse("api_recording", args=[stored_recording.pk])).status_code == 404
-    assert api.get(reverse("api_recording_download",
-                           args=[stored_recording.pk])).status_code == 404
+    assert api.get(reverse("api_recording_download", args=[stored_recording.pk])).status_code == 404
     assert api_for(None).get(reverse("api_recordings")).status_code == 401
