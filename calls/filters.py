@@ -50,6 +50,11 @@ class CallFilter(django_filters.FilterSet):
                                           label="To contains", max_length=100)
     tag = django_filters.CharFilter(method="filter_tag", label="Tag", max_length=200,
                                     help_text="key:value, or key alone.")
+    # The recordings app keeps transcripts (`transcripts` relation); calls only names it.
+    transcript = django_filters.CharFilter(
+        field_name="transcripts__text", lookup_expr="icontains", distinct=True,
+        label="Transcript contains", max_length=200,
+        help_text="Words said in the call's transcript (recorded calls with transcription).")
 
     class Meta:
         model = Call

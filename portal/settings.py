@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "voiceapps",
     "calls",
     "campaigns",
+    "recordings",
     "voiceapps.sandbox",
 ]
 
@@ -248,6 +249,32 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# Call recordings (recordings/storage.py): a private folder under var/, or an S3-compatible
+# bucket when RECORDINGS_S3_BUCKET is set (pip install 'callboard[s3]'); its keys are read
+# from the environment only, so no page or API can show them.
+RECORDINGS_S3_BUCKET = env.str("RECORDINGS_S3_BUCKET", default="")
+STORAGES["recordings"] = {
+    "BACKEND": "storages.backends.s3.S3Storage",
+    "OPTIONS": {
+        "bucket_name": RECORDINGS_S3_BUCKET,
+        "endpoint_url": env.str("RECORDINGS_S3_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("RECORDINGS_S3_REGION", default="") or None,
+        "access_key": env.str("RECORDINGS_S3_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env.str("RECORDINGS_S3_SECRET_ACCESS_KEY", default="") or None,
+        "location": env.str("RECORDINGS_S3_PREFIX", default="recordings"),
+        "default_acl": "private",
+        "file_overwrite": True,
+    },
+} if RECORDINGS_S3_BUCKET else {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": str(Path(env.str("RECORDINGS_DIR",
+                                             default=str(VAR_DIR / "recordings")))),
+                "directory_permissions_mode": 0o700,
+                "file_permissions_mode": 0o600},
+}
+RECORDINGS_MAX_BYTES = env.int("RECORDINGS_MAX_BYTES", default=500 * 1024 * 1024)
+# How long a player's or download link works once a page or the API gave it out.
+RECORDINGS_LINK_SECONDS = env.int("RECORDINGS_LINK_SECONDS", default=300)
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
@@ -320,7 +347,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # One name for choice sets several fields share (answer_method, event_method).
-    "ENUM_NAME_OVERRIDES": {"HttpMethodEnum": "voiceapps.models.HttpMethod"},
+    "ENUM_NAME_OVERRIDES": {"HttpMethodEnum": "voiceapps.models.HttpMethod",
+                            "MediaStateEnum": "recordings.models.MediaState"},
     # <id:pk> in routes (portal/params.py): ids the database can hold.
     "PATH_CONVERTER_OVERRIDES": {
         "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1}},
@@ -416,5 +444,7 @@ CELERY_BEAT_SCHEDULE = {
         # Retention (calls/services/retention.py, policy on /settings/): old raw payloads
         # removed and old calls' numbers masked, every hour.
         ("calls-retention", "calls.tasks.retention_apply", 3600.0),
+        # Recordings and transcripts whose fetch is due again (a retry, or a lost task).
+        ("recordings-fetch-due", "recordings.tasks.media_fetch_due", 60.0),
     )
 }

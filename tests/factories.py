@@ -37,6 +37,7 @@ from portal.models import (
     UserSession,
     WorkerHeartbeat,
 )
+from recordings.models import MediaRetention, Recording, Transcript
 from tests.fakes.provider_accounts import (
     PREVIOUS_WEBHOOK_SECRET,
     PRIVATE_KEY_PEM,
@@ -427,3 +428,35 @@ class SuppressedNumberFactory(factory.django.DjangoModelFactory):
 
     suppression_list = factory.SubFactory(SuppressionListFactory)
     e164 = factory.Sequence(lambda n: f"+3120{n:07d}")
+
+
+# Recordings ----------------------------------------------------------------------------------
+
+class RecordingFactory(factory.django.DjangoModelFactory):
+    """A recording a record event named, waiting to be fetched (sandbox-shaped URL)."""
+
+    class Meta:
+        model = Recording
+
+    call = factory.SubFactory(CallFactory)
+    provider_url = factory.Sequence(lambda n: f"https://api.nexmo.com/v1/files/file-{n}")
+    provider_recording_id = factory.LazyFunction(lambda: str(uuid.uuid4()))
+    next_attempt_at = factory.LazyFunction(timezone.now)
+
+
+class TranscriptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Transcript
+
+    call = factory.SubFactory(CallFactory)
+    provider_url = factory.Sequence(lambda n: f"https://api.nexmo.com/v1/files/transcript-{n}")
+    next_attempt_at = factory.LazyFunction(timezone.now)
+
+
+class MediaRetentionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MediaRetention
+
+    account = factory.SubFactory(ProviderAccountFactory)
+    recording_days = 30
+    transcript_days = 30

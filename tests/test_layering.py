@@ -1,5 +1,5 @@
-"""The dependency rule, checked on the source: campaigns -> calls -> voiceapps -> portal,
-never upwards.
+"""The dependency rule, checked on the source: campaigns -> calls -> voiceapps -> portal and
+recordings -> calls, never upwards; campaigns and recordings import nothing of each other.
 
 Every project module's imports are read with `ast`, at module level and inside functions.
 No exceptions besides the frame's URL and settings wiring: the frame (portal) imports no
@@ -18,14 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("portal", "voiceapps", "calls", "campaigns")
+PACKAGES = ("portal", "voiceapps", "calls", "campaigns", "recordings")
 # The frame's wiring: the one place it names the features it mounts.
 WIRING = frozenset({"portal.urls", "portal.settings"})
 # What each layer may not import (a prefix of the imported module's name).
 FORBIDDEN = {
-    "portal": ("voiceapps", "calls", "campaigns"),
-    "voiceapps": ("calls", "campaigns"),
-    "calls": ("campaigns",),
+    "portal": ("voiceapps", "calls", "campaigns", "recordings"),
+    "voiceapps": ("calls", "campaigns", "recordings"),
+    "calls": ("campaigns", "recordings"),
+    "campaigns": ("recordings",),
+    "recordings": ("campaigns",),
 }
 SANDBOX = "voiceapps.sandbox"
 

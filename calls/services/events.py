@@ -51,6 +51,7 @@ from calls.models import (
     Direction,
     WebhookDelivery,
 )
+from calls.signals import call_media_reported
 from voiceapps.models import Application, Number, ProviderAccount
 from voiceapps.providers.base import ParsedEvent
 
@@ -79,6 +80,8 @@ PROVIDER_TIME_AHEAD = timedelta(days=1)
 # The specific outcomes: not `completed`, not Callboard's own "outcome unknown".
 OUTCOMES = TERMINAL_STATUSES - {CallStatus.COMPLETED, CallStatus.UNKNOWN}
 DEFINITE_AMD = ("human", "machine")
+# Events whose file the apps above fetch (calls.signals.call_media_reported).
+MEDIA_KINDS = ("record", "transcription")
 
 
 def dedupe_key(payload: Any) -> str:
@@ -150,6 +153,10 @@ def call_event_record(
         if changed:
             call.save(update_fields=[*sorted(changed), "updated_at"])
     record.save()
+    if kind in MEDIA_KINDS and not record.is_duplicate:
+        call_media_reported.send(
+            sender=CallEvent, event_id=record.pk, recording_id=event.recording_id,
+            url=event.recording_url if kind == "record" else event.detail)
     return record
 
 

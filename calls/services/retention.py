@@ -18,6 +18,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from calls.models import Call, WebhookDelivery
+from calls.signals import retention_due
 from portal.models import AuditEntry, RetentionPolicy
 
 MASK = "•"
@@ -154,6 +155,8 @@ def retention_apply(*, now: datetime | None = None) -> dict[str, int]:
         if since is None or cutoff > since:
             summary["calls_masked"] = numbers_mask(before=cutoff, since=since)
             policy.numbers_masked_before = cutoff
+    for _receiver, counts in retention_due.send(sender=RetentionPolicy, now=now):
+        summary.update(counts)
     policy.last_run_at = now
     policy.last_run = summary
     policy.save(update_fields=["numbers_masked_before", "last_run_at", "last_run"])

@@ -22,4 +22,5 @@ urlpatterns = [
     path("", include("voiceapps.api.urls")),
     path("", include("calls.api.urls")),
     path("", include("campaigns.api.urls")),
+    path("", include("recordings.api.urls")),
 ]

@@ -89,6 +89,19 @@ def _patch_vonage_voice(document: dict) -> None:
     # `app` endpoints exist (EndpointApp, vonage.md 1.1) but 1.3.8 left them out of `to`.
     to_items = schemas["CreateCallRequestBase"]["properties"]["to"]["items"]["oneOf"]
     to_items.append({"$ref": "#/components/schemas/EndpointApp"})
+    # Recordings and transcripts (vonage.md 1.4, 2.3): the file a record or transcription
+    # event names, read (and deleted) with the application JWT; 1.3.8 does not list them.
+    file_id = {"name": "file_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    jwt = [{"bearerAuth": []}]
+    document["paths"]["/v1/files/{file_id}"] = {
+        "parameters": [file_id],
+        "get": {"operationId": "getRecording", "security": jwt, "responses": {"200": {
+            "description": "The file",
+            "content": {"audio/*": {"schema": {"type": "string", "format": "binary"}},
+                        "application/json": {"schema": {"type": "object"}}}}}},
+        "delete": {"operationId": "deleteRecording", "security": jwt,
+                   "responses": {"204": {"description": "Deleted"}}},
+    }
 
 
 def _patch_vonage_numbers(document: dict) -> None:
@@ -444,7 +457,7 @@ class FakeProvider:
             content_type = "text/plain"
         try:
             handler.send_response(reply.status)
-            if payload:
+            if payload and "Content-Type" not in reply.headers:
                 handler.send_header("Content-Type", content_type)
             handler.send_header("Content-Length", str(len(payload)))
             for name, value in reply.headers.items():

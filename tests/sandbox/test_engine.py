@@ -260,6 +260,27 @@ def test_record_reports_a_downloadable_recording_at_the_end(place, player, recei
     assert audio.status_code == 200 and audio.content[:4] == b"RIFF"
 
 
+def test_record_with_transcription_reports_a_transcript_of_both_sides(place, player,
+                                                                      receiver, client):
+    receiver.reply("/answer", [
+        {"action": "record", "eventUrl": [f"{receiver.url}/recording"],
+         "transcription": {"eventUrl": [f"{receiver.url}/transcript"]}},
+        {"action": "talk", "text": "x" * 30},
+    ])
+    place("447700900000")
+    player.play()
+
+    record = receiver.events("/recording")[0]
+    transcribed = receiver.events("/transcript")[0]
+    assert (transcribed["status"], transcribed["type"]) == ("transcribed", "record")
+    assert transcribed["recording_uuid"] == record["recording_uuid"]
+    path = transcribed["transcription_url"].removeprefix("http://127.0.0.1:8000")
+    document = client.get(path, HTTP_AUTHORIZATION=f"Bearer {app_jwt()}").json()
+    assert [len(channel["transcript"]) for channel in document["channels"]] == [1, 1]
+    assert client.delete(record["recording_url"].removeprefix("http://127.0.0.1:8000"),
+                         HTTP_AUTHORIZATION=f"Bearer {app_jwt()}").status_code == 204
+
+
 def test_connect_makes_a_second_leg_with_its_own_events(place, player, receiver):
     receiver.reply("/answer", [
         {"action": "connect", "from": "447700900100",

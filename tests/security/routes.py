@@ -10,6 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.views import APIView
 
 from portal.models import User
+from recordings.models import Recording
 from tests.security.world import World
 
 
@@ -60,6 +61,7 @@ def url_for(route: Route, world: World, pk: int | None = None) -> str:
         "application_sid": "unknown",
         "phone_number_sid": "unknown",
         "flow": "unknown",
+        "account_id": world.account.pk,
     }
     if route.name == "hook_voicegateway":
         values["token"] = world.accounts["voicegateway"].webhook_token
@@ -74,6 +76,8 @@ def _pk_for(name: str, world: World) -> int:
         "webhook_delivery": world.delivery,
         "call": world.call, "user": world.admin, "campaign": world.campaign,
         "suppression_list": world.suppression_list, "token": world.tokens[world.admin.username],
+        "recording": Recording.objects.get_or_create(
+            call=world.call, provider_url="https://api.nexmo.com/v1/files/matrix")[0],
     }
     subject = name.removeprefix("api_")
     for prefix in sorted(objects, key=len, reverse=True):

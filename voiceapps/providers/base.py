@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 from django.template.defaultfilters import pluralize
 
@@ -283,6 +283,18 @@ class ParsedEvent:
     disconnected_by: str = ""  # Vonage disconnected_by / jambonz call_termination_by
     detail: str = ""  # more words: Vonage detail/sub_state/reason, jambonz sip_reason
     recording_url: str = ""  # on record events
+    recording_id: str = ""  # Vonage recording_uuid: ties a transcription to its recording
+
+
+@dataclass(frozen=True)
+class TranscriptTurn:
+    """One stretch of speech in a transcript: who spoke, when (seconds from the recording's
+    start) and what was said."""
+
+    speaker: str  # "Channel 1", "Caller", …: the provider's word for the voice
+    start: float
+    end: float
+    text: str
 
 
 @dataclass(frozen=True)
@@ -379,11 +391,14 @@ class Provider(abc.ABC):
     # told otherwise; an emulated provider has them, a real one none.
     SCRIPTED_CALLEES: ClassVar[tuple[ScriptedCallee, ...]] = ()
     DEFAULT_SCRIPTED_CALLEE: ClassVar[str] = ""
+    # Whether fetch_recording, delete_recording and fetch_transcript can get a call's
+    # recordings and transcripts from the URLs its events name.
+    CAN_FETCH_RECORDINGS: ClassVar[bool]
     CAPABILITIES: ClassVar[tuple[str, ...]] = (
         "kind", "label", "DESCRIPTION", "ACCOUNT_FIELDS", "REQUIRED_ACCOUNT_FIELDS",
         "CALL_ACTIONS", "ENDPOINTS", "CAN_FETCH_CALL_STATUS", "NEEDS_APPLICATION",
         "INLINE_NCCO", "RANDOM_FROM_NUMBER", "WEBHOOKS", "EMULATED", "FLOW_FORMAT",
-        "DEFAULT_ANSWER_METHOD",
+        "DEFAULT_ANSWER_METHOD", "CAN_FETCH_RECORDINGS",
     )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -500,6 +515,23 @@ class Provider(abc.ABC):
                 f"({event.raw_status or 'none'})."
             )
         return ProviderCallStatus(event=event, raw=scrub(body))
+
+    # -- recordings and transcripts (only with CAN_FETCH_RECORDINGS) -----------------------
+
+    def fetch_recording(
+        self, app: ApplicationConfig, url: str, *, into: IO[bytes], max_bytes: int
+    ) -> str:
+        """Download the recording a record event named into `into`; return its media type
+        (as the provider labels it; "" when it does not). ProviderError on any failure."""
+        raise self.unsupported("downloading recordings")
+
+    def delete_recording(self, app: ApplicationConfig, url: str) -> None:
+        """Delete the provider's copy of the recording; a copy already gone is no error."""
+        raise self.unsupported("deleting recordings")
+
+    def fetch_transcript(self, app: ApplicationConfig, url: str) -> list[TranscriptTurn]:
+        """The transcript a transcription event named, as turns in time order."""
+        raise self.unsupported("downloading transcripts")
 
     @abc.abstractmethod
     def update_call(

@@ -17,7 +17,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -38,6 +38,7 @@ TRACE_HEADERS = ("x-nexmo-trace-id", "x-vonage-trace-id", "x-request-id", "x-tra
 # HTTP statuses worth retrying later: rate limited, server trouble, and jambonz's
 # 480 "no available feature servers at this time".
 RETRYABLE_STATUSES = frozenset({429, 480})
+DOWNLOAD_CHUNK = 64 * 1024
 
 _LEADS = {
     401: "refused the credentials",
@@ -163,6 +164,40 @@ class HttpClient:
                 status=response.status_code, body=scrub(body), trace_id=trace_id
             ),
         )
+
+    def download(
+        self, url: str, *, headers: Mapping[str, str], into: IO[bytes], max_bytes: int
+    ) -> str:
+        """GET a file into `into`, streamed (a recording may be hundreds of megabytes);
+        return its Content-Type. ProviderError as `request`, or when it exceeds `max_bytes`."""
+        refused = self.guard.refusal if self.guard else ()
+        try:
+            if self.guard:
+                self.guard.check(url)
+            response = self.session.get(url, headers=dict(headers), timeout=self.timeout,
+                                        allow_redirects=False, stream=True)
+        except refused as exc:
+            raise ProviderError(str(exc)) from None
+        except requests.RequestException as exc:
+            raise self._transport_error(exc, urlsplit(url).netloc, attempts=1) from exc
+        with response:
+            logger.info("%s GET %s -> %s", self.label, _path(url), response.status_code)
+            if not 200 <= response.status_code < 300:
+                body = _parse_body(response)
+                raise error_from_response(self.label, response.status_code, response.headers,
+                                          body)
+            written = 0
+            try:
+                for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                    written += len(chunk)
+                    if written > max_bytes:
+                        raise ProviderError(
+                            f"The file at {self.label} is larger than {max_bytes} bytes.")
+                    into.write(chunk)
+            except requests.RequestException as exc:
+                raise ProviderError(f"The download from {self.label} broke off.",
+                                    retryable=True) from exc
+            return response.headers.get("Content-Type", "")
 
     def _transport_error(self, exc: Exception, host: str, attempts: int) -> ProviderError:
         if isinstance(exc, requests.exceptions.SSLError):

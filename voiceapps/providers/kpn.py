@@ -117,6 +117,14 @@ class KpnProvider(VonageProvider):
             json=json,
         )
 
+    def _media_jwt(self, app: ApplicationConfig) -> str:
+        # KPN holds the application's keys: it mints the JWT a recording URL takes (GET /jwt).
+        if not app.provider_app_id:
+            raise ProviderError(f"{self.label} recordings need the application's id.")
+        result = self._authorized("GET", f"{self.base_url}/jwt",
+                                  headers={"ApplicationId": app.provider_app_id})
+        return self.required(result.json_object(), "JWT_token", "JWT request")
+
     # -- account ------------------------------------------------------------------------
 
     def check_credentials(self) -> str:

@@ -93,6 +93,9 @@ class VoiceGatewayProvider(Provider):
     # GET /v1/Accounts/{sid}/Calls/{sid}: jambonz keeps a call there while it is live and
     # for an hour after its final status (jambonz.md 2.5), then answers 404.
     CAN_FETCH_CALL_STATUS = True
+    # jambonz sends no event when a recording is saved (jambonz.md: feature-server#989), so
+    # there is no URL to fetch one from.
+    CAN_FETCH_RECORDINGS = False
     DESCRIPTION = ("Cognigy Voice Gateway (jambonz): base URL, account SID, API key, "
                    "webhook secret.")
     NEEDS_APPLICATION = False  # the API key places calls; an application is optional

@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
-from urllib.parse import parse_qsl
+from typing import IO, Any
+from urllib.parse import parse_qsl, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -37,6 +37,7 @@ from voiceapps.providers.base import (
     RemoteApplication,
     RemoteNumber,
     SignedWebhook,
+    TranscriptTurn,
     WebhookVerdict,
     as_int,
     as_text,
@@ -143,6 +144,7 @@ class VonageProvider(Provider):
     USES_KEY_PAIR = True
     REQUIRED_SIGNING_SECRET = "signature_secret"
     CAN_FETCH_CALL_STATUS = True  # GET {base}/v1/calls/{uuid}
+    CAN_FETCH_RECORDINGS = True  # GET/DELETE the recording_url with the application JWT
     VOICE_PATH = "/v1/calls"
     DESCRIPTION = "Vonage Voice API: API key and secret, signature secret, regional API host."
     BASE_URL_SUGGESTIONS = VONAGE_API_BASES
@@ -365,6 +367,43 @@ class VonageProvider(Provider):
     def send_dtmf(self, app: ApplicationConfig, provider_call_id: str, digits: str) -> None:
         self._control(app, "PUT", f"/{provider_call_id}/dtmf", {"digits": digits})
 
+    # -- recordings and transcripts -----------------------------------------------------
+
+    def _media_jwt(self, app: ApplicationConfig) -> str:
+        return self.application_jwt(app)
+
+    def _media_headers(self, app: ApplicationConfig, url: str) -> dict[str, str]:
+        """The JWT for a file URL an event named, only if it points at the provider: the
+        event's sender chose the URL, and the token must not go anywhere else."""
+        parts = urlsplit(url)
+        hosts = {urlsplit(base).netloc for base in (self.base_url, *VONAGE_API_BASES)}
+        if parts.scheme not in ("https", urlsplit(self.base_url).scheme) or (
+            parts.netloc not in hosts
+        ):
+            raise ProviderError(
+                f"The file URL {parts.scheme}://{parts.netloc}/… is not at {self.label}'s API "
+                f"({urlsplit(self.base_url).netloc}); Callboard does not send its token there."
+            )
+        return {"Authorization": f"Bearer {self._media_jwt(app)}", "Accept": "*/*"}
+
+    def fetch_recording(
+        self, app: ApplicationConfig, url: str, *, into: IO[bytes], max_bytes: int
+    ) -> str:
+        headers = self._media_headers(app, url)
+        return self.http.download(url, headers=headers, into=into, max_bytes=max_bytes)
+
+    def delete_recording(self, app: ApplicationConfig, url: str) -> None:
+        try:
+            self.http.request("DELETE", url, headers=self._media_headers(app, url))
+        except ProviderError as error:
+            if error.status != 404:
+                raise
+
+    def fetch_transcript(self, app: ApplicationConfig, url: str) -> list[TranscriptTurn]:
+        document = self.http.request(
+            "GET", url, headers=self._media_headers(app, url)).json_object()
+        return vonage_transcript_turns(document)
+
     # -- applications -------------------------------------------------------------------
 
     def _voice_capability(self, app: ApplicationConfig) -> dict:
@@ -573,6 +612,7 @@ def parse_vonage_event(payload: Mapping[str, Any]) -> ParsedEvent:
             kind="transcription",
             raw_status=status,
             recording_url=as_text(payload.get("recording_url")),
+            recording_id=as_text(payload.get("recording_uuid")),
             detail=as_text(payload.get("transcription_url")),
             **common,
         )
@@ -603,13 +643,33 @@ def parse_vonage_event(payload: Mapping[str, Any]) -> ParsedEvent:
         return ParsedEvent(kind="input", **common)
     if "recording_url" in payload:
         return ParsedEvent(
-            kind="record", recording_url=as_text(payload.get("recording_url")), **common
+            kind="record", recording_url=as_text(payload.get("recording_url")),
+            recording_id=as_text(payload.get("recording_uuid")), **common
         )
     if "reason" in payload:
         return ParsedEvent(kind="error", detail=as_text(payload.get("reason")), **common)
     if "payload" in payload:
         return ParsedEvent(kind="notify", **common)
     return ParsedEvent(kind="unknown", **common)
+
+
+def vonage_transcript_turns(document: Mapping[str, Any]) -> list[TranscriptTurn]:
+    """A transcription document (vonage.md 2.3: `channels[].transcript[]` with `sentence`,
+    `timestamp` and `duration` in milliseconds) as turns, one speaker per channel."""
+    turns = []
+    channels = document.get("channels")
+    for number, channel in enumerate(channels if isinstance(channels, list) else [], 1):
+        lines = channel.get("transcript") if isinstance(channel, Mapping) else None
+        for line in lines if isinstance(lines, list) else []:
+            if not isinstance(line, Mapping) or not as_text(line.get("sentence")).strip():
+                continue
+            start = (as_int(line.get("timestamp")) or 0) / 1000
+            turns.append(TranscriptTurn(
+                speaker=f"Channel {number}", start=start,
+                end=start + (as_int(line.get("duration")) or 0) / 1000,
+                text=as_text(line.get("sentence")).strip(),
+            ))
+    return sorted(turns, key=lambda turn: (turn.start, turn.speaker))
 
 
 def parse_vonage_call(call: Mapping[str, Any]) -> ParsedEvent:

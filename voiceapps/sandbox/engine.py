@@ -453,6 +453,18 @@ def op_record_event(call: SandboxCall) -> Next:
     }
     emit(call, payload, urls=recording["event_url"], method=recording["method"],
          what="record event")
+    transcription = recording.get("transcription")
+    if isinstance(transcription, dict):
+        emit(call, {
+            "status": "transcribed",
+            "type": "record",
+            "recording_uuid": recording_uuid,
+            "transcription_url": settings.PUBLIC_BASE_URL
+            + reverse("sandbox_transcript", args=[str(uuid.uuid4())]),
+            "conversation_uuid": call.conversation_uuid,
+            "timestamp": now_iso(),
+        }, urls=transcription.get("eventUrl") or recording["event_url"],
+            method=transcription.get("eventMethod", "POST"), what="transcription event")
     return Next("record_event" if call.recordings else "complete")
 
 
@@ -563,6 +575,8 @@ def _start_recording(call: SandboxCall, action: dict, time_out: float) -> None:
         "time_out": time_out,
         "event_url": action.get("eventUrl") or call.event_url,
         "method": action.get("eventMethod", "POST"),
+        # A record action's `transcription` ({} means Vonage's defaults) asks for one.
+        "transcription": action.get("transcription"),
     })
 
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("v1/calls/<str:call_uuid>/stream", views.call_stream, name="sandbox_call_stream"),
     path("v1/calls/<str:call_uuid>/dtmf", views.call_dtmf, name="sandbox_call_dtmf"),
     path("v1/files/<str:file_id>", views.recording, name="sandbox_recording"),
+    path("v1/transcripts/<str:file_id>", views.transcript, name="sandbox_transcript"),
     path("v2/applications", views.applications, name="sandbox_applications"),
     path("v2/applications/<str:app_id>", views.application_detail,
          name="sandbox_application"),

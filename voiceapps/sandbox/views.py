@@ -330,12 +330,29 @@ def call_dtmf(request: HttpRequest, caller: Caller, call_uuid: str) -> HttpRespo
     return _live_media(request, caller, call_uuid, dtmf_problems, "DTMF")
 
 
-@voice_api("GET")
+@voice_api("GET", "DELETE")
 def recording(request: HttpRequest, caller: Caller, file_id: str) -> HttpResponse:
-    """Every sandbox recording is one second of silence, fetched with the app's JWT."""
+    """Every sandbox recording is one second of silence, fetched with the app's JWT; it
+    keeps none, so a DELETE always succeeds, as Vonage's does."""
+    if request.method == "DELETE":
+        return HttpResponse(status=204)
     response = HttpResponse(SILENT_WAV, content_type="audio/wav")
     response["Content-Disposition"] = f'attachment; filename="{file_id}.wav"'
     return response
+
+
+@voice_api("GET")
+def transcript(request: HttpRequest, caller: Caller, file_id: str) -> HttpResponse:
+    """Every sandbox transcript: both sides of the call, one sentence each, in the shape of
+    Vonage's transcription document (vonage.md 2.3; times in milliseconds)."""
+    def line(sentence: str, timestamp: int, duration: int) -> dict[str, Any]:
+        return {"sentence": sentence, "raw_sentence": sentence.lower(), "timestamp": timestamp,
+                "duration": duration, "words": []}
+
+    return JsonResponse({"ver": "1.0.0", "request_id": file_id, "channels": [
+        {"transcript": [line("Hello, this is the sandbox calling.", 0, 1800)]},
+        {"transcript": [line("Thanks, I can hear you.", 2000, 1400)]},
+    ]})
 
 
 # -- Applications API v2 --------------------------------------------------------------------

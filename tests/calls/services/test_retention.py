@@ -145,7 +145,8 @@ def test_empty_settings_keep_everything(db):
 
     summary = retention_apply()
 
-    assert summary == {"payloads_cleared": 0, "calls_masked": 0}
+    assert summary == {"payloads_cleared": 0, "calls_masked": 0, "recordings_deleted": 0,
+                       "transcripts_deleted": 0}
     call.refresh_from_db()
     assert call.to_display == "+31612345678"
     assert bytes(call.events.get().delivery.body) != b""
@@ -168,7 +169,9 @@ def test_a_real_worker_runs_the_periodic_task(celery_worker, settings):
     wait_for(lambda: RetentionPolicy.load().last_run_at is not None, timeout=30)
     old.refresh_from_db()
     assert bytes(old.body) == b""
-    assert RetentionPolicy.load().last_run == {"payloads_cleared": 1, "calls_masked": 0}
+    assert RetentionPolicy.load().last_run == {"payloads_cleared": 1, "calls_masked": 0,
+                                               "recordings_deleted": 0,
+                                               "transcripts_deleted": 0}
 
 
 # The admin settings page ----------------------------------------------------------------

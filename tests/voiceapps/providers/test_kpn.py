@@ -277,3 +277,20 @@ def test_kpn_events_are_vonage_events():
     )
 
     assert (event.kind, event.status, event.to_number) == ("status", "answered", "31612950603")
+
+
+def test_a_recording_is_fetched_with_the_jwt_kpn_mints_for_the_application(fake_provider,
+                                                                          tmp_path):
+    fake, account = start_kpn(fake_provider)
+    fake.reply("GET", KPN_PREFIX + "/jwt", body={
+        "app_level": "voice", "application_Id": APP.provider_app_id, "JWT_token": "kpn.jwt.1"})
+    # KPN publishes no recording path; the file's request is outside its spec.
+    fake.expect_violations()
+
+    with open(tmp_path / "r.mp3", "w+b") as file, pytest.raises(ProviderError):
+        KpnProvider(account).fetch_recording(
+            APP, f"{fake.url}{KPN_PREFIX}/v1/files/f-1", into=file, max_bytes=1000)
+
+    minted = fake.requests_to("GET", KPN_PREFIX + "/jwt")[0]
+    assert minted.headers["ApplicationId"] == APP.provider_app_id
+    assert fake.requests_to("GET", KPN_PREFIX + "/v1/files/f-1")[0].bearer_token() == "kpn.jwt.1"

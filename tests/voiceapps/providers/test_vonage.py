@@ -801,3 +801,70 @@ def test_call_objects_with_endpoint_shaped_from_and_to():
     )
 
     assert (event.from_number, event.to_number) == ("447700900001", "447700900000")
+
+
+# -- recordings and transcripts -------------------------------------------------------------
+
+WAV = (b"RIFF" + (36 + 800).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
+       + (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + (8000).to_bytes(4, "little")
+       + (16000).to_bytes(4, "little") + (2).to_bytes(2, "little") + (16).to_bytes(2, "little")
+       + b"data" + (800).to_bytes(4, "little") + bytes(800))
+
+
+def test_a_recording_is_downloaded_with_the_application_jwt(fake_provider, tmp_path):
+    fake, account = start_vonage(fake_provider)
+    fake.reply("GET", "/v1/files/f-1", body=WAV, headers={"Content-Type": "audio/wav"})
+
+    with open(tmp_path / "r.wav", "w+b") as file:
+        media_type = VonageProvider(account).fetch_recording(
+            vonage_app(), f"{fake.url}/v1/files/f-1", into=file, max_bytes=10_000)
+        file.seek(0)
+        assert file.read() == WAV
+    assert media_type == "audio/wav"
+    token = fake.requests_to("GET", "/v1/files/f-1")[0].bearer_token()
+    claims = jwt.decode(token, PUBLIC_KEY_PEM, algorithms=["RS256"])
+    assert claims["application_id"] == "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
+
+
+def test_the_jwt_never_goes_to_a_host_that_is_not_the_providers(fake_provider, tmp_path):
+    fake, account = start_vonage(fake_provider)
+    with open(tmp_path / "r.wav", "w+b") as file, pytest.raises(ProviderError) as refused:
+        VonageProvider(account).fetch_recording(
+            vonage_app(), "https://attacker.example/v1/files/f-1", into=file, max_bytes=10)
+    assert "does not send its token there" in str(refused.value)
+    assert fake.requests == []
+
+
+def test_a_recording_larger_than_allowed_is_refused(fake_provider, tmp_path):
+    fake, account = start_vonage(fake_provider)
+    fake.reply("GET", "/v1/files/f-2", body=WAV, headers={"Content-Type": "audio/wav"})
+    with open(tmp_path / "r.wav", "w+b") as file, pytest.raises(ProviderError) as refused:
+        VonageProvider(account).fetch_recording(
+            vonage_app(), f"{fake.url}/v1/files/f-2", into=file, max_bytes=100)
+    assert "larger than 100 bytes" in str(refused.value)
+
+
+def test_deleting_a_recording_sends_delete_and_takes_a_gone_one_as_deleted(fake_provider):
+    fake, account = start_vonage(fake_provider)
+    fake.reply("DELETE", "/v1/files/f-3", status=204)
+    fake.reply("DELETE", "/v1/files/f-4", status=404, body={"title": "Not found"})
+    vonage = VonageProvider(account)
+
+    vonage.delete_recording(vonage_app(), f"{fake.url}/v1/files/f-3")
+    vonage.delete_recording(vonage_app(), f"{fake.url}/v1/files/f-4")
+
+    assert fake.requests_to("DELETE", "/v1/files/f-3")[0].bearer_token()
+
+
+def test_a_transcript_becomes_speaker_turns_in_time_order(fake_provider):
+    fake, account = start_vonage(fake_provider)
+    fake.reply("GET", "/v1/files/t-1", body={"ver": "1", "channels": [
+        {"transcript": [{"sentence": "Second", "timestamp": 2500, "duration": 500}]},
+        {"transcript": [{"sentence": "First", "timestamp": 100, "duration": 900},
+                        {"sentence": "  ", "timestamp": 50}]},
+    ]})
+
+    turns = VonageProvider(account).fetch_transcript(vonage_app(), f"{fake.url}/v1/files/t-1")
+
+    assert [(t.speaker, t.start, t.end, t.text) for t in turns] == [
+        ("Channel 2", 0.1, 1.0, "First"), ("Channel 1", 2.5, 3.0, "Second")]

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+
+from recordings.models import Recording, Transcript
+
+
+class TranscriptSerializer(serializers.ModelSerializer):
+    turns = serializers.JSONField(
+        read_only=True,
+        help_text='[{"speaker": "Channel 1", "start": 0.0, "end": 1.8, "text": "…"}], '
+        "times in seconds from the recording's start.",
+    )
+
+    class Meta:
+        model = Transcript
+        fields = ["id", "state", "turns", "fetched_at", "deleted_at", "deleted_reason"]
+        read_only_fields = fields
+
+
+class RecordingSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="This recording in the API.")
+    download_url = serializers.SerializerMethodField(
+        help_text="Its audio (range requests answered); null until stored or once deleted."
+    )
+    call_url = serializers.SerializerMethodField(help_text="Its call in the API.")
+    transcripts = TranscriptSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Recording
+        fields = [
+            "id",
+            "url",
+            "call",
+            "call_url",
+            "state",
+            "format",
+            "content_type",
+            "size_bytes",
+            "duration_seconds",
+            "sha256",
+            "attempts",
+            "last_error",
+            "created_at",
+            "fetched_at",
+            "provider_deleted_at",
+            "deleted_at",
+            "deleted_reason",
+            "download_url",
+            "transcripts",
+        ]
+        read_only_fields = fields
+
+    def _url(self, name: str, pk: int) -> str:
+        return reverse(name, args=[pk], request=self.context.get("request"))
+
+    def get_url(self, recording: Recording) -> str:
+        return self._url("api_recording", recording.pk)
+
+    def get_call_url(self, recording: Recording) -> str:
+        return self._url("api_call", recording.call_id)
+
+    def get_download_url(self, recording: Recording) -> str | None:
+        if recording.state != "stored":
+            return None
+        return self._url("api_recording_download", recording.pk)

@@ -1,0 +1,52 @@
+"""In a real browser: a recorded sandbox call's page shows, without a reload, a player that
+loads the recording (it has a duration, no error) with the transcript beside it; the page
+and the recordings list pass the accessibility and phone-width checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.models import Role
+from tests.e2e.pages import check_page
+from tests.factories import PASSWORD, UserFactory
+from tests.recordings.test_end_to_end import place_recorded_call
+from voiceapps.sandbox.services import sandbox_first_run
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+# Resolves with the player's duration once it has read the file's header, or its error code.
+AUDIO_STATE = """audio => new Promise(resolve => {
+  const report = () => resolve({duration: audio.duration, error: audio.error && audio.error.code});
+  if (audio.readyState >= 1 || audio.error) { report(); return; }
+  audio.addEventListener("loadedmetadata", report);
+  audio.addEventListener("error", report);
+})"""
+
+
+def test_the_call_page_plays_the_recording_beside_its_transcript(live_callboard, browser, api_for):
+    demo = sandbox_first_run()
+    operator = UserFactory(username="olivia", role=Role.OPERATOR)
+    call = place_recorded_call(api_for(operator), demo.application)
+    page = browser.new_context().new_page()
+    expect = pytest.importorskip("playwright.sync_api").expect
+
+    page.goto(f"{live_callboard.url}/login/?next=/calls/{call.pk}/")
+    page.get_by_label("Username").fill("olivia")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    media = page.locator("#call-media")
+    expect(media.get_by_role("heading", name="Recording and transcript")).to_be_visible()
+    player = media.locator("audio")
+    expect(player).to_be_visible(timeout=60_000)  # arrives while the page is open
+    state = player.evaluate(AUDIO_STATE)
+    assert state["error"] is None and state["duration"] == pytest.approx(1.0)
+    expect(media.get_by_text("Hello, this is the sandbox calling.")).to_be_visible()
+    expect(media.get_by_role("link", name="Download")).to_be_visible()
+    problems = check_page(page, "call-recording")
+
+    page.get_by_role("link", name="Recordings").first.click()
+    expect(page.get_by_role("heading", name="Recordings", level=1)).to_be_visible()
+    expect(page.get_by_role("link", name=f"Call {call.pk}")).to_be_visible()
+    problems += check_page(page, "recordings")
+    assert problems == []

@@ -1,0 +1,75 @@
+"""The recordings API: list by the call log's filters, metadata with transcripts, audio with
+ranges, delete by admins; account-limited tokens see their accounts' recordings only."""
+
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from portal.models import AuditEntry
+from portal.services import SYSTEM, api_token_create
+from recordings.models import MediaState
+from tests.factories import CallFactory, ProviderAccountFactory, RecordingFactory
+from tests.recordings.conftest import WAV
+
+
+def test_list_and_metadata_carry_the_facts_and_the_transcript(
+    stored_recording, api_for, viewer_user
+):
+    RecordingFactory(call=CallFactory(status="busy"))  # another call's, still pending
+    api = api_for(viewer_user)
+
+    listed = api.get(reverse("api_recordings"), {"status": "completed"}).json()
+    detail = api.get(reverse("api_recording", args=[stored_recording.pk])).json()
+
+    assert [r["id"] for r in listed["results"]] == [stored_recording.pk]
+    assert detail["state"] == "stored" and detail["duration_seconds"] == 1.0
+    assert (detail["format"], detail["size_bytes"]) == ("wav", len(WAV))
+    assert detail["transcripts"][0]["turns"][0]["text"] == "Your parcel arrives on Tuesday"
+    assert detail["download_url"].endswith(f"/api/v1/recordings/{stored_recording.pk}/audio")
+
+
+def test_a_bad_filter_is_a_400_naming_it(api_for, viewer_user, db):
+    response = api_for(viewer_user).get(reverse("api_recordings"), {"since": "yesterday"})
+    assert response.status_code == 400
+    assert "since" in response.json()["fields"]
+
+
+def test_download_answers_ranges(stored_recording, api_for, operator_user):
+    api = api_for(operator_user)
+    url = reverse("api_recording_download", args=[stored_recording.pk])
+
+    whole = api.get(url, HTTP_ACCEPT="audio/*")
+    part = api.get(url, HTTP_RANGE="bytes=0-43")
+
+    assert whole.status_code == 200 and b"".join(whole.streaming_content) == WAV
+    assert whole["Content-Disposition"].startswith("attachment")
+    assert part.status_code == 206 and b"".join(part.streaming_content) == WAV[:44]
+
+
+def test_only_admins_delete_and_the_audio_is_gone_after(
+    stored_recording, api_for, operator_user, admin_user
+):
+    url = reverse("api_recording", args=[stored_recording.pk])
+    assert api_for(operator_user).delete(url).status_code == 403
+
+    assert api_for(admin_user).delete(url).status_code == 204
+
+    stored_recording.refresh_from_db()
+    assert stored_recording.state == MediaState.DELETED
+    assert AuditEntry.objects.filter(action="recording.delete").count() == 1
+    audio = api_for(admin_user).get(reverse("api_recording_download", args=[stored_recording.pk]))
+    assert audio.status_code == 404
+
+
+def test_a_token_limited_to_other_accounts_sees_no_recording(
+    stored_recording, operator_user, api_for
+):
+    _, raw = api_token_create(
+        actor=SYSTEM, user=operator_user, name="other", accounts=[ProviderAccountFactory()]
+    )
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    assert api.get(reverse("api_recordings")).json()["results"] == []
+    assert api.get(reverse("api_recording", args=[stored_recording.pk])).status_code == 404
+    assert api.get(reverse("api_recording_download", args=[stored_recording.pk])).status_code == 404
+    assert api_for(None).get(reverse("api_recordings")).status_code == 401

@@ -1,0 +1,145 @@
+"""The call page plays a recording through short-lived links bound to the user, answers
+range requests, and lets only admins delete it; the recordings list takes the log's filters."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.models import AuditEntry
+from recordings.models import MediaState
+from tests.recordings.conftest import WAV
+
+
+def play_link(client, recording) -> str:
+    page = client.get(reverse("call_detail", args=[recording.call_id])).content.decode()
+    found = re.search(r'<audio controls preload="metadata" src="([^"]+)"', page)
+    assert found, "the call page has no player"
+    return found.group(1).replace("&amp;", "&")
+
+
+def body(response) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def test_the_call_page_plays_the_recording_beside_its_transcript(
+    stored_recording, client_for, viewer_user
+):
+    client = client_for(viewer_user)
+    page = client.get(reverse("call_detail", args=[stored_recording.call_id])).content.decode()
+    assert "Your parcel arrives on Tuesday" in page
+    assert "Delete recording" not in page  # viewers play, admins delete
+
+    response = client.get(play_link(client, stored_recording))
+
+    assert response.status_code == 200
+    assert body(response) == WAV
+    assert response["Content-Type"] == "audio/wav"
+    assert response["Accept-Ranges"] == "bytes"
+    assert response["Cache-Control"] == "private, no-store"
+    assert response["Content-Disposition"].startswith("inline")
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "expected", "content_range"),
+    [
+        ("bytes=44-99", 206, WAV[44:100], f"bytes 44-99/{len(WAV)}"),
+        ("bytes=16000-", 206, WAV[16000:], f"bytes 16000-{len(WAV) - 1}/{len(WAV)}"),
+        ("bytes=-4", 206, WAV[-4:], f"bytes {len(WAV) - 4}-{len(WAV) - 1}/{len(WAV)}"),
+        ("bytes=0-999999", 206, WAV, f"bytes 0-{len(WAV) - 1}/{len(WAV)}"),
+        (f"bytes={len(WAV)}-", 416, b"", f"bytes */{len(WAV)}"),
+        ("bytes=0-1,5-6", 200, WAV, None),  # several ranges: the whole file, as RFC 9110 allows
+    ],
+)
+def test_seeking_asks_for_a_range_and_gets_exactly_it(
+    stored_recording, client_for, operator_user, header, status, expected, content_range
+):
+    client = client_for(operator_user)
+    response = client.get(play_link(client, stored_recording), HTTP_RANGE=header)
+
+    assert response.status_code == status
+    got = body(response) if response.streaming else response.content
+    assert got == expected
+    assert response.get("Content-Range") == content_range
+
+
+def test_a_link_works_for_its_user_only_and_only_for_a_few_minutes(
+    stored_recording, client_for, operator_user, admin_user, settings
+):
+    client = client_for(operator_user)
+    link = play_link(client, stored_recording)
+
+    assert client_for(admin_user).get(link).status_code == 404  # someone else's link
+    client = client_for(operator_user)
+    other = reverse("recording_audio", args=[stored_recording.pk + 1]) + "?" + link.split("?")[1]
+    assert client.get(other).status_code == 404  # another recording
+    with time_machine.travel(
+        timezone.now() + timedelta(seconds=settings.RECORDINGS_LINK_SECONDS + 5)
+    ):
+        expired = client.get(link)
+    assert expired.status_code == 404
+    assert b"expired" in expired.content
+    assert client.get(link).status_code == 200
+
+
+def test_without_a_role_or_signed_out_there_is_no_recording(
+    stored_recording, client_for, operator_user, outsider_user
+):
+    link = play_link(client_for(operator_user), stored_recording)
+
+    assert client_for(outsider_user).get(link).status_code == 403
+    signed_out = client_for(None).get(link)
+    assert signed_out.status_code == 302 and "/login/" in signed_out["Location"]
+
+
+def test_only_an_admin_deletes_a_recording_and_it_is_audited(
+    stored_recording,
+    client_for,
+    operator_user,
+    admin_user,
+    memory_storage,
+    django_capture_on_commit_callbacks,
+):
+    url = reverse("recording_delete", args=[stored_recording.pk])
+    assert client_for(operator_user).post(url).status_code == 403
+
+    admin = client_for(admin_user)
+    assert (
+        "Delete recording"
+        in admin.get(reverse("call_detail", args=[stored_recording.call_id])).content.decode()
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post(url)
+
+    assert response.status_code == 302
+    stored_recording.refresh_from_db()
+    assert stored_recording.state == MediaState.DELETED and stored_recording.file_name == ""
+    assert not memory_storage.exists(f"call-{stored_recording.call_id}/r.wav")
+    transcript = stored_recording.transcripts.get()
+    assert (transcript.state, transcript.text, transcript.turns) == (MediaState.DELETED, "", [])
+    entry = AuditEntry.objects.get(action="recording.delete")
+    assert entry.actor == admin_user and entry.object_id == str(stored_recording.pk)
+    page = admin.get(reverse("call_detail", args=[stored_recording.call_id])).content.decode()
+    assert "Recording deleted" in page and "<audio" not in page
+
+
+def test_the_list_and_the_call_log_find_calls_by_their_transcript(
+    stored_recording, client_for, viewer_user
+):
+    client = client_for(viewer_user)
+    found = client.get(reverse("recording_list"), {"transcript": "parcel"}).content.decode()
+    missed = client.get(reverse("recording_list"), {"transcript": "invoice"}).content.decode()
+    log = client.get(reverse("call_list"), {"transcript": "PARCEL"}).content.decode()
+
+    call_link = reverse("call_detail", args=[stored_recording.call_id])
+    assert call_link in found and "Your parcel arrives" in found
+    assert call_link not in missed and "No recording belongs to a call" in missed
+    assert call_link in log
+
+
+def test_an_empty_recordings_list_says_how_to_record(client_for, operator_user):
+    page = client_for(operator_user).get(reverse("recording_list")).content.decode()
+    assert "No recordings yet" in page and "record" in page
