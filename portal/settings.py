@@ -4,6 +4,8 @@ Every variable is documented in README.md. `make run` and `make test` write loca
 var/local.env; real environment variables always win over that file.
 """
 
+import ipaddress
+import os
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -88,6 +90,7 @@ INSTALLED_APPS = [
     "voiceapps",
     "calls",
     "campaigns",
+    "alerts",
     "voiceapps.sandbox",
 ]
 
@@ -416,5 +419,25 @@ CELERY_BEAT_SCHEDULE = {
         # Retention (calls/services/retention.py, policy on /settings/): old raw payloads
         # removed and old calls' numbers masked, every hour.
         ("calls-retention", "calls.tasks.retention_apply", 3600.0),
+        # Alert rules checked, alerts opened, re-notified and resolved (alerts/services.py).
+        ("alerts-evaluate", "alerts.tasks.alerts_evaluate", 30.0),
     )
 }
+
+# Prometheus metrics (metrics/). Counters and histograms of every process (gunicorn workers,
+# Celery workers) are written to files in this folder and summed at each scrape; it must be
+# set before prometheus_client is first imported, and emptied when the service starts.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR",
+                                   default=str(VAR_DIR / "prometheus"))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# Who may read /metrics: a bearer token, or a client address in these networks.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_NETWORKS: {_network!r} is not an address or a network "
+            "(10.0.0.0/8, 127.0.0.1).") from None

@@ -12,6 +12,8 @@ urlpatterns = [
     path("", include("calls.urls")),
     path("", include("voiceapps.urls")),
     path("", include("campaigns.urls")),
+    path("", include("alerts.urls")),
+    path("metrics", include("metrics.urls")),
     path("setup/<str:token>/", views.setup, name="setup"),
     path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

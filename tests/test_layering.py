@@ -16,14 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("portal", "voiceapps", "calls", "campaigns")
+PACKAGES = ("portal", "voiceapps", "calls", "campaigns", "alerts", "metrics")
 # The frame's wiring: the one place it names the features it mounts.
 WIRING = frozenset({"portal.urls", "portal.settings"})
 # What each layer may not import (a prefix of the imported module's name).
 FORBIDDEN = {
-    "portal": ("voiceapps", "calls", "campaigns"),
-    "voiceapps": ("calls", "campaigns"),
-    "calls": ("campaigns",),
+    "portal": ("voiceapps", "calls", "campaigns", "alerts", "metrics"),
+    "voiceapps": ("calls", "campaigns", "alerts", "metrics"),
+    "calls": ("campaigns", "alerts", "metrics"),
+    "campaigns": ("alerts", "metrics"),
+    # Alerts watch calls (and the frame); /metrics reads everything, and nothing reads it.
+    "alerts": ("campaigns", "metrics"),
 }
 SANDBOX = "voiceapps.sandbox"
 

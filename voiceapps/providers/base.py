@@ -373,6 +373,9 @@ class Provider(abc.ABC):
     # told otherwise; an emulated provider has them, a real one none.
     SCRIPTED_CALLEES: ClassVar[tuple[ScriptedCallee, ...]] = ()
     DEFAULT_SCRIPTED_CALLEE: ClassVar[str] = ""
+    # How long the provider waits for the answer URL before giving up on the call (Vonage's
+    # default socket_timeout); the answer-latency alert measures against it.
+    ANSWER_TIMEOUT_MS: ClassVar[int] = 5000
     CAPABILITIES: ClassVar[tuple[str, ...]] = (
         "kind", "label", "DESCRIPTION", "ACCOUNT_FIELDS", "REQUIRED_ACCOUNT_FIELDS",
         "CALL_ACTIONS", "ENDPOINTS", "CAN_FETCH_CALL_STATUS", "NEEDS_APPLICATION",
