@@ -1,5 +1,5 @@
 """The dependency rule, checked on the source: campaigns -> calls -> voiceapps -> portal,
-never upwards.
+never upwards; alerts -> calls; metrics (GET /metrics) above them all, imported by none.
 
 Every project module's imports are read with `ast`, at module level and inside functions.
 No exceptions besides the frame's URL and settings wiring: the frame (portal) imports no
