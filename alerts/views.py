@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -65,12 +66,18 @@ def alert_settings(request: HttpRequest) -> HttpResponse:
     })
 
 
+def _copy(row: Model | None) -> Model | None:
+    """A copy for the form: a ModelForm writes its input onto its instance while validating,
+    and the service must compare the input with the row as stored (its audit's before)."""
+    return type(row).objects.get(pk=row.pk) if row is not None else None
+
+
 def _rule_page(request: HttpRequest, rule: AlertRule | None) -> HttpResponse:
     initial = {}
     if rule is None and request.GET.get("kind") in CHECKS:
         initial = {"kind": request.GET["kind"],
                    "threshold": CHECKS[request.GET["kind"]].default_threshold}
-    form = AlertRuleForm(request.POST or None, instance=rule, initial=initial)
+    form = AlertRuleForm(request.POST or None, instance=_copy(rule), initial=initial)
     if request.method == "POST" and form.is_valid():
         actor = Actor.from_request(request)
         channels = form.cleaned_data["channels"]
@@ -104,7 +111,7 @@ def alert_rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _channel_page(request: HttpRequest, channel: AlertChannel | None) -> HttpResponse:
-    form = AlertChannelForm(request.POST or None, instance=channel)
+    form = AlertChannelForm(request.POST or None, instance=_copy(channel))
     if request.method == "POST" and form.is_valid():
         actor = Actor.from_request(request)
         if channel is None:
