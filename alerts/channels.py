@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -23,7 +24,7 @@ from django.core.mail import send_mail
 
 from alerts.models import AlertChannel, ChannelKind
 from portal import crypto
-from portal.urlsafety import guard_session
+from portal.urlsafety import UnsafeUrl, guard_session
 
 TIMEOUT = (3.05, 10.0)  # connect, read: a channel never holds the evaluation long
 
@@ -38,8 +39,17 @@ class Message:
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
     session = guard_session(requests.Session())
-    response = session.post(url, data=body, timeout=TIMEOUT, allow_redirects=False,
-                            headers={"Content-Type": "application/json", **headers})
+    host = urlsplit(url).netloc
+    try:
+        response = session.post(url, data=body, timeout=TIMEOUT, allow_redirects=False,
+                                headers={"Content-Type": "application/json", **headers})
+    except UnsafeUrl as refusal:
+        raise ChannelError(str(refusal)) from None
+    except requests.Timeout:
+        raise ChannelError(f"{host} did not answer within {TIMEOUT[1]:g} s.") from None
+    except requests.RequestException as exc:
+        # The exception's text repeats connection internals; the host and the kind say enough.
+        raise ChannelError(f"Could not reach {host} ({type(exc).__name__}).") from None
     if not 200 <= response.status_code < 300:
         raise ChannelError(f"The receiver answered HTTP {response.status_code}.")
 

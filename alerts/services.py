@@ -256,7 +256,7 @@ def alert_notification_send(*, notification: AlertNotification) -> AlertNotifica
     try:
         SENDERS[notification.channel.kind](notification.channel, _message(notification))
     except (ChannelError, OSError, ValueError) as exc:
-        # requests' errors are OSErrors; their text names host and port, never a secret.
+        # E-mail's SMTP errors are OSErrors; a stored secret that no key decrypts, ValueError.
         notification.error = str(exc)[:500] or type(exc).__name__
     else:
         notification.sent_at = timezone.now()

@@ -40,6 +40,21 @@ def instrumentation_ms(count: int) -> tuple[float, float]:
     return counted, observed
 
 
+def gauge_ms(repeat: int = 7) -> dict[str, float]:
+    """Each database gauge's median time (ms), read in this process from the same database."""
+    from metrics.collectors import GAUGES
+
+    medians = {}
+    for gauge in GAUGES:
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            list(gauge())
+            times.append((time.perf_counter() - started) * 1000)
+        medians[gauge.__name__] = sorted(times)[repeat // 2]
+    return medians
+
+
 def main() -> None:
     parser = run.arguments(__doc__.splitlines()[0], calls=100_000, samples=60, rate=2.0,
                            seed=1, increments=100_000)
@@ -57,6 +72,8 @@ def main() -> None:
         with run.step(f"bare view: {options.samples} requests at {options.rate:g}/s"):
             bare = run.bare_paced(stack, rate=options.rate,
                                   seconds=options.samples / options.rate)
+        with run.step("each database gauge, 7 times"):
+            gauges = gauge_ms()
         with run.step(f"instrumentation: {options.increments:,} operations each"):
             counted, observed = instrumentation_ms(options.increments)
 
@@ -65,6 +82,7 @@ def main() -> None:
                    note=f"p95 {scrape.p95:.1f} ms, p99 {scrape.p99:.1f} ms, "
                         f"statuses {scrape.statuses}"),
         run.Figure("/metrics scrape p95", scrape.p95, "ms", bare.p95, ("<=", 1000)),
+        *(run.Figure(f"gauge {name} p50", ms, "ms", bare.p50) for name, ms in gauges.items()),
         run.Figure("delivery counter per webhook", counted, "ms", bare.p50,
                    note="DELIVERIES.labels(…).inc(), multiprocess mode"),
         run.Figure("answer histogram per request", observed, "ms", bare.p50,

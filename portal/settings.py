@@ -323,7 +323,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # One name for choice sets several fields share (answer_method, event_method).
-    "ENUM_NAME_OVERRIDES": {"HttpMethodEnum": "voiceapps.models.HttpMethod"},
+    "ENUM_NAME_OVERRIDES": {"HttpMethodEnum": "voiceapps.models.HttpMethod",
+                            # The provider kinds keep their name beside the alerts' kinds.
+                            "KindEnum": "voiceapps.providers.registry.KIND_CHOICES",
+                            "AlertRuleKindEnum": "alerts.checks.KIND_CHOICES",
+                            "AlertChannelKindEnum": "alerts.models.ChannelKind"},
     # <id:pk> in routes (portal/params.py): ids the database can hold.
     "PATH_CONVERTER_OVERRIDES": {
         "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1}},

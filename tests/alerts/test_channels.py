@@ -86,7 +86,8 @@ def test_a_receiver_that_fails_is_recorded_on_the_notification(receiver):
 def test_an_unreachable_receiver_is_recorded_too(receiver):
     sent = _send(AlertChannelFactory(kind="slack", target="http://127.0.0.1:9/hook"))
 
-    assert sent.sent_at is None and sent.error
+    assert sent.sent_at is None
+    assert sent.error == "Could not reach 127.0.0.1:9 (ConnectionError)."
 
 
 def test_a_channel_url_must_pass_the_outbound_checks(settings):
