@@ -12,6 +12,7 @@ receiver never holds the evaluation.
 from __future__ import annotations
 
 import base64
+import logging
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -37,6 +38,8 @@ from alerts.models import (
 from portal import crypto
 from portal.services import Actor, audit_record
 from portal.urlsafety import UnsafeUrl, check_outbound_url
+
+logger = logging.getLogger(__name__)
 
 RULE_FIELDS = ("name", "kind", "enabled", "window_seconds", "threshold", "renotify_seconds")
 CHANNEL_FIELDS = ("name", "kind", "target", "enabled")
@@ -170,7 +173,11 @@ def alerts_evaluate(*, now: datetime | None = None, send_inline: bool = False
     now = now or timezone.now()
     made: list[AlertNotification] = []
     for rule in AlertRule.objects.filter(enabled=True).prefetch_related("channels"):
-        findings = {finding.subject: finding for finding in CHECKS[rule.kind].run(rule, now)}
+        try:
+            findings = {f.subject: f for f in CHECKS[rule.kind].run(rule, now)}
+        except Exception:  # one broken check (or a kind since removed) spares the others
+            logger.exception("Alert rule %s (%s) could not be checked", rule.pk, rule.kind)
+            continue
         with transaction.atomic():
             notifications = _apply_findings(rule, findings, now)
             if not send_inline:

@@ -189,3 +189,12 @@ def test_a_disabled_rule_is_not_checked():
     _rejected(START)
     with at(START):
         assert alerts_evaluate() == []
+
+
+def test_a_rule_whose_kind_is_gone_does_not_stop_the_others():
+    AlertRuleFactory(kind="removed_since")
+    AlertRuleFactory(kind="deliveries_rejected", threshold=3)
+    _rejected(START)
+    with at(START):
+        alerts_evaluate()
+    assert Alert.objects.get().subject == "bad signature"
