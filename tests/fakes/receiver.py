@@ -1,4 +1,4 @@
-"""A loopback HTTP receiver for alert channels: it records each POST and answers with the
+"""A loopback HTTP receiver (alert channels, webhooks): it records each POST and answers with the
 status the test sets."""
 
 from __future__ import annotations
