@@ -4,6 +4,8 @@ Every variable is documented in README.md. `make run` and `make test` write loca
 var/local.env; real environment variables always win over that file.
 """
 
+import ipaddress
+import os
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -89,6 +91,7 @@ INSTALLED_APPS = [
     "calls",
     "campaigns",
     "recordings",
+    "alerts",
     "voiceapps.sandbox",
 ]
 
@@ -348,7 +351,11 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # One name for choice sets several fields share (answer_method, event_method).
     "ENUM_NAME_OVERRIDES": {"HttpMethodEnum": "voiceapps.models.HttpMethod",
-                            "MediaStateEnum": "recordings.models.MediaState"},
+                            "MediaStateEnum": "recordings.models.MediaState",
+                            # The provider kinds keep their name beside the alerts' kinds.
+                            "KindEnum": "voiceapps.providers.registry.KIND_CHOICES",
+                            "AlertRuleKindEnum": "alerts.checks.KIND_CHOICES",
+                            "AlertChannelKindEnum": "alerts.models.ChannelKind"},
     # <id:pk> in routes (portal/params.py): ids the database can hold.
     "PATH_CONVERTER_OVERRIDES": {
         "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1}},
@@ -446,5 +453,25 @@ CELERY_BEAT_SCHEDULE = {
         ("calls-retention", "calls.tasks.retention_apply", 3600.0),
         # Recordings and transcripts whose fetch is due again (a retry, or a lost task).
         ("recordings-fetch-due", "recordings.tasks.media_fetch_due", 60.0),
+        # Alert rules checked, alerts opened, re-notified and resolved (alerts/services.py).
+        ("alerts-evaluate", "alerts.tasks.alerts_evaluate", 30.0),
     )
 }
+
+# Prometheus metrics (metrics/). Counters and histograms of every process (gunicorn workers,
+# Celery workers) are written to files in this folder and summed at each scrape; it must be
+# set before prometheus_client is first imported, and emptied when the service starts.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR",
+                                   default=str(VAR_DIR / "prometheus"))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# Who may read /metrics: a bearer token, or a client address in these networks.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_NETWORKS: {_network!r} is not an address or a network "
+            "(10.0.0.0/8, 127.0.0.1).") from None

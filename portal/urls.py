@@ -13,6 +13,8 @@ urlpatterns = [
     path("", include("voiceapps.urls")),
     path("", include("campaigns.urls")),
     path("", include("recordings.urls")),
+    path("", include("alerts.urls")),
+    path("metrics", include("metrics.urls")),
     path("setup/<str:token>/", views.setup, name="setup"),
     path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -23,6 +23,7 @@ from tests.factories import UserFactory
 
 # The fake provider server's `fake_provider` fixture, for every test without an import each.
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
+from tests.fakes.receiver import receiver  # noqa: F401
 from tests.helpers import stop_process
 from voiceapps.ncco.services import ncco_version
 

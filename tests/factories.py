@@ -16,6 +16,7 @@ import factory
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from alerts.models import Alert, AlertChannel, AlertNotification, AlertRule
 from calls.models import AccountRateSlot, AnswerRequest, Call, CallEvent, WebhookDelivery
 from campaigns.models import (
     Attempt,
@@ -460,3 +461,58 @@ class MediaRetentionFactory(factory.django.DjangoModelFactory):
     account = factory.SubFactory(ProviderAccountFactory)
     recording_days = 30
     transcript_days = 30
+class AlertChannelFactory(factory.django.DjangoModelFactory):
+    """An e-mail channel; `kind="slack"` or `"webhook"` with a URL `target` for the others
+    (a webhook's secret is `WEBHOOK_CHANNEL_SECRET`)."""
+
+    class Meta:
+        model = AlertChannel
+
+    name = factory.Sequence(lambda n: f"Channel {n}")
+    kind = "email"
+    target = "ops@example.com"
+    secret_encrypted = factory.LazyAttribute(
+        lambda o: crypto.encrypt(WEBHOOK_CHANNEL_SECRET) if o.kind == "webhook" else "")
+    secret_last4 = factory.LazyAttribute(
+        lambda o: WEBHOOK_CHANNEL_SECRET[-4:] if o.kind == "webhook" else "")
+
+
+WEBHOOK_CHANNEL_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+class AlertRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AlertRule
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    kind = "deliveries_rejected"
+    threshold = 3
+    window_seconds = 600
+    renotify_seconds = 3600
+
+    @factory.post_generation
+    def channels(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if create and extracted:
+            self.channels.set(extracted)
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Alert
+
+    rule = factory.SubFactory(AlertRuleFactory)
+    subject = "invalid signature"
+    summary = "5 webhook deliveries rejected (invalid signature) in the last 10 min"
+    value = 5.0
+    peak = 5.0
+    evidence_url = "/calls/deliveries/?outcome=rejected"
+
+
+class AlertNotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AlertNotification
+
+    alert = factory.SubFactory(AlertFactory)
+    channel = factory.SubFactory(AlertChannelFactory)
+    event = "fired"

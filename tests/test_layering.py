@@ -1,5 +1,6 @@
-"""The dependency rule, checked on the source: campaigns -> calls -> voiceapps -> portal and
-recordings -> calls, never upwards; campaigns and recordings import nothing of each other.
+"""The dependency rule, checked on the source: campaigns -> calls -> voiceapps -> portal, never
+upwards; recordings, forwarding and alerts -> calls, beside campaigns and importing nothing of
+each other (alerts may read forwarding); metrics (GET /metrics) above them all, imported by none.
 
 Every project module's imports are read with `ast`, at module level and inside functions.
 No exceptions besides the frame's URL and settings wiring: the frame (portal) imports no
@@ -18,16 +19,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("portal", "voiceapps", "calls", "campaigns", "recordings")
+PACKAGES = ("portal", "voiceapps", "calls", "campaigns", "recordings", "forwarding", "alerts",
+            "metrics")
 # The frame's wiring: the one place it names the features it mounts.
 WIRING = frozenset({"portal.urls", "portal.settings"})
 # What each layer may not import (a prefix of the imported module's name).
 FORBIDDEN = {
-    "portal": ("voiceapps", "calls", "campaigns", "recordings"),
-    "voiceapps": ("calls", "campaigns", "recordings"),
-    "calls": ("campaigns", "recordings"),
-    "campaigns": ("recordings",),
-    "recordings": ("campaigns",),
+    "portal": ("voiceapps", "calls", "campaigns", "recordings", "forwarding", "alerts", "metrics"),
+    "voiceapps": ("calls", "campaigns", "recordings", "forwarding", "alerts", "metrics"),
+    "calls": ("campaigns", "recordings", "forwarding", "alerts", "metrics"),
+    "campaigns": ("recordings", "forwarding", "alerts", "metrics"),
+    "recordings": ("campaigns", "forwarding", "alerts", "metrics"),
+    "forwarding": ("campaigns", "recordings", "alerts", "metrics"),
+    # Alerts watch calls and forwarding; /metrics reads everything, and nothing reads it.
+    "alerts": ("campaigns", "recordings", "metrics"),
 }
 SANDBOX = "voiceapps.sandbox"
 

@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
+from prometheus_client import Histogram
 
 from calls.hooks.common import (
     MAX_BODY,
@@ -45,6 +46,12 @@ from voiceapps.ncco.services import (
     ncco_version,
 )
 from voiceapps.providers.base import ProviderError
+
+# GET /metrics: the answer URL's latency as the AnswerRequest rows record it, by HTTP status.
+# Buckets around Vonage's 5 s socket timeout, the limit that matters.
+ANSWER_SECONDS = Histogram(
+    "callboard_answer_url_seconds", "Hosted answer URL and menu requests, by answer status.",
+    ["status"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 4, 5))
 
 
 def _render(
@@ -241,6 +248,7 @@ class _Recorder:
             account=self.account,
             replay_key=self.replay_key,
         )
+        ANSWER_SECONDS.labels(str(status)).observe(record.latency_ms / 1000)
         return response if rawrows.insert_unless_taken(record) else None
 
 

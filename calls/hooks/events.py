@@ -19,6 +19,7 @@ import logging
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from prometheus_client import Counter
 
 from calls.hooks.common import MAX_BODY, account_by_token, content_length
 from calls.models import WebhookDelivery
@@ -40,6 +41,10 @@ EVENTS_ENDPOINT = "events"
 VG_STATUS_ENDPOINT = "vg/status"
 # Never stored: they authenticate (a Vonage JWT could be replayed within its 5 minutes).
 HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+# GET /metrics: every stored delivery by result (accepted, rejected, apply_failed) and, for a
+# rejection, its reason's kind (the words before its colon, as the alert rule groups them).
+DELIVERIES = Counter("callboard_webhook_deliveries_total", "Webhook deliveries stored, by result.",
+                     ["endpoint", "result", "reason"])
 
 
 @csrf_exempt
@@ -100,8 +105,10 @@ def _receive(
         delivery.verified = False  # stored as refused, beside the accepted original
         return _reject(delivery, Refusal(401, "replayed: this signature was accepted before"))
     if not applied:
+        DELIVERIES.labels(endpoint, "apply_failed", "").inc()
         # A 5xx makes the provider retry once, which may well succeed.
         return _refused(500, "The event was stored but could not be applied.")
+    DELIVERIES.labels(endpoint, "accepted", "").inc()
     if endpoint in (EVENTS_ENDPOINT, VG_STATUS_ENDPOINT):
         return HttpResponse(status=200)
     return JsonResponse([], safe=False)
@@ -143,6 +150,8 @@ def _reject(delivery: WebhookDelivery, refusal: Refusal) -> HttpResponse:
     """Store a refused delivery (never yet stored) with the reason, and answer the 4xx."""
     delivery.rejection_reason = refusal.reason[:300]
     delivery.save()
+    DELIVERIES.labels(delivery.endpoint, "rejected",
+                      refusal.reason.split(":", 1)[0].strip()[:40]).inc()
     if refusal.status == 401:
         # Which check failed is in the rejected-deliveries log, not told to the sender.
         return _refused(401, "The webhook signature was not accepted.")

@@ -23,4 +23,5 @@ urlpatterns = [
     path("", include("calls.api.urls")),
     path("", include("campaigns.api.urls")),
     path("", include("recordings.api.urls")),
+    path("", include("alerts.api.urls")),
 ]

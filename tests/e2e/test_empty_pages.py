@@ -28,6 +28,9 @@ NOTHING_YET = [
     ("/nccos/", "No NCCOs yet", "Start from the menu template"),
     ("/numbers/", "No numbers yet", "Add number"),
     ("/profile/", "You have no API tokens yet", "Create token"),
+    ("/alerts/", "No alert rule is set up yet", "Set up alert rules"),
+    ("/settings/alerts/", "No rule yet", "Webhook deliveries rejected"),
+    ("/settings/alerts/", "No channel yet", "Add a channel"),
 ]
 NO_MATCH = [
     ("/calls/?to_number=999", "No calls match these filters", "Clear the filters"),
@@ -39,6 +42,7 @@ NO_MATCH = [
     ("/numbers/?q=nothing", "No number matches", "Show all numbers"),
     ("/audit/?action=nothing", "No audit entry matches", "Show every entry"),
     ("/users/?q=nothing", "No user matches", "Show every user"),
+    ("/alerts/?state=open", "No alert matches", "Show every alert"),
 ]
 
 

@@ -78,6 +78,7 @@ def _pk_for(name: str, world: World) -> int:
         "suppression_list": world.suppression_list, "token": world.tokens[world.admin.username],
         "recording": Recording.objects.get_or_create(
             call=world.call, provider_url="https://api.nexmo.com/v1/files/matrix")[0],
+        "alert_rule": world.alert_rule, "alert_channel": world.alert_channel,
     }
     subject = name.removeprefix("api_")
     for prefix in sorted(objects, key=len, reverse=True):

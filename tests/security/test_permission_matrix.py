@@ -94,6 +94,19 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "campaign_rehearse": {"POST": OPERATOR},
     "suppression_list_list": {"GET": VIEWER, "POST": OPERATOR},
     "suppression_list_detail": {"GET": VIEWER, "POST": OPERATOR},
+    # alerts: the page for anyone with a role, rules and channels for admins
+    "alert_list": {"GET": VIEWER},
+    "alert_list_live": {"GET": VIEWER},
+    "alert_settings": {"GET": ADMIN},
+    "alert_rule_create": {"GET": ADMIN, "POST": ADMIN},
+    "alert_rule_edit": {"GET": ADMIN, "POST": ADMIN},
+    "alert_rule_delete": {"POST": ADMIN},
+    "alert_channel_create": {"GET": ADMIN, "POST": ADMIN},
+    "alert_channel_edit": {"GET": ADMIN, "POST": ADMIN},
+    "alert_channel_delete": {"POST": ADMIN},
+    "alert_channel_test": {"POST": ADMIN},
+    # Prometheus: METRICS_TOKEN or METRICS_ALLOWED_NETWORKS, never a session or API token
+    "metrics": {"GET": MACHINE},
     # NCCOs
     "ncco_list": {"GET": VIEWER},
     "ncco_create": {"GET": OPERATOR, "POST": OPERATOR},
@@ -226,6 +239,12 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "api_recordings": {"GET": VIEWER},
     "api_recording": {"GET": VIEWER, "DELETE": ADMIN},
     "api_recording_download": {"GET": VIEWER},
+    "api_alerts": {"GET": VIEWER},
+    "api_alert_rules": {"GET": ADMIN, "POST": ADMIN},
+    "api_alert_rule": {"GET": ADMIN, "PATCH": ADMIN, "DELETE": ADMIN},
+    "api_alert_channels": {"GET": ADMIN, "POST": ADMIN},
+    "api_alert_channel": {"GET": ADMIN, "PATCH": ADMIN, "DELETE": ADMIN},
+    "api_alert_channel_test": {"POST": ADMIN},
 }
 # The Django admin (namespace "admin"): staff only, which among our roles means admins.
 ADMIN_SITE = {

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from alerts.models import AlertChannel, AlertRule
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
 from calls.services.profiles import call_profile_create
 from campaigns.models import Campaign, SuppressionList
@@ -25,6 +26,10 @@ from portal.redaction import mask
 from portal.roles import sync_role_permissions
 from portal.services import SYSTEM, Actor, api_token_create
 from tests.factories import (
+    WEBHOOK_CHANNEL_SECRET,
+    AlertChannelFactory,
+    AlertFactory,
+    AlertRuleFactory,
     CallEventFactory,
     CallFactory,
     ContactImportFactory,
@@ -90,6 +95,8 @@ class World:
     delivery: WebhookDelivery
     campaign: Campaign
     suppression_list: SuppressionList
+    alert_rule: AlertRule
+    alert_channel: AlertChannel
     # Every planted secret value, named by where it was planted.
     planted: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, ApiToken] = field(default_factory=dict)
@@ -163,10 +170,16 @@ def build_world(admin: User) -> World:
     event = CallEventFactory(call=call, delivery=delivery, kind="status",
                              status=CallStatus.COMPLETED, raw_status="completed",
                              payload={"status": "completed", "to": "31612345678"})
+    # A signed webhook whose test notification goes nowhere at once (a closed local port).
+    alert_channel = AlertChannelFactory(kind="webhook", target="http://127.0.0.1:9/alerts")
+    planted["alert channel webhook secret"] = WEBHOOK_CHANNEL_SECRET
+    alert_rule = AlertRuleFactory(channels=[alert_channel])
+    AlertFactory(rule=alert_rule)
     world = World(admin=admin, accounts=accounts, application=application, number=number,
                   document=version.document, version=version, profile=profile, call=call,
                   event=event, delivery=delivery, planted=planted,
                   campaign=ContactImportFactory(campaign__application=application).campaign,
-                  suppression_list=SuppressionListFactory())
+                  suppression_list=SuppressionListFactory(), alert_rule=alert_rule,
+                  alert_channel=alert_channel)
     world.plant_token(admin)
     return world

@@ -6,6 +6,9 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 
+from alerts.models import AlertChannel
+from alerts.services import alert_channel_create
+from portal import crypto
 from portal.services import SYSTEM
 from tests.fakes.provider_accounts import PRIVATE_KEY_PEM
 from tests.voiceapps.account_helpers import hosted_application, reload
@@ -64,3 +67,17 @@ def test_a_value_no_key_can_read_stops_the_rotation_and_changes_nothing(stored, 
         call_command("rotate_encryption_key", stdout=StringIO())
 
     assert reload(readable).api_secret_encrypted == before
+
+
+def test_every_apps_encrypted_columns_are_rotated_alert_channels_too(db, settings):
+    settings.FIELD_ENCRYPTION_KEYS = [OLD]
+    channel, secret = alert_channel_create(actor=SYSTEM, values={
+        "name": "Tools", "kind": "webhook", "target": "http://127.0.0.1:9/alerts"})
+    settings.FIELD_ENCRYPTION_KEYS = [NEW, OLD]
+    out = StringIO()
+
+    call_command("rotate_encryption_key", stdout=out)
+
+    settings.FIELD_ENCRYPTION_KEYS = [NEW]
+    assert crypto.decrypt(AlertChannel.objects.get(pk=channel.pk).secret_encrypted) == secret
+    assert "alert channels: 1 value(s) in 1 row(s) re-encrypted." in out.getvalue()

@@ -394,6 +394,9 @@ class Provider(abc.ABC):
     # Whether fetch_recording, delete_recording and fetch_transcript can get a call's
     # recordings and transcripts from the URLs its events name.
     CAN_FETCH_RECORDINGS: ClassVar[bool]
+    # How long the provider waits for the answer URL before giving up on the call (Vonage's
+    # default socket_timeout); the answer-latency alert measures against it.
+    ANSWER_TIMEOUT_MS: ClassVar[int] = 5000
     CAPABILITIES: ClassVar[tuple[str, ...]] = (
         "kind", "label", "DESCRIPTION", "ACCOUNT_FIELDS", "REQUIRED_ACCOUNT_FIELDS",
         "CALL_ACTIONS", "ENDPOINTS", "CAN_FETCH_CALL_STATUS", "NEEDS_APPLICATION",

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
+from prometheus_client import Counter, Histogram
 
 from portal.redaction import MASK, SECRET_KEYS, scrub
 from voiceapps.providers.wire import (
@@ -32,6 +33,15 @@ from voiceapps.providers.wire import (
 )
 
 logger = logging.getLogger("voiceapps.providers")
+
+# Every request to a provider's API (GET /metrics): how long its answer took, and what failed.
+REQUEST_SECONDS = Histogram(
+    "callboard_provider_request_seconds", "Provider API requests that got an answer.",
+    ["provider", "method", "status"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30))
+REQUEST_ERRORS = Counter(
+    "callboard_provider_request_errors_total",
+    "Provider API requests that failed: an HTTP status, or no answer (transport).",
+    ["provider", "error"])
 
 # Response headers carrying the provider's request id, first match wins.
 TRACE_HEADERS = ("x-nexmo-trace-id", "x-vonage-trace-id", "x-request-id", "x-trace-id")
@@ -127,17 +137,21 @@ class HttpClient:
                 break
             except refused as exc:
                 logger.warning("%s %s %s refused: %s", self.label, method, _path(url), exc)
+                REQUEST_ERRORS.labels(self.label, "refused_url").inc()
                 raise ProviderError(str(exc)) from None
             except requests.RequestException as exc:
                 if _never_connected(exc) and attempt < self.connect_retries:
                     time.sleep(self.retry_backoff * 2**attempt)
                     continue
                 error = self._transport_error(exc, host, attempts=attempt + 1)
+                REQUEST_ERRORS.labels(self.label, "transport").inc()
                 logger.warning("%s %s %s failed: %s", self.label, method, _path(url), error)
                 raise error from exc
 
         trace_id = next((response.headers[h] for h in TRACE_HEADERS if h in response.headers), "")
         elapsed_ms = (time.monotonic() - started) * 1000
+        REQUEST_SECONDS.labels(self.label, method, str(response.status_code)).observe(
+            elapsed_ms / 1000)
         logger.info(
             "%s %s %s -> %s in %.0f ms, trace id %s",
             self.label,
@@ -153,6 +167,7 @@ class HttpClient:
                 self.label, response.status_code, response.headers, body, trace_id
             )
             logger.warning("%s %s %s: %s", self.label, method, _path(url), error)
+            REQUEST_ERRORS.labels(self.label, str(response.status_code)).inc()
             raise error
         return HttpResult(
             status=response.status_code,

@@ -88,6 +88,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, _interrupt)
         signal.signal(signal.SIGTERM, _interrupt)
         call_command("first_run")  # the sandbox account and demo flow, once
+        # The previous run's processes' metric files go, as prometheus_client's multiprocess
+        # mode asks: their PIDs may be reused, and /metrics reads every file each scrape.
+        for stale in Path(settings.PROMETHEUS_MULTIPROC_DIR).glob("*.db"):
+            stale.unlink()
         try:
             for child in children:
                 self._start(child)

@@ -5,17 +5,19 @@ this command, then remove the old keys. Only counts are printed, never a value.
 """
 
 from cryptography.fernet import InvalidToken
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.template.defaultfilters import pluralize
 
 from portal import crypto
-from voiceapps.models import Application, ProviderAccount
 
-# Every encrypted column, per model.
+# Every encrypted column, per model, of every app (alert channels' secrets included): by the
+# convention that such a column's name ends in "_encrypted".
 ENCRYPTED_COLUMNS = {
-    ProviderAccount: [f"{name}_encrypted" for name in ProviderAccount.SECRET_FIELDS],
-    Application: ["private_key_encrypted"],
+    model: columns
+    for model in apps.get_models()
+    if (columns := [f.name for f in model._meta.concrete_fields if f.name.endswith("_encrypted")])
 }
 
 

@@ -1,0 +1,152 @@
+"""Alerts (`GET /api/v1/alerts`, the alert page's filters) and the admins' rules and channels."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alerts import selectors, services
+from alerts.api.serializers import (
+    AlertChannelCreatedSerializer,
+    AlertChannelSerializer,
+    AlertChannelUpdateSerializer,
+    AlertChannelWriteSerializer,
+    AlertNotificationSerializer,
+    AlertRuleSerializer,
+    AlertRuleUpdateSerializer,
+    AlertRuleWriteSerializer,
+    AlertSerializer,
+)
+from alerts.filters import AlertFilter
+from alerts.models import AlertChannel, AlertRule
+from portal.api.serializers import NoBodySerializer
+from portal.roles import AdminOnly
+from portal.services import Actor
+
+
+class AlertListApi(GenericAPIView):
+    serializer_class = AlertSerializer
+    filterset_class = AlertFilter  # the alert page takes the same parameters
+
+    def get_queryset(self):
+        return selectors.alert_list()
+
+    @extend_schema(responses=AlertSerializer(many=True),
+                   summary="List alerts, open ones first (the alert page's filters)")
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(AlertSerializer(page, many=True).data)
+
+
+class AlertRuleListCreateApi(GenericAPIView):
+    permission_classes = [AdminOnly]
+    serializer_class = AlertRuleSerializer
+    queryset = AlertRule.objects.prefetch_related("channels")
+
+    @extend_schema(responses=AlertRuleSerializer(many=True), summary="List alert rules")
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(AlertRuleSerializer(page, many=True).data)
+
+    @extend_schema(request=AlertRuleWriteSerializer, responses={201: AlertRuleSerializer},
+                   summary="Create an alert rule (audited)")
+    def post(self, request):
+        data = AlertRuleWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        channels = values.pop("channels", ())
+        rule = services.alert_rule_create(actor=Actor.from_request(request), values=values,
+                                          channels=channels)
+        return Response(AlertRuleSerializer(rule).data, status=status.HTTP_201_CREATED,
+                        headers={"Location": reverse("api_alert_rule", args=[rule.pk])})
+
+
+class AlertRuleDetailApi(APIView):
+    permission_classes = [AdminOnly]
+
+    @extend_schema(responses=AlertRuleSerializer, summary="Read an alert rule")
+    def get(self, request, pk: int):
+        return Response(AlertRuleSerializer(get_object_or_404(AlertRule, pk=pk)).data)
+
+    @extend_schema(request=AlertRuleUpdateSerializer, responses=AlertRuleSerializer,
+                   summary="Change an alert rule (audited)")
+    def patch(self, request, pk: int):
+        rule = get_object_or_404(AlertRule, pk=pk)
+        data = AlertRuleUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        channels = values.pop("channels", None)
+        services.alert_rule_update(actor=Actor.from_request(request), rule=rule, values=values,
+                                   channels=channels)
+        return Response(AlertRuleSerializer(rule).data)
+
+    @extend_schema(responses={204: None}, summary="Delete an alert rule and its alerts")
+    def delete(self, request, pk: int):
+        rule = get_object_or_404(AlertRule, pk=pk)
+        services.alert_rule_delete(actor=Actor.from_request(request), rule=rule)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AlertChannelListCreateApi(GenericAPIView):
+    permission_classes = [AdminOnly]
+    serializer_class = AlertChannelSerializer
+    queryset = AlertChannel.objects.all()
+
+    @extend_schema(responses=AlertChannelSerializer(many=True), summary="List alert channels")
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(AlertChannelSerializer(page, many=True).data)
+
+    @extend_schema(request=AlertChannelWriteSerializer,
+                   responses={201: AlertChannelCreatedSerializer},
+                   summary="Create an alert channel; a signed webhook's secret is returned once")
+    def post(self, request):
+        data = AlertChannelWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        channel, secret = services.alert_channel_create(actor=Actor.from_request(request),
+                                                        values=data.validated_data)
+        channel.secret = secret
+        return Response(AlertChannelCreatedSerializer(channel).data,
+                        status=status.HTTP_201_CREATED,
+                        headers={"Location": reverse("api_alert_channel", args=[channel.pk])})
+
+
+class AlertChannelDetailApi(APIView):
+    permission_classes = [AdminOnly]
+
+    @extend_schema(responses=AlertChannelSerializer, summary="Read an alert channel")
+    def get(self, request, pk: int):
+        return Response(AlertChannelSerializer(get_object_or_404(AlertChannel, pk=pk)).data)
+
+    @extend_schema(request=AlertChannelUpdateSerializer, responses=AlertChannelSerializer,
+                   summary="Change an alert channel (its kind stays)")
+    def patch(self, request, pk: int):
+        channel = get_object_or_404(AlertChannel, pk=pk)
+        data = AlertChannelUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.alert_channel_update(actor=Actor.from_request(request), channel=channel,
+                                      values=data.validated_data)
+        return Response(AlertChannelSerializer(channel).data)
+
+    @extend_schema(responses={204: None}, summary="Delete an alert channel")
+    def delete(self, request, pk: int):
+        channel = get_object_or_404(AlertChannel, pk=pk)
+        services.alert_channel_delete(actor=Actor.from_request(request), channel=channel)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AlertChannelTestApi(APIView):
+    permission_classes = [AdminOnly]
+
+    @extend_schema(request=NoBodySerializer, responses=AlertNotificationSerializer,
+                   summary="Send a test notification now; `error` says why it failed")
+    def post(self, request, pk: int):
+        NoBodySerializer(data=request.data or {}).is_valid(raise_exception=True)
+        channel = get_object_or_404(AlertChannel, pk=pk)
+        sent = services.alert_channel_test(actor=Actor.from_request(request), channel=channel)
+        return Response(AlertNotificationSerializer(sent).data)

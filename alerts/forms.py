@@ -1,0 +1,61 @@
+"""The rule and channel forms of /settings/alerts/."""
+
+from __future__ import annotations
+
+from django import forms
+
+from alerts.checks import CHECKS, KIND_CHOICES
+from alerts.models import AlertChannel, AlertRule
+from portal.forms import ServiceErrorsMixin
+
+
+class AlertRuleForm(ServiceErrorsMixin, forms.ModelForm):
+    kind = forms.ChoiceField(
+        choices=KIND_CHOICES, label="What to watch",
+        help_text=" ".join(f"{check.label}: threshold in {check.threshold_help}."
+                           for check in CHECKS.values()))
+    channels = forms.ModelMultipleChoiceField(
+        queryset=AlertChannel.objects.all(), required=False,
+        widget=forms.CheckboxSelectMultiple, help_text="Where its notifications go.")
+
+    class Meta:
+        model = AlertRule
+        fields = ["name", "kind", "threshold", "window_seconds", "renotify_seconds", "enabled",
+                  "channels"]
+        labels = {"window_seconds": "Window (seconds)",
+                  "renotify_seconds": "Notify again after (seconds)"}
+
+    def values(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields if name != "channels"}
+
+
+class AlertChannelForm(ServiceErrorsMixin, forms.ModelForm):
+    class Meta:
+        model = AlertChannel
+        fields = ["name", "kind", "target", "enabled"]
+        labels = {"target": "Addresses or URL"}
+        help_texts = {
+            "target": "E-mail: addresses separated by commas. Slack: the incoming webhook's "
+                      "URL. Signed webhook: your receiver's URL; it gets a secret to check "
+                      "the Standard Webhooks signature with, shown once when you save.",
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # A signed webhook's secret belongs to its kind: the kind stays.
+            self.fields["kind"].disabled = True
+            if self.instance.kind != "email":
+                # The URL of a Slack or signed webhook is a credential: it is replaced, never
+                # shown again.
+                self.initial["target"] = ""
+                self.fields["target"].required = False
+                self.fields["target"].help_text = (
+                    f"Now {self.instance.shown_target}. Leave empty to keep it.")
+
+    def values(self) -> dict:
+        values = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        if self.instance.pk and not values["target"]:
+            values.pop("target")
+        return values
+

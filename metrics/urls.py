@@ -1,0 +1,5 @@
+from django.urls import path
+
+from metrics import views
+
+urlpatterns = [path("", views.metrics, name="metrics")]

@@ -1,0 +1,200 @@
+"""Each kind of alert rule, on a frozen clock: it fires once, is not notified again before its
+interval, reminds after it, and resolves by itself when what it watches recovers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.core.cache import cache
+
+from alerts.checks import CHECKS
+from alerts.models import Alert, AlertNotification
+from alerts.services import alerts_evaluate
+from calls.models import CallStatus
+from portal.health import HEARTBEAT_KEY
+from portal.models import WorkerHeartbeat
+from tests.factories import (
+    AlertChannelFactory,
+    AlertRuleFactory,
+    AnswerRequestFactory,
+    CallEventFactory,
+    CallFactory,
+    ProviderAccountFactory,
+    WebhookDeliveryFactory,
+    WorkerHeartbeatFactory,
+)
+from voiceapps.models import ProviderAccount
+
+pytestmark = pytest.mark.django_db
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+WINDOW = 600
+RENOTIFY = 900
+
+
+def at(moment: datetime) -> time_machine.travel:
+    return time_machine.travel(moment, tick=False)
+
+
+@dataclass
+class Scenario:
+    threshold: float
+    trouble: Callable[[datetime], None]  # make the rule's value reach the threshold at `now`
+    recover: Callable[[datetime], None]  # what a recovery looks like (default: nothing new)
+    subject: str
+    evidence: str  # a fragment of the evidence link
+
+
+def _rejected(now: datetime) -> None:
+    for _ in range(3):
+        WebhookDeliveryFactory(verified=False, rejection_reason="bad signature: not ours",
+                               received_at=now - timedelta(seconds=30))
+
+
+def _account() -> ProviderAccount:
+    """The one account a scenario's trouble is on, however often the trouble is made."""
+    return (ProviderAccount.objects.filter(name="Main line").first()
+            or ProviderAccountFactory(name="Main line", calls_per_second=0.1))
+
+
+def _failing(now: datetime) -> None:
+    account = _account()
+    for status in (CallStatus.FAILED, CallStatus.FAILED, CallStatus.REJECTED,
+                   CallStatus.COMPLETED, CallStatus.BUSY):
+        CallFactory(account=account, status=status, ended_at=now - timedelta(seconds=60))
+
+
+def _slow_answers(now: datetime) -> None:
+    account = _account()
+    for latency in [30.0] * 18 + [4000.0] * 2:  # p95 is 4 s: 80 % of Vonage's 5 s
+        AnswerRequestFactory(account=account, call=None, application=None, latency_ms=latency,
+                             received_at=now)
+
+
+def _silent_worker(now: datetime) -> None:
+    for hostname, silent in (("celery@w1", 200), ("celery@w2", 20)):
+        WorkerHeartbeat.objects.update_or_create(
+            hostname=hostname, defaults={"last_seen": now - timedelta(seconds=silent)})
+
+
+def _worker_back(now: datetime) -> None:
+    WorkerHeartbeat.objects.update(last_seen=now)
+
+
+def _saturated(now: datetime) -> None:
+    account = _account()
+    CallFactory(account=account, status=CallStatus.QUEUED)
+    sent = CallFactory(account=account, status=CallStatus.SUBMITTED)
+    for second in range(59):  # 59 sends in 600 s at 0.1/s: 98 %
+        CallEventFactory(call=sent, source="callboard", kind="submit",
+                         received_at=now - timedelta(seconds=10 * second))
+
+
+def _nothing(now: datetime) -> None:
+    pass
+
+
+SCENARIOS = {
+    "deliveries_rejected": Scenario(3, _rejected, _nothing, "bad signature", "outcome=rejected"),
+    "calls_failing": Scenario(50, _failing, _nothing, "account", "status=failed"),
+    "answer_latency": Scenario(50, _slow_answers, _nothing, "account", "account="),
+    "heartbeat_silent": Scenario(180, _silent_worker, _worker_back, "worker celery@w1",
+                                 "/healthz"),
+    "rate_limiter_saturated": Scenario(90, _saturated, _nothing, "account", "status=queued"),
+}
+
+
+def test_every_kind_of_rule_has_a_scenario():
+    assert set(SCENARIOS) == set(CHECKS)
+
+
+@pytest.mark.parametrize("kind", sorted(SCENARIOS))
+def test_a_rule_fires_once_reminds_after_its_interval_and_resolves(kind):
+    scenario = SCENARIOS[kind]
+    channel = AlertChannelFactory()
+    rule = AlertRuleFactory(kind=kind, threshold=scenario.threshold, window_seconds=WINDOW,
+                            renotify_seconds=RENOTIFY, channels=[channel])
+    scenario.trouble(START)
+
+    with at(START):
+        fired = alerts_evaluate()
+    alert = Alert.objects.get(rule=rule)
+    assert alert.subject.startswith(scenario.subject)
+    assert alert.is_open and alert.value >= scenario.threshold
+    assert scenario.evidence in alert.evidence_url
+    assert [(n.event, n.channel) for n in fired] == [("fired", channel)]
+
+    # The trouble goes on, checked again and again within the interval: still one alert,
+    # nobody told twice.
+    for seconds in (30, 60, RENOTIFY - 30):
+        moment = START + timedelta(seconds=seconds)
+        scenario.trouble(moment)
+        with at(moment):
+            assert alerts_evaluate() == []
+    assert Alert.objects.filter(rule=rule).count() == 1
+
+    # Still firing after the interval: one reminder.
+    later = START + timedelta(seconds=RENOTIFY)
+    scenario.trouble(later)
+    with at(later):
+        reminded = alerts_evaluate()
+    assert [n.event for n in reminded] == ["reminder"]
+
+    # Recovered (and the trouble out of the window): resolved, and said so once.
+    recovered = later + timedelta(seconds=WINDOW + 1)
+    scenario.recover(recovered)
+    with at(recovered):
+        resolved = alerts_evaluate()
+        assert alerts_evaluate() == []
+    alert.refresh_from_db()
+    assert not alert.is_open and alert.resolved_at == recovered
+    assert [n.event for n in resolved] == ["resolved"]
+    assert AlertNotification.objects.filter(alert=alert).count() == 3
+
+
+def test_below_the_threshold_nothing_fires():
+    AlertRuleFactory(kind="deliveries_rejected", threshold=4, window_seconds=WINDOW)
+    _rejected(START)
+    with at(START):
+        assert alerts_evaluate() == []
+    assert not Alert.objects.exists()
+
+
+def test_rejected_deliveries_are_one_alert_per_reason():
+    AlertRuleFactory(kind="deliveries_rejected", threshold=1, window_seconds=WINDOW)
+    _rejected(START)
+    WebhookDeliveryFactory(verified=False, rejection_reason="expired: signed 400 s ago",
+                           received_at=START)
+    with at(START):
+        alerts_evaluate()
+    assert sorted(Alert.objects.values_list("subject", "value")) == [
+        ("bad signature", 3.0), ("expired", 1.0)]
+
+
+def test_beat_is_silent_when_workers_consume_but_no_heartbeat_task_runs():
+    AlertRuleFactory(kind="heartbeat_silent", threshold=180)
+    WorkerHeartbeatFactory(hostname="celery@w1", last_seen=START - timedelta(seconds=300))
+    cache.set(HEARTBEAT_KEY, "now", timeout=60)  # a worker is consuming right now
+    with at(START):
+        alerts_evaluate()
+    assert set(Alert.objects.values_list("subject", flat=True)) == {"beat", "worker celery@w1"}
+
+
+def test_a_disabled_rule_is_not_checked():
+    AlertRuleFactory(kind="deliveries_rejected", threshold=1, enabled=False)
+    _rejected(START)
+    with at(START):
+        assert alerts_evaluate() == []
+
+
+def test_a_rule_whose_kind_is_gone_does_not_stop_the_others():
+    AlertRuleFactory(kind="removed_since")
+    AlertRuleFactory(kind="deliveries_rejected", threshold=3)
+    _rejected(START)
+    with at(START):
+        alerts_evaluate()
+    assert Alert.objects.get().subject == "bad signature"

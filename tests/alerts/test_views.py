@@ -1,0 +1,126 @@
+"""The alert page (filters, evidence links, live fragment) and the admins' rule and channel
+pages: saved through the services, audited, refusals shown on the form."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from alerts.models import AlertChannel, AlertRule
+from portal.models import AuditEntry
+from tests.factories import AlertChannelFactory, AlertFactory, AlertRuleFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_alert_page_lists_open_alerts_first_with_their_evidence(client_for, viewer_user):
+    resolved = AlertFactory(summary="Worker w1 silent", subject="worker w1",
+                            resolved_at=timezone.now())
+    open_alert = AlertFactory(summary="3 webhook deliveries rejected (bad signature)",
+                              evidence_url="/calls/deliveries/?outcome=rejected")
+
+    page = client_for(viewer_user).get("/alerts/").content.decode()
+
+    assert page.index(open_alert.summary) < page.index(resolved.summary)
+    assert 'href="/calls/deliveries/?outcome=rejected"' in page
+    assert "data-live" in page
+
+
+def test_the_alert_page_filters_by_state(client_for, viewer_user):
+    AlertFactory(summary="Still going")
+    AlertFactory(summary="Over now", subject="other", resolved_at=timezone.now())
+
+    page = client_for(viewer_user).get("/alerts/?state=resolved").content.decode()
+
+    assert "Over now" in page and "Still going" not in page
+
+
+def test_with_no_rule_the_empty_page_tells_an_admin_where_to_start(client_for, admin_user):
+    page = client_for(admin_user).get("/alerts/").content.decode()
+    assert "No alert rule is set up yet" in page and 'href="/settings/alerts/"' in page
+
+
+def test_the_live_fragment_answers_204_until_an_alert_changes(client_for, viewer_user):
+    client = client_for(viewer_user)
+    alert = AlertFactory()
+    first = client.get("/alerts/live")
+    assert first.status_code == 200
+    since = alert.updated_at.isoformat()
+    assert client.get("/alerts/live", {"since_change": since}).status_code == 204
+
+    AlertFactory(subject="another", summary="A new one")
+    changed = client.get("/alerts/live", {"since_change": since})
+    assert changed.status_code == 200 and "A new one" in changed.content.decode()
+
+
+def test_an_admin_creates_a_rule_and_the_audit_log_says_so(client_for, admin_user):
+    channel = AlertChannelFactory(name="Ops mail")
+    response = client_for(admin_user).post("/settings/alerts/rules/new", {
+        "name": "Webhooks refused", "kind": "deliveries_rejected", "threshold": "5",
+        "window_seconds": "600", "renotify_seconds": "3600", "enabled": "on",
+        "channels": [channel.pk]})
+
+    assert response.status_code == 302
+    rule = AlertRule.objects.get(name="Webhooks refused")
+    assert list(rule.channels.all()) == [channel] and rule.threshold == 5
+    entry = AuditEntry.objects.get(action="alert_rule.create")
+    assert entry.actor == admin_user and entry.changes["channels"] == ["Ops mail"]
+
+
+def test_a_rule_change_is_audited_with_before_and_after(client_for, admin_user):
+    rule = AlertRuleFactory(name="Slow answers", kind="answer_latency", threshold=50)
+    client_for(admin_user).post(f"/settings/alerts/rules/{rule.pk}/", {
+        "name": "Slow answers", "kind": "answer_latency", "threshold": "70",
+        "window_seconds": "600", "renotify_seconds": "3600", "enabled": "on"})
+
+    assert AuditEntry.objects.get(action="alert_rule.update").changes == {"threshold": [50, 70]}
+
+
+def test_a_window_under_a_minute_is_refused_on_the_form(client_for, admin_user):
+    response = client_for(admin_user).post("/settings/alerts/rules/new", {
+        "name": "Too eager", "kind": "calls_failing", "threshold": "20",
+        "window_seconds": "5", "renotify_seconds": "3600"})
+
+    assert response.status_code == 200
+    assert "window_seconds" in response.context["form"].errors
+    assert not AlertRule.objects.exists()
+
+
+def test_a_new_signed_webhook_shows_its_secret_once(client_for, admin_user):
+    client = client_for(admin_user)
+    response = client.post("/settings/alerts/channels/new", {
+        "name": "Tools", "kind": "webhook", "target": "http://127.0.0.1:9/alerts",
+        "enabled": "on"})
+
+    secret = response.context["secret"]
+    assert secret.startswith("whsec_") and secret in response.content.decode()
+    settings_page = client.get("/settings/alerts/").content.decode()
+    assert secret not in settings_page and f"••••{secret[-4:]}" in settings_page
+
+
+def test_a_slack_url_is_never_shown_whole(client_for, admin_user):
+    url = "http://127.0.0.1:9/services/T000/B000/XXXXsecretXXXX"
+    channel = AlertChannelFactory(kind="slack", target=url)
+    client = client_for(admin_user)
+
+    for page in ("/settings/alerts/", f"/settings/alerts/channels/{channel.pk}/"):
+        assert url not in client.get(page).content.decode()
+
+
+def test_a_channel_test_shows_the_receivers_answer(client_for, admin_user, receiver):
+    receiver.status = 500
+    channel = AlertChannelFactory(kind="slack", target=receiver.url, name="Chat")
+
+    response = client_for(admin_user).post(f"/settings/alerts/channels/{channel.pk}/test",
+                                           follow=True)
+
+    assert "The test notification to “Chat” failed: The receiver answered HTTP 500." in (
+        response.content.decode())
+    assert AuditEntry.objects.filter(action="alert_channel.test").exists()
+
+
+def test_deleting_a_channel_is_audited(client_for, admin_user):
+    channel = AlertChannelFactory()
+    client_for(admin_user).post(f"/settings/alerts/channels/{channel.pk}/delete")
+    assert not AlertChannel.objects.exists()
+    assert AuditEntry.objects.filter(action="alert_channel.delete").exists()

@@ -1,0 +1,77 @@
+"""In a real browser: an admin sets up a Slack channel (and tests it) and a rule, then watches
+an alert open on the alert page without reloading, follows its evidence, and sees it resolve.
+Beat's evaluation is run by the test between the steps, as beat would every 30 seconds."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from alerts.services import alerts_evaluate
+from calls.models import WebhookDelivery
+from portal.models import Role
+from tests.calls.placing import ensure_roles
+from tests.e2e.pages import check_page
+from tests.factories import PASSWORD, UserFactory, WebhookDeliveryFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+LIVE = 2000  # ms: a change must be on screen within two seconds
+
+
+def test_an_admin_sets_up_a_rule_and_watches_an_alert_open_and_resolve(
+        live_server, browser, receiver):
+    from playwright.sync_api import expect
+
+    ensure_roles()
+    UserFactory(username="ada", role=Role.ADMIN)
+    page = browser.new_context().new_page()
+    page.set_default_timeout(10000)
+    page.goto(f"{live_server.url}/login/?next=/settings/")
+    page.get_by_label("Username").fill("ada")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    page.get_by_role("link", name="Alert rules and channels").click()
+    page.get_by_role("link", name="Add a channel").click()
+    page.get_by_label("Name").fill("Ops chat")
+    page.get_by_label("Kind").select_option("slack")
+    page.get_by_label("Addresses or URL").fill(receiver.url)
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Send a test").click()
+    expect(page.get_by_text("Test notification sent to “Ops chat”.")).to_be_visible()
+    assert json.loads(receiver.requests[0].body)["text"].startswith("*Callboard test")
+
+    page.get_by_role("link", name="Webhook deliveries rejected").click()
+    page.get_by_label("Name").fill("Webhooks refused")
+    page.get_by_label("Threshold").fill("2")
+    page.get_by_label("Ops chat").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Alert rule “Webhooks refused” saved.")).to_be_visible()
+
+    page.get_by_role("link", name="Alerts", exact=True).first.click()
+    expect(page.get_by_text("Nothing has fired")).to_be_visible()
+    problems = check_page(page, "alerts-empty", screenshots=False)
+
+    # A provider's webhooks start failing their signature check; beat's next evaluation.
+    WebhookDeliveryFactory.create_batch(2, verified=False,
+                                        rejection_reason="bad signature: not ours")
+    alerts_evaluate()
+    row = page.locator("#alert-log tbody tr").first
+    expect(row, "the alert appears without a reload").to_contain_text("Open", timeout=LIVE)
+    expect(row).to_contain_text("2 webhook deliveries rejected (bad signature)")
+    problems += check_page(page, "alerts")
+
+    # The evidence: the rejected deliveries.
+    row.get_by_role("link", name="Evidence").click()
+    expect(page.get_by_text("bad signature: not ours").first).to_be_visible()
+    page.go_back()
+
+    # The deliveries fall out of the window: the next evaluation resolves the alert.
+    WebhookDelivery.objects.update(received_at=timezone.now() - timedelta(hours=1))
+    alerts_evaluate()
+    expect(row, "resolved without a reload").to_contain_text("Resolved", timeout=LIVE)
+    page.context.close()
+    assert not problems, "\n".join(problems)

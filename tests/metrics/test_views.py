@@ -1,0 +1,124 @@
+"""GET /metrics: Prometheus text that prometheus_client's own parser reads, only for the
+token or an allowed network, and whose figures move when sandbox calls happen."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from calls.models import Call
+from tests.factories import CallFactory, ProviderAccountFactory
+from tests.helpers import wait_for
+from voiceapps.sandbox.services import sandbox_first_run
+
+TOKEN = "metrics-token-for-tests-0123456789"
+
+
+def samples(text: str) -> dict[tuple[str, frozenset], float]:
+    """Every sample by name and labels."""
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def total(found: dict, name: str, **labels: str) -> float:
+    """The sum of a series' samples whose labels include `labels`."""
+    wanted = set(labels.items())
+    return sum(value for (sample, have), value in found.items()
+               if sample == name and wanted <= have)
+
+
+@pytest.fixture
+def token(settings) -> str:
+    settings.METRICS_TOKEN = TOKEN
+    settings.METRICS_ALLOWED_NETWORKS = []
+    return TOKEN
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("authorization", ["", "Bearer wrong", f"Basic {TOKEN}", TOKEN])
+def test_refused_without_the_token(client, token, authorization):
+    response = client.get("/metrics", HTTP_AUTHORIZATION=authorization)
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="metrics"'
+    assert b"callboard_" not in response.content
+
+
+@pytest.mark.django_db
+def test_refused_to_a_signed_in_admin_too(client, admin_user, token):
+    client.force_login(admin_user)
+    assert client.get("/metrics").status_code == 401
+
+
+@pytest.mark.django_db
+def test_nothing_is_open_by_default(client, settings):
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_ALLOWED_NETWORKS = []
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 401
+
+
+@pytest.mark.django_db
+def test_an_allowed_network_needs_no_token(client, settings):
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_ALLOWED_NETWORKS = ["10.0.0.0/8"]
+    assert client.get("/metrics", REMOTE_ADDR="10.20.30.40").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="192.0.2.7").status_code == 401
+
+
+@pytest.mark.django_db
+def test_calls_by_status_and_provider_are_read_from_the_database(client, token):
+    account = ProviderAccountFactory(voicegateway=True)
+    CallFactory.create_batch(2, account=account, status="ringing")
+    CallFactory(account=account, status="failed")
+
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/plain; version=")
+    found = samples(response.content.decode())
+    assert total(found, "callboard_calls", status="ringing", provider="voicegateway") == 2
+    assert total(found, "callboard_calls", status="failed", provider="voicegateway") == 1
+    assert total(found, "callboard_webhook_apply_lag_seconds") == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_figures_move_when_sandbox_calls_happen(live_callboard, api_for, operator_user,
+                                                settings):
+    settings.METRICS_TOKEN = TOKEN
+    demo = sandbox_first_run()
+    api = api_for(operator_user)
+
+    def scrape() -> dict:
+        response = requests.get(f"{live_callboard.url}/metrics", timeout=10,
+                                headers={"Authorization": f"Bearer {TOKEN}"})
+        assert response.status_code == 200
+        return samples(response.text)
+
+    before = scrape()
+    placed = []
+    for number in ("+447700900006", "+447700900001"):  # presses 1; busy
+        response = api.post("/api/v1/calls", {
+            "application": demo.application.pk, "from_number": "+447700900100",
+            "to": {"type": "phone", "number": number}}, format="json")
+        assert response.status_code == 202, response.json()
+        placed.append(response.json()["id"])
+    wait_for(lambda: Call.objects.filter(pk__in=placed, ended_at__isnull=False).count() == 2,
+             timeout=60, what="both sandbox calls ended")
+    after = scrape()
+
+    def moved(name: str, **labels: str) -> float:
+        return total(after, name, **labels) - total(before, name, **labels)
+
+    # Read from the database at scrape time.
+    assert moved("callboard_calls", status="completed", provider="sandbox") >= 1
+    assert moved("callboard_calls", status="busy", provider="sandbox") >= 1
+    # Counted where they happen: web (the webhooks and the answer URL, in this process) and
+    # the worker (the create-call requests), summed from the multiprocess files.
+    assert moved("callboard_webhook_deliveries_total", result="accepted") >= 6
+    assert moved("callboard_answer_url_seconds_count", status="200") >= 1
+    assert moved("callboard_provider_request_seconds_count", provider="Sandbox",
+                 method="POST") >= 2
