@@ -5,3 +5,10 @@ from django.dispatch import Signal
 # A person on a call pressed its hosted menu's opt-out key. Sent inside the transaction that
 # records the choice on the call, with `call_id`; receivers record the opt-out in it too.
 callee_opted_out = Signal()
+
+# A call was created, or changed, or an event of it was stored (provider, Callboard or control).
+# Sent inside the transaction that wrote it, after the write, with `call`, `event` (the
+# CallEvent stored, or None), `previous_status` (the call's status before) and `created`;
+# events.py adds `parsed` (the provider's event in our words). What receivers write commits or
+# rolls back with the change itself (forwarding's outbox relies on it).
+call_changed = Signal()

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("calls.urls")),
     path("", include("voiceapps.urls")),
     path("", include("campaigns.urls")),
+    path("", include("forwarding.urls")),
     path("setup/<str:token>/", views.setup, name="setup"),
     path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -51,6 +51,7 @@ from calls.models import (
     Direction,
     WebhookDelivery,
 )
+from calls.signals import call_changed
 from voiceapps.models import Application, Number, ProviderAccount
 from voiceapps.providers.base import ParsedEvent
 
@@ -109,6 +110,7 @@ def call_event_record(
     event, out_of_range = _within_ranges(event, delivery, received_at)
     at = event.timestamp or received_at
     call = _find_call(account=account, event=event, payload=payload, at=at)
+    created = False
     if call is None:
         if not (event.provider_call_id or event.conversation_id):
             return None
@@ -121,6 +123,7 @@ def call_event_record(
         if call is None:
             call = _call_from_event(account=account, event=event, payload=payload,
                                     received_at=received_at)
+            created = True
 
     key = dedupe_key(payload)
     # One query for every question below: a call has a handful of events.
@@ -129,6 +132,7 @@ def call_event_record(
                    is_duplicate=False).values_list(
                    "dedupe_key", "provider_time", "received_at", "kind", "status")]
     kind = (kind or event.kind)[:20]
+    previous_status = call.status
     record = CallEvent(
         call=call,
         delivery=delivery,
@@ -150,6 +154,8 @@ def call_event_record(
         if changed:
             call.save(update_fields=[*sorted(changed), "updated_at"])
     record.save()
+    call_changed.send(sender=Call, call=call, event=record, previous_status=previous_status,
+                      created=created, parsed=event)
     return record
 
 

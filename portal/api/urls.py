@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("voiceapps.api.urls")),
     path("", include("calls.api.urls")),
     path("", include("campaigns.api.urls")),
+    path("", include("forwarding.api.urls")),
 ]
