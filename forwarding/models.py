@@ -156,7 +156,7 @@ class Delivery(models.Model):
         return f"{self.event_type} of call {self.call_id} to {self.subscription}"
 
 
-class Attempt(models.Model):
+class DeliveryAttempt(models.Model):
     """One POST of a delivery and what came of it."""
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="tries")

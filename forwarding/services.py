@@ -27,7 +27,7 @@ from standardwebhooks.webhooks import Webhook
 
 from calls.models import TERMINAL_STATUSES, Call, CallEvent, CallStatus
 from forwarding import tasks
-from forwarding.models import Attempt, Delivery, DeliveryStatus, EventType, Subscription
+from forwarding.models import Delivery, DeliveryAttempt, DeliveryStatus, EventType, Subscription
 from forwarding.payloads import event_payload
 from portal.services import SYSTEM, Actor, audit_record
 from portal.urlsafety import UnsafeUrl, check_outbound_url, guard_session
@@ -374,7 +374,7 @@ def _record_attempt(
     excerpt: str,
     error: str,
 ) -> None:
-    Attempt.objects.create(
+    DeliveryAttempt.objects.create(
         delivery=delivery,
         at=at,
         status_code=status_code,

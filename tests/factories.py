@@ -25,6 +25,7 @@ from campaigns.models import (
     SuppressedNumber,
     SuppressionList,
 )
+from forwarding.models import Delivery, DeliveryAttempt, EventType, Subscription
 from portal import crypto
 from portal.models import (
     ApiToken,
@@ -427,3 +428,40 @@ class SuppressedNumberFactory(factory.django.DjangoModelFactory):
 
     suppression_list = factory.SubFactory(SuppressionListFactory)
     e164 = factory.Sequence(lambda n: f"+3120{n:07d}")
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    """Every event type of every call, to a receiver on loopback; `secret` is its secret."""
+
+    class Meta:
+        model = Subscription
+
+    class Params:
+        secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+    name = factory.Sequence(lambda n: f"Tool {n}")
+    url = "http://127.0.0.1:9/events"
+    event_types = factory.LazyFunction(lambda: list(EventType.values))
+    secret_encrypted = factory.LazyAttribute(lambda s: crypto.encrypt(s.secret))
+
+
+class ForwardingDeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Delivery
+
+    subscription = factory.SubFactory(SubscriptionFactory)
+    call = factory.SubFactory(CallFactory)
+    message_id = factory.Sequence(lambda n: f"msg_{n:024x}")
+    sequence = factory.Sequence(lambda n: n + 1)
+    event_type = EventType.CREATED
+    url = factory.SelfAttribute("subscription.url")
+    payload = factory.LazyAttribute(lambda d: {"type": d.event_type, "version": 1, "data": {}})
+
+
+class ForwardingAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DeliveryAttempt
+
+    delivery = factory.SubFactory(ForwardingDeliveryFactory)
+    status_code = 200
+    latency_ms = 12.5

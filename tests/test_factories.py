@@ -7,7 +7,7 @@ from django.apps import apps
 from tests import factories
 from voiceapps.providers.registry import provider_class
 
-OUR_APPS = ("portal", "voiceapps", "sandbox", "calls", "campaigns")
+OUR_APPS = ("portal", "voiceapps", "sandbox", "calls", "campaigns", "forwarding")
 ACCOUNT_KINDS = ("vonage", "kpn", "voicegateway", "sandbox")
 
 

@@ -1,5 +1,5 @@
-"""The dependency rule, checked on the source: campaigns -> calls -> voiceapps -> portal,
-never upwards.
+"""The dependency rule, checked on the source: campaigns and forwarding -> calls -> voiceapps
+-> portal, never upwards; campaigns and forwarding know nothing of each other.
 
 Every project module's imports are read with `ast`, at module level and inside functions.
 No exceptions besides the frame's URL and settings wiring: the frame (portal) imports no
@@ -16,14 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("portal", "voiceapps", "calls", "campaigns")
+PACKAGES = ("portal", "voiceapps", "calls", "campaigns", "forwarding")
 # The frame's wiring: the one place it names the features it mounts.
 WIRING = frozenset({"portal.urls", "portal.settings"})
 # What each layer may not import (a prefix of the imported module's name).
 FORBIDDEN = {
-    "portal": ("voiceapps", "calls", "campaigns"),
-    "voiceapps": ("calls", "campaigns"),
-    "calls": ("campaigns",),
+    "portal": ("voiceapps", "calls", "campaigns", "forwarding"),
+    "voiceapps": ("calls", "campaigns", "forwarding"),
+    "calls": ("campaigns", "forwarding"),
+    # Features above calls know nothing of each other.
+    "campaigns": ("forwarding",),
+    "forwarding": ("campaigns",),
 }
 SANDBOX = "voiceapps.sandbox"
 
@@ -196,6 +199,9 @@ def test_the_rules_catch_what_they_are_for():
     assert upward(Import("voiceapps.ncco.services", "campaigns.models", 1, True))
     assert upward(Import("campaigns.services.rehearsal", "voiceapps.sandbox.scripts", 1, True))
     assert not upward(Import("campaigns.services.dialing", "calls.services.placing", 1, True))
+    assert upward(Import("calls.services.events", "forwarding.services", 1, False))
+    assert upward(Import("forwarding.services", "campaigns.models", 1, True))
+    assert not upward(Import("forwarding.services", "calls.models", 1, True))
     assert not upward(Import("portal.urls", "calls.urls", 1, True))
     assert not upward(Import("voiceapps.providers.sandbox", "voiceapps.sandbox.scripts", 1, True))
     assert module_level_cycles([Import("a", "b", 1, True), Import("b", "a", 1, True)]) == [

@@ -6,7 +6,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from forwarding.models import Attempt, Delivery, EventType, Subscription
+from forwarding.models import Delivery, DeliveryAttempt, EventType, Subscription
 from forwarding.payloads import ForwardedEventSerializer
 from portal.api.serializers import StrictSerializer
 from voiceapps.models import Application, ProviderAccount
@@ -97,7 +97,7 @@ class SecretSerializer(serializers.Serializer):
 
 class ForwardingAttemptSerializer(serializers.ModelSerializer):
     class Meta:
-        model = Attempt
+        model = DeliveryAttempt
         fields = ("at", "status_code", "latency_ms", "response_excerpt", "error")
         read_only_fields = fields
 
