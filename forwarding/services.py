@@ -295,8 +295,8 @@ def forwarding_send(*, subscription_id: int, call_id: int) -> str:
             return "waiting"
         if not _claim(head, now):
             return "busy"  # another worker is sending it: it goes on with the rest
-        if not _attempt(head, session):
-            return "waiting"
+        if _attempt(head, session) == DeliveryStatus.PENDING:
+            return "waiting"  # to be retried; the later ones wait behind it
 
 
 def _claim(delivery: Delivery, now: datetime) -> bool:
@@ -315,8 +315,8 @@ def sign(*, secret: str, message_id: str, at: datetime, body: str) -> str:
     return Webhook(secret).sign(message_id, at, body)
 
 
-def _attempt(delivery: Delivery, session: requests.Session) -> bool:
-    """POST it once and record what came of it; True when the receiver took it."""
+def _attempt(delivery: Delivery, session: requests.Session) -> str:
+    """POST it once and record what came of it; its status after."""
     subscription = delivery.subscription
     body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False)
     at = timezone.now()
@@ -360,7 +360,7 @@ def _attempt(delivery: Delivery, session: requests.Session) -> bool:
         excerpt=excerpt,
         error=error,
     )
-    return ok
+    return delivery.status
 
 
 @transaction.atomic
@@ -402,11 +402,6 @@ def _record_attempt(
         pair = (delivery.subscription_id, delivery.call_id)
         delay = (delivery.next_attempt_at - now).total_seconds()
         transaction.on_commit(lambda: tasks.forwarding_send.apply_async(pair, countdown=delay))
-    elif delivery.status == DeliveryStatus.FAILED:
-        # The next ones of the call are not held back by one that will never arrive.
-        transaction.on_commit(
-            lambda: tasks.forwarding_send.delay(delivery.subscription_id, delivery.call_id)
-        )
 
 
 def backoff(attempts: int) -> timedelta:
