@@ -40,9 +40,14 @@ class Receiver:
                 with lock:
                     number = len(receiver.received) + 1
                     status, delay = receiver.behave(number)
-                    receiver.received.append(Received(
-                        {k.lower(): v for k, v in self.headers.items()}, body, time.time(),
-                        status))
+                    receiver.received.append(
+                        Received(
+                            {k.lower(): v for k, v in self.headers.items()},
+                            body,
+                            time.time(),
+                            status,
+                        )
+                    )
                 time.sleep(delay)
                 try:
                     self.send_response(status)

@@ -17,6 +17,7 @@ def sends(monkeypatch) -> list[tuple[int, int]]:
     """(subscription, call) pairs handed to the worker; nothing is sent by itself."""
     queued: list[tuple[int, int]] = []
     monkeypatch.setattr(tasks.forwarding_send, "delay", lambda *pair: queued.append(pair))
-    monkeypatch.setattr(tasks.forwarding_send, "apply_async",
-                        lambda pair, countdown=0: queued.append(tuple(pair)))
+    monkeypatch.setattr(
+        tasks.forwarding_send, "apply_async", lambda pair, countdown=0: queued.append(tuple(pair))
+    )
     return queued
