@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from calls.models import AnsweredBy, Call, CallEvent, CallStatus, Direction
@@ -98,6 +99,26 @@ class _Named(serializers.Serializer):
     name = serializers.CharField()
 
 
+def _nullable_object(properties: dict[str, Any], description: str = "") -> type:
+    """A JSON field documented as an object or null: drf-spectacular writes a nullable nested
+    serializer as `allOf` + `nullable`, which OpenAPI 3.0 validators read as never null."""
+    schema = {"type": "object", "nullable": True, "properties": properties,
+              "required": list(properties), "description": description}
+    return extend_schema_field(schema)(type("NullableObject", (serializers.JSONField,), {}))
+
+
+_STRING = {"type": "string"}
+_MOMENT = {"type": "string", "format": "date-time"}
+_NullableApplication = _nullable_object({"id": {"type": "integer"}, "name": _STRING})
+_NullableEvent = _nullable_object({
+    "kind": {**_STRING, "description": "status, amd, record, control, submit, …"},
+    "source": {**_STRING, "description": "webhook (the provider), callboard, control."},
+    "provider_status": _STRING,
+    "provider_time": {**_MOMENT, "nullable": True},
+    "received_at": _MOMENT,
+}, "The stored event behind the change.")
+
+
 class ForwardedCallSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     url = serializers.URLField(help_text="The call in the API (GET it with a token).")
@@ -106,7 +127,7 @@ class ForwardedCallSerializer(serializers.Serializer):
     answered_by = serializers.ChoiceField(AnsweredBy.choices, allow_null=True)
     provider = serializers.CharField(help_text="vonage, kpn, voicegateway, sandbox, …")
     account = _Named()
-    application = _Named(allow_null=True)
+    application = _NullableApplication()
     from_ = serializers.CharField(allow_blank=True)
     to = serializers.CharField(allow_blank=True)
     tag = serializers.DictField()
@@ -132,14 +153,6 @@ class ForwardedCallSerializer(serializers.Serializer):
         return fields
 
 
-class _EventSerializer(serializers.Serializer):
-    kind = serializers.CharField(help_text="status, amd, record, control, submit, …")
-    source = serializers.CharField(help_text="webhook (the provider), callboard, control.")
-    provider_status = serializers.CharField(allow_blank=True)
-    provider_time = serializers.DateTimeField(allow_null=True)
-    received_at = serializers.DateTimeField()
-
-
 class _ActionSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="hangup, mute, transfer, talk, …")
     outcome = serializers.CharField(help_text="accepted, or refused by the provider.")
@@ -152,7 +165,7 @@ class _DataSerializer(serializers.Serializer):
     )
     call = ForwardedCallSerializer()
     previous_status = serializers.ChoiceField(CallStatus.choices, allow_null=True)
-    event = _EventSerializer(allow_null=True, help_text="The stored event behind the change.")
+    event = _NullableEvent()
     recording_url = serializers.CharField(
         required=False, allow_blank=True, help_text="call.recording only."
     )

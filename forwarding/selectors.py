@@ -13,7 +13,7 @@ def subscription_list() -> QuerySet[Subscription]:
     return Subscription.objects.select_related("account", "application").annotate(
         pending=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.PENDING)),
         failed=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.FAILED)),
-    )
+    ).order_by("name", "id")  # Meta.ordering does not apply to an aggregate
 
 
 def delivery_log(*, subscription: Subscription) -> QuerySet[Delivery]:

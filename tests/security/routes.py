@@ -73,6 +73,7 @@ def _pk_for(name: str, world: World) -> int:
         "ncco": world.document, "call_profile": world.profile, "delivery": world.delivery,
         "call": world.call, "user": world.admin, "campaign": world.campaign,
         "suppression_list": world.suppression_list, "token": world.tokens[world.admin.username],
+        "forwarding": world.subscription, "forwarding_delivery": world.forwarding_delivery,
     }
     subject = name.removeprefix("api_")
     for prefix in sorted(objects, key=len, reverse=True):

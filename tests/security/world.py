@@ -19,6 +19,8 @@ from django.utils import timezone
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
 from calls.services.profiles import call_profile_create
 from campaigns.models import Campaign, SuppressionList
+from forwarding.models import Delivery, Subscription
+from forwarding.services import new_secret
 from portal.health import worker_heartbeat_record
 from portal.models import ApiToken, Role, User
 from portal.redaction import mask
@@ -28,6 +30,8 @@ from tests.factories import (
     CallEventFactory,
     CallFactory,
     ContactImportFactory,
+    ForwardingAttemptFactory,
+    SubscriptionFactory,
     SuppressionListFactory,
     WebhookDeliveryFactory,
 )
@@ -90,6 +94,8 @@ class World:
     delivery: WebhookDelivery
     campaign: Campaign
     suppression_list: SuppressionList
+    subscription: Subscription
+    forwarding_delivery: Delivery
     # Every planted secret value, named by where it was planted.
     planted: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, ApiToken] = field(default_factory=dict)
@@ -163,10 +169,15 @@ def build_world(admin: User) -> World:
     event = CallEventFactory(call=call, delivery=delivery, kind="status",
                              status=CallStatus.COMPLETED, raw_status="completed",
                              payload={"status": "completed", "to": "31612345678"})
+    secret = planted["forwarding subscription secret"] = new_secret()
+    subscription = SubscriptionFactory(name="CRM events", secret=secret)
+    attempt = ForwardingAttemptFactory(delivery__subscription=subscription, delivery__call=call,
+                                       response_excerpt="thanks")
     world = World(admin=admin, accounts=accounts, application=application, number=number,
                   document=version.document, version=version, profile=profile, call=call,
                   event=event, delivery=delivery, planted=planted,
                   campaign=ContactImportFactory(campaign__application=application).campaign,
-                  suppression_list=SuppressionListFactory())
+                  suppression_list=SuppressionListFactory(),
+                  subscription=subscription, forwarding_delivery=attempt.delivery)
     world.plant_token(admin)
     return world
