@@ -61,9 +61,12 @@ def settle(timeout: float) -> float:
     return time.monotonic() - started
 
 
-def lags(receiver: Receiver) -> list[float]:
-    """Seconds from the webhook's arrival at Callboard to the event's first arrival at the
-    receiver, one per forwarded event, sorted."""
+def lags(receiver: Receiver) -> tuple[list[float], list[float]]:
+    """Per forwarded event, sorted: seconds from the webhook's arrival at Callboard to the
+    event's first arrival at the receiver (end to end), and from its outbox row (written when
+    a worker applied the webhook) to that arrival (forwarding's own part)."""
+    from forwarding.models import Delivery
+
     first: dict[str, float] = {}
     received_at: dict[str, float] = {}
     for request in receiver.taken():
@@ -73,7 +76,12 @@ def lags(receiver: Receiver) -> list[float]:
         first[key] = request.at
         moment = request.json()["data"]["event"]["received_at"].replace("Z", "+00:00")
         received_at[key] = datetime.datetime.fromisoformat(moment).timestamp()
-    return sorted(first[key] - received_at[key] for key in first)
+    made = dict(
+        Delivery.objects.filter(message_id__in=list(first)).values_list("message_id", "created_at")
+    )
+    end_to_end = sorted(first[key] - received_at[key] for key in first)
+    own = sorted(first[key] - made[key].timestamp() for key in first if key in made)
+    return end_to_end, own
 
 
 def main() -> None:
@@ -129,7 +137,7 @@ def main() -> None:
             forwarded_settled = settle(timeout=600)
         made = Delivery.objects.count() - before
         lost = made - len({r.headers["webhook-id"] for r in receiver.taken()})
-        lag = lags(receiver)
+        lag, own_lag = lags(receiver)
         subscription.enabled = False
         subscription.save(update_fields=["enabled"])
         batch = events.requests(count)
@@ -154,6 +162,13 @@ def main() -> None:
             f"webhooks at {forwarded_load.rate:.0f}/s",
         ),
         run.Figure("forwarding lag max", (lag[-1] if lag else math.nan) * 1000, "ms"),
+        run.Figure(
+            "applied -> received p95",
+            run.percentile(own_lag, 95) * 1000,
+            "ms",
+            note=f"forwarding's own part: outbox row written -> receiver got it "
+            f"(p50 {run.percentile(own_lag, 50) * 1000:.0f} ms)",
+        ),
         run.Figure(
             "forwarded events",
             made,

@@ -20,7 +20,7 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
@@ -43,6 +43,7 @@ EXCERPT = 500
 REPLAY_LIMIT = 5000  # deliveries one range replay may queue
 SWEEP_BATCH = 500
 CALL_URLS_NAME = "Calls' own event URLs"
+OWN_URL_LIMIT = 500  # Delivery.url
 
 
 # -- subscriptions ------------------------------------------------------------------------------
@@ -126,8 +127,11 @@ def call_urls_subscription() -> Subscription:
         name=CALL_URLS_NAME, for_call_event_urls=True, event_types=list(EventType.values)
     )
     subscription.set_secret(new_secret())
-    with transaction.atomic():
-        subscription.save()
+    try:
+        with transaction.atomic():  # a savepoint: this runs inside a webhook's transaction
+            subscription.save()
+    except IntegrityError:  # another call's change made it meanwhile
+        return Subscription.objects.get(for_call_event_urls=True)
     return subscription
 
 
@@ -219,6 +223,9 @@ def forwarding_record(
     if not types:
         return 0
     own_url = (call.options or {}).get("event_url", "")
+    if len(own_url) > OWN_URL_LIMIT:
+        log.warning("Call %s: its event_url is too long to forward to.", call.pk)
+        own_url = ""
     targets = [
         (s, s.url) for s in Subscription.objects.filter(enabled=True, for_call_event_urls=False)
     ]

@@ -28,6 +28,7 @@ NOTHING_YET = [
     ("/nccos/", "No NCCOs yet", "Start from the menu template"),
     ("/numbers/", "No numbers yet", "Add number"),
     ("/profile/", "You have no API tokens yet", "Create token"),
+    ("/settings/forwarding/", "No subscriptions yet", "New subscription"),
 ]
 NO_MATCH = [
     ("/calls/?to_number=999", "No calls match these filters", "Clear the filters"),
