@@ -9,6 +9,7 @@ again with the same `webhook-id`.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import secrets
@@ -285,7 +286,7 @@ def forwarding_record(
 def forwarding_send(*, subscription_id: int, call_id: int) -> str:
     """Send the pending deliveries of one call for one subscription, oldest first, until
     one fails or is not due; what stopped it ("done", "waiting", "busy", "disabled")."""
-    session = guard_session(requests.Session())
+    session = _session()
     while True:
         head = (
             Delivery.objects.select_related("subscription")
@@ -304,6 +305,12 @@ def forwarding_send(*, subscription_id: int, call_id: int) -> str:
             return "busy"  # another worker is sending it: it goes on with the rest
         if _attempt(head, session) == DeliveryStatus.PENDING:
             return "waiting"  # to be retried; the later ones wait behind it
+
+
+@functools.cache
+def _session() -> requests.Session:
+    """One guarded session per worker process: receivers' connections are kept alive."""
+    return guard_session(requests.Session())
 
 
 def _claim(delivery: Delivery, now: datetime) -> bool:
@@ -403,7 +410,9 @@ def _record_attempt(
         delivery.status = DeliveryStatus.FAILED
     else:
         delivery.next_attempt_at = now + backoff(delivery.attempts)
-    delivery.save()
+    delivery.save(update_fields=[
+        "attempts", "last_attempt_at", "last_status_code", "last_latency_ms", "last_error",
+        "locked_until", "status", "delivered_at", "next_attempt_at"])
     _subscription_health(delivery.subscription_id, ok=ok, now=now)
     if delivery.status == DeliveryStatus.PENDING:
         pair = (delivery.subscription_id, delivery.call_id)
