@@ -36,7 +36,8 @@ def test_an_admin_subscribes_a_tool_and_watches_its_deliveries(live_server, brow
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live_server.url}/")
 
-    page.get_by_role("link", name="Event forwarding").click(force=True)  # in the user menu
+    page.locator("details.usermenu summary").click()  # the user menu
+    page.get_by_role("link", name="Event forwarding").click()
     page.get_by_role("link", name="New subscription").first.click()
     page.get_by_label("Name").fill("CRM")
     page.get_by_label("URL").fill(receiver.url)
