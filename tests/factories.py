@@ -26,6 +26,7 @@ from campaigns.models import (
     SuppressionList,
 )
 from forwarding.models import Delivery, DeliveryAttempt, EventType, Subscription
+from forwarding.payloads import event_payload
 from portal import crypto
 from portal.models import (
     ApiToken,
@@ -455,7 +456,8 @@ class ForwardingDeliveryFactory(factory.django.DjangoModelFactory):
     sequence = factory.Sequence(lambda n: n + 1)
     event_type = EventType.CREATED
     url = factory.SelfAttribute("subscription.url")
-    payload = factory.LazyAttribute(lambda d: {"type": d.event_type, "version": 1, "data": {}})
+    payload = factory.LazyAttribute(lambda d: event_payload(
+        event_type=d.event_type, call=d.call, sequence=d.sequence, at=timezone.now()))
 
 
 class ForwardingAttemptFactory(factory.django.DjangoModelFactory):
