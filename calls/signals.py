@@ -13,3 +13,9 @@ call_media_reported = Signal()
 # The hourly retention run (calls/services/retention.py), with `now`: each receiver applies
 # its own retention and returns {what: how many} for the run's summary.
 retention_due = Signal()
+# A call was created, or changed, or an event of it was stored (provider, Callboard or control).
+# Sent inside the transaction that wrote it, after the write, with `call`, `event` (the
+# CallEvent stored, or None), `previous_status` (the call's status before) and `created`;
+# events.py adds `parsed` (the provider's event in our words). What receivers write commits or
+# rolls back with the change itself (forwarding's outbox relies on it).
+call_changed = Signal()

@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "campaigns",
     "recordings",
     "alerts",
+    "forwarding",
     "voiceapps.sandbox",
 ]
 
@@ -350,12 +351,17 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # One name for choice sets several fields share (answer_method, event_method).
-    "ENUM_NAME_OVERRIDES": {"HttpMethodEnum": "voiceapps.models.HttpMethod",
-                            "MediaStateEnum": "recordings.models.MediaState",
-                            # The provider kinds keep their name beside the alerts' kinds.
-                            "KindEnum": "voiceapps.providers.registry.KIND_CHOICES",
-                            "AlertRuleKindEnum": "alerts.checks.KIND_CHOICES",
-                            "AlertChannelKindEnum": "alerts.models.ChannelKind"},
+    "ENUM_NAME_OVERRIDES": {
+        "HttpMethodEnum": "voiceapps.models.HttpMethod",
+        "CallStatusEnum": "calls.models.CallStatus",
+        "MediaStateEnum": "recordings.models.MediaState",
+        # The provider kinds keep their name beside the alerts' kinds.
+        "KindEnum": "voiceapps.providers.registry.KIND_CHOICES",
+        "AlertRuleKindEnum": "alerts.checks.KIND_CHOICES",
+        "AlertChannelKindEnum": "alerts.models.ChannelKind",
+        "ForwardingEventTypeEnum": "forwarding.models.EventType",
+        "ForwardingDeliveryStatusEnum": "forwarding.models.DeliveryStatus",
+    },
     # <id:pk> in routes (portal/params.py): ids the database can hold.
     "PATH_CONVERTER_OVERRIDES": {
         "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1}},
@@ -431,6 +437,17 @@ if min(CALL_SILENCE_TIMEOUT_SECONDS, CALL_SILENCE_TIMEOUT_ANSWERED_SECONDS) < 60
     # The sweep runs once a minute; less would ask about every live call each time.
     raise ImproperlyConfigured("CALL_SILENCE_TIMEOUT_SECONDS and "
                                "CALL_SILENCE_TIMEOUT_ANSWERED_SECONDS must be at least 60.")
+# Event forwarding (forwarding/): how long a receiver may take to answer, the first retry's
+# wait (doubling, at most an hour), how long a delivery is retried before it is marked failed,
+# and how long a subscription may fail without a success before it is disabled.
+FORWARDING_TIMEOUT_SECONDS = env.float("FORWARDING_TIMEOUT_SECONDS", default=10.0)
+FORWARDING_FIRST_RETRY_SECONDS = env.float("FORWARDING_FIRST_RETRY_SECONDS", default=5.0)
+FORWARDING_RETRY_FOR_SECONDS = env.int("FORWARDING_RETRY_FOR_SECONDS", default=24 * 60 * 60)
+FORWARDING_DISABLE_AFTER_SECONDS = env.int("FORWARDING_DISABLE_AFTER_SECONDS",
+                                           default=5 * 24 * 60 * 60)
+if not 0 < FORWARDING_TIMEOUT_SECONDS <= 30:
+    # A sending worker holds its delivery for 60 s (forwarding/services.py, LEASE).
+    raise ImproperlyConfigured("FORWARDING_TIMEOUT_SECONDS must be above 0 and at most 30.")
 # The benchmarks' baseline (bench/, portal/bench_views.py): a bare JSON view at /bench/bare,
 # mounted only when this is on, so the figures can be compared with what the server alone costs.
 BENCH_BASELINE_VIEW = env.bool("BENCH_BASELINE_VIEW", default=False)
@@ -455,6 +472,8 @@ CELERY_BEAT_SCHEDULE = {
         ("recordings-fetch-due", "recordings.tasks.media_fetch_due", 60.0),
         # Alert rules checked, alerts opened, re-notified and resolved (alerts/services.py).
         ("alerts-evaluate", "alerts.tasks.alerts_evaluate", 30.0),
+        # Forwarded events whose send was lost with a worker, or whose retry time came.
+        ("forwarding-send-due", "forwarding.tasks.forwarding_send_due", 5.0),
     )
 }
 

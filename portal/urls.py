@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("recordings.urls")),
     path("", include("alerts.urls")),
     path("metrics", include("metrics.urls")),
+    path("", include("forwarding.urls")),
     path("setup/<str:token>/", views.setup, name="setup"),
     path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

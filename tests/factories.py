@@ -26,6 +26,8 @@ from campaigns.models import (
     SuppressedNumber,
     SuppressionList,
 )
+from forwarding.models import Delivery, DeliveryAttempt, EventType, Subscription
+from forwarding.payloads import event_payload
 from portal import crypto
 from portal.models import (
     ApiToken,
@@ -516,3 +518,39 @@ class AlertNotificationFactory(factory.django.DjangoModelFactory):
     alert = factory.SubFactory(AlertFactory)
     channel = factory.SubFactory(AlertChannelFactory)
     event = "fired"
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    """Every event type of every call, to a receiver on loopback; `secret` is its secret."""
+
+    class Meta:
+        model = Subscription
+
+    class Params:
+        secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+    name = factory.Sequence(lambda n: f"Tool {n}")
+    url = "http://127.0.0.1:9/events"
+    event_types = factory.LazyFunction(lambda: list(EventType.values))
+    secret_encrypted = factory.LazyAttribute(lambda s: crypto.encrypt(s.secret))
+
+
+class ForwardingDeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Delivery
+
+    subscription = factory.SubFactory(SubscriptionFactory)
+    call = factory.SubFactory(CallFactory)
+    message_id = factory.Sequence(lambda n: f"msg_{n:024x}")
+    sequence = factory.Sequence(lambda n: n + 1)
+    event_type = EventType.CREATED
+    url = factory.SelfAttribute("subscription.url")
+    payload = factory.LazyAttribute(lambda d: event_payload(
+        event_type=d.event_type, call=d.call, sequence=d.sequence, at=timezone.now()))
+
+
+class ForwardingAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DeliveryAttempt
+
+    delivery = factory.SubFactory(ForwardingDeliveryFactory)
+    status_code = 200
+    latency_ms = 12.5

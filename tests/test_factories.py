@@ -7,7 +7,8 @@ from django.apps import apps
 from tests import factories
 from voiceapps.providers.registry import provider_class
 
-OUR_APPS = ("portal", "voiceapps", "sandbox", "calls", "campaigns", "recordings", "alerts")
+OUR_APPS = ("portal", "voiceapps", "sandbox", "calls", "campaigns", "recordings", "alerts",
+            "forwarding")
 ACCOUNT_KINDS = ("vonage", "kpn", "voicegateway", "sandbox")
 
 

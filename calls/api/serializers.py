@@ -34,7 +34,8 @@ FLOW_HELP = (
 )
 OPTIONS_HELP = (
     "Provider options by the provider's own names. Vonage, KPN, sandbox: ringing_timer, "
-    "length_timer, machine_detection, advanced_machine_detection (not KPN), event_url, "
+    "length_timer, machine_detection, advanced_machine_detection (not KPN), event_url (Callboard "
+    "forwards the call's events there, signed; the provider still reports to Callboard), "
     "event_method. Voice Gateway: timeout, timeLimit, headers, amd, actionHook, confirmHook, "
     "dtmfCapture, dtmfHook, referHook, listen, transcribe, callerName, fromHost, "
     "sipRequestWithinDialogHook, dual_streams, speech_* defaults. Any other option is refused "

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from calls.models import Call, CallEvent, CallStatus
 from calls.services.provider_request import NON_FIELD, application_config
+from calls.signals import call_changed
 from portal.redaction import scrub
 from portal.services import Actor, audit_record
 from voiceapps.adapters import account_adapter
@@ -437,9 +438,12 @@ def transferred_documents(call_id: int) -> set[int]:
 @transaction.atomic
 def _record(*, actor: Actor, call: Call, action: str, payload: dict[str, Any]) -> CallEvent:
     audit_record(actor=actor, action=f"call.{action}", obj=call, changes=payload)
-    return CallEvent.objects.create(
+    record = CallEvent.objects.create(
         call=call, source="control", kind="control", raw_status=action,
         payload={"by": actor.label, **payload})
+    call_changed.send(sender=Call, call=call, event=record, previous_status=call.status,
+                      created=False)
+    return record
 
 
 def call_control(*, actor: Actor, call: Call, action: str, **params: Any) -> CallEvent:

@@ -51,7 +51,7 @@ from calls.models import (
     Direction,
     WebhookDelivery,
 )
-from calls.signals import call_media_reported
+from calls.signals import call_changed, call_media_reported
 from voiceapps.models import Application, Number, ProviderAccount
 from voiceapps.providers.base import ParsedEvent
 
@@ -112,6 +112,7 @@ def call_event_record(
     event, out_of_range = _within_ranges(event, delivery, received_at)
     at = event.timestamp or received_at
     call = _find_call(account=account, event=event, payload=payload, at=at)
+    created = False
     if call is None:
         if not (event.provider_call_id or event.conversation_id):
             return None
@@ -124,6 +125,7 @@ def call_event_record(
         if call is None:
             call = _call_from_event(account=account, event=event, payload=payload,
                                     received_at=received_at)
+            created = True
 
     key = dedupe_key(payload)
     # One query for every question below: a call has a handful of events.
@@ -132,6 +134,7 @@ def call_event_record(
                    is_duplicate=False).values_list(
                    "dedupe_key", "provider_time", "received_at", "kind", "status")]
     kind = (kind or event.kind)[:20]
+    previous_status = call.status
     record = CallEvent(
         call=call,
         delivery=delivery,
@@ -157,6 +160,8 @@ def call_event_record(
         call_media_reported.send(
             sender=CallEvent, event_id=record.pk, recording_id=event.recording_id,
             url=event.recording_url if kind == "record" else event.detail)
+    call_changed.send(sender=Call, call=call, event=record, previous_status=previous_status,
+                      created=created, parsed=event)
     return record
 
 

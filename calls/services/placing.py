@@ -22,6 +22,7 @@ from calls import options as rules
 from calls import tasks
 from calls.models import Call, CallStatus, Direction
 from calls.services.provider_request import adapter_problems, application_config, call_request
+from calls.signals import call_changed
 from portal.services import Actor, IdempotencyConflict, audit_record
 from voiceapps import phone
 from voiceapps.adapters import account_adapter
@@ -250,6 +251,8 @@ def call_place(
             # A savepoint only where a twin request can collide on the key.
             with transaction.atomic() if call.idempotency_key else nullcontext():
                 call.save()
+                call_changed.send(sender=Call, call=call, event=None, previous_status="",
+                                  created=True)
         except IntegrityError:
             # Another request with the same key won the race: answer as its replay.
             existing = _replayed(actor, idempotency_key, fingerprint, now) \

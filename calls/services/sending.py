@@ -21,6 +21,7 @@ from django.utils import timezone
 from calls.models import STATUS_RANK, Call, CallEvent, CallStatus
 from calls.services import ratelimit
 from calls.services.provider_request import application_config, call_request_of
+from calls.signals import call_changed
 from portal.redaction import redact_hook_tokens, scrub
 from voiceapps.adapters import account_adapter
 from voiceapps.providers.base import (
@@ -85,6 +86,7 @@ def call_outcome_record(
         call = Call.objects.select_for_update().get(pk=call_id)
         if only_if is not None and not only_if(call):
             return None
+        previous_status = call.status
         changed = set(fields)
         for name, value in fields.items():
             setattr(call, name, value)
@@ -92,7 +94,7 @@ def call_outcome_record(
             call.status = status
             changed.add("status")
         call.save(update_fields=[*sorted(changed), "updated_at"])
-        CallEvent.objects.create(
+        record = CallEvent.objects.create(
             call=call,
             source="callboard",
             kind=kind,
@@ -100,6 +102,8 @@ def call_outcome_record(
             payload=event,
             received_at=answered_at or timezone.now(),
         )
+        call_changed.send(sender=Call, call=call, event=record, previous_status=previous_status,
+                          created=False)
     return call
 
 

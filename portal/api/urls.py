@@ -24,4 +24,5 @@ urlpatterns = [
     path("", include("campaigns.api.urls")),
     path("", include("recordings.api.urls")),
     path("", include("alerts.api.urls")),
+    path("", include("forwarding.api.urls")),
 ]

@@ -31,6 +31,7 @@ NOTHING_YET = [
     ("/alerts/", "No alert rule is set up yet", "Set up alert rules"),
     ("/settings/alerts/", "No rule yet", "Webhook deliveries rejected"),
     ("/settings/alerts/", "No channel yet", "Add a channel"),
+    ("/settings/forwarding/", "No subscriptions yet", "New subscription"),
 ]
 NO_MATCH = [
     ("/calls/?to_number=999", "No calls match these filters", "Clear the filters"),

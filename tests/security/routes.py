@@ -79,6 +79,7 @@ def _pk_for(name: str, world: World) -> int:
         "recording": Recording.objects.get_or_create(
             call=world.call, provider_url="https://api.nexmo.com/v1/files/matrix")[0],
         "alert_rule": world.alert_rule, "alert_channel": world.alert_channel,
+        "forwarding": world.subscription, "forwarding_delivery": world.forwarding_delivery,
     }
     subject = name.removeprefix("api_")
     for prefix in sorted(objects, key=len, reverse=True):

@@ -20,6 +20,8 @@ from alerts.models import AlertChannel, AlertRule
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
 from calls.services.profiles import call_profile_create
 from campaigns.models import Campaign, SuppressionList
+from forwarding.models import Delivery, Subscription
+from forwarding.services import new_secret
 from portal.health import worker_heartbeat_record
 from portal.models import ApiToken, Role, User
 from portal.redaction import mask
@@ -33,6 +35,8 @@ from tests.factories import (
     CallEventFactory,
     CallFactory,
     ContactImportFactory,
+    ForwardingAttemptFactory,
+    SubscriptionFactory,
     SuppressionListFactory,
     WebhookDeliveryFactory,
 )
@@ -97,6 +101,8 @@ class World:
     suppression_list: SuppressionList
     alert_rule: AlertRule
     alert_channel: AlertChannel
+    subscription: Subscription
+    forwarding_delivery: Delivery
     # Every planted secret value, named by where it was planted.
     planted: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, ApiToken] = field(default_factory=dict)
@@ -175,11 +181,16 @@ def build_world(admin: User) -> World:
     planted["alert channel webhook secret"] = WEBHOOK_CHANNEL_SECRET
     alert_rule = AlertRuleFactory(channels=[alert_channel])
     AlertFactory(rule=alert_rule)
+    secret = planted["forwarding subscription secret"] = new_secret()
+    subscription = SubscriptionFactory(name="CRM events", secret=secret)
+    attempt = ForwardingAttemptFactory(delivery__subscription=subscription, delivery__call=call,
+                                       response_excerpt="thanks")
     world = World(admin=admin, accounts=accounts, application=application, number=number,
                   document=version.document, version=version, profile=profile, call=call,
                   event=event, delivery=delivery, planted=planted,
                   campaign=ContactImportFactory(campaign__application=application).campaign,
                   suppression_list=SuppressionListFactory(), alert_rule=alert_rule,
-                  alert_channel=alert_channel)
+                  alert_channel=alert_channel, subscription=subscription,
+                  forwarding_delivery=attempt.delivery)
     world.plant_token(admin)
     return world

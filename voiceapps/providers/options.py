@@ -173,10 +173,12 @@ CATALOG: tuple[CallOption, ...] = (
          Ask("beep_timeout", "Beep timeout (s)", "number")),
     ),
     CallOption("event_url", URL, VONAGE_STYLE, EVENTS, _ask(
-        "Event URL", "url", "Send this call's events elsewhere. Callboard then sees none of "
-        "them, and its call log does not update.")),
+        "Event URL", "url", "Callboard also forwards this call's events here, as signed "
+        "provider-neutral JSON (Settings → Event forwarding); the provider still reports to "
+        "Callboard.")),
     CallOption("event_method", one_of("GET", "POST"), VONAGE_STYLE, EVENTS, _ask(
-        "Event method", "choice", choices={"POST": "POST", "GET": "GET"})),
+        "Event method", "choice", "Kept for Vonage's form: forwarded events are always POSTed.",
+        choices={"POST": "POST", "GET": "GET"})),
     # Voice Gateway (jambonz rest:dial plus the Cognigy fields of seeds/001). Open-source
     # jambonz refuses actionHook, confirmHook, dtmfCapture, dtmfHook, listen and transcribe
     # (jambonz.md 2.4); Voice Gateway documents them, so they are offered.

@@ -285,10 +285,13 @@ class VonageProvider(Provider):
             problems.append({"name": "answer_url", "reason": "required without an NCCO"})
 
         options = dict(call.options)
-        event_url = options.pop("event_url", "") or app.event_url
-        if event_url:
-            body["event_url"] = [event_url]  # an array: a plain string gets a 400
-            body["event_method"] = str(options.pop("event_method", "") or app.event_method).upper()
+        # The call's own event_url is where Callboard forwards its events (forwarding/): the
+        # provider always reports to Callboard's, so no call becomes invisible.
+        options.pop("event_url", None)
+        options.pop("event_method", None)
+        if app.event_url:
+            body["event_url"] = [app.event_url]  # an array: a plain string gets a 400
+            body["event_method"] = str(app.event_method).upper()
             if body["event_method"] not in METHODS:
                 problems.append({"name": "event_method", "reason": "must be GET or POST"})
         for name, value in options.items():

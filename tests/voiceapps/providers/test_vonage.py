@@ -77,17 +77,21 @@ def test_create_call_body_translates_our_vocabulary():
                 "length_timer": 600,
                 "machine_detection": "continue",
                 "advanced_machine_detection": amd,
-                "event_url": "https://callboard.example/hooks/event?call=7",
+                "event_url": "https://tool.example/events",
+                "event_method": "GET",
             }
         ),
     )
+
+    # The call's own event URL is Callboard's to forward to (forwarding/): the provider
+    # always reports to Callboard, so the call log sees every event.
 
     assert body == {
         "to": [{"type": "phone", "number": "31612345678"}],
         "from": {"type": "phone", "number": "31201234567"},
         "answer_url": ["https://callboard.example/hooks/answer"],
         "answer_method": "GET",
-        "event_url": ["https://callboard.example/hooks/event?call=7"],
+        "event_url": ["https://callboard.example/hooks/event"],
         "event_method": "POST",
         "ringing_timer": 30,
         "length_timer": 600,
@@ -159,7 +163,6 @@ def test_per_call_answer_url_and_method_win_over_the_application():
         ({"options": {"advanced_machine_detection": {"mode": "fast"}}},
          "advanced_machine_detection"),
         ({"options": {"advanced_machine_detection": {"beep": 50}}}, "advanced_machine_detection"),
-        ({"options": {"event_method": "PUT"}}, "event_method"),
         ({"options": {"timeLimit": 60}}, "timeLimit"),
         ({"to": {"type": "user", "name": "alice"}}, "to.type"),
         ({"to": {"type": "phone", "number": "31", "trunk": "t"}}, "to.trunk"),

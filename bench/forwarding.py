@@ -1,0 +1,195 @@
+"""Benchmark: event forwarding keeps up with ingestion. `python -m bench.forwarding`
+
+The webhook benchmark's signed Vonage events (bench/webhooks.py) at its sustained rate
+(--rate, 500/s) for --duration seconds, applied by two workers (WEBHOOK_APPLY_IN_WORKER), with
+one subscription taking every event type to a receiver on loopback (tests/fakes/receiver.py).
+Then the same load with the subscription disabled, to see what forwarding costs the workers.
+
+Figures: forwarding lag (the receiver's first receipt of each event minus when Callboard
+received the webhook behind it) p50/p95/max, target p95 ≤ 2 s; events lost (outbox rows
+whose webhook-id never reached the receiver), target 0; the workers' CPU per forwarded
+event (workers and their PostgreSQL backends, with forwarding minus without) beside the bare
+view's CPU per request. The machine may be shared: compare ratios from one run.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import time
+from pathlib import Path
+
+from bench import run, vonage, webhooks
+from tests.fakes.webhook_receiver import Receiver
+
+
+class WorkerCpu(run.CpuMeter):
+    """CPU of the Celery workers (their pool processes included) and of the database
+    backends other than the web server's: where applying and forwarding run."""
+
+    def _pids(self) -> list[int]:
+        pids = []
+        for worker in self.stack.workers:
+            pid = worker.process.pid
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            pids += [pid, *map(int, children)]
+        with run._admin_connection() as conn:
+            pids += [
+                row[0]
+                for row in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND "
+                    "application_name <> %s",
+                    [run.DATABASE, run.WEB_APP_NAME],
+                )
+            ]
+        return pids
+
+
+def forwarding_pending() -> int:
+    from forwarding.models import Delivery, DeliveryStatus
+
+    return Delivery.objects.exclude(status=DeliveryStatus.DELIVERED).count()
+
+
+def settle(timeout: float) -> float:
+    """Seconds until every webhook is applied and every forwarded event delivered."""
+    started = time.monotonic()
+    while webhooks.pending() or forwarding_pending():
+        if time.monotonic() - started > timeout:
+            return math.inf
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def lags(receiver: Receiver) -> tuple[list[float], list[float]]:
+    """Per forwarded event, sorted: seconds from the webhook's arrival at Callboard to the
+    event's first arrival at the receiver (end to end), and from its outbox row (written when
+    a worker applied the webhook) to that arrival (forwarding's own part)."""
+    from forwarding.models import Delivery
+
+    first: dict[str, float] = {}
+    received_at: dict[str, float] = {}
+    for request in receiver.taken():
+        key = request.headers["webhook-id"]
+        if key in first:
+            continue
+        first[key] = request.at
+        moment = request.json()["data"]["event"]["received_at"].replace("Z", "+00:00")
+        received_at[key] = datetime.datetime.fromisoformat(moment).timestamp()
+    made = dict(
+        Delivery.objects.filter(message_id__in=list(first)).values_list("message_id", "created_at")
+    )
+    end_to_end = sorted(first[key] - received_at[key] for key in first)
+    own = sorted(first[key] - made[key].timestamp() for key in first if key in made)
+    return end_to_end, own
+
+
+def main() -> None:
+    options = run.arguments(
+        __doc__.splitlines()[0], duration=20.0, rate=500.0, worker_nice=10, seed=3
+    ).parse_args()
+    report = run.Report(
+        "event forwarding",
+        {
+            "rate": options.rate,
+            "duration_s": options.duration,
+            "celery_workers": f"2 at nice {options.worker_nice}",
+            "subscriptions": 1,
+            "WEBHOOK_APPLY_IN_WORKER": True,
+        },
+    )
+    receiver = Receiver().start()
+    with run.Stack(
+        keep_database=options.keep_database,
+        env={"WEBHOOK_APPLY_IN_WORKER": "true", "OUTBOUND_ALLOWED_HOSTS": "127.0.0.1"},
+    ) as stack:
+        from django.conf import settings
+
+        from forwarding import services
+        from forwarding.models import Delivery, EventType
+        from portal.services import SYSTEM
+
+        settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
+        subscription, _ = services.subscription_create(
+            actor=SYSTEM,
+            values={"name": "bench receiver", "url": receiver.url, "event_types": EventType.values},
+        )
+        stack.start_workers(2, nice=options.worker_nice)
+        events = webhooks.Events(stack, vonage.seed_account(), seed=options.seed)
+        count = int(options.rate * options.duration)
+        with run.step("warming up"):
+            run.paced(stack, events.requests(400), rate=200)
+            bare = run.bare_paced(stack, rate=200, seconds=2)
+            settle(timeout=120)
+            receiver.received.clear()
+        with (
+            run.step(f"bare view at {options.rate:g}/s for {options.duration:g} s"),
+            run.CpuMeter(stack) as bare_cpu,
+        ):
+            bare = run.bare_paced(stack, rate=options.rate, seconds=options.duration)
+        before = Delivery.objects.count()
+        batch = events.requests(count)
+        with (
+            run.step(f"events at {options.rate:g}/s for {options.duration:g} s, forwarded"),
+            WorkerCpu(stack) as forwarding_cpu,
+        ):
+            forwarded_load = run.paced(stack, batch, rate=options.rate)
+            forwarded_settled = settle(timeout=600)
+        made = Delivery.objects.count() - before
+        lost = made - len({r.headers["webhook-id"] for r in receiver.taken()})
+        lag, own_lag = lags(receiver)
+        subscription.enabled = False
+        subscription.save(update_fields=["enabled"])
+        batch = events.requests(count)
+        with (
+            run.step(f"events at {options.rate:g}/s for {options.duration:g} s, not forwarded"),
+            WorkerCpu(stack) as plain_cpu,
+        ):
+            plain_load = run.paced(stack, batch, rate=options.rate)
+            plain_settled = settle(timeout=600)
+    receiver.stop()
+
+    per_event = (forwarding_cpu.seconds - plain_cpu.seconds) / max(made, 1) * 1000
+    bare_per_request = bare_cpu.per_request_ms(bare)
+    report.add(
+        run.Figure("forwarding lag p50", run.percentile(lag, 50) * 1000, "ms"),
+        run.Figure(
+            "forwarding lag p95",
+            run.percentile(lag, 95) * 1000,
+            "ms",
+            target=("<=", 2000),
+            note=f"webhook received -> receiver got it; {len(lag)} events, "
+            f"webhooks at {forwarded_load.rate:.0f}/s",
+        ),
+        run.Figure("forwarding lag max", (lag[-1] if lag else math.nan) * 1000, "ms"),
+        run.Figure(
+            "applied -> received p95",
+            run.percentile(own_lag, 95) * 1000,
+            "ms",
+            note=f"forwarding's own part: outbox row written -> receiver got it "
+            f"(p50 {run.percentile(own_lag, 50) * 1000:.0f} ms)",
+        ),
+        run.Figure(
+            "forwarded events",
+            made,
+            "",
+            note=f"from {forwarded_load.sent} webhooks; "
+            f"all applied and delivered {forwarded_settled:.1f} s after the last",
+        ),
+        run.Figure("forwarded events lost", lost, "", target=("<=", 0)),
+        run.Figure(
+            "worker CPU per forwarded event",
+            per_event,
+            "ms",
+            bare_per_request,
+            note=f"workers + their DB backends, {forwarding_cpu.seconds:.1f} s with "
+            f"forwarding − {plain_cpu.seconds:.1f} s without (settled "
+            f"{plain_settled:.1f} s after {plain_load.sent} webhooks), per event; "
+            "baseline: the bare view's server CPU per request",
+        ),
+    )
+    run.finish(report, options.json)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""The forwarding API (admins, as the pages): subscriptions, their delivery logs, replay.
+
+Not `account_scoped`: a subscription may take every account's calls, so an account-limited
+token is refused (portal/roles.py)."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.mixins import ListModelMixin
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from forwarding import selectors, services
+from forwarding.api.serializers import (
+    DeliverySerializer,
+    ReplayedSerializer,
+    ReplayRangeSerializer,
+    SecretSerializer,
+    SubscriptionSerializer,
+    SubscriptionUpdateSerializer,
+    SubscriptionWithSecretSerializer,
+    SubscriptionWriteSerializer,
+)
+from forwarding.models import Delivery, Subscription
+from portal.api.pagination import LogPagination
+from portal.api.serializers import NoBodySerializer
+from portal.roles import AdminOnly
+from portal.services import Actor
+
+TAGS = ["forwarding"]
+
+
+class SubscriptionListCreateApi(ListModelMixin, GenericAPIView):
+    permission_classes = [AdminOnly]
+    serializer_class = SubscriptionSerializer
+    queryset = Subscription.objects.all()
+
+    @extend_schema(
+        tags=TAGS,
+        responses=SubscriptionSerializer(many=True),
+        summary="List event forwarding subscriptions",
+    )
+    def get(self, request):
+        return self.list(request)
+
+    @extend_schema(
+        tags=TAGS,
+        request=SubscriptionWriteSerializer,
+        responses={201: SubscriptionWithSecretSerializer},
+        summary="Create a subscription (its signing secret is in this answer only)",
+    )
+    def post(self, request):
+        data = SubscriptionWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        subscription, secret = services.subscription_create(
+            actor=Actor.from_request(request), values=data.validated_data
+        )
+        body = SubscriptionWithSecretSerializer(
+            subscription, context={"request": request, "secret": secret}
+        ).data
+        return Response(
+            body,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": body["href"], "Cache-Control": "no-store"},
+        )
+
+
+class SubscriptionDetailApi(APIView):
+    permission_classes = [AdminOnly]
+
+    @extend_schema(tags=TAGS, responses=SubscriptionSerializer, summary="Read a subscription")
+    def get(self, request, pk: int):
+        subscription = get_object_or_404(Subscription, pk=pk)
+        return Response(SubscriptionSerializer(subscription, context={"request": request}).data)
+
+    @extend_schema(
+        tags=TAGS,
+        request=SubscriptionUpdateSerializer,
+        responses=SubscriptionSerializer,
+        summary="Change a subscription (enabled: true turns a disabled one on)",
+    )
+    def patch(self, request, pk: int):
+        subscription = get_object_or_404(Subscription, pk=pk)
+        data = SubscriptionUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        actor = Actor.from_request(request)
+        if values.pop("enabled", None) is True and not subscription.enabled:
+            services.subscription_enable(actor=actor, subscription=subscription)
+        elif "enabled" in data.validated_data:
+            values["enabled"] = data.validated_data["enabled"]
+        services.subscription_update(actor=actor, subscription=subscription, values=values)
+        return Response(SubscriptionSerializer(subscription, context={"request": request}).data)
+
+    @extend_schema(
+        tags=TAGS,
+        responses={204: None},
+        summary="Delete a subscription, its log and what it has not sent",
+    )
+    def delete(self, request, pk: int):
+        subscription = get_object_or_404(Subscription, pk=pk)
+        services.subscription_delete(actor=Actor.from_request(request), subscription=subscription)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SubscriptionSecretApi(APIView):
+    permission_classes = [AdminOnly]
+
+    @extend_schema(
+        tags=TAGS,
+        request=NoBodySerializer,
+        responses=SecretSerializer,
+        summary="Replace the signing secret (the new one is in this answer only)",
+    )
+    def post(self, request, pk: int):
+        subscription = get_object_or_404(Subscription, pk=pk)
+        NoBodySerializer(data=request.data).is_valid(raise_exception=True)
+        secret = services.subscription_roll_secret(
+            actor=Actor.from_request(request), subscription=subscription
+        )
+        return Response({"secret": secret}, headers={"Cache-Control": "no-store"})
+
+
+class SubscriptionDeliveriesApi(ListModelMixin, GenericAPIView):
+    permission_classes = [AdminOnly]
+    serializer_class = DeliverySerializer
+    pagination_class = LogPagination
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator asks too
+            return Delivery.objects.none()
+        subscription = get_object_or_404(Subscription, pk=self.kwargs["pk"])
+        return selectors.delivery_log(subscription=subscription).prefetch_related("tries")
+
+    @extend_schema(
+        tags=TAGS,
+        responses=DeliverySerializer(many=True),
+        summary="A subscription's delivery log, newest first, with every attempt",
+    )
+    def get(self, request, pk: int):
+        return self.list(request)
+
+
+class SubscriptionReplayApi(APIView):
+    permission_classes = [AdminOnly]
+
+    @extend_schema(
+        tags=TAGS,
+        request=ReplayRangeSerializer,
+        responses={202: ReplayedSerializer},
+        summary="Send again every delivery made in a time range, in order",
+    )
+    def post(self, request, pk: int):
+        subscription = get_object_or_404(Subscription, pk=pk)
+        data = ReplayRangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        copies = services.deliveries_replay_range(
+            actor=Actor.from_request(request),
+            subscription=subscription,
+            since=data.validated_data["since"],
+            until=data.validated_data["until"],
+        )
+        return Response({"queued": len(copies)}, status=status.HTTP_202_ACCEPTED)
+
+
+class DeliveryReplayApi(APIView):
+    permission_classes = [AdminOnly]
+
+    @extend_schema(
+        tags=TAGS,
+        request=NoBodySerializer,
+        responses={202: DeliverySerializer},
+        summary="Send one delivery again (same webhook-id)",
+    )
+    def post(self, request, pk: int):
+        delivery = get_object_or_404(Delivery.objects.select_related("subscription"), pk=pk)
+        NoBodySerializer(data=request.data).is_valid(raise_exception=True)
+        copy = services.delivery_replay(actor=Actor.from_request(request), delivery=delivery)
+        return Response(DeliverySerializer(copy).data, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,539 @@
+"""Forwarding's workflows: subscriptions, the outbox written with each call change, sending
+in order per call with back-off, replay, and disabling a subscription that keeps failing.
+
+Delivery is at least once: a row is sent, then marked. A worker killed between the two
+leaves it pending under a lease that runs out (`LEASE`), and the beat's sweep sends it
+again with the same `webhook-id`.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import logging
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
+
+from calls.models import TERMINAL_STATUSES, Call, CallEvent, CallStatus
+from forwarding import tasks
+from forwarding.models import Delivery, DeliveryAttempt, DeliveryStatus, EventType, Subscription
+from forwarding.payloads import event_payload
+from portal.services import SYSTEM, Actor, audit_record
+from portal.urlsafety import UnsafeUrl, check_outbound_url, guard_session
+from voiceapps.providers.base import ParsedEvent
+
+log = logging.getLogger(__name__)
+
+SECRET_PREFIX = "whsec_"
+# Longer than any request may take (FORWARDING_TIMEOUT_SECONDS is capped below it).
+LEASE = timedelta(seconds=60)
+MAX_BACKOFF = timedelta(hours=1)
+EXCERPT = 500
+REPLAY_LIMIT = 5000  # deliveries one range replay may queue
+SWEEP_BATCH = 500
+CALL_URLS_NAME = "Calls' own event URLs"
+OWN_URL_LIMIT = 500  # Delivery.url
+
+
+# -- subscriptions ------------------------------------------------------------------------------
+
+
+def new_secret() -> str:
+    """24 random bytes, base64, with Standard Webhooks' `whsec_` prefix."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def subscription_create(*, actor: Actor, values: Mapping[str, Any]) -> tuple[Subscription, str]:
+    """A new subscription and its secret, which is shown this once."""
+    subscription = Subscription(created_by=actor.user)
+    _apply(subscription, values)
+    secret = new_secret()
+    subscription.set_secret(secret)
+    _check(subscription)
+    with transaction.atomic():
+        subscription.save()
+        audit_record(
+            actor=actor,
+            action="forwarding.create",
+            obj=subscription,
+            changes=_described(subscription),
+        )
+    return subscription, secret
+
+
+def subscription_update(
+    *, actor: Actor, subscription: Subscription, values: Mapping[str, Any]
+) -> Subscription:
+    _apply(subscription, values)
+    _check(subscription)
+    with transaction.atomic():
+        subscription.save()
+        audit_record(
+            actor=actor,
+            action="forwarding.update",
+            obj=subscription,
+            changes=_described(subscription),
+        )
+    return subscription
+
+
+def subscription_delete(*, actor: Actor, subscription: Subscription) -> None:
+    with transaction.atomic():
+        audit_record(actor=actor, action="forwarding.delete", obj=subscription)
+        subscription.delete()
+
+
+def subscription_roll_secret(*, actor: Actor, subscription: Subscription) -> str:
+    """A new secret in place of the old one (from the next attempt on); shown this once."""
+    secret = new_secret()
+    subscription.set_secret(secret)
+    with transaction.atomic():
+        subscription.save(update_fields=["secret_encrypted"])
+        audit_record(actor=actor, action="forwarding.secret", obj=subscription)
+    return secret
+
+
+def subscription_enable(*, actor: Actor, subscription: Subscription) -> Subscription:
+    """On again after it was disabled: what is pending goes out, in order."""
+    with transaction.atomic():
+        subscription.enabled = True
+        subscription.disabled_reason = ""
+        subscription.failing_since = None
+        subscription.save(update_fields=["enabled", "disabled_reason", "failing_since"])
+        audit_record(actor=actor, action="forwarding.enable", obj=subscription)
+        transaction.on_commit(lambda: tasks.forwarding_send_due.delay())
+    return subscription
+
+
+def call_urls_subscription() -> Subscription:
+    """The subscription that delivers each call's events to the call's own `event_url`
+    (placing option), made the first time a call has one. Its secret is seen by pressing
+    "New secret" on its page."""
+    found = Subscription.objects.filter(for_call_event_urls=True).first()
+    if found is not None:
+        return found
+    subscription = Subscription(
+        name=CALL_URLS_NAME, for_call_event_urls=True, event_types=list(EventType.values)
+    )
+    subscription.set_secret(new_secret())
+    try:
+        with transaction.atomic():  # a savepoint: this runs inside a webhook's transaction
+            subscription.save()
+    except IntegrityError:  # another call's change made it meanwhile
+        return Subscription.objects.get(for_call_event_urls=True)
+    return subscription
+
+
+def _apply(subscription: Subscription, values: Mapping[str, Any]) -> None:
+    for name in ("name", "url", "event_types", "account", "application", "tag", "enabled"):
+        if name in values:
+            setattr(subscription, name, values[name])
+    if "enabled" in values and values["enabled"]:
+        subscription.disabled_reason = ""
+        subscription.failing_since = None
+
+
+def _check(subscription: Subscription) -> None:
+    errors: dict[str, list[str]] = {}
+    if subscription.for_call_event_urls:
+        subscription.url = ""
+    elif not subscription.url:
+        errors["url"] = ["Give the URL Callboard should POST the events to."]
+    else:
+        try:
+            check_outbound_url(subscription.url)
+        except UnsafeUrl as refusal:
+            errors["url"] = [str(refusal)]
+    unknown = [kind for kind in subscription.event_types if kind not in EventType.values]
+    if unknown or not subscription.event_types:
+        errors["event_types"] = ["Choose at least one of: " + ", ".join(EventType.values) + "."]
+    if (
+        subscription.application is not None
+        and subscription.account is not None
+        and subscription.application.account_id != subscription.account_id
+    ):
+        errors["application"] = ["This application belongs to another account."]
+    try:
+        subscription.full_clean(exclude=["url", "event_types", "secret_encrypted"])
+    except ValidationError as error:
+        for name, messages in error.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _described(subscription: Subscription) -> dict[str, Any]:
+    return {
+        "name": subscription.name,
+        "url": subscription.url,
+        "event_types": subscription.event_types,
+        "account": subscription.account_id,
+        "application": subscription.application_id,
+        "tag": subscription.tag,
+        "enabled": subscription.enabled,
+    }
+
+
+# -- the outbox --------------------------------------------------------------------------------
+
+
+def event_types_of(
+    *, call: Call, event: CallEvent | None, previous_status: str, created: bool
+) -> list[str]:
+    """Which forwarded events one change of a call makes, in the order they happened."""
+    if event is not None and event.is_duplicate:
+        return []
+    types = [EventType.CREATED] if created else []
+    if event is not None and event.source == "control":
+        types.append(EventType.CONTROL)
+    if previous_status and call.status != previous_status:
+        types.append(EventType.STATUS_CHANGED)
+        was_over = previous_status in TERMINAL_STATUSES and previous_status != CallStatus.UNKNOWN
+        if call.status in TERMINAL_STATUSES and not was_over:
+            types.append(EventType.ENDED)
+    if event is not None and event.kind == "amd":
+        types.append(EventType.AMD)
+    if event is not None and event.kind == "record":
+        types.append(EventType.RECORDING)
+    return types
+
+
+def forwarding_record(
+    *,
+    call: Call,
+    event: CallEvent | None = None,
+    previous_status: str = "",
+    created: bool = False,
+    parsed: ParsedEvent | None = None,
+) -> int:
+    """Write the deliveries one call change makes, in the caller's transaction; the number
+    written. Their send goes out once it commits."""
+    types = event_types_of(call=call, event=event, previous_status=previous_status, created=created)
+    if not types:
+        return 0
+    own_url = (call.options or {}).get("event_url", "")
+    if len(own_url) > OWN_URL_LIMIT:
+        log.warning("Call %s: its event_url is too long to forward to.", call.pk)
+        own_url = ""
+    targets = [
+        (s, s.url) for s in Subscription.objects.filter(enabled=True, for_call_event_urls=False)
+    ]
+    if own_url and (own := call_urls_subscription()).enabled:
+        targets.append((own, own_url))
+    wanted = [
+        (s, url, kind)
+        for kind in types
+        for s, url in targets
+        if s.for_call_event_urls or s.wants(call, kind)
+    ]
+    if not wanted:
+        return 0
+    # One change of a call at a time gets its sequence numbers (and ids, so the send order):
+    # the services that change a call already hold this lock, so it costs no wait there.
+    Call.objects.select_for_update().filter(pk=call.pk).exists()
+    last = Delivery.objects.filter(call=call).aggregate(last=Max("sequence"))
+    sequence = int(last["last"] or 0)
+    now = timezone.now()
+    at = event.received_at if event is not None else call.created_at
+    rows = []
+    for offset, kind in enumerate(types):
+        payload = event_payload(
+            event_type=kind,
+            call=call,
+            sequence=sequence + offset + 1,
+            at=at,
+            event=event,
+            previous_status=previous_status,
+            parsed=parsed,
+        )
+        message_id = "msg_" + secrets.token_hex(12)
+        rows += [
+            Delivery(
+                subscription=s,
+                call=call,
+                message_id=message_id,
+                event_type=kind,
+                sequence=sequence + offset + 1,
+                url=url,
+                payload=payload,
+                created_at=now,
+                next_attempt_at=now,
+            )
+            for s, url, wanted_kind in wanted
+            if wanted_kind == kind
+        ]
+    Delivery.objects.bulk_create(rows)
+    pairs = {(row.subscription_id, call.pk) for row in rows}
+    transaction.on_commit(lambda: [tasks.forwarding_send.delay(s, c) for s, c in pairs])
+    return len(rows)
+
+
+# -- sending -----------------------------------------------------------------------------------
+
+
+def forwarding_send(*, subscription_id: int, call_id: int) -> str:
+    """Send the pending deliveries of one call for one subscription, oldest first, until
+    one fails or is not due; what stopped it ("done", "waiting", "busy", "disabled")."""
+    session = _session()
+    while True:
+        head = (
+            Delivery.objects.select_related("subscription")
+            .filter(subscription_id=subscription_id, call_id=call_id, status=DeliveryStatus.PENDING)
+            .order_by("id")
+            .first()
+        )
+        if head is None:
+            return "done"
+        if not head.subscription.enabled:
+            return "disabled"
+        now = timezone.now()
+        if head.next_attempt_at > now:
+            return "waiting"
+        if not _claim(head, now):
+            return "busy"  # another worker is sending it: it goes on with the rest
+        if _attempt(head, session) == DeliveryStatus.PENDING:
+            return "waiting"  # to be retried; the later ones wait behind it
+
+
+@functools.cache
+def _session() -> requests.Session:
+    """One guarded session per worker process: receivers' connections are kept alive."""
+    return guard_session(requests.Session())
+
+
+def _claim(delivery: Delivery, now: datetime) -> bool:
+    """Take the delivery for LEASE; False if another worker holds it or it is done."""
+    return bool(
+        Delivery.objects.filter(
+            Q(locked_until__isnull=True) | Q(locked_until__lt=now),
+            pk=delivery.pk,
+            status=DeliveryStatus.PENDING,
+        ).update(locked_until=now + LEASE)
+    )
+
+
+def sign(*, secret: str, message_id: str, at: datetime, body: str) -> str:
+    """The `webhook-signature` header's value (Standard Webhooks, v1)."""
+    return Webhook(secret).sign(message_id, at, body)
+
+
+def _attempt(delivery: Delivery, session: requests.Session) -> str:
+    """POST it once and record what came of it; its status after."""
+    subscription = delivery.subscription
+    body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False)
+    at = timezone.now()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Callboard-Forwarding/1",
+        "webhook-id": delivery.message_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": sign(
+            secret=subscription.secret(), message_id=delivery.message_id, at=at, body=body
+        ),
+    }
+    status_code, excerpt, error = None, "", ""
+    started = time.perf_counter()
+    try:
+        check_outbound_url(delivery.url)
+        response = session.post(
+            delivery.url,
+            data=body.encode(),
+            headers=headers,
+            timeout=settings.FORWARDING_TIMEOUT_SECONDS,
+            allow_redirects=False,
+        )
+        status_code, excerpt = response.status_code, response.text[:EXCERPT]
+    except UnsafeUrl as refusal:
+        error = str(refusal)
+    except requests.Timeout:
+        error = f"No answer within {settings.FORWARDING_TIMEOUT_SECONDS:g} s."
+    except requests.RequestException as failure:
+        error = f"Could not connect: {type(failure).__name__}."
+    latency_ms = (time.perf_counter() - started) * 1000
+    ok = status_code is not None and 200 <= status_code < 300
+    if status_code is not None and not ok:
+        error = f"The receiver answered {status_code}."
+    _record_attempt(
+        delivery,
+        at=at,
+        ok=ok,
+        status_code=status_code,
+        latency_ms=latency_ms,
+        excerpt=excerpt,
+        error=error,
+    )
+    return delivery.status
+
+
+@transaction.atomic
+def _record_attempt(
+    delivery: Delivery,
+    *,
+    at: datetime,
+    ok: bool,
+    status_code: int | None,
+    latency_ms: float,
+    excerpt: str,
+    error: str,
+) -> None:
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        at=at,
+        status_code=status_code,
+        latency_ms=latency_ms,
+        response_excerpt=excerpt,
+        error=error[:300],
+    )
+    delivery.attempts += 1
+    delivery.last_attempt_at = at
+    delivery.last_status_code = status_code
+    delivery.last_latency_ms = latency_ms
+    delivery.last_error = error[:300]
+    delivery.locked_until = None
+    now = timezone.now()
+    if ok:
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.delivered_at = now
+    elif now - delivery.created_at >= timedelta(seconds=settings.FORWARDING_RETRY_FOR_SECONDS):
+        delivery.status = DeliveryStatus.FAILED
+    else:
+        delivery.next_attempt_at = now + backoff(delivery.attempts)
+    delivery.save(update_fields=[
+        "attempts", "last_attempt_at", "last_status_code", "last_latency_ms", "last_error",
+        "locked_until", "status", "delivered_at", "next_attempt_at"])
+    _subscription_health(delivery.subscription_id, ok=ok, now=now)
+    if delivery.status == DeliveryStatus.PENDING:
+        pair = (delivery.subscription_id, delivery.call_id)
+        delay = (delivery.next_attempt_at - now).total_seconds()
+        transaction.on_commit(lambda: tasks.forwarding_send.apply_async(pair, countdown=delay))
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the `attempts`-th failure: FORWARDING_FIRST_RETRY_SECONDS, doubling,
+    at most an hour."""
+    first = settings.FORWARDING_FIRST_RETRY_SECONDS
+    return min(timedelta(seconds=first * 2 ** min(attempts - 1, 20)), MAX_BACKOFF)
+
+
+def _subscription_health(subscription_id: int, *, ok: bool, now: datetime) -> None:
+    """Note a success or failure; a subscription failing for FORWARDING_DISABLE_AFTER_SECONDS
+    is disabled, with the reason shown on its page and in the audit log."""
+    subscriptions = Subscription.objects.filter(pk=subscription_id)
+    if ok:
+        # At most one write a second while all is well: the bench's rate would queue on it.
+        subscriptions.filter(
+            Q(failing_since__isnull=False)
+            | Q(last_success_at__isnull=True)
+            | Q(last_success_at__lt=now - timedelta(seconds=1))
+        ).update(failing_since=None, last_success_at=now)
+        return
+    if subscriptions.filter(failing_since__isnull=True).update(failing_since=now):
+        return
+    limit = timedelta(seconds=settings.FORWARDING_DISABLE_AFTER_SECONDS)
+    subscription = subscriptions.select_for_update().get()
+    if subscription.enabled and now - subscription.failing_since >= limit:
+        subscription.enabled = False
+        subscription.disabled_reason = (
+            f"Disabled by Callboard on {now:%Y-%m-%d %H:%M} UTC: no delivery has succeeded since "
+            f"{subscription.failing_since:%Y-%m-%d %H:%M} UTC. Events are kept; enable it when "
+            "the receiver is back and they go out in order."
+        )
+        subscription.save(update_fields=["enabled", "disabled_reason"])
+        audit_record(
+            actor=SYSTEM,
+            action="forwarding.disable",
+            obj=subscription,
+            changes={"reason": subscription.disabled_reason},
+        )
+
+
+def forwarding_send_due(*, now: datetime | None = None) -> int:
+    """The beat's sweep: leases of dead workers let go, and a send queued for each call
+    whose next delivery is due (its task was lost, or its retry time came); how many."""
+    now = now or timezone.now()
+    Delivery.objects.filter(status=DeliveryStatus.PENDING, locked_until__lt=now).update(
+        locked_until=None
+    )
+    pairs = set(
+        Delivery.objects.filter(
+            status=DeliveryStatus.PENDING,
+            next_attempt_at__lte=now,
+            subscription__enabled=True,
+            locked_until__isnull=True,
+        ).values_list("subscription_id", "call_id")[:SWEEP_BATCH]
+    )
+    for subscription_id, call_id in pairs:
+        tasks.forwarding_send.delay(subscription_id, call_id)
+    return len(pairs)
+
+
+# -- replay ------------------------------------------------------------------------------------
+
+
+def delivery_replay(*, actor: Actor, delivery: Delivery) -> Delivery:
+    """Send it again (same `webhook-id`), after whatever of its call is still pending."""
+    return _replay(actor=actor, subscription=delivery.subscription, originals=[delivery])[0]
+
+
+def deliveries_replay_range(
+    *, actor: Actor, subscription: Subscription, since: datetime, until: datetime
+) -> list[Delivery]:
+    """Send again every delivery of the subscription made in [since, until), in order."""
+    if until <= since:
+        raise ValidationError({"until": ["Give an end after the start."]})
+    originals = list(
+        subscription.deliveries.filter(
+            created_at__gte=since,
+            created_at__lt=until,
+            replay_of__isnull=True,
+        ).order_by("id")[: REPLAY_LIMIT + 1]
+    )
+    if len(originals) > REPLAY_LIMIT:
+        raise ValidationError(
+            {"since": [f"More than {REPLAY_LIMIT} deliveries in this range: replay a shorter one."]}
+        )
+    return _replay(actor=actor, subscription=subscription, originals=originals)
+
+
+def _replay(
+    *, actor: Actor, subscription: Subscription, originals: Iterable[Delivery]
+) -> list[Delivery]:
+    now = timezone.now()
+    copies = [
+        Delivery(
+            subscription=subscription,
+            call_id=d.call_id,
+            message_id=d.message_id,
+            sequence=d.sequence,
+            event_type=d.event_type,
+            url=d.url,
+            payload=d.payload,
+            created_at=now,
+            next_attempt_at=now,
+            replay_of=d.replay_of or d,
+        )
+        for d in originals
+    ]
+    with transaction.atomic():
+        Delivery.objects.bulk_create(copies)
+        audit_record(
+            actor=actor,
+            action="forwarding.replay",
+            obj=subscription,
+            changes={"deliveries": len(copies)},
+        )
+        pairs = {(subscription.pk, copy.call_id) for copy in copies}
+        transaction.on_commit(lambda: [tasks.forwarding_send.delay(s, c) for s, c in pairs])
+    return copies

@@ -1,0 +1,68 @@
+"""An admin subscribes a tool to call events in the browser, copies the secret shown once,
+watches the first deliveries appear in the log without reloading, and replays one after
+confirming."""
+
+from __future__ import annotations
+
+import pytest
+
+from calls.models import CallStatus
+from calls.services.events import call_event_record
+from portal.models import Role
+from tests.calls.placing import ensure_roles
+from tests.calls.webhook_helpers import CONVERSATION, UUID, at, vonage_status
+from tests.e2e.pages import check_page
+from tests.factories import PASSWORD, CallFactory, ProviderAccountFactory, UserFactory
+from tests.fakes.webhook_receiver import Receiver
+from voiceapps.adapters import account_adapter
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_an_admin_subscribes_a_tool_and_watches_its_deliveries(live_server, browser):
+    from playwright.sync_api import expect
+
+    ensure_roles()
+    UserFactory(username="ada", role=Role.ADMIN, is_staff=True, is_superuser=True)
+    account = ProviderAccountFactory(name="Vonage live")
+    call = CallFactory(account=account, status=CallStatus.SUBMITTED, provider_call_id=UUID,
+                       conversation_id=CONVERSATION)
+    receiver = Receiver().start()
+    page = browser.new_context().new_page()
+    page.set_default_timeout(10000)
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill("ada")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server.url}/")
+
+    page.locator("details.usermenu summary").click()  # the user menu
+    page.get_by_role("link", name="Event forwarding").click()
+    page.get_by_role("link", name="New subscription").first.click()
+    page.get_by_label("Name").fill("CRM")
+    page.get_by_label("URL").fill(receiver.url)
+    page.get_by_label("Machine detection result").check()
+    page.get_by_role("button", name="Create subscription").click()
+    secret = page.get_by_label("Signing secret").input_value()
+    assert secret.startswith("whsec_")
+    expect(page.get_by_text("will not show it again")).to_be_visible()
+    problems = check_page(page, "forwarding-secret", screenshots=False)
+    page.get_by_role("link", name="Done, open its delivery log").click()
+    expect(page.get_by_text("Nothing sent yet")).to_be_visible()
+
+    payload = vonage_status("ringing", at=at(1))
+    call_event_record(account=account, payload=payload,
+                      event=account_adapter(account, webhooks_only=True).parse_event(payload))
+    row = page.locator("#delivery-log tbody tr").first
+    expect(row).to_contain_text("call.status_changed")  # live: nobody reloaded
+    expect(row).to_contain_text(f"call {call.pk}")
+    assert secret not in page.content()
+    problems += check_page(page, "forwarding-log", screenshots=False)
+
+    row.locator("summary").click()
+    row.get_by_role("button", name="Replay…").click()
+    page.locator("#confirm-ok").click()
+    expect(page.get_by_text("queued again")).to_be_visible()
+    page.context.close()
+    receiver.stop()
+    assert not problems, "\n".join(problems)

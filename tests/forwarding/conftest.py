@@ -1,0 +1,23 @@
+import pytest
+
+from forwarding import tasks
+from tests.fakes.webhook_receiver import Receiver
+
+
+@pytest.fixture
+def receiver():
+    """A receiver on loopback that takes everything until a test says otherwise."""
+    started = Receiver().start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def sends(monkeypatch) -> list[tuple[int, int]]:
+    """(subscription, call) pairs handed to the worker; nothing is sent by itself."""
+    queued: list[tuple[int, int]] = []
+    monkeypatch.setattr(tasks.forwarding_send, "delay", lambda *pair: queued.append(pair))
+    monkeypatch.setattr(
+        tasks.forwarding_send, "apply_async", lambda pair, countdown=0: queued.append(tuple(pair))
+    )
+    return queued

@@ -1,0 +1,127 @@
+"""Forwarding through a real Celery worker to a real receiver on loopback: in order per call
+and at least once while the receiver fails, hangs and recovers, and nothing lost when the
+worker is killed with kill -9 mid-delivery."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+import pytest
+from django.utils import timezone
+
+from calls.models import CallStatus
+from calls.services.events import call_event_record
+from forwarding.models import Delivery, DeliveryStatus
+from forwarding.services import LEASE, forwarding_send_due
+from portal.celery import app as celery_app
+from tests.calls.webhook_helpers import at, vonage_status
+from tests.conftest import XDIST_WORKER, _start_worker
+from tests.factories import CallFactory, ProviderAccountFactory, SubscriptionFactory
+from tests.fakes.webhook_receiver import Receiver
+from tests.helpers import wait_for
+from tests.security.test_crash_safety import kill_9
+from voiceapps.adapters import account_adapter
+
+pytestmark = pytest.mark.django_db(transaction=True)
+QUEUE = f"callboard-test-forwarding{XDIST_WORKER}"
+STORY = ("ringing", "answered", "completed")
+FAST = {"FORWARDING_TIMEOUT_SECONDS": "1", "FORWARDING_FIRST_RETRY_SECONDS": "0.2"}
+
+
+@pytest.fixture
+def queue():
+    previous = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = QUEUE  # the router reads it on every send
+    yield QUEUE
+    celery_app.conf.task_default_queue = previous
+
+
+def play_calls(count: int) -> None:
+    """`count` calls, each told ringing, answered and completed by its provider's events."""
+    account = ProviderAccountFactory()
+    parser = account_adapter(account, webhooks_only=True)
+    calls = [
+        CallFactory(
+            account=account, status=CallStatus.SUBMITTED, provider_call_id=str(uuid.uuid4())
+        )
+        for _ in range(count)
+    ]
+    for step, status in enumerate(STORY):
+        for call in calls:
+            payload = vonage_status(status, uuid=call.provider_call_id, at=at(step))
+            call_event_record(account=account, event=parser.parse_event(payload), payload=payload)
+
+
+def first_receipts_per_call(receiver: Receiver) -> dict[int, list[int]]:
+    """Each call's sequence numbers in the order their first 2xx arrived."""
+    seen: set[str] = set()
+    order: dict[int, list[int]] = defaultdict(list)
+    for request in receiver.taken():
+        if request.headers["webhook-id"] in seen:
+            continue  # a redelivery (at least once): the receiver drops it by its id
+        seen.add(request.headers["webhook-id"])
+        body = request.json()
+        order[body["data"]["call"]["id"]].append(body["data"]["sequence"])
+    return order
+
+
+def everything_delivered() -> bool:
+    return not Delivery.objects.exclude(status=DeliveryStatus.DELIVERED).exists()
+
+
+def assert_all_in_order(receiver: Receiver, calls: int) -> None:
+    order = first_receipts_per_call(receiver)
+    assert len(order) == calls
+    for sequences in order.values():
+        assert sequences == [1, 2, 3, 4]  # ringing, answered, completed and ended
+    ids = set(Delivery.objects.values_list("message_id", flat=True))
+    assert ids <= {r.headers["webhook-id"] for r in receiver.taken()}  # none lost
+
+
+def test_a_receiver_that_fails_hangs_and_recovers_gets_everything_in_order(
+    django_db_blocker, queue
+):
+    # Refusals, then requests left hanging past the timeout, then all is well.
+    receiver = Receiver(
+        behave=lambda n: (500, 0) if n <= 6 else (200, 1.5) if n <= 9 else (200, 0)
+    ).start()
+    SubscriptionFactory(url=receiver.url)
+    worker = _start_worker(django_db_blocker, queue, **FAST)
+    try:
+        play_calls(4)
+        wait_for(everything_delivered, timeout=90, what="every event delivered")
+    finally:
+        worker.stop()
+        receiver.stop()
+    assert [r.answered for r in receiver.received[:6]] == [500] * 6
+    assert Delivery.objects.filter(attempts__gt=1).exists()  # retried
+    assert Delivery.objects.filter(last_error="").count() == Delivery.objects.count()
+    # 4 calls x (ringing, answered, completed + ended)
+    assert Delivery.objects.count() == 16
+    assert_all_in_order(receiver, calls=4)
+
+
+@pytest.mark.slow
+def test_killing_the_worker_mid_delivery_loses_nothing(django_db_blocker, queue):
+    receiver = Receiver(behave=lambda n: (200, 0.15)).start()  # each request takes a while
+    SubscriptionFactory(url=receiver.url)
+    first = _start_worker(django_db_blocker, queue, **FAST)
+    try:
+        play_calls(10)  # 40 deliveries
+        wait_for(lambda: len(receiver.received) >= 8, timeout=60)
+        kill_9(first.process.pid)
+        first.process.wait(timeout=10)
+        taken_before = len(receiver.taken())
+        assert Delivery.objects.filter(status=DeliveryStatus.PENDING).exists()
+        second = _start_worker(django_db_blocker, queue, purge=False, **FAST)
+        try:
+            # The beat's sweep, as if the dead worker's leases had run out.
+            forwarding_send_due(now=timezone.now() + LEASE + LEASE)
+            wait_for(everything_delivered, timeout=120, what="every event delivered")
+        finally:
+            second.stop()
+    finally:
+        receiver.stop()
+    assert taken_before < Delivery.objects.count()  # the kill landed mid-way
+    assert_all_in_order(receiver, calls=10)

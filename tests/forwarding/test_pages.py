@@ -1,0 +1,137 @@
+"""The forwarding pages, as an admin uses them: an empty list that says what to do, a new
+subscription whose secret shows once, the delivery log updating live, replay and enabling."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from forwarding.models import Delivery, EventType, Subscription
+from tests.factories import ForwardingAttemptFactory, ForwardingDeliveryFactory, SubscriptionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin(client_for, admin_user):
+    return client_for(admin_user)
+
+
+def test_the_empty_list_says_what_forwarding_is_and_offers_to_create_one(admin):
+    page = admin.get("/settings/forwarding/").content.decode()
+    assert "No subscriptions yet" in page
+    assert 'href="/settings/forwarding/new"' in page
+    assert "Standard Webhooks" in page
+
+
+def test_a_new_subscription_shows_its_secret_once(admin, receiver):
+    response = admin.post(
+        "/settings/forwarding/new",
+        {
+            "name": "CRM",
+            "url": receiver.url,
+            "event_types": [EventType.ENDED, EventType.AMD],
+            "tag": "team:sales",
+        },
+    )
+    subscription = Subscription.objects.get()
+    secret = subscription.secret()
+    assert response.status_code == 200 and secret in response.content.decode()
+    assert response["Cache-Control"] == "no-store"
+    assert "will not show it again" in response.content.decode()
+    assert subscription.event_types == [EventType.ENDED, EventType.AMD]
+    detail = admin.get(f"/settings/forwarding/{subscription.pk}/").content.decode()
+    listing = admin.get("/settings/forwarding/").content.decode()
+    assert secret not in detail and secret not in listing
+    assert "CRM" in listing
+
+
+def test_an_internal_url_is_refused_on_the_form(admin):
+    response = admin.post(
+        "/settings/forwarding/new",
+        {"name": "CRM", "url": "http://169.254.169.254/", "event_types": [EventType.ENDED]},
+    )
+    assert response.status_code == 200
+    assert "link-local" in response.context["form"].errors["url"][0]
+    assert not Subscription.objects.exists()
+
+
+def test_the_delivery_log_shows_attempts_and_updates_live(admin):
+    attempt = ForwardingAttemptFactory(
+        status_code=503, response_excerpt="down for maintenance", error="The receiver answered 503."
+    )
+    subscription = attempt.delivery.subscription
+    Delivery.objects.update(
+        attempts=1, last_status_code=503, last_latency_ms=41.0, last_attempt_at=attempt.at
+    )
+    page = admin.get(f"/settings/forwarding/{subscription.pk}/")
+    html = page.content.decode()
+    assert "down for maintenance" in html and "41 ms" in html and "Pending" in html
+    assert 'data-confirm="Send this event again' in html  # replay asks first
+    changed_at = page.context["changed_at"]
+
+    poll = f"/settings/forwarding/{subscription.pk}/log?since_change="
+    assert admin.get(poll + changed_at.replace("+", "%2B")).status_code == 204
+    ForwardingDeliveryFactory(subscription=subscription, event_type=EventType.ENDED)
+    fresh = admin.get(poll + changed_at.replace("+", "%2B"))
+    assert fresh.status_code == 200 and "call.ended" in fresh.content.decode()
+
+
+def test_an_empty_log_says_how_the_first_deliveries_come(admin):
+    subscription = SubscriptionFactory()
+    assert (
+        "Nothing sent yet" in admin.get(f"/settings/forwarding/{subscription.pk}/").content.decode()
+    )
+
+
+def test_replaying_one_and_a_range_queue_copies_and_say_so(admin, sends):
+    delivery = ForwardingDeliveryFactory(status="delivered")
+    subscription = delivery.subscription
+    response = admin.post(f"/settings/forwarding/deliveries/{delivery.pk}/replay", follow=True)
+    assert "queued again" in response.content.decode()
+    now = timezone.localtime()
+    response = admin.post(
+        f"/settings/forwarding/{subscription.pk}/replay",
+        {
+            "since": (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
+            "until": (now + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
+        },
+        follow=True,
+    )
+    assert "1 deliveries queued again" in response.content.decode()
+    assert Delivery.objects.filter(replay_of=delivery).count() == 2
+
+
+def test_a_disabled_subscription_says_why_and_can_be_enabled(admin, sends):
+    subscription = SubscriptionFactory(enabled=False, disabled_reason="Disabled by Callboard on …")
+    listing = admin.get("/settings/forwarding/").content.decode()
+    assert "is disabled" in listing and "Disabled by Callboard" in listing
+    response = admin.post(f"/settings/forwarding/{subscription.pk}/enable", follow=True)
+    assert "is on again" in response.content.decode()
+    assert Subscription.objects.get().enabled
+
+
+def test_a_new_secret_replaces_the_old_one_and_shows_once(admin):
+    subscription = SubscriptionFactory()
+    old = subscription.secret()
+    response = admin.post(f"/settings/forwarding/{subscription.pk}/secret")
+    new = Subscription.objects.get().secret()
+    assert new != old and new in response.content.decode()
+
+
+def test_deleting_asks_first_and_removes_it(admin):
+    subscription = SubscriptionFactory()
+    page = admin.get(f"/settings/forwarding/{subscription.pk}/").content.decode()
+    assert 'data-confirm="Delete' in page
+    admin.post(f"/settings/forwarding/{subscription.pk}/delete")
+    assert not Subscription.objects.exists()
+
+
+@pytest.mark.parametrize("persona", ["operator_user", "viewer_user"])
+def test_only_admins_see_forwarding(client_for, request, persona):
+    subscription = SubscriptionFactory()
+    other = client_for(request.getfixturevalue(persona))
+    assert other.get("/settings/forwarding/").status_code == 403
+    assert other.get(f"/settings/forwarding/{subscription.pk}/log").status_code == 403
