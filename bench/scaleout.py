@@ -7,6 +7,8 @@ database `scale_<pid>` of its own) and a Redis server of its own (`redis-server`
 port, nothing saved), broker and cache. Every check goes through the balancer unless it
 names a node:
 
+0. the shipped site (deploy/nginx/callboard.conf) passes `nginx -t`; a static file only one
+   web node has (as during a rolling upgrade) is served whichever node nginx asks first;
 1. a sandbox call placed through the API and retried with its Idempotency-Key, on both
    nodes one after the other and on both at once: one call, the same one back every time;
 2. a saved NCCO served at once by the other node's answer URL (every process asked first,
@@ -58,6 +60,7 @@ REDIS_PORT = 6390  # preferred: clear of the 6379 everyone else uses
 SANDBOX_SCALE = "0.05"  # sandbox calls play 20 times faster
 ACCESS_FORMAT = "$msec $status $request_method $uri $upstream_addr"
 PASSWORD = "scale-out-password-42"
+UPGRADED_STATIC = "scaleout-upgraded.txt"
 
 
 class CheckFailed(AssertionError):
@@ -242,6 +245,8 @@ class Cluster:
             self.webs[0].manage("migrate", "--noinput")
             for web in self.webs:
                 web.manage("collectstatic", "--noinput")
+            # A file only web2 has, as a rolling upgrade's new static files are at first.
+            (self.webs[1].var / "static" / UPGRADED_STATIC).write_text("new release\n")
             self.webs[0].manage("first_run")
         with run.step("starting nginx, web1, web2, worker1, worker2 and beat"):
             self._start_nginx()
@@ -466,6 +471,44 @@ def check_idempotency(world: World) -> str:
     check(dialed == 9, f"{dialed} calls reached the sandbox, not 9")
     return "1 key retried on web1, web2 and twice through nginx: one call (202, 200, 200, " \
            "200); 8 keys each sent to both nodes at once: one call each, dialed once"
+
+
+def check_static(world: World) -> str:
+    site_test(world.cluster.root / "site")
+    answers = [requests.get(f"{world.cluster.url}/static/{UPGRADED_STATIC}", timeout=10)
+               for _ in range(6)]
+    check([a.status_code for a in answers] == [200] * 6,
+          f"a static file only web2 has answered {[a.status_code for a in answers]}")
+    return ("deploy/nginx/callboard.conf passes nginx -t; a static file only web2 has (as "
+            "during a rolling upgrade) was served on all 6 "
+            "requests through nginx, whichever node was asked first")
+
+
+def site_test(folder: Path) -> None:
+    """`nginx -t` of the shipped site, with a made-up certificate and ports of its own."""
+    folder.mkdir()
+    shutil.copy(REPO / "deploy" / "nginx" / "callboard-proxy.conf", folder)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=callboard.example.com", "-keyout", str(folder / "key.pem"),
+                    "-out", str(folder / "cert.pem")], check=True, capture_output=True)
+    site = (REPO / "deploy" / "nginx" / "callboard.conf").read_text()
+    for shipped, here in (
+            ("/etc/letsencrypt/live/callboard.example.com/fullchain.pem", "cert.pem"),
+            ("/etc/letsencrypt/live/callboard.example.com/privkey.pem", "key.pem"),
+            ("/etc/nginx/snippets/callboard-proxy.conf", "callboard-proxy.conf"),
+            ("/var/log/nginx/", f"{folder}/"), ("listen 80", f"listen {free_port()}"),
+            ("listen [::]:80", f"listen [::]:{free_port()}"),
+            ("listen 443", f"listen {free_port()}"),
+            ("listen [::]:443", f"listen [::]:{free_port()}")):
+        check(shipped in site, f"the site no longer has {shipped}")
+        site = site.replace(shipped, here)
+    (folder / "site.conf").write_text(site)
+    (folder / "nginx.conf").write_text(
+        f"pid {folder}/nginx.pid; error_log {folder}/error.log;\n"
+        "events {}\nhttp { include site.conf; }\n")
+    result = subprocess.run([NGINX, "-t", "-p", str(folder), "-c", "nginx.conf"],
+                            capture_output=True, text=True)
+    check(result.returncode == 0, f"nginx -t refused the site:\n{result.stderr}")
 
 
 def hosted_application() -> tuple[int, str]:
@@ -752,7 +795,8 @@ def figures(world: World, *, seconds: float, calls: int) -> list[run.Figure]:
 # -- main -------------------------------------------------------------------------------------
 
 
-CHECKS = ("idempotency", "ncco", "lockout", "session", "webhooks", "rate_limit", "live_log")
+CHECKS = ("static", "idempotency", "ncco", "lockout", "session", "webhooks", "rate_limit",
+          "live_log")
 
 
 def main(argv: list[str] | None = None) -> int:
