@@ -32,7 +32,8 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
-import math
+import datetime
+import itertools
 import os
 import re
 import secrets
@@ -229,6 +230,15 @@ class Cluster:
             "0.0.0.0:8000": f"{HOST}:{port}", "${WEB_WORKERS}": "2"})
         return WebNode(name, [*command, "--log-level", "warning"], self.env, self.root,
                        port=port)
+
+    # bench.run's load generators and bench.webhooks take a stack: the balancer is one.
+    @property
+    def port(self) -> int:
+        return self.nginx_port
+
+    @property
+    def tmp(self) -> Path:
+        return self.root
 
     @property
     def nodes(self) -> list[Node]:
@@ -633,13 +643,15 @@ def check_webhooks(world: World, *, calls: int) -> str:
     webhooks.seed_placed_calls(account, range(calls), seed=seed)
     payloads = webhooks.vonage_events(range(calls), seed=seed)
     path = f"/hooks/{account.webhook_token}/events"
-    signed = list(vonage.signed_posts(payloads, path=path, host=world.cluster.url[7:]))
-    load = run.paced(_at(world.cluster.nginx_port), signed, rate=300, connections=16)
+    signed = list(vonage.signed_posts(payloads, path=path,
+                                      host=f"{HOST}:{world.cluster.port}"))
+    load = run.paced(world.cluster, signed, rate=300, connections=16)
     check(load.statuses == {200: len(signed)}, f"webhooks answered {load.statuses}")
     expected = {}
     for index in range(calls):
         leg, _, _ = webhooks.call_ids(index, seed)
-        events = webhooks.call_events(index, seed=seed, start=_start())
+        # The same trace as sent (the start moves its times, never its statuses).
+        events = webhooks.call_events(index, seed=seed, start=datetime.datetime.now(datetime.UTC))
         expected[leg] = _outcome(events)
     got = {leg: (status, answered_by) for leg, status, answered_by in Call.objects.filter(
         account=account).values_list("provider_call_id", "status", "answered_by")}
@@ -654,23 +666,14 @@ def check_webhooks(world: World, *, calls: int) -> str:
             "status and answered-by exact, every distinct event stored once")
 
 
-def _at(port: int) -> run.Stack:
-    """bench.run's paced client needs only a port: the balancer's."""
-    return type("Target", (), {"port": port})()
-
-
-def _start():
-    import datetime
-
-    return datetime.datetime(2026, 1, 5, 9, 0, tzinfo=datetime.UTC)
-
-
 VONAGE_OUTCOME = {"busy": "busy", "timeout": "no_answer", "unanswered": "no_answer",
                   "rejected": "rejected", "failed": "failed", "cancelled": "cancelled",
                   "answered": "completed"}
 
 
 def _outcome(events: list[dict]) -> tuple[str, str]:
+    """(status, answered_by) a call's Vonage events must end in: its one outcome status
+    and the answer of its AMD event (the only event without a direction)."""
     statuses = [e["status"] for e in events if "direction" in e]
     amd = [e["status"] for e in events if "direction" not in e]
     outcome = next(VONAGE_OUTCOME[s] for s in statuses if s in VONAGE_OUTCOME)
@@ -742,9 +745,8 @@ def check_live_log(world: World, *, calls: int) -> str:
 
 
 def _watch(page, world: World, calls: int, expect) -> int:
-    ids = [world.place(tag={"sandbox_script": script}).json()["id"]
-           for script in ("busy", "rejected", "human", "failed")[:calls] * math.ceil(calls / 4)]
-    ids = ids[:calls]
+    scripts = itertools.islice(itertools.cycle(("busy", "rejected", "human", "failed")), calls)
+    ids = [world.place(tag={"sandbox_script": script}).json()["id"] for script in scripts]
     wait_until("the calls to end", lambda: all_ended(ids), timeout=120)
     for call_id in ids:
         expect(page.locator(f"#call-{call_id}")).to_have_attribute(
@@ -759,12 +761,10 @@ def events_per_second(cluster: Cluster, *, seconds: float, seed: int) -> float:
     from bench import webhooks
 
     account = vonage.seed_account(f"Figures {seed}")
-    target = _at(cluster.nginx_port)
-    target.tmp, target.port, target.url = cluster.root, cluster.nginx_port, cluster.url
-    events = webhooks.Events(target, account, seed=seed)
+    events = webhooks.Events(cluster, account, seed=seed)
     path = cluster.root / f"events-{seed}.requests"
     run.write_requests(path, events.requests(int(seconds * 1500)))
-    load = run.wrk(target, path, seconds=seconds, connections=16)
+    load = run.wrk(cluster, path, seconds=seconds, connections=16)
     check(not load.exhausted, "wrk ran out of signed events: raise the estimate")
     check(load.bad_status == 0 and load.errors == 0,
           f"{load.bad_status} events refused and {load.errors} socket errors")
