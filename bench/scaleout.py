@@ -74,8 +74,9 @@ def check(condition: bool, message: str) -> None:
         raise CheckFailed(message)
 
 
-def wait_until(what: str, predicate: Callable[[], bool], timeout: float = 60,
-               every: float = 0.2) -> None:
+def wait_until(
+    what: str, predicate: Callable[[], bool], timeout: float = 60, every: float = 0.2
+) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
@@ -117,10 +118,18 @@ class Node:
         self.starts += 1
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
-                self.command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                env={**self.env, "CALLBOARD_VAR_DIR": str(self.var),
-                     "STATIC_ROOT": str(self.var / "static"), "PGAPPNAME": self.name},
-                start_new_session=True)
+                self.command,
+                cwd=REPO,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={
+                    **self.env,
+                    "CALLBOARD_VAR_DIR": str(self.var),
+                    "STATIC_ROOT": str(self.var / "static"),
+                    "PGAPPNAME": self.name,
+                },
+                start_new_session=True,
+            )
 
     def kill9(self) -> None:
         assert self.process is not None
@@ -142,10 +151,17 @@ class Node:
 
     def manage(self, *args: str) -> None:
         self.var.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, check=True,
-                       stdout=subprocess.DEVNULL,
-                       env={**self.env, "CALLBOARD_VAR_DIR": str(self.var),
-                            "STATIC_ROOT": str(self.var / "static")})
+        subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=REPO,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env={
+                **self.env,
+                "CALLBOARD_VAR_DIR": str(self.var),
+                "STATIC_ROOT": str(self.var / "static"),
+            },
+        )
 
 
 @dataclass
@@ -162,8 +178,10 @@ class WebNode(Node):
 
     def wait_ready(self) -> None:
         def answers() -> bool:
-            check(self.process is not None and self.process.poll() is None,
-                  f"{self.name} stopped:\n{self.tail()}")
+            check(
+                self.process is not None and self.process.poll() is None,
+                f"{self.name} stopped:\n{self.tail()}",
+            )
             with contextlib.suppress(requests.RequestException):
                 return requests.get(self.url + "/login/", timeout=2).status_code == 200
             return False
@@ -216,20 +234,37 @@ class Cluster:
         }
         self.webs = [self._web(f"web{n}") for n in (1, 2)]
         # One machine's name for every node here: each worker node gets its own.
-        self.workers = [Node(f"worker{n}", unit_command("callboard-worker.service", {
-            "callboard@%H": f"worker{n}@%h", "${WORKER_CONCURRENCY}": "2",
-            "${LOG_LEVEL}": "WARNING"}), self.env, self.root) for n in (1, 2)]
-        self.beat = Node("beat", unit_command("callboard-beat.service", {
-            "${LOG_LEVEL}": "WARNING"}), self.env, self.root)
+        self.workers = [
+            Node(
+                f"worker{n}",
+                unit_command(
+                    "callboard-worker.service",
+                    {
+                        "callboard@%H": f"worker{n}@%h",
+                        "${WORKER_CONCURRENCY}": "2",
+                        "${LOG_LEVEL}": "WARNING",
+                    },
+                ),
+                self.env,
+                self.root,
+            )
+            for n in (1, 2)
+        ]
+        self.beat = Node(
+            "beat",
+            unit_command("callboard-beat.service", {"${LOG_LEVEL}": "WARNING"}),
+            self.env,
+            self.root,
+        )
         self.redis: subprocess.Popen | None = None
         self.nginx: subprocess.Popen | None = None
 
     def _web(self, name: str) -> WebNode:
         port = free_port()
-        command = unit_command("callboard-web.service", {
-            "0.0.0.0:8000": f"{HOST}:{port}", "${WEB_WORKERS}": "2"})
-        return WebNode(name, [*command, "--log-level", "warning"], self.env, self.root,
-                       port=port)
+        command = unit_command(
+            "callboard-web.service", {"0.0.0.0:8000": f"{HOST}:{port}", "${WEB_WORKERS}": "2"}
+        )
+        return WebNode(name, [*command, "--log-level", "warning"], self.env, self.root, port=port)
 
     # bench.run's load generators and bench.webhooks take a stack: the balancer is one.
     @property
@@ -259,9 +294,22 @@ class Cluster:
         with run.step(f"Redis on port {self.redis_port}, database {self.database}"):
             subprocess.run([str(REPO / ".ci" / "services")], check=True)
             self.redis = subprocess.Popen(
-                ["redis-server", "--port", str(self.redis_port), "--bind", HOST, "--save", "",
-                 "--appendonly", "no", "--dir", str(self.root)],
-                stdout=subprocess.DEVNULL, start_new_session=True)
+                [
+                    "redis-server",
+                    "--port",
+                    str(self.redis_port),
+                    "--bind",
+                    HOST,
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(self.root),
+                ],
+                stdout=subprocess.DEVNULL,
+                start_new_session=True,
+            )
             with run._admin_connection() as conn:
                 conn.execute(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
                 conn.execute(f"CREATE DATABASE {self.database}")
@@ -291,8 +339,11 @@ class Cluster:
     def wait_workers(self, count: int) -> None:
         from portal.celery import app
 
-        wait_until(f"{count} worker nodes to answer",
-                   lambda: len(app.control.ping(timeout=0.5) or []) >= count, timeout=60)
+        wait_until(
+            f"{count} worker nodes to answer",
+            lambda: len(app.control.ping(timeout=0.5) or []) >= count,
+            timeout=60,
+        )
 
     # -- nginx ------------------------------------------------------------------------------
 
@@ -307,14 +358,16 @@ class Cluster:
             prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
         else:
             prefix = []
-        self.nginx = subprocess.Popen([*prefix, NGINX, "-p", str(folder), "-c", "nginx.conf"],
-                                      start_new_session=True)
+        self.nginx = subprocess.Popen(
+            [*prefix, NGINX, "-p", str(folder), "-c", "nginx.conf"], start_new_session=True
+        )
         wait_until("nginx to listen", lambda: _listening(self.nginx_port), timeout=10)
 
     def _write_nginx_conf(self, webs: list[WebNode]) -> None:
         folder = self.root / "nginx"
-        servers = "\n".join(f"        server {web.address} max_fails=1 fail_timeout=2s;"
-                            for web in webs)
+        servers = "\n".join(
+            f"        server {web.address} max_fails=1 fail_timeout=2s;" for web in webs
+        )
         (folder / "nginx.conf").write_text(f"""
 daemon off;
 worker_processes 1;
@@ -396,17 +449,28 @@ class World:
     def api(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
-    def place(self, *, to: str = "+447700900000", key: str | None = None,
-              url: str | None = None, tag: dict | None = None) -> requests.Response:
+    def place(
+        self,
+        *,
+        to: str = "+447700900000",
+        key: str | None = None,
+        url: str | None = None,
+        tag: dict | None = None,
+    ) -> requests.Response:
         """POST /api/v1/calls, retried with the same Idempotency-Key on a 502 (a node that
         died with the request, as API clients are told to)."""
         headers = {**self.api, "Idempotency-Key": key or str(uuid.uuid4())}
-        body = {"application": self.application_id, "to": {"type": "phone", "number": to},
-                "random_from_number": True, "flow": {"type": "application"},
-                "tag": tag or {}}
+        body = {
+            "application": self.application_id,
+            "to": {"type": "phone", "number": to},
+            "random_from_number": True,
+            "flow": {"type": "application"},
+            "tag": tag or {},
+        }
         for _ in range(5):
-            response = requests.post((url or self.cluster.url) + "/api/v1/calls", json=body,
-                                     headers=headers, timeout=30)
+            response = requests.post(
+                (url or self.cluster.url) + "/api/v1/calls", json=body, headers=headers, timeout=30
+            )
             if response.status_code != 502:
                 break
         if response.status_code in (200, 202):
@@ -426,15 +490,21 @@ def make_world(cluster: Cluster) -> World:
         user.set_password(PASSWORD)
         user.save()
         user.groups.add(Group.objects.get(name=Role(role).label))
-    _, token = api_token_create(actor=SYSTEM, user=User.objects.get(username="olivia"),
-                                name="scaleout")
+    _, token = api_token_create(
+        actor=SYSTEM, user=User.objects.get(username="olivia"), name="scaleout"
+    )
     application = Application.objects.get(account__kind="sandbox")
     return World(cluster, token, application.pk, application.account_id)
 
 
-def sign_in(url: str, username: str, password: str, *, forwarded_for: str | None = None,
-            session: requests.Session | None = None
-            ) -> tuple[requests.Session, requests.Response]:
+def sign_in(
+    url: str,
+    username: str,
+    password: str,
+    *,
+    forwarded_for: str | None = None,
+    session: requests.Session | None = None,
+) -> tuple[requests.Session, requests.Response]:
     """The sign-in form posted through `url`, as a browser (`session`: a browser that has
     posted it before) does."""
     session = session or requests.Session()
@@ -442,9 +512,13 @@ def sign_in(url: str, username: str, password: str, *, forwarded_for: str | None
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
     check(csrf is not None, "the sign-in page has no CSRF token")
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
-    response = session.post(f"{url}/login/", timeout=10, allow_redirects=False, headers=headers,
-                            data={"username": username, "password": password,
-                                  "csrfmiddlewaretoken": csrf.group(1)})
+    response = session.post(
+        f"{url}/login/",
+        timeout=10,
+        allow_redirects=False,
+        headers=headers,
+        data={"username": username, "password": password, "csrfmiddlewaretoken": csrf.group(1)},
+    )
     return session, response
 
 
@@ -470,8 +544,10 @@ def all_ended(call_ids: list[int]) -> bool:
 def check_idempotency(world: World) -> str:
     web1, web2 = world.cluster.webs
     key = str(uuid.uuid4())
-    answers = [world.place(key=key, url=url)
-               for url in (web1.url, web2.url, world.cluster.url, world.cluster.url)]
+    answers = [
+        world.place(key=key, url=url)
+        for url in (web1.url, web2.url, world.cluster.url, world.cluster.url)
+    ]
     statuses = [a.status_code for a in answers]
     check(statuses == [202, 200, 200, 200], f"retries answered {statuses}, not 202 then 200s")
     ids = {a.json()["id"] for a in answers}
@@ -481,57 +557,90 @@ def check_idempotency(world: World) -> str:
     for _ in range(8):
         key = str(uuid.uuid4())
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
-            race = list(pool.map(lambda url, key=key: world.place(key=key, url=url),
-                                 [web1.url, web2.url, web1.url, web2.url]))
+            race = list(
+                pool.map(
+                    lambda url, key=key: world.place(key=key, url=url),
+                    [web1.url, web2.url, web1.url, web2.url],
+                )
+            )
         raced.append(sorted(a.status_code for a in race))
-        check(len({a.json()["id"] for a in race}) == 1,
-              f"a key sent to both nodes at once made {len({a.json()['id'] for a in race})} "
-              "calls")
+        check(
+            len({a.json()["id"] for a in race}) == 1,
+            f"a key sent to both nodes at once made {len({a.json()['id'] for a in race})} calls",
+        )
     check(all(r == [200, 200, 200, 202] for r in raced), f"races answered {raced}")
     wait_until("the idempotent calls to end", lambda: all_ended(world.placed))
     from calls.models import Call
 
     dialed = Call.objects.filter(pk__in=world.placed, provider_call_id__gt="").count()
     check(dialed == 9, f"{dialed} calls reached the sandbox, not 9")
-    return "1 key retried on web1, web2 and twice through nginx: one call (202, 200, 200, " \
-           "200); 8 keys each sent to both nodes at once: one call each, dialed once"
+    return (
+        "1 key retried on web1, web2 and twice through nginx: one call (202, 200, 200, "
+        "200); 8 keys each sent to both nodes at once: one call each, dialed once"
+    )
 
 
 def check_static(world: World) -> str:
     site_test(world.cluster.root / "site")
-    answers = [requests.get(f"{world.cluster.url}/static/{UPGRADED_STATIC}", timeout=10)
-               for _ in range(6)]
-    check([a.status_code for a in answers] == [200] * 6,
-          f"a static file only web2 has answered {[a.status_code for a in answers]}")
-    return ("deploy/nginx/callboard.conf passes nginx -t; a static file only web2 has (as "
-            "during a rolling upgrade) was served on all 6 "
-            "requests through nginx, whichever node was asked first")
+    answers = [
+        requests.get(f"{world.cluster.url}/static/{UPGRADED_STATIC}", timeout=10) for _ in range(6)
+    ]
+    check(
+        [a.status_code for a in answers] == [200] * 6,
+        f"a static file only web2 has answered {[a.status_code for a in answers]}",
+    )
+    return (
+        "deploy/nginx/callboard.conf passes nginx -t; a static file only web2 has (as "
+        "during a rolling upgrade) was served on all 6 "
+        "requests through nginx, whichever node was asked first"
+    )
 
 
 def site_test(folder: Path) -> None:
     """`nginx -t` of the shipped site, with a made-up certificate and ports of its own."""
     folder.mkdir()
     shutil.copy(REPO / "deploy" / "nginx" / "callboard-proxy.conf", folder)
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=callboard.example.com", "-keyout", str(folder / "key.pem"),
-                    "-out", str(folder / "cert.pem")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=callboard.example.com",
+            "-keyout",
+            str(folder / "key.pem"),
+            "-out",
+            str(folder / "cert.pem"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     site = (REPO / "deploy" / "nginx" / "callboard.conf").read_text()
     for shipped, here in (
-            ("/etc/letsencrypt/live/callboard.example.com/fullchain.pem", "cert.pem"),
-            ("/etc/letsencrypt/live/callboard.example.com/privkey.pem", "key.pem"),
-            ("/etc/nginx/snippets/callboard-proxy.conf", "callboard-proxy.conf"),
-            ("/var/log/nginx/", f"{folder}/"), ("listen 80", f"listen {free_port()}"),
-            ("listen [::]:80", f"listen [::]:{free_port()}"),
-            ("listen 443", f"listen {free_port()}"),
-            ("listen [::]:443", f"listen [::]:{free_port()}")):
+        ("/etc/letsencrypt/live/callboard.example.com/fullchain.pem", "cert.pem"),
+        ("/etc/letsencrypt/live/callboard.example.com/privkey.pem", "key.pem"),
+        ("/etc/nginx/snippets/callboard-proxy.conf", "callboard-proxy.conf"),
+        ("/var/log/nginx/", f"{folder}/"),
+        ("listen 80", f"listen {free_port()}"),
+        ("listen [::]:80", f"listen [::]:{free_port()}"),
+        ("listen 443", f"listen {free_port()}"),
+        ("listen [::]:443", f"listen [::]:{free_port()}"),
+    ):
         check(shipped in site, f"the site no longer has {shipped}")
         site = site.replace(shipped, here)
     (folder / "site.conf").write_text(site)
     (folder / "nginx.conf").write_text(
         f"pid {folder}/nginx.pid; error_log {folder}/error.log;\n"
-        "events {}\nhttp { include site.conf; }\n")
-    result = subprocess.run([NGINX, "-t", "-p", str(folder), "-c", "nginx.conf"],
-                            capture_output=True, text=True)
+        "events {}\nhttp { include site.conf; }\n"
+    )
+    result = subprocess.run(
+        [NGINX, "-t", "-p", str(folder), "-c", "nginx.conf"], capture_output=True, text=True
+    )
     check(result.returncode == 0, f"nginx -t refused the site:\n{result.stderr}")
 
 
@@ -545,10 +654,18 @@ def hosted_application() -> tuple[int, str]:
     from voiceapps.services import application_create
 
     account = vonage.seed_account("Scale-out hosted NCCO")
-    document = ncco_document_create(actor=SYSTEM, name="Scale-out greeting", content=[
-        {"action": "talk", "text": "version 1"}]).version.document
-    application = application_create(actor=SYSTEM, account=account, values={
-        "name": "Scale-out hosted", "flow_type": FlowType.HOSTED, "ncco_document": document})
+    document = ncco_document_create(
+        actor=SYSTEM, name="Scale-out greeting", content=[{"action": "talk", "text": "version 1"}]
+    ).version.document
+    application = application_create(
+        actor=SYSTEM,
+        account=account,
+        values={
+            "name": "Scale-out hosted",
+            "flow_type": FlowType.HOSTED,
+            "ncco_document": document,
+        },
+    )
     return document.pk, reverse("hook_answer", args=[account.webhook_token, application.pk])
 
 
@@ -558,20 +675,30 @@ def check_ncco(world: World) -> str:
 
     def served(web: WebNode) -> object:
         request = vonage.signed_get(
-            {"to": "447700900000", "from": "447700900111", "uuid": str(uuid.uuid4()),
-             "conversation_uuid": f"CON-{uuid.uuid4()}"},
-            path=answer_path, host=web.address)
+            {
+                "to": "447700900000",
+                "from": "447700900111",
+                "uuid": str(uuid.uuid4()),
+                "conversation_uuid": f"CON-{uuid.uuid4()}",
+            },
+            path=answer_path,
+            host=web.address,
+        )
         return _raw(web.port, request)
 
     # Every process of web2 serves version 1 first (each gets asked several times).
     for _ in range(12):
         check(served(web2)[0]["text"] == "version 1", "web2 does not serve version 1")
-    response = requests.patch(f"{web1.url}/api/v1/nccos/{document_id}",
-                              headers=world.api, timeout=10,
-                              json={"ncco": [{"action": "talk", "text": "version 2"}],
-                                    "based_on_version": 1})
-    check(response.status_code == 200, f"saving on web1 answered {response.status_code}: "
-                                       f"{response.text[:300]}")
+    response = requests.patch(
+        f"{web1.url}/api/v1/nccos/{document_id}",
+        headers=world.api,
+        timeout=10,
+        json={"ncco": [{"action": "talk", "text": "version 2"}], "based_on_version": 1},
+    )
+    check(
+        response.status_code == 200,
+        f"saving on web1 answered {response.status_code}: {response.text[:300]}",
+    )
     texts = {served(web2)[0]["text"] for _ in range(12)}
     check(texts == {"version 2"}, f"web2 served {sorted(texts)} right after the save on web1")
     return "saved on web1 (version 2), web2's answer URL served it on all 12 requests at once"
@@ -601,20 +728,30 @@ def check_lockout(world: World) -> str:
         # Each attempt's form and post: with round robin, the posts take turns between nodes.
         if n % 2:
             browser.get(f"{world.cluster.url}/healthz", timeout=10)
-        _, response = sign_in(world.cluster.url, "victor", "wrong-password",
-                              forwarded_for=f"203.0.113.{n + 1}", session=browser)
+        _, response = sign_in(
+            world.cluster.url,
+            "victor",
+            "wrong-password",
+            forwarded_for=f"203.0.113.{n + 1}",
+            session=browser,
+        )
         check(response.status_code == 200, f"a wrong password answered {response.status_code}")
         upstreams.add(response.headers["X-Upstream"])
     check(len(upstreams) == 2, f"the wrong passwords reached {upstreams}, not both nodes")
     session, response = sign_in(world.cluster.url, "victor", PASSWORD)
-    check(response.status_code == 200 and "Too many failed sign-ins" in response.text,
-          "the right password signed in after the lockout's count of failures on both nodes")
-    addresses = set(AuditEntry.objects.filter(action="login.failed")
-                    .values_list("ip_address", flat=True))
+    check(
+        response.status_code == 200 and "Too many failed sign-ins" in response.text,
+        "the right password signed in after the lockout's count of failures on both nodes",
+    )
+    addresses = set(
+        AuditEntry.objects.filter(action="login.failed").values_list("ip_address", flat=True)
+    )
     check(addresses == {HOST}, f"failures were recorded from {addresses}, not nginx's client")
-    return (f"{settings.LOGIN_FAILURES_PER_USERNAME} wrong passwords over both nodes "
-            f"({', '.join(sorted(upstreams))}) locked the username; spoofed X-Forwarded-For "
-            "ignored (audit log: 127.0.0.1)")
+    return (
+        f"{settings.LOGIN_FAILURES_PER_USERNAME} wrong passwords over both nodes "
+        f"({', '.join(sorted(upstreams))}) locked the username; spoofed X-Forwarded-For "
+        "ignored (audit log: 127.0.0.1)"
+    )
 
 
 def check_session(world: World) -> str:
@@ -625,13 +762,19 @@ def check_session(world: World) -> str:
         web.kill9()
         web.start()
         web.wait_ready()
-    answers = [session.get(f"{world.cluster.url}/calls/", timeout=10, allow_redirects=False)
-               for _ in range(4)]
-    check(all(a.status_code == 200 for a in answers),
-          f"after the restarts the session got {[a.status_code for a in answers]}")
+    answers = [
+        session.get(f"{world.cluster.url}/calls/", timeout=10, allow_redirects=False)
+        for _ in range(4)
+    ]
+    check(
+        all(a.status_code == 200 for a in answers),
+        f"after the restarts the session got {[a.status_code for a in answers]}",
+    )
     check(len({a.headers["X-Upstream"] for a in answers}) == 2, "not both nodes were asked")
-    return f"signed in on {served_by}; both web nodes killed (-9) and restarted; the call " \
-           "log answered 200 from both with the same cookie"
+    return (
+        f"signed in on {served_by}; both web nodes killed (-9) and restarted; the call "
+        "log answered 200 from both with the same cookie"
+    )
 
 
 def check_webhooks(world: World, *, calls: int) -> str:
@@ -643,8 +786,7 @@ def check_webhooks(world: World, *, calls: int) -> str:
     webhooks.seed_placed_calls(account, range(calls), seed=seed)
     payloads = webhooks.vonage_events(range(calls), seed=seed)
     path = f"/hooks/{account.webhook_token}/events"
-    signed = list(vonage.signed_posts(payloads, path=path,
-                                      host=f"{HOST}:{world.cluster.port}"))
+    signed = list(vonage.signed_posts(payloads, path=path, host=f"{HOST}:{world.cluster.port}"))
     load = run.paced(world.cluster, signed, rate=300, connections=16)
     check(load.statuses == {200: len(signed)}, f"webhooks answered {load.statuses}")
     expected = {}
@@ -653,22 +795,35 @@ def check_webhooks(world: World, *, calls: int) -> str:
         # The same trace as sent (the start moves its times, never its statuses).
         events = webhooks.call_events(index, seed=seed, start=datetime.datetime.now(datetime.UTC))
         expected[leg] = _outcome(events)
-    got = {leg: (status, answered_by) for leg, status, answered_by in Call.objects.filter(
-        account=account).values_list("provider_call_id", "status", "answered_by")}
+    got = {
+        leg: (status, answered_by)
+        for leg, status, answered_by in Call.objects.filter(account=account).values_list(
+            "provider_call_id", "status", "answered_by"
+        )
+    }
     wrong = {leg: (got.get(leg), want) for leg, want in expected.items() if got.get(leg) != want}
     check(not wrong, f"{len(wrong)} calls ended wrong, e.g. {list(wrong.items())[:3]}")
     unique = len({repr(sorted(p.items())) for p in payloads})
-    stored = CallEvent.objects.filter(call__account=account, source="webhook",
-                                      is_duplicate=False).count()
+    stored = CallEvent.objects.filter(
+        call__account=account, source="webhook", is_duplicate=False
+    ).count()
     check(stored == unique, f"{stored} distinct events stored, {unique} sent")
-    return (f"{len(signed)} signed events for {calls} calls ({len(signed) - unique} "
-            f"duplicates, shuffled) at 300/s through nginx: all 200, every call's final "
-            "status and answered-by exact, every distinct event stored once")
+    return (
+        f"{len(signed)} signed events for {calls} calls ({len(signed) - unique} "
+        f"duplicates, shuffled) at 300/s through nginx: all 200, every call's final "
+        "status and answered-by exact, every distinct event stored once"
+    )
 
 
-VONAGE_OUTCOME = {"busy": "busy", "timeout": "no_answer", "unanswered": "no_answer",
-                  "rejected": "rejected", "failed": "failed", "cancelled": "cancelled",
-                  "answered": "completed"}
+VONAGE_OUTCOME = {
+    "busy": "busy",
+    "timeout": "no_answer",
+    "unanswered": "no_answer",
+    "rejected": "rejected",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "answered": "completed",
+}
 
 
 def _outcome(events: list[dict]) -> tuple[str, str]:
@@ -686,19 +841,23 @@ def check_rate_limit(world: World, *, calls: int) -> str:
     from voiceapps.models import ProviderAccount
 
     ProviderAccount.objects.filter(pk=world.account_id).update(calls_per_second=3)
-    before = {name: _submits(stats) for name, stats in (app.control.inspect().stats()
-                                                         or {}).items()}
+    before = {
+        name: _submits(stats) for name, stats in (app.control.inspect().stats() or {}).items()
+    }
     started = time.time()
     first = len(world.placed)
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        answers = list(pool.map(lambda _: world.place(tag={"sandbox_script": "rejected"}),
-                                range(calls)))
+        answers = list(
+            pool.map(lambda _: world.place(tag={"sandbox_script": "rejected"}), range(calls))
+        )
     check({a.status_code for a in answers} == {202}, "placing the burst failed")
     ids = world.placed[first:]
     wait_until("the burst to be sent", lambda: all_ended(ids), timeout=calls / 3 * 2 + 60)
-    arrivals = [float(line[0]) for line in world.cluster.access_log()
-                if line[2] == "POST" and line[3] == "/sandbox/v1/calls"
-                and float(line[0]) >= started]
+    arrivals = [
+        float(line[0])
+        for line in world.cluster.access_log()
+        if line[2] == "POST" and line[3] == "/sandbox/v1/calls" and float(line[0]) >= started
+    ]
     check(len(arrivals) == calls, f"{len(arrivals)} create-call requests for {calls} calls")
     most = most_in_one_second(arrivals)
     check(most <= 3, f"{most} create-call requests in one second at a 3/s limit")
@@ -707,8 +866,10 @@ def check_rate_limit(world: World, *, calls: int) -> str:
     check(sum(1 for n in sent.values() if n) == 2, f"not both worker nodes sent: {sent}")
     rate = (len(arrivals) - 1) / (max(arrivals) - min(arrivals))
     ProviderAccount.objects.filter(pk=world.account_id).update(calls_per_second=50)
-    return (f"{calls} calls at a 3/s limit: at most {most} in any second at the sandbox, "
-            f"{rate:.2f}/s achieved, sent by {sent}")
+    return (
+        f"{calls} calls at a 3/s limit: at most {most} in any second at the sandbox, "
+        f"{rate:.2f}/s achieved, sent by {sent}"
+    )
 
 
 def _submits(stats: dict) -> int:
@@ -739,9 +900,11 @@ def check_live_log(world: World, *, calls: int) -> str:
         navigations = page.evaluate("performance.getEntriesByType('navigation').length")
         check(navigations == 1, "the page was loaded again")
         browser.close()
-    return (f"Chromium watched the log through nginx: {shown} calls with both nodes, "
-            f"{killed} with web1 killed (-9), {back} after its restart; each row reached its "
-            "final status without a reload")
+    return (
+        f"Chromium watched the log through nginx: {shown} calls with both nodes, "
+        f"{killed} with web1 killed (-9), {back} after its restart; each row reached its "
+        "final status without a reload"
+    )
 
 
 def _watch(page, world: World, calls: int, expect) -> int:
@@ -750,7 +913,8 @@ def _watch(page, world: World, calls: int, expect) -> int:
     wait_until("the calls to end", lambda: all_ended(ids), timeout=120)
     for call_id in ids:
         expect(page.locator(f"#call-{call_id}")).to_have_attribute(
-            "data-status", final_status(call_id), timeout=5000)
+            "data-status", final_status(call_id), timeout=5000
+        )
     return len(ids)
 
 
@@ -766,8 +930,10 @@ def events_per_second(cluster: Cluster, *, seconds: float, seed: int) -> float:
     run.write_requests(path, events.requests(int(seconds * 1500)))
     load = run.wrk(cluster, path, seconds=seconds, connections=16)
     check(not load.exhausted, "wrk ran out of signed events: raise the estimate")
-    check(load.bad_status == 0 and load.errors == 0,
-          f"{load.bad_status} events refused and {load.errors} socket errors")
+    check(
+        load.bad_status == 0 and load.errors == 0,
+        f"{load.bad_status} events refused and {load.errors} socket errors",
+    )
     return load.responses / load.seconds
 
 
@@ -780,13 +946,14 @@ def calls_per_second(world: World, *, calls: int) -> float:
     started = time.time()
     first = len(world.placed)
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda _: world.place(tag={"sandbox_script": "rejected"}),
-                      range(calls)))
+        list(pool.map(lambda _: world.place(tag={"sandbox_script": "rejected"}), range(calls)))
     ids = world.placed[first:]
     wait_until("the calls to be sent", lambda: all_ended(ids), timeout=300)
-    arrivals = [float(line[0]) for line in world.cluster.access_log()
-                if line[2] == "POST" and line[3] == "/sandbox/v1/calls"
-                and float(line[0]) >= started]
+    arrivals = [
+        float(line[0])
+        for line in world.cluster.access_log()
+        if line[2] == "POST" and line[3] == "/sandbox/v1/calls" and float(line[0]) >= started
+    ]
     return calls / (max(arrivals) - started)
 
 
@@ -802,37 +969,62 @@ def figures(world: World, *, seconds: float, calls: int) -> list[run.Figure]:
     cluster.balance(cluster.webs)
     note = f"{os.cpu_count()} cores shared by every node (and whoever else runs here)"
     return [
-        run.Figure("webhook events/s, 2 web nodes", two_events, "/s", one_events,
-                   note="signed Vonage events through nginx (wrk, 16 connections), applied "
-                        "in the request; baseline: the same with 1 web node; " + note),
-        run.Figure("calls/s, 2 web + 2 worker nodes", two_calls, "/s", one_calls,
-                   note=f"{calls} calls posted to the API by 8 clients until the last "
-                        f"create-call request reached the sandbox (limit {FIGURES_CPS}/s); "
-                        "baseline: 1 web + 1 worker node"),
+        run.Figure(
+            "webhook events/s, 2 web nodes",
+            two_events,
+            "/s",
+            one_events,
+            note="signed Vonage events through nginx (wrk, 16 connections), applied "
+            "in the request; baseline: the same with 1 web node; " + note,
+        ),
+        run.Figure(
+            "calls/s, 2 web + 2 worker nodes",
+            two_calls,
+            "/s",
+            one_calls,
+            note=f"{calls} calls posted to the API by 8 clients until the last "
+            f"create-call request reached the sandbox (limit {FIGURES_CPS}/s); "
+            "baseline: 1 web + 1 worker node",
+        ),
     ]
 
 
 # -- main -------------------------------------------------------------------------------------
 
 
-CHECKS = ("static", "idempotency", "ncco", "lockout", "session", "webhooks", "rate_limit",
-          "live_log")
+CHECKS = (
+    "static",
+    "idempotency",
+    "ncco",
+    "lockout",
+    "session",
+    "webhooks",
+    "rate_limit",
+    "live_log",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer calls and events, no figures (the suite's slow test)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer calls and events, no figures (the suite's slow test)",
+    )
     parser.add_argument("--only", action="append", choices=CHECKS, help="run only these")
     parser.add_argument("--no-figures", action="store_true")
     parser.add_argument("--seconds", type=float, default=15, help="wrk run per figure")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the directory and the database afterwards")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the directory and the database afterwards"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE")
     options = parser.parse_args(argv)
     quick = options.quick
-    sizes = {"webhooks": 40 if quick else 400, "rate_limit": 9 if quick else 24,
-             "live_log": 4 if quick else 8}
+    sizes = {
+        "webhooks": 40 if quick else 400,
+        "rate_limit": 9 if quick else 24,
+        "live_log": 4 if quick else 8,
+    }
     failures = 0
     with Cluster(keep=options.keep) as cluster:
         world = make_world(cluster)
@@ -850,9 +1042,14 @@ def main(argv: list[str] | None = None) -> int:
                         if node.log.exists() and "Traceback" in node.log.read_text():
                             print(f"   --- {node.name}'s log ends:\n{node.tail(15)}")
         if not (quick or options.no_figures):
-            report = run.Report("scale-out", {
-                "nodes": "nginx, 2 web (gunicorn 2x4 threads), 2 workers (concurrency 2), "
-                         "1 beat, PostgreSQL, Redis", "wrk_seconds": options.seconds})
+            report = run.Report(
+                "scale-out",
+                {
+                    "nodes": "nginx, 2 web (gunicorn 2x4 threads), 2 workers (concurrency 2), "
+                    "1 beat, PostgreSQL, Redis",
+                    "wrk_seconds": options.seconds,
+                },
+            )
             with run.step("figures: two web and worker nodes, then one of each"):
                 try:
                     report.add(*figures(world, seconds=options.seconds, calls=150))
@@ -860,8 +1057,7 @@ def main(argv: list[str] | None = None) -> int:
                     failures += 1
                     print(f"   FAILED: {failure}", flush=True)
             run.finish(report, options.json)
-    print("scale-out: " + ("every check passed" if not failures
-                           else f"{failures} check(s) FAILED"))
+    print("scale-out: " + ("every check passed" if not failures else f"{failures} check(s) FAILED"))
     return 1 if failures else 0
 
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.checks import Tags, Warning, register
 
-NODE_LOCAL_CACHES = ("django.core.cache.backends.filebased.FileBasedCache",
-                     "django.core.cache.backends.locmem.LocMemCache",
-                     "django.core.cache.backends.dummy.DummyCache")
+NODE_LOCAL_CACHES = (
+    "django.core.cache.backends.filebased.FileBasedCache",
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
 
 
 @register(Tags.caches, deploy=True)
@@ -25,17 +27,23 @@ def node_local_state(app_configs: object = None, **kwargs: object) -> list[Warni
         return []
     found = []
     if settings.CACHES["default"]["BACKEND"] in NODE_LOCAL_CACHES:
-        found.append(Warning(
-            "CACHE_URL is not set to a shared cache: this node keeps its own (in its var "
-            "directory), so worker heartbeats (/healthz), API throttles and webhook-apply "
-            "flags are not seen by the other nodes.",
-            hint="Set CACHE_URL=redis://host:6379/1 on every node (docs/operations.md).",
-            id="callboard.W001"))
+        found.append(
+            Warning(
+                "CACHE_URL is not set to a shared cache: this node keeps its own (in its var "
+                "directory), so worker heartbeats (/healthz), API throttles and webhook-apply "
+                "flags are not seen by the other nodes.",
+                hint="Set CACHE_URL=redis://host:6379/1 on every node (docs/operations.md).",
+                id="callboard.W001",
+            )
+        )
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
-        found.append(Warning(
-            "CELERY_BROKER_URL is not set: tasks queue in this node's var directory, where "
-            "no worker on another machine will ever see them.",
-            hint="Set CELERY_BROKER_URL=redis://host:6379/0 on every node "
-                 "(docs/operations.md).",
-            id="callboard.W002"))
+        found.append(
+            Warning(
+                "CELERY_BROKER_URL is not set: tasks queue in this node's var directory, where "
+                "no worker on another machine will ever see them.",
+                hint="Set CELERY_BROKER_URL=redis://host:6379/0 on every node "
+                "(docs/operations.md).",
+                id="callboard.W002",
+            )
+        )
     return found

@@ -42,7 +42,8 @@ def test_a_node_without_cache_url_is_told_its_cache_is_its_own(tmp_path, several
 
 
 def test_a_node_without_a_broker_is_told_no_other_machine_sees_its_tasks(
-        tmp_path, several_nodes_env):
+    tmp_path, several_nodes_env
+):
     del several_nodes_env["CELERY_BROKER_URL"]
     result = run_python(CHECK_DEPLOY, tmp_path, **several_nodes_env)
     assert result.returncode != 0
