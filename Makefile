@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test lint ci-services browser clean-test-state bench
+.PHONY: run test lint ci-services browser clean-test-state bench scaleout
 
 # `make run` installs what running needs, `make test` adds the test tools (pyproject's extras).
 $(VENV)/.installed-run: pyproject.toml
@@ -47,3 +47,12 @@ BENCH ?= webhooks answer_url call_log live_latency placement campaign
 bench: $(VENV)/.installed-test browser
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	@for name in $(BENCH); do $(PY) -m bench.$$name $(BENCH_ARGS) || exit 1; done
+
+# Past one machine (docs/operations.md): nginx in front of two web nodes, two worker nodes,
+# beat, PostgreSQL and a Redis of its own, as separate nodes of this machine with nothing on
+# disk shared; every check goes through the balancer, then the figures (docs/performance.md).
+# SCALEOUT_ARGS="--quick" is the reduced run, "--help" shows the options.
+scaleout: $(VENV)/.installed-test browser
+	@test -x /usr/sbin/nginx || { apt-get update -qq && apt-get install -y -qq nginx; }
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(PY) -m bench.scaleout $(SCALEOUT_ARGS)

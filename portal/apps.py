@@ -12,6 +12,7 @@ class PortalConfig(AppConfig):
         # Every Django process gets the Celery app before any task is sent, so shared tasks
         # bind to it; it is not imported by the package itself, which adapters use too.
         import portal.celery  # noqa: F401
+        import portal.checks  # noqa: F401  (registers the deploy checks)
         import portal.sessions  # noqa: F401  (its sign-in receiver)
         from portal.params import IdConverter
         from portal.roles import sync_role_permissions

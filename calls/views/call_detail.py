@@ -55,7 +55,8 @@ def call_detail_live(request: HttpRequest, pk: int) -> HttpResponse:
     if live.unchanged(selectors.call_changed_at(call=call), seen):
         return HttpResponse(status=204)
     # The action forms keep what is being typed in them (hx-preserve) while the rest moves.
-    return render_call_page(request, call, partial=True, previous_change=seen, polled=True)
+    return render_call_page(request, call, partial=True, previous_change=live.shown(seen),
+                            polled=True)
 
 
 def render_call_page(

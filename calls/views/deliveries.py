@@ -36,9 +36,8 @@ def delivery_list_live(request: HttpRequest) -> HttpResponse:
     seen = live.seen_change(request)
     if live.unchanged(selectors.last_delivery(), seen):
         return HttpResponse(status=204)
-    return render(
-        request, "calls/delivery_list.html#live", {**_page(request), "previous_change": seen}
-    )
+    return render(request, "calls/delivery_list.html#live",
+                  {**_page(request), "previous_change": live.shown(seen)})
 
 
 def _page(request: HttpRequest) -> dict[str, Any]:

@@ -2,18 +2,40 @@
 deliveries each poll a fragment with the moment they last saw (`since_change`); the
 fragment answers 204 after one cheap query when nothing changed since, else the new
 content (static/js/live.js swaps it in and highlights what changed).
+
+A change is stamped (`updated_at`, `received_at`) by the process that makes it, with its own
+machine's clock, before its transaction commits: on several web and worker nodes a change
+stamped earlier can commit after a later one was shown, or come from a node whose clock runs
+a little behind. So a page shown within LATE_CHANGE_MARGIN of its latest stamp is marked
+unsettled (`~` after the moment) and gets the content again at its next poll, until one
+rendering comes after the margin: every change stamped before the latest is in it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 
 from portal.params import BadParameter, parse_moment
 
 LIVE_INTERVAL_MS = 1000  # changes show within 2 s, request time included
+# How late a change may commit after its stamp, or how far behind a node's clock may run
+# (NTP keeps them within milliseconds), and still be shown at the next poll.
+LATE_CHANGE_MARGIN = timedelta(seconds=2)
+UNSETTLED = "~"
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What a polling page has shown: the latest change (rows after it are highlighted), and
+    whether a change stamped before it could still have been committed since."""
+
+    latest: datetime
+    settled: bool
 
 
 def refused(request: HttpRequest, role: str) -> HttpResponse | None:
@@ -27,19 +49,28 @@ def refused(request: HttpRequest, role: str) -> HttpResponse | None:
     return None
 
 
-def seen_change(request: HttpRequest) -> datetime | None:
+def seen_change(request: HttpRequest) -> Seen | None:
     """The `since_change` the page was sent with; None on its first poll."""
     since_change = request.GET.get("since_change", "")
-    seen = parse_moment(since_change) if since_change else None
-    if since_change and seen is None:
+    moment = parse_moment(since_change.removesuffix(UNSETTLED)) if since_change else None
+    if since_change and moment is None:
         raise BadParameter("since_change", "Give the changed_at time this page was sent.")
-    return seen
+    return Seen(moment, not since_change.endswith(UNSETTLED)) if moment else None
 
 
-def unchanged(latest: datetime | None, seen: datetime | None) -> bool:
-    return latest is None or (seen is not None and latest <= seen)
+def shown(seen: Seen | None) -> datetime | None:
+    """The latest change the page has shown: what changed after it is highlighted."""
+    return seen.latest if seen else None
+
+
+def unchanged(latest: datetime | None, seen: Seen | None) -> bool:
+    return latest is None or (seen is not None and seen.settled and latest <= seen.latest)
 
 
 def token(moment: datetime | None) -> str:
-    """A moment as the page sends it back in `since_change`."""
-    return moment.isoformat() if moment else ""
+    """A moment as the page sends it back in `since_change`, marked when it is too recent
+    for every change stamped before it to have been committed yet."""
+    if moment is None:
+        return ""
+    settled = moment <= timezone.now() - LATE_CHANGE_MARGIN
+    return moment.isoformat() + ("" if settled else UNSETTLED)

@@ -99,7 +99,7 @@ def call_list_live(request: HttpRequest) -> HttpResponse:
     filters = call_filter(request.GET)
     context = _log_context(request, filters)
     context["changed_at"] = live.token(latest)
-    context["previous_change"] = seen
+    context["previous_change"] = live.shown(seen)
     context["any_calls"] = True  # something changed, so there is a call
     return render(request, "calls/call_list.html#live", context)
 

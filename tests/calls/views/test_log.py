@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from calls.models import Call
 from calls.services.events import call_event_record
+from tests.calls.views.polling import settled
 from tests.calls.webhook_helpers import vonage_status
 from tests.factories import ApplicationFactory, CallFactory, ProviderAccountFactory
 from voiceapps.adapters import account_adapter
@@ -223,10 +224,11 @@ def live_url(response) -> str:
 
 def test_the_live_fragment_is_cheap_when_nothing_changed(log, client_for, viewer_user):
     client = client_for(viewer_user)
-    url = live_url(client.get("/calls/", {"provider": "vonage"}))
-    assert "provider=vonage" in url and "since_change=" in url
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
+    with settled():
+        url = live_url(client.get("/calls/", {"provider": "vonage"}))
+        assert "provider=vonage" in url and "since_change=" in url
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
     assert response.status_code == 204 and response.content == b""
     call_queries = [q["sql"] for q in queries.captured_queries if '"calls_call"' in q["sql"]]
     assert len(call_queries) == 1 and "MAX(" in call_queries[0].upper()
@@ -247,8 +249,27 @@ def test_the_live_fragment_brings_new_calls_and_status_changes(log, client_for, 
     assert page_ids(response)[0] == new_call.pk
     assert f'<tr id="call-{new_call.pk}" data-status="ringing" class="changed">' in html
     assert f'id="call-{log["calls"]["c3"].pk}"' not in html  # still filtered
-    # The fragment carries its own next poll, with the new change time.
-    assert client.get(live_url(response)).status_code == 204
+    # The fragment carries its own next poll, with the new change time: sent again until
+    # that change is older than the late-change margin, then nothing new answers 204.
+    with settled():
+        again = client.get(live_url(response))
+        assert again.status_code == 200
+        assert client.get(live_url(again)).status_code == 204
+
+
+def test_a_change_stamped_before_the_latest_shown_but_committed_after_it_still_shows(
+        log, client_for, viewer_user):
+    """Another node's change can commit after a later one was shown, or carry the stamp of
+    a clock running a little behind: the page's next poll still brings it."""
+    client = client_for(viewer_user)
+    page = client.get("/calls/")
+    latest = max(call.updated_at for call in log["calls"].values())
+    late = CallFactory(account=log["alpha"], provider="vonage", status="ringing")
+    Call.objects.filter(pk=late.pk).update(updated_at=latest - timedelta(seconds=1))
+
+    response = client.get(live_url(page))
+    assert response.status_code == 200
+    assert f'id="call-{late.pk}" data-status="ringing"' in response.content.decode()
 
 
 def test_older_pages_do_not_poll(log, client_for, viewer_user):
