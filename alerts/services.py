@@ -47,6 +47,14 @@ CHANNEL_FIELDS = ("name", "kind", "target", "enabled")
 
 # Rules ----------------------------------------------------------------------------------------
 
+def _full_clean(rule: AlertRule) -> None:
+    """The model's checks, and its kind one of CHECKS (the checks know the models, so the
+    models cannot ask them)."""
+    rule.full_clean()
+    if rule.kind not in CHECKS:
+        raise ValidationError({"kind": f"Choose one of: {', '.join(sorted(CHECKS))}."})
+
+
 @transaction.atomic
 def alert_rule_create(*, actor: Actor, values: Mapping[str, Any],
                       channels: Iterable[AlertChannel] = ()) -> AlertRule:
@@ -56,7 +64,7 @@ def alert_rule_create(*, actor: Actor, values: Mapping[str, Any],
     for field in RULE_FIELDS:
         if field in values:
             setattr(rule, field, values[field])
-    rule.full_clean()
+    _full_clean(rule)
     rule.save()
     rule.channels.set(channels)
     audit_record(actor=actor, action="alert_rule.create", obj=rule,
@@ -73,7 +81,7 @@ def alert_rule_update(*, actor: Actor, rule: AlertRule, values: Mapping[str, Any
         if field in values and values[field] != getattr(rule, field):
             changes[field] = [getattr(rule, field), values[field]]
             setattr(rule, field, values[field])
-    rule.full_clean()
+    _full_clean(rule)
     rule.save()
     if channels is not None:
         before = sorted(c.name for c in rule.channels.all())

@@ -8,6 +8,7 @@ from django import forms
 
 from forwarding.models import EventType, Subscription
 from portal.forms import ServiceErrorsMixin
+from portal.params import ISO_DATE_ATTRS
 from voiceapps.models import Application, ProviderAccount
 
 
@@ -59,5 +60,7 @@ class SubscriptionForm(ServiceErrorsMixin, forms.Form):
 
 
 class ReplayRangeForm(ServiceErrorsMixin, forms.Form):
-    since = forms.DateTimeField(help_text="YYYY-MM-DD HH:MM, the server's time zone.")
-    until = forms.DateTimeField(help_text="Up to, not including.")
+    since = forms.DateTimeField(widget=forms.TextInput(attrs=ISO_DATE_ATTRS),
+                                help_text="YYYY-MM-DD HH:MM, the server's time zone.")
+    until = forms.DateTimeField(widget=forms.TextInput(attrs=ISO_DATE_ATTRS),
+                                help_text="Up to, not including.")
