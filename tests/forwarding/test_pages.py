@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from forwarding.models import Delivery, EventType, Subscription
+from tests.calls.views.polling import settled
 from tests.factories import ForwardingAttemptFactory, ForwardingDeliveryFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,14 +67,16 @@ def test_the_delivery_log_shows_attempts_and_updates_live(admin):
     Delivery.objects.update(
         attempts=1, last_status_code=503, last_latency_ms=41.0, last_attempt_at=attempt.at
     )
-    page = admin.get(f"/settings/forwarding/{subscription.pk}/")
+    with settled():  # the attempt's change is old enough to be the page's last word
+        page = admin.get(f"/settings/forwarding/{subscription.pk}/")
     html = page.content.decode()
     assert "down for maintenance" in html and "41 ms" in html and "Pending" in html
     assert 'data-confirm="Send this event again' in html  # replay asks first
     changed_at = page.context["changed_at"]
 
     poll = f"/settings/forwarding/{subscription.pk}/log?since_change="
-    assert admin.get(poll + changed_at.replace("+", "%2B")).status_code == 204
+    with settled():
+        assert admin.get(poll + changed_at.replace("+", "%2B")).status_code == 204
     ForwardingDeliveryFactory(subscription=subscription, event_type=EventType.ENDED)
     fresh = admin.get(poll + changed_at.replace("+", "%2B"))
     assert fresh.status_code == 200 and "call.ended" in fresh.content.decode()

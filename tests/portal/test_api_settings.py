@@ -18,7 +18,8 @@ def test_an_admin_reads_the_settings_and_what_the_last_run_did(api_for, admin_us
 
     retention_apply()
 
-    assert api.get(URL).json()["last_run"] == {"payloads_cleared": 0, "calls_masked": 0}
+    assert api.get(URL).json()["last_run"] == {"payloads_cleared": 0, "calls_masked": 0,
+                                               "recordings_deleted": 0, "transcripts_deleted": 0}
 
 
 def test_a_change_keeps_the_fields_left_out_and_is_audited(api_for, admin_user):

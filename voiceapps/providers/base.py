@@ -16,8 +16,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import IO, Any, ClassVar
 
-from django.template.defaultfilters import pluralize
-
 from portal.redaction import mask, scrub
 from voiceapps.providers.http import HttpClient, HttpResult
 from voiceapps.providers.options import option_names_for
@@ -26,6 +24,7 @@ from voiceapps.providers.wire import (
     ProviderError,
     RecordedRequest,
     RecordedResponse,
+    plural_s,
 )
 
 # Our Call.status values, in the order a call moves through them.
@@ -451,7 +450,7 @@ class Provider(abc.ABC):
         unknown = sorted(set(options) - self.CALL_OPTIONS)
         if unknown:
             raise ProviderError(
-                f"{self.label} does not take the call option{pluralize(unknown)} "
+                f"{self.label} does not take the call option{plural_s(unknown)} "
                 f"{', '.join(unknown)}.",
                 invalid_parameters=[
                     {"name": name, "reason": "not taken by " + self.label} for name in unknown

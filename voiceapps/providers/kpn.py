@@ -12,8 +12,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from django.template.defaultfilters import pluralize
-
 from voiceapps.providers.base import (
     ApplicationConfig,
     ProviderError,
@@ -28,6 +26,7 @@ from voiceapps.providers.vonage import (
     every_item,
     more_than,
 )
+from voiceapps.providers.wire import plural_s
 
 KPN_TOKEN_URL = (
     "https://api-prd.kpn.com/oauth/client_credential/accesstoken?grant_type=client_credentials"
@@ -134,7 +133,7 @@ class KpnProvider(VonageProvider):
         count = result.json_object().get("count", 0)
         return (
             f"{self.label} accepted the client credentials; the account has {count} "
-            f"application{pluralize(count)}."
+            f"application{plural_s(count)}."
         )
 
     # -- applications (v1 shape: form fields, no keys: KPN holds them) ------------------

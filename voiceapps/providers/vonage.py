@@ -23,7 +23,6 @@ from urllib.parse import parse_qsl, urlsplit
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from django.template.defaultfilters import pluralize
 
 from voiceapps.providers.base import (
     WEBHOOKS_EVENT_URL,
@@ -46,6 +45,7 @@ from voiceapps.providers.base import (
 )
 from voiceapps.providers.http import HttpResult
 from voiceapps.providers.options import option_value_problem
+from voiceapps.providers.wire import plural_s
 
 # Voice API hosts: the global one and the regional ones (a call is best controlled
 # through the region that handles it; answer webhooks name it in `region_url`).
@@ -242,7 +242,7 @@ class VonageProvider(Provider):
         total = result.json_object().get("total_items", 0)
         return (
             f"{self.label} accepted the API key and secret; the account has {total} "
-            f"application{pluralize(total)}."
+            f"application{plural_s(total)}."
         )
 
     # -- calls --------------------------------------------------------------------------

@@ -81,3 +81,9 @@ class RecordedResponse:
     status: int
     body: Any  # parsed JSON, else text, else None; secret-named keys masked
     trace_id: str = ""  # the provider's request id header, when it sends one
+
+
+def plural_s(count: int | Sequence[Any]) -> str:
+    """"s" unless there is exactly one (Django's pluralize, without importing Django here)."""
+    number = count if isinstance(count, int) else len(count)
+    return "" if number == 1 else "s"
