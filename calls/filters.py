@@ -29,14 +29,17 @@ from voiceapps.providers.registry import KIND_CHOICES
 
 class CallFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=CallStatus.choices, empty_label="Any status",
+                                         label="Status",
                                          help_text=UNKNOWN_STATUS_HELP)
-    provider = django_filters.ChoiceFilter(choices=KIND_CHOICES, empty_label="Any provider")
-    account = ModelIdFilter(queryset=ProviderAccount.objects.all(),
-                                               empty_label="Any account")
+    provider = django_filters.ChoiceFilter(choices=KIND_CHOICES, empty_label="Any provider",
+                                           label="Provider")
+    account = ModelIdFilter(queryset=ProviderAccount.objects.all(), empty_label="Any account",
+                            label="Account")
     application = ModelIdFilter(
-        queryset=Application.objects.select_related("account"), empty_label="Any application")
+        queryset=Application.objects.select_related("account"), empty_label="Any application",
+        label="Application")
     direction = django_filters.ChoiceFilter(choices=Direction.choices,
-                                            empty_label="Both directions")
+                                            empty_label="Both directions", label="Direction")
     answered_by = django_filters.ChoiceFilter(choices=AnsweredBy.choices,
                                               empty_label="Anyone", label="Answered by")
     since = MomentFilter(field_name="created_at", lookup_expr="gte", label="From date",

@@ -324,9 +324,6 @@ def test_the_calls_api_needs_a_role(log, api_for, personas):
         assert api_for(personas[role]).get("/api/v1/calls").status_code == 200
 
 
-@pytest.mark.xfail(strict=False, reason="passes alone and per file on SQLite and PostgreSQL, but "
-                   "failed twice in the full PostgreSQL CI run (gw1) for a cause not yet found; "
-                   "listed as open in the closing note")
 def test_the_filter_bar_counts_and_shows_the_filters_on_as_removable_chips(
     log, client_for, viewer_user
 ):
