@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from bench import run, vonage, webhooks
-from tests.fakes.webhook_receiver import Receiver
+from tests.fakes.receiver import Receiver
 
 
 class WorkerCpu(run.CpuMeter):

@@ -51,7 +51,7 @@ def test_slack_gets_one_text_message(receiver):
     sent = _send(AlertChannelFactory(kind="slack", target=receiver.url))
 
     assert sent.sent_at is not None
-    [request] = receiver.requests
+    [request] = receiver.received
     text = json.loads(request.body)["text"]
     assert text.startswith("*[FIRING] Webhooks refused")
     assert "/calls/deliveries/?outcome=rejected" in text
@@ -61,7 +61,7 @@ def test_signed_webhook_verifies_by_the_standard_webhooks_rules(receiver):
     sent = _send(AlertChannelFactory(kind="webhook", target=receiver.url))
 
     assert sent.sent_at is not None
-    [request] = receiver.requests
+    [request] = receiver.received
     headers = {k.lower(): v for k, v in request.headers.items()}
     # The Standard Webhooks specification, computed here independently: the key is the
     # base64 after "whsec_", the signed content "id.timestamp.body".
@@ -76,7 +76,7 @@ def test_signed_webhook_verifies_by_the_standard_webhooks_rules(receiver):
 
 
 def test_a_receiver_that_fails_is_recorded_on_the_notification(receiver):
-    receiver.status = 503
+    receiver.behave = lambda n: (503, 0.0)
     sent = _send(AlertChannelFactory(kind="slack", target=receiver.url))
 
     assert sent.sent_at is None

@@ -23,9 +23,9 @@ def test_the_worker_evaluates_and_notifies(celery_worker, receiver):
 
     alerts_evaluate.delay()
 
-    wait_for(lambda: receiver.requests, timeout=30,
+    wait_for(lambda: receiver.received, timeout=30,
              what=f"a notification; worker log:\n{celery_worker.log()[-3000:]}")
-    assert json.loads(receiver.requests[0].body)["text"].startswith(
+    assert json.loads(receiver.received[0].body)["text"].startswith(
         "*[FIRING] Webhooks refused: 2 webhook deliveries rejected (bad signature)")
     assert Alert.objects.get().is_open
     wait_for(lambda: AlertNotification.objects.filter(sent_at__isnull=False).exists(),

@@ -108,7 +108,7 @@ def test_a_slack_url_is_never_shown_whole(client_for, admin_user):
 
 
 def test_a_channel_test_shows_the_receivers_answer(client_for, admin_user, receiver):
-    receiver.status = 500
+    receiver.behave = lambda n: (500, 0.0)
     channel = AlertChannelFactory(kind="slack", target=receiver.url, name="Chat")
 
     response = client_for(admin_user).post(f"/settings/alerts/channels/{channel.pk}/test",

@@ -42,7 +42,7 @@ def test_an_admin_sets_up_a_rule_and_watches_an_alert_open_and_resolve(
     page.get_by_role("button", name="Save").click()
     page.get_by_role("button", name="Send a test").click()
     expect(page.get_by_text("Test notification sent to “Ops chat”.")).to_be_visible()
-    assert json.loads(receiver.requests[0].body)["text"].startswith("*Callboard test")
+    assert json.loads(receiver.received[0].body)["text"].startswith("*Callboard test")
 
     page.get_by_role("link", name="Webhook deliveries rejected").click()
     page.get_by_label("Name").fill("Webhooks refused")

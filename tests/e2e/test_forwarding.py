@@ -13,7 +13,7 @@ from tests.calls.placing import ensure_roles
 from tests.calls.webhook_helpers import CONVERSATION, UUID, at, vonage_status
 from tests.e2e.pages import check_page
 from tests.factories import PASSWORD, CallFactory, ProviderAccountFactory, UserFactory
-from tests.fakes.webhook_receiver import Receiver
+from tests.fakes.receiver import Receiver
 from voiceapps.adapters import account_adapter
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

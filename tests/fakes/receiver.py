@@ -1,49 +1,88 @@
-"""A loopback HTTP receiver (alert channels, webhooks): it records each POST and answers with the
-status the test sets."""
+"""A webhook receiver on loopback, for forwarding's and alert channels' tests and forwarding's
+benchmark: it records every request (headers, body, when) and answers as its `behave` says,
+which tests change to make it fail, hang past the sender's timeout, or recover."""
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
 
-@dataclass
+@dataclass(frozen=True)
 class Received:
-    path: str
     headers: dict[str, str]
     body: bytes
+    at: float  # time.time() when it arrived
+    answered: int  # the status it was answered with (0: it hung)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
 
 
 @dataclass
 class Receiver:
-    url: str
-    status: int = 204
-    requests: list[Received] = field(default_factory=list)
+    # (request number from 1) -> (status to answer, seconds to wait first)
+    behave: Callable[[int], tuple[int, float]] = lambda n: (200, 0.0)
+    received: list[Received] = field(default_factory=list)
+
+    def start(self) -> Receiver:
+        receiver = self
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with lock:
+                    number = len(receiver.received) + 1
+                    status, delay = receiver.behave(number)
+                    receiver.received.append(
+                        Received(
+                            {k.lower(): v for k, v in self.headers.items()},
+                            body,
+                            time.time(),
+                            status,
+                        )
+                    )
+                time.sleep(delay)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "text/plain")
+                    self.end_headers()
+                    self.wfile.write(b"ok" if status < 300 else b"receiver says no")
+                except OSError:  # the sender gave up waiting
+                    pass
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/callboard-events"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def taken(self) -> list[Received]:
+        """The requests it answered 2xx."""
+        return [r for r in self.received if 200 <= r.answered < 300]
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    made = Receiver(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            made.requests.append(Received(self.path, dict(self.headers.items()), body))
-            self.send_response(made.status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    made.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield made
-    server.shutdown()
-    server.server_close()
+    """A receiver on loopback that takes everything until a test says otherwise."""
+    started = Receiver().start()
+    yield started
+    started.stop()

@@ -1,15 +1,6 @@
 import pytest
 
 from forwarding import tasks
-from tests.fakes.webhook_receiver import Receiver
-
-
-@pytest.fixture
-def receiver():
-    """A receiver on loopback that takes everything until a test says otherwise."""
-    started = Receiver().start()
-    yield started
-    started.stop()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from portal.celery import app as celery_app
 from tests.calls.webhook_helpers import at, vonage_status
 from tests.conftest import XDIST_WORKER, _start_worker
 from tests.factories import CallFactory, ProviderAccountFactory, SubscriptionFactory
-from tests.fakes.webhook_receiver import Receiver
+from tests.fakes.receiver import Receiver
 from tests.helpers import wait_for
 from tests.security.test_crash_safety import kill_9
 from voiceapps.adapters import account_adapter

@@ -11,7 +11,7 @@ from calls.models import Call, CallStatus
 from forwarding.models import Delivery, DeliveryStatus, Subscription
 from forwarding.services import subscription_create
 from portal.services import SYSTEM
-from tests.fakes.webhook_receiver import Receiver
+from tests.fakes.receiver import Receiver
 from tests.helpers import wait_for
 from voiceapps.sandbox.services import sandbox_first_run
 
