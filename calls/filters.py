@@ -21,6 +21,7 @@ from calls.models import (
     CallStatus,
     Direction,
     WebhookDelivery,
+    tag_filter_parts,
 )
 from portal.params import ModelIdFilter, MomentFilter, SearchFilter
 from voiceapps.models import Application, CallProfile, ProviderAccount
@@ -68,13 +69,12 @@ class CallFilter(django_filters.FilterSet):
         return qs.filter(pk__in=said)
 
     def filter_tag(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        key, sep, wanted = value.partition(":")
-        key = key.strip()
+        key, wanted = tag_filter_parts(value)
         if not key:
             return qs
-        if not sep:
+        if wanted is None:
             return qs.filter(tag__has_key=key)
-        return qs.filter(**{f"tag__{key}": wanted.strip()}) if "__" not in key else qs.none()
+        return qs.filter(**{f"tag__{key}": wanted}) if "__" not in key else qs.none()
 
 
 def call_filter(data: Any, queryset: QuerySet | None = None) -> CallFilter:

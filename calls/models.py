@@ -57,6 +57,13 @@ class AnsweredBy(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
+def tag_filter_parts(text: str) -> tuple[str, str | None]:
+    """A filter on calls' tags as the call log and forwarding take it: `key` (the tag has
+    it), or `key:value` (and it is that); the value is None for `key` alone."""
+    key, colon, value = text.partition(":")
+    return key.strip(), (value.strip() if colon else None)
+
+
 class Call(models.Model):
     account = models.ForeignKey(ProviderAccount, on_delete=models.PROTECT, related_name="calls")
     provider = models.CharField(max_length=20)  # the account's kind when the call was made

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from calls.models import Call
+from calls.models import Call, tag_filter_parts
 from portal import crypto
 from voiceapps.models import Application, ProviderAccount
 
@@ -86,11 +86,10 @@ def tag_matches(tag: Mapping[str, Any] | Any, wanted: str) -> bool:
     """`key` (the call's tag has it) or `key:value` (and it is that), as the call log filters."""
     if not isinstance(tag, Mapping):
         return False
-    key, colon, value = wanted.partition(":")
-    key = key.strip()
+    key, value = tag_filter_parts(wanted)
     if key not in tag:
         return False
-    return not colon or str(tag[key]) == value.strip()
+    return value is None or str(tag[key]) == value
 
 
 class DeliveryStatus(models.TextChoices):
