@@ -78,20 +78,22 @@ def _board_context(request: HttpRequest, campaign: Campaign) -> dict:
     }
 
 
+def _contacts_context(request: HttpRequest, campaign: Campaign) -> dict:
+    page = Paginator(campaign_contacts(campaign=campaign), 50).get_page(request.GET.get("page"))
+    return {"campaign": campaign, "contacts": page, "live_interval_ms": BOARD_INTERVAL_MS}
+
+
 @role_required(Role.VIEWER)
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(
         Campaign.objects.select_related("account", "application", "rehearsal_of"), pk=pk
-    )
-    contacts_page = Paginator(campaign_contacts(campaign=campaign), 50).get_page(
-        request.GET.get("page")
     )
     return render(
         request,
         "campaigns/campaign_detail.html",
         {
             **_board_context(request, campaign),
-            "contacts": contacts_page,
+            **_contacts_context(request, campaign),
             "upload_form": ContactUploadForm(),
             # Only what the campaign can do now: no Pause on a draft, no Start once running.
             "actions": [
@@ -110,6 +112,15 @@ def campaign_board_live(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     return render(
         request, "campaigns/campaign_detail.html#board", _board_context(request, campaign)
+    )
+
+
+@role_required(Role.VIEWER)
+def campaign_contacts_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """The contacts table's page alone, which the detail page asks for as it does the board."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    return render(
+        request, "campaigns/campaign_detail.html#contacts", _contacts_context(request, campaign)
     )
 
 

@@ -116,3 +116,31 @@ def test_the_contacts_history_costs_the_same_queries_for_a_page_of_many(client_f
 
     queries_for(1)  # the first requests fill the process's caches (site settings, roles)
     assert queries_for(2) == queries_for(20)
+
+
+def test_finished_counts_the_contacts_to_call_and_names_the_skipped_apart(
+    client_for, viewer_user
+):
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    for state in ("done", "done", "retry", "skipped"):
+        ContactFactory(campaign=campaign, state=state)
+
+    board = client_for(viewer_user).get(f"/campaigns/{campaign.pk}/board").content.decode()
+
+    assert "67% finished" in board
+    assert "of the 3 contacts to call; 1 skipped, never called, and not counted" in board
+
+
+def test_the_contacts_table_updates_live_on_its_page(client_for, viewer_user):
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    contacts = ContactFactory.create_batch(51, campaign=campaign)
+    client = client_for(viewer_user)
+    second = client.get(f"/campaigns/{campaign.pk}/?page=2").content.decode()
+    assert f'hx-get="/campaigns/{campaign.pk}/contact-table?page=2"' in second
+
+    contacts[50].state, contacts[50].outcome = "done", "busy"
+    contacts[50].save()
+    table = client.get(f"/campaigns/{campaign.pk}/contact-table?page=2").content.decode()
+
+    assert table.strip().startswith('<div id="contacts"')
+    assert "Busy" in table and table.count("<tr>") == 2  # the header and the 51st contact
