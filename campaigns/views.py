@@ -15,6 +15,7 @@ from campaigns.forms import (
     ContactUploadForm,
     SuppressedUploadForm,
     SuppressionListForm,
+    rule_rows,
 )
 from campaigns.models import Campaign, ImportStatus, SuppressionList
 from campaigns.selectors import campaign_board, campaign_contacts, campaign_preview
@@ -43,19 +44,27 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 
 def _form_page(request: HttpRequest, campaign: Campaign | None) -> HttpResponse:
     form = CampaignForm(request.POST or None, campaign=campaign)
-    if request.method == "POST" and form.is_valid():
+    windows, retries = rule_rows(campaign, request.POST or None)
+    # Each is validated, so every row shows its errors at once.
+    valid = [form.is_valid(), windows.is_valid(), retries.is_valid()]
+    if request.method == "POST" and all(valid):
         actor = Actor.from_request(request)
+        values = form.values(windows, retries)
         try:
             if campaign is None:
-                campaign, _ = campaigns.campaign_create(actor=actor, values=form.values())
+                campaign, _ = campaigns.campaign_create(actor=actor, values=values)
             else:
-                campaigns.campaign_update(actor=actor, campaign=campaign, values=form.values())
+                campaigns.campaign_update(actor=actor, campaign=campaign, values=values)
         except ValidationError as error:
             form.add_service_errors(error)
         else:
             messages.success(request, f"Campaign “{campaign.name}” saved.")
             return redirect("campaign_detail", pk=campaign.pk)
-    return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": campaign})
+    return render(
+        request,
+        "campaigns/campaign_form.html",
+        {"form": form, "windows": windows, "retries": retries, "campaign": campaign},
+    )
 
 
 @role_required(Role.OPERATOR)

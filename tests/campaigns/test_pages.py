@@ -23,6 +23,14 @@ def test_the_list_explains_campaigns_when_there_are_none(client_for, viewer_user
     assert "New campaign" not in page.content.decode()  # viewers watch only
 
 
+def rows(prefix: str, *rows: dict) -> dict:
+    """A formset's rows as the form posts them, with its management fields."""
+    posted = {f"{prefix}-TOTAL_FORMS": str(len(rows)), f"{prefix}-INITIAL_FORMS": "0"}
+    for index, row in enumerate(rows):
+        posted.update({f"{prefix}-{index}-{name}": value for name, value in row.items()})
+    return posted
+
+
 def test_an_operator_creates_a_campaign_and_errors_name_the_field(
     client_for, operator_user, application
 ):
@@ -34,8 +42,12 @@ def test_an_operator_creates_a_campaign_and_errors_name_the_field(
         "calls_per_second": "50",
         "max_concurrent": "5",
         "default_timezone": "UTC",
-        "windows": '[{"days": [0], "start": "09:00", "end": "17:00"}]',
-        "retry_rules": '{"busy": {"retries": 1, "delay_minutes": 5}}',
+        **rows("windows", {"days": ["0", "2"], "start": "09:00", "end": "17:00"}, {}),
+        **rows(
+            "retries",
+            {"outcome": "busy", "retries": "1", "delay_minutes": "5"},
+            {"outcome": "", "retries": "", "delay_minutes": ""},
+        ),
     }
 
     refused = client.post("/campaigns/new", form)
@@ -44,7 +56,36 @@ def test_an_operator_creates_a_campaign_and_errors_name_the_field(
     made = client.post("/campaigns/new", {**form, "calls_per_second": "2"})
     campaign = Campaign.objects.get()
     assert made.status_code == 302 and made["Location"] == f"/campaigns/{campaign.pk}/"
+    assert campaign.windows == [{"days": [0, 2], "start": "09:00", "end": "17:00"}]
     assert campaign.retry_rules == {"busy": {"retries": 1, "delay_minutes": 5}}
+
+
+def test_window_and_retry_rows_name_the_field_in_error(client_for, operator_user, application):
+    client = client_for(operator_user)
+    form = {
+        "name": "Renewals",
+        "application": application.pk,
+        "from_numbers": CALLER,
+        "calls_per_second": "1",
+        "max_concurrent": "5",
+        "default_timezone": "UTC",
+        **rows("windows", {"days": ["0"], "start": "17:00", "end": "09:00"}),
+        **rows(
+            "retries",
+            {"outcome": "busy", "retries": "11", "delay_minutes": "5"},
+            {"outcome": "busy", "retries": "1", "delay_minutes": ""},
+        ),
+    }
+
+    page = client.post("/campaigns/new", form).content.decode()
+
+    assert 'id="id_windows-0-end_error">Until: The end must come after the start.' in page
+    assert 'id="id_retries-0-retries_error">Extra tries: Ensure this value is less than' in page
+    assert 'id="id_retries-1-outcome_error">Outcome: This outcome has a rule already.' in page
+    assert not Campaign.objects.exists()
+    without_windows = {k: v for k, v in form.items() if not k.startswith("windows")}
+    empty = client.post("/campaigns/new", {**without_windows, **rows("windows", {})})
+    assert "Give at least one calling window" in empty.content.decode()
 
 
 def test_upload_preview_start_board_and_results(client_for, operator_user, application):
