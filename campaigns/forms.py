@@ -150,9 +150,9 @@ class RetryRuleRows(forms.BaseFormSet):
         seen = set()
         for form in self.forms:
             outcome = form.cleaned_data.get("outcome")
-            if outcome in seen:
+            if outcome and outcome in seen:
                 form.add_error("outcome", "This outcome has a rule already.")
-            seen.add(outcome or None)
+            seen.add(outcome)
 
     def rules(self) -> dict[str, dict[str, Any]]:
         """{outcome: {retries, delay_minutes}}; outcomes not named are final."""

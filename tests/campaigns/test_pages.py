@@ -185,3 +185,23 @@ def test_the_contacts_table_updates_live_on_its_page(client_for, viewer_user):
 
     assert table.strip().startswith('<div id="contacts"')
     assert "Busy" in table and table.count("<tr>") == 2  # the header and the 51st contact
+
+
+def test_rows_left_empty_are_no_rules(client_for, operator_user, application):
+    form = {
+        "name": "Survey",
+        "application": application.pk,
+        "from_numbers": CALLER,
+        "calls_per_second": "1",
+        "max_concurrent": "5",
+        "default_timezone": "UTC",
+        **rows("windows", {"days": ["5", "6"], "start": "10:00", "end": "12:30"}, {}),
+        **rows("retries", {"outcome": ""}, {"outcome": ""}, {}),
+    }
+
+    made = client_for(operator_user).post("/campaigns/new", form)
+
+    assert made.status_code == 302
+    campaign = Campaign.objects.get()
+    assert campaign.retry_rules == {}
+    assert campaign.windows == [{"days": [5, 6], "start": "10:00", "end": "12:30"}]
