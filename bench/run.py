@@ -514,6 +514,9 @@ class CpuMeter:
         end = cpu_seconds(self.pids)
         self.seconds = sum(end[pid] - self._start[pid] for pid in end if pid in self._start)
 
+    def per_request_ms(self, load: Load) -> float:
+        return self.seconds / load.responses * 1000 if load.responses else math.nan
+
 
 def backend_pids(application_name: str) -> list[int]:
     """The PostgreSQL backends serving the benchmark's database to `application_name`."""
@@ -532,9 +535,6 @@ def cpu_seconds(pids: Iterable[int]) -> dict[int, float]:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             totals[pid] = (int(fields[11]) + int(fields[12])) / ticks
     return totals
-
-    def per_request_ms(self, load: Load) -> float:
-        return self.seconds / load.responses * 1000 if load.responses else math.nan
 
 
 def capacity(cpu_ms: float) -> float:
