@@ -58,8 +58,10 @@ def _consume_separate_queues(sender, instance, **kwargs) -> None:
 
     queues = instance.app.amqp.queues
     separate = settings.SEPARATE_TASK_QUEUES.values()
-    given = [queue for queue in queues.consume_from
-             if not any(queue.endswith(f"-{name}") for name in separate)]
-    for queue in given:
+    # A worker given only a separate queue of its own default (`-Q callboard-forwarding`)
+    # takes that work alone.
+    defaults_own = {separate_queue(instance.app.conf.task_default_queue, name)
+                    for name in separate}
+    for queue in [queue for queue in queues.consume_from if queue not in defaults_own]:
         for name in separate:
             queues.select_add(separate_queue(queue, name))
