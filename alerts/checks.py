@@ -16,12 +16,13 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.urls import reverse
 
 from alerts.models import AlertRule
 from calls.models import AnswerRequest, Call, CallEvent, CallStatus, WebhookDelivery
 from calls.services.ratelimit import SEND_EVENT
+from forwarding.models import DeliveryStatus, Subscription
 from portal.health import HEARTBEAT_KEY
 from portal.models import WorkerHeartbeat
 from voiceapps.adapters import adapter_class
@@ -166,6 +167,27 @@ def rate_limiter_saturated(rule: AlertRule, now: datetime) -> list[Finding]:
     return findings
 
 
+def forwarding_failing(rule: AlertRule, now: datetime) -> list[Finding]:
+    """Per enabled subscription none of whose attempts has succeeded for the whole window, the
+    events tried and not delivered since its first failure. Read from the subscription's
+    failing streak, not from attempts in the window: a receiver down for long is retried up
+    to an hour apart, so a window can hold no attempt while it is still down."""
+    streak_began_by = _since(rule, now)
+    failing = Subscription.objects.filter(
+        enabled=True, failing_since__isnull=False, failing_since__lte=streak_began_by
+    ).annotate(undelivered=Count("deliveries", filter=Q(
+        deliveries__last_attempt_at__gte=F("failing_since"),
+        deliveries__status__in=(DeliveryStatus.PENDING, DeliveryStatus.FAILED))))
+    return [
+        Finding(f"subscription {subscription.pk}", subscription.undelivered,
+                f"Forwarding to {subscription.name} failing: {subscription.undelivered} events "
+                f"tried and not delivered, no delivery succeeded since "
+                f"{subscription.failing_since:%Y-%m-%d %H:%M} UTC",
+                reverse("forwarding_detail", args=[subscription.pk]))
+        for subscription in failing if subscription.undelivered >= rule.threshold
+    ]
+
+
 def _percentile(values: list[float], percent: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
@@ -192,5 +214,8 @@ CHECKS: dict[str, Check] = {
     "rate_limiter_saturated": Check(
         "Rate limiter saturated", "% of an account's calls-per-second limit used while calls "
         "wait", 90, rate_limiter_saturated),
+    "forwarding_failing": Check(
+        "Forwarding failing", "events tried and not delivered to one subscription while none "
+        "was delivered for the whole window", 1, forwarding_failing),
 }
 KIND_CHOICES = [(kind, check.label) for kind, check in CHECKS.items()]

@@ -4,6 +4,7 @@ The webhook benchmark's signed Vonage events (bench/webhooks.py) at its sustaine
 (--rate, 500/s) for --duration seconds, applied by two workers (WEBHOOK_APPLY_IN_WORKER), with
 one subscription taking every event type to a receiver on loopback (tests/fakes/receiver.py).
 Then the same load with the subscription disabled, to see what forwarding costs the workers.
+--forwarding-workers N adds N workers that consume forwarding's queue only.
 
 Figures: forwarding lag (the receiver's first receipt of each event minus when Callboard
 received the webhook behind it) p50/p95/max, target p95 ≤ 2 s; events lost (outbox rows
@@ -86,7 +87,8 @@ def lags(receiver: Receiver) -> tuple[list[float], list[float]]:
 
 def main() -> None:
     options = run.arguments(
-        __doc__.splitlines()[0], duration=20.0, rate=500.0, worker_nice=10, seed=3
+        __doc__.splitlines()[0], duration=20.0, rate=500.0, worker_nice=10, seed=3,
+        forwarding_workers=0,
     ).parse_args()
     report = run.Report(
         "event forwarding",
@@ -94,6 +96,7 @@ def main() -> None:
             "rate": options.rate,
             "duration_s": options.duration,
             "celery_workers": f"2 at nice {options.worker_nice}",
+            "forwarding_only_workers": options.forwarding_workers,
             "subscriptions": 1,
             "WEBHOOK_APPLY_IN_WORKER": True,
         },
@@ -107,6 +110,7 @@ def main() -> None:
 
         from forwarding import services
         from forwarding.models import Delivery, EventType
+        from portal.celery import separate_queue
         from portal.services import SYSTEM
 
         settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
@@ -115,6 +119,10 @@ def main() -> None:
             values={"name": "bench receiver", "url": receiver.url, "event_types": EventType.values},
         )
         stack.start_workers(2, nice=options.worker_nice)
+        # Workers of forwarding's queue alone: applying drains every webhook pending in one
+        # task, so while webhooks arrive it holds every process of a worker consuming both.
+        stack.start_workers(options.forwarding_workers, nice=options.worker_nice,
+                            queue=separate_queue(run.QUEUE, "forwarding"))
         events = webhooks.Events(stack, vonage.seed_account(), seed=options.seed)
         count = int(options.rate * options.duration)
         with run.step("warming up"):

@@ -177,11 +177,13 @@ class Stack:
 
         django.setup()
 
-    def start_workers(self, count: int, *, nice: int = 0, **env: str) -> list[Worker]:
-        """`count` Celery workers on the benchmark's queue, each with Celery's default pool
-        (one process per core), at `nice` priority (10: they yield the CPU to the web server
-        when both want it)."""
-        started = [Worker(f"bench{len(self.workers) + i + 1}", {**self.env, **env}, nice=nice)
+    def start_workers(self, count: int, *, nice: int = 0, queue: str = QUEUE,
+                      **env: str) -> list[Worker]:
+        """`count` Celery workers on `queue` (the benchmark's; its separate queues come with
+        it, portal/celery.py), each with Celery's default pool (one process per core), at
+        `nice` priority (10: they yield the CPU to the web server when both want it)."""
+        started = [Worker(f"bench{len(self.workers) + i + 1}", {**self.env, **env}, nice=nice,
+                          queue=queue)
                    for i in range(count)]
         self.workers += started
         for worker in started:
@@ -214,12 +216,13 @@ class Stack:
 class Worker:
     """One `celery worker` process of the benchmark."""
 
-    def __init__(self, name: str, env: dict[str, str], *, nice: int = 0) -> None:
+    def __init__(self, name: str, env: dict[str, str], *, nice: int = 0,
+                 queue: str = QUEUE) -> None:
         self.lines: list[str] = []
         self.process = subprocess.Popen(
             [*(["nice", "-n", str(nice)] if nice else []),
              sys.executable, "-m", "celery", "-A", "portal", "worker", "-n", f"{name}@%h",
-             "-Q", QUEUE, "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat",
              "--loglevel=WARNING"],
             cwd=REPO, env={**env, "LOG_LEVEL": "WARNING", "PGAPPNAME": "bench-worker"},
             stdout=subprocess.PIPE,
@@ -516,6 +519,9 @@ class CpuMeter:
         end = cpu_seconds(self.pids)
         self.seconds = sum(end[pid] - self._start[pid] for pid in end if pid in self._start)
 
+    def per_request_ms(self, load: Load) -> float:
+        return self.seconds / load.responses * 1000 if load.responses else math.nan
+
 
 def backend_pids(application_name: str) -> list[int]:
     """The PostgreSQL backends serving the benchmark's database to `application_name`."""
@@ -534,9 +540,6 @@ def cpu_seconds(pids: Iterable[int]) -> dict[int, float]:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             totals[pid] = (int(fields[11]) + int(fields[12])) / ticks
     return totals
-
-    def per_request_ms(self, load: Load) -> float:
-        return self.seconds / load.responses * 1000 if load.responses else math.nan
 
 
 def capacity(cpu_ms: float) -> float:

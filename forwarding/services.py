@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
+from prometheus_client import Counter
 from standardwebhooks.webhooks import Webhook
 
 from calls.models import TERMINAL_STATUSES, Call, CallEvent, CallStatus
@@ -45,6 +46,10 @@ REPLAY_LIMIT = 5000  # deliveries one range replay may queue
 SWEEP_BATCH = 500
 CALL_URLS_NAME = "Calls' own event URLs"
 OWN_URL_LIMIT = 500  # Delivery.url
+# GET /metrics: every attempt by what came of its delivery: `delivered`, `retrying` (it
+# failed and waits for its next try) or `failed` (it failed for the last time).
+ATTEMPTS = Counter("callboard_forwarding_attempts_total",
+                   "Forwarded event deliveries attempted, by outcome.", ["outcome"])
 
 
 # -- subscriptions ------------------------------------------------------------------------------
@@ -428,6 +433,8 @@ def _record_attempt(
         "attempts", "last_attempt_at", "last_status_code", "last_latency_ms", "last_error",
         "locked_until", "status", "delivered_at", "next_attempt_at"])
     _subscription_health(delivery.subscription_id, ok=ok, now=now)
+    outcome = "retrying" if delivery.status == DeliveryStatus.PENDING else delivery.status
+    transaction.on_commit(lambda: ATTEMPTS.labels(outcome).inc())
     if delivery.status == DeliveryStatus.PENDING:
         pair = (delivery.subscription_id, delivery.call_id)
         delay = (delivery.next_attempt_at - now).total_seconds()

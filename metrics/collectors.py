@@ -19,12 +19,15 @@ from django.conf import settings
 from django.db.models import Count, Min
 from django.utils import timezone
 from kombu import Connection
+from kombu.exceptions import ChannelError
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from alerts.models import Alert
 from calls.models import Call, WebhookDelivery
 from campaigns.models import Attempt, Campaign, CampaignStatus
+from forwarding.models import Delivery, DeliveryStatus, Subscription
+from portal.celery import separate_queue
 from portal.models import WorkerHeartbeat
 
 PACE_SPAN = timedelta(minutes=1)
@@ -50,18 +53,51 @@ def apply_lag() -> Iterator[Metric]:
                             value=max(lag, 0.0))
 
 
+def forwarding_backlog() -> Iterator[Metric]:
+    """Per enabled subscription, the events waiting to be delivered (sent for the first time
+    or retried) and how long the oldest of them has waited: forwarding's lag."""
+    waiting = GaugeMetricFamily("callboard_forwarding_pending",
+                                "Forwarded events not yet delivered, by subscription.",
+                                labels=["subscription", "name"])
+    lag = GaugeMetricFamily("callboard_forwarding_lag_seconds",
+                            "Age of the oldest forwarded event not yet delivered, by "
+                            "subscription (0: none waits).", labels=["subscription", "name"])
+    pending = {
+        subscription: (n, oldest)
+        for subscription, n, oldest in Delivery.objects.filter(status=DeliveryStatus.PENDING)
+        .order_by().values("subscription_id").annotate(n=Count("id"), oldest=Min("created_at"))
+        .values_list("subscription_id", "n", "oldest")
+    }
+    now = timezone.now()
+    for subscription in Subscription.objects.filter(enabled=True):
+        labels = [str(subscription.pk), subscription.name]
+        n, oldest = pending.get(subscription.pk, (0, None))
+        waiting.add_metric(labels, n)
+        lag.add_metric(labels, max((now - oldest).total_seconds(), 0.0) if oldest else 0.0)
+    yield waiting
+    yield lag
+
+
 def queue_depth() -> Iterator[Metric]:
-    """Tasks waiting in the Celery queue (a broker that cannot be asked gives no sample)."""
+    """Tasks waiting in each Celery queue: the default one and its separate ones (a broker
+    that cannot be asked gives no sample)."""
     family = GaugeMetricFamily("callboard_queue_depth", "Celery tasks waiting in the queue.",
                                labels=["queue"])
+    default = settings.CELERY_TASK_DEFAULT_QUEUE
+    queues = [default, *(separate_queue(default, name)
+                         for name in settings.SEPARATE_TASK_QUEUES.values())]
     try:
         with Connection(settings.CELERY_BROKER_URL, transport=settings.CELERY_BROKER_TRANSPORT,
                         transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
                         connect_timeout=2) as conn:
-            declared = conn.default_channel.queue_declare(queue=settings.CELERY_QUEUE,
-                                                          passive=True)
-        family.add_metric([settings.CELERY_QUEUE], declared.message_count)
-    except Exception:  # noqa: BLE001 - down or unknown queue: no sample, the scrape goes on
+            for queue in queues:
+                try:
+                    waiting = conn.default_channel.queue_declare(queue=queue,
+                                                                 passive=True).message_count
+                except ChannelError:  # Redis keeps no empty queue: nothing waits in it
+                    waiting = 0
+                family.add_metric([queue], waiting)
+    except Exception:  # noqa: BLE001 - the broker is down: no sample, the scrape goes on
         pass
     yield family
 
@@ -102,7 +138,8 @@ def open_alerts() -> Iterator[Metric]:
 
 
 GAUGES: tuple[Callable[[], Iterable[Metric]], ...] = (
-    calls_by_status, apply_lag, queue_depth, campaign_pace, worker_heartbeats, open_alerts,
+    calls_by_status, apply_lag, forwarding_backlog, queue_depth, campaign_pace,
+    worker_heartbeats, open_alerts,
 )
 
 

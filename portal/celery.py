@@ -1,7 +1,7 @@
 import os
 
 from celery import Celery
-from celery.signals import setup_logging, task_prerun
+from celery.signals import celeryd_after_setup, setup_logging, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -31,3 +31,37 @@ def _refresh_database_connections(**kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+def separate_queue(queue: str, name: str) -> str:
+    """The queue of its own that `name`'s tasks (settings.SEPARATE_TASK_QUEUES) take beside
+    `queue`."""
+    return f"{queue}-{name}"
+
+
+def route_to_separate_queue(name: str, args, kwargs, options, task=None, **kw) -> dict | None:
+    """Celery's router (CELERY_TASK_ROUTES): a task of settings.SEPARATE_TASK_QUEUES goes to
+    its queue beside the default one as it is at this send (tests switch the default)."""
+    from django.conf import settings
+
+    for prefix, queue_name in settings.SEPARATE_TASK_QUEUES.items():
+        if name.startswith(prefix):
+            return {"queue": separate_queue(app.conf.task_default_queue, queue_name)}
+    return None
+
+
+@celeryd_after_setup.connect
+def _consume_separate_queues(sender, instance, **kwargs) -> None:
+    """Every worker consumes, beside each queue it was given (-Q, or the default), that
+    queue's separate ones: no way of starting a worker can leave forwarding unconsumed."""
+    from django.conf import settings
+
+    queues = instance.app.amqp.queues
+    separate = settings.SEPARATE_TASK_QUEUES.values()
+    # A worker given only a separate queue of its own default (`-Q callboard-forwarding`)
+    # takes that work alone.
+    defaults_own = {separate_queue(instance.app.conf.task_default_queue, name)
+                    for name in separate}
+    for queue in [queue for queue in queues.consume_from if queue not in defaults_own]:
+        for name in separate:
+            queues.select_add(separate_queue(queue, name))

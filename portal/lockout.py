@@ -149,10 +149,6 @@ def usernames_locked_until(usernames: list[str]) -> dict[str, datetime]:
     return {keys[row.subject]: row.locked_until for row in rows}
 
 
-def username_locked_until(username: str) -> datetime | None:
-    return usernames_locked_until([username]).get(username)
-
-
 def login_unlock(*, actor: Actor, username: str = "", ip: str = "") -> None:
     """Lift the locks (and counts) of a username and/or an address."""
     for scope, value in (("username", username.strip().lower()), ("address", ip.strip())):

@@ -35,6 +35,17 @@ def two_factor_enrolled(user: User) -> bool:
     return user_has_device(user, confirmed=True)
 
 
+def two_factor_enrolled_ids(users: list[User]) -> set[int]:
+    """Of these users, the ids of those with a confirmed authenticator or recovery codes
+    (two_factor_enrolled of each, in two queries)."""
+    return {
+        user_id
+        for model in (TOTPDevice, StaticDevice)
+        for user_id in model.objects.filter(user__in=users, confirmed=True)
+        .values_list("user_id", flat=True)
+    }
+
+
 def two_factor_required(user: User | AnonymousUser) -> bool:
     """The session must show a second factor: the user has one, or their role needs one."""
     if not user.is_authenticated:

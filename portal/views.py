@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from portal import lockout, services, sessions, twofactor
+from portal import lockout, services, sessions
 from portal.api.exceptions import error_body
 from portal.filters import AuditEntryFilter, UserFilter
 from portal.forms import (
@@ -27,6 +27,7 @@ from portal.models import AuditEntry, RetentionPolicy, Role, SecurityPolicy, Tok
 from portal.oidc import oidc_enabled
 from portal.params import filtered_page
 from portal.roles import role_required
+from portal.selectors import users_with_sign_in_state
 from portal.services import Actor
 
 
@@ -97,9 +98,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     filters = UserFilter(request.GET, queryset=User.objects.prefetch_related("groups")
                          .order_by("username"))
     context = filtered_page(request, filters, per_page=50)
-    locks = lockout.usernames_locked_until([u.username for u in context["page"]])
-    for user in context["page"]:
-        user.locked_until = locks.get(user.username)
+    users_with_sign_in_state(context["page"])
     return render(request, "portal/user_list.html", context)
 
 
@@ -119,7 +118,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.ADMIN)
 def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    user = get_object_or_404(User, pk=pk)
+    [user] = users_with_sign_in_state([get_object_or_404(User, pk=pk)])
     initial = {"role": user.role or Role.VIEWER, "is_active": user.is_active}
     form = UserUpdateForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -130,9 +129,8 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"User {user.username} updated.")
             return redirect("user_list")
     return render(request, "portal/user_edit.html", {
-        "form": form, "edited": user,
-        "locked_until": lockout.username_locked_until(user.username),
-        "two_factor": twofactor.two_factor_enrolled(user)})
+        "form": form, "edited": user, "locked_until": user.locked_until,
+        "two_factor": user.two_factor})
 
 
 @login_required

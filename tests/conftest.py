@@ -16,6 +16,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from portal.celery import app as celery_app
+from portal.celery import separate_queue
 from portal.models import Role, User
 from portal.roles import sync_role_permissions
 from portal.services import SYSTEM, api_token_create
@@ -170,13 +171,16 @@ class WorkerProcess:
 
 def _start_worker(django_db_blocker, queue: str, purge: bool = True, **env: str
                   ) -> WorkerProcess:
-    """A worker on the test database consuming `queue` (emptied first unless `purge` is
-    False: a worker replacing one that died takes over its queue), with extra `env`."""
+    """A worker on the test database consuming `queue` and its separate queues (emptied first
+    unless `purge` is False: a worker replacing one that died takes over its queues), with
+    extra `env`."""
     with django_db_blocker.unblock():
         database_url = _test_database_url()
     if purge:
         with celery_app.connection_for_write() as conn:
-            conn.default_channel.queue_purge(queue)
+            for name in (queue, *(separate_queue(queue, separate)
+                                  for separate in settings.SEPARATE_TASK_QUEUES.values())):
+                conn.default_channel.queue_purge(name)
     return WorkerProcess({
         **os.environ,
         "DATABASE_URL": database_url,

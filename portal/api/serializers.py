@@ -56,9 +56,21 @@ class MeSerializer(serializers.ModelSerializer):
 
 
 class UserSerializer(MeSerializer):
+    """A user as the Users pages show them; `locked_until` and `two_factor` are read by
+    portal.selectors.users_with_sign_in_state."""
+
+    locked_until = serializers.DateTimeField(
+        read_only=True, allow_null=True,
+        help_text="Until when too many failed sign-ins lock the user out (null: not locked); "
+                  "POST /api/v1/users/{id}/unlock lifts it.")
+    two_factor = serializers.BooleanField(
+        read_only=True, help_text="They sign in with an authenticator app (or its recovery "
+                                  "codes); POST /api/v1/users/{id}/two-factor/reset removes it.")
+
     class Meta:
         model = User
-        fields = ["id", "username", "email", "role", "is_active", "date_joined", "last_login"]
+        fields = ["id", "username", "email", "role", "is_active", "date_joined", "last_login",
+                  "locked_until", "two_factor"]
 
 
 class UserCreateSerializer(StrictSerializer):

@@ -27,6 +27,7 @@ from portal.api.serializers import (
 from portal.filters import AuditEntryFilter, UserFilter
 from portal.models import ApiToken, AuditEntry, OneRow, Role, TokenScope, User
 from portal.roles import AdminOnly, AnyRole
+from portal.selectors import users_with_sign_in_state
 from portal.services import Actor
 
 
@@ -80,6 +81,10 @@ class TokenRevokeApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+def _with_sign_in_state(user: User) -> User:
+    return users_with_sign_in_state([user])[0]
+
+
 class UserListCreateApi(GenericAPIView):
     permission_classes = [AdminOnly]
     serializer_class = UserSerializer
@@ -89,7 +94,8 @@ class UserListCreateApi(GenericAPIView):
     @extend_schema(responses=UserSerializer(many=True), summary="List users (admin)")
     def get(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(UserSerializer(page, many=True).data)
+        users = users_with_sign_in_state(page)
+        return self.get_paginated_response(UserSerializer(users, many=True).data)
 
     @extend_schema(
         request=UserCreateSerializer, responses={201: UserSerializer}, summary="Create a user"
@@ -104,7 +110,8 @@ class UserListCreateApi(GenericAPIView):
             role=Role(data.validated_data["role"]),
             password=data.validated_data["password"],
         )
-        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+        return Response(UserSerializer(_with_sign_in_state(user)).data,
+                        status=status.HTTP_201_CREATED)
 
 
 class UserDetailApi(APIView):
@@ -112,7 +119,7 @@ class UserDetailApi(APIView):
 
     @extend_schema(responses=UserSerializer, summary="Read a user (admin)")
     def get(self, request, pk: int):
-        return Response(UserSerializer(get_object_or_404(User, pk=pk)).data)
+        return Response(UserSerializer(_with_sign_in_state(get_object_or_404(User, pk=pk))).data)
 
     @extend_schema(
         request=UserUpdateSerializer,
@@ -130,7 +137,7 @@ class UserDetailApi(APIView):
             role=Role(role) if role else None,
             is_active=data.validated_data.get("is_active"),
         )
-        return Response(UserSerializer(user).data)
+        return Response(UserSerializer(_with_sign_in_state(user)).data)
 
 
 class AuditListApi(ListAPIView):

@@ -15,6 +15,7 @@ from alerts.checks import CHECKS
 from alerts.models import Alert, AlertNotification
 from alerts.services import alerts_evaluate
 from calls.models import CallStatus
+from forwarding.models import Subscription
 from portal.health import HEARTBEAT_KEY
 from portal.models import WorkerHeartbeat
 from tests.factories import (
@@ -23,7 +24,9 @@ from tests.factories import (
     AnswerRequestFactory,
     CallEventFactory,
     CallFactory,
+    ForwardingDeliveryFactory,
     ProviderAccountFactory,
+    SubscriptionFactory,
     WebhookDeliveryFactory,
     WorkerHeartbeatFactory,
 )
@@ -94,6 +97,26 @@ def _saturated(now: datetime) -> None:
                          received_at=now - timedelta(seconds=10 * second))
 
 
+def _subscription() -> Subscription:
+    return Subscription.objects.filter(name="Receiver").first() or SubscriptionFactory(
+        name="Receiver")
+
+
+def _receiver_down(now: datetime) -> None:
+    """Nothing delivered to the receiver since a window ago, and one more event tried now."""
+    subscription = _subscription()
+    if subscription.failing_since is None:
+        subscription.failing_since = now - timedelta(seconds=WINDOW)
+        subscription.save(update_fields=["failing_since"])
+    ForwardingDeliveryFactory(subscription=subscription, attempts=1, last_attempt_at=now,
+                              last_status_code=503, last_error="The receiver answered 503.")
+
+
+def _receiver_back(now: datetime) -> None:
+    """A delivery succeeded (what forwarding notes after a 2xx)."""
+    Subscription.objects.update(failing_since=None, last_success_at=now)
+
+
 def _nothing(now: datetime) -> None:
     pass
 
@@ -105,6 +128,8 @@ SCENARIOS = {
     "heartbeat_silent": Scenario(180, _silent_worker, _worker_back, "worker celery@w1",
                                  "/healthz"),
     "rate_limiter_saturated": Scenario(90, _saturated, _nothing, "account", "status=queued"),
+    "forwarding_failing": Scenario(1, _receiver_down, _receiver_back, "subscription",
+                                   "/settings/forwarding/"),
 }
 
 
@@ -198,3 +223,29 @@ def test_a_rule_whose_kind_is_gone_does_not_stop_the_others():
     with at(START):
         alerts_evaluate()
     assert Alert.objects.get().subject == "bad signature"
+
+
+def test_forwarding_failing_for_less_than_the_window_or_disabled_is_not_an_alert():
+    AlertRuleFactory(kind="forwarding_failing", threshold=1, window_seconds=WINDOW)
+    _receiver_down(START)
+    Subscription.objects.update(failing_since=START - timedelta(seconds=WINDOW - 60))
+    with at(START):
+        assert alerts_evaluate() == []  # a success within the window is too recent to alarm
+    Subscription.objects.update(failing_since=START - timedelta(seconds=WINDOW), enabled=False)
+    with at(START):
+        assert alerts_evaluate() == []  # disabled: its page says so, nothing is being tried
+    assert not Alert.objects.exists()
+
+
+def test_forwarding_failing_names_the_subscription_and_counts_its_undelivered_events():
+    AlertRuleFactory(kind="forwarding_failing", threshold=2, window_seconds=WINDOW)
+    for _ in range(3):
+        _receiver_down(START)
+    ForwardingDeliveryFactory(subscription=_subscription(), status="delivered",
+                              last_attempt_at=START - timedelta(seconds=WINDOW + 5))
+    with at(START):
+        alerts_evaluate()
+    alert = Alert.objects.get()
+    assert alert.value == 3
+    assert "Forwarding to Receiver failing: 3 events" in alert.summary
+    assert alert.evidence_url == f"/settings/forwarding/{_subscription().pk}/"

@@ -3,12 +3,22 @@ token or an allowed network, and whose figures move when sandbox calls happen.""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import requests
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from calls.models import Call
-from tests.factories import CallFactory, ProviderAccountFactory
+from forwarding.models import Delivery
+from forwarding.services import forwarding_send
+from tests.factories import (
+    CallFactory,
+    ForwardingDeliveryFactory,
+    ProviderAccountFactory,
+    SubscriptionFactory,
+)
 from tests.helpers import wait_for
 from voiceapps.sandbox.services import sandbox_first_run
 
@@ -122,3 +132,43 @@ def test_figures_move_when_sandbox_calls_happen(live_callboard, api_for, operato
     assert moved("callboard_answer_url_seconds_count", status="200") >= 1
     assert moved("callboard_provider_request_seconds_count", provider="Sandbox",
                  method="POST") >= 2
+
+
+@pytest.mark.django_db
+def test_forwarding_attempts_by_outcome_and_each_subscriptions_lag(
+        client, token, receiver, django_capture_on_commit_callbacks):
+    def scrape() -> dict:
+        return samples(client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}")
+                       .content.decode())
+
+    tool = SubscriptionFactory(name="CRM", url=receiver.url)
+    ForwardingDeliveryFactory(subscription=tool,
+                              created_at=timezone.now() - timedelta(seconds=30))
+    before = scrape()
+    assert total(before, "callboard_forwarding_pending", subscription=str(tool.pk)) == 1
+    assert total(before, "callboard_forwarding_lag_seconds", subscription=str(tool.pk)) >= 30
+
+    receiver.behave = lambda n: (503, 0.0) if n == 1 else (200, 0.0)
+    for _ in range(2):  # refused, then (its retry due) delivered
+        Delivery.objects.update(next_attempt_at=timezone.now())
+        with django_capture_on_commit_callbacks(execute=True):
+            forwarding_send(subscription_id=tool.pk, call_id=Delivery.objects.get().call_id)
+    after = scrape()
+
+    def moved(outcome: str) -> float:
+        name = "callboard_forwarding_attempts_total"
+        return total(after, name, outcome=outcome) - total(before, name, outcome=outcome)
+
+    assert (moved("retrying"), moved("delivered"), moved("failed")) == (1, 1, 0)
+    assert total(after, "callboard_forwarding_pending", subscription=str(tool.pk)) == 0
+    assert total(after, "callboard_forwarding_lag_seconds", subscription=str(tool.pk)) == 0
+
+
+@pytest.mark.django_db
+def test_queue_depth_has_the_queue_and_forwardings_beside_it(client, token, settings):
+    found = samples(client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}")
+                    .content.decode())
+
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    depths = {dict(labels)["queue"] for name, labels in found if name == "callboard_queue_depth"}
+    assert depths == {queue, f"{queue}-forwarding"}

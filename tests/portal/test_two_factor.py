@@ -168,10 +168,14 @@ def test_an_admin_resets_a_users_two_factor_through_the_api(api_for, personas, o
         assert api_for(personas[persona]).post(url).status_code == 403
     assert TOTPDevice.objects.filter(user=operator_user).exists()
 
-    assert api_for(personas["admin"]).post(url).status_code == 204
+    admin_api = api_for(personas["admin"])
+    assert admin_api.get(f"/api/v1/users/{operator_user.pk}").json()["two_factor"] is True
+
+    assert admin_api.post(url).status_code == 204
 
     assert not TOTPDevice.objects.filter(user=operator_user).exists()
     assert AuditEntry.objects.get(action="user.2fa_reset").via == "API token"
+    assert admin_api.get(f"/api/v1/users/{operator_user.pk}").json()["two_factor"] is False
     assert sign_in().get(reverse("dashboard")).status_code == 200  # no code asked any more
 
 

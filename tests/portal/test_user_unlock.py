@@ -3,6 +3,8 @@
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from portal.models import AuditEntry
 from tests.factories import PASSWORD
@@ -37,13 +39,30 @@ def test_a_locked_user_is_shown_locked_and_an_admin_unlocks_them(
     assert again.status_code == 302
 
 
-def test_an_admin_unlocks_a_user_through_the_api(api_for, admin_user, operator_user, settings):
+def test_an_admin_reads_who_is_locked_and_unlocks_them_through_the_api(
+    api_for, admin_user, operator_user, settings
+):
     settings.LOGIN_FAILURES_PER_USERNAME = 2
     fail_sign_ins(2)
+    api = api_for(admin_user)
 
-    response = api_for(admin_user).post(f"/api/v1/users/{operator_user.pk}/unlock")
+    def locked_until() -> dict[str, str | None]:
+        """Each user's `locked_until` as the list and each user's own read give it."""
+        listed = {u["username"]: u["locked_until"] for u in api.get("/api/v1/users").json()[
+            "results"]}
+        for user in (admin_user, operator_user):
+            assert api.get(f"/api/v1/users/{user.pk}").json()["locked_until"] == listed[
+                user.username]
+        return listed
+
+    locks = locked_until()
+    assert locks["admin"] is None
+    assert parse_datetime(locks["operator"]) > timezone.now()  # what the Users page shows
+
+    response = api.post(f"/api/v1/users/{operator_user.pk}/unlock")
 
     assert response.status_code == 204
+    assert locked_until() == {"admin": None, "operator": None}
     entry = AuditEntry.objects.get(action="login.unlock")
     assert entry.changes == {"username": "operator"} and entry.via == "API token"
     again = Client().post(reverse("login"), {"username": "operator", "password": PASSWORD})

@@ -5,6 +5,7 @@ import pytest
 from portal.celery import app as celery_app
 from portal.models import WorkerHeartbeat
 from portal.tasks import record_worker_heartbeat
+from tests.conftest import TEST_QUEUE, _start_worker
 from tests.helpers import wait_for
 
 
@@ -18,3 +19,30 @@ def test_a_real_worker_runs_a_task(celery_worker):
     beat = wait_for(lambda: WorkerHeartbeat.objects.first(), timeout=30)
     assert beat.hostname
     assert "portal.tasks.record_worker_heartbeat" in celery_worker.log()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_forwarding_has_a_queue_of_its_own_that_every_worker_consumes(celery_worker):
+    """Started with `-Q <its queue>` only, the worker still takes forwarding's tasks, which
+    no longer wait behind that queue's backlog (webhooks to apply)."""
+    from forwarding.tasks import forwarding_send_due
+
+    route = celery_app.amqp.router.route({}, forwarding_send_due.name)
+    assert route["queue"].name == f"{TEST_QUEUE}-forwarding"
+    forwarding_send_due.delay()
+    wait_for(lambda: "forwarding.tasks.forwarding_send_due" in celery_worker.log(), timeout=30,
+             what="the worker ran forwarding's task")
+    assert f"{TEST_QUEUE}-forwarding" in celery_worker.log()  # its banner lists the queue
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_given_only_forwardings_queue_takes_forwarding_alone(django_db_blocker):
+    """The forwarding-only worker docs/operations.md suggests for high event volumes."""
+    worker = _start_worker(django_db_blocker, f"{TEST_QUEUE}-forwarding", CELERY_QUEUE=TEST_QUEUE)
+    try:
+        banner = worker.log()
+    finally:
+        worker.stop()
+    assert f".> {TEST_QUEUE}-forwarding " in banner
+    assert f"{TEST_QUEUE}-forwarding-forwarding" not in banner
+    assert f".> {TEST_QUEUE} " not in banner
