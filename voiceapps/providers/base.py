@@ -535,6 +535,14 @@ class Provider(abc.ABC):
         """The transcript a transcription event named, as turns in time order."""
         raise self.unsupported("downloading transcripts")
 
+    def recording_left_by(
+        self, provider_call_id: str, *, answered_at: datetime, served_flows: Sequence[object]
+    ) -> str:
+        """The URL of the recording an ended call left, for a provider that sends no event
+        naming it; "" when none of the flows served to the call recorded it, or when the
+        provider's record events name each recording (the default)."""
+        return ""
+
     @abc.abstractmethod
     def update_call(
         self, app: ApplicationConfig, provider_call_id: str, action: str, **params: Any
