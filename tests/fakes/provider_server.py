@@ -168,7 +168,7 @@ def _patch_jambonz(document: dict) -> None:
         {"name": "format", "in": "path", "required": True,
          "schema": {"type": "string", "enum": ["mp3", "wav"]}},
     ]
-    paths["/v1/Accounts/{AccountSid}/RecentCalls/{CallSid}/record/{year}/{month}/{day}/{format}"] = {
+    paths[JambonzRecordings.RECORD] = {
         "parameters": record_params,
         "get": {"operationId": "getRecording", "responses": {
             "200": {"description": "The recording",

@@ -338,9 +338,10 @@ class VoiceGatewayProvider(Provider):
         return f"{self.base_url}/v1/Accounts/{self.account.account_sid}/RecentCalls/"
 
     def _recording_path(self, url: str) -> str:
-        """The file's path under the API (/v1): `url`'s and the account's record_format. Refused when `url` is not
-        this account's, since the API key goes with it, or when the account has no bucket
-        (jambonz then records nothing and answers every download with a bare 404)."""
+        """The file's path under the API (/v1): `url`'s and the account's record_format.
+        Refused when `url` is not this account's, since the API key goes with it, or when the
+        account has no bucket (jambonz then records nothing and answers every download with a
+        bare 404)."""
         if not url.startswith(self._recordings_base()):
             raise ProviderError(
                 f"The recording URL is not under this {self.label} account's API; Callboard "
