@@ -38,6 +38,15 @@ def call_media(*, call: Call) -> tuple[list[Recording], list[Transcript]]:
     return recordings, loose
 
 
+def media_named(*, call_id: int, what: str, url: str) -> Recording | Transcript | None:
+    """Callboard's copy of the recording or transcript at the provider's `url`, if it has
+    noted one; None for anything else (an input's saved speech is never fetched)."""
+    model = {"recording": Recording, "transcript": Transcript}.get(what)
+    if model is None:
+        return None
+    return model.objects.filter(call_id=call_id, provider_url=url[:1000]).first()
+
+
 def recording_link(*, recording: Recording, user_id: int, download: bool = False) -> str:
     """A URL that plays (or downloads) the recording for this user only, for
     RECORDINGS_LINK_SECONDS; the view still checks the user's session and role."""
