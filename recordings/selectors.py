@@ -15,11 +15,12 @@ LINK_SALT = "recordings.link"
 
 
 def recording_list(*, calls: QuerySet[Call]) -> QuerySet[Recording]:
-    """Recordings of `calls` (the call log's filters applied to them), newest first."""
+    """Recordings of `calls` (the call log's filters applied to them), newest first, each
+    with all its transcripts: one expired or still being fetched says so by its state."""
     return (
         Recording.objects.filter(call__in=calls.values("pk"))
         .select_related("call__account", "call__application")
-        .prefetch_related(Prefetch("transcripts", queryset=_stored_transcripts()))
+        .prefetch_related("transcripts")
     )
 
 

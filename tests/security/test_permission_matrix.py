@@ -256,6 +256,7 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "api_recordings": {"GET": VIEWER},
     "api_recording": {"GET": VIEWER, "DELETE": ADMIN},
     "api_recording_download": {"GET": VIEWER},
+    "api_recording_retention": {"GET": ADMIN, "PATCH": ADMIN},
     "api_alerts": {"GET": VIEWER},
     "api_alert_rules": {"GET": ADMIN, "POST": ADMIN},
     "api_alert_rule": {"GET": ADMIN, "PATCH": ADMIN, "DELETE": ADMIN},
