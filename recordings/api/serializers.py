@@ -69,6 +69,10 @@ class RecordingSerializer(serializers.ModelSerializer):
 
 
 class MediaRetentionSerializer(serializers.ModelSerializer):
+    updated_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="null until an admin first sets it."
+    )
+
     class Meta:
         model = MediaRetention
         fields = [
