@@ -11,8 +11,11 @@ from django.urls import reverse
 
 from calls.models import Call
 from calls.services.retention import retention_apply
+from portal.services import SYSTEM
 from recordings.models import MediaState, Recording, Transcript
 from tests.helpers import wait_for
+from voiceapps.models import Application
+from voiceapps.ncco.services import ncco_document_create
 from voiceapps.sandbox.services import sandbox_first_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -116,3 +119,47 @@ def test_through_the_api_alone_a_recorded_call_is_played_and_then_expires_on_sch
     assert api.get(recording["download_url"]).status_code == 404
     audit = admin.get("/api/v1/audit", {"action": "recording.expire"}).json()["results"]
     assert [entry["changes"]["recordings"] for entry in audit] == [1, 0]
+
+
+def test_a_recorded_call_on_the_jambonz_sandbox_is_fetched_from_its_recent_calls_once_ended(
+    live_callboard, api_for, operator_user, client_for
+):
+    """Voice Gateway names no recording in its events: the ended call's recording is looked
+    for where jambonz-api-server keeps it, and plays from the call page."""
+    demo = sandbox_first_run()
+    recorded = ncco_document_create(
+        actor=SYSTEM, name="Recorded", content=[{"action": "record"}, RECORDED_FLOW[1]]
+    )
+    Application.objects.filter(pk=demo.jambonz_application.pk).update(
+        ncco_document=recorded.version.document
+    )
+    response = api_for(operator_user).post(
+        "/api/v1/calls",
+        {
+            "application": demo.jambonz_application.pk,
+            "from_number": "+447700900100",
+            "to": {"type": "phone", "number": "+447700900000"},
+        },
+        format="json",
+    )
+    assert response.status_code == 202, response.json()
+    call = Call.objects.get(pk=response.json()["id"])
+
+    def stored():
+        return Recording.objects.filter(call=call, state=MediaState.STORED).first()
+
+    try:
+        recording = wait_for(stored, timeout=60, interval=0.3)
+    except TimeoutError:
+        raise AssertionError(
+            f"{list(Recording.objects.values())}\n{live_callboard.worker.log()[-4000:]}"
+        ) from None
+    call.refresh_from_db()
+    assert recording.provider_url.endswith(
+        f"/RecentCalls/{call.provider_call_id}/record/{call.answered_at:%Y/%m/%d}"
+    )
+    assert (recording.format, recording.duration_seconds) == ("wav", 1.0)
+    client = client_for(operator_user)
+    page = client.get(reverse("call_detail", args=[call.pk])).content.decode()
+    link = re.search(r'<audio controls preload="metadata" src="([^"]+)"', page).group(1)
+    assert client.get(link.replace("&amp;", "&")).status_code == 200

@@ -165,6 +165,7 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "sandbox_jb_account": {"GET": MACHINE},
     "sandbox_jb_calls": {"GET": MACHINE, "POST": MACHINE},
     "sandbox_jb_call": {"GET": MACHINE, "PUT": MACHINE, "POST": MACHINE},
+    "sandbox_jb_recording": {"GET": MACHINE, "DELETE": MACHINE},
     "sandbox_jb_applications": {"GET": MACHINE, "POST": MACHINE},
     "sandbox_jb_application": {"GET": MACHINE, "PUT": MACHINE},
     "sandbox_jb_numbers": {"GET": MACHINE},
