@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from calls.models import AnswerRequest, Call, CallEvent
 from recordings import tasks
-from recordings.models import Recording, Transcript
+from recordings.models import MediaState, Recording, Transcript
 from voiceapps.adapters import account_adapter
-from voiceapps.providers.base import ProviderError
+from voiceapps.providers.base import ProviderError, TranscriptTurn
 
 
 def media_note(*, event_id: int, url: str, recording_id: str) -> Recording | Transcript | None:
@@ -19,9 +19,14 @@ def media_note(*, event_id: int, url: str, recording_id: str) -> Recording | Tra
 
     Runs inside the transaction that stores the event (calls.signals.call_media_reported).
     """
+    event = CallEvent.objects.select_related("call").get(pk=event_id)
+    adapter_class = event.call.adapter_class
+    if event.kind == "transcription" and adapter_class is not None:
+        turns = adapter_class.transcript_turns_in(event.payload)
+        if turns is not None:
+            return _transcript_extend(event, turns)
     if not url:
         return None
-    event = CallEvent.objects.select_related("call").get(pk=event_id)
     model = Recording if event.kind == "record" else Transcript
     item, created = _pending(model, event.call, url, event=event, recording_id=recording_id)
     if created and recording_id:
@@ -52,8 +57,46 @@ def recording_after_call(*, call: Call, previous_status: str) -> Recording | Non
     )
     if not url:
         return None
-    recording, _ = _pending(Recording, call, url, event=None, recording_id="")
+    # The provider's recording id is the call's: hooked transcripts carry it too (above).
+    recording, created = _pending(
+        Recording, call, url, event=None, recording_id=call.provider_call_id
+    )
+    if created:
+        _link(call.pk, call.provider_call_id)
     return recording
+
+
+def _transcript_extend(event: CallEvent, turns: list[TranscriptTurn]) -> Transcript:
+    """Add the turns a transcription hook carried to its call's transcript (one per call,
+    made on the first hook, stored from the start: there is nothing to fetch). Each turn is
+    timed by when its hook arrived after the call was answered."""
+    call = event.call
+    transcript, created = Transcript.objects.get_or_create(
+        call=call,
+        provider_url="",  # carried by hooks, not at a URL
+        defaults={
+            "event": event,
+            "state": MediaState.STORED,
+            "provider_recording_id": call.provider_call_id[:100],
+            "fetched_at": timezone.now(),
+        },
+    )
+    if created:
+        _link(call.pk, call.provider_call_id)
+    transcript = Transcript.objects.select_for_update().get(pk=transcript.pk)
+    if transcript.state != MediaState.STORED:  # deleted by an admin or by retention
+        return transcript
+    at = event.provider_time or event.received_at
+    offset = (
+        round(max((at - call.answered_at).total_seconds(), 0.0), 1) if call.answered_at else 0.0
+    )
+    transcript.turns = [
+        *transcript.turns,
+        *({"speaker": t.speaker, "start": offset, "end": offset, "text": t.text} for t in turns),
+    ]
+    transcript.text = "\n".join(f"{t['speaker']}: {t['text']}" for t in transcript.turns)
+    transcript.save(update_fields=["turns", "text"])
+    return transcript
 
 
 def _pending(

@@ -121,15 +121,14 @@ def test_through_the_api_alone_a_recorded_call_is_played_and_then_expires_on_sch
     assert [entry["changes"]["recordings"] for entry in audit] == [1, 0]
 
 
-def test_a_recorded_call_on_the_jambonz_sandbox_is_fetched_from_its_recent_calls_once_ended(
+def test_a_recorded_call_on_the_jambonz_sandbox_plays_beside_its_hooked_transcript(
     live_callboard, api_for, operator_user, client_for
 ):
     """Voice Gateway names no recording in its events: the ended call's recording is looked
-    for where jambonz-api-server keeps it, and plays from the call page."""
+    for where jambonz-api-server keeps it, and plays from the call page beside the
+    transcript its transcriptionHook sent as the call went."""
     demo = sandbox_first_run()
-    recorded = ncco_document_create(
-        actor=SYSTEM, name="Recorded", content=[{"action": "record"}, RECORDED_FLOW[1]]
-    )
+    recorded = ncco_document_create(actor=SYSTEM, name="Recorded", content=RECORDED_FLOW)
     Application.objects.filter(pk=demo.jambonz_application.pk).update(
         ncco_document=recorded.version.document
     )
@@ -146,7 +145,8 @@ def test_a_recorded_call_on_the_jambonz_sandbox_is_fetched_from_its_recent_calls
     call = Call.objects.get(pk=response.json()["id"])
 
     def stored():
-        return Recording.objects.filter(call=call, state=MediaState.STORED).first()
+        recording = Recording.objects.filter(call=call, state=MediaState.STORED).first()
+        return recording if recording and recording.transcripts.exists() else None
 
     try:
         recording = wait_for(stored, timeout=60, interval=0.3)
@@ -159,7 +159,13 @@ def test_a_recorded_call_on_the_jambonz_sandbox_is_fetched_from_its_recent_calls
         f"/RecentCalls/{call.provider_call_id}/record/{call.answered_at:%Y/%m/%d}"
     )
     assert (recording.format, recording.duration_seconds) == ("wav", 1.0)
+    transcript = recording.transcripts.get()
+    assert [(t["speaker"], t["text"]) for t in transcript.turns] == [
+        ("Channel 1", "Hello, this is the sandbox calling."),
+        ("Channel 2", "Thanks, I can hear you."),
+    ]
     client = client_for(operator_user)
     page = client.get(reverse("call_detail", args=[call.pk])).content.decode()
+    assert "Thanks, I can hear you." in page
     link = re.search(r'<audio controls preload="metadata" src="([^"]+)"', page).group(1)
     assert client.get(link.replace("&amp;", "&")).status_code == 200

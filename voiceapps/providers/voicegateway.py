@@ -24,6 +24,7 @@ from voiceapps.providers.base import (
     RemoteApplication,
     RemoteNumber,
     SignedWebhook,
+    TranscriptTurn,
     WebhookVerdict,
     as_int,
     as_text,
@@ -334,6 +335,23 @@ class VoiceGatewayProvider(Provider):
         day = answered_at.astimezone(UTC)
         return f"{self._recordings_base()}{provider_call_id}/record/{day:%Y/%m/%d}"
 
+    @classmethod
+    def transcript_turns_in(cls, payload: Mapping[str, Any]) -> list[TranscriptTurn] | None:
+        """A transcriptionHook's final transcript, one turn per channel that spoke: `speech`
+        is {is_final, channel_tag, alternatives: [{transcript, confidence}]}, normalised by
+        the feature server (lib/utils/transcription-utils.js). It names no time: the turn's
+        start is left to the caller, who knows when it arrived."""
+        speech = payload.get("speech")
+        if not isinstance(speech, Mapping) or speech.get("is_final") is not True:
+            return []
+        alternatives = speech.get("alternatives")
+        best = alternatives[0] if isinstance(alternatives, list) and alternatives else {}
+        text = as_text(best.get("transcript") if isinstance(best, Mapping) else "").strip()
+        if not text:
+            return []
+        channel = as_int(speech.get("channel_tag")) or 1
+        return [TranscriptTurn(speaker=f"Channel {channel}", start=0.0, end=0.0, text=text)]
+
     def _recordings_base(self) -> str:
         return f"{self.base_url}/v1/Accounts/{self.account.account_sid}/RecentCalls/"
 
@@ -519,6 +537,10 @@ class VoiceGatewayProvider(Provider):
                 **common,
             )
         reason = as_text(payload.get("reason"))
+        if isinstance(payload.get("speech"), Mapping) and not reason:
+            # A transcriptionHook: the speech without a gather's reason
+            # (jambonz-feature-server lib/tasks/transcribe.js, _resolve).
+            return ParsedEvent(kind="transcription", **common)
         if reason in GATHER_REASONS or "digits" in payload or "speech" in payload:
             return ParsedEvent(kind="input", detail=reason, **common)
         call_status = as_text(payload.get("call_status"))
