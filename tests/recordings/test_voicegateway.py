@@ -13,7 +13,7 @@ from recordings import tasks
 from recordings.models import MediaRetention, MediaState, Recording
 from recordings.services.deletion import recording_provider_delete
 from recordings.services.fetching import MAX_ATTEMPTS, recording_fetch
-from tests.calls.webhook_helpers import CALL_SID, vg_status
+from tests.calls.webhook_helpers import CALL_SID, vg_post, vg_status
 from tests.factories import (
     VG_ACCOUNT_SID,
     AnswerRequestFactory,
@@ -153,3 +153,44 @@ def test_the_providers_copy_is_deleted_with_the_api_key(jambonz, memory_storage,
 
     assert bucket.files == {}
     assert fake.requests_to("DELETE", RECORD_PATH)[0].bearer_token()
+
+
+def transcribed(words: str, *, channel: int = 1, final: bool = True) -> dict:
+    """A transcriptionHook payload (jambonz-feature-server lib/tasks/transcribe.js)."""
+    speech = {
+        "language_code": "en-GB",
+        "channel_tag": channel,
+        "is_final": final,
+        "alternatives": [{"transcript": words, "confidence": 0.91}],
+    }
+    return {**vg_status("in-progress"), "speech": speech}
+
+
+def test_transcription_hooks_become_the_calls_transcript_beside_its_recording(
+    jambonz, memory_storage, client, client_for, viewer_user
+):
+    fake, bucket = jambonz
+    bucket.upload(CALL_SID, "2026/12/03", WAV)
+    call = answered_call(fake, RECORDED_VERBS)
+    hooks = [
+        transcribed("Your parcel", final=False),  # interim: not a turn
+        transcribed("Your parcel arrives on Tuesday."),
+        transcribed("Thank you.", channel=2),
+    ]
+    for payload in hooks:
+        assert vg_post(client, call.account, payload, hook="transcribe").status_code == 200
+
+    call_ends(call)
+    recording = Recording.objects.get(call=call)
+    recording_fetch(recording_id=recording.pk)
+
+    transcript = recording.transcripts.get()
+    assert [(t["speaker"], t["text"]) for t in transcript.turns] == [
+        ("Channel 1", "Your parcel arrives on Tuesday."),
+        ("Channel 2", "Thank you."),
+    ]
+    viewer = client_for(viewer_user)
+    page = viewer.get(reverse("call_detail", args=[call.pk])).content.decode()
+    assert "Your parcel arrives on Tuesday." in page and "<audio" in page
+    found = viewer.get(reverse("call_list"), {"transcript": "tuesday"}).content.decode()
+    assert reverse("call_detail", args=[call.pk]) in found
