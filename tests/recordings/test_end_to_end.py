@@ -85,7 +85,8 @@ def test_through_the_api_alone_a_recorded_call_is_played_and_then_expires_on_sch
 
     def listed():
         rows = api.get("/api/v1/recordings", {"account": call.account_id}).json()["results"]
-        done = rows and rows[0]["state"] == "stored" and rows[0]["transcripts"]
+        done = rows and rows[0]["state"] == "stored"
+        done = done and [t["state"] for t in rows[0]["transcripts"]] == ["stored"]
         return rows[0] if done else None
 
     try:
