@@ -2,6 +2,7 @@
 started a cloud recording is looked for where jambonz-api-server serves it once the call has
 ended, with the account's API key, against the spec-checking fake of jambonz."""
 
+import io
 from datetime import UTC, datetime
 
 import pytest
@@ -24,6 +25,7 @@ from tests.factories import (
 from tests.fakes.provider_server import FakeProvider, JambonzRecordings
 from tests.recordings.conftest import WAV
 from voiceapps.adapters import account_adapter
+from voiceapps.providers.base import ProviderError
 
 ANSWERED = datetime(2026, 12, 3, 23, 58, tzinfo=UTC)
 RECORDED_VERBS = [
@@ -194,3 +196,14 @@ def test_transcription_hooks_become_the_calls_transcript_beside_its_recording(
     assert "Your parcel arrives on Tuesday." in page and "<audio" in page
     found = viewer.get(reverse("call_list"), {"transcript": "tuesday"}).content.decode()
     assert reverse("call_detail", args=[call.pk]) in found
+
+
+def test_the_api_key_goes_only_to_the_accounts_own_recordings(jambonz, memory_storage):
+    fake, _ = jambonz
+    call = answered_call(fake, RECORDED_VERBS)
+    adapter = account_adapter(call.account)
+    elsewhere = f"{fake.url}/v1/Accounts/{VG_ACCOUNT_SID}/Calls/{CALL_SID}"
+
+    with pytest.raises(ProviderError, match="does not send its API key there"):
+        adapter.fetch_recording(None, elsewhere, into=io.BytesIO(), max_bytes=10**6)
+    assert fake.requests == []
