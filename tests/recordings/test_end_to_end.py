@@ -41,6 +41,26 @@ def place_recorded_call(api, application) -> Call:
     return Call.objects.get(pk=response.json()["id"])
 
 
+def place_recorded_jambonz_call(api, demo) -> Call:
+    """A call of the jambonz sandbox's demo application, its hosted flow now RECORDED_FLOW
+    (Voice Gateway runs only hosted flows)."""
+    recorded = ncco_document_create(actor=SYSTEM, name="Recorded", content=RECORDED_FLOW)
+    Application.objects.filter(pk=demo.jambonz_application.pk).update(
+        ncco_document=recorded.version.document
+    )
+    response = api.post(
+        "/api/v1/calls",
+        {
+            "application": demo.jambonz_application.pk,
+            "from_number": "+447700900100",
+            "to": {"type": "phone", "number": "+447700900000"},
+        },
+        format="json",
+    )
+    assert response.status_code == 202, response.json()
+    return Call.objects.get(pk=response.json()["id"])
+
+
 def test_a_recorded_sandbox_call_ends_with_a_playable_file_and_a_transcript(
     live_callboard, api_for, operator_user, client_for
 ):
@@ -128,22 +148,7 @@ def test_a_recorded_call_on_the_jambonz_sandbox_plays_beside_its_hooked_transcri
     """Voice Gateway names no recording in its events: the ended call's recording is looked
     for where jambonz-api-server keeps it, and plays from the call page beside the
     transcript its transcriptionHook sent as the call went."""
-    demo = sandbox_first_run()
-    recorded = ncco_document_create(actor=SYSTEM, name="Recorded", content=RECORDED_FLOW)
-    Application.objects.filter(pk=demo.jambonz_application.pk).update(
-        ncco_document=recorded.version.document
-    )
-    response = api_for(operator_user).post(
-        "/api/v1/calls",
-        {
-            "application": demo.jambonz_application.pk,
-            "from_number": "+447700900100",
-            "to": {"type": "phone", "number": "+447700900000"},
-        },
-        format="json",
-    )
-    assert response.status_code == 202, response.json()
-    call = Call.objects.get(pk=response.json()["id"])
+    call = place_recorded_jambonz_call(api_for(operator_user), sandbox_first_run())
 
     def stored():
         recording = Recording.objects.filter(call=call, state=MediaState.STORED).first()
