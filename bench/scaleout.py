@@ -23,7 +23,7 @@ names a node:
    every call shown with its final status;
 then the figures: events/s and calls/s with two web and worker nodes and with one.
 
-`--quick` runs a reduced set (tests/test_scaleout.py); `--keep` leaves the directory and the
+`--quick` runs a reduced set (a smoke run; docs/decisions.md says why it is not in the suite); `--keep` leaves the directory and the
 database for a look afterwards.
 """
 
@@ -1009,7 +1009,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="fewer calls and events, no figures (the suite's slow test)",
+        help="fewer calls and events, no figures (a smoke run)",
     )
     parser.add_argument("--only", action="append", choices=CHECKS, help="run only these")
     parser.add_argument("--no-figures", action="store_true")

@@ -19,3 +19,7 @@ retention_due = Signal()
 # events.py adds `parsed` (the provider's event in our words). What receivers write commits or
 # rolls back with the change itself (forwarding's outbox relies on it).
 call_changed = Signal()
+# Calls were created as one batch (calls/services/placing.py `calls_place_batch`), with
+# `calls`: instead of call_changed for each (created=True), so a receiver reads what it needs
+# once for the batch. Sent inside the transaction that inserted them.
+calls_created = Signal()

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
 
-from campaigns.models import Campaign
-from campaigns.services.campaigns import DEFAULT_RETRY_RULES
+from campaigns.models import Campaign, Outcome
+from campaigns.services.campaigns import DEFAULT_RETRY_RULES, RETRIABLE
 from portal.forms import ServiceErrorsMixin
 from voiceapps.models import Application, CallProfile, ProviderAccount
 
 WEEKDAYS_9_TO_5 = [{"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "17:00"}]
-
-
-class JsonField(forms.CharField):
-    """A JSON document typed into a text area."""
-
-    widget = forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "class": "mono"})
-
-    def prepare_value(self, value: Any) -> str:
-        return value if isinstance(value, str) else json.dumps(value)
-
-    def to_python(self, value: Any) -> Any:
-        text = super().to_python(value)
-        try:
-            return json.loads(text) if text else None
-        except json.JSONDecodeError as error:
-            raise forms.ValidationError(f"Not JSON: {error.msg} at line {error.lineno}.") from None
 
 
 class CampaignForm(ServiceErrorsMixin, forms.Form):
@@ -51,20 +34,8 @@ class CampaignForm(ServiceErrorsMixin, forms.Form):
         help_text="Never above the account's own limit, which single calls share.",
     )
     max_concurrent = forms.IntegerField(min_value=1, initial=10, label="Calls in progress at once")
-    windows = JsonField(
-        initial=WEEKDAYS_9_TO_5,
-        label="Calling windows",
-        help_text='In each contact\'s own time zone: [{"days": [0..6, Monday '
-        '0], "start": "09:00", "end": "17:00"}].',
-    )
     default_timezone = forms.CharField(
         initial="UTC", help_text="For numbers whose zone cannot be told from the number."
-    )
-    retry_rules = JsonField(
-        initial=DEFAULT_RETRY_RULES,
-        required=False,  # {} or nothing: no retries, every outcome final
-        help_text='By outcome: {"busy": {"retries": 2, "delay_minutes": '
-        "10}}; outcomes not named are final ({} retries nothing).",
     )
     starts_at = forms.DateTimeField(
         required=False,
@@ -89,15 +60,129 @@ class CampaignForm(ServiceErrorsMixin, forms.Form):
             return "profile"
         return "application" if key == "account" else super().field_for(key)
 
-    def values(self) -> dict[str, Any]:
+    def values(self, windows: WindowRows, retries: RetryRuleRows) -> dict[str, Any]:
+        """The service's values, the windows and retry rules from their rows."""
         values = dict(self.cleaned_data)
+        values["windows"] = windows.windows()
+        values["retry_rules"] = retries.rules()
         values["from_numbers"] = [n.strip() for n in values["from_numbers"].split(",") if n.strip()]
         values["account"] = values["application"].account
         values["flow"] = {"type": "application"}
-        values["retry_rules"] = values["retry_rules"] or {}
         if values["starts_at"] is None:
             del values["starts_at"]
         return values
+
+
+DAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
+TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+
+
+class WindowForm(forms.Form):
+    """One calling window: days and hours, in each contact's own time zone. An empty row is
+    no window."""
+
+    days = forms.TypedMultipleChoiceField(
+        choices=DAYS, coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    start = forms.TimeField(required=False, widget=TIME_INPUT, label="From")
+    end = forms.TimeField(required=False, widget=TIME_INPUT, label="Until")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not self.errors and any(data.get(name) for name in ("days", "start", "end")):
+            if not data.get("days"):
+                self.add_error("days", "Choose at least one day.")
+            for name in ("start", "end"):
+                if data.get(name) is None:
+                    self.add_error(name, "Give a time such as 09:00.")
+            if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+                self.add_error("end", "The end must come after the start.")
+        return data
+
+    def window(self) -> dict[str, Any] | None:
+        data = self.cleaned_data
+        if not data.get("days"):
+            return None
+        return {
+            "days": sorted(data["days"]),
+            "start": data["start"].strftime("%H:%M"),
+            "end": data["end"].strftime("%H:%M"),
+        }
+
+
+class WindowRows(forms.BaseFormSet):
+    def clean(self) -> None:
+        if not any(self.errors) and not self.windows():
+            raise forms.ValidationError(
+                "Give at least one calling window, such as Monday to Friday 09:00-17:00."
+            )
+
+    def windows(self) -> list[dict[str, Any]]:
+        return [w for form in self.forms if (w := form.window()) is not None]
+
+
+WindowFormSet = forms.formset_factory(WindowForm, formset=WindowRows, extra=1)
+
+
+class RetryRuleForm(forms.Form):
+    """One retry rule: after this outcome, this many more tries, this long apart. A row whose
+    outcome is left empty is no rule."""
+
+    outcome = forms.ChoiceField(
+        choices=[("", "—")] + [(o, Outcome(o).label) for o in RETRIABLE], required=False
+    )
+    retries = forms.IntegerField(
+        min_value=0, max_value=10, required=False, label="Extra tries"
+    )
+    delay_minutes = forms.FloatField(
+        min_value=0, max_value=10080, required=False, label="Delay (minutes)"
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("outcome") and data.get("retries") is None:
+            self.add_error("retries", "Give how many more tries, 0 to 10.")
+        return data
+
+
+class RetryRuleRows(forms.BaseFormSet):
+    def clean(self) -> None:
+        seen = set()
+        for form in self.forms:
+            outcome = form.cleaned_data.get("outcome")
+            if outcome and outcome in seen:
+                form.add_error("outcome", "This outcome has a rule already.")
+            seen.add(outcome)
+
+    def rules(self) -> dict[str, dict[str, Any]]:
+        """{outcome: {retries, delay_minutes}}; outcomes not named are final."""
+        rules = {}
+        for form in self.forms:
+            data = form.cleaned_data
+            if data.get("outcome"):
+                delay = data.get("delay_minutes") or 0
+                rules[data["outcome"]] = {
+                    "retries": data["retries"],
+                    "delay_minutes": int(delay) if float(delay).is_integer() else delay,
+                }
+        return rules
+
+
+RetryRuleFormSet = forms.formset_factory(RetryRuleForm, formset=RetryRuleRows, extra=1)
+
+
+def rule_rows(campaign: Campaign | None, data: Any = None) -> tuple[WindowRows, RetryRuleRows]:
+    """The window and retry-rule rows of a campaign's form, filled from `data` when posted."""
+    windows = campaign.windows if campaign is not None else WEEKDAYS_9_TO_5
+    rules = campaign.retry_rules if campaign is not None else DEFAULT_RETRY_RULES
+    return (
+        WindowFormSet(data, prefix="windows", initial=[
+            {"days": w["days"], "start": w["start"], "end": w["end"]} for w in windows
+        ]),
+        RetryRuleFormSet(data, prefix="retries", initial=[
+            {"outcome": outcome, **rule} for outcome, rule in rules.items()
+        ]),
+    )
 
 
 class ContactUploadForm(forms.Form):

@@ -174,7 +174,11 @@ class Attempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["contact", "number"], name="attempt_once"),
         ]
-        indexes = [models.Index(fields=["status"], name="attempt_open")]
+        indexes = [
+            models.Index(fields=["status"], name="attempt_open"),
+            # The board's pace: the last minute's attempts, not every attempt of the campaign.
+            models.Index(fields=["created_at"], name="attempt_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"Attempt {self.number} of contact {self.contact_id}"

@@ -8,6 +8,11 @@ urlpatterns = [
     path("campaigns/<id:pk>/", views.campaign_detail, name="campaign_detail"),
     path("campaigns/<id:pk>/edit", views.campaign_edit, name="campaign_edit"),
     path("campaigns/<id:pk>/board", views.campaign_board_live, name="campaign_board_live"),
+    path(
+        "campaigns/<id:pk>/contact-table",
+        views.campaign_contacts_live,
+        name="campaign_contacts_live",
+    ),
     path("campaigns/<id:pk>/contacts", views.campaign_upload, name="campaign_upload"),
     path("campaigns/<id:pk>/preview", views.campaign_preview_page, name="campaign_preview"),
     path("campaigns/<id:pk>/results.csv", views.campaign_results_csv, name="campaign_results_csv"),

@@ -15,6 +15,7 @@ from campaigns.forms import (
     ContactUploadForm,
     SuppressedUploadForm,
     SuppressionListForm,
+    rule_rows,
 )
 from campaigns.models import Campaign, ImportStatus, SuppressionList
 from campaigns.selectors import campaign_board, campaign_contacts, campaign_preview
@@ -43,19 +44,27 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 
 def _form_page(request: HttpRequest, campaign: Campaign | None) -> HttpResponse:
     form = CampaignForm(request.POST or None, campaign=campaign)
-    if request.method == "POST" and form.is_valid():
+    windows, retries = rule_rows(campaign, request.POST or None)
+    # Each is validated, so every row shows its errors at once.
+    valid = [form.is_valid(), windows.is_valid(), retries.is_valid()]
+    if request.method == "POST" and all(valid):
         actor = Actor.from_request(request)
+        values = form.values(windows, retries)
         try:
             if campaign is None:
-                campaign, _ = campaigns.campaign_create(actor=actor, values=form.values())
+                campaign, _ = campaigns.campaign_create(actor=actor, values=values)
             else:
-                campaigns.campaign_update(actor=actor, campaign=campaign, values=form.values())
+                campaigns.campaign_update(actor=actor, campaign=campaign, values=values)
         except ValidationError as error:
             form.add_service_errors(error)
         else:
             messages.success(request, f"Campaign “{campaign.name}” saved.")
             return redirect("campaign_detail", pk=campaign.pk)
-    return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": campaign})
+    return render(
+        request,
+        "campaigns/campaign_form.html",
+        {"form": form, "windows": windows, "retries": retries, "campaign": campaign},
+    )
 
 
 @role_required(Role.OPERATOR)
@@ -78,20 +87,22 @@ def _board_context(request: HttpRequest, campaign: Campaign) -> dict:
     }
 
 
+def _contacts_context(request: HttpRequest, campaign: Campaign) -> dict:
+    page = Paginator(campaign_contacts(campaign=campaign), 50).get_page(request.GET.get("page"))
+    return {"campaign": campaign, "contacts": page, "live_interval_ms": BOARD_INTERVAL_MS}
+
+
 @role_required(Role.VIEWER)
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(
         Campaign.objects.select_related("account", "application", "rehearsal_of"), pk=pk
-    )
-    contacts_page = Paginator(campaign_contacts(campaign=campaign), 50).get_page(
-        request.GET.get("page")
     )
     return render(
         request,
         "campaigns/campaign_detail.html",
         {
             **_board_context(request, campaign),
-            "contacts": contacts_page,
+            **_contacts_context(request, campaign),
             "upload_form": ContactUploadForm(),
             # Only what the campaign can do now: no Pause on a draft, no Start once running.
             "actions": [
@@ -110,6 +121,15 @@ def campaign_board_live(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     return render(
         request, "campaigns/campaign_detail.html#board", _board_context(request, campaign)
+    )
+
+
+@role_required(Role.VIEWER)
+def campaign_contacts_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """The contacts table's page alone, which the detail page asks for as it does the board."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    return render(
+        request, "campaigns/campaign_detail.html#contacts", _contacts_context(request, campaign)
     )
 
 

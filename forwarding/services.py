@@ -217,9 +217,11 @@ def forwarding_record(
     previous_status: str = "",
     created: bool = False,
     parsed: ParsedEvent | None = None,
+    subscriptions: list[Subscription] | None = None,
 ) -> int:
     """Write the deliveries one call change makes, in the caller's transaction; the number
-    written. Their send goes out once it commits."""
+    written. Their send goes out once it commits. `subscriptions`: the enabled ones, when the
+    caller read them once for many calls."""
     types = event_types_of(call=call, event=event, previous_status=previous_status, created=created)
     if not types:
         return 0
@@ -227,9 +229,9 @@ def forwarding_record(
     if len(own_url) > OWN_URL_LIMIT:
         log.warning("Call %s: its event_url is too long to forward to.", call.pk)
         own_url = ""
-    targets = [
-        (s, s.url) for s in Subscription.objects.filter(enabled=True, for_call_event_urls=False)
-    ]
+    if subscriptions is None:
+        subscriptions = _enabled_subscriptions()
+    targets = [(s, s.url) for s in subscriptions]
     if own_url and (own := call_urls_subscription()).enabled:
         targets.append((own, own_url))
     wanted = [
@@ -278,6 +280,18 @@ def forwarding_record(
     pairs = {(row.subscription_id, call.pk) for row in rows}
     transaction.on_commit(lambda: [tasks.forwarding_send.delay(s, c) for s, c in pairs])
     return len(rows)
+
+
+def _enabled_subscriptions() -> list[Subscription]:
+    return list(Subscription.objects.filter(enabled=True, for_call_event_urls=False))
+
+
+def forwarding_record_created(*, calls: list[Call]) -> int:
+    """The deliveries of calls created as one batch, the subscriptions read once."""
+    subscriptions = _enabled_subscriptions()
+    return sum(
+        forwarding_record(call=call, created=True, subscriptions=subscriptions) for call in calls
+    )
 
 
 # -- sending -----------------------------------------------------------------------------------

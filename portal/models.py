@@ -203,7 +203,19 @@ class AuditEntry(models.Model):
         ip_address: str | None = None,
     ) -> "AuditEntry":
         """An entry about `obj` (system's unless an actor is given), its changes scrubbed."""
-        return cls.objects.create(
+        entry = cls.of(action=action, obj=obj, changes=changes, actor=actor,
+                       actor_label=actor_label, token=token, ip_address=ip_address)
+        entry.save(force_insert=True)
+        return entry
+
+    @classmethod
+    def of(
+        cls, *, action: str, obj: models.Model | None = None, changes: dict | None = None,
+        actor: User | None = None, actor_label: str = "system", token: ApiToken | None = None,
+        ip_address: str | None = None,
+    ) -> "AuditEntry":
+        """The entry `record` stores, unsaved (for a bulk insert)."""
+        return cls(
             actor=actor,
             actor_label=actor_label,
             token=token,

@@ -107,6 +107,15 @@ def audit_record(
                              ip_address=actor.ip_address)
 
 
+def audit_record_many(*, actor: Actor, action: str, changes_of: dict[Model, dict]) -> None:
+    """One entry per object, each with its changes, in one INSERT."""
+    AuditEntry.objects.bulk_create([
+        AuditEntry.of(action=action, obj=obj, changes=changes, actor=actor.user,
+                      actor_label=actor.label, token=actor.token, ip_address=actor.ip_address)
+        for obj, changes in changes_of.items()
+    ])
+
+
 # First-run setup ---------------------------------------------------------------------------
 
 def setup_token() -> str:

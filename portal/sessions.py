@@ -71,13 +71,16 @@ def session_touch(request: HttpRequest) -> None:
         .exclude(last_seen_at__gt=now - TOUCH_EVERY, ip_address=ip)
         .update(last_seen_at=now, ip_address=ip)
     )
-    if not updated and not UserSession.objects.filter(session_key=key).exists():
-        # A session from before this list existed: listed from now on.
-        UserSession.objects.create(
+    if not updated:
+        # A session from before this list existed: listed from now on. get_or_create, as two
+        # of its requests can arrive at once (a page and its live region).
+        UserSession.objects.get_or_create(
             session_key=key,
-            user=request.user,
-            ip_address=ip,
-            user_agent=request.headers.get("User-Agent", "")[:200],
+            defaults={
+                "user": request.user,
+                "ip_address": ip,
+                "user_agent": request.headers.get("User-Agent", "")[:200],
+            },
         )
 
 

@@ -321,7 +321,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "portal.api.schema.CallboardAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.ListPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["portal.api.filtering.StrictFilterBackend"],
     "EXCEPTION_HANDLER": "portal.api.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",

@@ -50,7 +50,7 @@ class AlertRuleListCreateApi(GenericAPIView):
 
     @extend_schema(responses=AlertRuleSerializer(many=True), summary="List alert rules")
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(AlertRuleSerializer(page, many=True).data)
 
     @extend_schema(request=AlertRuleWriteSerializer, responses={201: AlertRuleSerializer},
@@ -99,7 +99,7 @@ class AlertChannelListCreateApi(GenericAPIView):
 
     @extend_schema(responses=AlertChannelSerializer(many=True), summary="List alert channels")
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(AlertChannelSerializer(page, many=True).data)
 
     @extend_schema(request=AlertChannelWriteSerializer,

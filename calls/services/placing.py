@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,8 +23,8 @@ from calls import options as rules
 from calls import tasks
 from calls.models import Call, CallStatus, Direction
 from calls.services.provider_request import adapter_problems, application_config, call_request
-from calls.signals import call_changed
-from portal.services import Actor, IdempotencyConflict, audit_record
+from calls.signals import call_changed, calls_created
+from portal.services import Actor, IdempotencyConflict, audit_record, audit_record_many
 from voiceapps import phone
 from voiceapps.adapters import account_adapter
 from voiceapps.models import Application, CallProfile, FlowType, Number, ProviderAccount
@@ -55,6 +56,20 @@ def request_fingerprint(values: Mapping[str, Any]) -> str:
     """sha256 of the request in canonical JSON: equal requests, equal fingerprints."""
     canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _placing_fingerprint(
+    account: ProviderAccount | None, application: Application | None, to: Mapping[str, Any],
+    from_number: str, random_from_number: bool, flow: Mapping[str, Any],
+    options: Mapping[str, Any], tag: Mapping[str, Any], profile: CallProfile | None,
+) -> str:
+    """The fingerprint of a placing request, as its caller gave it."""
+    return request_fingerprint({
+        "account": account.pk if account else None,
+        "application": application.pk if application else None,
+        "to": to, "from_number": from_number, "random_from_number": random_from_number,
+        "flow": flow, "options": options, "tag": tag, "profile": profile.pk if profile else None,
+    })
 
 
 def _replayed(actor: Actor, key: str, fingerprint: str, now: datetime) -> Call | None:
@@ -205,12 +220,8 @@ def call_place(
     """
     options = dict(options or {})
     tag = dict(tag or {})
-    fingerprint = request_fingerprint({
-        "account": account.pk if account else None,
-        "application": application.pk if application else None,
-        "to": to, "from_number": from_number, "random_from_number": random_from_number,
-        "flow": flow, "options": options, "tag": tag, "profile": profile.pk if profile else None,
-    })
+    fingerprint = _placing_fingerprint(account, application, to, from_number, random_from_number,
+                                       flow, options, tag, profile)
     now = timezone.now()
     with transaction.atomic():
         if idempotency_key and actor.user is not None:
@@ -260,14 +271,110 @@ def call_place(
             if existing is None:
                 raise
             return existing, True
-        audit_record(actor=actor, action="call.place", obj=call, changes={
-            "via": via,
-            "to": call.to_display,
-            "from": caller or "random number",
-            "flow": checked_flow["type"],
-            "options": sent,
-            "tag": tag,
-            "profile": profile.name if profile else "",
-        })
+        audit_record(actor=actor, action="call.place", obj=call,
+                     changes=_placed_changes(call, via, profile))
         transaction.on_commit(lambda: tasks.call_submit.delay(call.pk))
     return call, False
+
+
+def _placed_changes(call: Call, via: str, profile: CallProfile | None) -> dict[str, Any]:
+    """What the audit entry of a placed call records."""
+    return {
+        "via": via,
+        "to": call.to_display,
+        "from": call.from_number or "random number",
+        "flow": call.flow["type"],
+        "options": call.options,
+        "tag": call.tag,
+        "profile": profile.name if profile else "",
+    }
+
+
+@dataclass(frozen=True)
+class Dial:
+    """One call of a batch: what differs between the calls `calls_place_batch` places."""
+
+    to: Mapping[str, Any]
+    from_number: str
+    tag: Mapping[str, Any]
+
+
+def calls_place_batch(
+    *,
+    actor: Actor,
+    via: str,
+    dials: Sequence[Dial],
+    flow: Mapping[str, Any],
+    account: ProviderAccount | None = None,
+    application: Application | None = None,
+    options: Mapping[str, Any] | None = None,
+    profile: CallProfile | None = None,
+) -> list[Call | ValidationError]:
+    """Place many calls that share an account or application, a flow, options and a profile,
+    as `call_place` would one by one, in the caller's transaction (it must be in one).
+
+    What they share is checked once (the account, the options, the flow, and what the
+    adapter builds from them, once per caller number); each call's endpoint and tag are
+    checked on their own. The calls and their audit entries are inserted in bulk and their
+    send tasks published together once the caller's transaction commits. No idempotency key:
+    the caller makes the batch safe to repeat (a campaign's attempts are unique per contact).
+    Returns, in the order of `dials`, each placed Call or the ValidationError refusing it.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("calls_place_batch() must run inside transaction.atomic()")
+    given_account = account
+    try:
+        account = _check_account(account, application)
+        provider = provider_class(account.kind)
+        shared = _merged_options(provider, account.kind, dict(options or {}), profile)
+        problems = rules.option_problems(provider, shared)
+        if problems:
+            raise ValidationError(problems)
+        checked_flow = _check_flow(provider, application, flow)
+    except ValidationError as refusal:
+        return [refusal] * len(dials)
+
+    now = timezone.now()
+    callers: dict[str, str | ValidationError] = {}  # as given -> E.164, or why not
+    placed: list[Call | ValidationError] = []
+    for dial in dials:
+        tag = dict(dial.tag)
+        sent = {**shared, "tag": tag} if tag and "tag" in provider.CALL_OPTIONS else shared
+        try:
+            if problems := rules.tag_problems(tag):
+                raise ValidationError(problems)
+            endpoint = _check_to(provider, dial.to)
+            if dial.from_number not in callers:
+                try:
+                    callers[dial.from_number] = _check_from(provider, account, dial.from_number,
+                                                            random_from_number=False)
+                    _check_buildable(provider, account, application, call_request(
+                        to=endpoint, from_number=callers[dial.from_number], flow=checked_flow,
+                        options=sent))
+                except ValidationError as refusal:
+                    callers[dial.from_number] = refusal
+            caller = callers[dial.from_number]
+            if isinstance(caller, ValidationError):
+                raise caller
+            call = Call(
+                account=account, provider=account.kind, application=application,
+                direction=Direction.OUTBOUND, from_number=caller, to_endpoint=endpoint,
+                to_display=to_display(endpoint), tag=tag, flow=checked_flow, options=sent,
+                placed_by=actor.user, placed_via_token=actor.token, status=CallStatus.QUEUED,
+                request_fingerprint=_placing_fingerprint(
+                    given_account, application, dial.to, dial.from_number, False, flow,
+                    dict(options or {}), tag, profile),
+                created_at=now,
+            )
+            call.full_clean(exclude=LOADED_RELATIONS, validate_constraints=False)
+        except ValidationError as refusal:
+            placed.append(refusal)
+        else:
+            placed.append(call)
+
+    calls = Call.objects.bulk_create([call for call in placed if isinstance(call, Call)])
+    calls_created.send(sender=Call, calls=calls)
+    audit_record_many(actor=actor, action="call.place", changes_of={
+        call: _placed_changes(call, via, profile) for call in calls})
+    transaction.on_commit(lambda: tasks.calls_submit_each.delay([call.pk for call in calls]))
+    return placed

@@ -238,7 +238,11 @@ class BoardSerializer(serializers.Serializer):
 
     status = serializers.CharField(source="campaign.status")
     contacts = serializers.IntegerField(source="total")
-    finished_percent = serializers.IntegerField()
+    to_call = serializers.IntegerField(help_text="Contacts to call: all but the skipped.")
+    finished_percent = serializers.IntegerField(
+        help_text="Of the contacts to call, the share whose calling is over; skipped contacts "
+        "are not counted (they are in by_state)."
+    )
     by_state = serializers.DictField(child=serializers.IntegerField())
     outcomes = serializers.DictField(child=serializers.IntegerField())
     attempts = serializers.IntegerField()

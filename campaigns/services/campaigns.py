@@ -17,7 +17,7 @@ from campaigns.selectors import campaign_preview
 from campaigns.services import dialing
 from campaigns.services.contacts import known_timezones
 from campaigns.services.idempotency import made_with_key, save_once
-from portal.services import Actor, IdempotencyConflict, audit_record
+from portal.services import Actor, audit_record
 
 # What a new campaign retries unless told otherwise (docs/decisions.md).
 DEFAULT_RETRY_RULES = {
@@ -92,10 +92,11 @@ def campaign_create(
     fingerprint = request_fingerprint(
         {name: getattr(value, "pk", value) for name, value in values.items()}
     )
-    existing = made_with_key(Campaign, actor=actor, key=idempotency_key)
+    def same_request(made: Campaign) -> bool:
+        return made.request_fingerprint == fingerprint
+
+    existing = made_with_key(Campaign, actor=actor, key=idempotency_key, matches=same_request)
     if existing is not None:
-        if existing.request_fingerprint != fingerprint:
-            raise IdempotencyConflict(existing)
         return existing, True
     campaign = Campaign(
         **values,
@@ -109,7 +110,9 @@ def campaign_create(
         raise ValidationError({"account": ["Choose an account or an application."]})
     _check(campaign)
     with transaction.atomic():
-        campaign, replayed = save_once(campaign, actor=actor, key=idempotency_key)
+        campaign, replayed = save_once(
+            campaign, actor=actor, key=idempotency_key, matches=same_request
+        )
         if replayed:
             return campaign, True
         audit_record(

@@ -205,8 +205,15 @@ def contacts_import(
     *, actor: Actor, campaign: Campaign, content: str, filename: str = "", idempotency_key: str = ""
 ) -> tuple[ContactImport, bool]:
     """Store an upload and import it: now if small, else in a worker (progress on the row).
-    Returns (import, replayed)."""
-    existing = made_with_key(ContactImport, actor=actor, key=idempotency_key)
+    Returns (import, replayed); IdempotencyConflict when the key came with another file or
+    for another campaign."""
+
+    def same_request(made: ContactImport) -> bool:
+        return made.campaign_id == campaign.pk and made.content == content
+
+    existing = made_with_key(
+        ContactImport, actor=actor, key=idempotency_key, matches=same_request
+    )
     if existing is not None:
         return existing, True
     _, rows = _read_csv(content)
@@ -219,7 +226,9 @@ def contacts_import(
             created_by=actor.user,
             idempotency_key=idempotency_key if actor.user else "",
         )
-        upload, replayed = save_once(upload, actor=actor, key=idempotency_key)
+        upload, replayed = save_once(
+            upload, actor=actor, key=idempotency_key, matches=same_request
+        )
         if replayed:
             return upload, True
         audit_record(

@@ -3,10 +3,11 @@ with the same checks, audit and sending as a call placed from the page or the AP
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from calls.models import Call
-from calls.services.placing import call_place
+from calls.services.placing import Dial, call_place, calls_place_batch
 from campaigns.models import Campaign, Contact
 from portal.services import Actor
 
@@ -27,18 +28,29 @@ def _arguments(campaign: Campaign, to: str, from_number: str) -> dict:
     }
 
 
-def dial(campaign: Campaign, contact: Contact, attempt_number: int) -> Call:
-    """Place the call of the contact's attempt (sent by a worker once the caller's
-    transaction commits). No idempotency key: the attempt row, unique per contact and number,
-    commits with the call or not at all. Raises ValidationError when placing refuses it."""
+def dial_batch(campaign: Campaign, contacts: list[Contact]) -> list[Call | ValidationError]:
+    """Place the calls of the contacts' next attempts (`attempts_made` already counts them),
+    in the caller's transaction: each contact's Call, or the ValidationError refusing it, in
+    order. No idempotency key: the attempt row, unique per contact and number, commits with
+    the call or not at all. Each caller number takes its turn by contact and attempt."""
     callers = campaign.from_numbers
-    call, _ = call_place(
+    return calls_place_batch(
         actor=Actor(user=campaign.created_by),
         via=VIA_CAMPAIGN,
-        tag=contact.variables,
-        **_arguments(campaign, contact.e164, callers[(contact.pk + attempt_number) % len(callers)]),
+        account=campaign.account,
+        application=campaign.application,
+        flow=campaign.flow,
+        options=campaign.options,
+        profile=campaign.profile,
+        dials=[
+            Dial(
+                to={"type": "phone", "number": contact.e164},
+                from_number=callers[(contact.pk + contact.attempts_made) % len(callers)],
+                tag=contact.variables,
+            )
+            for contact in contacts
+        ],
     )
-    return call
 
 
 def campaign_check_flow(campaign: Campaign) -> None:

@@ -17,12 +17,12 @@ placed meanwhile waits about a second at most.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Model, Q
 from django.utils import timezone
 
 from calls.models import TERMINAL_STATUSES, AnsweredBy, Call, CallStatus
@@ -109,16 +109,32 @@ ATTEMPT_ENDED_FIELDS = ["status", "outcome", "ended_at", "detail"]
 CONTACT_NEXT_FIELDS = ["state", "next_attempt_at", "outcome", "updated_at"]
 
 
-def attempt_end(attempt: Attempt, outcome: str, now: datetime, detail: str = "") -> None:
-    """Record how one attempt ended, and what its contact does next (locked by the caller)."""
-    earlier = attempt.contact.attempts.filter(status=AttemptStatus.ENDED, outcome=outcome)
-    times = 1 + earlier.count()
-    _end(attempt, outcome, times, now, detail)
-    attempt.save(update_fields=ATTEMPT_ENDED_FIELDS)
-    attempt.contact.save(update_fields=CONTACT_NEXT_FIELDS)
-
-
 SETTLE_BATCH = 500  # attempts settled per transaction
+
+
+def _update_alike(model: type[Model], rows: list[Model], fields: list[str]) -> None:
+    """Save `fields` of `rows` with one plain UPDATE per distinct set of values: a batch ends
+    in a handful of ways (an outcome, its retry time), and Django's bulk_update, a CASE per
+    row and field, cost more CPU than the rest of settling."""
+    alike: dict[tuple, list[int]] = defaultdict(list)
+    for row in rows:
+        alike[tuple(getattr(row, name) for name in fields)].append(row.pk)
+    for values, pks in alike.items():
+        model.objects.filter(pk__in=pks).update(**dict(zip(fields, values, strict=True)))
+
+
+def _times_ended(contact_ids: list[int]) -> Counter:
+    """How often each contact's attempts ended each way so far: (contact id, outcome) -> n."""
+    return Counter(
+        {
+            (row["contact_id"], row["outcome"]): row["n"]
+            for row in Attempt.objects.filter(
+                contact_id__in=contact_ids, status=AttemptStatus.ENDED
+            )
+            .values("contact_id", "outcome")
+            .annotate(n=Count("id"))
+        }
+    )
 
 
 def attempts_settle(*, now: datetime) -> int:
@@ -135,23 +151,14 @@ def attempts_settle(*, now: datetime) -> int:
                 .filter(Q(call__status__in=TERMINAL_STATUSES) | Q(call__isnull=True))
                 .order_by("pk")[:SETTLE_BATCH]
             )
-            # How often each contact's attempts ended each way before: retries count them.
-            times = Counter(
-                {
-                    (row["contact_id"], row["outcome"]): row["n"]
-                    for row in Attempt.objects.filter(
-                        contact_id__in=[a.contact_id for a in batch], status=AttemptStatus.ENDED
-                    )
-                    .values("contact_id", "outcome")
-                    .annotate(n=Count("id"))
-                }
-            )
+            # Retries count how often each contact's attempts ended each way before.
+            times = _times_ended([a.contact_id for a in batch])
             for attempt in batch:
                 outcome = Outcome.OPTED_OUT if attempt.opted_out else call_outcome(attempt.call)
                 times[attempt.contact_id, outcome] += 1
                 _end(attempt, outcome, times[attempt.contact_id, outcome], now)
-            Attempt.objects.bulk_update(batch, ATTEMPT_ENDED_FIELDS)
-            Contact.objects.bulk_update([a.contact for a in batch], CONTACT_NEXT_FIELDS)
+            _update_alike(Attempt, batch, ATTEMPT_ENDED_FIELDS)
+            _update_alike(Contact, [a.contact for a in batch], CONTACT_NEXT_FIELDS)
         settled += len(batch)
         if len(batch) < SETTLE_BATCH:
             return settled
@@ -180,7 +187,7 @@ def _dials_allowed(campaign: Campaign, now: datetime) -> int:
 
 def _outside_window(campaign: Campaign, contact: Contact, now: datetime) -> bool:
     """False if the contact's window is open; else moves it to the next opening, or skips it
-    when none comes before the end."""
+    when none comes before the end (in memory; saved by the caller)."""
     if windows.is_open(campaign.windows, contact.timezones, now):
         return False
     opens = windows.next_open(campaign.windows, contact.timezones, now)
@@ -188,26 +195,39 @@ def _outside_window(campaign: Campaign, contact: Contact, now: datetime) -> bool
         contact.state, contact.skip_reason = ContactState.SKIPPED, SkipReason.NO_WINDOW
     else:
         contact.next_attempt_at = opens
-    contact.save(update_fields=["state", "skip_reason", "next_attempt_at", "updated_at"])
+    contact.updated_at = now
     return True
 
 
-def _dial_one(campaign: Campaign, contact: Contact, now: datetime) -> None:
-    """The contact's next attempt and its call, in the caller's transaction; the contact is
-    saved by the caller with the others dialed in the same tick."""
-    number = contact.attempts_made + 1
-    contact.attempts_made, contact.state, contact.updated_at = number, ContactState.DIALING, now
-    try:
-        call = dialing.dial(campaign, contact, number)
-    except ValidationError as refusal:
-        attempt = Attempt.objects.create(contact=contact, number=number, created_at=now)
-        attempt_end(attempt, Outcome.NOT_PLACED, now, detail="; ".join(refusal.messages))
-    else:
-        Attempt.objects.create(contact=contact, number=number, call=call, created_at=now)
+def _attempts_of(campaign: Campaign, contacts: list[Contact], now: datetime) -> list[Attempt]:
+    """The contacts' next attempts with their calls, placed as one batch; an attempt whose
+    call was refused is ended at once (`not_placed`, with why) and its contact moves on."""
+    for contact in contacts:
+        contact.attempts_made += 1
+        contact.state, contact.updated_at = ContactState.DIALING, now
+    placed = dialing.dial_batch(campaign, contacts)
+    attempts, times = [], None
+    for contact, call in zip(contacts, placed, strict=True):
+        attempt = Attempt(contact=contact, number=contact.attempts_made, created_at=now)
+        if isinstance(call, ValidationError):
+            # Refusals are rare (a setting changed under a running campaign): one query then.
+            times = times if times is not None else _times_ended([c.pk for c in contacts])
+            times[contact.pk, Outcome.NOT_PLACED] += 1
+            _end(attempt, Outcome.NOT_PLACED, times[contact.pk, Outcome.NOT_PLACED], now,
+                 detail="; ".join(call.messages))
+        else:
+            attempt.call = call
+        attempts.append(attempt)
+    return attempts
+
+
+CONTACT_DIALED_FIELDS = ["attempts_made", "state", "skip_reason", "next_attempt_at", "outcome",
+                         "updated_at"]
 
 
 def campaign_dial(*, campaign_id: int, now: datetime) -> int:
-    """Claim the campaign's due contacts and place their calls; returns the calls placed."""
+    """Claim the campaign's due contacts and place their calls as one batch; returns the
+    calls placed (attempts made)."""
     with transaction.atomic():
         campaign = (
             Campaign.objects.select_for_update(skip_locked=True, of=("self",))
@@ -229,21 +249,33 @@ def campaign_dial(*, campaign_id: int, now: datetime) -> int:
             )
             .order_by("next_attempt_at", "id")[: allowed * SCAN_FACTOR]
         )
-        # Checked here, at dial time: a number listed after launch is never called.
+        # Checked here, at dial time, one query for the batch: a number listed after launch
+        # is never called.
         suppressed = suppressed_among(campaign.account_id, [c.e164 for c in due])
-        dialed = []
+        to_dial, looked_at = [], []
         for contact in due:
-            if len(dialed) == allowed:
+            if len(to_dial) == allowed:
                 break
+            looked_at.append(contact)
             if contact.e164 in suppressed:
                 contact.state, contact.skip_reason = ContactState.SKIPPED, SkipReason.SUPPRESSED
-                contact.save(update_fields=["state", "skip_reason", "updated_at"])
+                contact.updated_at = now
             elif not _outside_window(campaign, contact, now):
-                _dial_one(campaign, contact, now)
-                dialed.append(contact)
-        # One UPDATE for the tick's contacts rather than one each.
-        Contact.objects.bulk_update(dialed, ["attempts_made", "state", "updated_at"])
-        placed = len(dialed)
+                to_dial.append(contact)
+        attempts = _attempts_of(campaign, to_dial, now) if to_dial else []
+        Attempt.objects.bulk_create(attempts)
+        # Plain UPDATEs rather than one per contact: the dialing ones all change alike; the
+        # few skipped, moved to their window's opening or refused, by what they became.
+        dialing_now = [c.pk for c in looked_at if c.state == ContactState.DIALING]
+        Contact.objects.filter(pk__in=dialing_now).update(
+            attempts_made=F("attempts_made") + 1, state=ContactState.DIALING, updated_at=now
+        )
+        _update_alike(
+            Contact,
+            [c for c in looked_at if c.state != ContactState.DIALING],
+            CONTACT_DIALED_FIELDS,
+        )
+        placed = len(to_dial)
         if placed:
             interval = timedelta(seconds=1.0 / float(campaign.calls_per_second))
             campaign.next_dial_at = _pace_start(campaign, now) + placed * interval

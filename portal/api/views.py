@@ -48,7 +48,7 @@ class TokenListCreateApi(GenericAPIView):
 
     @extend_schema(responses=ApiTokenSerializer(many=True), summary="List your API tokens")
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(ApiTokenSerializer(page, many=True).data)
 
     @extend_schema(

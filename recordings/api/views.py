@@ -13,9 +13,11 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from calls.filters import call_filter
+from calls.filters import CallFilter, call_filter
 from calls.models import Call
+from portal.api.filtering import paging_parameters
 from portal.api.pagination import LogPagination
+from portal.api.serializers import refuse_unknown_parameters
 from portal.roles import AdminOnly, ViewerReadsAdminWrites, limit_to_token_accounts
 from portal.services import Actor
 from recordings import selectors
@@ -50,6 +52,9 @@ class RecordingListApi(GenericAPIView):
         "recordings are listed.",
     )
     def get(self, request):
+        refuse_unknown_parameters(
+            request, set(CallFilter.base_filters) | paging_parameters(self.paginator)
+        )
         calls = call_filter(
             request.query_params, queryset=limit_to_token_accounts(request, Call.objects.all())
         )

@@ -4,6 +4,7 @@ import pytest
 
 from campaigns.models import Campaign
 from tests.campaigns.conftest import CALLER
+from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +106,20 @@ def test_viewers_read_but_do_not_write(api_for, viewer_user, application):
     api = api_for(viewer_user)
     assert api.get("/api/v1/campaigns").status_code == 200
     assert api.post("/api/v1/campaigns", body(application), format="json").status_code == 403
+
+
+def test_an_upload_key_reused_for_another_file_is_refused(api_for, operator_user, application):
+    api = api_for(operator_user)
+    campaign = CampaignFactory(application=application, created_by=operator_user)
+    path = f"/api/v1/campaigns/{campaign.pk}/contacts"
+
+    def upload(csv: str):
+        return api.post(path, {"csv": csv}, format="json", HTTP_IDEMPOTENCY_KEY="list-1")
+
+    first, again = upload("number\n+12125551234\n"), upload("number\n+12125551234\n")
+    other = upload("number\n+12125559876\n")
+
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.json()["id"] == first.json()["id"]
+    assert other.status_code == 422 and other.json()["error"] == "idempotency_conflict"
+    assert list(campaign.contacts.values_list("e164", flat=True)) == ["+12125551234"]

@@ -23,6 +23,14 @@ def test_the_list_explains_campaigns_when_there_are_none(client_for, viewer_user
     assert "New campaign" not in page.content.decode()  # viewers watch only
 
 
+def rows(prefix: str, *rows: dict) -> dict:
+    """A formset's rows as the form posts them, with its management fields."""
+    posted = {f"{prefix}-TOTAL_FORMS": str(len(rows)), f"{prefix}-INITIAL_FORMS": "0"}
+    for index, row in enumerate(rows):
+        posted.update({f"{prefix}-{index}-{name}": value for name, value in row.items()})
+    return posted
+
+
 def test_an_operator_creates_a_campaign_and_errors_name_the_field(
     client_for, operator_user, application
 ):
@@ -34,8 +42,12 @@ def test_an_operator_creates_a_campaign_and_errors_name_the_field(
         "calls_per_second": "50",
         "max_concurrent": "5",
         "default_timezone": "UTC",
-        "windows": '[{"days": [0], "start": "09:00", "end": "17:00"}]',
-        "retry_rules": '{"busy": {"retries": 1, "delay_minutes": 5}}',
+        **rows("windows", {"days": ["0", "2"], "start": "09:00", "end": "17:00"}, {}),
+        **rows(
+            "retries",
+            {"outcome": "busy", "retries": "1", "delay_minutes": "5"},
+            {"outcome": "", "retries": "", "delay_minutes": ""},
+        ),
     }
 
     refused = client.post("/campaigns/new", form)
@@ -44,7 +56,36 @@ def test_an_operator_creates_a_campaign_and_errors_name_the_field(
     made = client.post("/campaigns/new", {**form, "calls_per_second": "2"})
     campaign = Campaign.objects.get()
     assert made.status_code == 302 and made["Location"] == f"/campaigns/{campaign.pk}/"
+    assert campaign.windows == [{"days": [0, 2], "start": "09:00", "end": "17:00"}]
     assert campaign.retry_rules == {"busy": {"retries": 1, "delay_minutes": 5}}
+
+
+def test_window_and_retry_rows_name_the_field_in_error(client_for, operator_user, application):
+    client = client_for(operator_user)
+    form = {
+        "name": "Renewals",
+        "application": application.pk,
+        "from_numbers": CALLER,
+        "calls_per_second": "1",
+        "max_concurrent": "5",
+        "default_timezone": "UTC",
+        **rows("windows", {"days": ["0"], "start": "17:00", "end": "09:00"}),
+        **rows(
+            "retries",
+            {"outcome": "busy", "retries": "11", "delay_minutes": "5"},
+            {"outcome": "busy", "retries": "1", "delay_minutes": ""},
+        ),
+    }
+
+    page = client.post("/campaigns/new", form).content.decode()
+
+    assert 'id="id_windows-0-end_error">Until: The end must come after the start.' in page
+    assert 'id="id_retries-0-retries_error">Extra tries: Ensure this value is less than' in page
+    assert 'id="id_retries-1-outcome_error">Outcome: This outcome has a rule already.' in page
+    assert not Campaign.objects.exists()
+    without_windows = {k: v for k, v in form.items() if not k.startswith("windows")}
+    empty = client.post("/campaigns/new", {**without_windows, **rows("windows", {})})
+    assert "Give at least one calling window" in empty.content.decode()
 
 
 def test_upload_preview_start_board_and_results(client_for, operator_user, application):
@@ -116,3 +157,51 @@ def test_the_contacts_history_costs_the_same_queries_for_a_page_of_many(client_f
 
     queries_for(1)  # the first requests fill the process's caches (site settings, roles)
     assert queries_for(2) == queries_for(20)
+
+
+def test_finished_counts_the_contacts_to_call_and_names_the_skipped_apart(
+    client_for, viewer_user
+):
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    for state in ("done", "done", "retry", "skipped"):
+        ContactFactory(campaign=campaign, state=state)
+
+    board = client_for(viewer_user).get(f"/campaigns/{campaign.pk}/board").content.decode()
+
+    assert "67% finished" in board
+    assert "of the 3 contacts to call; 1 skipped, never called, and not counted" in board
+
+
+def test_the_contacts_table_updates_live_on_its_page(client_for, viewer_user):
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    contacts = ContactFactory.create_batch(51, campaign=campaign)
+    client = client_for(viewer_user)
+    second = client.get(f"/campaigns/{campaign.pk}/?page=2").content.decode()
+    assert f'hx-get="/campaigns/{campaign.pk}/contact-table?page=2"' in second
+
+    contacts[50].state, contacts[50].outcome = "done", "busy"
+    contacts[50].save()
+    table = client.get(f"/campaigns/{campaign.pk}/contact-table?page=2").content.decode()
+
+    assert table.strip().startswith('<div id="contacts"')
+    assert "Busy" in table and table.count("<tr>") == 2  # the header and the 51st contact
+
+
+def test_rows_left_empty_are_no_rules(client_for, operator_user, application):
+    form = {
+        "name": "Survey",
+        "application": application.pk,
+        "from_numbers": CALLER,
+        "calls_per_second": "1",
+        "max_concurrent": "5",
+        "default_timezone": "UTC",
+        **rows("windows", {"days": ["5", "6"], "start": "10:00", "end": "12:30"}, {}),
+        **rows("retries", {"outcome": ""}, {"outcome": ""}, {}),
+    }
+
+    made = client_for(operator_user).post("/campaigns/new", form)
+
+    assert made.status_code == 302
+    campaign = Campaign.objects.get()
+    assert campaign.retry_rules == {}
+    assert campaign.windows == [{"days": [5, 6], "start": "10:00", "end": "12:30"}]

@@ -10,8 +10,16 @@ from calls.models import Call, CallStatus
 from campaigns.models import Attempt, CampaignStatus, ContactState, Outcome, SkipReason
 from campaigns.services import scheduler
 from campaigns.services.suppression import suppressed_numbers_add
+from forwarding.models import Delivery, EventType
+from portal.models import AuditEntry
 from portal.services import SYSTEM
-from tests.factories import CallFactory, ContactFactory, SuppressionListFactory
+from tests.campaigns.conftest import CALLER
+from tests.factories import (
+    CallFactory,
+    ContactFactory,
+    SubscriptionFactory,
+    SuppressionListFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -86,21 +94,18 @@ def test_a_crash_mid_tick_leaves_no_call_and_the_next_tick_calls_each_contact_on
     running, monkeypatch
 ):
     contacts = [ContactFactory(campaign=running) for _ in range(3)]
-    real_dial = scheduler.dialing.dial
-    placed = []
+    real_dial = scheduler.dialing.dial_batch
 
-    def dial_then_die(campaign, contact, attempt_number):
-        if placed:
-            raise SystemExit("killed")  # the worker dies after the first call of the batch
-        placed.append(real_dial(campaign, contact, attempt_number))
-        return placed[-1]
+    def dial_then_die(campaign, batch):
+        real_dial(campaign, batch)
+        raise SystemExit("killed")  # the worker dies once the batch's calls are inserted
 
     with at(2025, 6, 2, 10, 0):
-        monkeypatch.setattr(scheduler.dialing, "dial", dial_then_die)
+        monkeypatch.setattr(scheduler.dialing, "dial_batch", dial_then_die)
         with pytest.raises(SystemExit):
             tick()
         assert Call.objects.count() == 0 and Attempt.objects.count() == 0
-        monkeypatch.setattr(scheduler.dialing, "dial", real_dial)
+        monkeypatch.setattr(scheduler.dialing, "dial_batch", real_dial)
         tick()
         tick()  # a second worker's tick at the same moment finds nothing due
 
@@ -196,3 +201,40 @@ def test_the_campaign_leaves_room_for_single_calls_on_its_account(running):
     with at(2025, 6, 2, 10, 0):
         tick()
     assert Attempt.objects.count() == 0
+
+
+def test_a_refused_call_ends_its_attempt_and_the_rest_of_the_batch_is_placed(running):
+    # The second caller number is not the account's: placing refuses the contacts it falls to.
+    running.from_numbers = [CALLER, "+447700900999"]
+    running.save()
+    contacts = [ContactFactory(campaign=running) for _ in range(4)]
+
+    with at(2025, 6, 2, 10, 0):
+        tick()
+
+    refused = [c for c in contacts if (c.pk + 1) % 2]
+    for contact in contacts:
+        contact.refresh_from_db()
+        attempt = contact.attempts.get()
+        if contact in refused:
+            assert (contact.state, contact.outcome) == (ContactState.DONE, Outcome.NOT_PLACED)
+            assert attempt.call is None and "+447700900999" in attempt.detail
+        else:
+            assert contact.state == ContactState.DIALING and attempt.call.from_number == CALLER
+    placed = Call.objects.order_by("pk")
+    assert len(placed) == 2
+    assert AuditEntry.objects.filter(action="call.place").count() == 2
+
+
+def test_a_batchs_calls_are_forwarded_as_created(running):
+    subscription = SubscriptionFactory()
+    for _ in range(3):
+        ContactFactory(campaign=running)
+
+    with at(2025, 6, 2, 10, 0):
+        tick()
+
+    created = Delivery.objects.filter(subscription=subscription, event_type=EventType.CREATED)
+    assert sorted(created.values_list("call_id", flat=True)) == sorted(
+        Call.objects.values_list("pk", flat=True)
+    )

@@ -107,10 +107,13 @@ def test_an_operator_runs_a_campaign_on_the_sandbox(browser, live_callboard, bea
     labelled(page, "Application").select_option(str(demo.application.pk))
     labelled(page, "From numbers").fill(demo.numbers[0].e164)
     labelled(page, "Calls per second").fill("0.5")
-    labelled(page, "Calling windows").fill(
-        '[{"days": [0, 1, 2, 3, 4, 5, 6], "start": "00:00", "end": "23:59"}]'
-    )
-    labelled(page, "Retry rules").fill("{}")
+    window = page.get_by_role("group", name="Calling windows 1: Days")
+    for day in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"):
+        window.get_by_label(day).check()
+    labelled(page, "Calling windows 1: From").fill("00:00")
+    labelled(page, "Calling windows 1: Until").fill("23:59")
+    for row in (1, 2):  # the default rules (busy, no answer) dropped: no retries
+        labelled(page, f"Retry rules {row}: Outcome").select_option("")
     page.get_by_role("button", name="Create campaign").click()
     expect(page.get_by_text("Campaign “Renewals” saved.")).to_be_visible()
     campaign = Campaign.objects.get(name="Renewals")
