@@ -79,7 +79,10 @@ def last_control(*, call: Call) -> CallEvent | None:
 
 
 # Payload keys that link to a recording or a transcript, and what to call them.
-MEDIA_KEYS = {"recording_url": "Recording", "transcription_url": "Transcript"}
+# Payload keys naming a provider's file -> what it is. The timeline never links them: the
+# provider's URL needs its credentials and fails in a browser; recordings' `event_media` tag
+# shows Callboard's stored copy instead.
+MEDIA_KEYS = {"recording_url": "recording", "transcription_url": "transcript"}
 
 
 @dataclass(frozen=True)
@@ -90,19 +93,16 @@ class TimelineEntry:
 
     @property
     def media(self) -> list[tuple[str, str]]:
-        """(label, URL) of the recordings and transcripts the event links."""
+        """(what, provider URL) of the files the event names: "recording", "transcript", or
+        "speech" (an input's saved audio, which Callboard does not fetch)."""
         if self.event is None or not isinstance(self.event.payload, dict):
             return []
         payload = self.event.payload
-        found = [(label, payload.get(key)) for key, label in MEDIA_KEYS.items()]
+        found = [(what, payload.get(key)) for key, what in MEDIA_KEYS.items()]
         speech = payload.get("speech")
         if isinstance(speech, dict):  # input with saveAudio
-            found.append(("Speech recording", speech.get("recording_url")))
-        return [
-            (label, url)
-            for label, url in found
-            if isinstance(url, str) and url.startswith("https://")
-        ]
+            found.append(("speech", speech.get("recording_url")))
+        return [(what, url) for what, url in found if isinstance(url, str) and url]
 
 
 def call_timeline(*, call: Call) -> dict[str, Any]:

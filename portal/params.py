@@ -127,13 +127,15 @@ def filtered_rows(filters: django_filters.FilterSet) -> QuerySet:
 ISO_DATE_ATTRS = {"placeholder": "YYYY-MM-DD", "inputmode": "numeric", "autocomplete": "off"}
 
 
-def filtered_page(request: HttpRequest, filters: django_filters.FilterSet, *, per_page: int
-                  ) -> dict[str, Any]:
+def filtered_page(request: HttpRequest, filters: django_filters.FilterSet, *, per_page: int,
+                  rows: QuerySet | None = None) -> dict[str, Any]:
     """A list page's context (templates/list_page.html): its FilterSet as `filter`, one page
-    of the rows it selects as `page`, and `filtered` when any filter is on."""
+    of the rows it selects (or of `rows`, read from them) as `page`, and `filtered` when any
+    filter is on."""
+    rows = filtered_rows(filters) if rows is None else rows
     return {
         "filter": filters,
-        "page": Paginator(filtered_rows(filters), per_page).get_page(request.GET.get("page")),
+        "page": Paginator(rows, per_page).get_page(request.GET.get("page")),
         "filtered": any(request.GET.get(name) for name in filters.filters),
     }
 

@@ -15,11 +15,12 @@ LINK_SALT = "recordings.link"
 
 
 def recording_list(*, calls: QuerySet[Call]) -> QuerySet[Recording]:
-    """Recordings of `calls` (the call log's filters applied to them), newest first."""
+    """Recordings of `calls` (the call log's filters applied to them), newest first, each
+    with all its transcripts: one expired or still being fetched says so by its state."""
     return (
         Recording.objects.filter(call__in=calls.values("pk"))
         .select_related("call__account", "call__application")
-        .prefetch_related(Prefetch("transcripts", queryset=_stored_transcripts()))
+        .prefetch_related("transcripts")
     )
 
 
@@ -36,6 +37,15 @@ def call_media(*, call: Call) -> tuple[list[Recording], list[Transcript]]:
     )
     loose = list(_stored_transcripts().filter(call=call, recording=None))
     return recordings, loose
+
+
+def media_named(*, call_id: int, what: str, url: str) -> Recording | Transcript | None:
+    """Callboard's copy of the recording or transcript at the provider's `url`, if it has
+    noted one; None for anything else (an input's saved speech is never fetched)."""
+    model = {"recording": Recording, "transcript": Transcript}.get(what)
+    if model is None:
+        return None
+    return model.objects.filter(call_id=call_id, provider_url=url[:1000]).first()
 
 
 def recording_link(*, recording: Recording, user_id: int, download: bool = False) -> str:

@@ -4,7 +4,6 @@ an admin's delete, and each account's retention."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -12,7 +11,7 @@ from django.views.decorators.http import require_POST
 from calls.filters import call_filter
 from calls.models import Call
 from portal.models import Role
-from portal.params import filtered_rows
+from portal.params import filtered_page, filtered_rows
 from portal.roles import role_required
 from portal.services import Actor
 from recordings import selectors
@@ -28,16 +27,13 @@ PAGE_SIZE = 50
 
 @role_required(Role.VIEWER)
 def recording_list(request: HttpRequest) -> HttpResponse:
+    """The call log's filters choose the calls; their recordings are listed, newest first."""
     filters = call_filter(request.GET, queryset=Call.objects.all())
     rows = selectors.recording_list(calls=filtered_rows(filters))
     return render(
         request,
         "recordings/recording_list.html",
-        {
-            "filter": filters,
-            "page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
-            "filtered": any(request.GET.get(name) for name in filters.filters),
-        },
+        filtered_page(request, filters, per_page=PAGE_SIZE, rows=rows),
     )
 
 

@@ -22,8 +22,9 @@ ANSWER_ROUTE = "hooks/<str:token>/answer/<id:application_id>"
 VOICEGATEWAY_ROUTE = "hooks/<str:token>/vg/<str:name>"
 MENU_ROUTE = "hooks/<str:token>/menu/<id:version_id>"
 TRANSFER_ROUTE = "hooks/<str:token>/transfer/<str:flow>"
-# The Voice Gateway hooks Callboard serves (jambonz status, verb action hooks and AMD).
-VOICEGATEWAY_HOOKS = ("status", "action", "confirm", "dtmf", "refer", "amd")
+# The Voice Gateway hooks Callboard serves (jambonz status, verb action hooks, AMD, and the
+# transcriptionHook of a recorded call's transcription).
+VOICEGATEWAY_HOOKS = ("status", "action", "confirm", "dtmf", "refer", "amd", "transcribe")
 
 # What stored documents and settings hold instead of a token in Callboard's own hook URLs:
 # nothing a viewer reads carries a credential, and what goes to a provider gets the token of

@@ -3,7 +3,8 @@ from __future__ import annotations
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from recordings.models import Recording, Transcript
+from portal.api.serializers import StrictSerializer
+from recordings.models import MediaRetention, Recording, Transcript
 
 
 class TranscriptSerializer(serializers.ModelSerializer):
@@ -65,3 +66,30 @@ class RecordingSerializer(serializers.ModelSerializer):
         if recording.state != "stored":
             return None
         return self._url("api_recording_download", recording.pk)
+
+
+class MediaRetentionSerializer(serializers.ModelSerializer):
+    updated_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="null until an admin first sets it."
+    )
+
+    class Meta:
+        model = MediaRetention
+        fields = [
+            "account",
+            "recording_days",
+            "transcript_days",
+            "delete_provider_copy",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class MediaRetentionUpdateSerializer(StrictSerializer, serializers.ModelSerializer):
+    """The account's recording retention form; a field left out keeps its value, null days
+    keep forever."""
+
+    class Meta:
+        model = MediaRetention
+        fields = ["recording_days", "transcript_days", "delete_provider_copy"]
+        extra_kwargs = {name: {"required": False} for name in fields}

@@ -10,4 +10,9 @@ urlpatterns = [
         views.RecordingDownloadApi.as_view(),
         name="api_recording_download",
     ),
+    path(
+        "recordings/retention/<id:account_id>",
+        views.MediaRetentionApi.as_view(),
+        name="api_recording_retention",
+    ),
 ]

@@ -18,13 +18,18 @@ from calls.models import Call
 from portal.api.filtering import paging_parameters
 from portal.api.pagination import LogPagination
 from portal.api.serializers import refuse_unknown_parameters
-from portal.roles import ViewerReadsAdminWrites, limit_to_token_accounts
+from portal.roles import AdminOnly, ViewerReadsAdminWrites, limit_to_token_accounts
 from portal.services import Actor
 from recordings import selectors
-from recordings.api.serializers import RecordingSerializer
-from recordings.models import MediaState, Recording
-from recordings.services import deletion
+from recordings.api.serializers import (
+    MediaRetentionSerializer,
+    MediaRetentionUpdateSerializer,
+    RecordingSerializer,
+)
+from recordings.models import MediaRetention, MediaState, Recording
+from recordings.services import deletion, retention
 from recordings.serving import recording_response
+from voiceapps.models import ProviderAccount
 
 
 def _recordings(request) -> QuerySet[Recording]:
@@ -106,3 +111,44 @@ class RecordingDownloadApi(APIView):
         return recording_response(
             request, recording, download=request.query_params.get("inline") != "1"
         )
+
+
+class MediaRetentionApi(APIView):
+    """An account's recording retention, as its page under Recordings sets it (admins); the
+    hourly retention run applies it, and a change is audited."""
+
+    account_scoped = True
+    permission_classes = [AdminOnly]
+
+    def _policy(self, request, account_id: int) -> MediaRetention:
+        accounts = limit_to_token_accounts(request, ProviderAccount.objects.all(), field="pk")
+        account = get_object_or_404(accounts, pk=account_id)
+        return MediaRetention.objects.filter(account=account).first() or MediaRetention(
+            account=account
+        )
+
+    @extend_schema(
+        responses=MediaRetentionSerializer,
+        summary="How long an account's recordings and transcripts are kept (admin)",
+    )
+    def get(self, request, account_id: int):
+        return Response(MediaRetentionSerializer(self._policy(request, account_id)).data)
+
+    @extend_schema(
+        request=MediaRetentionUpdateSerializer,
+        responses=MediaRetentionSerializer,
+        summary="Change an account's recording retention; the next hourly run applies it "
+        "(admin; audited)",
+    )
+    def patch(self, request, account_id: int):
+        current = self._policy(request, account_id)
+        data = MediaRetentionUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = {
+            name: data.validated_data.get(name, getattr(current, name))
+            for name in MediaRetentionUpdateSerializer.Meta.fields
+        }
+        policy = retention.media_retention_update(
+            actor=Actor.from_request(request), account=current.account, **values
+        )
+        return Response(MediaRetentionSerializer(policy).data)

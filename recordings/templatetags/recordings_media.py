@@ -10,7 +10,7 @@ from django import template
 from calls.models import TERMINAL_STATUSES, Call
 from portal.models import Role
 from recordings import selectors
-from recordings.models import MediaState
+from recordings.models import MediaState, Recording
 
 register = template.Library()
 
@@ -47,3 +47,18 @@ def media_context(request: Any, call: Call) -> dict[str, Any]:
 @register.inclusion_tag("recordings/_call_media.html", takes_context=True)
 def call_media(context: template.Context, call: Call) -> dict[str, Any]:
     return media_context(context["request"], call)
+
+
+# What the timeline calls each kind of file an event names (calls.selectors.MEDIA_KEYS).
+MEDIA_LABELS = {"recording": "Recording", "transcript": "Transcript", "speech": "Speech recording"}
+
+
+@register.inclusion_tag("recordings/_event_media.html", takes_context=True)
+def event_media(context: template.Context, call_id: int, what: str, url: str) -> dict[str, Any]:
+    """A file an event names, as the timeline shows it: a link to Callboard's copy once it is
+    stored, else what became of it; never the provider's URL, which fails in a browser."""
+    item = selectors.media_named(call_id=call_id, what=what, url=url)
+    play_url = ""
+    if isinstance(item, Recording) and item.state == MediaState.STORED:
+        play_url = selectors.recording_link(recording=item, user_id=context["request"].user.pk)
+    return {"label": MEDIA_LABELS.get(what, what), "what": what, "item": item, "play_url": play_url}

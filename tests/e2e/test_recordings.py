@@ -9,7 +9,7 @@ import pytest
 from portal.models import Role
 from tests.e2e.pages import check_page
 from tests.factories import PASSWORD, UserFactory
-from tests.recordings.test_end_to_end import place_recorded_call
+from tests.recordings.test_end_to_end import place_recorded_call, place_recorded_jambonz_call
 from voiceapps.sandbox.services import sandbox_first_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -23,26 +23,43 @@ AUDIO_STATE = """audio => new Promise(resolve => {
 })"""
 
 
-def test_the_call_page_plays_the_recording_beside_its_transcript(live_callboard, browser, api_for):
-    demo = sandbox_first_run()
-    operator = UserFactory(username="olivia", role=Role.OPERATOR)
-    call = place_recorded_call(api_for(operator), demo.application)
+def open_call_page(browser, live_callboard, call):
     page = browser.new_context().new_page()
-    expect = pytest.importorskip("playwright.sync_api").expect
-
     page.goto(f"{live_callboard.url}/login/?next=/calls/{call.pk}/")
     page.get_by_label("Username").fill("olivia")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    return page
 
+
+def played_beside_transcript(page, words: str) -> None:
+    """The player arrives while the page is open, loads its file (a duration, no error), with
+    the transcript's words beside it."""
+    expect = pytest.importorskip("playwright.sync_api").expect
     media = page.locator("#call-media")
     expect(media.get_by_role("heading", name="Recording and transcript")).to_be_visible()
     player = media.locator("audio")
-    expect(player).to_be_visible(timeout=60_000)  # arrives while the page is open
+    expect(player).to_be_visible(timeout=60_000)
     state = player.evaluate(AUDIO_STATE)
     assert state["error"] is None and state["duration"] == pytest.approx(1.0)
-    expect(media.get_by_text("Hello, this is the sandbox calling.")).to_be_visible()
+    expect(media.get_by_text(words)).to_be_visible()
     expect(media.get_by_role("link", name="Download")).to_be_visible()
+
+
+def test_the_call_page_plays_the_recording_beside_its_transcript(live_callboard, browser, api_for):
+    demo = sandbox_first_run()
+    operator = UserFactory(username="olivia", role=Role.OPERATOR)
+    call = place_recorded_call(api_for(operator), demo.application)
+    page = open_call_page(browser, live_callboard, call)
+    expect = pytest.importorskip("playwright.sync_api").expect
+
+    played_beside_transcript(page, "Hello, this is the sandbox calling.")
+    # The record event in the timeline links Callboard's copy, which plays, not the provider's.
+    page.reload()
+    link = page.locator("#timeline").get_by_role("link", name="play Callboard's copy")
+    expect(link).to_be_visible()
+    hrefs = page.locator("#timeline a").evaluate_all("links => links.map(a => a.href)")
+    assert not [href for href in hrefs if "/sandbox/v1/" in href]
     problems = check_page(page, "call-recording")
 
     page.get_by_role("link", name="Recordings").first.click()
@@ -50,3 +67,14 @@ def test_the_call_page_plays_the_recording_beside_its_transcript(live_callboard,
     expect(page.get_by_role("link", name=f"Call {call.pk}")).to_be_visible()
     problems += check_page(page, "recordings")
     assert problems == []
+
+
+def test_a_voice_gateway_call_page_plays_its_recording_beside_its_transcript(
+    live_callboard, browser, api_for
+):
+    operator = UserFactory(username="olivia", role=Role.OPERATOR)
+    call = place_recorded_jambonz_call(api_for(operator), sandbox_first_run())
+    page = open_call_page(browser, live_callboard, call)
+
+    played_beside_transcript(page, "Thanks, I can hear you.")
+    assert check_page(page, "call-recording-voice-gateway") == []

@@ -154,6 +154,30 @@ def _patch_jambonz(document: dict) -> None:
     # Unlinking a number sets its application_sid to null: phone_numbers.application_sid is
     # a nullable foreign key (jambonz-api-server db/jambones-sql.sql), so "" matches no
     # application and the server answers 500; the uuid format keeps refusing "".
+    # A cloud recording, read and deleted with the account's API key
+    # (jambonz-api-server lib/routes/api/recent-calls.js, GET and DELETE
+    # /:call_sid/record/:year/:month/:day/:format); the swagger does not list them.
+    text = {"type": "string"}
+    record_params = [
+        {"name": "AccountSid", "in": "path", "required": True,
+         "schema": {"type": "string", "format": "uuid"}},
+        {"name": "CallSid", "in": "path", "required": True, "schema": text},
+        *({"name": name, "in": "path", "required": True,
+           "schema": {"type": "string", "pattern": f"^[0-9]{{{digits}}}$"}}
+          for name, digits in (("year", 4), ("month", 2), ("day", 2))),
+        {"name": "format", "in": "path", "required": True,
+         "schema": {"type": "string", "enum": ["mp3", "wav"]}},
+    ]
+    paths[JambonzRecordings.RECORD] = {
+        "parameters": record_params,
+        "get": {"operationId": "getRecording", "responses": {
+            "200": {"description": "The recording",
+                    "content": {"audio/*": {"schema": {"type": "string", "format": "binary"}}}},
+            "404": {"description": "No bucket, or no such recording"}}},
+        "delete": {"operationId": "deleteRecording", "responses": {
+            "204": {"description": "Deleted"},
+            "404": {"description": "No bucket"}}},
+    }
     number_update = paths["/v1/PhoneNumbers/{PhoneNumberSid}"]["put"]["requestBody"]
     number_update["content"]["application/json"]["schema"]["properties"]["application_sid"] = {
         "type": "string", "format": "uuid", "nullable": True}
@@ -647,6 +671,56 @@ class JambonzApplications:
         if current and current.get("webhook_sid") == given["webhook_sid"]:
             return {**current, **given}
         return current  # another application's webhook: this one keeps its own
+
+
+class JambonzRecordings:
+    """A jambonz account's cloud recordings, as jambonz-api-server keeps and serves them.
+
+    lib/record/upload.js stores each under `YYYY/MM/DD/{call_sid}.{record_format}` in the
+    account's bucket; lib/routes/api/recent-calls.js streams one back as `audio/{format}` and
+    answers 404 for anything else (no bucket, no such object); a DELETE of a missing object
+    succeeds (204), as the storages' own deletes do. GET /Accounts/{sid} names the bucket
+    (its secrets obscured) and the record_format (lib/routes/api/accounts.js, GET /:sid).
+    """
+
+    RECORD = "/v1/Accounts/{AccountSid}/RecentCalls/{CallSid}/record/{year}/{month}/{day}/{format}"
+
+    def __init__(self, fake: FakeProvider, account_sid: str, *, record_format: str = "wav",
+                 bucket: bool = True) -> None:
+        self.account_sid = account_sid
+        self.record_format = record_format
+        self.bucket = bucket
+        self.files: dict[str, bytes] = {}  # key in the bucket -> bytes
+        fake.handle("GET", "/v1/Accounts/{AccountSid}", self._account)
+        fake.handle("GET", self.RECORD, self._get)
+        fake.handle("DELETE", self.RECORD, self._delete)
+
+    def upload(self, call_sid: str, day: str, content: bytes) -> None:
+        """What the api server's record WebSocket leaves when the call ends (`day` YYYY/MM/DD)."""
+        self.files[f"{day}/{call_sid}.{self.record_format}"] = content
+
+    def _account(self, seen: SeenRequest) -> Reply:
+        bucket = {"vendor": "aws_s3", "name": "recordings", "access_key_id": "AKIA••••",
+                  "secret_access_key": "••••"} if self.bucket else None
+        return Reply(200, {"account_sid": self.account_sid, "name": "Callboard",
+                           "record_all_calls": 0, "record_format": self.record_format,
+                           "bucket_credential": bucket})
+
+    def _key(self, seen: SeenRequest) -> str:
+        call_sid, _, year, month, day, fmt = seen.path.split("/")[-6:]
+        return f"{year}/{month}/{day}/{call_sid}.{fmt}"
+
+    def _get(self, seen: SeenRequest) -> Reply:
+        content = self.files.get(self._key(seen)) if self.bucket else None
+        if content is None:
+            return Reply(404, "Not Found")
+        return Reply(200, content, {"Content-Type": f"audio/{seen.path.rsplit('/', 1)[-1]}"})
+
+    def _delete(self, seen: SeenRequest) -> Reply:
+        if not self.bucket:
+            return Reply(404, "Not Found")
+        self.files.pop(self._key(seen), None)
+        return Reply(204)
 
 
 @pytest.fixture(name="fake_provider")

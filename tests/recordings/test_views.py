@@ -143,3 +143,23 @@ def test_the_list_and_the_call_log_find_calls_by_their_transcript(
 def test_an_empty_recordings_list_says_how_to_record(client_for, operator_user):
     page = client_for(operator_user).get(reverse("recording_list")).content.decode()
     assert "No recordings yet" in page and "record" in page
+
+
+def test_the_list_folds_the_call_logs_filters_and_shows_each_one_on_as_a_chip(
+    stored_recording, client_for, viewer_user
+):
+    from tests.factories import CallFactory, RecordingFactory
+
+    other = RecordingFactory(call=CallFactory(status="failed"))
+    client = client_for(viewer_user)
+
+    page = client.get(reverse("recording_list"), {"status": "completed"}).content.decode()
+    call_log = client.get(reverse("call_list")).content.decode()
+
+    assert '<details class="filterbox">' in page and "1 result" in page
+    chip = re.search(r'<li class="chip">(.*?)</li>', page, re.S).group(1)
+    assert "Completed" in chip and 'aria-label="Remove the filter Status"' in chip
+    assert reverse("call_detail", args=[stored_recording.call_id]) in page
+    assert reverse("call_detail", args=[other.call_id]) not in page
+    fields = set(re.findall(r'<(?:input|select)[^>]* name="([^"]+)"', page))
+    assert fields == set(re.findall(r'<(?:input|select)[^>]* name="([^"]+)"', call_log))

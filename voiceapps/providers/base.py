@@ -535,6 +535,20 @@ class Provider(abc.ABC):
         """The transcript a transcription event named, as turns in time order."""
         raise self.unsupported("downloading transcripts")
 
+    @classmethod
+    def transcript_turns_in(cls, payload: Mapping[str, Any]) -> list[TranscriptTurn] | None:
+        """The turns a transcription event carries itself (None when it names a file to
+        fetch instead, the default); an empty list when it carries nothing final yet."""
+        return None
+
+    def recording_left_by(
+        self, provider_call_id: str, *, answered_at: datetime, served_flows: Sequence[object]
+    ) -> str:
+        """The URL of the recording an ended call left, for a provider that sends no event
+        naming it; "" when none of the flows served to the call recorded it, or when the
+        provider's record events name each recording (the default)."""
+        return ""
+
     @abc.abstractmethod
     def update_call(
         self, app: ApplicationConfig, provider_call_id: str, action: str, **params: Any

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 from voiceapps.providers.base import (
     WEBHOOKS_NAMED_HOOKS,
@@ -24,6 +24,7 @@ from voiceapps.providers.base import (
     RemoteApplication,
     RemoteNumber,
     SignedWebhook,
+    TranscriptTurn,
     WebhookVerdict,
     as_int,
     as_text,
@@ -93,9 +94,10 @@ class VoiceGatewayProvider(Provider):
     # GET /v1/Accounts/{sid}/Calls/{sid}: jambonz keeps a call there while it is live and
     # for an hour after its final status (jambonz.md 2.5), then answers 404.
     CAN_FETCH_CALL_STATUS = True
-    # jambonz sends no event when a recording is saved (jambonz.md: feature-server#989), so
-    # there is no URL to fetch one from.
-    CAN_FETCH_RECORDINGS = False
+    # jambonz sends no event when a recording is saved (feature-server#989): a call whose
+    # served flow started a cloud recording is looked for, once it has ended, where
+    # jambonz-api-server serves it (recording_left_by, docs/voice-gateway.md).
+    CAN_FETCH_RECORDINGS = True
     DESCRIPTION = ("Cognigy Voice Gateway (jambonz): base URL, account SID, API key, "
                    "webhook secret.")
     NEEDS_APPLICATION = False  # the API key places calls; an application is optional
@@ -317,6 +319,82 @@ class VoiceGatewayProvider(Provider):
         for digit in digits:
             self._update(provider_call_id, {"dtmf": {"digit": digit}})
 
+    # -- recordings ---------------------------------------------------------------------
+
+    def recording_left_by(
+        self, provider_call_id: str, *, answered_at: datetime, served_flows: Sequence[object]
+    ) -> str:
+        """Where jambonz-api-server serves a cloud recording: the api server uploads it to
+        the account's bucket as `YYYY/MM/DD/{call_sid}.{record_format}`, dated the day the
+        recording started in the server's clock (UTC), and GET
+        /v1/Accounts/{sid}/RecentCalls/{call_sid}/record/YYYY/MM/DD/{format} streams it back
+        (lib/record/upload.js, lib/routes/api/recent-calls.js). The format is the account's,
+        learnt when it is fetched, so the URL ends at the day."""
+        if not any(_starts_cloud_recording(verbs) for verbs in served_flows):
+            return ""
+        day = answered_at.astimezone(UTC)
+        return f"{self._recordings_base()}{provider_call_id}/record/{day:%Y/%m/%d}"
+
+    @classmethod
+    def transcript_turns_in(cls, payload: Mapping[str, Any]) -> list[TranscriptTurn] | None:
+        """A transcriptionHook's final transcript, one turn per channel that spoke: `speech`
+        is {is_final, channel_tag, alternatives: [{transcript, confidence}]}, normalised by
+        the feature server (lib/utils/transcription-utils.js). It names no time: the turn's
+        start is left to the caller, who knows when it arrived."""
+        speech = payload.get("speech")
+        if not isinstance(speech, Mapping) or speech.get("is_final") is not True:
+            return []
+        alternatives = speech.get("alternatives")
+        best = alternatives[0] if isinstance(alternatives, list) and alternatives else {}
+        text = as_text(best.get("transcript") if isinstance(best, Mapping) else "").strip()
+        if not text:
+            return []
+        channel = as_int(speech.get("channel_tag")) or 1
+        return [TranscriptTurn(speaker=f"Channel {channel}", start=0.0, end=0.0, text=text)]
+
+    def _recordings_base(self) -> str:
+        return f"{self.base_url}/v1/Accounts/{self.account.account_sid}/RecentCalls/"
+
+    def _recording_path(self, url: str) -> str:
+        """The file's path under the API (/v1): `url`'s and the account's record_format.
+        Refused when `url` is not this account's, since the API key goes with it, or when the
+        account has no bucket (jambonz then records nothing and answers every download with a
+        bare 404)."""
+        if not url.startswith(self._recordings_base()):
+            raise ProviderError(
+                f"The recording URL is not under this {self.label} account's API; Callboard "
+                "does not send its API key there.")
+        account = self._request("GET", f"/Accounts/{self.account.account_sid}").json_object()
+        if not account.get("bucket_credential"):
+            raise ProviderError(
+                f"This {self.label} account has no recording storage (bucket) configured, so "
+                "Voice Gateway kept no recording: set one under the account's call recording "
+                "settings in Voice Gateway's portal.")
+        path = url.removeprefix(f"{self.base_url}/v1")
+        return f"{path}/{account.get('record_format') or 'mp3'}"
+
+    def fetch_recording(
+        self, app: ApplicationConfig, url: str, *, into: IO[bytes], max_bytes: int
+    ) -> str:
+        file_url = f"{self.base_url}/v1{self._recording_path(url)}"
+        headers = {"Authorization": f"Bearer {self.account.api_key}", "Accept": "*/*"}
+        try:
+            return self.http.download(file_url, headers=headers, into=into, max_bytes=max_bytes)
+        except ProviderError as error:
+            if error.status != 404:
+                raise
+            # The api server answers 404 for any failure, and the upload ends only after
+            # the call does: retried, it usually arrives.
+            raise ProviderError(
+                f"{self.label} has no recording of this call at its storage (yet): jambonz "
+                "uploads it as the call ends, on the day the recording started.",
+                status=404,
+            ) from None
+
+    def delete_recording(self, app: ApplicationConfig, url: str) -> None:
+        # Deleting a missing object succeeds at every storage jambonz supports: 204.
+        self._request("DELETE", self._recording_path(url))
+
     # -- applications -------------------------------------------------------------------
 
     def push_application(self, app: ApplicationConfig) -> str:
@@ -459,6 +537,10 @@ class VoiceGatewayProvider(Provider):
                 **common,
             )
         reason = as_text(payload.get("reason"))
+        if isinstance(payload.get("speech"), Mapping) and not reason:
+            # A transcriptionHook: the speech without a gather's reason
+            # (jambonz-feature-server lib/tasks/transcribe.js, _resolve).
+            return ParsedEvent(kind="transcription", **common)
         if reason in GATHER_REASONS or "digits" in payload or "speech" in payload:
             return ParsedEvent(kind="input", detail=reason, **common)
         call_status = as_text(payload.get("call_status"))
@@ -474,3 +556,17 @@ class VoiceGatewayProvider(Provider):
                 **common,
             )
         return ParsedEvent(kind="unknown", raw_status=call_status, **common)
+
+
+def _starts_cloud_recording(verbs: object) -> bool:
+    """Whether a served flow's verbs start a cloud recording (config.record, as the flow
+    translation writes it; jambonz-feature-server lib/session/call-session.js,
+    notifyRecordOptions)."""
+    return isinstance(verbs, list) and any(
+        isinstance(verb, Mapping)
+        and verb.get("verb") == "config"
+        and isinstance(verb.get("record"), Mapping)
+        and verb["record"].get("action") == "startCallRecording"
+        and verb["record"].get("type", "siprec") == "cloud"
+        for verb in verbs
+    )

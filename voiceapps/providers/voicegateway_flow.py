@@ -209,12 +209,32 @@ def _input(
 def _record(action: Mapping[str, Any], context: _Context) -> Iterator[dict[str, Any]]:
     context.unsupported(
         action,
-        frozenset({"action"}),
+        frozenset({"action", "transcription"}),
         "a record (Voice Gateway records the "
         "whole call to the account's storage, with no per-recording settings "
         "and no event when it is ready)",
     )
-    yield {"verb": "config", "record": {"action": "startCallRecording", "type": "cloud"}}
+    config: dict[str, Any] = {
+        "verb": "config",
+        "record": {"action": "startCallRecording", "type": "cloud"},
+    }
+    transcription = action.get("transcription")
+    if isinstance(transcription, Mapping):
+        # Transcribed live as the call goes, each final transcript sent to Callboard's
+        # transcribe hook, a sibling of the action hook (voiceapps/hooks.py); the recognizer
+        # is the application's unless a language is named.
+        _Context(f"{context.at}/transcription", context.problems, context.hook).unsupported(
+            transcription, frozenset({"language"}),
+            "a transcription (Voice Gateway sends each transcript to Callboard as it is "
+            "recognised)")
+        transcribe: dict[str, Any] = {"enable": True}
+        if context.hook:
+            transcribe["transcriptionHook"] = context.hook.rsplit("/", 1)[0] + "/transcribe"
+        if transcription.get("language"):
+            transcribe["recognizer"] = {"vendor": DEFAULT_VENDOR,
+                                        "language": transcription["language"]}
+        config["transcribe"] = transcribe
+    yield config
 
 
 def _renamed(action: Mapping[str, Any], **theirs: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 from voiceapps.providers.voicegateway_verbs import verb_problems, verbs_normalised
 from voiceapps.sandbox import outbound
 from voiceapps.sandbox.models import SandboxCall
+from voiceapps.sandbox.scripts import TRANSCRIBED_WORDS
 
 logger = logging.getLogger("voiceapps.sandbox")
 
@@ -200,7 +201,20 @@ def run_verb(call: SandboxCall, verb: dict, player: Player) -> Any:
         return next_step("dial", 0, {"verb": verb})
     if name in ("conference", "listen"):
         return next_step("hangup", 10.0, {"by": "user"})  # the person stays, then leaves
+    if name == "config" and (verb.get("transcribe") or {}).get("enable"):
+        _transcribe(call, verb["transcribe"])
     return next_step("action")  # config and the rest change nothing a callee notices
+
+
+def _transcribe(call: SandboxCall, options: Mapping[str, Any]) -> None:
+    """A background transcription: each side's words, as one final transcript per channel to
+    the transcriptionHook (transcribe.js, _resolve). The sandbox sends them as it starts."""
+    language = (options.get("recognizer") or {}).get("language", "en-US")
+    for channel, words in enumerate(TRANSCRIBED_WORDS, start=1):
+        speech = {"language_code": language, "channel_tag": channel, "is_final": True,
+                  "alternatives": [{"transcript": words, "confidence": 0.92}]}
+        _post(call, options.get("transcriptionHook"), {**call_info(call), "speech": speech},
+              "transcriptionHook")
 
 
 def _prompt_seconds(verb: Mapping[str, Any], player: Player) -> float:

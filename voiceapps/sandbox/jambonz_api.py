@@ -13,6 +13,7 @@ import functools
 import hmac
 import json
 from collections.abc import Callable
+from datetime import UTC
 from typing import Any
 
 from django.db import transaction
@@ -26,6 +27,7 @@ from voiceapps.sandbox import engine, jambonz
 from voiceapps.sandbox.models import SandboxApplication, SandboxCall, SandboxNumber, new_uuid
 from voiceapps.sandbox.numbers import numbers_for
 from voiceapps.sandbox.scripts import resolve_script
+from voiceapps.sandbox.views import SILENT_WAV
 
 # jambonz's updateCall operations, one per request (a whisper may ride with one).
 UPDATES = (
@@ -95,9 +97,36 @@ def jambonz_api(*methods: str) -> Callable:
     return decorate
 
 
+# What GET /Accounts/{sid} says of recording (lib/routes/api/accounts.js: the bucket's
+# secrets obscured): every sandbox account records, in WAV, to a bucket of its own.
+RECORDING_SETTINGS = {
+    "record_all_calls": 0,
+    "record_format": "wav",
+    "bucket_credential": {"vendor": "s3_compatible", "name": "sandbox-recordings",
+                          "access_key_id": "sandbox", "secret_access_key": "••••••"},
+}
+
+
 @jambonz_api("GET")
 def account_detail(request: HttpRequest, account: ProviderAccount, body: Any) -> HttpResponse:
-    return JsonResponse({"account_sid": account.account_sid, "name": account.name})
+    return JsonResponse({"account_sid": account.account_sid, "name": account.name,
+                         **RECORDING_SETTINGS})
+
+
+@jambonz_api("GET", "DELETE")
+def recording(request: HttpRequest, account: ProviderAccount, body: Any, call_sid: str,
+              year: str, month: str, day: str, file_format: str) -> HttpResponse:
+    """An answered call's cloud recording, under the day it started, as jambonz-api-server
+    serves it (lib/routes/api/recent-calls.js): every sandbox recording is one second of
+    silence; anything else is its bare 404, and a DELETE always succeeds (204)."""
+    if request.method == "DELETE":
+        return HttpResponse(status=204)
+    call = SandboxCall.objects.filter(account=account, uuid=call_sid).first()
+    answered = call.answered_at if call is not None else None
+    started = answered.astimezone(UTC).strftime("%Y/%m/%d") if answered else ""
+    if f"{year}/{month}/{day}" != started or file_format != RECORDING_SETTINGS["record_format"]:
+        return HttpResponse("Not Found", status=404, content_type="text/plain")
+    return HttpResponse(SILENT_WAV, content_type=f"audio/{file_format}")
 
 
 @jambonz_api("GET", "POST")

@@ -16,6 +16,9 @@ logger = logging.getLogger("voiceapps.sandbox")
 
 # Example numbers for each script: any number with the same last four digits works.
 EXAMPLE_PREFIX = "447700900"
+# What each side of a recorded sandbox call says, as its transcripts give it: the sandbox
+# (channel 1), then the callee (channel 2).
+TRANSCRIBED_WORDS = ("Hello, this is the sandbox calling.", "Thanks, I can hear you.")
 # Seconds, in sandbox time, that a scripted hang-up waits after the answer.
 EARLY_HANGUP_AFTER = 2.0
 

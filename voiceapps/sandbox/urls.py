@@ -22,6 +22,9 @@ urlpatterns = [
     path("v1/Accounts/<str:account_sid>/Calls", jambonz_api.calls, name="sandbox_jb_calls"),
     path("v1/Accounts/<str:account_sid>/Calls/<str:call_sid>", jambonz_api.call_detail,
          name="sandbox_jb_call"),
+    path("v1/Accounts/<str:account_sid>/RecentCalls/<str:call_sid>/record/"
+         "<str:year>/<str:month>/<str:day>/<str:file_format>", jambonz_api.recording,
+         name="sandbox_jb_recording"),
     path("v1/Applications", jambonz_api.applications, name="sandbox_jb_applications"),
     path("v1/Applications/<str:application_sid>", jambonz_api.application_detail,
          name="sandbox_jb_application"),

@@ -27,7 +27,7 @@ from voiceapps.sandbox import engine
 from voiceapps.sandbox.auth import Caller, Unauthorized, authenticate_basic, authenticate_jwt
 from voiceapps.sandbox.models import SandboxApplication, SandboxCall, SandboxNumber
 from voiceapps.sandbox.numbers import numbers_for
-from voiceapps.sandbox.scripts import resolve_script
+from voiceapps.sandbox.scripts import TRANSCRIBED_WORDS, resolve_script
 from voiceapps.sandbox.validation import (
     METHODS,
     create_call_problems,
@@ -350,8 +350,8 @@ def transcript(request: HttpRequest, caller: Caller, file_id: str) -> HttpRespon
                 "duration": duration, "words": []}
 
     return JsonResponse({"ver": "1.0.0", "request_id": file_id, "channels": [
-        {"transcript": [line("Hello, this is the sandbox calling.", 0, 1800)]},
-        {"transcript": [line("Thanks, I can hear you.", 2000, 1400)]},
+        {"transcript": [line(TRANSCRIBED_WORDS[0], 0, 1800)]},
+        {"transcript": [line(TRANSCRIBED_WORDS[1], 2000, 1400)]},
     ]})
 
 

@@ -73,3 +73,34 @@ def test_a_token_limited_to_other_accounts_sees_no_recording(
     assert api.get(reverse("api_recording", args=[stored_recording.pk])).status_code == 404
     assert api.get(reverse("api_recording_download", args=[stored_recording.pk])).status_code == 404
     assert api_for(None).get(reverse("api_recordings")).status_code == 401
+
+
+def test_an_admin_sets_an_accounts_retention_a_field_at_a_time_audited(api_for, admin_user):
+    account = ProviderAccountFactory()
+    api = api_for(admin_user)
+    url = reverse("api_recording_retention", args=[account.pk])
+    assert api.get(url).json()["recording_days"] is None  # nothing set: kept forever
+
+    api.patch(url, {"recording_days": 30, "delete_provider_copy": True}, format="json")
+    changed = api.patch(url, {"transcript_days": 90}, format="json").json()
+
+    assert (changed["recording_days"], changed["transcript_days"]) == (30, 90)
+    assert changed["delete_provider_copy"] is True
+    entries = AuditEntry.objects.filter(action="recording_retention.update")
+    assert [entry.changes for entry in entries.order_by("pk")][-1] == {
+        "transcript_days": [None, 90]
+    }
+    assert api.patch(url, {"recording_day": 3}, format="json").status_code == 400
+
+
+def test_a_token_limited_to_other_accounts_cannot_read_or_set_its_retention(admin_user):
+    account = ProviderAccountFactory()
+    _, raw = api_token_create(
+        actor=SYSTEM, user=admin_user, name="other", accounts=[ProviderAccountFactory()]
+    )
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    url = reverse("api_recording_retention", args=[account.pk])
+
+    assert api.get(url).status_code == 404
+    assert api.patch(url, {"recording_days": 1}, format="json").status_code == 404

@@ -54,6 +54,20 @@ def problems_of(document):
             [{"verb": "config", "record": {"action": "startCallRecording", "type": "cloud"}}],
         ),
         (
+            {"action": "record", "transcription": {"language": "nl-NL"}},
+            [
+                {
+                    "verb": "config",
+                    "record": {"action": "startCallRecording", "type": "cloud"},
+                    "transcribe": {
+                        "enable": True,
+                        "transcriptionHook": HOOK.rsplit("/", 1)[0] + "/transcribe",
+                        "recognizer": {"vendor": "default", "language": "nl-NL"},
+                    },
+                }
+            ],
+        ),
+        (
             {
                 "action": "conversation",
                 "name": "room",
@@ -240,6 +254,10 @@ def test_an_empty_ncco_hangs_up_as_on_vonage():
         ),
         ({"action": "record", "format": "mp3"}, "/0/format"),
         ({"action": "record", "eventUrl": EVENTS}, "/0/eventUrl"),
+        (
+            {"action": "record", "transcription": {"eventUrl": EVENTS}},
+            "/0/transcription/eventUrl",
+        ),
         ({"action": "conversation", "name": "r", "record": True}, "/0/record"),
         (
             {"action": "conversation", "name": "r", "musicOnHoldUrl": ["https://e.com/m.mp3"]},
