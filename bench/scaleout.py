@@ -23,8 +23,8 @@ names a node:
    every call shown with its final status;
 then the figures: events/s and calls/s with two web and worker nodes and with one.
 
-`--quick` runs a reduced set (a smoke run; docs/decisions.md says why it is not in the suite); `--keep` leaves the directory and the
-database for a look afterwards.
+`--quick` runs a reduced set (a smoke run; docs/decisions.md says why it is not in the
+suite); `--keep` leaves the directory and the database for a look afterwards.
 """
 
 from __future__ import annotations
