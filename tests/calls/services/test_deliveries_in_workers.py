@@ -110,16 +110,19 @@ def _events_of_three_calls(leg_prefix: str) -> list[dict]:
 
     answered = status(placed, "answered", 3, start_time=at(3))
     busy_event = status(busy, "busy", 5, detail="busy")
+    # The unknown calls' first events come first, so the placed call's events are applied
+    # together in memory, and the recording's makes the batch write what came before it.
     return [
-        status(placed, "ringing", 2), status(busy, "ringing", 1), answered,
-        status(rejected, "rejected", 4, detail="invalid_number"),
+        status(busy, "ringing", 1), status(rejected, "rejected", 4, detail="invalid_number"),
+        status(placed, "ringing", 2), answered,
         {"call_uuid": placed, "conversation_uuid": f"CON-{placed}", "status": "human",
          "timestamp": at(4)},
-        busy_event, status(placed, "started", 1), answered,
-        {"conversation_uuid": f"CON-{busy}", "recording_url": "https://api.nexmo.com/v1/files/r1",
-         "recording_uuid": "r1", "start_time": at(1), "end_time": at(5), "timestamp": at(6)},
+        status(placed, "started", 1), answered,
         status(placed, "completed", 30, start_time=at(3), end_time=at(30), duration="27",
                price="0.00570000", rate="0.01270000", network="23410"),
+        busy_event,
+        {"conversation_uuid": f"CON-{busy}", "recording_url": "https://api.nexmo.com/v1/files/r1",
+         "recording_uuid": "r1", "start_time": at(1), "end_time": at(5), "timestamp": at(6)},
         status(busy, "completed", 6), busy_event, status(rejected, "started", 1),
     ]
 
