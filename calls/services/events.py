@@ -53,6 +53,7 @@ from calls.models import (
     WebhookDelivery,
 )
 from calls.signals import call_changed, call_media_reported
+from portal import rawrows
 from voiceapps.models import Application, Number, ProviderAccount
 from voiceapps.providers.base import ParsedEvent
 
@@ -230,8 +231,8 @@ class _Batch:
             for call, names in self.changed.values():
                 call.updated_at = now
                 fields |= names
-            Call.objects.bulk_update([call for call, _ in self.changed.values()],
-                                     [*sorted(fields), "updated_at"])
+            rawrows.update_many([call for call, _ in self.changed.values()],
+                                [*sorted(fields), "updated_at"])
         CallEvent.objects.bulk_create([record for record, _, _, _ in self.records])
         for record, call, previous_status, parsed in self.records:
             if call.pk in self.changed:
