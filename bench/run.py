@@ -56,6 +56,8 @@ BARE_PATH = "/bench/bare"
 WEB_WORKERS = 2
 WEB_THREADS = 4
 WEB_APP_NAME = "bench-web"  # PostgreSQL's application_name of the server's connections
+WORKER_APP_NAME = "bench-worker"  # ... and of the Celery workers' connections
+DURABLE_PATH = "/bench/durable"
 # One set of keys per process: this process's Django keeps the settings of its first stack.
 SECRET_KEY = secrets.token_urlsafe(50)
 
@@ -138,6 +140,7 @@ class Stack:
         _create_database(replace=not self.reuse_database)
         self.manage("migrate", "--noinput", quiet=True)
         self.manage("collectstatic", "--noinput", quiet=True)
+        _create_durable_table()
         self._setup_django()
         _purge_queue()
         self._start_server()
@@ -224,7 +227,7 @@ class Worker:
              sys.executable, "-m", "celery", "-A", "portal", "worker", "-n", f"{name}@%h",
              "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat",
              "--loglevel=WARNING"],
-            cwd=REPO, env={**env, "LOG_LEVEL": "WARNING", "PGAPPNAME": "bench-worker"},
+            cwd=REPO, env={**env, "LOG_LEVEL": "WARNING", "PGAPPNAME": WORKER_APP_NAME},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True,
         )
@@ -261,9 +264,7 @@ def _fernet_key() -> str:
 
 
 def _admin_connection():
-    import psycopg
-
-    return psycopg.connect(f"{POSTGRES}/postgres", autocommit=True)
+    return psycopg_connection("postgres")
 
 
 def _create_database(*, replace: bool) -> None:
@@ -274,6 +275,22 @@ def _create_database(*, replace: bool) -> None:
             return
         conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {DATABASE}")
+
+
+def _create_durable_table() -> None:
+    """The table of the durable-insert baseline (portal/bench_views.py), as a provider
+    delivery's table would be at its simplest: a key, the arrival time, the body."""
+    from portal.bench_views import DURABLE_TABLE
+
+    with psycopg_connection(DATABASE) as conn:
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {DURABLE_TABLE} (id bigserial PRIMARY KEY, "
+                     "received_at timestamptz NOT NULL DEFAULT now(), body bytea NOT NULL)")
+
+
+def psycopg_connection(database: str):
+    import psycopg
+
+    return psycopg.connect(f"{POSTGRES}/{database}", autocommit=True)
 
 
 def _drop_database() -> None:
@@ -523,6 +540,17 @@ class CpuMeter:
         return self.seconds / load.responses * 1000 if load.responses else math.nan
 
 
+class WorkerCpuMeter(CpuMeter):
+    """CPU seconds the Celery workers (every pool process) and their PostgreSQL backends
+    spent: what applying costs, beside what accepting costs (CpuMeter)."""
+
+    def _pids(self) -> list[int]:
+        pids = []
+        for worker in self.stack.workers:
+            pids += [worker.process.pid, *descendants(worker.process.pid)]
+        return pids + backend_pids(WORKER_APP_NAME)
+
+
 def backend_pids(application_name: str) -> list[int]:
     """The PostgreSQL backends serving the benchmark's database to `application_name`."""
     with _admin_connection() as conn:
@@ -540,6 +568,16 @@ def cpu_seconds(pids: Iterable[int]) -> dict[int, float]:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             totals[pid] = (int(fields[11]) + int(fields[12])) / ticks
     return totals
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (a Celery worker's pool processes)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            for child in map(int, (task / "children").read_text().split()):
+                found += [child, *descendants(child)]
+    return found
 
 
 def capacity(cpu_ms: float) -> float:
@@ -740,6 +778,19 @@ def bare_wrk(stack: Stack, *, seconds: float, connections: int) -> tuple[Load, f
     and its server CPU per request (ms)."""
     path = stack.tmp / "bare.requests"
     write_requests(path, bare_requests(stack))
+    with CpuMeter(stack) as cpu:
+        load = wrk(stack, path, seconds=seconds, connections=connections, cycle=True)
+    return load, cpu.per_request_ms(load)
+
+
+def durable_wrk(stack: Stack, body: bytes, *, seconds: float, connections: int
+                ) -> tuple[Load, float]:
+    """The durable-insert baseline (`body` stored in one INSERT that commits) at its highest
+    rate, and its server CPU per request (ms)."""
+    path = stack.tmp / "durable.requests"
+    write_requests(path, [raw_request("POST", DURABLE_PATH, body=body,
+                                      headers={"Content-Type": "application/json"},
+                                      host=f"{HOST}:{stack.port}")])
     with CpuMeter(stack) as cpu:
         load = wrk(stack, path, seconds=seconds, connections=connections, cycle=True)
     return load, cpu.per_request_ms(load)

@@ -13,8 +13,16 @@ posted to /hooks/<token>/events:
 3. the database afterwards: every request sent is stored as a WebhookDelivery, verified and
    applied, with its CallEvent; nothing is lost.
 
-Targets (issue 10): ≥ 0.5× the bare view's rate, ≥ 850 events/s on 2 cores, p99 ≤ 50 ms at
-500 events/s, nothing lost. Each request is signed once, right before its run (Vonage's
+Beside the bare view, a second baseline: the durable-insert view (/bench/durable: the raw
+body in one INSERT that commits), the floor of any receiver that loses nothing. And a
+sustained run at --sustained-rate with the workers applying: how long each event waits to
+change its call (apply lag), and the CPU of accepting plus applying (web, workers and their
+PostgreSQL backends) per event.
+
+Targets (issues 10 and 22): ≥ 0.5× the bare view's rate and ≥ 0.6× the durable insert's,
+≥ 850 events/s on 2 cores, p99 ≤ 50 ms at 500 events/s with the workers applying, 1,000/s
+sustained with apply lag p95 ≤ 1 s and max ≤ 3 s, ≤ 1.5 ms of CPU per event in all, nothing
+lost. Each request is signed once, right before its run (Vonage's
 HS256 JWT with payload_hash over the exact body, fresh iat, unique jti: a second copy of
 one signed request would be refused as a replay).
 """
@@ -22,6 +30,7 @@ one signed request would be refused as a replay).
 from __future__ import annotations
 
 import datetime
+import json
 import math
 import random
 import time
@@ -46,6 +55,7 @@ DETAILS = {"unanswered": "unavailable", "rejected": "invalid_number", "failed": 
 DUPLICATE_SHARE = 0.10  # events the provider sends twice
 UNKNOWN_SHARE = 0.10  # calls Callboard did not place: their first event creates them
 SHUFFLE_WINDOW = 50  # calls whose events are shuffled together
+START = datetime.datetime(2026, 1, 5, 9, 0, tzinfo=datetime.UTC)  # the first call's start
 
 
 def _stamp(moment: datetime.datetime) -> str:
@@ -95,12 +105,11 @@ def call_events(index: int, *, seed: int, start: datetime.datetime) -> list[dict
 
 def vonage_events(calls: range, *, seed: int = 1) -> list[dict[str, Any]]:
     """Every event of `calls`, duplicates included, shuffled within windows of calls."""
-    start = datetime.datetime(2026, 1, 5, 9, 0, tzinfo=datetime.UTC)
     rng = random.Random(seed)
     events: list[dict[str, Any]] = []
     for first in range(calls.start, calls.stop, SHUFFLE_WINDOW):
         window = [event for index in range(first, min(first + SHUFFLE_WINDOW, calls.stop))
-                  for event in call_events(index, seed=seed, start=start)]
+                  for event in call_events(index, seed=seed, start=START)]
         window += [event for event in window if rng.random() < DUPLICATE_SHARE]
         rng.shuffle(window)
         events += window
@@ -175,9 +184,46 @@ def drain(timeout: float) -> float:
     return time.monotonic() - started
 
 
+def apply_lags(after_id: int) -> list[float]:
+    """Seconds from accepted to applied of every delivery stored after `after_id`, in the
+    order they arrived: the call row changes in the transaction that marks it applied."""
+    from calls.models import WebhookDelivery
+
+    rows = WebhookDelivery.objects.filter(
+        id__gt=after_id, endpoint="events", applied_at__isnull=False
+    ).order_by("id").values_list("received_at", "applied_at")
+    return [(applied - received).total_seconds() for received, applied in rows]
+
+
+def p95_by_tenth(lags: list[float]) -> list[float]:
+    """The lag's p95 in each tenth of the run (lags in arrival order): whether it grows."""
+    size = max(1, math.ceil(len(lags) / 10))
+    return [run.percentile(sorted(lags[i:i + size]), 95) for i in range(0, len(lags), size)]
+
+
+def last_delivery_id() -> int:
+    from calls.models import WebhookDelivery
+
+    return WebhookDelivery.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def sustained(stack: run.Stack, events: Events, *, rate: float, seconds: float
+              ) -> tuple[run.Load, float, float, list[float], float]:
+    """`rate` events/s for `seconds` with the workers applying: (the requests' load, web CPU
+    s, workers' CPU s, apply lags in arrival order, s until all applied after the last was
+    sent)."""
+    requests = events.requests(int(rate * seconds))
+    after = last_delivery_id()
+    with run.CpuMeter(stack) as web, run.WorkerCpuMeter(stack) as workers:
+        load = run.paced(stack, requests, rate=rate)
+        drained = drain(timeout=600)
+    return load, web.seconds, workers.seconds, apply_lags(after), drained
+
+
 def main() -> None:
     options = run.arguments(__doc__.splitlines()[0], duration=60.0, rate=500.0,
                             paced_duration=20.0, inline_duration=20.0, connections=16,
+                            sustained_rate=1000.0, sustained_duration=60.0,
                             worker_nice=10, seed=1).parse_args()
     report = run.Report("webhook ingestion", {
         "duration_s": options.duration, "paced_rate": options.rate,
@@ -200,6 +246,10 @@ def main() -> None:
         with run.step(f"bare view at full speed for {options.duration:g} s"):
             bare, bare_cpu = run.bare_wrk(stack, seconds=options.duration,
                                           connections=options.connections)
+        with run.step(f"durable-insert view at full speed for {options.duration:g} s"):
+            durable, durable_cpu = run.durable_wrk(
+                stack, json.dumps(call_events(0, seed=options.seed, start=START)[0]).encode(),
+                seconds=options.duration, connections=options.connections)
         # Never more than the bare view could take: the events cannot go faster than it.
         count = math.ceil(bare.rate * options.duration * 1.1) + 1000
         with run.step(f"placing their calls and signing {count} events"):
@@ -214,6 +264,12 @@ def main() -> None:
         with run.step("waiting for the workers to apply them"):
             backlog = pending()
             drained = drain(timeout=max(600.0, options.duration * 10))
+        with run.step(f"events at {options.sustained_rate:g}/s for "
+                      f"{options.sustained_duration:g} s with the workers applying"):
+            steady, web_s, workers_s, lags, steady_drained = sustained(
+                stack, events, rate=options.sustained_rate,
+                seconds=options.sustained_duration)
+            sent += steady.sent
         paced_count = int(options.rate * options.paced_duration)
         with run.step(f"bare view and events at {options.rate:g}/s for "
                       f"{options.paced_duration:g} s each"):
@@ -240,12 +296,19 @@ def main() -> None:
                              connections=options.connections)
 
     accepted = (hooks.responses - hooks.bad_status) / hooks.seconds
+    steady_cpu_ms = (web_s + workers_s) / steady.responses * 1000 if steady.responses else math.nan
+    ordered_lags = sorted(lags)
     note = " (wrk ran out of signed requests: raise the estimate)" if hooks.exhausted else ""
     report.add(
         run.Figure("accepted events/s", accepted, "/s", bare.rate, (">=", 0.5), True,
                    note=f"{hooks.responses} responses, {hooks.bad_status} not 2xx, "
                         f"{hooks.errors} socket errors{note}"),
         run.Figure("accepted events/s on 2 cores", accepted, "/s", bare.rate, (">=", 850)),
+        run.Figure("accepted events/s vs the durable insert", accepted, "/s", durable.rate,
+                   (">=", 0.6), True,
+                   note=f"baseline: the raw body in one INSERT that commits (/bench/durable), "
+                        f"{durable_cpu:.2f} ms of server CPU per request; this figure's "
+                        "'bare view' column is that baseline"),
         *run.cpu_figures(hooks, cpu, bare_cpu, noun="event", verb="accept",
                          measured="gunicorn workers and their PostgreSQL backends (not the "
                                   "applying workers')"),
@@ -253,6 +316,23 @@ def main() -> None:
         run.Figure("applied events/s, end to end", hooks.sent / (hooks.seconds + drained),
                    "/s", note=f"{backlog} were waiting when the load stopped; the workers "
                               f"had applied them {drained:.1f} s later"),
+        run.Figure(f"achieved at {options.sustained_rate:g}/s, workers applying", steady.rate,
+                   "/s", target=(">=", options.sustained_rate * 0.98),
+                   note=f"statuses {steady.statuses}; request p99 {steady.p99:.1f} ms"),
+        run.Figure("apply lag p95 (accepted → call changed)", run.percentile(ordered_lags, 95),
+                   "s", target=("<=", 1),
+                   note=f"p50 {run.percentile(ordered_lags, 50):.2f} s; p95 in each tenth of "
+                        "the run: " + " ".join(f"{p:.2f}" for p in p95_by_tenth(lags))),
+        run.Figure("apply lag max", ordered_lags[-1] if lags else math.nan, "s",
+                   target=("<=", 3),
+                   note=f"all applied {steady_drained:.1f} s after the last was sent"),
+        run.Figure("total CPU per event (accept + apply)", steady_cpu_ms, "ms",
+                   target=("<=", 1.5),
+                   note=f"web {web_s / max(steady.responses, 1) * 1000:.2f} + workers "
+                        f"{workers_s / max(steady.responses, 1) * 1000:.2f} ms (each with its "
+                        "PostgreSQL backends)"),
+        run.Figure("events/s the cores could accept and apply", run.capacity(steady_cpu_ms),
+                   "/s", note="cores / total CPU per event"),
         *run.latency_figures(
             f"{{}} at {options.rate:g}/s", hooks_paced, bare_paced, p99_target=("<=", 50),
             p99_note=f"achieved {hooks_paced.rate:.0f}/s, statuses {hooks_paced.statuses}; "

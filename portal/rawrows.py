@@ -83,3 +83,29 @@ def _insert_sql(model: type[models.Model]) -> str:
     fields = _insertable(model)
     return (f"INSERT INTO {model._meta.db_table} ({columns(fields)}) "
             f"VALUES ({', '.join(['%s'] * len(fields))})")
+
+
+def update_many(instances: Sequence[models.Model], attnames: Sequence[str]) -> None:
+    """Write the named fields of many rows of one model in one statement:
+    UPDATE … FROM (VALUES (pk, value, …), …), where Django's bulk_update builds a CASE per
+    field and row and compiling it cost more than applying the events (docs/performance.md).
+    """
+    if not instances:
+        return
+    model = type(instances[0])
+    fields = [model._meta.get_field(name) for name in attnames]
+    # PostgreSQL types a VALUES column from its literals (text, or nothing for NULLs):
+    # each is cast to its column's type. SQLite's columns take any value as they are.
+    cast = connection.vendor == "postgresql"
+    assignments = ", ".join(
+        f"{field.column} = " + (f"CAST(v.column{n} AS {field.db_type(connection)})"
+                                if cast else f"v.column{n}")
+        for n, field in enumerate(fields, start=2))
+    rows = ", ".join(["(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"] * len(instances))
+    params = [value for instance in instances for value in (
+        instance.pk, *(field.get_db_prep_save(getattr(instance, field.attname), connection)
+                       for field in fields))]
+    table, pk = model._meta.db_table, model._meta.pk.column
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {assignments} FROM (VALUES {rows}) AS v "
+                       f"WHERE {table}.{pk} = v.column1", params)

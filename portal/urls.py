@@ -51,4 +51,7 @@ urlpatterns = [
 ]
 
 if settings.BENCH_BASELINE_VIEW:
-    urlpatterns.append(path("bench/bare", bench_views.bare, name="bench_bare"))
+    urlpatterns += [
+        path("bench/bare", bench_views.bare, name="bench_bare"),
+        path("bench/durable", bench_views.durable, name="bench_durable"),
+    ]

@@ -6,6 +6,7 @@ to five times what PostgreSQL spends on them, and each sits on a provider's requ
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,9 +26,32 @@ _ACCOUNT_BY_TOKEN = (
 )
 
 
+# Accounts by webhook token, kept this long per process: at a thousand events a second the
+# lookup was one of the request's three round trips. A change made in another process
+# (a new token, a new signature secret, a deleted account) counts here within this time; one
+# made in this process at once (accounts_forget, on every save and delete).
+ACCOUNT_CACHE_SECONDS = 1.0
+_ACCOUNTS: dict[str, tuple[float, ProviderAccount | None]] = {}
+_ACCOUNTS_MAX = 1024
+
+
 def account_by_token(token: str) -> ProviderAccount | None:
     """The account this webhook token belongs to (every delivery starts here)."""
-    return rawrows.fetch_one(ProviderAccount, _ACCOUNT_FIELDS, _ACCOUNT_BY_TOKEN, [token])
+    now = time.monotonic()
+    kept = _ACCOUNTS.get(token)
+    if kept is not None and kept[0] > now:
+        return kept[1]
+    account = rawrows.fetch_one(ProviderAccount, _ACCOUNT_FIELDS, _ACCOUNT_BY_TOKEN, [token])
+    if account is not None:  # unknown tokens are not kept: anyone can send those
+        if len(_ACCOUNTS) >= _ACCOUNTS_MAX:
+            _ACCOUNTS.clear()
+        _ACCOUNTS[token] = (now + ACCOUNT_CACHE_SECONDS, account)
+    return account
+
+
+def accounts_forget(**_: Any) -> None:
+    """An account was saved or deleted in this process: look every token up again."""
+    _ACCOUNTS.clear()
 
 
 def content_length(request: HttpRequest) -> int:

@@ -24,13 +24,13 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from calls import tasks
-from calls.models import Call, CallEvent, WebhookDelivery
-from calls.services.events import call_event_record
+from calls.models import CallEvent, WebhookDelivery
+from calls.services.events import call_event_record, call_events_record_many
 from portal.jsontext import JsonRefused, json_parse, without_nul
 from portal.services import Actor, audit_record
 from voiceapps.adapters import account_adapter
@@ -46,6 +46,10 @@ HOOK_KINDS = {
     "vg/refer": "refer",
     "vg/amd": "amd",
 }
+
+
+NAMES_NO_CALL = ("The event names no call (no uuid, call_uuid, call_sid or conversation_uuid); "
+                 "it is kept here only.")
 
 
 class Refusal(Exception):
@@ -84,25 +88,25 @@ def _apply_or_keep(
     delivery: WebhookDelivery,
     payload: dict[str, Any],
     provider: Provider,
-    *,
-    passing: tuple[type[Exception], ...] = (),
 ) -> bool:
-    """Apply the stored delivery in a savepoint; on failure keep it with its error (except
-    for the `passing` errors, which the caller handles)."""
+    """Apply the stored delivery in a savepoint; on failure keep it with its error."""
     try:
         delivery_apply(delivery=delivery, payload=payload, provider=provider)
-    except passing:
-        raise
     except Exception as exc:  # the delivery is kept: retried by the beat, or an admin's replay
-        logger.exception("Applying webhook delivery %s failed", delivery.pk)
-        delivery.apply_error = f"{type(exc).__name__}: {exc}"[:2000]
-        delivery.apply_attempts += 1
-        # Its signature no longer counts as used: the provider's retry of the same signed
-        # request is accepted and applied (docs/security.md, "One replay rule").
-        delivery.replay_key = ""
-        delivery.save(update_fields=["apply_error", "apply_attempts", "replay_key"])
+        _keep_failed(delivery, exc)
         return False
     return True
+
+
+def _keep_failed(delivery: WebhookDelivery, exc: Exception) -> None:
+    """A delivery whose apply failed keeps its error (and is tried again)."""
+    logger.exception("Applying webhook delivery %s failed", delivery.pk)
+    delivery.apply_error = f"{type(exc).__name__}: {exc}"[:2000]
+    delivery.apply_attempts += 1
+    # Its signature no longer counts as used: the provider's retry of the same signed
+    # request is accepted and applied (docs/security.md, "One replay rule").
+    delivery.replay_key = ""
+    delivery.save(update_fields=["apply_error", "apply_attempts", "replay_key"])
 
 
 def delivery_accept(
@@ -166,17 +170,14 @@ def delivery_apply(
         source=source,
         received_at=delivery.received_at,
     )
-    delivery.applied_at = timezone.now()
-    delivery.apply_error = (
-        ""
-        if record
-        else (
-            "The event names no call (no uuid, call_uuid, call_sid or conversation_uuid); "
-            "it is kept here only."
-        )
-    )
+    _mark_applied(delivery, record)
     delivery.save(update_fields=["applied_at", "apply_error", "is_replay"])
     return record
+
+
+def _mark_applied(delivery: WebhookDelivery, record: CallEvent | None) -> None:
+    delivery.applied_at = timezone.now()
+    delivery.apply_error = "" if record else NAMES_NO_CALL
 
 
 def delivery_replay(*, actor: Actor, delivery: WebhookDelivery) -> CallEvent | None:
@@ -241,10 +242,11 @@ SCHEDULE_EVERY = 0.1  # seconds
 # a delivery that skipped asking was stored within SCHEDULE_EVERY of a task being scheduled,
 # so before that task's last look.
 APPLY_LINGER = 0.25  # seconds, more than SCHEDULE_EVERY
-# Deliveries a worker applies in one transaction: one commit (a WAL flush) and one claim
-# query for the batch instead of for each event. Small enough that a batch holds its calls'
-# row locks for a few tens of milliseconds only.
-APPLY_BATCH = 50
+# Deliveries a worker applies in one transaction: one commit (a WAL flush), one claim, one
+# lookup of their calls and one write of each call for the batch instead of for each event
+# (docs/performance.md). Small enough that a batch holds its calls' row locks for a tenth of
+# a second or so.
+APPLY_BATCH = 250
 _last_asked = 0.0  # this process, time.monotonic()
 
 
@@ -289,24 +291,40 @@ def deliveries_apply_pending(*, limit: int | None = None) -> int:
 
 def _apply_next(batch: int) -> int:
     """Apply the oldest pending deliveries nobody else is applying, up to `batch` of them in
-    one transaction (each in its savepoint); how many (0: none is pending).
+    one transaction, each call row written once (calls.services.events
+    .call_events_record_many); how many (0: none is pending).
 
     The batch's calls are locked first, in id order, so two workers whose batches share
     calls wait for each other instead of deadlocking. A call found another way (by its
     conversation, or a new one) can still cross another batch: PostgreSQL then fails one of
-    them, and that worker applies its deliveries one per transaction instead.
+    them. A batch that fails for that or any other reason is applied again one delivery per
+    transaction, each in its savepoint, where a delivery that fails keeps its error.
     """
     try:
         with transaction.atomic():
             deliveries = _claim_pending(batch)
-            readable = _readable(deliveries)
-            _lock_calls(readable)
-            for delivery, payload, provider in readable:
-                _apply_or_keep(delivery, payload, provider, passing=(OperationalError,))
-    except OperationalError:
-        logger.info("A batch of webhook deliveries met another worker's; applying one by one")
+            _apply_together(_readable(deliveries))
+    except Exception:
+        logger.info("A batch of webhook deliveries failed; applying them one by one",
+                    exc_info=True)
         return sum(_apply_one() for _ in range(batch))
     return len(deliveries)
+
+
+def _apply_together(readable: list[tuple[WebhookDelivery, dict[str, Any], Provider]]) -> None:
+    parsed = []
+    for delivery, payload, provider in readable:
+        try:
+            event = _hook_event(delivery.endpoint, provider.parse_event(payload))
+        except Exception as exc:  # it will not parse better one by one
+            _keep_failed(delivery, exc)
+            continue
+        parsed.append((delivery, event, payload))
+    records = call_events_record_many(parsed)
+    for (delivery, _, _), record in zip(parsed, records, strict=True):
+        _mark_applied(delivery, record)
+    WebhookDelivery.objects.bulk_update([delivery for delivery, _, _ in parsed],
+                                        ["applied_at", "apply_error"])
 
 
 def _apply_one() -> int:
@@ -356,21 +374,3 @@ def _readable(
                 (delivery, payload, account_adapter(delivery.account, webhooks_only=True))
             )
     return readable
-
-
-def _lock_calls(readable: list[tuple[WebhookDelivery, dict[str, Any], Provider]]) -> None:
-    legs: dict[int, set[str]] = {}
-    for delivery, payload, provider in readable:
-        try:
-            leg = provider.parse_event(payload).provider_call_id
-        except Exception:  # applying it stores the error
-            continue
-        if leg:
-            legs.setdefault(delivery.account_id, set()).add(leg)
-    for account_id, ids in legs.items():
-        list(
-            Call.objects.select_for_update(no_key=True)
-            .filter(account_id=account_id, provider_call_id__in=ids)
-            .order_by("id")
-            .values_list("id", flat=True)
-        )

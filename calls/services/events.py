@@ -28,11 +28,12 @@ order, or the number of times, the events arrive:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
@@ -52,6 +53,7 @@ from calls.models import (
     WebhookDelivery,
 )
 from calls.signals import call_changed, call_media_reported
+from portal import rawrows
 from voiceapps.models import Application, Number, ProviderAccount
 from voiceapps.providers.base import ParsedEvent
 
@@ -127,14 +129,141 @@ def call_event_record(
                                     received_at=received_at)
             created = True
 
-    key = dedupe_key(payload)
-    # One query for every question below: a call has a handful of events.
-    earlier = [_Seen(seen_key, provider_time, provider_time or arrived, seen_kind, ours)
-               for seen_key, provider_time, arrived, seen_kind, ours in call.events.filter(
-                   is_duplicate=False).values_list(
-                   "dedupe_key", "provider_time", "received_at", "kind", "status")]
-    kind = (kind or event.kind)[:20]
+    earlier = _earlier_events([call.pk])[call.pk]
     previous_status = call.status
+    record, changed = _event_of(call, event, payload, kind=kind, earlier=earlier,
+                                delivery=delivery, source=source, received_at=received_at,
+                                out_of_range=out_of_range)
+    if changed:
+        call.save(update_fields=[*sorted(changed), "updated_at"])
+    record.save()
+    _announce(call, record, previous_status=previous_status, created=created, parsed=event)
+    return record
+
+
+@transaction.atomic(savepoint=False)
+def call_events_record_many(
+    events: Sequence[tuple[WebhookDelivery, ParsedEvent, Any]], *, source: str = "webhook"
+) -> list[CallEvent | None]:
+    """What `call_event_record` does for each (delivery, parsed event, payload) in turn, in
+    the caller's transaction, with each call row written once: its result for each.
+
+    The calls the events name by leg id are locked in one query (in id order, as two
+    workers' batches must), their earlier events read in one, the events applied in memory
+    in order, then each changed call written once, the events inserted in one statement and
+    `call_changed` sent for each event in order, with the call as that event left it. An
+    event whose call is not among them (found by its conversation, awaiting reconciliation,
+    or new) goes the one-event way, after what came before it is written.
+    """
+    ready = [(delivery, event, *_within_ranges(event, delivery, delivery.received_at), payload)
+             for delivery, event, payload in events]
+    batch = _Batch(source)
+    batch.lock_calls({(delivery.account_id, ranged.provider_call_id)
+                      for delivery, _, ranged, _, _ in ready if ranged.provider_call_id})
+    results: list[CallEvent | None] = []
+    for delivery, event, ranged, out_of_range, payload in ready:
+        call = batch.calls.get((delivery.account_id, ranged.provider_call_id))
+        if call is None:
+            batch.write()
+            record = call_event_record(account=delivery.account, event=event, payload=payload,
+                                       delivery=delivery, source=source,
+                                       received_at=delivery.received_at)
+            if record is not None:
+                batch.adopt(record.call)
+        else:
+            record = batch.apply(call, ranged, payload, delivery=delivery,
+                                 out_of_range=out_of_range)
+        results.append(record)
+    batch.write()
+    return results
+
+
+class _Batch:
+    """Calls held in memory while a batch of their events is applied, and what is to be
+    written: the changed calls (once each), the new events, the signals in order."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.calls: dict[tuple[int, str], Call] = {}  # by (account, provider leg id)
+        self.earlier: dict[int, list[_Seen]] = {}  # by call id
+        self.changed: dict[int, tuple[Call, set[str]]] = {}
+        self.records: list[tuple[CallEvent, Call, str, ParsedEvent]] = []
+
+    def lock_calls(self, legs: set[tuple[int, str]]) -> None:
+        """Each leg's call (the oldest, as _find_call takes), locked in id order."""
+        by_account: dict[int, set[str]] = {}
+        for account_id, leg in legs:
+            by_account.setdefault(account_id, set()).add(leg)
+        for account_id, ids in sorted(by_account.items()):
+            found = (Call.objects.select_for_update(no_key=True)
+                     .filter(account_id=account_id, provider_call_id__in=ids).order_by("id"))
+            for call in sorted(found, key=lambda c: (c.created_at, c.pk), reverse=True):
+                self.calls[(account_id, call.provider_call_id)] = call
+        self.earlier.update(_earlier_events(call.pk for call in self.calls.values()))
+
+    def adopt(self, call: Call) -> None:
+        """A call the one-event way wrote: it replaces any copy held, with its events."""
+        for key, held in list(self.calls.items()):
+            if held.pk == call.pk:
+                del self.calls[key]
+        if call.provider_call_id:
+            self.calls[(call.account_id, call.provider_call_id)] = call
+        self.earlier.update(_earlier_events([call.pk]))
+
+    def apply(self, call: Call, event: ParsedEvent, payload: Any, *,
+              delivery: WebhookDelivery, out_of_range: dict[str, str]) -> CallEvent:
+        changed = _ids_filled(call, event)
+        previous_status = call.status
+        record, applied = _event_of(call, event, payload, kind="", delivery=delivery,
+                                    earlier=self.earlier[call.pk], source=self.source,
+                                    received_at=delivery.received_at,
+                                    out_of_range=out_of_range)
+        if changed | applied:
+            self.changed.setdefault(call.pk, (call, set()))[1].update(changed | applied)
+        # The receivers see the call as this event left it, as they would one at a time.
+        self.records.append((record, copy.copy(call), previous_status, event))
+        return record
+
+    def write(self) -> None:
+        if self.changed:
+            now = timezone.now()
+            fields = set()
+            for call, names in self.changed.values():
+                call.updated_at = now
+                fields |= names
+            rawrows.update_many([call for call, _ in self.changed.values()],
+                                [*sorted(fields), "updated_at"])
+        CallEvent.objects.bulk_create([record for record, _, _, _ in self.records])
+        for record, call, previous_status, parsed in self.records:
+            if call.pk in self.changed:
+                call.updated_at = self.changed[call.pk][0].updated_at
+            record.call = call
+            _announce(call, record, previous_status=previous_status, created=False,
+                      parsed=parsed)
+        self.changed = {}
+        self.records = []
+
+
+def _earlier_events(call_ids: Iterable[int]) -> dict[int, list[_Seen]]:
+    """Each call's events so far that were not duplicates, in one query (a call has a
+    handful): everything deciding between events needs."""
+    earlier: dict[int, list[_Seen]] = {call_id: [] for call_id in call_ids}
+    rows = CallEvent.objects.filter(call_id__in=earlier, is_duplicate=False).values_list(
+        "call_id", "dedupe_key", "provider_time", "received_at", "kind", "status")
+    for call_id, key, provider_time, arrived, kind, ours in rows:
+        earlier[call_id].append(_Seen(key, provider_time, provider_time or arrived, kind, ours))
+    return earlier
+
+
+def _event_of(call: Call, event: ParsedEvent, payload: Any, *, kind: str,
+              earlier: list[_Seen], delivery: WebhookDelivery | None, source: str,
+              received_at: datetime, out_of_range: dict[str, str]
+              ) -> tuple[CallEvent, set[str]]:
+    """The CallEvent (unsaved) the event makes for its call, and the call's fields it
+    changed (in memory); a new event that is no duplicate joins `earlier`."""
+    key = dedupe_key(payload)
+    kind = (kind or event.kind)[:20]
+    at = event.timestamp or received_at
     record = CallEvent(
         call=call,
         delivery=delivery,
@@ -149,20 +278,24 @@ def call_event_record(
         is_duplicate=any(seen.key == key for seen in earlier),
         out_of_range=out_of_range,
     )
-    if not record.is_duplicate:
-        record.out_of_order = _arrived_late(earlier, event)
-        changed = _apply(call, event, _Seen(key, event.timestamp, at, kind, record.status),
-                         earlier)
-        if changed:
-            call.save(update_fields=[*sorted(changed), "updated_at"])
-    record.save()
-    if kind in MEDIA_KINDS and not record.is_duplicate:
+    if record.is_duplicate:
+        return record, set()
+    record.out_of_order = _arrived_late(earlier, event)
+    this = _Seen(key, event.timestamp, at, kind, record.status)
+    changed = _apply(call, event, this, earlier)
+    earlier.append(this)
+    return record, changed
+
+
+def _announce(call: Call, record: CallEvent, *, previous_status: str, created: bool,
+              parsed: ParsedEvent) -> None:
+    """Tell the apps above about a stored event (and the call it changed)."""
+    if record.kind in MEDIA_KINDS and not record.is_duplicate:
         call_media_reported.send(
-            sender=CallEvent, event_id=record.pk, recording_id=event.recording_id,
-            url=event.recording_url if kind == "record" else event.detail)
+            sender=CallEvent, event_id=record.pk, recording_id=parsed.recording_id,
+            url=parsed.recording_url if record.kind == "record" else parsed.detail)
     call_changed.send(sender=Call, call=call, event=record, previous_status=previous_status,
-                      created=created, parsed=event)
-    return record
+                      created=created, parsed=parsed)
 
 
 class _Seen(NamedTuple):
@@ -267,6 +400,14 @@ def _find_call(
         call = _awaiting_reconciliation(calls, event, at)
     if call is None:
         return None
+    changed = _ids_filled(call, event)
+    if changed:
+        call.save(update_fields=[*sorted(changed), "updated_at"])
+    return call
+
+
+def _ids_filled(call: Call, event: ParsedEvent) -> set[str]:
+    """The provider ids of a call found another way, from its event; the fields changed."""
     changed = set()
     if event.provider_call_id and not call.provider_call_id:
         call.provider_call_id = event.provider_call_id[:100]
@@ -276,9 +417,7 @@ def _find_call(
         changed.add("conversation_id")
     if call.outcome_unknown and call.provider_call_id:
         changed |= _reconciled(call)
-    if changed:
-        call.save(update_fields=[*sorted(changed), "updated_at"])
-    return call
+    return changed
 
 
 def _awaiting_reconciliation(calls: Any, event: ParsedEvent, at: datetime) -> Call | None:

@@ -28,11 +28,12 @@ from django.utils import timezone
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
 from calls.services.placing import call_place
 from calls.services.sweeping import call_sweep_stuck
+from calls.tasks import deliveries_apply_pending as deliveries_apply_pending_task
 from portal.celery import app as celery_app
 from portal.services import SYSTEM
 from tests.calls.placing import FROM, vonage_setup
 from tests.conftest import REPO, XDIST_WORKER, _start_worker, _test_database_url
-from tests.factories import CallFactory, ProviderAccountFactory
+from tests.factories import CallFactory, ProviderAccountFactory, WebhookDeliveryFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
 from tests.fakes.provider_server import Reply, SeenRequest
 from tests.helpers import wait_for
@@ -121,6 +122,48 @@ def test_killing_a_worker_mid_batch_rings_nobody_twice_and_loses_no_call(
             assert call.status == CallStatus.SUBMITTED and call.provider_call_id, call.pk
             assert reached == 1, call.pk
     assert {c.pk for c in calls} == set(Call.objects.values_list("pk", flat=True))
+
+
+APPLIED_CALLS = 500  # four events each: eight batches of stored deliveries
+
+
+def test_killing_a_worker_mid_apply_loses_no_event_and_applies_none_twice(
+    django_db_blocker, crash_queue
+):
+    """Workers apply stored deliveries a batch per transaction (WEBHOOK_APPLY_IN_WORKER):
+    the batch a killed worker was applying is undone whole and applied by the next."""
+    account = ProviderAccountFactory()
+    calls = [CallFactory(account=account, provider="vonage", status=CallStatus.SUBMITTED,
+                         provider_call_id=str(uuid.uuid4())) for _ in range(APPLIED_CALLS)]
+    WebhookDelivery.objects.bulk_create([
+        WebhookDeliveryFactory.build(account=account, body=json.dumps({
+            "uuid": call.provider_call_id, "status": status, "direction": "outbound",
+            "timestamp": f"2026-01-05T10:00:0{n}.000Z"}).encode())
+        for n, status in enumerate(("started", "ringing", "answered", "completed"))
+        for call in calls
+    ])
+    total = WebhookDelivery.objects.count()
+    applied = WebhookDelivery.objects.filter(applied_at__isnull=False)
+
+    first = _start_worker(django_db_blocker, crash_queue, WEBHOOK_APPLY_IN_WORKER="true")
+    deliveries_apply_pending_task.delay()
+    wait_for(applied.exists, timeout=60, interval=0.02)
+    kill_9(first.process.pid)
+    first.process.wait(timeout=10)
+    applied_before_the_kill = applied.count()
+    second = _start_worker(django_db_blocker, crash_queue, purge=False,
+                           WEBHOOK_APPLY_IN_WORKER="true")
+    try:
+        deliveries_apply_pending_task.delay()  # what beat does every minute
+        wait_for(lambda: applied.count() == total, timeout=120)
+    finally:
+        second.stop()
+
+    assert applied_before_the_kill < total  # the kill landed before the last batch
+    assert not WebhookDelivery.objects.exclude(apply_error="").exists()
+    per_delivery = Counter(CallEvent.objects.values_list("delivery_id", flat=True))
+    assert len(per_delivery) == total and set(per_delivery.values()) == {1}
+    assert set(Call.objects.values_list("status", flat=True)) == {CallStatus.COMPLETED}
 
 
 # Webhooks --------------------------------------------------------------------------------

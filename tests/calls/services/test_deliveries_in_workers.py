@@ -6,8 +6,9 @@ from django.db import OperationalError
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
 from calls.services import deliveries
 from calls.services.deliveries import deliveries_apply_pending
-from tests.calls.webhook_helpers import UUID, the_call, vonage_post, vonage_status
-from tests.factories import ProviderAccountFactory
+from calls.signals import call_changed
+from tests.calls.webhook_helpers import UUID, at, the_call, vonage_post, vonage_status
+from tests.factories import CallFactory, ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
 from tests.helpers import wait_for
 
@@ -78,15 +79,16 @@ def test_workers_apply_in_batches_and_a_failed_batch_one_by_one(client, settings
     post_call_progress(client, account)
     vonage_post(client, account, vonage_status("completed", at="2026-01-05T10:01:00.000Z"))
     batches = []
-    lock_calls = deliveries._lock_calls
+    record_many = deliveries.call_events_record_many
 
-    def first_batch_deadlocks(readable):
-        batches.append([delivery.pk for delivery, _, _ in readable])
+    def first_batch_deadlocks(events):
+        batches.append([delivery.pk for delivery, _, _ in events])
         if len(batches) == 1:
             raise OperationalError("deadlock detected")
-        lock_calls(readable)
+        return record_many(events)
 
-    monkeypatch.setattr("calls.services.deliveries._lock_calls", first_batch_deadlocks)
+    monkeypatch.setattr("calls.services.deliveries.call_events_record_many",
+                        first_batch_deadlocks)
 
     assert deliveries_apply_pending() == 4
     # The first batch failed and its two were applied one by one; then a batch of two.
@@ -95,3 +97,79 @@ def test_workers_apply_in_batches_and_a_failed_batch_one_by_one(client, settings
     assert call.status == CallStatus.COMPLETED
     assert call.events.count() == 4
     assert not WebhookDelivery.objects.exclude(apply_error="").exists()
+
+
+def _events_of_three_calls(leg_prefix: str) -> list[dict]:
+    """A placed call and two unknown ones, their events shuffled, some sent twice, and a
+    recording event that names only its call's conversation."""
+    placed, busy, rejected = (f"{leg_prefix}-{name}" for name in ("placed", "busy", "rejected"))
+
+    def status(leg: str, name: str, second: int, **extra) -> dict:
+        return vonage_status(name, uuid=leg, at=at(second), conversation_uuid=f"CON-{leg}",
+                             **extra)
+
+    answered = status(placed, "answered", 3, start_time=at(3))
+    busy_event = status(busy, "busy", 5, detail="busy")
+    # The unknown calls' first events come first, so the placed call's events are applied
+    # together in memory, and the recording's makes the batch write what came before it.
+    return [
+        status(busy, "ringing", 1), status(rejected, "rejected", 4, detail="invalid_number"),
+        status(placed, "ringing", 2), answered,
+        {"call_uuid": placed, "conversation_uuid": f"CON-{placed}", "status": "human",
+         "timestamp": at(4)},
+        status(placed, "started", 1), answered,
+        status(placed, "completed", 30, start_time=at(3), end_time=at(30), duration="27",
+               price="0.00570000", rate="0.01270000", network="23410"),
+        busy_event,
+        {"conversation_uuid": f"CON-{busy}", "recording_url": "https://api.nexmo.com/v1/files/r1",
+         "recording_uuid": "r1", "start_time": at(1), "end_time": at(5), "timestamp": at(6)},
+        status(busy, "completed", 6), busy_event, status(rejected, "started", 1),
+    ]
+
+
+def _outcome(account, leg_prefix: str, changes: list) -> dict:
+    """What a person would see of the three calls, and what the apps above were told."""
+    calls = {}
+    for call in Call.objects.filter(account=account):
+        leg = call.provider_call_id.removeprefix(leg_prefix) or call.conversation_id
+        calls[leg] = (
+            call.status, call.provider_status, call.direction, call.answered_by,
+            call.ringing_at, call.answered_at, call.ended_at, call.duration_seconds,
+            call.price, call.failure_detail, call.to_display,
+            sorted((e.kind, e.status, e.is_duplicate, e.out_of_order)
+                   for e in call.events.all()),
+            [change[1:] for change in changes if change[0] == call.pk],
+        )
+    return calls
+
+
+@pytest.mark.django_db
+def test_a_batch_changes_calls_as_applying_each_event_in_the_request_does(
+        client, settings, monkeypatch):
+    monkeypatch.setattr("calls.tasks.deliveries_apply_pending.delay", lambda: None)
+    changes = []
+
+    def told(sender, call, event, previous_status, created, **kwargs):
+        changes.append((call.pk, previous_status, call.status, call.answered_by,
+                        event.kind, event.is_duplicate, created))
+
+    call_changed.connect(told, dispatch_uid="test-batch-signals")
+    try:
+        outcomes = []
+        for in_worker, prefix in ((False, "one"), (True, "batch")):
+            settings.WEBHOOK_APPLY_IN_WORKER = in_worker
+            account = ProviderAccountFactory()
+            CallFactory(account=account, provider_call_id=f"{prefix}-placed",
+                        status=CallStatus.SUBMITTED)
+            for payload in _events_of_three_calls(prefix):
+                assert vonage_post(client, account, payload).status_code == 200
+            if in_worker:
+                assert deliveries_apply_pending() == 13
+            outcomes.append(_outcome(account, prefix, changes))
+    finally:
+        call_changed.disconnect(dispatch_uid="test-batch-signals")
+
+    one_by_one, batched = outcomes
+    assert batched == one_by_one
+    assert len(batched) == 3 and batched["-busy"][0] == CallStatus.BUSY
+    assert not WebhookDelivery.objects.filter(applied_at=None).exists()
