@@ -232,7 +232,8 @@ def main() -> None:
         "celery_workers": f"2 at nice {options.worker_nice}",
         "WEBHOOK_APPLY_IN_WORKER": True})
     with run.Stack(keep_database=options.keep_database,
-                   env={"WEBHOOK_APPLY_IN_WORKER": "true"}) as stack:
+                   # a hooks-only web node's settings (README, CONN_HEALTH_CHECKS)
+                   env={"WEBHOOK_APPLY_IN_WORKER": "true", "CONN_HEALTH_CHECKS": "false"}) as stack:
         # Answering providers cannot wait; applying can: the workers yield the CPU to the web.
         stack.start_workers(2, nice=options.worker_nice)
         events = Events(stack, vonage.seed_account(), seed=options.seed)
