@@ -87,6 +87,7 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "campaign_detail": {"GET": VIEWER},
     "campaign_edit": {"GET": OPERATOR, "POST": OPERATOR},
     "campaign_board_live": {"GET": VIEWER},
+    "campaign_contacts_live": {"GET": VIEWER},
     "campaign_upload": {"POST": OPERATOR},
     "campaign_preview": {"GET": VIEWER},
     "campaign_results_csv": {"GET": VIEWER},
