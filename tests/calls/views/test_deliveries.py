@@ -177,7 +177,9 @@ def test_the_timeline_tells_the_whole_story(account, client, client_for, persona
     assert timeline.count('class="event') == 4
     assert "2026-01-05 10:00:05.000" in timeline  # provider time, to the millisecond
     assert ">duplicate<" in timeline and ">out of order<" in timeline
-    assert '<a href="https://api.nexmo.com/v1/files/aaaa-bbbb"' in timeline
+    # the provider's file needs its credentials: never a link, only what became of our copy
+    assert '<a href="https://api.nexmo.com/v1/files/aaaa-bbbb"' not in timeline
+    assert "fetching…" in timeline or "not stored" in timeline
     assert "&quot;status&quot;: &quot;ringing&quot;" in timeline  # payloads, indented JSON
     assert "12.5 ms" in timeline and "&quot;action&quot;: &quot;talk&quot;" in timeline
     assert "Replay delivery" not in timeline
