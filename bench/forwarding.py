@@ -119,8 +119,7 @@ def main() -> None:
             values={"name": "bench receiver", "url": receiver.url, "event_types": EventType.values},
         )
         stack.start_workers(2, nice=options.worker_nice)
-        # Workers of forwarding's queue alone: applying drains every webhook pending in one
-        # task, so while webhooks arrive it holds every process of a worker consuming both.
+        # Workers of forwarding's queue alone, to compare with workers that take both queues.
         stack.start_workers(options.forwarding_workers, nice=options.worker_nice,
                             queue=separate_queue(run.QUEUE, "forwarding"))
         events = webhooks.Events(stack, vonage.seed_account(), seed=options.seed)

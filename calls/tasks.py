@@ -56,7 +56,8 @@ def call_sweep_stuck() -> None:
 
 @shared_task(acks_late=True)
 def deliveries_apply_pending() -> None:
-    """Apply stored webhook deliveries (WEBHOOK_APPLY_IN_WORKER); beat runs it every minute."""
+    """Apply stored webhook deliveries (WEBHOOK_APPLY_IN_WORKER) for about a second, then
+    leave the rest to a task of its own (deliveries.APPLY_SLICE); beat runs it every minute."""
     from calls.services import deliveries
 
     deliveries.deliveries_apply_pending()

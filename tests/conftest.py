@@ -143,12 +143,13 @@ def _test_database_url() -> str:
 class WorkerProcess:
     """A real `celery worker` subprocess on the test database and the test queue."""
 
-    def __init__(self, env: dict[str, str], queue: str = TEST_QUEUE) -> None:
+    def __init__(self, env: dict[str, str], queue: str = TEST_QUEUE, concurrency: int = 2
+                 ) -> None:
         self.lines: list[str] = []
         self._ready = threading.Event()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=INFO",
-             "--concurrency=2", "--without-gossip", "--without-mingle", "-Q", queue],
+             f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "-Q", queue],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         threading.Thread(target=self._read, daemon=True).start()
@@ -169,11 +170,11 @@ class WorkerProcess:
         stop_process(self.process)
 
 
-def _start_worker(django_db_blocker, queue: str, purge: bool = True, **env: str
-                  ) -> WorkerProcess:
-    """A worker on the test database consuming `queue` and its separate queues (emptied first
-    unless `purge` is False: a worker replacing one that died takes over its queues), with
-    extra `env`."""
+def _start_worker(django_db_blocker, queue: str, purge: bool = True, concurrency: int = 2,
+                  **env: str) -> WorkerProcess:
+    """A worker of `concurrency` processes on the test database consuming `queue` and its
+    separate queues (emptied first unless `purge` is False: a worker replacing one that died
+    takes over its queues), with extra `env`."""
     with django_db_blocker.unblock():
         database_url = _test_database_url()
     if purge:
@@ -188,7 +189,7 @@ def _start_worker(django_db_blocker, queue: str, purge: bool = True, **env: str
         "CELERY_QUEUE": queue,
         "OUTBOUND_ALLOWED_HOSTS": ",".join(TEST_OUTBOUND_ALLOWED_HOSTS),
         **env,
-    }, queue=queue)
+    }, queue=queue, concurrency=concurrency)
 
 
 @pytest.fixture(scope="session")

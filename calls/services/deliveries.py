@@ -247,6 +247,11 @@ APPLY_LINGER = 0.25  # seconds, more than SCHEDULE_EVERY
 # (docs/performance.md). Small enough that a batch holds its calls' row locks for a tenth of
 # a second or so.
 APPLY_BATCH = 250
+# A task applies for about this long, then hands what is left to a task of its own, so its
+# worker process can take other work between two (forwarding's sends, on their own queue): a
+# task that applied until nothing was pending kept every process busy under a steady stream,
+# and nothing was forwarded for minutes (docs/performance.md, section 9).
+APPLY_SLICE = 1.0  # seconds
 _last_asked = 0.0  # this process, time.monotonic()
 
 
@@ -261,18 +266,26 @@ def deliveries_apply_soon() -> None:
     if now - _last_asked < SCHEDULE_EVERY:
         return
     _last_asked = now
+    _schedule_apply()
+
+
+def _schedule_apply() -> None:
+    """Enqueue an apply task unless one is scheduled and has not started yet."""
     if cache.add(APPLY_SCHEDULED_KEY, True, timeout=APPLY_SCHEDULED_TTL):
         tasks.deliveries_apply_pending.delay()
 
 
 def deliveries_apply_pending(*, limit: int | None = None) -> int:
-    """Apply accepted, unapplied deliveries oldest first, a batch per transaction; how many.
+    """Apply accepted, unapplied deliveries oldest first, a batch per transaction, for about
+    APPLY_SLICE; how many.
 
     Several workers can run this at once: each claims its next batch with SKIP LOCKED, and
-    applying one takes the same locks as applying it in the request would. When none is
-    left it looks once more after APPLY_LINGER (see SCHEDULE_EVERY).
+    applying one takes the same locks as applying it in the request would. When the slice is
+    over it schedules another run (one, whoever asks) for what may be left; when none is left
+    it looks once more after APPLY_LINGER (see SCHEDULE_EVERY).
     """
     cache.delete(APPLY_SCHEDULED_KEY)
+    slice_ends = time.monotonic() + APPLY_SLICE
     done = 0
     lingered = False
     while limit is None or done < limit:
@@ -281,6 +294,9 @@ def deliveries_apply_pending(*, limit: int | None = None) -> int:
         if applied:
             done += applied
             lingered = False
+            if time.monotonic() >= slice_ends:
+                _schedule_apply()
+                break
         elif lingered:
             break
         else:

@@ -14,8 +14,8 @@ from typing import Any
 from django.db import connection
 from django.test import Client
 
-from calls.models import Call
-from tests.factories import VG_ACCOUNT_SID
+from calls.models import Call, WebhookDelivery
+from tests.factories import VG_ACCOUNT_SID, WebhookDeliveryFactory
 from tests.fakes.provider_accounts import (
     jambonz_signed_headers,
     vonage_signed_headers,
@@ -70,6 +70,19 @@ def vonage_status(status: str, *, uuid: str = UUID, at: str = "2026-01-05T10:00:
         "timestamp": at,
         **extra,
     }
+
+
+def store_unapplied(account: ProviderAccount, calls: list[Call], statuses: tuple[str, ...]
+                    ) -> int:
+    """Each call's Vonage status events, in order, stored as verified deliveries that no
+    worker has applied yet (a backlog); how many."""
+    return len(WebhookDelivery.objects.bulk_create([
+        WebhookDeliveryFactory.build(account=account, body=json.dumps(
+            {"uuid": call.provider_call_id, "status": status, "direction": "outbound",
+             "timestamp": at(n)}).encode())
+        for n, status in enumerate(statuses)
+        for call in calls
+    ]))
 
 
 def vg_status(call_status: str, *, call_sid: str = CALL_SID, **extra: Any) -> dict[str, Any]:

@@ -10,12 +10,13 @@ from collections import defaultdict
 import pytest
 from django.utils import timezone
 
-from calls.models import CallStatus
+from calls.models import CallStatus, WebhookDelivery
 from calls.services.events import call_event_record
+from calls.tasks import deliveries_apply_pending
 from forwarding.models import Delivery, DeliveryStatus
 from forwarding.services import LEASE, forwarding_send_due
 from portal.celery import app as celery_app
-from tests.calls.webhook_helpers import at, vonage_status
+from tests.calls.webhook_helpers import at, store_unapplied, vonage_status
 from tests.conftest import XDIST_WORKER, _start_worker
 from tests.factories import CallFactory, ProviderAccountFactory, SubscriptionFactory
 from tests.fakes.receiver import Receiver
@@ -125,3 +126,29 @@ def test_killing_the_worker_mid_delivery_loses_nothing(django_db_blocker, queue)
         receiver.stop()
     assert taken_before < Delivery.objects.count()  # the kill landed mid-way
     assert_all_in_order(receiver, calls=10)
+
+
+BACKLOG_CALLS = 500  # four webhooks each: a backlog of 2,000 to apply
+
+
+@pytest.mark.slow
+def test_forwarding_goes_out_while_a_backlog_of_webhooks_is_applied(django_db_blocker, queue):
+    """One worker process, applying a backlog of webhooks: it takes forwarding's sends in
+    between (applying yields after a slice), not only once every webhook is applied."""
+    receiver = Receiver().start()
+    SubscriptionFactory(url=receiver.url)
+    account = ProviderAccountFactory()
+    calls = [CallFactory(account=account, provider="vonage", status=CallStatus.SUBMITTED,
+                         provider_call_id=str(uuid.uuid4())) for _ in range(BACKLOG_CALLS)]
+    total = store_unapplied(account, calls, ("started", "ringing", "answered", "completed"))
+    applied = WebhookDelivery.objects.filter(applied_at__isnull=False)
+    worker = _start_worker(django_db_blocker, queue, concurrency=1, **FAST)
+    try:
+        deliveries_apply_pending.delay()
+        wait_for(lambda: applied.count() == total, timeout=180, what="the backlog applied")
+    finally:
+        worker.stop()
+        receiver.stop()
+    last_applied = max(applied.values_list("applied_at", flat=True))
+    assert receiver.received, "nothing was forwarded"
+    assert receiver.received[0].at < last_applied.timestamp()

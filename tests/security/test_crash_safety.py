@@ -32,8 +32,9 @@ from calls.tasks import deliveries_apply_pending as deliveries_apply_pending_tas
 from portal.celery import app as celery_app
 from portal.services import SYSTEM
 from tests.calls.placing import FROM, vonage_setup
+from tests.calls.webhook_helpers import store_unapplied
 from tests.conftest import REPO, XDIST_WORKER, _start_worker, _test_database_url
-from tests.factories import CallFactory, ProviderAccountFactory, WebhookDeliveryFactory
+from tests.factories import CallFactory, ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
 from tests.fakes.provider_server import Reply, SeenRequest
 from tests.helpers import wait_for
@@ -135,14 +136,7 @@ def test_killing_a_worker_mid_apply_loses_no_event_and_applies_none_twice(
     account = ProviderAccountFactory()
     calls = [CallFactory(account=account, provider="vonage", status=CallStatus.SUBMITTED,
                          provider_call_id=str(uuid.uuid4())) for _ in range(APPLIED_CALLS)]
-    WebhookDelivery.objects.bulk_create([
-        WebhookDeliveryFactory.build(account=account, body=json.dumps({
-            "uuid": call.provider_call_id, "status": status, "direction": "outbound",
-            "timestamp": f"2026-01-05T10:00:0{n}.000Z"}).encode())
-        for n, status in enumerate(("started", "ringing", "answered", "completed"))
-        for call in calls
-    ])
-    total = WebhookDelivery.objects.count()
+    total = store_unapplied(account, calls, ("started", "ringing", "answered", "completed"))
     applied = WebhookDelivery.objects.filter(applied_at__isnull=False)
 
     first = _start_worker(django_db_blocker, crash_queue, WEBHOOK_APPLY_IN_WORKER="true")

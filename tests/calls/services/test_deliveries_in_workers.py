@@ -46,6 +46,31 @@ def test_events_are_answered_at_once_and_one_task_applies_all_stored_meanwhile(
 
 
 @pytest.mark.django_db
+def test_a_run_hands_what_is_left_after_its_slice_to_one_next_run(client, settings,
+                                                                   monkeypatch):
+    settings.WEBHOOK_APPLY_IN_WORKER = True
+    monkeypatch.setattr("calls.services.deliveries.SCHEDULE_EVERY", 0)  # ask the cache every time
+    monkeypatch.setattr("calls.services.deliveries.APPLY_BATCH", 2)
+    monkeypatch.setattr("calls.services.deliveries.APPLY_SLICE", 0)  # a batch, then yield
+    scheduled = []
+    monkeypatch.setattr("calls.tasks.deliveries_apply_pending.delay",
+                        lambda: scheduled.append("task"))
+    account = ProviderAccountFactory()
+    post_call_progress(client, account)
+    scheduled.clear()
+
+    assert deliveries_apply_pending() == 2  # one batch, then the worker is free
+    assert scheduled == ["task"]  # the rest is another task's
+    # That task has not started: a delivery arriving now joins it instead of adding one.
+    vonage_post(client, account, vonage_status("completed", at="2026-01-05T10:01:00.000Z"))
+    assert scheduled == ["task"]
+    assert deliveries_apply_pending() == 2
+    assert deliveries_apply_pending() == 0
+    assert the_call(account, UUID).status == CallStatus.COMPLETED
+    assert CallEvent.objects.count() == 4  # each applied once
+
+
+@pytest.mark.django_db
 def test_a_replay_is_still_refused_in_the_request(client, settings, monkeypatch):
     settings.WEBHOOK_APPLY_IN_WORKER = True
     monkeypatch.setattr("calls.tasks.deliveries_apply_pending.delay", lambda: None)
