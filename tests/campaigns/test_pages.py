@@ -31,24 +31,34 @@ def rows(prefix: str, *rows: dict) -> dict:
     return posted
 
 
+def campaign_form(application, calls_per_second: str, windows: dict, retries: dict) -> dict:
+    """The new-campaign form as an operator fills it in, with its rows of windows and retries."""
+    return {
+        "name": "Renewals",
+        "application": application.pk,
+        "from_numbers": CALLER,
+        "calls_per_second": calls_per_second,
+        "max_concurrent": "5",
+        "default_timezone": "UTC",
+        **windows,
+        **retries,
+    }
+
+
 def test_an_operator_creates_a_campaign_and_errors_name_the_field(
     client_for, operator_user, application
 ):
     client = client_for(operator_user)
-    form = {
-        "name": "Renewals",
-        "application": application.pk,
-        "from_numbers": CALLER,
-        "calls_per_second": "50",
-        "max_concurrent": "5",
-        "default_timezone": "UTC",
-        **rows("windows", {"days": ["0", "2"], "start": "09:00", "end": "17:00"}, {}),
-        **rows(
+    form = campaign_form(
+        application,
+        "50",
+        rows("windows", {"days": ["0", "2"], "start": "09:00", "end": "17:00"}, {}),
+        rows(
             "retries",
             {"outcome": "busy", "retries": "1", "delay_minutes": "5"},
             {"outcome": "", "retries": "", "delay_minutes": ""},
         ),
-    }
+    )
 
     refused = client.post("/campaigns/new", form)
     assert refused.status_code == 200 and "the account&#x27;s limit" in refused.content.decode()
@@ -62,20 +72,16 @@ def test_an_operator_creates_a_campaign_and_errors_name_the_field(
 
 def test_window_and_retry_rows_name_the_field_in_error(client_for, operator_user, application):
     client = client_for(operator_user)
-    form = {
-        "name": "Renewals",
-        "application": application.pk,
-        "from_numbers": CALLER,
-        "calls_per_second": "1",
-        "max_concurrent": "5",
-        "default_timezone": "UTC",
-        **rows("windows", {"days": ["0"], "start": "17:00", "end": "09:00"}),
-        **rows(
+    form = campaign_form(
+        application,
+        "1",
+        rows("windows", {"days": ["0"], "start": "17:00", "end": "09:00"}),
+        rows(
             "retries",
             {"outcome": "busy", "retries": "11", "delay_minutes": "5"},
             {"outcome": "busy", "retries": "1", "delay_minutes": ""},
         ),
-    }
+    )
 
     page = client.post("/campaigns/new", form).content.decode()
 
