@@ -173,10 +173,18 @@ def _pace_start(campaign: Campaign, now: datetime) -> datetime:
 
 
 def _dials_allowed(campaign: Campaign, now: datetime) -> int:
-    """Dials this tick may make: the pace's, the concurrency cap's and the account's share."""
+    """Dials this tick may make: the pace's, the concurrency cap's and the account's share.
+
+    The pace's are the dials due before the next tick; at a pace slower than one a tick, only
+    those due already, or a tick a few milliseconds late would dial a whole tick early (two
+    calls a second apart at one every two seconds).
+    """
     interval = 1.0 / float(campaign.calls_per_second)
     start = _pace_start(campaign, now)
-    by_pace = math.ceil((now + timedelta(seconds=TICK) - start).total_seconds() / interval)
+    if interval <= TICK:
+        by_pace = math.ceil((now + timedelta(seconds=TICK) - start).total_seconds() / interval)
+    else:
+        by_pace = 1 if start <= now else 0
     in_progress = Attempt.objects.filter(
         contact__campaign=campaign, status=AttemptStatus.PLACED
     ).count()

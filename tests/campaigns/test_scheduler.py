@@ -192,6 +192,21 @@ def test_pace_and_concurrency_cap(running):
         assert Attempt.objects.count() == 6  # three places free again
 
 
+def test_a_pace_slower_than_a_tick_never_dials_early_when_ticks_run_late(running):
+    running.calls_per_second = 0.5  # one call every two seconds
+    running.save()
+    ContactFactory.create_batch(4, campaign=running)
+    made = []
+    for second, millisecond in ((0, 0), (1, 20), (2, 30), (3, 40), (4, 50)):
+        with time_machine.travel(
+            datetime(2025, 6, 2, 10, 0, second, millisecond * 1000, tzinfo=UTC), tick=False
+        ):
+            tick()
+        made.append(Attempt.objects.count())
+
+    assert made == [1, 1, 2, 2, 3]
+
+
 def test_the_campaign_leaves_room_for_single_calls_on_its_account(running):
     running.account.calls_per_second = 2
     running.account.save()
