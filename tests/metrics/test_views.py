@@ -3,10 +3,13 @@ token or an allowed network, and whose figures move when sandbox calls happen.""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 
 import pytest
 import requests
+from django.conf import settings
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -172,3 +175,19 @@ def test_queue_depth_has_the_queue_and_forwardings_beside_it(client, token, sett
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     depths = {dict(labels)["queue"] for name, labels in found if name == "callboard_queue_depth"}
     assert depths == {queue, f"{queue}-forwarding"}
+
+
+@pytest.mark.django_db
+def test_every_grafana_panel_reads_a_series_metrics_serves(client, token):
+    dashboard = json.loads((settings.BASE_DIR / "docs" / "grafana" / "callboard.json").read_text())
+    queried = {
+        re.sub(r"_(total|bucket|sum|count)$", "", name)
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+        for name in re.findall(r"\bcallboard_[a-z_]+", target["expr"])
+    }
+    text = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}").content.decode()
+    served = {family.name for family in text_string_to_metric_families(text)}
+
+    assert len(queried) >= 10
+    assert queried <= served, f"panels query what /metrics does not serve: {queried - served}"
