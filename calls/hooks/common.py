@@ -31,7 +31,7 @@ _ACCOUNT_BY_TOKEN = (
 # (a new token, a new signature secret, a deleted account) counts here within this time; one
 # made in this process at once (accounts_forget, on every save and delete).
 ACCOUNT_CACHE_SECONDS = 1.0
-_ACCOUNTS: dict[str, tuple[float, ProviderAccount | None]] = {}
+_ACCOUNTS: dict[str, tuple[float, ProviderAccount]] = {}  # token: (kept until, account)
 _ACCOUNTS_MAX = 1024
 
 
