@@ -1,7 +1,10 @@
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils import translation
+from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.response import Response
@@ -29,6 +32,29 @@ from portal.models import ApiToken, AuditEntry, OneRow, Role, TokenScope, User
 from portal.roles import AdminOnly, AnyRole
 from portal.selectors import users_with_sign_in_state
 from portal.services import Actor
+
+
+class OncePerProcessGenerator(SchemaGenerator):
+    """The OpenAPI document, generated once per process and language.
+
+    It changes only with the code, and generating it costs the better part of a second of CPU
+    (seconds on a busy machine); its URL is public, so generating it per request let any
+    anonymous client keep a web process busy by asking for it again and again.
+    """
+
+    # Keyed by what the served document depends on: `public` is the view's constant, the API
+    # has one version, and ?lang= switches the language.
+    documents: dict[tuple[bool, str | None], dict[str, Any]] = {}
+
+    def get_schema(self, request: Any = None, public: bool = False) -> dict[str, Any]:
+        key = (public, translation.get_language())
+        if key not in self.documents:
+            self.documents[key] = super().get_schema(request=request, public=public)
+        return self.documents[key]
+
+
+class SchemaApi(SpectacularAPIView):
+    generator_class = OncePerProcessGenerator
 
 
 class MeApi(APIView):

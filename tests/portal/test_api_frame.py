@@ -4,9 +4,12 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from django.urls import reverse
+from drf_spectacular.generators import SchemaGenerator
 from openapi_spec_validator import validate
 
+from portal.api.views import OncePerProcessGenerator
 from tests.conftest import REPO
 
 
@@ -71,3 +74,21 @@ def test_the_docs_page_keeps_the_portals_header_and_a_way_back(client_for, viewe
     assert (f'<nav class="crumbs" aria-label="Breadcrumb"><a href="{reverse("dashboard")}">'
             'Dashboard</a> / <span aria-current="page">API documentation</span></nav>') in page
     assert '<div id="swagger-ui"></div>' in page
+
+
+@pytest.mark.django_db
+def test_schema_is_generated_once_per_process_whatever_the_format(client, monkeypatch):
+    # The URL is public: generating per request let anyone keep a web process busy.
+    monkeypatch.setattr(OncePerProcessGenerator, "documents", {})
+    generated = []
+    generate = SchemaGenerator.get_schema
+
+    def counting(self, request=None, public=False):
+        generated.append(public)
+        return generate(self, request=request, public=public)
+
+    monkeypatch.setattr(SchemaGenerator, "get_schema", counting)
+    as_json = client.get(reverse("api_schema"), HTTP_ACCEPT="application/json").json()
+    as_yaml = yaml.safe_load(client.get(reverse("api_schema")).content)
+    assert as_json == as_yaml
+    assert len(generated) == 1
