@@ -202,7 +202,7 @@ def unit_command(unit: str, values: dict[str, str]) -> list[str]:
     return [sys.executable, "-m", program, *words[1:]]
 
 
-class Cluster:
+class Cluster(run.Started):
     """nginx, two web nodes, two worker nodes, beat, Redis and a PostgreSQL database."""
 
     def __init__(self, *, keep: bool = False) -> None:
@@ -278,17 +278,6 @@ class Cluster:
     @property
     def nodes(self) -> list[Node]:
         return [*self.webs, *self.workers, self.beat]
-
-    def __enter__(self) -> Cluster:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def start(self) -> None:
         with run.step(f"Redis on port {self.redis_port}, database {self.database}"):
