@@ -113,6 +113,12 @@ class Node:
     def log(self) -> Path:
         return self.var / "node.log"
 
+    @property
+    def own_env(self) -> dict[str, str]:
+        """The cluster's settings with this node's var directory (its files and static)."""
+        return {**self.env, "CALLBOARD_VAR_DIR": str(self.var),
+                "STATIC_ROOT": str(self.var / "static")}
+
     def start(self) -> None:
         self.var.mkdir(parents=True, exist_ok=True)
         self.starts += 1
@@ -122,12 +128,7 @@ class Node:
                 cwd=REPO,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={
-                    **self.env,
-                    "CALLBOARD_VAR_DIR": str(self.var),
-                    "STATIC_ROOT": str(self.var / "static"),
-                    "PGAPPNAME": self.name,
-                },
+                env={**self.own_env, "PGAPPNAME": self.name},
                 start_new_session=True,
             )
 
@@ -156,11 +157,7 @@ class Node:
             cwd=REPO,
             check=True,
             stdout=subprocess.DEVNULL,
-            env={
-                **self.env,
-                "CALLBOARD_VAR_DIR": str(self.var),
-                "STATIC_ROOT": str(self.var / "static"),
-            },
+            env=self.own_env,
         )
 
 
