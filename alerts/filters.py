@@ -6,7 +6,7 @@ import django_filters
 from django.db.models import QuerySet
 
 from alerts.models import Alert, AlertRule
-from portal.params import ModelIdFilter, MomentFilter
+from portal.params import ModelIdFilter, moment_range
 
 
 class AlertFilter(django_filters.FilterSet):
@@ -15,9 +15,7 @@ class AlertFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(choices=STATES, method="filter_state",
                                         empty_label="Open and resolved", label="State")
     rule = ModelIdFilter(queryset=AlertRule.objects.all(), empty_label="Any rule")
-    since = MomentFilter(field_name="opened_at", lookup_expr="gte", label="Opened from")
-    until = MomentFilter(field_name="opened_at", lookup_expr="lte", end_of_day=True,
-                         label="Opened until")
+    since, until = moment_range("opened_at", labels=("Opened from", "Opened until"))
 
     class Meta:
         model = Alert

@@ -36,7 +36,7 @@ from alerts.models import (
     masked_target,
 )
 from portal import crypto
-from portal.services import Actor, audit_record
+from portal.services import Actor, audit_record, audited_delete
 from portal.urlsafety import UnsafeUrl, check_outbound_url
 
 logger = logging.getLogger(__name__)
@@ -96,8 +96,7 @@ def alert_rule_update(*, actor: Actor, rule: AlertRule, values: Mapping[str, Any
 
 @transaction.atomic
 def alert_rule_delete(*, actor: Actor, rule: AlertRule) -> None:
-    audit_record(actor=actor, action="alert_rule.delete", obj=rule)
-    rule.delete()
+    audited_delete(actor=actor, obj=rule, action="alert_rule.delete")
 
 
 # Channels -------------------------------------------------------------------------------------
@@ -167,8 +166,7 @@ def alert_channel_update(*, actor: Actor, channel: AlertChannel, values: Mapping
 
 @transaction.atomic
 def alert_channel_delete(*, actor: Actor, channel: AlertChannel) -> None:
-    audit_record(actor=actor, action="alert_channel.delete", obj=channel)
-    channel.delete()
+    audited_delete(actor=actor, obj=channel, action="alert_channel.delete")
 
 
 # Evaluation -----------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Self
 
 from tests.helpers import stop_process
 
@@ -87,7 +88,28 @@ def machine() -> dict[str, str]:
     }
 
 
-class Stack:
+class Started:
+    """A context manager around start() and stop(): what a failed start did start is stopped."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class Stack(Started):
     """PostgreSQL + Redis + gunicorn (+ Celery workers) running Callboard for one benchmark."""
 
     def __init__(self, *, web_workers: int = WEB_WORKERS, threads: int = WEB_THREADS,
@@ -123,17 +145,6 @@ class Stack:
         }
         self.server: subprocess.Popen | None = None
         self.workers: list[Worker] = []
-
-    def __enter__(self) -> Stack:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def start(self) -> None:
         subprocess.run([str(REPO / ".ci" / "services")], check=True)

@@ -113,6 +113,12 @@ class Node:
     def log(self) -> Path:
         return self.var / "node.log"
 
+    @property
+    def own_env(self) -> dict[str, str]:
+        """The cluster's settings with this node's var directory (its files and static)."""
+        return {**self.env, "CALLBOARD_VAR_DIR": str(self.var),
+                "STATIC_ROOT": str(self.var / "static")}
+
     def start(self) -> None:
         self.var.mkdir(parents=True, exist_ok=True)
         self.starts += 1
@@ -122,12 +128,7 @@ class Node:
                 cwd=REPO,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={
-                    **self.env,
-                    "CALLBOARD_VAR_DIR": str(self.var),
-                    "STATIC_ROOT": str(self.var / "static"),
-                    "PGAPPNAME": self.name,
-                },
+                env={**self.own_env, "PGAPPNAME": self.name},
                 start_new_session=True,
             )
 
@@ -156,11 +157,7 @@ class Node:
             cwd=REPO,
             check=True,
             stdout=subprocess.DEVNULL,
-            env={
-                **self.env,
-                "CALLBOARD_VAR_DIR": str(self.var),
-                "STATIC_ROOT": str(self.var / "static"),
-            },
+            env=self.own_env,
         )
 
 
@@ -202,7 +199,7 @@ def unit_command(unit: str, values: dict[str, str]) -> list[str]:
     return [sys.executable, "-m", program, *words[1:]]
 
 
-class Cluster:
+class Cluster(run.Started):
     """nginx, two web nodes, two worker nodes, beat, Redis and a PostgreSQL database."""
 
     def __init__(self, *, keep: bool = False) -> None:
@@ -278,17 +275,6 @@ class Cluster:
     @property
     def nodes(self) -> list[Node]:
         return [*self.webs, *self.workers, self.beat]
-
-    def __enter__(self) -> Cluster:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def start(self) -> None:
         with run.step(f"Redis on port {self.redis_port}, database {self.database}"):

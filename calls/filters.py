@@ -23,7 +23,7 @@ from calls.models import (
     WebhookDelivery,
     tag_filter_parts,
 )
-from portal.params import ModelIdFilter, MomentFilter, SearchFilter
+from portal.params import ModelIdFilter, SearchFilter, moment_range
 from voiceapps.models import Application, CallProfile, ProviderAccount
 from voiceapps.providers.registry import KIND_CHOICES
 
@@ -43,11 +43,10 @@ class CallFilter(django_filters.FilterSet):
                                             empty_label="Both directions", label="Direction")
     answered_by = django_filters.ChoiceFilter(choices=AnsweredBy.choices,
                                               empty_label="Anyone", label="Answered by")
-    since = MomentFilter(field_name="created_at", lookup_expr="gte", label="From date",
-                         help_text="Calls created at or after this date or time.")
-    until = MomentFilter(field_name="created_at", lookup_expr="lte", end_of_day=True,
-                         label="To date",
-                         help_text="Calls created up to this date (the whole day) or time.")
+    since, until = moment_range("created_at", help_texts=(
+        "Calls created at or after this date or time.",
+        "Calls created up to this date (the whole day) or time.",
+    ))
     from_number = django_filters.CharFilter(lookup_expr="icontains", label="From contains",
                                             max_length=100)
     to_number = django_filters.CharFilter(field_name="to_display", lookup_expr="icontains",
@@ -95,9 +94,7 @@ class DeliveryFilter(django_filters.FilterSet):
                                          help_text="events, vg/status, vg/amd, …")
     outcome = django_filters.ChoiceFilter(choices=OUTCOMES, method="filter_outcome",
                                           empty_label="Every delivery", label="Outcome")
-    since = MomentFilter(field_name="received_at", lookup_expr="gte", label="From date")
-    until = MomentFilter(field_name="received_at", lookup_expr="lte", end_of_day=True,
-                         label="To date")
+    since, until = moment_range("received_at")
 
     class Meta:
         model = WebhookDelivery

@@ -12,7 +12,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from portal.models import AuditEntry, Role, User
-from portal.params import MomentFilter, SearchFilter
+from portal.params import SearchFilter, moment_range
 
 
 class UserFilter(django_filters.FilterSet):
@@ -64,19 +64,10 @@ class AuditEntryFilter(django_filters.FilterSet):
         placeholder="Who or what",
         help_text="Text the user's name or the object's name contains.",
     )
-    since = MomentFilter(
-        field_name="created_at",
-        lookup_expr="gte",
-        label="From date",
-        help_text="Entries made at or after this date or time.",
-    )
-    until = MomentFilter(
-        field_name="created_at",
-        lookup_expr="lte",
-        end_of_day=True,
-        label="To date",
-        help_text="Entries made up to this date (the whole day) or time.",
-    )
+    since, until = moment_range("created_at", help_texts=(
+        "Entries made at or after this date or time.",
+        "Entries made up to this date (the whole day) or time.",
+    ))
 
     class Meta:
         model = AuditEntry

@@ -185,3 +185,17 @@ def parse_moment(text: str, *, end_of_day: bool = False) -> datetime | None:
 @extend_schema_field(OpenApiTypes.STR)
 class MomentFilter(django_filters.Filter):
     field_class = MomentField
+
+
+def moment_range(
+    field_name: str, *, labels: tuple[str, str] = ("From date", "To date"),
+    help_texts: tuple[str, str] = ("", ""),
+) -> tuple[MomentFilter, MomentFilter]:
+    """A list's `since` and `until` over one moment field, both ends included: a bare date
+    as `until` means its whole day, so "from 5 to 5 January" shows that day."""
+    return (
+        MomentFilter(field_name=field_name, lookup_expr="gte", label=labels[0],
+                     help_text=help_texts[0]),
+        MomentFilter(field_name=field_name, lookup_expr="lte", end_of_day=True, label=labels[1],
+                     help_text=help_texts[1]),
+    )

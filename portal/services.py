@@ -107,6 +107,12 @@ def audit_record(
                              ip_address=actor.ip_address)
 
 
+def audited_delete(*, actor: Actor, obj: Model, action: str) -> None:
+    """Delete `obj`, audited first so the entry still names what it was."""
+    audit_record(actor=actor, action=action, obj=obj)
+    obj.delete()
+
+
 def audit_record_many(*, actor: Actor, action: str, changes_of: dict[Model, dict]) -> None:
     """One entry per object, each with its changes, in one INSERT."""
     AuditEntry.objects.bulk_create([

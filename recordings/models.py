@@ -7,6 +7,9 @@ of a record or transcription event with the `calls.signals.call_media_reported` 
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 
@@ -43,6 +46,18 @@ class Fetched(models.Model):
 
     class Meta:
         abstract = True
+
+    def mark_deleted(self, *, at: datetime, reason: str, **emptied: Any) -> None:
+        """Keep the row (when, why, its checksum) but no content: `emptied` gives each content
+        field its empty value, and no worker fetches the item again."""
+        for name, value in emptied.items():
+            setattr(self, name, value)
+        self.state = MediaState.DELETED
+        self.deleted_at, self.deleted_reason = at, reason
+        self.lease_until = self.next_attempt_at = None
+        self.save(update_fields=[
+            "state", *emptied, "deleted_at", "deleted_reason", "lease_until", "next_attempt_at",
+        ])
 
 
 class Recording(Fetched):

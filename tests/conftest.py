@@ -25,7 +25,7 @@ from tests.factories import UserFactory
 # The fake provider server's `fake_provider` fixture, for every test without an import each.
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
 from tests.fakes.receiver import receiver  # noqa: F401
-from tests.helpers import stop_process
+from tests.helpers import stop_process, tasks_sent_to
 from voiceapps.ncco.services import ncco_version
 
 REPO = Path(__file__).resolve().parent.parent
@@ -235,7 +235,5 @@ def live_callboard(live_callboard_worker, live_server, settings) -> Iterator[Liv
     sync_role_permissions()
     settings.PUBLIC_BASE_URL = live_server.url
     settings.SANDBOX_TIME_SCALE = LIVE_TIME_SCALE
-    previous = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = LIVE_QUEUE  # the router reads it on every send
-    yield LiveCallboard(url=live_server.url, worker=live_callboard_worker)
-    celery_app.conf.task_default_queue = previous
+    with tasks_sent_to(LIVE_QUEUE):
+        yield LiveCallboard(url=live_server.url, worker=live_callboard_worker)

@@ -1,8 +1,9 @@
 """Small helpers shared by tests and the benchmarks (bench/)."""
 
+import contextlib
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -31,3 +32,17 @@ def stop_process(process: subprocess.Popen, timeout: float = 20) -> None:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextlib.contextmanager
+def tasks_sent_to(queue: str) -> Iterator[str]:
+    """Tasks sent inside the block go to `queue`, where a worker started for them alone waits
+    (the router reads the default queue on every send)."""
+    from portal.celery import app  # here, not above: bench/ imports this module before Django
+
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    try:
+        yield queue
+    finally:
+        app.conf.task_default_queue = previous

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from calls import options as rules
-from portal.services import Actor, audit_record
+from portal.services import Actor, audit_record, audited_delete
 from voiceapps.models import CallProfile
 from voiceapps.providers.registry import provider_class
 
@@ -73,5 +73,4 @@ def call_profile_update(
 
 @transaction.atomic
 def call_profile_delete(*, actor: Actor, profile: CallProfile) -> None:
-    audit_record(actor=actor, action="call_profile.delete", obj=profile)
-    profile.delete()
+    audited_delete(actor=actor, obj=profile, action="call_profile.delete")

@@ -27,35 +27,10 @@ def _erase(
     for recording in recordings:
         if recording.file_name:
             names.append(recording.file_name)
-        recording.state, recording.file_name = MediaState.DELETED, ""
-        recording.deleted_at, recording.deleted_reason = now, reason
-        recording.lease_until = recording.next_attempt_at = None
-        recording.save(
-            update_fields=[
-                "state",
-                "file_name",
-                "deleted_at",
-                "deleted_reason",
-                "lease_until",
-                "next_attempt_at",
-            ]
-        )
+        recording.mark_deleted(at=now, reason=reason, file_name="")
         counts[0] += 1
     for transcript in transcripts:
-        transcript.state, transcript.turns, transcript.text = MediaState.DELETED, [], ""
-        transcript.deleted_at, transcript.deleted_reason = now, reason
-        transcript.lease_until = transcript.next_attempt_at = None
-        transcript.save(
-            update_fields=[
-                "state",
-                "turns",
-                "text",
-                "deleted_at",
-                "deleted_reason",
-                "lease_until",
-                "next_attempt_at",
-            ]
-        )
+        transcript.mark_deleted(at=now, reason=reason, turns=[], text="")
         counts[1] += 1
     storage = recording_storage()
     transaction.on_commit(lambda: [storage.delete(name) for name in names])

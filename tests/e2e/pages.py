@@ -17,6 +17,8 @@ from typing import Any
 
 from django.conf import settings
 
+from tests.factories import PASSWORD
+
 REPO = Path(__file__).resolve().parents[2]
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
 DESKTOP = {"width": 1366, "height": 768}
@@ -61,6 +63,15 @@ def focus_after_tabs(page: Any, presses: int) -> dict:
 def labelled(page: Any, label: str) -> Any:
     """The input labelled `label`, whether or not it is marked required (" *")."""
     return page.get_by_label(re.compile(rf"^{re.escape(label)}( \*)?$"))
+
+
+def sign_in(page: Any, base_url: str, username: str, next_path: str = "") -> None:
+    """Signs `username` in through the login form, as a person would; the browser then goes
+    to `next_path`, or to the dashboard without one."""
+    page.goto(f"{base_url}/login/" + (f"?next={next_path}" if next_path else ""))
+    labelled(page, "Username").fill(username)
+    labelled(page, "Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
 
 
 def page_width(page: Any) -> int:

@@ -14,8 +14,8 @@ from alerts.services import alerts_evaluate
 from calls.models import WebhookDelivery
 from portal.models import Role
 from tests.calls.placing import ensure_roles
-from tests.e2e.pages import check_page
-from tests.factories import PASSWORD, UserFactory, WebhookDeliveryFactory
+from tests.e2e.pages import check_page, sign_in
+from tests.factories import UserFactory, WebhookDeliveryFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 LIVE = 2000  # ms: a change must be on screen within two seconds
@@ -29,10 +29,7 @@ def test_an_admin_sets_up_a_rule_and_watches_an_alert_open_and_resolve(
     UserFactory(username="ada", role=Role.ADMIN)
     page = browser.new_context().new_page()
     page.set_default_timeout(10000)
-    page.goto(f"{live_server.url}/login/?next=/settings/")
-    page.get_by_label("Username").fill("ada")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server.url, "ada", "/settings/")
 
     page.get_by_role("link", name="Alert rules and channels").click()
     page.get_by_role("link", name="Add a channel").click()

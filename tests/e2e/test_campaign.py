@@ -24,8 +24,8 @@ import pytest
 from campaigns.models import Attempt, Campaign
 from campaigns.tasks import campaigns_tick
 from portal.models import Role
-from tests.e2e.pages import check_page, labelled
-from tests.factories import PASSWORD, UserFactory
+from tests.e2e.pages import check_page, labelled, sign_in
+from tests.factories import UserFactory
 from voiceapps.sandbox.services import sandbox_first_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -82,10 +82,7 @@ def test_an_operator_runs_a_campaign_on_the_sandbox(browser, live_callboard, bea
     problems: list[str] = []
     url = live_callboard.url
 
-    page.goto(f"{url}/login/?next=/campaigns/")
-    labelled(page, "Username").fill("olivia")
-    labelled(page, "Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, url, "olivia", "/campaigns/")
     expect(page.get_by_role("heading", name="No campaigns yet")).to_be_visible()
 
     # A do-not-call list for the sandbox account, with one number on it.

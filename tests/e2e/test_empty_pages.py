@@ -10,8 +10,8 @@ import pytest
 
 from portal.models import Role
 from tests.calls.placing import ensure_roles
-from tests.e2e.pages import check_page
-from tests.factories import PASSWORD, UserFactory
+from tests.e2e.pages import check_page, sign_in
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -54,10 +54,7 @@ def test_every_empty_list_says_what_to_do_next(live_server, browser):
     UserFactory(username="ada", role=Role.ADMIN, is_staff=True, is_superuser=True)
     page = browser.new_context().new_page()
     page.set_default_timeout(10000)
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill("ada")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server.url, "ada")
     page.wait_for_url(f"{live_server.url}/")
 
     problems: list[str] = []

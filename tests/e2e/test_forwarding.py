@@ -11,8 +11,8 @@ from calls.services.events import call_event_record
 from portal.models import Role
 from tests.calls.placing import ensure_roles
 from tests.calls.webhook_helpers import CONVERSATION, UUID, at, vonage_status
-from tests.e2e.pages import check_page
-from tests.factories import PASSWORD, CallFactory, ProviderAccountFactory, UserFactory
+from tests.e2e.pages import check_page, sign_in
+from tests.factories import CallFactory, ProviderAccountFactory, UserFactory
 from tests.fakes.receiver import Receiver
 from voiceapps.adapters import account_adapter
 
@@ -30,10 +30,7 @@ def test_an_admin_subscribes_a_tool_and_watches_its_deliveries(live_server, brow
     receiver = Receiver().start()
     page = browser.new_context().new_page()
     page.set_default_timeout(10000)
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill("ada")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server.url, "ada")
     page.wait_for_url(f"{live_server.url}/")
 
     page.locator("details.usermenu summary").click()  # the user menu

@@ -13,7 +13,8 @@ from calls.models import Call, CallStatus
 from portal.models import Role
 from tests.calls.placing import FROM, TO, ensure_roles, vonage_setup
 from tests.calls.webhook_helpers import body_of
-from tests.factories import PASSWORD, UserFactory
+from tests.e2e.pages import sign_in
+from tests.factories import UserFactory
 from tests.fakes.provider_accounts import SIGNATURE_SECRET, vonage_signed_headers
 from tests.helpers import wait_for
 
@@ -109,10 +110,7 @@ def operator_on_a_fake_vonage(live_server, fake_provider, page, path: str):
     setup.accept()
     setup.account.set_secret("signature_secret", SIGNATURE_SECRET)
     setup.account.save()
-    page.goto(f"{live_server.url}/login/?next={path}")
-    page.get_by_label("Username").fill("olivia")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server.url, "olivia", path)
     return setup
 
 
@@ -157,10 +155,7 @@ def test_the_place_call_ncco_box_is_checked_as_typed(live_server, browser_page, 
     UserFactory(username="olivia", role=Role.OPERATOR)
     vonage_setup(fake_provider)
     page = browser.new_page()
-    page.goto(f"{live_server.url}/login/?next=/calls/new%3Fflow_type%3Dncco")
-    page.get_by_label("Username").fill("olivia")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server.url, "olivia", "/calls/new%3Fflow_type%3Dncco")
 
     box = page.locator("#id_ncco")
     box.fill('[{"action": "talk"}]')

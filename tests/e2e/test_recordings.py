@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from portal.models import Role
-from tests.e2e.pages import check_page
-from tests.factories import PASSWORD, UserFactory
+from tests.e2e.pages import check_page, sign_in
+from tests.factories import UserFactory
 from tests.recordings.test_end_to_end import place_recorded_call, place_recorded_jambonz_call
 from voiceapps.sandbox.services import sandbox_first_run
 
@@ -25,10 +25,7 @@ AUDIO_STATE = """audio => new Promise(resolve => {
 
 def open_call_page(browser, live_callboard, call):
     page = browser.new_context().new_page()
-    page.goto(f"{live_callboard.url}/login/?next=/calls/{call.pk}/")
-    page.get_by_label("Username").fill("olivia")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_callboard.url, "olivia", f"/calls/{call.pk}/")
     return page
 
 

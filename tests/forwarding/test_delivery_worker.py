@@ -15,12 +15,11 @@ from calls.services.events import call_event_record
 from calls.tasks import deliveries_apply_pending
 from forwarding.models import Delivery, DeliveryStatus
 from forwarding.services import LEASE, forwarding_send_due
-from portal.celery import app as celery_app
 from tests.calls.webhook_helpers import at, store_unapplied, vonage_status
 from tests.conftest import XDIST_WORKER, _start_worker
 from tests.factories import CallFactory, ProviderAccountFactory, SubscriptionFactory
 from tests.fakes.receiver import Receiver
-from tests.helpers import wait_for
+from tests.helpers import tasks_sent_to, wait_for
 from tests.security.test_crash_safety import kill_9
 from voiceapps.adapters import account_adapter
 
@@ -32,10 +31,8 @@ FAST = {"FORWARDING_TIMEOUT_SECONDS": "1", "FORWARDING_FIRST_RETRY_SECONDS": "0.
 
 @pytest.fixture
 def queue():
-    previous = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = QUEUE  # the router reads it on every send
-    yield QUEUE
-    celery_app.conf.task_default_queue = previous
+    with tasks_sent_to(QUEUE):
+        yield QUEUE
 
 
 def play_calls(count: int) -> None:

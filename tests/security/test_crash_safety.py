@@ -29,7 +29,6 @@ from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
 from calls.services.placing import call_place
 from calls.services.sweeping import call_sweep_stuck
 from calls.tasks import deliveries_apply_pending as deliveries_apply_pending_task
-from portal.celery import app as celery_app
 from portal.services import SYSTEM
 from tests.calls.placing import FROM, vonage_setup
 from tests.calls.webhook_helpers import store_unapplied
@@ -37,7 +36,7 @@ from tests.conftest import REPO, XDIST_WORKER, _start_worker, _test_database_url
 from tests.factories import CallFactory, ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
 from tests.fakes.provider_server import Reply, SeenRequest
-from tests.helpers import wait_for
+from tests.helpers import tasks_sent_to, wait_for
 from tests.security.world import ensure_roles
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -69,10 +68,8 @@ def kill_9(pid: int) -> None:
 
 @pytest.fixture
 def crash_queue():
-    previous = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = CRASH_QUEUE  # the router reads it on every send
-    yield CRASH_QUEUE
-    celery_app.conf.task_default_queue = previous
+    with tasks_sent_to(CRASH_QUEUE):
+        yield CRASH_QUEUE
 
 
 def test_killing_a_worker_mid_batch_rings_nobody_twice_and_loses_no_call(
