@@ -50,6 +50,11 @@ def _cache_url_of_this_test_process() -> str:
 if XDIST_WORKER:
     os.environ["CACHE_URL"] = _cache_url_of_this_test_process()
     settings.CACHES = {"default": environ.Env.cache_url_config(os.environ["CACHE_URL"])}
+    # Recordings are files named by call and recording id, which every test database hands
+    # out from 1: each test process (and the workers it starts) keeps them in a folder of its own.
+    if "S3Storage" not in settings.STORAGES["recordings"]["BACKEND"]:
+        os.environ["RECORDINGS_DIR"] = str(settings.VAR_DIR / f"recordings-{XDIST_WORKER}")
+        settings.STORAGES["recordings"]["OPTIONS"]["location"] = os.environ["RECORDINGS_DIR"]
 
 # Test users are made by the hundred; the production password hasher would cost minutes.
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
