@@ -58,14 +58,22 @@ def insert(instance: models.Model) -> None:
 
 def insert_unless_taken(instance: models.Model) -> bool:
     """Store `instance` unless a unique constraint holds its values already; whether stored.
+    Once stored it has its primary key, and saves as the row it now is.
 
     ON CONFLICT DO NOTHING (PostgreSQL and SQLite alike) instead of catching the error: no
     savepoint is needed inside a transaction, and a concurrent copy waits for the first.
     """
+    pk = type(instance)._meta.pk
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(type(instance)) + " ON CONFLICT DO NOTHING",
-                       _values(instance))
-        return cursor.rowcount == 1
+        cursor.execute(f"{_insert_sql(type(instance))} ON CONFLICT DO NOTHING "
+                       f"RETURNING {pk.column}", _values(instance))
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    instance.pk = row[0]
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return True
 
 
 def _values(instance: models.Model) -> list[Any]:

@@ -100,6 +100,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
     "portal.middleware.NulParameterMiddleware",
+    # Provider hooks answer from here, past the browsers' middleware (portal/middleware.py).
+    "portal.middleware.ProviderHookMiddleware",
     "portal.middleware.ApiTokenExpiryMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
