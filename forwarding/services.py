@@ -296,8 +296,13 @@ def forwarding_record_many(changes: Sequence[Change], *, lock: bool = False) -> 
                 for s, url in wanted
             ]
     rawrows.insert_many(rows)
-    pairs = sorted({(row.subscription_id, row.call_id) for row in rows})
-    transaction.on_commit(lambda: [tasks.forwarding_send.delay(s, c) for s, c in pairs])
+    # One task per subscription for the lot: a task per call cost more in Celery's own work
+    # than the call's sending, and queued sends waited seconds (docs/performance.md, 9).
+    calls_of: dict[int, set[int]] = {}
+    for row in rows:
+        calls_of.setdefault(row.subscription_id, set()).add(row.call_id)
+    transaction.on_commit(lambda: [tasks.forwarding_send_calls.delay(s, sorted(calls))
+                                   for s, calls in calls_of.items()])
     return len(rows)
 
 
@@ -359,6 +364,12 @@ def forwarding_send(*, subscription_id: int, call_id: int) -> str:
             return stopped
         if _send_in_order(leased, session) == DeliveryStatus.PENDING:
             return "waiting"  # to be retried; the later ones wait behind it
+
+
+def forwarding_send_calls(*, subscription_id: int, call_ids: Iterable[int]) -> None:
+    """`forwarding_send` for each of the calls in turn."""
+    for call_id in call_ids:
+        forwarding_send(subscription_id=subscription_id, call_id=call_id)
 
 
 @functools.cache
