@@ -248,8 +248,8 @@ class Change(NamedTuple):
 def forwarding_record_many(changes: Sequence[Change], *, lock: bool = False) -> int:
     """Write the deliveries of many call changes (in order) in the caller's transaction, set
     based: the subscriptions, the calls' last sequence numbers, accounts and applications
-    read once each, one INSERT, one send per (subscription, call) once it commits; the
-    number written.
+    read once each, the rows inserted together, one send task per subscription once it
+    commits; the number written.
 
     Each call's sequence numbers follow on from its last, so one change of a call at a time
     may get them: the callers hold the calls' row locks already (the batch applying events
