@@ -9,6 +9,7 @@ The serializers below only document the shape (the OpenAPI document's `Forwarded
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -64,7 +65,7 @@ def call_data(call: Call) -> dict[str, Any]:
     application = call.application
     return {
         "id": call.pk,
-        "url": settings.PUBLIC_BASE_URL.rstrip("/") + reverse("api_call", args=[call.pk]),
+        "url": settings.PUBLIC_BASE_URL.rstrip("/") + _call_path().format(call.pk),
         "direction": call.direction,
         "status": call.status,
         "answered_by": call.answered_by or None,
@@ -85,6 +86,14 @@ def call_data(call: Call) -> dict[str, Any]:
         "disconnected_by": call.disconnected_by,
         "failure_detail": call.failure_detail,
     }
+
+
+@functools.cache
+def _call_path() -> str:
+    """The API path of a call, `{}` for its id: resolving the URL for every forwarded event
+    cost a tenth of writing it."""
+    any_id = 987654321
+    return reverse("api_call", args=[any_id]).replace(str(any_id), "{}")
 
 
 def _moment(value: datetime | None) -> str | None:

@@ -14,6 +14,14 @@ def forwarding_send(subscription_id: int, call_id: int) -> None:
 
 
 @shared_task(acks_late=True)
+def forwarding_send_calls(subscription_id: int, call_ids: list[int]) -> None:
+    """Send several calls' pending deliveries for one subscription, each call's in order."""
+    from forwarding import services
+
+    services.forwarding_send_calls(subscription_id=subscription_id, call_ids=call_ids)
+
+
+@shared_task(acks_late=True)
 def forwarding_send_due() -> None:
     """Beat, every few seconds: sends whose task was lost or whose retry time came."""
     from forwarding import services

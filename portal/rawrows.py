@@ -56,6 +56,16 @@ def insert(instance: models.Model) -> None:
         cursor.execute(_insert_sql(type(instance)), _values(instance))
 
 
+def insert_many(instances: Sequence[models.Model]) -> None:
+    """Store many new rows of one model (their primary keys are not read back): one short
+    INSERT sent for each in a pipeline, where bulk_create's one INSERT of them all made
+    psycopg parse a statement with thousands of placeholders each time."""
+    if not instances:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(_insert_sql(type(instances[0])), [_values(i) for i in instances])
+
+
 def insert_unless_taken(instance: models.Model) -> bool:
     """Store `instance` unless a unique constraint holds its values already; whether stored.
     Once stored it has its primary key, and saves as the row it now is.

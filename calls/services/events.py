@@ -52,7 +52,7 @@ from calls.models import (
     Direction,
     WebhookDelivery,
 )
-from calls.signals import call_changed, call_media_reported
+from calls.signals import call_changed, call_media_reported, calls_changed
 from portal import rawrows
 from voiceapps.models import Application, Number, ProviderAccount
 from voiceapps.providers.base import ParsedEvent
@@ -234,12 +234,15 @@ class _Batch:
             rawrows.update_many([call for call, _ in self.changed.values()],
                                 [*sorted(fields), "updated_at"])
         CallEvent.objects.bulk_create([record for record, _, _, _ in self.records])
+        changes = []
         for record, call, previous_status, parsed in self.records:
             if call.pk in self.changed:
                 call.updated_at = self.changed[call.pk][0].updated_at
             record.call = call
-            _announce(call, record, previous_status=previous_status, created=False,
-                      parsed=parsed)
+            changes.append(_announce(call, record, previous_status=previous_status,
+                                     created=False, parsed=parsed, batched=True))
+        if changes:
+            calls_changed.send(sender=Call, changes=changes)
         self.changed = {}
         self.records = []
 
@@ -288,14 +291,17 @@ def _event_of(call: Call, event: ParsedEvent, payload: Any, *, kind: str,
 
 
 def _announce(call: Call, record: CallEvent, *, previous_status: str, created: bool,
-              parsed: ParsedEvent) -> None:
-    """Tell the apps above about a stored event (and the call it changed)."""
+              parsed: ParsedEvent, batched: bool = False) -> dict[str, Any]:
+    """Tell the apps above about a stored event (and the call it changed); the change, as
+    call_changed told it (`batched`: calls_changed tells it again with the batch's)."""
     if record.kind in MEDIA_KINDS and not record.is_duplicate:
         call_media_reported.send(
             sender=CallEvent, event_id=record.pk, recording_id=parsed.recording_id,
             url=parsed.recording_url if record.kind == "record" else parsed.detail)
-    call_changed.send(sender=Call, call=call, event=record, previous_status=previous_status,
-                      created=created, parsed=parsed)
+    change = {"call": call, "event": record, "previous_status": previous_status,
+              "created": created, "parsed": parsed}
+    call_changed.send(sender=Call, batched=batched, **change)
+    return change
 
 
 class _Seen(NamedTuple):
