@@ -193,6 +193,25 @@ def test_the_contacts_table_updates_live_on_its_page(client_for, viewer_user):
     assert "Busy" in table and table.count("<tr>") == 2  # the header and the 51st contact
 
 
+def test_the_contacts_table_pages_by_the_boards_count_without_counting_again(
+    client_for, viewer_user
+):
+    """At 100,000 contacts a COUNT for every viewer's poll of the table cost the server more
+    than the board's whole reading, which already has the count."""
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    ContactFactory.create_batch(51, campaign=campaign)
+    client = client_for(viewer_user)
+    client.get(f"/campaigns/{campaign.pk}/board")  # the board's reading, shared for a second
+
+    with CaptureQueriesContext(connection) as queries:
+        table = client.get(f"/campaigns/{campaign.pk}/contact-table?page=2").content.decode()
+
+    assert "Page 2 of 2" in table and table.count("<tr>") == 2
+    counts = [q["sql"] for q in queries if 'COUNT(*) AS "__count" FROM "campaigns_contact"'
+              in q["sql"]]
+    assert counts == []
+
+
 def test_rows_left_empty_are_no_rules(client_for, operator_user, application):
     form = {
         "name": "Survey",
