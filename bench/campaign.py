@@ -336,7 +336,8 @@ def main() -> None:
             return
         scheduler = Scheduler(stack)
         try:
-            with run.step("two workers sending calls, the sandbox playing them; warming up"):
+            playing = "a worker of its own" if options.sandbox_threads else "the same workers"
+            with run.step(f"two workers sending calls, {playing} playing them; warming up"):
                 stack.start_workers(2)
                 if options.sandbox_threads:
                     stack.start_workers(1, queue=separate_queue(run.QUEUE, "sandbox"),
