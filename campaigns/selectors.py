@@ -17,6 +17,7 @@ from django.db.models import (
     Max,
     Min,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Sum,
@@ -215,4 +216,10 @@ def _board_read(campaign: Campaign, now: datetime) -> Board:
 def campaign_contacts(*, campaign: Campaign) -> QuerySet[Contact]:
     """Contacts with their attempts, for the history and the results: one query for a page's
     attempts, not one per contact. The calls are linked by id alone, so they are not read."""
-    return campaign.contacts.prefetch_related("attempts").order_by("id")
+    # Attempt's default ordering, by contact, follows Contact's and Campaign's: two joins over
+    # the campaign's contacts for each page's attempts (50 ms at 100,000 contacts before
+    # PostgreSQL had their statistics). By id and number is the same order without them.
+    attempts = Attempt.objects.order_by("contact_id", "number")
+    return campaign.contacts.prefetch_related(Prefetch("attempts", queryset=attempts)).order_by(
+        "id"
+    )
