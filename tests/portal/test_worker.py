@@ -54,13 +54,14 @@ def test_separate_queues_have_their_own_queue_that_every_worker_consumes(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_given_only_forwardings_queue_takes_forwarding_alone(django_db_blocker):
-    """The forwarding-only worker docs/operations.md suggests for high event volumes."""
-    worker = _start_worker(django_db_blocker, f"{TEST_QUEUE}-forwarding", CELERY_QUEUE=TEST_QUEUE)
+@pytest.mark.parametrize("queue", ["forwarding", "sandbox"])
+def test_a_worker_given_only_a_separate_queue_takes_that_alone(django_db_blocker, queue):
+    """The forwarding-only and sandbox-only workers docs/operations.md suggests."""
+    worker = _start_worker(django_db_blocker, f"{TEST_QUEUE}-{queue}", CELERY_QUEUE=TEST_QUEUE)
     try:
         banner = worker.log()
     finally:
         worker.stop()
-    assert f".> {TEST_QUEUE}-forwarding " in banner
-    assert f"{TEST_QUEUE}-forwarding-forwarding" not in banner
+    assert f".> {TEST_QUEUE}-{queue} " in banner
+    assert f"{TEST_QUEUE}-{queue}-" not in banner
     assert f".> {TEST_QUEUE} " not in banner
