@@ -7,7 +7,10 @@ rejected, through a `sandbox_script` column), with no retries, so each contact i
 once and the calls end within seconds. The scheduler is `campaigns_tick`, run every second
 by a process of its own (what beat and a worker do in production), so its CPU can be read
 apart from everything else; two Celery workers send the calls and play them on the sandbox,
-which posts its signed events back to gunicorn.
+which posts its signed events back to gunicorn. --sandbox-threads N adds a worker of N threads
+on the sandbox's queue alone (its steps mostly wait for Callboard's answers; the provider it
+stands in for runs elsewhere). The whole stack's CPU per call placed is read too: the rate
+two idle cores could reach, whatever else runs on the machine.
 
 After --warmup seconds, for --window seconds (default 60: 100,000 contacts at 50/s would
 take 33 minutes, so a steady-state window is measured, not the whole campaign):
@@ -180,11 +183,12 @@ def measure(
     ]
     begin = timezone.now()
     cpu_before = scheduler.cpu()
-    for thread in threads:
-        thread.start()
-    time.sleep(window)
-    cpu_after = scheduler.cpu()
-    end = timezone.now()
+    with run.CpuMeter(stack) as web, run.WorkerCpuMeter(stack) as workers:
+        for thread in threads:
+            thread.start()
+        time.sleep(window)
+        cpu_after = scheduler.cpu()
+        end = timezone.now()
     for thread in threads:
         thread.join()
     seconds = (end - begin).total_seconds()
@@ -202,6 +206,8 @@ def measure(
         "submitted_per_s": submitted / seconds,
         "scheduler_share": (cpu_after[0] - cpu_before[0]) / seconds,
         "database_share": (cpu_after[1] - cpu_before[1]) / seconds,
+        "web_cpu": web.seconds,
+        "workers_cpu": workers.seconds,
         "loads": loads,
     }
 
@@ -248,6 +254,23 @@ def figures(measured: dict) -> list[run.Figure]:
                 note="CPU per call placed x the limit",
             ),
         ]
+        # What one call costs the whole stack (CPU barely moves with the machine's load):
+        # the rate two idle cores could place and play calls at, the sandbox included.
+        placed = measured["attempts_per_s"] * measured["seconds"]
+        web_ms = measured["web_cpu"] * 1000 / placed
+        workers_ms = measured["workers_cpu"] * 1000 / placed
+        total_ms = web_ms + workers_ms + (scheduler + database) * 1000 / measured["attempts_per_s"]
+        found += [
+            run.Figure("web CPU per call placed", web_ms, "ms",
+                       note="gunicorn and its PostgreSQL backends: the sandbox's API and "
+                       "events, and the viewer's page, board and API requests"),
+            run.Figure("workers CPU per call placed", workers_ms, "ms",
+                       note="sending, applying events, playing the sandbox, with their "
+                       "PostgreSQL backends"),
+            run.Figure("calls/s two idle cores could place at this cost",
+                       run.capacity(total_ms), "/s", target=(">=", 45),
+                       note=f"{total_ms:.0f} ms of CPU per call in all, scheduler included"),
+        ]
     for name in ("page", "board fragment", "board API"):
         found.append(
             run.Figure(
@@ -267,7 +290,7 @@ def figures(measured: dict) -> list[run.Figure]:
 def main() -> None:
     parser = run.arguments(
         __doc__.splitlines()[0], contacts=100_000, warmup=20.0, window=60.0, rate=4.0,
-        placement_ticks=12,
+        placement_ticks=12, sandbox_threads=0,
     )
     parser.add_argument(
         "--placement-only", action="store_true", help="measure the in-process placement only"
@@ -279,6 +302,7 @@ def main() -> None:
             "contacts": options.contacts,
             "limit": LIMIT,
             "celery_workers": 2,
+            "sandbox_threads": options.sandbox_threads,
             "sandbox_time_scale": TIME_SCALE,
             "window_s": options.window,
             "rate": options.rate,
@@ -287,6 +311,8 @@ def main() -> None:
     with run.Stack(
         keep_database=options.keep_database, env={"SANDBOX_TIME_SCALE": TIME_SCALE}
     ) as stack:
+        from portal.celery import separate_queue
+
         campaign_id, import_seconds = campaign_setup(options.contacts)
         with run.step(f"placing {options.placement_ticks} ticks' calls in this process"):
             placement = placement_cost(campaign_id, ticks=options.placement_ticks)
@@ -310,8 +336,12 @@ def main() -> None:
             return
         scheduler = Scheduler(stack)
         try:
-            with run.step("two workers sending and playing calls; warming up"):
+            playing = "a worker of its own" if options.sandbox_threads else "the same workers"
+            with run.step(f"two workers sending calls, {playing} playing them; warming up"):
                 stack.start_workers(2)
+                if options.sandbox_threads:
+                    stack.start_workers(1, queue=separate_queue(run.QUEUE, "sandbox"),
+                                        threads=options.sandbox_threads)
                 time.sleep(options.warmup)
             with run.step(f"measuring {options.window:.0f} s"):
                 measured = measure(

@@ -192,12 +192,13 @@ class Stack(Started):
         django.setup()
 
     def start_workers(self, count: int, *, nice: int = 0, queue: str = QUEUE,
-                      **env: str) -> list[Worker]:
+                      threads: int = 0, **env: str) -> list[Worker]:
         """`count` Celery workers on `queue` (the benchmark's; its separate queues come with
-        it, portal/celery.py), each with Celery's default pool (one process per core), at
-        `nice` priority (10: they yield the CPU to the web server when both want it)."""
+        it, portal/celery.py), each with Celery's default pool (one process per core) or,
+        given `threads`, a pool of that many threads (for tasks that mostly wait), at `nice`
+        priority (10: they yield the CPU to the web server when both want it)."""
         started = [Worker(f"bench{len(self.workers) + i + 1}", {**self.env, **env}, nice=nice,
-                          queue=queue)
+                          queue=queue, threads=threads)
                    for i in range(count)]
         self.workers += started
         for worker in started:
@@ -231,12 +232,13 @@ class Worker:
     """One `celery worker` process of the benchmark."""
 
     def __init__(self, name: str, env: dict[str, str], *, nice: int = 0,
-                 queue: str = QUEUE) -> None:
+                 queue: str = QUEUE, threads: int = 0) -> None:
         self.lines: list[str] = []
+        pool = ["--pool", "threads", f"--concurrency={threads}"] if threads else []
         self.process = subprocess.Popen(
             [*(["nice", "-n", str(nice)] if nice else []),
              sys.executable, "-m", "celery", "-A", "portal", "worker", "-n", f"{name}@%h",
-             "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "-Q", queue, *pool, "--without-gossip", "--without-mingle", "--without-heartbeat",
              "--loglevel=WARNING"],
             cwd=REPO, env={**env, "LOG_LEVEL": "WARNING", "PGAPPNAME": WORKER_APP_NAME},
             stdout=subprocess.PIPE,

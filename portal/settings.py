@@ -387,9 +387,12 @@ else:
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="callboard")
 # Tasks that must not wait behind the default queue's backlog get a queue of their own,
 # "<CELERY_QUEUE>-<name>", by task-name prefix: forwarding's sends would otherwise queue behind
-# every webhook's apply task (docs/performance.md, section 9). Every worker consumes, beside
-# each queue it is given, that queue's own ones (portal/celery.py), whatever its -Q says.
-SEPARATE_TASK_QUEUES = {"forwarding.tasks.": "forwarding"}
+# every webhook's apply task (docs/performance.md, section 9), and the sandbox's steps (the
+# provider it emulates, each step waiting on a webhook to Callboard) would hold up sending
+# calls, or a worker of their own could not play them apart (section 7). Every worker
+# consumes, beside each queue it is given, that queue's own ones (portal/celery.py), whatever
+# its -Q says.
+SEPARATE_TASK_QUEUES = {"forwarding.tasks.": "forwarding", "sandbox.": "sandbox"}
 CELERY_TASK_ROUTES = ("portal.celery.route_to_separate_queue",)
 CELERY_TASK_IGNORE_RESULT = True
 # A task is acknowledged only once it finished, so a killed worker's task runs again;

@@ -1,5 +1,7 @@
 """Phone numbers: E.164 validation, normalisation and display, with `phonenumbers`."""
 
+import functools
+
 import phonenumbers
 from django.core.exceptions import ValidationError
 from phonenumbers import PhoneNumberType, geocoder
@@ -46,6 +48,9 @@ def normalise(value: str, *, field: str = "e164", strict: bool = True) -> tuple[
     return e164, "" if country == "ZZ" else country
 
 
+# Lists show the same numbers poll after poll (a campaign's contacts table every second), and
+# parsing and formatting one costs about 0.3 ms: a table of 50 paid 15 ms for it.
+@functools.lru_cache(maxsize=4096)
 def international(e164: str) -> str:
     """"+31201234567" -> "+31 20 123 4567"; anything unparsable as it is."""
     try:

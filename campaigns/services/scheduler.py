@@ -229,6 +229,21 @@ def _attempts_of(campaign: Campaign, contacts: list[Contact], now: datetime) -> 
     return attempts
 
 
+def _due_contacts(campaign: Campaign, now: datetime, limit: int) -> list[Contact]:
+    """The first `limit` due contacts, earliest first, locked (those another worker holds
+    skipped). One query per due state, each read in its index's order and stopped at `limit`:
+    `state IN (...)` cannot be read in that order, so PostgreSQL sorted every due contact,
+    100,000 rows each tick at the start of a large list (~100 ms of its CPU)."""
+    found = []
+    for state in DUE_STATES:
+        found += (
+            Contact.objects.select_for_update(skip_locked=True)
+            .filter(campaign=campaign, state=state, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")[:limit]
+        )
+    return sorted(found, key=lambda contact: (contact.next_attempt_at, contact.pk))[:limit]
+
+
 CONTACT_DIALED_FIELDS = ["attempts_made", "state", "skip_reason", "next_attempt_at", "outcome",
                          "updated_at"]
 
@@ -248,15 +263,7 @@ def campaign_dial(*, campaign_id: int, now: datetime) -> int:
         allowed = _dials_allowed(campaign, now)
         if allowed == 0:
             return 0
-        due = list(
-            Contact.objects.select_for_update(skip_locked=True)
-            .filter(
-                campaign=campaign,
-                state__in=DUE_STATES,
-                next_attempt_at__lte=now,
-            )
-            .order_by("next_attempt_at", "id")[: allowed * SCAN_FACTOR]
-        )
+        due = _due_contacts(campaign, now, allowed * SCAN_FACTOR)
         # Checked here, at dial time, one query for the batch: a number listed after launch
         # is never called.
         suppressed = suppressed_among(campaign.account_id, [c.e164 for c in due])

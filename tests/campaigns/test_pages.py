@@ -1,11 +1,13 @@
 """The campaign pages: list, form, board with live updates, upload, preview, results."""
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from campaigns.models import Campaign, CampaignStatus
+from campaigns.selectors import board_cache_key
 from tests.campaigns.conftest import CALLER
 from tests.factories import (
     AttemptFactory,
@@ -191,6 +193,48 @@ def test_the_contacts_table_updates_live_on_its_page(client_for, viewer_user):
 
     assert table.strip().startswith('<div id="contacts"')
     assert "Busy" in table and table.count("<tr>") == 2  # the header and the 51st contact
+
+
+def test_the_contacts_table_pages_by_the_boards_count_without_counting_again(
+    client_for, viewer_user
+):
+    """At 100,000 contacts a COUNT for every viewer's poll of the table cost the server more
+    than the board's whole reading, which already has the count."""
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    ContactFactory.create_batch(51, campaign=campaign)
+    client = client_for(viewer_user)
+    client.get(f"/campaigns/{campaign.pk}/board")  # the board's reading, shared for a second
+
+    with CaptureQueriesContext(connection) as queries:
+        table = client.get(f"/campaigns/{campaign.pk}/contact-table?page=2").content.decode()
+
+    assert "Page 2 of 2" in table and table.count("<tr>") == 2
+    counts = [q["sql"] for q in queries if 'COUNT(*) AS "__count" FROM "campaigns_contact"'
+              in q["sql"]]
+    assert counts == []
+
+
+def test_while_one_request_reads_the_board_the_others_get_the_previous_reading(
+    client_for, viewer_user
+):
+    """At 100,000 contacts a reading outlasted the second it stays fresh on a loaded server,
+    and every poll that found it expired read it again, until the server saturated."""
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    ContactFactory.create_batch(2, campaign=campaign)
+    client = client_for(viewer_user)
+    client.get(f"/campaigns/{campaign.pk}/board")
+    ContactFactory(campaign=campaign)
+    key = board_cache_key(campaign)
+    cache.delete(key)  # the second is over
+    cache.add(f"{key}:reading", 1)  # another viewer's poll is reading it
+
+    with CaptureQueriesContext(connection) as queries:
+        board = client.get(f"/campaigns/{campaign.pk}/board").content.decode()
+
+    assert "2 contacts" in board
+    assert not [q for q in queries if 'FROM "campaigns_contact" ' in q["sql"]]
+    cache.delete(f"{key}:reading")  # that reading is done
+    assert "3 contacts" in client.get(f"/campaigns/{campaign.pk}/board").content.decode()
 
 
 def test_rows_left_empty_are_no_rules(client_for, operator_user, application):

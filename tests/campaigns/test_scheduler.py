@@ -192,6 +192,26 @@ def test_pace_and_concurrency_cap(running):
         assert Attempt.objects.count() == 6  # three places free again
 
 
+def test_due_contacts_are_dialed_earliest_first_whether_new_or_retried(running):
+    """New contacts and retries are claimed apart (each in its index's order) and dialed as
+    one line: a retry due before the new contacts goes before them, and after those due
+    before it."""
+    running.calls_per_second, running.max_concurrent = 2, 50
+    running.save()
+    due = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
+    first = ContactFactory(campaign=running, next_attempt_at=due.replace(minute=1))
+    retry = ContactFactory(campaign=running, state=ContactState.RETRY, attempts_made=1,
+                           next_attempt_at=due.replace(minute=2))
+    for _ in range(3):
+        ContactFactory(campaign=running, next_attempt_at=due.replace(minute=3))
+
+    with at(2025, 6, 2, 10, 0, 0):
+        tick()
+
+    assert list(Attempt.objects.order_by("pk").values_list("contact", flat=True)) == [
+        first.pk, retry.pk]
+
+
 def test_a_pace_slower_than_a_tick_never_dials_early_when_ticks_run_late(running):
     running.calls_per_second = 0.5  # one call every two seconds
     running.save()

@@ -168,13 +168,13 @@ def test_forwarding_attempts_by_outcome_and_each_subscriptions_lag(
 
 
 @pytest.mark.django_db
-def test_queue_depth_has_the_queue_and_forwardings_beside_it(client, token, settings):
+def test_queue_depth_has_the_queue_and_its_separate_ones_beside_it(client, token, settings):
     found = samples(client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}")
                     .content.decode())
 
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     depths = {dict(labels)["queue"] for name, labels in found if name == "callboard_queue_depth"}
-    assert depths == {queue, f"{queue}-forwarding"}
+    assert depths == {queue, f"{queue}-forwarding", f"{queue}-sandbox"}
 
 
 @pytest.mark.django_db

@@ -101,6 +101,7 @@ def test_run_local_logs_to_files_ends_with_the_setup_link_and_stops_on_ctrl_c(la
     assert page.status_code == 200 and "Create administrator" in page.text
     wait_for(lambda: " ready." in launcher.log("worker"), timeout=60)
     assert ".> callboard-forwarding " in launcher.log("worker")  # forwarding's queue too
+    assert ".> callboard-sandbox " in launcher.log("worker")  # and the sandbox's
     wait_for(lambda: "beat: Starting" in launcher.log("beat"), timeout=60)
     assert '"GET /setup/' in launcher.log("web")  # runserver's request lines
 

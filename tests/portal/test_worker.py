@@ -21,28 +21,47 @@ def test_a_real_worker_runs_a_task(celery_worker):
     assert "portal.tasks.record_worker_heartbeat" in celery_worker.log()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_forwarding_has_a_queue_of_its_own_that_every_worker_consumes(celery_worker):
-    """Started with `-Q <its queue>` only, the worker still takes forwarding's tasks, which
-    no longer wait behind that queue's backlog (webhooks to apply)."""
+def _sandbox_step():
+    from voiceapps.sandbox.tasks import sandbox_step
+
+    return sandbox_step.s(0, 0)  # a call that does not exist: the step finds nothing to run
+
+
+def _forwarding_send_due():
     from forwarding.tasks import forwarding_send_due
 
-    route = celery_app.amqp.router.route({}, forwarding_send_due.name)
-    assert route["queue"].name == f"{TEST_QUEUE}-forwarding"
-    forwarding_send_due.delay()
-    wait_for(lambda: "forwarding.tasks.forwarding_send_due" in celery_worker.log(), timeout=30,
-             what="the worker ran forwarding's task")
-    assert f"{TEST_QUEUE}-forwarding" in celery_worker.log()  # its banner lists the queue
+    return forwarding_send_due.s()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_given_only_forwardings_queue_takes_forwarding_alone(django_db_blocker):
-    """The forwarding-only worker docs/operations.md suggests for high event volumes."""
-    worker = _start_worker(django_db_blocker, f"{TEST_QUEUE}-forwarding", CELERY_QUEUE=TEST_QUEUE)
+@pytest.mark.parametrize(("queue", "signature"), [
+    ("forwarding", _forwarding_send_due),
+    # The sandbox plays the provider's side of a call: its steps must not wait behind the
+    # sends of a campaign's calls, and a worker of their own can play them apart.
+    ("sandbox", _sandbox_step),
+])
+def test_separate_queues_have_their_own_queue_that_every_worker_consumes(
+        celery_worker, queue, signature):
+    """Started with `-Q <its queue>` only, the worker still takes forwarding's and the
+    sandbox's tasks, which no longer wait behind that queue's backlog (webhooks to apply)."""
+    task = signature()
+    route = celery_app.amqp.router.route({}, task.task)
+    assert route["queue"].name == f"{TEST_QUEUE}-{queue}"
+    task.delay()
+    wait_for(lambda: f"Task {task.task}[" in celery_worker.log(), timeout=30,
+             what=f"the worker ran {task.task}")
+    assert f"{TEST_QUEUE}-{queue}" in celery_worker.log()  # its banner lists the queue
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("queue", ["forwarding", "sandbox"])
+def test_a_worker_given_only_a_separate_queue_takes_that_alone(django_db_blocker, queue):
+    """The forwarding-only and sandbox-only workers docs/operations.md suggests."""
+    worker = _start_worker(django_db_blocker, f"{TEST_QUEUE}-{queue}", CELERY_QUEUE=TEST_QUEUE)
     try:
         banner = worker.log()
     finally:
         worker.stop()
-    assert f".> {TEST_QUEUE}-forwarding " in banner
-    assert f"{TEST_QUEUE}-forwarding-forwarding" not in banner
+    assert f".> {TEST_QUEUE}-{queue} " in banner
+    assert f"{TEST_QUEUE}-{queue}-" not in banner
     assert f".> {TEST_QUEUE} " not in banner
