@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import phonenumbers
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from phonenumbers import timezone as phone_timezones
 
@@ -284,3 +284,13 @@ def contact_import_run(*, import_id: int) -> None:
     ContactImport.objects.filter(pk=upload.pk).update(
         status=ImportStatus.DONE, finished_at=timezone.now()
     )
+    _refresh_planner_statistics()
+
+
+def _refresh_planner_statistics() -> None:
+    """PostgreSQL plans the campaign page's queries from statistics that autovacuum refreshes
+    only a minute or more after a large import; until then they took 50-60 ms instead of
+    1 ms on every poll of the page. ANALYZE reads a fixed sample, whatever the table's size."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(Contact._meta.db_table)}")
