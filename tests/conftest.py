@@ -3,6 +3,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,30 @@ settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Tests publish to their own queue so a `make run` beside them never eats their tasks.
 celery_app.conf.task_default_queue = TEST_QUEUE
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """pytest-django's test database, whose drop at the end waits for the sessions of what is
+    still stopping (a worker's pool, the live server's request threads): PostgreSQL refused
+    the drop with "being accessed by other users" and left the database behind."""
+    yield
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            _end_other_sessions()
+
+
+def _end_other_sessions(grace: float = 30) -> None:
+    others = ("FROM pg_stat_activity WHERE datname = current_database() "
+              "AND pid <> pg_backend_pid()")
+    with connection.cursor() as cursor:
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            cursor.execute(f"SELECT count(*) {others}")
+            if not cursor.fetchone()[0]:
+                return
+            time.sleep(0.2)
+        cursor.execute(f"SELECT pg_terminate_backend(pid) {others}")
 
 
 @pytest.fixture(autouse=True)
