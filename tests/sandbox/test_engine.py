@@ -389,6 +389,29 @@ def test_live_transfer_runs_the_new_ncco_in_a_new_conversation(place, player, re
     assert receiver.events()[-1]["conversation_uuid"] == transfer["conversation_uuid_to"]
 
 
+def test_an_interrupt_just_after_a_step_is_claimed_runs_in_its_own_step(place, player, receiver,
+                                                             monkeypatch):
+    receiver.reply("/answer", [{"action": "talk", "text": "x" * 1500, "loop": 2}])
+    receiver.reply("/transfer", [{"action": "talk", "text": "You are through"}])
+    call = place("447700900000")
+    player.play(until=60)  # answered; the talk's end is scheduled
+    read = SandboxCall.objects.select_related
+
+    def interrupted_first(*fields):
+        # The operator's transfer lands between the step's claim and its read of the call.
+        monkeypatch.setattr(SandboxCall.objects, "select_related", read)
+        engine.interrupt(call.pk, "transfer", url=[f"{receiver.url}/transfer"])
+        return read(*fields)
+
+    monkeypatch.setattr(SandboxCall.objects, "select_related", interrupted_first)
+    player.next()  # the talk's end, whose step the transfer took: it does nothing
+    fetched_by_the_taken_step = receiver.to("/transfer")
+    player.play()
+
+    assert fetched_by_the_taken_step == []
+    assert len(receiver.to("/transfer")) == 1
+
+
 @pytest.fixture
 def sent(monkeypatch) -> list[str]:
     """Every URL the sandbox requests, recorded as the request goes out."""

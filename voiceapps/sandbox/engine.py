@@ -86,7 +86,12 @@ def run_step(call_id: int, step: int) -> None:
     """Run step `step` of a call, once: a second delivery finds the step taken and stops."""
     if not SandboxCall.objects.filter(pk=call_id, step=step).update(step=step + 1):
         return
-    call = SandboxCall.objects.select_related("account", "parent").get(pk=call_id)
+    # An interrupt between the claim and this read has moved the step on and scheduled its
+    # own op: that op is its task's to run, not this one's (or it would run twice).
+    call = (SandboxCall.objects.select_related("account", "parent")
+            .filter(pk=call_id, step=step + 1).first())
+    if call is None:
+        return
     operation = OPS.get(call.op)
     if operation is None:  # "done"
         return
