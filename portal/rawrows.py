@@ -66,6 +66,44 @@ def insert_many(instances: Sequence[models.Model]) -> None:
         cursor.executemany(_insert_sql(type(instances[0])), [_values(i) for i in instances])
 
 
+def insert_numbered(instances: Sequence[models.Model]) -> None:
+    """Store many new rows of one model and give each its primary key (the media signal
+    names the event it stored).
+
+    On PostgreSQL the keys are drawn from the table's sequence in one query and the rows sent
+    by COPY: a tenth of bulk_create's Python per row, whose INSERT of 250 rows × 13 columns
+    psycopg parses anew each time and Django compiles field by field (docs/performance.md).
+    Elsewhere bulk_create, which reads the keys back."""
+    if not instances:
+        return
+    model = type(instances[0])
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(instances)
+        return
+    pk = model._meta.pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)",
+                       [_sequence(model), len(instances)])
+        keys = [row[0] for row in cursor.fetchall()]
+        with cursor.cursor.copy(f"COPY {model._meta.db_table} ({pk.column}, "
+                                f"{columns(_insertable(model))}) FROM STDIN") as copy:
+            for key, instance in zip(keys, instances, strict=True):
+                copy.write_row([key, *_values(instance)])
+    for key, instance in zip(keys, instances, strict=True):
+        instance.pk = key
+        instance._state.adding = False
+        instance._state.db = connection.alias
+
+
+@cache
+def _sequence(model: type[models.Model]) -> str:
+    """The sequence that numbers the model's rows (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)",
+                       [model._meta.db_table, model._meta.pk.column])
+        return cursor.fetchone()[0]
+
+
 def insert_unless_taken(instance: models.Model) -> bool:
     """Store `instance` unless a unique constraint holds its values already; whether stored.
     Once stored it has its primary key, and saves as the row it now is.

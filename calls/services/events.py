@@ -233,7 +233,7 @@ class _Batch:
                 fields |= names
             rawrows.update_many([call for call, _ in self.changed.values()],
                                 [*sorted(fields), "updated_at"])
-        CallEvent.objects.bulk_create([record for record, _, _, _ in self.records])
+        rawrows.insert_numbered([record for record, _, _, _ in self.records])
         changes = []
         for record, call, previous_status, parsed in self.records:
             if call.pk in self.changed:

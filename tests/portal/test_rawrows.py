@@ -1,12 +1,13 @@
 """Rows read and written through a plain cursor are the rows the ORM reads and writes."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
-from calls.models import AnswerRequest
+from calls.models import AnswerRequest, CallEvent
 from portal import rawrows
-from tests.factories import ApplicationFactory, ProviderAccountFactory
+from tests.factories import ApplicationFactory, CallFactory, ProviderAccountFactory
 from voiceapps.models import ProviderAccount
 
 
@@ -37,3 +38,24 @@ def test_a_row_inserted_through_a_cursor_reads_back_through_the_orm():
     assert stored.params == {"uuid": "leg-1"}
     assert stored.response == [{"action": "talk", "text": "Hi"}]
     assert stored.received_at is not None and stored.latency_ms == 1.5
+
+
+@pytest.mark.django_db
+def test_rows_numbered_and_copied_in_are_the_rows_the_orm_would_store():
+    call = CallFactory()
+    when = datetime(2026, 1, 5, 9, 0, 1, 250000, tzinfo=UTC)
+    awkward = {"detail": 'a "quoted"\ttab\nline \\ back', "nested": [1, None, {"ü": "€"}]}
+    events = [CallEvent(call=call, kind="status", status="ringing", provider_time=when,
+                        received_at=when, payload=awkward, dedupe_key="k1"),
+              CallEvent(call=call, kind="amd", payload={}, is_duplicate=True,
+                        out_of_range={"sip_code": "-5"}, dedupe_key="k2")]
+    rawrows.insert_numbered(events)
+    first, second = (CallEvent.objects.get(pk=event.pk) for event in events)
+    assert (first.kind, first.status, first.payload) == ("status", "ringing", awkward)
+    assert first.provider_time == when and first.delivery_id is None
+    assert (second.kind, second.is_duplicate, second.out_of_range) == (
+        "amd", True, {"sip_code": "-5"})
+    assert second.provider_time is None
+    # The keys came from the table's own numbering: the ORM's next row takes the next one.
+    later = CallEvent.objects.create(call=call, kind="status", payload={})
+    assert later.pk > second.pk > first.pk
