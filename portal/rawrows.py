@@ -50,6 +50,15 @@ def fetch_one(model: type[M], fields: Sequence[models.Field], sql: str,
     return from_row(model, fields, row) if row is not None else None
 
 
+def fetch_all(model: type[M], fields: Sequence[models.Field], sql: str,
+              params: Sequence[Any]) -> list[M]:
+    """Every row `sql` selects (the `fields`' columns, in their order)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [from_row(model, fields, row) for row in rows]
+
+
 def insert(instance: models.Model) -> None:
     """Store `instance` as a new row (its primary key is not read back)."""
     with connection.cursor() as cursor:

@@ -38,9 +38,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.backends.base.operations import BaseDatabaseOperations
-from django.db.models import Q
 from django.utils import timezone
 
 from calls.models import (
@@ -129,7 +128,7 @@ def call_event_record(
                                     received_at=received_at)
             created = True
 
-    earlier = _earlier_events([call.pk])[call.pk]
+    earlier = [] if created else _earlier_events([call.pk])[call.pk]
     previous_status = call.status
     record, changed = _event_of(call, event, payload, kind=kind, earlier=earlier,
                                 delivery=delivery, source=source, received_at=received_at,
@@ -380,6 +379,8 @@ def _money(value: Decimal) -> Decimal | None:
 
 # -- finding the call --------------------------------------------------------------------
 
+_CALL_FIELDS = rawrows.fields_of(Call)  # every column, as the ORM reads a Call
+
 
 def _find_call(
     *, account: ProviderAccount, event: ParsedEvent, payload: Any, at: datetime
@@ -389,27 +390,46 @@ def _find_call(
     Looked up by the provider's leg id (Vonage `uuid`/`call_uuid`, jambonz `call_sid`);
     then, for events that name only the conversation (record, notify, error) or whose leg
     is not known yet, by the conversation; then among calls awaiting reconciliation.
+    Through a plain cursor (portal.rawrows): the first event of every call Callboard did not
+    place comes this way, twice, and the ORM's compiling of these three lookups of a
+    42-column row cost five times their running (docs/performance.md, section 1).
     """
-    calls = (Call.objects.select_for_update(no_key=True).filter(account=account)
-             .order_by("created_at", "id"))
     call = None
     if event.provider_call_id:
-        call = calls.filter(provider_call_id=event.provider_call_id).first()
+        call = _oldest_call(account, "provider_call_id = %s", [event.provider_call_id])
     if call is None and event.conversation_id and event.kind != "transfer":
         # A conversation holds several legs (connect): a leg's events only join a call
         # whose own leg id is not known yet.
-        same = calls.filter(conversation_id=event.conversation_id)
         if event.provider_call_id:
-            same = same.filter(provider_call_id="")
-        call = same.first()
+            call = _oldest_call(account, "conversation_id = %s AND provider_call_id = ''",
+                                [event.conversation_id])
+        else:
+            call = _oldest_call(account, "conversation_id = %s", [event.conversation_id])
     if call is None and event.provider_call_id:
-        call = _awaiting_reconciliation(calls, event, at)
+        call = _awaiting_reconciliation(account, event, at)
     if call is None:
         return None
     changed = _ids_filled(call, event)
     if changed:
         call.save(update_fields=[*sorted(changed), "updated_at"])
     return call
+
+
+def _calls_locked(account: ProviderAccount, condition: str, params: list[Any], *,
+                  limit: int) -> list[Call]:
+    """The account's calls meeting `condition` (SQL), oldest first, locked as
+    select_for_update(no_key=True) locks them."""
+    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""
+    return rawrows.fetch_all(
+        Call, _CALL_FIELDS,
+        f"SELECT {rawrows.columns(_CALL_FIELDS)} FROM {Call._meta.db_table} "
+        f"WHERE account_id = %s AND {condition} ORDER BY created_at, id LIMIT {limit:d}{lock}",
+        [account.pk, *params])
+
+
+def _oldest_call(account: ProviderAccount, condition: str, params: list[Any]) -> Call | None:
+    found = _calls_locked(account, condition, params, limit=1)
+    return found[0] if found else None
 
 
 def _ids_filled(call: Call, event: ParsedEvent) -> set[str]:
@@ -426,17 +446,21 @@ def _ids_filled(call: Call, event: ParsedEvent) -> set[str]:
     return changed
 
 
-def _awaiting_reconciliation(calls: Any, event: ParsedEvent, at: datetime) -> Call | None:
+def _awaiting_reconciliation(account: ProviderAccount, event: ParsedEvent, at: datetime
+                             ) -> Call | None:
     """The oldest outbound call awaiting its provider id, to the event's numbers."""
     if not event.to_number:
         return None
-    candidates = calls.filter(
-        Q(outcome_unknown=True) | Q(send_started_at__isnull=False),
-        provider_call_id="",
-        direction=Direction.OUTBOUND,
-        created_at__gte=at - RECONCILE_WINDOW,
-        created_at__lte=at + timedelta(minutes=1),  # clocks differ a little
-    )[:50]
+    created_at = Call._meta.get_field("created_at")
+    candidates = _calls_locked(
+        account,
+        "(outcome_unknown = %s OR send_started_at IS NOT NULL) AND provider_call_id = '' "
+        "AND direction = %s AND created_at >= %s AND created_at <= %s",
+        [True, Direction.OUTBOUND.value,
+         created_at.get_db_prep_value(at - RECONCILE_WINDOW, connection),
+         # clocks differ a little
+         created_at.get_db_prep_value(at + timedelta(minutes=1), connection)],
+        limit=50)
     for call in candidates:
         same_from = not call.from_number or not event.from_number or (
             _address_key(call.from_number) == _address_key(event.from_number)
