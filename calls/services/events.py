@@ -121,7 +121,7 @@ def call_event_record(
         # account one at a time (the account row lock) keeps them from making two calls.
         # FOR NO KEY UPDATE: it does not block the account's other deliveries, whose rows
         # only take a key-share lock on the account through their foreign key.
-        ProviderAccount.objects.select_for_update(no_key=True).filter(pk=account.pk).first()
+        _lock_account(account)
         call = _find_call(account=account, event=event, payload=payload, at=at)
         if call is None:
             call = _call_from_event(account=account, event=event, payload=payload,
@@ -425,6 +425,14 @@ def _calls_locked(account: ProviderAccount, condition: str, params: list[Any], *
         f"SELECT {rawrows.columns(_CALL_FIELDS)} FROM {Call._meta.db_table} "
         f"WHERE account_id = %s AND {condition} ORDER BY created_at, id LIMIT {limit:d}{lock}",
         [account.pk, *params])
+
+
+def _lock_account(account: ProviderAccount) -> None:
+    """The account's row locked as select_for_update(no_key=True) locks it."""
+    if connection.features.has_select_for_no_key_update:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {ProviderAccount._meta.db_table} WHERE id = %s "
+                           "FOR NO KEY UPDATE", [account.pk])
 
 
 def _oldest_call(account: ProviderAccount, condition: str, params: list[Any]) -> Call | None:
