@@ -223,3 +223,23 @@ def campaign_contacts(*, campaign: Campaign) -> QuerySet[Contact]:
     return campaign.contacts.prefetch_related(Prefetch("attempts", queryset=attempts)).order_by(
         "id"
     )
+
+
+# What the contacts table shows of a contact and of its attempts (the page reads no more);
+# the campaign's id too, which the prefetch of the attempts reads.
+TABLE_CONTACT_FIELDS = ("campaign_id", "row", "raw_number", "e164", "timezones",
+                        "timezone_ambiguous", "state", "skip_reason", "problem", "outcome")
+TABLE_ATTEMPT_FIELDS = ("contact_id", "number", "call_id", "outcome")
+
+
+def campaign_contacts_table(*, campaign: Campaign) -> QuerySet[Contact]:
+    """The campaign's contacts, each with its attempts as a list (`table_attempts`: a related
+    manager's `.all()` builds a queryset per contact), only the columns the table shows (not
+    a contact's variables, which a CSV may make large)."""
+    attempts = Attempt.objects.only(*TABLE_ATTEMPT_FIELDS).order_by("contact_id", "number")
+    return (
+        campaign.contacts.only(*TABLE_CONTACT_FIELDS)
+        .prefetch_related(Prefetch("attempts", queryset=attempts, to_attr="table_attempts"))
+        .order_by("id")
+    )
+

@@ -19,7 +19,12 @@ from campaigns.forms import (
     rule_rows,
 )
 from campaigns.models import Campaign, ImportStatus, SuppressionList
-from campaigns.selectors import Board, campaign_board, campaign_contacts, campaign_preview
+from campaigns.selectors import (
+    Board,
+    campaign_board,
+    campaign_contacts_table,
+    campaign_preview,
+)
 from campaigns.services import campaigns, contacts, suppression
 from campaigns.services import rehearsal as rehearsal_service
 from campaigns.services.campaigns import TRANSITIONS
@@ -105,9 +110,13 @@ def _contacts_context(request: HttpRequest, campaign: Campaign, board: Board) ->
     # contacts: a COUNT of 100,000 rows for every poll of every viewer's table is not paid
     # again. At worst the pages are a second behind an import, as the board is.
     page = _CountedPaginator(
-        campaign_contacts(campaign=campaign), 50, count=board.total
+        campaign_contacts_table(campaign=campaign), 50, count=board.total
     ).get_page(request.GET.get("page"))
-    return {"campaign": campaign, "contacts": page, "live_interval_ms": BOARD_INTERVAL_MS}
+    return {
+        "campaign": campaign,
+        "contacts": page,
+        "live_interval_ms": BOARD_INTERVAL_MS,
+    }
 
 
 @role_required(Role.VIEWER)

@@ -41,8 +41,8 @@ from campaigns.services import dialing
 from campaigns.services.suppression import suppressed_among
 
 TICK = 1.0  # seconds between beat runs (settings.CELERY_BEAT_SCHEDULE)
-# Due contacts looked at per tick, for each dial the tick may make: those outside their
-# window are moved to its opening and do not count.
+# Due contacts looked at per tick at most, for each dial the tick may make: those outside
+# their window are moved to its opening and do not count.
 SCAN_FACTOR = 5
 DUE_STATES = (ContactState.PENDING, ContactState.RETRY)
 
@@ -229,19 +229,52 @@ def _attempts_of(campaign: Campaign, contacts: list[Contact], now: datetime) -> 
     return attempts
 
 
-def _due_contacts(campaign: Campaign, now: datetime, limit: int) -> list[Contact]:
-    """The first `limit` due contacts, earliest first, locked (those another worker holds
-    skipped). One query per due state, each read in its index's order and stopped at `limit`:
-    `state IN (...)` cannot be read in that order, so PostgreSQL sorted every due contact,
-    100,000 rows each tick at the start of a large list (~100 ms of its CPU)."""
+def _due_contacts(
+    campaign: Campaign, now: datetime, limit: int, passed: list[int]
+) -> list[Contact]:
+    """The first `limit` due contacts, earliest first, but those in `passed`, locked (those
+    another worker holds skipped). One query per due state, each read in its index's order and
+    stopped at `limit`: `state IN (...)` cannot be read in that order, so PostgreSQL sorted
+    every due contact, 100,000 rows each tick at the start of a large list (~100 ms of its
+    CPU)."""
     found = []
     for state in DUE_STATES:
-        found += (
-            Contact.objects.select_for_update(skip_locked=True)
-            .filter(campaign=campaign, state=state, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "id")[:limit]
+        due = Contact.objects.select_for_update(skip_locked=True).filter(
+            campaign=campaign, state=state, next_attempt_at__lte=now
         )
+        if passed:
+            due = due.exclude(pk__in=passed)
+        found += due.order_by("next_attempt_at", "id")[:limit]
     return sorted(found, key=lambda contact: (contact.next_attempt_at, contact.pk))[:limit]
+
+
+def _claim_dialable(
+    campaign: Campaign, now: datetime, allowed: int
+) -> tuple[list[Contact], list[Contact]]:
+    """(the contacts to dial now, at most `allowed`; every contact looked at, those to dial
+    included). Due contacts are read as many as still wanted at a time, so a tick reads and
+    locks the rows it dials, not SCAN_FACTOR times as many (250 a tick at 50 calls/s, most
+    of them read and locked for nothing); those suppressed or outside their window are passed
+    over (changed in memory, saved by the caller) and more read, up to SCAN_FACTOR times
+    `allowed` in all."""
+    to_dial: list[Contact] = []
+    looked_at: list[Contact] = []
+    while len(to_dial) < allowed and len(looked_at) < allowed * SCAN_FACTOR:
+        wanted = min(allowed - len(to_dial), allowed * SCAN_FACTOR - len(looked_at))
+        due = _due_contacts(campaign, now, wanted, [c.pk for c in looked_at])
+        # Checked here, at dial time, one query a read: a number listed after launch is
+        # never called.
+        suppressed = suppressed_among(campaign.account_id, [c.e164 for c in due])
+        for contact in due:
+            looked_at.append(contact)
+            if contact.e164 in suppressed:
+                contact.state, contact.skip_reason = ContactState.SKIPPED, SkipReason.SUPPRESSED
+                contact.updated_at = now
+            elif not _outside_window(campaign, contact, now):
+                to_dial.append(contact)
+        if len(due) < wanted:
+            break  # nothing more is due
+    return to_dial, looked_at
 
 
 CONTACT_DIALED_FIELDS = ["attempts_made", "state", "skip_reason", "next_attempt_at", "outcome",
@@ -263,20 +296,7 @@ def campaign_dial(*, campaign_id: int, now: datetime) -> int:
         allowed = _dials_allowed(campaign, now)
         if allowed == 0:
             return 0
-        due = _due_contacts(campaign, now, allowed * SCAN_FACTOR)
-        # Checked here, at dial time, one query for the batch: a number listed after launch
-        # is never called.
-        suppressed = suppressed_among(campaign.account_id, [c.e164 for c in due])
-        to_dial, looked_at = [], []
-        for contact in due:
-            if len(to_dial) == allowed:
-                break
-            looked_at.append(contact)
-            if contact.e164 in suppressed:
-                contact.state, contact.skip_reason = ContactState.SKIPPED, SkipReason.SUPPRESSED
-                contact.updated_at = now
-            elif not _outside_window(campaign, contact, now):
-                to_dial.append(contact)
+        to_dial, looked_at = _claim_dialable(campaign, now, allowed)
         attempts = _attempts_of(campaign, to_dial, now) if to_dial else []
         Attempt.objects.bulk_create(attempts)
         # Plain UPDATEs rather than one per contact: the dialing ones all change alike; the

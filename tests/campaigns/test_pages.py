@@ -1,5 +1,7 @@
 """The campaign pages: list, form, board with live updates, upload, preview, results."""
 
+import re
+
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -11,6 +13,7 @@ from campaigns.selectors import board_cache_key
 from tests.campaigns.conftest import CALLER
 from tests.factories import (
     AttemptFactory,
+    CallFactory,
     CampaignFactory,
     ContactFactory,
     SuppressionListFactory,
@@ -193,6 +196,38 @@ def test_the_contacts_table_updates_live_on_its_page(client_for, viewer_user):
 
     assert table.strip().startswith('<div id="contacts"')
     assert "Busy" in table and table.count("<tr>") == 2  # the header and the 51st contact
+
+
+def test_the_contacts_table_shows_each_contact_and_attempt_as_people_read_them(
+    client_for, viewer_user
+):
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    called = ContactFactory(
+        campaign=campaign, row=2, raw_number="0201234567", e164="+31201234567",
+        timezones=["America/New_York", "America/Chicago"], timezone_ambiguous=True,
+        state="retry", outcome="busy",
+    )
+    call = CallFactory()
+    AttemptFactory(contact=called, number=1, call=call, outcome="busy")
+    AttemptFactory(contact=called, number=2, outcome="not_placed")
+    ContactFactory(
+        campaign=campaign, row=None, raw_number="<b>nope</b>", e164="", timezones=[],
+        state="skipped", skip_reason="invalid", problem="<script>bad</script>",
+    )
+
+    table = client_for(viewer_user).get(f"/campaigns/{campaign.pk}/contact-table")
+    text = re.sub(r">\s+<", "><", table.content.decode())  # the layout's line breaks aside
+
+    assert (
+        "<tr><td>2</td><td>+31 20 123 4567</td>"
+        '<td>America/New_York, America/Chicago <span class="muted">(uncertain)</span></td>'
+        f'<td data-field="state-{called.pk}">Waiting for a retry</td>'
+        f'<td data-field="outcome-{called.pk}">Busy</td>'
+        f'<td><a href="/calls/{call.pk}/">#1</a> Busy, #2 Not placed</td></tr>'
+    ) in text
+    assert "<td>API</td><td>&lt;b&gt;nope&lt;/b&gt;</td>" in text
+    assert "Skipped: Invalid number<br><span" in text
+    assert "&lt;script&gt;bad&lt;/script&gt;" in text and "<script>bad" not in text
 
 
 def test_the_contacts_table_pages_by_the_boards_count_without_counting_again(

@@ -212,6 +212,35 @@ def test_due_contacts_are_dialed_earliest_first_whether_new_or_retried(running):
         first.pk, retry.pk]
 
 
+def test_contacts_passed_over_do_not_hold_back_those_behind_them(running):
+    """A tick reads as many due contacts as it may dial; those outside their window or on a
+    do-not-call list are passed over and the next ones read, so the tick still dials its
+    share."""
+    running.calls_per_second, running.max_concurrent = 2, 50
+    running.save()
+    due = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
+    waiting = [ContactFactory(campaign=running, timezones=[NEW_YORK],
+                              next_attempt_at=due.replace(minute=m)) for m in (1, 2, 3)]
+    listed = ContactFactory(campaign=running, raw_number="+31201234567",
+                            next_attempt_at=due.replace(minute=4))
+    suppressed_numbers_add(actor=SYSTEM, suppression_list=SuppressionListFactory(),
+                           numbers=["+31 20 123 4567"], source="api")
+    open_now = [ContactFactory(campaign=running, timezones=[AMSTERDAM],
+                               next_attempt_at=due.replace(minute=m)) for m in (5, 6, 7)]
+
+    with at(2025, 6, 2, 10, 0, 0):  # 06:00 in New York, 12:00 in Amsterdam
+        tick()
+
+    assert list(Attempt.objects.order_by("pk").values_list("contact", flat=True)) == [
+        open_now[0].pk, open_now[1].pk]
+    for contact in waiting:
+        contact.refresh_from_db()
+        assert contact.state == ContactState.PENDING
+        assert contact.next_attempt_at > datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
+    listed.refresh_from_db()
+    assert listed.skip_reason == SkipReason.SUPPRESSED
+
+
 def test_a_pace_slower_than_a_tick_never_dials_early_when_ticks_run_late(running):
     running.calls_per_second = 0.5  # one call every two seconds
     running.save()
