@@ -24,6 +24,7 @@ from portal.services import Actor, audit_record, client_ip
 SIGNED_IN_AT = "callboard_signed_in_at"  # session key: when this session signed in (ISO)
 # A session's row is written at most this often, unless its address changes.
 TOUCH_EVERY = timedelta(seconds=60)
+NOTED = "callboard_session_noted"  # session key: (when, from where) its row was last written
 
 
 def _store():
@@ -35,6 +36,7 @@ def session_signed_in(sender: object, request: HttpRequest, user: User, **kwargs
     """Every way of signing in (password, single sign-on, setup) starts the clock here."""
     now = timezone.now()
     request.session[SIGNED_IN_AT] = now.isoformat()
+    request.session[NOTED] = (now.isoformat(), client_ip(request))
     request.session.save()  # a key to list the session under
     UserSession.objects.filter(
         user=user, last_seen_at__lt=now - timedelta(seconds=settings.SESSION_IDLE_TIMEOUT_SECONDS)
@@ -66,6 +68,13 @@ def session_touch(request: HttpRequest) -> None:
     if key is None:
         return
     now, ip = timezone.now(), client_ip(request)
+    # The session itself says when its row was last written, so the requests in between (a
+    # live page polls every second) cost no query: the session is saved on every request
+    # anyway, for the idle timeout.
+    noted_at, noted_ip = request.session.get(NOTED, ("", ""))
+    if noted_ip == ip and noted_at and now - datetime.fromisoformat(noted_at) < TOUCH_EVERY:
+        return
+    request.session[NOTED] = (now.isoformat(), ip)
     updated = (
         UserSession.objects.filter(session_key=key)
         .exclude(last_seen_at__gt=now - TOUCH_EVERY, ip_address=ip)

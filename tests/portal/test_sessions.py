@@ -4,7 +4,9 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -59,6 +61,27 @@ def test_the_profile_lists_each_session_with_its_address_and_last_use(operator_u
     assert "Safari on iPhone" in page
     assert page.count("This session") == 1
     assert UserSession.objects.filter(user=operator_user).count() == 2
+
+
+def test_the_last_use_is_noted_each_minute_not_on_every_poll(operator_user, clock):
+    laptop = signed_in()
+    signed_in_at = UserSession.objects.get().last_seen_at
+    with CaptureQueriesContext(connection) as polls:
+        for _ in range(3):  # a live page's polls, within the minute
+            laptop.get(reverse("dashboard"))
+    noted_by_polls = [q for q in polls.captured_queries if "portal_usersession" in q["sql"]]
+    clock(2)
+    laptop.get(reverse("dashboard"))
+
+    assert noted_by_polls == []
+    assert UserSession.objects.get().last_seen_at == signed_in_at + timedelta(minutes=2)
+
+
+def test_a_session_used_from_another_address_shows_it_at_once(operator_user):
+    laptop = signed_in("192.0.2.7")
+    laptop.get(reverse("dashboard"), REMOTE_ADDR="203.0.113.5")
+
+    assert UserSession.objects.get().ip_address == "203.0.113.5"
 
 
 def test_sign_out_everywhere_ends_every_session(operator_user):
