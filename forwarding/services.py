@@ -44,6 +44,7 @@ SECRET_PREFIX = "whsec_"
 # Longer than any request may take (FORWARDING_TIMEOUT_SECONDS is capped below it).
 LEASE = timedelta(seconds=60)
 SEND_BATCH = 100  # deliveries of one call leased, sent and recorded together
+SEND_LIMIT = 1000  # deliveries one round of a send reads for all its calls
 HEALTH_EVERY = timedelta(seconds=1)  # a healthy subscription's last success: written so often
 MAX_BACKOFF = timedelta(hours=1)
 EXCERPT = 500
@@ -352,24 +353,37 @@ def forwarding_record_created(*, calls: list[Call]) -> int:
 
 def forwarding_send(*, subscription_id: int, call_id: int) -> str:
     """Send the pending deliveries of one call for one subscription, oldest first, until
-    one fails or is not due; what stopped it ("done", "waiting", "busy", "disabled").
-
-    The due deliveries at the head of the call's queue are leased together, POSTed in order
-    and recorded together (docs/performance.md, section 9): per event only the POST is left.
-    """
-    session = _session()
-    while True:
-        leased, stopped = _claim(subscription_id, call_id, timezone.now())
-        if not leased:
-            return stopped
-        if _send_in_order(leased, session) == DeliveryStatus.PENDING:
-            return "waiting"  # to be retried; the later ones wait behind it
+    one fails or is not due; what stopped it ("done", "waiting", "busy", "disabled")."""
+    return _send(subscription_id, [call_id])[call_id]
 
 
 def forwarding_send_calls(*, subscription_id: int, call_ids: Iterable[int]) -> None:
-    """`forwarding_send` for each of the calls in turn."""
-    for call_id in call_ids:
-        forwarding_send(subscription_id=subscription_id, call_id=call_id)
+    """`forwarding_send` for several calls at once: each round leases the due heads of all
+    their queues in one locked read and one UPDATE, POSTs each call's in order and records
+    them all in one transaction (docs/performance.md, section 9): the database's round trips
+    are per round, not per call."""
+    _send(subscription_id, call_ids)
+
+
+def _send(subscription_id: int, call_ids: Iterable[int]) -> dict[int, str]:
+    """What stopped each call's sending (see `forwarding_send`)."""
+    session = _session()
+    stopped: dict[int, str] = {}
+    left = sorted(set(call_ids))
+    while left:
+        runs, reasons = _claim(subscription_id, left, timezone.now())
+        stopped.update(reasons)
+        if not runs:
+            break
+        secret = runs[0][0].subscription.secret()
+        outcomes = [_post_in_order(run, secret, session) for run in runs]
+        _record_attempts(runs, outcomes)
+        for run, tried in zip(runs, outcomes, strict=True):
+            if run[len(tried) - 1].status == DeliveryStatus.PENDING:
+                stopped[run[0].call_id] = "waiting"  # to be retried; the later ones wait
+        # The others go round again: a run that went out may have more behind it.
+        left = [call_id for call_id in left if call_id not in stopped]
+    return stopped
 
 
 @functools.cache
@@ -379,29 +393,43 @@ def _session() -> requests.Session:
 
 
 @transaction.atomic
-def _claim(subscription_id: int, call_id: int, now: datetime) -> tuple[list[Delivery], str]:
-    """Lease the due deliveries at the head of the call's queue (up to SEND_BATCH), with
-    their subscription; none and why ("done", "disabled", "waiting", "busy") otherwise.
+def _claim(subscription_id: int, call_ids: Sequence[int], now: datetime
+           ) -> tuple[list[list[Delivery]], dict[int, str]]:
+    """Lease the due deliveries at the head of each call's queue (up to SEND_BATCH a call),
+    with their subscription; and why each call that got none got none ("done", "disabled",
+    "waiting", "busy"). A call past the read's limit gets neither: the next round has it.
 
-    The pending rows are locked in id order, so two workers claiming one call's queue take
-    turns, and the second sees the first's lease: a call's deliveries go out in one process
-    at a time, in order.
+    The pending rows are locked in (call, id) order, so two workers claiming one call's queue
+    take turns, and the second sees the first's lease: a call's deliveries go out in one
+    process at a time, in order.
     """
-    pending = _pending(subscription_id, call_id)
-    if not pending:
-        return [], "done"
-    if not pending[0].subscription.enabled:
-        return [], "disabled"
-    leased = list(
-        takewhile(
+    pending = _pending(subscription_id, call_ids)
+    queues: dict[int, list[Delivery]] = {}
+    for delivery in pending:
+        queues.setdefault(delivery.call_id, []).append(delivery)
+    if pending and not pending[0].subscription.enabled:
+        return [], dict.fromkeys(call_ids, "disabled")
+    read_all = len(pending) < SEND_LIMIT
+    runs: list[list[Delivery]] = []
+    stopped: dict[int, str] = {}
+    for call_id in call_ids:
+        queue = queues.get(call_id)
+        if not queue:
+            if read_all or call_id < pending[-1].call_id:
+                stopped[call_id] = "done"
+            continue
+        run = list(takewhile(
             lambda d: d.next_attempt_at <= now and (d.locked_until is None or d.locked_until < now),
-            pending,
-        )
-    )
-    if not leased:
-        return [], "waiting" if pending[0].next_attempt_at > now else "busy"
-    Delivery.objects.filter(pk__in=[d.pk for d in leased]).update(locked_until=now + LEASE)
-    return leased, ""
+            queue[:SEND_BATCH],
+        ))
+        if run:
+            runs.append(run)
+        else:
+            stopped[call_id] = "waiting" if queue[0].next_attempt_at > now else "busy"
+    if runs:
+        Delivery.objects.filter(pk__in=[d.pk for run in runs for d in run]).update(
+            locked_until=now + LEASE)
+    return runs, stopped
 
 
 _DELIVERY_FIELDS = rawrows.fields_of(Delivery)
@@ -409,25 +437,26 @@ _SUBSCRIPTION_FIELDS = rawrows.fields_of(Subscription)
 
 
 @functools.cache
-def _pending_sql(vendor: str) -> str:
+def _pending_sql(vendor: str) -> tuple[str, str]:
+    """The query before and after the calls' placeholders."""
     lock = " FOR UPDATE OF d" if vendor == "postgresql" else ""  # SQLite locks the database
     return (
         f"SELECT {rawrows.columns(_DELIVERY_FIELDS, 'd')}, "
         f"{rawrows.columns(_SUBSCRIPTION_FIELDS, 's')} "
         f"FROM {Delivery._meta.db_table} d JOIN {Subscription._meta.db_table} s "
-        "ON s.id = d.subscription_id "
-        "WHERE d.subscription_id = %s AND d.call_id = %s AND d.status = %s "
-        f"ORDER BY d.id LIMIT {SEND_BATCH}{lock}"
+        "ON s.id = d.subscription_id WHERE d.subscription_id = %s AND d.call_id IN (",
+        f") AND d.status = %s ORDER BY d.call_id, d.id LIMIT %s{lock}",
     )
 
 
-def _pending(subscription_id: int, call_id: int) -> list[Delivery]:
-    """The first SEND_BATCH pending deliveries of the call's queue, locked, with their
-    subscription: a plain cursor, since the ORM's compiling this query for every send cost
-    more than sending (docs/performance.md, section 9)."""
+def _pending(subscription_id: int, call_ids: Sequence[int]) -> list[Delivery]:
+    """The first SEND_LIMIT pending deliveries of the calls' queues, call by call, locked,
+    with their subscription: a plain cursor, since the ORM's compiling this query for every
+    send cost more than sending (docs/performance.md, section 9)."""
     with connection.cursor() as cursor:
-        cursor.execute(_pending_sql(connection.vendor),
-                       [subscription_id, call_id, DeliveryStatus.PENDING])
+        before, after = _pending_sql(connection.vendor)
+        cursor.execute(before + ", ".join(["%s"] * len(call_ids)) + after,
+                       [subscription_id, *call_ids, DeliveryStatus.PENDING, SEND_LIMIT])
         rows = cursor.fetchall()
     split = len(_DELIVERY_FIELDS)
     pending = [rawrows.from_row(Delivery, _DELIVERY_FIELDS, row[:split]) for row in rows]
@@ -458,21 +487,20 @@ class _Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def _send_in_order(leased: list[Delivery], session: requests.Session) -> str:
-    """POST the leased deliveries in order until one fails, then record all that was tried
-    in one transaction; the status of the last one tried. Stops early, releasing the rest,
-    when one more POST could outlast the lease (another worker may take them then)."""
-    secret = leased[0].subscription.secret()
+def _post_in_order(run: list[Delivery], secret: str, session: requests.Session
+                   ) -> list[_Outcome]:
+    """POST a call's leased run in order until one fails; what came of each tried. Stops
+    early when one more POST could outlast the lease (the rest are released then, and
+    another worker may take them)."""
     deadline = time.monotonic() + (LEASE.total_seconds() - settings.FORWARDING_TIMEOUT_SECONDS)
     outcomes: list[_Outcome] = []
-    for delivery in leased:
+    for delivery in run:
         if outcomes and time.monotonic() > deadline:
             break
         outcomes.append(_post(delivery, secret, session))
         if not outcomes[-1].ok:
             break
-    _record_attempts(leased, outcomes)
-    return leased[len(outcomes) - 1].status
+    return outcomes
 
 
 def _post(delivery: Delivery, secret: str, session: requests.Session) -> _Outcome:
@@ -511,9 +539,11 @@ def _post(delivery: Delivery, secret: str, session: requests.Session) -> _Outcom
 
 
 @transaction.atomic
-def _record_attempts(leased: list[Delivery], outcomes: list[_Outcome]) -> None:
-    """The attempt rows in one INSERT and the leased deliveries in one UPDATE: those tried
-    delivered, retrying or failed, the rest released for the next send."""
+def _record_attempts(runs: list[list[Delivery]], outcomes: list[list[_Outcome]]) -> None:
+    """All the runs' attempt rows in one INSERT and their deliveries in one UPDATE: those
+    tried delivered, retrying or failed, the rest released for the next send."""
+    tried = [(delivery, outcome) for run, of_run in zip(runs, outcomes, strict=True)
+             for delivery, outcome in zip(run, of_run, strict=False)]
     DeliveryAttempt.objects.bulk_create(
         DeliveryAttempt(
             delivery=delivery,
@@ -523,26 +553,28 @@ def _record_attempts(leased: list[Delivery], outcomes: list[_Outcome]) -> None:
             response_excerpt=outcome.excerpt,
             error=outcome.error,
         )
-        for delivery, outcome in zip(leased, outcomes, strict=False)
+        for delivery, outcome in tried
     )
     now = timezone.now()
+    leased = [delivery for run in runs for delivery in run]
     for delivery in leased:
         delivery.locked_until = None
-    for delivery, outcome in zip(leased, outcomes, strict=False):
+    for delivery, outcome in tried:
         _note(delivery, outcome, now)
     rawrows.update_many(leased, DELIVERY_OUTCOME_FIELDS)
-    failed = leased[len(outcomes) - 1] if not outcomes[-1].ok else None
-    if len(outcomes) > 1 or failed is None:
-        _subscription_health(leased[0].subscription, ok=True, now=now)
-    if failed is not None:
-        _subscription_health(leased[0].subscription, ok=False, now=now)
-    seen = ["retrying" if d.status == DeliveryStatus.PENDING else d.status
-            for d in leased[: len(outcomes)]]
+    failed = [run[len(of_run) - 1] for run, of_run in zip(runs, outcomes, strict=True)
+              if not of_run[-1].ok]
+    subscription = leased[0].subscription
+    if any(outcome.ok for _, outcome in tried):
+        _subscription_health(subscription, ok=True, now=now)
+    if failed:
+        _subscription_health(subscription, ok=False, now=now)
+    seen = ["retrying" if d.status == DeliveryStatus.PENDING else d.status for d, _ in tried]
     transaction.on_commit(lambda: [ATTEMPTS.labels(name).inc() for name in seen])
-    if failed is not None and failed.status == DeliveryStatus.PENDING:
-        pair = (failed.subscription_id, failed.call_id)
-        delay = (failed.next_attempt_at - now).total_seconds()
-        transaction.on_commit(lambda: tasks.forwarding_send.apply_async(pair, countdown=delay))
+    retries = [((d.subscription_id, d.call_id), (d.next_attempt_at - now).total_seconds())
+               for d in failed if d.status == DeliveryStatus.PENDING]
+    transaction.on_commit(lambda: [tasks.forwarding_send.apply_async(pair, countdown=delay)
+                                   for pair, delay in retries])
 
 
 DELIVERY_OUTCOME_FIELDS = (

@@ -1,0 +1,76 @@
+"""One send for many calls (an apply batch's): each call's events still reach the receiver in
+order, a call whose receiver refused waits for its retry without holding up the others, and
+a send reading more than one round's worth goes round again until every call is out."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+import pytest
+
+from calls.models import Call, CallStatus
+from calls.services.events import call_event_record
+from forwarding import services
+from forwarding.models import Delivery, DeliveryStatus
+from tests.calls.webhook_helpers import at, vonage_status
+from tests.factories import CallFactory, ProviderAccountFactory, SubscriptionFactory
+from tests.fakes.receiver import Receiver
+from voiceapps.adapters import account_adapter
+
+pytestmark = pytest.mark.django_db
+STORY = ("ringing", "answered", "completed")  # and call.ended: four events a call
+
+
+def told_their_story(count: int) -> list[Call]:
+    account = ProviderAccountFactory()
+    parser = account_adapter(account, webhooks_only=True)
+    calls = [
+        CallFactory(
+            account=account, status=CallStatus.SUBMITTED, provider_call_id=str(uuid.uuid4())
+        )
+        for _ in range(count)
+    ]
+    for step, status in enumerate(STORY):
+        for call in calls:
+            payload = vonage_status(status, uuid=call.provider_call_id, at=at(step))
+            call_event_record(account=account, event=parser.parse_event(payload), payload=payload)
+    return calls
+
+
+def sequences_per_call(receiver: Receiver) -> dict[int, list[int]]:
+    order: dict[int, list[int]] = defaultdict(list)
+    for request in receiver.taken():
+        body = request.json()
+        order[body["data"]["call"]["id"]].append(body["data"]["sequence"])
+    return dict(order)
+
+
+def test_one_send_delivers_every_call_in_order_past_a_refusal(
+    receiver, sends, django_capture_on_commit_callbacks
+):
+    receiver.behave = lambda n: (503, 0) if n == 1 else (200, 0)
+    subscription = SubscriptionFactory(url=receiver.url)
+    calls = told_their_story(3)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.forwarding_send_calls(
+            subscription_id=subscription.pk, call_ids=[c.pk for c in calls]
+        )
+
+    refused = receiver.received[0].json()["data"]["call"]["id"]
+    assert sequences_per_call(receiver) == {c.pk: [1, 2, 3, 4] for c in calls if c.pk != refused}
+    waiting = Delivery.objects.filter(call=refused, status=DeliveryStatus.PENDING)
+    assert waiting.count() == 4  # its first to be retried, the rest held back behind it
+    assert sends == [(subscription.pk, refused)]  # its retry
+
+
+def test_a_send_past_one_rounds_read_goes_round_until_all_are_out(receiver, sends, monkeypatch):
+    monkeypatch.setattr(services, "SEND_LIMIT", 3)  # less than one call's four events
+    subscription = SubscriptionFactory(url=receiver.url)
+    calls = told_their_story(3)
+
+    services.forwarding_send_calls(subscription_id=subscription.pk, call_ids=[c.pk for c in calls])
+
+    assert sequences_per_call(receiver) == {c.pk: [1, 2, 3, 4] for c in calls}
+    assert not Delivery.objects.exclude(status=DeliveryStatus.DELIVERED).exists()
