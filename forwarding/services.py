@@ -12,6 +12,7 @@ import base64
 import functools
 import json
 import logging
+import math
 import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -45,6 +46,11 @@ SECRET_PREFIX = "whsec_"
 LEASE = timedelta(seconds=60)
 SEND_BATCH = 100  # deliveries of one call leased, sent and recorded together
 SEND_LIMIT = 1000  # deliveries one round of a send reads for all its calls
+# An apply batch's worker sends the batch's events itself for this long once it commits, then
+# hands what is left to a send task; a subscription whose sending took longer goes through
+# send tasks for SEND_LATER_FOR in that process, so a slow receiver does not slow applying.
+SEND_NOW_FOR = 0.5  # seconds
+SEND_LATER_FOR = 60.0  # seconds
 HEALTH_EVERY = timedelta(seconds=1)  # a healthy subscription's last success: written so often
 MAX_BACKOFF = timedelta(hours=1)
 EXCERPT = 500
@@ -246,11 +252,14 @@ class Change(NamedTuple):
     parsed: ParsedEvent | None = None
 
 
-def forwarding_record_many(changes: Sequence[Change], *, lock: bool = False) -> int:
+def forwarding_record_many(changes: Sequence[Change], *, lock: bool = False,
+                           send_now: bool = False) -> int:
     """Write the deliveries of many call changes (in order) in the caller's transaction, set
     based: the subscriptions, the calls' last sequence numbers, accounts and applications
     read once each, the rows inserted together, one send task per subscription once it
-    commits; the number written.
+    commits; the number written. `send_now` (a worker's apply batch): once it commits, this
+    process sends them itself for up to SEND_NOW_FOR, to healthy subscriptions, and queues
+    a task only for what is left.
 
     Each call's sequence numbers follow on from its last, so one change of a call at a time
     may get them: the callers hold the calls' row locks already (the batch applying events
@@ -302,9 +311,40 @@ def forwarding_record_many(changes: Sequence[Change], *, lock: bool = False) -> 
     calls_of: dict[int, set[int]] = {}
     for row in rows:
         calls_of.setdefault(row.subscription_id, set()).add(row.call_id)
-    transaction.on_commit(lambda: [tasks.forwarding_send_calls.delay(s, sorted(calls))
-                                   for s, calls in calls_of.items()])
+    healthy = {s.pk for s in [*subscriptions, own] if s is not None and s.failing_since is None}
+    transaction.on_commit(lambda: _send_or_queue(calls_of, healthy if send_now else set()))
     return len(rows)
+
+
+_send_later_until: dict[int, float] = {}  # this process: subscription -> time.monotonic()
+
+
+def _send_or_queue(calls_of: Mapping[int, set[int]], send_now: set[int]) -> None:
+    """Send each subscription's calls here (those in `send_now`, for up to SEND_NOW_FOR) and
+    queue a send task for what is left. Sending here spares the events the wait in the queue
+    behind apply tasks holding every pool process (docs/performance.md, section 9)."""
+    for subscription_id, calls in calls_of.items():
+        left = sorted(calls)
+        if subscription_id in send_now and time.monotonic() >= _send_later_until.get(
+            subscription_id, 0
+        ):
+            left = _send_for_a_while(subscription_id, left)
+        if left:
+            tasks.forwarding_send_calls.delay(subscription_id, left)
+
+
+def _send_for_a_while(subscription_id: int, call_ids: list[int]) -> list[int]:
+    """Send the calls' deliveries for up to SEND_NOW_FOR; the calls left to a send task."""
+    started = time.monotonic()
+    try:
+        stopped = _send(subscription_id, call_ids, until=started + SEND_NOW_FOR)
+    except Exception:  # applying goes on; the task (or, for a lease held, the sweep) sends
+        log.exception("Sending subscription %s's events after an apply batch failed",
+                      subscription_id)
+        return call_ids
+    if time.monotonic() - started > SEND_NOW_FOR:
+        _send_later_until[subscription_id] = time.monotonic() + SEND_LATER_FOR
+    return [call_id for call_id in call_ids if call_id not in stopped]
 
 
 def _types(change: Change) -> list[str]:
@@ -365,21 +405,23 @@ def forwarding_send_calls(*, subscription_id: int, call_ids: Iterable[int]) -> N
     _send(subscription_id, call_ids)
 
 
-def _send(subscription_id: int, call_ids: Iterable[int]) -> dict[int, str]:
-    """What stopped each call's sending (see `forwarding_send`)."""
+def _send(subscription_id: int, call_ids: Iterable[int], *, until: float = math.inf
+          ) -> dict[int, str]:
+    """What stopped each call's sending (see `forwarding_send`); a call missing was not
+    finished by `until` (time.monotonic()), when no more POSTs start."""
     session = _session()
     stopped: dict[int, str] = {}
     left = sorted(set(call_ids))
-    while left:
+    while left and time.monotonic() < until:
         runs, reasons = _claim(subscription_id, left, timezone.now())
         stopped.update(reasons)
         if not runs:
             break
         secret = runs[0][0].subscription.secret()
-        outcomes = [_post_in_order(run, secret, session) for run in runs]
+        outcomes = [_post_in_order(run, secret, session, until) for run in runs]
         _record_attempts(runs, outcomes)
         for run, tried in zip(runs, outcomes, strict=True):
-            if run[len(tried) - 1].status == DeliveryStatus.PENDING:
+            if tried and run[len(tried) - 1].status == DeliveryStatus.PENDING:
                 stopped[run[0].call_id] = "waiting"  # to be retried; the later ones wait
         # The others go round again: a run that went out may have more behind it.
         left = [call_id for call_id in left if call_id not in stopped]
@@ -487,15 +529,15 @@ class _Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def _post_in_order(run: list[Delivery], secret: str, session: requests.Session
-                   ) -> list[_Outcome]:
+def _post_in_order(run: list[Delivery], secret: str, session: requests.Session,
+                   until: float) -> list[_Outcome]:
     """POST a call's leased run in order until one fails; what came of each tried. Stops
-    early when one more POST could outlast the lease (the rest are released then, and
-    another worker may take them)."""
+    early, the rest released, when one more POST could outlast the lease (another worker
+    may take them then), or after `until` (time.monotonic())."""
     deadline = time.monotonic() + (LEASE.total_seconds() - settings.FORWARDING_TIMEOUT_SECONDS)
     outcomes: list[_Outcome] = []
     for delivery in run:
-        if outcomes and time.monotonic() > deadline:
+        if time.monotonic() > until or (outcomes and time.monotonic() > deadline):
             break
         outcomes.append(_post(delivery, secret, session))
         if not outcomes[-1].ok:
@@ -563,7 +605,7 @@ def _record_attempts(runs: list[list[Delivery]], outcomes: list[list[_Outcome]])
         _note(delivery, outcome, now)
     rawrows.update_many(leased, DELIVERY_OUTCOME_FIELDS)
     failed = [run[len(of_run) - 1] for run, of_run in zip(runs, outcomes, strict=True)
-              if not of_run[-1].ok]
+              if of_run and not of_run[-1].ok]
     subscription = leased[0].subscription
     if any(outcome.ok for _, outcome in tried):
         _subscription_health(subscription, ok=True, now=now)
