@@ -14,8 +14,10 @@ import json
 import logging
 import math
 import secrets
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import takewhile
@@ -46,8 +48,9 @@ SECRET_PREFIX = "whsec_"
 LEASE = timedelta(seconds=60)
 SEND_BATCH = 100  # deliveries of one call leased, sent and recorded together
 SEND_LIMIT = 1000  # deliveries one round of a send reads for all its calls
+SEND_THREADS = 8  # calls of a round POSTed side by side, each call's deliveries in order
 # An apply batch's worker sends the batch's events itself for this long once it commits, then
-# hands what is left to a send task; a subscription whose sending took longer goes through
+# hands what is left to a send task; a subscription with a POST slower than that goes through
 # send tasks for SEND_LATER_FOR in that process, so a slow receiver does not slow applying.
 SEND_NOW_FOR = 0.5  # seconds
 SEND_LATER_FOR = 60.0  # seconds
@@ -337,12 +340,12 @@ def _send_for_a_while(subscription_id: int, call_ids: list[int]) -> list[int]:
     """Send the calls' deliveries for up to SEND_NOW_FOR; the calls left to a send task."""
     started = time.monotonic()
     try:
-        stopped = _send(subscription_id, call_ids, until=started + SEND_NOW_FOR)
+        stopped, slowest = _send(subscription_id, call_ids, until=started + SEND_NOW_FOR)
     except Exception:  # applying goes on; the task (or, for a lease held, the sweep) sends
         log.exception("Sending subscription %s's events after an apply batch failed",
                       subscription_id)
         return call_ids
-    if time.monotonic() - started > SEND_NOW_FOR:
+    if slowest > SEND_NOW_FOR:
         _send_later_until[subscription_id] = time.monotonic() + SEND_LATER_FOR
     return [call_id for call_id in call_ids if call_id not in stopped]
 
@@ -394,7 +397,7 @@ def forwarding_record_created(*, calls: list[Call]) -> int:
 def forwarding_send(*, subscription_id: int, call_id: int) -> str:
     """Send the pending deliveries of one call for one subscription, oldest first, until
     one fails or is not due; what stopped it ("done", "waiting", "busy", "disabled")."""
-    return _send(subscription_id, [call_id])[call_id]
+    return _send(subscription_id, [call_id]).stopped[call_id]
 
 
 def forwarding_send_calls(*, subscription_id: int, call_ids: Iterable[int]) -> None:
@@ -405,12 +408,16 @@ def forwarding_send_calls(*, subscription_id: int, call_ids: Iterable[int]) -> N
     _send(subscription_id, call_ids)
 
 
-def _send(subscription_id: int, call_ids: Iterable[int], *, until: float = math.inf
-          ) -> dict[int, str]:
-    """What stopped each call's sending (see `forwarding_send`); a call missing was not
+class _Sent(NamedTuple):
+    stopped: dict[int, str]  # what stopped each call's sending (see `forwarding_send`)
+    slowest: float  # seconds, the slowest POST's
+
+
+def _send(subscription_id: int, call_ids: Iterable[int], *, until: float = math.inf) -> _Sent:
+    """Send the calls' deliveries round after round; a call missing from `stopped` was not
     finished by `until` (time.monotonic()), when no more POSTs start."""
-    session = _session()
     stopped: dict[int, str] = {}
+    slowest = 0.0
     left = sorted(set(call_ids))
     while left and time.monotonic() < until:
         runs, reasons = _claim(subscription_id, left, timezone.now())
@@ -418,20 +425,39 @@ def _send(subscription_id: int, call_ids: Iterable[int], *, until: float = math.
         if not runs:
             break
         secret = runs[0][0].subscription.secret()
-        outcomes = [_post_in_order(run, secret, session, until) for run in runs]
+        outcomes = _post_runs(runs, secret, until)
+        slowest = max([slowest, *(o.latency_ms / 1000 for tried in outcomes for o in tried)])
         _record_attempts(runs, outcomes)
         for run, tried in zip(runs, outcomes, strict=True):
             if tried and run[len(tried) - 1].status == DeliveryStatus.PENDING:
                 stopped[run[0].call_id] = "waiting"  # to be retried; the later ones wait
         # The others go round again: a run that went out may have more behind it.
         left = [call_id for call_id in left if call_id not in stopped]
-    return stopped
+    return _Sent(stopped, slowest)
+
+
+def _post_runs(runs: list[list[Delivery]], secret: str, until: float) -> list[list[_Outcome]]:
+    """Each call's run POSTed in order, the calls side by side (SEND_THREADS at a time): a
+    round takes about its slowest call's time, not the sum of all of them."""
+    if len(runs) == 1:
+        return [_post_in_order(runs[0], secret, until)]
+    return list(_sending_threads().map(lambda run: _post_in_order(run, secret, until), runs))
 
 
 @functools.cache
+def _sending_threads() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="forwarding")
+
+
+_sessions = threading.local()
+
+
 def _session() -> requests.Session:
-    """One guarded session per worker process: receivers' connections are kept alive."""
-    return guard_session(requests.Session())
+    """One guarded session per thread of a worker process: receivers' connections are kept
+    alive (requests does not promise that one session may be shared between threads)."""
+    if not hasattr(_sessions, "session"):
+        _sessions.session = guard_session(requests.Session())
+    return _sessions.session
 
 
 @transaction.atomic
@@ -529,12 +555,12 @@ class _Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def _post_in_order(run: list[Delivery], secret: str, session: requests.Session,
-                   until: float) -> list[_Outcome]:
+def _post_in_order(run: list[Delivery], secret: str, until: float) -> list[_Outcome]:
     """POST a call's leased run in order until one fails; what came of each tried. Stops
     early, the rest released, when one more POST could outlast the lease (another worker
     may take them then), or after `until` (time.monotonic())."""
     deadline = time.monotonic() + (LEASE.total_seconds() - settings.FORWARDING_TIMEOUT_SECONDS)
+    session = _session()
     outcomes: list[_Outcome] = []
     for delivery in run:
         if time.monotonic() > until or (outcomes and time.monotonic() > deadline):

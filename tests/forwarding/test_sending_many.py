@@ -146,3 +146,15 @@ def test_a_slow_receiver_gets_the_rest_through_a_task_and_the_next_batches_too(
 
     assert len(receiver.received) == sent  # the next batch was not sent by the applying worker
     assert sends == [(subscription.pk, calls[2].pk)]
+
+
+def test_calls_are_posted_side_by_side_each_in_order(receiver, sends):
+    receiver.behave = lambda n: (200, 0.2)  # a receiver that takes its time
+    subscription = SubscriptionFactory(url=receiver.url)
+    calls = told_their_story(services.SEND_THREADS)
+
+    services.forwarding_send_calls(subscription_id=subscription.pk, call_ids=[c.pk for c in calls])
+
+    assert sequences_per_call(receiver) == {c.pk: [1, 2, 3, 4] for c in calls}
+    first = [r.json()["data"]["sequence"] for r in receiver.received[: len(calls)]]
+    assert first == [1] * len(calls)  # every call's first went out before any call's second
