@@ -50,10 +50,12 @@ SEND_BATCH = 100  # deliveries of one call leased, sent and recorded together
 SEND_LIMIT = 1000  # deliveries one round of a send reads for all its calls
 SEND_THREADS = 8  # calls of a round POSTed side by side, each call's deliveries in order
 # An apply batch's worker sends the batch's events itself for this long once it commits, then
-# hands what is left to a send task; a subscription with a POST slower than that goes through
-# send tasks for SEND_LATER_FOR in that process, so a slow receiver does not slow applying.
+# hands what is left to a send task; a subscription with a POST slower than SLOW_POST goes
+# through send tasks for SEND_LATER_FOR in that process, so a slow receiver does not slow
+# applying (a loaded machine's loopback receiver took up to a second: docs/performance.md).
 SEND_NOW_FOR = 0.5  # seconds
-SEND_LATER_FOR = 60.0  # seconds
+SLOW_POST = 1.0  # seconds
+SEND_LATER_FOR = 10.0  # seconds
 HEALTH_EVERY = timedelta(seconds=1)  # a healthy subscription's last success: written so often
 MAX_BACKOFF = timedelta(hours=1)
 EXCERPT = 500
@@ -345,7 +347,7 @@ def _send_for_a_while(subscription_id: int, call_ids: list[int]) -> list[int]:
         log.exception("Sending subscription %s's events after an apply batch failed",
                       subscription_id)
         return call_ids
-    if slowest > SEND_NOW_FOR:
+    if slowest > SLOW_POST:
         _send_later_until[subscription_id] = time.monotonic() + SEND_LATER_FOR
     return [call_id for call_id in call_ids if call_id not in stopped]
 

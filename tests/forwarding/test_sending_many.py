@@ -128,6 +128,7 @@ def test_a_slow_receiver_gets_the_rest_through_a_task_and_the_next_batches_too(
     settings, calls, receiver, sends, monkeypatch, django_capture_on_commit_callbacks
 ):
     monkeypatch.setattr(services, "SEND_NOW_FOR", 0.1)
+    monkeypatch.setattr(services, "SLOW_POST", 0.2)
     receiver.behave = lambda n: (200, 0.3)
     subscription = SubscriptionFactory(url=receiver.url)
     with django_capture_on_commit_callbacks(execute=True):
