@@ -6,47 +6,19 @@ worker that applied a batch sends it itself, unless the receiver is failing or s
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 
 import pytest
 from django.utils import timezone
 
 from calls.models import Call, CallStatus
 from calls.services.deliveries import deliveries_apply_pending
-from calls.services.events import call_event_record
 from forwarding import services
 from forwarding.models import Delivery, DeliveryStatus
-from tests.calls.webhook_helpers import at, store_unapplied, vonage_status
+from tests.calls.webhook_helpers import store_unapplied
 from tests.factories import CallFactory, ProviderAccountFactory, SubscriptionFactory
-from tests.fakes.receiver import Receiver
-from voiceapps.adapters import account_adapter
+from tests.forwarding.test_delivery_worker import STORY, first_receipts_per_call, play_calls
 
 pytestmark = pytest.mark.django_db
-STORY = ("ringing", "answered", "completed")  # and call.ended: four events a call
-
-
-def told_their_story(count: int) -> list[Call]:
-    account = ProviderAccountFactory()
-    parser = account_adapter(account, webhooks_only=True)
-    calls = [
-        CallFactory(
-            account=account, status=CallStatus.SUBMITTED, provider_call_id=str(uuid.uuid4())
-        )
-        for _ in range(count)
-    ]
-    for step, status in enumerate(STORY):
-        for call in calls:
-            payload = vonage_status(status, uuid=call.provider_call_id, at=at(step))
-            call_event_record(account=account, event=parser.parse_event(payload), payload=payload)
-    return calls
-
-
-def sequences_per_call(receiver: Receiver) -> dict[int, list[int]]:
-    order: dict[int, list[int]] = defaultdict(list)
-    for request in receiver.taken():
-        body = request.json()
-        order[body["data"]["call"]["id"]].append(body["data"]["sequence"])
-    return dict(order)
 
 
 def test_one_send_delivers_every_call_in_order_past_a_refusal(
@@ -54,7 +26,7 @@ def test_one_send_delivers_every_call_in_order_past_a_refusal(
 ):
     receiver.behave = lambda n: (503, 0) if n == 1 else (200, 0)
     subscription = SubscriptionFactory(url=receiver.url)
-    calls = told_their_story(3)
+    calls = play_calls(3)
 
     with django_capture_on_commit_callbacks(execute=True):
         services.forwarding_send_calls(
@@ -62,7 +34,9 @@ def test_one_send_delivers_every_call_in_order_past_a_refusal(
         )
 
     refused = receiver.received[0].json()["data"]["call"]["id"]
-    assert sequences_per_call(receiver) == {c.pk: [1, 2, 3, 4] for c in calls if c.pk != refused}
+    assert first_receipts_per_call(receiver) == {
+        c.pk: [1, 2, 3, 4] for c in calls if c.pk != refused
+    }
     waiting = Delivery.objects.filter(call=refused, status=DeliveryStatus.PENDING)
     assert waiting.count() == 4  # its first to be retried, the rest held back behind it
     assert sends == [(subscription.pk, refused)]  # its retry
@@ -71,11 +45,11 @@ def test_one_send_delivers_every_call_in_order_past_a_refusal(
 def test_a_send_past_one_rounds_read_goes_round_until_all_are_out(receiver, sends, monkeypatch):
     monkeypatch.setattr(services, "SEND_LIMIT", 3)  # less than one call's four events
     subscription = SubscriptionFactory(url=receiver.url)
-    calls = told_their_story(3)
+    calls = play_calls(3)
 
     services.forwarding_send_calls(subscription_id=subscription.pk, call_ids=[c.pk for c in calls])
 
-    assert sequences_per_call(receiver) == {c.pk: [1, 2, 3, 4] for c in calls}
+    assert first_receipts_per_call(receiver) == {c.pk: [1, 2, 3, 4] for c in calls}
     assert not Delivery.objects.exclude(status=DeliveryStatus.DELIVERED).exists()
 
 
@@ -109,7 +83,7 @@ def test_the_worker_that_applied_a_batch_sends_it_at_once_in_order(
     with django_capture_on_commit_callbacks(execute=True):
         apply_in_a_worker(settings, calls)
 
-    assert sequences_per_call(receiver) == {c.pk: [1, 2, 3, 4] for c in calls}
+    assert first_receipts_per_call(receiver) == {c.pk: [1, 2, 3, 4] for c in calls}
     assert sends == []  # no send task waited in the queue
 
 
@@ -152,10 +126,10 @@ def test_a_slow_receiver_gets_the_rest_through_a_task_and_the_next_batches_too(
 def test_calls_are_posted_side_by_side_each_in_order(receiver, sends):
     receiver.behave = lambda n: (200, 0.2)  # a receiver that takes its time
     subscription = SubscriptionFactory(url=receiver.url)
-    calls = told_their_story(services.SEND_THREADS)
+    calls = play_calls(services.SEND_THREADS)
 
     services.forwarding_send_calls(subscription_id=subscription.pk, call_ids=[c.pk for c in calls])
 
-    assert sequences_per_call(receiver) == {c.pk: [1, 2, 3, 4] for c in calls}
+    assert first_receipts_per_call(receiver) == {c.pk: [1, 2, 3, 4] for c in calls}
     first = [r.json()["data"]["sequence"] for r in receiver.received[: len(calls)]]
     assert first == [1] * len(calls)  # every call's first went out before any call's second
