@@ -424,16 +424,16 @@ def _send(subscription_id: int, call_ids: Iterable[int], *, until: float = math.
     while left and time.monotonic() < until:
         runs, reasons = _claim(subscription_id, left, timezone.now())
         stopped.update(reasons)
-        if not runs:
-            break
-        secret = runs[0][0].subscription.secret()
-        outcomes = _post_runs(runs, secret, until)
-        slowest = max([slowest, *(o.latency_ms / 1000 for tried in outcomes for o in tried)])
-        _record_attempts(runs, outcomes)
-        for run, tried in zip(runs, outcomes, strict=True):
-            if tried and run[len(tried) - 1].status == DeliveryStatus.PENDING:
-                stopped[run[0].call_id] = "waiting"  # to be retried; the later ones wait
-        # The others go round again: a run that went out may have more behind it.
+        if runs:
+            secret = runs[0][0].subscription.secret()
+            outcomes = _post_runs(runs, secret, until)
+            slowest = max([slowest, *(o.latency_ms / 1000 for tried in outcomes for o in tried)])
+            _record_attempts(runs, outcomes)
+            for run, tried in zip(runs, outcomes, strict=True):
+                if tried and run[len(tried) - 1].status == DeliveryStatus.PENDING:
+                    stopped[run[0].call_id] = "waiting"  # to be retried; the later ones wait
+        # The others go round again: a run that went out may have more behind it, a call past
+        # the read's limit is read next (a round with no run stopped at least one call).
         left = [call_id for call_id in left if call_id not in stopped]
     return _Sent(stopped, slowest)
 

@@ -6,6 +6,7 @@ worker that applied a batch sends it itself, unless the receiver is failing or s
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -133,3 +134,16 @@ def test_calls_are_posted_side_by_side_each_in_order(receiver, sends):
     assert first_receipts_per_call(receiver) == {c.pk: [1, 2, 3, 4] for c in calls}
     first = [r.json()["data"]["sequence"] for r in receiver.received[: len(calls)]]
     assert first == [1] * len(calls)  # every call's first went out before any call's second
+
+
+def test_calls_past_the_read_behind_a_waiting_call_still_go_out(receiver, sends, monkeypatch):
+    monkeypatch.setattr(services, "SEND_LIMIT", 3)  # the read holds only the first call's
+    subscription = SubscriptionFactory(url=receiver.url)
+    first, *others = play_calls(3)
+    Delivery.objects.filter(call=first).update(next_attempt_at=timezone.now() + timedelta(hours=1))
+
+    services.forwarding_send_calls(
+        subscription_id=subscription.pk, call_ids=[c.pk for c in [first, *others]]
+    )
+
+    assert first_receipts_per_call(receiver) == {c.pk: [1, 2, 3, 4] for c in others}
