@@ -15,7 +15,8 @@ def _call_changed(sender: Any, *, batched: bool = False, **change: Any) -> None:
 def _calls_changed(sender: Any, *, changes: list[dict[str, Any]], **_: Any) -> None:
     from forwarding.services import Change, forwarding_record_many
 
-    forwarding_record_many([Change(**change) for change in changes])
+    # Only a worker's apply batch tells changes this way: its process sends them itself.
+    forwarding_record_many([Change(**change) for change in changes], send_now=True)
 
 
 def _calls_created(sender: Any, *, calls: list, **_: Any) -> None:

@@ -12,9 +12,12 @@ import base64
 import functools
 import json
 import logging
+import math
 import secrets
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import takewhile
@@ -44,6 +47,15 @@ SECRET_PREFIX = "whsec_"
 # Longer than any request may take (FORWARDING_TIMEOUT_SECONDS is capped below it).
 LEASE = timedelta(seconds=60)
 SEND_BATCH = 100  # deliveries of one call leased, sent and recorded together
+SEND_LIMIT = 1000  # deliveries one round of a send reads for all its calls
+SEND_THREADS = 8  # calls of a round POSTed side by side, each call's deliveries in order
+# An apply batch's worker sends the batch's events itself for this long once it commits, then
+# hands what is left to a send task; a subscription with a POST slower than SLOW_POST goes
+# through send tasks for SEND_LATER_FOR in that process, so a slow receiver does not slow
+# applying (a loaded machine's loopback receiver took up to a second: docs/performance.md).
+SEND_NOW_FOR = 0.5  # seconds
+SLOW_POST = 1.0  # seconds
+SEND_LATER_FOR = 10.0  # seconds
 HEALTH_EVERY = timedelta(seconds=1)  # a healthy subscription's last success: written so often
 MAX_BACKOFF = timedelta(hours=1)
 EXCERPT = 500
@@ -245,11 +257,14 @@ class Change(NamedTuple):
     parsed: ParsedEvent | None = None
 
 
-def forwarding_record_many(changes: Sequence[Change], *, lock: bool = False) -> int:
+def forwarding_record_many(changes: Sequence[Change], *, lock: bool = False,
+                           send_now: bool = False) -> int:
     """Write the deliveries of many call changes (in order) in the caller's transaction, set
     based: the subscriptions, the calls' last sequence numbers, accounts and applications
     read once each, the rows inserted together, one send task per subscription once it
-    commits; the number written.
+    commits; the number written. `send_now` (a worker's apply batch): once it commits, this
+    process sends them itself for up to SEND_NOW_FOR, to healthy subscriptions, and queues
+    a task only for what is left.
 
     Each call's sequence numbers follow on from its last, so one change of a call at a time
     may get them: the callers hold the calls' row locks already (the batch applying events
@@ -301,9 +316,40 @@ def forwarding_record_many(changes: Sequence[Change], *, lock: bool = False) -> 
     calls_of: dict[int, set[int]] = {}
     for row in rows:
         calls_of.setdefault(row.subscription_id, set()).add(row.call_id)
-    transaction.on_commit(lambda: [tasks.forwarding_send_calls.delay(s, sorted(calls))
-                                   for s, calls in calls_of.items()])
+    healthy = {s.pk for s in [*subscriptions, own] if s is not None and s.failing_since is None}
+    transaction.on_commit(lambda: _send_or_queue(calls_of, healthy if send_now else set()))
     return len(rows)
+
+
+_send_later_until: dict[int, float] = {}  # this process: subscription -> time.monotonic()
+
+
+def _send_or_queue(calls_of: Mapping[int, set[int]], send_now: set[int]) -> None:
+    """Send each subscription's calls here (those in `send_now`, for up to SEND_NOW_FOR) and
+    queue a send task for what is left. Sending here spares the events the wait in the queue
+    behind apply tasks holding every pool process (docs/performance.md, section 9)."""
+    for subscription_id, calls in calls_of.items():
+        left = sorted(calls)
+        if subscription_id in send_now and time.monotonic() >= _send_later_until.get(
+            subscription_id, 0
+        ):
+            left = _send_for_a_while(subscription_id, left)
+        if left:
+            tasks.forwarding_send_calls.delay(subscription_id, left)
+
+
+def _send_for_a_while(subscription_id: int, call_ids: list[int]) -> list[int]:
+    """Send the calls' deliveries for up to SEND_NOW_FOR; the calls left to a send task."""
+    started = time.monotonic()
+    try:
+        stopped, slowest = _send(subscription_id, call_ids, until=started + SEND_NOW_FOR)
+    except Exception:  # applying goes on; the task (or, for a lease held, the sweep) sends
+        log.exception("Sending subscription %s's events after an apply batch failed",
+                      subscription_id)
+        return call_ids
+    if slowest > SLOW_POST:
+        _send_later_until[subscription_id] = time.monotonic() + SEND_LATER_FOR
+    return [call_id for call_id in call_ids if call_id not in stopped]
 
 
 def _types(change: Change) -> list[str]:
@@ -352,56 +398,108 @@ def forwarding_record_created(*, calls: list[Call]) -> int:
 
 def forwarding_send(*, subscription_id: int, call_id: int) -> str:
     """Send the pending deliveries of one call for one subscription, oldest first, until
-    one fails or is not due; what stopped it ("done", "waiting", "busy", "disabled").
-
-    The due deliveries at the head of the call's queue are leased together, POSTed in order
-    and recorded together (docs/performance.md, section 9): per event only the POST is left.
-    """
-    session = _session()
-    while True:
-        leased, stopped = _claim(subscription_id, call_id, timezone.now())
-        if not leased:
-            return stopped
-        if _send_in_order(leased, session) == DeliveryStatus.PENDING:
-            return "waiting"  # to be retried; the later ones wait behind it
+    one fails or is not due; what stopped it ("done", "waiting", "busy", "disabled")."""
+    return _send(subscription_id, [call_id]).stopped[call_id]
 
 
 def forwarding_send_calls(*, subscription_id: int, call_ids: Iterable[int]) -> None:
-    """`forwarding_send` for each of the calls in turn."""
-    for call_id in call_ids:
-        forwarding_send(subscription_id=subscription_id, call_id=call_id)
+    """`forwarding_send` for several calls at once: each round leases the due heads of all
+    their queues in one locked read and one UPDATE, POSTs each call's in order and records
+    them all in one transaction (docs/performance.md, section 9): the database's round trips
+    are per round, not per call."""
+    _send(subscription_id, call_ids)
+
+
+class _Sent(NamedTuple):
+    stopped: dict[int, str]  # what stopped each call's sending (see `forwarding_send`)
+    slowest: float  # seconds, the slowest POST's
+
+
+def _send(subscription_id: int, call_ids: Iterable[int], *, until: float = math.inf) -> _Sent:
+    """Send the calls' deliveries round after round; a call missing from `stopped` was not
+    finished by `until` (time.monotonic()), when no more POSTs start."""
+    stopped: dict[int, str] = {}
+    slowest = 0.0
+    left = sorted(set(call_ids))
+    while left and time.monotonic() < until:
+        runs, reasons = _claim(subscription_id, left, timezone.now())
+        stopped.update(reasons)
+        if runs:
+            secret = runs[0][0].subscription.secret()
+            outcomes = _post_runs(runs, secret, until)
+            slowest = max([slowest, *(o.latency_ms / 1000 for tried in outcomes for o in tried)])
+            _record_attempts(runs, outcomes)
+            for run, tried in zip(runs, outcomes, strict=True):
+                if tried and run[len(tried) - 1].status == DeliveryStatus.PENDING:
+                    stopped[run[0].call_id] = "waiting"  # to be retried; the later ones wait
+        # The others go round again: a run that went out may have more behind it, a call past
+        # the read's limit is read next (a round with no run stopped at least one call).
+        left = [call_id for call_id in left if call_id not in stopped]
+    return _Sent(stopped, slowest)
+
+
+def _post_runs(runs: list[list[Delivery]], secret: str, until: float) -> list[list[_Outcome]]:
+    """Each call's run POSTed in order, the calls side by side (SEND_THREADS at a time): a
+    round takes about its slowest call's time, not the sum of all of them."""
+    if len(runs) == 1:
+        return [_post_in_order(runs[0], secret, until)]
+    return list(_sending_threads().map(lambda run: _post_in_order(run, secret, until), runs))
 
 
 @functools.cache
+def _sending_threads() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="forwarding")
+
+
+_sessions = threading.local()
+
+
 def _session() -> requests.Session:
-    """One guarded session per worker process: receivers' connections are kept alive."""
-    return guard_session(requests.Session())
+    """One guarded session per thread of a worker process: receivers' connections are kept
+    alive (requests does not promise that one session may be shared between threads)."""
+    if not hasattr(_sessions, "session"):
+        _sessions.session = guard_session(requests.Session())
+    return _sessions.session
 
 
 @transaction.atomic
-def _claim(subscription_id: int, call_id: int, now: datetime) -> tuple[list[Delivery], str]:
-    """Lease the due deliveries at the head of the call's queue (up to SEND_BATCH), with
-    their subscription; none and why ("done", "disabled", "waiting", "busy") otherwise.
+def _claim(subscription_id: int, call_ids: Sequence[int], now: datetime
+           ) -> tuple[list[list[Delivery]], dict[int, str]]:
+    """Lease the due deliveries at the head of each call's queue (up to SEND_BATCH a call),
+    with their subscription; and why each call that got none got none ("done", "disabled",
+    "waiting", "busy"). A call past the read's limit gets neither: the next round has it.
 
-    The pending rows are locked in id order, so two workers claiming one call's queue take
-    turns, and the second sees the first's lease: a call's deliveries go out in one process
-    at a time, in order.
+    The pending rows are locked in (call, id) order, so two workers claiming one call's queue
+    take turns, and the second sees the first's lease: a call's deliveries go out in one
+    process at a time, in order.
     """
-    pending = _pending(subscription_id, call_id)
-    if not pending:
-        return [], "done"
-    if not pending[0].subscription.enabled:
-        return [], "disabled"
-    leased = list(
-        takewhile(
+    pending = _pending(subscription_id, call_ids)
+    queues: dict[int, list[Delivery]] = {}
+    for delivery in pending:
+        queues.setdefault(delivery.call_id, []).append(delivery)
+    if pending and not pending[0].subscription.enabled:
+        return [], dict.fromkeys(call_ids, "disabled")
+    read_all = len(pending) < SEND_LIMIT
+    runs: list[list[Delivery]] = []
+    stopped: dict[int, str] = {}
+    for call_id in call_ids:
+        queue = queues.get(call_id)
+        if not queue:
+            if read_all or call_id < pending[-1].call_id:
+                stopped[call_id] = "done"
+            continue
+        run = list(takewhile(
             lambda d: d.next_attempt_at <= now and (d.locked_until is None or d.locked_until < now),
-            pending,
-        )
-    )
-    if not leased:
-        return [], "waiting" if pending[0].next_attempt_at > now else "busy"
-    Delivery.objects.filter(pk__in=[d.pk for d in leased]).update(locked_until=now + LEASE)
-    return leased, ""
+            queue[:SEND_BATCH],
+        ))
+        if run:
+            runs.append(run)
+        else:
+            stopped[call_id] = "waiting" if queue[0].next_attempt_at > now else "busy"
+    if runs:
+        Delivery.objects.filter(pk__in=[d.pk for run in runs for d in run]).update(
+            locked_until=now + LEASE)
+    return runs, stopped
 
 
 _DELIVERY_FIELDS = rawrows.fields_of(Delivery)
@@ -409,25 +507,26 @@ _SUBSCRIPTION_FIELDS = rawrows.fields_of(Subscription)
 
 
 @functools.cache
-def _pending_sql(vendor: str) -> str:
+def _pending_sql(vendor: str) -> tuple[str, str]:
+    """The query before and after the calls' placeholders."""
     lock = " FOR UPDATE OF d" if vendor == "postgresql" else ""  # SQLite locks the database
     return (
         f"SELECT {rawrows.columns(_DELIVERY_FIELDS, 'd')}, "
         f"{rawrows.columns(_SUBSCRIPTION_FIELDS, 's')} "
         f"FROM {Delivery._meta.db_table} d JOIN {Subscription._meta.db_table} s "
-        "ON s.id = d.subscription_id "
-        "WHERE d.subscription_id = %s AND d.call_id = %s AND d.status = %s "
-        f"ORDER BY d.id LIMIT {SEND_BATCH}{lock}"
+        "ON s.id = d.subscription_id WHERE d.subscription_id = %s AND d.call_id IN (",
+        f") AND d.status = %s ORDER BY d.call_id, d.id LIMIT %s{lock}",
     )
 
 
-def _pending(subscription_id: int, call_id: int) -> list[Delivery]:
-    """The first SEND_BATCH pending deliveries of the call's queue, locked, with their
-    subscription: a plain cursor, since the ORM's compiling this query for every send cost
-    more than sending (docs/performance.md, section 9)."""
+def _pending(subscription_id: int, call_ids: Sequence[int]) -> list[Delivery]:
+    """The first SEND_LIMIT pending deliveries of the calls' queues, call by call, locked,
+    with their subscription: a plain cursor, since the ORM's compiling this query for every
+    send cost more than sending (docs/performance.md, section 9)."""
     with connection.cursor() as cursor:
-        cursor.execute(_pending_sql(connection.vendor),
-                       [subscription_id, call_id, DeliveryStatus.PENDING])
+        before, after = _pending_sql(connection.vendor)
+        cursor.execute(before + ", ".join(["%s"] * len(call_ids)) + after,
+                       [subscription_id, *call_ids, DeliveryStatus.PENDING, SEND_LIMIT])
         rows = cursor.fetchall()
     split = len(_DELIVERY_FIELDS)
     pending = [rawrows.from_row(Delivery, _DELIVERY_FIELDS, row[:split]) for row in rows]
@@ -458,21 +557,20 @@ class _Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def _send_in_order(leased: list[Delivery], session: requests.Session) -> str:
-    """POST the leased deliveries in order until one fails, then record all that was tried
-    in one transaction; the status of the last one tried. Stops early, releasing the rest,
-    when one more POST could outlast the lease (another worker may take them then)."""
-    secret = leased[0].subscription.secret()
+def _post_in_order(run: list[Delivery], secret: str, until: float) -> list[_Outcome]:
+    """POST a call's leased run in order until one fails; what came of each tried. Stops
+    early, the rest released, when one more POST could outlast the lease (another worker
+    may take them then), or after `until` (time.monotonic())."""
     deadline = time.monotonic() + (LEASE.total_seconds() - settings.FORWARDING_TIMEOUT_SECONDS)
+    session = _session()
     outcomes: list[_Outcome] = []
-    for delivery in leased:
-        if outcomes and time.monotonic() > deadline:
+    for delivery in run:
+        if time.monotonic() > until or (outcomes and time.monotonic() > deadline):
             break
         outcomes.append(_post(delivery, secret, session))
         if not outcomes[-1].ok:
             break
-    _record_attempts(leased, outcomes)
-    return leased[len(outcomes) - 1].status
+    return outcomes
 
 
 def _post(delivery: Delivery, secret: str, session: requests.Session) -> _Outcome:
@@ -511,9 +609,11 @@ def _post(delivery: Delivery, secret: str, session: requests.Session) -> _Outcom
 
 
 @transaction.atomic
-def _record_attempts(leased: list[Delivery], outcomes: list[_Outcome]) -> None:
-    """The attempt rows in one INSERT and the leased deliveries in one UPDATE: those tried
-    delivered, retrying or failed, the rest released for the next send."""
+def _record_attempts(runs: list[list[Delivery]], outcomes: list[list[_Outcome]]) -> None:
+    """All the runs' attempt rows in one INSERT and their deliveries in one UPDATE: those
+    tried delivered, retrying or failed, the rest released for the next send."""
+    tried = [(delivery, outcome) for run, of_run in zip(runs, outcomes, strict=True)
+             for delivery, outcome in zip(run, of_run, strict=False)]
     DeliveryAttempt.objects.bulk_create(
         DeliveryAttempt(
             delivery=delivery,
@@ -523,26 +623,28 @@ def _record_attempts(leased: list[Delivery], outcomes: list[_Outcome]) -> None:
             response_excerpt=outcome.excerpt,
             error=outcome.error,
         )
-        for delivery, outcome in zip(leased, outcomes, strict=False)
+        for delivery, outcome in tried
     )
     now = timezone.now()
+    leased = [delivery for run in runs for delivery in run]
     for delivery in leased:
         delivery.locked_until = None
-    for delivery, outcome in zip(leased, outcomes, strict=False):
+    for delivery, outcome in tried:
         _note(delivery, outcome, now)
     rawrows.update_many(leased, DELIVERY_OUTCOME_FIELDS)
-    failed = leased[len(outcomes) - 1] if not outcomes[-1].ok else None
-    if len(outcomes) > 1 or failed is None:
-        _subscription_health(leased[0].subscription, ok=True, now=now)
-    if failed is not None:
-        _subscription_health(leased[0].subscription, ok=False, now=now)
-    seen = ["retrying" if d.status == DeliveryStatus.PENDING else d.status
-            for d in leased[: len(outcomes)]]
+    failed = [run[len(of_run) - 1] for run, of_run in zip(runs, outcomes, strict=True)
+              if of_run and not of_run[-1].ok]
+    subscription = leased[0].subscription
+    if any(outcome.ok for _, outcome in tried):
+        _subscription_health(subscription, ok=True, now=now)
+    if failed:
+        _subscription_health(subscription, ok=False, now=now)
+    seen = ["retrying" if d.status == DeliveryStatus.PENDING else d.status for d, _ in tried]
     transaction.on_commit(lambda: [ATTEMPTS.labels(name).inc() for name in seen])
-    if failed is not None and failed.status == DeliveryStatus.PENDING:
-        pair = (failed.subscription_id, failed.call_id)
-        delay = (failed.next_attempt_at - now).total_seconds()
-        transaction.on_commit(lambda: tasks.forwarding_send.apply_async(pair, countdown=delay))
+    retries = [((d.subscription_id, d.call_id), (d.next_attempt_at - now).total_seconds())
+               for d in failed if d.status == DeliveryStatus.PENDING]
+    transaction.on_commit(lambda: [tasks.forwarding_send.apply_async(pair, countdown=delay)
+                                   for pair, delay in retries])
 
 
 DELIVERY_OUTCOME_FIELDS = (

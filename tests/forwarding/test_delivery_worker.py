@@ -10,7 +10,7 @@ from collections import defaultdict
 import pytest
 from django.utils import timezone
 
-from calls.models import CallStatus, WebhookDelivery
+from calls.models import Call, CallStatus, WebhookDelivery
 from calls.services.events import call_event_record
 from calls.tasks import deliveries_apply_pending
 from forwarding.models import Delivery, DeliveryStatus
@@ -35,7 +35,7 @@ def queue():
         yield QUEUE
 
 
-def play_calls(count: int) -> None:
+def play_calls(count: int) -> list[Call]:
     """`count` calls, each told ringing, answered and completed by its provider's events."""
     account = ProviderAccountFactory()
     parser = account_adapter(account, webhooks_only=True)
@@ -49,6 +49,7 @@ def play_calls(count: int) -> None:
         for call in calls:
             payload = vonage_status(status, uuid=call.provider_call_id, at=at(step))
             call_event_record(account=account, event=parser.parse_event(payload), payload=payload)
+    return calls
 
 
 def first_receipts_per_call(receiver: Receiver) -> dict[int, list[int]]:
