@@ -1,7 +1,8 @@
 // Live pages (the call log, a call's page, the dashboard, the webhook deliveries). htmx polls
 // each element marked data-live; the server answers 204 when nothing changed. A poll goes out
 // only while live() says so: the switch is on, the tab is visible (a hidden tab costs the
-// server nothing), no confirm dialog is open and nobody is typing in the region. After a
+// server nothing), no confirm dialog is open and nobody is typing in the region (a poll's
+// answer that arrives while the dialog is open is dropped). After a
 // swap, every [data-field] whose text changed is briefly highlighted and the keyboard focus
 // goes back to the element that had it.
 (function () {
@@ -42,6 +43,13 @@
   document.body.addEventListener("htmx:beforeSwap", function (event) {
     var region = event.detail.target;
     if (!region || !region.hasAttribute("data-live")) return;
+    if (dialog && dialog.open && event.detail.requestConfig.verb === "get") {
+      // A poll sent before the dialog opened: its answer would replace the form the dialog
+      // asks about, whose confirmation would then submit nothing. The next poll, after the
+      // dialog closes, asks again from the same moment.
+      event.detail.shouldSwap = false;
+      return;
+    }
     before = {};
     region.querySelectorAll("[data-field]").forEach(function (field) {
       before[field.getAttribute("data-field")] = field.textContent.trim();

@@ -8,11 +8,17 @@ import pytest
 
 from calls.models import CallStatus
 from calls.services.events import call_event_record
+from forwarding.models import DeliveryStatus
 from portal.models import Role
 from tests.calls.placing import ensure_roles
 from tests.calls.webhook_helpers import CONVERSATION, UUID, at, vonage_status
 from tests.e2e.pages import check_page, sign_in
-from tests.factories import CallFactory, ProviderAccountFactory, UserFactory
+from tests.factories import (
+    CallFactory,
+    ForwardingDeliveryFactory,
+    ProviderAccountFactory,
+    UserFactory,
+)
 from tests.fakes.receiver import Receiver
 from voiceapps.adapters import account_adapter
 
@@ -63,3 +69,42 @@ def test_an_admin_subscribes_a_tool_and_watches_its_deliveries(live_server, brow
     page.context.close()
     receiver.stop()
     assert not problems, "\n".join(problems)
+
+
+def test_a_replay_confirmed_while_the_log_changes_is_still_sent(live_server, browser):
+    from playwright.sync_api import expect
+
+    ensure_roles()
+    UserFactory(username="ada", role=Role.ADMIN, is_staff=True, is_superuser=True)
+    delivered = ForwardingDeliveryFactory(status=DeliveryStatus.DELIVERED)
+    subscription = delivered.subscription
+    page = browser.new_context().new_page()
+    page.set_default_timeout(10000)
+    sign_in(page, live_server.url, "ada")
+    page.wait_for_url(f"{live_server.url}/")
+    page.locator("details.usermenu summary").click()
+    page.get_by_role("link", name="Event forwarding").click()
+    page.get_by_role("link", name=subscription.name).click()
+    row = page.locator("#delivery-log tbody tr").first
+    row.locator("summary").click()
+
+    # The log's next poll brings a new delivery, and its answer arrives while the admin is
+    # reading the confirmation: it must not take away the form being confirmed.
+    polls = []
+
+    def is_poll(url: str) -> bool:
+        return "since_change=" in url
+
+    page.route(is_poll, lambda route: polls.append(route))
+    ForwardingDeliveryFactory(subscription=subscription, call=delivered.call)
+    with page.expect_request(lambda request: is_poll(request.url)):
+        pass
+    row.get_by_role("button", name="Replay…").click()
+    page.evaluate("document.body.addEventListener('htmx:afterRequest', "
+                  "() => { window.polled = true; }, {once: true})")
+    polls[0].continue_()  # no other poll goes out while the dialog is open
+    page.wait_for_function("() => window.polled === true")
+    page.locator("#confirm-ok").click()
+
+    expect(page.get_by_text("queued again")).to_be_visible()
+    page.context.close()
