@@ -99,9 +99,7 @@ def insert_numbered(instances: Sequence[models.Model]) -> None:
             for key, instance in zip(keys, instances, strict=True):
                 copy.write_row([key, *_values(instance)])
     for key, instance in zip(keys, instances, strict=True):
-        instance.pk = key
-        instance._state.adding = False
-        instance._state.db = connection.alias
+        _stored_as(instance, key)
 
 
 @cache
@@ -127,10 +125,15 @@ def insert_unless_taken(instance: models.Model) -> bool:
         row = cursor.fetchone()
     if row is None:
         return False
-    instance.pk = row[0]
+    _stored_as(instance, row[0])
+    return True
+
+
+def _stored_as(instance: models.Model, key: Any) -> None:
+    """`instance` is now the stored row `key`: it saves as an update, as after the ORM's."""
+    instance.pk = key
     instance._state.adding = False
     instance._state.db = connection.alias
-    return True
 
 
 def _values(instance: models.Model) -> list[Any]:

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 from django import template
 from django.urls import reverse
-from django.utils.html import escape, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from campaigns.models import Attempt, Contact, ContactState, Outcome, SkipReason
@@ -34,7 +34,6 @@ def _row_values(contact: Contact) -> tuple:
     state = STATE_LABELS[contact.state]
     if contact.skip_reason:
         state = f"{state}: {SKIP_LABELS[contact.skip_reason]}"
-    problem = f'<br><span class="muted small">{escape(contact.problem)}</span>'
     attempts = ", ".join(_attempt(attempt) for attempt in contact.table_attempts)
     return (
         contact.row or "API",
@@ -43,7 +42,8 @@ def _row_values(contact: Contact) -> tuple:
         UNCERTAIN if contact.timezone_ambiguous else "",
         contact.pk,
         state,
-        mark_safe(problem) if contact.problem else "",
+        format_html('<br><span class="muted small">{}</span>', contact.problem)
+        if contact.problem else "",
         contact.pk,
         OUTCOME_LABELS[contact.outcome],
         mark_safe(attempts),
