@@ -31,10 +31,14 @@ class Receiver:
     # (request number from 1) -> (status to answer, seconds to wait first)
     behave: Callable[[int], tuple[int, float]] = lambda n: (200, 0.0)
     received: list[Received] = field(default_factory=list)
+    # The first `hold_first` requests are answered only once all of them have arrived (10 s at
+    # most), so a test sees whether a sender has them in flight together, whatever the load.
+    hold_first: int = 0
 
     def start(self) -> Receiver:
         receiver = self
         lock = threading.Lock()
+        all_held = threading.Event()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
@@ -50,6 +54,10 @@ class Receiver:
                             status,
                         )
                     )
+                    if number == receiver.hold_first:
+                        all_held.set()
+                if number <= receiver.hold_first:
+                    all_held.wait(10)
                 time.sleep(delay)
                 try:
                     self.send_response(status)

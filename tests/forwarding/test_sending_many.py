@@ -125,7 +125,7 @@ def test_a_slow_receiver_gets_the_rest_through_a_task_and_the_next_batches_too(
 
 
 def test_calls_are_posted_side_by_side_each_in_order(receiver, sends):
-    receiver.behave = lambda n: (200, 0.2)  # a receiver that takes its time
+    receiver.hold_first = services.SEND_THREADS
     subscription = SubscriptionFactory(url=receiver.url)
     calls = play_calls(services.SEND_THREADS)
 
