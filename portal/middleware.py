@@ -106,8 +106,10 @@ class SecondFactorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if (not user.is_authenticated or user.is_verified()
-                or not twofactor.two_factor_required(user)):
+        if not user.is_authenticated or user.is_verified():
+            return self.get_response(request)
+        step = twofactor.second_factor_step(user)
+        if step is None:
             return self.get_response(request)
         match = _resolve(request.path_info)  # middleware runs before URL resolution
         if match is not None and match.url_name in self.OPEN:
@@ -118,7 +120,6 @@ class SecondFactorMiddleware:
             return JsonResponse(error_body(
                 "second_factor_required", "Finish signing in with your second factor first."),
                 status=403)
-        step = "two_factor_verify" if twofactor.two_factor_enrolled(user) else "two_factor_setup"
         return redirect_to_login(request.get_full_path(), reverse(step))
 
 

@@ -2,8 +2,9 @@
 
 Django's session store holds each session; a UserSession row beside it says where it was
 signed in from and when it was last used. The idle timeout is the session cookie's age,
-pushed forward on every request (settings); the absolute lifetime is checked here, since
-use alone must not keep a session open for ever.
+pushed forward whenever the session is saved: session_touch changes it at least every
+TOUCH_EVERY of use (settings); the absolute lifetime is checked here, since use alone must
+not keep a session open for ever.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from portal.models import User, UserSession
 from portal.services import Actor, audit_record, client_ip
 
 SIGNED_IN_AT = "callboard_signed_in_at"  # session key: when this session signed in (ISO)
-# A session's row is written at most this often, unless its address changes.
+# A session's row is written at most this often, unless its address changes; the session is
+# saved (its idle expiry moved) as often, since noting it changes NOTED.
 TOUCH_EVERY = timedelta(seconds=60)
 NOTED = "callboard_session_noted"  # session key: (when, from where) its row was last written
 
@@ -63,14 +65,16 @@ def session_outlived(request: HttpRequest) -> bool:
 
 
 def session_touch(request: HttpRequest) -> None:
-    """Note this request's time and address on the session's row (throttled)."""
+    """Note this request's time and address on the session's row and, by changing the
+    session, move its idle expiry (both at most every TOUCH_EVERY, unless the address changes).
+    """
     key = request.session.session_key
     if key is None:
         return
     now, ip = timezone.now(), client_ip(request)
     # The session itself says when its row was last written, so the requests in between (a
-    # live page polls every second) cost no query: the session is saved on every request
-    # anyway, for the idle timeout.
+    # live page polls every second) cost no query: neither the row's update nor the session's
+    # save (SESSION_SAVE_EVERY_REQUEST is off).
     noted_at, noted_ip = request.session.get(NOTED, ("", ""))
     if noted_ip == ip and noted_at and now - datetime.fromisoformat(noted_at) < TOUCH_EVERY:
         return

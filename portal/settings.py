@@ -179,11 +179,13 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Callboard")
 # django-otp's own per-device delay on top would refuse a right code typed just after a typo.
 OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0
-# A session unused this long is over (ASVS L2, after NIST AAL2: 30 minutes): every request
-# pushes the expiry forward, so only idleness signs a user out.
+# A session unused this long is over (ASVS L2, after NIST AAL2: 30 minutes): use pushes the
+# expiry forward, so only idleness signs a user out. A signed-in session is saved (its expiry
+# moved) when it changes, and portal/sessions.py changes it at least every TOUCH_EVERY (60 s)
+# of use, not on each of a live page's polls: it ends 29-30 minutes after its last use.
 SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=30 * 60)
 SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_SECONDS
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 # However busy, a session ends this long after it signed in (portal/sessions.py): a stolen
 # session cookie is not good for ever, and a role taken away takes effect by then at the latest.
 SESSION_ABSOLUTE_LIFETIME_SECONDS = env.int("SESSION_ABSOLUTE_LIFETIME_SECONDS",

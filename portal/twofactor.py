@@ -15,8 +15,9 @@ import qrcode
 import qrcode.image.svg
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
+from django.db.models import Exists
 from django.http import HttpRequest
-from django_otp import devices_for_user, user_has_device
+from django_otp import device_classes, devices_for_user, user_has_device
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -48,9 +49,33 @@ def two_factor_enrolled_ids(users: list[User]) -> set[int]:
 
 def two_factor_required(user: User | AnonymousUser) -> bool:
     """The session must show a second factor: the user has one, or their role needs one."""
+    return second_factor_step(user) is not None
+
+
+def second_factor_step(user: User | AnonymousUser) -> str | None:
+    """The page (URL name) a session not yet verified must go to: "two_factor_verify" if the
+    user has a confirmed device, "two_factor_setup" if not but the policy requires one for
+    their role; None if it owes nothing.
+
+    The policy and the devices are read on every request of such a session, so that a policy
+    change or a device enrolled elsewhere applies on the next one; they come in one query
+    (three with user_has_device and SecurityPolicy.load) rather than from any cache.
+    """
     if not user.is_authenticated:
-        return False
-    return two_factor_enrolled(user) or SecurityPolicy.load().requires_two_factor(user.role)
+        return None
+    owned = {
+        f"owns_{model._meta.label_lower.replace('.', '_')}": Exists(
+            model.objects.filter(user_id=user.pk, confirmed=True))
+        for model in device_classes()
+    }
+    policies = SecurityPolicy.objects.filter(pk=1).annotate(**owned)
+    policy = policies.first()
+    if policy is None:  # never saved yet: made with its defaults, as load() does
+        SecurityPolicy.load()
+        policy = policies.first()
+    if any(getattr(policy, name) for name in owned):
+        return "two_factor_verify"
+    return "two_factor_setup" if policy.requires_two_factor(user.role) else None
 
 
 def enrolment_device(user: User) -> TOTPDevice:

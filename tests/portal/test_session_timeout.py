@@ -1,26 +1,10 @@
 """An idle session ends after SESSION_IDLE_TIMEOUT_SECONDS (30 minutes); use keeps it alive."""
 
-from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from tests.factories import PASSWORD
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Moves Django's clock (session expiry reads it) forward."""
-    start = timezone.now()
-    offset = {"minutes": 0}
-    monkeypatch.setattr("django.utils.timezone.now",
-                        lambda: start + timedelta(minutes=offset["minutes"]))
-
-    def advance(minutes: int) -> None:
-        offset["minutes"] += minutes
-
-    return advance
 
 
 def sign_in(client) -> None:

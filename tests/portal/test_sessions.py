@@ -8,27 +8,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from portal.models import AuditEntry, UserSession
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Moves Django's clock (session expiry and lifetime read it) forward."""
-    start = timezone.now()
-    offset = {"minutes": 0}
-    monkeypatch.setattr(
-        "django.utils.timezone.now", lambda: start + timedelta(minutes=offset["minutes"])
-    )
-
-    def advance(minutes: int) -> None:
-        offset["minutes"] += minutes
-
-    return advance
 
 
 def signed_in(ip: str = "192.0.2.7", agent: str = "Firefox on Linux") -> Client:
