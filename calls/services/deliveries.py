@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from prometheus_client import Counter
 
 from calls import tasks
 from calls.models import CallEvent, WebhookDelivery
@@ -243,6 +244,10 @@ APPLY_BATCH = 250
 # and nothing was forwarded for minutes (docs/performance.md, section 9).
 APPLY_SLICE = 1.0  # seconds
 _last_asked = 0.0  # this process, time.monotonic()
+# GET /metrics: the workers' batches by how they were applied (`together`, or `one_by_one`
+# after the batch failed): how often two batches clash.
+APPLY_BATCHES = Counter("callboard_webhook_apply_batches_total",
+                        "Batches of webhook deliveries workers applied, by how.", ["how"])
 
 
 def deliveries_apply_soon() -> None:
@@ -313,7 +318,10 @@ def _apply_next(batch: int) -> int:
     except Exception:
         logger.info("A batch of webhook deliveries failed; applying them one by one",
                     exc_info=True)
+        APPLY_BATCHES.labels("one_by_one").inc()
         return sum(_apply_one() for _ in range(batch))
+    if deliveries:
+        APPLY_BATCHES.labels("together").inc()
     return len(deliveries)
 
 
