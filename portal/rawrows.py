@@ -70,7 +70,7 @@ def fetch_all(model: type[M], fields: Sequence[models.Field], sql: str,
 def _bound_cursor() -> CursorWrapper:
     """A cursor that sends the values beside the statement (PostgreSQL's own parameters), as
     Django's does with the `server_side_binding` option: Django's cursor quotes each value
-    into the SQL text in Python, which for a delivery's 16 columns cost about a fifth of its
+    into the SQL text in Python, which for a delivery's 18 columns cost about a fifth of its
     INSERT's Python (docs/performance.md, section 1). For INSERTs, whose columns type every
     value; elsewhere Django's own cursor."""
     db = _db()
