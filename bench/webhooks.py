@@ -167,6 +167,20 @@ def stored_counts() -> dict[str, int]:
     }
 
 
+def apply_batches() -> dict[str, int]:
+    """The workers' batches so far by how they were applied (APPLY_BATCHES, read from the
+    metric files every worker process writes, the stopped ones' too)."""
+    from django.conf import settings
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=settings.PROMETHEUS_MULTIPROC_DIR)
+    return {sample.labels["how"]: int(sample.value) for family in registry.collect()
+            if family.name == "callboard_webhook_apply_batches"
+            for sample in family.samples if sample.name.endswith("_total")}
+
+
 def pending() -> int:
     from calls.models import WebhookDelivery
     from calls.services.deliveries import PENDING
@@ -287,6 +301,7 @@ def main() -> None:
             stack.start_workers(2, nice=options.worker_nice)
             drain(timeout=600)
         counts = stored_counts()
+        batches = apply_batches()
         with run.step(f"applying in the request (WEBHOOK_APPLY_IN_WORKER off), full speed "
                       f"for {options.inline_duration:g} s"):
             stack.restart_server(WEBHOOK_APPLY_IN_WORKER="false")
@@ -348,6 +363,9 @@ def main() -> None:
         run.Figure("events lost (sent − stored)", sent - counts["stored"], "", target=("<=", 0)),
         run.Figure("stored but not applied", counts["stored"] - counts["applied"], "",
                    target=("<=", 0)),
+        run.Figure("worker batches applied one by one", batches.get("one_by_one", 0), "",
+                   note=f"of {sum(batches.values())} batches {batches}: a batch that failed "
+                        "(two crossing over a new call) is applied a delivery per transaction"),
         run.Figure("applying in the request: events/s", inline.rate, "/s", bare.rate,
                    note="for comparison: WEBHOOK_APPLY_IN_WORKER off, each event applied "
                         "before the answer"),

@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from prometheus_client import Counter
 
 from calls import tasks
 from calls.models import CallEvent, WebhookDelivery
@@ -243,6 +244,10 @@ APPLY_BATCH = 250
 # and nothing was forwarded for minutes (docs/performance.md, section 9).
 APPLY_SLICE = 1.0  # seconds
 _last_asked = 0.0  # this process, time.monotonic()
+# GET /metrics: the workers' batches by how they were applied (`together`; `retried`: together
+# on a second try; `one_by_one` after that failed too): how often two batches clash.
+APPLY_BATCHES = Counter("callboard_webhook_apply_batches_total",
+                        "Batches of webhook deliveries workers applied, by how.", ["how"])
 
 
 def deliveries_apply_soon() -> None:
@@ -303,18 +308,24 @@ def _apply_next(batch: int) -> int:
     The batch's calls are locked first, in id order, so two workers whose batches share
     calls wait for each other instead of deadlocking. A call found another way (by its
     conversation, or a new one) can still cross another batch: PostgreSQL then fails one of
-    them. A batch that fails for that or any other reason is applied again one delivery per
-    transaction, each in its savepoint, where a delivery that fails keeps its error.
+    them. A batch that fails is claimed and applied together once more, since by then the
+    batch it crossed has usually committed (the new call exists); one that fails again is
+    applied one delivery per transaction, each in its savepoint, where a delivery that fails
+    keeps its error.
     """
-    try:
-        with transaction.atomic():
-            deliveries = _claim_pending(batch)
-            _apply_together(_readable(deliveries))
-    except Exception:
-        logger.info("A batch of webhook deliveries failed; applying them one by one",
-                    exc_info=True)
-        return sum(_apply_one() for _ in range(batch))
-    return len(deliveries)
+    for how in ("together", "retried"):
+        try:
+            with transaction.atomic():
+                deliveries = _claim_pending(batch)
+                _apply_together(_readable(deliveries))
+        except Exception:
+            logger.info("A batch of webhook deliveries failed (%s)", how, exc_info=True)
+            continue
+        if deliveries:
+            APPLY_BATCHES.labels(how).inc()
+        return len(deliveries)
+    APPLY_BATCHES.labels("one_by_one").inc()
+    return sum(_apply_one() for _ in range(batch))
 
 
 def _apply_together(readable: list[tuple[WebhookDelivery, dict[str, Any], Provider]]) -> None:

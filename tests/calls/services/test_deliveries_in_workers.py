@@ -95,9 +95,9 @@ def test_a_real_worker_applies_the_events(client, settings, celery_worker):
     assert not WebhookDelivery.objects.filter(applied_at=None).exists()
 
 
-@pytest.mark.django_db
-def test_workers_apply_in_batches_and_a_failed_batch_one_by_one(client, settings, monkeypatch):
-    settings.WEBHOOK_APPLY_IN_WORKER = True
+def _four_events_in_batches_whose_first_fail(client, monkeypatch, failures: int) -> list:
+    """Four stored deliveries of one call, applied two to a batch; the first `failures`
+    batches fail as two batches crossing over a new call do. The batches tried, as pks."""
     monkeypatch.setattr("calls.tasks.deliveries_apply_pending.delay", lambda: None)
     monkeypatch.setattr("calls.services.deliveries.APPLY_BATCH", 2)
     account = ProviderAccountFactory()
@@ -106,22 +106,54 @@ def test_workers_apply_in_batches_and_a_failed_batch_one_by_one(client, settings
     batches = []
     record_many = deliveries.call_events_record_many
 
-    def first_batch_deadlocks(events):
-        batches.append([delivery.pk for delivery, _, _ in events])
-        if len(batches) == 1:
+    def first_batches_deadlock(events):
+        if events:  # the last look finds none pending
+            batches.append([delivery.pk for delivery, _, _ in events])
+        if events and len(batches) <= failures:
             raise OperationalError("deadlock detected")
         return record_many(events)
 
     monkeypatch.setattr("calls.services.deliveries.call_events_record_many",
-                        first_batch_deadlocks)
-
+                        first_batches_deadlock)
     assert deliveries_apply_pending() == 4
-    # The first batch failed and its two were applied one by one; then a batch of two.
-    assert [len(batch) for batch in batches if batch] == [2, 2]
     call = the_call(account, UUID)
     assert call.status == CallStatus.COMPLETED
-    assert call.events.count() == 4
+    # Each delivery applied once, whichever way.
+    assert sorted(call.events.values_list("delivery_id", flat=True)) == sorted(
+        WebhookDelivery.objects.values_list("pk", flat=True))
     assert not WebhookDelivery.objects.exclude(apply_error="").exists()
+    return batches
+
+
+def _batches_applied(how: str) -> float:
+    return deliveries.APPLY_BATCHES.labels(how)._value.get()
+
+
+@pytest.mark.django_db
+def test_a_failed_batch_is_applied_together_on_its_second_try(client, settings, monkeypatch):
+    settings.WEBHOOK_APPLY_IN_WORKER = True
+    retried, one_by_one = _batches_applied("retried"), _batches_applied("one_by_one")
+
+    batches = _four_events_in_batches_whose_first_fail(client, monkeypatch, failures=1)
+
+    first, second = sorted(WebhookDelivery.objects.values_list("pk", flat=True))[::2]
+    assert [batch[0] for batch in batches] == [first, first, second]  # tried again, together
+    assert _batches_applied("retried") == retried + 1
+    assert _batches_applied("one_by_one") == one_by_one
+
+
+@pytest.mark.django_db
+def test_a_batch_that_fails_twice_is_applied_one_by_one(client, settings, monkeypatch):
+    settings.WEBHOOK_APPLY_IN_WORKER = True
+    one_by_one = _batches_applied("one_by_one")
+
+    batches = _four_events_in_batches_whose_first_fail(client, monkeypatch, failures=2)
+
+    # Twice the first two together, then each alone (not through the batch's way), then a
+    # batch of the last two.
+    assert [len(batch) for batch in batches] == [2, 2, 2]
+    assert batches[0] == batches[1] != batches[2]
+    assert _batches_applied("one_by_one") == one_by_one + 1
 
 
 def _events_of_three_calls(leg_prefix: str) -> list[dict]:
