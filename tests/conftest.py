@@ -75,6 +75,14 @@ def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:
             _end_other_sessions()
 
 
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, live_server) -> object:
+    """pytest-django's live server, started after the test database is made so that it stops
+    before the database's teardown above: started first, its request threads' sessions were
+    still open while that teardown waited for them (up to its 30 s grace)."""
+    return live_server
+
+
 def _end_other_sessions(grace: float = 30) -> None:
     others = ("FROM pg_stat_activity WHERE datname = current_database() "
               "AND pid <> pg_backend_pid()")
