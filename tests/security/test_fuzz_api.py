@@ -24,7 +24,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from portal.wsgi import application
-from tests.security.world import build_world
 
 # Examples per operation (valid and invalid together). 25 here, about three minutes on SQLite;
 # .ci/run sets 100 on PostgreSQL, where it found the NUL, overflow and date 500s of issue 25.
@@ -37,10 +36,9 @@ OPERATIONS = {op.label: op for op in (result.ok() for result in SCHEMA.get_all_o
 
 
 @pytest.fixture
-def admin_headers(admin_user, settings) -> dict[str, str]:
-    settings.PUBLIC_BASE_URL = "http://127.0.0.1:9"  # sandbox requests go nowhere, at once
+def admin_headers(world, settings) -> dict[str, str]:
+    # The world (tests/security/conftest.py) sends sandbox requests nowhere, at once.
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}
-    world = build_world(admin_user)
     return {"Authorization": f"Bearer {world.planted['api token of admin']}"}
 
 

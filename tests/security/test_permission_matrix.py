@@ -17,10 +17,10 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from calls.models import Call, CallEvent
-from portal.models import ApiToken, TokenScope
+from portal.models import ApiToken, TokenScope, User
 from portal.services import SYSTEM, api_token_create
 from tests.security.routes import Route, admin_url, routes, url_for
-from tests.security.world import TALK, World, build_world
+from tests.security.world import TALK
 
 # Minimum access, lowest first; a persona's rank is its index in PERSONAS.
 ANYONE, SIGNED_IN, VIEWER, OPERATOR, ADMIN, NOBODY = range(6)
@@ -316,11 +316,11 @@ def test_the_table_lists_exactly_the_methods_each_api_view_answers(name):
 # Requests -----------------------------------------------------------------------------------
 
 @pytest.fixture
-def world(admin_user, settings) -> World:
-    # Provider requests a permitted action makes go nowhere, at once: a private address the
-    # tests do not allow, and for the sandbox a closed local port.
-    settings.PUBLIC_BASE_URL = "http://127.0.0.1:9"
-    return build_world(admin_user)
+def admin_user(world) -> User:
+    """The world's administrator (tests/security/conftest.py builds one world per module,
+    whose provider requests go nowhere, at once: a private address the tests do not allow,
+    and for the sandbox a closed local port)."""
+    return world.admin
 
 
 @pytest.fixture

@@ -53,6 +53,9 @@ from voiceapps.ncco.services import ncco_document_create, ncco_document_update
 from voiceapps.providers.registry import PROVIDERS
 
 KINDS = ("vonage", "kpn", "voicegateway", "sandbox")
+# Callboard's own URL in the tests that send requests a permitted action may follow up on
+# (a closed local port: the sandbox's requests go nowhere, at once).
+NOWHERE = "http://127.0.0.1:9"
 # What a person types into each non-secret field an account of some kind needs. The
 # provider URLs are a private address the tests do not allow: a request goes nowhere, at once.
 PROVIDER = "http://10.255.255.1"
