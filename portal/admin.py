@@ -9,6 +9,7 @@ changed or deleted, and tests/security/test_admin_writes.py checks every registe
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
+from django.db import models
 from django.http import HttpRequest
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -21,6 +22,10 @@ admin.site.login_form = AdminSignInForm
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    # The view page still builds each field's form field: a URL's assumes https, as the
+    # pages' forms do (Django 6's default; without it Django 5.2 warns on every view).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 

@@ -48,7 +48,7 @@ TO, FROM = "+31612345678", "+31201234567"
 
 
 def plant() -> str:
-    return f"PLANT{secrets.token_hex(12)}"
+    return f"PLANT{secrets.token_hex(16)}"  # 37 bytes: an HMAC key of full length
 
 
 @pytest.fixture

@@ -131,7 +131,7 @@ def _account(kind: str, planted: dict[str, str]) -> ProviderAccount:
     for name in provider.ACCOUNT_FIELDS:
         if name in ProviderAccount.SECRET_FIELDS:
             # Long and random: nothing else in a page could contain it by accident.
-            values[name] = planted[f"{kind}.{name}"] = f"PLANT{secrets.token_hex(12)}"
+            values[name] = planted[f"{kind}.{name}"] = f"PLANT{secrets.token_hex(16)}"
         elif kind != "sandbox":
             values[name] = PLAIN_VALUES[name]
     return services.account_create(actor=SYSTEM, kind=kind, values=values)

@@ -2,7 +2,7 @@
 
 from django import template
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from voiceapps import phone
 from voiceapps.models import Application, ProviderAccount, SyncState
@@ -43,7 +43,7 @@ def sync_pill(application: Application) -> SafeString:
 @register.simple_tag
 def check_pill(account: ProviderAccount) -> SafeString:
     if account.last_check_ok is None:
-        return format_html('<span class="pill muted">Not tested</span>')
+        return mark_safe('<span class="pill muted">Not tested</span>')  # no value in it
     if account.last_check_ok:
         return format_html('<span class="pill ok" title="{}">Connected</span>',
                            account.last_check_message)
