@@ -27,7 +27,8 @@ from tests.helpers import wait_for
 # What would make the clone use another database, broker, cache, var/ or URL than its own.
 FOREIGN_SETTINGS = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "CALLBOARD_VAR_DIR",
                     "CELERY_QUEUE", "PUBLIC_BASE_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS",
-                    "DJANGO_SETTINGS_MODULE", "VIRTUAL_ENV")
+                    "DJANGO_SETTINGS_MODULE", "VIRTUAL_ENV", "PROMETHEUS_MULTIPROC_DIR",
+                    "RECORDINGS_DIR")
 SETUP_LINK = re.compile(r"Create the first administrator: (\S+)")
 STOP_TIMEOUT = 60.0
 

@@ -67,8 +67,11 @@ def launcher(tmp_path) -> Iterator[Launcher]:
     """`manage.py run_local` on a free port, in a var dir of its own (SQLite, filesystem broker,
     file cache), its console captured to var/console.txt."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"}}
+    # Settings put this process's metrics and recordings folders into os.environ: left there,
+    # run_local would use them and empty the metrics of the tests running beside it.
+    env = {k: v for k, v in os.environ.items() if k not in {
+        "DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "PROMETHEUS_MULTIPROC_DIR",
+        "RECORDINGS_DIR"}}
     env.update(CALLBOARD_VAR_DIR=str(tmp_path), PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
                SANDBOX_TIME_SCALE="0.01")
     subprocess.run([sys.executable, "-m", "portal.bootstrap"], cwd=REPO, env=env, check=True)
@@ -86,11 +89,24 @@ def launcher(tmp_path) -> Iterator[Launcher]:
             running.ctrl_c()
 
 
-def test_run_local_logs_to_files_ends_with_the_setup_link_and_stops_on_ctrl_c(launcher):
+@pytest.fixture
+def metrics_of_the_tests_beside(settings) -> Iterator[Path]:
+    """A metrics file of another process in this test run's metrics folder."""
+    planted = Path(settings.PROMETHEUS_MULTIPROC_DIR) / "counter_4000000.db"
+    planted.write_bytes(b"")
+    yield planted
+    planted.unlink(missing_ok=True)
+
+
+def test_run_local_logs_to_files_ends_with_the_setup_link_and_stops_on_ctrl_c(
+        metrics_of_the_tests_beside, launcher):
     link = wait_for(lambda: re.search(r"Create the first administrator: (\S+)\n*\Z",
                                       launcher.console), timeout=90).group(1)
     console = launcher.console
     assert f"Callboard is running at {launcher.base}/" in console
+    # It emptied its own var dir's metrics folder, not the one of the tests beside it.
+    assert metrics_of_the_tests_beside.exists()
+    assert (launcher.var_dir / "prometheus").is_dir()
     for name in ("web", "worker", "beat"):
         assert re.search(rf"^{name} started \(pid \d+\), log: \S+/log/{name}\.log$", console,
                          re.MULTILINE), console
