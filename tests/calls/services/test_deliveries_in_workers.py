@@ -1,7 +1,8 @@
 """WEBHOOK_APPLY_IN_WORKER: the request verifies, stores and answers; workers apply."""
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
 from calls.services import deliveries
@@ -230,3 +231,28 @@ def test_a_batch_changes_calls_as_applying_each_event_in_the_request_does(
     assert batched == one_by_one
     assert len(batched) == 3 and batched["-busy"][0] == CallStatus.BUSY
     assert not WebhookDelivery.objects.filter(applied_at=None).exists()
+
+
+@pytest.mark.django_db
+def test_a_new_calls_first_event_amid_a_batch_leaves_its_calls_written_once(
+        client, settings, monkeypatch):
+    settings.WEBHOOK_APPLY_IN_WORKER = True
+    monkeypatch.setattr("calls.tasks.deliveries_apply_pending.delay", lambda: None)
+    account = ProviderAccountFactory()
+    CallFactory(account=account, provider_call_id="placed", status=CallStatus.SUBMITTED)
+    for payload in (vonage_status("ringing", uuid="placed", at=at(1)),
+                    vonage_status("ringing", uuid="unknown", at=at(1)),  # goes the one-event way
+                    vonage_status("answered", uuid="placed", at=at(2))):
+        assert vonage_post(client, account, payload).status_code == 200
+
+    with CaptureQueriesContext(connection) as queries:
+        assert deliveries_apply_pending() == 3
+
+    # The new call's event did not make the batch write the placed call before it, and
+    # then again after.
+    table = Call._meta.db_table
+    assert len([q for q in queries if q["sql"].startswith(f"UPDATE {table} SET")
+                and "FROM (VALUES" in q["sql"]]) == 1
+    assert the_call(account, "placed").status == CallStatus.ANSWERED
+    assert the_call(account, "unknown").status == CallStatus.RINGING
+    assert CallEvent.objects.filter(call__account=account).count() == 3
