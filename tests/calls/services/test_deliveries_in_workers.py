@@ -1,14 +1,21 @@
 """WEBHOOK_APPLY_IN_WORKER: the request verifies, stores and answers; workers apply."""
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
 from calls.services import deliveries
 from calls.services.deliveries import deliveries_apply_pending
 from calls.signals import call_changed
-from tests.calls.webhook_helpers import UUID, at, the_call, vonage_post, vonage_status
+from tests.calls.webhook_helpers import (
+    UUID,
+    at,
+    store_unapplied,
+    the_call,
+    vonage_post,
+    vonage_status,
+)
 from tests.factories import CallFactory, ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
 from tests.helpers import wait_for
@@ -256,3 +263,18 @@ def test_a_new_calls_first_event_amid_a_batch_leaves_its_calls_written_once(
     assert the_call(account, "placed").status == CallStatus.ANSWERED
     assert the_call(account, "unknown").status == CallStatus.RINGING
     assert CallEvent.objects.filter(call__account=account).count() == 3
+
+
+@pytest.mark.django_db
+def test_a_claimed_batch_reads_each_account_once_for_all_its_deliveries():
+    account, other = ProviderAccountFactory(), ProviderAccountFactory()
+    calls = [CallFactory(account=account, provider_call_id="leg-1")]
+    store_unapplied(account, calls, STATUSES)
+    store_unapplied(other, [CallFactory(account=other, provider_call_id="leg-2")], ("started",))
+
+    with transaction.atomic():
+        claimed = deliveries._claim_pending(10)
+
+    assert [d.account for d in claimed] == [account] * 3 + [other]
+    # One instance per account, shared: not one per delivery.
+    assert claimed[0].account is claimed[1].account is claimed[2].account
