@@ -255,8 +255,8 @@ class _Batch:
 
 def _event_values(record: CallEvent) -> tuple[Any, ...]:
     """A new CallEvent's columns but its key, in the model's order, as COPY takes them: what
-    the fields' conversions would give (only the JSON needs one), a seventh of applying's
-    Python when each field converted its own (docs/performance.md, section 1)."""
+    the fields' conversions would give (only the JSON needs one), at 0.7 µs a row where
+    each field converting its own cost 10 (docs/performance.md, section 1)."""
     return (record.call_id, record.delivery_id, record.source, record.kind, record.status,
             record.raw_status, record.provider_time, record.received_at, Jsonb(record.payload),
             record.dedupe_key, record.is_duplicate, record.out_of_order,
