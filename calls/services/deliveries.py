@@ -36,6 +36,7 @@ from portal import rawrows
 from portal.jsontext import JsonRefused, json_parse, without_nul
 from portal.services import Actor, audit_record
 from voiceapps.adapters import account_adapter
+from voiceapps.models import ProviderAccount
 from voiceapps.providers.base import ParsedEvent, Provider
 
 logger = logging.getLogger(__name__)
@@ -368,13 +369,18 @@ def _claim_and_apply(batch: int, which: Q) -> int:
 
 
 def _claim_pending(batch: int, which: Q = PENDING) -> list[WebhookDelivery]:
-    """The oldest deliveries of `which` nobody else has claimed, locked, with their accounts."""
-    return list(
-        WebhookDelivery.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
-        .select_related("account")
+    """The oldest deliveries of `which` nobody else has claimed, locked, with their accounts:
+    read once each and shared, where joining them made an account instance per delivery."""
+    deliveries = list(
+        WebhookDelivery.objects.select_for_update(skip_locked=True, no_key=True)
         .filter(which)
         .order_by("id")[:batch]
     )
+    accounts = ProviderAccount.objects.in_bulk({d.account_id for d in deliveries} - {None})
+    for delivery in deliveries:
+        if delivery.account_id is not None:
+            delivery.account = accounts.get(delivery.account_id)
+    return deliveries
 
 
 def _readable(

@@ -43,8 +43,9 @@ def recording_after_call(*, call: Call, previous_status: str) -> Recording | Non
     if not call.is_terminal or previous_status == call.status or call.answered_at is None:
         return None
     adapter_class = call.adapter_class
-    if adapter_class is None or not adapter_class.CAN_FETCH_RECORDINGS:
-        return None
+    if (adapter_class is None or not adapter_class.CAN_FETCH_RECORDINGS
+            or not adapter_class.RECORDINGS_LEFT_UNNAMED):
+        return None  # before reading the account and the served flows, for every ended call
     try:
         adapter = account_adapter(call.account)
     except ProviderError:

@@ -59,3 +59,27 @@ def test_rows_numbered_and_copied_in_are_the_rows_the_orm_would_store():
     # The keys came from the table's own numbering: the ORM's next row takes the next one.
     later = CallEvent.objects.create(call=call, kind="status", payload={})
     assert later.pk > second.pk > first.pk
+
+
+@pytest.mark.django_db
+def test_applying_converts_a_calls_event_for_the_copy_as_its_fields_would():
+    from django.db import connection
+
+    from calls.services.events import _event_values
+
+    def unwrapped(values):  # psycopg's JSON wrapper has no equality of its own
+        return [getattr(value, "obj", value) for value in values]
+
+    call = CallFactory()
+    when = datetime(2026, 1, 5, 9, 0, 1, 250000, tzinfo=UTC)
+    event = CallEvent(call=call, source="replay", kind="status", status="answered",
+                      raw_status="answered", provider_time=when, received_at=when,
+                      payload={"uuid": "leg-1"}, dedupe_key="k1", is_duplicate=True,
+                      out_of_order=True, out_of_range={"sip_code": "-5"})
+
+    # Every column but the key, in the model's order: a column added to CallEvent fails here.
+    assert unwrapped(_event_values(event)) == unwrapped(rawrows._values(event, connection))
+    rawrows.insert_numbered([event], _event_values)
+    stored = CallEvent.objects.get(pk=event.pk)
+    assert (stored.payload, stored.out_of_range, stored.provider_time) == (
+        {"uuid": "leg-1"}, {"sip_code": "-5"}, when)

@@ -14,6 +14,7 @@ from recordings import tasks
 from recordings.models import MediaRetention, MediaState, Recording
 from recordings.services.deletion import recording_provider_delete
 from recordings.services.fetching import MAX_ATTEMPTS, recording_fetch
+from recordings.services.intake import recording_after_call
 from tests.calls.webhook_helpers import CALL_SID, vg_post, vg_status
 from tests.factories import (
     VG_ACCOUNT_SID,
@@ -99,6 +100,20 @@ def test_the_call_ending_twice_makes_one_recording(jambonz, memory_storage):
     call_ends(call)
 
     assert Recording.objects.filter(call=call).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_vonage_call_ending_reads_nothing_for_a_recording_its_events_would_name(
+    django_assert_num_queries,
+):
+    """Vonage names each recording in a record event: the end of its calls asks neither
+    for the account nor for the flows served (two queries per ended call, applying)."""
+    call = CallFactory(account=ProviderAccountFactory(), provider_call_id="leg-1",
+                       status="completed", answered_at=ANSWERED)
+    call = Call.objects.get(pk=call.pk)  # its account not read yet, as applying holds it
+
+    with django_assert_num_queries(0):
+        assert recording_after_call(call=call, previous_status="answered") is None
 
 
 def test_a_recording_still_uploading_is_fetched_on_a_later_attempt(

@@ -393,6 +393,10 @@ class Provider(abc.ABC):
     # Whether fetch_recording, delete_recording and fetch_transcript can get a call's
     # recordings and transcripts from the URLs its events name.
     CAN_FETCH_RECORDINGS: ClassVar[bool]
+    # Whether an ended call may have left a recording no event names (it has its own
+    # recording_left_by): only then does the end of a call read its account and served
+    # flows (recordings/services/intake.py). Derived, never written.
+    RECORDINGS_LEFT_UNNAMED: ClassVar[bool] = False
     # How long the provider waits for the answer URL before giving up on the call (Vonage's
     # default socket_timeout); the answer-latency alert measures against it.
     ANSWER_TIMEOUT_MS: ClassVar[int] = 5000
@@ -413,6 +417,7 @@ class Provider(abc.ABC):
             raise TypeError(f"{cls.__name__}.WEBHOOKS must be one of {WEBHOOK_FAMILIES}.")
         # Derived, never written: the catalog says which providers take each option.
         cls.CALL_OPTIONS = option_names_for(cls.kind)
+        cls.RECORDINGS_LEFT_UNNAMED = cls.recording_left_by is not Provider.recording_left_by
 
     @classmethod
     def flow_types(cls) -> tuple[str, ...]:

@@ -1,13 +1,21 @@
 """WEBHOOK_APPLY_IN_WORKER: the request verifies, stores and answers; workers apply."""
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
 from calls.services import deliveries
 from calls.services.deliveries import deliveries_apply_pending
 from calls.signals import call_changed
-from tests.calls.webhook_helpers import UUID, at, the_call, vonage_post, vonage_status
+from tests.calls.webhook_helpers import (
+    UUID,
+    at,
+    store_unapplied,
+    the_call,
+    vonage_post,
+    vonage_status,
+)
 from tests.factories import CallFactory, ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
 from tests.helpers import wait_for
@@ -230,3 +238,43 @@ def test_a_batch_changes_calls_as_applying_each_event_in_the_request_does(
     assert batched == one_by_one
     assert len(batched) == 3 and batched["-busy"][0] == CallStatus.BUSY
     assert not WebhookDelivery.objects.filter(applied_at=None).exists()
+
+
+@pytest.mark.django_db
+def test_a_new_calls_first_event_amid_a_batch_leaves_its_calls_written_once(
+        client, settings, monkeypatch):
+    settings.WEBHOOK_APPLY_IN_WORKER = True
+    monkeypatch.setattr("calls.tasks.deliveries_apply_pending.delay", lambda: None)
+    account = ProviderAccountFactory()
+    CallFactory(account=account, provider_call_id="placed", status=CallStatus.SUBMITTED)
+    for payload in (vonage_status("ringing", uuid="placed", at=at(1)),
+                    vonage_status("ringing", uuid="unknown", at=at(1)),  # goes the one-event way
+                    vonage_status("answered", uuid="placed", at=at(2))):
+        assert vonage_post(client, account, payload).status_code == 200
+
+    with CaptureQueriesContext(connection) as queries:
+        assert deliveries_apply_pending() == 3
+
+    # The new call's event did not make the batch write the placed call before it, and
+    # then again after.
+    table = Call._meta.db_table
+    assert len([q for q in queries if q["sql"].startswith(f"UPDATE {table} SET")
+                and "FROM (VALUES" in q["sql"]]) == 1
+    assert the_call(account, "placed").status == CallStatus.ANSWERED
+    assert the_call(account, "unknown").status == CallStatus.RINGING
+    assert CallEvent.objects.filter(call__account=account).count() == 3
+
+
+@pytest.mark.django_db
+def test_a_claimed_batch_reads_each_account_once_for_all_its_deliveries():
+    account, other = ProviderAccountFactory(), ProviderAccountFactory()
+    calls = [CallFactory(account=account, provider_call_id="leg-1")]
+    store_unapplied(account, calls, STATUSES)
+    store_unapplied(other, [CallFactory(account=other, provider_call_id="leg-2")], ("started",))
+
+    with transaction.atomic():
+        claimed = deliveries._claim_pending(10)
+
+    assert [d.account for d in claimed] == [account] * 3 + [other]
+    # One instance per account, shared: not one per delivery.
+    assert claimed[0].account is claimed[1].account is claimed[2].account
