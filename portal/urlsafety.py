@@ -16,11 +16,13 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from urllib3 import PoolManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -75,6 +77,15 @@ def guard_session(session: requests.Session) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def guarded_pool_manager(**options: Any) -> PoolManager:
+    """A urllib3 pool manager (`options` as PoolManager's) whose connections refuse an address
+    `check_outbound_url` refuses, as a guarded session's do: for senders that need none of
+    requests' per-request work (forwarding)."""
+    manager = PoolManager(**options)
+    manager.pool_classes_by_scheme = _guarded_pools()
+    return manager
 
 
 class UrlGuard:
@@ -200,10 +211,11 @@ class _GuardedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _GuardedHTTPSConnection
 
 
+def _guarded_pools() -> dict[str, type[HTTPConnectionPool]]:
+    return {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
+
+
 class _GuardedAdapter(HTTPAdapter):
     def init_poolmanager(self, *args, **kwargs) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _GuardedHTTPPool,
-            "https": _GuardedHTTPSPool,
-        }
+        self.poolmanager.pool_classes_by_scheme = _guarded_pools()
