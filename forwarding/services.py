@@ -13,8 +13,8 @@ import functools
 import json
 import logging
 import math
+import os
 import secrets
-import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,13 +23,14 @@ from datetime import datetime, timedelta
 from itertools import takewhile
 from typing import Any, NamedTuple
 
-import requests
+import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from prometheus_client import Counter
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from standardwebhooks.webhooks import Webhook
 
 from calls.models import TERMINAL_STATUSES, Call, CallEvent, CallStatus
@@ -38,7 +39,7 @@ from forwarding.models import Delivery, DeliveryAttempt, DeliveryStatus, EventTy
 from forwarding.payloads import event_payload
 from portal import rawrows
 from portal.services import SYSTEM, Actor, audit_record
-from portal.urlsafety import UnsafeUrl, check_outbound_url, guard_session
+from portal.urlsafety import UnsafeUrl, check_outbound_url, guarded_pool_manager
 from voiceapps.providers.base import ParsedEvent
 
 log = logging.getLogger(__name__)
@@ -440,10 +441,23 @@ def _send(subscription_id: int, call_ids: Iterable[int], *, until: float = math.
 
 def _post_runs(runs: list[list[Delivery]], secret: str, until: float) -> list[list[_Outcome]]:
     """Each call's run POSTed in order, the calls side by side (SEND_THREADS at a time): a
-    round takes about its slowest call's time, not the sum of all of them."""
+    round takes about its slowest call's time, not the sum of all of them. Each URL is
+    checked once for the round, not per POST (a resolve each); the connection guard still
+    checks the address each new connection reaches, so DNS rebinding is refused."""
+    refusals = {url: _refusal(url) for url in {d.url for run in runs for d in run}}
     if len(runs) == 1:
-        return [_post_in_order(runs[0], secret, until)]
-    return list(_sending_threads().map(lambda run: _post_in_order(run, secret, until), runs))
+        return [_post_in_order(runs[0], secret, until, refusals)]
+    return list(_sending_threads().map(
+        lambda run: _post_in_order(run, secret, until, refusals), runs))
+
+
+def _refusal(url: str) -> str:
+    """Why `url` may not be POSTed to, or "" if it may."""
+    try:
+        check_outbound_url(url)
+    except UnsafeUrl as refusal:
+        return str(refusal)
+    return ""
 
 
 @functools.cache
@@ -451,15 +465,21 @@ def _sending_threads() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="forwarding")
 
 
-_sessions = threading.local()
+@functools.cache
+def _http() -> urllib3.PoolManager:
+    """The process's guarded connection pools, shared by its sending threads (urllib3's are
+    thread-safe), a receiver's connections kept alive. urllib3 and not a requests session:
+    requests' own work per request (proxy and .netrc lookups in the environment, cookies,
+    hooks, settings merged) cost more than the rest of a POST (docs/performance.md, 9).
+    Certificates are checked against the bundle requests used."""
+    return guarded_pool_manager(
+        num_pools=50, maxsize=SEND_THREADS, cert_reqs="CERT_REQUIRED",
+        ca_certs=DEFAULT_CA_BUNDLE_PATH, retries=False,
+    )
 
 
-def _session() -> requests.Session:
-    """One guarded session per thread of a worker process: receivers' connections are kept
-    alive (requests does not promise that one session may be shared between threads)."""
-    if not hasattr(_sessions, "session"):
-        _sessions.session = guard_session(requests.Session())
-    return _sessions.session
+# A forked pool process must not share its parent's connections.
+os.register_at_fork(after_in_child=_http.cache_clear)
 
 
 @transaction.atomic
@@ -557,24 +577,24 @@ class _Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def _post_in_order(run: list[Delivery], secret: str, until: float) -> list[_Outcome]:
+def _post_in_order(run: list[Delivery], secret: str, until: float,
+                   refusals: Mapping[str, str]) -> list[_Outcome]:
     """POST a call's leased run in order until one fails; what came of each tried. Stops
     early, the rest released, when one more POST could outlast the lease (another worker
     may take them then), or after `until` (time.monotonic())."""
     deadline = time.monotonic() + (LEASE.total_seconds() - settings.FORWARDING_TIMEOUT_SECONDS)
-    session = _session()
     outcomes: list[_Outcome] = []
     for delivery in run:
         if time.monotonic() > until or (outcomes and time.monotonic() > deadline):
             break
-        outcomes.append(_post(delivery, secret, session))
+        outcomes.append(_post(delivery, secret, refusals[delivery.url]))
         if not outcomes[-1].ok:
             break
     return outcomes
 
 
-def _post(delivery: Delivery, secret: str, session: requests.Session) -> _Outcome:
-    """POST it once, signed."""
+def _post(delivery: Delivery, secret: str, refusal: str) -> _Outcome:
+    """POST it once, signed; not at all if its URL was refused (`refusal`)."""
     body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False)
     at = timezone.now()
     headers = {
@@ -584,28 +604,36 @@ def _post(delivery: Delivery, secret: str, session: requests.Session) -> _Outcom
         "webhook-timestamp": str(int(at.timestamp())),
         "webhook-signature": sign(secret=secret, message_id=delivery.message_id, at=at, body=body),
     }
-    status_code, excerpt, error = None, "", ""
+    status_code, excerpt, error = None, "", refusal
     started = time.perf_counter()
     try:
-        check_outbound_url(delivery.url)
-        response = session.post(
-            delivery.url,
-            data=body.encode(),
-            headers=headers,
-            timeout=settings.FORWARDING_TIMEOUT_SECONDS,
-            allow_redirects=False,
-        )
-        status_code, excerpt = response.status_code, response.text[:EXCERPT]
-    except UnsafeUrl as refusal:
-        error = str(refusal)
-    except requests.Timeout:
+        if not refusal:
+            response = _http().request(
+                "POST", delivery.url, body=body.encode(), headers=headers,
+                timeout=settings.FORWARDING_TIMEOUT_SECONDS, redirect=False,
+            )
+            status_code, excerpt = response.status, _excerpt(response)
+    except UnsafeUrl as refused:  # the connection reached an address the check refuses
+        error = str(refused)
+    except urllib3.exceptions.NewConnectionError as failure:  # a TimeoutError to urllib3
+        error = f"Could not connect: {type(failure).__name__}."
+    except urllib3.exceptions.TimeoutError:
         error = f"No answer within {settings.FORWARDING_TIMEOUT_SECONDS:g} s."
-    except requests.RequestException as failure:
+    except urllib3.exceptions.HTTPError as failure:
         error = f"Could not connect: {type(failure).__name__}."
     latency_ms = (time.perf_counter() - started) * 1000
     if status_code is not None and not 200 <= status_code < 300:
         error = f"The receiver answered {status_code}."
     return _Outcome(at, status_code, latency_ms, excerpt, error[:300])
+
+
+def _excerpt(response: urllib3.BaseHTTPResponse) -> str:
+    """The start of the answer's body as text, in its declared charset, else UTF-8."""
+    charset = response.headers.get("Content-Type", "").partition("charset=")[2].split(";")[0]
+    try:
+        return response.data[: EXCERPT * 4].decode(charset.strip() or "utf-8", "replace")[:EXCERPT]
+    except LookupError:  # an unknown charset
+        return response.data[: EXCERPT * 4].decode("utf-8", "replace")[:EXCERPT]
 
 
 @transaction.atomic

@@ -13,14 +13,16 @@ own address (PUBLIC_BASE_URL: the sandbox provider lives there) is always allowe
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
-from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from urllib3 import PoolManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -77,6 +79,15 @@ def guard_session(session: requests.Session) -> requests.Session:
     return session
 
 
+def guarded_pool_manager(**options: Any) -> PoolManager:
+    """A urllib3 pool manager (`options` as PoolManager's) whose connections refuse an address
+    `check_outbound_url` refuses, as a guarded session's do: for senders that need none of
+    requests' per-request work (forwarding)."""
+    manager = PoolManager(**options)
+    manager.pool_classes_by_scheme = _guarded_pools()
+    return manager
+
+
 class UrlGuard:
     """The guard provider adapters get in AccountConfig.outbound_guard."""
 
@@ -98,30 +109,35 @@ OUTBOUND_GUARD = UrlGuard()
 # -- internals -------------------------------------------------------------------------------
 
 
-def _allow_list() -> list[str]:
-    own = urlsplit(settings.PUBLIC_BASE_URL)
+Entry = tuple[str | ipaddress.IPv4Network | ipaddress.IPv6Network, int | None]
+
+
+def _entries() -> tuple[Entry, ...]:
+    """Each allow-list entry as (host name or network, port or None for any port): parsed
+    once for each value of the settings, since the guard asks for every new connection."""
+    return _parsed(settings.PUBLIC_BASE_URL, tuple(settings.OUTBOUND_ALLOWED_HOSTS))
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(public_base_url: str, allowed: tuple[str, ...]) -> tuple[Entry, ...]:
+    own = urlsplit(public_base_url)
     own_port = own.port or (443 if own.scheme == "https" else 80)
-    return [f"{own.hostname}:{own_port}", *settings.OUTBOUND_ALLOWED_HOSTS]
+    return tuple(_parse(raw) for raw in [f"{own.hostname}:{own_port}", *allowed] if raw.strip())
 
 
-def _entries() -> Iterable[tuple[str | ipaddress.IPv4Network | ipaddress.IPv6Network,
-                                 int | None]]:
-    """Each allow-list entry as (host name or network, port or None for any port)."""
-    for raw in _allow_list():
-        entry = raw.strip().lower()
-        if not entry:
-            continue
-        port: int | None = None
-        if entry.startswith("["):  # [::1] or [::1]:8000
-            entry, _, rest = entry[1:].partition("]")
-            port = int(rest[1:]) if rest[1:].isdigit() else None
-        elif entry.count(":") == 1:  # host:port or 10.0.0.5:8443
-            entry, _, port_text = entry.partition(":")
-            port = int(port_text) if port_text.isdigit() else None
-        try:
-            yield ipaddress.ip_network(entry, strict=False), port
-        except ValueError:
-            yield entry.rstrip("."), port
+def _parse(raw: str) -> Entry:
+    entry = raw.strip().lower()
+    port: int | None = None
+    if entry.startswith("["):  # [::1] or [::1]:8000
+        entry, _, rest = entry[1:].partition("]")
+        port = int(rest[1:]) if rest[1:].isdigit() else None
+    elif entry.count(":") == 1:  # host:port or 10.0.0.5:8443
+        entry, _, port_text = entry.partition(":")
+        port = int(port_text) if port_text.isdigit() else None
+    try:
+        return ipaddress.ip_network(entry, strict=False), port
+    except ValueError:
+        return entry.rstrip("."), port
 
 
 def _host_allowed(host: str, port: int) -> bool:
@@ -200,10 +216,11 @@ class _GuardedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _GuardedHTTPSConnection
 
 
+def _guarded_pools() -> dict[str, type[HTTPConnectionPool]]:
+    return {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
+
+
 class _GuardedAdapter(HTTPAdapter):
     def init_poolmanager(self, *args, **kwargs) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _GuardedHTTPPool,
-            "https": _GuardedHTTPSPool,
-        }
+        self.poolmanager.pool_classes_by_scheme = _guarded_pools()

@@ -3,6 +3,8 @@ Standard Webhooks library accepts it, in order per call, retried, given up and d
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from datetime import timedelta
 
 import pytest
@@ -19,6 +21,7 @@ from portal.models import AuditEntry
 from portal.services import SYSTEM
 from tests.calls.webhook_helpers import CONVERSATION, UUID, at, vonage_status
 from tests.factories import CallFactory, ProviderAccountFactory, SubscriptionFactory
+from tests.forwarding.test_delivery_worker import play_calls
 from voiceapps.adapters import account_adapter
 
 pytestmark = pytest.mark.django_db
@@ -238,6 +241,61 @@ def test_a_url_that_turns_internal_after_saving_is_not_requested(account, call, 
     send_all(subscription, call)
     delivery = Delivery.objects.get()
     assert delivery.status == "pending" and "OUTBOUND_ALLOWED_HOSTS" in delivery.last_error
+
+
+def test_a_name_that_rebinds_to_an_internal_address_is_not_posted_to(
+    account, call, receiver, sends, settings, monkeypatch
+):
+    """DNS rebinding: the round's check saw a public address, the connection reached loopback."""
+    subscription = SubscriptionFactory(url=receiver.url.replace("127.0.0.1", "localhost"))
+    settings.OUTBOUND_ALLOWED_HOSTS = []
+    monkeypatch.setattr("portal.urlsafety._resolve",
+                        lambda host, port: [ipaddress.ip_address("93.184.215.14")])
+    record(account, vonage_status("ringing", at=at(1)))
+
+    send_all(subscription, call)
+
+    assert receiver.received == []
+    delivery = Delivery.objects.get()
+    assert delivery.status == "pending"
+    assert "does not send requests to localhost (127.0.0.1)" in delivery.last_error
+
+
+def test_a_round_checks_each_url_once_not_each_post(account, receiver, sends, monkeypatch):
+    checked: list[str] = []
+    monkeypatch.setattr(services, "check_outbound_url", checked.append)
+    subscription = SubscriptionFactory(url=receiver.url)
+    calls = play_calls(3)
+
+    services.forwarding_send_calls(subscription_id=subscription.pk, call_ids=[c.pk for c in calls])
+
+    assert len(receiver.received) == 12
+    assert checked == [receiver.url]  # one round sent them all; the next found none
+
+
+@pytest.mark.parametrize(("hang", "error"), [
+    (True, "No answer within 0.5 s."),
+    (False, "Could not connect: NewConnectionError."),
+])
+def test_a_receiver_that_hangs_or_is_not_there_is_told_apart(
+    account, call, receiver, sends, settings, hang, error
+):
+    settings.FORWARDING_TIMEOUT_SECONDS = 0.5
+    receiver.behave = lambda n: (200, 1.0)
+    url = receiver.url if hang else f"http://127.0.0.1:{unused_port()}/events"
+    subscription = SubscriptionFactory(url=url)
+    record(account, vonage_status("ringing", at=at(1)))
+
+    send_all(subscription, call)
+
+    delivery = Delivery.objects.get()
+    assert delivery.status == "pending" and delivery.last_error == error
+
+
+def unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def test_a_calls_own_event_url_gets_its_events_while_callboard_keeps_them(account, receiver, sends):
