@@ -56,7 +56,7 @@ def test_a_person_answers_the_call_hears_the_flow_and_it_completes(place, player
     # Real time between steps: 0.5 s to ring, 3 s to answer, 3 s of talk.
     assert player.countdowns("ring") == [0.5]
     assert player.countdowns("answer") == [3.0]
-    assert player.countdowns("action") == [0.0, 3.0]  # the NCCO starts, then ends
+    assert player.countdowns("action") == [3.0]  # the talk ends (it began with the answer)
 
 
 def test_every_request_is_signed_as_vonage_signs_webhooks(place, player, receiver):
@@ -526,6 +526,34 @@ def test_an_entry_without_a_port_stops_the_start(tmp_path):
     assert result.returncode != 0
     assert ("SANDBOX_ALLOWED_HOSTS entries must name a host and a port (127.0.0.1:8000, "
             "[::1]:8000, callboard.example.com:443); without a port: localhost.") in result.stderr
+
+
+def test_steps_due_at_once_run_in_the_task_before_them_each_claimed(place, player, receiver):
+    call = place("447700900001")  # busy
+    player.play()
+    busy_step = player.ran[-1][1]
+
+    engine.run_step(call.pk, busy_step + 1)  # a task for the `complete` the busy step ran
+
+    assert [op for _, _, _, op in player.ran] == ["start", "ring", "busy"]
+    assert receiver.statuses() == ["started", "ringing", "busy", "completed"]
+    assert finished(call).step == busy_step + 2
+
+
+def test_a_step_run_in_the_task_before_it_that_fails_is_sent_as_a_task_of_its_own(
+        place, player, receiver, monkeypatch):
+    place("447700900001")
+    complete = engine.OPS["complete"]
+
+    def locked_once(call, **args):
+        monkeypatch.setitem(engine.OPS, "complete", complete)
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setitem(engine.OPS, "complete", locked_once)
+    player.play()
+
+    assert [op for _, _, _, op in player.ran] == ["start", "ring", "busy", "complete"]
+    assert receiver.statuses() == ["started", "ringing", "busy", "completed"]
 
 
 def test_a_step_that_fails_is_given_back_for_the_tasks_retry(place, player, receiver,

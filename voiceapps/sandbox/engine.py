@@ -1,10 +1,11 @@
-"""The call player: one small Celery task per step, scheduled in (scaled) time.
+"""The call player: a small Celery task per step, scheduled in (scaled) time.
 
 A call is a SandboxCall row plus a chain of `sandbox.step` tasks. Each task claims its step
 number (so a duplicate or superseded task does nothing), runs one operation from OPS (post
 one event, fetch the answer URL, run one NCCO action, ...), stores the row and schedules
-the next step. Live call control (PUT /v1/calls/{uuid}) and connect legs redirect a call
-with `interrupt`, which bumps the step so that whatever was scheduled is skipped.
+the next step; a step due at once is claimed and run in the same task. Live call control
+(PUT /v1/calls/{uuid}) and connect legs redirect a call with `interrupt`, which bumps the
+step so that whatever was scheduled is skipped.
 
 Durations are in sandbox seconds: SANDBOX_TIME_SCALE turns them into real countdowns, and
 the row's `clock` adds them up, so a call lasts (and costs) the same at any scale.
@@ -62,6 +63,9 @@ MIN_TIME_SCALE = 0.0001
 # 2 x 11 s, outbound.py) and than a busy worker's queue usually holds it, so a slow step is
 # rarely sent twice (and if it is, the second finds its step taken).
 RESUME_AFTER = timedelta(minutes=2)
+# Steps due at once run in the task before them, up to this many: a task of their own each
+# cost the whole stack more CPU than the step. The bound lets other calls' steps through.
+STEPS_PER_TASK = 20
 
 RATE = Decimal("0.01000000")  # EUR per minute, as Vonage writes it
 PRICE_PLACES = Decimal("0.00000001")  # Vonage's 8 decimals
@@ -83,8 +87,12 @@ class Next:
 
 
 def run_step(call_id: int, step: int) -> None:
-    """Run step `step` of a call, once: a second delivery finds the step taken and stops."""
-    if not SandboxCall.objects.filter(pk=call_id, step=step).update(step=step + 1):
+    """Run step `step` of a call, once: a second delivery finds the step taken and stops.
+
+    The steps due at once after it run in the same task, each claimed as its own task would
+    claim it, so a duplicate of any of them still does nothing.
+    """
+    if not _claim(call_id, step):
         return
     # An interrupt between the claim and this read has moved the step on and scheduled its
     # own op: that op is its task's to run, not this one's (or it would run twice).
@@ -92,20 +100,45 @@ def run_step(call_id: int, step: int) -> None:
             .filter(pk=call_id, step=step + 1).first())
     if call is None:
         return
+    for inline in range(STEPS_PER_TASK):
+        countdown = _run(call, retried_by_task=inline == 0)
+        if countdown is None:
+            return
+        if countdown > 0 or inline == STEPS_PER_TASK - 1:
+            schedule(call.pk, call.step, countdown)
+            return
+        # The row is as `_store` left it, so the claim alone says whether it is still ours.
+        if not _claim(call.pk, call.step):
+            return
+        call.step += 1
+
+
+def _claim(call_id: int, step: int) -> bool:
+    return bool(SandboxCall.objects.filter(pk=call_id, step=step).update(step=step + 1))
+
+
+def _run(call: SandboxCall, *, retried_by_task: bool) -> float | None:
+    """Run the claimed step's op and store the call; the next step's countdown, or None when
+    there is nothing to schedule (the call is over, waits for an interrupt, or was taken)."""
     operation = OPS.get(call.op)
     if operation is None:  # "done"
-        return
+        return None
     call.clock = call.wake_clock
     try:
         after = operation(call, **call.op_args)
     except Exception:
-        # Give the step back so the task's retry runs it (a database busy for too long).
-        SandboxCall.objects.filter(pk=call_id, step=step + 1).update(step=step)
-        raise
+        # Give the step back so that a task runs it again (a database busy for too long):
+        # this task's retry if it is the step the task was sent for, else a task of its own.
+        SandboxCall.objects.filter(pk=call.pk, step=call.step).update(step=call.step - 1)
+        if retried_by_task:
+            raise
+        logger.exception("Sandbox call %s: step %s failed; sent again.", call.uuid, call.op)
+        schedule(call.pk, call.step - 1, 0)
+        return None
     if after is None:
         call.op, call.op_args, call.due_at = "done", {}, None
         _store(call)
-        return
+        return None
     after = _deadline(call, after)
     call.op, call.op_args = after.op, after.args
     call.scheduled_at = timezone.now()
@@ -118,7 +151,8 @@ def run_step(call_id: int, step: int) -> None:
     call.due_at = (call.scheduled_at + timedelta(seconds=countdown)
                    if math.isfinite(countdown) else None)
     if _store(call) and call.due_at is not None:
-        schedule(call.pk, call.step, countdown)
+        return countdown
+    return None
 
 
 def time_scale() -> float:
