@@ -116,18 +116,10 @@ def call_event_record(
     call = _find_call(account=account, event=event, payload=payload, at=at)
     created = False
     if call is None:
-        if not (event.provider_call_id or event.conversation_id):
-            return None
-        # Two first events of one unknown call may arrive together: creating calls of an
-        # account one at a time (the account row lock) keeps them from making two calls.
-        # FOR NO KEY UPDATE: it does not block the account's other deliveries, whose rows
-        # only take a key-share lock on the account through their foreign key.
-        _lock_account(account)
-        call = _find_call(account=account, event=event, payload=payload, at=at)
+        call, created = _found_or_created(account=account, event=event, payload=payload,
+                                          received_at=received_at)
         if call is None:
-            call = _call_from_event(account=account, event=event, payload=payload,
-                                    received_at=received_at)
-            created = True
+            return None
 
     earlier = [] if created else _earlier_events([call.pk])[call.pk]
     previous_status = call.status
@@ -152,9 +144,10 @@ def call_events_record_many(
     workers' batches must), their earlier events read in one, the events applied in memory
     in order, then each changed call written once, the events inserted in one statement and
     `call_changed` sent for each event in order, with the call as that event left it. An
-    event whose call is not among them (found by its conversation, awaiting reconciliation,
-    or new) goes the one-event way; one naming no leg id first has what came before it
-    written, since its conversation may find a call held here.
+    event with a leg id whose call is not among them has its call found (by conversation or
+    awaiting reconciliation) or created under the account's lock, taken once a batch, and
+    joins the batch. One naming no leg id goes the one-event way, after what came before it
+    is written, since its conversation may find a call held here.
     """
     ready = [(delivery, event, *_within_ranges(event, delivery, delivery.received_at), payload)
              for delivery, event, payload in events]
@@ -164,13 +157,21 @@ def call_events_record_many(
     results: list[CallEvent | None] = []
     for delivery, event, ranged, out_of_range, payload in ready:
         call = batch.calls.get((delivery.account_id, ranged.provider_call_id))
+        created = False
+        if call is None and ranged.provider_call_id:
+            # Its leg found no call when the batch locked its calls, so the lookup the
+            # one-event way makes before the account's lock would find none either: a new
+            # call's first event went through a dozen queries one at a time, its
+            # call_changed unbatched (docs/performance.md, 1). By conversation or
+            # reconciliation only calls without a leg id are found, which none held is.
+            call, created = _found_or_created(
+                account=delivery.account, event=ranged, payload=payload,
+                received_at=delivery.received_at,
+                lock=delivery.account_id not in batch.accounts_locked)
+            batch.accounts_locked.add(delivery.account_id)
+            batch.adopt(call, created=created)
         if call is None:
-            # An event with a leg id finds no call held here the one-event way: by its leg it
-            # would have been held, and by conversation or reconciliation only calls without
-            # a leg id are found, which none held is. Writing the batch before each first
-            # event of a new call made a batch five or six writes (docs/performance.md, 1).
-            if not ranged.provider_call_id:
-                batch.write()
+            batch.write()
             record = call_event_record(account=delivery.account, event=event, payload=payload,
                                        delivery=delivery, source=source,
                                        received_at=delivery.received_at)
@@ -178,7 +179,7 @@ def call_events_record_many(
                 batch.adopt(record.call)
         else:
             record = batch.apply(call, ranged, payload, delivery=delivery,
-                                 out_of_range=out_of_range)
+                                 out_of_range=out_of_range, created=created)
         results.append(record)
     batch.write()
     return results
@@ -193,7 +194,8 @@ class _Batch:
         self.calls: dict[tuple[int, str], Call] = {}  # by (account, provider leg id)
         self.earlier: dict[int, list[_Seen]] = {}  # by call id
         self.changed: dict[int, tuple[Call, set[str]]] = {}
-        self.records: list[tuple[CallEvent, Call, str, ParsedEvent]] = []
+        self.records: list[tuple[CallEvent, Call, str, ParsedEvent, bool]] = []
+        self.accounts_locked: set[int] = set()  # by this transaction, for creating calls
 
     def lock_calls(self, legs: set[tuple[int, str]]) -> None:
         """Each leg's call (the oldest, as _find_call takes), locked in id order."""
@@ -207,17 +209,22 @@ class _Batch:
                 self.calls[(account_id, call.provider_call_id)] = call
         self.earlier.update(_earlier_events(call.pk for call in self.calls.values()))
 
-    def adopt(self, call: Call) -> None:
-        """A call the one-event way wrote: it replaces any copy held, with its events."""
+    def adopt(self, call: Call, *, created: bool = False) -> None:
+        """A call written outside the batch: it replaces any copy held, with its events (a
+        call just `created` has none)."""
         for key, held in list(self.calls.items()):
             if held.pk == call.pk:
                 del self.calls[key]
         if call.provider_call_id:
             self.calls[(call.account_id, call.provider_call_id)] = call
-        self.earlier.update(_earlier_events([call.pk]))
+        if created:
+            self.earlier[call.pk] = []
+        else:
+            self.earlier.update(_earlier_events([call.pk]))
 
     def apply(self, call: Call, event: ParsedEvent, payload: Any, *,
-              delivery: WebhookDelivery, out_of_range: dict[str, str]) -> CallEvent:
+              delivery: WebhookDelivery, out_of_range: dict[str, str],
+              created: bool = False) -> CallEvent:
         changed = _ids_filled(call, event)
         previous_status = call.status
         record, applied = _event_of(call, event, payload, kind="", delivery=delivery,
@@ -227,7 +234,7 @@ class _Batch:
         if changed | applied:
             self.changed.setdefault(call.pk, (call, set()))[1].update(changed | applied)
         # The receivers see the call as this event left it, as they would one at a time.
-        self.records.append((record, copy.copy(call), previous_status, event))
+        self.records.append((record, copy.copy(call), previous_status, event, created))
         return record
 
     def write(self) -> None:
@@ -239,14 +246,14 @@ class _Batch:
                 fields |= names
             rawrows.update_many([call for call, _ in self.changed.values()],
                                 [*sorted(fields), "updated_at"])
-        rawrows.insert_numbered([record for record, _, _, _ in self.records], _event_values)
+        rawrows.insert_numbered([record for record, *_ in self.records], _event_values)
         changes = []
-        for record, call, previous_status, parsed in self.records:
+        for record, call, previous_status, parsed, created in self.records:
             if call.pk in self.changed:
                 call.updated_at = self.changed[call.pk][0].updated_at
             record.call = call
             changes.append(_announce(call, record, previous_status=previous_status,
-                                     created=False, parsed=parsed, batched=True))
+                                     created=created, parsed=parsed, batched=True))
         if changes:
             calls_changed.send(sender=Call, changes=changes)
         self.changed = {}
@@ -430,6 +437,28 @@ def _find_call(
     if changed:
         call.save(update_fields=[*sorted(changed), "updated_at"])
     return call
+
+
+def _found_or_created(*, account: ProviderAccount, event: ParsedEvent, payload: Any,
+                      received_at: datetime, lock: bool = True) -> tuple[Call | None, bool]:
+    """The event's call, found under the account's lock or else created (None if the event
+    names no call), and whether it was created. `lock` False: this transaction holds it.
+
+    Two first events of one unknown call may arrive together: creating calls of an account
+    one at a time (the account row lock) keeps them from making two calls. FOR NO KEY
+    UPDATE: it does not block the account's other deliveries, whose rows only take a
+    key-share lock on the account through their foreign key.
+    """
+    if not (event.provider_call_id or event.conversation_id):
+        return None, False
+    if lock:
+        _lock_account(account)
+    call = _find_call(account=account, event=event, payload=payload,
+                      at=event.timestamp or received_at)
+    if call is not None:
+        return call, False
+    return _call_from_event(account=account, event=event, payload=payload,
+                            received_at=received_at), True
 
 
 def _calls_locked(account: ProviderAccount, condition: str, params: list[Any], *,

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
 from calls.services import deliveries
 from calls.services.deliveries import deliveries_apply_pending
-from calls.signals import call_changed
+from calls.signals import call_changed, calls_changed
 from tests.calls.webhook_helpers import (
     UUID,
     at,
@@ -19,6 +19,7 @@ from tests.calls.webhook_helpers import (
 from tests.factories import CallFactory, ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
 from tests.helpers import wait_for
+from voiceapps.models import ProviderAccount
 
 STATUSES = ("started", "ringing", "answered")
 
@@ -278,3 +279,36 @@ def test_a_claimed_batch_reads_each_account_once_for_all_its_deliveries():
     assert [d.account for d in claimed] == [account] * 3 + [other]
     # One instance per account, shared: not one per delivery.
     assert claimed[0].account is claimed[1].account is claimed[2].account
+
+
+@pytest.mark.django_db
+def test_a_batchs_new_calls_join_it_under_one_lock_of_their_account(client, settings,
+                                                                     monkeypatch):
+    settings.WEBHOOK_APPLY_IN_WORKER = True
+    monkeypatch.setattr("calls.tasks.deliveries_apply_pending.delay", lambda: None)
+    account = ProviderAccountFactory()
+    for second, status in enumerate(("ringing", "answered"), start=1):
+        for leg in ("new-1", "new-2", "new-3"):
+            payload = vonage_status(status, uuid=leg, at=at(second), direction="inbound",
+                                     conversation_uuid=f"CON-{leg}")
+            assert vonage_post(client, account, payload).status_code == 200
+    told = []
+    calls_changed.connect(lambda sender, changes, **_: told.extend(changes),
+                          dispatch_uid="test-new-calls", weak=False)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            assert deliveries_apply_pending() == 6
+    finally:
+        calls_changed.disconnect(dispatch_uid="test-new-calls")
+
+    sqls = [q["sql"] for q in queries]
+    accounts = ProviderAccount._meta.db_table
+    assert len([sql for sql in sqls if f"FROM {accounts} WHERE" in sql
+                and "FOR NO KEY UPDATE" in sql]) == 1
+    # Their events are inserted with the batch's, and the apps above told of them with it.
+    assert not [sql for sql in sqls if sql.startswith(f'INSERT INTO "{CallEvent._meta.db_table}"')]
+    assert [(change["call"].provider_call_id, change["created"]) for change in told] == [
+        ("new-1", True), ("new-2", True), ("new-3", True),
+        ("new-1", False), ("new-2", False), ("new-3", False)]
+    assert {call.status for call in Call.objects.filter(account=account)} == {
+        CallStatus.ANSWERED}
