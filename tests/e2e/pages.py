@@ -72,6 +72,9 @@ def sign_in(page: Any, base_url: str, username: str, next_path: str = "") -> Non
     labelled(page, "Username").fill(username)
     labelled(page, "Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    # As a person waits for the page to appear before typing: a box filled while its
+    # deferred scripts still load gets no input listener (the NCCO check, seen under load).
+    page.wait_for_load_state()
 
 
 def page_width(page: Any) -> int:
