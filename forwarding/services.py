@@ -630,10 +630,12 @@ def _post(delivery: Delivery, secret: str, refusal: str) -> _Outcome:
 def _excerpt(response: urllib3.BaseHTTPResponse) -> str:
     """The start of the answer's body as text, in its declared charset, else UTF-8."""
     charset = response.headers.get("Content-Type", "").partition("charset=")[2].split(";")[0]
+    start = response.data[: EXCERPT * 4]
     try:
-        return response.data[: EXCERPT * 4].decode(charset.strip() or "utf-8", "replace")[:EXCERPT]
+        text = start.decode(charset.strip() or "utf-8", "replace")
     except LookupError:  # an unknown charset
-        return response.data[: EXCERPT * 4].decode("utf-8", "replace")[:EXCERPT]
+        text = start.decode("utf-8", "replace")
+    return text[:EXCERPT]
 
 
 @transaction.atomic
