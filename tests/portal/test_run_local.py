@@ -119,7 +119,8 @@ def test_run_local_logs_to_files_ends_with_the_setup_link_and_stops_on_ctrl_c(
     assert ".> callboard-forwarding " in launcher.log("worker")  # forwarding's queue too
     assert ".> callboard-sandbox " in launcher.log("worker")  # and the sandbox's
     wait_for(lambda: "beat: Starting" in launcher.log("beat"), timeout=60)
-    assert '"GET /setup/' in launcher.log("web")  # runserver's request lines
+    # runserver's request lines; it writes one after the response's last byte has gone out.
+    wait_for(lambda: '"GET /setup/' in launcher.log("web"), timeout=10)
 
     launcher.ctrl_c()
 
