@@ -81,6 +81,11 @@ class User(AbstractUser):
             self._role_cache = max(roles, key=lambda r: r.rank) if roles else None
         return self._role_cache
 
+    def role_known(self, role: Role | None) -> None:
+        """The highest role group, read by a query of its own kind (portal.twofactor reads it
+        with the security policy): `role` asks the database no more for this instance."""
+        self._role_cache = role
+
     def limit_role(self, ceiling: Role) -> None:
         """Act, for this request, with at most `ceiling` (an API token's scope)."""
         role = self.role
