@@ -82,8 +82,9 @@ class User(AbstractUser):
         return self._role_cache
 
     def role_known(self, role: Role | None) -> None:
-        """The highest role group, read by a query of its own kind (portal.twofactor reads it
-        with the security policy): `role` asks the database no more for this instance."""
+        """The role from the user's groups as read elsewhere this request (portal.twofactor
+        reads them with the security policy): `role` asks the database no more for this
+        instance."""
         self._role_cache = role
 
     def limit_role(self, ceiling: Role) -> None:
