@@ -81,6 +81,12 @@ class User(AbstractUser):
             self._role_cache = max(roles, key=lambda r: r.rank) if roles else None
         return self._role_cache
 
+    def role_known(self, role: Role | None) -> None:
+        """The role from the user's groups as read elsewhere this request (portal.twofactor
+        reads them with the security policy): `role` asks the database no more for this
+        instance."""
+        self._role_cache = role
+
     def limit_role(self, ceiling: Role) -> None:
         """Act, for this request, with at most `ceiling` (an API token's scope)."""
         role = self.role

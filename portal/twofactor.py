@@ -10,12 +10,12 @@ sign-in of the username and the address, and a lock refuses even the right code.
 from __future__ import annotations
 
 import io
+from functools import cache
 
 import qrcode
 import qrcode.image.svg
-from django.contrib.auth.models import AnonymousUser
-from django.db import transaction
-from django.db.models import Exists
+from django.contrib.auth.models import AnonymousUser, Group
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django_otp import device_classes, devices_for_user, user_has_device
 from django_otp import login as otp_login
@@ -24,7 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import lockout
 from portal.lockout import Lock
-from portal.models import SecurityPolicy, User
+from portal.models import Role, SecurityPolicy, User
 from portal.services import Actor, audit_record, client_ip
 
 RECOVERY_CODES = 10
@@ -57,25 +57,58 @@ def second_factor_step(user: User | AnonymousUser) -> str | None:
     user has a confirmed device, "two_factor_setup" if not but the policy requires one for
     their role; None if it owes nothing.
 
-    The policy and the devices are read on every request of such a session, so that a policy
-    change or a device enrolled elsewhere applies on the next one; they come in one query
-    (three with user_has_device and SecurityPolicy.load) rather than from any cache.
+    The policy, the devices and the user's role are read on every request of such a session,
+    so that a policy change, a device enrolled elsewhere or a new role applies on the next
+    one; they come in one query (four with user_has_device, SecurityPolicy.load and the
+    groups) rather than from any cache, and the role it read is the one the view checks.
     """
     if not user.is_authenticated:
         return None
-    owned = {
-        f"owns_{model._meta.label_lower.replace('.', '_')}": Exists(
-            model.objects.filter(user_id=user.pk, confirmed=True))
-        for model in device_classes()
-    }
-    policies = SecurityPolicy.objects.filter(pk=1).annotate(**owned)
-    policy = policies.first()
-    if policy is None:  # never saved yet: made with its defaults, as load() does
-        SecurityPolicy.load()
-        policy = policies.first()
-    if any(getattr(policy, name) for name in owned):
+    sql, params = _step_query(), _step_params(user.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+        if row is None:  # never saved yet: made with its defaults, as load() does
+            SecurityPolicy.load()
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    *required, enrolled, rank = row
+    user.role_known(None if rank is None else list(Role)[rank])
+    if enrolled:
         return "two_factor_verify"
-    return "two_factor_setup" if policy.requires_two_factor(user.role) else None
+    role = user.role  # None for an inactive user, as everywhere
+    return "two_factor_setup" if role is not None and required[role.rank] else None
+
+
+@cache
+def _step_query() -> str:
+    """second_factor_step's SQL, composed once per process: the policy's flags (one per role,
+    in rank order), whether the user has any confirmed device, and the rank of their highest
+    role group (the one User.role takes). Django's compiler cost more than PostgreSQL's answer
+    on every poll of a live page."""
+    q = connection.ops.quote_name
+    policy = q(SecurityPolicy._meta.db_table)
+    flags = ", ".join(f"{policy}.{q(f'two_factor_{role.value}')}" for role in Role)
+    owned = " OR ".join(
+        f"EXISTS (SELECT 1 FROM {q(model._meta.db_table)} WHERE {q('user_id')} = %s "
+        f"AND {q('confirmed')} = %s)"
+        for model in device_classes()
+    )
+    membership = User.groups.through._meta
+    groups, members = q(Group._meta.db_table), q(membership.db_table)
+    ranks = " ".join(f"WHEN %s THEN {rank}" for rank, _ in enumerate(Role))
+    role = (
+        f"SELECT MAX(CASE {groups}.{q('name')} {ranks} END) FROM {groups} "
+        f"INNER JOIN {members} ON {members}.{q('group_id')} = {groups}.{q('id')} "
+        f"WHERE {members}.{q('user_id')} = %s"
+    )
+    return f"SELECT {flags}, ({owned}), ({role}) FROM {policy} WHERE {policy}.{q('id')} = 1"
+
+
+def _step_params(user_id: int) -> list[object]:
+    owned = [value for _ in device_classes() for value in (user_id, True)]
+    ranks = [role.label for role in Role]
+    return [*owned, *ranks, user_id]
 
 
 def enrolment_device(user: User) -> TOTPDevice:
