@@ -45,6 +45,18 @@ RULE_FIELDS = ("name", "kind", "enabled", "window_seconds", "threshold", "renoti
 CHANNEL_FIELDS = ("name", "kind", "target", "enabled")
 
 
+def _changed(row: AlertRule | AlertChannel, values: Mapping[str, Any],
+             fields: Iterable[str]) -> dict[str, list[Any]]:
+    """Set on `row` each of `fields` whose value in `values` differs; for the audit, each
+    one's [before, after]."""
+    changes: dict[str, list[Any]] = {}
+    for field in fields:
+        if field in values and values[field] != getattr(row, field):
+            changes[field] = [getattr(row, field), values[field]]
+            setattr(row, field, values[field])
+    return changes
+
+
 # Rules ----------------------------------------------------------------------------------------
 
 def _full_clean(rule: AlertRule) -> None:
@@ -76,11 +88,7 @@ def alert_rule_create(*, actor: Actor, values: Mapping[str, Any],
 @transaction.atomic
 def alert_rule_update(*, actor: Actor, rule: AlertRule, values: Mapping[str, Any],
                       channels: Iterable[AlertChannel] | None = None) -> AlertRule:
-    changes: dict[str, Any] = {}
-    for field in RULE_FIELDS:
-        if field in values and values[field] != getattr(rule, field):
-            changes[field] = [getattr(rule, field), values[field]]
-            setattr(rule, field, values[field])
+    changes = _changed(rule, values, RULE_FIELDS)
     _full_clean(rule)
     rule.save()
     if channels is not None:
@@ -148,14 +156,9 @@ def alert_channel_create(*, actor: Actor, values: Mapping[str, Any]
 def alert_channel_update(*, actor: Actor, channel: AlertChannel, values: Mapping[str, Any]
                          ) -> AlertChannel:
     """Change a channel; its kind stays (a signed webhook keeps its secret)."""
-    changes: dict[str, Any] = {}
-    for field in ("name", "target", "enabled"):
-        if field in values and values[field] != getattr(channel, field):
-            before, after = getattr(channel, field), values[field]
-            if field == "target":
-                before, after = (masked_target(channel.kind, v) for v in (before, after))
-            changes[field] = [before, after]
-            setattr(channel, field, values[field])
+    changes = _changed(channel, values, ("name", "target", "enabled"))
+    if "target" in changes:
+        changes["target"] = [masked_target(channel.kind, v) for v in changes["target"]]
     channel.full_clean()
     _check_target(channel)
     channel.save()

@@ -134,26 +134,27 @@ def main() -> None:
             run.CpuMeter(stack) as bare_cpu,
         ):
             bare = run.bare_paced(stack, rate=options.rate, seconds=options.duration)
+
+        def events_run(what: str) -> tuple[run.Load, float, WorkerCpu]:
+            """The run's webhooks at its rate: what was sent, the seconds until all was
+            applied and delivered after, and the workers' CPU meanwhile."""
+            batch = events.requests(count)
+            with (
+                run.step(f"events at {options.rate:g}/s for {options.duration:g} s, {what}"),
+                WorkerCpu(stack) as cpu,
+            ):
+                load = run.paced(stack, batch, rate=options.rate)
+                settled = settle(timeout=600)
+            return load, settled, cpu
+
         before = Delivery.objects.count()
-        batch = events.requests(count)
-        with (
-            run.step(f"events at {options.rate:g}/s for {options.duration:g} s, forwarded"),
-            WorkerCpu(stack) as forwarding_cpu,
-        ):
-            forwarded_load = run.paced(stack, batch, rate=options.rate)
-            forwarded_settled = settle(timeout=600)
+        forwarded_load, forwarded_settled, forwarding_cpu = events_run("forwarded")
         made = Delivery.objects.count() - before
         lost = made - len({r.headers["webhook-id"] for r in receiver.taken()})
         lag, own_lag = lags(receiver)
         subscription.enabled = False
         subscription.save(update_fields=["enabled"])
-        batch = events.requests(count)
-        with (
-            run.step(f"events at {options.rate:g}/s for {options.duration:g} s, not forwarded"),
-            WorkerCpu(stack) as plain_cpu,
-        ):
-            plain_load = run.paced(stack, batch, rate=options.rate)
-            plain_settled = settle(timeout=600)
+        plain_load, plain_settled, plain_cpu = events_run("not forwarded")
     receiver.stop()
 
     per_event = (forwarding_cpu.seconds - plain_cpu.seconds) / max(made, 1) * 1000

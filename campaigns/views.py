@@ -56,16 +56,13 @@ def _form_page(request: HttpRequest, campaign: Campaign | None) -> HttpResponse:
     if request.method == "POST" and all(valid):
         actor = Actor.from_request(request)
         values = form.values(windows, retries)
-        try:
-            if campaign is None:
-                campaign, _ = campaigns.campaign_create(actor=actor, values=values)
-            else:
-                campaigns.campaign_update(actor=actor, campaign=campaign, values=values)
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, f"Campaign “{campaign.name}” saved.")
-            return redirect("campaign_detail", pk=campaign.pk)
+        saved = form.saved(lambda: (
+            campaigns.campaign_create(actor=actor, values=values)[0]
+            if campaign is None
+            else campaigns.campaign_update(actor=actor, campaign=campaign, values=values)))
+        if saved is not None:
+            messages.success(request, f"Campaign “{saved.name}” saved.")
+            return redirect("campaign_detail", pk=saved.pk)
     return render(
         request,
         "campaigns/campaign_form.html",
@@ -255,13 +252,9 @@ def suppression_list_list(request: HttpRequest) -> HttpResponse:
         if not request.user.has_role(Role.OPERATOR):
             return render(request, "403.html", status=403)
         if form.is_valid():
-            try:
-                made = suppression.suppression_list_create(
-                    actor=Actor.from_request(request), **form.cleaned_data
-                )
-            except ValidationError as error:
-                form.add_service_errors(error)
-            else:
+            made = form.saved(lambda: suppression.suppression_list_create(
+                actor=Actor.from_request(request), **form.cleaned_data))
+            if made is not None:
                 return redirect("suppression_list_detail", pk=made.pk)
     return render(
         request,

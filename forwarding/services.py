@@ -84,15 +84,7 @@ def subscription_create(*, actor: Actor, values: Mapping[str, Any]) -> tuple[Sub
     _apply(subscription, values)
     secret = new_secret()
     subscription.set_secret(secret)
-    _check(subscription)
-    with transaction.atomic():
-        subscription.save()
-        audit_record(
-            actor=actor,
-            action="forwarding.create",
-            obj=subscription,
-            changes=_described(subscription),
-        )
+    _save(subscription, actor=actor, action="forwarding.create")
     return subscription, secret
 
 
@@ -100,15 +92,7 @@ def subscription_update(
     *, actor: Actor, subscription: Subscription, values: Mapping[str, Any]
 ) -> Subscription:
     _apply(subscription, values)
-    _check(subscription)
-    with transaction.atomic():
-        subscription.save()
-        audit_record(
-            actor=actor,
-            action="forwarding.update",
-            obj=subscription,
-            changes=_described(subscription),
-        )
+    _save(subscription, actor=actor, action="forwarding.update")
     return subscription
 
 
@@ -195,6 +179,14 @@ def _check(subscription: Subscription) -> None:
             errors.setdefault(name, []).extend(messages)
     if errors:
         raise ValidationError(errors)
+
+
+def _save(subscription: Subscription, *, actor: Actor, action: str) -> None:
+    """Checked, then saved and audited with what it now says, in one transaction."""
+    _check(subscription)
+    with transaction.atomic():
+        subscription.save()
+        audit_record(actor=actor, action=action, obj=subscription, changes=_described(subscription))
 
 
 def _described(subscription: Subscription) -> dict[str, Any]:

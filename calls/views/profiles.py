@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -42,16 +41,11 @@ def _profile_page(request: HttpRequest, profile: CallProfile | None) -> HttpResp
                 "description": form.cleaned_data["description"],
                 "options": form.options_from_form(),
             }
-            try:
-                if profile is None:
-                    saved = profiles.call_profile_create(
-                        actor=actor, kind=form.provider_kind, **values
-                    )
-                else:
-                    saved = profiles.call_profile_update(actor=actor, profile=profile, **values)
-            except ValidationError as error:
-                form.add_service_errors(error)
-            else:
+            saved = form.saved(lambda: (
+                profiles.call_profile_create(actor=actor, kind=form.provider_kind, **values)
+                if profile is None
+                else profiles.call_profile_update(actor=actor, profile=profile, **values)))
+            if saved is not None:
                 messages.success(request, f"Call profile “{saved.name}” saved.")
                 return redirect("call_profile_list")
     template = "calls/profile_form.html"

@@ -107,6 +107,19 @@ def test_a_slack_url_is_never_shown_whole(client_for, admin_user):
         assert url not in client.get(page).content.decode()
 
 
+def test_a_slack_url_change_is_audited_without_the_url(client_for, admin_user):
+    channel = AlertChannelFactory(kind="slack", name="Chat",
+                                  target="http://127.0.0.1:9/services/T000/B000/old-secret-1111")
+    client_for(admin_user).post(f"/settings/alerts/channels/{channel.pk}/", {
+        "name": "Chat room", "target": "http://127.0.0.1:9/services/T000/B000/new-secret-2222",
+        "enabled": "on"})
+
+    assert AuditEntry.objects.get(action="alert_channel.update").changes == {
+        "name": ["Chat", "Chat room"],
+        "target": ["http://127.0.0.1:9/…1111", "http://127.0.0.1:9/…2222"],
+    }
+
+
 def test_a_channel_test_shows_the_receivers_answer(client_for, admin_user, receiver):
     receiver.behave = lambda n: (500, 0.0)
     channel = AlertChannelFactory(kind="slack", target=receiver.url, name="Chat")

@@ -290,3 +290,17 @@ def test_rows_left_empty_are_no_rules(client_for, operator_user, application):
     campaign = Campaign.objects.get()
     assert campaign.retry_rules == {}
     assert campaign.windows == [{"days": [5, 6], "start": "10:00", "end": "12:30"}]
+
+
+def test_a_do_not_call_list_name_taken_is_refused_on_the_form(client_for, operator_user):
+    SuppressionListFactory(name="Opted out")
+    client = client_for(operator_user)
+
+    refused = client.post("/campaigns/do-not-call/", {"name": "Opted out"})
+    made = client.post("/campaigns/do-not-call/", {"name": "Complaints"})
+
+    assert refused.status_code == 200
+    assert refused.context["form"].errors == {
+        "name": ["A do-not-call list named Opted out exists already."]
+    }
+    assert made.status_code == 302

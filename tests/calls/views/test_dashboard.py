@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.calls.views.polling import settled
+from tests.calls.views.polling import settled_change
 from tests.factories import CallFactory, ProviderAccountFactory, WebhookDeliveryFactory
 
 pytestmark = pytest.mark.django_db
@@ -109,11 +109,7 @@ def test_outcomes_count_only_finished_calls(day_of_calls, client_for, viewer_use
 
 def test_the_figures_are_live(day_of_calls, client_for, viewer_user):
     client = client_for(viewer_user)
-    with settled():
-        response = client.get("/")
-        assert 'id="dashboard-live" data-live' in response.content.decode()
-        since = response.context["changed_at"]
-        assert client.get("/live", {"since_change": since}).status_code == 204
+    since = settled_change(client, "/", "/live", "dashboard-live")
 
     CallFactory(account=day_of_calls, status="queued")
 

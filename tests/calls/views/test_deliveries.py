@@ -4,7 +4,7 @@ import pytest
 
 from calls.models import Call, CallEvent, WebhookDelivery
 from portal.models import AuditEntry
-from tests.calls.views.polling import settled
+from tests.calls.views.polling import settled_change
 from tests.calls.webhook_helpers import (  # noqa: F401
     CONVERSATION,
     UUID,
@@ -195,11 +195,7 @@ def test_a_call_without_events_says_so(account, client_for, viewer_user):
 
 def test_the_deliveries_log_is_live(rejected, account, client, client_for, operator_user):
     viewer = client_for(operator_user)
-    with settled():
-        page = viewer.get("/calls/deliveries/")
-        assert 'id="delivery-log" data-live' in page.content.decode()
-        since = page.context["changed_at"]
-        assert viewer.get("/calls/deliveries/live", {"since_change": since}).status_code == 204
+    since = settled_change(viewer, "/calls/deliveries/", "/calls/deliveries/live", "delivery-log")
 
     vonage_post(client, account, vonage_status("ringing", at="2026-01-05T10:00:07.000Z"),
                 secret="the-secret-before-rotation-00000000")
