@@ -57,8 +57,8 @@ def converted(fields: Sequence[models.Field], row: Sequence[Any]) -> list[Any]:
 @cache
 def _converters(fields: tuple[models.Field, ...]
                 ) -> tuple[tuple[int, models.Field, tuple[Callable, ...]], ...]:
-    """Each field's converters, by its column's index, looked up once per process: asking
-    for them for each row cost as much as converting the row (docs/performance.md, 1)."""
+    """Each field's converters, by its column's index: looked up once per process, as the
+    ORM looks them up once per query, not for each value of each row."""
     db = _db()
     return tuple(
         (index, field, converters) for index, field in enumerate(fields)
