@@ -40,13 +40,35 @@ def _db() -> BaseDatabaseWrapper:
 
 def from_row(model: type[M], fields: Sequence[models.Field], row: Sequence[Any]) -> M:
     """An instance of `model` from column values, converted as the ORM converts them."""
+    return model.from_db(DEFAULT_DB_ALIAS, _attnames(tuple(fields)), converted(fields, row))
+
+
+def converted(fields: Sequence[models.Field], row: Sequence[Any]) -> list[Any]:
+    """The column values of `fields` as the ORM gives them (a JSON column parsed, SQLite's
+    datetimes made aware, …)."""
     db = _db()
     values = list(row)
-    for index, field in enumerate(fields):
-        converters = db.ops.get_db_converters(field.cached_col) + field.get_db_converters(db)
+    for index, field, converters in _converters(tuple(fields)):
         for converter in converters:
             values[index] = converter(values[index], field.cached_col, db)
-    return model.from_db(db.alias, [field.attname for field in fields], values)
+    return values
+
+
+@cache
+def _converters(fields: tuple[models.Field, ...]
+                ) -> tuple[tuple[int, models.Field, tuple[Callable, ...]], ...]:
+    """Each field's converters, by its column's index: looked up once per process, as the
+    ORM looks them up once per query, not for each value of each row."""
+    db = _db()
+    return tuple(
+        (index, field, converters) for index, field in enumerate(fields)
+        if (converters := (*db.ops.get_db_converters(field.cached_col),
+                           *field.get_db_converters(db))))
+
+
+@cache
+def _attnames(fields: tuple[models.Field, ...]) -> tuple[str, ...]:
+    return tuple(field.attname for field in fields)
 
 
 def fetch_one(model: type[M], fields: Sequence[models.Field], sql: str,
@@ -61,10 +83,19 @@ def fetch_one(model: type[M], fields: Sequence[models.Field], sql: str,
 def fetch_all(model: type[M], fields: Sequence[models.Field], sql: str,
               params: Sequence[Any]) -> list[M]:
     """Every row `sql` selects (the `fields`' columns, in their order)."""
+    attnames = _attnames(tuple(fields))
+    return [model.from_db(DEFAULT_DB_ALIAS, attnames, values)
+            for values in fetch_values(fields, sql, params)]
+
+
+def fetch_values(fields: Sequence[models.Field], sql: str,
+                 params: Sequence[Any]) -> list[list[Any]]:
+    """The values of every row `sql` selects (the `fields`' columns, in their order), as
+    `values_list` gives them."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return [from_row(model, fields, row) for row in rows]
+    return [converted(fields, row) for row in rows]
 
 
 def _bound_cursor() -> CursorWrapper:

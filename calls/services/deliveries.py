@@ -16,6 +16,7 @@ as always; the provider has had its 200 by then.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from typing import Any
@@ -370,17 +371,35 @@ def _claim_and_apply(batch: int, which: Q) -> int:
 
 def _claim_pending(batch: int, which: Q = PENDING) -> list[WebhookDelivery]:
     """The oldest deliveries of `which` nobody else has claimed, locked, with their accounts:
-    read once each and shared, where joining them made an account instance per delivery."""
-    deliveries = list(
-        WebhookDelivery.objects.select_for_update(skip_locked=True, no_key=True)
-        .filter(which)
-        .order_by("id")[:batch]
-    )
-    accounts = ProviderAccount.objects.in_bulk({d.account_id for d in deliveries} - {None})
-    for delivery in deliveries:
-        if delivery.account_id is not None:
-            delivery.account = accounts.get(delivery.account_id)
+    read once each and shared, where joining them made an account instance per delivery.
+
+    Both through a plain cursor, the claim's SQL compiled by the ORM once per process: at the
+    30 or so deliveries a worker claims at a time under a steady stream, compiling the two
+    queries was a seventh of applying them (docs/performance.md, section 1)."""
+    sql, params = _claim_sql(which, batch)
+    deliveries = rawrows.fetch_all(WebhookDelivery, _DELIVERY_FIELDS, sql, params)
+    account_ids = sorted({d.account_id for d in deliveries} - {None})
+    if account_ids:
+        accounts = {account.pk: account for account in rawrows.fetch_all(
+            ProviderAccount, _ACCOUNT_FIELDS,
+            f"SELECT {rawrows.columns(_ACCOUNT_FIELDS)} FROM {ProviderAccount._meta.db_table} "
+            f"WHERE id IN ({', '.join(['%s'] * len(account_ids))})", account_ids)}
+        for delivery in deliveries:
+            if delivery.account_id is not None:
+                delivery.account = accounts.get(delivery.account_id)
     return deliveries
+
+
+_DELIVERY_FIELDS = rawrows.fields_of(WebhookDelivery)  # what the ORM selects, in its order
+_ACCOUNT_FIELDS = rawrows.fields_of(ProviderAccount)
+
+
+@functools.cache
+def _claim_sql(which: Q, batch: int) -> tuple[str, tuple[Any, ...]]:
+    """The claim's SELECT and its parameters, as the ORM compiles it (inside a transaction,
+    which SELECT … FOR UPDATE needs)."""
+    return (WebhookDelivery.objects.select_for_update(skip_locked=True, no_key=True)
+            .filter(which).order_by("id")[:batch]).query.sql_with_params()
 
 
 def _readable(

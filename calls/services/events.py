@@ -203,8 +203,14 @@ class _Batch:
         for account_id, leg in legs:
             by_account.setdefault(account_id, set()).add(leg)
         for account_id, ids in sorted(by_account.items()):
-            found = (Call.objects.select_for_update(no_key=True)
-                     .filter(account_id=account_id, provider_call_id__in=ids).order_by("id"))
+            # A plain cursor, as _find_call's: compiling this 42-column read was an eighth
+            # of a 30-event batch's Python (docs/performance.md, section 1).
+            found = rawrows.fetch_all(
+                Call, _CALL_FIELDS,
+                f"SELECT {rawrows.columns(_CALL_FIELDS)} FROM {Call._meta.db_table} "
+                f"WHERE account_id = %s AND provider_call_id IN ({', '.join(['%s'] * len(ids))}) "
+                f"ORDER BY id{_no_key_update()}",
+                [account_id, *ids])
             for call in sorted(found, key=lambda c: (c.created_at, c.pk), reverse=True):
                 self.calls[(account_id, call.provider_call_id)] = call
         self.earlier.update(_earlier_events(call.pk for call in self.calls.values()))
@@ -272,10 +278,16 @@ def _event_values(record: CallEvent) -> tuple[Any, ...]:
 
 def _earlier_events(call_ids: Iterable[int]) -> dict[int, list[_Seen]]:
     """Each call's events so far that were not duplicates, in one query (a call has a
-    handful): everything deciding between events needs."""
+    handful): everything deciding between events needs. Through a plain cursor: a batch
+    reads them once, and the ORM's compiling was most of that (docs/performance.md, 1)."""
     earlier: dict[int, list[_Seen]] = {call_id: [] for call_id in call_ids}
-    rows = CallEvent.objects.filter(call_id__in=earlier, is_duplicate=False).values_list(
-        "call_id", "dedupe_key", "provider_time", "received_at", "kind", "status")
+    if not earlier:
+        return earlier
+    rows = rawrows.fetch_values(
+        _SEEN_FIELDS,
+        f"SELECT {rawrows.columns(_SEEN_FIELDS)} FROM {CallEvent._meta.db_table} "
+        f"WHERE call_id IN ({', '.join(['%s'] * len(earlier))}) AND is_duplicate = %s",
+        [*earlier, False])
     for call_id, key, provider_time, arrived, kind, ours in rows:
         earlier[call_id].append(_Seen(key, provider_time, provider_time or arrived, kind, ours))
     return earlier
@@ -404,6 +416,9 @@ def _money(value: Decimal) -> Decimal | None:
 # -- finding the call --------------------------------------------------------------------
 
 _CALL_FIELDS = rawrows.fields_of(Call)  # every column, as the ORM reads a Call
+# What _earlier_events reads of each event, in its order.
+_SEEN_FIELDS = tuple(CallEvent._meta.get_field(name) for name in (
+    "call", "dedupe_key", "provider_time", "received_at", "kind", "status"))
 
 
 def _find_call(
@@ -465,12 +480,16 @@ def _calls_locked(account: ProviderAccount, condition: str, params: list[Any], *
                   limit: int) -> list[Call]:
     """The account's calls meeting `condition` (SQL), oldest first, locked as
     select_for_update(no_key=True) locks them."""
-    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""
     return rawrows.fetch_all(
         Call, _CALL_FIELDS,
-        f"SELECT {rawrows.columns(_CALL_FIELDS)} FROM {Call._meta.db_table} "
-        f"WHERE account_id = %s AND {condition} ORDER BY created_at, id LIMIT {limit:d}{lock}",
+        f"SELECT {rawrows.columns(_CALL_FIELDS)} FROM {Call._meta.db_table} WHERE account_id = %s "
+        f"AND {condition} ORDER BY created_at, id LIMIT {limit:d}{_no_key_update()}",
         [account.pk, *params])
+
+
+def _no_key_update() -> str:
+    """The clause select_for_update(no_key=True) adds, where the database has it."""
+    return " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""
 
 
 def _lock_account(account: ProviderAccount) -> None:
@@ -582,12 +601,23 @@ def _application_for(
     digits = _address_key(ours)
     if not digits.isdigit():
         return None
-    number = (
-        Number.objects.select_related("application")
-        .filter(account=account, e164__in=[digits, "+" + digits])
-        .first()
-    )
-    return number.application if number else None
+    # The first of the two spellings, as Number orders them, and its application if it has
+    # one. A plain cursor: a new call's first event reads it, and the ORM's compiling was
+    # a twentieth of applying a batch of 30 (docs/performance.md, section 1).
+    with connection.cursor() as cursor:
+        cursor.execute(_NUMBER_APPLICATION, [account.pk, digits, "+" + digits])
+        row = cursor.fetchone()
+    if row is None or row[0] is None:
+        return None
+    return rawrows.from_row(Application, _APPLICATION_FIELDS, row[1:])
+
+
+_APPLICATION_FIELDS = rawrows.fields_of(Application)
+_NUMBER_APPLICATION = (
+    f"SELECT n.application_id, {rawrows.columns(_APPLICATION_FIELDS, 'a')} "
+    f"FROM {Number._meta.db_table} n LEFT JOIN {Application._meta.db_table} a "
+    "ON a.id = n.application_id WHERE n.account_id = %s AND n.e164 IN (%s, %s) "
+    "ORDER BY n.e164 LIMIT 1")
 
 
 def _endpoint(address: str) -> dict[str, str]:

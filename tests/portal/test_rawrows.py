@@ -29,6 +29,24 @@ def test_a_row_read_through_a_cursor_equals_the_orms():
 
 
 @pytest.mark.django_db
+def test_values_read_through_a_cursor_equal_values_list():
+    call = CallFactory()
+    CallEvent.objects.create(call=call, kind="status", status="ringing", payload={"n": 1},
+                             provider_time=datetime(2026, 1, 5, 9, 0, 1, tzinfo=UTC))
+    CallEvent.objects.create(call=call, kind="amd", status="human", payload=[1, "two"])
+    names = ("call", "provider_time", "received_at", "payload", "is_duplicate", "kind")
+    fields = tuple(CallEvent._meta.get_field(name) for name in names)
+    read = rawrows.fetch_values(
+        fields, f"SELECT {rawrows.columns(fields)} FROM {CallEvent._meta.db_table} "
+                "WHERE call_id = %s ORDER BY id", [call.pk])
+    # Times aware on every database (SQLite gives naive text), JSON parsed, booleans booleans.
+    expected = CallEvent.objects.filter(call=call).order_by("id").values_list(
+        "call", "provider_time", "received_at", "payload", "is_duplicate", "kind")
+    assert [tuple(values) for values in read] == list(expected)
+    assert read[0][1] == datetime(2026, 1, 5, 9, 0, 1, tzinfo=UTC) and read[1][3] == [1, "two"]
+
+
+@pytest.mark.django_db
 def test_a_row_inserted_through_a_cursor_reads_back_through_the_orm():
     application = ApplicationFactory(account=ProviderAccountFactory(), name="Line")
     rawrows.insert(AnswerRequest(application=application, method="GET",
