@@ -252,6 +252,14 @@ class LiveCallboard:
     worker: WorkerProcess
 
 
+def role_groups_restored() -> None:
+    """The role groups the migration made, made again: a transactional test (a live server)
+    flushes them, and a later test on the same process would find no role to give a user."""
+    for role in Role:
+        Group.objects.get_or_create(name=role.label)
+    sync_role_permissions()
+
+
 @pytest.fixture(scope="session")
 def live_callboard_worker(live_server, django_db_setup, django_db_blocker
                           ) -> Iterator[WorkerProcess]:
@@ -269,10 +277,7 @@ def live_callboard(live_callboard_worker, live_server, settings) -> Iterator[Liv
     The test's tasks go to the live worker's queue (not the plain `celery_worker`'s, whose
     PUBLIC_BASE_URL is the default), and sandbox calls play at LIVE_TIME_SCALE.
     """
-    # Transactional tests flush the role groups the migration made: make them again.
-    for role in Role:
-        Group.objects.get_or_create(name=role.label)
-    sync_role_permissions()
+    role_groups_restored()
     settings.PUBLIC_BASE_URL = live_server.url
     settings.SANDBOX_TIME_SCALE = LIVE_TIME_SCALE
     with tasks_sent_to(LIVE_QUEUE):
