@@ -542,7 +542,7 @@ def _pending(subscription_id: int, call_ids: Sequence[int]) -> list[Delivery]:
     send cost more than sending (docs/performance.md, section 9)."""
     with connection.cursor() as cursor:
         before, after = _pending_sql(connection.vendor)
-        cursor.execute(before + ", ".join(["%s"] * len(call_ids)) + after,
+        cursor.execute(before + rawrows.placeholders(len(call_ids)) + after,
                        [subscription_id, *call_ids, DeliveryStatus.PENDING, SEND_LIMIT])
         rows = cursor.fetchall()
     split = len(_DELIVERY_FIELDS)

@@ -32,6 +32,11 @@ def columns(fields: Sequence[models.Field], alias: str = "") -> str:
     return ", ".join(prefix + field.column for field in fields)
 
 
+def placeholders(count: int) -> str:
+    """`count` parameter markers, comma-separated: an IN list's or a row's."""
+    return ", ".join(["%s"] * count)
+
+
 def _db() -> BaseDatabaseWrapper:
     """The default database's connection itself. `django.db.connection` is a proxy that looks
     it up again for each attribute, a third of the Python of the fields' conversions here."""
@@ -213,7 +218,7 @@ def _insertable(model: type[models.Model]) -> tuple[models.Field, ...]:
 def _insert_sql(model: type[models.Model]) -> str:
     fields = _insertable(model)
     return (f"INSERT INTO {model._meta.db_table} ({columns(fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))})")
+            f"VALUES ({placeholders(len(fields))})")
 
 
 def update_many(instances: Sequence[models.Model], attnames: Sequence[str]) -> None:
@@ -232,7 +237,7 @@ def update_many(instances: Sequence[models.Model], attnames: Sequence[str]) -> N
         f"{field.column} = " + (f"CAST(v.column{n} AS {field.db_type(connection)})"
                                 if cast else f"v.column{n}")
         for n, field in enumerate(fields, start=2))
-    rows = ", ".join(["(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"] * len(instances))
+    rows = ", ".join([f"({placeholders(len(fields) + 1)})"] * len(instances))
     db = _db()
     params = [value for instance in instances for value in (
         instance.pk, *(field.get_db_prep_save(getattr(instance, field.attname), db)

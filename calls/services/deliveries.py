@@ -383,7 +383,7 @@ def _claim_pending(batch: int, which: Q = PENDING) -> list[WebhookDelivery]:
         accounts = {account.pk: account for account in rawrows.fetch_all(
             ProviderAccount, _ACCOUNT_FIELDS,
             f"SELECT {rawrows.columns(_ACCOUNT_FIELDS)} FROM {ProviderAccount._meta.db_table} "
-            f"WHERE id IN ({', '.join(['%s'] * len(account_ids))})", account_ids)}
+            f"WHERE id IN ({rawrows.placeholders(len(account_ids))})", account_ids)}
         for delivery in deliveries:
             if delivery.account_id is not None:
                 delivery.account = accounts.get(delivery.account_id)

@@ -208,7 +208,7 @@ class _Batch:
             found = rawrows.fetch_all(
                 Call, _CALL_FIELDS,
                 f"SELECT {rawrows.columns(_CALL_FIELDS)} FROM {Call._meta.db_table} "
-                f"WHERE account_id = %s AND provider_call_id IN ({', '.join(['%s'] * len(ids))}) "
+                f"WHERE account_id = %s AND provider_call_id IN ({rawrows.placeholders(len(ids))}) "
                 f"ORDER BY id{_no_key_update()}",
                 [account_id, *ids])
             for call in sorted(found, key=lambda c: (c.created_at, c.pk), reverse=True):
@@ -286,7 +286,7 @@ def _earlier_events(call_ids: Iterable[int]) -> dict[int, list[_Seen]]:
     rows = rawrows.fetch_values(
         _SEEN_FIELDS,
         f"SELECT {rawrows.columns(_SEEN_FIELDS)} FROM {CallEvent._meta.db_table} "
-        f"WHERE call_id IN ({', '.join(['%s'] * len(earlier))}) AND is_duplicate = %s",
+        f"WHERE call_id IN ({rawrows.placeholders(len(earlier))}) AND is_duplicate = %s",
         [*earlier, False])
     for call_id, key, provider_time, arrived, kind, ours in rows:
         earlier[call_id].append(_Seen(key, provider_time, provider_time or arrived, kind, ours))
