@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from alerts import selectors, services
@@ -133,6 +134,7 @@ def _channel_page(request: HttpRequest, channel: AlertChannel | None) -> HttpRes
 
 
 @role_required(Role.ADMIN)
+@never_cache  # a signed webhook's secret is shown on the answer to its POST
 def alert_channel_create(request: HttpRequest) -> HttpResponse:
     return _channel_page(request, None)
 

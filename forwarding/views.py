@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
 from calls.views import live
@@ -73,7 +74,7 @@ def _secret_page(
         "forwarding/secret.html",
         {"subscription": subscription, "secret": secret, "new": new},
     )
-    response["Cache-Control"] = "no-store"
+    add_never_cache_headers(response)
     return response
 
 

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from portal import twofactor
@@ -59,6 +60,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@never_cache  # it shows the authenticator's secret and the recovery codes
 def two_factor_setup(request: HttpRequest) -> HttpResponse:
     user = request.user
     enrolled = twofactor.two_factor_enrolled(user)
@@ -93,15 +95,14 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@never_cache  # it holds the secret
 def two_factor_qr(request: HttpRequest) -> HttpResponse:
     """The QR code of the authenticator being set up, as an image (the page's CSP allows
     images from here; an inline script or style would not be)."""
     if twofactor.two_factor_enrolled(request.user):
         raise Http404("Two-factor sign-in is set up already.")
     svg = twofactor.qr_code_svg(twofactor.enrolment_device(request.user))
-    response = HttpResponse(svg, content_type="image/svg+xml")
-    response["Cache-Control"] = "no-store"  # it holds the secret
-    return response
+    return HttpResponse(svg, content_type="image/svg+xml")
 
 
 @role_required(Role.ADMIN)

@@ -9,6 +9,7 @@ from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, Set
 from django.contrib.auth.views import LoginView
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from portal import lockout, services, sessions
@@ -134,6 +135,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@never_cache  # a new API token is shown on the answer to its POST
 def profile(request: HttpRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None, user=request.user)
     new_token = None

@@ -24,6 +24,7 @@ from alerts.api.serializers import (
 )
 from alerts.filters import AlertFilter
 from alerts.models import AlertChannel, AlertRule
+from portal.api.responses import secret_response
 from portal.api.serializers import NoBodySerializer
 from portal.roles import AdminOnly
 from portal.services import Actor
@@ -111,9 +112,9 @@ class AlertChannelListCreateApi(GenericAPIView):
         channel, secret = services.alert_channel_create(actor=Actor.from_request(request),
                                                         values=data.validated_data)
         channel.secret = secret
-        return Response(AlertChannelCreatedSerializer(channel).data,
-                        status=status.HTTP_201_CREATED,
-                        headers={"Location": reverse("api_alert_channel", args=[channel.pk])})
+        location = reverse("api_alert_channel", args=[channel.pk])
+        return secret_response(AlertChannelCreatedSerializer(channel).data,
+                               status=status.HTTP_201_CREATED, headers={"Location": location})
 
 
 class AlertChannelDetailApi(APIView):

@@ -26,6 +26,7 @@ from forwarding.api.serializers import (
 )
 from forwarding.models import Delivery, Subscription
 from portal.api.pagination import LogPagination
+from portal.api.responses import secret_response
 from portal.api.serializers import NoBodySerializer
 from portal.roles import AdminOnly
 from portal.services import Actor
@@ -61,11 +62,8 @@ class SubscriptionListCreateApi(ListModelMixin, GenericAPIView):
         body = SubscriptionWithSecretSerializer(
             subscription, context={"request": request, "secret": secret}
         ).data
-        return Response(
-            body,
-            status=status.HTTP_201_CREATED,
-            headers={"Location": body["href"], "Cache-Control": "no-store"},
-        )
+        return secret_response(body, status=status.HTTP_201_CREATED,
+                               headers={"Location": body["href"]})
 
 
 class SubscriptionDetailApi(APIView):
@@ -121,7 +119,7 @@ class SubscriptionSecretApi(APIView):
         secret = services.subscription_roll_secret(
             actor=Actor.from_request(request), subscription=subscription
         )
-        return Response({"secret": secret}, headers={"Cache-Control": "no-store"})
+        return secret_response({"secret": secret})
 
 
 class SubscriptionDeliveriesApi(ListModelMixin, GenericAPIView):

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from portal import lockout, services, twofactor
 from portal.api.pagination import LogPagination
+from portal.api.responses import secret_response
 from portal.api.serializers import (
     ApiTokenCreatedSerializer,
     ApiTokenCreateSerializer,
@@ -94,7 +95,8 @@ class TokenListCreateApi(GenericAPIView):
             accounts=values.get("accounts"),
         )
         token.token = raw
-        return Response(ApiTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
+        return secret_response(ApiTokenCreatedSerializer(token).data,
+                               status=status.HTTP_201_CREATED)
 
 
 class TokenRevokeApi(APIView):

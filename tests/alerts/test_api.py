@@ -52,11 +52,13 @@ def test_an_operator_may_not_change_rules(api_for, operator_user):
 
 def test_a_signed_webhook_channel_returns_its_secret_once(api_for, admin_user):
     api = api_for(admin_user)
-    created = api.post("/api/v1/alerts/channels", {
+    response = api.post("/api/v1/alerts/channels", {
         "name": "Tools", "kind": "webhook", "target": "http://127.0.0.1:9/alerts"},
-        format="json").json()
+        format="json")
+    created = response.json()
 
     assert created["secret"].startswith("whsec_")
+    assert "no-store" in response["Cache-Control"]
     again = api.get(f"/api/v1/alerts/channels/{created['id']}").json()
     assert "secret" not in again and again["secret_last4"] == created["secret"][-4:]
 

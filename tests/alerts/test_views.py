@@ -94,6 +94,7 @@ def test_a_new_signed_webhook_shows_its_secret_once(client_for, admin_user):
 
     secret = response.context["secret"]
     assert secret.startswith("whsec_") and secret in response.content.decode()
+    assert "no-store" in response["Cache-Control"]  # no browser cache keeps the secret
     settings_page = client.get("/settings/alerts/").content.decode()
     assert secret not in settings_page and f"••••{secret[-4:]}" in settings_page
 

@@ -38,6 +38,7 @@ def test_create_answers_with_the_secret_once(api, receiver):
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["secret"].startswith("whsec_")
+    assert "no-store" in response["Cache-Control"]
     assert body["secret"] == Subscription.objects.get().secret()
     again = api.get(response["Location"]).json()
     assert "secret" not in again and again["event_types"] == ["call.ended"]
@@ -94,6 +95,7 @@ def test_a_new_secret_is_answered_once(api):
     subscription = SubscriptionFactory()
     response = api.post(f"{BASE}/subscriptions/{subscription.pk}/secret")
     assert response.json()["secret"] == Subscription.objects.get().secret()
+    assert "no-store" in response["Cache-Control"]
 
 
 @pytest.mark.parametrize("persona", ["operator_user", "viewer_user"])

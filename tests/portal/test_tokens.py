@@ -27,6 +27,7 @@ def test_token_created_on_the_profile_page_is_shown_once_and_stored_hashed(clien
     raw = page.split('id="new-token">')[1].split("<")[0]
     assert raw.startswith(f"cb_{token.prefix}_")
     assert "It will not be shown again" in page
+    assert "no-store" in response["Cache-Control"]  # no browser cache keeps the token
     assert raw not in {token.key_hash, token.prefix, token.name}
     later = client.get(reverse("profile")).content.decode()
     assert "CRM dialer" in later and raw not in later
@@ -85,6 +86,7 @@ def test_tokens_api_create_list_revoke(api_for, viewer_user):
     api = api_for(viewer_user)
     created = api.post(reverse("api_tokens"), {"name": "script"}, format="json")
     assert created.status_code == 201
+    assert "no-store" in created["Cache-Control"]
     raw = created.json()["token"]
     listed = api.get(reverse("api_tokens")).json()["results"]
     assert {t["name"] for t in listed} == {"tests", "script"}

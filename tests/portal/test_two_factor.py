@@ -43,10 +43,13 @@ def enrol(client: Client, user) -> list[str]:
 
 def test_enrolling_shows_a_qr_code_image_and_recovery_codes_once(operator_user):
     client = sign_in()
-    page = client.get(reverse("two_factor_setup")).content.decode()
+    setup = client.get(reverse("two_factor_setup"))
+    page = setup.content.decode()
     assert f'<img src="{reverse("two_factor_qr")}"' in page
     qr = client.get(reverse("two_factor_qr"))
     assert qr["Content-Type"] == "image/svg+xml" and b"<svg" in qr.content
+    # The page spells the secret out and the image encodes it: no browser cache keeps either.
+    assert "no-store" in setup["Cache-Control"] and "no-store" in qr["Cache-Control"]
     assert b"<script" not in qr.content
 
     codes = enrol(client, operator_user)
