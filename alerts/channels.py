@@ -41,8 +41,11 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
     session = guard_session(requests.Session())
     host = urlsplit(url).netloc
     try:
-        response = session.post(url, data=body, timeout=TIMEOUT, allow_redirects=False,
-                                headers={"Content-Type": "application/json", **headers})
+        # Streamed and closed unread: the status is all we need, and a receiver's long or
+        # endless answer must not hold the worker.
+        with session.post(url, data=body, timeout=TIMEOUT, allow_redirects=False, stream=True,
+                          headers={"Content-Type": "application/json", **headers}) as response:
+            status_code = response.status_code
     except UnsafeUrl as refusal:
         raise ChannelError(str(refusal)) from None
     except requests.Timeout:
@@ -50,8 +53,8 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
     except requests.RequestException as exc:
         # The exception's text repeats connection internals; the host and the kind say enough.
         raise ChannelError(f"Could not reach {host} ({type(exc).__name__}).") from None
-    if not 200 <= response.status_code < 300:
-        raise ChannelError(f"The receiver answered HTTP {response.status_code}.")
+    if not 200 <= status_code < 300:
+        raise ChannelError(f"The receiver answered HTTP {status_code}.")
 
 
 class ChannelError(Exception):

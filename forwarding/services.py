@@ -608,6 +608,7 @@ def _post(delivery: Delivery, secret: str, refusal: str) -> _Outcome:
             response = _http().request(
                 "POST", delivery.url, body=body.encode(), headers=headers,
                 timeout=settings.FORWARDING_TIMEOUT_SECONDS, redirect=False,
+                preload_content=False,
             )
             status_code, excerpt = response.status, _excerpt(response)
     except UnsafeUrl as refused:  # the connection reached an address the check refuses
@@ -625,9 +626,15 @@ def _post(delivery: Delivery, secret: str, refusal: str) -> _Outcome:
 
 
 def _excerpt(response: urllib3.BaseHTTPResponse) -> str:
-    """The start of the answer's body as text, in its declared charset, else UTF-8."""
+    """The start of the answer's body as text, in its declared charset, else UTF-8. Only the
+    start is read: the connection goes back to the pool if that was all, else it is closed,
+    so a receiver's long or endless answer costs no more than this."""
     charset = response.headers.get("Content-Type", "").partition("charset=")[2].split(";")[0]
-    start = response.data[: EXCERPT * 4]
+    start = response.read(EXCERPT * 4)
+    if response.read(1):
+        response.close()
+    else:
+        response.release_conn()
     try:
         text = start.decode(charset.strip() or "utf-8", "replace")
     except LookupError:  # an unknown charset

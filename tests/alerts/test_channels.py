@@ -83,6 +83,14 @@ def test_a_receiver_that_fails_is_recorded_on_the_notification(receiver):
     assert sent.error == "The receiver answered HTTP 503."
 
 
+def test_a_receiver_that_answers_on_and_on_does_not_hold_the_sender(receiver):
+    receiver.endless_answer = True
+    sent = _send(AlertChannelFactory(kind="slack", target=receiver.url))
+
+    assert sent.sent_at is not None and not sent.error
+    assert receiver.hung_up.wait(5)  # the status was enough; the body was not read
+
+
 def test_an_unreachable_receiver_is_recorded_too(receiver):
     sent = _send(AlertChannelFactory(kind="slack", target="http://127.0.0.1:9/hook"))
 

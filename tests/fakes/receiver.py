@@ -34,6 +34,10 @@ class Receiver:
     # The first `hold_first` requests are answered only once all of them have arrived (10 s at
     # most), so a test sees whether a sender has them in flight together, whatever the load.
     hold_first: int = 0
+    # Answer 200 with a body that drips on (1 KB every 20 ms for up to 10 s) until the sender
+    # hangs up, which sets `hung_up`.
+    endless_answer: bool = False
+    hung_up: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> Receiver:
         receiver = self
@@ -63,9 +67,17 @@ class Receiver:
                     self.send_response(status)
                     self.send_header("Content-Type", "text/plain")
                     self.end_headers()
+                    if receiver.endless_answer:
+                        self.drip()
                     self.wfile.write(b"ok" if status < 300 else b"receiver says no")
                 except OSError:  # the sender gave up waiting
-                    pass
+                    receiver.hung_up.set()
+
+            def drip(self) -> None:
+                for _ in range(500):
+                    self.wfile.write(b"x" * 1024)
+                    self.wfile.flush()
+                    time.sleep(0.02)
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -16,7 +16,13 @@ from standardwebhooks.webhooks import Webhook
 from calls.models import Call, CallStatus
 from calls.services.events import call_event_record
 from forwarding import services
-from forwarding.models import Delivery, DeliveryStatus, EventType, Subscription
+from forwarding.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    EventType,
+    Subscription,
+)
 from portal.models import AuditEntry
 from portal.services import SYSTEM
 from tests.calls.webhook_helpers import CONVERSATION, UUID, at, vonage_status
@@ -154,6 +160,19 @@ def test_a_later_event_waits_while_an_earlier_one_is_retried(account, call, rece
         assert send_all(subscription, call) == "done"
     assert [r.json()["data"]["call"]["status"] for r in receiver.taken()] == ["ringing", "answered"]
     assert Subscription.objects.get().failing_since is None
+
+
+def test_an_endless_answer_is_cut_after_its_excerpt(account, call, receiver, sends):
+    receiver.endless_answer = True
+    subscription = SubscriptionFactory(url=receiver.url)
+    record(account, vonage_status("ringing", at=at(1)))
+
+    assert send_all(subscription, call) == "done"
+    attempt = DeliveryAttempt.objects.get()
+    assert attempt.status_code == 200 and attempt.response_excerpt == "x" * services.EXCERPT
+    # The sender hung up after the excerpt instead of reading on, so a receiver's answer
+    # cannot hold a sending thread or fill its memory.
+    assert receiver.hung_up.wait(5)
 
 
 def test_the_wait_doubles_up_to_an_hour():
