@@ -16,7 +16,6 @@ from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -146,22 +145,21 @@ def calls(request: HttpRequest, account: ProviderAccount, body: Any) -> HttpResp
     status_url, status_method = jambonz.hook_of(request_body.get("call_status_hook"))
     to = body["to"]
     address = to.get("number") or to.get("sipUri") or to.get("name") or ""
-    with transaction.atomic():
-        call = SandboxCall.objects.create(
-            dialect=jambonz.DIALECT,
-            conversation_uuid=f"{new_uuid()}@sandbox",  # the SIP Call-ID
-            account=account,
-            application_id=body.get("application_sid", ""),
-            to={"type": to["type"], "number": address}
-            if to["type"] == "phone"
-            else {"type": to["type"], "uri": address},
-            from_number=body["from"],
-            request=request_body,
-            event_url=[status_url] if status_url else [],
-            event_method=status_method,
-            script=resolve_script(address if to["type"] == "phone" else "", body.get("tag")),
-        )
-        engine.start(call)
+    # One INSERT, so no transaction of its own: its first step is sent once it is committed.
+    call = engine.start(
+        dialect=jambonz.DIALECT,
+        conversation_uuid=f"{new_uuid()}@sandbox",  # the SIP Call-ID
+        account=account,
+        application_id=body.get("application_sid", ""),
+        to={"type": to["type"], "number": address}
+        if to["type"] == "phone"
+        else {"type": to["type"], "uri": address},
+        from_number=body["from"],
+        request=request_body,
+        event_url=[status_url] if status_url else [],
+        event_method=status_method,
+        script=resolve_script(address if to["type"] == "phone" else "", body.get("tag")),
+    )
     return JsonResponse({"sid": call.uuid, "callId": call.conversation_uuid}, status=201)
 
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -145,20 +144,19 @@ def _create_call(request: HttpRequest, caller: Caller) -> HttpResponse:
             return invalid([{"name": "random_from_number",
                              "reason": "no number is linked to the application"}])
     to = body["to"][0]
-    with transaction.atomic():
-        call = SandboxCall.objects.create(
-            conversation_uuid="CON-" + str(uuid.uuid4()),
-            account=caller.account,
-            application_id=caller.application_id,
-            to=to,
-            from_number=from_number,
-            request=body,
-            event_url=body.get("event_url") or [default_url],
-            event_method=body.get("event_method") or default_method,
-            script=resolve_script(to.get("number", "") if to["type"] == "phone" else "",
-                                  body.get("tag")),
-        )
-        engine.start(call)
+    # One INSERT, so no transaction of its own: its first step is sent once it is committed.
+    call = engine.start(
+        conversation_uuid="CON-" + str(uuid.uuid4()),
+        account=caller.account,
+        application_id=caller.application_id,
+        to=to,
+        from_number=from_number,
+        request=body,
+        event_url=body.get("event_url") or [default_url],
+        event_method=body.get("event_method") or default_method,
+        script=resolve_script(to.get("number", "") if to["type"] == "phone" else "",
+                              body.get("tag")),
+    )
     return JsonResponse({"uuid": call.uuid, "status": "started", "direction": "outbound",
                          "conversation_uuid": call.conversation_uuid}, status=201)
 
