@@ -245,12 +245,6 @@ APPLY_BATCH = 250
 # task that applied until nothing was pending kept every process busy under a steady stream,
 # and nothing was forwarded for minutes (docs/performance.md, section 9).
 APPLY_SLICE = 1.0  # seconds
-# A claim that finds fewer deliveries than this waits APPLY_GATHER before the next: under a
-# steady stream the pool's processes share what arrives and each claimed about 30 at a time,
-# where a batch's fixed work (the claim, the calls' lock and earlier events, the commit) was
-# about 12 ms, a third of applying them (docs/performance.md, section 1, eighth round).
-APPLY_GATHER_BELOW = 100
-APPLY_GATHER = 0.05  # seconds
 _last_asked = 0.0  # this process, time.monotonic()
 # GET /metrics: the workers' batches by how they were applied (`together`; `retried`: together
 # on a second try; `one_by_one` after that failed too): how often two batches clash.
@@ -300,8 +294,6 @@ def deliveries_apply_pending(*, limit: int | None = None) -> int:
             if time.monotonic() >= slice_ends:
                 _schedule_apply()
                 break
-            if applied < APPLY_GATHER_BELOW:
-                time.sleep(APPLY_GATHER)
         elif lingered:
             break
         else:
