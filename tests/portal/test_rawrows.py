@@ -104,3 +104,28 @@ def test_applying_converts_a_calls_event_for_the_copy_as_its_fields_would():
     stored = CallEvent.objects.get(pk=event.pk)
     assert (stored.payload, stored.out_of_range, stored.provider_time) == (
         {"uuid": "leg-1"}, {"sip_code": "-5"}, when)
+
+
+@pytest.mark.django_db
+def test_rows_updated_together_read_back_as_the_values_set():
+    from calls.models import Call
+
+    first, second, untouched = CallFactory(), CallFactory(), CallFactory(status="queued")
+    when = datetime(2026, 1, 5, 9, 0, 1, 250000, tzinfo=UTC)
+    first.status, first.answered_at, first.price = "answered", when, Decimal("0.00570000")
+    first.duration_seconds, first.tag = 27, {"ü": ['a "quoted"', None]}
+    first.failure_detail = "line\tand \\ back"
+    second.status, second.answered_at, second.price = "busy", None, None
+    second.duration_seconds, second.tag, second.failure_detail = None, {}, ""
+    # A column that is NULL in every row, as a batch of calls not yet ended writes it.
+    first.ended_at = second.ended_at = None
+    names = ["status", "answered_at", "price", "duration_seconds", "tag", "failure_detail",
+             "ended_at"]
+
+    rawrows.update_many([first, second], names)
+
+    for expected in (first, second):
+        stored = Call.objects.get(pk=expected.pk)
+        assert [getattr(stored, name) for name in names] == [
+            getattr(expected, name) for name in names]
+    assert Call.objects.get(pk=untouched.pk).status == "queued"

@@ -259,8 +259,7 @@ def test_a_new_calls_first_event_amid_a_batch_leaves_its_calls_written_once(
     # The new call's event did not make the batch write the placed call before it, and
     # then again after.
     table = Call._meta.db_table
-    assert len([q for q in queries if q["sql"].startswith(f"UPDATE {table} SET")
-                and "FROM (VALUES" in q["sql"]]) == 1
+    assert len([q for q in queries if q["sql"].startswith(f"UPDATE {table} SET")]) == 1
     assert the_call(account, "placed").status == CallStatus.ANSWERED
     assert the_call(account, "unknown").status == CallStatus.RINGING
     assert CallEvent.objects.filter(call__account=account).count() == 3
