@@ -282,9 +282,8 @@ def deliveries_apply_pending(*, limit: int | None = None) -> int:
     """Apply accepted, unapplied deliveries oldest first, a batch per transaction, for about
     APPLY_SLICE; how many.
 
-    Several workers can run this at once: their batches take turns (_one_batch_at_a_time),
-    each claims its next batch with SKIP LOCKED, and applying one takes the same locks as
-    applying it in the request would. When the slice is
+    Several workers can run this at once: each claims its next batch with SKIP LOCKED, and
+    applying one takes the same locks as applying it in the request would. When the slice is
     over it schedules another run (one, whoever asks) for what may be left; when none is left
     it looks once more after APPLY_LINGER (see SCHEDULE_EVERY).
     """
@@ -314,14 +313,13 @@ def _apply_next(batch: int) -> int:
     one transaction, each call row written once (calls.services.events
     .call_events_record_many); how many (0: none is pending).
 
-    Workers' batches take turns (_one_batch_at_a_time). The batch's calls are locked first,
-    in id order, so a batch and whatever else writes its calls (the beat's retry of failed
-    deliveries, an event applied in the request) wait for each other instead of
-    deadlocking. A call found another way (by its conversation, or a new one) can still
-    cross another writer: PostgreSQL then fails one of them. A batch that fails is claimed
-    and applied together once more, since by then what it crossed has usually committed
-    (the new call exists); one that fails again is applied one delivery per transaction,
-    each in its savepoint, where a delivery that fails keeps its error.
+    The batch's calls are locked first, in id order, so two workers whose batches share
+    calls wait for each other instead of deadlocking. A call found another way (by its
+    conversation, or a new one) can still cross another batch: PostgreSQL then fails one of
+    them. A batch that fails is claimed and applied together once more, since by then the
+    batch it crossed has usually committed (the new call exists); one that fails again is
+    applied one delivery per transaction, each in its savepoint, where a delivery that fails
+    keeps its error.
     """
     for how in ("together", "retried"):
         try:
