@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from prometheus_client import Counter
@@ -246,12 +246,6 @@ APPLY_BATCH = 250
 # and nothing was forwarded for minutes (docs/performance.md, section 9).
 APPLY_SLICE = 1.0  # seconds
 _last_asked = 0.0  # this process, time.monotonic()
-# Workers apply one batch at a time (PostgreSQL: a transaction-level advisory lock, taken
-# before the claim): batches claimed side by side locked the same calls and waited for each
-# other, about two of the four pool processes at any moment, in small batches that cost
-# more per event; one after another, each batch takes what arrived during the one before
-# (docs/performance.md, section 1, "the request path under applying").
-APPLY_LOCK_KEY = 0x43424150504C59  # "CBAPPLY": any number no other advisory lock uses
 # GET /metrics: the workers' batches by how they were applied (`together`; `retried`: together
 # on a second try; `one_by_one` after that failed too): how often two batches clash.
 APPLY_BATCHES = Counter("callboard_webhook_apply_batches_total",
@@ -324,7 +318,6 @@ def _apply_next(batch: int) -> int:
     for how in ("together", "retried"):
         try:
             with transaction.atomic():
-                _one_batch_at_a_time()
                 deliveries = _claim_pending(batch)
                 _apply_together(_readable(deliveries))
         except Exception:
@@ -335,14 +328,6 @@ def _apply_next(batch: int) -> int:
         return len(deliveries)
     APPLY_BATCHES.labels("one_by_one").inc()
     return sum(_apply_one() for _ in range(batch))
-
-
-def _one_batch_at_a_time() -> None:
-    """Wait, inside the batch's transaction, until no other worker is applying a batch; the
-    lock goes with the commit. SQLite lets one writer in at a time anyway."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [APPLY_LOCK_KEY])
 
 
 def _apply_together(readable: list[tuple[WebhookDelivery, dict[str, Any], Provider]]) -> None:

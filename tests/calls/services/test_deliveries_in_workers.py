@@ -1,7 +1,5 @@
 """WEBHOOK_APPLY_IN_WORKER: the request verifies, stores and answers; workers apply."""
 
-import threading
-
 import pytest
 from django.db import OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -319,50 +317,3 @@ def test_a_batchs_new_calls_join_it_under_one_lock_of_their_account(client, sett
         ("new-1", False), ("new-2", False), ("new-3", False)]
     assert {call.status for call in Call.objects.filter(account=account)} == {
         CallStatus.ANSWERED}
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql",
-                    reason="PostgreSQL's advisory lock; SQLite lets one writer in at a time")
-@pytest.mark.django_db(transaction=True)
-def test_a_second_worker_waits_for_the_batch_in_progress_so_events_apply_in_arrival_order(
-        monkeypatch):
-    """Two workers: the second does not claim the next deliveries beside the first one's batch
-    (which would apply a later event before an earlier one, and make batches that lock the
-    same calls wait for each other); it applies them once that batch has committed."""
-    monkeypatch.setattr("calls.tasks.deliveries_apply_pending.delay", lambda: None)
-    account = ProviderAccountFactory()
-    first_call, second_call = (
-        CallFactory(account=account, provider_call_id=leg, status=CallStatus.SUBMITTED)
-        for leg in ("leg-1", "leg-2"))
-    store_unapplied(account, [first_call, second_call], ("started",))
-    in_batch, release = threading.Event(), threading.Event()
-    record_many = deliveries.call_events_record_many
-
-    def first_batch_waits(events):
-        if not in_batch.is_set():
-            in_batch.set()
-            release.wait(timeout=30)
-        return record_many(events)
-
-    monkeypatch.setattr("calls.services.deliveries.call_events_record_many", first_batch_waits)
-
-    def worker():
-        try:
-            deliveries._apply_next(1)
-        finally:
-            connection.close()
-
-    first = threading.Thread(target=worker)
-    first.start()
-    assert in_batch.wait(timeout=30)
-    second = threading.Thread(target=worker)
-    second.start()
-    second.join(timeout=1)  # the second worker's chance to apply beside the first batch
-    release.set()
-    first.join(timeout=30)
-    second.join(timeout=30)
-
-    applied = list(WebhookDelivery.objects.order_by("pk").values_list("applied_at", flat=True))
-    assert None not in applied
-    assert applied == sorted(applied)  # the earlier delivery applied first
-    assert CallEvent.objects.filter(call__in=[first_call, second_call]).count() == 2
