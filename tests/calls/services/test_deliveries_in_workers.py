@@ -321,10 +321,9 @@ def test_a_batchs_new_calls_join_it_under_one_lock_of_their_account(client, sett
 
 @pytest.mark.django_db
 def test_after_a_small_batch_a_worker_waits_so_what_arrives_meanwhile_is_one_batch(
-        client, settings, monkeypatch):
-    settings.WEBHOOK_APPLY_IN_WORKER = True
+        monkeypatch):
     monkeypatch.setattr("calls.tasks.deliveries_apply_pending.delay", lambda: None)
-    account = ProviderAccountFactory()
+    account = ProviderAccountFactory()  # two events waiting; three arrive during the wait
     calls = [CallFactory(account=account, provider_call_id=f"leg-{n}",
                          status=CallStatus.SUBMITTED) for n in range(5)]
     store_unapplied(account, calls[:2], ("started",))
