@@ -316,3 +316,34 @@ def test_a_batchs_new_calls_join_it_under_one_lock_of_their_account(client, sett
         ("new-1", False), ("new-2", False), ("new-3", False)]
     assert {call.status for call in Call.objects.filter(account=account)} == {
         CallStatus.ANSWERED}
+
+
+@pytest.mark.django_db
+def test_after_a_small_batch_a_worker_waits_so_what_arrives_meanwhile_is_one_batch(
+        monkeypatch):
+    monkeypatch.setattr("calls.tasks.deliveries_apply_pending.delay", lambda: None)
+    account = ProviderAccountFactory()  # two events waiting; three arrive during the wait
+    calls = [CallFactory(account=account, provider_call_id=f"leg-{n}",
+                         status=CallStatus.SUBMITTED) for n in range(5)]
+    store_unapplied(account, calls[:2], ("started",))
+    slept = []
+
+    def sleep(seconds):  # three more events arrive while the worker waits to gather
+        slept.append(seconds)
+        if slept == [deliveries.APPLY_GATHER]:
+            store_unapplied(account, calls[2:], ("started",))
+
+    monkeypatch.setattr("calls.services.deliveries.time.sleep", sleep)
+    batches = []
+    record_many = deliveries.call_events_record_many
+
+    def recorded(events):
+        if events:
+            batches.append(len(events))
+        return record_many(events)
+
+    monkeypatch.setattr("calls.services.deliveries.call_events_record_many", recorded)
+    assert deliveries_apply_pending() == 5
+    assert batches == [2, 3]
+    assert slept[0] == deliveries.APPLY_GATHER
+    assert CallEvent.objects.filter(call__in=calls).count() == 5
