@@ -11,6 +11,17 @@ app.autodiscover_tasks()
 # Named, not imported: the step's module needs Django's apps, loaded when the worker starts.
 app.steps["consumer"].add("portal.health:WorkerHeartbeatStep")
 
+# Celery reads these at every publish, several times each; through Django's settings an unset
+# one is a miss under three spellings (44 µs against 9 µs from Celery's own layer, about seven
+# reads a publish). Copied once when the configuration loads; none of them is changed later.
+_READ_AT_EVERY_PUBLISH = ("task_always_eager", "task_repr_maxlevels", "task_send_sent_event",
+                          "broker_pool_acquire_timeout")
+
+
+@app.on_after_configure.connect
+def _settle_per_publish_settings(sender: Celery, source, **kwargs) -> None:
+    source.update({key: source[key] for key in _READ_AT_EVERY_PUBLISH})
+
 
 @setup_logging.connect
 def _use_django_logging(**kwargs) -> None:
