@@ -80,11 +80,20 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _form_page(request, get_object_or_404(Campaign, pk=pk))
 
 
+# What the board shows of an import in progress: not its `content`, the uploaded CSV itself
+# (a few MB at 100,000 rows), which every poll of every viewer read while it ran.
+BOARD_IMPORT_FIELDS = ("filename", "total_rows", "processed_rows")
+# What the page shows of a rehearsal.
+PAGE_REHEARSAL_FIELDS = ("created_at", "status")
+
+
 def _board_context(request: HttpRequest, campaign: Campaign, board: Board) -> dict:
     return {
         "campaign": campaign,
         "board": board,
-        "imports": campaign.imports.filter(status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING)),
+        "imports": campaign.imports.filter(
+            status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING)
+        ).only(*BOARD_IMPORT_FIELDS),
         "live_interval_ms": BOARD_INTERVAL_MS,
         "can_edit": request.user.has_role(Role.OPERATOR),
     }
@@ -118,9 +127,8 @@ def _contacts_context(request: HttpRequest, campaign: Campaign, board: Board) ->
 
 @role_required(Role.VIEWER)
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    campaign = get_object_or_404(
-        Campaign.objects.select_related("account", "application", "rehearsal_of"), pk=pk
-    )
+    # The page shows nothing of the account or the application: not joined.
+    campaign = get_object_or_404(Campaign.objects.select_related("rehearsal_of"), pk=pk)
     board = campaign_board(campaign=campaign)
     return render(
         request,
@@ -135,7 +143,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 for action, (allowed_from, _) in TRANSITIONS.items()
                 if campaign.status in allowed_from
             ],
-            "rehearsals": campaign.rehearsals.all(),
+            "rehearsals": campaign.rehearsals.only(*PAGE_REHEARSAL_FIELDS),
         },
     )
 
