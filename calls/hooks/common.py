@@ -50,8 +50,10 @@ def account_by_token(token: str) -> ProviderAccount | None:
 
 
 def accounts_forget(**_: Any) -> None:
-    """An account was saved or deleted in this process: look every token up again."""
+    """An account, application or NCCO version was saved or deleted in this process: look
+    every token and answer URL up again."""
     _ACCOUNTS.clear()
+    _APPLICATIONS.clear()
 
 
 def content_length(request: HttpRequest) -> int:
@@ -104,8 +106,27 @@ WHERE app.id = %s AND acc.webhook_token = %s
 """
 
 
+# Answer URLs found, kept as accounts are (ACCOUNT_CACHE_SECONDS, forgotten by
+# accounts_forget): the lookup was an answer's costliest query, mostly PostgreSQL planning it.
+# A version published or pinned in another process is served within that second.
+_APPLICATIONS: dict[tuple[str, int], tuple[float, tuple[Application, int | None]]] = {}
+
+
 def application_at_url(token: str, application_id: int) -> tuple[Application, int | None] | None:
     """(application with its account, served version's pk), or None if no such URL."""
+    now = time.monotonic()
+    kept = _APPLICATIONS.get((token, application_id))
+    if kept is not None and kept[0] > now:
+        return kept[1]
+    found = _application_at_url(token, application_id)
+    if found is not None:  # as with tokens, unknown addresses are not kept
+        if len(_APPLICATIONS) >= _ACCOUNTS_MAX:
+            _APPLICATIONS.clear()
+        _APPLICATIONS[(token, application_id)] = (now + ACCOUNT_CACHE_SECONDS, found)
+    return found
+
+
+def _application_at_url(token: str, application_id: int) -> tuple[Application, int | None] | None:
     with connection.cursor() as cursor:
         cursor.execute(_APPLICATION_AT_URL, [application_id, token])
         row = cursor.fetchone()

@@ -126,6 +126,18 @@ def test_unknown_token_or_application_is_a_json_404(client, app):
     assert not AnswerRequest.objects.exists()
 
 
+def test_an_answer_url_changed_or_deleted_here_answers_as_it_is_now(client, app):
+    # The answer URL is kept a second per process: a change made here must not wait for it.
+    assert signed_get(client, answer_url(app), PARAMS).status_code == 200
+    app.ncco_document = None
+    app.save()
+    assert signed_get(client, answer_url(app), PARAMS).status_code == 404
+    url = answer_url(app)
+    app.delete()
+    response = client.get(path_of(url), PARAMS)
+    assert response.status_code == 404 and response.json()["error"] == "not_found"
+
+
 def test_application_without_hosted_flow_answers_404_and_is_recorded(client, account):
     app = ApplicationFactory(account=account, flow_type="url", answer_url="https://example.com/a")
     response = signed_get(client, answer_url(app), PARAMS)
