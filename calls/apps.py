@@ -8,8 +8,9 @@ class CallsConfig(AppConfig):
 
     def ready(self) -> None:
         from calls.hooks.common import accounts_forget
-        from voiceapps.models import ProviderAccount
+        from voiceapps.models import Application, NccoVersion, ProviderAccount
 
         for signal in (post_save, post_delete):
-            signal.connect(accounts_forget, sender=ProviderAccount,
-                           dispatch_uid=f"calls.accounts_forget.{signal is post_save}")
+            for sender in (ProviderAccount, Application, NccoVersion):
+                signal.connect(accounts_forget, sender=sender, dispatch_uid=(
+                    f"calls.accounts_forget.{sender.__name__}.{signal is post_save}"))

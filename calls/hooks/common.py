@@ -50,8 +50,10 @@ def account_by_token(token: str) -> ProviderAccount | None:
 
 
 def accounts_forget(**_: Any) -> None:
-    """An account was saved or deleted in this process: look every token up again."""
+    """An account, application or NCCO version was saved or deleted in this process: look
+    every token and answer URL up again."""
     _ACCOUNTS.clear()
+    _APPLICATIONS.clear()
 
 
 def content_length(request: HttpRequest) -> int:
@@ -64,12 +66,14 @@ def content_length(request: HttpRequest) -> int:
 
 # What answering needs of a call: loading all of its fields (six JSON documents among them)
 # cost more than the rest of the lookup.
-ANSWER_CALL_FIELDS = ("id", "tag", "ncco_version_id", "application_id")
+ANSWER_CALL_FIELDS = ("id", "tag", "ncco_version_id", "application_id", "created_at")
 _CALL_FIELDS = rawrows.fields_of(Call, ANSWER_CALL_FIELDS)
+# No ORDER BY ... LIMIT 1: with it and no fresh statistics PostgreSQL walked the account's
+# calls newest first (call_account_newest) to learn that a leg is not one of them; without,
+# only the (account, provider id) index fits. The newest is then picked here (Call's order).
 _CALL_BY_UUID = (
     f"SELECT {rawrows.columns(_CALL_FIELDS)} FROM {Call._meta.db_table} "
-    "WHERE account_id = %s AND provider_call_id = %s "
-    "ORDER BY created_at DESC, id DESC LIMIT 1"  # Call's ordering: the newest
+    "WHERE account_id = %s AND provider_call_id = %s"
 )
 
 
@@ -78,7 +82,8 @@ def call_by_uuid(*, account_id: int, params: Mapping[str, Any]) -> Call | None:
     uuid = params.get("uuid")
     if not isinstance(uuid, str) or not uuid:
         return None
-    return rawrows.fetch_one(Call, _CALL_FIELDS, _CALL_BY_UUID, [account_id, uuid])
+    calls = rawrows.fetch_all(Call, _CALL_FIELDS, _CALL_BY_UUID, [account_id, uuid])
+    return max(calls, key=lambda call: (call.created_at, call.pk), default=None)
 
 
 # The application at an answer URL, its account, and the primary key of the version it
@@ -101,8 +106,27 @@ WHERE app.id = %s AND acc.webhook_token = %s
 """
 
 
+# Answer URLs found, kept as accounts are (ACCOUNT_CACHE_SECONDS, forgotten by
+# accounts_forget): the lookup was an answer's costliest query, mostly PostgreSQL planning it.
+# A version published or pinned in another process is served within that second.
+_APPLICATIONS: dict[tuple[str, int], tuple[float, tuple[Application, int | None]]] = {}
+
+
 def application_at_url(token: str, application_id: int) -> tuple[Application, int | None] | None:
     """(application with its account, served version's pk), or None if no such URL."""
+    now = time.monotonic()
+    kept = _APPLICATIONS.get((token, application_id))
+    if kept is not None and kept[0] > now:
+        return kept[1]
+    found = _application_at_url(token, application_id)
+    if found is not None:  # as with tokens, unknown addresses are not kept
+        if len(_APPLICATIONS) >= _ACCOUNTS_MAX:
+            _APPLICATIONS.clear()
+        _APPLICATIONS[(token, application_id)] = (now + ACCOUNT_CACHE_SECONDS, found)
+    return found
+
+
+def _application_at_url(token: str, application_id: int) -> tuple[Application, int | None] | None:
     with connection.cursor() as cursor:
         cursor.execute(_APPLICATION_AT_URL, [application_id, token])
         row = cursor.fetchone()

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
@@ -125,6 +126,18 @@ def test_unknown_token_or_application_is_a_json_404(client, app):
     assert not AnswerRequest.objects.exists()
 
 
+def test_an_answer_url_changed_or_deleted_here_answers_as_it_is_now(client, app):
+    # The answer URL is kept a second per process: a change made here must not wait for it.
+    assert signed_get(client, answer_url(app), PARAMS).status_code == 200
+    app.ncco_document = None
+    app.save()
+    assert signed_get(client, answer_url(app), PARAMS).status_code == 404
+    url = answer_url(app)
+    app.delete()
+    response = client.get(path_of(url), PARAMS)
+    assert response.status_code == 404 and response.json()["error"] == "not_found"
+
+
 def test_application_without_hosted_flow_answers_404_and_is_recorded(client, account):
     app = ApplicationFactory(account=account, flow_type="url", answer_url="https://example.com/a")
     response = signed_get(client, answer_url(app), PARAMS)
@@ -188,6 +201,18 @@ def test_the_call_tag_overrides_application_variables_and_the_call_is_linked(cli
     call.refresh_from_db()
     assert call.ncco_version == app.ncco_document.latest_version
     assert response.json() == [{"action": "talk", "text": "Hello Ann"}]  # all of it
+
+
+def test_a_leg_id_met_twice_answers_for_the_newest_call(client, account):
+    content = [{"action": "talk", "text": "Hello {{custom.name}}"}]
+    app = ApplicationFactory(account=account, ncco_document=make_document(content=content))
+    newest = CallFactory(account=account, application=app, provider_call_id=UUID,
+                         tag={"name": "Ann"})
+    older = CallFactory(account=account, application=app, provider_call_id=UUID,
+                        tag={"name": "Bob"})
+    type(older).objects.filter(pk=older.pk).update(created_at=newest.created_at - timedelta(1))
+    assert signed_post(client, answer_url(app), PARAMS).json()[0]["text"] == "Hello Ann"
+    assert AnswerRequest.objects.get().call == newest
 
 
 def test_answer_url_stays_cheap(client, app, django_assert_max_num_queries):
