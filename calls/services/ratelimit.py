@@ -27,8 +27,10 @@ from __future__ import annotations
 import math
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db import transaction
+from django.db.models import DateTimeField, F, Field, Func, IntegerField, Subquery
 
 from calls.models import AccountRateSlot, Call, CallEvent
 from voiceapps.models import ProviderAccount
@@ -51,39 +53,67 @@ def _as_time(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-def _answered_within(account: ProviderAccount, since: float) -> list[float]:
-    """When the account's requests answered since `since` were answered (Unix time)."""
+def _held(account_id: int, now: float, seconds: float) -> tuple[int, int, float | None]:
+    """(requests in flight, requests answered within the last `seconds`, when the first of
+    those was answered) for the account, read in one statement: one snapshot on PostgreSQL,
+    so a request is counted once, whether it is still in flight or already answered."""
+    in_flight_since = _as_time(now - IN_FLIGHT_LIMIT)
+    since = now - seconds
+    in_flight = Call.objects.filter(account_id=account_id, updated_at__gte=in_flight_since,
+                                    send_started_at__gte=in_flight_since)
     # A call's updated_at is at least its last outcome's time: this narrows to recent calls.
-    recent = Call.objects.filter(account=account, updated_at__gte=_as_time(since - 1.0))
-    answered = CallEvent.objects.filter(call__in=recent, source="callboard", kind=SEND_EVENT,
-                                        received_at__gt=_as_time(since))
-    return [at.timestamp() for at in answered.values_list("received_at", flat=True)]
+    recent = Call.objects.filter(account_id=account_id, updated_at__gte=_as_time(since - 1.0))
+    answered = CallEvent.objects.filter(call__in=recent.values("pk"), source="callboard",
+                                        kind=SEND_EVENT, received_at__gt=_as_time(since))
+    row = (
+        AccountRateSlot.objects.filter(account_id=account_id)
+        .annotate(
+            in_flight=_scalar(in_flight, "COUNT", "pk", IntegerField()),
+            answered=_scalar(answered, "COUNT", "pk", IntegerField()),
+            first_answered=_scalar(answered, "MIN", "received_at", DateTimeField()),
+        )
+        .values_list("in_flight", "answered", "first_answered")
+        .first()
+    )
+    in_flight_n, answered_n, first = row if row is not None else (0, 0, None)
+    return in_flight_n or 0, answered_n or 0, first.timestamp() if first else None
 
 
-def _in_flight(account: ProviderAccount, now: float) -> int:
-    since = _as_time(now - IN_FLIGHT_LIMIT)
-    return Call.objects.filter(account=account, updated_at__gte=since,
-                               send_started_at__gte=since).count()
+def _scalar(queryset: Any, function: str, field: str, output: Field) -> Subquery:
+    """`SELECT function(field) FROM ...` over `queryset`, as a subquery of one value."""
+    return Subquery(
+        queryset.order_by()
+        .annotate(value=Func(F(field), function=function, output_field=output))
+        .values("value")[:1],
+        output_field=output,
+    )
 
 
-def slot_take(*, account: ProviderAccount, now: float | None = None) -> float:
+def slot_take(
+    *,
+    account: ProviderAccount,
+    now: float | None = None,
+    locked: AccountRateSlot | None = None,
+) -> float:
     """0.0 if the caller may send now (it must mark its call in flight in this same
-    transaction), else the seconds to wait before asking again."""
+    transaction), else the seconds to wait before asking again. `locked`: the account's slot
+    row, already locked by the caller in this transaction (sending.py locks it with the call)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("slot_take() must run inside transaction.atomic()")
     now = time.time() if now is None else now
-    slot, _ = AccountRateSlot.objects.select_for_update().get_or_create(account=account)
+    if locked is not None:
+        slot = locked
+    else:
+        slot, _ = AccountRateSlot.objects.select_for_update().get_or_create(account=account)
     if slot.next_free_at > now:
         return slot.next_free_at - now
     cps = float(account.calls_per_second)
     places, seconds = window(cps)
-    # In flight first: an answer committed between the two queries (each sees what was
-    # committed when it ran, on PostgreSQL) is then counted twice, never missed; the other
-    # way round it would be neither in flight yet nor answered, and a place would be lost.
-    in_flight = _in_flight(account, now)
-    answered = _answered_within(account, now - seconds)
-    if in_flight + len(answered) >= places:
-        return min(answered) + seconds - now if answered else POLL
+    # Counted after the slot row is locked, in a statement of its own: on PostgreSQL it then
+    # sees what the previous holder of the lock committed (its call marked in flight).
+    in_flight, answered, first_answered = _held(account.pk, now, seconds)
+    if in_flight + answered >= places:
+        return first_answered + seconds - now if first_answered is not None else POLL
     interval = 1.0 / cps
     slot.next_free_at = max(slot.next_free_at, now - interval / 2) + interval
     slot.save(update_fields=["next_free_at"])
