@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from calls.models import STATUS_RANK, Call, CallEvent, CallStatus
+from calls.models import STATUS_RANK, AccountRateSlot, Call, CallEvent, CallStatus
 from calls.services import ratelimit
 from calls.services.provider_request import application_config, call_request_of
 from calls.signals import call_changed
@@ -259,19 +259,47 @@ def _sendable(call_id: int) -> Call | None:
     return call if call is not None and _is_sendable(call.status, call.send_started_at) else None
 
 
+def _lock_with_slot(call: Call) -> tuple[tuple[str, datetime | None, int], Any] | None:
+    """Lock the call's row and its account's rate slot in one statement: (status,
+    send_started_at, attempts) and the slot; None if the call or the slot does not exist.
+
+    The call's row is locked before the slot's, as two statements did before."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    sql = (
+        f'SELECT c.status, c.send_started_at, c.attempts, s.next_free_at '
+        f'FROM "{Call._meta.db_table}" c, "{AccountRateSlot._meta.db_table}" s '
+        f"WHERE c.id = %s AND s.account_id = c.account_id{lock}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [call.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    status, started, attempts, next_free_at = row  # `started`: only whether it is set
+    slot = AccountRateSlot(account_id=call.account_id, next_free_at=next_free_at)
+    slot._state.adding = False
+    return (status, started, attempts), slot
+
+
 def _claim(call: Call, *, take_slot: bool) -> Call | SubmitOutcome:
     """Lock the row; a call still sendable (with the account's rate slot) is marked as being
     sent. `call` was read just before; under the lock only what decides is read again."""
     with transaction.atomic():
-        current = (
-            Call.objects.select_for_update()
-            .filter(pk=call.pk)
-            .values_list("status", "send_started_at", "attempts")
-            .first()
-        )
+        locked = _lock_with_slot(call) if take_slot else None
+        if locked is not None:
+            current, slot = locked
+        else:
+            slot = None  # slot_take locks it (creating the account's first)
+            current = (
+                Call.objects.select_for_update()
+                .filter(pk=call.pk)
+                .order_by()
+                .values_list("status", "send_started_at", "attempts")
+                .first()
+            )
         if current is None or not _is_sendable(*current[:2]):
             return DONE
-        wait = ratelimit.slot_take(account=call.account) if take_slot else 0.0
+        wait = ratelimit.slot_take(account=call.account, locked=slot) if take_slot else 0.0
         if wait:
             return SubmitOutcome("wait", wait)
         call.attempts = current[2] + 1

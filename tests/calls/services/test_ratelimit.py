@@ -160,7 +160,7 @@ def test_two_worker_processes_together_never_exceed_the_accounts_rate(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_answer_stored_between_the_two_counts_still_holds_its_place(
+def test_an_answer_stored_while_the_slot_is_taken_still_holds_its_place(
         fake_provider, monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("on SQLite the taker's write lock keeps the answer out until it is done")
@@ -169,7 +169,7 @@ def test_an_answer_stored_between_the_two_counts_still_holds_its_place(
 
     def answer_meanwhile() -> None:
         # Another worker's answer: the call leaves flight and its answer is recorded, in one
-        # commit that lands after the taker's first count and before its second.
+        # commit that lands after the taker locked the slot and before it counts.
         with transaction.atomic():
             Call.objects.filter(pk=call.pk).update(send_started_at=None,
                                                    updated_at=timezone.now())
@@ -177,21 +177,14 @@ def test_an_answer_stored_between_the_two_counts_still_holds_its_place(
                              kind=ratelimit.SEND_EVENT)
         connections.close_all()
 
-    counts = []
+    held = ratelimit._held
 
-    def then_answered(count):
-        def counting(*args, **kwargs):
-            result = count(*args, **kwargs)
-            if not counts:
-                other = threading.Thread(target=answer_meanwhile)
-                other.start()
-                other.join()
-            counts.append(count.__name__)
-            return result
-        return counting
+    def answered_first(*args, **kwargs):
+        other = threading.Thread(target=answer_meanwhile)
+        other.start()
+        other.join()
+        return held(*args, **kwargs)
 
-    monkeypatch.setattr(ratelimit, "_in_flight", then_answered(ratelimit._in_flight))
-    monkeypatch.setattr(ratelimit, "_answered_within", then_answered(ratelimit._answered_within))
+    monkeypatch.setattr(ratelimit, "_held", answered_first)
 
     assert take(setup.account, time.time()) > 0  # held, now by the answer
-    assert len(counts) == 2

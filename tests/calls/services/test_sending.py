@@ -285,7 +285,7 @@ def test_a_call_that_must_wait_long_for_its_rate_slot_comes_back_later(
         fake_provider, scheduled, monkeypatch):
     setup = vonage_setup(fake_provider)
     call = place(setup)
-    monkeypatch.setattr(sending.ratelimit, "slot_take", lambda account: 4.5)
+    monkeypatch.setattr(sending.ratelimit, "slot_take", lambda account, **_: 4.5)
     submit(call)
     assert scheduled == [("call_submit", call.pk, 4.5)]
     assert setup.create_requests() == [] and reload(call).attempts == 0
@@ -297,7 +297,7 @@ def test_a_short_wait_for_the_rate_slot_is_slept_and_the_request_built_once(
     setup.accept()
     call = place(setup)
     waits = iter([0.05, 0.02, 0.0])
-    monkeypatch.setattr(sending.ratelimit, "slot_take", lambda account: next(waits))
+    monkeypatch.setattr(sending.ratelimit, "slot_take", lambda account, **_: next(waits))
     builds = []
     build = sending._build
     monkeypatch.setattr(sending, "_build", lambda call: builds.append(call.pk) or build(call))
