@@ -581,6 +581,32 @@ def backend_pids(application_name: str) -> list[int]:
             [DATABASE, application_name])]
 
 
+class WalMeter:
+    """What PostgreSQL wrote to its WAL during the block (the whole cluster's: a neighbour's
+    writes count too) and the checkpoints that began in it. A checkpoint that begins makes
+    the first change of every page after it log the whole page (full_page_writes): a
+    request path that waits on its commit's WAL flush slows for minutes, whoever applies."""
+
+    QUERY = ("SELECT wal_fpi, wal_bytes, checkpoints_timed + checkpoints_req "
+             "FROM pg_stat_wal, pg_stat_bgwriter")
+
+    def __enter__(self) -> WalMeter:
+        with _admin_connection() as conn:
+            self.start = conn.execute(self.QUERY).fetchone()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with _admin_connection() as conn:
+            end = conn.execute(self.QUERY).fetchone()
+        self.full_pages, self.bytes, self.checkpoints = (
+            float(b) - float(a) for a, b in zip(self.start, end, strict=True))
+
+    def note(self, requests: int) -> str:
+        per = max(requests, 1)
+        return (f"WAL {self.bytes / per / 1024:.1f} kB and {self.full_pages / per:.2f} full "
+                f"pages per request, {self.checkpoints:.0f} checkpoints begun")
+
+
 def cpu_seconds(pids: Iterable[int]) -> dict[int, float]:
     """User and system CPU seconds each process has used so far (gone ones left out)."""
     ticks = os.sysconf("SC_CLK_TCK")

@@ -347,3 +347,48 @@ def test_after_a_small_batch_a_worker_waits_so_what_arrives_meanwhile_is_one_bat
     assert batches == [2, 3]
     assert slept[0] == deliveries.APPLY_GATHER
     assert CallEvent.objects.filter(call__in=calls).count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_is_answered_while_a_worker_holds_its_call_and_account(client, settings,
+                                                                         monkeypatch):
+    """A provider's webhook never waits on our workers: a worker in the middle of a batch
+    (its deliveries claimed, their account and calls locked, not committed) does not hold
+    up the next event of one of those calls."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: SQLite serialises all writes")
+    import threading
+
+    from django.db import connections
+
+    settings.WEBHOOK_APPLY_IN_WORKER = True
+    monkeypatch.setattr("calls.tasks.deliveries_apply_pending.delay", lambda: None)
+    account = ProviderAccountFactory()
+    call = CallFactory(account=account, provider_call_id=UUID, status=CallStatus.SUBMITTED)
+    store_unapplied(account, [call], ("started", "ringing"))
+    # and a call Callboard did not place: creating it locks the account
+    store_unapplied(account, [Call(provider_call_id="leg-new")], ("started",))
+    holding, release = threading.Event(), threading.Event()
+    original = deliveries.call_events_record_many
+
+    def record_then_hold(parsed):
+        records = original(parsed)
+        holding.set()  # the batch's locks are taken; it has not committed
+        release.wait(timeout=30)
+        return records
+
+    monkeypatch.setattr(deliveries, "call_events_record_many", record_then_hold)
+    worker = threading.Thread(target=lambda: (deliveries_apply_pending(limit=3),
+                                              connections.close_all()))
+    worker.start()
+    try:
+        assert holding.wait(timeout=10)
+        with connection.cursor() as cursor:  # a wait on the worker's locks fails the test
+            cursor.execute("SET lock_timeout = '3s'")
+        response = vonage_post(client, account,
+                               vonage_status("answered", at="2026-01-05T10:00:05.000Z"))
+        assert response.status_code == 200
+    finally:
+        release.set()
+        worker.join(timeout=30)
+    assert WebhookDelivery.objects.filter(account=account).count() == 4
