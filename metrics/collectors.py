@@ -12,6 +12,8 @@ Adding a gauge: one function yielding metric families, listed in GAUGES.
 
 from __future__ import annotations
 
+import glob
+import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 
@@ -21,6 +23,7 @@ from django.utils import timezone
 from kombu import Connection
 from kombu.exceptions import ChannelError
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from alerts.models import Alert
@@ -31,6 +34,27 @@ from portal.celery import separate_queue
 from portal.models import WorkerHeartbeat
 
 PACE_SPAN = timedelta(minutes=1)
+
+
+class ProcessFilesCollector(MultiProcessCollector):
+    """prometheus_client's MultiProcessCollector, without the files not yet sized.
+
+    A process creates its file before sizing it, and one read at 0 bytes fails the whole
+    scrape (prometheus/client_python#1199, open in 0.26.0): a worker starting while Prometheus
+    scrapes gave a 500, and one killed in that instant would leave a file that failed every
+    scrape until the directory was emptied. An empty file holds nothing yet: it is skipped."""
+
+    def collect(self) -> Iterable[Metric]:
+        files = [path for path in glob.glob(os.path.join(self._path, "*.db"))
+                 if _size(path) > 0]
+        return self.merge(files, accumulate=True)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except FileNotFoundError:  # its process's files removed meanwhile
+        return 0
 
 
 def calls_by_status() -> Iterator[Metric]:

@@ -1,8 +1,9 @@
 """`GET /metrics`: Prometheus text format, for a bearer token or an allowed network.
 
-One registry per scrape: prometheus_client's MultiProcessCollector sums the counters and
-histograms every process (gunicorn workers, Celery workers) wrote to
-PROMETHEUS_MULTIPROC_DIR, and metrics.collectors reads the gauges from the database.
+One registry per scrape: prometheus_client's MultiProcessCollector (as
+metrics.collectors.ProcessFilesCollector) sums the counters and histograms every process
+(gunicorn workers, Celery workers) wrote to PROMETHEUS_MULTIPROC_DIR, and
+metrics.collectors reads the gauges from the database.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.multiprocess import MultiProcessCollector
 
-from metrics.collectors import DatabaseCollector
+from metrics.collectors import DatabaseCollector, ProcessFilesCollector
 from portal.services import client_ip
 
 
@@ -41,6 +41,6 @@ def metrics(request: HttpRequest) -> HttpResponse:
             "METRICS_ALLOWED_NETWORKS.\n", status=401, content_type="text/plain",
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     registry = CollectorRegistry()
-    MultiProcessCollector(registry)
+    ProcessFilesCollector(registry)
     registry.register(DatabaseCollector())
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

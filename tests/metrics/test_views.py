@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -83,6 +84,22 @@ def test_an_allowed_network_needs_no_token(client, settings):
     settings.METRICS_ALLOWED_NETWORKS = ["10.0.0.0/8"]
     assert client.get("/metrics", REMOTE_ADDR="10.20.30.40").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="192.0.2.7").status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_process_file_not_yet_sized_does_not_fail_the_scrape(client, token):
+    # A process creates its file before sizing it; one killed in that instant leaves it so.
+    empty = Path(settings.PROMETHEUS_MULTIPROC_DIR) / "counter_4000000001.db"
+    empty.touch()
+    DELIVERIES.labels("events", "accepted", "").inc()
+    try:
+        response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}")
+    finally:
+        empty.unlink()
+
+    assert response.status_code == 200
+    found = samples(response.content.decode())
+    assert total(found, "callboard_webhook_deliveries_total", endpoint="events") >= 1
 
 
 @pytest.mark.django_db
