@@ -3,8 +3,9 @@
 // only while live() says so: the switch is on, the tab is visible (a hidden tab costs the
 // server nothing), no confirm dialog is open and nobody is typing in the region (a poll's
 // answer that arrives while the dialog is open is dropped). After a
-// swap, every [data-field] whose text changed is briefly highlighted and the keyboard focus
-// goes back to the element that had it.
+// swap, every [data-field] whose text changed is briefly highlighted, the keyboard focus
+// goes back to the element that had it, and a <details> the reader had opened (by its id)
+// stays open: a row's panel closed under the reader's pointer as its status changed.
 (function () {
   "use strict";
   var KEY = "callboard.live"; // one switch for every live page: paused here, paused there
@@ -40,6 +41,7 @@
 
   var before = null;
   var focused = null;
+  var opened = [];
   document.body.addEventListener("htmx:beforeSwap", function (event) {
     var region = event.detail.target;
     if (!region || !region.hasAttribute("data-live")) return;
@@ -56,6 +58,8 @@
     });
     var active = document.activeElement;
     focused = active && region.contains(active) && active.id ? active.id : null;
+    opened = Array.prototype.map.call(region.querySelectorAll("details[id][open]"),
+                                      function (details) { return details.id; });
   });
   document.body.addEventListener("htmx:afterSettle", function () {
     if (before === null) return;
@@ -67,6 +71,11 @@
     var again = focused && document.getElementById(focused);
     if (again && again !== document.activeElement) again.focus();
     focused = null;
+    opened.forEach(function (id) {
+      var details = document.getElementById(id);
+      if (details) details.open = true;
+    });
+    opened = [];
   });
 
   if (!toggle) return;

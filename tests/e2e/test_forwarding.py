@@ -108,3 +108,28 @@ def test_a_replay_confirmed_while_the_log_changes_is_still_sent(live_server, bro
 
     expect(page.get_by_text("queued again")).to_be_visible()
     page.context.close()
+
+
+def test_a_delivery_opened_stays_open_while_the_log_changes(live_server, browser):
+    from playwright.sync_api import expect
+
+    ensure_roles()
+    UserFactory(username="ada", role=Role.ADMIN, is_staff=True, is_superuser=True)
+    first = ForwardingDeliveryFactory(status=DeliveryStatus.DELIVERED)
+    subscription = first.subscription
+    page = browser.new_context().new_page()
+    page.set_default_timeout(10000)
+    sign_in(page, live_server.url, "ada")
+    page.wait_for_url(f"{live_server.url}/")
+    page.locator("details.usermenu summary").click()
+    page.get_by_role("link", name="Event forwarding").click()
+    page.get_by_role("link", name=subscription.name).click()
+    panel = page.locator(f"#forwarded-{first.pk}")
+    panel.locator("summary").click()
+
+    ForwardingDeliveryFactory(subscription=subscription, call=first.call)
+    expect(page.locator("#delivery-log tbody tr")).to_have_count(2)  # the log was replaced
+
+    expect(panel).to_have_attribute("open", "")
+    expect(panel.get_by_role("button", name="Replay…")).to_be_visible()
+    page.context.close()
