@@ -71,20 +71,26 @@ def test_an_admin_subscribes_a_tool_and_watches_its_deliveries(live_server, brow
     assert not problems, "\n".join(problems)
 
 
-def test_a_replay_confirmed_while_the_log_changes_is_still_sent(live_server, browser):
-    from playwright.sync_api import expect
-
+def delivery_log_of_one(live_server, browser):
+    """An admin on the delivery log of a subscription with one delivered event: (page, it)."""
     ensure_roles()
     UserFactory(username="ada", role=Role.ADMIN, is_staff=True, is_superuser=True)
     delivered = ForwardingDeliveryFactory(status=DeliveryStatus.DELIVERED)
-    subscription = delivered.subscription
     page = browser.new_context().new_page()
     page.set_default_timeout(10000)
     sign_in(page, live_server.url, "ada")
     page.wait_for_url(f"{live_server.url}/")
     page.locator("details.usermenu summary").click()
     page.get_by_role("link", name="Event forwarding").click()
-    page.get_by_role("link", name=subscription.name).click()
+    page.get_by_role("link", name=delivered.subscription.name).click()
+    return page, delivered
+
+
+def test_a_replay_confirmed_while_the_log_changes_is_still_sent(live_server, browser):
+    from playwright.sync_api import expect
+
+    page, delivered = delivery_log_of_one(live_server, browser)
+    subscription = delivered.subscription
     row = page.locator("#delivery-log tbody tr").first
     row.locator("summary").click()
 
@@ -113,21 +119,11 @@ def test_a_replay_confirmed_while_the_log_changes_is_still_sent(live_server, bro
 def test_a_delivery_opened_stays_open_while_the_log_changes(live_server, browser):
     from playwright.sync_api import expect
 
-    ensure_roles()
-    UserFactory(username="ada", role=Role.ADMIN, is_staff=True, is_superuser=True)
-    first = ForwardingDeliveryFactory(status=DeliveryStatus.DELIVERED)
-    subscription = first.subscription
-    page = browser.new_context().new_page()
-    page.set_default_timeout(10000)
-    sign_in(page, live_server.url, "ada")
-    page.wait_for_url(f"{live_server.url}/")
-    page.locator("details.usermenu summary").click()
-    page.get_by_role("link", name="Event forwarding").click()
-    page.get_by_role("link", name=subscription.name).click()
+    page, first = delivery_log_of_one(live_server, browser)
     panel = page.locator(f"#forwarded-{first.pk}")
     panel.locator("summary").click()
 
-    ForwardingDeliveryFactory(subscription=subscription, call=first.call)
+    ForwardingDeliveryFactory(subscription=first.subscription, call=first.call)
     expect(page.locator("#delivery-log tbody tr")).to_have_count(2)  # the log was replaced
 
     expect(panel).to_have_attribute("open", "")
