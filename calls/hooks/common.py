@@ -7,7 +7,7 @@ to five times what PostgreSQL spends on them, and each sits on a provider's requ
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db import connection
@@ -35,18 +35,25 @@ _ACCOUNTS: dict[str, tuple[float, ProviderAccount]] = {}  # token: (kept until, 
 _ACCOUNTS_MAX = 1024
 
 
-def account_by_token(token: str) -> ProviderAccount | None:
-    """The account this webhook token belongs to (every delivery starts here)."""
+def _kept(store: dict[Any, tuple[float, Any]], key: Any, load: Callable[[], Any]) -> Any:
+    """`load()`'s answer for `key`, kept ACCOUNT_CACHE_SECONDS in `store`. None is not kept:
+    anyone can send an unknown token or address."""
     now = time.monotonic()
-    kept = _ACCOUNTS.get(token)
+    kept = store.get(key)
     if kept is not None and kept[0] > now:
         return kept[1]
-    account = rawrows.fetch_one(ProviderAccount, _ACCOUNT_FIELDS, _ACCOUNT_BY_TOKEN, [token])
-    if account is not None:  # unknown tokens are not kept: anyone can send those
-        if len(_ACCOUNTS) >= _ACCOUNTS_MAX:
-            _ACCOUNTS.clear()
-        _ACCOUNTS[token] = (now + ACCOUNT_CACHE_SECONDS, account)
-    return account
+    found = load()
+    if found is not None:
+        if len(store) >= _ACCOUNTS_MAX:
+            store.clear()
+        store[key] = (now + ACCOUNT_CACHE_SECONDS, found)
+    return found
+
+
+def account_by_token(token: str) -> ProviderAccount | None:
+    """The account this webhook token belongs to (every delivery starts here)."""
+    return _kept(_ACCOUNTS, token, lambda: rawrows.fetch_one(
+        ProviderAccount, _ACCOUNT_FIELDS, _ACCOUNT_BY_TOKEN, [token]))
 
 
 def accounts_forget(**_: Any) -> None:
@@ -114,16 +121,8 @@ _APPLICATIONS: dict[tuple[str, int], tuple[float, tuple[Application, int | None]
 
 def application_at_url(token: str, application_id: int) -> tuple[Application, int | None] | None:
     """(application with its account, served version's pk), or None if no such URL."""
-    now = time.monotonic()
-    kept = _APPLICATIONS.get((token, application_id))
-    if kept is not None and kept[0] > now:
-        return kept[1]
-    found = _application_at_url(token, application_id)
-    if found is not None:  # as with tokens, unknown addresses are not kept
-        if len(_APPLICATIONS) >= _ACCOUNTS_MAX:
-            _APPLICATIONS.clear()
-        _APPLICATIONS[(token, application_id)] = (now + ACCOUNT_CACHE_SECONDS, found)
-    return found
+    return _kept(_APPLICATIONS, (token, application_id),
+                 lambda: _application_at_url(token, application_id))
 
 
 def _application_at_url(token: str, application_id: int) -> tuple[Application, int | None] | None:
