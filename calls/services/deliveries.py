@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from prometheus_client import Counter
@@ -327,6 +327,7 @@ def _apply_next(batch: int) -> int:
     for how in ("together", "retried"):
         try:
             with transaction.atomic():
+                _commit_without_flush_wait()
                 deliveries = _claim_pending(batch)
                 _apply_together(_readable(deliveries))
         except Exception:
@@ -372,10 +373,25 @@ def deliveries_retry_failed() -> int:
 
 def _claim_and_apply(batch: int, which: Q) -> int:
     with transaction.atomic():
+        _commit_without_flush_wait()
         deliveries = _claim_pending(batch, which)
         for delivery, payload, provider in _readable(deliveries):
             _apply_or_keep(delivery, payload, provider)
     return len(deliveries)
+
+
+def _commit_without_flush_wait() -> None:
+    """This transaction's commit returns before its WAL is on disk (PostgreSQL's
+    asynchronous commit; the next transaction's setting is the server's again).
+
+    Safe for applying only: its deliveries were stored durably by their own commits, and the
+    transaction that applies them also marks them applied, so a crash that loses it leaves
+    them pending, to be applied again (at least once, nothing twice). Anything sent outside
+    after it commits (forwarding, media fetches) first commits a lease with a synchronous
+    commit, which flushes this one too (docs/decisions.md)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO off")
 
 
 def _claim_pending(batch: int, which: Q = PENDING) -> list[WebhookDelivery]:
