@@ -32,9 +32,12 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import os
 import random
+import threading
 import time
 import uuid
+from collections import Counter
 from typing import Any
 
 from bench import run, vonage
@@ -215,6 +218,58 @@ def p95_by_tenth(lags: list[float]) -> list[float]:
     return [run.percentile(sorted(lags[i:i + size]), 95) for i in range(0, len(lags), size)]
 
 
+class Waits:
+    """What the benchmark's PostgreSQL backends were doing during the block, sampled every
+    20 ms (pg_stat_activity), and how many of the machine's cores were busy: whether a slow
+    request path waited on its commit's WAL, on a lock, or for a core the appliers held."""
+
+    def __enter__(self) -> Waits:
+        self.samples = 0
+        self.active: Counter[tuple[str, str]] = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._busy = self._cpu_ticks()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        busy, total = (end - start for start, end in zip(self._busy, self._cpu_ticks(),
+                                                           strict=True))
+        self.cores_busy = busy / max(total, 1) * (os.cpu_count() or 1)
+
+    @staticmethod
+    def _cpu_ticks() -> tuple[int, int]:
+        """(busy, all) jiffies of every core since boot (/proc/stat; idle and iowait are not
+        busy)."""
+        with open("/proc/stat") as stat:
+            ticks = [int(n) for n in stat.readline().split()[1:]]
+        return sum(ticks) - ticks[3] - ticks[4], sum(ticks)
+
+    def _sample(self) -> None:
+        with run.psycopg_connection("postgres") as conn:
+            while not self._stop.wait(0.02):
+                self.samples += 1
+                for app, wait in conn.execute(
+                        "SELECT application_name, CASE WHEN wait_event LIKE 'WAL%%' THEN 'WAL' "
+                        "WHEN wait_event_type = 'Lock' THEN 'lock' ELSE 'other' END "
+                        "FROM pg_stat_activity WHERE datname = %s AND state = 'active'",
+                        [run.DATABASE]):
+                    self.active[app, wait] += 1
+
+    def note(self) -> str:
+        def mean(app: str, *waits: str) -> float:
+            return sum(n for (a, w), n in self.active.items()
+                       if a == app and (not waits or w in waits)) / max(self.samples, 1)
+
+        return (f"web backends active {mean(run.WEB_APP_NAME):.2f} (on the WAL "
+                f"{mean(run.WEB_APP_NAME, 'WAL'):.2f}, a lock "
+                f"{mean(run.WEB_APP_NAME, 'lock'):.2f}), workers' "
+                f"{mean(run.WORKER_APP_NAME):.2f} (a lock {mean(run.WORKER_APP_NAME, 'lock'):.2f});"
+                f" {self.cores_busy:.2f} cores busy")
+
+
 def last_delivery_id() -> int:
     from calls.models import WebhookDelivery
 
@@ -291,7 +346,7 @@ def main() -> None:
             bare_paced = run.bare_paced(stack, rate=options.rate,
                                         seconds=options.paced_duration)
             paced_requests = events.requests(paced_count)
-            with run.WalMeter() as paced_wal:
+            with run.WalMeter() as paced_wal, Waits() as paced_waits:
                 hooks_paced = run.paced(stack, paced_requests, rate=options.rate)
             sent += hooks_paced.sent
             paced_drained = drain(timeout=600)
@@ -299,7 +354,7 @@ def main() -> None:
                       "the workers stopped (they apply them afterwards)"):
             stack.stop_workers()
             alone_requests = events.requests(paced_count)
-            with run.WalMeter() as alone_wal:
+            with run.WalMeter() as alone_wal, Waits() as alone_waits:
                 hooks_alone = run.paced(stack, alone_requests, rate=options.rate)
             sent += hooks_alone.sent
             stack.start_workers(2, nice=options.worker_nice)
@@ -357,12 +412,13 @@ def main() -> None:
             f"{{}} at {options.rate:g}/s", hooks_paced, bare_paced, p99_target=("<=", 50),
             p99_note=f"achieved {hooks_paced.rate:.0f}/s, statuses {hooks_paced.statuses}; "
                      f"all applied {paced_drained:.1f} s after the last was sent; "
-                     f"{paced_wal.note(hooks_paced.responses)}"),
+                     f"{paced_wal.note(hooks_paced.responses)}; {paced_waits.note()}"),
         run.Figure(f"p99 at {options.rate:g}/s, workers stopped", hooks_alone.p99, "ms",
                    bare_paced.p99, note=f"p50 {hooks_alone.p50:.1f} ms, p95 "
                                        f"{hooks_alone.p95:.1f} ms: the request path alone, "
                                        "with nobody applying on the same cores; "
-                                       f"{alone_wal.note(hooks_alone.responses)}"),
+                                       f"{alone_wal.note(hooks_alone.responses)}; "
+                                       f"{alone_waits.note()}"),
         run.Figure("events sent", sent, "", note=(
             f"stored {counts['stored']}, verified and applied {counts['applied']}, call "
             f"events {counts['events']} ({counts['duplicates']} marked duplicate)")),
