@@ -174,7 +174,7 @@ def main() -> None:
                         f"{answer.errors} socket errors{exhausted}; {recorded} answers "
                         f"recorded{faults['full speed']}"),
         *run.cpu_figures(answer, cpu, bare_cpu, noun="answer", verb="serve",
-                         measured="gunicorn workers and their PostgreSQL backends, per 2xx"),
+                         measured="gunicorn workers and their PostgreSQL backends"),
         *run.latency_figures("full speed {}", answer, bare),
         *run.latency_figures(f"{{}} at {options.rate:g}/s", answer_paced, bare_paced,
                              p99_target=("<=", 20),

@@ -661,7 +661,7 @@ def cpu_figures(load: Load, cpu: CpuMeter, bare_cpu: float, *, noun: str, verb: 
     per_request = cpu.per_request_ms(load)
     return [
         Figure(f"server CPU per {noun}", per_request, "ms", bare_cpu,
-               note=f"{measured}, CPU seconds / responses"),
+               note=f"{measured}, CPU seconds / 2xx responses"),
         Figure(f"{noun}s/s the cores could {verb}", capacity(per_request), "/s",
                capacity(bare_cpu),
                note=f"cores / CPU per {noun}: the rate on a machine running nothing else"),
