@@ -19,12 +19,15 @@ every answer is recorded, so it is the floor here too.
 Targets (issues 10 and 22): ≥ 0.8× the bare view's rate and ≥ 0.6× the durable insert's;
 p99 ≤ 20 ms at 200 requests per second, also while events arrive at 500/s.
 A signed answer request is answered once (a second time it is a replay, refused with 401),
-so each phase sends requests signed for it, right before it (iat within 5 min); the full-speed
-file holds 4,000, which --duration above about 15 s cycles through into refusals.
+so each phase sends requests signed for it, right before it (iat within 5 min), each once:
+the full-speed phase as many as the durable insert's rate could take in --duration, with a
+margin (it stops early, and says so, if they run out). Rates and CPU count 2xx answers only;
+a phase that got anything else is printed beside its figure and fails the run.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -41,7 +44,9 @@ GREETING = [
     {"action": "talk", "text": "Thank you. Goodbye."},
 ]
 DEFAULTS = {"customer": "valued customer", "order": "unknown"}
-DISTINCT_REQUESTS = 4000
+# Signed requests for the full-speed phase, per second the durable insert sustained: an
+# answer is that insert and more, so it is never that fast; the margin is for the noise.
+REQUESTS_PER_DURABLE_ANSWER = 1.25
 
 
 def seed_application(account, calls: int, *, seed: int):
@@ -120,16 +125,10 @@ def main() -> None:
                    env={"WEBHOOK_APPLY_IN_WORKER": "true"}) as stack:
         with run.step("seeding the application, its NCCO and 2,000 placed calls"):
             application = seed_application(vonage.seed_account(), 2000, seed=options.seed)
-        with run.step(f"signing {DISTINCT_REQUESTS} answer requests"):
-            requests = answer_requests(stack, application, count=DISTINCT_REQUESTS + 1,
-                                       seed=options.seed)
-            # One of its own: the checked request is answered once, and again would be a 401.
-            check_answer(stack, requests.pop())
-            requests_file = stack.tmp / "answer.requests"
-            run.write_requests(requests_file, requests)
+        # One of its own: a request answered once is refused the second time (401).
+        check_answer(stack, answer_requests(stack, application, count=1,
+                                            seed=options.seed + 5)[0])
         with run.step("warming up"):
-            # Requests of their own: a signed answer request is accepted once, so replaying
-            # these from the file would measure 400 refusals.
             run.paced(stack, answer_requests(stack, application, count=400,
                                              seed=options.seed + 3), rate=200)
         with run.step(f"bare view at full speed for {options.duration:g} s"):
@@ -139,10 +138,17 @@ def main() -> None:
             durable, durable_cpu = run.durable_wrk(stack, b'{"status":"answered"}',
                                                    seconds=options.duration,
                                                    connections=options.connections)
+        signed = math.ceil(durable.rate * options.duration * REQUESTS_PER_DURABLE_ANSWER)
+        with run.step(f"signing {signed} answer requests"):
+            requests_file = stack.tmp / "answer.requests"
+            run.write_requests(requests_file, answer_requests(stack, application, count=signed,
+                                                              seed=options.seed))
         with run.step(f"answer URL at full speed for {options.duration:g} s"), \
                 run.CpuMeter(stack) as cpu:
+            # Each signed request once: a second time it would be a replay (401).
             answer = run.wrk(stack, requests_file, seconds=options.duration,
-                             connections=options.connections, cycle=True)
+                             connections=options.connections)
+            requests_file.unlink()
         count = int(options.rate * options.paced_duration)
         with run.step(f"bare view and answer URL at {options.rate:g}/s for "
                       f"{options.paced_duration:g} s each"):
@@ -158,29 +164,53 @@ def main() -> None:
 
         recorded = AnswerRequest.objects.filter(status_code=200).count()
 
+    faults = {"full speed": refused(answer), f"at {options.rate:g}/s": refused(answer_paced)}
+    exhausted = (f"; the {signed} signed requests ran out after {answer.seconds:.1f} s"
+                 if answer.exhausted else "")
+    answered_rate = answer.succeeded / answer.seconds
     report.add(
-        run.Figure("answers/s", answer.rate, "/s", bare.rate, (">=", 0.8), True,
-                   note=f"{answer.responses} responses, {answer.bad_status} not 2xx, "
-                        f"{answer.errors} socket errors; {recorded} answers recorded"),
+        run.Figure("answers/s", answered_rate, "/s", bare.rate, (">=", 0.8), True,
+                   note=f"2xx only: {answer.responses} responses, {answer.bad_status} not 2xx, "
+                        f"{answer.errors} socket errors{exhausted}; {recorded} answers "
+                        f"recorded{faults['full speed']}"),
         *run.cpu_figures(answer, cpu, bare_cpu, noun="answer", verb="serve",
                          measured="gunicorn workers and their PostgreSQL backends"),
         *run.latency_figures("full speed {}", answer, bare),
         *run.latency_figures(f"{{}} at {options.rate:g}/s", answer_paced, bare_paced,
                              p99_target=("<=", 20),
-                             p99_note=f"achieved {answer_paced.rate:.0f}/s, "
-                                      f"statuses {answer_paced.statuses}"),
-        run.Figure("answers/s vs the durable insert", answer.rate, "/s", durable.rate,
+                             p99_note=f"achieved {achieved(answer_paced)}, "
+                                      f"statuses {answer_paced.statuses}"
+                                      f"{faults[f'at {options.rate:g}/s']}"),
+        run.Figure("answers/s vs the durable insert", answered_rate, "/s", durable.rate,
                    (">=", 0.6), True,
                    note=f"baseline: one INSERT that commits (/bench/durable), "
                         f"{durable_cpu:.2f} ms of server CPU per request"),
     )
     if options.events_rate:
+        faults["with events"] = refused(busy) + refused(events_load)
         report.add(*run.latency_figures(
             f"{{}} at {options.rate:g}/s with events at {options.events_rate:g}/s", busy,
             bare_paced, p99_target=("<=", 20),
-            p99_note=f"achieved {busy.rate:.0f}/s, statuses {busy.statuses}; events "
-                     f"achieved {events_load.rate:.0f}/s, statuses {events_load.statuses}"))
+            p99_note=f"achieved {achieved(busy)}, statuses {busy.statuses}; events "
+                     f"achieved {achieved(events_load)}, statuses {events_load.statuses}"
+                     f"{faults['with events']}"))
     run.finish(report, options.json)
+    failed = [phase for phase, fault in faults.items() if fault]
+    if failed:
+        raise SystemExit(f"!! Not every request was answered 2xx ({', '.join(failed)}): the "
+                         "figures above are not honest ones.")
+
+
+def achieved(load: run.Load) -> str:
+    return f"{load.succeeded / load.seconds:.0f}/s 2xx"
+
+
+def refused(load: run.Load) -> str:
+    """"" if every response of the phase was 2xx, else a loud note of what was not (the
+    paced client counts each request it sent as a response or an error)."""
+    if not (load.bad_status or load.errors):
+        return ""
+    return f" !! {load.bad_status} NOT 2xx, {load.errors} socket errors: NOT an honest figure"
 
 
 def with_events(stack: run.Stack, application, options) -> tuple[run.Load, run.Load]:

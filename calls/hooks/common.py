@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connection, connections
 from django.http import HttpRequest
 
 from calls.models import Call
@@ -18,6 +18,7 @@ from portal import rawrows
 from voiceapps.models import Application, NccoVersion, ProviderAccount
 
 MAX_BODY = 256 * 1024  # bytes; provider events are a few KB, a jambonz INVITE maybe 10
+T = TypeVar("T")
 
 _ACCOUNT_FIELDS = rawrows.fields_of(ProviderAccount)
 _ACCOUNT_BY_TOKEN = (
@@ -89,7 +90,8 @@ def call_by_uuid(*, account_id: int, params: Mapping[str, Any]) -> Call | None:
     uuid = params.get("uuid")
     if not isinstance(uuid, str) or not uuid:
         return None
-    calls = rawrows.fetch_all(Call, _CALL_FIELDS, _CALL_BY_UUID, [account_id, uuid])
+    calls = _health_checked_by(
+        lambda: rawrows.fetch_all(Call, _CALL_FIELDS, _CALL_BY_UUID, [account_id, uuid]))
     return max(calls, key=lambda call: (call.created_at, call.pk), default=None)
 
 
@@ -126,12 +128,38 @@ def application_at_url(token: str, application_id: int) -> tuple[Application, in
 
 
 def _application_at_url(token: str, application_id: int) -> tuple[Application, int | None] | None:
-    with connection.cursor() as cursor:
-        cursor.execute(_APPLICATION_AT_URL, [application_id, token])
-        row = cursor.fetchone()
+    row = _health_checked_by(lambda: _fetch_one_row(_APPLICATION_AT_URL, [application_id, token]))
     if row is None:
         return None
     accounts_from = len(_APPLICATION_FIELDS)
     application = rawrows.from_row(Application, _APPLICATION_FIELDS, row[:accounts_from])
     application.account = rawrows.from_row(ProviderAccount, _ACCOUNT_FIELDS, row[accounts_from:-1])
     return application, row[-1]
+
+
+def _fetch_one_row(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def _health_checked_by(read: Callable[[], T]) -> T:
+    """`read()`, a SELECT, standing in for Django's health check of a persistent connection.
+
+    With CONN_HEALTH_CHECKS, the first query of a request on a reused connection is preceded
+    by a SELECT 1, a round trip that was 5 % of an answer's CPU (docs/performance.md, section
+    2). Here the request's first read is the check: if it fails on a connection that is no
+    longer usable (PostgreSQL restarted, the backend was terminated), the connection is
+    replaced and the read, which changes nothing, is run again on the new one.
+    """
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.connection is None or not db.health_check_enabled or db.health_check_done:
+        return read()
+    db.health_check_done = True
+    try:
+        return read()
+    except (InterfaceError, OperationalError):
+        if db.is_usable():
+            raise
+        db.close()
+        return read()

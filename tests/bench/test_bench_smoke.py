@@ -6,10 +6,16 @@ benchmark would time refusals.
 """
 
 import json
+import socketserver
+import threading
 from collections import Counter
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
-from bench import vonage, webhooks
+import pytest
+
+from bench import run, vonage, webhooks
 from voiceapps.providers.base import AccountConfig
 from voiceapps.providers.vonage import VonageProvider, parse_vonage_event
 
@@ -63,3 +69,60 @@ def test_answer_benchmark_gets_are_signed_over_their_query():
 
 def test_the_bare_baseline_view_is_only_served_to_benchmarks(client):
     assert client.get("/bench/bare").status_code == 404  # BENCH_BASELINE_VIEW is off
+
+
+class _ClosingServer(socketserver.ThreadingTCPServer):
+    """Answers 200 to at most `answers_per_connection` requests on each connection, then
+    closes it as a keep-alive connection times out: the next request on it is never read."""
+
+    daemon_threads = True
+
+    def __init__(self, answers_per_connection: int) -> None:
+        self.answers_per_connection = answers_per_connection
+        self.answered: list[bytes] = []  # appended from many threads
+        super().__init__((run.HOST, 0), _ClosingHandler)
+
+
+class _ClosingHandler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        for _ in range(self.server.answers_per_connection):
+            if not self.rfile.readline():
+                return
+            while self.rfile.readline() not in (b"\r\n", b""):
+                pass  # the headers (the requests here have no body)
+            self.server.answered.append(b"")
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        self.rfile.readline()  # the next request arrives, and the connection is closed
+
+
+@pytest.fixture
+def closing_server() -> Iterator[Callable[[int], SimpleNamespace]]:
+    servers = []
+
+    def start(answers_per_connection: int) -> SimpleNamespace:
+        server = _ClosingServer(answers_per_connection)
+        servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return SimpleNamespace(port=server.server_address[1], server=server)
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_paced_phase_sends_again_a_request_whose_keep_alive_connection_was_closed(
+    closing_server,
+):
+    stack = closing_server(3)
+    load = run.paced(stack, run.bare_requests(stack, 60), rate=600, connections=4)
+
+    assert (load.sent, load.responses, load.statuses, load.errors) == (60, 60, {200: 60}, 0)
+    assert len(stack.server.answered) == 60
+
+
+def test_a_paced_phase_counts_a_request_the_server_never_answers_as_an_error(closing_server):
+    stack = closing_server(0)
+    load = run.paced(stack, run.bare_requests(stack, 10), rate=200, connections=2)
+
+    assert (load.sent, load.responses, load.errors) == (10, 0, 10)

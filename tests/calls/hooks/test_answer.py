@@ -5,7 +5,9 @@ import json
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode
 
+import psycopg
 import pytest
+from django.db import connection
 
 from calls.models import AnswerRequest, CallEvent
 from portal.services import SYSTEM
@@ -218,6 +220,25 @@ def test_a_leg_id_met_twice_answers_for_the_newest_call(client, account):
 def test_answer_url_stays_cheap(client, app, django_assert_max_num_queries):
     with django_assert_max_num_queries(5):
         assert signed_post(client, answer_url(app), PARAMS).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_after_postgresql_dropped_the_connection_is_served_and_recorded(client, app):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's connections only")
+    assert signed_get(client, answer_url(app), PARAMS).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as admin:
+        # A restart or failover does the same to every connection; 5 s to see it gone.
+        assert admin.execute("SELECT pg_terminate_backend(%s, 5000)", [backend]).fetchone()[0]
+    connection.close_if_unusable_or_obsolete()  # as a WSGI server's next request begins
+
+    response = signed_get(client, answer_url(app), {**PARAMS, "uuid": "another-leg"})
+
+    assert response.status_code == 200
+    assert AnswerRequest.objects.filter(status_code=200).count() == 2
 
 
 # Hosted menus ------------------------------------------------------------------------------
