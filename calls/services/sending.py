@@ -22,8 +22,10 @@ from calls.models import STATUS_RANK, AccountRateSlot, Call, CallEvent, CallStat
 from calls.services import ratelimit
 from calls.services.provider_request import application_config, call_request_of
 from calls.signals import call_changed
+from portal import rawrows
 from portal.redaction import redact_hook_tokens, scrub
 from voiceapps.adapters import account_adapter
+from voiceapps.models import Application, ProviderAccount
 from voiceapps.providers.base import (
     ApplicationConfig,
     CallCreated,
@@ -59,6 +61,24 @@ def retry_delay(attempt: int, retry_after: float | None) -> float:
     return max(backoff, retry_after or 0.0)
 
 
+# The row as select_for_update().get() reads it, through a plain cursor (as _SENDABLE).
+_CALL_FIELDS = rawrows.fields_of(Call)
+_CALL_BY_ID = f"SELECT {rawrows.columns(_CALL_FIELDS)} FROM {Call._meta.db_table} WHERE id = %s"
+
+
+def _for_update() -> str:
+    """The clause select_for_update() adds, where the database has it."""
+    return " FOR UPDATE" if connection.features.has_select_for_update else ""
+
+
+def _store(call: Call, changed: set[str]) -> None:
+    """What `call.save(update_fields=[*changed, "updated_at"])` writes, in a statement built
+    once per set of fields (portal.rawrows): the ORM's compiling of it was about as much CPU
+    as the rest of storing an answer. Nothing listens for Call's save signals."""
+    call.updated_at = timezone.now()
+    rawrows.update_many([call], [*sorted(changed), "updated_at"])
+
+
 def call_outcome_record(
     call_id: int,
     *,
@@ -83,7 +103,9 @@ def call_outcome_record(
             redact_hook_tokens(json.dumps(fields["provider_request"]))
         )
     with transaction.atomic():
-        call = Call.objects.select_for_update().get(pk=call_id)
+        call = rawrows.fetch_one(Call, _CALL_FIELDS, _CALL_BY_ID + _for_update(), [call_id])
+        if call is None:
+            raise Call.DoesNotExist(f"No call {call_id}.")
         if only_if is not None and not only_if(call):
             return None
         previous_status = call.status
@@ -93,7 +115,7 @@ def call_outcome_record(
         if status is not None and STATUS_RANK[status] > STATUS_RANK[call.status]:
             call.status = status
             changed.add("status")
-        call.save(update_fields=[*sorted(changed), "updated_at"])
+        _store(call, changed)
         record = CallEvent.objects.create(
             call=call,
             source="callboard",
@@ -252,11 +274,42 @@ def _is_sendable(status: str, send_started_at: datetime | None) -> bool:
     return status == CallStatus.QUEUED and send_started_at is None
 
 
+# The call, its account and its application in one statement through a plain cursor: the
+# ORM's compiling of this four-table read of about a hundred columns cost more than a
+# quarter of a send's CPU (docs/performance.md, section 7). The application's account is the
+# call's (placing checks it), so it is not read twice.
+_ACCOUNT_FIELDS = rawrows.fields_of(ProviderAccount)
+_APPLICATION_FIELDS = rawrows.fields_of(Application)
+_SENDABLE = (
+    f"SELECT {rawrows.columns(_CALL_FIELDS, 'c')}, {rawrows.columns(_ACCOUNT_FIELDS, 'acc')}, "
+    f"{rawrows.columns(_APPLICATION_FIELDS, 'app')} "
+    f"FROM {Call._meta.db_table} c "
+    f"JOIN {ProviderAccount._meta.db_table} acc ON acc.id = c.account_id "
+    f"LEFT JOIN {Application._meta.db_table} app ON app.id = c.application_id "
+    "WHERE c.id = %s"
+)
+
+
 def _sendable(call_id: int) -> Call | None:
     """The call (with its account and application) if it is sendable, else None."""
-    calls = Call.objects.select_related("account", "application__account")
-    call = calls.filter(pk=call_id).first()
-    return call if call is not None and _is_sendable(call.status, call.send_started_at) else None
+    with connection.cursor() as cursor:
+        cursor.execute(_SENDABLE, [call_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    accounts_from = len(_CALL_FIELDS)
+    applications_from = accounts_from + len(_ACCOUNT_FIELDS)
+    call = rawrows.from_row(Call, _CALL_FIELDS, row[:accounts_from])
+    if not _is_sendable(call.status, call.send_started_at):
+        return None
+    call.account = rawrows.from_row(ProviderAccount, _ACCOUNT_FIELDS,
+                                    row[accounts_from:applications_from])
+    if call.application_id is not None:
+        call.application = rawrows.from_row(Application, _APPLICATION_FIELDS,
+                                            row[applications_from:])
+        if call.application.account_id == call.account_id:
+            call.application.account = call.account
+    return call
 
 
 def _lock_with_slot(call: Call) -> tuple[tuple[str, datetime | None, int], Any] | None:
@@ -264,11 +317,10 @@ def _lock_with_slot(call: Call) -> tuple[tuple[str, datetime | None, int], Any] 
     send_started_at, attempts) and the slot; None if the call or the slot does not exist.
 
     The call's row is locked before the slot's, as two statements did before."""
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     sql = (
         f'SELECT c.status, c.send_started_at, c.attempts, s.next_free_at '
         f'FROM "{Call._meta.db_table}" c, "{AccountRateSlot._meta.db_table}" s '
-        f"WHERE c.id = %s AND s.account_id = c.account_id{lock}"
+        f"WHERE c.id = %s AND s.account_id = c.account_id{_for_update()}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [call.pk])
@@ -304,7 +356,7 @@ def _claim(call: Call, *, take_slot: bool) -> Call | SubmitOutcome:
             return SubmitOutcome("wait", wait)
         call.attempts = current[2] + 1
         call.send_started_at = timezone.now()
-        call.save(update_fields=["attempts", "send_started_at", "updated_at"])
+        _store(call, {"attempts", "send_started_at"})
     return call
 
 

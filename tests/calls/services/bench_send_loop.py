@@ -3,8 +3,9 @@
 Not collected by the suite (not test_*.py); run it by path, e.g.
   DATABASE_URL=... SENDLOOP_N=200 .venv/bin/pytest -p no:cacheprovider -s -q \
       tests/calls/services/bench_send_loop.py -k sendloop
-PROFILE=1 writes a cProfile of the loop to PROFILE_TO (/tmp/send.prof); `-k showqueries` prints
-the SQL of one send. The fake provider answers from a thread of its own, not counted.
+PROFILE=1 writes a cProfile (by thread CPU) of the loop to PROFILE_TO (/tmp/send.prof);
+`-k showqueries` prints the SQL of one send. The fake provider answers from a thread of its
+own, not counted.
 """
 
 import cProfile
@@ -47,7 +48,7 @@ def queued(fake_provider, count: int) -> list[int]:
 def test_sendloop(fake_provider):
     ids = queued(fake_provider, N + 20)  # the first 20 warm up, not counted
     cpu, queries = [], []
-    prof = cProfile.Profile() if os.environ.get("PROFILE") else None
+    prof = cProfile.Profile(time.thread_time) if os.environ.get("PROFILE") else None
     for n, call_id in enumerate(ids):
         if prof and n == 20:
             prof.enable()
