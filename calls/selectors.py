@@ -22,6 +22,7 @@ from calls.models import (
     WebhookDelivery,
 )
 from calls.templatetags.calls_display import PILL_CLASSES
+from portal.api.pagination import LogPagination
 from voiceapps.models import Application, FlowType, Number
 from voiceapps.providers.registry import KIND_CHOICES, provider_class
 
@@ -33,6 +34,13 @@ def call_list() -> QuerySet[Call]:
     return Call.objects.select_related(
         "account", "application", "ncco_version__document", "placed_by", "placed_via_token"
     )
+
+
+def newest_page_versions(rows: QuerySet, size: int) -> list[tuple[int, datetime, datetime]]:
+    """(id, created_at, updated_at) of the log's newest page of `rows`: what the live log
+    compares with the page it showed, without loading the calls."""
+    return list(rows.order_by(*LogPagination.ordering)
+                .values_list("pk", "created_at", "updated_at")[:size])
 
 
 COUNT_CAP = 1000  # a filter bar says "1000+" beyond: a count must not cost a table scan
