@@ -3,7 +3,7 @@
 Pages are cut by a cursor on (created_at, id), never by counting, so the thousandth page
 costs what the first does.
 
-The live fragment is asked four times a second (at 500 events a second a change would wait
+The live fragment is asked every LOG_INTERVAL_MS (at 500 events a second a change would wait
 half a second on average for a poll each second). It reads the ids and versions of the newest
 page only (one indexed query of page-size rows) and answers 204 when they are what the page
 showed, by a digest the page sends back in `page_state`: exact, whatever the order the
@@ -41,9 +41,11 @@ from portal.roles import role_required
 
 # Parameters that place the page in the log rather than choose calls.
 NOT_FILTERS = ("cursor", "since_change", "page_state", "page_size")
-# A change waits 125 ms on average for the next poll; a poll that finds nothing costs one
-# narrow query, one that finds a change renders only what changed (docs/performance.md §4).
-LOG_INTERVAL_MS = 250
+# A change waits 200 ms on average for the next poll (500 ms at one poll a second). A poll
+# that finds nothing costs one narrow query, one that finds a change renders only what changed:
+# at 2.5 polls a second a viewer costs the server no more than one full page a second did
+# (docs/performance.md §4).
+LOG_INTERVAL_MS = 400
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Version = tuple[int, datetime, datetime]  # a row's id, created_at and updated_at
 
@@ -108,14 +110,6 @@ def _versions(rows: Sequence[Call]) -> list[Version]:
     return [(call.pk, call.created_at, call.updated_at) for call in rows]
 
 
-def _live_moments(rows: Sequence[Call], rendered_at: datetime) -> dict[str, str]:
-    """What the page's next poll sends back: its latest change and its page state."""
-    return {
-        "changed_at": live.token(max((call.updated_at for call in rows), default=None)),
-        "page_state": PageState.of(_versions(rows), rendered_at).token(),
-    }
-
-
 def filter_query(request: HttpRequest) -> str:
     """The request's filter parameters, re-encoded, without position parameters."""
     params = request.GET.copy()
@@ -149,10 +143,9 @@ def _relative(link: str | None) -> str:
     return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
-def _log_context(request: HttpRequest, filters: CallFilter) -> dict[str, Any]:
-    # Before the rows are read: a change stamped before the margin of this moment is in them.
-    rendered_at = timezone.now()
-    page = cursor_page(request, filters.qs if filters.is_valid() else Call.objects.none())
+def _log_context(request: HttpRequest, filters: CallFilter, page: dict[str, Any],
+                 versions: Sequence[Version], rendered_at: datetime) -> dict[str, Any]:
+    """What the log and its live fragment show of `page`, whose rows are `versions`."""
     return {
         "filter": filters,
         "calls": page["rows"],
@@ -161,14 +154,22 @@ def _log_context(request: HttpRequest, filters: CallFilter) -> dict[str, Any]:
         "query": filter_query(request),
         "live": "cursor" not in request.GET,
         "live_interval_ms": LOG_INTERVAL_MS,
-        **_live_moments(page["rows"], rendered_at),
+        # What the page's next poll sends back: its latest change and what it shows.
+        "changed_at": live.token(max((updated_at for *_, updated_at in versions), default=None)),
+        "page_state": PageState.of(versions, rendered_at).token(),
     }
+
+
+def _filtered(filters: CallFilter) -> QuerySet:
+    return filters.qs if filters.is_valid() else Call.objects.none()
 
 
 @role_required(Role.VIEWER)
 def call_list(request: HttpRequest) -> HttpResponse:
     filters = call_filter(request.GET)
-    context = _log_context(request, filters)
+    rendered_at = timezone.now()  # before the rows are read: see PageState.kept
+    page = cursor_page(request, _filtered(filters))
+    context = _log_context(request, filters, page, _versions(page["rows"]), rendered_at)
     context["filtered"] = any(request.GET.get(name) for name in filters.filters)
     context["count"] = selectors.capped_count(filters.qs) if filters.is_valid() else 0
     context["cap"] = selectors.COUNT_CAP
@@ -184,16 +185,24 @@ def call_list_live(request: HttpRequest) -> HttpResponse:
     seen = live.seen_change(request)
     shown = PageState.parse(request.GET.get("page_state", ""))
     filters = call_filter(request.GET)
-    rows = filters.qs if filters.is_valid() else Call.objects.none()
-    versions = selectors.newest_page_versions(rows, LogPagination().get_page_size(
-        Request(request)))
-    if shown is not None and shown.digest == page_digest(versions):
+    size = LogPagination().get_page_size(Request(request))
+    if shown is not None and shown.digest == page_digest(
+            selectors.newest_page_versions(_filtered(filters), size)):
         return HttpResponse(status=204)
-    context = _log_context(request, filters)
+    rendered_at = timezone.now()  # before the rows are read: see PageState.kept
+    page = cursor_page(request, selectors.call_versions(_filtered(filters)))
+    versions = [(row["pk"], row["created_at"], row["updated_at"]) for row in page["rows"]]
+    kept = shown.kept(versions) if shown else set()
+    # Only the rows that changed are loaded; one changed again since `versions` shows as it
+    # is now, and the page state (from `versions`) brings it once more at the next poll.
+    changed = selectors.calls_by_id(_filtered(filters), [pk for pk, *_ in versions
+                                                        if pk not in kept])
+    page["rows"] = [changed.get(pk, {"pk": pk})
+                    for pk, *_ in versions if pk in kept or pk in changed]
+    context = _log_context(request, filters, page, versions, rendered_at)
     context["previous_change"] = live.shown(seen)
-    # Decided on the rows rendered, which may be newer than `versions`.
-    context["kept"] = shown.kept(_versions(context["calls"])) if shown else set()
-    context["any_calls"] = context["calls"] or Call.objects.exists()
+    context["kept"] = kept
+    context["any_calls"] = bool(versions) or Call.objects.exists()
     return render(request, "calls/call_list.html#live", context)
 
 

@@ -232,7 +232,7 @@ def test_the_live_fragment_is_cheap_when_nothing_changed(log, client_for, viewer
     assert response.status_code == 204 and response.content == b""
     # One query of the newest page's ids and versions, no call loaded or rendered.
     call_queries = [q["sql"] for q in queries.captured_queries if '"calls_call"' in q["sql"]]
-    assert len(call_queries) == 1 and "LIMIT 50" in call_queries[0].upper()
+    assert len(call_queries) == 1 and "LIMIT" in call_queries[0].upper()
     assert '"calls_call"."to_display"' not in call_queries[0]
 
 
