@@ -22,6 +22,7 @@ from calls.models import (
     WebhookDelivery,
 )
 from calls.templatetags.calls_display import PILL_CLASSES
+from portal.api.pagination import LogPagination
 from voiceapps.models import Application, FlowType, Number
 from voiceapps.providers.registry import KIND_CHOICES, provider_class
 
@@ -33,6 +34,24 @@ def call_list() -> QuerySet[Call]:
     return Call.objects.select_related(
         "account", "application", "ncco_version__document", "placed_by", "placed_via_token"
     )
+
+
+def newest_page_versions(rows: QuerySet[Call], size: int) -> list[tuple[int, datetime, datetime]]:
+    """(id, created_at, updated_at) of the log's newest page of `rows`: what a live log's
+    poll compares with the page it showed, in one narrow query."""
+    return list(rows.order_by(*LogPagination.ordering)
+                .values_list("pk", "created_at", "updated_at")[:size])
+
+
+def call_versions(rows: QuerySet[Call]) -> QuerySet:
+    """Each call's id, created_at and updated_at, what the live log compares with the page
+    it showed, without loading the calls."""
+    return rows.values("pk", "created_at", "updated_at")
+
+
+def calls_by_id(rows: QuerySet[Call], ids: list[int]) -> dict[int, Call]:
+    """Those of `rows` with these ids, by id (the live log loads only the rows that changed)."""
+    return rows.in_bulk(ids) if ids else {}
 
 
 COUNT_CAP = 1000  # a filter bar says "1000+" beyond: a count must not cost a table scan

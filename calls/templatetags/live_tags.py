@@ -21,10 +21,13 @@ def live_poll(context: template.Context, url_name: str, *args: Any) -> SafeStrin
     if not context.get("live"):
         return ""
     query = context.get("query")
+    # A page that says exactly what it shows (the call log) sends that back too.
+    page_state = context.get("page_state")
     return format_html(
-        ' data-live hx-get="{}?{}since_change={}" hx-trigger="every {}ms" hx-swap="outerHTML"',
+        ' data-live hx-get="{}?{}since_change={}{}" hx-trigger="every {}ms" hx-swap="outerHTML"',
         reverse(url_name, args=args),
         f"{query}&" if query else "",
         urlencode(context["changed_at"]),
+        f"&page_state={urlencode(page_state)}" if page_state else "",
         context["live_interval_ms"],
     )

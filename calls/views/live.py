@@ -1,7 +1,9 @@
 """What every live page shares: the call log, a call's page, the dashboard and the webhook
 deliveries each poll a fragment with the moment they last saw (`since_change`); the
 fragment answers 204 after one cheap query when nothing changed since, else the new
-content (static/js/live.js swaps it in and highlights what changed).
+content (static/js/live.js swaps it in and highlights what changed). The call log, which
+changes many times a second under load, also sends what its rows are (`page_state`) and is
+answered with only the rows that changed (calls/views/log.py).
 
 A change is stamped (`updated_at`, `received_at`) by the process that makes it, with its own
 machine's clock, before its transaction commits: on several web and worker nodes a change

@@ -6,6 +6,9 @@
 // swap, every [data-field] whose text changed is briefly highlighted, the keyboard focus
 // goes back to the element that had it, and a <details> the reader had opened (by its id)
 // stays open: a row's panel closed under the reader's pointer as its status changed.
+// An answer may send an element the page already shows as it is as an empty placeholder with
+// its id and data-kept (the call log sends only the rows that changed): the page's own
+// element takes its place, as it is (its highlight is not replayed).
 (function () {
   "use strict";
   var KEY = "callboard.live"; // one switch for every live page: paused here, paused there
@@ -40,6 +43,7 @@
   });
 
   var before = null;
+  var replaced = null; // the region being swapped out, which holds the kept elements
   var focused = null;
   var opened = [];
   document.body.addEventListener("htmx:beforeSwap", function (event) {
@@ -52,6 +56,7 @@
       event.detail.shouldSwap = false;
       return;
     }
+    replaced = region;
     before = {};
     region.querySelectorAll("[data-field]").forEach(function (field) {
       before[field.getAttribute("data-field")] = field.textContent.trim();
@@ -60,6 +65,15 @@
     focused = active && region.contains(active) && active.id ? active.id : null;
     opened = Array.prototype.map.call(region.querySelectorAll("details[id][open]"),
                                       function (details) { return details.id; });
+  });
+  document.body.addEventListener("htmx:afterSwap", function () {
+    if (replaced === null) return;
+    document.querySelectorAll("[data-live] [data-kept]").forEach(function (placeholder) {
+      var element = replaced.querySelector("#" + CSS.escape(placeholder.id));
+      element.classList.remove("changed");
+      placeholder.replaceWith(element);
+    });
+    replaced = null;
   });
   document.body.addEventListener("htmx:afterSettle", function () {
     if (before === null) return;

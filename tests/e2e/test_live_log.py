@@ -5,16 +5,18 @@ over HTTP."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 import requests
+from django.utils import timezone
 
 from calls.models import Call, CallStatus
 from portal.models import Role
 from tests.calls.placing import FROM, TO, ensure_roles, vonage_setup
 from tests.calls.webhook_helpers import body_of
 from tests.e2e.pages import sign_in
-from tests.factories import UserFactory
+from tests.factories import CallFactory, ProviderAccountFactory, UserFactory
 from tests.fakes.provider_accounts import SIGNATURE_SECRET, vonage_signed_headers
 from tests.helpers import wait_for
 
@@ -141,6 +143,38 @@ def test_a_placed_call_is_watched_ring_answer_and_complete_on_the_page_it_lands_
     expect(page.locator("[data-field=duration]")).to_have_text("0:42")
     expect(page.locator("#actions").get_by_role("button", name="Hang up")).to_have_count(0)
     assert page.evaluate("() => window.notReloaded") is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_changed_row_is_replaced_in_place_and_the_other_rows_stay_as_they_are(
+    live_server, browser_page
+):
+    """The log sends only the row that changed: it takes that row's place, and the rows
+    around it are the same elements as before (what the reader had open or selected in
+    them stays so)."""
+    browser, expect = browser_page
+    ensure_roles()
+    UserFactory(username="vera", role=Role.VIEWER)
+    account = ProviderAccountFactory(vonage=True)
+    calls = [CallFactory(account=account, provider="vonage", status="ringing")
+             for _ in range(3)]
+    # Changed long before the page is rendered: the page shows them as they are.
+    Call.objects.update(updated_at=timezone.now() - timedelta(minutes=1))
+    page = browser.new_page()
+    sign_in(page, live_server.url, "vera", "/calls/")
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(3)
+    order = rows.evaluate_all("rows => rows.map(row => row.id)")
+    rows.evaluate_all("rows => rows.forEach(row => { row.before = true; })")
+
+    middle = calls[1]
+    Call.objects.filter(pk=middle.pk).update(status=CallStatus.ANSWERED,
+                                             updated_at=timezone.now())
+    expect(page.locator(f"#call-{middle.pk} .pill")).to_have_text("Answered", timeout=LIVE)
+    expect(page.locator(f"#call-{middle.pk}")).to_have_class("changed")
+    assert rows.evaluate_all("rows => rows.map(row => row.id)") == order
+    assert rows.evaluate_all("rows => rows.map(row => row.before === true)") == [
+        True, False, True]
 
 
 def reload(call: Call) -> Call:
