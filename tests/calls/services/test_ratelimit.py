@@ -5,7 +5,7 @@ How fast calls actually go out is measured by bench/placement.py, not asserted h
 
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection, connections, transaction
@@ -31,16 +31,16 @@ def take(account, now: float) -> float:
         return ratelimit.slot_take(account=account, now=now)
 
 
-def sent(setup, *, answered_ago: float | None = None) -> Call:
-    """A call of the setup's account with a request in flight, or answered that long ago."""
+def sent(setup, *, answered_at: float | None = None) -> Call:
+    """A call of the setup's account with a request in flight, or answered at that moment."""
     call, _ = placing.call_place(actor=SYSTEM, via=placing.VIA_API,
                                   application=setup.application, from_number=FROM,
                                   to=phone(), flow={"type": "application"})
-    if answered_ago is None:
+    if answered_at is None:
         Call.objects.filter(pk=call.pk).update(send_started_at=timezone.now())
     else:
         CallEventFactory(call=call, source="callboard", kind=ratelimit.SEND_EVENT,
-                         received_at=timezone.now() - timedelta(seconds=answered_ago))
+                         received_at=datetime.fromtimestamp(answered_at, tz=UTC))
     return call
 
 
@@ -80,10 +80,12 @@ def test_a_late_send_does_not_push_the_schedule_back(fake_provider):
 @pytest.mark.django_db
 def test_requests_in_flight_or_answered_within_the_second_hold_the_places(fake_provider):
     setup = voicegateway_setup(fake_provider, cps=2)
+    # One moment for the answers and the take: a loaded machine may spend a while placing.
+    now = time.time()
     sent(setup)  # in flight
-    sent(setup, answered_ago=0.3)
-    sent(setup, answered_ago=1.5)  # out of the window already
-    assert take(setup.account, time.time()) == pytest.approx(0.7, abs=0.05)
+    sent(setup, answered_at=now - 0.3)
+    sent(setup, answered_at=now - 1.5)  # out of the window already
+    assert take(setup.account, now) == pytest.approx(0.7, abs=0.001)
 
 
 @pytest.mark.django_db
