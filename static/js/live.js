@@ -70,6 +70,12 @@
     if (replaced === null) return;
     document.querySelectorAll("[data-live] [data-kept]").forEach(function (placeholder) {
       var element = replaced.querySelector("#" + CSS.escape(placeholder.id));
+      if (element === null) {
+        // Only if a node's clock ran past the late-change margin: the page lacks a row the
+        // server took as shown, so it asks for all of it again.
+        window.location.reload();
+        return;
+      }
       element.classList.remove("changed");
       placeholder.replaceWith(element);
     });
