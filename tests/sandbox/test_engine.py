@@ -431,6 +431,22 @@ def first_error(receiver) -> dict:
     return [e for e in receiver.events() if "reason" in e][0]
 
 
+def test_the_hosts_proxy_and_netrc_settings_never_reroute_or_resign_a_request(
+        place, player, receiver, monkeypatch, tmp_path):
+    """A provider sends its requests straight to the URL, signed as it signs them."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", "")
+    place("447700900001")
+    player.play()
+
+    assert receiver.statuses() == ["started", "ringing", "busy", "completed"]
+    assert {r.headers["Authorization"].split()[0] for r in receiver.to("/events")} == {"Bearer"}
+
+
 def test_an_invalid_answer_ncco_is_reported_and_ends_the_call(place, player, receiver):
     receiver.reply("/answer", [{"action": "talk"}])
     place("447700900000")
