@@ -235,9 +235,9 @@ def _playing(*, before: datetime) -> int:
 def backlog_note(measured: dict) -> str:
     """Whether the calls in play held steady over the window, in words."""
     start, end = measured["playing_at_start"], measured["playing_at_end"]
-    # Calls in play at a steady rate: about the rate times a call's few seconds, give or take
-    # a second's worth of placing (the scheduler places once a second).
-    if end - start > max(LIMIT, 0.1 * start):
+    # At a steady state the calls in play move by about one tick's placing (the scheduler
+    # places once a second), whatever the rate.
+    if end - start > max(1.0, measured["attempts_per_s"]):
         return (f"the backlog grew: {start:,} calls in play at the window's start, {end:,} at "
                 "its end; placing outran playing, so the rate placed is not one the stack keeps")
     return f"steady: {start:,} calls in play at the window's start, {end:,} at its end"
