@@ -31,7 +31,6 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime
 
 from bench import run
 
@@ -186,7 +185,7 @@ def measure(
         threading.Thread(target=load, args=(name, *target)) for name, target in paths.items()
     ]
     begin = timezone.now()
-    playing_at_start = _playing(before=begin)
+    playing_at_start = _in_play(campaign_id)
     cpu_before = scheduler.cpu()
     with run.CpuMeter(stack) as web, run.WorkerCpuMeter(stack) as workers:
         for thread in threads:
@@ -194,6 +193,7 @@ def measure(
         time.sleep(window)
         cpu_after = scheduler.cpu()
         end = timezone.now()
+        playing_at_end = _in_play(campaign_id)
     for thread in threads:
         thread.join()
     seconds = (end - begin).total_seconds()
@@ -205,16 +205,16 @@ def measure(
         submitted_at__lt=end,
         pk__in=Attempt.objects.filter(contact__campaign_id=campaign_id).values("call_id"),
     ).count()
-    # Calls the sandbox played to their end in the window, and those in play at its start
-    # and end: when placing outruns playing, the calls in play grow, the steps left queued
-    # are work (and CPU) the window does not see, and the rate placed is not one it keeps.
+    # Calls the sandbox played to their end in the window; with the calls in play at its
+    # start and end: when placing outruns playing, the calls in play grow, the work left
+    # queued is CPU the window does not see, and the rate placed is not one it keeps.
     ended = SandboxCall.objects.filter(ended_at__gte=begin, ended_at__lt=end).count()
     return {
         "seconds": seconds,
         "ended": ended,
         "ended_per_s": ended / seconds,
         "playing_at_start": playing_at_start,
-        "playing_at_end": _playing(before=end),
+        "playing_at_end": playing_at_end,
         "attempts_per_s": attempts / seconds,
         "submitted_per_s": submitted / seconds,
         "scheduler_share": (cpu_after[0] - cpu_before[0]) / seconds,
@@ -225,11 +225,14 @@ def measure(
     }
 
 
-def _playing(*, before: datetime) -> int:
-    """Sandbox calls created before `before` and not yet ended: the calls in play."""
-    from voiceapps.sandbox.models import SandboxCall
+def _in_play(campaign_id: int) -> int:
+    """The campaign's calls placed and not yet over, as Callboard knows them now: waiting to
+    be sent, playing on the sandbox, or with their last events not yet applied."""
+    from calls.models import TERMINAL_STATUSES, Call
+    from campaigns.models import Attempt
 
-    return SandboxCall.objects.filter(ended_at__isnull=True, created_at__lt=before).count()
+    calls = Attempt.objects.filter(contact__campaign_id=campaign_id).values("call_id")
+    return Call.objects.filter(pk__in=calls).exclude(status__in=TERMINAL_STATUSES).count()
 
 
 def backlog_note(measured: dict) -> str:
@@ -263,7 +266,8 @@ def figures(measured: dict) -> list[run.Figure]:
             measured["ended_per_s"],
             "/s",
             target=(">=", 45),
-            note="the rate sustained: calls placed beyond it wait in the sandbox's queue",
+            note="the rate sustained: calls placed beyond it wait in a queue (to be sent, "
+            "played, or their events applied)",
         ),
         run.Figure(
             "scheduler CPU, share of one core",
