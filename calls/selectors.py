@@ -97,7 +97,6 @@ def last_control(*, call: Call) -> CallEvent | None:
     return call.events.filter(source="control").order_by("-received_at", "-id").first()
 
 
-# Payload keys that link to a recording or a transcript, and what to call them.
 # Payload keys naming a provider's file -> what it is. The timeline never links them: the
 # provider's URL needs its credentials and fails in a browser; recordings' `event_media` tag
 # shows Callboard's stored copy instead.

@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -436,11 +436,17 @@ def transferred_documents(call_id: int) -> set[int]:
 
 
 @transaction.atomic
-def _record(*, actor: Actor, call: Call, action: str, payload: dict[str, Any]) -> CallEvent:
+def _record(*, actor: Actor, call: Call, action: str, sent_at: datetime,
+            payload: dict[str, Any]) -> CallEvent:
+    """The control event, stamped when the request was sent: the provider may report what the
+    action caused (a hang-up's end) before it answers the request, and the timeline must show
+    cause before effect. The call is touched as this commits, so that its page, which polls
+    for the latest change, shows the action however long the provider took to answer."""
     audit_record(actor=actor, action=f"call.{action}", obj=call, changes=payload)
     record = CallEvent.objects.create(
-        call=call, source="control", kind="control", raw_status=action,
+        call=call, source="control", kind="control", raw_status=action, received_at=sent_at,
         payload={"by": actor.label, **payload})
+    Call.objects.filter(pk=call.pk).update(updated_at=timezone.now())
     call_changed.send(sender=Call, call=call, event=record, previous_status=call.status,
                       created=False)
     return record
@@ -460,18 +466,19 @@ def call_control(*, actor: Actor, call: Call, action: str, **params: Any) -> Cal
     if action not in available_actions(call):
         raise ControlConflict(_conflict(call, action, provider))
     plan = _plan(call, provider, action, params)
+    sent_at = timezone.now()
     attempts, error = _send(call, plan)
     if error is None:
         if action in TOGGLES:
             field, value = TOGGLES[action]
             setattr(call, field, value)
             call.save(update_fields=[field, "updated_at"])
-        return _record(actor=actor, call=call, action=action, payload={
+        return _record(actor=actor, call=call, action=action, sent_at=sent_at, payload={
             "sent": plan.sent, "outcome": "accepted", "attempts": attempts})
     sentence = error.message
     if error.trace_id:
         sentence += f" (provider trace id {error.trace_id})"
-    _record(actor=actor, call=call, action=action, payload={
+    _record(actor=actor, call=call, action=action, sent_at=sent_at, payload={
         "sent": plan.sent, "outcome": "refused", "attempts": attempts,
         "http_status": error.status, "error": sentence})
     raise ControlFailed(f"{provider.label} refused to {ACTIONS[action].lower()}: {sentence}",

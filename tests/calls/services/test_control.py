@@ -3,11 +3,15 @@ provider's own document (Vonage and KPN OpenAPI specs, the jambonz swagger); Voi
 bodies are also held to jambonz.md 2.6 (one operation per request) here."""
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
-from calls.models import CallStatus
+from calls.models import Call, CallStatus
+from calls.selectors import call_changed_at, call_timeline
 from calls.services import control
+from calls.views.live import LATE_CHANGE_MARGIN
 from portal.models import AuditEntry
 from portal.services import SYSTEM, Actor
 from tests.calls.controlling import (  # noqa: F401 (fixtures)
@@ -18,7 +22,7 @@ from tests.calls.controlling import (  # noqa: F401 (fixtures)
     quick_operator,
 )
 from tests.calls.placing import TO, kpn_setup, voicegateway_setup, vonage_setup
-from tests.factories import NccoDocumentFactory, NccoVersionFactory
+from tests.factories import CallEventFactory, NccoDocumentFactory, NccoVersionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -499,3 +503,42 @@ def test_the_system_actor_is_named_on_the_timeline(fake_provider):
     event = control.call_control(actor=SYSTEM, call=call, action="hangup")
 
     assert event.payload["by"] == "system"
+
+
+def test_an_end_reported_before_the_hang_up_is_answered_follows_it_on_the_timeline(
+        fake_provider, operator, monkeypatch):
+    """Voice Gateway may send the call's end before its answer to the hang-up is back."""
+    call = live_call(vonage_setup(fake_provider))
+    send = control._send
+
+    def provider_reports_the_end_first(call, plan):
+        sent = send(call, plan)
+        CallEventFactory(call=call, status=CallStatus.COMPLETED)
+        return sent
+
+    monkeypatch.setattr(control, "_send", provider_reports_the_end_first)
+    control.call_control(actor=operator, call=call, action="hangup")
+
+    timeline = call_timeline(call=call)["timeline"]
+    assert [entry.event.raw_status for entry in timeline] == ["hangup", "completed"]
+
+
+def test_a_call_page_seen_during_a_slow_answer_still_shows_the_action(fake_provider, operator,
+                                                                      monkeypatch):
+    """The action is stamped when sent, longer ago than the live pages' margin here; the
+    call's own change, stamped as the action is recorded, makes its page fetch it again."""
+    call = live_call(vonage_setup(fake_provider))
+    send = control._send
+    answered_at = timezone.now() + LATE_CHANGE_MARGIN * 3
+
+    def slow_provider(call, plan):
+        sent = send(call, plan)
+        traveller.shift(answered_at - timezone.now())
+        return sent
+
+    with time_machine.travel(timezone.now(), tick=True) as traveller:
+        monkeypatch.setattr(control, "_send", slow_provider)
+        event = control.call_control(actor=operator, call=call, action="hangup")
+
+    assert event.received_at < answered_at - LATE_CHANGE_MARGIN
+    assert call_changed_at(call=Call.objects.get(pk=call.pk)) >= answered_at
