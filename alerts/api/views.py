@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -24,6 +26,7 @@ from alerts.api.serializers import (
 )
 from alerts.filters import AlertFilter
 from alerts.models import AlertChannel, AlertRule
+from portal.api.generics import ObjectApi
 from portal.api.responses import secret_response
 from portal.api.serializers import NoBodySerializer
 from portal.roles import AdminOnly
@@ -67,30 +70,24 @@ class AlertRuleListCreateApi(GenericAPIView):
                         headers={"Location": reverse("api_alert_rule", args=[rule.pk])})
 
 
-class AlertRuleDetailApi(APIView):
+@extend_schema_view(
+    get=extend_schema(responses=AlertRuleSerializer, summary="Read an alert rule"),
+    patch=extend_schema(request=AlertRuleUpdateSerializer, responses=AlertRuleSerializer,
+                        summary="Change an alert rule (audited)"),
+    delete=extend_schema(responses={204: None}, summary="Delete an alert rule and its alerts"),
+)
+class AlertRuleDetailApi(ObjectApi):
     permission_classes = [AdminOnly]
+    serializer_class = AlertRuleSerializer
+    update_serializer_class = AlertRuleUpdateSerializer
+    queryset = AlertRule.objects.all()
 
-    @extend_schema(responses=AlertRuleSerializer, summary="Read an alert rule")
-    def get(self, request, pk: int):
-        return Response(AlertRuleSerializer(get_object_or_404(AlertRule, pk=pk)).data)
-
-    @extend_schema(request=AlertRuleUpdateSerializer, responses=AlertRuleSerializer,
-                   summary="Change an alert rule (audited)")
-    def patch(self, request, pk: int):
-        rule = get_object_or_404(AlertRule, pk=pk)
-        data = AlertRuleUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+    def change(self, actor: Actor, obj: AlertRule, values: dict[str, Any]) -> None:
         channels = values.pop("channels", None)
-        services.alert_rule_update(actor=Actor.from_request(request), rule=rule, values=values,
-                                   channels=channels)
-        return Response(AlertRuleSerializer(rule).data)
+        services.alert_rule_update(actor=actor, rule=obj, values=values, channels=channels)
 
-    @extend_schema(responses={204: None}, summary="Delete an alert rule and its alerts")
-    def delete(self, request, pk: int):
-        rule = get_object_or_404(AlertRule, pk=pk)
-        services.alert_rule_delete(actor=Actor.from_request(request), rule=rule)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def remove(self, actor: Actor, obj: AlertRule) -> None:
+        services.alert_rule_delete(actor=actor, rule=obj)
 
 
 class AlertChannelListCreateApi(GenericAPIView):
@@ -117,28 +114,23 @@ class AlertChannelListCreateApi(GenericAPIView):
                                status=status.HTTP_201_CREATED, headers={"Location": location})
 
 
-class AlertChannelDetailApi(APIView):
+@extend_schema_view(
+    get=extend_schema(responses=AlertChannelSerializer, summary="Read an alert channel"),
+    patch=extend_schema(request=AlertChannelUpdateSerializer, responses=AlertChannelSerializer,
+                        summary="Change an alert channel (its kind stays)"),
+    delete=extend_schema(responses={204: None}, summary="Delete an alert channel"),
+)
+class AlertChannelDetailApi(ObjectApi):
     permission_classes = [AdminOnly]
+    serializer_class = AlertChannelSerializer
+    update_serializer_class = AlertChannelUpdateSerializer
+    queryset = AlertChannel.objects.all()
 
-    @extend_schema(responses=AlertChannelSerializer, summary="Read an alert channel")
-    def get(self, request, pk: int):
-        return Response(AlertChannelSerializer(get_object_or_404(AlertChannel, pk=pk)).data)
+    def change(self, actor: Actor, obj: AlertChannel, values: dict[str, Any]) -> None:
+        services.alert_channel_update(actor=actor, channel=obj, values=values)
 
-    @extend_schema(request=AlertChannelUpdateSerializer, responses=AlertChannelSerializer,
-                   summary="Change an alert channel (its kind stays)")
-    def patch(self, request, pk: int):
-        channel = get_object_or_404(AlertChannel, pk=pk)
-        data = AlertChannelUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.alert_channel_update(actor=Actor.from_request(request), channel=channel,
-                                      values=data.validated_data)
-        return Response(AlertChannelSerializer(channel).data)
-
-    @extend_schema(responses={204: None}, summary="Delete an alert channel")
-    def delete(self, request, pk: int):
-        channel = get_object_or_404(AlertChannel, pk=pk)
-        services.alert_channel_delete(actor=Actor.from_request(request), channel=channel)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def remove(self, actor: Actor, obj: AlertChannel) -> None:
+        services.alert_channel_delete(actor=actor, channel=obj)
 
 
 class AlertChannelTestApi(APIView):

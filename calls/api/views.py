@@ -9,6 +9,7 @@ when it refuses."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
@@ -16,7 +17,12 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.generics import GenericAPIView
@@ -51,6 +57,7 @@ from calls.models import Call, CallEvent
 from calls.services import control, placing, profiles
 from calls.services.deliveries import delivery_replay, delivery_replay_summary
 from calls.services.test_call import test_call_place
+from portal.api.generics import ObjectApi
 from portal.api.pagination import LogPagination, ReceivedPagination, StoryPagination
 from portal.api.renderers import CsvExportMixin
 from portal.api.serializers import (
@@ -185,26 +192,22 @@ class CallProfileListCreateApi(GenericAPIView):
                         headers={"Location": reverse("api_call_profile", args=[profile.pk])})
 
 
-class CallProfileDetailApi(APIView):
-    @extend_schema(responses=CallProfileSerializer, summary="Read a call profile")
-    def get(self, request, pk: int):
-        return Response(CallProfileSerializer(get_object_or_404(CallProfile, pk=pk)).data)
+@extend_schema_view(
+    get=extend_schema(responses=CallProfileSerializer, summary="Read a call profile"),
+    patch=extend_schema(request=CallProfileUpdateSerializer, responses=CallProfileSerializer,
+                        summary="Change a call profile (its provider kind stays)"),
+    delete=extend_schema(responses={204: None}, summary="Delete a call profile"),
+)
+class CallProfileDetailApi(ObjectApi):
+    serializer_class = CallProfileSerializer
+    update_serializer_class = CallProfileUpdateSerializer
+    queryset = CallProfile.objects.all()
 
-    @extend_schema(request=CallProfileUpdateSerializer, responses=CallProfileSerializer,
-                   summary="Change a call profile (its provider kind stays)")
-    def patch(self, request, pk: int):
-        profile = get_object_or_404(CallProfile, pk=pk)
-        data = CallProfileUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        profiles.call_profile_update(actor=Actor.from_request(request), profile=profile,
-                                     **data.validated_data)
-        return Response(CallProfileSerializer(profile).data)
+    def change(self, actor: Actor, obj: CallProfile, values: dict[str, Any]) -> None:
+        profiles.call_profile_update(actor=actor, profile=obj, **values)
 
-    @extend_schema(responses={204: None}, summary="Delete a call profile")
-    def delete(self, request, pk: int):
-        profile = get_object_or_404(CallProfile, pk=pk)
-        profiles.call_profile_delete(actor=Actor.from_request(request), profile=profile)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def remove(self, actor: Actor, obj: CallProfile) -> None:
+        profiles.call_profile_delete(actor=actor, profile=obj)
 
 
 # Logs ---------------------------------------------------------------------------------------
