@@ -6,7 +6,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -70,13 +70,12 @@ class AlertRuleListCreateApi(GenericAPIView):
                         headers={"Location": reverse("api_alert_rule", args=[rule.pk])})
 
 
-@extend_schema_view(
-    get=extend_schema(responses=AlertRuleSerializer, summary="Read an alert rule"),
-    patch=extend_schema(request=AlertRuleUpdateSerializer, responses=AlertRuleSerializer,
-                        summary="Change an alert rule (audited)"),
-    delete=extend_schema(responses={204: None}, summary="Delete an alert rule and its alerts"),
-)
 class AlertRuleDetailApi(ObjectApi):
+    summaries = {
+        "get": "Read an alert rule",
+        "patch": "Change an alert rule (audited)",
+        "delete": "Delete an alert rule and its alerts",
+    }
     permission_classes = [AdminOnly]
     serializer_class = AlertRuleSerializer
     update_serializer_class = AlertRuleUpdateSerializer
@@ -114,13 +113,12 @@ class AlertChannelListCreateApi(GenericAPIView):
                                status=status.HTTP_201_CREATED, headers={"Location": location})
 
 
-@extend_schema_view(
-    get=extend_schema(responses=AlertChannelSerializer, summary="Read an alert channel"),
-    patch=extend_schema(request=AlertChannelUpdateSerializer, responses=AlertChannelSerializer,
-                        summary="Change an alert channel (its kind stays)"),
-    delete=extend_schema(responses={204: None}, summary="Delete an alert channel"),
-)
 class AlertChannelDetailApi(ObjectApi):
+    summaries = {
+        "get": "Read an alert channel",
+        "patch": "Change an alert channel (its kind stays)",
+        "delete": "Delete an alert channel",
+    }
     permission_classes = [AdminOnly]
     serializer_class = AlertChannelSerializer
     update_serializer_class = AlertChannelUpdateSerializer

@@ -17,12 +17,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_view,
-)
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.generics import GenericAPIView
@@ -192,13 +187,12 @@ class CallProfileListCreateApi(GenericAPIView):
                         headers={"Location": reverse("api_call_profile", args=[profile.pk])})
 
 
-@extend_schema_view(
-    get=extend_schema(responses=CallProfileSerializer, summary="Read a call profile"),
-    patch=extend_schema(request=CallProfileUpdateSerializer, responses=CallProfileSerializer,
-                        summary="Change a call profile (its provider kind stays)"),
-    delete=extend_schema(responses={204: None}, summary="Delete a call profile"),
-)
 class CallProfileDetailApi(ObjectApi):
+    summaries = {
+        "get": "Read a call profile",
+        "patch": "Change a call profile (its provider kind stays)",
+        "delete": "Delete a call profile",
+    }
     serializer_class = CallProfileSerializer
     update_serializer_class = CallProfileUpdateSerializer
     queryset = CallProfile.objects.all()

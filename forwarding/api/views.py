@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
@@ -69,21 +69,13 @@ class SubscriptionListCreateApi(ListModelMixin, GenericAPIView):
                                headers={"Location": body["href"]})
 
 
-@extend_schema_view(
-    get=extend_schema(tags=TAGS, responses=SubscriptionSerializer, summary="Read a subscription"),
-    patch=extend_schema(
-        tags=TAGS,
-        request=SubscriptionUpdateSerializer,
-        responses=SubscriptionSerializer,
-        summary="Change a subscription (enabled: true turns a disabled one on)",
-    ),
-    delete=extend_schema(
-        tags=TAGS,
-        responses={204: None},
-        summary="Delete a subscription, its log and what it has not sent",
-    ),
-)
 class SubscriptionDetailApi(ObjectApi):
+    tags = TAGS
+    summaries = {
+        "get": "Read a subscription",
+        "patch": "Change a subscription (enabled: true turns a disabled one on)",
+        "delete": "Delete a subscription, its log and what it has not sent",
+    }
     permission_classes = [AdminOnly]
     serializer_class = SubscriptionSerializer
     update_serializer_class = SubscriptionUpdateSerializer

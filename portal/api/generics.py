@@ -3,14 +3,15 @@
 ObjectApi is one object of a list: GET shows it (`serializer_class`), PATCH hands the fields
 given (`update_serializer_class`, a StrictSerializer) to `change` and shows the object again,
 DELETE hands it to `remove`. `change` and `remove` call the pages' services, which check and
-audit, so the API and the pages cannot drift apart. A subclass declares each method's schema
-with `extend_schema_view`."""
+audit, so the API and the pages cannot drift apart. The API reference of each method follows
+from the same class attributes, with the `summaries` a subclass gives."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db.models import Model
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -21,6 +22,19 @@ from portal.services import Actor
 # No docstring: drf-spectacular would show an inherited one as every endpoint's description.
 class ObjectApi(GenericAPIView):
     update_serializer_class: type[serializers.Serializer]
+    summaries: dict[str, str]  # the API reference's line for "get", "patch" and "delete"
+    tags: list[str] | None = None  # None: the reference files it under its URL
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        extend_schema_view(
+            get=extend_schema(tags=cls.tags, responses=cls.serializer_class,
+                              summary=cls.summaries["get"]),
+            patch=extend_schema(tags=cls.tags, request=cls.update_serializer_class,
+                                responses=cls.serializer_class, summary=cls.summaries["patch"]),
+            delete=extend_schema(tags=cls.tags, responses={204: None},
+                                 summary=cls.summaries["delete"]),
+        )(cls)
 
     def change(self, actor: Actor, obj: Model, values: dict[str, Any]) -> None:
         raise NotImplementedError

@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.generics import GenericAPIView
@@ -85,13 +85,12 @@ class AccountListCreateApi(ListModelMixin, GenericAPIView):
         return Response(self.get_serializer(account).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema_view(
-    get=extend_schema(summary="Read a provider account (secrets only as set/masked)"),
-    patch=extend_schema(request=AccountUpdateSerializer, responses=AccountSerializer,
-                        summary="Change a provider account (admin); the kind stays"),
-    delete=extend_schema(responses={204: None}, summary="Delete a provider account (admin)"),
-)
 class AccountDetailApi(ObjectApi):
+    summaries = {
+        "get": "Read a provider account (secrets only as set/masked)",
+        "patch": "Change a provider account (admin); the kind stays",
+        "delete": "Delete a provider account (admin)",
+    }
     permission_classes = [ViewerReadsAdminWrites]
     serializer_class = AccountSerializer
     update_serializer_class = AccountUpdateSerializer
@@ -177,14 +176,12 @@ class ApplicationListCreateApi(ListModelMixin, GenericAPIView):
         return Response(self.get_serializer(application).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema_view(
-    get=extend_schema(summary="Read an application"),
-    patch=extend_schema(request=ApplicationUpdateSerializer, responses=ApplicationSerializer,
-                        summary="Change an application (push it afterwards)"),
-    delete=extend_schema(responses={204: None}, summary="Delete an application from Callboard "
-                         "(the provider keeps its copy)"),
-)
 class ApplicationDetailApi(ObjectApi):
+    summaries = {
+        "get": "Read an application",
+        "patch": "Change an application (push it afterwards)",
+        "delete": "Delete an application from Callboard (the provider keeps its copy)",
+    }
     serializer_class = ApplicationSerializer
     update_serializer_class = ApplicationUpdateSerializer
     queryset = Application.objects.select_related("account")
@@ -279,14 +276,12 @@ class NumberListCreateApi(ListModelMixin, GenericAPIView):
         return Response(self.get_serializer(number).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema_view(
-    get=extend_schema(summary="Read a number"),
-    patch=extend_schema(request=NumberUpdateSerializer, responses=NumberSerializer,
-                        summary="Change a number's digits, capabilities or description"),
-    delete=extend_schema(responses={204: None}, summary="Remove a number from Callboard "
-                         "(it stays yours at the provider)"),
-)
 class NumberDetailApi(ObjectApi):
+    summaries = {
+        "get": "Read a number",
+        "patch": "Change a number's digits, capabilities or description",
+        "delete": "Remove a number from Callboard (it stays yours at the provider)",
+    }
     serializer_class = NumberSerializer
     update_serializer_class = NumberUpdateSerializer
     queryset = Number.objects.select_related("account", "application")
