@@ -9,6 +9,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
+from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -33,7 +34,7 @@ from portal.roles import AdminOnly
 from portal.services import Actor
 
 
-class AlertListApi(GenericAPIView):
+class AlertListApi(ListModelMixin, GenericAPIView):
     serializer_class = AlertSerializer
     filterset_class = AlertFilter  # the alert page takes the same parameters
 
@@ -43,19 +44,17 @@ class AlertListApi(GenericAPIView):
     @extend_schema(responses=AlertSerializer(many=True),
                    summary="List alerts, open ones first (the alert page's filters)")
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(AlertSerializer(page, many=True).data)
+        return self.list(request)
 
 
-class AlertRuleListCreateApi(GenericAPIView):
+class AlertRuleListCreateApi(ListModelMixin, GenericAPIView):
     permission_classes = [AdminOnly]
     serializer_class = AlertRuleSerializer
     queryset = AlertRule.objects.prefetch_related("channels")
 
     @extend_schema(responses=AlertRuleSerializer(many=True), summary="List alert rules")
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(AlertRuleSerializer(page, many=True).data)
+        return self.list(request)
 
     @extend_schema(request=AlertRuleWriteSerializer, responses={201: AlertRuleSerializer},
                    summary="Create an alert rule (audited)")
@@ -89,15 +88,14 @@ class AlertRuleDetailApi(ObjectApi):
         services.alert_rule_delete(actor=actor, rule=obj)
 
 
-class AlertChannelListCreateApi(GenericAPIView):
+class AlertChannelListCreateApi(ListModelMixin, GenericAPIView):
     permission_classes = [AdminOnly]
     serializer_class = AlertChannelSerializer
     queryset = AlertChannel.objects.all()
 
     @extend_schema(responses=AlertChannelSerializer(many=True), summary="List alert channels")
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(AlertChannelSerializer(page, many=True).data)
+        return self.list(request)
 
     @extend_schema(request=AlertChannelWriteSerializer,
                    responses={201: AlertChannelCreatedSerializer},

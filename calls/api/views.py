@@ -21,6 +21,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.generics import GenericAPIView
+from rest_framework.mixins import ListModelMixin
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -97,7 +98,7 @@ def idempotency_key(request) -> str:
     return key
 
 
-class CallListCreateApi(GenericAPIView):
+class CallListCreateApi(ListModelMixin, GenericAPIView):
     account_scoped = True  # an account-limited API token sees and places its accounts' calls
     serializer_class = CallSerializer
     queryset = selectors.call_list()
@@ -110,9 +111,7 @@ class CallListCreateApi(GenericAPIView):
     @extend_schema(responses=CallSerializer(many=True),
                    summary="List calls, newest first (the call log's filters)")
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(
-            CallSerializer(page, many=True, context={"request": request}).data)
+        return self.list(request)
 
     @extend_schema(
         request=CallCreateSerializer,
@@ -165,7 +164,7 @@ class CallDetailApi(APIView):
         return Response(CallSerializer(call, context={"request": request}).data)
 
 
-class CallProfileListCreateApi(GenericAPIView):
+class CallProfileListCreateApi(ListModelMixin, GenericAPIView):
     serializer_class = CallProfileSerializer
     queryset = CallProfile.objects.all()
     filterset_class = CallProfileFilter  # the profiles page takes the same parameters
@@ -173,8 +172,7 @@ class CallProfileListCreateApi(GenericAPIView):
     @extend_schema(responses=CallProfileSerializer(many=True),
                    summary="List call profiles (the profiles page's filters)")
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(CallProfileSerializer(page, many=True).data)
+        return self.list(request)
 
     @extend_schema(request=CallProfileCreateSerializer, responses={201: CallProfileSerializer},
                    summary="Create a call profile")
@@ -222,7 +220,7 @@ class CallEventListApi(GenericAPIView):
         return self.get_paginated_response(CallEventSerializer(page, many=True).data)
 
 
-class WebhookDeliveryListApi(GenericAPIView):
+class WebhookDeliveryListApi(ListModelMixin, GenericAPIView):
     """Every webhook request as received; `outcome=rejected` lists the refused ones."""
 
     permission_classes = [OperatorOnly]
@@ -234,8 +232,7 @@ class WebhookDeliveryListApi(GenericAPIView):
     @extend_schema(responses=WebhookDeliverySerializer(many=True),
                    summary="Webhook deliveries, newest first (operators)")
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
+        return self.list(request)
 
 
 # Call control -------------------------------------------------------------------------------
