@@ -32,15 +32,12 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     return render(request, "alerts/alert_list.html", _page(request))
 
 
+@live.polled(Role.VIEWER)
 def alert_list_live(request: HttpRequest) -> HttpResponse:
     """The alerts again if one opened or resolved after `since_change`, else 204."""
-    if (refusal := live.refused(request, Role.VIEWER)) is not None:
-        return refusal
-    seen = live.seen_change(request)
-    if live.unchanged(selectors.last_alert_change(), seen):
-        return HttpResponse(status=204)
-    return render(request, "alerts/alert_list.html#live",
-                  {**_page(request), "previous_change": seen})
+    return live.answer(request, selectors.last_alert_change(), lambda previous_change: render(
+        request, "alerts/alert_list.html#live",
+        {**_page(request), "previous_change": previous_change}))
 
 
 def _page(request: HttpRequest) -> dict[str, Any]:

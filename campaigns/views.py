@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -151,23 +153,25 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.VIEWER)
 def campaign_board_live(request: HttpRequest, pk: int) -> HttpResponse:
     """The board alone, which the detail page asks for every couple of seconds (htmx)."""
-    campaign = get_object_or_404(Campaign, pk=pk)
-    return render(
-        request,
-        "campaigns/campaign_detail.html#board",
-        _board_context(request, campaign, campaign_board(campaign=campaign)),
-    )
+    return _page_part(request, pk, "board", _board_context)
 
 
 @role_required(Role.VIEWER)
 def campaign_contacts_live(request: HttpRequest, pk: int) -> HttpResponse:
     """The contacts table's page alone, which the detail page asks for as it does the board."""
+    return _page_part(request, pk, "contacts", _contacts_context)
+
+
+def _page_part(
+    request: HttpRequest,
+    pk: int,
+    part: str,
+    context: Callable[[HttpRequest, Campaign, Board], dict],
+) -> HttpResponse:
+    """One partial of the campaign's page, from the same figures the whole page is made of."""
     campaign = get_object_or_404(Campaign, pk=pk)
-    return render(
-        request,
-        "campaigns/campaign_detail.html#contacts",
-        _contacts_context(request, campaign, campaign_board(campaign=campaign)),
-    )
+    return render(request, f"campaigns/campaign_detail.html#{part}",
+                  context(request, campaign, campaign_board(campaign=campaign)))
 
 
 @role_required(Role.OPERATOR)

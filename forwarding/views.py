@@ -106,19 +106,15 @@ def forwarding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@live.polled(Role.ADMIN)
 def forwarding_log_live(request: HttpRequest, pk: int) -> HttpResponse:
     """The delivery log alone when it changed after `since_change`, else 204 (live.js)."""
-    if (refusal := live.refused(request, Role.ADMIN)) is not None:
-        return refusal
     subscription = get_object_or_404(Subscription, pk=pk)
-    seen = live.seen_change(request)
-    if live.unchanged(selectors.last_change(subscription=subscription), seen):
-        return HttpResponse(status=204)
-    return render(
-        request,
-        "forwarding/subscription_detail.html#log",
-        {**_log_context(request, subscription), "previous_change": seen},
-    )
+    return live.answer(request, selectors.last_change(subscription=subscription),
+                       lambda previous_change: render(
+                           request, "forwarding/subscription_detail.html#log",
+                           {**_log_context(request, subscription),
+                            "previous_change": previous_change}))
 
 
 @role_required(Role.ADMIN)

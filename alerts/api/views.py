@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
+from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -24,13 +27,14 @@ from alerts.api.serializers import (
 )
 from alerts.filters import AlertFilter
 from alerts.models import AlertChannel, AlertRule
+from portal.api.generics import ObjectApi
 from portal.api.responses import secret_response
 from portal.api.serializers import NoBodySerializer
 from portal.roles import AdminOnly
 from portal.services import Actor
 
 
-class AlertListApi(GenericAPIView):
+class AlertListApi(ListModelMixin, GenericAPIView):
     serializer_class = AlertSerializer
     filterset_class = AlertFilter  # the alert page takes the same parameters
 
@@ -40,19 +44,17 @@ class AlertListApi(GenericAPIView):
     @extend_schema(responses=AlertSerializer(many=True),
                    summary="List alerts, open ones first (the alert page's filters)")
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(AlertSerializer(page, many=True).data)
+        return self.list(request)
 
 
-class AlertRuleListCreateApi(GenericAPIView):
+class AlertRuleListCreateApi(ListModelMixin, GenericAPIView):
     permission_classes = [AdminOnly]
     serializer_class = AlertRuleSerializer
     queryset = AlertRule.objects.prefetch_related("channels")
 
     @extend_schema(responses=AlertRuleSerializer(many=True), summary="List alert rules")
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(AlertRuleSerializer(page, many=True).data)
+        return self.list(request)
 
     @extend_schema(request=AlertRuleWriteSerializer, responses={201: AlertRuleSerializer},
                    summary="Create an alert rule (audited)")
@@ -67,41 +69,33 @@ class AlertRuleListCreateApi(GenericAPIView):
                         headers={"Location": reverse("api_alert_rule", args=[rule.pk])})
 
 
-class AlertRuleDetailApi(APIView):
+class AlertRuleDetailApi(ObjectApi):
+    summaries = {
+        "get": "Read an alert rule",
+        "patch": "Change an alert rule (audited)",
+        "delete": "Delete an alert rule and its alerts",
+    }
     permission_classes = [AdminOnly]
+    serializer_class = AlertRuleSerializer
+    update_serializer_class = AlertRuleUpdateSerializer
+    queryset = AlertRule.objects.all()
 
-    @extend_schema(responses=AlertRuleSerializer, summary="Read an alert rule")
-    def get(self, request, pk: int):
-        return Response(AlertRuleSerializer(get_object_or_404(AlertRule, pk=pk)).data)
-
-    @extend_schema(request=AlertRuleUpdateSerializer, responses=AlertRuleSerializer,
-                   summary="Change an alert rule (audited)")
-    def patch(self, request, pk: int):
-        rule = get_object_or_404(AlertRule, pk=pk)
-        data = AlertRuleUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+    def change(self, actor: Actor, obj: AlertRule, values: dict[str, Any]) -> None:
         channels = values.pop("channels", None)
-        services.alert_rule_update(actor=Actor.from_request(request), rule=rule, values=values,
-                                   channels=channels)
-        return Response(AlertRuleSerializer(rule).data)
+        services.alert_rule_update(actor=actor, rule=obj, values=values, channels=channels)
 
-    @extend_schema(responses={204: None}, summary="Delete an alert rule and its alerts")
-    def delete(self, request, pk: int):
-        rule = get_object_or_404(AlertRule, pk=pk)
-        services.alert_rule_delete(actor=Actor.from_request(request), rule=rule)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def remove(self, actor: Actor, obj: AlertRule) -> None:
+        services.alert_rule_delete(actor=actor, rule=obj)
 
 
-class AlertChannelListCreateApi(GenericAPIView):
+class AlertChannelListCreateApi(ListModelMixin, GenericAPIView):
     permission_classes = [AdminOnly]
     serializer_class = AlertChannelSerializer
     queryset = AlertChannel.objects.all()
 
     @extend_schema(responses=AlertChannelSerializer(many=True), summary="List alert channels")
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(AlertChannelSerializer(page, many=True).data)
+        return self.list(request)
 
     @extend_schema(request=AlertChannelWriteSerializer,
                    responses={201: AlertChannelCreatedSerializer},
@@ -117,28 +111,22 @@ class AlertChannelListCreateApi(GenericAPIView):
                                status=status.HTTP_201_CREATED, headers={"Location": location})
 
 
-class AlertChannelDetailApi(APIView):
+class AlertChannelDetailApi(ObjectApi):
+    summaries = {
+        "get": "Read an alert channel",
+        "patch": "Change an alert channel (its kind stays)",
+        "delete": "Delete an alert channel",
+    }
     permission_classes = [AdminOnly]
+    serializer_class = AlertChannelSerializer
+    update_serializer_class = AlertChannelUpdateSerializer
+    queryset = AlertChannel.objects.all()
 
-    @extend_schema(responses=AlertChannelSerializer, summary="Read an alert channel")
-    def get(self, request, pk: int):
-        return Response(AlertChannelSerializer(get_object_or_404(AlertChannel, pk=pk)).data)
+    def change(self, actor: Actor, obj: AlertChannel, values: dict[str, Any]) -> None:
+        services.alert_channel_update(actor=actor, channel=obj, values=values)
 
-    @extend_schema(request=AlertChannelUpdateSerializer, responses=AlertChannelSerializer,
-                   summary="Change an alert channel (its kind stays)")
-    def patch(self, request, pk: int):
-        channel = get_object_or_404(AlertChannel, pk=pk)
-        data = AlertChannelUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.alert_channel_update(actor=Actor.from_request(request), channel=channel,
-                                      values=data.validated_data)
-        return Response(AlertChannelSerializer(channel).data)
-
-    @extend_schema(responses={204: None}, summary="Delete an alert channel")
-    def delete(self, request, pk: int):
-        channel = get_object_or_404(AlertChannel, pk=pk)
-        services.alert_channel_delete(actor=Actor.from_request(request), channel=channel)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def remove(self, actor: Actor, obj: AlertChannel) -> None:
+        services.alert_channel_delete(actor=actor, channel=obj)
 
 
 class AlertChannelTestApi(APIView):

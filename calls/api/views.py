@@ -9,6 +9,7 @@ when it refuses."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
@@ -20,6 +21,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.generics import GenericAPIView
+from rest_framework.mixins import ListModelMixin
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -51,6 +53,7 @@ from calls.models import Call, CallEvent
 from calls.services import control, placing, profiles
 from calls.services.deliveries import delivery_replay, delivery_replay_summary
 from calls.services.test_call import test_call_place
+from portal.api.generics import ObjectApi
 from portal.api.pagination import LogPagination, ReceivedPagination, StoryPagination
 from portal.api.renderers import CsvExportMixin
 from portal.api.serializers import (
@@ -95,7 +98,7 @@ def idempotency_key(request) -> str:
     return key
 
 
-class CallListCreateApi(GenericAPIView):
+class CallListCreateApi(ListModelMixin, GenericAPIView):
     account_scoped = True  # an account-limited API token sees and places its accounts' calls
     serializer_class = CallSerializer
     queryset = selectors.call_list()
@@ -108,9 +111,7 @@ class CallListCreateApi(GenericAPIView):
     @extend_schema(responses=CallSerializer(many=True),
                    summary="List calls, newest first (the call log's filters)")
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(
-            CallSerializer(page, many=True, context={"request": request}).data)
+        return self.list(request)
 
     @extend_schema(
         request=CallCreateSerializer,
@@ -163,7 +164,7 @@ class CallDetailApi(APIView):
         return Response(CallSerializer(call, context={"request": request}).data)
 
 
-class CallProfileListCreateApi(GenericAPIView):
+class CallProfileListCreateApi(ListModelMixin, GenericAPIView):
     serializer_class = CallProfileSerializer
     queryset = CallProfile.objects.all()
     filterset_class = CallProfileFilter  # the profiles page takes the same parameters
@@ -171,8 +172,7 @@ class CallProfileListCreateApi(GenericAPIView):
     @extend_schema(responses=CallProfileSerializer(many=True),
                    summary="List call profiles (the profiles page's filters)")
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(CallProfileSerializer(page, many=True).data)
+        return self.list(request)
 
     @extend_schema(request=CallProfileCreateSerializer, responses={201: CallProfileSerializer},
                    summary="Create a call profile")
@@ -185,26 +185,21 @@ class CallProfileListCreateApi(GenericAPIView):
                         headers={"Location": reverse("api_call_profile", args=[profile.pk])})
 
 
-class CallProfileDetailApi(APIView):
-    @extend_schema(responses=CallProfileSerializer, summary="Read a call profile")
-    def get(self, request, pk: int):
-        return Response(CallProfileSerializer(get_object_or_404(CallProfile, pk=pk)).data)
+class CallProfileDetailApi(ObjectApi):
+    summaries = {
+        "get": "Read a call profile",
+        "patch": "Change a call profile (its provider kind stays)",
+        "delete": "Delete a call profile",
+    }
+    serializer_class = CallProfileSerializer
+    update_serializer_class = CallProfileUpdateSerializer
+    queryset = CallProfile.objects.all()
 
-    @extend_schema(request=CallProfileUpdateSerializer, responses=CallProfileSerializer,
-                   summary="Change a call profile (its provider kind stays)")
-    def patch(self, request, pk: int):
-        profile = get_object_or_404(CallProfile, pk=pk)
-        data = CallProfileUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        profiles.call_profile_update(actor=Actor.from_request(request), profile=profile,
-                                     **data.validated_data)
-        return Response(CallProfileSerializer(profile).data)
+    def change(self, actor: Actor, obj: CallProfile, values: dict[str, Any]) -> None:
+        profiles.call_profile_update(actor=actor, profile=obj, **values)
 
-    @extend_schema(responses={204: None}, summary="Delete a call profile")
-    def delete(self, request, pk: int):
-        profile = get_object_or_404(CallProfile, pk=pk)
-        profiles.call_profile_delete(actor=Actor.from_request(request), profile=profile)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def remove(self, actor: Actor, obj: CallProfile) -> None:
+        profiles.call_profile_delete(actor=actor, profile=obj)
 
 
 # Logs ---------------------------------------------------------------------------------------
@@ -225,7 +220,7 @@ class CallEventListApi(GenericAPIView):
         return self.get_paginated_response(CallEventSerializer(page, many=True).data)
 
 
-class WebhookDeliveryListApi(GenericAPIView):
+class WebhookDeliveryListApi(ListModelMixin, GenericAPIView):
     """Every webhook request as received; `outcome=rejected` lists the refused ones."""
 
     permission_classes = [OperatorOnly]
@@ -237,8 +232,7 @@ class WebhookDeliveryListApi(GenericAPIView):
     @extend_schema(responses=WebhookDeliverySerializer(many=True),
                    summary="Webhook deliveries, newest first (operators)")
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
+        return self.list(request)
 
 
 # Call control -------------------------------------------------------------------------------

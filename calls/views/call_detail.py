@@ -44,19 +44,16 @@ def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render_call_page(request, call)
 
 
+@live.polled(Role.VIEWER)
 def call_detail_live(request: HttpRequest, pk: int) -> HttpResponse:
     """The page's live part if the call changed after `since_change`, else 204."""
-    if (refusal := live.refused(request, Role.VIEWER)) is not None:
-        return refusal
     call = selectors.call_detail(pk=pk)
     if call is None:
         raise Http404("There is no such call.")
-    seen = live.seen_change(request)
-    if live.unchanged(selectors.call_changed_at(call=call), seen):
-        return HttpResponse(status=204)
     # The action forms keep what is being typed in them (hx-preserve) while the rest moves.
-    return render_call_page(request, call, partial=True, previous_change=live.shown(seen),
-                            polled=True)
+    return live.answer(request, selectors.call_changed_at(call=call), lambda previous_change:
+                       render_call_page(request, call, partial=True,
+                                        previous_change=previous_change, polled=True))
 
 
 def render_call_page(

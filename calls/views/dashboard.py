@@ -26,14 +26,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "calls/dashboard.html", context)
 
 
+@live.polled(Role.VIEWER)
 def dashboard_live(request: HttpRequest) -> HttpResponse:
     """The figures again if a call or a webhook delivery changed after `since_change`."""
-    if (refusal := live.refused(request, Role.VIEWER)) is not None:
-        return refusal
-    seen = live.seen_change(request)
-    if live.unchanged(_changed_at(), seen):
-        return HttpResponse(status=204)
-    return render(request, "calls/dashboard.html#live", _figures(request))
+    # Figures highlight no rows: the previous change is not theirs to show.
+    return live.answer(request, _changed_at(), lambda _previous_change: render(
+        request, "calls/dashboard.html#live", _figures(request)))
 
 
 def _changed_at() -> datetime | None:

@@ -29,15 +29,12 @@ def delivery_list(request: HttpRequest) -> HttpResponse:
     return render(request, "calls/delivery_list.html", _page(request))
 
 
+@live.polled(Role.OPERATOR)
 def delivery_list_live(request: HttpRequest) -> HttpResponse:
     """The newest page of deliveries if one arrived after `since_change`, else 204."""
-    if (refusal := live.refused(request, Role.OPERATOR)) is not None:
-        return refusal
-    seen = live.seen_change(request)
-    if live.unchanged(selectors.last_delivery(), seen):
-        return HttpResponse(status=204)
-    return render(request, "calls/delivery_list.html#live",
-                  {**_page(request), "previous_change": live.shown(seen)})
+    return live.answer(request, selectors.last_delivery(), lambda previous_change: render(
+        request, "calls/delivery_list.html#live",
+        {**_page(request), "previous_change": previous_change}))
 
 
 def _page(request: HttpRequest) -> dict[str, Any]:

@@ -15,8 +15,11 @@ rendering comes after the margin: every change stamped before the latest is in i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -40,15 +43,38 @@ class Seen:
     settled: bool
 
 
-def refused(request: HttpRequest, role: str) -> HttpResponse | None:
-    """The answer to a poll from someone who may not see the page any more, else None."""
-    if not request.user.is_authenticated:
-        # An expired session: htmx follows this to the login page instead of
-        # swapping the login form into the page.
-        return HttpResponse(status=204, headers={"HX-Redirect": reverse("login")})
-    if not request.user.has_role(role):
-        return HttpResponse(status=403)
-    return None
+def polled(role: str) -> Callable:
+    """A live view's role_required: a poll from someone who may not see the page any more is
+    answered before the view looks anything up."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                # An expired session: htmx follows this to the login page instead of
+                # swapping the login form into the page.
+                return HttpResponse(status=204, headers={"HX-Redirect": reverse("login")})
+            if not request.user.has_role(role):
+                return HttpResponse(status=403)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def answer(
+    request: HttpRequest,
+    latest: datetime | None,
+    fragment: Callable[[datetime | None], HttpResponse],
+) -> HttpResponse:
+    """A poll's answer: 204 when nothing changed after the page's `since_change`, else
+    `fragment` rendered with the latest change the page had shown (what changed after it is
+    highlighted)."""
+    seen = seen_change(request)
+    if unchanged(latest, seen):
+        return HttpResponse(status=204)
+    return fragment(shown(seen))
 
 
 def seen_change(request: HttpRequest) -> Seen | None:

@@ -177,11 +177,10 @@ def call_list(request: HttpRequest) -> HttpResponse:
     return render(request, "calls/call_list.html", context)
 
 
+@live.polled(Role.VIEWER)
 def call_list_live(request: HttpRequest) -> HttpResponse:
     """The newest page of the log, with only its changed rows rendered, if it is not what
     the page showed (`page_state`), else 204."""
-    if (refusal := live.refused(request, Role.VIEWER)) is not None:
-        return refusal
     seen = live.seen_change(request)
     shown = PageState.parse(request.GET.get("page_state", ""))
     filters = call_filter(request.GET)

@@ -5,6 +5,8 @@ token is refused (portal/roles.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -25,6 +27,7 @@ from forwarding.api.serializers import (
     SubscriptionWriteSerializer,
 )
 from forwarding.models import Delivery, Subscription
+from portal.api.generics import ObjectApi
 from portal.api.pagination import LogPagination
 from portal.api.responses import secret_response
 from portal.api.serializers import NoBodySerializer
@@ -66,42 +69,28 @@ class SubscriptionListCreateApi(ListModelMixin, GenericAPIView):
                                headers={"Location": body["href"]})
 
 
-class SubscriptionDetailApi(APIView):
+class SubscriptionDetailApi(ObjectApi):
+    tags = TAGS
+    summaries = {
+        "get": "Read a subscription",
+        "patch": "Change a subscription (enabled: true turns a disabled one on)",
+        "delete": "Delete a subscription, its log and what it has not sent",
+    }
     permission_classes = [AdminOnly]
+    serializer_class = SubscriptionSerializer
+    update_serializer_class = SubscriptionUpdateSerializer
+    queryset = Subscription.objects.all()
 
-    @extend_schema(tags=TAGS, responses=SubscriptionSerializer, summary="Read a subscription")
-    def get(self, request, pk: int):
-        subscription = get_object_or_404(Subscription, pk=pk)
-        return Response(SubscriptionSerializer(subscription, context={"request": request}).data)
+    def change(self, actor: Actor, obj: Subscription, values: dict[str, Any]) -> None:
+        enabled = values.pop("enabled", None)
+        if enabled is True and not obj.enabled:
+            services.subscription_enable(actor=actor, subscription=obj)
+        elif enabled is not None:
+            values["enabled"] = enabled
+        services.subscription_update(actor=actor, subscription=obj, values=values)
 
-    @extend_schema(
-        tags=TAGS,
-        request=SubscriptionUpdateSerializer,
-        responses=SubscriptionSerializer,
-        summary="Change a subscription (enabled: true turns a disabled one on)",
-    )
-    def patch(self, request, pk: int):
-        subscription = get_object_or_404(Subscription, pk=pk)
-        data = SubscriptionUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        actor = Actor.from_request(request)
-        if values.pop("enabled", None) is True and not subscription.enabled:
-            services.subscription_enable(actor=actor, subscription=subscription)
-        elif "enabled" in data.validated_data:
-            values["enabled"] = data.validated_data["enabled"]
-        services.subscription_update(actor=actor, subscription=subscription, values=values)
-        return Response(SubscriptionSerializer(subscription, context={"request": request}).data)
-
-    @extend_schema(
-        tags=TAGS,
-        responses={204: None},
-        summary="Delete a subscription, its log and what it has not sent",
-    )
-    def delete(self, request, pk: int):
-        subscription = get_object_or_404(Subscription, pk=pk)
-        services.subscription_delete(actor=Actor.from_request(request), subscription=subscription)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def remove(self, actor: Actor, obj: Subscription) -> None:
+        services.subscription_delete(actor=actor, subscription=obj)
 
 
 class SubscriptionSecretApi(APIView):

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -67,7 +68,7 @@ class MeApi(APIView):
         return Response(MeSerializer(request.user).data)
 
 
-class TokenListCreateApi(GenericAPIView):
+class TokenListCreateApi(ListModelMixin, GenericAPIView):
     permission_classes = [AnyRole]
     serializer_class = ApiTokenSerializer
 
@@ -76,8 +77,7 @@ class TokenListCreateApi(GenericAPIView):
 
     @extend_schema(responses=ApiTokenSerializer(many=True), summary="List your API tokens")
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(ApiTokenSerializer(page, many=True).data)
+        return self.list(request)
 
     @extend_schema(
         request=ApiTokenCreateSerializer,

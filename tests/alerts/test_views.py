@@ -48,9 +48,12 @@ def test_the_live_fragment_answers_204_until_an_alert_changes(client_for, viewer
     since = alert.updated_at.isoformat()
     assert client.get("/alerts/live", {"since_change": since}).status_code == 204
 
-    AlertFactory(subject="another", summary="A new one")
+    new = AlertFactory(subject="another", summary="A new one")
     changed = client.get("/alerts/live", {"since_change": since})
     assert changed.status_code == 200 and "A new one" in changed.content.decode()
+    # The alert that came since the page's last look stands out; the one it had seen does not.
+    assert f'<tr id="alert-{new.pk}" class="changed">' in changed.content.decode()
+    assert f'<tr id="alert-{alert.pk}">' in changed.content.decode()
 
 
 def test_an_admin_creates_a_rule_and_the_audit_log_says_so(client_for, admin_user):

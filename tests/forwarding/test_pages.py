@@ -77,9 +77,12 @@ def test_the_delivery_log_shows_attempts_and_updates_live(admin):
     poll = f"/settings/forwarding/{subscription.pk}/log?since_change="
     with settled():
         assert admin.get(poll + changed_at.replace("+", "%2B")).status_code == 204
-    ForwardingDeliveryFactory(subscription=subscription, event_type=EventType.ENDED)
+    new = ForwardingDeliveryFactory(subscription=subscription, event_type=EventType.ENDED)
     fresh = admin.get(poll + changed_at.replace("+", "%2B"))
     assert fresh.status_code == 200 and "call.ended" in fresh.content.decode()
+    # The delivery made since the page's last look stands out; the one it had seen does not.
+    assert f'<tr id="fwd-delivery-{new.pk}" class="changed">' in fresh.content.decode()
+    assert f'<tr id="fwd-delivery-{attempt.delivery.pk}">' in fresh.content.decode()
 
 
 def test_an_empty_log_says_how_the_first_deliveries_come(admin):

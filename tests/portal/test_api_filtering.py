@@ -2,8 +2,10 @@
 must be a 400 naming it, never a silently wider list."""
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.generics import GenericAPIView
+
+from tests import factories
 
 
 def list_paths() -> list[str]:
@@ -57,3 +59,30 @@ def test_paging_parameters_are_still_read(path, api_for, admin_user):
 
     assert response.status_code == 200, response.content
     assert len(response.json()["results"]) <= 1
+
+
+
+# The API's object endpoints (portal.api.generics.ObjectApi) read no query parameter either.
+OBJECTS = {
+    "api_alert_rule": factories.AlertRuleFactory,
+    "api_alert_channel": factories.AlertChannelFactory,
+    "api_call_profile": factories.CallProfileFactory,
+    "api_forwarding_subscription": factories.SubscriptionFactory,
+    "api_account": factories.ProviderAccountFactory,
+    "api_application": factories.ApplicationFactory,
+    "api_number": factories.NumberFactory,
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "factory"), OBJECTS.items())
+def test_an_object_endpoint_refuses_an_unknown_query_parameter_too(name, factory, api_for,
+                                                                   admin_user):
+    api = api_for(admin_user)
+    url = reverse(name, args=[factory().pk])
+    assert api.get(url).status_code == 200
+
+    response = api.get(url, {"stauts": "failed"})
+
+    assert response.status_code == 400, response.content
+    assert response.json()["fields"] == {"stauts": ["Unknown parameter."]}

@@ -1,5 +1,7 @@
 """/api/v1/accounts, /applications and /numbers: the same services as the pages."""
 
+from typing import Any
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -9,6 +11,7 @@ from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api.generics import ObjectApi
 from portal.api.serializers import NoBodySerializer
 from portal.models import Role
 from portal.roles import ViewerReadsAdminWrites
@@ -82,28 +85,22 @@ class AccountListCreateApi(ListModelMixin, GenericAPIView):
         return Response(self.get_serializer(account).data, status=status.HTTP_201_CREATED)
 
 
-class AccountDetailApi(GenericAPIView):
+class AccountDetailApi(ObjectApi):
+    summaries = {
+        "get": "Read a provider account (secrets only as set/masked)",
+        "patch": "Change a provider account (admin); the kind stays",
+        "delete": "Delete a provider account (admin)",
+    }
     permission_classes = [ViewerReadsAdminWrites]
     serializer_class = AccountSerializer
+    update_serializer_class = AccountUpdateSerializer
     queryset = ProviderAccount.objects.all()
 
-    @extend_schema(summary="Read a provider account (secrets only as set/masked)")
-    def get(self, request, pk: int):
-        return Response(self.get_serializer(self.get_object()).data)
+    def change(self, actor: Actor, obj: ProviderAccount, values: dict[str, Any]) -> None:
+        services.account_update(actor=actor, account=obj, values=values)
 
-    @extend_schema(request=AccountUpdateSerializer, responses=AccountSerializer,
-                   summary="Change a provider account (admin); the kind stays")
-    def patch(self, request, pk: int):
-        account = self.get_object()
-        values = _valid(AccountUpdateSerializer, request)
-        services.account_update(actor=Actor.from_request(request), account=account,
-                                values=values)
-        return Response(self.get_serializer(account).data)
-
-    @extend_schema(responses={204: None}, summary="Delete a provider account (admin)")
-    def delete(self, request, pk: int):
-        services.account_delete(actor=Actor.from_request(request), account=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def remove(self, actor: Actor, obj: ProviderAccount) -> None:
+        services.account_delete(actor=actor, account=obj)
 
 
 class AccountTestApi(APIView):
@@ -179,29 +176,26 @@ class ApplicationListCreateApi(ListModelMixin, GenericAPIView):
         return Response(self.get_serializer(application).data, status=status.HTTP_201_CREATED)
 
 
-class ApplicationDetailApi(GenericAPIView):
+class ApplicationDetailApi(ObjectApi):
+    summaries = {
+        "get": "Read an application",
+        "patch": "Change an application (push it afterwards)",
+        "delete": "Delete an application from Callboard (the provider keeps its copy)",
+    }
     serializer_class = ApplicationSerializer
+    update_serializer_class = ApplicationUpdateSerializer
     queryset = Application.objects.select_related("account")
 
-    @extend_schema(summary="Read an application")
-    def get(self, request, pk: int):
-        return Response(self.get_serializer(self.get_object()).data)
-
-    @extend_schema(request=ApplicationUpdateSerializer, responses=ApplicationSerializer,
-                   summary="Change an application (push it afterwards)")
     def patch(self, request, pk: int):
+        # A model serializer: it validates the fields given against the application as it is.
         application = self.get_object()
         values = _valid(ApplicationUpdateSerializer, request, instance=application, partial=True)
         services.application_update(actor=Actor.from_request(request), application=application,
                                     values=values)
         return Response(self.get_serializer(application).data)
 
-    @extend_schema(responses={204: None},
-                   summary="Delete an application from Callboard (the provider keeps its copy)")
-    def delete(self, request, pk: int):
-        services.application_delete(actor=Actor.from_request(request),
-                                    application=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def remove(self, actor: Actor, obj: Application) -> None:
+        services.application_delete(actor=actor, application=obj)
 
 
 class ApplicationPushApi(GenericAPIView):
@@ -282,27 +276,21 @@ class NumberListCreateApi(ListModelMixin, GenericAPIView):
         return Response(self.get_serializer(number).data, status=status.HTTP_201_CREATED)
 
 
-class NumberDetailApi(GenericAPIView):
+class NumberDetailApi(ObjectApi):
+    summaries = {
+        "get": "Read a number",
+        "patch": "Change a number's digits, capabilities or description",
+        "delete": "Remove a number from Callboard (it stays yours at the provider)",
+    }
     serializer_class = NumberSerializer
+    update_serializer_class = NumberUpdateSerializer
     queryset = Number.objects.select_related("account", "application")
 
-    @extend_schema(summary="Read a number")
-    def get(self, request, pk: int):
-        return Response(self.get_serializer(self.get_object()).data)
+    def change(self, actor: Actor, obj: Number, values: dict[str, Any]) -> None:
+        services.number_update(actor=actor, number=obj, **values)
 
-    @extend_schema(request=NumberUpdateSerializer, responses=NumberSerializer,
-                   summary="Change a number's digits, capabilities or description")
-    def patch(self, request, pk: int):
-        number = self.get_object()
-        data = _valid(NumberUpdateSerializer, request)
-        services.number_update(actor=Actor.from_request(request), number=number, **data)
-        return Response(self.get_serializer(number).data)
-
-    @extend_schema(responses={204: None},
-                   summary="Remove a number from Callboard (it stays yours at the provider)")
-    def delete(self, request, pk: int):
-        services.number_delete(actor=Actor.from_request(request), number=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def remove(self, actor: Actor, obj: Number) -> None:
+        services.number_delete(actor=actor, number=obj)
 
 
 class NumberLinkApi(GenericAPIView):

@@ -1,0 +1,57 @@
+"""What the API's object endpoints share (`/api/v1/<things>/<pk>`): read, change, delete.
+
+ObjectApi is one object of a list: GET shows it (`serializer_class`), PATCH hands the fields
+given (`update_serializer_class`, a StrictSerializer) to `change` and shows the object again,
+DELETE hands it to `remove`. `change` and `remove` call the pages' services, which check and
+audit, so the API and the pages cannot drift apart. The API reference of each method follows
+from the same class attributes, with the `summaries` a subclass gives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Model
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from portal.services import Actor
+
+
+# No docstring: drf-spectacular would show an inherited one as every endpoint's description.
+class ObjectApi(GenericAPIView):
+    update_serializer_class: type[serializers.Serializer]
+    summaries: dict[str, str]  # the API reference's line for "get", "patch" and "delete"
+    tags: list[str] | None = None  # None: the reference files it under its URL
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        extend_schema_view(
+            get=extend_schema(tags=cls.tags, responses=cls.serializer_class,
+                              summary=cls.summaries["get"]),
+            patch=extend_schema(tags=cls.tags, request=cls.update_serializer_class,
+                                responses=cls.serializer_class, summary=cls.summaries["patch"]),
+            delete=extend_schema(tags=cls.tags, responses={204: None},
+                                 summary=cls.summaries["delete"]),
+        )(cls)
+
+    def change(self, actor: Actor, obj: Model, values: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def remove(self, actor: Actor, obj: Model) -> None:
+        raise NotImplementedError
+
+    def get(self, request, pk: int):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def patch(self, request, pk: int):
+        obj = self.get_object()
+        data = self.update_serializer_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        self.change(Actor.from_request(request), obj, dict(data.validated_data))
+        return Response(self.get_serializer(obj).data)
+
+    def delete(self, request, pk: int):
+        self.remove(Actor.from_request(request), self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
