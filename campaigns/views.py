@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from calls.views import live
 from campaigns import results
 from campaigns.forms import (
     CampaignForm,
@@ -150,13 +151,13 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@role_required(Role.VIEWER)
+@live.polled(Role.VIEWER)
 def campaign_board_live(request: HttpRequest, pk: int) -> HttpResponse:
     """The board alone, which the detail page asks for every couple of seconds (htmx)."""
     return _page_part(request, pk, "board", _board_context)
 
 
-@role_required(Role.VIEWER)
+@live.polled(Role.VIEWER)
 def campaign_contacts_live(request: HttpRequest, pk: int) -> HttpResponse:
     """The contacts table's page alone, which the detail page asks for as it does the board."""
     return _page_part(request, pk, "contacts", _contacts_context)

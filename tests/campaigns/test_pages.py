@@ -304,3 +304,11 @@ def test_a_do_not_call_list_name_taken_is_refused_on_the_form(client_for, operat
         "name": ["A do-not-call list named Opted out exists already."]
     }
     assert made.status_code == 302
+
+
+@pytest.mark.parametrize("part", ["board", "contact-table"])
+def test_an_expired_session_sends_the_campaign_page_to_the_login_page(client, part):
+    """Not the login form swapped into the board: htmx follows HX-Redirect."""
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    response = client.get(f"/campaigns/{campaign.pk}/{part}")
+    assert response.status_code == 204 and response["HX-Redirect"] == "/login/"
