@@ -28,6 +28,7 @@ a phase that got anything else is printed beside its figure and fails the run.
 from __future__ import annotations
 
 import math
+import os
 import random
 import threading
 import time
@@ -159,7 +160,7 @@ def main() -> None:
         if options.events_rate:
             with run.step(f"answer URL at {options.rate:g}/s while events arrive at "
                           f"{options.events_rate:g}/s, workers applying"):
-                busy, events_load = with_events(stack, application, options)
+                busy, events_load, waited = with_events(stack, application, options)
         from calls.models import AnswerRequest
 
         recorded = AnswerRequest.objects.filter(status_code=200).count()
@@ -193,7 +194,7 @@ def main() -> None:
             bare_paced, p99_target=("<=", 20),
             p99_note=f"achieved {achieved(busy)}, statuses {busy.statuses}; events "
                      f"achieved {achieved(events_load)}, statuses {events_load.statuses}"
-                     f"{faults['with events']}"))
+                     f"{faults['with events']}; {waited}"))
     run.finish(report, options.json)
     failed = [phase for phase, fault in faults.items() if fault]
     if failed:
@@ -213,9 +214,9 @@ def refused(load: run.Load) -> str:
     return f" !! {load.bad_status} NOT 2xx, {load.errors} socket errors: NOT an honest figure"
 
 
-def with_events(stack: run.Stack, application, options) -> tuple[run.Load, run.Load]:
+def with_events(stack: run.Stack, application, options) -> tuple[run.Load, run.Load, str]:
     """Answers at --rate while signed events arrive at --events-rate and two workers apply
-    them: (the answers' load, the events' load)."""
+    them: (the answers' load, the events' load, where the answers' time went)."""
     stack.start_workers(2, nice=10)
     events = webhooks.Events(stack, application.account, seed=options.seed)
     noise = events.requests(int(options.events_rate * (options.paced_duration + 3)))
@@ -227,10 +228,17 @@ def with_events(stack: run.Stack, application, options) -> tuple[run.Load, run.L
         run.paced(stack, noise, rate=options.events_rate, stop=stop)))
     sender.start()
     time.sleep(1)  # the events' stream and the workers under way
-    busy = run.paced(stack, fresh, rate=options.rate)
+    with run.RunQueue(stack.web_worker_pids) as web, \
+            run.RunQueue(lambda: run.backend_pids(run.WEB_APP_NAME)) as backends, \
+            run.RunQueue(lambda: [os.getpid()]) as client, webhooks.Waits() as waits:
+        busy = run.paced(stack, fresh, rate=options.rate)
     stop.set()
     sender.join()
-    return busy, events_load[0]
+    requests = busy.responses + events_load[0].responses
+    return busy, events_load[0], (
+        f"answers sent late p99 {busy.sent_late_p99:.1f} ms; gunicorn's workers "
+        f"{web.note(requests)}, their PostgreSQL backends {backends.note(requests)}, this "
+        f"client {client.note(requests)}; {waits.note()}")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Self
@@ -426,6 +426,9 @@ class Load:
     seconds: float
     exhausted: bool = False  # wrk ran out of pre-generated requests before the time was up
     statuses: dict[int, int] = field(default_factory=dict)
+    # paced: p99 of how late a request went out (a connection still waiting on its previous
+    # answer, or this client waiting for a core): part of the latency, not the server's time
+    sent_late_p99: float = math.nan
 
     @property
     def succeeded(self) -> int:
@@ -475,6 +478,7 @@ async def _paced(port: int, requests: list[bytes], rate: float, connections: int
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.2
     latencies: list[float] = []
+    sent_late: list[float] = []
     statuses: dict[int, int] = {}
     errors = 0
     next_index = 0
@@ -489,6 +493,7 @@ async def _paced(port: int, requests: list[bytes], rate: float, connections: int
                 due = start + index / rate
                 if due > loop.time():
                     await asyncio.sleep(due - loop.time())
+                sent_late.append((loop.time() - due) * 1000)
                 status, reader, writer = await _exchange_reconnecting(
                     port, reader, writer, requests[index])
                 if status is None:
@@ -508,7 +513,7 @@ async def _paced(port: int, requests: list[bytes], rate: float, connections: int
         max=ordered[-1] if ordered else math.nan, responses=len(latencies),
         sent=min(next_index, len(requests)), errors=errors, seconds=seconds,
         bad_status=sum(n for status, n in statuses.items() if not 200 <= status < 300),
-        statuses=statuses,
+        statuses=statuses, sent_late_p99=percentile(sorted(sent_late), 99),
     )
 
 
@@ -626,6 +631,42 @@ class WalMeter:
         per = max(requests, 1)
         return (f"WAL {self.bytes / per / 1024:.1f} kB and {self.full_pages / per:.2f} full "
                 f"pages per request, {self.checkpoints:.0f} checkpoints begun")
+
+
+class RunQueue:
+    """How long the processes' threads waited for a core while runnable (the kernel's
+    schedstat run delay) beside the CPU they got, during the block: a tail that is the
+    scheduler's (other processes on the cores) rather than the code's or PostgreSQL's."""
+
+    def __init__(self, pids: Callable[[], Iterable[int]]) -> None:
+        self._pids = pids
+
+    def __enter__(self) -> RunQueue:
+        self.pids = list(self._pids())
+        self._start = _schedstat(self.pids)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end = _schedstat(self.pids)
+        # A thread started during the block counts from zero.
+        self.cpu, self.waited = (sum(end[task][i] - self._start.get(task, (0, 0))[i]
+                                     for task in end) for i in (0, 1))
+
+    def note(self, requests: int) -> str:
+        per = max(requests, 1)
+        return (f"{self.cpu / per * 1000:.2f} ms on a core and {self.waited / per * 1000:.2f} "
+                "ms waiting for one per request")
+
+
+def _schedstat(pids: Iterable[int]) -> dict[tuple[int, int], tuple[float, float]]:
+    """(CPU s, run-queue wait s) of every thread of `pids` (/proc/PID/task/TID/schedstat)."""
+    found = {}
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                on_cpu, waited = (task / "schedstat").read_text().split()[:2]
+                found[pid, int(task.name)] = (int(on_cpu) / 1e9, int(waited) / 1e9)
+    return found
 
 
 def cpu_seconds(pids: Iterable[int]) -> dict[int, float]:
