@@ -144,6 +144,7 @@ class Stack(Started):
             **(env or {}),
         }
         self.server: subprocess.Popen | None = None
+        self.side_server: subprocess.Popen | None = None  # split_server()'s
         self.workers: list[Worker] = []
 
     def start(self) -> None:
@@ -157,9 +158,12 @@ class Stack(Started):
         self._start_server()
 
     def _start_server(self) -> None:
-        self.server = subprocess.Popen(
+        self.server = self._gunicorn(self.port, self.web_workers)
+
+    def _gunicorn(self, port: int, workers: int) -> subprocess.Popen:
+        server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "portal.wsgi",
-             "--bind", f"{HOST}:{self.port}", "--workers", str(self.web_workers),
+             "--bind", f"{HOST}:{port}", "--workers", str(workers),
              "--threads", str(self.threads), "--worker-class", "gthread",
              "--log-level", "warning", "--backlog", "2048"],
             cwd=REPO, env={**self.env, "PGAPPNAME": WEB_APP_NAME},
@@ -170,10 +174,23 @@ class Stack(Started):
             start_new_session=True,
         )
         deadline = time.monotonic() + 60
-        while not _answers(self.url + BARE_PATH):
-            if self.server.poll() is not None or time.monotonic() > deadline:
+        while not _answers(f"http://{HOST}:{port}{BARE_PATH}"):
+            if server.poll() is not None or time.monotonic() > deadline:
+                stop_process(server)
                 raise RuntimeError("gunicorn did not start; its errors are above")
             time.sleep(0.2)
+        return server
+
+    def split_server(self, workers: int) -> int:
+        """Move `workers` of the server's processes to a second gunicorn (same settings and
+        database) for the requests a reverse proxy would route to it by their path, and
+        return its port: the same processes, but one kind of request no longer queues
+        behind the other. Its workers count as the server's."""
+        self.web_workers -= workers
+        self.restart_server()
+        port = free_port()
+        self.side_server = self._gunicorn(port, workers)
+        return port
 
     def restart_server(self, **env: str) -> None:
         """The same server with some settings changed (workers keep theirs)."""
@@ -216,14 +233,18 @@ class Stack(Started):
         self.workers = []
 
     def web_worker_pids(self) -> list[int]:
-        """gunicorn's worker processes (the master only supervises)."""
+        """gunicorn's worker processes (the master only supervises), both servers' after
+        split_server()."""
         assert self.server is not None
-        children = Path(f"/proc/{self.server.pid}/task/{self.server.pid}/children")
-        return [int(pid) for pid in children.read_text().split()]
+        return [int(pid) for server in (self.server, self.side_server) if server is not None
+                for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children")
+                .read_text().split()]
 
     def stop(self) -> None:
         self.stop_workers()
         self._stop_server()
+        if self.side_server is not None:
+            stop_process(self.side_server, timeout=30)
         with contextlib.suppress(Exception):
             from django.db import connections
 
@@ -478,13 +499,15 @@ def wrk(stack: Stack, requests_file: Path, *, seconds: float, connections: int =
 
 
 def paced(stack: Stack, requests: Sequence[bytes], *, rate: float,
-          connections: int | None = None, stop: threading.Event | None = None) -> Load:
+          connections: int | None = None, stop: threading.Event | None = None,
+          port: int | None = None) -> Load:
     """Send `requests` at a fixed `rate` (open loop); latency counted from each due time.
 
-    `stop` ends the run early (the requests not sent yet are left out).
+    `stop` ends the run early (the requests not sent yet are left out); `port` sends them
+    to another server than the stack's (Stack.split_server).
     """
     connections = connections or max(2, min(64, math.ceil(rate / 10)))
-    return asyncio.run(_paced(stack.port, list(requests), rate, connections,
+    return asyncio.run(_paced(port or stack.port, list(requests), rate, connections,
                               stop or threading.Event()))
 
 
