@@ -167,11 +167,6 @@ class Stack(Started):
              "--threads", str(self.threads), "--worker-class", "gthread",
              "--log-level", "warning", "--backlog", "2048"],
             cwd=REPO, env={**self.env, "PGAPPNAME": WEB_APP_NAME},
-            # A session of its own, as a service of its own would have: with the kernel's
-            # autogroups each session shares the cores as one, so in this process's session
-            # the server would share one session's part with the load generator and the
-            # workers.
-            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while not _answers(f"http://{HOST}:{port}{BARE_PATH}"):
@@ -268,10 +263,8 @@ class Worker:
              "--loglevel=WARNING"],
             cwd=REPO, env={**env, "LOG_LEVEL": "WARNING", "PGAPPNAME": WORKER_APP_NAME},
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            stderr=subprocess.STDOUT, text=True,
         )
-        if nice:
-            _nice_session(self.process.pid, nice)
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -295,14 +288,6 @@ class Worker:
 
     def stop(self) -> None:
         stop_process(self.process)
-
-
-def _nice_session(pid: int, nice: int) -> None:
-    """`nice` for the session `pid` leads: with autogroups (kernel.sched_autogroup_enabled)
-    a process's own nice only ranks it within its session, and sessions share the cores
-    as equals, so a niced worker in a session of its own would not yield to the server."""
-    with contextlib.suppress(FileNotFoundError):  # a kernel without autogroups
-        Path(f"/proc/{pid}/autogroup").write_text(str(nice))
 
 
 @functools.cache

@@ -6,12 +6,10 @@ benchmark would time refusals.
 """
 
 import json
-import os
 import socketserver
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -128,19 +126,3 @@ def test_a_paced_phase_counts_a_request_the_server_never_answers_as_an_error(clo
     load = run.paced(stack, run.bare_requests(stack, 10), rate=200, connections=2)
 
     assert (load.sent, load.responses, load.errors) == (10, 0, 10)
-
-
-@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(),
-                    reason="a kernel without autogroups")
-def test_a_niced_benchmark_worker_yields_the_cores_as_a_session_of_its_own(tmp_path):
-    # With autogroups a process's nice ranks it only within its session: in the benchmark's
-    # session a niced worker shared that session's part of the cores with the server and
-    # the load generator, and its own session at nice 0 would get as much as the server's.
-    worker = run.Worker("nice-check", {**os.environ, "CALLBOARD_VAR_DIR": str(tmp_path)},
-                        nice=10)
-    try:
-        pid = worker.process.pid
-        assert os.getsid(pid) == pid
-        assert Path(f"/proc/{pid}/autogroup").read_text().split()[-1] == "10"
-    finally:
-        worker.stop()
