@@ -170,6 +170,7 @@ def main() -> None:
                                                        seed=options.seed + 11)
             with run.step(f"the same with the events routed to one of the "
                           f"{run.WEB_WORKERS} gunicorn processes, the answers to the rest"):
+                webhooks.drain(timeout=600)  # not behind the first phase's applying
                 events_port = stack.split_server(1)
                 run.paced(stack, answer_requests(stack, application, count=200,
                                                  seed=options.seed + 13), rate=options.rate)
