@@ -13,7 +13,7 @@ answered with the rendered NCCO and recorded as an AnswerRequest.
 3. the same again while signed provider events arrive at --events-rate per second and two
    Celery workers (nice 10) apply them, as they would on a busy day (0: left out);
 4. the same once more with the events sent to one of the server's processes and the answers
-   to the other, as a reverse proxy routing the answer URL's path apart would send them
+   to the other, as a reverse proxy routing the event URL's path apart would send them
    (docs/operations.md): the same processes, but answers no longer queue behind events.
 
 Beside the bare view, the durable-insert baseline (/bench/durable, the webhook benchmark's):
