@@ -11,7 +11,10 @@ answered with the rendered NCCO and recorded as an AnswerRequest.
 2. the paced client at --rate requests per second for --paced-duration seconds (and the bare
    view at the same rate);
 3. the same again while signed provider events arrive at --events-rate per second and two
-   Celery workers (nice 10) apply them, as they would on a busy day (0: left out).
+   Celery workers (nice 10) apply them, as they would on a busy day (0: left out);
+4. the same once more with the events sent to one of the server's processes and the answers
+   to the other, as a reverse proxy routing the event URL's path apart would send them
+   (docs/operations.md): the same processes, but answers no longer queue behind events.
 
 Beside the bare view, the durable-insert baseline (/bench/durable, the webhook benchmark's):
 every answer is recorded, so it is the floor here too.
@@ -28,6 +31,7 @@ a phase that got anything else is printed beside its figure and fails the run.
 from __future__ import annotations
 
 import math
+import os
 import random
 import threading
 import time
@@ -156,10 +160,23 @@ def main() -> None:
                                         seconds=options.paced_duration)
             fresh = answer_requests(stack, application, count=count, seed=options.seed + 7)
             answer_paced = run.paced(stack, fresh, rate=options.rate)
+        with_events_by_shape = {}
         if options.events_rate:
+            stack.start_workers(2, nice=10)
+            events = webhooks.Events(stack, application.account, seed=options.seed)
             with run.step(f"answer URL at {options.rate:g}/s while events arrive at "
                           f"{options.events_rate:g}/s, workers applying"):
-                busy, events_load = with_events(stack, application, options)
+                with_events_by_shape[""] = with_events(stack, application, options, events,
+                                                       seed=options.seed + 11)
+            with run.step(f"the same with the events routed to one of the "
+                          f"{run.WEB_WORKERS} gunicorn processes, the answers to the rest"):
+                webhooks.drain(timeout=600)  # not behind the first phase's applying
+                events_port = stack.split_server(1)
+                run.paced(stack, answer_requests(stack, application, count=200,
+                                                 seed=options.seed + 13), rate=options.rate)
+                with_events_by_shape[", events routed apart"] = with_events(
+                    stack, application, options, events, seed=options.seed + 17,
+                    events_port=events_port)
         from calls.models import AnswerRequest
 
         recorded = AnswerRequest.objects.filter(status_code=200).count()
@@ -186,14 +203,14 @@ def main() -> None:
                    note=f"baseline: one INSERT that commits (/bench/durable), "
                         f"{durable_cpu:.2f} ms of server CPU per request"),
     )
-    if options.events_rate:
-        faults["with events"] = refused(busy) + refused(events_load)
+    for shape, (busy, events_load, waited) in with_events_by_shape.items():
+        faults[f"with events{shape}"] = refused(busy) + refused(events_load)
         report.add(*run.latency_figures(
-            f"{{}} at {options.rate:g}/s with events at {options.events_rate:g}/s", busy,
+            f"{{}} at {options.rate:g}/s with events at {options.events_rate:g}/s{shape}", busy,
             bare_paced, p99_target=("<=", 20),
             p99_note=f"achieved {achieved(busy)}, statuses {busy.statuses}; events "
                      f"achieved {achieved(events_load)}, statuses {events_load.statuses}"
-                     f"{faults['with events']}"))
+                     f"{faults[f'with events{shape}']}; {waited}"))
     run.finish(report, options.json)
     failed = [phase for phase, fault in faults.items() if fault]
     if failed:
@@ -213,24 +230,31 @@ def refused(load: run.Load) -> str:
     return f" !! {load.bad_status} NOT 2xx, {load.errors} socket errors: NOT an honest figure"
 
 
-def with_events(stack: run.Stack, application, options) -> tuple[run.Load, run.Load]:
-    """Answers at --rate while signed events arrive at --events-rate and two workers apply
-    them: (the answers' load, the events' load)."""
-    stack.start_workers(2, nice=10)
-    events = webhooks.Events(stack, application.account, seed=options.seed)
+def with_events(stack: run.Stack, application, options, events: webhooks.Events, *,
+                seed: int, events_port: int | None = None) -> tuple[run.Load, run.Load, str]:
+    """Answers at --rate while signed events arrive at --events-rate (at `events_port`, if
+    given) and the workers apply them: (the answers' load, the events' load, where the
+    answers' time went)."""
     noise = events.requests(int(options.events_rate * (options.paced_duration + 3)))
     fresh = answer_requests(stack, application, count=int(options.rate * options.paced_duration),
-                            seed=options.seed + 11)
+                            seed=seed)
     stop = threading.Event()
     events_load: list[run.Load] = []
     sender = threading.Thread(target=lambda: events_load.append(
-        run.paced(stack, noise, rate=options.events_rate, stop=stop)))
+        run.paced(stack, noise, rate=options.events_rate, stop=stop, port=events_port)))
     sender.start()
     time.sleep(1)  # the events' stream and the workers under way
-    busy = run.paced(stack, fresh, rate=options.rate)
+    with run.RunQueue(stack.web_worker_pids) as web, \
+            run.RunQueue(lambda: run.backend_pids(run.WEB_APP_NAME)) as backends, \
+            run.RunQueue(lambda: [os.getpid()]) as client, webhooks.Waits() as waits:
+        busy = run.paced(stack, fresh, rate=options.rate)
     stop.set()
     sender.join()
-    return busy, events_load[0]
+    requests = busy.responses + events_load[0].responses
+    return busy, events_load[0], (
+        f"answers sent late p99 {busy.sent_late_p99:.1f} ms; gunicorn's workers "
+        f"{web.note(requests)}, their PostgreSQL backends {backends.note(requests)}, this "
+        f"client {client.note(requests)}; {waits.note()}")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Self
@@ -144,6 +144,7 @@ class Stack(Started):
             **(env or {}),
         }
         self.server: subprocess.Popen | None = None
+        self.side_server: subprocess.Popen | None = None  # split_server()'s
         self.workers: list[Worker] = []
 
     def start(self) -> None:
@@ -157,18 +158,34 @@ class Stack(Started):
         self._start_server()
 
     def _start_server(self) -> None:
-        self.server = subprocess.Popen(
+        self.server = self._gunicorn(self.port, self.web_workers)
+
+    def _gunicorn(self, port: int, workers: int) -> subprocess.Popen:
+        server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "portal.wsgi",
-             "--bind", f"{HOST}:{self.port}", "--workers", str(self.web_workers),
+             "--bind", f"{HOST}:{port}", "--workers", str(workers),
              "--threads", str(self.threads), "--worker-class", "gthread",
              "--log-level", "warning", "--backlog", "2048"],
             cwd=REPO, env={**self.env, "PGAPPNAME": WEB_APP_NAME},
         )
         deadline = time.monotonic() + 60
-        while not _answers(self.url + BARE_PATH):
-            if self.server.poll() is not None or time.monotonic() > deadline:
+        while not _answers(f"http://{HOST}:{port}{BARE_PATH}"):
+            if server.poll() is not None or time.monotonic() > deadline:
+                stop_process(server)
                 raise RuntimeError("gunicorn did not start; its errors are above")
             time.sleep(0.2)
+        return server
+
+    def split_server(self, workers: int) -> int:
+        """Move `workers` of the server's processes to a second gunicorn (same settings and
+        database) for the requests a reverse proxy would route to it by their path, and
+        return its port: the same processes, but one kind of request no longer queues
+        behind the other. Its workers count as the server's."""
+        self.web_workers -= workers
+        self.restart_server()
+        port = free_port()
+        self.side_server = self._gunicorn(port, workers)
+        return port
 
     def restart_server(self, **env: str) -> None:
         """The same server with some settings changed (workers keep theirs)."""
@@ -211,14 +228,18 @@ class Stack(Started):
         self.workers = []
 
     def web_worker_pids(self) -> list[int]:
-        """gunicorn's worker processes (the master only supervises)."""
+        """gunicorn's worker processes (the master only supervises), both servers' after
+        split_server()."""
         assert self.server is not None
-        children = Path(f"/proc/{self.server.pid}/task/{self.server.pid}/children")
-        return [int(pid) for pid in children.read_text().split()]
+        return [int(pid) for server in (self.server, self.side_server) if server is not None
+                for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children")
+                .read_text().split()]
 
     def stop(self) -> None:
         self.stop_workers()
         self._stop_server()
+        if self.side_server is not None:
+            stop_process(self.side_server, timeout=30)
         with contextlib.suppress(Exception):
             from django.db import connections
 
@@ -426,6 +447,9 @@ class Load:
     seconds: float
     exhausted: bool = False  # wrk ran out of pre-generated requests before the time was up
     statuses: dict[int, int] = field(default_factory=dict)
+    # paced: p99 of how late a request went out (a connection still waiting on its previous
+    # answer, or this client waiting for a core): part of the latency, not the server's time
+    sent_late_p99: float = math.nan
 
     @property
     def succeeded(self) -> int:
@@ -460,13 +484,15 @@ def wrk(stack: Stack, requests_file: Path, *, seconds: float, connections: int =
 
 
 def paced(stack: Stack, requests: Sequence[bytes], *, rate: float,
-          connections: int | None = None, stop: threading.Event | None = None) -> Load:
+          connections: int | None = None, stop: threading.Event | None = None,
+          port: int | None = None) -> Load:
     """Send `requests` at a fixed `rate` (open loop); latency counted from each due time.
 
-    `stop` ends the run early (the requests not sent yet are left out).
+    `stop` ends the run early (the requests not sent yet are left out); `port` sends them
+    to another server than the stack's (Stack.split_server).
     """
     connections = connections or max(2, min(64, math.ceil(rate / 10)))
-    return asyncio.run(_paced(stack.port, list(requests), rate, connections,
+    return asyncio.run(_paced(port or stack.port, list(requests), rate, connections,
                               stop or threading.Event()))
 
 
@@ -475,6 +501,7 @@ async def _paced(port: int, requests: list[bytes], rate: float, connections: int
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.2
     latencies: list[float] = []
+    sent_late: list[float] = []
     statuses: dict[int, int] = {}
     errors = 0
     next_index = 0
@@ -489,6 +516,7 @@ async def _paced(port: int, requests: list[bytes], rate: float, connections: int
                 due = start + index / rate
                 if due > loop.time():
                     await asyncio.sleep(due - loop.time())
+                sent_late.append((loop.time() - due) * 1000)
                 status, reader, writer = await _exchange_reconnecting(
                     port, reader, writer, requests[index])
                 if status is None:
@@ -508,7 +536,7 @@ async def _paced(port: int, requests: list[bytes], rate: float, connections: int
         max=ordered[-1] if ordered else math.nan, responses=len(latencies),
         sent=min(next_index, len(requests)), errors=errors, seconds=seconds,
         bad_status=sum(n for status, n in statuses.items() if not 200 <= status < 300),
-        statuses=statuses,
+        statuses=statuses, sent_late_p99=percentile(sorted(sent_late), 99),
     )
 
 
@@ -626,6 +654,42 @@ class WalMeter:
         per = max(requests, 1)
         return (f"WAL {self.bytes / per / 1024:.1f} kB and {self.full_pages / per:.2f} full "
                 f"pages per request, {self.checkpoints:.0f} checkpoints begun")
+
+
+class RunQueue:
+    """How long the processes' threads waited for a core while runnable (the kernel's
+    schedstat run delay) beside the CPU they got, during the block: a tail that is the
+    scheduler's (other processes on the cores) rather than the code's or PostgreSQL's."""
+
+    def __init__(self, pids: Callable[[], Iterable[int]]) -> None:
+        self._pids = pids
+
+    def __enter__(self) -> RunQueue:
+        self.pids = list(self._pids())
+        self._start = _schedstat(self.pids)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end = _schedstat(self.pids)
+        # A thread started during the block counts from zero.
+        self.cpu, self.waited = (sum(end[task][i] - self._start.get(task, (0, 0))[i]
+                                     for task in end) for i in (0, 1))
+
+    def note(self, requests: int) -> str:
+        per = max(requests, 1)
+        return (f"{self.cpu / per * 1000:.2f} ms on a core and {self.waited / per * 1000:.2f} "
+                "ms waiting for one per request")
+
+
+def _schedstat(pids: Iterable[int]) -> dict[tuple[int, int], tuple[float, float]]:
+    """(CPU s, run-queue wait s) of every thread of `pids` (/proc/PID/task/TID/schedstat)."""
+    found = {}
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                on_cpu, waited = (task / "schedstat").read_text().split()[:2]
+                found[pid, int(task.name)] = (int(on_cpu) / 1e9, int(waited) / 1e9)
+    return found
 
 
 def cpu_seconds(pids: Iterable[int]) -> dict[int, float]:

@@ -346,7 +346,8 @@ def main() -> None:
             bare_paced = run.bare_paced(stack, rate=options.rate,
                                         seconds=options.paced_duration)
             paced_requests = events.requests(paced_count)
-            with run.WalMeter() as paced_wal, Waits() as paced_waits:
+            with run.WalMeter() as paced_wal, Waits() as paced_waits, \
+                    run.RunQueue(stack.web_worker_pids) as paced_web:
                 hooks_paced = run.paced(stack, paced_requests, rate=options.rate)
             sent += hooks_paced.sent
             paced_drained = drain(timeout=600)
@@ -354,7 +355,8 @@ def main() -> None:
                       "the workers stopped (they apply them afterwards)"):
             stack.stop_workers()
             alone_requests = events.requests(paced_count)
-            with run.WalMeter() as alone_wal, Waits() as alone_waits:
+            with run.WalMeter() as alone_wal, Waits() as alone_waits, \
+                    run.RunQueue(stack.web_worker_pids) as alone_web:
                 hooks_alone = run.paced(stack, alone_requests, rate=options.rate)
             sent += hooks_alone.sent
             stack.start_workers(2, nice=options.worker_nice)
@@ -412,13 +414,15 @@ def main() -> None:
             f"{{}} at {options.rate:g}/s", hooks_paced, bare_paced, p99_target=("<=", 50),
             p99_note=f"achieved {hooks_paced.rate:.0f}/s, statuses {hooks_paced.statuses}; "
                      f"all applied {paced_drained:.1f} s after the last was sent; "
-                     f"{paced_wal.note(hooks_paced.responses)}; {paced_waits.note()}"),
+                     f"{paced_wal.note(hooks_paced.responses)}; {paced_waits.note()}; "
+                     f"gunicorn's workers {paced_web.note(hooks_paced.responses)}"),
         run.Figure(f"p99 at {options.rate:g}/s, workers stopped", hooks_alone.p99, "ms",
                    bare_paced.p99, note=f"p50 {hooks_alone.p50:.1f} ms, p95 "
                                        f"{hooks_alone.p95:.1f} ms: the request path alone, "
                                        "with nobody applying on the same cores; "
                                        f"{alone_wal.note(hooks_alone.responses)}; "
-                                       f"{alone_waits.note()}"),
+                                       f"{alone_waits.note()}; gunicorn's workers "
+                                       f"{alone_web.note(hooks_alone.responses)}"),
         run.Figure("events sent", sent, "", note=(
             f"stored {counts['stored']}, verified and applied {counts['applied']}, call "
             f"events {counts['events']} ({counts['duplicates']} marked duplicate)")),

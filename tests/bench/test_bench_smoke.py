@@ -8,6 +8,7 @@ benchmark would time refusals.
 import json
 import socketserver
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
@@ -126,3 +127,31 @@ def test_a_paced_phase_counts_a_request_the_server_never_answers_as_an_error(clo
     load = run.paced(stack, run.bare_requests(stack, 10), rate=200, connections=2)
 
     assert (load.sent, load.responses, load.errors) == (10, 0, 10)
+
+
+class _SlowHandler(socketserver.StreamRequestHandler):
+    """Answers every request on its connection 200, each 50 ms after it arrived."""
+
+    def handle(self) -> None:
+        while self.rfile.readline():
+            while self.rfile.readline() not in (b"\r\n", b""):
+                pass
+            time.sleep(0.05)
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+
+def test_a_paced_phase_says_how_late_its_requests_went_out_behind_a_slow_server():
+    # Two connections to a server taking 50 ms an answer carry 40 requests a second, not
+    # 100: the rest wait in the client, and the latency counts that wait as the server's.
+    server = socketserver.ThreadingTCPServer((run.HOST, 0), _SlowHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        stack = SimpleNamespace(port=server.server_address[1])
+        load = run.paced(stack, run.bare_requests(stack, 40), rate=100, connections=2)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert load.responses == 40
+    assert 400 < load.sent_late_p99 < load.p99
