@@ -29,7 +29,13 @@ def fields_of(model: type[models.Model], attnames: Sequence[str] | None = None
 
 def columns(fields: Sequence[models.Field], alias: str = "") -> str:
     prefix = f"{alias}." if alias else ""
-    return ", ".join(prefix + field.column for field in fields)
+    return ", ".join(prefix + quoted(field.column) for field in fields)
+
+
+def quoted(column: str) -> str:
+    """A column's name as SQL takes it whatever it is (`to` is a keyword): in double quotes,
+    as both PostgreSQL and SQLite quote names."""
+    return f'"{column}"'
 
 
 def placeholders(count: int) -> str:
@@ -219,6 +225,34 @@ def _insert_sql(model: type[models.Model]) -> str:
     fields = _insertable(model)
     return (f"INSERT INTO {model._meta.db_table} ({columns(fields)}) "
             f"VALUES ({placeholders(len(fields))})")
+
+
+def update_where(model: type[models.Model], values: dict[str, Any], **where: Any) -> int:
+    """`model.objects.filter(**where).update(**values)` for plain equalities on fields, in a
+    statement built once per set of names: the ORM compiles its UPDATE anew every time, which
+    for a row of many columns cost more than PostgreSQL's work. How many rows it changed."""
+    sql, fields, conditions = _update_where_sql(model, tuple(values), tuple(where))
+    db = _db()
+    params = [field.get_db_prep_save(value, db) for field, value in zip(
+        fields, values.values(), strict=True)]
+    params += [field.get_db_prep_value(value, db) for field, value in zip(
+        conditions, where.values(), strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+@cache
+def _update_where_sql(model: type[models.Model], names: tuple[str, ...],
+                      where: tuple[str, ...]
+                      ) -> tuple[str, tuple[models.Field, ...], tuple[models.Field, ...]]:
+    fields = tuple(model._meta.get_field(name) for name in names)
+    conditions = tuple(model._meta.pk if name == "pk" else model._meta.get_field(name)
+                       for name in where)
+    assignments = ", ".join(f"{quoted(field.column)} = %s" for field in fields)
+    matches = " AND ".join(f"{quoted(field.column)} = %s" for field in conditions)
+    return (f"UPDATE {model._meta.db_table} SET {assignments} WHERE {matches}",
+            fields, conditions)
 
 
 def update_many(instances: Sequence[models.Model], attnames: Sequence[str]) -> None:

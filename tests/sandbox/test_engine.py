@@ -395,16 +395,17 @@ def test_an_interrupt_just_after_a_step_is_claimed_runs_in_its_own_step(place, p
     receiver.reply("/transfer", [{"action": "talk", "text": "You are through"}])
     call = place("447700900000")
     player.play(until=60)  # answered; the talk's end is scheduled
-    read = SandboxCall.objects.select_related
+    claim = engine._claim
 
-    def interrupted_first(*fields):
-        # The operator's transfer lands between the step's claim and its read of the call.
-        monkeypatch.setattr(SandboxCall.objects, "select_related", read)
+    def interrupted_after(call_id, step):
+        # The operator's transfer lands just after the step's claim, which read the call.
+        monkeypatch.setattr(engine, "_claim", claim)
+        claimed = claim(call_id, step)
         engine.interrupt(call.pk, "transfer", url=[f"{receiver.url}/transfer"])
-        return read(*fields)
+        return claimed
 
-    monkeypatch.setattr(SandboxCall.objects, "select_related", interrupted_first)
-    player.next()  # the talk's end, whose step the transfer took: it does nothing
+    monkeypatch.setattr(engine, "_claim", interrupted_after)
+    player.next()  # the talk's end, claimed first: its store finds the step taken
     fetched_by_the_taken_step = receiver.to("/transfer")
     player.play()
 

@@ -29,6 +29,8 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 
+from portal import rawrows
+from voiceapps.models import ProviderAccount
 from voiceapps.sandbox import jambonz, outbound
 from voiceapps.sandbox.models import SandboxCall, SandboxNumber
 from voiceapps.sandbox.scripts import resolve_script
@@ -92,16 +94,7 @@ def run_step(call_id: int, step: int) -> None:
     The steps due at once after it run in the same task, each claimed as its own task would
     claim it, so a duplicate of any of them still does nothing.
     """
-    if not _claim(call_id, step):
-        return
-    # An interrupt between the claim and this read has moved the step on and scheduled its
-    # own op: that op is its task's to run, not this one's (or it would run twice).
-    # Not the parent leg: a step needs only its id, and joining it (every column of a second
-    # call row) was a third of the read's CPU; jambonz's leg info loads it when asked.
-    # No ORDER BY (the model's, or `.first()`'s) for a row its key picks: compiling it was a
-    # fifth of the read's CPU.
-    taken = SandboxCall.objects.select_related("account").filter(pk=call_id, step=step + 1)
-    call = next(iter(taken.order_by()), None)
+    call = _claim(call_id, step)
     if call is None:
         return
     for inline in range(STEPS_PER_TASK):
@@ -116,8 +109,27 @@ def run_step(call_id: int, step: int) -> None:
         call.step += 1
 
 
-def _claim(call_id: int, step: int) -> bool:
-    return bool(SandboxCall.objects.filter(pk=call_id, step=step).update(step=step + 1))
+# A step's row, read as it is claimed, and its account: plain statements built once per
+# process (portal.rawrows), where the ORM's compiling of the claim, of the read (a join of
+# every column of both) and of the store was about half of a step's CPU (docs/performance.md,
+# section 7). Not the parent leg: a step needs only its id; jambonz's leg info loads it.
+_CALL_FIELDS = rawrows.fields_of(SandboxCall)
+_CLAIM = (f"UPDATE {SandboxCall._meta.db_table} SET step = step + 1 "
+          f"WHERE id = %s AND step = %s RETURNING {rawrows.columns(_CALL_FIELDS)}")
+_ACCOUNT_FIELDS = rawrows.fields_of(ProviderAccount)
+_ACCOUNT_BY_ID = (f"SELECT {rawrows.columns(_ACCOUNT_FIELDS)} "
+                  f"FROM {ProviderAccount._meta.db_table} WHERE id = %s")
+
+
+def _claim(call_id: int, step: int) -> SandboxCall | None:
+    """The call with step `step` taken (its row now expects the one after), or None when
+    another task took it or an interrupt moved the call on. The row is the one the claim
+    wrote: an interrupt after it moves the step on again, and the store finds it taken."""
+    call = rawrows.fetch_one(SandboxCall, _CALL_FIELDS, _CLAIM, [call_id, step])
+    if call is not None:
+        call.account = rawrows.fetch_one(ProviderAccount, _ACCOUNT_FIELDS, _ACCOUNT_BY_ID,
+                                         [call.account_id])
+    return call
 
 
 def _run(call: SandboxCall, *, retried_by_task: bool, claim_at_once: bool) -> float | None:
@@ -243,7 +255,7 @@ def _store(call: SandboxCall, *, claim_next: bool = False) -> bool:
     values = {name: getattr(call, name) for name in _STATE}
     if claim_next:
         values["step"] = call.step + 1
-    return bool(SandboxCall.objects.filter(pk=call.pk, step=call.step).update(**values))
+    return bool(rawrows.update_where(SandboxCall, values, pk=call.pk, step=call.step))
 
 
 def _deadline(call: SandboxCall, after: Next) -> Next:

@@ -8,6 +8,7 @@ are never logged whole: Callboard's own webhook URLs carry the account's secret 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -22,6 +23,7 @@ import jwt
 import requests
 from django.conf import settings
 
+from portal import crypto
 from voiceapps.models import ProviderAccount
 
 logger = logging.getLogger("voiceapps.sandbox")
@@ -75,7 +77,7 @@ def _split_entry(entry: str) -> tuple[str, int | None]:
 
 def signature(account: ProviderAccount, application_id: str, payload_hash: str) -> str:
     """The `Authorization` value Vonage sends with a signed webhook; "" without a secret."""
-    secret = account.secret("signature_secret")
+    secret = _secret(account, "signature_secret")
     if not secret:
         return ""
     claims = {
@@ -83,15 +85,27 @@ def signature(account: ProviderAccount, application_id: str, payload_hash: str) 
         "jti": str(uuid.uuid4()),
         "iss": "Vonage",
         "payload_hash": payload_hash,
-        "api_key": account.secret("api_key"),
+        "api_key": _secret(account, "api_key"),
         "application_id": application_id,
     }
     return "Bearer " + jwt.encode(claims, secret, algorithm="HS256")
 
 
+def _secret(account: ProviderAccount, name: str) -> str:
+    """`account.secret(name)`, decrypted once per stored value: two decrypts a request were
+    half of signing it. Keyed by the ciphertext, so a changed (or re-encrypted) secret is
+    decrypted afresh at once."""
+    return _decrypted(getattr(account, f"{name}_encrypted"))
+
+
+@functools.lru_cache(maxsize=64)
+def _decrypted(stored: str) -> str:
+    return crypto.decrypt(stored) if stored else ""
+
+
 def jambonz_signature(account: ProviderAccount, body: bytes) -> dict[str, str]:
     """The Jambonz-Signature header jambonz sends when the account has a webhook secret."""
-    secret = account.secret("webhook_secret")
+    secret = _secret(account, "webhook_secret")
     if not secret:
         return {}
     timestamp = int(time.time())
