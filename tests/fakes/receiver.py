@@ -41,6 +41,7 @@ class Receiver:
     # HTTP/1.1, connections kept alive between requests as real receivers keep them; False:
     # HTTP/1.0, each connection closed after its answer.
     keep_alive: bool = True
+    connections: int = 0  # TCP connections accepted
 
     def start(self) -> Receiver:
         receiver = self
@@ -49,6 +50,11 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1" if self.keep_alive else "HTTP/1.0"
+
+            def setup(self) -> None:
+                super().setup()
+                with lock:
+                    receiver.connections += 1
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
