@@ -3,11 +3,13 @@
 The webhook benchmark's signed Vonage events (bench/webhooks.py) at its sustained rate
 (--rate, 500/s) for --duration seconds, applied by two workers (WEBHOOK_APPLY_IN_WORKER), with
 one subscription taking every event type to a receiver on loopback (tests/fakes/receiver.py).
-Then the same load with the subscription disabled, to see what forwarding costs the workers.
+The same load with the subscription disabled, before and after, to see what forwarding costs
+the workers.
 --forwarding-workers N adds N workers that consume forwarding's queue only.
 
 Figures: forwarding lag (the receiver's first receipt of each event minus when Callboard
-received the webhook behind it) p50/p95/max, target p95 ≤ 2 s; events lost (outbox rows
+received the webhook behind it) p50/p95/max, target p95 ≤ 2 s, and its own part from the
+outbox row, split into the wait before the POST and the POST itself; events lost (outbox rows
 whose webhook-id never reached the receiver), target 0; the workers' CPU per forwarded
 event (workers and their PostgreSQL backends, with forwarding minus without) beside the bare
 view's CPU per request. The machine may be shared: compare ratios from one run.
@@ -17,8 +19,10 @@ from __future__ import annotations
 
 import datetime
 import math
+import statistics
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from bench import run, vonage, webhooks
 from tests.fakes.receiver import Receiver
@@ -62,10 +66,18 @@ def settle(timeout: float) -> float:
     return time.monotonic() - started
 
 
-def lags(receiver: Receiver) -> tuple[list[float], list[float]]:
-    """Per forwarded event, sorted: seconds from the webhook's arrival at Callboard to the
-    event's first arrival at the receiver (end to end), and from its outbox row (written when
-    a worker applied the webhook) to that arrival (forwarding's own part)."""
+class Lags(NamedTuple):
+    """Per forwarded event, seconds, each list sorted."""
+
+    end_to_end: list[float]  # the webhook's arrival at Callboard -> the event's at the receiver
+    own: list[float]  # its outbox row written (a worker applied the webhook) -> the receiver
+    waited: list[float]  # the outbox row -> its POST started (commit, queue, claim)
+    posted: list[float]  # the POST started -> the receiver had it (the request itself)
+
+
+def lags(receiver: Receiver) -> Lags:
+    """Each forwarded event's first arrival at the receiver against when its webhook reached
+    Callboard, when its outbox row was written and when its first POST started."""
     from forwarding.models import Delivery
 
     first: dict[str, float] = {}
@@ -77,12 +89,22 @@ def lags(receiver: Receiver) -> tuple[list[float], list[float]]:
         first[key] = request.at
         moment = request.json()["data"]["event"]["received_at"].replace("Z", "+00:00")
         received_at[key] = datetime.datetime.fromisoformat(moment).timestamp()
-    made = dict(
-        Delivery.objects.filter(message_id__in=list(first)).values_list("message_id", "created_at")
+    # The first attempt's start: every delivery of a run that lost none was tried once.
+    made = {
+        key: (created.timestamp(), tried.timestamp())
+        for key, created, tried in Delivery.objects.filter(message_id__in=list(first))
+        .values_list("message_id", "created_at", "last_attempt_at")
+    }
+    return Lags(
+        end_to_end=sorted(first[key] - received_at[key] for key in first),
+        own=sorted(first[key] - made[key][0] for key in made),
+        waited=sorted(tried - created for created, tried in made.values()),
+        posted=sorted(first[key] - made[key][1] for key in made),
     )
-    end_to_end = sorted(first[key] - received_at[key] for key in first)
-    own = sorted(first[key] - made[key].timestamp() for key in first if key in made)
-    return end_to_end, own
+
+
+def p50_p95(values: list[float]) -> str:
+    return f"{run.percentile(values, 50) * 1000:.0f} / {run.percentile(values, 95) * 1000:.0f} ms"
 
 
 def main() -> None:
@@ -147,35 +169,48 @@ def main() -> None:
                 settled = settle(timeout=600)
             return load, settled, cpu
 
+        def forwarding_on(on: bool) -> None:
+            subscription.enabled = on
+            subscription.save(update_fields=["enabled"])
+
+        # The run without forwarding before and after the one with it: on a shared machine
+        # one run's CPU alone moved by half between runs of the same code (docs/performance.md,
+        # section 9), so the baseline is their mean and both are printed.
+        forwarding_on(False)
+        plain = [events_run("not forwarded, before")]
+        forwarding_on(True)
         before = Delivery.objects.count()
         forwarded_load, forwarded_settled, forwarding_cpu = events_run("forwarded")
         made = Delivery.objects.count() - before
         lost = made - len({r.headers["webhook-id"] for r in receiver.taken()})
-        lag, own_lag = lags(receiver)
-        subscription.enabled = False
-        subscription.save(update_fields=["enabled"])
-        plain_load, plain_settled, plain_cpu = events_run("not forwarded")
+        lag = lags(receiver)
+        forwarding_on(False)
+        plain.append(events_run("not forwarded, after"))
     receiver.stop()
 
-    per_event = (forwarding_cpu.seconds - plain_cpu.seconds) / max(made, 1) * 1000
+    plain_seconds = [cpu.seconds for _, _, cpu in plain]
+    per_event = (forwarding_cpu.seconds - statistics.mean(plain_seconds)) / max(made, 1) * 1000
     bare_per_request = bare_cpu.per_request_ms(bare)
+    end_to_end = lag.end_to_end
     report.add(
-        run.Figure("forwarding lag p50", run.percentile(lag, 50) * 1000, "ms"),
+        run.Figure("forwarding lag p50", run.percentile(end_to_end, 50) * 1000, "ms"),
         run.Figure(
             "forwarding lag p95",
-            run.percentile(lag, 95) * 1000,
+            run.percentile(end_to_end, 95) * 1000,
             "ms",
             target=("<=", 2000),
-            note=f"webhook received -> receiver got it; {len(lag)} events, "
+            note=f"webhook received -> receiver got it; {len(end_to_end)} events, "
             f"webhooks at {forwarded_load.rate:.0f}/s",
         ),
-        run.Figure("forwarding lag max", (lag[-1] if lag else math.nan) * 1000, "ms"),
+        run.Figure("forwarding lag max", (end_to_end[-1] if end_to_end else math.nan) * 1000,
+                   "ms"),
         run.Figure(
             "applied -> received p95",
-            run.percentile(own_lag, 95) * 1000,
+            run.percentile(lag.own, 95) * 1000,
             "ms",
             note=f"forwarding's own part: outbox row written -> receiver got it "
-            f"(p50 {run.percentile(own_lag, 50) * 1000:.0f} ms)",
+            f"(p50 {run.percentile(lag.own, 50) * 1000:.0f} ms); of it, outbox row -> POST "
+            f"started p50 / p95 {p50_p95(lag.waited)}, POST -> received {p50_p95(lag.posted)}",
         ),
         run.Figure(
             "forwarded events",
@@ -191,8 +226,10 @@ def main() -> None:
             "ms",
             bare_per_request,
             note=f"workers + their DB backends, {forwarding_cpu.seconds:.1f} s with "
-            f"forwarding − {plain_cpu.seconds:.1f} s without (settled "
-            f"{plain_settled:.1f} s after {plain_load.sent} webhooks), per event; "
+            f"forwarding − the mean of {' and '.join(f'{s:.1f}' for s in plain_seconds)} s "
+            f"without, before and after (settled "
+            f"{' and '.join(f'{settled:.1f}' for _, settled, _ in plain)} s after "
+            f"{plain[0][0].sent} webhooks), per event; "
             "baseline: the bare view's server CPU per request",
         ),
     )

@@ -38,6 +38,10 @@ class Receiver:
     # hangs up, which sets `hung_up`.
     endless_answer: bool = False
     hung_up: threading.Event = field(default_factory=threading.Event)
+    # HTTP/1.1, connections kept alive between requests as real receivers keep them; False:
+    # HTTP/1.0, each connection closed after its answer.
+    keep_alive: bool = True
+    connections: int = 0  # TCP connections accepted
 
     def start(self) -> Receiver:
         receiver = self
@@ -45,6 +49,13 @@ class Receiver:
         all_held = threading.Event()
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if self.keep_alive else "HTTP/1.0"
+
+            def setup(self) -> None:
+                super().setup()
+                with lock:
+                    receiver.connections += 1
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with lock:
@@ -63,13 +74,19 @@ class Receiver:
                 if number <= receiver.hold_first:
                     all_held.wait(10)
                 time.sleep(delay)
+                answer = b"ok" if status < 300 else b"receiver says no"
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "text/plain")
+                    if receiver.endless_answer:  # its end is the connection's
+                        self.send_header("Connection", "close")
+                        self.close_connection = True
+                    else:
+                        self.send_header("Content-Length", str(len(answer)))
                     self.end_headers()
                     if receiver.endless_answer:
                         self.drip()
-                    self.wfile.write(b"ok" if status < 300 else b"receiver says no")
+                    self.wfile.write(answer)
                 except OSError:  # the sender gave up waiting
                     receiver.hung_up.set()
 

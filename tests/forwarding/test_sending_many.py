@@ -17,6 +17,7 @@ from forwarding import services
 from forwarding.models import Delivery, DeliveryStatus
 from tests.calls.webhook_helpers import store_unapplied
 from tests.factories import CallFactory, ProviderAccountFactory, SubscriptionFactory
+from tests.fakes.receiver import Receiver
 from tests.forwarding.test_delivery_worker import STORY, first_receipts_per_call, play_calls
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +148,29 @@ def test_calls_past_the_read_behind_a_waiting_call_still_go_out(receiver, sends,
     )
 
     assert first_receipts_per_call(receiver) == {c.pk: [1, 2, 3, 4] for c in others}
+
+
+def test_a_receiver_keeping_connections_alive_gets_every_event_over_a_few(receiver, sends):
+    subscription = SubscriptionFactory(url=receiver.url)
+    calls = play_calls(3)
+
+    services.forwarding_send_calls(subscription_id=subscription.pk, call_ids=[c.pk for c in calls])
+
+    assert first_receipts_per_call(receiver) == {c.pk: [1, 2, 3, 4] for c in calls}
+    assert receiver.connections <= len(calls)  # one per sending thread at most, not per event
+
+
+def test_a_receiver_closing_each_connection_still_gets_every_event_in_order(sends):
+    closing = Receiver(keep_alive=False).start()
+    try:
+        subscription = SubscriptionFactory(url=closing.url)
+        calls = play_calls(3)
+
+        services.forwarding_send_calls(
+            subscription_id=subscription.pk, call_ids=[c.pk for c in calls]
+        )
+
+        assert first_receipts_per_call(closing) == {c.pk: [1, 2, 3, 4] for c in calls}
+        assert closing.connections == len(closing.received)
+    finally:
+        closing.stop()
