@@ -95,7 +95,7 @@ def test_polls_keep_a_session_alive_and_save_it_at_most_once_a_minute(operator_u
     assert expiry >= timezone.now() + timedelta(minutes=29)
     clock(30)  # then idle for the timeout
     response = client.get(url)
-    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+    assert response.status_code == 204 and response["HX-Redirect"] == reverse("login")
 
 
 def test_a_session_ended_elsewhere_is_refused_on_its_next_poll(operator_user):
@@ -106,7 +106,7 @@ def test_a_session_ended_elsewhere_is_refused_on_its_next_poll(operator_user):
     laptop.post(reverse("sign_out_everywhere"))
 
     response = phone.get(url)
-    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+    assert response.status_code == 204 and response["HX-Redirect"] == reverse("login")
     assert not Session.objects.exists()
 
 
