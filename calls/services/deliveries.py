@@ -350,14 +350,16 @@ def _apply_together(readable: list[tuple[WebhookDelivery, dict[str, Any], Provid
             continue
         parsed.append((delivery, event, payload))
     records = call_events_record_many(parsed)
-    # Two plain UPDATEs for the batch: a delivery either named a call or did not, and
-    # bulk_update's CASE per row costs more to compile than the rows take to write.
+    # An UPDATE for those that named a call and one for those that did not (usually none):
+    # bulk_update's CASE per row costs more to compile than the rows take to write, and
+    # compiling `filter(pk__in=…).update(…)` was most of these (docs/performance.md, 1).
     now = timezone.now()
     for named, error in ((True, ""), (False, NAMES_NO_CALL)):
-        WebhookDelivery.objects.filter(
-            pk__in=[delivery.pk for (delivery, _, _), record in zip(parsed, records, strict=True)
-                    if bool(record) is named]
-        ).update(applied_at=now, apply_error=error)
+        rawrows.update_keys(
+            WebhookDelivery,
+            [delivery.pk for (delivery, _, _), record in zip(parsed, records, strict=True)
+             if bool(record) is named],
+            {"applied_at": now, "apply_error": error})
 
 
 def _apply_one() -> int:
