@@ -287,6 +287,29 @@ def update_many(instances: Sequence[models.Model], attnames: Sequence[str]) -> N
                        [value for row in zip(*columns_of_rows, strict=True) for value in row])
 
 
+def update_keys(model: type[models.Model], keys: Sequence[Any], values: dict[str, Any]) -> None:
+    """Set the same `values` (by attname) on the rows of `model` whose primary keys are
+    `keys`, as `filter(pk__in=keys).update(**values)` would, without compiling the query.
+
+    On PostgreSQL the keys are one array (`= ANY(%s)`), so the statement's text is the same
+    for any number of them and psycopg parses it once per process; elsewhere an IN list.
+    """
+    if not keys:
+        return
+    db = _db()
+    fields = [model._meta.get_field(name) for name in values]
+    params = [field.get_db_prep_save(value, db)
+              for field, value in zip(fields, values.values(), strict=True)]
+    table, pk = model._meta.db_table, model._meta.pk
+    assignments = ", ".join(f"{field.column} = %s" for field in fields)
+    if db.vendor == "postgresql":
+        where, params = f"= ANY(%s::{pk.db_type(db)}[])", [*params, list(keys)]
+    else:
+        where, params = f"IN ({placeholders(len(keys))})", [*params, *keys]
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {assignments} WHERE {pk.column} {where}", params)
+
+
 @cache
 def _update_unnest_sql(model: type[models.Model], attnames: tuple[str, ...]) -> str:
     """PostgreSQL's UPDATE of `attnames` from one array per column, each cast to its

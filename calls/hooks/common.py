@@ -25,6 +25,9 @@ _ACCOUNT_BY_TOKEN = (
     f"SELECT {rawrows.columns(_ACCOUNT_FIELDS)} "
     f"FROM {ProviderAccount._meta.db_table} WHERE webhook_token = %s"
 )
+_ACCOUNT_BY_ID = (
+    f"SELECT {rawrows.columns(_ACCOUNT_FIELDS)} FROM {ProviderAccount._meta.db_table} WHERE id = %s"
+)
 
 
 # Accounts by webhook token, kept this long per process: at a thousand events a second the
@@ -33,6 +36,7 @@ _ACCOUNT_BY_TOKEN = (
 # made in this process at once (accounts_forget, on every save and delete).
 ACCOUNT_CACHE_SECONDS = 1.0
 _ACCOUNTS: dict[str, tuple[float, ProviderAccount]] = {}  # token: (kept until, account)
+_ACCOUNTS_BY_ID: dict[int, tuple[float, ProviderAccount]] = {}  # the same, for workers
 _ACCOUNTS_MAX = 1024
 
 
@@ -57,10 +61,18 @@ def account_by_token(token: str) -> ProviderAccount | None:
         ProviderAccount, _ACCOUNT_FIELDS, _ACCOUNT_BY_TOKEN, [token]))
 
 
+def account_by_id(account_id: int) -> ProviderAccount | None:
+    """The account a stored delivery came to (a worker's batch starts here), kept as
+    accounts by token are."""
+    return _kept(_ACCOUNTS_BY_ID, account_id, lambda: rawrows.fetch_one(
+        ProviderAccount, _ACCOUNT_FIELDS, _ACCOUNT_BY_ID, [account_id]))
+
+
 def accounts_forget(**_: Any) -> None:
     """An account, application or NCCO version was saved or deleted in this process: look
     every token and answer URL up again."""
     _ACCOUNTS.clear()
+    _ACCOUNTS_BY_ID.clear()
     _APPLICATIONS.clear()
 
 

@@ -31,13 +31,13 @@ from django.utils import timezone
 from prometheus_client import Counter
 
 from calls import tasks
+from calls.hooks.common import account_by_id
 from calls.models import CallEvent, WebhookDelivery
 from calls.services.events import call_event_record, call_events_record_many
 from portal import rawrows
 from portal.jsontext import JsonRefused, json_parse, without_nul
 from portal.services import Actor, audit_record
 from voiceapps.adapters import account_adapter
-from voiceapps.models import ProviderAccount
 from voiceapps.providers.base import ParsedEvent, Provider
 
 logger = logging.getLogger(__name__)
@@ -350,14 +350,16 @@ def _apply_together(readable: list[tuple[WebhookDelivery, dict[str, Any], Provid
             continue
         parsed.append((delivery, event, payload))
     records = call_events_record_many(parsed)
-    # Two plain UPDATEs for the batch: a delivery either named a call or did not, and
-    # bulk_update's CASE per row costs more to compile than the rows take to write.
+    # An UPDATE for those that named a call and one for those that did not (usually none):
+    # bulk_update's CASE per row costs more to compile than the rows take to write, and
+    # compiling `filter(pk__in=…).update(…)` was most of these (docs/performance.md, 1).
     now = timezone.now()
     for named, error in ((True, ""), (False, NAMES_NO_CALL)):
-        WebhookDelivery.objects.filter(
-            pk__in=[delivery.pk for (delivery, _, _), record in zip(parsed, records, strict=True)
-                    if bool(record) is named]
-        ).update(applied_at=now, apply_error=error)
+        rawrows.update_keys(
+            WebhookDelivery,
+            [delivery.pk for (delivery, _, _), record in zip(parsed, records, strict=True)
+             if bool(record) is named],
+            {"applied_at": now, "apply_error": error})
 
 
 def _apply_one() -> int:
@@ -396,27 +398,24 @@ def _commit_without_flush_wait() -> None:
 
 def _claim_pending(batch: int, which: Q = PENDING) -> list[WebhookDelivery]:
     """The oldest deliveries of `which` nobody else has claimed, locked, with their accounts:
-    read once each and shared, where joining them made an account instance per delivery.
+    shared, where joining them made an account instance per delivery, and kept a second per
+    process as the request path keeps them (calls.hooks.common.account_by_id), where reading
+    them was a query per batch.
 
-    Both through a plain cursor, the claim's SQL compiled by the ORM once per process: at the
+    Through a plain cursor, the claim's SQL compiled by the ORM once per process: at the
     30 or so deliveries a worker claims at a time under a steady stream, compiling the two
     queries was a seventh of applying them (docs/performance.md, section 1)."""
     sql, params = _claim_sql(which, batch)
     deliveries = rawrows.fetch_all(WebhookDelivery, _DELIVERY_FIELDS, sql, params)
-    account_ids = sorted({d.account_id for d in deliveries} - {None})
-    if account_ids:
-        accounts = {account.pk: account for account in rawrows.fetch_all(
-            ProviderAccount, _ACCOUNT_FIELDS,
-            f"SELECT {rawrows.columns(_ACCOUNT_FIELDS)} FROM {ProviderAccount._meta.db_table} "
-            f"WHERE id IN ({rawrows.placeholders(len(account_ids))})", account_ids)}
-        for delivery in deliveries:
-            if delivery.account_id is not None:
-                delivery.account = accounts.get(delivery.account_id)
+    accounts = {account_id: account_by_id(account_id)
+                for account_id in {d.account_id for d in deliveries} - {None}}
+    for delivery in deliveries:
+        if delivery.account_id is not None:
+            delivery.account = accounts[delivery.account_id]
     return deliveries
 
 
 _DELIVERY_FIELDS = rawrows.fields_of(WebhookDelivery)  # what the ORM selects, in its order
-_ACCOUNT_FIELDS = rawrows.fields_of(ProviderAccount)
 
 
 @functools.cache

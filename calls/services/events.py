@@ -82,6 +82,8 @@ PROVIDER_TIME_AHEAD = timedelta(days=1)
 # The specific outcomes: not `completed`, not Callboard's own "outcome unknown".
 OUTCOMES = TERMINAL_STATUSES - {CallStatus.COMPLETED, CallStatus.UNKNOWN}
 DEFINITE_AMD = ("human", "machine")
+# The directions a provider may state (Direction.values builds its list anew at each use).
+DIRECTIONS = frozenset(Direction.values)
 # Events whose file the apps above fetch (calls.signals.call_media_reported).
 MEDIA_KINDS = ("record", "transcription")
 
@@ -570,7 +572,7 @@ def _call_from_event(
     *, account: ProviderAccount, event: ParsedEvent, payload: Any, received_at: datetime
 ) -> Call:
     """A call Callboard did not place (inbound, or placed elsewhere), as the event tells it."""
-    direction = event.direction if event.direction in Direction.values else Direction.INBOUND
+    direction = event.direction if event.direction in DIRECTIONS else Direction.INBOUND
     call = Call(
         account=account,
         provider=account.kind,
@@ -682,7 +684,7 @@ def _fill_parties(call: Call, event: ParsedEvent) -> set[str]:
     in an event without one (an AMD or record event).
     """
     changed = set()
-    if event.direction in Direction.values and event.direction != call.direction:
+    if event.direction in DIRECTIONS and event.direction != call.direction:
         call.direction = event.direction
         changed.add("direction")
     if event.from_number and not call.from_number:
