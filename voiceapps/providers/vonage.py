@@ -23,7 +23,6 @@ from urllib.parse import parse_qsl, urlsplit
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import HMACAlgorithm
 
 from voiceapps.providers.base import (
     WEBHOOKS_EVENT_URL,
@@ -103,28 +102,6 @@ def embedded_applications(page: Page) -> list[Any]:
 SIGNED_WEBHOOK_TOLERANCE = 300  # seconds; Vonage webhook JWTs carry no exp
 JWT_LEEWAY = 60  # seconds of clock difference allowed on exp, nbf and a future iat
 METHODS = ("GET", "POST")
-
-
-class _HS256KeysChecked(HMACAlgorithm):
-    """PyJWT's HS256 with each key's checks made once per process.
-
-    PyJWT checks at every decode that an HMAC secret is no PEM, SSH, DER or JWK key, by
-    trying to load it as each: 40 % of decoding a webhook's token, for the same few
-    signature secrets every time (docs/performance.md, section 1). A key refused is
-    refused every time, as before; nothing else changes.
-    """
-
-    def prepare_key(self, key: str | bytes) -> bytes:
-        return _hmac_key_checked(key)
-
-
-@functools.lru_cache(maxsize=64)
-def _hmac_key_checked(key: str | bytes) -> bytes:
-    return HMACAlgorithm(HMACAlgorithm.SHA256).prepare_key(key)
-
-
-jwt.unregister_algorithm("HS256")
-jwt.register_algorithm("HS256", _HS256KeysChecked(HMACAlgorithm.SHA256))
 
 
 def new_private_key_pem() -> str:
