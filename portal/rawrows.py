@@ -91,6 +91,22 @@ def fetch_one(model: type[M], fields: Sequence[models.Field], sql: str,
     return from_row(model, fields, row) if row is not None else None
 
 
+def fetch_by_pk(model: type[M], pk: Any, *, for_update: bool = False) -> M | None:
+    """The row of `model` whose primary key is `pk`, every column as the ORM reads it, or
+    None; `for_update` locks it where the database can, as select_for_update() would."""
+    fields, sql = _by_pk_sql(model)
+    if for_update and connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    return fetch_one(model, fields, sql, [pk])
+
+
+@cache
+def _by_pk_sql(model: type[models.Model]) -> tuple[tuple[models.Field, ...], str]:
+    fields = fields_of(model)
+    return fields, (f"SELECT {columns(fields)} FROM {model._meta.db_table} "
+                    f"WHERE {quoted(model._meta.pk.column)} = %s")
+
+
 def fetch_all(model: type[M], fields: Sequence[models.Field], sql: str,
               params: Sequence[Any]) -> list[M]:
     """Every row `sql` selects (the `fields`' columns, in their order)."""
@@ -232,11 +248,8 @@ def update_where(model: type[models.Model], values: dict[str, Any], **where: Any
     statement built once per set of names: the ORM compiles its UPDATE anew every time, which
     for a row of many columns cost more than PostgreSQL's work. How many rows it changed."""
     sql, fields, conditions = _update_where_sql(model, tuple(values), tuple(where))
-    db = _db()
-    params = [field.get_db_prep_save(value, db) for field, value in zip(
-        fields, values.values(), strict=True)]
-    params += [field.get_db_prep_value(value, db) for field, value in zip(
-        conditions, where.values(), strict=True)]
+    params = _saved(fields, values) + [field.get_db_prep_value(value, _db()) for field, value
+                                       in zip(conditions, where.values(), strict=True)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -246,13 +259,27 @@ def update_where(model: type[models.Model], values: dict[str, Any], **where: Any
 def _update_where_sql(model: type[models.Model], names: tuple[str, ...],
                       where: tuple[str, ...]
                       ) -> tuple[str, tuple[models.Field, ...], tuple[models.Field, ...]]:
-    fields = tuple(model._meta.get_field(name) for name in names)
+    assignments, fields = _assignments(model, names)
     conditions = tuple(model._meta.pk if name == "pk" else model._meta.get_field(name)
                        for name in where)
-    assignments = ", ".join(f"{quoted(field.column)} = %s" for field in fields)
     matches = " AND ".join(f"{quoted(field.column)} = %s" for field in conditions)
     return (f"UPDATE {model._meta.db_table} SET {assignments} WHERE {matches}",
             fields, conditions)
+
+
+@cache
+def _assignments(model: type[models.Model], names: tuple[str, ...]
+                 ) -> tuple[str, tuple[models.Field, ...]]:
+    """The SET clause for the fields `names` (attnames), one %s each, and those fields."""
+    fields = tuple(model._meta.get_field(name) for name in names)
+    return ", ".join(f"{quoted(field.column)} = %s" for field in fields), fields
+
+
+def _saved(fields: Sequence[models.Field], values: dict[str, Any]) -> list[Any]:
+    """`values`, in `fields`' order, as the database stores them."""
+    db = _db()
+    return [field.get_db_prep_save(value, db)
+            for field, value in zip(fields, values.values(), strict=True)]
 
 
 def update_many(instances: Sequence[models.Model], attnames: Sequence[str]) -> None:
@@ -297,11 +324,9 @@ def update_keys(model: type[models.Model], keys: Sequence[Any], values: dict[str
     if not keys:
         return
     db = _db()
-    fields = [model._meta.get_field(name) for name in values]
-    params = [field.get_db_prep_save(value, db)
-              for field, value in zip(fields, values.values(), strict=True)]
+    assignments, fields = _assignments(model, tuple(values))
+    params = _saved(fields, values)
     table, pk = model._meta.db_table, model._meta.pk
-    assignments = ", ".join(f"{field.column} = %s" for field in fields)
     if db.vendor == "postgresql":
         where, params = f"= ANY(%s::{pk.db_type(db)}[])", [*params, list(keys)]
     else:

@@ -25,9 +25,6 @@ _ACCOUNT_BY_TOKEN = (
     f"SELECT {rawrows.columns(_ACCOUNT_FIELDS)} "
     f"FROM {ProviderAccount._meta.db_table} WHERE webhook_token = %s"
 )
-_ACCOUNT_BY_ID = (
-    f"SELECT {rawrows.columns(_ACCOUNT_FIELDS)} FROM {ProviderAccount._meta.db_table} WHERE id = %s"
-)
 
 
 # Accounts by webhook token, kept this long per process: at a thousand events a second the
@@ -64,8 +61,8 @@ def account_by_token(token: str) -> ProviderAccount | None:
 def account_by_id(account_id: int) -> ProviderAccount | None:
     """The account a stored delivery came to (a worker's batch starts here), kept as
     accounts by token are."""
-    return _kept(_ACCOUNTS_BY_ID, account_id, lambda: rawrows.fetch_one(
-        ProviderAccount, _ACCOUNT_FIELDS, _ACCOUNT_BY_ID, [account_id]))
+    return _kept(_ACCOUNTS_BY_ID, account_id,
+                 lambda: rawrows.fetch_by_pk(ProviderAccount, account_id))
 
 
 def accounts_forget(**_: Any) -> None:

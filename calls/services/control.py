@@ -437,16 +437,20 @@ def transferred_documents(call_id: int) -> set[int]:
 
 @transaction.atomic
 def _record(*, actor: Actor, call: Call, action: str, sent_at: datetime,
-            payload: dict[str, Any]) -> CallEvent:
+            payload: dict[str, Any], changes: dict[str, Any] | None = None) -> CallEvent:
     """The control event, stamped when the request was sent: the provider may report what the
     action caused (a hang-up's end) before it answers the request, and the timeline must show
-    cause before effect. The call is touched as this commits, so that its page, which polls
-    for the latest change, shows the action however long the provider took to answer."""
+    cause before effect. The call is touched (with the `changes` the action made to it) as this
+    commits, so that its page, which polls for the latest change, shows the action however long
+    the provider took to answer."""
     audit_record(actor=actor, action=f"call.{action}", obj=call, changes=payload)
     record = CallEvent.objects.create(
         call=call, source="control", kind="control", raw_status=action, received_at=sent_at,
         payload={"by": actor.label, **payload})
-    Call.objects.filter(pk=call.pk).update(updated_at=timezone.now())
+    changes = changes or {}
+    for field, value in changes.items():
+        setattr(call, field, value)
+    Call.objects.filter(pk=call.pk).update(updated_at=timezone.now(), **changes)
     call_changed.send(sender=Call, call=call, event=record, previous_status=call.status,
                       created=False)
     return record
@@ -469,12 +473,10 @@ def call_control(*, actor: Actor, call: Call, action: str, **params: Any) -> Cal
     sent_at = timezone.now()
     attempts, error = _send(call, plan)
     if error is None:
-        if action in TOGGLES:
-            field, value = TOGGLES[action]
-            setattr(call, field, value)
-            call.save(update_fields=[field, "updated_at"])
+        field, value = TOGGLES.get(action, (None, None))
         return _record(actor=actor, call=call, action=action, sent_at=sent_at, payload={
-            "sent": plan.sent, "outcome": "accepted", "attempts": attempts})
+            "sent": plan.sent, "outcome": "accepted", "attempts": attempts},
+            changes={field: value} if field else None)
     sentence = error.message
     if error.trace_id:
         sentence += f" (provider trace id {error.trace_id})"

@@ -61,16 +61,6 @@ def retry_delay(attempt: int, retry_after: float | None) -> float:
     return max(backoff, retry_after or 0.0)
 
 
-# The row as select_for_update().get() reads it, through a plain cursor (as _SENDABLE).
-_CALL_FIELDS = rawrows.fields_of(Call)
-_CALL_BY_ID = f"SELECT {rawrows.columns(_CALL_FIELDS)} FROM {Call._meta.db_table} WHERE id = %s"
-
-
-def _for_update() -> str:
-    """The clause select_for_update() adds, where the database has it."""
-    return " FOR UPDATE" if connection.features.has_select_for_update else ""
-
-
 def _store(call: Call, changed: set[str]) -> None:
     """What `call.save(update_fields=[*changed, "updated_at"])` writes, in a statement built
     once per set of fields (portal.rawrows): the ORM's compiling of it was about as much CPU
@@ -103,7 +93,8 @@ def call_outcome_record(
             redact_hook_tokens(json.dumps(fields["provider_request"]))
         )
     with transaction.atomic():
-        call = rawrows.fetch_one(Call, _CALL_FIELDS, _CALL_BY_ID + _for_update(), [call_id])
+        # As select_for_update().get() reads it, through a plain cursor (as _SENDABLE).
+        call = rawrows.fetch_by_pk(Call, call_id, for_update=True)
         if call is None:
             raise Call.DoesNotExist(f"No call {call_id}.")
         if only_if is not None and not only_if(call):
@@ -278,6 +269,7 @@ def _is_sendable(status: str, send_started_at: datetime | None) -> bool:
 # ORM's compiling of this four-table read of about a hundred columns cost more than a
 # quarter of a send's CPU (docs/performance.md, section 7). The application's account is the
 # call's (placing checks it), so it is not read twice.
+_CALL_FIELDS = rawrows.fields_of(Call)
 _ACCOUNT_FIELDS = rawrows.fields_of(ProviderAccount)
 _APPLICATION_FIELDS = rawrows.fields_of(Application)
 _SENDABLE = (
@@ -317,10 +309,11 @@ def _lock_with_slot(call: Call) -> tuple[tuple[str, datetime | None, int], Any] 
     send_started_at, attempts) and the slot; None if the call or the slot does not exist.
 
     The call's row is locked before the slot's, as two statements did before."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     sql = (
         f'SELECT c.status, c.send_started_at, c.attempts, s.next_free_at '
         f'FROM "{Call._meta.db_table}" c, "{AccountRateSlot._meta.db_table}" s '
-        f"WHERE c.id = %s AND s.account_id = c.account_id{_for_update()}"
+        f"WHERE c.id = %s AND s.account_id = c.account_id{lock}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [call.pk])

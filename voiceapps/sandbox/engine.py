@@ -116,9 +116,6 @@ def run_step(call_id: int, step: int) -> None:
 _CALL_FIELDS = rawrows.fields_of(SandboxCall)
 _CLAIM = (f"UPDATE {SandboxCall._meta.db_table} SET step = step + 1 "
           f"WHERE id = %s AND step = %s RETURNING {rawrows.columns(_CALL_FIELDS)}")
-_ACCOUNT_FIELDS = rawrows.fields_of(ProviderAccount)
-_ACCOUNT_BY_ID = (f"SELECT {rawrows.columns(_ACCOUNT_FIELDS)} "
-                  f"FROM {ProviderAccount._meta.db_table} WHERE id = %s")
 
 
 def _claim(call_id: int, step: int) -> SandboxCall | None:
@@ -127,8 +124,7 @@ def _claim(call_id: int, step: int) -> SandboxCall | None:
     wrote: an interrupt after it moves the step on again, and the store finds it taken."""
     call = rawrows.fetch_one(SandboxCall, _CALL_FIELDS, _CLAIM, [call_id, step])
     if call is not None:
-        call.account = rawrows.fetch_one(ProviderAccount, _ACCOUNT_FIELDS, _ACCOUNT_BY_ID,
-                                         [call.account_id])
+        call.account = rawrows.fetch_by_pk(ProviderAccount, call.account_id)
     return call
 
 
