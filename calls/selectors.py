@@ -22,7 +22,6 @@ from calls.models import (
     WebhookDelivery,
 )
 from calls.templatetags.calls_display import PILL_CLASSES
-from portal.api.pagination import LogPagination
 from voiceapps.models import Application, FlowType, Number
 from voiceapps.providers.registry import KIND_CHOICES, provider_class
 
@@ -36,16 +35,9 @@ def call_list() -> QuerySet[Call]:
     )
 
 
-def newest_page_versions(rows: QuerySet[Call], size: int) -> list[tuple[int, datetime, datetime]]:
-    """(id, created_at, updated_at) of the log's newest page of `rows`: what a live log's
-    poll compares with the page it showed, in one narrow query."""
-    return list(rows.order_by(*LogPagination.ordering)
-                .values_list("pk", "created_at", "updated_at")[:size])
-
-
 def call_versions(rows: QuerySet[Call]) -> QuerySet:
     """Each call's id, created_at and updated_at, what the live log compares with the page
-    it showed, without loading the calls."""
+    it showed, without loading the calls (paged, one narrow query)."""
     return rows.values("pk", "created_at", "updated_at")
 
 

@@ -184,13 +184,12 @@ def call_list_live(request: HttpRequest) -> HttpResponse:
     seen = live.seen_change(request)
     shown = PageState.parse(request.GET.get("page_state", ""))
     filters = call_filter(request.GET)
-    size = LogPagination().get_page_size(Request(request))
-    if shown is not None and shown.digest == page_digest(
-            selectors.newest_page_versions(_filtered(filters), size)):
-        return HttpResponse(status=204)
     rendered_at = timezone.now()  # before the rows are read: see PageState.kept
+    # The page's versions are read once: they decide the 204 and say what to render.
     page = cursor_page(request, selectors.call_versions(_filtered(filters)))
     versions = [(row["pk"], row["created_at"], row["updated_at"]) for row in page["rows"]]
+    if shown is not None and shown.digest == page_digest(versions):
+        return HttpResponse(status=204)
     kept = shown.kept(versions) if shown else set()
     # Only the rows that changed are loaded; one changed again since `versions` shows as it
     # is now, and the page state (from `versions`) brings it once more at the next poll.

@@ -277,6 +277,25 @@ def test_the_live_fragment_renders_only_the_rows_that_changed(log, client_for, v
         response.content.decode()
 
 
+def test_a_poll_that_finds_a_change_reads_the_page_once_and_loads_only_what_changed(
+        log, client_for, viewer_user):
+    client = client_for(viewer_user)
+    calls = log["calls"]
+    with settled():
+        page = client.get("/calls/")
+        Call.objects.filter(pk=calls["c3"].pk).update(status="completed",
+                                                      updated_at=timezone.now())
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(live_url(page))
+    assert rendered_and_kept(response)[0] == [calls["c3"].pk]
+    # One narrow read of the page's ids and versions, then the changed row loaded in full.
+    call_queries = [q["sql"] for q in queries.captured_queries if '"calls_call"' in q["sql"]]
+    assert len(call_queries) == 2
+    versions, changed = call_queries
+    assert "LIMIT" in versions.upper() and '"calls_call"."to_display"' not in versions
+    assert '"calls_call"."to_display"' in changed
+
+
 def test_a_row_changed_with_a_stamp_before_the_latest_shown_is_rendered_in_full(
         log, client_for, viewer_user):
     """A change committed after the page was rendered, stamped by a clock running a little
