@@ -122,15 +122,27 @@ def cursor_page(
     request: HttpRequest, rows: QuerySet, pagination: type[LogPagination] = LogPagination
 ) -> dict[str, Any]:
     """One page of `rows` by the API's cursor, with relative links to its neighbours."""
+    paginator, page = cursor_rows(request, rows, pagination)
+    return {"rows": page, **cursor_links(paginator)}
+
+
+def cursor_rows(
+    request: HttpRequest, rows: QuerySet, pagination: type[LogPagination] = LogPagination
+) -> tuple[LogPagination, list]:
+    """One page of `rows` by the API's cursor, and the paginator that read it (for
+    `cursor_links`, which a live poll answered 204 never needs)."""
     paginator = pagination()
     try:
-        page = paginator.paginate_queryset(rows, Request(request))
+        return paginator, paginator.paginate_queryset(rows, Request(request))
     except (NotFound, ValidationError):
         # A cursor someone edited or truncated: DRF cannot decode it, or it decodes to
         # a position that is not a time.
         raise Http404("This page link is not valid; start again from the newest calls.") from None
+
+
+def cursor_links(paginator: LogPagination) -> dict[str, str]:
+    """Relative links to the neighbours of the page `paginator` read."""
     return {
-        "rows": page,
         "next_link": _relative(paginator.get_next_link()),
         "previous_link": _relative(paginator.get_previous_link()),
     }
@@ -186,8 +198,8 @@ def call_list_live(request: HttpRequest) -> HttpResponse:
     filters = call_filter(request.GET)
     rendered_at = timezone.now()  # before the rows are read: see PageState.kept
     # The page's versions are read once: they decide the 204 and say what to render.
-    page = cursor_page(request, selectors.call_versions(_filtered(filters)))
-    versions = [(row["pk"], row["created_at"], row["updated_at"]) for row in page["rows"]]
+    paginator, rows = cursor_rows(request, selectors.call_versions(_filtered(filters)))
+    versions = [(row["pk"], row["created_at"], row["updated_at"]) for row in rows]
     if shown is not None and shown.digest == page_digest(versions):
         return HttpResponse(status=204)
     kept = shown.kept(versions) if shown else set()
@@ -195,8 +207,9 @@ def call_list_live(request: HttpRequest) -> HttpResponse:
     # is now, and the page state (from `versions`) brings it once more at the next poll.
     changed = selectors.calls_by_id(_filtered(filters), [pk for pk, *_ in versions
                                                         if pk not in kept])
-    page["rows"] = [changed.get(pk, {"pk": pk})
-                    for pk, *_ in versions if pk in kept or pk in changed]
+    page = {"rows": [changed.get(pk, {"pk": pk})
+                     for pk, *_ in versions if pk in kept or pk in changed],
+            **cursor_links(paginator)}
     context = _log_context(request, filters, page, versions, rendered_at)
     context["previous_change"] = live.shown(seen)
     context["kept"] = kept
