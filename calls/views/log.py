@@ -5,11 +5,12 @@ costs what the first does.
 
 The live fragment is asked every LOG_INTERVAL_MS (at 500 events a second a change would wait
 half a second on average for a poll each second). It reads the ids and versions of the newest
-page only (one indexed query of page-size rows) and answers 204 when they are what the page
-showed, by a digest the page sends back in `page_state`: exact, whatever the order the
-changes were stamped or committed in, so the late-change margin costs no renders here. When
-they differ, only the rows that changed are rendered; a row the page already shows as it is
-comes as an empty placeholder that static/js/live.js fills with the page's own row.
+page only, once (one indexed query of page-size + 1 rows, through the paginator), and answers
+204 when they are what the page showed, by a digest the page sends back in `page_state`:
+exact, whatever the order the changes were stamped or committed in, so the late-change
+margin costs no renders here. When they differ, only the rows that changed are rendered; a
+row the page already shows as it is comes as an empty placeholder that static/js/live.js
+fills with the page's own row.
 """
 
 from __future__ import annotations
