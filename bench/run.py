@@ -55,10 +55,7 @@ CACHE_URL = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/15")
 QUEUE = "callboard-bench"
 BARE_PATH = "/bench/bare"
 WEB_WORKERS = 2
-# As deploy/systemd/callboard-web.service: with 4 threads a process's requests waited on
-# their commits' WAL flushes more than they ran; 8 took more events a second for less CPU
-# each (docs/performance.md, section 1; docs/decisions.md).
-WEB_THREADS = 8
+WEB_THREADS = 4
 WEB_APP_NAME = "bench-web"  # PostgreSQL's application_name of the server's connections
 WORKER_APP_NAME = "bench-worker"  # ... and of the Celery workers' connections
 DURABLE_PATH = "/bench/durable"

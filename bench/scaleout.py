@@ -1031,7 +1031,7 @@ def main(argv: list[str] | None = None) -> int:
             report = run.Report(
                 "scale-out",
                 {
-                    "nodes": "nginx, 2 web (gunicorn 2x8 threads), 2 workers (concurrency 2), "
+                    "nodes": "nginx, 2 web (gunicorn 2x4 threads), 2 workers (concurrency 2), "
                     "1 beat, PostgreSQL, Redis",
                     "wrk_seconds": options.seconds,
                 },
