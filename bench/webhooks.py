@@ -277,16 +277,19 @@ def last_delivery_id() -> int:
 
 
 def sustained(stack: run.Stack, events: Events, *, rate: float, seconds: float
-              ) -> tuple[run.Load, float, float, list[float], float]:
+              ) -> tuple[run.Load, float, float, float, list[float], float]:
     """`rate` events/s for `seconds` with the workers applying: (the requests' load, web CPU
-    s, workers' CPU s, apply lags in arrival order, s until all applied after the last was
-    sent)."""
+    s, workers' CPU s, the load generator's CPU s, apply lags in arrival order, s until all
+    applied after the last was sent). The load generator (this process) shares the cores
+    with the server: its CPU says how much of them it took."""
     requests = events.requests(int(rate * seconds))
     after = last_delivery_id()
     with run.CpuMeter(stack) as web, run.WorkerCpuMeter(stack) as workers:
+        client = time.process_time()
         load = run.paced(stack, requests, rate=rate)
+        client = time.process_time() - client
         drained = drain(timeout=600)
-    return load, web.seconds, workers.seconds, apply_lags(after), drained
+    return load, web.seconds, workers.seconds, client, apply_lags(after), drained
 
 
 def main() -> None:
@@ -336,7 +339,7 @@ def main() -> None:
             drained = drain(timeout=max(600.0, options.duration * 10))
         with run.step(f"events at {options.sustained_rate:g}/s for "
                       f"{options.sustained_duration:g} s with the workers applying"):
-            steady, web_s, workers_s, lags, steady_drained = sustained(
+            steady, web_s, workers_s, client_s, lags, steady_drained = sustained(
                 stack, events, rate=options.sustained_rate,
                 seconds=options.sustained_duration)
             sent += steady.sent
@@ -395,7 +398,9 @@ def main() -> None:
                               f"had applied them {drained:.1f} s later"),
         run.Figure(f"achieved at {options.sustained_rate:g}/s, workers applying", steady.rate,
                    "/s", target=(">=", options.sustained_rate * 0.98),
-                   note=f"statuses {steady.statuses}; request p99 {steady.p99:.1f} ms"),
+                   note=f"statuses {steady.statuses}; request p99 {steady.p99:.1f} ms; the load "
+                        f"generator {client_s / max(steady.sent, 1) * 1000:.2f} ms of CPU per "
+                        f"request, {client_s / steady.seconds:.2f} cores"),
         run.Figure("apply lag p95 (accepted → call changed)", run.percentile(ordered_lags, 95),
                    "s", target=("<=", 1),
                    note=f"p50 {run.percentile(ordered_lags, 50):.2f} s; p95 in each tenth of "
