@@ -89,11 +89,12 @@ class Receiver:
 
     url: str = ""
     requests: list[Received] = field(default_factory=list)
-    replies: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
+    replies: dict[str, list[tuple[int, Any, dict[str, str]]]] = field(default_factory=dict)
 
-    def reply(self, path: str, body: Any, status: int = 200) -> None:
-        """Answer the next request to `path` with `body` (JSON) and `status`."""
-        self.replies.setdefault(path, []).append((status, body))
+    def reply(self, path: str, body: Any, status: int = 200,
+              headers: dict[str, str] | None = None) -> None:
+        """Answer the next request to `path` with `body` (JSON), `status` and `headers`."""
+        self.replies.setdefault(path, []).append((status, body, headers or {}))
 
     def to(self, path: str) -> list[Received]:
         return [r for r in self.requests if r.path == path]
@@ -116,11 +117,13 @@ def receiver() -> Iterator[Receiver]:
             state.requests.append(Received(self.command, parts.path, parts.query,
                                            dict(self.headers.items()), self.rfile.read(length)))
             queued = state.replies.get(parts.path) or []
-            status, body = queued.pop(0) if queued else (204, None)
+            status, body, headers = queued.pop(0) if queued else (204, None, {})
             data = b"" if body is None else json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
 

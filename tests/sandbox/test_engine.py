@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import jwt
 import pytest
-import requests
+import urllib3
 from cryptography.fernet import Fernet
 from django.utils import timezone
 
@@ -417,13 +417,13 @@ def test_an_interrupt_just_after_a_step_is_claimed_runs_in_its_own_step(place, p
 def sent(monkeypatch) -> list[str]:
     """Every URL the sandbox requests, recorded as the request goes out."""
     urls: list[str] = []
-    original = requests.Session.request
+    original = urllib3.PoolManager.urlopen
 
     def spy(self, method, url, *args, **kwargs):
         urls.append(url)
         return original(self, method, url, *args, **kwargs)
 
-    monkeypatch.setattr(requests.Session, "request", spy)
+    monkeypatch.setattr(urllib3.PoolManager, "urlopen", spy)
     return urls
 
 
@@ -465,10 +465,32 @@ def test_a_callback_to_a_host_outside_the_allow_list_is_never_requested(
     player.play()
 
     assert not [url for url in sent if "203.0.113.9" in url]
+    assert any(url.startswith(receiver.url) for url in sent)  # the error reports were seen
     error = first_error(receiver)
     assert "203.0.113.9" in error["reason"] and "SANDBOX_ALLOWED_HOSTS" in error["reason"]
     assert receiver.statuses()[-1] == "completed"
     assert "SANDBOX_ALLOWED_HOSTS" in caplog.text
+
+
+def test_an_answer_url_that_redirects_is_not_followed(place, player, receiver):
+    """A redirect is an answer without an NCCO, as Vonage takes it: the call ends."""
+    receiver.reply("/answer", None, status=302, headers={"Location": f"{receiver.url}/moved"})
+    receiver.reply("/moved", [{"action": "talk", "text": "Moved here"}])
+    call = place("447700900000")
+    player.play()
+
+    assert receiver.to("/moved") == []
+    assert "got HTTP 302" in first_error(receiver)["reason"]
+    assert finished(call).status == "completed"
+
+
+def test_an_event_answered_503_is_sent_once_more_and_no_more(place, player, receiver):
+    receiver.reply("/events", None, status=503)
+    receiver.reply("/events", None, status=503)  # the retry's answer too: the call goes on
+    place("447700900001")
+    player.play()
+
+    assert receiver.statuses() == ["started", "started", "ringing", "busy", "completed"]
 
 
 def test_events_to_a_refused_host_are_dropped_with_a_log_line(place, player, caplog):
@@ -487,6 +509,7 @@ def test_another_port_of_an_allowed_host_is_never_requested(place, player, recei
     player.play()
 
     assert not [url for url in sent if ":5432" in url or ":6379" in url]
+    assert any(url.startswith(receiver.url) for url in sent)  # the error reports were seen
     error = first_error(receiver)
     assert error["reason"] == ("The sandbox did not send the answer request to 127.0.0.1:5432: "
                                "that host and port are not in SANDBOX_ALLOWED_HOSTS.")

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -20,8 +21,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import jwt
-import requests
+import urllib3
 from django.conf import settings
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
 from portal import crypto
 from voiceapps.models import ProviderAccount
@@ -35,11 +37,22 @@ EVENT_READ_TIMEOUT = 10.0
 RETRY_STATUSES = frozenset({429, 503, 504})
 USER_AGENT = "Callboard-Sandbox/1"
 
-_session = requests.Session()
-# A provider's requests go where the call says, as it signs them: not through the proxies of
-# this host's environment, with no `.netrc` login in place of the signature. Reading both
-# for every request was about a third of requests' own CPU for one (docs/decisions.md).
-_session.trust_env = False
+
+
+@functools.cache
+def _http() -> urllib3.PoolManager:
+    """The process's connection pools. urllib3 directly, not a requests session: requests'
+    own work per request (preparing, merging settings, hooks, cookies) was more than the
+    rest of a signed event's POST (docs/performance.md, section 7). Like the session it
+    replaces: no proxies from this host's environment, no `.netrc` login in place of the
+    signature, no redirect followed, no retry but the one `send` makes, certificates checked
+    against requests' bundle."""
+    return urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=DEFAULT_CA_BUNDLE_PATH,
+                               retries=False)
+
+
+# A forked pool process must not share its parent's connections.
+os.register_at_fork(after_in_child=_http.cache_clear)
 
 
 @dataclass(frozen=True)
@@ -152,22 +165,22 @@ def send(
 
     for attempt in (1, 2):
         try:
-            response = _session.request(
-                method.upper(), url, data=data, headers=headers, allow_redirects=False,
-                timeout=(CONNECT_TIMEOUT, read_timeout),
+            response = _http().urlopen(
+                method.upper(), url, body=data, headers=headers, redirect=False,
+                timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=read_timeout),
             )
-        except requests.RequestException as exc:
+        except urllib3.exceptions.HTTPError as exc:
             problem = f"The {what} request to {host} failed ({type(exc).__name__})."
             logger.warning("Sandbox %s %s to %s failed (attempt %s): %s",
                            method, what, host, attempt, type(exc).__name__)
             continue
-        logger.info("Sandbox %s %s to %s -> %s", method, what, host, response.status_code)
-        if response.status_code in RETRY_STATUSES and attempt == 1:
+        logger.info("Sandbox %s %s to %s -> %s", method, what, host, response.status)
+        if response.status in RETRY_STATUSES and attempt == 1:
             continue
-        if not 200 <= response.status_code < 300:
-            return Reply(response.status_code, None,
-                         f"The {what} request to {host} got HTTP {response.status_code}.")
-        return Reply(response.status_code, _json(response), "", not response.content)
+        if not 200 <= response.status < 300:
+            return Reply(response.status, None,
+                         f"The {what} request to {host} got HTTP {response.status}.")
+        return Reply(response.status, _json(response.data), "", not response.data)
     return Reply(None, None, problem)
 
 
@@ -179,9 +192,9 @@ def _query_value(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def _json(response: requests.Response) -> Any:
+def _json(body: bytes) -> Any:
     """The body's JSON; None for an empty body or one that is not JSON."""
     try:
-        return response.json() if response.content else None
+        return json.loads(body) if body else None
     except ValueError:
         return None
