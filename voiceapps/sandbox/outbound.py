@@ -38,7 +38,6 @@ RETRY_STATUSES = frozenset({429, 503, 504})
 USER_AGENT = "Callboard-Sandbox/1"
 
 
-
 @functools.cache
 def _http() -> urllib3.PoolManager:
     """The process's connection pools. urllib3 directly, not a requests session: requests'
