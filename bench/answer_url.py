@@ -15,6 +15,9 @@ answered with the rendered NCCO and recorded as an AnswerRequest.
 4. the same once more with the events sent to one of the server's processes and the answers
    to the other, as a reverse proxy routing the event URL's path apart would send them
    (docs/operations.md): the same processes, but answers no longer queue behind events.
+   `--events-nice 3` runs the events' process at nice 3 (about half the answers' share of a
+   core when both want one, as an event unit of `CPUWeight=50` against 100 would); by default
+   both at one priority, the shape docs/operations.md recommends.
 
 Beside the bare view, the durable-insert baseline (/bench/durable, the webhook benchmark's):
 every answer is recorded, so it is the floor here too.
@@ -120,7 +123,7 @@ def check_answer(stack: run.Stack, request: bytes) -> None:
 def main() -> None:
     options = run.arguments(__doc__.splitlines()[0], duration=60.0, rate=200.0,
                             paced_duration=20.0, connections=16, events_rate=500.0,
-                            seed=1).parse_args()
+                            events_nice=0, seed=1).parse_args()
     report = run.Report("answer URL", {
         "duration_s": options.duration, "paced_rate": options.rate,
         "paced_duration_s": options.paced_duration, "wrk_connections": options.connections,
@@ -171,10 +174,11 @@ def main() -> None:
             with run.step(f"the same with the events routed to one of the "
                           f"{run.WEB_WORKERS} gunicorn processes, the answers to the rest"):
                 webhooks.drain(timeout=600)  # not behind the first phase's applying
-                events_port = stack.split_server(1)
+                events_port = stack.split_server(1, nice=options.events_nice)
                 run.paced(stack, answer_requests(stack, application, count=200,
                                                  seed=options.seed + 13), rate=options.rate)
-                with_events_by_shape[", events routed apart"] = with_events(
+                routed = f", events routed apart (their process at nice {options.events_nice})"
+                with_events_by_shape[routed] = with_events(
                     stack, application, options, events, seed=options.seed + 17,
                     events_port=events_port)
         from calls.models import AnswerRequest
@@ -209,7 +213,8 @@ def main() -> None:
             f"{{}} at {options.rate:g}/s with events at {options.events_rate:g}/s{shape}", busy,
             bare_paced, p99_target=("<=", 20),
             p99_note=f"achieved {achieved(busy)}, statuses {busy.statuses}; events "
-                     f"achieved {achieved(events_load)}, statuses {events_load.statuses}"
+                     f"achieved {achieved(events_load)}, p99 {events_load.p99:.1f} ms, "
+                     f"statuses {events_load.statuses}"
                      f"{faults[f'with events{shape}']}; {waited}"))
     run.finish(report, options.json)
     failed = [phase for phase, fault in faults.items() if fault]

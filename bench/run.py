@@ -160,9 +160,9 @@ class Stack(Started):
     def _start_server(self) -> None:
         self.server = self._gunicorn(self.port, self.web_workers)
 
-    def _gunicorn(self, port: int, workers: int) -> subprocess.Popen:
+    def _gunicorn(self, port: int, workers: int, *, nice: int = 0) -> subprocess.Popen:
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "portal.wsgi",
+            [*niced(nice), sys.executable, "-m", "gunicorn", "portal.wsgi",
              "--bind", f"{HOST}:{port}", "--workers", str(workers),
              "--threads", str(self.threads), "--worker-class", "gthread",
              "--log-level", "warning", "--backlog", "2048"],
@@ -176,15 +176,16 @@ class Stack(Started):
             time.sleep(0.2)
         return server
 
-    def split_server(self, workers: int) -> int:
+    def split_server(self, workers: int, *, nice: int = 0) -> int:
         """Move `workers` of the server's processes to a second gunicorn (same settings and
         database) for the requests a reverse proxy would route to it by their path, and
         return its port: the same processes, but one kind of request no longer queues
-        behind the other. Its workers count as the server's."""
+        behind the other. Its workers count as the server's; at `nice`, they yield the cores
+        to the first server's when both want them (a unit of lower CPUWeight=)."""
         self.web_workers -= workers
         self.restart_server()
         port = free_port()
-        self.side_server = self._gunicorn(port, workers)
+        self.side_server = self._gunicorn(port, workers, nice=nice)
         return port
 
     def restart_server(self, **env: str) -> None:
@@ -249,6 +250,11 @@ class Stack(Started):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def niced(nice: int) -> list[str]:
+    """The command's prefix that starts it at `nice` (nothing for 0)."""
+    return ["nice", "-n", str(nice)] if nice else []
+
+
 class Worker:
     """One `celery worker` process of the benchmark."""
 
@@ -257,10 +263,9 @@ class Worker:
         self.lines: list[str] = []
         pool = ["--pool", "threads", f"--concurrency={threads}"] if threads else []
         self.process = subprocess.Popen(
-            [*(["nice", "-n", str(nice)] if nice else []),
-             sys.executable, "-m", "celery", "-A", "portal", "worker", "-n", f"{name}@%h",
-             "-Q", queue, *pool, "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "--loglevel=WARNING"],
+            [*niced(nice), sys.executable, "-m", "celery", "-A", "portal", "worker",
+             "-n", f"{name}@%h", "-Q", queue, *pool, "--without-gossip", "--without-mingle",
+             "--without-heartbeat", "--loglevel=WARNING"],
             cwd=REPO, env={**env, "LOG_LEVEL": "WARNING", "PGAPPNAME": WORKER_APP_NAME},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from functools import cache, partial
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
@@ -201,22 +201,48 @@ def _sequence(model: type[models.Model]) -> str:
         return cursor.fetchone()[0]
 
 
-def insert_unless_taken(instance: models.Model) -> bool:
+def insert_unless_taken(instance: models.Model, *,
+                        touching: tuple[models.Model, Sequence[str]] | None = None) -> bool:
     """Store `instance` unless a unique constraint holds its values already; whether stored.
     Once stored it has its primary key, and saves as the row it now is.
 
     ON CONFLICT DO NOTHING (PostgreSQL and SQLite alike) instead of catching the error: no
     savepoint is needed inside a transaction, and a concurrent copy waits for the first.
+
+    `touching` (a stored row and attnames): that row's named fields are written too, if and
+    only if `instance` was stored, atomically with it. On PostgreSQL in the INSERT's own
+    statement (a data-modifying WITH): one round trip, where a transaction around the two
+    statements took four (docs/performance.md, section 2, ans7).
     """
-    pk = type(instance)._meta.pk
+    db = _db()
+    if touching is not None and db.vendor != "postgresql":
+        row, attnames = touching
+        with transaction.atomic():
+            stored = insert_unless_taken(instance)
+            if stored:
+                update_where(type(row), _attributes(row, attnames), pk=row.pk)
+            return stored
+    key = type(instance)._meta.pk.column
+    sql = f"{_insert_sql(type(instance))} ON CONFLICT DO NOTHING RETURNING {key}"
+    params = _values(instance, db)
+    if touching is not None:
+        row, attnames = touching
+        assignments, fields = _assignments(type(row), tuple(attnames))
+        sql = (f"WITH stored AS ({sql}), touched AS (UPDATE {type(row)._meta.db_table} "
+               f"SET {assignments} WHERE {quoted(type(row)._meta.pk.column)} = %s "
+               f"AND EXISTS (SELECT FROM stored)) SELECT {key} FROM stored")
+        params += [*_saved(fields, _attributes(row, attnames)), row.pk]
     with _bound_cursor() as cursor:
-        cursor.execute(f"{_insert_sql(type(instance))} ON CONFLICT DO NOTHING "
-                       f"RETURNING {pk.column}", _values(instance, _db()))
-        row = cursor.fetchone()
-    if row is None:
+        cursor.execute(sql, params)
+        stored_key = cursor.fetchone()
+    if stored_key is None:
         return False
-    _stored_as(instance, row[0])
+    _stored_as(instance, stored_key[0])
     return True
+
+
+def _attributes(row: models.Model, attnames: Sequence[str]) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in attnames}
 
 
 def _stored_as(instance: models.Model, key: Any) -> None:

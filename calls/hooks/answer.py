@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Mapping
-from contextlib import nullcontext
 from typing import Any
 
 from django.db import transaction
@@ -88,11 +87,7 @@ def answer(request: HttpRequest, token: str, application_id: int) -> HttpRespons
     version = ncco_version(version_id) if version_id is not None else None
     document, missing = _render(application, params, call, version)
     stale = call is not None and version is not None and call.ncco_version_id != version.pk
-    # The call learns its version in the commit that records the answer: one WAL flush.
-    with transaction.atomic() if stale else nullcontext():
-        if stale:
-            Call.objects.filter(pk=call.pk).update(ncco_version=version)
-        return record.ncco(document, version, missing)
+    return record.ncco(document, version, missing, learns_version=stale)
 
 
 @csrf_exempt
@@ -212,10 +207,17 @@ class _Recorder:
         self.replay_key = ""  # the signature's, once checked
 
     def ncco(
-        self, document: object, version: NccoVersion | None, missing: list[str]
+        self, document: object, version: NccoVersion | None, missing: list[str], *,
+        learns_version: bool = False,
     ) -> HttpResponse:
-        """The call flow; a 401 instead if its signature was answered before (a replay)."""
-        response = self._answer(200, document, version=version, missing=missing)
+        """The call flow; a 401 instead if its signature was answered before (a replay).
+        `learns_version`: the call is stored as served `version` by the same statement as the
+        answer's record (one round trip, one WAL flush), and only if it is not a replay."""
+        if learns_version:
+            self.call.ncco_version = version
+        response = self._answer(200, document, version=version, missing=missing,
+                                touching=(self.call, ("ncco_version_id",)) if learns_version
+                                else None)
         if response is not None:
             return response
         self.replay_key = ""
@@ -229,7 +231,7 @@ class _Recorder:
 
     def _answer(
         self, status: int, body: object, *, version: NccoVersion | None = None,
-        missing: list[str] | None = None,
+        missing: list[str] | None = None, touching: tuple[Call, tuple[str, ...]] | None = None,
     ) -> HttpResponse | None:
         """The answer, recorded; None if it is a call flow for a signature answered before
         (`answer_replay_once` decides, as `delivery_replay_once` does for webhooks)."""
@@ -249,7 +251,7 @@ class _Recorder:
             replay_key=self.replay_key,
         )
         ANSWER_SECONDS.labels(str(status)).observe(record.latency_ms / 1000)
-        return response if rawrows.insert_unless_taken(record) else None
+        return response if rawrows.insert_unless_taken(record, touching=touching) else None
 
 
 def _json_error(status: int, code: str, detail: str) -> JsonResponse:

@@ -129,3 +129,18 @@ def test_rows_updated_together_read_back_as_the_values_set():
         assert [getattr(stored, name) for name in names] == [
             getattr(expected, name) for name in names]
     assert Call.objects.get(pk=untouched.pk).status == "queued"
+
+
+@pytest.mark.django_db
+def test_a_row_touched_by_an_insert_is_written_only_if_the_insert_stored_its_row():
+    call = CallFactory(tag={"order": 1})
+    answer = lambda: AnswerRequest(  # noqa: E731
+        account=call.account, call=call, method="GET", status_code=200, response=[],
+        latency_ms=1.0, replay_key="signature")
+    call.tag = {"order": 2}
+    assert rawrows.insert_unless_taken(answer(), touching=(call, ("tag",)))
+    call.tag = {"order": 3}  # a replay of the same signature: neither row is written
+    assert not rawrows.insert_unless_taken(answer(), touching=(call, ("tag",)))
+    call.refresh_from_db()
+    assert call.tag == {"order": 2}
+    assert AnswerRequest.objects.get().call == call

@@ -337,6 +337,22 @@ def test_a_replayed_answer_request_is_refused_and_a_new_signature_is_served(clie
     assert again.status_code == 200
 
 
+def test_a_replayed_answer_request_leaves_the_call_with_the_version_it_was_served(client, app):
+    call = CallFactory(account=app.account, provider="vonage", application=app,
+                       provider_call_id=UUID)
+    query = urlencode(PARAMS)
+    compact = json.dumps(PARAMS, separators=(",", ":")).encode()
+    headers = vonage_signed_headers(b"", payload_hash=hashlib.sha256(compact).hexdigest())
+    assert client.get(f"{path_of(answer_url(app))}?{query}", headers=headers).status_code == 200
+    services.ncco_document_update(actor=SYSTEM, document=app.ncco_document,
+                                  content=[{"action": "talk", "text": "Version two"}])
+    # The same signed request again, once version two is published: refused, and the call
+    # still shows the version its caller heard.
+    assert client.get(f"{path_of(answer_url(app))}?{query}", headers=headers).status_code == 401
+    call.refresh_from_db()
+    assert call.ncco_version.number == 1
+
+
 def test_a_replayed_answer_token_without_jti_is_refused(client, app):
     body = json.dumps(PARAMS, separators=(",", ":")).encode()
     headers = vonage_signed_headers(body, jti=None)
