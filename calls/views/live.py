@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -53,7 +54,7 @@ def polled(role: str) -> Callable:
             if not request.user.is_authenticated:
                 # An expired session: htmx follows this to the login page instead of
                 # swapping the login form into the page.
-                return HttpResponse(status=204, headers={"HX-Redirect": reverse("login")})
+                return HttpResponse(status=204, headers={"HX-Redirect": _login_url(request)})
             if not request.user.has_role(role):
                 return HttpResponse(status=403)
             return view(request, *args, **kwargs)
@@ -61,6 +62,16 @@ def polled(role: str) -> Callable:
         return wrapper
 
     return decorator
+
+
+def _login_url(request: HttpRequest) -> str:
+    """The login page, back to the page that polled once signed in (htmx names it in
+    HX-Current-URL; the login view checks that `next` stays on this site)."""
+    page = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if not page.path:
+        return reverse("login")
+    back = page.path + (f"?{page.query}" if page.query else "")
+    return f"{reverse('login')}?{urlencode({'next': back})}"
 
 
 def answer(

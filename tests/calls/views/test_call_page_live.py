@@ -19,7 +19,7 @@ from tests.calls.controlling import (  # noqa: F401 (fixtures)
 )
 from tests.calls.placing import voicegateway_setup, vonage_setup
 from tests.calls.views.polling import settled
-from tests.factories import CallEventFactory, CallFactory
+from tests.factories import PASSWORD, CallEventFactory, CallFactory
 from voiceapps.providers.base import ParsedEvent
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +92,19 @@ def test_a_poll_keeps_the_forms_being_filled_in(fake_provider, client_for, opera
 def test_signed_out_the_poll_goes_to_sign_in(client):
     response = client.get(live_url(CallFactory()))
     assert response.status_code == 204 and response["HX-Redirect"] == reverse("login")
+
+
+def test_signed_out_the_poll_goes_to_sign_in_and_back_to_the_page(client, viewer_user):
+    call = CallFactory()
+    response = client.get(live_url(call),
+                          headers={"HX-Current-URL": f"http://testserver/calls/{call.pk}/?tab=1"})
+    login = response["HX-Redirect"]
+    assert login == f"/login/?next=%2Fcalls%2F{call.pk}%2F%3Ftab%3D1"
+
+    viewer_user.set_password(PASSWORD)
+    viewer_user.save()
+    signed_in = client.post(login, {"username": viewer_user.username, "password": PASSWORD})
+    assert signed_in.status_code == 302 and signed_in["Location"] == f"/calls/{call.pk}/?tab=1"
 
 
 def test_a_bad_since_change_is_a_400(client_for, viewer_user):
