@@ -101,7 +101,7 @@ def test_signed_out_the_poll_goes_to_sign_in_and_back_to_the_page(client, viewer
     login = response["HX-Redirect"]
     assert login == f"/login/?next=%2Fcalls%2F{call.pk}%2F%3Ftab%3D1"
 
-    viewer_user.set_password(PASSWORD)
+    viewer_user.set_password(PASSWORD)  # this module's users have none (tests/calls/controlling.py)
     viewer_user.save()
     signed_in = client.post(login, {"username": viewer_user.username, "password": PASSWORD})
     assert signed_in.status_code == 302 and signed_in["Location"] == f"/calls/{call.pk}/?tab=1"
