@@ -95,9 +95,12 @@ def fetch_by_pk(model: type[M], pk: Any, *, for_update: bool = False) -> M | Non
     """The row of `model` whose primary key is `pk`, every column as the ORM reads it, or
     None; `for_update` locks it where the database can, as select_for_update() would."""
     fields, sql = _by_pk_sql(model)
-    if for_update and connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
-    return fetch_one(model, fields, sql, [pk])
+    return fetch_one(model, fields, sql + (for_update_clause() if for_update else ""), [pk])
+
+
+def for_update_clause() -> str:
+    """What select_for_update() appends to a SELECT, where the database can lock rows."""
+    return " FOR UPDATE" if connection.features.has_select_for_update else ""
 
 
 @cache
@@ -358,7 +361,8 @@ def update_keys(model: type[models.Model], keys: Sequence[Any], values: dict[str
     else:
         where, params = f"IN ({placeholders(len(keys))})", [*params, *keys]
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET {assignments} WHERE {pk.column} {where}", params)
+        cursor.execute(f"UPDATE {table} SET {assignments} WHERE {quoted(pk.column)} {where}",
+                       params)
 
 
 @cache

@@ -309,11 +309,10 @@ def _lock_with_slot(call: Call) -> tuple[tuple[str, datetime | None, int], Any] 
     send_started_at, attempts) and the slot; None if the call or the slot does not exist.
 
     The call's row is locked before the slot's, as two statements did before."""
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     sql = (
         f'SELECT c.status, c.send_started_at, c.attempts, s.next_free_at '
         f'FROM "{Call._meta.db_table}" c, "{AccountRateSlot._meta.db_table}" s '
-        f"WHERE c.id = %s AND s.account_id = c.account_id{lock}"
+        f"WHERE c.id = %s AND s.account_id = c.account_id{rawrows.for_update_clause()}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [call.pk])
