@@ -17,7 +17,8 @@ answered with the rendered NCCO and recorded as an AnswerRequest.
    (docs/operations.md): the same processes, but answers no longer queue behind events.
    `--events-nice 3` runs the events' process at nice 3 (about half the answers' share of a
    core when both want one, as an event unit of `CPUWeight=50` against 100 would); by default
-   both at one priority, the shape docs/operations.md recommends.
+   both at one priority, the shape docs/operations.md recommends. The p99 target with events
+   is judged on this shape; the first one's figures are printed beside it, for comparison.
 
 Beside the bare view, the durable-insert baseline (/bench/durable, the webhook benchmark's):
 every answer is recorded, so it is the floor here too.
@@ -209,9 +210,12 @@ def main() -> None:
     )
     for shape, (busy, events_load, waited) in with_events_by_shape.items():
         faults[f"with events{shape}"] = refused(busy) + refused(events_load)
+        # Judged on the shape docs/operations.md recommends (events routed apart); answers
+        # queued behind the events on one server are printed for comparison.
+        routed_apart = bool(shape)
         report.add(*run.latency_figures(
             f"{{}} at {options.rate:g}/s with events at {options.events_rate:g}/s{shape}", busy,
-            bare_paced, p99_target=("<=", 20),
+            bare_paced, p99_target=("<=", 20) if routed_apart else None,
             p99_note=f"achieved {achieved(busy)}, statuses {busy.statuses}; events "
                      f"achieved {achieved(events_load)}, p99 {events_load.p99:.1f} ms, "
                      f"statuses {events_load.statuses}"
