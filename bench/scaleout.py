@@ -2,21 +2,23 @@
 
 Starts Callboard as separate nodes on this machine, each with its own var directory and
 nothing on disk shared: Debian's nginx (deploy/nginx/callboard-proxy.conf, the shipped lines)
-load-balancing two gunicorn web nodes, two Celery worker nodes, one beat, PostgreSQL (a
-database `scale_<pid>` of its own) and a Redis server of its own (`redis-server` on a free
-port, nothing saved), broker and cache. Every check goes through the balancer unless it
-names a node:
+load-balancing two web nodes, each the shipped unit's two gunicorn instances (pages, the API
+and answer URLs on one, the providers' events on the other), two Celery worker nodes, one
+beat, PostgreSQL (a database `scale_<pid>` of its own) and a Redis server of its own
+(`redis-server` on a free port, nothing saved), broker and cache. Every check goes through
+the balancer unless it names a node:
 
 0. the shipped site (deploy/nginx/callboard.conf) passes `nginx -t`; a static file only one
    web node has (as during a rolling upgrade) is served whichever node nginx asks first;
 1. a sandbox call placed through the API and retried with its Idempotency-Key, on both
    nodes one after the other and on both at once: one call, the same one back every time;
-2. a saved NCCO served at once by the other node's answer URL (every process asked first,
-   so a process cache would show the old version);
+2. a saved NCCO served by the other node's answer URL within the second its processes keep
+   an answer URL (every process asked first, so a longer-lived cache would show the old one);
 3. a sign-in lockout reached by wrong passwords spread over both nodes (each with an
    `X-Forwarded-For` of its own making, which must not count);
 4. a session that survives the restart of every web node;
-5. signed webhook bursts with duplicates and shuffles: exact final states, nothing lost;
+5. signed webhook bursts with duplicates and shuffles: exact final states, nothing lost,
+   every event answered by the web nodes' events instances;
 6. a placement burst at an account's limit (3/s): never above it in any second, at the
    sandbox's end, with both worker nodes sending;
 7. the live call log in Chromium while a web node is killed (-9) and restarted: no reload,
@@ -63,6 +65,9 @@ ACCESS_FORMAT = "$msec $status $request_method $uri $upstream_addr"
 PASSWORD = "scale-out-password-42"
 UPGRADED_STATIC = "scaleout-upgraded.txt"
 FIGURES_CPS = 500  # the sandbox account's limit while calls/s is measured: not what limits it
+# gunicorn processes of each web node's instance (the units' WEB_WORKERS_8000 and
+# WEB_WORKERS_8001): 1 + 1, the split bench.answer_url makes of its 2 on this machine's 2 cores.
+WEB_WORKERS_PER_INSTANCE = "1"
 
 
 class CheckFailed(AssertionError):
@@ -95,14 +100,15 @@ def free_port(preferred: int | None = None) -> int:
 
 @dataclass
 class Node:
-    """One process tree (gunicorn master and workers, a Celery worker and its pool) with a var
-    directory no other node sees, in a process group of its own so -9 reaches all of it."""
+    """One machine's processes (a Celery worker and its pool; a web node's two gunicorn
+    instances, each a master and its workers) with a var directory no other node sees; each
+    command's process tree is a process group of its own, so -9 reaches all of it."""
 
     name: str
-    command: list[str]
+    commands: list[list[str]]
     env: dict[str, str]
     root: Path
-    process: subprocess.Popen | None = None
+    processes: list[subprocess.Popen] = field(default_factory=list)
     starts: int = 0
 
     @property
@@ -123,29 +129,38 @@ class Node:
         self.var.mkdir(parents=True, exist_ok=True)
         self.starts += 1
         with self.log.open("a") as log:
-            self.process = subprocess.Popen(
-                self.command,
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**self.own_env, "PGAPPNAME": self.name},
-                start_new_session=True,
-            )
+            self.processes = [
+                subprocess.Popen(
+                    command,
+                    cwd=REPO,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env={**self.own_env, "PGAPPNAME": self.name},
+                    start_new_session=True,
+                )
+                for command in self.commands
+            ]
+
+    @property
+    def running(self) -> bool:
+        return bool(self.processes) and all(p.poll() is None for p in self.processes)
 
     def kill9(self) -> None:
-        assert self.process is not None
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
+        for process in self.processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        running = [process for process in self.processes if process.poll() is None]
+        for process in running:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill9()
+                os.killpg(process.pid, signal.SIGTERM)
+        try:
+            for process in running:
+                process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill9()
 
     def tail(self, lines: int = 30) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -163,7 +178,11 @@ class Node:
 
 @dataclass
 class WebNode(Node):
+    """The shipped unit's two instances: `port` (callboard-web@8000: pages, the API, answer
+    URLs) and `events_port` (callboard-web@8001: the providers' events, routed by nginx)."""
+
     port: int = 0
+    events_port: int = 0
 
     @property
     def url(self) -> str:
@@ -173,14 +192,18 @@ class WebNode(Node):
     def address(self) -> str:
         return f"{HOST}:{self.port}"
 
+    @property
+    def events_address(self) -> str:
+        return f"{HOST}:{self.events_port}"
+
     def wait_ready(self) -> None:
         def answers() -> bool:
-            check(
-                self.process is not None and self.process.poll() is None,
-                f"{self.name} stopped:\n{self.tail()}",
-            )
+            check(self.running, f"{self.name} stopped:\n{self.tail()}")
             with contextlib.suppress(requests.RequestException):
-                return requests.get(self.url + "/login/", timeout=2).status_code == 200
+                return all(
+                    requests.get(f"http://{address}/login/", timeout=2).status_code == 200
+                    for address in (self.address, self.events_address)
+                )
             return False
 
         wait_until(f"{self.name} to answer", answers, timeout=60)
@@ -188,8 +211,9 @@ class WebNode(Node):
 
 def unit_command(unit: str, values: dict[str, str]) -> list[str]:
     """The ExecStart of a shipped systemd unit (deploy/systemd/), run from this checkout's
-    virtualenv with `values` for the environment file's variables and the machine's
-    addresses: the harness starts each node exactly as the units do."""
+    virtualenv with `values` for the environment file's variables, the unit's specifiers
+    (a template's instance) and the machine's addresses: the harness starts each node
+    exactly as the units do."""
     text = (REPO / "deploy" / "systemd" / unit).read_text().replace("\\\n", " ")
     line = next(line for line in text.splitlines() if line.startswith("ExecStart="))
     words = line.removeprefix("ExecStart=").split()
@@ -234,14 +258,16 @@ class Cluster(run.Started):
         self.workers = [
             Node(
                 f"worker{n}",
-                unit_command(
-                    "callboard-worker.service",
-                    {
-                        "callboard@%H": f"worker{n}@%h",
-                        "${WORKER_CONCURRENCY}": "2",
-                        "${LOG_LEVEL}": "WARNING",
-                    },
-                ),
+                [
+                    unit_command(
+                        "callboard-worker.service",
+                        {
+                            "callboard@%H": f"worker{n}@%h",
+                            "${WORKER_CONCURRENCY}": "2",
+                            "${LOG_LEVEL}": "WARNING",
+                        },
+                    )
+                ],
                 self.env,
                 self.root,
             )
@@ -249,7 +275,7 @@ class Cluster(run.Started):
         ]
         self.beat = Node(
             "beat",
-            unit_command("callboard-beat.service", {"${LOG_LEVEL}": "WARNING"}),
+            [unit_command("callboard-beat.service", {"${LOG_LEVEL}": "WARNING"})],
             self.env,
             self.root,
         )
@@ -257,11 +283,24 @@ class Cluster(run.Started):
         self.nginx: subprocess.Popen | None = None
 
     def _web(self, name: str) -> WebNode:
-        port = free_port()
-        command = unit_command(
-            "callboard-web.service", {"0.0.0.0:8000": f"{HOST}:{port}", "${WEB_WORKERS}": "2"}
-        )
-        return WebNode(name, [*command, "--log-level", "warning"], self.env, self.root, port=port)
+        """Both instances of callboard-web@.service, each on a free port of its own (the
+        instance name, which is the port, here stands for 8000 or 8001)."""
+        port, events_port = free_port(), free_port()
+        commands = [
+            [
+                *unit_command(
+                    "callboard-web@.service",
+                    {
+                        "0.0.0.0:%i": f"{HOST}:{instance_port}",
+                        "${WEB_WORKERS_%i}": WEB_WORKERS_PER_INSTANCE,
+                    },
+                ),
+                "--log-level",
+                "warning",
+            ]
+            for instance_port in (port, events_port)
+        ]
+        return WebNode(name, commands, self.env, self.root, port=port, events_port=events_port)
 
     # bench.run's load generators and bench.webhooks take a stack: the balancer is one.
     @property
@@ -350,9 +389,20 @@ class Cluster(run.Started):
         wait_until("nginx to listen", lambda: _listening(self.nginx_port), timeout=10)
 
     def _write_nginx_conf(self, webs: list[WebNode]) -> None:
+        """The shipped site's two upstreams (deploy/nginx/callboard.conf) over `webs`."""
         folder = self.root / "nginx"
-        servers = "\n".join(
-            f"        server {web.address} max_fails=1 fail_timeout=2s;" for web in webs
+
+        def upstream(name: str, addresses: list[str]) -> str:
+            servers = "".join(
+                f"        server {address} max_fails=1 fail_timeout=2s;\n" for address in addresses
+            )
+            return f"    upstream {name} {{\n{servers}        keepalive 32;\n    }}"
+
+        upstreams = "\n".join(
+            (
+                upstream("callboard", [web.address for web in webs]),
+                upstream("callboard_events", [web.events_address for web in webs]),
+            )
         )
         (folder / "nginx.conf").write_text(f"""
 daemon off;
@@ -368,10 +418,7 @@ http {{
     fastcgi_temp_path {folder}/fastcgi;
     uwsgi_temp_path {folder}/uwsgi;
     scgi_temp_path {folder}/scgi;
-    upstream callboard {{
-{servers}
-        keepalive 32;
-    }}
+{upstreams}
     server {{
         listen {HOST}:{self.nginx_port};
         # Which node answered, for the checks (not in the shipped site).
@@ -656,6 +703,8 @@ def hosted_application() -> tuple[int, str]:
 
 
 def check_ncco(world: World) -> str:
+    from calls.hooks.common import ACCOUNT_CACHE_SECONDS
+
     web1, web2 = world.cluster.webs
     document_id, answer_path = hosted_application()
 
@@ -685,9 +734,18 @@ def check_ncco(world: World) -> str:
         response.status_code == 200,
         f"saving on web1 answered {response.status_code}: {response.text[:300]}",
     )
+    # Each process keeps an answer URL's served version ACCOUNT_CACHE_SECONDS (docs/decisions.md,
+    # "Answer URLs are kept a second per process"): a save elsewhere shows within that time.
+    time.sleep(ACCOUNT_CACHE_SECONDS)
     texts = {served(web2)[0]["text"] for _ in range(12)}
-    check(texts == {"version 2"}, f"web2 served {sorted(texts)} right after the save on web1")
-    return "saved on web1 (version 2), web2's answer URL served it on all 12 requests at once"
+    check(
+        texts == {"version 2"},
+        f"web2 served {sorted(texts)} {ACCOUNT_CACHE_SECONDS:g} s after the save on web1",
+    )
+    return (
+        f"saved on web1 (version 2), web2's answer URL served it on all 12 requests "
+        f"{ACCOUNT_CACHE_SECONDS:g} s later (each process keeps an answer URL that long)"
+    )
 
 
 def _raw(port: int, request: bytes) -> object:
@@ -794,10 +852,24 @@ def check_webhooks(world: World, *, calls: int) -> str:
         call__account=account, source="webhook", is_duplicate=False
     ).count()
     check(stored == unique, f"{stored} distinct events stored, {unique} sent")
+    # nginx's $upstream_addr names every instance tried: "a:1, b:2" after a retry.
+    answered_by = {
+        address.rstrip(",")
+        for line in world.cluster.access_log()
+        if line[3] == path
+        for address in line[4:]
+    }
+    events_instances = {web.events_address for web in world.cluster.webs}
+    check(
+        answered_by == events_instances,
+        f"the events went to {sorted(answered_by)}, not to the events instances "
+        f"{sorted(events_instances)} only",
+    )
     return (
         f"{len(signed)} signed events for {calls} calls ({len(signed) - unique} "
         f"duplicates, shuffled) at 300/s through nginx: all 200, every call's final "
-        "status and answered-by exact, every distinct event stored once"
+        "status and answered-by exact, every distinct event stored once, all answered by "
+        f"the events instances ({', '.join(sorted(events_instances))})"
     )
 
 
@@ -960,8 +1032,9 @@ def figures(world: World, *, seconds: float, calls: int) -> list[run.Figure]:
             two_events,
             "/s",
             one_events,
-            note="signed Vonage events through nginx (wrk, 16 connections), applied "
-            "in the request; baseline: the same with 1 web node; " + note,
+            note="signed Vonage events through nginx to the web nodes' events instances "
+            "(wrk, 16 connections), applied in the request; baseline: the same with 1 web "
+            "node; " + note,
         ),
         run.Figure(
             "calls/s, 2 web + 2 worker nodes",
@@ -1031,8 +1104,9 @@ def main(argv: list[str] | None = None) -> int:
             report = run.Report(
                 "scale-out",
                 {
-                    "nodes": "nginx, 2 web (gunicorn 2x4 threads), 2 workers (concurrency 2), "
-                    "1 beat, PostgreSQL, Redis",
+                    "nodes": f"nginx, 2 web (gunicorn {WEB_WORKERS_PER_INSTANCE}x4 threads for "
+                    f"pages and answers + {WEB_WORKERS_PER_INSTANCE}x4 for events), "
+                    "2 workers (concurrency 2), 1 beat, PostgreSQL, Redis",
                     "wrk_seconds": options.seconds,
                 },
             )
