@@ -13,7 +13,6 @@ import functools
 import json
 import logging
 import math
-import os
 import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,7 +29,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from prometheus_client import Counter
-from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from standardwebhooks.webhooks import Webhook
 
 from calls.models import TERMINAL_STATUSES, Call, CallEvent, CallStatus
@@ -39,7 +37,7 @@ from forwarding.models import Delivery, DeliveryAttempt, DeliveryStatus, EventTy
 from forwarding.payloads import event_payload
 from portal import rawrows
 from portal.services import SYSTEM, Actor, audit_record
-from portal.urlsafety import UnsafeUrl, check_outbound_url, guarded_pool_manager
+from portal.urlsafety import UnsafeUrl, check_outbound_url, sender_pools
 from voiceapps.providers.base import ParsedEvent
 
 log = logging.getLogger(__name__)
@@ -465,21 +463,9 @@ def _sending_threads() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="forwarding")
 
 
-@functools.cache
-def _http() -> urllib3.PoolManager:
-    """The process's guarded connection pools, shared by its sending threads (urllib3's are
-    thread-safe), a receiver's connections kept alive. urllib3 and not a requests session:
-    requests' own work per request (proxy and .netrc lookups in the environment, cookies,
-    hooks, settings merged) cost more than the rest of a POST (docs/performance.md, 9).
-    Certificates are checked against the bundle requests used."""
-    return guarded_pool_manager(
-        num_pools=50, maxsize=SEND_THREADS, cert_reqs="CERT_REQUIRED",
-        ca_certs=DEFAULT_CA_BUNDLE_PATH, retries=False,
-    )
-
-
-# A forked pool process must not share its parent's connections.
-os.register_at_fork(after_in_child=_http.cache_clear)
+# Shared by the process's sending threads (urllib3's pools are thread-safe), a receiver's
+# connections kept alive.
+_http = sender_pools(guarded=True, num_pools=50, maxsize=SEND_THREADS)
 
 
 @transaction.atomic

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import os
 import socket
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from urllib3 import PoolManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -79,13 +82,25 @@ def guard_session(session: requests.Session) -> requests.Session:
     return session
 
 
-def guarded_pool_manager(**options: Any) -> PoolManager:
-    """A urllib3 pool manager (`options` as PoolManager's) whose connections refuse an address
-    `check_outbound_url` refuses, as a guarded session's do: for senders that need none of
-    requests' per-request work (forwarding)."""
-    manager = PoolManager(**options)
-    manager.pool_classes_by_scheme = _guarded_pools()
-    return manager
+def sender_pools(*, guarded: bool, **options: Any) -> Callable[[], PoolManager]:
+    """The process's urllib3 pool manager for a sender that needs none of requests' work per
+    request (proxy and .netrc lookups in the environment, cookies, hooks, settings merged: more
+    than the rest of a POST, docs/performance.md sections 7 and 9). Made at first use and anew
+    in a forked child, which must not share its parent's connections; certificates checked
+    against the bundle requests uses; no retry or redirect but what the sender does itself.
+    `guarded`: its connections refuse an address `check_outbound_url` refuses, as a guarded
+    session's do. `options` as PoolManager's."""
+
+    @functools.cache
+    def pools() -> PoolManager:
+        manager = PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=DEFAULT_CA_BUNDLE_PATH,
+                              retries=False, **options)
+        if guarded:
+            manager.pool_classes_by_scheme = _guarded_pools()
+        return manager
+
+    os.register_at_fork(after_in_child=pools.cache_clear)
+    return pools
 
 
 class UrlGuard:

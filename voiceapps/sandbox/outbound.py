@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -23,9 +22,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import jwt
 import urllib3
 from django.conf import settings
-from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
 from portal import crypto
+from portal.urlsafety import sender_pools
 from voiceapps.models import ProviderAccount
 
 logger = logging.getLogger("voiceapps.sandbox")
@@ -38,20 +37,11 @@ RETRY_STATUSES = frozenset({429, 503, 504})
 USER_AGENT = "Callboard-Sandbox/1"
 
 
-@functools.cache
-def _http() -> urllib3.PoolManager:
-    """The process's connection pools. urllib3 directly, not a requests session: requests'
-    own work per request (preparing, merging settings, hooks, cookies) was more than the
-    rest of a signed event's POST (docs/performance.md, section 7). Like the session it
-    replaces: no proxies from this host's environment, no `.netrc` login in place of the
-    signature, no redirect followed, no retry but the one `send` makes, certificates checked
-    against requests' bundle."""
-    return urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=DEFAULT_CA_BUNDLE_PATH,
-                               retries=False)
-
-
-# A forked pool process must not share its parent's connections.
-os.register_at_fork(after_in_child=_http.cache_clear)
+# Not guarded against internal addresses: the sandbox's own allow-list (SANDBOX_ALLOWED_HOSTS,
+# Callboard on loopback among them) is checked before each request. Like the requests session
+# this replaced: no proxies from this host's environment, no `.netrc` login in place of the
+# signature, no redirect followed.
+_http = sender_pools(guarded=False)
 
 
 @dataclass(frozen=True)
