@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -66,12 +67,12 @@ def polled(role: str) -> Callable:
 
 def _login_url(request: HttpRequest) -> str:
     """The login page, back to the page that polled once signed in (htmx names it in
-    HX-Current-URL; the login view checks that `next` stays on this site)."""
+    HX-Current-URL; the login view checks that `next` stays on this site), written as every
+    other sign-in redirect of the site is."""
     page = urlsplit(request.headers.get("HX-Current-URL", ""))
     if not page.path:
         return reverse("login")
-    back = page.path + (f"?{page.query}" if page.query else "")
-    return f"{reverse('login')}?{urlencode({'next': back})}"
+    return redirect_to_login(page.path + (f"?{page.query}" if page.query else "")).url
 
 
 def answer(
