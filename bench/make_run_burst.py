@@ -130,9 +130,13 @@ def main() -> None:
             made = json.loads(launched.manage("shell", "-c", MAKE_USER).splitlines()[-1])
         headers = {"Authorization": f"Bearer {made['token']}"}
         probes = Probes()
-        threading.Thread(target=probes.run, args=(launched.base, headers), daemon=True).start()
+        probing = threading.Thread(target=probes.run, args=(launched.base, headers), daemon=True)
+        probing.start()
         figures, counts = burst(launched, options, made, headers)
+        # A round of checks under way must finish before Ctrl-C stops the web server, or it
+        # counts the stopping as the server not answering.
         probes.stop.set()
+        probing.join()
         with run.step("Ctrl-C"):
             exit_code = launched.ctrl_c()
             left = leftovers(launched)
