@@ -136,6 +136,10 @@ class Call(models.Model):
             models.Index(fields=["account", "provider_call_id"], name="call_provider_id"),
             # Events naming only the conversation (Vonage record, notify, error) find their call.
             models.Index(fields=["account", "conversation_id"], name="call_conversation"),
+            # The rate limit counts an account's create-call requests in flight before every
+            # send: a few rows, where the calls updated within its minute are thousands.
+            models.Index(fields=["account", "send_started_at"], name="call_in_flight",
+                         condition=models.Q(send_started_at__isnull=False)),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -63,15 +63,17 @@ def _held(account_id: int, now: float, seconds: float) -> tuple[int, int, float 
     in_flight_since = at(_as_time(now - IN_FLIGHT_LIMIT))
     since = now - seconds
     calls, events = Call._meta.db_table, CallEvent._meta.db_table
-    # A call's updated_at is at least its last outcome's time: this narrows to recent calls.
+    # In flight: the partial index call_in_flight holds only calls with send_started_at.
+    # Answered: a call's updated_at is at least its last outcome's time, which narrows the
+    # events looked at to those of recent calls.
     sql = (
-        f'SELECT (SELECT COUNT(*) FROM "{calls}" WHERE account_id = %s AND updated_at >= %s'
+        f'SELECT (SELECT COUNT(*) FROM "{calls}" WHERE account_id = %s'
         f" AND send_started_at >= %s), COUNT(*), MIN(e.received_at)"
         f' FROM "{events}" e WHERE e.call_id IN (SELECT id FROM "{calls}"'
         f" WHERE account_id = %s AND updated_at >= %s)"
         f" AND e.source = 'callboard' AND e.kind = %s AND e.received_at > %s"
     )
-    params = [account_id, in_flight_since, in_flight_since, account_id,
+    params = [account_id, in_flight_since, account_id,
               at(_as_time(since - 1.0)), SEND_EVENT, at(_as_time(since))]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
