@@ -11,7 +11,6 @@ from pathlib import Path
 import environ
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
@@ -19,9 +18,8 @@ from rest_framework.test import APIClient
 from portal.celery import app as celery_app
 from portal.celery import separate_queue
 from portal.models import Role, User
-from portal.roles import sync_role_permissions
 from portal.services import SYSTEM, api_token_create
-from tests.factories import UserFactory
+from tests.factories import UserFactory, role_groups_restored
 
 # The fake provider server's `fake_provider` fixture, for every test without an import each.
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
@@ -250,14 +248,6 @@ LIVE_TIME_SCALE = 0.01
 class LiveCallboard:
     url: str  # the live server, also PUBLIC_BASE_URL for it and for the worker
     worker: WorkerProcess
-
-
-def role_groups_restored() -> None:
-    """The role groups the migration made, made again: a transactional test (a live server)
-    flushes them, and a later test on the same process would find no role to give a user."""
-    for role in Role:
-        Group.objects.get_or_create(name=role.label)
-    sync_role_permissions()
 
 
 @pytest.fixture(scope="session")

@@ -40,6 +40,7 @@ from portal.models import (
     UserSession,
     WorkerHeartbeat,
 )
+from portal.roles import sync_role_permissions
 from recordings.models import MediaRetention, Recording, Transcript
 from tests.fakes.provider_accounts import (
     PREVIOUS_WEBHOOK_SECRET,
@@ -82,6 +83,14 @@ def _encrypted(value: str) -> str:
 
 # Portal --------------------------------------------------------------------------------------
 
+def role_groups_restored() -> None:
+    """The role groups the migration made, made again: a transactional test (a live server)
+    flushes them, and a later test on the same process would find no role to give a user."""
+    for role in Role:
+        Group.objects.get_or_create(name=role.label)
+    sync_role_permissions()
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
@@ -94,6 +103,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def role(self, create: bool, extracted: Role | None, **kwargs) -> None:
         if create and extracted is not None:
+            if not Group.objects.filter(name=extracted.label).exists():
+                role_groups_restored()  # a transactional test before this one emptied them
             self.groups.add(Group.objects.get(name=extracted.label))
             self.is_staff = extracted == Role.ADMIN
         self.save()

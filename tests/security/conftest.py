@@ -13,8 +13,7 @@ from django.test import override_settings
 
 from portal.health import worker_heartbeat_record
 from portal.models import Role
-from tests.conftest import role_groups_restored
-from tests.factories import UserFactory
+from tests.factories import UserFactory, role_groups_restored
 from tests.security.world import NOWHERE, World, build_world
 
 
