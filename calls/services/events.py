@@ -479,13 +479,14 @@ def _found_or_created(*, account: ProviderAccount, event: ParsedEvent, payload: 
 
 
 def _calls_locked(account: ProviderAccount, condition: str, params: list[Any], *,
-                  limit: int) -> list[Call]:
+                  limit: int, locked: bool = True) -> list[Call]:
     """The account's calls meeting `condition` (SQL), oldest first, locked as
-    select_for_update(no_key=True) locks them."""
+    select_for_update(no_key=True) locks them (`locked` False: read only)."""
     return rawrows.fetch_all(
         Call, _CALL_FIELDS,
         f"SELECT {rawrows.columns(_CALL_FIELDS)} FROM {Call._meta.db_table} WHERE account_id = %s "
-        f"AND {condition} ORDER BY created_at, id LIMIT {limit:d}{_no_key_update()}",
+        f"AND {condition} ORDER BY created_at, id LIMIT {limit:d}"
+        f"{_no_key_update() if locked else ''}",
         [account.pk, *params])
 
 
@@ -521,27 +522,40 @@ def _ids_filled(call: Call, event: ParsedEvent) -> set[str]:
     return changed
 
 
+_AWAITING = ("(outcome_unknown = %s OR send_started_at IS NOT NULL) AND provider_call_id = '' "
+             "AND direction = %s")
+
+
 def _awaiting_reconciliation(account: ProviderAccount, event: ParsedEvent, at: datetime
                              ) -> Call | None:
-    """The oldest outbound call awaiting its provider id, to the event's numbers."""
+    """The oldest outbound call awaiting its provider id, to the event's numbers, locked.
+
+    The candidates are read unlocked and only the one chosen is locked (and checked again):
+    they are the account's calls in flight, dozens at a campaign's pace, and locking them
+    all held them against their senders and, as the account's lock is taken next when none
+    matches, deadlocked with a delivery holding that lock and waiting for its own call.
+    """
     if not event.to_number:
         return None
     created_at = Call._meta.get_field("created_at")
     candidates = _calls_locked(
-        account,
-        "(outcome_unknown = %s OR send_started_at IS NOT NULL) AND provider_call_id = '' "
-        "AND direction = %s AND created_at >= %s AND created_at <= %s",
+        account, f"{_AWAITING} AND created_at >= %s AND created_at <= %s",
         [True, Direction.OUTBOUND.value,
          created_at.get_db_prep_value(at - RECONCILE_WINDOW, connection),
          # clocks differ a little
          created_at.get_db_prep_value(at + timedelta(minutes=1), connection)],
-        limit=50)
+        limit=50, locked=False)
     for call in candidates:
         same_from = not call.from_number or not event.from_number or (
             _address_key(call.from_number) == _address_key(event.from_number)
         )
         if same_from and _address_key(call.to_display) == _address_key(event.to_number):
-            return call
+            locked = _oldest_call(account, f"id = %s AND {_AWAITING}",
+                                  [call.pk, True, Direction.OUTBOUND.value])
+            # Reconciled meanwhile, by its sender or another of its events: with this
+            # event's leg id, that finds it now.
+            return locked or _oldest_call(account, "provider_call_id = %s",
+                                          [event.provider_call_id])
     return None
 
 

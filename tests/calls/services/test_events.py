@@ -1,15 +1,19 @@
 """The rules that turn events into a call's state (DESIGN.md section 3), order and repeats aside."""
 
+import json
+import threading
 import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from calls.models import Call, CallEvent, CallStatus, Direction
+from calls.services import events as events_service
 from calls.services.events import call_event_record
 from tests.calls.webhook_helpers import (
     BASE,
@@ -22,7 +26,13 @@ from tests.calls.webhook_helpers import (
     vg_status,
     vonage_status,
 )
-from tests.factories import ApplicationFactory, CallFactory, NumberFactory, ProviderAccountFactory
+from tests.factories import (
+    ApplicationFactory,
+    CallFactory,
+    NumberFactory,
+    ProviderAccountFactory,
+    WebhookDeliveryFactory,
+)
 from tests.fakes.provider_accounts import vonage_signed_headers
 from voiceapps.adapters import account_adapter
 from voiceapps.models import ProviderAccount
@@ -210,6 +220,67 @@ def test_a_call_awaiting_its_provider_id_is_reconciled_by_numbers_and_time(accou
     other.refresh_from_db()
     assert other.provider_call_id == "" and other.outcome_unknown
     assert Call.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reconciling_locks_only_the_call_it_chose(account):
+    """The other calls in flight stay free for their senders, and for deliveries that hold
+    the account's lock and wait for their own call (a deadlock in a campaign)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's")
+    unknown = {"provider_call_id": "", "conversation_id": "", "status": CallStatus.QUEUED,
+               "created_at": BASE - timedelta(seconds=2),
+               "send_started_at": BASE - timedelta(seconds=2)}
+    mine = placed_call(account, to_display="+44 7700 900001", **unknown)
+    others = [placed_call(account, to_display=f"+3120123456{n}", **unknown) for n in range(3)]
+
+    def lockable(call: Call) -> bool:
+        free = []
+
+        def try_lock() -> None:
+            try:
+                with transaction.atomic():
+                    Call.objects.select_for_update(nowait=True).get(pk=call.pk)
+                free.append(True)
+            except DatabaseError:
+                free.append(False)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=try_lock)
+        thread.start()
+        thread.join()
+        return free == [True]
+
+    with transaction.atomic():
+        record(account, vonage_status("ringing", at=at(1)))
+        assert [lockable(call) for call in (mine, *others)] == [False, True, True, True]
+    mine.refresh_from_db()
+    assert (mine.provider_call_id, mine.status) == (UUID, "ringing")
+
+
+def test_a_call_reconciled_while_an_event_chose_it_is_found_by_its_leg_id(account, monkeypatch):
+    """Its sender stores the provider's id between the event's read of the calls awaiting
+    one and its lock on the chosen call: a worker's batch still applies the event to it
+    rather than making a second call."""
+    mine = placed_call(account, provider_call_id="", conversation_id="", status=CallStatus.QUEUED,
+                       created_at=BASE - timedelta(seconds=2),
+                       send_started_at=BASE - timedelta(seconds=2))
+    read_awaiting = events_service._calls_locked
+
+    def sender_answered_meanwhile(*args, **kwargs):
+        found = read_awaiting(*args, **kwargs)
+        if not kwargs.get("locked", True):
+            Call.objects.filter(pk=mine.pk).update(provider_call_id=UUID, send_started_at=None)
+        return found
+
+    monkeypatch.setattr(events_service, "_calls_locked", sender_answered_meanwhile)
+    payload = vonage_status("ringing", at=at(1))
+    delivery = WebhookDeliveryFactory(account=account, body=json.dumps(payload).encode())
+    event = account_adapter(account, webhooks_only=True).parse_event(payload)
+    events_service.call_events_record_many([(delivery, event, payload)])
+
+    assert list(Call.objects.values_list("pk", "status")) == [(mine.pk, "ringing")]
 
 
 def test_an_old_call_is_not_reconciled_with_a_new_event(account):
