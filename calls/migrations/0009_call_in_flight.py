@@ -2,14 +2,20 @@
 
 from django.db import migrations, models
 
+from portal.migration_operations import AddIndexWithoutBlocking
+
 
 class Migration(migrations.Migration):
+    # The index is built concurrently on PostgreSQL, outside a transaction: calls are
+    # placed and their events applied while a release migrates (docs/operations.md).
+    atomic = False
+
     dependencies = [
         ("calls", "0008_delivery_rejected_partial"),
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexWithoutBlocking(
             model_name="call",
             index=models.Index(
                 condition=models.Q(("send_started_at__isnull", False)),
