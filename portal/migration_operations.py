@@ -20,14 +20,15 @@ class AddIndexWithoutBlocking(AddIndexConcurrently):
 
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any,
                           to_state: Any) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-        else:
-            AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+        _kind(schema_editor).database_forwards(self, app_label, schema_editor, from_state,
+                                               to_state)
 
     def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any,
                            to_state: Any) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-        else:
-            AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+        _kind(schema_editor).database_backwards(self, app_label, schema_editor, from_state,
+                                                to_state)
+
+
+def _kind(schema_editor: Any) -> type[AddIndex]:
+    """The operation that builds the index on this database."""
+    return AddIndexConcurrently if schema_editor.connection.vendor == "postgresql" else AddIndex
