@@ -103,9 +103,11 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def role(self, create: bool, extracted: Role | None, **kwargs) -> None:
         if create and extracted is not None:
-            if not Group.objects.filter(name=extracted.label).exists():
-                role_groups_restored()  # a transactional test before this one emptied them
-            self.groups.add(Group.objects.get(name=extracted.label))
+            group = Group.objects.filter(name=extracted.label).first()
+            if group is None:  # a transactional test before this one emptied them
+                role_groups_restored()
+                group = Group.objects.get(name=extracted.label)
+            self.groups.add(group)
             self.is_staff = extracted == Role.ADMIN
         self.save()
 

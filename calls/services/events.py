@@ -524,6 +524,7 @@ def _ids_filled(call: Call, event: ParsedEvent) -> set[str]:
 
 _AWAITING = ("(outcome_unknown = %s OR send_started_at IS NOT NULL) AND provider_call_id = '' "
              "AND direction = %s")
+_AWAITING_PARAMS = [True, Direction.OUTBOUND.value]
 
 
 def _awaiting_reconciliation(account: ProviderAccount, event: ParsedEvent, at: datetime
@@ -540,7 +541,7 @@ def _awaiting_reconciliation(account: ProviderAccount, event: ParsedEvent, at: d
     created_at = Call._meta.get_field("created_at")
     candidates = _calls_locked(
         account, f"{_AWAITING} AND created_at >= %s AND created_at <= %s",
-        [True, Direction.OUTBOUND.value,
+        [*_AWAITING_PARAMS,
          created_at.get_db_prep_value(at - RECONCILE_WINDOW, connection),
          # clocks differ a little
          created_at.get_db_prep_value(at + timedelta(minutes=1), connection)],
@@ -550,8 +551,7 @@ def _awaiting_reconciliation(account: ProviderAccount, event: ParsedEvent, at: d
             _address_key(call.from_number) == _address_key(event.from_number)
         )
         if same_from and _address_key(call.to_display) == _address_key(event.to_number):
-            locked = _oldest_call(account, f"id = %s AND {_AWAITING}",
-                                  [call.pk, True, Direction.OUTBOUND.value])
+            locked = _oldest_call(account, f"id = %s AND {_AWAITING}", [call.pk, *_AWAITING_PARAMS])
             # Reconciled meanwhile, by its sender or another of its events: with this
             # event's leg id, that finds it now.
             return locked or _oldest_call(account, "provider_call_id = %s",
