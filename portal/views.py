@@ -7,7 +7,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.contrib.auth.views import LoginView
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -79,7 +79,8 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 def setup(request: HttpRequest, token: str) -> HttpResponse:
     if not services.setup_is_open():
-        raise Http404("Callboard is already set up.")
+        # Not DEBUG's list of URLs: a newcomer opening the printed link again needs the way in.
+        return render(request, "portal/setup_done.html", status=404)
     if not services.setup_token_is_valid(token):
         return render(request, "portal/setup_invalid.html", status=403)
     form = FirstAdminForm(request.POST or None)

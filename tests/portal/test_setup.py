@@ -47,7 +47,9 @@ def test_wrong_token_is_refused_and_creates_nobody(client):
 def test_used_token_is_gone(client):
     client.post(setup_url(setup_token()), FORM)
     client.logout()
-    assert client.get(setup_url(setup_token())).status_code == 404
+    again = client.get(setup_url(setup_token()))
+    assert again.status_code == 404
+    assert "already set up" in again.content.decode() and 'href="/login/"' in again.content.decode()
     second = dict(FORM, username="mallory")
     assert client.post(setup_url(setup_token()), second).status_code == 404
     assert list(User.objects.values_list("username", flat=True)) == ["ada"]
