@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,7 +19,7 @@ from alerts.forms import AlertChannelForm, AlertRuleForm
 from alerts.models import AlertChannel, AlertRule
 from calls.views import live
 from portal.models import Role
-from portal.params import filtered_rows
+from portal.params import filtered_page
 from portal.roles import role_required
 from portal.services import Actor
 
@@ -35,18 +34,14 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 @live.polled(Role.VIEWER)
 def alert_list_live(request: HttpRequest) -> HttpResponse:
     """The alerts again if one opened or resolved after `since_change`, else 204."""
-    return live.answer(request, selectors.last_alert_change(), lambda previous_change: render(
-        request, "alerts/alert_list.html#live",
-        {**_page(request), "previous_change": previous_change}))
+    return live.answer_rendered(request, selectors.last_alert_change(),
+                                "alerts/alert_list.html#live", lambda: _page(request))
 
 
 def _page(request: HttpRequest) -> dict[str, Any]:
     filters = AlertFilter(request.GET, queryset=selectors.alert_list())
-    page = Paginator(filtered_rows(filters), PAGE_SIZE).get_page(request.GET.get("page"))
     return {
-        "filter": filters,
-        "page": page,
-        "filtered": any(request.GET.get(name) for name in filters.filters),
+        **filtered_page(request, filters, per_page=PAGE_SIZE),
         "query": request.GET.urlencode(),
         "live": not request.GET.get("page"),
         "changed_at": live.token(selectors.last_alert_change()),

@@ -110,11 +110,9 @@ def forwarding_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def forwarding_log_live(request: HttpRequest, pk: int) -> HttpResponse:
     """The delivery log alone when it changed after `since_change`, else 204 (live.js)."""
     subscription = get_object_or_404(Subscription, pk=pk)
-    return live.answer(request, selectors.last_change(subscription=subscription),
-                       lambda previous_change: render(
-                           request, "forwarding/subscription_detail.html#log",
-                           {**_log_context(request, subscription),
-                            "previous_change": previous_change}))
+    return live.answer_rendered(request, selectors.last_change(subscription=subscription),
+                                "forwarding/subscription_detail.html#log",
+                                lambda: _log_context(request, subscription))
 
 
 @role_required(Role.ADMIN)

@@ -32,9 +32,8 @@ def delivery_list(request: HttpRequest) -> HttpResponse:
 @live.polled(Role.OPERATOR)
 def delivery_list_live(request: HttpRequest) -> HttpResponse:
     """The newest page of deliveries if one arrived after `since_change`, else 204."""
-    return live.answer(request, selectors.last_delivery(), lambda previous_change: render(
-        request, "calls/delivery_list.html#live",
-        {**_page(request), "previous_change": previous_change}))
+    return live.answer_rendered(request, selectors.last_delivery(),
+                                "calls/delivery_list.html#live", lambda: _page(request))
 
 
 def _page(request: HttpRequest) -> dict[str, Any]:

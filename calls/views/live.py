@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
@@ -87,6 +88,18 @@ def answer(
     if unchanged(latest, seen):
         return HttpResponse(status=204)
     return fragment(shown(seen))
+
+
+def answer_rendered(
+    request: HttpRequest,
+    latest: datetime | None,
+    template: str,
+    context: Callable[[], dict[str, Any]],
+) -> HttpResponse:
+    """`answer` for a fragment that is a template: `context()`, built only when something
+    changed, with the latest change the page had shown as `previous_change`."""
+    return answer(request, latest, lambda previous_change: render(
+        request, template, {**context(), "previous_change": previous_change}))
 
 
 def seen_change(request: HttpRequest) -> Seen | None:
