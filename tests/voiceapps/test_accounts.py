@@ -325,6 +325,16 @@ def test_regenerate_token_through_the_api(api_for, admin_user):
     assert {"label": "Event URL", "url": hooks.event_url(reload(account))} in body["webhook_urls"]
 
 
+def test_the_api_schema_says_what_a_webhook_url_holds(client):
+    # Internal tools generate their clients from the schema: a bare "array of objects" left
+    # them guessing the keys the accounts API answers with.
+    schema = client.get(reverse("api_schema"), HTTP_ACCEPT="application/json").json()
+    urls = schema["components"]["schemas"]["Account"]["properties"]["webhook_urls"]
+    item = schema["components"]["schemas"][urls["items"]["$ref"].rsplit("/", 1)[1]]
+    assert set(item["properties"]) == {"label", "url"}
+    assert item["properties"]["url"]["format"] == "uri"
+
+
 # Deleting ----------------------------------------------------------------------------------
 
 def test_deleting_asks_first_and_an_account_with_applications_says_what_to_do(

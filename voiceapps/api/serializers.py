@@ -1,6 +1,7 @@
 """API shapes for accounts, applications and numbers. Validation lives in the services."""
 
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.api.serializers import StrictSerializer
@@ -74,6 +75,7 @@ class AccountSerializer(serializers.ModelSerializer):
     def get_fields_used(self, account: ProviderAccount) -> list[str]:
         return list(services.account_fields(account.kind))
 
+    @extend_schema_field(WebhookUrlSerializer(many=True))
     def get_webhook_urls(self, account: ProviderAccount) -> list[dict[str, str]]:
         request = self.context.get("request")
         if request is None or not request.user.has_role(Role.ADMIN):
