@@ -170,7 +170,10 @@ class CampaignContactsApi(_ContactsPageApi):
     @extend_schema(
         request=ContactsAddSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={201: ContactSerializer(many=True), 202: ContactImportSerializer},
+        # Every contact just added, not a page: given as a schema, since drf-spectacular
+        # wraps a list in the view's pagination (GET's) whatever the method.
+        responses={201: {"type": "array", "items": {"$ref": "#/components/schemas/Contact"}},
+                   202: ContactImportSerializer},
         summary="Add contacts: a list (each checked, 201) or a whole CSV (202, an "
         "import whose progress GET …/imports/{id} shows)",
     )

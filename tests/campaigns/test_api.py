@@ -1,6 +1,8 @@
 """The campaigns API: the same checks and rules as the pages, in the project's error shape."""
 
 import pytest
+from django.urls import reverse
+from openapi_schema_validator import OAS30Validator
 
 from campaigns.models import Campaign
 from tests.campaigns.conftest import CALLER
@@ -123,3 +125,20 @@ def test_an_upload_key_reused_for_another_file_is_refused(api_for, operator_user
     assert again.json()["id"] == first.json()["id"]
     assert other.status_code == 422 and other.json()["error"] == "idempotency_conflict"
     assert list(campaign.contacts.values_list("e164", flat=True)) == ["+12125551234"]
+
+
+def test_contacts_added_by_list_are_answered_as_the_schema_documents(
+    api_for, operator_user, application
+):
+    # A client generated from the schema read the 201 as a page ({count, results}) and broke
+    # on the list it got (found by the API fuzz test at 200 examples).
+    api = api_for(operator_user)
+    campaign = CampaignFactory(application=application, created_by=operator_user)
+    added = api.post(f"/api/v1/campaigns/{campaign.pk}/contacts",
+                     {"contacts": [{"number": "+31201234567"}]}, format="json")
+
+    schema = api.get(reverse("api_schema"), HTTP_ACCEPT="application/json").json()
+    documented = schema["paths"]["/api/v1/campaigns/{id}/contacts"]["post"]["responses"]["201"]
+    body_schema = documented["content"]["application/json"]["schema"]
+    OAS30Validator({**body_schema, "components": schema["components"]}).validate(added.json())
+    assert added.status_code == 201 and added.json()[0]["e164"] == "+31201234567"
