@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from portal.forms import ServiceErrorsMixin
+from portal.params import parse_int
 from voiceapps.models import Application, CallProfile, Number, ProviderAccount
 from voiceapps.ncco import parse_ncco_text
 from voiceapps.phone import international
@@ -372,8 +373,10 @@ class CallPlaceForm(OptionFormMixin, forms.Form):
 
     def _chosen_account(self, source: Mapping) -> ProviderAccount | None:
         wanted = str(source.get("account") or "")
-        if not wanted and source.get("application"):
-            app = Application.objects.filter(pk=str(source["application"])).first()
+        # Not an id (a hand-edited URL): no account follows from it; the field says so on send.
+        application_id = parse_int(str(source.get("application") or ""))
+        if not wanted and application_id is not None:
+            app = Application.objects.filter(pk=application_id).first()
             wanted = str(app.account_id) if app else ""
         chosen = next((a for a in self.accounts if str(a.pk) == wanted), None)
         return chosen or (self.accounts[0] if self.accounts else None)

@@ -106,6 +106,18 @@ def test_only_operators_see_the_form(client_for, personas, persona, expected):
     assert client_for(personas[persona]).get("/calls/new").status_code == expected
 
 
+def test_an_application_that_is_not_an_id_gets_the_form_not_an_error_page(
+        fake_provider, client_for, operator_user):
+    setup = vonage_setup(fake_provider)
+    client = client_for(operator_user)
+    page = client.get("/calls/new?application=abc")
+    assert page.status_code == 200 and setup.account.name in page.content.decode()
+
+    sent = client.post("/calls/new", {**form_data(setup), "account": "", "application": "abc"})
+    assert sent.status_code == 200 and sent.context["form"].errors["application"]
+    assert Call.objects.count() == 0
+
+
 def test_without_an_account_the_page_says_what_to_do(client_for, operator_user):
     html = client_for(operator_user).get("/calls/new").content.decode()
     assert "No provider account yet" in html
