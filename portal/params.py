@@ -1,4 +1,5 @@
-"""Ids, numbers and moments from URLs and query strings: one parser for all of them.
+"""Ids, numbers, moments and return addresses from URLs, query strings and forms: one parser
+for each.
 
 Python's int() and str.isdigit() take more than ASCII digits ("²".isdigit() is true, int("٣")
 is 3) and int() has no upper bound, while the database's ids are 64-bit: an id from a request
@@ -22,6 +23,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_filters.fields import ModelChoiceField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -56,6 +58,17 @@ def query_int(params: Any, name: str, *, low: int = 1, high: int = BIGINT_MAX) -
     if value is None:
         raise BadParameter(name, f"Enter a whole number from {low} to {high}.")
     return value
+
+
+def next_path(request: HttpRequest, default: str) -> str:
+    """Where to go back to: the request's `next` (form, then query) when it is a path on this
+    site, else `default`. Never another host (an open redirect), and never a bare word, which
+    `redirect()` would take for a view's name and fail on."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
 
 
 class IdConverter:

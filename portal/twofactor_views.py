@@ -7,13 +7,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from portal import twofactor
 from portal.lockout import Lock
 from portal.models import Role, SecurityPolicy, User
+from portal.params import next_path
 from portal.roles import role_required
 from portal.services import Actor
 
@@ -29,24 +29,15 @@ class CodeForm(forms.Form):
     )
 
 
-def _next_url(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return "/"
-
-
 @login_required
 def two_factor_verify(request: HttpRequest) -> HttpResponse:
     if request.user.is_verified() or not twofactor.two_factor_enrolled(request.user):
-        return redirect(_next_url(request))
+        return redirect(next_path(request, "/"))
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         result = twofactor.second_factor_verify(request=request, code=form.cleaned_data["code"])
         if result is True:
-            return redirect(_next_url(request))
+            return redirect(next_path(request, "/"))
         form.add_error(
             "code",
             result.message
@@ -55,7 +46,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
             "phone's clock, or use a recovery code.",
         )
     return render(
-        request, "portal/two_factor_verify.html", {"form": form, "next": _next_url(request)}
+        request, "portal/two_factor_verify.html", {"form": form, "next": next_path(request, "/")}
     )
 
 

@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from calls import selectors
@@ -18,17 +17,14 @@ from calls.models import Call
 from calls.services import control
 from calls.views.call_detail import Result, render_call_page
 from portal.models import Role
+from portal.params import next_path
 from portal.roles import role_required
 from portal.services import Actor
 
 
 def _back(request: HttpRequest, call: Call) -> HttpResponse:
     """Where the action was started: the log row's page, else the call's Actions panel."""
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
-        target = reverse("call_detail", args=[call.pk]) + "#actions"
-    return redirect(target)
+    return redirect(next_path(request, reverse("call_detail", args=[call.pk]) + "#actions"))
 
 
 @role_required(Role.OPERATOR)

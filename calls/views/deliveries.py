@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from calls import selectors
@@ -19,7 +19,7 @@ from calls.views import live
 from calls.views.log import cursor_page, filter_query
 from portal.api.pagination import ReceivedPagination
 from portal.models import Role
-from portal.params import filtered_rows
+from portal.params import filtered_rows, next_path
 from portal.roles import role_required
 from portal.services import Actor
 
@@ -68,7 +68,4 @@ def delivery_replay_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             level = messages.info if event.is_duplicate else messages.success
         level(request, delivery_replay_summary(event))
-    back = request.POST.get("next", "")
-    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        return redirect(back)
-    return redirect("delivery_list")
+    return redirect(next_path(request, reverse("delivery_list")))

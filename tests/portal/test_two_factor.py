@@ -90,6 +90,15 @@ def test_after_the_password_no_page_opens_without_the_code(operator_user):
     assert client.get(reverse("dashboard")).status_code == 200
 
 
+def test_a_way_back_that_is_not_a_path_here_lands_on_the_dashboard(operator_user):
+    client = sign_in()
+    enrol(client, operator_user)
+    client = sign_in()
+    right = client.post(reverse("two_factor_verify"),
+                        {"code": code_for(operator_user, steps_ahead=1), "next": "abc"})
+    assert right.status_code == 302 and right.url == "/"
+
+
 def test_a_recovery_code_signs_in_once(operator_user):
     codes = enrol(sign_in(), operator_user)
     first = sign_in()

@@ -55,6 +55,13 @@ def test_replaying_twice_changes_nothing_more(rejected, client_for, admin_user):
     assert "had this event already" in messages[-1]
 
 
+def test_a_way_back_that_is_not_a_path_here_returns_to_the_list(rejected, client_for,
+                                                                 admin_user):
+    response = replay(client_for(admin_user), rejected, next="abc")
+
+    assert response.status_code == 302 and response["Location"] == "/calls/deliveries/"
+
+
 def test_a_delivery_that_cannot_be_parsed_is_not_replayed(account, client, client_for,
                                                           admin_user):
     body = b'{"uuid": "x", '
