@@ -8,6 +8,7 @@ from django import forms
 
 from campaigns.models import Campaign, Outcome
 from campaigns.services.campaigns import DEFAULT_RETRY_RULES, RETRIABLE
+from campaigns.windows import MAX_WINDOWS
 from portal.forms import ServiceErrorsMixin
 from voiceapps.models import Application, CallProfile, ProviderAccount
 
@@ -111,6 +112,8 @@ class WindowForm(forms.Form):
 
 
 class WindowRows(forms.BaseFormSet):
+    default_error_messages = {"too_many_forms": "Give at most %(num)d calling windows."}
+
     def clean(self) -> None:
         if not any(self.errors) and not self.windows():
             raise forms.ValidationError(
@@ -121,7 +124,11 @@ class WindowRows(forms.BaseFormSet):
         return [w for form in self.forms if (w := form.window()) is not None]
 
 
-WindowFormSet = forms.formset_factory(WindowForm, formset=WindowRows, extra=1)
+# Rows past the most a campaign may have are refused with a message, never built: a posted
+# TOTAL_FORMS of any size made Django build 2,000 rows of each (seconds of CPU a request).
+WindowFormSet = forms.formset_factory(WindowForm, formset=WindowRows, extra=1,
+                                      max_num=MAX_WINDOWS, absolute_max=MAX_WINDOWS,
+                                      validate_max=True)
 
 
 class RetryRuleForm(forms.Form):
@@ -146,6 +153,8 @@ class RetryRuleForm(forms.Form):
 
 
 class RetryRuleRows(forms.BaseFormSet):
+    default_error_messages = {"too_many_forms": "Give at most %(num)d retry rules, one an outcome."}
+
     def clean(self) -> None:
         seen = set()
         for form in self.forms:
@@ -168,7 +177,9 @@ class RetryRuleRows(forms.BaseFormSet):
         return rules
 
 
-RetryRuleFormSet = forms.formset_factory(RetryRuleForm, formset=RetryRuleRows, extra=1)
+RetryRuleFormSet = forms.formset_factory(RetryRuleForm, formset=RetryRuleRows, extra=1,
+                                         max_num=len(RETRIABLE), absolute_max=len(RETRIABLE),
+                                         validate_max=True)
 
 
 def rule_rows(campaign: Campaign | None, data: Any = None) -> tuple[WindowRows, RetryRuleRows]:

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 Window = Mapping[str, Any]
 # Every zone's window opens within a week; the intersection of several is searched this often.
 MAX_ROUNDS = 20
+# A week holds a few windows a day; every contact's every check reads them all.
+MAX_WINDOWS = 50
 
 
 def parse_time(text: str) -> time:
@@ -26,6 +28,8 @@ def window_problems(windows: Any) -> list[str]:
     """What is wrong with a list of windows, in words; [] if it is fine."""
     if not isinstance(windows, list) or not windows:
         return ["Give at least one calling window, such as Monday to Friday 09:00-17:00."]
+    if len(windows) > MAX_WINDOWS:
+        return [f"Give at most {MAX_WINDOWS} calling windows."]
     problems = []
     for index, window in enumerate(windows, start=1):
         if not isinstance(window, Mapping) or set(window) != {"days", "start", "end"}:

@@ -99,6 +99,34 @@ def test_window_and_retry_rows_name_the_field_in_error(client_for, operator_user
     assert "Give at least one calling window" in empty.content.decode()
 
 
+def test_more_rows_than_a_campaign_may_have_are_refused_in_words(
+    client_for, operator_user, application
+):
+    window = {"days": ["0"], "start": "09:00", "end": "17:00"}
+    rule = {"outcome": "busy", "retries": "1", "delay_minutes": "5"}
+    form = campaign_form(application, "1", rows("windows", window), rows("retries", rule))
+
+    # More windows than the service takes, and a tampered count of rows (Django built 2,000).
+    many = client_for(operator_user).post("/campaigns/new", {
+        **form, **rows("windows", *[window] * 51), "retries-TOTAL_FORMS": "99999999"})
+
+    page = many.content.decode()
+    assert many.status_code == 200 and not Campaign.objects.exists()
+    assert "Give at most 50 calling windows." in page
+    assert "Give at most 8 retry rules, one an outcome." in page
+
+
+def test_windows_past_the_most_are_refused_by_the_api_too(api_for, operator_user, application):
+    window = {"days": [0], "start": "09:00", "end": "17:00"}
+    body = {"name": "Many", "application": application.pk, "from_numbers": [CALLER],
+            "calls_per_second": "1", "max_concurrent": 5, "windows": [window] * 51}
+
+    refused = api_for(operator_user).post("/api/v1/campaigns", body, format="json")
+
+    assert refused.status_code == 400, refused.json()
+    assert refused.json()["fields"]["windows"] == ["Give at most 50 calling windows."]
+
+
 def test_upload_preview_start_board_and_results(client_for, operator_user, application):
     client = client_for(operator_user)
     campaign = CampaignFactory(application=application)
