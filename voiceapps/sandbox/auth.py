@@ -93,10 +93,10 @@ def _application_key(application_id: str) -> tuple[Caller, str]:
     # Plain statements (portal.rawrows): the ORM's compiling of this one join was most of
     # the check's CPU, and every call the sandbox is asked to place is checked here.
     pushed = rawrows.fetch_by_pk(SandboxApplication, application_id)
-    account = pushed and rawrows.fetch_by_pk(ProviderAccount, pushed.account_id)
-    if account is not None and account.kind == SANDBOX:
-        pushed.account = account
-        return Caller(account, application_id, pushed), pushed.public_key
+    if pushed is not None:
+        pushed.account = rawrows.fetch_by_pk(ProviderAccount, pushed.account_id)
+        if pushed.account.kind == SANDBOX:
+            return Caller(pushed.account, application_id, pushed), pushed.public_key
     # A Callboard application of a sandbox account works before it was ever pushed.
     for app in Application.objects.select_related("account").filter(
         account__kind=SANDBOX, provider_app_id=application_id
