@@ -7,6 +7,7 @@ from django import forms
 from alerts.checks import CHECKS, KIND_CHOICES
 from alerts.models import AlertChannel, AlertRule
 from portal.forms import ServiceErrorsMixin
+from portal.params import ModelIdsField
 
 
 class AlertRuleForm(ServiceErrorsMixin, forms.ModelForm):
@@ -14,7 +15,7 @@ class AlertRuleForm(ServiceErrorsMixin, forms.ModelForm):
         choices=KIND_CHOICES, label="What to watch",
         help_text=" ".join(f"{check.label}: threshold in {check.threshold_help}."
                            for check in CHECKS.values()))
-    channels = forms.ModelMultipleChoiceField(
+    channels = ModelIdsField(
         queryset=AlertChannel.objects.all(), required=False,
         widget=forms.CheckboxSelectMultiple, help_text="Where its notifications go.")
 

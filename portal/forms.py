@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from portal import lockout
 from portal.models import ApiToken, RetentionPolicy, Role, SecurityPolicy, TokenScope, User
-from portal.params import ISO_DATE_ATTRS
+from portal.params import ISO_DATE_ATTRS, ModelIdsField
 from portal.services import client_ip
 from portal.twofactor import two_factor_required
 
@@ -165,7 +165,7 @@ class ApiTokenForm(ServiceErrorsMixin, forms.Form):
     expires_on = forms.DateField(
         label="Expires on", widget=forms.DateInput(format="%Y-%m-%d", attrs=ISO_DATE_ATTRS),
         help_text="The token stops working at the start of this day (UTC).")
-    accounts = forms.ModelMultipleChoiceField(
+    accounts = ModelIdsField(
         queryset=ApiToken.accounts.field.related_model.objects.order_by("name"), required=False,
         help_text="Only these accounts' calls; leave empty for every account. A limited token "
                   "can use only the calls API.")
