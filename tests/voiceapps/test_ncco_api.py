@@ -173,6 +173,20 @@ def test_menu_table_is_saved_and_checked(api_for, operator_user):
     assert bad.status_code == 400 and "menu" in bad.json()["fields"]
 
 
+@pytest.mark.parametrize("target", [99999999999999999999, "99999999999999999999", "²", "٣"])
+def test_a_route_to_no_id_is_refused_in_words(api_for, operator_user, target):
+    # "²" made int() fail (a 500), "٣" was taken for id 3, and an id past 64 bits was a 500
+    # on SQLite.
+    refused = api_for(operator_user).post(NCCOS, {
+        "name": "Menu", "ncco": GREETING, "menu": {"digits": {"1": target}, "default": target}},
+        format="json")
+
+    assert refused.status_code == 400
+    assert refused.json()["fields"]["menu"] == [
+        'The route for "1" must name a document by its id.',
+        "The default route must name a document by its id."]
+
+
 def test_viewers_read_but_do_not_write(api_for, viewer_user):
     document = make_document()
     api = api_for(viewer_user)

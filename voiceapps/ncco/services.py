@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
+from portal.params import BIGINT_MAX, parse_int
 from portal.services import Actor, audit_record
 from voiceapps.hooks import (
     TOKEN_PLACEHOLDER,
@@ -177,18 +178,18 @@ def menu_clean(menu: object, *, document: object) -> tuple[dict[str, Any], list[
             key = str(key).strip().lower() if part == "words" else str(key).strip()
             if not pattern.fullmatch(key):
                 problems.append(f'"{key}" is not {label} a caller can give.')
-            elif not _is_id(target):
+            elif (pk := _as_id(target)) is None:
                 problems.append(f'The route for "{key}" must name a document by its id.')
             else:
-                clean_routes[key] = int(target)
-                targets.add(int(target))
+                clean_routes[key] = pk
+                targets.add(pk)
         if clean_routes:
             cleaned[part] = clean_routes
     default = menu.get("default")
     if default not in (None, ""):
-        if _is_id(default):
-            cleaned["default"] = int(default)
-            targets.add(int(default))
+        if (pk := _as_id(default)) is not None:
+            cleaned["default"] = pk
+            targets.add(pk)
         else:
             problems.append("The default route must name a document by its id.")
     opt_out = str(menu.get("opt_out") or "").strip()
@@ -214,9 +215,15 @@ def menu_clean(menu: object, *, document: object) -> tuple[dict[str, Any], list[
     return cleaned, warnings
 
 
-def _is_id(value: object) -> bool:
-    return (isinstance(value, int) and not isinstance(value, bool) and value > 0) or (
-        isinstance(value, str) and value.isdigit() and int(value) > 0)
+def _as_id(value: object) -> int | None:
+    """A document id given as a JSON number or as text; None for anything else. Text goes
+    through parse_int: "²".isdigit() is true and int() refuses it, int("٣") is 3, and an id
+    past 64 bits cannot be looked up on SQLite."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 1 <= value <= BIGINT_MAX else None
+    return parse_int(value) if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)
