@@ -340,7 +340,7 @@ def _retry_after(headers: Mapping[str, str], body: Any) -> float | None:
     value = headers.get("Retry-After")
     if value:
         value = value.strip()
-        if value.isdigit():
+        if value.isascii() and value.isdigit():
             return float(value)
         try:
             return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -485,7 +486,8 @@ class VoiceGatewayProvider(Provider):
                 timestamp = item
             elif key == "v1":
                 signatures.append(item.lower())
-        if not timestamp.isdigit() or not signatures:
+        # Seconds since 1970 in ASCII digits: str.isdigit() also takes "²", which int() refuses.
+        if not re.fullmatch(r"[0-9]{1,12}", timestamp) or not signatures:
             return webhook.refuse("malformed Jambonz-Signature header")
 
         # The signature covers the raw bytes: re-serialising the JSON would break it.

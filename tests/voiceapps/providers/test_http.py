@@ -226,6 +226,13 @@ def test_retry_after_comes_from_the_header_in_seconds_or_as_a_date_or_from_the_b
     assert throttled.retry_after == 30.0
 
 
+def test_a_retry_after_that_is_no_number_of_seconds_is_ignored():
+    # Headers arrive as latin-1: "\xb2" ("²") is a digit to str.isdigit() and not to float().
+    error = error_from_response("Vonage", 429, {"Retry-After": "\xb2"}, None)
+
+    assert error.retry_after is None and error.retryable
+
+
 def test_error_detail_keeps_the_body_without_secrets():
     error = error_from_response(
         "Vonage", 400, {}, {"title": "Bad", "keys": {"private_key": "-----BEGIN PRIVATE KEY--"}}

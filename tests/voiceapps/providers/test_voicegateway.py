@@ -1,5 +1,7 @@
 """Voice Gateway (jambonz): calls, control, applications, numbers, signatures, events."""
 
+import hashlib
+import hmac
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -449,6 +451,18 @@ def test_a_genuine_signature_passes():
     assert (verdict.ok, verdict.reason) == (True, "signed")
     assert verdict.signed_at == datetime.fromtimestamp(NOW - 5, UTC)
     assert verdict.replay_key == headers["Jambonz-Signature"].split("v1=")[1]
+
+
+@pytest.mark.parametrize("t", ["\xb2", "99999999999999999999"])
+def test_a_signed_timestamp_that_is_no_time_is_refused_not_a_crash(t):
+    # Signed with the right secret, so past the signature check: "\xb2" ("²") is a digit to
+    # str.isdigit() and not to int(), and 20 digits are past any date.
+    signature = hmac.new(WEBHOOK_SECRET.encode(), f"{t}.".encode() + BODY,
+                         hashlib.sha256).hexdigest()
+
+    verdict = verify({"Jambonz-Signature": f"t={t},v1={signature}"})
+
+    assert not verdict.ok and "malformed" in verdict.reason
 
 
 def test_the_previous_secret_still_works_during_rotation():
