@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
-from portal.params import BIGINT_MAX, parse_int
+from portal.params import parse_int
 from portal.services import Actor, audit_record
 from voiceapps.hooks import (
     TOKEN_PLACEHOLDER,
@@ -216,14 +216,11 @@ def menu_clean(menu: object, *, document: object) -> tuple[dict[str, Any], list[
 
 
 def _as_id(value: object) -> int | None:
-    """A document id given as a JSON number or as text; None for anything else. Text goes
-    through parse_int: "²".isdigit() is true and int() refuses it, int("٣") is 3, and an id
-    past 64 bits cannot be looked up on SQLite."""
-    if isinstance(value, bool):
+    """A document id given as a JSON number or as text, by portal.params' parser of ids
+    ("²".isdigit() is true and int() refuses it, int("٣") is 3, SQLite binds 64 bits)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
         return None
-    if isinstance(value, int):
-        return value if 1 <= value <= BIGINT_MAX else None
-    return parse_int(value) if isinstance(value, str) else None
+    return parse_int(str(value))
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,8 @@ GATHER_REASONS = frozenset(
     {"speechDetected", "dtmfDetected", "timeout", "error", "stt-low-confidence"}
 )
 SIGNATURE_TOLERANCE = 300  # seconds, as jambonz's reference verifiers
+# The latest signing time a datetime holds (9999-12-31T23:59:59Z): a later one is no time.
+MAX_SIGNED_TIME = 253_402_300_799
 # Checking an NCCO before any account exists: results then go to a hook somewhere.
 _SOME_HOOK = "https://hook.invalid/action"
 
@@ -487,7 +489,8 @@ class VoiceGatewayProvider(Provider):
             elif key == "v1":
                 signatures.append(item.lower())
         # Seconds since 1970 in ASCII digits: str.isdigit() also takes "²", which int() refuses.
-        if not re.fullmatch(r"[0-9]{1,12}", timestamp) or not signatures:
+        signed_time = int(timestamp) if re.fullmatch(r"[0-9]{1,12}", timestamp) else None
+        if signed_time is None or signed_time > MAX_SIGNED_TIME or not signatures:
             return webhook.refuse("malformed Jambonz-Signature header")
 
         # The signature covers the raw bytes: re-serialising the JSON would break it.
@@ -503,8 +506,8 @@ class VoiceGatewayProvider(Provider):
         if not matches:
             return webhook.refuse("bad signature: no v1 value matches the webhook secret")
         name, signature = matches[0]
-        signed_at = datetime.fromtimestamp(int(timestamp), UTC)
-        age = webhook.now - int(timestamp)
+        signed_at = datetime.fromtimestamp(signed_time, UTC)
+        age = webhook.now - signed_time
         if abs(age) > SIGNATURE_TOLERANCE:
             return webhook.refuse(f"expired: signed {age:.0f} s ago, limit 300 s", signed_at)
         reason = "signed" if name == "the webhook secret" else f"signed with {name}"
