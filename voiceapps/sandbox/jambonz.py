@@ -45,6 +45,7 @@ AMD_TYPES = {
     "beep_timeout": "amd_tone_timeout",
 }
 GATHER_TIMEOUT = 15.0  # jambonz's default (gather.js)
+MAX_LOOP_DIGITS = 9  # a billion plays outlast any length limit; int() refuses 4,300 digits
 
 
 def hook_of(value: object) -> tuple[str, str]:
@@ -219,10 +220,11 @@ def _transcribe(call: SandboxCall, options: Mapping[str, Any]) -> None:
 
 def _prompt_seconds(verb: Mapping[str, Any], player: Player) -> float:
     once = player.say_seconds(str(verb.get("text", ""))) if "text" in verb else player.play_seconds
-    loop = verb.get("loop", 1)
-    if loop == "forever":
-        return math.inf
-    return once * (int(loop) if str(loop).isdigit() and int(loop) > 0 else 1)
+    loop = str(verb.get("loop", 1))
+    if not (loop.isascii() and loop.isdigit()):  # "²".isdigit() is true and int() refuses it
+        return math.inf if loop == "forever" else once
+    # More plays than any call's length limit holds last until the limit, as "forever" does.
+    return math.inf if len(loop) > MAX_LOOP_DIGITS else once * max(int(loop), 1)
 
 
 def _gather(call: SandboxCall, verb: dict, player: Player) -> Any:
