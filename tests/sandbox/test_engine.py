@@ -458,6 +458,16 @@ def test_an_invalid_answer_ncco_is_reported_and_ends_the_call(place, player, rec
     assert receiver.statuses()[-1] == "completed"
 
 
+def test_an_answer_with_nan_is_not_json_reported_and_ends_the_call(place, player, receiver):
+    # Python's json module writes and reads NaN; jambonz's and Vonage's parsers refuse it.
+    receiver.reply("/answer", [{"action": "talk", "text": "hello", "level": float("nan")}])
+    place("447700900000")
+    player.play()
+
+    assert "The answer request did not return JSON." in first_error(receiver)["reason"]
+    assert receiver.statuses()[-1] == "completed"
+
+
 def test_a_callback_to_a_host_outside_the_allow_list_is_never_requested(
     place, player, receiver, sent, caplog
 ):

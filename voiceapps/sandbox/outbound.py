@@ -24,6 +24,7 @@ import urllib3
 from django.conf import settings
 
 from portal import crypto
+from portal.jsontext import JsonRefused, json_parse
 from portal.urlsafety import sender_pools
 from voiceapps.models import ProviderAccount
 
@@ -182,8 +183,9 @@ def _query_value(value: Any) -> str:
 
 
 def _json(body: bytes) -> Any:
-    """The body's JSON; None for an empty body or one that is not JSON."""
+    """The body's JSON; None for an empty body or one that is not JSON (NaN, nested past
+    json_parse's depth: the providers' parsers refuse them too)."""
     try:
-        return json.loads(body) if body else None
-    except ValueError:
+        return json_parse(body) if body else None
+    except JsonRefused:
         return None
