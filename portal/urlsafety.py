@@ -145,14 +145,19 @@ def _parse(raw: str) -> Entry:
     port: int | None = None
     if entry.startswith("["):  # [::1] or [::1]:8000
         entry, _, rest = entry[1:].partition("]")
-        port = int(rest[1:]) if rest[1:].isdigit() else None
+        port = _port(rest[1:])
     elif entry.count(":") == 1:  # host:port or 10.0.0.5:8443
         entry, _, port_text = entry.partition(":")
-        port = int(port_text) if port_text.isdigit() else None
+        port = _port(port_text)
     try:
         return ipaddress.ip_network(entry, strict=False), port
     except ValueError:
         return entry.rstrip("."), port
+
+
+def _port(text: str) -> int | None:
+    # ASCII digits only: "²".isdigit() is true and int() refuses it.
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 5 else None
 
 
 def _host_allowed(host: str, port: int) -> bool:

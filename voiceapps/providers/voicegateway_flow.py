@@ -347,7 +347,7 @@ def _connect_websocket(action: Mapping[str, Any], context: _Context) -> Iterator
     )
     verb: dict[str, Any] = {"verb": "listen", "url": endpoint.get("uri", ""), "mixType": "mono"}
     rate = str(endpoint.get("content-type", "")).rpartition("rate=")[2]
-    verb["sampleRate"] = int(rate) if rate.isdigit() else 16000
+    verb["sampleRate"] = int(rate) if rate.isascii() and rate.isdigit() else 16000
     if endpoint.get("headers"):
         verb["metadata"] = dict(endpoint["headers"])
     hook = _hook(action, context)

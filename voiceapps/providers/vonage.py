@@ -521,11 +521,13 @@ class VonageProvider(Provider):
         answer = result.json_object()
         code = str(answer.get("error-code", "200"))
         if code != "200":
-            # The Numbers API can report a failure inside a 200 answer.
+            # The Numbers API can report a failure inside a 200 answer. Its code is a status
+            # when it is three ASCII digits ("²".isdigit() is true and int() refuses it).
+            status = int(code) if code.isascii() and code.isdigit() and len(code) == 3 else 0
             raise ProviderError(
                 f"{self.label} did not link {number.number}: "
                 f"{answer.get('error-code-label') or 'error ' + code}",
-                status=int(code) if code.isdigit() else result.status,
+                status=status or result.status,
                 detail=answer,
             )
 
