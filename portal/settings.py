@@ -60,6 +60,26 @@ def _host_port_list(name: str, default: list[str]) -> list[str]:
     return entries
 
 
+def _allow_list(name: str) -> list[str]:
+    """Hosts, addresses or networks from the environment, each with an optional :port; a port
+    that is not a number would be read as none and let in every port, so it stops the start."""
+    entries = [entry.strip() for entry in env.list(name, default=[]) if entry.strip()]
+    bad = [entry for entry in entries
+           if (port := _port_part(entry)) and not re.fullmatch(r":[0-9]{1,5}", port)]
+    if bad:
+        raise ImproperlyConfigured(
+            f"{name} entries take a port as digits (10.0.0.5:8443, [fd00::5]:8443); "
+            f"not a port: {', '.join(bad)}.")
+    return entries
+
+
+def _port_part(entry: str) -> str:
+    # "[fd00::5]:8443" and "host:8443" name a port; a bare IPv6 address or network does not.
+    if entry.startswith("["):
+        return entry.partition("]")[2]
+    return ":" + entry.partition(":")[2] if entry.count(":") == 1 else ""
+
+
 # The sandbox provider: how fast its calls play (0.01 = 100 times faster), and the only
 # host:port pairs it sends requests to (answer URLs, events, operator-chosen), so it cannot
 # be aimed at other machines or other services of this one. Default: Callboard itself.
@@ -68,7 +88,7 @@ SANDBOX_ALLOWED_HOSTS = _host_port_list("SANDBOX_ALLOWED_HOSTS",
                                         default=[_host_port(PUBLIC_BASE_URL)])
 # Private, loopback and link-local hosts, addresses or networks (10.0.0.0/8, host:port)
 # that provider base URLs may point at anyway (portal/urlsafety.py). Empty: none.
-OUTBOUND_ALLOWED_HOSTS = env.list("OUTBOUND_ALLOWED_HOSTS", default=[])
+OUTBOUND_ALLOWED_HOSTS = _allow_list("OUTBOUND_ALLOWED_HOSTS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

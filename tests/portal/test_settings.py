@@ -99,3 +99,26 @@ def test_local_mode_uses_sqlite_and_a_serverless_broker_from_var(tmp_path):
     assert loaded["db_name"] == str(tmp_path / "callboard.sqlite3")
     assert loaded["broker"] == "filesystem://"
     assert (tmp_path / "broker" / "queue").is_dir()
+
+
+KEYS = {"SECRET_KEY": "k" * 50, "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+
+
+@pytest.mark.parametrize("entries", ["10.0.0.5:84x3", "10.0.0.5:\u00b2", "[fd00::5]8443"])
+def test_an_outbound_allow_list_port_that_is_not_digits_stops_the_start(tmp_path, entries):
+    # Read as no port, it would let in every port of the host: its database, its cache.
+    result = run_python("import django; django.setup()", tmp_path, **KEYS,
+                        OUTBOUND_ALLOWED_HOSTS=f"10.0.0.0/8,fd00::/8,[fd00::6]:443,{entries}")
+
+    assert result.returncode != 0
+    assert ("OUTBOUND_ALLOWED_HOSTS entries take a port as digits (10.0.0.5:8443, "
+            f"[fd00::5]:8443); not a port: {entries}.") in result.stderr
+
+
+def test_outbound_allow_list_entries_with_and_without_ports_are_kept(tmp_path):
+    entries = "10.0.0.0/8,fd00::/8,[fd00::6]:443,gateway.internal:8443,[fd00::7]"
+    result = run_python("import django; django.setup(); from django.conf import settings; "
+                        "print(','.join(settings.OUTBOUND_ALLOWED_HOSTS))", tmp_path, **KEYS,
+                        OUTBOUND_ALLOWED_HOSTS=entries)
+
+    assert result.stdout.strip() == entries, result.stderr
