@@ -7,10 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import Group
-
 from calls.models import Call
-from portal.models import Role
 from tests.factories import (
     KPN_CLIENT_SECRET,
     VG_ACCOUNT_SID,
@@ -66,12 +63,6 @@ def created_body(account: ProviderAccount) -> dict[str, Any]:
         return {"sid": str(uuid.uuid4()), "callid": f"{uuid.uuid4()}@10.0.0.1"}
     return {"uuid": str(uuid.uuid4()), "status": "started", "direction": "outbound",
             "conversation_uuid": f"CON-{uuid.uuid4()}"}
-
-
-def ensure_roles() -> None:
-    """Transactional tests flush the role groups the migration made; make them again."""
-    for role in Role:
-        Group.objects.get_or_create(name=role.label)
 
 
 def _setup(fake: FakeProvider, account: ProviderAccount, path: str) -> Setup:

@@ -13,9 +13,8 @@ from django.utils import timezone
 from alerts.services import alerts_evaluate
 from calls.models import WebhookDelivery
 from portal.models import Role
-from tests.calls.placing import ensure_roles
 from tests.e2e.pages import check_page, sign_in
-from tests.factories import UserFactory, WebhookDeliveryFactory
+from tests.factories import UserFactory, WebhookDeliveryFactory, role_groups_restored
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 LIVE = 2000  # ms: a change must be on screen within two seconds
@@ -25,7 +24,7 @@ def test_an_admin_sets_up_a_rule_and_watches_an_alert_open_and_resolve(
         live_server, browser, receiver):
     from playwright.sync_api import expect
 
-    ensure_roles()
+    role_groups_restored()
     UserFactory(username="ada", role=Role.ADMIN)
     page = browser.new_context().new_page()
     page.set_default_timeout(10000)

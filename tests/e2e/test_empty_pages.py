@@ -9,9 +9,8 @@ from __future__ import annotations
 import pytest
 
 from portal.models import Role
-from tests.calls.placing import ensure_roles
 from tests.e2e.pages import check_page, sign_in
-from tests.factories import UserFactory
+from tests.factories import UserFactory, role_groups_restored
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -50,7 +49,7 @@ NO_MATCH = [
 def test_every_empty_list_says_what_to_do_next(live_server, browser):
     from playwright.sync_api import expect
 
-    ensure_roles()
+    role_groups_restored()
     UserFactory(username="ada", role=Role.ADMIN, is_staff=True, is_superuser=True)
     page = browser.new_context().new_page()
     page.set_default_timeout(10000)

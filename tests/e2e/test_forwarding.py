@@ -10,7 +10,6 @@ from calls.models import CallStatus
 from calls.services.events import call_event_record
 from forwarding.models import DeliveryStatus
 from portal.models import Role
-from tests.calls.placing import ensure_roles
 from tests.calls.webhook_helpers import CONVERSATION, UUID, at, vonage_status
 from tests.e2e.pages import check_page, sign_in
 from tests.factories import (
@@ -18,6 +17,7 @@ from tests.factories import (
     ForwardingDeliveryFactory,
     ProviderAccountFactory,
     UserFactory,
+    role_groups_restored,
 )
 from tests.fakes.receiver import Receiver
 from voiceapps.adapters import account_adapter
@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_an_admin_subscribes_a_tool_and_watches_its_deliveries(live_server, browser):
     from playwright.sync_api import expect
 
-    ensure_roles()
+    role_groups_restored()
     UserFactory(username="ada", role=Role.ADMIN, is_staff=True, is_superuser=True)
     account = ProviderAccountFactory(name="Vonage live")
     call = CallFactory(account=account, status=CallStatus.SUBMITTED, provider_call_id=UUID,
@@ -73,7 +73,7 @@ def test_an_admin_subscribes_a_tool_and_watches_its_deliveries(live_server, brow
 
 def delivery_log_of_one(live_server, browser):
     """An admin on the delivery log of a subscription with one delivered event: (page, it)."""
-    ensure_roles()
+    role_groups_restored()
     UserFactory(username="ada", role=Role.ADMIN, is_staff=True, is_superuser=True)
     delivered = ForwardingDeliveryFactory(status=DeliveryStatus.DELIVERED)
     page = browser.new_context().new_page()

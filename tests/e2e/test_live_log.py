@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from calls.models import Call, CallStatus
 from portal.models import Role
-from tests.calls.placing import FROM, TO, ensure_roles, vonage_setup
+from tests.calls.placing import FROM, TO, vonage_setup
 from tests.calls.webhook_helpers import body_of
 from tests.e2e.pages import sign_in
-from tests.factories import CallFactory, ProviderAccountFactory, UserFactory
+from tests.factories import CallFactory, ProviderAccountFactory, UserFactory, role_groups_restored
 from tests.fakes.provider_accounts import SIGNATURE_SECRET, vonage_signed_headers
 from tests.helpers import wait_for
 
@@ -106,7 +106,7 @@ def test_a_call_placed_from_the_form_is_watched_live_to_its_outcome(
 def operator_on_a_fake_vonage(live_server, fake_provider, page, path: str):
     """Olivia, an operator, signed in on `page` at `path`; the worker sends her calls to a
     fake Vonage that accepts the next one, and events are signed with the account's secret."""
-    ensure_roles()
+    role_groups_restored()
     UserFactory(username="olivia", role=Role.OPERATOR)
     setup = vonage_setup(fake_provider)
     setup.accept()
@@ -153,7 +153,7 @@ def test_a_changed_row_is_replaced_in_place_and_the_other_rows_stay_as_they_are(
     around it are the same elements as before (what the reader had open or selected in
     them stays so)."""
     browser, expect = browser_page
-    ensure_roles()
+    role_groups_restored()
     UserFactory(username="vera", role=Role.VIEWER)
     account = ProviderAccountFactory(vonage=True)
     calls = [CallFactory(account=account, provider="vonage", status="ringing")
@@ -185,7 +185,7 @@ def reload(call: Call) -> Call:
 @pytest.mark.django_db(transaction=True)
 def test_the_place_call_ncco_box_is_checked_as_typed(live_server, browser_page, fake_provider):
     browser, expect = browser_page
-    ensure_roles()
+    role_groups_restored()
     UserFactory(username="olivia", role=Role.OPERATOR)
     vonage_setup(fake_provider)
     page = browser.new_page()

@@ -33,11 +33,10 @@ from portal.services import SYSTEM
 from tests.calls.placing import FROM, vonage_setup
 from tests.calls.webhook_helpers import store_unapplied
 from tests.conftest import REPO, XDIST_WORKER, _start_worker, _test_database_url
-from tests.factories import CallFactory, ProviderAccountFactory
+from tests.factories import CallFactory, ProviderAccountFactory, role_groups_restored
 from tests.fakes.provider_accounts import vonage_signed_headers
 from tests.fakes.provider_server import Reply, SeenRequest
 from tests.helpers import tasks_sent_to, wait_for
-from tests.security.world import ensure_roles
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -75,7 +74,7 @@ def crash_queue():
 def test_killing_a_worker_mid_batch_rings_nobody_twice_and_loses_no_call(
     fake_provider, django_db_blocker, crash_queue
 ):
-    ensure_roles()
+    role_groups_restored()
     setup = vonage_setup(fake_provider, cps=40)  # 200 calls take five seconds to send
 
     def accept(request: SeenRequest) -> Reply:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from alerts.models import AlertChannel, AlertRule
@@ -23,9 +22,8 @@ from campaigns.models import Campaign, SuppressionList
 from forwarding.models import Delivery, Subscription
 from forwarding.services import new_secret
 from portal.health import worker_heartbeat_record
-from portal.models import ApiToken, Role, User
+from portal.models import ApiToken, User
 from portal.redaction import mask
-from portal.roles import sync_role_permissions
 from portal.services import SYSTEM, Actor, api_token_create
 from tests.factories import (
     WEBHOOK_CHANNEL_SECRET,
@@ -39,6 +37,7 @@ from tests.factories import (
     SubscriptionFactory,
     SuppressionListFactory,
     WebhookDeliveryFactory,
+    role_groups_restored,
 )
 from voiceapps import services
 from voiceapps.models import (
@@ -67,13 +66,6 @@ PLAIN_VALUES = {
     "account_sid": "2f1e1c0d-8a6b-4b8e-9a38-0b7c3b1f0a11",
 }
 TALK = [{"action": "talk", "text": "Hello from the security tests"}]
-
-
-def ensure_roles() -> None:
-    """Transactional tests start without the role groups the migration made."""
-    for role in Role:
-        Group.objects.get_or_create(name=role.label)
-    sync_role_permissions()
 
 
 def new_private_key_pem() -> str:
@@ -140,7 +132,7 @@ def _account(kind: str, planted: dict[str, str]) -> ProviderAccount:
 def build_world(admin: User) -> World:
     """Everything, owned by `admin` where things have an owner, and a worker that is up
     (/healthz answers 503 without one, which is not a refusal)."""
-    ensure_roles()
+    role_groups_restored()
     worker_heartbeat_record()
     planted: dict[str, str] = {}
     accounts = {kind: _account(kind, planted) for kind in KINDS}

@@ -10,7 +10,6 @@ from tests.calls.placing import (
     FROM,
     TO,
     api_body,
-    ensure_roles,
     kpn_setup,
     phone,
     reload,
@@ -23,6 +22,7 @@ from tests.factories import (
     NccoDocumentFactory,
     NccoVersionFactory,
     UserFactory,
+    role_groups_restored,
 )
 from tests.helpers import wait_for
 from voiceapps import services as voiceapps_services
@@ -439,7 +439,7 @@ def test_shapes_are_checked_before_anything_else(api_for, operator_user):
 @pytest.mark.django_db(transaction=True)
 def test_a_call_placed_through_the_api_is_sent_by_a_real_worker(fake_provider, celery_worker,
                                                                  api_for):
-    ensure_roles()
+    role_groups_restored()
     setup = vonage_setup(fake_provider)
     setup.accept()
     operator = UserFactory(username="e2e-operator", role=Role.OPERATOR)

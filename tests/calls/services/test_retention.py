@@ -16,9 +16,9 @@ from tests.factories import (
     CallFactory,
     ProviderAccountFactory,
     WebhookDeliveryFactory,
+    role_groups_restored,
 )
 from tests.helpers import wait_for
-from tests.security.world import ensure_roles
 
 DAY = timedelta(days=1)
 
@@ -159,7 +159,7 @@ def test_the_defaults_are_thirty_days_of_payloads_and_half_a_year_of_numbers(db)
 
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_the_periodic_task(celery_worker, settings):
-    ensure_roles()
+    role_groups_restored()
     assert settings.CELERY_BEAT_SCHEDULE["calls-retention"]["task"] == tasks.retention_apply.name
     set_policy(30, 90)
     old = delivery(31 * DAY)
