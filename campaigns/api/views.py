@@ -7,6 +7,7 @@ sandbox's account; see docs/decisions.md.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -184,13 +185,16 @@ class CampaignContactsApi(_ContactsPageApi):
         data.is_valid(raise_exception=True)
         actor = Actor.from_request(request)
         if "csv" in data.validated_data:
-            upload, _ = contacts.contacts_import(
-                actor=actor,
-                campaign=campaign,
-                content=data.validated_data["csv"],
-                filename="api.csv",
-                idempotency_key=key,
-            )
+            try:
+                upload, _ = contacts.contacts_import(
+                    actor=actor,
+                    campaign=campaign,
+                    content=data.validated_data["csv"],
+                    filename="api.csv",
+                    idempotency_key=key,
+                )
+            except ValidationError as error:  # the service names the page's field, `file`
+                raise ValidationError({"csv": error.messages}) from None
             return Response(
                 ContactImportSerializer(upload).data,
                 status=status.HTTP_202_ACCEPTED,

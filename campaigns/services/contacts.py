@@ -181,7 +181,11 @@ def contacts_add(
 def _read_csv(content: str) -> tuple[list[str], list[list[str]]]:
     """(header, rows) of a CSV; ValidationError on `file` if there is no number column."""
     reader = csv.reader(io.StringIO(content))
-    header = [name.strip().lower() for name in next(reader, [])]
+    try:
+        header = [name.strip().lower() for name in next(reader, [])]
+        rows = [values for values in reader if any(v.strip() for v in values)]
+    except csv.Error as error:  # a value past csv.field_size_limit(), 131,072 characters
+        raise ValidationError({"file": f"Line {reader.line_num}: {error}."}) from None
     if NUMBER_COLUMN not in header:
         raise ValidationError(
             {
@@ -191,14 +195,21 @@ def _read_csv(content: str) -> tuple[list[str], list[list[str]]]:
                 )
             }
         )
-    return header, [values for values in reader if any(v.strip() for v in values)]
+    return header, rows
 
 
 def decode_upload(data: bytes) -> str:
+    """An uploaded file's text; PostgreSQL cannot store a NUL, which no CSV of numbers holds."""
     try:
-        return data.decode("utf-8-sig")
+        content = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationError({"file": "Save the file as UTF-8 CSV and upload it again."}) from None
+    if "\x00" in content:
+        line = content.count("\n", 0, content.index("\x00")) + 1
+        raise ValidationError(
+            {"file": f"Line {line} holds a NUL character: save the file as UTF-8 CSV again."}
+        )
+    return content
 
 
 def contacts_import(

@@ -127,6 +127,25 @@ def test_an_upload_key_reused_for_another_file_is_refused(api_for, operator_user
     assert list(campaign.contacts.values_list("e164", flat=True)) == ["+12125551234"]
 
 
+@pytest.mark.parametrize(("csv", "message"), [
+    ("phone\n+12125551234\n", "The first line must name the columns, one of them `number`"),
+    ('number,note\n+12125551234,"' + "x" * 140_000 + '"\n', "Line 2: field larger than field"),
+])
+def test_a_csv_that_cannot_be_read_is_a_400_naming_the_csv_field(
+    api_for, operator_user, application, csv, message
+):
+    campaign = CampaignFactory(application=application, created_by=operator_user)
+
+    response = api_for(operator_user).post(
+        f"/api/v1/campaigns/{campaign.pk}/contacts", {"csv": csv}, format="json"
+    )
+
+    assert response.status_code == 400, response.content
+    assert list(response.json()["fields"]) == ["csv"]
+    assert response.json()["fields"]["csv"][0].startswith(message)
+    assert not campaign.contacts.exists()
+
+
 def test_contacts_added_by_list_are_answered_as_the_schema_documents(
     api_for, operator_user, application
 ):

@@ -163,6 +163,43 @@ def test_upload_preview_start_board_and_results(client_for, operator_user, appli
     assert results[0].startswith("contact,row,number,state") and len(results) == 4
 
 
+# A file saved as UTF-16 without its mark reads as UTF-8 with a NUL after every letter, and
+# PostgreSQL cannot store a NUL; a value past 131,072 characters stops Python's csv reader.
+@pytest.mark.parametrize(("csv", "message"), [
+    (b"number\n+31201234567\n+3120\x001234568\n",
+     "Line 3 holds a NUL character: save the file as UTF-8 CSV again."),
+    (b'number,note\n+31201234567,"' + b"x" * 140_000 + b'"\n',
+     "Line 2: field larger than field limit (131072)."),
+])
+def test_an_upload_that_cannot_be_read_is_refused_naming_its_line(
+    client_for, operator_user, csv, message
+):
+    campaign = CampaignFactory()
+
+    response = client_for(operator_user).post(
+        f"/campaigns/{campaign.pk}/contacts",
+        {"file": SimpleUploadedFile("list.csv", csv, "text/csv")},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert message in [str(shown) for shown in response.context["messages"]]
+    assert not campaign.contacts.exists() and not campaign.imports.exists()
+
+
+def test_a_do_not_call_upload_with_a_nul_is_refused_naming_its_line(client_for, operator_user):
+    listed = SuppressionListFactory()
+
+    response = client_for(operator_user).post(
+        f"/campaigns/do-not-call/{listed.pk}/",
+        {"file": SimpleUploadedFile("dnc.csv", b"number\n+3120\x001234568\n", "text/csv")},
+    )
+
+    assert response.status_code == 200
+    assert "Line 2 holds a NUL character" in response.content.decode()
+    assert not listed.numbers.exists()
+
+
 def test_viewers_cannot_start_a_campaign(client_for, viewer_user):
     campaign = CampaignFactory()
     ContactFactory(campaign=campaign)
