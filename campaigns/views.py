@@ -219,7 +219,7 @@ def campaign_upload(request: HttpRequest, pk: int) -> HttpResponse:
             made, _ = contacts.contacts_import(
                 actor=Actor.from_request(request),
                 campaign=campaign,
-                content=contacts.decode_upload(upload.read()),
+                content=contacts.read_upload(upload),
                 filename=upload.name,
             )
         except ValidationError as error:
@@ -293,7 +293,7 @@ def suppression_list_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 added, problems = suppression.suppressed_numbers_upload(
                     actor=Actor.from_request(request),
                     suppression_list=listed,
-                    content=contacts.decode_upload(form.cleaned_data["file"].read()),
+                    content=contacts.read_upload(form.cleaned_data["file"]),
                 )
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import phonenumbers
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import connection, transaction
 from django.utils import timezone
 from phonenumbers import timezone as phone_timezones
@@ -42,6 +43,8 @@ TIMEZONE_COLUMNS = ("timezone", "tz")
 INLINE_ROWS = 500
 CHUNK_ROWS = 1000  # rows stored per transaction, and between progress updates
 MAX_VARIABLE_LENGTH = 500
+# About 400,000 rows of a number, a time zone and a name: held in memory and in one row.
+MAX_UPLOAD_BYTES = 16 * 2**20
 
 
 @cache
@@ -198,10 +201,14 @@ def _read_csv(content: str) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def decode_upload(data: bytes) -> str:
-    """An uploaded file's text; PostgreSQL cannot store a NUL, which no CSV of numbers holds."""
+def read_upload(upload: File) -> str:
+    """An uploaded file's text (pages and API): at most MAX_UPLOAD_BYTES of UTF-8 without a NUL,
+    which PostgreSQL cannot store and no CSV of numbers holds."""
+    if upload.size > MAX_UPLOAD_BYTES:
+        raise ValidationError({"file": f"The file is over {MAX_UPLOAD_BYTES // 2**20} MB: split it "
+                                       "and upload each part."})
     try:
-        content = data.decode("utf-8-sig")
+        content = upload.read().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationError({"file": "Save the file as UTF-8 CSV and upload it again."}) from None
     if "\x00" in content:

@@ -1,10 +1,12 @@
 """The campaigns API: the same checks and rules as the pages, in the project's error shape."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openapi_schema_validator import OAS30Validator
 
 from campaigns.models import Campaign
+from campaigns.services import contacts
 from tests.campaigns.conftest import CALLER
 from tests.factories import CampaignFactory
 
@@ -144,6 +146,58 @@ def test_a_csv_that_cannot_be_read_is_a_400_naming_the_csv_field(
     assert list(response.json()["fields"]) == ["csv"]
     assert response.json()["fields"]["csv"][0].startswith(message)
     assert not campaign.contacts.exists()
+
+
+def test_a_list_of_100000_rows_is_uploaded_as_a_file_past_what_a_json_body_holds(
+    api_for, operator_user, application
+):
+    api = api_for(operator_user)
+    campaign = CampaignFactory(application=application, created_by=operator_user)
+    path = f"/api/v1/campaigns/{campaign.pk}/contacts"
+    csv = "number,timezone,name\n" + "".join(
+        f"+1212555{row:04d},America/New_York,Person {row}\n" for row in range(100_000)
+    )
+
+    as_json = api.post(path, {"csv": csv}, format="json")
+    as_file = api.post(path, {"file": SimpleUploadedFile("list.csv", csv.encode(), "text/csv")},
+                       format="multipart", HTTP_IDEMPOTENCY_KEY="list-1")
+
+    assert as_json.status_code == 413  # over DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB
+    assert as_file.status_code == 202, as_file.content
+    assert (as_file.json()["total_rows"], as_file.json()["filename"]) == (100_000, "list.csv")
+    assert as_file["Location"].endswith(f"/imports/{as_file.json()['id']}")
+
+
+def test_an_uploaded_file_past_the_limit_is_a_400_naming_the_file_field(
+    api_for, operator_user, application, monkeypatch
+):
+    monkeypatch.setattr(contacts, "MAX_UPLOAD_BYTES", 2**20)
+    campaign = CampaignFactory(application=application, created_by=operator_user)
+    csv = b"number\n" + b"+12125551234\n" * 90_000  # 1.2 MB
+
+    response = api_for(operator_user).post(
+        f"/api/v1/campaigns/{campaign.pk}/contacts",
+        {"file": SimpleUploadedFile("list.csv", csv, "text/csv")},
+        format="multipart",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {
+        "file": ["The file is over 1 MB: split it and upload each part."]
+    }
+    assert not campaign.imports.exists()
+
+
+@pytest.mark.parametrize("given", [{}, {"csv": "number\n+12125551234\n", "contacts": []}])
+def test_contacts_come_one_way_at_a_time(api_for, operator_user, application, given):
+    campaign = CampaignFactory(application=application, created_by=operator_user)
+
+    response = api_for(operator_user).post(
+        f"/api/v1/campaigns/{campaign.pk}/contacts", given, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"non_field_errors": ["Give one of contacts, csv or file."]}
 
 
 def test_contacts_added_by_list_are_answered_as_the_schema_documents(

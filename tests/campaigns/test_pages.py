@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from campaigns.models import Campaign, CampaignStatus
 from campaigns.selectors import board_cache_key
+from campaigns.services import contacts
 from tests.campaigns.conftest import CALLER
 from tests.factories import (
     AttemptFactory,
@@ -185,6 +186,25 @@ def test_an_upload_that_cannot_be_read_is_refused_naming_its_line(
     assert response.status_code == 200
     assert message in [str(shown) for shown in response.context["messages"]]
     assert not campaign.contacts.exists() and not campaign.imports.exists()
+
+
+def test_a_file_past_the_upload_limit_is_refused_before_it_is_read(
+    client_for, operator_user, monkeypatch
+):
+    monkeypatch.setattr(contacts, "MAX_UPLOAD_BYTES", 2**20)
+    campaign = CampaignFactory()
+    csv = b"number\n" + b"+12125551234\n" * 90_000  # 1.2 MB
+
+    response = client_for(operator_user).post(
+        f"/campaigns/{campaign.pk}/contacts",
+        {"file": SimpleUploadedFile("list.csv", csv, "text/csv")},
+        follow=True,
+    )
+
+    assert "The file is over 1 MB: split it and upload each part." in [
+        str(shown) for shown in response.context["messages"]
+    ]
+    assert not campaign.imports.exists()
 
 
 def test_a_do_not_call_upload_with_a_nul_is_refused_naming_its_line(client_for, operator_user):
