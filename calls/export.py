@@ -4,23 +4,15 @@ answer with this one response, for the calls `CallFilter` chose."""
 from __future__ import annotations
 
 import csv
-import json
-import re
 from collections.abc import Iterator
-from datetime import datetime
-from typing import Any
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from portal.csvfiles import Echo, csv_cell
+
 CSV_BATCH = 2000  # rows fetched, and sent, at a time
-# OWASP's CSV injection rule: a text cell a spreadsheet would run as a formula (=, +, -, @,
-# tab or carriage return first, also after leading white space) is prefixed with '. Only a
-# whole E.164 number in a number column stays as typed (docs/decisions.md). Numeric fields
-# (duration, price) are numbers, never text a person typed.
-FORMULA_START = re.compile(r"\s*[=+\-@]| *[\t\r]")
-E164 = re.compile(r"\+[0-9]{1,15}")
 PHONE_COLUMNS = frozenset({"from", "to"})
 CSV_COLUMNS = (
     ("id", "id"), ("created_at", "created_at"), ("direction", "direction"),
@@ -46,38 +38,18 @@ def call_csv_response(calls: QuerySet) -> StreamingHttpResponse:
     )
 
 
-class _Echo:
-    """csv.writer writes into this; each row comes straight back as a string to stream."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def _csv_lines(rows: QuerySet) -> Iterator[str]:
     """The CSV in pieces of CSV_BATCH rows: the server writes each piece as one chunk, and a
     chunk per row cost more than making the row."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     yield writer.writerow([name for name, _ in CSV_COLUMNS])
     phone = [name in PHONE_COLUMNS for name, _ in CSV_COLUMNS]
     batch = []
     for row in rows.iterator(chunk_size=CSV_BATCH):
-        batch.append(writer.writerow([_cell(value, is_phone) for value, is_phone in
+        batch.append(writer.writerow([csv_cell(value, is_phone=is_phone) for value, is_phone in
                                       zip(row, phone, strict=True)]))
         if len(batch) == CSV_BATCH:
             yield "".join(batch)
             batch = []
     yield "".join(batch)
 
-
-def _cell(value: Any, is_phone: bool) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
-    text = str(value)
-    if isinstance(value, str) and FORMULA_START.match(text) and not (
-            is_phone and E164.fullmatch(text)):
-        return "'" + text
-    return text

