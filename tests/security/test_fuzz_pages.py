@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tests.security.routes import url_for
@@ -28,6 +29,10 @@ QUERIES = ("page=abc", "page=99999999999999999999", "since_change=abc", "cursor=
            "tab=zz", "account=abc", "application=abc", "created_after=2025-13-45",
            "next=abc", "page_state=zz")
 VALUES = ("abc", "99999999999999999999", "-1", "\u00ff\u00fe", "{")
+# Uploads as spreadsheets and editors save them: a NUL (which PostgreSQL cannot store), UTF-16
+# with its mark, a value past csv's 131,072 characters, bytes that are no text at all.
+FILES = (b"number\n+3120\x001234567\n", "number\n+31201234567\n".encode("utf-16"),
+         b'number,note\n+31201234567,"' + b"x" * 140_000 + b'"\n', b"\x89PNG\r\n\x1a\n\x00")
 # Names a view reads itself, beside a form's own fields.
 READ_BY_HAND = {"account", "application", "next", "kind", "version", "script", "role"}
 # Sign-out and password changes would end the administrator's session mid-test.
@@ -67,3 +72,11 @@ def test_a_form_with_hostile_values_is_never_a_server_error(name, world, admin):
     failed = [value for value in VALUES
               if admin.post(url, dict.fromkeys(fields, value)).status_code >= 500]
     assert not failed, f"POST {url} answered 5xx to every field set to one of {failed}"
+
+
+@pytest.mark.parametrize("name", pages("POST"))
+def test_a_form_given_hostile_files_is_never_a_server_error(name, world, admin):
+    url = url_for(ALL_ROUTES[name], world)
+    failed = [content[:12] for content in FILES if admin.post(
+        url, {"file": SimpleUploadedFile("list.csv", content, "text/csv")}).status_code >= 500]
+    assert not failed, f"POST {url} answered 5xx to a file starting {failed}"
