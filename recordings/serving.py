@@ -12,7 +12,8 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from recordings.models import Recording
 from recordings.storage import CHUNK, recording_storage
 
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+# ASCII digits, and no more than a 64-bit size has: int() refuses 4,300 digits.
+_RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})")
 
 
 def _span(header: str, size: int) -> tuple[int, int] | None | bool:
