@@ -70,7 +70,10 @@ def _login_url(request: HttpRequest) -> str:
     """The login page, back to the page that polled once signed in (htmx names it in
     HX-Current-URL; the login view checks that `next` stays on this site), written as every
     other sign-in redirect of the site is."""
-    page = urlsplit(request.headers.get("HX-Current-URL", ""))
+    try:
+        page = urlsplit(request.headers.get("HX-Current-URL", ""))
+    except ValueError:  # an unclosed "[": no address to come back to
+        return reverse("login")
     if not page.path:
         return reverse("login")
     return redirect_to_login(page.path + (f"?{page.query}" if page.query else "")).url

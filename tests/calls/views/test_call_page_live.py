@@ -107,6 +107,13 @@ def test_signed_out_the_poll_goes_to_sign_in_and_back_to_the_page(client, viewer
     assert signed_in.status_code == 302 and signed_in["Location"] == f"/calls/{call.pk}/?tab=1"
 
 
+@pytest.mark.parametrize("current", ["http://[", "http://[::1/calls/"])
+def test_signed_out_a_poll_from_a_page_address_that_is_no_url_goes_to_sign_in(client, current):
+    # The header is whatever the client sends; urlsplit refuses an unclosed "[".
+    response = client.get(live_url(CallFactory()), headers={"HX-Current-URL": current})
+    assert response.status_code == 204 and response["HX-Redirect"] == reverse("login")
+
+
 def test_a_bad_since_change_is_a_400(client_for, viewer_user):
     assert client_for(viewer_user).get(live_url(CallFactory(), "yesterday")).status_code == 400
 
