@@ -378,7 +378,10 @@ class VonageProvider(Provider):
     def _media_headers(self, app: ApplicationConfig, url: str) -> dict[str, str]:
         """The JWT for a file URL an event named, only if it points at the provider: the
         event's sender chose the URL, and the token must not go anywhere else."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # an unclosed "["
+            raise ProviderError(f"The file URL {url[:100]!r} is not a URL.") from None
         hosts = {urlsplit(base).netloc for base in (self.base_url, *VONAGE_API_BASES)}
         if parts.scheme not in ("https", urlsplit(self.base_url).scheme) or (
             parts.netloc not in hosts

@@ -832,12 +832,17 @@ def test_a_recording_is_downloaded_with_the_application_jwt(fake_provider, tmp_p
     assert claims["application_id"] == "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
 
 
-def test_the_jwt_never_goes_to_a_host_that_is_not_the_providers(fake_provider, tmp_path):
+# The event's sender chose the URL: another host, or no URL at all (urlsplit refuses "[").
+@pytest.mark.parametrize(("url", "said"), [
+    ("https://attacker.example/v1/files/f-1", "does not send its token there"),
+    ("https://[api.nexmo.com/v1/files/f-1", "is not a URL"),
+])
+def test_the_jwt_never_goes_to_a_host_that_is_not_the_providers(fake_provider, tmp_path, url,
+                                                                 said):
     fake, account = start_vonage(fake_provider)
     with open(tmp_path / "r.wav", "w+b") as file, pytest.raises(ProviderError) as refused:
-        VonageProvider(account).fetch_recording(
-            vonage_app(), "https://attacker.example/v1/files/f-1", into=file, max_bytes=10)
-    assert "does not send its token there" in str(refused.value)
+        VonageProvider(account).fetch_recording(vonage_app(), url, into=file, max_bytes=10)
+    assert said in str(refused.value)
     assert fake.requests == []
 
 
