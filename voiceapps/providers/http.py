@@ -24,6 +24,7 @@ import requests
 import urllib3
 from prometheus_client import Counter, Histogram
 
+from portal.jsontext import JsonRefused, json_parse, without_nul
 from portal.redaction import MASK, SECRET_KEYS, scrub
 from voiceapps.providers.wire import (
     OutboundGuard,
@@ -270,12 +271,15 @@ def _masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def _parse_body(response: requests.Response) -> Any:
+    """The answer's JSON, else its text; a NUL in either replaced, as in the providers'
+    webhooks: the call keeps the exchange, and PostgreSQL stores no NUL (nor NaN, which
+    json_parse refuses with what is not JSON)."""
     if not response.content:
         return None
     try:
-        return response.json()
-    except ValueError:
-        return response.text
+        return without_nul(json_parse(response.content))
+    except JsonRefused:
+        return without_nul(response.text)
 
 
 def error_from_response(

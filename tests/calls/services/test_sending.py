@@ -156,6 +156,24 @@ def test_a_400_fails_the_call_with_the_providers_words_and_bad_parameters(
     assert len(setup.create_requests()) == 1 and scheduled == []
 
 
+# A provider's answer is kept with the call; PostgreSQL stores no NUL, and no NaN in jsonb
+# (Python's json reads both). The send crashed on storing it, and the call stayed in sending.
+@pytest.mark.parametrize(("detail", "shown"), [
+    ("Number\u0000is not dialable", "Number\ufffdis not dialable"),
+    (float("nan"), "Vonage rejected the request (400)"),
+])
+def test_a_refusal_holding_a_nul_or_nan_still_fails_the_call_in_the_providers_words(
+        fake_provider, scheduled, detail, shown):
+    setup = vonage_setup(fake_provider)
+    setup.fake.reply("POST", setup.calls_path, status=400,
+                     body={"type": "about:blank", "title": "Bad Request", "detail": detail})
+    call = submit(place(setup))
+
+    assert call.status == CallStatus.FAILED
+    assert shown in call.failure_detail
+    assert call.provider_response["status"] == 400
+
+
 def test_a_401_fails_the_call_saying_the_credentials_were_refused(fake_provider, scheduled):
     setup = voicegateway_setup(fake_provider)
     setup.fake.reply("POST", setup.calls_path, status=401, body={"msg": "invalid api key"})
