@@ -36,6 +36,7 @@ from forwarding import tasks
 from forwarding.models import Delivery, DeliveryAttempt, DeliveryStatus, EventType, Subscription
 from forwarding.payloads import event_payload
 from portal import rawrows
+from portal.jsontext import without_nul
 from portal.services import SYSTEM, Actor, audit_record
 from portal.urlsafety import UnsafeUrl, check_outbound_url, sender_pools
 from voiceapps.providers.base import ParsedEvent
@@ -628,7 +629,7 @@ def _excerpt(response: urllib3.BaseHTTPResponse) -> str:
         text = start.decode(charset.strip() or "utf-8", "replace")
     except LookupError:  # an unknown charset
         text = start.decode("utf-8", "replace")
-    return text[:EXCERPT]
+    return without_nul(text[:EXCERPT])  # a binary answer's NUL: PostgreSQL stores none
 
 
 @transaction.atomic

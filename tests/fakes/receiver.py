@@ -42,6 +42,7 @@ class Receiver:
     # HTTP/1.0, each connection closed after its answer.
     keep_alive: bool = True
     connections: int = 0  # TCP connections accepted
+    answer_body: bytes = b"ok"  # what a 2xx answer says
 
     def start(self) -> Receiver:
         receiver = self
@@ -74,7 +75,7 @@ class Receiver:
                 if number <= receiver.hold_first:
                     all_held.wait(10)
                 time.sleep(delay)
-                answer = b"ok" if status < 300 else b"receiver says no"
+                answer = receiver.answer_body if status < 300 else b"receiver says no"
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "text/plain")

@@ -175,6 +175,21 @@ def test_an_endless_answer_is_cut_after_its_excerpt(account, call, receiver, sen
     assert receiver.hung_up.wait(5)
 
 
+def test_a_binary_answer_is_kept_as_its_excerpt_and_the_delivery_is_done(
+    account, call, receiver, sends
+):
+    # A NUL in it crashed recording the attempt (PostgreSQL stores none): the delivery was
+    # sent again and again.
+    receiver.answer_body = b"\x89PNG\r\n\x1a\n\x00\x00"
+    subscription = SubscriptionFactory(url=receiver.url)
+    record(account, vonage_status("ringing", at=at(1)))
+
+    assert send_all(subscription, call) == "done"
+    attempt = DeliveryAttempt.objects.get()
+    assert attempt.status_code == 200 and attempt.response_excerpt.endswith("\x1a\n\ufffd\ufffd")
+    assert len(receiver.received) == 1
+
+
 def test_the_wait_doubles_up_to_an_hour():
     assert [services.backoff(n).total_seconds() for n in (1, 2, 3, 4, 12, 30)] == [
         5,
