@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from hypothesis import given
@@ -78,6 +79,31 @@ def test_any_text_value_round_trips(value: str) -> None:
     rendered = json.loads(json.dumps(result.document, ensure_ascii=False))
 
     assert rendered[0]["text"] == f"Hello {value}, goodbye."
+
+
+SSML_GREETING = [{"action": "talk", "text": (
+    '<speak>Hello <prosody rate="{{custom.rate}}">{{custom.name}}</prosody>.</speak>')}]
+
+
+def test_in_ssml_a_value_is_text_and_the_document_stays_valid_xml() -> None:
+    # Vonage fails a talk whose SSML is not well-formed: "Smith & Sons" used to make it so.
+    name = 'Smith & Sons <Ltd> "West" O\'Neil'
+    result = render_ncco(SSML_GREETING, {"custom.name": name, "custom.rate": 'slow"/><x a="'})
+
+    speak = ElementTree.fromstring(result.document[0]["text"])
+
+    assert "".join(speak.itertext()) == f"Hello {name}."
+    assert speak.find("prosody").get("rate") == 'slow"/><x a="'
+    assert validate_ncco(result.document).errors == []
+
+
+@given(st.text(st.characters(blacklist_categories=("Cc", "Cs", "Cn"))))  # what XML 1.0 allows
+def test_any_value_in_ssml_is_spoken_as_typed(value: str) -> None:
+    result = render_ncco(SSML_GREETING, {"custom.name": value, "custom.rate": "slow"})
+
+    speak = ElementTree.fromstring(result.document[0]["text"])
+
+    assert "".join(speak.itertext()) == f"Hello {value}."
 
 
 def test_builtins_fill_nested_endpoint_numbers_and_urls() -> None:

@@ -12,8 +12,9 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
-from voiceapps.ncco.validator import NccoIssue, json_pointer
+from voiceapps.ncco.validator import NccoIssue, is_ssml, json_pointer
 
 __all__ = [
     "BUILTIN_PLACEHOLDERS",
@@ -27,6 +28,7 @@ BUILTIN_PLACEHOLDERS: tuple[str, ...] = ("to", "from", "uuid", "conversation_uui
 _TOKEN = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 _NAME = re.compile(r"to|from|uuid|conversation_uuid|custom\.[A-Za-z0-9_]+")
 _CUSTOM_PREFIX = "custom."
+_XML_QUOTES = {'"': "&quot;", "'": "&apos;"}  # a placeholder may stand in an attribute
 
 
 @dataclass(frozen=True)
@@ -41,11 +43,13 @@ def render_ncco(document: object, variables: Mapping[str, str]) -> RenderResult:
     Keys of `variables` are "to", "from", "uuid", "conversation_uuid" and "custom.NAME". A
     placeholder without a value (absent or None) becomes "" and is listed in `missing`, once,
     in order of first appearance. Substituted values are never expanded again, and text that
-    only looks like a placeholder (`{{ to }}`, `{{foo}}`) is left as typed.
+    only looks like a placeholder (`{{ to }}`, `{{foo}}`) is left as typed. In SSML text a
+    value is text, not markup: "Smith & Sons" would make the document invalid XML and the
+    talk fail, so `&`, `<`, `>` and quotes are written as XML entities there.
     """
     missing: dict[str, None] = {}
 
-    def substitute(match: re.Match[str]) -> str:
+    def substitute(match: re.Match[str], in_ssml: bool) -> str:
         name = match.group(1)
         if not _NAME.fullmatch(name):
             return match.group(0)
@@ -53,11 +57,12 @@ def render_ncco(document: object, variables: Mapping[str, str]) -> RenderResult:
         if value is None:
             missing.setdefault(name)
             return ""
-        return value
+        return xml_escape(value, _XML_QUOTES) if in_ssml else value
 
     def fill(value: Any) -> Any:
         if isinstance(value, str):
-            return _TOKEN.sub(substitute, value)
+            in_ssml = is_ssml(value)
+            return _TOKEN.sub(lambda match: substitute(match, in_ssml), value)
         if isinstance(value, list):
             return [fill(item) for item in value]
         if isinstance(value, dict):

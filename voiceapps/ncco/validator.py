@@ -414,18 +414,23 @@ def _talk_rules(action: dict[str, Any], at: Parts) -> Iterator[Finding]:
         yield (*at, "voiceName"), message, "warning"
 
 
+def is_ssml(text: str) -> bool:
+    """Whether Vonage reads a talk's text as SSML: it starts with <speak>."""
+    return text.lstrip().startswith("<speak")
+
+
 def _talk_text_findings(text: str, at: Parts) -> Iterator[Finding]:
-    is_ssml = text.lstrip().startswith("<speak")
-    spoken = _SSML_TAG.sub("", text) if is_ssml else text
+    ssml = is_ssml(text)
+    spoken = _SSML_TAG.sub("", text) if ssml else text
     if len(spoken) > TALK_TEXT_LIMIT:
         message = (
             f'"text" is {len(spoken)} characters long, but a talk action speaks at most '
             f"{TALK_TEXT_LIMIT} (SSML tags not counted). Split it into several talk actions."
         )
         yield at, message, "error"
-    if is_ssml and not text.rstrip().endswith("</speak>"):
+    if ssml and not text.rstrip().endswith("</speak>"):
         yield at, "SSML text starts with <speak> but does not end with </speak>.", "error"
-    elif not is_ssml and _MARKUP_TAG.search(text):
+    elif not ssml and _MARKUP_TAG.search(text):
         message = (
             "The text contains tags but is not wrapped in <speak>...</speak>, so Vonage will "
             "not treat it as SSML."
