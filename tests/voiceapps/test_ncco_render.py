@@ -106,6 +106,24 @@ def test_any_value_in_ssml_is_spoken_as_typed(value: str) -> None:
     assert "".join(speak.itertext()) == f"Hello {value}."
 
 
+def test_in_a_url_past_its_host_a_value_is_percent_encoded() -> None:
+    # "Ann & Bob Smith" in a query made a URL Vonage refuses, and its & a second parameter.
+    template = [{"action": "input", "type": ["dtmf"], "eventUrl": [
+        "https://crm.example/hooks/{{custom.id}}?customer={{custom.name}}&from={{from}}"]},
+        {"action": "stream", "streamUrl": ["{{custom.audio}}"]},
+        {"action": "connect", "endpoint": [{"type": "websocket", "uri": "wss://{{custom.host}}/a"}]}]
+    values = {"custom.id": "a/b", "custom.name": "Ann & Bob Smith", "from": "+447700900000",
+              "custom.audio": "https://cdn.example/hello world.mp3", "custom.host": "ws.example"}
+
+    rendered = render_ncco(template, values).document
+
+    assert rendered[0]["eventUrl"] == [
+        "https://crm.example/hooks/a%2Fb?customer=Ann%20%26%20Bob%20Smith&from=%2B447700900000"]
+    # A whole URL, or a host, is the flow's own choice of where to go: as typed.
+    assert rendered[1]["streamUrl"] == ["https://cdn.example/hello world.mp3"]
+    assert rendered[2]["endpoint"][0]["uri"] == "wss://ws.example/a"
+
+
 def test_builtins_fill_nested_endpoint_numbers_and_urls() -> None:
     result = render_ncco(CONNECT_TEMPLATE, CALL)
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 from xml.sax.saxutils import escape as xml_escape
 
 from voiceapps.ncco.validator import NccoIssue, is_ssml, json_pointer
@@ -29,6 +30,7 @@ _TOKEN = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 _NAME = re.compile(r"to|from|uuid|conversation_uuid|custom\.[A-Za-z0-9_]+")
 _CUSTOM_PREFIX = "custom."
 _XML_QUOTES = {'"': "&quot;", "'": "&apos;"}  # a placeholder may stand in an attribute
+_URL_START = re.compile(r"(?:https?|wss?)://[^/?#]*", re.IGNORECASE)  # scheme and host
 
 
 @dataclass(frozen=True)
@@ -43,13 +45,14 @@ def render_ncco(document: object, variables: Mapping[str, str]) -> RenderResult:
     Keys of `variables` are "to", "from", "uuid", "conversation_uuid" and "custom.NAME". A
     placeholder without a value (absent or None) becomes "" and is listed in `missing`, once,
     in order of first appearance. Substituted values are never expanded again, and text that
-    only looks like a placeholder (`{{ to }}`, `{{foo}}`) is left as typed. In SSML text a
-    value is text, not markup: "Smith & Sons" would make the document invalid XML and the
-    talk fail, so `&`, `<`, `>` and quotes are written as XML entities there.
+    only looks like a placeholder (`{{ to }}`, `{{foo}}`) is left as typed. A value is data
+    where it lands: in SSML text its `&`, `<`, `>` and quotes are XML entities ("Smith & Sons"
+    made the document invalid XML and the talk fail), and in a URL past its host it is
+    percent-encoded ("Ann Smith" in a query made the URL one the provider refuses).
     """
     missing: dict[str, None] = {}
 
-    def substitute(match: re.Match[str], in_ssml: bool) -> str:
+    def substitute(match: re.Match[str], ssml: bool, url_path_from: int | None) -> str:
         name = match.group(1)
         if not _NAME.fullmatch(name):
             return match.group(0)
@@ -57,12 +60,19 @@ def render_ncco(document: object, variables: Mapping[str, str]) -> RenderResult:
         if value is None:
             missing.setdefault(name)
             return ""
-        return xml_escape(value, _XML_QUOTES) if in_ssml else value
+        if url_path_from is not None and match.start() >= url_path_from:
+            return quote(value, safe="")
+        return xml_escape(value, _XML_QUOTES) if ssml else value
 
     def fill(value: Any) -> Any:
         if isinstance(value, str):
-            in_ssml = is_ssml(value)
-            return _TOKEN.sub(lambda match: substitute(match, in_ssml), value)
+            if "{{" not in value:
+                return value
+            # Where a URL's path begins: a placeholder before it (the whole URL, its host) is
+            # left as typed.
+            url = _URL_START.match(value)
+            ssml, url_path_from = is_ssml(value), url.end() if url else None
+            return _TOKEN.sub(lambda match: substitute(match, ssml, url_path_from), value)
         if isinstance(value, list):
             return [fill(item) for item in value]
         if isinstance(value, dict):
