@@ -482,6 +482,19 @@ def test_a_callback_to_a_host_outside_the_allow_list_is_never_requested(
     assert "SANDBOX_ALLOWED_HOSTS" in caplog.text
 
 
+def test_an_input_whose_event_url_is_no_url_is_refused_and_the_call_goes_on(
+    place, player, receiver
+):
+    # urlsplit refuses an unclosed "[": the step raised, and the call was stuck.
+    receiver.reply("/answer", [
+        {"action": "input", "type": ["dtmf"], "eventUrl": ["http://[::1/input"]}, *TALK])
+    call = place("447700900000")
+    player.play()
+
+    assert "http://[::1/input" in first_error(receiver)["reason"]
+    assert finished(call).op == "done" and receiver.statuses()[-1] == "completed"
+
+
 def test_an_answer_url_that_redirects_is_not_followed(place, player, receiver):
     """A redirect is an answer without an NCCO, as Vonage takes it: the call ends."""
     receiver.reply("/answer", None, status=302, headers={"Location": f"{receiver.url}/moved"})

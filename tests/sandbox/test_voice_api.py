@@ -135,6 +135,9 @@ def test_an_application_of_a_non_sandbox_account_is_unknown_here(post, sandbox_a
     ({"answer_method": "PUT"}, "answer_method"),
     ({"event_url": "http://127.0.0.1:8000/events"}, "event_url"),
     ({"event_url": ["ftp://127.0.0.1/events"]}, "event_url[0]"),
+    ({"event_url": ["http://[::1/events"]}, "event_url[0]"),  # urlsplit refuses it: was a 500
+    ({"to": [{"type": "websocket", "uri": "ws://[::1", "content-type": "audio/l16;rate=16000"}]},
+     "to[0].uri"),
     ({"event_method": "PATCH"}, "event_method"),
     ({"ringing_timer": 0}, "ringing_timer"),
     ({"ringing_timer": 121}, "ringing_timer"),

@@ -127,12 +127,12 @@ def send(
     read_timeout: float = EVENT_READ_TIMEOUT,
 ) -> Reply:
     """One signed webhook request (GET query or POST JSON), retried once as Vonage does."""
-    host = urlsplit(url).netloc if isinstance(url, str) else "?"
     if not isinstance(url, str) or not host_allowed(url):
-        problem = (f"The sandbox did not send the {what} to {host}: that host and port are "
-                   "not in SANDBOX_ALLOWED_HOSTS.")
+        problem = (f"The sandbox did not send the {what} to {_shown_host(url)}: that host and "
+                   "port are not in SANDBOX_ALLOWED_HOSTS.")
         logger.warning("Sandbox refused a request: %s", problem)
         return Reply(None, None, problem, refused=True)
+    host = urlsplit(url).netloc  # host_allowed has read it
 
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     if method.upper() == "GET":
@@ -172,6 +172,13 @@ def send(
                          f"The {what} request to {host} got HTTP {response.status}.")
         return Reply(response.status, _json(response.data), "", not response.data)
     return Reply(None, None, problem)
+
+
+def _shown_host(url: object) -> str:
+    try:
+        return urlsplit(url).netloc if isinstance(url, str) else "?"
+    except ValueError:  # no URL: an unclosed "["
+        return repr(url[:100])
 
 
 def _query_value(value: Any) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from voiceapps.ncco import validate_ncco
 
@@ -151,7 +151,8 @@ def _endpoint_problems(name: str, endpoint: Any) -> Iterator[Problem]:
             yield {"name": f"{name}.uri", "reason": "must be a sip: URI"}
     elif kind == "websocket":
         uri = endpoint.get("uri")
-        if not isinstance(uri, str) or urlsplit(uri).scheme not in ("ws", "wss"):
+        parts = _split(uri)
+        if parts is None or parts.scheme not in ("ws", "wss"):
             yield {"name": f"{name}.uri", "reason": "must be a ws:// or wss:// URI"}
         if endpoint.get("content-type") not in WEBSOCKET_CONTENT_TYPES:
             yield {"name": f"{name}.content-type",
@@ -198,12 +199,20 @@ def _flow_problems(body: Mapping[str, Any]) -> list[Problem]:
         "answer_method", body, METHODS)
 
 
+def _split(url: Any) -> SplitResult | None:
+    """`url` split, or None when it is no text or no URL (urlsplit refuses an unclosed "[")."""
+    try:
+        return urlsplit(url) if isinstance(url, str) else None
+    except ValueError:
+        return None
+
+
 def _url_list_problems(name: str, value: Any) -> list[Problem]:
     # An array even for one URL: a plain string is Vonage's classic 400 (vonage.md 1.5).
     if not isinstance(value, list) or not value:
         return [{"name": name, "reason": WRONG_TYPE}]
     for index, url in enumerate(value):
-        parts = urlsplit(url) if isinstance(url, str) else None
+        parts = _split(url)
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             return [{"name": f"{name}[{index}]", "reason": "must be an http(s) URL"}]
     return []
