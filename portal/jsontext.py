@@ -8,6 +8,7 @@ where a provider did (webhooks and answer requests, whose data must be kept).
 """
 
 import json
+import math
 from typing import Any
 
 NUL = "\x00"
@@ -60,6 +61,23 @@ def _not_json(constant: str) -> float:
     raise ValueError(f"{constant} is not a JSON value")
 
 
+def _finite(text: str) -> float:
+    # Python reads 1e400 as infinity, which no JSON parser of a provider or PostgreSQL takes.
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text[:40]} is past the range of a JSON number")
+    return number
+
+
+def json_number(value: Any, *, low: float, high: float, default: float) -> float:
+    """A JSON value read as a quantity (seconds, a count): a number, as a float within
+    [low, high]; `default` for anything else (a string, a bool, null). Python's int has no
+    bound, and one past a float's range is an OverflowError in any sum with a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return default
+    return float(min(max(value, low), high))
+
+
 def json_depth(value: Any) -> int:
     """How deeply arrays and objects nest in `value` (0 for a scalar), without recursing."""
     deepest = 0
@@ -80,15 +98,26 @@ def json_parse(body: bytes | str) -> Any:
     """The one parser for JSON from a request (API bodies, answer, menu and event hooks).
 
     Raises JsonRefused, with a sentence for the sender, for malformed JSON, NaN or Infinity
-    (not JSON, and refused by PostgreSQL's jsonb) and documents nested over MAX_DEPTH.
+    (not JSON, and refused by PostgreSQL's jsonb), a number past a float's range (1e400, which
+    Python reads as Infinity) and documents nested over MAX_DEPTH.
     """
     too_deep = f"malformed JSON: nested more than {MAX_DEPTH} levels deep"
     try:
-        value = json.loads(body, parse_constant=_not_json)
+        value = json.loads(body, parse_constant=_not_json, parse_float=_finite)
     except RecursionError:
         raise JsonRefused(too_deep) from None
     except ValueError as exc:
         raise JsonRefused(f"malformed JSON: {exc}"[:300]) from None
     if json_depth(value) > MAX_DEPTH:
         raise JsonRefused(too_deep)
+    return value
+
+
+def json_parse_storable(body: bytes | str) -> Any:
+    """json_parse for JSON a client sent to be kept as sent: text holding a NUL character is
+    refused too (JsonRefused naming where), since PostgreSQL cannot store it."""
+    value = json_parse(body)
+    where = nul_path(value)
+    if where is not None:
+        raise JsonRefused(f"Text may not contain the NUL character (\\u0000): at {where or '/'}.")
     return value

@@ -20,13 +20,15 @@ from django import forms
 from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_filters.fields import ModelChoiceField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+
+from portal.jsontext import NUL
 
 BIGINT_MAX = 2**63 - 1  # PostgreSQL's bigint and SQLite's INTEGER
 _ASCII_DIGITS = re.compile(r"[0-9]{1,19}")  # 19 digits hold BIGINT_MAX
@@ -58,6 +60,13 @@ def query_int(params: Any, name: str, *, low: int = 1, high: int = BIGINT_MAX) -
     if value is None:
         raise BadParameter(name, f"Enter a whole number from {low} to {high}.")
     return value
+
+
+def nul_parameters(params: QueryDict) -> list[str]:
+    """The names of the parameters whose name or a value holds the NUL character: PostgreSQL
+    refuses it in text, even to compare, so such a parameter is refused before any query."""
+    return sorted({name for name, values in params.lists()
+                   if NUL in name or any(NUL in value for value in values)})
 
 
 def next_path(request: HttpRequest, default: str) -> str:

@@ -3,7 +3,7 @@ from typing import Any
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-from portal.jsontext import JsonRefused, json_parse, nul_path
+from portal.jsontext import JsonRefused, json_parse_storable
 
 
 class JSONParser(parsers.JSONParser):
@@ -13,11 +13,6 @@ class JSONParser(parsers.JSONParser):
     def parse(self, stream: Any, media_type: str | None = None,
               parser_context: dict | None = None) -> Any:
         try:
-            data = json_parse(stream.read())
+            return json_parse_storable(stream.read())
         except JsonRefused as refused:
             raise ParseError(str(refused)) from None
-        where = nul_path(data)
-        if where is not None:
-            raise ParseError(f"Text may not contain the NUL character (\\u0000): at "
-                             f"{where or '/'}.")
-        return data
