@@ -19,6 +19,7 @@ from portal import sessions, twofactor
 from portal.api.auth import TOKEN_EXPIRES_HEADER
 from portal.api.exceptions import error_body
 from portal.jsontext import NUL
+from portal.params import nul_parameters
 
 
 class SecurityHeadersMiddleware:
@@ -148,23 +149,30 @@ class ApiTokenExpiryMiddleware:
         return response
 
 
+# The emulated providers refuse a NUL in their own error shapes (voiceapps/sandbox), as
+# every other refusal of theirs: a client of theirs reads no other.
+OWN_NUL_REFUSALS = ("/sandbox/",)
+
+
 class NulParameterMiddleware:
     """A NUL character in the path or a query parameter: 404 or 400 naming the parameter.
 
     PostgreSQL refuses NUL in text, even to compare, so any search, filter or token lookup
     holding one would fail in the database (SQLite takes it). One check here covers every
-    parameter of every view; provider hooks keep their query as sent (portal/jsontext.py).
+    parameter of every view but the sandbox's (OWN_NUL_REFUSALS); provider hooks keep their
+    query as sent (portal/jsontext.py).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(OWN_NUL_REFUSALS):
+            return self.get_response(request)
         if NUL in request.path:
             raise Http404("There is nothing at this address.")
         if not request.path.startswith("/hooks/"):
-            names = sorted({name for name, values in request.GET.lists()
-                            if NUL in name or any(NUL in value for value in values)})
+            names = nul_parameters(request.GET)
             if names:
                 return _nul_refused(request, names)
         return self.get_response(request)

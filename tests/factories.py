@@ -204,6 +204,11 @@ class ProviderAccountFactory(factory.django.DjangoModelFactory):
             webhook_secret=WEBHOOK_SECRET, webhook_secret_previous=PREVIOUS_WEBHOOK_SECRET,
         )
         sandbox = factory.Trait(kind="sandbox", base_url=SANDBOX_BASE_URL)
+        # The sandbox speaking jambonz: a Bearer API key, Jambonz-Signature on its hooks.
+        sandbox_jambonz = factory.Trait(
+            kind="sandbox_jambonz", base_url=SANDBOX_BASE_URL, account_sid=VG_ACCOUNT_SID,
+            api_key=VG_API_KEY, api_secret="", signature_secret="", webhook_secret=WEBHOOK_SECRET,
+        )
 
     name = factory.LazyAttributeSequence(lambda a, n: f"{a.kind} account {n}")
     kind = "vonage"

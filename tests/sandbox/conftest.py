@@ -60,6 +60,34 @@ def sandbox_account(db) -> ProviderAccount:
 
 
 @pytest.fixture
+def jambonz_account(db) -> ProviderAccount:
+    """A Sandbox (jambonz) account: jambonz's REST API under /sandbox/v1/Accounts/..."""
+    return ProviderAccountFactory(sandbox_jambonz=True, name="Sandbox (jambonz)")
+
+
+def jambonz_headers(account: ProviderAccount) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {account.secret('api_key')}"}
+
+
+def jambonz_call_body(base: str, **changes: Any) -> dict:
+    """A jambonz create-call body with its own hooks (no application_sid); a field given as
+    None is left out."""
+    values = {
+        "from": "447700900100",
+        "to": {"type": "phone", "number": "447700900006"},
+        "call_hook": {"url": f"{base}/call_hook", "method": "POST"},
+        "call_status_hook": {"url": f"{base}/status", "method": "POST"},
+        "speech_synthesis_vendor": "google",
+        "speech_synthesis_language": "en-US",
+        "speech_synthesis_voice": "en-US-Standard-C",
+        "speech_recognizer_vendor": "google",
+        "speech_recognizer_language": "en-US",
+    }
+    values.update(changes)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@pytest.fixture
 def sandbox_app(sandbox_account) -> Application:
     return ApplicationFactory(account=sandbox_account, name="Sandbox app",
                               provider_app_id=APP_ID, flow_type="url",
@@ -222,5 +250,23 @@ def place(client, sandbox_app, player, receiver, sandbox_settings) -> Callable[.
                                HTTP_AUTHORIZATION=f"Bearer {app_jwt()}")
         assert response.status_code == 201, response.content
         return SandboxCall.objects.get(uuid=response.json()["uuid"])
+
+    return create
+
+
+@pytest.fixture
+def place_jambonz(client, jambonz_account, player, receiver,
+                  sandbox_settings) -> Callable[..., SandboxCall]:
+    """Create a call through jambonz's POST /sandbox/v1/Accounts/{sid}/Calls with its
+    call_hook (/call_hook) and call_status_hook (/status) on `receiver`."""
+
+    def create(number: str = "447700900000", **changes: Any) -> SandboxCall:
+        data = jambonz_call_body(receiver.url, to={"type": "phone", "number": number},
+                                 **changes)
+        response = client.post(f"/sandbox/v1/Accounts/{jambonz_account.account_sid}/Calls",
+                               data, content_type="application/json",
+                               **jambonz_headers(jambonz_account))
+        assert response.status_code == 201, response.content
+        return SandboxCall.objects.get(uuid=response.json()["sid"])
 
     return create

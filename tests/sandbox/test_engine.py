@@ -704,3 +704,51 @@ def test_beat_resumes_lost_steps_every_minute():
     entry = next(e for e in settings_module.CELERY_BEAT_SCHEDULE.values()
                  if e["task"] == "sandbox.resume_overdue")
     assert entry["schedule"] == 60.0 and entry["task"] in app.tasks
+
+
+# -- jambonz calls: what a call_hook or a create-call body says never stops a step ----------
+
+SAY = [{"verb": "say", "text": "x" * 45}]  # three seconds
+
+
+def jambonz_statuses(receiver) -> list[str]:
+    return [event["call_status"] for event in receiver.events("/status")]
+
+
+def test_a_jambonz_machine_that_never_beeps_is_reported_after_the_tone_timeout(
+        place_jambonz, player, receiver):
+    receiver.reply("/call_hook", SAY)
+    call = place_jambonz("447700900004", amd={"actionHook": f"{receiver.url}/amd",
+                                              "timers": {"toneTimeoutMs": 8000}})
+    player.play()
+
+    assert [event["type"] for event in receiver.events("/amd")] == [
+        "amd_machine_detected", "amd_tone_timeout"]
+    assert player.countdowns("beep") == [8.0]
+    assert jambonz_statuses(receiver)[-1] == "completed" and finished(call)
+
+
+@pytest.mark.parametrize("changes", [
+    {"timeLimit": 10**400},  # int() takes it; float arithmetic and timedelta do not
+    {"timeLimit": -(10**400)},
+])
+def test_a_jambonz_call_with_numbers_past_a_float_plays_to_its_end(
+        place_jambonz, player, receiver, changes):
+    receiver.reply("/call_hook", SAY)
+    call = place_jambonz("447700900000", **changes)
+    player.play()
+
+    assert jambonz_statuses(receiver)[-1] == "completed" and finished(call)
+
+
+@pytest.mark.parametrize("verb", [
+    {"verb": "pause", "length": 10**400},
+    {"verb": "gather", "input": ["digits"], "maxDigits": 10**400, "timeout": 10**400},
+])
+def test_a_jambonz_verb_with_a_number_past_a_float_plays_to_the_calls_end(
+        place_jambonz, player, receiver, verb):
+    receiver.reply("/call_hook", [verb, *SAY])
+    call = place_jambonz("447700900006")
+    player.play()
+
+    assert jambonz_statuses(receiver)[-1] == "completed" and finished(call)

@@ -64,3 +64,15 @@ def test_the_readme_documents_every_script_and_setting():
         assert f"`{name}`" in readme
     for setting in ("SANDBOX_TIME_SCALE", "SANDBOX_ALLOWED_HOSTS"):
         assert f"| `{setting}` |" in readme
+
+
+# jambonz takes any JSON "object" as a call's tag (arrays and null too), and a number of
+# seconds past a float's range or infinite cannot be stored in the call's JSON.
+@pytest.mark.parametrize("tag", [["sandbox_script", "busy"], "busy", 7])
+def test_a_tag_that_is_no_object_leaves_the_numbers_script(tag):
+    assert resolve_script("447700900001", tag)["name"] == "busy"
+
+
+@pytest.mark.parametrize("seconds", ["1e400", 10**400, "nan", "inf"])
+def test_a_hangup_after_that_is_no_finite_number_is_ignored(seconds):
+    assert resolve_script("447700900000", {"sandbox_hangup_after": seconds})["hangup_after"] is None

@@ -1,5 +1,6 @@
 """The emulated Voice API: who may call it, which bodies it takes, what it answers."""
 
+import base64
 import time
 import uuid
 
@@ -174,8 +175,8 @@ def test_a_body_that_is_not_json_is_a_400(post, sandbox_app):
     response = post("{nope", token())
 
     assert response.status_code == 400
-    assert response.json()["invalid_parameters"] == [
-        {"name": "body", "reason": "must be valid JSON"}]
+    [problem] = response.json()["invalid_parameters"]
+    assert problem["name"] == "body" and problem["reason"].startswith("must be valid JSON")
 
 
 def test_random_from_number_picks_a_number_linked_to_the_application(ok_post, sandbox_app):
@@ -263,3 +264,79 @@ def test_live_control_answers_like_vonage(ok_post, client, player):
     call.refresh_from_db()
     assert call.op == "hangup" and player.scheduled() == [(call.pk, call.step, 0)]
     assert put(f"{CALLS}/{uuid.uuid4()}", {"action": "hangup"}).status_code == 404
+
+
+# Refusals in Vonage's words, never a 500: PostgreSQL cannot hold a NUL character, not even to
+# compare, and each column has its length.
+
+def test_a_nul_character_in_a_query_parameter_is_a_vonage_shaped_400(client, sandbox_app):
+    response = client.get(f"{CALLS}?conversation_uuid=a%00b",
+                          HTTP_AUTHORIZATION=f"Bearer {token()}")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["invalid_parameters"][0]["name"] == "conversation_uuid"
+
+
+def test_a_nul_character_in_a_path_is_a_vonage_shaped_404(client, sandbox_app):
+    response = client.get(f"{CALLS}/a%00b", HTTP_AUTHORIZATION=f"Bearer {token()}")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_a_body_with_a_nul_character_is_a_400_saying_where(post, sandbox_app):
+    response = post(body(tag={"sandbox_script": "a\u0000"}), token())
+
+    assert response.status_code == 400
+    [problem] = response.json()["invalid_parameters"]
+    assert "NUL character" in problem["reason"] and "/tag/sandbox_script" in problem["reason"]
+
+
+def test_a_number_past_a_floats_range_is_not_json(post, sandbox_app):
+    response = post(b'{"to": [{"type": "phone", "number": "447700900000"}], "length_timer": 1e400}',
+                    token())
+
+    assert response.status_code == 400
+    assert response.json()["invalid_parameters"][0]["name"] == "body"
+
+
+def test_a_hangup_after_past_a_floats_range_in_the_tag_is_ignored(ok_post):
+    response = ok_post(body(tag={"sandbox_hangup_after": 10**400}))
+
+    assert response.status_code == 201
+    assert SandboxCall.objects.get().script["hangup_after"] is None
+
+
+APPLICATIONS = "/sandbox/v2/applications"
+
+
+def basic(account) -> dict[str, str]:
+    pair = f"{account.secret('api_key')}:{account.secret('api_secret')}".encode()
+    return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(pair).decode()}
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"keys": "not an object"}, "keys"),
+    ({"capabilities": ["voice"]}, "capabilities"),
+    ({"privacy": "yes"}, "privacy"),
+    ({"name": "x" * 201}, "name"),
+])
+def test_an_application_the_sandbox_cannot_keep_is_a_400_naming_the_field(
+        client, sandbox_account, changes, field):
+    response = client.post(APPLICATIONS, {"name": "Pushed", **changes},
+                           content_type="application/json", **basic(sandbox_account))
+
+    assert response.status_code == 400
+    assert field in [problem["name"] for problem in response.json()["invalid_parameters"]]
+
+
+@pytest.mark.parametrize("form", [
+    {"msisdn": "447700900100", "country": "GB", "app_id": "x" * 37},
+    {"msisdn": "4477\u0000", "country": "GB"},
+])
+def test_a_number_update_the_sandbox_cannot_keep_is_vonages_420(client, sandbox_account, form):
+    response = client.post("/sandbox/number/update", form, **basic(sandbox_account))
+
+    assert response.status_code == 420
+    assert response.json()["error-code"] == "420"

@@ -30,6 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal import rawrows
+from portal.jsontext import json_number
 from voiceapps.models import ProviderAccount
 from voiceapps.sandbox import jambonz, outbound
 from voiceapps.sandbox.models import SandboxCall, SandboxNumber
@@ -57,6 +58,7 @@ FIRST_KEY_AFTER = 1.5  # a person starts pressing keys
 PER_KEY = 0.3
 SPEECH_AFTER = 2.0
 DTMF_TIMEOUT = 3.0  # input defaults (vonage.md 5.6)
+MAX_DIGITS = 20  # keys an input takes at most (Vonage's schema; jambonz takes any number)
 SPEECH_START_TIMEOUT = 10.0
 STAY = 10.0  # how long a person stays in a conversation or on a connected leg
 MIN_TIME_SCALE = 0.0001
@@ -254,11 +256,17 @@ def _store(call: SandboxCall, *, claim_next: bool = False) -> bool:
     return bool(rawrows.update_where(SandboxCall, values, pk=call.pk, step=call.step))
 
 
+def _seconds(value: Any, default: float = 0.0) -> float:
+    """A number of seconds from a hook's verbs or a call's options: Vonage checks its own
+    ranges first; jambonz takes any number, so a huge one is the longest wait."""
+    return json_number(value, low=0, high=jambonz.LONGEST_WAIT, default=default)
+
+
 def _deadline(call: SandboxCall, after: Next) -> Next:
     """A step that would run past the call's length limit or the callee's hang-up ends it."""
     if call.answered_clock is None or after.op in ENDING_OPS:
         return after
-    limit = call.request.get(_top_or_leg(call, "length_timer", "timeLimit", "limit"))
+    limit = _seconds(call.request.get(_top_or_leg(call, "length_timer", "timeLimit", "limit")))
     limits = [(call.answered_clock + (limit or DEFAULT_LENGTH_TIMER), "platform")]
     if call.script.get("hangup_after") is not None:
         limits.append((call.answered_clock + call.script["hangup_after"], "user"))
@@ -390,7 +398,8 @@ def op_start(call: SandboxCall) -> Next:
 def op_ring(call: SandboxCall) -> Next:
     emit_status(call, "ringing")
     outcome = call.script["outcome"]
-    ring_limit = call.request.get(_top_or_leg(call, "ringing_timer", "timeout", "timeout"))
+    ring_limit = _seconds(call.request.get(_top_or_leg(call, "ringing_timer", "timeout",
+                                                       "timeout")))
     ring_limit = ring_limit or DEFAULT_RINGING_TIMER
     if outcome == "busy":
         return Next("busy", min(BUSY_AFTER, ring_limit))
@@ -698,20 +707,20 @@ def answer_input(call: SandboxCall, action: dict) -> tuple[dict[str, Any], float
         if words and not (digits and "dtmf" in kinds):
             payload["speech"] = {"timeout_reason": "end_on_silence_timeout",
                                  "results": [{"text": words, "confidence": "0.93"}]}
-            delay = SPEECH_AFTER + float(speech.get("endOnSilence", 2.0))
+            delay = SPEECH_AFTER + _seconds(speech.get("endOnSilence"), 2.0)
         else:
             payload["speech"] = {"timeout_reason": "start_timeout", "results": []}
             if not digits:
-                delay = max(delay, float(speech.get("startTimeout", SPEECH_START_TIMEOUT)))
+                delay = max(delay, _seconds(speech.get("startTimeout"), SPEECH_START_TIMEOUT))
     return payload, delay
 
 
 def _keys(digits: str, dtmf: dict) -> tuple[str, bool, float]:
     """(digits sent, timed_out, seconds taken) for keys pressed at a DTMF input."""
-    timeout = float(dtmf.get("timeOut", DTMF_TIMEOUT))
+    timeout = _seconds(dtmf.get("timeOut"), DTMF_TIMEOUT)
     if not digits:
         return "", True, timeout
-    max_digits = int(dtmf.get("maxDigits", 4))
+    max_digits = int(json_number(dtmf.get("maxDigits"), low=1, high=MAX_DIGITS, default=4))
     if dtmf.get("submitOnHash") and "#" in digits:
         pressed = digits.split("#", 1)[0][:max_digits]
         return pressed, False, FIRST_KEY_AFTER + PER_KEY * (len(pressed) + 1)

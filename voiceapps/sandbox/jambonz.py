@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from portal.jsontext import json_number
 from voiceapps.providers.voicegateway_verbs import verb_problems, verbs_normalised
 from voiceapps.sandbox import outbound
 from voiceapps.sandbox.models import SandboxCall
@@ -44,7 +45,13 @@ AMD_TYPES = {
     "beep_start": "amd_tone_detected",
     "beep_timeout": "amd_tone_timeout",
 }
+FROM_LENGTH = SandboxCall._meta.get_field("from_number").max_length
 GATHER_TIMEOUT = 15.0  # jambonz's default (gather.js)
+TONE_TIMEOUT_MS = 20000  # amd's timers.toneTimeoutMs default (jambonz.md 3.5)
+# The longest wait a number in a verb, an action or a call's options gives (the engine's too),
+# in sandbox seconds: a day, past any call's length; a float and a timedelta hold it, which a
+# JSON number may not.
+LONGEST_WAIT = 86400.0
 MAX_LOOP_DIGITS = 9  # a billion plays outlast any length limit; int() refuses 4,300 digits
 
 
@@ -129,8 +136,16 @@ def _amd(call: SandboxCall, verdict: str) -> outbound.Reply:
 
 
 def machine_detection(request: Mapping[str, Any]) -> dict[str, Any]:
-    """jambonz's amd reports and lets the call go on; it never hangs up on a machine."""
-    return {"behavior": "continue", "mode": "detect_beep"} if request.get("amd") else {}
+    """jambonz's amd reports and lets the call go on; it never hangs up on a machine. A
+    machine that never beeps is reported after the amd's tone timeout."""
+    amd = request.get("amd")
+    if not amd:
+        return {}
+    timers = amd.get("timers") if isinstance(amd, Mapping) else None
+    tone_ms = timers.get("toneTimeoutMs") if isinstance(timers, Mapping) else None
+    return {"behavior": "continue", "mode": "detect_beep",
+            "beep_timeout": json_number(tone_ms, low=0, high=LONGEST_WAIT * 1000,
+                                        default=TONE_TIMEOUT_MS) / 1000}
 
 
 def verbs_from(reply: outbound.Reply, what: str) -> tuple[list | None, str]:
@@ -186,7 +201,8 @@ def run_verb(call: SandboxCall, verb: dict, player: Player) -> Any:
     if name in ("say", "play"):
         return next_step("action", _prompt_seconds(verb, player))
     if name == "pause":
-        return next_step("action", float(verb.get("length", 0)))
+        return next_step("action", json_number(verb.get("length"), low=0, high=LONGEST_WAIT,
+                                               default=0))
     if name == "gather":
         return _gather(call, verb, player)
     if name == "hangup":
@@ -316,6 +332,8 @@ def create_call_problems(body: object) -> list[str]:
     problems = []
     if not body.get("from"):
         problems.append("missing from parameter")
+    elif len(str(body["from"])) > FROM_LENGTH:
+        problems.append(f"from is longer than {FROM_LENGTH} characters")
     if not isinstance(body.get("to"), dict) or not body["to"].get("type"):
         problems.append("missing or invalid to property")
     if not body.get("application_sid"):

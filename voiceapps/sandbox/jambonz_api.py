@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import hmac
-import json
 from collections.abc import Callable
 from datetime import UTC
 from typing import Any
@@ -19,11 +18,19 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from portal.jsontext import NUL, JsonRefused, json_parse_storable
+from portal.params import nul_parameters, parse_int
 from voiceapps.models import ProviderAccount
 from voiceapps.providers.registry import provider_class
 from voiceapps.providers.voicegateway_verbs import verb_problems
 from voiceapps.sandbox import engine, jambonz
-from voiceapps.sandbox.models import SandboxApplication, SandboxCall, SandboxNumber, new_uuid
+from voiceapps.sandbox.models import (
+    APPLICATION_NAME_LENGTH,
+    SandboxApplication,
+    SandboxCall,
+    SandboxNumber,
+    new_uuid,
+)
 from voiceapps.sandbox.numbers import numbers_for
 from voiceapps.sandbox.scripts import resolve_script
 from voiceapps.sandbox.views import SILENT_WAV
@@ -79,6 +86,11 @@ def jambonz_api(*methods: str) -> Callable:
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method not in methods:
                 return _msg(405, f"{request.method} is not allowed here")
+            if any(NUL in value for value in kwargs.values()):
+                return _msg(404, "not found")
+            names = nul_parameters(request.GET)
+            if names:
+                return _msg(400, f"invalid {names[0]}")
             account = _account(request)
             if account is None:
                 return _msg(401, "Unauthorized")  # jambonz's passport answer
@@ -86,9 +98,9 @@ def jambonz_api(*methods: str) -> Callable:
             if sid is not None and sid != account.account_sid:
                 return _msg(400, f"unauthorized createCall request for account {sid}")
             try:
-                body = json.loads(request.body) if request.body else {}
-            except (ValueError, RecursionError):
-                return _msg(400, "invalid JSON")
+                body = json_parse_storable(request.body) if request.body else {}
+            except JsonRefused as refused:
+                return _msg(400, f"invalid JSON: {refused}")
             return view(request, account, body, *args, **kwargs)
 
         return wrapper
@@ -225,6 +237,8 @@ def applications(request: HttpRequest, account: ProviderAccount, body: Any) -> H
         )
     if not isinstance(body, dict) or not body.get("name"):
         return _msg(400, "name is required")
+    if not _is_name(body["name"]):
+        return _msg(400, "invalid name")
     app = SandboxApplication.objects.create(
         account=account, name=body["name"], public_key="", capabilities={"jambonz": _hooks(body)}
     )
@@ -242,10 +256,16 @@ def application_detail(
         return JsonResponse(_application_object(app))
     if not isinstance(body, dict) or "application_sid" in body:
         return _msg(400, "application_sid may not be modified")  # models/model.js update
+    if "name" in body and not _is_name(body["name"]):
+        return _msg(400, "invalid name")
     app.name = body.get("name", app.name)
     app.capabilities = {"jambonz": {**(app.capabilities.get("jambonz") or {}), **_hooks(body)}}
     app.save()
     return HttpResponse(status=204)
+
+
+def _is_name(name: Any) -> bool:
+    return isinstance(name, str) and 0 < len(name) <= APPLICATION_NAME_LENGTH
 
 
 def _hooks(body: dict) -> dict[str, Any]:
@@ -270,13 +290,19 @@ def phone_numbers(request: HttpRequest, account: ProviderAccount, body: Any) -> 
 def phone_number_detail(
     request: HttpRequest, account: ProviderAccount, body: Any, phone_number_sid: str
 ) -> HttpResponse:
-    number = SandboxNumber.objects.filter(account=account, pk=phone_number_sid).first()
+    number_id = parse_int(phone_number_sid)
+    number = (SandboxNumber.objects.filter(account=account, pk=number_id).first()
+              if number_id is not None else None)
     if number is None:
         return _msg(404, "phone number not found")
     if not isinstance(body, dict) or set(body) - {"application_sid"}:
         # phone-numbers.js validateUpdate refuses number and voip_carrier_sid; model.js the sid.
         return _msg(400, "only application_sid may be updated")
-    number.app_id = body.get("application_sid") or ""
+    application_sid = body.get("application_sid") or ""
+    if application_sid and not (isinstance(application_sid, str) and SandboxApplication.objects
+                                .filter(account=account, pk=application_sid).exists()):
+        return _msg(400, "invalid application_sid")  # phone-numbers.js validateUpdate
+    number.app_id = application_sid
     number.save(update_fields=["app_id"])
     return HttpResponse(status=204)
 

@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from voiceapps.models import ProviderAccount
 
+APPLICATION_NAME_LENGTH = 200
+
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
@@ -21,7 +23,7 @@ class SandboxApplication(models.Model):
 
     id = models.CharField(primary_key=True, max_length=36, default=new_uuid)
     account = models.ForeignKey(ProviderAccount, on_delete=models.CASCADE, related_name="+")
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=APPLICATION_NAME_LENGTH)
     public_key = models.TextField()
     capabilities = models.JSONField(default=dict, blank=True)
     privacy = models.JSONField(default=dict, blank=True)

@@ -8,6 +8,7 @@ The table is documented in README.md and shown on sandbox account pages
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -101,7 +102,8 @@ def script_for_number(number: str) -> CalleeScript:
 
 def resolve_script(number: str, tag: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The callee's script for one call, as stored on the sandbox call row."""
-    tag = tag or {}
+    # jambonz takes any JSON "object" as a tag, arrays and null included: no keys to read.
+    tag = tag if isinstance(tag, Mapping) else {}
     script = script_for_number(number)
     name = str(tag.get("sandbox_script", "") or "").strip()
     if name:
@@ -116,14 +118,25 @@ def resolve_script(number: str, tag: Mapping[str, Any] | None = None) -> dict[st
     if tag.get("sandbox_speech") not in (None, ""):
         changes["words"] = _sequence(tag["sandbox_speech"])
     if tag.get("sandbox_hangup_after") not in (None, ""):
-        try:
-            changes["hangup_after"] = max(0.0, float(tag["sandbox_hangup_after"]))
-        except (TypeError, ValueError):
+        seconds = _seconds(tag["sandbox_hangup_after"])
+        if seconds is None:
             logger.warning("Sandbox: sandbox_hangup_after is not a number; ignored.")
+        else:
+            changes["hangup_after"] = max(0.0, seconds)
     resolved = {**script.as_dict(), **changes}
     resolved["digits"] = list(resolved["digits"])
     resolved["words"] = list(resolved["words"])
     return resolved
+
+
+def _seconds(value: Any) -> float | None:
+    """A number of seconds, from a number or its text; None for anything else. Not NaN or
+    infinity ("1e400"): the script is stored as JSON, which holds neither."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int past a float
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 def _sequence(value: Any) -> tuple[str, ...]:

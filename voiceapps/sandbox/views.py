@@ -8,7 +8,6 @@ any Vonage SDK) reads them as it reads Vonage's own.
 from __future__ import annotations
 
 import functools
-import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -18,13 +17,19 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from portal.params import parse_int, parse_moment
+from portal.jsontext import NUL, JsonRefused, json_parse_storable
+from portal.params import nul_parameters, parse_int, parse_moment
 from voiceapps import hooks
 from voiceapps.models import Application
 from voiceapps.providers.vonage import new_private_key_pem, public_key_pem
 from voiceapps.sandbox import engine
 from voiceapps.sandbox.auth import Caller, Unauthorized, authenticate_basic, authenticate_jwt
-from voiceapps.sandbox.models import SandboxApplication, SandboxCall, SandboxNumber
+from voiceapps.sandbox.models import (
+    APPLICATION_NAME_LENGTH,
+    SandboxApplication,
+    SandboxCall,
+    SandboxNumber,
+)
 from voiceapps.sandbox.numbers import numbers_for
 from voiceapps.sandbox.scripts import TRANSCRIBED_WORDS, resolve_script
 from voiceapps.sandbox.validation import (
@@ -45,6 +50,8 @@ SILENT_WAV = (
     + (2).to_bytes(2, "little") + (16).to_bytes(2, "little")
     + b"data" + (16000).to_bytes(4, "little") + bytes(16000)
 )
+APPLICATION_ID_LENGTH = 36  # a UUID, as Vonage's application ids are
+NUL_REASON = "may not contain the NUL character (\\u0000)"
 CALL_LIST_STATUSES = ("started", "ringing", "answered", "machine", "completed", "busy",
                       "cancelled", "failed", "rejected", "timeout", "unanswered")
 
@@ -72,9 +79,9 @@ def not_found(what: str) -> JsonResponse:
 
 def _json_body(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
     try:
-        return json.loads(request.body or b"null"), None
-    except (ValueError, RecursionError):
-        return None, invalid([{"name": "body", "reason": "must be valid JSON"}])
+        return json_parse_storable(request.body or b"null"), None
+    except JsonRefused as refused:
+        return None, invalid([{"name": "body", "reason": f"must be valid JSON ({refused})"}])
 
 
 def _checked_body(
@@ -99,6 +106,11 @@ def _api(authenticate: Callable[[HttpRequest], Any], methods: tuple[str, ...]):
                                    f"{request.method} is not allowed here.")
                 response["Allow"] = ", ".join(methods)
                 return response
+            if any(NUL in value for value in kwargs.values()):
+                return problem(404, "not-found", "Not Found", "There is nothing at this address.")
+            names = nul_parameters(request.GET)
+            if names:
+                return invalid([{"name": name, "reason": NUL_REASON} for name in names])
             try:
                 who = authenticate(request)
             except Unauthorized as exc:
@@ -417,6 +429,12 @@ def _application_problems(body: Any) -> list[dict[str, str]]:
     problems = []
     if not isinstance(body.get("name"), str) or not body["name"].strip():
         problems.append({"name": "name", "reason": "is required"})
+    elif len(body["name"]) > APPLICATION_NAME_LENGTH:
+        problems.append({"name": "name", "reason": f"is over {APPLICATION_NAME_LENGTH} "
+                                                  "characters"})
+    problems += [{"name": name, "reason": "must be an object"}
+                 for name in ("keys", "capabilities", "privacy")
+                 if body.get(name) and not isinstance(body[name], dict)]
     public_key = (body.get("keys") or {}).get("public_key") if isinstance(
         body.get("keys"), dict) else None
     if public_key:
@@ -494,6 +512,9 @@ def _number_object(number: SandboxNumber) -> dict[str, Any]:
 
 @account_api("POST")
 def number_update(request: HttpRequest, account) -> HttpResponse:
+    if nul_parameters(request.POST):
+        return JsonResponse({"error-code": "420", "error-code-label":
+                             f"parameters {NUL_REASON}"}, status=420)
     msisdn, country = request.POST.get("msisdn", ""), request.POST.get("country", "")
     if not msisdn or not country:
         return JsonResponse({"error-code": "420", "error-code-label":
@@ -502,6 +523,10 @@ def number_update(request: HttpRequest, account) -> HttpResponse:
     if number is None:
         return JsonResponse({"error-code": "420", "error-code-label":
                              "the account does not own this number"}, status=420)
-    number.app_id = request.POST.get("app_id", "")
+    app_id = request.POST.get("app_id", "")
+    if len(app_id) > APPLICATION_ID_LENGTH:
+        return JsonResponse({"error-code": "420", "error-code-label":
+                             "app_id is not an application id"}, status=420)
+    number.app_id = app_id
     number.save(update_fields=["app_id"])
     return JsonResponse({"error-code": "200", "error-code-label": "success"})
