@@ -72,3 +72,9 @@ def test_a_nul_character_in_the_body_is_a_400_in_jambonz_words(send):
     response = send("POST", "/sandbox/v1/Applications", {"name": "a\u0000"})
 
     assert "NUL character" in refused(response, 400)
+
+
+def test_a_query_django_cannot_read_is_refused_in_jambonz_words(send):
+    query = "&".join(f"p{index}=1" for index in range(1001))  # past DATA_UPLOAD_MAX_NUMBER_FIELDS
+
+    assert "cannot be read" in refused(send("GET", f"{CALLS}?{query}"), 400)

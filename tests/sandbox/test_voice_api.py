@@ -340,3 +340,20 @@ def test_a_number_update_the_sandbox_cannot_keep_is_vonages_420(client, sandbox_
 
     assert response.status_code == 420
     assert response.json()["error-code"] == "420"
+
+
+# What Django cannot read (a form past DATA_UPLOAD_MAX_NUMBER_FIELDS, a multipart body without
+# its boundary, a body past DATA_UPLOAD_MAX_MEMORY_SIZE) is refused in Vonage's shape too, not
+# on Django's HTML error page.
+@pytest.mark.parametrize(("data", "content_type", "status"), [
+    (b"a=1" + b"&a=1" * 1000, "application/x-www-form-urlencoded", 400),
+    (b"--xyz\r\n", "multipart/form-data", 400),
+    (b"x" * (2_621_440 + 1), "application/json", 413),
+])
+def test_a_request_django_cannot_read_is_refused_in_vonages_shape(
+        client, sandbox_account, data, content_type, status):
+    response = client.generic("POST", "/sandbox/number/update", data,
+                              content_type=content_type, **basic(sandbox_account))
+
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/problem+json"

@@ -92,20 +92,23 @@ NOT_QUITE_JSON = st.sampled_from([
     b'{"a":' * 3000 + b"1" + b"}" * 3000, b'{"name": "x\\u0000y"}', b"\xff\xfe",
     b'{"timeout": 1e400, "length_timer": -1e400}',
 ])
-BODIES = st.binary(max_size=200) | dumped(JSON) | NOT_QUITE_JSON
+# Past Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) and its 1,000 form fields.
+TOO_MUCH = st.sampled_from([b"x" * (2_621_440 + 1), b"a=1" + b"&a=1" * 1000])
+BODIES = st.binary(max_size=200) | dumped(JSON) | NOT_QUITE_JSON | TOO_MUCH
 PARAMETERS = st.sampled_from([
     "status", "date_start", "date_end", "conversation_uuid", "page_size", "record_index",
     "order", "page", "size", "index", "application_id", "has_application", "country",
     "pattern", "search_pattern", "api_key", "api_secret",
 ])
 QUERIES = st.dictionaries(PARAMETERS | st.text(max_size=6),
-                          TRICKY.map(str) | st.text(max_size=20), max_size=4)
+                          TRICKY.map(str) | st.text(max_size=20), max_size=4) | st.just(
+    {f"p{index}": "1" for index in range(1001)})
 METHODS = st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH"])
 # Mostly valid, so that most requests reach the views.
 CREDENTIALS = st.sampled_from(["valid", "valid", "valid", "none", "wrong"])
 CONTENT_TYPES = st.sampled_from([
     "application/json", "application/x-www-form-urlencoded", "text/plain", "",
-    "multipart/form-data; boundary=xyz",
+    "multipart/form-data; boundary=xyz", "multipart/form-data",
 ])
 # Anything a path segment can hold (Django's `str` converter stops at a slash).
 SEGMENT_TEXT = st.text(st.characters(exclude_characters="/"), min_size=1, max_size=30)

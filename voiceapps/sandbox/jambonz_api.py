@@ -33,7 +33,7 @@ from voiceapps.sandbox.models import (
 )
 from voiceapps.sandbox.numbers import numbers_for
 from voiceapps.sandbox.scripts import resolve_script
-from voiceapps.sandbox.views import SILENT_WAV
+from voiceapps.sandbox.views import SILENT_WAV, unreadable
 
 # jambonz's updateCall operations, one per request (a whisper may ride with one).
 UPDATES = (
@@ -86,6 +86,9 @@ def jambonz_api(*methods: str) -> Callable:
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method not in methods:
                 return _msg(405, f"{request.method} is not allowed here")
+            refusal = unreadable(request)
+            if refusal is not None:
+                return _msg(*refusal)
             if any(NUL in value for value in kwargs.values()):
                 return _msg(404, "not found")
             names = nul_parameters(request.GET)

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 
 from portal.jsontext import NUL, JsonRefused, json_parse_storable
@@ -77,6 +79,19 @@ def not_found(what: str) -> JsonResponse:
     return problem(404, "not-found", "Not Found", f"{what} was not found.")
 
 
+def unreadable(request: HttpRequest) -> tuple[int, str] | None:
+    """(status, why) when Django cannot read the request's query, body or form; None when it
+    can. Each dialect's door reads them here, so that the refusal is in that provider's words
+    rather than on Django's error page."""
+    try:  # each is parsed (and kept) on first access, which is what raises
+        _ = (request.GET, request.body, request.POST)
+    except RequestDataTooBig:
+        return 413, "The request body is too large."
+    except (SuspiciousOperation, MultiPartParserError) as exc:
+        return 400, f"The request cannot be read: {exc}"
+    return None
+
+
 def _json_body(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
     try:
         return json_parse_storable(request.body or b"null"), None
@@ -106,6 +121,11 @@ def _api(authenticate: Callable[[HttpRequest], Any], methods: tuple[str, ...]):
                                    f"{request.method} is not allowed here.")
                 response["Allow"] = ", ".join(methods)
                 return response
+            refusal = unreadable(request)
+            if refusal is not None:
+                status, why = refusal
+                return problem(status, "invalid-params" if status == 400 else "payload-too-large",
+                               "Bad Request" if status == 400 else "Payload Too Large", why)
             if any(NUL in value for value in kwargs.values()):
                 return problem(404, "not-found", "Not Found", "There is nothing at this address.")
             names = nul_parameters(request.GET)
