@@ -357,3 +357,16 @@ def test_a_request_django_cannot_read_is_refused_in_vonages_shape(
 
     assert response.status_code == status
     assert response["Content-Type"] == "application/problem+json"
+
+
+def test_a_recording_is_named_by_its_uuid_and_another_name_is_no_file(client, sandbox_app):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token()}"}
+    file_id = str(uuid.uuid4())
+
+    found = client.get(f"/sandbox/v1/files/{file_id}", **headers)
+    # A newline or a character past latin-1 cannot go in the Content-Disposition header.
+    missing = client.get("/sandbox/v1/files/%0A%C4%80", **headers)
+
+    assert found.status_code == 200 and file_id in found["Content-Disposition"]
+    assert missing.status_code == 404
+    assert missing["Content-Type"] == "application/problem+json"

@@ -363,11 +363,17 @@ def call_dtmf(request: HttpRequest, caller: Caller, call_uuid: str) -> HttpRespo
 @voice_api("GET", "DELETE")
 def recording(request: HttpRequest, caller: Caller, file_id: str) -> HttpResponse:
     """Every sandbox recording is one second of silence, fetched with the app's JWT; it
-    keeps none, so a DELETE always succeeds, as Vonage's does."""
+    keeps none, so a DELETE always succeeds, as Vonage's does. Its files are named by UUIDs
+    (the record events' recording_url): another name is no file, and could not be a header's
+    filename."""
     if request.method == "DELETE":
         return HttpResponse(status=204)
+    try:
+        name = uuid.UUID(file_id)
+    except ValueError:
+        return not_found(f"File {file_id}")
     response = HttpResponse(SILENT_WAV, content_type="audio/wav")
-    response["Content-Disposition"] = f'attachment; filename="{file_id}.wav"'
+    response["Content-Disposition"] = f'attachment; filename="{name}.wav"'
     return response
 
 
