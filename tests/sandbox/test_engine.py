@@ -752,3 +752,13 @@ def test_a_jambonz_verb_with_a_number_past_a_float_plays_to_the_calls_end(
     player.play()
 
     assert jambonz_statuses(receiver)[-1] == "completed" and finished(call)
+
+
+def test_a_jambonz_verb_holding_a_nul_character_is_played(place_jambonz, player, receiver):
+    # PostgreSQL cannot store the NUL in the call's verbs; jambonz says it as any character.
+    receiver.reply("/call_hook", [{"verb": "say", "text": "a\u0000b"}])
+    call = place_jambonz("447700900000")
+    player.play()
+
+    assert jambonz_statuses(receiver)[-1] == "completed" and finished(call)
+    assert finished(call).ncco == [{"verb": "say", "text": "a\ufffdb"}]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from portal.jsontext import json_number
+from portal.jsontext import json_number, without_nul
 from voiceapps.providers.voicegateway_verbs import verb_problems, verbs_normalised
 from voiceapps.sandbox import outbound
 from voiceapps.sandbox.models import SandboxCall
@@ -158,7 +158,8 @@ def verbs_from(reply: outbound.Reply, what: str) -> tuple[list | None, str]:
     if problems:
         path, sentence = problems[0]
         return None, f"The {what} returned verbs jambonz refuses: {path}: {sentence}"
-    return [_as_verb(entry) for entry in reply.body], ""
+    # jambonz plays a NUL as any other character; the call's stored verbs cannot hold one.
+    return [_as_verb(entry) for entry in without_nul(reply.body)], ""
 
 
 def _as_verb(entry: dict) -> dict:
