@@ -38,6 +38,7 @@ from tests.sandbox.conftest import (  # noqa: F401 (fixtures)
     app_jwt,
     jambonz_account,
     jambonz_call_body,
+    jambonz_headers,
     place,
     place_jambonz,
     player,
@@ -484,3 +485,62 @@ def test_a_jambonz_call_ends_as_jambonz_ends_it_whatever_its_hooks_answer(
             assert "call_hook" in caplog.text, caplog.text
 
     call_played()
+
+
+# A call answered at 3.5 s (ringing 0.5 s, answering 3 s) that talks for a minute: live when
+# the control request comes at 5 s.
+MINUTE = 15 * 60 * "x"
+ANSWERED = 5.0
+
+
+@pytest.mark.parametrize("dialect", ["vonage", "jambonz"])
+def test_live_control_with_random_values_never_stops_a_call(
+        dialect, place, place_jambonz, player, receiver, client, sandbox_app,  # noqa: F811
+        jambonz_account):  # noqa: F811
+    hook = f"{receiver.url}/hook"
+    if dialect == "vonage":
+        moved = [{"action": "talk", "text": "Moved"}]
+        bodies = st.one_of(
+            shaped({"destination": {"type": "ncco", "ncco": moved}}, {}, action="transfer"),
+            shaped({"destination": {"type": "ncco", "url": [hook]}}, {}, action="transfer"),
+            st.sampled_from(["hangup", "mute", "unmute", "earmuff", "unearmuff"]).map(
+                lambda action: {"action": action}))
+        later = vonage_ncco(receiver.url)
+    else:
+        # jambonz takes one operation per request, a whisper beside it.
+        whisper = {"whisper": {"verb": "say", "text": "hi"}}
+        bodies = st.one_of(*(shaped({name: plain}, whisper) for name, plain in {
+            "call_hook": hook, "call_status": "completed", "listen_status": "pause",
+            "mute_status": "mute", "dtmf": {"digit": "1"}}.items()))
+        later = jambonz_verbs(receiver.url)
+    statuses = []
+
+    @given(control=bodies, replies=st.lists(later, max_size=2))
+    @FUZZ
+    def controlled(control, replies) -> None:
+        receiver.requests.clear()
+        receiver.replies.clear()
+        for reply in replies:
+            receiver.reply("/hook", reply)
+        if dialect == "vonage":
+            receiver.reply("/answer", [{"action": "talk", "text": MINUTE}])
+            call = place("447700900000")
+            path, headers = f"/sandbox/v1/calls/{call.uuid}", {
+                "HTTP_AUTHORIZATION": f"Bearer {app_jwt()}"}
+        else:
+            receiver.reply("/call_hook", [{"verb": "say", "text": MINUTE}])
+            call = place_jambonz("447700900000")
+            path, headers = (f"/sandbox/v1/Accounts/{jambonz_account.account_sid}/Calls/"
+                             f"{call.uuid}"), jambonz_headers(jambonz_account)
+        player.play(until=player.now + ANSWERED)  # the player's clock runs on between calls
+
+        response = client.put(path, control, content_type="application/json", **headers)
+        player.play(limit=400)
+
+        assert response.status_code < 500, response.content
+        statuses.append(response.status_code)
+        call.refresh_from_db()
+        played_out(call)
+
+    controlled()
+    assert {202, 204} & set(statuses), "no control request was taken"
