@@ -10,7 +10,7 @@ error shape. Then calls of both dialects are played step by step (tests/sandbox/
 while their answer URL, call_hook and action hooks answer random NCCO actions and jambonz
 verbs: no step may raise (a raised step is a call retried until Celery gives up, then stuck),
 and each call must end as the provider ends it, Vonage reporting a refused answer to the
-event URL.
+event URL; so too after a live-control request with random values mid-call.
 """
 
 from __future__ import annotations
