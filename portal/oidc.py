@@ -16,6 +16,7 @@ import logging
 import re
 from typing import Any
 
+import jwt
 import requests
 from django.conf import settings
 from django.contrib import messages
@@ -30,10 +31,13 @@ from mozilla_django_oidc.views import (
 )
 
 from portal import services
+from portal.jsontext import NUL
 from portal.models import Role, User
 from portal.services import SYSTEM, Actor
 
 DISCOVERY_SECONDS = 3600
+EMAIL_LENGTH = User._meta.get_field("email").max_length
+SUBJECT_LENGTH = User._meta.get_field("oidc_subject").max_length
 logger = logging.getLogger(__name__)
 
 
@@ -73,9 +77,19 @@ def role_from_claims(claims: dict[str, Any]) -> Role | None:
     return Role(settings.OIDC_DEFAULT_ROLE) if settings.OIDC_DEFAULT_ROLE else None
 
 
+def _text_claim(claims: dict[str, Any], name: str, longest: int) -> str:
+    """A claim that should be text, as its column can hold it; "" for anything else (a list,
+    a number, a NUL, past the column): the provider's mappers are configured by hand."""
+    value = claims.get(name)
+    if not isinstance(value, str) or len(value) > longest or NUL in value:
+        return ""
+    return value
+
+
 def _free_username(claims: dict[str, Any]) -> str:
-    wanted = claims.get("preferred_username") or (claims.get("email") or "").split("@")[0]
-    base = re.sub(r"[^A-Za-z0-9@.+_-]", "", str(wanted))[:140] or (
+    wanted = (_text_claim(claims, "preferred_username", 1000)
+              or _text_claim(claims, "email", EMAIL_LENGTH).split("@")[0])
+    base = re.sub(r"[^A-Za-z0-9@.+_-]", "", wanted)[:140] or (
         "sso-" + hashlib.sha256(claims["sub"].encode()).hexdigest()[:8]
     )
     name, n = base, 1
@@ -108,7 +122,8 @@ class CallboardOIDCBackend(OIDCAuthenticationBackend):
         self.OIDC_RP_IDP_SIGN_KEY = None
         try:
             return super().authenticate(request, **kwargs)
-        except (requests.RequestException, SuspiciousOperation, ValueError, KeyError) as exc:
+        except (requests.RequestException, SuspiciousOperation, ValueError, KeyError,
+                jwt.PyJWTError) as exc:
             # The provider refused the code, or answered what cannot be trusted: no sign-in.
             logger.warning("Single sign-on failed: %s", exc)
             return None
@@ -126,8 +141,10 @@ class CallboardOIDCBackend(OIDCAuthenticationBackend):
         return payload
 
     def verify_claims(self, claims: dict[str, Any]) -> bool:
-        # The userinfo answer must be about the user the signed ID token names.
-        return bool(claims.get("sub")) and claims["sub"] == self.id_token_subject
+        # The userinfo answer must be about the user the signed ID token names, by an
+        # identifier as OpenID Connect spells it: text of at most 255 characters.
+        return (_text_claim(claims, "sub", SUBJECT_LENGTH) != ""
+                and claims["sub"] == self.id_token_subject)
 
     def filter_users_by_claims(self, claims: dict[str, Any]):
         return User.objects.filter(oidc_subject=claims["sub"])
@@ -142,7 +159,7 @@ class CallboardOIDCBackend(OIDCAuthenticationBackend):
         return services.user_create(
             actor=SYSTEM,
             username=_free_username(claims),
-            email=claims.get("email") or "",
+            email=_text_claim(claims, "email", EMAIL_LENGTH),
             role=self._role(claims),
             password=None,
             oidc_subject=claims["sub"],

@@ -112,6 +112,31 @@ def test_an_id_token_for_another_client_is_refused(oidc_provider):
     assert not User.objects.filter(oidc_subject="idp-6").exists()
 
 
+# The provider's claims come from mappers an administrator configured by hand: a list where
+# text belongs, or text past a column, was a 500 creating the user.
+@pytest.mark.parametrize("email", [["di@example.com"], "d" * 250 + "@example.com", "di\u0000@x.io"])
+def test_an_email_claim_that_is_no_address_leaves_the_email_empty(oidc_provider, email):
+    oidc_provider.user = {"sub": "idp-7", "email": email, "groups": ["staff"]}
+
+    response = sso_sign_in(Client())
+
+    assert response.status_code == 302 and response.url == "/"
+    user = User.objects.get(oidc_subject="idp-7")
+    assert user.email == "" and user.username.startswith("sso-")
+
+
+@pytest.mark.parametrize("subject", [4711, "s" * 256])
+def test_a_subject_that_is_no_openid_identifier_is_refused(oidc_provider, subject):
+    oidc_provider.user = {"sub": subject, "email": "fa@example.com", "groups": ["staff"]}
+    client = Client()
+
+    response = sso_sign_in(client)
+
+    assert response.url == reverse("login")
+    assert "Single sign-on did not complete" in client.get(reverse("login")).content.decode()
+    assert not User.objects.filter(email="fa@example.com").exists()
+
+
 def test_sso_is_absent_until_configured(client):
     assert client.get(reverse("oidc_login")).status_code == 404
     assert "single sign-on" not in client.get(reverse("login")).content.decode()
