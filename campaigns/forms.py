@@ -199,8 +199,8 @@ def rule_rows(campaign: Campaign | None, data: Any = None) -> tuple[WindowRows, 
 class ContactUploadForm(forms.Form):
     file = forms.FileField(
         label="Contacts file (CSV)",
-        help_text="CSV with a `number` column, optionally `timezone`; "
-        "other columns become {{custom.NAME}} variables."
+        help_text="CSV (UTF-8; commas, semicolons or tabs) with a `number` column, optionally "
+        "`timezone`; other columns become {{custom.NAME}} variables."
     )
 
 

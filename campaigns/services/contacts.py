@@ -38,6 +38,7 @@ from portal.services import Actor, audit_record
 from voiceapps import phone
 
 NUMBER_COLUMN = "number"
+DELIMITERS = (",", ";", "\t")  # "," first: max() keeps the first of equals
 TIMEZONE_COLUMNS = ("timezone", "tz")
 # Files up to this many rows are read while the upload waits; larger ones by a worker.
 INLINE_ROWS = 500
@@ -181,9 +182,16 @@ def contacts_add(
     return contacts
 
 
+def delimiter_of(content: str) -> str:
+    """The separator the file's first line uses most of `,`, `;` and tab: Excel writes `;` where
+    the decimal mark is a comma (the Netherlands, Germany, France), and tabs as "Text"."""
+    first_line = content.partition("\n")[0]
+    return max(DELIMITERS, key=first_line.count)  # a tie, and a line of one column: ","
+
+
 def _read_csv(content: str) -> tuple[list[str], list[list[str]]]:
     """(header, rows) of a CSV; ValidationError on `file` if there is no number column."""
-    reader = csv.reader(io.StringIO(content))
+    reader = csv.reader(io.StringIO(content), delimiter=delimiter_of(content))
     try:
         header = [name.strip().lower() for name in next(reader, [])]
         rows = [values for values in reader if any(v.strip() for v in values)]
@@ -210,7 +218,8 @@ def read_upload(upload: File) -> str:
     try:
         content = upload.read().decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationError({"file": "Save the file as UTF-8 CSV and upload it again."}) from None
+        raise ValidationError({"file": "Save the file as UTF-8 CSV (in Excel: Save As, "
+                                       "“CSV UTF-8”) and upload it again."}) from None
     if "\x00" in content:
         line = content.count("\n", 0, content.index("\x00")) + 1
         raise ValidationError(

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from campaigns.models import Contact, ContactImport, ContactState, SkipReason
@@ -47,6 +48,33 @@ def test_every_row_is_kept_and_the_bad_ones_say_why():
     assert rows[8].timezone_ambiguous and len(rows[8].timezones) > 3
     assert rows[9].timezones == ["Europe/Amsterdam"]  # a given zone wins
     assert all(c.state == ContactState.PENDING for c in rows.values() if not c.skip_reason)
+
+
+# Excel separates with ";" where the decimal mark is a comma (the Netherlands, Germany,
+# France): such a file was refused for having no `number` column. "Text" files use tabs.
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_file_excel_saved_with_semicolons_or_tabs_is_read_by_its_columns(separator):
+    rows = [("number", "name", "amount"), ("+31 20 123 4567", "Ann", "12,50"),
+            ("+12125551234", "Bob", "")]
+    content = "\n".join(separator.join(row) for row in rows)
+
+    upload, _ = contacts.contacts_import(actor=SYSTEM, campaign=CampaignFactory(), content=content)
+    rows = by_row(upload)
+
+    assert (upload.total_rows, upload.accepted_rows) == (2, 2)
+    assert rows[2].e164 == "+31201234567"
+    assert rows[2].variables == {"name": "Ann", "amount": "12,50"}
+    assert rows[3].e164 == "+12125551234"
+
+
+def test_a_file_that_is_not_utf8_says_how_to_save_it():
+    upload = SimpleUploadedFile("list.csv", "number,name\n+31201234567,José\n".encode("cp1252"))
+
+    with pytest.raises(ValidationError) as error:
+        contacts.read_upload(upload)
+
+    assert error.value.message_dict["file"] == [
+        "Save the file as UTF-8 CSV (in Excel: Save As, “CSV UTF-8”) and upload it again."]
 
 
 def test_a_number_already_in_the_campaign_is_a_duplicate():

@@ -23,6 +23,17 @@ def test_an_upload_adds_each_number_once_and_names_bad_lines():
     assert sorted(listed.numbers.values_list("e164", flat=True)) == ["+12125551234", "+31201234567"]
 
 
+def test_an_upload_excel_saved_with_semicolons_takes_the_first_column():
+    listed = SuppressionListFactory()
+
+    added, problems = suppression.suppressed_numbers_upload(
+        actor=SYSTEM, suppression_list=listed,
+        content="number;name\n+31 20 123 4567;Ann\n+12125551234;Bob, Jr.\n")
+
+    assert (added, problems) == (2, [])
+    assert sorted(listed.numbers.values_list("e164", flat=True)) == ["+12125551234", "+31201234567"]
+
+
 def test_a_global_list_applies_to_every_account_and_an_account_list_to_its_own():
     ours, theirs = ProviderAccountFactory(), ProviderAccountFactory()
     suppression.suppressed_numbers_add(
