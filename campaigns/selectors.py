@@ -160,6 +160,12 @@ def board_cache_key(campaign: Campaign) -> str:
     return f"campaign-board:{campaign.pk}:{campaign.created_at.timestamp()}"
 
 
+def campaign_board_forget(*, campaign: Campaign) -> None:
+    """Contacts were added: the page the person is sent to shows them, not the reading of a
+    second ago beside "4 contacts added (see the contacts list)"."""
+    cache.delete(board_cache_key(campaign))
+
+
 def campaign_board(*, campaign: Campaign, now: datetime | None = None) -> Board:
     """The board's figures, read at most once a BOARD_FRESH_SECONDS per campaign, by one
     request at a time."""

@@ -28,7 +28,7 @@ from campaigns.selectors import (
     campaign_contacts_table,
     campaign_preview,
 )
-from campaigns.services import campaigns, contacts, suppression
+from campaigns.services import campaigns, contacts, suppression, uploads
 from campaigns.services import rehearsal as rehearsal_service
 from campaigns.services.campaigns import TRANSITIONS
 from portal.models import Role
@@ -117,7 +117,8 @@ class _CountedPaginator(Paginator):
 def _contacts_context(request: HttpRequest, campaign: Campaign, board: Board) -> dict:
     # The board's shared reading (one a second per campaign) has already counted the
     # contacts: a COUNT of 100,000 rows for every poll of every viewer's table is not paid
-    # again. At worst the pages are a second behind an import, as the board is.
+    # again. At worst a poll is a second behind an import, as the board is; the page an upload
+    # leads to is not (campaign_board_forget).
     page = _CountedPaginator(
         campaign_contacts_table(campaign=campaign), 50, count=board.total
     ).get_page(request.GET.get("page"))
@@ -219,7 +220,7 @@ def campaign_upload(request: HttpRequest, pk: int) -> HttpResponse:
             made, _ = contacts.contacts_import(
                 actor=Actor.from_request(request),
                 campaign=campaign,
-                content=contacts.read_upload(upload),
+                content=uploads.read_upload(upload),
                 filename=upload.name,
             )
         except ValidationError as error:
@@ -293,7 +294,7 @@ def suppression_list_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 added, problems = suppression.suppressed_numbers_upload(
                     actor=Actor.from_request(request),
                     suppression_list=listed,
-                    content=contacts.read_upload(form.cleaned_data["file"]),
+                    content=uploads.read_upload(form.cleaned_data["file"]),
                 )
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))

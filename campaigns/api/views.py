@@ -34,7 +34,7 @@ from campaigns.api.serializers import (
 from campaigns.models import Campaign, Contact, SuppressionList
 from campaigns.results import result_row
 from campaigns.selectors import campaign_board, campaign_contacts, campaign_preview
-from campaigns.services import campaigns, contacts, rehearsal, suppression
+from campaigns.services import campaigns, contacts, rehearsal, suppression, uploads
 from portal.api.parsers import JSONParser
 from portal.api.serializers import NoBodySerializer
 from portal.services import Actor
@@ -199,7 +199,7 @@ class CampaignContactsApi(_ContactsPageApi):
                 actor=actor,
                 campaign=campaign,
                 content=(data.validated_data["csv"] if field == "csv"
-                         else contacts.read_upload(data.validated_data["file"])),
+                         else uploads.read_upload(data.validated_data["file"])),
                 filename="api.csv" if field == "csv" else data.validated_data["file"].name,
                 idempotency_key=key,
             )

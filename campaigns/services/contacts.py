@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import phonenumbers
 from django.core.exceptions import ValidationError
-from django.core.files import File
 from django.db import connection, transaction
 from django.utils import timezone
 from phonenumbers import timezone as phone_timezones
@@ -33,19 +32,18 @@ from campaigns.models import (
     ImportStatus,
     SkipReason,
 )
+from campaigns.selectors import campaign_board_forget
 from campaigns.services.idempotency import made_with_key, save_once
+from campaigns.services.uploads import delimiter_of
 from portal.services import Actor, audit_record
 from voiceapps import phone
 
 NUMBER_COLUMN = "number"
-DELIMITERS = (",", ";", "\t")  # "," first: max() keeps the first of equals
 TIMEZONE_COLUMNS = ("timezone", "tz")
 # Files up to this many rows are read while the upload waits; larger ones by a worker.
 INLINE_ROWS = 500
 CHUNK_ROWS = 1000  # rows stored per transaction, and between progress updates
 MAX_VARIABLE_LENGTH = 500
-# About 400,000 rows of a number, a time zone and a name: held in memory and in one row.
-MAX_UPLOAD_BYTES = 16 * 2**20
 
 
 @cache
@@ -179,14 +177,8 @@ def contacts_add(
             obj=campaign,
             changes={"contacts": len(contacts)},
         )
+        transaction.on_commit(lambda: campaign_board_forget(campaign=campaign))
     return contacts
-
-
-def delimiter_of(content: str) -> str:
-    """The separator the file's first line uses most of `,`, `;` and tab: Excel writes `;` where
-    the decimal mark is a comma (the Netherlands, Germany, France), and tabs as "Text"."""
-    first_line = content.partition("\n")[0]
-    return max(DELIMITERS, key=first_line.count)  # a tie, and a line of one column: ","
 
 
 def _read_csv(content: str) -> tuple[list[str], list[list[str]]]:
@@ -207,25 +199,6 @@ def _read_csv(content: str) -> tuple[list[str], list[list[str]]]:
             }
         )
     return header, rows
-
-
-def read_upload(upload: File) -> str:
-    """An uploaded file's text (pages and API): at most MAX_UPLOAD_BYTES of UTF-8 without a NUL,
-    which PostgreSQL cannot store and no CSV of numbers holds."""
-    if upload.size > MAX_UPLOAD_BYTES:
-        raise ValidationError({"file": f"The file is over {MAX_UPLOAD_BYTES // 2**20} MB: split it "
-                                       "and upload each part."})
-    try:
-        content = upload.read().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationError({"file": "Save the file as UTF-8 CSV (in Excel: Save As, "
-                                       "“CSV UTF-8”) and upload it again."}) from None
-    if "\x00" in content:
-        line = content.count("\n", 0, content.index("\x00")) + 1
-        raise ValidationError(
-            {"file": f"Line {line} holds a NUL character: save the file as UTF-8 CSV again."}
-        )
-    return content
 
 
 def contacts_import(
@@ -311,6 +284,7 @@ def contact_import_run(*, import_id: int) -> None:
     ContactImport.objects.filter(pk=upload.pk).update(
         status=ImportStatus.DONE, finished_at=timezone.now()
     )
+    campaign_board_forget(campaign=campaign)
     _refresh_planner_statistics()
 
 

@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 
 from calls.models import Call, Direction
 from campaigns.models import Attempt, SuppressedNumber, SuppressionList
-from campaigns.services import contacts
+from campaigns.services.uploads import delimiter_of
 from portal.services import SYSTEM, Actor, audit_record
 from voiceapps import phone
 from voiceapps.models import ProviderAccount
@@ -87,7 +87,7 @@ def suppressed_numbers_upload(
     *, actor: Actor, suppression_list: SuppressionList, content: str
 ) -> tuple[int, list[str]]:
     """A file of numbers, one a line; a first line `number` (a CSV header) is skipped."""
-    delimiter = contacts.delimiter_of(content)
+    delimiter = delimiter_of(content)
     lines = [line.split(delimiter)[0].strip() for line in content.splitlines()]
     if lines and lines[0].lower() == "number":
         lines[0] = ""

@@ -6,7 +6,7 @@ from django.urls import reverse
 from openapi_schema_validator import OAS30Validator
 
 from campaigns.models import Campaign
-from campaigns.services import contacts
+from campaigns.services import uploads
 from tests.campaigns.conftest import CALLER
 from tests.factories import CampaignFactory
 
@@ -171,7 +171,7 @@ def test_a_list_of_100000_rows_is_uploaded_as_a_file_past_what_a_json_body_holds
 def test_an_uploaded_file_past_the_limit_is_a_400_naming_the_file_field(
     api_for, operator_user, application, monkeypatch
 ):
-    monkeypatch.setattr(contacts, "MAX_UPLOAD_BYTES", 2**20)
+    monkeypatch.setattr(uploads, "MAX_UPLOAD_BYTES", 2**20)
     campaign = CampaignFactory(application=application, created_by=operator_user)
     csv = b"number\n" + b"+12125551234\n" * 90_000  # 1.2 MB
 

@@ -2,7 +2,6 @@
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from campaigns.models import Contact, ContactImport, ContactState, SkipReason
@@ -65,16 +64,6 @@ def test_a_file_excel_saved_with_semicolons_or_tabs_is_read_by_its_columns(separ
     assert rows[2].e164 == "+31201234567"
     assert rows[2].variables == {"name": "Ann", "amount": "12,50"}
     assert rows[3].e164 == "+12125551234"
-
-
-def test_a_file_that_is_not_utf8_says_how_to_save_it():
-    upload = SimpleUploadedFile("list.csv", "number,name\n+31201234567,José\n".encode("cp1252"))
-
-    with pytest.raises(ValidationError) as error:
-        contacts.read_upload(upload)
-
-    assert error.value.message_dict["file"] == [
-        "Save the file as UTF-8 CSV (in Excel: Save As, “CSV UTF-8”) and upload it again."]
 
 
 def test_a_number_already_in_the_campaign_is_a_duplicate():

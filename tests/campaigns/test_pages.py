@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from campaigns.models import Campaign, CampaignStatus
 from campaigns.selectors import board_cache_key
-from campaigns.services import contacts
+from campaigns.services import uploads
 from tests.campaigns.conftest import CALLER
 from tests.factories import (
     AttemptFactory,
@@ -193,7 +193,7 @@ def test_an_upload_that_cannot_be_read_is_refused_naming_its_line(
 def test_a_file_past_the_upload_limit_is_refused_before_it_is_read(
     client_for, operator_user, monkeypatch
 ):
-    monkeypatch.setattr(contacts, "MAX_UPLOAD_BYTES", 2**20)
+    monkeypatch.setattr(uploads, "MAX_UPLOAD_BYTES", 2**20)
     campaign = CampaignFactory()
     csv = b"number\n" + b"+12125551234\n" * 90_000  # 1.2 MB
 
@@ -241,6 +241,25 @@ def test_the_preview_and_results_files_quote_a_typed_formula(client_for, operato
 
     assert [row["number"] for row in preview] == ["+31201234567", "'" + typed]
     assert [row["number"] for row in results] == ["+31201234567", "'" + typed]
+
+
+def test_after_an_upload_the_page_shows_the_contacts_it_says_were_added(
+    client_for, operator_user
+):
+    # The board is read once a second per campaign; the page read just before the upload (as
+    # its own polls do) showed "No contacts yet" under "2 contacts added" for that second.
+    client = client_for(operator_user)
+    campaign = CampaignFactory()
+    assert "No contacts yet" in client.get(f"/campaigns/{campaign.pk}/").content.decode()
+
+    page = client.post(
+        f"/campaigns/{campaign.pk}/contacts",
+        {"file": SimpleUploadedFile("list.csv", b"number\n+31201234567\n+12125551234\n")},
+        follow=True,
+    ).content.decode()
+
+    assert "2 contacts added" in page and 'data-field="contacts">2 contacts<' in page
+    assert "No contacts yet" not in page and "+31 20 123 4567" in page
 
 
 def test_viewers_cannot_start_a_campaign(client_for, viewer_user):
