@@ -256,17 +256,12 @@ def _store(call: SandboxCall, *, claim_next: bool = False) -> bool:
     return bool(rawrows.update_where(SandboxCall, values, pk=call.pk, step=call.step))
 
 
-def _seconds(value: Any, default: float = 0.0) -> float:
-    """A number of seconds from a hook's verbs or a call's options: Vonage checks its own
-    ranges first; jambonz takes any number, so a huge one is the longest wait."""
-    return json_number(value, low=0, high=jambonz.LONGEST_WAIT, default=default)
-
-
 def _deadline(call: SandboxCall, after: Next) -> Next:
     """A step that would run past the call's length limit or the callee's hang-up ends it."""
     if call.answered_clock is None or after.op in ENDING_OPS:
         return after
-    limit = _seconds(call.request.get(_top_or_leg(call, "length_timer", "timeLimit", "limit")))
+    limit = jambonz.wait_seconds(
+        call.request.get(_top_or_leg(call, "length_timer", "timeLimit", "limit")))
     limits = [(call.answered_clock + (limit or DEFAULT_LENGTH_TIMER), "platform")]
     if call.script.get("hangup_after") is not None:
         limits.append((call.answered_clock + call.script["hangup_after"], "user"))
@@ -398,8 +393,8 @@ def op_start(call: SandboxCall) -> Next:
 def op_ring(call: SandboxCall) -> Next:
     emit_status(call, "ringing")
     outcome = call.script["outcome"]
-    ring_limit = _seconds(call.request.get(_top_or_leg(call, "ringing_timer", "timeout",
-                                                       "timeout")))
+    ring_limit = jambonz.wait_seconds(
+        call.request.get(_top_or_leg(call, "ringing_timer", "timeout", "timeout")))
     ring_limit = ring_limit or DEFAULT_RINGING_TIMER
     if outcome == "busy":
         return Next("busy", min(BUSY_AFTER, ring_limit))
@@ -707,17 +702,18 @@ def answer_input(call: SandboxCall, action: dict) -> tuple[dict[str, Any], float
         if words and not (digits and "dtmf" in kinds):
             payload["speech"] = {"timeout_reason": "end_on_silence_timeout",
                                  "results": [{"text": words, "confidence": "0.93"}]}
-            delay = SPEECH_AFTER + _seconds(speech.get("endOnSilence"), 2.0)
+            delay = SPEECH_AFTER + jambonz.wait_seconds(speech.get("endOnSilence"), 2.0)
         else:
             payload["speech"] = {"timeout_reason": "start_timeout", "results": []}
             if not digits:
-                delay = max(delay, _seconds(speech.get("startTimeout"), SPEECH_START_TIMEOUT))
+                delay = max(delay, jambonz.wait_seconds(speech.get("startTimeout"),
+                                                        SPEECH_START_TIMEOUT))
     return payload, delay
 
 
 def _keys(digits: str, dtmf: dict) -> tuple[str, bool, float]:
     """(digits sent, timed_out, seconds taken) for keys pressed at a DTMF input."""
-    timeout = _seconds(dtmf.get("timeOut"), DTMF_TIMEOUT)
+    timeout = jambonz.wait_seconds(dtmf.get("timeOut"), DTMF_TIMEOUT)
     if not digits:
         return "", True, timeout
     max_digits = int(json_number(dtmf.get("maxDigits"), low=1, high=MAX_DIGITS, default=4))

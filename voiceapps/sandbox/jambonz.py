@@ -135,6 +135,12 @@ def _amd(call: SandboxCall, verdict: str) -> outbound.Reply:
     return _post(call, hook, payload, "amd result")
 
 
+def wait_seconds(value: Any, default: float = 0.0) -> float:
+    """A number of seconds from a hook's verbs or a call's options (the engine's too): Vonage
+    checks its own ranges first; jambonz takes any number, so a huge one is the longest wait."""
+    return json_number(value, low=0, high=LONGEST_WAIT, default=default)
+
+
 def machine_detection(request: Mapping[str, Any]) -> dict[str, Any]:
     """jambonz's amd reports and lets the call go on; it never hangs up on a machine. A
     machine that never beeps is reported after the amd's tone timeout."""
@@ -202,8 +208,7 @@ def run_verb(call: SandboxCall, verb: dict, player: Player) -> Any:
     if name in ("say", "play"):
         return next_step("action", _prompt_seconds(verb, player))
     if name == "pause":
-        return next_step("action", json_number(verb.get("length"), low=0, high=LONGEST_WAIT,
-                                               default=0))
+        return next_step("action", wait_seconds(verb.get("length")))
     if name == "gather":
         return _gather(call, verb, player)
     if name == "hangup":

@@ -18,8 +18,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from portal.jsontext import NUL, JsonRefused, json_parse_storable
-from portal.params import nul_parameters, parse_int
+from portal.jsontext import JsonRefused, json_parse_storable
+from portal.params import parse_int
 from voiceapps.models import ProviderAccount
 from voiceapps.providers.registry import provider_class
 from voiceapps.providers.voicegateway_verbs import verb_problems
@@ -33,7 +33,7 @@ from voiceapps.sandbox.models import (
 )
 from voiceapps.sandbox.numbers import numbers_for
 from voiceapps.sandbox.scripts import resolve_script
-from voiceapps.sandbox.views import SILENT_WAV, unreadable
+from voiceapps.sandbox.views import SILENT_WAV, door_refusal
 
 # jambonz's updateCall operations, one per request (a whisper may ride with one).
 UPDATES = (
@@ -86,14 +86,10 @@ def jambonz_api(*methods: str) -> Callable:
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method not in methods:
                 return _msg(405, f"{request.method} is not allowed here")
-            refusal = unreadable(request)
-            if refusal is not None:
-                return _msg(*refusal)
-            if any(NUL in value for value in kwargs.values()):
-                return _msg(404, "not found")
-            names = nul_parameters(request.GET)
-            if names:
-                return _msg(400, f"invalid {names[0]}")
+            refusal = door_refusal(request, kwargs.values())
+            if refusal is not None:  # a bad parameter in jambonz's words: "invalid <name>"
+                return _msg(refusal.status, f"invalid {refusal.parameters[0]}"
+                            if refusal.parameters else refusal.why)
             account = _account(request)
             if account is None:
                 return _msg(401, "Unauthorized")  # jambonz's passport answer

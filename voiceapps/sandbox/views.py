@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
@@ -79,17 +80,34 @@ def not_found(what: str) -> JsonResponse:
     return problem(404, "not-found", "Not Found", f"{what} was not found.")
 
 
-def unreadable(request: HttpRequest) -> tuple[int, str] | None:
-    """(status, why) when Django cannot read the request's query, body or form; None when it
-    can. Each dialect's door reads them here, so that the refusal is in that provider's words
-    rather than on Django's error page."""
+@dataclass(frozen=True)
+class DoorRefusal:
+    status: int
+    why: str
+    parameters: tuple[str, ...] = ()  # the query parameters at fault
+
+
+def door_refusal(request: HttpRequest, path_values: Iterable[str]) -> DoorRefusal | None:
+    """What each dialect's door refuses before anything else, for it to say in its provider's
+    words (portal's NUL middleware and Django's error page answer in Callboard's): a request
+    Django cannot read (its query, body or form), a NUL in the path or a query parameter."""
     try:  # each is parsed (and kept) on first access, which is what raises
         _ = (request.GET, request.body, request.POST)
     except RequestDataTooBig:
-        return 413, "The request body is too large."
+        return DoorRefusal(413, "The request body is too large.")
     except (SuspiciousOperation, MultiPartParserError) as exc:
-        return 400, f"The request cannot be read: {exc}"
+        return DoorRefusal(400, f"The request cannot be read: {exc}")
+    if any(NUL in value for value in path_values):
+        return DoorRefusal(404, "There is nothing at this address.")
+    names = nul_parameters(request.GET)
+    if names:
+        return DoorRefusal(400, f"The parameter {names[0]} {NUL_REASON}.", tuple(names))
     return None
+
+
+# The problem type and title of each status a door refuses with (Vonage's API errors).
+DOOR_PROBLEMS = {400: ("invalid-params", "Bad Request"), 404: ("not-found", "Not Found"),
+                 413: ("payload-too-large", "Payload Too Large")}
 
 
 def _json_body(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
@@ -121,16 +139,12 @@ def _api(authenticate: Callable[[HttpRequest], Any], methods: tuple[str, ...]):
                                    f"{request.method} is not allowed here.")
                 response["Allow"] = ", ".join(methods)
                 return response
-            refusal = unreadable(request)
+            refusal = door_refusal(request, kwargs.values())
             if refusal is not None:
-                status, why = refusal
-                return problem(status, "invalid-params" if status == 400 else "payload-too-large",
-                               "Bad Request" if status == 400 else "Payload Too Large", why)
-            if any(NUL in value for value in kwargs.values()):
-                return problem(404, "not-found", "Not Found", "There is nothing at this address.")
-            names = nul_parameters(request.GET)
-            if names:
-                return invalid([{"name": name, "reason": NUL_REASON} for name in names])
+                code, title = DOOR_PROBLEMS[refusal.status]
+                return problem(refusal.status, code, title, refusal.why,
+                               [{"name": name, "reason": NUL_REASON}
+                                for name in refusal.parameters])
             try:
                 who = authenticate(request)
             except Unauthorized as exc:
