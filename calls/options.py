@@ -17,7 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from voiceapps.providers.base import Provider
-from voiceapps.providers.options import CATALOG, STRING_MAP, one_of, text
+from voiceapps.providers.options import CATALOG, SIP_HEADERS, one_of, text
 
 # Key names that hold credentials: Callboard stores call options in plain JSON, so none may
 # carry one (a hook's basic-auth password belongs in the URL token instead).
@@ -44,8 +44,8 @@ ENDPOINT_SCHEMAS: dict[str, dict[str, dict]] = {
     "sip": {
         "uri": {"type": "string", "pattern": r"^sips?:\S+$", "maxLength": 255,
                 "message": "Must be a SIP URI such as sip:alice@example.com."},
-        "headers": STRING_MAP,
-        "standard_headers": STRING_MAP,
+        "headers": SIP_HEADERS,
+        "standard_headers": SIP_HEADERS,
     },
     "websocket": {
         "uri": {"type": "string", "pattern": r"^wss?://\S+$", "maxLength": 255,
@@ -62,7 +62,8 @@ ENDPOINT_SCHEMAS: dict[str, dict[str, dict]] = {
 TAG_SCHEMA = {
     "type": "object",
     "maxProperties": MAX_TAGS,
-    "propertyNames": {"pattern": TAG_KEY},
+    "propertyNames": {"pattern": TAG_KEY,
+                      "message": "Names may only use letters, digits and _ (at most 40)."},
     "additionalProperties": {"type": "string", "maxLength": 500,
                              "message": "Each value must be text of at most 500 characters."},
     "message": f"Must be at most {MAX_TAGS} names (letters, digits, _) with text values.",
@@ -86,8 +87,7 @@ def schema_problems(schema: Mapping[str, Any], value: Any, path: str) -> dict[st
                     else "Not a known key here."
                 )
         elif "propertyNames" in error.schema_path:
-            problems.setdefault(at, []).append(
-                f"“{error.instance}”: names may only use letters, digits and _ (at most 40).")
+            problems.setdefault(at, []).append(f"“{error.instance}”: {error.schema['message']}")
         else:
             problems.setdefault(at, []).append(error.schema.get("message") or error.message)
     return problems

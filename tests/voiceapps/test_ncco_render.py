@@ -124,6 +124,23 @@ def test_in_a_url_past_its_host_a_value_is_percent_encoded() -> None:
     assert rendered[2]["endpoint"][0]["uri"] == "wss://ws.example/a"
 
 
+def test_in_a_sip_header_a_value_stays_on_one_line() -> None:
+    # A contact's "Ann\r\nX-Billing: free" would end the header and add one to the INVITE.
+    template = [{"action": "connect", "endpoint": [{
+        "type": "sip", "uri": "sip:desk@pbx.example",
+        "headers": {"X-Customer": "{{custom.name}}"},
+        "standardHeaders": {"User-to-User": "{{custom.name}}"}}]},
+        {"action": "talk", "text": "Goodbye {{custom.name}}"}]
+
+    rendered = render_ncco(template, {"custom.name": "Ann\r\nX-Billing: free"}).document
+
+    endpoint = rendered[0]["endpoint"][0]
+    assert endpoint["headers"] == {"X-Customer": "Ann X-Billing: free"}
+    assert endpoint["standardHeaders"] == {"User-to-User": "Ann X-Billing: free"}
+    assert rendered[1]["text"] == "Goodbye Ann\r\nX-Billing: free"  # spoken text is not a header
+    assert validate_ncco(rendered).valid
+
+
 def test_builtins_fill_nested_endpoint_numbers_and_urls() -> None:
     result = render_ncco(CONNECT_TEMPLATE, CALL)
 

@@ -1227,3 +1227,14 @@ def test_any_json_value_gets_a_report(document: Any) -> None:
 @given(st.lists(near_miss_actions | json_values, max_size=6))
 def test_near_miss_documents_get_sound_reports(document: list[Any]) -> None:
     assert_sound_report(document, validate_ncco(document))
+
+
+def test_a_line_break_typed_into_a_sip_header_is_refused() -> None:
+    template = [{"action": "connect", "endpoint": [{
+        "type": "sip", "uri": "sip:desk@pbx.example", "headers": {"X-Customer": "Ann\nVia: x"},
+        "standardHeaders": {"User-to-User": "34\r\n"}}]}]
+
+    issues = {issue.path: issue.message for issue in validate_ncco(template).errors}
+
+    assert "one line of text" in issues["/0/endpoint/0/headers/X-Customer"]
+    assert "one line of text" in issues["/0/endpoint/0/standardHeaders/User-to-User"]

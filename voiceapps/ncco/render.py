@@ -31,6 +31,10 @@ _NAME = re.compile(r"to|from|uuid|conversation_uuid|custom\.[A-Za-z0-9_]+")
 _CUSTOM_PREFIX = "custom."
 _XML_QUOTES = {'"': "&quot;", "'": "&apos;"}  # a placeholder may stand in an attribute
 _URL_START = re.compile(r"(?:https?|wss?)://[^/?#]*", re.IGNORECASE)  # scheme and host
+# A SIP endpoint's headers go into the INVITE, where a line break would end the header and
+# start another of the value's choosing.
+_SIP_HEADERS = ("headers", "standardHeaders")
+_LINE_BREAKS = re.compile(r"[\r\n]+")
 
 
 @dataclass(frozen=True)
@@ -48,11 +52,13 @@ def render_ncco(document: object, variables: Mapping[str, str]) -> RenderResult:
     only looks like a placeholder (`{{ to }}`, `{{foo}}`) is left as typed. A value is data
     where it lands: in SSML text its `&`, `<`, `>` and quotes are XML entities ("Smith & Sons"
     made the document invalid XML and the talk fail), and in a URL past its host it is
-    percent-encoded ("Ann Smith" in a query made the URL one the provider refuses).
+    percent-encoded ("Ann Smith" in a query made the URL one the provider refuses), and in
+    a SIP endpoint's header its line breaks are a space.
     """
     missing: dict[str, None] = {}
 
-    def substitute(match: re.Match[str], ssml: bool, url_path_from: int | None) -> str:
+    def substitute(match: re.Match[str], ssml: bool, url_path_from: int | None,
+                   header: bool) -> str:
         name = match.group(1)
         if not _NAME.fullmatch(name):
             return match.group(0)
@@ -60,11 +66,13 @@ def render_ncco(document: object, variables: Mapping[str, str]) -> RenderResult:
         if value is None:
             missing.setdefault(name)
             return ""
+        if header:
+            return _LINE_BREAKS.sub(" ", value)
         if url_path_from is not None and match.start() >= url_path_from:
             return quote(value, safe="")
         return xml_escape(value, _XML_QUOTES) if ssml else value
 
-    def fill(value: Any) -> Any:
+    def fill(value: Any, header: bool = False) -> Any:
         if isinstance(value, str):
             if "{{" not in value:
                 return value
@@ -72,11 +80,14 @@ def render_ncco(document: object, variables: Mapping[str, str]) -> RenderResult:
             # left as typed.
             url = _URL_START.match(value)
             ssml, url_path_from = is_ssml(value), url.end() if url else None
-            return _TOKEN.sub(lambda match: substitute(match, ssml, url_path_from), value)
+            return _TOKEN.sub(lambda match: substitute(match, ssml, url_path_from, header),
+                              value)
         if isinstance(value, list):
             return [fill(item) for item in value]
         if isinstance(value, dict):
-            return {key: fill(item) for key, item in value.items()}
+            sip = value.get("type") == "sip"
+            return {key: fill(item, header or (sip and key in _SIP_HEADERS))
+                    for key, item in value.items()}
         return value
 
     return RenderResult(document=fill(document), missing=list(missing))

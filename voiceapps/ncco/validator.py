@@ -332,6 +332,7 @@ _TRANSLATORS: dict[str, _Translator] = {
     "maxItems": _count_message,
     "uniqueItems": _unique_message,
     "pattern": _pattern_message,
+    "not": _pattern_message,  # schema.json's "not" refuses a pattern, e.g. a line break
 }
 
 

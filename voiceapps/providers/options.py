@@ -68,10 +68,16 @@ def json_object(properties: Mapping[str, Any], required: tuple[str, ...] = (), *
     return schema
 
 
-STRING_MAP = {
+# A SIP header's name is an RFC 3261 token, and its value one line: a line break in either
+# would end the header and start another of the sender's choosing in the INVITE.
+SIP_HEADERS = {
     "type": "object",
-    "additionalProperties": {"type": "string", "message": "Each value must be text."},
-    "message": "Must be an object of names and text values.",
+    "propertyNames": {"pattern": r"^[A-Za-z0-9.!%*_+`'~-]{1,100}$",
+                      "message": "A SIP header name holds only letters, digits and "
+                                 "- . ! % * _ + ` ' ~ (at most 100)."},
+    "additionalProperties": {"type": "string", "not": {"pattern": r"[\r\n\x00]"},
+                             "message": "Each value must be one line of text."},
+    "message": "Must be an object of SIP header names and one-line text values.",
 }
 URL = {"type": "string", "pattern": URL_PATTERN, "message": "Must be an http:// or https:// URL."}
 HOOK_STRING = {"type": "string", "pattern": HOOK_URL_PATTERN, "maxLength": HOOK_MAX_LENGTH,
@@ -207,7 +213,7 @@ CATALOG: tuple[CallOption, ...] = (
          Ask("recognizer", "AMD recognizer", "json",
              'Speech recognizer, e.g. {"vendor": "google", "language": "en-US"}.')),
     ),
-    CallOption("headers", STRING_MAP, VOICE_GATEWAY, SIP, _ask(
+    CallOption("headers", SIP_HEADERS, VOICE_GATEWAY, SIP, _ask(
         "SIP headers", "pairs", "Added to the INVITE.")),
     CallOption("dual_streams", {"type": "boolean", "message": "Must be true or false."},
                VOICE_GATEWAY, SIP, _ask("Offer two audio streams (dual streams)", "checkbox")),
