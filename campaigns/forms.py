@@ -16,6 +16,12 @@ from voiceapps.models import Application, CallProfile, ProviderAccount
 WEEKDAYS_9_TO_5 = [{"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "17:00"}]
 
 
+def _country_choices() -> list[tuple[str, str]]:
+    # Called when a form is built, not when this module is imported: naming every country
+    # takes about 0.1 s, which every process (web, worker, beat) paid at start.
+    return [("", "None — numbers must be in international format"), *phone.region_choices()]
+
+
 class CampaignForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(max_length=100)
     application = forms.ModelChoiceField(
@@ -40,8 +46,7 @@ class CampaignForm(ServiceErrorsMixin, forms.Form):
         initial="UTC", help_text="For numbers whose zone cannot be told from the number."
     )
     default_country = forms.ChoiceField(
-        choices=[("", "None — numbers must be in international format"),
-                 *phone.region_choices()],
+        choices=_country_choices,
         required=False,
         help_text="Contacts' numbers without a country code (06 12345678) are read as "
         "this country's; their time zones still come from the number.",
