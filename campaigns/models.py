@@ -77,6 +77,9 @@ class Campaign(models.Model):
     # [{"days": [0..6, Monday 0], "start": "09:00", "end": "17:00"}], in each contact's zone.
     windows = models.JSONField(default=list)
     default_timezone = models.CharField(max_length=64, default="UTC")
+    # An ISO 3166 code ("NL"): contacts' numbers without a country code are read as its
+    # national numbers. Blank: every number must be in international format.
+    default_country = models.CharField(max_length=2, blank=True)
     # {"busy": {"retries": 2, "delay_minutes": 10}, ...}: outcomes not named are final.
     retry_rules = models.JSONField(default=dict, blank=True)
     starts_at = models.DateTimeField(default=timezone.now)

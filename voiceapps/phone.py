@@ -1,6 +1,7 @@
 """Phone numbers: E.164 validation, normalisation and display, with `phonenumbers`."""
 
 import functools
+import unicodedata
 
 import phonenumbers
 from django.core.exceptions import ValidationError
@@ -19,33 +20,105 @@ def _plus(value: str) -> str:
     return text if not text or text.startswith("+") else "+" + text
 
 
-def normalise(value: str, *, field: str = "e164", strict: bool = True) -> tuple[str, str]:
+def _written_international(value: str) -> bool:
+    """Whether the number starts with a country code's prefix, "+" or "00"."""
+    return str(value).strip().startswith(("+", "00"))
+
+
+def normalise(
+    value: str, *, field: str = "e164", strict: bool = True, region: str = ""
+) -> tuple[str, str]:
     """(E.164, ISO country) for `value`, or a ValidationError naming `field`.
 
     Accepts spaces, dashes and dots, "00" or "+" prefixes, and bare digits as providers write
     them ("31201234567"). `strict` also requires the number to be valid in its country's
     numbering plan; numbers a provider lists only need to be possible (test ranges such as
     +44 7700 900xxx are not "valid" but do exist at the provider).
+
+    With `region` (an ISO 3166 code, "NL"), a number without "+" or "00" is first read as a
+    national number of that country ("06 12345678"), and kept if it is valid there; otherwise
+    it is read as above, and an error names the country it was tried in.
     """
+    national = bool(region) and not _written_international(value)
+    if national:
+        try:
+            parsed = phonenumbers.parse(str(value), region)
+        except phonenumbers.NumberParseException:
+            parsed = None
+        # Valid, not merely possible: a possible national number is only a length, and bare
+        # international digits (12125551234 in the Netherlands) would pass for one.
+        if parsed is not None and phonenumbers.is_valid_number(parsed):
+            return _e164_and_country(parsed)
     try:
         parsed = phonenumbers.parse(_plus(value), None)
     except phonenumbers.NumberParseException:
+        parsed = None
+    checks = phonenumbers.is_valid_number if strict else phonenumbers.is_possible_number
+    if parsed is not None and checks(parsed):
+        return _e164_and_country(parsed)
+    if national:
+        example = phonenumbers.format_number(
+            phonenumbers.example_number(region), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+        )
+        raise ValidationError(
+            {field: f"{value} is not a valid {region_name(region)} number; check the digits, or "
+                    f"give it in international format, e.g. {example}."}
+        )
+    if parsed is None:
         raise ValidationError(
             {field: "Enter the number in international format, e.g. +31 20 123 4567."}
-        ) from None
-    checks = phonenumbers.is_valid_number if strict else phonenumbers.is_possible_number
-    if not checks(parsed):
-        # It parsed, so it has a country code: what is wrong is that code or the digits.
-        raise ValidationError(
-            {field: f"{value} is not a number of country code +{parsed.country_code}; check "
-                    "the country code and the digits, e.g. +31 20 123 4567."}
         )
+    # It parsed, so it has a country code: what is wrong is that code or the digits.
+    raise ValidationError(
+        {field: f"{value} is not a number of country code +{parsed.country_code}; check "
+                "the country code and the digits, e.g. +31 20 123 4567."}
+    )
+
+
+def _e164_and_country(parsed: phonenumbers.PhoneNumber) -> tuple[str, str]:
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     # Test ranges have no region of their own; their country code still names the country.
     country = phonenumbers.region_code_for_number(parsed) or (
         phonenumbers.region_code_for_country_code(parsed.country_code)
     )
     return e164, "" if country == "ZZ" else country
+
+
+# Regions whose numbers `phonenumbers` names no country for: they share a country code
+# (Saint Barthélemy's +590 with Guadeloupe) or it has no English name for them.
+UNNAMED_REGIONS = {
+    "AC": "Ascension Island",
+    "BL": "Saint Barthélemy",
+    "EH": "Western Sahara",
+    "MF": "Saint Martin",
+    "TA": "Tristan da Cunha",
+    "XK": "Kosovo",
+}
+
+
+def region_name(region: str) -> str:
+    """"NL" -> "Netherlands"; "" for a region `phonenumbers` does not know."""
+    example = phonenumbers.example_number(region)
+    named = geocoder.country_name_for_number(example, "en") if example else ""
+    return named or UNNAMED_REGIONS.get(region, "")
+
+
+def _alphabetical(text: str) -> str:
+    """"Åland Islands" -> "aland islands": sorted among the A's, not after Zimbabwe."""
+    return "".join(
+        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
+    ).casefold()
+
+
+@functools.cache
+def region_choices() -> tuple[tuple[str, str], ...]:
+    """Every region `phonenumbers` reads national numbers of, by name: ("NL", "Netherlands
+    (+31)")."""
+    labelled = (
+        (region, f"{region_name(region)} (+{phonenumbers.country_code_for_region(region)})")
+        for region in phonenumbers.SUPPORTED_REGIONS
+    )
+    return tuple(sorted(labelled, key=lambda choice: _alphabetical(choice[1])))
 
 
 # Lists show the same numbers poll after poll (a campaign's contacts table every second), and
@@ -75,7 +148,7 @@ def destination(value: str, *, field: str, fictional: bool = False) -> str:
     assign names the country. With `fictional` (the sandbox) a number of full length that
     no country assigned, such as the drama range +44 7700 900xxx, is accepted too.
     """
-    international_prefix = str(value).strip().startswith(("+", "00"))
+    international_prefix = _written_international(value)
     example = "e.g. +44 20 7946 0999 or +31 20 123 4567"
     try:
         parsed = phonenumbers.parse(_plus(value), None)
@@ -93,9 +166,7 @@ def destination(value: str, *, field: str, fictional: bool = False) -> str:
             phonenumbers.is_possible_number_for_type_with_reason(parsed, kind)
             == phonenumbers.ValidationResult.IS_POSSIBLE for kind in FULL_LENGTH_TYPES)):
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    region = phonenumbers.region_code_for_country_code(parsed.country_code)
-    example_number = phonenumbers.example_number(region)
-    country = geocoder.country_name_for_number(example_number, "en") if example_number else ""
+    country = region_name(phonenumbers.region_code_for_country_code(parsed.country_code))
     where = f"a valid {country} number" if country else (
         f"a valid number of country code +{parsed.country_code}")
     raise ValidationError({field: f"{value} is not {where}; check the digits ({example})."})

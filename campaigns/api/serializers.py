@@ -41,6 +41,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "max_concurrent",
             "windows",
             "default_timezone",
+            "default_country",
             "retry_rules",
             "rehearsal_of",
             "starts_at",
@@ -83,6 +84,13 @@ class CampaignWriteSerializer(StrictSerializer):
         "contact's own time zone."
     )
     default_timezone = serializers.CharField(max_length=64, required=False, default="UTC")
+    default_country = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="An ISO 3166 code such as NL: contacts' numbers without a country code are "
+        "read as its national numbers. Empty: every number must be in international format.",
+    )
     retry_rules = ObjectField(
         required=False, help_text='{"busy": {"retries": 2, "delay_minutes": 10}}'
     )

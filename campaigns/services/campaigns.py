@@ -18,6 +18,7 @@ from campaigns.services import dialing
 from campaigns.services.contacts import known_timezones
 from campaigns.services.idempotency import made_with_key, save_once
 from portal.services import Actor, audit_record
+from voiceapps import phone
 
 # What a new campaign retries unless told otherwise (docs/decisions.md).
 DEFAULT_RETRY_RULES = {
@@ -66,6 +67,10 @@ def _check(campaign: Campaign) -> None:
         problems["windows"] = window_problems
     if campaign.default_timezone not in known_timezones():
         problems["default_timezone"] = ["Use a time zone name such as Europe/Amsterdam."]
+    if campaign.default_country and campaign.default_country not in dict(phone.region_choices()):
+        problems["default_country"] = [
+            "Use a country code such as NL, or leave it empty for international numbers only."
+        ]
     if retry_problems := _retry_problems(campaign.retry_rules):
         problems["retry_rules"] = retry_problems
     if campaign.ends_at and campaign.ends_at <= campaign.starts_at:

@@ -99,8 +99,11 @@ def check_row(
         return row
     try:
         # Possible, not valid: as Place a call takes its `to` (test ranges such as the
-        # sandbox's +44 7700 900xxx exist at providers but are no "valid" numbers).
-        row.e164, _ = phone.normalise(text, field=NUMBER_COLUMN, strict=False)
+        # sandbox's +44 7700 900xxx exist at providers but are no "valid" numbers). A number
+        # read as national in the campaign's country must be valid there (phone.normalise).
+        row.e164, _ = phone.normalise(
+            text, field=NUMBER_COLUMN, strict=False, region=campaign.default_country
+        )
     except ValidationError as error:
         row.problem = error.message_dict[NUMBER_COLUMN][0]
         return row

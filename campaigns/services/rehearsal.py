@@ -157,6 +157,7 @@ def campaign_rehearse(*, actor: Actor, campaign: Campaign) -> Campaign:
                 "max_concurrent": campaign.max_concurrent,
                 "windows": campaign.windows,
                 "default_timezone": campaign.default_timezone,
+                "default_country": campaign.default_country,
                 "retry_rules": campaign.retry_rules,
                 "starts_at": now,
                 "ends_at": campaign.ends_at

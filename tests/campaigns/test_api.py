@@ -215,3 +215,23 @@ def test_contacts_added_by_list_are_answered_as_the_schema_documents(
     body_schema = documented["content"]["application/json"]["schema"]
     OAS30Validator({**body_schema, "components": schema["components"]}).validate(added.json())
     assert added.status_code == 201 and added.json()[0]["e164"] == "+31201234567"
+
+
+def test_a_campaigns_country_reads_the_national_numbers_it_is_sent(
+    api_for, operator_user, application
+):
+    api = api_for(operator_user)
+    unknown = api.post("/api/v1/campaigns", body(application, default_country="Holland"),
+                       format="json")
+    assert unknown.status_code == 400 and list(unknown.json()["fields"]) == ["default_country"]
+
+    made = api.post("/api/v1/campaigns", body(application, default_country="NL"), format="json")
+    assert made.status_code == 201 and made.json()["default_country"] == "NL"
+    pk = made.json()["id"]
+    api.post(f"/api/v1/campaigns/{pk}/contacts", {"csv": "number\n06 12345678\n"},
+             format="json")
+    api.post(f"/api/v1/campaigns/{pk}/contacts", {"contacts": [{"number": "020 123 4567"}]},
+             format="json")
+
+    listed = api.get(f"/api/v1/campaigns/{pk}/contacts").json()["results"]
+    assert sorted(c["e164"] for c in listed) == ["+31201234567", "+31612345678"]

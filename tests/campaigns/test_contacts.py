@@ -125,3 +125,52 @@ def test_after_a_large_import_postgresql_plans_with_the_new_rows(monkeypatch):
         cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s",
                        [Contact._meta.db_table])
         assert cursor.fetchone()[0] == contacts.INLINE_ROWS + 1
+
+
+# Dialers and CRMs export national numbers ("06 12345678"): a campaign's default country
+# says whose they are. One with + or 00, or one not valid in that country, reads as before.
+@pytest.mark.parametrize(("country", "number", "e164"), [
+    ("NL", "06 12345678", "+31612345678"),
+    ("NL", "020-123 4567", "+31201234567"),
+    ("NL", "612345678", "+31612345678"),  # national first, without its trunk 0 too
+    ("NL", "12125551234", "+12125551234"),  # no Dutch number: bare international digits
+    ("NL", "+1 212 555 1234", "+12125551234"),
+    ("US", "0044 7400 123001", "+447400123001"),  # 00 is a country code's prefix there too
+    ("", "612345678", "+612345678"),  # no default country: bare digits are international
+])
+def test_a_number_without_a_country_code_is_read_in_the_campaigns_country_first(
+    country, number, e164
+):
+    upload, _ = contacts.contacts_import(
+        actor=SYSTEM, campaign=CampaignFactory(default_country=country),
+        content=f"number\n{number}\n",
+    )
+
+    assert by_row(upload)[2].e164 == e164 and upload.accepted_rows == 1
+
+
+def test_a_national_number_gets_the_zone_of_its_country():
+    campaign = CampaignFactory(default_country="NL", default_timezone="America/New_York")
+
+    added = contacts.contacts_add(actor=SYSTEM, campaign=campaign,
+                                  entries=[{"number": "06 12345678"}])
+
+    assert added[0].e164 == "+31612345678" and added[0].timezones == ["Europe/Amsterdam"]
+
+
+@pytest.mark.parametrize(("country", "number", "problem"), [
+    ("NL", "0612345", "0612345 is not a valid Netherlands number; check the digits, or give it "
+                      "in international format, e.g. +31 10 123 4567."),
+    # Written with its country code: the default country was not tried, nor is it named.
+    ("NL", "+32 123", "+32 123 is not a number of country code +32; check the country code and the "
+                      "digits, e.g. +31 20 123 4567."),
+    ("", "06 12345678", "Enter the number in international format, e.g. +31 20 123 4567."),
+])
+def test_a_number_read_nowhere_says_which_country_it_was_tried_in(country, number, problem):
+    upload, _ = contacts.contacts_import(
+        actor=SYSTEM, campaign=CampaignFactory(default_country=country),
+        content=f"number\n{number}\n",
+    )
+
+    contact = by_row(upload)[2]
+    assert contact.skip_reason == SkipReason.INVALID and contact.problem == problem

@@ -439,3 +439,31 @@ def test_an_expired_session_sends_the_campaign_page_to_the_login_page(client, pa
     campaign = CampaignFactory(status=CampaignStatus.RUNNING)
     response = client.get(f"/campaigns/{campaign.pk}/{part}")
     assert response.status_code == 204 and response["HX-Redirect"] == "/login/"
+
+
+def test_a_campaigns_country_is_chosen_by_name_and_its_national_numbers_listed_as_international(
+    client_for, operator_user, application
+):
+    client = client_for(operator_user)
+    form = campaign_form(application, "1", rows("windows", {"days": ["0"], "start": "09:00",
+                                                             "end": "17:00"}), rows("retries"))
+    page = client.get("/campaigns/new").content.decode()
+    assert '<option value="" selected>None — numbers must be in international format</option>' in (
+        page)
+    assert '<option value="NL">Netherlands (+31)</option>' in page
+
+    refused = client.post("/campaigns/new", {**form, "default_country": "QQ"})
+    assert 'id="id_default_country_error">' in refused.content.decode()
+    client.post("/campaigns/new", {**form, "default_country": "NL"})
+    campaign = Campaign.objects.get()
+    assert campaign.default_country == "NL"
+
+    detail = client.post(
+        f"/campaigns/{campaign.pk}/contacts",
+        {"file": SimpleUploadedFile("list.csv", b"number,name\n06 12345678,Ann\n0612345,Bo\n")},
+        follow=True,
+    ).content.decode()
+
+    assert "read as Netherlands (+31) numbers" in detail
+    assert "1 contacts added, 1 rows refused" in detail and "+31 6 12345678" in detail
+    assert "0612345 is not a valid Netherlands number" in detail

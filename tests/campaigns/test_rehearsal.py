@@ -51,6 +51,7 @@ def real(live_callboard):
         calls_per_second=20,
         windows=ALL_DAY,
         retry_rules={"busy": {"retries": 1, "delay_minutes": 0.05}},  # 3 s
+        default_country="NL",
     )
     contacts.contacts_import(
         actor=SYSTEM,
@@ -101,6 +102,7 @@ def test_a_rehearsal_copies_contacts_rules_and_flow_onto_the_sandbox(
     page = client.get(response["Location"]).content.decode()
     assert "A rehearsal of" in page and f"/campaigns/{real.pk}/" in page
     assert "Rehearse on the sandbox" not in page
+    assert "read as Netherlands (+31) numbers" in page  # more contacts read as the real's
     assert f"/campaigns/{rehearsal.pk}/" in client.get(f"/campaigns/{real.pk}/").content.decode()
     assert client.get(f"/campaigns/{rehearsal.pk}/results.csv").status_code == 200
 

@@ -30,6 +30,12 @@ def international(e164: str) -> str:
 
 
 @register.filter
+def region_label(region: str) -> str:
+    """"NL" -> "Netherlands (+31)"."""
+    return dict(phone.region_choices()).get(region, region)
+
+
+@register.filter
 def country_name(number) -> str:
     return phone.country_name(number.e164, number.country)
 
