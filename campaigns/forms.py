@@ -227,6 +227,13 @@ class SuppressionListForm(ServiceErrorsMixin, forms.Form):
 class SuppressedUploadForm(forms.Form):
     file = forms.FileField(
         help_text="One number a line, or a CSV whose first column is `number`; each in "
-        "international format (+31 20 123 4567), since a list is not one campaign's "
-        "and has no default country."
+        "international format (+31 20 123 4567), unless you say below which country the "
+        "others are in."
+    )
+    country = forms.ChoiceField(
+        choices=_country_choices,
+        required=False,
+        label="Numbers without a country code are in",
+        help_text="For this file only (06 12345678 in the Netherlands): a list is not one "
+        "campaign's, so it has no country of its own.",
     )

@@ -295,6 +295,7 @@ def suppression_list_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     actor=Actor.from_request(request),
                     suppression_list=listed,
                     content=uploads.read_upload(form.cleaned_data["file"]),
+                    country=form.cleaned_data["country"],
                 )
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))

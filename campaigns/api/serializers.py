@@ -200,4 +200,23 @@ class SuppressionListCreateSerializer(StrictSerializer):
 
 
 class NumbersAddSerializer(StrictSerializer):
-    numbers = serializers.ListField(child=serializers.CharField(max_length=40), max_length=10000)
+    numbers = serializers.ListField(
+        child=serializers.CharField(max_length=40), max_length=10000, required=False
+    )
+    file = serializers.FileField(
+        required=False,
+        help_text="A file of numbers as a multipart/form-data upload, as on the page: one a "
+        "line, or a CSV whose first column is `number`; up to 16 MB.",
+    )
+    country = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="An ISO 3166 code such as NL: numbers without a country code are read as its "
+        "national numbers. Empty: every number must be in international format.",
+    )
+
+    def validate(self, data: dict) -> dict:
+        if sum(name in data for name in ("numbers", "file")) != 1:
+            raise serializers.ValidationError("Give one of numbers or file.")
+        return data

@@ -349,20 +349,30 @@ class NumbersAddedSerializer(serializers.Serializer):
 
 class SuppressionListNumbersApi(APIView):
     account_scoped = False
+    # A file upload, as on the page: Django counts no file against the JSON body's 2.5 MB.
+    parser_classes = [JSONParser, MultiPartParser]
 
     @extend_schema(
         request=NumbersAddSerializer,
         responses=NumbersAddedSerializer,
-        summary="Add numbers to a do-not-call list (each checked; bad ones named)",
+        summary="Add numbers to a do-not-call list, as a list or a file (each checked; bad "
+        "ones named)",
     )
     def post(self, request, pk: int):
         listed = get_object_or_404(SuppressionList, pk=pk)
         data = NumbersAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        added, problems = suppression.suppressed_numbers_add(
-            actor=Actor.from_request(request),
-            suppression_list=listed,
-            numbers=data.validated_data["numbers"],
-            source="api",
-        )
+        given = data.validated_data
+        common = {
+            "actor": Actor.from_request(request),
+            "suppression_list": listed,
+            "source": "api",
+            "country": given["country"],
+        }
+        if "numbers" in given:
+            added, problems = suppression.suppressed_numbers_add(numbers=given["numbers"], **common)
+        else:
+            added, problems = suppression.suppressed_numbers_upload(
+                content=uploads.read_upload(given["file"]), **common
+            )
         return Response({"added": added, "problems": problems})

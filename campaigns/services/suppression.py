@@ -52,15 +52,28 @@ def suppression_list_create(
 
 
 def suppressed_numbers_add(
-    *, actor: Actor, suppression_list: SuppressionList, numbers: Iterable[str], source: str
+    *,
+    actor: Actor,
+    suppression_list: SuppressionList,
+    numbers: Iterable[str],
+    source: str,
+    country: str = "",
 ) -> tuple[int, list[str]]:
-    """(numbers added, one problem per number refused); numbers listed already are skipped."""
+    """(numbers added, one problem per number refused); numbers listed already are skipped.
+
+    `country` (an ISO code, "NL") is the country of the numbers given without a country code
+    ("06 12345678"), as the upload says: a list has none, since it is no one campaign's.
+    """
+    if country and country not in dict(phone.region_choices()):
+        raise ValidationError({"country": [
+            "Use a country code such as NL, or leave it empty when every number has its own."
+        ]})
     problems, valid = [], set()
     for position, text in enumerate(numbers, start=1):
         if not str(text).strip():
             continue
         try:
-            e164, _ = phone.normalise(text, field=NUMBER_FIELD, strict=False)
+            e164, _ = phone.normalise(text, field=NUMBER_FIELD, strict=False, region=country)
         except ValidationError as error:
             problems.append(f"Line {position}: {error.message_dict[NUMBER_FIELD][0]}")
         else:
@@ -78,13 +91,23 @@ def suppressed_numbers_add(
             actor=actor,
             action="suppression_list.add",
             obj=suppression_list,
-            changes={"added": len(valid - listed), "refused": len(problems), "source": source},
+            changes={
+                "added": len(valid - listed),
+                "refused": len(problems),
+                "source": source,
+                "country": country,
+            },
         )
     return len(valid - listed), problems
 
 
 def suppressed_numbers_upload(
-    *, actor: Actor, suppression_list: SuppressionList, content: str
+    *,
+    actor: Actor,
+    suppression_list: SuppressionList,
+    content: str,
+    country: str = "",
+    source: str = "upload",
 ) -> tuple[int, list[str]]:
     """A file of numbers, one a line; a first line `number` (a CSV header) is skipped."""
     delimiter = delimiter_of(content)
@@ -92,7 +115,11 @@ def suppressed_numbers_upload(
     if lines and lines[0].lower() == "number":
         lines[0] = ""
     return suppressed_numbers_add(
-        actor=actor, suppression_list=suppression_list, numbers=lines, source="upload"
+        actor=actor,
+        suppression_list=suppression_list,
+        numbers=lines,
+        source=source,
+        country=country,
     )
 
 

@@ -8,7 +8,7 @@ from openapi_schema_validator import OAS30Validator
 from campaigns.models import Campaign
 from campaigns.services import uploads
 from tests.campaigns.conftest import CALLER
-from tests.factories import CampaignFactory
+from tests.factories import CampaignFactory, SuppressionListFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -235,3 +235,25 @@ def test_a_campaigns_country_reads_the_national_numbers_it_is_sent(
 
     listed = api.get(f"/api/v1/campaigns/{pk}/contacts").json()["results"]
     assert sorted(c["e164"] for c in listed) == ["+31201234567", "+31612345678"]
+
+
+def test_do_not_call_numbers_sent_with_their_country_are_listed_in_international_format(
+    api_for, operator_user
+):
+    api = api_for(operator_user)
+    listed = SuppressionListFactory()
+    path = f"/api/v1/suppression-lists/{listed.pk}/numbers"
+
+    unknown = api.post(path, {"numbers": ["06 12345678"], "country": "Holland"}, format="json")
+    assert unknown.status_code == 400 and list(unknown.json()["fields"]) == ["country"]
+    as_list = api.post(path, {"numbers": ["06 12345678"], "country": "NL"}, format="json")
+    as_file = api.post(
+        path,
+        {"file": SimpleUploadedFile("dnc.csv", b"number\n020 123 4567\n", "text/csv"),
+         "country": "NL"},
+        format="multipart",
+    )
+
+    assert as_list.json() == {"added": 1, "problems": []}
+    assert as_file.json() == {"added": 1, "problems": []}
+    assert sorted(listed.numbers.values_list("e164", flat=True)) == ["+31201234567", "+31612345678"]

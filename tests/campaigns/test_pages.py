@@ -222,6 +222,26 @@ def test_a_do_not_call_upload_with_a_nul_is_refused_naming_its_line(client_for, 
     assert not listed.numbers.exists()
 
 
+def test_a_do_not_call_upload_says_which_country_its_national_numbers_are_in(
+    client_for, operator_user
+):
+    listed = SuppressionListFactory()
+    client = client_for(operator_user)
+    page = client.get(f"/campaigns/do-not-call/{listed.pk}/").content.decode()
+    assert "Numbers without a country code are in" in page
+    assert '<option value="NL">Netherlands (+31)</option>' in page
+
+    detail = client.post(
+        f"/campaigns/do-not-call/{listed.pk}/",
+        {"file": SimpleUploadedFile("dnc.csv", b"number\n06 12345678\n0612345\n"),
+         "country": "NL"},
+        follow=True,
+    ).content.decode()
+
+    assert "1 numbers added." in detail and "+31 6 12345678" in detail
+    assert "0612345 is not a valid Netherlands number" in detail
+
+
 def test_the_preview_and_results_files_quote_a_typed_formula(client_for, operator_user):
     # A contact's number as typed in the uploaded file is shown when it is not a number; a
     # spreadsheet opening the download must show it, never run it (OWASP's CSV injection).
