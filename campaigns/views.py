@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_POST
 
 from calls.views import live
@@ -229,8 +230,9 @@ def campaign_upload(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request,
                 (
-                    f"{made.accepted_rows} contacts added, {made.refused_rows} rows refused (see "
-                    "the contacts list)."
+                    f"{made.accepted_rows} contact{pluralize(made.accepted_rows)} added, "
+                    f"{made.refused_rows} row{pluralize(made.refused_rows)} refused (see the "
+                    "contacts list)."
                     if made.status == ImportStatus.DONE
                     else f"{made.total_rows} rows are being imported; see the progress bar."
                 ),
@@ -300,7 +302,7 @@ def suppression_list_detail(request: HttpRequest, pk: int) -> HttpResponse:
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
             else:
-                messages.success(request, f"{added} numbers added.")
+                messages.success(request, f"{added} number{pluralize(added)} added.")
                 for problem in problems[:20]:
                     messages.warning(request, problem)
                 return redirect("suppression_list_detail", pk=pk)

@@ -238,7 +238,7 @@ def test_a_do_not_call_upload_says_which_country_its_national_numbers_are_in(
         follow=True,
     ).content.decode()
 
-    assert "1 numbers added." in detail and "+31 6 12345678" in detail
+    assert "1 number added." in detail and "+31 6 12345678" in detail
     assert "0612345 is not a valid Netherlands number" in detail
 
 
@@ -485,5 +485,5 @@ def test_a_campaigns_country_is_chosen_by_name_and_its_national_numbers_listed_a
     ).content.decode()
 
     assert "read as Netherlands (+31) numbers" in detail
-    assert "1 contacts added, 1 rows refused" in detail and "+31 6 12345678" in detail
+    assert "1 contact added, 1 row refused" in detail and "+31 6 12345678" in detail
     assert "0612345 is not a valid Netherlands number" in detail

@@ -94,7 +94,7 @@ def test_an_operator_runs_a_campaign_on_the_sandbox(browser, live_callboard, bea
     numbers.write_text(f"number\n{ON_DO_NOT_CALL}\n")
     labelled(page, "File").set_input_files(numbers)
     page.get_by_role("button", name="Upload numbers").click()
-    expect(page.get_by_text("1 numbers added.")).to_be_visible()
+    expect(page.get_by_text("1 number added.")).to_be_visible()
 
     # A new campaign on the demo application, calling at any hour, retrying nothing.
     page.goto(f"{url}/campaigns/")
