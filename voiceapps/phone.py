@@ -110,14 +110,22 @@ def _alphabetical(text: str) -> str:
     ).casefold()
 
 
+def is_region(code: str) -> bool:
+    """Whether `code` is a region `phonenumbers` reads national numbers of ("NL"), checked
+    without naming every country as `region_choices` does."""
+    return code in phonenumbers.SUPPORTED_REGIONS
+
+
+def region_label(region: str) -> str:
+    """"NL" -> "Netherlands (+31)"."""
+    return f"{region_name(region)} (+{phonenumbers.country_code_for_region(region)})"
+
+
 @functools.cache
 def region_choices() -> tuple[tuple[str, str], ...]:
     """Every region `phonenumbers` reads national numbers of, by name: ("NL", "Netherlands
     (+31)")."""
-    labelled = (
-        (region, f"{region_name(region)} (+{phonenumbers.country_code_for_region(region)})")
-        for region in phonenumbers.SUPPORTED_REGIONS
-    )
+    labelled = ((region, region_label(region)) for region in phonenumbers.SUPPORTED_REGIONS)
     return tuple(sorted(labelled, key=lambda choice: _alphabetical(choice[1])))
 
 

@@ -67,7 +67,7 @@ def _check(campaign: Campaign) -> None:
         problems["windows"] = window_problems
     if campaign.default_timezone not in known_timezones():
         problems["default_timezone"] = ["Use a time zone name such as Europe/Amsterdam."]
-    if campaign.default_country and campaign.default_country not in dict(phone.region_choices()):
+    if campaign.default_country and not phone.is_region(campaign.default_country):
         problems["default_country"] = [
             "Use a country code such as NL, or leave it empty for international numbers only."
         ]

@@ -64,7 +64,7 @@ def suppressed_numbers_add(
     `country` (an ISO code, "NL") is the country of the numbers given without a country code
     ("06 12345678"), as the upload says: a list has none, since it is no one campaign's.
     """
-    if country and country not in dict(phone.region_choices()):
+    if country and not phone.is_region(country):
         raise ValidationError({"country": [
             "Use a country code such as NL, or leave it empty when every number has its own."
         ]})

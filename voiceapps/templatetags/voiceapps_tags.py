@@ -32,7 +32,7 @@ def international(e164: str) -> str:
 @register.filter
 def region_label(region: str) -> str:
     """"NL" -> "Netherlands (+31)"."""
-    return dict(phone.region_choices()).get(region, region)
+    return phone.region_label(region) if phone.is_region(region) else region
 
 
 @register.filter
