@@ -22,6 +22,15 @@ class CampaignStatus(models.TextChoices):
     FINISHED = "finished", "Finished"
 
 
+class HeldBack(models.TextChoices):
+    """What kept the scheduler's last tick below the campaign's pace (scheduler._dials_allowed)."""
+
+    NOTHING = "", "Nothing: it runs at its pace"
+    CAP = "cap", "Its concurrency cap"
+    ACCOUNT_QUEUE = "account_queue", "Its account's calls waiting to be sent"
+    FEW_DUE = "few_due", "Fewer contacts due than its pace allows"
+
+
 class Outcome(models.TextChoices):
     """How one attempt ended, as retry rules and results name it."""
 
@@ -93,6 +102,8 @@ class Campaign(models.Model):
     )
     # The pace's clock: the next dial may go at this time (one interval after the previous).
     next_dial_at = models.DateTimeField(null=True, blank=True)
+    # Why the last tick that could tell dialed fewer than the pace's share; the board says it.
+    held_back = models.CharField(max_length=16, choices=HeldBack.choices, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -34,6 +34,7 @@ from campaigns.models import (
     CampaignStatus,
     Contact,
     ContactState,
+    HeldBack,
     Outcome,
     SkipReason,
 )
@@ -172,8 +173,9 @@ def _pace_start(campaign: Campaign, now: datetime) -> datetime:
     return max(campaign.next_dial_at or now, now - timedelta(seconds=TICK / 2))
 
 
-def _dials_allowed(campaign: Campaign, now: datetime) -> int:
-    """Dials this tick may make: the pace's, the concurrency cap's and the account's share.
+def _dials_allowed(campaign: Campaign, now: datetime) -> tuple[int, HeldBack]:
+    """Dials this tick may make, the least of the pace's, the concurrency cap's and the
+    account's share; and which of them it is (the pace on a tie: held back by nothing).
 
     The pace's are the dials due before the next tick; at a pace slower than one a tick, only
     those due already, or a tick a few milliseconds late would dial a whole tick early (two
@@ -190,7 +192,11 @@ def _dials_allowed(campaign: Campaign, now: datetime) -> int:
     ).count()
     waiting = Call.objects.filter(account_id=campaign.account_id, status=CallStatus.QUEUED).count()
     account_share = math.ceil(float(campaign.account.calls_per_second)) - waiting
-    return max(0, min(by_pace, campaign.max_concurrent - in_progress, account_share))
+    by_cap = campaign.max_concurrent - in_progress
+    allowed = max(0, min(by_pace, by_cap, account_share))
+    if by_pace <= min(by_cap, account_share):
+        return allowed, HeldBack.NOTHING
+    return allowed, HeldBack.CAP if by_cap <= account_share else HeldBack.ACCOUNT_QUEUE
 
 
 def _outside_window(campaign: Campaign, contact: Contact, now: datetime) -> bool:
@@ -281,6 +287,26 @@ CONTACT_DIALED_FIELDS = ["attempts_made", "state", "skip_reason", "next_attempt_
                          "updated_at"]
 
 
+def _dial_due(campaign: Campaign, now: datetime, allowed: int) -> int:
+    """Dial up to `allowed` of the campaign's due contacts, in the caller's transaction;
+    returns the calls placed (attempts made)."""
+    to_dial, looked_at = _claim_dialable(campaign, now, allowed)
+    attempts = _attempts_of(campaign, to_dial, now) if to_dial else []
+    Attempt.objects.bulk_create(attempts)
+    # Plain UPDATEs rather than one per contact: the dialing ones all change alike; the
+    # few skipped, moved to their window's opening or refused, by what they became.
+    dialing_now = [c.pk for c in looked_at if c.state == ContactState.DIALING]
+    Contact.objects.filter(pk__in=dialing_now).update(
+        attempts_made=F("attempts_made") + 1, state=ContactState.DIALING, updated_at=now
+    )
+    _update_alike(
+        Contact,
+        [c for c in looked_at if c.state != ContactState.DIALING],
+        CONTACT_DIALED_FIELDS,
+    )
+    return len(to_dial)
+
+
 def campaign_dial(*, campaign_id: int, now: datetime) -> int:
     """Claim the campaign's due contacts and place their calls as one batch; returns the
     calls placed (attempts made)."""
@@ -293,28 +319,22 @@ def campaign_dial(*, campaign_id: int, now: datetime) -> int:
         )
         if campaign is None or now < campaign.starts_at:
             return 0  # another worker is dialing it, or it has not begun
-        allowed = _dials_allowed(campaign, now)
-        if allowed == 0:
-            return 0
-        to_dial, looked_at = _claim_dialable(campaign, now, allowed)
-        attempts = _attempts_of(campaign, to_dial, now) if to_dial else []
-        Attempt.objects.bulk_create(attempts)
-        # Plain UPDATEs rather than one per contact: the dialing ones all change alike; the
-        # few skipped, moved to their window's opening or refused, by what they became.
-        dialing_now = [c.pk for c in looked_at if c.state == ContactState.DIALING]
-        Contact.objects.filter(pk__in=dialing_now).update(
-            attempts_made=F("attempts_made") + 1, state=ContactState.DIALING, updated_at=now
-        )
-        _update_alike(
-            Contact,
-            [c for c in looked_at if c.state != ContactState.DIALING],
-            CONTACT_DIALED_FIELDS,
-        )
-        placed = len(to_dial)
+        allowed, held_back = _dials_allowed(campaign, now)
+        placed = _dial_due(campaign, now, allowed) if allowed else 0
+        if placed < allowed:  # the due contacts ran out before any limit did
+            held_back = HeldBack.FEW_DUE
+        changed = []
         if placed:
             interval = timedelta(seconds=1.0 / float(campaign.calls_per_second))
             campaign.next_dial_at = _pace_start(campaign, now) + placed * interval
-            campaign.save(update_fields=["next_dial_at", "updated_at"])
+            changed.append("next_dial_at")
+        # Written only when it changes: a campaign held back the same way every tick, or
+        # dialing at its pace, costs no UPDATE more than the pace's own.
+        if held_back != campaign.held_back:
+            campaign.held_back = held_back
+            changed.append("held_back")
+        if changed:
+            campaign.save(update_fields=[*changed, "updated_at"])
     return placed
 
 

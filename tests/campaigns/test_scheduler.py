@@ -5,9 +5,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from calls.models import Call, CallStatus
-from campaigns.models import Attempt, CampaignStatus, ContactState, Outcome, SkipReason
+from campaigns.models import (
+    Attempt,
+    CampaignStatus,
+    ContactState,
+    HeldBack,
+    Outcome,
+    SkipReason,
+)
 from campaigns.services import scheduler
 from campaigns.services.suppression import suppressed_numbers_add
 from forwarding.models import Delivery, EventType
@@ -264,6 +273,76 @@ def test_the_campaign_leaves_room_for_single_calls_on_its_account(running):
     with at(2025, 6, 2, 10, 0):
         tick()
     assert Attempt.objects.count() == 0
+
+
+def held_back(campaign) -> str:
+    campaign.refresh_from_db(fields=["held_back"])
+    return campaign.held_back
+
+
+def campaign_updates(queries: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries
+            if q["sql"].startswith('UPDATE "campaigns_campaign"')]
+
+
+def test_a_tick_records_what_held_the_campaign_back(running):
+    running.max_concurrent = 3  # below the pace's 5 a second
+    running.save()
+    ContactFactory.create_batch(9, campaign=running)
+    with at(2025, 6, 2, 10, 0, 0):
+        tick()
+    assert Attempt.objects.count() == 3 and held_back(running) == HeldBack.CAP
+
+    running.account.calls_per_second = 2
+    running.account.save()
+    end_calls(CallStatus.COMPLETED)
+    CallFactory.create_batch(2, account=running.account)  # single calls waiting to be sent
+    with at(2025, 6, 2, 10, 0, 5):
+        tick()
+    assert Attempt.objects.count() == 3 and held_back(running) == HeldBack.ACCOUNT_QUEUE
+
+    Call.objects.filter(status=CallStatus.QUEUED).update(status=CallStatus.COMPLETED)
+    running.max_concurrent = 50
+    running.save()
+    with at(2025, 6, 2, 10, 0, 10):
+        tick()  # the account allows 2, fewer than the pace: two dialed
+    assert Attempt.objects.count() == 5 and held_back(running) == HeldBack.ACCOUNT_QUEUE
+
+    running.account.calls_per_second = 10
+    running.account.save()
+    end_calls(CallStatus.COMPLETED)
+    with at(2025, 6, 2, 10, 0, 15):
+        tick()  # 4 contacts left, fewer than the pace allows
+    assert Attempt.objects.count() == 9 and held_back(running) == HeldBack.FEW_DUE
+
+
+def test_a_campaign_at_its_pace_is_held_back_by_nothing(running):
+    running.held_back = HeldBack.CAP  # from an earlier tick
+    running.save()
+    ContactFactory.create_batch(9, campaign=running)
+    with at(2025, 6, 2, 10, 0, 0):
+        tick()
+    assert Attempt.objects.count() == 5 and held_back(running) == HeldBack.NOTHING
+
+
+def test_the_reason_is_written_only_when_it_changes(running):
+    """The tick is the hot path: at its pace, the campaign's one UPDATE is the pace's clock;
+    held back the same way again, it is not written at all."""
+    ContactFactory.create_batch(20, campaign=running)
+    with at(2025, 6, 2, 10, 0, 0), CaptureQueriesContext(connection) as queries:
+        tick()
+    [update] = campaign_updates(queries)
+    assert "next_dial_at" in update and "held_back" not in update
+
+    running.max_concurrent = 7
+    running.save()
+    with at(2025, 6, 2, 10, 0, 1), CaptureQueriesContext(connection) as queries:
+        tick()  # 2 of the pace's 5: the cap
+    [update] = campaign_updates(queries)
+    assert "held_back" in update and held_back(running) == HeldBack.CAP
+    with at(2025, 6, 2, 10, 0, 2), CaptureQueriesContext(connection) as queries:
+        tick()  # the cap again, nothing dialed
+    assert campaign_updates(queries) == [] and held_back(running) == HeldBack.CAP
 
 
 def test_a_refused_call_ends_its_attempt_and_the_rest_of_the_batch_is_placed(running):
