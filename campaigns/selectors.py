@@ -26,17 +26,21 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from calls.models import Call, CallStatus
 from campaigns import windows
 from campaigns.models import (
     Attempt,
     AttemptStatus,
     Campaign,
+    CampaignStatus,
     Contact,
     ContactState,
+    HeldBack,
     Outcome,
     SkipReason,
 )
 from campaigns.services.suppression import suppressed_for
+from voiceapps.providers.wire import plural_s
 
 WILL_CALL = "will_call"
 
@@ -112,6 +116,9 @@ class Board:
     in_progress: int
     next_retries: list[Contact]
     pace_achieved: float  # calls per second over the last minute of dialing
+    # The account's calls waiting to be sent, read while the campaign runs. A default, as a
+    # reading cached by the release before (up to BOARD_PREVIOUS_SECONDS) has none.
+    waiting: int = 0
 
     @property
     def outcome_labels(self) -> list[tuple[str, int]]:
@@ -121,6 +128,27 @@ class Board:
     def figures(self) -> dict[str, Any]:
         """Everything but the campaign, which each reader has loaded fresh (its status)."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "campaign"}
+
+    @property
+    def held_back(self) -> str:
+        """What keeps a running campaign below its pace (HeldBack), as the scheduler's last
+        tick found; "" at its pace or when not running (a paused campaign keeps its last)."""
+        return self.campaign.held_back if self.campaign.status == CampaignStatus.RUNNING else ""
+
+    @property
+    def held_back_text(self) -> str:
+        """The reason in a sentence, for people; "" when there is none."""
+        cap = self.campaign.max_concurrent
+        return {
+            HeldBack.CAP: f"Held back by its concurrency cap: {cap} call{plural_s(cap)} in "
+            "progress, the most it allows.",
+            HeldBack.ACCOUNT_QUEUE: f"Held back by its account: {self.waiting} "
+            f"call{plural_s(self.waiting)} waiting to be sent. The account's calls-per-second "
+            "limit is shared with its single calls and other campaigns, or too few workers are "
+            "sending (docs/operations.md, “Sending waits on the provider”).",
+            HeldBack.FEW_DUE: "Fewer contacts are due than its pace allows: the others are "
+            "being called or wait for a retry or for their calling window.",
+        }.get(self.held_back, "")
 
     @property
     def skipped(self) -> int:
@@ -216,6 +244,12 @@ def _board_read(campaign: Campaign, now: datetime) -> Board:
             campaign.contacts.filter(state=ContactState.RETRY).order_by("next_attempt_at")[:10]
         ),
         pace_achieved=round((recent["n"] - 1) / span, 2) if span else 0.0,
+        # Counted as the scheduler counts it, and only while it may say why it is held back.
+        waiting=Call.objects.filter(
+            account_id=campaign.account_id, status=CallStatus.QUEUED
+        ).count()
+        if campaign.status == CampaignStatus.RUNNING
+        else 0,
     )
 
 

@@ -31,7 +31,7 @@ from campaigns.api.serializers import (
     SuppressionListCreateSerializer,
     SuppressionListSerializer,
 )
-from campaigns.models import Campaign, Contact, SuppressionList
+from campaigns.models import Campaign, Contact, HeldBack, SuppressionList
 from campaigns.results import result_row
 from campaigns.selectors import campaign_board, campaign_contacts, campaign_preview
 from campaigns.services import campaigns, contacts, rehearsal, suppression, uploads
@@ -265,6 +265,14 @@ class BoardSerializer(serializers.Serializer):
     pace_set = serializers.DecimalField(
         max_digits=6, decimal_places=2, source="campaign.calls_per_second"
     )
+    held_back = serializers.ChoiceField(
+        choices=HeldBack.choices,
+        help_text="What keeps the running campaign below its pace, as the scheduler's last "
+        "tick found: its concurrency cap (`cap`), its account's calls waiting to be sent "
+        "(`account_queue`) or too few contacts due (`few_due`); empty at its pace or when not "
+        "running.",
+    )
+    held_back_text = serializers.CharField(help_text="The same in a sentence, as the page shows.")
 
 
 class CampaignBoardApi(APIView):

@@ -5,10 +5,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openapi_schema_validator import OAS30Validator
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, CampaignStatus, HeldBack
 from campaigns.services import uploads
 from tests.campaigns.conftest import CALLER
-from tests.factories import CampaignFactory, SuppressionListFactory
+from tests.factories import CallFactory, CampaignFactory, SuppressionListFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -257,3 +257,22 @@ def test_do_not_call_numbers_sent_with_their_country_are_listed_in_international
     assert as_list.json() == {"added": 1, "problems": []}
     assert as_file.json() == {"added": 1, "problems": []}
     assert sorted(listed.numbers.values_list("e164", flat=True)) == ["+31201234567", "+31612345678"]
+
+
+def test_the_board_says_what_holds_the_campaign_back_as_the_schema_documents(
+    api_for, viewer_user
+):
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING, held_back=HeldBack.ACCOUNT_QUEUE)
+    CallFactory(account=campaign.account)  # waiting to be sent
+    api = api_for(viewer_user)
+
+    board = api.get(f"/api/v1/campaigns/{campaign.pk}/board").json()
+
+    schema = api.get(reverse("api_schema"), HTTP_ACCEPT="application/json").json()
+    documented = schema["paths"]["/api/v1/campaigns/{id}/board"]["get"]["responses"]["200"]
+    body_schema = documented["content"]["application/json"]["schema"]
+    OAS30Validator({**body_schema, "components": schema["components"]}).validate(board)
+    assert board["held_back"] == "account_queue"
+    assert board["held_back_text"].startswith(
+        "Held back by its account: 1 call waiting to be sent."
+    )

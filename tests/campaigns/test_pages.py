@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from campaigns.models import Campaign, CampaignStatus
+from campaigns.models import Campaign, CampaignStatus, HeldBack
 from campaigns.selectors import board_cache_key
 from campaigns.services import uploads
 from tests.campaigns.conftest import CALLER
@@ -328,6 +328,34 @@ def test_finished_counts_the_contacts_to_call_and_names_the_skipped_apart(
 
     assert "67% finished" in board
     assert "of the 3 contacts to call; 1 skipped, never called, and not counted" in board
+
+
+@pytest.mark.parametrize(
+    ("reason", "sentence"),
+    [
+        (HeldBack.CAP, "Held back by its concurrency cap: 20 calls in progress, the most it "
+                       "allows."),
+        (HeldBack.ACCOUNT_QUEUE, "Held back by its account: 2 calls waiting to be sent."),
+        (HeldBack.FEW_DUE, "Fewer contacts are due than its pace allows: the others are being "
+                           "called or wait for a retry or for their calling window."),
+    ],
+)
+def test_the_board_says_what_holds_a_running_campaign_back(
+    client_for, viewer_user, reason, sentence
+):
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING, held_back=reason, max_concurrent=20)
+    CallFactory.create_batch(2, account=campaign.account)  # waiting to be sent
+    client = client_for(viewer_user)
+
+    assert sentence in client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert sentence in client.get(f"/campaigns/{campaign.pk}/board").content.decode()
+
+
+@pytest.mark.parametrize("status", [CampaignStatus.PAUSED, CampaignStatus.FINISHED])
+def test_the_board_says_nothing_held_back_unless_running(client_for, viewer_user, status):
+    campaign = CampaignFactory(status=status, held_back=HeldBack.CAP)
+    board = client_for(viewer_user).get(f"/campaigns/{campaign.pk}/board").content.decode()
+    assert 'data-field="held-back"' not in board
 
 
 def test_the_contacts_table_updates_live_on_its_page(client_for, viewer_user):
