@@ -24,6 +24,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from calls.models import Call, CallStatus
@@ -40,7 +41,6 @@ from campaigns.models import (
     SkipReason,
 )
 from campaigns.services.suppression import suppressed_for
-from voiceapps.providers.wire import plural_s
 
 WILL_CALL = "will_call"
 
@@ -140,10 +140,10 @@ class Board:
         """The reason in a sentence, for people; "" when there is none."""
         cap = self.campaign.max_concurrent
         return {
-            HeldBack.CAP: f"Held back by its concurrency cap: {cap} call{plural_s(cap)} in "
+            HeldBack.CAP: f"Held back by its concurrency cap: {cap} call{pluralize(cap)} in "
             "progress, the most it allows.",
             HeldBack.ACCOUNT_QUEUE: f"Held back by its account: {self.waiting} "
-            f"call{plural_s(self.waiting)} waiting to be sent. The account's calls-per-second "
+            f"call{pluralize(self.waiting)} waiting to be sent. The account's calls-per-second "
             "limit is shared with its single calls and other campaigns, or too few workers are "
             "sending (docs/operations.md, “Sending waits on the provider”).",
             HeldBack.FEW_DUE: "Fewer contacts are due than its pace allows: the others are "
