@@ -104,6 +104,8 @@ class Campaign(models.Model):
     next_dial_at = models.DateTimeField(null=True, blank=True)
     # Why the last tick that could tell dialed fewer than the pace's share; the board says it.
     held_back = models.CharField(max_length=16, choices=HeldBack.choices, blank=True)
+    # The tick that last changed held_back: how long it has held (the campaign_held_back alert).
+    held_back_since = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -329,10 +329,11 @@ def campaign_dial(*, campaign_id: int, now: datetime) -> int:
             campaign.next_dial_at = _pace_start(campaign, now) + placed * interval
             changed.append("next_dial_at")
         # Written only when it changes: a campaign held back the same way every tick, or
-        # dialing at its pace, costs no UPDATE more than the pace's own.
+        # dialing at its pace, costs no UPDATE more than the pace's own. Its moment goes in
+        # the same UPDATE, so an alert can tell how long it has held.
         if held_back != campaign.held_back:
-            campaign.held_back = held_back
-            changed.append("held_back")
+            campaign.held_back, campaign.held_back_since = held_back, now
+            changed += ["held_back", "held_back_since"]
         if changed:
             campaign.save(update_fields=[*changed, "updated_at"])
     return placed

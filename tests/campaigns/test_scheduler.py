@@ -276,7 +276,7 @@ def test_the_campaign_leaves_room_for_single_calls_on_its_account(running):
 
 
 def held_back(campaign) -> str:
-    campaign.refresh_from_db(fields=["held_back"])
+    campaign.refresh_from_db(fields=["held_back", "held_back_since"])
     return campaign.held_back
 
 
@@ -340,9 +340,12 @@ def test_the_reason_is_written_only_when_it_changes(running):
         tick()  # 2 of the pace's 5: the cap
     [update] = campaign_updates(queries)
     assert "held_back" in update and held_back(running) == HeldBack.CAP
+    changed_at = running.held_back_since
+    assert changed_at == datetime(2025, 6, 2, 10, 0, 1, tzinfo=UTC)
     with at(2025, 6, 2, 10, 0, 2), CaptureQueriesContext(connection) as queries:
         tick()  # the cap again, nothing dialed
     assert campaign_updates(queries) == [] and held_back(running) == HeldBack.CAP
+    assert running.held_back_since == changed_at  # held since the change, not the last tick
 
 
 def test_a_refused_call_ends_its_attempt_and_the_rest_of_the_batch_is_placed(running):
