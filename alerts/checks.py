@@ -1,9 +1,9 @@
 """What each kind of alert rule measures: one function per kind, registered in CHECKS.
 
 A check reads the database over the rule's window and returns one Finding per subject at or
-above the rule's threshold (a rejection reason, an account, a worker); alerts/services.py
-opens, refreshes and resolves alerts from them. Adding a rule kind is one function here and
-one CHECKS entry (docs/operations.md, "Alerts").
+above the rule's threshold (a rejection reason, an account, a worker, a campaign);
+alerts/services.py opens, refreshes and resolves alerts from them. Adding a rule kind is one
+function here and one CHECKS entry (docs/operations.md, "Alerts").
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from django.urls import reverse
 from alerts.models import AlertRule
 from calls.models import AnswerRequest, Call, CallEvent, CallStatus, WebhookDelivery
 from calls.services.ratelimit import SEND_EVENT
+from campaigns.models import Campaign, CampaignStatus, HeldBack
 from forwarding.models import DeliveryStatus, Subscription
 from portal.health import HEARTBEAT_KEY
 from portal.models import WorkerHeartbeat
@@ -188,6 +189,26 @@ def forwarding_failing(rule: AlertRule, now: datetime) -> list[Finding]:
     ]
 
 
+def campaign_held_back(rule: AlertRule, now: datetime) -> list[Finding]:
+    """Running campaigns the scheduler has found held back by their account's waiting calls
+    for `threshold` seconds. Only that reason: a cap is the operator's own setting, and too
+    few contacts due is how a campaign ends."""
+    held_since = now - timedelta(seconds=rule.threshold)
+    campaigns = Campaign.objects.filter(
+        status=CampaignStatus.RUNNING, held_back=HeldBack.ACCOUNT_QUEUE,
+        held_back_since__lte=held_since).select_related("account")
+    findings = []
+    for campaign in campaigns:
+        held = (now - campaign.held_back_since).total_seconds()
+        findings.append(Finding(
+            f"campaign {campaign.pk}", held,
+            f"Campaign {campaign.name} held back by its account for {held // 60:.0f} min: "
+            f"calls on {campaign.account.name} wait to be sent, because its calls-per-second "
+            "limit is shared with single calls and other campaigns, or too few workers send",
+            reverse("campaign_detail", args=[campaign.pk])))
+    return findings
+
+
 def _percentile(values: list[float], percent: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
@@ -217,5 +238,8 @@ CHECKS: dict[str, Check] = {
     "forwarding_failing": Check(
         "Forwarding failing", "events tried and not delivered to one subscription while none "
         "was delivered for the whole window", 1, forwarding_failing),
+    "campaign_held_back": Check(
+        "Campaign held back by its account", "seconds a running campaign has been held back "
+        "by its account's waiting calls", 300, campaign_held_back),
 }
 KIND_CHOICES = [(kind, check.label) for kind, check in CHECKS.items()]

@@ -15,6 +15,7 @@ from alerts.checks import CHECKS
 from alerts.models import Alert, AlertNotification
 from alerts.services import alerts_evaluate
 from calls.models import CallStatus
+from campaigns.models import Campaign, CampaignStatus, HeldBack
 from forwarding.models import Subscription
 from portal.health import HEARTBEAT_KEY
 from portal.models import WorkerHeartbeat
@@ -24,6 +25,7 @@ from tests.factories import (
     AnswerRequestFactory,
     CallEventFactory,
     CallFactory,
+    CampaignFactory,
     ForwardingDeliveryFactory,
     ProviderAccountFactory,
     SubscriptionFactory,
@@ -117,6 +119,19 @@ def _receiver_back(now: datetime) -> None:
     Subscription.objects.update(failing_since=None, last_success_at=now)
 
 
+def _held_back(now: datetime) -> None:
+    """A running campaign the scheduler has found held back by its account since 6 min ago
+    (it writes the moment only when the reason changes)."""
+    if not Campaign.objects.exists():
+        CampaignFactory(name="Overnight", status=CampaignStatus.RUNNING,
+                        held_back=HeldBack.ACCOUNT_QUEUE,
+                        held_back_since=now - timedelta(seconds=360))
+
+
+def _pace_back(now: datetime) -> None:
+    Campaign.objects.update(held_back=HeldBack.NOTHING, held_back_since=now)
+
+
 def _nothing(now: datetime) -> None:
     pass
 
@@ -130,6 +145,7 @@ SCENARIOS = {
     "rate_limiter_saturated": Scenario(90, _saturated, _nothing, "account", "status=queued"),
     "forwarding_failing": Scenario(1, _receiver_down, _receiver_back, "subscription",
                                    "/settings/forwarding/"),
+    "campaign_held_back": Scenario(300, _held_back, _pace_back, "campaign", "/campaigns/"),
 }
 
 
@@ -249,3 +265,27 @@ def test_forwarding_failing_names_the_subscription_and_counts_its_undelivered_ev
     assert alert.value == 3
     assert "Forwarding to Receiver failing: 3 events" in alert.summary
     assert alert.evidence_url == f"/settings/forwarding/{_subscription().pk}/"
+
+
+def test_a_campaign_is_an_alert_only_when_running_and_held_back_by_its_account_long_enough():
+    AlertRuleFactory(kind="campaign_held_back", threshold=300)
+    long_ago = START - timedelta(seconds=300)
+    for status, reason, since in (
+            (CampaignStatus.RUNNING, HeldBack.ACCOUNT_QUEUE, START - timedelta(seconds=299)),
+            (CampaignStatus.RUNNING, HeldBack.CAP, long_ago),  # the operator's own setting
+            (CampaignStatus.RUNNING, HeldBack.FEW_DUE, long_ago),  # how a campaign ends
+            (CampaignStatus.PAUSED, HeldBack.ACCOUNT_QUEUE, long_ago)):
+        CampaignFactory(status=status, held_back=reason, held_back_since=since)
+    with at(START):
+        assert alerts_evaluate() == []
+
+    held = CampaignFactory(name="Overnight", status=CampaignStatus.RUNNING,
+                           held_back=HeldBack.ACCOUNT_QUEUE, held_back_since=long_ago)
+    with at(START):
+        alerts_evaluate()
+    alert = Alert.objects.get()
+    assert (alert.subject, alert.value) == (f"campaign {held.pk}", 300)
+    assert alert.summary.startswith("Campaign Overnight held back by its account for 5 min: "
+                                    f"calls on {held.account.name} wait to be sent")
+    assert "shared with single calls and other campaigns, or too few workers" in alert.summary
+    assert alert.evidence_url == f"/campaigns/{held.pk}/"
