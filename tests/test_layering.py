@@ -1,6 +1,7 @@
 """The dependency rule, checked on the source: campaigns -> calls -> voiceapps -> portal, never
 upwards; recordings, forwarding and alerts -> calls, beside campaigns and importing nothing of
-each other (alerts may read forwarding and campaigns); metrics (GET /metrics) above them all, imported by none.
+each other (alerts may read forwarding and campaigns); metrics (GET /metrics) above them all,
+imported by none.
 
 Every project module's imports are read with `ast`, at module level and inside functions.
 No exceptions besides the frame's URL and settings wiring: the frame (portal) imports no
