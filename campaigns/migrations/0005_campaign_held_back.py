@@ -15,4 +15,9 @@ class Migration(migrations.Migration):
             name='held_back',
             field=models.CharField(blank=True, choices=[('', 'Nothing: it runs at its pace'), ('cap', 'Its concurrency cap'), ('account_queue', "Its account's calls waiting to be sent"), ('few_due', 'Fewer contacts due than its pace allows')], max_length=16),
         ),
+        migrations.AddField(
+            model_name='campaign',
+            name='held_back_since',
+            field=models.DateTimeField(blank=True, null=True),
+        ),
     ]
