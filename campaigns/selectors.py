@@ -140,8 +140,8 @@ class Board:
         """The reason in a sentence, for people; "" when there is none."""
         cap = self.campaign.max_concurrent
         return {
-            HeldBack.CAP: f"Held back by its concurrency cap: {cap} call{pluralize(cap)} in "
-            "progress, the most it allows.",
+            HeldBack.CAP: f"Held back by its concurrency cap: at most {cap} call{pluralize(cap)} "
+            "in progress at once.",
             HeldBack.ACCOUNT_QUEUE: f"Held back by its account: {self.waiting} "
             f"call{pluralize(self.waiting)} waiting to be sent. The account's calls-per-second "
             "limit is shared with its single calls and other campaigns, or too few workers are "

@@ -333,8 +333,8 @@ def test_finished_counts_the_contacts_to_call_and_names_the_skipped_apart(
 @pytest.mark.parametrize(
     ("reason", "sentence"),
     [
-        (HeldBack.CAP, "Held back by its concurrency cap: 20 calls in progress, the most it "
-                       "allows."),
+        (HeldBack.CAP, "Held back by its concurrency cap: at most 20 calls in progress at "
+                       "once."),
         (HeldBack.ACCOUNT_QUEUE, "Held back by its account: 2 calls waiting to be sent."),
         (HeldBack.FEW_DUE, "Fewer contacts are due than its pace allows: the others are being "
                            "called or wait for a retry or for their calling window."),
