@@ -1,7 +1,8 @@
 import os
 
 from celery import Celery
-from celery.signals import celeryd_after_setup, setup_logging, task_prerun
+from celery.signals import celeryd_after_setup, celeryd_init, setup_logging, task_prerun
+from celery.utils.text import str_to_list
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -61,10 +62,22 @@ def route_to_separate_queue(name: str, args, kwargs, options, task=None, **kw) -
     return None
 
 
+# The queues each worker of this process was told not to consume (-X), by its hostname:
+# Celery passes the options to celeryd_init only, and the worker to celeryd_after_setup.
+_excluded_queues: dict[str, set[str]] = {}
+
+
+@celeryd_init.connect
+def _remember_excluded_queues(sender, options, **kwargs) -> None:
+    _excluded_queues[sender] = set(str_to_list(options.get("exclude_queues")))
+
+
 @celeryd_after_setup.connect
 def _consume_separate_queues(sender, instance, **kwargs) -> None:
     """Every worker consumes, beside each queue it was given (-Q, or the default), that
-    queue's separate ones: no way of starting a worker can leave forwarding unconsumed."""
+    queue's separate ones: no worker has to be told to take forwarding. A separate queue
+    named with -X stays out (`-X callboard-sandbox`: a worker that sends calls
+    and plays none of the sandbox's steps)."""
     from django.conf import settings
 
     queues = instance.app.amqp.queues
@@ -75,4 +88,5 @@ def _consume_separate_queues(sender, instance, **kwargs) -> None:
                     for name in separate}
     for queue in [queue for queue in queues.consume_from if queue not in defaults_own]:
         for name in separate:
-            queues.select_add(separate_queue(queue, name))
+            if separate_queue(queue, name) not in _excluded_queues.get(sender, ()):
+                queues.select_add(separate_queue(queue, name))

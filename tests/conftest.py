@@ -181,13 +181,14 @@ def _test_database_url() -> str:
 class WorkerProcess:
     """A real `celery worker` subprocess on the test database and the test queue."""
 
-    def __init__(self, env: dict[str, str], queue: str = TEST_QUEUE, concurrency: int = 2
-                 ) -> None:
+    def __init__(self, env: dict[str, str], queue: str = TEST_QUEUE, concurrency: int = 2,
+                 options: tuple[str, ...] = ()) -> None:
         self.lines: list[str] = []
         self._ready = threading.Event()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=INFO",
-             f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "-Q", queue],
+             f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "-Q", queue,
+             *options],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         threading.Thread(target=self._read, daemon=True).start()
@@ -209,10 +210,10 @@ class WorkerProcess:
 
 
 def _start_worker(django_db_blocker, queue: str, purge: bool = True, concurrency: int = 2,
-                  **env: str) -> WorkerProcess:
+                  options: tuple[str, ...] = (), **env: str) -> WorkerProcess:
     """A worker of `concurrency` processes on the test database consuming `queue` and its
     separate queues (emptied first unless `purge` is False: a worker replacing one that died
-    takes over its queues), with extra `env`."""
+    takes over its queues), with extra command-line `options` and `env`."""
     with django_db_blocker.unblock():
         database_url = _test_database_url()
     if purge:
@@ -227,7 +228,7 @@ def _start_worker(django_db_blocker, queue: str, purge: bool = True, concurrency
         "CELERY_QUEUE": queue,
         "OUTBOUND_ALLOWED_HOSTS": ",".join(TEST_OUTBOUND_ALLOWED_HOSTS),
         **env,
-    }, queue=queue, concurrency=concurrency)
+    }, queue=queue, concurrency=concurrency, options=options)
 
 
 @pytest.fixture(scope="session")

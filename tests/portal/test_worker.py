@@ -65,3 +65,19 @@ def test_a_worker_given_only_a_separate_queue_takes_that_alone(django_db_blocker
     assert f".> {TEST_QUEUE}-{queue} " in banner
     assert f"{TEST_QUEUE}-{queue}-" not in banner
     assert f".> {TEST_QUEUE} " not in banner
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_told_to_leave_the_sandbox_out_consumes_the_rest(django_db_blocker):
+    """The sending-only worker docs/operations.md suggests beside a sandbox-only one: -X keeps
+    the sandbox's queue out, and forwarding's still comes with the queue it was given."""
+    queue = f"{TEST_QUEUE}-sending"
+    worker = _start_worker(django_db_blocker, queue, options=("-X", f"{queue}-sandbox"),
+                           CELERY_QUEUE=queue)
+    try:
+        banner = worker.log()
+    finally:
+        worker.stop()
+    assert f".> {queue} " in banner
+    assert f".> {queue}-forwarding " in banner
+    assert f"{queue}-sandbox" not in banner
