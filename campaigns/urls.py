@@ -17,6 +17,9 @@ urlpatterns = [
     path("campaigns/<id:pk>/preview", views.campaign_preview_page, name="campaign_preview"),
     path("campaigns/<id:pk>/results.csv", views.campaign_results_csv, name="campaign_results_csv"),
     path("campaigns/<id:pk>/rehearse", views.campaign_rehearse, name="campaign_rehearse"),
+    # Copy and delete: before the actions' catch-all below.
+    path("campaigns/<id:pk>/copy", views.campaign_copy, name="campaign_copy"),
+    path("campaigns/<id:pk>/delete", views.campaign_delete, name="campaign_delete"),
     path("campaigns/<id:pk>/<str:action>", views.campaign_action, name="campaign_action"),
     path("campaigns/do-not-call/", views.suppression_list_list, name="suppression_list_list"),
     path(

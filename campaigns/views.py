@@ -135,6 +135,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # The page shows nothing of the account or the application: not joined.
     campaign = get_object_or_404(Campaign.objects.select_related("rehearsal_of"), pk=pk)
     board = campaign_board(campaign=campaign)
+    rehearsals = list(campaign.rehearsals.only(*PAGE_REHEARSAL_FIELDS))
     return render(
         request,
         "campaigns/campaign_detail.html",
@@ -148,7 +149,11 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 for action, (allowed_from, _) in TRANSITIONS.items()
                 if campaign.status in allowed_from
             ],
-            "rehearsals": campaign.rehearsals.only(*PAGE_REHEARSAL_FIELDS),
+            "rehearsals": rehearsals,
+            # Delete is offered as the service allows it (campaigns.campaign_delete).
+            "deletable": all(
+                c.status in campaigns.DELETABLE for c in (campaign, *rehearsals)
+            ),
         },
     )
 
@@ -208,6 +213,60 @@ def campaign_rehearse(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("campaign_detail", pk=pk)
     messages.success(request, f"Rehearsing “{campaign.name}” on the sandbox.")
     return redirect("campaign_detail", pk=rehearsal.pk)
+
+
+# Copy and delete ------------------------------------------------------------------------------
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def campaign_copy(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        made, _ = campaigns.campaign_copy(
+            actor=Actor.from_request(request),
+            campaign=campaign,
+            with_contacts=request.POST.get("with_contacts") == "on",
+        )
+    except ValidationError as error:
+        messages.error(request, "No copy was made: " + " ".join(error.messages))
+        return redirect("campaign_detail", pk=pk)
+    contacts = made.contacts.count()
+    messages.success(
+        request,
+        f"Copied “{campaign.name}” as this draft"
+        + (f" with its {contacts} contact{pluralize(contacts)}" if contacts else "")
+        + (
+            "; its end had passed, so the copy has none"
+            if campaign.ends_at and not made.ends_at
+            else ""
+        )
+        + ". Check its settings, then start it.",
+    )
+    return redirect("campaign_detail", pk=made.pk)
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def campaign_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        deleted = campaigns.campaign_delete(actor=Actor.from_request(request), campaign=campaign)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("campaign_detail", pk=pk)
+    messages.success(
+        request,
+        f"Campaign “{campaign.name}” deleted with its {deleted.contacts} "
+        f"contact{pluralize(deleted.contacts)}"
+        + (
+            f" and {deleted.rehearsals} rehearsal{pluralize(deleted.rehearsals)}"
+            if deleted.rehearsals
+            else ""
+        )
+        + "; its calls stay in the call log.",
+    )
+    return redirect("campaign_list")
 
 
 @role_required(Role.OPERATOR)

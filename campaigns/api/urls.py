@@ -27,6 +27,8 @@ urlpatterns = [
         views.CampaignRehearseApi.as_view(),
         name="api_campaign_rehearse",
     ),
+    # Copy (delete is DELETE on api_campaign).
+    path("campaigns/<id:pk>/copy", views.CampaignCopyApi.as_view(), name="api_campaign_copy"),
     *[
         path(f"campaigns/<id:pk>/{action}", view.as_view(), name=f"api_campaign_{action}")
         for action, view in views.ACTION_VIEWS.items()

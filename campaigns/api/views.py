@@ -35,9 +35,11 @@ from campaigns.models import Campaign, Contact, HeldBack, SuppressionList
 from campaigns.results import result_row
 from campaigns.selectors import campaign_board, campaign_contacts, campaign_preview
 from campaigns.services import campaigns, contacts, rehearsal, suppression, uploads
+from portal.api.exceptions import Conflict
 from portal.api.parsers import JSONParser
-from portal.api.serializers import NoBodySerializer
+from portal.api.serializers import NoBodySerializer, StrictSerializer
 from portal.services import Actor
+from voiceapps.api.serializers import ErrorSerializer
 
 
 def _campaigns() -> QuerySet[Campaign]:
@@ -103,6 +105,27 @@ class CampaignDetailApi(APIView):
         )
         return Response(CampaignSerializer(campaign, context={"request": request}).data)
 
+    @extend_schema(
+        responses={
+            204: None,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="The campaign, or a rehearsal of it, is running or paused: stop it "
+                "first.",
+            ),
+        },
+        summary="Delete a draft, stopped or finished campaign with its contacts, attempts, "
+        "results and rehearsals (its calls stay in the call log)",
+    )
+    def delete(self, request, pk: int):
+        try:
+            campaigns.campaign_delete(
+                actor=Actor.from_request(request), campaign=get_object_or_404(Campaign, pk=pk)
+            )
+        except campaigns.CampaignBusy as busy:
+            raise Conflict(" ".join(busy.messages)) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 def _action_view(action: str) -> type[APIView]:
     class CampaignActionApi(APIView):
@@ -146,6 +169,50 @@ class CampaignRehearseApi(APIView):
 
 
 ACTION_VIEWS = {action: _action_view(action) for action in campaigns.TRANSITIONS}
+
+
+# Copy ----------------------------------------------------------------------------------------
+
+
+class CampaignCopySerializer(StrictSerializer):
+    with_contacts = serializers.BooleanField(
+        default=False,
+        help_text="Copy its contacts too, as fresh rows waiting for their first call (invalid "
+        "and duplicate rows stay skipped; do-not-call lists are checked again).",
+    )
+
+
+class CampaignCopyApi(APIView):
+    account_scoped = False
+
+    @extend_schema(
+        request=CampaignCopySerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            201: CampaignSerializer,
+            200: CampaignSerializer,
+            422: OpenApiResponse(description="Idempotency-Key reused."),
+        },
+        summary="Copy a campaign: a draft named \"Copy of <name>\" with every setting, "
+        "optionally with its contacts",
+    )
+    def post(self, request, pk: int):
+        key = idempotency_key(request)
+        campaign = get_object_or_404(Campaign, pk=pk)
+        data = CampaignCopySerializer(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        made, replayed = campaigns.campaign_copy(
+            actor=Actor.from_request(request),
+            campaign=campaign,
+            with_contacts=data.validated_data["with_contacts"],
+            idempotency_key=key,
+        )
+        body = CampaignSerializer(made, context={"request": request}).data
+        return Response(
+            body,
+            headers={"Location": body["url"]},
+            status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED,
+        )
 
 
 class _ContactsPageApi(GenericAPIView):

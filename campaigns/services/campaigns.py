@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -12,10 +13,18 @@ from django.utils import timezone
 
 from calls.services.placing import request_fingerprint
 from campaigns import windows
-from campaigns.models import Campaign, CampaignStatus, ContactState, Outcome, SkipReason
+from campaigns.models import (
+    Attempt,
+    Campaign,
+    CampaignStatus,
+    Contact,
+    ContactState,
+    Outcome,
+    SkipReason,
+)
 from campaigns.selectors import campaign_preview
 from campaigns.services import dialing
-from campaigns.services.contacts import known_timezones
+from campaigns.services.contacts import contacts_copied, known_timezones
 from campaigns.services.idempotency import made_with_key, save_once
 from portal.services import Actor, audit_record
 from voiceapps import phone
@@ -89,18 +98,24 @@ def _check(campaign: Campaign) -> None:
         ) from None
 
 
-def campaign_create(
-    *, actor: Actor, values: Mapping[str, Any], idempotency_key: str = ""
-) -> tuple[Campaign, bool]:
-    """A draft campaign; (campaign, replayed) as call_place answers an Idempotency-Key."""
-    values = {"retry_rules": DEFAULT_RETRY_RULES, **values}
-    fingerprint = request_fingerprint(
-        {name: getattr(value, "pk", value) for name, value in values.items()}
-    )
-    def same_request(made: Campaign) -> bool:
+def _same_request(fingerprint: str) -> Callable[[Campaign], bool]:
+    def same(made: Campaign) -> bool:
         return made.request_fingerprint == fingerprint
 
-    existing = made_with_key(Campaign, actor=actor, key=idempotency_key, matches=same_request)
+    return same
+
+
+def _unsaved(
+    *, actor: Actor, values: Mapping[str, Any], idempotency_key: str, request: Mapping[str, Any]
+) -> tuple[Campaign, bool]:
+    """The checked campaign `values` make, not saved yet, or the one `idempotency_key`
+    already made for the same `request` (what a retry must repeat): (campaign, replayed)."""
+    fingerprint = request_fingerprint(
+        {name: getattr(value, "pk", value) for name, value in request.items()}
+    )
+    existing = made_with_key(
+        Campaign, actor=actor, key=idempotency_key, matches=_same_request(fingerprint)
+    )
     if existing is not None:
         return existing, True
     campaign = Campaign(
@@ -114,10 +129,31 @@ def campaign_create(
     if campaign.account_id is None:
         raise ValidationError({"account": ["Choose an account or an application."]})
     _check(campaign)
+    return campaign, False
+
+
+def _saved(campaign: Campaign, *, actor: Actor, idempotency_key: str) -> tuple[Campaign, bool]:
+    """Save an _unsaved campaign, or return the twin request's (save_once): (it, replayed)."""
+    return save_once(
+        campaign,
+        actor=actor,
+        key=idempotency_key,
+        matches=_same_request(campaign.request_fingerprint),
+    )
+
+
+def campaign_create(
+    *, actor: Actor, values: Mapping[str, Any], idempotency_key: str = ""
+) -> tuple[Campaign, bool]:
+    """A draft campaign; (campaign, replayed) as call_place answers an Idempotency-Key."""
+    values = {"retry_rules": DEFAULT_RETRY_RULES, **values}
+    campaign, replayed = _unsaved(
+        actor=actor, values=values, idempotency_key=idempotency_key, request=values
+    )
+    if replayed:
+        return campaign, True
     with transaction.atomic():
-        campaign, replayed = save_once(
-            campaign, actor=actor, key=idempotency_key, matches=same_request
-        )
+        campaign, replayed = _saved(campaign, actor=actor, idempotency_key=idempotency_key)
         if replayed:
             return campaign, True
         audit_record(
@@ -198,3 +234,131 @@ def campaign_transition(*, actor: Actor, campaign: Campaign, action: str) -> Cam
         audit_record(actor=actor, action=f"campaign.{action}", obj=campaign)
     campaign.refresh_from_db()
     return campaign
+
+
+# Copying and deleting -----------------------------------------------------------------------
+
+# Every setting of a campaign, which a copy takes (the start and end as campaign_copy says).
+# Each other field is the campaign's own life, not a setting: tests/campaigns/test_campaigns.py
+# fails on a field in neither list, so a new field is a decision, not an omission.
+COPIED_SETTINGS = (
+    "account",
+    "application",
+    "flow",
+    "from_numbers",
+    "options",
+    "profile",
+    "calls_per_second",
+    "max_concurrent",
+    "windows",
+    "default_timezone",
+    "default_country",
+    "retry_rules",
+    "starts_at",
+    "ends_at",
+)
+NOT_COPIED = (
+    "id",
+    "name",  # "Copy of <name>"
+    "status",  # a draft
+    "rehearsal_of",
+    "next_dial_at",
+    "held_back",
+    "held_back_since",
+    "created_by",
+    "idempotency_key",
+    "request_fingerprint",
+    "created_at",
+    "started_at",
+    "updated_at",
+)
+
+
+def campaign_copy(
+    *, actor: Actor, campaign: Campaign, with_contacts: bool = False, idempotency_key: str = ""
+) -> tuple[Campaign, bool]:
+    """A draft with every setting of `campaign`, named "Copy of <name>", and, `with_contacts`,
+    its contacts as fresh rows waiting for their first call (contacts.contacts_copied: rows
+    invalid or duplicate stay skipped, do-not-call is checked again, every other verdict and
+    every attempt is left behind). A start already past becomes now; an end already past is
+    dropped. (copy, replayed) as campaign_create answers an Idempotency-Key, whose request is
+    which campaign was copied, and whether with its contacts."""
+    if campaign.rehearsal_of_id is not None:
+        raise ValidationError("This is a rehearsal; copy the campaign it rehearses.")
+    now = timezone.now()
+    values = {name: getattr(campaign, name) for name in COPIED_SETTINGS}
+    values["name"] = f"Copy of {campaign.name}"[:100]
+    values["starts_at"] = max(campaign.starts_at, now)
+    if campaign.ends_at is not None and campaign.ends_at <= values["starts_at"]:
+        values["ends_at"] = None
+    made, replayed = _unsaved(
+        actor=actor,
+        values=values,
+        idempotency_key=idempotency_key,
+        request={"copy_of": campaign.pk, "with_contacts": with_contacts},
+    )
+    if replayed:
+        return made, True
+    with transaction.atomic():
+        made, replayed = _saved(made, actor=actor, idempotency_key=idempotency_key)
+        if replayed:
+            return made, True
+        copies = contacts_copied(campaign, made) if with_contacts else []
+        Contact.objects.bulk_create(copies)
+        audit_record(
+            actor=actor,
+            action="campaign.copy",
+            obj=made,
+            changes={"name": made.name, "copy_of": campaign.pk, "contacts": len(copies)},
+        )
+    return made, False
+
+
+# A campaign may be deleted only while nothing of it can still dial (its rehearsals included).
+DELETABLE = (CampaignStatus.DRAFT, CampaignStatus.STOPPED, CampaignStatus.FINISHED)
+
+
+class CampaignBusy(ValidationError):
+    """The campaign, or one of its rehearsals, is running or paused: it cannot go (API: 409)."""
+
+
+@dataclass(frozen=True)
+class Deleted:
+    contacts: int
+    attempts: int
+    rehearsals: int
+
+
+def campaign_delete(*, actor: Actor, campaign: Campaign) -> Deleted:
+    """Delete a draft, stopped or finished campaign with its contacts, attempts, imports and
+    rehearsals (none of them running or paused). Calls stay in the call log: an attempt only
+    points at its call. The row is locked first, so a start or resume at the same moment
+    either comes before (and the delete is refused) or finds it gone."""
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+        if locked is None:
+            return Deleted(0, 0, 0)  # deleted a moment ago
+        if locked.status not in DELETABLE:
+            raise CampaignBusy(
+                f"A {locked.get_status_display().lower()} campaign cannot be deleted; "
+                "stop it first."
+            )
+        rehearsals = list(locked.rehearsals.values_list("pk", "status"))
+        if any(status not in DELETABLE for _, status in rehearsals):
+            raise CampaignBusy(
+                "A rehearsal of this campaign is running or paused; stop it first."
+            )
+        ids = [locked.pk, *(pk for pk, _ in rehearsals)]
+        deleted = Deleted(
+            contacts=Contact.objects.filter(campaign__in=ids).count(),
+            attempts=Attempt.objects.filter(contact__campaign__in=ids).count(),
+            rehearsals=len(rehearsals),
+        )
+        audit_record(
+            actor=actor,
+            action="campaign.delete",
+            obj=locked,
+            changes={"name": locked.name, **asdict(deleted)},
+        )
+        locked.delete()
+    return deleted

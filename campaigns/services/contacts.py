@@ -34,6 +34,7 @@ from campaigns.models import (
 )
 from campaigns.selectors import campaign_board_forget
 from campaigns.services.idempotency import made_with_key, save_once
+from campaigns.services.suppression import suppressed_among
 from campaigns.services.uploads import delimiter_of
 from portal.services import Actor, audit_record
 from voiceapps import phone
@@ -298,3 +299,41 @@ def _refresh_planner_statistics() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(Contact._meta.db_table)}")
+
+
+# Copies (a rehearsal, a copied campaign) -------------------------------------------------
+
+# Skips that belong to the row itself; every other verdict is made again for the copy.
+KEPT_SKIPS = (SkipReason.INVALID, SkipReason.DUPLICATE)
+COPIED_FIELDS = (
+    "row",
+    "raw_number",
+    "e164",
+    "timezones",
+    "timezone_ambiguous",
+    "variables",
+    "problem",
+)
+
+
+def contacts_copied(campaign: Campaign, into: Campaign) -> list[Contact]:
+    """`campaign`'s contacts as fresh rows of `into`, unsaved: each waiting for its first
+    call, except rows skipped for what they are (invalid, duplicate) and numbers on a
+    do-not-call list of `campaign`'s account now. Used by a rehearsal and by a copy."""
+    originals = list(campaign.contacts.order_by("id"))
+    # The campaign's account's own do-not-call lists: a rehearsal's sandbox account has
+    # none of them, so a number they hold is skipped in the copy as it would be there.
+    suppressed = suppressed_among(campaign.account_id, [c.e164 for c in originals if c.e164])
+    copies = []
+    for original in originals:
+        copy = Contact(
+            campaign=into,
+            next_attempt_at=into.starts_at,
+            **{name: getattr(original, name) for name in COPIED_FIELDS},
+        )
+        if original.skip_reason in KEPT_SKIPS:
+            copy.state, copy.skip_reason = ContactState.SKIPPED, original.skip_reason
+        elif original.e164 in suppressed:
+            copy.state, copy.skip_reason = ContactState.SKIPPED, SkipReason.SUPPRESSED
+        copies.append(copy)
+    return copies

@@ -19,46 +19,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from calls.selectors import test_call_targets
-from campaigns.models import Campaign, Contact, ContactState, SkipReason
+from campaigns.models import Campaign, Contact
 from campaigns.services.campaigns import campaign_create, campaign_transition
-from campaigns.services.suppression import suppressed_among
+from campaigns.services.contacts import contacts_copied
 from portal.services import Actor
 from voiceapps.models import Application, Number, SyncState
 from voiceapps.providers.base import FLOW_APPLICATION, ProviderError
 from voiceapps.providers.registry import provider_class
 from voiceapps.services import application_create, application_push, application_update
-
-# Skips that belong to the row itself; every other verdict is made again by the rehearsal.
-KEPT_SKIPS = (SkipReason.INVALID, SkipReason.DUPLICATE)
-COPIED_FIELDS = (
-    "row",
-    "raw_number",
-    "e164",
-    "timezones",
-    "timezone_ambiguous",
-    "variables",
-    "problem",
-)
-
-
-def _contacts_copied(campaign: Campaign, rehearsal: Campaign) -> list[Contact]:
-    originals = list(campaign.contacts.order_by("id"))
-    # The real account's own do-not-call lists do not apply to the sandbox account: a number
-    # they hold is skipped here as it would be there.
-    suppressed = suppressed_among(campaign.account_id, [c.e164 for c in originals if c.e164])
-    copies = []
-    for original in originals:
-        copy = Contact(
-            campaign=rehearsal,
-            next_attempt_at=rehearsal.starts_at,
-            **{name: getattr(original, name) for name in COPIED_FIELDS},
-        )
-        if original.skip_reason in KEPT_SKIPS:
-            copy.state, copy.skip_reason = ContactState.SKIPPED, original.skip_reason
-        elif original.e164 in suppressed:
-            copy.state, copy.skip_reason = ContactState.SKIPPED, SkipReason.SUPPRESSED
-        copies.append(copy)
-    return copies
 
 
 def _sandbox_for(campaign: Campaign) -> tuple[Application, Number]:
@@ -165,5 +133,5 @@ def campaign_rehearse(*, actor: Actor, campaign: Campaign) -> Campaign:
                 else None,
             },
         )
-        Contact.objects.bulk_create(_contacts_copied(campaign, rehearsal))
+        Contact.objects.bulk_create(contacts_copied(campaign, rehearsal))
         return campaign_transition(actor=actor, campaign=rehearsal, action="start")

@@ -8,7 +8,7 @@ from openapi_schema_validator import OAS30Validator
 from campaigns.models import Campaign, CampaignStatus, HeldBack
 from campaigns.services import uploads
 from tests.campaigns.conftest import CALLER
-from tests.factories import CallFactory, CampaignFactory, SuppressionListFactory
+from tests.factories import CallFactory, CampaignFactory, ContactFactory, SuppressionListFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -276,3 +276,76 @@ def test_the_board_says_what_holds_the_campaign_back_as_the_schema_documents(
     assert board["held_back_text"].startswith(
         "Held back by its account: 1 call waiting to be sent."
     )
+
+
+# Copy and delete --------------------------------------------------------------------------------
+
+def documented(api, path: str, method: str, code: str) -> dict:
+    """The served schema's answer `code` of `method` on `path`, its components beside it."""
+    schema = api.get(reverse("api_schema"), HTTP_ACCEPT="application/json").json()
+    answer = schema["paths"][path][method]["responses"][code]
+    return {**answer.get("content", {}).get("application/json", {}).get("schema", {}),
+            "components": schema["components"]}
+
+
+def test_a_copy_through_the_api_is_made_once_per_key_as_the_schema_documents(
+    api_for, operator_user, application
+):
+    api = api_for(operator_user)
+    original = CampaignFactory(application=application, name="Survey",
+                               status=CampaignStatus.FINISHED)
+    ContactFactory(campaign=original)
+    path = f"/api/v1/campaigns/{original.pk}/copy"
+
+    unknown = api.post(path, {"with_contact": True}, format="json")
+    assert unknown.status_code == 400 and unknown.json()["fields"] == {
+        "with_contact": ["Unknown field."]}
+    made = api.post(path, {"with_contacts": True}, format="json", HTTP_IDEMPOTENCY_KEY="copy-1")
+    again = api.post(path, {"with_contacts": True}, format="json", HTTP_IDEMPOTENCY_KEY="copy-1")
+    other = api.post(path, {}, format="json", HTTP_IDEMPOTENCY_KEY="copy-1")
+
+    assert (made.status_code, again.status_code, other.status_code) == (201, 200, 422)
+    assert other.json()["error"] == "idempotency_conflict"
+    copy = made.json()
+    assert again.json()["id"] == copy["id"] and made["Location"] == copy["url"]
+    assert (copy["name"], copy["status"]) == ("Copy of Survey", "draft")
+    OAS30Validator(documented(api, "/api/v1/campaigns/{id}/copy", "post", "201")).validate(copy)
+    assert Campaign.objects.get(pk=copy["id"]).contacts.count() == 1
+    bare = api.post(path)  # no body: without its contacts
+    assert bare.status_code == 201
+    assert not Campaign.objects.get(pk=bare.json()["id"]).contacts.exists()
+
+
+def test_deleting_a_running_campaign_through_the_api_is_a_409_until_it_stops(
+    api_for, operator_user, application
+):
+    api = api_for(operator_user)
+    campaign = CampaignFactory(application=application, status=CampaignStatus.RUNNING)
+    ContactFactory(campaign=campaign)
+    path = f"/api/v1/campaigns/{campaign.pk}"
+
+    refused = api.delete(path)
+
+    assert refused.status_code == 409
+    assert refused.json() == {
+        "error": "conflict",
+        "detail": "A running campaign cannot be deleted; stop it first.",
+        "fields": {},
+    }
+    OAS30Validator(documented(api, "/api/v1/campaigns/{id}", "delete", "409")).validate(
+        refused.json())
+    api.post(f"{path}/stop")
+    deleted = api.delete(path)
+    assert deleted.status_code == 204 and not deleted.content
+    schema = api.get(reverse("api_schema"), HTTP_ACCEPT="application/json").json()
+    assert set(schema["paths"]["/api/v1/campaigns/{id}"]["delete"]["responses"]) == {"204", "409"}
+    assert api.get(path).status_code == 404 and api.delete(path).status_code == 404
+
+
+def test_viewers_neither_copy_nor_delete_through_the_api(api_for, viewer_user):
+    campaign = CampaignFactory()
+    api = api_for(viewer_user)
+
+    assert api.post(f"/api/v1/campaigns/{campaign.pk}/copy").status_code == 403
+    assert api.delete(f"/api/v1/campaigns/{campaign.pk}").status_code == 403
+    assert list(Campaign.objects.all()) == [campaign]

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from calls.models import Call
 from campaigns.models import Campaign, CampaignStatus, HeldBack
 from campaigns.selectors import board_cache_key
 from campaigns.services import uploads
@@ -515,3 +516,124 @@ def test_a_campaigns_country_is_chosen_by_name_and_its_national_numbers_listed_a
     assert "read as Netherlands (+31) numbers" in detail
     assert "1 contact added, 1 row refused" in detail and "+31 6 12345678" in detail
     assert "0612345 is not a valid Netherlands number" in detail
+
+
+# Copy and delete --------------------------------------------------------------------------------
+
+def test_an_operator_copies_a_campaign_and_lands_on_the_copy(
+    client_for, operator_user, application
+):
+    client = client_for(operator_user)
+    original = CampaignFactory(application=application, name="Renewals",
+                               status=CampaignStatus.FINISHED)
+    ContactFactory(campaign=original)
+    ContactFactory(campaign=original)
+    page = client.get(f"/campaigns/{original.pk}/").content.decode()
+    assert f'action="/campaigns/{original.pk}/copy"' in page and "with its contacts" in page
+
+    bare = client.post(f"/campaigns/{original.pk}/copy", follow=True)
+    copy = Campaign.objects.get(name="Copy of Renewals")
+    assert bare.redirect_chain == [(f"/campaigns/{copy.pk}/", 302)]
+    shown = bare.content.decode()
+    assert "<h1>Copy of Renewals</h1>" in shown and "Draft" in shown
+    assert "Copied “Renewals” as this draft. Check its settings, then start it." in shown
+    assert not copy.contacts.exists()
+
+    with_contacts = client.post(f"/campaigns/{original.pk}/copy", {"with_contacts": "on"},
+                                follow=True)
+    assert "Copied “Renewals” as this draft with its 2 contacts." in with_contacts.content.decode()
+    assert Campaign.objects.filter(name="Copy of Renewals").count() == 2
+    assert Campaign.objects.latest("id").contacts.count() == 2
+
+
+def test_a_copy_that_cannot_be_made_says_why_on_the_campaigns_page(
+    client_for, operator_user, application
+):
+    original = CampaignFactory(application=application, status=CampaignStatus.FINISHED,
+                               from_numbers=["+31201111111"])  # no longer the account's
+
+    response = client_for(operator_user).post(f"/campaigns/{original.pk}/copy", follow=True)
+
+    assert response.redirect_chain == [(f"/campaigns/{original.pk}/", 302)]
+    assert "No copy was made: " in response.content.decode()
+    assert Campaign.objects.count() == 1
+
+
+def test_delete_is_offered_with_what_it_loses_only_when_the_campaign_cannot_dial(
+    client_for, operator_user, viewer_user, application
+):
+    draft = CampaignFactory(application=application, name="Renewals")
+    ContactFactory(campaign=draft)
+    running = CampaignFactory(application=application, status=CampaignStatus.RUNNING)
+    client = client_for(operator_user)
+
+    page = client.get(f"/campaigns/{draft.pk}/").content.decode()
+    assert f'action="/campaigns/{draft.pk}/delete"' in page
+    assert ('data-confirm="Delete Renewals for good? Its 1 contact, their attempts and results '
+            'go with it; the calls stay in the call log."') in page
+    assert ">Delete…</button>" in page
+    assert "/delete" not in client.get(f"/campaigns/{running.pk}/").content.decode()
+    watched = client_for(viewer_user).get(f"/campaigns/{draft.pk}/").content.decode()
+    assert "/delete" not in watched and "/copy" not in watched
+
+
+def test_a_rehearsal_offers_delete_but_not_copy(client_for, operator_user, application):
+    campaign = CampaignFactory(application=application)
+    rehearsal = CampaignFactory(application=application, rehearsal_of=campaign,
+                                status=CampaignStatus.RUNNING)
+    client = client_for(operator_user)
+
+    page = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert "/delete" not in page  # its rehearsal runs
+    running = client.get(f"/campaigns/{rehearsal.pk}/").content.decode()
+    assert "/copy" not in running and "/delete" not in running
+    Campaign.objects.filter(pk=rehearsal.pk).update(status=CampaignStatus.STOPPED)
+    page = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert "and its 1 rehearsal go with it" in page
+    assert f"/campaigns/{rehearsal.pk}/delete" in client.get(
+        f"/campaigns/{rehearsal.pk}/").content.decode()
+
+
+def test_deleting_the_last_campaign_goes_back_to_the_list_and_its_empty_state(
+    client_for, operator_user, application
+):
+    campaign = CampaignFactory(application=application, name="Renewals",
+                               status=CampaignStatus.STOPPED)
+    AttemptFactory(contact=ContactFactory(campaign=campaign),
+                   call=CallFactory(account=application.account))
+
+    response = client_for(operator_user).post(f"/campaigns/{campaign.pk}/delete", follow=True)
+
+    assert response.redirect_chain == [("/campaigns/", 302)]
+    page = response.content.decode()
+    assert ("Campaign “Renewals” deleted with its 1 contact; its calls stay in the call log."
+            in page)
+    assert "No campaigns yet" in page and "New campaign" in page
+    assert Call.objects.count() == 1
+
+
+def test_a_running_campaign_is_not_deleted_and_the_page_says_why(
+    client_for, operator_user, application
+):
+    campaign = CampaignFactory(application=application, status=CampaignStatus.RUNNING)
+
+    response = client_for(operator_user).post(f"/campaigns/{campaign.pk}/delete", follow=True)
+
+    assert response.redirect_chain == [(f"/campaigns/{campaign.pk}/", 302)]
+    assert "A running campaign cannot be deleted; stop it first." in response.content.decode()
+    assert Campaign.objects.filter(pk=campaign.pk).exists()
+
+
+def test_viewers_cannot_copy_or_delete_a_campaign_operators_can(
+    client_for, viewer_user, operator_user, application
+):
+    campaign = CampaignFactory(application=application)
+    viewer = client_for(viewer_user)
+
+    assert viewer.post(f"/campaigns/{campaign.pk}/copy").status_code == 403
+    assert viewer.post(f"/campaigns/{campaign.pk}/delete").status_code == 403
+    assert list(Campaign.objects.all()) == [campaign]
+    operator = client_for(operator_user)
+    assert operator.post(f"/campaigns/{campaign.pk}/copy").status_code == 302
+    assert operator.post(f"/campaigns/{campaign.pk}/delete")["Location"] == "/campaigns/"
+    assert list(Campaign.objects.values_list("name", flat=True)) == [f"Copy of {campaign.name}"]
