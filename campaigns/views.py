@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -217,32 +218,34 @@ def campaign_rehearse(request: HttpRequest, pk: int) -> HttpResponse:
 
 # Copy and delete ------------------------------------------------------------------------------
 
+Made = TypeVar("Made")
+
+
+def _unless_refused(request: HttpRequest, run: Callable[[], Made], prefix: str = "") -> Made | None:
+    """What the service `run` returns; None when it refuses, its reason flashed."""
+    try:
+        return run()
+    except ValidationError as error:
+        messages.error(request, prefix + " ".join(error.messages))
+        return None
+
 
 @role_required(Role.OPERATOR)
 @require_POST
 def campaign_copy(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
-    try:
-        made, _ = campaigns.campaign_copy(
-            actor=Actor.from_request(request),
-            campaign=campaign,
-            with_contacts=request.POST.get("with_contacts") == "on",
-        )
-    except ValidationError as error:
-        messages.error(request, "No copy was made: " + " ".join(error.messages))
+    made = _unless_refused(request, lambda: campaigns.campaign_copy(
+        actor=Actor.from_request(request),
+        campaign=campaign,
+        with_contacts=request.POST.get("with_contacts") == "on",
+    )[0], "No copy was made: ")
+    if made is None:
         return redirect("campaign_detail", pk=pk)
     contacts = made.contacts.count()
-    messages.success(
-        request,
-        f"Copied “{campaign.name}” as this draft"
-        + (f" with its {contacts} contact{pluralize(contacts)}" if contacts else "")
-        + (
-            "; its end had passed, so the copy has none"
-            if campaign.ends_at and not made.ends_at
-            else ""
-        )
-        + ". Check its settings, then start it.",
-    )
+    with_contacts = f" with its {contacts} contact{pluralize(contacts)}" if contacts else ""
+    end_gone = "; its end had passed, so it has none" if made.ends_at != campaign.ends_at else ""
+    messages.success(request, f"Copied “{campaign.name}” as this draft{with_contacts}{end_gone}. "
+                              "Check its settings, then start it.")
     return redirect("campaign_detail", pk=made.pk)
 
 
@@ -250,20 +253,16 @@ def campaign_copy(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def campaign_delete(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
-    try:
-        deleted = campaigns.campaign_delete(actor=Actor.from_request(request), campaign=campaign)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    deleted = _unless_refused(request, lambda: campaigns.campaign_delete(
+        actor=Actor.from_request(request), campaign=campaign))
+    if deleted is None:
         return redirect("campaign_detail", pk=pk)
+    rehearsals = deleted.rehearsals
     messages.success(
         request,
         f"Campaign “{campaign.name}” deleted with its {deleted.contacts} "
         f"contact{pluralize(deleted.contacts)}"
-        + (
-            f" and {deleted.rehearsals} rehearsal{pluralize(deleted.rehearsals)}"
-            if deleted.rehearsals
-            else ""
-        )
+        + (f" and {rehearsals} rehearsal{pluralize(rehearsals)}" if rehearsals else "")
         + "; its calls stay in the call log.",
     )
     return redirect("campaign_list")

@@ -46,6 +46,14 @@ def _campaigns() -> QuerySet[Campaign]:
     return Campaign.objects.select_related("account", "application")
 
 
+# What creating or copying a campaign answers (_made_response).
+MADE_RESPONSES = {
+    201: CampaignSerializer,
+    200: CampaignSerializer,
+    422: OpenApiResponse(description="Idempotency-Key reused."),
+}
+
+
 class CampaignListCreateApi(ListModelMixin, GenericAPIView):
     account_scoped = False
     serializer_class = CampaignSerializer
@@ -58,26 +66,26 @@ class CampaignListCreateApi(ListModelMixin, GenericAPIView):
     @extend_schema(
         request=CampaignWriteSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={
-            201: CampaignSerializer,
-            200: CampaignSerializer,
-            422: OpenApiResponse(description="Idempotency-Key reused."),
-        },
+        responses=MADE_RESPONSES,
         summary="Create a campaign (a draft until started)",
     )
     def post(self, request):
         key = idempotency_key(request)
         data = CampaignWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        campaign, replayed = campaigns.campaign_create(
+        return _made_response(request, *campaigns.campaign_create(
             actor=Actor.from_request(request), values=data.validated_data, idempotency_key=key
-        )
-        body = CampaignSerializer(campaign, context={"request": request}).data
-        return Response(
-            body,
-            headers={"Location": body["url"]},
-            status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED,
-        )
+        ))
+
+
+def _made_response(request, campaign: Campaign, replayed: bool) -> Response:
+    """A campaign made (201) or made already with this Idempotency-Key (200), and where it is."""
+    body = CampaignSerializer(campaign, context={"request": request}).data
+    return Response(
+        body,
+        headers={"Location": body["url"]},
+        status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED,
+    )
 
 
 class CampaignDetailApi(APIView):
@@ -188,11 +196,7 @@ class CampaignCopyApi(APIView):
     @extend_schema(
         request=CampaignCopySerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={
-            201: CampaignSerializer,
-            200: CampaignSerializer,
-            422: OpenApiResponse(description="Idempotency-Key reused."),
-        },
+        responses=MADE_RESPONSES,
         summary="Copy a campaign: a draft named \"Copy of <name>\" with every setting, "
         "optionally with its contacts",
     )
@@ -201,18 +205,12 @@ class CampaignCopyApi(APIView):
         campaign = get_object_or_404(Campaign, pk=pk)
         data = CampaignCopySerializer(data=request.data or {})
         data.is_valid(raise_exception=True)
-        made, replayed = campaigns.campaign_copy(
+        return _made_response(request, *campaigns.campaign_copy(
             actor=Actor.from_request(request),
             campaign=campaign,
             with_contacts=data.validated_data["with_contacts"],
             idempotency_key=key,
-        )
-        body = CampaignSerializer(made, context={"request": request}).data
-        return Response(
-            body,
-            headers={"Location": body["url"]},
-            status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED,
-        )
+        ))
 
 
 class _ContactsPageApi(GenericAPIView):

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from calls.services.placing import request_fingerprint
@@ -24,7 +24,7 @@ from campaigns.models import (
 )
 from campaigns.selectors import campaign_preview
 from campaigns.services import dialing
-from campaigns.services.contacts import contacts_copied, known_timezones
+from campaigns.services.contacts import contacts_copy, known_timezones
 from campaigns.services.idempotency import made_with_key, save_once
 from portal.services import Actor, audit_record
 from voiceapps import phone
@@ -98,24 +98,26 @@ def _check(campaign: Campaign) -> None:
         ) from None
 
 
-def _same_request(fingerprint: str) -> Callable[[Campaign], bool]:
-    def same(made: Campaign) -> bool:
-        return made.request_fingerprint == fingerprint
-
-    return same
-
-
-def _unsaved(
-    *, actor: Actor, values: Mapping[str, Any], idempotency_key: str, request: Mapping[str, Any]
+def _made(
+    *,
+    actor: Actor,
+    values: Mapping[str, Any],
+    idempotency_key: str,
+    request: Mapping[str, Any],
+    action: str,
+    then: Callable[[Campaign], dict] = lambda campaign: {},
 ) -> tuple[Campaign, bool]:
-    """The checked campaign `values` make, not saved yet, or the one `idempotency_key`
-    already made for the same `request` (what a retry must repeat): (campaign, replayed)."""
+    """A draft campaign made of `values`, checked and audited as `action`, with what `then`
+    adds in the same transaction (its return goes in the audit entry); or the campaign this
+    Idempotency-Key already made for the same `request` (what a retry repeats): (it, replayed)."""
     fingerprint = request_fingerprint(
         {name: getattr(value, "pk", value) for name, value in request.items()}
     )
-    existing = made_with_key(
-        Campaign, actor=actor, key=idempotency_key, matches=_same_request(fingerprint)
-    )
+
+    def same_request(made: Campaign) -> bool:
+        return made.request_fingerprint == fingerprint
+
+    existing = made_with_key(Campaign, actor=actor, key=idempotency_key, matches=same_request)
     if existing is not None:
         return existing, True
     campaign = Campaign(
@@ -129,17 +131,17 @@ def _unsaved(
     if campaign.account_id is None:
         raise ValidationError({"account": ["Choose an account or an application."]})
     _check(campaign)
+    with transaction.atomic():
+        campaign, replayed = save_once(
+            campaign, actor=actor, key=idempotency_key, matches=same_request
+        )
+        if replayed:
+            return campaign, True
+        audit_record(
+            actor=actor, action=action, obj=campaign,
+            changes={"name": campaign.name, **then(campaign)},
+        )
     return campaign, False
-
-
-def _saved(campaign: Campaign, *, actor: Actor, idempotency_key: str) -> tuple[Campaign, bool]:
-    """Save an _unsaved campaign, or return the twin request's (save_once): (it, replayed)."""
-    return save_once(
-        campaign,
-        actor=actor,
-        key=idempotency_key,
-        matches=_same_request(campaign.request_fingerprint),
-    )
 
 
 def campaign_create(
@@ -147,19 +149,8 @@ def campaign_create(
 ) -> tuple[Campaign, bool]:
     """A draft campaign; (campaign, replayed) as call_place answers an Idempotency-Key."""
     values = {"retry_rules": DEFAULT_RETRY_RULES, **values}
-    campaign, replayed = _unsaved(
-        actor=actor, values=values, idempotency_key=idempotency_key, request=values
-    )
-    if replayed:
-        return campaign, True
-    with transaction.atomic():
-        campaign, replayed = _saved(campaign, actor=actor, idempotency_key=idempotency_key)
-        if replayed:
-            return campaign, True
-        audit_record(
-            actor=actor, action="campaign.create", obj=campaign, changes={"name": campaign.name}
-        )
-    return campaign, False
+    return _made(actor=actor, values=values, idempotency_key=idempotency_key, request=values,
+                 action="campaign.create")
 
 
 def campaign_update(*, actor: Actor, campaign: Campaign, values: Mapping[str, Any]) -> Campaign:
@@ -242,35 +233,16 @@ def campaign_transition(*, actor: Actor, campaign: Campaign, action: str) -> Cam
 # Each other field is the campaign's own life, not a setting: tests/campaigns/test_campaigns.py
 # fails on a field in neither list, so a new field is a decision, not an omission.
 COPIED_SETTINGS = (
-    "account",
-    "application",
-    "flow",
-    "from_numbers",
-    "options",
-    "profile",
-    "calls_per_second",
-    "max_concurrent",
-    "windows",
-    "default_timezone",
-    "default_country",
-    "retry_rules",
-    "starts_at",
-    "ends_at",
+    "account", "application", "flow", "from_numbers", "options", "profile",  # as Place a call
+    "calls_per_second", "max_concurrent", "windows", "default_timezone", "default_country",
+    "retry_rules", "starts_at", "ends_at",
 )
 NOT_COPIED = (
-    "id",
-    "name",  # "Copy of <name>"
+    "id", "name",  # "Copy of <name>"
     "status",  # a draft
-    "rehearsal_of",
-    "next_dial_at",
-    "held_back",
-    "held_back_since",
-    "created_by",
-    "idempotency_key",
-    "request_fingerprint",
-    "created_at",
-    "started_at",
-    "updated_at",
+    "rehearsal_of", "next_dial_at", "held_back", "held_back_since",  # what running it did
+    "created_by", "idempotency_key", "request_fingerprint",  # who asked, and how
+    "created_at", "started_at", "updated_at",
 )
 
 
@@ -278,7 +250,7 @@ def campaign_copy(
     *, actor: Actor, campaign: Campaign, with_contacts: bool = False, idempotency_key: str = ""
 ) -> tuple[Campaign, bool]:
     """A draft with every setting of `campaign`, named "Copy of <name>", and, `with_contacts`,
-    its contacts as fresh rows waiting for their first call (contacts.contacts_copied: rows
+    its contacts as fresh rows waiting for their first call (contacts.contacts_copy: rows
     invalid or duplicate stay skipped, do-not-call is checked again, every other verdict and
     every attempt is left behind). A start already past becomes now; an end already past is
     dropped. (copy, replayed) as campaign_create answers an Idempotency-Key, whose request is
@@ -291,27 +263,18 @@ def campaign_copy(
     values["starts_at"] = max(campaign.starts_at, now)
     if campaign.ends_at is not None and campaign.ends_at <= values["starts_at"]:
         values["ends_at"] = None
-    made, replayed = _unsaved(
+    def contacts_too(made: Campaign) -> dict:
+        copied = contacts_copy(campaign, made) if with_contacts else 0
+        return {"copy_of": campaign.pk, "contacts": copied}
+
+    return _made(
         actor=actor,
         values=values,
         idempotency_key=idempotency_key,
         request={"copy_of": campaign.pk, "with_contacts": with_contacts},
+        action="campaign.copy",
+        then=contacts_too,
     )
-    if replayed:
-        return made, True
-    with transaction.atomic():
-        made, replayed = _saved(made, actor=actor, idempotency_key=idempotency_key)
-        if replayed:
-            return made, True
-        copies = contacts_copied(campaign, made) if with_contacts else []
-        Contact.objects.bulk_create(copies)
-        audit_record(
-            actor=actor,
-            action="campaign.copy",
-            obj=made,
-            changes={"name": made.name, "copy_of": campaign.pk, "contacts": len(copies)},
-        )
-    return made, False
 
 
 # A campaign may be deleted only while nothing of it can still dial (its rehearsals included).
@@ -360,5 +323,15 @@ def campaign_delete(*, actor: Actor, campaign: Campaign) -> Deleted:
             obj=locked,
             changes={"name": locked.name, **asdict(deleted)},
         )
-        locked.delete()
+        # Attempts and contacts each in one DELETE: Django's cascade reads every contact's id
+        # into Python first (3 s at 100,000 contacts and attempts; 0.3 s so). Nothing but an
+        # attempt points at a contact, and nothing at an attempt (an attempt points at its call).
+        Attempt.objects.filter(contact__campaign__in=ids).delete()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {connection.ops.quote_name(Contact._meta.db_table)} "
+                f"WHERE campaign_id IN ({', '.join(['%s'] * len(ids))})",
+                ids,
+            )
+        locked.delete()  # its imports and rehearsals with it
     return deleted

@@ -19,6 +19,17 @@ from zoneinfo import ZoneInfo, available_timezones
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    CharField,
+    DateTimeField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
 from django.utils import timezone
 from phonenumbers import timezone as phone_timezones
 
@@ -34,7 +45,7 @@ from campaigns.models import (
 )
 from campaigns.selectors import campaign_board_forget
 from campaigns.services.idempotency import made_with_key, save_once
-from campaigns.services.suppression import suppressed_among
+from campaigns.services.suppression import suppressed_for
 from campaigns.services.uploads import delimiter_of
 from portal.services import Actor, audit_record
 from voiceapps import phone
@@ -306,34 +317,50 @@ def _refresh_planner_statistics() -> None:
 # Skips that belong to the row itself; every other verdict is made again for the copy.
 KEPT_SKIPS = (SkipReason.INVALID, SkipReason.DUPLICATE)
 COPIED_FIELDS = (
-    "row",
-    "raw_number",
-    "e164",
-    "timezones",
-    "timezone_ambiguous",
-    "variables",
-    "problem",
+    "row", "raw_number", "e164", "timezones", "timezone_ambiguous", "variables", "problem",
 )
 
 
-def contacts_copied(campaign: Campaign, into: Campaign) -> list[Contact]:
-    """`campaign`'s contacts as fresh rows of `into`, unsaved: each waiting for its first
-    call, except rows skipped for what they are (invalid, duplicate) and numbers on a
-    do-not-call list of `campaign`'s account now. Used by a rehearsal and by a copy."""
-    originals = list(campaign.contacts.order_by("id"))
-    # The campaign's account's own do-not-call lists: a rehearsal's sandbox account has
-    # none of them, so a number they hold is skipped in the copy as it would be there.
-    suppressed = suppressed_among(campaign.account_id, [c.e164 for c in originals if c.e164])
-    copies = []
-    for original in originals:
-        copy = Contact(
-            campaign=into,
-            next_attempt_at=into.starts_at,
-            **{name: getattr(original, name) for name in COPIED_FIELDS},
+def contacts_copy(campaign: Campaign, into: Campaign) -> int:
+    """Copy `campaign`'s contacts into `into` as fresh rows, each waiting for its first call
+    at `into`'s start, except rows skipped for what they are (invalid, duplicate) and numbers
+    on a do-not-call list of `campaign`'s account now; returns how many. Used by a rehearsal
+    (whose sandbox account has none of those lists, so a number they hold is skipped there as
+    it would be here) and by a copy. One INSERT … SELECT: 100,000 contacts read into Python
+    and written back took 14 s, too long for the request that asks."""
+    now = timezone.now()
+    kept = Q(skip_reason__in=KEPT_SKIPS)
+    listed = Exists(suppressed_for(campaign.account_id).filter(e164=OuterRef("e164")))
+    made = {
+        "campaign": Value(into.pk),
+        **{name: F(name) for name in COPIED_FIELDS},
+        "state": Case(
+            When(kept | listed, then=Value(ContactState.SKIPPED.value)),
+            default=Value(ContactState.PENDING.value),
+            output_field=CharField(),
+        ),
+        "skip_reason": Case(
+            When(kept, then=F("skip_reason")),
+            When(listed, then=Value(SkipReason.SUPPRESSED.value)),
+            default=Value(""),
+            output_field=CharField(),
+        ),
+        "next_attempt_at": Value(into.starts_at, output_field=DateTimeField()),
+        "attempts_made": Value(0),
+        "outcome": Value(""),
+        "created_at": Value(now, output_field=DateTimeField()),
+        "updated_at": Value(now, output_field=DateTimeField()),
+    }
+    rows = (
+        campaign.contacts.order_by("id")
+        .annotate(**{f"copied_{name}": value for name, value in made.items()})
+        .values_list(*(f"copied_{name}" for name in made))
+    )
+    select, params = rows.query.sql_with_params()
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(Contact._meta.get_field(name).column) for name in made)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(Contact._meta.db_table)} ({columns}) {select}", params
         )
-        if original.skip_reason in KEPT_SKIPS:
-            copy.state, copy.skip_reason = ContactState.SKIPPED, original.skip_reason
-        elif original.e164 in suppressed:
-            copy.state, copy.skip_reason = ContactState.SKIPPED, SkipReason.SUPPRESSED
-        copies.append(copy)
-    return copies
+        return cursor.rowcount

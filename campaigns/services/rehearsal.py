@@ -19,9 +19,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from calls.selectors import test_call_targets
-from campaigns.models import Campaign, Contact
+from campaigns.models import Campaign
 from campaigns.services.campaigns import campaign_create, campaign_transition
-from campaigns.services.contacts import contacts_copied
+from campaigns.services.contacts import contacts_copy
 from portal.services import Actor
 from voiceapps.models import Application, Number, SyncState
 from voiceapps.providers.base import FLOW_APPLICATION, ProviderError
@@ -133,5 +133,5 @@ def campaign_rehearse(*, actor: Actor, campaign: Campaign) -> Campaign:
                 else None,
             },
         )
-        Contact.objects.bulk_create(contacts_copied(campaign, rehearsal))
+        contacts_copy(campaign, rehearsal)
         return campaign_transition(actor=actor, campaign=rehearsal, action="start")

@@ -526,8 +526,7 @@ def test_an_operator_copies_a_campaign_and_lands_on_the_copy(
     client = client_for(operator_user)
     original = CampaignFactory(application=application, name="Renewals",
                                status=CampaignStatus.FINISHED)
-    ContactFactory(campaign=original)
-    ContactFactory(campaign=original)
+    ContactFactory.create_batch(2, campaign=original)
     page = client.get(f"/campaigns/{original.pk}/").content.decode()
     assert f'action="/campaigns/{original.pk}/copy"' in page and "with its contacts" in page
 
