@@ -178,20 +178,19 @@ def suppressed_number_add(
     suppression_list: SuppressionList,
     number: str,
     country: str = "",
-    source: str = "upload",
 ) -> tuple[str, bool]:
     """(the number in international format, whether it was added: False when listed already).
 
     One number typed on the page, through `suppressed_numbers_add` as a file's are (same
-    checks, same audit entry); one that is no number is refused on the field `number`,
-    before anything is written.
+    checks, same audit entry, the page's source `upload`); one that is no number is refused
+    on the field `number`, before anything is written.
     """
     _check_country(country)
     valid, refused = _read_numbers([number], country)
     if refused or not valid:
         raise ValidationError({"number": refused[0][1] if refused else "Type a number."})
     added, _ = suppressed_numbers_add(
-        actor=actor, suppression_list=suppression_list, numbers=list(valid), source=source,
+        actor=actor, suppression_list=suppression_list, numbers=list(valid), source="upload",
         country=country,
     )
     return valid.pop(), added == 1
