@@ -220,7 +220,6 @@ def suppressed_number_remove(*, actor: Actor, number: SuppressedNumber) -> None:
             )
 
 
-
 def listed_number(suppression_list: SuppressionList, text: str) -> SuppressedNumber | None:
     """The list's row for a number typed as `typed_e164` reads one; None when not listed."""
     e164 = typed_e164(text)
