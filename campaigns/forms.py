@@ -237,3 +237,20 @@ class SuppressedUploadForm(forms.Form):
         help_text="For this file only (06 12345678 in the Netherlands): a list is not one "
         "campaign's, so it has no country of its own.",
     )
+
+
+class SuppressedNumberForm(ServiceErrorsMixin, forms.Form):
+    """One number typed on a do-not-call list's page: a person asked not to be called."""
+
+    number = forms.CharField(
+        max_length=40,
+        label="Number",
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+        help_text="As the person gave it: +31 20 123 4567, or national digits with their "
+        "country below.",
+    )
+    country = forms.ChoiceField(
+        choices=_country_choices,
+        required=False,
+        label="A number without a country code is in",
+    )

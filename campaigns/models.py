@@ -295,3 +295,8 @@ class SuppressedNumber(models.Model):
 
     def __str__(self) -> str:
         return self.e164
+
+    @property
+    def opted_out(self) -> bool:
+        """The callee asked by pressing a hosted menu's opt-out key (not someone's upload)."""
+        return self.source == "opt_out"

@@ -27,4 +27,9 @@ urlpatterns = [
         views.suppression_list_detail,
         name="suppression_list_detail",
     ),
+    path(
+        "campaigns/do-not-call/<id:pk>/remove",
+        views.suppression_list_number_remove,
+        name="suppression_list_number_remove",
+    ),
 ]

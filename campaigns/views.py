@@ -12,13 +12,16 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from calls.views import live
 from campaigns import results
+from campaigns.filters import SuppressedNumberFilter
 from campaigns.forms import (
     CampaignForm,
     ContactUploadForm,
+    SuppressedNumberForm,
     SuppressedUploadForm,
     SuppressionListForm,
     rule_rows,
@@ -34,8 +37,10 @@ from campaigns.services import campaigns, contacts, suppression, uploads
 from campaigns.services import rehearsal as rehearsal_service
 from campaigns.services.campaigns import TRANSITIONS
 from portal.models import Role
+from portal.params import filtered_page, next_path
 from portal.roles import role_required
 from portal.services import Actor
+from voiceapps import phone
 
 # How often the board asks for news, as the call log does: changes show within 2 s.
 BOARD_INTERVAL_MS = 1000
@@ -344,33 +349,91 @@ def suppression_list_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.VIEWER)
 def suppression_list_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    listed = get_object_or_404(SuppressionList, pk=pk)
-    form = SuppressedUploadForm(request.POST or None, request.FILES or None)
+    """A list's numbers, searched ("Is this number on the list?"); operators add numbers, one
+    typed (the `add` form) or a file; admins remove them (suppression_list_number_remove)."""
+    listed = get_object_or_404(SuppressionList.objects.select_related("account"), pk=pk)
+    upload_form = SuppressedUploadForm()
+    add_form = SuppressedNumberForm(prefix="add")
     if request.method == "POST":
         if not request.user.has_role(Role.OPERATOR):
             return render(request, "403.html", status=403)
-        if form.is_valid():
-            try:
-                added, problems = suppression.suppressed_numbers_upload(
-                    actor=Actor.from_request(request),
-                    suppression_list=listed,
-                    content=uploads.read_upload(form.cleaned_data["file"]),
-                    country=form.cleaned_data["country"],
-                )
-            except ValidationError as error:
-                messages.error(request, " ".join(error.messages))
-            else:
-                messages.success(request, f"{added} number{pluralize(added)} added.")
-                for problem in problems[:20]:
-                    messages.warning(request, problem)
+        if "add-number" in request.POST:  # the typed number (the add form, prefix "add")
+            add_form = SuppressedNumberForm(request.POST, prefix="add")
+            if _number_added(request, listed, add_form):
                 return redirect("suppression_list_detail", pk=pk)
-    numbers = Paginator(listed.numbers.all(), 100).get_page(request.GET.get("page"))
+        else:
+            upload_form = SuppressedUploadForm(request.POST, request.FILES)
+            if _numbers_uploaded(request, listed, upload_form):
+                return redirect("suppression_list_detail", pk=pk)
+    found = filtered_page(
+        request,
+        SuppressedNumberFilter(request.GET, queryset=listed.numbers.all()),
+        per_page=100,
+    )
     return render(
         request,
         "campaigns/suppression_list_detail.html",
         {
             "list": listed,
-            "page": numbers,
-            "form": form,
+            # A search box above the table, not the folded filter bar (list_page's `filter`):
+            # the one question people bring to this page is "is this number on it?".
+            "search": found["filter"],
+            "page": found["page"],
+            "filtered": found["filtered"],
+            "form": upload_form,
+            "add_form": add_form,
         },
     )
+
+
+def _numbers_uploaded(
+    request: HttpRequest, listed: SuppressionList, form: SuppressedUploadForm
+) -> bool:
+    if not form.is_valid():
+        return False
+    try:
+        added, problems = suppression.suppressed_numbers_upload(
+            actor=Actor.from_request(request),
+            suppression_list=listed,
+            content=uploads.read_upload(form.cleaned_data["file"]),
+            country=form.cleaned_data["country"],
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return False
+    messages.success(request, f"{added} number{pluralize(added)} added.")
+    for problem in problems[:20]:
+        messages.warning(request, problem)
+    return True
+
+
+def _number_added(
+    request: HttpRequest, listed: SuppressionList, form: SuppressedNumberForm
+) -> bool:
+    done = form.is_valid() and form.saved(lambda: suppression.suppressed_number_add(
+        actor=Actor.from_request(request), suppression_list=listed, **form.cleaned_data))
+    if not done:
+        return False
+    e164, added = done
+    if added:
+        messages.success(request, f"{phone.international(e164)} added: no campaign "
+                                  f"{'of ' + listed.account.name + ' ' if listed.account else ''}"
+                                  "will call it.")
+    else:
+        messages.info(request, f"{phone.international(e164)} is on this list already.")
+    return True
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def suppression_list_number_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """An admin takes the posted `number` off the list (the row's button, confirmed first)."""
+    listed = get_object_or_404(SuppressionList, pk=pk)
+    number = suppression.listed_number(listed, request.POST.get("number", ""))
+    if number is None:
+        messages.error(request, "That number is not on this list; nothing was removed.")
+    else:
+        suppression.suppressed_number_remove(actor=Actor.from_request(request), number=number)
+        messages.success(request, f"{phone.international(number.e164)} removed from "
+                                  f"{listed.name}: campaigns may call it again.")
+    return redirect(next_path(request, reverse("suppression_list_detail", args=[pk])))

@@ -13,6 +13,7 @@ from campaigns.models import (
     Campaign,
     Contact,
     ContactImport,
+    SuppressedNumber,
     SuppressionList,
 )
 from portal.api.serializers import StrictSerializer
@@ -220,3 +221,22 @@ class NumbersAddSerializer(StrictSerializer):
         if sum(name in data for name in ("numbers", "file")) != 1:
             raise serializers.ValidationError("Give one of numbers or file.")
         return data
+
+
+class SuppressedNumberSerializer(serializers.ModelSerializer):
+    """A number on a do-not-call list."""
+
+    number = serializers.CharField(source="e164", help_text="In international format.")
+    source = serializers.CharField(
+        help_text="How it came onto the list: `upload` (added on its page, typed or a file), "
+        "`api`, or `opt_out` (the callee pressed a hosted menu's opt-out key in `call`)."
+    )
+    call = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The call in which the callee opted out."
+    )
+
+    class Meta:
+        model = SuppressedNumber
+        fields = ["number", "source", "call", "created_at"]
+        read_only_fields = fields
+

@@ -48,4 +48,9 @@ urlpatterns = [
         views.SuppressionListNumbersApi.as_view(),
         name="api_suppression_list_numbers",
     ),
+    path(
+        "suppression-lists/<id:pk>/numbers/<str:number>",
+        views.SuppressionListNumberApi.as_view(),
+        name="api_suppression_list_number",
+    ),
 ]

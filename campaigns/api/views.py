@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
@@ -19,7 +21,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from calls.api.views import IDEMPOTENCY_PARAMETER, idempotency_key
+from calls.api.views import BAD_FIELD, IDEMPOTENCY_PARAMETER, idempotency_key
 from campaigns.api.serializers import (
     CampaignSerializer,
     CampaignUpdateSerializer,
@@ -28,16 +30,19 @@ from campaigns.api.serializers import (
     ContactsAddSerializer,
     ContactSerializer,
     NumbersAddSerializer,
+    SuppressedNumberSerializer,
     SuppressionListCreateSerializer,
     SuppressionListSerializer,
 )
-from campaigns.models import Campaign, Contact, HeldBack, SuppressionList
+from campaigns.filters import SuppressedNumberFilter
+from campaigns.models import Campaign, Contact, HeldBack, SuppressedNumber, SuppressionList
 from campaigns.results import result_row
 from campaigns.selectors import campaign_board, campaign_contacts, campaign_preview
 from campaigns.services import campaigns, contacts, rehearsal, suppression, uploads
 from portal.api.exceptions import Conflict
 from portal.api.parsers import JSONParser
 from portal.api.serializers import NoBodySerializer, StrictSerializer
+from portal.roles import ViewerReadsAdminWrites
 from portal.services import Actor
 from voiceapps.api.serializers import ErrorSerializer
 
@@ -420,10 +425,25 @@ class NumbersAddedSerializer(serializers.Serializer):
     problems = serializers.ListField(child=serializers.CharField())
 
 
-class SuppressionListNumbersApi(APIView):
+class SuppressionListNumbersApi(ListModelMixin, GenericAPIView):
     account_scoped = False
     # A file upload, as on the page: Django counts no file against the JSON body's 2.5 MB.
     parser_classes = [JSONParser, MultiPartParser]
+    serializer_class = SuppressedNumberSerializer
+    filterset_class = SuppressedNumberFilter  # the list's page takes the same parameter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator asks too
+            return SuppressedNumber.objects.none()
+        return get_object_or_404(SuppressionList, pk=self.kwargs["pk"]).numbers.all()
+
+    @extend_schema(
+        responses={200: SuppressedNumberSerializer(many=True), 400: BAD_FIELD},
+        summary="A do-not-call list's numbers, or whether a number is on it (`number`: "
+        "international or digits, as on its page)",
+    )
+    def get(self, request, pk: int):
+        return self.list(request)
 
     @extend_schema(
         request=NumbersAddSerializer,
@@ -449,3 +469,51 @@ class SuppressionListNumbersApi(APIView):
                 content=uploads.read_upload(given["file"]), **common
             )
         return Response({"added": added, "problems": problems})
+
+
+# One number of a do-not-call list: read by viewers, removed by admins only, since removing
+# it lets campaigns call someone who asked not to be called.
+NOT_LISTED = OpenApiResponse(
+    ErrorSerializer,
+    description="No such list, or the number is not on it (`error` is `not_found`).",
+)
+NUMBER_PARAMETER = OpenApiParameter(
+    "number",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="The number in international format: +31201234567 (the + as %2B or as "
+    "typed), 0031201234567 or 31201234567.",
+)
+
+
+class SuppressionListNumberApi(APIView):
+    account_scoped = False
+    permission_classes = [ViewerReadsAdminWrites]
+
+    @extend_schema(
+        parameters=[NUMBER_PARAMETER],
+        responses={200: SuppressedNumberSerializer, 404: NOT_LISTED},
+        summary="Whether a number is on a do-not-call list: its entry, or 404",
+    )
+    def get(self, request, pk: int, number: str):
+        return Response(SuppressedNumberSerializer(_listed_number(pk, number)).data)
+
+    @extend_schema(
+        parameters=[NUMBER_PARAMETER],
+        request=None,
+        responses={204: OpenApiResponse(description="Removed (audited)."), 404: NOT_LISTED},
+        summary="Remove a number from a do-not-call list (admins; audited): campaigns may "
+        "call it again",
+    )
+    def delete(self, request, pk: int, number: str):
+        suppression.suppressed_number_remove(
+            actor=Actor.from_request(request), number=_listed_number(pk, number)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _listed_number(pk: int, number: str) -> SuppressedNumber:
+    found = suppression.listed_number(get_object_or_404(SuppressionList, pk=pk), number)
+    if found is None:
+        raise Http404
+    return found

@@ -64,20 +64,9 @@ def suppressed_numbers_add(
     `country` (an ISO code, "NL") is the country of the numbers given without a country code
     ("06 12345678"), as the upload says: a list has none, since it is no one campaign's.
     """
-    if country and not phone.is_region(country):
-        raise ValidationError({"country": [
-            "Use a country code such as NL, or leave it empty when every number has its own."
-        ]})
-    problems, valid = [], set()
-    for position, text in enumerate(numbers, start=1):
-        if not str(text).strip():
-            continue
-        try:
-            e164, _ = phone.normalise(text, field=NUMBER_FIELD, strict=False, region=country)
-        except ValidationError as error:
-            problems.append(f"Line {position}: {error.message_dict[NUMBER_FIELD][0]}")
-        else:
-            valid.add(e164)
+    _check_country(country)
+    valid, refused = _read_numbers(numbers, country)
+    problems = [f"Line {position}: {problem}" for position, problem in refused]
     with transaction.atomic():
         listed = set(suppression_list.numbers.filter(e164__in=valid).values_list("e164", flat=True))
         SuppressedNumber.objects.bulk_create(
@@ -99,6 +88,28 @@ def suppressed_numbers_add(
             },
         )
     return len(valid - listed), problems
+
+
+def _check_country(country: str) -> None:
+    if country and not phone.is_region(country):
+        raise ValidationError({"country": [
+            "Use a country code such as NL, or leave it empty when every number has its own."
+        ]})
+
+
+def _read_numbers(numbers: Iterable[str], country: str) -> tuple[set[str], list[tuple[int, str]]]:
+    """(the numbers in international format, (position, problem) for each refused one)."""
+    problems, valid = [], set()
+    for position, text in enumerate(numbers, start=1):
+        if not str(text).strip():
+            continue
+        try:
+            e164, _ = phone.normalise(text, field=NUMBER_FIELD, strict=False, region=country)
+        except ValidationError as error:
+            problems.append((position, error.message_dict[NUMBER_FIELD][0]))
+        else:
+            valid.add(e164)
+    return valid, problems
 
 
 def suppressed_numbers_upload(
@@ -156,3 +167,62 @@ def callee_opt_out(*, call_id: int) -> None:
         obj=listed,
         changes={"number": e164, "call": call.pk, "campaign_attempts": attempts},
     )
+
+
+# One number at a time: a person asked not to be called, or an admin takes a number off ----
+
+
+def suppressed_number_add(
+    *,
+    actor: Actor,
+    suppression_list: SuppressionList,
+    number: str,
+    country: str = "",
+) -> tuple[str, bool]:
+    """(the number in international format, whether it was added: False when listed already).
+
+    One number typed on the page, through `suppressed_numbers_add` as a file's are (same
+    checks, same audit entry, the page's source `upload`); one that is no number is refused
+    on the field `number`, before anything is written.
+    """
+    _check_country(country)
+    valid, refused = _read_numbers([number], country)
+    if refused or not valid:
+        raise ValidationError({"number": refused[0][1] if refused else "Type a number."})
+    added, _ = suppressed_numbers_add(
+        actor=actor, suppression_list=suppression_list, numbers=list(valid), source="upload",
+        country=country,
+    )
+    return valid.pop(), added == 1
+
+
+def typed_e164(text: str) -> str | None:
+    """The number as a list stores it (+31201234567) from how a person types one: "+31 20 123
+    4567", "0031 20 123 4567" or bare international digits "31201234567"; None if no number."""
+    try:
+        e164, _ = phone.normalise(text, strict=False)
+    except ValidationError:
+        return None
+    return e164
+
+
+def suppressed_number_remove(*, actor: Actor, number: SuppressedNumber) -> None:
+    """Take a number off its list: campaigns may call it again. Audited with where it came
+    from (an opt-out names its call), so who let a number be called again can be told."""
+    with transaction.atomic():
+        removed, _ = SuppressedNumber.objects.filter(pk=number.pk).delete()
+        if removed:
+            audit_record(
+                actor=actor,
+                action="suppression_list.remove",
+                obj=number.suppression_list,
+                changes={"number": number.e164, "source": number.source, "call": number.call_id},
+            )
+
+
+def listed_number(suppression_list: SuppressionList, text: str) -> SuppressedNumber | None:
+    """The list's row for a number typed as `typed_e164` reads one; None when not listed."""
+    e164 = typed_e164(text)
+    if e164 is None:
+        return None
+    return suppression_list.numbers.filter(e164=e164).select_related("suppression_list").first()

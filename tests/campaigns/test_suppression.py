@@ -3,9 +3,16 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from campaigns.models import SuppressedNumber
 from campaigns.services import suppression
-from portal.services import SYSTEM
-from tests.factories import ProviderAccountFactory, SuppressionListFactory
+from portal.models import AuditEntry
+from portal.services import SYSTEM, Actor
+from tests.factories import (
+    CallFactory,
+    ProviderAccountFactory,
+    SuppressedNumberFactory,
+    SuppressionListFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +97,64 @@ def test_an_unknown_country_is_refused_naming_it():
 
     assert list(refused.value.message_dict) == ["country"]
     assert not listed.numbers.exists()
+
+
+# One number at a time: typed on the page, taken off by an admin --------------------------
+
+
+def test_a_typed_number_is_added_once_through_the_lists_service_and_audited():
+    listed = SuppressionListFactory()
+
+    first = suppression.suppressed_number_add(
+        actor=SYSTEM, suppression_list=listed, number="06 12345678", country="NL")
+    again = suppression.suppressed_number_add(
+        actor=SYSTEM, suppression_list=listed, number="+31 6 1234 5678")
+
+    assert (first, again) == (("+31612345678", True), ("+31612345678", False))
+    row = listed.numbers.get()
+    assert (row.e164, row.source) == ("+31612345678", "upload")
+    added = AuditEntry.objects.filter(action="suppression_list.add").order_by("pk")
+    assert [entry.changes["added"] for entry in added] == [1, 0]
+
+
+def test_a_typed_number_that_is_no_number_is_refused_on_its_field_and_nothing_is_written():
+    listed = SuppressionListFactory()
+
+    with pytest.raises(ValidationError) as refused:
+        suppression.suppressed_number_add(
+            actor=SYSTEM, suppression_list=listed, number="0612345", country="NL")
+
+    assert refused.value.message_dict == {"number": [
+        "0612345 is not a valid Netherlands number; check the digits, or give it in "
+        "international format, e.g. +31 10 123 4567."
+    ]}
+    assert not listed.numbers.exists()
+    assert not AuditEntry.objects.filter(action="suppression_list.add").exists()
+
+
+@pytest.mark.parametrize(
+    "typed", ["+31 20 123 4567", "0031 20 123 4567", "31201234567", "+31 (0)20 123-4567"]
+)
+def test_a_number_typed_international_or_as_digits_is_read_as_listed(typed):
+    assert suppression.typed_e164(typed) == "+31201234567"
+
+
+@pytest.mark.parametrize("typed", ["020 123 4567", "call me", ""])
+def test_a_national_number_or_no_number_is_not_read(typed):
+    assert suppression.typed_e164(typed) is None
+
+
+def test_removing_a_number_deletes_only_it_and_audits_where_it_came_from(admin_user):
+    call = CallFactory()
+    listed = SuppressionListFactory()
+    opted = SuppressedNumberFactory(
+        suppression_list=listed, e164="+31201234567", source="opt_out", call=call)
+    kept = SuppressedNumberFactory(suppression_list=listed, e164="+31201234568")
+    elsewhere = SuppressedNumberFactory(e164="+31201234567")
+
+    suppression.suppressed_number_remove(actor=Actor(user=admin_user), number=opted)
+
+    assert list(SuppressedNumber.objects.order_by("pk")) == [kept, elsewhere]
+    entry = AuditEntry.objects.get(action="suppression_list.remove")
+    assert (entry.actor, entry.object_repr) == (admin_user, listed.name)
+    assert entry.changes == {"number": "+31201234567", "source": "opt_out", "call": call.pk}

@@ -97,6 +97,7 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "campaign_delete": {"POST": OPERATOR},
     "suppression_list_list": {"GET": VIEWER, "POST": OPERATOR},
     "suppression_list_detail": {"GET": VIEWER, "POST": OPERATOR},
+    "suppression_list_number_remove": {"POST": ADMIN},
     # alerts: the page for anyone with a role, rules and channels for admins
     "alert_list": {"GET": VIEWER},
     "alert_list_live": {"GET": VIEWER},
@@ -250,7 +251,8 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "api_campaign_copy": {"POST": OPERATOR},
     "api_suppression_lists": {"GET": VIEWER, "POST": OPERATOR},
     "api_suppression_list": {"GET": VIEWER},
-    "api_suppression_list_numbers": {"POST": OPERATOR},
+    "api_suppression_list_numbers": {"GET": VIEWER, "POST": OPERATOR},
+    "api_suppression_list_number": {"GET": VIEWER, "DELETE": ADMIN},
     # recordings (the audio also needs a link signed for the user: tests/recordings)
     "recording_list": {"GET": VIEWER},
     "call_media_live": {"GET": VIEWER},
