@@ -8,8 +8,7 @@ from typing import TypeVar
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
@@ -17,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from calls.views import live
 from campaigns import results
-from campaigns.filters import SuppressedNumberFilter
+from campaigns.filters import ContactFilter, SuppressedNumberFilter
 from campaigns.forms import (
     CampaignForm,
     ContactUploadForm,
@@ -30,6 +29,7 @@ from campaigns.models import Campaign, ImportStatus, SuppressionList
 from campaigns.selectors import (
     Board,
     campaign_board,
+    campaign_contacts,
     campaign_contacts_table,
     campaign_preview,
 )
@@ -37,7 +37,7 @@ from campaigns.services import campaigns, contacts, suppression, uploads
 from campaigns.services import rehearsal as rehearsal_service
 from campaigns.services.campaigns import TRANSITIONS
 from portal.models import Role
-from portal.params import filtered_page, next_path
+from portal.params import filtered_page, filters_refused, next_path
 from portal.roles import role_required
 from portal.services import Actor
 from voiceapps import phone
@@ -109,29 +109,31 @@ def _board_context(request: HttpRequest, campaign: Campaign, board: Board) -> di
     }
 
 
-class _CountedPaginator(Paginator):
-    """A paginator told how many objects there are, instead of counting them itself."""
-
-    def __init__(self, object_list: QuerySet, per_page: int, *, count: int) -> None:
-        super().__init__(object_list, per_page)
-        self.known_count = count
-
-    @property
-    def count(self) -> int:
-        return self.known_count
-
-
 def _contacts_context(request: HttpRequest, campaign: Campaign, board: Board) -> dict:
-    # The board's shared reading (one a second per campaign) has already counted the
-    # contacts: a COUNT of 100,000 rows for every poll of every viewer's table is not paid
-    # again. At worst a poll is a second behind an import, as the board is; the page an upload
-    # leads to is not (campaign_board_forget).
-    page = _CountedPaginator(
-        campaign_contacts_table(campaign=campaign), 50, count=board.total
-    ).get_page(request.GET.get("page"))
+    """The contacts table's page, narrowed by ContactFilter (the page's form, its live poll and
+    the results CSV read the same parameters). Unfiltered, it is paged by the board's shared
+    reading (one a second per campaign), which has already counted the contacts: a COUNT of
+    100,000 rows for every poll of every viewer's table is not paid again. At worst a poll is a
+    second behind an import, as the board is; the page an upload leads to is not
+    (campaign_board_forget). A filtered table counts what it selects."""
+    found = filtered_page(
+        request,
+        ContactFilter(request.GET, queryset=campaign_contacts_table(campaign=campaign)),
+        per_page=50,
+        count=board.total,
+    )
+    page = found["page"]
+    poll = QueryDict(found["query"], mutable=True)
+    if page.number > 1:
+        poll["page"] = str(page.number)
     return {
         "campaign": campaign,
         "contacts": page,
+        "contact_filter": found["filter"],
+        "contacts_filtered": found["filtered"],
+        "contacts_query": found["query"],
+        # The table's poll asks for the page shown, as filtered.
+        "contacts_poll_query": poll.urlencode(),
         "live_interval_ms": BOARD_INTERVAL_MS,
     }
 
@@ -318,7 +320,12 @@ def campaign_preview_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.VIEWER)
 def campaign_results_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    return results.results_csv(get_object_or_404(Campaign, pk=pk))
+    """The results of the contacts the page's filters select (its link carries them)."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    filters = ContactFilter(request.GET, queryset=campaign_contacts(campaign=campaign))
+    if not filters.is_valid():
+        return filters_refused(filters)
+    return results.results_csv(campaign, filters.qs)
 
 
 # Do-not-call lists -------------------------------------------------------------------------

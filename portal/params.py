@@ -20,7 +20,7 @@ from django import forms
 from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -156,21 +156,50 @@ def filtered_rows(filters: django_filters.FilterSet) -> QuerySet:
     return filters.qs if filters.is_valid() else filters.queryset.none()
 
 
+def filters_refused(filters: django_filters.FilterSet) -> HttpResponse:
+    """A download's answer to filters with a bad value: a 400 naming each, in words (a file
+    of the wider list would be the wrong file). Call it once `filters.is_valid()` is false."""
+    problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filters.errors.items())
+    return HttpResponse(f"The filters are not valid: {problems}\n", status=400,
+                        content_type="text/plain; charset=utf-8")
+
+
 # A date is typed in ISO 8601's order whatever the browser's locale: a browser's date picker
 # would show mm/dd/yyyy to some. Filters (MomentField) and forms' date fields use these.
 ISO_DATE_ATTRS = {"placeholder": "YYYY-MM-DD", "inputmode": "numeric", "autocomplete": "off"}
 
 
+class CountedPaginator(Paginator):
+    """A paginator told how many objects there are, instead of counting them itself."""
+
+    def __init__(self, object_list: QuerySet, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self.known_count = count
+
+    @property
+    def count(self) -> int:
+        return self.known_count
+
+
 def filtered_page(request: HttpRequest, filters: django_filters.FilterSet, *, per_page: int,
-                  rows: QuerySet | None = None) -> dict[str, Any]:
+                  rows: QuerySet | None = None, count: int | None = None) -> dict[str, Any]:
     """A list page's context (templates/list_page.html): its FilterSet as `filter`, one page
-    of the rows it selects (or of `rows`, read from them) as `page`, and `filtered` when any
-    filter is on."""
+    of the rows it selects (or of `rows`, read from them) as `page`, `filtered` when any
+    filter is on, and `query`, the filters on as a query string (for links that keep them).
+    `count`, when given, is how many rows there are unfiltered, a figure already read: the
+    pages of the unfiltered list are counted by it, not by a COUNT."""
     rows = filtered_rows(filters) if rows is None else rows
+    query = QueryDict(mutable=True)
+    for name in filters.filters:
+        if request.GET.get(name):
+            query[name] = request.GET[name]
+    paginator = (Paginator(rows, per_page) if query or count is None
+                 else CountedPaginator(rows, per_page, count=count))
     return {
         "filter": filters,
-        "page": Paginator(rows, per_page).get_page(request.GET.get("page")),
-        "filtered": any(request.GET.get(name) for name in filters.filters),
+        "page": paginator.get_page(request.GET.get("page")),
+        "filtered": bool(query),
+        "query": query.urlencode(),
     }
 
 

@@ -37,7 +37,7 @@ from calls.models import Call
 from calls.views import live
 from portal.api.pagination import LogPagination
 from portal.models import Role
-from portal.params import BadParameter, parse_int
+from portal.params import BadParameter, filters_refused, parse_int
 from portal.roles import role_required
 
 # Parameters that place the page in the log rather than choose calls.
@@ -223,9 +223,6 @@ def call_list_csv(request: HttpRequest) -> HttpResponse:
     """Exactly the filtered calls, newest first, streamed (any number of rows, flat memory)."""
     filters = call_filter(request.GET)
     if not filters.is_valid():
-        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in
-                             filters.errors.items())
-        return HttpResponse(f"The filters are not valid: {problems}\n", status=400,
-                            content_type="text/plain; charset=utf-8")
+        return filters_refused(filters)
     return call_csv_response(filters.qs)
 

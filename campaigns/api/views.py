@@ -34,7 +34,7 @@ from campaigns.api.serializers import (
     SuppressionListCreateSerializer,
     SuppressionListSerializer,
 )
-from campaigns.filters import SuppressedNumberFilter
+from campaigns.filters import ContactFilter, SuppressedNumberFilter
 from campaigns.models import Campaign, Contact, HeldBack, SuppressedNumber, SuppressionList
 from campaigns.results import result_row
 from campaigns.selectors import campaign_board, campaign_contacts, campaign_preview
@@ -219,14 +219,16 @@ class CampaignCopyApi(APIView):
 
 
 class _ContactsPageApi(GenericAPIView):
-    """Pages of one campaign's contacts with their attempts: its contacts and its results."""
+    """Pages of one campaign's contacts with their attempts: its contacts and its results,
+    narrowed by the filters of the campaign page's table (ContactFilter)."""
 
     account_scoped = False
     queryset = Contact.objects.none()  # the campaign's, in contacts_page(): this names the model
+    filterset_class = ContactFilter  # the page's table and results CSV take the same parameters
 
     def contacts_page(self, pk: int) -> list[Contact]:
         campaign = get_object_or_404(Campaign, pk=pk)
-        return self.paginate_queryset(campaign_contacts(campaign=campaign))
+        return self.paginate_queryset(self.filter_queryset(campaign_contacts(campaign=campaign)))
 
 
 class CampaignContactsApi(_ContactsPageApi):
@@ -235,8 +237,9 @@ class CampaignContactsApi(_ContactsPageApi):
     parser_classes = [JSONParser, MultiPartParser]
 
     @extend_schema(
-        responses=ContactSerializer(many=True),
-        summary="A campaign's contacts, each with its attempts",
+        responses={200: ContactSerializer(many=True), 400: BAD_FIELD},
+        summary="A campaign's contacts, each with its attempts (filtered as on its page: "
+        "`number`, `state`, `outcome`, `skip_reason`)",
     )
     def get(self, request, pk: int):
         page = self.contacts_page(pk)
@@ -373,8 +376,9 @@ class CampaignResultsApi(_ContactsPageApi):
     serializer_class = ResultSerializer
 
     @extend_schema(
-        responses=ResultSerializer(many=True),
-        summary="One row per contact: final disposition, attempts, last call",
+        responses={200: ResultSerializer(many=True), 400: BAD_FIELD},
+        summary="One row per contact: final disposition, attempts, last call (filtered as on "
+        "the campaign's page, as its Results CSV)",
     )
     def get(self, request, pk: int):
         page = self.contacts_page(pk)

@@ -349,3 +349,73 @@ def test_viewers_neither_copy_nor_delete_through_the_api(api_for, viewer_user):
     assert api.post(f"/api/v1/campaigns/{campaign.pk}/copy").status_code == 403
     assert api.delete(f"/api/v1/campaigns/{campaign.pk}").status_code == 403
     assert list(Campaign.objects.all()) == [campaign]
+
+
+# Finding contacts: the page's filters (ContactFilter) on contacts and results ------------------
+
+@pytest.fixture
+def called():
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    ContactFactory(campaign=campaign, e164="+31201234567", state="retry", outcome="busy")
+    ContactFactory(campaign=campaign, e164="+31612345678", state="done", outcome="answered")
+    ContactFactory(campaign=campaign, raw_number="nope", e164="", state="skipped",
+                   skip_reason="invalid")
+    return campaign
+
+
+@pytest.mark.parametrize("listing", ["contacts", "results"])
+@pytest.mark.parametrize(
+    ("params", "numbers"),
+    [
+        ({"number": "020 123 4567"}, ["+31201234567"]),
+        ({"outcome": "busy"}, ["+31201234567"]),
+        ({"state": "done"}, ["+31612345678"]),
+        ({"skip_reason": "invalid", "limit": 10}, ["nope"]),
+        ({"state": "", "outcome": ""}, ["+31201234567", "+31612345678", "nope"]),
+    ],
+)
+def test_contacts_and_results_take_the_pages_filters(api_for, viewer_user, called, listing,
+                                                     params, numbers):
+    response = api_for(viewer_user).get(f"/api/v1/campaigns/{called.pk}/{listing}", params)
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    # A result's number; a contact's E.164, or as typed when it has none.
+    found = [row.get("number") or row.get("e164") or row["raw_number"]
+             for row in body["results"]]
+    assert found == numbers and body["count"] == len(numbers)
+
+
+@pytest.mark.parametrize("listing", ["contacts", "results"])
+def test_a_bad_or_unknown_contact_filter_is_a_400_naming_it(api_for, viewer_user, called,
+                                                            listing):
+    api = api_for(viewer_user)
+    path = f"/api/v1/campaigns/{called.pk}/{listing}"
+
+    bad = api.get(path, {"outcome": "engaged", "number": "busy people"})
+    typo = api.get(path, {"outcom": "busy"})
+
+    assert bad.status_code == 400 and set(bad.json()["fields"]) == {"outcome", "number"}
+    assert typo.status_code == 400
+    assert typo.json()["fields"] == {"outcom": ["Unknown parameter."]}
+
+
+def test_the_schema_documents_the_contact_filters_and_their_400(api_for, viewer_user):
+    schema = api_for(viewer_user).get(reverse("api_schema"), HTTP_ACCEPT="application/json").json()
+    for path in ("/api/v1/campaigns/{id}/contacts", "/api/v1/campaigns/{id}/results"):
+        listing = schema["paths"][path]["get"]
+        parameters = {p["name"]: p for p in listing["parameters"]}
+
+        assert {"number", "state", "outcome", "skip_reason"} <= set(parameters)
+        assert "busy" in parameters["outcome"]["schema"]["enum"]
+        assert "retry" in parameters["state"]["schema"]["enum"]
+        assert "400" in listing["responses"]
+
+
+def test_contact_filters_are_read_by_every_role_and_refused_without_a_token(
+    api_for, personas, called
+):
+    path = f"/api/v1/campaigns/{called.pk}/results"
+    for role in ("viewer", "operator", "admin"):
+        assert api_for(personas[role]).get(path, {"outcome": "busy"}).json()["count"] == 1
+    assert api_for(None).get(path, {"outcome": "busy"}).status_code in (401, 403)

@@ -41,7 +41,7 @@ def demo(live_callboard):
 
 
 def results(api, campaign_id: int) -> dict[str, dict]:
-    response = api.get(f"/api/v1/campaigns/{campaign_id}/results?page_size=100")
+    response = api.get(f"/api/v1/campaigns/{campaign_id}/results?limit=100")
     assert response.status_code == 200, response.json()
     return {row["number"]: row for row in response.json()["results"]}
 

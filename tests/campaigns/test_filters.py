@@ -1,10 +1,16 @@
-"""A do-not-call list's one filter, `number`: page and API read it through it (the pages and
-the API are tested in test_suppression_pages.py and test_suppression_api.py)."""
+"""A do-not-call list's one filter, `number`, and a campaign's contacts' filters (number, state,
+outcome, skip_reason): pages and API read them through them (the pages and the API are tested
+in test_suppression_pages.py, test_suppression_api.py, test_pages.py and test_api.py)."""
 
 import pytest
 
-from campaigns.filters import SuppressedNumberFilter
-from tests.factories import SuppressedNumberFactory, SuppressionListFactory
+from campaigns.filters import ContactFilter, SuppressedNumberFilter
+from tests.factories import (
+    CampaignFactory,
+    ContactFactory,
+    SuppressedNumberFactory,
+    SuppressionListFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +59,68 @@ def test_text_without_digits_is_refused_naming_the_parameter(listed):
 
     assert not filters.is_valid()
     assert filters.errors == {"number": ["Type the number's digits, e.g. +31 20 123 4567."]}
+
+
+# A campaign's contacts: ContactFilter (its page, live table, results CSV and API) ------------
+
+@pytest.fixture
+def contacts():
+    campaign = CampaignFactory()
+    made = {
+        "busy": ContactFactory(campaign=campaign, e164="+31201234567", state="retry",
+                               outcome="busy"),
+        "done": ContactFactory(campaign=campaign, e164="+31612345678", state="done",
+                               outcome="answered"),
+        "invalid": ContactFactory(campaign=campaign, raw_number="call me", e164="",
+                                  state="skipped", skip_reason="invalid"),
+        "waiting": ContactFactory(campaign=campaign, e164="+12125551234"),
+    }
+    ContactFactory(e164="+31201234567", state="retry", outcome="busy")  # another campaign's
+    return campaign, made
+
+
+def contacts_found(campaign, params: dict) -> list[int]:
+    filters = ContactFilter(params, queryset=campaign.contacts.all())
+    assert filters.is_valid(), filters.errors
+    return sorted(filters.qs.values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize("typed", ["+31 20 123 4567", "0031 20 123 4567", "020 123 4567",
+                                   "31201234567", "201234567"])
+def test_a_contacts_number_typed_as_people_type_it_finds_it_as_the_do_not_call_search_does(
+    contacts, typed
+):
+    campaign, made = contacts
+    assert contacts_found(campaign, {"number": typed}) == [made["busy"].pk]
+
+
+@pytest.mark.parametrize(
+    ("params", "names"),
+    [
+        ({"state": "retry"}, ["busy"]),
+        ({"outcome": "busy"}, ["busy"]),
+        ({"outcome": "answered", "state": "done"}, ["done"]),
+        ({"skip_reason": "invalid"}, ["invalid"]),
+        ({"number": "+31", "state": "done"}, ["done"]),
+        ({"state": "", "outcome": "", "number": ""}, ["busy", "done", "invalid", "waiting"]),
+    ],
+)
+def test_contacts_are_found_by_state_outcome_and_skip_reason_together(contacts, params, names):
+    campaign, made = contacts
+    assert contacts_found(campaign, params) == sorted(made[name].pk for name in names)
+
+
+def test_a_contact_filter_names_each_bad_value(contacts):
+    campaign, _ = contacts
+    filters = ContactFilter({"state": "Busy", "outcome": "engaged", "number": "call me"},
+                            queryset=campaign.contacts.all())
+
+    assert not filters.is_valid()
+    assert set(filters.errors) == {"state", "outcome", "number"}
+    assert filters.errors["number"] == ["Type the number's digits, e.g. +31 20 123 4567."]
+
+
+def test_the_contact_states_read_as_the_table_shows_them():
+    choices = dict(ContactFilter().form.fields["state"].choices)
+    assert choices["retry"] == "Waiting for a retry" and choices["pending"] == (
+        "Waiting for its first call")

@@ -636,3 +636,129 @@ def test_viewers_cannot_copy_or_delete_a_campaign_operators_can(
     assert operator.post(f"/campaigns/{campaign.pk}/copy").status_code == 302
     assert operator.post(f"/campaigns/{campaign.pk}/delete")["Location"] == "/campaigns/"
     assert list(Campaign.objects.values_list("name", flat=True)) == [f"Copy of {campaign.name}"]
+
+
+# Finding contacts: the table's filters (ContactFilter) -----------------------------------------
+
+@pytest.fixture
+def busy_and_others():
+    """A running campaign of 53 contacts: 51 busy (a page and one more), 2 answered."""
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    busy = ContactFactory.create_batch(51, campaign=campaign, state="retry", outcome="busy")
+    ContactFactory(campaign=campaign, e164="+12125551234", state="done", outcome="answered")
+    ContactFactory(campaign=campaign, e164="+12125559876", state="done", outcome="answered")
+    return campaign, busy
+
+
+def test_the_contacts_table_finds_who_was_busy_and_its_poll_pager_and_csv_keep_the_filter(
+    client_for, viewer_user, busy_and_others
+):
+    campaign, busy = busy_and_others
+    page = client_for(viewer_user).get(f"/campaigns/{campaign.pk}/",
+                                       {"outcome": "busy", "page": "2"}).content.decode()
+    table = page[page.index('<div id="contacts"'):]
+
+    assert "51 results" in page
+    assert 'aria-label="Filter the contacts"' in page
+    assert "Outcome: Busy" in page  # the chip
+    assert (f'hx-get="/campaigns/{campaign.pk}/contact-table?outcome=busy&amp;page=2"'
+            in table)
+    assert "Page 2 of 2" in table and table.count('<td data-field="outcome-') == 1
+    assert "?outcome=busy&amp;page=1" in table  # the pager keeps the filter
+    assert f'href="/campaigns/{campaign.pk}/results.csv?outcome=busy"' in page
+    # The board above still counts the whole campaign.
+    assert '<span data-field="contacts">53 contacts</span>' in page
+
+
+def test_the_live_table_answers_with_the_filtered_rows(client_for, viewer_user, busy_and_others):
+    campaign, _ = busy_and_others
+    table = client_for(viewer_user).get(
+        f"/campaigns/{campaign.pk}/contact-table", {"number": "+1 212 555 1234"}
+    ).content.decode()
+
+    assert table.strip().startswith('<div id="contacts"')
+    assert "+1 212-555-1234" in table and table.count('<td data-field="state-') == 1
+    assert (f'hx-get="/campaigns/{campaign.pk}/contact-table?number=%2B1+212+555+1234"'
+            in table)
+
+
+def contact_counts(queries) -> list[str]:
+    return [q["sql"] for q in queries
+            if 'COUNT(*) AS "__count" FROM "campaigns_contact"' in q["sql"]]
+
+
+@pytest.mark.parametrize("params", [{}, {"number": "", "state": "", "outcome": "",
+                                         "skip_reason": "", "page": "2"}])
+def test_the_unfiltered_poll_counts_nothing_and_a_filtered_one_counts_what_it_selects(
+    client_for, viewer_user, busy_and_others, params
+):
+    campaign, _ = busy_and_others
+    client = client_for(viewer_user)
+    client.get(f"/campaigns/{campaign.pk}/board")  # the board's reading, shared for a second
+    url = f"/campaigns/{campaign.pk}/contact-table"
+
+    with CaptureQueriesContext(connection) as unfiltered:
+        assert client.get(url, params).status_code == 200
+    with CaptureQueriesContext(connection) as filtered:
+        table = client.get(url, {"state": "done"}).content.decode()
+
+    assert contact_counts(unfiltered) == []
+    assert len(contact_counts(filtered)) == 1 and table.count('<td data-field="state-') == 2
+
+
+def test_a_filter_matching_no_contact_says_so_with_a_way_back(client_for, viewer_user,
+                                                               busy_and_others):
+    campaign, _ = busy_and_others
+    client = client_for(viewer_user)
+    for url in (f"/campaigns/{campaign.pk}/", f"/campaigns/{campaign.pk}/contact-table"):
+        text = client.get(url, {"outcome": "machine"}).content.decode()
+
+        assert "No contact matches these filters." in text
+        assert f'<a href="/campaigns/{campaign.pk}/">Show all contacts</a>' in text
+        assert "No contacts yet" not in text
+
+
+def test_a_bad_filter_value_is_a_form_error_with_no_rows_and_a_400_on_the_csv(
+    client_for, viewer_user, busy_and_others
+):
+    campaign, _ = busy_and_others
+    client = client_for(viewer_user)
+
+    page = client.get(f"/campaigns/{campaign.pk}/", {"state": "busy"})
+    csv_file = client.get(f"/campaigns/{campaign.pk}/results.csv", {"state": "busy"})
+
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "Select a valid choice. busy is not one of the available choices." in text
+    assert "<details class=\"filterbox\" open>" in text
+    assert "No contacts shown: correct the filter above." in text
+    assert 'data-field="state-' not in text
+    assert csv_file.status_code == 400
+    assert csv_file.content.decode().startswith("The filters are not valid: state: ")
+
+
+def test_the_results_csv_has_the_filtered_contacts_only(client_for, viewer_user,
+                                                        busy_and_others):
+    campaign, _ = busy_and_others
+    response = client_for(viewer_user).get(f"/campaigns/{campaign.pk}/results.csv",
+                                           {"outcome": "answered", "number": "+1 212"})
+    rows = list(csv_module.DictReader(io.StringIO(
+        b"".join(response.streaming_content).decode())))
+
+    assert [(row["number"], row["disposition"]) for row in rows] == [
+        ("+12125551234", "answered"), ("+12125559876", "answered")]
+
+
+@pytest.mark.parametrize("role", ["viewer", "operator", "admin"])
+def test_every_role_filters_the_contacts_and_nobody_else(client_for, personas, role):
+    campaign = CampaignFactory()
+    ContactFactory(campaign=campaign, state="done", outcome="busy")
+    client = client_for(personas[role])
+    params = {"outcome": "busy"}
+
+    assert "1 result" in client.get(f"/campaigns/{campaign.pk}/", params).content.decode()
+    assert client.get(f"/campaigns/{campaign.pk}/results.csv", params).status_code == 200
+    assert client_for(personas["outsider"]).get(f"/campaigns/{campaign.pk}/",
+                                                params).status_code == 403
+    anonymous = client_for(None).get(f"/campaigns/{campaign.pk}/results.csv", params)
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login/")

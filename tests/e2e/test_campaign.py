@@ -165,6 +165,21 @@ def test_an_operator_runs_a_campaign_on_the_sandbox(browser, live_callboard, bea
     for row in rows:
         assert row["disposition"] in DISPOSITIONS[row["number"]], row
 
+    # Finding contacts: the filters narrow the live table, its polls and the results file.
+    page.locator("details.filterbox summary").click()
+    labelled(page, "Skipped for").select_option(label="Invalid number")
+    page.get_by_role("button", name="Filter", exact=True).click()
+    expect(page.locator(".result-count")).to_have_text("1 result")
+    contacts = page.locator("#contacts")
+    expect(contacts.get_by_role("row")).to_have_count(2)  # the header and the invalid row
+    page.wait_for_timeout(2500)  # two polls of the live table
+    expect(contacts.get_by_role("row")).to_have_count(2)
+    expect(contacts).to_contain_text("Invalid number")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Results CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert [row["skip_reason"] for row in rows] == ["invalid"]
+
     page.goto(f"{url}/campaigns/")
     problems += check_page(page, "campaigns")
     assert not problems, "\n".join(problems)
