@@ -129,6 +129,11 @@ class Campaign(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def has_ended(self) -> bool:
+        """Stopped or finished: it calls no one again, so contacts added now would wait forever."""
+        return self.status in (CampaignStatus.STOPPED, CampaignStatus.FINISHED)
+
 
 class Contact(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="contacts")

@@ -251,7 +251,9 @@ class CampaignContactsApi(_ContactsPageApi):
         # Every contact just added, not a page: given as a schema, since drf-spectacular
         # wraps a list in the view's pagination (GET's) whatever the method.
         responses={201: {"type": "array", "items": {"$ref": "#/components/schemas/Contact"}},
-                   202: ContactImportSerializer},
+                   202: ContactImportSerializer,
+                   409: OpenApiResponse(ErrorSerializer, description="The campaign is stopped "
+                                        "or finished: it calls no one again. Copy it.")},
         summary="Add contacts: a list (each checked, 201) or a whole CSV (202, an "
         "import whose progress GET …/imports/{id} shows)",
     )
@@ -261,13 +263,14 @@ class CampaignContactsApi(_ContactsPageApi):
         data = ContactsAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         actor = Actor.from_request(request)
-        if "contacts" in data.validated_data:
-            made = contacts.contacts_add(
-                actor=actor, campaign=campaign, entries=data.validated_data["contacts"]
-            )
-            return Response(ContactSerializer(made, many=True).data, status=status.HTTP_201_CREATED)
-        field = "csv" if "csv" in data.validated_data else "file"
+        field = next(name for name in ("contacts", "csv", "file") if name in data.validated_data)
         try:
+            if field == "contacts":
+                made = contacts.contacts_add(
+                    actor=actor, campaign=campaign, entries=data.validated_data["contacts"]
+                )
+                return Response(ContactSerializer(made, many=True).data,
+                                status=status.HTTP_201_CREATED)
             upload, _ = contacts.contacts_import(
                 actor=actor,
                 campaign=campaign,
@@ -276,6 +279,8 @@ class CampaignContactsApi(_ContactsPageApi):
                 filename="api.csv" if field == "csv" else data.validated_data["file"].name,
                 idempotency_key=key,
             )
+        except contacts.CampaignEnded as ended:
+            raise Conflict(" ".join(ended.messages)) from None
         except ValidationError as error:  # the service names the page's field, `file`
             raise ValidationError({field: error.messages}) from None
         return Response(

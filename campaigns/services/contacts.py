@@ -172,10 +172,24 @@ def _contacts_from(
     return made
 
 
+class CampaignEnded(ValidationError):
+    """Contacts for a stopped or finished campaign, which would never call them (API: 409)."""
+
+
+def _check_open(campaign: Campaign) -> None:
+    if campaign.has_ended:
+        raise CampaignEnded(
+            f"This campaign is {campaign.get_status_display().lower()}: it calls no one again, "
+            "so no contacts are added. Copy it and add them to the copy."
+        )
+
+
 def contacts_add(
     *, actor: Actor, campaign: Campaign, entries: list[Mapping[str, Any]]
 ) -> list[Contact]:
-    """Contacts given through the API ({"number", "timezone", "variables"}), each checked."""
+    """Contacts given through the API ({"number", "timezone", "variables"}), each checked;
+    CampaignEnded for a stopped or finished campaign."""
+    _check_open(campaign)
     now = timezone.now()
     checked = [
         (
@@ -221,7 +235,8 @@ def contacts_import(
 ) -> tuple[ContactImport, bool]:
     """Store an upload and import it: now if small, else in a worker (progress on the row).
     Returns (import, replayed); IdempotencyConflict when the key came with another file or
-    for another campaign."""
+    for another campaign; CampaignEnded for a stopped or finished campaign (a retry of an
+    upload made before it ended still answers that upload)."""
 
     def same_request(made: ContactImport) -> bool:
         return made.campaign_id == campaign.pk and made.content == content
@@ -231,6 +246,7 @@ def contacts_import(
     )
     if existing is not None:
         return existing, True
+    _check_open(campaign)
     _, rows = _read_csv(content)
     with transaction.atomic():
         upload = ContactImport(

@@ -419,3 +419,43 @@ def test_contact_filters_are_read_by_every_role_and_refused_without_a_token(
     for role in ("viewer", "operator", "admin"):
         assert api_for(personas[role]).get(path, {"outcome": "busy"}).json()["count"] == 1
     assert api_for(None).get(path, {"outcome": "busy"}).status_code in (401, 403)
+
+
+@pytest.mark.parametrize("status", [CampaignStatus.STOPPED, CampaignStatus.FINISHED])
+@pytest.mark.parametrize("given", [
+    {"contacts": [{"number": "+12125551234"}]},
+    {"csv": "number\n+12125551234\n"},
+])
+def test_an_ended_campaign_takes_no_contacts_through_the_api(
+    api_for, operator_user, application, status, given
+):
+    """It would never call them: a 409 that says what to do, and nothing is added."""
+    campaign = CampaignFactory(application=application, status=status)
+
+    refused = api_for(operator_user).post(
+        f"/api/v1/campaigns/{campaign.pk}/contacts", given, format="json"
+    )
+
+    assert refused.status_code == 409, refused.content
+    assert refused.json()["error"] == "conflict"
+    assert refused.json()["detail"] == (
+        f"This campaign is {status.label.lower()}: it calls no one again, so no contacts are "
+        "added. Copy it and add them to the copy."
+    )
+    assert not campaign.contacts.exists() and not campaign.imports.exists()
+
+
+def test_an_upload_retried_after_its_campaign_ended_answers_the_upload_it_made(
+    api_for, operator_user, application
+):
+    api = api_for(operator_user)
+    campaign = CampaignFactory(application=application, created_by=operator_user)
+    path = f"/api/v1/campaigns/{campaign.pk}/contacts"
+    csv = {"csv": "number\n+12125551234\n"}
+    first = api.post(path, csv, format="json", HTTP_IDEMPOTENCY_KEY="list-1")
+    Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.FINISHED)
+
+    again = api.post(path, csv, format="json", HTTP_IDEMPOTENCY_KEY="list-1")
+
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.json()["id"] == first.json()["id"]

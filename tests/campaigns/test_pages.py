@@ -762,3 +762,24 @@ def test_every_role_filters_the_contacts_and_nobody_else(client_for, personas, r
                                                 params).status_code == 403
     anonymous = client_for(None).get(f"/campaigns/{campaign.pk}/results.csv", params)
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login/")
+
+
+@pytest.mark.parametrize("status", [CampaignStatus.STOPPED, CampaignStatus.FINISHED])
+def test_an_ended_campaign_offers_no_upload_and_refuses_one_sent_anyway(
+    client_for, operator_user, status
+):
+    campaign = CampaignFactory(status=status)
+    client = client_for(operator_user)
+
+    page = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    response = client.post(
+        f"/campaigns/{campaign.pk}/contacts",
+        {"file": SimpleUploadedFile("list.csv", b"number\n+12125551234\n", "text/csv")},
+        follow=True,
+    )
+
+    assert "Upload contacts" not in page
+    assert "takes no more contacts. To call more people with the same settings, copy it" in page
+    assert f"This campaign is {status.label.lower()}: it calls no one again" in [
+        str(shown) for shown in response.context["messages"]][0]
+    assert not campaign.contacts.exists() and not campaign.imports.exists()
