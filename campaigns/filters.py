@@ -4,6 +4,7 @@ A do-not-call list's numbers (its page, `/api/v1/suppression-lists/{id}/numbers`
 (is this number on the list? typed as a person types it, see TypedNumberFilter).
 A campaign's contacts (its page's table, live fragment and results CSV,
 `/api/v1/campaigns/{id}/contacts` and `…/results`): number, state, outcome, skip_reason.
+The campaigns (the list's page, its live table, `/api/v1/campaigns`): q (name), status.
 """
 
 from __future__ import annotations
@@ -16,8 +17,17 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
 
-from campaigns.models import Contact, ContactState, Outcome, SkipReason, SuppressedNumber
+from campaigns.models import (
+    Campaign,
+    CampaignStatus,
+    Contact,
+    ContactState,
+    Outcome,
+    SkipReason,
+    SuppressedNumber,
+)
 from campaigns.services.suppression import typed_e164
+from portal.params import SearchFilter
 
 
 def typed_number_match(text: str, field: str = "e164") -> Q:
@@ -95,4 +105,17 @@ class ContactFilter(django_filters.FilterSet):
 
     class Meta:
         model = Contact
+        fields: list[str] = []
+
+
+class CampaignFilter(django_filters.FilterSet):
+    """The campaigns whose name holds the text, in a status. A rehearsal's name is "Rehearsal:
+    <its campaign's>", so searching a campaign's name finds its rehearsals too."""
+
+    q = SearchFilter("name", placeholder="Name", help_text="Text the campaign's name contains.")
+    status = django_filters.ChoiceFilter(choices=CampaignStatus.choices, empty_label="Any status",
+                                         label="Status", help_text="Only campaigns in this status.")
+
+    class Meta:
+        model = Campaign
         fields: list[str] = []

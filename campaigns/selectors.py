@@ -106,8 +106,32 @@ def campaign_preview(*, campaign: Campaign, now: datetime | None = None) -> Prev
     )
 
 
+class Progress:
+    """How far a campaign's calling is, from its contacts counted by state (`total`,
+    `by_state`): the board's figures and the campaigns list's progress bars read the same."""
+
+    total: int
+    by_state: dict[str, int]
+
+    @property
+    def skipped(self) -> int:
+        return self.by_state.get(ContactState.SKIPPED, 0)
+
+    @property
+    def to_call(self) -> int:
+        """Contacts the campaign calls: all but the skipped, who are never called."""
+        return self.total - self.skipped
+
+    @property
+    def finished_percent(self) -> int:
+        """Of the contacts to call, the share whose calling is over (a final outcome, or no
+        retry left); skipped contacts are counted apart, not as work done (docs/decisions.md)."""
+        done = self.by_state.get(ContactState.DONE, 0)
+        return round(100 * done / self.to_call) if self.to_call else 0
+
+
 @dataclass
-class Board:
+class Board(Progress):
     campaign: Campaign
     total: int
     by_state: dict[str, int]
@@ -150,22 +174,6 @@ class Board:
             "being called or wait for a retry or for their calling window.",
         }.get(self.held_back, "")
 
-    @property
-    def skipped(self) -> int:
-        return self.by_state.get(ContactState.SKIPPED, 0)
-
-    @property
-    def to_call(self) -> int:
-        """Contacts the campaign calls: all but the skipped, who are never called."""
-        return self.total - self.skipped
-
-    @property
-    def finished_percent(self) -> int:
-        """Of the contacts to call, the share whose calling is over (a final outcome, or no
-        retry left); skipped contacts are counted apart, not as work done (docs/decisions.md)."""
-        done = self.by_state.get(ContactState.DONE, 0)
-        return round(100 * done / self.to_call) if self.to_call else 0
-
 
 PACE_SPAN = timedelta(minutes=1)
 
@@ -190,8 +198,8 @@ def board_cache_key(campaign: Campaign) -> str:
 
 def campaign_board_forget(*, campaign: Campaign) -> None:
     """Contacts were added: the page the person is sent to shows them, not the reading of a
-    second ago beside "4 contacts added (see the contacts list)"."""
-    cache.delete(board_cache_key(campaign))
+    second ago beside "4 contacts added (see the contacts list)"; nor does the list."""
+    cache.delete_many([board_cache_key(campaign), progress_cache_key(campaign)])
 
 
 def campaign_board(*, campaign: Campaign, now: datetime | None = None) -> Board:
@@ -210,6 +218,72 @@ def campaign_board(*, campaign: Campaign, now: datetime | None = None) -> Board:
         cache.set(f"{key}:previous", figures, BOARD_PREVIOUS_SECONDS)
         cache.delete(f"{key}:reading")
     return Board(campaign=campaign, **figures)
+
+
+@dataclass
+class ListProgress(Progress):
+    """A row of the campaigns list: its progress and its calls in progress."""
+
+    total: int
+    by_state: dict[str, int]
+    in_progress: int
+
+
+# A campaign that is not running changes slowly (an upload, the last calls of a paused one
+# ending): the list's reading of it is shared this long; a running one's, BOARD_FRESH_SECONDS.
+PROGRESS_SETTLED_SECONDS = 10.0
+
+
+def progress_cache_key(campaign: Campaign) -> str:
+    return f"campaign-progress:{campaign.pk}:{campaign.created_at.timestamp()}"
+
+
+def campaigns_progress(*, campaigns: list[Campaign]) -> dict[int, ListProgress]:
+    """Each campaign's progress (by id), in a number of queries that does not grow with the
+    campaigns: a board read within the last second (its page is open) or the list's own
+    reading, shared by every viewer as the board's is, else one grouped count of the others'
+    contacts by state and one of their attempts in progress."""
+    boards = {board_cache_key(campaign): campaign for campaign in campaigns}
+    readings = {progress_cache_key(campaign): campaign for campaign in campaigns}
+    cached = cache.get_many([*boards, *readings]) if campaigns else {}
+    found: dict[int, ListProgress] = {}
+    for key, campaign in readings.items():
+        if key in cached:
+            found[campaign.pk] = ListProgress(**cached[key])
+    for key, campaign in boards.items():  # a board's reading is the fresher
+        if key in cached:
+            figures = cached[key]
+            found[campaign.pk] = ListProgress(total=figures["total"],
+                                              by_state=figures["by_state"],
+                                              in_progress=figures["in_progress"])
+    missing = [campaign for campaign in campaigns if campaign.pk not in found]
+    if missing:
+        read = _progress_read([campaign.pk for campaign in missing])
+        for running in (True, False):
+            cache.set_many(
+                {progress_cache_key(campaign): vars(read[campaign.pk]) for campaign in missing
+                 if (campaign.status == CampaignStatus.RUNNING) == running},
+                BOARD_FRESH_SECONDS if running else PROGRESS_SETTLED_SECONDS,
+            )
+        found.update(read)
+    return found
+
+
+def _progress_read(ids: list[int]) -> dict[int, ListProgress]:
+    """The campaigns' progress now: two grouped counts, whatever the number of campaigns."""
+    read = {pk: ListProgress(total=0, by_state={}, in_progress=0) for pk in ids}
+    for campaign_id, state, contacts in (
+        Contact.objects.filter(campaign_id__in=ids).order_by()
+        .values_list("campaign_id", "state").annotate(n=Count("id"))
+    ):
+        read[campaign_id].by_state[state] = contacts
+        read[campaign_id].total += contacts
+    for campaign_id, calls in (
+        Attempt.objects.filter(contact__campaign_id__in=ids, status=AttemptStatus.PLACED)
+        .order_by().values_list("contact__campaign_id").annotate(n=Count("id"))
+    ):
+        read[campaign_id].in_progress = calls
+    return read
 
 
 def _board_read(campaign: Campaign, now: datetime) -> Board:

@@ -4,6 +4,7 @@ from campaigns import views
 
 urlpatterns = [
     path("campaigns/", views.campaign_list, name="campaign_list"),
+    path("campaigns/table", views.campaign_list_live, name="campaign_list_live"),
     path("campaigns/new", views.campaign_create, name="campaign_create"),
     path("campaigns/<id:pk>/", views.campaign_detail, name="campaign_detail"),
     path("campaigns/<id:pk>/edit", views.campaign_edit, name="campaign_edit"),

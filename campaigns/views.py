@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from calls.views import live
 from campaigns import results
-from campaigns.filters import ContactFilter, SuppressedNumberFilter
+from campaigns.filters import CampaignFilter, ContactFilter, SuppressedNumberFilter
 from campaigns.forms import (
     CampaignForm,
     ContactUploadForm,
@@ -32,6 +32,7 @@ from campaigns.selectors import (
     campaign_contacts,
     campaign_contacts_table,
     campaign_preview,
+    campaigns_progress,
 )
 from campaigns.services import campaigns, contacts, suppression, uploads
 from campaigns.services import rehearsal as rehearsal_service
@@ -46,16 +47,42 @@ from voiceapps import phone
 BOARD_INTERVAL_MS = 1000
 
 
+def _list_context(request: HttpRequest) -> dict:
+    """The campaigns list's page, narrowed by CampaignFilter (its page, its live table and the
+    API read the same parameters), each row with its progress (campaigns_progress: the same
+    queries for 50 rows as for 1)."""
+    found = filtered_page(
+        request,
+        CampaignFilter(request.GET,
+                       queryset=Campaign.objects.select_related("account", "rehearsal_of")),
+        per_page=50,
+    )
+    page = found["page"]
+    progress = campaigns_progress(campaigns=list(page.object_list))
+    for campaign in page.object_list:
+        campaign.progress = progress[campaign.pk]
+    poll = QueryDict(found["query"], mutable=True)
+    if page.number > 1:
+        poll["page"] = str(page.number)
+    return {
+        "page": page,
+        "filter": found["filter"],
+        "filtered": found["filtered"],
+        # The table's poll asks for the page shown, as filtered.
+        "poll_query": poll.urlencode(),
+        "live_interval_ms": BOARD_INTERVAL_MS,
+    }
+
+
 @role_required(Role.VIEWER)
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(Campaign.objects.select_related("account"), 50).get_page(
-        request.GET.get("page")
-    )
-    return render(
-        request,
-        "campaigns/campaign_list.html",
-        {"page": page},
-    )
+    return render(request, "campaigns/campaign_list.html", _list_context(request))
+
+
+@live.polled(Role.VIEWER)
+def campaign_list_live(request: HttpRequest) -> HttpResponse:
+    """The list's table alone, which its page asks for every second (htmx), as the board."""
+    return render(request, "campaigns/campaign_list.html#table", _list_context(request))
 
 
 def _form_page(request: HttpRequest, campaign: Campaign | None) -> HttpResponse:

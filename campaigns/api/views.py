@@ -34,7 +34,7 @@ from campaigns.api.serializers import (
     SuppressionListCreateSerializer,
     SuppressionListSerializer,
 )
-from campaigns.filters import ContactFilter, SuppressedNumberFilter
+from campaigns.filters import CampaignFilter, ContactFilter, SuppressedNumberFilter
 from campaigns.models import Campaign, Contact, HeldBack, SuppressedNumber, SuppressionList
 from campaigns.results import result_row
 from campaigns.selectors import campaign_board, campaign_contacts, campaign_preview
@@ -63,8 +63,10 @@ class CampaignListCreateApi(ListModelMixin, GenericAPIView):
     account_scoped = False
     serializer_class = CampaignSerializer
     queryset = _campaigns()
+    filterset_class = CampaignFilter  # the list's page takes the same parameters
 
-    @extend_schema(responses=CampaignSerializer(many=True), summary="List campaigns")
+    @extend_schema(responses={200: CampaignSerializer(many=True), 400: BAD_FIELD},
+                   summary="List campaigns (filtered as on the campaigns page: `q`, `status`)")
     def get(self, request):
         return self.list(request)
 

@@ -1,4 +1,5 @@
-"""The campaign page's contacts table, its rows rendered in Python."""
+"""How campaigns look on pages: the campaign page's contacts table, its rows rendered in
+Python, and the campaigns list's status pills."""
 
 from collections.abc import Iterable
 from html import escape
@@ -7,7 +8,7 @@ from django import template
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from campaigns.models import Attempt, Contact, ContactState, Outcome, SkipReason
+from campaigns.models import Attempt, CampaignStatus, Contact, ContactState, Outcome, SkipReason
 from voiceapps import phone
 
 register = template.Library()
@@ -63,3 +64,20 @@ def _attempt(attempt: Attempt, call_url: str) -> str:
     if attempt.call_id is None:
         return f"#{attempt.number} {outcome}"
     return f'<a href="{call_url.format(attempt.call_id)}">#{attempt.number}</a> {outcome}'
+
+
+# A campaign status's `.pill` class, in the call log's colours: calling is "info" as a call
+# in progress is, a finished campaign "ok" as a completed call, a stopped one "bad".
+STATUS_PILLS = {
+    CampaignStatus.DRAFT: "muted",
+    CampaignStatus.RUNNING: "info",
+    CampaignStatus.PAUSED: "warn",
+    CampaignStatus.STOPPED: "bad",
+    CampaignStatus.FINISHED: "ok",
+}
+
+
+@register.filter
+def campaign_pill(status: str) -> str:
+    """The `.pill` modifier class of a campaign status."""
+    return STATUS_PILLS.get(status, "muted")

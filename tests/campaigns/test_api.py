@@ -459,3 +459,48 @@ def test_an_upload_retried_after_its_campaign_ended_answers_the_upload_it_made(
 
     assert (first.status_code, again.status_code) == (202, 202)
     assert again.json()["id"] == first.json()["id"]
+
+
+# The campaigns list's filters (CampaignFilter, as on the campaigns page) ------------------------
+
+def test_the_campaigns_list_takes_the_pages_filters(api_for, viewer_user):
+    spring = CampaignFactory(name="Spring survey", status=CampaignStatus.RUNNING)
+    CampaignFactory(name="Autumn survey", status=CampaignStatus.PAUSED)
+    CampaignFactory(name="Election poll", status=CampaignStatus.RUNNING)
+    api = api_for(viewer_user)
+
+    found = api.get("/api/v1/campaigns", {"q": "survey", "status": "running"})
+
+    assert found.status_code == 200, found.content
+    assert [row["id"] for row in found.json()["results"]] == [spring.pk]
+    assert api.get("/api/v1/campaigns", {"q": "SURVEY"}).json()["count"] == 2
+
+
+@pytest.mark.parametrize(("params", "fields"), [
+    ({"stauts": "running"}, {"stauts": ["Unknown parameter."]}),
+    ({"status": "busy"}, {"status": ["Select a valid choice. busy is not one of the available "
+                                     "choices."]}),
+])
+def test_a_bad_campaigns_list_parameter_is_a_400_naming_it(api_for, viewer_user, params, fields):
+    response = api_for(viewer_user).get("/api/v1/campaigns", params)
+
+    assert response.status_code == 400, response.content
+    assert response.json()["fields"] == fields
+
+
+def test_the_schema_documents_the_campaigns_list_filters_and_their_400(api_for, viewer_user):
+    schema = api_for(viewer_user).get(reverse("api_schema"), HTTP_ACCEPT="application/json").json()
+    listing = schema["paths"]["/api/v1/campaigns"]["get"]
+    parameters = {p["name"]: p for p in listing["parameters"]}
+
+    assert {"q", "status"} <= set(parameters)
+    assert set(parameters["status"]["schema"]["enum"]) == set(CampaignStatus.values)
+    assert "400" in listing["responses"]
+
+
+def test_the_campaigns_list_filters_are_read_by_every_role(api_for, personas):
+    CampaignFactory(status=CampaignStatus.PAUSED)
+    for role in ("viewer", "operator", "admin"):
+        assert api_for(personas[role]).get("/api/v1/campaigns",
+                                           {"status": "paused"}).json()["count"] == 1
+    assert api_for(None).get("/api/v1/campaigns").status_code in (401, 403)

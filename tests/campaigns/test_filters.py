@@ -1,10 +1,12 @@
-"""A do-not-call list's one filter, `number`, and a campaign's contacts' filters (number, state,
-outcome, skip_reason): pages and API read them through them (the pages and the API are tested
-in test_suppression_pages.py, test_suppression_api.py, test_pages.py and test_api.py)."""
+"""A do-not-call list's one filter, `number`, a campaign's contacts' filters (number, state,
+outcome, skip_reason) and the campaigns' (q, status): pages and API read them through them (the
+pages and the API are tested in test_suppression_pages.py, test_suppression_api.py,
+test_pages.py and test_api.py)."""
 
 import pytest
 
-from campaigns.filters import ContactFilter, SuppressedNumberFilter
+from campaigns.filters import CampaignFilter, ContactFilter, SuppressedNumberFilter
+from campaigns.models import Campaign, CampaignStatus
 from tests.factories import (
     CampaignFactory,
     ContactFactory,
@@ -124,3 +126,22 @@ def test_the_contact_states_read_as_the_table_shows_them():
     choices = dict(ContactFilter().form.fields["state"].choices)
     assert choices["retry"] == "Waiting for a retry" and choices["pending"] == (
         "Waiting for its first call")
+
+
+@pytest.mark.parametrize(("params", "names"), [
+    ({"q": "survey"}, ["Rehearsal: Spring survey", "Spring survey", "Autumn survey"]),
+    ({"q": "  spring "}, ["Rehearsal: Spring survey", "Spring survey"]),
+    ({"status": "paused"}, ["Autumn survey"]),
+    ({"q": "survey", "status": "running"}, ["Spring survey"]),
+    ({"q": "", "status": ""}, ["Election poll", "Rehearsal: Spring survey", "Spring survey",
+                               "Autumn survey"]),
+])
+def test_campaigns_are_found_by_name_and_status(params, names):
+    spring = CampaignFactory(name="Spring survey", status=CampaignStatus.RUNNING)
+    CampaignFactory(name="Autumn survey", status=CampaignStatus.PAUSED)
+    CampaignFactory(name="Rehearsal: Spring survey", rehearsal_of=spring)
+    CampaignFactory(name="Election poll", status=CampaignStatus.RUNNING)
+    filters = CampaignFilter(params, queryset=Campaign.objects.all())
+
+    assert filters.is_valid(), filters.errors
+    assert sorted(campaign.name for campaign in filters.qs) == sorted(names)

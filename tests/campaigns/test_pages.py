@@ -783,3 +783,147 @@ def test_an_ended_campaign_offers_no_upload_and_refuses_one_sent_anyway(
     assert f"This campaign is {status.label.lower()}: it calls no one again" in [
         str(shown) for shown in response.context["messages"]][0]
     assert not campaign.contacts.exists() and not campaign.imports.exists()
+
+
+# The campaigns list: progress, status pills, rehearsals, filters, live table ---------------------
+
+def test_the_list_shows_each_campaigns_progress_as_its_board_words_it(client_for, viewer_user):
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING, name="Spring survey")
+    contacts = [ContactFactory(campaign=campaign, state=state)
+                for state in ("done", "done", "retry", "skipped")]
+    AttemptFactory(contact=contacts[2], status="placed")
+    draft = CampaignFactory(name="Autumn survey")
+    client = client_for(viewer_user)
+
+    text = client.get("/campaigns/").content.decode()
+    board = client.get(f"/campaigns/{campaign.pk}/board").content.decode()
+
+    assert '<progress max="100" value="67"' in text
+    assert f'<span data-field="finished-{campaign.pk}">67% finished</span>' in text
+    assert "67% finished" in board and "of the 3 contacts to call; 1 skipped" in board
+    assert (f'<span class="muted" data-field="finished-of-{campaign.pk}">of the 3 contacts to '
+            "call; 1 skipped</span>") in text
+    assert f'<span data-field="in-progress-{campaign.pk}">1 call in progress</span>' in text
+    # A draft has nothing in progress to say.
+    assert "of the 0 contacts to call</span>" in text
+    assert f'data-field="in-progress-{draft.pk}"' not in text
+
+
+def list_reads(client, url: str) -> int:
+    cache.clear()  # not the board's nor the list's shared reading: the list's own queries
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_the_list_reads_progress_in_the_same_queries_for_one_campaign_or_a_page(
+    client_for, viewer_user
+):
+    client = client_for(viewer_user)
+
+    def add_campaigns(count: int) -> None:
+        for n in range(count):
+            campaign = CampaignFactory(status=CampaignStatus.RUNNING if n % 2 else "paused",
+                                       rehearsal_of=CampaignFactory() if n % 3 == 0 else None)
+            for contact in ContactFactory.create_batch(3, campaign=campaign, state="retry"):
+                AttemptFactory(contact=contact, status="placed")
+
+    add_campaigns(1)
+    list_reads(client, "/campaigns/")  # the first requests fill the process's caches
+    one = [list_reads(client, url) for url in ("/campaigns/", "/campaigns/table")]
+    add_campaigns(24)  # 34 campaigns on the page, rehearsed ones and their sources
+    many = [list_reads(client, url) for url in ("/campaigns/", "/campaigns/table")]
+
+    assert one == many
+
+
+def test_the_list_takes_a_campaigns_progress_from_its_boards_reading(client_for, viewer_user):
+    """A campaign whose page is open has been read within the second: not counted again."""
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    ContactFactory(campaign=campaign, state="done")
+    client = client_for(viewer_user)
+    client.get(f"/campaigns/{campaign.pk}/board")
+
+    with CaptureQueriesContext(connection) as queries:
+        text = client.get("/campaigns/table").content.decode()
+
+    assert "100% finished" in text
+    assert not [q for q in queries if '"campaigns_contact"' in q["sql"]]
+
+
+def test_the_list_shows_statuses_as_pills_and_links_a_rehearsal_to_its_campaign(
+    client_for, viewer_user
+):
+    pills = {status: CampaignFactory(status=status) for status in CampaignStatus}
+    source = pills[CampaignStatus.FINISHED]
+    rehearsal = CampaignFactory(rehearsal_of=source, name=f"Rehearsal: {source.name}")
+
+    text = client_for(viewer_user).get("/campaigns/").content.decode()
+
+    for status, colour in [("draft", "muted"), ("running", "info"), ("paused", "warn"),
+                           ("stopped", "bad"), ("finished", "ok")]:
+        campaign = pills[status]
+        assert (f'<span class="pill {colour}" data-field="status-{campaign.pk}">'
+                f"{campaign.get_status_display()}</span>") in text
+    assert (f'<span class="muted small" data-field="rehearsal-{rehearsal.pk}">Rehearsal of '
+            f'<a href="/campaigns/{source.pk}/">{source.name}</a></span>') in text
+    assert f'data-field="rehearsal-{source.pk}"' not in text
+
+
+@pytest.fixture
+def surveys():
+    """Two running surveys (one rehearsed), a paused survey and a running poll."""
+    spring = CampaignFactory(name="Spring survey", status=CampaignStatus.RUNNING)
+    return {
+        "spring": spring,
+        "rehearsal": CampaignFactory(name="Rehearsal: Spring survey", rehearsal_of=spring,
+                                     status=CampaignStatus.RUNNING),
+        "autumn": CampaignFactory(name="Autumn survey", status=CampaignStatus.PAUSED),
+        "poll": CampaignFactory(name="Election poll", status=CampaignStatus.RUNNING),
+    }
+
+
+def shown(text: str) -> list[str]:
+    return re.findall(r'data-field="status-(\d+)"', text)
+
+
+def test_the_list_filters_by_status_and_name_on_its_page_and_its_live_table(
+    client_for, viewer_user, surveys
+):
+    client = client_for(viewer_user)
+    params = {"status": "running", "q": "SURVEY"}
+    expected = sorted(str(surveys[name].pk) for name in ("spring", "rehearsal"))
+
+    page = client.get("/campaigns/", params).content.decode()
+    table = client.get("/campaigns/table", params).content.decode()
+
+    assert sorted(shown(page)) == expected and sorted(shown(table)) == expected
+    assert "2 results" in page and 'aria-label="Filter the campaigns"' in page
+    assert "Status: Running" in page and "Search: SURVEY" in page  # the chips
+    # The form is above the polled region, which keeps the filters at each poll.
+    assert page.index('aria-label="Filter the campaigns"') < page.index('<div id="campaigns"')
+    assert table.strip().startswith('<div id="campaigns"') and "filterbox" not in table
+    assert 'hx-get="/campaigns/table?q=SURVEY&amp;status=running"' in table
+
+
+def test_a_filter_matching_no_campaign_or_a_bad_value_says_so(client_for, viewer_user, surveys):
+    client = client_for(viewer_user)
+    none = client.get("/campaigns/", {"q": "winter"}).content.decode()
+    bad = client.get("/campaigns/", {"status": "busy"}).content.decode()
+
+    assert "No campaign matches these filters." in none and "No campaigns yet" not in none
+    assert '<a href="/campaigns/">Show all campaigns</a>' in none
+    assert "Select a valid choice. busy is not one of the available choices." in bad
+    assert "No campaigns shown: correct the filter above." in bad and shown(bad) == []
+
+
+@pytest.mark.parametrize("role", ["viewer", "operator", "admin"])
+def test_every_role_reads_and_filters_the_campaigns_and_nobody_else(client_for, personas, role,
+                                                                   surveys):
+    for url in ("/campaigns/", "/campaigns/table"):
+        response = client_for(personas[role]).get(url, {"status": "paused"})
+        assert response.status_code == 200
+        assert shown(response.content.decode()) == [str(surveys["autumn"].pk)]
+        assert client_for(personas["outsider"]).get(url).status_code == 403
+    expired = client_for(None).get("/campaigns/table")
+    assert expired.status_code == 204 and expired["HX-Redirect"] == "/login/"

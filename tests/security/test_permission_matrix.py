@@ -83,6 +83,7 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "hook_voicegateway": {"POST": HOOK},
     # campaigns
     "campaign_list": {"GET": VIEWER},
+    "campaign_list_live": {"GET": VIEWER},
     "campaign_create": {"GET": OPERATOR, "POST": OPERATOR},
     "campaign_detail": {"GET": VIEWER},
     "campaign_edit": {"GET": OPERATOR, "POST": OPERATOR},
