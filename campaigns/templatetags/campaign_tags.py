@@ -68,13 +68,9 @@ def _attempt(attempt: Attempt, call_url: str) -> str:
 
 # A campaign status's `.pill` class, in the call log's colours: calling is "info" as a call
 # in progress is, a finished campaign "ok" as a completed call, a stopped one "bad".
-STATUS_PILLS = {
-    CampaignStatus.DRAFT: "muted",
-    CampaignStatus.RUNNING: "info",
-    CampaignStatus.PAUSED: "warn",
-    CampaignStatus.STOPPED: "bad",
-    CampaignStatus.FINISHED: "ok",
-}
+STATUS_PILLS = {CampaignStatus.DRAFT: "muted", CampaignStatus.RUNNING: "info",
+                CampaignStatus.PAUSED: "warn", CampaignStatus.STOPPED: "bad",
+                CampaignStatus.FINISHED: "ok"}
 
 
 @register.filter
