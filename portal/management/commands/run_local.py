@@ -5,6 +5,8 @@ exit and ends with the links. A worker, beat or web server that exits is started
 back-off (1, 2, 4 … 30 s, back to 1 s once it has stayed up for a minute).
 """
 
+import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -47,12 +49,20 @@ class Child:
     restart_at: float | None = None
 
     def start(self) -> None:
+        # A process group of its own, so that what it leaves behind can be found: a worker
+        # killed with -9 can leave a pool process waiting for ever on a lock it held.
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                self.command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+                self.command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                process_group=0,
             )
         self.started_at = time.monotonic()
         self.restart_at = None
+
+    def kill_leftovers(self) -> None:
+        """Kill what is left of the process's group once the process itself has exited."""
+        with contextlib.suppress(ProcessLookupError):  # nothing was left
+            os.killpg(self.process.pid, signal.SIGKILL)
 
     def restart_delay(self) -> float:
         if time.monotonic() - self.started_at >= STABLE_AFTER:
@@ -140,6 +150,7 @@ class Command(BaseCommand):
                     if now >= child.restart_at:
                         self._start(child)
                 elif (code := child.process.poll()) is not None:
+                    child.kill_leftovers()
                     delay = child.restart_delay()
                     child.restart_at = now + delay
                     self._report_exit(child, code, delay)
@@ -153,7 +164,8 @@ class Command(BaseCommand):
         self._say(f"  last lines of {_shown_path(child.log_path)}:\n{tail}")
 
     def _stop(self, children: list[Child]) -> None:
-        running = [c.process for c in children if c.process and c.process.poll() is None]
+        started = [c for c in children if c.process]
+        running = [c.process for c in started if c.process.poll() is None]
         for process in running:
             process.terminate()
         for process in running:
@@ -161,6 +173,9 @@ class Command(BaseCommand):
                 process.wait(timeout=STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
+        for child in started:
+            child.kill_leftovers()
 
     def _wait_until_listening(self, host: str, port: int, web: Child) -> bool:
         deadline = time.monotonic() + 60
