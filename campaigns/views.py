@@ -8,7 +8,7 @@ from typing import TypeVar
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
@@ -61,15 +61,11 @@ def _list_context(request: HttpRequest) -> dict:
     progress = campaigns_progress(campaigns=list(page.object_list))
     for campaign in page.object_list:
         campaign.progress = progress[campaign.pk]
-    poll = QueryDict(found["query"], mutable=True)
-    if page.number > 1:
-        poll["page"] = str(page.number)
     return {
         "page": page,
         "filter": found["filter"],
         "filtered": found["filtered"],
-        # The table's poll asks for the page shown, as filtered.
-        "poll_query": poll.urlencode(),
+        "poll_query": found["poll_query"],
         "live_interval_ms": BOARD_INTERVAL_MS,
     }
 
@@ -149,18 +145,13 @@ def _contacts_context(request: HttpRequest, campaign: Campaign, board: Board) ->
         per_page=50,
         count=board.total,
     )
-    page = found["page"]
-    poll = QueryDict(found["query"], mutable=True)
-    if page.number > 1:
-        poll["page"] = str(page.number)
     return {
         "campaign": campaign,
-        "contacts": page,
+        "contacts": found["page"],
         "contact_filter": found["filter"],
         "contacts_filtered": found["filtered"],
         "contacts_query": found["query"],
-        # The table's poll asks for the page shown, as filtered.
-        "contacts_poll_query": poll.urlencode(),
+        "contacts_poll_query": found["poll_query"],
         "live_interval_ms": BOARD_INTERVAL_MS,
     }
 

@@ -185,7 +185,8 @@ def filtered_page(request: HttpRequest, filters: django_filters.FilterSet, *, pe
                   rows: QuerySet | None = None, count: int | None = None) -> dict[str, Any]:
     """A list page's context (templates/list_page.html): its FilterSet as `filter`, one page
     of the rows it selects (or of `rows`, read from them) as `page`, `filtered` when any
-    filter is on, and `query`, the filters on as a query string (for links that keep them).
+    filter is on, `query`, the filters on as a query string (for links that keep them), and
+    `poll_query`, the same with the page shown (for a live table's poll of that page).
     `count`, when given, is how many rows there are unfiltered, a figure already read: the
     pages of the unfiltered list are counted by it, not by a COUNT."""
     rows = filtered_rows(filters) if rows is None else rows
@@ -195,11 +196,16 @@ def filtered_page(request: HttpRequest, filters: django_filters.FilterSet, *, pe
             query[name] = request.GET[name]
     paginator = (Paginator(rows, per_page) if query or count is None
                  else CountedPaginator(rows, per_page, count=count))
+    page = paginator.get_page(request.GET.get("page"))
+    poll = query.copy()
+    if page.number > 1:
+        poll["page"] = str(page.number)
     return {
         "filter": filters,
-        "page": paginator.get_page(request.GET.get("page")),
+        "page": page,
         "filtered": bool(query),
         "query": query.urlencode(),
+        "poll_query": poll.urlencode(),
     }
 
 

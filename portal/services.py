@@ -60,6 +60,12 @@ class Actor:
 SYSTEM = Actor()
 
 
+class StateConflict(ValidationError):
+    """A sound request that the object's current state refuses (a running campaign deleted,
+    contacts for an ended one). A ValidationError, so pages flash it as any refusal; the API's
+    error handler answers every service's the same way: 409 `conflict`."""
+
+
 class IdempotencyConflict(Exception):
     """An Idempotency-Key its user already sent with a different request. One class for every
     service that answers the header, so the API's error handler answers each the same way."""

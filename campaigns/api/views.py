@@ -39,11 +39,10 @@ from campaigns.models import Campaign, Contact, HeldBack, SuppressedNumber, Supp
 from campaigns.results import result_row
 from campaigns.selectors import campaign_board, campaign_contacts, campaign_preview
 from campaigns.services import campaigns, contacts, rehearsal, suppression, uploads
-from portal.api.exceptions import Conflict
 from portal.api.parsers import JSONParser
 from portal.api.serializers import NoBodySerializer, StrictSerializer
 from portal.roles import ViewerReadsAdminWrites
-from portal.services import Actor
+from portal.services import Actor, StateConflict
 from voiceapps.api.serializers import ErrorSerializer
 
 
@@ -133,12 +132,9 @@ class CampaignDetailApi(APIView):
         "results and rehearsals (its calls stay in the call log)",
     )
     def delete(self, request, pk: int):
-        try:
-            campaigns.campaign_delete(
-                actor=Actor.from_request(request), campaign=get_object_or_404(Campaign, pk=pk)
-            )
-        except campaigns.CampaignBusy as busy:
-            raise Conflict(" ".join(busy.messages)) from None
+        campaigns.campaign_delete(
+            actor=Actor.from_request(request), campaign=get_object_or_404(Campaign, pk=pk)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -281,8 +277,8 @@ class CampaignContactsApi(_ContactsPageApi):
                 filename="api.csv" if field == "csv" else data.validated_data["file"].name,
                 idempotency_key=key,
             )
-        except contacts.CampaignEnded as ended:
-            raise Conflict(" ".join(ended.messages)) from None
+        except StateConflict:
+            raise  # answered 409 by the API's error handler, not as the field's error
         except ValidationError as error:  # the service names the page's field, `file`
             raise ValidationError({field: error.messages}) from None
         return Response(

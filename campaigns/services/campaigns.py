@@ -26,7 +26,7 @@ from campaigns.selectors import campaign_preview
 from campaigns.services import dialing
 from campaigns.services.contacts import contacts_copy, known_timezones
 from campaigns.services.idempotency import made_with_key, save_once
-from portal.services import Actor, audit_record
+from portal.services import Actor, StateConflict, audit_record
 from voiceapps import phone
 
 # What a new campaign retries unless told otherwise (docs/decisions.md).
@@ -281,7 +281,7 @@ def campaign_copy(
 DELETABLE = (CampaignStatus.DRAFT, CampaignStatus.STOPPED, CampaignStatus.FINISHED)
 
 
-class CampaignBusy(ValidationError):
+class CampaignBusy(StateConflict):
     """The campaign, or one of its rehearsals, is running or paused: it cannot go (API: 409)."""
 
 

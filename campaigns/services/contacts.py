@@ -47,7 +47,7 @@ from campaigns.selectors import campaign_board_forget
 from campaigns.services.idempotency import made_with_key, save_once
 from campaigns.services.suppression import suppressed_for
 from campaigns.services.uploads import delimiter_of
-from portal.services import Actor, audit_record
+from portal.services import Actor, StateConflict, audit_record
 from voiceapps import phone
 
 NUMBER_COLUMN = "number"
@@ -172,7 +172,7 @@ def _contacts_from(
     return made
 
 
-class CampaignEnded(ValidationError):
+class CampaignEnded(StateConflict):
     """Contacts for a stopped or finished campaign, which would never call them (API: 409)."""
 
 

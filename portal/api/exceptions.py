@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from portal.params import BadParameter
-from portal.services import IdempotencyConflict
+from portal.services import IdempotencyConflict, StateConflict
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,9 @@ def error_body(code: str, detail: str, fields: dict | None = None) -> dict:
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response:
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, StateConflict):  # before ValidationError, which it is
+        exc = Conflict(" ".join(exc.messages))
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
