@@ -58,6 +58,7 @@ from portal.api.renderers import CsvExportMixin
 from portal.api.serializers import (
     NoBodySerializer,
     StrictSerializer,
+    read_body,
 )
 from portal.roles import (
     AdminOnly,
@@ -250,11 +251,7 @@ class CallControlApi(APIView):
         calls = limit_to_token_accounts(request, Call.objects.select_related("account",
                                                                              "application"))
         call = get_object_or_404(calls, pk=pk)
-        params = {}
-        if shape is not None:
-            data = shape(data=request.data)
-            data.is_valid(raise_exception=True)
-            params = dict(data.validated_data)
+        params = dict(read_body(shape, request)) if shape is not None else {}
         try:
             event = control.call_control(actor=Actor.from_request(request), call=call,
                                          action=action, **params)

@@ -1,5 +1,7 @@
 """/api/v1/accounts, /applications and /numbers: the same services as the pages."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -47,8 +49,13 @@ class ProviderFailed(APIException):
     default_code = "provider_error"
 
 
-def provider_failed(error: ProviderError) -> ProviderFailed:
-    return ProviderFailed(error.message)
+@contextmanager
+def provider_errors() -> Iterator[None]:
+    """A ProviderError raised inside is answered 502 with the provider's own sentence."""
+    try:
+        yield
+    except ProviderError as error:
+        raise ProviderFailed(error.message) from None
 
 
 PROVIDER_ERROR = {502: OpenApiResponse(
@@ -128,10 +135,8 @@ class AccountRemoteApplicationsApi(APIView):
                    summary="The applications the provider has on this account")
     def get(self, request, pk: int):
         account = get_object_or_404(ProviderAccount, pk=pk)
-        try:
+        with provider_errors():
             remote = services.application_remote_list(account=account)
-        except ProviderError as error:
-            raise provider_failed(error) from None
         imported = selectors.application_by_provider_id(account=account)
         admin = request.user.has_role(Role.ADMIN)
         # An application Callboard pushed names Callboard's URLs, token included.
@@ -194,11 +199,9 @@ class ApplicationPushApi(GenericAPIView):
     def post(self, request, pk: int):
         application = self.get_object()
         read_body(NoBodySerializer, request)
-        try:
+        with provider_errors():
             services.application_push(actor=Actor.from_request(request),
                                       application=application)
-        except ProviderError as error:
-            raise provider_failed(error) from None
         return Response(self.get_serializer(application).data)
 
 
@@ -230,12 +233,10 @@ class ApplicationImportApi(APIView):
                    summary="Import applications the provider has on an account")
     def post(self, request):
         data = read_body(ApplicationImportSerializer, request)
-        try:
+        with provider_errors():
             imported = services.application_import(
                 actor=Actor.from_request(request), account=data["account"],
                 provider_app_ids=data["provider_app_ids"])
-        except ProviderError as error:
-            raise provider_failed(error) from None
         return Response(ApplicationSerializer(imported, many=True).data,
                         status=status.HTTP_201_CREATED)
 
@@ -290,11 +291,9 @@ class NumberLinkApi(GenericAPIView):
     def post(self, request, pk: int):
         number = self.get_object()
         data = read_body(NumberLinkSerializer, request)
-        try:
+        with provider_errors():
             services.number_link(actor=Actor.from_request(request), number=number,
                                  application=data["application"])
-        except ProviderError as error:
-            raise provider_failed(error) from None
         return Response(self.get_serializer(number).data)
 
 
@@ -304,11 +303,9 @@ class NumberImportApi(APIView):
                    summary="Add or refresh every number the provider lists for an account")
     def post(self, request):
         data = read_body(AccountRefSerializer, request)
-        try:
+        with provider_errors():
             counts = services.number_import(actor=Actor.from_request(request),
                                             account=data["account"])
-        except ProviderError as error:
-            raise provider_failed(error) from None
         return Response(NumberImportResultSerializer(counts).data)
 
 
