@@ -8,8 +8,6 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.generics import GenericAPIView
-from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -27,34 +25,27 @@ from alerts.api.serializers import (
 )
 from alerts.filters import AlertFilter
 from alerts.models import AlertChannel, AlertRule
-from portal.api.generics import ObjectApi
+from portal.api.generics import ListApi, ObjectApi
 from portal.api.responses import secret_response
 from portal.api.serializers import NoBodySerializer
 from portal.roles import AdminOnly
 from portal.services import Actor
 
 
-class AlertListApi(ListModelMixin, GenericAPIView):
+class AlertListApi(ListApi):
+    list_summary = "List alerts, open ones first (the alert page's filters)"
     serializer_class = AlertSerializer
     filterset_class = AlertFilter  # the alert page takes the same parameters
 
     def get_queryset(self):
         return selectors.alert_list()
 
-    @extend_schema(responses=AlertSerializer(many=True),
-                   summary="List alerts, open ones first (the alert page's filters)")
-    def get(self, request):
-        return self.list(request)
 
-
-class AlertRuleListCreateApi(ListModelMixin, GenericAPIView):
+class AlertRuleListCreateApi(ListApi):
+    list_summary = "List alert rules"
     permission_classes = [AdminOnly]
     serializer_class = AlertRuleSerializer
     queryset = AlertRule.objects.prefetch_related("channels")
-
-    @extend_schema(responses=AlertRuleSerializer(many=True), summary="List alert rules")
-    def get(self, request):
-        return self.list(request)
 
     @extend_schema(request=AlertRuleWriteSerializer, responses={201: AlertRuleSerializer},
                    summary="Create an alert rule (audited)")
@@ -88,14 +79,11 @@ class AlertRuleDetailApi(ObjectApi):
         services.alert_rule_delete(actor=actor, rule=obj)
 
 
-class AlertChannelListCreateApi(ListModelMixin, GenericAPIView):
+class AlertChannelListCreateApi(ListApi):
+    list_summary = "List alert channels"
     permission_classes = [AdminOnly]
     serializer_class = AlertChannelSerializer
     queryset = AlertChannel.objects.all()
-
-    @extend_schema(responses=AlertChannelSerializer(many=True), summary="List alert channels")
-    def get(self, request):
-        return self.list(request)
 
     @extend_schema(request=AlertChannelWriteSerializer,
                    responses={201: AlertChannelCreatedSerializer},

@@ -21,7 +21,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.generics import GenericAPIView
-from rest_framework.mixins import ListModelMixin
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -53,12 +52,13 @@ from calls.models import Call, CallEvent
 from calls.services import control, placing, profiles
 from calls.services.deliveries import delivery_replay, delivery_replay_summary
 from calls.services.test_call import test_call_place
-from portal.api.generics import ObjectApi
+from portal.api.generics import ListApi, ObjectApi
 from portal.api.pagination import LogPagination, ReceivedPagination, StoryPagination
 from portal.api.renderers import CsvExportMixin
 from portal.api.serializers import (
     NoBodySerializer,
     StrictSerializer,
+    read_body,
 )
 from portal.roles import (
     AdminOnly,
@@ -98,7 +98,8 @@ def idempotency_key(request) -> str:
     return key
 
 
-class CallListCreateApi(ListModelMixin, GenericAPIView):
+class CallListCreateApi(ListApi):
+    list_summary = "List calls, newest first (the call log's filters)"
     account_scoped = True  # an account-limited API token sees and places its accounts' calls
     serializer_class = CallSerializer
     queryset = selectors.call_list()
@@ -107,11 +108,6 @@ class CallListCreateApi(ListModelMixin, GenericAPIView):
 
     def get_queryset(self):
         return limit_to_token_accounts(self.request, super().get_queryset())
-
-    @extend_schema(responses=CallSerializer(many=True),
-                   summary="List calls, newest first (the call log's filters)")
-    def get(self, request):
-        return self.list(request)
 
     @extend_schema(
         request=CallCreateSerializer,
@@ -164,15 +160,11 @@ class CallDetailApi(APIView):
         return Response(CallSerializer(call, context={"request": request}).data)
 
 
-class CallProfileListCreateApi(ListModelMixin, GenericAPIView):
+class CallProfileListCreateApi(ListApi):
+    list_summary = "List call profiles (the profiles page's filters)"
     serializer_class = CallProfileSerializer
     queryset = CallProfile.objects.all()
     filterset_class = CallProfileFilter  # the profiles page takes the same parameters
-
-    @extend_schema(responses=CallProfileSerializer(many=True),
-                   summary="List call profiles (the profiles page's filters)")
-    def get(self, request):
-        return self.list(request)
 
     @extend_schema(request=CallProfileCreateSerializer, responses={201: CallProfileSerializer},
                    summary="Create a call profile")
@@ -220,19 +212,15 @@ class CallEventListApi(GenericAPIView):
         return self.get_paginated_response(CallEventSerializer(page, many=True).data)
 
 
-class WebhookDeliveryListApi(ListModelMixin, GenericAPIView):
+class WebhookDeliveryListApi(ListApi):
     """Every webhook request as received; `outcome=rejected` lists the refused ones."""
 
+    list_summary = "Webhook deliveries, newest first (operators)"
     permission_classes = [OperatorOnly]
     serializer_class = WebhookDeliverySerializer
     pagination_class = ReceivedPagination
     filterset_class = DeliveryFilter
     queryset = selectors.delivery_list()
-
-    @extend_schema(responses=WebhookDeliverySerializer(many=True),
-                   summary="Webhook deliveries, newest first (operators)")
-    def get(self, request):
-        return self.list(request)
 
 
 # Call control -------------------------------------------------------------------------------
@@ -263,11 +251,7 @@ class CallControlApi(APIView):
         calls = limit_to_token_accounts(request, Call.objects.select_related("account",
                                                                              "application"))
         call = get_object_or_404(calls, pk=pk)
-        params = {}
-        if shape is not None:
-            data = shape(data=request.data)
-            data.is_valid(raise_exception=True)
-            params = dict(data.validated_data)
+        params = dict(read_body(shape, request)) if shape is not None else {}
         try:
             event = control.call_control(actor=Actor.from_request(request), call=call,
                                          action=action, **params)

@@ -10,8 +10,6 @@ from typing import Any
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.generics import GenericAPIView
-from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -27,7 +25,7 @@ from forwarding.api.serializers import (
     SubscriptionWriteSerializer,
 )
 from forwarding.models import Delivery, Subscription
-from portal.api.generics import ObjectApi
+from portal.api.generics import ListApi, ObjectApi
 from portal.api.pagination import LogPagination
 from portal.api.responses import secret_response
 from portal.api.serializers import NoBodySerializer
@@ -37,18 +35,12 @@ from portal.services import Actor
 TAGS = ["forwarding"]
 
 
-class SubscriptionListCreateApi(ListModelMixin, GenericAPIView):
+class SubscriptionListCreateApi(ListApi):
+    tags = TAGS
+    list_summary = "List event forwarding subscriptions"
     permission_classes = [AdminOnly]
     serializer_class = SubscriptionSerializer
     queryset = Subscription.objects.all()
-
-    @extend_schema(
-        tags=TAGS,
-        responses=SubscriptionSerializer(many=True),
-        summary="List event forwarding subscriptions",
-    )
-    def get(self, request):
-        return self.list(request)
 
     @extend_schema(
         tags=TAGS,
@@ -111,7 +103,9 @@ class SubscriptionSecretApi(APIView):
         return secret_response({"secret": secret})
 
 
-class SubscriptionDeliveriesApi(ListModelMixin, GenericAPIView):
+class SubscriptionDeliveriesApi(ListApi):
+    tags = TAGS
+    list_summary = "A subscription's delivery log, newest first, with every attempt"
     permission_classes = [AdminOnly]
     serializer_class = DeliverySerializer
     pagination_class = LogPagination
@@ -121,14 +115,6 @@ class SubscriptionDeliveriesApi(ListModelMixin, GenericAPIView):
             return Delivery.objects.none()
         subscription = get_object_or_404(Subscription, pk=self.kwargs["pk"])
         return selectors.delivery_log(subscription=subscription).prefetch_related("tries")
-
-    @extend_schema(
-        tags=TAGS,
-        responses=DeliverySerializer(many=True),
-        summary="A subscription's delivery log, newest first, with every attempt",
-    )
-    def get(self, request, pk: int):
-        return self.list(request)
 
 
 class SubscriptionReplayApi(APIView):

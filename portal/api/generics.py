@@ -1,10 +1,13 @@
-"""What the API's object endpoints share (`/api/v1/<things>/<pk>`): read, change, delete.
+"""What the API's list and object endpoints share: list; read, change, delete.
 
-ObjectApi is one object of a list: GET shows it (`serializer_class`), PATCH hands the fields
-given (`update_serializer_class`, a StrictSerializer) to `change` and shows the object again,
-DELETE hands it to `remove`. `change` and `remove` call the pages' services, which check and
-audit, so the API and the pages cannot drift apart. The API reference of each method follows
-from the same class attributes, with the `summaries` a subclass gives."""
+ListApi is a list (`/api/v1/<things>`): GET pages the queryset, filtered by `filterset_class`
+if it has one, through `serializer_class`; its API reference says so with `list_summary`.
+ObjectApi is one object of a list (`/api/v1/<things>/<pk>`): GET shows it (`serializer_class`),
+PATCH hands the fields given (`update_serializer_class`, a StrictSerializer) to `change` and
+shows the object again, DELETE hands it to `remove`. `change` and `remove` call the pages'
+services, which check and audit, so the API and the pages cannot drift apart. The API
+reference of each method follows from the same class attributes, with the `summaries` a
+subclass gives."""
 
 from __future__ import annotations
 
@@ -14,12 +17,29 @@ from django.db.models import Model
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
+from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 
+from portal.api.serializers import read_body
 from portal.services import Actor
 
 
 # No docstring: drf-spectacular would show an inherited one as every endpoint's description.
+class ListApi(ListModelMixin, GenericAPIView):
+    list_summary: str  # the API reference's line for "get"
+    tags: list[str] | None = None  # None: the reference files it under its URL
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        extend_schema_view(
+            get=extend_schema(tags=cls.tags, responses=cls.serializer_class(many=True),
+                              summary=cls.list_summary),
+        )(cls)
+
+    def get(self, request, *args: Any, **kwargs: Any):
+        return self.list(request)
+
+
 class ObjectApi(GenericAPIView):
     update_serializer_class: type[serializers.Serializer]
     summaries: dict[str, str]  # the API reference's line for "get", "patch" and "delete"
@@ -47,9 +67,8 @@ class ObjectApi(GenericAPIView):
 
     def patch(self, request, pk: int):
         obj = self.get_object()
-        data = self.update_serializer_class(data=request.data)
-        data.is_valid(raise_exception=True)
-        self.change(Actor.from_request(request), obj, dict(data.validated_data))
+        values = dict(read_body(self.update_serializer_class, request))
+        self.change(Actor.from_request(request), obj, values)
         return Response(self.get_serializer(obj).data)
 
     def delete(self, request, pk: int):

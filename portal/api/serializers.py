@@ -40,6 +40,15 @@ def refuse_unknown_parameters(request: Any, allowed: Iterable[str]) -> None:
         raise serializers.ValidationError({name: ["Unknown parameter."] for name in unknown})
 
 
+def read_body(serializer_class: type[serializers.Serializer], request: Any,
+              **kwargs: Any) -> dict[str, Any]:
+    """The request body as `serializer_class` validates it (`kwargs` go to the serializer, e.g.
+    `instance` and `partial`); a body it refuses is a 400 naming the fields."""
+    serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
 class NoBodySerializer(StrictSerializer):
     """What a write that takes no fields reads its body with: nothing, or {}."""
 

@@ -7,11 +7,11 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView, ListAPIView
-from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal import lockout, services, twofactor
+from portal.api.generics import ListApi
 from portal.api.pagination import LogPagination
 from portal.api.responses import secret_response
 from portal.api.serializers import (
@@ -28,6 +28,7 @@ from portal.api.serializers import (
     UserCreateSerializer,
     UserSerializer,
     UserUpdateSerializer,
+    read_body,
 )
 from portal.filters import AuditEntryFilter, UserFilter
 from portal.models import ApiToken, AuditEntry, OneRow, Role, TokenScope, User
@@ -68,16 +69,13 @@ class MeApi(APIView):
         return Response(MeSerializer(request.user).data)
 
 
-class TokenListCreateApi(ListModelMixin, GenericAPIView):
+class TokenListCreateApi(ListApi):
+    list_summary = "List your API tokens"
     permission_classes = [AnyRole]
     serializer_class = ApiTokenSerializer
 
     def get_queryset(self):
         return ApiToken.objects.filter(user_id=self.request.user.pk)
-
-    @extend_schema(responses=ApiTokenSerializer(many=True), summary="List your API tokens")
-    def get(self, request):
-        return self.list(request)
 
     @extend_schema(
         request=ApiTokenCreateSerializer,
@@ -187,6 +185,15 @@ class OneRowSettingsApi(APIView):
     permission_classes = [AdminOnly]
     shape: type[serializers.ModelSerializer]  # what GET and PATCH answer
     update_shape: type[serializers.ModelSerializer]  # what PATCH reads (a StrictSerializer)
+    summaries: dict[str, str]  # the API reference's line for "get" and "patch"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        extend_schema_view(
+            get=extend_schema(responses=cls.shape, summary=cls.summaries["get"]),
+            patch=extend_schema(request=cls.update_shape, responses=cls.shape,
+                                summary=cls.summaries["patch"]),
+        )(cls)
 
     def save(self, actor: Actor, values: dict[str, Any]) -> OneRow:
         raise NotImplementedError
@@ -195,25 +202,20 @@ class OneRowSettingsApi(APIView):
         return Response(self.shape(self.shape.Meta.model.load()).data)
 
     def patch(self, request):
-        data = self.update_shape(data=request.data)
-        data.is_valid(raise_exception=True)
+        given = read_body(self.update_shape, request)
         current = self.shape.Meta.model.load()
-        values = {name: data.validated_data.get(name, getattr(current, name))
+        values = {name: given.get(name, getattr(current, name))
                   for name in self.update_shape.Meta.fields}
         return Response(self.shape(self.save(Actor.from_request(request), values)).data)
 
 
-@extend_schema_view(
-    get=extend_schema(responses=RetentionPolicySerializer, summary="How long raw webhook "
-                      "payloads and callees' numbers are kept (admin)"),
-    patch=extend_schema(request=RetentionPolicyUpdateSerializer,
-                        responses=RetentionPolicySerializer,
-                        summary="Change the retention settings; the next hourly run applies "
-                                "them (admin)"),
-)
 class RetentionPolicyApi(OneRowSettingsApi):
     """The retention settings of /settings/ (admins); a change is audited as the page's is."""
 
+    summaries = {
+        "get": "How long raw webhook payloads and callees' numbers are kept (admin)",
+        "patch": "Change the retention settings; the next hourly run applies them (admin)",
+    }
     shape = RetentionPolicySerializer
     update_shape = RetentionPolicyUpdateSerializer
 
@@ -221,17 +223,14 @@ class RetentionPolicyApi(OneRowSettingsApi):
         return services.retention_policy_update(actor=actor, **values)
 
 
-@extend_schema_view(
-    get=extend_schema(responses=SecurityPolicySerializer,
-                      summary="Which roles must sign in with two factors (admin)"),
-    patch=extend_schema(request=SecurityPolicyUpdateSerializer,
-                        responses=SecurityPolicySerializer,
-                        summary="Change which roles must sign in with two factors; their users "
-                                "set it up at their next request (admin)"),
-)
 class SecurityPolicyApi(OneRowSettingsApi):
     """The sign-in settings of /settings/: which roles must use two-factor sign-in (admins)."""
 
+    summaries = {
+        "get": "Which roles must sign in with two factors (admin)",
+        "patch": "Change which roles must sign in with two factors; their users set it up at "
+                 "their next request (admin)",
+    }
     shape = SecurityPolicySerializer
     update_shape = SecurityPolicyUpdateSerializer
 

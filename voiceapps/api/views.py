@@ -1,5 +1,7 @@
 """/api/v1/accounts, /applications and /numbers: the same services as the pages."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -7,12 +9,11 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.generics import GenericAPIView
-from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.api.generics import ObjectApi
-from portal.api.serializers import NoBodySerializer
+from portal.api.generics import ListApi, ObjectApi
+from portal.api.serializers import NoBodySerializer, read_body
 from portal.models import Role
 from portal.roles import ViewerReadsAdminWrites
 from portal.services import Actor
@@ -48,14 +49,13 @@ class ProviderFailed(APIException):
     default_code = "provider_error"
 
 
-def provider_failed(error: ProviderError) -> ProviderFailed:
-    return ProviderFailed(error.message)
-
-
-def _valid(serializer_class: type, request, **kwargs) -> dict:
-    serializer = serializer_class(data=request.data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+@contextmanager
+def provider_errors() -> Iterator[None]:
+    """A ProviderError raised inside is answered 502 with the provider's own sentence."""
+    try:
+        yield
+    except ProviderError as error:
+        raise ProviderFailed(error.message) from None
 
 
 PROVIDER_ERROR = {502: OpenApiResponse(
@@ -64,21 +64,18 @@ PROVIDER_ERROR = {502: OpenApiResponse(
 
 # Accounts ----------------------------------------------------------------------------------
 
-class AccountListCreateApi(ListModelMixin, GenericAPIView):
+class AccountListCreateApi(ListApi):
+    list_summary = "List provider accounts"
     permission_classes = [ViewerReadsAdminWrites]
     serializer_class = AccountSerializer
 
     def get_queryset(self):
         return selectors.account_list()
 
-    @extend_schema(responses=AccountSerializer(many=True), summary="List provider accounts")
-    def get(self, request):
-        return self.list(request)
-
     @extend_schema(request=AccountCreateSerializer, responses={201: AccountSerializer},
                    summary="Add a provider account (admin)")
     def post(self, request):
-        data = dict(_valid(AccountCreateSerializer, request))
+        data = dict(read_body(AccountCreateSerializer, request))
         kind = data.pop("kind")
         account = services.account_create(actor=Actor.from_request(request), kind=kind,
                                           values=data)
@@ -112,7 +109,7 @@ class AccountTestApi(APIView):
                                "\"Vonage refused the credentials (401): ...\".")
     def post(self, request, pk: int):
         account = get_object_or_404(ProviderAccount, pk=pk)
-        _valid(NoBodySerializer, request)
+        read_body(NoBodySerializer, request)
         ok, message = services.account_check(actor=Actor.from_request(request), account=account)
         body = {"ok": ok, "message": message, "checked_at": account.last_check_at}
         return Response(AccountCheckSerializer(body).data)
@@ -127,7 +124,7 @@ class AccountRegenerateTokenApi(GenericAPIView):
                    summary="Replace the webhook token: every webhook URL changes (admin)")
     def post(self, request, pk: int):
         account = self.get_object()
-        _valid(NoBodySerializer, request)
+        read_body(NoBodySerializer, request)
         services.account_regenerate_webhook_token(actor=Actor.from_request(request),
                                                   account=account)
         return Response(self.get_serializer(account).data)
@@ -138,10 +135,8 @@ class AccountRemoteApplicationsApi(APIView):
                    summary="The applications the provider has on this account")
     def get(self, request, pk: int):
         account = get_object_or_404(ProviderAccount, pk=pk)
-        try:
+        with provider_errors():
             remote = services.application_remote_list(account=account)
-        except ProviderError as error:
-            raise provider_failed(error) from None
         imported = selectors.application_by_provider_id(account=account)
         admin = request.user.has_role(Role.ADMIN)
         # An application Callboard pushed names Callboard's URLs, token included.
@@ -155,21 +150,18 @@ class AccountRemoteApplicationsApi(APIView):
 
 # Applications ------------------------------------------------------------------------------
 
-class ApplicationListCreateApi(ListModelMixin, GenericAPIView):
+class ApplicationListCreateApi(ListApi):
+    list_summary = "List applications"
     serializer_class = ApplicationSerializer
     filterset_class = ApplicationFilter  # the applications page takes the same parameters
 
     def get_queryset(self):
         return selectors.application_list()
 
-    @extend_schema(responses=ApplicationSerializer(many=True), summary="List applications")
-    def get(self, request):
-        return self.list(request)
-
     @extend_schema(request=ApplicationCreateSerializer, responses={201: ApplicationSerializer},
                    summary="Add an application (not pushed yet)")
     def post(self, request):
-        data = dict(_valid(ApplicationCreateSerializer, request))
+        data = dict(read_body(ApplicationCreateSerializer, request))
         account = data.pop("account")
         application = services.application_create(actor=Actor.from_request(request),
                                                   account=account, values=data)
@@ -189,7 +181,7 @@ class ApplicationDetailApi(ObjectApi):
     def patch(self, request, pk: int):
         # A model serializer: it validates the fields given against the application as it is.
         application = self.get_object()
-        values = _valid(ApplicationUpdateSerializer, request, instance=application, partial=True)
+        values = read_body(ApplicationUpdateSerializer, request, instance=application, partial=True)
         services.application_update(actor=Actor.from_request(request), application=application,
                                     values=values)
         return Response(self.get_serializer(application).data)
@@ -206,12 +198,10 @@ class ApplicationPushApi(GenericAPIView):
                    summary="Create or update the application at the provider")
     def post(self, request, pk: int):
         application = self.get_object()
-        _valid(NoBodySerializer, request)
-        try:
+        read_body(NoBodySerializer, request)
+        with provider_errors():
             services.application_push(actor=Actor.from_request(request),
                                       application=application)
-        except ProviderError as error:
-            raise provider_failed(error) from None
         return Response(self.get_serializer(application).data)
 
 
@@ -226,7 +216,7 @@ class ApplicationKeyPairApi(GenericAPIView):
                                "`public_key_pem` is. Push the application afterwards.")
     def post(self, request, pk: int):
         application = self.get_object()
-        pem = _valid(KeyPairSerializer, request).get("private_key")
+        pem = read_body(KeyPairSerializer, request).get("private_key")
         actor = Actor.from_request(request)
         if pem:
             if not request.user.has_role(Role.ADMIN):
@@ -242,34 +232,29 @@ class ApplicationImportApi(APIView):
                    responses={201: ApplicationSerializer(many=True), **PROVIDER_ERROR},
                    summary="Import applications the provider has on an account")
     def post(self, request):
-        data = _valid(ApplicationImportSerializer, request)
-        try:
+        data = read_body(ApplicationImportSerializer, request)
+        with provider_errors():
             imported = services.application_import(
                 actor=Actor.from_request(request), account=data["account"],
                 provider_app_ids=data["provider_app_ids"])
-        except ProviderError as error:
-            raise provider_failed(error) from None
         return Response(ApplicationSerializer(imported, many=True).data,
                         status=status.HTTP_201_CREATED)
 
 
 # Numbers -----------------------------------------------------------------------------------
 
-class NumberListCreateApi(ListModelMixin, GenericAPIView):
+class NumberListCreateApi(ListApi):
+    list_summary = "List numbers"
     serializer_class = NumberSerializer
     filterset_class = NumberFilter  # the numbers page takes the same parameters
 
     def get_queryset(self):
         return selectors.number_list()
 
-    @extend_schema(responses=NumberSerializer(many=True), summary="List numbers")
-    def get(self, request):
-        return self.list(request)
-
     @extend_schema(request=NumberCreateSerializer, responses={201: NumberSerializer},
                    summary="Add a number")
     def post(self, request):
-        data = _valid(NumberCreateSerializer, request)
+        data = read_body(NumberCreateSerializer, request)
         number = services.number_create(
             actor=Actor.from_request(request), account=data["account"], e164=data["e164"],
             capabilities=data.get("capabilities", ()), description=data.get("description", ""))
@@ -305,12 +290,10 @@ class NumberLinkApi(GenericAPIView):
                                "answer as `link_error`.")
     def post(self, request, pk: int):
         number = self.get_object()
-        data = _valid(NumberLinkSerializer, request)
-        try:
+        data = read_body(NumberLinkSerializer, request)
+        with provider_errors():
             services.number_link(actor=Actor.from_request(request), number=number,
                                  application=data["application"])
-        except ProviderError as error:
-            raise provider_failed(error) from None
         return Response(self.get_serializer(number).data)
 
 
@@ -319,12 +302,10 @@ class NumberImportApi(APIView):
                    responses={200: NumberImportResultSerializer, **PROVIDER_ERROR},
                    summary="Add or refresh every number the provider lists for an account")
     def post(self, request):
-        data = _valid(AccountRefSerializer, request)
-        try:
+        data = read_body(AccountRefSerializer, request)
+        with provider_errors():
             counts = services.number_import(actor=Actor.from_request(request),
                                             account=data["account"])
-        except ProviderError as error:
-            raise provider_failed(error) from None
         return Response(NumberImportResultSerializer(counts).data)
 
 

@@ -11,12 +11,12 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.generics import GenericAPIView
-from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api.exceptions import Conflict, error_body
+from portal.api.generics import ListApi
+from portal.api.serializers import read_body
 from portal.params import query_int
 from portal.roles import AnyRole
 from portal.services import Actor
@@ -71,12 +71,6 @@ def _detail(document: NccoDocument, warnings: list[NccoIssue] | None = None) -> 
     return DocumentDetailSerializer(document).data
 
 
-def _checked_input(request, serializer_class=CheckSerializer):
-    data = serializer_class(data=request.data)
-    data.is_valid(raise_exception=True)
-    return data.validated_data
-
-
 # Views -------------------------------------------------------------------------------------
 
 STALE = OpenApiResponse(ErrorSerializer, description="`based_on_version` is not the latest "
@@ -89,7 +83,7 @@ class NccoValidateApi(APIView):
     @extend_schema(request=CheckSerializer, responses=ReportSerializer,
                    summary="Validate an NCCO without saving it")
     def post(self, request):
-        data = _checked_input(request)
+        data = read_body(CheckSerializer, request)
         _, report = services.ncco_check(document=data["ncco"], text=data.get("text"))
         return Response(report.as_dict())
 
@@ -100,7 +94,7 @@ class NccoRenderApi(APIView):
     @extend_schema(request=RenderRequestSerializer, responses=RenderSerializer,
                    summary="Fill an NCCO's placeholders with sample values (a preview)")
     def post(self, request):
-        data = _checked_input(request, RenderRequestSerializer)
+        data = read_body(RenderRequestSerializer, request)
         document, source = services.ncco_check(document=data["ncco"], text=data.get("text"))
         if not source.valid:
             return Response({**source.as_dict(), "ncco": None, "missing": []})
@@ -110,21 +104,18 @@ class NccoRenderApi(APIView):
         return Response({**report.as_dict(), "ncco": result.document, "missing": result.missing})
 
 
-class NccoListApi(ListModelMixin, GenericAPIView):
+class NccoListApi(ListApi):
+    list_summary = "List NCCO documents"
     serializer_class = DocumentSerializer
     filterset_class = NccoDocumentFilter  # the NCCO list page takes the same parameters
 
     def get_queryset(self):
         return selectors.ncco_document_list()
 
-    @extend_schema(responses=DocumentSerializer(many=True), summary="List NCCO documents")
-    def get(self, request):
-        return self.list(request)
-
     @extend_schema(request=DocumentWriteSerializer, responses={201: DocumentDetailSerializer},
                    summary="Create an NCCO document (its version 1); invalid NCCOs are refused")
     def post(self, request):
-        data = _checked_input(request, DocumentWriteSerializer)
+        data = read_body(DocumentWriteSerializer, request)
         try:
             saved = services.ncco_document_create(
                 actor=Actor.from_request(request), name=data["name"], content=data["ncco"],
@@ -158,9 +149,7 @@ class NccoDetailApi(APIView):
 
     def _update(self, request, pk: int, *, partial: bool) -> Response:
         document = get_object_or_404(NccoDocument, pk=pk)
-        data = DocumentUpdateSerializer(data=request.data, partial=partial)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = read_body(DocumentUpdateSerializer, request, partial=partial)
         try:
             saved = services.ncco_document_update(
                 actor=Actor.from_request(request), document=document,
@@ -185,18 +174,14 @@ class NccoDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class NccoVersionListApi(ListModelMixin, GenericAPIView):
+class NccoVersionListApi(ListApi):
+    list_summary = "A document's versions, newest first"
     serializer_class = VersionSerializer
     queryset = NccoVersion.objects.none()  # the real one depends on the URL; for the schema
 
     def get_queryset(self):
         document = get_object_or_404(NccoDocument, pk=self.kwargs["pk"])
         return document.versions.select_related("author").order_by("-number")
-
-    @extend_schema(responses=VersionSerializer(many=True),
-                   summary="A document's versions, newest first")
-    def get(self, request, pk: int):
-        return self.list(request)
 
 
 def _version(pk: int, number: int) -> NccoVersion:
@@ -214,7 +199,7 @@ class NccoVersionRestoreApi(APIView):
     @extend_schema(request=RestoreSerializer, responses={201: VersionDetailSerializer},
                    summary="Restore a version: its content becomes a new latest version")
     def post(self, request, pk: int, number: int):
-        data = _checked_input(request, RestoreSerializer)
+        data = read_body(RestoreSerializer, request)
         try:
             saved = services.ncco_version_restore(
                 actor=Actor.from_request(request), version=_version(pk, number),
