@@ -4,13 +4,7 @@ import pytest
 
 from calls.models import CallStatus
 from portal.models import AuditEntry
-from tests.calls.controlling import (  # noqa: F401 (fixtures)
-    bodies,
-    call_path,
-    control_events,
-    live_call,
-    quick_operator,
-)
+from tests.calls.controlling import bodies, call_path, control_events, live_call
 from tests.calls.placing import kpn_setup, voicegateway_setup, vonage_setup
 from tests.factories import NccoDocumentFactory, NccoVersionFactory
 

@@ -14,13 +14,7 @@ from calls.services import control
 from calls.views.live import LATE_CHANGE_MARGIN
 from portal.models import AuditEntry
 from portal.services import SYSTEM, Actor
-from tests.calls.controlling import (  # noqa: F401 (fixtures)
-    bodies,
-    call_path,
-    control_events,
-    live_call,
-    quick_operator,
-)
+from tests.calls.controlling import bodies, call_path, control_events, live_call
 from tests.calls.placing import TO, kpn_setup, voicegateway_setup, vonage_setup
 from tests.factories import CallEventFactory, NccoDocumentFactory, NccoVersionFactory
 
