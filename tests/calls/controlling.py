@@ -6,13 +6,11 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from django.utils import timezone
 
 from calls.models import Call, CallEvent, CallStatus
-from portal.models import Role, User
 from tests.calls.placing import FROM, KPN_CALLS, TO, VG_CALLS, VONAGE_CALLS, Setup, phone
-from tests.factories import CallFactory, UserFactory
+from tests.factories import CallFactory
 
 CALLS_PATHS = {"vonage": VONAGE_CALLS, "sandbox": VONAGE_CALLS, "kpn": KPN_CALLS,
                "voicegateway": VG_CALLS}
@@ -46,21 +44,3 @@ def bodies(setup: Setup, call: Call, method: str = "PUT", suffix: str = "") -> l
 
 def control_events(call: Call) -> list[CallEvent]:
     return list(call.events.filter(source="control").order_by("id"))
-
-
-def quick_user(username: str, role: Role) -> User:
-    """A user of `role` without a password: hashing one takes 0.4 s, and these tests sign in
-    with force_login or act as the user directly."""
-    return UserFactory(username=username, role=role, password=None)
-
-
-# Users without password hashes for the control tests (they sign in with force_login or a
-# token); test modules import these to use them in place of the conftest's.
-@pytest.fixture(name="operator_user")
-def quick_operator(db) -> User:
-    return quick_user("operator", Role.OPERATOR)
-
-
-@pytest.fixture(name="viewer_user")
-def quick_viewer(db) -> User:
-    return quick_user("viewer", Role.VIEWER)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from calls.models import Call
+from calls.services.placing import VIA_API, call_place
+from portal.services import SYSTEM
 from tests.factories import (
     KPN_CLIENT_SECRET,
     VG_ACCOUNT_SID,
@@ -107,6 +109,15 @@ def api_body(setup: Setup, **changes: Any) -> dict[str, Any]:
     """A valid POST /api/v1/calls body for the setup's application."""
     return {"application": setup.application.pk, "from_number": FROM, "to": phone(),
             "flow": {"type": "application"}, **changes}
+
+
+def place(setup: Setup, **changes: Any) -> Call:
+    """A call to TO from FROM on the setup's application, placed as the API places it (queued,
+    not yet sent); `changes` replace any of those."""
+    values = {"application": setup.application, "from_number": FROM, "to": phone(),
+              "flow": {"type": "application"}, **changes}
+    call, _ = call_place(actor=SYSTEM, via=VIA_API, **values)
+    return call
 
 
 def reload(call: Call) -> Call:

@@ -20,23 +20,8 @@ from tests.factories import CallFactory, ProviderAccountFactory, UserFactory, ro
 from tests.fakes.provider_accounts import SIGNATURE_SECRET, vonage_signed_headers
 from tests.helpers import wait_for
 
-pytestmark = pytest.mark.e2e
-
-CHROMIUM = {"executable_path": "/usr/bin/chromium",
-            "args": ["--no-sandbox", "--disable-background-networking"]}
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 LIVE = 2000  # ms: a change must be on screen within two seconds
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    playwright = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls the test
-    # makes between browser steps are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(**CHROMIUM)
-        yield browser.new_context(), playwright.expect  # tabs of one session
-        browser.close()
 
 
 def post_event(live_server, account, status: str, call: Call, **extra) -> None:
@@ -52,22 +37,22 @@ def post_event(live_server, account, status: str, call: Call, **extra) -> None:
     assert response.status_code == 200, response.text
 
 
-@pytest.mark.django_db(transaction=True)
 def test_a_call_placed_from_the_form_is_watched_live_to_its_outcome(
-    live_server, browser_page, fake_provider, celery_worker
+    live_server, browser, fake_provider, celery_worker
 ):
-    browser, expect = browser_page
-    log = browser.new_page()
+    from playwright.sync_api import expect
+
+    tabs = browser.new_context()  # two tabs of one session
+    log = tabs.new_page()
     setup = operator_on_a_fake_vonage(live_server, fake_provider, log, "/calls/")
     account = setup.account
     expect(log.get_by_text("No calls yet")).to_be_visible()
 
     # In a second tab, the operator places the call from the form.
-    form = browser.new_page()
+    form = tabs.new_page()
     form.goto(f"{live_server.url}/calls/new")
-    form.get_by_label("Number").fill("+31 6 12345678")
-    form.get_by_role("button", name="Place call").click()
-    form.wait_for_url(re.compile(r"/calls/\d+/$"))
+    setup.accept()
+    place_call(form, "+31 6 12345678")
     call = Call.objects.get()
 
     # The log shows it without a reload; the worker sends it and the log follows.
@@ -88,8 +73,7 @@ def test_a_call_placed_from_the_form_is_watched_live_to_its_outcome(
     # A second call from the form appears on its own while the log is open.
     form.goto(f"{live_server.url}/calls/new")
     setup.accept()
-    form.get_by_label("Number").fill("+31 6 12345679")
-    form.get_by_role("button", name="Place call").click()
+    place_call(form, "+31 6 12345679")
     expect(log.locator("tbody tr")).to_have_count(2, timeout=LIVE)
 
     # Paused, the page stays as it is; switched back on, it catches up.
@@ -105,27 +89,33 @@ def test_a_call_placed_from_the_form_is_watched_live_to_its_outcome(
 
 def operator_on_a_fake_vonage(live_server, fake_provider, page, path: str):
     """Olivia, an operator, signed in on `page` at `path`; the worker sends her calls to a
-    fake Vonage that accepts the next one, and events are signed with the account's secret."""
+    fake Vonage (`setup.accept()` has it accept the next one), and events are signed with the
+    account's secret."""
     role_groups_restored()
     UserFactory(username="olivia", role=Role.OPERATOR)
     setup = vonage_setup(fake_provider)
-    setup.accept()
     setup.account.set_secret("signature_secret", SIGNATURE_SECRET)
     setup.account.save()
     sign_in(page, live_server.url, "olivia", path)
     return setup
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_placed_call_is_watched_ring_answer_and_complete_on_the_page_it_lands_on(
-    live_server, browser_page, fake_provider, celery_worker
-):
-    browser, expect = browser_page
-    page = browser.new_page()
-    setup = operator_on_a_fake_vonage(live_server, fake_provider, page, "/calls/new")
-    page.get_by_label("Number").fill("+31 6 12345678")
+def place_call(page, number: str) -> None:
+    """Sends the Place call form open on `page` to `number`; the page then shows the call."""
+    page.get_by_label("Number").fill(number)
     page.get_by_role("button", name="Place call").click()
     page.wait_for_url(re.compile(r"/calls/\d+/$"))
+
+
+def test_a_placed_call_is_watched_ring_answer_and_complete_on_the_page_it_lands_on(
+    live_server, browser, fake_provider, celery_worker
+):
+    from playwright.sync_api import expect
+
+    page = browser.new_context().new_page()
+    setup = operator_on_a_fake_vonage(live_server, fake_provider, page, "/calls/new")
+    setup.accept()
+    place_call(page, "+31 6 12345678")
     page.evaluate("() => { window.notReloaded = true; }")  # gone if the page were reloaded
     call = Call.objects.get()
     heading = page.get_by_role("heading", level=1)
@@ -145,14 +135,14 @@ def test_a_placed_call_is_watched_ring_answer_and_complete_on_the_page_it_lands_
     assert page.evaluate("() => window.notReloaded") is True
 
 
-@pytest.mark.django_db(transaction=True)
 def test_a_changed_row_is_replaced_in_place_and_the_other_rows_stay_as_they_are(
-    live_server, browser_page
+    live_server, browser
 ):
     """The log sends only the row that changed: it takes that row's place, and the rows
     around it are the same elements as before (what the reader had open or selected in
     them stays so)."""
-    browser, expect = browser_page
+    from playwright.sync_api import expect
+
     role_groups_restored()
     UserFactory(username="vera", role=Role.VIEWER)
     account = ProviderAccountFactory(vonage=True)
@@ -160,7 +150,7 @@ def test_a_changed_row_is_replaced_in_place_and_the_other_rows_stay_as_they_are(
              for _ in range(3)]
     # Changed long before the page is rendered: the page shows them as they are.
     Call.objects.update(updated_at=timezone.now() - timedelta(minutes=1))
-    page = browser.new_page()
+    page = browser.new_context().new_page()
     sign_in(page, live_server.url, "vera", "/calls/")
     rows = page.locator("tbody tr")
     expect(rows).to_have_count(3)
@@ -182,14 +172,11 @@ def reload(call: Call) -> Call:
     return call
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_place_call_ncco_box_is_checked_as_typed(live_server, browser_page, fake_provider):
-    browser, expect = browser_page
-    role_groups_restored()
-    UserFactory(username="olivia", role=Role.OPERATOR)
-    vonage_setup(fake_provider)
-    page = browser.new_page()
-    sign_in(page, live_server.url, "olivia", "/calls/new%3Fflow_type%3Dncco")
+def test_the_place_call_ncco_box_is_checked_as_typed(live_server, browser, fake_provider):
+    from playwright.sync_api import expect
+
+    page = browser.new_context().new_page()
+    operator_on_a_fake_vonage(live_server, fake_provider, page, "/calls/new%3Fflow_type%3Dncco")
 
     box = page.locator("#id_ncco")
     box.fill('[{"action": "talk"}]')

@@ -26,11 +26,9 @@ import requests
 from django.utils import timezone
 
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
-from calls.services.placing import call_place
 from calls.services.sweeping import call_sweep_stuck
 from calls.tasks import deliveries_apply_pending as deliveries_apply_pending_task
-from portal.services import SYSTEM
-from tests.calls.placing import FROM, vonage_setup
+from tests.calls.placing import phone, place, vonage_setup
 from tests.calls.webhook_helpers import store_unapplied
 from tests.conftest import REPO, XDIST_WORKER, _start_worker, _test_database_url
 from tests.factories import CallFactory, ProviderAccountFactory, role_groups_restored
@@ -104,12 +102,7 @@ def test_killing_a_worker_mid_batch_rings_nobody_twice_and_loses_no_call(
     setup.fake.handle("POST", "/v1/calls", accept)
     first = _start_worker(django_db_blocker, crash_queue)
     # The callee's number marks each call, so the fake can count the requests per call.
-    calls = [
-        call_place(actor=SYSTEM, via="api", application=setup.application, from_number=FROM,
-                   to={"type": "phone", "number": f"+3161{n:07d}"},
-                   flow={"type": "application"})[0]
-        for n in range(CALLS)
-    ]
+    calls = [place(setup, to=phone(f"+3161{n:07d}")) for n in range(CALLS)]
 
     wait_for(lambda: len(setup.create_requests()) >= CALLS // 4, timeout=60)
     kill_9(first.process.pid)

@@ -4,15 +4,9 @@ import pytest
 
 from calls.models import CallStatus
 from portal.models import AuditEntry
-from tests.calls.controlling import (  # noqa: F401 (fixtures)
-    bodies,
-    call_path,
-    control_events,
-    live_call,
-    quick_operator,
-)
+from tests.calls.controlling import bodies, call_path, control_events, live_call
 from tests.calls.placing import kpn_setup, voicegateway_setup, vonage_setup
-from tests.factories import NccoDocumentFactory, NccoVersionFactory
+from tests.factories import NccoVersionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -57,9 +51,8 @@ def test_transfer_with_an_inline_ncco(fake_provider, api):
 def test_transfer_to_a_saved_document(fake_provider, api):
     setup = vonage_setup(fake_provider)
     call = live_call(setup)
-    document = NccoDocumentFactory(name="Survey")
-    NccoVersionFactory(document=document, number=1,
-                       content=[{"action": "talk", "text": "One question"}])
+    document = NccoVersionFactory(document__name="Survey",
+                                  content=[{"action": "talk", "text": "One question"}]).document
 
     response = api.post(url(call, "transfer"), {"ncco_document": document.pk}, format="json")
 

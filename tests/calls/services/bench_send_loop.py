@@ -19,9 +19,7 @@ from django.test.utils import CaptureQueriesContext
 
 from calls import tasks
 from calls.models import Call, CallStatus
-from calls.services import placing
-from portal.services import SYSTEM
-from tests.calls.placing import FROM, phone, vonage_setup
+from tests.calls.placing import phone, place, vonage_setup
 
 N = int(os.environ.get("SENDLOOP_N", "200"))
 
@@ -30,18 +28,7 @@ def queued(fake_provider, count: int) -> list[int]:
     """`count` calls queued on an account that accepts every call, not yet sent."""
     setup = vonage_setup(fake_provider, kind="sandbox" if os.environ.get("SANDBOX") else "vonage")
     setup.accept()
-    ids = []
-    for i in range(count):
-        call, _ = placing.call_place(
-            actor=SYSTEM,
-            via=placing.VIA_API,
-            application=setup.application,
-            from_number=FROM,
-            to=phone(f"+3161234{i:04d}"),
-            flow={"type": "application"},
-        )
-        ids.append(call.pk)
-    return ids
+    return [place(setup, to=phone(f"+3161234{i:04d}")).pk for i in range(count)]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -14,15 +14,9 @@ from calls.services import control
 from calls.views.live import LATE_CHANGE_MARGIN
 from portal.models import AuditEntry
 from portal.services import SYSTEM, Actor
-from tests.calls.controlling import (  # noqa: F401 (fixtures)
-    bodies,
-    call_path,
-    control_events,
-    live_call,
-    quick_operator,
-)
+from tests.calls.controlling import bodies, call_path, control_events, live_call
 from tests.calls.placing import TO, kpn_setup, voicegateway_setup, vonage_setup
-from tests.factories import CallEventFactory, NccoDocumentFactory, NccoVersionFactory
+from tests.factories import CallEventFactory, NccoVersionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -82,9 +76,8 @@ def test_transfer_to_an_inline_ncco_fills_in_the_call(fake_provider, operator, k
 def test_transfer_to_a_saved_document_sends_its_latest_version(fake_provider, operator):
     setup = vonage_setup(fake_provider)
     call = live_call(setup)
-    document = NccoDocumentFactory(name="Queue")
-    NccoVersionFactory(document=document, number=1,
-                       content=[{"action": "talk", "text": "Old"}])
+    document = NccoVersionFactory(document__name="Queue",
+                                  content=[{"action": "talk", "text": "Old"}]).document
     NccoVersionFactory(document=document, number=2,
                        content=[{"action": "talk", "text": "Please hold"}])
 

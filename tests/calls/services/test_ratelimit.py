@@ -12,9 +12,8 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from calls.models import Call, CallEvent, CallStatus
-from calls.services import placing, ratelimit, sending
-from portal.services import SYSTEM
-from tests.calls.placing import FROM, phone, voicegateway_setup
+from calls.services import ratelimit, sending
+from tests.calls.placing import phone, place, voicegateway_setup
 from tests.conftest import TEST_QUEUE, _start_worker
 from tests.factories import CallEventFactory
 from tests.helpers import wait_for
@@ -33,9 +32,7 @@ def take(account, now: float) -> float:
 
 def sent(setup, *, answered_at: float | None = None) -> Call:
     """A call of the setup's account with a request in flight, or answered at that moment."""
-    call, _ = placing.call_place(actor=SYSTEM, via=placing.VIA_API,
-                                  application=setup.application, from_number=FROM,
-                                  to=phone(), flow={"type": "application"})
+    call = place(setup)
     if answered_at is None:
         Call.objects.filter(pk=call.pk).update(send_started_at=timezone.now())
     else:
@@ -93,9 +90,7 @@ def test_a_place_is_held_from_when_the_answer_came_back_not_when_it_was_stored(
         fake_provider, monkeypatch):
     setup = voicegateway_setup(fake_provider, cps=1)
     setup.accept()
-    call, _ = placing.call_place(actor=SYSTEM, via=placing.VIA_API,
-                                  application=setup.application, from_number=FROM,
-                                  to=phone(), flow={"type": "application"})
+    call = place(setup)
     answers: list[float] = []
     record = sending.call_outcome_record
 
@@ -147,9 +142,7 @@ def test_two_worker_processes_together_never_exceed_the_accounts_rate(
     second_worker = _start_worker(django_db_blocker, TEST_QUEUE)  # as the fixture's
     try:
         for n in range(8):
-            placing.call_place(actor=SYSTEM, via=placing.VIA_API,
-                                application=setup.application, from_number=FROM,
-                                to=phone(f"+3161234560{n}"), flow={"type": "application"})
+            place(setup, to=phone(f"+3161234560{n}"))
         wait_for(lambda: Call.objects.filter(status=CallStatus.SUBMITTED).count() == 8,
                  timeout=60)
     finally:

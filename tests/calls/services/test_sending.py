@@ -12,13 +12,13 @@ import pytest
 
 from calls import tasks
 from calls.models import Call, CallStatus
-from calls.services import placing, sending, sweeping
-from portal.services import SYSTEM
+from calls.services import sending, sweeping
 from tests.calls.placing import (
     FROM,
     TO,
     kpn_setup,
     phone,
+    place,
     reload,
     voicegateway_setup,
     vonage_setup,
@@ -50,13 +50,6 @@ def short_read_timeout(monkeypatch):
     config = ProviderAccount.config
     monkeypatch.setattr(ProviderAccount, "config",
                         lambda self: dataclasses.replace(config(self), read_timeout=0.3))
-
-
-def place(setup, **changes) -> Call:
-    values = {"application": setup.application, "from_number": FROM, "to": phone(),
-              "flow": {"type": "application"}, **changes}
-    call, _ = placing.call_place(actor=SYSTEM, via=placing.VIA_API, **values)
-    return call
 
 
 def submit(call: Call) -> Call:

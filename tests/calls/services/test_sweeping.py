@@ -14,13 +14,12 @@ from django.utils import timezone
 
 from calls import tasks
 from calls.models import Call, CallEvent, CallStatus
-from calls.services import placing, sending, sweeping
-from portal.services import SYSTEM
+from calls.services import sending, sweeping
 from tests.calls.placing import (
     FROM,
     TO,
     VG_CALLS,
-    phone,
+    place,
     reload,
     voicegateway_setup,
     vonage_setup,
@@ -36,9 +35,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def call(fake_provider) -> Call:
     setup = vonage_setup(fake_provider)
-    placed, _ = placing.call_place(actor=SYSTEM, via=placing.VIA_API,
-                                    application=setup.application, from_number=FROM,
-                                    to=phone(), flow={"type": "application"})
+    placed = place(setup)
     return placed
 
 
@@ -133,9 +130,7 @@ def sent(fake_provider):
     setup = vonage_setup(fake_provider)
     setup.account.set_secret("signature_secret", SIGNATURE_SECRET)
     setup.account.save()
-    placed, _ = placing.call_place(actor=SYSTEM, via=placing.VIA_API,
-                                    application=setup.application, from_number=FROM,
-                                    to=phone(), flow={"type": "application"})
+    placed = place(setup)
     setup.accept()
     sending.call_submit(call_id=placed.pk)
     return setup, reload(placed)
@@ -254,9 +249,7 @@ def test_a_late_event_moves_an_outcome_unknown_call_to_its_real_outcome(sent, cl
 
 def test_a_silent_voice_gateway_call_gets_the_status_voice_gateway_gives(fake_provider):
     setup = voicegateway_setup(fake_provider)
-    placed, _ = placing.call_place(actor=SYSTEM, via=placing.VIA_API,
-                                    application=setup.application, from_number=FROM,
-                                    to=phone(), flow={"type": "application"})
+    placed = place(setup)
     setup.accept()
     sending.call_submit(call_id=placed.pk)
     call = reload(placed)
@@ -278,9 +271,7 @@ def test_a_silent_voice_gateway_call_gets_the_status_voice_gateway_gives(fake_pr
 def test_calls_with_recent_news_are_left_alone(sent):
     setup, call = sent
     fall_silent(call, for_=timedelta(minutes=9))
-    answered = placing.call_place(actor=SYSTEM, via=placing.VIA_API,
-                                   application=setup.application, from_number=FROM,
-                                   to=phone(), flow={"type": "application"})[0]
+    answered = place(setup)
     setup.accept()
     sending.call_submit(call_id=answered.pk)
     fall_silent(answered, for_=timedelta(minutes=90), status=CallStatus.ANSWERED)
@@ -305,9 +296,7 @@ def test_the_log_finds_outcome_unknown_calls_and_says_what_that_means(
     fall_silent(call, for_=SILENT)
     setup.fake.reply("GET", CALL_OBJECT, 404, {"title": "Not Found"})
     sweeping.call_sweep_stuck()
-    other = placing.call_place(actor=SYSTEM, via=placing.VIA_API,
-                                application=setup.application, from_number=FROM,
-                                to=phone(), flow={"type": "application"})[0]
+    other = place(setup)
     client = client_for(viewer_user)
 
     page = client.get("/calls/", {"status": "unknown"}).content.decode()

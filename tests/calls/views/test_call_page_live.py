@@ -11,12 +11,7 @@ from django.utils import timezone
 
 from calls.models import CallEvent, CallStatus
 from calls.services.events import call_event_record
-from tests.calls.controlling import (  # noqa: F401 (fixtures)
-    call_path,
-    live_call,
-    quick_operator,
-    quick_viewer,
-)
+from tests.calls.controlling import call_path, live_call
 from tests.calls.placing import voicegateway_setup, vonage_setup
 from tests.calls.views.polling import settled
 from tests.factories import PASSWORD, CallEventFactory, CallFactory
@@ -101,8 +96,6 @@ def test_signed_out_the_poll_goes_to_sign_in_and_back_to_the_page(client, viewer
     login = response["HX-Redirect"]
     assert login == f"/login/?next=/calls/{call.pk}/%3Ftab%3D1"
 
-    viewer_user.set_password(PASSWORD)  # this module's users have none (tests/calls/controlling.py)
-    viewer_user.save()
     signed_in = client.post(login, {"username": viewer_user.username, "password": PASSWORD})
     assert signed_in.status_code == 302 and signed_in["Location"] == f"/calls/{call.pk}/?tab=1"
 

@@ -6,16 +6,9 @@ from django.urls import reverse
 
 from calls.models import CallStatus
 from portal.models import AuditEntry
-from tests.calls.controlling import (  # noqa: F401 (fixtures)
-    bodies,
-    call_path,
-    control_events,
-    live_call,
-    quick_operator,
-    quick_viewer,
-)
+from tests.calls.controlling import bodies, call_path, control_events, live_call
 from tests.calls.placing import kpn_setup, voicegateway_setup, vonage_setup
-from tests.factories import NccoDocumentFactory, NccoVersionFactory
+from tests.factories import NccoVersionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -173,9 +166,8 @@ def test_play_audio_and_send_digits_from_the_forms(fake_provider, client_for, op
 def test_transfer_to_a_saved_document_from_the_page(fake_provider, client_for, operator_user):
     setup = vonage_setup(fake_provider)
     call = live_call(setup)
-    document = NccoDocumentFactory(name="After hours")
-    NccoVersionFactory(document=document, number=1,
-                       content=[{"action": "talk", "text": "We are closed"}])
+    document = NccoVersionFactory(document__name="After hours",
+                                  content=[{"action": "talk", "text": "We are closed"}]).document
 
     response = client_for(operator_user).post(control_url(call, "transfer"), {
         "target": "document", "ncco_document": document.pk, "ncco": "ignored", "url": ""},

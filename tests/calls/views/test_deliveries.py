@@ -5,7 +5,7 @@ import pytest
 from calls.models import Call, CallEvent, WebhookDelivery
 from portal.models import AuditEntry
 from tests.calls.views.polling import settled_change
-from tests.calls.webhook_helpers import (  # noqa: F401
+from tests.calls.webhook_helpers import (
     CONVERSATION,
     UUID,
     body_of,
