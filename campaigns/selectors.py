@@ -269,6 +269,14 @@ def campaigns_progress(*, campaigns: list[Campaign]) -> dict[int, ListProgress]:
     return found
 
 
+def campaigns_with_progress(*, campaigns: list[Campaign]) -> None:
+    """Gives each campaign its `progress` (campaigns_progress, read once for them all): the
+    list page's rows and the API's campaigns."""
+    progress = campaigns_progress(campaigns=campaigns)
+    for campaign in campaigns:
+        campaign.progress = progress[campaign.pk]
+
+
 def _progress_read(ids: list[int]) -> dict[int, ListProgress]:
     """The campaigns' progress now: two grouped counts, whatever the number of campaigns."""
     read = {pk: ListProgress(total=0, by_state={}, in_progress=0) for pk in ids}

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -32,7 +32,7 @@ from campaigns.selectors import (
     campaign_contacts,
     campaign_contacts_table,
     campaign_preview,
-    campaigns_progress,
+    campaigns_with_progress,
 )
 from campaigns.services import campaigns, contacts, suppression, uploads
 from campaigns.services import rehearsal as rehearsal_service
@@ -50,7 +50,7 @@ BOARD_INTERVAL_MS = 1000
 def _list_context(request: HttpRequest) -> dict:
     """The campaigns list's page, narrowed by CampaignFilter (its page, its live table and the
     API read the same parameters), each row with its progress (campaigns_progress: the same
-    queries for 50 rows as for 1)."""
+    queries for 50 rows as for 1), and the digest of what its table shows (`page_state`)."""
     found = filtered_page(
         request,
         CampaignFilter(request.GET,
@@ -58,16 +58,35 @@ def _list_context(request: HttpRequest) -> dict:
         per_page=50,
     )
     page = found["page"]
-    progress = campaigns_progress(campaigns=list(page.object_list))
-    for campaign in page.object_list:
-        campaign.progress = progress[campaign.pk]
+    campaigns_with_progress(campaigns=list(page.object_list))
     return {
         "page": page,
         "filter": found["filter"],
         "filtered": found["filtered"],
         "poll_query": found["poll_query"],
+        "page_state": _table_state(page, found["poll_query"]),
         "live_interval_ms": BOARD_INTERVAL_MS,
     }
+
+
+def _table_state(page: Page, poll_query: str) -> str:
+    """A digest of what the live table (campaign_list.html#table) shows: the filters and page
+    asked for, the pager, and each row's columns and progress figures. Its page sends it back
+    at each poll, answered 204 while it is unchanged; a column added to the table is added
+    here too, or a change to it would wait for the next change to another."""
+    return live.digest([
+        poll_query,
+        page.number,
+        page.paginator.num_pages,
+        *(
+            (row.pk, row.name, row.status, row.rehearsal_of_id,
+             row.rehearsal_of.name if row.rehearsal_of else None, row.account.name,
+             row.calls_per_second, row.max_concurrent, row.created_at,
+             row.progress.finished_percent, row.progress.to_call, row.progress.skipped,
+             row.progress.in_progress)
+            for row in page.object_list
+        ),
+    ])
 
 
 @role_required(Role.VIEWER)
@@ -77,8 +96,13 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 
 @live.polled(Role.VIEWER)
 def campaign_list_live(request: HttpRequest) -> HttpResponse:
-    """The list's table alone, which its page asks for every second (htmx), as the board."""
-    return render(request, "campaigns/campaign_list.html#table", _list_context(request))
+    """The list's table alone, which its page asks for every second (htmx) with the digest of
+    what it shows: 204 when the rows read now show the same, else the new table. The rows and
+    their progress (a shared reading) are read either way; an unchanged table is not rendered
+    nor sent, nor swapped in by the browser."""
+    context = _list_context(request)
+    return live.answer_unless_shown(request, context["page_state"], lambda: render(
+        request, "campaigns/campaign_list.html#table", context))
 
 
 def _form_page(request: HttpRequest, campaign: Campaign | None) -> HttpResponse:

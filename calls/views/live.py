@@ -3,7 +3,9 @@ deliveries each poll a fragment with the moment they last saw (`since_change`); 
 fragment answers 204 after one cheap query when nothing changed since, else the new
 content (static/js/live.js swaps it in and highlights what changed). The call log, which
 changes many times a second under load, also sends what its rows are (`page_state`) and is
-answered with only the rows that changed (calls/views/log.py).
+answered with only the rows that changed (calls/views/log.py). A page whose figures are
+stamped on no row (the campaigns list's progress) sends only a digest of what it shows
+(`page_state`, `digest`) and is answered 204 while it is unchanged (`answer_unless_shown`).
 
 A change is stamped (`updated_at`, `received_at`) by the process that makes it, with its own
 machine's clock, before its transaction commits: on several web and worker nodes a change
@@ -15,7 +17,8 @@ rendering comes after the margin: every change stamped before the latest is in i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
@@ -130,3 +133,20 @@ def token(moment: datetime | None) -> str:
         return ""
     settled = moment <= timezone.now() - LATE_CHANGE_MARGIN
     return moment.isoformat() + ("" if settled else UNSETTLED)
+
+
+def digest(parts: Iterable[object]) -> str:
+    """What a page shows as its `page_state`: `parts` (strings, numbers, moments and tuples
+    of these, in the order shown) hashed, so two renderings have the same digest exactly when
+    they show the same."""
+    return hashlib.blake2b(repr(tuple(parts)).encode(), digest_size=8).hexdigest()
+
+
+def answer_unless_shown(
+    request: HttpRequest, state: str, fragment: Callable[[], HttpResponse]
+) -> HttpResponse:
+    """A poll's answer for a page that sends back the digest of what it shows (`page_state`):
+    204 while that is still `state`, else `fragment` rendered (with the new state)."""
+    if request.GET.get("page_state") == state:
+        return HttpResponse(status=204)
+    return fragment()

@@ -15,7 +15,6 @@ fills with the page's own row.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -57,10 +56,7 @@ def _microseconds(moment: datetime) -> int:
 
 def page_digest(versions: Sequence[Version]) -> str:
     """Equal for two pages exactly when they show the same rows at the same versions."""
-    digest = hashlib.blake2b(digest_size=8)
-    for pk, _, updated_at in versions:
-        digest.update(f"{pk}:{_microseconds(updated_at)};".encode())
-    return digest.hexdigest()
+    return live.digest((pk, _microseconds(updated_at)) for pk, _, updated_at in versions)
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,33 @@ from portal.api.serializers import StrictSerializer
 from voiceapps.models import Application, CallProfile, ProviderAccount
 
 
+class ProgressSerializer(serializers.Serializer):
+    """How far a campaign's calling is (campaigns.selectors.Progress), as the campaigns list
+    and the board show it; the board's API has the same fields and more."""
+
+    contacts = serializers.IntegerField(source="total")
+    to_call = serializers.IntegerField(help_text="Contacts to call: all but the skipped.")
+    skipped = serializers.IntegerField(
+        help_text="Contacts never called (each contact's `skip_reason` says why): "
+        "`by_state`'s `skipped`, as the page shows it."
+    )
+    finished_percent = serializers.IntegerField(
+        help_text="Of the contacts to call, the share whose calling is over; skipped contacts "
+        "are not counted (they are in by_state)."
+    )
+    by_state = serializers.DictField(child=serializers.IntegerField())
+    in_progress = serializers.IntegerField(help_text="The campaign's calls placed and not ended.")
+
+
 class CampaignSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     account = RefSerializer(read_only=True)
     application = RefSerializer(read_only=True, allow_null=True)
+    progress = ProgressSerializer(
+        read_only=True,
+        help_text="As the campaigns list shows it: read at most once a second per running "
+        "campaign (every 10 s for the others), shared with the board and the list page.",
+    )
 
     class Meta:
         model = Campaign
@@ -50,6 +73,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "created_at",
             "started_at",
             "updated_at",
+            "progress",
         ]
         read_only_fields = fields
 

@@ -18,6 +18,7 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
 from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -30,6 +31,7 @@ from campaigns.api.serializers import (
     ContactsAddSerializer,
     ContactSerializer,
     NumbersAddSerializer,
+    ProgressSerializer,
     SuppressedNumberSerializer,
     SuppressionListCreateSerializer,
     SuppressionListSerializer,
@@ -37,7 +39,12 @@ from campaigns.api.serializers import (
 from campaigns.filters import CampaignFilter, ContactFilter, SuppressedNumberFilter
 from campaigns.models import Campaign, Contact, HeldBack, SuppressedNumber, SuppressionList
 from campaigns.results import result_row
-from campaigns.selectors import campaign_board, campaign_contacts, campaign_preview
+from campaigns.selectors import (
+    campaign_board,
+    campaign_contacts,
+    campaign_preview,
+    campaigns_with_progress,
+)
 from campaigns.services import campaigns, contacts, rehearsal, suppression, uploads
 from portal.api.parsers import JSONParser
 from portal.api.serializers import NoBodySerializer, StrictSerializer
@@ -50,6 +57,12 @@ def _campaigns() -> QuerySet[Campaign]:
     return Campaign.objects.select_related("account", "application")
 
 
+def _campaign_body(request: Request, campaign: Campaign) -> dict:
+    """A campaign as every answer gives it: with its progress, as the list shows it."""
+    campaigns_with_progress(campaigns=[campaign])
+    return CampaignSerializer(campaign, context={"request": request}).data
+
+
 # What creating or copying a campaign answers (_made_response).
 MADE_RESPONSES = {
     201: CampaignSerializer,
@@ -58,7 +71,7 @@ MADE_RESPONSES = {
 }
 
 
-class CampaignListCreateApi(ListModelMixin, GenericAPIView):
+class CampaignListCreateApi(GenericAPIView):
     account_scoped = False
     serializer_class = CampaignSerializer
     queryset = _campaigns()
@@ -67,7 +80,10 @@ class CampaignListCreateApi(ListModelMixin, GenericAPIView):
     @extend_schema(responses={200: CampaignSerializer(many=True), 400: BAD_FIELD},
                    summary="List campaigns (filtered as on the campaigns page: `q`, `status`)")
     def get(self, request):
-        return self.list(request)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        # The page's progress in one reading, as the list page's: not one per campaign.
+        campaigns_with_progress(campaigns=page)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
         request=CampaignWriteSerializer,
@@ -86,7 +102,7 @@ class CampaignListCreateApi(ListModelMixin, GenericAPIView):
 
 def _made_response(request, campaign: Campaign, replayed: bool) -> Response:
     """A campaign made (201) or made already with this Idempotency-Key (200), and where it is."""
-    body = CampaignSerializer(campaign, context={"request": request}).data
+    body = _campaign_body(request, campaign)
     return Response(
         body,
         headers={"Location": body["url"]},
@@ -99,11 +115,7 @@ class CampaignDetailApi(APIView):
 
     @extend_schema(responses=CampaignSerializer, summary="Read a campaign")
     def get(self, request, pk: int):
-        return Response(
-            CampaignSerializer(
-                get_object_or_404(_campaigns(), pk=pk), context={"request": request}
-            ).data
-        )
+        return Response(_campaign_body(request, get_object_or_404(_campaigns(), pk=pk)))
 
     @extend_schema(
         request=CampaignUpdateSerializer,
@@ -117,7 +129,7 @@ class CampaignDetailApi(APIView):
         campaigns.campaign_update(
             actor=Actor.from_request(request), campaign=campaign, values=data.validated_data
         )
-        return Response(CampaignSerializer(campaign, context={"request": request}).data)
+        return Response(_campaign_body(request, campaign))
 
     @extend_schema(
         responses={
@@ -155,7 +167,7 @@ def _action_view(action: str) -> type[APIView]:
                 action=action,
                 campaign=get_object_or_404(Campaign, pk=pk),
             )
-            return Response(CampaignSerializer(campaign, context={"request": request}).data)
+            return Response(_campaign_body(request, campaign))
 
     CampaignActionApi.__name__ = f"Campaign{action.capitalize()}Api"
     return CampaignActionApi
@@ -175,7 +187,7 @@ class CampaignRehearseApi(APIView):
         made = rehearsal.campaign_rehearse(
             actor=Actor.from_request(request), campaign=get_object_or_404(Campaign, pk=pk)
         )
-        body = CampaignSerializer(made, context={"request": request}).data
+        body = _campaign_body(request, made)
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
 
 
@@ -322,20 +334,13 @@ class RetrySerializer(serializers.Serializer):
     at = serializers.DateTimeField(source="next_attempt_at")
 
 
-class BoardSerializer(serializers.Serializer):
-    """The board's figures (campaigns.selectors.Board), as the page shows them."""
+class BoardSerializer(ProgressSerializer):
+    """The board's figures (campaigns.selectors.Board), as the page shows them: a campaign's
+    `progress` (its figures named alike) and more."""
 
     status = serializers.CharField(source="campaign.status")
-    contacts = serializers.IntegerField(source="total")
-    to_call = serializers.IntegerField(help_text="Contacts to call: all but the skipped.")
-    finished_percent = serializers.IntegerField(
-        help_text="Of the contacts to call, the share whose calling is over; skipped contacts "
-        "are not counted (they are in by_state)."
-    )
-    by_state = serializers.DictField(child=serializers.IntegerField())
     outcomes = serializers.DictField(child=serializers.IntegerField())
     attempts = serializers.IntegerField()
-    in_progress = serializers.IntegerField()
     next_retries = RetrySerializer(many=True)
     pace_achieved = serializers.FloatField(help_text="Calls per second over the last minute.")
     pace_set = serializers.DecimalField(

@@ -7,7 +7,9 @@ import pytest
 from campaigns.models import CampaignStatus
 from tests.factories import (
     ApplicationFactory,
+    AttemptFactory,
     CampaignFactory,
+    ContactFactory,
     NccoVersionFactory,
     NumberFactory,
     ProviderAccountFactory,
@@ -15,6 +17,17 @@ from tests.factories import (
 )
 
 CALLER = "+447700900100"
+
+
+def campaigns_calling(count: int, calls: int = 2) -> None:
+    """`count` campaigns as a list page holds them: running and paused in turn, every third
+    a rehearsal of a draft, each with `calls` contacts in a call: what the list reads of a
+    page, for tests that its queries do not grow with it."""
+    for n in range(count):
+        campaign = CampaignFactory(status=CampaignStatus.RUNNING if n % 2 else "paused",
+                                   rehearsal_of=CampaignFactory() if n % 3 == 0 else None)
+        for contact in ContactFactory.create_batch(calls, campaign=campaign, state="retry"):
+            AttemptFactory(contact=contact, status="placed")
 
 
 @pytest.fixture

@@ -1,14 +1,23 @@
 """The campaigns API: the same checks and rules as the pages, in the project's error shape."""
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openapi_schema_validator import OAS30Validator
 
 from campaigns.models import Campaign, CampaignStatus, HeldBack
 from campaigns.services import uploads
-from tests.campaigns.conftest import CALLER
-from tests.factories import CallFactory, CampaignFactory, ContactFactory, SuppressionListFactory
+from tests.campaigns.conftest import CALLER, campaigns_calling
+from tests.factories import (
+    AttemptFactory,
+    CallFactory,
+    CampaignFactory,
+    ContactFactory,
+    SuppressionListFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -504,3 +513,56 @@ def test_the_campaigns_list_filters_are_read_by_every_role(api_for, personas):
         assert api_for(personas[role]).get("/api/v1/campaigns",
                                            {"status": "paused"}).json()["count"] == 1
     assert api_for(None).get("/api/v1/campaigns").status_code in (401, 403)
+
+
+# Progress in the campaigns API ------------------------------------------------------------------
+
+def test_a_campaigns_progress_in_the_api_is_the_lists_named_as_the_board_as_documented(
+    api_for, client_for, operator_user
+):
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING, name="Spring survey")
+    contacts = [ContactFactory(campaign=campaign, state=state)
+                for state in ("done", "done", "retry", "skipped")]
+    AttemptFactory(contact=contacts[2], status="placed")
+    api = api_for(operator_user)
+
+    listed = api.get("/api/v1/campaigns").json()
+    read = api.get(f"/api/v1/campaigns/{campaign.pk}").json()
+    paused = api.post(f"/api/v1/campaigns/{campaign.pk}/pause").json()
+    board = api.get(f"/api/v1/campaigns/{campaign.pk}/board").json()
+    page = client_for(operator_user).get("/campaigns/").content.decode()
+
+    progress = {"contacts": 4, "to_call": 3, "skipped": 1, "finished_percent": 67,
+                "by_state": {"done": 2, "retry": 1, "skipped": 1}, "in_progress": 1}
+    assert listed["results"][0]["progress"] == read["progress"] == paused["progress"] == progress
+    assert {name: board[name] for name in progress} == progress
+    for words in ("67% finished", "of the 3 contacts to call; 1 skipped", "1 call in progress"):
+        assert words in page
+    OAS30Validator(documented(api, "/api/v1/campaigns", "get", "200")).validate(listed)
+    OAS30Validator(documented(api, "/api/v1/campaigns/{id}", "get", "200")).validate(read)
+    schemas = documented(api, "/api/v1/campaigns/{id}", "get", "200")["components"]["schemas"]
+    assert "progress" in schemas["Campaign"]["required"]
+    assert set(schemas["Progress"]["required"]) == set(progress)
+
+
+def test_the_campaigns_list_reads_progress_in_the_same_queries_for_one_campaign_or_a_page(
+    api_for, viewer_user
+):
+    api = api_for(viewer_user)
+
+    def list_reads() -> int:
+        cache.clear()  # not the shared readings: the list's own queries
+        with CaptureQueriesContext(connection) as queries:
+            listed = api.get("/api/v1/campaigns")
+        assert listed.status_code == 200
+        # Each rehearsed campaign's source is a draft with no contacts; the others have two
+        # calls in progress each.
+        assert {row["progress"]["in_progress"] for row in listed.json()["results"]} == {0, 2}
+        return len(queries)
+
+    campaigns_calling(1)
+    list_reads()  # the first request fills the process's caches
+    one = list_reads()
+    campaigns_calling(24)  # 34 campaigns on the page
+
+    assert list_reads() == one

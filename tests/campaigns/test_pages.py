@@ -11,10 +11,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from calls.models import Call
-from campaigns.models import Campaign, CampaignStatus, HeldBack
+from campaigns.models import Campaign, CampaignStatus, Contact, HeldBack
 from campaigns.selectors import board_cache_key
 from campaigns.services import uploads
-from tests.campaigns.conftest import CALLER
+from tests.campaigns.conftest import CALLER, campaigns_calling
 from tests.factories import (
     AttemptFactory,
     CallFactory,
@@ -821,17 +821,10 @@ def test_the_list_reads_progress_in_the_same_queries_for_one_campaign_or_a_page(
 ):
     client = client_for(viewer_user)
 
-    def add_campaigns(count: int) -> None:
-        for n in range(count):
-            campaign = CampaignFactory(status=CampaignStatus.RUNNING if n % 2 else "paused",
-                                       rehearsal_of=CampaignFactory() if n % 3 == 0 else None)
-            for contact in ContactFactory.create_batch(3, campaign=campaign, state="retry"):
-                AttemptFactory(contact=contact, status="placed")
-
-    add_campaigns(1)
+    campaigns_calling(1, calls=3)
     list_reads(client, "/campaigns/")  # the first requests fill the process's caches
     one = [list_reads(client, url) for url in ("/campaigns/", "/campaigns/table")]
-    add_campaigns(24)  # 34 campaigns on the page, rehearsed ones and their sources
+    campaigns_calling(24, calls=3)  # 34 campaigns on the page, rehearsed ones and their sources
     many = [list_reads(client, url) for url in ("/campaigns/", "/campaigns/table")]
 
     assert one == many
@@ -927,3 +920,63 @@ def test_every_role_reads_and_filters_the_campaigns_and_nobody_else(client_for, 
         assert client_for(personas["outsider"]).get(url).status_code == 403
     expired = client_for(None).get("/campaigns/table")
     assert expired.status_code == 204 and expired["HX-Redirect"] == "/login/"
+
+
+# The list's live table: 204 while nothing it shows changed ---------------------------------------
+
+def table_state(text: str) -> str:
+    """The digest of what the table shows, which its poll sends back (`page_state`)."""
+    return re.search(r"""hx-vals='\{"page_state": "([0-9a-f]{16})"\}'""", text).group(1)
+
+
+def test_a_poll_of_an_unchanged_campaigns_table_is_a_204_in_as_few_queries_for_many_rows(
+    client_for, viewer_user
+):
+    client = client_for(viewer_user)
+
+    def unchanged_poll() -> int:
+        state = table_state(client.get("/campaigns/").content.decode())
+        cache.clear()  # a second later: the shared progress is read again, and is the same
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get("/campaigns/table", {"page_state": state})
+        assert response.status_code == 204 and response.content == b""
+        return len(queries)
+
+    campaigns_calling(1)
+    one = unchanged_poll()
+    campaigns_calling(24)  # 34 campaigns on the page
+
+    # The session, its user and the policy; the page's count and rows; progress's two counts.
+    assert one == unchanged_poll() == 7
+
+
+def test_a_poll_gets_the_new_table_when_progress_calls_in_progress_a_status_or_rows_change(
+    client_for, viewer_user
+):
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING, name="Spring survey")
+    first, second = ContactFactory.create_batch(2, campaign=campaign, state="pending")
+    client = client_for(viewer_user)
+    state = table_state(client.get("/campaigns/").content.decode())
+    changes = [
+        (lambda: Contact.objects.filter(pk=first.pk).update(state="done"),
+         f'<span data-field="finished-{campaign.pk}">50% finished</span>'),
+        (lambda: AttemptFactory(contact=second, status="placed"),
+         f'<span data-field="in-progress-{campaign.pk}">1 call in progress</span>'),
+        (lambda: Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.PAUSED),
+         f'data-field="status-{campaign.pk}">Paused</span>'),
+        (lambda: CampaignFactory(name="Winter survey"), ">Winter survey</a>"),
+    ]
+
+    for change, shown_now in changes:
+        change()
+        cache.clear()  # a second later, when the shared progress is read again
+        response = client.get("/campaigns/table", {"page_state": state})
+        assert response.status_code == 200
+        text = response.content.decode()
+        assert shown_now in text
+        assert table_state(text) != state
+        state = table_state(text)
+        assert client.get("/campaigns/table", {"page_state": state}).status_code == 204
+    # The filter is part of what the table shows: the same rows asked with another filter
+    # (here one that keeps them all) are sent again.
+    assert client.get("/campaigns/table", {"page_state": state, "q": "survey"}).status_code == 200
