@@ -250,7 +250,13 @@ def test_killing_a_web_worker_loses_no_delivery_it_answered(gunicorn):
         return False
 
     def killer() -> None:
-        for threshold in (EVENTS // 5, EVENTS // 3, EVENTS // 2):  # while requests are in flight
+        # At least three kills while requests are in flight, and more until one has cut a
+        # request short: a worker killed after sending its answer, while Django finishes the
+        # request (request_finished) before the socket is closed, drops nothing, and on a
+        # loaded machine three kills in a row have landed there.
+        for kill, threshold in enumerate(range(EVENTS // 5, EVENTS * 5 // 6, EVENTS // 12)):
+            if kill >= 3 and done["dropped"]:
+                break
             wait_for(lambda: sum(done.values()) >= threshold, timeout=60)  # noqa: B023
             wait_for(mid_request, timeout=60, interval=0.001)
         kills.set()
