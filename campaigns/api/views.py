@@ -46,6 +46,7 @@ from campaigns.selectors import (
     campaigns_with_progress,
 )
 from campaigns.services import campaigns, contacts, rehearsal, suppression, uploads
+from portal.api.generics import ListApi
 from portal.api.parsers import JSONParser
 from portal.api.serializers import NoBodySerializer, StrictSerializer
 from portal.roles import ViewerReadsAdminWrites
@@ -393,14 +394,11 @@ class CampaignResultsApi(_ContactsPageApi):
         return self.get_paginated_response([result_row(contact) for contact in page])
 
 
-class SuppressionListListCreateApi(ListModelMixin, GenericAPIView):
+class SuppressionListListCreateApi(ListApi):
     account_scoped = False
     serializer_class = SuppressionListSerializer
     queryset = SuppressionList.objects.select_related("account")
-
-    @extend_schema(responses=SuppressionListSerializer(many=True), summary="List do-not-call lists")
-    def get(self, request):
-        return self.list(request)
+    list_summary = "List do-not-call lists"
 
     @extend_schema(
         request=SuppressionListCreateSerializer,
