@@ -375,3 +375,17 @@ def test_the_empty_account_list_says_what_to_do_next(client_for, admin_user, vie
     page = page_text(client_for(viewer_user), reverse("account_list"))
     assert "An administrator adds provider accounts" in page
     assert reverse("account_create") not in page
+
+
+# Words of the form (tour) ------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["voicegateway", "vonage"])
+def test_the_base_url_help_says_empty_means_a_default_only_where_there_is_one(
+    client_for, admin_user, kind
+):
+    """Voice Gateway's base URL is required (each customer runs their own): its help must not
+    promise a default that the form then refuses."""
+    form = page_text(client_for(admin_user), reverse("account_create") + f"?kind={kind}")
+    promises_default = "Empty means the provider&#x27;s default." in form
+    assert promises_default == (kind == "vonage")
+    assert ("there is no default" in form) == (kind == "voicegateway")
