@@ -2,6 +2,7 @@
 requests change, and actions taken on the page answer in the page (htmx) next to the button,
 with the call's new state at once."""
 
+import re
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -259,3 +260,10 @@ def test_a_call_that_never_connected_has_no_duration(client_for, viewer_user):
     call = CallFactory(status=CallStatus.BUSY, duration_seconds=0)
     html = client_for(viewer_user).get(reverse("call_detail", args=[call.pk])).content.decode()
     assert 'data-field="duration">—, never connected</dd>' in html and "Answered by" not in html
+
+
+def test_the_network_code_is_explained(client_for, viewer_user):
+    call = CallFactory(status=CallStatus.COMPLETED, network="23410")
+    html = client_for(viewer_user).get(reverse("call_detail", args=[call.pk])).content.decode()
+    assert re.search(r'<dt><abbr title="[^"]*mobile country code and network code[^"]*">'
+                     r"Network</abbr></dt><dd>23410</dd>", html)
