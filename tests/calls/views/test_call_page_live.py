@@ -20,7 +20,7 @@ from tests.calls.controlling import (  # noqa: F401 (fixtures)
 )
 from tests.calls.placing import voicegateway_setup, vonage_setup
 from tests.calls.views.polling import settled
-from tests.factories import PASSWORD, CallEventFactory, CallFactory
+from tests.factories import PASSWORD, CallEventFactory, CallFactory, ProviderAccountFactory
 from voiceapps.providers.base import ParsedEvent
 
 pytestmark = pytest.mark.django_db
@@ -267,3 +267,16 @@ def test_the_network_code_is_explained(client_for, viewer_user):
     html = client_for(viewer_user).get(reverse("call_detail", args=[call.pk])).content.decode()
     assert re.search(r'<dt><abbr title="[^"]*mobile country code and network code[^"]*">'
                      r"Network</abbr></dt><dd>23410</dd>", html)
+
+
+def test_the_account_is_named_once_when_its_name_is_its_providers(client_for, viewer_user):
+    """The demo's accounts are named after their provider: "Sandbox (Sandbox)" said it twice."""
+    named_like_provider = ProviderAccountFactory(sandbox=True, name="Sandbox")
+    named_otherwise = ProviderAccountFactory(sandbox=True, name="Rehearsals")
+    client = client_for(viewer_user)
+    for account, shown in ((named_like_provider, "<dd>Sandbox</dd>"),
+                           (named_otherwise, '<dd>Rehearsals <span class="muted">(Sandbox)</span>'
+                                             "</dd>")):
+        call = CallFactory(account=account)
+        html = client.get(reverse("call_detail", args=[call.pk])).content.decode()
+        assert f"<dt>Account</dt>{shown}" in html
