@@ -65,6 +65,10 @@ def tag_filter_parts(text: str) -> tuple[str, str | None]:
 
 
 class Call(models.Model):
+    # No one deletes a call (retention only masks it), so the account it was made on stays:
+    # voiceapps' refusal to delete one says so rather than "delete them first".
+    KEPT_FOR_HISTORY = True
+
     account = models.ForeignKey(ProviderAccount, on_delete=models.PROTECT, related_name="calls")
     provider = models.CharField(max_length=20)  # the account's kind when the call was made
     application = models.ForeignKey(Application, null=True, blank=True,

@@ -39,7 +39,10 @@ class SignInView(LoginView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return {**super().get_context_data(**kwargs), "sso": oidc_enabled(),
                 "password_sign_in": settings.PASSWORD_SIGN_IN or "local" in self.request.GET
-                or self.request.method == "POST"}
+                or self.request.method == "POST",
+                # Only before the first administrator exists: afterwards the setup link is
+                # dead and people are added by an administrator.
+                "setup_open": services.setup_is_open()}
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -41,6 +41,7 @@ ACCOUNT_FIELD_TEXT: dict[str, tuple[str, str]] = {
         "still accepted. Clear it when the rotation is done.",
     ),
 }
+REQUIRED_BASE_URL_HELP = "Where your installation's API answers; there is no default."
 CAPABILITY_CHOICES = [("VOICE", "Voice"), ("SMS", "SMS"), ("MMS", "MMS")]
 CLEAR_SECRET = "-"  # typed into a secret field to remove the stored value
 
@@ -92,6 +93,10 @@ class AccountForm(ServiceErrorsMixin, forms.Form):
         for name, field in self.fields.items():
             field.label, help_text = ACCOUNT_FIELD_TEXT[name]
             field.help_text = field.help_text or help_text
+        if "base_url" in required:
+            # A provider without a default host (Voice Gateway runs on each customer's own):
+            # "Empty means the provider's default" would be false.
+            self.fields["base_url"].help_text = REQUIRED_BASE_URL_HELP
 
     @staticmethod
     def _secret_field(

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Model, ProtectedError
+from django.db.models import PROTECT, Model, ProtectedError
 from django.utils import timezone
 
 from portal.services import Actor, audit_record
@@ -40,16 +40,33 @@ ACCOUNT_COMMON_FIELDS = ("name", "calls_per_second")
 SANDBOX_PATH = "/sandbox"
 
 
-def _protected_message(what: str, error: ProtectedError) -> str:
-    """'This account has 2 applications and 5 calls; delete or move them first.'"""
-    counts: dict[type, int] = {}
-    for obj in error.protected_objects:
-        counts[type(obj)] = counts.get(type(obj), 0) + 1
+def _protected_message(what: str, counts: Mapping[type[Model], int]) -> str:
+    """'This account has 2 applications; delete or move them first.' Records that are never
+    deleted (KEPT_FOR_HISTORY: calls) keep the object for good, which the sentence says."""
     listed = " and ".join(
         f"{count} {model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural}"
-        for model, count in counts.items()
+        # In a fixed order: a ProtectedError's objects come from a set.
+        for model, count in sorted(counts.items(), key=lambda item: str(item[0]._meta.verbose_name))
     )
+    kept = [str(model._meta.verbose_name_plural) for model in counts
+            if getattr(model, "KEPT_FOR_HISTORY", False)]
+    if kept:
+        return (f"This {what} has {listed}. {' and '.join(kept).capitalize()} are never "
+                f"deleted, and keep the {what} they belong to: it cannot be deleted.")
     return f"This {what} has {listed}; delete or move them first."
+
+
+def delete_refusal(obj: Model, what: str) -> str:
+    """The sentence deleting `obj` would be refused with, or "" if nothing protects it; a
+    page says it before anyone presses Delete. Counted, not loaded, as a page can afford."""
+    counts = {}
+    for relation in obj._meta.related_objects:
+        if relation.on_delete is PROTECT:
+            count = relation.related_model._default_manager.filter(
+                **{relation.field.name: obj}).count()
+            if count:
+                counts[relation.related_model] = count
+    return _protected_message(what, counts) if counts else ""
 
 
 def _delete(*, actor: Actor, obj: Model, what: str, action: str) -> None:
@@ -58,7 +75,10 @@ def _delete(*, actor: Actor, obj: Model, what: str, action: str) -> None:
             audit_record(actor=actor, action=action, obj=obj)
             obj.delete()
     except ProtectedError as error:
-        raise ValidationError(_protected_message(what, error)) from None
+        counts: dict[type[Model], int] = {}
+        for protected in error.protected_objects:
+            counts[type(protected)] = counts.get(type(protected), 0) + 1
+        raise ValidationError(_protected_message(what, counts)) from None
 
 
 # Accounts ----------------------------------------------------------------------------------

@@ -119,6 +119,8 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
             for name in services.account_fields(account.kind)
         ]
         context["webhook_urls"] = services.account_webhook_urls(account)
+        # Said before Delete is pressed: a confirmation that ends in a refusal contradicts itself.
+        context["delete_refusal"] = services.delete_refusal(account, "account")
     return render(request, "voiceapps/account_detail.html", context)
 
 

@@ -84,3 +84,11 @@ def test_setup_link_command_prints_the_link_then_says_it_is_done(client, capsys)
 def test_login_page_tells_a_newcomer_where_the_setup_link_is(client):
     response = client.get(reverse("login"))
     assert "setup link" in response.content.decode()
+
+
+def test_once_set_up_the_login_page_no_longer_points_at_the_setup_link(client, admin_user):
+    """The setup link is dead once an administrator exists: a person new to a running
+    Callboard needs an administrator, not `make run`."""
+    page = client.get(reverse("login")).content.decode()
+    assert "setup link" not in page and "make run" not in page
+    assert "Ask an administrator to add you." in page

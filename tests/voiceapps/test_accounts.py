@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from portal.models import AuditEntry
 from portal.services import SYSTEM
+from tests.factories import CallFactory
 from tests.fakes.provider_accounts import start_kpn, start_voicegateway, start_vonage
 from tests.voiceapps.account_helpers import (
     VONAGE_401,
@@ -337,15 +338,13 @@ def test_the_api_schema_says_what_a_webhook_url_holds(client):
 
 # Deleting ----------------------------------------------------------------------------------
 
-def test_deleting_asks_first_and_an_account_with_applications_says_what_to_do(
+def test_deleting_an_account_with_applications_says_what_to_do(
     client_for, api_for, admin_user
 ):
     account = account_from_values("vonage")
     hosted_application(account, "One")
     hosted_application(account, "Two")
     client = client_for(admin_user)
-    assert "data-confirm=\"Delete the account" in page_text(
-        client, reverse("account_detail", args=[account.pk]))
 
     page = client.post(reverse("account_delete", args=[account.pk]), follow=True)
     response = api_for(admin_user).delete(f"/api/v1/accounts/{account.pk}")
@@ -375,3 +374,61 @@ def test_the_empty_account_list_says_what_to_do_next(client_for, admin_user, vie
     page = page_text(client_for(viewer_user), reverse("account_list"))
     assert "An administrator adds provider accounts" in page
     assert reverse("account_create") not in page
+
+
+# Words of the form (tour) ------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["voicegateway", "vonage"])
+def test_the_base_url_help_says_empty_means_a_default_only_where_there_is_one(
+    client_for, admin_user, kind
+):
+    """Voice Gateway's base URL is required (each customer runs their own): its help must not
+    promise a default that the form then refuses."""
+    form = page_text(client_for(admin_user), reverse("account_create") + f"?kind={kind}")
+    promises_default = "Empty means the provider&#x27;s default." in form
+    assert promises_default == (kind == "vonage")
+    assert ("there is no default" in form) == (kind == "voicegateway")
+
+
+# Deleting, said before Delete is pressed (tour) --------------------------------------------
+
+def test_an_account_without_applications_or_calls_is_deleted_after_a_confirmation(
+    client_for, admin_user
+):
+    account = account_from_values("kpn")
+    page = page_text(client_for(admin_user), reverse("account_detail", args=[account.pk]))
+    assert 'data-confirm="Delete the account KPN?"' in page
+    assert "must be deleted first" not in page
+
+
+def test_an_account_with_applications_says_so_instead_of_asking_to_delete(
+    client_for, admin_user
+):
+    """It was asked "Delete the account?" and then refused: now the page says why at once."""
+    account = account_from_values("vonage")
+    hosted_application(account, "One")
+    hosted_application(account, "Two")
+    page = page_text(client_for(admin_user), reverse("account_detail", args=[account.pk]))
+    assert "This account has 2 applications; delete or move them first." in page
+    assert reverse("account_delete", args=[account.pk]) not in page
+    assert 'disabled aria-describedby="delete-refusal">Delete</button>' in page
+
+
+def test_an_account_with_calls_is_not_told_to_delete_its_calls(client_for, api_for, admin_user):
+    """No one can delete or move a call, so an account that has calls stays; the page, the
+    refused delete and the API say so instead of "delete or move them first"."""
+    account = account_from_values("vonage")
+    hosted_application(account, "One")
+    CallFactory.create_batch(3, account=account)
+    sentence = ("This account has 1 application and 3 calls. Calls are never deleted, and keep "
+                "the account they belong to: it cannot be deleted.")
+    client = client_for(admin_user)
+
+    page = page_text(client, reverse("account_detail", args=[account.pk]))
+    refused = client.post(reverse("account_delete", args=[account.pk]), follow=True)
+    response = api_for(admin_user).delete(f"/api/v1/accounts/{account.pk}")
+
+    assert sentence in page
+    assert sentence in refused.content.decode()
+    assert response.json()["detail"] == sentence
+    assert ProviderAccount.objects.filter(pk=account.pk).exists()

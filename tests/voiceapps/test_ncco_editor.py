@@ -270,3 +270,15 @@ def test_done_when_through_the_api(api_for, operator_user, client):
     assert chosen.status_code == 401  # unsigned: the account has a signature secret
     chosen = signed_post(client, served[2]["eventUrl"][0], {**PARAMS, "dtmf": {"digits": "1"}})
     assert chosen.json() == [{"action": "talk", "text": "Sales for EMEA."}]
+
+
+def test_a_history_of_one_version_says_how_to_get_a_second_instead_of_comparing_it_with_itself(
+    client_for, viewer_user
+):
+    """It offered "From version 1 To version 1" and said "Version 1 and version 1 are
+    identical"."""
+    document = make_document()
+    page = client_for(viewer_user).get(reverse("ncco_history", args=[document.pk])).content
+    page = page.decode()
+    assert "Only version 1 so far: each save in the editor adds a version" in page
+    assert "Show the difference" not in page and "are identical" not in page

@@ -319,3 +319,25 @@ def test_delete_asks_first_and_removes_the_number(client_for, operator_user, von
     client.post(reverse("number_delete", args=[created.pk]))
 
     assert not Number.objects.exists()
+
+
+# What the pages show (tour) ----------------------------------------------------------------
+
+def test_the_capabilities_boxes_are_one_group_named_above_them(client_for, operator_user):
+    """A group of checkboxes gets a legend before its boxes, not a <label> for nothing after
+    them (it showed beside the middle box)."""
+    page = page_text(client_for(operator_user), reverse("number_create"))
+    legend = page.index("<legend>Capabilities</legend>")
+    assert legend < page.index('value="VOICE"')
+    assert '<label for="">' not in page
+
+
+def test_a_number_without_a_country_name_shows_its_code_once(client_for, operator_user, vonage):
+    _, account = vonage
+    # A drama number, as the sandbox imports it: no country name, only the code.
+    fictional = Number.objects.create(account=account, e164="+447700900100", country="GB")
+    real = number(account)
+    client = client_for(operator_user)
+    assert "<dd>GB</dd>" in page_text(client, reverse("number_detail", args=[fictional.pk]))
+    assert "<dd>Netherlands (NL)</dd>" in page_text(
+        client, reverse("number_detail", args=[real.pk]))

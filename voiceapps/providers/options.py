@@ -180,8 +180,8 @@ CATALOG: tuple[CallOption, ...] = (
     ),
     CallOption("event_url", URL, VONAGE_STYLE, EVENTS, _ask(
         "Event URL", "url", "Callboard also forwards this call's events here, as signed "
-        "provider-neutral JSON (Settings → Event forwarding); the provider still reports to "
-        "Callboard.")),
+        "provider-neutral JSON (the shape Event forwarding sends); the provider still reports "
+        "to Callboard.")),
     CallOption("event_method", one_of("GET", "POST"), VONAGE_STYLE, EVENTS, _ask(
         "Event method", "choice", "Kept for Vonage's form: forwarded events are always POSTed.",
         choices={"POST": "POST", "GET": "GET"})),

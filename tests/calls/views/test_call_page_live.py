@@ -2,6 +2,7 @@
 requests change, and actions taken on the page answer in the page (htmx) next to the button,
 with the call's new state at once."""
 
+import re
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -14,7 +15,7 @@ from calls.services.events import call_event_record
 from tests.calls.controlling import call_path, live_call
 from tests.calls.placing import voicegateway_setup, vonage_setup
 from tests.calls.views.polling import settled
-from tests.factories import PASSWORD, CallEventFactory, CallFactory
+from tests.factories import PASSWORD, CallEventFactory, CallFactory, ProviderAccountFactory
 from voiceapps.providers.base import ParsedEvent
 
 pytestmark = pytest.mark.django_db
@@ -252,3 +253,23 @@ def test_a_call_that_never_connected_has_no_duration(client_for, viewer_user):
     call = CallFactory(status=CallStatus.BUSY, duration_seconds=0)
     html = client_for(viewer_user).get(reverse("call_detail", args=[call.pk])).content.decode()
     assert 'data-field="duration">—, never connected</dd>' in html and "Answered by" not in html
+
+
+def test_the_network_code_is_explained(client_for, viewer_user):
+    call = CallFactory(status=CallStatus.COMPLETED, network="23410")
+    html = client_for(viewer_user).get(reverse("call_detail", args=[call.pk])).content.decode()
+    assert re.search(r'<dt><abbr title="[^"]*mobile country code and network code[^"]*">'
+                     r"Network</abbr></dt><dd>23410</dd>", html)
+
+
+def test_the_account_is_named_once_when_its_name_is_its_providers(client_for, viewer_user):
+    """The demo's accounts are named after their provider: "Sandbox (Sandbox)" said it twice."""
+    named_like_provider = ProviderAccountFactory(sandbox=True, name="Sandbox")
+    named_otherwise = ProviderAccountFactory(sandbox=True, name="Rehearsals")
+    client = client_for(viewer_user)
+    for account, shown in ((named_like_provider, "<dd>Sandbox</dd>"),
+                           (named_otherwise, '<dd>Rehearsals <span class="muted">(Sandbox)</span>'
+                                             "</dd>")):
+        call = CallFactory(account=account)
+        html = client.get(reverse("call_detail", args=[call.pk])).content.decode()
+        assert f"<dt>Account</dt>{shown}" in html

@@ -405,3 +405,13 @@ def test_every_catalog_option_is_asked_for_exactly_by_the_providers_it_names(
             if ask.input == "number":  # the browser is given the catalog's bounds
                 assert f'min="{schema["minimum"]}"' in field.group(0)
                 assert f'max="{schema["maximum"]}"' in field.group(0)
+
+
+def test_the_event_url_help_does_not_send_people_to_a_settings_page_it_is_not_on(
+    client_for, operator_user
+):
+    """Event forwarding is in the admin's user menu, not under Settings; the help now names the
+    shape, not a place (operators, who place calls, do not have that menu item)."""
+    html = client_for(operator_user).get("/calls/profiles/new").content.decode()
+    assert "Settings → Event forwarding" not in html
+    assert "provider-neutral JSON (the shape Event forwarding sends)" in html
