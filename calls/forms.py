@@ -28,6 +28,7 @@ from voiceapps.phone import international
 from voiceapps.providers.base import FLOW_ANSWER_URL, FLOW_APPLICATION, FLOW_NCCO, Provider
 from voiceapps.providers.options import CATALOG, Ask, CallOption
 from voiceapps.providers.registry import KIND_CHOICES, provider_class
+from voiceapps.selectors import accounts_in_use
 
 RANDOM_FROM = "__random__"
 BLANK_ROWS = 2  # empty key-value rows offered below the filled ones
@@ -336,8 +337,7 @@ def _still_offered(field: forms.Field, value: Any) -> bool:
 class CallPlaceForm(OptionFormMixin, forms.Form):
     """Which fields exist depends on the account, endpoint type and flow chosen."""
 
-    account = forms.ModelChoiceField(queryset=ProviderAccount.objects.all(),
-                                     empty_label=None)
+    account = forms.ModelChoiceField(queryset=accounts_in_use(), empty_label=None)
     application = forms.ModelChoiceField(queryset=Application.objects.none(), required=False)
     from_number = forms.ChoiceField(label="From")
     to_type = forms.ChoiceField(label="Call a")
@@ -356,7 +356,7 @@ class CallPlaceForm(OptionFormMixin, forms.Form):
         """`refresh_from`: the values of a form being re-rendered, shown unvalidated."""
         source = data if data is not None else (refresh_from or {})
         super().__init__(data)
-        self.accounts = list(ProviderAccount.objects.order_by("name"))
+        self.accounts = list(accounts_in_use())
         self.account = self._chosen_account(source)
         if self.account is None:
             return

@@ -338,13 +338,15 @@ def delivery_list() -> QuerySet[WebhookDelivery]:
 
 
 def test_call_targets() -> list[tuple[Application, Number]]:
-    """Per account of a provider with scripted callees (the sandboxes), the first application a
-    test call can run (hosted flow, pushed) and a number it calls from; [] when none yet."""
+    """Per account in use (not retired) of a provider with scripted callees (the sandboxes),
+    the first application a test call can run (hosted flow, pushed) and a number it calls
+    from; [] when none yet."""
     kinds = [kind for kind, _ in KIND_CHOICES if provider_class(kind).SCRIPTED_CALLEES]
     targets: dict[int, tuple[Application, Number]] = {}
     for application in (
         Application.objects.filter(
             account__kind__in=kinds,
+            account__retired_at__isnull=True,
             flow_type=FlowType.HOSTED,
             ncco_document__isnull=False,
         )

@@ -11,7 +11,8 @@ from campaigns.services.campaigns import DEFAULT_RETRY_RULES, RETRIABLE
 from campaigns.windows import MAX_WINDOWS
 from portal.forms import ServiceErrorsMixin
 from voiceapps import phone
-from voiceapps.models import Application, CallProfile, ProviderAccount
+from voiceapps.models import CallProfile, ProviderAccount
+from voiceapps.selectors import applications_in_use
 
 WEEKDAYS_9_TO_5 = [{"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "17:00"}]
 
@@ -25,7 +26,7 @@ def _country_choices() -> list[tuple[str, str]]:
 class CampaignForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(max_length=100)
     application = forms.ModelChoiceField(
-        Application.objects.select_related("account"),
+        applications_in_use(),
         help_text="Its hosted NCCO (pinned or latest, as the application says) runs each call.",
     )
     from_numbers = forms.CharField(

@@ -210,6 +210,9 @@ class ProviderAccountFactory(factory.django.DjangoModelFactory):
             api_key=VG_API_KEY, api_secret="", signature_secret="", webhook_secret=WEBHOOK_SECRET,
         )
 
+        # No new call, campaign or push goes out on it (voiceapps.services.account_retire).
+        retired = factory.Trait(retired_at=factory.LazyFunction(timezone.now))
+
     name = factory.LazyAttributeSequence(lambda a, n: f"{a.kind} account {n}")
     kind = "vonage"
     # Plain-text secrets, stored encrypted by _adjust_kwargs.

@@ -7,16 +7,20 @@ from django.db import models
 from django.utils.html import format_html, format_html_join
 
 from portal.forms import ServiceErrorsMixin
-from voiceapps import services
+from voiceapps import selectors, services
 from voiceapps.models import Application, NccoDocument, ProviderAccount
-from voiceapps.providers.registry import provider_class
+from voiceapps.providers.registry import PROVIDERS, provider_class
 
+CALLS_PER_SECOND_HELP = "Call creations per second, shared by every worker."
 # Label and help text of every account field, for the form and the API schema.
 ACCOUNT_FIELD_TEXT: dict[str, tuple[str, str]] = {
     "name": ("Name", "How this account is shown in Callboard, e.g. “Vonage production”."),
+    # The form adds what its provider allows; the API's one text, what each allows.
     "calls_per_second": (
-        "Calls per second", "Call creations per second, shared by every worker. Vonage and KPN "
-        "allow 3.",
+        "Calls per second", " ".join([
+            CALLS_PER_SECOND_HELP,
+            *dict.fromkeys(provider.CALLS_PER_SECOND_LIMIT for provider in PROVIDERS.values()),
+        ]),
     ),
     "base_url": ("API base URL", "Empty means the provider's default."),
     "rest_base_url": ("Numbers API base URL", "Empty means https://rest.nexmo.com."),
@@ -93,6 +97,8 @@ class AccountForm(ServiceErrorsMixin, forms.Form):
         for name, field in self.fields.items():
             field.label, help_text = ACCOUNT_FIELD_TEXT[name]
             field.help_text = field.help_text or help_text
+        self.fields["calls_per_second"].help_text = \
+            f"{CALLS_PER_SECOND_HELP} {provider_class(kind).CALLS_PER_SECOND_LIMIT}"
         if "base_url" in required:
             # A provider without a default host (Voice Gateway runs on each customer's own):
             # "Empty means the provider's default" would be false.
@@ -168,6 +174,7 @@ class ApplicationForm(ServiceErrorsMixin, forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["ncco_document"].queryset = NccoDocument.objects.filter(is_template=False)
+        self.fields["account"].queryset = selectors.accounts_in_use()
         if self.instance.pk:
             # The provider's id belongs to one account: moving an application is a new one.
             del self.fields["account"]
@@ -207,12 +214,12 @@ class ImportApplicationsForm(ServiceErrorsMixin, forms.Form):
 
 
 class AccountChoiceForm(ServiceErrorsMixin, forms.Form):
-    account = forms.ModelChoiceField(queryset=ProviderAccount.objects.all(),
+    account = forms.ModelChoiceField(queryset=selectors.accounts_in_use(),
                                      empty_label="Choose an account")
 
 
 class NumberForm(ServiceErrorsMixin, forms.Form):
-    account = forms.ModelChoiceField(queryset=ProviderAccount.objects.all())
+    account = forms.ModelChoiceField(queryset=selectors.accounts_in_use())
     e164 = forms.CharField(label="Number", max_length=40,
                            help_text="International format, e.g. +31 20 123 4567.")
     capabilities = forms.MultipleChoiceField(choices=CAPABILITY_CHOICES, required=False,

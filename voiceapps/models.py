@@ -67,6 +67,9 @@ class ProviderAccount(models.Model):
     last_check_at = models.DateTimeField(null=True, blank=True)
     last_check_ok = models.BooleanField(null=True)
     last_check_message = models.TextField(blank=True)
+    # Since when the account is retired: no call, campaign or push goes out on it, while its
+    # calls stay and its webhooks are still accepted (voiceapps.services.account_retire).
+    retired_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -75,6 +78,10 @@ class ProviderAccount(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
 
     def secret(self, name: str) -> str:
         stored = getattr(self, f"{name}_encrypted")

@@ -8,17 +8,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, F, Max, QuerySet
 
 from voiceapps.models import Application, NccoDocument, Number, ProviderAccount
 
 
 def account_list() -> QuerySet[ProviderAccount]:
-    """Accounts by name, each with `application_count` and `number_count`."""
+    """Accounts in use by name, then the retired ones (longest retired first), each with
+    `application_count` and `number_count`."""
     return ProviderAccount.objects.annotate(
         application_count=Count("applications", distinct=True),
         number_count=Count("numbers", distinct=True),
-    ).order_by("name")  # a GROUP BY query drops the model's ordering
+        # a GROUP BY query drops the model's ordering
+    ).order_by(F("retired_at").asc(nulls_first=True), "name")
+
+
+def accounts_in_use() -> QuerySet[ProviderAccount]:
+    """Accounts not retired, by name: what a picker offers for new calls, campaigns, numbers
+    and applications (a filter of existing rows offers every account)."""
+    return ProviderAccount.objects.filter(retired_at__isnull=True).order_by("name")
+
+
+def applications_in_use() -> QuerySet[Application]:
+    """Applications of accounts not retired, with their account."""
+    return Application.objects.filter(account__retired_at__isnull=True).select_related("account")
 
 
 def application_list() -> QuerySet[Application]:

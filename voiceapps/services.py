@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import PROTECT, Model, ProtectedError
 from django.utils import timezone
 
-from portal.services import Actor, audit_record
+from portal.services import Actor, StateConflict, audit_record
 from voiceapps import hooks, phone
 from voiceapps.adapters import account_adapter
 from voiceapps.models import (
@@ -34,15 +34,17 @@ from voiceapps.ncco.services import ncco_problems_for
 from voiceapps.providers.base import Provider, ProviderError, RemoteApplication, RemoteNumber
 from voiceapps.providers.registry import PROVIDERS, provider_class
 from voiceapps.providers.vonage import new_private_key_pem, public_key_pem
+from voiceapps.signals import account_retired
 
 # Account fields that are not credentials; every kind has them.
 ACCOUNT_COMMON_FIELDS = ("name", "calls_per_second")
 SANDBOX_PATH = "/sandbox"
 
 
-def _protected_message(what: str, counts: Mapping[type[Model], int]) -> str:
+def _protected_message(what: str, counts: Mapping[type[Model], int], instead: str = "") -> str:
     """'This account has 2 applications; delete or move them first.' Records that are never
-    deleted (KEPT_FOR_HISTORY: calls) keep the object for good, which the sentence says."""
+    deleted (KEPT_FOR_HISTORY: calls) keep the object for good, which the sentence says,
+    followed by `instead`: what to do rather than delete it."""
     listed = " and ".join(
         f"{count} {model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural}"
         # In a fixed order: a ProtectedError's objects come from a set.
@@ -51,12 +53,13 @@ def _protected_message(what: str, counts: Mapping[type[Model], int]) -> str:
     kept = [str(model._meta.verbose_name_plural) for model in counts
             if getattr(model, "KEPT_FOR_HISTORY", False)]
     if kept:
-        return (f"This {what} has {listed}. {' and '.join(kept).capitalize()} are never "
-                f"deleted, and keep the {what} they belong to: it cannot be deleted.")
+        return " ".join(filter(None, [
+            f"This {what} has {listed}. {' and '.join(kept).capitalize()} are never deleted, "
+            f"and keep the {what} they belong to: it cannot be deleted.", instead]))
     return f"This {what} has {listed}; delete or move them first."
 
 
-def delete_refusal(obj: Model, what: str) -> str:
+def delete_refusal(obj: Model, what: str, instead: str = "") -> str:
     """The sentence deleting `obj` would be refused with, or "" if nothing protects it; a
     page says it before anyone presses Delete. Counted, not loaded, as a page can afford."""
     counts = {}
@@ -66,10 +69,10 @@ def delete_refusal(obj: Model, what: str) -> str:
                 **{relation.field.name: obj}).count()
             if count:
                 counts[relation.related_model] = count
-    return _protected_message(what, counts) if counts else ""
+    return _protected_message(what, counts, instead) if counts else ""
 
 
-def _delete(*, actor: Actor, obj: Model, what: str, action: str) -> None:
+def _delete(*, actor: Actor, obj: Model, what: str, action: str, instead: str = "") -> None:
     try:
         with transaction.atomic():
             audit_record(actor=actor, action=action, obj=obj)
@@ -78,7 +81,7 @@ def _delete(*, actor: Actor, obj: Model, what: str, action: str) -> None:
         counts: dict[type[Model], int] = {}
         for protected in error.protected_objects:
             counts[type(protected)] = counts.get(type(protected), 0) + 1
-        raise ValidationError(_protected_message(what, counts)) from None
+        raise ValidationError(_protected_message(what, counts, instead)) from None
 
 
 # Accounts ----------------------------------------------------------------------------------
@@ -199,8 +202,76 @@ def account_update(
     return account
 
 
+# What an account kept by its calls offers instead of Delete.
+RETIRE_INSTEAD = "Retire it instead to stop using it: no new call, campaign or push goes out on it."
+
+
+def account_delete_refusal(account: ProviderAccount) -> str:
+    """Why Delete would be refused, pointing to Retire where calls keep the account."""
+    return delete_refusal(account, "account", "" if account.is_retired else RETIRE_INSTEAD)
+
+
 def account_delete(*, actor: Actor, account: ProviderAccount) -> None:
-    _delete(actor=actor, obj=account, what="account", action="account.delete")
+    _delete(actor=actor, obj=account, what="account", action="account.delete",
+            instead="" if account.is_retired else RETIRE_INSTEAD)
+
+
+class AccountRetired(StateConflict):
+    """Something new asked of a retired account: a call, a campaign start, a push (API: 409)."""
+
+
+def refuse_if_retired(account: ProviderAccount, consequence: str) -> None:
+    """Raise AccountRetired when `account` is retired; `consequence` says what is refused,
+    e.g. "no call is placed on it"."""
+    if account.retired_at is not None:
+        raise AccountRetired(
+            f"Account {account.name} is retired, so {consequence}. An admin can bring it "
+            "back on its page."
+        )
+
+
+def account_retire(*, actor: Actor, account: ProviderAccount) -> list[str]:
+    """Stop using the account, for an account that cannot be deleted (it has calls).
+
+    From now on nothing new goes out on it: placing a call, starting or resuming a campaign,
+    pushing an application and linking a number refuse (refuse_if_retired). Its calls,
+    recordings and settings stay, webhooks and answer URLs of its calls are still accepted
+    (a provider's late events are never dropped), and live calls can still be hung up.
+    Returns what the receivers of `account_retired` did (running campaigns paused), as
+    sentences. Retiring a retired account changes nothing and returns [], so that a retried
+    request is answered as the first was.
+    """
+    with transaction.atomic():
+        # Locked, so that a campaign starting at the same moment (it locks the account to
+        # check it) either comes first, and is paused here, or sees the account retired. No
+        # key: the calls a running campaign inserts meanwhile (their foreign key takes a key
+        # share) go on, so its dial ends and frees the campaign row this then pauses.
+        locked = ProviderAccount.objects.select_for_update(no_key=True).get(pk=account.pk)
+        account.retired_at = locked.retired_at
+        if account.retired_at is not None:
+            return []
+        account.retired_at = timezone.now()
+        account.save(update_fields=["retired_at", "updated_at"])
+        effects = [sentence for _, sentence in account_retired.send(
+            sender=ProviderAccount, account=account, actor=actor) if sentence]
+        audit_record(actor=actor, action="account.retire", obj=account,
+                     changes={"effects": effects} if effects else None)
+    return effects
+
+
+def account_reactivate(*, actor: Actor, account: ProviderAccount) -> ProviderAccount:
+    """Bring a retired account back into use; campaigns paused by retiring stay paused until
+    someone resumes them. A no-op on an account in use."""
+    with transaction.atomic():
+        locked = ProviderAccount.objects.select_for_update(no_key=True).get(pk=account.pk)
+        if locked.retired_at is None:
+            account.retired_at = None
+            return account
+        account.retired_at = None
+        account.save(update_fields=["retired_at", "updated_at"])
+        audit_record(actor=actor, action="account.reactivate", obj=account,
+                     changes={"retired_since": locked.retired_at.isoformat()})
+    return account
 
 
 def account_check(*, actor: Actor, account: ProviderAccount) -> tuple[bool, str]:
@@ -380,6 +451,7 @@ def application_push(*, actor: Actor, application: Application) -> Application:
     On a provider error the application is marked "Last push failed" with the provider's
     sentence, and the ProviderError is raised for the caller to show.
     """
+    refuse_if_retired(application.account, "its applications are not pushed to the provider")
     if uses_key_pair(application.account) and not application.private_key_encrypted:
         # A Vonage application cannot exist without a public key: make the pair now.
         application_generate_keypair(actor=actor, application=application)
@@ -574,6 +646,7 @@ def number_link(*, actor: Actor, number: Number, application: Application | None
     The link is kept in Callboard either way; if the provider refuses, its sentence is
     stored on the number (`link_error`, shown until a later link succeeds) and raised.
     """
+    refuse_if_retired(number.account, "its numbers are not linked at the provider")
     if application is not None:
         if application.account_id != number.account_id:
             raise ValidationError(

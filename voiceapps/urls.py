@@ -10,6 +10,8 @@ urlpatterns = [
     path("accounts/<id:pk>/edit/", views.account_edit, name="account_edit"),
     path("accounts/<id:pk>/delete/", views.account_delete, name="account_delete"),
     path("accounts/<id:pk>/test/", views.account_test, name="account_test"),
+    path("accounts/<id:pk>/retire/", views.account_retire, name="account_retire"),
+    path("accounts/<id:pk>/reactivate/", views.account_reactivate, name="account_reactivate"),
     path("accounts/<id:pk>/regenerate-token/", views.account_regenerate_token,
          name="account_regenerate_token"),
     path("applications/", views.application_list, name="application_list"),

@@ -120,7 +120,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ]
         context["webhook_urls"] = services.account_webhook_urls(account)
         # Said before Delete is pressed: a confirmation that ends in a refusal contradicts itself.
-        context["delete_refusal"] = services.delete_refusal(account, "account")
+        context["delete_refusal"] = services.account_delete_refusal(account)
     return render(request, "voiceapps/account_detail.html", context)
 
 
@@ -149,6 +149,32 @@ def account_delete(request: HttpRequest, pk: int) -> HttpResponse:
         request, lambda: services.account_delete(actor=Actor.from_request(request),
                                                  account=account),
         f"Account {account.name} deleted.", ("account_detail", pk), "account_list")
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def account_retire(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(ProviderAccount, pk=pk)
+
+    def run() -> str:
+        effects = services.account_retire(actor=Actor.from_request(request), account=account)
+        return " ".join([f"Account {account.name} retired: no new call, campaign or push goes "
+                         "out on it.", *effects])
+
+    return _action(request, run, "account_detail", pk)
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def account_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(ProviderAccount, pk=pk)
+
+    def run() -> str:
+        services.account_reactivate(actor=Actor.from_request(request), account=account)
+        return (f"Account {account.name} is back in use. Campaigns paused when it was retired "
+                "stay paused until you resume them.")
+
+    return _action(request, run, "account_detail", pk)
 
 
 @role_required(Role.ADMIN)

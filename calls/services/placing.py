@@ -38,6 +38,7 @@ from voiceapps.providers.base import (
 )
 from voiceapps.providers.options import URL
 from voiceapps.providers.registry import provider_class
+from voiceapps.services import refuse_if_retired
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 LOADED_RELATIONS = ("account", "application", "placed_by", "placed_via_token")
@@ -95,9 +96,10 @@ def _check_account(account: ProviderAccount | None, application: Application | N
             raise ValidationError({"application": (
                 f"Application {application.name} belongs to account "
                 f"{application.account.name}, not {account.name}.")})
-        return application.account
-    if account is None:
+        account = application.account
+    elif account is None:
         raise ValidationError({"account": "Choose an account or an application."})
+    refuse_if_retired(account, "no call is placed on it")
     return account
 
 

@@ -28,6 +28,8 @@ from campaigns.services.contacts import contacts_copy, known_timezones
 from campaigns.services.idempotency import made_with_key, save_once
 from portal.services import Actor, StateConflict, audit_record
 from voiceapps import phone
+from voiceapps.models import ProviderAccount
+from voiceapps.services import refuse_if_retired
 
 # What a new campaign retries unless told otherwise (docs/decisions.md).
 DEFAULT_RETRY_RULES = {
@@ -202,10 +204,16 @@ def campaign_transition(*, actor: Actor, campaign: Campaign, action: str) -> Cam
     (or two API calls) at once change it once. Stopping skips every contact not yet called;
     calls in progress finish and their outcomes are still recorded."""
     allowed_from, to = TRANSITIONS[action]
-    if action == "start" and campaign.status == CampaignStatus.DRAFT:
-        _check_callable(campaign)
     now = timezone.now()
     with transaction.atomic():
+        if to == CampaignStatus.RUNNING:
+            # Locked as account_retire locks it: a retirement at the same moment either
+            # comes first (refused here) or after (and pauses this campaign).
+            account = ProviderAccount.objects.select_for_update(no_key=True).get(
+                pk=campaign.account_id)
+            refuse_if_retired(account, "no campaign on it starts or resumes")
+        if action == "start" and campaign.status == CampaignStatus.DRAFT:
+            _check_callable(campaign)
         changes = {"status": to, "updated_at": now}
         if action == "start":
             changes["started_at"] = now
@@ -225,6 +233,25 @@ def campaign_transition(*, actor: Actor, campaign: Campaign, action: str) -> Cam
         audit_record(actor=actor, action=f"campaign.{action}", obj=campaign)
     campaign.refresh_from_db()
     return campaign
+
+
+def campaigns_pause_for_retired(*, actor: Actor, account: ProviderAccount) -> str:
+    """Pause every running campaign of an account being retired (in its transaction), each
+    audited as a pause; they resume once the account is back, or after moving them to another
+    account. Returns the sentence the retirement's result shows ("" when none ran)."""
+    running = list(Campaign.objects.select_for_update()
+                   .filter(account=account, status=CampaignStatus.RUNNING).order_by("pk"))
+    if not running:
+        return ""
+    now = timezone.now()
+    Campaign.objects.filter(pk__in=[c.pk for c in running]).update(
+        status=CampaignStatus.PAUSED, updated_at=now)
+    for campaign in running:
+        audit_record(actor=actor, action="campaign.pause", obj=campaign,
+                     changes={"reason": f"account {account.name} retired"})
+    names = ", ".join(campaign.name for campaign in running)
+    return (f"Paused {len(running)} running campaign{'s' if len(running) > 1 else ''}: "
+            f"{names}.")
 
 
 # Copying and deleting -----------------------------------------------------------------------

@@ -139,6 +139,8 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "account_delete": {"POST": ADMIN},
     "account_test": {"POST": ADMIN},
     "account_regenerate_token": {"POST": ADMIN},
+    "account_retire": {"POST": ADMIN},
+    "account_reactivate": {"POST": ADMIN},
     # applications and numbers
     "application_list": {"GET": VIEWER},
     "application_create": {"GET": OPERATOR, "POST": OPERATOR},
@@ -201,6 +203,8 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "api_account": {"GET": VIEWER, "PATCH": ADMIN, "DELETE": ADMIN},
     "api_account_test": {"POST": ADMIN},
     "api_account_regenerate_token": {"POST": ADMIN},
+    "api_account_retire": {"POST": ADMIN},
+    "api_account_reactivate": {"POST": ADMIN},
     "api_account_remote_applications": {"GET": VIEWER},
     "api_applications": {"GET": VIEWER, "POST": OPERATOR},
     "api_application_import": {"POST": OPERATOR},

@@ -430,5 +430,5 @@ def test_an_account_with_calls_is_not_told_to_delete_its_calls(client_for, api_f
 
     assert sentence in page
     assert sentence in refused.content.decode()
-    assert response.json()["detail"] == sentence
+    assert response.json()["detail"] == f"{sentence} {services.RETIRE_INSTEAD}"
     assert ProviderAccount.objects.filter(pk=account.pk).exists()

@@ -64,9 +64,12 @@ class AccountSerializer(serializers.ModelSerializer):
             "id", "name", "kind", "calls_per_second", *PLAIN_ACCOUNT_FIELDS,
             "accept_unsigned_webhooks", "fields_used",
             "last_check_at", "last_check_ok", "last_check_message", "webhook_urls",
-            "created_at", "updated_at",
+            "retired_at", "created_at", "updated_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {"retired_at": {"help_text": (
+            "Since when the account is retired (POST …/retire): no call, campaign start or "
+            "resume, or application push goes out on it; null while in use.")}}
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # The `<secret>_set` / `<secret>_masked` pairs are not model fields: added here.

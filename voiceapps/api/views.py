@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.generics import GenericAPIView
@@ -115,19 +115,51 @@ class AccountTestApi(APIView):
         return Response(AccountCheckSerializer(body).data)
 
 
-class AccountRegenerateTokenApi(GenericAPIView):
+class AccountActionApi(GenericAPIView):
+    """A POST without a body: `act` runs a service on the account, which is answered."""
+
     permission_classes = [ViewerReadsAdminWrites]
     serializer_class = AccountSerializer
     queryset = ProviderAccount.objects.all()
 
-    @extend_schema(request=None, responses=AccountSerializer,
-                   summary="Replace the webhook token: every webhook URL changes (admin)")
+    def act(self, actor: Actor, account: ProviderAccount) -> None:
+        raise NotImplementedError
+
     def post(self, request, pk: int):
         account = self.get_object()
         read_body(NoBodySerializer, request)
-        services.account_regenerate_webhook_token(actor=Actor.from_request(request),
-                                                  account=account)
+        self.act(Actor.from_request(request), account)
         return Response(self.get_serializer(account).data)
+
+
+@extend_schema_view(post=extend_schema(
+    request=None, responses=AccountSerializer,
+    summary="Replace the webhook token: every webhook URL changes (admin)"))
+class AccountRegenerateTokenApi(AccountActionApi):
+    def act(self, actor: Actor, account: ProviderAccount) -> None:
+        services.account_regenerate_webhook_token(actor=actor, account=account)
+
+
+@extend_schema_view(post=extend_schema(
+    request=None, responses=AccountSerializer,
+    summary="Retire the account: nothing new goes out on it (admin)",
+    description="From now on placing a call, starting or resuming a campaign, pushing an "
+                "application or linking a number on it answers 409; its running campaigns "
+                "are paused. Its calls and recordings stay and its webhooks are still "
+                "accepted. Retiring a retired account changes nothing and answers 200 again."))
+class AccountRetireApi(AccountActionApi):
+    def act(self, actor: Actor, account: ProviderAccount) -> None:
+        services.account_retire(actor=actor, account=account)
+
+
+@extend_schema_view(post=extend_schema(
+    request=None, responses=AccountSerializer,
+    summary="Bring a retired account back into use (admin)",
+    description="Campaigns paused by retiring it stay paused until resumed. On an account in "
+                "use it changes nothing and answers 200."))
+class AccountReactivateApi(AccountActionApi):
+    def act(self, actor: Actor, account: ProviderAccount) -> None:
+        services.account_reactivate(actor=actor, account=account)
 
 
 class AccountRemoteApplicationsApi(APIView):

@@ -363,6 +363,9 @@ class Provider(abc.ABC):
     # Capabilities: what callers ask instead of testing `kind`. Every concrete adapter
     # declares each one (or inherits it); a class that does not is refused when defined.
     DESCRIPTION: ClassVar[str]  # one line on the "add account" page: what a person fills in
+    # What the provider allows of call creations per second, as a sentence: the help of the
+    # account's "Calls per second". Each adapter says its own, even where it inherits the rest.
+    CALLS_PER_SECOND_LIMIT: ClassVar[str]
     # Whether fetch_call_status can ask the provider where a call stands.
     CAN_FETCH_CALL_STATUS: ClassVar[bool]
     # Whether calls are placed as one of our applications (JWT or ApplicationId header).
@@ -401,10 +404,10 @@ class Provider(abc.ABC):
     # default socket_timeout); the answer-latency alert measures against it.
     ANSWER_TIMEOUT_MS: ClassVar[int] = 5000
     CAPABILITIES: ClassVar[tuple[str, ...]] = (
-        "kind", "label", "DESCRIPTION", "ACCOUNT_FIELDS", "REQUIRED_ACCOUNT_FIELDS",
-        "CALL_ACTIONS", "ENDPOINTS", "CAN_FETCH_CALL_STATUS", "NEEDS_APPLICATION",
-        "INLINE_NCCO", "RANDOM_FROM_NUMBER", "WEBHOOKS", "EMULATED", "FLOW_FORMAT",
-        "DEFAULT_ANSWER_METHOD", "CAN_FETCH_RECORDINGS",
+        "kind", "label", "DESCRIPTION", "CALLS_PER_SECOND_LIMIT", "ACCOUNT_FIELDS",
+        "REQUIRED_ACCOUNT_FIELDS", "CALL_ACTIONS", "ENDPOINTS", "CAN_FETCH_CALL_STATUS",
+        "NEEDS_APPLICATION", "INLINE_NCCO", "RANDOM_FROM_NUMBER", "WEBHOOKS", "EMULATED",
+        "FLOW_FORMAT", "DEFAULT_ANSWER_METHOD", "CAN_FETCH_RECORDINGS",
     )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -53,6 +53,7 @@ class KpnProvider(VonageProvider):
     INLINE_NCCO = False
     RANDOM_FROM_NUMBER = False
     DESCRIPTION = "KPN's Nexmo Voice API: OAuth2 client id and secret."
+    CALLS_PER_SECOND_LIMIT = "KPN allows 3 (“up to 3 call requests per second”)."  # vonage.md
     BASE_URL_SUGGESTIONS = ()  # one host: its default
     ENDPOINTS = {kind: VonageProvider.ENDPOINTS[kind] for kind in ("phone", "sip", "websocket")}
 

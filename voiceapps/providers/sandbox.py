@@ -21,6 +21,7 @@ class SandboxProvider(VonageProvider):
     REQUIRED_ACCOUNT_FIELDS = ("base_url", "api_key", "api_secret")
     DESCRIPTION = "Callboard emulates a provider: nothing you must fill in, and no real calls."
     EMULATED = True
+    CALLS_PER_SECOND_LIMIT = "The sandbox has no limit: set the real account's to try its pace."
     REQUIRED_SIGNING_SECRET = ""  # Callboard makes its secret up; nobody is asked for it
     # The emulator's callees, as a provider's documentation lists its test numbers.
     SCRIPTED_CALLEES = tuple(

@@ -19,6 +19,7 @@ class SandboxJambonzProvider(VoiceGatewayProvider):
         "Callboard emulates Voice Gateway (jambonz): nothing you must fill in, and no real calls."
     )
     EMULATED = True
+    CALLS_PER_SECOND_LIMIT = SandboxProvider.CALLS_PER_SECOND_LIMIT
     # The same callees as the Vonage-speaking sandbox: the engine plays both dialects.
     SCRIPTED_CALLEES = SandboxProvider.SCRIPTED_CALLEES
     DEFAULT_SCRIPTED_CALLEE = SandboxProvider.DEFAULT_SCRIPTED_CALLEE

@@ -94,6 +94,11 @@ class VoiceGatewayProvider(Provider):
         "webhook_secret_previous",
     )
     REQUIRED_ACCOUNT_FIELDS = ("base_url", "account_sid", "api_key")
+    # jambonz.md: api-server's default rate limit, RATE_LIMIT_MAX_PER_WINDOW per window.
+    CALLS_PER_SECOND_LIMIT = (
+        "Voice Gateway's API takes 600 requests per 5 minutes by default (2 a second) for the "
+        "whole installation, calls and other requests together; its operator may set another."
+    )
     # GET /v1/Accounts/{sid}/Calls/{sid}: jambonz keeps a call there while it is live and
     # for an hour after its final status (jambonz.md 2.5), then answers 404.
     CAN_FETCH_CALL_STATUS = True

@@ -147,6 +147,8 @@ class VonageProvider(Provider):
     CAN_FETCH_RECORDINGS = True  # GET/DELETE the recording_url with the application JWT
     VOICE_PATH = "/v1/calls"
     DESCRIPTION = "Vonage Voice API: API key and secret, signature secret, regional API host."
+    # vonage.md 1.6: more is refused (429), not queued.
+    CALLS_PER_SECOND_LIMIT = "Vonage allows 3 per account and refuses more."
     BASE_URL_SUGGESTIONS = VONAGE_API_BASES
     NEEDS_APPLICATION = True  # calls are placed with the application's JWT
     INLINE_NCCO = True  # create_call may carry an NCCO instead of an answer_url
