@@ -116,7 +116,8 @@ class AccountTestApi(APIView):
 
 
 class AccountActionApi(GenericAPIView):
-    """A POST without a body: `act` runs a service on the account, which is answered."""
+    """A POST without a body: `act` runs a service on the account, which is answered. Each
+    subclass's docstring describes its operation in the schema."""
 
     permission_classes = [ViewerReadsAdminWrites]
     serializer_class = AccountSerializer
@@ -125,6 +126,7 @@ class AccountActionApi(GenericAPIView):
     def act(self, actor: Actor, account: ProviderAccount) -> None:
         raise NotImplementedError
 
+    @extend_schema(request=None, responses=AccountSerializer)
     def post(self, request, pk: int):
         account = self.get_object()
         read_body(NoBodySerializer, request)
@@ -133,31 +135,32 @@ class AccountActionApi(GenericAPIView):
 
 
 @extend_schema_view(post=extend_schema(
-    request=None, responses=AccountSerializer,
     summary="Replace the webhook token: every webhook URL changes (admin)"))
 class AccountRegenerateTokenApi(AccountActionApi):
+    """Every webhook and answer URL of the account changes at once: give the provider the new
+    ones and push its applications again."""
+
     def act(self, actor: Actor, account: ProviderAccount) -> None:
         services.account_regenerate_webhook_token(actor=actor, account=account)
 
 
 @extend_schema_view(post=extend_schema(
-    request=None, responses=AccountSerializer,
-    summary="Retire the account: nothing new goes out on it (admin)",
-    description="From now on placing a call, starting or resuming a campaign, pushing an "
-                "application or linking a number on it answers 409; its running campaigns "
-                "are paused. Its calls and recordings stay and its webhooks are still "
-                "accepted. Retiring a retired account changes nothing and answers 200 again."))
+    summary="Retire the account: nothing new goes out on it (admin)"))
 class AccountRetireApi(AccountActionApi):
+    """From now on placing a call, starting or resuming a campaign, pushing an application or
+    linking a number on it answers 409; its running campaigns are paused. Its calls and
+    recordings stay and its webhooks are still accepted. Retiring a retired account changes
+    nothing and answers 200 again."""
+
     def act(self, actor: Actor, account: ProviderAccount) -> None:
         services.account_retire(actor=actor, account=account)
 
 
-@extend_schema_view(post=extend_schema(
-    request=None, responses=AccountSerializer,
-    summary="Bring a retired account back into use (admin)",
-    description="Campaigns paused by retiring it stay paused until resumed. On an account in "
-                "use it changes nothing and answers 200."))
+@extend_schema_view(post=extend_schema(summary="Bring a retired account back into use (admin)"))
 class AccountReactivateApi(AccountActionApi):
+    """Campaigns paused by retiring it stay paused until resumed. On an account in use it
+    changes nothing and answers 200."""
+
     def act(self, actor: Actor, account: ProviderAccount) -> None:
         services.account_reactivate(actor=actor, account=account)
 
