@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import Truncator
 from django_filters.fields import ModelChoiceField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -229,8 +230,10 @@ class MomentField(forms.CharField):
             return None
         moment = parse_moment(text, end_of_day=self.end_of_day)
         if moment is None:
+            # Says which value: the tour read the bare rule as the field's help.
             raise forms.ValidationError(
-                "Enter a date (2026-01-05) or a date and time (2026-01-05T10:30).")
+                f"“{Truncator(text).chars(40)}” is not a date: write one as 2026-01-05, or "
+                "a date and time as 2026-01-05T10:30.")
         return moment
 
 

@@ -7,6 +7,7 @@ from django import template
 
 from calls.models import UNKNOWN_STATUS_HELP, CallStatus
 from portal.redaction import redact_hook_tokens, scrub
+from voiceapps.providers.options import option_label
 
 register = template.Library()
 
@@ -23,6 +24,9 @@ PILL_CLASSES = {
     CallStatus.REJECTED: "bad",
     CallStatus.UNKNOWN: "warn",
 }
+
+
+register.filter("option_label", option_label)
 
 
 @register.filter

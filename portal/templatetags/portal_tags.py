@@ -66,6 +66,14 @@ def filter_chips(filter_set: Any, request: HttpRequest) -> list[dict[str, str]]:
     return chips
 
 
+@register.filter
+def unread_filters(filter_set: Any) -> str:
+    """The labels of the filters whose value the FilterSet cannot read ("From date, Tag"):
+    while there is one, no filter runs and the page shows no row."""
+    form = filter_set.form
+    return ", ".join(str(form[name].label) for name in form.errors if name in form.fields)
+
+
 @register.simple_tag
 def term(word: str, shown: str = "") -> SafeString:
     """The glossary's `word` (written as `shown`, say its plural, if given) with its

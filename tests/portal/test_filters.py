@@ -160,3 +160,40 @@ def test_a_list_page_folds_its_filters_under_the_count_and_chips_the_ones_on(
     assert chips[0][1] == f"?{name}="
     unfiltered = client.get(path).content.decode()
     assert '<ul class="chips"' not in unfiltered and 'class="result-count"' in unfiltered
+
+
+# (page, a value no filter can read, the label of its field, what the page says of no rows)
+UNREADABLE = [
+    ("/audit/", {"since": "2026-13-01"}, "From date", "No audit entry matches"),
+    ("/calls/", {"until": "2026-02-30"}, "To date", "No calls match"),
+    ("/calls/deliveries/", {"outcome": "", "since": "yesterday"}, "From date",
+     "No webhook matches"),
+    ("/alerts/", {"rule": "first"}, "Rule", "No alert matches"),
+]
+
+
+@pytest.mark.parametrize(("path", "params", "label", "no_match"), UNREADABLE,
+                         ids=[path for path, *_ in UNREADABLE])
+def test_a_bad_filter_value_is_said_to_be_bad_not_to_match_nothing(
+    admin_user, client_for, path, params, label, no_match
+):
+    html = client_for(admin_user).get(path, params).content.decode()
+
+    # Above the fields, a line names the field and says no filter ran; the field says why.
+    summary = re.search(r'<p class="form-errors" role="alert">(.*?)</p>', html, re.S)
+    assert summary and "Filters not applied" in summary[1] and label in summary[1]
+    name = next(name for name, value in params.items() if value)
+    assert re.search(rf'<div class="field has-error">\s*<label for="id_{name}">{label}</label>',
+                     html)
+    assert f'<p class="error" id="id_{name}_error">' in html  # the input's aria-describedby
+    # Neither a count nor "nothing matches": the filters did not run.
+    assert no_match not in html and "0 results" not in html
+
+
+def test_a_moment_filter_says_which_value_is_not_a_date(admin_user, client_for, api_for):
+    html = client_for(admin_user).get("/audit/", {"since": "2026-13-01"}).content.decode()
+    api = api_for(admin_user).get("/api/v1/audit", {"since": "2026-13-01"})
+
+    said = "“2026-13-01” is not a date"
+    assert said in html
+    assert api.status_code == 400 and said in api.json()["fields"]["since"][0]

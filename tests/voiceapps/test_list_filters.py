@@ -99,7 +99,7 @@ BAD = [
 def field_errors(html: str) -> dict[str, str]:
     """The filter form's fields shown with an error: their name and the error's text."""
     return {match[0]: match[1] for match in re.findall(
-        r'<div class="field has-error">.*?name="(\w+)".*?<p class="error" role="alert">(.*?)</p>',
+        r'<div class="field has-error">.*?name="(\w+)".*?<p class="error"[^>]*>(.*?)</p>',
         html, re.S)}
 
 

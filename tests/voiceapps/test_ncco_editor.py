@@ -64,6 +64,21 @@ def test_editor_offers_codemirror_skeletons_starters_and_preview(client_for, ope
     assert 'id="ncco-preview"' in page and 'data-validate-url="/api/v1/ncco/validate"' in page
 
 
+def test_the_editor_marks_its_required_fields_as_every_form_does(client_for, operator_user):
+    page = client_for(operator_user).get(reverse("ncco_create")).content.decode()
+    mark = '<span class="req" aria-hidden="true">*</span></label>'
+    assert re.search(rf'<label for="id_name">Name {re.escape(mark)}', page)
+    assert re.search(rf'<label id="ncco-source-label" for="id_content">NCCO \(JSON\) '
+                     rf'{re.escape(mark)}', page)
+    assert '<label for="id_description">Description</label>' in page  # optional: no mark
+    # Help under the input and each error named for the input's aria-describedby, as in
+    # form_fields.html, for every field of the editor.
+    assert '<p class="help" id="id_name_helptext">' in page
+    assert '<p class="help" id="id_is_template_helptext">' in page
+    invalid = editor_post(client_for(operator_user), reverse("ncco_create"), "[]", name="")
+    assert '<p class="error" id="id_name_error">' in invalid.content.decode()
+
+
 def test_create_from_the_menu_template(client_for, operator_user):
     client = client_for(operator_user)
     page = client.get(reverse("ncco_create"), {"start": "menu"}).content.decode()

@@ -3,9 +3,10 @@
 Each `CallOption` says what a valid value is (JSON Schema), how a form asks for it (label,
 group, help, one `Ask` per input), and which providers take it. Everything else derives
 from here: each adapter's CALL_OPTIONS (Provider.__init_subclass__), the API's and the
-profiles' validation (calls/options.py) and the option fields of the place-call and profile
-forms (calls/forms.py). Ranges come from vonage.md 1.1, jambonz.md 2.4 and 3.5, and
-seeds/001; a range written anywhere else is a bug.
+profiles' validation (calls/options.py), the option fields of the place-call and profile
+forms (calls/forms.py) and an option's name in words on pages (`option_label`). Ranges come
+from vonage.md 1.1, jambonz.md 2.4 and 3.5, and seeds/001; a range or a label written
+anywhere else is a bug.
 
 Each leaf schema may carry a "message": the sentence shown when the value breaks it.
 Django-free, like the adapters that read it.
@@ -114,6 +115,14 @@ class CallOption:
     group: str = ""  # the form's fieldset
     asks: tuple[Ask, ...] = ()  # the form's inputs; none: not set through the option fields
     reserved: str = ""  # not given among the options at all; the sentence says how instead
+    title: str = ""  # its name in words, for an option asked key by key (asks of paths)
+
+    @property
+    def label(self) -> str:
+        """How pages name the option: its `title`, else the label of the input that asks for
+        it whole, else its own name (a reserved option has no input)."""
+        whole = (ask.label for ask in self.asks if not ask.path)
+        return self.title or next(whole, self.name)
 
     def schema_at(self, path: str) -> Mapping[str, Any]:
         """The schema of the key `path` inside the option ("" is the option itself)."""
@@ -177,6 +186,7 @@ CATALOG: tuple[CallOption, ...] = (
              "detect": "detect: synchronous, no beep detection",
              "detect_beep": "detect_beep: synchronous, with beep detection"}),
          Ask("beep_timeout", "Beep timeout (s)", "number")),
+        title="Advanced machine detection",
     ),
     CallOption("event_url", URL, VONAGE_STYLE, EVENTS, _ask(
         "Event URL", "url", "Callboard also forwards this call's events here, as signed "
@@ -212,6 +222,7 @@ CATALOG: tuple[CallOption, ...] = (
          *(Ask(f"timers.{key}", label, "number") for key, label in AMD_TIMERS.items()),
          Ask("recognizer", "AMD recognizer", "json",
              'Speech recognizer, e.g. {"vendor": "google", "language": "en-US"}.')),
+        title="Answering machine detection",
     ),
     CallOption("headers", SIP_HEADERS, VOICE_GATEWAY, SIP, _ask(
         "SIP headers", "pairs", "Added to the INVITE.")),
@@ -268,6 +279,13 @@ CATALOG: tuple[CallOption, ...] = (
                reserved="Give the tag as the call's own `tag` field, not as an option."),
 )
 OPTIONS: dict[str, CallOption] = {option.name: option for option in CATALOG}
+
+
+def option_label(name: str) -> str:
+    """How pages name the option `name`; one the catalog lacks (say, of a profile saved before
+    it left) as it is."""
+    option = OPTIONS.get(name)
+    return option.label if option else name
 
 
 def option_names_for(kind: str) -> frozenset[str]:

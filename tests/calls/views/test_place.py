@@ -10,7 +10,7 @@ from portal.models import AuditEntry
 from tests.calls.placing import FROM, TO, kpn_setup, voicegateway_setup, vonage_setup
 from tests.factories import CallFactory, CallProfileFactory
 from voiceapps.models import CallProfile
-from voiceapps.providers.options import CATALOG
+from voiceapps.providers.options import CATALOG, OPTIONS
 from voiceapps.providers.registry import PROVIDERS
 
 pytestmark = pytest.mark.django_db
@@ -294,6 +294,19 @@ def test_outsiders_do_not_see_calls(fake_provider, client_for, outsider_user):
 def test_profiles_list_starts_empty_with_a_way_forward(client_for, operator_user):
     html = client_for(operator_user).get("/calls/profiles/").content.decode()
     assert "No call profiles yet" in html and "/calls/profiles/new" in html
+
+
+def test_the_profiles_list_names_options_as_the_catalog_labels_them(client_for, operator_user):
+    CallProfileFactory(name="Ring", kind="vonage",
+                       options={"ringing_timer": 30, "machine_detection": "hangup"})
+    CallProfileFactory(name="Detect", kind="voicegateway",
+                       options={"amd": {"actionHook": "/amd"}, "timeLimit": 60})
+    html = client_for(operator_user).get("/calls/profiles/").content.decode()
+
+    for name in ("ringing_timer", "machine_detection", "amd", "timeLimit"):
+        assert f'<span title="{name}">{OPTIONS[name].label}</span>' in html
+    assert "Ringing timer (s)" in html and "Answering machine detection" in html
+    assert "<code>ringing_timer</code>" not in html
 
 
 def test_a_profile_search_that_matches_nothing_offers_the_way_back(client_for, operator_user):

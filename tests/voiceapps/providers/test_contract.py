@@ -128,6 +128,8 @@ def test_the_catalog_names_only_registered_providers_and_describes_its_inputs():
     for option in CATALOG:
         assert option.providers and option.providers <= set(PROVIDERS), option.name
         assert bool(option.asks) != bool(option.reserved), option.name
+        # A page names an option in words: its one input's label, or a title of its own.
+        assert option.reserved or option.label != option.name, option.name
         for ask in option.asks:
             schema = option.schema_at(ask.path)  # every input names a key the schema has
             assert ask.input in INPUTS, (option.name, ask.path)

@@ -1,0 +1,35 @@
+"""On a phone, a wide table scrolls sideways inside its wrapper; a cell of sentences keeps a
+readable width rather than being squeezed to a word a line (one very tall row after another)."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.models import Role
+from tests.e2e.pages import PHONE, page_width, sign_in
+from tests.factories import ProviderAccountFactory, UserFactory, role_groups_restored
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+_ROWS = """(selector) => [...document.querySelectorAll(selector + ' tbody tr')].map(row => ({
+  height: row.getBoundingClientRect().height,
+  lines: Math.round(row.lastElementChild.getBoundingClientRect().height
+                    / parseFloat(getComputedStyle(row.lastElementChild).lineHeight)),
+}))"""
+
+
+def test_the_sandbox_scripts_table_is_readable_on_a_phone(live_server, browser):
+    role_groups_restored()
+    UserFactory(username="ada", role=Role.ADMIN)
+    account = ProviderAccountFactory(sandbox=True, name="Sandbox")
+    page = browser.new_context(viewport=PHONE).new_page()
+    sign_in(page, live_server.url, "ada")
+
+    page.goto(f"{live_server.url}/accounts/{account.pk}/")
+    rows = page.evaluate(_ROWS, ".sandbox-scripts")
+
+    assert len(rows) > 5 and page_width(page) <= PHONE["width"]
+    # "What happens" is a sentence or two: at most four lines on a phone (it took up to 12).
+    assert max(row["lines"] for row in rows) <= 4, rows
+    wrap = page.locator(".sandbox-scripts .tablewrap")
+    assert wrap.evaluate("(e) => e.scrollWidth > e.clientWidth")  # it scrolls sideways
