@@ -231,9 +231,11 @@ class MomentField(forms.CharField):
         moment = parse_moment(text, end_of_day=self.end_of_day)
         if moment is None:
             # Says which value: the tour read the bare rule as the field's help.
+            # The value as a parameter, never in the message: django-filter's API error
+            # formats every message with its params, and a "%" typed in the value broke it.
             raise forms.ValidationError(
-                f"“{Truncator(text).chars(40)}” is not a date: write one as 2026-01-05, or "
-                "a date and time as 2026-01-05T10:30.")
+                "“%(value)s” is not a date: write one as 2026-01-05, or a date and time as "
+                "2026-01-05T10:30.", params={"value": Truncator(text).chars(40)})
         return moment
 
 
