@@ -8,6 +8,7 @@ from typing import TypeVar
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -25,8 +26,10 @@ from campaigns.forms import (
     SuppressionListForm,
     rule_rows,
 )
-from campaigns.models import Campaign, ImportStatus, SuppressionList
+from campaigns.models import Campaign, ContactImport, ImportStatus, SuppressionList
 from campaigns.selectors import (
+    TABLE_ATTEMPT_FIELDS,
+    TABLE_CONTACT_FIELDS,
     Board,
     campaign_board,
     campaign_contacts,
@@ -145,15 +148,46 @@ PAGE_REHEARSAL_FIELDS = ("created_at", "status")
 
 
 def _board_context(request: HttpRequest, campaign: Campaign, board: Board) -> dict:
+    # With the campaign's id, which the related manager reads of each import it gives.
+    imports = list(campaign.imports.filter(
+        status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING)
+    ).only("campaign_id", *BOARD_IMPORT_FIELDS))
     return {
         "campaign": campaign,
         "board": board,
-        "imports": campaign.imports.filter(
-            status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING)
-        ).only(*BOARD_IMPORT_FIELDS),
+        "imports": imports,
+        "board_state": _board_state(board, imports),
         "live_interval_ms": BOARD_INTERVAL_MS,
         "can_edit": request.user.has_role(Role.OPERATOR),
     }
+
+
+def _board_state(board: Board, imports: list[ContactImport]) -> str:
+    """A digest of what the board (campaign_detail.html#board) shows, which its poll sends back
+    (`page_state`), answered 204 while it is unchanged: the campaign's status and pace set,
+    the held-back sentence, every figure of the board's reading (`figures()`: counts by state,
+    which make the progress, outcomes, attempts, calls in progress, pace achieved) and each
+    import's BOARD_IMPORT_FIELDS. A figure added to Board is in it by itself; the campaign's
+    fields and a retry's are listed by hand: one the board starts showing is added here too,
+    or a change to it would wait for the next change to another."""
+    campaign = board.campaign
+    figures = {
+        **board.figures(),
+        "next_retries": [(contact.e164, contact.next_attempt_at)
+                         for contact in board.next_retries],
+    }
+    return live.digest([
+        campaign.status,
+        campaign.calls_per_second,
+        board.held_back_text,
+        *figures.items(),
+        *(_shown(upload, BOARD_IMPORT_FIELDS) for upload in imports),
+    ])
+
+
+def _shown(row: Model, fields: tuple[str, ...]) -> tuple:
+    """`fields` of `row`, for a digest of what a fragment shows of it."""
+    return tuple(getattr(row, field) for field in fields)
 
 
 def _contacts_context(request: HttpRequest, campaign: Campaign, board: Board) -> dict:
@@ -176,8 +210,28 @@ def _contacts_context(request: HttpRequest, campaign: Campaign, board: Board) ->
         "contacts_filtered": found["filtered"],
         "contacts_query": found["query"],
         "contacts_poll_query": found["poll_query"],
+        "contacts_state": _contacts_state(found["page"], found["poll_query"]),
         "live_interval_ms": BOARD_INTERVAL_MS,
     }
+
+
+def _contacts_state(page: Page, poll_query: str) -> str:
+    """A digest of what the contacts table (campaign_detail.html#contacts) shows, which its
+    poll sends back (`page_state`), answered 204 while it is unchanged: the filters and page
+    asked for (a bad value's error among them), the pager, and each row as the table reads it,
+    its TABLE_CONTACT_FIELDS and its attempts' TABLE_ATTEMPT_FIELDS (a field the rows read
+    beyond these would be a query a row, so a column added to the table is named there, and
+    is in the digest by that)."""
+    return live.digest([
+        poll_query,
+        page.number,
+        page.paginator.num_pages,
+        *(
+            (contact.pk, _shown(contact, TABLE_CONTACT_FIELDS),
+             tuple(_shown(attempt, TABLE_ATTEMPT_FIELDS) for attempt in contact.table_attempts))
+            for contact in page.object_list
+        ),
+    ])
 
 
 @role_required(Role.VIEWER)
@@ -210,7 +264,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @live.polled(Role.VIEWER)
 def campaign_board_live(request: HttpRequest, pk: int) -> HttpResponse:
-    """The board alone, which the detail page asks for every couple of seconds (htmx)."""
+    """The board alone, which the detail page asks for every second (htmx)."""
     return _page_part(request, pk, "board", _board_context)
 
 
@@ -226,10 +280,14 @@ def _page_part(
     part: str,
     context: Callable[[HttpRequest, Campaign, Board], dict],
 ) -> HttpResponse:
-    """One partial of the campaign's page, from the same figures the whole page is made of."""
+    """One partial of the campaign's page, from the same figures the whole page is made of,
+    sent with the digest of what it shows (its context's `{part}_state`): 204 while the page
+    already shows the same. What it shows is read either way; an unchanged part is not
+    rendered nor sent, nor swapped in by the browser."""
     campaign = get_object_or_404(Campaign, pk=pk)
-    return render(request, f"campaigns/campaign_detail.html#{part}",
-                  context(request, campaign, campaign_board(campaign=campaign)))
+    found = context(request, campaign, campaign_board(campaign=campaign))
+    return live.answer_unless_shown(request, found[f"{part}_state"], lambda: render(
+        request, f"campaigns/campaign_detail.html#{part}", found))
 
 
 @role_required(Role.OPERATOR)

@@ -3,23 +3,27 @@
 import csv as csv_module
 import io
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from calls.models import Call
 from campaigns.models import Campaign, CampaignStatus, Contact, HeldBack
 from campaigns.selectors import board_cache_key
 from campaigns.services import uploads
+from portal.templatetags.formats import moment
 from tests.campaigns.conftest import CALLER, campaigns_calling
 from tests.factories import (
     AttemptFactory,
     CallFactory,
     CampaignFactory,
     ContactFactory,
+    ContactImportFactory,
     SuppressionListFactory,
 )
 
@@ -980,3 +984,162 @@ def test_a_poll_gets_the_new_table_when_progress_calls_in_progress_a_status_or_r
     # The filter is part of what the table shows: the same rows asked with another filter
     # (here one that keeps them all) are sent again.
     assert client.get("/campaigns/table", {"page_state": state, "q": "survey"}).status_code == 200
+
+
+# A campaign's board and contacts table: 204 while nothing they show changed ----------------------
+
+def part_states(page: str) -> dict[str, str]:
+    """The digest each live part of a campaign's page sends back (`page_state`), by its id."""
+    return dict(re.findall(
+        r"""<div id="(board|contacts)"[^>]*hx-vals='\{"page_state": "([0-9a-f]{16})"\}'""", page))
+
+
+@pytest.fixture
+def calling():
+    """A running campaign as its page shows it: contacts done, retried (with a next retry),
+    in a call and to call, an import under way; attempts with a pace, a link to a call."""
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    now = timezone.now()
+    done = ContactFactory(campaign=campaign, e164="+31201234567", state="done",
+                          outcome="answered", attempts_made=1)
+    AttemptFactory(contact=done, call=CallFactory(), status="ended", outcome="answered",
+                   created_at=now - timedelta(seconds=30))
+    retry = ContactFactory(campaign=campaign, e164="+31201234568", state="retry", outcome="busy",
+                           attempts_made=1, next_attempt_at=now + timedelta(minutes=10))
+    AttemptFactory(contact=retry, status="ended", outcome="busy",
+                   created_at=now - timedelta(seconds=20))
+    ContactFactory.create_batch(2, campaign=campaign, state="pending")
+    ContactImportFactory(campaign=campaign, status="running", total_rows=100, processed_rows=40)
+    return campaign
+
+
+def test_an_unchanged_board_or_contacts_table_is_a_204_after_a_few_queries(
+    client_for, viewer_user, calling
+):
+    client = client_for(viewer_user)
+    page = client.get(f"/campaigns/{calling.pk}/").content.decode()
+    states = part_states(page)
+    assert states.keys() == {"board", "contacts"}
+
+    def poll(path: str, part: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"/campaigns/{calling.pk}/{path}", {"page_state": states[part]})
+        assert response.status_code == 204 and response.content == b""
+        return len(queries)
+
+    # The session, its user and the policy; the campaign; the imports under way. The board's
+    # reading is shared for a second, and then read again the same (5 queries more).
+    assert poll("board", "board") == 5
+    # The session's three; the campaign; the page's rows and their attempts (the board's
+    # reading has the count).
+    assert poll("contact-table", "contacts") == 6
+    cache.clear()  # a second later: the board's reading is read again, and is the same
+    assert poll("board", "board") == 10
+
+
+def test_the_board_is_sent_again_for_each_change_it_shows(client_for, viewer_user, calling):
+    client = client_for(viewer_user)
+    state = part_states(client.get(f"/campaigns/{calling.pk}/").content.decode())["board"]
+    pending = list(calling.contacts.filter(state="pending"))
+    upload = calling.imports.get()
+    now = timezone.now()
+    changes = [
+        (lambda: AttemptFactory(contact=pending[0], status="placed", created_at=now),
+         '<span data-field="in_progress">1 call in progress</span>'),
+        (lambda: Contact.objects.filter(pk=pending[0].pk).update(state="done", outcome="busy"),
+         "<td>Busy</td>"),
+        (lambda: Contact.objects.filter(pk=pending[1].pk).update(
+            state="retry", e164="+31201234599", next_attempt_at=now + timedelta(minutes=5)),
+         "+31 20 123 4599 at"),
+        (lambda: Contact.objects.filter(pk=pending[1].pk).update(
+            next_attempt_at=now + timedelta(hours=5)),
+         f"+31 20 123 4599 at {moment(now + timedelta(hours=5))}"),
+        (lambda: Contact.objects.filter(pk=pending[1].pk).update(attempts_made=7),
+         '<span data-field="attempts">9 attempts</span>'),
+        (lambda: type(upload).objects.filter(pk=upload.pk).update(processed_rows=80),
+         "80 of 100 rows"),
+        (lambda: Campaign.objects.filter(pk=calling.pk).update(held_back=HeldBack.CAP),
+         "Held back by its concurrency cap"),
+        (lambda: Campaign.objects.filter(pk=calling.pk).update(calls_per_second=2),
+         "of 2.00/s set"),
+        (lambda: Contact.objects.filter(campaign=calling, state="retry").update(
+            state="skipped"), "2 skipped, never called"),
+        (lambda: Campaign.objects.filter(pk=calling.pk).update(status=CampaignStatus.PAUSED),
+         '<strong data-field="status">Paused</strong>'),
+    ]
+
+    for change, shown_now in changes:
+        change()
+        cache.clear()  # a second later, when the board's shared reading is read again
+        response = client.get(f"/campaigns/{calling.pk}/board", {"page_state": state})
+        assert response.status_code == 200, shown_now
+        text = response.content.decode()
+        assert shown_now in text
+        assert part_states(text)["board"] != state
+        state = part_states(text)["board"]
+        assert client.get(f"/campaigns/{calling.pk}/board",
+                          {"page_state": state}).status_code == 204, shown_now
+
+
+def test_the_board_is_sent_again_when_its_pace_achieved_changes(client_for, viewer_user, calling):
+    client = client_for(viewer_user)
+    board = client.get(f"/campaigns/{calling.pk}/board").content.decode()
+    assert "pace 0.1/s achieved" in board  # two attempts ten seconds apart
+    AttemptFactory(contact=calling.contacts.filter(state="pending").first(),
+                   created_at=timezone.now() - timedelta(seconds=25))
+    cache.clear()
+
+    response = client.get(f"/campaigns/{calling.pk}/board",
+                          {"page_state": part_states(board)["board"]})
+
+    assert response.status_code == 200 and "pace 0.2/s achieved" in response.content.decode()
+
+
+def test_the_contacts_table_is_sent_again_for_each_change_it_shows(
+    client_for, viewer_user, calling
+):
+    client = client_for(viewer_user)
+    state = part_states(client.get(f"/campaigns/{calling.pk}/").content.decode())["contacts"]
+    pending = calling.contacts.filter(state="pending").first()
+    url = f"/campaigns/{calling.pk}/contact-table"
+    changes = [
+        (lambda: AttemptFactory(contact=pending, number=1, status="placed"), "</td><td>#1 "),
+        (lambda: pending.attempts.update(outcome="busy", call=CallFactory()),
+         "</a> Busy</td>"),
+        (lambda: Contact.objects.filter(pk=pending.pk).update(state="retry"),
+         f'<td data-field="state-{pending.pk}">Waiting for a retry</td>'),
+        (lambda: Contact.objects.filter(pk=pending.pk).update(outcome="busy"),
+         f'<td data-field="outcome-{pending.pk}">Busy</td>'),
+        (lambda: Contact.objects.filter(pk=pending.pk).update(problem="Moved abroad"),
+         "Moved abroad"),
+        (lambda: ContactFactory(campaign=calling, e164="+31209999999"), "+31 20 999 9999"),
+    ]
+
+    for change, shown_now in changes:
+        change()
+        cache.clear()  # a second later, when the board's count is read again
+        response = client.get(url, {"page_state": state})
+        assert response.status_code == 200, shown_now
+        text = response.content.decode()
+        assert shown_now in text
+        state = part_states(text)["contacts"]
+        assert client.get(url, {"page_state": state}).status_code == 204, shown_now
+    # The filters and the page are part of what the table shows: the same rows asked with a
+    # filter that keeps them all, or another page of them, are sent again.
+    assert client.get(url, {"page_state": state, "number": "+3120"}).status_code == 200
+
+
+def test_another_page_of_contacts_is_sent_and_its_pager_leaves_out_the_digest(
+    client_for, viewer_user
+):
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    ContactFactory.create_batch(51, campaign=campaign)
+    client = client_for(viewer_user)
+    url = f"/campaigns/{campaign.pk}/contact-table"
+    first = part_states(client.get(url).content.decode())["contacts"]
+
+    second = client.get(url, {"page_state": first, "page": "2"})
+
+    assert second.status_code == 200
+    text = second.content.decode()
+    assert 'href="?page=1"' in text and "page_state=" not in text
