@@ -11,7 +11,7 @@ from campaigns.services.campaigns import DEFAULT_RETRY_RULES, RETRIABLE
 from campaigns.windows import MAX_WINDOWS
 from portal.forms import ServiceErrorsMixin
 from voiceapps import phone
-from voiceapps.models import CallProfile, ProviderAccount
+from voiceapps.models import Application, CallProfile, ProviderAccount
 from voiceapps.selectors import applications_in_use
 
 WEEKDAYS_9_TO_5 = [{"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "17:00"}]
@@ -23,9 +23,17 @@ def _country_choices() -> list[tuple[str, str]]:
     return [("", "None — numbers must be in international format"), *phone.region_choices()]
 
 
+class ApplicationChoiceField(forms.ModelChoiceField):
+    """Applications by name; one on a retired account (a paused campaign's own) says so."""
+
+    def label_from_instance(self, obj: Application) -> str:
+        return f"{obj.name} (account {obj.account.name} retired)" if obj.account.is_retired \
+            else obj.name
+
+
 class CampaignForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(max_length=100)
-    application = forms.ModelChoiceField(
+    application = ApplicationChoiceField(
         applications_in_use(),
         help_text="Its hosted NCCO (pinned or latest, as the application says) runs each call.",
     )
@@ -68,6 +76,15 @@ class CampaignForm(ServiceErrorsMixin, forms.Form):
                 "from_numbers": ", ".join(campaign.from_numbers),
             }
         super().__init__(*args, **kwargs)
+        if campaign is not None and campaign.account.is_retired:
+            # Kept on offer, so that the rest of a campaign paused by retiring its account
+            # can still be changed while it waits for the account to come back.
+            field = self.fields["application"]
+            field.queryset = applications_in_use(keeping=campaign.application_id)
+            field.help_text = (
+                f"Account {campaign.account.name} is retired: choose an application on an "
+                "account in use to resume the campaign there, or have an admin bring the "
+                "account back.")
 
     def field_for(self, key: str) -> str | None:
         # Place a call's option and flow errors belong to the profile this form sets them with.

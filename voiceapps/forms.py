@@ -79,7 +79,8 @@ class AccountForm(ServiceErrorsMixin, forms.Form):
         required = services.account_required_inputs(kind)
         self.fields["name"] = forms.CharField(max_length=100)
         self.fields["calls_per_second"] = forms.DecimalField(
-            min_value=0.1, max_value=1000, decimal_places=2, initial=3)
+            min_value=0.1, max_value=1000, decimal_places=2,
+            initial=provider_class(kind).DEFAULT_CALLS_PER_SECOND)
         for name in services.account_fields(kind):
             if name in ProviderAccount.SECRET_FIELDS:
                 self.fields[name] = self._secret_field(name, account, name in required)

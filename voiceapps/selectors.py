@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Count, F, Max, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 
 from voiceapps.models import Application, NccoDocument, Number, ProviderAccount
 
@@ -29,9 +29,11 @@ def accounts_in_use() -> QuerySet[ProviderAccount]:
     return ProviderAccount.objects.filter(retired_at__isnull=True).order_by("name")
 
 
-def applications_in_use() -> QuerySet[Application]:
-    """Applications of accounts not retired, with their account."""
-    return Application.objects.filter(account__retired_at__isnull=True).select_related("account")
+def applications_in_use(*, keeping: int | None = None) -> QuerySet[Application]:
+    """Applications of accounts not retired, with their account; and the application of id
+    `keeping` whatever its account (what an edit already uses stays on offer)."""
+    return Application.objects.filter(
+        Q(account__retired_at__isnull=True) | Q(pk=keeping)).select_related("account")
 
 
 def application_list() -> QuerySet[Application]:

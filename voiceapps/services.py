@@ -175,10 +175,12 @@ def _full_clean(account: ProviderAccount) -> None:
 
 
 def account_create(*, actor: Actor, kind: str, values: Mapping[str, Any]) -> ProviderAccount:
-    """`values`: name, calls_per_second and the kind's ACCOUNT_FIELDS."""
+    """`values`: name, calls_per_second (else the provider's default) and the kind's
+    ACCOUNT_FIELDS."""
     if kind not in PROVIDERS:
         raise ValidationError({"kind": f"There is no provider of kind {kind!r}."})
-    account = ProviderAccount(kind=kind)
+    account = ProviderAccount(kind=kind,
+                              calls_per_second=provider_class(kind).DEFAULT_CALLS_PER_SECOND)
     changed = _apply_account_values(account, values, creating=True)
     _full_clean(account)
     with transaction.atomic():
@@ -220,23 +222,24 @@ class AccountRetired(StateConflict):
     """Something new asked of a retired account: a call, a campaign start, a push (API: 409)."""
 
 
-def refuse_if_retired(account: ProviderAccount, consequence: str) -> None:
+def refuse_if_retired(account: ProviderAccount, consequence: str, *, field: str = "") -> None:
     """Raise AccountRetired when `account` is retired; `consequence` says what is refused,
-    e.g. "no call is placed on it"."""
+    e.g. "no call is placed on it". With `field` (the request's account field, for something
+    new made on it) a form shows the sentence under that field."""
     if account.retired_at is not None:
-        raise AccountRetired(
-            f"Account {account.name} is retired, so {consequence}. An admin can bring it "
-            "back on its page."
-        )
+        sentence = (f"Account {account.name} is retired, so {consequence}. An admin can bring "
+                    "it back on its page.")
+        raise AccountRetired({field: sentence} if field else sentence)
 
 
 def account_retire(*, actor: Actor, account: ProviderAccount) -> list[str]:
     """Stop using the account, for an account that cannot be deleted (it has calls).
 
     From now on nothing new goes out on it: placing a call, starting or resuming a campaign,
-    pushing an application and linking a number refuse (refuse_if_retired). Its calls,
-    recordings and settings stay, webhooks and answer URLs of its calls are still accepted
-    (a provider's late events are never dropped), and live calls can still be hung up.
+    pushing an application, linking a number, and adding or importing applications, numbers
+    or campaigns refuse (refuse_if_retired). Its calls, recordings and settings stay, and
+    editing them too; webhooks and answer URLs of its calls are still accepted (a provider's
+    late events are never dropped), and live calls can still be hung up.
     Returns what the receivers of `account_retired` did (running campaigns paused), as
     sentences. Retiring a retired account changes nothing and returns [], so that a retried
     request is answered as the first was.
@@ -360,6 +363,7 @@ def application_create(
     *, actor: Actor, account: ProviderAccount, values: Mapping[str, Any]
 ) -> Application:
     """`values`: any of APPLICATION_FIELDS; `name` is required."""
+    refuse_if_retired(account, "no application is added to it", field="account")
     application = Application(account=account)
     changes = _apply_application_values(application, values)
     application.full_clean()
@@ -504,6 +508,7 @@ def application_import(
     *, actor: Actor, account: ProviderAccount, provider_app_ids: Iterable[str]
 ) -> list[Application]:
     """Copy the chosen provider applications into Callboard (update ones already there)."""
+    refuse_if_retired(account, "no application is imported into it", field="account")
     wanted = list(dict.fromkeys(provider_app_ids))
     if not wanted:
         raise ValidationError({"provider_app_ids": "Choose at least one application."})
@@ -557,6 +562,7 @@ def number_create(
     *, actor: Actor, account: ProviderAccount, e164: str,
     capabilities: Iterable[str] = (), description: str = "",
 ) -> Number:
+    refuse_if_retired(account, "no number is added to it", field="account")
     normalised, country = phone.normalise(e164)
     number = Number(account=account, e164=normalised, country=country,
                     capabilities=sorted(set(capabilities)), description=description.strip())
@@ -598,6 +604,7 @@ def number_delete(*, actor: Actor, number: Number) -> None:
 
 def number_import(*, actor: Actor, account: ProviderAccount) -> dict[str, int]:
     """Add or refresh every number the provider lists; return how many of each."""
+    refuse_if_retired(account, "no number is imported into it", field="account")
     remote_numbers = account_adapter(account).list_numbers()
     applications = {
         app.provider_app_id: app for app in account.applications.exclude(provider_app_id="")

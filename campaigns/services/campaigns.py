@@ -90,7 +90,11 @@ def _check(campaign: Campaign) -> None:
         raise ValidationError(problems)
     try:
         campaign.full_clean(exclude=["created_by"], validate_constraints=False)
-        dialing.campaign_check_flow(campaign)
+        if not campaign.account.is_retired:
+            # Place a call refuses a retired account before reading the rest. Only a paused
+            # campaign kept on its own retired account gets here (a new one, or a move onto
+            # one, is refused): its other settings may change while it waits.
+            dialing.campaign_check_flow(campaign)
     except ValidationError as error:
         raise ValidationError(
             {
@@ -132,6 +136,7 @@ def _made(
         campaign.account = campaign.application.account
     if campaign.account_id is None:
         raise ValidationError({"account": ["Choose an account or an application."]})
+    refuse_if_retired(campaign.account, "no campaign is made on it", field="account")
     _check(campaign)
     with transaction.atomic():
         campaign, replayed = save_once(
@@ -158,6 +163,11 @@ def campaign_create(
 def campaign_update(*, actor: Actor, campaign: Campaign, values: Mapping[str, Any]) -> Campaign:
     if campaign.status not in EDITABLE:
         raise ValidationError({"status": ["Pause the campaign to change it."]})
+    moved_to = values.get("account")
+    if moved_to is not None and moved_to.pk != campaign.account_id:
+        # Its own retired account stays (its other settings can change); moving onto one is
+        # something new on it, as a new campaign would be.
+        refuse_if_retired(moved_to, "no campaign is moved to it", field="account")
     for name, value in values.items():
         setattr(campaign, name, value)
     _check(campaign)

@@ -74,6 +74,22 @@ def unread_filters(filter_set: Any) -> str:
     return ", ".join(str(form[name].label) for name in form.errors if name in form.fields)
 
 
+class _FilterBoundField(forms.BoundField):
+    """A filter bar's field. The bar shows no help text (a filter's help describes its API
+    parameter), so its input points only to the error the bar shows, not to a help id that
+    is never rendered, as Django's aria-describedby would."""
+
+    @property
+    def aria_describedby(self) -> str:
+        return f"{self.auto_id}_error" if self.auto_id and self.errors else ""
+
+
+@register.filter
+def filter_input(field: forms.BoundField) -> str:
+    """The input of a filter field (filter_fields.html), described by its error alone."""
+    return str(_FilterBoundField(field.form, field.field, field.name))
+
+
 @register.simple_tag
 def term(word: str, shown: str = "") -> SafeString:
     """The glossary's `word` (written as `shown`, say its plural, if given) with its

@@ -197,4 +197,27 @@ def test_a_moment_filter_says_which_value_is_not_a_date(admin_user, client_for, 
 
     said = f"“{value}” is not a date"  # a "%" in it was a 500 in the API (found by fuzzing)
     assert said in html.replace("&quot;", '"')
+    assert 'aria-describedby="id_since_error"' in html  # the error it shows, not a help
+    assert '<p class="error" id="id_since_error">' in html
     assert api.status_code == 400 and said in api.json()["fields"]["since"][0]
+
+
+@pytest.mark.parametrize("path, params", [
+    ("/users/", {}),
+    ("/audit/", {"since": "2026-13-01"}),  # a field with an error
+    ("/calls/", {}),
+    ("/numbers/", {}),
+    ("/applications/", {}),
+    ("/calls/deliveries/", {}),
+    ("/calls/profiles/", {}),
+])
+def test_every_aria_describedby_of_a_list_page_names_an_element_it_shows(
+    admin_user, client_for, path, params
+) -> None:
+    """Filter bars show no help text: an input described by a help id that is not on the
+    page (Django points to one whenever a field has help) describes it by nothing."""
+    html = client_for(admin_user).get(path, params).content.decode()
+    ids = set(re.findall(r'\bid="([^"]+)"', html))
+    described = re.findall(r'aria-describedby="([^"]+)"', html)
+    missing = sorted({ref for refs in described for ref in refs.split()} - ids)
+    assert not missing

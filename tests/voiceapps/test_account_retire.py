@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from calls.models import Call
 from portal.models import AuditEntry
+from portal.services import Actor
 from tests.calls.webhook_helpers import UUID, the_call, vonage_post, vonage_status
 from tests.factories import (
     ApplicationFactory,
@@ -14,7 +15,8 @@ from tests.factories import (
     ProviderAccountFactory,
 )
 from tests.voiceapps.account_helpers import page_text, reload
-from voiceapps.forms import AccountForm
+from voiceapps import services
+from voiceapps.forms import AccountForm, NumberForm
 from voiceapps.sandbox.services import sandbox_first_run
 
 pytestmark = pytest.mark.django_db
@@ -203,3 +205,74 @@ def test_the_calls_per_second_help_says_what_the_chosen_provider_allows(
     help_text = AccountForm(kind=kind).fields["calls_per_second"].help_text
     assert says in help_text and says in page
     assert ("Vonage" in help_text) == (kind == "vonage")
+
+
+# Nothing new is made on a retired account; what it has stays editable ----------------------
+
+def made_refusal(what: str) -> str:
+    return f"Account Old is retired, so no {what} it. An admin can bring it back on its page."
+
+
+@pytest.mark.parametrize(("path", "body", "what"), [
+    ("/api/v1/applications", {"name": "New"}, "application is added to"),
+    ("/api/v1/numbers", {"e164": "+31201234567"}, "number is added to"),
+    ("/api/v1/applications/import", {"provider_app_ids": ["x"]},
+     "application is imported into"),
+    ("/api/v1/numbers/import", {}, "number is imported into"),
+])
+def test_the_api_makes_nothing_new_on_a_retired_account(api_for, admin_user, path, body, what):
+    account = ProviderAccountFactory(retired=True, name="Old")
+
+    response = api_for(admin_user).post(path, {"account": account.pk, **body}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["detail"] == made_refusal(what)
+    assert not account.applications.exists() and not account.numbers.exists()
+
+
+def test_a_page_shows_the_refusal_under_the_account_field(admin_user):
+    account = ProviderAccountFactory(retired=True, name="Old")
+    form = NumberForm({"e164": "+31201234567"})
+    form.is_valid()
+
+    form.saved(lambda: services.number_create(actor=Actor(user=admin_user), account=account,
+                                              e164="+31201234567"))
+
+    assert made_refusal("number is added to") in form.errors["account"]
+
+
+def test_what_a_retired_account_has_stays_editable(api_for, admin_user):
+    account = ProviderAccountFactory(retired=True, name="Old")
+    application = ApplicationFactory(account=account)
+    number = NumberFactory(account=account)
+    api = api_for(admin_user)
+
+    assert api.patch(f"/api/v1/applications/{application.pk}", {"name": "Renamed"},
+                     format="json").status_code == 200
+    assert api.patch(f"/api/v1/numbers/{number.pk}", {"description": "Kept"},
+                     format="json").status_code == 200
+
+
+# A new account's calls per second: the provider's default ----------------------------------
+
+@pytest.mark.parametrize(("kind", "default"), [
+    ("vonage", 3), ("kpn", 3), ("voicegateway", 2), ("sandbox", 3),
+])
+def test_a_new_account_starts_at_its_providers_calls_per_second(api_for, admin_user, kind,
+                                                                 default):
+    assert AccountForm(kind=kind).fields["calls_per_second"].initial == default
+    values = {"voicegateway": {"base_url": "https://vg.example.com", "account_sid": "s",
+                               "api_key": "k"},
+              "vonage": {"api_key": "k", "api_secret": "s", "signature_secret": "x"},
+              "kpn": {"client_id": "c", "client_secret": "s", "signature_secret": "x"},
+              "sandbox": {}}[kind]
+    response = api_for(admin_user).post("/api/v1/accounts", {"kind": kind, "name": kind,
+                                                             **values}, format="json")
+    assert response.status_code == 201, response.json()
+    assert float(response.json()["calls_per_second"]) == default
+
+
+def test_an_existing_account_keeps_its_calls_per_second():
+    account = ProviderAccountFactory(kind="voicegateway", calls_per_second=3)
+    form = AccountForm(kind=account.kind, account=account)
+    assert form["calls_per_second"].value() == 3

@@ -366,6 +366,9 @@ class Provider(abc.ABC):
     # What the provider allows of call creations per second, as a sentence: the help of the
     # account's "Calls per second". Each adapter says its own, even where it inherits the rest.
     CALLS_PER_SECOND_LIMIT: ClassVar[str]
+    # A new account's "Calls per second": what the provider allows by default. Existing
+    # accounts keep theirs.
+    DEFAULT_CALLS_PER_SECOND: ClassVar[Decimal] = Decimal(3)
     # Whether fetch_call_status can ask the provider where a call stands.
     CAN_FETCH_CALL_STATUS: ClassVar[bool]
     # Whether calls are placed as one of our applications (JWT or ApplicationId header).

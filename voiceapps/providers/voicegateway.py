@@ -11,6 +11,7 @@ import hmac
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import IO, Any
 
 from voiceapps.providers.base import (
@@ -99,6 +100,7 @@ class VoiceGatewayProvider(Provider):
         "Voice Gateway's API takes 600 requests per 5 minutes by default (2 a second) for the "
         "whole installation, calls and other requests together; its operator may set another."
     )
+    DEFAULT_CALLS_PER_SECOND = Decimal(2)  # 600 per 5 minutes
     # GET /v1/Accounts/{sid}/Calls/{sid}: jambonz keeps a call there while it is live and
     # for an hour after its final status (jambonz.md 2.5), then answers 404.
     CAN_FETCH_CALL_STATUS = True
