@@ -210,7 +210,7 @@ def test_vonage_form_errors_show_on_their_field(fake_provider, client_for, opera
     assert response.status_code == 200
     form = response.context["form"]
     assert words in " ".join(form.errors.get(field, [])), form.errors
-    assert f'id="{form[field].id_for_label}_error"' in response.content.decode()
+    assert f'id="{form[field].auto_id}_error"' in response.content.decode()
     assert Call.objects.count() == 0
 
 
