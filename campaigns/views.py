@@ -72,24 +72,35 @@ def _list_context(request: HttpRequest) -> dict:
     }
 
 
+def _shown(row: Model, fields: tuple[str, ...]) -> tuple:
+    """`fields` of `row`, for a digest of what a fragment shows of it."""
+    return tuple(getattr(row, field) for field in fields)
+
+
+def _page_digest(page: Page, poll_query: str, row: Callable[[Model], tuple]) -> str:
+    """A digest of what a live table shows, which its page sends back at each poll (answered
+    204 while it is unchanged): the filters and page asked for, the pager, and each row as
+    `row` reads it."""
+    return live.digest([poll_query, page.number, page.paginator.num_pages,
+                        *(row(item) for item in page.object_list)])
+
+
+# What the campaigns list's table (campaign_list.html#table) shows of a campaign, besides its
+# rehearsal's and account's names and its progress: a column added to the table is added
+# here too, or a change to it would wait for the next change to another.
+LIST_ROW_FIELDS = ("pk", "name", "status", "rehearsal_of_id", "calls_per_second",
+                   "max_concurrent", "created_at")
+
+
 def _table_state(page: Page, poll_query: str) -> str:
-    """A digest of what the live table (campaign_list.html#table) shows: the filters and page
-    asked for, the pager, and each row's columns and progress figures. Its page sends it back
-    at each poll, answered 204 while it is unchanged; a column added to the table is added
-    here too, or a change to it would wait for the next change to another."""
-    return live.digest([
-        poll_query,
-        page.number,
-        page.paginator.num_pages,
-        *(
-            (row.pk, row.name, row.status, row.rehearsal_of_id,
-             row.rehearsal_of.name if row.rehearsal_of else None, row.account.name,
-             row.calls_per_second, row.max_concurrent, row.created_at,
-             row.progress.finished_percent, row.progress.to_call, row.progress.skipped,
-             row.progress.in_progress)
-            for row in page.object_list
-        ),
-    ])
+    """The digest (_page_digest) of the campaigns list's table: each row's LIST_ROW_FIELDS, its
+    rehearsal's and account's names and its progress figures."""
+    return _page_digest(page, poll_query, lambda row: (
+        _shown(row, LIST_ROW_FIELDS),
+        row.rehearsal_of.name if row.rehearsal_of else None, row.account.name,
+        row.progress.finished_percent, row.progress.to_call, row.progress.skipped,
+        row.progress.in_progress,
+    ))
 
 
 @role_required(Role.VIEWER)
@@ -185,11 +196,6 @@ def _board_state(board: Board, imports: list[ContactImport]) -> str:
     ])
 
 
-def _shown(row: Model, fields: tuple[str, ...]) -> tuple:
-    """`fields` of `row`, for a digest of what a fragment shows of it."""
-    return tuple(getattr(row, field) for field in fields)
-
-
 def _contacts_context(request: HttpRequest, campaign: Campaign, board: Board) -> dict:
     """The contacts table's page, narrowed by ContactFilter (the page's form, its live poll and
     the results CSV read the same parameters). Unfiltered, it is paged by the board's shared
@@ -216,22 +222,14 @@ def _contacts_context(request: HttpRequest, campaign: Campaign, board: Board) ->
 
 
 def _contacts_state(page: Page, poll_query: str) -> str:
-    """A digest of what the contacts table (campaign_detail.html#contacts) shows, which its
-    poll sends back (`page_state`), answered 204 while it is unchanged: the filters and page
-    asked for (a bad value's error among them), the pager, and each row as the table reads it,
-    its TABLE_CONTACT_FIELDS and its attempts' TABLE_ATTEMPT_FIELDS (a field the rows read
+    """The digest (_page_digest) of the contacts table (campaign_detail.html#contacts): each
+    row's TABLE_CONTACT_FIELDS and its attempts' TABLE_ATTEMPT_FIELDS. A field the rows read
     beyond these would be a query a row, so a column added to the table is named there, and
-    is in the digest by that)."""
-    return live.digest([
-        poll_query,
-        page.number,
-        page.paginator.num_pages,
-        *(
-            (contact.pk, _shown(contact, TABLE_CONTACT_FIELDS),
-             tuple(_shown(attempt, TABLE_ATTEMPT_FIELDS) for attempt in contact.table_attempts))
-            for contact in page.object_list
-        ),
-    ])
+    is in the digest by that."""
+    return _page_digest(page, poll_query, lambda contact: (
+        contact.pk, _shown(contact, TABLE_CONTACT_FIELDS),
+        tuple(_shown(attempt, TABLE_ATTEMPT_FIELDS) for attempt in contact.table_attempts),
+    ))
 
 
 @role_required(Role.VIEWER)

@@ -8,6 +8,7 @@ reaches the caller with the provider's own sentence, never a traceback.
 import dataclasses
 import secrets
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -78,9 +79,7 @@ def _delete(*, actor: Actor, obj: Model, what: str, action: str, instead: str = 
             audit_record(actor=actor, action=action, obj=obj)
             obj.delete()
     except ProtectedError as error:
-        counts: dict[type[Model], int] = {}
-        for protected in error.protected_objects:
-            counts[type(protected)] = counts.get(type(protected), 0) + 1
+        counts = Counter(type(protected) for protected in error.protected_objects)
         raise ValidationError(_protected_message(what, counts, instead)) from None
 
 
@@ -208,14 +207,18 @@ def account_update(
 RETIRE_INSTEAD = "Retire it instead to stop using it: no new call, campaign or push goes out on it."
 
 
+def _instead_of_delete(account: ProviderAccount) -> str:
+    return "" if account.is_retired else RETIRE_INSTEAD
+
+
 def account_delete_refusal(account: ProviderAccount) -> str:
     """Why Delete would be refused, pointing to Retire where calls keep the account."""
-    return delete_refusal(account, "account", "" if account.is_retired else RETIRE_INSTEAD)
+    return delete_refusal(account, "account", _instead_of_delete(account))
 
 
 def account_delete(*, actor: Actor, account: ProviderAccount) -> None:
     _delete(actor=actor, obj=account, what="account", action="account.delete",
-            instead="" if account.is_retired else RETIRE_INSTEAD)
+            instead=_instead_of_delete(account))
 
 
 class AccountRetired(StateConflict):
@@ -226,7 +229,7 @@ def refuse_if_retired(account: ProviderAccount, consequence: str, *, field: str 
     """Raise AccountRetired when `account` is retired; `consequence` says what is refused,
     e.g. "no call is placed on it". With `field` (the request's account field, for something
     new made on it) a form shows the sentence under that field."""
-    if account.retired_at is not None:
+    if account.is_retired:
         sentence = (f"Account {account.name} is retired, so {consequence}. An admin can bring "
                     "it back on its page.")
         raise AccountRetired({field: sentence} if field else sentence)
