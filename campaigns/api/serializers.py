@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.urls import reverse
 from rest_framework import serializers
 
 from calls.api.serializers import ObjectField, RefSerializer
@@ -16,7 +15,7 @@ from campaigns.models import (
     SuppressedNumber,
     SuppressionList,
 )
-from portal.api.serializers import StrictSerializer
+from portal.api.serializers import StrictSerializer, object_url
 from voiceapps.models import Application, CallProfile, ProviderAccount
 
 
@@ -78,9 +77,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_url(self, campaign: Campaign) -> str:
-        request = self.context.get("request")
-        path = reverse("api_campaign", args=[campaign.pk])
-        return request.build_absolute_uri(path) if request else path
+        return object_url(self.context, "api_campaign", campaign.pk)
 
 
 class CampaignWriteSerializer(StrictSerializer):

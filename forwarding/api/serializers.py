@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from forwarding.models import Delivery, DeliveryAttempt, EventType, Subscription
 from forwarding.payloads import ForwardedEventSerializer
-from portal.api.serializers import StrictSerializer
+from portal.api.serializers import StrictSerializer, object_url
 from voiceapps.models import Application, ProviderAccount
 
 
@@ -42,9 +41,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_href(self, subscription: Subscription) -> str:
-        return self.context["request"].build_absolute_uri(
-            reverse("api_forwarding_subscription", args=[subscription.pk])
-        )
+        return object_url(self.context, "api_forwarding_subscription", subscription.pk)
 
 
 class SubscriptionWithSecretSerializer(SubscriptionSerializer):

@@ -3,6 +3,7 @@ from typing import Any
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
 from rest_framework import serializers
 
 from portal.models import (
@@ -30,6 +31,15 @@ class StrictSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)
+
+
+def object_url(context: Mapping[str, Any], name: str, pk: int) -> str:
+    """The named route for `pk` as a serializer shows it: absolute in an API answer (the view
+    hands the serializer its request), a path where there is none (a serializer used outside
+    a request)."""
+    path = reverse(name, args=[pk])
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request else path
 
 
 def refuse_unknown_parameters(request: Any, allowed: Iterable[str]) -> None:

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from rest_framework import serializers
-from rest_framework.reverse import reverse
 
-from portal.api.serializers import StrictSerializer
+from portal.api.serializers import StrictSerializer, object_url
 from recordings.models import MediaRetention, Recording, Transcript
 
 
@@ -53,19 +52,16 @@ class RecordingSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def _url(self, name: str, pk: int) -> str:
-        return reverse(name, args=[pk], request=self.context.get("request"))
-
     def get_url(self, recording: Recording) -> str:
-        return self._url("api_recording", recording.pk)
+        return object_url(self.context, "api_recording", recording.pk)
 
     def get_call_url(self, recording: Recording) -> str:
-        return self._url("api_call", recording.call_id)
+        return object_url(self.context, "api_call", recording.call_id)
 
     def get_download_url(self, recording: Recording) -> str | None:
         if recording.state != "stored":
             return None
-        return self._url("api_recording_download", recording.pk)
+        return object_url(self.context, "api_recording_download", recording.pk)
 
 
 class MediaRetentionSerializer(serializers.ModelSerializer):
