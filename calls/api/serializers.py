@@ -11,7 +11,7 @@ from rest_framework import serializers
 from calls.models import Call, CallEvent, WebhookDelivery
 from calls.selectors import DASHBOARD_RANGES, DEFAULT_RANGE
 from calls.services.control import LEVEL_TEXT, available_actions
-from portal.api.serializers import StrictSerializer, object_url
+from portal.api.serializers import ObjectUrlField, StrictSerializer
 from portal.params import BIGINT_MAX
 from voiceapps.models import Application, CallProfile, NccoDocument, ProviderAccount
 from voiceapps.ncco.validator import TALK_TEXT_LIMIT
@@ -48,8 +48,8 @@ class RefSerializer(serializers.Serializer):
 
 
 class CallSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField(help_text="This call in the API.")
-    page_url = serializers.SerializerMethodField(help_text="This call in the portal.")
+    url = ObjectUrlField("api_call", help_text="This call in the API.")
+    page_url = ObjectUrlField("call_detail", help_text="This call in the portal.")
     account = RefSerializer(read_only=True)
     application = RefSerializer(read_only=True, allow_null=True)
     to = serializers.JSONField(source="to_endpoint", read_only=True,
@@ -87,12 +87,6 @@ class CallSerializer(serializers.ModelSerializer):
             "provider_request", "provider_response", "updated_at", "actions",
         ]
         read_only_fields = fields
-
-    def get_url(self, call: Call) -> str:
-        return object_url(self.context, "api_call", call.pk)
-
-    def get_page_url(self, call: Call) -> str:
-        return object_url(self.context, "call_detail", call.pk)
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_actions(self, call: Call) -> list[str]:

@@ -15,7 +15,7 @@ from campaigns.models import (
     SuppressedNumber,
     SuppressionList,
 )
-from portal.api.serializers import StrictSerializer, object_url
+from portal.api.serializers import ObjectUrlField, StrictSerializer
 from voiceapps.models import Application, CallProfile, ProviderAccount
 
 
@@ -38,7 +38,7 @@ class ProgressSerializer(serializers.Serializer):
 
 
 class CampaignSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
+    url = ObjectUrlField("api_campaign")
     account = RefSerializer(read_only=True)
     application = RefSerializer(read_only=True, allow_null=True)
     progress = ProgressSerializer(
@@ -75,9 +75,6 @@ class CampaignSerializer(serializers.ModelSerializer):
             "progress",
         ]
         read_only_fields = fields
-
-    def get_url(self, campaign: Campaign) -> str:
-        return object_url(self.context, "api_campaign", campaign.pk)
 
 
 class CampaignWriteSerializer(StrictSerializer):

@@ -4,6 +4,8 @@ from typing import Any
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.models import (
@@ -40,6 +42,21 @@ def object_url(context: Mapping[str, Any], name: str, pk: int) -> str:
     path = reverse(name, args=[pk])
     request = context.get("request")
     return request.build_absolute_uri(path) if request else path
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class ObjectUrlField(serializers.Field):
+    """An object's address by its route `name` and its pk (or the key `source` names), as
+    object_url writes it: DRF's HyperlinkedIdentityField, which refuses to work without the
+    request."""
+
+    def __init__(self, name: str, **kwargs: Any) -> None:
+        self.route = name
+        kwargs.setdefault("source", "pk")
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value: int) -> str:
+        return object_url(self.context, self.route, value)
 
 
 def refuse_unknown_parameters(request: Any, allowed: Iterable[str]) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from portal.api.serializers import StrictSerializer, object_url
+from portal.api.serializers import ObjectUrlField, StrictSerializer, object_url
 from recordings.models import MediaRetention, Recording, Transcript
 
 
@@ -20,11 +20,11 @@ class TranscriptSerializer(serializers.ModelSerializer):
 
 
 class RecordingSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField(help_text="This recording in the API.")
+    url = ObjectUrlField("api_recording", help_text="This recording in the API.")
     download_url = serializers.SerializerMethodField(
         help_text="Its audio (range requests answered); null until stored or once deleted."
     )
-    call_url = serializers.SerializerMethodField(help_text="Its call in the API.")
+    call_url = ObjectUrlField("api_call", source="call_id", help_text="Its call in the API.")
     transcripts = TranscriptSerializer(many=True, read_only=True)
 
     class Meta:
@@ -51,12 +51,6 @@ class RecordingSerializer(serializers.ModelSerializer):
             "transcripts",
         ]
         read_only_fields = fields
-
-    def get_url(self, recording: Recording) -> str:
-        return object_url(self.context, "api_recording", recording.pk)
-
-    def get_call_url(self, recording: Recording) -> str:
-        return object_url(self.context, "api_call", recording.call_id)
 
     def get_download_url(self, recording: Recording) -> str | None:
         if recording.state != "stored":
