@@ -4,7 +4,6 @@ Shapes only; calls/services/ validates and decides."""
 
 from __future__ import annotations
 
-from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -12,7 +11,7 @@ from rest_framework import serializers
 from calls.models import Call, CallEvent, WebhookDelivery
 from calls.selectors import DASHBOARD_RANGES, DEFAULT_RANGE
 from calls.services.control import LEVEL_TEXT, available_actions
-from portal.api.serializers import StrictSerializer
+from portal.api.serializers import ObjectUrlField, StrictSerializer
 from portal.params import BIGINT_MAX
 from voiceapps.models import Application, CallProfile, NccoDocument, ProviderAccount
 from voiceapps.ncco.validator import TALK_TEXT_LIMIT
@@ -49,8 +48,8 @@ class RefSerializer(serializers.Serializer):
 
 
 class CallSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField(help_text="This call in the API.")
-    page_url = serializers.SerializerMethodField(help_text="This call in the portal.")
+    url = ObjectUrlField("api_call", help_text="This call in the API.")
+    page_url = ObjectUrlField("call_detail", help_text="This call in the portal.")
     account = RefSerializer(read_only=True)
     application = RefSerializer(read_only=True, allow_null=True)
     to = serializers.JSONField(source="to_endpoint", read_only=True,
@@ -88,16 +87,6 @@ class CallSerializer(serializers.ModelSerializer):
             "provider_request", "provider_response", "updated_at", "actions",
         ]
         read_only_fields = fields
-
-    def _absolute(self, path: str) -> str:
-        request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
-
-    def get_url(self, call: Call) -> str:
-        return self._absolute(reverse("api_call", args=[call.pk]))
-
-    def get_page_url(self, call: Call) -> str:
-        return self._absolute(reverse("call_detail", args=[call.pk]))
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_actions(self, call: Call) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.urls import reverse
 from rest_framework import serializers
 
 from calls.api.serializers import ObjectField, RefSerializer
@@ -16,7 +15,7 @@ from campaigns.models import (
     SuppressedNumber,
     SuppressionList,
 )
-from portal.api.serializers import StrictSerializer
+from portal.api.serializers import ObjectUrlField, StrictSerializer
 from voiceapps.models import Application, CallProfile, ProviderAccount
 
 
@@ -39,7 +38,7 @@ class ProgressSerializer(serializers.Serializer):
 
 
 class CampaignSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
+    url = ObjectUrlField("api_campaign")
     account = RefSerializer(read_only=True)
     application = RefSerializer(read_only=True, allow_null=True)
     progress = ProgressSerializer(
@@ -76,11 +75,6 @@ class CampaignSerializer(serializers.ModelSerializer):
             "progress",
         ]
         read_only_fields = fields
-
-    def get_url(self, campaign: Campaign) -> str:
-        request = self.context.get("request")
-        path = reverse("api_campaign", args=[campaign.pk])
-        return request.build_absolute_uri(path) if request else path
 
 
 class CampaignWriteSerializer(StrictSerializer):

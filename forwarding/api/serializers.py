@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from forwarding.models import Delivery, DeliveryAttempt, EventType, Subscription
 from forwarding.payloads import ForwardedEventSerializer
-from portal.api.serializers import StrictSerializer
+from portal.api.serializers import ObjectUrlField, StrictSerializer
 from voiceapps.models import Application, ProviderAccount
 
 
@@ -18,7 +17,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         help_text="Where events go ('' on the "
         "subscription that sends to each call's own event_url).",
     )
-    href = serializers.SerializerMethodField(help_text="This subscription in the API.")
+    href = ObjectUrlField("api_forwarding_subscription", help_text="This subscription in the API.")
     event_types = serializers.ListField(child=serializers.ChoiceField(EventType.choices))
 
     class Meta:
@@ -40,11 +39,6 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "created_at",
         )
         read_only_fields = fields
-
-    def get_href(self, subscription: Subscription) -> str:
-        return self.context["request"].build_absolute_uri(
-            reverse("api_forwarding_subscription", args=[subscription.pk])
-        )
 
 
 class SubscriptionWithSecretSerializer(SubscriptionSerializer):

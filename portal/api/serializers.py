@@ -3,6 +3,9 @@ from typing import Any
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.models import (
@@ -30,6 +33,30 @@ class StrictSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)
+
+
+def object_url(context: Mapping[str, Any], name: str, pk: int) -> str:
+    """The named route for `pk` as a serializer shows it: absolute in an API answer (the view
+    hands the serializer its request), a path where there is none (a serializer used outside
+    a request)."""
+    path = reverse(name, args=[pk])
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request else path
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class ObjectUrlField(serializers.Field):
+    """An object's address by its route `name` and its pk (or the key `source` names), as
+    object_url writes it: DRF's HyperlinkedIdentityField, which refuses to work without the
+    request."""
+
+    def __init__(self, name: str, **kwargs: Any) -> None:
+        self.route = name
+        kwargs.setdefault("source", "pk")
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value: int) -> str:
+        return object_url(self.context, self.route, value)
 
 
 def refuse_unknown_parameters(request: Any, allowed: Iterable[str]) -> None:

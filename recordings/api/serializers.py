@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from rest_framework import serializers
-from rest_framework.reverse import reverse
 
-from portal.api.serializers import StrictSerializer
+from portal.api.serializers import ObjectUrlField, StrictSerializer, object_url
 from recordings.models import MediaRetention, Recording, Transcript
 
 
@@ -21,11 +20,11 @@ class TranscriptSerializer(serializers.ModelSerializer):
 
 
 class RecordingSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField(help_text="This recording in the API.")
+    url = ObjectUrlField("api_recording", help_text="This recording in the API.")
     download_url = serializers.SerializerMethodField(
         help_text="Its audio (range requests answered); null until stored or once deleted."
     )
-    call_url = serializers.SerializerMethodField(help_text="Its call in the API.")
+    call_url = ObjectUrlField("api_call", source="call_id", help_text="Its call in the API.")
     transcripts = TranscriptSerializer(many=True, read_only=True)
 
     class Meta:
@@ -53,19 +52,10 @@ class RecordingSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def _url(self, name: str, pk: int) -> str:
-        return reverse(name, args=[pk], request=self.context.get("request"))
-
-    def get_url(self, recording: Recording) -> str:
-        return self._url("api_recording", recording.pk)
-
-    def get_call_url(self, recording: Recording) -> str:
-        return self._url("api_call", recording.call_id)
-
     def get_download_url(self, recording: Recording) -> str | None:
         if recording.state != "stored":
             return None
-        return self._url("api_recording_download", recording.pk)
+        return object_url(self.context, "api_recording_download", recording.pk)
 
 
 class MediaRetentionSerializer(serializers.ModelSerializer):

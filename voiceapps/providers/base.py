@@ -304,6 +304,17 @@ class ProviderCallStatus:
     raw: Mapping[str, Any]  # the provider's call object, secret-named keys masked
 
 
+def refuse_parameters(refusal: str, problems: Sequence[Mapping[str, str]]) -> None:
+    """One ProviderError for every refused parameter ({"name", "reason"}), or none if none is.
+
+    `refusal` is the sentence their names end ("The call cannot be placed with Vonage: from,
+    answer_url."): all of them at once, so a client corrects a request in one go.
+    """
+    if problems:
+        names = ", ".join(p["name"] for p in problems)
+        raise ProviderError(f"{refusal}: {names}.", invalid_parameters=problems)
+
+
 def translate_endpoint(
     label: str, endpoint: Mapping[str, Any], table: Mapping[str, Mapping[str, tuple[str, bool]]]
 ) -> dict[str, Any]:
@@ -319,12 +330,7 @@ def translate_endpoint(
     missing = sorted(k for k, (_, required) in keys.items() if required and not endpoint.get(k))
     problems = [{"name": f"to.{k}", "reason": "not taken by " + label} for k in unknown]
     problems += [{"name": f"to.{k}", "reason": "required"} for k in missing]
-    if problems:
-        names = ", ".join(p["name"] for p in problems)
-        raise ProviderError(
-            f"The {kind} endpoint is not valid for {label}: {names}.",
-            invalid_parameters=problems,
-        )
+    refuse_parameters(f"The {kind} endpoint is not valid for {label}", problems)
     translated = {"type": kind}
     for ours, (theirs, _) in keys.items():
         if ours in endpoint:
@@ -456,6 +462,10 @@ class Provider(abc.ABC):
 
     def unsupported(self, what: str) -> ProviderError:
         return ProviderError(f"{self.label} does not support {what}.")
+
+    def refuse_call(self, problems: Sequence[Mapping[str, str]]) -> None:
+        """Refuse the call `build_create_call_body` found these problems in (if any)."""
+        refuse_parameters(f"The call cannot be placed with {self.label}", problems)
 
     def refuse_unknown_options(self, options: Mapping[str, Any]) -> None:
         unknown = sorted(set(options) - self.CALL_OPTIONS)

@@ -220,12 +220,7 @@ class VoiceGatewayProvider(Provider):
         else:
             problems.append({"name": "application_sid", "reason": "required without a URL"})
 
-        if problems:
-            names = ", ".join(p["name"] for p in problems)
-            raise ProviderError(
-                f"The call cannot be placed with {self.label}: {names}.",
-                invalid_parameters=problems,
-            )
+        self.refuse_call(problems)
         body.update(call.options)
         return body
 

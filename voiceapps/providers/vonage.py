@@ -303,12 +303,7 @@ class VonageProvider(Provider):
             else:
                 body[name] = value
 
-        if problems:
-            names = ", ".join(p["name"] for p in problems)
-            raise ProviderError(
-                f"The call cannot be placed with {self.label}: {names}.",
-                invalid_parameters=problems,
-            )
+        self.refuse_call(problems)
         return body
 
     def create_call(self, app: ApplicationConfig, call: CallRequest) -> CallCreated:
