@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Sum,
+    TextChoices,
     Value,
     When,
 )
@@ -277,6 +279,15 @@ def campaigns_with_progress(*, campaigns: list[Campaign]) -> None:
         campaign.progress = progress[campaign.pk]
 
 
+def _in_choice_order(counts: Mapping[str, int], choices: type[TextChoices]) -> dict[str, int]:
+    """`counts` in the order `choices` declares its values (any other after them, sorted): a
+    GROUP BY without ORDER BY gives its groups in any order (PostgreSQL's hash aggregate), and
+    the board's digest and its outcomes table read these dicts in order, so the same figures
+    read twice must make the same dict, or an unchanged board is sent again."""
+    rank = {value: index for index, value in enumerate(choices.values)}
+    return dict(sorted(counts.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])))
+
+
 def _progress_read(ids: list[int]) -> dict[int, ListProgress]:
     """The campaigns' progress now: two grouped counts, whatever the number of campaigns."""
     read = {pk: ListProgress(total=0, by_state={}, in_progress=0) for pk in ids}
@@ -291,6 +302,8 @@ def _progress_read(ids: list[int]) -> dict[int, ListProgress]:
         .order_by().values_list("contact__campaign_id").annotate(n=Count("id"))
     ):
         read[campaign_id].in_progress = calls
+    for progress in read.values():
+        progress.by_state = _in_choice_order(progress.by_state, ContactState)
     return read
 
 
@@ -318,8 +331,8 @@ def _board_read(campaign: Campaign, now: datetime) -> Board:
     return Board(
         campaign=campaign,
         total=sum(by_state.values()),
-        by_state=dict(by_state),
-        outcomes=dict(outcomes),
+        by_state=_in_choice_order(by_state, ContactState),
+        outcomes=_in_choice_order(outcomes, Outcome),
         attempts=attempts_made,
         in_progress=attempts.filter(status=AttemptStatus.PLACED).count(),
         next_retries=list(
