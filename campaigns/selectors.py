@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import (
     Case,
     CharField,
@@ -204,6 +206,15 @@ def campaign_board_forget(*, campaign: Campaign) -> None:
     cache.delete_many([board_cache_key(campaign), progress_cache_key(campaign)])
 
 
+def campaigns_forget_on_commit(*, campaigns: Iterable[Campaign]) -> None:
+    """The campaigns' figures or status change in the transaction under way: their readings
+    (campaign_board_forget) are forgotten once it commits (at once outside one), so the next
+    poll reads them anew. Not before: a reading taken between the two would be kept with the
+    old figures, for PROGRESS_SETTLED_SECONDS in the list of a campaign not running."""
+    for campaign in campaigns:
+        transaction.on_commit(partial(campaign_board_forget, campaign=campaign))
+
+
 def campaign_board(*, campaign: Campaign, now: datetime | None = None) -> Board:
     """The board's figures, read at most once a BOARD_FRESH_SECONDS per campaign, by one
     request at a time."""
@@ -233,6 +244,8 @@ class ListProgress(Progress):
 
 # A campaign that is not running changes slowly (an upload, the last calls of a paused one
 # ending): the list's reading of it is shared this long; a running one's, BOARD_FRESH_SECONDS.
+# What changes it (an upload, a pause, resume, stop or finish, a call of a campaign not running
+# ending) forgets it (campaigns_forget_on_commit), so the list shows that at its next poll.
 PROGRESS_SETTLED_SECONDS = 10.0
 
 
