@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import (
     Case,
     CharField,
@@ -21,6 +24,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Sum,
+    TextChoices,
     Value,
     When,
 )
@@ -202,6 +206,15 @@ def campaign_board_forget(*, campaign: Campaign) -> None:
     cache.delete_many([board_cache_key(campaign), progress_cache_key(campaign)])
 
 
+def campaigns_forget_on_commit(*, campaigns: Iterable[Campaign]) -> None:
+    """The campaigns' figures or status change in the transaction under way: their readings
+    (campaign_board_forget) are forgotten once it commits (at once outside one), so the next
+    poll reads them anew. Not before: a reading taken between the two would be kept with the
+    old figures, for PROGRESS_SETTLED_SECONDS in the list of a campaign not running."""
+    for campaign in campaigns:
+        transaction.on_commit(partial(campaign_board_forget, campaign=campaign))
+
+
 def campaign_board(*, campaign: Campaign, now: datetime | None = None) -> Board:
     """The board's figures, read at most once a BOARD_FRESH_SECONDS per campaign, by one
     request at a time."""
@@ -231,6 +244,8 @@ class ListProgress(Progress):
 
 # A campaign that is not running changes slowly (an upload, the last calls of a paused one
 # ending): the list's reading of it is shared this long; a running one's, BOARD_FRESH_SECONDS.
+# What changes it (an upload, a pause, resume, stop or finish, a call of a campaign not running
+# ending) forgets it (campaigns_forget_on_commit), so the list shows that at its next poll.
 PROGRESS_SETTLED_SECONDS = 10.0
 
 
@@ -277,6 +292,15 @@ def campaigns_with_progress(*, campaigns: list[Campaign]) -> None:
         campaign.progress = progress[campaign.pk]
 
 
+def _in_choice_order(counts: Mapping[str, int], choices: type[TextChoices]) -> dict[str, int]:
+    """`counts` in the order `choices` declares its values (any other after them, sorted): a
+    GROUP BY without ORDER BY gives its groups in any order (PostgreSQL's hash aggregate), and
+    the board's digest and its outcomes table read these dicts in order, so the same figures
+    read twice must make the same dict, or an unchanged board is sent again."""
+    rank = {value: index for index, value in enumerate(choices.values)}
+    return dict(sorted(counts.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])))
+
+
 def _progress_read(ids: list[int]) -> dict[int, ListProgress]:
     """The campaigns' progress now: two grouped counts, whatever the number of campaigns."""
     read = {pk: ListProgress(total=0, by_state={}, in_progress=0) for pk in ids}
@@ -291,6 +315,8 @@ def _progress_read(ids: list[int]) -> dict[int, ListProgress]:
         .order_by().values_list("contact__campaign_id").annotate(n=Count("id"))
     ):
         read[campaign_id].in_progress = calls
+    for progress in read.values():
+        progress.by_state = _in_choice_order(progress.by_state, ContactState)
     return read
 
 
@@ -318,8 +344,8 @@ def _board_read(campaign: Campaign, now: datetime) -> Board:
     return Board(
         campaign=campaign,
         total=sum(by_state.values()),
-        by_state=dict(by_state),
-        outcomes=dict(outcomes),
+        by_state=_in_choice_order(by_state, ContactState),
+        outcomes=_in_choice_order(outcomes, Outcome),
         attempts=attempts_made,
         in_progress=attempts.filter(status=AttemptStatus.PLACED).count(),
         next_retries=list(

@@ -22,7 +22,7 @@ from campaigns.models import (
     Outcome,
     SkipReason,
 )
-from campaigns.selectors import campaign_preview
+from campaigns.selectors import campaign_preview, campaigns_forget_on_commit
 from campaigns.services import dialing
 from campaigns.services.contacts import contacts_copy, known_timezones
 from campaigns.services.idempotency import made_with_key, save_once
@@ -241,6 +241,8 @@ def campaign_transition(*, actor: Actor, campaign: Campaign, action: str) -> Cam
                 updated_at=now,
             )
         audit_record(actor=actor, action=f"campaign.{action}", obj=campaign)
+        # A paused or stopped campaign's list reading is kept PROGRESS_SETTLED_SECONDS.
+        campaigns_forget_on_commit(campaigns=[campaign])
     campaign.refresh_from_db()
     return campaign
 
@@ -259,6 +261,7 @@ def campaigns_pause_for_retired(*, actor: Actor, account: ProviderAccount) -> st
     for campaign in running:
         audit_record(actor=actor, action="campaign.pause", obj=campaign,
                      changes={"reason": f"account {account.name} retired"})
+    campaigns_forget_on_commit(campaigns=running)
     names = ", ".join(campaign.name for campaign in running)
     return (f"Paused {len(running)} running campaign{'s' if len(running) > 1 else ''}: "
             f"{names}.")

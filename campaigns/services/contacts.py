@@ -43,7 +43,7 @@ from campaigns.models import (
     ImportStatus,
     SkipReason,
 )
-from campaigns.selectors import campaign_board_forget
+from campaigns.selectors import campaign_board_forget, campaigns_forget_on_commit
 from campaigns.services.idempotency import made_with_key, save_once
 from campaigns.services.suppression import suppressed_for
 from campaigns.services.uploads import delimiter_of
@@ -206,7 +206,7 @@ def contacts_add(
             obj=campaign,
             changes={"contacts": len(contacts)},
         )
-        transaction.on_commit(lambda: campaign_board_forget(campaign=campaign))
+        campaigns_forget_on_commit(campaigns=[campaign])
     return contacts
 
 

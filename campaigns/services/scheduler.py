@@ -38,6 +38,7 @@ from campaigns.models import (
     Outcome,
     SkipReason,
 )
+from campaigns.selectors import campaigns_forget_on_commit
 from campaigns.services import dialing
 from campaigns.services.suppression import suppressed_among
 
@@ -160,6 +161,11 @@ def attempts_settle(*, now: datetime) -> int:
                 _end(attempt, outcome, times[attempt.contact_id, outcome], now)
             _update_alike(Attempt, batch, ATTEMPT_ENDED_FIELDS)
             _update_alike(Contact, [a.contact for a in batch], CONTACT_NEXT_FIELDS)
+            # A running campaign's readings last a second (a tick) anyway; another's are kept
+            # PROGRESS_SETTLED_SECONDS: its last calls ending would show that late.
+            campaigns_forget_on_commit(campaigns={
+                a.contact.campaign_id: a.contact.campaign for a in batch
+                if a.contact.campaign.status != CampaignStatus.RUNNING}.values())
         settled += len(batch)
         if len(batch) < SETTLE_BATCH:
             return settled
@@ -352,3 +358,4 @@ def campaigns_finish(*, now: datetime) -> None:
                 Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.RUNNING).update(
                     status=CampaignStatus.FINISHED, updated_at=now
                 )
+                campaigns_forget_on_commit(campaigns=[campaign])

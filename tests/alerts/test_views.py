@@ -35,6 +35,29 @@ def test_the_alert_page_filters_by_state(client_for, viewer_user):
     assert "Over now" in page and "Still going" not in page
 
 
+def test_the_alert_page_folds_its_filters_in_the_shared_bar_with_chips(client_for, viewer_user):
+    """As every other list: the form folded under one line, the filters on as chips that
+    remove them, and the bar outside the polled region, which keeps the form being filled."""
+    AlertFactory(summary="Still going")
+    client = client_for(viewer_user)
+
+    page = client.get("/alerts/", {"state": "open"}).content.decode()
+    plain = client.get("/alerts/").content.decode()
+
+    assert '<details class="filterbox">' in page and 'aria-label="Filter alerts"' in page
+    assert page.index('class="filterbox"') < page.index('<div id="alert-log"')
+    assert "State: Open" in page and 'aria-label="Remove the filter State"' in page
+    assert '<a class="button" href="/alerts/">Clear</a>' in page
+    assert '<details class="filterbox">' in plain and "Clear</a>" not in plain
+
+
+def test_a_bad_filter_opens_the_bar_and_says_why(client_for, viewer_user):
+    AlertFactory()
+    page = client_for(viewer_user).get("/alerts/", {"since": "soon"}).content.decode()
+    assert '<details class="filterbox" open>' in page and "Filters not applied" in page
+    assert "“soon” is not a date" in page
+
+
 def test_with_no_rule_the_empty_page_tells_an_admin_where_to_start(client_for, admin_user):
     page = client_for(admin_user).get("/alerts/").content.decode()
     assert "No alert rule is set up yet" in page and 'href="/settings/alerts/"' in page

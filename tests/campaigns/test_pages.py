@@ -9,13 +9,14 @@ import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.db.models.query import ValuesListIterable
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from calls.models import Call
 from campaigns.models import Campaign, CampaignStatus, Contact, HeldBack
 from campaigns.selectors import board_cache_key
-from campaigns.services import uploads
+from campaigns.services import scheduler, uploads
 from portal.templatetags.formats import moment
 from tests.campaigns.conftest import CALLER, campaigns_calling
 from tests.factories import (
@@ -848,6 +849,46 @@ def test_the_list_takes_a_campaigns_progress_from_its_boards_reading(client_for,
     assert not [q for q in queries if '"campaigns_contact"' in q["sql"]]
 
 
+def test_a_paused_campaigns_last_call_and_a_stop_show_in_the_list_and_api_at_once(
+    client_for, api_for, operator_user, django_capture_on_commit_callbacks
+):
+    """A campaign not running keeps its list reading PROGRESS_SETTLED_SECONDS: what changes it
+    (its status, a call of it ending) forgets it, or the list would show the change 10 s late."""
+    paused = CampaignFactory(status=CampaignStatus.RUNNING, name="Spring survey")
+    ContactFactory(campaign=paused, state="done", outcome="answered")
+    calling = ContactFactory(campaign=paused, state="dialing", attempts_made=1)
+    call = CallFactory(status="answered")
+    AttemptFactory(contact=calling, call=call, status="placed")
+    stopped = CampaignFactory(status=CampaignStatus.RUNNING, name="Autumn survey")
+    ContactFactory(campaign=stopped, state="done", outcome="answered")
+    ContactFactory(campaign=stopped, state="pending")
+    client, api = client_for(operator_user), api_for(operator_user)
+
+    def listed() -> tuple[str, dict[int, dict]]:
+        rows = api.get("/api/v1/campaigns").json()["results"]
+        return (client.get("/campaigns/").content.decode(),
+                {row["id"]: row["progress"] for row in rows})
+
+    page, _ = listed()
+    assert f'<span data-field="finished-{paused.pk}">50% finished</span>' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/campaigns/{paused.pk}/pause")
+        client.post(f"/campaigns/{stopped.pk}/stop")
+    page, progress = listed()  # read now, then kept: neither is running
+    assert f'<span data-field="in-progress-{paused.pk}">1 call in progress</span>' in page
+    assert "of the 1 contact to call; 1 skipped" in page and progress[stopped.pk]["skipped"] == 1
+
+    Call.objects.filter(pk=call.pk).update(status="completed")
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduler.attempts_settle(now=timezone.now())
+    page, progress = listed()
+
+    assert f'<span data-field="finished-{paused.pk}">100% finished</span>' in page
+    assert f'data-field="in-progress-{paused.pk}"' not in page
+    assert progress[paused.pk]["finished_percent"] == 100
+    assert progress[paused.pk]["in_progress"] == 0
+
+
 def test_the_list_shows_statuses_as_pills_and_links_a_rehearsal_to_its_campaign(
     client_for, viewer_user
 ):
@@ -1079,6 +1120,28 @@ def test_the_board_is_sent_again_for_each_change_it_shows(client_for, viewer_use
         state = part_states(text)["board"]
         assert client.get(f"/campaigns/{calling.pk}/board",
                           {"page_state": state}).status_code == 204, shown_now
+
+
+def test_an_unchanged_board_read_in_another_order_is_a_204_listing_outcomes_alike(
+    client_for, viewer_user, calling, monkeypatch
+):
+    """The board's counts come from GROUP BY queries without ORDER BY, whose groups the
+    database may give in any order (PostgreSQL's hash aggregate): the same figures read the
+    other way round a second later are the same board, not a new one sent to every viewer."""
+    client = client_for(viewer_user)
+    page = client.get(f"/campaigns/{calling.pk}/").content.decode()
+    rows = ValuesListIterable.__iter__
+    monkeypatch.setattr(ValuesListIterable, "__iter__", lambda self: reversed(list(rows(self))))
+    cache.clear()  # a second later: the board's reading is read again, its groups reversed
+
+    response = client.get(f"/campaigns/{calling.pk}/board",
+                          {"page_state": part_states(page)["board"]})
+    board = client.get(f"/campaigns/{calling.pk}/board").content.decode()
+
+    assert response.status_code == 204
+    # Outcomes are listed in one order (Outcome's), whichever order they were counted in.
+    for shown in (page, board):
+        assert shown.index("<td>Answered</td>") < shown.index("<td>Busy</td>")
 
 
 def test_the_board_is_sent_again_when_its_pace_achieved_changes(client_for, viewer_user, calling):

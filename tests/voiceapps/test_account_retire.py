@@ -1,7 +1,10 @@
 """Retiring a provider account that cannot be deleted (it has calls), and bringing it back:
 the page, the API, what is refused on it, and what keeps working."""
 
+import re
+
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from calls.models import Call
@@ -187,6 +190,31 @@ def test_a_refused_delete_points_to_retire(client_for, api_for, admin_user):
     advice = "Retire it instead to stop using it"
     assert advice in page
     assert response.status_code == 400 and advice in response.json()["detail"]
+
+
+def styled_on(page: str, selector: str) -> bool:
+    """Whether a stylesheet the page loads has a rule for `selector`."""
+    sheets = re.findall(r'<link rel="stylesheet" href="/static/([^"]+)"', page)
+    return any(re.search(rf"(^|[\s,}}]){re.escape(selector)}\s*[{{,]",
+                         (settings.BASE_DIR / "static" / sheet).read_text(), re.M)
+               for sheet in sheets)
+
+
+def test_why_delete_is_refused_is_a_notice_beside_the_delete_action(client_for, admin_user):
+    """Not small print under the header: a notice, the first thing under the actions, in the
+    frame's notice style (which the account page did not load)."""
+    account = ProviderAccountFactory()
+    CallFactory(account=account)
+
+    page = page_text(client_for(admin_user), reverse("account_detail", args=[account.pk]))
+
+    notice = re.search(r'<div class="notice info" id="delete-refusal" role="note">(.*?)</div>',
+                       page, re.S)
+    assert notice and "Retire it instead to stop using it" in notice.group(1)
+    after_actions = page[page.index('disabled aria-describedby="delete-refusal">Delete</button>'):]
+    # The first thing after the actions, before the account's cards.
+    assert after_actions.index("<div class=") == after_actions.index(notice.group(0))
+    assert styled_on(page, ".notice") and styled_on(page, ".notice.info")
 
 
 # Calls per second: what the chosen provider allows -----------------------------------------
