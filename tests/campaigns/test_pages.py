@@ -597,6 +597,27 @@ def test_a_rehearsal_offers_delete_but_not_copy(client_for, operator_user, appli
         f"/campaigns/{rehearsal.pk}/").content.decode()
 
 
+def test_an_ended_rehearsal_points_to_rehearsing_again_not_to_a_copy_it_lacks(
+    client_for, operator_user, application
+):
+    campaign = CampaignFactory(application=application, name="Renewals")
+    rehearsal = CampaignFactory(application=application, rehearsal_of=campaign,
+                                status=CampaignStatus.STOPPED)
+
+    page = client_for(operator_user).get(f"/campaigns/{rehearsal.pk}/").content.decode()
+
+    assert "copy it (above)" not in page and "/copy" not in page
+    assert "This rehearsal is stopped and calls no one again" in page
+    assert f'Rehearse on the sandbox on <a href="/campaigns/{campaign.pk}/">Renewals</a>' in page
+
+
+def test_the_upload_help_names_its_columns_without_markdown_backticks(client_for, operator_user):
+    page = client_for(operator_user).get(f"/campaigns/{CampaignFactory().pk}/").content.decode()
+
+    assert "`" not in page.split('id="id_file_helptext"')[1].split("</p>")[0]
+    assert "with a &quot;number&quot; column, optionally &quot;timezone&quot;" in page
+
+
 def test_deleting_the_last_campaign_goes_back_to_the_list_and_its_empty_state(
     client_for, operator_user, application
 ):
