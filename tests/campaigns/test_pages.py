@@ -399,7 +399,7 @@ def test_the_contacts_table_shows_each_contact_and_attempt_as_people_read_them(
     text = re.sub(r">\s+<", "><", table.content.decode())  # the layout's line breaks aside
 
     assert (
-        "<tr><td>2</td><td>+31 20 123 4567</td>"
+        '<tr><td>2</td><td class="nowrap">+31 20 123 4567</td>'
         '<td>America/New_York, America/Chicago <span class="muted">(uncertain)</span></td>'
         f'<td data-field="state-{called.pk}">Waiting for a retry</td>'
         f'<td data-field="outcome-{called.pk}">Busy</td>'

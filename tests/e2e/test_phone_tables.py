@@ -7,7 +7,13 @@ import pytest
 
 from portal.models import Role
 from tests.e2e.pages import PHONE, page_width, sign_in
-from tests.factories import ProviderAccountFactory, UserFactory, role_groups_restored
+from tests.factories import (
+    CampaignFactory,
+    ContactFactory,
+    ProviderAccountFactory,
+    UserFactory,
+    role_groups_restored,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -33,3 +39,25 @@ def test_the_sandbox_scripts_table_is_readable_on_a_phone(live_server, browser):
     assert max(row["lines"] for row in rows) <= 4, rows
     wrap = page.locator(".sandbox-scripts .tablewrap")
     assert wrap.evaluate("(e) => e.scrollWidth > e.clientWidth")  # it scrolls sideways
+
+
+def test_a_campaigns_contact_numbers_keep_to_one_line_on_a_phone(live_server, browser):
+    """Split at its spaces, "+44 7700 900000" read as three numbers, one under the other."""
+    role_groups_restored()
+    UserFactory(username="ada", role=Role.VIEWER)
+    campaign = CampaignFactory()
+    for row, e164 in enumerate(("+447700900000", "+12125550100"), start=2):
+        ContactFactory(campaign=campaign, row=row, raw_number=e164, e164=e164,
+                       timezones=["Europe/London"], timezone_ambiguous=True)
+    page = browser.new_context(viewport=PHONE).new_page()
+    sign_in(page, live_server.url, "ada")
+
+    page.goto(f"{live_server.url}/campaigns/{campaign.pk}/")
+    lines = page.evaluate("""() => [...document.querySelectorAll('#contacts tbody tr')].map(row => {
+      const text = document.createRange();  // the lines its text is laid out on
+      text.selectNodeContents(row.children[1]);
+      return new Set([...text.getClientRects()].map(box => Math.round(box.top))).size;
+    })""")
+
+    assert lines and max(lines) == 1, lines
+    assert page_width(page) <= PHONE["width"]
