@@ -98,6 +98,9 @@ def test_a_new_signed_webhook_shows_its_secret_once(client_for, admin_user):
     secret = response.context["secret"]
     assert secret.startswith("whsec_") and secret in response.content.decode()
     assert "no-store" in response["Cache-Control"]  # no browser cache keeps the secret
+    # Shown once and long: a Copy button for it, as an API token has.
+    assert 'id="channel-secret"' in response.content.decode()
+    assert 'data-copy="#channel-secret">Copy</button>' in response.content.decode()
     settings_page = client.get("/settings/alerts/").content.decode()
     assert secret not in settings_page and f"••••{secret[-4:]}" in settings_page
 
