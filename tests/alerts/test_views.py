@@ -3,6 +3,8 @@ pages: saved through the services, audited, refusals shown on the form."""
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from django.utils import timezone
 
@@ -68,6 +70,18 @@ def test_an_admin_creates_a_rule_and_the_audit_log_says_so(client_for, admin_use
     assert list(rule.channels.all()) == [channel] and rule.threshold == 5
     entry = AuditEntry.objects.get(action="alert_rule.create")
     assert entry.actor == admin_user and entry.changes["channels"] == ["Ops mail"]
+
+
+def test_a_new_rule_without_any_channel_says_where_its_alerts_go_and_how_to_add_one(
+    client_for, admin_user
+):
+    client = client_for(admin_user)
+    page = html.unescape(client.get("/settings/alerts/rules/new").content.decode())
+    assert "No channel yet: this rule's alerts show on the Alerts page only" in page
+
+    AlertChannelFactory(name="Ops mail")
+    page = client.get("/settings/alerts/rules/new").content.decode()
+    assert "No channel yet" not in page and "Ops mail" in page
 
 
 def test_a_rule_change_is_audited_with_before_and_after(client_for, admin_user):
