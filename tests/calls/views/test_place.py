@@ -47,6 +47,19 @@ def test_the_form_shows_exactly_the_options_the_provider_takes(fake_provider, cl
     assert endpoint_types == set(PROVIDERS[kind].ENDPOINTS)
 
 
+def test_a_sandbox_account_says_which_numbers_answer_how(fake_provider, client_for,
+                                                         operator_user):
+    """The test call's "Who answers" has its twin here: the last four digits decide."""
+    client = client_for(operator_user)
+    sandbox, vonage = vonage_setup(fake_provider, kind="sandbox"), vonage_setup(fake_provider)
+
+    html = client.get(f"/calls/new?account={sandbox.account.pk}").content.decode()
+    assert "chosen by the last four digits of the number called (0001 busy, 0002 no answer" in html
+    assert "0009 rejected, 0000 human)" in html
+    html = client.get(f"/calls/new?account={vonage.account.pk}").content.decode()
+    assert "last four digits" not in html and "Vonage account." in html
+
+
 def test_a_random_caller_id_is_offered_only_where_the_provider_picks_one(
         fake_provider, client_for, operator_user):
     client = client_for(operator_user)
