@@ -14,11 +14,12 @@ from voiceapps import phone
 register = template.Library()
 
 ROW = (
-    '<tr><td>{}</td><td{}>{}</td><td>{}{}</td><td data-field="state-{}">{}{}</td>'
+    '<tr><td>{}</td><td{}>{}</td><td>{}{}</td><td class="prose" data-field="state-{}">{}{}</td>'
     '<td data-field="outcome-{}">{}</td><td>{}</td></tr>\n'
 )
 # A number as people read it ("+44 7700 900000") stays on one line, as in the call log: split
 # at its spaces on a phone it reads as three numbers. A raw value (a refused row) may wrap.
+# The state, with a refused row's reason, is sentences: a readable width (.prose) on a phone.
 NUMBER_CELL = ' class="nowrap"'
 UNCERTAIN = ' <span class="muted">(uncertain)</span>'
 PROBLEM = '<br><span class="muted small">{}</span>'

@@ -401,7 +401,7 @@ def test_the_contacts_table_shows_each_contact_and_attempt_as_people_read_them(
     assert (
         '<tr><td>2</td><td class="nowrap">+31 20 123 4567</td>'
         '<td>America/New_York, America/Chicago <span class="muted">(uncertain)</span></td>'
-        f'<td data-field="state-{called.pk}">Waiting for a retry</td>'
+        f'<td class="prose" data-field="state-{called.pk}">Waiting for a retry</td>'
         f'<td data-field="outcome-{called.pk}">Busy</td>'
         f'<td><a href="/calls/{call.pk}/">#1</a> Busy, #2 Not placed</td></tr>'
     ) in text
@@ -702,7 +702,7 @@ def test_the_live_table_answers_with_the_filtered_rows(client_for, viewer_user, 
     ).content.decode()
 
     assert table.strip().startswith('<div id="contacts"')
-    assert "+1 212-555-1234" in table and table.count('<td data-field="state-') == 1
+    assert "+1 212-555-1234" in table and table.count('<td class="prose" data-field="state-') == 1
     assert (f'hx-get="/campaigns/{campaign.pk}/contact-table?number=%2B1+212+555+1234"'
             in table)
 
@@ -728,7 +728,7 @@ def test_the_unfiltered_poll_counts_nothing_and_a_filtered_one_counts_what_it_se
         table = client.get(url, {"state": "done"}).content.decode()
 
     assert contact_counts(unfiltered) == []
-    assert len(contact_counts(filtered)) == 1 and table.count('<td data-field="state-') == 2
+    assert len(contact_counts(filtered)) == 1 and table.count('<td class="prose" data-field="state-') == 2
 
 
 def test_a_filter_matching_no_contact_says_so_with_a_way_back(client_for, viewer_user,
@@ -1128,7 +1128,7 @@ def test_the_contacts_table_is_sent_again_for_each_change_it_shows(
         (lambda: pending.attempts.update(outcome="busy", call=CallFactory()),
          "</a> Busy</td>"),
         (lambda: Contact.objects.filter(pk=pending.pk).update(state="retry"),
-         f'<td data-field="state-{pending.pk}">Waiting for a retry</td>'),
+         f'<td class="prose" data-field="state-{pending.pk}">Waiting for a retry</td>'),
         (lambda: Contact.objects.filter(pk=pending.pk).update(outcome="busy"),
          f'<td data-field="outcome-{pending.pk}">Busy</td>'),
         (lambda: Contact.objects.filter(pk=pending.pk).update(problem="Moved abroad"),
