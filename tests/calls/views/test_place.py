@@ -165,6 +165,16 @@ def test_a_vonage_sip_call_with_advanced_options_is_placed(fake_provider, client
     assert (entry.changes["via"], entry.token, entry.actor) == ("form", None, operator_user)
 
 
+def test_the_message_after_placing_a_call_names_no_state_the_live_page_outgrows(
+        fake_provider, client_for, operator_user):
+    """The call page is live: "Call to … queued." stood above "Completed" to the end."""
+    response = client_for(operator_user).post(
+        "/calls/new", form_data(vonage_setup(fake_provider)), follow=True)
+
+    assert [str(message) for message in response.context["messages"]] == [
+        "Call to +31 6 12345678 placed: this page follows it from the queue to its end."]
+
+
 def test_a_voice_gateway_call_with_amd_hooks_and_streams_is_placed(fake_provider, client_for,
                                                                    operator_user):
     setup = voicegateway_setup(fake_provider)
