@@ -702,7 +702,7 @@ def test_the_live_table_answers_with_the_filtered_rows(client_for, viewer_user, 
     ).content.decode()
 
     assert table.strip().startswith('<div id="contacts"')
-    assert "+1 212-555-1234" in table and table.count('<td class="prose" data-field="state-') == 1
+    assert "+1 212-555-1234" in table and table.count('data-field="state-') == 1
     assert (f'hx-get="/campaigns/{campaign.pk}/contact-table?number=%2B1+212+555+1234"'
             in table)
 
@@ -728,7 +728,7 @@ def test_the_unfiltered_poll_counts_nothing_and_a_filtered_one_counts_what_it_se
         table = client.get(url, {"state": "done"}).content.decode()
 
     assert contact_counts(unfiltered) == []
-    assert len(contact_counts(filtered)) == 1 and table.count('<td class="prose" data-field="state-') == 2
+    assert len(contact_counts(filtered)) == 1 and table.count('data-field="state-') == 2
 
 
 def test_a_filter_matching_no_contact_says_so_with_a_way_back(client_for, viewer_user,
