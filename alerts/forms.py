@@ -26,6 +26,15 @@ class AlertRuleForm(ServiceErrorsMixin, forms.ModelForm):
         labels = {"window_seconds": "Window (seconds)",
                   "renotify_seconds": "Notify again after (seconds)"}
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not AlertChannel.objects.exists():
+            # No box to tick: say what that means and where channels are made.
+            self.fields["channels"].help_text = (
+                "No channel yet: this rule's alerts show on the Alerts page only. To be "
+                "notified by e-mail, Slack or a signed webhook, add a channel on Alerts "
+                "(Rules and channels, New channel), then tick it here.")
+
     def values(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields if name != "channels"}
 

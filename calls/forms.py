@@ -323,6 +323,17 @@ FLOW_LABELS = {
 }
 
 
+def _account_help(provider: type[Provider]) -> str:
+    """The account's provider; on the sandbox, who answers, which the number alone decides:
+    without it a first call to a made-up number reaches a callee who presses nothing."""
+    if not provider.SCRIPTED_CALLEES:
+        return f"{provider.label} account."
+    callees = ", ".join(f"{callee.number[-4:]} {callee.name.replace('_', ' ')}"
+                        for callee in provider.SCRIPTED_CALLEES)
+    return (f"{provider.label} account: Callboard plays the callee, chosen by the last four "
+            f"digits of the number called ({callees}); the account's page says what each does.")
+
+
 def _still_offered(field: forms.Field, value: Any) -> bool:
     """False for a choice the re-rendered form no longer has (another account's number)."""
     if not isinstance(field, forms.ChoiceField | forms.ModelChoiceField):
@@ -387,7 +398,7 @@ class CallPlaceForm(OptionFormMixin, forms.Form):
         for name in ("account", "application", "to_type", "flow_type"):
             self.fields[name].widget.attrs.update(refresh_attrs(url, "#call-form"))
         self.fields["account"].initial = account.pk
-        self.fields["account"].help_text = f"{provider.label} account."
+        self.fields["account"].help_text = _account_help(provider)
         applications = Application.objects.filter(account=account).order_by("name")
         self.fields["application"].queryset = applications
         self.fields["application"].initial = next(iter(applications), None)

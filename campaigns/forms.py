@@ -230,8 +230,9 @@ def rule_rows(campaign: Campaign | None, data: Any = None) -> tuple[WindowRows, 
 class ContactUploadForm(forms.Form):
     file = forms.FileField(
         label="Contacts file (CSV)",
-        help_text="CSV (UTF-8; commas, semicolons or tabs) with a `number` column, optionally "
-        "`timezone`; other columns become {{custom.NAME}} variables."
+        # Help text is shown escaped, as typed: quotes, not Markdown's backticks.
+        help_text='CSV (UTF-8; commas, semicolons or tabs) with a "number" column, optionally '
+        '"timezone"; other columns become {{custom.NAME}} variables.'
     )
 
 

@@ -12,6 +12,7 @@ from calls.services import placing
 from portal.models import Role
 from portal.roles import role_required
 from portal.services import Actor, IdempotencyConflict
+from voiceapps.phone import international
 
 
 @role_required(Role.OPERATOR)
@@ -33,7 +34,10 @@ def call_new(request: HttpRequest) -> HttpResponse:
                 if replayed:
                     messages.info(request, "This form was already sent; here is its call.")
                 else:
-                    messages.success(request, f"Call to {call.to_display} queued.")
+                    # Not "queued": the page it lands on is live, and a state in the message
+                    # would stand above the call's status long after it moved on.
+                    messages.success(request, f"Call to {international(call.to_display)} placed: "
+                                              "this page follows it from the queue to its end.")
                 return redirect("call_detail", pk=call.pk)
     else:
         form = CallPlaceForm(refresh_from=request.GET if request.GET else None)

@@ -14,9 +14,13 @@ from voiceapps import phone
 register = template.Library()
 
 ROW = (
-    '<tr><td>{}</td><td>{}</td><td>{}{}</td><td data-field="state-{}">{}{}</td>'
+    '<tr><td>{}</td><td{}>{}</td><td>{}{}</td><td class="prose" data-field="state-{}">{}{}</td>'
     '<td data-field="outcome-{}">{}</td><td>{}</td></tr>\n'
 )
+# A number as people read it ("+44 7700 900000") stays on one line, as in the call log: split
+# at its spaces on a phone it reads as three numbers. A raw value (a refused row) may wrap.
+# The state, with a refused row's reason, is sentences: a readable width (.prose) on a phone.
+NUMBER_CELL = ' class="nowrap"'
 UNCERTAIN = ' <span class="muted">(uncertain)</span>'
 PROBLEM = '<br><span class="muted small">{}</span>'
 # The choices' labels, escaped once (each is a constant): a row escapes only what it read.
@@ -46,6 +50,7 @@ def _row(contact: Contact, call_url: str) -> str:
     attempts = ", ".join(_attempt(attempt, call_url) for attempt in contact.table_attempts)
     return ROW.format(
         contact.row or "API",
+        NUMBER_CELL if contact.e164 else "",
         escape(phone.international(contact.e164) if contact.e164 else contact.raw_number),
         escape(", ".join(contact.timezones)),
         UNCERTAIN if contact.timezone_ambiguous else "",

@@ -4,8 +4,9 @@
 // server nothing), no confirm dialog is open and nobody is typing in the region (a poll's
 // answer that arrives while the dialog is open is dropped). After a
 // swap, every [data-field] whose text changed is briefly highlighted, the keyboard focus
-// goes back to the element that had it, and a <details> the reader had opened (by its id)
-// stays open: a row's panel closed under the reader's pointer as its status changed.
+// goes back to the element that had it (by its id, or its place in its row), and a <details>
+// the reader had opened (by its id) stays open: a row's panel closed under the reader's
+// pointer as its status changed.
 // An answer may send an element the page already shows as it is as an empty placeholder with
 // its id and data-kept (the call log sends only the rows that changed): the page's own
 // element takes its place, as it is (its highlight is not replayed).
@@ -42,6 +43,29 @@
         !live(region)) event.preventDefault();
   });
 
+  // Where the keyboard focus is, to put it back after a swap: the element's id, or for one
+  // without (a row's Hang up button or link) its row's id and its place among the row's
+  // controls. A call log row changes under a keyboard user every second or two: the focus
+  // fell back to the top of the page, and Enter then hung up nothing.
+  var CONTROLS = "a[href], button, input:not([type=hidden]), select, textarea, summary";
+  function focusedPlace(region, active) {
+    if (!active || !region.contains(active) || active === region) return null;
+    if (active.id) return {id: active.id};
+    var holder = active.parentElement.closest("[id]");
+    if (!holder || holder === region || !region.contains(holder)) return null;
+    var index = Array.prototype.indexOf.call(holder.querySelectorAll(CONTROLS), active);
+    return index < 0 ? null : {holder: holder.id, index: index, tag: active.tagName};
+  }
+  function refound(place) {
+    if (place.id) return document.getElementById(place.id);
+    var holder = document.getElementById(place.holder);
+    if (!holder) return null;
+    var controls = holder.querySelectorAll(CONTROLS);
+    var same = controls[place.index];
+    // Gone (a call that ended has no Hang up): the row's first control keeps the reader's place.
+    return same && same.tagName === place.tag ? same : controls[0] || null;
+  }
+
   var before = null;
   var replaced = null; // the region being swapped out, which holds the kept elements
   var focused = null;
@@ -61,8 +85,7 @@
     region.querySelectorAll("[data-field]").forEach(function (field) {
       before[field.getAttribute("data-field")] = field.textContent.trim();
     });
-    var active = document.activeElement;
-    focused = active && region.contains(active) && active.id ? active.id : null;
+    focused = focusedPlace(region, document.activeElement);
     opened = Array.prototype.map.call(region.querySelectorAll("details[id][open]"),
                                       function (details) { return details.id; });
   });
@@ -88,7 +111,7 @@
       if (was !== undefined && was !== field.textContent.trim()) field.classList.add("changed");
     });
     before = null;
-    var again = focused && document.getElementById(focused);
+    var again = focused && refound(focused);
     if (again && again !== document.activeElement) again.focus();
     focused = null;
     opened.forEach(function (id) {

@@ -3,6 +3,8 @@ pages: saved through the services, audited, refusals shown on the form."""
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from django.utils import timezone
 
@@ -93,6 +95,18 @@ def test_an_admin_creates_a_rule_and_the_audit_log_says_so(client_for, admin_use
     assert entry.actor == admin_user and entry.changes["channels"] == ["Ops mail"]
 
 
+def test_a_new_rule_without_any_channel_says_where_its_alerts_go_and_how_to_add_one(
+    client_for, admin_user
+):
+    client = client_for(admin_user)
+    page = html.unescape(client.get("/settings/alerts/rules/new").content.decode())
+    assert "No channel yet: this rule's alerts show on the Alerts page only" in page
+
+    AlertChannelFactory(name="Ops mail")
+    page = client.get("/settings/alerts/rules/new").content.decode()
+    assert "No channel yet" not in page and "Ops mail" in page
+
+
 def test_a_rule_change_is_audited_with_before_and_after(client_for, admin_user):
     rule = AlertRuleFactory(name="Slow answers", kind="answer_latency", threshold=50)
     client_for(admin_user).post(f"/settings/alerts/rules/{rule.pk}/", {
@@ -121,6 +135,9 @@ def test_a_new_signed_webhook_shows_its_secret_once(client_for, admin_user):
     secret = response.context["secret"]
     assert secret.startswith("whsec_") and secret in response.content.decode()
     assert "no-store" in response["Cache-Control"]  # no browser cache keeps the secret
+    # Shown once and long: a Copy button for it, as an API token has.
+    assert 'id="channel-secret"' in response.content.decode()
+    assert 'data-copy="#channel-secret">Copy</button>' in response.content.decode()
     settings_page = client.get("/settings/alerts/").content.decode()
     assert secret not in settings_page and f"••••{secret[-4:]}" in settings_page
 

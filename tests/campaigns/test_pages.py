@@ -400,9 +400,9 @@ def test_the_contacts_table_shows_each_contact_and_attempt_as_people_read_them(
     text = re.sub(r">\s+<", "><", table.content.decode())  # the layout's line breaks aside
 
     assert (
-        "<tr><td>2</td><td>+31 20 123 4567</td>"
+        '<tr><td>2</td><td class="nowrap">+31 20 123 4567</td>'
         '<td>America/New_York, America/Chicago <span class="muted">(uncertain)</span></td>'
-        f'<td data-field="state-{called.pk}">Waiting for a retry</td>'
+        f'<td class="prose" data-field="state-{called.pk}">Waiting for a retry</td>'
         f'<td data-field="outcome-{called.pk}">Busy</td>'
         f'<td><a href="/calls/{call.pk}/">#1</a> Busy, #2 Not placed</td></tr>'
     ) in text
@@ -598,6 +598,27 @@ def test_a_rehearsal_offers_delete_but_not_copy(client_for, operator_user, appli
         f"/campaigns/{rehearsal.pk}/").content.decode()
 
 
+def test_an_ended_rehearsal_points_to_rehearsing_again_not_to_a_copy_it_lacks(
+    client_for, operator_user, application
+):
+    campaign = CampaignFactory(application=application, name="Renewals")
+    rehearsal = CampaignFactory(application=application, rehearsal_of=campaign,
+                                status=CampaignStatus.STOPPED)
+
+    page = client_for(operator_user).get(f"/campaigns/{rehearsal.pk}/").content.decode()
+
+    assert "copy it (above)" not in page and "/copy" not in page
+    assert "This rehearsal is stopped and calls no one again" in page
+    assert f'Rehearse on the sandbox on <a href="/campaigns/{campaign.pk}/">Renewals</a>' in page
+
+
+def test_the_upload_help_names_its_columns_without_markdown_backticks(client_for, operator_user):
+    page = client_for(operator_user).get(f"/campaigns/{CampaignFactory().pk}/").content.decode()
+
+    assert "`" not in page.split('id="id_file_helptext"')[1].split("</p>")[0]
+    assert "with a &quot;number&quot; column, optionally &quot;timezone&quot;" in page
+
+
 def test_deleting_the_last_campaign_goes_back_to_the_list_and_its_empty_state(
     client_for, operator_user, application
 ):
@@ -682,7 +703,7 @@ def test_the_live_table_answers_with_the_filtered_rows(client_for, viewer_user, 
     ).content.decode()
 
     assert table.strip().startswith('<div id="contacts"')
-    assert "+1 212-555-1234" in table and table.count('<td data-field="state-') == 1
+    assert "+1 212-555-1234" in table and table.count('data-field="state-') == 1
     assert (f'hx-get="/campaigns/{campaign.pk}/contact-table?number=%2B1+212+555+1234"'
             in table)
 
@@ -708,7 +729,7 @@ def test_the_unfiltered_poll_counts_nothing_and_a_filtered_one_counts_what_it_se
         table = client.get(url, {"state": "done"}).content.decode()
 
     assert contact_counts(unfiltered) == []
-    assert len(contact_counts(filtered)) == 1 and table.count('<td data-field="state-') == 2
+    assert len(contact_counts(filtered)) == 1 and table.count('data-field="state-') == 2
 
 
 def test_a_filter_matching_no_contact_says_so_with_a_way_back(client_for, viewer_user,
@@ -1170,7 +1191,7 @@ def test_the_contacts_table_is_sent_again_for_each_change_it_shows(
         (lambda: pending.attempts.update(outcome="busy", call=CallFactory()),
          "</a> Busy</td>"),
         (lambda: Contact.objects.filter(pk=pending.pk).update(state="retry"),
-         f'<td data-field="state-{pending.pk}">Waiting for a retry</td>'),
+         f'<td class="prose" data-field="state-{pending.pk}">Waiting for a retry</td>'),
         (lambda: Contact.objects.filter(pk=pending.pk).update(outcome="busy"),
          f'<td data-field="outcome-{pending.pk}">Busy</td>'),
         (lambda: Contact.objects.filter(pk=pending.pk).update(problem="Moved abroad"),

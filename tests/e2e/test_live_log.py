@@ -167,6 +167,35 @@ def test_a_changed_row_is_replaced_in_place_and_the_other_rows_stay_as_they_are(
         True, False, True]
 
 
+def test_the_keyboard_focus_stays_on_a_rows_hang_up_as_the_log_changes(live_server, browser):
+    """A row's Hang up and link have no id: as its call rang and was answered, the focus
+    fell back to the top of the page, and Enter then did nothing."""
+    from playwright.sync_api import expect
+
+    role_groups_restored()
+    UserFactory(username="otto", role=Role.OPERATOR)
+    account = ProviderAccountFactory(vonage=True)
+    first, second = (CallFactory(account=account, provider="vonage", status="ringing",
+                                 provider_call_id=f"uuid-{n}") for n in range(2))
+    Call.objects.update(updated_at=timezone.now() - timedelta(minutes=1))
+    page = browser.new_context().new_page()
+    sign_in(page, live_server.url, "otto", "/calls/")
+    hang_up = page.locator(f"#call-{first.pk} button", has_text="Hang up")
+    hang_up.focus()
+
+    Call.objects.filter(pk=first.pk).update(status=CallStatus.ANSWERED, updated_at=timezone.now())
+    expect(page.locator(f"#call-{first.pk} .pill")).to_have_text("Answered", timeout=LIVE)
+    expect(hang_up).to_be_focused()
+
+    # In a row the answer keeps as it is (another row changed), too.
+    Call.objects.filter(pk=second.pk).update(status=CallStatus.ANSWERED,
+                                             updated_at=timezone.now())
+    expect(page.locator(f"#call-{second.pk} .pill")).to_have_text("Answered", timeout=LIVE)
+    expect(hang_up).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#confirm-dialog")).to_be_visible()
+
+
 def reload(call: Call) -> Call:
     call.refresh_from_db()
     return call

@@ -127,6 +127,13 @@ def test_a_new_secret_replaces_the_old_one_and_shows_once(admin):
     assert new != old and new in response.content.decode()
 
 
+def test_a_secret_shown_once_has_a_copy_button_for_it(admin):
+    """Shown once and long: a Copy button (as an API token's) rather than select-and-copy."""
+    subscription = SubscriptionFactory()
+    page = admin.post(f"/settings/forwarding/{subscription.pk}/secret").content.decode()
+    assert 'id="secret"' in page and 'data-copy="#secret">Copy</button>' in page
+
+
 def test_deleting_asks_first_and_removes_it(admin):
     subscription = SubscriptionFactory()
     page = admin.get(f"/settings/forwarding/{subscription.pk}/").content.decode()

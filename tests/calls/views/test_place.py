@@ -47,6 +47,19 @@ def test_the_form_shows_exactly_the_options_the_provider_takes(fake_provider, cl
     assert endpoint_types == set(PROVIDERS[kind].ENDPOINTS)
 
 
+def test_a_sandbox_account_says_which_numbers_answer_how(fake_provider, client_for,
+                                                         operator_user):
+    """The test call's "Who answers" has its twin here: the last four digits decide."""
+    client = client_for(operator_user)
+    sandbox, vonage = vonage_setup(fake_provider, kind="sandbox"), vonage_setup(fake_provider)
+
+    html = client.get(f"/calls/new?account={sandbox.account.pk}").content.decode()
+    assert "chosen by the last four digits of the number called (0001 busy, 0002 no answer" in html
+    assert "0009 rejected, 0000 human)" in html
+    html = client.get(f"/calls/new?account={vonage.account.pk}").content.decode()
+    assert "last four digits" not in html and "Vonage account." in html
+
+
 def test_a_random_caller_id_is_offered_only_where_the_provider_picks_one(
         fake_provider, client_for, operator_user):
     client = client_for(operator_user)
@@ -150,6 +163,16 @@ def test_a_vonage_sip_call_with_advanced_options_is_placed(fake_provider, client
     assert call.tag == {"name": "Ada"}
     entry = AuditEntry.objects.get(action="call.place")
     assert (entry.changes["via"], entry.token, entry.actor) == ("form", None, operator_user)
+
+
+def test_the_message_after_placing_a_call_names_no_state_the_live_page_outgrows(
+        fake_provider, client_for, operator_user):
+    """The call page is live: "Call to … queued." stood above "Completed" to the end."""
+    response = client_for(operator_user).post(
+        "/calls/new", form_data(vonage_setup(fake_provider)), follow=True)
+
+    assert [str(message) for message in response.context["messages"]] == [
+        "Call to +31 6 12345678 placed: this page follows it from the queue to its end."]
 
 
 def test_a_voice_gateway_call_with_amd_hooks_and_streams_is_placed(fake_provider, client_for,
