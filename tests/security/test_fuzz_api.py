@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 from portal.wsgi import application
 from tests.security.world import Retired
 
-# Examples per operation (valid and invalid together). 25 here, about three minutes on SQLite;
+# Examples per operation (valid and invalid together). 25 here, about a minute on SQLite (2 cores);
 # .ci/run sets 100 on PostgreSQL, where it found the NUL, overflow and date 500s of issue 25.
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
 
