@@ -22,7 +22,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from calls.api.views import BAD_FIELD, IDEMPOTENCY_PARAMETER, idempotency_key
+from calls.api.views import (
+    BAD_FIELD,
+    IDEMPOTENCY_KEY_REUSED,
+    IDEMPOTENCY_PARAMETER,
+    idempotency_key,
+)
 from campaigns.api.serializers import (
     CampaignSerializer,
     CampaignUpdateSerializer,
@@ -37,7 +42,14 @@ from campaigns.api.serializers import (
     SuppressionListSerializer,
 )
 from campaigns.filters import CampaignFilter, ContactFilter, SuppressedNumberFilter
-from campaigns.models import Campaign, Contact, HeldBack, SuppressedNumber, SuppressionList
+from campaigns.models import (
+    Campaign,
+    CampaignStatus,
+    Contact,
+    HeldBack,
+    SuppressedNumber,
+    SuppressionList,
+)
 from campaigns.results import result_row
 from campaigns.selectors import (
     campaign_board,
@@ -48,10 +60,11 @@ from campaigns.selectors import (
 from campaigns.services import campaigns, contacts, rehearsal, suppression, uploads
 from portal.api.generics import ListApi
 from portal.api.parsers import JSONParser
+from portal.api.schema import api_error
 from portal.api.serializers import NoBodySerializer, StrictSerializer
 from portal.roles import ViewerReadsAdminWrites
 from portal.services import Actor, StateConflict
-from voiceapps.api.serializers import ErrorSerializer
+from voiceapps.api.views import ACCOUNT_RETIRED
 
 
 def _campaigns() -> QuerySet[Campaign]:
@@ -64,11 +77,13 @@ def _campaign_body(request: Request, campaign: Campaign) -> dict:
     return CampaignSerializer(campaign, context={"request": request}).data
 
 
-# What creating or copying a campaign answers (_made_response).
+# What creating or copying a campaign answers (_made_response): a campaign is made on its
+# account, which must be in use.
 MADE_RESPONSES = {
     201: CampaignSerializer,
     200: CampaignSerializer,
-    422: OpenApiResponse(description="Idempotency-Key reused."),
+    **ACCOUNT_RETIRED,
+    **IDEMPOTENCY_KEY_REUSED,
 }
 
 
@@ -120,7 +135,7 @@ class CampaignDetailApi(APIView):
 
     @extend_schema(
         request=CampaignUpdateSerializer,
-        responses=CampaignSerializer,
+        responses={200: CampaignSerializer, **ACCOUNT_RETIRED},  # moved onto a retired one
         summary="Change a draft or paused campaign",
     )
     def patch(self, request, pk: int):
@@ -135,11 +150,8 @@ class CampaignDetailApi(APIView):
     @extend_schema(
         responses={
             204: None,
-            409: OpenApiResponse(
-                ErrorSerializer,
-                description="The campaign, or a rehearsal of it, is running or paused: stop it "
-                "first.",
-            ),
+            409: api_error("The campaign, or a rehearsal of it, is running or paused: stop it "
+                       "first."),
         },
         summary="Delete a draft, stopped or finished campaign with its contacts, attempts, "
         "results and rehearsals (its calls stay in the call log)",
@@ -152,12 +164,15 @@ class CampaignDetailApi(APIView):
 
 
 def _action_view(action: str) -> type[APIView]:
+    # Starting and resuming send calls on the campaign's account (refused if it is retired).
+    sends = campaigns.TRANSITIONS[action][1] == CampaignStatus.RUNNING
+
     class CampaignActionApi(APIView):
         account_scoped = False
 
         @extend_schema(
             request=NoBodySerializer,
-            responses=CampaignSerializer,
+            responses={200: CampaignSerializer, **(ACCOUNT_RETIRED if sends else {})},
             summary=f"{action.capitalize()} a campaign",
             operation_id=f"campaigns_{action}",
         )
@@ -263,8 +278,9 @@ class CampaignContactsApi(_ContactsPageApi):
         # wraps a list in the view's pagination (GET's) whatever the method.
         responses={201: {"type": "array", "items": {"$ref": "#/components/schemas/Contact"}},
                    202: ContactImportSerializer,
-                   409: OpenApiResponse(ErrorSerializer, description="The campaign is stopped "
-                                        "or finished: it calls no one again. Copy it.")},
+                   409: api_error("The campaign is stopped or finished: it calls no one again. "
+                              "Copy it."),
+                   **IDEMPOTENCY_KEY_REUSED},
         summary="Add contacts: a list (each checked, 201) or a whole CSV (202, an "
         "import whose progress GET …/imports/{id} shows)",
     )
@@ -483,10 +499,7 @@ class SuppressionListNumbersApi(ListModelMixin, GenericAPIView):
 
 # One number of a do-not-call list: read by viewers, removed by admins only, since removing
 # it lets campaigns call someone who asked not to be called.
-NOT_LISTED = OpenApiResponse(
-    ErrorSerializer,
-    description="No such list, or the number is not on it (`error` is `not_found`).",
-)
+NOT_LISTED = api_error("No such list, or the number is not on it (`error` is `not_found`).")
 NUMBER_PARAMETER = OpenApiParameter(
     "number",
     OpenApiTypes.STR,

@@ -347,7 +347,7 @@ def test_deleting_a_running_campaign_through_the_api_is_a_409_until_it_stops(
     deleted = api.delete(path)
     assert deleted.status_code == 204 and not deleted.content
     schema = api.get(reverse("api_schema"), HTTP_ACCEPT="application/json").json()
-    assert set(schema["paths"]["/api/v1/campaigns/{id}"]["delete"]["responses"]) == {"204", "409"}
+    assert {"204", "409"} <= set(schema["paths"]["/api/v1/campaigns/{id}"]["delete"]["responses"])
     assert api.get(path).status_code == 404 and api.delete(path).status_code == 404
 
 
