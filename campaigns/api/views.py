@@ -64,7 +64,7 @@ from portal.api.schema import api_error
 from portal.api.serializers import NoBodySerializer, StrictSerializer
 from portal.roles import ViewerReadsAdminWrites
 from portal.services import Actor, StateConflict
-from voiceapps.api.views import ACCOUNT_RETIRED
+from voiceapps.api.views import ACCOUNT_RETIRED, ACCOUNT_RETIRED_SENTENCE
 
 
 def _campaigns() -> QuerySet[Campaign]:
@@ -126,6 +126,16 @@ def _made_response(request, campaign: Campaign, replayed: bool) -> Response:
     )
 
 
+def _status_conflict(*, on_retired_account: bool) -> dict:
+    """The 409 of an action the campaign's status refuses (services.StateConflict), and of its
+    retired account where the action sends or moves calls onto one: one status, one sentence."""
+    sentence = ("The campaign's status does not allow this now; `detail` says why (say, a "
+                "running campaign cannot start, or is changed only once paused).")
+    if on_retired_account:
+        sentence = f"{sentence} Or: {ACCOUNT_RETIRED_SENTENCE}"
+    return {409: api_error(sentence)}
+
+
 class CampaignDetailApi(APIView):
     account_scoped = False
 
@@ -135,7 +145,8 @@ class CampaignDetailApi(APIView):
 
     @extend_schema(
         request=CampaignUpdateSerializer,
-        responses={200: CampaignSerializer, **ACCOUNT_RETIRED},  # moved onto a retired one
+        # 409 also when moved onto a retired account
+        responses={200: CampaignSerializer, **_status_conflict(on_retired_account=True)},
         summary="Change a draft or paused campaign",
     )
     def patch(self, request, pk: int):
@@ -172,7 +183,7 @@ def _action_view(action: str) -> type[APIView]:
 
         @extend_schema(
             request=NoBodySerializer,
-            responses={200: CampaignSerializer, **(ACCOUNT_RETIRED if sends else {})},
+            responses={200: CampaignSerializer, **_status_conflict(on_retired_account=sends)},
             summary=f"{action.capitalize()} a campaign",
             operation_id=f"campaigns_{action}",
         )

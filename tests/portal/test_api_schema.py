@@ -61,9 +61,12 @@ def test_a_refused_delete_is_a_documented_409(operations, label):
     _error(operations[label], "409")
 
 
-def test_pausing_and_stopping_are_not_refused_on_a_retired_account(operations):
+def test_pausing_and_stopping_are_refused_only_by_the_campaigns_status_not_a_retired_account(
+        operations):
     for action in ("pause", "stop"):
-        assert "409" not in operations[f"POST /api/v1/campaigns/{{id}}/{action}"]["responses"]
+        conflict = _error(operations[f"POST /api/v1/campaigns/{{id}}/{action}"], "409")
+        assert "status" in conflict["description"]
+        assert "retired" not in conflict["description"]
 
 
 def test_every_operation_documents_the_errors_any_request_can_get(operations):

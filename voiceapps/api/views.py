@@ -61,9 +61,10 @@ def provider_errors() -> Iterator[None]:
 PROVIDER_ERROR = {502: api_error(
     "The provider refused or did not answer; `detail` has its words.")}
 # Anything new asked of a retired account (services.refuse_if_retired), wherever it is asked.
-ACCOUNT_RETIRED = {409: api_error(
+ACCOUNT_RETIRED_SENTENCE = (
     "The provider account is retired, so nothing new goes out on it or is made on it; `detail` "
-    "names it. An admin can bring it back: POST /api/v1/accounts/{id}/reactivate.")}
+    "names it. An admin can bring it back: POST /api/v1/accounts/{id}/reactivate.")
+ACCOUNT_RETIRED = {409: api_error(ACCOUNT_RETIRED_SENTENCE)}
 
 
 # Accounts ----------------------------------------------------------------------------------
