@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -26,7 +25,7 @@ from alerts.api.serializers import (
 from alerts.filters import AlertFilter
 from alerts.models import AlertChannel, AlertRule
 from portal.api.generics import ListApi, ObjectApi
-from portal.api.responses import secret_response
+from portal.api.responses import location, secret_response
 from portal.api.serializers import NoBodySerializer
 from portal.roles import AdminOnly
 from portal.services import Actor
@@ -57,7 +56,7 @@ class AlertRuleListCreateApi(ListApi):
         rule = services.alert_rule_create(actor=Actor.from_request(request), values=values,
                                           channels=channels)
         return Response(AlertRuleSerializer(rule).data, status=status.HTTP_201_CREATED,
-                        headers={"Location": reverse("api_alert_rule", args=[rule.pk])})
+                        headers=location(request, "api_alert_rule", rule.pk))
 
 
 class AlertRuleDetailApi(ObjectApi):
@@ -94,9 +93,9 @@ class AlertChannelListCreateApi(ListApi):
         channel, secret = services.alert_channel_create(actor=Actor.from_request(request),
                                                         values=data.validated_data)
         channel.secret = secret
-        location = reverse("api_alert_channel", args=[channel.pk])
         return secret_response(AlertChannelCreatedSerializer(channel).data,
-                               status=status.HTTP_201_CREATED, headers={"Location": location})
+                               status=status.HTTP_201_CREATED,
+                               headers=location(request, "api_alert_channel", channel.pk))
 
 
 class AlertChannelDetailApi(ObjectApi):

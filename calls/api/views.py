@@ -15,7 +15,6 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -55,6 +54,7 @@ from calls.services.test_call import test_call_place
 from portal.api.generics import ListApi, ObjectApi
 from portal.api.pagination import LogPagination, ReceivedPagination, StoryPagination
 from portal.api.renderers import CsvExportMixin
+from portal.api.responses import location
 from portal.api.schema import api_error
 from portal.api.serializers import (
     NoBodySerializer,
@@ -175,7 +175,7 @@ class CallProfileListCreateApi(ListApi):
         profile = profiles.call_profile_create(actor=Actor.from_request(request),
                                                **data.validated_data)
         return Response(CallProfileSerializer(profile).data, status=status.HTTP_201_CREATED,
-                        headers={"Location": reverse("api_call_profile", args=[profile.pk])})
+                        headers=location(request, "api_call_profile", profile.pk))
 
 
 class CallProfileDetailApi(ObjectApi):

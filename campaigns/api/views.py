@@ -11,7 +11,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -60,6 +59,7 @@ from campaigns.selectors import (
 from campaigns.services import campaigns, contacts, rehearsal, suppression, uploads
 from portal.api.generics import ListApi
 from portal.api.parsers import JSONParser
+from portal.api.responses import location
 from portal.api.schema import api_error
 from portal.api.serializers import NoBodySerializer, StrictSerializer
 from portal.roles import ViewerReadsAdminWrites
@@ -324,7 +324,7 @@ class CampaignContactsApi(_ContactsPageApi):
         return Response(
             ContactImportSerializer(upload).data,
             status=status.HTTP_202_ACCEPTED,
-            headers={"Location": reverse("api_campaign_import", args=[campaign.pk, upload.pk])},
+            headers=location(request, "api_campaign_import", campaign.pk, upload.pk),
         )
 
 
@@ -441,7 +441,7 @@ class SuppressionListListCreateApi(ListApi):
         return Response(
             SuppressionListSerializer(made).data,
             status=status.HTTP_201_CREATED,
-            headers={"Location": reverse("api_suppression_list", args=[made.pk])},
+            headers=location(request, "api_suppression_list", made.pk),
         )
 
 

@@ -9,7 +9,7 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     path("me", views.MeApi.as_view(), name="api_me"),
     path("tokens", views.TokenListCreateApi.as_view(), name="api_tokens"),
-    path("tokens/<id:pk>", views.TokenRevokeApi.as_view(), name="api_token"),
+    path("tokens/<id:pk>", views.TokenDetailApi.as_view(), name="api_token"),
     path("users", views.UserListCreateApi.as_view(), name="api_users"),
     path("users/<id:pk>", views.UserDetailApi.as_view(), name="api_user"),
     path("users/<id:pk>/unlock", views.UserUnlockApi.as_view(), name="api_user_unlock"),

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from portal import lockout, services, twofactor
 from portal.api.generics import ListApi
 from portal.api.pagination import LogPagination
-from portal.api.responses import secret_response
+from portal.api.responses import location, secret_response
 from portal.api.serializers import (
     ApiTokenCreatedSerializer,
     ApiTokenCreateSerializer,
@@ -94,11 +94,17 @@ class TokenListCreateApi(ListApi):
         )
         token.token = raw
         return secret_response(ApiTokenCreatedSerializer(token).data,
-                               status=status.HTTP_201_CREATED)
+                               status=status.HTTP_201_CREATED,
+                               headers=location(request, "api_token", token.pk))
 
 
-class TokenRevokeApi(APIView):
+class TokenDetailApi(APIView):
     permission_classes = [AnyRole]
+
+    @extend_schema(responses=ApiTokenSerializer, summary="Read one of your API tokens "
+                   "(never its value, which only its creation answers)")
+    def get(self, request, pk: int):
+        return Response(ApiTokenSerializer(get_object_or_404(request.user.api_tokens, pk=pk)).data)
 
     @extend_schema(responses={204: None}, summary="Revoke one of your API tokens")
     def delete(self, request, pk: int):
@@ -137,7 +143,8 @@ class UserListCreateApi(GenericAPIView):
             password=data.validated_data["password"],
         )
         return Response(UserSerializer(_with_sign_in_state(user)).data,
-                        status=status.HTTP_201_CREATED)
+                        status=status.HTTP_201_CREATED,
+                        headers=location(request, "api_user", user.pk))
 
 
 class UserDetailApi(APIView):

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api.generics import ListApi, ObjectApi
+from portal.api.responses import location
 from portal.api.schema import api_error
 from portal.api.serializers import NoBodySerializer, read_body
 from portal.models import Role
@@ -84,7 +85,8 @@ class AccountListCreateApi(ListApi):
         kind = data.pop("kind")
         account = services.account_create(actor=Actor.from_request(request), kind=kind,
                                           values=data)
-        return Response(self.get_serializer(account).data, status=status.HTTP_201_CREATED)
+        return Response(self.get_serializer(account).data, status=status.HTTP_201_CREATED,
+                        headers=location(request, "api_account", account.pk))
 
 
 class AccountDetailApi(ObjectApi):
@@ -208,7 +210,8 @@ class ApplicationListCreateApi(ListApi):
         account = data.pop("account")
         application = services.application_create(actor=Actor.from_request(request),
                                                   account=account, values=data)
-        return Response(self.get_serializer(application).data, status=status.HTTP_201_CREATED)
+        return Response(self.get_serializer(application).data, status=status.HTTP_201_CREATED,
+                        headers=location(request, "api_application", application.pk))
 
 
 class ApplicationDetailApi(ObjectApi):
@@ -305,7 +308,8 @@ class NumberListCreateApi(ListApi):
         number = services.number_create(
             actor=Actor.from_request(request), account=data["account"], e164=data["e164"],
             capabilities=data.get("capabilities", ()), description=data.get("description", ""))
-        return Response(self.get_serializer(number).data, status=status.HTTP_201_CREATED)
+        return Response(self.get_serializer(number).data, status=status.HTTP_201_CREATED,
+                        headers=location(request, "api_number", number.pk))
 
 
 class NumberDetailApi(ObjectApi):

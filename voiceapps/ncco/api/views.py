@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from portal.api.exceptions import Conflict, error_body
 from portal.api.generics import ListApi
+from portal.api.responses import location
 from portal.api.schema import api_error
 from portal.api.serializers import read_body
 from portal.params import query_int
@@ -125,7 +126,8 @@ class NccoListApi(ListApi):
         except services.NccoRejected as exc:
             return rejected(exc.report)
         return Response(_detail(saved.version.document, saved.warnings),
-                        status=status.HTTP_201_CREATED)
+                        status=status.HTTP_201_CREATED,
+                        headers=location(request, "api_ncco", saved.version.document_id))
 
 
 class NccoDetailApi(APIView):
@@ -208,7 +210,8 @@ class NccoVersionRestoreApi(APIView):
         except services.NccoRejected as exc:
             return rejected(exc.report)
         return Response(VersionDetailSerializer(saved.version).data,
-                        status=status.HTTP_201_CREATED)
+                        status=status.HTTP_201_CREATED,
+                        headers=location(request, "api_ncco_version", pk, saved.version.number))
 
 
 class NccoDiffApi(APIView):
