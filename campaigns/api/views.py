@@ -343,7 +343,8 @@ class BoardSerializer(ProgressSerializer):
     outcomes = serializers.DictField(child=serializers.IntegerField())
     attempts = serializers.IntegerField()
     next_retries = RetrySerializer(many=True)
-    pace_achieved = serializers.FloatField(help_text="Calls per second over the last minute.")
+    pace_achieved = serializers.FloatField(
+        help_text="Calls per second over the last minute, since it last began dialing if later.")
     pace_set = serializers.DecimalField(
         max_digits=6, decimal_places=2, source="campaign.calls_per_second"
     )

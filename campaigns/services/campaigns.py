@@ -227,6 +227,10 @@ def campaign_transition(*, actor: Actor, campaign: Campaign, action: str) -> Cam
         changes = {"status": to, "updated_at": now}
         if action == "start":
             changes["started_at"] = now
+        if to == CampaignStatus.RUNNING:
+            # The pace's clock starts again too: a pause earns no calls to catch up with.
+            changes["dialing_since"] = max(now, campaign.starts_at)
+            changes["next_dial_at"] = None
         moved = Campaign.objects.filter(pk=campaign.pk, status__in=allowed_from).update(**changes)
         if not moved:
             campaign.refresh_from_db()
@@ -280,7 +284,8 @@ COPIED_SETTINGS = (
 NOT_COPIED = (
     "id", "name",  # "Copy of <name>"
     "status",  # a draft
-    "rehearsal_of", "next_dial_at", "held_back", "held_back_since",  # what running it did
+    "rehearsal_of", "next_dial_at", "dialing_since",  # what running it did
+    "held_back", "held_back_since",
     "created_by", "idempotency_key", "request_fingerprint",  # who asked, and how
     "created_at", "started_at", "updated_at",
 )

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -16,7 +17,8 @@ from django.utils import timezone
 from calls.models import Call
 from campaigns.models import Campaign, CampaignStatus, Contact, HeldBack
 from campaigns.selectors import board_cache_key
-from campaigns.services import scheduler, uploads
+from campaigns.services import campaigns, scheduler, uploads
+from portal.services import Actor
 from portal.templatetags.formats import moment
 from tests.campaigns.conftest import CALLER, campaigns_calling
 from tests.factories import (
@@ -1168,7 +1170,7 @@ def test_an_unchanged_board_read_in_another_order_is_a_204_listing_outcomes_alik
 def test_the_board_is_sent_again_when_its_pace_achieved_changes(client_for, viewer_user, calling):
     client = client_for(viewer_user)
     board = client.get(f"/campaigns/{calling.pk}/board").content.decode()
-    assert "pace 0.1/s achieved" in board  # two attempts ten seconds apart
+    assert "pace 0.03/s achieved" in board  # two attempts in the last minute
     AttemptFactory(contact=calling.contacts.filter(state="pending").first(),
                    created_at=timezone.now() - timedelta(seconds=25))
     cache.clear()
@@ -1176,7 +1178,28 @@ def test_the_board_is_sent_again_when_its_pace_achieved_changes(client_for, view
     response = client.get(f"/campaigns/{calling.pk}/board",
                           {"page_state": part_states(board)["board"]})
 
-    assert response.status_code == 200 and "pace 0.2/s achieved" in response.content.decode()
+    assert response.status_code == 200 and "pace 0.05/s achieved" in response.content.decode()
+
+
+def test_the_pace_achieved_counts_from_the_resume_not_the_pause(client_for, operator_user):
+    """Ten calls a second apart since a resume ten seconds ago: 1.00/s achieved, as set, not
+    the minute's calls before the pause spread over the pause too."""
+    campaign = CampaignFactory(status=CampaignStatus.PAUSED,
+                               starts_at=timezone.now() - timedelta(hours=1))
+    contacts = ContactFactory.create_batch(30, campaign=campaign, state="done")
+    now = timezone.now()
+    for second, contact in zip(range(50, 30, -1), contacts[:20], strict=True):
+        AttemptFactory(contact=contact, created_at=now - timedelta(seconds=second))
+    with time_machine.travel(now - timedelta(seconds=10), tick=False):
+        campaigns.campaign_transition(actor=Actor(user=operator_user), campaign=campaign,
+                                      action="resume")
+    for second, contact in zip(range(10, 0, -1), contacts[20:], strict=True):
+        AttemptFactory(contact=contact, created_at=now - timedelta(seconds=second))
+
+    with time_machine.travel(now, tick=False):
+        board = client_for(operator_user).get(f"/campaigns/{campaign.pk}/board")
+
+    assert "pace 1.00/s achieved of 1.00/s set" in board.content.decode()
 
 
 def test_the_contacts_table_is_sent_again_for_each_change_it_shows(
