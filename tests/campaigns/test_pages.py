@@ -271,6 +271,24 @@ def test_the_preview_and_results_files_quote_a_typed_formula(client_for, operato
     assert [row["number"] for row in results] == ["+31201234567", "'" + typed]
 
 
+def test_the_results_file_has_the_uploaded_columns_after_its_own(client_for, viewer_user,
+                                                                  with_columns):
+    """Operators match results to their list by its columns, not by row number: each upload's
+    extra columns in upload order, empty where a contact has none, a formula quoted."""
+    body = b"".join(client_for(viewer_user).get(
+        f"/campaigns/{with_columns.pk}/results.csv").streaming_content).decode()
+    header, *rows = csv_module.reader(io.StringIO(body))
+
+    assert header[-6:] == ["last_attempt_at", "first_name", "plan", "region", "custom.state",
+                           "vip"]
+    assert [row[2:3] + row[-5:] for row in rows] == [
+        ["+31201234567", "Ann", "'=1+2", "", "", ""],
+        ["+31201234568", "Bob", "Gold", "", "", ""],
+        ["+31201234569", "Cy", "", "North", "'@x", ""],
+        ["+31201234570", "", "", "", "", "yes"],
+    ]
+
+
 def test_after_an_upload_the_page_shows_the_contacts_it_says_were_added(
     client_for, operator_user
 ):
