@@ -174,6 +174,66 @@ def test_upload_preview_start_board_and_results(client_for, operator_user, appli
     assert results[0].startswith("contact,row,number,state") and len(results) == 4
 
 
+START_FORM = re.compile(r'<form method="post" action="/campaigns/(\d+)/start"')
+
+
+def test_the_preview_leads_on_to_start_the_campaign_or_back(client_for, operator_user,
+                                                            application):
+    client = client_for(operator_user)
+    campaign = CampaignFactory(application=application)
+    ContactFactory(campaign=campaign)
+
+    preview = client.get(f"/campaigns/{campaign.pk}/preview").content.decode()
+    assert START_FORM.findall(preview) == [str(campaign.pk)] and "Start campaign" in preview
+    assert f'<a class="button" href="/campaigns/{campaign.pk}/">Back to the campaign</a>' in preview
+
+    started = client.post(f"/campaigns/{campaign.pk}/start", follow=True)
+
+    assert started.redirect_chain == [(f"/campaigns/{campaign.pk}/", 302)]
+    assert "Campaign running." in started.content.decode()
+
+
+@pytest.mark.parametrize(("status", "contacts", "retired", "why"), [
+    ("draft", 0, False, "Nobody to call: it has no contacts; upload a CSV or add them through "
+                        "the API first."),
+    ("draft", 1, True, "is retired, so no campaign on it starts or resumes."),
+    ("running", 1, False, "This campaign is running already: its page follows its calls."),
+    ("paused", 1, False, "This campaign is paused: Resume it on its page."),
+    ("stopped", 1, False, "This campaign is stopped: it calls no one again. Copy it to call "
+                          "these contacts."),
+])
+def test_the_preview_says_why_a_campaign_cannot_start(client_for, operator_user, application,
+                                                       status, contacts, retired, why):
+    campaign = CampaignFactory(application=application, status=status)
+    ContactFactory.create_batch(contacts, campaign=campaign)
+    if retired:
+        application.account.retired_at = timezone.now()
+        application.account.save()
+
+    preview = client_for(operator_user).get(f"/campaigns/{campaign.pk}/preview").content.decode()
+
+    assert why in preview and not START_FORM.search(preview)
+    assert "Back to the campaign" in preview
+
+
+def test_an_ended_rehearsals_preview_points_to_its_campaign(client_for, operator_user):
+    rehearsal = CampaignFactory(status="finished", rehearsal_of=CampaignFactory())
+
+    preview = client_for(operator_user).get(f"/campaigns/{rehearsal.pk}/preview")
+
+    assert "Rehearse on the sandbox again on its campaign." in preview.content.decode()
+
+
+def test_a_viewer_is_told_an_operator_starts_it(client_for, viewer_user, application):
+    campaign = CampaignFactory(application=application)
+    ContactFactory(campaign=campaign)
+
+    preview = client_for(viewer_user).get(f"/campaigns/{campaign.pk}/preview").content.decode()
+
+    assert "An operator can start it." in preview and not START_FORM.search(preview)
+    assert "Back to the campaign" in preview
+
+
 # A file saved as UTF-16 without its mark reads as UTF-8 with a NUL after every letter, and
 # PostgreSQL cannot store a NUL; a value past 131,072 characters stops Python's csv reader.
 @pytest.mark.parametrize(("csv", "message"), [
