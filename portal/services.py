@@ -66,6 +66,11 @@ class StateConflict(ValidationError):
     error handler answers every service's the same way: 409 `conflict`."""
 
 
+class InUse(StateConflict):
+    """A delete refused while other objects still need this one (an account's applications or
+    calls, a document an application serves): delete or move those first. 409 in the API."""
+
+
 class IdempotencyConflict(Exception):
     """An Idempotency-Key its user already sent with a different request. One class for every
     service that answers the header, so the API's error handler answers each the same way."""

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import PROTECT, Model, ProtectedError
 from django.utils import timezone
 
-from portal.services import Actor, StateConflict, audit_record
+from portal.services import Actor, InUse, StateConflict, audit_record
 from voiceapps import hooks, phone
 from voiceapps.adapters import account_adapter
 from voiceapps.models import (
@@ -80,7 +80,7 @@ def _delete(*, actor: Actor, obj: Model, what: str, action: str, instead: str = 
             obj.delete()
     except ProtectedError as error:
         counts = Counter(type(protected) for protected in error.protected_objects)
-        raise ValidationError(_protected_message(what, counts, instead)) from None
+        raise InUse(_protected_message(what, counts, instead)) from None
 
 
 # Accounts ----------------------------------------------------------------------------------

@@ -55,6 +55,7 @@ from calls.services.test_call import test_call_place
 from portal.api.generics import ListApi, ObjectApi
 from portal.api.pagination import LogPagination, ReceivedPagination, StoryPagination
 from portal.api.renderers import CsvExportMixin
+from portal.api.schema import api_error
 from portal.api.serializers import (
     NoBodySerializer,
     StrictSerializer,
@@ -68,8 +69,7 @@ from portal.roles import (
     token_account_ids,
 )
 from portal.services import Actor
-from voiceapps.api.serializers import ErrorSerializer
-from voiceapps.api.views import PROVIDER_ERROR, ProviderFailed
+from voiceapps.api.views import ACCOUNT_RETIRED, PROVIDER_ERROR, ProviderFailed
 from voiceapps.models import CallProfile
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -84,8 +84,9 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 )
 
 
-BAD_FIELD = OpenApiResponse(ErrorSerializer, description="A bad or unknown parameter; `fields` "
-                                                        "names it.")
+BAD_FIELD = api_error("A bad or unknown parameter; `fields` names it.")
+IDEMPOTENCY_KEY_REUSED = {422: api_error("The Idempotency-Key was used for a different request "
+                                     "within 24 hours.")}
 
 
 def idempotency_key(request) -> str:
@@ -116,10 +117,10 @@ class CallListCreateApi(ListApi):
             202: CallSerializer,
             200: OpenApiResponse(CallSerializer, description="A replay of an earlier request "
                                                             "with the same Idempotency-Key."),
-            400: OpenApiResponse(description="Invalid input; `fields` names each problem, "
-                                             "such as options.ringing_timer or to.number."),
-            422: OpenApiResponse(description="The Idempotency-Key was used for a different "
-                                             "request within 24 hours."),
+            400: api_error("Invalid input; `fields` names each problem, such as "
+                       "options.ringing_timer or to.number."),
+            **ACCOUNT_RETIRED,
+            **IDEMPOTENCY_KEY_REUSED,
         },
         summary="Place an outbound call (sent to the provider by a worker)",
     )
@@ -234,9 +235,8 @@ class ControlConflictError(APIException):
 
 CONTROL_RESPONSES = {
     202: ControlResultSerializer,
-    400: OpenApiResponse(ErrorSerializer, description="A bad field; `fields` names it."),
-    409: OpenApiResponse(ErrorSerializer, description="The call has ended, or its provider "
-                                                      "and state do not allow this action."),
+    400: api_error("A bad field; `fields` names it."),
+    409: api_error("The call has ended, or its provider and state do not allow this action."),
     **PROVIDER_ERROR,
 }
 
@@ -369,9 +369,8 @@ class WebhookDeliveryReplayApi(APIView):
     @extend_schema(
         request=None,
         responses={200: DeliveryReplaySerializer,
-                   400: OpenApiResponse(ErrorSerializer, description="An unknown field, or a "
-                                        "delivery that cannot be applied (its account is gone, "
-                                        "its body is not an event).")},
+                   400: api_error("An unknown field, or a delivery that cannot be applied (its "
+                              "account is gone, its body is not an event).")},
         summary="Replay a webhook delivery: apply it again without checking its signature",
         description="It takes the path a live delivery takes; an event its call had already "
                     "is marked as a duplicate and changes nothing. Audited.",
@@ -401,9 +400,8 @@ class TestCallApi(APIView):
     @extend_schema(
         request=TestCallCreateSerializer,
         responses={202: CallSerializer,
-                   400: OpenApiResponse(ErrorSerializer, description="An unknown script or "
-                                        "application (`fields` names it), or no sandbox demo "
-                                        "to call through yet.")},
+                   400: api_error("An unknown script or application (`fields` names it), or no "
+                              "sandbox demo to call through yet.")},
         summary="Place a test call: the sandbox's demo flow to a scripted callee",
     )
     def post(self, request: Request) -> Response:

@@ -22,7 +22,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from calls.api.views import BAD_FIELD, IDEMPOTENCY_PARAMETER, idempotency_key
+from calls.api.views import (
+    BAD_FIELD,
+    IDEMPOTENCY_KEY_REUSED,
+    IDEMPOTENCY_PARAMETER,
+    idempotency_key,
+)
 from campaigns.api.serializers import (
     CampaignSerializer,
     CampaignUpdateSerializer,
@@ -37,7 +42,14 @@ from campaigns.api.serializers import (
     SuppressionListSerializer,
 )
 from campaigns.filters import CampaignFilter, ContactFilter, SuppressedNumberFilter
-from campaigns.models import Campaign, Contact, HeldBack, SuppressedNumber, SuppressionList
+from campaigns.models import (
+    Campaign,
+    CampaignStatus,
+    Contact,
+    HeldBack,
+    SuppressedNumber,
+    SuppressionList,
+)
 from campaigns.results import custom_columns, result_row
 from campaigns.selectors import (
     campaign_board,
@@ -48,10 +60,11 @@ from campaigns.selectors import (
 from campaigns.services import campaigns, contacts, rehearsal, suppression, uploads
 from portal.api.generics import ListApi
 from portal.api.parsers import JSONParser
+from portal.api.schema import api_error
 from portal.api.serializers import NoBodySerializer, StrictSerializer
 from portal.roles import ViewerReadsAdminWrites
 from portal.services import Actor, StateConflict
-from voiceapps.api.serializers import ErrorSerializer
+from voiceapps.api.views import ACCOUNT_RETIRED, ACCOUNT_RETIRED_SENTENCE
 
 
 def _campaigns() -> QuerySet[Campaign]:
@@ -64,11 +77,13 @@ def _campaign_body(request: Request, campaign: Campaign) -> dict:
     return CampaignSerializer(campaign, context={"request": request}).data
 
 
-# What creating or copying a campaign answers (_made_response).
+# What creating or copying a campaign answers (_made_response): a campaign is made on its
+# account, which must be in use.
 MADE_RESPONSES = {
     201: CampaignSerializer,
     200: CampaignSerializer,
-    422: OpenApiResponse(description="Idempotency-Key reused."),
+    **ACCOUNT_RETIRED,
+    **IDEMPOTENCY_KEY_REUSED,
 }
 
 
@@ -111,6 +126,16 @@ def _made_response(request, campaign: Campaign, replayed: bool) -> Response:
     )
 
 
+def _status_conflict(*, on_retired_account: bool) -> dict:
+    """The 409 of an action the campaign's status refuses (services.StateConflict), and of its
+    retired account where the action sends or moves calls onto one: one status, one sentence."""
+    sentence = ("The campaign's status does not allow this now; `detail` says why (say, a "
+                "running campaign cannot start, or is changed only once paused).")
+    if on_retired_account:
+        sentence = f"{sentence} Or: {ACCOUNT_RETIRED_SENTENCE}"
+    return {409: api_error(sentence)}
+
+
 class CampaignDetailApi(APIView):
     account_scoped = False
 
@@ -120,7 +145,8 @@ class CampaignDetailApi(APIView):
 
     @extend_schema(
         request=CampaignUpdateSerializer,
-        responses=CampaignSerializer,
+        # 409 also when moved onto a retired account
+        responses={200: CampaignSerializer, **_status_conflict(on_retired_account=True)},
         summary="Change a draft or paused campaign",
     )
     def patch(self, request, pk: int):
@@ -135,11 +161,8 @@ class CampaignDetailApi(APIView):
     @extend_schema(
         responses={
             204: None,
-            409: OpenApiResponse(
-                ErrorSerializer,
-                description="The campaign, or a rehearsal of it, is running or paused: stop it "
-                "first.",
-            ),
+            409: api_error("The campaign, or a rehearsal of it, is running or paused: stop it "
+                       "first."),
         },
         summary="Delete a draft, stopped or finished campaign with its contacts, attempts, "
         "results and rehearsals (its calls stay in the call log)",
@@ -152,12 +175,15 @@ class CampaignDetailApi(APIView):
 
 
 def _action_view(action: str) -> type[APIView]:
+    # Starting and resuming send calls on the campaign's account (refused if it is retired).
+    sends = campaigns.TRANSITIONS[action][1] == CampaignStatus.RUNNING
+
     class CampaignActionApi(APIView):
         account_scoped = False
 
         @extend_schema(
             request=NoBodySerializer,
-            responses=CampaignSerializer,
+            responses={200: CampaignSerializer, **_status_conflict(on_retired_account=sends)},
             summary=f"{action.capitalize()} a campaign",
             operation_id=f"campaigns_{action}",
         )
@@ -262,8 +288,9 @@ class CampaignContactsApi(_ContactsPageApi):
         # wraps a list in the view's pagination (GET's) whatever the method.
         responses={201: {"type": "array", "items": {"$ref": "#/components/schemas/Contact"}},
                    202: ContactImportSerializer,
-                   409: OpenApiResponse(ErrorSerializer, description="The campaign is stopped "
-                                        "or finished: it calls no one again. Copy it.")},
+                   409: api_error("The campaign is stopped or finished: it calls no one again. "
+                              "Copy it."),
+                   **IDEMPOTENCY_KEY_REUSED},
         summary="Add contacts: a list (each checked, 201) or a whole CSV (202, an "
         "import whose progress GET …/imports/{id} shows)",
     )
@@ -490,10 +517,7 @@ class SuppressionListNumbersApi(ListModelMixin, GenericAPIView):
 
 # One number of a do-not-call list: read by viewers, removed by admins only, since removing
 # it lets campaigns call someone who asked not to be called.
-NOT_LISTED = OpenApiResponse(
-    ErrorSerializer,
-    description="No such list, or the number is not on it (`error` is `not_found`).",
-)
+NOT_LISTED = api_error("No such list, or the number is not on it (`error` is `not_found`).")
 NUMBER_PARAMETER = OpenApiParameter(
     "number",
     OpenApiTypes.STR,

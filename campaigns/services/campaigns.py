@@ -162,7 +162,7 @@ def campaign_create(
 
 def campaign_update(*, actor: Actor, campaign: Campaign, values: Mapping[str, Any]) -> Campaign:
     if campaign.status not in EDITABLE:
-        raise ValidationError({"status": ["Pause the campaign to change it."]})
+        raise StateConflict("Pause the campaign to change it.")
     moved_to = values.get("account")
     if moved_to is not None and moved_to.pk != campaign.account_id:
         # Its own retired account stays (its other settings can change); moving onto one is
@@ -262,9 +262,8 @@ def campaign_transition(*, actor: Actor, campaign: Campaign, action: str) -> Cam
         moved = Campaign.objects.filter(pk=campaign.pk, status__in=allowed_from).update(**changes)
         if not moved:
             campaign.refresh_from_db()
-            raise ValidationError(
-                {"status": [f"A {campaign.get_status_display().lower()} campaign cannot {action}."]}
-            )
+            raise StateConflict(
+                f"A {campaign.get_status_display().lower()} campaign cannot {action}.")
         if action == "stop":
             campaign.contacts.filter(state__in=(ContactState.PENDING, ContactState.RETRY)).update(
                 state=ContactState.SKIPPED,

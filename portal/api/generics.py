@@ -4,10 +4,11 @@ ListApi is a list (`/api/v1/<things>`): GET pages the queryset, filtered by `fil
 if it has one, through `serializer_class`; its API reference says so with `list_summary`.
 ObjectApi is one object of a list (`/api/v1/<things>/<pk>`): GET shows it (`serializer_class`),
 PATCH hands the fields given (`update_serializer_class`, a StrictSerializer) to `change` and
-shows the object again, DELETE hands it to `remove`. `change` and `remove` call the pages'
-services, which check and audit, so the API and the pages cannot drift apart. The API
-reference of each method follows from the same class attributes, with the `summaries` a
-subclass gives."""
+shows the object again, DELETE hands it to `remove` (a subclass whose delete can be refused
+while something still needs the object says why in `refused_delete`, its documented 409).
+`change` and `remove` call the pages' services, which check and audit, so the API and the
+pages cannot drift apart. The API reference of each method follows from the same class
+attributes, with the `summaries` a subclass gives."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 
+from portal.api.schema import api_error
 from portal.api.serializers import read_body
 from portal.services import Actor
 
@@ -44,6 +46,7 @@ class ObjectApi(GenericAPIView):
     update_serializer_class: type[serializers.Serializer]
     summaries: dict[str, str]  # the API reference's line for "get", "patch" and "delete"
     tags: list[str] | None = None  # None: the reference files it under its URL
+    refused_delete = ""  # when `remove` refuses (portal.services.InUse): the 409's description
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -52,8 +55,10 @@ class ObjectApi(GenericAPIView):
                               summary=cls.summaries["get"]),
             patch=extend_schema(tags=cls.tags, request=cls.update_serializer_class,
                                 responses=cls.serializer_class, summary=cls.summaries["patch"]),
-            delete=extend_schema(tags=cls.tags, responses={204: None},
-                                 summary=cls.summaries["delete"]),
+            delete=extend_schema(
+                tags=cls.tags, summary=cls.summaries["delete"],
+                responses={204: None, **({409: api_error(cls.refused_delete)}
+                                         if cls.refused_delete else {})}),
         )(cls)
 
     def change(self, actor: Actor, obj: Model, values: dict[str, Any]) -> None:

@@ -1,3 +1,7 @@
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 
 
@@ -15,6 +19,17 @@ class LogPagination(CursorPagination):
     max_page_size = 500
     page_size_query_param = "page_size"
     ordering = ("-created_at", "-id")
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        # A cursor the API never gave is a bad parameter, 400 naming it (as a mistyped filter
+        # is), whether it does not decode (DRF: 404, "no such page") or decodes to a position
+        # that is not a time (the database refuses it). Django's ValidationError, which the
+        # pages answer 404 and the API 400 (portal.api.exceptions).
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (NotFound, DjangoValidationError):
+            raise DjangoValidationError({self.cursor_query_param: [
+                "Not a cursor this API gave; follow the `next` or `previous` link."]}) from None
 
 
 class ReceivedPagination(LogPagination):

@@ -1,4 +1,10 @@
-"""The OpenAPI schema generator, with one correction to what drf-spectacular infers.
+"""The OpenAPI schema generator, with two corrections to what drf-spectacular infers.
+
+Every operation lists the errors it can answer: drf-spectacular documents only the statuses a
+view declares, and internal tools generate clients from the schema, so an undocumented status
+is a bug (schemathesis' status_code_conformance, tests/security/test_fuzz_api.py, checks it).
+The statuses every operation of a kind answers are added here, once; a view declares its own
+(a 409, a 502) with `error`.
 
 DRF drops `allow_blank` from read-only fields of a ModelSerializer, so a model field that may
 be blank (an optional URL, a choice not made yet) was documented as a non-empty URL or enum
@@ -9,10 +15,66 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+
+from portal.api.serializers import ErrorSerializer
+
+WRITES = frozenset({"POST", "PUT", "PATCH"})
+
+# What every operation may answer, before its view runs (authentication, permissions and
+# DRF's throttles, all answered by portal.api.exceptions in the error shape).
+SIGNED_IN = {
+    401: "No valid API token (or signed-in session) was sent.",
+    403: "The token's scope or the user's role (or the token's accounts) does not allow this.",
+    429: "Too many requests; `Retry-After` says in how many seconds to try again.",
+}
+# Only what takes input refuses it: a body, or query parameters (StrictFilterBackend
+# refuses an unknown one); a write's body can also be too large or not JSON.
+INPUT = {400: "A bad or unknown field or parameter; `fields` names each."}
+BODY = {
+    413: "The body is larger than the API takes.",
+    415: "The body is not JSON (`Content-Type: application/json`).",
+}
+# An id in the path that names nothing (or nothing the token's accounts may see).
+PATH = {404: "Nothing has this id (or the token may not see it)."}
+
+
+def api_error(description: str) -> OpenApiResponse:
+    """An error answer of one operation, in the shape of every API error: a view's own 409 or
+    502, described in a plain sentence (`responses={409: api_error("…")}`)."""
+    return OpenApiResponse(ErrorSerializer, description=description)
 
 
 class CallboardAutoSchema(AutoSchema):
+    def get_operation(self, path: str, path_regex: str, path_prefix: str, method: str,
+                      registry: Any) -> dict | None:
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        responses = operation["responses"]
+        # A view's own description of a common status (e.g. its 404) wins. Errors are JSON
+        # whatever the view renders on success (a CSV export's too: CsvExportMixin).
+        for code, description in self._common_errors(operation).items():
+            responses.setdefault(str(code), self._get_response_for_code(
+                api_error(description), str(code), media_types=["application/json"]))
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
+
+    def _common_errors(self, operation: dict) -> dict[int, str]:
+        locations = {parameter["in"] for parameter in operation.get("parameters", ())}
+        common: dict[int, str] = {}
+        if not all(isinstance(p, AllowAny) for p in self.view.get_permissions()):
+            common.update(SIGNED_IN)
+        if self.method in WRITES or "query" in locations:
+            common.update(INPUT)
+        if self.method in WRITES:
+            common.update(BODY)
+        if "path" in locations:
+            common.update(PATH)
+        return common
+
     def _map_serializer_field(self, field: Any, direction: str,
                               bypass_extensions: bool = False) -> dict:
         if field.read_only and isinstance(field, serializers.CharField | serializers.ChoiceField):

@@ -76,6 +76,14 @@ def read_body(serializer_class: type[serializers.Serializer], request: Any,
     return serializer.validated_data
 
 
+class ErrorSerializer(serializers.Serializer):
+    """The shape of every API error (portal.api.exceptions)."""
+
+    error = serializers.CharField(help_text="A code, e.g. provider_error.")
+    detail = serializers.CharField(help_text="A sentence; for provider_error, the provider's.")
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
 class NoBodySerializer(StrictSerializer):
     """What a write that takes no fields reads its body with: nothing, or {}."""
 

@@ -17,6 +17,7 @@ from calls.filters import CallFilter, call_filter
 from calls.models import Call
 from portal.api.filtering import paging_parameters
 from portal.api.pagination import LogPagination
+from portal.api.schema import api_error
 from portal.api.serializers import refuse_unknown_parameters
 from portal.roles import AdminOnly, ViewerReadsAdminWrites, limit_to_token_accounts
 from portal.services import Actor
@@ -102,7 +103,7 @@ class RecordingDownloadApi(APIView):
         responses={
             (200, "audio/*"): OpenApiTypes.BINARY,
             (206, "audio/*"): OpenApiTypes.BINARY,
-            404: OpenApiResponse(description="Not stored (yet, or any more)."),
+            404: api_error("Not stored (yet, or any more)."),
         },
         summary="A recording's audio; a Range header gets that part (206)",
     )

@@ -95,7 +95,8 @@ def test_a_whole_campaign_through_the_api(api_for, operator_user, application):
 
     assert api.post(f"/api/v1/campaigns/{pk}/start").json()["status"] == "running"
     refused = api.post(f"/api/v1/campaigns/{pk}/start")
-    assert refused.status_code == 400 and "cannot start" in refused.json()["fields"]["status"][0]
+    assert refused.status_code == 409 and refused.json()["error"] == "conflict"
+    assert refused.json()["detail"] == "A running campaign cannot start."
     assert api.post(f"/api/v1/campaigns/{pk}/pause").json()["status"] == "paused"
     board = api.get(f"/api/v1/campaigns/{pk}/board").json()
     assert {k: board[k] for k in ("status", "contacts", "attempts", "pace_set")} == {
@@ -361,8 +362,32 @@ def test_deleting_a_running_campaign_through_the_api_is_a_409_until_it_stops(
     deleted = api.delete(path)
     assert deleted.status_code == 204 and not deleted.content
     schema = api.get(reverse("api_schema"), HTTP_ACCEPT="application/json").json()
-    assert set(schema["paths"]["/api/v1/campaigns/{id}"]["delete"]["responses"]) == {"204", "409"}
+    assert {"204", "409"} <= set(schema["paths"]["/api/v1/campaigns/{id}"]["delete"]["responses"])
     assert api.get(path).status_code == 404 and api.delete(path).status_code == 404
+
+
+@pytest.mark.parametrize(("status", "request_path", "change", "detail"), [
+    (CampaignStatus.RUNNING, "", {"name": "Renamed"}, "Pause the campaign to change it."),
+    (CampaignStatus.RUNNING, "/start", None, "A running campaign cannot start."),
+    (CampaignStatus.DRAFT, "/pause", None, "A draft campaign cannot pause."),
+    (CampaignStatus.STOPPED, "/resume", None, "A stopped campaign cannot resume."),
+])
+def test_an_action_the_campaigns_status_refuses_is_a_documented_409_saying_why(
+    api_for, operator_user, application, status, request_path, change, detail
+):
+    api = api_for(operator_user)
+    campaign = CampaignFactory(application=application, status=status)
+    path = f"/api/v1/campaigns/{campaign.pk}{request_path}"
+
+    refused = api.patch(path, change, format="json") if change else api.post(path)
+
+    assert refused.status_code == 409
+    assert refused.json() == {"error": "conflict", "detail": detail, "fields": {}}
+    method = "patch" if change else "post"
+    template = "/api/v1/campaigns/{id}" + request_path
+    OAS30Validator(documented(api, template, method, "409")).validate(refused.json())
+    campaign.refresh_from_db()
+    assert campaign.status == status and campaign.name != "Renamed"
 
 
 def test_viewers_neither_copy_nor_delete_through_the_api(api_for, viewer_user):

@@ -81,6 +81,18 @@ def pem_marker(pem: str) -> str:
 
 
 @dataclass
+class Retired:
+    """A retired account with an application, a number and a draft campaign on it, made
+    before it was retired: anything new asked of them (a call, a push, a link, a start, a new
+    object on the account) is refused, 409 in the API (voiceapps.services.refuse_if_retired)."""
+
+    account: ProviderAccount
+    application: Application
+    number: Number
+    campaign: Campaign
+
+
+@dataclass
 class World:
     admin: User
     accounts: dict[str, ProviderAccount]
@@ -98,6 +110,7 @@ class World:
     alert_channel: AlertChannel
     subscription: Subscription
     forwarding_delivery: Delivery
+    retired: Retired
     # Every planted secret value, named by where it was planted.
     planted: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, ApiToken] = field(default_factory=dict)
@@ -117,16 +130,30 @@ class World:
         return raw
 
 
-def _account(kind: str, planted: dict[str, str]) -> ProviderAccount:
+def _account(kind: str, planted: dict[str, str], label: str = "") -> ProviderAccount:
+    """An account of `kind` named "<label> account" (the kind by default), its secrets
+    planted as "<label>.<field>"."""
+    label = label or kind
     provider = PROVIDERS[kind]
-    values: dict[str, str] = {"name": f"{kind} account", "calls_per_second": 5}
+    values: dict[str, str] = {"name": f"{label} account", "calls_per_second": 5}
     for name in provider.ACCOUNT_FIELDS:
         if name in ProviderAccount.SECRET_FIELDS:
             # Long and random: nothing else in a page could contain it by accident.
-            values[name] = planted[f"{kind}.{name}"] = f"PLANT{secrets.token_hex(16)}"
+            values[name] = planted[f"{label}.{name}"] = f"PLANT{secrets.token_hex(16)}"
         elif kind != "sandbox":
             values[name] = PLAIN_VALUES[name]
     return services.account_create(actor=SYSTEM, kind=kind, values=values)
+
+
+def _retired(actor: Actor, planted: dict[str, str]) -> Retired:
+    account = _account("sandbox", planted, label="retired sandbox")
+    application = services.application_create(actor=actor, account=account,
+                                              values={"name": "Old line"})
+    number = services.number_create(actor=actor, account=account, e164="+31201234568")
+    campaign = ContactImportFactory(campaign__application=application).campaign
+    services.account_retire(actor=actor, account=account)
+    return Retired(account=account, application=application, number=number,
+                   campaign=campaign)
 
 
 def build_world(admin: User) -> World:
@@ -186,6 +213,6 @@ def build_world(admin: User) -> World:
                   campaign=ContactImportFactory(campaign__application=application).campaign,
                   suppression_list=SuppressionListFactory(), alert_rule=alert_rule,
                   alert_channel=alert_channel, subscription=subscription,
-                  forwarding_delivery=attempt.delivery)
+                  forwarding_delivery=attempt.delivery, retired=_retired(actor, planted))
     world.plant_token(admin)
     return world

@@ -189,7 +189,7 @@ def test_a_refused_delete_points_to_retire(client_for, api_for, admin_user):
 
     advice = "Retire it instead to stop using it"
     assert advice in page
-    assert response.status_code == 400 and advice in response.json()["detail"]
+    assert response.status_code == 409 and advice in response.json()["detail"]
 
 
 def styled_on(page: str, selector: str) -> bool:

@@ -351,7 +351,7 @@ def test_deleting_an_account_with_applications_says_what_to_do(
 
     sentence = "This account has 2 applications; delete or move them first."
     assert sentence in page.content.decode()
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["detail"] == sentence
     assert ProviderAccount.objects.filter(pk=account.pk).exists()
 

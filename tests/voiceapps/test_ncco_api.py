@@ -154,7 +154,7 @@ def test_delete_is_refused_while_used_and_works_otherwise(api_for, operator_user
     used = make_document("Used")
     ApplicationFactory(ncco_document=used)
     refused = api.delete(f"{NCCOS}/{used.pk}")
-    assert refused.status_code == 400 and "serves it" in refused.json()["detail"]
+    assert refused.status_code == 409 and "serves it" in refused.json()["detail"]
     unused = make_document("Unused")
     assert api.delete(f"{NCCOS}/{unused.pk}").status_code == 204
     assert not NccoDocument.objects.filter(pk=unused.pk).exists()

@@ -111,7 +111,7 @@ API = [
     ("post", lambda w: "/api/v1/numbers/import", Role.OPERATOR, 200,
      lambda w: {"account": w["account"]}),
     ("delete", lambda w: f"/api/v1/numbers/{w['number']}", Role.OPERATOR, 204, None),
-    ("delete", lambda w: f"/api/v1/accounts/{w['account']}", Role.ADMIN, 400, None),
+    ("delete", lambda w: f"/api/v1/accounts/{w['account']}", Role.ADMIN, 409, None),
 ]
 
 

@@ -232,11 +232,3 @@ class NumberImportResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
     skipped = serializers.IntegerField(help_text="Entries that are not phone numbers.")
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The shape of every API error (portal.api.exceptions)."""
-
-    error = serializers.CharField(help_text="A code, e.g. provider_error.")
-    detail = serializers.CharField(help_text="A sentence; for provider_error, the provider's.")
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.generics import GenericAPIView
@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api.generics import ListApi, ObjectApi
+from portal.api.schema import api_error
 from portal.api.serializers import NoBodySerializer, read_body
 from portal.models import Role
 from portal.roles import ViewerReadsAdminWrites
@@ -28,7 +29,6 @@ from voiceapps.api.serializers import (
     ApplicationImportSerializer,
     ApplicationSerializer,
     ApplicationUpdateSerializer,
-    ErrorSerializer,
     KeyPairSerializer,
     NumberCreateSerializer,
     NumberImportResultSerializer,
@@ -58,8 +58,13 @@ def provider_errors() -> Iterator[None]:
         raise ProviderFailed(error.message) from None
 
 
-PROVIDER_ERROR = {502: OpenApiResponse(
-    ErrorSerializer, description="The provider refused or did not answer; `detail` has its words.")}
+PROVIDER_ERROR = {502: api_error(
+    "The provider refused or did not answer; `detail` has its words.")}
+# Anything new asked of a retired account (services.refuse_if_retired), wherever it is asked.
+ACCOUNT_RETIRED_SENTENCE = (
+    "The provider account is retired, so nothing new goes out on it or is made on it; `detail` "
+    "names it. An admin can bring it back: POST /api/v1/accounts/{id}/reactivate.")
+ACCOUNT_RETIRED = {409: api_error(ACCOUNT_RETIRED_SENTENCE)}
 
 
 # Accounts ----------------------------------------------------------------------------------
@@ -91,6 +96,8 @@ class AccountDetailApi(ObjectApi):
     permission_classes = [ViewerReadsAdminWrites]
     serializer_class = AccountSerializer
     update_serializer_class = AccountUpdateSerializer
+    refused_delete = ("Applications, campaigns or calls still use the account; `detail` says "
+                      "which. Calls keep it for good: retire it instead.")
     queryset = ProviderAccount.objects.all()
 
     def change(self, actor: Actor, obj: ProviderAccount, values: dict[str, Any]) -> None:
@@ -193,7 +200,8 @@ class ApplicationListCreateApi(ListApi):
     def get_queryset(self):
         return selectors.application_list()
 
-    @extend_schema(request=ApplicationCreateSerializer, responses={201: ApplicationSerializer},
+    @extend_schema(request=ApplicationCreateSerializer,
+                   responses={201: ApplicationSerializer, **ACCOUNT_RETIRED},
                    summary="Add an application (not pushed yet)")
     def post(self, request):
         data = dict(read_body(ApplicationCreateSerializer, request))
@@ -211,6 +219,7 @@ class ApplicationDetailApi(ObjectApi):
     }
     serializer_class = ApplicationSerializer
     update_serializer_class = ApplicationUpdateSerializer
+    refused_delete = "Campaigns still use the application; `detail` says how many."
     queryset = Application.objects.select_related("account")
 
     def patch(self, request, pk: int):
@@ -229,7 +238,8 @@ class ApplicationPushApi(GenericAPIView):
     serializer_class = ApplicationSerializer
     queryset = Application.objects.select_related("account")
 
-    @extend_schema(request=None, responses={200: ApplicationSerializer, **PROVIDER_ERROR},
+    @extend_schema(request=None,
+                   responses={200: ApplicationSerializer, **ACCOUNT_RETIRED, **PROVIDER_ERROR},
                    summary="Create or update the application at the provider")
     def post(self, request, pk: int):
         application = self.get_object()
@@ -264,7 +274,8 @@ class ApplicationKeyPairApi(GenericAPIView):
 
 class ApplicationImportApi(APIView):
     @extend_schema(request=ApplicationImportSerializer,
-                   responses={201: ApplicationSerializer(many=True), **PROVIDER_ERROR},
+                   responses={201: ApplicationSerializer(many=True), **ACCOUNT_RETIRED,
+                              **PROVIDER_ERROR},
                    summary="Import applications the provider has on an account")
     def post(self, request):
         data = read_body(ApplicationImportSerializer, request)
@@ -286,7 +297,8 @@ class NumberListCreateApi(ListApi):
     def get_queryset(self):
         return selectors.number_list()
 
-    @extend_schema(request=NumberCreateSerializer, responses={201: NumberSerializer},
+    @extend_schema(request=NumberCreateSerializer,
+                   responses={201: NumberSerializer, **ACCOUNT_RETIRED},
                    summary="Add a number")
     def post(self, request):
         data = read_body(NumberCreateSerializer, request)
@@ -318,7 +330,7 @@ class NumberLinkApi(GenericAPIView):
     queryset = Number.objects.select_related("account", "application")
 
     @extend_schema(request=NumberLinkSerializer,
-                   responses={200: NumberSerializer, **PROVIDER_ERROR},
+                   responses={200: NumberSerializer, **ACCOUNT_RETIRED, **PROVIDER_ERROR},
                    summary="Route the number to an application (null unlinks), here and at "
                            "the provider",
                    description="A 502 keeps the link in Callboard and stores the provider's "
@@ -334,7 +346,8 @@ class NumberLinkApi(GenericAPIView):
 
 class NumberImportApi(APIView):
     @extend_schema(request=AccountRefSerializer,
-                   responses={200: NumberImportResultSerializer, **PROVIDER_ERROR},
+                   responses={200: NumberImportResultSerializer, **ACCOUNT_RETIRED,
+                              **PROVIDER_ERROR},
                    summary="Add or refresh every number the provider lists for an account")
     def post(self, request):
         data = read_body(AccountRefSerializer, request)

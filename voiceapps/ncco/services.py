@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from portal.params import parse_int
-from portal.services import Actor, audit_record
+from portal.services import Actor, InUse, audit_record
 from voiceapps.hooks import (
     TOKEN_PLACEHOLDER,
     menu_url,
@@ -517,7 +517,7 @@ def ncco_document_delete(*, actor: Actor, document: NccoDocument) -> None:
     """Delete a document and its versions; refused while anything still uses it."""
     reasons = ncco_document_users(document)
     if reasons:
-        raise ValidationError(
+        raise InUse(
             f"“{document.name}” is in use: {'; '.join(reasons)}. "
             "Point those elsewhere first, then delete it."
         )

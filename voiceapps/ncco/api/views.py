@@ -9,19 +9,19 @@ from __future__ import annotations
 from django.db.models import Max
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api.exceptions import Conflict, error_body
 from portal.api.generics import ListApi
+from portal.api.schema import api_error
 from portal.api.serializers import read_body
 from portal.params import query_int
 from portal.roles import AnyRole
 from portal.services import Actor
 from voiceapps import selectors
-from voiceapps.api.serializers import ErrorSerializer
 from voiceapps.filters import NccoDocumentFilter
 from voiceapps.models import NccoDocument, NccoVersion
 from voiceapps.ncco import services
@@ -73,8 +73,7 @@ def _detail(document: NccoDocument, warnings: list[NccoIssue] | None = None) -> 
 
 # Views -------------------------------------------------------------------------------------
 
-STALE = OpenApiResponse(ErrorSerializer, description="`based_on_version` is not the latest "
-                                                     "version any more; nothing was saved.")
+STALE = api_error("`based_on_version` is not the latest version any more; nothing was saved.")
 
 
 class NccoValidateApi(APIView):
@@ -166,7 +165,9 @@ class NccoDetailApi(APIView):
                            f"{conflict.latest.number}.") from None
         return Response(_detail(document, saved.warnings if saved else []))
 
-    @extend_schema(responses={204: None},
+    @extend_schema(responses={204: None, 409: api_error(
+                       "Applications, campaigns or menus still use the document; `detail` "
+                       "names them.")},
                    summary="Delete a document and its versions (refused while in use)")
     def delete(self, request, pk: int):
         document = get_object_or_404(NccoDocument, pk=pk)

@@ -1,0 +1,81 @@
+"""The served OpenAPI document lists the statuses each operation answers: internal tools
+generate clients from it, so a status it leaves out is a bug. The fuzz
+(tests/security/test_fuzz_api.py) checks every status it meets; this pins the refusals a
+generated request seldom reaches, so the document cannot silently lose them."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+METHODS = ("get", "post", "put", "patch", "delete")
+
+# Everything new asked of a retired account (voiceapps.services.refuse_if_retired): 409.
+REFUSED_ON_A_RETIRED_ACCOUNT = [
+    "POST /api/v1/calls",
+    "POST /api/v1/campaigns",
+    "PATCH /api/v1/campaigns/{id}",  # moved onto a retired account
+    "POST /api/v1/campaigns/{id}/copy",
+    "POST /api/v1/campaigns/{id}/start",
+    "POST /api/v1/campaigns/{id}/resume",
+    "POST /api/v1/applications",
+    "POST /api/v1/applications/import",
+    "POST /api/v1/applications/{id}/push",
+    "POST /api/v1/numbers",
+    "POST /api/v1/numbers/import",
+    "POST /api/v1/numbers/{id}/link",
+]
+# A delete refused while something still needs the object (portal.services.InUse, and the
+# campaigns' CampaignBusy): 409.
+REFUSED_DELETES = [
+    "DELETE /api/v1/accounts/{id}",
+    "DELETE /api/v1/applications/{id}",
+    "DELETE /api/v1/nccos/{id}",
+    "DELETE /api/v1/campaigns/{id}",
+]
+
+
+@pytest.fixture(scope="module")
+def operations() -> dict[str, dict]:
+    schema = Client(SERVER_NAME="localhost").get("/api/v1/schema/?format=json").json()
+    return {f"{method.upper()} {path}": operation
+            for path, methods in schema["paths"].items()
+            for method, operation in methods.items() if method in METHODS}
+
+
+def _error(operation: dict, status: str) -> dict:
+    response = operation["responses"][status]
+    assert response["content"]["application/json"]["schema"] == ERROR
+    assert response["description"]
+    return response
+
+
+@pytest.mark.parametrize("label", REFUSED_ON_A_RETIRED_ACCOUNT)
+def test_a_refusal_on_a_retired_account_is_a_documented_409(operations, label):
+    assert "retired" in _error(operations[label], "409")["description"]
+
+
+@pytest.mark.parametrize("label", REFUSED_DELETES)
+def test_a_refused_delete_is_a_documented_409(operations, label):
+    _error(operations[label], "409")
+
+
+def test_pausing_and_stopping_are_refused_only_by_the_campaigns_status_not_a_retired_account(
+        operations):
+    for action in ("pause", "stop"):
+        conflict = _error(operations[f"POST /api/v1/campaigns/{{id}}/{action}"], "409")
+        assert "status" in conflict["description"]
+        assert "retired" not in conflict["description"]
+
+
+def test_every_operation_documents_the_errors_any_request_can_get(operations):
+    for label, operation in operations.items():
+        method, path = label.split(" ", 1)
+        for status in ("401", "403", "429"):
+            _error(operation, status)
+        if "{" in path:
+            _error(operation, "404")
+        if method in ("POST", "PUT", "PATCH"):
+            for status in ("400", "413", "415"):
+                _error(operation, status)
