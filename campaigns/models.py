@@ -102,6 +102,9 @@ class Campaign(models.Model):
     )
     # The pace's clock: the next dial may go at this time (one interval after the previous).
     next_dial_at = models.DateTimeField(null=True, blank=True)
+    # When it last began dialing (started or resumed; its starts_at if later): the board's pace
+    # achieved is measured over the last minute since then, not over a pause before it.
+    dialing_since = models.DateTimeField(null=True, blank=True)
     # Why the last tick that could tell dialed fewer than the pace's share; the board says it.
     held_back = models.CharField(max_length=16, choices=HeldBack.choices, blank=True)
     # The tick that last changed held_back: how long it has held (the campaign_held_back alert).

@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from itertools import chain
 
 from django.db.models import QuerySet
+from django.db.models.functions import Substr
 from django.http import StreamingHttpResponse
 
 from campaigns.models import Campaign, Contact
 from campaigns.selectors import Preview
+from campaigns.services.contacts import upload_variable_columns
 from portal.csvfiles import Echo, csv_cell
 
 
@@ -57,8 +59,30 @@ RESULT_COLUMNS = (
 )
 
 
-def result_row(contact: Contact) -> dict:
-    """One contact's result, as the CSV and the API give it."""
+# Of an upload, only its start is read for its columns: the whole file may be megabytes.
+UPLOAD_HEAD_CHARACTERS = 65536
+
+
+def custom_columns(campaign: Campaign) -> list[str]:
+    """The campaign's contacts' {{custom.NAME}} variables as columns: the uploads' extra
+    columns in upload order (as in each file), then those only contacts added through the API
+    have, as first met. The same for every row, so a contact without one has it empty."""
+    heads = (
+        campaign.imports.order_by("created_at", "id")
+        .annotate(head=Substr("content", 1, UPLOAD_HEAD_CHARACTERS))
+        .values_list("head", flat=True)
+    )
+    names = dict.fromkeys(chain.from_iterable(upload_variable_columns(head) for head in heads))
+    added = campaign.contacts.filter(row__isnull=True).order_by("id").values_list(
+        "variables", flat=True)
+    for variables in added.iterator(chunk_size=2000):
+        names.update(dict.fromkeys(variables))
+    return list(names)
+
+
+def result_row(contact: Contact, columns: list[str]) -> dict:
+    """One contact's result, as the CSV and the API give it, with its `custom` variables of
+    `columns` (custom_columns)."""
     attempts = list(contact.attempts.all())
     last = attempts[-1] if attempts else None
     values = (
@@ -72,14 +96,24 @@ def result_row(contact: Contact) -> dict:
         last.call_id if last else None,
         last.created_at.isoformat() if last else None,
     )
-    return dict(zip(RESULT_COLUMNS, values, strict=True))
+    return {
+        **dict(zip(RESULT_COLUMNS, values, strict=True)),
+        "custom": {name: contact.variables.get(name, "") for name in columns},
+    }
 
 
 def results_csv(campaign: Campaign, contacts: QuerySet[Contact]) -> StreamingHttpResponse:
-    """The results of `contacts`: the campaign's (campaign_contacts), as its filters chose."""
+    """The results of `contacts`: the campaign's (campaign_contacts), as its filters chose,
+    then its custom columns, each headed by its name as uploaded (`custom.NAME` where that is
+    the name of a result column, which a spreadsheet could not tell apart)."""
+    columns = custom_columns(campaign)
 
     def rows() -> Iterator[list]:
         for contact in contacts.iterator(chunk_size=2000):
-            yield list(result_row(contact).values())
+            row = result_row(contact, columns)
+            custom = row.pop("custom")
+            yield [*row.values(), *custom.values()]
 
-    return _csv(f"campaign-{campaign.pk}-results.csv", list(RESULT_COLUMNS), rows())
+    header = [*RESULT_COLUMNS,
+              *(f"custom.{name}" if name in RESULT_COLUMNS else name for name in columns)]
+    return _csv(f"campaign-{campaign.pk}-results.csv", header, rows())

@@ -17,8 +17,6 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    Max,
-    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -320,6 +318,19 @@ def _progress_read(ids: list[int]) -> dict[int, ListProgress]:
     return read
 
 
+def _pace_achieved(campaign: Campaign, attempts: QuerySet[Attempt], now: datetime) -> float:
+    """Calls a second over the last PACE_SPAN since the campaign last began dialing: the
+    attempts made in it over the seconds from its start to when the pace's next dial is due
+    (now, if due already). The scheduler makes a tick's calls ahead of their turn, and its
+    clock (`next_dial_at`) counts them: a few calls close together are not read as a burst
+    (docs/decisions.md, camp1). Two decimals, as the pace set: with nothing dialed, the figure
+    moves only while the span is shorter than PACE_SPAN (the first minute after a start)."""
+    since = max(now - PACE_SPAN, campaign.dialing_since or now - PACE_SPAN)
+    made = attempts.filter(created_at__gte=since).count()
+    seconds = (max(now, campaign.next_dial_at or now) - since).total_seconds()
+    return round(made / seconds, 2) if made and seconds > 0 else 0.0
+
+
 def _board_read(campaign: Campaign, now: datetime) -> Board:
     """The board's figures now. Contacts are read in one pass (state, outcome and attempts
     made together); `order_by()` drops Contact's default ordering, whose join to the campaign
@@ -337,10 +348,6 @@ def _board_read(campaign: Campaign, now: datetime) -> Board:
             outcomes[outcome] += contacts
         attempts_made += attempts or 0
     attempts = Attempt.objects.filter(contact__campaign=campaign).order_by()
-    recent = attempts.filter(created_at__gte=now - PACE_SPAN).aggregate(
-        n=Count("id"), first=Min("created_at"), last=Max("created_at")
-    )
-    span = (recent["last"] - recent["first"]).total_seconds() if recent["n"] > 1 else 0
     return Board(
         campaign=campaign,
         total=sum(by_state.values()),
@@ -351,7 +358,7 @@ def _board_read(campaign: Campaign, now: datetime) -> Board:
         next_retries=list(
             campaign.contacts.filter(state=ContactState.RETRY).order_by("next_attempt_at")[:10]
         ),
-        pace_achieved=round((recent["n"] - 1) / span, 2) if span else 0.0,
+        pace_achieved=_pace_achieved(campaign, attempts, now),
         # Counted as the scheduler counts it, and only while it may say why it is held back.
         waiting=Call.objects.filter(
             account_id=campaign.account_id, status=CallStatus.QUEUED

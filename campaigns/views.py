@@ -411,9 +411,13 @@ def campaign_preview_page(request: HttpRequest, pk: int) -> HttpResponse:
     preview = campaign_preview(campaign=campaign)
     if request.GET.get("format") == "csv":
         return results.preview_csv(campaign, preview)
-    return render(
-        request, "campaigns/campaign_preview.html", {"campaign": campaign, "preview": preview}
-    )
+    return render(request, "campaigns/campaign_preview.html", {
+        "campaign": campaign,
+        "preview": preview,
+        # The way on: Start where it would start, else why not (as Start would refuse it).
+        "start_refusal": campaigns.start_refusal(campaign=campaign, preview=preview),
+        "can_edit": request.user.has_role(Role.OPERATOR),
+    })
 
 
 @role_required(Role.VIEWER)

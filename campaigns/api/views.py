@@ -49,7 +49,7 @@ from campaigns.models import (
     SuppressedNumber,
     SuppressionList,
 )
-from campaigns.results import result_row
+from campaigns.results import custom_columns, result_row
 from campaigns.selectors import (
     campaign_board,
     campaign_contacts,
@@ -263,8 +263,7 @@ class _ContactsPageApi(GenericAPIView):
     queryset = Contact.objects.none()  # the campaign's, in contacts_page(): this names the model
     filterset_class = ContactFilter  # the page's table and results CSV take the same parameters
 
-    def contacts_page(self, pk: int) -> list[Contact]:
-        campaign = get_object_or_404(Campaign, pk=pk)
+    def contacts_page(self, campaign: Campaign) -> list[Contact]:
         return self.paginate_queryset(self.filter_queryset(campaign_contacts(campaign=campaign)))
 
 
@@ -279,7 +278,7 @@ class CampaignContactsApi(_ContactsPageApi):
         "`number`, `state`, `outcome`, `skip_reason`)",
     )
     def get(self, request, pk: int):
-        page = self.contacts_page(pk)
+        page = self.contacts_page(get_object_or_404(Campaign, pk=pk))
         return self.get_paginated_response(ContactSerializer(page, many=True).data)
 
     @extend_schema(
@@ -370,7 +369,8 @@ class BoardSerializer(ProgressSerializer):
     outcomes = serializers.DictField(child=serializers.IntegerField())
     attempts = serializers.IntegerField()
     next_retries = RetrySerializer(many=True)
-    pace_achieved = serializers.FloatField(help_text="Calls per second over the last minute.")
+    pace_achieved = serializers.FloatField(
+        help_text="Calls per second over the last minute, since it last began dialing if later.")
     pace_set = serializers.DecimalField(
         max_digits=6, decimal_places=2, source="campaign.calls_per_second"
     )
@@ -406,6 +406,12 @@ class ResultSerializer(serializers.Serializer):
     attempts = serializers.IntegerField()
     last_call = serializers.IntegerField(allow_null=True)
     last_attempt_at = serializers.DateTimeField(allow_null=True)
+    custom = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        help_text="The campaign's custom columns (its uploads' extra columns, in upload order, "
+        "then variables only contacts added through the API have), the same for every row: "
+        "\"\" where this contact has none. The Results CSV has them as its last columns.",
+    )
 
 
 class CampaignResultsApi(_ContactsPageApi):
@@ -417,8 +423,9 @@ class CampaignResultsApi(_ContactsPageApi):
         "the campaign's page, as its Results CSV)",
     )
     def get(self, request, pk: int):
-        page = self.contacts_page(pk)
-        return self.get_paginated_response([result_row(contact) for contact in page])
+        campaign = get_object_or_404(Campaign, pk=pk)
+        page, columns = self.contacts_page(campaign), custom_columns(campaign)
+        return self.get_paginated_response([result_row(contact, columns) for contact in page])
 
 
 class SuppressionListListCreateApi(ListApi):

@@ -22,7 +22,7 @@ from campaigns.models import (
     Outcome,
     SkipReason,
 )
-from campaigns.selectors import campaign_preview, campaigns_forget_on_commit
+from campaigns.selectors import Preview, campaign_preview, campaigns_forget_on_commit
 from campaigns.services import dialing
 from campaigns.services.contacts import contacts_copy, known_timezones
 from campaigns.services.idempotency import made_with_key, save_once
@@ -182,11 +182,10 @@ def campaign_update(*, actor: Actor, campaign: Campaign, values: Mapping[str, An
     return campaign
 
 
-def _check_callable(campaign: Campaign) -> None:
-    """Refuse to start a campaign that would call no one, rather than have it finish at once."""
-    preview = campaign_preview(campaign=campaign)
+def _nobody_to_call(preview: Preview) -> str:
+    """Why a campaign so previewed would call no one ("" when it would call someone)."""
     if preview.will_call:
-        return
+        return ""
     if not preview.total:
         reason = "it has no contacts; upload a CSV or add them through the API first."
     else:
@@ -194,7 +193,36 @@ def _check_callable(campaign: Campaign) -> None:
             f"{count} {label.lower()}" for label, count in preview.skipped_by_reason()
         )
         reason = f"every contact would be skipped ({skipped})."
-    raise ValidationError({"contacts": [f"Nobody to call: {reason}"]})
+    return f"Nobody to call: {reason}"
+
+
+def _check_callable(campaign: Campaign) -> None:
+    """Refuse to start a campaign that would call no one, rather than have it finish at once."""
+    reason = _nobody_to_call(campaign_preview(campaign=campaign))
+    if reason:
+        raise ValidationError({"contacts": [reason]})
+
+
+RETIRED_ACCOUNT_REFUSES = "no campaign on it starts or resumes"
+
+
+def start_refusal(*, campaign: Campaign, preview: Preview) -> str:
+    """Why Start would refuse the campaign now, as it would say it ("" when it would start):
+    for a page that offers Start only where it works and says why elsewhere."""
+    status = campaign.get_status_display().lower()
+    if campaign.has_ended:
+        again = ("Rehearse on the sandbox again on its campaign." if campaign.rehearsal_of_id
+                 else "Copy it to call these contacts.")  # a rehearsal has no Copy
+        return f"This campaign is {status}: it calls no one again. {again}"
+    if campaign.status == CampaignStatus.RUNNING:
+        return "This campaign is running already: its page follows its calls."
+    if campaign.status == CampaignStatus.PAUSED:
+        return "This campaign is paused: Resume it on its page."
+    try:
+        refuse_if_retired(campaign.account, RETIRED_ACCOUNT_REFUSES)
+    except ValidationError as error:
+        return " ".join(error.messages)
+    return _nobody_to_call(preview)
 
 
 # Which action moves a campaign from which statuses, and to what.
@@ -221,12 +249,16 @@ def campaign_transition(*, actor: Actor, campaign: Campaign, action: str) -> Cam
             # comes first (refused here) or after (and pauses this campaign).
             account = ProviderAccount.objects.select_for_update(no_key=True).get(
                 pk=campaign.account_id)
-            refuse_if_retired(account, "no campaign on it starts or resumes")
+            refuse_if_retired(account, RETIRED_ACCOUNT_REFUSES)
         if action == "start" and campaign.status == CampaignStatus.DRAFT:
             _check_callable(campaign)
         changes = {"status": to, "updated_at": now}
         if action == "start":
             changes["started_at"] = now
+        if to == CampaignStatus.RUNNING:
+            # The pace's clock starts again too: a pause earns no calls to catch up with.
+            changes["dialing_since"] = max(now, campaign.starts_at)
+            changes["next_dial_at"] = None
         moved = Campaign.objects.filter(pk=campaign.pk, status__in=allowed_from).update(**changes)
         if not moved:
             campaign.refresh_from_db()
@@ -279,7 +311,8 @@ COPIED_SETTINGS = (
 NOT_COPIED = (
     "id", "name",  # "Copy of <name>"
     "status",  # a draft
-    "rehearsal_of", "next_dial_at", "held_back", "held_back_since",  # what running it did
+    "rehearsal_of", "next_dial_at", "dialing_since",  # what running it did
+    "held_back", "held_back_since",
     "created_by", "idempotency_key", "request_fingerprint",  # who asked, and how
     "created_at", "started_at", "updated_at",
 )

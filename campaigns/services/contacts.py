@@ -210,11 +210,24 @@ def contacts_add(
     return contacts
 
 
+def _column_names(first_line: list[str]) -> list[str]:
+    return [name.strip().lower() for name in first_line]
+
+
+def upload_variable_columns(content: str) -> list[str]:
+    """The columns of an upload (its start will do) that contact_import_run makes its contacts'
+    variables, in the file's order: all but the number and the first time zone column."""
+    first_line = next(csv.reader(io.StringIO(content), delimiter=delimiter_of(content)), [])
+    header = _column_names(first_line)
+    zone_column = next((name for name in TIMEZONE_COLUMNS if name in header), None)
+    return [name for name in header if name and name not in (NUMBER_COLUMN, zone_column)]
+
+
 def _read_csv(content: str) -> tuple[list[str], list[list[str]]]:
     """(header, rows) of a CSV; ValidationError on `file` if there is no number column."""
     reader = csv.reader(io.StringIO(content), delimiter=delimiter_of(content))
     try:
-        header = [name.strip().lower() for name in next(reader, [])]
+        header = _column_names(next(reader, []))
         rows = [values for values in reader if any(v.strip() for v in values)]
     except csv.Error as error:  # a value past csv.field_size_limit(), 131,072 characters
         raise ValidationError({"file": f"Line {reader.line_num}: {error}."}) from None

@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from campaigns.models import CampaignStatus
+from campaigns.services import contacts
+from portal.services import Actor
 from tests.factories import (
     ApplicationFactory,
     AttemptFactory,
@@ -50,3 +52,24 @@ def running(application):
         calls_per_second=5,
         max_concurrent=50,
     )
+
+
+# A campaign's custom columns, as its uploads and the API gave them: the Results CSV's last
+# columns and the results API's `custom`, in this order.
+CUSTOM_COLUMNS = ["first_name", "plan", "region", "state", "vip"]
+
+
+@pytest.fixture
+def with_columns(db):
+    """Two uploads with their own extra columns (the second's `state` is also a result
+    column's name; its `timezone` is no variable), then a contact added through the API with
+    one more, and a typed formula among the values."""
+    campaign = CampaignFactory()
+    actor = Actor(user=UserFactory())
+    contacts.contacts_import(actor=actor, campaign=campaign, content=(
+        "Number,First_Name,Plan\n+31201234567,Ann,=1+2\n+31201234568,Bob,Gold\n"))
+    contacts.contacts_import(actor=actor, campaign=campaign, content=(
+        "region;number;first_name;timezone;state\nNorth;+31201234569;Cy;Europe/Amsterdam;@x\n"))
+    contacts.contacts_add(actor=actor, campaign=campaign,
+                          entries=[{"number": "+31201234570", "variables": {"vip": "yes"}}])
+    return campaign

@@ -10,7 +10,7 @@ from openapi_schema_validator import OAS30Validator
 
 from campaigns.models import Campaign, CampaignStatus, HeldBack
 from campaigns.services import uploads
-from tests.campaigns.conftest import CALLER, campaigns_calling
+from tests.campaigns.conftest import CALLER, CUSTOM_COLUMNS, campaigns_calling
 from tests.factories import (
     AttemptFactory,
     CallFactory,
@@ -113,6 +113,20 @@ def test_a_whole_campaign_through_the_api(api_for, operator_user, application):
         "+31201234568",
         "12",
         "+12125551234",
+    ]
+
+
+def test_results_give_the_custom_columns_as_the_results_file(api_for, viewer_user,
+                                                             with_columns):
+    """Every row has the campaign's custom columns, in the file's order; JSON is no
+    spreadsheet, so a formula comes as typed (as the contacts' `variables`)."""
+    results = api_for(viewer_user).get(
+        f"/api/v1/campaigns/{with_columns.pk}/results").json()["results"]
+
+    assert [list(row["custom"]) for row in results] == [CUSTOM_COLUMNS] * 4
+    assert [row["custom"] for row in results][::2] == [
+        {"first_name": "Ann", "plan": "=1+2", "region": "", "state": "", "vip": ""},
+        {"first_name": "Cy", "plan": "", "region": "North", "state": "@x", "vip": ""},
     ]
 
 

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -16,7 +17,8 @@ from django.utils import timezone
 from calls.models import Call
 from campaigns.models import Campaign, CampaignStatus, Contact, HeldBack
 from campaigns.selectors import board_cache_key
-from campaigns.services import scheduler, uploads
+from campaigns.services import campaigns, scheduler, uploads
+from portal.services import Actor
 from portal.templatetags.formats import moment
 from tests.campaigns.conftest import CALLER, campaigns_calling
 from tests.factories import (
@@ -172,6 +174,66 @@ def test_upload_preview_start_board_and_results(client_for, operator_user, appli
     assert results[0].startswith("contact,row,number,state") and len(results) == 4
 
 
+START_FORM = re.compile(r'<form method="post" action="/campaigns/(\d+)/start"')
+
+
+def test_the_preview_leads_on_to_start_the_campaign_or_back(client_for, operator_user,
+                                                            application):
+    client = client_for(operator_user)
+    campaign = CampaignFactory(application=application)
+    ContactFactory(campaign=campaign)
+
+    preview = client.get(f"/campaigns/{campaign.pk}/preview").content.decode()
+    assert START_FORM.findall(preview) == [str(campaign.pk)] and "Start campaign" in preview
+    assert f'<a class="button" href="/campaigns/{campaign.pk}/">Back to the campaign</a>' in preview
+
+    started = client.post(f"/campaigns/{campaign.pk}/start", follow=True)
+
+    assert started.redirect_chain == [(f"/campaigns/{campaign.pk}/", 302)]
+    assert "Campaign running." in started.content.decode()
+
+
+@pytest.mark.parametrize(("status", "contacts", "retired", "why"), [
+    ("draft", 0, False, "Nobody to call: it has no contacts; upload a CSV or add them through "
+                        "the API first."),
+    ("draft", 1, True, "is retired, so no campaign on it starts or resumes."),
+    ("running", 1, False, "This campaign is running already: its page follows its calls."),
+    ("paused", 1, False, "This campaign is paused: Resume it on its page."),
+    ("stopped", 1, False, "This campaign is stopped: it calls no one again. Copy it to call "
+                          "these contacts."),
+])
+def test_the_preview_says_why_a_campaign_cannot_start(client_for, operator_user, application,
+                                                       status, contacts, retired, why):
+    campaign = CampaignFactory(application=application, status=status)
+    ContactFactory.create_batch(contacts, campaign=campaign)
+    if retired:
+        application.account.retired_at = timezone.now()
+        application.account.save()
+
+    preview = client_for(operator_user).get(f"/campaigns/{campaign.pk}/preview").content.decode()
+
+    assert why in preview and not START_FORM.search(preview)
+    assert "Back to the campaign" in preview
+
+
+def test_an_ended_rehearsals_preview_points_to_its_campaign(client_for, operator_user):
+    rehearsal = CampaignFactory(status="finished", rehearsal_of=CampaignFactory())
+
+    preview = client_for(operator_user).get(f"/campaigns/{rehearsal.pk}/preview")
+
+    assert "Rehearse on the sandbox again on its campaign." in preview.content.decode()
+
+
+def test_a_viewer_is_told_an_operator_starts_it(client_for, viewer_user, application):
+    campaign = CampaignFactory(application=application)
+    ContactFactory(campaign=campaign)
+
+    preview = client_for(viewer_user).get(f"/campaigns/{campaign.pk}/preview").content.decode()
+
+    assert "An operator can start it." in preview and not START_FORM.search(preview)
+    assert "Back to the campaign" in preview
+
+
 # A file saved as UTF-16 without its mark reads as UTF-8 with a NUL after every letter, and
 # PostgreSQL cannot store a NUL; a value past 131,072 characters stops Python's csv reader.
 @pytest.mark.parametrize(("csv", "message"), [
@@ -267,6 +329,24 @@ def test_the_preview_and_results_files_quote_a_typed_formula(client_for, operato
 
     assert [row["number"] for row in preview] == ["+31201234567", "'" + typed]
     assert [row["number"] for row in results] == ["+31201234567", "'" + typed]
+
+
+def test_the_results_file_has_the_uploaded_columns_after_its_own(client_for, viewer_user,
+                                                                  with_columns):
+    """Operators match results to their list by its columns, not by row number: each upload's
+    extra columns in upload order, empty where a contact has none, a formula quoted."""
+    body = b"".join(client_for(viewer_user).get(
+        f"/campaigns/{with_columns.pk}/results.csv").streaming_content).decode()
+    header, *rows = csv_module.reader(io.StringIO(body))
+
+    assert header[-6:] == ["last_attempt_at", "first_name", "plan", "region", "custom.state",
+                           "vip"]
+    assert [row[2:3] + row[-5:] for row in rows] == [
+        ["+31201234567", "Ann", "'=1+2", "", "", ""],
+        ["+31201234568", "Bob", "Gold", "", "", ""],
+        ["+31201234569", "Cy", "", "North", "'@x", ""],
+        ["+31201234570", "", "", "", "", "yes"],
+    ]
 
 
 def test_after_an_upload_the_page_shows_the_contacts_it_says_were_added(
@@ -1168,7 +1248,7 @@ def test_an_unchanged_board_read_in_another_order_is_a_204_listing_outcomes_alik
 def test_the_board_is_sent_again_when_its_pace_achieved_changes(client_for, viewer_user, calling):
     client = client_for(viewer_user)
     board = client.get(f"/campaigns/{calling.pk}/board").content.decode()
-    assert "pace 0.1/s achieved" in board  # two attempts ten seconds apart
+    assert "pace 0.03/s achieved" in board  # two attempts in the last minute
     AttemptFactory(contact=calling.contacts.filter(state="pending").first(),
                    created_at=timezone.now() - timedelta(seconds=25))
     cache.clear()
@@ -1176,7 +1256,28 @@ def test_the_board_is_sent_again_when_its_pace_achieved_changes(client_for, view
     response = client.get(f"/campaigns/{calling.pk}/board",
                           {"page_state": part_states(board)["board"]})
 
-    assert response.status_code == 200 and "pace 0.2/s achieved" in response.content.decode()
+    assert response.status_code == 200 and "pace 0.05/s achieved" in response.content.decode()
+
+
+def test_the_pace_achieved_counts_from_the_resume_not_the_pause(client_for, operator_user):
+    """Ten calls a second apart since a resume ten seconds ago: 1.00/s achieved, as set, not
+    the minute's calls before the pause spread over the pause too."""
+    campaign = CampaignFactory(status=CampaignStatus.PAUSED,
+                               starts_at=timezone.now() - timedelta(hours=1))
+    contacts = ContactFactory.create_batch(30, campaign=campaign, state="done")
+    now = timezone.now()
+    for second, contact in zip(range(50, 30, -1), contacts[:20], strict=True):
+        AttemptFactory(contact=contact, created_at=now - timedelta(seconds=second))
+    with time_machine.travel(now - timedelta(seconds=10), tick=False):
+        campaigns.campaign_transition(actor=Actor(user=operator_user), campaign=campaign,
+                                      action="resume")
+    for second, contact in zip(range(10, 0, -1), contacts[20:], strict=True):
+        AttemptFactory(contact=contact, created_at=now - timedelta(seconds=second))
+
+    with time_machine.travel(now, tick=False):
+        board = client_for(operator_user).get(f"/campaigns/{campaign.pk}/board")
+
+    assert "pace 1.00/s achieved of 1.00/s set" in board.content.decode()
 
 
 def test_the_contacts_table_is_sent_again_for_each_change_it_shows(
