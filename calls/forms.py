@@ -28,7 +28,7 @@ from voiceapps.phone import international
 from voiceapps.providers.base import FLOW_ANSWER_URL, FLOW_APPLICATION, FLOW_NCCO, Provider
 from voiceapps.providers.options import CATALOG, Ask, CallOption
 from voiceapps.providers.registry import KIND_CHOICES, provider_class
-from voiceapps.selectors import accounts_in_use
+from voiceapps.selectors import accounts_in_use, applications_to_pick
 
 RANDOM_FROM = "__random__"
 BLANK_ROWS = 2  # empty key-value rows offered below the filled ones
@@ -399,7 +399,7 @@ class CallPlaceForm(OptionFormMixin, forms.Form):
             self.fields[name].widget.attrs.update(refresh_attrs(url, "#call-form"))
         self.fields["account"].initial = account.pk
         self.fields["account"].help_text = _account_help(provider)
-        applications = Application.objects.filter(account=account).order_by("name")
+        applications = applications_to_pick(account=account)
         self.fields["application"].queryset = applications
         self.fields["application"].initial = next(iter(applications), None)
         self.fields["application"].required = provider.NEEDS_APPLICATION

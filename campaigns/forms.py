@@ -76,12 +76,14 @@ class CampaignForm(ServiceErrorsMixin, forms.Form):
                 "from_numbers": ", ".join(campaign.from_numbers),
             }
         super().__init__(*args, **kwargs)
+        if campaign is not None:
+            # Its own application stays on offer: a rehearsal's copy (offered nowhere else),
+            # or one on its account retired since, so that the rest of a campaign paused by
+            # retiring its account can still be changed while it waits for it to come back.
+            self.fields["application"].queryset = applications_in_use(
+                keeping=campaign.application_id)
         if campaign is not None and campaign.account.is_retired:
-            # Kept on offer, so that the rest of a campaign paused by retiring its account
-            # can still be changed while it waits for the account to come back.
-            field = self.fields["application"]
-            field.queryset = applications_in_use(keeping=campaign.application_id)
-            field.help_text = (
+            self.fields["application"].help_text = (
                 f"Account {campaign.account.name} is retired: choose an application on an "
                 "account in use to resume the campaign there, or have an admin bring the "
                 "account back.")

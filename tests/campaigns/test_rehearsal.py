@@ -85,6 +85,7 @@ def test_a_rehearsal_copies_contacts_rules_and_flow_onto_the_sandbox(
     copy = rehearsal.application
     assert copy.name == f"{real.application.name} (rehearsal)" and copy != demo.application
     assert copy.ncco_document == real.application.ncco_document and copy.provider_app_id
+    assert copy.rehearsal_copy  # so that no picker offers it
     # Two callers on the real account, two numbers of the sandbox: still two in turn.
     assert sorted(rehearsal.from_numbers) == sorted(n.e164 for n in demo.numbers)
     assert rehearsal.options == {"ringing_timer": 30}
