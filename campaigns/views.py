@@ -252,7 +252,9 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 if campaign.status in allowed_from
             ],
             "rehearsals": rehearsals,
-            # Delete is offered as the service allows it (campaigns.campaign_delete).
+            # Edit and Delete are offered as the services allow them (campaign_update,
+            # campaign_delete).
+            "editable": campaign.status in campaigns.EDITABLE,
             "deletable": all(
                 c.status in campaigns.DELETABLE for c in (campaign, *rehearsals)
             ),

@@ -197,15 +197,18 @@ def _check_callable(campaign: Campaign) -> None:
     raise ValidationError({"contacts": [f"Nobody to call: {reason}"]})
 
 
-# Which action moves a campaign from which statuses, and to what.
+# Which action moves a campaign from which statuses, and to what. A draft is not stopped: it
+# never started, so stopping it would only skip every contact; it is deleted, or copied first.
 TRANSITIONS = {
     "start": ((CampaignStatus.DRAFT,), CampaignStatus.RUNNING),
     "pause": ((CampaignStatus.RUNNING,), CampaignStatus.PAUSED),
     "resume": ((CampaignStatus.PAUSED,), CampaignStatus.RUNNING),
-    "stop": (
-        (CampaignStatus.DRAFT, CampaignStatus.RUNNING, CampaignStatus.PAUSED),
-        CampaignStatus.STOPPED,
-    ),
+    "stop": ((CampaignStatus.RUNNING, CampaignStatus.PAUSED), CampaignStatus.STOPPED),
+}
+# A refusal that says what to do instead, where "A … campaign cannot …" alone would puzzle.
+REFUSALS = {
+    ("stop", CampaignStatus.DRAFT):
+        "A draft campaign was never started, so it cannot stop; delete it instead.",
 }
 
 
@@ -230,9 +233,9 @@ def campaign_transition(*, actor: Actor, campaign: Campaign, action: str) -> Cam
         moved = Campaign.objects.filter(pk=campaign.pk, status__in=allowed_from).update(**changes)
         if not moved:
             campaign.refresh_from_db()
-            raise ValidationError(
-                {"status": [f"A {campaign.get_status_display().lower()} campaign cannot {action}."]}
-            )
+            refusal = REFUSALS.get((action, campaign.status)) or \
+                f"A {campaign.get_status_display().lower()} campaign cannot {action}."
+            raise ValidationError({"status": [refusal]})
         if action == "stop":
             campaign.contacts.filter(state__in=(ContactState.PENDING, ContactState.RETRY)).update(
                 state=ContactState.SKIPPED,
