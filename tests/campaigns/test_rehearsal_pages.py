@@ -2,7 +2,10 @@
 by the pickers for new calls, campaigns and numbers (only its rehearsals use it), and a
 rehearsal takes no uploaded contacts (they are its campaign's, copied when it started)."""
 
+import re
+
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from calls import selectors as call_selectors
 from campaigns.models import CampaignStatus
@@ -54,3 +57,28 @@ def test_a_paused_rehearsal_keeps_its_copy_on_its_form(client_for, operator_user
     page = client_for(operator_user).get(f"/campaigns/{rehearsal.pk}/edit").content.decode()
 
     assert copy.name in options_of(page, "application")
+
+
+def test_a_rehearsal_takes_no_upload_and_says_where_its_contacts_come_from(
+    client_for, api_for, operator_user, application, copy
+):
+    real = CampaignFactory(application=application, name="Renewals", from_numbers=[CALLER])
+    rehearsal = CampaignFactory(application=copy, rehearsal_of=real, name="Rehearsal: Renewals",
+                                status=CampaignStatus.RUNNING, from_numbers=[CALLER])
+    client, api = client_for(operator_user), api_for(operator_user)
+    path = f"/campaigns/{rehearsal.pk}/contacts"
+
+    page = client.get(f"/campaigns/{rehearsal.pk}/").content.decode()
+    uploaded = client.post(path, {"file": SimpleUploadedFile("c.csv", b"number\n+31201234567\n")},
+                           follow=True).content.decode()
+    added = api.post(f"/api/v1{path}", {"contacts": [{"number": "+31201234567"}]}, format="json")
+    imported = api.post(f"/api/v1{path}", {"csv": "number\n+31201234567\n"}, format="json")
+
+    assert f'action="{path}"' not in page and "Upload contacts" not in page
+    said = ("A rehearsal calls the contacts of Renewals, copied when it started: add contacts "
+            "to Renewals, then rehearse it again.")
+    assert said in re.sub(r"<[^>]+>", "", page) and said in uploaded
+    for refused in (added, imported):
+        assert refused.status_code == 409
+        assert refused.json()["detail"] == said
+    assert not rehearsal.contacts.exists()
