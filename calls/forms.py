@@ -287,6 +287,13 @@ def refresh_attrs(url: str, target: str) -> dict[str, str]:
             "hx-select": target, "hx-swap": "outerHTML", "hx-include": target}
 
 
+def caller_choices(numbers: Iterable[Number]) -> list[tuple[str, str]]:
+    """Caller numbers as a picker offers them: each as people read it, with its description
+    (Place a call's From, a campaign's caller numbers)."""
+    return [(n.e164, " · ".join(filter(None, (international(n.e164), n.description))))
+            for n in numbers]
+
+
 # Placing a call ---------------------------------------------------------------------------
 
 ENDPOINT_LABELS = {
@@ -408,8 +415,7 @@ class CallPlaceForm(OptionFormMixin, forms.Form):
             provider.NEEDS_APPLICATION else
             f"Optional: its {provider.label} application runs the call.")
         numbers = Number.objects.filter(account=account).order_by("e164")
-        choices = [(n.e164, " · ".join(filter(None, (international(n.e164), n.description))))
-                   for n in numbers]
+        choices = caller_choices(numbers)
         if provider.RANDOM_FROM_NUMBER:
             choices.append((RANDOM_FROM, "A random number of the application"))
         self.fields["from_number"].choices = choices
