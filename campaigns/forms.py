@@ -15,7 +15,6 @@ from campaigns.windows import MAX_WINDOWS
 from portal.forms import ServiceErrorsMixin
 from portal.params import parse_int
 from voiceapps import phone
-from voiceapps.phone import international
 from voiceapps.models import Application, CallProfile, ProviderAccount
 from voiceapps.selectors import applications_in_use
 
@@ -118,7 +117,7 @@ class CampaignForm(ServiceErrorsMixin, forms.Form):
         offered = caller_choices(account.numbers.order_by("e164"))
         if campaign is not None and campaign.account_id == account.pk:
             known = {number for number, _ in offered}
-            offered += [(number, f"{international(number)} · not a number of {account.name}")
+            offered += [(number, f"{phone.international(number)} · not a number of {account.name}")
                         for number in campaign.from_numbers if number not in known]
         field.choices = offered
         if not offered:

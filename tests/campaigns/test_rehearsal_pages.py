@@ -43,11 +43,13 @@ def test_a_rehearsal_copy_is_in_no_picker_but_listed_as_one(
     for page in (place, new_campaign, linking):
         assert application.name in options_of(page, "application")
         assert copy.name not in options_of(page, "application")
-    assert [app for app, _ in call_selectors.test_call_targets()] == [application]  # the test call's demo
+    # The test call's demo is the sandbox's own application, not the copy named before it.
+    assert [app for app, _ in call_selectors.test_call_targets()] == [application]
     listed = client.get("/applications/").content.decode()
     assert copy.name in listed and listed.count('data-field="rehearsal-copy"') == 1
     assert "A rehearsal copy" in client.get(f"/applications/{copy.pk}/").content.decode()
-    assert api_for(operator_user).get(f"/api/v1/applications/{copy.pk}").json()["rehearsal_copy"]
+    api = api_for(operator_user)
+    assert api.get(f"/api/v1/applications/{copy.pk}").json()["rehearsal_copy"]
 
 
 def test_a_paused_rehearsal_keeps_its_copy_on_its_form(client_for, operator_user, copy):
