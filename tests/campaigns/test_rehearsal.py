@@ -103,7 +103,8 @@ def test_a_rehearsal_copies_contacts_rules_and_flow_onto_the_sandbox(
     page = client.get(response["Location"]).content.decode()
     assert "A rehearsal of" in page and f"/campaigns/{real.pk}/" in page
     assert "Rehearse on the sandbox" not in page
-    assert "read as Netherlands (+31) numbers" in page  # more contacts read as the real's
+    assert rehearsal.default_country == "NL"  # its numbers read as the real's
+    assert "A rehearsal calls the contacts of" in page  # no upload: they are the real's
     assert f"/campaigns/{rehearsal.pk}/" in client.get(f"/campaigns/{real.pk}/").content.decode()
     assert client.get(f"/campaigns/{rehearsal.pk}/results.csv").status_code == 200
 
