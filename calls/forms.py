@@ -28,7 +28,7 @@ from voiceapps.phone import international
 from voiceapps.providers.base import FLOW_ANSWER_URL, FLOW_APPLICATION, FLOW_NCCO, Provider
 from voiceapps.providers.options import CATALOG, Ask, CallOption
 from voiceapps.providers.registry import KIND_CHOICES, provider_class
-from voiceapps.selectors import accounts_in_use
+from voiceapps.selectors import accounts_in_use, applications_to_pick
 
 RANDOM_FROM = "__random__"
 BLANK_ROWS = 2  # empty key-value rows offered below the filled ones
@@ -287,6 +287,13 @@ def refresh_attrs(url: str, target: str) -> dict[str, str]:
             "hx-select": target, "hx-swap": "outerHTML", "hx-include": target}
 
 
+def caller_choices(numbers: Iterable[Number]) -> list[tuple[str, str]]:
+    """Caller numbers as a picker offers them: each as people read it, with its description
+    (Place a call's From, a campaign's caller numbers)."""
+    return [(n.e164, " · ".join(filter(None, (international(n.e164), n.description))))
+            for n in numbers]
+
+
 # Placing a call ---------------------------------------------------------------------------
 
 ENDPOINT_LABELS = {
@@ -399,7 +406,7 @@ class CallPlaceForm(OptionFormMixin, forms.Form):
             self.fields[name].widget.attrs.update(refresh_attrs(url, "#call-form"))
         self.fields["account"].initial = account.pk
         self.fields["account"].help_text = _account_help(provider)
-        applications = Application.objects.filter(account=account).order_by("name")
+        applications = applications_to_pick(account=account)
         self.fields["application"].queryset = applications
         self.fields["application"].initial = next(iter(applications), None)
         self.fields["application"].required = provider.NEEDS_APPLICATION
@@ -408,8 +415,7 @@ class CallPlaceForm(OptionFormMixin, forms.Form):
             provider.NEEDS_APPLICATION else
             f"Optional: its {provider.label} application runs the call.")
         numbers = Number.objects.filter(account=account).order_by("e164")
-        choices = [(n.e164, " · ".join(filter(None, (international(n.e164), n.description))))
-                   for n in numbers]
+        choices = caller_choices(numbers)
         if provider.RANDOM_FROM_NUMBER:
             choices.append((RANDOM_FROM, "A random number of the application"))
         self.fields["from_number"].choices = choices

@@ -349,6 +349,7 @@ def test_call_targets() -> list[tuple[Application, Number]]:
             account__retired_at__isnull=True,
             flow_type=FlowType.HOSTED,
             ncco_document__isnull=False,
+            rehearsal_copy=False,  # a campaign's flow, which its rehearsals run, not a demo
         )
         .exclude(provider_app_id="")
         .select_related("account")

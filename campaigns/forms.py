@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.urls import reverse
 
+from calls.forms import caller_choices, refresh_attrs
 from campaigns.models import Campaign, Outcome
 from campaigns.services.campaigns import DEFAULT_RETRY_RULES, RETRIABLE
 from campaigns.windows import MAX_WINDOWS
 from portal.forms import ServiceErrorsMixin
+from portal.params import parse_int
 from voiceapps import phone
 from voiceapps.models import Application, CallProfile, ProviderAccount
 from voiceapps.selectors import applications_in_use
@@ -37,8 +41,11 @@ class CampaignForm(ServiceErrorsMixin, forms.Form):
         applications_in_use(),
         help_text="Its hosted NCCO (pinned or latest, as the application says) runs each call.",
     )
-    from_numbers = forms.CharField(
-        help_text="Caller numbers of the account, separated by commas; used in turn."
+    from_numbers = forms.MultipleChoiceField(
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Numbers of the application's account to call from, used in turn.",
+        error_messages={"invalid_choice": "%(value)s is not a number of the application's "
+                                          "account: tick some of its numbers."},
     )
     profile = forms.ModelChoiceField(
         CallProfile.objects.all(), required=False, help_text="Call options, as in Place a call."
@@ -69,22 +76,68 @@ class CampaignForm(ServiceErrorsMixin, forms.Form):
         required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
 
-    def __init__(self, *args: Any, campaign: Campaign | None = None, **kwargs: Any) -> None:
+    def __init__(self, data: Mapping[str, Any] | None = None, *,
+                 campaign: Campaign | None = None,
+                 refresh_from: Mapping[str, Any] | None = None) -> None:
+        """`refresh_from`: the values of a form whose application changed (the page's GET, as
+        Place a call's), for its caller numbers to be those of the application's account."""
+        initial = {name: getattr(campaign, name) for name in self.base_fields} if campaign else {}
+        super().__init__(data, initial=initial)
         if campaign is not None:
-            kwargs["initial"] = {
-                **{name: getattr(campaign, name) for name in self.base_fields},
-                "from_numbers": ", ".join(campaign.from_numbers),
-            }
-        super().__init__(*args, **kwargs)
+            # Its own application stays on offer: a rehearsal's copy (offered nowhere else),
+            # or one on its account retired since, so that the rest of a campaign paused by
+            # retiring its account can still be changed while it waits for it to come back.
+            self.fields["application"].queryset = applications_in_use(
+                keeping=campaign.application_id)
         if campaign is not None and campaign.account.is_retired:
-            # Kept on offer, so that the rest of a campaign paused by retiring its account
-            # can still be changed while it waits for the account to come back.
-            field = self.fields["application"]
-            field.queryset = applications_in_use(keeping=campaign.application_id)
-            field.help_text = (
+            self.fields["application"].help_text = (
                 f"Account {campaign.account.name} is retired: choose an application on an "
                 "account in use to resume the campaign there, or have an admin bring the "
                 "account back.")
+
+        self._offer_callers(campaign, data, refresh_from)
+
+    def _offer_callers(self, campaign: Campaign | None, data: Mapping[str, Any] | None,
+                       refresh_from: Mapping[str, Any] | None) -> None:
+        """The caller numbers offered are the chosen application's account's, as Place a call
+        offers its From (calls.forms.caller_choices), re-rendered when the application changes
+        (calls.forms.refresh_attrs); a number the campaign has that its account no longer has
+        stays on offer, ticked, so that the service says why it is refused, not the form."""
+        field = self.fields["from_numbers"]
+        url = reverse("campaign_edit", args=[campaign.pk]) if campaign else \
+            reverse("campaign_create")
+        self.fields["application"].widget.attrs.update(
+            # The id form_fields.html gives a group of checkboxes (not a BoundField's: it
+            # would be cached before the help below is set).
+            refresh_attrs(url, f"#{self.auto_id % 'from_numbers'}_group"))
+        account = self._chosen_account(campaign, data or refresh_from or {})
+        if account is None:
+            field.help_text = "Choose an application: its account's numbers are offered here."
+            return
+        offered = caller_choices(account.numbers.order_by("e164"))
+        if campaign is not None and campaign.account_id == account.pk:
+            known = {number for number, _ in offered}
+            offered += [(number, f"{phone.international(number)} · not a number of {account.name}")
+                        for number in campaign.from_numbers if number not in known]
+        field.choices = offered
+        if not offered:
+            field.help_text = (f"Account {account.name} has no numbers yet: add one on the "
+                               "Numbers page, or choose an application of another account.")
+        if refresh_from is not None:  # kept as chosen, the numbers still offered still ticked
+            self.initial["application"] = refresh_from.get("application")
+            ticked = field.widget.value_from_datadict(refresh_from, {}, "from_numbers")
+            self.initial["from_numbers"] = [n for n in ticked if n in dict(offered)]
+
+    def _chosen_account(self, campaign: Campaign | None,
+                        source: Mapping[str, Any]) -> ProviderAccount | None:
+        """The account of the application in `source` (posted or refreshed), else the
+        campaign's; None before an application is chosen."""
+        wanted = parse_int(str(source.get("application") or ""))
+        if wanted is not None:
+            chosen = self.fields["application"].queryset.filter(pk=wanted).first()
+            if chosen is not None:
+                return chosen.account
+        return campaign.account if campaign is not None else None
 
     def field_for(self, key: str) -> str | None:
         # Place a call's option and flow errors belong to the profile this form sets them with.
@@ -97,7 +150,6 @@ class CampaignForm(ServiceErrorsMixin, forms.Form):
         values = dict(self.cleaned_data)
         values["windows"] = windows.windows()
         values["retry_rules"] = retries.rules()
-        values["from_numbers"] = [n.strip() for n in values["from_numbers"].split(",") if n.strip()]
         values["account"] = values["application"].account
         values["flow"] = {"type": "application"}
         if values["starts_at"] is None:

@@ -120,7 +120,9 @@ def campaign_list_live(request: HttpRequest) -> HttpResponse:
 
 
 def _form_page(request: HttpRequest, campaign: Campaign | None) -> HttpResponse:
-    form = CampaignForm(request.POST or None, campaign=campaign)
+    # A GET with values is the form refreshed for another application (its caller numbers).
+    refreshed = request.GET if request.method == "GET" and request.GET else None
+    form = CampaignForm(request.POST or None, campaign=campaign, refresh_from=refreshed)
     windows, retries = rule_rows(campaign, request.POST or None)
     # Each is validated, so every row shows its errors at once.
     valid = [form.is_valid(), windows.is_valid(), retries.is_valid()]
@@ -252,7 +254,9 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 if campaign.status in allowed_from
             ],
             "rehearsals": rehearsals,
-            # Delete is offered as the service allows it (campaigns.campaign_delete).
+            # Edit and Delete are offered as the services allow them (campaign_update,
+            # campaign_delete).
+            "editable": campaign.status in campaigns.EDITABLE,
             "deletable": all(
                 c.status in campaigns.DELETABLE for c in (campaign, *rehearsals)
             ),

@@ -237,7 +237,9 @@ class NumberLinkForm(forms.Form):
     application = forms.ModelChoiceField(
         queryset=Application.objects.none(), required=False, empty_label="Not linked")
 
-    def __init__(self, *args: Any, account: ProviderAccount, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, account: ProviderAccount, keeping: int | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["application"].queryset = account.applications.all()
+        self.fields["application"].queryset = selectors.applications_to_pick(
+            account=account, keeping=keeping)
 

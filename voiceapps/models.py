@@ -160,6 +160,11 @@ class Application(models.Model):
                                   default=SyncState.NEVER)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_sync_error = models.TextField(blank=True)
+    # Made by rehearsing a campaign (the campaigns app sets it; voiceapps may not ask it):
+    # the rehearsals run through it, so pickers for new calls, campaigns and numbers leave it
+    # out, while the applications list shows it marked (selectors.applications_to_pick).
+    rehearsal_copy = models.BooleanField(default=False, help_text=(
+        "Made by rehearsing a campaign: only its rehearsals call through it."))
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

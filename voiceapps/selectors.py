@@ -29,10 +29,22 @@ def accounts_in_use() -> QuerySet[ProviderAccount]:
     return ProviderAccount.objects.filter(retired_at__isnull=True).order_by("name")
 
 
+def applications_to_pick(
+    *, account: ProviderAccount | None = None, keeping: int | None = None
+) -> QuerySet[Application]:
+    """Applications a picker offers (of `account`, or of every account), by name: not a
+    rehearsal's copy, which only its rehearsals run through; and the application of id
+    `keeping` whatever it is (what an edit already uses stays on offer)."""
+    offered = Q(rehearsal_copy=False) | Q(pk=keeping)
+    if account is not None:
+        offered &= Q(account=account)
+    return Application.objects.filter(offered).order_by("name")
+
+
 def applications_in_use(*, keeping: int | None = None) -> QuerySet[Application]:
-    """Applications of accounts not retired, with their account; and the application of id
-    `keeping` whatever its account (what an edit already uses stays on offer)."""
-    return Application.objects.filter(
+    """applications_to_pick of accounts not retired, with their account; and the application
+    of id `keeping` whatever its account."""
+    return applications_to_pick(keeping=keeping).filter(
         Q(account__retired_at__isnull=True) | Q(pk=keeping)).select_related("account")
 
 

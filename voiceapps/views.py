@@ -347,7 +347,7 @@ def number_list(request: HttpRequest) -> HttpResponse:
 @role_required(Role.VIEWER)
 def number_detail(request: HttpRequest, pk: int) -> HttpResponse:
     number = get_object_or_404(Number.objects.select_related("account", "application"), pk=pk)
-    link_form = NumberLinkForm(account=number.account,
+    link_form = NumberLinkForm(account=number.account, keeping=number.application_id,
                                initial={"application": number.application_id})
     return render(request, "voiceapps/number_detail.html",
                   {"number": number, "link_form": link_form})
@@ -399,7 +399,7 @@ def number_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def number_link(request: HttpRequest, pk: int) -> HttpResponse:
     number = get_object_or_404(Number.objects.select_related("account"), pk=pk)
-    form = NumberLinkForm(request.POST, account=number.account)
+    form = NumberLinkForm(request.POST, account=number.account, keeping=number.application_id)
 
     def run() -> str:
         if not form.is_valid():

@@ -289,7 +289,8 @@ class CampaignContactsApi(_ContactsPageApi):
         responses={201: {"type": "array", "items": {"$ref": "#/components/schemas/Contact"}},
                    202: ContactImportSerializer,
                    409: api_error("The campaign is stopped or finished: it calls no one again. "
-                              "Copy it."),
+                              "Copy it. Or it is a rehearsal, which calls its campaign's "
+                              "contacts."),
                    **IDEMPOTENCY_KEY_REUSED},
         summary="Add contacts: a list (each checked, 201) or a whole CSV (202, an "
         "import whose progress GET …/imports/{id} shows)",

@@ -225,15 +225,18 @@ def start_refusal(*, campaign: Campaign, preview: Preview) -> str:
     return _nobody_to_call(preview)
 
 
-# Which action moves a campaign from which statuses, and to what.
+# Which action moves a campaign from which statuses, and to what. A draft is not stopped: it
+# never started, so stopping it would only skip every contact; it is deleted, or copied first.
 TRANSITIONS = {
     "start": ((CampaignStatus.DRAFT,), CampaignStatus.RUNNING),
     "pause": ((CampaignStatus.RUNNING,), CampaignStatus.PAUSED),
     "resume": ((CampaignStatus.PAUSED,), CampaignStatus.RUNNING),
-    "stop": (
-        (CampaignStatus.DRAFT, CampaignStatus.RUNNING, CampaignStatus.PAUSED),
-        CampaignStatus.STOPPED,
-    ),
+    "stop": ((CampaignStatus.RUNNING, CampaignStatus.PAUSED), CampaignStatus.STOPPED),
+}
+# A refusal that says what to do instead, where "A … campaign cannot …" alone would puzzle.
+REFUSALS = {
+    ("stop", CampaignStatus.DRAFT):
+        "A draft campaign was never started, so it cannot stop; delete it instead.",
 }
 
 
@@ -262,8 +265,9 @@ def campaign_transition(*, actor: Actor, campaign: Campaign, action: str) -> Cam
         moved = Campaign.objects.filter(pk=campaign.pk, status__in=allowed_from).update(**changes)
         if not moved:
             campaign.refresh_from_db()
-            raise StateConflict(
-                f"A {campaign.get_status_display().lower()} campaign cannot {action}.")
+            raise StateConflict(REFUSALS.get((action, campaign.status)) or
+                                f"A {campaign.get_status_display().lower()} campaign cannot "
+                                f"{action}.")
         if action == "stop":
             campaign.contacts.filter(state__in=(ContactState.PENDING, ContactState.RETRY)).update(
                 state=ContactState.SKIPPED,

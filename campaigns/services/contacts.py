@@ -176,7 +176,17 @@ class CampaignEnded(StateConflict):
     """Contacts for a stopped or finished campaign, which would never call them (API: 409)."""
 
 
+class RehearsalContacts(StateConflict):
+    """Contacts for a rehearsal, which calls its campaign's, copied when it started (API: 409)."""
+
+
 def _check_open(campaign: Campaign) -> None:
+    if campaign.rehearsal_of_id is not None:
+        real = campaign.rehearsal_of.name
+        raise RehearsalContacts(
+            f"A rehearsal calls the contacts of {real}, copied when it started: add contacts "
+            f"to {real}, then rehearse it again."
+        )
     if campaign.has_ended:
         raise CampaignEnded(
             f"This campaign is {campaign.get_status_display().lower()}: it calls no one again, "
@@ -188,7 +198,7 @@ def contacts_add(
     *, actor: Actor, campaign: Campaign, entries: list[Mapping[str, Any]]
 ) -> list[Contact]:
     """Contacts given through the API ({"number", "timezone", "variables"}), each checked;
-    CampaignEnded for a stopped or finished campaign."""
+    CampaignEnded for a stopped or finished campaign, RehearsalContacts for a rehearsal."""
     _check_open(campaign)
     now = timezone.now()
     checked = [
@@ -249,7 +259,8 @@ def contacts_import(
     """Store an upload and import it: now if small, else in a worker (progress on the row).
     Returns (import, replayed); IdempotencyConflict when the key came with another file or
     for another campaign; CampaignEnded for a stopped or finished campaign (a retry of an
-    upload made before it ended still answers that upload)."""
+    upload made before it ended still answers that upload), RehearsalContacts for a
+    rehearsal."""
 
     def same_request(made: ContactImport) -> bool:
         return made.campaign_id == campaign.pk and made.content == content

@@ -67,9 +67,10 @@ def _application_copy(actor: Actor, source: Application, demo: Application) -> A
         )
     else:
         copy = application_update(actor=actor, application=copy, values=values)
-    # Not fields a person edits (voiceapps.services.APPLICATION_FIELDS), but what is served.
+    # Not fields a person edits (voiceapps.services.APPLICATION_FIELDS), but what is served;
+    # and the mark that keeps the copy out of the pickers for new calls and campaigns.
     Application.objects.filter(pk=copy.pk).update(
-        pinned_version=source.pinned_version, variables=source.variables
+        pinned_version=source.pinned_version, variables=source.variables, rehearsal_copy=True
     )
     if copy.sync_state != SyncState.SYNCED or not copy.provider_app_id:
         try:

@@ -85,6 +85,7 @@ def test_a_rehearsal_copies_contacts_rules_and_flow_onto_the_sandbox(
     copy = rehearsal.application
     assert copy.name == f"{real.application.name} (rehearsal)" and copy != demo.application
     assert copy.ncco_document == real.application.ncco_document and copy.provider_app_id
+    assert copy.rehearsal_copy  # so that no picker offers it
     # Two callers on the real account, two numbers of the sandbox: still two in turn.
     assert sorted(rehearsal.from_numbers) == sorted(n.e164 for n in demo.numbers)
     assert rehearsal.options == {"ringing_timer": 30}
@@ -102,7 +103,8 @@ def test_a_rehearsal_copies_contacts_rules_and_flow_onto_the_sandbox(
     page = client.get(response["Location"]).content.decode()
     assert "A rehearsal of" in page and f"/campaigns/{real.pk}/" in page
     assert "Rehearse on the sandbox" not in page
-    assert "read as Netherlands (+31) numbers" in page  # more contacts read as the real's
+    assert rehearsal.default_country == "NL"  # its numbers read as the real's
+    assert "A rehearsal calls the contacts of" in page  # no upload: they are the real's
     assert f"/campaigns/{rehearsal.pk}/" in client.get(f"/campaigns/{real.pk}/").content.decode()
     assert client.get(f"/campaigns/{rehearsal.pk}/results.csv").status_code == 200
 

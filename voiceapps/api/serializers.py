@@ -148,7 +148,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
         fields = [
             "id", "account", "account_name", *services.APPLICATION_FIELDS, "public_key_pem",
             "private_key_set", "sync_state", "last_synced_at", "last_sync_error",
-            "created_at", "updated_at",
+            "rehearsal_copy", "created_at", "updated_at",
         ]
         read_only_fields = fields
 
