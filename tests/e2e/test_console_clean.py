@@ -38,7 +38,8 @@ def test_the_call_log_swaps_its_changes_in_without_a_console_error(live_server, 
     sign_in(page, live_server.url, "otto", "/calls/")
     # What an extension highlighting an element leaves behind: an empty style attribute.
     page.evaluate("""() => document.querySelectorAll("#call-log, #call-log tr[id]")
-        .forEach(element => { element.style.outline = "1px solid"; element.style.outline = ""; })""")
+        .forEach(element => { element.style.outline = "1px solid"; element.style.outline = ""; })
+    """)
 
     for call, status in ((calls[0], CallStatus.ANSWERED), (calls[1], CallStatus.ANSWERED),
                          (calls[0], CallStatus.COMPLETED), (calls[2], CallStatus.BUSY)):
