@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 
 from alerts.checks import CHECKS, KIND_CHOICES
@@ -10,11 +12,12 @@ from portal.forms import ServiceErrorsMixin
 from portal.params import ModelIdsField
 
 
+def _unit(threshold_help: str) -> str:
+    return f"In {threshold_help}; the rule fires at or above it."
+
+
 class AlertRuleForm(ServiceErrorsMixin, forms.ModelForm):
-    kind = forms.ChoiceField(
-        choices=KIND_CHOICES, label="What to watch",
-        help_text=" ".join(f"{check.label}: threshold in {check.threshold_help}."
-                           for check in CHECKS.values()))
+    kind = forms.ChoiceField(choices=KIND_CHOICES, label="What to watch")
     channels = ModelIdsField(
         queryset=AlertChannel.objects.all(), required=False,
         widget=forms.CheckboxSelectMultiple, help_text="Where its notifications go.")
@@ -28,6 +31,17 @@ class AlertRuleForm(ServiceErrorsMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # The threshold's unit is the chosen kind's: static/js/choice-help.js shows that one
+        # as the kind changes. Without JavaScript the page cannot follow the choice, so its
+        # help names every kind's.
+        every_unit = "; ".join(f"{check.label}: {check.threshold_help}"
+                               for check in CHECKS.values())
+        self.fields["threshold"].help_text = (
+            f"The rule fires at or above it. Its unit: {every_unit}.")
+        self.fields["kind"].widget.attrs.update({
+            "data-choice-help": json.dumps(
+                {kind: _unit(check.threshold_help) for kind, check in CHECKS.items()}),
+            "data-choice-help-target": f"#{self['threshold'].auto_id}_helptext"})
         if not AlertChannel.objects.exists():
             # No box to tick: say what that means and where channels are made.
             self.fields["channels"].help_text = (

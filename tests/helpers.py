@@ -1,6 +1,7 @@
 """Small helpers shared by tests and the benchmarks (bench/)."""
 
 import contextlib
+import re
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -46,3 +47,9 @@ def tasks_sent_to(queue: str) -> Iterator[str]:
         yield queue
     finally:
         app.conf.task_default_queue = previous
+
+
+def off_site_links(html: str) -> list[str]:
+    """The links of a page that leave this Callboard (a self-hosted one may have no way out)."""
+    return [href for href in re.findall(r'href="([^"]*)"', html)
+            if not href.startswith(("/", "#", "?"))]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from alerts.models import AlertChannel, AlertRule
 from portal.models import AuditEntry
 from tests.factories import AlertChannelFactory, AlertFactory, AlertRuleFactory
+from tests.helpers import off_site_links
 
 pytestmark = pytest.mark.django_db
 
@@ -140,6 +141,9 @@ def test_a_new_signed_webhook_shows_its_secret_once(client_for, admin_user):
     assert 'data-copy="#channel-secret">Copy</button>' in response.content.decode()
     settings_page = client.get("/settings/alerts/").content.decode()
     assert secret not in settings_page and f"••••{secret[-4:]}" in settings_page
+    # How to check it, said on the page as on event forwarding's, with nothing off-site.
+    assert "HMAC-SHA256 of <code>id.timestamp.body</code>" in response.content.decode()
+    assert off_site_links(response.content.decode()) == []
 
 
 def test_a_slack_url_is_never_shown_whole(client_for, admin_user):

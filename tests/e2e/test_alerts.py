@@ -71,3 +71,44 @@ def test_an_admin_sets_up_a_rule_and_watches_an_alert_open_and_resolve(
     expect(row, "resolved without a reload").to_contain_text("Resolved", timeout=LIVE)
     page.context.close()
     assert not problems, "\n".join(problems)
+
+
+def test_the_rule_form_gives_the_threshold_unit_of_the_chosen_kind_only(live_server, browser):
+    """The form listed the units of all seven kinds under "What to watch", whichever was
+    chosen; without JavaScript it still does (the page cannot know a change of choice)."""
+    from playwright.sync_api import expect
+
+    role_groups_restored()
+    UserFactory(username="ada", role=Role.ADMIN)
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    sign_in(page, live_server.url, "ada", "/settings/alerts/rules/new")
+    unit = page.locator("#id_threshold_helptext")
+
+    expect(unit).to_have_text(
+        "In rejected deliveries of one reason in the window; the rule fires at or above it.")
+    page.get_by_label("What to watch").select_option("heartbeat_silent")
+    expect(unit).to_have_text(
+        "In seconds without a heartbeat (beat schedules one a minute); the rule fires at or "
+        "above it.")
+    expect(page.get_by_text("% of an account's calls", exact=False)).to_have_count(0)
+    described = page.get_by_label("Threshold").get_attribute("aria-describedby")
+    assert "id_threshold_helptext" in described.split()
+
+    # Started from a kind (the rules page links each to the form): its unit from the start.
+    page.goto(f"{live_server.url}/settings/alerts/rules/new?kind=calls_failing")
+    expect(unit).to_contain_text("In % of an account's calls ended in the window")
+    assert not errors, "\n".join(errors)  # the script is a file: our CSP lets it run
+
+    # Without JavaScript, every kind's unit, each named.
+    context.close()
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, live_server.url, "ada", "/settings/alerts/rules/new")
+    expect(page.locator("#id_threshold_helptext")).to_contain_text(
+        "Worker or beat silent: seconds without a heartbeat")
+    expect(page.locator("#id_threshold_helptext")).to_contain_text(
+        "Calls failing: % of an account's calls")
+    context.close()

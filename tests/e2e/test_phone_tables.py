@@ -70,3 +70,49 @@ def test_a_campaigns_contacts_read_line_by_line_on_a_phone(live_server, browser)
     assert numbers[:2] == [1, 1], numbers
     assert max(states) <= 3, states
     assert page_width(page) <= PHONE["width"]
+
+
+# Where each cell of the first call log row ends, and how wide the window is.
+_LOG_ROW = """() => {
+  const row = document.querySelector('#call-log tbody tr');
+  const cells = {};
+  [...row.children].forEach((cell, index) => {
+    const head = document.querySelectorAll('#call-log thead th')[index];
+    const box = cell.getBoundingClientRect();
+    cells[head.textContent.trim()] = {right: box.right, shown: box.width > 0,
+                                      text: cell.innerText.trim()};
+  });
+  return {cells: cells, window: window.innerWidth, text: row.innerText};
+}"""
+
+
+def test_the_call_log_shows_to_and_status_on_a_phone_without_scrolling(live_server, browser):
+    """Time, Direction and From took the phone's whole width: who was called and how it went
+    were only reachable by scrolling the table sideways."""
+    from tests.factories import CallFactory
+
+    role_groups_restored()
+    UserFactory(username="otto", role=Role.OPERATOR)
+    account = ProviderAccountFactory(vonage=True)
+    CallFactory(account=account, provider="vonage", status="answered",
+                provider_call_id="uuid-1", from_number="+31201234567",
+                to_display="+447700900000")
+    page = browser.new_context(viewport=PHONE).new_page()
+    sign_in(page, live_server.url, "otto", "/calls/")
+
+    row = page.evaluate(_LOG_ROW)
+
+    cells = row["cells"]
+    for column in ("To", "Status"):
+        assert cells[column]["shown"], column
+        assert cells[column]["right"] <= row["window"], (column, cells[column], row["window"])
+    assert "Hang up" in cells["Status"]["text"]
+    # What the hidden columns said is still on the row: the direction and the caller number.
+    assert "Outbound from +31 20 123 4567" in row["text"], row["text"]
+    assert page_width(page) <= PHONE["width"]
+
+    # At desktop width every column as before, the caller number once.
+    page.set_viewport_size({"width": 1366, "height": 768})
+    row = page.evaluate(_LOG_ROW)
+    assert all(cell["shown"] for cell in row["cells"].values())
+    assert row["text"].count("+31 20 123 4567") == 1, row["text"]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from forwarding.models import Delivery, EventType, Subscription
 from tests.calls.views.polling import settled
 from tests.factories import ForwardingAttemptFactory, ForwardingDeliveryFactory, SubscriptionFactory
+from tests.helpers import off_site_links
 
 pytestmark = pytest.mark.django_db
 
@@ -132,6 +133,17 @@ def test_a_secret_shown_once_has_a_copy_button_for_it(admin):
     subscription = SubscriptionFactory()
     page = admin.post(f"/settings/forwarding/{subscription.pk}/secret").content.decode()
     assert 'id="secret"' in page and 'data-copy="#secret">Copy</button>' in page
+
+
+def test_the_secret_page_says_how_to_check_it_without_sending_to_a_file(admin):
+    """It named docs/operations.md, a file of the source no page of Callboard serves."""
+    subscription = SubscriptionFactory()
+    page = admin.post(f"/settings/forwarding/{subscription.pk}/secret").content.decode()
+    assert "docs/operations.md" not in page
+    assert "HMAC-SHA256 of <code>id.timestamp.body</code>" in page
+    assert "part after <code>whsec_</code>, base64-decoded" in page
+    assert '<a href="/api/v1/docs/">API documentation</a>' in page  # the payload's shape
+    assert off_site_links(page) == []
 
 
 def test_deleting_asks_first_and_removes_it(admin):

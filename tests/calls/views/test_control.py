@@ -7,7 +7,7 @@ from django.urls import reverse
 from calls.models import CallStatus
 from portal.models import AuditEntry
 from tests.calls.controlling import bodies, call_path, control_events, live_call
-from tests.calls.placing import kpn_setup, voicegateway_setup, vonage_setup
+from tests.calls.placing import TO, kpn_setup, voicegateway_setup, vonage_setup
 from tests.factories import NccoVersionFactory
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +55,23 @@ def test_a_ringing_call_offers_only_a_hang_up_that_cancels(fake_provider, client
     assert 'data-confirm="Cancel the call to' in html
     assert control_url(call, "mute") not in html and control_url(call, "talk") not in html
     assert "More actions appear once the call is answered." in html
+
+
+
+def test_the_hang_up_confirmations_write_the_number_as_the_page_heading_does(
+        fake_provider, client_for, operator_user):
+    """The call's page says "Call to +31 6 12345678"; its Hang up and the log's asked about
+    "+31612345678", as if it were another number."""
+    setup = vonage_setup(fake_provider)
+    answered, ringing = live_call(setup), live_call(setup, CallStatus.RINGING)
+    client = client_for(operator_user)
+
+    assert "Call to +31 6 12345678" in page(client, answered)
+    assert 'data-confirm="Hang up the call to +31 6 12345678? Both' in page(client, answered)
+    assert 'data-confirm="Cancel the call to +31 6 12345678? It' in page(client, ringing)
+    log = client.get(reverse("call_list")).content.decode()
+    assert log.count('data-confirm="Hang up the call to +31 6 12345678?"') == 2
+    assert TO not in log  # nowhere on the log, the To column included
 
 
 def test_voice_gateway_offers_its_own_set(fake_provider, client_for, operator_user):
