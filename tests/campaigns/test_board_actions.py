@@ -75,8 +75,8 @@ def test_a_draft_offers_start_and_delete_and_cannot_be_stopped(
 
     assert ">Start</button>" in page and ">Delete…</button>" in page
     assert ">Stop</button>" not in page
-    assert refused.status_code == 400
-    assert refused.json()["fields"]["status"] == [
-        "A draft campaign was never started, so it cannot stop; delete it instead."]
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        "A draft campaign was never started, so it cannot stop; delete it instead.")
     draft.refresh_from_db()
     assert draft.status == CampaignStatus.DRAFT
