@@ -26,7 +26,13 @@ from campaigns.forms import (
     SuppressionListForm,
     rule_rows,
 )
-from campaigns.models import Campaign, ContactImport, ImportStatus, SuppressionList
+from campaigns.models import (
+    Campaign,
+    CampaignStatus,
+    ContactImport,
+    ImportStatus,
+    SuppressionList,
+)
 from campaigns.selectors import (
     TABLE_ATTEMPT_FIELDS,
     TABLE_CONTACT_FIELDS,
@@ -236,10 +242,12 @@ def _contacts_state(page: Page, poll_query: str) -> str:
 
 @role_required(Role.VIEWER)
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    # The page shows nothing of the account or the application: not joined.
-    campaign = get_object_or_404(Campaign.objects.select_related("rehearsal_of"), pk=pk)
+    # The account is joined for whether it is retired; the page shows nothing else of it.
+    campaign = get_object_or_404(
+        Campaign.objects.select_related("rehearsal_of", "account"), pk=pk)
     board = campaign_board(campaign=campaign)
     rehearsals = list(campaign.rehearsals.only(*PAGE_REHEARSAL_FIELDS))
+    account_refusal = "" if campaign.has_ended else campaigns.account_refusal(campaign=campaign)
     return render(
         request,
         "campaigns/campaign_detail.html",
@@ -247,12 +255,15 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             **_board_context(request, campaign, board),
             **_contacts_context(request, campaign, board),
             "upload_form": ContactUploadForm(),
-            # Only what the campaign can do now: no Pause on a draft, no Start once running.
+            # Only what the campaign can do now: no Pause on a draft, no Start once running,
+            # no Start nor Resume on a retired account (the page says why instead).
             "actions": [
                 action
-                for action, (allowed_from, _) in TRANSITIONS.items()
+                for action, (allowed_from, to) in TRANSITIONS.items()
                 if campaign.status in allowed_from
+                and not (account_refusal and to == CampaignStatus.RUNNING)
             ],
+            "account_refusal": account_refusal,
             "rehearsals": rehearsals,
             # Edit and Delete are offered as the services allow them (campaign_update,
             # campaign_delete).

@@ -218,11 +218,17 @@ def start_refusal(*, campaign: Campaign, preview: Preview) -> str:
         return "This campaign is running already: its page follows its calls."
     if campaign.status == CampaignStatus.PAUSED:
         return "This campaign is paused: Resume it on its page."
+    return account_refusal(campaign=campaign) or _nobody_to_call(preview)
+
+
+def account_refusal(*, campaign: Campaign) -> str:
+    """Why the campaign's account refuses it Start and Resume now, as they would say it (""
+    when it does not): for pages that offer them only where they work."""
     try:
         refuse_if_retired(campaign.account, RETIRED_ACCOUNT_REFUSES)
     except ValidationError as error:
         return " ".join(error.messages)
-    return _nobody_to_call(preview)
+    return ""
 
 
 # Which action moves a campaign from which statuses, and to what. A draft is not stopped: it

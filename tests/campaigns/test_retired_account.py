@@ -65,6 +65,27 @@ def test_no_campaign_starts_or_resumes_on_a_retired_account(api_for, client_for,
     assert Campaign.objects.get(pk=paused.pk).status == CampaignStatus.PAUSED
 
 
+def test_the_board_offers_no_start_nor_resume_on_a_retired_account_and_says_why(
+        client_for, operator_user, application):
+    draft = CampaignFactory(application=application)
+    paused = CampaignFactory(application=application, status=CampaignStatus.PAUSED)
+    account = application.account
+    account.retired_at = account.created_at
+    account.save()
+    client = client_for(operator_user)
+
+    draft_page = client.get(reverse("campaign_detail", args=[draft.pk])).content.decode()
+    paused_page = client.get(reverse("campaign_detail", args=[paused.pk])).content.decode()
+
+    assert ">Start</button>" not in draft_page and refusal(account) in draft_page
+    assert ">Resume</button>" not in paused_page and refusal(account) in paused_page
+    assert ">Stop</button>" in paused_page  # what does not send calls is still offered
+    account.retired_at = None
+    account.save()
+    back = client.get(reverse("campaign_detail", args=[paused.pk])).content.decode()
+    assert ">Resume</button>" in back and refusal(account) not in back
+
+
 def test_a_campaign_resumes_once_its_account_is_back(api_for, admin_user, running):
     api = api_for(admin_user)
     account = running.account
