@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from alerts.checks import KIND_CHOICES
+from alerts.checks import CHECKS, KIND_CHOICES
 from alerts.models import Alert, AlertChannel, AlertNotification, AlertRule, ChannelKind
 from portal.api.serializers import StrictSerializer
 
@@ -44,8 +44,12 @@ class AlertRuleWriteSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100)
     kind = serializers.ChoiceField(choices=KIND_CHOICES)
     enabled = serializers.BooleanField(required=False)
-    threshold = serializers.FloatField(min_value=0, required=False,
-                                       help_text="Omitted: the kind's default.")
+    threshold = serializers.FloatField(
+        min_value=0, required=False,
+        help_text="The value at or above which the rule fires, in its kind's unit: "
+        + "; ".join(f"{kind}: {check.threshold_help} (default {check.default_threshold:g})"
+                    for kind, check in CHECKS.items())
+        + ". Omitted: the kind's default.")
     window_seconds = serializers.IntegerField(min_value=60, max_value=7 * 24 * 3600,
                                               required=False)
     renotify_seconds = serializers.IntegerField(min_value=60, required=False)

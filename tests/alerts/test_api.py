@@ -4,6 +4,7 @@ validated (unknown fields and kinds refused with their JSON path) and audited.""
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from portal.models import AuditEntry
@@ -68,3 +69,13 @@ def test_a_channel_url_that_fails_the_outbound_checks_is_a_400(api_for, admin_us
     response = api_for(admin_user).post("/api/v1/alerts/channels", {
         "name": "Inside", "kind": "slack", "target": "http://192.168.1.10/hook"}, format="json")
     assert response.status_code == 400 and "target" in response.json()["fields"]
+
+
+def test_the_api_reference_gives_each_kinds_threshold_unit_and_default(api_for, admin_user):
+    schema = api_for(admin_user).get(reverse("api_schema"), HTTP_ACCEPT="application/json").json()
+    threshold = schema["components"]["schemas"]["AlertRuleWriteRequest"]["properties"]["threshold"]
+
+    assert "calls_failing: % of an account's calls ended in the window that failed" in (
+        threshold["description"])
+    assert "heartbeat_silent: seconds without a heartbeat" in threshold["description"]
+    assert "(default 180)" in threshold["description"]
