@@ -318,17 +318,28 @@ def _progress_read(ids: list[int]) -> dict[int, ListProgress]:
     return read
 
 
-def _pace_achieved(campaign: Campaign, attempts: QuerySet[Attempt], now: datetime) -> float:
-    """Calls a second over the last PACE_SPAN since the campaign last began dialing: the
-    attempts made in it over the seconds from its start to when the pace's next dial is due
-    (now, if due already). The scheduler makes a tick's calls ahead of their turn, and its
-    clock (`next_dial_at`) counts them: a few calls close together are not read as a burst
-    (docs/decisions.md, camp1). Two decimals, as the pace set: with nothing dialed, the figure
-    moves only while the span is shorter than PACE_SPAN (the first minute after a start)."""
-    since = max(now - PACE_SPAN, campaign.dialing_since or now - PACE_SPAN)
-    made = attempts.filter(created_at__gte=since).count()
-    seconds = (max(now, campaign.next_dial_at or now) - since).total_seconds()
-    return round(made / seconds, 2) if made and seconds > 0 else 0.0
+def pace_since(campaign: Campaign, now: datetime) -> datetime:
+    """Where the pace achieved is counted from: PACE_SPAN ago, or since the campaign last
+    began dialing (a start or resume) if that is later."""
+    return max(now - PACE_SPAN, campaign.dialing_since or now - PACE_SPAN)
+
+
+def pace_achieved(campaign: Campaign, made: int, now: datetime) -> float:
+    """Calls a second: the `made` attempts since pace_since over the seconds from then to when
+    the pace's next dial is due (now, if due already). The scheduler makes a tick's calls
+    ahead of their turn, and its clock (`next_dial_at`) counts them: a few calls close
+    together are not read as a burst (docs/decisions.md, camp1). The board and the metrics
+    both read it."""
+    seconds = (max(now, campaign.next_dial_at or now) - pace_since(campaign, now)).total_seconds()
+    return made / seconds if made and seconds > 0 else 0.0
+
+
+def _pace_shown(campaign: Campaign, attempts: QuerySet[Attempt], now: datetime) -> float:
+    """pace_achieved with two decimals, as the pace set: with nothing dialed, the figure moves
+    only while the span is shorter than PACE_SPAN (the first minute after a start), so an
+    unchanged board stays unchanged between polls."""
+    made = attempts.filter(created_at__gte=pace_since(campaign, now)).count()
+    return round(pace_achieved(campaign, made, now), 2)
 
 
 def _board_read(campaign: Campaign, now: datetime) -> Board:
@@ -358,7 +369,7 @@ def _board_read(campaign: Campaign, now: datetime) -> Board:
         next_retries=list(
             campaign.contacts.filter(state=ContactState.RETRY).order_by("next_attempt_at")[:10]
         ),
-        pace_achieved=_pace_achieved(campaign, attempts, now),
+        pace_achieved=_pace_shown(campaign, attempts, now),
         # Counted as the scheduler counts it, and only while it may say why it is held back.
         waiting=Call.objects.filter(
             account_id=campaign.account_id, status=CallStatus.QUEUED

@@ -15,10 +15,9 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Callable, Iterable, Iterator
-from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 from kombu import Connection
 from kombu.exceptions import ChannelError
@@ -29,11 +28,10 @@ from prometheus_client.registry import Collector
 from alerts.models import Alert
 from calls.models import Call, WebhookDelivery
 from campaigns.models import Attempt, Campaign, CampaignStatus
+from campaigns.selectors import pace_achieved, pace_since
 from forwarding.models import Delivery, DeliveryStatus, Subscription
 from portal.celery import separate_queue
 from portal.models import WorkerHeartbeat
-
-PACE_SPAN = timedelta(minutes=1)
 
 
 class ProcessFilesCollector(MultiProcessCollector):
@@ -127,18 +125,25 @@ def queue_depth() -> Iterator[Metric]:
 
 
 def campaign_pace() -> Iterator[Metric]:
-    """Each running campaign's pace as set and as achieved over the last minute."""
+    """Each running campaign's pace as set and as achieved, as its board reads it (over the
+    last minute, or since it last began dialing)."""
     family = GaugeMetricFamily("callboard_campaign_pace_calls_per_second",
-                               "Running campaigns' pace: set, and achieved over a minute.",
+                               "Running campaigns' pace: set, and achieved over the last minute "
+                               "(or since a later start or resume), as the board shows it.",
                                labels=["campaign", "name", "pace"])
+    now = timezone.now()
     running = list(Campaign.objects.filter(status=CampaignStatus.RUNNING))
-    dialed = dict(Attempt.objects.filter(contact__campaign__in=running,
-                                         created_at__gte=timezone.now() - PACE_SPAN)
-                  .values_list("contact__campaign_id").annotate(n=Count("id")))
+    # One query: each campaign's attempts since its own pace_since.
+    spans = Q()
+    for campaign in running:
+        spans |= Q(contact__campaign=campaign, created_at__gte=pace_since(campaign, now))
+    dialed = dict(Attempt.objects.filter(spans).order_by()
+                  .values_list("contact__campaign_id").annotate(n=Count("id"))) if running else {}
     for campaign in running:
         labels = [str(campaign.pk), campaign.name]
         family.add_metric([*labels, "set"], float(campaign.calls_per_second))
-        family.add_metric([*labels, "achieved"], dialed.get(campaign.pk, 0) / 60.0)
+        family.add_metric([*labels, "achieved"],
+                          pace_achieved(campaign, dialed.get(campaign.pk, 0), now))
     yield family
 
 

@@ -17,10 +17,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from calls.hooks.answer import ANSWER_SECONDS
 from calls.hooks.events import DELIVERIES
 from calls.models import Call
+from campaigns.models import Attempt, CampaignStatus
 from forwarding.models import Delivery
 from forwarding.services import forwarding_send
 from tests.factories import (
+    AttemptFactory,
     CallFactory,
+    CampaignFactory,
     ForwardingDeliveryFactory,
     ProviderAccountFactory,
     SubscriptionFactory,
@@ -116,6 +119,30 @@ def test_calls_by_status_and_provider_are_read_from_the_database(client, token):
     assert total(found, "callboard_calls", status="ringing", provider="voicegateway") == 2
     assert total(found, "callboard_calls", status="failed", provider="voicegateway") == 1
     assert total(found, "callboard_webhook_apply_lag_seconds") == 0
+
+
+@pytest.mark.django_db
+def test_a_campaigns_pace_achieved_is_the_boards(client, token, operator_user, client_for):
+    """Resumed 10 s ago, 10 calls made since at 1/s: 1/s achieved, not 10 over a minute."""
+    now = timezone.now()
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING, calls_per_second=1,
+                               dialing_since=now - timedelta(seconds=10))
+    before = AttemptFactory(contact__campaign=campaign)  # made before the pause: not counted
+    Attempt.objects.filter(pk=before.pk).update(created_at=now - timedelta(seconds=30))
+    for second in range(10):
+        made = AttemptFactory(contact__campaign=campaign)
+        Attempt.objects.filter(pk=made.pk).update(
+            created_at=now - timedelta(seconds=9.5 - second))
+
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}")
+    board = client_for(operator_user).get(f"/api/v1/campaigns/{campaign.pk}/board")
+
+    achieved = total(samples(response.content.decode()),
+                     "callboard_campaign_pace_calls_per_second", campaign=str(campaign.pk),
+                     pace="achieved")
+    # 10 over the 10 s and the test's own seconds since (a minute's count would be 0.18).
+    assert 0.5 < achieved <= 1.0
+    assert float(board.json()["pace_achieved"]) == pytest.approx(achieved, abs=0.05)
 
 
 @pytest.mark.django_db(transaction=True)
