@@ -4,7 +4,7 @@ Every operation lists the errors it can answer: drf-spectacular documents only t
 view declares, and internal tools generate clients from the schema, so an undocumented status
 is a bug (schemathesis' status_code_conformance, tests/security/test_fuzz_api.py, checks it).
 The statuses every operation of a kind answers are added here, once; a view declares its own
-(a 409, a 502) with `error`.
+(a 409, a 502) with `api_error`.
 
 DRF drops `allow_blank` from read-only fields of a ModelSerializer, so a model field that may
 be blank (an optional URL, a choice not made yet) was documented as a non-empty URL or enum
