@@ -75,11 +75,17 @@ class User(AbstractUser):
         if not self.is_active:
             return None
         if not hasattr(self, "_role_cache"):
-            labels = {label: role for role, label in Role.choices}
-            names = [g.name for g in self.groups.all()]
-            roles = [Role(labels[n]) for n in names if n in labels]
-            self._role_cache = max(roles, key=lambda r: r.rank) if roles else None
+            self._role_cache = self.assigned_role
         return self._role_cache
+
+    @property
+    def assigned_role(self) -> Role | None:
+        """The role the user's groups give, kept while they are inactive: `role` (what they
+        may do now) is None then, and reactivating them must not turn them into a viewer."""
+        labels = {label: role for role, label in Role.choices}
+        names = [g.name for g in self.groups.all()]
+        roles = [Role(labels[n]) for n in names if n in labels]
+        return max(roles, key=lambda r: r.rank) if roles else None
 
     def role_known(self, role: Role | None) -> None:
         """The role from the user's groups as read elsewhere this request (portal.twofactor

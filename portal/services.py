@@ -186,8 +186,9 @@ def user_update(
     ):
         raise ValidationError("You cannot demote or deactivate yourself; ask another admin.")
     changes: dict[str, Any] = {}
-    if role is not None and role != user.role:
-        changes["role"] = [user.role.value if user.role else None, role.value]
+    assigned = user.assigned_role  # not `role`, None while inactive
+    if role is not None and role != assigned:
+        changes["role"] = [assigned.value if assigned else None, role.value]
         user.set_role(role)
     if is_active is not None and is_active != user.is_active:
         changes["is_active"] = [user.is_active, is_active]

@@ -124,18 +124,33 @@ def user_create(request: HttpRequest) -> HttpResponse:
 @role_required(Role.ADMIN)
 def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     [user] = users_with_sign_in_state([get_object_or_404(User, pk=pk)])
-    initial = {"role": user.role or Role.VIEWER, "is_active": user.is_active}
+    initial = {"role": user.assigned_role or Role.VIEWER, "is_active": user.is_active}
     form = UserUpdateForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
+        was = (user.assigned_role, user.is_active)
         updated = form.saved(lambda: services.user_update(
             actor=Actor.from_request(request), user=user, role=Role(form.cleaned_data["role"]),
             is_active=form.cleaned_data["is_active"]))
         if updated is not None:
-            messages.success(request, f"User {user.username} updated.")
+            messages.success(request, _user_update_result(updated, *was))
             return redirect("user_list")
     return render(request, "portal/user_edit.html", {
         "form": form, "edited": user, "locked_until": user.locked_until,
         "two_factor": user.two_factor})
+
+
+def _user_update_result(user: User, role: Role | None, was_active: bool) -> str:
+    """What an admin's save did, in words: "updated" alone leaves them to guess whether a
+    deactivated user can still sign in."""
+    done, now = [], user.assigned_role
+    if now != role:
+        done.append(f"is now {now.label if now else 'without a role'}")
+    if user.is_active != was_active:
+        done.append("is active again and can sign in" if user.is_active else
+                    "is deactivated: they can no longer sign in or use their API tokens")
+    if not done:
+        return f"Nothing changed for {user.username}."
+    return f"{user.username} {' and '.join(done)}."
 
 
 @login_required

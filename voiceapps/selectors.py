@@ -6,11 +6,13 @@ in; voiceapps/filters.py narrows them by the request's parameters.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from django.db.models import Count, F, Max, Q, QuerySet
 
-from voiceapps.models import Application, NccoDocument, Number, ProviderAccount
+from voiceapps.models import Application, NccoDocument, NccoVersion, Number, ProviderAccount
 
 
 def account_list() -> QuerySet[ProviderAccount]:
@@ -77,3 +79,27 @@ def ncco_document_applications(*, document_ids: Iterable[int]) -> dict[int, list
             .filter(ncco_document_id__in=list(document_ids)).order_by("name"):
         served.setdefault(application.ncco_document_id, []).append(application)
     return served
+
+
+def menu_targets(menu: Mapping[str, Any]) -> set[int]:
+    """The documents a version's routing table sends callers to."""
+    targets = {*(menu.get("digits") or {}).values(), *(menu.get("words") or {}).values()}
+    if menu.get("default"):
+        targets.add(menu["default"])
+    return targets
+
+
+def ncco_menus_routing_to(*, document_ids: Iterable[int]) -> dict[int, list[NccoDocument]]:
+    """For each of the documents, the other documents whose menu routes callers to it (the
+    latest version with a routing table): a route target is in use though no application
+    serves it."""
+    wanted = set(document_ids)
+    latest = {}
+    for version in NccoVersion.objects.exclude(menu={}).select_related("document") \
+            .order_by("document_id", "number"):
+        latest[version.document_id] = version
+    routing: dict[int, list[NccoDocument]] = defaultdict(list)
+    for version in latest.values():
+        for target in (menu_targets(version.menu) & wanted) - {version.document_id}:
+            routing[target].append(version.document)
+    return routing

@@ -15,6 +15,7 @@ from portal.params import filtered_page
 from portal.roles import role_required
 from portal.services import Actor
 from voiceapps.models import CallProfile
+from voiceapps.selectors import accounts_in_use
 
 PAGE_SIZE = 50
 
@@ -31,7 +32,11 @@ def call_profile_list(request: HttpRequest) -> HttpResponse:
 def _profile_page(request: HttpRequest, profile: CallProfile | None) -> HttpResponse:
     """The profile form: a new one (profile None, its kind from ?kind=) or an existing one."""
     if request.method != "POST":
-        form = CallProfileForm(profile=profile, kind=request.GET.get("kind", ""))
+        # A new profile starts on the provider of an account in use: with only a sandbox
+        # or a Twilio account, a form set for Vonage offers options nothing will apply.
+        kind = request.GET.get("kind") or (
+            accounts_in_use().values_list("kind", flat=True).first() or "")
+        form = CallProfileForm(profile=profile, kind=kind)
     else:
         form = CallProfileForm(request.POST, profile=profile)
         if form.is_valid():

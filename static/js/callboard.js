@@ -16,7 +16,8 @@
     });
   });
 
-  // Destructive actions: <form data-confirm="sentence"> asks in a modal dialog first.
+  // Destructive actions: <form data-confirm="sentence"> asks in a modal dialog first; with
+  // data-confirm-if="selector", only when the form holds a match (a box just unticked).
   function confirmed(form, then) {
     var dialog = document.getElementById("confirm-dialog");
     document.getElementById("confirm-message").textContent = form.getAttribute("data-confirm");
@@ -33,6 +34,8 @@
     // A form htmx sends asks through htmx:confirm below.
     if (!form.matches("form[data-confirm]") || form.hasAttribute("hx-post") ||
         form.dataset.confirmed === "yes") return;
+    var only = form.getAttribute("data-confirm-if");
+    if (only && !form.querySelector(only)) return;
     event.preventDefault();
     confirmed(form, function () {
       form.dataset.confirmed = "yes";

@@ -6,6 +6,7 @@ import json
 import pytest
 from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from portal.models import AuditEntry
 from portal.services import SYSTEM, Actor
@@ -17,6 +18,7 @@ from tests.voiceapps.ncco_helpers import (
 from voiceapps.models import NccoDocument, NccoVersion
 from voiceapps.ncco import services, validate_ncco
 from voiceapps.ncco.services import MenuChoice, NccoRejected
+from voiceapps.sandbox.services import sandbox_first_run
 
 pytestmark = pytest.mark.django_db
 
@@ -253,3 +255,14 @@ def test_stored_webhook_tokens_are_replaced_on_save_and_by_the_migration(setting
     application.refresh_from_db()
     assert account.webhook_token not in json.dumps(saved.content)
     assert (application.answer_url, application.event_url) == ("https://example.com/answer", "")
+
+
+def test_the_list_shows_which_menu_routes_to_a_document_no_application_serves(
+        client_for, operator_user):
+    """The sandbox's "Demo: sales" serves calls through the demo menu: "—" in "Served by"
+    read as unused (and its deletion is refused for that menu)."""
+    sandbox_first_run()
+    page = client_for(operator_user).get(reverse("ncco_list")).content.decode()
+    sales = page[page.index(">Demo: sales<"):]
+    row = sales[:sales.index("</tr>")]
+    assert "A route of" in row and ">Demo menu</a>" in row

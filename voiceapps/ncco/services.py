@@ -41,6 +41,7 @@ from voiceapps.ncco.validator import (
 )
 from voiceapps.providers.base import ProviderError
 from voiceapps.providers.registry import provider_class
+from voiceapps.selectors import menu_targets, ncco_menus_routing_to
 
 logger = logging.getLogger(__name__)
 
@@ -289,7 +290,7 @@ def serving_applications(document: NccoDocument) -> list[Application]:
     while frontier:
         routing = {version.document_id for version in NccoVersion.objects.exclude(menu={})
                    .exclude(document_id__in=reached).only("document_id", "menu")
-                   if _menu_targets(version.menu) & frontier}
+                   if menu_targets(version.menu) & frontier}
         frontier = routing - reached
         reached |= frontier
     return list(Application.objects.filter(ncco_document_id__in=reached)
@@ -323,7 +324,7 @@ def ncco_problems_for(*, document: NccoDocument, kind: str) -> list[str]:
         for version in filter(None, versions):
             problems += [f"“{version.document.name}” {path or '(document)'}: {sentence}"
                          for path, sentence in provider.ncco_problems(version.content)]
-            frontier |= _menu_targets(version.menu) - seen
+            frontier |= menu_targets(version.menu) - seen
     return problems
 
 
@@ -477,21 +478,8 @@ def ncco_document_users(document: NccoDocument) -> list[str]:
     """Why the document cannot be deleted: applications serving it, menus routing to it."""
     reasons = [f"application “{app.name}” serves it" for app in
                Application.objects.filter(ncco_document=document).order_by("name")]
-    latest = {}
-    for version in NccoVersion.objects.exclude(menu={}).exclude(document=document) \
-            .select_related("document").order_by("document_id", "number"):
-        latest[version.document_id] = version
-    for version in latest.values():
-        if document.pk in _menu_targets(version.menu):
-            reasons.append(f"the menu of “{version.document.name}” routes to it")
-    return reasons
-
-
-def _menu_targets(menu: Mapping[str, Any]) -> set[int]:
-    targets = {*(menu.get("digits") or {}).values(), *(menu.get("words") or {}).values()}
-    if menu.get("default"):
-        targets.add(menu["default"])
-    return targets
+    routing = ncco_menus_routing_to(document_ids=[document.pk]).get(document.pk, [])
+    return reasons + [f"the menu of “{menu.name}” routes to it" for menu in routing]
 
 
 def ncco_document_served_by(
@@ -508,7 +496,7 @@ def ncco_document_served_by(
         seen |= frontier
         menus = NccoVersion.objects.filter(document_id__in=frontier).exclude(menu={}) \
             .values_list("menu", flat=True)
-        frontier = {target for menu in menus for target in _menu_targets(menu)} - seen
+        frontier = {target for menu in menus for target in menu_targets(menu)} - seen
     return document_id in frontier
 
 

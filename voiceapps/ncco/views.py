@@ -32,9 +32,12 @@ def ncco_list(request: HttpRequest) -> HttpResponse:
     filters = NccoDocumentFilter(request.GET, queryset=selectors.ncco_document_list())
     context = filtered_page(request, filters, per_page=25)
     page = context["page"]
-    served = selectors.ncco_document_applications(document_ids=[document.pk for document in page])
+    ids = [document.pk for document in page]
+    served = selectors.ncco_document_applications(document_ids=ids)
+    routed = selectors.ncco_menus_routing_to(document_ids=ids)
     for document in page:  # the template's rows are the page's objects
         document.serving_applications = served.get(document.pk, [])
+        document.routing_menus = routed.get(document.pk, [])
     return render(request, "voiceapps/ncco_list.html", context)
 
 
