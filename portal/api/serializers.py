@@ -111,10 +111,15 @@ class UserSerializer(MeSerializer):
         read_only=True, help_text="They sign in with an authenticator app (or its recovery "
                                   "codes); POST /api/v1/users/{id}/two-factor/reset removes it.")
 
+    assigned_role = serializers.ChoiceField(
+        choices=Role.choices, read_only=True, allow_null=True,
+        help_text="The role they hold, kept while they are deactivated (`role`, what they may do "
+                  "now, is then null); reactivating them gives it back.")
+
     class Meta:
         model = User
-        fields = ["id", "username", "email", "role", "is_active", "date_joined", "last_login",
-                  "locked_until", "two_factor"]
+        fields = ["id", "username", "email", "role", "assigned_role", "is_active", "date_joined",
+                  "last_login", "locked_until", "two_factor"]
 
 
 class UserCreateSerializer(StrictSerializer):

@@ -52,3 +52,15 @@ def test_the_save_says_what_changed_or_that_nothing_did(client_for, admin_user, 
         "API tokens."]
     assert said(save(admin, operator_user, Role.VIEWER, active=True)) == [
         f"{operator_user.username} is active again and can sign in."]
+
+
+def test_the_api_shows_a_deactivated_users_role_and_gives_it_back(api_for, admin_user,
+                                                                  operator_user):
+    api = api_for(admin_user)
+    path = f"/api/v1/users/{operator_user.pk}"
+
+    deactivated = api.patch(path, {"is_active": False}, format="json").json()
+    reactivated = api.patch(path, {"is_active": True}, format="json").json()
+
+    assert (deactivated["role"], deactivated["assigned_role"]) == (None, "operator")
+    assert (reactivated["role"], reactivated["assigned_role"]) == ("operator", "operator")
