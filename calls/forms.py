@@ -181,7 +181,7 @@ def _option_field(option: CallOption, ask: Ask) -> Callable[[], forms.Field]:
     Its bounds are the catalog schema's, so the form and the API can never disagree.
     """
     schema = option.schema_at(ask.path)
-    common = {"label": ask.label, "required": False, "help_text": ask.help}
+    common = {"label": ask.label, "required": False, "help_text": option.help_for(ask)}
     if ask.input == "number":
         return lambda: forms.IntegerField(min_value=schema.get("minimum"),
                                           max_value=schema.get("maximum"), **common)

@@ -124,6 +124,16 @@ class CallOption:
         whole = (ask.label for ask in self.asks if not ask.path)
         return self.title or next(whole, self.name)
 
+    def help_for(self, ask: Ask) -> str:
+        """The help of one input, a number's range appended from the schema, so the range is
+        written once (in the schema) and the words cannot drift from it."""
+        schema = self.schema_at(ask.path)
+        if ask.input != "number" or "minimum" not in schema:
+            return ask.help
+        if "maximum" in schema:
+            return f"{ask.help} From {schema['minimum']} to {schema['maximum']}."
+        return f"{ask.help} At least {schema['minimum']}."
+
     def schema_at(self, path: str) -> Mapping[str, Any]:
         """The schema of the key `path` inside the option ("" is the option itself)."""
         schema = self.schema
@@ -149,28 +159,43 @@ MEDIA = "Streaming and transcription"
 CALLER = "Caller"
 SPEECH_DEFAULTS = "Speech defaults (needed with an answer URL)"
 EVENTS = "Events"
+# Key: (label, help); the defaults are jambonz's (jambonz.md 3.5).
 AMD_TIMERS = {
-    "noSpeechTimeoutMs": "No-speech timeout (ms)",
-    "decisionTimeoutMs": "Decision timeout (ms)",
-    "toneTimeoutMs": "Tone timeout (ms)",
-    "greetingCompletionTimeoutMs": "Greeting completion timeout (ms)",
+    "noSpeechTimeoutMs": ("No-speech timeout (ms)",
+                          "Stop listening if the callee says nothing for this long (default "
+                          "5000)."),
+    "decisionTimeoutMs": ("Decision timeout (ms)",
+                          "Give up deciding human or machine after this long (default 15000)."),
+    "toneTimeoutMs": ("Tone timeout (ms)",
+                      "How long to listen for a voicemail beep (default 20000)."),
+    "greetingCompletionTimeoutMs": ("Greeting completion timeout (ms)",
+                                    "How long a pause ends a machine's greeting, so a message "
+                                    "can be left (default 2000)."),
 }
-SPEECH_OPTIONS = (
-    "speech_synthesis_vendor", "speech_synthesis_language", "speech_synthesis_voice",
-    "speech_recognizer_vendor", "speech_recognizer_language",
-)
+# Name: help. Required with no Voice Gateway application; an application's own win (jambonz.md
+# 2.4).
+SPEECH_OPTIONS = {
+    "speech_synthesis_vendor": "Text-to-speech vendor, e.g. google.",
+    "speech_synthesis_language": "Text-to-speech language, e.g. en-US.",
+    "speech_synthesis_voice": "Text-to-speech voice, e.g. en-US-Standard-C.",
+    "speech_recognizer_vendor": "Speech recognition vendor, e.g. google.",
+    "speech_recognizer_language": "Speech recognition language, e.g. en-US.",
+}
 
 # In the order the forms show them (a group appears where its first option is).
 CATALOG: tuple[CallOption, ...] = (
     # Vonage, KPN and the sandbox.
     CallOption("ringing_timer", whole_number(1, 120), VONAGE_STYLE, TIMERS, _ask(
-        "Ringing timer (s)", "number", "Hang up if nobody answers within this time "
-        "(default 60).")),
+        "Ringing timer (s)", "number", "Hang up if nobody answers within this many seconds "
+        "(Vonage's default 60).")),
     CallOption("length_timer", whole_number(1, 7200), VONAGE_STYLE, TIMERS, _ask(
-        "Length timer (s)", "number", "End the call this long after it is answered.")),
+        "Length timer (s)", "number", "End the call this many seconds after it is answered "
+        "(Vonage's default 7200, two hours).")),
     CallOption("machine_detection", one_of("continue", "hangup"), VONAGE_STYLE, AMD, _ask(
-        "Machine detection", "choice", choices={"continue": "Continue and report a machine",
-                                                "hangup": "Hang up on a machine"})),
+        "Machine detection", "choice", "Listens for a voicemail greeting once the call is "
+        "answered (about 5 s). Continue: the call goes on and its events say machine or human; "
+        "hang up: the call ends on a machine; empty: no detection.",
+        choices={"continue": "Continue and report a machine", "hangup": "Hang up on a machine"})),
     CallOption(
         "advanced_machine_detection",
         json_object({"behavior": one_of("continue", "hangup"),
@@ -179,13 +204,19 @@ CATALOG: tuple[CallOption, ...] = (
         VONAGE_STYLE - {"kpn"},  # KPN documents no advanced machine detection
         AMD,
         (Ask("behavior", "Advanced detection", "choice",
-             "Paid Vonage feature; overrides machine detection.",
+             "Paid Vonage feature; when set it overrides Machine detection. On a machine, "
+             "continue (the events say machine) or hang up; empty: not used.",
              {"continue": "Continue", "hangup": "Hang up"}),
-         Ask("mode", "Advanced detection mode", "choice", choices={
-             "default": "default: asynchronous, with beep detection",
-             "detect": "detect: synchronous, no beep detection",
-             "detect_beep": "detect_beep: synchronous, with beep detection"}),
-         Ask("beep_timeout", "Beep timeout (s)", "number")),
+         Ask("mode", "Advanced detection mode", "choice",
+             "default detects while the call flow runs; detect and detect_beep are "
+             "synchronous. default and detect_beep also report the voicemail's beep, the "
+             "moment to leave a message.",
+             choices={"default": "default: asynchronous, with beep detection",
+                      "detect": "detect: synchronous, no beep detection",
+                      "detect_beep": "detect_beep: synchronous, with beep detection"}),
+         Ask("beep_timeout", "Beep timeout (s)", "number",
+             "With beep detection, how many seconds to wait for the beep; if none comes the "
+             "events say machine with sub_state beep_timeout.")),
         title="Advanced machine detection",
     ),
     CallOption("event_url", URL, VONAGE_STYLE, EVENTS, _ask(
@@ -199,10 +230,10 @@ CATALOG: tuple[CallOption, ...] = (
     # jambonz refuses actionHook, confirmHook, dtmfCapture, dtmfHook, listen and transcribe
     # (jambonz.md 2.4); Voice Gateway documents them, so they are offered.
     CallOption("timeout", whole_number(1, 600), VOICE_GATEWAY, TIMERS, _ask(
-        "Ring timeout (s)", "number", "Give up if nobody answers within this time "
-        "(default 60).")),
+        "Ring timeout (s)", "number", "Give up (no-answer) if nobody answers within this many "
+        "seconds (default 60).")),
     CallOption("timeLimit", whole_number(1, 86400), VOICE_GATEWAY, TIMERS, _ask(
-        "Time limit (s)", "number", "End the call this long after it is answered.")),
+        "Time limit (s)", "number", "End the call this many seconds after it is answered.")),
     CallOption(
         "amd",
         json_object({
@@ -214,12 +245,15 @@ CATALOG: tuple[CallOption, ...] = (
         }, ("actionHook",)),
         VOICE_GATEWAY,
         AMD,
-        (*_hook("AMD action hook", "Receives the detection results.", "actionHook"),
+        (*_hook("AMD action hook", "Turns on answering machine detection once the call is "
+                "answered; receives each result (human, machine, beep) and may reply with verbs "
+                "that replace the call flow.", "actionHook"),
          Ask("thresholdWordCount", "Machine word count", "number",
              "A greeting of at least this many words is a machine (default 9)."),
          Ask("digitCount", "Machine digit count", "number",
-             "A greeting with this many digits is a machine."),
-         *(Ask(f"timers.{key}", label, "number") for key, label in AMD_TIMERS.items()),
+             "A greeting that speaks a string of this many digits is a machine."),
+         *(Ask(f"timers.{key}", label, "number", help)
+           for key, (label, help) in AMD_TIMERS.items()),
          Ask("recognizer", "AMD recognizer", "json",
              'Speech recognizer, e.g. {"vendor": "google", "language": "en-US"}.')),
         title="Answering machine detection",
@@ -227,7 +261,9 @@ CATALOG: tuple[CallOption, ...] = (
     CallOption("headers", SIP_HEADERS, VOICE_GATEWAY, SIP, _ask(
         "SIP headers", "pairs", "Added to the INVITE.")),
     CallOption("dual_streams", {"type": "boolean", "message": "Must be true or false."},
-               VOICE_GATEWAY, SIP, _ask("Offer two audio streams (dual streams)", "checkbox")),
+               VOICE_GATEWAY, SIP, _ask("Offer two audio streams (dual streams)", "checkbox",
+                                    "Offers two audio streams in the INVITE's SDP instead of "
+                                    "one; off unless ticked.")),
     CallOption("actionHook", HOOK, VOICE_GATEWAY, HOOKS, _hook(
         "Action hook", "Called when the call attempt ends.")),
     CallOption("confirmHook", HOOK, VOICE_GATEWAY, HOOKS, _hook(
@@ -271,8 +307,8 @@ CATALOG: tuple[CallOption, ...] = (
     CallOption("fromHost", text(255), VOICE_GATEWAY, CALLER, _ask(
         "From host", "text", "Host part of the From header.")),
     *(CallOption(name, SPEECH, VOICE_GATEWAY, SPEECH_DEFAULTS,
-                 _ask(name.replace("_", " ").capitalize(), "text"))
-      for name in SPEECH_OPTIONS),
+                 _ask(name.replace("_", " ").capitalize(), "text", help))
+      for name, help in SPEECH_OPTIONS.items()),
     # jambonz's customerData, and the sandbox's per-call callee script; the call's own `tag`
     # field fills it.
     CallOption("tag", json_object({}, closed=False), VOICE_GATEWAY | {"sandbox"},
