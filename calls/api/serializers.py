@@ -15,6 +15,7 @@ from portal.api.serializers import ObjectUrlField, StrictSerializer
 from portal.params import BIGINT_MAX
 from voiceapps.models import Application, CallProfile, NccoDocument, ProviderAccount
 from voiceapps.ncco.validator import TALK_TEXT_LIMIT
+from voiceapps.providers.options import CATALOG
 from voiceapps.providers.registry import KIND_CHOICES
 
 TO_HELP = (
@@ -31,14 +32,14 @@ FLOW_HELP = (
     '{"type": "ncco", "ncco": [...]} (inline NCCO; Vonage and the sandbox), or '
     '{"type": "answer_url", "url": "https://…", "method": "GET"}.'
 )
+# Derived from the option catalog, so a provider's new option is documented with it.
 OPTIONS_HELP = (
-    "Provider options by the provider's own names. Vonage, KPN, sandbox: ringing_timer, "
-    "length_timer, machine_detection, advanced_machine_detection (not KPN), event_url (Callboard "
-    "forwards the call's events there, signed; the provider still reports to Callboard), "
-    "event_method. Voice Gateway: timeout, timeLimit, headers, amd, actionHook, confirmHook, "
-    "dtmfCapture, dtmfHook, referHook, listen, transcribe, callerName, fromHost, "
-    "sipRequestWithinDialogHook, dual_streams, speech_* defaults. Any other option is refused "
-    "with a 400 naming it."
+    "Provider options by the provider's own names (Place a call's Advanced and the call profile "
+    "form explain each). "
+    + "; ".join(f"{label}: {', '.join(o.name for o in CATALOG if kind in o.providers)}"
+                for kind, label in KIND_CHOICES)
+    + ". event_url: Callboard forwards the call's events there, signed (the provider still "
+    "reports to Callboard). Any other option is refused with a 400 naming it."
 )
 
 

@@ -26,7 +26,8 @@ from tests.factories import (
 )
 from tests.helpers import wait_for
 from voiceapps import services as voiceapps_services
-from voiceapps.providers.registry import PROVIDERS
+from voiceapps.providers.options import option_names_for
+from voiceapps.providers.registry import KIND_CHOICES, PROVIDERS
 
 pytestmark = pytest.mark.django_db
 
@@ -482,3 +483,13 @@ def test_a_call_reports_its_ncco_version_by_number_and_id(api_for, viewer_user):
     assert body["ncco_version"] == 2 == second.number
     assert body["ncco_version_id"] == second.pk
     assert body["ncco_document"] == {"id": document.pk, "name": "Hold line"}
+
+
+def test_the_api_reference_names_every_option_each_provider_takes(api_for, viewer_user):
+    schema = api_for(viewer_user).get("/api/v1/schema/?format=json").json()
+    described = schema["components"]["schemas"]["CallCreateRequest"]["properties"]["options"][
+        "description"]
+
+    for kind, label in KIND_CHOICES:
+        named = described.split(f"{label}: ", 1)[1].split(";")[0].split(".")[0]
+        assert set(named.split(", ")) == option_names_for(kind), label
