@@ -388,6 +388,7 @@ SPECTACULAR_SETTINGS = {
         "AlertChannelKindEnum": "alerts.models.ChannelKind",
         "ForwardingEventTypeEnum": "forwarding.models.EventType",
         "ForwardingDeliveryStatusEnum": "forwarding.models.DeliveryStatus",
+        "RoleEnum": "portal.models.Role",
     },
     # <id:pk> in routes (portal/params.py): ids the database can hold.
     "PATH_CONVERTER_OVERRIDES": {
