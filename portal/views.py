@@ -28,7 +28,7 @@ from portal.models import AuditEntry, RetentionPolicy, Role, SecurityPolicy, Tok
 from portal.oidc import oidc_enabled
 from portal.params import filtered_page
 from portal.roles import role_required
-from portal.selectors import users_with_sign_in_state
+from portal.selectors import audit_object_links, users_with_sign_in_state
 from portal.services import Actor
 
 
@@ -213,8 +213,13 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.ADMIN)
 def audit_list(request: HttpRequest) -> HttpResponse:
     filters = AuditEntryFilter(request.GET, queryset=AuditEntry.objects.select_related("actor"))
-    return render(request, "portal/audit_list.html",
-                  filtered_page(request, filters, per_page=50))
+    context = filtered_page(request, filters, per_page=50)
+    page = context["page"]
+    page.object_list = list(page.object_list)  # read once: the rows and their links
+    links = audit_object_links(page.object_list)
+    for entry in page.object_list:
+        entry.object_url = links.get(entry.pk)
+    return render(request, "portal/audit_list.html", context)
 
 
 @role_required(Role.ADMIN)

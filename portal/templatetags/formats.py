@@ -11,17 +11,18 @@ register = template.Library()
 
 MOMENT = "Y-m-d H:i:s"  # ISO 8601's order, the server's time zone, to the second
 PRECISE = "Y-m-d H:i:s.u"  # the timeline's events, milliseconds apart (cut to them)
+ZONE = "T"  # "UTC", "CET": said after every moment, as token expiry does, so none is ambiguous
 
 
 @register.filter
 def moment(value: datetime | None, precise: str = "") -> str:
-    """2026-12-02 14:03:09 in the server's time zone ("precise" adds milliseconds); "—"
-    when there is none."""
+    """2026-12-02 14:03:09 UTC in the server's time zone, named ("precise" adds
+    milliseconds); "—" when there is none."""
     if value is None or value == "":
         return "—"
-    if precise:
-        return date_format(timezone.localtime(value), PRECISE)[:23]
-    return date_format(timezone.localtime(value), MOMENT)
+    local = timezone.localtime(value)
+    when = date_format(local, PRECISE)[:23] if precise else date_format(local, MOMENT)
+    return f"{when} {date_format(local, ZONE)}"
 
 
 @register.filter

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from portal.models import Role
+from portal.services import Actor, audit_record
 from tests.e2e.pages import PHONE, page_width, sign_in
 from tests.factories import (
     CampaignFactory,
@@ -116,3 +117,24 @@ def test_the_call_log_shows_to_and_status_on_a_phone_without_scrolling(live_serv
     row = page.evaluate(_LOG_ROW)
     assert all(cell["shown"] for cell in row["cells"].values())
     assert row["text"].count("+31 20 123 4567") == 1, row["text"]
+
+
+def test_the_audit_log_is_readable_on_a_phone(live_server, browser):
+    """Action, Object and Changes were off to the right of a 390 px phone: each entry now
+    reads top to bottom, every column in sight, nothing to scroll sideways."""
+    role_groups_restored()
+    ada = UserFactory(username="ada", role=Role.ADMIN)
+    audit_record(actor=Actor(user=ada), action="account.update",
+                 changes={"name": ["Vonage production EU", "Vonage production (Europe)"],
+                          "webhook_base": "https://callboard.example.com/hooks/"})
+    page = browser.new_context(viewport=PHONE).new_page()
+    sign_in(page, live_server.url, "ada")
+
+    page.goto(f"{live_server.url}/audit/")
+    wrap = page.locator(".tablewrap")
+    assert page_width(page) <= PHONE["width"]
+    assert not wrap.evaluate("(e) => e.scrollWidth > e.clientWidth")  # no sideways scroll
+    row = page.locator("table.audit-log tbody tr").filter(has_text="account.update")
+    for cell in ("code", "td.changes"):
+        box = row.locator(cell).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (cell, box)

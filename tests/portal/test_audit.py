@@ -1,11 +1,16 @@
 """The audit log: who did what, from where, with secrets masked; admins browse it."""
 
+from datetime import UTC, datetime
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from portal.models import AuditEntry
 from portal.redaction import scrub
 from portal.services import Actor, audit_record
+from tests.factories import CampaignFactory, ProviderAccountFactory
 
 
 def test_secret_looking_values_are_masked_at_any_depth():
@@ -67,3 +72,45 @@ def test_audit_api_lists_newest_first_with_a_cursor(api_for, admin_user):
     body = api_for(admin_user).get(reverse("api_audit"), {"page_size": 2}).json()
     assert [e["action"] for e in body["results"]][:2] == ["api_token.create", "test.2"]
     assert body["next"] and "cursor=" in body["next"]
+
+
+@pytest.mark.django_db
+def test_the_audit_log_and_users_list_name_their_times_zone(client_for, admin_user, settings):
+    """A time on an admin page says its zone, as token expiry does: 22:48 alone is ambiguous."""
+    audit_record(actor=Actor(user=admin_user), action="call.place")
+    AuditEntry.objects.update(created_at=datetime(2026, 12, 5, 22, 48, 4, tzinfo=UTC))
+    admin = client_for(admin_user)  # signing in sets last_login: set it after
+    type(admin_user).objects.filter(pk=admin_user.pk).update(
+        last_login=datetime(2026, 12, 5, 21, 0, tzinfo=UTC))
+    assert "2026-12-05 22:48:04 UTC" in admin.get(reverse("audit_list")).content.decode()
+    assert "2026-12-05 21:00:00 UTC" in admin.get(reverse("user_list")).content.decode()
+    settings.TIME_ZONE = "Europe/Amsterdam"  # a server elsewhere names its own zone
+    assert "2026-12-05 23:48:04 CET" in admin.get(reverse("audit_list")).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_audit_log_links_each_object_that_still_has_a_page(client_for, admin_user):
+    """The Object column was plain text; a deleted object stays plain text (no dead link), and
+    the page reads the links with one query per kind of object, not one per row."""
+    actor = Actor(user=admin_user)
+    account, gone = ProviderAccountFactory(name="Vonage EU"), ProviderAccountFactory(name="Old")
+    audit_record(actor=actor, action="account.update", obj=account)
+    audit_record(actor=actor, action="account.delete", obj=gone)
+    audit_record(actor=actor, action="campaign.create", obj=CampaignFactory(name="Spring"))
+    gone.delete()
+    admin = client_for(admin_user)
+    html = admin.get(reverse("audit_list")).content.decode()
+    assert f'<a href="{reverse("account_detail", args=[account.pk])}">Vonage EU</a>' in html
+    assert "<td data-label=\"Object\">Old</td>" in html
+    assert "/campaigns/" in html and ">Spring</a>" in html
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as context:
+            assert admin.get(reverse("audit_list")).status_code == 200
+        return len(context)
+
+    before = queries()
+    for _ in range(5):
+        audit_record(actor=actor, action="account.update", obj=ProviderAccountFactory())
+        audit_record(actor=actor, action="campaign.create", obj=CampaignFactory())
+    assert queries() == before

@@ -66,7 +66,7 @@ def shown(response, path: str) -> set[str]:
     html = response.content.decode()
     if path == "/users/":
         return set(re.findall(r'href="/users/\d+/">([^<]+)</a>', html))
-    return set(re.findall(r"<td><code>([^<]+)</code></td>", html))
+    return set(re.findall(r"<td[^>]*><code>([^<]+)</code></td>", html))
 
 
 def key_of(row, path: str) -> str:
