@@ -2,9 +2,10 @@
 
 from typing import Any
 
-from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from rest_framework.response import Response
+
+from portal.api.serializers import object_url
 
 
 def secret_response(data: Any, **kwargs: Any) -> Response:
@@ -17,5 +18,5 @@ def secret_response(data: Any, **kwargs: Any) -> Response:
 
 def location(request: Any, name: str, *args: int) -> dict[str, str]:
     """The headers of an answer that made one object (201) or took work on (202): where it is,
-    absolute, as an object's `url` in a body is (portal.api.serializers.object_url)."""
-    return {"Location": request.build_absolute_uri(reverse(name, args=args))}
+    absolute, as an object's `url` in a body is."""
+    return {"Location": object_url({"request": request}, name, *args)}

@@ -35,11 +35,11 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-def object_url(context: Mapping[str, Any], name: str, pk: int) -> str:
-    """The named route for `pk` as a serializer shows it: absolute in an API answer (the view
-    hands the serializer its request), a path where there is none (a serializer used outside
-    a request)."""
-    path = reverse(name, args=[pk])
+def object_url(context: Mapping[str, Any], name: str, *args: int) -> str:
+    """The named route for `args` (an object's pk) as a serializer shows it: absolute in an
+    API answer (the view hands the serializer its request), a path where there is none (a
+    serializer used outside a request)."""
+    path = reverse(name, args=args)
     request = context.get("request")
     return request.build_absolute_uri(path) if request else path
 
