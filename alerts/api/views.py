@@ -26,7 +26,7 @@ from alerts.filters import AlertFilter
 from alerts.models import AlertChannel, AlertRule
 from portal.api.generics import ListApi, ObjectApi
 from portal.api.responses import location, secret_response
-from portal.api.serializers import NoBodySerializer
+from portal.api.serializers import NoBodySerializer, read_body
 from portal.roles import AdminOnly
 from portal.services import Actor
 
@@ -49,9 +49,7 @@ class AlertRuleListCreateApi(ListApi):
     @extend_schema(request=AlertRuleWriteSerializer, responses={201: AlertRuleSerializer},
                    summary="Create an alert rule (audited)")
     def post(self, request):
-        data = AlertRuleWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = dict(read_body(AlertRuleWriteSerializer, request))
         channels = values.pop("channels", ())
         rule = services.alert_rule_create(actor=Actor.from_request(request), values=values,
                                           channels=channels)
@@ -88,10 +86,9 @@ class AlertChannelListCreateApi(ListApi):
                    responses={201: AlertChannelCreatedSerializer},
                    summary="Create an alert channel; a signed webhook's secret is returned once")
     def post(self, request):
-        data = AlertChannelWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        values = read_body(AlertChannelWriteSerializer, request)
         channel, secret = services.alert_channel_create(actor=Actor.from_request(request),
-                                                        values=data.validated_data)
+                                                        values=values)
         channel.secret = secret
         return secret_response(AlertChannelCreatedSerializer(channel).data,
                                status=status.HTTP_201_CREATED,

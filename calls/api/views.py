@@ -126,9 +126,7 @@ class CallListCreateApi(ListApi):
     )
     def post(self, request):
         key = idempotency_key(request)
-        data = CallCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = read_body(CallCreateSerializer, request)
         account = values.get("account") or getattr(values.get("application"), "account", None)
         check_token_account(request, account.pk if account else None)
         call, replayed = placing.call_place(
@@ -170,10 +168,8 @@ class CallProfileListCreateApi(ListApi):
     @extend_schema(request=CallProfileCreateSerializer, responses={201: CallProfileSerializer},
                    summary="Create a call profile")
     def post(self, request):
-        data = CallProfileCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
         profile = profiles.call_profile_create(actor=Actor.from_request(request),
-                                               **data.validated_data)
+                                               **read_body(CallProfileCreateSerializer, request))
         return Response(CallProfileSerializer(profile).data, status=status.HTTP_201_CREATED,
                         headers=location(request, "api_call_profile", profile.pk))
 
@@ -313,9 +309,8 @@ class CallListenApi(CallControlApi):
     @extend_schema(request=ListenSerializer, responses=CONTROL_RESPONSES,
                    summary="Pause, silence or resume a call's audio stream (Voice Gateway)")
     def post(self, request: Request, pk: int) -> Response:
-        data = ListenSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return self.control(request, pk, f"listen_{data.validated_data['status']}", shape=None)
+        data = read_body(ListenSerializer, request)
+        return self.control(request, pk, f"listen_{data['status']}", shape=None)
 
 
 # What the pages do besides lists ------------------------------------------------------------
@@ -376,7 +371,7 @@ class WebhookDeliveryReplayApi(APIView):
                     "is marked as a duplicate and changes nothing. Audited.",
     )
     def post(self, request: Request, pk: int) -> Response:
-        NoBodySerializer(data=request.data).is_valid(raise_exception=True)
+        read_body(NoBodySerializer, request)
         delivery = get_object_or_404(selectors.delivery_list(), pk=pk)
         event = delivery_replay(actor=Actor.from_request(request), delivery=delivery)
         if event is not None:
@@ -405,11 +400,10 @@ class TestCallApi(APIView):
         summary="Place a test call: the sandbox's demo flow to a scripted callee",
     )
     def post(self, request: Request) -> Response:
-        data = TestCallCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        application = data.validated_data.get("application")
+        data = read_body(TestCallCreateSerializer, request)
+        application = data.get("application")
         call = test_call_place(actor=Actor.from_request(request),
-                               callee=data.validated_data.get("script", ""),
+                               callee=data.get("script", ""),
                                application_id=str(application) if application else "")
         body = CallSerializer(call, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})

@@ -61,7 +61,7 @@ from portal.api.generics import ListApi
 from portal.api.parsers import JSONParser
 from portal.api.responses import location
 from portal.api.schema import api_error
-from portal.api.serializers import NoBodySerializer, StrictSerializer
+from portal.api.serializers import NoBodySerializer, StrictSerializer, read_body
 from portal.roles import ViewerReadsAdminWrites
 from portal.services import Actor, StateConflict
 from voiceapps.api.views import ACCOUNT_RETIRED, ACCOUNT_RETIRED_SENTENCE
@@ -109,10 +109,9 @@ class CampaignListCreateApi(GenericAPIView):
     )
     def post(self, request):
         key = idempotency_key(request)
-        data = CampaignWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        values = read_body(CampaignWriteSerializer, request)
         return _made_response(request, *campaigns.campaign_create(
-            actor=Actor.from_request(request), values=data.validated_data, idempotency_key=key
+            actor=Actor.from_request(request), values=values, idempotency_key=key
         ))
 
 
@@ -151,10 +150,9 @@ class CampaignDetailApi(APIView):
     )
     def patch(self, request, pk: int):
         campaign = get_object_or_404(_campaigns(), pk=pk)
-        data = CampaignUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
         campaigns.campaign_update(
-            actor=Actor.from_request(request), campaign=campaign, values=data.validated_data
+            actor=Actor.from_request(request), campaign=campaign,
+            values=read_body(CampaignUpdateSerializer, request),
         )
         return Response(_campaign_body(request, campaign))
 
@@ -298,23 +296,22 @@ class CampaignContactsApi(_ContactsPageApi):
     def post(self, request, pk: int):
         key = idempotency_key(request)
         campaign = get_object_or_404(Campaign, pk=pk)
-        data = ContactsAddSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = read_body(ContactsAddSerializer, request)
         actor = Actor.from_request(request)
-        field = next(name for name in ("contacts", "csv", "file") if name in data.validated_data)
+        field = next(name for name in ("contacts", "csv", "file") if name in data)
         try:
             if field == "contacts":
                 made = contacts.contacts_add(
-                    actor=actor, campaign=campaign, entries=data.validated_data["contacts"]
+                    actor=actor, campaign=campaign, entries=data["contacts"]
                 )
                 return Response(ContactSerializer(made, many=True).data,
                                 status=status.HTTP_201_CREATED)
             upload, _ = contacts.contacts_import(
                 actor=actor,
                 campaign=campaign,
-                content=(data.validated_data["csv"] if field == "csv"
-                         else uploads.read_upload(data.validated_data["file"])),
-                filename="api.csv" if field == "csv" else data.validated_data["file"].name,
+                content=(data["csv"] if field == "csv"
+                         else uploads.read_upload(data["file"])),
+                filename="api.csv" if field == "csv" else data["file"].name,
                 idempotency_key=key,
             )
         except StateConflict:
@@ -441,10 +438,8 @@ class SuppressionListListCreateApi(ListApi):
         summary="Create a do-not-call list, for one account or every account",
     )
     def post(self, request):
-        data = SuppressionListCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
         made = suppression.suppression_list_create(
-            actor=Actor.from_request(request), **data.validated_data
+            actor=Actor.from_request(request), **read_body(SuppressionListCreateSerializer, request)
         )
         return Response(
             SuppressionListSerializer(made).data,
@@ -498,9 +493,7 @@ class SuppressionListNumbersApi(ListModelMixin, GenericAPIView):
     )
     def post(self, request, pk: int):
         listed = get_object_or_404(SuppressionList, pk=pk)
-        data = NumbersAddSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        given = data.validated_data
+        given = read_body(NumbersAddSerializer, request)
         common = {
             "actor": Actor.from_request(request),
             "suppression_list": listed,

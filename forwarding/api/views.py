@@ -28,7 +28,7 @@ from forwarding.models import Delivery, Subscription
 from portal.api.generics import ListApi, ObjectApi
 from portal.api.pagination import LogPagination
 from portal.api.responses import secret_response
-from portal.api.serializers import NoBodySerializer
+from portal.api.serializers import NoBodySerializer, read_body
 from portal.roles import AdminOnly
 from portal.services import Actor
 
@@ -49,10 +49,9 @@ class SubscriptionListCreateApi(ListApi):
         summary="Create a subscription (its signing secret is in this answer only)",
     )
     def post(self, request):
-        data = SubscriptionWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        values = read_body(SubscriptionWriteSerializer, request)
         subscription, secret = services.subscription_create(
-            actor=Actor.from_request(request), values=data.validated_data
+            actor=Actor.from_request(request), values=values
         )
         body = SubscriptionWithSecretSerializer(
             subscription, context={"request": request, "secret": secret}
@@ -96,7 +95,7 @@ class SubscriptionSecretApi(APIView):
     )
     def post(self, request, pk: int):
         subscription = get_object_or_404(Subscription, pk=pk)
-        NoBodySerializer(data=request.data).is_valid(raise_exception=True)
+        read_body(NoBodySerializer, request)
         secret = services.subscription_roll_secret(
             actor=Actor.from_request(request), subscription=subscription
         )
@@ -128,13 +127,12 @@ class SubscriptionReplayApi(APIView):
     )
     def post(self, request, pk: int):
         subscription = get_object_or_404(Subscription, pk=pk)
-        data = ReplayRangeSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = read_body(ReplayRangeSerializer, request)
         copies = services.deliveries_replay_range(
             actor=Actor.from_request(request),
             subscription=subscription,
-            since=data.validated_data["since"],
-            until=data.validated_data["until"],
+            since=data["since"],
+            until=data["until"],
         )
         return Response({"queued": len(copies)}, status=status.HTTP_202_ACCEPTED)
 
@@ -150,6 +148,6 @@ class DeliveryReplayApi(APIView):
     )
     def post(self, request, pk: int):
         delivery = get_object_or_404(Delivery.objects.select_related("subscription"), pk=pk)
-        NoBodySerializer(data=request.data).is_valid(raise_exception=True)
+        read_body(NoBodySerializer, request)
         copy = services.delivery_replay(actor=Actor.from_request(request), delivery=delivery)
         return Response(DeliverySerializer(copy).data, status=status.HTTP_202_ACCEPTED)

@@ -83,9 +83,7 @@ class TokenListCreateApi(ListApi):
         summary="Create an API token (its value is in this response only)",
     )
     def post(self, request):
-        data = ApiTokenCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = read_body(ApiTokenCreateSerializer, request)
         scope = values.get("scope")
         token, raw = services.api_token_create(
             actor=Actor.from_request(request), user=request.user, name=values["name"],
@@ -133,14 +131,13 @@ class UserListCreateApi(GenericAPIView):
         request=UserCreateSerializer, responses={201: UserSerializer}, summary="Create a user"
     )
     def post(self, request):
-        data = UserCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = read_body(UserCreateSerializer, request)
         user = services.user_create(
             actor=Actor.from_request(request),
-            username=data.validated_data["username"],
-            email=data.validated_data.get("email", ""),
-            role=Role(data.validated_data["role"]),
-            password=data.validated_data["password"],
+            username=data["username"],
+            email=data.get("email", ""),
+            role=Role(data["role"]),
+            password=data["password"],
         )
         return Response(UserSerializer(_with_sign_in_state(user)).data,
                         status=status.HTTP_201_CREATED,
@@ -161,14 +158,13 @@ class UserDetailApi(APIView):
     )
     def patch(self, request, pk: int):
         user = get_object_or_404(User, pk=pk)
-        data = UserUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        role = data.validated_data.get("role")
+        data = read_body(UserUpdateSerializer, request)
+        role = data.get("role")
         services.user_update(
             actor=Actor.from_request(request),
             user=user,
             role=Role(role) if role else None,
-            is_active=data.validated_data.get("is_active"),
+            is_active=data.get("is_active"),
         )
         return Response(UserSerializer(_with_sign_in_state(user)).data)
 
@@ -254,7 +250,7 @@ class UserUnlockApi(APIView):
     @extend_schema(request=None, responses={204: None},
                    summary="Let a user locked out by wrong passwords sign in again (admin)")
     def post(self, request, pk: int):
-        NoBodySerializer(data=request.data).is_valid(raise_exception=True)
+        read_body(NoBodySerializer, request)
         user = get_object_or_404(User, pk=pk)
         lockout.login_unlock(actor=Actor.from_request(request), username=user.username)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -269,7 +265,7 @@ class UserTwoFactorResetApi(APIView):
                    summary="Remove a user's authenticator and recovery codes; they set it up "
                            "again at their next sign-in if their role needs it (admin)")
     def post(self, request, pk: int):
-        NoBodySerializer(data=request.data).is_valid(raise_exception=True)
+        read_body(NoBodySerializer, request)
         user = get_object_or_404(User, pk=pk)
         twofactor.two_factor_reset(actor=Actor.from_request(request), user=user)
         return Response(status=status.HTTP_204_NO_CONTENT)

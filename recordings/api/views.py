@@ -18,7 +18,7 @@ from calls.models import Call
 from portal.api.filtering import paging_parameters
 from portal.api.pagination import LogPagination
 from portal.api.schema import api_error
-from portal.api.serializers import refuse_unknown_parameters
+from portal.api.serializers import read_body, refuse_unknown_parameters
 from portal.roles import AdminOnly, ViewerReadsAdminWrites, limit_to_token_accounts
 from portal.services import Actor
 from recordings import selectors
@@ -143,10 +143,9 @@ class MediaRetentionApi(APIView):
     )
     def patch(self, request, account_id: int):
         current = self._policy(request, account_id)
-        data = MediaRetentionUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = read_body(MediaRetentionUpdateSerializer, request)
         values = {
-            name: data.validated_data.get(name, getattr(current, name))
+            name: data.get(name, getattr(current, name))
             for name in MediaRetentionUpdateSerializer.Meta.fields
         }
         policy = retention.media_retention_update(
