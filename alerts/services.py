@@ -36,7 +36,7 @@ from alerts.models import (
     masked_target,
 )
 from portal import crypto
-from portal.services import Actor, audit_record, audited_delete
+from portal.services import Actor, apply_values, audit_record, audited_delete
 from portal.urlsafety import UnsafeUrl, check_outbound_url
 
 logger = logging.getLogger(__name__)
@@ -45,16 +45,8 @@ RULE_FIELDS = ("name", "kind", "enabled", "window_seconds", "threshold", "renoti
 CHANNEL_FIELDS = ("name", "kind", "target", "enabled")
 
 
-def _changed(row: AlertRule | AlertChannel, values: Mapping[str, Any],
-             fields: Iterable[str]) -> dict[str, list[Any]]:
-    """Set on `row` each of `fields` whose value in `values` differs; for the audit, each
-    one's [before, after]."""
-    changes: dict[str, list[Any]] = {}
-    for field in fields:
-        if field in values and values[field] != getattr(row, field):
-            changes[field] = [getattr(row, field), values[field]]
-            setattr(row, field, values[field])
-    return changes
+def _given(values: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    return {field: values[field] for field in fields if field in values}
 
 
 # Rules ----------------------------------------------------------------------------------------
@@ -88,7 +80,7 @@ def alert_rule_create(*, actor: Actor, values: Mapping[str, Any],
 @transaction.atomic
 def alert_rule_update(*, actor: Actor, rule: AlertRule, values: Mapping[str, Any],
                       channels: Iterable[AlertChannel] | None = None) -> AlertRule:
-    changes = _changed(rule, values, RULE_FIELDS)
+    changes = apply_values(rule, _given(values, RULE_FIELDS))
     _full_clean(rule)
     rule.save()
     if channels is not None:
@@ -156,7 +148,7 @@ def alert_channel_create(*, actor: Actor, values: Mapping[str, Any]
 def alert_channel_update(*, actor: Actor, channel: AlertChannel, values: Mapping[str, Any]
                          ) -> AlertChannel:
     """Change a channel; its kind stays (a signed webhook keeps its secret)."""
-    changes = _changed(channel, values, ("name", "target", "enabled"))
+    changes = apply_values(channel, _given(values, ("name", "target", "enabled")))
     if "target" in changes:
         changes["target"] = [masked_target(channel.kind, v) for v in changes["target"]]
     channel.full_clean()

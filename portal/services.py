@@ -8,6 +8,7 @@ import hmac
 import ipaddress
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -116,6 +117,18 @@ def audit_record(
     return AuditEntry.record(action=action, obj=obj, changes=changes, actor=actor.user,
                              actor_label=actor.label, token=actor.token,
                              ip_address=actor.ip_address)
+
+
+def apply_values(row: Model, values: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Set on `row` each of `values` that differs from what it holds; returns each such field's
+    [before, after], the changes an update's audit entry records."""
+    changes: dict[str, list[Any]] = {}
+    for name, value in values.items():
+        before = getattr(row, name)
+        if value != before:
+            changes[name] = [before, value]
+            setattr(row, name, value)
+    return changes
 
 
 def audited_delete(*, actor: Actor, obj: Model, action: str) -> None:
@@ -312,13 +325,9 @@ def api_token_authenticate(raw: str, *, ip: str | None = None) -> ApiToken:
 def security_policy_update(*, actor: Actor, two_factor_roles: set[Role]) -> SecurityPolicy:
     """Which roles must sign in with a second factor; their next request asks for it."""
     policy = SecurityPolicy.load()
-    changes = {}
-    for role in Role:
-        name = f"two_factor_{role.value}"
-        wanted = role in two_factor_roles
-        if getattr(policy, name) != wanted:
-            changes[name] = [getattr(policy, name), wanted]
-            setattr(policy, name, wanted)
+    changes = apply_values(
+        policy, {f"two_factor_{role.value}": role in two_factor_roles for role in Role}
+    )
     policy.save()
     if changes:
         audit_record(actor=actor, action="security_policy.update", obj=policy, changes=changes)
@@ -333,14 +342,8 @@ def retention_policy_update(
 ) -> RetentionPolicy:
     """Change how long payloads and numbers are kept; the next hourly run applies it."""
     policy = RetentionPolicy.load()
-    changes = {
-        name: [getattr(policy, name), value]
-        for name, value in (("webhook_payload_days", webhook_payload_days),
-                            ("number_masking_days", number_masking_days))
-        if getattr(policy, name) != value
-    }
-    policy.webhook_payload_days = webhook_payload_days
-    policy.number_masking_days = number_masking_days
+    changes = apply_values(policy, {"webhook_payload_days": webhook_payload_days,
+                                    "number_masking_days": number_masking_days})
     policy.full_clean()
     policy.save()
     if changes:

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from calls import options as rules
-from portal.services import Actor, audit_record, audited_delete
+from portal.services import Actor, apply_values, audit_record, audited_delete
 from voiceapps.models import CallProfile
 from voiceapps.providers.registry import provider_class
 
@@ -52,18 +52,13 @@ def call_profile_update(
     options: Mapping[str, Any] | None = None,
 ) -> CallProfile:
     """Change a profile; its provider kind stays (its options are that provider's)."""
-    changes: dict[str, Any] = {}
-    if name is not None and name.strip() != profile.name:
-        changes["name"] = [profile.name, name.strip()]
-        profile.name = name.strip()
-    if description is not None and description.strip() != profile.description:
-        changes["description"] = [profile.description, description.strip()]
-        profile.description = description.strip()
+    values: dict[str, Any] = {
+        field: value.strip()
+        for field, value in (("name", name), ("description", description)) if value is not None
+    }
     if options is not None:
-        checked = _check_profile_options(profile.kind, options)
-        if checked != profile.options:
-            changes["options"] = [profile.options, checked]
-            profile.options = checked
+        values["options"] = _check_profile_options(profile.kind, options)
+    changes = apply_values(profile, values)
     profile.full_clean()
     if changes:
         profile.save()

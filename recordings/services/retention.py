@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from portal.services import SYSTEM, Actor, audit_record
+from portal.services import SYSTEM, Actor, apply_values, audit_record
 from recordings.models import MediaRetention, MediaState, Recording, Transcript
 from recordings.services.deletion import media_erase
 from voiceapps.models import ProviderAccount
@@ -74,23 +74,13 @@ def media_retention_update(
 ) -> MediaRetention:
     """An admin sets how long an account's recordings and transcripts are kept (audited)."""
     policy, _ = MediaRetention.objects.get_or_create(account=account)
-    before = {
-        "recording_days": policy.recording_days,
-        "transcript_days": policy.transcript_days,
-        "delete_provider_copy": policy.delete_provider_copy,
-    }
-    after = {
+    changes = apply_values(policy, {
         "recording_days": recording_days,
         "transcript_days": transcript_days,
         "delete_provider_copy": delete_provider_copy,
-    }
-    for name, value in after.items():
-        setattr(policy, name, value)
+    })
     policy.full_clean()
     policy.save()
-    changes = {
-        name: [before[name], value] for name, value in after.items() if before[name] != value
-    }
     if changes:
         audit_record(actor=actor, action="recording_retention.update", obj=account, changes=changes)
     return policy

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from portal.params import parse_int
-from portal.services import Actor, InUse, audit_record
+from portal.services import Actor, InUse, apply_values, audit_record
 from voiceapps.hooks import (
     TOKEN_PLACEHOLDER,
     menu_url,
@@ -421,15 +421,12 @@ def ncco_document_update(
     """
     if based_on_version is not None:
         _check_not_stale(document, based_on_version)
-    changes: dict[str, Any] = {}
-    for field, value in (("name", name), ("description", description),
-                         ("is_template", is_template)):
-        if value is None:
-            continue
-        value = value.strip() if isinstance(value, str) else value
-        if getattr(document, field) != value:
-            changes[field] = [getattr(document, field), value]
-            setattr(document, field, value)
+    changes: dict[str, Any] = apply_values(document, {
+        field: value.strip() if isinstance(value, str) else value
+        for field, value in (("name", name), ("description", description),
+                             ("is_template", is_template))
+        if value is not None
+    })
     if changes:
         document.full_clean()
         document.save()
