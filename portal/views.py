@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from portal import lockout, services, sessions
+from portal import lockout, services, sessions, twofactor
 from portal.api.exceptions import error_body
 from portal.filters import AuditEntryFilter, UserFilter
 from portal.forms import (
@@ -171,6 +171,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         "revoked_at", "-created_at")
     return render(request, "portal/profile.html", {
         "form": form, "tokens": tokens, "new_token": new_token,
+        "two_factor_on": twofactor.two_factor_enrolled(request.user),
         "sessions": sessions.session_list(request.user),
         "this_session": request.session.session_key,
         "idle_minutes": settings.SESSION_IDLE_TIMEOUT_SECONDS // 60,
