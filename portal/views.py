@@ -25,7 +25,7 @@ from portal.forms import (
     UserUpdateForm,
 )
 from portal.models import AuditEntry, RetentionPolicy, Role, SecurityPolicy, TokenScope, User
-from portal.oidc import oidc_enabled
+from portal.oidc import oidc_enabled, sso_setup
 from portal.params import filtered_page
 from portal.roles import role_required
 from portal.selectors import audit_object_links, users_with_sign_in_state
@@ -237,7 +237,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                                       "them.")
             return redirect("settings")
     return render(request, "portal/settings.html", {
-        "form": form, "policy": policy,
+        "form": form, "policy": policy, "sso": sso_setup(request),
         "security_form": SecurityPolicyForm(instance=SecurityPolicy.load())})
 
 
