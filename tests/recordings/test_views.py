@@ -89,6 +89,23 @@ def test_a_link_works_for_its_user_only_and_only_for_a_few_minutes(
     assert client.get(link).status_code == 200
 
 
+def test_an_expired_download_link_is_a_page_that_leads_back_to_the_call(
+    stored_recording, client_for, operator_user, settings
+):
+    """A Download pressed after a few minutes opened a bare line of text, no way out."""
+    client = client_for(operator_user)
+    link = play_link(client, stored_recording) + "&download=1"
+    with time_machine.travel(
+        timezone.now() + timedelta(seconds=settings.RECORDINGS_LINK_SECONDS + 5)
+    ):
+        expired = client.get(link)
+    page = expired.content.decode()
+    assert expired.status_code == 404 and expired["Content-Type"].startswith("text/html")
+    assert "<title>Recording link expired" in page
+    call_page = reverse("call_detail", args=[stored_recording.call_id])
+    assert f'href="{call_page}">Open call {stored_recording.call_id}</a>' in page
+
+
 def test_without_a_role_or_signed_out_there_is_no_recording(
     stored_recording, client_for, operator_user, outsider_user
 ):
