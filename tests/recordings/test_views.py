@@ -161,6 +161,25 @@ def test_the_list_and_the_call_log_find_calls_by_their_transcript(
     assert call_link in log
 
 
+def test_the_list_plays_and_downloads_each_stored_recording(
+    stored_recording, client_for, viewer_user
+):
+    """Every recording meant a trip to its call's page and back, as Twilio's list does not."""
+    from tests.factories import CallFactory, RecordingFactory
+
+    RecordingFactory(call=CallFactory())  # still being fetched: nothing to play yet
+    client = client_for(viewer_user)
+    page = client.get(reverse("recording_list")).content.decode()
+
+    players = re.findall(r'<audio controls preload="none" src="([^"]+)"', page)
+    downloads = re.findall(r'<a href="([^"]+)" download>Download</a>', page)
+    assert len(players) == len(downloads) == 1
+    played = client.get(players[0].replace("&amp;", "&"))
+    assert played.status_code == 200 and body(played) == WAV
+    saved = client.get(downloads[0].replace("&amp;", "&"))
+    assert saved["Content-Disposition"].startswith("attachment")
+
+
 def test_an_empty_recordings_list_says_how_to_record(client_for, operator_user):
     page = client_for(operator_user).get(reverse("recording_list")).content.decode()
     assert "No recordings yet" in page and "record" in page
