@@ -78,7 +78,9 @@ def test_a_voice_gateway_call_page_plays_its_recording_beside_its_transcript(
     assert check_page(page, "call-recording-voice-gateway") == []
 
 
-def test_a_player_whose_link_expired_renews_it_and_plays(live_server, browser, stored_recording):
+def test_a_player_whose_link_expired_renews_it_and_plays(
+    live_server, browser, stored_recording  # noqa: F811 (the fixture imported above)
+):
     """A call page left open past the link's few minutes: pressing play failed without a
     word. The player now fetches a new link itself and plays."""
     expect = pytest.importorskip("playwright.sync_api").expect
