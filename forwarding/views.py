@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
@@ -32,6 +33,11 @@ def forwarding_list(request: HttpRequest) -> HttpResponse:
 @role_required(Role.ADMIN)
 def forwarding_create(request: HttpRequest) -> HttpResponse:
     form = SubscriptionForm(request.POST or None)
+    made = form.made_before(request)
+    if made:
+        messages.info(request, "This form was sent already and made this subscription; its "
+                               "secret was shown then, once (New secret… makes another).")
+        return redirect(made)
     if request.method == "POST" and form.is_valid():
         created = form.saved(
             lambda: services.subscription_create(
@@ -40,6 +46,7 @@ def forwarding_create(request: HttpRequest) -> HttpResponse:
         )
         if created is not None:
             subscription, secret = created
+            form.remember(request, reverse("forwarding_detail", args=[subscription.pk]))
             return _secret_page(request, subscription, secret, new=True)
     return render(request, "forwarding/subscription_form.html", {"form": form})
 

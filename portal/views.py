@@ -9,6 +9,7 @@ from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, Set
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -158,6 +159,11 @@ def _user_update_result(user: User, role: Role | None, was_active: bool) -> str:
 def profile(request: HttpRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None, user=request.user)
     new_token = None
+    if form.made_before(request):
+        messages.info(request, "This form was sent already and made the token listed below, "
+                               "shown then, once: if you did not copy it, revoke it and create "
+                               "another.")
+        return redirect("profile")
     if request.method == "POST" and form.is_valid():
         values = form.cleaned_data
         created = form.saved(lambda: services.api_token_create(
@@ -166,6 +172,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             accounts=list(values["accounts"]) or None))
         if created is not None:
             new_token = created[1]
+            form.remember(request, reverse("profile"))
             form = ApiTokenForm(user=request.user)
     tokens = request.user.api_tokens.prefetch_related("accounts").order_by(
         "revoked_at", "-created_at")

@@ -8,7 +8,7 @@ import pytest
 
 from calls.models import CallStatus
 from calls.services.events import call_event_record
-from forwarding.models import DeliveryStatus
+from forwarding.models import DeliveryStatus, Subscription
 from portal.models import Role
 from tests.calls.webhook_helpers import CONVERSATION, UUID, at, vonage_status
 from tests.e2e.pages import PHONE, check_page, page_width, sign_in
@@ -161,3 +161,28 @@ def test_the_delivery_log_shows_each_status_on_a_phone(live_server, browser):
     assert "Delivered" in status.inner_text()
     assert page_width(page) <= PHONE["width"]
     page.context.close()
+
+
+def test_reloading_the_secret_page_makes_no_second_subscription(live_server, browser):
+    """The secret is the answer to the form's POST: a reload sent the form again and made a
+    second subscription, so the receiver got every event twice, half unverifiable."""
+    from playwright.sync_api import expect
+
+    role_groups_restored()
+    UserFactory(username="ada", role=Role.ADMIN, is_staff=True, is_superuser=True)
+    receiver = Receiver().start()
+    page = browser.new_context().new_page()
+    page.set_default_timeout(10000)
+    sign_in(page, live_server.url, "ada", "/settings/forwarding/new")
+    page.get_by_label("Name").fill("CRM")
+    page.get_by_label("URL").fill(receiver.url)
+    page.get_by_role("button", name="Create subscription").click()
+    expect(page.get_by_label("Signing secret")).to_be_visible()
+
+    page.reload()
+
+    expect(page.get_by_text("This form was sent already")).to_be_visible()
+    expect(page.get_by_role("heading", name="CRM", level=1)).to_be_visible()
+    assert Subscription.objects.count() == 1
+    page.context.close()
+    receiver.stop()
