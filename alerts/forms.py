@@ -8,7 +8,7 @@ from django import forms
 
 from alerts.checks import CHECKS, KIND_CHOICES
 from alerts.models import AlertChannel, AlertRule
-from portal.forms import ServiceErrorsMixin
+from portal.forms import SentOnceMixin, ServiceErrorsMixin
 from portal.params import ModelIdsField
 
 
@@ -53,7 +53,7 @@ class AlertRuleForm(ServiceErrorsMixin, forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self.Meta.fields if name != "channels"}
 
 
-class AlertChannelForm(ServiceErrorsMixin, forms.ModelForm):
+class AlertChannelForm(SentOnceMixin, ServiceErrorsMixin, forms.ModelForm):
     class Meta:
         model = AlertChannel
         fields = ["name", "kind", "target", "enabled"]

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -105,6 +106,10 @@ def alert_rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _channel_page(request: HttpRequest, channel: AlertChannel | None) -> HttpResponse:
     form = AlertChannelForm(request.POST or None, instance=_copy(channel))
+    if channel is None and form.made_before(request):
+        messages.info(request, "This form was sent already and made its channel, listed below; "
+                               "a signed channel's secret was shown then, once.")
+        return redirect("alert_settings")
     if request.method == "POST" and form.is_valid():
         actor = Actor.from_request(request)
         if channel is None:
@@ -112,6 +117,7 @@ def _channel_page(request: HttpRequest, channel: AlertChannel | None) -> HttpRes
                                                                     values=form.values()))
             if made is not None:
                 saved, secret = made
+                form.remember(request, reverse("alert_settings"))
                 if secret:
                     # Shown once: the receiver checks signatures with it.
                     return render(request, "alerts/channel_secret.html",

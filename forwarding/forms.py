@@ -7,12 +7,12 @@ from typing import Any
 from django import forms
 
 from forwarding.models import EventType, Subscription
-from portal.forms import ServiceErrorsMixin
+from portal.forms import SentOnceMixin, ServiceErrorsMixin
 from portal.params import ISO_DATE_ATTRS
 from voiceapps.models import Application, ProviderAccount
 
 
-class SubscriptionForm(ServiceErrorsMixin, forms.Form):
+class SubscriptionForm(SentOnceMixin, ServiceErrorsMixin, forms.Form):
     name = forms.CharField(max_length=100, help_text="Which tool receives these, for you.")
     url = forms.URLField(
         max_length=500,

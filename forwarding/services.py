@@ -126,6 +126,17 @@ def subscription_enable(*, actor: Actor, subscription: Subscription) -> Subscrip
     return subscription
 
 
+def subscription_disable(*, actor: Actor, subscription: Subscription) -> Subscription:
+    """Off until an admin enables it again: nothing is sent and new events are not kept;
+    what was already waiting goes out, in order, once it is enabled."""
+    with transaction.atomic():
+        subscription.enabled = False
+        subscription.disabled_reason = ""
+        subscription.save(update_fields=["enabled", "disabled_reason"])
+        audit_record(actor=actor, action="forwarding.disable", obj=subscription)
+    return subscription
+
+
 def call_urls_subscription() -> Subscription:
     """The subscription that delivers each call's events to the call's own `event_url`
     (placing option), made the first time a call has one. Its secret is seen by pressing

@@ -10,6 +10,9 @@ urlpatterns = [
     path("settings/forwarding/<id:pk>/log", views.forwarding_log_live, name="forwarding_log_live"),
     path("settings/forwarding/<id:pk>/secret", views.forwarding_secret, name="forwarding_secret"),
     path("settings/forwarding/<id:pk>/enable", views.forwarding_enable, name="forwarding_enable"),
+    path(
+        "settings/forwarding/<id:pk>/disable", views.forwarding_disable, name="forwarding_disable"
+    ),
     path("settings/forwarding/<id:pk>/delete", views.forwarding_delete, name="forwarding_delete"),
     path("settings/forwarding/<id:pk>/replay", views.forwarding_replay, name="forwarding_replay"),
     path(

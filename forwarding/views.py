@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
@@ -33,6 +33,11 @@ def forwarding_list(request: HttpRequest) -> HttpResponse:
 @role_required(Role.ADMIN)
 def forwarding_create(request: HttpRequest) -> HttpResponse:
     form = SubscriptionForm(request.POST or None)
+    made = form.made_before(request)
+    if made:
+        messages.info(request, "This form was sent already and made this subscription; its "
+                               "secret was shown then, once (New secret… makes another).")
+        return redirect(made)
     if request.method == "POST" and form.is_valid():
         created = form.saved(
             lambda: services.subscription_create(
@@ -41,6 +46,7 @@ def forwarding_create(request: HttpRequest) -> HttpResponse:
         )
         if created is not None:
             subscription, secret = created
+            form.remember(request, reverse("forwarding_detail", args=[subscription.pk]))
             return _secret_page(request, subscription, secret, new=True)
     return render(request, "forwarding/subscription_form.html", {"form": form})
 
@@ -93,16 +99,17 @@ def _log_context(request: HttpRequest, subscription: Subscription) -> dict[str, 
 
 @role_required(Role.ADMIN)
 def forwarding_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail_page(request, pk, ReplayRangeForm())
+
+
+def _detail_page(request: HttpRequest, pk: int, replay_form: ReplayRangeForm) -> HttpResponse:
     subscription = get_object_or_404(
         Subscription.objects.select_related("account", "application"), pk=pk
     )
     return render(
         request,
         "forwarding/subscription_detail.html",
-        {
-            **_log_context(request, subscription),
-            "replay_form": ReplayRangeForm(),
-        },
+        {**_log_context(request, subscription), "replay_form": replay_form},
     )
 
 
@@ -136,6 +143,16 @@ def forwarding_enable(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.ADMIN)
 @require_POST
+def forwarding_disable(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = get_object_or_404(Subscription, pk=pk)
+    services.subscription_disable(actor=Actor.from_request(request), subscription=subscription)
+    messages.success(request, f"“{subscription.name}” is disabled: nothing is sent until you "
+                              "enable it again.")
+    return redirect("forwarding_detail", pk=pk)
+
+
+@role_required(Role.ADMIN)
+@require_POST
 def forwarding_delete(request: HttpRequest, pk: int) -> HttpResponse:
     subscription = get_object_or_404(Subscription, pk=pk)
     services.subscription_delete(actor=Actor.from_request(request), subscription=subscription)
@@ -149,25 +166,23 @@ def forwarding_replay(request: HttpRequest, pk: int) -> HttpResponse:
     """Replay a time range of the subscription's deliveries."""
     subscription = get_object_or_404(Subscription, pk=pk)
     form = ReplayRangeForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Give the start and end of the range as YYYY-MM-DD HH:MM.")
-        return redirect("forwarding_detail", pk=pk)
-    try:
-        copies = services.deliveries_replay_range(
+    copies = form.is_valid() and form.saved(
+        lambda: services.deliveries_replay_range(
             actor=Actor.from_request(request),
             subscription=subscription,
             since=form.cleaned_data["since"],
             until=form.cleaned_data["until"],
         )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    )
+    if form.errors:
+        # The page again with the range as typed and each mistake under its field.
+        return _detail_page(request, pk, form)
+    if copies:
+        messages.success(
+            request, f"{len(copies)} deliveries queued again; they show at the top of the log."
+        )
     else:
-        if copies:
-            messages.success(
-                request, f"{len(copies)} deliveries queued again; they show at the top of the log."
-            )
-        else:
-            messages.info(request, "No delivery was made in that range: nothing to replay.")
+        messages.info(request, "No delivery was made in that range: nothing to replay.")
     return redirect("forwarding_detail", pk=pk)
 
 

@@ -1,3 +1,4 @@
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -8,6 +9,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, UsernameField
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.http import HttpRequest
 from django.utils import timezone
 
 from portal import lockout
@@ -59,6 +61,40 @@ class ServiceErrorsMixin:
             for message in messages:
                 named = field is not None or key in _WHOLE_REQUEST
                 self.add_error(field, message if named else f"{key}: {message}")
+
+
+class SentOnceMixin:
+    """A form whose sending makes something shown once (a secret, a token). Sent again (a
+    reload of the page its POST answered, which browsers offer to resend, or a second click)
+    it must not make a second one: `made_before` names what the first sending made.
+
+    Each rendered form carries a random `sent_once` value; the session keeps the last few
+    values sent with the address of what each made (an address, never the secret).
+    """
+
+    SESSION_KEY = "forms_sent"
+    KEEP = 20
+    fields: dict[str, forms.Field]
+    data: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["sent_once"] = forms.CharField(
+            widget=forms.HiddenInput, required=False, max_length=64, initial=uuid.uuid4().hex
+        )
+
+    def made_before(self, request: HttpRequest) -> str | None:
+        """The address of what this form made when it was first sent in this session."""
+        sent = self.data.get("sent_once", "")
+        return request.session.get(self.SESSION_KEY, {}).get(sent) if sent else None
+
+    def remember(self, request: HttpRequest, address: str) -> None:
+        sent = self.data.get("sent_once", "")
+        if not sent:
+            return
+        made = request.session.get(self.SESSION_KEY, {})
+        made[sent] = address
+        request.session[self.SESSION_KEY] = dict(list(made.items())[-self.KEEP:])
 
 
 class LockoutMixin:
@@ -154,7 +190,7 @@ class UserUpdateForm(ServiceErrorsMixin, forms.Form):
     )
 
 
-class ApiTokenForm(ServiceErrorsMixin, forms.Form):
+class ApiTokenForm(SentOnceMixin, ServiceErrorsMixin, forms.Form):
     name = forms.CharField(
         max_length=100, help_text="Where the token is used, e.g. “CRM dialer”.",
     )

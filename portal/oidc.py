@@ -45,6 +45,23 @@ def oidc_enabled() -> bool:
     return bool(settings.OIDC_ISSUER and settings.OIDC_RP_CLIENT_ID)
 
 
+def sso_setup(request: HttpRequest) -> dict[str, Any]:
+    """What the Settings page says of single sign-on, set in the environment: how it is set
+    up, or how to set it up (the redirect URI to register first). Never the client secret."""
+    default = settings.OIDC_DEFAULT_ROLE
+    return {
+        "enabled": oidc_enabled(),
+        "redirect_uri": request.build_absolute_uri(reverse("oidc_callback")),
+        "issuer": settings.OIDC_ISSUER,
+        "client_id": settings.OIDC_RP_CLIENT_ID,
+        "role_claim": settings.OIDC_ROLE_CLAIM,
+        "role_map": [(value, Role(role).label) for value, role in
+                     sorted(settings.OIDC_ROLE_MAP.items())],
+        "default_role": Role(default).label if default else "",
+        "password_sign_in": settings.PASSWORD_SIGN_IN,
+    }
+
+
 def discovery() -> dict[str, Any]:
     """The provider's metadata (/.well-known/openid-configuration), cached for an hour."""
     issuer = settings.OIDC_ISSUER.rstrip("/")

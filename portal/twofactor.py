@@ -134,6 +134,10 @@ def _new_recovery_codes(user: User) -> list[str]:
     return codes
 
 
+def recovery_codes_left(user: User) -> int:
+    return StaticToken.objects.filter(device__user=user, device__name=RECOVERY_NAME).count()
+
+
 @transaction.atomic
 def enrolment_confirm(*, request: HttpRequest, code: str) -> list[str] | None:
     """Confirm the authenticator with its first code; its recovery codes (to show once), or

@@ -79,7 +79,11 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Two-factor sign-in is off.")
             return redirect("two_factor_setup")
     context = {"form": form, "codes": codes, "enrolled": enrolled, "required": required}
-    if not enrolled:
+    if enrolled:
+        context["codes_left"] = twofactor.recovery_codes_left(user)
+    else:
+        # Recovery codes come with the first right code: none exists to type here yet.
+        form.fields["code"].help_text = "The 6 digits your authenticator app shows."
         device = twofactor.enrolment_device(user)
         context["secret"] = b32encode(device.bin_key).decode()  # to type in instead
     return render(request, "portal/two_factor_setup.html", context)

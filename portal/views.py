@@ -9,10 +9,11 @@ from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, Set
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from portal import lockout, services, sessions
+from portal import lockout, services, sessions, twofactor
 from portal.api.exceptions import error_body
 from portal.filters import AuditEntryFilter, UserFilter
 from portal.forms import (
@@ -25,7 +26,7 @@ from portal.forms import (
     UserUpdateForm,
 )
 from portal.models import AuditEntry, RetentionPolicy, Role, SecurityPolicy, TokenScope, User
-from portal.oidc import oidc_enabled
+from portal.oidc import oidc_enabled, sso_setup
 from portal.params import filtered_page
 from portal.roles import role_required
 from portal.selectors import audit_object_links, users_with_sign_in_state
@@ -158,6 +159,11 @@ def _user_update_result(user: User, role: Role | None, was_active: bool) -> str:
 def profile(request: HttpRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None, user=request.user)
     new_token = None
+    if form.made_before(request):
+        messages.info(request, "This form was sent already and made the token listed below, "
+                               "shown then, once: if you did not copy it, revoke it and create "
+                               "another.")
+        return redirect("profile")
     if request.method == "POST" and form.is_valid():
         values = form.cleaned_data
         created = form.saved(lambda: services.api_token_create(
@@ -166,11 +172,13 @@ def profile(request: HttpRequest) -> HttpResponse:
             accounts=list(values["accounts"]) or None))
         if created is not None:
             new_token = created[1]
+            form.remember(request, reverse("profile"))
             form = ApiTokenForm(user=request.user)
     tokens = request.user.api_tokens.prefetch_related("accounts").order_by(
         "revoked_at", "-created_at")
     return render(request, "portal/profile.html", {
         "form": form, "tokens": tokens, "new_token": new_token,
+        "two_factor_on": twofactor.two_factor_enrolled(request.user),
         "sessions": sessions.session_list(request.user),
         "this_session": request.session.session_key,
         "idle_minutes": settings.SESSION_IDLE_TIMEOUT_SECONDS // 60,
@@ -236,7 +244,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                                       "them.")
             return redirect("settings")
     return render(request, "portal/settings.html", {
-        "form": form, "policy": policy,
+        "form": form, "policy": policy, "sso": sso_setup(request),
         "security_form": SecurityPolicyForm(instance=SecurityPolicy.load())})
 
 

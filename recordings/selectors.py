@@ -56,6 +56,10 @@ def recording_link(*, recording: Recording, user_id: int, download: bool = False
     return url + "&download=1" if download else url
 
 
+def recording_call_id(*, pk: int) -> int | None:
+    return Recording.objects.filter(pk=pk).values_list("call_id", flat=True).first()
+
+
 def recording_by_link(*, pk: int, token: str, user_id: int) -> Recording | None:
     """The stored recording a link names, if the link is this user's, for this recording,
     and not expired; else None."""

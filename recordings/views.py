@@ -4,7 +4,7 @@ an admin's delete, and each account's retention."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -51,12 +51,13 @@ def recording_audio(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk, token=request.GET.get("t", ""), user_id=request.user.pk
     )
     if recording is None:
-        # Said in words (the 404 page would not say why); not found rather than forbidden:
-        # the user's role allows recordings, this link is what is wrong.
-        return HttpResponseNotFound(
-            "This recording link has expired or is not yours: open the call's page again "
-            "for a new one.",
-            content_type="text/plain; charset=utf-8",
+        # Not found rather than forbidden: the user's role allows recordings, this link is
+        # what is wrong. A page of its own says why and leads back to the call for a new one.
+        return render(
+            request,
+            "recordings/link_expired.html",
+            {"call_id": selectors.recording_call_id(pk=pk)},
+            status=404,
         )
     return recording_response(request, recording, download=request.GET.get("download") == "1")
 

@@ -44,6 +44,14 @@ def media_context(request: Any, call: Call) -> dict[str, Any]:
     }
 
 
+@register.simple_tag(takes_context=True)
+def recording_link(context: template.Context, recording: Recording, download: bool = False) -> str:
+    """A stored recording's link for the signed-in user (the recordings list's player)."""
+    return selectors.recording_link(
+        recording=recording, user_id=context["request"].user.pk, download=download
+    )
+
+
 @register.inclusion_tag("recordings/_call_media.html", takes_context=True)
 def call_media(context: template.Context, call: Call) -> dict[str, Any]:
     return media_context(context["request"], call)

@@ -62,4 +62,31 @@
   focusableWhenScrolling();
   window.addEventListener("resize", focusableWhenScrolling);
   document.body.addEventListener("htmx:afterSettle", focusableWhenScrolling);
+
+  // A recording's links are signed for a few minutes: a player on a page left open longer
+  // failed without a word when pressed. <audio data-fresh-from="url"> asks that url (its
+  // section, rendered again) for new links, once per link, and plays on from where it was.
+  document.addEventListener("error", function (event) {
+    var audio = event.target;
+    if (!(audio instanceof HTMLMediaElement) || !audio.dataset.freshFrom ||
+        audio.dataset.freshSrc === audio.currentSrc) return;
+    var holder = audio.closest("[data-recording]");
+    var resume = !audio.paused, at = audio.currentTime;
+    fetch(audio.dataset.freshFrom, {credentials: "same-origin"}).then(function (response) {
+      return response.ok ? response.text() : Promise.reject(response.status);
+    }).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html").querySelector(
+        '[data-recording="' + holder.dataset.recording + '"]');
+      var player = fresh && fresh.querySelector("audio");
+      if (!player) return;  // deleted meanwhile: the section's next render says so
+      var download = fresh.querySelector("a[download]"), link = holder.querySelector("a[download]");
+      if (download && link) link.href = download.href;
+      audio.src = player.getAttribute("src");
+      audio.dataset.freshSrc = audio.src;
+      audio.addEventListener("loadedmetadata", function () {
+        audio.currentTime = at;
+        if (resume) audio.play().catch(function () {});
+      }, {once: true});
+    }).catch(function () {});
+  }, true);  // media errors do not bubble
 })();

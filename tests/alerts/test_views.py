@@ -4,6 +4,7 @@ pages: saved through the services, audited, refusals shown on the form."""
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 from django.utils import timezone
@@ -125,6 +126,21 @@ def test_a_window_under_a_minute_is_refused_on_the_form(client_for, admin_user):
     assert response.status_code == 200
     assert "window_seconds" in response.context["form"].errors
     assert not AlertRule.objects.exists()
+
+
+def test_the_channel_form_sent_twice_makes_one_channel(client_for, admin_user):
+    client = client_for(admin_user)
+    form = client.get("/settings/alerts/channels/new").content.decode()
+    sent_once = re.search(r'name="sent_once" value="([0-9a-f]+)"', form).group(1)
+    values = {"name": "Tools", "kind": "webhook", "target": "http://127.0.0.1:9/alerts",
+              "enabled": "on", "sent_once": sent_once}
+    client.post("/settings/alerts/channels/new", values)
+
+    again = client.post("/settings/alerts/channels/new", values, follow=True)
+
+    assert AlertChannel.objects.count() == 1
+    assert again.redirect_chain == [("/settings/alerts/", 302)]
+    assert "This form was sent already" in again.content.decode()
 
 
 def test_a_new_signed_webhook_shows_its_secret_once(client_for, admin_user):

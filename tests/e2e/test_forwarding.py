@@ -8,10 +8,10 @@ import pytest
 
 from calls.models import CallStatus
 from calls.services.events import call_event_record
-from forwarding.models import DeliveryStatus
+from forwarding.models import DeliveryStatus, Subscription
 from portal.models import Role
 from tests.calls.webhook_helpers import CONVERSATION, UUID, at, vonage_status
-from tests.e2e.pages import check_page, sign_in
+from tests.e2e.pages import PHONE, check_page, page_width, sign_in
 from tests.factories import (
     CallFactory,
     ForwardingDeliveryFactory,
@@ -129,3 +129,60 @@ def test_a_delivery_opened_stays_open_while_the_log_changes(live_server, browser
     expect(panel).to_have_attribute("open", "")
     expect(panel.get_by_role("button", name="Replay…")).to_be_visible()
     page.context.close()
+
+
+def test_an_admin_disables_a_subscription_after_confirming(live_server, browser):
+    """The API could turn a subscription off (`enabled: false`), the page could not: a
+    receiver going down for maintenance left the admin only Delete."""
+    from playwright.sync_api import expect
+
+    page, delivered = delivery_log_of_one(live_server, browser)
+    page.get_by_role("button", name="Disable…").click()
+    expect(page.locator("#confirm-message")).to_contain_text("are not kept")
+    page.locator("#confirm-ok").click()
+
+    expect(page.get_by_role("alert").filter(has_text="Disabled.")).to_be_visible()
+    expect(page.get_by_text("nothing is sent until you enable it again")).to_be_visible()
+    delivered.subscription.refresh_from_db()
+    assert not delivered.subscription.enabled
+    page.get_by_role("button", name="Enable").click()
+    expect(page.get_by_text("is on again")).to_be_visible()
+    page.context.close()
+
+
+def test_the_delivery_log_shows_each_status_on_a_phone(live_server, browser):
+    """At 390 px only Made and Event were in sight; Status, the column that matters, was off
+    to the right: each delivery now reads top to bottom."""
+    page, delivered = delivery_log_of_one(live_server, browser)
+    page.set_viewport_size(PHONE)
+    status = page.locator(f"[data-field='status-{delivered.pk}']")
+    box = status.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+    assert "Delivered" in status.inner_text()
+    assert page_width(page) <= PHONE["width"]
+    page.context.close()
+
+
+def test_reloading_the_secret_page_makes_no_second_subscription(live_server, browser):
+    """The secret is the answer to the form's POST: a reload sent the form again and made a
+    second subscription, so the receiver got every event twice, half unverifiable."""
+    from playwright.sync_api import expect
+
+    role_groups_restored()
+    UserFactory(username="ada", role=Role.ADMIN, is_staff=True, is_superuser=True)
+    receiver = Receiver().start()
+    page = browser.new_context().new_page()
+    page.set_default_timeout(10000)
+    sign_in(page, live_server.url, "ada", "/settings/forwarding/new")
+    page.get_by_label("Name").fill("CRM")
+    page.get_by_label("URL").fill(receiver.url)
+    page.get_by_role("button", name="Create subscription").click()
+    expect(page.get_by_label("Signing secret")).to_be_visible()
+
+    page.reload()
+
+    expect(page.get_by_text("This form was sent already")).to_be_visible()
+    expect(page.get_by_role("heading", name="CRM", level=1)).to_be_visible()
+    assert Subscription.objects.count() == 1
+    page.context.close()
+    receiver.stop()

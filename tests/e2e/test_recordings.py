@@ -9,6 +9,7 @@ import pytest
 from portal.models import Role
 from tests.e2e.pages import check_page, sign_in
 from tests.factories import UserFactory
+from tests.recordings.conftest import memory_storage, stored_recording  # noqa: F401
 from tests.recordings.test_end_to_end import place_recorded_call, place_recorded_jambonz_call
 from voiceapps.sandbox.services import sandbox_first_run
 
@@ -75,3 +76,27 @@ def test_a_voice_gateway_call_page_plays_its_recording_beside_its_transcript(
 
     played_beside_transcript(page, "Thanks, I can hear you.")
     assert check_page(page, "call-recording-voice-gateway") == []
+
+
+def test_a_player_whose_link_expired_renews_it_and_plays(
+    live_server, browser, stored_recording  # noqa: F811 (the fixture imported above)
+):
+    """A call page left open past the link's few minutes: pressing play failed without a
+    word. The player now fetches a new link itself and plays."""
+    expect = pytest.importorskip("playwright.sync_api").expect
+    UserFactory(username="olivia", role=Role.OPERATOR)
+    page = browser.new_context().new_page()
+    sign_in(page, live_server.url, "olivia", f"/calls/{stored_recording.call_id}/")
+    player = page.locator("#call-media audio")
+    expect(player).to_be_visible()
+
+    # What the server answers a link past its minutes: the link is refused (404).
+    player.evaluate("audio => { audio.src = audio.src.replace(/t=[^&]+/, 't=expired'); }")
+
+    page.wait_for_function(
+        "() => { const a = document.querySelector('#call-media audio');"
+        " return a.readyState >= 1 && !a.error && !a.src.includes('t=expired'); }",
+        timeout=10_000,
+    )
+    assert player.evaluate(AUDIO_STATE) == {"duration": pytest.approx(1.0), "error": None}
+    page.context.close()

@@ -111,6 +111,26 @@ def test_replaying_one_and_a_range_queue_copies_and_say_so(admin, sends):
     assert Delivery.objects.filter(replay_of=delivery).count() == 2
 
 
+def test_a_range_refused_shows_the_form_again_as_typed_with_the_reason_under_its_field(admin):
+    """It went back to the page with one sentence for every mistake and an empty form."""
+    subscription = SubscriptionFactory()
+    response = admin.post(
+        f"/settings/forwarding/{subscription.pk}/replay",
+        {"since": "2026-12-05 10:00", "until": "yesterday"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert response.context["replay_form"].errors == {"until": ["Enter a valid date/time."]}
+    assert 'value="2026-12-05 10:00"' in page and 'value="yesterday"' in page
+    assert '<details class="card" open>' in page  # the form is in sight, not folded
+
+    response = admin.post(
+        f"/settings/forwarding/{subscription.pk}/replay",
+        {"since": "2026-12-05 10:00", "until": "2026-12-05 09:00"},
+    )
+    assert response.context["replay_form"].errors == {"until": ["Give an end after the start."]}
+
+
 def test_a_disabled_subscription_says_why_and_can_be_enabled(admin, sends):
     subscription = SubscriptionFactory(enabled=False, disabled_reason="Disabled by Callboard on …")
     listing = admin.get("/settings/forwarding/").content.decode()

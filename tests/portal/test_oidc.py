@@ -142,6 +142,27 @@ def test_sso_is_absent_until_configured(client):
     assert "single sign-on" not in client.get(reverse("login")).content.decode()
 
 
+def test_settings_say_how_to_set_up_single_sign_on_while_it_is_off(client_for, admin_user):
+    """It is set in the environment only: no page said whether it was on, nor which redirect
+    URI to register at the identity provider first."""
+    page = client_for(admin_user).get(reverse("settings")).content.decode()
+    assert "Single sign-on" in page
+    assert '<code id="sso-redirect-uri">http://testserver/login/sso/callback/</code>' in page
+    assert "<code>OIDC_ISSUER</code>" in page
+
+
+def test_settings_say_how_single_sign_on_is_set_up_and_never_its_secret(
+    oidc_provider, settings, client_for, admin_user
+):
+    settings.OIDC_DEFAULT_ROLE = "viewer"
+    page = client_for(admin_user).get(reverse("settings")).content.decode()
+    assert f"<code>{settings.OIDC_ISSUER}</code>" in page
+    assert f"<code>{settings.OIDC_RP_CLIENT_ID}</code>" in page
+    assert "<code>cb-admins</code> → Admin, <code>cb-ops</code> → Operator" in page
+    assert "signs in as Viewer" in page
+    assert settings.OIDC_RP_CLIENT_SECRET not in page
+
+
 def test_password_sign_in_can_be_turned_off_but_the_break_glass_admin_keeps_it(
     oidc_provider, settings, admin_user, operator_user
 ):

@@ -1,5 +1,6 @@
 """Personal API tokens: shown once, stored hashed, carry the owner's role, revocable."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -31,6 +32,24 @@ def test_token_created_on_the_profile_page_is_shown_once_and_stored_hashed(clien
     assert raw not in {token.key_hash, token.prefix, token.name}
     later = client.get(reverse("profile")).content.decode()
     assert "CRM dialer" in later and raw not in later
+
+
+@pytest.mark.django_db
+def test_the_token_form_sent_twice_makes_one_token(client_for, viewer_user):
+    """A reload of the page that showed the token resent its form: a second token, unasked."""
+    client = client_for(viewer_user)
+    form = client.get(reverse("profile")).content.decode()
+    sent_once = re.search(r'name="sent_once" value="([0-9a-f]+)"', form).group(1)
+    values = {"name": "CRM dialer", "scope": "read", "expires_on": in_days(30),
+              "sent_once": sent_once}
+    assert client.post(reverse("profile"), values).status_code == 200
+
+    again = client.post(reverse("profile"), values, follow=True)
+
+    assert ApiToken.objects.filter(user=viewer_user).count() == 1
+    assert again.redirect_chain == [(reverse("profile"), 302)]
+    assert "This form was sent already" in again.content.decode()
+    assert 'id="new-token"' not in again.content.decode()
 
 
 @pytest.mark.django_db

@@ -61,6 +61,29 @@ def test_enrolling_shows_a_qr_code_image_and_recovery_codes_once(operator_user):
     assert AuditEntry.objects.filter(action="user.2fa_enrol").exists()
 
 
+def test_the_profile_says_whether_two_factor_is_on(operator_user):
+    """Its button read "Two-factor sign-in" either way: nobody could tell without opening it."""
+    client = sign_in()
+    assert "Set up two-factor sign-in" in client.get(reverse("profile")).content.decode()
+    setup = client.get(reverse("two_factor_setup")).content.decode()
+    assert "or one of your recovery codes" not in setup  # none exists before the first code
+    enrol(client, operator_user)
+    profile = client.get(reverse("profile")).content.decode()
+    assert "Two-factor sign-in: on" in profile and "Set up two-factor" not in profile
+
+
+def test_new_recovery_codes_ask_first_and_the_page_counts_those_left(operator_user):
+    """New codes end the old ones at once: one press, unasked, could strand a user whose
+    codes were printed; the page now also says how many are left."""
+    client = sign_in()
+    codes = enrol(client, operator_user)
+    again = sign_in()
+    again.post(reverse("two_factor_verify"), {"code": codes[0]})
+    page = again.get(reverse("two_factor_setup")).content.decode()
+    assert "9 recovery codes left" in page
+    assert 'data-confirm="Make new recovery codes? The ones you have stop working' in page
+
+
 def test_a_wrong_first_code_does_not_turn_it_on(operator_user):
     client = sign_in()
     client.get(reverse("two_factor_setup"))

@@ -89,6 +89,23 @@ def test_a_link_works_for_its_user_only_and_only_for_a_few_minutes(
     assert client.get(link).status_code == 200
 
 
+def test_an_expired_download_link_is_a_page_that_leads_back_to_the_call(
+    stored_recording, client_for, operator_user, settings
+):
+    """A Download pressed after a few minutes opened a bare line of text, no way out."""
+    client = client_for(operator_user)
+    link = play_link(client, stored_recording) + "&download=1"
+    with time_machine.travel(
+        timezone.now() + timedelta(seconds=settings.RECORDINGS_LINK_SECONDS + 5)
+    ):
+        expired = client.get(link)
+    page = expired.content.decode()
+    assert expired.status_code == 404 and expired["Content-Type"].startswith("text/html")
+    assert "<title>Recording link expired" in page
+    call_page = reverse("call_detail", args=[stored_recording.call_id])
+    assert f'href="{call_page}">Open call {stored_recording.call_id}</a>' in page
+
+
 def test_without_a_role_or_signed_out_there_is_no_recording(
     stored_recording, client_for, operator_user, outsider_user
 ):
@@ -142,6 +159,25 @@ def test_the_list_and_the_call_log_find_calls_by_their_transcript(
     assert call_link in found and "Your parcel arrives" in found
     assert call_link not in missed and "No recording belongs to a call" in missed
     assert call_link in log
+
+
+def test_the_list_plays_and_downloads_each_stored_recording(
+    stored_recording, client_for, viewer_user
+):
+    """Every recording meant a trip to its call's page and back, as Twilio's list does not."""
+    from tests.factories import CallFactory, RecordingFactory
+
+    RecordingFactory(call=CallFactory())  # still being fetched: nothing to play yet
+    client = client_for(viewer_user)
+    page = client.get(reverse("recording_list")).content.decode()
+
+    players = re.findall(r'<audio controls preload="none" src="([^"]+)"', page)
+    downloads = re.findall(r'<a href="([^"]+)" download>Download</a>', page)
+    assert len(players) == len(downloads) == 1
+    played = client.get(players[0].replace("&amp;", "&"))
+    assert played.status_code == 200 and body(played) == WAV
+    saved = client.get(downloads[0].replace("&amp;", "&"))
+    assert saved["Content-Disposition"].startswith("attachment")
 
 
 def test_an_empty_recordings_list_says_how_to_record(client_for, operator_user):
