@@ -742,6 +742,44 @@ def _example(schema: SchemaPath, depth: int = 0) -> Any:
     return {"integer": 1, "number": 1.0, "boolean": True}.get(kind, "string")
 
 
+class VonageNumbers:
+    """An account's numbers as Vonage's Numbers API keeps them, served by a Vonage fake.
+
+    POST /number/update sets a number's whole configuration: a setting it does not send is
+    cleared. Nexmo/nexmo-cli#83 (a voice link removed the number's SMS webhook; the maintainer:
+    keeping it would take merging the number's current data into the request), and Vonage's own
+    CLI (Vonage/vonage-cli src/commands/apps/numbers/link.js, unlink.js) sends the number's
+    current settings with only `app_id` changed, unlinking by leaving `app_id` out.
+    """
+
+    SETTINGS = ("app_id", "moHttpUrl", "moSmppSysType", "voiceCallbackType",
+                "voiceCallbackValue", "voiceStatusCallback", "messagesCallbackType",
+                "messagesCallbackValue")
+
+    def __init__(self, fake: FakeProvider) -> None:
+        self.records: dict[str, dict] = {}
+        fake.handle("GET", "/account/numbers", self._list)
+        fake.handle("POST", "/number/update", self._update)
+
+    def add(self, record: dict) -> None:
+        self.records[record["msisdn"]] = record
+
+    def _list(self, seen: SeenRequest) -> Reply:
+        index, size = int(seen.param("index") or 1), int(seen.param("size") or 10)
+        owned = list(self.records.values())
+        return Reply(200, {"count": len(owned), "numbers": owned[(index - 1) * size:index * size]})
+
+    def _update(self, seen: SeenRequest) -> Reply:
+        form = seen.form()
+        record = self.records.get(form.get("msisdn", ""))
+        if record is None or record.get("country") != form.get("country"):
+            return Reply(420, {"error-code": "420", "error-code-label": "method failed"})
+        for name in self.SETTINGS:
+            record.pop(name, None)
+        record.update({name: form[name] for name in self.SETTINGS if form.get(name)})
+        return Reply(200, {"error-code": "200", "error-code-label": "success"})
+
+
 class JambonzApplications:
     """Applications held as jambonz-api-server holds them, served by a jambonz fake.
 

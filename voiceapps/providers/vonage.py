@@ -71,6 +71,9 @@ STATUS_MAP = {
     "cancelled": "cancelled",
 }
 Page = dict[str, Any]
+# A number's settings that are not its routing (Numbers API, POST /number/update): an update
+# must send them again to keep them.
+KEPT_NUMBER_SETTINGS = ("moHttpUrl", "voiceStatusCallback")
 
 
 def every_item(
@@ -512,11 +515,16 @@ class VonageProvider(Provider):
     def link_number(self, number: RemoteNumber, app_id: str) -> None:
         if not number.country:
             raise ProviderError(f"{self.label} needs the number's country to link it.")
+        fields = {"country": number.country, "msisdn": _digits(number.number)}
+        # /number/update sets the number's whole configuration and clears what it is not sent
+        # (Nexmo/nexmo-cli#83), so the number's SMS webhook and call-ended callback go again.
+        # Its voiceCallbackType/Value are left out: a sip or tel forward would outrank the
+        # application. No app_id unlinks, as Vonage's CLI does (apps numbers unlink).
+        fields |= {name: number.raw[name] for name in KEPT_NUMBER_SETTINGS if number.raw.get(name)}
+        if app_id:
+            fields["app_id"] = app_id
         result = self.http.request(
-            "POST",
-            f"{self.rest_base_url}/number/update",
-            headers=self._basic_auth(),
-            data={"country": number.country, "msisdn": _digits(number.number), "app_id": app_id},
+            "POST", f"{self.rest_base_url}/number/update", headers=self._basic_auth(), data=fields
         )
         answer = result.json_object()
         code = str(answer.get("error-code", "200"))

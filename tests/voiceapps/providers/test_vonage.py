@@ -17,7 +17,7 @@ from tests.fakes.provider_accounts import (
     vonage_app,
     vonage_signed_headers,
 )
-from tests.fakes.provider_server import Reply
+from tests.fakes.provider_server import Reply, VonageNumbers
 from voiceapps.providers.base import AccountConfig, CallRequest, ProviderError, RemoteNumber
 from voiceapps.providers.vonage import VonageProvider, new_private_key_pem, public_key_pem
 
@@ -487,6 +487,42 @@ def test_link_number_posts_the_form_vonage_expects(fake_provider):
     assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert request.form() == {"country": "GB", "msisdn": "447700900000", "app_id": "app-id-1"}
     assert request.basic_auth() == ("abcd1234", "vonage-api-secret-5678")
+
+
+def owned_number(fake, **settings) -> VonageNumbers:
+    numbers = VonageNumbers(fake)
+    numbers.add({"country": "GB", "msisdn": "447700900000", "type": "mobile-lvn",
+                 "features": ["VOICE", "SMS"], "moHttpUrl": "https://crm.example/inbound-sms",
+                 "voiceStatusCallback": "https://crm.example/call-ended", **settings})
+    return numbers
+
+
+def test_linking_a_number_keeps_its_sms_webhook_and_call_ended_callback(fake_provider):
+    # /number/update clears what it is not sent: linking must not cut off the number's SMS.
+    fake, account = start_vonage(fake_provider)
+    numbers = owned_number(fake)
+    vonage = VonageProvider(account)
+
+    vonage.link_number(vonage.list_numbers()[0], "app-id-1")
+
+    assert numbers.records["447700900000"] == {
+        "country": "GB", "msisdn": "447700900000", "type": "mobile-lvn",
+        "features": ["VOICE", "SMS"], "app_id": "app-id-1",
+        "moHttpUrl": "https://crm.example/inbound-sms",
+        "voiceStatusCallback": "https://crm.example/call-ended",
+    }
+
+
+def test_unlinking_a_number_leaves_app_id_out_as_vonage_s_cli_does(fake_provider):
+    fake, account = start_vonage(fake_provider)
+    numbers = owned_number(fake, app_id="app-id-1")
+    vonage = VonageProvider(account)
+
+    vonage.link_number(vonage.list_numbers()[0], "")
+
+    assert "app_id" not in fake.requests_to("POST", "/number/update")[0].form()
+    assert "app_id" not in numbers.records["447700900000"]
+    assert numbers.records["447700900000"]["moHttpUrl"] == "https://crm.example/inbound-sms"
 
 
 # A code that is not three ASCII digits ("²".isdigit() is true and int() refuses it) keeps the
