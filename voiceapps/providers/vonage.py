@@ -11,6 +11,7 @@ import functools
 import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -56,6 +57,11 @@ VONAGE_API_BASES = (
     "https://api-ap.vonage.com",
 )
 VONAGE_REST_BASE = "https://rest.nexmo.com"
+# Where an event's recording_url or transcription_url may point: the global API host or a
+# region's data centre, which serves the files of the calls it handled (api-us-3.vonage.com
+# for na-east … api-ap-4.vonage.com, as the Applications API names them; api-us-1.nexmo.com,
+# api-sg-1.nexmo.com … before). Only those get the application's JWT.
+API_HOST = re.compile(r"api(-[a-z]{2}(-[0-9])?)?\.(nexmo|vonage)\.com")
 
 # Vonage status -> our Call.status (DESIGN.md section 3).
 STATUS_MAP = {
@@ -382,10 +388,9 @@ class VonageProvider(Provider):
             parts = urlsplit(url)
         except ValueError:  # an unclosed "["
             raise ProviderError(f"The file URL {url[:100]!r} is not a URL.") from None
-        hosts = {urlsplit(base).netloc for base in (self.base_url, *VONAGE_API_BASES)}
-        if parts.scheme not in ("https", urlsplit(self.base_url).scheme) or (
-            parts.netloc not in hosts
-        ):
+        base = urlsplit(self.base_url)
+        at_base = (parts.scheme, parts.netloc) == (base.scheme, base.netloc)
+        if not at_base and not (parts.scheme == "https" and API_HOST.fullmatch(parts.netloc)):
             raise ProviderError(
                 f"The file URL {parts.scheme}://{parts.netloc}/… is not at {self.label}'s API "
                 f"({urlsplit(self.base_url).netloc}); Callboard does not send its token there."

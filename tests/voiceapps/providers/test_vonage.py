@@ -868,9 +868,32 @@ def test_a_recording_is_downloaded_with_the_application_jwt(fake_provider, tmp_p
     assert claims["application_id"] == "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
 
 
+# Each region's data centre serves its calls' recordings (vonage-application-v2: na-east is
+# api-us-3.vonage.com, …; the older api-us-1.nexmo.com, api-sg-1.nexmo.com, …).
+@pytest.mark.parametrize("host", [
+    "api-us-3.vonage.com", "api-us-4.vonage.com", "api-eu-3.vonage.com", "api-eu-4.vonage.com",
+    "api-ap-3.vonage.com", "api-ap-4.vonage.com", "api-us-1.nexmo.com", "api-sg-1.nexmo.com",
+    "api-eu-1.nexmo.com",
+])
+def test_a_recording_at_a_regional_data_centre_is_fetched_with_the_jwt(monkeypatch, host):
+    vonage = VonageProvider(AccountConfig(kind="vonage", api_key="k", api_secret="s"))
+    sent = {}
+    monkeypatch.setattr(vonage.http, "download",
+                        lambda url, *, headers, into, max_bytes: sent.update(url=url, **headers))
+    url = f"https://{host}/v1/files/aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
+
+    vonage.fetch_recording(vonage_app(), url, into=None, max_bytes=10)
+
+    assert sent["url"] == url
+    assert sent["Authorization"].startswith("Bearer ")
+
+
 # The event's sender chose the URL: another host, or no URL at all (urlsplit refuses "[").
 @pytest.mark.parametrize(("url", "said"), [
     ("https://attacker.example/v1/files/f-1", "does not send its token there"),
+    ("https://api-us-3.vonage.com.attacker.example/v1/files/f-1", "does not send its token"),
+    ("https://api-us-3.vonage.com:8443/v1/files/f-1", "does not send its token there"),
+    ("http://api-us-3.vonage.com/v1/files/f-1", "does not send its token there"),
     ("https://[api.nexmo.com/v1/files/f-1", "is not a URL"),
 ])
 def test_the_jwt_never_goes_to_a_host_that_is_not_the_providers(fake_provider, tmp_path, url,
