@@ -1,5 +1,6 @@
 """Numbers: E.164 validation and display, import from the providers, linking applications."""
 
+from html import escape
 from urllib.parse import parse_qs
 
 import pytest
@@ -237,14 +238,16 @@ def test_a_refused_link_is_kept_as_a_readable_error_on_the_number(client_for, ap
     response = api_for(operator_user).post(f"/api/v1/numbers/{listed.pk}/link",
                                            {"application": application.pk}, format="json")
 
-    expected = "Vonage did not link 447700900000: Number is not yours"
+    expected = ("Vonage did not link 447700900000: Number is not yours. Import the account's "
+                "numbers to see whether Vonage still lists it, and push the application if "
+                "Vonage does not know it.")
     assert response.status_code == 502
     assert response.json()["detail"] == expected
     listed = reload(listed)
     assert listed.application == application  # kept in Callboard
     assert listed.link_error == expected
     page = page_text(client_for(operator_user), reverse("number_detail", args=[listed.pk]))
-    assert expected in page
+    assert escape(expected) in page
     assert "Link failed" in page_text(client_for(operator_user), reverse("number_list"))
 
 

@@ -202,7 +202,9 @@ def test_a_broken_private_key_is_reported_without_quoting_it():
         (
             Reply(401, {"type": "https://developer.vonage.com/api-errors#unauthorized",
                         "title": "Unauthorized", "detail": "invalid credentials"}),
-            "Vonage refused the credentials (401): invalid credentials",
+            "Vonage refused the credentials (401): invalid credentials. Push the application "
+            "again so Vonage holds its current public key, and check that this server's clock "
+            "is right.",
             401,
             False,
         ),
@@ -306,7 +308,8 @@ def test_check_credentials_with_a_wrong_secret(fake_provider):
         VonageProvider(account).check_credentials()
 
     assert caught.value.message == (
-        "Vonage refused the credentials (401): You did not provide correct credentials."
+        "Vonage refused the credentials (401): You did not provide correct credentials. "
+        "Check the account's API key and secret (Accounts, Edit)."
     )
     assert caught.value.trace_id == "797a8f199c45014ab7b08bfe9cc1c12c"
 
@@ -536,7 +539,21 @@ def test_link_number_failure_inside_a_200_is_an_error(fake_provider, code, statu
         VonageProvider(account).link_number(RemoteNumber("447700900000", "GB"), "app-id-1")
 
     assert caught.value.status == status
-    assert "failed" in caught.value.message
+    assert caught.value.message.startswith("Vonage did not link 447700900000: failed. ")
+    assert "Import the account's numbers" in caught.value.message  # what to do about it
+
+
+def test_a_link_refused_with_a_420_says_what_to_do(fake_provider):
+    fake, account = start_vonage(fake_provider)
+    fake.reply("POST", "/number/update", 420, {"error-code": "420",
+                                               "error-code-label": "method failed"})
+
+    with pytest.raises(ProviderError) as caught:
+        VonageProvider(account).link_number(RemoteNumber("447700900000", "GB"), "app-id-1")
+
+    assert caught.value.message == (
+        "Vonage rejected the request (420): method failed. Import the account's numbers to see "
+        "whether Vonage still lists it, and push the application if Vonage does not know it.")
 
 
 # -- call control ---------------------------------------------------------------------
