@@ -742,7 +742,23 @@ def _example(schema: SchemaPath, depth: int = 0) -> Any:
     return {"integer": 1, "number": 1.0, "boolean": True}.get(kind, "string")
 
 
-class VonageNumbers:
+class ServerRecords:
+    """Records a provider's server keeps, by their `KEY`, answered by the handlers `ROUTES`
+    names ((method, path, method name)) for every matching request to the fake."""
+
+    KEY: str
+    ROUTES: tuple[tuple[str, str, str], ...]
+
+    def __init__(self, fake: FakeProvider) -> None:
+        self.records: dict[str, dict] = {}
+        for method, path, handler in self.ROUTES:
+            fake.handle(method, path, getattr(self, handler))
+
+    def add(self, record: dict) -> None:
+        self.records[record[self.KEY]] = record
+
+
+class VonageNumbers(ServerRecords):
     """An account's numbers as Vonage's Numbers API keeps them, served by a Vonage fake.
 
     POST /number/update sets a number's whole configuration: a setting it does not send is
@@ -756,13 +772,8 @@ class VonageNumbers:
                 "voiceCallbackValue", "voiceStatusCallback", "messagesCallbackType",
                 "messagesCallbackValue")
 
-    def __init__(self, fake: FakeProvider) -> None:
-        self.records: dict[str, dict] = {}
-        fake.handle("GET", "/account/numbers", self._list)
-        fake.handle("POST", "/number/update", self._update)
-
-    def add(self, record: dict) -> None:
-        self.records[record["msisdn"]] = record
+    KEY = "msisdn"
+    ROUTES = (("GET", "/account/numbers", "_list"), ("POST", "/number/update", "_update"))
 
     def _list(self, seen: SeenRequest) -> Reply:
         index, size = int(seen.param("index") or 1), int(seen.param("size") or 10)
@@ -780,7 +791,7 @@ class VonageNumbers:
         return Reply(200, {"error-code": "200", "error-code-label": "success"})
 
 
-class JambonzApplications:
+class JambonzApplications(ServerRecords):
     """Applications held as jambonz-api-server holds them, served by a jambonz fake.
 
     lib/routes/api/applications.js, PUT /:sid: an update changes only the fields it names;
@@ -792,13 +803,9 @@ class JambonzApplications:
 
     HOOKS = ("call_hook", "call_status_hook", "messaging_hook")
 
-    def __init__(self, fake: FakeProvider) -> None:
-        self.records: dict[str, dict] = {}
-        fake.handle("GET", "/v1/Applications/{ApplicationSid}", self._get)
-        fake.handle("PUT", "/v1/Applications/{ApplicationSid}", self._put)
-
-    def add(self, record: dict) -> None:
-        self.records[record["application_sid"]] = record
+    KEY = "application_sid"
+    ROUTES = (("GET", "/v1/Applications/{ApplicationSid}", "_get"),
+              ("PUT", "/v1/Applications/{ApplicationSid}", "_put"))
 
     def _get(self, seen: SeenRequest) -> Reply:
         record = self.records.get(seen.path.rsplit("/", 1)[-1])
