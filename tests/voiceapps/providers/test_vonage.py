@@ -885,6 +885,20 @@ def test_a_recording_is_downloaded_with_the_application_jwt(fake_provider, tmp_p
     assert claims["application_id"] == "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
 
 
+def test_a_recording_refused_for_the_jwt_says_what_to_do(fake_provider, tmp_path):
+    fake, account = start_vonage(fake_provider)
+    fake.reply("GET", "/v1/files/f-9", 401, {"type": "https://developer.vonage.com/api-errors#"
+                                                     "unauthorized", "title": "Unauthorized"})
+
+    with open(tmp_path / "r.wav", "w+b") as file, pytest.raises(ProviderError) as refused:
+        VonageProvider(account).fetch_recording(vonage_app(), f"{fake.url}/v1/files/f-9",
+                                                into=file, max_bytes=10)
+
+    assert refused.value.message == (
+        "Vonage refused the credentials (401): Unauthorized. Push the application again so "
+        "Vonage holds its current public key, and check that this server's clock is right.")
+
+
 # Each region's data centre serves its calls' recordings (vonage-application-v2: na-east is
 # api-us-3.vonage.com, …; the older api-us-1.nexmo.com, api-sg-1.nexmo.com, …).
 @pytest.mark.parametrize("host", [
