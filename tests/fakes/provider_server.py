@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
+import jwt
 import pytest
 from jsonschema_path import SchemaPath
 from jsonschema_path.readers import FilePathReader
@@ -47,6 +48,7 @@ from requests.structures import CaseInsensitiveDict
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from voiceapps.providers.voicegateway_verbs import verb_problems
+from voiceapps.sandbox import validation as vonage_rules
 
 # Vendored copies of the providers' documents: tests/fakes/specs/README.md names each source.
 SPECS_DIR = Path(__file__).resolve().parent / "specs"
@@ -102,6 +104,24 @@ def _patch_vonage_voice(document: dict) -> None:
         "delete": {"operationId": "deleteRecording", "security": jwt,
                    "responses": {"204": {"description": "Deleted"}}},
     }
+
+
+def _patch_vonage_application(document: dict) -> None:
+    # The 2022 spec calls a webhook's connect timeout `connection_timeout`; the server and the
+    # current SDKs take `connect_timeout` (vonage-python-sdk application/common.py, VoiceUrl,
+    # 300-1000 ms, vonage.md 2.6). Give it the same schema, so its range is checked too.
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            properties = node.get("properties")
+            if isinstance(properties, dict) and "connection_timeout" in properties:
+                properties["connect_timeout"] = properties["connection_timeout"]
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document["paths"])
 
 
 def _patch_vonage_numbers(document: dict) -> None:
@@ -185,6 +205,7 @@ def _patch_jambonz(document: dict) -> None:
 
 PATCHES: dict[str, Callable[[dict], None]] = {
     "vonage-voice.yml": _patch_vonage_voice,
+    "vonage-application-v2.yml": _patch_vonage_application,
     "vonage-numbers.yml": _patch_vonage_numbers,
     "kpn-voice-nexmo.yml": _patch_kpn,
     "jambonz-swagger.yaml": _patch_jambonz,
@@ -262,8 +283,99 @@ def _jambonz_whisper(seen: SeenRequest) -> Reply | None:
     return None
 
 
+Problems = Callable[[Any], list[dict[str, str]]]
+
+
+def _vonage_body(check: Problems) -> Callable[[SeenRequest], Reply | None]:
+    """A Voice API body as Vonage's server checks it beyond the 1.3.8 spec: from or
+    random_from_number (one, not both), advanced machine detection, a transfer's destination,
+    DTMF digits, talk and stream levels. The rules are the sandbox's emulation of the same
+    server (voiceapps/sandbox/validation.py, vonage.md 1.1-1.4), so the two cannot drift; the
+    answer is Vonage's legacy 400 naming each parameter (vonage.md 1.5)."""
+
+    def check_body(seen: SeenRequest) -> Reply | None:
+        try:
+            body = seen.json()
+        except ValueError:
+            body = None
+        problems = check(body)
+        if not problems:
+            return None
+        return Reply(400, {"type": 400, "title": "Bad Request", "invalid_parameters": problems})
+
+    return check_body
+
+
+APPLICATION_JWT_MAX_LIFETIME = 24 * 3600  # vonage.md 3: exp at most 24 h after iat
+
+
+def _vonage_application_jwt(seen: SeenRequest) -> Reply | None:
+    """The claims Vonage requires of an application JWT (vonage.md 3, developer.vonage.com
+    "Authentication": RS256 with application_id, iat and jti; exp, when given, in the future and
+    at most a day away; `jwt-expired` otherwise). The fake holds no application key, so the
+    signature itself is left to the sandbox (voiceapps/sandbox/auth.py)."""
+    try:
+        header = jwt.get_unverified_header(seen.bearer_token())
+        claims = jwt.decode(seen.bearer_token(), options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return _vonage_unauthorized("unauthorized", "The Bearer token is not a JWT.")
+    missing = [claim for claim in ("application_id", "iat", "jti") if not claims.get(claim)]
+    if header.get("alg") != "RS256" or missing:
+        return _vonage_unauthorized(
+            "unauthorized", f"An RS256 application JWT needs {', '.join(missing) or 'RS256'}.")
+    expires = claims.get("exp")
+    if expires is not None and expires <= time.time():
+        return _vonage_unauthorized("jwt-expired", "Generate a new JWT with an exp in the future.")
+    if expires is not None and expires - claims["iat"] > APPLICATION_JWT_MAX_LIFETIME:
+        return _vonage_unauthorized("unauthorized", "A JWT may live at most 24 hours.")
+    return None
+
+
+def _vonage_unauthorized(code: str, detail: str) -> Reply:
+    return Reply(401, {"type": f"https://developer.vonage.com/api-errors#{code}",
+                       "title": "Unauthorized", "detail": detail})
+
+
+def _every(*checks: Callable[[SeenRequest], Reply | None]) -> Callable[[SeenRequest], Reply | None]:
+    """The first refusal of `checks`, in order (credentials before the body, as servers do)."""
+    return lambda seen: next(filter(None, (check(seen) for check in checks)), None)
+
+
+# Voice API operations by (method, path under the calls resource) and what their body must be.
+_VONAGE_CALL_OPERATIONS: dict[tuple[str, str], Problems | None] = {
+    ("POST", ""): vonage_rules.create_call_problems,
+    ("GET", ""): None,
+    ("GET", "/{uuid}"): None,
+    ("PUT", "/{uuid}"): vonage_rules.update_call_problems,
+    ("PUT", "/{uuid}/talk"): vonage_rules.talk_problems,
+    ("DELETE", "/{uuid}/talk"): None,
+    ("PUT", "/{uuid}/stream"): vonage_rules.stream_problems,
+    ("DELETE", "/{uuid}/stream"): None,
+    ("PUT", "/{uuid}/dtmf"): vonage_rules.dtmf_problems,
+}
+
+
+def _vonage_call_rules(calls: str, *, jwt_auth: bool) -> tuple[ServerRule, ...]:
+    """The server's rules for the calls resource at `calls`: Vonage's (application JWTs) or
+    KPN's, which resells the same platform behind its own OAuth gateway (vonage.md 7)."""
+    rules = []
+    for (method, path), problems in _VONAGE_CALL_OPERATIONS.items():
+        checks = [_vonage_application_jwt] if jwt_auth else []
+        if problems is not None:
+            checks.append(_vonage_body(problems))
+        if checks:
+            rules.append(ServerRule(method, calls + path, _every(*checks)))
+    return tuple(rules)
+
+
 _JAMBONZ_CALL = "/v1/Accounts/{AccountSid}/Calls/{CallSid}"
 SERVER_RULES: dict[str, tuple[ServerRule, ...]] = {
+    "vonage-voice.yml": (
+        *_vonage_call_rules("/v1/calls", jwt_auth=True),
+        ServerRule("GET", "/v1/files/{file_id}", _vonage_application_jwt),
+        ServerRule("DELETE", "/v1/files/{file_id}", _vonage_application_jwt),
+    ),
+    "kpn-voice-nexmo.yml": _vonage_call_rules("/communication/nexmo/voice/calls", jwt_auth=False),
     "jambonz-swagger.yaml": (
         ServerRule("PUT", "/v1/PhoneNumbers/{PhoneNumberSid}", _jambonz_phone_number_update),
         ServerRule("PUT", "/v1/Applications/{ApplicationSid}", _jambonz_application_update),
@@ -630,7 +742,56 @@ def _example(schema: SchemaPath, depth: int = 0) -> Any:
     return {"integer": 1, "number": 1.0, "boolean": True}.get(kind, "string")
 
 
-class JambonzApplications:
+class ServerRecords:
+    """Records a provider's server keeps, by their `KEY`, answered by the handlers `ROUTES`
+    names ((method, path, method name)) for every matching request to the fake."""
+
+    KEY: str
+    ROUTES: tuple[tuple[str, str, str], ...]
+
+    def __init__(self, fake: FakeProvider) -> None:
+        self.records: dict[str, dict] = {}
+        for method, path, handler in self.ROUTES:
+            fake.handle(method, path, getattr(self, handler))
+
+    def add(self, record: dict) -> None:
+        self.records[record[self.KEY]] = record
+
+
+class VonageNumbers(ServerRecords):
+    """An account's numbers as Vonage's Numbers API keeps them, served by a Vonage fake.
+
+    POST /number/update sets a number's whole configuration: a setting it does not send is
+    cleared. Nexmo/nexmo-cli#83 (a voice link removed the number's SMS webhook; the maintainer:
+    keeping it would take merging the number's current data into the request), and Vonage's own
+    CLI (Vonage/vonage-cli src/commands/apps/numbers/link.js, unlink.js) sends the number's
+    current settings with only `app_id` changed, unlinking by leaving `app_id` out.
+    """
+
+    SETTINGS = ("app_id", "moHttpUrl", "moSmppSysType", "voiceCallbackType",
+                "voiceCallbackValue", "voiceStatusCallback", "messagesCallbackType",
+                "messagesCallbackValue")
+
+    KEY = "msisdn"
+    ROUTES = (("GET", "/account/numbers", "_list"), ("POST", "/number/update", "_update"))
+
+    def _list(self, seen: SeenRequest) -> Reply:
+        index, size = int(seen.param("index") or 1), int(seen.param("size") or 10)
+        owned = list(self.records.values())
+        return Reply(200, {"count": len(owned), "numbers": owned[(index - 1) * size:index * size]})
+
+    def _update(self, seen: SeenRequest) -> Reply:
+        form = seen.form()
+        record = self.records.get(form.get("msisdn", ""))
+        if record is None or record.get("country") != form.get("country"):
+            return Reply(420, {"error-code": "420", "error-code-label": "method failed"})
+        for name in self.SETTINGS:
+            record.pop(name, None)
+        record.update({name: form[name] for name in self.SETTINGS if form.get(name)})
+        return Reply(200, {"error-code": "200", "error-code-label": "success"})
+
+
+class JambonzApplications(ServerRecords):
     """Applications held as jambonz-api-server holds them, served by a jambonz fake.
 
     lib/routes/api/applications.js, PUT /:sid: an update changes only the fields it names;
@@ -642,13 +803,9 @@ class JambonzApplications:
 
     HOOKS = ("call_hook", "call_status_hook", "messaging_hook")
 
-    def __init__(self, fake: FakeProvider) -> None:
-        self.records: dict[str, dict] = {}
-        fake.handle("GET", "/v1/Applications/{ApplicationSid}", self._get)
-        fake.handle("PUT", "/v1/Applications/{ApplicationSid}", self._put)
-
-    def add(self, record: dict) -> None:
-        self.records[record["application_sid"]] = record
+    KEY = "application_sid"
+    ROUTES = (("GET", "/v1/Applications/{ApplicationSid}", "_get"),
+              ("PUT", "/v1/Applications/{ApplicationSid}", "_put"))
 
     def _get(self, seen: SeenRequest) -> Reply:
         record = self.records.get(seen.path.rsplit("/", 1)[-1])

@@ -1,5 +1,7 @@
 """Provider accounts: per-kind fields, write-only secrets, test connection, webhook URLs."""
 
+from html import escape
+
 import pytest
 from django.urls import reverse
 
@@ -246,8 +248,9 @@ def test_test_connection_shows_the_providers_own_401_message(
                                        follow=True).content.decode()
     body = api_for(admin_user).post(f"/api/v1/accounts/{account.pk}/test").json()
 
-    expected = "Vonage refused the credentials (401): You did not provide correct credentials."
-    assert expected in page
+    expected = ("Vonage refused the credentials (401): You did not provide correct credentials. "
+                "Check the account's API key and secret (Accounts, Edit).")
+    assert escape(expected) in page
     assert "Traceback" not in page
     assert 'class="pill bad"' in page
     assert body["ok"] is False
@@ -265,7 +268,8 @@ def test_kpn_test_connection_reports_a_refused_client_secret(api_for, admin_user
     body = api_for(admin_user).post(f"/api/v1/accounts/{account.pk}/test").json()
 
     assert body["ok"] is False
-    assert body["message"] == "KPN refused the credentials (401): ClientId is Invalid"
+    assert body["message"] == ("KPN refused the credentials (401): ClientId is Invalid. Check "
+                               "the account's OAuth client id and secret (Accounts, Edit).")
 
 
 # Webhook URLs and the token ----------------------------------------------------------------

@@ -22,6 +22,7 @@ from voiceapps.providers.http import HttpResult
 from voiceapps.providers.vonage import (
     Page,
     VonageProvider,
+    advised,
     embedded_applications,
     every_item,
     more_than,
@@ -56,6 +57,9 @@ class KpnProvider(VonageProvider):
     CALLS_PER_SECOND_LIMIT = "KPN allows 3 (“up to 3 call requests per second”)."  # vonage.md
     BASE_URL_SUGGESTIONS = ()  # one host: its default
     ENDPOINTS = {kind: VonageProvider.ENDPOINTS[kind] for kind in ("phone", "sip", "websocket")}
+    # KPN's gateway answers 401 for every request its OAuth token does not cover.
+    ACCOUNT_ADVICE = {401: "Check the account's OAuth client id and secret (Accounts, Edit)."}
+    VOICE_ADVICE = ACCOUNT_ADVICE
 
     @property
     def token_url(self) -> str:
@@ -93,17 +97,18 @@ class KpnProvider(VonageProvider):
     def _authorized(
         self, method: str, url: str, headers: Mapping[str, str] | None = None, **kwargs: Any
     ) -> HttpResult:
-        headers = dict(headers or {})
-        headers["Authorization"] = f"Bearer {self.access_token()}"
-        try:
+        with advised(self.ACCOUNT_ADVICE):
+            headers = dict(headers or {})
+            headers["Authorization"] = f"Bearer {self.access_token()}"
+            try:
+                return self.http.request(method, url, headers=headers, **kwargs)
+            except ProviderError as error:
+                if error.status != 401:
+                    raise
+            # The cached token was revoked or expired early: fetch a new one, once. A 401
+            # means the gateway refused the request, so sending it again is safe.
+            headers["Authorization"] = f"Bearer {self.access_token(refresh=True)}"
             return self.http.request(method, url, headers=headers, **kwargs)
-        except ProviderError as error:
-            if error.status != 401:
-                raise
-        # The cached token was revoked or expired early: fetch a new one, once. A 401
-        # means the gateway refused the request, so sending it again is safe.
-        headers["Authorization"] = f"Bearer {self.access_token(refresh=True)}"
-        return self.http.request(method, url, headers=headers, **kwargs)
 
     def _voice(
         self, app: ApplicationConfig, method: str, path: str = "", json: Any = None

@@ -11,9 +11,11 @@ import functools
 import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -56,6 +58,11 @@ VONAGE_API_BASES = (
     "https://api-ap.vonage.com",
 )
 VONAGE_REST_BASE = "https://rest.nexmo.com"
+# Where an event's recording_url or transcription_url may point: the global API host or a
+# region's data centre, which serves the files of the calls it handled (api-us-3.vonage.com
+# for na-east … api-ap-4.vonage.com, as the Applications API names them; api-us-1.nexmo.com,
+# api-sg-1.nexmo.com … before). Only those get the application's JWT.
+API_HOST = re.compile(r"api(-[a-z]{2}(-[0-9])?)?\.(nexmo|vonage)\.com")
 
 # Vonage status -> our Call.status (DESIGN.md section 3).
 STATUS_MAP = {
@@ -71,6 +78,9 @@ STATUS_MAP = {
     "cancelled": "cancelled",
 }
 Page = dict[str, Any]
+# A number's settings that are not its routing (Numbers API, POST /number/update): an update
+# must send them again to keep them.
+KEPT_NUMBER_SETTINGS = ("moHttpUrl", "voiceStatusCallback")
 
 
 def every_item(
@@ -97,6 +107,18 @@ def more_than(key: str) -> Callable[[Page, int, int], bool]:
 
 def embedded_applications(page: Page) -> list[Any]:
     return (page.get("_embedded") or {}).get("applications") or []
+
+
+@contextmanager
+def advised(advice: Mapping[int, str]) -> Iterator[None]:
+    """A refusal's sentence ends with what to do about it, when `advice` has a word for its
+    status: the provider's own words say what is wrong, rarely what to change here."""
+    try:
+        yield
+    except ProviderError as error:
+        if error.status in advice:
+            error.message = f"{error.message.rstrip('.')}. {advice[error.status]}"
+        raise
 
 
 SIGNED_WEBHOOK_TOLERANCE = 300  # seconds; Vonage webhook JWTs carry no exp
@@ -178,6 +200,14 @@ class VonageProvider(Provider):
     STREAM_PARAMS = frozenset({"loop", "level"})
     DTMF_CHARACTERS = "0123456789*#p"  # p: a 500 ms pause
     JWT_LIFETIME = 900  # seconds; Vonage's default and our ceiling (DESIGN.md: <= 15 min)
+    # What to do when Vonage refuses, by status: the API key and secret (Applications and
+    # Numbers APIs), the application JWT (Voice API: a key Vonage does not hold, or a clock
+    # far enough off that iat or exp is refused, vonage.md 3), a number it will not link.
+    ACCOUNT_ADVICE = {401: "Check the account's API key and secret (Accounts, Edit)."}
+    VOICE_ADVICE = {401: "Push the application again so Vonage holds its current public key, "
+                         "and check that this server's clock is right."}
+    LINK_ADVICE = ("Import the account's numbers to see whether Vonage still lists it, and push "
+                   "the application if Vonage does not know it.")
     PAGE_SIZE = 100
 
     # -- auth ---------------------------------------------------------------------------
@@ -212,12 +242,18 @@ class VonageProvider(Provider):
     def _voice(
         self, app: ApplicationConfig, method: str, path: str = "", json: Any = None
     ) -> HttpResult:
-        return self.http.request(
-            method,
-            f"{self.base_url}{self.VOICE_PATH}{path}",
-            headers={"Authorization": f"Bearer {self.application_jwt(app)}"},
-            json=json,
-        )
+        with advised(self.VOICE_ADVICE):
+            return self.http.request(
+                method,
+                f"{self.base_url}{self.VOICE_PATH}{path}",
+                headers={"Authorization": f"Bearer {self.application_jwt(app)}"},
+                json=json,
+            )
+
+    def _account_api(self, method: str, url: str, **kwargs: Any) -> HttpResult:
+        """A request to the Applications or Numbers API, with the API key and secret."""
+        with advised(self.ACCOUNT_ADVICE):
+            return self.http.request(method, url, headers=self._basic_auth(), **kwargs)
 
     def _control(
         self, app: ApplicationConfig, method: str, path: str, json: Any = None
@@ -235,11 +271,8 @@ class VonageProvider(Provider):
     # -- account ------------------------------------------------------------------------
 
     def check_credentials(self) -> str:
-        result = self.http.request(
-            "GET",
-            f"{self.base_url}/v2/applications",
-            headers=self._basic_auth(),
-            params={"page_size": 1},
+        result = self._account_api(
+            "GET", f"{self.base_url}/v2/applications", params={"page_size": 1}
         )
         total = result.json_object().get("total_items", 0)
         return (
@@ -379,10 +412,9 @@ class VonageProvider(Provider):
             parts = urlsplit(url)
         except ValueError:  # an unclosed "["
             raise ProviderError(f"The file URL {url[:100]!r} is not a URL.") from None
-        hosts = {urlsplit(base).netloc for base in (self.base_url, *VONAGE_API_BASES)}
-        if parts.scheme not in ("https", urlsplit(self.base_url).scheme) or (
-            parts.netloc not in hosts
-        ):
+        base = urlsplit(self.base_url)
+        at_base = (parts.scheme, parts.netloc) == (base.scheme, base.netloc)
+        if not at_base and not (parts.scheme == "https" and API_HOST.fullmatch(parts.netloc)):
             raise ProviderError(
                 f"The file URL {parts.scheme}://{parts.netloc}/… is not at {self.label}'s API "
                 f"({urlsplit(self.base_url).netloc}); Callboard does not send its token there."
@@ -393,7 +425,8 @@ class VonageProvider(Provider):
         self, app: ApplicationConfig, url: str, *, into: IO[bytes], max_bytes: int
     ) -> str:
         headers = self._media_headers(app, url)
-        return self.http.download(url, headers=headers, into=into, max_bytes=max_bytes)
+        with advised(self.VOICE_ADVICE):
+            return self.http.download(url, headers=headers, into=into, max_bytes=max_bytes)
 
     def delete_recording(self, app: ApplicationConfig, url: str) -> None:
         try:
@@ -444,14 +477,12 @@ class VonageProvider(Provider):
                 "keys": keys,
                 "capabilities": {"voice": self._voice_capability(app)},
             }
-            result = self.http.request("POST", url, headers=self._basic_auth(), json=body)
+            result = self._account_api("POST", url, json=body)
             return self.required(result.json_object(), "id", "application")
 
         # PUT replaces the whole application: start from what Vonage holds so that
         # capabilities configured elsewhere (messages, rtc, …) survive the update.
-        current = self.http.request(
-            "GET", f"{url}/{app.provider_app_id}", headers=self._basic_auth()
-        ).json_object()
+        current = self._account_api("GET", f"{url}/{app.provider_app_id}").json_object()
         body = {k: current[k] for k in ("capabilities", "privacy") if k in current}
         body["name"] = app.name
         body["keys"] = keys
@@ -459,15 +490,12 @@ class VonageProvider(Provider):
             **body.get("capabilities", {}),
             "voice": self._voice_capability(app),
         }
-        self.http.request(
-            "PUT", f"{url}/{app.provider_app_id}", headers=self._basic_auth(), json=body
-        )
+        self._account_api("PUT", f"{url}/{app.provider_app_id}", json=body)
         return app.provider_app_id
 
     def _page(self, url: str, **params: Any) -> Page:
         """One page of a list of the account's (Applications and Numbers APIs)."""
-        return self.http.request("GET", url, headers=self._basic_auth(),
-                                 params=params).json_object()
+        return self._account_api("GET", url, params=params).json_object()
 
     def list_applications(self) -> list[RemoteApplication]:
         items = every_item(
@@ -512,12 +540,16 @@ class VonageProvider(Provider):
     def link_number(self, number: RemoteNumber, app_id: str) -> None:
         if not number.country:
             raise ProviderError(f"{self.label} needs the number's country to link it.")
-        result = self.http.request(
-            "POST",
-            f"{self.rest_base_url}/number/update",
-            headers=self._basic_auth(),
-            data={"country": number.country, "msisdn": _digits(number.number), "app_id": app_id},
-        )
+        fields = {"country": number.country, "msisdn": _digits(number.number)}
+        # /number/update sets the number's whole configuration and clears what it is not sent
+        # (Nexmo/nexmo-cli#83), so the number's SMS webhook and call-ended callback go again.
+        # Its voiceCallbackType/Value are left out: a sip or tel forward would outrank the
+        # application. No app_id unlinks, as Vonage's CLI does (apps numbers unlink).
+        fields |= {name: number.raw[name] for name in KEPT_NUMBER_SETTINGS if number.raw.get(name)}
+        if app_id:
+            fields["app_id"] = app_id
+        with advised({420: self.LINK_ADVICE}):
+            result = self._account_api("POST", f"{self.rest_base_url}/number/update", data=fields)
         answer = result.json_object()
         code = str(answer.get("error-code", "200"))
         if code != "200":
@@ -526,7 +558,7 @@ class VonageProvider(Provider):
             status = int(code) if code.isascii() and code.isdigit() and len(code) == 3 else 0
             raise ProviderError(
                 f"{self.label} did not link {number.number}: "
-                f"{answer.get('error-code-label') or 'error ' + code}",
+                f"{answer.get('error-code-label') or 'error ' + code}. {self.LINK_ADVICE}",
                 status=status or result.status,
                 detail=answer,
             )

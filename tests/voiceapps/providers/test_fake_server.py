@@ -1,8 +1,13 @@
 """The fake provider must catch what the real one would refuse, or it proves nothing."""
 
+import time
+import uuid
+
+import jwt
 import pytest
 import requests
 
+from tests.fakes.provider_accounts import PRIVATE_KEY_PEM
 from tests.fakes.provider_server import FakeProvider, OAuth, load_spec
 
 GOOD_CALL = {
@@ -19,10 +24,18 @@ def fake():
     fake.stop()
 
 
-def post_call(fake, body, token="a.jwt.token"):
-    return requests.post(
-        fake.url + "/v1/calls", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=2
-    )
+def app_jwt(**claims) -> str:
+    """An application JWT as the adapter mints it, with `claims` changed (None drops one)."""
+    now = int(time.time())
+    values = {"application_id": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab", "iat": now,
+              "jti": str(uuid.uuid4()), "exp": now + 900, **claims}
+    return jwt.encode({k: v for k, v in values.items() if v is not None}, PRIVATE_KEY_PEM,
+                      algorithm="RS256")
+
+
+def post_call(fake, body, token=None):
+    return requests.post(fake.url + "/v1/calls", json=body,
+                         headers={"Authorization": f"Bearer {token or app_jwt()}"}, timeout=2)
 
 
 def test_a_valid_request_gets_the_spec_example(fake):
@@ -68,7 +81,7 @@ def test_mute_and_unmute_both_validate_after_the_spec_fix(fake):
         response = requests.put(
             fake.url + "/v1/calls/63f61863",
             json={"action": action},
-            headers={"Authorization": "Bearer x"},
+            headers={"Authorization": f"Bearer {app_jwt()}"},
             timeout=2,
         )
         assert response.status_code == 204, action
@@ -223,3 +236,89 @@ def test_jambonz_whisper_is_recorded_as_the_feature_server_would_take_it(jambonz
 
     assert jambonz.requests[0].server_effect == effect
     assert jambonz.violations == []
+
+
+# -- Vonage and KPN: what the servers refuse beyond their specs (SERVER_RULES) ---------------
+
+CALL_UUID = "/v1/calls/63f61863-4a51-4f6b-86e1-46edebcf9356"
+NO_FROM = {key: value for key, value in GOOD_CALL.items() if key != "from"}
+
+
+@pytest.mark.parametrize(("body", "parameter"), [
+    (NO_FROM, "from"),
+    ({**GOOD_CALL, "random_from_number": True}, "from"),
+    ({**GOOD_CALL, "to": [{"type": "phone", "number": "+31612345678"}]}, "to[0].number"),
+    ({**GOOD_CALL, "advanced_machine_detection": {"behavior": "continue", "beep_timeout": 30}},
+     "advanced_machine_detection.beep_timeout"),
+])  # fmt: skip
+def test_vonage_create_call_bodies_the_1_3_8_spec_allows_are_refused_as_the_server_does(
+        fake, body, parameter):
+    response = post_call(fake, body)
+
+    assert response.status_code == 400
+    assert parameter in [p["name"] for p in response.json()["invalid_parameters"]]
+    assert "the server refuses it" in fake.violations[0]
+
+
+@pytest.mark.parametrize(("path", "body", "parameter"), [
+    (CALL_UUID, {"action": "transfer", "destination": {"type": "url", "url": ["https://a.b/n"]}},
+     "destination.type"),
+    (CALL_UUID + "/talk", {"text": "Hello", "level": "2"}, "level"),
+    (CALL_UUID + "/dtmf", {"digits": "12x"}, "digits"),
+])  # fmt: skip
+def test_vonage_call_control_bodies_the_spec_allows_are_refused_as_the_server_does(
+        fake, path, body, parameter):
+    response = requests.put(fake.url + path, json=body,
+                            headers={"Authorization": f"Bearer {app_jwt()}"}, timeout=2)
+
+    assert response.status_code == 400
+    assert response.json()["invalid_parameters"][0]["name"] == parameter
+
+
+@pytest.mark.parametrize(("token", "code"), [
+    ("not.a.jwt", "unauthorized"),
+    (app_jwt(application_id=None), "unauthorized"),
+    (app_jwt(jti=None), "unauthorized"),
+    (app_jwt(iat=int(time.time()) - 1000, exp=int(time.time()) - 10), "jwt-expired"),
+    (app_jwt(exp=int(time.time()) + 2 * 24 * 3600), "unauthorized"),
+])  # fmt: skip
+def test_vonage_refuses_an_application_jwt_without_its_claims_or_past_its_exp(fake, token, code):
+    response = post_call(fake, GOOD_CALL, token=token)
+
+    assert response.status_code == 401
+    assert response.json()["type"].endswith("#" + code)
+    assert fake.violations
+
+
+def test_kpn_refuses_what_vonage_refuses_behind_its_own_gateway():
+    fake = FakeProvider("kpn-voice-nexmo.yml", oauth=OAuth("client", "secret")).start()
+    try:
+        token = requests.post(
+            fake.url + "/oauth/client_credential/accesstoken?grant_type=client_credentials",
+            data={"client_id": "client", "client_secret": "secret"}, timeout=2,
+        ).json()["access_token"]
+        response = requests.put(
+            fake.url + "/communication/nexmo/voice/calls/63f61863", json={"action": "transfer"},
+            headers={"Authorization": f"Bearer {token}", "ApplicationId": "app"}, timeout=2)
+    finally:
+        fake.stop()
+
+    assert response.status_code == 400
+    assert response.json()["invalid_parameters"][0]["name"] == "destination"
+
+
+def test_an_application_webhook_connect_timeout_is_checked_as_the_server_names_it():
+    fake = FakeProvider("vonage-application-v2.yml").start()
+    hook = {"address": "https://callboard.example/hooks/answer", "http_method": "GET"}
+    try:
+        responses = [
+            requests.post(fake.url + "/v2/applications", auth=("key", "secret"), timeout=2, json={
+                "name": "Callboard", "capabilities": {"voice": {"webhooks": {
+                    "answer_url": {**hook, "connect_timeout": timeout}}}}})
+            for timeout in (500, 100)
+        ]
+    finally:
+        fake.stop()
+
+    assert [response.status_code for response in responses] == [201, 400]
+    assert "connect_timeout" in fake.violations[0]

@@ -93,7 +93,8 @@ def test_a_401_that_persists_is_reported_after_exactly_one_refresh(fake_provider
     with pytest.raises(ProviderError) as caught:
         KpnProvider(account).create_call(APP, CALL)
 
-    assert caught.value.message == "KPN refused the credentials (401): Unauthorized"
+    assert caught.value.message == ("KPN refused the credentials (401): Unauthorized. Check the "
+                                    "account's OAuth client id and secret (Accounts, Edit).")
     assert caught.value.status == 401
     assert not caught.value.retryable
     assert len(fake.requests_to("POST", TOKEN)) == 2
@@ -106,7 +107,9 @@ def test_wrong_client_secret_stops_at_the_token(fake_provider):
     with pytest.raises(ProviderError) as caught:
         KpnProvider(account).check_credentials()
 
-    assert caught.value.message == "KPN refused the credentials (401): ClientId is Invalid"
+    assert caught.value.message == ("KPN refused the credentials (401): ClientId is Invalid. "
+                                    "Check the account's OAuth client id and secret (Accounts, "
+                                    "Edit).")
     assert len(fake.requests_to("POST", TOKEN)) == 1
     assert len(fake.requests) == 1
 

@@ -17,7 +17,7 @@ from tests.fakes.provider_accounts import (
     vonage_app,
     vonage_signed_headers,
 )
-from tests.fakes.provider_server import Reply
+from tests.fakes.provider_server import Reply, VonageNumbers
 from voiceapps.providers.base import AccountConfig, CallRequest, ProviderError, RemoteNumber
 from voiceapps.providers.vonage import VonageProvider, new_private_key_pem, public_key_pem
 
@@ -202,7 +202,9 @@ def test_a_broken_private_key_is_reported_without_quoting_it():
         (
             Reply(401, {"type": "https://developer.vonage.com/api-errors#unauthorized",
                         "title": "Unauthorized", "detail": "invalid credentials"}),
-            "Vonage refused the credentials (401): invalid credentials",
+            "Vonage refused the credentials (401): invalid credentials. Push the application "
+            "again so Vonage holds its current public key, and check that this server's clock "
+            "is right.",
             401,
             False,
         ),
@@ -306,7 +308,8 @@ def test_check_credentials_with_a_wrong_secret(fake_provider):
         VonageProvider(account).check_credentials()
 
     assert caught.value.message == (
-        "Vonage refused the credentials (401): You did not provide correct credentials."
+        "Vonage refused the credentials (401): You did not provide correct credentials. "
+        "Check the account's API key and secret (Accounts, Edit)."
     )
     assert caught.value.trace_id == "797a8f199c45014ab7b08bfe9cc1c12c"
 
@@ -489,6 +492,42 @@ def test_link_number_posts_the_form_vonage_expects(fake_provider):
     assert request.basic_auth() == ("abcd1234", "vonage-api-secret-5678")
 
 
+def owned_number(fake, **settings) -> VonageNumbers:
+    numbers = VonageNumbers(fake)
+    numbers.add({"country": "GB", "msisdn": "447700900000", "type": "mobile-lvn",
+                 "features": ["VOICE", "SMS"], "moHttpUrl": "https://crm.example/inbound-sms",
+                 "voiceStatusCallback": "https://crm.example/call-ended", **settings})
+    return numbers
+
+
+def test_linking_a_number_keeps_its_sms_webhook_and_call_ended_callback(fake_provider):
+    # /number/update clears what it is not sent: linking must not cut off the number's SMS.
+    fake, account = start_vonage(fake_provider)
+    numbers = owned_number(fake)
+    vonage = VonageProvider(account)
+
+    vonage.link_number(vonage.list_numbers()[0], "app-id-1")
+
+    assert numbers.records["447700900000"] == {
+        "country": "GB", "msisdn": "447700900000", "type": "mobile-lvn",
+        "features": ["VOICE", "SMS"], "app_id": "app-id-1",
+        "moHttpUrl": "https://crm.example/inbound-sms",
+        "voiceStatusCallback": "https://crm.example/call-ended",
+    }
+
+
+def test_unlinking_a_number_leaves_app_id_out_as_vonage_s_cli_does(fake_provider):
+    fake, account = start_vonage(fake_provider)
+    numbers = owned_number(fake, app_id="app-id-1")
+    vonage = VonageProvider(account)
+
+    vonage.link_number(vonage.list_numbers()[0], "")
+
+    assert "app_id" not in fake.requests_to("POST", "/number/update")[0].form()
+    assert "app_id" not in numbers.records["447700900000"]
+    assert numbers.records["447700900000"]["moHttpUrl"] == "https://crm.example/inbound-sms"
+
+
 # A code that is not three ASCII digits ("²".isdigit() is true and int() refuses it) keeps the
 # answer's own status: the failure is still an error with its label, not a crash.
 @pytest.mark.parametrize(("code", "status"), [("420", 420), ("\u00b2", 200), ("4200", 200)])
@@ -500,7 +539,21 @@ def test_link_number_failure_inside_a_200_is_an_error(fake_provider, code, statu
         VonageProvider(account).link_number(RemoteNumber("447700900000", "GB"), "app-id-1")
 
     assert caught.value.status == status
-    assert "failed" in caught.value.message
+    assert caught.value.message.startswith("Vonage did not link 447700900000: failed. ")
+    assert "Import the account's numbers" in caught.value.message  # what to do about it
+
+
+def test_a_link_refused_with_a_420_says_what_to_do(fake_provider):
+    fake, account = start_vonage(fake_provider)
+    fake.reply("POST", "/number/update", 420, {"error-code": "420",
+                                               "error-code-label": "method failed"})
+
+    with pytest.raises(ProviderError) as caught:
+        VonageProvider(account).link_number(RemoteNumber("447700900000", "GB"), "app-id-1")
+
+    assert caught.value.message == (
+        "Vonage rejected the request (420): method failed. Import the account's numbers to see "
+        "whether Vonage still lists it, and push the application if Vonage does not know it.")
 
 
 # -- call control ---------------------------------------------------------------------
@@ -832,9 +885,46 @@ def test_a_recording_is_downloaded_with_the_application_jwt(fake_provider, tmp_p
     assert claims["application_id"] == "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
 
 
+def test_a_recording_refused_for_the_jwt_says_what_to_do(fake_provider, tmp_path):
+    fake, account = start_vonage(fake_provider)
+    fake.reply("GET", "/v1/files/f-9", 401, {"type": "https://developer.vonage.com/api-errors#"
+                                                     "unauthorized", "title": "Unauthorized"})
+
+    with open(tmp_path / "r.wav", "w+b") as file, pytest.raises(ProviderError) as refused:
+        VonageProvider(account).fetch_recording(vonage_app(), f"{fake.url}/v1/files/f-9",
+                                                into=file, max_bytes=10)
+
+    assert refused.value.message == (
+        "Vonage refused the credentials (401): Unauthorized. Push the application again so "
+        "Vonage holds its current public key, and check that this server's clock is right.")
+
+
+# Each region's data centre serves its calls' recordings (vonage-application-v2: na-east is
+# api-us-3.vonage.com, …; the older api-us-1.nexmo.com, api-sg-1.nexmo.com, …).
+@pytest.mark.parametrize("host", [
+    "api-us-3.vonage.com", "api-us-4.vonage.com", "api-eu-3.vonage.com", "api-eu-4.vonage.com",
+    "api-ap-3.vonage.com", "api-ap-4.vonage.com", "api-us-1.nexmo.com", "api-sg-1.nexmo.com",
+    "api-eu-1.nexmo.com",
+])
+def test_a_recording_at_a_regional_data_centre_is_fetched_with_the_jwt(monkeypatch, host):
+    vonage = VonageProvider(AccountConfig(kind="vonage", api_key="k", api_secret="s"))
+    sent = {}
+    monkeypatch.setattr(vonage.http, "download",
+                        lambda url, *, headers, into, max_bytes: sent.update(url=url, **headers))
+    url = f"https://{host}/v1/files/aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
+
+    vonage.fetch_recording(vonage_app(), url, into=None, max_bytes=10)
+
+    assert sent["url"] == url
+    assert sent["Authorization"].startswith("Bearer ")
+
+
 # The event's sender chose the URL: another host, or no URL at all (urlsplit refuses "[").
 @pytest.mark.parametrize(("url", "said"), [
     ("https://attacker.example/v1/files/f-1", "does not send its token there"),
+    ("https://api-us-3.vonage.com.attacker.example/v1/files/f-1", "does not send its token"),
+    ("https://api-us-3.vonage.com:8443/v1/files/f-1", "does not send its token there"),
+    ("http://api-us-3.vonage.com/v1/files/f-1", "does not send its token there"),
     ("https://[api.nexmo.com/v1/files/f-1", "is not a URL"),
 ])
 def test_the_jwt_never_goes_to_a_host_that_is_not_the_providers(fake_provider, tmp_path, url,
