@@ -207,13 +207,17 @@ CATALOG: tuple[CallOption, ...] = (
              "Paid Vonage feature; when set it overrides Machine detection. On a machine, "
              "continue (the events say machine) or hang up; empty: not used.",
              {"continue": "Continue", "hangup": "Hang up"}),
+         # Vonage's Node SDK words them "asynchronous" (default) and "synchronous" (the
+         # others), vonage.md 1.1 and 2.5: whether the call flow waits for the verdict.
          Ask("mode", "Advanced detection mode", "choice",
-             "default detects while the call flow runs; detect and detect_beep are "
-             "synchronous. default and detect_beep also report the voicemail's beep, the "
-             "moment to leave a message.",
-             choices={"default": "default: asynchronous, with beep detection",
-                      "detect": "detect: synchronous, no beep detection",
-                      "detect_beep": "detect_beep: synchronous, with beep detection"}),
+             "default: the call flow starts at once while detection listens, and the events "
+             "say human or machine, then on a machine the voicemail's beep (the moment to "
+             "start a message). detect: the call flow waits until detection says human or "
+             "machine; no beep. detect_beep: the call flow waits for human or machine, and on "
+             "a machine the events also say when the beep comes.",
+             choices={"default": "default: flow starts at once, beep reported",
+                      "detect": "detect: flow waits for the verdict, no beep",
+                      "detect_beep": "detect_beep: flow waits for the verdict, beep reported"}),
          Ask("beep_timeout", "Beep timeout (s)", "number",
              "With beep detection, how many seconds to wait for the beep; if none comes the "
              "events say machine with sub_state beep_timeout.")),
