@@ -188,7 +188,9 @@ CATALOG: tuple[CallOption, ...] = (
     CallOption("ringing_timer", whole_number(1, 120), VONAGE_STYLE, TIMERS, _ask(
         "Ringing timer (s)", "number", "Hang up if nobody answers within this many seconds "
         "(Vonage's default 60).")),
-    CallOption("length_timer", whole_number(1, 7200), VONAGE_STYLE, TIMERS, _ask(
+    # 86400, not the 1.3.8 spec's 7200: Vonage's own SDKs raised their check to 86400
+    # (Python vonage-voice 1.4.0, Java; vonage.md 1.1), so the live API takes a day.
+    CallOption("length_timer", whole_number(1, 86400), VONAGE_STYLE, TIMERS, _ask(
         "Length timer (s)", "number", "End the call this many seconds after it is answered "
         "(Vonage's default 7200, two hours).")),
     CallOption("machine_detection", one_of("continue", "hangup"), VONAGE_STYLE, AMD, _ask(
@@ -233,6 +235,9 @@ CATALOG: tuple[CallOption, ...] = (
     # Voice Gateway (jambonz rest:dial plus the Cognigy fields of seeds/001). Open-source
     # jambonz refuses actionHook, confirmHook, dtmfCapture, dtmfHook, listen and transcribe
     # (jambonz.md 2.4); Voice Gateway documents them, so they are offered.
+    # jambonz sets no maximum (the API server passes `timeout` on; the feature server's
+    # rest:dial arms a timer of timeout * 1000 ms, 0 meaning 60): 600 is Callboard's own
+    # bound, ten minutes of ringing being nobody there (docs/decisions.md, noticed).
     CallOption("timeout", whole_number(1, 600), VOICE_GATEWAY, TIMERS, _ask(
         "Ring timeout (s)", "number", "Give up (no-answer) if nobody answers within this many "
         "seconds (default 60).")),
