@@ -138,3 +138,36 @@ def test_the_audit_log_is_readable_on_a_phone(live_server, browser):
     for cell in ("code", "td.changes"):
         box = row.locator(cell).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (cell, box)
+
+
+def test_a_long_sip_address_wraps_and_leaves_status_in_sight_on_a_phone(live_server, browser):
+    """A SIP URI is one long word: on one line it pushed Status, and its Hang up, off a phone's
+    screen. It now wraps inside To, and its title holds it whole."""
+    from tests.factories import CallFactory
+
+    role_groups_restored()
+    UserFactory(username="otto", role=Role.OPERATOR)
+    account = ProviderAccountFactory(vonage=True)
+    uri = "sip:reception-desk-amsterdam-zuid@pbx.customer-with-a-long-name.example.com"
+    CallFactory(account=account, provider="vonage", status="answered", outcome_unknown=True,
+                provider_call_id="uuid-1", from_number="+31201234567", to_display=uri)
+    page = browser.new_context(viewport=PHONE).new_page()
+    sign_in(page, live_server.url, "otto", "/calls/")
+
+    row = page.evaluate(_LOG_ROW)
+
+    cells = row["cells"]
+    for column in ("To", "Status"):
+        assert cells[column]["shown"], column
+        assert cells[column]["right"] <= row["window"], (column, cells[column], row["window"])
+    assert "Hang up" in cells["Status"]["text"]
+    # The pills and the button themselves, not only their cell, end on the screen.
+    status = page.locator("#call-log tbody tr td.status").locator(".pill, button")
+    assert status.count() == 3
+    for index in range(3):
+        box = status.nth(index).bounding_box()
+        assert box["x"] + box["width"] <= PHONE["width"], (index, box)
+    to = page.locator("#call-log tbody tr td.to [title]")
+    assert to.get_attribute("title") == uri
+    assert to.inner_text().replace("\n", "") == uri  # all of it on the page, wrapped
+    assert page_width(page) <= PHONE["width"]
