@@ -185,6 +185,10 @@ def test_the_preview_leads_on_to_start_the_campaign_or_back(client_for, operator
 
     preview = client.get(f"/campaigns/{campaign.pk}/preview").content.decode()
     assert START_FORM.findall(preview) == [str(campaign.pk)] and "Start campaign" in preview
+    # A snapshot: the board's figures after Start may differ, and the page says why.
+    assert ("Counted as this page loaded: an upload, a do-not-call entry or a calling window "
+            "closing can change them before Start; each contact is checked again when it is "
+            "dialed.") in preview
     assert f'<a class="button" href="/campaigns/{campaign.pk}/">Back to the campaign</a>' in preview
 
     started = client.post(f"/campaigns/{campaign.pk}/start", follow=True)
