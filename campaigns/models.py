@@ -109,6 +109,10 @@ class Campaign(models.Model):
     held_back = models.CharField(max_length=16, choices=HeldBack.choices, blank=True)
     # The tick that last changed held_back: how long it has held (the campaign_held_back alert).
     held_back_since = models.DateTimeField(null=True, blank=True)
+    # Its contacts' {{custom.NAME}} names in the order first given (each upload's header, an
+    # API entry's keys), the results' custom columns: a contact's JSONB variables keep no key
+    # order, and a copy's contacts have no upload to read it from.
+    variable_columns = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -7,12 +7,10 @@ from collections.abc import Iterator
 from itertools import chain
 
 from django.db.models import QuerySet
-from django.db.models.functions import Substr
 from django.http import StreamingHttpResponse
 
 from campaigns.models import Campaign, Contact
 from campaigns.selectors import Preview
-from campaigns.services.contacts import upload_variable_columns
 from portal.csvfiles import Echo, csv_cell
 
 
@@ -59,25 +57,11 @@ RESULT_COLUMNS = (
 )
 
 
-# Of an upload, only its start is read for its columns: the whole file may be megabytes.
-UPLOAD_HEAD_CHARACTERS = 65536
-
-
 def custom_columns(campaign: Campaign) -> list[str]:
-    """The campaign's contacts' {{custom.NAME}} variables as columns: the uploads' extra
-    columns in upload order (as in each file), then those only contacts added through the API
-    have, as first met. The same for every row, so a contact without one has it empty."""
-    heads = (
-        campaign.imports.order_by("created_at", "id")
-        .annotate(head=Substr("content", 1, UPLOAD_HEAD_CHARACTERS))
-        .values_list("head", flat=True)
-    )
-    names = dict.fromkeys(chain.from_iterable(upload_variable_columns(head) for head in heads))
-    added = campaign.contacts.filter(row__isnull=True).order_by("id").values_list(
-        "variables", flat=True)
-    for variables in added.iterator(chunk_size=2000):
-        names.update(dict.fromkeys(variables))
-    return list(names)
+    """The campaign's contacts' {{custom.NAME}} variables as columns, in the order they were
+    first given (Campaign.variable_columns): each upload's extra columns as in its file, an API
+    entry's as sent. The same for every row, so a contact without one has it empty."""
+    return list(campaign.variable_columns)
 
 
 def result_row(contact: Contact, columns: list[str]) -> dict:

@@ -213,6 +213,24 @@ def campaigns_forget_on_commit(*, campaigns: Iterable[Campaign]) -> None:
         transaction.on_commit(partial(campaign_board_forget, campaign=campaign))
 
 
+def campaigns_settled_forget_on_commit(*, campaign_ids: Iterable[int]) -> None:
+    """Calls of these campaigns settled in the transaction under way: once it commits, the
+    readings of those not running then are forgotten (a running one's last a second anyway).
+    Their status is read after the commit, not with the calls: a pause committed in between
+    had forgotten the readings before these figures changed, and the list's next reading of
+    the paused campaign, with the calls still in progress, would have been kept
+    PROGRESS_SETTLED_SECONDS."""
+    ids = set(campaign_ids)
+    if ids:
+        transaction.on_commit(partial(_forget_not_running, ids))
+
+
+def _forget_not_running(ids: set[int]) -> None:
+    for campaign in (Campaign.objects.filter(pk__in=ids).exclude(status=CampaignStatus.RUNNING)
+                     .only("pk", "created_at")):
+        campaign_board_forget(campaign=campaign)
+
+
 def campaign_board(*, campaign: Campaign, now: datetime | None = None) -> Board:
     """The board's figures, read at most once a BOARD_FRESH_SECONDS per campaign, by one
     request at a time."""

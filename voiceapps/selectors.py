@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
 
 from voiceapps.models import Application, NccoDocument, NccoVersion, Number, ProviderAccount
 
@@ -90,16 +90,16 @@ def menu_targets(menu: Mapping[str, Any]) -> set[int]:
 
 
 def ncco_menus_routing_to(*, document_ids: Iterable[int]) -> dict[int, list[NccoDocument]]:
-    """For each of the documents, the other documents whose menu routes callers to it (the
-    latest version with a routing table): a route target is in use though no application
-    serves it."""
+    """For each of the documents, the other documents whose menu routes callers to it (each
+    one's latest version, what new calls are served: a version after a menu that has none
+    routes nowhere), by name: a route target is in use though no application serves it.
+    One query."""
     wanted = set(document_ids)
-    latest = {}
-    for version in NccoVersion.objects.exclude(menu={}).select_related("document") \
-            .order_by("document_id", "number"):
-        latest[version.document_id] = version
+    newest = NccoVersion.objects.filter(document=OuterRef("document")).order_by("-number")
+    latest = (NccoVersion.objects.filter(number=Subquery(newest.values("number")[:1]))
+              .exclude(menu={}).select_related("document").order_by("document__name"))
     routing: dict[int, list[NccoDocument]] = defaultdict(list)
-    for version in latest.values():
+    for version in latest:
         for target in (menu_targets(version.menu) & wanted) - {version.document_id}:
             routing[target].append(version.document)
     return routing

@@ -323,6 +323,7 @@ NOT_COPIED = (
     "status",  # a draft
     "rehearsal_of", "next_dial_at", "dialing_since",  # what running it did
     "held_back", "held_back_since",
+    "variable_columns",  # its contacts', copied with them (contacts.contacts_copy)
     "created_by", "idempotency_key", "request_fingerprint",  # who asked, and how
     "created_at", "started_at", "updated_at",
 )

@@ -210,6 +210,8 @@ def contacts_add(
     ]
     with transaction.atomic():
         contacts = Contact.objects.bulk_create(_contacts_from(campaign, checked))
+        # Each entry's variables as sent: the dict keeps the request's order, the row will not.
+        _variable_columns_add(campaign, (name for c in contacts for name in c.variables))
         audit_record(
             actor=actor,
             action="campaign.contacts_add",
@@ -218,6 +220,17 @@ def contacts_add(
         )
         campaigns_forget_on_commit(campaigns=[campaign])
     return contacts
+
+
+def _variable_columns_add(campaign: Campaign, names: Iterable[str]) -> None:
+    """Append the names `campaign.variable_columns` lacks, under its row's lock: two uploads
+    at once would otherwise each write the list without the other's."""
+    known = (Campaign.objects.select_for_update().values_list("variable_columns", flat=True)
+             .get(pk=campaign.pk))
+    columns = list(dict.fromkeys([*known, *names]))
+    if columns != known:
+        Campaign.objects.filter(pk=campaign.pk).update(variable_columns=columns)
+    campaign.variable_columns = columns
 
 
 def _column_names(first_line: list[str]) -> list[str]:
@@ -286,6 +299,7 @@ def contacts_import(
         )
         if replayed:
             return upload, True
+        _variable_columns_add(campaign, upload_variable_columns(content))
         audit_record(
             actor=actor,
             action="campaign.import",
@@ -403,4 +417,6 @@ def contacts_copy(campaign: Campaign, into: Campaign) -> int:
         cursor.execute(
             f"INSERT INTO {quote(Contact._meta.db_table)} ({columns}) {select}", params
         )
-        return cursor.rowcount
+        copied = cursor.rowcount
+    _variable_columns_add(into, campaign.variable_columns)
+    return copied

@@ -38,7 +38,7 @@ from campaigns.models import (
     Outcome,
     SkipReason,
 )
-from campaigns.selectors import campaigns_forget_on_commit
+from campaigns.selectors import campaigns_forget_on_commit, campaigns_settled_forget_on_commit
 from campaigns.services import dialing
 from campaigns.services.suppression import suppressed_among
 
@@ -161,11 +161,10 @@ def attempts_settle(*, now: datetime) -> int:
                 _end(attempt, outcome, times[attempt.contact_id, outcome], now)
             _update_alike(Attempt, batch, ATTEMPT_ENDED_FIELDS)
             _update_alike(Contact, [a.contact for a in batch], CONTACT_NEXT_FIELDS)
-            # A running campaign's readings last a second (a tick) anyway; another's are kept
-            # PROGRESS_SETTLED_SECONDS: its last calls ending would show that late.
-            campaigns_forget_on_commit(campaigns={
-                a.contact.campaign_id: a.contact.campaign for a in batch
-                if a.contact.campaign.status != CampaignStatus.RUNNING}.values())
+            # A campaign not running keeps its readings PROGRESS_SETTLED_SECONDS: its last
+            # calls ending would show that late.
+            campaigns_settled_forget_on_commit(
+                campaign_ids=[a.contact.campaign_id for a in batch])
         settled += len(batch)
         if len(batch) < SETTLE_BATCH:
             return settled

@@ -605,3 +605,27 @@ def test_the_campaigns_list_reads_progress_in_the_same_queries_for_one_campaign_
     campaigns_calling(24)  # 34 campaigns on the page
 
     assert list_reads() == one
+
+
+def test_results_keep_the_custom_columns_in_the_order_given_and_a_copy_keeps_them(
+    api_for, operator_user, application
+):
+    """A contact's variables are stored as JSONB, which keeps no key order (shorter keys first
+    on PostgreSQL), and a copy's contacts have no upload to read its header from: its results
+    had no custom columns at all."""
+    api = api_for(operator_user)
+    campaign = CampaignFactory(application=application, created_by=operator_user)
+    path = f"/api/v1/campaigns/{campaign.pk}/contacts"
+    upload = api.post(path, {"csv": "number,zeta,alpha\n+31201234567,z,\n+31201234568,,a\n"},
+                      format="json")
+    added = api.post(path, {"contacts": [{"number": "+31201234569",
+                                          "variables": {"priority": "1", "id": "7"}}]},
+                     format="json")
+    assert (upload.status_code, added.status_code) == (202, 201), added.json()
+    copy = api.post(f"/api/v1/campaigns/{campaign.pk}/copy", {"with_contacts": True},
+                    format="json").json()
+
+    for pk in (campaign.pk, copy["id"]):
+        results = api.get(f"/api/v1/campaigns/{pk}/results").json()["results"]
+        assert [list(row["custom"]) for row in results] == [["zeta", "alpha", "priority", "id"]] * 3
+        assert results[2]["custom"] == {"zeta": "", "alpha": "", "priority": "1", "id": "7"}

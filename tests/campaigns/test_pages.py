@@ -185,6 +185,10 @@ def test_the_preview_leads_on_to_start_the_campaign_or_back(client_for, operator
 
     preview = client.get(f"/campaigns/{campaign.pk}/preview").content.decode()
     assert START_FORM.findall(preview) == [str(campaign.pk)] and "Start campaign" in preview
+    # A snapshot: the board's figures after Start may differ, and the page says why.
+    assert ("Counted as this page loaded: an upload, a do-not-call entry or a calling window "
+            "closing can change them before Start; each contact is checked again when it is "
+            "dialed.") in preview
     assert f'<a class="button" href="/campaigns/{campaign.pk}/">Back to the campaign</a>' in preview
 
     started = client.post(f"/campaigns/{campaign.pk}/start", follow=True)
@@ -988,6 +992,36 @@ def test_a_paused_campaigns_last_call_and_a_stop_show_in_the_list_and_api_at_onc
     assert f'data-field="in-progress-{paused.pk}"' not in page
     assert progress[paused.pk]["finished_percent"] == 100
     assert progress[paused.pk]["in_progress"] == 0
+
+
+def test_a_call_settled_as_its_campaign_is_paused_shows_in_the_list_at_once(
+    client_for, operator_user, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The settle read the campaign as running, so it forgot nothing when it committed; the
+    pause, committed in between, had forgotten the readings already, and the list read just
+    after it kept the paused campaign's old figures PROGRESS_SETTLED_SECONDS (10 s)."""
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    calling = ContactFactory(campaign=campaign, state="dialing", attempts_made=1)
+    call = CallFactory(status="completed")
+    AttemptFactory(contact=calling, call=call, status="placed")
+    client = client_for(operator_user)
+    times_ended = scheduler._times_ended
+
+    def pause_meanwhile(contact_ids):
+        # The pause commits while the settle's batch is read but not yet written.
+        Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.PAUSED)
+        cache.clear()  # what its commit forgets
+        page = client.get("/campaigns/").content.decode()
+        assert f'<span data-field="in-progress-{campaign.pk}">1 call in progress</span>' in page
+        return times_ended(contact_ids)
+
+    monkeypatch.setattr(scheduler, "_times_ended", pause_meanwhile)
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduler.attempts_settle(now=timezone.now())
+    page = client.get("/campaigns/").content.decode()
+
+    assert f'<span data-field="finished-{campaign.pk}">100% finished</span>' in page
+    assert f'data-field="in-progress-{campaign.pk}"' not in page
 
 
 def test_the_list_shows_statuses_as_pills_and_links_a_rehearsal_to_its_campaign(

@@ -87,17 +87,16 @@ _LOG_ROW = """() => {
 }"""
 
 
-def test_the_call_log_shows_to_and_status_on_a_phone_without_scrolling(live_server, browser):
-    """Time, Direction and From took the phone's whole width: who was called and how it went
-    were only reachable by scrolling the table sideways."""
+def _phone_log_in_sight(live_server, browser, **call) -> tuple:
+    """An operator's call log at phone width with one answered call: (page, its row), To
+    and Status checked to end on the screen, Status with its Hang up."""
     from tests.factories import CallFactory
 
     role_groups_restored()
     UserFactory(username="otto", role=Role.OPERATOR)
     account = ProviderAccountFactory(vonage=True)
     CallFactory(account=account, provider="vonage", status="answered",
-                provider_call_id="uuid-1", from_number="+31201234567",
-                to_display="+447700900000")
+                provider_call_id="uuid-1", from_number="+31201234567", **call)
     page = browser.new_context(viewport=PHONE).new_page()
     sign_in(page, live_server.url, "otto", "/calls/")
 
@@ -108,6 +107,14 @@ def test_the_call_log_shows_to_and_status_on_a_phone_without_scrolling(live_serv
         assert cells[column]["shown"], column
         assert cells[column]["right"] <= row["window"], (column, cells[column], row["window"])
     assert "Hang up" in cells["Status"]["text"]
+    return page, row
+
+
+def test_the_call_log_shows_to_and_status_on_a_phone_without_scrolling(live_server, browser):
+    """Time, Direction and From took the phone's whole width: who was called and how it went
+    were only reachable by scrolling the table sideways."""
+    page, row = _phone_log_in_sight(live_server, browser, to_display="+447700900000")
+
     # What the hidden columns said is still on the row: the direction and the caller number.
     assert "Outbound from +31 20 123 4567" in row["text"], row["text"]
     assert page_width(page) <= PHONE["width"]
@@ -138,3 +145,21 @@ def test_the_audit_log_is_readable_on_a_phone(live_server, browser):
     for cell in ("code", "td.changes"):
         box = row.locator(cell).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (cell, box)
+
+
+def test_a_long_sip_address_wraps_and_leaves_status_in_sight_on_a_phone(live_server, browser):
+    """A SIP URI is one long word: on one line it pushed Status, and its Hang up, off a phone's
+    screen. It now wraps inside To, and its title holds it whole."""
+    uri = "sip:reception-desk-amsterdam-zuid@pbx.customer-with-a-long-name.example.com"
+    page, _ = _phone_log_in_sight(live_server, browser, to_display=uri, outcome_unknown=True)
+
+    # The pills and the button themselves, not only their cell, end on the screen.
+    status = page.locator("#call-log tbody tr td.status").locator(".pill, button")
+    assert status.count() == 3
+    for index in range(3):
+        box = status.nth(index).bounding_box()
+        assert box["x"] + box["width"] <= PHONE["width"], (index, box)
+    to = page.locator("#call-log tbody tr td.to [title]")
+    assert to.get_attribute("title") == uri
+    assert to.inner_text().replace("\n", "") == uri  # all of it on the page, wrapped
+    assert page_width(page) <= PHONE["width"]

@@ -88,6 +88,9 @@ def _patch_vonage_voice(document: dict) -> None:
         props = schemas[name]["properties"]
         props["type"]["enum"] = [props["type"]["example"]]
     schemas["EndpointApp"]["properties"]["type"]["enum"] = ["app"]
+    # 1.3.8 caps length_timer at 7200; Vonage's own SDKs now check up to 86400 (vonage-voice
+    # 1.4.0 "Increase maximum value of call `length_timer` to 86400s", the Java SDK).
+    schemas["CreateCallRequestBase"]["properties"]["length_timer"]["maximum"] = 86400
     # `app` endpoints exist (EndpointApp, vonage.md 1.1) but 1.3.8 left them out of `to`.
     to_items = schemas["CreateCallRequestBase"]["properties"]["to"]["items"]["oneOf"]
     to_items.append({"$ref": "#/components/schemas/EndpointApp"})

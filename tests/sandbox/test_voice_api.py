@@ -52,6 +52,10 @@ def test_a_valid_request_creates_the_call_and_starts_playing_it(ok_post, player)
     assert player.scheduled() == [(call.pk, 0, 0)]
 
 
+def test_a_day_long_length_timer_is_taken_as_vonage_takes_it(ok_post):
+    assert ok_post(body(length_timer=86400)).status_code == 201
+
+
 @pytest.mark.parametrize("case", ["missing", "not bearer", "garbage", "wrong key", "expired",
                                   "unknown app", "no application_id", "no jti", "HS256"])
 def test_a_bad_jwt_is_refused_with_a_vonage_shaped_401(post, sandbox_app, player, case):
@@ -142,7 +146,7 @@ def test_an_application_of_a_non_sandbox_account_is_unknown_here(post, sandbox_a
     ({"event_method": "PATCH"}, "event_method"),
     ({"ringing_timer": 0}, "ringing_timer"),
     ({"ringing_timer": 121}, "ringing_timer"),
-    ({"length_timer": 7201}, "length_timer"),
+    ({"length_timer": 86401}, "length_timer"),
     ({"length_timer": True}, "length_timer"),
     ({"machine_detection": "ignore"}, "machine_detection"),
     ({"advanced_machine_detection": {"behavior": "continue", "beep_timeout": 30}},

@@ -15,6 +15,7 @@ from tests.voiceapps.ncco_helpers import (
     GREETING,
     make_document,
 )
+from voiceapps import selectors
 from voiceapps.models import NccoDocument, NccoVersion
 from voiceapps.ncco import services, validate_ncco
 from voiceapps.ncco.services import MenuChoice, NccoRejected
@@ -145,6 +146,30 @@ def test_delete_is_refused_while_a_menu_routes_to_the_document():
                                   menu={"digits": {"1": target.pk}})
     with pytest.raises(ValidationError, match="the menu of “Menu” routes to it"):
         services.ncco_document_delete(actor=Actor(), document=target)
+
+
+def test_a_menu_its_latest_version_dropped_no_longer_holds_its_target(
+        client_for, operator_user, django_assert_num_queries):
+    """Version 1 of "Menu" routed 1 to "Sales"; version 2 has no menu. "Sales" read as "A route
+    of Menu" and could not be deleted, as if the old version still served calls."""
+    target = make_document("Sales")
+    menu = services.ncco_document_create(actor=Actor(), name="Menu", content=ASK,
+                                         menu={"digits": {"1": target.pk}}).version.document
+    other = services.ncco_document_create(actor=Actor(), name="Other menu", content=ASK,
+                                          menu={"default": target.pk}).version.document
+    services.ncco_document_update(actor=Actor(), document=menu, content=ASK)
+
+    with django_assert_num_queries(1):
+        routing = selectors.ncco_menus_routing_to(document_ids=[target.pk])
+    assert routing[target.pk] == [other]
+    page = client_for(operator_user).get(reverse("ncco_list")).content.decode()
+    sales = page[page.index(">Sales<"):]
+    row = sales[:sales.index("</tr>")]
+    assert ">Other menu</a>" in row and ">Menu</a>" not in row
+
+    services.ncco_document_update(actor=Actor(), document=other, content=ASK)
+    services.ncco_document_delete(actor=Actor(), document=target)
+    assert not NccoDocument.objects.filter(pk=target.pk).exists()
 
 
 def test_delete_removes_document_and_versions_and_is_audited():

@@ -188,7 +188,9 @@ CATALOG: tuple[CallOption, ...] = (
     CallOption("ringing_timer", whole_number(1, 120), VONAGE_STYLE, TIMERS, _ask(
         "Ringing timer (s)", "number", "Hang up if nobody answers within this many seconds "
         "(Vonage's default 60).")),
-    CallOption("length_timer", whole_number(1, 7200), VONAGE_STYLE, TIMERS, _ask(
+    # 86400, not the 1.3.8 spec's 7200: Vonage's own SDKs raised their check to 86400
+    # (Python vonage-voice 1.4.0, Java; vonage.md 1.1), so the live API takes a day.
+    CallOption("length_timer", whole_number(1, 86400), VONAGE_STYLE, TIMERS, _ask(
         "Length timer (s)", "number", "End the call this many seconds after it is answered "
         "(Vonage's default 7200, two hours).")),
     CallOption("machine_detection", one_of("continue", "hangup"), VONAGE_STYLE, AMD, _ask(
@@ -207,13 +209,17 @@ CATALOG: tuple[CallOption, ...] = (
              "Paid Vonage feature; when set it overrides Machine detection. On a machine, "
              "continue (the events say machine) or hang up; empty: not used.",
              {"continue": "Continue", "hangup": "Hang up"}),
+         # Vonage's Node SDK words them "asynchronous" (default) and "synchronous" (the
+         # others), vonage.md 1.1 and 2.5: whether the call flow waits for the verdict.
          Ask("mode", "Advanced detection mode", "choice",
-             "default detects while the call flow runs; detect and detect_beep are "
-             "synchronous. default and detect_beep also report the voicemail's beep, the "
-             "moment to leave a message.",
-             choices={"default": "default: asynchronous, with beep detection",
-                      "detect": "detect: synchronous, no beep detection",
-                      "detect_beep": "detect_beep: synchronous, with beep detection"}),
+             "default: the call flow starts at once while detection listens, and the events "
+             "say human or machine, then on a machine the voicemail's beep (the moment to "
+             "start a message). detect: the call flow waits until detection says human or "
+             "machine; no beep. detect_beep: the call flow waits for human or machine, and on "
+             "a machine the events also say when the beep comes.",
+             choices={"default": "default: flow starts at once, beep reported",
+                      "detect": "detect: flow waits for the verdict, no beep",
+                      "detect_beep": "detect_beep: flow waits for the verdict, beep reported"}),
          Ask("beep_timeout", "Beep timeout (s)", "number",
              "With beep detection, how many seconds to wait for the beep; if none comes the "
              "events say machine with sub_state beep_timeout.")),
@@ -229,6 +235,9 @@ CATALOG: tuple[CallOption, ...] = (
     # Voice Gateway (jambonz rest:dial plus the Cognigy fields of seeds/001). Open-source
     # jambonz refuses actionHook, confirmHook, dtmfCapture, dtmfHook, listen and transcribe
     # (jambonz.md 2.4); Voice Gateway documents them, so they are offered.
+    # jambonz sets no maximum (the API server passes `timeout` on; the feature server's
+    # rest:dial arms a timer of timeout * 1000 ms, 0 meaning 60): 600 is Callboard's own
+    # bound, ten minutes of ringing being nobody there (docs/decisions.md, noticed).
     CallOption("timeout", whole_number(1, 600), VOICE_GATEWAY, TIMERS, _ask(
         "Ring timeout (s)", "number", "Give up (no-answer) if nobody answers within this many "
         "seconds (default 60).")),

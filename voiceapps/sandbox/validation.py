@@ -48,7 +48,7 @@ def create_call_problems(body: Any) -> list[Problem]:
     problems += _choice("machine_detection", body, ("continue", "hangup"))
     if "advanced_machine_detection" in body:
         problems += _amd_problems(body["advanced_machine_detection"])
-    problems += _int_range("length_timer", body, 1, 7200)
+    problems += _int_range("length_timer", body, 1, 86400)  # Vonage's SDKs: vonage.md 1.1
     problems += _int_range("ringing_timer", body, 1, 120)
     if "tag" in body and not isinstance(body["tag"], Mapping):
         problems.append({"name": "tag", "reason": WRONG_TYPE})

@@ -451,3 +451,14 @@ def test_the_event_url_help_does_not_send_people_to_a_settings_page_it_is_not_on
     html = client_for(operator_user).get("/calls/profiles/new").content.decode()
     assert "Settings → Event forwarding" not in html
     assert "provider-neutral JSON (the shape Event forwarding sends)" in html
+
+
+def test_the_advanced_detection_modes_say_what_each_does_to_the_call_flow(client_for,
+                                                                          operator_user):
+    """"synchronous" told a newcomer nothing: each mode says whether the call flow waits for
+    the human-or-machine verdict and whether the voicemail's beep is reported (vonage.md 2.5)."""
+    html = client_for(operator_user).get("/calls/profiles/new?kind=vonage").content.decode()
+    assert "synchronous" not in html
+    assert "default: the call flow starts at once while detection listens" in html
+    assert "detect: the call flow waits until detection says human or machine; no beep." in html
+    assert ">detect_beep: flow waits for the verdict, beep reported<" in html

@@ -123,6 +123,14 @@ def test_every_endpoint_type_reaches_vonage_in_its_shape(fake_provider, endpoint
     assert fake.requests_to("POST", "/v1/calls")[0].json()["to"] == [sent]
 
 
+def test_a_day_long_length_timer_reaches_vonage(fake_provider):
+    fake, account = start_vonage(fake_provider)
+
+    VonageProvider(account).create_call(vonage_app(), call(options={"length_timer": 86400}))
+
+    assert fake.requests_to("POST", "/v1/calls")[0].json()["length_timer"] == 86400
+
+
 def test_inline_ncco_and_random_caller_id(fake_provider):
     fake, account = start_vonage(fake_provider)
     ncco = [{"action": "talk", "text": "Hello"}]
@@ -154,7 +162,7 @@ def test_per_call_answer_url_and_method_win_over_the_application():
         ({"options": {"ringing_timer": 0}}, "ringing_timer"),
         ({"options": {"ringing_timer": 121}}, "ringing_timer"),
         ({"options": {"ringing_timer": "30"}}, "ringing_timer"),
-        ({"options": {"length_timer": 7201}}, "length_timer"),
+        ({"options": {"length_timer": 86401}}, "length_timer"),
         ({"options": {"machine_detection": "voicemail"}}, "machine_detection"),
         ({"options": {"advanced_machine_detection": {"beep_timeout": 44}}},
          "advanced_machine_detection"),
