@@ -47,11 +47,13 @@ from requests.structures import CaseInsensitiveDict
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from voiceapps.providers.voicegateway_verbs import verb_problems
+from voiceapps.sandbox.jambonz_api import update_call_refusal
 
 # Vendored copies of the providers' documents: tests/fakes/specs/README.md names each source.
 SPECS_DIR = Path(__file__).resolve().parent / "specs"
 KPN_TOKEN_PATH = "/oauth/client_credential/accesstoken"
 CHECKED_FIRST = 50  # requests always checked against the spec (see FakeProvider)
+MAX_DUB_TRACKS = 2  # per call: FreeSWITCH mod_dub's MAX_DUB_TRACKS (mod_dub.h)
 
 
 # -- spec loading ---------------------------------------------------------------------
@@ -237,29 +239,65 @@ def _jambonz_application_update(seen: SeenRequest) -> Reply | None:
     return _jambonz_primary_key_in(_json_object(seen), "application_sid")
 
 
-def _jambonz_whisper(seen: SeenRequest) -> Reply | None:
-    """What the feature server does with a whisper (the API server answers 202 whatever it
-    does): jambonz-feature-server lib/session/call-session.js, _lccWhisper, as in the
-    releases before 0.9.5 that Voice Gateway may run."""
-    whisper = _json_object(seen).get("whisper")
-    if whisper is None:
-        return None
+def _jambonz_update_call(seen: SeenRequest) -> Reply | None:
+    """A live-call update as jambonz-api-server validates it (validateUpdateCall: a 400 with
+    its `msg`), then what the feature server does with a whisper or a dub it accepted (the
+    API server answers 202 whatever that is)."""
+    body = _json_object(seen)
+    refusal = update_call_refusal(body)
+    if refusal:
+        return Reply(400, {"msg": refusal})
+    if body.get("dub"):
+        tracks: set[str] = set()
+        for earlier in seen.earlier:
+            previous = _json_object(earlier).get("dub")
+            if previous:
+                _jambonz_dub(tracks, previous)
+        seen.server_effect = _jambonz_dub(tracks, body["dub"])
+    elif body.get("whisper"):
+        seen.server_effect = _jambonz_whisper(body["whisper"])
+    return None
+
+
+def _jambonz_whisper(whisper: object) -> str:
+    """jambonz-feature-server lib/session/call-session.js, _lccWhisper, as in the releases
+    before 0.9.5 that Voice Gateway may run: only while a dial or listen verb runs."""
     if isinstance(whisper, str) or (isinstance(whisper, dict) and "url" in whisper):
-        seen.server_effect = "would fetch a webhook"
-        return None
+        return "would fetch a webhook"
     verbs = whisper if isinstance(whisper, list) else [whisper]
     names = [verb.get("verb") for verb in verbs if isinstance(verb, dict)]
     # makeTask runs jambonz's validateVerb on each verb first (lib/tasks/make_task.js).
     problems = verb_problems(verbs)
     if problems:
-        seen.server_effect = "ignored: the verbs break jambonz's specification: " + "; ".join(
+        return "ignored: the verbs break jambonz's specification: " + "; ".join(
             f"{path}: {sentence}" for path, sentence in problems)
-    elif len(names) != len(verbs) or not set(names) <= {"say", "play"}:
-        seen.server_effect = "ignored: only say and play verbs are whispered"
-    else:
-        # Each verb plays once: _lccWhisper sets every verb's loop to 1.
-        seen.server_effect = "plays " + ", ".join(names)
-    return None
+    if len(names) != len(verbs) or not set(names) <= {"say", "play"}:
+        return "ignored: only say and play verbs are whispered"
+    # Each verb plays once: _lccWhisper sets every verb's loop to 1.
+    return "plays " + ", ".join(names) + " only during a dial or listen verb, else ignored"
+
+
+def _jambonz_dub(tracks: set[str], dub: object) -> str:
+    """What the feature server's dub (call-session.js _lccDub, lib/tasks/dub.js) and
+    FreeSWITCH's mod_dub do with one dub, changing the call's `tracks` as they do: a second
+    track of a name, a third track, or a play on no track fails, logged only."""
+    problems = verb_problems([{"dub": dub}])
+    if problems or not isinstance(dub, dict):
+        return "ignored: the dub breaks jambonz's specification: " + "; ".join(
+            f"{path}: {sentence}" for path, sentence in problems)
+    action, track = dub["action"], dub["track"]
+    sound = next((key for key in ("play", "say") if dub.get(key)), "")
+    if action == "addTrack":
+        if track in tracks or len(tracks) >= MAX_DUB_TRACKS:
+            return f"ignored: mod_dub cannot add track {track} (it exists, or two do)"
+        tracks.add(track)
+        return f"plays {sound} on track {track}" if sound else f"adds track {track}"
+    if track not in tracks:
+        return f"ignored: no track {track}"
+    if action == "removeTrack":
+        tracks.discard(track)
+        return f"removes track {track}"
+    return f"{action} on track {track}"
 
 
 _JAMBONZ_CALL = "/v1/Accounts/{AccountSid}/Calls/{CallSid}"
@@ -267,8 +305,8 @@ SERVER_RULES: dict[str, tuple[ServerRule, ...]] = {
     "jambonz-swagger.yaml": (
         ServerRule("PUT", "/v1/PhoneNumbers/{PhoneNumberSid}", _jambonz_phone_number_update),
         ServerRule("PUT", "/v1/Applications/{ApplicationSid}", _jambonz_application_update),
-        ServerRule("PUT", _JAMBONZ_CALL, _jambonz_whisper),
-        ServerRule("POST", _JAMBONZ_CALL, _jambonz_whisper),
+        ServerRule("PUT", _JAMBONZ_CALL, _jambonz_update_call),
+        ServerRule("POST", _JAMBONZ_CALL, _jambonz_update_call),
     ),
 }
 
@@ -297,6 +335,8 @@ class SeenRequest:
     body: bytes
     operation: str = ""  # the spec's path template ("/v1/calls/{uuid}"), once matched
     server_effect: str = ""  # what the provider's server would do with it (SERVER_RULES)
+    # The requests to the same path before it, for a rule whose server keeps state.
+    earlier: list[SeenRequest] = field(default_factory=list, repr=False)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -467,6 +507,7 @@ class FakeProvider:
             body=handler.rfile.read(length) if length else b"",
         )
         with self._lock:
+            seen.earlier = [request for request in self.requests if request.path == seen.path]
             self.requests.append(seen)
             checked = (len(self.requests) <= CHECKED_FIRST
                        or len(self.requests) % self.check_every == 0)

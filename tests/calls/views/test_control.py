@@ -79,10 +79,10 @@ def test_voice_gateway_offers_its_own_set(fake_provider, client_for, operator_us
 
     html = page(client_for(operator_user), call)
 
-    assert control_url(call, "earmuff") not in html and control_url(call, "talk_stop") not in html
+    assert control_url(call, "earmuff") not in html and control_url(call, "talk_stop") in html
     assert control_url(call, "listen_pause") in html
     assert 'name="style"' not in html  # Vonage's voice styles do not exist there
-    assert 'name="loop"' not in html  # the gateway plays a whisper once
+    assert 'name="loop"' not in html  # a dub loops forever or not at all
     assert "Voice Gateway fetches jambonz verbs from it" in html
     assert 'name="digits"' in html and "p (a half-second pause)" not in html
 

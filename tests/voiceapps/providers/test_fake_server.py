@@ -189,6 +189,10 @@ def put(fake, path, body):
      "primary key phone_number_sid is immutable"),
     (APPLICATION, {"application_sid": APP_SID, "name": "x"}, 400,
      "primary key application_sid is immutable"),
+    (CALL, {"mute_status": "mute", "listen_status": "pause"}, 400,
+     "multiple options are not allowed in updateCall"),
+    (CALL, {"dtmf": {"duration": 250}}, 400, "invalid dtmf"),
+    (CALL, {}, 400, "no valid options supplied to updateCall"),
 ])  # fmt: skip
 def test_jambonz_updates_the_server_refuses_are_refused_as_it_answers(jambonz, path, body,
                                                                       status, msg):
@@ -209,10 +213,11 @@ def test_jambonz_updates_the_swagger_wrongly_refuses_are_accepted(jambonz):
 
 
 @pytest.mark.parametrize(("whisper", "effect"), [
-    ([{"verb": "play", "url": "https://a.example/x.wav"}], "plays play"),
+    ([{"verb": "play", "url": "https://a.example/x.wav"}],
+     "plays play only during a dial or listen verb, else ignored"),
     ([{"verb": "say", "text": "Hi"}, {"verb": "play", "url": "https://a.example/x.wav"}],
-     "plays say, play"),
-    ({"verb": "say", "text": "Hi"}, "plays say"),
+     "plays say, play only during a dial or listen verb, else ignored"),
+    ({"verb": "say", "text": "Hi"}, "plays say only during a dial or listen verb, else ignored"),
     ({"verb": "play", "url": "https://a.example/x.wav"}, "would fetch a webhook"),
     ("https://a.example/verbs", "would fetch a webhook"),
     ([{"verb": "gather"}], "ignored: only say and play verbs are whispered"),
@@ -222,4 +227,27 @@ def test_jambonz_whisper_is_recorded_as_the_feature_server_would_take_it(jambonz
     put(jambonz, CALL, {"whisper": whisper})
 
     assert jambonz.requests[0].server_effect == effect
+    assert jambonz.violations == []
+
+
+def test_jambonz_dub_tracks_are_kept_per_call_as_mod_dub_keeps_them(jambonz):
+    add = {"action": "addTrack", "track": "a", "play": "https://a.example/x.wav"}
+    remove = {"action": "removeTrack", "track": "a"}
+    for dub in (add, add, {"action": "addTrack", "track": "b"},
+                {"action": "addTrack", "track": "c"}, remove, remove, add,
+                {"action": "playOnTrack", "track": "b", "play": "https://a.example/y.wav"},
+                {"action": "addTrack", "track": 7}):
+        put(jambonz, CALL, {"dub": dub})
+
+    assert [request.server_effect for request in jambonz.requests] == [
+        "plays play on track a",
+        "ignored: mod_dub cannot add track a (it exists, or two do)",
+        "adds track b",
+        "ignored: mod_dub cannot add track c (it exists, or two do)",
+        "removes track a",
+        "ignored: no track a",
+        "plays play on track a",
+        "playOnTrack on track b",
+        "ignored: the dub breaks jambonz's specification: /0/track: dub: track must be a string.",
+    ]
     assert jambonz.violations == []

@@ -365,52 +365,74 @@ def test_one_operation_per_request(fake_provider):
     vg.start_stream(APP, CALL_SID, "https://example.com/beep.wav")
     vg.send_dtmf(APP, CALL_SID, "1")
 
+    remove = {"dub": {"action": "removeTrack", "track": "callboard"}}
     assert call_bodies(fake) == [
         {"mute_status": "mute"},
         {"mute_status": "unmute"},
         {"call_hook": {"url": "https://callboard.example/hooks/next", "method": "POST"}},
         {"listen_status": "pause"},
         {"listen_status": "resume"},
-        {"whisper": [{"verb": "say", "text": "Please hold"}]},
-        {"whisper": [{"verb": "play", "url": "https://example.com/beep.wav"}]},
+        remove,
+        {"dub": {"action": "addTrack", "track": "callboard", "say": "Please hold"}},
+        remove,
+        {"dub": {"action": "addTrack", "track": "callboard",
+                 "play": "https://example.com/beep.wav"}},
         {"dtmf": {"digit": "1"}},
     ]
 
 
-def test_speech_and_audio_are_whispered_as_verbs_the_gateway_plays(fake_provider):
+def test_speech_and_audio_play_whatever_verb_the_call_runs(fake_provider):
+    # A whisper plays only while the call runs a dial or listen verb; a dub track always.
     fake, account = start_voicegateway(fake_provider)
     vg = VoiceGatewayProvider(account)
 
     vg.start_talk(APP, CALL_SID, "Please hold", language="nl-NL")
     vg.start_stream(APP, CALL_SID, "https://example.com/beep.wav")
+    vg.start_talk(APP, CALL_SID, "Still there?")
 
     sent = fake.requests_to("PUT", f"{CALLS}/{CALL_SID}")
-    assert [request.server_effect for request in sent] == ["plays say", "plays play"]
-    # jambonz's specification requires the synthesizer's vendor: "default" is the application's.
+    played = [request.server_effect for request in sent
+              if request.json()["dub"]["action"] == "addTrack"]
+    assert played == ["plays say on track callboard", "plays play on track callboard",
+                      "plays say on track callboard"]
+    # jambonz's say resolves the synthesizer's vendor "default" to the application's.
     synthesizer = {"vendor": "default", "language": "nl-NL"}
-    assert sent[0].json()["whisper"] == [
-        {"verb": "say", "text": "Please hold", "synthesizer": synthesizer}]
+    assert sent[1].json()["dub"]["say"] == {"text": "Please hold", "synthesizer": synthesizer}
 
 
-def test_a_whisper_jambonz_would_refuse_is_not_sent(fake_provider):
+@pytest.mark.parametrize("stop", [VoiceGatewayProvider.stop_talk,
+                                  VoiceGatewayProvider.stop_stream])
+def test_stopping_speech_or_audio_removes_callboards_track(fake_provider, stop):
+    fake, account = start_voicegateway(fake_provider)
+    vg = VoiceGatewayProvider(account)
+    vg.start_stream(APP, CALL_SID, "https://example.com/hold-music.mp3")
+
+    stop(vg, APP, CALL_SID)
+
+    last = fake.requests_to("PUT", f"{CALLS}/{CALL_SID}")[-1]
+    assert last.json() == {"dub": {"action": "removeTrack", "track": "callboard"}}
+    assert last.server_effect == "removes track callboard"
+
+
+def test_a_dub_jambonz_would_refuse_is_not_sent(fake_provider):
     fake, account = start_voicegateway(fake_provider)
     vg = VoiceGatewayProvider(account)
 
     with pytest.raises(ProviderError) as refused:
         vg.start_stream(APP, CALL_SID, 42)  # type: ignore[arg-type]
 
-    assert "/0/url: play: url must be one of string, array" in str(refused.value)
+    assert "/0/play: dub: play must be a string" in str(refused.value)
     assert fake.requests_to("PUT", f"{CALLS}/{CALL_SID}") == []
 
 
 @pytest.mark.parametrize(
-    "whisper",
+    "play",
     [lambda vg: vg.start_talk(APP, CALL_SID, "Hi", loop=3),
      lambda vg: vg.start_stream(APP, CALL_SID, "https://example.com/beep.wav", loop=0)],
 )  # fmt: skip
-def test_loop_is_refused_since_the_gateway_plays_a_whisper_once(whisper):
+def test_loop_is_refused_since_a_dub_loops_forever_or_not_at_all(play):
     with pytest.raises(ProviderError, match="does not take loop"):
-        whisper(offline())
+        play(offline())
 
 
 @pytest.mark.parametrize(
@@ -419,8 +441,6 @@ def test_loop_is_refused_since_the_gateway_plays_a_whisper_once(whisper):
         (lambda vg: vg.update_call(APP, CALL_SID, "earmuff"), "does not support the call action"),
         (lambda vg: vg.update_call(APP, CALL_SID, "transfer", ncco=[{"action": "talk"}]),
          "not an NCCO"),
-        (lambda vg: vg.stop_talk(APP, CALL_SID), "does not support stopping speech"),
-        (lambda vg: vg.stop_stream(APP, CALL_SID), "does not support stopping audio"),
     ],
 )  # fmt: skip
 def test_operations_voice_gateway_lacks_say_so(operation, message):
