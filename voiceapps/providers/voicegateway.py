@@ -67,6 +67,8 @@ GATHER_REASONS = frozenset(
 SIGNATURE_TOLERANCE = 300  # seconds, as jambonz's reference verifiers
 # The latest signing time a datetime holds (9999-12-31T23:59:59Z): a later one is no time.
 MAX_SIGNED_TIME = 253_402_300_799
+# The feature server's 422 for a call whose session has ended (update-call.js).
+SESSION_GONE = "call session is gone"
 # The dub track Callboard plays speech and audio on (mod_dub keeps at most two per call).
 DUB_TRACK = "callboard"
 # Checking an NCCO before any account exists: results then go to a hook somewhere.
@@ -272,6 +274,12 @@ class VoiceGatewayProvider(Provider):
             except ProviderError as error:
                 if error.status != 422:
                     raise
+                if SESSION_GONE in str(error.detail.get("msg", "")):
+                    # The feature server holds no session for it: the call has ended, its
+                    # final status is on its way (update-call.js, retrieveCallSession).
+                    raise ProviderError(
+                        f"{self.label} has already ended this call; its status updates as soon "
+                        "as Voice Gateway reports how it ended.", status=422) from None
                 self._update(provider_call_id, {"call_status": other})
         elif action in ("mute", "unmute"):
             self._update(provider_call_id, {"mute_status": action})

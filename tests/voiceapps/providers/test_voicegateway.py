@@ -352,6 +352,20 @@ def test_hangup_of_a_call_that_is_gone_is_reported(fake_provider):
     assert len(call_bodies(fake)) == 1
 
 
+def test_hangup_of_a_call_that_has_just_ended_says_so_and_tries_nothing_else(fake_provider):
+    fake, account = start_voicegateway(fake_provider)
+    fake.reply("PUT", f"{CALLS}/{CALL_SID}", 422,
+               {"msg": f"call session is gone for call_sid {CALL_SID}"})
+
+    with pytest.raises(ProviderError) as caught:
+        VoiceGatewayProvider(account).update_call(APP, CALL_SID, "hangup")
+
+    assert caught.value.message == (
+        "Voice Gateway has already ended this call; its status updates as soon as Voice "
+        "Gateway reports how it ended.")
+    assert len(call_bodies(fake)) == 1
+
+
 def test_one_operation_per_request(fake_provider):
     fake, account = start_voicegateway(fake_provider)
     vg = VoiceGatewayProvider(account)
