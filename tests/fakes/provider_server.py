@@ -26,6 +26,7 @@ import base64
 import functools
 import itertools
 import json
+import re
 import threading
 import time
 import uuid
@@ -46,6 +47,7 @@ from openapi_core.templating.paths.finders import APICallPathFinder
 from requests.structures import CaseInsensitiveDict
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from voiceapps.providers.options import SPEECH_OPTIONS
 from voiceapps.providers.voicegateway_verbs import verb_problems
 from voiceapps.sandbox.jambonz_api import update_call_refusal
 
@@ -54,6 +56,12 @@ SPECS_DIR = Path(__file__).resolve().parent / "specs"
 KPN_TOKEN_PATH = "/oauth/client_credential/accesstoken"
 CHECKED_FIRST = 50  # requests always checked against the spec (see FakeProvider)
 MAX_DUB_TRACKS = 2  # per call: FreeSWITCH mod_dub's MAX_DUB_TRACKS (mod_dub.h)
+# createCall's `to`: the field each type must give as a string (validateTo).
+_JAMBONZ_TARGETS = {"phone": "number", "teams": "number", "user": "name", "sip": "sipUri"}
+# Create-call fields Voice Gateway documents beyond open-source jambonz's rest:dial, which the
+# catalog offers (voiceapps/providers/options.py): the fake lets them through.
+VOICE_GATEWAY_CALL_FIELDS = frozenset(
+    {"actionHook", "confirmHook", "dtmfCapture", "dtmfHook", "listen", "transcribe"})
 
 
 # -- spec loading ---------------------------------------------------------------------
@@ -239,6 +247,43 @@ def _jambonz_application_update(seen: SeenRequest) -> Reply | None:
     return _jambonz_primary_key_in(_json_object(seen), "application_sid")
 
 
+def _jambonz_create_call(seen: SeenRequest) -> Reply | None:
+    """createCall as jambonz-api-server validates it (validateCreateCall and validateTo in
+    lib/routes/api/accounts.js: a 400 with its `msg`), then as the feature server does
+    (lib/http-routes/api/create-call.js: its schema, and makeTask's check of the body as a
+    rest:dial verb), whose refusal the API server answers with a bare 500."""
+    body = _json_object(seen)
+    to = body.get("to")
+    target = _JAMBONZ_TARGETS.get(to.get("type")) if isinstance(to, dict) else None
+    if not body.get("from"):
+        return Reply(400, {"msg": "missing from parameter"})
+    if target is None or not isinstance(to.get(target), str):  # type: ignore[union-attr]
+        return Reply(400, {"msg": f"missing or invalid to property: {json.dumps(to)}"})
+    if not body.get("application_sid"):
+        # With an application, the API server takes its hooks and speech settings instead.
+        if not all(body.get(name) for name in SPEECH_OPTIONS):
+            return Reply(400, {"msg": "either application_sid or set of " + ", ".join(
+                SPEECH_OPTIONS) + " required"})
+        if not body.get("call_hook"):
+            return Reply(400, {"msg": "either call_hook or application_sid required"})
+        for name in ("call_hook", "call_status_hook"):
+            hook = body.get(name)
+            url = hook.get("url") if isinstance(hook, dict) else hook
+            if hook and not isinstance(url, str):
+                return Reply(400, {"msg": f"{name} must be string or an object containing a "
+                                          "url property"})
+            if hook and not re.match(r"^(https?|wss?):", url):
+                return Reply(400, {"msg": f"{name} url be an absolute url"})
+    dial = {**body, "call_hook": body.get("call_hook") or {"url": "https://application.invalid"}}
+    problems = [(path, why) for path, why in verb_problems([{"rest:dial": dial}])
+                if path.removeprefix("/0/") not in VOICE_GATEWAY_CALL_FIELDS]
+    if problems:
+        seen.server_effect = "the feature server refuses it: " + "; ".join(
+            f"{path}: {why}" for path, why in problems)
+        return Reply(500, "Internal Server Error")
+    return None
+
+
 def _jambonz_update_call(seen: SeenRequest) -> Reply | None:
     """A live-call update as jambonz-api-server validates it (validateUpdateCall: a 400 with
     its `msg`), then what the feature server does with a whisper or a dub it accepted (the
@@ -305,6 +350,7 @@ SERVER_RULES: dict[str, tuple[ServerRule, ...]] = {
     "jambonz-swagger.yaml": (
         ServerRule("PUT", "/v1/PhoneNumbers/{PhoneNumberSid}", _jambonz_phone_number_update),
         ServerRule("PUT", "/v1/Applications/{ApplicationSid}", _jambonz_application_update),
+        ServerRule("POST", "/v1/Accounts/{AccountSid}/Calls", _jambonz_create_call),
         ServerRule("PUT", _JAMBONZ_CALL, _jambonz_update_call),
         ServerRule("POST", _JAMBONZ_CALL, _jambonz_update_call),
     ),

@@ -67,7 +67,7 @@ GATHER_REASONS = frozenset(
 SIGNATURE_TOLERANCE = 300  # seconds, as jambonz's reference verifiers
 # The latest signing time a datetime holds (9999-12-31T23:59:59Z): a later one is no time.
 MAX_SIGNED_TIME = 253_402_300_799
-# The feature server's 422 for a call whose session has ended (update-call.js).
+# The feature server's 422 for a live-call update to a call that has ended (update-call.js).
 SESSION_GONE = "call session is gone"
 # The dub track Callboard plays speech and audio on (mod_dub keeps at most two per call).
 DUB_TRACK = "callboard"
@@ -172,7 +172,19 @@ class VoiceGatewayProvider(Provider):
 
     def _update(self, provider_call_id: str, body: Mapping[str, Any]) -> None:
         # jambonz takes one operation per request; PUT (POST is the legacy verb).
-        self._request("PUT", f"/Accounts/{self.account.account_sid}/Calls/{provider_call_id}", body)
+        path = f"/Accounts/{self.account.account_sid}/Calls/{provider_call_id}"
+        try:
+            self._request("PUT", path, body)
+        except ProviderError as error:
+            # 404: the API server holds no live call by that sid (accounts.js, updateCall);
+            # 422 "call session is gone": the feature server has just ended it
+            # (update-call.js, retrieveCallSession). Either way the call is over.
+            if error.status == 404 or _session_gone(error):
+                raise ProviderError(
+                    f"{self.label} has already ended this call; its status here changes as soon "
+                    f"as {self.label} reports how it ended.",
+                    status=error.status, detail=error.detail) from None
+            raise
 
     # -- account ------------------------------------------------------------------------
 
@@ -235,8 +247,10 @@ class VoiceGatewayProvider(Provider):
             if error.status == 500 and not error.detail.get("msg"):
                 # The API server turns any refusal by the feature server into a bare 500.
                 error.message += (
-                    " (Voice Gateway answers a bare 500 when it refuses a call, often for "
-                    "an option it does not know)"
+                    f" ({self.label} answers a bare 500 when its feature server refuses a call, "
+                    "often for an option or value its version does not know: place the call "
+                    "again without its options to find which, or ask the gateway's operator "
+                    "for the feature server's log)"
                 )
                 error.args = (error.message,)
             raise
@@ -272,14 +286,8 @@ class VoiceGatewayProvider(Provider):
             try:
                 self._update(provider_call_id, {"call_status": first})
             except ProviderError as error:
-                if error.status != 422:
+                if error.status != 422 or _session_gone(error):
                     raise
-                if SESSION_GONE in str(error.detail.get("msg", "")):
-                    # The feature server holds no session for it: the call has ended, its
-                    # final status is on its way (update-call.js, retrieveCallSession).
-                    raise ProviderError(
-                        f"{self.label} has already ended this call; its status updates as soon "
-                        "as Voice Gateway reports how it ended.", status=422) from None
                 self._update(provider_call_id, {"call_status": other})
         elif action in ("mute", "unmute"):
             self._update(provider_call_id, {"mute_status": action})
@@ -585,6 +593,10 @@ class VoiceGatewayProvider(Provider):
                 **common,
             )
         return ParsedEvent(kind="unknown", raw_status=call_status, **common)
+
+
+def _session_gone(error: ProviderError) -> bool:
+    return SESSION_GONE in str(error.detail.get("msg", ""))
 
 
 def _starts_cloud_recording(verbs: object) -> bool:

@@ -449,9 +449,9 @@ def test_a_400_on_an_older_call_is_reported_at_once(fake_provider, operator):
 def test_a_provider_refusal_carries_its_words(fake_provider, operator):
     setup = voicegateway_setup(fake_provider)
     call = live_call(setup)
-    setup.fake.reply("PUT", call_path(setup, call), 404, {"msg": "call not found"})
+    setup.fake.reply("PUT", call_path(setup, call), 400, {"msg": "invalid mute_status"})
 
-    with pytest.raises(control.ControlFailed, match="call not found"):
+    with pytest.raises(control.ControlFailed, match="invalid mute_status"):
         control.call_control(actor=operator, call=call, action="mute")
 
 

@@ -148,8 +148,10 @@ def test_without_application_or_url_there_is_nothing_to_run():
          "Voice Gateway rejected the request (480): no available feature servers at this time",
          True),
         (Reply(500, None),
-         "Voice Gateway had a server error (500) (Voice Gateway answers a bare 500 when it "
-         "refuses a call, often for an option it does not know)", True),
+         "Voice Gateway had a server error (500) (Voice Gateway answers a bare 500 when its "
+         "feature server refuses a call, often for an option or value its version does not "
+         "know: place the call again without its options to find which, or ask the gateway's "
+         "operator for the feature server's log)", True),
         (Reply(401, "Unauthorized"), "Voice Gateway refused the credentials (401): Unauthorized",
          False),
     ],
@@ -349,6 +351,7 @@ def test_hangup_of_a_call_that_is_gone_is_reported(fake_provider):
         VoiceGatewayProvider(account).update_call(APP, CALL_SID, "hangup")
 
     assert caught.value.status == 404
+    assert caught.value.message.startswith("Voice Gateway has already ended this call")
     assert len(call_bodies(fake)) == 1
 
 
@@ -361,7 +364,7 @@ def test_hangup_of_a_call_that_has_just_ended_says_so_and_tries_nothing_else(fak
         VoiceGatewayProvider(account).update_call(APP, CALL_SID, "hangup")
 
     assert caught.value.message == (
-        "Voice Gateway has already ended this call; its status updates as soon as Voice "
+        "Voice Gateway has already ended this call; its status here changes as soon as Voice "
         "Gateway reports how it ended.")
     assert len(call_bodies(fake)) == 1
 
