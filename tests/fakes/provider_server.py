@@ -301,6 +301,12 @@ def _jambonz_update_call(seen: SeenRequest) -> Reply | None:
         seen.server_effect = _jambonz_dub(tracks, body["dub"])
     elif body.get("whisper"):
         seen.server_effect = _jambonz_whisper(body["whisper"])
+    elif body.get("mute_status"):
+        seen.server_effect = (f"{body['mute_status']}s only during a dial or conference verb, "
+                              "else ignored")  # _lccMuteStatus
+    elif body.get("listen_status"):
+        seen.server_effect = (f"{body['listen_status']} only during a listen verb (or a dial's), "
+                              "else ignored")  # _lccListenStatus
     return None
 
 

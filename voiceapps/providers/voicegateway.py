@@ -125,6 +125,16 @@ class VoiceGatewayProvider(Provider):
     CALL_ACTIONS = frozenset(
         {"hangup", "mute", "unmute", "transfer", "listen_pause", "listen_silence", "listen_resume"}
     )
+    # jambonz answers 202 and then ignores these outside the verbs that can do them
+    # (call-session.js, _lccMuteStatus and _lccListenStatus).
+    ACTION_NOTES = {
+        **dict.fromkeys(("mute", "unmute"), "Voice Gateway mutes only while the call is "
+                        "connected to another party (a connect) or in a conversation, and "
+                        "ignores it at other moments"),
+        **dict.fromkeys(("listen_pause", "listen_silence", "listen_resume"), "Voice Gateway "
+                        "changes the audio stream only while one runs (a connect to a "
+                        "WebSocket), and ignores it at other moments"),
+    }
     # Speech and audio play on one dub track (_play): a new one, or a stop, ends the last.
     MEDIA_ACTIONS = frozenset({"talk", "talk_stop", "stream", "stream_stop", "dtmf"})
     # No `loop`: a dub loops forever or plays once (a boolean), not a count.
