@@ -74,6 +74,15 @@ DONE = {
     "listen_silence": "Audio stream silenced",
     "listen_resume": "Audio stream resumed",
 }
+
+
+def done_message(provider: type[Provider] | None, action: str) -> str:
+    """What the operator sees once the provider accepted `action`, with what it may ignore."""
+    note = provider.ACTION_NOTES.get(action) if provider else None
+    done = DONE.get(action, action)
+    return f"{done} ({note})" if note else done
+
+
 # The call's field each toggle sets once the provider accepted it, and to what.
 TOGGLES = {
     "mute": ("muted", True),

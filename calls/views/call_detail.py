@@ -99,7 +99,7 @@ def control_panel(
     last = selectors.last_control(call=call)
     if result is None and last is not None:
         accepted = last.payload.get("outcome") == "accepted"
-        done = control.DONE.get(last.raw_status, last.raw_status)
+        done = control.done_message(call.adapter_class, last.raw_status)
         result = Result(
             last.raw_status,
             accepted,

@@ -51,7 +51,8 @@ def call_control_view(request: HttpRequest, pk: int, action: str) -> HttpRespons
         return _refused(request, call, action, str(refusal), in_page)
     if in_page:
         return _answer(request, call, in_page=True)
-    messages.success(request, f"{control.DONE[action]}: call to {call.to_display or call.pk}.")
+    messages.success(request, f"{control.done_message(call.adapter_class, action)}: call to "
+                              f"{call.to_display or call.pk}.")
     return _back(request, call)
 
 

@@ -26,6 +26,7 @@ import base64
 import functools
 import itertools
 import json
+import re
 import threading
 import time
 import uuid
@@ -47,13 +48,22 @@ from openapi_core.templating.paths.finders import APICallPathFinder
 from requests.structures import CaseInsensitiveDict
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from voiceapps.providers.options import SPEECH_OPTIONS
 from voiceapps.providers.voicegateway_verbs import verb_problems
 from voiceapps.sandbox import validation as vonage_rules
+from voiceapps.sandbox.jambonz_api import update_call_refusal
 
 # Vendored copies of the providers' documents: tests/fakes/specs/README.md names each source.
 SPECS_DIR = Path(__file__).resolve().parent / "specs"
 KPN_TOKEN_PATH = "/oauth/client_credential/accesstoken"
 CHECKED_FIRST = 50  # requests always checked against the spec (see FakeProvider)
+MAX_DUB_TRACKS = 2  # per call: FreeSWITCH mod_dub's MAX_DUB_TRACKS (mod_dub.h)
+# createCall's `to`: the field each type must give as a string (validateTo).
+_JAMBONZ_TARGETS = {"phone": "number", "teams": "number", "user": "name", "sip": "sipUri"}
+# Create-call fields Voice Gateway documents beyond open-source jambonz's rest:dial, which the
+# catalog offers (voiceapps/providers/options.py): the fake lets them through.
+VOICE_GATEWAY_CALL_FIELDS = frozenset(
+    {"actionHook", "confirmHook", "dtmfCapture", "dtmfHook", "listen", "transcribe"})
 
 
 # -- spec loading ---------------------------------------------------------------------
@@ -261,29 +271,108 @@ def _jambonz_application_update(seen: SeenRequest) -> Reply | None:
     return _jambonz_primary_key_in(_json_object(seen), "application_sid")
 
 
-def _jambonz_whisper(seen: SeenRequest) -> Reply | None:
-    """What the feature server does with a whisper (the API server answers 202 whatever it
-    does): jambonz-feature-server lib/session/call-session.js, _lccWhisper, as in the
-    releases before 0.9.5 that Voice Gateway may run."""
-    whisper = _json_object(seen).get("whisper")
-    if whisper is None:
-        return None
+def _jambonz_create_call(seen: SeenRequest) -> Reply | None:
+    """createCall as jambonz-api-server validates it (validateCreateCall and validateTo in
+    lib/routes/api/accounts.js: a 400 with its `msg`), then as the feature server does
+    (lib/http-routes/api/create-call.js: its schema, and makeTask's check of the body as a
+    rest:dial verb), whose refusal the API server answers with a bare 500."""
+    body = _json_object(seen)
+    to = body.get("to")
+    target = _JAMBONZ_TARGETS.get(to.get("type")) if isinstance(to, dict) else None
+    if not body.get("from"):
+        return Reply(400, {"msg": "missing from parameter"})
+    if target is None or not isinstance(to.get(target), str):  # type: ignore[union-attr]
+        return Reply(400, {"msg": f"missing or invalid to property: {json.dumps(to)}"})
+    if not body.get("application_sid"):
+        # With an application, the API server takes its hooks and speech settings instead.
+        if not all(body.get(name) for name in SPEECH_OPTIONS):
+            return Reply(400, {"msg": "either application_sid or set of " + ", ".join(
+                SPEECH_OPTIONS) + " required"})
+        if not body.get("call_hook"):
+            return Reply(400, {"msg": "either call_hook or application_sid required"})
+        for name in ("call_hook", "call_status_hook"):
+            hook = body.get(name)
+            url = hook.get("url") if isinstance(hook, dict) else hook
+            if hook and not isinstance(url, str):
+                return Reply(400, {"msg": f"{name} must be string or an object containing a "
+                                          "url property"})
+            if hook and not re.match(r"^(https?|wss?):", url):
+                return Reply(400, {"msg": f"{name} url be an absolute url"})
+    dial = {**body, "call_hook": body.get("call_hook") or {"url": "https://application.invalid"}}
+    problems = [(path, why) for path, why in verb_problems([{"rest:dial": dial}])
+                if path.removeprefix("/0/") not in VOICE_GATEWAY_CALL_FIELDS]
+    if problems:
+        seen.server_effect = "the feature server refuses it: " + "; ".join(
+            f"{path}: {why}" for path, why in problems)
+        return Reply(500, "Internal Server Error")
+    return None
+
+
+def _jambonz_update_call(seen: SeenRequest) -> Reply | None:
+    """A live-call update as jambonz-api-server validates it (validateUpdateCall: a 400 with
+    its `msg`), then what the feature server does with a whisper or a dub it accepted (the
+    API server answers 202 whatever that is)."""
+    body = _json_object(seen)
+    refusal = update_call_refusal(body)
+    if refusal:
+        return Reply(400, {"msg": refusal})
+    if body.get("dub"):
+        tracks: set[str] = set()
+        for earlier in seen.earlier:
+            previous = _json_object(earlier).get("dub")
+            if previous:
+                _jambonz_dub(tracks, previous)
+        seen.server_effect = _jambonz_dub(tracks, body["dub"])
+    elif body.get("whisper"):
+        seen.server_effect = _jambonz_whisper(body["whisper"])
+    elif body.get("mute_status"):
+        seen.server_effect = (f"{body['mute_status']}s only during a dial or conference verb, "
+                              "else ignored")  # _lccMuteStatus
+    elif body.get("listen_status"):
+        seen.server_effect = (f"{body['listen_status']} only during a listen verb (or a dial's), "
+                              "else ignored")  # _lccListenStatus
+    return None
+
+
+def _jambonz_whisper(whisper: object) -> str:
+    """jambonz-feature-server lib/session/call-session.js, _lccWhisper, as in the releases
+    before 0.9.5 that Voice Gateway may run: only while a dial or listen verb runs."""
     if isinstance(whisper, str) or (isinstance(whisper, dict) and "url" in whisper):
-        seen.server_effect = "would fetch a webhook"
-        return None
+        return "would fetch a webhook"
     verbs = whisper if isinstance(whisper, list) else [whisper]
     names = [verb.get("verb") for verb in verbs if isinstance(verb, dict)]
     # makeTask runs jambonz's validateVerb on each verb first (lib/tasks/make_task.js).
     problems = verb_problems(verbs)
     if problems:
-        seen.server_effect = "ignored: the verbs break jambonz's specification: " + "; ".join(
+        return "ignored: the verbs break jambonz's specification: " + "; ".join(
             f"{path}: {sentence}" for path, sentence in problems)
-    elif len(names) != len(verbs) or not set(names) <= {"say", "play"}:
-        seen.server_effect = "ignored: only say and play verbs are whispered"
-    else:
-        # Each verb plays once: _lccWhisper sets every verb's loop to 1.
-        seen.server_effect = "plays " + ", ".join(names)
-    return None
+    if len(names) != len(verbs) or not set(names) <= {"say", "play"}:
+        return "ignored: only say and play verbs are whispered"
+    # Each verb plays once: _lccWhisper sets every verb's loop to 1.
+    return "plays " + ", ".join(names) + " only during a dial or listen verb, else ignored"
+
+
+def _jambonz_dub(tracks: set[str], dub: object) -> str:
+    """What the feature server's dub (call-session.js _lccDub, lib/tasks/dub.js) and
+    FreeSWITCH's mod_dub do with one dub, changing the call's `tracks` as they do: a second
+    track of a name, a third track, or a play on no track fails, logged only."""
+    problems = verb_problems([{"dub": dub}])
+    if problems or not isinstance(dub, dict):
+        return "ignored: the dub breaks jambonz's specification: " + "; ".join(
+            f"{path}: {sentence}" for path, sentence in problems)
+    action, track = dub["action"], dub["track"]
+    sound = next((key for key in ("play", "say") if dub.get(key)), "")
+    if action == "addTrack":
+        if track in tracks or len(tracks) >= MAX_DUB_TRACKS:
+            return f"ignored: mod_dub cannot add track {track} (it exists, or two do)"
+        tracks.add(track)
+        return f"plays {sound} on track {track}" if sound else f"adds track {track}"
+    if track not in tracks:
+        return f"ignored: no track {track}"
+    if action == "removeTrack":
+        tracks.discard(track)
+        return f"removes track {track}"
+    return f"{action} on track {track}"
 
 
 Problems = Callable[[Any], list[dict[str, str]]]
@@ -382,8 +471,9 @@ SERVER_RULES: dict[str, tuple[ServerRule, ...]] = {
     "jambonz-swagger.yaml": (
         ServerRule("PUT", "/v1/PhoneNumbers/{PhoneNumberSid}", _jambonz_phone_number_update),
         ServerRule("PUT", "/v1/Applications/{ApplicationSid}", _jambonz_application_update),
-        ServerRule("PUT", _JAMBONZ_CALL, _jambonz_whisper),
-        ServerRule("POST", _JAMBONZ_CALL, _jambonz_whisper),
+        ServerRule("POST", "/v1/Accounts/{AccountSid}/Calls", _jambonz_create_call),
+        ServerRule("PUT", _JAMBONZ_CALL, _jambonz_update_call),
+        ServerRule("POST", _JAMBONZ_CALL, _jambonz_update_call),
     ),
 }
 
@@ -412,6 +502,8 @@ class SeenRequest:
     body: bytes
     operation: str = ""  # the spec's path template ("/v1/calls/{uuid}"), once matched
     server_effect: str = ""  # what the provider's server would do with it (SERVER_RULES)
+    # The requests to the same path before it, for a rule whose server keeps state.
+    earlier: list[SeenRequest] = field(default_factory=list, repr=False)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -582,6 +674,7 @@ class FakeProvider:
             body=handler.rfile.read(length) if length else b"",
         )
         with self._lock:
+            seen.earlier = [request for request in self.requests if request.path == seen.path]
             self.requests.append(seen)
             checked = (len(self.requests) <= CHECKED_FIRST
                        or len(self.requests) % self.check_every == 0)

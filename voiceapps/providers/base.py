@@ -359,6 +359,9 @@ class Provider(abc.ABC):
     # Media operations on a live call it performs: talk, talk_stop, stream, stream_stop, dtmf
     # (each names the method start_talk, stop_talk, start_stream, stop_stream, send_dtmf).
     MEDIA_ACTIONS: ClassVar[frozenset[str]] = frozenset()
+    # What an accepted action does only at some moments of a call (the provider accepts it
+    # always and says nothing when it ignores it), shown with its outcome.
+    ACTION_NOTES: ClassVar[Mapping[str, str]] = {}
     # Keyword parameters start_talk and start_stream take besides the text / URL.
     TALK_PARAMS: ClassVar[frozenset[str]] = frozenset()
     STREAM_PARAMS: ClassVar[frozenset[str]] = frozenset()

@@ -250,7 +250,8 @@ CATALOG: tuple[CallOption, ...] = (
             "thresholdWordCount": whole_number(1, 100),
             "digitCount": whole_number(1, 30),
             "timers": json_object({name: whole_number(0, 120000) for name in AMD_TIMERS}),
-            "recognizer": json_object({}, closed=False),
+            # jambonz's recognizer requires its vendor (verb specification, #recognizer).
+            "recognizer": json_object({"vendor": text()}, ("vendor",), closed=False),
         }, ("actionHook",)),
         VOICE_GATEWAY,
         AMD,

@@ -67,6 +67,10 @@ GATHER_REASONS = frozenset(
 SIGNATURE_TOLERANCE = 300  # seconds, as jambonz's reference verifiers
 # The latest signing time a datetime holds (9999-12-31T23:59:59Z): a later one is no time.
 MAX_SIGNED_TIME = 253_402_300_799
+# The feature server's 422 for a live-call update to a call that has ended (update-call.js).
+SESSION_GONE = "call session is gone"
+# The dub track Callboard plays speech and audio on (mod_dub keeps at most two per call).
+DUB_TRACK = "callboard"
 # Checking an NCCO before any account exists: results then go to a hook somewhere.
 _SOME_HOOK = "https://hook.invalid/action"
 
@@ -121,10 +125,19 @@ class VoiceGatewayProvider(Provider):
     CALL_ACTIONS = frozenset(
         {"hangup", "mute", "unmute", "transfer", "listen_pause", "listen_silence", "listen_resume"}
     )
-    # `whisper` plays a say or play verb once; nothing stops a whisper already playing.
-    MEDIA_ACTIONS = frozenset({"talk", "stream", "dtmf"})
-    # No `loop`: the feature server sets every whispered verb's loop to 1
-    # (jambonz-feature-server lib/session/call-session.js, _lccWhisper).
+    # jambonz answers 202 and then ignores these outside the verbs that can do them
+    # (call-session.js, _lccMuteStatus and _lccListenStatus).
+    ACTION_NOTES = {
+        **dict.fromkeys(("mute", "unmute"), "Voice Gateway mutes only while the call is "
+                        "connected to another party (a connect) or in a conversation, and "
+                        "ignores it at other moments"),
+        **dict.fromkeys(("listen_pause", "listen_silence", "listen_resume"), "Voice Gateway "
+                        "changes the audio stream only while one runs (a connect to a "
+                        "WebSocket), and ignores it at other moments"),
+    }
+    # Speech and audio play on one dub track (_play): a new one, or a stop, ends the last.
+    MEDIA_ACTIONS = frozenset({"talk", "talk_stop", "stream", "stream_stop", "dtmf"})
+    # No `loop`: a dub loops forever or plays once (a boolean), not a count.
     TALK_PARAMS = frozenset({"language"})
     STREAM_PARAMS: frozenset[str] = frozenset()
     ENDPOINTS = {
@@ -169,7 +182,19 @@ class VoiceGatewayProvider(Provider):
 
     def _update(self, provider_call_id: str, body: Mapping[str, Any]) -> None:
         # jambonz takes one operation per request; PUT (POST is the legacy verb).
-        self._request("PUT", f"/Accounts/{self.account.account_sid}/Calls/{provider_call_id}", body)
+        path = f"/Accounts/{self.account.account_sid}/Calls/{provider_call_id}"
+        try:
+            self._request("PUT", path, body)
+        except ProviderError as error:
+            # 404: the API server holds no live call by that sid (accounts.js, updateCall);
+            # 422 "call session is gone": the feature server has just ended it
+            # (update-call.js, retrieveCallSession). Either way the call is over.
+            if error.status == 404 or _session_gone(error):
+                raise ProviderError(
+                    f"{self.label} has already ended this call; its status here changes as soon "
+                    f"as {self.label} reports how it ended.",
+                    status=error.status, detail=error.detail) from None
+            raise
 
     # -- account ------------------------------------------------------------------------
 
@@ -232,8 +257,10 @@ class VoiceGatewayProvider(Provider):
             if error.status == 500 and not error.detail.get("msg"):
                 # The API server turns any refusal by the feature server into a bare 500.
                 error.message += (
-                    " (Voice Gateway answers a bare 500 when it refuses a call, often for "
-                    "an option it does not know)"
+                    f" ({self.label} answers a bare 500 when its feature server refuses a call, "
+                    "often for an option or value its version does not know: place the call "
+                    "again without its options to find which, or ask the gateway's operator "
+                    "for the feature server's log)"
                 )
                 error.args = (error.message,)
             raise
@@ -269,7 +296,7 @@ class VoiceGatewayProvider(Provider):
             try:
                 self._update(provider_call_id, {"call_status": first})
             except ProviderError as error:
-                if error.status != 422:
+                if error.status != 422 or _session_gone(error):
                     raise
                 self._update(provider_call_id, {"call_status": other})
         elif action in ("mute", "unmute"):
@@ -286,38 +313,51 @@ class VoiceGatewayProvider(Provider):
         else:
             self._update(provider_call_id, {"listen_status": action.removeprefix("listen_")})
 
-    def _whisper(self, provider_call_id: str, verb: dict[str, Any], params: Mapping[str, Any],
-                 allowed: frozenset[str]) -> None:
+    def _play(self, provider_call_id: str, sound: dict[str, Any], params: Mapping[str, Any],
+              allowed: frozenset[str], what: str) -> None:
+        """Play `sound` (a dub's `say` or `play`) into the call on Callboard's track.
+
+        Not a whisper: the feature server whispers only while the call runs a dial or listen
+        verb and silently ignores it otherwise (call-session.js, _lccWhisper), which is most of
+        a call. A dub track is mixed into the call's audio whatever verb runs (_lccDub,
+        lib/tasks/dub.js). mod_dub refuses to add a track that exists, so the previous one is
+        removed first: the new sound replaces whatever Callboard still plays.
+        """
         unknown = sorted(set(params) - allowed)
         if unknown:
-            raise ProviderError(f"{self.label} {verb['verb']} does not take {', '.join(unknown)}.")
-        if params.get("language"):
-            # jambonz's specification requires a vendor: "default" is the application's.
-            verb["synthesizer"] = {"vendor": DEFAULT_VENDOR, "language": params["language"]}
-        refusal = verbs_refusal([verb], f"the {verb['verb']} verb")
+            raise ProviderError(f"{self.label} {what} does not take {', '.join(unknown)}.")
+        dub = {"action": "addTrack", "track": DUB_TRACK, **sound}
+        refusal = verbs_refusal([{"verb": "dub", **dub}], "the dub verb")
         if refusal:
             raise refusal
-        # A list of verbs: feature servers before jambonz 0.9.5 take a whisper object that
-        # has a `url` (a play verb has one) for a webhook to fetch the verbs from
-        # (_lccWhisper); a list is played as it is by every version.
-        self._update(provider_call_id, {"whisper": [verb]})
+        self._stop_track(provider_call_id)
+        self._update(provider_call_id, {"dub": dub})
+
+    def _stop_track(self, provider_call_id: str) -> None:
+        # Removing a track that is not there is logged by the feature server, answered 202.
+        self._update(provider_call_id, {"dub": {"action": "removeTrack", "track": DUB_TRACK}})
 
     def start_talk(
         self, app: ApplicationConfig, provider_call_id: str, text: str, **params: Any
     ) -> None:
-        self._whisper(provider_call_id, {"verb": "say", "text": text}, params, self.TALK_PARAMS)
+        say: str | dict[str, Any] = text
+        if params.get("language"):
+            # A dub's say takes a synthesizer whose "default" vendor is the application's.
+            say = {"text": text,
+                   "synthesizer": {"vendor": DEFAULT_VENDOR, "language": params["language"]}}
+        self._play(provider_call_id, {"say": say}, params, self.TALK_PARAMS, "speech")
 
     def stop_talk(self, app: ApplicationConfig, provider_call_id: str) -> None:
-        raise self.unsupported("stopping speech already playing")
+        self._stop_track(provider_call_id)
 
     def start_stream(
         self, app: ApplicationConfig, provider_call_id: str, stream_url: str, **params: Any
     ) -> None:
-        self._whisper(provider_call_id, {"verb": "play", "url": stream_url}, params,
-                      self.STREAM_PARAMS)
+        self._play(provider_call_id, {"play": stream_url}, params, self.STREAM_PARAMS,
+                   "audio")
 
     def stop_stream(self, app: ApplicationConfig, provider_call_id: str) -> None:
-        raise self.unsupported("stopping audio already playing")
+        self._stop_track(provider_call_id)
 
     def send_dtmf(self, app: ApplicationConfig, provider_call_id: str, digits: str) -> None:
         # The feature server sends one SIP INFO per request, whose Signal is a single digit.
@@ -563,6 +603,10 @@ class VoiceGatewayProvider(Provider):
                 **common,
             )
         return ParsedEvent(kind="unknown", raw_status=call_status, **common)
+
+
+def _session_gone(error: ProviderError) -> bool:
+    return SESSION_GONE in str(error.detail.get("msg", ""))
 
 
 def _starts_cloud_recording(verbs: object) -> bool:

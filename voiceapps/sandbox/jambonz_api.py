@@ -62,6 +62,24 @@ UPDATE_VALUES = {
 }
 
 
+def update_call_refusal(body: object) -> str:
+    """The 400 `msg` jambonz-api-server answers a live-call update with (validateUpdateCall
+    in lib/routes/api/accounts.js, for the operations Callboard or the sandbox know), or ""."""
+    if not isinstance(body, dict):
+        return "no valid options supplied to updateCall"
+    given = [name for name in UPDATES if body.get(name)]
+    if not given and not body.get("whisper"):
+        return "no valid options supplied to updateCall"
+    if len(given) > 1 and set(given) != {"call_hook", "child_call_hook"}:
+        return "multiple options are not allowed in updateCall"
+    operation = given[0] if given else ""
+    if operation in UPDATE_VALUES and body[operation] not in UPDATE_VALUES[operation]:
+        return f"invalid {operation}"
+    if operation == "dtmf" and not (isinstance(body["dtmf"], dict) and body["dtmf"].get("digit")):
+        return "invalid dtmf"
+    return ""
+
+
 def _msg(status: int, message: str) -> JsonResponse:
     return JsonResponse({"msg": message}, status=status)
 
@@ -187,27 +205,19 @@ def call_detail(
         return _msg(404, "call not found")
     if request.method == "GET":
         return JsonResponse(_call_object(call))
-    if not isinstance(body, dict):
-        return _msg(400, "no valid options supplied to updateCall")
-    given = [name for name in UPDATES if body.get(name)]
-    if not given and not body.get("whisper"):
-        return _msg(400, "no valid options supplied to updateCall")
-    if len(given) > 1 and set(given) != {"call_hook", "child_call_hook"}:
-        return _msg(400, "multiple options are not allowed in updateCall")
-    operation = given[0] if given else ""
-    if operation in UPDATE_VALUES and body[operation] not in UPDATE_VALUES[operation]:
-        return _msg(400, f"invalid {operation}")
-    if operation == "dtmf" and not (isinstance(body["dtmf"], dict) and body["dtmf"].get("digit")):
-        return _msg(400, "invalid dtmf")
-    if body.get("whisper"):
-        # The feature server runs makeTask (validateVerb) on each verb; a refusal is logged
-        # there and the API has answered already, so only the sandbox's log says so.
-        whisper = body["whisper"] if isinstance(body["whisper"], list) else [body["whisper"]]
-        problems = verb_problems(whisper)
+    refusal = update_call_refusal(body)
+    if refusal:
+        return _msg(400, refusal)
+    operation = next((name for name in UPDATES if body.get(name)), "")
+    verbs = [{"dub": body["dub"]}] if operation == "dub" else body.get("whisper")
+    if verbs:
+        # The feature server runs makeTask (validateVerb) on a whisper's verbs and a dub; a
+        # refusal is logged there and the API has answered already, so only the sandbox's log
+        # says so.
+        problems = verb_problems(verbs if isinstance(verbs, list) else [verbs])
         if problems:
-            engine.logger.warning(
-                "Sandbox call %s: a whisper jambonz refuses: %s", call.uuid, problems[0]
-            )
+            engine.logger.warning("Sandbox call %s: %s jambonz refuses: %s", call.uuid,
+                                  "a dub" if operation == "dub" else "a whisper", problems[0])
     if operation == "call_status":
         if (body["call_status"] == "completed") != call.is_answered:
             return _msg(422, "call is not in the state this call_status ends")

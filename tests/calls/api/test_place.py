@@ -155,6 +155,8 @@ VOICEGATEWAY_BAD = [
     ({"amd": {"actionHook": "/amd", "timers": {"decisionTimeoutMs": -1}}},
      "options.amd.timers.decisionTimeoutMs", "0 to 120000"),
     ({"amd": {"actionHook": "/amd", "recognise": {}}}, "options.amd.recognise", "Not a known"),
+    ({"amd": {"actionHook": "/amd", "recognizer": {"language": "en-US"}}},
+     "options.amd.recognizer.vendor", "required"),
     ({"actionHook": "not a url"}, "options.actionHook", "URL"),
     ({"confirmHook": {"method": "POST"}}, "options.confirmHook", "URL"),
     ({"referHook": {"url": "https://h.example/r", "password": "pw"}},

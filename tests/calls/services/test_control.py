@@ -21,6 +21,7 @@ from tests.factories import CallEventFactory, NccoVersionFactory
 pytestmark = pytest.mark.django_db
 
 VONAGE_LIKE = ["vonage", "kpn", "sandbox"]
+REMOVE_TRACK = {"dub": {"action": "removeTrack", "track": "callboard"}}
 
 
 def setup_for(fake_provider, kind: str):
@@ -226,18 +227,34 @@ def test_voice_gateway_operations(fake_provider, operator):
         {"mute_status": "mute"},
         {"mute_status": "unmute"},
         {"call_hook": {"url": "https://flows.example/vg", "method": "POST"}},
-        {"whisper": [{"verb": "say", "text": "Please hold",
-                      "synthesizer": {"vendor": "default", "language": "de-DE"}}]},
-        {"whisper": [{"verb": "play", "url": "https://audio.example/beep.wav"}]},
+        REMOVE_TRACK,
+        {"dub": {"action": "addTrack", "track": "callboard", "say": {
+            "text": "Please hold", "synthesizer": {"vendor": "default", "language": "de-DE"}}}},
+        REMOVE_TRACK,
+        {"dub": {"action": "addTrack", "track": "callboard",
+                 "play": "https://audio.example/beep.wav"}},
         {"dtmf": {"digit": "1"}},
         {"dtmf": {"digit": "#"}},
         {"listen_status": "pause"},
         {"listen_status": "silence"},
         {"listen_status": "resume"},
     ]
-    whispers = [request for request in setup.fake.requests_to("PUT", call_path(setup, call))
-                if "whisper" in request.json()]
-    assert [request.server_effect for request in whispers] == ["plays say", "plays play"]
+    played = [request.server_effect
+              for request in setup.fake.requests_to("PUT", call_path(setup, call))
+              if request.json().get("dub", {}).get("action") == "addTrack"]
+    assert played == ["plays say on track callboard", "plays play on track callboard"]
+
+
+@pytest.mark.parametrize("action", ["talk_stop", "stream_stop"])
+def test_voice_gateway_stops_what_callboard_plays(fake_provider, operator, action):
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup)
+    control.call_control(actor=operator, call=call, action="stream",
+                         stream_url="https://audio.example/hold.mp3")
+
+    control.call_control(actor=operator, call=call, action=action)
+
+    assert bodies(setup, call)[-1] == REMOVE_TRACK
 
 
 @pytest.mark.parametrize("target", ["ncco", "ncco_document"])
@@ -291,9 +308,8 @@ def test_voice_gateway_refuses_a_transfer_to_an_ncco_it_cannot_run(fake_provider
     assert bodies(setup, call) == []
 
 
-@pytest.mark.parametrize("action", ["earmuff", "unearmuff", "talk_stop", "stream_stop"])
-def test_voice_gateway_has_no_earmuff_and_cannot_stop_a_whisper(fake_provider, operator,
-                                                               action):
+@pytest.mark.parametrize("action", ["earmuff", "unearmuff"])
+def test_voice_gateway_has_no_earmuff(fake_provider, operator, action):
     setup = voicegateway_setup(fake_provider)
     call = live_call(setup)
 
@@ -306,7 +322,7 @@ def test_voice_gateway_has_no_earmuff_and_cannot_stop_a_whisper(fake_provider, o
 @pytest.mark.parametrize(("action", "params", "field"), [
     ("talk", {"text": "Hi", "style": 1}, "style"),
     ("talk", {"text": "Hi", "level": "0.5"}, "level"),
-    # The gateway plays a whisper once whatever its loop says.
+    # A dub loops forever or not at all: no count.
     ("talk", {"text": "Hi", "loop": 2}, "loop"),
     ("stream", {"stream_url": "https://audio.example/beep.wav", "loop": 0}, "loop"),
 ])
@@ -324,8 +340,8 @@ def test_voice_gateway_refuses_what_it_would_ignore(fake_provider, operator, act
 
 ALL_VONAGE = ["hangup", "mute", "unmute", "earmuff", "unearmuff", "transfer", "talk",
               "talk_stop", "stream", "stream_stop", "dtmf"]
-ALL_VG = ["hangup", "mute", "unmute", "transfer", "talk", "stream", "dtmf", "listen_pause",
-          "listen_silence", "listen_resume"]
+ALL_VG = ["hangup", "mute", "unmute", "transfer", "talk", "talk_stop", "stream", "stream_stop",
+          "dtmf", "listen_pause", "listen_silence", "listen_resume"]
 
 
 @pytest.mark.parametrize(("kind", "status", "expected"), [
@@ -433,9 +449,9 @@ def test_a_400_on_an_older_call_is_reported_at_once(fake_provider, operator):
 def test_a_provider_refusal_carries_its_words(fake_provider, operator):
     setup = voicegateway_setup(fake_provider)
     call = live_call(setup)
-    setup.fake.reply("PUT", call_path(setup, call), 404, {"msg": "call not found"})
+    setup.fake.reply("PUT", call_path(setup, call), 400, {"msg": "invalid mute_status"})
 
-    with pytest.raises(control.ControlFailed, match="call not found"):
+    with pytest.raises(control.ControlFailed, match="invalid mute_status"):
         control.call_control(actor=operator, call=call, action="mute")
 
 

@@ -151,13 +151,13 @@ def test_a_refusal_answers_in_the_page_with_the_providers_words(
 ):
     setup = voicegateway_setup(fake_provider)
     call = live_call(setup)
-    setup.fake.reply("PUT", call_path(setup, call), 404, {"msg": "call not found"})
+    setup.fake.reply("PUT", call_path(setup, call), 400, {"msg": "invalid mute_status"})
 
     response = control(client_for(operator_user), call, "mute")
 
     assert response.status_code == 200  # htmx swaps only a 2xx; the content says no
     html = response.content.decode()
-    assert 'class="action-result bad"' in html and "call not found" in html
+    assert 'class="action-result bad"' in html and "invalid mute_status" in html
 
 
 def test_a_conflict_answers_in_the_page(fake_provider, client_for, operator_user):

@@ -79,10 +79,10 @@ def test_voice_gateway_offers_its_own_set(fake_provider, client_for, operator_us
 
     html = page(client_for(operator_user), call)
 
-    assert control_url(call, "earmuff") not in html and control_url(call, "talk_stop") not in html
+    assert control_url(call, "earmuff") not in html and control_url(call, "talk_stop") in html
     assert control_url(call, "listen_pause") in html
     assert 'name="style"' not in html  # Vonage's voice styles do not exist there
-    assert 'name="loop"' not in html  # the gateway plays a whisper once
+    assert 'name="loop"' not in html  # a dub loops forever or not at all
     assert "Voice Gateway fetches jambonz verbs from it" in html
     assert 'name="digits"' in html and "p (a half-second pause)" not in html
 
@@ -149,6 +149,20 @@ def test_hang_up_from_the_page_flashes_and_shows_on_the_timeline(fake_provider, 
     assert "<strong>control</strong>" in html and "<code>hangup</code>" in html
     assert f"Sent by {persona}:" in html
     assert AuditEntry.objects.filter(action="call.hangup", actor=personas[persona]).exists()
+
+
+def test_voice_gateway_mute_says_when_the_gateway_ignores_it(fake_provider, client_for,
+                                                             operator_user):
+    # jambonz answers 202 to a mute and ignores it unless a dial or conference verb runs.
+    call = live_call(voicegateway_setup(fake_provider))
+    client = client_for(operator_user)
+
+    response = client.post(control_url(call, "mute"), follow=True)
+
+    note = ("Voice Gateway mutes only while the call is connected to another party (a connect) "
+            "or in a conversation, and ignores it at other moments")
+    assert flashes(response) == [f"Muted ({note}): call to +31612345678."]
+    assert note in page(client, call)
 
 
 def test_speak_text_from_the_form(fake_provider, client_for, operator_user):
@@ -257,12 +271,15 @@ def test_a_provider_refusal_is_a_flash_with_its_words(fake_provider, client_for,
                                                       operator_user):
     setup = voicegateway_setup(fake_provider)
     call = live_call(setup)
-    setup.fake.reply("PUT", call_path(setup, call), 404, {"msg": "call not found"})
+    # jambonz-api-server holds no live call by that sid: it answers a bare 404.
+    setup.fake.reply("PUT", call_path(setup, call), 404, "Not Found")
 
     response = client_for(operator_user).post(control_url(call, "mute"), follow=True)
 
     [message] = flashes(response)
-    assert message.startswith("Voice Gateway refused to mute:") and "call not found" in message
+    assert message == ("Voice Gateway refused to mute: Voice Gateway has already ended this "
+                       "call; its status here changes as soon as Voice Gateway reports how it "
+                       "ended.")
     assert '<span class="pill bad">refused</span>' in response.content.decode()
 
 

@@ -177,7 +177,8 @@ def test_jambonz_create_call_without_from_and_a_made_up_call_status_are_violatio
 
 NUMBER = "/v1/PhoneNumbers/5f2a0b1c-2d3e-4f50-8a6b-7c8d9e0f1a2b"
 APPLICATION = "/v1/Applications/c1a2b3c4-d5e6-4f70-8192-a3b4c5d6e7f8"
-CALL = "/v1/Accounts/9351f46a-678c-43f5-b8a6-d4eb58d131af/Calls/9210add6-4b2c-4b1e"
+ACCOUNT_SID = "9351f46a-678c-43f5-b8a6-d4eb58d131af"
+CALL = f"/v1/Accounts/{ACCOUNT_SID}/Calls/9210add6-4b2c-4b1e"
 APP_SID = "c1a2b3c4-d5e6-4f70-8192-a3b4c5d6e7f8"
 
 
@@ -202,6 +203,10 @@ def put(fake, path, body):
      "primary key phone_number_sid is immutable"),
     (APPLICATION, {"application_sid": APP_SID, "name": "x"}, 400,
      "primary key application_sid is immutable"),
+    (CALL, {"mute_status": "mute", "listen_status": "pause"}, 400,
+     "multiple options are not allowed in updateCall"),
+    (CALL, {"dtmf": {"duration": 250}}, 400, "invalid dtmf"),
+    (CALL, {}, 400, "no valid options supplied to updateCall"),
 ])  # fmt: skip
 def test_jambonz_updates_the_server_refuses_are_refused_as_it_answers(jambonz, path, body,
                                                                       status, msg):
@@ -222,10 +227,11 @@ def test_jambonz_updates_the_swagger_wrongly_refuses_are_accepted(jambonz):
 
 
 @pytest.mark.parametrize(("whisper", "effect"), [
-    ([{"verb": "play", "url": "https://a.example/x.wav"}], "plays play"),
+    ([{"verb": "play", "url": "https://a.example/x.wav"}],
+     "plays play only during a dial or listen verb, else ignored"),
     ([{"verb": "say", "text": "Hi"}, {"verb": "play", "url": "https://a.example/x.wav"}],
-     "plays say, play"),
-    ({"verb": "say", "text": "Hi"}, "plays say"),
+     "plays say, play only during a dial or listen verb, else ignored"),
+    ({"verb": "say", "text": "Hi"}, "plays say only during a dial or listen verb, else ignored"),
     ({"verb": "play", "url": "https://a.example/x.wav"}, "would fetch a webhook"),
     ("https://a.example/verbs", "would fetch a webhook"),
     ([{"verb": "gather"}], "ignored: only say and play verbs are whispered"),
@@ -322,3 +328,60 @@ def test_an_application_webhook_connect_timeout_is_checked_as_the_server_names_i
 
     assert [response.status_code for response in responses] == [201, 400]
     assert "connect_timeout" in fake.violations[0]
+
+def test_jambonz_dub_tracks_are_kept_per_call_as_mod_dub_keeps_them(jambonz):
+    add = {"action": "addTrack", "track": "a", "play": "https://a.example/x.wav"}
+    remove = {"action": "removeTrack", "track": "a"}
+    for dub in (add, add, {"action": "addTrack", "track": "b"},
+                {"action": "addTrack", "track": "c"}, remove, remove, add,
+                {"action": "playOnTrack", "track": "b", "play": "https://a.example/y.wav"},
+                {"action": "addTrack", "track": 7}):
+        put(jambonz, CALL, {"dub": dub})
+
+    assert [request.server_effect for request in jambonz.requests] == [
+        "plays play on track a",
+        "ignored: mod_dub cannot add track a (it exists, or two do)",
+        "adds track b",
+        "ignored: mod_dub cannot add track c (it exists, or two do)",
+        "removes track a",
+        "ignored: no track a",
+        "plays play on track a",
+        "playOnTrack on track b",
+        "ignored: the dub breaks jambonz's specification: /0/track: dub: track must be a string.",
+    ]
+    assert jambonz.violations == []
+
+
+JAMBONZ_CALL = {"from": "+15083728299", "to": {"type": "phone", "number": "+16172375089"},
+                "application_sid": APP_SID}
+
+
+@pytest.mark.parametrize(("changes", "status", "refusal"), [
+    ({"from": ""}, 400, "missing from parameter"),
+    ({"to": {"type": "sip", "number": "+1617"}}, 400, "missing or invalid to property"),
+    ({"application_sid": None, "call_hook": {"url": "https://a.example/hook"}}, 400,
+     "either application_sid or set of speech_synthesis_vendor"),
+    ({"amd": {"actionHook": "/amd", "recognizer": {"language": "en-US"}}}, 500,
+     "/0/amd/recognizer: recognizer needs vendor"),
+    ({"ringTimeout": 30}, 500, "/0/ringTimeout: rest:dial has no property 'ringTimeout'"),
+])  # fmt: skip
+def test_jambonz_create_call_is_refused_as_the_api_and_feature_servers_refuse_it(
+        jambonz, changes, status, refusal):
+    response = requests.post(f"{jambonz.url}/v1/Accounts/{ACCOUNT_SID}/Calls",
+                             json={key: value for key, value in {**JAMBONZ_CALL, **changes}
+                                   .items() if value is not None},
+                             headers={"Authorization": "Bearer key"}, timeout=2)
+
+    assert response.status_code == status
+    said = response.json()["msg"] if status == 400 else jambonz.requests[0].server_effect
+    assert refusal in said
+    assert len(jambonz.violations) == 1 and "the server refuses it" in jambonz.violations[0]
+
+
+def test_jambonz_create_call_takes_voice_gateways_own_fields(jambonz):
+    response = requests.post(f"{jambonz.url}/v1/Accounts/{ACCOUNT_SID}/Calls",
+                             json={**JAMBONZ_CALL, "dtmfHook": "/dtmf", "timeout": 30},
+                             headers={"Authorization": "Bearer key"}, timeout=2)
+
+    assert response.status_code == 201
+    assert jambonz.violations == []

@@ -148,8 +148,10 @@ def test_without_application_or_url_there_is_nothing_to_run():
          "Voice Gateway rejected the request (480): no available feature servers at this time",
          True),
         (Reply(500, None),
-         "Voice Gateway had a server error (500) (Voice Gateway answers a bare 500 when it "
-         "refuses a call, often for an option it does not know)", True),
+         "Voice Gateway had a server error (500) (Voice Gateway answers a bare 500 when its "
+         "feature server refuses a call, often for an option or value its version does not "
+         "know: place the call again without its options to find which, or ask the gateway's "
+         "operator for the feature server's log)", True),
         (Reply(401, "Unauthorized"), "Voice Gateway refused the credentials (401): Unauthorized",
          False),
     ],
@@ -349,6 +351,21 @@ def test_hangup_of_a_call_that_is_gone_is_reported(fake_provider):
         VoiceGatewayProvider(account).update_call(APP, CALL_SID, "hangup")
 
     assert caught.value.status == 404
+    assert caught.value.message.startswith("Voice Gateway has already ended this call")
+    assert len(call_bodies(fake)) == 1
+
+
+def test_hangup_of_a_call_that_has_just_ended_says_so_and_tries_nothing_else(fake_provider):
+    fake, account = start_voicegateway(fake_provider)
+    fake.reply("PUT", f"{CALLS}/{CALL_SID}", 422,
+               {"msg": f"call session is gone for call_sid {CALL_SID}"})
+
+    with pytest.raises(ProviderError) as caught:
+        VoiceGatewayProvider(account).update_call(APP, CALL_SID, "hangup")
+
+    assert caught.value.message == (
+        "Voice Gateway has already ended this call; its status here changes as soon as Voice "
+        "Gateway reports how it ended.")
     assert len(call_bodies(fake)) == 1
 
 
@@ -365,52 +382,74 @@ def test_one_operation_per_request(fake_provider):
     vg.start_stream(APP, CALL_SID, "https://example.com/beep.wav")
     vg.send_dtmf(APP, CALL_SID, "1")
 
+    remove = {"dub": {"action": "removeTrack", "track": "callboard"}}
     assert call_bodies(fake) == [
         {"mute_status": "mute"},
         {"mute_status": "unmute"},
         {"call_hook": {"url": "https://callboard.example/hooks/next", "method": "POST"}},
         {"listen_status": "pause"},
         {"listen_status": "resume"},
-        {"whisper": [{"verb": "say", "text": "Please hold"}]},
-        {"whisper": [{"verb": "play", "url": "https://example.com/beep.wav"}]},
+        remove,
+        {"dub": {"action": "addTrack", "track": "callboard", "say": "Please hold"}},
+        remove,
+        {"dub": {"action": "addTrack", "track": "callboard",
+                 "play": "https://example.com/beep.wav"}},
         {"dtmf": {"digit": "1"}},
     ]
 
 
-def test_speech_and_audio_are_whispered_as_verbs_the_gateway_plays(fake_provider):
+def test_speech_and_audio_play_whatever_verb_the_call_runs(fake_provider):
+    # A whisper plays only while the call runs a dial or listen verb; a dub track always.
     fake, account = start_voicegateway(fake_provider)
     vg = VoiceGatewayProvider(account)
 
     vg.start_talk(APP, CALL_SID, "Please hold", language="nl-NL")
     vg.start_stream(APP, CALL_SID, "https://example.com/beep.wav")
+    vg.start_talk(APP, CALL_SID, "Still there?")
 
     sent = fake.requests_to("PUT", f"{CALLS}/{CALL_SID}")
-    assert [request.server_effect for request in sent] == ["plays say", "plays play"]
-    # jambonz's specification requires the synthesizer's vendor: "default" is the application's.
+    played = [request.server_effect for request in sent
+              if request.json()["dub"]["action"] == "addTrack"]
+    assert played == ["plays say on track callboard", "plays play on track callboard",
+                      "plays say on track callboard"]
+    # jambonz's say resolves the synthesizer's vendor "default" to the application's.
     synthesizer = {"vendor": "default", "language": "nl-NL"}
-    assert sent[0].json()["whisper"] == [
-        {"verb": "say", "text": "Please hold", "synthesizer": synthesizer}]
+    assert sent[1].json()["dub"]["say"] == {"text": "Please hold", "synthesizer": synthesizer}
 
 
-def test_a_whisper_jambonz_would_refuse_is_not_sent(fake_provider):
+@pytest.mark.parametrize("stop", [VoiceGatewayProvider.stop_talk,
+                                  VoiceGatewayProvider.stop_stream])
+def test_stopping_speech_or_audio_removes_callboards_track(fake_provider, stop):
+    fake, account = start_voicegateway(fake_provider)
+    vg = VoiceGatewayProvider(account)
+    vg.start_stream(APP, CALL_SID, "https://example.com/hold-music.mp3")
+
+    stop(vg, APP, CALL_SID)
+
+    last = fake.requests_to("PUT", f"{CALLS}/{CALL_SID}")[-1]
+    assert last.json() == {"dub": {"action": "removeTrack", "track": "callboard"}}
+    assert last.server_effect == "removes track callboard"
+
+
+def test_a_dub_jambonz_would_refuse_is_not_sent(fake_provider):
     fake, account = start_voicegateway(fake_provider)
     vg = VoiceGatewayProvider(account)
 
     with pytest.raises(ProviderError) as refused:
         vg.start_stream(APP, CALL_SID, 42)  # type: ignore[arg-type]
 
-    assert "/0/url: play: url must be one of string, array" in str(refused.value)
+    assert "/0/play: dub: play must be a string" in str(refused.value)
     assert fake.requests_to("PUT", f"{CALLS}/{CALL_SID}") == []
 
 
 @pytest.mark.parametrize(
-    "whisper",
+    "play",
     [lambda vg: vg.start_talk(APP, CALL_SID, "Hi", loop=3),
      lambda vg: vg.start_stream(APP, CALL_SID, "https://example.com/beep.wav", loop=0)],
 )  # fmt: skip
-def test_loop_is_refused_since_the_gateway_plays_a_whisper_once(whisper):
+def test_loop_is_refused_since_a_dub_loops_forever_or_not_at_all(play):
     with pytest.raises(ProviderError, match="does not take loop"):
-        whisper(offline())
+        play(offline())
 
 
 @pytest.mark.parametrize(
@@ -419,8 +458,6 @@ def test_loop_is_refused_since_the_gateway_plays_a_whisper_once(whisper):
         (lambda vg: vg.update_call(APP, CALL_SID, "earmuff"), "does not support the call action"),
         (lambda vg: vg.update_call(APP, CALL_SID, "transfer", ncco=[{"action": "talk"}]),
          "not an NCCO"),
-        (lambda vg: vg.stop_talk(APP, CALL_SID), "does not support stopping speech"),
-        (lambda vg: vg.stop_stream(APP, CALL_SID), "does not support stopping audio"),
     ],
 )  # fmt: skip
 def test_operations_voice_gateway_lacks_say_so(operation, message):
