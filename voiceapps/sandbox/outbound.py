@@ -58,10 +58,17 @@ def host_allowed(url: str) -> bool:
     """True when `url` is http(s) to a host and port SANDBOX_ALLOWED_HOSTS names together."""
     try:
         parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        default_port = 443 if parts.scheme == "https" else 80
+        port = parts.port or default_port
+        sent_to = urllib3.util.parse_url(url)  # a LocationParseError is a ValueError
     except ValueError:
         return False
     if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    # urllib3 sends the request, and reads some URLs as another host than urlsplit does: a
+    # backslash ends its host ("http://10.0.0.5\@127.0.0.1:8000/" goes to 10.0.0.5:80).
+    sent_host = (sent_to.host or "").strip("[]").lower()
+    if (sent_host, sent_to.port or default_port) != (parts.hostname.lower(), port):
         return False
     return (parts.hostname.lower(), port) in {
         _split_entry(entry) for entry in settings.SANDBOX_ALLOWED_HOSTS}
