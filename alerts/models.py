@@ -23,8 +23,12 @@ def masked_target(kind: str, target: str) -> str:
     webhook's URL is its credential (pages, the API and the audit log show this)."""
     if kind == ChannelKind.EMAIL:
         return target
-    parts = urlsplit(target)
-    return f"{parts.scheme}://{parts.netloc}/…{target[-4:]}"
+    return f"{urlsplit(target).scheme}://{url_host(target)}/…{target[-4:]}"
+
+
+def url_host(url: str) -> str:
+    """The URL's host and port as shown in words: never a user name or password before it."""
+    return urlsplit(url).netloc.rpartition("@")[2]
 
 
 class AlertChannel(models.Model):
