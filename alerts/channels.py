@@ -21,9 +21,9 @@ import requests
 from django.conf import settings
 from django.core.mail import send_mail
 
-from alerts.models import AlertChannel, ChannelKind, url_host
+from alerts.models import AlertChannel, ChannelKind
 from portal import crypto
-from portal.urlsafety import UnsafeUrl, guard_session
+from portal.urlsafety import UnsafeUrl, guard_session, url_host
 
 TIMEOUT = (3.05, 10.0)  # connect, read: a channel never holds the evaluation long
 

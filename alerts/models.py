@@ -11,6 +11,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from portal.urlsafety import url_host
+
 
 class ChannelKind(models.TextChoices):
     EMAIL = "email", "E-mail"
@@ -24,12 +26,6 @@ def masked_target(kind: str, target: str) -> str:
     if kind == ChannelKind.EMAIL:
         return target
     return f"{urlsplit(target).scheme}://{url_host(target)}/…{target[-4:]}"
-
-
-def url_host(url: str) -> str:
-    """The URL's host and port as shown in words: never a user name or password before it."""
-    return urlsplit(url).netloc.rpartition("@")[2]
-
 
 class AlertChannel(models.Model):
     """Where notifications go: e-mail addresses, a Slack incoming webhook, or any URL that
