@@ -51,3 +51,15 @@ def test_a_url_two_parsers_read_as_two_hosts_is_refused(db, settings, internal_s
 
     assert internal_service == []
     assert reply.refused and "SANDBOX_ALLOWED_HOSTS" in reply.problem
+
+
+def test_a_refused_callback_names_its_host_without_the_urls_credentials(db, settings, caplog):
+    # The reason becomes an error event on the call's page, which every role reads.
+    settings.SANDBOX_ALLOWED_HOSTS = ["127.0.0.1:8000"]
+
+    reply = outbound.send(account=ProviderAccountFactory(sandbox=True), application_id="app",
+                          url="http://ops:hunter2-typed@10.0.0.5:8080/answer", method="GET",
+                          payload={}, what="answer")
+
+    assert reply.refused and "10.0.0.5:8080" in reply.problem
+    assert "hunter2" not in reply.problem and "hunter2" not in caplog.text

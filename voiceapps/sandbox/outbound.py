@@ -25,7 +25,7 @@ from django.conf import settings
 
 from portal import crypto
 from portal.jsontext import JsonRefused, json_parse
-from portal.urlsafety import sender_pools
+from portal.urlsafety import sender_pools, url_host
 from voiceapps.models import ProviderAccount
 
 logger = logging.getLogger("voiceapps.sandbox")
@@ -139,7 +139,7 @@ def send(
                    "port are not in SANDBOX_ALLOWED_HOSTS.")
         logger.warning("Sandbox refused a request: %s", problem)
         return Reply(None, None, problem, refused=True)
-    host = urlsplit(url).netloc  # host_allowed has read it
+    host = url_host(url)  # host_allowed has read it
 
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     if method.upper() == "GET":
@@ -183,7 +183,7 @@ def send(
 
 def _shown_host(url: object) -> str:
     try:
-        return urlsplit(url).netloc if isinstance(url, str) else "?"
+        return url_host(url) if isinstance(url, str) else "?"
     except ValueError:  # no URL: an unclosed "["
         return repr(url[:100])
 
