@@ -23,7 +23,8 @@ from django.core.mail import send_mail
 
 from alerts.models import AlertChannel, ChannelKind
 from portal import crypto
-from portal.urlsafety import UnsafeUrl, guard_session, url_host
+from portal.redaction import url_host
+from portal.urlsafety import UnsafeUrl, guard_session
 
 TIMEOUT = (3.05, 10.0)  # connect, read: a channel never holds the evaluation long
 

@@ -11,7 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from portal.urlsafety import url_host
+from portal.redaction import url_host
 
 
 class ChannelKind(models.TextChoices):

@@ -61,12 +61,6 @@ def check_outbound_url(url: str) -> None:
         _check_address(address, host=host, port=port)
 
 
-def url_host(url: str) -> str:
-    """The URL's host and port as errors and logs name it: never a user name or password
-    written before it, which are a credential."""
-    return urlsplit(url).netloc.rpartition("@")[2]
-
-
 def is_public_address(address: IPAddress) -> bool:
     """False for every address that belongs to a private or special-purpose network."""
     if isinstance(address, ipaddress.IPv6Address):

@@ -25,8 +25,7 @@ import urllib3
 from prometheus_client import Counter, Histogram
 
 from portal.jsontext import JsonRefused, json_parse, without_nul
-from portal.redaction import MASK, SECRET_KEYS, scrub
-from portal.urlsafety import url_host
+from portal.redaction import MASK, SECRET_KEYS, scrub, url_host
 from voiceapps.providers.wire import (
     OutboundGuard,
     ProviderError,

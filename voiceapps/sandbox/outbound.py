@@ -25,7 +25,8 @@ from django.conf import settings
 
 from portal import crypto
 from portal.jsontext import JsonRefused, json_parse
-from portal.urlsafety import sender_pools, url_host
+from portal.redaction import url_host
+from portal.urlsafety import sender_pools
 from voiceapps.models import ProviderAccount
 
 logger = logging.getLogger("voiceapps.sandbox")
