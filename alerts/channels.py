@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -24,6 +23,7 @@ from django.core.mail import send_mail
 
 from alerts.models import AlertChannel, ChannelKind
 from portal import crypto
+from portal.redaction import url_host
 from portal.urlsafety import UnsafeUrl, guard_session
 
 TIMEOUT = (3.05, 10.0)  # connect, read: a channel never holds the evaluation long
@@ -39,7 +39,7 @@ class Message:
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
     session = guard_session(requests.Session())
-    host = urlsplit(url).netloc
+    host = url_host(url)
     try:
         # Streamed and closed unread: the status is all we need, and a receiver's long or
         # endless answer must not hold the worker.

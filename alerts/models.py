@@ -11,6 +11,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from portal.redaction import url_host
+
 
 class ChannelKind(models.TextChoices):
     EMAIL = "email", "E-mail"
@@ -23,9 +25,7 @@ def masked_target(kind: str, target: str) -> str:
     webhook's URL is its credential (pages, the API and the audit log show this)."""
     if kind == ChannelKind.EMAIL:
         return target
-    parts = urlsplit(target)
-    return f"{parts.scheme}://{parts.netloc}/…{target[-4:]}"
-
+    return f"{urlsplit(target).scheme}://{url_host(target)}/…{target[-4:]}"
 
 class AlertChannel(models.Model):
     """Where notifications go: e-mail addresses, a Slack incoming webhook, or any URL that

@@ -16,11 +16,12 @@ from portal.csvfiles import Echo, csv_cell
 
 def _csv(filename: str, header: list[str], rows: Iterator[list]) -> StreamingHttpResponse:
     """A download of `rows` under `header`, every cell through csv_cell: a contact's raw number
-    or a problem quoting it is text a person typed into the file."""
+    or a problem quoting it is text a person typed into the file, and so is a custom column's
+    name in the header."""
     writer = csv.writer(Echo())
     phone = [name == "number" for name in header]
     lines = chain(
-        [writer.writerow(header)],
+        [writer.writerow([csv_cell(name) for name in header])],
         (writer.writerow([csv_cell(value, is_phone=is_phone)
                           for value, is_phone in zip(row, phone, strict=True)]) for row in rows),
     )

@@ -145,6 +145,12 @@ class CallboardOIDCBackend(OIDCAuthenticationBackend):
             logger.warning("Single sign-on failed: %s", exc)
             return None
 
+    def get_user(self, user_id: int) -> User | None:
+        # The library's finds a deactivated user too; ModelBackend's does not, and so a
+        # deactivated user's session ends at its next request, however it was signed in.
+        user = super().get_user(user_id)
+        return user if user is not None and user.is_active else None
+
     def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:
         payload = super().verify_token(token, **kwargs)
         audience = payload.get("aud")

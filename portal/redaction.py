@@ -8,6 +8,7 @@ path token (`/hooks/<token>/…`) is masked in log lines and anywhere a non-admi
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 MASK = "••••"
 # Keys whose values are removed from recorded bodies, error details, headers and audit rows:
@@ -64,3 +65,9 @@ def scrub(value: Any, *, keep_last4: bool = False) -> Any:
 def redact_hook_tokens(text: str) -> str:
     """`text` with the token of every `/hooks/<token>/…` path in it masked."""
     return _HOOK_TOKEN.sub(r"\1" + MASK, text)
+
+
+def url_host(url: str) -> str:
+    """The URL's host and port as errors and logs name it: never a user name or password
+    written before it, which are a credential."""
+    return urlsplit(url).netloc.rpartition("@")[2]

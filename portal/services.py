@@ -259,8 +259,9 @@ def api_token_create(
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with its only plaintext copy, to show once.
 
-    `scope` defaults to the owner's role, `expires_at` to API_TOKEN_DAYS from now; `accounts`
-    None: every account, a list (even empty): only those.
+    `scope` defaults to the owner's role, `expires_at` to API_TOKEN_DAYS from now (or the
+    request's token's expiry, if sooner); `accounts` None: every account, a list (even
+    empty): only those.
     """
     name = name.strip()
     if not name:
@@ -270,7 +271,15 @@ def api_token_create(
     _token_scope_check(actor=actor, user=user, scope=scope, accounts=accounts)
     now = timezone.now()
     latest = now + timedelta(days=settings.API_TOKEN_MAX_DAYS)
+    creator = actor.token
+    # A token makes no token that outlives it: a leaked one would leave a lasting one behind.
+    if creator is not None and expires_at is not None and expires_at > creator.expires_at:
+        raise ValidationError({"expires_at": "This request's token expires on "
+                                             f"{creator.expires_at:%Y-%m-%d %H:%M} UTC; a token "
+                                             "it creates must expire by then."})
     expires_at = expires_at or now + timedelta(days=settings.API_TOKEN_DAYS)
+    if creator is not None:
+        expires_at = min(expires_at, creator.expires_at)
     if not now < expires_at <= latest:
         raise ValidationError({"expires_at": "Pick an expiry date after today and at most "
                                              f"{settings.API_TOKEN_MAX_DAYS} days away."})

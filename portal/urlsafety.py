@@ -32,6 +32,9 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 ALLOWED_SCHEMES = ("http", "https")
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# Internal, though the ipaddress of some Pythons calls them global: local-use NAT64 (RFC 8215;
+# where it holds the IPv4 address depends on the network's prefix length) and site-local.
+_INTERNAL_V6 = (ipaddress.IPv6Network("64:ff9b:1::/48"), ipaddress.IPv6Network("fec0::/10"))
 
 
 class UnsafeUrl(ValueError):
@@ -69,6 +72,8 @@ def is_public_address(address: IPAddress) -> bool:
             embedded = address.teredo[1]
         if embedded is not None:
             return is_public_address(embedded)
+        if any(address in network for network in _INTERNAL_V6):
+            return False
     # is_global is False for private, loopback, link-local, reserved, unspecified and
     # shared (carrier NAT) space; multicast has global ranges, so it is refused separately.
     return address.is_global and not address.is_multicast

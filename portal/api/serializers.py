@@ -174,7 +174,8 @@ class ApiTokenCreateSerializer(StrictSerializer):
         choices=TokenScope.choices, required=False,
         help_text="read, operate or admin, at most your role's; default: your role's.")
     expires_at = serializers.DateTimeField(
-        required=False, help_text="Default: API_TOKEN_DAYS (90) days from now.")
+        required=False, help_text="Default: API_TOKEN_DAYS (90) days from now. A token made "
+        "with a token expires no later than that token.")
     accounts = serializers.PrimaryKeyRelatedField(
         queryset=_ACCOUNTS, many=True, required=False, allow_null=True, allow_empty=False,
         help_text="Limit the token to these provider accounts' calls; leave out for all.")

@@ -28,6 +28,9 @@ INTERNAL_URLS = [
     "http://[2002:7f00:1::1]/",  # 6to4 around 127.0.0.1
     "http://[64:ff9b::a00:1]/",  # NAT64 around 10.0.0.1
     "http://2130706433/",  # 127.0.0.1 as one decimal number
+    # Global to Python 3.11's ipaddress, internal all the same:
+    "http://[64:ff9b:1::a9fe:a9fe]/",  # local-use NAT64 (RFC 8215) around 169.254.169.254
+    "http://[fec0::1]/",  # site-local, deprecated but still routed on some networks
 ]
 
 

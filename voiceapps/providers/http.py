@@ -18,14 +18,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import IO, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import urllib3
 from prometheus_client import Counter, Histogram
 
 from portal.jsontext import JsonRefused, json_parse, without_nul
-from portal.redaction import MASK, SECRET_KEYS, scrub
+from portal.redaction import MASK, SECRET_KEYS, scrub, url_host
 from voiceapps.providers.wire import (
     OutboundGuard,
     ProviderError,
@@ -114,11 +114,11 @@ class HttpClient:
         headers = {"Accept": "application/json", **(headers or {})}
         recorded = RecordedRequest(
             method=method,
-            url=url,
+            url=urlunsplit(urlsplit(url)._replace(netloc=url_host(url))),  # shown on call pages
             headers=_masked_headers(headers),
             body=scrub(json if json is not None else data),
         )
-        host = urlsplit(url).netloc
+        host = url_host(url)
         started = time.monotonic()
         refused = self.guard.refusal if self.guard else ()
         for attempt in range(self.connect_retries + 1):
@@ -195,7 +195,7 @@ class HttpClient:
         except refused as exc:
             raise ProviderError(str(exc)) from None
         except requests.RequestException as exc:
-            raise self._transport_error(exc, urlsplit(url).netloc, attempts=1) from exc
+            raise self._transport_error(exc, url_host(url), attempts=1) from exc
         with response:
             logger.info("%s GET %s -> %s", self.label, _path(url), response.status_code)
             if not 200 <= response.status_code < 300:
@@ -256,7 +256,7 @@ def _never_connected(exc: Exception) -> bool:
 def _path(url: str) -> str:
     # Logged without the query string: it is the one place a secret could hide in a URL.
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    return f"{parts.scheme}://{url_host(url)}{parts.path}"
 
 
 def _masked_headers(headers: Mapping[str, str]) -> dict[str, str]:

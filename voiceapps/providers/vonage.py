@@ -615,7 +615,10 @@ class VonageProvider(Provider):
             expected = webhook.body_sha256
         if not hmac.compare_digest(str(claims["payload_hash"]).lower(), expected):
             return webhook.refuse("tampered: payload_hash does not match the body", signed_at)
-        replay_key = claims.get("jti") or "sha256:" + hashlib.sha256(token.encode()).hexdigest()
+        # Without a jti, the signature's bytes: PyJWT also takes the token with base64
+        # padding added, the same signature spelled anew for a replay.
+        signature = jwt.utils.base64url_decode(token.rpartition(".")[2])
+        replay_key = claims.get("jti") or "sha256:" + hashlib.sha256(signature).hexdigest()
         return webhook.accept("signed", signed_at, replay_key=str(replay_key))
 
     def parse_event(self, payload: Mapping[str, Any]) -> ParsedEvent:

@@ -25,6 +25,7 @@ from django.conf import settings
 
 from portal import crypto
 from portal.jsontext import JsonRefused, json_parse
+from portal.redaction import url_host
 from portal.urlsafety import sender_pools
 from voiceapps.models import ProviderAccount
 
@@ -58,10 +59,17 @@ def host_allowed(url: str) -> bool:
     """True when `url` is http(s) to a host and port SANDBOX_ALLOWED_HOSTS names together."""
     try:
         parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        default_port = 443 if parts.scheme == "https" else 80
+        port = parts.port or default_port
+        sent_to = urllib3.util.parse_url(url)  # a LocationParseError is a ValueError
     except ValueError:
         return False
     if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    # urllib3 sends the request, and reads some URLs as another host than urlsplit does: a
+    # backslash ends its host ("http://10.0.0.5\@127.0.0.1:8000/" goes to 10.0.0.5:80).
+    sent_host = (sent_to.host or "").strip("[]").lower()
+    if (sent_host, sent_to.port or default_port) != (parts.hostname.lower(), port):
         return False
     return (parts.hostname.lower(), port) in {
         _split_entry(entry) for entry in settings.SANDBOX_ALLOWED_HOSTS}
@@ -132,7 +140,7 @@ def send(
                    "port are not in SANDBOX_ALLOWED_HOSTS.")
         logger.warning("Sandbox refused a request: %s", problem)
         return Reply(None, None, problem, refused=True)
-    host = urlsplit(url).netloc  # host_allowed has read it
+    host = url_host(url)  # host_allowed has read it
 
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     if method.upper() == "GET":
@@ -176,7 +184,7 @@ def send(
 
 def _shown_host(url: object) -> str:
     try:
-        return urlsplit(url).netloc if isinstance(url, str) else "?"
+        return url_host(url) if isinstance(url, str) else "?"
     except ValueError:  # no URL: an unclosed "["
         return repr(url[:100])
 
