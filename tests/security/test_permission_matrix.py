@@ -120,6 +120,7 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "forwarding_log_live": {"GET": ADMIN},
     "forwarding_secret": {"POST": ADMIN},
     "forwarding_enable": {"POST": ADMIN},
+    "forwarding_disable": {"POST": ADMIN},
     "forwarding_delete": {"POST": ADMIN},
     "forwarding_replay": {"POST": ADMIN},
     "forwarding_delivery_replay": {"POST": ADMIN},

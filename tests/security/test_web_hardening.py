@@ -25,6 +25,10 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "x" * 20 + "production-like-secret-key-0123456789-abcdefghijkl",
     "ALLOWED_HOSTS": "callboard.example.com",
     "PUBLIC_BASE_URL": "https://callboard.example.com",
+    # Shared by every node, as in production (otherwise callboard.W001/W002 rightly warn when
+    # the test run's own DATABASE_URL is a server).
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
 }
 
 
