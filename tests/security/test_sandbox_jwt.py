@@ -42,8 +42,9 @@ def test_a_jwt_without_exp_lasts_fifteen_minutes_from_its_iat(client, sandbox_ap
         assert not SandboxCall.objects.exists() and player.scheduled() == []
 
 
-def test_iat_and_exp_written_as_strings_of_digits_are_read_as_numbers(client, sandbox_app,  # noqa: F811
-                                                                       player):
+def test_iat_and_exp_written_as_strings_of_digits_are_read_as_numbers(
+    client, sandbox_app, player  # noqa: F811
+):
     now = int(time.time())
     fresh = app_jwt(iat=str(now), exp=str(now + 900))
     stale = app_jwt(iat=str(now - 3600), exp=None)
