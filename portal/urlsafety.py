@@ -33,8 +33,14 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 ALLOWED_SCHEMES = ("http", "https")
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 # Internal, though the ipaddress of some Pythons calls them global: local-use NAT64 (RFC 8215;
-# where it holds the IPv4 address depends on the network's prefix length) and site-local.
-_INTERNAL_V6 = (ipaddress.IPv6Network("64:ff9b:1::/48"), ipaddress.IPv6Network("fec0::/10"))
+# where it holds the IPv4 address depends on the network's prefix length), site-local and
+# IPv4-compatible (::a.b.c.d, deprecated by RFC 4291 2.5.5.1: a host or tunnel that still
+# takes it reaches the IPv4 address, loopback and private ones included).
+_INTERNAL_V6 = (
+    ipaddress.IPv6Network("64:ff9b:1::/48"),
+    ipaddress.IPv6Network("fec0::/10"),
+    ipaddress.IPv6Network("::/96"),
+)
 
 
 class UnsafeUrl(ValueError):

@@ -54,6 +54,12 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "portal/password_reset_email.txt"
     subject_template_name = "portal/password_reset_subject.txt"
 
+    @property
+    def extra_email_context(self) -> dict[str, str]:
+        # The link is built from PUBLIC_BASE_URL, never the request's Host header: a forged
+        # one would have the e-mail send its token to the forger's site.
+        return {"base_url": settings.PUBLIC_BASE_URL}
+
     def form_valid(self, form: PasswordResetForm) -> HttpResponse:
         services.audit_record(actor=Actor.from_request(self.request),
                               action="user.password_reset_request",

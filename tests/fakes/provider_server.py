@@ -399,13 +399,15 @@ def _vonage_body(check: Problems) -> Callable[[SeenRequest], Reply | None]:
 
 
 APPLICATION_JWT_MAX_LIFETIME = 24 * 3600  # vonage.md 3: exp at most 24 h after iat
+APPLICATION_JWT_DEFAULT_LIFETIME = 15 * 60  # vonage.md 3: without exp, 15 min after iat
 
 
 def _vonage_application_jwt(seen: SeenRequest) -> Reply | None:
     """The claims Vonage requires of an application JWT (vonage.md 3, developer.vonage.com
-    "Authentication": RS256 with application_id, iat and jti; exp, when given, in the future and
-    at most a day away; `jwt-expired` otherwise). The fake holds no application key, so the
-    signature itself is left to the sandbox (voiceapps/sandbox/auth.py)."""
+    "Authentication": RS256 with application_id, iat and jti; exp in the future, at most a day
+    after iat, iat + 15 minutes when not given; `jwt-expired` otherwise). The fake holds no
+    application key, so the signature itself is left to the sandbox
+    (voiceapps/sandbox/auth.py)."""
     try:
         header = jwt.get_unverified_header(seen.bearer_token())
         claims = jwt.decode(seen.bearer_token(), options={"verify_signature": False})
@@ -415,10 +417,10 @@ def _vonage_application_jwt(seen: SeenRequest) -> Reply | None:
     if header.get("alg") != "RS256" or missing:
         return _vonage_unauthorized(
             "unauthorized", f"An RS256 application JWT needs {', '.join(missing) or 'RS256'}.")
-    expires = claims.get("exp")
-    if expires is not None and expires <= time.time():
+    expires = claims.get("exp", claims["iat"] + APPLICATION_JWT_DEFAULT_LIFETIME)
+    if expires <= time.time():
         return _vonage_unauthorized("jwt-expired", "Generate a new JWT with an exp in the future.")
-    if expires is not None and expires - claims["iat"] > APPLICATION_JWT_MAX_LIFETIME:
+    if expires - claims["iat"] > APPLICATION_JWT_MAX_LIFETIME:
         return _vonage_unauthorized("unauthorized", "A JWT may live at most 24 hours.")
     return None
 

@@ -31,6 +31,9 @@ INTERNAL_URLS = [
     # Global to Python 3.11's ipaddress, internal all the same:
     "http://[64:ff9b:1::a9fe:a9fe]/",  # local-use NAT64 (RFC 8215) around 169.254.169.254
     "http://[fec0::1]/",  # site-local, deprecated but still routed on some networks
+    "http://[::7f00:1]/",  # IPv4-compatible (deprecated) 127.0.0.1
+    "http://[::a00:1]/",  # IPv4-compatible 10.0.0.1
+    "http://[::8.8.8.8]/",  # IPv4-compatible, refused whatever address it carries
 ]
 
 

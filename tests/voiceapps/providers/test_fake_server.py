@@ -286,6 +286,7 @@ def test_vonage_call_control_bodies_the_spec_allows_are_refused_as_the_server_do
     (app_jwt(application_id=None), "unauthorized"),
     (app_jwt(jti=None), "unauthorized"),
     (app_jwt(iat=int(time.time()) - 1000, exp=int(time.time()) - 10), "jwt-expired"),
+    (app_jwt(iat=int(time.time()) - 1000, exp=None), "jwt-expired"),  # iat + 15 min passed
     (app_jwt(exp=int(time.time()) + 2 * 24 * 3600), "unauthorized"),
 ])  # fmt: skip
 def test_vonage_refuses_an_application_jwt_without_its_claims_or_past_its_exp(fake, token, code):
