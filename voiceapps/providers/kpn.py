@@ -60,6 +60,7 @@ class KpnProvider(VonageProvider):
     # KPN's gateway answers 401 for every request its OAuth token does not cover.
     ACCOUNT_ADVICE = {401: "Check the account's OAuth client id and secret (Accounts, Edit)."}
     VOICE_ADVICE = ACCOUNT_ADVICE
+    MEDIA_ADVICE = {**VonageProvider.MEDIA_ADVICE, **VOICE_ADVICE}
 
     @property
     def token_url(self) -> str:
