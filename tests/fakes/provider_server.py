@@ -146,6 +146,12 @@ def _patch_kpn(document: dict) -> None:
         "required": ["digits"],
         "properties": {"digits": {"$ref": "#/components/schemas/fields_digits"}},
     }
+    # A transfer's destination is documented as a URL only. Vonage added the inline `ncco`
+    # in 2019 (Vonage/vonage-java-sdk#266); no source says KPN's gateway takes it, so what
+    # the document leaves out is refused rather than let through.
+    update = document["paths"]["/communication/nexmo/voice/calls/{uuid}"]["put"]["requestBody"]
+    update["content"]["application/json"]["schema"]["properties"]["destination"][
+        "additionalProperties"] = False
 
 
 def _patch_jambonz(document: dict) -> None:

@@ -50,7 +50,8 @@ class KpnProvider(VonageProvider):
     USES_KEY_PAIR = False  # KPN holds the application keys
     REQUIRED_SIGNING_SECRET = ""  # KPN cannot get a signature secret (vonage.md 9)
     # KPN's create-call requires `from` and `answer_url` and documents no inline NCCO,
-    # random caller id or advanced machine detection, nor app/vbc endpoints.
+    # random caller id or advanced machine detection, nor app/vbc endpoints; its transfer
+    # takes a URL destination only, so a transfer's NCCO is served at hooks.transfer_url.
     INLINE_NCCO = False
     RANDOM_FROM_NUMBER = False
     DESCRIPTION = "KPN's Nexmo Voice API: OAuth2 client id and secret."

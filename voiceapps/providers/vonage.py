@@ -374,6 +374,8 @@ class VonageProvider(Provider):
             raise self.unsupported(f"the call action {action!r}")
         body: dict[str, Any] = {"action": action}
         if action == "transfer":
+            if params.get("ncco") is not None and not self.INLINE_NCCO:
+                raise ProviderError(f"{self.label} takes a transfer's NCCO from a URL only.")
             if params.get("ncco") is not None:
                 body["destination"] = {"type": "ncco", "ncco": list(params["ncco"])}
             elif params.get("url"):

@@ -345,6 +345,26 @@ def test_kpn_refuses_what_vonage_refuses_behind_its_own_gateway():
     assert response.json()["invalid_parameters"][0]["name"] == "destination"
 
 
+def test_kpn_refuses_a_transfer_to_an_inline_ncco_it_does_not_document():
+    fake = FakeProvider("kpn-voice-nexmo.yml", oauth=OAuth("client", "secret")).start()
+    try:
+        token = requests.post(
+            fake.url + "/oauth/client_credential/accesstoken?grant_type=client_credentials",
+            data={"client_id": "client", "client_secret": "secret"}, timeout=2,
+        ).json()["access_token"]
+        responses = [requests.put(
+            fake.url + "/communication/nexmo/voice/calls/63f61863",
+            json={"action": "transfer", "destination": {"type": "ncco", **destination}},
+            headers={"Authorization": f"Bearer {token}", "ApplicationId": "app"}, timeout=2)
+            for destination in ({"url": ["https://callboard.example/t"]},
+                                {"ncco": [{"action": "talk", "text": "Hallo"}]})]
+    finally:
+        fake.stop()
+
+    assert [response.status_code for response in responses] == [204, 400]
+    assert "destination" in fake.violations[0]
+
+
 def test_an_application_webhook_connect_timeout_is_checked_as_the_server_names_it():
     fake = FakeProvider("vonage-application-v2.yml").start()
     hook = {"address": "https://callboard.example/hooks/answer", "http_method": "GET"}
