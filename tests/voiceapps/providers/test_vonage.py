@@ -975,31 +975,22 @@ def _refusal(status: int, title: str) -> dict[str, str]:
     return {"type": f"https://developer.vonage.com/api-errors#{title.lower()}", "title": title}
 
 
-@pytest.mark.parametrize(("status", "title", "advice"), [
-    (401, "Unauthorized", "Push the application again so Vonage holds its current public key"),
-    (403, "Forbidden", "Vonage serves a call's files only to the application that placed"),
-    (404, "Not Found", "Vonage no longer has the file (it keeps recordings for 30 days)"),
+@pytest.mark.parametrize(("method", "status", "title", "advice"), [
+    ("GET", 401, "Unauthorized", "Push the application again so Vonage holds its current public"),
+    ("GET", 403, "Forbidden", "Vonage serves a call's files only to the application that placed"),
+    ("GET", 404, "Not Found", "Vonage no longer has the file (it keeps recordings for 30 days)"),
+    ("DELETE", 401, "Unauthorized", "Push the application again so Vonage holds its current"),
+    ("DELETE", 403, "Forbidden", "Vonage serves a call's files only to the application that"),
 ])
-def test_a_refused_transcript_says_what_to_do(fake_provider, status, title, advice):
+def test_a_refused_transcript_or_recording_delete_says_what_to_do(fake_provider, method, status,
+                                                                  title, advice):
     fake, account = start_vonage(fake_provider)
-    fake.reply("GET", "/v1/files/t-2", status, _refusal(status, title))
+    fake.reply(method, "/v1/files/f-5", status, _refusal(status, title))
+    vonage = VonageProvider(account)
+    send = vonage.fetch_transcript if method == "GET" else vonage.delete_recording
 
     with pytest.raises(ProviderError) as refused:
-        VonageProvider(account).fetch_transcript(vonage_app(), f"{fake.url}/v1/files/t-2")
+        send(vonage_app(), f"{fake.url}/v1/files/f-5")
 
     assert refused.value.message.startswith("Vonage ")
-    assert f"{title}. {advice}" in refused.value.message
-
-
-@pytest.mark.parametrize(("status", "title", "advice"), [
-    (401, "Unauthorized", "Push the application again so Vonage holds its current public key"),
-    (403, "Forbidden", "Vonage serves a call's files only to the application that placed"),
-])
-def test_a_refused_recording_delete_says_what_to_do(fake_provider, status, title, advice):
-    fake, account = start_vonage(fake_provider)
-    fake.reply("DELETE", "/v1/files/f-5", status, _refusal(status, title))
-
-    with pytest.raises(ProviderError) as refused:
-        VonageProvider(account).delete_recording(vonage_app(), f"{fake.url}/v1/files/f-5")
-
     assert f"{title}. {advice}" in refused.value.message
