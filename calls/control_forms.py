@@ -85,16 +85,12 @@ class TransferForm(ControlForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        targets = control.transfer_targets(self.call)
-        self.fields["target"].choices = [(t, TARGET_LABELS[t]) for t in targets]
-        self.fields["target"].initial = targets[0] if targets else None
-        if len(targets) == 1:
-            self.fields["target"].widget = forms.HiddenInput()
-        if "document" in targets:
-            self.fields["ncco_document"].queryset = NccoDocument.objects.filter(
-                versions__isnull=False).distinct().order_by("name")
-        else:
-            del self.fields["ncco_document"], self.fields["ncco"]
+        # Every provider takes all three: an NCCO it does not take inline it fetches from
+        # Callboard (calls.services.control._plan_transfer).
+        self.fields["target"].choices = list(TARGET_LABELS.items())
+        self.fields["target"].initial = "document"
+        self.fields["ncco_document"].queryset = NccoDocument.objects.filter(
+            versions__isnull=False).distinct().order_by("name")
         self.fields["url"].help_text = (
             f"{self.provider.label} fetches {self.provider.FLOW_FORMAT} from it: the call's "
             "new flow.")

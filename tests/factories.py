@@ -47,6 +47,7 @@ from tests.fakes.provider_accounts import (
     PRIVATE_KEY_PEM,
     PUBLIC_KEY_PEM,
     SIGNATURE_SECRET,
+    VONAGE_APP_ID,
     WEBHOOK_SECRET,
 )
 from voiceapps.models import (
@@ -64,7 +65,6 @@ from voiceapps.services import uses_key_pair
 
 PASSWORD = "a-long-test-password-42"
 # The ids the fake providers and the signing helpers use (tests/fakes/provider_accounts.py).
-VONAGE_APP_ID = "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
 VG_APP_SID = "5f1c7a5e-2b1d-4a39-9a58-0a3b0c0d0e0f"
 VG_ACCOUNT_SID = "9351f46a-678c-43f5-b8a6-d4eb58d131af"
 VG_API_KEY = "3a1f5e1b-0d0f-4b9f-8a65-2c3b5e1f0a77"

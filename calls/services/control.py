@@ -94,7 +94,6 @@ TOGGLES = {
 # else acts on a live leg, which Vonage refuses with a 400 before the answer (vonage.md 1.4).
 BEFORE_ANSWER = frozenset({"hangup"})
 LIVE_BEFORE_ANSWER = (CallStatus.SUBMITTED, CallStatus.RINGING)
-TRANSFER_TARGETS = ("document", "ncco", "url")
 # A transfer a provider fetches from Callboard (transfer_url) names its flow signed: no row is
 # kept for it, and it can be fetched as soon as the provider has it. Written NCCOs ride in the
 # URL, whose request line gunicorn caps at 4094 bytes.
@@ -149,18 +148,6 @@ def available_actions(call: Call) -> list[str]:
     else:
         return []
     return [action for action in ACTIONS if action in allowed and _can_do(provider, action)]
-
-
-def transfer_targets(call: Call) -> tuple[str, ...]:
-    """Where a transfer may go: a saved NCCO document, an NCCO written here, or a URL.
-
-    Providers that run inline NCCOs take one in a transfer; those that serve hosted NCCOs in
-    their own words (Voice Gateway) fetch it from Callboard; KPN documents a URL only.
-    """
-    provider = call.adapter_class
-    if provider is None:
-        return ()
-    return TRANSFER_TARGETS if provider.INLINE_NCCO or provider.TRANSLATES_NCCO else ("url",)
 
 
 def _conflict(call: Call, action: str, provider: type[Provider] | None) -> str:
@@ -279,17 +266,12 @@ def _transfer_ncco(call: Call, params: Mapping[str, Any], name: str
 
 
 def _plan_transfer(call: Call, params: Mapping[str, Any]) -> _Plan:
-    given = [name for name in ("ncco", "ncco_document", "url")
-             if params.get(name) not in (None, "")]
-    targets = transfer_targets(call)
-    allowed = {"ncco": "ncco", "ncco_document": "document", "url": "url"}
+    names = ("ncco", "ncco_document", "url")
+    given = [name for name in names if params.get(name) not in (None, "")]
     if len(given) != 1:
-        names = " or ".join(name for name, target in allowed.items() if target in targets)
-        raise ValidationError({NON_FIELD: [f"Give one transfer target: {names}."]})
+        raise ValidationError({NON_FIELD: [f"Give one transfer target: {' or '.join(names)}."]})
     name = given[0]
     provider = call.adapter_class
-    if allowed[name] not in targets:
-        raise ValidationError({name: [f"{provider.label} transfers to a URL only."]})
     if name == "url":
         errors: dict[str, list[str]] = {}
         url = _url(errors, "url", params["url"], "URL the new call flow comes from")

@@ -18,7 +18,7 @@ from tests.factories import (
     NumberFactory,
     ProviderAccountFactory,
 )
-from tests.fakes.provider_accounts import KPN_PREFIX, VONAGE_SPECS
+from tests.fakes.provider_accounts import KPN_PREFIX, vonage_fake
 from tests.fakes.provider_server import FakeProvider, OAuth, Reply, SeenRequest
 from voiceapps.models import (
     Application,
@@ -77,7 +77,7 @@ def _setup(fake: FakeProvider, account: ProviderAccount, path: str) -> Setup:
 
 def vonage_setup(fake_provider, kind: str = "vonage", cps: float = 1000) -> Setup:
     """A Vonage (or sandbox) account at a fake speaking Vonage's specs."""
-    fake = fake_provider(*VONAGE_SPECS)
+    fake = vonage_fake(fake_provider)
     account = ProviderAccountFactory(**{kind: True}, calls_per_second=cps, base_url=fake.url,
                                      signature_secret="")
     return _setup(fake, account, VONAGE_CALLS)

@@ -30,6 +30,7 @@ PUBLIC_KEY_PEM = (
 )
 
 VONAGE_SPECS = ("vonage-voice.yml", "vonage-application-v2.yml", "vonage-numbers.yml")
+VONAGE_APP_ID = "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"  # the test application, keyed as above
 KPN_PREFIX = "/communication/nexmo"
 SIGNATURE_SECRET = "vonage-signature-secret-0123456789abcdef"
 WEBHOOK_SECRET = "wh_secret_current_0123456789"
@@ -40,7 +41,7 @@ FAST = {"connect_timeout": 1.0, "read_timeout": 2.0}
 
 def vonage_app(**changes) -> ApplicationConfig:
     values = {
-        "provider_app_id": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+        "provider_app_id": VONAGE_APP_ID,
         "name": "Callboard test",
         "private_key_pem": PRIVATE_KEY_PEM,
         "answer_url": "https://callboard.example/hooks/answer",
@@ -51,10 +52,19 @@ def vonage_app(**changes) -> ApplicationConfig:
     return ApplicationConfig(**{**values, **changes})
 
 
+def vonage_fake(fake_provider: Callable[..., FakeProvider]) -> FakeProvider:
+    """A fake speaking Vonage's APIs that holds the test application with its public key, as
+    Vonage does once the application was pushed: it verifies every application JWT's
+    signature."""
+    fake = fake_provider(*VONAGE_SPECS)
+    fake.applications.hold(VONAGE_APP_ID, PUBLIC_KEY_PEM)
+    return fake
+
+
 def start_vonage(
     fake_provider: Callable[..., FakeProvider], kind: str = "vonage", **changes
 ) -> tuple[FakeProvider, AccountConfig]:
-    fake = fake_provider(*VONAGE_SPECS)
+    fake = vonage_fake(fake_provider)
     values = {
         "base_url": fake.url,
         "rest_base_url": fake.url,
@@ -117,7 +127,7 @@ def vonage_signed_headers(
         "iss": "Vonage",
         "payload_hash": hashlib.sha256(body).hexdigest() if payload_hash is None else payload_hash,
         "api_key": "abcd1234",
-        "application_id": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+        "application_id": VONAGE_APP_ID,
         **claims,
     }
     payload = {name: value for name, value in payload.items() if value is not None}

@@ -39,6 +39,8 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jsonschema_path import SchemaPath
 from jsonschema_path.readers import FilePathReader
 from openapi_core import OpenAPI
@@ -157,6 +159,12 @@ def _patch_kpn(document: dict) -> None:
         "required": ["digits"],
         "properties": {"digits": {"$ref": "#/components/schemas/fields_digits"}},
     }
+    # A transfer's destination is documented as a URL only. Vonage added the inline `ncco`
+    # in 2019 (Vonage/vonage-java-sdk#266); no source says KPN's gateway takes it, so what
+    # the document leaves out is refused rather than let through.
+    update = document["paths"]["/communication/nexmo/voice/calls/{uuid}"]["put"]["requestBody"]
+    update["content"]["application/json"]["schema"]["properties"]["destination"][
+        "additionalProperties"] = False
 
 
 def _patch_jambonz(document: dict) -> None:
@@ -228,17 +236,21 @@ PATCHES: dict[str, Callable[[dict], None]] = {
 # -- what a provider's server does that no spec can say --------------------------------
 
 
+Check = Callable[["SeenRequest", "FakeProvider"], "Reply | None"]
+
+
 @dataclass(frozen=True)
 class ServerRule:
     """One operation as the provider's server handles it, beyond its spec.
 
     `check` returns the server's refusal, which the fake sends and records as a violation
     (the adapter must never provoke it), or None; it may set the request's `server_effect`.
+    It is given the fake too, which holds what the server keeps (Vonage's application keys).
     """
 
     method: str
     operation: str  # the spec's path template
-    check: Callable[[SeenRequest], Reply | None]
+    check: Check
 
 
 def _json_object(seen: SeenRequest) -> dict:
@@ -257,7 +269,7 @@ def _jambonz_primary_key_in(body: dict, key: str) -> Reply | None:
     return None
 
 
-def _jambonz_phone_number_update(seen: SeenRequest) -> Reply | None:
+def _jambonz_phone_number_update(seen: SeenRequest, fake: FakeProvider) -> Reply | None:
     body = _json_object(seen)
     # jambonz-api-server lib/routes/api/phone-numbers.js, validateUpdate: a provisioned
     # number keeps its number and carrier, so an update may not name either.
@@ -267,11 +279,11 @@ def _jambonz_phone_number_update(seen: SeenRequest) -> Reply | None:
     return _jambonz_primary_key_in(body, "phone_number_sid")
 
 
-def _jambonz_application_update(seen: SeenRequest) -> Reply | None:
+def _jambonz_application_update(seen: SeenRequest, fake: FakeProvider) -> Reply | None:
     return _jambonz_primary_key_in(_json_object(seen), "application_sid")
 
 
-def _jambonz_create_call(seen: SeenRequest) -> Reply | None:
+def _jambonz_create_call(seen: SeenRequest, fake: FakeProvider) -> Reply | None:
     """createCall as jambonz-api-server validates it (validateCreateCall and validateTo in
     lib/routes/api/accounts.js: a 400 with its `msg`), then as the feature server does
     (lib/http-routes/api/create-call.js: its schema, and makeTask's check of the body as a
@@ -308,7 +320,7 @@ def _jambonz_create_call(seen: SeenRequest) -> Reply | None:
     return None
 
 
-def _jambonz_update_call(seen: SeenRequest) -> Reply | None:
+def _jambonz_update_call(seen: SeenRequest, fake: FakeProvider) -> Reply | None:
     """A live-call update as jambonz-api-server validates it (validateUpdateCall: a 400 with
     its `msg`), then what the feature server does with a whisper or a dub it accepted (the
     API server answers 202 whatever that is)."""
@@ -378,14 +390,14 @@ def _jambonz_dub(tracks: set[str], dub: object) -> str:
 Problems = Callable[[Any], list[dict[str, str]]]
 
 
-def _vonage_body(check: Problems) -> Callable[[SeenRequest], Reply | None]:
+def _vonage_body(check: Problems) -> Check:
     """A Voice API body as Vonage's server checks it beyond the 1.3.8 spec: from or
     random_from_number (one, not both), advanced machine detection, a transfer's destination,
     DTMF digits, talk and stream levels. The rules are the sandbox's emulation of the same
     server (voiceapps/sandbox/validation.py, vonage.md 1.1-1.4), so the two cannot drift; the
     answer is Vonage's legacy 400 naming each parameter (vonage.md 1.5)."""
 
-    def check_body(seen: SeenRequest) -> Reply | None:
+    def check_body(seen: SeenRequest, fake: FakeProvider) -> Reply | None:
         try:
             body = seen.json()
         except ValueError:
@@ -402,21 +414,25 @@ APPLICATION_JWT_MAX_LIFETIME = 24 * 3600  # vonage.md 3: exp at most 24 h after 
 APPLICATION_JWT_DEFAULT_LIFETIME = 15 * 60  # vonage.md 3: without exp, 15 min after iat
 
 
-def _vonage_application_jwt(seen: SeenRequest) -> Reply | None:
-    """The claims Vonage requires of an application JWT (vonage.md 3, developer.vonage.com
-    "Authentication": RS256 with application_id, iat and jti; exp in the future, at most a day
-    after iat, iat + 15 minutes when not given; `jwt-expired` otherwise). The fake holds no
-    application key, so the signature itself is left to the sandbox
-    (voiceapps/sandbox/auth.py)."""
+def _vonage_application_jwt(seen: SeenRequest, fake: FakeProvider) -> Reply | None:
+    """An application JWT as Vonage checks it (vonage.md 3, developer.vonage.com
+    "Authentication"): RS256 with application_id, iat and jti, signed by the private key of
+    an application Vonage holds (its public key as last pushed); exp in the future, at most a
+    day after iat, iat + 15 minutes when not given (`jwt-expired` otherwise)."""
+    token = seen.bearer_token()
     try:
-        header = jwt.get_unverified_header(seen.bearer_token())
-        claims = jwt.decode(seen.bearer_token(), options={"verify_signature": False})
+        unverified = jwt.decode_complete(token, options={"verify_signature": False})
     except jwt.PyJWTError:
         return _vonage_unauthorized("unauthorized", "The Bearer token is not a JWT.")
+    header, claims = unverified["header"], unverified["payload"]
     missing = [claim for claim in ("application_id", "iat", "jti") if not claims.get(claim)]
     if header.get("alg") != "RS256" or missing:
         return _vonage_unauthorized(
             "unauthorized", f"An RS256 application JWT needs {', '.join(missing) or 'RS256'}.")
+    if not fake.applications.signed_by_its_key(token, claims["application_id"]):
+        # Vonage's refusal of a JWT it cannot verify (common_errors.yml, BadCredentialsError).
+        return _vonage_unauthorized("unauthorized", "You did not provide correct credentials.",
+                                    title="Invalid credentials supplied")
     expires = claims.get("exp", claims["iat"] + APPLICATION_JWT_DEFAULT_LIFETIME)
     if expires <= time.time():
         return _vonage_unauthorized("jwt-expired", "Generate a new JWT with an exp in the future.")
@@ -425,14 +441,14 @@ def _vonage_application_jwt(seen: SeenRequest) -> Reply | None:
     return None
 
 
-def _vonage_unauthorized(code: str, detail: str) -> Reply:
+def _vonage_unauthorized(code: str, detail: str, title: str = "Unauthorized") -> Reply:
     return Reply(401, {"type": f"https://developer.vonage.com/api-errors#{code}",
-                       "title": "Unauthorized", "detail": detail})
+                       "title": title, "detail": detail})
 
 
-def _every(*checks: Callable[[SeenRequest], Reply | None]) -> Callable[[SeenRequest], Reply | None]:
+def _every(*checks: Check) -> Check:
     """The first refusal of `checks`, in order (credentials before the body, as servers do)."""
-    return lambda seen: next(filter(None, (check(seen) for check in checks)), None)
+    return lambda seen, fake: next(filter(None, (check(seen, fake) for check in checks)), None)
 
 
 # Voice API operations by (method, path under the calls resource) and what their body must be.
@@ -580,6 +596,7 @@ class FakeProvider:
         self.server_rules = [rule for name in specs for rule in SERVER_RULES.get(name, ())]
         self.oauth = oauth
         self.check_every = check_every
+        self.applications = VonageApplicationKeys()
         self.requests: list[SeenRequest] = []
         self.violations: list[str] = []
         self.violations_expected = False
@@ -681,6 +698,7 @@ class FakeProvider:
             checked = (len(self.requests) <= CHECKED_FIRST
                        or len(self.requests) % self.check_every == 0)
         reply = self._answer(seen, checked=checked)
+        self.applications.learn(seen, reply)
         if reply.delay:
             time.sleep(reply.delay)
         if isinstance(reply.body, dict | list):
@@ -718,7 +736,7 @@ class FakeProvider:
             return Reply(401, {"type": "UNAUTHORIZED", "error_title": "Unauthorized"})
         for rule in self.server_rules:
             if (rule.method, rule.operation) == (seen.method, seen.operation):
-                refusal = rule.check(seen)
+                refusal = rule.check(seen, self)
                 if refusal is not None:
                     with self._lock:
                         self.violations.append(
@@ -854,6 +872,50 @@ class ServerRecords:
 
     def add(self, record: dict) -> None:
         self.records[record[self.KEY]] = record
+
+
+class VonageApplicationKeys:
+    """The public key of each application a Vonage fake holds, by id: the key that must have
+    signed the application's JWTs. A push that succeeds sets it (POST /v2/applications with
+    `keys.public_key`, or the key Vonage made and answered with; PUT /v2/applications/{id}
+    replaces it, vonage.md 4.1); `hold` is an application Vonage held before the test."""
+
+    PUSHES = {("POST", "/v2/applications"), ("PUT", "/v2/applications/{id}")}
+
+    def __init__(self) -> None:
+        # Loaded once per push: parsing a PEM costs more than verifying a signature with it.
+        self._keys: dict[str, RSAPublicKey] = {}
+
+    def hold(self, application_id: str, public_key_pem: str) -> None:
+        key = serialization.load_pem_public_key(public_key_pem.encode())
+        if not isinstance(key, RSAPublicKey):
+            raise ValueError("Vonage application keys are RSA keys.")
+        self._keys[application_id] = key
+
+    def signed_by_its_key(self, token: str, application_id: str) -> bool:
+        key = self._keys.get(application_id)
+        if key is None:
+            return False
+        try:
+            # The signature only (JWS): the claims are _vonage_application_jwt's.
+            jwt.api_jws.decode(token, key, algorithms=["RS256"])
+        except jwt.PyJWTError:
+            return False
+        return True
+
+    def learn(self, seen: SeenRequest, reply: Reply) -> None:
+        """Keep the key of an application the fake has just created or replaced."""
+        if (seen.method, seen.operation) not in self.PUSHES or not 200 <= reply.status < 300:
+            return
+        answer = reply.body if isinstance(reply.body, dict) else {}
+        sent = _json_object(seen).get("keys") or {}
+        public_key = sent.get("public_key") or (answer.get("keys") or {}).get("public_key")
+        application_id = answer.get("id") if seen.method == "POST" else seen.path.rsplit("/", 1)[-1]
+        if public_key and application_id:
+            try:
+                self.hold(application_id, public_key)
+            except ValueError:
+                self._keys.pop(application_id, None)  # Vonage refuses a key it cannot read
 
 
 class VonageNumbers(ServerRecords):

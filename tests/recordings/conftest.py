@@ -7,7 +7,7 @@ from calls.models import Call
 from calls.services.events import call_event_record
 from recordings.storage import recording_storage
 from tests.factories import ApplicationFactory, CallFactory, ProviderAccountFactory
-from tests.fakes.provider_accounts import VONAGE_SPECS
+from tests.fakes.provider_accounts import vonage_fake
 from tests.fakes.provider_server import FakeProvider
 from voiceapps.providers.vonage import parse_vonage_event
 
@@ -43,7 +43,7 @@ def memory_storage(settings) -> Storage:
 @pytest.fixture
 def vonage_call(fake_provider, db) -> tuple[FakeProvider, Call]:
     """An answered call of a Vonage account whose API is the spec-checking fake."""
-    fake = fake_provider(*VONAGE_SPECS)
+    fake = vonage_fake(fake_provider)
     account = ProviderAccountFactory(base_url=fake.url, rest_base_url=fake.url)
     call = CallFactory(
         account=account,

@@ -78,6 +78,7 @@ def live_a_whole_call(world: World, fake_provider, operator_user) -> Call:
     services.application_set_private_key(actor=Actor(user=world.admin),
                                          application=application, pem=pem)
     world.planted["live application private key"] = pem_marker(pem)
+    fake.applications.hold(application.provider_app_id, application.public_key_pem)
     services.number_create(actor=Actor(user=world.admin), account=account, e164=FROM)
     call_uuid = "63f61863-4a51-4f6b-86e1-46edebcf9356"
     fake.reply("POST", "/v1/calls", status=201, body={

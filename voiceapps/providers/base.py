@@ -382,7 +382,8 @@ class Provider(abc.ABC):
     CAN_FETCH_CALL_STATUS: ClassVar[bool]
     # Whether calls are placed as one of our applications (JWT or ApplicationId header).
     NEEDS_APPLICATION: ClassVar[bool]
-    # Whether create_call (and a transfer) takes an NCCO inline instead of a URL.
+    # Whether create_call (and a transfer) takes an NCCO inline instead of a URL; without it
+    # a transfer's NCCO is served by Callboard at hooks.transfer_url.
     INLINE_NCCO: ClassVar[bool]
     # Whether create_call can pick a random number of the application as caller id.
     RANDOM_FROM_NUMBER: ClassVar[bool]

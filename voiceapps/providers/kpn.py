@@ -50,7 +50,8 @@ class KpnProvider(VonageProvider):
     USES_KEY_PAIR = False  # KPN holds the application keys
     REQUIRED_SIGNING_SECRET = ""  # KPN cannot get a signature secret (vonage.md 9)
     # KPN's create-call requires `from` and `answer_url` and documents no inline NCCO,
-    # random caller id or advanced machine detection, nor app/vbc endpoints.
+    # random caller id or advanced machine detection, nor app/vbc endpoints; its transfer
+    # takes a URL destination only, so a transfer's NCCO is served at hooks.transfer_url.
     INLINE_NCCO = False
     RANDOM_FROM_NUMBER = False
     DESCRIPTION = "KPN's Nexmo Voice API: OAuth2 client id and secret."
@@ -60,6 +61,7 @@ class KpnProvider(VonageProvider):
     # KPN's gateway answers 401 for every request its OAuth token does not cover.
     ACCOUNT_ADVICE = {401: "Check the account's OAuth client id and secret (Accounts, Edit)."}
     VOICE_ADVICE = ACCOUNT_ADVICE
+    MEDIA_ADVICE = {**VonageProvider.MEDIA_ADVICE, **VOICE_ADVICE}
 
     @property
     def token_url(self) -> str:

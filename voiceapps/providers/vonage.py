@@ -206,6 +206,14 @@ class VonageProvider(Provider):
     ACCOUNT_ADVICE = {401: "Check the account's API key and secret (Accounts, Edit)."}
     VOICE_ADVICE = {401: "Push the application again so Vonage holds its current public key, "
                          "and check that this server's clock is right."}
+    # A recording or transcript URL answers with the JWT's refusals and the file's own.
+    MEDIA_ADVICE = {
+        **VOICE_ADVICE,
+        403: "Vonage serves a call's files only to the application that placed the call: "
+             "check that the call's application is the one Vonage holds.",
+        404: "Vonage no longer has the file (it keeps recordings for 30 days) or the URL is "
+             "not one of its files.",
+    }
     LINK_ADVICE = ("Import the account's numbers to see whether Vonage still lists it, and push "
                    "the application if Vonage does not know it.")
     PAGE_SIZE = 100
@@ -366,6 +374,8 @@ class VonageProvider(Provider):
             raise self.unsupported(f"the call action {action!r}")
         body: dict[str, Any] = {"action": action}
         if action == "transfer":
+            if params.get("ncco") is not None and not self.INLINE_NCCO:
+                raise ProviderError(f"{self.label} takes a transfer's NCCO from a URL only.")
             if params.get("ncco") is not None:
                 body["destination"] = {"type": "ncco", "ncco": list(params["ncco"])}
             elif params.get("url"):
@@ -425,19 +435,22 @@ class VonageProvider(Provider):
         self, app: ApplicationConfig, url: str, *, into: IO[bytes], max_bytes: int
     ) -> str:
         headers = self._media_headers(app, url)
-        with advised(self.VOICE_ADVICE):
+        with advised(self.MEDIA_ADVICE):
             return self.http.download(url, headers=headers, into=into, max_bytes=max_bytes)
 
     def delete_recording(self, app: ApplicationConfig, url: str) -> None:
+        headers = self._media_headers(app, url)
         try:
-            self.http.request("DELETE", url, headers=self._media_headers(app, url))
+            with advised(self.MEDIA_ADVICE):
+                self.http.request("DELETE", url, headers=headers)
         except ProviderError as error:
             if error.status != 404:
                 raise
 
     def fetch_transcript(self, app: ApplicationConfig, url: str) -> list[TranscriptTurn]:
-        document = self.http.request(
-            "GET", url, headers=self._media_headers(app, url)).json_object()
+        headers = self._media_headers(app, url)
+        with advised(self.MEDIA_ADVICE):
+            document = self.http.request("GET", url, headers=headers).json_object()
         return vonage_transcript_turns(document)
 
     # -- applications -------------------------------------------------------------------

@@ -118,16 +118,27 @@ def test_an_invalid_ncco_is_refused_with_its_paths_and_nothing_is_sent(fake_prov
     assert bodies(setup, call) == [] and not control_events(call)
 
 
-def test_kpn_transfers_to_a_url_only(fake_provider, operator):
+@pytest.mark.parametrize("target", ["ncco", "ncco_document"])
+def test_kpn_transfers_to_an_ncco_by_the_url_callboard_serves_it_at(fake_provider, operator,
+                                                                   client, target):
     setup = kpn_setup(fake_provider)
-    call = live_call(setup)
+    call = live_call(setup, tag={"name": "Ada"})
+    ncco = [{"action": "talk", "text": "You are through, {{custom.name}}."}]
+    params = ({"ncco": ncco} if target == "ncco"
+              else {"ncco_document": NccoVersionFactory(content=ncco).document})
 
-    assert control.transfer_targets(call) == ("url",)
-    with pytest.raises(ValidationError) as refused:
-        control.call_control(actor=operator, call=call, action="transfer",
-                             ncco=[{"action": "talk", "text": "Hi"}])
+    control.call_control(actor=operator, call=call, action="transfer", **params)
 
-    assert refused.value.message_dict == {"ncco": ["KPN transfers to a URL only."]}
+    # KPN documents a transfer's destination as a URL only.
+    [sent] = bodies(setup, call)
+    assert sent["action"] == "transfer" and sent["destination"]["type"] == "ncco"
+    [url] = sent["destination"]["url"]
+    assert url.startswith(f"{settings.PUBLIC_BASE_URL}/hooks/")
+    # KPN then fetches the new flow from it, as it fetches an answer URL.
+    response = client.get(url.removeprefix(settings.PUBLIC_BASE_URL),
+                          {"uuid": call.provider_call_id, "to": TO.lstrip("+")})
+    assert response.status_code == 200
+    assert response.json() == [{"action": "talk", "text": "You are through, Ada."}]
 
 
 @pytest.mark.parametrize("params", [{}, {"url": "https://a.example/x", "ncco": [{}]}])

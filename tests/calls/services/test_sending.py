@@ -13,6 +13,7 @@ import pytest
 from calls import tasks
 from calls.models import Call, CallStatus
 from calls.services import sending, sweeping
+from portal.services import SYSTEM
 from tests.calls.placing import (
     FROM,
     TO,
@@ -165,6 +166,28 @@ def test_a_refusal_holding_a_nul_or_nan_still_fails_the_call_in_the_providers_wo
     assert call.status == CallStatus.FAILED
     assert shown in call.failure_detail
     assert call.provider_response["status"] == 400
+
+
+def test_a_key_vonage_does_not_hold_fails_the_call_until_the_application_is_pushed(
+        fake_provider, scheduled):
+    setup = vonage_setup(fake_provider)
+    setup.fake.expect_violations()  # the first call's JWT is signed with a key Vonage lacks
+    setup.accept()
+    # A new key pair made in Callboard and not pushed: Vonage still holds the old public key.
+    voiceapps_services.application_generate_keypair(actor=SYSTEM, application=setup.application)
+
+    refused = submit(place(setup))
+
+    assert refused.status == CallStatus.FAILED
+    assert refused.failure_detail.startswith("Vonage refused the credentials (401)")
+    assert ("Push the application again so Vonage holds its current public key, and check "
+            "that this server's clock is right.") in refused.failure_detail
+    assert scheduled == []
+
+    voiceapps_services.application_push(actor=SYSTEM, application=setup.application)
+    placed = submit(place(setup))
+
+    assert placed.status == CallStatus.SUBMITTED
 
 
 def test_a_401_fails_the_call_saying_the_credentials_were_refused(fake_provider, scheduled):

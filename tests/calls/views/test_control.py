@@ -87,13 +87,15 @@ def test_voice_gateway_offers_its_own_set(fake_provider, client_for, operator_us
     assert 'name="digits"' in html and "p (a half-second pause)" not in html
 
 
-def test_kpn_transfers_to_a_url_only_on_the_page(fake_provider, client_for, operator_user):
+def test_kpn_offers_a_saved_or_written_ncco_on_the_page_too(fake_provider, client_for,
+                                                          operator_user):
     call = live_call(kpn_setup(fake_provider))
 
     html = page(client_for(operator_user), call)
 
-    assert 'type="hidden" name="target" value="url"' in html
-    assert 'name="ncco"' not in html and 'name="ncco_document"' not in html
+    for target in ("document", "ncco", "url"):
+        assert f'type="radio" name="target" value="{target}"' in html
+    assert 'name="ncco"' in html and 'name="ncco_document"' in html
 
 
 def test_an_ended_call_says_there_is_nothing_to_control(fake_provider, client_for,

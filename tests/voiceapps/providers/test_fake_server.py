@@ -7,8 +7,9 @@ import jwt
 import pytest
 import requests
 
-from tests.fakes.provider_accounts import PRIVATE_KEY_PEM
+from tests.fakes.provider_accounts import PRIVATE_KEY_PEM, PUBLIC_KEY_PEM, VONAGE_APP_ID
 from tests.fakes.provider_server import FakeProvider, OAuth, load_spec
+from voiceapps.providers.vonage import new_private_key_pem, public_key_pem
 
 GOOD_CALL = {
     "to": [{"type": "phone", "number": "31612345678"}],
@@ -20,16 +21,17 @@ GOOD_CALL = {
 @pytest.fixture
 def fake():
     fake = FakeProvider("vonage-voice.yml").start()
+    fake.applications.hold(VONAGE_APP_ID, PUBLIC_KEY_PEM)
     yield fake
     fake.stop()
 
 
-def app_jwt(**claims) -> str:
+def app_jwt(key: str = PRIVATE_KEY_PEM, **claims) -> str:
     """An application JWT as the adapter mints it, with `claims` changed (None drops one)."""
     now = int(time.time())
-    values = {"application_id": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab", "iat": now,
+    values = {"application_id": VONAGE_APP_ID, "iat": now,
               "jti": str(uuid.uuid4()), "exp": now + 900, **claims}
-    return jwt.encode({k: v for k, v in values.items() if v is not None}, PRIVATE_KEY_PEM,
+    return jwt.encode({k: v for k, v in values.items() if v is not None}, key,
                       algorithm="RS256")
 
 
@@ -297,7 +299,44 @@ def test_vonage_refuses_an_application_jwt_without_its_claims_or_past_its_exp(fa
     assert fake.violations
 
 
-def test_kpn_refuses_what_vonage_refuses_behind_its_own_gateway():
+OTHER_PRIVATE_KEY_PEM = new_private_key_pem()
+BAD_CREDENTIALS = {"type": "https://developer.vonage.com/api-errors#unauthorized",
+                   "title": "Invalid credentials supplied",
+                   "detail": "You did not provide correct credentials."}
+
+
+@pytest.mark.parametrize("token", [
+    app_jwt(key=OTHER_PRIVATE_KEY_PEM),  # not the application's key
+    app_jwt(application_id="0f0f0f0f-bbbb-cccc-dddd-0123456789ab"),  # no such application
+])  # fmt: skip
+def test_vonage_refuses_an_application_jwt_its_application_s_key_did_not_sign(fake, token):
+    response = post_call(fake, GOOD_CALL, token=token)
+
+    assert (response.status_code, response.json()) == (401, BAD_CREDENTIALS)
+    assert fake.violations
+
+
+def test_vonage_checks_application_jwts_with_the_public_key_last_pushed():
+    fake = FakeProvider("vonage-voice.yml", "vonage-application-v2.yml").start()
+    other_public_key = public_key_pem(OTHER_PRIVATE_KEY_PEM)
+    try:
+        created = requests.post(fake.url + "/v2/applications", auth=("key", "secret"), json={
+            "name": "Callboard", "keys": {"public_key": other_public_key}}, timeout=2).json()
+        signed = [post_call(fake, GOOD_CALL, app_jwt(key, application_id=created["id"]))
+                  for key in (OTHER_PRIVATE_KEY_PEM, PRIVATE_KEY_PEM)]
+        requests.put(fake.url + f"/v2/applications/{created['id']}", auth=("key", "secret"),
+                     json={"name": "Callboard", "keys": {"public_key": PUBLIC_KEY_PEM}},
+                     timeout=2)
+        signed += [post_call(fake, GOOD_CALL, app_jwt(key, application_id=created["id"]))
+                   for key in (OTHER_PRIVATE_KEY_PEM, PRIVATE_KEY_PEM)]
+    finally:
+        fake.stop()
+
+    assert [response.status_code for response in signed] == [201, 401, 401, 201]
+
+
+def kpn_update_call(body: dict) -> tuple[requests.Response, list[str]]:
+    """PUT `body` to a call at a KPN fake: its answer and the violations it saw."""
     fake = FakeProvider("kpn-voice-nexmo.yml", oauth=OAuth("client", "secret")).start()
     try:
         token = requests.post(
@@ -305,13 +344,30 @@ def test_kpn_refuses_what_vonage_refuses_behind_its_own_gateway():
             data={"client_id": "client", "client_secret": "secret"}, timeout=2,
         ).json()["access_token"]
         response = requests.put(
-            fake.url + "/communication/nexmo/voice/calls/63f61863", json={"action": "transfer"},
+            fake.url + "/communication/nexmo/voice/calls/63f61863", json=body,
             headers={"Authorization": f"Bearer {token}", "ApplicationId": "app"}, timeout=2)
     finally:
         fake.stop()
+    return response, fake.violations
+
+
+def test_kpn_refuses_what_vonage_refuses_behind_its_own_gateway():
+    response, _ = kpn_update_call({"action": "transfer"})
 
     assert response.status_code == 400
     assert response.json()["invalid_parameters"][0]["name"] == "destination"
+
+
+@pytest.mark.parametrize(("destination", "status"), [
+    ({"url": ["https://callboard.example/t"]}, 204),
+    ({"ncco": [{"action": "talk", "text": "Hallo"}]}, 400),  # not in KPN's document
+])
+def test_kpn_transfers_to_a_url_only_as_it_documents(destination, status):
+    response, violations = kpn_update_call(
+        {"action": "transfer", "destination": {"type": "ncco", **destination}})
+
+    assert response.status_code == status
+    assert bool(violations) == (status == 400)
 
 
 def test_an_application_webhook_connect_timeout_is_checked_as_the_server_names_it():

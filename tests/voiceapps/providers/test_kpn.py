@@ -247,6 +247,16 @@ def test_call_control_goes_through_kpn_paths(fake_provider):
     assert all(r.headers["ApplicationId"] == APP.provider_app_id for r in fake.requests[1:])
 
 
+def test_a_transfer_to_an_inline_ncco_is_refused_without_asking_kpn(fake_provider):
+    fake, account = start_kpn(fake_provider)
+
+    with pytest.raises(ProviderError, match="KPN takes a transfer's NCCO from a URL only"):
+        KpnProvider(account).update_call(APP, UUID, "transfer",
+                                         ncco=[{"action": "talk", "text": "Hallo"}])
+
+    assert fake.requests == []
+
+
 def test_numbers_are_not_managed_through_kpn():
     kpn = KpnProvider(AccountConfig(kind="kpn"))
 

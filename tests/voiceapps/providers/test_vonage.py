@@ -977,3 +977,28 @@ def test_a_transcript_becomes_speaker_turns_in_time_order(fake_provider):
 
     assert [(t.speaker, t.start, t.end, t.text) for t in turns] == [
         ("Channel 2", 0.1, 1.0, "First"), ("Channel 1", 2.5, 3.0, "Second")]
+
+
+def _refusal(status: int, title: str) -> dict[str, str]:
+    return {"type": f"https://developer.vonage.com/api-errors#{title.lower()}", "title": title}
+
+
+@pytest.mark.parametrize(("method", "status", "title", "advice"), [
+    ("GET", 401, "Unauthorized", "Push the application again so Vonage holds its current public"),
+    ("GET", 403, "Forbidden", "Vonage serves a call's files only to the application that placed"),
+    ("GET", 404, "Not Found", "Vonage no longer has the file (it keeps recordings for 30 days)"),
+    ("DELETE", 401, "Unauthorized", "Push the application again so Vonage holds its current"),
+    ("DELETE", 403, "Forbidden", "Vonage serves a call's files only to the application that"),
+])
+def test_a_refused_transcript_or_recording_delete_says_what_to_do(fake_provider, method, status,
+                                                                  title, advice):
+    fake, account = start_vonage(fake_provider)
+    fake.reply(method, "/v1/files/f-5", status, _refusal(status, title))
+    vonage = VonageProvider(account)
+    send = vonage.fetch_transcript if method == "GET" else vonage.delete_recording
+
+    with pytest.raises(ProviderError) as refused:
+        send(vonage_app(), f"{fake.url}/v1/files/f-5")
+
+    assert refused.value.message.startswith("Vonage ")
+    assert f"{title}. {advice}" in refused.value.message
