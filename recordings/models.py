@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from calls.models import Call, CallEvent
+from recordings.storage import PLAYABLE_TYPES
 from voiceapps.models import ProviderAccount
 
 
@@ -86,6 +87,11 @@ class Recording(Fetched):
 
     def __str__(self) -> str:
         return f"Recording {self.pk} of call {self.call_id}"
+
+    @property
+    def playable(self) -> bool:
+        """Served as itself for a browser's player; anything else is a download (serving.py)."""
+        return self.content_type.lower() in PLAYABLE_TYPES
 
 
 class Transcript(Fetched):

@@ -10,18 +10,10 @@ from typing import IO
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from recordings.models import Recording
-from recordings.storage import CHUNK, FORMATS, recording_storage
+from recordings.storage import CHUNK, recording_storage
 
 # ASCII digits, and no more than a 64-bit size has: int() refuses 4,300 digits.
 _RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})")
-# The media types served as themselves and inline: audio a browser plays and never renders as
-# a page. Whatever else a provider declared for bytes we cannot read (text/html, SVG) would
-# run in Callboard's origin, so it is a download of unknown bytes.
-PLAYABLE_TYPES = frozenset(
-    {media_type for _, media_type in FORMATS.values()}
-    | {"audio/x-wav", "audio/wave", "audio/vnd.wave", "audio/webm", "audio/mp4", "audio/aac",
-       "audio/flac", "audio/x-flac"}
-)
 UNKNOWN_TYPE = "application/octet-stream"
 
 
@@ -66,7 +58,7 @@ def recording_response(
         response["Content-Range"] = f"bytes */{size}"
         return response
     first, last = span or (0, size - 1)
-    playable = recording.content_type.lower() in PLAYABLE_TYPES
+    playable = recording.playable
     file = recording_storage().open(recording.file_name, "rb")
     response = StreamingHttpResponse(
         _read(file, first, last - first + 1),

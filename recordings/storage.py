@@ -20,6 +20,15 @@ FORMATS = {
     "OggOpus": ("ogg", "audio/ogg"),
 }
 
+# The media types served as themselves and inline: audio a browser plays and never renders as
+# a page. Whatever else a provider declared for bytes we cannot read (text/html, SVG) would
+# run in Callboard's origin, so it is a download of unknown bytes.
+PLAYABLE_TYPES = frozenset(
+    {media_type for _, media_type in FORMATS.values()}
+    | {"audio/x-wav", "audio/wave", "audio/vnd.wave", "audio/webm", "audio/mp4", "audio/aac",
+       "audio/flac", "audio/x-flac"}
+)
+
 
 def recording_storage() -> Storage:
     return storages["recordings"]

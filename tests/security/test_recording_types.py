@@ -1,11 +1,14 @@
 """A recording is the provider's bytes: only audio is served as itself and inline. Bytes the
 server cannot read, declared as a page by the provider, never open as one in Callboard's
-origin, through the player's link or the API."""
+origin, through the player's link or the API; and no page offers a player for them."""
+
+import re
 
 import pytest
 from django.urls import reverse
 
 from recordings.models import Recording
+from recordings.selectors import recording_link
 from recordings.services.fetching import recording_fetch
 from tests.recordings.conftest import (  # noqa: F401
     WAV,
@@ -34,7 +37,7 @@ def test_a_page_the_provider_declared_is_served_as_a_download_of_unknown_bytes(
     recording = fetched(vonage_call, PAGE, "text/html; charset=utf-8")
     client = client_for(viewer_user)
 
-    for url in (play_link(client, recording),
+    for url in (recording_link(recording=recording, user_id=viewer_user.pk),
                 reverse("api_recording_download", args=[recording.pk]) + "?inline=1"):
         response = client.get(url)
 
@@ -61,8 +64,37 @@ def test_only_audio_plays_inline(vonage_call, memory_storage, client_for, viewer
     recording = fetched(vonage_call, body, declared)
     client = client_for(viewer_user)
 
-    response = client.get(play_link(client, recording))
+    response = client.get(recording_link(recording=recording, user_id=viewer_user.pk))
 
     assert response["Content-Type"] == served
     assert response["Content-Disposition"].startswith(disposition)
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_pages_offer_no_player_for_a_file_the_browser_cannot_play_only_its_download(
+    vonage_call, memory_storage, client_for, viewer_user  # noqa: F811
+):
+    """The player was given a download and stayed silent; now the page says why."""
+    recording = fetched(vonage_call, PAGE, "text/html; charset=utf-8")
+    client = client_for(viewer_user)
+
+    for page_url in (reverse("call_detail", args=[recording.call_id]),
+                     reverse("recording_list")):
+        page = client.get(page_url).content.decode()
+
+        assert "<audio" not in page
+        assert "cannot be played in the browser" in page
+        download = re.search(r'<a href="([^"]+)" download>Download</a>', page).group(1)
+        saved = client.get(download.replace("&amp;", "&"))
+        assert saved.status_code == 200 and b"".join(saved.streaming_content) == PAGE
+
+
+def test_the_pages_still_play_audio_the_browser_plays(
+    vonage_call, memory_storage, client_for, viewer_user  # noqa: F811
+):
+    recording = fetched(vonage_call, WAV, "audio/wav")
+    client = client_for(viewer_user)
+
+    assert play_link(client, recording)
+    page = client.get(reverse("recording_list")).content.decode()
+    assert "<audio" in page and "cannot be played in the browser" not in page
