@@ -7,7 +7,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm, UsernameField
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, UsernameField
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
@@ -141,6 +141,24 @@ class SignInForm(LockoutMixin, PasswordSignInPolicyMixin, AuthenticationForm):
 
 class AdminSignInForm(LockoutMixin, PasswordSignInPolicyMixin, AdminAuthenticationForm):
     pass
+
+
+class ResetRequestForm(PasswordResetForm):
+    """A request for a reset link, refused once the address typed or the client asked too
+    often (portal/lockout.py), whether or not a user has the address."""
+
+    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        email = data.get("email")
+        if email:
+            lock = lockout.password_reset_begin(email=email, ip=client_ip(self.request))
+            if lock:
+                raise forms.ValidationError(lock.message, code="throttled")
+        return data
 
 
 class FirstAdminForm(ServiceErrorsMixin, forms.Form):

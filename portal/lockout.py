@@ -1,4 +1,5 @@
-"""Failed sign-in throttling: too many wrong passwords lock the name, or the address, a while.
+"""Failed sign-in throttling: too many wrong passwords lock the name, or the address, a while;
+and the same counters throttle password-reset e-mails.
 
 A username is locked after LOGIN_FAILURES_PER_USERNAME failures (password guessing against one
 account), an address after LOGIN_FAILURES_PER_IP failures over any names (password spraying);
@@ -9,6 +10,10 @@ checked, in one transaction holding the counters' rows, and is refused if the wi
 are taken: parallel attempts cannot all pass the limit, and nothing that fails later (the
 password hasher, the audit log) leaves an attempt uncounted. A right password gives its place
 back. Failures and locks are audited; `manage.py login_unlock` lifts a lock early.
+
+Password-reset requests take places the same way (`password_reset_begin`), in counters of their
+own so they never lock a sign-in: PASSWORD_RESETS_PER_EMAIL for one typed address, whether or
+not a user has it, and PASSWORD_RESETS_PER_IP from one client, per LOGIN_LOCKOUT_SECONDS.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from portal.services import Actor, audit_record
 
 @dataclass(frozen=True)
 class Lock:
-    scope: str  # "username" or "address"
+    scope: str  # "username" or "address"; "reset-email" or "reset-address"
     until: datetime
 
     @property
@@ -38,11 +43,17 @@ class Lock:
 
     @property
     def message(self) -> str:
+        minutes = f"{self.minutes} more minute{'s' if self.minutes != 1 else ''}"
+        if self.scope.startswith("reset-"):
+            # The same words whether or not a user has the address: they tell nobody which do.
+            what = "for this e-mail address" if self.scope == "reset-email" else (
+                "from your network address")
+            return (f"Too many password reset links were asked {what}. No e-mail was "
+                    f"sent: wait {minutes}, then ask again.")
         what = "this username" if self.scope == "username" else "your network address"
         return (
-            f"Too many failed sign-ins for {what}. Signing in is locked for "
-            f"{self.minutes} more minute{'s' if self.minutes != 1 else ''}; an administrator "
-            "can lift the lock sooner."
+            f"Too many failed sign-ins for {what}. Signing in is locked for {minutes}; an "
+            "administrator can lift the lock sooner."
         )
 
 
@@ -90,7 +101,19 @@ def login_attempt_begin(*, username: str, ip: str | None) -> Lock | None:
     Refused (and not counted) while a lock lasts, or while the window's places are taken by
     failures and by attempts still being checked.
     """
-    subjects = _subjects(username, ip)
+    return _place_take(_subjects(username, ip))
+
+
+def password_reset_begin(*, email: str, ip: str | None) -> Lock | None:
+    """Count a request for a reset link before anything is looked up or sent; the lock refusing
+    it, if the window's places for the address typed or for the client are taken."""
+    subjects = [_subject("reset-email", email.strip().lower(), settings.PASSWORD_RESETS_PER_EMAIL)]
+    if ip:
+        subjects.append(_subject("reset-address", ip, settings.PASSWORD_RESETS_PER_IP))
+    return _place_take(subjects)
+
+
+def _place_take(subjects: list[_Subject]) -> Lock | None:
     with transaction.atomic():
         rows = _locked_rows(subjects)
         for subject, row in zip(subjects, rows, strict=True):

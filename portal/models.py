@@ -347,7 +347,8 @@ class SignInCounter(models.Model):
 
     portal/lockout.py takes a place here, under a row lock, before a password is checked, so
     parallel attempts cannot all pass the limit. `subject` is "username:<sha256>" or
-    "address:<sha256>": hashed, as usernames are typed by anyone.
+    "address:<sha256>": hashed, as usernames are typed by anyone. Password-reset requests are
+    counted here too, as "reset-email:<sha256>" and "reset-address:<sha256>".
     """
 
     subject = models.CharField(max_length=80, unique=True)

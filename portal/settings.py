@@ -193,6 +193,10 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_FAILURES_PER_USERNAME = env.int("LOGIN_FAILURES_PER_USERNAME", default=5)
 LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=20)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+# Password-reset e-mails, counted the same way per LOGIN_LOCKOUT_SECONDS: to one typed address
+# (mail bombing someone) and from one client (probing many addresses).
+PASSWORD_RESETS_PER_EMAIL = env.int("PASSWORD_RESETS_PER_EMAIL", default=3)
+PASSWORD_RESETS_PER_IP = env.int("PASSWORD_RESETS_PER_IP", default=10)
 # Two-factor sign-in (portal/twofactor.py): the name authenticator apps show beside the code.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Callboard")
 # Wrong codes are counted by the sign-in lockout, per username and address, like passwords;

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,6 +19,7 @@ from portal.filters import AuditEntryFilter, UserFilter
 from portal.forms import (
     ApiTokenForm,
     FirstAdminForm,
+    ResetRequestForm,
     RetentionPolicyForm,
     SecurityPolicyForm,
     SignInForm,
@@ -48,8 +49,10 @@ class SignInView(LoginView):
 
 class PasswordResetView(auth_views.PasswordResetView):
     """Sends a reset link to the address typed, if a user with a password has it; the page
-    says the same either way, so it tells nobody which addresses have accounts."""
+    says the same either way, so it tells nobody which addresses have accounts. Too many
+    requests for one address or from one client are refused, with no e-mail sent."""
 
+    form_class = ResetRequestForm
     template_name = "portal/password_reset.html"
     email_template_name = "portal/password_reset_email.txt"
     subject_template_name = "portal/password_reset_subject.txt"
@@ -60,7 +63,10 @@ class PasswordResetView(auth_views.PasswordResetView):
         # one would have the e-mail send its token to the forger's site.
         return {"base_url": settings.PUBLIC_BASE_URL}
 
-    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_valid(self, form: ResetRequestForm) -> HttpResponse:
         services.audit_record(actor=Actor.from_request(self.request),
                               action="user.password_reset_request",
                               changes={"email": form.cleaned_data["email"][:254]})

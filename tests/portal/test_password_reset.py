@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from portal.models import AuditEntry
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -57,3 +58,58 @@ def test_an_unknown_address_gets_the_same_answer_and_no_mail(mailoutbox, operato
 
 def test_the_sign_in_page_links_to_it(client):
     assert reverse("password_reset") in client.get(reverse("login")).content.decode()
+
+
+def ask(email: str, ip: str = "198.51.100.7"):
+    return Client(REMOTE_ADDR=ip).post(reverse("password_reset"), {"email": email})
+
+
+def test_one_address_gets_a_few_links_then_the_page_says_to_wait(
+    settings, operator_user, mailoutbox
+):
+    """Without a limit anyone could fill someone's mailbox with reset links."""
+    settings.PASSWORD_RESETS_PER_EMAIL = 2
+    for n in range(2):
+        assert ask(operator_user.email.upper(), ip=f"198.51.100.{n}").status_code == 302
+
+    refused = ask(operator_user.email, ip="203.0.113.9")  # another client: still the address
+
+    page = refused.content.decode()
+    assert refused.status_code == 200
+    assert "Too many password reset links were asked for this e-mail address" in page
+    assert "No e-mail was sent: wait 15 more minutes" in page
+    assert len(mailoutbox) == 2
+
+
+def test_the_refusal_reads_the_same_for_an_address_no_user_has(
+    settings, operator_user, mailoutbox
+):
+    settings.PASSWORD_RESETS_PER_EMAIL = 1
+    ask(operator_user.email)
+    ask("nobody@example.com")
+
+    known = ask(operator_user.email).content.decode()
+    unknown = ask("nobody@example.com").content.decode()
+
+    def said(page: str) -> str:
+        return re.search(r'<div class="form-errors" role="alert">(.*?)</div>', page).group(1)
+
+    assert said(known) == said(unknown)
+    assert "Too many password reset links" in said(known)
+    assert len(mailoutbox) == 1
+
+
+def test_one_client_asking_for_many_addresses_is_told_to_wait_and_can_still_sign_in(
+    settings, operator_user, mailoutbox
+):
+    settings.PASSWORD_RESETS_PER_IP = 3
+    for n in range(3):
+        ask(f"someone-{n}@example.com")
+
+    refused = ask(operator_user.email).content.decode()
+
+    assert "Too many password reset links were asked from your network address" in refused
+    assert mailoutbox == []
+    signed_in = Client(REMOTE_ADDR="198.51.100.7").post(
+        reverse("login"), {"username": "operator", "password": PASSWORD})
+    assert signed_in.status_code == 302
