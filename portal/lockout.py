@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from portal.models import SignInCounter
@@ -170,6 +170,16 @@ def usernames_locked_until(usernames: list[str]) -> dict[str, datetime]:
     keys = {_subject("username", name.strip().lower()).key: name for name in usernames}
     rows = SignInCounter.objects.filter(subject__in=keys, locked_until__gt=timezone.now())
     return {keys[row.subject]: row.locked_until for row in rows}
+
+
+def sign_in_counters_forget_expired() -> int:
+    """Delete the counters whose window and lock have both ended (they would start from zero
+    anyway); how many. Without this a long password spray left a row per name tried."""
+    now = timezone.now()
+    deleted, _ = SignInCounter.objects.filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lte=now), window_ends__lte=now,
+    ).delete()
+    return deleted
 
 
 def login_unlock(*, actor: Actor, username: str = "", ip: str = "") -> None:

@@ -496,6 +496,8 @@ CELERY_BEAT_SCHEDULE = {
     name: {"task": task, "schedule": seconds}
     for name, task, seconds in (
         ("worker-heartbeat", "portal.tasks.record_worker_heartbeat", 60.0),
+        # Sign-in and reset counters whose window and lock have ended are deleted.
+        ("portal-sign-in-counters", "portal.tasks.sign_in_counters_forget_expired", 3600.0),
         # Webhook deliveries stored for the workers whose apply task was lost are applied.
         ("calls-apply-webhook-deliveries", "calls.tasks.deliveries_apply_pending", 60.0),
         # Deliveries whose apply failed are tried again, a batch a minute, up to 5 times.

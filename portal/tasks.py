@@ -12,3 +12,11 @@ def record_worker_heartbeat() -> None:
     WorkerHeartbeat.objects.update_or_create(
         hostname=socket.gethostname(), defaults={"last_seen": timezone.now()}
     )
+
+
+@shared_task
+def sign_in_counters_forget_expired() -> int:
+    """Beat runs this every hour."""
+    from portal.lockout import sign_in_counters_forget_expired
+
+    return sign_in_counters_forget_expired()

@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.db import DatabaseError
 from django.utils import timezone
 
-from portal.models import AuditEntry
+from portal import tasks
+from portal.models import AuditEntry, SignInCounter
 from tests.factories import PASSWORD, UserFactory
 
 LOCKED = "Too many failed sign-ins"
@@ -194,3 +195,22 @@ def test_parallel_wrong_passwords_check_no_more_than_the_limit(live_server):
     # 55 refused unchecked, and the fifth failure's page announces the lock.
     assert sum(LOCKED in page for page in pages) == 56
     assert LOCKED in attempt(PASSWORD)
+
+
+def test_an_hourly_task_deletes_the_counters_whose_window_and_lock_have_ended(
+    client, operator_user, monkeypatch, settings
+):
+    for _ in range(5):
+        sign_in(client, "operator", "wrong")  # locks the name for 15 minutes
+    for name in ("ada", "grace"):
+        sign_in(client, name, "wrong", ip="203.0.113.9")
+    sixteen_minutes_on = timezone.now() + timedelta(minutes=16)
+    monkeypatch.setattr("portal.lockout.timezone.now", lambda: sixteen_minutes_on)
+    sign_in(client, "ada", "wrong", ip="203.0.113.9")  # a new window for ada and the address
+
+    tasks.sign_in_counters_forget_expired()
+
+    left = SignInCounter.objects.values_list("subject", flat=True)
+    assert sorted(subject.split(":")[0] for subject in left) == ["address", "username"]
+    assert settings.CELERY_BEAT_SCHEDULE["portal-sign-in-counters"]["task"] == (
+        tasks.sign_in_counters_forget_expired.name)
