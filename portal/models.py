@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.utils import timezone
 
+from portal.audit_actions import LABELS
 from portal.redaction import scrub
 
 
@@ -207,6 +208,18 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_label or 'system'} {self.action} {self.object_repr}"
+
+    @property
+    def action_label(self) -> str:
+        """The action in plain words (its name where it has none)."""
+        return LABELS.get(self.action, self.action)
+
+    @property
+    def shown_changes(self) -> dict[str, Any]:
+        """The changes a person reads: an empty value (`tag {}`) says nothing, so is left out,
+        as a provider's own log leaves out what was not set."""
+        return {key: value for key, value in self.changes.items()
+                if value not in (None, "", {}, [])}
 
     @classmethod
     def record(
