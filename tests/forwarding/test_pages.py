@@ -180,3 +180,11 @@ def test_only_admins_see_forwarding(client_for, request, persona):
     other = client_for(request.getfixturevalue(persona))
     assert other.get("/settings/forwarding/").status_code == 403
     assert other.get(f"/settings/forwarding/{subscription.pk}/log").status_code == 403
+
+
+def test_a_subscriptions_page_says_it_is_a_subscription_in_its_title_and_heading(admin):
+    """Its title read "CRM · Callboard": a tab or a bookmark did not say what CRM was."""
+    subscription = SubscriptionFactory(name="CRM")
+    page = admin.get(f"/settings/forwarding/{subscription.pk}/").content.decode()
+    assert "<title>Subscription CRM · Callboard</title>" in page
+    assert "<h1>Subscription CRM</h1>" in page
