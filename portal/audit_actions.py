@@ -119,6 +119,7 @@ KINDS: dict[str, tuple[str, dict[str, str]]] = {
         "user.2fa_recovery_codes": "New two-factor recovery codes",
         "user.2fa_reset": "Two-factor sign-in reset",
         "user.sign_out_everywhere": "Signed out everywhere",
+        "user.sign_out_session": "Signed out one session",
     }),
     "login": ("Sign-in", {
         "login.failed": "Sign-in failed",

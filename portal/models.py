@@ -1,6 +1,7 @@
 from datetime import timedelta
 from typing import Any, Self
 
+import ua_parser
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group, UserManager
 from django.contrib.auth.validators import ASCIIUsernameValidator
@@ -353,6 +354,16 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} from {self.ip_address or 'unknown'}"
+
+    @property
+    def browser(self) -> str:
+        """The browser in words ("Chrome on Linux"); its raw User-Agent where none is known."""
+        parsed = ua_parser.parse(self.user_agent)
+        if parsed.user_agent is None:
+            return self.user_agent or "Unknown browser"
+        if parsed.os is None:
+            return parsed.user_agent.family
+        return f"{parsed.user_agent.family} on {parsed.os.family}"
 
 
 class SignInCounter(models.Model):
