@@ -103,7 +103,7 @@ def test_a_sessions_browser_is_said_in_words_with_the_raw_string_as_its_title(op
     laptop = signed_in("192.0.2.7", CHROME_LINUX)
     signed_in("198.51.100.9", SAFARI_IPHONE)
     page = laptop.get(reverse("profile")).content.decode()
-    assert f'<td title="{CHROME_LINUX}">Chrome on Linux</td>' in page
+    assert f'<td data-label="Browser" title="{CHROME_LINUX}">Chrome on Linux</td>' in page
     assert ">Mobile Safari on iOS</td>" in page
 
 
