@@ -188,3 +188,19 @@ def test_a_subscriptions_page_says_it_is_a_subscription_in_its_title_and_heading
     page = admin.get(f"/settings/forwarding/{subscription.pk}/").content.decode()
     assert "<title>Subscription CRM · Callboard</title>" in page
     assert "<h1>Subscription CRM</h1>" in page
+
+
+def test_a_pending_event_says_it_waits_behind_an_earlier_one_of_its_call(admin):
+    """"Pending, 0 attempts" did not say why nothing was tried: the call's earlier event is
+    still being retried, and a call's events go out in order."""
+    stuck = ForwardingDeliveryFactory(sequence=3, attempts=2)
+    waiting = ForwardingDeliveryFactory(subscription=stuck.subscription, call=stuck.call,
+                                        sequence=4, event_type=EventType.ENDED)
+    other_call = ForwardingDeliveryFactory(subscription=stuck.subscription, sequence=1)
+    html = admin.get(f"/settings/forwarding/{stuck.subscription.pk}/").content.decode()
+
+    def status(delivery) -> str:
+        return html.split(f'data-field="status-{delivery.pk}">')[1].split("</td>")[0]
+
+    assert f'waiting for <a href="#fwd-delivery-{stuck.pk}">#3</a> of this call' in status(waiting)
+    assert "waiting" not in status(stuck) and "waiting" not in status(other_call)
