@@ -204,3 +204,10 @@ def test_a_pending_event_says_it_waits_behind_an_earlier_one_of_its_call(admin):
 
     assert f'waiting for <a href="#fwd-delivery-{stuck.pk}">#3</a> of this call' in status(waiting)
     assert "waiting" not in status(stuck) and "waiting" not in status(other_call)
+
+
+def test_the_events_help_uses_the_words_of_its_labels(admin):
+    """It explained "AMD", a word none of the choices uses any more."""
+    html = admin.get("/settings/forwarding/new").content.decode()
+    assert "Machine detection result" in html and "AMD" not in html
+    assert "whether a person or a voicemail answered" in html
