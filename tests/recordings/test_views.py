@@ -175,7 +175,7 @@ def test_the_list_plays_and_downloads_each_stored_recording(
     page = client.get(reverse("recording_list")).content.decode()
 
     players = re.findall(r'<audio controls preload="none" src="([^"]+)"', page)
-    downloads = re.findall(r'<a href="([^"]+)" download>Download</a>', page)
+    downloads = re.findall(r'<a href="([^"]+)" download>Download<span', page)
     assert len(players) == len(downloads) == 1
     played = client.get(players[0].replace("&amp;", "&"))
     assert played.status_code == 200 and body(played) == WAV
