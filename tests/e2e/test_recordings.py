@@ -62,7 +62,7 @@ def test_the_call_page_plays_the_recording_beside_its_transcript(live_callboard,
 
     page.get_by_role("link", name="Recordings").first.click()
     expect(page.get_by_role("heading", name="Recordings", level=1)).to_be_visible()
-    expect(page.get_by_role("link", name=f"Call {call.pk}")).to_be_visible()
+    expect(page.get_by_role("link", name=f"Call {call.pk}", exact=True)).to_be_visible()
     problems += check_page(page, "recordings")
     assert problems == []
 
