@@ -26,7 +26,8 @@ class SubscriptionForm(SentOnceMixin, ServiceErrorsMixin, forms.Form):
         widget=forms.CheckboxSelectMultiple,
         label="Events",
         initial=[EventType.CREATED, EventType.STATUS_CHANGED, EventType.ENDED],
-        help_text="AMD is answering-machine detection: whether a person or a voicemail answered.",
+        help_text="A machine detection result says whether a person or a voicemail answered, "
+        "for calls placed with machine detection on.",
     )
     account = forms.ModelChoiceField(
         ProviderAccount.objects.all(), required=False, empty_label="Every account"

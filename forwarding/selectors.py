@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Case, Count, Max, OuterRef, Q, QuerySet, Subquery, When
 
 from forwarding.models import Delivery, DeliveryStatus, Subscription
 
@@ -17,8 +17,18 @@ def subscription_list() -> QuerySet[Subscription]:
 
 
 def delivery_log(*, subscription: Subscription) -> QuerySet[Delivery]:
-    """The subscription's deliveries, newest first."""
-    return subscription.deliveries.order_by("-id")
+    """The subscription's deliveries, newest first; a pending one's `waits_for_id` and
+    `waits_for_sequence` name the earlier pending event of its call it is queued behind (the
+    head of the call's queue), None when it is next."""
+    head = Delivery.objects.filter(
+        subscription=OuterRef("subscription"), call=OuterRef("call"),
+        status=DeliveryStatus.PENDING, id__lt=OuterRef("id"),
+    ).order_by("id")
+    waits = Q(status=DeliveryStatus.PENDING)
+    return subscription.deliveries.annotate(
+        waits_for_id=Case(When(waits, then=Subquery(head.values("id")[:1]))),
+        waits_for_sequence=Case(When(waits, then=Subquery(head.values("sequence")[:1]))),
+    ).order_by("-id")
 
 
 def last_change(*, subscription: Subscription) -> datetime | None:

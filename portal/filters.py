@@ -1,16 +1,21 @@
 """One filter per list: its page and its `GET /api/v1/...` take the same parameters.
 
-Users: q (name or e-mail), role, status (`active` or `deactivated`). Audit log: action (the
-start of the action's name, such as `call.` or `account.`), q (who or which object), since,
-until (a date, or a date and time; `until` with a bare date includes that whole day).
+Users: q (name or e-mail), role, status (`active` or `deactivated`). Audit log: action (one
+action, such as `user.2fa_enrol`, or every action of a kind, such as `call.` or `account.`),
+q (who or which object), since, until (a date, or a date and time; `until` with a bare date
+includes that whole day).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django.utils.choices import flatten_choices
 
+from portal.audit_actions import action_choices
 from portal.models import AuditEntry, Role, User
 from portal.params import SearchFilter, moment_range
 
@@ -50,13 +55,38 @@ class UserFilter(django_filters.FilterSet):
         return qs.filter(is_active=value == "active")
 
 
+class StrippedChoiceField(django_filters.fields.ChoiceField):
+    """A choice typed by hand in a query (` account. `) matches without its spaces."""
+
+    def to_python(self, value: Any) -> str:
+        return super().to_python(value).strip()
+
+
+class GroupedChoiceFilter(django_filters.ChoiceFilter):
+    """A choice among groups, an <optgroup> each on the page; the API schema lists every
+    value (given the groups, it would list the groups' names as values)."""
+
+    field_class = StrippedChoiceField
+
+    def __init__(self, *, groups: list[tuple[str, list[tuple[str, str]]]], **kwargs: Any) -> None:
+        super().__init__(choices=list(flatten_choices(groups)), **kwargs)
+        self.groups = groups
+
+    @property
+    def field(self) -> forms.Field:
+        field = super().field
+        field.choices = self.groups
+        return field
+
+
 class AuditEntryFilter(django_filters.FilterSet):
-    action = django_filters.CharFilter(
-        lookup_expr="startswith",
-        max_length=64,
-        label="Action starts with",
-        widget=forms.TextInput(attrs={"placeholder": "e.g. call. or account."}),
-        help_text="The start of the action's name: call., account., user.login …",
+    action = GroupedChoiceFilter(
+        groups=action_choices(),
+        method="filter_action",
+        label="Action",
+        empty_label="Any action",
+        help_text="One action (`user.2fa_enrol`), or every action of a kind: its name and a "
+                  "dot (`call.`, `account.`).",
     )
     q = SearchFilter(
         "actor_label",
@@ -72,3 +102,9 @@ class AuditEntryFilter(django_filters.FilterSet):
     class Meta:
         model = AuditEntry
         fields: list[str] = []
+
+    def filter_action(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        # A kind's choice ends with its dot (`call.`): every action of that kind.
+        if value.endswith("."):
+            return qs.filter(action__startswith=value)
+        return qs.filter(action=value)

@@ -1,6 +1,7 @@
 from datetime import timedelta
 from typing import Any, Self
 
+import ua_parser
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group, UserManager
 from django.contrib.auth.validators import ASCIIUsernameValidator
@@ -8,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.utils import timezone
 
+from portal.audit_actions import LABELS
 from portal.redaction import scrub
 
 
@@ -208,6 +210,18 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.actor_label or 'system'} {self.action} {self.object_repr}"
 
+    @property
+    def action_label(self) -> str:
+        """The action in plain words (its name where it has none)."""
+        return LABELS.get(self.action, self.action)
+
+    @property
+    def shown_changes(self) -> dict[str, Any]:
+        """The changes a person reads: an empty value (`tag {}`) says nothing, so is left out,
+        as a provider's own log leaves out what was not set."""
+        return {key: value for key, value in self.changes.items()
+                if value not in (None, "", {}, [])}
+
     @classmethod
     def record(
         cls, *, action: str, obj: models.Model | None = None, changes: dict | None = None,
@@ -340,6 +354,16 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} from {self.ip_address or 'unknown'}"
+
+    @property
+    def browser(self) -> str:
+        """The browser in words ("Chrome on Linux"); its raw User-Agent where none is known."""
+        parsed = ua_parser.parse(self.user_agent)
+        if parsed.user_agent is None:
+            return self.user_agent or "Unknown browser"
+        if parsed.os is None:
+            return parsed.user_agent.family
+        return f"{parsed.user_agent.family} on {parsed.os.family}"
 
 
 class SignInCounter(models.Model):

@@ -1,4 +1,5 @@
-"""Browser sessions: an idle timeout, an absolute lifetime, a list per user, sign out everywhere.
+"""Browser sessions: an idle timeout, an absolute lifetime, a list per user, sign out of one
+or everywhere.
 
 Django's session store holds each session; a UserSession row beside it says where it was
 signed in from and when it was last used. The idle timeout is the session cookie's age,
@@ -114,3 +115,11 @@ def sessions_sign_out_everywhere(*, actor: Actor, user: User) -> int:
         actor=actor, action="user.sign_out_everywhere", obj=user, changes={"sessions": len(rows)}
     )
     return len(rows)
+
+
+def session_sign_out(*, actor: Actor, session: UserSession) -> None:
+    """End one session of its user, in the session store itself (a lost laptop's)."""
+    _store()(session_key=session.session_key).delete()
+    session.delete()
+    audit_record(actor=actor, action="user.sign_out_session", obj=session.user,
+                 changes={"browser": session.browser, "address": session.ip_address})

@@ -39,6 +39,7 @@ urlpatterns = [
          name="user_two_factor_reset"),
     path("settings/security/", views.security_policy_update, name="security_policy"),
     path("profile/sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
+    path("profile/sessions/<id:pk>/sign-out/", views.session_sign_out, name="session_sign_out"),
     path("users/", views.user_list, name="user_list"),
     path("users/new/", views.user_create, name="user_create"),
     path("users/<id:pk>/", views.user_edit, name="user_edit"),

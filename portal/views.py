@@ -200,6 +200,20 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+def session_sign_out(request: HttpRequest, pk: int) -> HttpResponse:
+    session = get_object_or_404(sessions.session_list(request.user), pk=pk)
+    sessions.session_sign_out(actor=Actor.from_request(request), session=session)
+    if session.session_key == request.session.session_key:
+        logout(request)  # gone from the store: start a fresh one
+        messages.success(request, "Signed out of this session.")
+        return redirect("login")
+    messages.success(request, f"Signed out {session.browser} from "
+                              f"{session.ip_address or 'an unknown address'}.")
+    return redirect("profile")
+
+
+@login_required
+@require_POST
 def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
     count = sessions.sessions_sign_out_everywhere(actor=Actor.from_request(request),
                                                   user=request.user)

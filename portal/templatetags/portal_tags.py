@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms, template
 from django.http import HttpRequest
+from django.utils.choices import flatten_choices
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -54,7 +55,7 @@ def filter_chips(filter_set: Any, request: HttpRequest) -> list[dict[str, str]]:
         if getattr(field, "null_label", None) is not None and raw == field.null_value:
             value = field.null_label  # "none": the rows linked to nothing
         elif isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField):
-            value = dict(field.choices).get(raw, raw)
+            value = dict(flatten_choices(field.choices)).get(value, raw)  # groups too
         elif hasattr(value, "isoformat"):
             value = raw  # as typed: a date stays a date
         params = request.GET.copy()

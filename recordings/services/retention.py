@@ -12,6 +12,9 @@ from recordings.models import MediaRetention, MediaState, Recording, Transcript
 from recordings.services.deletion import media_erase
 from voiceapps.models import ProviderAccount
 
+# A deletion's reason is the sentence the call page shows, "Deleted by ada" being the other.
+RETENTION_REASON = "Deleted by its account's retention policy"
+
 
 def media_expire(*, now: datetime) -> dict[str, int]:
     """Delete recordings and transcripts of calls older than their account keeps them."""
@@ -28,7 +31,7 @@ def media_expire(*, now: datetime) -> dict[str, int]:
             deleted = media_erase(
                 recordings=recordings,
                 transcripts=transcripts,
-                reason="Retention: older than the account keeps them",
+                reason=RETENTION_REASON,
             )
             audit_record(
                 actor=SYSTEM,

@@ -30,7 +30,7 @@ def test_an_admin_sets_up_a_rule_and_watches_an_alert_open_and_resolve(
     page.set_default_timeout(10000)
     sign_in(page, live_server.url, "ada", "/settings/")
 
-    page.get_by_role("link", name="Alert rules and channels").click()
+    page.get_by_role("navigation", name="Every setting").get_by_role("link", name="Alerts").click()
     page.get_by_role("link", name="Add a channel").click()
     page.get_by_label("Name").fill("Ops chat")
     page.get_by_label("Kind").select_option("slack")

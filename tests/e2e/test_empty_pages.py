@@ -40,7 +40,7 @@ NO_MATCH = [
     ("/applications/?q=nothing", "No application matches", "Show all applications"),
     ("/nccos/?search=nothing", "No NCCO matches", "Show all NCCOs"),
     ("/numbers/?q=nothing", "No number matches", "Show all numbers"),
-    ("/audit/?action=nothing", "No audit entry matches", "Show every entry"),
+    ("/audit/?action=campaign.stop", "No audit entry matches", "Show every entry"),
     ("/users/?q=nothing", "No user matches", "Show every user"),
     ("/alerts/?state=open", "No alert matches", "Show every alert"),
 ]

@@ -9,6 +9,7 @@ from portal.models import Role
 from portal.services import Actor, audit_record
 from tests.e2e.pages import PHONE, page_width, sign_in
 from tests.factories import (
+    ApiTokenFactory,
     CampaignFactory,
     ContactFactory,
     ProviderAccountFactory,
@@ -163,3 +164,18 @@ def test_a_long_sip_address_wraps_and_leaves_status_in_sight_on_a_phone(live_ser
     assert to.get_attribute("title") == uri
     assert to.inner_text().replace("\n", "") == uri  # all of it on the page, wrapped
     assert page_width(page) <= PHONE["width"]
+
+
+def test_the_profiles_revoke_and_sign_out_buttons_are_in_sight_on_a_phone(live_server, browser):
+    """A token's Revoke was off to the right of a 390 px phone, past seven columns."""
+    role_groups_restored()
+    ada = UserFactory(username="ada", role=Role.ADMIN)
+    ApiTokenFactory(user=ada, name="Nightly export")
+    page = browser.new_context(viewport=PHONE).new_page()
+    sign_in(page, live_server.url, "ada", "/profile/")
+
+    assert page_width(page) <= PHONE["width"]
+    for button in (page.get_by_role("button", name="Revoke"),
+                   page.locator("form[action*='/sessions/'] button")):
+        box = button.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box

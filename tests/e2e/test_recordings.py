@@ -62,7 +62,7 @@ def test_the_call_page_plays_the_recording_beside_its_transcript(live_callboard,
 
     page.get_by_role("link", name="Recordings").first.click()
     expect(page.get_by_role("heading", name="Recordings", level=1)).to_be_visible()
-    expect(page.get_by_role("link", name=f"Call {call.pk}")).to_be_visible()
+    expect(page.get_by_role("link", name=f"Call {call.pk}", exact=True)).to_be_visible()
     problems += check_page(page, "recordings")
     assert problems == []
 
@@ -100,3 +100,33 @@ def test_a_player_whose_link_expired_renews_it_and_plays(
     )
     assert player.evaluate(AUDIO_STATE) == {"duration": pytest.approx(1.0), "error": None}
     page.context.close()
+
+
+def test_each_download_link_says_which_recording_it_downloads(
+    live_server, browser, stored_recording  # noqa: F811 (the fixture imported above)
+):
+    """A screen reader's list of links read "Download", "Download", …: which file? (A call
+    may have more than one recording: the list names each by its number.)"""
+    from tests.factories import RecordingFactory
+
+    expect = pytest.importorskip("playwright.sync_api").expect
+    second = RecordingFactory(call=stored_recording.call, state="stored", size_bytes=10,
+                              duration_seconds=1.0, format="wav", next_attempt_at=None)
+    other = RecordingFactory(state="stored", size_bytes=10, duration_seconds=1.0, format="wav",
+                             next_attempt_at=None)
+    UserFactory(username="olivia", role=Role.ADMIN)
+    page = browser.new_context().new_page()
+    call = stored_recording.call_id
+    sign_in(page, live_server.url, "olivia", f"/calls/{call}/")
+
+    media = page.locator("#call-media")
+    for n in (1, 2):
+        expect(media.get_by_role("link", name=f"Download recording {n} of this call",
+                                 exact=True)).to_have_count(1)
+        expect(media.get_by_role("button", name=f"Delete recording {n} of this call",
+                                 exact=True)).to_have_count(1)
+    page.goto(f"{live_server.url}/recordings/")
+    for recording in (stored_recording, second, other):
+        name = f"Download recording {recording.pk}, of call {recording.call_id}"
+        expect(page.get_by_role("link", name=name, exact=True)).to_have_count(1)
+    expect(page.get_by_role("link", name="Download", exact=True)).to_have_count(0)

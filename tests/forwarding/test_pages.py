@@ -180,3 +180,34 @@ def test_only_admins_see_forwarding(client_for, request, persona):
     other = client_for(request.getfixturevalue(persona))
     assert other.get("/settings/forwarding/").status_code == 403
     assert other.get(f"/settings/forwarding/{subscription.pk}/log").status_code == 403
+
+
+def test_a_subscriptions_page_says_it_is_a_subscription_in_its_title_and_heading(admin):
+    """Its title read "CRM · Callboard": a tab or a bookmark did not say what CRM was."""
+    subscription = SubscriptionFactory(name="CRM")
+    page = admin.get(f"/settings/forwarding/{subscription.pk}/").content.decode()
+    assert "<title>Subscription CRM · Callboard</title>" in page
+    assert "<h1>Subscription CRM</h1>" in page
+
+
+def test_a_pending_event_says_it_waits_behind_an_earlier_one_of_its_call(admin):
+    """"Pending, 0 attempts" did not say why nothing was tried: the call's earlier event is
+    still being retried, and a call's events go out in order."""
+    stuck = ForwardingDeliveryFactory(sequence=3, attempts=2)
+    waiting = ForwardingDeliveryFactory(subscription=stuck.subscription, call=stuck.call,
+                                        sequence=4, event_type=EventType.ENDED)
+    other_call = ForwardingDeliveryFactory(subscription=stuck.subscription, sequence=1)
+    html = admin.get(f"/settings/forwarding/{stuck.subscription.pk}/").content.decode()
+
+    def status(delivery) -> str:
+        return html.split(f'data-field="status-{delivery.pk}">')[1].split("</td>")[0]
+
+    assert f'waiting for <a href="#fwd-delivery-{stuck.pk}">#3</a> of this call' in status(waiting)
+    assert "waiting" not in status(stuck) and "waiting" not in status(other_call)
+
+
+def test_the_events_help_uses_the_words_of_its_labels(admin):
+    """It explained "AMD", a word none of the choices uses any more."""
+    html = admin.get("/settings/forwarding/new").content.decode()
+    assert "Machine detection result" in html and "AMD" not in html
+    assert "whether a person or a voicemail answered" in html

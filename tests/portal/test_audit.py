@@ -47,7 +47,7 @@ def test_admin_browses_and_filters_the_audit_log(client_for, admin_user):
     audit_record(actor=Actor(user=admin_user), action="call.place")
     page = client_for(admin_user).get(reverse("audit_list"), {"action": "account."})
     html = page.content.decode()
-    assert "account.create" in html and "call.place" not in html
+    assert ">account.create</code>" in html and ">call.place</code>" not in html
     assert "zzzz-secret-5678" not in html and "••••5678" in html
 
 
@@ -60,9 +60,43 @@ def test_the_audit_api_takes_the_pages_filter(client_for, api_for, admin_user):
     page = client_for(admin_user).get(reverse("audit_list"), {"action": " account. "})
 
     assert [entry["action"] for entry in body["results"]] == ["account.create"]
-    assert "account.create" in page.content.decode()
-    assert "call.place" not in page.content.decode()
-    assert "Action starts with: account." in page.content.decode()  # the filter's chip
+    assert ">account.create</code>" in page.content.decode()
+    assert ">call.place</code>" not in page.content.decode()
+    assert "Action: Provider accounts: any action" in page.content.decode()  # the filter's chip
+
+
+@pytest.mark.django_db
+def test_the_action_filter_is_a_choice_of_plain_words_on_the_page_and_the_api(
+    client_for, api_for, admin_user
+):
+    """The filter was free text ("starts with"): one had to guess `user.2fa_enrol`."""
+    actor = Actor(user=admin_user)
+    audit_record(actor=actor, action="user.2fa_enrol", obj=admin_user)
+    audit_record(actor=actor, action="user.2fa_reset", obj=admin_user)
+    admin = client_for(admin_user)
+    html = admin.get(reverse("audit_list")).content.decode()
+    assert '<option value="user.2fa_enrol">Two-factor sign-in set up</option>' in html
+    assert '<option value="call.">Calls: any action</option>' in html
+
+    html = admin.get(reverse("audit_list"), {"action": "user.2fa_enrol"}).content.decode()
+    assert "<code class=\"muted\">user.2fa_enrol</code>" in html
+    assert "<code class=\"muted\">user.2fa_reset</code>" not in html
+    body = api_for(admin_user).get(reverse("api_audit"), {"action": "user.2fa_enrol"}).json()
+    assert [entry["action"] for entry in body["results"]] == ["user.2fa_enrol"]
+
+    refused = api_for(admin_user).get(reverse("api_audit"), {"action": "user.2fa"})
+    assert refused.status_code == 400 and "action" in refused.json()["fields"]
+
+
+@pytest.mark.django_db
+def test_an_entry_leaves_out_the_changes_that_are_empty(client_for, admin_user):
+    """`tag {}` and `options {}` said nothing; a provider's log leaves them out."""
+    audit_record(actor=Actor(user=admin_user), action="call.place",
+                 changes={"to": "+31201234567", "tag": {}, "options": {}, "note": "", "n": 0})
+    html = client_for(admin_user).get(reverse("audit_list")).content.decode()
+    assert "<dt>to</dt>" in html and "<dt>n</dt>" in html
+    assert "<dt>tag</dt>" not in html and "<dt>options</dt>" not in html
+    assert "<dt>note</dt>" not in html
 
 
 @pytest.mark.django_db

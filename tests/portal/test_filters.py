@@ -66,7 +66,7 @@ def shown(response, path: str) -> set[str]:
     html = response.content.decode()
     if path == "/users/":
         return set(re.findall(r'href="/users/\d+/">([^<]+)</a>', html))
-    return set(re.findall(r"<td[^>]*><code>([^<]+)</code></td>", html))
+    return set(re.findall(r"<code class=\"muted\">([^<]+)</code></td>", html))
 
 
 def key_of(row, path: str) -> str:
@@ -132,7 +132,7 @@ LIST_PAGES = [
     ("/nccos/", {"kind": "template"}, "Show: Templates", 0),
     ("/calls/profiles/", {"kind": "voicegateway"}, "Provider: Voice Gateway", 1),
     ("/users/", {"role": "operator"}, "Role: Operator", 1),
-    ("/audit/", {"action": "call."}, "Action starts with: call.", 1),
+    ("/audit/", {"action": "call."}, "Action: Calls: any action", 1),
 ]
 
 

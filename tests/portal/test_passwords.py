@@ -87,3 +87,11 @@ def test_a_user_changes_their_password_stays_signed_in_and_it_is_audited(
     entry = AuditEntry.objects.get(action="user.password_change")
     assert entry.actor == viewer_user and entry.object_id == str(viewer_user.pk)
     assert viewer_user.role == Role.VIEWER
+
+
+@pytest.mark.django_db
+def test_the_profile_is_titled_as_ones_profile_not_by_the_user_name(client_for, viewer_user):
+    """Its heading was the user name alone, which says whose page, not what page."""
+    page = client_for(viewer_user).get(reverse("profile")).content.decode()
+    assert "<title>Your profile · Callboard</title>" in page
+    assert "<h1>Your profile</h1>" in page

@@ -90,3 +90,43 @@ def test_another_users_sessions_stay(operator_user, viewer_user):
     laptop.post(reverse("sign_out_everywhere"))
 
     assert other.get(reverse("dashboard")).status_code == 200
+
+
+CHROME_LINUX = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                "Chrome/131.0.0.0 Safari/537.36")
+SAFARI_IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+                 "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1")
+
+
+def test_a_sessions_browser_is_said_in_words_with_the_raw_string_as_its_title(operator_user):
+    """The list showed 60 characters of `Mozilla/5.0 (X11; …`, which no one reads."""
+    laptop = signed_in("192.0.2.7", CHROME_LINUX)
+    signed_in("198.51.100.9", SAFARI_IPHONE)
+    page = laptop.get(reverse("profile")).content.decode()
+    assert f'<td data-label="Browser" title="{CHROME_LINUX}">Chrome on Linux</td>' in page
+    assert ">Mobile Safari on iOS</td>" in page
+
+
+def test_one_session_is_signed_out_and_the_others_stay(operator_user):
+    """Only "sign out everywhere" existed: a lost phone cost the laptop its session too."""
+    laptop, phone = signed_in("192.0.2.7", CHROME_LINUX), signed_in("198.51.100.9", SAFARI_IPHONE)
+    lost = UserSession.objects.get(ip_address="198.51.100.9")
+    page = laptop.get(reverse("profile")).content.decode()
+    assert 'data-confirm="Sign out Mobile Safari on iOS from 198.51.100.9?' in page
+
+    response = laptop.post(reverse("session_sign_out", args=[lost.pk]), follow=True)
+
+    assert "Signed out Mobile Safari on iOS from 198.51.100.9." in response.content.decode()
+    assert phone.get(reverse("dashboard")).status_code == 302  # asked to sign in again
+    assert laptop.get(reverse("dashboard")).status_code == 200
+    entry = AuditEntry.objects.get(action="user.sign_out_session")
+    assert entry.changes == {"browser": "Mobile Safari on iOS", "address": "198.51.100.9"}
+
+
+def test_another_users_session_cannot_be_signed_out(operator_user, viewer_user):
+    signed_in()
+    theirs = UserSession.objects.get()
+    viewer = Client()
+    viewer.post(reverse("login"), {"username": viewer_user.username, "password": PASSWORD})
+    response = viewer.post(reverse("session_sign_out", args=[theirs.pk]))
+    assert response.status_code == 404 and UserSession.objects.filter(pk=theirs.pk).exists()

@@ -136,7 +136,7 @@ def test_through_the_api_alone_a_recorded_call_is_played_and_then_expires_on_sch
         retention_apply()
     after_two = api.get(recording["url"]).json()
     assert (after_two["state"], after_two["download_url"]) == ("deleted", None)
-    assert after_two["deleted_reason"].startswith("Retention")
+    assert after_two["deleted_reason"] == "Deleted by its account's retention policy"
     assert api.get(recording["download_url"]).status_code == 404
     audit = admin.get("/api/v1/audit", {"action": "recording.expire"}).json()["results"]
     assert [entry["changes"]["recordings"] for entry in audit] == [1, 0]

@@ -144,7 +144,10 @@ def test_only_an_admin_deletes_a_recording_and_it_is_audited(
     entry = AuditEntry.objects.get(action="recording.delete")
     assert entry.actor == admin_user and entry.object_id == str(stored_recording.pk)
     page = admin.get(reverse("call_detail", args=[stored_recording.call_id])).content.decode()
-    assert "Recording deleted" in page and "<audio" not in page
+    # One plain line: it read "Recording deleted 2026-… UTC: Deleted by admin."
+    assert re.search(r'<p class="muted">Deleted by admin \(\d{4}-\d\d-\d\d [\d:]+ UTC\)\.</p>',
+                     page)
+    assert "<audio" not in page
 
 
 def test_the_list_and_the_call_log_find_calls_by_their_transcript(
@@ -172,7 +175,7 @@ def test_the_list_plays_and_downloads_each_stored_recording(
     page = client.get(reverse("recording_list")).content.decode()
 
     players = re.findall(r'<audio controls preload="none" src="([^"]+)"', page)
-    downloads = re.findall(r'<a href="([^"]+)" download>Download</a>', page)
+    downloads = re.findall(r'<a href="([^"]+)" download>Download<span', page)
     assert len(players) == len(downloads) == 1
     played = client.get(players[0].replace("&amp;", "&"))
     assert played.status_code == 200 and body(played) == WAV
