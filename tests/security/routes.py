@@ -9,7 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.views import APIView
 
-from portal.models import User
+from portal.models import User, UserSession
 from recordings.models import Recording
 from tests.security.world import World
 
@@ -84,6 +84,7 @@ def _pk_for(name: str, world: World) -> int:
             call=world.call, provider_url="https://api.nexmo.com/v1/files/matrix")[0],
         "alert_rule": world.alert_rule, "alert_channel": world.alert_channel,
         "forwarding": world.subscription, "forwarding_delivery": world.forwarding_delivery,
+        "session": UserSession.objects.get_or_create(user=world.admin, session_key="matrix")[0],
     }
     subject = name.removeprefix("api_")
     for prefix in sorted(objects, key=len, reverse=True):

@@ -46,6 +46,7 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "password_change": {"GET": SIGNED_IN, "POST": SIGNED_IN},
     "token_revoke": {"POST": SIGNED_IN},  # one's own tokens only: OWNED
     "sign_out_everywhere": {"POST": SIGNED_IN},
+    "session_sign_out": {"POST": SIGNED_IN},  # one's own sessions only: OWNED
     "two_factor_verify": {"GET": SIGNED_IN, "POST": SIGNED_IN},
     "two_factor_setup": {"GET": SIGNED_IN, "POST": SIGNED_IN},
     "two_factor_qr": {"GET": SIGNED_IN},
