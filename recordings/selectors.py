@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.urls import reverse
 
 from calls.models import Call
@@ -14,11 +15,19 @@ from recordings.models import MediaState, Recording, Transcript
 LINK_SALT = "recordings.link"
 
 
+# A recording's place among its call's, in call_media's order. Computed over all of a call's
+# recordings, so only on a query that keeps every recording of the calls it keeps.
+NUMBER_IN_CALL = Window(RowNumber(), partition_by=F("call_id"),
+                        order_by=(F("created_at").asc(), F("pk").asc()))
+
+
 def recording_list(*, calls: QuerySet[Call]) -> QuerySet[Recording]:
     """Recordings of `calls` (the call log's filters applied to them), newest first, each
-    with all its transcripts: one expired or still being fetched says so by its state."""
+    with all its transcripts and its number_in_call: one expired or still being fetched says
+    so by its state."""
     return (
         Recording.objects.filter(call__in=calls.values("pk"))
+        .annotate(number_in_call=NUMBER_IN_CALL)
         .select_related("call__account", "call__application")
         .prefetch_related("transcripts")
     )
@@ -37,6 +46,13 @@ def call_media(*, call: Call) -> tuple[list[Recording], list[Transcript]]:
     )
     loose = list(_stored_transcripts().filter(call=call, recording=None))
     return recordings, loose
+
+
+def number_in_call(*, recording: Recording) -> int:
+    """The recording's place among its call's ("Recording 2 of this call")."""
+    numbers = Recording.objects.filter(call_id=recording.call_id).annotate(
+        number_in_call=NUMBER_IN_CALL)
+    return dict(numbers.values_list("pk", "number_in_call"))[recording.pk]
 
 
 def media_named(*, call_id: int, what: str, url: str) -> Recording | Transcript | None:

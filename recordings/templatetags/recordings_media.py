@@ -9,8 +9,10 @@ from django import template
 
 from calls.models import TERMINAL_STATUSES, Call
 from portal.models import Role
+from portal.templatetags.formats import moment
 from recordings import selectors
 from recordings.models import MediaState, Recording
+from voiceapps.phone import international
 
 register = template.Library()
 
@@ -66,7 +68,21 @@ def event_media(context: template.Context, call_id: int, what: str, url: str) ->
     """A file an event names, as the timeline shows it: a link to Callboard's copy once it is
     stored, else what became of it; never the provider's URL, which fails in a browser."""
     item = selectors.media_named(call_id=call_id, what=what, url=url)
-    play_url = ""
+    shown = {"label": MEDIA_LABELS.get(what, what), "what": what, "item": item, "play_url": ""}
     if isinstance(item, Recording) and item.state == MediaState.STORED:
-        play_url = selectors.recording_link(recording=item, user_id=context["request"].user.pk)
-    return {"label": MEDIA_LABELS.get(what, what), "what": what, "item": item, "play_url": play_url}
+        # Numbered as the call page's players are, so each link is told apart and matched.
+        shown["play_url"] = selectors.recording_link(
+            recording=item, user_id=context["request"].user.pk)
+        shown["number"] = selectors.number_in_call(recording=item)
+    return shown
+
+
+@register.simple_tag
+def recording_name(recording: Recording) -> str:
+    """A row of selectors.recording_list as a person tells it apart among many calls'
+    recordings: its number as its call's page shows it, the call, whom that call was to and
+    when it was recorded (its id is shown nowhere)."""
+    call = recording.call
+    to = f" to {international(call.to_display)}" if call.to_display else ""
+    return (f"recording {recording.number_in_call} of call {call.pk}{to}, "
+            f"{moment(recording.created_at)}")

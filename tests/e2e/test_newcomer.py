@@ -273,7 +273,7 @@ def number_for_it(walk: Walk) -> None:
         "digits, e.g. +31 20 123 4567.")
     walk.labelled("Number").fill(CALLER_ID)
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(CALLER_ID)
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Number {CALLER_ID}")
     assert Number.objects.filter(e164=CALLER_ID.replace(" ", "")).exists()
 
 

@@ -4,6 +4,8 @@ and the recordings list pass the accessibility and phone-width checks."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from portal.models import Role
@@ -106,7 +108,8 @@ def test_each_download_link_says_which_recording_it_downloads(
     live_server, browser, stored_recording  # noqa: F811 (the fixture imported above)
 ):
     """A screen reader's list of links read "Download", "Download", …: which file? (A call
-    may have more than one recording: the list names each by its number.)"""
+    may have more than one recording: the call page names each by its number, the list by
+    its call, callee and time.)"""
     from tests.factories import RecordingFactory
 
     expect = pytest.importorskip("playwright.sync_api").expect
@@ -126,7 +129,7 @@ def test_each_download_link_says_which_recording_it_downloads(
         expect(media.get_by_role("button", name=f"Delete recording {n} of this call",
                                  exact=True)).to_have_count(1)
     page.goto(f"{live_server.url}/recordings/")
-    for recording in (stored_recording, second, other):
-        name = f"Download recording {recording.pk}, of call {recording.call_id}"
-        expect(page.get_by_role("link", name=name, exact=True)).to_have_count(1)
+    for n, recording in ((1, stored_recording), (2, second), (1, other)):
+        name = f"Download recording {n} of call {recording.call_id} to +31 6 12345678, "
+        expect(page.get_by_role("link", name=re.compile(f"^{re.escape(name)}"))).to_have_count(1)
     expect(page.get_by_role("link", name="Download", exact=True)).to_have_count(0)

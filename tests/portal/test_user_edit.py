@@ -64,3 +64,12 @@ def test_the_api_shows_a_deactivated_users_role_and_gives_it_back(api_for, admin
 
     assert (deactivated["role"], deactivated["assigned_role"]) == (None, "operator")
     assert (reactivated["role"], reactivated["assigned_role"]) == ("operator", "operator")
+
+
+def test_a_users_page_says_it_is_a_user_in_its_title_and_heading(
+    client_for, admin_user, operator_user
+):
+    """Its title and heading were the user name alone ("operator · Callboard")."""
+    page = client_for(admin_user).get(reverse("user_edit", args=[operator_user.pk]))
+    assert "<title>User operator · Callboard</title>" in page.content.decode()
+    assert "<h1>User operator</h1>" in page.content.decode()

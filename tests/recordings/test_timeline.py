@@ -52,3 +52,24 @@ def test_files_not_stored_are_named_in_words_without_a_link(
     assert "Recording:\nnot stored: it could not be fetched (Gone)" in shown
     assert "Transcript:\nfetching…" in shown
     assert "api.nexmo.com/v1/files" not in "".join(re.findall(r'href="([^"]+)"', shown))
+
+
+def test_each_timeline_link_says_which_of_the_calls_recordings_it_plays(
+    vonage_call, memory_storage, client_for, viewer_user
+):
+    """Every link read "play Callboard's copy": a screen reader's list of links could not
+    tell them apart, nor match one to the players under Recording and transcript."""
+    _, call = vonage_call
+    record_event(call, PROVIDER_FILE, recording_uuid="rec-1")
+    record_event(call, f"{PROVIDER_FILE}-2", recording_uuid="rec-2")
+    name = memory_storage.save(f"call-{call.pk}/r.wav", ContentFile(WAV))
+    Recording.objects.filter(call=call).update(
+        state=MediaState.STORED, file_name=name, size_bytes=len(WAV), content_type="audio/wav"
+    )
+
+    shown = timeline(client_for(viewer_user), call)
+
+    names = [re.sub(r"<[^>]+>", "", text) for text in re.findall(r'<a href="[^"]+">(play.*?)</a>',
+                                                                  shown)]
+    assert sorted(names) == [f"play Callboard's copy of recording {n} of this call"
+                             for n in (1, 2)]

@@ -2,7 +2,7 @@
 range requests, and lets only admins delete it; the recordings list takes the log's filters."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -181,6 +181,22 @@ def test_the_list_plays_and_downloads_each_stored_recording(
     assert played.status_code == 200 and body(played) == WAV
     saved = client.get(downloads[0].replace("&amp;", "&"))
     assert saved["Content-Disposition"].startswith("attachment")
+
+
+def test_each_player_in_the_list_is_named_by_its_call_callee_and_time_not_its_id(
+    stored_recording, client_for, viewer_user
+):
+    """A screen reader announced "Recording 12, of call 5": 12 is an id no page shows."""
+    Recording = type(stored_recording)
+    Recording.objects.filter(pk=stored_recording.pk).update(
+        created_at=timezone.make_aware(datetime(2026, 12, 6, 1, 31), UTC))
+    page = client_for(viewer_user).get(reverse("recording_list")).content.decode()
+
+    name = (f"ecording 1 of call {stored_recording.call_id} to +31 6 12345678, "
+            "2026-12-06 01:31:00 UTC")
+    assert f'aria-label="R{name}"' in page
+    assert f'Download<span class="visually-hidden"> r{name}</span>' in page
+    assert f"Recording {stored_recording.pk}," not in page
 
 
 def test_an_empty_recordings_list_says_how_to_record(client_for, operator_user):

@@ -2,9 +2,12 @@
 500, for what the sandbox cannot look up or keep (found by tests/security/test_fuzz_sandbox.py)."""
 
 import json
+import logging
 
 import pytest
+from django.utils import timezone
 
+from tests.factories import SandboxCallFactory
 from tests.sandbox.conftest import jambonz_call_body, jambonz_headers
 from voiceapps.sandbox.models import SandboxCall
 from voiceapps.sandbox.numbers import numbers_for
@@ -78,3 +81,23 @@ def test_a_query_django_cannot_read_is_refused_in_jambonz_words(send):
     query = "&".join(f"p{index}=1" for index in range(1001))  # past DATA_UPLOAD_MAX_NUMBER_FIELDS
 
     assert "cannot be read" in refused(send("GET", f"{CALLS}?{query}"), 400)
+
+
+@pytest.mark.parametrize(("running", "muted", "logged"), [
+    ({"verb": "say", "text": "Hello"}, False, "mute_status ignored, the say verb is neither"),
+    ({"verb": "dial", "target": [{"type": "phone", "number": "447700900001"}]}, True, "mute"),
+])  # fmt: skip
+def test_a_mute_acts_only_while_a_dial_or_conference_runs_as_on_voice_gateway(
+    send, jambonz_account, caplog, running, muted, logged
+):
+    """The call page says Voice Gateway ignores a mute at other moments; the sandbox muted
+    whatever ran, so on it that note read as false."""
+    call = SandboxCallFactory(account=jambonz_account, ncco=[running], pc=1,
+                              answered_at=timezone.now())
+
+    with caplog.at_level(logging.INFO, logger="voiceapps.sandbox"):
+        response = send("PUT", f"{CALLS}/{call.uuid}", {"mute_status": "mute"})
+
+    assert response.status_code == 202
+    assert SandboxCall.objects.get(pk=call.pk).muted is muted
+    assert f"Sandbox call {call.uuid}: {logged}" in caplog.text

@@ -436,3 +436,11 @@ def test_an_account_with_calls_is_not_told_to_delete_its_calls(client_for, api_f
     assert sentence in refused.content.decode()
     assert response.json()["detail"] == f"{sentence} {services.RETIRE_INSTEAD}"
     assert ProviderAccount.objects.filter(pk=account.pk).exists()
+
+
+def test_an_accounts_page_says_it_is_an_account_in_its_title_and_heading(client_for, admin_user):
+    """Its title read "Sandbox · Callboard": a tab or a bookmark did not say what that was."""
+    account = account_from_values("sandbox")
+    page = page_text(client_for(admin_user), reverse("account_detail", args=[account.pk]))
+    assert "<title>Account Sandbox · Callboard</title>" in page
+    assert "<h1>Account Sandbox <span" in page

@@ -422,3 +422,15 @@ def test_delete_asks_for_confirmation_and_removes_the_application(client_for, op
 
     assert response["Location"] == reverse("application_list")
     assert not Application.objects.exists()
+
+
+def test_an_applications_page_says_it_is_an_application_in_its_title_and_heading(
+    client_for, operator_user, vonage
+):
+    """Its title read "Support line · Callboard", which could be a number or a campaign."""
+    _, account = vonage
+    application = hosted_application(account)
+    page = page_text(client_for(operator_user),
+                     reverse("application_detail", args=[application.pk]))
+    assert "<title>Application Support line · Callboard</title>" in page
+    assert "<h1>Application Support line <span" in page

@@ -346,3 +346,15 @@ def test_a_number_without_a_country_name_shows_its_code_once(client_for, operato
     assert "<dd>GB</dd>" in page_text(client, reverse("number_detail", args=[fictional.pk]))
     assert "<dd>Netherlands (NL)</dd>" in page_text(
         client, reverse("number_detail", args=[real.pk]))
+
+
+def test_a_numbers_page_says_it_is_a_number_in_its_title_and_heading(
+    client_for, operator_user, vonage
+):
+    """Its title was the bare number, which a tab or a bookmark shows without saying what
+    page holds it."""
+    _, account = vonage
+    created = number(account)
+    page = page_text(client_for(operator_user), reverse("number_detail", args=[created.pk]))
+    assert "<title>Number +31 20 123 4567 · Callboard</title>" in page
+    assert "<h1>Number +31 20 123 4567</h1>" in page

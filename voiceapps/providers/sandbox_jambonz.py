@@ -19,6 +19,8 @@ class SandboxJambonzProvider(VoiceGatewayProvider):
         "Callboard emulates Voice Gateway (jambonz): nothing you must fill in, and no real calls."
     )
     EMULATED = True
+    # ACTION_NOTES stay Voice Gateway's: the emulator, too, ignores a mute outside a dial or
+    # conference and a listen_status outside a listen (voiceapps/sandbox/jambonz.py live_update).
     CALLS_PER_SECOND_LIMIT = SandboxProvider.CALLS_PER_SECOND_LIMIT
     # The same callees as the Vonage-speaking sandbox: the engine plays both dialects.
     SCRIPTED_CALLEES = SandboxProvider.SCRIPTED_CALLEES

@@ -40,6 +40,9 @@ from voiceapps.providers.voicegateway_verbs import verb_problems
 
 # jambonz call_status -> our Call.status (DESIGN.md section 3).
 STATUS_MAP = {
+    # jambonz's CallStatus.Queued (Twilio's word): taken, not yet dialled. The feature server
+    # never sends it today, but it is in its enum and the API's, so it is read, not "unknown".
+    "queued": "submitted",
     "trying": "submitted",
     "ringing": "ringing",
     "early-media": "ringing",

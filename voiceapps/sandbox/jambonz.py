@@ -297,9 +297,10 @@ def op_hook_result(
 
 
 def live_update(call: SandboxCall, operation: str, value: Any) -> None:
-    """What the feature server does with a listen_status or dtmf update the API accepted:
-    nothing a callee notices, so the sandbox's log says what it did, or why it ignored the
-    update, as jambonz's does (call-session.js _lccListenStatus, _lccDtmf)."""
+    """What the feature server does with a mute_status, listen_status or dtmf update the API
+    accepted: nothing a callee notices, so the sandbox's log says what it did, or why it
+    ignored the update, as jambonz's does (call-session.js _lccMuteStatus, _lccListenStatus,
+    _lccDtmf). The Voice Gateway adapter's ACTION_NOTES then hold for the sandbox too."""
     if operation == "dtmf":
         if not call.is_answered:
             logger.info("Sandbox call %s: no DTMF sent, the call is not answered", call.uuid)
@@ -307,6 +308,14 @@ def live_update(call: SandboxCall, operation: str, value: Any) -> None:
             logger.info("Sandbox call %s: DTMF %s sent to the callee", call.uuid, value["digit"])
         return
     verb = call.ncco[call.pc - 1] if 0 < call.pc <= len(call.ncco) else {}
+    if operation == "mute_status":
+        if verb.get("verb") in ("dial", "conference"):
+            SandboxCall.objects.filter(pk=call.pk).update(muted=value == "mute")
+            logger.info("Sandbox call %s: %s", call.uuid, value)
+        else:
+            logger.info("Sandbox call %s: mute_status ignored, the %s verb is neither dial nor "
+                        "conference", call.uuid, verb.get("verb", "(no)"))
+        return
     if verb.get("verb") == "listen" or (verb.get("verb") == "dial" and verb.get("listen")):
         logger.info("Sandbox call %s: listen %s", call.uuid, value)
     else:

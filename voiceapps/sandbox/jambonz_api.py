@@ -223,9 +223,7 @@ def call_detail(
             return _msg(422, "call is not in the state this call_status ends")
         # jambonz ends the dialog itself: its completed event says call_termination_by jambonz.
         engine.interrupt(call.pk, "hangup", by="platform")
-    elif operation == "mute_status":
-        SandboxCall.objects.filter(pk=call.pk).update(muted=body["mute_status"] == "mute")
-    elif operation in ("listen_status", "dtmf"):
+    elif operation in ("mute_status", "listen_status", "dtmf"):
         jambonz.live_update(call, operation, body[operation])
     elif operation == "call_hook":
         engine.interrupt(

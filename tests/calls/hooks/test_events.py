@@ -132,6 +132,7 @@ def test_vonage_get_events_are_verified_over_the_query_parameters(client):
 
 
 VG_STATUS_EVENTS = [
+    ("queued", {}, {"status": "submitted"}),
     ("trying", {}, {"status": "submitted"}),
     ("ringing", {}, {"status": "ringing"}),
     ("early-media", {}, {"status": "ringing"}),
@@ -206,9 +207,9 @@ def test_voice_gateway_verb_hooks_are_recognised_and_answered_with_a_verb_array(
 
 def test_an_unknown_voice_gateway_status_is_stored_as_unknown(client):
     account = ProviderAccountFactory(voicegateway=True)
-    assert vg_post(client, account, vg_status("queued")).status_code == 200
+    assert vg_post(client, account, vg_status("on-hold")).status_code == 200
     event = CallEvent.objects.get()
-    assert (event.kind, event.raw_status, event.call.status) == ("unknown", "queued", "queued")
+    assert (event.kind, event.raw_status, event.call.status) == ("unknown", "on-hold", "queued")
 
 
 # -- signatures -------------------------------------------------------------------------

@@ -570,6 +570,7 @@ BASE = {
 @pytest.mark.parametrize(
     ("fields", "status", "extras"),
     [
+        ({"call_status": "queued"}, "submitted", {}),
         ({"call_status": "trying", "sip_status": 100, "sip_reason": "Trying"}, "submitted",
          {"sip_code": 100, "detail": "Trying"}),
         ({"call_status": "ringing", "sip_status": 180, "sip_reason": "Ringing"}, "ringing", {}),
@@ -639,5 +640,5 @@ def test_gather_and_dial_action_hooks():
 
 
 def test_unknown_payloads_are_kept_not_raised():
-    assert offline().parse_event({**BASE, "call_status": "queued"}).kind == "unknown"
+    assert offline().parse_event({**BASE, "call_status": "on-hold"}).kind == "unknown"
     assert offline().parse_event({"something": "else"}).kind == "unknown"
