@@ -204,4 +204,3 @@ def system_status() -> SystemStatus:
     readings = [database, broker, workers, *_webhooks(now), _forwarding(now),
                 _recordings(now), _alerts()]
     return SystemStatus(readings, rows, queues)
-
