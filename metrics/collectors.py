@@ -100,27 +100,34 @@ def forwarding_backlog() -> Iterator[Metric]:
     yield lag
 
 
-def queue_depth() -> Iterator[Metric]:
-    """Tasks waiting in each Celery queue: the default one and its separate ones (a broker
-    that cannot be asked gives no sample)."""
-    family = GaugeMetricFamily("callboard_queue_depth", "Celery tasks waiting in the queue.",
-                               labels=["queue"])
+def queues_waiting() -> dict[str, int] | None:
+    """Tasks waiting in each Celery queue: the default one and its separate ones (None: the
+    broker cannot be asked)."""
     default = settings.CELERY_TASK_DEFAULT_QUEUE
     queues = [default, *(separate_queue(default, name)
                          for name in settings.SEPARATE_TASK_QUEUES.values())]
+    waiting: dict[str, int] = {}
     try:
         with Connection(settings.CELERY_BROKER_URL, transport=settings.CELERY_BROKER_TRANSPORT,
                         transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
                         connect_timeout=2) as conn:
             for queue in queues:
                 try:
-                    waiting = conn.default_channel.queue_declare(queue=queue,
-                                                                 passive=True).message_count
+                    waiting[queue] = conn.default_channel.queue_declare(
+                        queue=queue, passive=True).message_count
                 except ChannelError:  # Redis keeps no empty queue: nothing waits in it
-                    waiting = 0
-                family.add_metric([queue], waiting)
-    except Exception:  # noqa: BLE001 - the broker is down: no sample, the scrape goes on
-        pass
+                    waiting[queue] = 0
+    except Exception:  # noqa: BLE001 - the broker is down: the caller says so
+        return None
+    return waiting
+
+
+def queue_depth() -> Iterator[Metric]:
+    """Tasks waiting in each Celery queue (a broker that cannot be asked gives no sample)."""
+    family = GaugeMetricFamily("callboard_queue_depth", "Celery tasks waiting in the queue.",
+                               labels=["queue"])
+    for queue, waiting in (queues_waiting() or {}).items():
+        family.add_metric([queue], waiting)
     yield family
 
 

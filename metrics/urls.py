@@ -2,4 +2,8 @@ from django.urls import path
 
 from metrics import views
 
-urlpatterns = [path("", views.metrics, name="metrics")]
+urlpatterns = [
+    path("metrics", views.metrics, name="metrics"),
+    path("status/", views.status_page, name="system_status"),
+    path("status/live", views.status_live, name="system_status_live"),
+]

@@ -47,7 +47,7 @@ class WorkerHeartbeatStep(bootsteps.StartStopStep):
             self.timer_entry = None
 
 
-def _check_database() -> str:
+def check_database() -> str:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -56,7 +56,7 @@ def _check_database() -> str:
     return "ok"
 
 
-def _check_broker() -> str:
+def check_broker() -> str:
     try:
         with Connection(
             settings.CELERY_BROKER_URL,
@@ -71,7 +71,7 @@ def _check_broker() -> str:
     return "ok"
 
 
-def _check_worker() -> str:
+def check_worker() -> str:
     try:
         return "ok" if cache.get(HEARTBEAT_KEY) is not None else "missing"
     except Exception as exc:  # the cache (Redis in production) can be down too
@@ -79,8 +79,8 @@ def _check_worker() -> str:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    checks = {"database": _check_database(), "broker": _check_broker(),
-              "worker": _check_worker()}
+    checks = {"database": check_database(), "broker": check_broker(),
+              "worker": check_worker()}
     body: dict = {"status": "ok" if all(v == "ok" for v in checks.values()) else "down", **checks}
     if checks["database"] == "ok":
         now = timezone.now()

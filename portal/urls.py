@@ -14,7 +14,7 @@ urlpatterns = [
     path("", include("campaigns.urls")),
     path("", include("recordings.urls")),
     path("", include("alerts.urls")),
-    path("metrics", include("metrics.urls")),
+    path("", include("metrics.urls")),
     path("", include("forwarding.urls")),
     path("setup/<str:token>/", views.setup, name="setup"),
     path("login/", views.SignInView.as_view(), name="login"),

@@ -113,6 +113,8 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "alert_channel_test": {"POST": ADMIN},
     # Prometheus: METRICS_TOKEN or METRICS_ALLOWED_NETWORKS, never a session or API token
     "metrics": {"GET": MACHINE},
+    "system_status": {"GET": ADMIN},
+    "system_status_live": {"GET": ADMIN},
     # event forwarding
     "forwarding_list": {"GET": ADMIN},
     "forwarding_create": {"GET": ADMIN, "POST": ADMIN},
