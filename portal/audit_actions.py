@@ -114,6 +114,7 @@ KINDS: dict[str, tuple[str, dict[str, str]]] = {
         "user.update": "User changed",
         "user.password_change": "Password changed",
         "user.password_reset_request": "Password reset asked for",
+        "user.password_reset_refused": "Password reset refused: asked too often",
         "user.password_reset": "Password reset",
         "user.2fa_enrol": "Two-factor sign-in set up",
         "user.2fa_recovery_codes": "New two-factor recovery codes",

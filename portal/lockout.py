@@ -9,7 +9,8 @@ Each attempt takes its place in the counts (`login_attempt_begin`) before its pa
 checked, in one transaction holding the counters' rows, and is refused if the window's places
 are taken: parallel attempts cannot all pass the limit, and nothing that fails later (the
 password hasher, the audit log) leaves an attempt uncounted. A right password gives its place
-back. Failures and locks are audited; `manage.py login_unlock` lifts a lock early.
+back. Failures, locks and refused reset requests are audited; `manage.py login_unlock` lifts
+a lock early.
 
 Password-reset requests take places the same way (`password_reset_begin`), in counters of their
 own so they never lock a sign-in: PASSWORD_RESETS_PER_EMAIL for one typed address, whether or
@@ -110,7 +111,13 @@ def password_reset_begin(*, email: str, ip: str | None) -> Lock | None:
     subjects = [_subject("reset-email", email.strip().lower(), settings.PASSWORD_RESETS_PER_EMAIL)]
     if ip:
         subjects.append(_subject("reset-address", ip, settings.PASSWORD_RESETS_PER_IP))
-    return _place_take(subjects)
+    lock = _place_take(subjects)
+    if lock:
+        # As a refused sign-in names its lock and the client's address; the e-mail address
+        # typed stays out: the log would otherwise keep every address anyone ever tried.
+        audit_record(actor=Actor(ip_address=ip), action="user.password_reset_refused",
+                     changes={"scope": lock.scope, "minutes": lock.minutes})
+    return lock
 
 
 def _place_take(subjects: list[_Subject]) -> Lock | None:

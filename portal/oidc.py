@@ -15,6 +15,7 @@ import hashlib
 import logging
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 import requests
@@ -116,6 +117,13 @@ def _free_username(claims: dict[str, Any]) -> str:
     return name
 
 
+def provider_failed() -> str:
+    """What a user is told when talking to the provider failed: it is down, slower than
+    OIDC_TIMEOUT, or answered with an HTTP error."""
+    return (f"Signing in with {urlsplit(settings.OIDC_ISSUER).hostname} failed. Try again in "
+            "a moment; if it keeps failing, ask an administrator to check the identity provider.")
+
+
 class NoRole(SuspiciousOperation):
     """The provider vouched for the user, but no claim value maps to a Callboard role."""
 
@@ -129,18 +137,22 @@ class CallboardOIDCBackend(OIDCAuthenticationBackend):
     def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> User | None:
         if not oidc_enabled() or request is None or "code" not in request.GET:
             return None
-        meta = discovery()
-        self.OIDC_OP_TOKEN_ENDPOINT = meta["token_endpoint"]
-        self.OIDC_OP_USER_ENDPOINT = meta["userinfo_endpoint"]
-        self.OIDC_OP_JWKS_ENDPOINT = meta["jwks_uri"]
         self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
         self.OIDC_RP_CLIENT_SECRET = settings.OIDC_RP_CLIENT_SECRET
         self.OIDC_RP_SIGN_ALGO = "RS256"
         self.OIDC_RP_IDP_SIGN_KEY = None
         try:
+            # Discovery too: its cached answer may have expired since the sign-in started.
+            meta = discovery()
+            self.OIDC_OP_TOKEN_ENDPOINT = meta["token_endpoint"]
+            self.OIDC_OP_USER_ENDPOINT = meta["userinfo_endpoint"]
+            self.OIDC_OP_JWKS_ENDPOINT = meta["jwks_uri"]
             return super().authenticate(request, **kwargs)
-        except (requests.RequestException, SuspiciousOperation, ValueError, KeyError,
-                jwt.PyJWTError) as exc:
+        except requests.RequestException as exc:
+            logger.warning("Single sign-on failed talking to the provider: %s", exc)
+            request.oidc_refusal = provider_failed()
+            return None
+        except (SuspiciousOperation, ValueError, KeyError, jwt.PyJWTError) as exc:
             # The provider refused the code, or answered what cannot be trusted: no sign-in.
             logger.warning("Single sign-on failed: %s", exc)
             return None
@@ -214,7 +226,11 @@ class AuthenticateView(OIDCAuthenticationRequestView):
     def get(self, request: HttpRequest) -> HttpResponse:
         if not oidc_enabled():
             raise Http404("Single sign-on is not set up.")
-        self.OIDC_OP_AUTH_ENDPOINT = discovery()["authorization_endpoint"]
+        try:
+            self.OIDC_OP_AUTH_ENDPOINT = discovery()["authorization_endpoint"]
+        except (requests.RequestException, ValueError, KeyError) as exc:
+            logger.warning("Single sign-on failed talking to the provider: %s", exc)
+            return sso_failure(request, provider_failed())
         self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
         return super().get(request)
 
@@ -228,14 +244,18 @@ class CallbackView(OIDCAuthenticationCallbackView):
         return super().get(request)
 
     def login_failure(self) -> HttpResponse:
-        reason = getattr(self.request, "oidc_refusal", None) or (
+        return sso_failure(self.request, getattr(self.request, "oidc_refusal", None) or (
             "Single sign-on did not complete. Try again; if it keeps failing, ask an "
             "administrator to check the identity provider's settings."
-        )
-        messages.error(self.request, reason)
-        services.audit_record(
-            actor=Actor(ip_address=services.client_ip(self.request)),
-            action="login.sso_failed",
-            changes={"reason": reason},
-        )
-        return HttpResponseRedirect(reverse("login"))
+        ))
+
+
+def sso_failure(request: HttpRequest, reason: str) -> HttpResponse:
+    """Back to the sign-in page, which says why; audited."""
+    messages.error(request, reason)
+    services.audit_record(
+        actor=Actor(ip_address=services.client_ip(request)),
+        action="login.sso_failed",
+        changes={"reason": reason},
+    )
+    return HttpResponseRedirect(reverse("login"))

@@ -11,6 +11,7 @@ from pathlib import Path
 import environ
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
@@ -101,6 +102,17 @@ def _fresh_cache() -> None:
     cache.clear()
     # Rolled-back tests hand the same ids out again on SQLite; production never reuses one.
     ncco_version.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _role_groups_present(request: pytest.FixtureRequest) -> None:
+    """The role groups, made again when a transactional test before this one on the same
+    process flushed them: a single sign-on's first user got no role group, a 500 at the
+    callback, in whichever test came next."""
+    if request.node.get_closest_marker("django_db") is None:
+        return
+    if Group.objects.filter(name__in=Role.labels).count() < len(Role):
+        role_groups_restored()
 
 
 # The provider fakes listen on loopback, which Callboard refuses to call by default

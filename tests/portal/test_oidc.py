@@ -219,3 +219,39 @@ def test_a_deactivated_sso_user_cannot_sign_in(oidc_provider):
     client = Client()
     sso_sign_in(client)
     assert client.get(reverse("dashboard")).status_code == 302
+
+
+def test_a_provider_that_is_down_gives_a_sign_in_failed_page(oidc_provider):
+    oidc_provider.stop()
+    client = Client()
+
+    response = client.get(reverse("oidc_login"))
+
+    assert response.status_code == 302 and response.url == reverse("login")
+    page = client.get(reverse("login")).content.decode()
+    assert "Signing in with 127.0.0.1 failed. Try again in a moment" in page
+    assert AuditEntry.objects.filter(action="login.sso_failed").count() == 1
+
+
+def test_a_provider_too_slow_at_the_callback_gives_a_sign_in_failed_page(
+    oidc_provider, settings
+):
+    """The discovery answer cached at the start had expired by the callback (an hour's
+    cache), and the provider answered it slower than OIDC_TIMEOUT: that was a 500."""
+    from django.core.cache import cache
+
+    oidc_provider.user = {"sub": "idp-9", "email": "gu@example.com", "groups": ["staff"]}
+    client = Client()
+    start = client.get(reverse("oidc_login"))
+    back = urlsplit(requests.get(start.url, allow_redirects=False, timeout=10).headers["Location"])
+    cache.clear()
+    settings.OIDC_TIMEOUT = 0.2
+    oidc_provider.delay = 1
+
+    response = client.get(f"{back.path}?{back.query}")
+
+    oidc_provider.delay = 0
+    assert response.status_code == 302 and response.url == reverse("login")
+    page = client.get(reverse("login")).content.decode()
+    assert "Signing in with 127.0.0.1 failed. Try again in a moment" in page
+    assert not User.objects.filter(oidc_subject="idp-9").exists()

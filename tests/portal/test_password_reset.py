@@ -113,3 +113,19 @@ def test_one_client_asking_for_many_addresses_is_told_to_wait_and_can_still_sign
     signed_in = Client(REMOTE_ADDR="198.51.100.7").post(
         reverse("login"), {"username": "operator", "password": PASSWORD})
     assert signed_in.status_code == 302
+
+
+def test_each_refused_request_is_audited_without_the_address_typed(settings, operator_user):
+    """Refused sign-ins were audited and refused reset requests not: a flood of them left
+    no trace in the audit log."""
+    settings.PASSWORD_RESETS_PER_EMAIL = 1
+    ask(operator_user.email)
+
+    ask(operator_user.email, ip="203.0.113.9")
+    ask(operator_user.email, ip="203.0.113.9")
+
+    refused = AuditEntry.objects.filter(action="user.password_reset_refused")
+    assert [(e.ip_address, e.changes) for e in refused] == [
+        ("203.0.113.9", {"scope": "reset-email", "minutes": 15})] * 2
+    assert operator_user.email not in str(refused[0].changes)
+    assert refused[0].action_label == "Password reset refused: asked too often"
