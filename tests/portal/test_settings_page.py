@@ -20,6 +20,7 @@ def test_settings_links_every_area_with_a_line_saying_what_it_is(client_for, adm
         "#sign-in-title": "Sign-in",
         "#sso-title": "Single sign-on",
         reverse("audit_list"): "Audit log",
+        reverse("system_status"): "System status",
     }
     for anchor in ("retention-title", "sign-in-title", "sso-title"):
         assert f'id="{anchor}"' in html
