@@ -5,8 +5,10 @@ windows so each call's events arrive out of order) for thousands of calls, most 
 placed by Callboard beforehand and some unknown to it (their first event creates them),
 posted to /hooks/<token>/events:
 
-1. wrk at full speed for --duration seconds (and the bare view the same way): accepted
-   events per second and latency percentiles;
+1. wrk at full speed for --duration seconds (and the bare view the same way) with the
+   workers stopped, as the baselines have nobody applying beside them: accepted events per
+   second and latency percentiles; then the workers apply that backlog; then wrk again for
+   half as long with the workers applying, printed beside it for comparison;
 2. the open-loop paced client at --rate events per second for --paced-duration seconds (and
    the bare view at the same rate): p50/p95/p99; then the same with the workers stopped, to
    show what applying on the same two cores costs the requests;
@@ -38,6 +40,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from bench import run, vonage
@@ -292,6 +295,16 @@ def sustained(stack: run.Stack, events: Events, *, rate: float, seconds: float
     return load, web.seconds, workers.seconds, client, apply_lags(after), drained
 
 
+def signed_for(stack: run.Stack, events: Events, *, seconds: float,
+               bare_rate: float) -> Path:
+    """A file of freshly signed events for wrk to post at full speed for `seconds`."""
+    # Never more than the bare view could take: the events cannot go faster than it.
+    count = math.ceil(bare_rate * seconds * 1.1) + 1000
+    requests_file = stack.tmp / "events.requests"
+    run.write_requests(requests_file, events.requests(count))
+    return requests_file
+
+
 def main() -> None:
     options = run.arguments(__doc__.splitlines()[0], duration=60.0, rate=500.0,
                             paced_duration=20.0, inline_duration=20.0, connections=16,
@@ -323,20 +336,31 @@ def main() -> None:
             durable, durable_cpu = run.durable_wrk(
                 stack, json.dumps(call_events(0, seed=options.seed, start=START)[0]).encode(),
                 seconds=options.duration, connections=options.connections)
-        # Never more than the bare view could take: the events cannot go faster than it.
-        count = math.ceil(bare.rate * options.duration * 1.1) + 1000
-        with run.step(f"placing their calls and signing {count} events"):
-            requests_file = stack.tmp / "events.requests"
-            run.write_requests(requests_file, events.requests(count))
-        with run.step(f"events at full speed for {options.duration:g} s"), \
-                run.CpuMeter(stack) as cpu:
+        # Like the baselines, accepting alone: applying is measured on its own below, and
+        # together with accepting in the sustained run.
+        stack.stop_workers()
+        with run.step("placing their calls and signing the events"):
+            requests_file = signed_for(stack, events, seconds=options.duration,
+                                       bare_rate=bare.rate)
+        with run.step(f"events at full speed for {options.duration:g} s, the workers "
+                      "stopped"), run.CpuMeter(stack) as cpu:
             hooks = run.wrk(stack, requests_file, seconds=options.duration,
                             connections=options.connections)
             sent += hooks.sent
             requests_file.unlink()
-        with run.step("waiting for the workers to apply them"):
+        with run.step("the workers applying that backlog"):
             backlog = pending()
+            stack.start_workers(2, nice=options.worker_nice)
             drained = drain(timeout=max(600.0, options.duration * 10))
+        requests_file = signed_for(stack, events, seconds=options.duration / 2,
+                                   bare_rate=bare.rate)
+        with run.step(f"events at full speed for {options.duration / 2:g} s with the workers "
+                      "applying"):
+            hooks_applying = run.wrk(stack, requests_file, seconds=options.duration / 2,
+                                     connections=options.connections)
+            sent += hooks_applying.sent
+            requests_file.unlink()
+            drain(timeout=max(600.0, options.duration * 10))
         with run.step(f"events at {options.sustained_rate:g}/s for "
                       f"{options.sustained_duration:g} s with the workers applying"):
             steady, web_s, workers_s, client_s, lags, steady_drained = sustained(
@@ -376,6 +400,8 @@ def main() -> None:
                              connections=options.connections)
 
     accepted = (hooks.responses - hooks.bad_status) / hooks.seconds
+    accepted_applying = ((hooks_applying.responses - hooks_applying.bad_status)
+                         / hooks_applying.seconds)
     steady_cpu_ms = (web_s + workers_s) / steady.responses * 1000 if steady.responses else math.nan
     ordered_lags = sorted(lags)
     note = " (wrk ran out of signed requests: raise the estimate)" if hooks.exhausted else ""
@@ -393,8 +419,13 @@ def main() -> None:
                          measured="gunicorn workers and their PostgreSQL backends (not the "
                                   "applying workers')"),
         *run.latency_figures("full speed {}", hooks, bare),
-        run.Figure("applied events/s, end to end", hooks.sent / (hooks.seconds + drained),
-                   "/s", note=f"{backlog} were waiting when the load stopped; the workers "
+        run.Figure("accepted events/s with the workers applying, vs the durable insert",
+                   accepted_applying, "/s", durable.rate,
+                   note="for comparison: the same at full speed for half as long, the two "
+                        "workers applying on the same cores at nice "
+                        f"{options.worker_nice}; p99 {hooks_applying.p99:.1f} ms"),
+        run.Figure("applied events/s, a backlog", backlog / drained if drained else math.nan,
+                   "/s", note=f"the two workers, started with {backlog} events waiting, "
                               f"had applied them {drained:.1f} s later"),
         run.Figure(f"achieved at {options.sustained_rate:g}/s, workers applying", steady.rate,
                    "/s", target=(">=", options.sustained_rate * 0.98),
