@@ -3,7 +3,7 @@
 A check reads the database over the rule's window and returns one Finding per subject at or
 above the rule's threshold (a rejection reason, an account, a worker, a campaign);
 alerts/services.py opens, refreshes and resolves alerts from them. Adding a rule kind is one
-function here and one CHECKS entry (docs/operations.md, "Alerts").
+function here, one CHECKS entry and a row of docs/operations.md's table ("Alerts").
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ class Finding:
 @dataclass(frozen=True)
 class Check:
     label: str
-    threshold_help: str  # the threshold's unit, as the rule form explains it
+    # The threshold's unit, in the words of the rule form, the rules list, the API reference
+    # and the table of docs/operations.md, which open with it.
+    threshold_help: str
     default_threshold: float
     run: Callable[[AlertRule, datetime], list[Finding]]
 

@@ -89,15 +89,20 @@ def menu_targets(menu: Mapping[str, Any]) -> set[int]:
     return targets
 
 
+def ncco_latest_versions() -> QuerySet[NccoVersion]:
+    """Each document's latest version: what new calls are served."""
+    newest = NccoVersion.objects.filter(document=OuterRef("document")).order_by("-number")
+    return NccoVersion.objects.filter(number=Subquery(newest.values("number")[:1]))
+
+
 def ncco_menus_routing_to(*, document_ids: Iterable[int]) -> dict[int, list[NccoDocument]]:
     """For each of the documents, the other documents whose menu routes callers to it (each
     one's latest version, what new calls are served: a version after a menu that has none
     routes nowhere), by name: a route target is in use though no application serves it.
     One query."""
     wanted = set(document_ids)
-    newest = NccoVersion.objects.filter(document=OuterRef("document")).order_by("-number")
-    latest = (NccoVersion.objects.filter(number=Subquery(newest.values("number")[:1]))
-              .exclude(menu={}).select_related("document").order_by("document__name"))
+    latest = (ncco_latest_versions().exclude(menu={}).select_related("document")
+              .order_by("document__name"))
     routing: dict[int, list[NccoDocument]] = defaultdict(list)
     for version in latest:
         for target in (menu_targets(version.menu) & wanted) - {version.document_id}:

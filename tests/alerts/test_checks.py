@@ -3,12 +3,14 @@ interval, reminds after it, and resolves by itself when what it watches recovers
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.cache import cache
 
 from alerts.checks import CHECKS
@@ -151,6 +153,19 @@ SCENARIOS = {
 
 def test_every_kind_of_rule_has_a_scenario():
     assert set(SCENARIOS) == set(CHECKS)
+
+
+def test_the_operations_guide_gives_each_kinds_threshold_unit_in_the_forms_words():
+    """CHECKS says each threshold's unit, for the form, the rules list and the API; the guide's
+    table wrote them again in its own words ("rejected webhook deliveries in the window" for
+    what counts one reason's), free to drift. Each row now starts with CHECKS' words."""
+    guide = (settings.BASE_DIR / "docs" / "operations.md").read_text()
+    table = guide.split("| Rule kind | Threshold |", 1)[1].split("\n\n", 1)[0]
+    rows = dict(re.findall(r"^\| `(\w+)` \| ([^|]+) \|", table, flags=re.M))
+
+    assert set(rows) == set(CHECKS)
+    for kind, check in CHECKS.items():
+        assert rows[kind].startswith(check.threshold_help), kind
 
 
 @pytest.mark.parametrize("kind", sorted(SCENARIOS))

@@ -201,3 +201,20 @@ def test_deleting_a_channel_is_audited(client_for, admin_user):
     client_for(admin_user).post(f"/settings/alerts/channels/{channel.pk}/delete")
     assert not AlertChannel.objects.exists()
     assert AuditEntry.objects.filter(action="alert_channel.delete").exists()
+
+
+def test_a_rules_threshold_unit_is_the_same_on_its_form_and_on_the_rules_list(
+    client_for, admin_user
+):
+    """Both are alerts.checks.CHECKS' words for the rule's kind, as users saw them before the
+    operations guide was made to follow CHECKS too (test_checks)."""
+    rule = AlertRuleFactory(name="Silent", kind="heartbeat_silent", threshold=180)
+    client = client_for(admin_user)
+
+    form = html.unescape(client.get(f"/settings/alerts/rules/{rule.pk}/").content.decode())
+    rules = html.unescape(client.get("/settings/alerts/").content.decode())
+
+    unit = "seconds without a heartbeat (beat schedules one a minute)"
+    assert f"In {unit}; the rule fires at or above it." in form  # the kind chosen, with JS
+    assert f"Worker or beat silent: {unit}" in form  # every kind's, without
+    assert f'Worker or beat silent<br><span class="muted small">{unit}</span>' in rules

@@ -31,6 +31,8 @@ NOTHING_YET = [
     ("/settings/alerts/", "No rule yet", "Webhook deliveries rejected"),
     ("/settings/alerts/", "No channel yet", "Add a channel"),
     ("/settings/forwarding/", "No subscriptions yet", "New subscription"),
+    ("/recordings/", "No recordings yet", "Add a record action to an NCCO"),
+    ("/recordings/retention/", "No accounts yet", "Add an account"),
 ]
 NO_MATCH = [
     ("/calls/?to_number=999", "No calls match these filters", "Clear the filters"),
@@ -44,6 +46,14 @@ NO_MATCH = [
     ("/users/?q=nothing", "No user matches", "Show every user"),
     ("/alerts/?state=open", "No alert matches", "Show every alert"),
 ]
+
+# The items of an empty state's list whose words begin far right of their bullet: a list
+# centred as the text around it is leaves its bullets at the card's left edge.
+_BULLETS_APART = """() => [...document.querySelectorAll(".empty li")].filter(item => {
+  const words = document.createRange();
+  words.selectNodeContents(item);
+  return words.getClientRects()[0].left - item.getBoundingClientRect().left > 40;
+}).map(item => item.textContent.trim().slice(0, 40))"""
 
 
 def test_every_empty_list_says_what_to_do_next(live_server, browser):
@@ -63,6 +73,8 @@ def test_every_empty_list_says_what_to_do_next(live_server, browser):
         expect(empty, path).to_be_visible()
         way = page.get_by_role("link", name=forward).or_(page.get_by_role("button", name=forward))
         expect(way.first, f"{path}: {forward}").to_be_visible()
+        problems += [f"{path}: a bullet far from its words: {item}"
+                     for item in page.evaluate(_BULLETS_APART)]
         problems += check_page(page, f"empty {path}", screenshots=False)
     page.context.close()
     assert not problems, "\n".join(problems)

@@ -211,3 +211,14 @@ def test_the_events_help_uses_the_words_of_its_labels(admin):
     html = admin.get("/settings/forwarding/new").content.decode()
     assert "Machine detection result" in html and "AMD" not in html
     assert "whether a person or a voicemail answered" in html
+
+
+@pytest.mark.parametrize("path", ["", "{pk}/", "{pk}/edit", "new"])
+def test_every_forwarding_page_leads_back_to_settings_as_the_alert_pages_do(admin, path):
+    """Event forwarding is a setting (under /settings/, listed on Settings), but its list had
+    no breadcrumb and its other pages began at "Event forwarding": the way back to Settings
+    was the user menu, where the alert pages link it."""
+    subscription = SubscriptionFactory(name="CRM")
+    page = admin.get("/settings/forwarding/" + path.format(pk=subscription.pk)).content.decode()
+    crumbs = '<nav class="crumbs" aria-label="Breadcrumb"><a href="/settings/">Settings</a> / '
+    assert crumbs in page

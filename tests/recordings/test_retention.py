@@ -95,3 +95,12 @@ def test_an_admin_sets_an_accounts_retention_and_it_is_audited(
     entry = AuditEntry.objects.get(action="recording_retention.update")
     assert entry.changes["recording_days"] == [None, 30]
     assert "30 days" in admin.get(reverse("recording_retention")).content.decode()
+
+
+def test_retention_without_any_account_offers_to_add_one(client_for, admin_user):
+    """Its button read "Accounts" and opened the list: a newcomer had to find the way on."""
+    page = client_for(admin_user).get(reverse("recording_retention")).content.decode()
+
+    assert "No accounts yet" in page
+    add = reverse("account_create")
+    assert f'<a class="button primary" href="{add}">Add an account</a>' in page

@@ -9,6 +9,7 @@ from portal.services import SYSTEM
 from tests.factories import ApplicationFactory, ProviderAccountFactory
 from tests.voiceapps.ncco_helpers import make_document
 from voiceapps import services as app_services
+from voiceapps.models import NccoDocument
 from voiceapps.ncco import services
 from voiceapps.ncco.services import NccoRejected
 
@@ -88,3 +89,28 @@ def test_the_editor_shows_the_verbs_beside_the_ncco_for_a_voice_gateway_applicat
 
     assert "As Voice Gateway runs it" in page
     assert "&quot;verb&quot;: &quot;say&quot;" in page
+
+
+def _menu_chain(length: int) -> NccoDocument:
+    """`length` documents Voice Gateway cannot run, each one's menu routing to the next; the
+    first."""
+    following = None
+    for n in reversed(range(length)):
+        routes = {"menu": {"digits": {"1": following.pk}}} if following else {}
+        ask = [services.menu_input_action(url=services.menu_url(token="T", version_id=0))]
+        following = make_document(f"Step {n}", LOUD + (ask if following else []), **routes)
+    return following
+
+
+@pytest.mark.parametrize("length", [1, 20])
+def test_checking_a_flow_for_a_provider_takes_as_many_queries_for_20_documents_as_for_one(
+    length, django_assert_max_num_queries
+):
+    """It read each document and its latest version on its own: 40 queries for 20."""
+    first = _menu_chain(length)
+
+    with django_assert_max_num_queries(2):
+        problems = services.ncco_problems_for(document=first, kind="voicegateway")
+
+    assert [problem.split(" ")[:2] for problem in problems] == [
+        ["“Step", f"{n}”"] for n in range(length)]

@@ -41,7 +41,7 @@ from voiceapps.ncco.validator import (
 )
 from voiceapps.providers.base import ProviderError
 from voiceapps.providers.registry import provider_class
-from voiceapps.selectors import menu_targets, ncco_menus_routing_to
+from voiceapps.selectors import menu_targets, ncco_latest_versions, ncco_menus_routing_to
 
 logger = logging.getLogger(__name__)
 
@@ -316,16 +316,19 @@ def ncco_problems_for(*, document: NccoDocument, kind: str) -> list[str]:
     """Why a provider of `kind` cannot be served `document` or a document its latest menu
     routes to, at any depth: sentences naming document and path ([] when it can)."""
     provider = provider_class(kind)
-    problems, seen, frontier = [], set(), {document.pk}
+    # Two queries however many documents: every latest menu, then the documents reached.
+    routes = {version.document_id: menu_targets(version.menu) for version in
+              ncco_latest_versions().exclude(menu={}).only("document_id", "menu")}
+    reached, frontier = [], [document.pk]
     while frontier:
-        seen |= frontier
-        versions = [NccoDocument.objects.get(pk=pk).latest_version for pk in sorted(frontier)]
-        frontier = set()
-        for version in filter(None, versions):
-            problems += [f"“{version.document.name}” {path or '(document)'}: {sentence}"
-                         for path, sentence in provider.ncco_problems(version.content)]
-            frontier |= menu_targets(version.menu) - seen
-    return problems
+        reached += frontier
+        frontier = sorted({target for pk in frontier for target in routes.get(pk, ())}
+                          - set(reached))
+    latest = {version.document_id: version for version in ncco_latest_versions()
+              .filter(document_id__in=reached).select_related("document")}
+    return [f"“{version.document.name}” {path or '(document)'}: {sentence}"
+            for version in (latest[pk] for pk in reached if pk in latest)
+            for path, sentence in provider.ncco_problems(version.content)]
 
 
 @dataclass(frozen=True)
