@@ -8,7 +8,8 @@ refusal is stored too and raised as `ControlFailed` with the provider's own word
 
 Nothing here changes the call's status: the provider's events do that (a hang-up shows as
 `completed` once the provider says so). An accepted mute or earmuff (or its undoing) sets
-the call's `muted` / `earmuffed`, which no provider event reports.
+the call's `muted` / `earmuffed`, which no provider event reports, unless the provider may
+ignore it (`Provider.ACTION_NOTES`): then it is recorded as requested, and no state is claimed.
 """
 
 from __future__ import annotations
@@ -75,12 +76,28 @@ DONE = {
     "listen_resume": "Audio stream resumed",
 }
 
+# What the operator sees once the provider accepted an action it may still ignore
+# (`Provider.ACTION_NOTES`): it acknowledged the request, which is all Callboard knows.
+REQUESTED = {
+    "mute": "Mute requested",
+    "unmute": "Unmute requested",
+    "listen_pause": "Audio stream pause requested",
+    "listen_silence": "Audio stream silence requested",
+    "listen_resume": "Audio stream resume requested",
+}
+
+
+def may_ignore(provider: type[Provider] | None, action: str) -> bool:
+    """Whether the provider accepts `action` at every moment but acts on it only at some."""
+    return provider is not None and action in provider.ACTION_NOTES
+
 
 def done_message(provider: type[Provider] | None, action: str) -> str:
-    """What the operator sees once the provider accepted `action`, with what it may ignore."""
-    note = provider.ACTION_NOTES.get(action) if provider else None
-    done = DONE.get(action, action)
-    return f"{done} ({note})" if note else done
+    """What the operator sees once the provider accepted `action`: done, or only requested
+    when the provider may ignore it, saying when it acts."""
+    if may_ignore(provider, action):
+        return f"{REQUESTED[action]}; {provider.ACTION_NOTES[action]}"
+    return DONE.get(action, action)
 
 
 # The call's field each toggle sets once the provider accepted it, and to what.
@@ -464,7 +481,9 @@ def call_control(*, actor: Actor, call: Call, action: str, **params: Any) -> Cal
     sent_at = timezone.now()
     attempts, error = _send(call, plan)
     if error is None:
-        field, value = TOGGLES.get(action, (None, None))
+        # A toggle the provider may have ignored leaves the call's state as it was.
+        field, value = (None, None) if may_ignore(provider, action) else TOGGLES.get(
+            action, (None, None))
         return _record(actor=actor, call=call, action=action, sent_at=sent_at, payload={
             "sent": plan.sent, "outcome": "accepted", "attempts": attempts},
             changes={field: value} if field else None)

@@ -128,15 +128,16 @@ class VoiceGatewayProvider(Provider):
     CALL_ACTIONS = frozenset(
         {"hangup", "mute", "unmute", "transfer", "listen_pause", "listen_silence", "listen_resume"}
     )
-    # jambonz answers 202 and then ignores these outside the verbs that can do them
-    # (call-session.js, _lccMuteStatus and _lccListenStatus).
+    # jambonz answers 202 before it looks at the update (update-call.js sends the 202, then
+    # runs updateCall) and then ignores these outside the verbs that can do them
+    # (call-session.js, _lccMuteStatus and _lccListenStatus), telling nobody: Callboard
+    # cannot know whether they acted.
     ACTION_NOTES = {
-        **dict.fromkeys(("mute", "unmute"), "Voice Gateway mutes only while the call is "
-                        "connected to another party (a connect) or in a conversation, and "
-                        "ignores it at other moments"),
+        **dict.fromkeys(("mute", "unmute"), "Voice Gateway applies it only while a dial or "
+                        "conference is running (a connect or a conversation in the call flow)"),
         **dict.fromkeys(("listen_pause", "listen_silence", "listen_resume"), "Voice Gateway "
-                        "changes the audio stream only while one runs (a connect to a "
-                        "WebSocket), and ignores it at other moments"),
+                        "applies it only while an audio stream is running (a connect to a "
+                        "WebSocket)"),
     }
     # Speech and audio play on one dub track (_play): a new one, or a stop, ends the last.
     MEDIA_ACTIONS = frozenset({"talk", "talk_stop", "stream", "stream_stop", "dtmf"})

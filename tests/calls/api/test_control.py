@@ -106,6 +106,25 @@ def test_voice_gateway_listen_and_a_ringing_hang_up(fake_provider, api):
     assert bodies(setup, ringing) == [{"call_status": "no-answer"}]
 
 
+@pytest.mark.parametrize(("action", "path", "body", "said"), [
+    ("mute", "mute", None, "Mute requested; Voice Gateway applies it only while a dial or "
+     "conference is running (a connect or a conversation in the call flow)."),
+    ("listen_pause", "listen", {"status": "pause"}, "Audio stream pause requested; Voice "
+     "Gateway applies it only while an audio stream is running (a connect to a WebSocket)."),
+])
+def test_voice_gateway_answers_what_it_may_ignore_as_requested(fake_provider, api, action,
+                                                                path, body, said):
+    # The same words as the call page: jambonz's 202 does not say the call is muted.
+    call = live_call(voicegateway_setup(fake_provider))
+
+    response = api.post(url(call, path), body, format="json")
+
+    assert response.status_code == 202
+    assert response.json()["detail"] == said
+    call.refresh_from_db()
+    assert not call.muted
+
+
 def test_the_call_lists_its_actions(fake_provider, api):
     setup = vonage_setup(fake_provider)
     ringing = live_call(setup, CallStatus.RINGING)

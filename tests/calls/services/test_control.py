@@ -347,6 +347,18 @@ def test_voice_gateway_refuses_what_it_would_ignore(fake_provider, operator, act
     assert refused.value.message_dict == {field: [f"Voice Gateway does not take {field} here."]}
 
 
+def test_every_action_a_provider_may_ignore_has_its_requested_words():
+    # done_message says "… requested; <note>" for these: an action with a note and no words
+    # would fail when accepted, so every adapter's notes are checked here.
+    from voiceapps.providers.registry import PROVIDERS
+
+    for provider in PROVIDERS.values():
+        for action in provider.ACTION_NOTES:
+            said = control.done_message(provider, action)
+            assert said.startswith(f"{control.REQUESTED[action]}; ")
+            assert " applies it only while " in said
+
+
 # -- what makes sense when ----------------------------------------------------------------
 
 ALL_VONAGE = ["hangup", "mute", "unmute", "earmuff", "unearmuff", "transfer", "talk",

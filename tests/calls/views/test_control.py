@@ -153,18 +153,26 @@ def test_hang_up_from_the_page_flashes_and_shows_on_the_timeline(fake_provider, 
     assert AuditEntry.objects.filter(action="call.hangup", actor=personas[persona]).exists()
 
 
-def test_voice_gateway_mute_says_when_the_gateway_ignores_it(fake_provider, client_for,
+def test_voice_gateway_mute_is_a_request_and_claims_no_state(fake_provider, client_for,
                                                              operator_user):
-    # jambonz answers 202 to a mute and ignores it unless a dial or conference verb runs.
+    """jambonz answers 202 before it looks at a mute and ignores it unless a dial or conference
+    verb runs (update-call.js, call-session.js _lccMuteStatus): the page says it was requested,
+    not that the call is muted, and offers Mute and Unmute with no on/off state."""
     call = live_call(voicegateway_setup(fake_provider))
     client = client_for(operator_user)
 
     response = client.post(control_url(call, "mute"), follow=True)
 
-    note = ("Voice Gateway mutes only while the call is connected to another party (a connect) "
-            "or in a conversation, and ignores it at other moments")
-    assert flashes(response) == [f"Muted ({note}): call to +31612345678."]
-    assert note in page(client, call)
+    said = ("Mute requested; Voice Gateway applies it only while a dial or conference is "
+            "running (a connect or a conversation in the call flow)")
+    assert flashes(response) == [f"{said}: call to +31612345678."]
+    html = page(client, call)
+    assert said in html and "Muted" not in html
+    assert "aria-pressed" not in html and 'data-field="mute"' not in html
+    for action in ("mute", "unmute"):
+        assert f'action="{control_url(call, action)}"' in html
+    call.refresh_from_db()
+    assert not call.muted
 
 
 def test_speak_text_from_the_form(fake_provider, client_for, operator_user):
