@@ -268,6 +268,28 @@ def test_voice_gateway_stops_what_callboard_plays(fake_provider, operator, actio
     assert bodies(setup, call)[-1] == REMOVE_TRACK
 
 
+@pytest.mark.parametrize(("action", "params"), [
+    ("talk", {"text": "Please hold"}),
+    ("stream", {"stream_url": "https://audio.example/beep.wav"}),
+])
+def test_voice_gateway_adds_the_track_only_once_its_removal_was_answered(fake_provider,
+                                                                         operator, action,
+                                                                         params):
+    """A play is two updates, in order: the feature server starts each update's FreeSWITCH
+    command before its 202 leaves (docs/voice-gateway.md, "Speech and audio: two requests in
+    order"), so addTrack is sent only after removeTrack's answer, and never after a refusal:
+    the previous sound then plays on and the operator reads the gateway's words."""
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup)
+    setup.fake.reply("PUT", call_path(setup, call), 400, {"msg": "no valid options"})
+
+    with pytest.raises(control.ControlFailed, match="no valid options"):
+        control.call_control(actor=operator, call=call, action=action, **params)
+
+    assert bodies(setup, call) == [REMOVE_TRACK]
+    assert control_events(call)[0].payload["outcome"] == "refused"
+
+
 @pytest.mark.parametrize("target", ["ncco", "ncco_document"])
 def test_voice_gateway_transfers_to_an_ncco_callboard_serves_as_verbs(fake_provider, operator,
                                                                       client, target):
