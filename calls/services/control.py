@@ -131,6 +131,10 @@ LEVEL_RANGE = (Decimal("-1"), Decimal("1"))
 LEVEL_TEXT = f"from {LEVEL_RANGE[0]} to {LEVEL_RANGE[1]} in steps of 0.1"
 DTMF_LIMIT = 64
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+# Vendors' voice names and ids: de-DE-Standard-A, de-DE-KatjaNeural, Vicki, aura-asteria-en,
+# 21m00Tcm4TlvDq8ikWAM, en-US-Chirp3-HD-Charon.
+VOICE_LIMIT = 100
+_VOICE = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._:-]{{0,{VOICE_LIMIT - 1}}}")
 _URL = URLValidator(schemes=["http", "https"])
 
 
@@ -238,9 +242,9 @@ def _refuse_unknown(provider: type[Provider], params: Mapping[str, Any], allowed
 
 def _media_options(provider: type[Provider], params: Mapping[str, Any], taken: frozenset[str],
                    errors: dict) -> dict[str, Any]:
-    """loop, level, language and style, as far as the provider takes them."""
+    """loop, level, language, style and voice, as far as the provider takes them."""
     given = {name: value for name, value in params.items() if value not in (None, "")}
-    for name in sorted(set(given) & {"loop", "level", "language", "style"} - taken):
+    for name in sorted(set(given) & {"loop", "level", "language", "style", "voice"} - taken):
         errors[name] = [f"{provider.label} does not take {name} here."]
     options: dict[str, Any] = {}
     if "loop" in given and "loop" in taken:
@@ -254,6 +258,12 @@ def _media_options(provider: type[Provider], params: Mapping[str, Any], taken: f
         if not isinstance(language, str) or not _LANGUAGE.fullmatch(language):
             errors["language"] = ["Give a language tag such as en-US or nl-NL."]
         options["language"] = language
+    if "voice" in given and "voice" in taken:
+        voice = given["voice"]
+        if not isinstance(voice, str) or not _VOICE.fullmatch(voice):
+            errors["voice"] = [f"Give a voice name as the text-to-speech vendor writes it, "
+                               f"such as de-DE-Standard-A ({VOICE_LIMIT} characters at most)."]
+        options["voice"] = voice
     return {name: value for name, value in options.items() if value is not None}
 
 
@@ -338,7 +348,8 @@ def transfer_flow_read(flow: str) -> dict[str, Any] | None:
 
 def _plan_talk(call: Call, provider: type[Provider], params: Mapping[str, Any]) -> _Plan:
     errors: dict[str, list[str]] = {}
-    _refuse_unknown(provider, params, {"text", "language", "style", "loop", "level"}, errors)
+    _refuse_unknown(provider, params, {"text", "language", "style", "voice", "loop", "level"},
+                    errors)
     text = params.get("text")
     if not isinstance(text, str) or not text.strip():
         errors["text"] = ["Write what to say."]
@@ -359,6 +370,9 @@ def _plan_prompt(call: Call, provider: type[Provider], params: Mapping[str, Any]
     """Speech or audio (`start` is the adapter method) with the options the provider takes."""
     taken = provider.TALK_PARAMS if start == "start_talk" else provider.STREAM_PARAMS
     options = _media_options(provider, params, taken, errors)
+    if start == "start_talk" and not errors:
+        errors.update({name: [sentence] for name, sentence
+                       in provider.talk_option_problems(options).items()})
     if errors:
         raise ValidationError(errors)
     return _Plan(lambda p: getattr(p, start)(_app(call), call.provider_call_id, value, **options),

@@ -504,6 +504,12 @@ class Provider(abc.ABC):
         """Its answer or menu request in the NCCO's words (uuid, to, from, dtmf, speech)."""
         return dict(payload)
 
+    @classmethod
+    def talk_option_problems(cls, options: Mapping[str, Any]) -> dict[str, str]:
+        """What start_talk's options (each checked alone already) get wrong together, as
+        {option: sentence}: the operator is told before anything is sent."""
+        return {}
+
     @abc.abstractmethod
     def check_credentials(self) -> str:
         """The cheapest authenticated call: a success sentence, or ProviderError."""

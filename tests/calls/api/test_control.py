@@ -125,6 +125,23 @@ def test_voice_gateway_answers_what_it_may_ignore_as_requested(fake_provider, ap
     assert not call.muted
 
 
+def test_voice_gateway_talk_in_a_language_needs_its_voice(fake_provider, api):
+    # As on the call page (calls/services/control.py decides for both).
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup)
+
+    refused = api.post(url(call, "talk"), {"text": "Bitte warten", "language": "de-DE"},
+                       format="json")
+    spoken = api.post(url(call, "talk"), {"text": "Bitte warten", "language": "de-DE",
+                                          "voice": "de-DE-Standard-A"}, format="json")
+
+    assert refused.status_code == 400
+    assert list(refused.json()["fields"]) == ["voice"]
+    assert spoken.status_code == 202
+    assert bodies(setup, call)[-1]["dub"]["say"]["synthesizer"] == {
+        "vendor": "default", "language": "de-DE", "voice": "de-DE-Standard-A"}
+
+
 def test_the_call_lists_its_actions(fake_provider, api):
     setup = vonage_setup(fake_provider)
     ringing = live_call(setup, CallStatus.RINGING)

@@ -225,7 +225,7 @@ def test_voice_gateway_operations(fake_provider, operator):
 
     for action, params in [
         ("mute", {}), ("unmute", {}), ("transfer", {"url": "https://flows.example/vg"}),
-        ("talk", {"text": "Please hold", "language": "de-DE"}),
+        ("talk", {"text": "Please hold", "language": "de-DE", "voice": "de-DE-Standard-A"}),
         ("stream", {"stream_url": "https://audio.example/beep.wav"}),
         ("dtmf", {"digits": "1#"}),
         ("listen_pause", {}), ("listen_silence", {}), ("listen_resume", {}),
@@ -240,7 +240,8 @@ def test_voice_gateway_operations(fake_provider, operator):
         {"call_hook": {"url": "https://flows.example/vg", "method": "POST"}},
         REMOVE_TRACK,
         {"dub": {"action": "addTrack", "track": "callboard", "say": {
-            "text": "Please hold", "synthesizer": {"vendor": "default", "language": "de-DE"}}}},
+            "text": "Please hold", "synthesizer": {
+                "vendor": "default", "language": "de-DE", "voice": "de-DE-Standard-A"}}}},
         REMOVE_TRACK,
         {"dub": {"action": "addTrack", "track": "callboard",
                  "play": "https://audio.example/beep.wav"}},
@@ -266,6 +267,33 @@ def test_voice_gateway_stops_what_callboard_plays(fake_provider, operator, actio
     control.call_control(actor=operator, call=call, action=action)
 
     assert bodies(setup, call)[-1] == REMOVE_TRACK
+
+
+VOICE_NEEDED = ("Give the voice that speaks this language too (such as de-DE-Standard-A): "
+                "without one Voice Gateway speaks with the application's voice, which may "
+                "speak another language.")
+LANGUAGE_NEEDED = ("Give the voice's language too (such as de-DE): without one Voice Gateway "
+                   "speaks in the application's language, which the voice may not speak.")
+
+
+@pytest.mark.parametrize(("params", "refused"), [
+    ({"language": "de-DE"}, {"voice": [VOICE_NEEDED]}),
+    ({"voice": "de-DE-Standard-A"}, {"language": [LANGUAGE_NEEDED]}),
+])
+def test_voice_gateway_speaks_a_language_only_with_its_voice(fake_provider, operator, params,
+                                                             refused):
+    """A dub's say with a language and no voice takes the application's voice (feature server
+    lib/tasks/dub.js _sayOnTrack: voice from the call session unless given), which may speak
+    another language: refused before anything is sent, naming the missing field."""
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup)
+
+    with pytest.raises(ValidationError) as error:
+        control.call_control(actor=operator, call=call, action="talk", text="Bitte warten",
+                             **params)
+
+    assert error.value.message_dict == refused
+    assert bodies(setup, call) == [] and not control_events(call)
 
 
 @pytest.mark.parametrize(("action", "params"), [
@@ -513,6 +541,7 @@ def test_a_provider_refusal_carries_its_words(fake_provider, operator):
     ("talk", {"text": "Hi", "loop": -1}, "loop"),
     ("talk", {"text": "Hi", "language": "english please"}, "language"),
     ("talk", {"text": "Hi", "speed": 2}, "speed"),
+    ("talk", {"text": "Hi", "voice": "Joey"}, "voice"),  # Vonage picks voices by style
     ("stream", {"stream_url": "ftp://audio.example/a.mp3"}, "stream_url"),
     ("transfer", {"url": "not a url"}, "url"),
     ("mute", {"who": "callee"}, "who"),

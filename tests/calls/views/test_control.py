@@ -266,6 +266,29 @@ def test_form_errors_show_on_their_field(fake_provider, client_for, operator_use
     assert setup.fake.requests == []
 
 
+def test_voice_gateway_talk_form_asks_for_the_voice_of_its_language(fake_provider, client_for,
+                                                                     operator_user):
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup)
+    client = client_for(operator_user)
+    assert 'name="voice"' in page(client, call)
+
+    response = client.post(control_url(call, "talk"), {"text": "Bitte warten",
+                                                       "language": "de-DE"})
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    error = html[html.index('id="talk_voice_error"'):]
+    assert error[error.index(">") + 1:].startswith("Give the voice that speaks this language")
+    assert setup.fake.requests == []
+
+
+def test_vonage_talk_form_has_no_voice_field(fake_provider, client_for, operator_user):
+    # Vonage picks a voice of the language by its style number.
+    html = page(client_for(operator_user), live_call(vonage_setup(fake_provider)))
+    assert 'name="style"' in html and 'name="voice"' not in html
+
+
 def test_a_conflict_is_a_flash(fake_provider, client_for, operator_user):
     setup = vonage_setup(fake_provider)
     call = live_call(setup, CallStatus.COMPLETED)
