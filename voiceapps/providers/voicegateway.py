@@ -362,6 +362,12 @@ class VoiceGatewayProvider(Provider):
     def start_talk(
         self, app: ApplicationConfig, provider_call_id: str, text: str, **params: Any
     ) -> None:
+        problems = self.talk_option_problems(params)
+        if problems:
+            raise ProviderError(
+                f"{self.label} speech: {' '.join(problems.values())}",
+                invalid_parameters=[{"name": name, "reason": sentence}
+                                    for name, sentence in problems.items()])
         say: str | dict[str, Any] = text
         if params.get("language"):
             # A dub's say takes a synthesizer whose "default" vendor is the application's;
