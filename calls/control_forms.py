@@ -125,12 +125,16 @@ class TalkForm(ControlForm):
                                help_text="Such as en-US or nl-NL; empty uses the default.")
     style = _count("Voice style", control.STYLE_RANGE,
                    "The language's voice number; empty uses the default (0).")
+    voice = forms.CharField(label="Voice", required=False, max_length=control.VOICE_LIMIT,
+                            help_text="Needed with a language, such as de-DE-Standard-A (as "
+                                      "the application's text-to-speech vendor names it); "
+                                      "both empty use the application's voice.")
     loop = _loop()
     level = _level()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.keep_only(self.provider.TALK_PARAMS, ("language", "style", "loop", "level"))
+        self.keep_only(self.provider.TALK_PARAMS, ("language", "style", "voice", "loop", "level"))
 
 
 class StreamForm(ControlForm):

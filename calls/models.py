@@ -107,6 +107,7 @@ class Call(models.Model):
     send_started_at = models.DateTimeField(null=True, blank=True)
     # What Callboard's own mute/earmuff actions left the call in (no provider reports them in
     # its events); the call page shows them as toggles. The ending status event clears them.
+    # An action its provider may ignore (ACTION_NOTES: Voice Gateway's mute) sets nothing.
     muted = models.BooleanField(default=False)
     earmuffed = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)

@@ -235,6 +235,11 @@ class TalkSerializer(StrictSerializer):
                                      help_text="BCP-47 tag such as en-US.")
     style = serializers.IntegerField(required=False,
                                      help_text="Vonage voice style of the language.")
+    voice = serializers.CharField(
+        required=False,
+        help_text="Voice Gateway: the text-to-speech voice as the application's vendor names "
+                  "it (such as de-DE-Standard-A); required with `language`, which it needs "
+                  "too (without them the application's voice speaks).")
     loop = _loop()
     level = _level()
 

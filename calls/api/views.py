@@ -257,7 +257,7 @@ class CallControlApi(APIView):
             raise ProviderFailed(failure.message) from None
         call.refresh_from_db()
         return Response({
-            "detail": f"{control.DONE[action]}.",
+            "detail": f"{control.done_message(call.adapter_class, action)}.",
             "event": CallEventSerializer(event).data,
             "call": CallSerializer(call, context={"request": request}).data,
         }, status=status.HTTP_202_ACCEPTED)

@@ -8,7 +8,8 @@ refusal is stored too and raised as `ControlFailed` with the provider's own word
 
 Nothing here changes the call's status: the provider's events do that (a hang-up shows as
 `completed` once the provider says so). An accepted mute or earmuff (or its undoing) sets
-the call's `muted` / `earmuffed`, which no provider event reports.
+the call's `muted` / `earmuffed`, which no provider event reports, unless the provider may
+ignore it (`Provider.ACTION_NOTES`): then it is recorded as requested, and no state is claimed.
 """
 
 from __future__ import annotations
@@ -75,12 +76,28 @@ DONE = {
     "listen_resume": "Audio stream resumed",
 }
 
+# What the operator sees once the provider accepted an action it may still ignore
+# (`Provider.ACTION_NOTES`): it acknowledged the request, which is all Callboard knows.
+REQUESTED = {
+    "mute": "Mute requested",
+    "unmute": "Unmute requested",
+    "listen_pause": "Audio stream pause requested",
+    "listen_silence": "Audio stream silence requested",
+    "listen_resume": "Audio stream resume requested",
+}
+
+
+def may_ignore(provider: type[Provider] | None, action: str) -> bool:
+    """Whether the provider accepts `action` at every moment but acts on it only at some."""
+    return provider is not None and action in provider.ACTION_NOTES
+
 
 def done_message(provider: type[Provider] | None, action: str) -> str:
-    """What the operator sees once the provider accepted `action`, with what it may ignore."""
-    note = provider.ACTION_NOTES.get(action) if provider else None
-    done = DONE.get(action, action)
-    return f"{done} ({note})" if note else done
+    """What the operator sees once the provider accepted `action`: done, or only requested
+    when the provider may ignore it, saying when it acts."""
+    if may_ignore(provider, action):
+        return f"{REQUESTED[action]}; {provider.ACTION_NOTES[action]}"
+    return DONE.get(action, action)
 
 
 # The call's field each toggle sets once the provider accepted it, and to what.
@@ -114,6 +131,10 @@ LEVEL_RANGE = (Decimal("-1"), Decimal("1"))
 LEVEL_TEXT = f"from {LEVEL_RANGE[0]} to {LEVEL_RANGE[1]} in steps of 0.1"
 DTMF_LIMIT = 64
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+# Vendors' voice names and ids: de-DE-Standard-A, de-DE-KatjaNeural, Vicki, aura-asteria-en,
+# 21m00Tcm4TlvDq8ikWAM, en-US-Chirp3-HD-Charon.
+VOICE_LIMIT = 100
+_VOICE = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._:-]{{0,{VOICE_LIMIT - 1}}}")
 _URL = URLValidator(schemes=["http", "https"])
 
 
@@ -221,9 +242,9 @@ def _refuse_unknown(provider: type[Provider], params: Mapping[str, Any], allowed
 
 def _media_options(provider: type[Provider], params: Mapping[str, Any], taken: frozenset[str],
                    errors: dict) -> dict[str, Any]:
-    """loop, level, language and style, as far as the provider takes them."""
+    """loop, level, language, style and voice, as far as the provider takes them."""
     given = {name: value for name, value in params.items() if value not in (None, "")}
-    for name in sorted(set(given) & {"loop", "level", "language", "style"} - taken):
+    for name in sorted(set(given) & {"loop", "level", "language", "style", "voice"} - taken):
         errors[name] = [f"{provider.label} does not take {name} here."]
     options: dict[str, Any] = {}
     if "loop" in given and "loop" in taken:
@@ -237,6 +258,12 @@ def _media_options(provider: type[Provider], params: Mapping[str, Any], taken: f
         if not isinstance(language, str) or not _LANGUAGE.fullmatch(language):
             errors["language"] = ["Give a language tag such as en-US or nl-NL."]
         options["language"] = language
+    if "voice" in given and "voice" in taken:
+        voice = given["voice"]
+        if not isinstance(voice, str) or not _VOICE.fullmatch(voice):
+            errors["voice"] = [f"Give a voice name as the text-to-speech vendor writes it, "
+                               f"such as de-DE-Standard-A ({VOICE_LIMIT} characters at most)."]
+        options["voice"] = voice
     return {name: value for name, value in options.items() if value is not None}
 
 
@@ -321,7 +348,8 @@ def transfer_flow_read(flow: str) -> dict[str, Any] | None:
 
 def _plan_talk(call: Call, provider: type[Provider], params: Mapping[str, Any]) -> _Plan:
     errors: dict[str, list[str]] = {}
-    _refuse_unknown(provider, params, {"text", "language", "style", "loop", "level"}, errors)
+    _refuse_unknown(provider, params, {"text", "language", "style", "voice", "loop", "level"},
+                    errors)
     text = params.get("text")
     if not isinstance(text, str) or not text.strip():
         errors["text"] = ["Write what to say."]
@@ -342,6 +370,9 @@ def _plan_prompt(call: Call, provider: type[Provider], params: Mapping[str, Any]
     """Speech or audio (`start` is the adapter method) with the options the provider takes."""
     taken = provider.TALK_PARAMS if start == "start_talk" else provider.STREAM_PARAMS
     options = _media_options(provider, params, taken, errors)
+    if start == "start_talk" and not errors:
+        errors.update({name: [sentence] for name, sentence
+                       in provider.talk_option_problems(options).items()})
     if errors:
         raise ValidationError(errors)
     return _Plan(lambda p: getattr(p, start)(_app(call), call.provider_call_id, value, **options),
@@ -464,7 +495,9 @@ def call_control(*, actor: Actor, call: Call, action: str, **params: Any) -> Cal
     sent_at = timezone.now()
     attempts, error = _send(call, plan)
     if error is None:
-        field, value = TOGGLES.get(action, (None, None))
+        # A toggle the provider may have ignored leaves the call's state as it was.
+        field, value = (None, None) if may_ignore(provider, action) else TOGGLES.get(
+            action, (None, None))
         return _record(actor=actor, call=call, action=action, sent_at=sent_at, payload={
             "sent": plan.sent, "outcome": "accepted", "attempts": attempts},
             changes={field: value} if field else None)

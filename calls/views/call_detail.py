@@ -135,10 +135,13 @@ def control_panel(
 
 def _buttons(call: Call, actions: list[str]) -> list[dict[str, Any]]:
     """The one-click actions; a pair that turns a state on and off is one toggle button
-    showing the state (aria-pressed) and sending the action that changes it."""
+    showing the state (aria-pressed) and sending the action that changes it. A pair the
+    provider may ignore has no state to show (the call's field is not set by it): two buttons."""
     paired = {}
+    provider = call.adapter_class
     for on, off, field, help_text in TOGGLES:
-        if on in actions and off in actions:
+        if (on in actions and off in actions
+                and not (control.may_ignore(provider, on) or control.may_ignore(provider, off))):
             pressed = getattr(call, field)
             paired[on] = {
                 "action": off if pressed else on,

@@ -360,7 +360,8 @@ class Provider(abc.ABC):
     # (each names the method start_talk, stop_talk, start_stream, stop_stream, send_dtmf).
     MEDIA_ACTIONS: ClassVar[frozenset[str]] = frozenset()
     # What an accepted action does only at some moments of a call (the provider accepts it
-    # always and says nothing when it ignores it), shown with its outcome.
+    # always and says nothing when it ignores it), as "<label> applies it only while …": its
+    # outcome is then "… requested; <note>", and no state (muted) is recorded as a fact.
     ACTION_NOTES: ClassVar[Mapping[str, str]] = {}
     # Keyword parameters start_talk and start_stream take besides the text / URL.
     TALK_PARAMS: ClassVar[frozenset[str]] = frozenset()
@@ -502,6 +503,12 @@ class Provider(abc.ABC):
     def flow_request(cls, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Its answer or menu request in the NCCO's words (uuid, to, from, dtmf, speech)."""
         return dict(payload)
+
+    @classmethod
+    def talk_option_problems(cls, options: Mapping[str, Any]) -> dict[str, str]:
+        """What start_talk's options (each checked alone already) get wrong together, as
+        {option: sentence}: the operator is told before anything is sent."""
+        return {}
 
     @abc.abstractmethod
     def check_credentials(self) -> str:

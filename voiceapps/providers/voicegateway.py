@@ -128,20 +128,22 @@ class VoiceGatewayProvider(Provider):
     CALL_ACTIONS = frozenset(
         {"hangup", "mute", "unmute", "transfer", "listen_pause", "listen_silence", "listen_resume"}
     )
-    # jambonz answers 202 and then ignores these outside the verbs that can do them
-    # (call-session.js, _lccMuteStatus and _lccListenStatus).
+    # jambonz answers 202 before it looks at the update (update-call.js sends the 202, then
+    # runs updateCall) and then ignores these outside the verbs that can do them
+    # (call-session.js, _lccMuteStatus and _lccListenStatus), telling nobody: Callboard
+    # cannot know whether they acted.
     ACTION_NOTES = {
-        **dict.fromkeys(("mute", "unmute"), "Voice Gateway mutes only while the call is "
-                        "connected to another party (a connect) or in a conversation, and "
-                        "ignores it at other moments"),
+        **dict.fromkeys(("mute", "unmute"), "Voice Gateway applies it only while a dial or "
+                        "conference is running (a connect or a conversation in the call flow)"),
         **dict.fromkeys(("listen_pause", "listen_silence", "listen_resume"), "Voice Gateway "
-                        "changes the audio stream only while one runs (a connect to a "
-                        "WebSocket), and ignores it at other moments"),
+                        "applies it only while an audio stream is running (a connect to a "
+                        "WebSocket)"),
     }
     # Speech and audio play on one dub track (_play): a new one, or a stop, ends the last.
     MEDIA_ACTIONS = frozenset({"talk", "talk_stop", "stream", "stream_stop", "dtmf"})
-    # No `loop`: a dub loops forever or plays once (a boolean), not a count.
-    TALK_PARAMS = frozenset({"language"})
+    # No `loop`: a dub loops forever or plays once (a boolean), not a count. A language goes
+    # with its voice (talk_option_problems).
+    TALK_PARAMS = frozenset({"language", "voice"})
     STREAM_PARAMS: frozenset[str] = frozenset()
     ENDPOINTS = {
         "phone": {"number": ("number", True), "trunk": ("trunk", False)},
@@ -172,6 +174,23 @@ class VoiceGatewayProvider(Provider):
     @classmethod
     def flow_request(cls, payload: Mapping[str, Any]) -> dict[str, Any]:
         return request_params(payload)
+
+    @classmethod
+    def talk_option_problems(cls, options: Mapping[str, Any]) -> dict[str, str]:
+        # The feature server fills what a dub's synthesizer leaves out from the call's own
+        # settings (lib/tasks/dub.js _sayOnTrack: vendor, language and voice each), so a
+        # language alone is spoken by the application's voice, which may speak another one,
+        # and a voice alone is asked for the application's language. The vendor stays the
+        # application's: a voice is named as its vendor names it.
+        if options.get("language") and not options.get("voice"):
+            return {"voice": "Give the voice that speaks this language too (such as "
+                             f"de-DE-Standard-A): without one {cls.label} speaks with the "
+                             "application's voice, which may speak another language."}
+        if options.get("voice") and not options.get("language"):
+            return {"language": "Give the voice's language too (such as de-DE): without one "
+                                f"{cls.label} speaks in the application's language, which the "
+                                "voice may not speak."}
+        return {}
 
     def _request(self, method: str, path: str, json: Any = None) -> HttpResult:
         if not self.account.api_key or not self.account.account_sid:
@@ -343,11 +362,19 @@ class VoiceGatewayProvider(Provider):
     def start_talk(
         self, app: ApplicationConfig, provider_call_id: str, text: str, **params: Any
     ) -> None:
+        problems = self.talk_option_problems(params)
+        if problems:
+            raise ProviderError(
+                f"{self.label} speech: {' '.join(problems.values())}",
+                invalid_parameters=[{"name": name, "reason": sentence}
+                                    for name, sentence in problems.items()])
         say: str | dict[str, Any] = text
         if params.get("language"):
-            # A dub's say takes a synthesizer whose "default" vendor is the application's.
-            say = {"text": text,
-                   "synthesizer": {"vendor": DEFAULT_VENDOR, "language": params["language"]}}
+            # A dub's say takes a synthesizer whose "default" vendor is the application's;
+            # the voice comes with the language (talk_option_problems).
+            say = {"text": text, "synthesizer": {
+                "vendor": DEFAULT_VENDOR, "language": params["language"],
+                "voice": params["voice"]}}
         self._play(provider_call_id, {"say": say}, params, self.TALK_PARAMS, "speech")
 
     def stop_talk(self, app: ApplicationConfig, provider_call_id: str) -> None:

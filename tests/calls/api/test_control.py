@@ -106,6 +106,42 @@ def test_voice_gateway_listen_and_a_ringing_hang_up(fake_provider, api):
     assert bodies(setup, ringing) == [{"call_status": "no-answer"}]
 
 
+@pytest.mark.parametrize(("action", "path", "body", "said"), [
+    ("mute", "mute", None, "Mute requested; Voice Gateway applies it only while a dial or "
+     "conference is running (a connect or a conversation in the call flow)."),
+    ("listen_pause", "listen", {"status": "pause"}, "Audio stream pause requested; Voice "
+     "Gateway applies it only while an audio stream is running (a connect to a WebSocket)."),
+])
+def test_voice_gateway_answers_what_it_may_ignore_as_requested(fake_provider, api, action,
+                                                                path, body, said):
+    # The same words as the call page: jambonz's 202 does not say the call is muted.
+    call = live_call(voicegateway_setup(fake_provider))
+
+    response = api.post(url(call, path), body, format="json")
+
+    assert response.status_code == 202
+    assert response.json()["detail"] == said
+    call.refresh_from_db()
+    assert not call.muted
+
+
+def test_voice_gateway_talk_in_a_language_needs_its_voice(fake_provider, api):
+    # As on the call page (calls/services/control.py decides for both).
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup)
+
+    refused = api.post(url(call, "talk"), {"text": "Bitte warten", "language": "de-DE"},
+                       format="json")
+    spoken = api.post(url(call, "talk"), {"text": "Bitte warten", "language": "de-DE",
+                                          "voice": "de-DE-Standard-A"}, format="json")
+
+    assert refused.status_code == 400
+    assert list(refused.json()["fields"]) == ["voice"]
+    assert spoken.status_code == 202
+    assert bodies(setup, call)[-1]["dub"]["say"]["synthesizer"] == {
+        "vendor": "default", "language": "de-DE", "voice": "de-DE-Standard-A"}
+
+
 def test_the_call_lists_its_actions(fake_provider, api):
     setup = vonage_setup(fake_provider)
     ringing = live_call(setup, CallStatus.RINGING)

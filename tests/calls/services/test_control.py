@@ -225,7 +225,7 @@ def test_voice_gateway_operations(fake_provider, operator):
 
     for action, params in [
         ("mute", {}), ("unmute", {}), ("transfer", {"url": "https://flows.example/vg"}),
-        ("talk", {"text": "Please hold", "language": "de-DE"}),
+        ("talk", {"text": "Please hold", "language": "de-DE", "voice": "de-DE-Standard-A"}),
         ("stream", {"stream_url": "https://audio.example/beep.wav"}),
         ("dtmf", {"digits": "1#"}),
         ("listen_pause", {}), ("listen_silence", {}), ("listen_resume", {}),
@@ -240,7 +240,8 @@ def test_voice_gateway_operations(fake_provider, operator):
         {"call_hook": {"url": "https://flows.example/vg", "method": "POST"}},
         REMOVE_TRACK,
         {"dub": {"action": "addTrack", "track": "callboard", "say": {
-            "text": "Please hold", "synthesizer": {"vendor": "default", "language": "de-DE"}}}},
+            "text": "Please hold", "synthesizer": {
+                "vendor": "default", "language": "de-DE", "voice": "de-DE-Standard-A"}}}},
         REMOVE_TRACK,
         {"dub": {"action": "addTrack", "track": "callboard",
                  "play": "https://audio.example/beep.wav"}},
@@ -266,6 +267,55 @@ def test_voice_gateway_stops_what_callboard_plays(fake_provider, operator, actio
     control.call_control(actor=operator, call=call, action=action)
 
     assert bodies(setup, call)[-1] == REMOVE_TRACK
+
+
+VOICE_NEEDED = ("Give the voice that speaks this language too (such as de-DE-Standard-A): "
+                "without one Voice Gateway speaks with the application's voice, which may "
+                "speak another language.")
+LANGUAGE_NEEDED = ("Give the voice's language too (such as de-DE): without one Voice Gateway "
+                   "speaks in the application's language, which the voice may not speak.")
+
+
+@pytest.mark.parametrize(("params", "refused"), [
+    ({"language": "de-DE"}, {"voice": [VOICE_NEEDED]}),
+    ({"voice": "de-DE-Standard-A"}, {"language": [LANGUAGE_NEEDED]}),
+])
+def test_voice_gateway_speaks_a_language_only_with_its_voice(fake_provider, operator, params,
+                                                             refused):
+    """A dub's say with a language and no voice takes the application's voice (feature server
+    lib/tasks/dub.js _sayOnTrack: voice from the call session unless given), which may speak
+    another language: refused before anything is sent, naming the missing field."""
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup)
+
+    with pytest.raises(ValidationError) as error:
+        control.call_control(actor=operator, call=call, action="talk", text="Bitte warten",
+                             **params)
+
+    assert error.value.message_dict == refused
+    assert bodies(setup, call) == [] and not control_events(call)
+
+
+@pytest.mark.parametrize(("action", "params"), [
+    ("talk", {"text": "Please hold"}),
+    ("stream", {"stream_url": "https://audio.example/beep.wav"}),
+])
+def test_voice_gateway_adds_the_track_only_once_its_removal_was_answered(fake_provider,
+                                                                         operator, action,
+                                                                         params):
+    """A play is two updates, in order: the feature server starts each update's FreeSWITCH
+    command before its 202 leaves (docs/voice-gateway.md, "Speech and audio: two requests in
+    order"), so addTrack is sent only after removeTrack's answer, and never after a refusal:
+    the previous sound then plays on and the operator reads the gateway's words."""
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup)
+    setup.fake.reply("PUT", call_path(setup, call), 400, {"msg": "no valid options"})
+
+    with pytest.raises(control.ControlFailed, match="no valid options"):
+        control.call_control(actor=operator, call=call, action=action, **params)
+
+    assert bodies(setup, call) == [REMOVE_TRACK]
+    assert control_events(call)[0].payload["outcome"] == "refused"
 
 
 @pytest.mark.parametrize("target", ["ncco", "ncco_document"])
@@ -345,6 +395,18 @@ def test_voice_gateway_refuses_what_it_would_ignore(fake_provider, operator, act
         control.call_control(actor=operator, call=call, action=action, **params)
 
     assert refused.value.message_dict == {field: [f"Voice Gateway does not take {field} here."]}
+
+
+def test_every_action_a_provider_may_ignore_has_its_requested_words():
+    # done_message says "… requested; <note>" for these: an action with a note and no words
+    # would fail when accepted, so every adapter's notes are checked here.
+    from voiceapps.providers.registry import PROVIDERS
+
+    for provider in PROVIDERS.values():
+        for action in provider.ACTION_NOTES:
+            said = control.done_message(provider, action)
+            assert said.startswith(f"{control.REQUESTED[action]}; ")
+            assert " applies it only while " in said
 
 
 # -- what makes sense when ----------------------------------------------------------------
@@ -479,6 +541,7 @@ def test_a_provider_refusal_carries_its_words(fake_provider, operator):
     ("talk", {"text": "Hi", "loop": -1}, "loop"),
     ("talk", {"text": "Hi", "language": "english please"}, "language"),
     ("talk", {"text": "Hi", "speed": 2}, "speed"),
+    ("talk", {"text": "Hi", "voice": "Joey"}, "voice"),  # Vonage picks voices by style
     ("stream", {"stream_url": "ftp://audio.example/a.mp3"}, "stream_url"),
     ("transfer", {"url": "not a url"}, "url"),
     ("mute", {"who": "callee"}, "who"),

@@ -206,7 +206,7 @@ def test_earmuff_state_follows_the_actions(fake_provider, client_for, operator_u
 
 
 def test_a_refused_mute_leaves_the_state(fake_provider, client_for, operator_user):
-    setup = voicegateway_setup(fake_provider)
+    setup = vonage_setup(fake_provider)
     call = live_call(setup)
     setup.fake.reply("PUT", call_path(setup, call), 404, {"msg": "call not found"})
     control(client_for(operator_user), call, "mute")

@@ -153,18 +153,26 @@ def test_hang_up_from_the_page_flashes_and_shows_on_the_timeline(fake_provider, 
     assert AuditEntry.objects.filter(action="call.hangup", actor=personas[persona]).exists()
 
 
-def test_voice_gateway_mute_says_when_the_gateway_ignores_it(fake_provider, client_for,
+def test_voice_gateway_mute_is_a_request_and_claims_no_state(fake_provider, client_for,
                                                              operator_user):
-    # jambonz answers 202 to a mute and ignores it unless a dial or conference verb runs.
+    """jambonz answers 202 before it looks at a mute and ignores it unless a dial or conference
+    verb runs (update-call.js, call-session.js _lccMuteStatus): the page says it was requested,
+    not that the call is muted, and offers Mute and Unmute with no on/off state."""
     call = live_call(voicegateway_setup(fake_provider))
     client = client_for(operator_user)
 
     response = client.post(control_url(call, "mute"), follow=True)
 
-    note = ("Voice Gateway mutes only while the call is connected to another party (a connect) "
-            "or in a conversation, and ignores it at other moments")
-    assert flashes(response) == [f"Muted ({note}): call to +31612345678."]
-    assert note in page(client, call)
+    said = ("Mute requested; Voice Gateway applies it only while a dial or conference is "
+            "running (a connect or a conversation in the call flow)")
+    assert flashes(response) == [f"{said}: call to +31612345678."]
+    html = page(client, call)
+    assert said in html and "Muted" not in html
+    assert "aria-pressed" not in html and 'data-field="mute"' not in html
+    for action in ("mute", "unmute"):
+        assert f'action="{control_url(call, action)}"' in html
+    call.refresh_from_db()
+    assert not call.muted
 
 
 def test_speak_text_from_the_form(fake_provider, client_for, operator_user):
@@ -256,6 +264,29 @@ def test_form_errors_show_on_their_field(fake_provider, client_for, operator_use
     error = html[html.index(f'id="{action}_{field}_error"'):]
     assert error[error.index(">") + 1:].startswith(message)
     assert setup.fake.requests == []
+
+
+def test_voice_gateway_talk_form_asks_for_the_voice_of_its_language(fake_provider, client_for,
+                                                                     operator_user):
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup)
+    client = client_for(operator_user)
+    assert 'name="voice"' in page(client, call)
+
+    response = client.post(control_url(call, "talk"), {"text": "Bitte warten",
+                                                       "language": "de-DE"})
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    error = html[html.index('id="talk_voice_error"'):]
+    assert error[error.index(">") + 1:].startswith("Give the voice that speaks this language")
+    assert setup.fake.requests == []
+
+
+def test_vonage_talk_form_has_no_voice_field(fake_provider, client_for, operator_user):
+    # Vonage picks a voice of the language by its style number.
+    html = page(client_for(operator_user), live_call(vonage_setup(fake_provider)))
+    assert 'name="style"' in html and 'name="voice"' not in html
 
 
 def test_a_conflict_is_a_flash(fake_provider, client_for, operator_user):

@@ -403,7 +403,7 @@ def test_speech_and_audio_play_whatever_verb_the_call_runs(fake_provider):
     fake, account = start_voicegateway(fake_provider)
     vg = VoiceGatewayProvider(account)
 
-    vg.start_talk(APP, CALL_SID, "Please hold", language="nl-NL")
+    vg.start_talk(APP, CALL_SID, "Please hold", language="nl-NL", voice="nl-NL-Standard-A")
     vg.start_stream(APP, CALL_SID, "https://example.com/beep.wav")
     vg.start_talk(APP, CALL_SID, "Still there?")
 
@@ -413,8 +413,19 @@ def test_speech_and_audio_play_whatever_verb_the_call_runs(fake_provider):
     assert played == ["plays say on track callboard", "plays play on track callboard",
                       "plays say on track callboard"]
     # jambonz's say resolves the synthesizer's vendor "default" to the application's.
-    synthesizer = {"vendor": "default", "language": "nl-NL"}
+    synthesizer = {"vendor": "default", "language": "nl-NL", "voice": "nl-NL-Standard-A"}
     assert sent[1].json()["dub"]["say"] == {"text": "Please hold", "synthesizer": synthesizer}
+
+
+def test_a_language_without_its_voice_is_not_sent(fake_provider):
+    # The feature server would speak it with the application's voice (dub.js _sayOnTrack).
+    fake, account = start_voicegateway(fake_provider)
+
+    with pytest.raises(ProviderError) as refused:
+        VoiceGatewayProvider(account).start_talk(APP, CALL_SID, "Even geduld", language="nl-NL")
+
+    assert [problem["name"] for problem in refused.value.invalid_parameters] == ["voice"]
+    assert fake.requests == []
 
 
 @pytest.mark.parametrize("stop", [VoiceGatewayProvider.stop_talk,
