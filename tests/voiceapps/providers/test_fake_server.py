@@ -172,7 +172,7 @@ def test_jambonz_create_call_without_from_and_a_made_up_call_status_are_violatio
     assert len(fake.violations) == 2
     assert "from" in fake.violations[0]
     assert "call_status" in fake.violations[1]
-    assert good.status_code == 200
+    assert good.status_code == 202
 
 
 # -- jambonz: the servers' own rules (SERVER_RULES), not the swagger's ----------------------
@@ -225,6 +225,13 @@ def test_jambonz_updates_the_swagger_wrongly_refuses_are_accepted(jambonz):
                  put(jambonz, APPLICATION, {"name": "Renamed"})]
 
     assert [response.status_code for response in responses] == [204, 204, 204]
+    assert jambonz.violations == []
+
+
+def test_jambonz_answers_an_accepted_call_update_202_as_its_server_does_not_200(jambonz):
+    response = put(jambonz, CALL, {"mute_status": "mute"})
+
+    assert (response.status_code, response.text) == (202, "Accepted")
     assert jambonz.violations == []
 
 
