@@ -18,6 +18,7 @@ from calls.models import Call
 from campaigns.models import Campaign, CampaignStatus, Contact, HeldBack
 from campaigns.selectors import board_cache_key
 from campaigns.services import campaigns, scheduler, uploads
+from campaigns.templatetags.campaign_tags import UNCERTAIN
 from portal.services import Actor
 from portal.templatetags.formats import moment
 from tests.campaigns.conftest import CALLER, campaigns_calling
@@ -485,7 +486,7 @@ def test_the_contacts_table_shows_each_contact_and_attempt_as_people_read_them(
 
     assert (
         '<tr><td>2</td><td class="nowrap">+31 20 123 4567</td>'
-        '<td>America/New_York, America/Chicago <span class="muted">(uncertain)</span></td>'
+        f'<td>America/New_York, America/Chicago{UNCERTAIN}</td>'
         f'<td class="prose" data-field="state-{called.pk}">Waiting for a retry</td>'
         f'<td data-field="outcome-{called.pk}">Busy</td>'
         f'<td><a href="/calls/{call.pk}/">#1</a> Busy, #2 Not placed</td></tr>'
@@ -493,6 +494,36 @@ def test_the_contacts_table_shows_each_contact_and_attempt_as_people_read_them(
     assert "<td>API</td><td>&lt;b&gt;nope&lt;/b&gt;</td>" in text
     assert "Skipped: Invalid number<br><span" in text
     assert "&lt;script&gt;bad&lt;/script&gt;" in text and "<script>bad" not in text
+
+
+def test_a_contacts_uncertain_time_zone_says_what_it_means(client_for, viewer_user):
+    """"(uncertain)" alone left an operator guessing why a +44 number showed Amsterdam."""
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    ContactFactory(campaign=campaign, timezones=["Europe/Amsterdam"], timezone_ambiguous=True)
+
+    table = client_for(viewer_user).get(f"/campaigns/{campaign.pk}/contact-table")
+
+    assert re.search(r'<abbr title="[^"]*default time zone[^"]*every zone listed[^"]*">'
+                     r"uncertain</abbr>", table.content.decode())
+
+
+def test_a_campaign_call_page_leads_back_to_its_campaign_and_contact(client_for, viewer_user):
+    """Opened from a campaign's contacts, the call page said nothing of the campaign."""
+    campaign = CampaignFactory(name="Renewals")
+    call = CallFactory(account=campaign.account)
+    AttemptFactory(contact=ContactFactory(campaign=campaign, row=9), number=2, call=call)
+    from_the_api = CallFactory(account=campaign.account)
+    AttemptFactory(contact=ContactFactory(campaign=campaign, row=None), call=from_the_api)
+    alone = CallFactory(account=campaign.account)
+    client = client_for(viewer_user)
+
+    text = re.sub(r"\s+", " ", client.get(f"/calls/{call.pk}/").content.decode())
+    api_text = re.sub(r"\s+", " ", client.get(f"/calls/{from_the_api.pk}/").content.decode())
+
+    assert (f'<dt>Campaign</dt><dd><a href="/campaigns/{campaign.pk}/">Renewals</a> '
+            '<span class="muted">(the contact on row 9, attempt 2)</span></dd>') in text
+    assert "(a contact added through the API, attempt 1)" in api_text
+    assert "<dt>Campaign</dt>" not in client.get(f"/calls/{alone.pk}/").content.decode()
 
 
 def test_the_contacts_table_pages_by_the_boards_count_without_counting_again(
