@@ -15,9 +15,13 @@ from voiceapps import phone
 
 register = template.Library()
 
+# Each cell names its column (`data-label`): on a phone the table is stacked (a card a row).
 ROW = (
-    '<tr><td>{}</td><td{}>{}</td><td>{}{}</td><td class="prose" data-field="state-{}">{}{}</td>'
-    '<td data-field="outcome-{}">{}</td><td>{}</td></tr>\n'
+    '<tr><td data-label="Row">{}</td><td data-label="Number"{}>{}</td>'
+    '<td data-label="Time zone">{}{}</td>'
+    '<td class="prose" data-label="State" data-field="state-{}">{}{}</td>'
+    '<td data-label="Outcome" data-field="outcome-{}">{}</td><td data-label="Attempts">{}</td>'
+    '</tr>\n'
 )
 # A number as people read it ("+44 7700 900000") stays on one line, as in the call log: split
 # at its spaces on a phone it reads as three numbers. A raw value (a refused row) may wrap.
