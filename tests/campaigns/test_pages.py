@@ -1,6 +1,7 @@
 """The campaign pages: list, form, board with live updates, upload, preview, results."""
 
 import csv as csv_module
+import html
 import io
 import re
 from datetime import timedelta
@@ -85,6 +86,23 @@ def test_an_operator_creates_a_campaign_and_errors_name_the_field(
     assert made.status_code == 302 and made["Location"] == f"/campaigns/{campaign.pk}/"
     assert campaign.windows == [{"days": [0, 2], "start": "09:00", "end": "17:00"}]
     assert campaign.retry_rules == {"busy": {"retries": 1, "delay_minutes": 5}}
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Amsterdam"])
+def test_the_start_and_end_say_which_clock_they_are_read_on(client_for, operator_user, settings,
+                                                              zone):
+    """Calling windows are in each contact's zone; a start typed as 09:00 was read on the
+    server's clock, and the form did not say so, nor what the end does."""
+    settings.TIME_ZONE = zone
+
+    page = client_for(operator_user).get("/campaigns/new").content.decode()
+
+    helps = {name: html.unescape(text) for name, text in re.findall(
+        r'<p class="help" id="id_(starts_at|ends_at)_helptext">([^<]*)</p>', page)}
+    assert helps["starts_at"] == (f"In {zone}, this server's time zone (calling windows are in "
+                                  "each contact's own). Empty: when started.")
+    assert helps["ends_at"] == (f"In {zone}. Contacts not yet called by then are skipped and the "
+                                "campaign finishes. Empty: it runs until every contact is done.")
 
 
 def test_window_and_retry_rows_name_the_field_in_error(client_for, operator_user, application):
