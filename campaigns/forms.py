@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.urls import reverse
+from django.utils import timezone
 
 from calls.forms import caller_choices, refresh_attrs
 from campaigns.models import Campaign, Outcome
@@ -68,9 +69,7 @@ class CampaignForm(ServiceErrorsMixin, forms.Form):
         "this country's; their time zones still come from the number.",
     )
     starts_at = forms.DateTimeField(
-        required=False,
-        help_text="Empty: when started.",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     ends_at = forms.DateTimeField(
         required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
@@ -83,6 +82,14 @@ class CampaignForm(ServiceErrorsMixin, forms.Form):
         Place a call's), for its caller numbers to be those of the application's account."""
         initial = {name: getattr(campaign, name) for name in self.base_fields} if campaign else {}
         super().__init__(data, initial=initial)
+        # Typed on the server's clock, unlike the windows: the zone is named, as it is set.
+        zone = timezone.get_current_timezone_name()
+        self.fields["starts_at"].help_text = (
+            f"In {zone}, this server's time zone (calling windows are in each contact's own). "
+            "Empty: when started.")
+        self.fields["ends_at"].help_text = (
+            f"In {zone}. Contacts not yet called by then are skipped and the campaign "
+            "finishes. Empty: it runs until every contact is done.")
         if campaign is not None:
             # Its own application stays on offer: a rehearsal's copy (offered nowhere else),
             # or one on its account retired since, so that the rest of a campaign paused by

@@ -409,6 +409,17 @@ def campaign_contacts(*, campaign: Campaign) -> QuerySet[Contact]:
     )
 
 
+def call_attempt(*, call_id: int) -> Attempt | None:
+    """The campaign attempt that placed the call, with its contact and campaign; None for a
+    call no campaign placed."""
+    return (
+        Attempt.objects.select_related("contact__campaign")
+        .only("number", "contact__row", "contact__campaign__name")
+        .filter(call_id=call_id)
+        .first()
+    )
+
+
 # What the contacts table shows of a contact and of its attempts (the page reads no more);
 # the campaign's id too, which the prefetch of the attempts reads.
 TABLE_CONTACT_FIELDS = ("campaign_id", "row", "raw_number", "e164", "timezones",

@@ -116,13 +116,15 @@ def control_panel(
     )
     actions = [] if hanging_up else control.available_actions(call)
     bound = forms or {}
+    buttons = _buttons(call, actions)
     return {
         "control": {
             "actions": actions,
             "hanging_up": hanging_up,
             "last": last,
             "result": result,
-            "buttons": _buttons(call, actions),
+            "buttons": buttons,
+            "toggle_help": [button["help"] for button in buttons if button["help"]],
             "form_actions": [a for a in actions if a in FORMS],
             "forms": [
                 (a, control.ACTIONS[a], bound.get(a) or FORMS[a](call=call), a in bound)
@@ -147,7 +149,7 @@ def _buttons(call: Call, actions: list[str]) -> list[dict[str, Any]]:
                 "action": off if pressed else on,
                 "label": control.ACTIONS[on],
                 "pressed": pressed,
-                "title": help_text,
+                "help": help_text,
                 "pair": (on, off),
             }
     buttons = []
@@ -164,7 +166,7 @@ def _buttons(call: Call, actions: list[str]) -> list[dict[str, Any]]:
                 "action": action,
                 "label": control.ACTIONS[action],
                 "pressed": None,
-                "title": "",
+                "help": "",
                 "pair": (action,),
             }
         )

@@ -1,5 +1,5 @@
 """How campaigns look on pages: the campaign page's contacts table, its rows rendered in
-Python, and the campaigns list's status pills."""
+Python, the campaigns list's status pills, and the campaign a call page names."""
 
 from collections.abc import Iterable
 from html import escape
@@ -8,20 +8,30 @@ from django import template
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
+from calls.models import Call
+from campaigns import selectors
 from campaigns.models import Attempt, CampaignStatus, Contact, ContactState, Outcome, SkipReason
 from voiceapps import phone
 
 register = template.Library()
 
+# Each cell names its column (`data-label`): on a phone the table is stacked (a card a row).
 ROW = (
-    '<tr><td>{}</td><td{}>{}</td><td>{}{}</td><td class="prose" data-field="state-{}">{}{}</td>'
-    '<td data-field="outcome-{}">{}</td><td>{}</td></tr>\n'
+    '<tr><td data-label="Row">{}</td><td data-label="Number"{}>{}</td>'
+    '<td data-label="Time zone">{}{}</td>'
+    '<td class="prose" data-label="State" data-field="state-{}">{}{}</td>'
+    '<td data-label="Outcome" data-field="outcome-{}">{}</td><td data-label="Attempts">{}</td>'
+    '</tr>\n'
 )
 # A number as people read it ("+44 7700 900000") stays on one line, as in the call log: split
 # at its spaces on a phone it reads as three numbers. A raw value (a refused row) may wrap.
 # The state, with a refused row's reason, is sentences: a readable width (.prose) on a phone.
 NUMBER_CELL = ' class="nowrap"'
-UNCERTAIN = ' <span class="muted">(uncertain)</span>'
+UNCERTAIN = (
+    ' <span class="muted">(<abbr title="The number does not tell its time zone for sure: it may'
+    " be in several, or in none known, and then the campaign's default time zone is used. It is"
+    ' called only while a calling window is open in every zone listed.">uncertain</abbr>)</span>'
+)
 PROBLEM = '<br><span class="muted small">{}</span>'
 # The choices' labels, escaped once (each is a constant): a row escapes only what it read.
 STATE_LABELS = {code: escape(label) for code, label in ContactState.choices}
@@ -82,3 +92,10 @@ STATUS_PILLS = {CampaignStatus.DRAFT: "muted", CampaignStatus.RUNNING: "info",
 def campaign_pill(status: str) -> str:
     """The `.pill` modifier class of a campaign status."""
     return STATUS_PILLS.get(status, "muted")
+
+
+@register.simple_tag
+def campaign_attempt(call: Call) -> Attempt | None:
+    """The campaign attempt that placed `call`, for its page's summary: calls' template names
+    the tag, calls' Python never imports campaigns."""
+    return selectors.call_attempt(call_id=call.pk)

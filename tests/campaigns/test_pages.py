@@ -1,6 +1,7 @@
 """The campaign pages: list, form, board with live updates, upload, preview, results."""
 
 import csv as csv_module
+import html
 import io
 import re
 from datetime import timedelta
@@ -18,6 +19,7 @@ from calls.models import Call
 from campaigns.models import Campaign, CampaignStatus, Contact, HeldBack
 from campaigns.selectors import board_cache_key
 from campaigns.services import campaigns, scheduler, uploads
+from campaigns.templatetags.campaign_tags import UNCERTAIN
 from portal.services import Actor
 from portal.templatetags.formats import moment
 from tests.campaigns.conftest import CALLER, campaigns_calling
@@ -84,6 +86,23 @@ def test_an_operator_creates_a_campaign_and_errors_name_the_field(
     assert made.status_code == 302 and made["Location"] == f"/campaigns/{campaign.pk}/"
     assert campaign.windows == [{"days": [0, 2], "start": "09:00", "end": "17:00"}]
     assert campaign.retry_rules == {"busy": {"retries": 1, "delay_minutes": 5}}
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Amsterdam"])
+def test_the_start_and_end_say_which_clock_they_are_read_on(client_for, operator_user, settings,
+                                                              zone):
+    """Calling windows are in each contact's zone; a start typed as 09:00 was read on the
+    server's clock, and the form did not say so, nor what the end does."""
+    settings.TIME_ZONE = zone
+
+    page = client_for(operator_user).get("/campaigns/new").content.decode()
+
+    helps = {name: html.unescape(text) for name, text in re.findall(
+        r'<p class="help" id="id_(starts_at|ends_at)_helptext">([^<]*)</p>', page)}
+    assert helps["starts_at"] == (f"In {zone}, this server's time zone (calling windows are in "
+                                  "each contact's own). Empty: when started.")
+    assert helps["ends_at"] == (f"In {zone}. Contacts not yet called by then are skipped and the "
+                                "campaign finishes. Empty: it runs until every contact is done.")
 
 
 def test_window_and_retry_rows_name_the_field_in_error(client_for, operator_user, application):
@@ -484,15 +503,47 @@ def test_the_contacts_table_shows_each_contact_and_attempt_as_people_read_them(
     text = re.sub(r">\s+<", "><", table.content.decode())  # the layout's line breaks aside
 
     assert (
-        '<tr><td>2</td><td class="nowrap">+31 20 123 4567</td>'
-        '<td>America/New_York, America/Chicago <span class="muted">(uncertain)</span></td>'
-        f'<td class="prose" data-field="state-{called.pk}">Waiting for a retry</td>'
-        f'<td data-field="outcome-{called.pk}">Busy</td>'
-        f'<td><a href="/calls/{call.pk}/">#1</a> Busy, #2 Not placed</td></tr>'
+        '<tr><td data-label="Row">2</td><td data-label="Number" class="nowrap">+31 20 123 4567</td>'
+        f'<td data-label="Time zone">America/New_York, America/Chicago{UNCERTAIN}</td>'
+        f'<td class="prose" data-label="State" data-field="state-{called.pk}">Waiting for a retry'
+        f'</td><td data-label="Outcome" data-field="outcome-{called.pk}">Busy</td>'
+        f'<td data-label="Attempts"><a href="/calls/{call.pk}/">#1</a> Busy, #2 Not placed'
+        '</td></tr>'
     ) in text
-    assert "<td>API</td><td>&lt;b&gt;nope&lt;/b&gt;</td>" in text
+    assert ('<td data-label="Row">API</td><td data-label="Number">&lt;b&gt;nope&lt;/b&gt;</td>'
+            in text)
     assert "Skipped: Invalid number<br><span" in text
     assert "&lt;script&gt;bad&lt;/script&gt;" in text and "<script>bad" not in text
+
+
+def test_a_contacts_uncertain_time_zone_says_what_it_means(client_for, viewer_user):
+    """"(uncertain)" alone left an operator guessing why a +44 number showed Amsterdam."""
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    ContactFactory(campaign=campaign, timezones=["Europe/Amsterdam"], timezone_ambiguous=True)
+
+    table = client_for(viewer_user).get(f"/campaigns/{campaign.pk}/contact-table")
+
+    assert re.search(r'<abbr title="[^"]*default time zone[^"]*every zone listed[^"]*">'
+                     r"uncertain</abbr>", table.content.decode())
+
+
+def test_a_campaign_call_page_leads_back_to_its_campaign_and_contact(client_for, viewer_user):
+    """Opened from a campaign's contacts, the call page said nothing of the campaign."""
+    campaign = CampaignFactory(name="Renewals")
+    call = CallFactory(account=campaign.account)
+    AttemptFactory(contact=ContactFactory(campaign=campaign, row=9), number=2, call=call)
+    from_the_api = CallFactory(account=campaign.account)
+    AttemptFactory(contact=ContactFactory(campaign=campaign, row=None), call=from_the_api)
+    alone = CallFactory(account=campaign.account)
+    client = client_for(viewer_user)
+
+    text = re.sub(r"\s+", " ", client.get(f"/calls/{call.pk}/").content.decode())
+    api_text = re.sub(r"\s+", " ", client.get(f"/calls/{from_the_api.pk}/").content.decode())
+
+    assert (f'<dt>Campaign</dt><dd><a href="/campaigns/{campaign.pk}/">Renewals</a> '
+            '<span class="muted">(the contact on row 9, attempt 2)</span></dd>') in text
+    assert "(a contact added through the API, attempt 1)" in api_text
+    assert "<dt>Campaign</dt>" not in client.get(f"/calls/{alone.pk}/").content.decode()
 
 
 def test_the_contacts_table_pages_by_the_boards_count_without_counting_again(
@@ -773,7 +824,7 @@ def test_the_contacts_table_finds_who_was_busy_and_its_poll_pager_and_csv_keep_t
     assert "Outcome: Busy" in page  # the chip
     assert (f'hx-get="/campaigns/{campaign.pk}/contact-table?outcome=busy&amp;page=2"'
             in table)
-    assert "Page 2 of 2" in table and table.count('<td data-field="outcome-') == 1
+    assert "Page 2 of 2" in table and table.count('data-field="outcome-') == 1
     assert "?outcome=busy&amp;page=1" in table  # the pager keeps the filter
     assert f'href="/campaigns/{campaign.pk}/results.csv?outcome=busy"' in page
     # The board above still counts the whole campaign.
@@ -1322,13 +1373,14 @@ def test_the_contacts_table_is_sent_again_for_each_change_it_shows(
     pending = calling.contacts.filter(state="pending").first()
     url = f"/campaigns/{calling.pk}/contact-table"
     changes = [
-        (lambda: AttemptFactory(contact=pending, number=1, status="placed"), "</td><td>#1 "),
+        (lambda: AttemptFactory(contact=pending, number=1, status="placed"),
+         '<td data-label="Attempts">#1 '),
         (lambda: pending.attempts.update(outcome="busy", call=CallFactory()),
          "</a> Busy</td>"),
         (lambda: Contact.objects.filter(pk=pending.pk).update(state="retry"),
-         f'<td class="prose" data-field="state-{pending.pk}">Waiting for a retry</td>'),
+         f'data-field="state-{pending.pk}">Waiting for a retry</td>'),
         (lambda: Contact.objects.filter(pk=pending.pk).update(outcome="busy"),
-         f'<td data-field="outcome-{pending.pk}">Busy</td>'),
+         f'data-field="outcome-{pending.pk}">Busy</td>'),
         (lambda: Contact.objects.filter(pk=pending.pk).update(problem="Moved abroad"),
          "Moved abroad"),
         (lambda: ContactFactory(campaign=calling, e164="+31209999999"), "+31 20 999 9999"),

@@ -24,7 +24,7 @@ import pytest
 from campaigns.models import Attempt, Campaign
 from campaigns.tasks import campaigns_tick
 from portal.models import Role
-from tests.e2e.pages import check_page, labelled, sign_in
+from tests.e2e.pages import DESKTOP, check_page, labelled, sign_in
 from tests.factories import UserFactory
 from voiceapps.phone import international
 from voiceapps.sandbox.services import sandbox_first_run
@@ -187,3 +187,21 @@ def test_an_operator_runs_a_campaign_on_the_sandbox(browser, live_callboard, bea
     page.goto(f"{url}/campaigns/")
     problems += check_page(page, "campaigns")
     assert not problems, "\n".join(problems)
+
+
+def test_the_previews_start_download_and_back_stand_on_one_line(browser, live_server):
+    """Start campaign stood 30 px above the two links beside it (a field form's spacing)."""
+    from tests.factories import CampaignFactory, ContactFactory, role_groups_restored
+
+    role_groups_restored()
+    UserFactory(username="olivia", role=Role.OPERATOR)
+    campaign = CampaignFactory()
+    ContactFactory(campaign=campaign)
+    page = browser.new_context(viewport=DESKTOP).new_page()
+    sign_in(page, live_server.url, "olivia", f"/campaigns/{campaign.pk}/preview")
+
+    tops = {name: page.get_by_role(role, name=name).bounding_box()["y"] for role, name in (
+        ("button", "Start campaign"), ("link", "Download the list (CSV)"),
+        ("link", "Back to the campaign"))}
+
+    assert len(set(tops.values())) == 1, tops

@@ -53,7 +53,8 @@ _LINES_OF = """(column) => [...document.querySelectorAll('#contacts tbody tr')].
 
 def test_a_campaigns_contacts_read_line_by_line_on_a_phone(live_server, browser):
     """A number split at its spaces read as three numbers, one under the other; a refused
-    row's state and reason took seven lines of a word or two."""
+    row's state and reason took seven lines of a word or two; then the state, what an
+    operator watches the board for, was off to the right of the phone."""
     role_groups_restored()
     UserFactory(username="ada", role=Role.VIEWER)
     campaign = CampaignFactory()
@@ -72,6 +73,12 @@ def test_a_campaigns_contacts_read_line_by_line_on_a_phone(live_server, browser)
     assert numbers[:2] == [1, 1], numbers
     assert max(states) <= 3, states
     assert page_width(page) <= PHONE["width"]
+    # Each contact reads top to bottom, its state in sight, nothing to scroll sideways.
+    assert not page.locator("#contacts .tablewrap").evaluate(
+        "(e) => e.scrollWidth > e.clientWidth")
+    for state in page.locator("#contacts [data-field^=state-]").all():
+        box = state.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
 
 
 # Where each cell of the first call log row ends, and how wide the window is.

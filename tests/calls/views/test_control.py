@@ -1,6 +1,8 @@
 """Call control from the call page and the call log: the Actions panel, its forms, flashes,
 the timeline entries, and who may do what."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -43,6 +45,20 @@ def test_an_answered_vonage_call_offers_every_action(fake_provider, client_for, 
     assert html.count('aria-pressed="false"') == 2
     assert 'data-confirm="Hang up the call to' in html
     assert 'name="target" value="document"' in html and 'name="target" value="ncco"' in html
+
+
+def test_the_toggles_say_what_they_do_in_sight_not_only_on_hover(fake_provider, client_for,
+                                                                 operator_user):
+    """"Earmuff" explained only in a title: nothing to hover on a phone or a keyboard."""
+    call = live_call(vonage_setup(fake_provider))
+
+    html = page(client_for(operator_user), call)
+
+    said = re.search(r'<p class="help" id="toggle-help">([^<]*)</p>', html)
+    assert said, "no help under the buttons"
+    assert said[1] == ("Mute: the callee is not heard while on. "
+                       "Earmuff: the callee hears nothing while on.")
+    assert html.count('aria-describedby="toggle-help"') == 2
 
 
 def test_a_ringing_call_offers_only_a_hang_up_that_cancels(fake_provider, client_for,
