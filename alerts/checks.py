@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.core.cache import cache
@@ -45,14 +46,36 @@ class Finding:
     evidence_url: str
 
 
+class Unit(NamedTuple):
+    """A threshold's unit after its number, for one and for more ("1 event", "10 events")."""
+    one: str
+    many: str
+
+
+PERCENT = Unit("%", "%")
+SECONDS = Unit("second", "seconds")
+
+
 @dataclass(frozen=True)
 class Check:
     label: str
-    # The threshold's unit, in the words of the rule form, the rules list, the API reference
-    # and the table of docs/operations.md, which open with it.
-    threshold_help: str
+    unit: Unit
+    # What the threshold counts, after its unit: the two make `threshold_help`.
+    measures: str
     default_threshold: float
     run: Callable[[AlertRule, datetime], list[Finding]]
+
+    @property
+    def threshold_help(self) -> str:
+        """The threshold's unit and what it counts, in the words of the rule form, the rules
+        list, the API reference and the table of docs/operations.md, which open with it."""
+        return f"{self.unit.many} {self.measures}"
+
+
+def threshold_with_unit(rule: AlertRule) -> str:
+    """The rule's threshold as the rules list and its notifications say it: "180 seconds"."""
+    unit = CHECKS[rule.kind].unit
+    return f"{rule.threshold:g} {unit.one if rule.threshold == 1 else unit.many}"
 
 
 def _url(name: str, **params: object) -> str:
@@ -223,25 +246,25 @@ def _window(rule: AlertRule) -> str:
 
 CHECKS: dict[str, Check] = {
     "deliveries_rejected": Check(
-        "Webhook deliveries rejected", "rejected deliveries of one reason in the window", 10,
-        deliveries_rejected),
+        "Webhook deliveries rejected", Unit("rejected delivery", "rejected deliveries"),
+        "of one reason in the window", 10, deliveries_rejected),
     "calls_failing": Check(
-        "Calls failing", "% of an account's calls ended in the window that failed "
+        "Calls failing", PERCENT, "of an account's calls ended in the window that failed "
         f"(at least {MIN_CALLS_FOR_RATE} calls)", 20, calls_failing),
     "answer_latency": Check(
-        "Answer URL slow", "answer-URL p95 latency as % of the provider's timeout", 50,
-        answer_latency),
+        "Answer URL slow", PERCENT, "of the provider's timeout taken by the answer URL's p95 "
+        "latency", 50, answer_latency),
     "heartbeat_silent": Check(
-        "Worker or beat silent", "seconds without a heartbeat (beat schedules one a minute)",
+        "Worker or beat silent", SECONDS, "without a heartbeat (beat schedules one a minute)",
         180, heartbeat_silent),
     "rate_limiter_saturated": Check(
-        "Rate limiter saturated", "% of an account's calls-per-second limit used while calls "
-        "wait", 90, rate_limiter_saturated),
+        "Rate limiter saturated", PERCENT, "of an account's calls-per-second limit used while "
+        "calls wait", 90, rate_limiter_saturated),
     "forwarding_failing": Check(
-        "Forwarding failing", "events tried and not delivered to one subscription while none "
-        "was delivered for the whole window", 1, forwarding_failing),
+        "Forwarding failing", Unit("event", "events"), "tried and not delivered to one "
+        "subscription while none was delivered for the whole window", 1, forwarding_failing),
     "campaign_held_back": Check(
-        "Campaign held back by its account", "seconds a running campaign has been held back "
+        "Campaign held back by its account", SECONDS, "a running campaign has been held back "
         "by its account's waiting calls", 300, campaign_held_back),
 }
 KIND_CHOICES = [(kind, check.label) for kind, check in CHECKS.items()]

@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.channels import SENDERS, ChannelError, Message
-from alerts.checks import CHECKS, Finding
+from alerts.checks import CHECKS, Finding, threshold_with_unit
 from alerts.models import (
     Alert,
     AlertChannel,
@@ -244,7 +244,7 @@ def _message(notification: AlertNotification) -> Message:
     evidence = f"{settings.PUBLIC_BASE_URL}{alert.evidence_url}" if alert.evidence_url else ""
     body = "\n".join(line for line in (
         alert.summary,
-        f"Rule: {alert.rule.name} (threshold {alert.rule.threshold:g}, "
+        f"Rule: {alert.rule.name} (threshold {threshold_with_unit(alert.rule)}, "
         f"window {alert.rule.window_seconds} s)",
         f"Opened: {alert.opened_at.isoformat()}",
         f"Resolved: {alert.resolved_at.isoformat()}" if alert.resolved_at else "",
@@ -252,7 +252,8 @@ def _message(notification: AlertNotification) -> Message:
     ) if line)
     data = {"alert_id": alert.pk, "rule": alert.rule.name, "kind": alert.rule.kind,
             "subject": alert.subject, "summary": alert.summary, "value": alert.value,
-            "threshold": alert.rule.threshold, "opened_at": alert.opened_at.isoformat(),
+            "threshold": alert.rule.threshold, "threshold_unit": CHECKS[alert.rule.kind].unit.many,
+            "opened_at": alert.opened_at.isoformat(),
             "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
             "evidence_url": evidence}
     return Message(notification.event, f"[{lead}] {alert.rule.name}: {alert.summary}"[:200],

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _send(channel, event="fired") -> AlertNotification:
-    alert = AlertFactory(rule__name="Webhooks refused", subject="bad signature",
+    alert = AlertFactory(rule__name="Webhooks refused", rule__threshold=5, subject="bad signature",
                          summary="5 webhook deliveries rejected (bad signature) in the last "
                                  "10 min", evidence_url="/calls/deliveries/?outcome=rejected")
     notification = AlertNotification.objects.create(alert=alert, channel=channel, event=event)
@@ -39,6 +39,8 @@ def test_email_says_what_fired_and_links_the_evidence(settings):
     assert message.subject.startswith("[FIRING] Webhooks refused: 5 webhook deliveries")
     assert ("Evidence: https://callboard.example.com/calls/deliveries/?outcome=rejected"
             in message.body)
+    # The threshold with its unit, as the rules list shows it; it was a bare "5".
+    assert "Rule: Webhooks refused (threshold 5 rejected deliveries, window 600 s)" in message.body
 
 
 def test_resolved_email_says_resolved(settings):
@@ -73,6 +75,8 @@ def test_signed_webhook_verifies_by_the_standard_webhooks_rules(receiver):
     assert payload["type"] == "alert.fired"
     assert payload["data"]["rule"] == "Webhooks refused"
     assert payload["data"]["subject"] == "bad signature"
+    assert payload["data"]["threshold"] == 5
+    assert payload["data"]["threshold_unit"] == "rejected deliveries"
 
 
 def test_a_receiver_that_fails_is_recorded_on_the_notification(receiver):

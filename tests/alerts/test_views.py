@@ -218,3 +218,17 @@ def test_a_rules_threshold_unit_is_the_same_on_its_form_and_on_the_rules_list(
     assert f"In {unit}; the rule fires at or above it." in form  # the kind chosen, with JS
     assert f"Worker or beat silent: {unit}" in form  # every kind's, without
     assert f'Worker or beat silent<br><span class="muted small">{unit}</span>' in rules
+
+
+def test_the_rules_list_gives_each_threshold_with_its_unit(client_for, admin_user):
+    """The Threshold column read a bare "180", its unit only under Watches; a count of one says
+    its unit in the singular."""
+    AlertRuleFactory(name="Silent", kind="heartbeat_silent", threshold=180)
+    AlertRuleFactory(name="Failing", kind="calls_failing", threshold=20)
+    AlertRuleFactory(name="Receiver down", kind="forwarding_failing", threshold=1)
+
+    rules = html.unescape(client_for(admin_user).get("/settings/alerts/").content.decode())
+
+    assert "<td>180 seconds</td>" in rules
+    assert "<td>20 %</td>" in rules
+    assert "<td>1 event</td>" in rules

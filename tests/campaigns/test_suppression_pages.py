@@ -30,6 +30,19 @@ def flashes(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
 
 
+def test_a_lists_page_says_it_is_a_do_not_call_list_in_its_title_and_heading(
+    client_for, viewer_user
+):
+    """Its heading was the bare name under a title saying "Do-not-call list …", unlike the
+    detail pages of accounts, applications or subscriptions; the breadcrumb keeps the name."""
+    listed = SuppressionListFactory(name="Registry")
+
+    page = text(client_for(viewer_user).get(page_of(listed)))
+
+    assert "<title>Do-not-call list Registry · Callboard</title>" in page
+    assert "<h1>Do-not-call list Registry</h1>" in page
+
+
 # Is this number on the list? ---------------------------------------------------------------
 
 

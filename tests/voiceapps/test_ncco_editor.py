@@ -188,6 +188,23 @@ def test_history_diffs_any_two_versions_and_restores(client_for, operator_user):
     assert "Restore this version" in version_page and "Second" in version_page
 
 
+def test_history_and_version_pages_say_they_are_about_an_ncco(client_for, viewer_user):
+    """They read "History" and "Greeting, version 1": neither a tab nor the heading said the
+    pages were an NCCO's, as the editor ("NCCO Greeting") and the delete page do."""
+    document = make_document("Greeting")
+    services.ncco_document_update(actor=SYSTEM, document=document,
+                                  content=[{"action": "talk", "text": "Two"}])
+    client = client_for(viewer_user)
+
+    history = client.get(reverse("ncco_history", args=[document.pk])).content.decode()
+    version = client.get(reverse("ncco_version", args=[document.pk, 1])).content.decode()
+
+    assert "<title>History of NCCO Greeting · Callboard</title>" in history
+    assert "<h1>History of NCCO Greeting</h1>" in history
+    assert "<title>NCCO Greeting, version 1 · Callboard</title>" in version
+    assert "<h1>NCCO Greeting, version 1</h1>" in version
+
+
 def test_viewers_cannot_restore_or_delete(client_for, viewer_user):
     document = make_document()
     services.ncco_document_update(actor=SYSTEM, document=document,

@@ -114,3 +114,37 @@ def test_checking_a_flow_for_a_provider_takes_as_many_queries_for_20_documents_a
 
     assert [problem.split(" ")[:2] for problem in problems] == [
         ["“Step", f"{n}”"] for n in range(length)]
+
+
+@pytest.mark.parametrize("length", [1, 20])
+def test_finding_who_may_be_served_a_document_takes_as_many_queries_20_menus_deep_as_for_one(
+    length, django_assert_max_num_queries
+):
+    """It read the menus once per level of the menus leading to the document: 21 queries for
+    a chain of 20. The application serves the first; the last is reached through each menu."""
+    first = _menu_chain(length)
+    line = ApplicationFactory(account=ProviderAccountFactory(voicegateway=True),
+                              ncco_document=first, name="Line")
+    last = NccoDocument.objects.get(name=f"Step {length - 1}")
+
+    with django_assert_max_num_queries(2):
+        serving = services.serving_applications(last)
+
+    assert serving == [line]
+    assert serving[0].account.kind == "voicegateway"  # read with it: no query per application
+
+
+def test_a_menu_of_an_earlier_version_still_leads_to_the_document():
+    """A call served that version still routes by its menu (its menu URL names the version),
+    so what the document's save is checked against includes its application."""
+    target = make_document("Sales")
+    front = make_document(
+        "Front",
+        [services.menu_input_action(url=services.menu_url(token="T", version_id=0))],
+        menu={"digits": {"1": target.pk}},
+    )
+    line = ApplicationFactory(account=ProviderAccountFactory(), ncco_document=front)
+    services.ncco_document_update(actor=SYSTEM, document=front,
+                                  content=[{"action": "talk", "text": "Closed today"}])
+
+    assert services.serving_applications(target) == [line]

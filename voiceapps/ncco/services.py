@@ -10,6 +10,7 @@ import difflib
 import json
 import logging
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
@@ -286,12 +287,16 @@ def serving_applications(document: NccoDocument) -> list[Application]:
     """The applications whose calls may be served `document`: those serving it, or serving a
     document whose menu routes to it, at any depth (any version's menu, as the menu
     endpoint allows)."""
+    # Two queries however deep the menus: every menu, walked back in Python, then the
+    # applications. Not only the latest menus: a call served an older version routes by its.
+    routed_from: dict[int, set[int]] = defaultdict(set)
+    menus = NccoVersion.objects.exclude(menu={}).values_list("document_id", "menu")
+    for document_id, menu in menus:
+        for target in menu_targets(menu):
+            routed_from[target].add(document_id)
     reached, frontier = {document.pk}, {document.pk}
     while frontier:
-        routing = {version.document_id for version in NccoVersion.objects.exclude(menu={})
-                   .exclude(document_id__in=reached).only("document_id", "menu")
-                   if menu_targets(version.menu) & frontier}
-        frontier = routing - reached
+        frontier = {source for target in frontier for source in routed_from[target]} - reached
         reached |= frontier
     return list(Application.objects.filter(ncco_document_id__in=reached)
                 .select_related("account").order_by("name"))
