@@ -30,7 +30,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from portal.models import SignInCounter
-from portal.services import Actor, audit_record
+from portal.services import Actor, audit_record, password_reset_audit
 
 
 @dataclass(frozen=True)
@@ -113,10 +113,10 @@ def password_reset_begin(*, email: str, ip: str | None) -> Lock | None:
         subjects.append(_subject("reset-address", ip, settings.PASSWORD_RESETS_PER_IP))
     lock = _place_take(subjects)
     if lock:
-        # As a refused sign-in names its lock and the client's address; the e-mail address
-        # typed stays out: the log would otherwise keep every address anyone ever tried.
-        audit_record(actor=Actor(ip_address=ip), action="user.password_reset_refused",
-                     changes={"scope": lock.scope, "minutes": lock.minutes})
+        # As a refused sign-in names its lock and the client's address; and, as a granted
+        # request, the user asked for, never the address typed.
+        password_reset_audit(actor=Actor(ip_address=ip), action="user.password_reset_refused",
+                             email=email, changes={"scope": lock.scope, "minutes": lock.minutes})
     return lock
 
 

@@ -2,7 +2,8 @@
 
 Provider credentials and API tokens are shown as `••••` and their last four characters; values
 under secret-named keys are masked in recorded bodies, audit changes and pages; a webhook URL's
-path token (`/hooks/<token>/…`) is masked in log lines and anywhere a non-admin looks.
+path token (`/hooks/<token>/…`) is masked in log lines and anywhere a non-admin looks. An
+e-mail address someone typed that belongs to nobody is kept as its first character and domain.
 """
 
 import re
@@ -37,6 +38,16 @@ def mask(value: str | None) -> str:
         return ""
     # Showing 4 characters of a short secret would give too much of it away.
     return MASK + value[-4:] if len(value) >= 12 else MASK
+
+
+def mask_email(address: str) -> str:
+    """`a••••@example.com`: enough for an admin to tell a mistyped colleague's address from a
+    stranger's domain, too little to make the audit log a list of everyone's addresses."""
+    local, _, domain = address.strip().rpartition("@")
+    if not local:
+        return MASK
+    # Typed text, so bounded: the address field takes up to 254 characters.
+    return f"{local[0]}{MASK}@{domain[:100]}"
 
 
 def is_secret_key(key: object) -> bool:

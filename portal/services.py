@@ -29,6 +29,7 @@ from portal.models import (
     TokenScope,
     User,
 )
+from portal.redaction import mask_email
 
 TOKEN_PREFIX = "cb_"
 
@@ -220,6 +221,20 @@ def user_password_change(*, actor: Actor, user: User, password: str,
     user.set_password(password)
     user.save(update_fields=["password"])
     audit_record(actor=actor, action=action, obj=user)
+
+
+def password_reset_audit(*, actor: Actor, action: str, email: str,
+                         changes: dict | None = None) -> None:
+    """Audit a request for a reset link (granted or refused) by whom it was for: one entry per
+    user with the address typed, else one naming the address masked. The address itself is
+    left out: anyone can type any address, and the log would keep them all."""
+    users = list(User.objects.filter(email__iexact=email.strip()))
+    if users:
+        audit_record_many(actor=actor, action=action,
+                          changes_of={user: changes or {} for user in users})
+    else:
+        audit_record(actor=actor, action=action,
+                     changes={**(changes or {}), "email": mask_email(email)})
 
 
 # API tokens --------------------------------------------------------------------------------

@@ -67,9 +67,9 @@ class PasswordResetView(auth_views.PasswordResetView):
         return {**super().get_form_kwargs(), "request": self.request}
 
     def form_valid(self, form: ResetRequestForm) -> HttpResponse:
-        services.audit_record(actor=Actor.from_request(self.request),
-                              action="user.password_reset_request",
-                              changes={"email": form.cleaned_data["email"][:254]})
+        services.password_reset_audit(actor=Actor.from_request(self.request),
+                                      action="user.password_reset_request",
+                                      email=form.cleaned_data["email"])
         return super().form_valid(form)
 
 

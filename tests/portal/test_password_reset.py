@@ -129,3 +129,37 @@ def test_each_refused_request_is_audited_without_the_address_typed(settings, ope
         ("203.0.113.9", {"scope": "reset-email", "minutes": 15})] * 2
     assert operator_user.email not in str(refused[0].changes)
     assert refused[0].action_label == "Password reset refused: asked too often"
+
+
+def test_a_request_is_audited_by_the_user_asked_for_never_the_address_typed(
+    operator_user, mailoutbox
+):
+    """Anyone can type any address: the log names the user, not what was typed."""
+    ask(operator_user.email.upper())
+
+    entry = AuditEntry.objects.get(action="user.password_reset_request")
+    assert (entry.object_type, entry.object_id) == ("portal.user", str(operator_user.pk))
+    assert entry.changes == {}
+    assert len(mailoutbox) == 1
+
+
+def test_a_request_for_an_address_nobody_has_keeps_it_masked(operator_user, settings):
+    settings.PASSWORD_RESETS_PER_EMAIL = 1
+    ask("Stranger.Person@example.org")
+    ask("Stranger.Person@example.org")
+
+    granted, refused = (AuditEntry.objects.get(action=action) for action in (
+        "user.password_reset_request", "user.password_reset_refused"))
+    assert granted.changes == {"email": "S••••@example.org"} and granted.object_id == ""
+    assert refused.changes == {"scope": "reset-email", "minutes": 15,
+                               "email": "S••••@example.org"}
+
+
+def test_a_refused_request_names_the_user_asked_for(operator_user, settings):
+    settings.PASSWORD_RESETS_PER_EMAIL = 1
+    ask(operator_user.email)
+    ask(operator_user.email)
+
+    refused = AuditEntry.objects.get(action="user.password_reset_refused")
+    assert refused.object_id == str(operator_user.pk)
+    assert operator_user.email not in str(refused.changes)
