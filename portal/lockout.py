@@ -9,8 +9,8 @@ Each attempt takes its place in the counts (`login_attempt_begin`) before its pa
 checked, in one transaction holding the counters' rows, and is refused if the window's places
 are taken: parallel attempts cannot all pass the limit, and nothing that fails later (the
 password hasher, the audit log) leaves an attempt uncounted. A right password gives its place
-back. Failures, locks and refused reset requests are audited; `manage.py login_unlock` lifts
-a lock early.
+back. Failures, locks and refused reset requests are audited; `manage.py login_unlock` (and a
+user's Unlock) lifts a lock early, the reset counts of the name's e-mail address with it.
 
 Password-reset requests take places the same way (`password_reset_begin`), in counters of their
 own so they never lock a sign-in: PASSWORD_RESETS_PER_EMAIL for one typed address, whether or
@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from portal.models import SignInCounter
+from portal.models import SignInCounter, User
 from portal.services import Actor, audit_record, password_reset_audit
 
 
@@ -190,8 +190,19 @@ def sign_in_counters_forget_expired() -> int:
 
 
 def login_unlock(*, actor: Actor, username: str = "", ip: str = "") -> None:
-    """Lift the locks (and counts) of a username and/or an address."""
-    for scope, value in (("username", username.strip().lower()), ("address", ip.strip())):
+    """Lift the locks (and counts) of a username and/or an address, and their password-reset
+    counts: the e-mail addresses of the users with that name, the address's requests. An admin
+    unlocking someone expects them to be able to ask for a reset link again too."""
+    name, address = username.strip().lower(), ip.strip()
+    subjects: list[_Subject] = []
+    if name:
+        emails = User.objects.filter(username__iexact=name).exclude(email="").values_list(
+            "email", flat=True)
+        subjects += [_subject("username", name),
+                     *(_subject("reset-email", email.strip().lower()) for email in emails)]
+    if address:
+        subjects += [_subject("address", address), _subject("reset-address", address)]
+    SignInCounter.objects.filter(subject__in=[subject.key for subject in subjects]).delete()
+    for scope, value in (("username", name), ("address", address)):
         if value:
-            SignInCounter.objects.filter(subject=_subject(scope, value).key).delete()
             audit_record(actor=actor, action="login.unlock", changes={scope: value})

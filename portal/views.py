@@ -291,7 +291,8 @@ def security_policy_update(request: HttpRequest) -> HttpResponse:
 def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(User, pk=pk)
     lockout.login_unlock(actor=Actor.from_request(request), username=user.username)
-    messages.success(request, f"{user.username} can sign in again.")
+    messages.success(request, f"{user.username} can sign in and ask for a password reset link "
+                              "again.")
     return redirect("user_edit", pk=user.pk)
 
 

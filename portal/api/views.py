@@ -243,12 +243,15 @@ class SecurityPolicyApi(OneRowSettingsApi):
 
 
 class UserUnlockApi(APIView):
-    """The user page's "Unlock": lift a sign-in lock on the user's name (admins)."""
+    """The user page's "Unlock": lift a sign-in lock on the user's name, and the limit on
+    password reset links to their e-mail address (admins)."""
 
     permission_classes = [AdminOnly]
 
     @extend_schema(request=None, responses={204: None},
-                   summary="Let a user locked out by wrong passwords sign in again (admin)")
+                   summary="Let a user locked out by wrong passwords sign in again (admin)",
+                   description="It also lifts the limit on password reset links to the user's "
+                               "e-mail address: they can ask for one again at once.")
     def post(self, request, pk: int):
         read_body(NoBodySerializer, request)
         user = get_object_or_404(User, pk=pk)

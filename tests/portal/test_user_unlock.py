@@ -1,6 +1,9 @@
 """The Users page shows who is locked out and until when; an admin lifts the lock (audited)."""
 
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +18,42 @@ pytestmark = pytest.mark.django_db
 def fail_sign_ins(times: int) -> None:
     for _ in range(times):
         Client().post(reverse("login"), {"username": "operator", "password": "wrong-password!"})
+
+
+def ask_for_reset_links(email: str, times: int) -> list[int]:
+    return [Client().post(reverse("password_reset"), {"email": email}).status_code
+            for _ in range(times)]
+
+
+def test_unlocking_a_user_lets_them_ask_for_a_reset_link_again(
+    client_for, admin_user, operator_user, settings, mailoutbox
+):
+    """A user who asked too often for reset links, then called an admin, was still refused."""
+    settings.PASSWORD_RESETS_PER_EMAIL = 2
+    assert ask_for_reset_links(operator_user.email, 3) == [302, 302, 200]
+
+    page = client_for(admin_user).post(reverse("user_unlock", args=[operator_user.pk]),
+                                       follow=True).content.decode()
+
+    assert "operator can sign in and ask for a password reset link again." in page
+    assert ask_for_reset_links(operator_user.email.upper(), 1) == [302]
+    assert len(mailoutbox) == 3
+
+
+def test_the_api_and_the_command_lift_the_reset_limit_too(
+    api_for, admin_user, operator_user, settings, mailoutbox
+):
+    settings.PASSWORD_RESETS_PER_EMAIL = 1
+    ask_for_reset_links(operator_user.email, 1)
+
+    assert api_for(admin_user).post(f"/api/v1/users/{operator_user.pk}/unlock").status_code == 204
+    assert ask_for_reset_links(operator_user.email, 2) == [302, 200]
+
+    out = StringIO()
+    call_command("login_unlock", "--username=Operator", stdout=out)
+    assert out.getvalue() == ("Unlocked Operator: signing in and asking for password reset "
+                              "links work again.\n")
+    assert ask_for_reset_links(operator_user.email, 1) == [302]
 
 
 def test_a_locked_user_is_shown_locked_and_an_admin_unlocks_them(
