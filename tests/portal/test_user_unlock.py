@@ -117,3 +117,12 @@ def test_only_admins_unlock_through_the_api(api_for, personas, settings):
     assert api_for(personas["admin"]).post(url, {"now": True}, format="json").json()[
         "fields"] == {"now": ["Unknown field."]}
     assert not AuditEntry.objects.filter(action="login.unlock").exists()
+
+
+def test_unlocking_an_address_lifts_its_reset_limit(settings, operator_user):
+    settings.PASSWORD_RESETS_PER_IP = 1
+    assert ask_for_reset_links("someone@example.com", 2) == [302, 200]  # the client 127.0.0.1
+
+    call_command("login_unlock", "--ip=127.0.0.1", stdout=StringIO())
+
+    assert ask_for_reset_links(operator_user.email, 1) == [302]
