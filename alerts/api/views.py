@@ -119,7 +119,7 @@ class AlertChannelTestApi(APIView):
     @extend_schema(request=NoBodySerializer, responses=AlertNotificationSerializer,
                    summary="Send a test notification now; `error` says why it failed")
     def post(self, request, pk: int):
-        NoBodySerializer(data=request.data or {}).is_valid(raise_exception=True)
+        read_body(NoBodySerializer, request)
         channel = get_object_or_404(AlertChannel, pk=pk)
         sent = services.alert_channel_test(actor=Actor.from_request(request), channel=channel)
         return Response(AlertNotificationSerializer(sent).data)

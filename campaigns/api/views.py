@@ -186,7 +186,7 @@ def _action_view(action: str) -> type[APIView]:
             operation_id=f"campaigns_{action}",
         )
         def post(self, request, pk: int):
-            NoBodySerializer(data=request.data or {}).is_valid(raise_exception=True)
+            read_body(NoBodySerializer, request)
             campaign = campaigns.campaign_transition(
                 actor=Actor.from_request(request),
                 action=action,
@@ -208,7 +208,7 @@ class CampaignRehearseApi(APIView):
         "and rules (rehearsal_of names the campaign)",
     )
     def post(self, request, pk: int):
-        NoBodySerializer(data=request.data or {}).is_valid(raise_exception=True)
+        read_body(NoBodySerializer, request)
         made = rehearsal.campaign_rehearse(
             actor=Actor.from_request(request), campaign=get_object_or_404(Campaign, pk=pk)
         )
@@ -243,12 +243,11 @@ class CampaignCopyApi(APIView):
     def post(self, request, pk: int):
         key = idempotency_key(request)
         campaign = get_object_or_404(Campaign, pk=pk)
-        data = CampaignCopySerializer(data=request.data or {})
-        data.is_valid(raise_exception=True)
+        data = read_body(CampaignCopySerializer, request)
         return _made_response(request, *campaigns.campaign_copy(
             actor=Actor.from_request(request),
             campaign=campaign,
-            with_contacts=data.validated_data["with_contacts"],
+            with_contacts=data["with_contacts"],
             idempotency_key=key,
         ))
 

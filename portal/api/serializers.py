@@ -67,10 +67,21 @@ def refuse_unknown_parameters(request: Any, allowed: Iterable[str]) -> None:
         raise serializers.ValidationError({name: ["Unknown parameter."] for name in unknown})
 
 
+# A JSON body that is not an object, in JSON's words (DRF says "dictionary", "list", and for
+# null "No data provided", as if leaving the body out were the mistake).
+_NOT_AN_OBJECT = {type(None): "null", list: "an array", str: "a string", bool: "true or false",
+                  int: "a number", float: "a number"}
+
+
 def read_body(serializer_class: type[serializers.Serializer], request: Any,
               **kwargs: Any) -> dict[str, Any]:
     """The request body as `serializer_class` validates it (`kwargs` go to the serializer, e.g.
-    `instance` and `partial`); a body it refuses is a 400 naming the fields."""
+    `instance` and `partial`); a body it refuses is a 400 naming the fields. Every body is an
+    object: no body or `{}` for a write that takes no fields, never `null` or `[]`."""
+    if not isinstance(request.data, Mapping):
+        kind = _NOT_AN_OBJECT.get(type(request.data), "not an object")
+        raise serializers.ValidationError(
+            {"non_field_errors": [f"The body must be a JSON object (or left out), not {kind}."]})
     serializer = serializer_class(data=request.data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data

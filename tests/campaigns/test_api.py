@@ -629,3 +629,24 @@ def test_results_keep_the_custom_columns_in_the_order_given_and_a_copy_keeps_the
         results = api.get(f"/api/v1/campaigns/{pk}/results").json()["results"]
         assert [list(row["custom"]) for row in results] == [["zeta", "alpha", "priority", "id"]] * 3
         assert results[2]["custom"] == {"zeta": "", "alpha": "", "priority": "1", "id": "7"}
+
+
+def test_a_campaign_action_refuses_a_null_or_array_body_and_takes_none_or_an_empty_object(
+    api_for, operator_user, running
+):
+    """`null` and `[]` paused a campaign as if no body had been sent."""
+    api = api_for(operator_user)
+    url = f"/api/v1/campaigns/{running.pk}/pause"
+
+    for body in ("null", "[]"):
+        refused = api.post(url, body, content_type="application/json")
+        assert refused.status_code == 400 and list(refused.json()["fields"]) == [
+            "non_field_errors"]
+    running.refresh_from_db()
+    assert running.status == CampaignStatus.RUNNING
+
+    paused = api.post(url, "{}", content_type="application/json")
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+    resumed = api.post(f"/api/v1/campaigns/{running.pk}/resume", "",
+                       content_type="application/json")
+    assert resumed.status_code == 200 and resumed.json()["status"] == "running"

@@ -59,6 +59,24 @@ def test_every_write_operation_refuses_an_unknown_field_naming_it(admin_api, met
     assert response.json()["fields"] == {UNKNOWN: ["Unknown field."]}
 
 
+@pytest.mark.parametrize(("method", "path"), WRITES)
+def test_every_write_operation_refuses_a_body_that_is_not_an_object(admin_api, method, path):
+    """Campaign actions and an alert channel's test read `request.data or {}`: a `null` or
+    `[]` body passed as if empty, and a start said yes to a body it never read."""
+    api, world = admin_api
+    route = next(route for route in routes() if schema_path(route.pattern) == path)
+
+    said = {body: api.generic(method, url_for(route, world), body,
+                              content_type="application/json").json()
+            for body in ("null", "[]", '"pause"')}
+
+    assert said == {body: {
+        "error": "invalid", "detail": f"The body must be a JSON object (or left out), not {kind}.",
+        "fields": {"non_field_errors": [
+            f"The body must be a JSON object (or left out), not {kind}."]},
+    } for body, kind in (("null", "null"), ("[]", "an array"), ('"pause"', "a string"))}
+
+
 def test_an_option_beside_options_is_refused_and_nothing_is_dialled(admin_api):
     api, world = admin_api
     calls_before = world.account.calls.count()
