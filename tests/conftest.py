@@ -10,17 +10,20 @@ from pathlib import Path
 
 import environ
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import connection
+from django.db.models.signals import post_migrate
 from rest_framework.test import APIClient
 
 from portal.celery import app as celery_app
 from portal.celery import separate_queue
 from portal.models import Role, User
+from portal.roles import sync_role_permissions
 from portal.services import SYSTEM, api_token_create
-from tests.factories import UserFactory, role_groups_restored
+from tests.factories import UserFactory
 
 # The fake provider server's `fake_provider` fixture, for every test without an import each.
 from tests.fakes.provider_server import fake_provider_fixture  # noqa: F401
@@ -104,15 +107,18 @@ def _fresh_cache() -> None:
     ncco_version.cache_clear()
 
 
-@pytest.fixture(autouse=True)
-def _role_groups_present(request: pytest.FixtureRequest) -> None:
-    """The role groups, made again when a transactional test before this one on the same
-    process flushed them: a single sign-on's first user got no role group, a 500 at the
-    callback, in whichever test came next."""
-    if request.node.get_closest_marker("django_db") is None:
-        return
-    if Group.objects.filter(name__in=Role.labels).count() < len(Role):
-        role_groups_restored()
+def _role_groups_made_again(**kwargs: object) -> None:
+    """The role groups (and their permissions), made again right after a transactional test's
+    flush emptied them (the flush ends by sending post_migrate, as `migrate` does): any later
+    test on the same process finds them, whether or not it makes a user or has the mark."""
+    for role in Role:
+        Group.objects.get_or_create(name=role.label)
+    sync_role_permissions()
+
+
+# Once per flush, for the last app, when every app's permissions exist again.
+post_migrate.connect(_role_groups_made_again, dispatch_uid="tests.role_groups_made_again",
+                     sender=[app for app in apps.get_app_configs() if app.models_module][-1])
 
 
 # The provider fakes listen on loopback, which Callboard refuses to call by default
@@ -280,7 +286,6 @@ def live_callboard(live_callboard_worker, live_server, settings) -> Iterator[Liv
     The test's tasks go to the live worker's queue (not the plain `celery_worker`'s, whose
     PUBLIC_BASE_URL is the default), and sandbox calls play at LIVE_TIME_SCALE.
     """
-    role_groups_restored()
     settings.PUBLIC_BASE_URL = live_server.url
     settings.SANDBOX_TIME_SCALE = LIVE_TIME_SCALE
     with tasks_sent_to(LIVE_QUEUE):

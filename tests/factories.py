@@ -40,7 +40,6 @@ from portal.models import (
     UserSession,
     WorkerHeartbeat,
 )
-from portal.roles import sync_role_permissions
 from recordings.models import MediaRetention, Recording, Transcript
 from tests.fakes.provider_accounts import (
     PREVIOUS_WEBHOOK_SECRET,
@@ -83,14 +82,6 @@ def _encrypted(value: str) -> str:
 
 # Portal --------------------------------------------------------------------------------------
 
-def role_groups_restored() -> None:
-    """The role groups the migration made, made again: a transactional test (a live server)
-    flushes them, and a later test on the same process would find no role to give a user."""
-    for role in Role:
-        Group.objects.get_or_create(name=role.label)
-    sync_role_permissions()
-
-
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
@@ -103,11 +94,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def role(self, create: bool, extracted: Role | None, **kwargs) -> None:
         if create and extracted is not None:
-            group = Group.objects.filter(name=extracted.label).first()
-            if group is None:  # a transactional test before this one emptied them
-                role_groups_restored()
-                group = Group.objects.get(name=extracted.label)
-            self.groups.add(group)
+            self.groups.add(Group.objects.get(name=extracted.label))
             self.is_staff = extracted == Role.ADMIN
         self.save()
 

@@ -14,7 +14,7 @@ from alerts.services import alerts_evaluate
 from calls.models import WebhookDelivery
 from portal.models import Role
 from tests.e2e.pages import check_page, sign_in
-from tests.factories import UserFactory, WebhookDeliveryFactory, role_groups_restored
+from tests.factories import UserFactory, WebhookDeliveryFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 LIVE = 2000  # ms: a change must be on screen within two seconds
@@ -24,7 +24,6 @@ def test_an_admin_sets_up_a_rule_and_watches_an_alert_open_and_resolve(
         live_server, browser, receiver):
     from playwright.sync_api import expect
 
-    role_groups_restored()
     UserFactory(username="ada", role=Role.ADMIN)
     page = browser.new_context().new_page()
     page.set_default_timeout(10000)
@@ -78,7 +77,6 @@ def test_the_rule_form_gives_the_threshold_unit_of_the_chosen_kind_only(live_ser
     chosen; without JavaScript it still does (the page cannot know a change of choice)."""
     from playwright.sync_api import expect
 
-    role_groups_restored()
     UserFactory(username="ada", role=Role.ADMIN)
     context = browser.new_context()
     page = context.new_page()

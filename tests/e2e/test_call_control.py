@@ -6,7 +6,7 @@ import pytest
 
 from portal.models import Role
 from tests.e2e.pages import PHONE, sign_in
-from tests.factories import CallFactory, ProviderAccountFactory, UserFactory, role_groups_restored
+from tests.factories import CallFactory, ProviderAccountFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -18,7 +18,6 @@ _LOOK = """(element) => {
 
 def test_a_toggle_that_is_on_looks_pressed(live_server, browser):
     """Mute on and Earmuff off looked the same: only the word after the colon differed."""
-    role_groups_restored()
     UserFactory(username="otto", role=Role.OPERATOR)
     call = CallFactory(account=ProviderAccountFactory(sandbox=True), status="answered",
                        provider_call_id="uuid-1", muted=True)

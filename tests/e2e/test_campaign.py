@@ -191,9 +191,8 @@ def test_an_operator_runs_a_campaign_on_the_sandbox(browser, live_callboard, bea
 
 def test_the_previews_start_download_and_back_stand_on_one_line(browser, live_server):
     """Start campaign stood 30 px above the two links beside it (a field form's spacing)."""
-    from tests.factories import CampaignFactory, ContactFactory, role_groups_restored
+    from tests.factories import CampaignFactory, ContactFactory
 
-    role_groups_restored()
     UserFactory(username="olivia", role=Role.OPERATOR)
     campaign = CampaignFactory()
     ContactFactory(campaign=campaign)

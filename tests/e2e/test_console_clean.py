@@ -16,7 +16,7 @@ from django.utils import timezone
 from calls.models import Call, CallStatus
 from portal.models import Role
 from tests.e2e.pages import sign_in
-from tests.factories import CallFactory, ProviderAccountFactory, UserFactory, role_groups_restored
+from tests.factories import CallFactory, ProviderAccountFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 LIVE = 2000  # ms: a change must be on screen within two seconds
@@ -25,7 +25,6 @@ LIVE = 2000  # ms: a change must be on screen within two seconds
 def test_the_call_log_swaps_its_changes_in_without_a_console_error(live_server, browser):
     from playwright.sync_api import expect
 
-    role_groups_restored()
     UserFactory(username="otto", role=Role.OPERATOR)
     account = ProviderAccountFactory(vonage=True)
     calls = [CallFactory(account=account, provider="vonage", status="ringing",

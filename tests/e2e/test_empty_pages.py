@@ -10,7 +10,7 @@ import pytest
 
 from portal.models import Role
 from tests.e2e.pages import check_page, sign_in
-from tests.factories import UserFactory, role_groups_restored
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -59,7 +59,6 @@ _BULLETS_APART = """() => [...document.querySelectorAll(".empty li")].filter(ite
 def test_every_empty_list_says_what_to_do_next(live_server, browser):
     from playwright.sync_api import expect
 
-    role_groups_restored()
     UserFactory(username="ada", role=Role.ADMIN, is_staff=True, is_superuser=True)
     page = browser.new_context().new_page()
     page.set_default_timeout(10000)

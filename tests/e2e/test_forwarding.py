@@ -17,7 +17,6 @@ from tests.factories import (
     ForwardingDeliveryFactory,
     ProviderAccountFactory,
     UserFactory,
-    role_groups_restored,
 )
 from tests.fakes.receiver import Receiver
 from voiceapps.adapters import account_adapter
@@ -28,7 +27,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_an_admin_subscribes_a_tool_and_watches_its_deliveries(live_server, browser):
     from playwright.sync_api import expect
 
-    role_groups_restored()
     UserFactory(username="ada", role=Role.ADMIN, is_staff=True, is_superuser=True)
     account = ProviderAccountFactory(name="Vonage live")
     call = CallFactory(account=account, status=CallStatus.SUBMITTED, provider_call_id=UUID,
@@ -73,7 +71,6 @@ def test_an_admin_subscribes_a_tool_and_watches_its_deliveries(live_server, brow
 
 def delivery_log_of_one(live_server, browser):
     """An admin on the delivery log of a subscription with one delivered event: (page, it)."""
-    role_groups_restored()
     UserFactory(username="ada", role=Role.ADMIN, is_staff=True, is_superuser=True)
     delivered = ForwardingDeliveryFactory(status=DeliveryStatus.DELIVERED)
     page = browser.new_context().new_page()
@@ -168,7 +165,6 @@ def test_reloading_the_secret_page_makes_no_second_subscription(live_server, bro
     second subscription, so the receiver got every event twice, half unverifiable."""
     from playwright.sync_api import expect
 
-    role_groups_restored()
     UserFactory(username="ada", role=Role.ADMIN, is_staff=True, is_superuser=True)
     receiver = Receiver().start()
     page = browser.new_context().new_page()

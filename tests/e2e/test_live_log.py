@@ -16,7 +16,7 @@ from portal.models import Role
 from tests.calls.placing import FROM, TO, vonage_setup
 from tests.calls.webhook_helpers import body_of
 from tests.e2e.pages import sign_in
-from tests.factories import CallFactory, ProviderAccountFactory, UserFactory, role_groups_restored
+from tests.factories import CallFactory, ProviderAccountFactory, UserFactory
 from tests.fakes.provider_accounts import SIGNATURE_SECRET, vonage_signed_headers
 from tests.helpers import wait_for
 
@@ -91,7 +91,6 @@ def operator_on_a_fake_vonage(live_server, fake_provider, page, path: str):
     """Olivia, an operator, signed in on `page` at `path`; the worker sends her calls to a
     fake Vonage (`setup.accept()` has it accept the next one), and events are signed with the
     account's secret."""
-    role_groups_restored()
     UserFactory(username="olivia", role=Role.OPERATOR)
     setup = vonage_setup(fake_provider)
     setup.account.set_secret("signature_secret", SIGNATURE_SECRET)
@@ -143,7 +142,6 @@ def test_a_changed_row_is_replaced_in_place_and_the_other_rows_stay_as_they_are(
     them stays so)."""
     from playwright.sync_api import expect
 
-    role_groups_restored()
     UserFactory(username="vera", role=Role.VIEWER)
     account = ProviderAccountFactory(vonage=True)
     calls = [CallFactory(account=account, provider="vonage", status="ringing")
@@ -172,7 +170,6 @@ def test_the_keyboard_focus_stays_on_a_rows_hang_up_as_the_log_changes(live_serv
     fell back to the top of the page, and Enter then did nothing."""
     from playwright.sync_api import expect
 
-    role_groups_restored()
     UserFactory(username="otto", role=Role.OPERATOR)
     account = ProviderAccountFactory(vonage=True)
     first, second = (CallFactory(account=account, provider="vonage", status="ringing",

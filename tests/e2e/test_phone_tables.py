@@ -14,7 +14,6 @@ from tests.factories import (
     ContactFactory,
     ProviderAccountFactory,
     UserFactory,
-    role_groups_restored,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -27,7 +26,6 @@ _ROWS = """(selector) => [...document.querySelectorAll(selector + ' tbody tr')].
 
 
 def test_the_sandbox_scripts_table_is_readable_on_a_phone(live_server, browser):
-    role_groups_restored()
     UserFactory(username="ada", role=Role.ADMIN)
     account = ProviderAccountFactory(sandbox=True, name="Sandbox")
     page = browser.new_context(viewport=PHONE).new_page()
@@ -55,7 +53,6 @@ def test_a_campaigns_contacts_read_line_by_line_on_a_phone(live_server, browser)
     """A number split at its spaces read as three numbers, one under the other; a refused
     row's state and reason took seven lines of a word or two; then the state, what an
     operator watches the board for, was off to the right of the phone."""
-    role_groups_restored()
     UserFactory(username="ada", role=Role.VIEWER)
     campaign = CampaignFactory()
     for row, e164 in enumerate(("+447700900000", "+12125550100"), start=2):
@@ -100,7 +97,6 @@ def _phone_log_in_sight(live_server, browser, **call) -> tuple:
     and Status checked to end on the screen, Status with its Hang up."""
     from tests.factories import CallFactory
 
-    role_groups_restored()
     UserFactory(username="otto", role=Role.OPERATOR)
     account = ProviderAccountFactory(vonage=True)
     CallFactory(account=account, provider="vonage", status="answered",
@@ -137,7 +133,6 @@ def test_the_call_log_shows_to_and_status_on_a_phone_without_scrolling(live_serv
 def test_the_audit_log_is_readable_on_a_phone(live_server, browser):
     """Action, Object and Changes were off to the right of a 390 px phone: each entry now
     reads top to bottom, every column in sight, nothing to scroll sideways."""
-    role_groups_restored()
     ada = UserFactory(username="ada", role=Role.ADMIN)
     audit_record(actor=Actor(user=ada), action="account.update",
                  changes={"name": ["Vonage production EU", "Vonage production (Europe)"],
@@ -175,7 +170,6 @@ def test_a_long_sip_address_wraps_and_leaves_status_in_sight_on_a_phone(live_ser
 
 def test_the_profiles_revoke_and_sign_out_buttons_are_in_sight_on_a_phone(live_server, browser):
     """A token's Revoke was off to the right of a 390 px phone, past seven columns."""
-    role_groups_restored()
     ada = UserFactory(username="ada", role=Role.ADMIN)
     ApiTokenFactory(user=ada, name="Nightly export")
     page = browser.new_context(viewport=PHONE).new_page()

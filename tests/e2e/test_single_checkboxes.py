@@ -8,7 +8,7 @@ import pytest
 
 from portal.models import Role
 from tests.e2e.pages import DESKTOP, PHONE, sign_in
-from tests.factories import NccoVersionFactory, UserFactory, role_groups_restored
+from tests.factories import NccoVersionFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -25,7 +25,6 @@ _LAYOUT = """(box) => {
 def test_a_single_checkbox_is_box_and_label_on_a_line_with_its_help_under_it(
     live_server, browser, viewport
 ):
-    role_groups_restored()
     ada = UserFactory(username="ada", role=Role.ADMIN)
     document = NccoVersionFactory().document
     page = browser.new_context(viewport=viewport).new_page()

@@ -13,7 +13,7 @@ from django.utils import timezone
 from portal.health import HEARTBEAT_KEY
 from portal.models import Role
 from tests.e2e.pages import check_page, sign_in
-from tests.factories import UserFactory, WebhookDeliveryFactory, role_groups_restored
+from tests.factories import UserFactory, WebhookDeliveryFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 LIVE = 15000  # ms: the page polls every 5 s; a loaded machine answers slower
@@ -27,7 +27,6 @@ def test_an_admin_watches_the_system_status_change_without_reloading(live_server
     # process started keeps fresh: a cache of this test's own starts with no worker reporting.
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                                    "LOCATION": "e2e-status"}}
-    role_groups_restored()
     UserFactory(username="ada", role=Role.ADMIN)
     page = browser.new_context().new_page()
     page.set_default_timeout(10000)

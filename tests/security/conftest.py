@@ -13,7 +13,7 @@ from django.test import override_settings
 
 from portal.health import worker_heartbeat_record
 from portal.models import Role
-from tests.factories import UserFactory, role_groups_restored
+from tests.factories import UserFactory
 from tests.security.world import NOWHERE, World, build_world
 
 
@@ -26,7 +26,6 @@ def module_world(django_db_setup, django_db_blocker) -> Iterator[World]:
         outer = transaction.atomic()
         outer.__enter__()
         try:
-            role_groups_restored()  # a live-server test on this process may have flushed them
             with override_settings(PUBLIC_BASE_URL=NOWHERE):
                 world = build_world(UserFactory(username="admin", role=Role.ADMIN))
         except BaseException:

@@ -31,7 +31,7 @@ from calls.tasks import deliveries_apply_pending as deliveries_apply_pending_tas
 from tests.calls.placing import phone, place, vonage_setup
 from tests.calls.webhook_helpers import store_unapplied
 from tests.conftest import REPO, XDIST_WORKER, _start_worker, _test_database_url
-from tests.factories import CallFactory, ProviderAccountFactory, role_groups_restored
+from tests.factories import CallFactory, ProviderAccountFactory
 from tests.fakes.provider_accounts import vonage_signed_headers
 from tests.fakes.provider_server import Reply, SeenRequest
 from tests.helpers import tasks_sent_to, wait_for
@@ -91,7 +91,6 @@ def crash_queue():
 def test_killing_a_worker_mid_batch_rings_nobody_twice_and_loses_no_call(
     fake_provider, django_db_blocker, crash_queue
 ):
-    role_groups_restored()
     setup = vonage_setup(fake_provider, cps=40)  # 200 calls take five seconds to send
 
     def accept(request: SeenRequest) -> Reply:

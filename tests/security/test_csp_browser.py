@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from portal.models import Role
-from tests.factories import PASSWORD, UserFactory, role_groups_restored
+from tests.factories import PASSWORD, UserFactory
 from tests.security.world import build_world
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -41,7 +41,6 @@ def browser(monkeypatch):
 
 
 def test_every_page_works_under_the_content_security_policy(live_server, browser):
-    role_groups_restored()
     admin = UserFactory(username="root", role=Role.ADMIN)
     build_world(admin)
     page = browser.new_page()

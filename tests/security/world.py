@@ -37,7 +37,6 @@ from tests.factories import (
     SubscriptionFactory,
     SuppressionListFactory,
     WebhookDeliveryFactory,
-    role_groups_restored,
 )
 from voiceapps import services
 from voiceapps.models import (
@@ -159,7 +158,6 @@ def _retired(actor: Actor, planted: dict[str, str]) -> Retired:
 def build_world(admin: User) -> World:
     """Everything, owned by `admin` where things have an owner, and a worker that is up
     (/healthz answers 503 without one, which is not a refusal)."""
-    role_groups_restored()
     worker_heartbeat_record()
     planted: dict[str, str] = {}
     accounts = {kind: _account(kind, planted) for kind in KINDS}

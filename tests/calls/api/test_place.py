@@ -22,7 +22,6 @@ from tests.factories import (
     NccoDocumentFactory,
     NccoVersionFactory,
     UserFactory,
-    role_groups_restored,
 )
 from tests.helpers import wait_for
 from voiceapps import services as voiceapps_services
@@ -459,7 +458,6 @@ def test_shapes_are_checked_before_anything_else(api_for, operator_user):
 @pytest.mark.django_db(transaction=True)
 def test_a_call_placed_through_the_api_is_sent_by_a_real_worker(fake_provider, celery_worker,
                                                                  api_for):
-    role_groups_restored()
     setup = vonage_setup(fake_provider)
     setup.accept()
     operator = UserFactory(username="e2e-operator", role=Role.OPERATOR)

@@ -16,7 +16,6 @@ from tests.factories import (
     CallFactory,
     ProviderAccountFactory,
     WebhookDeliveryFactory,
-    role_groups_restored,
 )
 from tests.helpers import wait_for
 
@@ -159,7 +158,6 @@ def test_the_defaults_are_thirty_days_of_payloads_and_half_a_year_of_numbers(db)
 
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_the_periodic_task(celery_worker, settings):
-    role_groups_restored()
     assert settings.CELERY_BEAT_SCHEDULE["calls-retention"]["task"] == tasks.retention_apply.name
     set_policy(30, 90)
     old = delivery(31 * DAY)
