@@ -107,7 +107,7 @@ def test_an_unknown_field_of_a_nested_shape_is_named_by_its_path():
 
 
 # Values of the wrong JSON type DRF took (schemathesis found each): 0 for false, a number for
-# a text. Each is a 400 naming its path now, and nothing is changed.
+# a text, an object for a list. Each is a 400 naming its path now, and nothing is changed.
 WRONG_TYPES = {
     "retention boolean": ("PATCH", lambda w: f"/api/v1/recordings/retention/{w.account.pk}",
                           {"delete_provider_copy": 0}, "delete_provider_copy"),
@@ -121,6 +121,9 @@ WRONG_TYPES = {
                            "event_types": ["call.ended"], "tag": 7}, "tag"),
     "application text": ("PATCH", lambda w: f"/api/v1/applications/{w.application.pk}",
                          {"provider_app_id": 0}, "provider_app_id"),
+    "rule channels": ("POST", lambda w: "/api/v1/alerts/rules",
+                      lambda w: {"name": "Rejected", "kind": "deliveries_rejected",
+                                 "channels": {str(w.alert_channel.pk): 0}}, "channels"),
     "validate text": ("POST", lambda w: "/api/v1/ncco/validate", {"text": 0}, "text"),
     "variable text": ("POST", lambda w: "/api/v1/ncco/render",
                       {"ncco": [{"action": "talk", "text": "Hi {{custom.x}}"}],
@@ -132,6 +135,8 @@ WRONG_TYPES = {
 def test_a_value_of_the_wrong_json_type_is_a_400_naming_its_path(admin_api, case):
     api, world = admin_api
     method, path, body, named = WRONG_TYPES[case]
+
+    body = body(world) if callable(body) else body
 
     response = api.generic(method, path(world), json.dumps(body),
                            content_type="application/json")
