@@ -43,19 +43,24 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+# Fields that take a JSON number. Not DecimalField: the API writes decimals as strings
+# ("5.00"), so a client sending back what it read must be understood.
+NUMBERS = (serializers.IntegerField, serializers.FloatField)
 # Fields that take a JSON list of choices or ids (DRF's ListField refuses a non-list itself).
 LISTS_OF_CHOICES = (serializers.ManyRelatedField, serializers.MultipleChoiceField)
 
 
 def _type_errors(field: serializers.Field, value: Any) -> Any:
     """`field`'s errors for the JSON `value` when it is not of the field's type: a text
-    field takes a string, a boolean true or false, a list of choices or ids a list, and a
-    list's or a dict's items are checked so by its child; None when the type is right (its
-    value is checked later)."""
+    field takes a string, a boolean true or false, a whole or real number a number, a list
+    of choices or ids a list, and a list's or a dict's items are checked so by its child;
+    None when the type is right (its value is checked later)."""
     if value is None:
         return None  # allow_null decides
     if (isinstance(field, serializers.CharField) and not isinstance(value, str)) or (
-            isinstance(field, serializers.BooleanField) and not isinstance(value, bool)):
+            isinstance(field, serializers.BooleanField) and not isinstance(value, bool)) or (
+            isinstance(field, NUMBERS) and (isinstance(value, bool)
+                                            or not isinstance(value, int | float))):
         return [field.error_messages["invalid"]]
     if isinstance(field, LISTS_OF_CHOICES) and not isinstance(value, list):
         # These iterate whatever they are given: {} passed as no choice, {"3": 0} as [3].

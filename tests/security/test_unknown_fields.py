@@ -106,8 +106,9 @@ def test_an_unknown_field_of_a_nested_shape_is_named_by_its_path():
     assert flatten_errors(data.errors) == {"to.extra": ["Unknown field."]}
 
 
-# Values of the wrong JSON type DRF took (schemathesis found each): 0 for false, a number for
-# a text, an object for a list. Each is a 400 naming its path now, and nothing is changed.
+# Values of the wrong JSON type DRF took (schemathesis found them; the numbers were tried by
+# hand after): 0 for false, a number for a text, an object for a list, a string or a boolean
+# for a number. Each is a 400 naming its path now, and nothing is changed.
 WRONG_TYPES = {
     "retention boolean": ("PATCH", lambda w: f"/api/v1/recordings/retention/{w.account.pk}",
                           {"delete_provider_copy": 0}, "delete_provider_copy"),
@@ -124,6 +125,10 @@ WRONG_TYPES = {
     "rule channels": ("POST", lambda w: "/api/v1/alerts/rules",
                       lambda w: {"name": "Rejected", "kind": "deliveries_rejected",
                                  "channels": {str(w.alert_channel.pk): 0}}, "channels"),
+    "rule numbers": ("PATCH", lambda w: f"/api/v1/alerts/rules/{w.alert_rule.pk}",
+                     {"window_seconds": "120"}, "window_seconds"),
+    "rule boolean number": ("PATCH", lambda w: f"/api/v1/alerts/rules/{w.alert_rule.pk}",
+                            {"threshold": True}, "threshold"),
     "validate text": ("POST", lambda w: "/api/v1/ncco/validate", {"text": 0}, "text"),
     "variable text": ("POST", lambda w: "/api/v1/ncco/render",
                       {"ncco": [{"action": "talk", "text": "Hi {{custom.x}}"}],
