@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from portal import bench_views, health, oidc, twofactor_views, views
 
+handler400 = "portal.views.bad_request"
 handler404 = "portal.views.page_not_found"
 handler500 = "portal.views.server_error"
 

@@ -10,11 +10,12 @@ from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from portal import lockout, services, sessions, twofactor
-from portal.api.exceptions import error_body
+from portal.api.exceptions import error_body, too_many_parts
 from portal.filters import AuditEntryFilter, UserFilter
 from portal.forms import (
     ApiTokenForm,
@@ -305,6 +306,15 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
         body = error_body("not_found", "There is nothing at this address.")
         return JsonResponse(body, status=404)
     return render(request, "404.html", status=404)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    # What Django refuses before any API view runs (too many query parameters, read by a
+    # middleware) is answered in the API's one error shape too.
+    if _wants_json(request):
+        body = error_body("parse_error", too_many_parts(exception) or "The request is malformed.")
+        return JsonResponse(body, status=400)
+    return defaults.bad_request(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -4,7 +4,12 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -60,6 +65,19 @@ def error_body(code: str, detail: str, fields: dict | None = None) -> dict:
     return {"error": code, "detail": detail, "fields": fields or {}}
 
 
+def too_many_parts(exc: Exception) -> str | None:
+    """What is wrong with a request Django refused to read for having too many fields,
+    parameters or files (a SuspiciousOperation, which no API view handles); None for any
+    other error."""
+    if isinstance(exc, TooManyFieldsSent):
+        return (f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields "
+                "or query parameters, the most Callboard reads.")
+    if isinstance(exc, TooManyFilesSent):
+        return (f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files, "
+                "the most Callboard reads.")
+    return None
+
+
 def api_exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, StateConflict):  # before ValidationError, which it is
         exc = Conflict(" ".join(exc.messages))
@@ -75,6 +93,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         exc = exceptions.ValidationError({exc.name: [exc.message]})
     elif isinstance(exc, IdempotencyConflict):
         exc = IdempotencyKeyReused(str(exc))
+    elif too_many_parts(exc):
+        exc = exceptions.ParseError(too_many_parts(exc))
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge(f"The body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes, "
                               "the most the API takes.")

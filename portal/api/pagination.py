@@ -4,12 +4,36 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 
+from portal.params import query_int
+
+
+def _with_minimums(parameters: list[dict], minimums: dict[str, int]) -> list[dict]:
+    """The paginator's documented parameters with the least value each takes."""
+    for parameter in parameters:
+        if parameter["name"] in minimums:
+            parameter["schema"]["minimum"] = minimums[parameter["name"]]
+    return parameters
+
 
 class ListPagination(LimitOffsetPagination):
     """Small lists (accounts, applications, numbers, tokens): limit and offset."""
 
     default_limit = 50
     max_limit = 500
+
+    # DRF reads a limit or offset that is not a number as if it were not there: a client's
+    # typo would page from the start without a word. Refused instead, a 400 naming it; a
+    # limit above max_limit is still cut to it, as documented.
+    def get_limit(self, request: Any) -> int:
+        limit = query_int(request.query_params, self.limit_query_param)
+        return self.default_limit if limit is None else min(limit, self.max_limit)
+
+    def get_offset(self, request: Any) -> int:
+        return query_int(request.query_params, self.offset_query_param, low=0) or 0
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict]:
+        return _with_minimums(super().get_schema_operation_parameters(view),
+                              {self.limit_query_param: 1, self.offset_query_param: 0})
 
 
 class LogPagination(CursorPagination):
@@ -19,6 +43,15 @@ class LogPagination(CursorPagination):
     max_page_size = 500
     page_size_query_param = "page_size"
     ordering = ("-created_at", "-id")
+
+    def get_page_size(self, request: Any) -> int:
+        # As ListPagination's limit: not a number is a 400, not the default page.
+        size = query_int(request.query_params, self.page_size_query_param)
+        return self.page_size if size is None else min(size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict]:
+        return _with_minimums(super().get_schema_operation_parameters(view),
+                              {self.page_size_query_param: 1})
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
         # A cursor the API never gave is a bad parameter, 400 naming it (as a mistyped filter

@@ -3,6 +3,7 @@ from typing import Any
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import QueryDict
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -32,7 +33,46 @@ class StrictSerializer(serializers.Serializer):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        if isinstance(data, Mapping) and not isinstance(data, QueryDict):
+            # JSON has types, which DRF blurs: 0 passes for false and 7 for "7". A form
+            # (QueryDict: a multipart upload's fields) has only text, which DRF reads.
+            wrong = {name: errors for name, field in self.fields.items()
+                     if name in data and (errors := _type_errors(field, data[name]))}
+            if wrong:
+                raise serializers.ValidationError(wrong)
         return super().to_internal_value(data)
+
+
+# Fields that take a JSON number. Not DecimalField: the API writes decimals as strings
+# ("5.00"), so a client sending back what it read must be understood.
+NUMBERS = (serializers.IntegerField, serializers.FloatField)
+# Fields that take a JSON list of choices or ids (DRF's ListField refuses a non-list itself).
+LISTS_OF_CHOICES = (serializers.ManyRelatedField, serializers.MultipleChoiceField)
+
+
+def _type_errors(field: serializers.Field, value: Any) -> Any:
+    """`field`'s errors for the JSON `value` when it is not of the field's type: a text
+    field takes a string, a boolean true or false, a whole or real number a number, a list
+    of choices or ids a list, and a list's or a dict's items are checked so by its child;
+    None when the type is right (its value is checked later)."""
+    if value is None:
+        return None  # allow_null decides
+    if (isinstance(field, serializers.CharField) and not isinstance(value, str)) or (
+            isinstance(field, serializers.BooleanField) and not isinstance(value, bool)) or (
+            isinstance(field, NUMBERS) and (isinstance(value, bool)
+                                            or not isinstance(value, int | float))):
+        return [field.error_messages["invalid"]]
+    if isinstance(field, LISTS_OF_CHOICES) and not isinstance(value, list):
+        # These iterate whatever they are given: {} passed as no choice, {"3": 0} as [3].
+        return [field.error_messages["not_a_list"].format(input_type=type(value).__name__)]
+    if isinstance(field, serializers.ListField) and isinstance(value, list):
+        items = enumerate(value)
+    elif isinstance(field, serializers.DictField) and isinstance(value, dict):
+        items = value.items()
+    else:
+        return None
+    return {str(key): errors for key, item in items
+            if (errors := _type_errors(field.child, item))} or None
 
 
 def object_url(context: Mapping[str, Any], name: str, *args: int) -> str:

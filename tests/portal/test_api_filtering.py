@@ -61,6 +61,21 @@ def test_paging_parameters_are_still_read(path, api_for, admin_user):
     assert len(response.json()["results"]) <= 1
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize("value", ["null", "-1", "2.5", "٣"])
+def test_a_paging_parameter_that_is_not_a_number_is_a_400_naming_it(path, value, api_for,
+                                                                     admin_user):
+    # DRF reads it as absent: a client's typo would get the first page without a word.
+    api = api_for(admin_user)
+    names = ["limit", "offset"] if "count" in api.get(path).json() else ["page_size"]
+
+    for name in names:
+        response = api.get(path, {name: value})
+
+        assert response.status_code == 400, (name, response.content)
+        assert list(response.json()["fields"]) == [name]
+
 
 # The API's object endpoints (portal.api.generics.ObjectApi) read no query parameter either.
 OBJECTS = {

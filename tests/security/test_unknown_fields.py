@@ -122,3 +122,61 @@ def test_an_unknown_field_of_a_nested_shape_is_named_by_its_path():
 
     assert not data.is_valid()
     assert flatten_errors(data.errors) == {"to.extra": ["Unknown field."]}
+
+
+# Values of the wrong JSON type DRF took (schemathesis found them; the numbers were tried by
+# hand after): 0 for false, a number for a text, an object for a list, a string or a boolean
+# for a number. Each is a 400 naming its path now, and nothing is changed.
+WRONG_TYPES = {
+    "retention boolean": ("PATCH", lambda w: f"/api/v1/recordings/retention/{w.account.pk}",
+                          {"delete_provider_copy": 0}, "delete_provider_copy"),
+    "security boolean": ("PATCH", lambda w: "/api/v1/settings/security",
+                         {"two_factor_viewer": 0}, "two_factor_viewer"),
+    "subscription boolean": ("PATCH",
+                             lambda w: f"/api/v1/forwarding/subscriptions/{w.subscription.pk}",
+                             {"enabled": 0}, "enabled"),
+    "subscription text": ("POST", lambda w: "/api/v1/forwarding/subscriptions",
+                          {"name": "CRM", "url": "https://crm.example.com/hook",
+                           "event_types": ["call.ended"], "tag": 7}, "tag"),
+    "application text": ("PATCH", lambda w: f"/api/v1/applications/{w.application.pk}",
+                         {"provider_app_id": 0}, "provider_app_id"),
+    "rule channels": ("POST", lambda w: "/api/v1/alerts/rules",
+                      lambda w: {"name": "Rejected", "kind": "deliveries_rejected",
+                                 "channels": {str(w.alert_channel.pk): 0}}, "channels"),
+    "rule numbers": ("PATCH", lambda w: f"/api/v1/alerts/rules/{w.alert_rule.pk}",
+                     {"window_seconds": "120"}, "window_seconds"),
+    "rule boolean number": ("PATCH", lambda w: f"/api/v1/alerts/rules/{w.alert_rule.pk}",
+                            {"threshold": True}, "threshold"),
+    "validate text": ("POST", lambda w: "/api/v1/ncco/validate", {"text": 0}, "text"),
+    "variable text": ("POST", lambda w: "/api/v1/ncco/render",
+                      {"ncco": [{"action": "talk", "text": "Hi {{custom.x}}"}],
+                       "variables": {"x": 0}}, "variables.x"),
+}
+
+
+@pytest.mark.parametrize("case", WRONG_TYPES)
+def test_a_value_of_the_wrong_json_type_is_a_400_naming_its_path(admin_api, case):
+    api, world = admin_api
+    method, path, body, named = WRONG_TYPES[case]
+
+    body = body(world) if callable(body) else body
+
+    response = api.generic(method, path(world), json.dumps(body),
+                           content_type="application/json")
+
+    assert response.status_code == 400, response.content[:300]
+    assert list(response.json()["fields"]) == [named]
+
+
+def test_a_wrong_type_in_a_nested_shape_or_a_list_is_named_by_its_path():
+    class Inner(StrictSerializer):
+        number = serializers.CharField()
+        tags = serializers.ListField(child=serializers.CharField())
+
+    class Outer(StrictSerializer):
+        to = Inner()
+
+    data = Outer(data={"to": {"number": 31201234567, "tags": ["a", 2]}})
+
+    assert not data.is_valid()
+    assert set(flatten_errors(data.errors)) == {"to.number", "to.tags.1"}
