@@ -1414,3 +1414,13 @@ def test_another_page_of_contacts_is_sent_and_its_pager_leaves_out_the_digest(
     assert second.status_code == 200
     text = second.content.decode()
     assert 'href="?page=1"' in text and "page_state=" not in text
+
+
+def test_the_forms_zone_is_called_a_time_zone_as_the_contacts_table_calls_it(
+    client_for, operator_user
+):
+    """The form said "Default timezone" beside the table's "Time zone": one word for one thing."""
+    page = client_for(operator_user).get("/campaigns/new").content.decode()
+
+    assert '<label for="id_default_timezone">Default time zone' in page
+    assert "timezone<" not in page.replace("id_default_timezone", "")
