@@ -521,6 +521,7 @@ def _numbers_uploaded(
             suppression_list=listed,
             content=uploads.read_upload(form.cleaned_data["file"]),
             country=form.cleaned_data["country"],
+            filename=form.cleaned_data["file"].name,
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))

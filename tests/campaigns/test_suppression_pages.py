@@ -5,6 +5,7 @@ import html
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from campaigns.models import SuppressedNumber
 from portal.models import AuditEntry
@@ -77,6 +78,23 @@ def test_an_operator_adds_the_number_of_someone_who_phoned(client_for, operator_
     row = listed.numbers.get()
     assert (row.e164, row.source) == ("+31612345678", "upload")
     assert "Added on this page" in text(added)
+
+
+def test_numbers_uploaded_from_a_file_say_which_file_not_added_on_this_page(
+    client_for, operator_user
+):
+    listed = SuppressionListFactory()
+    client = client_for(operator_user)
+
+    uploaded = client.post(
+        page_of(listed),
+        {"file": SimpleUploadedFile("complaints.csv", b"number\n+31612345678\n", "text/csv")},
+        follow=True,
+    )
+
+    assert "Uploaded from complaints.csv" in text(uploaded)
+    assert "Added on this page" not in text(uploaded)
+    assert listed.numbers.get().filename == "complaints.csv"
 
 
 def test_a_number_listed_already_is_said_so_and_kept_once(client_for, operator_user):
