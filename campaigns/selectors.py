@@ -41,6 +41,7 @@ from campaigns.models import (
     HeldBack,
     Outcome,
     SkipReason,
+    SuppressionList,
 )
 from campaigns.services.suppression import suppressed_for
 
@@ -438,3 +439,10 @@ def campaign_contacts_table(*, campaign: Campaign) -> QuerySet[Contact]:
         .order_by("id")
     )
 
+
+
+def suppression_lists() -> QuerySet[SuppressionList]:
+    """The do-not-call lists by name, each with its account and how many numbers it holds
+    (`numbers_count`), in one query for a page of them."""
+    return (SuppressionList.objects.select_related("account")
+            .annotate(numbers_count=Count("numbers")).order_by("name", "pk"))

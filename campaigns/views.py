@@ -42,6 +42,7 @@ from campaigns.selectors import (
     campaign_contacts_table,
     campaign_preview,
     campaigns_with_progress,
+    suppression_lists,
 )
 from campaigns.services import campaigns, contacts, suppression, uploads
 from campaigns.services import rehearsal as rehearsal_service
@@ -463,9 +464,7 @@ def suppression_list_list(request: HttpRequest) -> HttpResponse:
         request,
         "campaigns/suppression_list_list.html",
         {
-            "page": Paginator(
-                SuppressionList.objects.select_related("account").order_by("name", "pk"), 50
-            ).get_page(request.GET.get("page")),
+            "page": Paginator(suppression_lists(), 50).get_page(request.GET.get("page")),
             "form": form,
         },
     )

@@ -6,6 +6,8 @@ import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from campaigns.models import SuppressedNumber
 from portal.models import AuditEntry
@@ -247,3 +249,23 @@ def test_no_lists_yet_says_what_a_list_is_for_and_what_to_do(client_for, persona
     page = text(client_for(personas[role]).get("/campaigns/do-not-call/"))
 
     assert "No do-not-call lists yet" in page and says in page
+
+
+def test_the_lists_page_says_how_many_numbers_each_list_holds_in_one_query(
+    client_for, viewer_user
+):
+    client = client_for(viewer_user)
+    SuppressionListFactory(name="Registry")
+    client.get("/campaigns/do-not-call/")  # the session and user, read once
+    with CaptureQueriesContext(connection) as one:
+        client.get("/campaigns/do-not-call/")
+    for name in ("Complaints", "Opt-outs"):
+        listed = SuppressionListFactory(name=name)
+        for e164 in ("+31612345678", "+31612345679"):
+            SuppressedNumberFactory(suppression_list=listed, e164=e164)
+    with CaptureQueriesContext(connection) as many:
+        page = text(client.get("/campaigns/do-not-call/"))
+
+    assert re.search(r"Complaints</a></td>\s*<td>[^<]*</td>\s*<td[^>]*>2</td>", page), page
+    assert re.search(r"Registry</a></td>\s*<td>[^<]*</td>\s*<td[^>]*>0</td>", page)
+    assert len(many) == len(one)
