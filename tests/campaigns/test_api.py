@@ -84,6 +84,10 @@ def test_a_whole_campaign_through_the_api(api_for, operator_user, application):
         format="json",
     )
     assert contacts.status_code == 201 and contacts.json()[2]["skip_reason"] == "invalid"
+    refused = api.get(f"/api/v1/campaigns/{pk}/results", {"skip_reason": "invalid"}).json()
+    assert [row["problem"] for row in refused["results"]] == [
+        contacts.json()[2]["problem"]]  # in the results, as the contact (and preview) say why
+    assert refused["results"][0]["problem"].startswith("12 has no country code")
     upload = api.post(
         f"/api/v1/campaigns/{pk}/contacts", {"csv": "number\n+12125551234\n"}, format="json"
     )

@@ -354,6 +354,28 @@ def test_the_preview_and_results_files_quote_a_typed_formula(client_for, operato
     assert [row["number"] for row in results] == ["+31201234567", "'" + typed]
 
 
+def test_the_results_file_says_why_a_contact_was_refused_in_the_previews_words(
+    client_for, operator_user
+):
+    """`skip_reason` said only "invalid"; the preview's `problem` said what was wrong."""
+    client = client_for(operator_user)
+    campaign = CampaignFactory()
+    client.post(f"/campaigns/{campaign.pk}/contacts",
+                {"file": SimpleUploadedFile("list.csv", b"number\n+31201234567\n12345\n")})
+
+    def download(path: str) -> list[dict]:
+        body = b"".join(client.get(path).streaming_content).decode()
+        return list(csv_module.DictReader(io.StringIO(body)))
+
+    preview = download(f"/campaigns/{campaign.pk}/preview?format=csv")
+    results = download(f"/campaigns/{campaign.pk}/results.csv")
+
+    assert [row["problem"] for row in results] == [row["problem"] for row in preview] == [
+        "", "12345 has no country code: write it in international format, e.g. "
+            "+31 20 123 4567, or set the campaign's default country."]
+    assert results[1]["skip_reason"] == "invalid"
+
+
 def test_the_results_file_has_the_uploaded_columns_after_its_own(client_for, viewer_user,
                                                                   with_columns):
     """Operators match results to their list by its columns, not by row number: each upload's
@@ -404,7 +426,8 @@ def test_results_of_a_campaign_without_contacts_still_name_their_columns(client_
 
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert lines == [
-        "contact,row,number,state,skip_reason,disposition,attempts,last_call,last_attempt_at"
+        "contact,row,number,state,skip_reason,problem,disposition,attempts,last_call,"
+        "last_attempt_at"
     ]
 
 
