@@ -121,6 +121,11 @@ class Progress:
         return self.by_state.get(ContactState.SKIPPED, 0)
 
     @property
+    def done(self) -> int:
+        """Contacts whose calling is over: a final outcome, or no retry left."""
+        return self.by_state.get(ContactState.DONE, 0)
+
+    @property
     def to_call(self) -> int:
         """Contacts the campaign calls: all but the skipped, who are never called."""
         return self.total - self.skipped
@@ -129,8 +134,7 @@ class Progress:
     def finished_percent(self) -> int:
         """Of the contacts to call, the share whose calling is over (a final outcome, or no
         retry left); skipped contacts are counted apart, not as work done (docs/decisions.md)."""
-        done = self.by_state.get(ContactState.DONE, 0)
-        return round(100 * done / self.to_call) if self.to_call else 0
+        return round(100 * self.done / self.to_call) if self.to_call else 0
 
 
 @dataclass

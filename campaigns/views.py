@@ -430,6 +430,8 @@ def campaign_preview_page(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "campaigns/campaign_preview.html", {
         "campaign": campaign,
         "preview": preview,
+        # Its called contacts are no longer in the preview: an ended one says what was done.
+        "board": campaign_board(campaign=campaign) if campaign.has_ended else None,
         # The way on: Start where it would start, else why not (as Start would refuse it).
         "start_refusal": campaigns.start_refusal(campaign=campaign, preview=preview),
         "can_edit": request.user.has_role(Role.OPERATOR),

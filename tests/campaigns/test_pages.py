@@ -247,6 +247,24 @@ def test_an_ended_rehearsals_preview_points_to_its_campaign(client_for, operator
     assert "Rehearse on the sandbox again on its campaign." in preview.content.decode()
 
 
+@pytest.mark.parametrize(("status", "says"), [("finished", "Finished"), ("stopped", "Stopped")])
+def test_an_ended_campaigns_preview_says_what_was_done_not_who_will_be_called(
+    client_for, viewer_user, status, says
+):
+    """It said "0 contacts will be called, 1 skipped", leaving out the contacts called."""
+    campaign = CampaignFactory(status=status)
+    for _ in range(2):
+        ContactFactory(campaign=campaign, state="done", outcome="answered", attempts_made=1)
+    ContactFactory(campaign=campaign, state="skipped", skip_reason="suppressed")
+
+    preview = html.unescape(
+        client_for(viewer_user).get(f"/campaigns/{campaign.pk}/preview").content.decode())
+
+    assert re.sub(r"<[^>]+>", "", preview).count(f"{says}: 2 called, 1 skipped.") == 1
+    assert "will be called" not in preview and "before Start" not in preview
+    assert "Do-not-call" in preview  # why the skipped were skipped
+
+
 def test_a_viewer_is_told_an_operator_starts_it(client_for, viewer_user, application):
     campaign = CampaignFactory(application=application)
     ContactFactory(campaign=campaign)
