@@ -109,12 +109,24 @@ def campaign_preview(*, campaign: Campaign, now: datetime | None = None) -> Prev
     )
 
 
+# A contact in these states is called when its turn comes, unless its number is then on a
+# do-not-call list (checked before every dial).
+WAITING = (ContactState.PENDING, ContactState.RETRY)
+
+
+def _on_do_not_call(account_id: int | OuterRef) -> Exists:
+    """Whether a contact's number is on a do-not-call list of `account_id` now."""
+    return Exists(suppressed_for(account_id).filter(e164=OuterRef("e164")))
+
+
 class Progress:
     """How far a campaign's calling is, from its contacts counted by state (`total`,
-    `by_state`): the board's figures and the campaigns list's progress bars read the same."""
+    `by_state`) and those waiting whose number is on a do-not-call list now (`do_not_call`):
+    the board's figures and the campaigns list's progress bars read the same."""
 
     total: int
     by_state: dict[str, int]
+    do_not_call: int
 
     @property
     def skipped(self) -> int:
@@ -127,8 +139,10 @@ class Progress:
 
     @property
     def to_call(self) -> int:
-        """Contacts the campaign calls: all but the skipped, who are never called."""
-        return self.total - self.skipped
+        """Contacts the campaign calls: all but the skipped, who are never called, and those
+        waiting whose number is on a do-not-call list now, who will be skipped when reached
+        (the preview counts them skipped too)."""
+        return self.total - self.skipped - self.do_not_call
 
     @property
     def finished_percent(self) -> int:
@@ -150,6 +164,7 @@ class Board(Progress):
     # The account's calls waiting to be sent, read while the campaign runs. A default, as a
     # reading cached by the release before (up to BOARD_PREVIOUS_SECONDS) has none.
     waiting: int = 0
+    do_not_call: int = 0  # the same
 
     @property
     def outcome_labels(self) -> list[tuple[str, int]]:
@@ -261,6 +276,7 @@ class ListProgress(Progress):
     total: int
     by_state: dict[str, int]
     in_progress: int
+    do_not_call: int = 0  # a list reading cached by the release before has none
 
 
 # A campaign that is not running changes slowly (an upload, the last calls of a paused one
@@ -291,7 +307,8 @@ def campaigns_progress(*, campaigns: list[Campaign]) -> dict[int, ListProgress]:
             figures = cached[key]
             found[campaign.pk] = ListProgress(total=figures["total"],
                                               by_state=figures["by_state"],
-                                              in_progress=figures["in_progress"])
+                                              in_progress=figures["in_progress"],
+                                              do_not_call=figures.get("do_not_call", 0))
     missing = [campaign for campaign in campaigns if campaign.pk not in found]
     if missing:
         read = _progress_read([campaign.pk for campaign in missing])
@@ -323,7 +340,7 @@ def _in_choice_order(counts: Mapping[str, int], choices: type[TextChoices]) -> d
 
 
 def _progress_read(ids: list[int]) -> dict[int, ListProgress]:
-    """The campaigns' progress now: two grouped counts, whatever the number of campaigns."""
+    """The campaigns' progress now: three grouped counts, whatever the number of campaigns."""
     read = {pk: ListProgress(total=0, by_state={}, in_progress=0) for pk in ids}
     for campaign_id, state, contacts in (
         Contact.objects.filter(campaign_id__in=ids).order_by()
@@ -336,6 +353,12 @@ def _progress_read(ids: list[int]) -> dict[int, ListProgress]:
         .order_by().values_list("contact__campaign_id").annotate(n=Count("id"))
     ):
         read[campaign_id].in_progress = calls
+    for campaign_id, listed in (
+        Contact.objects.filter(campaign_id__in=ids, state__in=WAITING)
+        .filter(_on_do_not_call(OuterRef("campaign__account_id")))
+        .order_by().values_list("campaign_id").annotate(n=Count("id"))
+    ):
+        read[campaign_id].do_not_call = listed
     for progress in read.values():
         progress.by_state = _in_choice_order(progress.by_state, ContactState)
     return read
@@ -389,6 +412,8 @@ def _board_read(campaign: Campaign, now: datetime) -> Board:
         outcomes=_in_choice_order(outcomes, Outcome),
         attempts=attempts_made,
         in_progress=attempts.filter(status=AttemptStatus.PLACED).count(),
+        do_not_call=campaign.contacts.filter(state__in=WAITING)
+        .filter(_on_do_not_call(campaign.account_id)).order_by().count(),
         next_retries=list(
             campaign.contacts.filter(state=ContactState.RETRY).order_by("next_attempt_at")[:10]
         ),

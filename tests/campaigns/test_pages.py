@@ -1011,6 +1011,29 @@ def test_the_list_shows_each_campaigns_progress_as_its_board_words_it(client_for
     assert f'data-field="in-progress-{draft.pk}"' not in text
 
 
+def test_the_board_and_list_count_do_not_call_contacts_apart_from_the_start_as_the_preview(
+    client_for, viewer_user
+):
+    """A contact on a do-not-call list waited as "to call" until the scheduler reached it, so
+    the board's "of N contacts to call" started above the preview's count."""
+    campaign = CampaignFactory(name="Spring survey")
+    for e164 in ("+31201234567", "+31201234568", "+31201234569"):
+        ContactFactory(campaign=campaign, e164=e164, raw_number=e164)
+    ContactFactory(campaign=campaign, state="skipped", skip_reason="invalid", e164="")
+    SuppressionListFactory().numbers.create(e164="+31201234568")
+    client = client_for(viewer_user)
+
+    board = client.get(f"/campaigns/{campaign.pk}/board").content.decode()
+    listed = client.get("/campaigns/").content.decode()
+    preview = client.get(f"/campaigns/{campaign.pk}/preview").content.decode()
+
+    assert "<strong>2</strong> contacts will be called" in preview
+    assert ("of the 2 contacts to call; 1 will be skipped: on a do-not-call list; 1 skipped, "
+            "never called, and not counted") in board
+    assert ("of the 2 contacts to call; 1 will be skipped: on a do-not-call list; 1 skipped"
+            "</span>") in listed
+
+
 def list_reads(client, url: str) -> int:
     cache.clear()  # not the board's nor the list's shared reading: the list's own queries
     with CaptureQueriesContext(connection) as queries:
@@ -1218,8 +1241,8 @@ def test_a_poll_of_an_unchanged_campaigns_table_is_a_204_in_as_few_queries_for_m
     one = unchanged_poll()
     campaigns_calling(24)  # 34 campaigns on the page
 
-    # The session, its user and the policy; the page's count and rows; progress's two counts.
-    assert one == unchanged_poll() == 7
+    # The session, its user and the policy; the page's count and rows; progress's three counts.
+    assert one == unchanged_poll() == 8
 
 
 def test_a_poll_gets_the_new_table_when_progress_calls_in_progress_a_status_or_rows_change(
@@ -1296,13 +1319,13 @@ def test_an_unchanged_board_or_contacts_table_is_a_204_after_a_few_queries(
         return len(queries)
 
     # The session, its user and the policy; the campaign; the imports under way. The board's
-    # reading is shared for a second, and then read again the same (5 queries more).
+    # reading is shared for a second, and then read again the same (6 queries more).
     assert poll("board", "board") == 5
     # The session's three; the campaign; the page's rows and their attempts (the board's
     # reading has the count).
     assert poll("contact-table", "contacts") == 6
     cache.clear()  # a second later: the board's reading is read again, and is the same
-    assert poll("board", "board") == 10
+    assert poll("board", "board") == 11
 
 
 def test_the_board_is_sent_again_for_each_change_it_shows(client_for, viewer_user, calling):
