@@ -12,10 +12,12 @@ from typing import Any
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import (
+    BooleanField,
     Case,
     CharField,
     Count,
     Exists,
+    ExpressionWrapper,
     F,
     OuterRef,
     Prefetch,
@@ -460,10 +462,14 @@ TABLE_ATTEMPT_FIELDS = ("contact_id", "number", "call_id", "outcome")
 def campaign_contacts_table(*, campaign: Campaign) -> QuerySet[Contact]:
     """The campaign's contacts, each with its attempts as a list (`table_attempts`: a related
     manager's `.all()` builds a queryset per contact), only the columns the table shows (not
-    a contact's variables, which a CSV may make large)."""
+    a contact's variables, which a CSV may make large), and whether it waits with its number
+    on a do-not-call list now (`on_do_not_call`: it will be skipped when reached)."""
     attempts = Attempt.objects.only(*TABLE_ATTEMPT_FIELDS).order_by("contact_id", "number")
     return (
         campaign.contacts.only(*TABLE_CONTACT_FIELDS)
+        .annotate(on_do_not_call=ExpressionWrapper(
+            Q(state__in=WAITING) & _on_do_not_call(campaign.account_id),
+            output_field=BooleanField()))
         .prefetch_related(Prefetch("attempts", queryset=attempts, to_attr="table_attempts"))
         .order_by("id")
     )

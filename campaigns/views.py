@@ -232,11 +232,11 @@ def _contacts_context(request: HttpRequest, campaign: Campaign, board: Board) ->
 
 def _contacts_state(page: Page, poll_query: str) -> str:
     """The digest (_page_digest) of the contacts table (campaign_detail.html#contacts): each
-    row's TABLE_CONTACT_FIELDS and its attempts' TABLE_ATTEMPT_FIELDS. A field the rows read
-    beyond these would be a query a row, so a column added to the table is named there, and
-    is in the digest by that."""
+    row's TABLE_CONTACT_FIELDS, whether it is on a do-not-call list now, and its attempts'
+    TABLE_ATTEMPT_FIELDS. A field the rows read beyond these would be a query a row, so a
+    column added to the table is named there, and is in the digest by that."""
     return _page_digest(page, poll_query, lambda contact: (
-        contact.pk, _shown(contact, TABLE_CONTACT_FIELDS),
+        contact.pk, _shown(contact, TABLE_CONTACT_FIELDS), contact.on_do_not_call,
         tuple(_shown(attempt, TABLE_ATTEMPT_FIELDS) for attempt in contact.table_attempts),
     ))
 

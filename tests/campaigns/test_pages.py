@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from calls.models import Call
-from campaigns.models import Campaign, CampaignStatus, Contact, HeldBack
+from campaigns.models import Campaign, CampaignStatus, Contact, HeldBack, SuppressedNumber
 from campaigns.selectors import board_cache_key
 from campaigns.services import campaigns, scheduler, uploads
 from campaigns.templatetags.campaign_tags import UNCERTAIN
@@ -1032,6 +1032,30 @@ def test_the_board_and_list_count_do_not_call_contacts_apart_from_the_start_as_t
             "never called, and not counted") in board
     assert ("of the 2 contacts to call; 1 will be skipped: on a do-not-call list; 1 skipped"
             "</span>") in listed
+
+
+def test_the_contacts_table_says_a_waiting_contact_on_a_do_not_call_list_will_be_skipped(
+    client_for, viewer_user
+):
+    campaign = CampaignFactory()
+    listed, free = (ContactFactory(campaign=campaign, e164=e164, raw_number=e164)
+                    for e164 in ("+31201234568", "+31201234569"))
+    SuppressionListFactory().numbers.create(e164="+31201234568")
+    client = client_for(viewer_user)
+
+    page = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    table = re.sub(r"\s+", " ", client.get(f"/campaigns/{campaign.pk}/contact-table")
+                   .content.decode())
+
+    assert (f'data-field="state-{listed.pk}">Will be skipped: on a do-not-call list</td>'
+            in table)
+    assert f'data-field="state-{free.pk}">Waiting for its first call</td>' in table
+    # Removed from the list before its turn, it is called: the table's next poll says so.
+    SuppressedNumber.objects.all().delete()
+    poll = client.get(f"/campaigns/{campaign.pk}/contact-table",
+                      {"page_state": part_states(page)["contacts"]})
+    assert poll.status_code == 200
+    assert f'data-field="state-{listed.pk}">Waiting for its first call' in poll.content.decode()
 
 
 def list_reads(client, url: str) -> int:
