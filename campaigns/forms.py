@@ -60,7 +60,9 @@ class CampaignForm(ServiceErrorsMixin, forms.Form):
     )
     max_concurrent = forms.IntegerField(min_value=1, initial=10, label="Calls in progress at once")
     default_timezone = forms.CharField(
-        initial="UTC", help_text="For numbers whose zone cannot be told from the number."
+        label="Default time zone",
+        initial="UTC",
+        help_text="For numbers whose zone cannot be told from the number."
     )
     default_country = forms.ChoiceField(
         choices=_country_choices,

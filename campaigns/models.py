@@ -293,6 +293,9 @@ class SuppressedNumber(models.Model):
     )
     e164 = models.CharField(max_length=20)
     source = models.CharField(max_length=20, default="upload")  # upload, api, opt_out
+    # The file it was uploaded from on the list's page; blank when typed there, or added
+    # before files were named (the page cannot tell those apart).
+    filename = models.CharField(max_length=200, blank=True)
     call = models.ForeignKey(
         Call, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )  # the call in which the callee opted out

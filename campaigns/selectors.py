@@ -12,10 +12,12 @@ from typing import Any
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import (
+    BooleanField,
     Case,
     CharField,
     Count,
     Exists,
+    ExpressionWrapper,
     F,
     OuterRef,
     Prefetch,
@@ -41,6 +43,7 @@ from campaigns.models import (
     HeldBack,
     Outcome,
     SkipReason,
+    SuppressionList,
 )
 from campaigns.services.suppression import suppressed_for
 
@@ -108,28 +111,46 @@ def campaign_preview(*, campaign: Campaign, now: datetime | None = None) -> Prev
     )
 
 
+# A contact in these states is called when its turn comes, unless its number is then on a
+# do-not-call list (checked before every dial).
+WAITING = (ContactState.PENDING, ContactState.RETRY)
+
+
+def _on_do_not_call(account_id: int | OuterRef) -> Exists:
+    """Whether a contact's number is on a do-not-call list of `account_id` now."""
+    return Exists(suppressed_for(account_id).filter(e164=OuterRef("e164")))
+
+
 class Progress:
     """How far a campaign's calling is, from its contacts counted by state (`total`,
-    `by_state`): the board's figures and the campaigns list's progress bars read the same."""
+    `by_state`) and those waiting whose number is on a do-not-call list now (`do_not_call`):
+    the board's figures and the campaigns list's progress bars read the same."""
 
     total: int
     by_state: dict[str, int]
+    do_not_call: int
 
     @property
     def skipped(self) -> int:
         return self.by_state.get(ContactState.SKIPPED, 0)
 
     @property
+    def done(self) -> int:
+        """Contacts whose calling is over: a final outcome, or no retry left."""
+        return self.by_state.get(ContactState.DONE, 0)
+
+    @property
     def to_call(self) -> int:
-        """Contacts the campaign calls: all but the skipped, who are never called."""
-        return self.total - self.skipped
+        """Contacts the campaign calls: all but the skipped, who are never called, and those
+        waiting whose number is on a do-not-call list now, who will be skipped when reached
+        (the preview counts them skipped too)."""
+        return self.total - self.skipped - self.do_not_call
 
     @property
     def finished_percent(self) -> int:
         """Of the contacts to call, the share whose calling is over (a final outcome, or no
         retry left); skipped contacts are counted apart, not as work done (docs/decisions.md)."""
-        done = self.by_state.get(ContactState.DONE, 0)
-        return round(100 * done / self.to_call) if self.to_call else 0
+        return round(100 * self.done / self.to_call) if self.to_call else 0
 
 
 @dataclass
@@ -145,6 +166,7 @@ class Board(Progress):
     # The account's calls waiting to be sent, read while the campaign runs. A default, as a
     # reading cached by the release before (up to BOARD_PREVIOUS_SECONDS) has none.
     waiting: int = 0
+    do_not_call: int = 0  # the same
 
     @property
     def outcome_labels(self) -> list[tuple[str, int]]:
@@ -256,6 +278,7 @@ class ListProgress(Progress):
     total: int
     by_state: dict[str, int]
     in_progress: int
+    do_not_call: int = 0  # a list reading cached by the release before has none
 
 
 # A campaign that is not running changes slowly (an upload, the last calls of a paused one
@@ -286,7 +309,8 @@ def campaigns_progress(*, campaigns: list[Campaign]) -> dict[int, ListProgress]:
             figures = cached[key]
             found[campaign.pk] = ListProgress(total=figures["total"],
                                               by_state=figures["by_state"],
-                                              in_progress=figures["in_progress"])
+                                              in_progress=figures["in_progress"],
+                                              do_not_call=figures.get("do_not_call", 0))
     missing = [campaign for campaign in campaigns if campaign.pk not in found]
     if missing:
         read = _progress_read([campaign.pk for campaign in missing])
@@ -318,7 +342,7 @@ def _in_choice_order(counts: Mapping[str, int], choices: type[TextChoices]) -> d
 
 
 def _progress_read(ids: list[int]) -> dict[int, ListProgress]:
-    """The campaigns' progress now: two grouped counts, whatever the number of campaigns."""
+    """The campaigns' progress now: three grouped counts, whatever the number of campaigns."""
     read = {pk: ListProgress(total=0, by_state={}, in_progress=0) for pk in ids}
     for campaign_id, state, contacts in (
         Contact.objects.filter(campaign_id__in=ids).order_by()
@@ -331,6 +355,12 @@ def _progress_read(ids: list[int]) -> dict[int, ListProgress]:
         .order_by().values_list("contact__campaign_id").annotate(n=Count("id"))
     ):
         read[campaign_id].in_progress = calls
+    for campaign_id, listed in (
+        Contact.objects.filter(campaign_id__in=ids, state__in=WAITING)
+        .filter(_on_do_not_call(OuterRef("campaign__account_id")))
+        .order_by().values_list("campaign_id").annotate(n=Count("id"))
+    ):
+        read[campaign_id].do_not_call = listed
     for progress in read.values():
         progress.by_state = _in_choice_order(progress.by_state, ContactState)
     return read
@@ -384,6 +414,8 @@ def _board_read(campaign: Campaign, now: datetime) -> Board:
         outcomes=_in_choice_order(outcomes, Outcome),
         attempts=attempts_made,
         in_progress=attempts.filter(status=AttemptStatus.PLACED).count(),
+        do_not_call=campaign.contacts.filter(state__in=WAITING)
+        .filter(_on_do_not_call(campaign.account_id)).order_by().count(),
         next_retries=list(
             campaign.contacts.filter(state=ContactState.RETRY).order_by("next_attempt_at")[:10]
         ),
@@ -430,11 +462,22 @@ TABLE_ATTEMPT_FIELDS = ("contact_id", "number", "call_id", "outcome")
 def campaign_contacts_table(*, campaign: Campaign) -> QuerySet[Contact]:
     """The campaign's contacts, each with its attempts as a list (`table_attempts`: a related
     manager's `.all()` builds a queryset per contact), only the columns the table shows (not
-    a contact's variables, which a CSV may make large)."""
+    a contact's variables, which a CSV may make large), and whether it waits with its number
+    on a do-not-call list now (`on_do_not_call`: it will be skipped when reached)."""
     attempts = Attempt.objects.only(*TABLE_ATTEMPT_FIELDS).order_by("contact_id", "number")
     return (
         campaign.contacts.only(*TABLE_CONTACT_FIELDS)
+        .annotate(on_do_not_call=ExpressionWrapper(
+            Q(state__in=WAITING) & _on_do_not_call(campaign.account_id),
+            output_field=BooleanField()))
         .prefetch_related(Prefetch("attempts", queryset=attempts, to_attr="table_attempts"))
         .order_by("id")
     )
 
+
+
+def suppression_lists() -> QuerySet[SuppressionList]:
+    """The do-not-call lists by name, each with its account and how many numbers it holds
+    (`numbers_count`), in one query for a page of them."""
+    return (SuppressionList.objects.select_related("account")
+            .annotate(numbers_count=Count("numbers")).order_by("name", "pk"))

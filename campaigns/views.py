@@ -42,6 +42,7 @@ from campaigns.selectors import (
     campaign_contacts_table,
     campaign_preview,
     campaigns_with_progress,
+    suppression_lists,
 )
 from campaigns.services import campaigns, contacts, suppression, uploads
 from campaigns.services import rehearsal as rehearsal_service
@@ -105,7 +106,7 @@ def _table_state(page: Page, poll_query: str) -> str:
         _shown(row, LIST_ROW_FIELDS),
         row.rehearsal_of.name if row.rehearsal_of else None, row.account.name,
         row.progress.finished_percent, row.progress.to_call, row.progress.skipped,
-        row.progress.in_progress,
+        row.progress.do_not_call, row.progress.in_progress,
     ))
 
 
@@ -231,11 +232,11 @@ def _contacts_context(request: HttpRequest, campaign: Campaign, board: Board) ->
 
 def _contacts_state(page: Page, poll_query: str) -> str:
     """The digest (_page_digest) of the contacts table (campaign_detail.html#contacts): each
-    row's TABLE_CONTACT_FIELDS and its attempts' TABLE_ATTEMPT_FIELDS. A field the rows read
-    beyond these would be a query a row, so a column added to the table is named there, and
-    is in the digest by that."""
+    row's TABLE_CONTACT_FIELDS, whether it is on a do-not-call list now, and its attempts'
+    TABLE_ATTEMPT_FIELDS. A field the rows read beyond these would be a query a row, so a
+    column added to the table is named there, and is in the digest by that."""
     return _page_digest(page, poll_query, lambda contact: (
-        contact.pk, _shown(contact, TABLE_CONTACT_FIELDS),
+        contact.pk, _shown(contact, TABLE_CONTACT_FIELDS), contact.on_do_not_call,
         tuple(_shown(attempt, TABLE_ATTEMPT_FIELDS) for attempt in contact.table_attempts),
     ))
 
@@ -429,6 +430,8 @@ def campaign_preview_page(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "campaigns/campaign_preview.html", {
         "campaign": campaign,
         "preview": preview,
+        # Its called contacts are no longer in the preview: an ended one says what was done.
+        "board": campaign_board(campaign=campaign) if campaign.has_ended else None,
         # The way on: Start where it would start, else why not (as Start would refuse it).
         "start_refusal": campaigns.start_refusal(campaign=campaign, preview=preview),
         "can_edit": request.user.has_role(Role.OPERATOR),
@@ -463,9 +466,7 @@ def suppression_list_list(request: HttpRequest) -> HttpResponse:
         request,
         "campaigns/suppression_list_list.html",
         {
-            "page": Paginator(
-                SuppressionList.objects.select_related("account").order_by("name", "pk"), 50
-            ).get_page(request.GET.get("page")),
+            "page": Paginator(suppression_lists(), 50).get_page(request.GET.get("page")),
             "form": form,
         },
     )
@@ -521,6 +522,7 @@ def _numbers_uploaded(
             suppression_list=listed,
             content=uploads.read_upload(form.cleaned_data["file"]),
             country=form.cleaned_data["country"],
+            filename=form.cleaned_data["file"].name,
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))

@@ -20,7 +20,7 @@ def _plus(value: str) -> str:
     return text if not text or text.startswith("+") else "+" + text
 
 
-def _written_international(value: str) -> bool:
+def written_international(value: str) -> bool:
     """Whether the number starts with a country code's prefix, "+" or "00"."""
     return str(value).strip().startswith(("+", "00"))
 
@@ -39,7 +39,7 @@ def normalise(
     national number of that country ("06 12345678"), and kept if it is valid there; otherwise
     it is read as above, and an error names the country it was tried in.
     """
-    national = bool(region) and not _written_international(value)
+    national = bool(region) and not written_international(value)
     if national:
         try:
             parsed = phonenumbers.parse(str(value), region)
@@ -156,7 +156,7 @@ def destination(value: str, *, field: str, fictional: bool = False) -> str:
     assign names the country. With `fictional` (the sandbox) a number of full length that
     no country assigned, such as the drama range +44 7700 900xxx, is accepted too.
     """
-    international_prefix = _written_international(value)
+    international_prefix = written_international(value)
     example = "e.g. +44 20 7946 0999 or +31 20 123 4567"
     try:
         parsed = phonenumbers.parse(_plus(value), None)

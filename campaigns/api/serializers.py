@@ -24,7 +24,13 @@ class ProgressSerializer(serializers.Serializer):
     and the board show it; the board's API has the same fields and more."""
 
     contacts = serializers.IntegerField(source="total")
-    to_call = serializers.IntegerField(help_text="Contacts to call: all but the skipped.")
+    to_call = serializers.IntegerField(
+        help_text="Contacts to call: all but the skipped and the `do_not_call`.")
+    do_not_call = serializers.IntegerField(
+        help_text="Contacts waiting for a call whose number is on a do-not-call list now: "
+        "skipped when reached (the list is checked before every dial, so one removed from it "
+        "by then is called), and not counted in `to_call`, as the preview counts them."
+    )
     skipped = serializers.IntegerField(
         help_text="Contacts never called (each contact's `skip_reason` says why): "
         "`by_state`'s `skipped`, as the page shows it."

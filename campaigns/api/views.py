@@ -399,6 +399,11 @@ class ResultSerializer(serializers.Serializer):
     number = serializers.CharField()
     state = serializers.CharField()
     skip_reason = serializers.CharField()
+    problem = serializers.CharField(
+        allow_blank=True,
+        help_text="Why the contact was refused (an `invalid` or `duplicate` skip_reason), in "
+        "the words of the preview and the contacts table; \"\" for the others.",
+    )
     disposition = serializers.CharField()
     attempts = serializers.IntegerField()
     last_call = serializers.IntegerField(allow_null=True)

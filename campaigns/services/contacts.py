@@ -118,6 +118,12 @@ def check_row(
         )
     except ValidationError as error:
         row.problem = error.message_dict[NUMBER_COLUMN][0]
+        digits_first = text.strip()[:1].isdigit()
+        if not campaign.default_country and digits_first and not phone.written_international(text):
+            # Its digits were read as a country code ("12345 is not a number of country code
+            # +1"), which tells no one that the campaign could read it as a national number.
+            row.problem = (f"{text} has no country code: write it in international format, "
+                           "e.g. +31 20 123 4567, or set the campaign's default country.")
         return row
     zone = str(zone or "").strip()
     if zone:

@@ -58,8 +58,10 @@ def suppressed_numbers_add(
     numbers: Iterable[str],
     source: str,
     country: str = "",
+    filename: str = "",
 ) -> tuple[int, list[str]]:
     """(numbers added, one problem per number refused); numbers listed already are skipped.
+    `filename`: the file they were uploaded from, which the list's page names.
 
     `country` (an ISO code, "NL") is the country of the numbers given without a country code
     ("06 12345678"), as the upload says: a list has none, since it is no one campaign's.
@@ -71,7 +73,8 @@ def suppressed_numbers_add(
         listed = set(suppression_list.numbers.filter(e164__in=valid).values_list("e164", flat=True))
         SuppressedNumber.objects.bulk_create(
             [
-                SuppressedNumber(suppression_list=suppression_list, e164=e164, source=source)
+                SuppressedNumber(suppression_list=suppression_list, e164=e164, source=source,
+                                 filename=filename[:200])
                 for e164 in sorted(valid - listed)
             ],
             ignore_conflicts=True,
@@ -119,6 +122,7 @@ def suppressed_numbers_upload(
     content: str,
     country: str = "",
     source: str = "upload",
+    filename: str = "",
 ) -> tuple[int, list[str]]:
     """A file of numbers, one a line; a first line `number` (a CSV header) is skipped."""
     delimiter = delimiter_of(content)
@@ -131,6 +135,7 @@ def suppressed_numbers_upload(
         numbers=lines,
         source=source,
         country=country,
+        filename=filename,
     )
 
 

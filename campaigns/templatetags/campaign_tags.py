@@ -55,7 +55,9 @@ def contact_rows(contacts: Iterable[Contact]) -> SafeString:
 
 def _row(contact: Contact, call_url: str) -> str:
     state = STATE_LABELS[contact.state]
-    if contact.skip_reason:
+    if contact.on_do_not_call:  # the board counts it apart from those to call
+        state = "Will be skipped: on a do-not-call list"
+    elif contact.skip_reason:
         state = f"{state}: {SKIP_LABELS[contact.skip_reason]}"
     attempts = ", ".join(_attempt(attempt, call_url) for attempt in contact.table_attempts)
     return ROW.format(

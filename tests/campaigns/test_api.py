@@ -84,6 +84,10 @@ def test_a_whole_campaign_through_the_api(api_for, operator_user, application):
         format="json",
     )
     assert contacts.status_code == 201 and contacts.json()[2]["skip_reason"] == "invalid"
+    refused = api.get(f"/api/v1/campaigns/{pk}/results", {"skip_reason": "invalid"}).json()
+    assert [row["problem"] for row in refused["results"]] == [
+        contacts.json()[2]["problem"]]  # in the results, as the contact (and preview) say why
+    assert refused["results"][0]["problem"].startswith("12 has no country code")
     upload = api.post(
         f"/api/v1/campaigns/{pk}/contacts", {"csv": "number\n+12125551234\n"}, format="json"
     )
@@ -106,6 +110,10 @@ def test_a_whole_campaign_through_the_api(api_for, operator_user, application):
         "pace_set": "1.00",
     }
     assert board["by_state"] == {"pending": 3, "skipped": 1}  # do-not-call: checked at dial
+    # ... but counted apart from those to call, as the preview counts it, from the start.
+    assert (board["to_call"], board["do_not_call"], board["skipped"]) == (2, 1, 1)
+    listed = api.get("/api/v1/campaigns").json()["results"]
+    assert [campaign["progress"]["do_not_call"] for campaign in listed] == [1]
 
     results = api.get(f"/api/v1/campaigns/{pk}/results").json()["results"]
     assert [row["number"] for row in results] == [
@@ -571,8 +579,9 @@ def test_a_campaigns_progress_in_the_api_is_the_lists_named_as_the_board_as_docu
     board = api.get(f"/api/v1/campaigns/{campaign.pk}/board").json()
     page = client_for(operator_user).get("/campaigns/").content.decode()
 
-    progress = {"contacts": 4, "to_call": 3, "skipped": 1, "finished_percent": 67,
-                "by_state": {"done": 2, "retry": 1, "skipped": 1}, "in_progress": 1}
+    progress = {"contacts": 4, "to_call": 3, "skipped": 1, "do_not_call": 0,
+                "finished_percent": 67, "by_state": {"done": 2, "retry": 1, "skipped": 1},
+                "in_progress": 1}
     assert listed["results"][0]["progress"] == read["progress"] == paused["progress"] == progress
     assert {name: board[name] for name in progress} == progress
     for words in ("67% finished", "of the 3 contacts to call; 1 skipped", "1 call in progress"):

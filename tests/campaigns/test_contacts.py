@@ -164,7 +164,15 @@ def test_a_national_number_gets_the_zone_of_its_country():
     # Written with its country code: the default country was not tried, nor is it named.
     ("NL", "+32 123", "+32 123 is not a number of country code +32; check the country code and the "
                       "digits, e.g. +31 20 123 4567."),
-    ("", "06 12345678", "Enter the number in international format, e.g. +31 20 123 4567."),
+    # No default country: the digits were read as a country code ("12345 is not a number of
+    # country code +1"); the person is told the two ways out.
+    ("", "06 12345678", "06 12345678 has no country code: write it in international format, "
+                        "e.g. +31 20 123 4567, or set the campaign's default country."),
+    ("", "12345", "12345 has no country code: write it in international format, e.g. "
+                  "+31 20 123 4567, or set the campaign's default country."),
+    ("", "not-a-number", "Enter the number in international format, e.g. +31 20 123 4567."),
+    ("", "+1 2345", "+1 2345 is not a number of country code +1; check the country code and the "
+                    "digits, e.g. +31 20 123 4567."),
 ])
 def test_a_number_read_nowhere_says_which_country_it_was_tried_in(country, number, problem):
     upload, _ = contacts.contacts_import(

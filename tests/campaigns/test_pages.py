@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from calls.models import Call
-from campaigns.models import Campaign, CampaignStatus, Contact, HeldBack
+from campaigns.models import Campaign, CampaignStatus, Contact, HeldBack, SuppressedNumber
 from campaigns.selectors import board_cache_key
 from campaigns.services import campaigns, scheduler, uploads
 from campaigns.templatetags.campaign_tags import UNCERTAIN
@@ -247,6 +247,24 @@ def test_an_ended_rehearsals_preview_points_to_its_campaign(client_for, operator
     assert "Rehearse on the sandbox again on its campaign." in preview.content.decode()
 
 
+@pytest.mark.parametrize(("status", "says"), [("finished", "Finished"), ("stopped", "Stopped")])
+def test_an_ended_campaigns_preview_says_what_was_done_not_who_will_be_called(
+    client_for, viewer_user, status, says
+):
+    """It said "0 contacts will be called, 1 skipped", leaving out the contacts called."""
+    campaign = CampaignFactory(status=status)
+    for _ in range(2):
+        ContactFactory(campaign=campaign, state="done", outcome="answered", attempts_made=1)
+    ContactFactory(campaign=campaign, state="skipped", skip_reason="suppressed")
+
+    preview = html.unescape(
+        client_for(viewer_user).get(f"/campaigns/{campaign.pk}/preview").content.decode())
+
+    assert re.sub(r"<[^>]+>", "", preview).count(f"{says}: 2 called, 1 skipped.") == 1
+    assert "will be called" not in preview and "before Start" not in preview
+    assert "Do-not-call" in preview  # why the skipped were skipped
+
+
 def test_a_viewer_is_told_an_operator_starts_it(client_for, viewer_user, application):
     campaign = CampaignFactory(application=application)
     ContactFactory(campaign=campaign)
@@ -354,6 +372,28 @@ def test_the_preview_and_results_files_quote_a_typed_formula(client_for, operato
     assert [row["number"] for row in results] == ["+31201234567", "'" + typed]
 
 
+def test_the_results_file_says_why_a_contact_was_refused_in_the_previews_words(
+    client_for, operator_user
+):
+    """`skip_reason` said only "invalid"; the preview's `problem` said what was wrong."""
+    client = client_for(operator_user)
+    campaign = CampaignFactory()
+    client.post(f"/campaigns/{campaign.pk}/contacts",
+                {"file": SimpleUploadedFile("list.csv", b"number\n+31201234567\n12345\n")})
+
+    def download(path: str) -> list[dict]:
+        body = b"".join(client.get(path).streaming_content).decode()
+        return list(csv_module.DictReader(io.StringIO(body)))
+
+    preview = download(f"/campaigns/{campaign.pk}/preview?format=csv")
+    results = download(f"/campaigns/{campaign.pk}/results.csv")
+
+    assert [row["problem"] for row in results] == [row["problem"] for row in preview] == [
+        "", "12345 has no country code: write it in international format, e.g. "
+            "+31 20 123 4567, or set the campaign's default country."]
+    assert results[1]["skip_reason"] == "invalid"
+
+
 def test_the_results_file_has_the_uploaded_columns_after_its_own(client_for, viewer_user,
                                                                   with_columns):
     """Operators match results to their list by its columns, not by row number: each upload's
@@ -404,7 +444,8 @@ def test_results_of_a_campaign_without_contacts_still_name_their_columns(client_
 
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert lines == [
-        "contact,row,number,state,skip_reason,disposition,attempts,last_call,last_attempt_at"
+        "contact,row,number,state,skip_reason,problem,disposition,attempts,last_call,"
+        "last_attempt_at"
     ]
 
 
@@ -970,6 +1011,53 @@ def test_the_list_shows_each_campaigns_progress_as_its_board_words_it(client_for
     assert f'data-field="in-progress-{draft.pk}"' not in text
 
 
+def test_the_board_and_list_count_do_not_call_contacts_apart_from_the_start_as_the_preview(
+    client_for, viewer_user
+):
+    """A contact on a do-not-call list waited as "to call" until the scheduler reached it, so
+    the board's "of N contacts to call" started above the preview's count."""
+    campaign = CampaignFactory(name="Spring survey")
+    for e164 in ("+31201234567", "+31201234568", "+31201234569"):
+        ContactFactory(campaign=campaign, e164=e164, raw_number=e164)
+    ContactFactory(campaign=campaign, state="skipped", skip_reason="invalid", e164="")
+    SuppressionListFactory().numbers.create(e164="+31201234568")
+    client = client_for(viewer_user)
+
+    board = client.get(f"/campaigns/{campaign.pk}/board").content.decode()
+    listed = client.get("/campaigns/").content.decode()
+    preview = client.get(f"/campaigns/{campaign.pk}/preview").content.decode()
+
+    assert "<strong>2</strong> contacts will be called" in preview
+    assert ("of the 2 contacts to call; 1 will be skipped: on a do-not-call list; 1 skipped, "
+            "never called, and not counted") in board
+    assert ("of the 2 contacts to call; 1 will be skipped: on a do-not-call list; 1 skipped"
+            "</span>") in listed
+
+
+def test_the_contacts_table_says_a_waiting_contact_on_a_do_not_call_list_will_be_skipped(
+    client_for, viewer_user
+):
+    campaign = CampaignFactory()
+    listed, free = (ContactFactory(campaign=campaign, e164=e164, raw_number=e164)
+                    for e164 in ("+31201234568", "+31201234569"))
+    SuppressionListFactory().numbers.create(e164="+31201234568")
+    client = client_for(viewer_user)
+
+    page = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    table = re.sub(r"\s+", " ", client.get(f"/campaigns/{campaign.pk}/contact-table")
+                   .content.decode())
+
+    assert (f'data-field="state-{listed.pk}">Will be skipped: on a do-not-call list</td>'
+            in table)
+    assert f'data-field="state-{free.pk}">Waiting for its first call</td>' in table
+    # Removed from the list before its turn, it is called: the table's next poll says so.
+    SuppressedNumber.objects.all().delete()
+    poll = client.get(f"/campaigns/{campaign.pk}/contact-table",
+                      {"page_state": part_states(page)["contacts"]})
+    assert poll.status_code == 200
+    assert f'data-field="state-{listed.pk}">Waiting for its first call' in poll.content.decode()
+
+
 def list_reads(client, url: str) -> int:
     cache.clear()  # not the board's nor the list's shared reading: the list's own queries
     with CaptureQueriesContext(connection) as queries:
@@ -1177,8 +1265,8 @@ def test_a_poll_of_an_unchanged_campaigns_table_is_a_204_in_as_few_queries_for_m
     one = unchanged_poll()
     campaigns_calling(24)  # 34 campaigns on the page
 
-    # The session, its user and the policy; the page's count and rows; progress's two counts.
-    assert one == unchanged_poll() == 7
+    # The session, its user and the policy; the page's count and rows; progress's three counts.
+    assert one == unchanged_poll() == 8
 
 
 def test_a_poll_gets_the_new_table_when_progress_calls_in_progress_a_status_or_rows_change(
@@ -1255,13 +1343,13 @@ def test_an_unchanged_board_or_contacts_table_is_a_204_after_a_few_queries(
         return len(queries)
 
     # The session, its user and the policy; the campaign; the imports under way. The board's
-    # reading is shared for a second, and then read again the same (5 queries more).
+    # reading is shared for a second, and then read again the same (6 queries more).
     assert poll("board", "board") == 5
     # The session's three; the campaign; the page's rows and their attempts (the board's
     # reading has the count).
     assert poll("contact-table", "contacts") == 6
     cache.clear()  # a second later: the board's reading is read again, and is the same
-    assert poll("board", "board") == 10
+    assert poll("board", "board") == 11
 
 
 def test_the_board_is_sent_again_for_each_change_it_shows(client_for, viewer_user, calling):
@@ -1414,3 +1502,13 @@ def test_another_page_of_contacts_is_sent_and_its_pager_leaves_out_the_digest(
     assert second.status_code == 200
     text = second.content.decode()
     assert 'href="?page=1"' in text and "page_state=" not in text
+
+
+def test_the_forms_zone_is_called_a_time_zone_as_the_contacts_table_calls_it(
+    client_for, operator_user
+):
+    """The form said "Default timezone" beside the table's "Time zone": one word for one thing."""
+    page = client_for(operator_user).get("/campaigns/new").content.decode()
+
+    assert '<label for="id_default_timezone">Default time zone' in page
+    assert "timezone<" not in page.replace("id_default_timezone", "")

@@ -5,6 +5,9 @@ import html
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from campaigns.models import SuppressedNumber
 from portal.models import AuditEntry
@@ -90,6 +93,23 @@ def test_an_operator_adds_the_number_of_someone_who_phoned(client_for, operator_
     row = listed.numbers.get()
     assert (row.e164, row.source) == ("+31612345678", "upload")
     assert "Added on this page" in text(added)
+
+
+def test_numbers_uploaded_from_a_file_say_which_file_not_added_on_this_page(
+    client_for, operator_user
+):
+    listed = SuppressionListFactory()
+    client = client_for(operator_user)
+
+    uploaded = client.post(
+        page_of(listed),
+        {"file": SimpleUploadedFile("complaints.csv", b"number\n+31612345678\n", "text/csv")},
+        follow=True,
+    )
+
+    assert "Uploaded from complaints.csv" in text(uploaded)
+    assert "Added on this page" not in text(uploaded)
+    assert listed.numbers.get().filename == "complaints.csv"
 
 
 def test_a_number_listed_already_is_said_so_and_kept_once(client_for, operator_user):
@@ -242,3 +262,23 @@ def test_no_lists_yet_says_what_a_list_is_for_and_what_to_do(client_for, persona
     page = text(client_for(personas[role]).get("/campaigns/do-not-call/"))
 
     assert "No do-not-call lists yet" in page and says in page
+
+
+def test_the_lists_page_says_how_many_numbers_each_list_holds_in_one_query(
+    client_for, viewer_user
+):
+    client = client_for(viewer_user)
+    SuppressionListFactory(name="Registry")
+    client.get("/campaigns/do-not-call/")  # the session and user, read once
+    with CaptureQueriesContext(connection) as one:
+        client.get("/campaigns/do-not-call/")
+    for name in ("Complaints", "Opt-outs"):
+        listed = SuppressionListFactory(name=name)
+        for e164 in ("+31612345678", "+31612345679"):
+            SuppressedNumberFactory(suppression_list=listed, e164=e164)
+    with CaptureQueriesContext(connection) as many:
+        page = text(client.get("/campaigns/do-not-call/"))
+
+    assert re.search(r"Complaints</a></td>\s*<td>[^<]*</td>\s*<td[^>]*>2</td>", page), page
+    assert re.search(r"Registry</a></td>\s*<td>[^<]*</td>\s*<td[^>]*>0</td>", page)
+    assert len(many) == len(one)
