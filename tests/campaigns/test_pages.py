@@ -63,6 +63,16 @@ def campaign_form(application, calls_per_second: str, windows: dict, retries: di
     }
 
 
+def test_a_campaigns_page_says_it_is_a_campaign_in_its_title_and_heading(client_for,
+                                                                       viewer_user):
+    campaign = CampaignFactory(name="Spring")
+
+    page = client_for(viewer_user).get(f"/campaigns/{campaign.pk}/").content.decode()
+
+    assert "<title>Campaign Spring · Callboard</title>" in page
+    assert "<h1>Campaign Spring</h1>" in page
+
+
 def test_an_operator_creates_a_campaign_and_errors_name_the_field(
     client_for, operator_user, application
 ):
