@@ -725,7 +725,7 @@ def test_an_operator_copies_a_campaign_and_lands_on_the_copy(
     copy = Campaign.objects.get(name="Copy of Renewals")
     assert bare.redirect_chain == [(f"/campaigns/{copy.pk}/", 302)]
     shown = bare.content.decode()
-    assert "<h1>Copy of Renewals</h1>" in shown and "Draft" in shown
+    assert "<h1>Campaign Copy of Renewals</h1>" in shown and "Draft" in shown
     assert "Copied “Renewals” as this draft. Check its settings, then start it." in shown
     assert not copy.contacts.exists()
 
