@@ -258,9 +258,15 @@ class SuppressedNumberSerializer(serializers.ModelSerializer):
     call = serializers.PrimaryKeyRelatedField(
         read_only=True, allow_null=True, help_text="The call in which the callee opted out."
     )
+    filename = serializers.CharField(
+        read_only=True,
+        help_text="The file it was uploaded from on the list's page, which the page names; "
+        "empty when typed there, added through the API or by an opt-out, or added before "
+        "files were named.",
+    )
 
     class Meta:
         model = SuppressedNumber
-        fields = ["number", "source", "call", "created_at"]
+        fields = ["number", "source", "filename", "call", "created_at"]
         read_only_fields = fields
 

@@ -26,7 +26,8 @@ def documented(api, path: str, method: str, status: str) -> OAS30Validator:
 @pytest.fixture
 def listed():
     numbers = SuppressionListFactory()
-    SuppressedNumberFactory(suppression_list=numbers, e164="+31201234567")
+    SuppressedNumberFactory(suppression_list=numbers, e164="+31201234567",
+                            filename="complaints.csv")
     SuppressedNumberFactory(suppression_list=numbers, e164="+31612345678", source="opt_out",
                             call=CallFactory())
     SuppressedNumberFactory(suppression_list=numbers, e164="+12125551234", source="api")
@@ -44,7 +45,8 @@ def test_a_viewer_pages_through_a_lists_numbers_as_the_schema_documents(api_for,
     body = first.json()
     assert body["count"] == 3 and body["next"]
     assert [row["number"] for row in body["results"]] == ["+12125551234", "+31201234567"]
-    assert set(body["results"][0]) == {"number", "source", "call", "created_at"}
+    assert set(body["results"][0]) == {"number", "source", "filename", "call", "created_at"}
+    assert [row["filename"] for row in body["results"]] == ["", "complaints.csv"]
     documented(api, "/api/v1/suppression-lists/{id}/numbers", "get", "200").validate(body)
 
 
