@@ -10,7 +10,8 @@ checked, in one transaction holding the counters' rows, and is refused if the wi
 are taken: parallel attempts cannot all pass the limit, and nothing that fails later (the
 password hasher, the audit log) leaves an attempt uncounted. A right password gives its place
 back. Failures, locks and refused reset requests are audited; `manage.py login_unlock` (and a
-user's Unlock) lifts a lock early, the reset counts of the name's e-mail address with it.
+user's Unlock) lifts a lock early, the reset counts of the name's e-mail address with it; the
+user's page shows both (`password_reset_paused`).
 
 Password-reset requests take places the same way (`password_reset_begin`), in counters of their
 own so they never lock a sign-in: PASSWORD_RESETS_PER_EMAIL for one typed address, whether or
@@ -177,6 +178,24 @@ def usernames_locked_until(usernames: list[str]) -> dict[str, datetime]:
     keys = {_subject("username", name.strip().lower()).key: name for name in usernames}
     rows = SignInCounter.objects.filter(subject__in=keys, locked_until__gt=timezone.now())
     return {keys[row.subject]: row.locked_until for row in rows}
+
+
+@dataclass(frozen=True)
+class ResetPause:
+    until: datetime
+    requests: int  # the links asked for in the window, which used up its places
+
+
+def password_reset_paused(email: str) -> ResetPause | None:
+    """Whether reset links for this e-mail address are refused now, its window's places taken:
+    what a user's page shows, as it shows a sign-in lock, so an admin knows to Unlock."""
+    if not email.strip():
+        return None
+    row = SignInCounter.objects.filter(
+        subject=_subject("reset-email", email.strip().lower()).key,
+        window_ends__gt=timezone.now(), attempts__gte=settings.PASSWORD_RESETS_PER_EMAIL,
+    ).first()
+    return ResetPause(row.window_ends, row.attempts) if row else None
 
 
 def sign_in_counters_forget_expired() -> int:

@@ -1,4 +1,5 @@
-"""The Users page shows who is locked out and until when; an admin lifts the lock (audited)."""
+"""The Users page shows who is locked out and until when, a user's page whose reset links are
+paused too; an admin lifts the lock and the pause (audited)."""
 
 from io import StringIO
 
@@ -9,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from portal.models import AuditEntry
+from portal.models import AuditEntry, SignInCounter
+from portal.templatetags.formats import moment
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +40,26 @@ def test_unlocking_a_user_lets_them_ask_for_a_reset_link_again(
     assert "operator can sign in and ask for a password reset link again." in page
     assert ask_for_reset_links(operator_user.email.upper(), 1) == [302]
     assert len(mailoutbox) == 3
+
+
+def test_a_users_page_shows_their_reset_links_paused_and_offers_unlock(
+    client_for, admin_user, operator_user, settings, mailoutbox
+):
+    """Only a sign-in lock showed there: an admin could not see the pause, nor lift it."""
+    settings.PASSWORD_RESETS_PER_EMAIL = 2
+    ask_for_reset_links(operator_user.email, 3)
+    admin = client_for(admin_user)
+    user_page, unlock = (reverse(name, args=[operator_user.pk])
+                         for name in ("user_edit", "user_unlock"))
+    until = SignInCounter.objects.get(subject__startswith="reset-email:").window_ends
+
+    paused = admin.get(user_page).content.decode()
+
+    assert f"Paused</span> until {moment(until)} after 2 requests" in paused
+    assert unlock in paused and "Locked</span>" not in paused
+    admin.post(unlock)
+    lifted = admin.get(user_page).content.decode()
+    assert "Not paused" in lifted and unlock not in lifted
 
 
 def test_the_api_and_the_command_lift_the_reset_limit_too(
