@@ -16,7 +16,6 @@ from django.db.models import (
     Case,
     CharField,
     Count,
-    Exists,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -45,7 +44,7 @@ from campaigns.models import (
     SkipReason,
     SuppressionList,
 )
-from campaigns.services.suppression import suppressed_for
+from campaigns.services.suppression import on_do_not_call
 
 WILL_CALL = "will_call"
 
@@ -90,8 +89,7 @@ def campaign_preview(*, campaign: Campaign, now: datetime | None = None) -> Prev
     verdicts = [
         When(~Q(skip_reason=""), then=F("skip_reason")),
         When(
-            Exists(suppressed_for(campaign.account_id).filter(e164=OuterRef("e164"))),
-            then=Value(SkipReason.SUPPRESSED),
+            on_do_not_call(campaign.account_id), then=Value(SkipReason.SUPPRESSED),
         ),
     ]
     never = _zone_sets_never_open(campaign, contacts.filter(skip_reason=""), begin)
@@ -114,11 +112,6 @@ def campaign_preview(*, campaign: Campaign, now: datetime | None = None) -> Prev
 # A contact in these states is called when its turn comes, unless its number is then on a
 # do-not-call list (checked before every dial).
 WAITING = (ContactState.PENDING, ContactState.RETRY)
-
-
-def _on_do_not_call(account_id: int | OuterRef) -> Exists:
-    """Whether a contact's number is on a do-not-call list of `account_id` now."""
-    return Exists(suppressed_for(account_id).filter(e164=OuterRef("e164")))
 
 
 class Progress:
@@ -357,7 +350,7 @@ def _progress_read(ids: list[int]) -> dict[int, ListProgress]:
         read[campaign_id].in_progress = calls
     for campaign_id, listed in (
         Contact.objects.filter(campaign_id__in=ids, state__in=WAITING)
-        .filter(_on_do_not_call(OuterRef("campaign__account_id")))
+        .filter(on_do_not_call(OuterRef("campaign__account_id")))
         .order_by().values_list("campaign_id").annotate(n=Count("id"))
     ):
         read[campaign_id].do_not_call = listed
@@ -415,7 +408,7 @@ def _board_read(campaign: Campaign, now: datetime) -> Board:
         attempts=attempts_made,
         in_progress=attempts.filter(status=AttemptStatus.PLACED).count(),
         do_not_call=campaign.contacts.filter(state__in=WAITING)
-        .filter(_on_do_not_call(campaign.account_id)).order_by().count(),
+        .filter(on_do_not_call(campaign.account_id)).order_by().count(),
         next_retries=list(
             campaign.contacts.filter(state=ContactState.RETRY).order_by("next_attempt_at")[:10]
         ),
@@ -468,7 +461,7 @@ def campaign_contacts_table(*, campaign: Campaign) -> QuerySet[Contact]:
     return (
         campaign.contacts.only(*TABLE_CONTACT_FIELDS)
         .annotate(on_do_not_call=ExpressionWrapper(
-            Q(state__in=WAITING) & _on_do_not_call(campaign.account_id),
+            Q(state__in=WAITING) & on_do_not_call(campaign.account_id),
             output_field=BooleanField()))
         .prefetch_related(Prefetch("attempts", queryset=attempts, to_attr="table_attempts"))
         .order_by("id")

@@ -23,9 +23,7 @@ from django.db.models import (
     Case,
     CharField,
     DateTimeField,
-    Exists,
     F,
-    OuterRef,
     Q,
     Value,
     When,
@@ -45,7 +43,7 @@ from campaigns.models import (
 )
 from campaigns.selectors import campaign_board_forget, campaigns_forget_on_commit
 from campaigns.services.idempotency import made_with_key, save_once
-from campaigns.services.suppression import suppressed_for
+from campaigns.services.suppression import on_do_not_call
 from campaigns.services.uploads import delimiter_of
 from portal.services import Actor, StateConflict, audit_record
 from voiceapps import phone
@@ -390,7 +388,7 @@ def contacts_copy(campaign: Campaign, into: Campaign) -> int:
     and written back took 14 s, too long for the request that asks."""
     now = timezone.now()
     kept = Q(skip_reason__in=KEPT_SKIPS)
-    listed = Exists(suppressed_for(campaign.account_id).filter(e164=OuterRef("e164")))
+    listed = on_do_not_call(campaign.account_id)
     made = {
         "campaign": Value(into.pk),
         **{name: F(name) for name in COPIED_FIELDS},

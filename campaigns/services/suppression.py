@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from calls.models import Call, Direction
 from campaigns.models import Attempt, SuppressedNumber, SuppressionList
@@ -22,11 +22,17 @@ from voiceapps.models import ProviderAccount
 NUMBER_FIELD = "numbers"
 
 
-def suppressed_for(account_id: int) -> QuerySet[SuppressedNumber]:
+def suppressed_for(account_id: int | OuterRef) -> QuerySet[SuppressedNumber]:
     """Every number of the lists that apply to the account: its own and the global ones."""
     return SuppressedNumber.objects.filter(
         Q(suppression_list__account_id=account_id) | Q(suppression_list__account__isnull=True)
     )
+
+
+def on_do_not_call(account_id: int | OuterRef) -> Exists:
+    """Whether a contact's number (its `e164`, in an annotation or a filter over contacts) is
+    on a do-not-call list that applies to `account_id` now."""
+    return Exists(suppressed_for(account_id).filter(e164=OuterRef("e164")))
 
 
 def suppressed_among(account_id: int, numbers: Iterable[str]) -> set[str]:
