@@ -15,6 +15,7 @@ ignore it (`Provider.ACTION_NOTES`): then it is recorded as requested, and no st
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from voiceapps.models import NccoDocument, NccoVersion
 from voiceapps.ncco import render_ncco, validate_ncco
 from voiceapps.ncco.services import call_values, ncco_render_version
 from voiceapps.ncco.validator import TALK_TEXT_LIMIT
-from voiceapps.providers.base import Provider, ProviderError
+from voiceapps.providers.base import Playback, Provider, ProviderError
 
 # Every action, in the order the page offers them, with what a person calls it.
 ACTIONS: dict[str, str] = {
@@ -58,6 +59,8 @@ ACTIONS: dict[str, str] = {
     "listen_silence": "Silence the audio stream",
     "listen_resume": "Resume the audio stream",
 }
+# The actions that start or stop speech and audio (_playing).
+PLAYBACK_ACTIONS = ("talk", "talk_stop", "stream", "stream_stop")
 # What the operator sees once the provider said yes.
 DONE = {
     "hangup": "Hang-up sent",
@@ -197,6 +200,7 @@ class _Plan:
 
     send: Callable[[Provider], None]
     sent: dict[str, Any]
+    playback: str = ""  # the name of the speech or audio it starts (Playback.name)
 
 
 def _int_in(errors: dict, name: str, value: Any, bounds: tuple[int, int]) -> int | None:
@@ -375,8 +379,26 @@ def _plan_prompt(call: Call, provider: type[Provider], params: Mapping[str, Any]
                        in provider.talk_option_problems(options).items()})
     if errors:
         raise ValidationError(errors)
-    return _Plan(lambda p: getattr(p, start)(_app(call), call.provider_call_id, value, **options),
-                 {name: value, **options})
+    playback = Playback(secrets.token_hex(4), _playing(call))
+    return _Plan(lambda p: getattr(p, start)(_app(call), call.provider_call_id, value,
+                                             playback=playback, **options),
+                 {name: value, **options}, playback.name)
+
+
+def _playing(call: Call) -> tuple[str, ...]:
+    """The names of the speech and audio Callboard started on `call` that may still play,
+    oldest first: the last one the provider accepted, and every later one (refused, it may
+    have got as far as starting), unless a stop was accepted after them."""
+    names = []
+    events = (CallEvent.objects.filter(call=call, source="control", kind="control",
+                                       raw_status__in=PLAYBACK_ACTIONS)
+              .order_by("-received_at", "-pk").values_list("raw_status", "payload"))
+    for action, payload in events.iterator():
+        if payload.get("playback") and action in ("talk", "stream"):
+            names.append(payload["playback"])
+        if payload.get("outcome") == "accepted":
+            break
+    return tuple(reversed(names))
 
 
 def _plan_dtmf(call: Call, provider: type[Provider], params: Mapping[str, Any]) -> _Plan:
@@ -406,7 +428,9 @@ def _plan(call: Call, provider: type[Provider], action: str, params: Mapping[str
                                for name in sorted(params)})
     if action in ("talk_stop", "stream_stop"):
         stop = "stop_talk" if action == "talk_stop" else "stop_stream"
-        return _Plan(lambda p: getattr(p, stop)(_app(call), call.provider_call_id), {})
+        playback = Playback(earlier=_playing(call))
+        return _Plan(lambda p: getattr(p, stop)(_app(call), call.provider_call_id,
+                                                playback=playback), {})
     if action == "hangup" and call.status != CallStatus.ANSWERED:
         # Voice Gateway cancels a call that is not answered yet with another status.
         return _Plan(lambda p: p.update_call(_app(call), call.provider_call_id, action,
@@ -447,6 +471,11 @@ def _send(call: Call, plan: _Plan) -> tuple[int, ProviderError | None]:
                 return attempts, error
         time.sleep(pause)
         attempts += 1
+
+
+def _named(plan: _Plan) -> dict[str, str]:
+    """The playback's name for the control event, which `_playing` reads back."""
+    return {"playback": plan.playback} if plan.playback else {}
 
 
 def transferred_documents(call_id: int) -> set[int]:
@@ -499,13 +528,13 @@ def call_control(*, actor: Actor, call: Call, action: str, **params: Any) -> Cal
         field, value = (None, None) if may_ignore(provider, action) else TOGGLES.get(
             action, (None, None))
         return _record(actor=actor, call=call, action=action, sent_at=sent_at, payload={
-            "sent": plan.sent, "outcome": "accepted", "attempts": attempts},
+            "sent": plan.sent, **_named(plan), "outcome": "accepted", "attempts": attempts},
             changes={field: value} if field else None)
     sentence = error.message
     if error.trace_id:
         sentence += f" (provider trace id {error.trace_id})"
     _record(actor=actor, call=call, action=action, sent_at=sent_at, payload={
-        "sent": plan.sent, "outcome": "refused", "attempts": attempts,
+        "sent": plan.sent, **_named(plan), "outcome": "refused", "attempts": attempts,
         "http_status": error.status, "error": sentence})
     raise ControlFailed(f"{provider.label} refused to {ACTIONS[action].lower()}: {sentence}",
                         error)

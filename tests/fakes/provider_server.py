@@ -329,12 +329,10 @@ def _jambonz_update_call(seen: SeenRequest, fake: FakeProvider) -> Reply | None:
     if refusal:
         return Reply(400, {"msg": refusal})
     if body.get("dub"):
-        tracks: set[str] = set()
+        dubs = _JambonzDubs()
         for earlier in seen.earlier:
-            previous = _json_object(earlier).get("dub")
-            if previous:
-                _jambonz_dub(tracks, previous)
-        seen.server_effect = _jambonz_dub(tracks, body["dub"])
+            dubs.apply(_json_object(earlier).get("dub"))
+        seen.server_effect = dubs.apply(body["dub"])
     elif body.get("whisper"):
         seen.server_effect = _jambonz_whisper(body["whisper"])
     elif body.get("mute_status"):
@@ -364,27 +362,81 @@ def _jambonz_whisper(whisper: object) -> str:
     return "plays " + ", ".join(names) + " only during a dial or listen verb, else ignored"
 
 
-def _jambonz_dub(tracks: set[str], dub: object) -> str:
-    """What the feature server's dub (call-session.js _lccDub, lib/tasks/dub.js) and
-    FreeSWITCH's mod_dub do with one dub, changing the call's `tracks` as they do: a second
-    track of a name, a third track, or a play on no track fails, logged only."""
-    problems = verb_problems([{"dub": dub}])
-    if problems or not isinstance(dub, dict):
-        return "ignored: the dub breaks jambonz's specification: " + "; ".join(
-            f"{path}: {sentence}" for path, sentence in problems)
-    action, track = dub["action"], dub["track"]
-    sound = next((key for key in ("play", "say") if dub.get(key)), "")
-    if action == "addTrack":
-        if track in tracks or len(tracks) >= MAX_DUB_TRACKS:
-            return f"ignored: mod_dub cannot add track {track} (it exists, or two do)"
-        tracks.add(track)
-        return f"plays {sound} on track {track}" if sound else f"adds track {track}"
-    if track not in tracks:
-        return f"ignored: no track {track}"
-    if action == "removeTrack":
-        tracks.discard(track)
-        return f"removes track {track}"
-    return f"{action} on track {track}"
+class _JambonzDubs:
+    """A call's dub tracks as the feature server's dub (call-session.js _lccDub,
+    lib/tasks/dub.js) and FreeSWITCH's mod_dub (dub_glue.cpp, track.cpp) keep them, and what
+    they queue: a second track of a name, a third track, or a play on no track fails, logged
+    only. An addTrack's `say` is synthesized after the track is added (TaskDub._addTrack, then
+    _sayOnTrack awaits the speech vendor) and then played on the track *of that name*: here
+    the synthesis takes longer than Callboard's next addTrack on the call (speaking again
+    within a second), the case that lets an earlier text land on a later track."""
+
+    def __init__(self) -> None:
+        self.tracks: dict[str, list[str]] = {}  # name -> the sounds queued on it, in order
+        self.synthesizing: list[tuple[str, str]] = []  # (track, text)
+        self.heard: list[tuple[str, str]] = []  # (track, sound), in the order queued
+
+    def apply(self, dub: object) -> str:
+        if dub is None:
+            return ""
+        problems = verb_problems([{"dub": dub}])
+        if problems or not isinstance(dub, dict):
+            return "ignored: the dub breaks jambonz's specification: " + "; ".join(
+                f"{path}: {sentence}" for path, sentence in problems)
+        action, track = dub["action"], dub["track"]
+        if action == "addTrack":
+            if track in self.tracks or len(self.tracks) >= MAX_DUB_TRACKS:
+                return f"ignored: mod_dub cannot add track {track} (it exists, or two do)"
+            self.tracks[track] = []
+            waiting = len(self.synthesizing)
+            effect = self._add(track, dub)
+            landed = self.synthesized(before=waiting)
+            return "; ".join([effect, *landed])
+        if track not in self.tracks:
+            return f"ignored: no track {track}"
+        if action == "removeTrack":
+            del self.tracks[track]
+            return f"removes track {track}"
+        return f"{action} on track {track}"
+
+    def _add(self, track: str, dub: dict) -> str:
+        if dub.get("play"):
+            self._queue(track, dub["play"])
+            return f"plays play on track {track}"
+        if dub.get("say"):
+            say = dub["say"]
+            self.synthesizing.append((track, say["text"] if isinstance(say, dict) else say))
+            return f"adds track {track}, synthesizing its say"
+        return f"adds track {track}"
+
+    def synthesized(self, before: int | None = None) -> list[str]:
+        """The first `before` syntheses (all by default) end: each plays on the track it was
+        asked for, if that track is there."""
+        done = self.synthesizing[:before]
+        self.synthesizing = self.synthesizing[len(done):]
+        effects = []
+        for track, text in done:
+            if track in self.tracks:
+                self._queue(track, text)
+                effects.append(f"the say {text!r} synthesized for track {track} plays on it")
+            else:
+                effects.append(f"the say {text!r} synthesized for track {track} finds no "
+                               "such track")
+        return effects
+
+    def _queue(self, track: str, sound: str) -> None:
+        self.tracks[track].append(sound)
+        self.heard.append((track, sound))
+
+
+def jambonz_heard(requests: Iterable[SeenRequest]) -> list[tuple[str, str]]:
+    """What the dubs among one call's `requests` play, in order, once every synthesis has
+    ended: (track, the say's text or the play's URL)."""
+    dubs = _JambonzDubs()
+    for request in requests:
+        dubs.apply(_json_object(request).get("dub"))
+    dubs.synthesized()
+    return dubs.heard
 
 
 Problems = Callable[[Any], list[dict[str, str]]]

@@ -152,6 +152,20 @@ class CallRequest:
 
 
 @dataclass(frozen=True)
+class Playback:
+    """Callboard's names for the speech and audio it plays into one call: `name` for what a
+    start plays (unique on the call), `earlier` for what earlier starts played that may still
+    be playing, oldest first. A provider that replaces or stops what it plays by itself
+    (Vonage) needs neither; Voice Gateway names a dub track after each (voicegateway.py)."""
+
+    name: str = ""
+    earlier: tuple[str, ...] = ()
+
+
+NO_PLAYBACK = Playback()
+
+
+@dataclass(frozen=True)
 class CallCreated:
     """The provider accepted a call."""
 
@@ -589,23 +603,27 @@ class Provider(abc.ABC):
 
     @abc.abstractmethod
     def start_talk(
-        self, app: ApplicationConfig, provider_call_id: str, text: str, **params: Any
+        self, app: ApplicationConfig, provider_call_id: str, text: str, *,
+        playback: Playback = NO_PLAYBACK, **params: Any
     ) -> None:
-        """Speak text into the live call."""
+        """Speak text into the live call, instead of what `playback.earlier` plays."""
 
     @abc.abstractmethod
-    def stop_talk(self, app: ApplicationConfig, provider_call_id: str) -> None:
-        """Stop speaking."""
+    def stop_talk(self, app: ApplicationConfig, provider_call_id: str, *,
+                  playback: Playback = NO_PLAYBACK) -> None:
+        """Stop speaking (what `playback.earlier` plays)."""
 
     @abc.abstractmethod
     def start_stream(
-        self, app: ApplicationConfig, provider_call_id: str, stream_url: str, **params: Any
+        self, app: ApplicationConfig, provider_call_id: str, stream_url: str, *,
+        playback: Playback = NO_PLAYBACK, **params: Any
     ) -> None:
-        """Play an audio file into the live call."""
+        """Play an audio file into the live call, instead of what `playback.earlier` plays."""
 
     @abc.abstractmethod
-    def stop_stream(self, app: ApplicationConfig, provider_call_id: str) -> None:
-        """Stop playing audio."""
+    def stop_stream(self, app: ApplicationConfig, provider_call_id: str, *,
+                    playback: Playback = NO_PLAYBACK) -> None:
+        """Stop playing audio (what `playback.earlier` plays)."""
 
     @abc.abstractmethod
     def send_dtmf(self, app: ApplicationConfig, provider_call_id: str, digits: str) -> None:

@@ -15,11 +15,13 @@ from decimal import Decimal
 from typing import IO, Any
 
 from voiceapps.providers.base import (
+    NO_PLAYBACK,
     WEBHOOKS_NAMED_HOOKS,
     ApplicationConfig,
     CallCreated,
     CallRequest,
     ParsedEvent,
+    Playback,
     Provider,
     ProviderCallStatus,
     ProviderError,
@@ -72,7 +74,7 @@ SIGNATURE_TOLERANCE = 300  # seconds, as jambonz's reference verifiers
 MAX_SIGNED_TIME = 253_402_300_799
 # The feature server's 422 for a live-call update to a call that has ended (update-call.js).
 SESSION_GONE = "call session is gone"
-# The dub track Callboard plays speech and audio on (mod_dub keeps at most two per call).
+# The start of the name of each dub track Callboard plays speech or audio on (_track).
 DUB_TRACK = "callboard"
 # Checking an NCCO before any account exists: results then go to a hook somewhere.
 _SOME_HOOK = "https://hook.invalid/action"
@@ -139,7 +141,7 @@ class VoiceGatewayProvider(Provider):
                         "applies it only while an audio stream is running (a connect to a "
                         "WebSocket)"),
     }
-    # Speech and audio play on one dub track (_play): a new one, or a stop, ends the last.
+    # Speech and audio play on a dub track each (_play): a new one, or a stop, ends the last.
     MEDIA_ACTIONS = frozenset({"talk", "talk_stop", "stream", "stream_stop", "dtmf"})
     # No `loop`: a dub loops forever or plays once (a boolean), not a count. A language goes
     # with its voice (talk_option_problems).
@@ -336,31 +338,40 @@ class VoiceGatewayProvider(Provider):
             self._update(provider_call_id, {"listen_status": action.removeprefix("listen_")})
 
     def _play(self, provider_call_id: str, sound: dict[str, Any], params: Mapping[str, Any],
-              allowed: frozenset[str], what: str) -> None:
-        """Play `sound` (a dub's `say` or `play`) into the call on Callboard's track.
+              allowed: frozenset[str], what: str, playback: Playback) -> None:
+        """Play `sound` (a dub's `say` or `play`) into the call on a track of its own.
 
         Not a whisper: the feature server whispers only while the call runs a dial or listen
         verb and silently ignores it otherwise (call-session.js, _lccWhisper), which is most of
         a call. A dub track is mixed into the call's audio whatever verb runs (_lccDub,
-        lib/tasks/dub.js). mod_dub refuses to add a track that exists, so the previous one is
-        removed first: the new sound replaces whatever Callboard still plays.
+        lib/tasks/dub.js). The earlier tracks are removed first (mod_dub keeps two at most):
+        the new sound replaces whatever Callboard still plays. A track of its own, since a
+        say is synthesized after its track is added and then played on the track of its name
+        (TaskDub._sayOnTrack): an earlier text still being synthesized finds its track gone
+        instead of playing on the new one.
         """
         unknown = sorted(set(params) - allowed)
         if unknown:
             raise ProviderError(f"{self.label} {what} does not take {', '.join(unknown)}.")
-        dub = {"action": "addTrack", "track": DUB_TRACK, **sound}
+        if not playback.name:
+            raise ValueError("Voice Gateway plays each sound on a track named after it.")
+        dub = {"action": "addTrack", "track": _track(playback.name), **sound}
         refusal = verbs_refusal([{"verb": "dub", **dub}], "the dub verb")
         if refusal:
             raise refusal
-        self._stop_track(provider_call_id)
+        self._stop_tracks(provider_call_id, playback)
         self._update(provider_call_id, {"dub": dub})
 
-    def _stop_track(self, provider_call_id: str) -> None:
-        # Removing a track that is not there is logged by the feature server, answered 202.
-        self._update(provider_call_id, {"dub": {"action": "removeTrack", "track": DUB_TRACK}})
+    def _stop_tracks(self, provider_call_id: str, playback: Playback) -> None:
+        # Removing a track that is not there (one whose start was refused before it was
+        # added, one already stopped) is logged by the feature server, answered 202.
+        for name in playback.earlier:
+            self._update(provider_call_id,
+                         {"dub": {"action": "removeTrack", "track": _track(name)}})
 
     def start_talk(
-        self, app: ApplicationConfig, provider_call_id: str, text: str, **params: Any
+        self, app: ApplicationConfig, provider_call_id: str, text: str, *,
+        playback: Playback = NO_PLAYBACK, **params: Any
     ) -> None:
         problems = self.talk_option_problems(params)
         if problems:
@@ -375,19 +386,22 @@ class VoiceGatewayProvider(Provider):
             say = {"text": text, "synthesizer": {
                 "vendor": DEFAULT_VENDOR, "language": params["language"],
                 "voice": params["voice"]}}
-        self._play(provider_call_id, {"say": say}, params, self.TALK_PARAMS, "speech")
+        self._play(provider_call_id, {"say": say}, params, self.TALK_PARAMS, "speech", playback)
 
-    def stop_talk(self, app: ApplicationConfig, provider_call_id: str) -> None:
-        self._stop_track(provider_call_id)
+    def stop_talk(self, app: ApplicationConfig, provider_call_id: str, *,
+                  playback: Playback = NO_PLAYBACK) -> None:
+        self._stop_tracks(provider_call_id, playback)
 
     def start_stream(
-        self, app: ApplicationConfig, provider_call_id: str, stream_url: str, **params: Any
+        self, app: ApplicationConfig, provider_call_id: str, stream_url: str, *,
+        playback: Playback = NO_PLAYBACK, **params: Any
     ) -> None:
         self._play(provider_call_id, {"play": stream_url}, params, self.STREAM_PARAMS,
-                   "audio")
+                   "audio", playback)
 
-    def stop_stream(self, app: ApplicationConfig, provider_call_id: str) -> None:
-        self._stop_track(provider_call_id)
+    def stop_stream(self, app: ApplicationConfig, provider_call_id: str, *,
+                    playback: Playback = NO_PLAYBACK) -> None:
+        self._stop_tracks(provider_call_id, playback)
 
     def send_dtmf(self, app: ApplicationConfig, provider_call_id: str, digits: str) -> None:
         # The feature server sends one SIP INFO per request, whose Signal is a single digit.
@@ -633,6 +647,11 @@ class VoiceGatewayProvider(Provider):
                 **common,
             )
         return ParsedEvent(kind="unknown", raw_status=call_status, **common)
+
+
+def _track(name: str) -> str:
+    """The dub track a playback plays on: one of its own (_play)."""
+    return f"{DUB_TRACK}-{name}"
 
 
 def _session_gone(error: ProviderError) -> bool:

@@ -27,11 +27,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from voiceapps.providers.base import (
+    NO_PLAYBACK,
     WEBHOOKS_EVENT_URL,
     ApplicationConfig,
     CallCreated,
     CallRequest,
     ParsedEvent,
+    Playback,
     Provider,
     ProviderCallStatus,
     ProviderError,
@@ -385,18 +387,22 @@ class VonageProvider(Provider):
         self._control(app, "PUT", f"/{provider_call_id}", body)
 
     def start_talk(
-        self, app: ApplicationConfig, provider_call_id: str, text: str, **params: Any
+        self, app: ApplicationConfig, provider_call_id: str, text: str, *,
+        playback: Playback = NO_PLAYBACK, **params: Any
     ) -> None:
+        # Vonage replaces what it speaks into a call, and stops it, by itself: no names.
         _refuse_params(self.label, "talk", params, self.TALK_PARAMS)
         if "level" in params:
             params["level"] = str(params["level"])  # Vonage wants "-1".."1" as a string
         self._control(app, "PUT", f"/{provider_call_id}/talk", {"text": text, **params})
 
-    def stop_talk(self, app: ApplicationConfig, provider_call_id: str) -> None:
+    def stop_talk(self, app: ApplicationConfig, provider_call_id: str, *,
+                  playback: Playback = NO_PLAYBACK) -> None:
         self._control(app, "DELETE", f"/{provider_call_id}/talk")
 
     def start_stream(
-        self, app: ApplicationConfig, provider_call_id: str, stream_url: str, **params: Any
+        self, app: ApplicationConfig, provider_call_id: str, stream_url: str, *,
+        playback: Playback = NO_PLAYBACK, **params: Any
     ) -> None:
         _refuse_params(self.label, "stream", params, self.STREAM_PARAMS)
         if "level" in params:
@@ -404,7 +410,8 @@ class VonageProvider(Provider):
         body = {"stream_url": [stream_url], **params}
         self._control(app, "PUT", f"/{provider_call_id}/stream", body)
 
-    def stop_stream(self, app: ApplicationConfig, provider_call_id: str) -> None:
+    def stop_stream(self, app: ApplicationConfig, provider_call_id: str, *,
+                    playback: Playback = NO_PLAYBACK) -> None:
         self._control(app, "DELETE", f"/{provider_call_id}/stream")
 
     def send_dtmf(self, app: ApplicationConfig, provider_call_id: str, digits: str) -> None:

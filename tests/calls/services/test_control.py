@@ -17,11 +17,11 @@ from portal.services import SYSTEM, Actor
 from tests.calls.controlling import bodies, call_path, control_events, live_call
 from tests.calls.placing import TO, kpn_setup, voicegateway_setup, vonage_setup
 from tests.factories import CallEventFactory, NccoVersionFactory
+from tests.fakes.provider_server import jambonz_heard
 
 pytestmark = pytest.mark.django_db
 
 VONAGE_LIKE = ["vonage", "kpn", "sandbox"]
-REMOVE_TRACK = {"dub": {"action": "removeTrack", "track": "callboard"}}
 
 
 def setup_for(fake_provider, kind: str):
@@ -233,17 +233,19 @@ def test_voice_gateway_operations(fake_provider, operator):
         control.call_control(actor=operator, call=call, action=action, **params)
 
     sent = bodies(setup, call)
+    said, played = (event.payload["playback"] for event in control_events(call)
+                    if event.raw_status in ("talk", "stream"))
+    assert said != played
     assert all(len(body) == 1 for body in sent)  # jambonz: one operation per request
     assert sent == [
         {"mute_status": "mute"},
         {"mute_status": "unmute"},
         {"call_hook": {"url": "https://flows.example/vg", "method": "POST"}},
-        REMOVE_TRACK,
-        {"dub": {"action": "addTrack", "track": "callboard", "say": {
+        {"dub": {"action": "addTrack", "track": f"callboard-{said}", "say": {
             "text": "Please hold", "synthesizer": {
                 "vendor": "default", "language": "de-DE", "voice": "de-DE-Standard-A"}}}},
-        REMOVE_TRACK,
-        {"dub": {"action": "addTrack", "track": "callboard",
+        {"dub": {"action": "removeTrack", "track": f"callboard-{said}"}},
+        {"dub": {"action": "addTrack", "track": f"callboard-{played}",
                  "play": "https://audio.example/beep.wav"}},
         {"dtmf": {"digit": "1"}},
         {"dtmf": {"digit": "#"}},
@@ -251,10 +253,8 @@ def test_voice_gateway_operations(fake_provider, operator):
         {"listen_status": "silence"},
         {"listen_status": "resume"},
     ]
-    played = [request.server_effect
-              for request in setup.fake.requests_to("PUT", call_path(setup, call))
-              if request.json().get("dub", {}).get("action") == "addTrack"]
-    assert played == ["plays say on track callboard", "plays play on track callboard"]
+    heard = jambonz_heard(setup.fake.requests_to("PUT", call_path(setup, call)))
+    assert heard == [(f"callboard-{played}", "https://audio.example/beep.wav")]
 
 
 @pytest.mark.parametrize("action", ["talk_stop", "stream_stop"])
@@ -263,10 +263,55 @@ def test_voice_gateway_stops_what_callboard_plays(fake_provider, operator, actio
     call = live_call(setup)
     control.call_control(actor=operator, call=call, action="stream",
                          stream_url="https://audio.example/hold.mp3")
+    playing = control_events(call)[0].payload["playback"]
 
     control.call_control(actor=operator, call=call, action=action)
+    control.call_control(actor=operator, call=call, action=action)
 
-    assert bodies(setup, call)[-1] == REMOVE_TRACK
+    # The second stop has nothing left to stop.
+    assert bodies(setup, call)[1:] == [
+        {"dub": {"action": "removeTrack", "track": f"callboard-{playing}"}}]
+
+
+def test_voice_gateway_removes_the_track_of_a_refused_play_too(fake_provider, operator):
+    """A play refused after its removal was answered may have got as far as adding its track
+    (a lost answer): the next one removes it as well as the last accepted one's."""
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup)
+    control.call_control(actor=operator, call=call, action="talk", text="Please hold")
+    setup.fake.reply("PUT", call_path(setup, call), 202, "Accepted")
+    setup.fake.reply("PUT", call_path(setup, call), 500, "Internal Server Error")
+    with pytest.raises(control.ControlFailed):
+        control.call_control(actor=operator, call=call, action="talk", text="One moment")
+    first, refused = (event.payload["playback"] for event in control_events(call))
+
+    control.call_control(actor=operator, call=call, action="talk_stop")
+
+    assert bodies(setup, call)[-2:] == [
+        {"dub": {"action": "removeTrack", "track": f"callboard-{first}"}},
+        {"dub": {"action": "removeTrack", "track": f"callboard-{refused}"}}]
+
+
+@pytest.mark.parametrize(("second", "params", "heard"), [
+    ("talk", {"text": "Still there?"}, ["Still there?"]),
+    ("stream", {"stream_url": "https://audio.example/beep.wav"},
+     ["https://audio.example/beep.wav"]),
+    ("talk_stop", {}, []),
+])
+def test_voice_gateway_plays_only_the_newest_of_two_quick_requests(fake_provider, operator,
+                                                                   second, params, heard):
+    """The feature server synthesizes a say after adding its track and plays it on the track
+    of that name (lib/tasks/dub.js _addTrack, _sayOnTrack): a text still being synthesized
+    when the next request arrives landed on the next track when it had the same name, so both
+    were heard (or the newer first). Each play has a track of its own."""
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup)
+    control.call_control(actor=operator, call=call, action="talk", text="Please hold")
+
+    control.call_control(actor=operator, call=call, action=second, **params)
+
+    played = jambonz_heard(setup.fake.requests_to("PUT", call_path(setup, call)))
+    assert [sound for _, sound in played] == heard
 
 
 VOICE_NEEDED = ("Give the voice that speaks this language too (such as de-DE-Standard-A): "
@@ -303,19 +348,24 @@ def test_voice_gateway_speaks_a_language_only_with_its_voice(fake_provider, oper
 def test_voice_gateway_adds_the_track_only_once_its_removal_was_answered(fake_provider,
                                                                          operator, action,
                                                                          params):
-    """A play is two updates, in order: the feature server starts each update's FreeSWITCH
-    command before its 202 leaves (docs/voice-gateway.md, "Speech and audio: two requests in
-    order"), so addTrack is sent only after removeTrack's answer, and never after a refusal:
-    the previous sound then plays on and the operator reads the gateway's words."""
+    """A play after another is two updates, in order: the feature server starts each
+    update's FreeSWITCH command before its 202 leaves (docs/voice-gateway.md, "Speech and
+    audio: two requests in order"), so addTrack is sent only after removeTrack's answer, and
+    never after a refusal: the previous sound then plays on and the operator reads the
+    gateway's words."""
     setup = voicegateway_setup(fake_provider)
     call = live_call(setup)
+    control.call_control(actor=operator, call=call, action="stream",
+                         stream_url="https://audio.example/hold.mp3")
+    playing = control_events(call)[0].payload["playback"]
     setup.fake.reply("PUT", call_path(setup, call), 400, {"msg": "no valid options"})
 
     with pytest.raises(control.ControlFailed, match="no valid options"):
         control.call_control(actor=operator, call=call, action=action, **params)
 
-    assert bodies(setup, call) == [REMOVE_TRACK]
-    assert control_events(call)[0].payload["outcome"] == "refused"
+    assert bodies(setup, call)[1:] == [
+        {"dub": {"action": "removeTrack", "track": f"callboard-{playing}"}}]
+    assert control_events(call)[1].payload["outcome"] == "refused"
 
 
 @pytest.mark.parametrize("target", ["ncco", "ncco_document"])

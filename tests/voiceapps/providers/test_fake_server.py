@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from tests.fakes.provider_accounts import PRIVATE_KEY_PEM, PUBLIC_KEY_PEM, VONAGE_APP_ID
-from tests.fakes.provider_server import FakeProvider, OAuth, load_spec
+from tests.fakes.provider_server import FakeProvider, OAuth, jambonz_heard, load_spec
 from voiceapps.providers.vonage import new_private_key_pem, public_key_pem
 
 GOOD_CALL = {
@@ -414,6 +414,27 @@ def test_jambonz_dub_tracks_are_kept_per_call_as_mod_dub_keeps_them(jambonz):
         "ignored: the dub breaks jambonz's specification: /0/track: dub: track must be a string.",
     ]
     assert jambonz.violations == []
+
+
+def test_a_jambonz_say_is_synthesized_onto_the_track_of_its_name_once_the_next_is_added(
+        jambonz):
+    """dub.js: _addTrack adds the track, then _sayOnTrack awaits the speech vendor and plays
+    on the track by name; the fake's synthesis ends after the call's next addTrack."""
+    say = {"action": "addTrack", "track": "a", "say": "First"}
+    for dub in (say, {"action": "removeTrack", "track": "a"}, {**say, "say": "Second"},
+                {"action": "removeTrack", "track": "a"},
+                {"action": "addTrack", "track": "b", "play": "https://a.example/x.wav"}):
+        put(jambonz, CALL, {"dub": dub})
+
+    assert [request.server_effect for request in jambonz.requests] == [
+        "adds track a, synthesizing its say",
+        "removes track a",
+        "adds track a, synthesizing its say; the say 'First' synthesized for track a plays on "
+        "it",
+        "removes track a",
+        "plays play on track b; the say 'Second' synthesized for track a finds no such track",
+    ]
+    assert jambonz_heard(jambonz.requests) == [("a", "First"), ("b", "https://a.example/x.wav")]
 
 
 JAMBONZ_CALL = {"from": "+15083728299", "to": {"type": "phone", "number": "+16172375089"},

@@ -14,11 +14,12 @@ from tests.fakes.provider_accounts import (
     jambonz_signed_headers,
     start_voicegateway,
 )
-from tests.fakes.provider_server import JambonzApplications, Reply
+from tests.fakes.provider_server import JambonzApplications, Reply, jambonz_heard
 from voiceapps.providers.base import (
     AccountConfig,
     ApplicationConfig,
     CallRequest,
+    Playback,
     ProviderError,
     RemoteNumber,
 )
@@ -378,21 +379,20 @@ def test_one_operation_per_request(fake_provider):
     vg.update_call(APP, CALL_SID, "transfer", url="https://callboard.example/hooks/next")
     vg.update_call(APP, CALL_SID, "listen_pause")
     vg.update_call(APP, CALL_SID, "listen_resume")
-    vg.start_talk(APP, CALL_SID, "Please hold")
-    vg.start_stream(APP, CALL_SID, "https://example.com/beep.wav")
+    vg.start_talk(APP, CALL_SID, "Please hold", playback=Playback("a1"))
+    vg.start_stream(APP, CALL_SID, "https://example.com/beep.wav",
+                    playback=Playback("b2", earlier=("a1",)))
     vg.send_dtmf(APP, CALL_SID, "1")
 
-    remove = {"dub": {"action": "removeTrack", "track": "callboard"}}
     assert call_bodies(fake) == [
         {"mute_status": "mute"},
         {"mute_status": "unmute"},
         {"call_hook": {"url": "https://callboard.example/hooks/next", "method": "POST"}},
         {"listen_status": "pause"},
         {"listen_status": "resume"},
-        remove,
-        {"dub": {"action": "addTrack", "track": "callboard", "say": "Please hold"}},
-        remove,
-        {"dub": {"action": "addTrack", "track": "callboard",
+        {"dub": {"action": "addTrack", "track": "callboard-a1", "say": "Please hold"}},
+        {"dub": {"action": "removeTrack", "track": "callboard-a1"}},
+        {"dub": {"action": "addTrack", "track": "callboard-b2",
                  "play": "https://example.com/beep.wav"}},
         {"dtmf": {"digit": "1"}},
     ]
@@ -403,18 +403,40 @@ def test_speech_and_audio_play_whatever_verb_the_call_runs(fake_provider):
     fake, account = start_voicegateway(fake_provider)
     vg = VoiceGatewayProvider(account)
 
-    vg.start_talk(APP, CALL_SID, "Please hold", language="nl-NL", voice="nl-NL-Standard-A")
-    vg.start_stream(APP, CALL_SID, "https://example.com/beep.wav")
-    vg.start_talk(APP, CALL_SID, "Still there?")
+    vg.start_talk(APP, CALL_SID, "Please hold", language="nl-NL", voice="nl-NL-Standard-A",
+                  playback=Playback("a"))
+    vg.start_stream(APP, CALL_SID, "https://example.com/beep.wav",
+                    playback=Playback("b", earlier=("a",)))
+    vg.start_talk(APP, CALL_SID, "Still there?", playback=Playback("c", earlier=("b",)))
 
     sent = fake.requests_to("PUT", f"{CALLS}/{CALL_SID}")
-    played = [request.server_effect for request in sent
-              if request.json()["dub"]["action"] == "addTrack"]
-    assert played == ["plays say on track callboard", "plays play on track callboard",
-                      "plays say on track callboard"]
+    assert [request.server_effect for request in sent] == [
+        "adds track callboard-a, synthesizing its say",
+        "removes track callboard-a",
+        "plays play on track callboard-b; the say 'Please hold' synthesized for track "
+        "callboard-a finds no such track",
+        "removes track callboard-b",
+        "adds track callboard-c, synthesizing its say",
+    ]
+    assert jambonz_heard(sent) == [("callboard-b", "https://example.com/beep.wav"),
+                                   ("callboard-c", "Still there?")]
     # jambonz's say resolves the synthesizer's vendor "default" to the application's.
     synthesizer = {"vendor": "default", "language": "nl-NL", "voice": "nl-NL-Standard-A"}
-    assert sent[1].json()["dub"]["say"] == {"text": "Please hold", "synthesizer": synthesizer}
+    assert sent[0].json()["dub"]["say"] == {"text": "Please hold", "synthesizer": synthesizer}
+
+
+def test_a_text_still_being_synthesized_is_not_heard_after_a_newer_one(fake_provider):
+    """The feature server plays a say on the track of its name once synthesized (dub.js
+    _sayOnTrack): on one track for every play, a text still being synthesized when the next
+    arrived was heard too, before or after the newer one."""
+    fake, account = start_voicegateway(fake_provider)
+    vg = VoiceGatewayProvider(account)
+
+    vg.start_talk(APP, CALL_SID, "Please hold", playback=Playback("a"))
+    vg.start_talk(APP, CALL_SID, "Still there?", playback=Playback("b", earlier=("a",)))
+
+    assert jambonz_heard(fake.requests_to("PUT", f"{CALLS}/{CALL_SID}")) == [
+        ("callboard-b", "Still there?")]
 
 
 def test_a_language_without_its_voice_is_not_sent(fake_provider):
@@ -422,7 +444,8 @@ def test_a_language_without_its_voice_is_not_sent(fake_provider):
     fake, account = start_voicegateway(fake_provider)
 
     with pytest.raises(ProviderError) as refused:
-        VoiceGatewayProvider(account).start_talk(APP, CALL_SID, "Even geduld", language="nl-NL")
+        VoiceGatewayProvider(account).start_talk(APP, CALL_SID, "Even geduld", language="nl-NL",
+                                                 playback=Playback("a"))
 
     assert [problem["name"] for problem in refused.value.invalid_parameters] == ["voice"]
     assert fake.requests == []
@@ -430,16 +453,19 @@ def test_a_language_without_its_voice_is_not_sent(fake_provider):
 
 @pytest.mark.parametrize("stop", [VoiceGatewayProvider.stop_talk,
                                   VoiceGatewayProvider.stop_stream])
-def test_stopping_speech_or_audio_removes_callboards_track(fake_provider, stop):
+def test_stopping_speech_or_audio_removes_every_track_that_may_play(fake_provider, stop):
     fake, account = start_voicegateway(fake_provider)
     vg = VoiceGatewayProvider(account)
-    vg.start_stream(APP, CALL_SID, "https://example.com/hold-music.mp3")
+    vg.start_stream(APP, CALL_SID, "https://example.com/hold-music.mp3", playback=Playback("a"))
 
-    stop(vg, APP, CALL_SID)
+    stop(vg, APP, CALL_SID, playback=Playback(earlier=("a", "b")))
 
-    last = fake.requests_to("PUT", f"{CALLS}/{CALL_SID}")[-1]
-    assert last.json() == {"dub": {"action": "removeTrack", "track": "callboard"}}
-    assert last.server_effect == "removes track callboard"
+    sent = fake.requests_to("PUT", f"{CALLS}/{CALL_SID}")[1:]
+    assert [request.json() for request in sent] == [
+        {"dub": {"action": "removeTrack", "track": "callboard-a"}},
+        {"dub": {"action": "removeTrack", "track": "callboard-b"}}]
+    assert [request.server_effect for request in sent] == [
+        "removes track callboard-a", "ignored: no track callboard-b"]
 
 
 def test_a_dub_jambonz_would_refuse_is_not_sent(fake_provider):
@@ -447,7 +473,7 @@ def test_a_dub_jambonz_would_refuse_is_not_sent(fake_provider):
     vg = VoiceGatewayProvider(account)
 
     with pytest.raises(ProviderError) as refused:
-        vg.start_stream(APP, CALL_SID, 42)  # type: ignore[arg-type]
+        vg.start_stream(APP, CALL_SID, 42, playback=Playback("a"))  # type: ignore[arg-type]
 
     assert "/0/play: dub: play must be a string" in str(refused.value)
     assert fake.requests_to("PUT", f"{CALLS}/{CALL_SID}") == []
