@@ -12,6 +12,7 @@ from voiceapps import services as app_services
 from voiceapps.models import NccoDocument
 from voiceapps.ncco import services
 from voiceapps.ncco.services import NccoRejected
+from voiceapps.providers.voicegateway import VoiceGatewayProvider
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +90,47 @@ def test_the_editor_shows_the_verbs_beside_the_ncco_for_a_voice_gateway_applicat
 
     assert "As Voice Gateway runs it" in page
     assert "&quot;verb&quot;: &quot;say&quot;" in page
+
+
+GERMAN = [{"action": "talk", "text": "Bitte warten", "language": "de-DE"}]
+
+
+def test_a_talk_language_is_refused_for_voice_gateway_with_its_path():
+    """jambonz speaks a say whose synthesizer names a language and no voice with the
+    application's voice (say.js, tts-task.js: each setting left out is the call's), and an NCCO
+    names no voice: the German text would be read by, say, an English voice."""
+    document = make_document("Greeting")
+    ApplicationFactory(
+        account=ProviderAccountFactory(voicegateway=True), ncco_document=document, name="Line"
+    )
+
+    with pytest.raises(NccoRejected) as refused:
+        services.ncco_document_update(actor=SYSTEM, document=document, content=GERMAN)
+
+    [issue] = refused.value.report.errors
+    assert issue.path == "/0/language"
+    assert "the application's voice" in issue.message
+    assert "“Line” on Voice Gateway" in issue.message
+
+
+def test_the_editor_shows_why_a_saved_talk_language_cannot_run_on_voice_gateway(
+    client_for, viewer_user
+):
+    document = make_document("Greeting", GERMAN)
+    ApplicationFactory(account=ProviderAccountFactory(voicegateway=True), ncco_document=document)
+
+    page = client_for(viewer_user).get(reverse("ncco_edit", args=[document.pk])).content.decode()
+
+    assert "As Voice Gateway runs it" in page
+    assert "<code>/0/language</code> Voice Gateway would speak this with the application" in page
+
+
+def test_a_talk_language_saved_before_the_check_is_still_served_as_it_was():
+    # Hanging up the calls of a flow saved earlier would be worse than its voice.
+    verbs = VoiceGatewayProvider.served_flow(GERMAN, hook="")
+
+    assert verbs == [{"verb": "say", "text": "Bitte warten",
+                      "synthesizer": {"vendor": "default", "language": "de-DE"}}]
 
 
 def _menu_chain(length: int) -> NccoDocument:

@@ -37,7 +37,12 @@ from voiceapps.providers.base import (
 )
 from voiceapps.providers.http import HttpResult
 from voiceapps.providers.options import SPEECH_OPTIONS
-from voiceapps.providers.voicegateway_flow import DEFAULT_VENDOR, ncco_to_verbs, request_params
+from voiceapps.providers.voicegateway_flow import (
+    DEFAULT_VENDOR,
+    ncco_to_verbs,
+    request_params,
+    talk_language_problems,
+)
 from voiceapps.providers.voicegateway_verbs import verb_problems
 
 # jambonz call_status -> our Call.status (DESIGN.md section 3).
@@ -156,8 +161,9 @@ class VoiceGatewayProvider(Provider):
     @classmethod
     def ncco_problems(cls, document: object) -> list[tuple[str, str]]:
         translation = ncco_to_verbs(document, hook=_SOME_HOOK)
-        if translation.problems:
-            return translation.problems
+        problems = translation.problems + talk_language_problems(document)
+        if problems:
+            return problems
         # A translation jambonz would refuse is Callboard's fault, but it must not be saved.
         return [("", f"The translated verbs break jambonz's specification at {path}: {why}")
                 for path, why in verb_problems(translation.verbs)]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Translation", "ncco_to_verbs", "request_params"]
+__all__ = ["Translation", "ncco_to_verbs", "request_params", "talk_language_problems"]
 
 LABEL = "Voice Gateway"
 # The synthesizer and recognizer of jambonz's application (or account) when a verb names
@@ -21,6 +21,14 @@ DEFAULT_VENDOR = "default"
 VONAGE_WAIT = 10  # seconds: an NCCO wait without timeout
 CONFERENCE_EVENTS = ["start", "end", "join", "leave"]
 _PROMPTS = frozenset({"talk", "stream"})
+# jambonz fills what a say's synthesizer leaves out from the application's speech settings,
+# each on its own (say.js, tts-task.js getTtsVendorData), and has no voice per language; an
+# NCCO's talk names no voice.
+TALK_LANGUAGE = (
+    f"{LABEL} would speak this with the application's voice, whatever language that voice "
+    "speaks: an NCCO names no voice, and jambonz has no voice per language. Leave language out "
+    f"and give the application the language and voice in {LABEL} (a version saved before "
+    "is still served as it was).")
 _INPUT_KINDS = {"dtmf": "digits", "speech": "speech"}
 
 
@@ -90,6 +98,17 @@ def ncco_to_verbs(document: object, *, hook: str = "") -> Translation:
             "bargeIn", "bargeIn needs an input right after it."
         )
     return translation
+
+
+def talk_language_problems(document: object) -> list[tuple[str, str]]:
+    """The talks of `document` that name a language: refused for a document saved or chosen
+    from now on. `ncco_to_verbs` still translates one (a synthesizer language, as before) so
+    that a flow saved earlier keeps playing rather than hanging up."""
+    if not isinstance(document, list):
+        return []
+    return [(f"/{index}/language", TALK_LANGUAGE) for index, action in enumerate(document)
+            if isinstance(action, Mapping) and action.get("action") == "talk"
+            and action.get("language")]
 
 
 def request_params(payload: Mapping[str, Any]) -> dict[str, Any]:
