@@ -19,18 +19,28 @@ pytestmark = pytest.mark.django_db
 LOUD = [{"action": "talk", "text": "Hello", "level": 0.8}]
 
 
-def test_a_save_voice_gateway_cannot_run_is_refused_with_the_path():
+GERMAN = [{"action": "talk", "text": "Bitte warten", "language": "de-DE"}]
+
+
+@pytest.mark.parametrize(("content", "path", "why"), [
+    (LOUD, "/0/level", "only level 0"),
+    # jambonz speaks a say whose synthesizer names a language and no voice with the
+    # application's voice (say.js, tts-task.js: each setting left out is the call's), and an
+    # NCCO names no voice: the German text would be read by, say, an English voice.
+    (GERMAN, "/0/language", "the application's voice"),
+])
+def test_a_save_voice_gateway_cannot_run_is_refused_with_the_path(content, path, why):
     document = make_document("Greeting")
     ApplicationFactory(
         account=ProviderAccountFactory(voicegateway=True), ncco_document=document, name="Line"
     )
 
     with pytest.raises(NccoRejected) as refused:
-        services.ncco_document_update(actor=SYSTEM, document=document, content=LOUD)
+        services.ncco_document_update(actor=SYSTEM, document=document, content=content)
 
     [issue] = refused.value.report.errors
-    assert issue.path == "/0/level"
-    assert "only level 0" in issue.message and "“Line” on Voice Gateway" in issue.message
+    assert issue.path == path
+    assert why in issue.message and "“Line” on Voice Gateway" in issue.message
     assert document.versions.count() == 1
 
 
@@ -90,27 +100,6 @@ def test_the_editor_shows_the_verbs_beside_the_ncco_for_a_voice_gateway_applicat
 
     assert "As Voice Gateway runs it" in page
     assert "&quot;verb&quot;: &quot;say&quot;" in page
-
-
-GERMAN = [{"action": "talk", "text": "Bitte warten", "language": "de-DE"}]
-
-
-def test_a_talk_language_is_refused_for_voice_gateway_with_its_path():
-    """jambonz speaks a say whose synthesizer names a language and no voice with the
-    application's voice (say.js, tts-task.js: each setting left out is the call's), and an NCCO
-    names no voice: the German text would be read by, say, an English voice."""
-    document = make_document("Greeting")
-    ApplicationFactory(
-        account=ProviderAccountFactory(voicegateway=True), ncco_document=document, name="Line"
-    )
-
-    with pytest.raises(NccoRejected) as refused:
-        services.ncco_document_update(actor=SYSTEM, document=document, content=GERMAN)
-
-    [issue] = refused.value.report.errors
-    assert issue.path == "/0/language"
-    assert "the application's voice" in issue.message
-    assert "“Line” on Voice Gateway" in issue.message
 
 
 def test_the_editor_shows_why_a_saved_talk_language_cannot_run_on_voice_gateway(
