@@ -19,6 +19,7 @@ from voiceapps import selectors
 from voiceapps.models import NccoDocument, NccoVersion
 from voiceapps.ncco import services, validate_ncco
 from voiceapps.ncco.services import MenuChoice, NccoRejected
+from voiceapps.providers.registry import PROVIDERS
 from voiceapps.sandbox.services import sandbox_first_run
 
 pytestmark = pytest.mark.django_db
@@ -245,6 +246,17 @@ def test_every_action_skeleton_is_a_valid_action():
     for key, _, action in services.ACTION_SKELETONS:
         assert validate_ncco([action]).valid, key
     assert validate_ncco([services.menu_input_action(url="https://cb.example/hooks/t/menu/1")]).valid
+
+
+@pytest.mark.parametrize("kind", sorted(PROVIDERS))
+def test_every_insert_button_and_the_menu_starter_run_on_every_provider(kind):
+    """A newcomer's first action or first menu is never refused by the provider they use."""
+    menu = json.loads(services.starters(menu_event_url="https://cb.example/hooks/t/menu/0")[0].text)
+    for key, _, action in services.ACTION_SKELETONS:
+        if key in {"connect_app", "connect_vbc", "transfer", "record"}:
+            continue  # Vonage's own features: a provider without them says why, as it should
+        assert PROVIDERS[kind].ncco_problems([action]) == [], key
+    assert PROVIDERS[kind].ncco_problems(menu) == []
 
 
 def test_starters_are_the_menu_template_and_the_twelve_official_examples():
