@@ -260,9 +260,9 @@ class SuppressedNumberSerializer(serializers.ModelSerializer):
     )
     filename = serializers.CharField(
         read_only=True,
-        help_text="The file it was uploaded from on the list's page, which the page names; "
-        "empty when typed there, added through the API or by an opt-out, or added before "
-        "files were named.",
+        help_text="The file it was uploaded from (on the list's page, which names it, or as "
+        "`file` through the API); empty when typed there, sent as `numbers`, added by an "
+        "opt-out, or added before files were named.",
     )
 
     class Meta:
