@@ -107,6 +107,8 @@ class ObjectField(serializers.JSONField):
 
 
 class CallCreateSerializer(StrictSerializer):
+    resource_shape = CallSerializer
+
     account = serializers.PrimaryKeyRelatedField(
         queryset=ProviderAccount.objects.all(), required=False, allow_null=True,
         help_text="The provider account; may be left out when an application is given.")
@@ -140,6 +142,8 @@ class CallProfileSerializer(serializers.ModelSerializer):
 
 
 class CallProfileCreateSerializer(StrictSerializer):
+    resource_shape = CallProfileSerializer
+
     name = serializers.CharField(max_length=100)
     kind = serializers.ChoiceField(choices=KIND_CHOICES,
                                    help_text="The provider kind whose options the profile holds.")
@@ -149,6 +153,8 @@ class CallProfileCreateSerializer(StrictSerializer):
 
 
 class CallProfileUpdateSerializer(StrictSerializer):
+    resource_shape = CallProfileSerializer
+
     name = serializers.CharField(max_length=100, required=False)
     description = serializers.CharField(max_length=300, required=False, allow_blank=True)
     options = ObjectField(required=False, help_text=OPTIONS_HELP)

@@ -84,6 +84,8 @@ class CampaignSerializer(serializers.ModelSerializer):
 
 
 class CampaignWriteSerializer(StrictSerializer):
+    resource_shape = CampaignSerializer
+
     name = serializers.CharField(max_length=100)
     account = serializers.PrimaryKeyRelatedField(
         queryset=ProviderAccount.objects.all(), required=False
@@ -214,6 +216,8 @@ class SuppressionListSerializer(serializers.ModelSerializer):
 
 
 class SuppressionListCreateSerializer(StrictSerializer):
+    resource_shape = SuppressionListSerializer
+
     name = serializers.CharField(max_length=100)
     account = serializers.PrimaryKeyRelatedField(
         queryset=ProviderAccount.objects.all(),

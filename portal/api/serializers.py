@@ -19,20 +19,34 @@ from portal.models import (
     User,
 )
 
+UNKNOWN = "Unknown field."
+READ_ONLY = "Read-only field: it cannot be set."
+
 
 class StrictSerializer(serializers.Serializer):
     """The base of every serializer the API reads a request body with.
 
     A field it does not know is refused (400, "Unknown field." under its name; under its
     path, such as `to.extra`, in a nested serializer) instead of silently dropped, so a
-    misspelled option never leaves a call dialled without it.
+    misspelled option never leaves a call dialled without it. A field the API only shows
+    (a read-only one, or one of `resource_shape` this body does not take, such as `id`) is
+    refused as "Read-only field: it cannot be set.", so a client sending back what it read
+    learns which fields to leave out instead of believing it changed them.
     """
+
+    # What the API answers with for the object this body creates or changes (a create or an
+    # update of a resource; None for an action): its fields name what is read-only here.
+    resource_shape: type[serializers.Serializer] | None = None
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            refused = set(data) - writable
+            if refused:
+                shown = set(self.fields) | set(
+                    self.resource_shape().fields if self.resource_shape else ())
+                raise serializers.ValidationError(
+                    {name: [READ_ONLY if name in shown else UNKNOWN] for name in sorted(refused)})
         if isinstance(data, Mapping) and not isinstance(data, QueryDict):
             # JSON has types, which DRF blurs: 0 passes for false and 7 for "7". A form
             # (QueryDict: a multipart upload's fields) has only text, which DRF reads.
@@ -174,6 +188,8 @@ class UserSerializer(MeSerializer):
 
 
 class UserCreateSerializer(StrictSerializer):
+    resource_shape = UserSerializer
+
     username = serializers.CharField(max_length=150)
     email = serializers.EmailField(required=False, allow_blank=True)
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
@@ -195,6 +211,8 @@ class UserCreateSerializer(StrictSerializer):
 
 
 class UserUpdateSerializer(StrictSerializer):
+    resource_shape = UserSerializer
+
     role = serializers.ChoiceField(choices=Role.choices, required=False)
     is_active = serializers.BooleanField(required=False)
 
@@ -220,6 +238,8 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 
 
 class ApiTokenCreateSerializer(StrictSerializer):
+    resource_shape = ApiTokenSerializer
+
     name = serializers.CharField(max_length=100)
     scope = serializers.ChoiceField(
         choices=TokenScope.choices, required=False,
@@ -267,6 +287,8 @@ class RetentionPolicyUpdateSerializer(StrictSerializer, serializers.ModelSeriali
     """The settings page's retention form; a field left out keeps its value, null means keep
     forever (the model's limits apply)."""
 
+    resource_shape = RetentionPolicySerializer
+
     class Meta:
         model = RetentionPolicy
         fields = ["webhook_payload_days", "number_masking_days"]
@@ -282,6 +304,8 @@ class SecurityPolicySerializer(serializers.ModelSerializer):
 
 class SecurityPolicyUpdateSerializer(StrictSerializer, serializers.ModelSerializer):
     """The settings page's sign-in form; a field left out keeps its value."""
+
+    resource_shape = SecurityPolicySerializer
 
     class Meta:
         model = SecurityPolicy

@@ -100,6 +100,8 @@ class DocumentDetailSerializer(DocumentSerializer):
 
 
 class DocumentWriteSerializer(StrictSerializer):
+    resource_shape = DocumentDetailSerializer
+
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(max_length=300, required=False, allow_blank=True)
     is_template = serializers.BooleanField(required=False,
