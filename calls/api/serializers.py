@@ -4,14 +4,13 @@ Shapes only; calls/services/ validates and decides."""
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from calls.models import Call, CallEvent, WebhookDelivery
 from calls.selectors import DASHBOARD_RANGES, DEFAULT_RANGE
-from calls.services.control import LEVEL_TEXT, available_actions
-from portal.api.serializers import ObjectUrlField, StrictSerializer
+from calls.services.control import LEVEL_RANGE, LEVEL_TEXT, available_actions
+from portal.api.serializers import JsonListField, ObjectField, ObjectUrlField, StrictSerializer
 from portal.params import BIGINT_MAX
 from voiceapps.models import Application, CallProfile, NccoDocument, ProviderAccount
 from voiceapps.ncco.validator import TALK_TEXT_LIMIT
@@ -92,18 +91,6 @@ class CallSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_actions(self, call: Call) -> list[str]:
         return available_actions(call)
-
-
-@extend_schema_field(OpenApiTypes.OBJECT)
-class ObjectField(serializers.JSONField):
-    """Any JSON object (its content is checked by the service, with field paths)."""
-
-    default_error_messages = {"invalid": "Must be a JSON object."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, dict):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class CallCreateSerializer(StrictSerializer):
@@ -217,11 +204,12 @@ def _loop() -> serializers.IntegerField:
 def _level() -> serializers.DecimalField:
     return serializers.DecimalField(
         max_digits=2, decimal_places=1, required=False, coerce_to_string=False,
+        min_value=LEVEL_RANGE[0], max_value=LEVEL_RANGE[1],
         help_text=f"Volume {LEVEL_TEXT} (Vonage, KPN, sandbox).")
 
 
 class TransferSerializer(StrictSerializer):
-    ncco = serializers.JSONField(
+    ncco = JsonListField(
         required=False,
         help_text="An NCCO (array of actions) to run instead of the current flow; checked "
                   "like the NCCO editor's, placeholders filled for the call. Vonage and the "

@@ -89,6 +89,24 @@ def _type_errors(field: serializers.Field, value: Any) -> Any:
             if (errors := _type_errors(field.child, item))} or None
 
 
+@extend_schema_field({"type": "array", "items": {"type": "object"}})
+class JsonListField(serializers.JSONField):
+    """A JSON value that must be a list of objects (an NCCO, calling windows), so documented:
+    the service that reads it refuses anything else, naming the field."""
+
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class ObjectField(serializers.JSONField):
+    """Any JSON object (its content is checked by the service, with field paths)."""
+
+    default_error_messages = {"invalid": "Must be a JSON object."}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def object_url(context: Mapping[str, Any], name: str, *args: int) -> str:
     """The named route for `args` (an object's pk) as a serializer shows it: absolute in an
     API answer (the view hands the serializer its request), a path where there is none (a
@@ -248,7 +266,7 @@ class ApiTokenCreateSerializer(StrictSerializer):
         required=False, help_text="Default: API_TOKEN_DAYS (90) days from now. A token made "
         "with a token expires no later than that token.")
     accounts = serializers.PrimaryKeyRelatedField(
-        queryset=_ACCOUNTS, many=True, required=False, allow_null=True, allow_empty=False,
+        queryset=_ACCOUNTS, many=True, required=False, allow_empty=False,
         help_text="Limit the token to these provider accounts' calls; leave out for all.")
 
 
