@@ -41,6 +41,8 @@ class AlertRuleSerializer(serializers.ModelSerializer):
 
 
 class AlertRuleWriteSerializer(StrictSerializer):
+    resource_shape = AlertRuleSerializer
+
     name = serializers.CharField(max_length=100)
     kind = serializers.ChoiceField(choices=KIND_CHOICES)
     enabled = serializers.BooleanField(required=False)
@@ -84,6 +86,8 @@ class AlertChannelCreatedSerializer(AlertChannelSerializer):
 
 
 class AlertChannelWriteSerializer(StrictSerializer):
+    resource_shape = AlertChannelCreatedSerializer
+
     name = serializers.CharField(max_length=100)
     kind = serializers.ChoiceField(choices=ChannelKind.choices)
     target = serializers.CharField(max_length=1000)
@@ -91,6 +95,8 @@ class AlertChannelWriteSerializer(StrictSerializer):
 
 
 class AlertChannelUpdateSerializer(StrictSerializer):
+    resource_shape = AlertChannelSerializer
+
     name = serializers.CharField(max_length=100, required=False)
     target = serializers.CharField(max_length=1000, required=False)
     enabled = serializers.BooleanField(required=False)

@@ -4,14 +4,13 @@ Shapes only; calls/services/ validates and decides."""
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from calls.models import Call, CallEvent, WebhookDelivery
 from calls.selectors import DASHBOARD_RANGES, DEFAULT_RANGE
-from calls.services.control import LEVEL_TEXT, available_actions
-from portal.api.serializers import ObjectUrlField, StrictSerializer
+from calls.services.control import LEVEL_RANGE, LEVEL_TEXT, available_actions
+from portal.api.serializers import JsonListField, ObjectField, ObjectUrlField, StrictSerializer
 from portal.params import BIGINT_MAX
 from voiceapps.models import Application, CallProfile, NccoDocument, ProviderAccount
 from voiceapps.ncco.validator import TALK_TEXT_LIMIT
@@ -94,19 +93,9 @@ class CallSerializer(serializers.ModelSerializer):
         return available_actions(call)
 
 
-@extend_schema_field(OpenApiTypes.OBJECT)
-class ObjectField(serializers.JSONField):
-    """Any JSON object (its content is checked by the service, with field paths)."""
-
-    default_error_messages = {"invalid": "Must be a JSON object."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, dict):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
 class CallCreateSerializer(StrictSerializer):
+    resource_shape = CallSerializer
+
     account = serializers.PrimaryKeyRelatedField(
         queryset=ProviderAccount.objects.all(), required=False, allow_null=True,
         help_text="The provider account; may be left out when an application is given.")
@@ -140,6 +129,8 @@ class CallProfileSerializer(serializers.ModelSerializer):
 
 
 class CallProfileCreateSerializer(StrictSerializer):
+    resource_shape = CallProfileSerializer
+
     name = serializers.CharField(max_length=100)
     kind = serializers.ChoiceField(choices=KIND_CHOICES,
                                    help_text="The provider kind whose options the profile holds.")
@@ -149,6 +140,8 @@ class CallProfileCreateSerializer(StrictSerializer):
 
 
 class CallProfileUpdateSerializer(StrictSerializer):
+    resource_shape = CallProfileSerializer
+
     name = serializers.CharField(max_length=100, required=False)
     description = serializers.CharField(max_length=300, required=False, allow_blank=True)
     options = ObjectField(required=False, help_text=OPTIONS_HELP)
@@ -211,11 +204,12 @@ def _loop() -> serializers.IntegerField:
 def _level() -> serializers.DecimalField:
     return serializers.DecimalField(
         max_digits=2, decimal_places=1, required=False, coerce_to_string=False,
+        min_value=LEVEL_RANGE[0], max_value=LEVEL_RANGE[1],
         help_text=f"Volume {LEVEL_TEXT} (Vonage, KPN, sandbox).")
 
 
 class TransferSerializer(StrictSerializer):
-    ncco = serializers.JSONField(
+    ncco = JsonListField(
         required=False,
         help_text="An NCCO (array of actions) to run instead of the current flow; checked "
                   "like the NCCO editor's, placeholders filled for the call. Vonage and the "

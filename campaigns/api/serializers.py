@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from calls.api.serializers import ObjectField, RefSerializer
+from calls.api.serializers import RefSerializer
 from campaigns.models import (
     Attempt,
     Campaign,
@@ -15,7 +15,12 @@ from campaigns.models import (
     SuppressedNumber,
     SuppressionList,
 )
-from portal.api.serializers import ObjectUrlField, StrictSerializer
+from portal.api.serializers import (
+    JsonListField,
+    ObjectField,
+    ObjectUrlField,
+    StrictSerializer,
+)
 from voiceapps.models import Application, CallProfile, ProviderAccount
 
 
@@ -84,6 +89,8 @@ class CampaignSerializer(serializers.ModelSerializer):
 
 
 class CampaignWriteSerializer(StrictSerializer):
+    resource_shape = CampaignSerializer
+
     name = serializers.CharField(max_length=100)
     account = serializers.PrimaryKeyRelatedField(
         queryset=ProviderAccount.objects.all(), required=False
@@ -103,7 +110,7 @@ class CampaignWriteSerializer(StrictSerializer):
         max_digits=6, decimal_places=2, min_value=Decimal("0.01")
     )
     max_concurrent = serializers.IntegerField(min_value=1, max_value=10000)
-    windows = serializers.JSONField(
+    windows = JsonListField(
         help_text='[{"days": [0, 1, 2, 3, 4], "start": "09:00", '
         '"end": "17:00"}], Monday 0, in each '
         "contact's own time zone."
@@ -214,6 +221,8 @@ class SuppressionListSerializer(serializers.ModelSerializer):
 
 
 class SuppressionListCreateSerializer(StrictSerializer):
+    resource_shape = SuppressionListSerializer
+
     name = serializers.CharField(max_length=100)
     account = serializers.PrimaryKeyRelatedField(
         queryset=ProviderAccount.objects.all(),
@@ -260,9 +269,9 @@ class SuppressedNumberSerializer(serializers.ModelSerializer):
     )
     filename = serializers.CharField(
         read_only=True,
-        help_text="The file it was uploaded from on the list's page, which the page names; "
-        "empty when typed there, added through the API or by an opt-out, or added before "
-        "files were named.",
+        help_text="The file it was uploaded from (on the list's page, which names it, or as "
+        "`file` through the API); empty when typed there, sent as `numbers`, added by an "
+        "opt-out, or added before files were named.",
     )
 
     class Meta:

@@ -508,7 +508,7 @@ class SuppressionListNumbersApi(ListModelMixin, GenericAPIView):
             added, problems = suppression.suppressed_numbers_add(numbers=given["numbers"], **common)
         else:
             added, problems = suppression.suppressed_numbers_upload(
-                content=uploads.read_upload(given["file"]), **common
+                content=uploads.read_upload(given["file"]), filename=given["file"].name, **common
             )
         return Response({"added": added, "problems": problems})
 

@@ -55,6 +55,8 @@ class SubscriptionWithSecretSerializer(SubscriptionSerializer):
 
 
 class SubscriptionWriteSerializer(StrictSerializer):
+    resource_shape = SubscriptionWithSecretSerializer
+
     name = serializers.CharField(max_length=100)
     url = serializers.URLField(
         max_length=500,

@@ -19,20 +19,34 @@ from portal.models import (
     User,
 )
 
+UNKNOWN = "Unknown field."
+READ_ONLY = "Read-only field: it cannot be set."
+
 
 class StrictSerializer(serializers.Serializer):
     """The base of every serializer the API reads a request body with.
 
     A field it does not know is refused (400, "Unknown field." under its name; under its
     path, such as `to.extra`, in a nested serializer) instead of silently dropped, so a
-    misspelled option never leaves a call dialled without it.
+    misspelled option never leaves a call dialled without it. A field the API only shows
+    (a read-only one, or one of `resource_shape` this body does not take, such as `id`) is
+    refused as "Read-only field: it cannot be set.", so a client sending back what it read
+    learns which fields to leave out instead of believing it changed them.
     """
+
+    # What the API answers with for the object this body creates or changes (a create or an
+    # update of a resource; None for an action): its fields name what is read-only here.
+    resource_shape: type[serializers.Serializer] | None = None
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            refused = set(data) - writable
+            if refused:
+                shown = set(self.fields) | set(
+                    self.resource_shape().fields if self.resource_shape else ())
+                raise serializers.ValidationError(
+                    {name: [READ_ONLY if name in shown else UNKNOWN] for name in sorted(refused)})
         if isinstance(data, Mapping) and not isinstance(data, QueryDict):
             # JSON has types, which DRF blurs: 0 passes for false and 7 for "7". A form
             # (QueryDict: a multipart upload's fields) has only text, which DRF reads.
@@ -73,6 +87,24 @@ def _type_errors(field: serializers.Field, value: Any) -> Any:
         return None
     return {str(key): errors for key, item in items
             if (errors := _type_errors(field.child, item))} or None
+
+
+@extend_schema_field({"type": "array", "items": {"type": "object"}})
+class JsonListField(serializers.JSONField):
+    """A JSON value that must be a list of objects (an NCCO, calling windows), so documented:
+    the service that reads it refuses anything else, naming the field."""
+
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class ObjectField(serializers.JSONField):
+    """Any JSON object (its content is checked by the service, with field paths)."""
+
+    default_error_messages = {"invalid": "Must be a JSON object."}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 def object_url(context: Mapping[str, Any], name: str, *args: int) -> str:
@@ -174,6 +206,8 @@ class UserSerializer(MeSerializer):
 
 
 class UserCreateSerializer(StrictSerializer):
+    resource_shape = UserSerializer
+
     username = serializers.CharField(max_length=150)
     email = serializers.EmailField(required=False, allow_blank=True)
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
@@ -195,6 +229,8 @@ class UserCreateSerializer(StrictSerializer):
 
 
 class UserUpdateSerializer(StrictSerializer):
+    resource_shape = UserSerializer
+
     role = serializers.ChoiceField(choices=Role.choices, required=False)
     is_active = serializers.BooleanField(required=False)
 
@@ -220,6 +256,8 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 
 
 class ApiTokenCreateSerializer(StrictSerializer):
+    resource_shape = ApiTokenSerializer
+
     name = serializers.CharField(max_length=100)
     scope = serializers.ChoiceField(
         choices=TokenScope.choices, required=False,
@@ -228,7 +266,7 @@ class ApiTokenCreateSerializer(StrictSerializer):
         required=False, help_text="Default: API_TOKEN_DAYS (90) days from now. A token made "
         "with a token expires no later than that token.")
     accounts = serializers.PrimaryKeyRelatedField(
-        queryset=_ACCOUNTS, many=True, required=False, allow_null=True, allow_empty=False,
+        queryset=_ACCOUNTS, many=True, required=False, allow_empty=False,
         help_text="Limit the token to these provider accounts' calls; leave out for all.")
 
 
@@ -267,6 +305,8 @@ class RetentionPolicyUpdateSerializer(StrictSerializer, serializers.ModelSeriali
     """The settings page's retention form; a field left out keeps its value, null means keep
     forever (the model's limits apply)."""
 
+    resource_shape = RetentionPolicySerializer
+
     class Meta:
         model = RetentionPolicy
         fields = ["webhook_payload_days", "number_masking_days"]
@@ -282,6 +322,8 @@ class SecurityPolicySerializer(serializers.ModelSerializer):
 
 class SecurityPolicyUpdateSerializer(StrictSerializer, serializers.ModelSerializer):
     """The settings page's sign-in form; a field left out keeps its value."""
+
+    resource_shape = SecurityPolicySerializer
 
     class Meta:
         model = SecurityPolicy

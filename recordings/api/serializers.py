@@ -79,6 +79,8 @@ class MediaRetentionUpdateSerializer(StrictSerializer, serializers.ModelSerializ
     """The account's recording retention form; a field left out keeps its value, null days
     keep forever."""
 
+    resource_shape = MediaRetentionSerializer
+
     class Meta:
         model = MediaRetention
         fields = ["recording_days", "transcript_days", "delete_provider_copy"]

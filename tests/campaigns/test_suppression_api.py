@@ -2,6 +2,7 @@
 and searched as on the page, one number read or removed (admins), as the schema documents."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openapi_schema_validator import OAS30Validator
 
@@ -48,6 +49,21 @@ def test_a_viewer_pages_through_a_lists_numbers_as_the_schema_documents(api_for,
     assert set(body["results"][0]) == {"number", "source", "filename", "call", "created_at"}
     assert [row["filename"] for row in body["results"]] == ["", "complaints.csv"]
     documented(api, "/api/v1/suppression-lists/{id}/numbers", "get", "200").validate(body)
+
+
+def test_numbers_uploaded_as_a_file_keep_its_name_as_on_the_page(api_for, operator_user):
+    listed = SuppressionListFactory()
+    api = api_for(operator_user)
+
+    api.post(numbers_of(listed), {"numbers": ["+31612345678"]}, format="json")
+    uploaded = api.post(numbers_of(listed), {
+        "file": SimpleUploadedFile("complaints.csv", b"number\n+31201234567\n", "text/csv")},
+        format="multipart")
+
+    assert uploaded.json() == {"added": 1, "problems": []}
+    rows = api.get(numbers_of(listed)).json()["results"]
+    assert [(row["number"], row["source"], row["filename"]) for row in rows] == [
+        ("+31201234567", "api", "complaints.csv"), ("+31612345678", "api", "")]
 
 
 @pytest.mark.parametrize("typed", ["+31 20 123 4567", "0031201234567", "31201234567"])

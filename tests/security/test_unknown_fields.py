@@ -124,6 +124,25 @@ def test_an_unknown_field_of_a_nested_shape_is_named_by_its_path():
     assert flatten_errors(data.errors) == {"to.extra": ["Unknown field."]}
 
 
+def test_a_read_only_field_of_the_body_or_its_resource_is_refused_as_read_only():
+    class Shown(StrictSerializer):
+        id = serializers.IntegerField(read_only=True)
+        status = serializers.CharField(read_only=True)
+        name = serializers.CharField()
+
+    class Write(StrictSerializer):
+        resource_shape = Shown
+        name = serializers.CharField()
+        created = serializers.CharField(read_only=True)
+
+    data = Write(data={"name": "x", "id": 1, "status": "done", "created": "now", "nmae": "y"})
+
+    assert not data.is_valid()
+    assert data.errors == {name: ["Read-only field: it cannot be set."]
+                           for name in ("created", "id", "status")} | {
+        "nmae": ["Unknown field."]}
+
+
 # Values of the wrong JSON type DRF took (schemathesis found them; the numbers were tried by
 # hand after): 0 for false, a number for a text, an object for a list, a string or a boolean
 # for a number. Each is a 400 naming its path now, and nothing is changed.
@@ -180,3 +199,56 @@ def test_a_wrong_type_in_a_nested_shape_or_a_list_is_named_by_its_path():
 
     assert not data.is_valid()
     assert set(flatten_errors(data.errors)) == {"to.number", "to.tags.1"}
+
+
+# A client that sends back what it read: each field the API only shows is refused as
+# read-only, by name, and nothing is changed (never dropped: a changed `status` or `kind`
+# would seem to have been taken). The writes of an object the API also reads at that path.
+ROUND_TRIPS = sorted((method, path) for method, path in WRITES
+                     if method in ("PUT", "PATCH") and "get" in SCHEMA["paths"][path])
+# What makes an object of a list the API reads one by one at <list>/{id}.
+CREATES = sorted(path for method, path in WRITES
+                 if method == "POST" and f"{path}/{{id}}" in SCHEMA["paths"])
+
+
+def _body_fields(method: str, path: str) -> set[str]:
+    """The fields the served schema says this write's JSON body takes."""
+    body = SCHEMA["paths"][path][method.lower()]["requestBody"]["content"]["application/json"]
+    name = body["schema"]["$ref"].rsplit("/", 1)[1]
+    return set(SCHEMA["components"]["schemas"][name]["properties"])
+
+
+def test_the_writes_sent_back_what_was_read_and_the_creates_are_found():
+    assert ("PATCH", "/api/v1/campaigns/{id}") in ROUND_TRIPS
+    assert ("PATCH", "/api/v1/settings/security") in ROUND_TRIPS
+    assert len(ROUND_TRIPS) >= 12 and len(CREATES) >= 12
+
+
+@pytest.mark.parametrize(("method", "path"), ROUND_TRIPS)
+def test_what_was_read_sent_back_is_refused_naming_each_read_only_field(admin_api, method,
+                                                                       path):
+    api, world = admin_api
+    route = next(route for route in routes() if schema_path(route.pattern) == path)
+    url = url_for(route, world)
+    read = api.get(url).json()
+
+    sent_back = api.generic(method, url, json.dumps(read), content_type="application/json")
+
+    read_only = sorted(set(read) - _body_fields(method, path))
+    assert read_only, "the answer has no read-only field: this test sends nothing of note"
+    assert sent_back.status_code == 400, sent_back.content[:300]
+    named = sent_back.json()["fields"]
+    assert {name: named.get(name) for name in read_only} == {
+        name: ["Read-only field: it cannot be set."] for name in read_only}
+    assert api.get(url).json() == read
+
+
+@pytest.mark.parametrize("path", CREATES)
+def test_an_id_sent_to_a_create_is_refused_as_read_only(admin_api, path):
+    api, world = admin_api
+    route = next(route for route in routes() if schema_path(route.pattern) == path)
+
+    response = api.post(url_for(route, world), {"id": 1}, format="json")
+
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["fields"]["id"] == ["Read-only field: it cannot be set."]

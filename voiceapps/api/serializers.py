@@ -111,6 +111,8 @@ def _account_input_fields() -> dict[str, serializers.Field]:
 class AccountUpdateSerializer(StrictSerializer):
     """Name, rate and the kind's fields; the service refuses fields the kind does not use."""
 
+    resource_shape = AccountSerializer
+
     def get_fields(self) -> dict[str, serializers.Field]:
         return _account_input_fields()
 
@@ -157,6 +159,8 @@ class ApplicationSerializer(serializers.ModelSerializer):
 
 
 class ApplicationUpdateSerializer(StrictSerializer, serializers.ModelSerializer):
+    resource_shape = ApplicationSerializer
+
     class Meta:
         model = Application
         fields = list(services.APPLICATION_FIELDS)
@@ -206,6 +210,8 @@ class NumberSerializer(serializers.ModelSerializer):
 
 
 class NumberUpdateSerializer(StrictSerializer):
+    resource_shape = NumberSerializer
+
     e164 = serializers.CharField(max_length=40, required=False,
                                  help_text="International format; normalised to E.164.")
     capabilities = serializers.MultipleChoiceField(choices=CAPABILITY_CHOICES, required=False)

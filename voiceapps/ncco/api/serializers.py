@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from portal.api.serializers import StrictSerializer
+from portal.api.serializers import JsonListField, ObjectField, StrictSerializer
 from portal.params import BIGINT_MAX
 from voiceapps.models import Application, NccoDocument, NccoVersion
 
@@ -100,12 +100,14 @@ class DocumentDetailSerializer(DocumentSerializer):
 
 
 class DocumentWriteSerializer(StrictSerializer):
+    resource_shape = DocumentDetailSerializer
+
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(max_length=300, required=False, allow_blank=True)
     is_template = serializers.BooleanField(required=False,
                                            help_text="A reusable template, not a flow.")
-    ncco = serializers.JSONField(help_text=NCCO_HELP)
-    menu = serializers.JSONField(required=False, help_text=MENU_HELP)
+    ncco = JsonListField(help_text=NCCO_HELP)
+    menu = ObjectField(required=False, help_text=MENU_HELP)
     comment = serializers.CharField(max_length=200, required=False, allow_blank=True,
                                     help_text="Why this version; shown in the history.")
 
