@@ -180,3 +180,19 @@ def test_a_wrong_type_in_a_nested_shape_or_a_list_is_named_by_its_path():
 
     assert not data.is_valid()
     assert set(flatten_errors(data.errors)) == {"to.number", "to.tags.1"}
+
+
+def test_a_mistake_in_the_first_item_of_a_list_is_named_by_its_index():
+    # DRF reports a list of objects' errors by index ({0: {...}}): index 0 was read as no
+    # name, so the first contact's unknown field came back as `contacts.name`.
+    class Entry(StrictSerializer):
+        number = serializers.CharField()
+
+    class Body(StrictSerializer):
+        contacts = Entry(many=True)
+
+    data = Body(data={"contacts": [{"number": "1", "name": "Ann"}, {"number": 2}]})
+
+    assert not data.is_valid()
+    assert flatten_errors(data.errors) == {"contacts.0.name": ["Unknown field."],
+                                           "contacts.1.number": ["Not a valid string."]}
