@@ -5,6 +5,7 @@ import sys
 
 import pytest
 import yaml
+from django.test import Client
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 from openapi_spec_validator import validate
@@ -121,3 +122,20 @@ def test_schema_is_generated_once_per_process_whatever_the_format(client, monkey
     as_yaml = yaml.safe_load(client.get(reverse("api_schema")).content)
     assert as_json == as_yaml
     assert len(generated) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/no-such-thing", "/api/v1/calls/abc", "/api/v2/calls"])
+def test_an_api_address_that_names_nothing_is_a_json_404_under_make_runs_debug_too(
+        settings, path):
+    # `make run` sets DEBUG, where Django answers a path no route matches with its HTML
+    # debug page instead of handler404: a tool's first typo got a page of HTML.
+    settings.DEBUG = True
+    client = Client(enforce_csrf_checks=True)  # a tool sends no CSRF token
+
+    for method in ("get", "post"):
+        response = getattr(client, method)(path)
+
+        assert response.status_code == 404
+        assert response.json() == {"error": "not_found",
+                                   "detail": "There is nothing at this address.", "fields": {}}
