@@ -350,6 +350,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["portal.roles.ViewerReadsOperatorWrites"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "portal.api.renderers.FormatNamedNegotiation",
     "DEFAULT_SCHEMA_CLASS": "portal.api.schema.CallboardAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.ListPagination",
     "DEFAULT_FILTER_BACKENDS": ["portal.api.filtering.StrictFilterBackend"],

@@ -139,3 +139,22 @@ def test_an_api_address_that_names_nothing_is_a_json_404_under_make_runs_debug_t
         assert response.status_code == 404
         assert response.json() == {"error": "not_found",
                                    "detail": "There is nothing at this address.", "fields": {}}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/me", "/api/v1/tokens"])
+def test_a_format_the_api_does_not_answer_in_is_a_400_naming_the_parameter(api_for, viewer_user,
+                                                                           path):
+    # It was DRF's 404 "Not found.", as if the object were missing: `?format=csv` on a
+    # campaign's results read as "no such campaign".
+    response = api_for(viewer_user).get(path, {"format": "csv"})
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {
+        "format": ["This address answers in json, not csv; leave format out."]}
+
+
+@pytest.mark.django_db
+def test_the_schema_is_still_served_in_the_format_asked_for(client):
+    assert client.get(reverse("api_schema"), {"format": "json"}).json()["openapi"]
+    assert client.get(reverse("api_schema"), {"format": "yaml"}).status_code == 200
