@@ -427,7 +427,8 @@ class CampaignResultsApi(_ContactsPageApi):
     def get(self, request, pk: int):
         campaign = get_object_or_404(Campaign, pk=pk)
         page, columns = self.contacts_page(campaign), custom_columns(campaign)
-        return self.get_paginated_response([result_row(contact, columns) for contact in page])
+        rows = ResultSerializer([result_row(contact, columns) for contact in page], many=True)
+        return self.get_paginated_response(rows.data)
 
 
 class SuppressionListListCreateApi(ListApi):
