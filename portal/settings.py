@@ -373,7 +373,15 @@ SPECTACULAR_SETTINGS = {
         "personal API token (`Authorization: Bearer cb_...`), created on your profile page; "
         "it carries the scope you gave it (read, operate or admin, at most your role), "
         "optionally only some provider accounts, and expires (the `Callboard-Token-Expires` "
-        "response header says when; a `Warning` header in its last week)."
+        "response header says when; a `Warning` header in its last week).\n\n"
+        "Bodies are JSON objects. Every error is `{\"error\", \"detail\", \"fields\"}`: a 400 "
+        "names each bad field by its JSON path in `fields` (`to.number`, `contacts.0.timezone`; "
+        "a problem of the whole body under `non_field_errors`), and a field or query parameter "
+        "an operation does not know is refused the same way (\"Unknown field.\", \"Unknown "
+        "parameter.\"), never ignored. What makes an object answers 201 (202 when a worker "
+        "does the rest) with its absolute `Location`; an `Idempotency-Key` header makes a "
+        "retried create safe where the operation lists it. Call events reach a tool by event "
+        "forwarding (`/api/v1/forwarding/subscriptions`), as `ForwardedEvent`."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,

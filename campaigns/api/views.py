@@ -253,8 +253,9 @@ class CampaignCopyApi(APIView):
 
 
 class _ContactsPageApi(GenericAPIView):
-    """Pages of one campaign's contacts with their attempts: its contacts and its results,
-    narrowed by the filters of the campaign page's table (ContactFilter)."""
+    # Pages of one campaign's contacts with their attempts: its contacts and its results,
+    # narrowed by the filters of the campaign page's table (ContactFilter). A comment: a
+    # docstring would describe each operation, the contacts' POST too.
 
     account_scoped = False
     queryset = Contact.objects.none()  # the campaign's, in contacts_page(): this names the model
@@ -336,8 +337,14 @@ class CampaignImportApi(APIView):
 
 
 class PreviewSerializer(serializers.Serializer):
-    will_call = serializers.IntegerField()
-    skipped = serializers.DictField(child=serializers.IntegerField())
+    will_call = serializers.IntegerField(
+        help_text="Contacts that would be called if it started now (what the board and "
+        "`progress` name `to_call`).")
+    skipped = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Contacts that would not be called, by reason: `invalid`, `duplicate`, "
+        "`suppressed` (on a do-not-call list; the board's `do_not_call` while they wait), "
+        "`no_window` (outside every window before the end), `stopped`.")
 
 
 class CampaignPreviewApi(APIView):
@@ -359,8 +366,10 @@ class RetrySerializer(serializers.Serializer):
 
 
 class BoardSerializer(ProgressSerializer):
-    """The board's figures (campaigns.selectors.Board), as the page shows them: a campaign's
-    `progress` (its figures named alike) and more."""
+    """The board's figures, as the page shows them: a campaign's `progress` (its figures
+    named alike) and more."""
+
+    # Read from campaigns.selectors.Board.
 
     status = serializers.CharField(source="campaign.status")
     outcomes = serializers.DictField(child=serializers.IntegerField())

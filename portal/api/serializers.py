@@ -21,12 +21,11 @@ from portal.models import (
 
 
 class StrictSerializer(serializers.Serializer):
-    """The base of every serializer the API reads a request body with.
-
-    A field it does not know is refused (400, "Unknown field." under its name; under its
-    path, such as `to.extra`, in a nested serializer) instead of silently dropped, so a
-    misspelled option never leaves a call dialled without it.
-    """
+    # The base of every serializer the API reads a request body with. A field it does not
+    # know is refused (400, "Unknown field." under its name; under its path, such as
+    # `to.extra`, in a nested serializer) instead of silently dropped, so a misspelled option
+    # never leaves a call dialled without it. A comment, not a docstring: drf-spectacular
+    # would describe every request body by it (the API's description says it once).
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
@@ -128,7 +127,8 @@ def read_body(serializer_class: type[serializers.Serializer], request: Any,
 
 
 class ErrorSerializer(serializers.Serializer):
-    """The shape of every API error (portal.api.exceptions)."""
+    """The shape of every API error: `fields` names each bad field or JSON path (such as
+    `to.number` or `contacts.0.timezone`) with its problems; it is {} for other errors."""
 
     error = serializers.CharField(help_text="A code, e.g. provider_error.")
     detail = serializers.CharField(help_text="A sentence; for provider_error, the provider's.")
@@ -151,8 +151,9 @@ class MeSerializer(serializers.ModelSerializer):
 
 
 class UserSerializer(MeSerializer):
-    """A user as the Users pages show them; `locked_until` and `two_factor` are read by
-    portal.selectors.users_with_sign_in_state."""
+    """A user as the Users pages show them."""
+
+    # `locked_until` and `two_factor` are read by portal.selectors.users_with_sign_in_state.
 
     locked_until = serializers.DateTimeField(
         read_only=True, allow_null=True,
