@@ -79,3 +79,35 @@ def test_every_operation_documents_the_errors_any_request_can_get(operations):
         if method in ("POST", "PUT", "PATCH"):
             for status in ("400", "413", "415"):
                 _error(operation, status)
+
+
+# What a newcomer's tool does first (README, "Your first five minutes"): each shows a body
+# to start from, and says what its success means.
+FIRST_WRITES = [
+    "POST /api/v1/calls",
+    "POST /api/v1/campaigns",
+    "POST /api/v1/campaigns/{id}/contacts",
+    "POST /api/v1/forwarding/subscriptions",
+]
+
+
+def _request_schema(schema: dict, operation: dict) -> dict:
+    ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    return schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+
+
+@pytest.mark.parametrize("label", FIRST_WRITES)
+def test_a_first_write_has_an_example_body_of_its_own_fields_and_describes_its_success(
+        operations, label):
+    # There was no request example in the whole document, and POST /calls' 202 said nothing.
+    schema = Client(SERVER_NAME="localhost").get("/api/v1/schema/?format=json").json()
+    operation = operations[label]
+    examples = operation["requestBody"]["content"]["application/json"]["examples"]
+    fields = set(_request_schema(schema, operation)["properties"])
+
+    assert examples
+    for example in examples.values():
+        assert set(example["value"]) <= fields, example["value"]
+    for status, response in operation["responses"].items():
+        if status.startswith("2"):
+            assert response["description"], f"{label} {status}"
