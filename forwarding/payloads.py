@@ -133,12 +133,17 @@ class ForwardedCallSerializer(serializers.Serializer):
     url = serializers.URLField(help_text="The call in the API (GET it with a token).")
     direction = serializers.ChoiceField(Direction.choices)
     status = serializers.ChoiceField(CallStatus.choices)
-    answered_by = serializers.ChoiceField(AnsweredBy.choices, allow_null=True)
+    answered_by = serializers.ChoiceField(
+        AnsweredBy.choices, allow_null=True,
+        help_text="null until known (the API's Call says \"\").")
     provider = serializers.CharField(help_text="vonage, kpn, voicegateway, sandbox, …")
     account = _Named()
     application = _NullableApplication()
-    from_ = serializers.CharField(allow_blank=True)
-    to = serializers.CharField(allow_blank=True)
+    from_ = serializers.CharField(allow_blank=True, help_text="The API's Call `from_number`.")
+    to = serializers.CharField(
+        allow_blank=True,
+        help_text="Who was called, as text: the API's Call `to_display` (its `to` is the "
+        "endpoint object).")
     tag = serializers.DictField()
     provider_call_id = serializers.CharField(allow_blank=True)
     conversation_id = serializers.CharField(allow_blank=True)
@@ -176,7 +181,11 @@ class _DataSerializer(serializers.Serializer):
     previous_status = serializers.ChoiceField(CallStatus.choices, allow_null=True)
     event = _NullableEvent()
     recording_url = serializers.CharField(
-        required=False, allow_blank=True, help_text="call.recording only."
+        required=False, allow_blank=True,
+        help_text="call.recording only: the provider's address of the file, which only the "
+        "provider's credentials fetch. Callboard fetches and keeps its own copy (usually within "
+        "seconds): GET /api/v1/recordings with the call log's filters lists it, with its "
+        "`download_url`.",
     )
     action = _ActionSerializer(required=False, help_text="call.control only.")
 

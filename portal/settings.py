@@ -350,6 +350,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["portal.roles.ViewerReadsOperatorWrites"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "portal.api.renderers.FormatNamedNegotiation",
     "DEFAULT_SCHEMA_CLASS": "portal.api.schema.CallboardAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.ListPagination",
     "DEFAULT_FILTER_BACKENDS": ["portal.api.filtering.StrictFilterBackend"],
@@ -372,7 +373,16 @@ SPECTACULAR_SETTINGS = {
         "personal API token (`Authorization: Bearer cb_...`), created on your profile page; "
         "it carries the scope you gave it (read, operate or admin, at most your role), "
         "optionally only some provider accounts, and expires (the `Callboard-Token-Expires` "
-        "response header says when; a `Warning` header in its last week)."
+        "response header says when; a `Warning` header in its last week).\n\n"
+        "Bodies are JSON objects. Every error is `{\"error\", \"detail\", \"fields\"}`: a 400 "
+        "names each bad field by its JSON path in `fields` (`to.number`, `contacts.0.timezone`; "
+        "a problem of the whole body under `non_field_errors`), and a field or query parameter "
+        "an operation does not know is refused the same way (\"Unknown field.\", \"Unknown "
+        "parameter.\"), never ignored; a field the API only shows, such as `id` or `status`, "
+        "as \"Read-only field: it cannot be set.\". What makes an object answers 201 (202 "
+        "when a worker does the rest) with its absolute `Location`; an `Idempotency-Key` "
+        "header makes a retried create safe where the operation lists it. Call events reach a "
+        "tool by event forwarding (`/api/v1/forwarding/subscriptions`), as `ForwardedEvent`."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from portal import bench_views, health, oidc, twofactor_views, views
 
@@ -48,6 +48,9 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("settings/", views.settings_page, name="settings"),
     path("api/v1/", include("portal.api.urls")),
+    # Last of the API: under DEBUG (`make run`) Django answers an unmatched path with its HTML
+    # debug page, not handler404, so the API's JSON 404 is a route of its own.
+    re_path(r"^api/", views.api_not_found, name="api_not_found"),
     path("sandbox/", include("voiceapps.sandbox.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import defaults
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from portal import lockout, services, sessions, twofactor
@@ -303,9 +304,14 @@ def _wants_json(request: HttpRequest) -> bool:
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _wants_json(request):
-        body = error_body("not_found", "There is nothing at this address.")
-        return JsonResponse(body, status=404)
+        return api_not_found(request)
     return render(request, "404.html", status=404)
+
+
+@csrf_exempt  # it changes nothing, whatever the method: a POST is told 404, not "CSRF"
+def api_not_found(request: HttpRequest) -> JsonResponse:
+    """An API address no route matches, in the API's error shape."""
+    return JsonResponse(error_body("not_found", "There is nothing at this address."), status=404)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -16,7 +16,12 @@ from django.db.models.functions import Coalesce
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.generics import GenericAPIView
@@ -113,8 +118,31 @@ class CallListCreateApi(ListApi):
     @extend_schema(
         request=CallCreateSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
+        examples=[
+            OpenApiExample(
+                "The sandbox's demo flow",
+                description="`make run`'s sandbox: its Demo application and first number (see "
+                "GET /api/v1/applications and /api/v1/numbers for yours); a callee ending in "
+                "0006 presses 1.",
+                value={"application": 1, "from_number": "+447700900100",
+                       "to": {"type": "phone", "number": "+447700900006"},
+                       "flow": {"type": "application"}, "tag": {"ticket": "T-1"}},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "An NCCO of its own, with options",
+                value={"application": 1, "from_number": "+447700900100",
+                       "to": {"type": "phone", "number": "+447700900000"},
+                       "flow": {"type": "ncco", "ncco": [
+                           {"action": "record"}, {"action": "talk", "text": "Hello"}]},
+                       "options": {"ringing_timer": 30}},
+                request_only=True,
+            ),
+        ],
         responses={
-            202: CallSerializer,
+            202: OpenApiResponse(CallSerializer, description="The call, queued: a worker sends "
+                                 "it to the provider. `Location` is its address: poll it, or "
+                                 "receive its events by event forwarding."),
             200: OpenApiResponse(CallSerializer, description="A replay of an earlier request "
                                                             "with the same Idempotency-Key."),
             400: api_error("Invalid input; `fields` names each problem, such as "

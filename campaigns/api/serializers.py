@@ -25,8 +25,10 @@ from voiceapps.models import Application, CallProfile, ProviderAccount
 
 
 class ProgressSerializer(serializers.Serializer):
-    """How far a campaign's calling is (campaigns.selectors.Progress), as the campaigns list
-    and the board show it; the board's API has the same fields and more."""
+    """How far a campaign's calling is, as the campaigns list and the board show it; the
+    board's API has the same fields and more."""
+
+    # Read from campaigns.selectors.Progress.
 
     contacts = serializers.IntegerField(source="total")
     to_call = serializers.IntegerField(

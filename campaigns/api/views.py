@@ -12,7 +12,12 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
@@ -80,8 +85,10 @@ def _campaign_body(request: Request, campaign: Campaign) -> dict:
 # What creating or copying a campaign answers (_made_response): a campaign is made on its
 # account, which must be in use.
 MADE_RESPONSES = {
-    201: CampaignSerializer,
-    200: CampaignSerializer,
+    201: OpenApiResponse(CampaignSerializer, description="The campaign, a draft; `Location` "
+                         "is its address."),
+    200: OpenApiResponse(CampaignSerializer, description="A replay of an earlier request with "
+                         "the same Idempotency-Key."),
     **ACCOUNT_RETIRED,
     **IDEMPOTENCY_KEY_REUSED,
 }
@@ -104,6 +111,17 @@ class CampaignListCreateApi(GenericAPIView):
     @extend_schema(
         request=CampaignWriteSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
+        examples=[OpenApiExample(
+            "Weekdays, office hours",
+            description="On `make run`'s sandbox Demo application and its first number.",
+            value={"name": "Renewal reminders", "application": 1,
+                   "flow": {"type": "application"}, "from_numbers": ["+447700900100"],
+                   "calls_per_second": "2", "max_concurrent": 5,
+                   "windows": [{"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "17:00"}],
+                   "retry_rules": {"busy": {"retries": 2, "delay_minutes": 10}},
+                   "default_country": "NL"},
+            request_only=True,
+        )],
         responses=MADE_RESPONSES,
         summary="Create a campaign (a draft until started)",
     )
@@ -253,8 +271,9 @@ class CampaignCopyApi(APIView):
 
 
 class _ContactsPageApi(GenericAPIView):
-    """Pages of one campaign's contacts with their attempts: its contacts and its results,
-    narrowed by the filters of the campaign page's table (ContactFilter)."""
+    # Pages of one campaign's contacts with their attempts: its contacts and its results,
+    # narrowed by the filters of the campaign page's table (ContactFilter). A comment: a
+    # docstring would describe each operation, the contacts' POST too.
 
     account_scoped = False
     queryset = Contact.objects.none()  # the campaign's, in contacts_page(): this names the model
@@ -281,10 +300,26 @@ class CampaignContactsApi(_ContactsPageApi):
     @extend_schema(
         request=ContactsAddSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
+        examples=[
+            OpenApiExample(
+                "A list",
+                value={"contacts": [
+                    {"number": "+31612345678", "variables": {"name": "Ann"}},
+                    {"number": "+31 6 12345679", "timezone": "Europe/Amsterdam"}]},
+                request_only=True,
+            ),
+            OpenApiExample("A CSV file in JSON",
+                           value={"csv": "number,name\n+31612345678,Ann\n"},
+                           request_only=True),
+        ],
         # Every contact just added, not a page: given as a schema, since drf-spectacular
         # wraps a list in the view's pagination (GET's) whatever the method.
-        responses={201: {"type": "array", "items": {"$ref": "#/components/schemas/Contact"}},
-                   202: ContactImportSerializer,
+        responses={201: OpenApiResponse(
+                       {"type": "array", "items": {"$ref": "#/components/schemas/Contact"}},
+                       description="Every contact of the list, as stored: a refused one is "
+                       "kept skipped, with its `skip_reason` and `problem`."),
+                   202: OpenApiResponse(ContactImportSerializer, description="The import of "
+                                        "the CSV; `Location` is its progress."),
                    409: api_error("The campaign is stopped or finished: it calls no one again. "
                               "Copy it. Or it is a rehearsal, which calls its campaign's "
                               "contacts."),
@@ -336,8 +371,14 @@ class CampaignImportApi(APIView):
 
 
 class PreviewSerializer(serializers.Serializer):
-    will_call = serializers.IntegerField()
-    skipped = serializers.DictField(child=serializers.IntegerField())
+    will_call = serializers.IntegerField(
+        help_text="Contacts that would be called if it started now (what the board and "
+        "`progress` name `to_call`).")
+    skipped = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Contacts that would not be called, by reason: `invalid`, `duplicate`, "
+        "`suppressed` (on a do-not-call list; the board's `do_not_call` while they wait), "
+        "`no_window` (outside every window before the end), `stopped`.")
 
 
 class CampaignPreviewApi(APIView):
@@ -359,8 +400,10 @@ class RetrySerializer(serializers.Serializer):
 
 
 class BoardSerializer(ProgressSerializer):
-    """The board's figures (campaigns.selectors.Board), as the page shows them: a campaign's
-    `progress` (its figures named alike) and more."""
+    """The board's figures, as the page shows them: a campaign's `progress` (its figures
+    named alike) and more."""
+
+    # Read from campaigns.selectors.Board.
 
     status = serializers.CharField(source="campaign.status")
     outcomes = serializers.DictField(child=serializers.IntegerField())
@@ -427,7 +470,8 @@ class CampaignResultsApi(_ContactsPageApi):
     def get(self, request, pk: int):
         campaign = get_object_or_404(Campaign, pk=pk)
         page, columns = self.contacts_page(campaign), custom_columns(campaign)
-        return self.get_paginated_response([result_row(contact, columns) for contact in page])
+        rows = ResultSerializer([result_row(contact, columns) for contact in page], many=True)
+        return self.get_paginated_response(rows.data)
 
 
 class SuppressionListListCreateApi(ListApi):

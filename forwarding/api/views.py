@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -45,7 +45,18 @@ class SubscriptionListCreateApi(ListApi):
     @extend_schema(
         tags=TAGS,
         request=SubscriptionWriteSerializer,
-        responses={201: SubscriptionWithSecretSerializer},
+        examples=[OpenApiExample(
+            "Every event of calls tagged with a ticket",
+            value={"name": "CRM", "url": "https://crm.example.com/callboard/events",
+                   "event_types": ["call.created", "call.status_changed", "call.ended",
+                                   "call.recording"],
+                   "tag": "ticket"},
+            request_only=True,
+        )],
+        responses={201: OpenApiResponse(
+            SubscriptionWithSecretSerializer,
+            description="The subscription with its signing `secret` (`whsec_…`), shown this "
+            "once; `Location` is its address.")},
         summary="Create a subscription (its signing secret is in this answer only)",
     )
     def post(self, request):

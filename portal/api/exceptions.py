@@ -46,7 +46,8 @@ def flatten_errors(errors: Any, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(errors, dict):
         flat: dict[str, list[str]] = {}
         for key, value in errors.items():
-            name = key if key != "non_field_errors" else ""
+            # A list of objects reports its items by index, and index 0 is a name too.
+            name = "" if key == "non_field_errors" else str(key)
             path = f"{prefix}.{name}" if prefix and name else (name or prefix)
             flat.update(flatten_errors(value, path))
         return flat

@@ -1,9 +1,12 @@
-"""What an export view answers with: CSV whatever the client asks for (its Accept header and
-a `format` parameter are not consulted), and the API's JSON error shape on errors."""
+"""How the API picks what it answers in: a `format` it does not answer in is a 400 naming
+the parameter; an export view answers CSV whatever the client asks for (its Accept header
+and a `format` parameter are not consulted), and the API's JSON error shape on errors."""
 
 from typing import Any
 
-from rest_framework.negotiation import BaseContentNegotiation
+from django.http import Http404
+from rest_framework.exceptions import ValidationError
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,6 +34,21 @@ class CsvOnly(BaseContentNegotiation):
     def select_renderer(self, request: Request, renderers: list,
                         format_suffix: str | None = None) -> tuple:
         return renderers[0], renderers[0].media_type
+
+
+class FormatNamedNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, but a `format` parameter no renderer takes is a 400 naming it: DRF
+    answers 404 "Not found.", which reads as a missing object."""
+
+    def select_renderer(self, request: Request, renderers: list,
+                        format_suffix: str | None = None) -> tuple:
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except Http404:
+            asked = format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
+            offered = ", ".join(renderer.format for renderer in renderers)
+            raise ValidationError({self.settings.URL_FORMAT_OVERRIDE: [
+                f"This address answers in {offered}, not {asked}; leave format out."]}) from None
 
 
 class CsvExportMixin:

@@ -21,9 +21,10 @@ while the API returns "" for it. Schemathesis caught it (tests/security/test_fuz
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
+from django_filters import ChoiceFilter, FilterSet, ModelChoiceFilter
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import force_instance
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
@@ -54,6 +55,21 @@ def api_error(description: str) -> OpenApiResponse:
     """An error answer of one operation, in the shape of every API error: a view's own 409 or
     502, described in a plain sentence (`responses={409: api_error("…")}`)."""
     return OpenApiResponse(ErrorSerializer, description=description)
+
+
+def filter_parameters(filterset: type[FilterSet]) -> list[OpenApiParameter]:
+    """`filterset`'s query parameters, for a view that filters with it without being its list
+    (the recordings, picked by the call log's filters): drf-spectacular documents a
+    FilterSet's parameters only on the view whose filter backend applies it."""
+    parameters = []
+    for name, field in filterset.base_filters.items():
+        choices = field.extra.get("choices") if isinstance(field, ChoiceFilter) else None
+        parameters.append(OpenApiParameter(
+            name, int if isinstance(field, ModelChoiceFilter) else str,  # an id, or text
+            description=str(field.extra.get("help_text") or field.label or ""),
+            enum=[value for value, _ in choices] if isinstance(choices, list | tuple) else None,
+        ))
+    return parameters
 
 
 class CallboardAutoSchema(AutoSchema):

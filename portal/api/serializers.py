@@ -24,15 +24,14 @@ READ_ONLY = "Read-only field: it cannot be set."
 
 
 class StrictSerializer(serializers.Serializer):
-    """The base of every serializer the API reads a request body with.
-
-    A field it does not know is refused (400, "Unknown field." under its name; under its
-    path, such as `to.extra`, in a nested serializer) instead of silently dropped, so a
-    misspelled option never leaves a call dialled without it. A field the API only shows
-    (a read-only one, or one of `resource_shape` this body does not take, such as `id`) is
-    refused as "Read-only field: it cannot be set.", so a client sending back what it read
-    learns which fields to leave out instead of believing it changed them.
-    """
+    # The base of every serializer the API reads a request body with. A field it does not
+    # know is refused (400, "Unknown field." under its name; under its path, such as
+    # `to.extra`, in a nested serializer) instead of silently dropped, so a misspelled option
+    # never leaves a call dialled without it. A field the API only shows (a read-only one, or
+    # one of `resource_shape` this body does not take, such as `id`) is refused as "Read-only
+    # field: it cannot be set.", so a client sending back what it read learns which fields to
+    # leave out instead of believing it changed them. A comment, not a docstring:
+    # drf-spectacular would describe every request body by it (the API's description says it).
 
     # What the API answers with for the object this body creates or changes (a create or an
     # update of a resource; None for an action): its fields name what is read-only here.
@@ -160,7 +159,8 @@ def read_body(serializer_class: type[serializers.Serializer], request: Any,
 
 
 class ErrorSerializer(serializers.Serializer):
-    """The shape of every API error (portal.api.exceptions)."""
+    """The shape of every API error: `fields` names each bad field or JSON path (such as
+    `to.number` or `contacts.0.timezone`) with its problems; it is {} for other errors."""
 
     error = serializers.CharField(help_text="A code, e.g. provider_error.")
     detail = serializers.CharField(help_text="A sentence; for provider_error, the provider's.")
@@ -183,8 +183,9 @@ class MeSerializer(serializers.ModelSerializer):
 
 
 class UserSerializer(MeSerializer):
-    """A user as the Users pages show them; `locked_until` and `two_factor` are read by
-    portal.selectors.users_with_sign_in_state."""
+    """A user as the Users pages show them."""
+
+    # `locked_until` and `two_factor` are read by portal.selectors.users_with_sign_in_state.
 
     locked_until = serializers.DateTimeField(
         read_only=True, allow_null=True,

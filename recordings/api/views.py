@@ -17,7 +17,7 @@ from calls.filters import CallFilter, call_filter
 from calls.models import Call
 from portal.api.filtering import paging_parameters
 from portal.api.pagination import LogPagination
-from portal.api.schema import api_error
+from portal.api.schema import api_error, filter_parameters
 from portal.api.serializers import read_body, refuse_unknown_parameters
 from portal.roles import AdminOnly, ViewerReadsAdminWrites, limit_to_token_accounts
 from portal.services import Actor
@@ -47,6 +47,7 @@ class RecordingListApi(GenericAPIView):
 
     @extend_schema(
         responses=RecordingSerializer(many=True),
+        parameters=filter_parameters(CallFilter),
         summary="List recordings, newest first",
         description="Takes the call log's filter parameters (`GET /api/v1/calls`: status, "
         "account, since, until, transcript, …); they pick the calls whose "

@@ -659,3 +659,18 @@ def test_a_campaign_action_refuses_a_null_or_array_body_and_takes_none_or_an_emp
     resumed = api.post(f"/api/v1/campaigns/{running.pk}/resume", "",
                        content_type="application/json")
     assert resumed.status_code == 200 and resumed.json()["status"] == "running"
+
+
+def test_a_results_time_is_written_as_every_other_time_of_the_api(api_for, viewer_user, called):
+    # The results wrote it as Python does ("+00:00"), every other answer as DRF does ("Z"):
+    # a tool parsing the contacts' attempt times choked on the results' ones.
+    contact = called.contacts.get(e164="+31612345678")
+    AttemptFactory(contact=contact, status="ended")
+
+    api = api_for(viewer_user)
+    result = api.get(f"/api/v1/campaigns/{called.pk}/results", {"state": "done"}).json()
+    listed = api.get(f"/api/v1/campaigns/{called.pk}/contacts", {"state": "done"}).json()
+
+    written = result["results"][0]["last_attempt_at"]
+    assert written == listed["results"][0]["attempts"][0]["created_at"]
+    assert written.endswith("Z")

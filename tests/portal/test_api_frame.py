@@ -1,10 +1,12 @@
 """The API frame: schema, docs, one error shape, JSON 404s."""
 
+import re
 import subprocess
 import sys
 
 import pytest
 import yaml
+from django.test import Client
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 from openapi_spec_validator import validate
@@ -121,3 +123,67 @@ def test_schema_is_generated_once_per_process_whatever_the_format(client, monkey
     as_yaml = yaml.safe_load(client.get(reverse("api_schema")).content)
     assert as_json == as_yaml
     assert len(generated) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/no-such-thing", "/api/v1/calls/abc", "/api/v2/calls"])
+def test_an_api_address_that_names_nothing_is_a_json_404_under_make_runs_debug_too(
+        settings, path):
+    # `make run` sets DEBUG, where Django answers a path no route matches with its HTML
+    # debug page instead of handler404: a tool's first typo got a page of HTML.
+    settings.DEBUG = True
+    client = Client(enforce_csrf_checks=True)  # a tool sends no CSRF token
+
+    for method in ("get", "post"):
+        response = getattr(client, method)(path)
+
+        assert response.status_code == 404
+        assert response.json() == {"error": "not_found",
+                                   "detail": "There is nothing at this address.", "fields": {}}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/me", "/api/v1/tokens"])
+def test_a_format_the_api_does_not_answer_in_is_a_400_naming_the_parameter(api_for, viewer_user,
+                                                                           path):
+    # It was DRF's 404 "Not found.", as if the object were missing: `?format=csv` on a
+    # campaign's results read as "no such campaign".
+    response = api_for(viewer_user).get(path, {"format": "csv"})
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {
+        "format": ["This address answers in json, not csv; leave format out."]}
+
+
+@pytest.mark.django_db
+def test_the_schema_is_still_served_in_the_format_asked_for(client):
+    assert client.get(reverse("api_schema"), {"format": "json"}).json()["openapi"]
+    assert client.get(reverse("api_schema"), {"format": "yaml"}).status_code == 200
+
+
+# The code's words: a serializer, a module path (portal.api.…), a FilterSet's class name.
+CODE_WORDS = re.compile(r"serializer|\b(?:portal|calls|campaigns)\.\w|\w+Filter\b")
+
+
+@pytest.mark.django_db
+def test_the_schemas_descriptions_are_written_for_its_readers_not_from_the_codes_docstrings(
+        client):
+    # drf-spectacular describes a schema by its class's docstring, or a base class's: 40 request
+    # bodies read "The base of every serializer the API reads a request body with.", the
+    # contacts' POST "Pages of one campaign's contacts…".
+    schema = client.get(reverse("api_schema"), {"format": "json"}).json()
+    found = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("description", "summary") and isinstance(value, str):
+                    found.extend(f"{path}: {word}" for word in CODE_WORDS.findall(value))
+                else:
+                    walk(value, f"{path}/{key}")
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, path)
+
+    walk(schema, "")
+    assert found == []

@@ -130,3 +130,34 @@ def test_request_values_the_server_refuses_for_their_form_are_not_documented_as_
                if not {"type", "$ref", "oneOf", "allOf", "anyOf"} & set(schema)]
     # /ncco/validate and /render report any value, null too, as the NCCO's issues: not a 400.
     assert untyped == [("CheckRequest", "ncco"), ("RenderRequestRequest", "ncco")]
+
+# What a newcomer's tool does first (README, "Your first five minutes"): each shows a body
+# to start from, and says what its success means.
+FIRST_WRITES = [
+    "POST /api/v1/calls",
+    "POST /api/v1/campaigns",
+    "POST /api/v1/campaigns/{id}/contacts",
+    "POST /api/v1/forwarding/subscriptions",
+]
+
+
+def _request_schema(schema: dict, operation: dict) -> dict:
+    ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    return schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+
+
+@pytest.mark.parametrize("label", FIRST_WRITES)
+def test_a_first_write_has_an_example_body_of_its_own_fields_and_describes_its_success(
+        operations, label):
+    # There was no request example in the whole document, and POST /calls' 202 said nothing.
+    schema = Client(SERVER_NAME="localhost").get("/api/v1/schema/?format=json").json()
+    operation = operations[label]
+    examples = operation["requestBody"]["content"]["application/json"]["examples"]
+    fields = set(_request_schema(schema, operation)["properties"])
+
+    assert examples
+    for example in examples.values():
+        assert set(example["value"]) <= fields, example["value"]
+    for status, response in operation["responses"].items():
+        if status.startswith("2"):
+            assert response["description"], f"{label} {status}"

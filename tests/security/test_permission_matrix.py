@@ -185,6 +185,7 @@ ROUTES: dict[str, dict[str, int | str]] = {
     # API: documentation is public, everything else needs a role
     "api_schema": {"GET": ANYONE},
     "api_docs": {"GET": ANYONE},
+    "api_not_found": {"GET": ANYONE, "POST": ANYONE},  # a JSON 404 for any API typo
     "api_me": {"GET": VIEWER},
     "api_tokens": {"GET": VIEWER, "POST": VIEWER},
     "api_token": {"GET": VIEWER, "DELETE": VIEWER},  # one's own tokens only: OWNED

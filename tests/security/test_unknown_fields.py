@@ -252,3 +252,18 @@ def test_an_id_sent_to_a_create_is_refused_as_read_only(admin_api, path):
 
     assert response.status_code == 400, response.content[:300]
     assert response.json()["fields"]["id"] == ["Read-only field: it cannot be set."]
+
+def test_a_mistake_in_the_first_item_of_a_list_is_named_by_its_index():
+    # DRF reports a list of objects' errors by index ({0: {...}}): index 0 was read as no
+    # name, so the first contact's unknown field came back as `contacts.name`.
+    class Entry(StrictSerializer):
+        number = serializers.CharField()
+
+    class Body(StrictSerializer):
+        contacts = Entry(many=True)
+
+    data = Body(data={"contacts": [{"number": "1", "name": "Ann"}, {"number": 2}]})
+
+    assert not data.is_valid()
+    assert flatten_errors(data.errors) == {"contacts.0.name": ["Unknown field."],
+                                           "contacts.1.number": ["Not a valid string."]}

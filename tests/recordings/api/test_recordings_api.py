@@ -4,6 +4,7 @@ ranges, delete by admins; account-limited tokens see their accounts' recordings 
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from calls.filters import CallFilter
 from portal.models import AuditEntry
 from portal.services import SYSTEM, api_token_create
 from recordings.models import MediaState
@@ -104,3 +105,14 @@ def test_a_token_limited_to_other_accounts_cannot_read_or_set_its_retention(admi
 
     assert api.get(url).status_code == 404
     assert api.patch(url, {"recording_days": 1}, format="json").status_code == 404
+
+
+def test_the_schema_lists_the_call_log_filters_the_list_takes(client, db):
+    # They were only named in its description: a client generated from the document had no
+    # way to send `status` or `tag`, and the list's page size was all it could set.
+    schema = client.get(reverse("api_schema"), {"format": "json"}).json()
+    operation = schema["paths"]["/api/v1/recordings"]["get"]
+
+    names = {parameter["name"] for parameter in operation["parameters"]}
+
+    assert names >= set(CallFilter.base_filters)
