@@ -270,11 +270,36 @@ def test_the_campaign_leaves_room_for_single_calls_on_its_account(running):
     running.account.calls_per_second = 2
     running.account.save()
     ContactFactory(campaign=running)
-    CallFactory.create_batch(2, account=running.account)  # single calls waiting to be sent
+    # Single calls placed before the previous tick and still waiting to be sent.
+    CallFactory.create_batch(2, account=running.account,
+                             created_at=datetime(2025, 6, 2, 9, 59, 58, tzinfo=UTC))
 
     with at(2025, 6, 2, 10, 0):
         tick()
     assert Attempt.objects.count() == 0
+
+
+def test_calls_placed_since_the_previous_tick_do_not_hold_a_campaign_below_its_pace(running):
+    """A tick's calls reach a sender a while after the tick and the pace spreads them over
+    the second, so the last of them are often still waiting at the next tick: they are not
+    the account's backlog, and the campaign still places its pace's calls. Calls waiting
+    since before the previous tick are, and hold it back."""
+    running.account.calls_per_second = running.calls_per_second = 5
+    running.account.save()
+    running.save()
+    ContactFactory.create_batch(15, campaign=running)
+    with at(2025, 6, 2, 10, 0, 0):
+        tick()
+    last = Call.objects.order_by("pk").last()
+    Call.objects.exclude(pk=last.pk).update(status=CallStatus.SUBMITTED)  # four of five sent
+
+    with at(2025, 6, 2, 10, 0, 1):
+        tick()
+    assert Attempt.objects.count() == 10 and held_back(running) == HeldBack.NOTHING
+
+    with at(2025, 6, 2, 10, 0, 2):
+        tick()  # the first tick's last call is still waiting: one fewer
+    assert Attempt.objects.count() == 14 and held_back(running) == HeldBack.ACCOUNT_QUEUE
 
 
 def held_back(campaign) -> str:
@@ -298,7 +323,9 @@ def test_a_tick_records_what_held_the_campaign_back(running):
     running.account.calls_per_second = 2
     running.account.save()
     end_calls(CallStatus.COMPLETED)
-    CallFactory.create_batch(2, account=running.account)  # single calls waiting to be sent
+    # Single calls waiting to be sent since before the previous tick.
+    CallFactory.create_batch(2, account=running.account,
+                             created_at=datetime(2025, 6, 2, 10, 0, 0, tzinfo=UTC))
     with at(2025, 6, 2, 10, 0, 5):
         tick()
     assert Attempt.objects.count() == 3 and held_back(running) == HeldBack.ACCOUNT_QUEUE
