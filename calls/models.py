@@ -270,6 +270,20 @@ class CallEvent(models.Model):
         return f"{self.kind} {self.raw_status} for call {self.call_id}"
 
 
+class PlaybackTurn(models.Model):
+    """One Speak text, Play audio or stop on a call, in the order Callboard took them (the
+    id, from the database, so every process agrees): taken before the provider is asked,
+    so plays sent at the same moment know of each other (calls/services/control.py,
+    `_take_turn`). Only control actions read or write these rows, never a webhook."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=16, blank=True)  # Playback.name; blank for a stop
+    accepted = models.BooleanField(null=True)  # None while the provider is being asked
+
+    def __str__(self) -> str:
+        return f"Playback turn {self.pk} of call {self.call_id}"
+
+
 class AnswerRequest(models.Model):
     """A provider asked a hosted answer URL for a call flow; what it asked and got."""
 

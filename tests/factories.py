@@ -17,7 +17,14 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from alerts.models import Alert, AlertChannel, AlertNotification, AlertRule
-from calls.models import AccountRateSlot, AnswerRequest, Call, CallEvent, WebhookDelivery
+from calls.models import (
+    AccountRateSlot,
+    AnswerRequest,
+    Call,
+    CallEvent,
+    PlaybackTurn,
+    WebhookDelivery,
+)
 from campaigns.models import (
     Attempt,
     Campaign,
@@ -361,6 +368,17 @@ class CallEventFactory(factory.django.DjangoModelFactory):
     status = factory.LazyAttribute(lambda e: "ringing" if e.kind == "status" else "")
     raw_status = factory.SelfAttribute("status")
     payload = factory.LazyAttribute(lambda e: {"status": e.raw_status})
+
+
+class PlaybackTurnFactory(factory.django.DjangoModelFactory):
+    """A Speak text's turn on a call, accepted."""
+
+    class Meta:
+        model = PlaybackTurn
+
+    call = factory.SubFactory(CallFactory)
+    name = factory.Faker("hexify", text="^^^^^^^^")
+    accepted = True
 
 
 class AnswerRequestFactory(factory.django.DjangoModelFactory):

@@ -14,6 +14,7 @@ ignore it (`Provider.ACTION_NOTES`): then it is recorded as requested, and no st
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import time
@@ -29,7 +30,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
-from calls.models import Call, CallEvent, CallStatus
+from calls.models import Call, CallEvent, CallStatus, PlaybackTurn
 from calls.services.provider_request import NON_FIELD, application_config
 from calls.signals import call_changed
 from portal.redaction import scrub
@@ -59,8 +60,6 @@ ACTIONS: dict[str, str] = {
     "listen_silence": "Silence the audio stream",
     "listen_resume": "Resume the audio stream",
 }
-# The actions that start or stop speech and audio (_playing).
-PLAYBACK_ACTIONS = ("talk", "talk_stop", "stream", "stream_stop")
 # What the operator sees once the provider said yes.
 DONE = {
     "hangup": "Hang-up sent",
@@ -201,6 +200,7 @@ class _Plan:
     send: Callable[[Provider], None]
     sent: dict[str, Any]
     playback: str = ""  # the name of the speech or audio it starts (Playback.name)
+    turn: int | None = None  # the PlaybackTurn of a start or stop (_take_turn)
 
 
 def _int_in(errors: dict, name: str, value: Any, bounds: tuple[int, int]) -> int | None:
@@ -379,26 +379,41 @@ def _plan_prompt(call: Call, provider: type[Provider], params: Mapping[str, Any]
                        in provider.talk_option_problems(options).items()})
     if errors:
         raise ValidationError(errors)
-    playback = Playback(secrets.token_hex(4), _playing(call))
+    turn, playback = _take_turn(call, secrets.token_hex(4))
     return _Plan(lambda p: getattr(p, start)(_app(call), call.provider_call_id, value,
                                              playback=playback, **options),
-                 {name: value, **options}, playback.name)
+                 {name: value, **options}, playback.name, turn)
 
 
-def _playing(call: Call) -> tuple[str, ...]:
-    """The names of the speech and audio Callboard started on `call` that may still play,
-    oldest first: the last one the provider accepted, and every later one (refused, it may
-    have got as far as starting), unless a stop was accepted after them."""
+def _take_turn(call: Call, name: str) -> tuple[int, Playback]:
+    """The call's next playback turn, for a start named `name` (blank for a stop), and what
+    the provider is told. Committed before any request is sent, with no lock held across
+    them: a start or stop sent at the same moment, in any process, then knows of this one,
+    and the one whose turn came last wins (docs/voice-gateway.md, "Two at the same
+    moment")."""
+    turn = PlaybackTurn.objects.create(call=call, name=name)
+    return turn.pk, Playback(name, _playing(turn), functools.partial(_superseded, turn))
+
+
+def _playing(turn: PlaybackTurn) -> tuple[str, ...]:
+    """The names of the speech and audio started on the call before `turn` that may still
+    play, oldest first: the last one the provider accepted, and every later one (refused, it
+    may have got as far as starting; still being sent), unless a stop was accepted after
+    them. One still being sent before an accepted one removes its own track (_superseded)."""
     names = []
-    events = (CallEvent.objects.filter(call=call, source="control", kind="control",
-                                       raw_status__in=PLAYBACK_ACTIONS)
-              .order_by("-received_at", "-pk").values_list("raw_status", "payload"))
-    for action, payload in events.iterator():
-        if payload.get("playback") and action in ("talk", "stream"):
-            names.append(payload["playback"])
-        if payload.get("outcome") == "accepted":
+    earlier = (PlaybackTurn.objects.filter(call_id=turn.call_id, pk__lt=turn.pk)
+               .order_by("-pk").values_list("name", "accepted"))
+    for name, accepted in earlier.iterator():
+        if name:
+            names.append(name)
+        if accepted:
             break
     return tuple(reversed(names))
+
+
+def _superseded(turn: PlaybackTurn) -> bool:
+    """Whether a newer start or stop was taken on the call since `turn`."""
+    return PlaybackTurn.objects.filter(call_id=turn.call_id, pk__gt=turn.pk).exists()
 
 
 def _plan_dtmf(call: Call, provider: type[Provider], params: Mapping[str, Any]) -> _Plan:
@@ -428,9 +443,9 @@ def _plan(call: Call, provider: type[Provider], action: str, params: Mapping[str
                                for name in sorted(params)})
     if action in ("talk_stop", "stream_stop"):
         stop = "stop_talk" if action == "talk_stop" else "stop_stream"
-        playback = Playback(earlier=_playing(call))
+        turn, playback = _take_turn(call, "")
         return _Plan(lambda p: getattr(p, stop)(_app(call), call.provider_call_id,
-                                                playback=playback), {})
+                                                playback=playback), {}, turn=turn)
     if action == "hangup" and call.status != CallStatus.ANSWERED:
         # Voice Gateway cancels a call that is not answered yet with another status.
         return _Plan(lambda p: p.update_call(_app(call), call.provider_call_id, action,
@@ -474,7 +489,7 @@ def _send(call: Call, plan: _Plan) -> tuple[int, ProviderError | None]:
 
 
 def _named(plan: _Plan) -> dict[str, str]:
-    """The playback's name for the control event, which `_playing` reads back."""
+    """The playback's name for the control event: what a provider named what it played."""
     return {"playback": plan.playback} if plan.playback else {}
 
 
@@ -523,6 +538,8 @@ def call_control(*, actor: Actor, call: Call, action: str, **params: Any) -> Cal
     plan = _plan(call, provider, action, params)
     sent_at = timezone.now()
     attempts, error = _send(call, plan)
+    if plan.turn is not None:
+        PlaybackTurn.objects.filter(pk=plan.turn).update(accepted=error is None)
     if error is None:
         # A toggle the provider may have ignored leaves the call's state as it was.
         field, value = (None, None) if may_ignore(provider, action) else TOGGLES.get(

@@ -429,14 +429,28 @@ class _JambonzDubs:
         self.heard.append((track, sound))
 
 
-def jambonz_heard(requests: Iterable[SeenRequest]) -> list[tuple[str, str]]:
-    """What the dubs among one call's `requests` play, in order, once every synthesis has
-    ended: (track, the say's text or the play's URL)."""
+def _jambonz_dubbed(requests: Iterable[SeenRequest]) -> _JambonzDubs:
+    """One call's dub tracks after its `requests`, in the order they arrived, once every
+    synthesis has ended."""
     dubs = _JambonzDubs()
     for request in requests:
         dubs.apply(_json_object(request).get("dub"))
     dubs.synthesized()
-    return dubs.heard
+    return dubs
+
+
+def jambonz_heard(requests: Iterable[SeenRequest]) -> list[tuple[str, str]]:
+    """What the dubs among one call's `requests` play, in order, once every synthesis has
+    ended: (track, the say's text or the play's URL)."""
+    return _jambonz_dubbed(requests).heard
+
+
+def jambonz_playing(requests: Iterable[SeenRequest]) -> dict[str, list[str]]:
+    """The tracks still playing after one call's `requests` (their sounds): what the caller
+    goes on hearing once every request was answered. Requests sent from several threads
+    count in the order they arrived, as the feature server runs them."""
+    return {track: sounds for track, sounds in _jambonz_dubbed(requests).tracks.items()
+            if sounds}
 
 
 Problems = Callable[[Any], list[dict[str, str]]]
@@ -613,6 +627,23 @@ SERVER_SUCCESS: dict[str, dict[tuple[str, str], Reply]] = {
 }
 
 
+class _Meeting:
+    """The next `count` requests to a path wait for each other before any is answered
+    (`FakeProvider.meet`)."""
+
+    def __init__(self, method: str, path: str, count: int, timeout: float) -> None:
+        self.method, self.path = method, path
+        self.left = count
+        self.barrier = threading.Barrier(count, timeout=timeout)
+        self.broken = False
+
+    def wait(self) -> None:
+        try:
+            self.barrier.wait()
+        except threading.BrokenBarrierError:
+            self.broken = True  # the others never came: answer anyway, and say so (problems)
+
+
 @dataclass
 class _Script:
     method: str
@@ -664,6 +695,7 @@ class FakeProvider:
         self.violations: list[str] = []
         self.violations_expected = False
         self._scripts: list[_Script] = []
+        self._meetings: list[_Meeting] = []
         self._lock = threading.Lock()
         self._tokens = itertools.count(1)
         fake = self
@@ -713,6 +745,12 @@ class FakeProvider:
             r for r in self.requests if r.method == method.upper() and path in (r.path, r.operation)
         ]
 
+    def meet(self, method: str, path: str, count: int = 2, timeout: float = 5.0) -> None:
+        """Hold the next `count` matching requests until all of them have arrived (for
+        `timeout` seconds at most), then answer them: clients in several threads are then
+        all under way at once, the race a double submit runs."""
+        self._meetings.append(_Meeting(method.upper(), path, count, timeout))
+
     def expect_violations(self) -> None:
         """This test sends requests the spec refuses: require at least one, not none."""
         self.violations_expected = True
@@ -741,6 +779,11 @@ class FakeProvider:
             for s in self._scripts
             if s.remaining
         ]
+        problems += [
+            f"requests to {m.method} {m.path} did not meet: they came one at a time"
+            for m in self._meetings
+            if m.left or m.broken
+        ]
         return problems
 
     # -- serving ------------------------------------------------------------------------
@@ -760,6 +803,9 @@ class FakeProvider:
             self.requests.append(seen)
             checked = (len(self.requests) <= CHECKED_FIRST
                        or len(self.requests) % self.check_every == 0)
+            meeting = self._meeting(seen)
+        if meeting is not None:
+            meeting.wait()
         reply = self._answer(seen, checked=checked)
         self.applications.learn(seen, reply)
         if reply.delay:
@@ -781,6 +827,14 @@ class FakeProvider:
             handler.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a read timeout): that is the point of the delay
+
+    def _meeting(self, seen: SeenRequest) -> _Meeting | None:
+        """The meeting `seen` joins, if one still waits for it (called under the lock)."""
+        for meeting in self._meetings:
+            if meeting.method == seen.method and meeting.path == seen.path and meeting.left:
+                meeting.left -= 1
+                return meeting
+        return None
 
     def _answer(self, seen: SeenRequest, *, checked: bool) -> Reply:
         if self.oauth and seen.path == KPN_TOKEN_PATH:

@@ -151,15 +151,22 @@ class CallRequest:
     options: Mapping[str, Any] = field(default_factory=dict)  # provider-native, CALL_OPTIONS
 
 
+def _never() -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class Playback:
     """Callboard's names for the speech and audio it plays into one call: `name` for what a
     start plays (unique on the call), `earlier` for what earlier starts played that may still
-    be playing, oldest first. A provider that replaces or stops what it plays by itself
-    (Vonage) needs neither; Voice Gateway names a dub track after each (voicegateway.py)."""
+    be playing, oldest first; `superseded()` says whether a newer start or stop was taken
+    since (asked at the moment, as it may be sent at the same time). A provider that replaces
+    or stops what it plays by itself (Vonage) needs none; Voice Gateway names a dub track
+    after each (voicegateway.py)."""
 
     name: str = ""
     earlier: tuple[str, ...] = ()
+    superseded: Callable[[], bool] = _never
 
 
 NO_PLAYBACK = Playback()

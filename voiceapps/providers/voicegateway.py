@@ -355,6 +355,11 @@ class VoiceGatewayProvider(Provider):
         say is synthesized after its track is added and then played on the track of its name
         (TaskDub._sayOnTrack): an earlier text still being synthesized finds its track gone
         instead of playing on the new one.
+
+        A play or stop sent at the same moment (a double submit) may remove this track
+        before it is added (their requests interleave): a play superseded by then adds
+        nothing, and one superseded while its track was being added removes it again, so
+        only the newest plays on (docs/voice-gateway.md, "Two at the same moment").
         """
         unknown = sorted(set(params) - allowed)
         if unknown:
@@ -366,7 +371,11 @@ class VoiceGatewayProvider(Provider):
         if refusal:
             raise refusal
         self._stop_tracks(provider_call_id, playback)
+        if playback.superseded():
+            return
         self._update(provider_call_id, {"dub": dub})
+        if playback.superseded():
+            self._stop_tracks(provider_call_id, Playback(earlier=(playback.name,)))
 
     def _stop_tracks(self, provider_call_id: str, playback: Playback) -> None:
         # Removing a track that is not there (one whose start was refused before it was

@@ -2,10 +2,15 @@
 provider's own document (Vonage and KPN OpenAPI specs, the jambonz swagger); Voice Gateway
 bodies are also held to jambonz.md 2.6 (one operation per request) here."""
 
+import threading
+import time
+from collections.abc import Callable
+
 import pytest
 import time_machine
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connections
 from django.utils import timezone
 
 from calls.models import Call, CallStatus
@@ -17,7 +22,7 @@ from portal.services import SYSTEM, Actor
 from tests.calls.controlling import bodies, call_path, control_events, live_call
 from tests.calls.placing import TO, kpn_setup, voicegateway_setup, vonage_setup
 from tests.factories import CallEventFactory, NccoVersionFactory
-from tests.fakes.provider_server import jambonz_heard
+from tests.fakes.provider_server import jambonz_heard, jambonz_playing
 
 pytestmark = pytest.mark.django_db
 
@@ -292,12 +297,16 @@ def test_voice_gateway_removes_the_track_of_a_refused_play_too(fake_provider, op
         {"dub": {"action": "removeTrack", "track": f"callboard-{refused}"}}]
 
 
-@pytest.mark.parametrize(("second", "params", "heard"), [
+# A play or a stop after "Please hold", and what is heard after both.
+AFTER_A_PLAY = [
     ("talk", {"text": "Still there?"}, ["Still there?"]),
     ("stream", {"stream_url": "https://audio.example/beep.wav"},
      ["https://audio.example/beep.wav"]),
     ("talk_stop", {}, []),
-])
+]
+
+
+@pytest.mark.parametrize(("second", "params", "heard"), AFTER_A_PLAY)
 def test_voice_gateway_plays_only_the_newest_of_two_quick_requests(fake_provider, operator,
                                                                    second, params, heard):
     """The feature server synthesizes a say after adding its track and plays it on the track
@@ -312,6 +321,89 @@ def test_voice_gateway_plays_only_the_newest_of_two_quick_requests(fake_provider
 
     played = jambonz_heard(setup.fake.requests_to("PUT", call_path(setup, call)))
     assert [sound for _, sound in played] == heard
+
+
+def _at_once(actions: list[Callable[[], object]], arrived: Callable[[], int]) -> None:
+    """Run each of `actions` in a thread of its own, as the page's requests run in web server
+    threads or processes; each starts once the one before has a request at the provider
+    (`arrived` counts them), so their order is known and they are under way together."""
+    errors: list[BaseException] = []
+
+    def run(action: Callable[[], object]) -> None:
+        try:
+            action()
+        except BaseException as error:  # noqa: BLE001 - re-raised in the test's thread
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = []
+    for action in actions:
+        before = arrived()
+        threads.append(threading.Thread(target=run, args=(action,)))
+        threads[-1].start()
+        deadline = time.monotonic() + 5
+        while arrived() == before and threads[-1].is_alive() and time.monotonic() < deadline:
+            time.sleep(0.005)
+    for thread in threads:
+        thread.join(10)
+    if errors:
+        raise errors[0]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("second", "params", "heard"), AFTER_A_PLAY)
+def test_voice_gateway_plays_only_the_newest_of_two_requests_sent_together(
+        fake_provider, operator, second, params, heard):
+    """A double submit, or an API client that does not wait: two plays (or a play and a
+    stop) on one call under way together, in threads. Each read what may still play before
+    the other had recorded its own, so neither removed the other's track and both played on
+    (mod_dub takes two). The one Callboard took last wins, whatever order the gateway sees
+    their requests in."""
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup)
+    control.call_control(actor=operator, call=call, action="talk", text="Please hold")
+    path = call_path(setup, call)
+    setup.fake.meet("PUT", path)  # neither's first request is answered before both are sent
+
+    _at_once([
+        lambda: control.call_control(actor=operator, call=call, action="talk", text="One moment"),
+        lambda: control.call_control(actor=operator, call=call, action=second, **params),
+    ], arrived=lambda: len(setup.fake.requests_to("PUT", path)))
+
+    playing = jambonz_playing(setup.fake.requests_to("PUT", path))
+    assert [sound for sounds in playing.values() for sound in sounds] == heard
+    assert [event.payload["outcome"] for event in control_events(call)] == ["accepted"] * 3
+
+
+def test_voice_gateway_removes_a_play_overtaken_while_it_was_sent(fake_provider, operator,
+                                                                  monkeypatch):
+    """A newer play may remove the older one's track before the older one has added it (the
+    removal is ignored then): the older one, finding a newer turn once its track is added,
+    removes it again, so the newer one alone plays on."""
+    setup = voicegateway_setup(fake_provider)
+    call = live_call(setup)
+    control.call_control(actor=operator, call=call, action="talk", text="Please hold")
+    superseded, overtaken = control._superseded, []
+
+    def overtaken_now(turn) -> bool:
+        answer = superseded(turn)  # not yet: the older one goes on to add its track
+        if not overtaken:
+            overtaken.append(turn)
+            control.call_control(actor=operator, call=call, action="talk", text="Still there?")
+        return answer
+
+    monkeypatch.setattr(control, "_superseded", overtaken_now)
+    control.call_control(actor=operator, call=call, action="talk", text="One moment")
+
+    older = next(event.payload["playback"] for event in control_events(call)
+                 if event.payload["sent"]["text"] == "One moment")
+    sent = setup.fake.requests_to("PUT", call_path(setup, call))
+    assert [request.json()["dub"]["action"] for request in sent[-2:]] == [
+        "addTrack", "removeTrack"]
+    assert {request.json()["dub"]["track"] for request in sent[-2:]} == {f"callboard-{older}"}
+    playing = jambonz_playing(sent)
+    assert [sound for sounds in playing.values() for sound in sounds] == ["Still there?"]
 
 
 VOICE_NEEDED = ("Give the voice that speaks this language too (such as de-DE-Standard-A): "

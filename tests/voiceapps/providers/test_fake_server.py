@@ -1,5 +1,6 @@
 """The fake provider must catch what the real one would refuse, or it proves nothing."""
 
+import threading
 import time
 import uuid
 
@@ -8,7 +9,13 @@ import pytest
 import requests
 
 from tests.fakes.provider_accounts import PRIVATE_KEY_PEM, PUBLIC_KEY_PEM, VONAGE_APP_ID
-from tests.fakes.provider_server import FakeProvider, OAuth, jambonz_heard, load_spec
+from tests.fakes.provider_server import (
+    FakeProvider,
+    OAuth,
+    jambonz_heard,
+    jambonz_playing,
+    load_spec,
+)
 from voiceapps.providers.vonage import new_private_key_pem, public_key_pem
 
 GOOD_CALL = {
@@ -435,6 +442,37 @@ def test_a_jambonz_say_is_synthesized_onto_the_track_of_its_name_once_the_next_i
         "plays play on track b; the say 'Second' synthesized for track a finds no such track",
     ]
     assert jambonz_heard(jambonz.requests) == [("a", "First"), ("b", "https://a.example/x.wav")]
+
+
+def test_requests_that_meet_are_all_under_way_before_any_is_answered(jambonz):
+    """`meet` holds the next requests to a path until all have arrived: two clients in
+    threads then race as a double submit does; jambonz_playing says what plays on after."""
+    jambonz.meet("PUT", CALL)
+    answered: list[str] = []
+
+    def add(track: str) -> None:
+        put(jambonz, CALL, {"dub": {"action": "addTrack", "track": track, "say": track}})
+        answered.append(track)
+
+    first = threading.Thread(target=add, args=("a",))
+    first.start()
+    while not jambonz.requests:
+        time.sleep(0.005)
+    assert answered == []  # held until the second arrives
+    add("b")
+    first.join(5)
+
+    assert sorted(answered) == ["a", "b"]
+    assert jambonz_playing(jambonz.requests) == {"a": ["a"], "b": ["b"]}
+    assert jambonz.problems() == []
+
+
+def test_requests_that_never_meet_are_answered_and_reported(jambonz):
+    jambonz.meet("PUT", CALL, timeout=0.1)
+
+    assert put(jambonz, CALL, {"dub": {"action": "removeTrack", "track": "a"}}).status_code == 202
+    assert jambonz.problems() == [
+        f"requests to PUT {CALL} did not meet: they came one at a time"]
 
 
 JAMBONZ_CALL = {"from": "+15083728299", "to": {"type": "phone", "number": "+16172375089"},

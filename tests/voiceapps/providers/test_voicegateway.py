@@ -451,6 +451,31 @@ def test_a_language_without_its_voice_is_not_sent(fake_provider):
     assert fake.requests == []
 
 
+@pytest.mark.parametrize(("answers", "added", "removed_again"), [
+    ((False, False), True, False),
+    ((True,), False, False),  # superseded while the earlier tracks were removed
+    ((False, True), True, True),  # superseded while its own track was added
+])
+def test_a_play_superseded_meanwhile_does_not_play_on(fake_provider, answers, added,
+                                                      removed_again):
+    """A newer play or stop sent at the same moment may have removed this track before it
+    was added (its removal arrived first, and was ignored): this one does not add it, or
+    removes it again, so the newer one alone plays."""
+    fake, account = start_voicegateway(fake_provider)
+    superseded = iter(answers)
+
+    VoiceGatewayProvider(account).start_talk(
+        APP, CALL_SID, "One moment",
+        playback=Playback("b", earlier=("a",), superseded=lambda: next(superseded)))
+
+    remove = {"dub": {"action": "removeTrack", "track": "callboard-b"}}
+    add = {"dub": {"action": "addTrack", "track": "callboard-b", "say": "One moment"}}
+    assert call_bodies(fake) == [
+        {"dub": {"action": "removeTrack", "track": "callboard-a"}},
+        *([add] if added else []), *([remove] if removed_again else [])]
+    assert next(superseded, None) is None  # asked before and after adding, no more
+
+
 @pytest.mark.parametrize("stop", [VoiceGatewayProvider.stop_talk,
                                   VoiceGatewayProvider.stop_stream])
 def test_stopping_speech_or_audio_removes_every_track_that_may_play(fake_provider, stop):
