@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -19,6 +18,7 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
 from rest_framework.parsers import MultiPartParser
@@ -365,9 +365,10 @@ class CampaignImportApi(APIView):
     @extend_schema(responses=ContactImportSerializer, summary="A contacts import's progress")
     def get(self, request, pk: int, import_id: int):
         campaign = get_object_or_404(Campaign, pk=pk)
-        return Response(
-            ContactImportSerializer(get_object_or_404(campaign.imports, pk=import_id)).data
-        )
+        upload = campaign.imports.filter(pk=import_id).first()
+        if upload is None:
+            raise NotFound(f"Campaign {pk} has no contacts import with id {import_id}.")
+        return Response(ContactImportSerializer(upload).data)
 
 
 class PreviewSerializer(serializers.Serializer):
@@ -598,5 +599,5 @@ class SuppressionListNumberApi(APIView):
 def _listed_number(pk: int, number: str) -> SuppressedNumber:
     found = suppression.listed_number(get_object_or_404(SuppressionList, pk=pk), number)
     if found is None:
-        raise Http404
+        raise NotFound(f"{number} is not on do-not-call list {pk}.")
     return found

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -109,7 +109,9 @@ class RecordingDownloadApi(APIView):
         summary="A recording's audio; a Range header gets that part (206)",
     )
     def get(self, request, pk: int):
-        recording = get_object_or_404(_recordings(request), pk=pk, state=MediaState.STORED)
+        recording = get_object_or_404(_recordings(request), pk=pk)
+        if recording.state != MediaState.STORED:
+            raise NotFound(f"Recording {pk} has no stored audio (yet, or any more).")
         return recording_response(
             request, recording, download=request.query_params.get("inline") != "1"
         )
