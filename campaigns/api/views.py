@@ -143,13 +143,21 @@ def _made_response(request, campaign: Campaign, replayed: bool) -> Response:
     )
 
 
-def _status_conflict(*, on_retired_account: bool) -> dict:
-    """The 409 of an action the campaign's status refuses (services.StateConflict), and of its
-    retired account where the action sends or moves calls onto one: one status, one sentence."""
+# Start and rehearse refuse a campaign its contacts would not call (services._check_callable).
+NOBODY_TO_CALL_SENTENCE = ("Nobody to call: it has no contacts, or each would be skipped "
+                           "(`detail` says which); add contacts first.")
+
+
+def _status_conflict(*, on_retired_account: bool, starts: bool = False) -> dict:
+    """The 409 of an action the campaign's status refuses (services.StateConflict), of its
+    retired account where the action sends or moves calls onto one, and of its contacts where
+    it starts: one status, one sentence."""
     sentence = ("The campaign's status does not allow this now; `detail` says why (say, a "
                 "running campaign cannot start, or is changed only once paused).")
     if on_retired_account:
         sentence = f"{sentence} Or: {ACCOUNT_RETIRED_SENTENCE}"
+    if starts:
+        sentence = f"{sentence} Or: {NOBODY_TO_CALL_SENTENCE}"
     return {409: api_error(sentence)}
 
 
@@ -199,7 +207,8 @@ def _action_view(action: str) -> type[APIView]:
 
         @extend_schema(
             request=NoBodySerializer,
-            responses={200: CampaignSerializer, **_status_conflict(on_retired_account=sends)},
+            responses={200: CampaignSerializer, **_status_conflict(
+                on_retired_account=sends, starts=action == "start")},
             summary=f"{action.capitalize()} a campaign",
             operation_id=f"campaigns_{action}",
         )
@@ -221,7 +230,7 @@ class CampaignRehearseApi(APIView):
 
     @extend_schema(
         request=NoBodySerializer,
-        responses={201: CampaignSerializer},
+        responses={201: CampaignSerializer, 409: api_error(NOBODY_TO_CALL_SENTENCE)},
         summary="Rehearse a campaign on the sandbox: a started copy with the same contacts "
         "and rules (rehearsal_of names the campaign)",
     )
