@@ -275,6 +275,7 @@ class SuppressionList(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = "do-not-call list"  # as its pages say
         constraints = [
             models.UniqueConstraint(
                 fields=["account"],

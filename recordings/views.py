@@ -8,13 +8,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from calls.filters import call_filter
 from calls.models import Call
 from portal.models import Role
 from portal.params import filtered_page, filtered_rows
 from portal.roles import role_required
 from portal.services import Actor
 from recordings import selectors
+from recordings.filters import RecordingFilter
 from recordings.forms import MediaRetentionForm
 from recordings.models import MediaRetention, Recording
 from recordings.services import deletion, retention
@@ -27,8 +27,9 @@ PAGE_SIZE = 50
 
 @role_required(Role.VIEWER)
 def recording_list(request: HttpRequest) -> HttpResponse:
-    """The call log's filters choose the calls; their recordings are listed, newest first."""
-    filters = call_filter(request.GET, queryset=Call.objects.all())
+    """The call log's filters (and `call`) choose the calls; their recordings are listed,
+    newest first."""
+    filters = RecordingFilter(request.GET, queryset=Call.objects.all())
     rows = selectors.recording_list(calls=filtered_rows(filters))
     return render(
         request,

@@ -241,6 +241,7 @@ class NccoDocument(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = "NCCO document"
 
     def __str__(self) -> str:
         return self.name
@@ -293,6 +294,7 @@ class NccoVersion(models.Model):
 
     class Meta:
         ordering = ["-number"]
+        verbose_name = "NCCO version"
         constraints = [
             models.UniqueConstraint(fields=["document", "number"], name="ncco_version_unique"),
         ]

@@ -4,13 +4,20 @@ Shapes only; calls/services/ validates and decides."""
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from calls.models import Call, CallEvent, WebhookDelivery
 from calls.selectors import DASHBOARD_RANGES, DEFAULT_RANGE
 from calls.services.control import LEVEL_RANGE, LEVEL_TEXT, available_actions
-from portal.api.serializers import JsonListField, ObjectField, ObjectUrlField, StrictSerializer
+from portal.api.serializers import (
+    JsonListField,
+    ObjectField,
+    ObjectUrlField,
+    StrictSerializer,
+    object_url,
+)
 from portal.params import BIGINT_MAX
 from voiceapps.models import Application, CallProfile, NccoDocument, ProviderAccount
 from voiceapps.ncco.validator import TALK_TEXT_LIMIT
@@ -70,6 +77,9 @@ class CallSerializer(serializers.ModelSerializer):
         source="ncco_version.document", read_only=True, allow_null=True,
         help_text="The saved NCCO the version belongs to: its versions are at "
                   "/api/v1/nccos/{id}/versions/{ncco_version}.")
+    recordings = serializers.SerializerMethodField(
+        help_text="This call's recordings in the API: the recordings list for this call "
+                  "(`call`), each with its stored audio's address.")
     actions = serializers.SerializerMethodField(
         help_text="Control actions its provider takes in its current state, such as hangup, "
                   "mute, transfer, talk, talk_stop, stream, stream_stop, dtmf; [] once ended.")
@@ -84,9 +94,14 @@ class CallSerializer(serializers.ModelSerializer):
             "placed_via_token", "provider_call_id", "conversation_id", "sip_call_id", "attempts",
             "created_at", "submitted_at", "ringing_at", "answered_at", "ended_at",
             "duration_seconds", "rate", "price", "network", "sip_code", "disconnected_by",
-            "provider_request", "provider_response", "updated_at", "actions",
+            "provider_request", "provider_response", "updated_at", "recordings", "actions",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_recordings(self, call: Call) -> str:
+        # The list's route by name: calls do not import the recordings app.
+        return f"{object_url(self.context, 'api_recordings')}?call={call.pk}"
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_actions(self, call: Call) -> list[str]:

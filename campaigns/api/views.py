@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -19,6 +18,7 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
 from rest_framework.parsers import MultiPartParser
@@ -143,13 +143,21 @@ def _made_response(request, campaign: Campaign, replayed: bool) -> Response:
     )
 
 
-def _status_conflict(*, on_retired_account: bool) -> dict:
-    """The 409 of an action the campaign's status refuses (services.StateConflict), and of its
-    retired account where the action sends or moves calls onto one: one status, one sentence."""
+# Start and rehearse refuse a campaign its contacts would not call (services._check_callable).
+NOBODY_TO_CALL_SENTENCE = ("Nobody to call: it has no contacts, or each would be skipped "
+                           "(`detail` says which); add contacts first.")
+
+
+def _status_conflict(*, on_retired_account: bool, starts: bool = False) -> dict:
+    """The 409 of an action the campaign's status refuses (services.StateConflict), of its
+    retired account where the action sends or moves calls onto one, and of its contacts where
+    it starts: one status, one sentence."""
     sentence = ("The campaign's status does not allow this now; `detail` says why (say, a "
                 "running campaign cannot start, or is changed only once paused).")
     if on_retired_account:
         sentence = f"{sentence} Or: {ACCOUNT_RETIRED_SENTENCE}"
+    if starts:
+        sentence = f"{sentence} Or: {NOBODY_TO_CALL_SENTENCE}"
     return {409: api_error(sentence)}
 
 
@@ -199,7 +207,8 @@ def _action_view(action: str) -> type[APIView]:
 
         @extend_schema(
             request=NoBodySerializer,
-            responses={200: CampaignSerializer, **_status_conflict(on_retired_account=sends)},
+            responses={200: CampaignSerializer, **_status_conflict(
+                on_retired_account=sends, starts=action == "start")},
             summary=f"{action.capitalize()} a campaign",
             operation_id=f"campaigns_{action}",
         )
@@ -221,7 +230,7 @@ class CampaignRehearseApi(APIView):
 
     @extend_schema(
         request=NoBodySerializer,
-        responses={201: CampaignSerializer},
+        responses={201: CampaignSerializer, 409: api_error(NOBODY_TO_CALL_SENTENCE)},
         summary="Rehearse a campaign on the sandbox: a started copy with the same contacts "
         "and rules (rehearsal_of names the campaign)",
     )
@@ -365,9 +374,10 @@ class CampaignImportApi(APIView):
     @extend_schema(responses=ContactImportSerializer, summary="A contacts import's progress")
     def get(self, request, pk: int, import_id: int):
         campaign = get_object_or_404(Campaign, pk=pk)
-        return Response(
-            ContactImportSerializer(get_object_or_404(campaign.imports, pk=import_id)).data
-        )
+        upload = campaign.imports.filter(pk=import_id).first()
+        if upload is None:
+            raise NotFound(f"Campaign {pk} has no contacts import with id {import_id}.")
+        return Response(ContactImportSerializer(upload).data)
 
 
 class PreviewSerializer(serializers.Serializer):
@@ -598,5 +608,5 @@ class SuppressionListNumberApi(APIView):
 def _listed_number(pk: int, number: str) -> SuppressedNumber:
     found = suppression.listed_number(get_object_or_404(SuppressionList, pk=pk), number)
     if found is None:
-        raise Http404
+        raise NotFound(f"{number} is not on do-not-call list {pk}.")
     return found

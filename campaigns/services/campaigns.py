@@ -197,10 +197,12 @@ def _nobody_to_call(preview: Preview) -> str:
 
 
 def _check_callable(campaign: Campaign) -> None:
-    """Refuse to start a campaign that would call no one, rather than have it finish at once."""
+    """Refuse to start a campaign that would call no one, rather than have it finish at once.
+    Its contacts refuse it, as its status may: a StateConflict (API: 409), not a field of a
+    request that has none."""
     reason = _nobody_to_call(campaign_preview(campaign=campaign))
     if reason:
-        raise ValidationError({"contacts": [reason]})
+        raise StateConflict(reason)
 
 
 RETIRED_ACCOUNT_REFUSES = "no campaign on it starts or resumes"

@@ -3,14 +3,17 @@
 import logging
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import (
+    ObjectDoesNotExist,
     PermissionDenied,
     RequestDataTooBig,
     TooManyFieldsSent,
     TooManyFilesSent,
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -66,6 +69,27 @@ def error_body(code: str, detail: str, fields: dict | None = None) -> dict:
     return {"error": code, "detail": detail, "fields": fields or {}}
 
 
+def missing(model: type[Model], value: object, *, by: str = "id") -> exceptions.NotFound:
+    """The 404 of an object the address names and nothing is (or the token may not see):
+    "No call with id 5.", the kind in the words of the model's verbose_name."""
+    return exceptions.NotFound(f"No {model._meta.verbose_name} with {by} {value}.")
+
+
+def _not_found(exc: Http404, context: dict) -> exceptions.NotFound:
+    """Which object an Http404 did not find. Django's get_object_or_404 (DRF's get_object
+    too) raises it while handling the model's DoesNotExist, the only place the model is
+    named; the id is the address's `pk` (its first object, looked up first), or its only
+    parameter. A view looking up an inner object (a document's version) names it itself."""
+    looked_up = exc.__context__
+    model = next((model for model in apps.get_models()
+                  if type(looked_up) is model.DoesNotExist), None)
+    ids = context.get("kwargs") or {}
+    value = ids.get("pk", next(iter(ids.values())) if len(ids) == 1 else None)
+    if not isinstance(looked_up, ObjectDoesNotExist) or model is None or value is None:
+        return exceptions.NotFound()
+    return missing(model, value)
+
+
 def too_many_parts(exc: Exception) -> str | None:
     """What is wrong with a request Django refused to read for having too many fields,
     parameters or files (a SuspiciousOperation, which no API view handles); None for any
@@ -87,7 +111,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
     elif isinstance(exc, Http404):
-        exc = exceptions.NotFound()
+        exc = _not_found(exc, context)
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, BadParameter):

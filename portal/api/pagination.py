@@ -1,3 +1,4 @@
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -15,7 +16,26 @@ def _with_minimums(parameters: list[dict], minimums: dict[str, int]) -> list[dic
     return parameters
 
 
-class ListPagination(LimitOffsetPagination):
+class DocumentedLinks:
+    """A list's `next` and `previous` examples in its API document name its own address.
+
+    DRF's paginators give every list `http://api.example.org/accounts/?…` (its cursor one
+    ending in a stray quote). The schema generator (CallboardAutoSchema._get_paginator) sets
+    `documented_path`, the list's path, before asking for the paginated schema; its ids are
+    filled in, as a link the API gives has them."""
+
+    documented_path = ""
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        paginated = super().get_paginated_response_schema(schema)  # type: ignore[misc]
+        address = "https://callboard.example.com" + re.sub(r"\{\w+\}", "1", self.documented_path)
+        for link in ("next", "previous"):
+            query = paginated["properties"][link]["example"].split("?", 1)[1].rstrip('"')
+            paginated["properties"][link]["example"] = f"{address}?{query}"
+        return paginated
+
+
+class ListPagination(DocumentedLinks, LimitOffsetPagination):
     """Small lists (accounts, applications, numbers, tokens): limit and offset."""
 
     default_limit = 50
@@ -36,7 +56,7 @@ class ListPagination(LimitOffsetPagination):
                               {self.limit_query_param: 1, self.offset_query_param: 0})
 
 
-class LogPagination(CursorPagination):
+class LogPagination(DocumentedLinks, CursorPagination):
     """Logs (calls, events, deliveries, audit): a cursor, so deep pages stay as fast as page 1."""
 
     page_size = 50

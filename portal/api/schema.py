@@ -93,6 +93,13 @@ class CallboardAutoSchema(AutoSchema):
                 parameter["schema"].setdefault("maximum", BIGINT_MAX)
         return operation
 
+    def _get_paginator(self) -> Any:
+        # The paginator's page links are documented as examples of this list's own address.
+        paginator = super()._get_paginator()
+        if paginator is not None:
+            paginator.documented_path = self.path
+        return paginator
+
     def _common_errors(self, operation: dict) -> dict[int, str]:
         locations = {parameter["in"] for parameter in operation.get("parameters", ())}
         common: dict[int, str] = {}

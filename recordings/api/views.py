@@ -8,12 +8,11 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from calls.filters import CallFilter, call_filter
 from calls.models import Call
 from portal.api.filtering import paging_parameters
 from portal.api.pagination import LogPagination
@@ -27,6 +26,7 @@ from recordings.api.serializers import (
     MediaRetentionUpdateSerializer,
     RecordingSerializer,
 )
+from recordings.filters import RecordingFilter
 from recordings.models import MediaRetention, MediaState, Recording
 from recordings.services import deletion, retention
 from recordings.serving import recording_response
@@ -47,17 +47,17 @@ class RecordingListApi(GenericAPIView):
 
     @extend_schema(
         responses=RecordingSerializer(many=True),
-        parameters=filter_parameters(CallFilter),
+        parameters=filter_parameters(RecordingFilter),
         summary="List recordings, newest first",
         description="Takes the call log's filter parameters (`GET /api/v1/calls`: status, "
         "account, since, until, transcript, …); they pick the calls whose "
-        "recordings are listed.",
+        "recordings are listed. `call` lists one call's (its `recordings` address).",
     )
     def get(self, request):
         refuse_unknown_parameters(
-            request, set(CallFilter.base_filters) | paging_parameters(self.paginator)
+            request, set(RecordingFilter.base_filters) | paging_parameters(self.paginator)
         )
-        calls = call_filter(
+        calls = RecordingFilter(
             request.query_params, queryset=limit_to_token_accounts(request, Call.objects.all())
         )
         if not calls.is_valid():
@@ -109,7 +109,9 @@ class RecordingDownloadApi(APIView):
         summary="A recording's audio; a Range header gets that part (206)",
     )
     def get(self, request, pk: int):
-        recording = get_object_or_404(_recordings(request), pk=pk, state=MediaState.STORED)
+        recording = get_object_or_404(_recordings(request), pk=pk)
+        if recording.state != MediaState.STORED:
+            raise NotFound(f"Recording {pk} has no stored audio (yet, or any more).")
         return recording_response(
             request, recording, download=request.query_params.get("inline") != "1"
         )

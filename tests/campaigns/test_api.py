@@ -18,6 +18,7 @@ from tests.factories import (
     ContactFactory,
     SuppressionListFactory,
 )
+from voiceapps.sandbox.services import sandbox_first_run
 
 pytestmark = pytest.mark.django_db
 
@@ -59,10 +60,12 @@ def test_a_whole_campaign_through_the_api(api_for, operator_user, application):
     assert Campaign.objects.count() == 1
     pk = made.json()["id"]
     empty = api.post(f"/api/v1/campaigns/{pk}/start")
-    assert empty.status_code == 400
-    assert empty.json()["fields"]["contacts"] == [
-        "Nobody to call: it has no contacts; upload a CSV or add them through the API first."
-    ]
+    # Its contacts refuse it, not the request (which has no body): a 409 saying what to do.
+    assert empty.status_code == 409
+    assert empty.json() == {
+        "error": "conflict", "fields": {},
+        "detail": "Nobody to call: it has no contacts; upload a CSV or add them through the "
+                  "API first."}
 
     listed = api.post("/api/v1/suppression-lists", {"name": "DNC"}, format="json")
     added = api.post(
@@ -674,3 +677,27 @@ def test_a_results_time_is_written_as_every_other_time_of_the_api(api_for, viewe
     written = result["results"][0]["last_attempt_at"]
     assert written == listed["results"][0]["attempts"][0]["created_at"]
     assert written.endswith("Z")
+
+
+def test_a_campaign_with_nobody_to_call_is_a_documented_409_to_start_or_rehearse(
+    api_for, operator_user, application
+):
+    """Who is on its contacts list refuses the start, as its status would: 409, saying what
+    to do; a rehearsal starts a copy of the same contacts, so it is refused alike."""
+    sandbox_first_run()
+    # Its own NCCO: rehearsing it pushes no copy of its application to the sandbox.
+    campaign = CampaignFactory(application=application,
+                               flow={"type": "ncco", "ncco": [{"action": "talk", "text": "Hi"}]})
+    api = api_for(operator_user)
+
+    for action in ("start", "rehearse"):
+        refused = api.post(f"/api/v1/campaigns/{campaign.pk}/{action}")
+        assert refused.status_code == 409, refused.json()
+        assert refused.json()["detail"] == (
+            "Nobody to call: it has no contacts; upload a CSV or add them through the API first.")
+    assert list(Campaign.objects.all()) == [campaign]
+
+    schema = api.get(reverse("api_schema"), HTTP_ACCEPT="application/json").json()
+    for action in ("start", "rehearse"):
+        conflict = schema["paths"][f"/api/v1/campaigns/{{id}}/{action}"]["post"]["responses"]
+        assert "contacts" in conflict["409"]["description"], action

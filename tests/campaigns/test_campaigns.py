@@ -21,7 +21,7 @@ from campaigns.selectors import WILL_CALL, campaign_preview
 from campaigns.services import campaigns, contacts
 from campaigns.services.suppression import suppressed_numbers_add
 from portal.models import AuditEntry
-from portal.services import Actor, IdempotencyConflict
+from portal.services import Actor, IdempotencyConflict, StateConflict
 from tests.factories import (
     AttemptFactory,
     CallFactory,
@@ -129,14 +129,12 @@ def test_a_campaign_that_would_call_no_one_does_not_start(application):
         source="api",
     )
 
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(StateConflict) as refused:
         campaigns.campaign_transition(actor=Actor(), campaign=campaign, action="start")
 
-    assert refused.value.message_dict == {
-        "contacts": [
-            "Nobody to call: every contact would be skipped (1 invalid number, 1 do-not-call)."
-        ]
-    }
+    assert refused.value.messages == [
+        "Nobody to call: every contact would be skipped (1 invalid number, 1 do-not-call)."
+    ]
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.DRAFT
 

@@ -161,3 +161,21 @@ def test_a_first_write_has_an_example_body_of_its_own_fields_and_describes_its_s
     for status, response in operation["responses"].items():
         if status.startswith("2"):
             assert response["description"], f"{label} {status}"
+
+
+def test_each_lists_page_links_are_examples_of_its_own_address(document):
+    """DRF's paginators give every list `http://api.example.org/accounts/?…` as its `next`
+    and `previous`: each list's example is its own path (portal/api/pagination.py)."""
+    pages = {}
+    for path, methods in document["paths"].items():
+        listed = methods.get("get", {}).get("responses", {}).get("200", {})
+        reference = listed.get("content", {}).get("application/json", {}).get("schema", {})
+        if reference.get("$ref", "").startswith("#/components/schemas/Paginated"):
+            pages[path] = document["components"]["schemas"][reference["$ref"].split("/")[-1]]
+    assert "/api/v1/calls" in pages and "/api/v1/calls/{id}/events" in pages
+    for path, page in pages.items():
+        address = "https://callboard.example.com" + re.sub(r"\{\w+\}", "1", path) + "?"
+        for link in ("next", "previous"):
+            example = page["properties"][link]["example"]
+            assert example.startswith(address), (path, link, example)
+            assert '"' not in example, example  # DRF's cursor example ends in a stray quote

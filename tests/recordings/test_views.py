@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from portal.models import AuditEntry
 from recordings.models import MediaState
+from tests.factories import CallFactory, RecordingFactory
 from tests.recordings.conftest import WAV
 
 
@@ -168,7 +169,6 @@ def test_the_list_plays_and_downloads_each_stored_recording(
     stored_recording, client_for, viewer_user
 ):
     """Every recording meant a trip to its call's page and back, as Twilio's list does not."""
-    from tests.factories import CallFactory, RecordingFactory
 
     RecordingFactory(call=CallFactory())  # still being fetched: nothing to play yet
     client = client_for(viewer_user)
@@ -207,8 +207,6 @@ def test_an_empty_recordings_list_says_how_to_record(client_for, operator_user):
 def test_the_list_folds_the_call_logs_filters_and_shows_each_one_on_as_a_chip(
     stored_recording, client_for, viewer_user
 ):
-    from tests.factories import CallFactory, RecordingFactory
-
     other = RecordingFactory(call=CallFactory(status="failed"))
     client = client_for(viewer_user)
 
@@ -221,4 +219,19 @@ def test_the_list_folds_the_call_logs_filters_and_shows_each_one_on_as_a_chip(
     assert reverse("call_detail", args=[stored_recording.call_id]) in page
     assert reverse("call_detail", args=[other.call_id]) not in page
     fields = set(re.findall(r'<(?:input|select)[^>]* name="([^"]+)"', page))
-    assert fields == set(re.findall(r'<(?:input|select)[^>]* name="([^"]+)"', call_log))
+    # The call log's, and the recordings' own `call` (which the call log does not take).
+    assert fields == set(re.findall(r'<(?:input|select)[^>]* name="([^"]+)"', call_log)) | {"call"}
+
+
+def test_the_recordings_page_takes_the_call_filter_its_api_takes(
+    stored_recording, client_for, viewer_user
+):
+    other = RecordingFactory(call=CallFactory(status="completed"))
+    client = client_for(viewer_user)
+
+    page = client.get(reverse("recording_list"), {"call": other.call_id}).content.decode()
+    log = client.get(reverse("call_list")).content.decode()
+
+    assert reverse("call_detail", args=[other.call_id]) in page
+    assert reverse("call_detail", args=[stored_recording.call_id]) not in page
+    assert 'name="call"' in page and 'name="call"' not in log

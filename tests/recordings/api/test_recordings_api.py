@@ -116,3 +116,43 @@ def test_the_schema_lists_the_call_log_filters_the_list_takes(client, db):
     names = {parameter["name"] for parameter in operation["parameters"]}
 
     assert names >= set(CallFilter.base_filters)
+
+
+def test_a_calls_recordings_are_listed_by_the_address_on_the_call(
+    stored_recording, api_for, viewer_user
+):
+    """A tool had a call and no way to its recordings: the forwarded event's `recording_url`
+    is the provider's file, and the recordings list took only the call log's filters."""
+    call = stored_recording.call
+    second = RecordingFactory(call=call)
+    RecordingFactory(call=CallFactory(status="completed"))  # another call's
+    api = api_for(viewer_user)
+
+    address = api.get(reverse("api_call", args=[call.pk])).json()["recordings"]
+    listed = api.get(address).json()["results"]
+
+    assert address == f"http://testserver/api/v1/recordings?call={call.pk}"
+    assert [row["id"] for row in listed] == [second.pk, stored_recording.pk]
+    assert api.get(reverse("api_recordings"), {"call": "x"}).json()["fields"] == {
+        "call": ["Enter an id: a whole number from 1 to 9223372036854775807."]}
+
+
+def test_the_call_log_does_not_take_the_recordings_call_filter(api_for, viewer_user, db):
+    api = api_for(viewer_user)
+    for name in ("api_calls", "api_call_export"):
+        refused = api.get(reverse(name), {"call": "1"})
+        assert refused.status_code == 400 and refused.json()["fields"] == {
+            "call": ["Unknown parameter."]}, name
+
+
+def test_the_schema_documents_the_recordings_call_filter_and_the_calls_address(client, db):
+    schema = client.get(reverse("api_schema"), {"format": "json"}).json()
+    parameters = {parameter["name"]: parameter
+                  for parameter in schema["paths"]["/api/v1/recordings"]["get"]["parameters"]}
+    calls = {parameter["name"]
+             for parameter in schema["paths"]["/api/v1/calls"]["get"]["parameters"]}
+
+    assert parameters["call"]["schema"]["type"] == "integer"
+    assert "call" not in calls
+    recordings = schema["components"]["schemas"]["Call"]["properties"]["recordings"]
+    assert recordings["format"] == "uri" and "call" in recordings["description"]

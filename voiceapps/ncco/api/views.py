@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -188,8 +189,12 @@ class NccoVersionListApi(ListApi):
 
 
 def _version(pk: int, number: int) -> NccoVersion:
-    return get_object_or_404(NccoVersion.objects.select_related("author", "document"),
-                             document_id=pk, number=number)
+    """The document's version `number`; a missing document or version is named as such."""
+    version = (NccoVersion.objects.select_related("author", "document")
+               .filter(document=get_object_or_404(NccoDocument, pk=pk), number=number).first())
+    if version is None:
+        raise NotFound(f"NCCO document {pk} has no version {number}.")
+    return version
 
 
 class NccoVersionDetailApi(APIView):
