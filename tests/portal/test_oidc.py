@@ -326,3 +326,19 @@ def test_a_callback_this_session_did_not_start_asks_to_sign_in_again(oidc_provid
 
     assert response.status_code == 302 and response.url == reverse("login")
     assert "This sign-in was started in another browser or too long ago" in login_page(client)
+
+
+def test_an_sso_users_page_says_their_role_follows_the_provider(
+    oidc_provider, client_for, admin_user
+):
+    """An admin's role change there was undone at the user's next sign-in, unannounced, and
+    nothing told a user who signs in by single sign-on from a local one of the same e-mail."""
+    ana = UserFactory(username="ana", oidc_subject="idp-11", role=Role.OPERATOR)
+    admin = client_for(admin_user)
+
+    page = html.unescape(admin.get(reverse("user_edit", args=[ana.pk])).content.decode())
+
+    assert "their role is set from their <code>groups</code> claim at every sign-in" in page
+    assert "Single sign-on (the identity provider's user <code>idp-11</code>)" in page
+    local = admin.get(reverse("user_edit", args=[admin_user.pk])).content.decode()
+    assert "<dt>Signs in with</dt><dd>A password</dd>" in local and "claim at every" not in local
