@@ -338,7 +338,7 @@ def test_an_sso_users_page_says_their_role_follows_the_provider(
 
     page = html.unescape(admin.get(reverse("user_edit", args=[ana.pk])).content.decode())
 
-    assert "their role is set from their <code>groups</code> claim at every sign-in" in page
+    assert "their role is set from their <code>groups</code> <abbr" in page
     assert "Single sign-on (the identity provider's user <code>idp-11</code>)" in page
     local = admin.get(reverse("user_edit", args=[admin_user.pk])).content.decode()
     assert "<dt>Signs in with</dt><dd>A password</dd>" in local and "claim at every" not in local
