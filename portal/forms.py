@@ -249,6 +249,14 @@ class SecurityPolicyForm(ServiceErrorsMixin, forms.ModelForm):
     def roles(self) -> set[Role]:
         return {role for role in Role if self.cleaned_data[f"two_factor_{role.value}"]}
 
+    def unticked_selector(self) -> str:
+        """Matches a box that is on now once it is unticked: the page asks before that save,
+        which lets a role sign in with a password alone."""
+        return ", ".join(
+            f"#{self[name].id_for_label}:not(:checked)"
+            for name in self.Meta.fields if getattr(self.instance, name)
+        )
+
 
 class RetentionPolicyForm(ServiceErrorsMixin, forms.ModelForm):
     class Meta:

@@ -64,18 +64,28 @@ def sso_setup(request: HttpRequest) -> dict[str, Any]:
 
 
 def discovery() -> dict[str, Any]:
-    """The provider's metadata (/.well-known/openid-configuration), cached for an hour."""
+    """The provider's metadata (/.well-known/openid-configuration), cached for an hour.
+
+    Raises requests.RequestException while the provider cannot answer, and SetupMismatch when
+    its answer shows OIDC_ISSUER is not its address: trying again would not help that."""
     issuer = settings.OIDC_ISSUER.rstrip("/")
     key = f"oidc-discovery:{hashlib.sha256(issuer.encode()).hexdigest()}"
     meta = cache.get(key)
     if meta is None:
-        response = requests.get(
-            f"{issuer}/.well-known/openid-configuration", timeout=settings.OIDC_TIMEOUT
-        )
+        url = f"{issuer}/.well-known/openid-configuration"
+        response = requests.get(url, timeout=settings.OIDC_TIMEOUT)
+        if 400 <= response.status_code < 500:
+            raise SetupMismatch(f"it has no OpenID Connect configuration at {url} "
+                                f"(it answered {response.status_code})")
         response.raise_for_status()
-        meta = response.json()
-        if meta.get("issuer", "").rstrip("/") != issuer:
-            raise SuspiciousOperation("The provider's discovery document names another issuer.")
+        try:
+            meta = response.json()
+        except ValueError:
+            raise SetupMismatch(f"{url} is no OpenID Connect configuration") from None
+        named = meta.get("issuer") if isinstance(meta, dict) else None
+        if not isinstance(named, str) or named.rstrip("/") != issuer:
+            raise SetupMismatch(f"its configuration names the issuer {str(named)[:200]}, "
+                                f"not {issuer}")
         cache.set(key, meta, DISCOVERY_SECONDS)
     return meta
 
@@ -117,11 +127,65 @@ def _free_username(claims: dict[str, Any]) -> str:
     return name
 
 
+def _provider_host() -> str:
+    return urlsplit(settings.OIDC_ISSUER).hostname or settings.OIDC_ISSUER
+
+
 def provider_failed() -> str:
     """What a user is told when talking to the provider failed: it is down, slower than
     OIDC_TIMEOUT, or answered with an HTTP error."""
-    return (f"Signing in with {urlsplit(settings.OIDC_ISSUER).hostname} failed. Try again in "
+    return (f"Signing in with {_provider_host()} failed. Try again in "
             "a moment; if it keeps failing, ask an administrator to check the identity provider.")
+
+
+class SetupMismatch(Exception):
+    """Callboard's OIDC_* settings do not match the provider's: only an admin can mend it."""
+
+
+def setup_mismatch(problem: str) -> str:
+    """What a user is told when the settings are wrong; the audit entry keeps it for admins."""
+    return (f"Single sign-on is not set up to match {_provider_host()}: {problem}. Ask an "
+            "administrator to check Callboard's single sign-on settings.")
+
+
+def _oauth_error(response: requests.Response) -> str:
+    """The OAuth error code of a refusal (RFC 6749 5.2), "" when it names none."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return ""
+    return error if isinstance(error, str) else ""
+
+
+def _request_refusal(exc: requests.RequestException) -> str:
+    # A wrong client secret is a 401 (or 400) invalid_client: a setting to mend, not an outage.
+    if exc.response is not None and _oauth_error(exc.response) in (
+        "invalid_client", "unauthorized_client"
+    ):
+        return setup_mismatch("it refused Callboard's client ID or client secret")
+    return provider_failed()
+
+
+# What the provider's own refusal at the callback (`?error=`, OpenID Connect Core 3.1.2.6)
+# means to the person signing in. Its error_description is not shown: anyone can craft the
+# callback's address, and the page would then say their words.
+PROVIDER_ERRORS = {
+    "access_denied": "{host} did not let you sign in to Callboard. If you should have access, "
+                     "ask an administrator to let you use Callboard at the identity provider.",
+    "login_required": "{host} needs you to sign in there first. Try again.",
+    "interaction_required": "{host} needs you to sign in there first. Try again.",
+    "consent_required": "{host} needs you to allow Callboard to use your account. Try again.",
+}
+
+
+def provider_error(code: str) -> str:
+    """What a user is told when the provider sent them back with an error instead of a code."""
+    if code in ("server_error", "temporarily_unavailable"):
+        return provider_failed()
+    if code in PROVIDER_ERRORS:
+        return PROVIDER_ERRORS[code].format(host=_provider_host())
+    named = f" ({code})" if re.fullmatch(r"[a-z_]{1,40}", code) else ""
+    return setup_mismatch(f"it refused Callboard's sign-in request{named}")
 
 
 class NoRole(SuspiciousOperation):
@@ -148,9 +212,13 @@ class CallboardOIDCBackend(OIDCAuthenticationBackend):
             self.OIDC_OP_USER_ENDPOINT = meta["userinfo_endpoint"]
             self.OIDC_OP_JWKS_ENDPOINT = meta["jwks_uri"]
             return super().authenticate(request, **kwargs)
+        except SetupMismatch as exc:
+            logger.warning("Single sign-on is not set up to match the provider: %s", exc)
+            request.oidc_refusal = setup_mismatch(str(exc))
+            return None
         except requests.RequestException as exc:
             logger.warning("Single sign-on failed talking to the provider: %s", exc)
-            request.oidc_refusal = provider_failed()
+            request.oidc_refusal = _request_refusal(exc)
             return None
         except (SuspiciousOperation, ValueError, KeyError, jwt.PyJWTError) as exc:
             # The provider refused the code, or answered what cannot be trusted: no sign-in.
@@ -204,6 +272,12 @@ class CallboardOIDCBackend(OIDCAuthenticationBackend):
         if user.is_active:
             # The provider decides: even an admin's own sign-in may lower their role.
             services.user_update(actor=SYSTEM, user=user, role=self._role(claims))
+        else:
+            # The library refuses them; they proved who they are, so they are told why.
+            self.request.oidc_refusal = (
+                f"Your Callboard account {user.username} is deactivated; ask an administrator "
+                "to reactivate it."
+            )
         return user
 
     def get_or_create_user(self, access_token: str, id_token: str, payload: dict) -> User | None:
@@ -228,6 +302,9 @@ class AuthenticateView(OIDCAuthenticationRequestView):
             raise Http404("Single sign-on is not set up.")
         try:
             self.OIDC_OP_AUTH_ENDPOINT = discovery()["authorization_endpoint"]
+        except SetupMismatch as exc:
+            logger.warning("Single sign-on is not set up to match the provider: %s", exc)
+            return sso_failure(request, setup_mismatch(str(exc)))
         except (requests.RequestException, ValueError, KeyError) as exc:
             logger.warning("Single sign-on failed talking to the provider: %s", exc)
             return sso_failure(request, provider_failed())
@@ -241,6 +318,14 @@ class CallbackView(OIDCAuthenticationCallbackView):
     def get(self, request: HttpRequest) -> HttpResponse:
         if not oidc_enabled():
             raise Http404("Single sign-on is not set up.")
+        if request.GET.get("error"):
+            request.oidc_refusal = provider_error(request.GET["error"])
+        elif request.GET.get("state") not in request.session.get("oidc_states", {}):
+            # A sign-in this session did not start (begun in another browser, or the session
+            # ended meanwhile): the library answered a bare 400 or "did not complete".
+            request.oidc_refusal = ("This sign-in was started in another browser or too long "
+                                    "ago. Sign in again.")
+            return self.login_failure()
         return super().get(request)
 
     def login_failure(self) -> HttpResponse:

@@ -151,7 +151,8 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("user_list")
     return render(request, "portal/user_edit.html", {
         "form": form, "edited": user, "locked_until": user.locked_until,
-        "reset_paused": lockout.password_reset_paused(user.email), "two_factor": user.two_factor})
+        "reset_paused": lockout.password_reset_paused(user.email), "two_factor": user.two_factor,
+        "role_from_sso": settings.OIDC_ROLE_CLAIM if oidc_enabled() and user.oidc_subject else ""})
 
 
 def _user_update_result(user: User, role: Role | None, was_active: bool) -> str:

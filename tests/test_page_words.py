@@ -43,8 +43,12 @@ PAGES = sorted(
     and route.name not in NOT_PAGES
     and not route.name.startswith(("hook", "sandbox_", "admin:"))
 )
-# Telecom words an operator may not know, and how a page may write them.
+# Telecom and identity words an operator or admin may not know, and how a page may write them.
 TERMS = {
+    "OpenID Connect": r"\bOpenID Connect\b",
+    "issuer": r"\b[Ii]ssuer\b",
+    "redirect URI": r"\b[Rr]edirect URI\b",
+    "claim": r"\bclaims?\b",
     "NCCO": r"\bNCCOs?\b",
     "ASR": r"\bASR\b",
     "VBC": r"\bVBC\b",

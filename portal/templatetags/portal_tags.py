@@ -26,6 +26,14 @@ GLOSSARY = {
     "E.164": "The international way to write a phone number: + and the country code, then "
              "the digits, without spaces",
     "earmuff": "The person on the call stops hearing anything, while still being heard",
+    "OpenID Connect": "The standard way a web application lets your company's identity "
+                      "provider (Okta, Entra ID, Google, Keycloak …) sign people in",
+    "issuer": "The identity provider's own address for itself, as its OpenID Connect "
+              "configuration names it (https://login.example.com/realms/staff)",
+    "redirect URI": "The address the identity provider sends people back to once they have "
+                    "signed in there; it accepts only addresses registered with it",
+    "claim": "A fact the identity provider states about the person signing in: their "
+             "e-mail, their name, the groups they are in",
 }
 _TERM = re.compile(r"\b(" + "|".join(re.escape(word) for word in GLOSSARY) + r")",
                    re.IGNORECASE)

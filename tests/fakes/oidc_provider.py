@@ -47,6 +47,7 @@ class OidcProvider:
         self.user: dict[str, Any] = {"sub": "user-1", "email": "user1@example.com"}
         self.audience = CLIENT_ID  # whom ID tokens are for; a test may make them someone else's
         self.delay = 0.0  # seconds every answer waits: a test may make the provider slow
+        self.error = ""  # an OAuth error code authorize answers with instead of a code
         self.codes: dict[str, dict[str, Any]] = {}
         self.access_tokens: dict[str, dict[str, Any]] = {}
         self.server = _Server(("127.0.0.1", 0), self._handler())
@@ -79,6 +80,9 @@ class OidcProvider:
     def authorize(self, query: dict[str, str]) -> tuple[int, dict[str, str], dict]:
         if query.get("client_id") != CLIENT_ID or query.get("response_type") != "code":
             return 400, {}, {"error": "invalid_request"}
+        if self.error:
+            refusal = urlencode({"error": self.error, "state": query["state"]})
+            return 302, {"Location": f"{query['redirect_uri']}?{refusal}"}, {}
         code = secrets.token_urlsafe(16)
         self.codes[code] = {
             "redirect_uri": query["redirect_uri"],
@@ -90,13 +94,10 @@ class OidcProvider:
         return 302, {"Location": target}, {}
 
     def token(self, form: dict[str, str]) -> tuple[int, dict[str, str], dict]:
+        if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
+            return 401, {}, {"error": "invalid_client"}  # as RFC 6749 5.2 says
         grant = self.codes.pop(form.get("code", ""), None)
-        if (
-            grant is None
-            or form.get("client_id") != CLIENT_ID
-            or form.get("client_secret") != CLIENT_SECRET
-            or form.get("redirect_uri") != grant["redirect_uri"]
-        ):
+        if grant is None or form.get("redirect_uri") != grant["redirect_uri"]:
             return 400, {}, {"error": "invalid_grant"}
         if grant["challenge"]:
             verifier = form.get("code_verifier", "").encode()

@@ -6,6 +6,7 @@ between the two, is played by the test: Django's client for Callboard, requests 
 provider.
 """
 
+import html
 from urllib.parse import urlsplit
 
 import pytest
@@ -219,6 +220,9 @@ def test_a_deactivated_sso_user_cannot_sign_in(oidc_provider):
     client = Client()
     sso_sign_in(client)
     assert client.get(reverse("dashboard")).status_code == 302
+    # They proved who they are: "did not complete … check the identity provider" sent them
+    # and their admin to the wrong place.
+    assert "Your Callboard account gone is deactivated" in login_page(client)
 
 
 def test_a_provider_that_is_down_gives_a_sign_in_failed_page(oidc_provider):
@@ -255,3 +259,86 @@ def test_a_provider_too_slow_at_the_callback_gives_a_sign_in_failed_page(
     page = client.get(reverse("login")).content.decode()
     assert "Signing in with 127.0.0.1 failed. Try again in a moment" in page
     assert not User.objects.filter(oidc_subject="idp-9").exists()
+
+
+def login_page(client: Client) -> str:
+    """The sign-in page's text, its apostrophes unescaped."""
+    return html.unescape(client.get(reverse("login")).content.decode())
+
+
+# An admin's mistakes setting single sign-on up: each was "try again in a moment" (which
+# cannot help) or, for an issuer the provider does not call itself, a bare 400 page.
+@pytest.mark.parametrize(("wrong_issuer", "said"), [
+    (lambda issuer: issuer.replace("127.0.0.1", "localhost"),
+     "its configuration names the issuer http://127.0.0.1:"),
+    (lambda issuer: issuer + "/realms/callboard",
+     "it has no OpenID Connect configuration at http://127.0.0.1:"),
+])
+def test_an_issuer_url_that_is_not_the_providers_is_explained(
+    oidc_provider, settings, wrong_issuer, said
+):
+    settings.OIDC_ISSUER = wrong_issuer(oidc_provider.issuer)
+    client = Client()
+
+    response = client.get(reverse("oidc_login"))
+
+    assert response.status_code == 302 and response.url == reverse("login")
+    page = login_page(client)
+    assert "Single sign-on is not set up to match" in page and said in page
+    assert AuditEntry.objects.get(action="login.sso_failed").changes["reason"].endswith(
+        "Ask an administrator to check Callboard's single sign-on settings.")
+
+
+def test_a_wrong_client_secret_is_named_and_never_shown(oidc_provider, settings):
+    settings.OIDC_RP_CLIENT_SECRET = "a-wrong-client-secret"
+    oidc_provider.user = {"sub": "idp-10", "email": "ha@example.com", "groups": ["staff"]}
+    client = Client()
+
+    sso_sign_in(client)
+
+    page = login_page(client)
+    assert "it refused Callboard's client ID or client secret" in page
+    assert "a-wrong-client-secret" not in page
+    assert not User.objects.filter(oidc_subject="idp-10").exists()
+
+
+@pytest.mark.parametrize(("error", "said"), [
+    ("access_denied", "127.0.0.1 did not let you sign in to Callboard"),
+    ("invalid_scope", "it refused Callboard's sign-in request (invalid_scope)"),
+    ("temporarily_unavailable", "Signing in with 127.0.0.1 failed. Try again in a moment"),
+])
+def test_the_providers_refusal_is_explained(oidc_provider, error, said):
+    oidc_provider.error = error
+    client = Client()
+
+    response = sso_sign_in(client)
+
+    assert response.url == reverse("login")
+    assert said in login_page(client)
+
+
+def test_a_callback_this_session_did_not_start_asks_to_sign_in_again(oidc_provider):
+    """A stale tab, or a session ended while at the provider: that was a bare 400."""
+    client = Client()
+    client.get(reverse("oidc_login"))  # this session's own sign-in, with its own state
+
+    response = client.get(reverse("oidc_callback") + "?code=abc&state=another-sign-in")
+
+    assert response.status_code == 302 and response.url == reverse("login")
+    assert "This sign-in was started in another browser or too long ago" in login_page(client)
+
+
+def test_an_sso_users_page_says_their_role_follows_the_provider(
+    oidc_provider, client_for, admin_user
+):
+    """An admin's role change there was undone at the user's next sign-in, unannounced, and
+    nothing told a user who signs in by single sign-on from a local one of the same e-mail."""
+    ana = UserFactory(username="ana", oidc_subject="idp-11", role=Role.OPERATOR)
+    admin = client_for(admin_user)
+
+    page = html.unescape(admin.get(reverse("user_edit", args=[ana.pk])).content.decode())
+
+    assert "their role is set from their <code>groups</code> <abbr" in page
+    assert "Single sign-on (the identity provider's user <code>idp-11</code>)" in page
+    local = admin.get(reverse("user_edit", args=[admin_user.pk])).content.decode()
+    assert "<dt>Signs in with</dt><dd>A password</dd>" in local and "claim at every" not in local

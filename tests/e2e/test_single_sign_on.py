@@ -1,0 +1,59 @@
+"""Single sign-on walked in the browser, against the tests' OpenID Connect provider: a new
+employee presses the button and lands with the role their group gives, signs out; an admin's
+wrong client secret and a deactivated employee each read why on the sign-in page."""
+
+import pytest
+from playwright.sync_api import expect
+
+from portal.models import Role, User
+from tests.factories import UserFactory
+from tests.fakes.oidc_provider import oidc_provider_fixture  # noqa: F401
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def role_map(settings):
+    settings.OIDC_ROLE_MAP = {"cb-ops": "operator"}
+
+
+def press_single_sign_on(page, base_url: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.get_by_role("link", name="Sign in with single sign-on").click()
+    page.wait_for_load_state()
+
+
+def test_a_new_employee_signs_in_with_their_group_role_and_signs_out(
+    browser, live_server, oidc_provider
+):
+    oidc_provider.user = {"sub": "emp-1", "email": "ana@example.com",
+                          "preferred_username": "ana", "groups": ["cb-ops"]}
+    page = browser.new_page()
+
+    press_single_sign_on(page, live_server.url)
+
+    expect(page.locator(".usermenu summary")).to_contain_text("ana Operator")
+    page.locator(".usermenu summary").click()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in to Callboard")).to_be_visible()
+    assert User.objects.get(oidc_subject="emp-1").role == Role.OPERATOR
+    page.close()
+
+
+def test_a_wrong_client_secret_and_a_deactivated_employee_are_told_why(
+    browser, live_server, oidc_provider, settings
+):
+    UserFactory(username="bo", oidc_subject="emp-2", role=Role.OPERATOR, is_active=False)
+    oidc_provider.user = {"sub": "emp-2", "email": "bo@example.com", "groups": ["cb-ops"]}
+    page = browser.new_page()
+
+    press_single_sign_on(page, live_server.url)
+    expect(page.locator(".flash-error")).to_contain_text(
+        "Your Callboard account bo is deactivated; ask an administrator to reactivate it.")
+
+    settings.OIDC_RP_CLIENT_SECRET = "a-wrong-client-secret"
+    press_single_sign_on(page, live_server.url)
+    expect(page.locator(".flash-error")).to_contain_text(
+        "it refused Callboard's client ID or client secret")
+    assert "a-wrong-client-secret" not in page.content()
+    page.close()
