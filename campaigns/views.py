@@ -52,6 +52,7 @@ from portal.params import filtered_page, filters_refused, next_path
 from portal.roles import role_required
 from portal.services import Actor
 from voiceapps import phone
+from voiceapps.providers.base import ProviderError
 
 # How often the board asks for news, as the call log does: changes show within 2 s.
 BOARD_INTERVAL_MS = 1000
@@ -332,6 +333,9 @@ def campaign_rehearse(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
+        return redirect("campaign_detail", pk=pk)
+    except ProviderError as error:  # the sandbox refused the copy of the application
+        messages.error(request, error.message)
         return redirect("campaign_detail", pk=pk)
     messages.success(request, f"Rehearsing “{campaign.name}” on the sandbox.")
     return redirect("campaign_detail", pk=rehearsal.pk)

@@ -69,7 +69,7 @@ from portal.api.schema import api_error
 from portal.api.serializers import NoBodySerializer, StrictSerializer, read_body
 from portal.roles import ViewerReadsAdminWrites
 from portal.services import Actor, StateConflict
-from voiceapps.api.views import ACCOUNT_RETIRED, ACCOUNT_RETIRED_SENTENCE
+from voiceapps.api.views import ACCOUNT_RETIRED, ACCOUNT_RETIRED_SENTENCE, provider_errors
 
 
 def _campaigns() -> QuerySet[Campaign]:
@@ -146,6 +146,13 @@ def _made_response(request, campaign: Campaign, replayed: bool) -> Response:
 # Start and rehearse refuse a campaign its contacts would not call (services._check_callable).
 NOBODY_TO_CALL_SENTENCE = ("Nobody to call: it has no contacts, or each would be skipped "
                            "(`detail` says which); add contacts first.")
+# Copy and rehearse make a campaign of this one's settings (services.own_settings_refused), and
+# neither is done to a rehearsal: what refuses them is the campaign, not the request's fields.
+NOT_OF_A_REHEARSAL_SENTENCE = ("The campaign is a rehearsal: copy or rehearse the campaign it "
+                               "rehearses.")
+SETTINGS_REFUSED_SENTENCE = ("Its settings no longer pass (say, a caller number no longer the "
+                             "account's; `detail` names each): change them on the campaign, or "
+                             "create a new one.")
 
 
 def _status_conflict(*, on_retired_account: bool, starts: bool = False) -> dict:
@@ -230,15 +237,24 @@ class CampaignRehearseApi(APIView):
 
     @extend_schema(
         request=NoBodySerializer,
-        responses={201: CampaignSerializer, 409: api_error(NOBODY_TO_CALL_SENTENCE)},
+        responses={
+            201: CampaignSerializer,
+            409: api_error(f"{NOBODY_TO_CALL_SENTENCE} Or: {NOT_OF_A_REHEARSAL_SENTENCE} Or: "
+                           f"{SETTINGS_REFUSED_SENTENCE} Or: there is no sandbox application "
+                           "with a hosted flow and a number to rehearse on; run `manage.py "
+                           "first_run` or add one on the Accounts page."),
+            502: api_error("The sandbox refused the copy of the campaign's application; "
+                           "`detail` has its words."),
+        },
         summary="Rehearse a campaign on the sandbox: a started copy with the same contacts "
         "and rules (rehearsal_of names the campaign)",
     )
     def post(self, request, pk: int):
         read_body(NoBodySerializer, request)
-        made = rehearsal.campaign_rehearse(
-            actor=Actor.from_request(request), campaign=get_object_or_404(Campaign, pk=pk)
-        )
+        with provider_errors():
+            made = rehearsal.campaign_rehearse(
+                actor=Actor.from_request(request), campaign=get_object_or_404(Campaign, pk=pk)
+            )
         body = _campaign_body(request, made)
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
 
@@ -263,7 +279,9 @@ class CampaignCopyApi(APIView):
     @extend_schema(
         request=CampaignCopySerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses=MADE_RESPONSES,
+        responses={**MADE_RESPONSES, 409: api_error(
+            f"{ACCOUNT_RETIRED_SENTENCE} Or: {NOT_OF_A_REHEARSAL_SENTENCE} Or: "
+            f"{SETTINGS_REFUSED_SENTENCE}")},
         summary="Copy a campaign: a draft named \"Copy of <name>\" with every setting, "
         "optionally with its contacts",
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -102,6 +103,34 @@ def _check(campaign: Campaign) -> None:
                 for name, messages in error.message_dict.items()
             }
         ) from None
+
+
+@contextmanager
+def own_settings_refused() -> Iterator[None]:
+    """For a campaign made of another's settings (a copy, a rehearsal): a setting refused
+    (_check) is that campaign's state, not a field of the request, which named none; so a
+    StateConflict (API: 409) naming each setting in words, as the page shows it."""
+    try:
+        yield
+    except StateConflict:
+        raise
+    except ValidationError as error:
+        fields = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
+        problems = "; ".join(
+            f"{_setting_label(name)}{message.rstrip('.')}"
+            for name, messages in fields.items() for message in messages
+        )
+        raise StateConflict(
+            f"Its settings no longer pass ({problems}). Change them on the campaign while it "
+            "is a draft or paused, or create a new one."
+        ) from None
+
+
+def _setting_label(name: str) -> str:
+    try:
+        return f"{Campaign._meta.get_field(name).verbose_name}: "
+    except FieldDoesNotExist:
+        return ""  # a refusal of no one field
 
 
 def _made(
@@ -341,7 +370,7 @@ def campaign_copy(
     dropped. (copy, replayed) as campaign_create answers an Idempotency-Key, whose request is
     which campaign was copied, and whether with its contacts."""
     if campaign.rehearsal_of_id is not None:
-        raise ValidationError("This is a rehearsal; copy the campaign it rehearses.")
+        raise StateConflict("This is a rehearsal; copy the campaign it rehearses.")
     now = timezone.now()
     values = {name: getattr(campaign, name) for name in COPIED_SETTINGS}
     values["name"] = f"Copy of {campaign.name}"[:100]
@@ -352,14 +381,15 @@ def campaign_copy(
         copied = contacts_copy(campaign, made) if with_contacts else 0
         return {"copy_of": campaign.pk, "contacts": copied}
 
-    return _made(
-        actor=actor,
-        values=values,
-        idempotency_key=idempotency_key,
-        request={"copy_of": campaign.pk, "with_contacts": with_contacts},
-        action="campaign.copy",
-        then=contacts_too,
-    )
+    with own_settings_refused():
+        return _made(
+            actor=actor,
+            values=values,
+            idempotency_key=idempotency_key,
+            request={"copy_of": campaign.pk, "with_contacts": with_contacts},
+            action="campaign.copy",
+            then=contacts_too,
+        )
 
 
 # A campaign may be deleted only while nothing of it can still dial (its rehearsals included).

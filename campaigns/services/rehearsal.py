@@ -14,15 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from calls.selectors import test_call_targets
 from campaigns.models import Campaign
-from campaigns.services.campaigns import campaign_create, campaign_transition
+from campaigns.services.campaigns import (
+    campaign_create,
+    campaign_transition,
+    own_settings_refused,
+)
 from campaigns.services.contacts import contacts_copy
-from portal.services import Actor
+from portal.services import Actor, StateConflict
 from voiceapps.models import Application, Number, SyncState
 from voiceapps.providers.base import FLOW_APPLICATION, ProviderError
 from voiceapps.providers.registry import provider_class
@@ -34,7 +37,8 @@ def _sandbox_for(campaign: Campaign) -> tuple[Application, Number]:
     campaign's flow format, else the first (calls.selectors.test_call_targets)."""
     targets = test_call_targets()
     if not targets:
-        raise ValidationError(
+        # The installation's state, not the request's (it has no body): API 409.
+        raise StateConflict(
             "There is no sandbox application with a hosted flow and a number to rehearse "
             "on; run `manage.py first_run` or add one on the Accounts page."
         )
@@ -75,9 +79,10 @@ def _application_copy(actor: Actor, source: Application, demo: Application) -> A
     if copy.sync_state != SyncState.SYNCED or not copy.provider_app_id:
         try:
             application_push(actor=actor, application=copy)
-        except ProviderError as error:
-            raise ValidationError(
-                f"The sandbox refused the copy of application {source.name}: {error.message}"
+        except ProviderError as error:  # a provider's refusal as any other's (API: 502)
+            raise ProviderError(
+                f"The sandbox refused the copy of application {source.name}: {error.message}",
+                status=error.status,
             ) from None
     return copy
 
@@ -103,7 +108,7 @@ def _options(campaign: Campaign, account_kind: str) -> dict:
 def campaign_rehearse(*, actor: Actor, campaign: Campaign) -> Campaign:
     """Start a rehearsal of the campaign on the sandbox; returns the rehearsal."""
     if campaign.rehearsal_of_id is not None:
-        raise ValidationError("This is a rehearsal; rehearse the campaign it copies.")
+        raise StateConflict("This is a rehearsal; rehearse the campaign it copies.")
     demo, _ = _sandbox_for(campaign)
     account = demo.account
     application = demo
@@ -111,7 +116,7 @@ def campaign_rehearse(*, actor: Actor, campaign: Campaign) -> Campaign:
         application = _application_copy(actor, campaign.application, demo)
     numbers = list(account.numbers.order_by("e164").values_list("e164", flat=True))
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), own_settings_refused():
         rehearsal, _ = campaign_create(
             actor=actor,
             values={

@@ -18,6 +18,8 @@ from tests.factories import (
     ContactFactory,
     SuppressionListFactory,
 )
+from voiceapps.models import Application
+from voiceapps.providers.base import ProviderError
 from voiceapps.sandbox.services import sandbox_first_run
 
 pytestmark = pytest.mark.django_db
@@ -701,3 +703,67 @@ def test_a_campaign_with_nobody_to_call_is_a_documented_409_to_start_or_rehearse
     for action in ("start", "rehearse"):
         conflict = schema["paths"][f"/api/v1/campaigns/{{id}}/{action}"]["post"]["responses"]
         assert "contacts" in conflict["409"]["description"], action
+
+
+def test_what_the_campaign_or_the_installation_refuses_to_copy_or_rehearse_is_a_documented_409(
+    api_for, operator_user, application
+):
+    """Neither request names the campaign's settings nor the sandbox, so their refusals are the
+    campaign's (a rehearsal, settings that no longer pass) or the installation's (no sandbox):
+    409 saying what to do, as its status's refusals; not a 400 naming a field not sent."""
+    original = CampaignFactory(application=application, name="Survey",
+                               flow={"type": "ncco", "ncco": [{"action": "talk", "text": "Hi"}]})
+    ContactFactory(campaign=original)
+    rehearsal = CampaignFactory(application=application, rehearsal_of=original)
+    stale = CampaignFactory(application=application, status=CampaignStatus.FINISHED,
+                            from_numbers=["+31201111111"])  # no longer the account's
+    api = api_for(operator_user)
+
+    def refused(path: str) -> str:
+        response = api.post(path, {}, format="json")
+        assert response.status_code == 409, response.json()
+        assert response.json()["fields"] == {}
+        return response.json()["detail"]
+
+    assert refused(f"/api/v1/campaigns/{rehearsal.pk}/rehearse") == (
+        "This is a rehearsal; rehearse the campaign it copies.")
+    assert refused(f"/api/v1/campaigns/{rehearsal.pk}/copy") == (
+        "This is a rehearsal; copy the campaign it rehearses.")
+    assert refused(f"/api/v1/campaigns/{stale.pk}/copy").startswith(
+        "Its settings no longer pass (from numbers: +31201111111 is not a number of account")
+    Application.objects.update(provider_app_id="")  # not pushed: no sandbox to rehearse on
+    assert "There is no sandbox application" in refused(f"/api/v1/campaigns/{original.pk}/rehearse")
+    assert Campaign.objects.count() == 3
+
+    schema = api.get(reverse("api_schema"), HTTP_ACCEPT="application/json").json()
+    paths = schema["paths"]
+    rehearse = paths["/api/v1/campaigns/{id}/rehearse"]["post"]["responses"]
+    copy = paths["/api/v1/campaigns/{id}/copy"]["post"]["responses"]
+    for sentence in (rehearse["409"]["description"], copy["409"]["description"]):
+        assert "rehearsal" in sentence and "settings" in sentence
+    assert "sandbox" in rehearse["409"]["description"]
+    assert "sandbox" in rehearse["502"]["description"]
+
+
+def test_the_sandbox_refusing_the_copy_of_the_application_is_a_502_as_any_provider_refusal(
+    api_for, client_for, operator_user, application, monkeypatch
+):
+    """The page flashes the same sentence."""
+    sandbox_first_run()
+    campaign = CampaignFactory(application=application)  # its application's flow: copied
+    ContactFactory(campaign=campaign)
+
+    def refuse(**kwargs):
+        raise ProviderError("Application name taken.")
+
+    monkeypatch.setattr("campaigns.services.rehearsal.application_push", refuse)
+    refused = api_for(operator_user).post(f"/api/v1/campaigns/{campaign.pk}/rehearse")
+
+    assert refused.status_code == 502
+    sentence = (f"The sandbox refused the copy of application {application.name}: "
+                "Application name taken.")
+    assert refused.json()["detail"] == sentence
+    page = client_for(operator_user).post(f"/campaigns/{campaign.pk}/rehearse", follow=True)
+    assert page.redirect_chain == [(f"/campaigns/{campaign.pk}/", 302)]
+    assert sentence in [str(message) for message in page.context["messages"]]
+    assert list(Campaign.objects.all()) == [campaign]

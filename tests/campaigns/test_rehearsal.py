@@ -143,10 +143,10 @@ def test_the_api_rehearses_and_names_what_stops_it(real, api_for, operator_user)
     api = api_for(operator_user)
 
     missing = api.post(f"/api/v1/campaigns/{real.pk}/rehearse")
-    assert missing.status_code == 400 and "first_run" in missing.json()["detail"]
+    assert missing.status_code == 409 and "first_run" in missing.json()["detail"]
 
     sandbox_first_run()
     made = api.post(f"/api/v1/campaigns/{real.pk}/rehearse")
     assert made.status_code == 201 and made.json()["rehearsal_of"] == real.pk
     again = api.post(f"/api/v1/campaigns/{made.json()['id']}/rehearse")
-    assert again.status_code == 400 and "rehearse the campaign it copies" in again.json()["detail"]
+    assert again.status_code == 409 and "rehearse the campaign it copies" in again.json()["detail"]
