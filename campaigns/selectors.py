@@ -66,6 +66,10 @@ class Preview:
     def skipped_by_reason(self) -> list[tuple[str, int]]:
         return [(SkipReason(reason).label, count) for reason, count in self.skipped.items()]
 
+    def skipped_words(self) -> str:
+        """The skipped in a phrase: "2 invalid number, 1 do-not-call"."""
+        return ", ".join(f"{count} {label.lower()}" for label, count in self.skipped_by_reason())
+
 
 def _zone_sets_never_open(
     campaign: Campaign, contacts: QuerySet[Contact], begin: datetime

@@ -37,6 +37,7 @@ from campaigns.selectors import (
     TABLE_ATTEMPT_FIELDS,
     TABLE_CONTACT_FIELDS,
     Board,
+    Preview,
     campaign_board,
     campaign_contacts,
     campaign_contacts_table,
@@ -313,14 +314,24 @@ def campaign_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         messages.error(request, f"Unknown action {action[:20]}.")
     else:
         try:
-            campaigns.campaign_transition(
+            campaign, started_with = campaigns.campaign_transition(
                 actor=Actor.from_request(request), campaign=campaign, action=action
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, f"Campaign {campaign.get_status_display().lower()}.")
+            done = f"Campaign {campaign.get_status_display().lower()}"
+            messages.success(request, f"{done}: {_started_with(started_with)}." if started_with
+                             else f"{done}.")
     return redirect("campaign_detail", pk=pk)
+
+
+def _started_with(preview: Preview) -> str:
+    """Whom Start found, which the preview read earlier may not have: "3 contacts to call,
+    1 skipped (1 do-not-call)"."""
+    skipped = (f"{preview.skipped_total} skipped ({preview.skipped_words()})"
+               if preview.skipped_total else "none skipped")
+    return f"{preview.will_call} contact{pluralize(preview.will_call)} to call, {skipped}"
 
 
 @role_required(Role.OPERATOR)

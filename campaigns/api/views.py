@@ -205,6 +205,30 @@ class CampaignDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class PreviewSerializer(serializers.Serializer):
+    will_call = serializers.IntegerField(
+        help_text="Contacts that would be called if it started now (what the board and "
+        "`progress` name `to_call`).")
+    skipped = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Contacts that would not be called, by reason: `invalid`, `duplicate`, "
+        "`suppressed` (on a do-not-call list; the board's `do_not_call` while they wait), "
+        "`no_window` (outside every window before the end), `stopped`.")
+
+
+class StartedSerializer(CampaignSerializer):
+    """What Start answers: the campaign, and whom it started with."""
+
+    started_with = PreviewSerializer(
+        help_text="Whom Start counted as it started, in the preview's shape: the preview read "
+        "earlier may differ (an upload, a do-not-call entry or a window closing since). Each "
+        "contact is checked again when it is dialed.")
+
+    class Meta(CampaignSerializer.Meta):
+        fields = [*CampaignSerializer.Meta.fields, "started_with"]
+        read_only_fields = fields
+
+
 def _action_view(action: str) -> type[APIView]:
     # Starting and resuming send calls on the campaign's account (refused if it is retired).
     sends = campaigns.TRANSITIONS[action][1] == CampaignStatus.RUNNING
@@ -214,19 +238,22 @@ def _action_view(action: str) -> type[APIView]:
 
         @extend_schema(
             request=NoBodySerializer,
-            responses={200: CampaignSerializer, **_status_conflict(
-                on_retired_account=sends, starts=action == "start")},
+            responses={200: StartedSerializer if action == "start" else CampaignSerializer,
+                       **_status_conflict(on_retired_account=sends, starts=action == "start")},
             summary=f"{action.capitalize()} a campaign",
             operation_id=f"campaigns_{action}",
         )
         def post(self, request, pk: int):
             read_body(NoBodySerializer, request)
-            campaign = campaigns.campaign_transition(
+            campaign, started_with = campaigns.campaign_transition(
                 actor=Actor.from_request(request),
                 action=action,
                 campaign=get_object_or_404(Campaign, pk=pk),
             )
-            return Response(_campaign_body(request, campaign))
+            body = _campaign_body(request, campaign)
+            if started_with is not None:
+                body["started_with"] = PreviewSerializer(started_with).data
+            return Response(body)
 
     CampaignActionApi.__name__ = f"Campaign{action.capitalize()}Api"
     return CampaignActionApi
@@ -396,17 +423,6 @@ class CampaignImportApi(APIView):
         if upload is None:
             raise NotFound(f"Campaign {pk} has no contacts import with id {import_id}.")
         return Response(ContactImportSerializer(upload).data)
-
-
-class PreviewSerializer(serializers.Serializer):
-    will_call = serializers.IntegerField(
-        help_text="Contacts that would be called if it started now (what the board and "
-        "`progress` name `to_call`).")
-    skipped = serializers.DictField(
-        child=serializers.IntegerField(),
-        help_text="Contacts that would not be called, by reason: `invalid`, `duplicate`, "
-        "`suppressed` (on a do-not-call list; the board's `do_not_call` while they wait), "
-        "`no_window` (outside every window before the end), `stopped`.")
 
 
 class CampaignPreviewApi(APIView):

@@ -218,20 +218,19 @@ def _nobody_to_call(preview: Preview) -> str:
     if not preview.total:
         reason = "it has no contacts; upload a CSV or add them through the API first."
     else:
-        skipped = ", ".join(
-            f"{count} {label.lower()}" for label, count in preview.skipped_by_reason()
-        )
-        reason = f"every contact would be skipped ({skipped})."
+        reason = f"every contact would be skipped ({preview.skipped_words()})."
     return f"Nobody to call: {reason}"
 
 
-def _check_callable(campaign: Campaign) -> None:
+def _check_callable(campaign: Campaign) -> Preview:
     """Refuse to start a campaign that would call no one, rather than have it finish at once.
     Its contacts refuse it, as its status may: a StateConflict (API: 409), not a field of a
-    request that has none."""
-    reason = _nobody_to_call(campaign_preview(campaign=campaign))
+    request that has none. Returns whom it starts with."""
+    preview = campaign_preview(campaign=campaign)
+    reason = _nobody_to_call(preview)
     if reason:
         raise StateConflict(reason)
+    return preview
 
 
 RETIRED_ACCOUNT_REFUSES = "no campaign on it starts or resumes"
@@ -277,12 +276,17 @@ REFUSALS = {
 }
 
 
-def campaign_transition(*, actor: Actor, campaign: Campaign, action: str) -> Campaign:
+def campaign_transition(
+    *, actor: Actor, campaign: Campaign, action: str
+) -> tuple[Campaign, Preview | None]:
     """Start, pause, resume or stop. The status changes with a guarded UPDATE, so two clicks
     (or two API calls) at once change it once. Stopping skips every contact not yet called;
-    calls in progress finish and their outcomes are still recorded."""
+    calls in progress finish and their outcomes are still recorded.
+    Returns the campaign and, for a start, whom it started with: counted again in its
+    transaction, since the preview a person read may be older (docs/decisions.md)."""
     allowed_from, to = TRANSITIONS[action]
     now = timezone.now()
+    started_with = None
     with transaction.atomic():
         if to == CampaignStatus.RUNNING:
             # Locked as account_retire locks it: a retirement at the same moment either
@@ -291,7 +295,7 @@ def campaign_transition(*, actor: Actor, campaign: Campaign, action: str) -> Cam
                 pk=campaign.account_id)
             refuse_if_retired(account, RETIRED_ACCOUNT_REFUSES)
         if action == "start" and campaign.status == CampaignStatus.DRAFT:
-            _check_callable(campaign)
+            started_with = _check_callable(campaign)
         changes = {"status": to, "updated_at": now}
         if action == "start":
             changes["started_at"] = now
@@ -316,7 +320,7 @@ def campaign_transition(*, actor: Actor, campaign: Campaign, action: str) -> Cam
         # A paused or stopped campaign's list reading is kept PROGRESS_SETTLED_SECONDS.
         campaigns_forget_on_commit(campaigns=[campaign])
     campaign.refresh_from_db()
-    return campaign
+    return campaign, started_with
 
 
 def campaigns_pause_for_retired(*, actor: Actor, account: ProviderAccount) -> str:

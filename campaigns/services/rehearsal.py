@@ -140,4 +140,4 @@ def campaign_rehearse(*, actor: Actor, campaign: Campaign) -> Campaign:
             },
         )
         contacts_copy(campaign, rehearsal)
-        return campaign_transition(actor=actor, campaign=rehearsal, action="start")
+        return campaign_transition(actor=actor, campaign=rehearsal, action="start")[0]

@@ -16,6 +16,7 @@ from tests.factories import (
     CallFactory,
     CampaignFactory,
     ContactFactory,
+    SuppressedNumberFactory,
     SuppressionListFactory,
 )
 from voiceapps.models import Application
@@ -767,3 +768,31 @@ def test_the_sandbox_refusing_the_copy_of_the_application_is_a_502_as_any_provid
     assert page.redirect_chain == [(f"/campaigns/{campaign.pk}/", 302)]
     assert sentence in [str(message) for message in page.context["messages"]]
     assert list(Campaign.objects.all()) == [campaign]
+
+
+def test_start_answers_whom_it_started_with_as_the_schema_documents(
+    api_for, operator_user, application
+):
+    """What Start counted under its lock, in the preview's shape: a number put on a
+    do-not-call list since the preview is skipped there."""
+    campaign = CampaignFactory(application=application)
+    ContactFactory(campaign=campaign, e164="+31201234501")
+    ContactFactory(campaign=campaign, e164="+31201234502", raw_number="0201234502",
+                   skip_reason="invalid", state="skipped")
+    ContactFactory(campaign=campaign, e164="+31201234503")
+    api = api_for(operator_user)
+    path = f"/api/v1/campaigns/{campaign.pk}"
+    assert api.get(f"{path}/preview").json() == {"will_call": 2, "skipped": {"invalid": 1}}
+    SuppressedNumberFactory(e164="+31201234503")
+
+    started = api.post(f"{path}/start")
+
+    assert started.status_code == 200, started.json()
+    assert started.json()["started_with"] == {
+        "will_call": 1, "skipped": {"invalid": 1, "suppressed": 1}}
+    answer = documented(api, "/api/v1/campaigns/{id}/start", "post", "200")
+    OAS30Validator(answer).validate(started.json())
+    shape = answer["components"]["schemas"][answer["$ref"].rsplit("/", 1)[1]]
+    assert "started_with" in shape["required"]
+    paused = api.post(f"{path}/pause").json()
+    assert "started_with" not in paused

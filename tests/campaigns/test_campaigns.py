@@ -104,11 +104,12 @@ def test_start_pause_resume_stop(application):
     actor = Actor(user=UserFactory())
     campaign = CampaignFactory(application=application)
     waiting = ContactFactory(campaign=campaign)
-    for action, status in (("start", "running"), ("pause", "paused"), ("resume", "running")):
-        assert (
-            campaigns.campaign_transition(actor=actor, campaign=campaign, action=action).status
-            == status
-        )
+    for action, status, started_with in (("start", "running", 1), ("pause", "paused", None),
+                                         ("resume", "running", None)):
+        moved, preview = campaigns.campaign_transition(
+            actor=actor, campaign=campaign, action=action)
+        assert moved.status == status
+        assert getattr(preview, "will_call", None) == started_with  # only a start counts
     with pytest.raises(ValidationError):
         campaigns.campaign_transition(actor=actor, campaign=campaign, action="start")
     campaigns.campaign_transition(actor=actor, campaign=campaign, action="stop")

@@ -29,6 +29,7 @@ from tests.factories import (
     CampaignFactory,
     ContactFactory,
     ContactImportFactory,
+    SuppressedNumberFactory,
     SuppressionListFactory,
 )
 
@@ -216,14 +217,33 @@ def test_the_preview_leads_on_to_start_the_campaign_or_back(client_for, operator
     assert START_FORM.findall(preview) == [str(campaign.pk)] and "Start campaign" in preview
     # A snapshot: the board's figures after Start may differ, and the page says why.
     assert ("Counted as this page loaded: an upload, a do-not-call entry or a calling window "
-            "closing can change them before Start; each contact is checked again when it is "
-            "dialed.") in preview
+            "closing can change them before Start, which says whom it started with; each "
+            "contact is checked again when it is dialed.") in preview
     assert f'<a class="button" href="/campaigns/{campaign.pk}/">Back to the campaign</a>' in preview
 
     started = client.post(f"/campaigns/{campaign.pk}/start", follow=True)
 
     assert started.redirect_chain == [(f"/campaigns/{campaign.pk}/", 302)]
-    assert "Campaign running." in started.content.decode()
+    assert "Campaign running: 1 contact to call, none skipped." in started.content.decode()
+
+
+def test_start_says_whom_it_started_with_when_that_changed_since_the_preview(
+    client_for, operator_user, application
+):
+    """The preview is counted as its page loads; Start counts again, under its lock, and
+    says what it found, so a number put on a do-not-call list in between shows."""
+    client = client_for(operator_user)
+    campaign = CampaignFactory(application=application)
+    ContactFactory(campaign=campaign, e164="+31201234501")
+    ContactFactory(campaign=campaign, e164="+31201234502")
+    preview = client.get(f"/campaigns/{campaign.pk}/preview").content.decode()
+    assert "<strong>2</strong> contacts will be called" in preview
+    SuppressedNumberFactory(e164="+31201234502")  # any account's list
+
+    started = client.post(f"/campaigns/{campaign.pk}/start", follow=True)
+
+    assert ("Campaign running: 1 contact to call, 1 skipped (1 do-not-call)."
+            in started.content.decode())
 
 
 @pytest.mark.parametrize(("status", "contacts", "retired", "why"), [
