@@ -423,8 +423,9 @@ class TestCallApi(APIView):
     @extend_schema(
         request=TestCallCreateSerializer,
         responses={202: CallSerializer,
-                   400: api_error("An unknown script or application (`fields` names it), or no "
-                              "sandbox demo to call through yet.")},
+                   400: api_error("An unknown script or application (`fields` names it)."),
+                   409: api_error("No sandbox demo to call through yet: set a sandbox up "
+                                  "first.")},
         summary="Place a test call: the sandbox's demo flow to a scripted callee",
     )
     def post(self, request: Request) -> Response:

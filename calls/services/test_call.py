@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from calls import selectors
 from calls.models import Call
 from calls.services.placing import VIA_FORM, call_place
-from portal.services import Actor
+from portal.services import Actor, StateConflict
 from voiceapps.providers.base import FLOW_APPLICATION
 from voiceapps.providers.registry import provider_class
 
@@ -22,7 +22,7 @@ def test_call_place(*, actor: Actor, callee: str = "", application_id: str = "")
     empty), from a number of that application."""
     targets = selectors.test_call_targets()
     if not targets:
-        raise ValidationError(
+        raise StateConflict(
             "There is no sandbox application with a hosted flow and a number yet; "
             "run `manage.py first_run` or add one on the Accounts page."
         )

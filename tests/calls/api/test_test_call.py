@@ -33,7 +33,8 @@ def test_without_a_sandbox_nothing_is_offered_and_placing_says_why(db, api_for, 
 
     response = api.post(URL, {}, format="json")
 
-    assert response.status_code == 400
+    # A state to change (set a sandbox up), not a field to correct: 409, as a rehearsal's.
+    assert response.status_code == 409
     assert "There is no sandbox application" in response.json()["detail"]
     assert not Call.objects.exists()
 
