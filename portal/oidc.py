@@ -6,7 +6,7 @@ the endpoints found by discovery from OIDC_ISSUER (cached), the ID token's issue
 checked (the library leaves both unchecked), users found by the provider's subject (never by
 e-mail, which a provider may let users change), created on first sign-in, and their role set
 from a claim (OIDC_ROLE_CLAIM, mapped by OIDC_ROLE_MAP) at every sign-in, through the services
-that audit it.
+that audit it (without a map, everyone starts with OIDC_DEFAULT_ROLE and an admin's choice stays).
 """
 
 from __future__ import annotations
@@ -269,15 +269,16 @@ class CallboardOIDCBackend(OIDCAuthenticationBackend):
         )
 
     def update_user(self, user: User, claims: dict[str, Any]) -> User:
-        if user.is_active:
-            # The provider decides: even an admin's own sign-in may lower their role.
-            services.user_update(actor=SYSTEM, user=user, role=self._role(claims))
-        else:
+        if not user.is_active:
             # The library refuses them; they proved who they are, so they are told why.
             self.request.oidc_refusal = (
                 f"Your Callboard account {user.username} is deactivated; ask an administrator "
                 "to reactivate it."
             )
+        elif services.role_follows_provider(user):
+            # The provider decides: even an admin's own sign-in may lower their role. Without
+            # a role map it says nothing of roles, and the role an admin gave stays.
+            services.user_update(actor=SYSTEM, user=user, role=self._role(claims))
         return user
 
     def get_or_create_user(self, access_token: str, id_token: str, payload: dict) -> User | None:

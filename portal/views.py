@@ -140,11 +140,14 @@ def user_create(request: HttpRequest) -> HttpResponse:
 def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     [user] = users_with_sign_in_state([get_object_or_404(User, pk=pk)])
     initial = {"role": user.assigned_role or Role.VIEWER, "is_active": user.is_active}
-    form = UserUpdateForm(request.POST or None, initial=initial)
+    role_from_provider = services.role_follows_provider(user)
+    form = UserUpdateForm(request.POST or None, initial=initial,
+                          role_from_provider=role_from_provider)
     if request.method == "POST" and form.is_valid():
         was = (user.assigned_role, user.is_active)
         updated = form.saved(lambda: services.user_update(
-            actor=Actor.from_request(request), user=user, role=Role(form.cleaned_data["role"]),
+            actor=Actor.from_request(request), user=user,
+            role=None if role_from_provider else Role(form.cleaned_data["role"]),
             is_active=form.cleaned_data["is_active"]))
         if updated is not None:
             messages.success(request, _user_update_result(updated, *was))
@@ -152,7 +155,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "portal/user_edit.html", {
         "form": form, "edited": user, "locked_until": user.locked_until,
         "reset_paused": lockout.password_reset_paused(user.email), "two_factor": user.two_factor,
-        "role_from_sso": settings.OIDC_ROLE_CLAIM if oidc_enabled() and user.oidc_subject else ""})
+        "role_claim": settings.OIDC_ROLE_CLAIM if role_from_provider else ""})
 
 
 def _user_update_result(user: User, role: Role | None, was_active: bool) -> str:

@@ -7,6 +7,7 @@ provider.
 """
 
 import html
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -328,17 +329,60 @@ def test_a_callback_this_session_did_not_start_asks_to_sign_in_again(oidc_provid
     assert "This sign-in was started in another browser or too long ago" in login_page(client)
 
 
-def test_an_sso_users_page_says_their_role_follows_the_provider(
+def test_an_sso_users_page_shows_their_role_read_only_while_groups_set_it(
     oidc_provider, client_for, admin_user
 ):
-    """An admin's role change there was undone at the user's next sign-in, unannounced, and
-    nothing told a user who signs in by single sign-on from a local one of the same e-mail."""
+    """An admin's role change there was undone at the user's next sign-in (the page only
+    warned of it), and nothing told a user who signs in by single sign-on from a local one of
+    the same e-mail."""
     ana = UserFactory(username="ana", oidc_subject="idp-11", role=Role.OPERATOR)
     admin = client_for(admin_user)
 
     page = html.unescape(admin.get(reverse("user_edit", args=[ana.pk])).content.decode())
 
+    assert re.search(r'<select name="role"[^>]*disabled', page)
     assert "their role is set from their <code>groups</code> <abbr" in page
+    assert "change their groups at the identity provider" in page
     assert "Single sign-on (the identity provider's user <code>idp-11</code>)" in page
+    saved = admin.post(reverse("user_edit", args=[ana.pk]), {"role": "admin", "is_active": ""})
+    assert saved.status_code == 302
+    ana.refresh_from_db()
+    assert (ana.role, ana.is_active) == (None, False) and ana.assigned_role == Role.OPERATOR
     local = admin.get(reverse("user_edit", args=[admin_user.pk])).content.decode()
     assert "<dt>Signs in with</dt><dd>A password</dd>" in local and "claim at every" not in local
+    assert not re.search(r'<select name="role"[^>]*disabled', local)
+
+
+def test_the_api_refuses_a_role_the_provider_sets_naming_role(oidc_provider, api_for, admin_user):
+    ana = UserFactory(username="ana", oidc_subject="idp-12", role=Role.OPERATOR)
+    api = api_for(admin_user)
+    url = f"/api/v1/users/{ana.pk}"
+
+    refused = api.patch(url, {"role": "admin"}, format="json")
+
+    assert refused.status_code == 400, refused.json()
+    assert "identity provider" in refused.json()["fields"]["role"][0]
+    assert User.objects.get(pk=ana.pk).role == Role.OPERATOR
+    # The role it holds, sent back unchanged (a read-modify-write), is no change: accepted.
+    same = api.patch(url, {"role": "operator", "is_active": False}, format="json")
+    assert same.status_code == 200 and same.json()["is_active"] is False
+
+
+def test_without_a_role_map_an_admins_role_choice_stays_at_the_next_sign_in(
+    oidc_provider, settings, api_for, admin_user
+):
+    """Everyone gets OIDC_DEFAULT_ROLE: the provider says nothing of roles, so a sign-in put
+    the default back over the role an admin gave."""
+    settings.OIDC_ROLE_MAP = {}
+    settings.OIDC_DEFAULT_ROLE = "viewer"
+    oidc_provider.user = {"sub": "idp-13", "email": "jo@example.com"}
+    sso_sign_in(Client())
+    jo = User.objects.get(oidc_subject="idp-13")
+    assert jo.role == Role.VIEWER
+
+    changed = api_for(admin_user).patch(f"/api/v1/users/{jo.pk}", {"role": "operator"},
+                                        format="json")
+    assert changed.status_code == 200, changed.json()
+    sso_sign_in(Client())
+
+    assert User.objects.get(pk=jo.pk).role == Role.OPERATOR
