@@ -29,7 +29,7 @@ from portal.forms import (
     UserUpdateForm,
 )
 from portal.models import AuditEntry, RetentionPolicy, Role, SecurityPolicy, TokenScope, User
-from portal.oidc import oidc_enabled, sso_setup
+from portal.oidc import oidc_enabled, provider_host, sso_setup
 from portal.params import filtered_page
 from portal.roles import role_required
 from portal.selectors import audit_object_links, users_with_sign_in_state
@@ -47,6 +47,19 @@ class SignInView(LoginView):
                 # Only before the first administrator exists: afterwards the setup link is
                 # dead and people are added by an administrator.
                 "setup_open": services.setup_is_open()}
+
+
+def signed_out(request: HttpRequest) -> HttpResponse:
+    """Where Sign out lands, through the identity provider's sign-out for a single sign-on
+    session. `?provider=open`: the provider's session could not be ended (it offers no
+    end_session_endpoint, or did not answer), so the page says how to end it; a fixed sentence,
+    whoever wrote the address."""
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    open_at = oidc_enabled() and request.GET.get("provider") == "open"
+    return render(request, "portal/signed_out.html", {
+        "sso": oidc_enabled(), "password_sign_in": settings.PASSWORD_SIGN_IN,
+        "provider_open": provider_host() if open_at else ""})
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -8,7 +8,7 @@ provider.
 
 import html
 import re
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from portal.models import AuditEntry, Role, User
 from tests.factories import PASSWORD, UserFactory
-from tests.fakes.oidc_provider import oidc_provider_fixture  # noqa: F401
+from tests.fakes.oidc_provider import CLIENT_ID, oidc_provider_fixture  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -386,3 +386,75 @@ def test_without_a_role_map_an_admins_role_choice_stays_at_the_next_sign_in(
     sso_sign_in(Client())
 
     assert User.objects.get(pk=jo.pk).role == Role.OPERATOR
+
+
+def test_signing_out_ends_the_providers_session_too(oidc_provider):
+    """Sign out ended Callboard's session only: the next "Sign in with single sign-on" came
+    straight back without a password, on a shared desk too (RP-Initiated Logout 1.0)."""
+    oidc_provider.user = {"sub": "idp-14", "email": "ka@example.com", "groups": ["staff"]}
+    client = Client()
+    sso_sign_in(client)
+
+    response = client.post(reverse("logout"))
+
+    assert response.status_code == 302
+    url = urlsplit(response.url)
+    assert f"{url.scheme}://{url.netloc}{url.path}" == f"{oidc_provider.issuer}/logout"
+    assert parse_qs(url.query) == {
+        "client_id": [CLIENT_ID],
+        "post_logout_redirect_uri": ["http://testserver/signed-out/"],
+        "id_token_hint": [oidc_provider.id_tokens[-1]],
+    }
+    back = requests.get(response.url, allow_redirects=False, timeout=10)
+    assert back.status_code == 302 and back.headers["Location"] == "http://testserver/signed-out/"
+    assert len(oidc_provider.logouts) == 1
+    assert client.get(reverse("dashboard")).status_code == 302  # signed out here too
+    page = html.unescape(client.get(reverse("signed_out")).content.decode())
+    assert "You are signed out of Callboard." in page and "may still be signed in" not in page
+
+
+@pytest.mark.parametrize("provider", ["without end_session", "down"])
+def test_a_provider_session_left_open_is_said_on_the_signed_out_page(oidc_provider, provider):
+    oidc_provider.end_session = provider == "down"  # one that is down offers it, to no avail
+    oidc_provider.user = {"sub": "idp-15", "email": "lu@example.com", "groups": ["staff"]}
+    client = Client()
+    sso_sign_in(client)
+    if provider == "down":
+        from django.core.cache import cache
+
+        cache.clear()
+        oidc_provider.stop()
+
+    response = client.post(reverse("logout"))
+
+    assert response.status_code == 302 and response.url == "/signed-out/?provider=open"
+    assert client.get(reverse("dashboard")).status_code == 302
+    page = html.unescape(client.get(response.url).content.decode())
+    assert "Your company account at 127.0.0.1 may still be signed in" in page
+    assert "sign out there too" in page
+
+
+def test_a_password_user_signs_out_to_the_signed_out_page(oidc_provider, operator_user):
+    client = Client()
+    client.force_login(operator_user, backend="django.contrib.auth.backends.ModelBackend")
+
+    response = client.post(reverse("logout"))
+
+    assert response.status_code == 302 and response.url == reverse("signed_out")
+    page = client.get(response.url).content.decode()
+    assert "You are signed out of Callboard." in page and "may still be signed in" not in page
+    assert "Sign in with single sign-on" in page and oidc_provider.logouts == []
+
+
+def test_sign_out_is_a_post_with_the_csrf_token(oidc_provider, operator_user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator_user)
+
+    assert client.get(reverse("logout")).status_code == 405
+    assert client.post(reverse("logout")).status_code == 403
+    assert client.get(reverse("dashboard")).status_code == 200  # still signed in
+
+
+def test_settings_name_the_post_logout_redirect_uri(oidc_provider, client_for, admin_user):
+    page = client_for(admin_user).get(reverse("settings")).content.decode()
+    assert "<code>http://testserver/signed-out/</code>" in page
