@@ -36,6 +36,7 @@ from mozilla_django_oidc.views import (
 
 from portal import services
 from portal.jsontext import NUL
+from portal.middleware import origin
 from portal.models import Role, User
 from portal.services import SYSTEM, Actor
 
@@ -371,7 +372,8 @@ def provider_logout_url(request: HttpRequest) -> str:
     except (SetupMismatch, requests.RequestException, ValueError) as exc:
         logger.warning("Could not end the provider's session at sign-out: %s", exc)
         endpoint = None
-    if not isinstance(endpoint, str) or urlsplit(endpoint).scheme not in ("http", "https"):
+    # Only at the issuer's origin: pages' form-action lets Sign out's answer lead only there.
+    if not isinstance(endpoint, str) or origin(endpoint) != origin(settings.OIDC_ISSUER):
         return f"{signed_out}?provider=open"
     params = {"client_id": settings.OIDC_RP_CLIENT_ID,
               "post_logout_redirect_uri": request.build_absolute_uri(signed_out)}

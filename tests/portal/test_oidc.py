@@ -458,3 +458,10 @@ def test_sign_out_is_a_post_with_the_csrf_token(oidc_provider, operator_user):
 def test_settings_name_the_post_logout_redirect_uri(oidc_provider, client_for, admin_user):
     page = client_for(admin_user).get(reverse("settings")).content.decode()
     assert "<code>http://testserver/signed-out/</code>" in page
+
+
+def test_pages_let_sign_out_lead_to_the_provider(oidc_provider, client):
+    """Browsers hold a form's redirects to the page's form-action: Sign out's answer, sending
+    the browser to the provider's end_session_endpoint, was blocked there ('self' only)."""
+    policy = client.get(reverse("login")).headers["Content-Security-Policy"]
+    assert f"form-action 'self' {oidc_provider.issuer};" in policy
