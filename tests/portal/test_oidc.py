@@ -17,7 +17,11 @@ from django.urls import reverse
 
 from portal.models import AuditEntry, Role, User
 from tests.factories import PASSWORD, UserFactory
-from tests.fakes.oidc_provider import CLIENT_ID, oidc_provider_fixture  # noqa: F401
+from tests.fakes.oidc_provider import (  # noqa: F401
+    CLIENT_ID,
+    OidcProvider,
+    oidc_provider_fixture,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -413,9 +417,13 @@ def test_signing_out_ends_the_providers_session_too(oidc_provider):
     assert "You are signed out of Callboard." in page and "may still be signed in" not in page
 
 
-@pytest.mark.parametrize("provider", ["without end_session", "down"])
+@pytest.mark.parametrize("provider", ["without end_session", "down", "ending elsewhere"])
 def test_a_provider_session_left_open_is_said_on_the_signed_out_page(oidc_provider, provider):
     oidc_provider.end_session = provider == "down"  # one that is down offers it, to no avail
+    if provider == "ending elsewhere":  # off the issuer's origin, which form-action allows
+        oidc_provider.discovery = lambda: {
+            **OidcProvider.discovery(oidc_provider),
+            "end_session_endpoint": "https://sso.example.net/logout"}
     oidc_provider.user = {"sub": "idp-15", "email": "lu@example.com", "groups": ["staff"]}
     client = Client()
     sso_sign_in(client)
