@@ -207,6 +207,14 @@ class UserUpdateForm(ServiceErrorsMixin, forms.Form):
         required=False, label="Active", help_text="Inactive users cannot sign in or use tokens."
     )
 
+    def __init__(self, *args: Any, role_from_provider: bool = False, **kwargs: Any) -> None:
+        # Single sign-on sets it at every sign-in (services.role_follows_provider): shown, and
+        # a role sent anyway is ignored, as for any disabled field.
+        super().__init__(*args, **kwargs)
+        if role_from_provider:
+            self.fields["role"].disabled = True
+            self.fields["role"].help_text = "Set by single sign-on from their groups."
+
 
 class ApiTokenForm(SentOnceMixin, ServiceErrorsMixin, forms.Form):
     name = forms.CharField(

@@ -2,10 +2,13 @@
 
 Content-Security-Policy and Permissions-Policy: the policy allows nothing inline: scripts and
 styles come from our static files only, so an injected `<script>` or `onclick=` does nothing.
-A view may set its own policy; it is kept.
+A view may set its own policy; it is kept. With single sign-on on, forms may also lead to the
+identity provider's origin: Sign out's answer sends the browser to its end_session_endpoint,
+and browsers hold a form's redirects to form-action too.
 """
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -25,19 +28,29 @@ from portal.params import nul_parameters
 class SecurityHeadersMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.headers = {
-            "Content-Security-Policy": "; ".join(
-                f"{directive} {sources}"
-                for directive, sources in settings.CONTENT_SECURITY_POLICY.items()
-            ),
-            "Permissions-Policy": settings.PERMISSIONS_POLICY,
-        }
+        self.policies: dict[str, str] = {}  # the Content-Security-Policy, by OIDC_ISSUER
+
+    def content_security_policy(self) -> str:
+        issuer = settings.OIDC_ISSUER
+        if issuer not in self.policies:
+            sources = dict(settings.CONTENT_SECURITY_POLICY)
+            if issuer:
+                sources["form-action"] += f" {origin(issuer)}"
+            self.policies[issuer] = "; ".join(
+                f"{directive} {allowed}" for directive, allowed in sources.items())
+        return self.policies[issuer]
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        for name, value in self.headers.items():
-            response.headers.setdefault(name, value)
+        response.headers.setdefault("Content-Security-Policy", self.content_security_policy())
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
+
+
+def origin(url: str) -> str:
+    """scheme://host[:port] of a URL, as a Content-Security-Policy source names it."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 class ProviderHookMiddleware:

@@ -6,7 +6,7 @@ the endpoints found by discovery from OIDC_ISSUER (cached), the ID token's issue
 checked (the library leaves both unchecked), users found by the provider's subject (never by
 e-mail, which a provider may let users change), created on first sign-in, and their role set
 from a claim (OIDC_ROLE_CLAIM, mapped by OIDC_ROLE_MAP) at every sign-in, through the services
-that audit it.
+that audit it (without a map, everyone starts with OIDC_DEFAULT_ROLE and an admin's choice stays).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import hashlib
 import logging
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import jwt
 import requests
@@ -25,14 +25,18 @@ from django.core.cache import cache
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import (
     OIDCAuthenticationCallbackView,
     OIDCAuthenticationRequestView,
+    OIDCLogoutView,
 )
 
 from portal import services
 from portal.jsontext import NUL
+from portal.middleware import origin
 from portal.models import Role, User
 from portal.services import SYSTEM, Actor
 
@@ -53,6 +57,7 @@ def sso_setup(request: HttpRequest) -> dict[str, Any]:
     return {
         "enabled": oidc_enabled(),
         "redirect_uri": request.build_absolute_uri(reverse("oidc_callback")),
+        "signed_out_uri": request.build_absolute_uri(reverse("signed_out")),
         "issuer": settings.OIDC_ISSUER,
         "client_id": settings.OIDC_RP_CLIENT_ID,
         "role_claim": settings.OIDC_ROLE_CLAIM,
@@ -127,14 +132,14 @@ def _free_username(claims: dict[str, Any]) -> str:
     return name
 
 
-def _provider_host() -> str:
+def provider_host() -> str:
     return urlsplit(settings.OIDC_ISSUER).hostname or settings.OIDC_ISSUER
 
 
 def provider_failed() -> str:
     """What a user is told when talking to the provider failed: it is down, slower than
     OIDC_TIMEOUT, or answered with an HTTP error."""
-    return (f"Signing in with {_provider_host()} failed. Try again in "
+    return (f"Signing in with {provider_host()} failed. Try again in "
             "a moment; if it keeps failing, ask an administrator to check the identity provider.")
 
 
@@ -144,7 +149,7 @@ class SetupMismatch(Exception):
 
 def setup_mismatch(problem: str) -> str:
     """What a user is told when the settings are wrong; the audit entry keeps it for admins."""
-    return (f"Single sign-on is not set up to match {_provider_host()}: {problem}. Ask an "
+    return (f"Single sign-on is not set up to match {provider_host()}: {problem}. Ask an "
             "administrator to check Callboard's single sign-on settings.")
 
 
@@ -183,7 +188,7 @@ def provider_error(code: str) -> str:
     if code in ("server_error", "temporarily_unavailable"):
         return provider_failed()
     if code in PROVIDER_ERRORS:
-        return PROVIDER_ERRORS[code].format(host=_provider_host())
+        return PROVIDER_ERRORS[code].format(host=provider_host())
     named = f" ({code})" if re.fullmatch(r"[a-z_]{1,40}", code) else ""
     return setup_mismatch(f"it refused Callboard's sign-in request{named}")
 
@@ -269,15 +274,16 @@ class CallboardOIDCBackend(OIDCAuthenticationBackend):
         )
 
     def update_user(self, user: User, claims: dict[str, Any]) -> User:
-        if user.is_active:
-            # The provider decides: even an admin's own sign-in may lower their role.
-            services.user_update(actor=SYSTEM, user=user, role=self._role(claims))
-        else:
+        if not user.is_active:
             # The library refuses them; they proved who they are, so they are told why.
             self.request.oidc_refusal = (
                 f"Your Callboard account {user.username} is deactivated; ask an administrator "
                 "to reactivate it."
             )
+        elif services.role_follows_provider(user):
+            # The provider decides: even an admin's own sign-in may lower their role. Without
+            # a role map it says nothing of roles, and the role an admin gave stays.
+            services.user_update(actor=SYSTEM, user=user, role=self._role(claims))
         return user
 
     def get_or_create_user(self, access_token: str, id_token: str, payload: dict) -> User | None:
@@ -344,3 +350,35 @@ def sso_failure(request: HttpRequest, reason: str) -> HttpResponse:
         changes={"reason": reason},
     )
     return HttpResponseRedirect(reverse("login"))
+
+
+@method_decorator(never_cache, name="dispatch")
+class LogoutView(OIDCLogoutView):
+    """Sign out: a POST with the CSRF token (a GET answers 405), ending the Callboard session,
+    and the provider's too for a single sign-on session (provider_logout_url)."""
+
+
+def provider_logout_url(request: HttpRequest) -> str:
+    """Where Sign out sends the browser (OIDC_OP_LOGOUT_URL_METHOD, asked before the session
+    ends): someone who signed in with single sign-on goes to the provider's
+    end_session_endpoint (OpenID Connect RP-Initiated Logout 1.0), which ends the provider's
+    session and sends them back to the signed-out page; without one (or the provider not
+    answering), to the signed-out page saying the provider's session may still be open."""
+    signed_out = reverse("signed_out")
+    if not request.user.oidc_subject:
+        return signed_out
+    try:
+        endpoint = discovery().get("end_session_endpoint") if oidc_enabled() else None
+    except (SetupMismatch, requests.RequestException, ValueError) as exc:
+        logger.warning("Could not end the provider's session at sign-out: %s", exc)
+        endpoint = None
+    # Only at the issuer's origin: pages' form-action lets Sign out's answer lead only there.
+    if not isinstance(endpoint, str) or origin(endpoint) != origin(settings.OIDC_ISSUER):
+        return f"{signed_out}?provider=open"
+    params = {"client_id": settings.OIDC_RP_CLIENT_ID,
+              "post_logout_redirect_uri": request.build_absolute_uri(signed_out)}
+    # The ID token names the session to end; one signed in before it was kept has none, and
+    # the provider then asks whether to sign out.
+    if request.session.get("oidc_id_token"):
+        params["id_token_hint"] = request.session["oidc_id_token"]
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"

@@ -191,16 +191,32 @@ def user_create(
     return user
 
 
+def role_follows_provider(user: User) -> bool:
+    """Whether single sign-on sets the user's role at each of their sign-ins (portal/oidc.py):
+    they sign in so, and OIDC_ROLE_MAP maps the provider's groups to roles. Without a map
+    everyone starts with OIDC_DEFAULT_ROLE, and the role an admin gives them after stays."""
+    return bool(user.oidc_subject and settings.OIDC_ROLE_MAP)
+
+
 @transaction.atomic
 def user_update(
     *, actor: Actor, user: User, role: Role | None = None, is_active: bool | None = None
 ) -> User:
+    """Change a user's role or whether they are active; SYSTEM is single sign-on setting the
+    role from the provider's groups, which only it may change (a change by anyone else would
+    be undone at the user's next sign-in)."""
     if actor.user is not None and actor.user.pk == user.pk and (
         is_active is False or (role is not None and role != Role.ADMIN)
     ):
         raise ValidationError("You cannot demote or deactivate yourself; ask another admin.")
     changes: dict[str, Any] = {}
     assigned = user.assigned_role  # not `role`, None while inactive
+    if (role is not None and role != assigned and actor != SYSTEM
+            and role_follows_provider(user)):
+        raise ValidationError({"role": (
+            f"{user.username} signs in with single sign-on, which sets their role from their "
+            f"{settings.OIDC_ROLE_CLAIM} at the identity provider at every sign-in: change "
+            "their groups there.")})
     if role is not None and role != assigned:
         changes["role"] = [assigned.value if assigned else None, role.value]
         user.set_role(role)

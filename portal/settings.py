@@ -140,7 +140,7 @@ WSGI_APPLICATION = "portal.wsgi.application"
 AUTH_USER_MODEL = "portal.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "signed_out"
 
 TEMPLATES = [
     {
@@ -232,6 +232,10 @@ if not set(OIDC_ROLE_MAP.values()) <= _roles or OIDC_DEFAULT_ROLE not in _roles 
 OIDC_USE_PKCE = True
 OIDC_TIMEOUT = env.int("OIDC_TIMEOUT_SECONDS", default=10)
 OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_callback"
+# Sign out ends the provider's session too, where it offers end_session_endpoint (OpenID
+# Connect RP-Initiated Logout): the ID token kept in the session names it there.
+OIDC_STORE_ID_TOKEN = True
+OIDC_OP_LOGOUT_URL_METHOD = "portal.oidc.provider_logout_url"
 # Once single sign-on works, password sign-in can be turned off: then only local admins
 # without single sign-on (the break-glass admin the setup link made) sign in with a password.
 PASSWORD_SIGN_IN = env.bool("PASSWORD_SIGN_IN", default=True)

@@ -19,7 +19,8 @@ urlpatterns = [
     path("", include("forwarding.urls")),
     path("setup/<str:token>/", views.setup, name="setup"),
     path("login/", views.SignInView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", oidc.LogoutView.as_view(), name="logout"),
+    path("signed-out/", views.signed_out, name="signed_out"),
     path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(
         template_name="portal/password_reset_sent.html"), name="password_reset_done"),

@@ -29,7 +29,7 @@ from portal.forms import (
     UserUpdateForm,
 )
 from portal.models import AuditEntry, RetentionPolicy, Role, SecurityPolicy, TokenScope, User
-from portal.oidc import oidc_enabled, sso_setup
+from portal.oidc import oidc_enabled, provider_host, sso_setup
 from portal.params import filtered_page
 from portal.roles import role_required
 from portal.selectors import audit_object_links, users_with_sign_in_state
@@ -47,6 +47,19 @@ class SignInView(LoginView):
                 # Only before the first administrator exists: afterwards the setup link is
                 # dead and people are added by an administrator.
                 "setup_open": services.setup_is_open()}
+
+
+def signed_out(request: HttpRequest) -> HttpResponse:
+    """Where Sign out lands, through the identity provider's sign-out for a single sign-on
+    session. `?provider=open`: the provider's session could not be ended (it offers no
+    end_session_endpoint, or did not answer), so the page says how to end it; a fixed sentence,
+    whoever wrote the address."""
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    open_at = oidc_enabled() and request.GET.get("provider") == "open"
+    return render(request, "portal/signed_out.html", {
+        "sso": oidc_enabled(), "password_sign_in": settings.PASSWORD_SIGN_IN,
+        "provider_open": provider_host() if open_at else ""})
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -140,11 +153,14 @@ def user_create(request: HttpRequest) -> HttpResponse:
 def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     [user] = users_with_sign_in_state([get_object_or_404(User, pk=pk)])
     initial = {"role": user.assigned_role or Role.VIEWER, "is_active": user.is_active}
-    form = UserUpdateForm(request.POST or None, initial=initial)
+    role_from_provider = services.role_follows_provider(user)
+    form = UserUpdateForm(request.POST or None, initial=initial,
+                          role_from_provider=role_from_provider)
     if request.method == "POST" and form.is_valid():
         was = (user.assigned_role, user.is_active)
         updated = form.saved(lambda: services.user_update(
-            actor=Actor.from_request(request), user=user, role=Role(form.cleaned_data["role"]),
+            actor=Actor.from_request(request), user=user,
+            role=None if role_from_provider else Role(form.cleaned_data["role"]),
             is_active=form.cleaned_data["is_active"]))
         if updated is not None:
             messages.success(request, _user_update_result(updated, *was))
@@ -152,7 +168,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "portal/user_edit.html", {
         "form": form, "edited": user, "locked_until": user.locked_until,
         "reset_paused": lockout.password_reset_paused(user.email), "two_factor": user.two_factor,
-        "role_from_sso": settings.OIDC_ROLE_CLAIM if oidc_enabled() and user.oidc_subject else ""})
+        "role_claim": settings.OIDC_ROLE_CLAIM if role_from_provider else ""})
 
 
 def _user_update_result(user: User, role: Role | None, was_active: bool) -> str:

@@ -232,7 +232,11 @@ class UserCreateSerializer(StrictSerializer):
 class UserUpdateSerializer(StrictSerializer):
     resource_shape = UserSerializer
 
-    role = serializers.ChoiceField(choices=Role.choices, required=False)
+    role = serializers.ChoiceField(
+        choices=Role.choices, required=False,
+        help_text="Refused (400, naming `role`) for a user who signs in with single sign-on "
+                  "while OIDC_ROLE_MAP sets roles from the provider's groups: change their "
+                  "groups there. Their current role, sent back unchanged, is accepted.")
     is_active = serializers.BooleanField(required=False)
 
 

@@ -1,5 +1,6 @@
 """Single sign-on walked in the browser, against the tests' OpenID Connect provider: a new
-employee presses the button and lands with the role their group gives, signs out; an admin's
+employee presses the button, types their password at the provider and lands with the role
+their group gives, signs out, and is asked for the password again at the next sign-in; an admin's
 wrong client secret and a deactivated employee each read why on the sign-in page."""
 
 import pytest
@@ -26,17 +27,27 @@ def press_single_sign_on(page, base_url: str) -> None:
 def test_a_new_employee_signs_in_with_their_group_role_and_signs_out(
     browser, live_server, oidc_provider
 ):
+    """Signing out ended Callboard's session only: pressing "Sign in with single sign-on"
+    again came straight back in, without the provider asking for the password."""
     oidc_provider.user = {"sub": "emp-1", "email": "ana@example.com",
                           "preferred_username": "ana", "groups": ["cb-ops"]}
+    oidc_provider.password = "company-password"
     page = browser.new_page()
 
     press_single_sign_on(page, live_server.url)
+    page.get_by_label("Password").fill("company-password")
+    page.get_by_role("button", name="Sign in").click()
 
     expect(page.locator(".usermenu summary")).to_contain_text("ana Operator")
     page.locator(".usermenu summary").click()
     page.get_by_role("button", name="Sign out").click()
-    expect(page.get_by_role("heading", name="Sign in to Callboard")).to_be_visible()
+    expect(page.get_by_role("heading", name="You are signed out")).to_be_visible()
+    assert page.url == f"{live_server.url}/signed-out/" and len(oidc_provider.logouts) == 1
     assert User.objects.get(oidc_subject="emp-1").role == Role.OPERATOR
+
+    page.get_by_role("link", name="Sign in with single sign-on").click()
+    expect(page.get_by_label("Password")).to_be_visible()  # asked again, at the provider
+    assert page.url.startswith(f"{oidc_provider.issuer}/authorize")
     page.close()
 
 

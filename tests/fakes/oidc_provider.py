@@ -1,9 +1,12 @@
 """A small OpenID Connect provider for the tests: a real HTTP server on 127.0.0.1.
 
-It serves discovery, JWKS, authorize, token and userinfo for one client, signs ID tokens with
-RS256 (PyJWT, a fresh RSA key per provider) and approves every authorization request as
-`provider.user`, whose claims (sub, email, groups, …) a test sets. Codes are single-use and
-bound to their client, redirect URI, nonce and PKCE challenge, as a real provider binds them.
+It serves discovery, JWKS, authorize, token, userinfo and end_session (RP-Initiated Logout
+1.0) for one client, signs ID tokens with RS256 (PyJWT, a fresh RSA key per provider) and
+approves every authorization request as `provider.user`, whose claims (sub, email, groups, …)
+a test sets. Codes are single-use and bound to their client, redirect URI, nonce and PKCE
+challenge, as a real provider binds them. With `provider.password` set it is a provider with
+sessions, as Keycloak, Okta and Entra are: authorize asks for that password unless the
+browser's cookie names a session of its own, and end_session ends that session.
 
     from tests.fakes.oidc_provider import oidc_provider_fixture  # noqa: F401
 
@@ -15,12 +18,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import secrets
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -48,6 +53,11 @@ class OidcProvider:
         self.audience = CLIENT_ID  # whom ID tokens are for; a test may make them someone else's
         self.delay = 0.0  # seconds every answer waits: a test may make the provider slow
         self.error = ""  # an OAuth error code authorize answers with instead of a code
+        self.password: str | None = None  # set: authorize asks for it, once per session
+        self.end_session = True  # whether discovery offers end_session_endpoint
+        self.sessions: set[str] = set()
+        self.id_tokens: list[str] = []  # every ID token issued, oldest first
+        self.logouts: list[dict[str, str]] = []  # each end_session request's parameters
         self.codes: dict[str, dict[str, Any]] = {}
         self.access_tokens: dict[str, dict[str, Any]] = {}
         self.server = _Server(("127.0.0.1", 0), self._handler())
@@ -71,18 +81,26 @@ class OidcProvider:
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "code_challenge_methods_supported": ["S256"],
-        }
+        } | ({"end_session_endpoint": f"{self.issuer}/logout"} if self.end_session else {})
 
     def jwks(self) -> dict[str, Any]:
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
         return {"keys": [{**jwk, "kid": self.kid, "alg": "RS256", "use": "sig"}]}
 
-    def authorize(self, query: dict[str, str]) -> tuple[int, dict[str, str], dict]:
+    def authorize(self, query: dict[str, str], session: str,
+                  password: str | None = None) -> tuple[int, dict[str, str], dict | str]:
         if query.get("client_id") != CLIENT_ID or query.get("response_type") != "code":
             return 400, {}, {"error": "invalid_request"}
+        cookie = {}
+        if self.password is not None and session not in self.sessions:
+            if password != self.password:
+                return 200, {}, self._password_form(query, wrong=password is not None)
+            session = secrets.token_urlsafe(16)
+            self.sessions.add(session)
+            cookie = {"Set-Cookie": f"idp_session={session}; Path=/; HttpOnly"}
         if self.error:
             refusal = urlencode({"error": self.error, "state": query["state"]})
-            return 302, {"Location": f"{query['redirect_uri']}?{refusal}"}, {}
+            return 302, {"Location": f"{query['redirect_uri']}?{refusal}", **cookie}, {}
         code = secrets.token_urlsafe(16)
         self.codes[code] = {
             "redirect_uri": query["redirect_uri"],
@@ -91,7 +109,34 @@ class OidcProvider:
             "claims": dict(self.user),
         }
         target = f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query['state']})}"
-        return 302, {"Location": target}, {}
+        return 302, {"Location": target, **cookie}, {}
+
+    @staticmethod
+    def _password_form(query: dict[str, str], *, wrong: bool) -> str:
+        hidden = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+                         for k, v in query.items())
+        said = "<p>Wrong password.</p>" if wrong else ""
+        return (f"<!doctype html><title>Identity provider</title><h1>Sign in to the company</h1>"
+                f'{said}<form method="post" action="/authorize">{hidden}<label>Password '
+                '<input type="password" name="password"></label><button>Sign in</button></form>')
+
+    def logout(self, query: dict[str, str], session: str) -> tuple[int, dict[str, str], dict | str]:
+        """End the browser's session here, then send it back where the ID token's client asked
+        (post_logout_redirect_uri), as a provider does only for a hint it issued itself."""
+        try:
+            hint = jwt.decode(query.get("id_token_hint", ""), self.key.public_key(),
+                              algorithms=["RS256"], audience=CLIENT_ID,
+                              options={"verify_exp": False})  # an expired hint still names
+        except jwt.PyJWTError:
+            return 400, {}, {"error": "invalid_request", "error_description": "id_token_hint"}
+        if query.get("client_id", CLIENT_ID) != CLIENT_ID or hint["iss"] != self.issuer:
+            return 400, {}, {"error": "invalid_request"}
+        self.logouts.append(query)
+        self.sessions.discard(session)
+        ended = {"Set-Cookie": "idp_session=; Path=/; Max-Age=0"}
+        if "post_logout_redirect_uri" not in query:
+            return 200, ended, "<!doctype html><title>Identity provider</title><p>Signed out.</p>"
+        return 302, {"Location": query["post_logout_redirect_uri"], **ended}, {}
 
     def token(self, form: dict[str, str]) -> tuple[int, dict[str, str], dict]:
         if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
@@ -118,6 +163,7 @@ class OidcProvider:
             algorithm="RS256",
             headers={"kid": self.kid},
         )
+        self.id_tokens.append(id_token)
         access = secrets.token_urlsafe(24)
         self.access_tokens[access] = grant["claims"]
         return (
@@ -142,16 +188,21 @@ class OidcProvider:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def _answer(self, status: int, headers: dict[str, str], body: dict) -> None:
+            def _answer(self, status: int, headers: dict[str, str], body: dict | str) -> None:
                 time.sleep(provider.delay)
-                data = json.dumps(body).encode()
+                page = isinstance(body, str)
+                data = body.encode() if page else json.dumps(body).encode()
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/html" if page else "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _session(self) -> str:
+                cookies = SimpleCookie(self.headers.get("Cookie", ""))
+                return cookies["idp_session"].value if "idp_session" in cookies else ""
 
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
@@ -161,7 +212,9 @@ class OidcProvider:
                 elif url.path == "/jwks":
                     self._answer(200, {}, provider.jwks())
                 elif url.path == "/authorize":
-                    self._answer(*provider.authorize(query))
+                    self._answer(*provider.authorize(query, self._session()))
+                elif url.path == "/logout":
+                    self._answer(*provider.logout(query, self._session()))
                 elif url.path == "/userinfo":
                     self._answer(*provider.userinfo(self.headers.get("Authorization", "")))
                 else:
@@ -172,6 +225,9 @@ class OidcProvider:
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 if urlsplit(self.path).path == "/token":
                     self._answer(*provider.token(form))
+                elif urlsplit(self.path).path == "/authorize":
+                    password = form.pop("password", "")
+                    self._answer(*provider.authorize(form, self._session(), password))
                 else:
                     self._answer(404, {}, {"error": "not_found"})
 

@@ -7,7 +7,8 @@ provider.
 """
 
 import html
-from urllib.parse import urlsplit
+import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -16,7 +17,11 @@ from django.urls import reverse
 
 from portal.models import AuditEntry, Role, User
 from tests.factories import PASSWORD, UserFactory
-from tests.fakes.oidc_provider import oidc_provider_fixture  # noqa: F401
+from tests.fakes.oidc_provider import (  # noqa: F401
+    CLIENT_ID,
+    OidcProvider,
+    oidc_provider_fixture,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -328,17 +333,143 @@ def test_a_callback_this_session_did_not_start_asks_to_sign_in_again(oidc_provid
     assert "This sign-in was started in another browser or too long ago" in login_page(client)
 
 
-def test_an_sso_users_page_says_their_role_follows_the_provider(
+def test_an_sso_users_page_shows_their_role_read_only_while_groups_set_it(
     oidc_provider, client_for, admin_user
 ):
-    """An admin's role change there was undone at the user's next sign-in, unannounced, and
-    nothing told a user who signs in by single sign-on from a local one of the same e-mail."""
+    """An admin's role change there was undone at the user's next sign-in (the page only
+    warned of it), and nothing told a user who signs in by single sign-on from a local one of
+    the same e-mail."""
     ana = UserFactory(username="ana", oidc_subject="idp-11", role=Role.OPERATOR)
     admin = client_for(admin_user)
 
     page = html.unescape(admin.get(reverse("user_edit", args=[ana.pk])).content.decode())
 
+    assert re.search(r'<select name="role"[^>]*disabled', page)
     assert "their role is set from their <code>groups</code> <abbr" in page
+    assert "change their groups at the identity provider" in page
     assert "Single sign-on (the identity provider's user <code>idp-11</code>)" in page
+    saved = admin.post(reverse("user_edit", args=[ana.pk]), {"role": "admin", "is_active": ""})
+    assert saved.status_code == 302
+    ana.refresh_from_db()
+    assert (ana.role, ana.is_active) == (None, False) and ana.assigned_role == Role.OPERATOR
     local = admin.get(reverse("user_edit", args=[admin_user.pk])).content.decode()
     assert "<dt>Signs in with</dt><dd>A password</dd>" in local and "claim at every" not in local
+    assert not re.search(r'<select name="role"[^>]*disabled', local)
+
+
+def test_the_api_refuses_a_role_the_provider_sets_naming_role(oidc_provider, api_for, admin_user):
+    ana = UserFactory(username="ana", oidc_subject="idp-12", role=Role.OPERATOR)
+    api = api_for(admin_user)
+    url = f"/api/v1/users/{ana.pk}"
+
+    refused = api.patch(url, {"role": "admin"}, format="json")
+
+    assert refused.status_code == 400, refused.json()
+    assert "identity provider" in refused.json()["fields"]["role"][0]
+    assert User.objects.get(pk=ana.pk).role == Role.OPERATOR
+    # The role it holds, sent back unchanged (a read-modify-write), is no change: accepted.
+    same = api.patch(url, {"role": "operator", "is_active": False}, format="json")
+    assert same.status_code == 200 and same.json()["is_active"] is False
+
+
+def test_without_a_role_map_an_admins_role_choice_stays_at_the_next_sign_in(
+    oidc_provider, settings, api_for, admin_user
+):
+    """Everyone gets OIDC_DEFAULT_ROLE: the provider says nothing of roles, so a sign-in put
+    the default back over the role an admin gave."""
+    settings.OIDC_ROLE_MAP = {}
+    settings.OIDC_DEFAULT_ROLE = "viewer"
+    oidc_provider.user = {"sub": "idp-13", "email": "jo@example.com"}
+    sso_sign_in(Client())
+    jo = User.objects.get(oidc_subject="idp-13")
+    assert jo.role == Role.VIEWER
+
+    changed = api_for(admin_user).patch(f"/api/v1/users/{jo.pk}", {"role": "operator"},
+                                        format="json")
+    assert changed.status_code == 200, changed.json()
+    sso_sign_in(Client())
+
+    assert User.objects.get(pk=jo.pk).role == Role.OPERATOR
+
+
+def test_signing_out_ends_the_providers_session_too(oidc_provider):
+    """Sign out ended Callboard's session only: the next "Sign in with single sign-on" came
+    straight back without a password, on a shared desk too (RP-Initiated Logout 1.0)."""
+    oidc_provider.user = {"sub": "idp-14", "email": "ka@example.com", "groups": ["staff"]}
+    client = Client()
+    sso_sign_in(client)
+
+    response = client.post(reverse("logout"))
+
+    assert response.status_code == 302
+    url = urlsplit(response.url)
+    assert f"{url.scheme}://{url.netloc}{url.path}" == f"{oidc_provider.issuer}/logout"
+    assert parse_qs(url.query) == {
+        "client_id": [CLIENT_ID],
+        "post_logout_redirect_uri": ["http://testserver/signed-out/"],
+        "id_token_hint": [oidc_provider.id_tokens[-1]],
+    }
+    back = requests.get(response.url, allow_redirects=False, timeout=10)
+    assert back.status_code == 302 and back.headers["Location"] == "http://testserver/signed-out/"
+    assert len(oidc_provider.logouts) == 1
+    assert client.get(reverse("dashboard")).status_code == 302  # signed out here too
+    page = html.unescape(client.get(reverse("signed_out")).content.decode())
+    assert "You are signed out of Callboard." in page and "may still be signed in" not in page
+
+
+@pytest.mark.parametrize("provider", ["without end_session", "down", "ending elsewhere"])
+def test_a_provider_session_left_open_is_said_on_the_signed_out_page(oidc_provider, provider):
+    oidc_provider.end_session = provider == "down"  # one that is down offers it, to no avail
+    if provider == "ending elsewhere":  # off the issuer's origin, which form-action allows
+        oidc_provider.discovery = lambda: {
+            **OidcProvider.discovery(oidc_provider),
+            "end_session_endpoint": "https://sso.example.net/logout"}
+    oidc_provider.user = {"sub": "idp-15", "email": "lu@example.com", "groups": ["staff"]}
+    client = Client()
+    sso_sign_in(client)
+    if provider == "down":
+        from django.core.cache import cache
+
+        cache.clear()
+        oidc_provider.stop()
+
+    response = client.post(reverse("logout"))
+
+    assert response.status_code == 302 and response.url == "/signed-out/?provider=open"
+    assert client.get(reverse("dashboard")).status_code == 302
+    page = html.unescape(client.get(response.url).content.decode())
+    assert "Your company account at 127.0.0.1 may still be signed in" in page
+    assert "sign out there too" in page
+
+
+def test_a_password_user_signs_out_to_the_signed_out_page(oidc_provider, operator_user):
+    client = Client()
+    client.force_login(operator_user, backend="django.contrib.auth.backends.ModelBackend")
+
+    response = client.post(reverse("logout"))
+
+    assert response.status_code == 302 and response.url == reverse("signed_out")
+    page = client.get(response.url).content.decode()
+    assert "You are signed out of Callboard." in page and "may still be signed in" not in page
+    assert "Sign in with single sign-on" in page and oidc_provider.logouts == []
+
+
+def test_sign_out_is_a_post_with_the_csrf_token(oidc_provider, operator_user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator_user)
+
+    assert client.get(reverse("logout")).status_code == 405
+    assert client.post(reverse("logout")).status_code == 403
+    assert client.get(reverse("dashboard")).status_code == 200  # still signed in
+
+
+def test_settings_name_the_post_logout_redirect_uri(oidc_provider, client_for, admin_user):
+    page = client_for(admin_user).get(reverse("settings")).content.decode()
+    assert "<code>http://testserver/signed-out/</code>" in page
+
+
+def test_pages_let_sign_out_lead_to_the_provider(oidc_provider, client):
+    """Browsers hold a form's redirects to the page's form-action: Sign out's answer, sending
+    the browser to the provider's end_session_endpoint, was blocked there ('self' only)."""
+    policy = client.get(reverse("login")).headers["Content-Security-Policy"]
+    assert f"form-action 'self' {oidc_provider.issuer};" in policy

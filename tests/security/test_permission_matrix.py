@@ -34,6 +34,7 @@ ROUTES: dict[str, dict[str, int | str]] = {
     # portal
     "login": {"GET": ANYONE, "POST": ANYONE},
     "logout": {"POST": ANYONE},
+    "signed_out": {"GET": ANYONE},  # signed-in users are sent to the dashboard
     "oidc_login": {"GET": ANYONE},  # 404 until single sign-on is set up
     "oidc_callback": {"GET": ANYONE},
     "password_reset": {"GET": ANYONE, "POST": ANYONE},
