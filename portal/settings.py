@@ -407,6 +407,7 @@ SPECTACULAR_SETTINGS = {
         "ForwardingEventTypeEnum": "forwarding.models.EventType",
         "ForwardingDeliveryStatusEnum": "forwarding.models.DeliveryStatus",
         "RoleEnum": "portal.models.Role",
+        "CampaignStatusEnum": "campaigns.models.CampaignStatus",
     },
     # <id:pk> in routes (portal/params.py): ids the database can hold.
     "PATH_CONVERTER_OVERRIDES": {
