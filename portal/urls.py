@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
 from portal import bench_views, health, oidc, twofactor_views, views
+from portal.routing import view_path
 
 handler400 = "portal.views.bad_request"
 handler404 = "portal.views.page_not_found"
@@ -17,10 +18,10 @@ urlpatterns = [
     path("", include("alerts.urls")),
     path("", include("metrics.urls")),
     path("", include("forwarding.urls")),
-    path("setup/<str:token>/", views.setup, name="setup"),
+    view_path("setup/<str:token>/", views.setup),
     path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", oidc.LogoutView.as_view(), name="logout"),
-    path("signed-out/", views.signed_out, name="signed_out"),
+    view_path("signed-out/", views.signed_out),
     path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(
         template_name="portal/password_reset_sent.html"), name="password_reset_done"),
@@ -30,23 +31,22 @@ urlpatterns = [
         template_name="portal/password_reset_complete.html"), name="password_reset_complete"),
     path("login/sso/", oidc.AuthenticateView.as_view(), name="oidc_login"),
     path("login/sso/callback/", oidc.CallbackView.as_view(), name="oidc_callback"),
-    path("profile/", views.profile, name="profile"),
-    path("profile/password/", views.password_change, name="password_change"),
-    path("profile/tokens/<id:pk>/revoke/", views.token_revoke, name="token_revoke"),
-    path("login/two-factor/", twofactor_views.two_factor_verify, name="two_factor_verify"),
-    path("profile/two-factor/", twofactor_views.two_factor_setup, name="two_factor_setup"),
-    path("profile/two-factor/qr.svg", twofactor_views.two_factor_qr, name="two_factor_qr"),
-    path("users/<id:pk>/unlock/", views.user_unlock, name="user_unlock"),
-    path("users/<id:pk>/two-factor/reset/", twofactor_views.user_two_factor_reset,
-         name="user_two_factor_reset"),
+    view_path("profile/", views.profile),
+    view_path("profile/password/", views.password_change),
+    view_path("profile/tokens/<id:pk>/revoke/", views.token_revoke),
+    view_path("login/two-factor/", twofactor_views.two_factor_verify),
+    view_path("profile/two-factor/", twofactor_views.two_factor_setup),
+    view_path("profile/two-factor/qr.svg", twofactor_views.two_factor_qr),
+    view_path("users/<id:pk>/unlock/", views.user_unlock),
+    view_path("users/<id:pk>/two-factor/reset/", twofactor_views.user_two_factor_reset),
     path("settings/security/", views.security_policy_update, name="security_policy"),
-    path("profile/sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
-    path("profile/sessions/<id:pk>/sign-out/", views.session_sign_out, name="session_sign_out"),
-    path("users/", views.user_list, name="user_list"),
-    path("users/new/", views.user_create, name="user_create"),
-    path("users/<id:pk>/", views.user_edit, name="user_edit"),
-    path("audit/", views.audit_list, name="audit_list"),
-    path("healthz", health.healthz, name="healthz"),
+    view_path("profile/sign-out-everywhere/", views.sign_out_everywhere),
+    view_path("profile/sessions/<id:pk>/sign-out/", views.session_sign_out),
+    view_path("users/", views.user_list),
+    view_path("users/new/", views.user_create),
+    view_path("users/<id:pk>/", views.user_edit),
+    view_path("audit/", views.audit_list),
+    view_path("healthz", health.healthz),
     path("settings/", views.settings_page, name="settings"),
     path("api/v1/", include("portal.api.urls")),
     # Last of the API: under DEBUG (`make run`) Django answers an unmatched path with its HTML
