@@ -28,9 +28,8 @@ urlpatterns = [
     view_path("calls/export.csv", log.call_list_csv),
     view_path("calls/deliveries/", deliveries.delivery_list),
     view_path("calls/deliveries/live", deliveries.delivery_list_live),
-    path(
-        "calls/deliveries/<id:pk>/replay", deliveries.delivery_replay_view, name="delivery_replay"
-    ),
+    path("calls/deliveries/<id:pk>/replay", deliveries.delivery_replay_view,
+         name="delivery_replay"),
     view_path("calls/new", place.call_new),
     view_path("calls/test-call", test_call.test_call),
     # Its address before it moved here from the sandbox, kept for bookmarks and scripts.

@@ -9,9 +9,6 @@ urlpatterns = [
     view_path("recordings/<id:pk>/audio", views.recording_audio),
     view_path("recordings/<id:pk>/delete", views.recording_delete),
     path("recordings/retention/", views.retention_list, name="recording_retention"),
-    path(
-        "recordings/retention/<id:account_id>",
-        views.retention_edit,
-        name="recording_retention_edit",
-    ),
+    path("recordings/retention/<id:account_id>", views.retention_edit,
+         name="recording_retention_edit"),
 ]

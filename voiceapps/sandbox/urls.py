@@ -13,8 +13,7 @@ urlpatterns = [
     path("v1/files/<str:file_id>", views.recording, name="sandbox_recording"),
     path("v1/transcripts/<str:file_id>", views.transcript, name="sandbox_transcript"),
     path("v2/applications", views.applications, name="sandbox_applications"),
-    path("v2/applications/<str:app_id>", views.application_detail,
-         name="sandbox_application"),
+    path("v2/applications/<str:app_id>", views.application_detail, name="sandbox_application"),
     path("account/numbers", views.account_numbers, name="sandbox_numbers"),
     path("number/update", views.number_update, name="sandbox_number_update"),
     # jambonz's REST API, for Sandbox (jambonz) accounts (jambonz_api.py).
