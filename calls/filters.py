@@ -36,9 +36,8 @@ class CallFilter(django_filters.FilterSet):
                                            label="Provider")
     account = ModelIdFilter(queryset=ProviderAccount.objects.all(), empty_label="Any account",
                             label="Account")
-    application = ModelIdFilter(
-        queryset=Application.objects.select_related("account"), empty_label="Any application",
-        label="Application")
+    application = ModelIdFilter(queryset=Application.objects.select_related("account"),
+                                empty_label="Any application", label="Application")
     direction = django_filters.ChoiceFilter(choices=Direction.choices,
                                             empty_label="Both directions", label="Direction")
     answered_by = django_filters.ChoiceFilter(choices=AnsweredBy.choices,

@@ -62,6 +62,13 @@ class SkipReason(models.TextChoices):
     STOPPED = "stopped", "Campaign stopped"
 
 
+def idempotency_key_unique(name: str) -> models.UniqueConstraint:
+    """One row per user and Idempotency-Key, where a key was given: the database's side of
+    campaigns/services/idempotency.py, which campaigns and contact uploads share."""
+    return models.UniqueConstraint(fields=["created_by", "idempotency_key"],
+                                   condition=~models.Q(idempotency_key=""), name=name)
+
+
 class Campaign(models.Model):
     name = models.CharField(max_length=100)
     account = models.ForeignKey(ProviderAccount, on_delete=models.PROTECT, related_name="campaigns")
@@ -125,13 +132,7 @@ class Campaign(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status"], name="campaign_status")]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["created_by", "idempotency_key"],
-                condition=~models.Q(idempotency_key=""),
-                name="campaign_idempotency_key",
-            ),
-        ]
+        constraints = [idempotency_key_unique("campaign_idempotency_key")]
 
     def __str__(self) -> str:
         return self.name
@@ -245,13 +246,7 @@ class ContactImport(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["created_by", "idempotency_key"],
-                condition=~models.Q(idempotency_key=""),
-                name="contact_import_idempotency_key",
-            ),
-        ]
+        constraints = [idempotency_key_unique("contact_import_idempotency_key")]
 
     def __str__(self) -> str:
         return f"Import {self.pk} into campaign {self.campaign_id}"

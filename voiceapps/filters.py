@@ -44,9 +44,8 @@ class NumberFilter(django_filters.FilterSet):
                      help_text="Digits the number holds, or text of its description.")
     account = ModelIdFilter(queryset=ProviderAccount.objects.all(), empty_label="All accounts",
                             help_text="Only this provider account's numbers.")
-    application = IdOrNoneFilter(
-        queryset=Application.objects.select_related("account"), empty_label="Any",
-        null_label="Not linked")
+    application = IdOrNoneFilter(queryset=Application.objects.select_related("account"),
+                                 empty_label="Any", null_label="Not linked")
 
     class Meta:
         model = Number
