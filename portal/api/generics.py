@@ -9,8 +9,8 @@ ObjectApi is one object of a list (`/api/v1/<things>/<pk>`): GET shows it (`seri
 PATCH hands the fields given (`update_serializer_class`, a StrictSerializer) to `change` and
 shows the object again, DELETE hands it to `remove` (a subclass whose delete can be refused
 while something still needs the object says why in `refused_delete`, its documented 409).
-`create`, `change` and `remove` call the pages' services, which check and audit, so the API and the
-pages cannot drift apart. The API reference of each method follows from the same class
+`create`, `change` and `remove` call the pages' services, which check and audit, so the API and
+the pages cannot drift apart. The API reference of each method follows from the same class
 attributes, with the `summaries` a subclass gives."""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class ListApi(ListModelMixin, GenericAPIView):
         return self.list(request)
 
 
-# Before ListApi in the bases: `class ThingListCreateApi(CreateMixin, ListApi)`.
+# A ListApi's POST: `class ThingListCreateApi(CreateMixin, ListApi)`. No docstring, as ListApi.
 class CreateMixin:
     create_serializer_class: type[serializers.Serializer]
     create_summary: str  # the API reference's line for "post"
