@@ -24,7 +24,7 @@ from alerts.api.serializers import (
 )
 from alerts.filters import AlertFilter
 from alerts.models import AlertChannel, AlertRule
-from portal.api.generics import ListApi, ObjectApi
+from portal.api.generics import CreateMixin, ListApi, ObjectApi
 from portal.api.responses import location, secret_response
 from portal.api.serializers import NoBodySerializer, read_body
 from portal.roles import AdminOnly
@@ -40,21 +40,18 @@ class AlertListApi(ListApi):
         return selectors.alert_list()
 
 
-class AlertRuleListCreateApi(ListApi):
+class AlertRuleListCreateApi(CreateMixin, ListApi):
     list_summary = "List alert rules"
+    create_summary = "Create an alert rule (audited)"
     permission_classes = [AdminOnly]
     serializer_class = AlertRuleSerializer
+    create_serializer_class = AlertRuleWriteSerializer
+    created_route = "api_alert_rule"
     queryset = AlertRule.objects.prefetch_related("channels")
 
-    @extend_schema(request=AlertRuleWriteSerializer, responses={201: AlertRuleSerializer},
-                   summary="Create an alert rule (audited)")
-    def post(self, request):
-        values = dict(read_body(AlertRuleWriteSerializer, request))
+    def create(self, actor: Actor, values: dict[str, Any]) -> AlertRule:
         channels = values.pop("channels", ())
-        rule = services.alert_rule_create(actor=Actor.from_request(request), values=values,
-                                          channels=channels)
-        return Response(AlertRuleSerializer(rule).data, status=status.HTTP_201_CREATED,
-                        headers=location(request, "api_alert_rule", rule.pk))
+        return services.alert_rule_create(actor=actor, values=values, channels=channels)
 
 
 class AlertRuleDetailApi(ObjectApi):

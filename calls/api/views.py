@@ -56,10 +56,9 @@ from calls.models import Call, CallEvent
 from calls.services import control, placing, profiles
 from calls.services.deliveries import delivery_replay, delivery_replay_summary
 from calls.services.test_call import test_call_place
-from portal.api.generics import ListApi, ObjectApi
+from portal.api.generics import CreateMixin, ListApi, ObjectApi
 from portal.api.pagination import LogPagination, ReceivedPagination, StoryPagination
 from portal.api.renderers import CsvExportMixin
-from portal.api.responses import location
 from portal.api.schema import api_error
 from portal.api.serializers import (
     NoBodySerializer,
@@ -187,19 +186,17 @@ class CallDetailApi(APIView):
         return Response(CallSerializer(call, context={"request": request}).data)
 
 
-class CallProfileListCreateApi(ListApi):
+class CallProfileListCreateApi(CreateMixin, ListApi):
     list_summary = "List call profiles (the profiles page's filters)"
+    create_summary = "Create a call profile"
     serializer_class = CallProfileSerializer
+    create_serializer_class = CallProfileCreateSerializer
+    created_route = "api_call_profile"
     queryset = CallProfile.objects.all()
     filterset_class = CallProfileFilter  # the profiles page takes the same parameters
 
-    @extend_schema(request=CallProfileCreateSerializer, responses={201: CallProfileSerializer},
-                   summary="Create a call profile")
-    def post(self, request):
-        profile = profiles.call_profile_create(actor=Actor.from_request(request),
-                                               **read_body(CallProfileCreateSerializer, request))
-        return Response(CallProfileSerializer(profile).data, status=status.HTTP_201_CREATED,
-                        headers=location(request, "api_call_profile", profile.pk))
+    def create(self, actor: Actor, values: dict[str, Any]) -> CallProfile:
+        return profiles.call_profile_create(actor=actor, **values)
 
 
 class CallProfileDetailApi(ObjectApi):

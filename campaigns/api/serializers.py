@@ -149,8 +149,7 @@ class ContactEntrySerializer(StrictSerializer):
 class ContactsAddSerializer(StrictSerializer):
     contacts = ContactEntrySerializer(many=True, required=False, max_length=1000)
     csv = serializers.CharField(
-        required=False,
-        trim_whitespace=False,
+        required=False, trim_whitespace=False,
         help_text="A whole CSV file, as uploaded on the page, in a JSON body (at most 2.5 MB).",
     )
     file = serializers.FileField(
@@ -177,22 +176,9 @@ class ContactSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Contact
-        fields = [
-            "id",
-            "row",
-            "raw_number",
-            "e164",
-            "timezones",
-            "timezone_ambiguous",
-            "variables",
-            "state",
-            "skip_reason",
-            "problem",
-            "next_attempt_at",
-            "attempts_made",
-            "outcome",
-            "attempts",
-        ]
+        fields = ["id", "row", "raw_number", "e164", "timezones", "timezone_ambiguous", "variables",
+                  "state", "skip_reason", "problem", "next_attempt_at", "attempts_made", "outcome",
+                  "attempts"]
         read_only_fields = fields
 
 

@@ -7,6 +7,8 @@ sandbox's account; see docs/decisions.md.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -62,7 +64,7 @@ from campaigns.selectors import (
     campaigns_with_progress,
 )
 from campaigns.services import campaigns, contacts, rehearsal, suppression, uploads
-from portal.api.generics import ListApi
+from portal.api.generics import CreateMixin, ListApi
 from portal.api.parsers import JSONParser
 from portal.api.responses import location
 from portal.api.schema import api_error
@@ -518,26 +520,17 @@ class CampaignResultsApi(_ContactsPageApi):
         return self.get_paginated_response(rows.data)
 
 
-class SuppressionListListCreateApi(ListApi):
+class SuppressionListListCreateApi(CreateMixin, ListApi):
     account_scoped = False
     serializer_class = SuppressionListSerializer
     queryset = SuppressionList.objects.select_related("account")
     list_summary = "List do-not-call lists"
+    create_serializer_class = SuppressionListCreateSerializer
+    create_summary = "Create a do-not-call list, for one account or every account"
+    created_route = "api_suppression_list"
 
-    @extend_schema(
-        request=SuppressionListCreateSerializer,
-        responses={201: SuppressionListSerializer},
-        summary="Create a do-not-call list, for one account or every account",
-    )
-    def post(self, request):
-        made = suppression.suppression_list_create(
-            actor=Actor.from_request(request), **read_body(SuppressionListCreateSerializer, request)
-        )
-        return Response(
-            SuppressionListSerializer(made).data,
-            status=status.HTTP_201_CREATED,
-            headers=location(request, "api_suppression_list", made.pk),
-        )
+    def create(self, actor: Actor, values: dict[str, Any]) -> SuppressionList:
+        return suppression.suppression_list_create(actor=actor, **values)
 
 
 class SuppressionListDetailApi(APIView):

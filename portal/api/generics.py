@@ -1,13 +1,16 @@
-"""What the API's list and object endpoints share: list; read, change, delete.
+"""What the API's list and object endpoints share: list, create; read, change, delete.
 
 ListApi is a list (`/api/v1/<things>`): GET pages the queryset, filtered by `filterset_class`
 if it has one, through `serializer_class`; its API reference says so with `list_summary`.
+CreateMixin gives a ListApi its POST: the body (`create_serializer_class`, a StrictSerializer)
+goes to `create`, and the object made is answered 201 through `serializer_class`, with its
+address (the route `created_route`) as `Location`.
 ObjectApi is one object of a list (`/api/v1/<things>/<pk>`): GET shows it (`serializer_class`),
 PATCH hands the fields given (`update_serializer_class`, a StrictSerializer) to `change` and
 shows the object again, DELETE hands it to `remove` (a subclass whose delete can be refused
 while something still needs the object says why in `refused_delete`, its documented 409).
-`change` and `remove` call the pages' services, which check and audit, so the API and the
-pages cannot drift apart. The API reference of each method follows from the same class
+`create`, `change` and `remove` call the pages' services, which check and audit, so the API and
+the pages cannot drift apart. The API reference of each method follows from the same class
 attributes, with the `summaries` a subclass gives."""
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 
+from portal.api.responses import location
 from portal.api.schema import api_error
 from portal.api.serializers import read_body
 from portal.services import Actor
@@ -40,6 +44,31 @@ class ListApi(ListModelMixin, GenericAPIView):
 
     def get(self, request, *args: Any, **kwargs: Any):
         return self.list(request)
+
+
+# A ListApi's POST: `class ThingListCreateApi(CreateMixin, ListApi)`. No docstring, as ListApi.
+class CreateMixin:
+    create_serializer_class: type[serializers.Serializer]
+    create_summary: str  # the API reference's line for "post"
+    create_refusals: dict[int, Any] = {}  # documented answers besides 201 (e.g. a 409)
+    created_route: str  # the route of one object, for the answer's Location
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        extend_schema_view(
+            post=extend_schema(tags=cls.tags, request=cls.create_serializer_class,
+                               responses={201: cls.serializer_class, **cls.create_refusals},
+                               summary=cls.create_summary),
+        )(cls)
+
+    def create(self, actor: Actor, values: dict[str, Any]) -> Model:
+        raise NotImplementedError
+
+    def post(self, request, *args: Any, **kwargs: Any):
+        values = dict(read_body(self.create_serializer_class, request))
+        made = self.create(Actor.from_request(request), values)
+        return Response(self.get_serializer(made).data, status=status.HTTP_201_CREATED,
+                        headers=location(request, self.created_route, made.pk))
 
 
 class ObjectApi(GenericAPIView):

@@ -139,8 +139,7 @@ class MediaRetentionApi(APIView):
         return Response(MediaRetentionSerializer(self._policy(request, account_id)).data)
 
     @extend_schema(
-        request=MediaRetentionUpdateSerializer,
-        responses=MediaRetentionSerializer,
+        request=MediaRetentionUpdateSerializer, responses=MediaRetentionSerializer,
         summary="Change an account's recording retention; the next hourly run applies it "
         "(admin; audited)",
     )

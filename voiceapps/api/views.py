@@ -12,8 +12,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.api.generics import ListApi, ObjectApi
-from portal.api.responses import location
+from portal.api.generics import CreateMixin, ListApi, ObjectApi
 from portal.api.schema import api_error
 from portal.api.serializers import NoBodySerializer, read_body
 from portal.models import Role
@@ -70,23 +69,20 @@ ACCOUNT_RETIRED = {409: api_error(ACCOUNT_RETIRED_SENTENCE)}
 
 # Accounts ----------------------------------------------------------------------------------
 
-class AccountListCreateApi(ListApi):
+class AccountListCreateApi(CreateMixin, ListApi):
     list_summary = "List provider accounts"
+    create_summary = "Add a provider account (admin)"
     permission_classes = [ViewerReadsAdminWrites]
     serializer_class = AccountSerializer
+    create_serializer_class = AccountCreateSerializer
+    created_route = "api_account"
 
     def get_queryset(self):
         return selectors.account_list()
 
-    @extend_schema(request=AccountCreateSerializer, responses={201: AccountSerializer},
-                   summary="Add a provider account (admin)")
-    def post(self, request):
-        data = dict(read_body(AccountCreateSerializer, request))
-        kind = data.pop("kind")
-        account = services.account_create(actor=Actor.from_request(request), kind=kind,
-                                          values=data)
-        return Response(self.get_serializer(account).data, status=status.HTTP_201_CREATED,
-                        headers=location(request, "api_account", account.pk))
+    def create(self, actor: Actor, values: dict[str, Any]) -> ProviderAccount:
+        kind = values.pop("kind")
+        return services.account_create(actor=actor, kind=kind, values=values)
 
 
 class AccountDetailApi(ObjectApi):
@@ -194,24 +190,21 @@ class AccountRemoteApplicationsApi(APIView):
 
 # Applications ------------------------------------------------------------------------------
 
-class ApplicationListCreateApi(ListApi):
+class ApplicationListCreateApi(CreateMixin, ListApi):
     list_summary = "List applications"
+    create_summary = "Add an application (not pushed yet)"
     serializer_class = ApplicationSerializer
+    create_serializer_class = ApplicationCreateSerializer
+    create_refusals = ACCOUNT_RETIRED
+    created_route = "api_application"
     filterset_class = ApplicationFilter  # the applications page takes the same parameters
 
     def get_queryset(self):
         return selectors.application_list()
 
-    @extend_schema(request=ApplicationCreateSerializer,
-                   responses={201: ApplicationSerializer, **ACCOUNT_RETIRED},
-                   summary="Add an application (not pushed yet)")
-    def post(self, request):
-        data = dict(read_body(ApplicationCreateSerializer, request))
-        account = data.pop("account")
-        application = services.application_create(actor=Actor.from_request(request),
-                                                  account=account, values=data)
-        return Response(self.get_serializer(application).data, status=status.HTTP_201_CREATED,
-                        headers=location(request, "api_application", application.pk))
+    def create(self, actor: Actor, values: dict[str, Any]) -> Application:
+        account = values.pop("account")
+        return services.application_create(actor=actor, account=account, values=values)
 
 
 class ApplicationDetailApi(ObjectApi):
@@ -292,24 +285,22 @@ class ApplicationImportApi(APIView):
 
 # Numbers -----------------------------------------------------------------------------------
 
-class NumberListCreateApi(ListApi):
+class NumberListCreateApi(CreateMixin, ListApi):
     list_summary = "List numbers"
+    create_summary = "Add a number"
     serializer_class = NumberSerializer
+    create_serializer_class = NumberCreateSerializer
+    create_refusals = ACCOUNT_RETIRED
+    created_route = "api_number"
     filterset_class = NumberFilter  # the numbers page takes the same parameters
 
     def get_queryset(self):
         return selectors.number_list()
 
-    @extend_schema(request=NumberCreateSerializer,
-                   responses={201: NumberSerializer, **ACCOUNT_RETIRED},
-                   summary="Add a number")
-    def post(self, request):
-        data = read_body(NumberCreateSerializer, request)
-        number = services.number_create(
-            actor=Actor.from_request(request), account=data["account"], e164=data["e164"],
-            capabilities=data.get("capabilities", ()), description=data.get("description", ""))
-        return Response(self.get_serializer(number).data, status=status.HTTP_201_CREATED,
-                        headers=location(request, "api_number", number.pk))
+    def create(self, actor: Actor, values: dict[str, Any]) -> Number:
+        return services.number_create(
+            actor=actor, account=values["account"], e164=values["e164"],
+            capabilities=values.get("capabilities", ()), description=values.get("description", ""))
 
 
 class NumberDetailApi(ObjectApi):
