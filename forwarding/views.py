@@ -191,9 +191,6 @@ def forwarding_replay(request: HttpRequest, pk: int) -> HttpResponse:
 def forwarding_delivery_replay(request: HttpRequest, pk: int) -> HttpResponse:
     delivery = get_object_or_404(Delivery.objects.select_related("subscription"), pk=pk)
     services.delivery_replay(actor=Actor.from_request(request), delivery=delivery)
-    messages.success(
-        request,
-        f"The {delivery.event_type} event of call {delivery.call_id} is "
-        "queued again, with the same webhook-id.",
-    )
+    messages.success(request, f"The {delivery.event_type} event of call {delivery.call_id} is "
+                              "queued again, with the same webhook-id.")
     return redirect("forwarding_detail", pk=delivery.subscription_id)
