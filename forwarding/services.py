@@ -651,12 +651,8 @@ def _record_attempts(runs: list[list[Delivery]], outcomes: list[list[_Outcome]])
              for delivery, outcome in zip(run, of_run, strict=False)]
     DeliveryAttempt.objects.bulk_create(
         DeliveryAttempt(
-            delivery=delivery,
-            at=outcome.at,
-            status_code=outcome.status_code,
-            latency_ms=outcome.latency_ms,
-            response_excerpt=outcome.excerpt,
-            error=outcome.error,
+            delivery=delivery, at=outcome.at, status_code=outcome.status_code,
+            latency_ms=outcome.latency_ms, response_excerpt=outcome.excerpt, error=outcome.error,
         )
         for delivery, outcome in tried
     )
@@ -804,16 +800,9 @@ def _replay(
     now = timezone.now()
     copies = [
         Delivery(
-            subscription=subscription,
-            call_id=d.call_id,
-            message_id=d.message_id,
-            sequence=d.sequence,
-            event_type=d.event_type,
-            url=d.url,
-            payload=d.payload,
-            created_at=now,
-            next_attempt_at=now,
-            replay_of=d.replay_of or d,
+            subscription=subscription, call_id=d.call_id, message_id=d.message_id,
+            sequence=d.sequence, event_type=d.event_type, url=d.url, payload=d.payload,
+            created_at=now, next_attempt_at=now, replay_of=d.replay_of or d,
         )
         for d in originals
     ]

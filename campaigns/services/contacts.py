@@ -155,15 +155,9 @@ def _contacts_from(
     made = []
     for line, row in rows:
         contact = Contact(
-            campaign=campaign,
-            row=line,
-            raw_number=row.raw_number,
-            e164=row.e164,
-            timezones=row.timezones,
-            timezone_ambiguous=row.ambiguous,
-            variables=row.variables,
-            problem=row.problem,
-            next_attempt_at=campaign.starts_at,
+            campaign=campaign, row=line, raw_number=row.raw_number, e164=row.e164,
+            timezones=row.timezones, timezone_ambiguous=row.ambiguous, variables=row.variables,
+            problem=row.problem, next_attempt_at=campaign.starts_at,
         )
         if row.problem:
             contact.state, contact.skip_reason = ContactState.SKIPPED, SkipReason.INVALID

@@ -16,12 +16,11 @@ VIA_CAMPAIGN = "campaign"
 REHEARSAL_NUMBER = "+31201234567"
 
 
-def _arguments(campaign: Campaign, to: str, from_number: str) -> dict:
+def _shared_arguments(campaign: Campaign) -> dict:
+    """What every call of the campaign is placed with: all but its numbers."""
     return {
         "account": campaign.account,
         "application": campaign.application,
-        "to": {"type": "phone", "number": to},
-        "from_number": from_number,
         "flow": campaign.flow,
         "options": campaign.options,
         "profile": campaign.profile,
@@ -37,11 +36,6 @@ def dial_batch(campaign: Campaign, contacts: list[Contact]) -> list[Call | Valid
     return calls_place_batch(
         actor=Actor(user=campaign.created_by),
         via=VIA_CAMPAIGN,
-        account=campaign.account,
-        application=campaign.application,
-        flow=campaign.flow,
-        options=campaign.options,
-        profile=campaign.profile,
         dials=[
             Dial(
                 to={"type": "phone", "number": contact.e164},
@@ -50,6 +44,7 @@ def dial_batch(campaign: Campaign, contacts: list[Contact]) -> list[Call | Valid
             )
             for contact in contacts
         ],
+        **_shared_arguments(campaign),
     )
 
 
@@ -63,7 +58,9 @@ def campaign_check_flow(campaign: Campaign) -> None:
                 call_place(
                     actor=Actor(),
                     via=VIA_CAMPAIGN,
-                    **_arguments(campaign, REHEARSAL_NUMBER, number),
+                    to={"type": "phone", "number": REHEARSAL_NUMBER},
+                    from_number=number,
+                    **_shared_arguments(campaign),
                 )
                 raise _Rehearsed
         except _Rehearsed:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -121,15 +122,11 @@ def recording_fetch(*, recording_id: int, now: datetime | None = None) -> float 
         Recording.objects.filter(pk=recording.pk).update(
             state=MediaState.STORED,
             file_name=stored,
-            size_bytes=facts.size_bytes,
-            sha256=facts.sha256,
-            duration_seconds=facts.duration_seconds,
-            format=facts.format,
-            content_type=facts.content_type,
             fetched_at=timezone.now(),
             lease_until=None,
             next_attempt_at=None,
             last_error="",
+            **asdict(facts),  # size_bytes, sha256, duration_seconds, format, content_type
         )
         policy = MediaRetention.objects.filter(account_id=recording.call.account_id).first()
         if policy is not None and policy.delete_provider_copy:

@@ -391,10 +391,7 @@ class VonageProvider(Provider):
         playback: Playback = NO_PLAYBACK, **params: Any
     ) -> None:
         # Vonage replaces what it speaks into a call, and stops it, by itself: no names.
-        _refuse_params(self.label, "talk", params, self.TALK_PARAMS)
-        if "level" in params:
-            params["level"] = str(params["level"])  # Vonage wants "-1".."1" as a string
-        self._control(app, "PUT", f"/{provider_call_id}/talk", {"text": text, **params})
+        self._play(app, provider_call_id, "talk", {"text": text}, params, self.TALK_PARAMS)
 
     def stop_talk(self, app: ApplicationConfig, provider_call_id: str, *,
                   playback: Playback = NO_PLAYBACK) -> None:
@@ -404,15 +401,22 @@ class VonageProvider(Provider):
         self, app: ApplicationConfig, provider_call_id: str, stream_url: str, *,
         playback: Playback = NO_PLAYBACK, **params: Any
     ) -> None:
-        _refuse_params(self.label, "stream", params, self.STREAM_PARAMS)
-        if "level" in params:
-            params["level"] = str(params["level"])
-        body = {"stream_url": [stream_url], **params}
-        self._control(app, "PUT", f"/{provider_call_id}/stream", body)
+        self._play(app, provider_call_id, "stream", {"stream_url": [stream_url]}, params,
+                   self.STREAM_PARAMS)
 
     def stop_stream(self, app: ApplicationConfig, provider_call_id: str, *,
                     playback: Playback = NO_PLAYBACK) -> None:
         self._control(app, "DELETE", f"/{provider_call_id}/stream")
+
+    def _play(
+        self, app: ApplicationConfig, provider_call_id: str, what: str, body: dict[str, Any],
+        params: dict[str, Any], allowed: frozenset[str],
+    ) -> None:
+        """Start a talk or a stream (`what`): its body and the params it takes."""
+        _refuse_params(self.label, what, params, allowed)
+        if "level" in params:
+            params["level"] = str(params["level"])  # Vonage wants "-1".."1" as a string
+        self._control(app, "PUT", f"/{provider_call_id}/{what}", {**body, **params})
 
     def send_dtmf(self, app: ApplicationConfig, provider_call_id: str, digits: str) -> None:
         self._control(app, "PUT", f"/{provider_call_id}/dtmf", {"digits": digits})
