@@ -184,18 +184,10 @@ def test_push_needs_both_webhooks():
 def test_list_applications_pages_from_zero(fake_provider):
     fake, account = start_kpn(fake_provider)
     apps = [
-        {
-            "id": f"app-{n}",
-            "name": f"App {n}",
-            "voice": {
-                "webhooks": [
-                    {"endpoint_type": "answer_url", "endpoint": f"https://a/{n}",
-                     "http_method": "GET"},
-                    {"endpoint_type": "event_url", "endpoint": f"https://e/{n}",
-                     "http_method": "POST"},
-                ]
-            },
-        }
+        {"id": f"app-{n}", "name": f"App {n}", "voice": {"webhooks": [
+            {"endpoint_type": "answer_url", "endpoint": f"https://a/{n}", "http_method": "GET"},
+            {"endpoint_type": "event_url", "endpoint": f"https://e/{n}", "http_method": "POST"},
+        ]}}
         for n in range(3)
     ]  # fmt: skip
 
