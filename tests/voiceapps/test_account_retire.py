@@ -11,12 +11,7 @@ from calls.models import Call
 from portal.models import AuditEntry
 from portal.services import Actor
 from tests.calls.webhook_helpers import UUID, the_call, vonage_post, vonage_status
-from tests.factories import (
-    ApplicationFactory,
-    CallFactory,
-    NumberFactory,
-    ProviderAccountFactory,
-)
+from tests.factories import ApplicationFactory, CallFactory, NumberFactory, ProviderAccountFactory
 from tests.voiceapps.account_helpers import page_text, reload
 from voiceapps import services
 from voiceapps.forms import AccountForm, NumberForm

@@ -425,47 +425,21 @@ ERROR_CASES = [
         "true or false",
         id="submit-on-hash",
     ),
-    pytest.param(
-        [listen(type=["speech"], speech={"endOnSilence": 0.2})],
-        "/0/speech/endOnSilence",
-        "between 0.4 and 10, not 0.2",
-        id="speech-end-on-silence",
-    ),
-    pytest.param(
-        [listen(type=["speech"], speech={"startTimeout": 11})],
-        "/0/speech/startTimeout",
-        "between 1 and 10",
-        id="speech-start-timeout",
-    ),
-    pytest.param(
-        [listen(type=["speech"], speech={"maxDuration": 61})],
-        "/0/speech/maxDuration",
-        "between 1 and 60",
-        id="speech-max-duration",
-    ),
-    pytest.param(
-        [listen(type=["speech"], speech={"sensitivity": 101})],
-        "/0/speech/sensitivity",
-        "between 0 and 100",
-        id="speech-sensitivity",
-    ),
-    pytest.param(
-        [listen(type=["speech"], speech={"uuid": ["leg-a", "leg-b"]})],
-        "/0/speech/uuid",
-        "exactly one value, not 2",
-        id="speech-uuid",
-    ),
-    pytest.param(
-        [listen(type=["speech"], speech={"context": "sales"})],
-        "/0/speech/context",
-        'Put it in brackets: ["sales"]',
-        id="speech-context",
-    ),
-    pytest.param(
-        [listen(type=["speech"], speech={"language": "en_US"})],
-        "/0/speech/language",
-        "BCP-47",
-        id="speech-language",
+    # speech settings: (option, value, phrase); the error points at /0/speech/<option>
+    *(
+        pytest.param(
+            [listen(type=["speech"], speech={option: value})], f"/0/speech/{option}", phrase,
+            id=f"speech-{option}",
+        )
+        for option, value, phrase in [
+            ("endOnSilence", 0.2, "between 0.4 and 10, not 0.2"),
+            ("startTimeout", 11, "between 1 and 10"),
+            ("maxDuration", 61, "between 1 and 60"),
+            ("sensitivity", 101, "between 0 and 100"),
+            ("uuid", ["leg-a", "leg-b"], "exactly one value, not 2"),
+            ("context", "sales", 'Put it in brackets: ["sales"]'),
+            ("language", "en_US", "BCP-47"),
+        ]
     ),
     pytest.param(
         [listen(maxDigits=4)],

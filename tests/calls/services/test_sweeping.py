@@ -15,15 +15,7 @@ from django.utils import timezone
 from calls import tasks
 from calls.models import Call, CallEvent, CallStatus
 from calls.services import sending, sweeping
-from tests.calls.placing import (
-    FROM,
-    TO,
-    VG_CALLS,
-    place,
-    reload,
-    voicegateway_setup,
-    vonage_setup,
-)
+from tests.calls.placing import FROM, TO, VG_CALLS, place, reload, voicegateway_setup, vonage_setup
 from tests.calls.webhook_helpers import vg_status, vonage_post, vonage_status
 from tests.fakes.provider_accounts import SIGNATURE_SECRET
 from voiceapps.providers.vonage import VonageProvider

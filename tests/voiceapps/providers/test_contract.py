@@ -426,10 +426,7 @@ def test_sandbox_needs_a_base_url_and_never_falls_back_to_vonage():
     sandbox = get_provider(AccountConfig(kind="sandbox", base_url="http://callboard.test/sandbox/"))
     vonage = get_provider(AccountConfig(kind="vonage"))
 
-    assert (sandbox.base_url, sandbox.rest_base_url) == (
-        "http://callboard.test/sandbox",
-        "http://callboard.test/sandbox",
-    )
+    assert sandbox.base_url == sandbox.rest_base_url == "http://callboard.test/sandbox"
     assert (vonage.base_url, vonage.rest_base_url) == (
         "https://api.nexmo.com",
         "https://rest.nexmo.com",
