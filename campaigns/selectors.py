@@ -71,24 +71,30 @@ class Preview:
         return ", ".join(f"{count} {label.lower()}" for label, count in self.skipped_by_reason())
 
 
-def _zone_sets_never_open(
-    campaign: Campaign, contacts: QuerySet[Contact], begin: datetime
-) -> list[list[str]]:
-    """The contacts' distinct time-zone sets in which no window opens before the end: the
-    window search runs once per set, not once per contact."""
-    never = []
-    for zones in contacts.order_by().values_list("timezones", flat=True).distinct():
-        opens = windows.next_open(campaign.windows, zones, begin)
+# A contact in these states is called when its turn comes, unless its number is then on a
+# do-not-call list (checked before every dial) or no window opens for it before the end.
+WAITING = (ContactState.PENDING, ContactState.RETRY)
+
+
+def _no_window(campaign: Campaign, zone_sets: Iterable[Iterable[str]], now: datetime) -> Q:
+    """The campaign's waiting contacts for whom no window opens in all their zones from `now`
+    (its start, if later) before its end, of those whose zones are among `zone_sets`; an empty
+    Q if none. The scheduler skips them (no window) when it reaches them, or at the end; the
+    preview, the board and the list count them skipped from now (docs/decisions.md,
+    boardcount). The window search runs once per set of zones, not once per contact; each
+    reader has the sets from a query it makes anyway, or one query."""
+    never = Q()
+    for zones in zone_sets:
+        opens = windows.next_open(campaign.windows, list(zones), max(now, campaign.starts_at))
         if opens is None or (campaign.ends_at is not None and opens >= campaign.ends_at):
-            never.append(zones)
-    return never
+            never |= Q(timezones=list(zones))
+    return Q(campaign_id=campaign.pk, state__in=WAITING) & never if never else Q()
 
 
 def campaign_preview(*, campaign: Campaign, now: datetime | None = None) -> Preview:
     """Who will be called and who skipped, and why, if the campaign started now: each
     contact's verdict is worked out by the database, counted there and streamed from there,
     so 100,000 contacts are never loaded at once."""
-    begin = max(now or timezone.now(), campaign.starts_at)
     contacts = campaign.contacts.exclude(state=ContactState.DONE)
     verdicts = [
         When(~Q(skip_reason=""), then=F("skip_reason")),
@@ -96,11 +102,10 @@ def campaign_preview(*, campaign: Campaign, now: datetime | None = None) -> Prev
             on_do_not_call(campaign.account_id), then=Value(SkipReason.SUPPRESSED),
         ),
     ]
-    never = _zone_sets_never_open(campaign, contacts.filter(skip_reason=""), begin)
-    if never:
-        outside = Q()
-        for zones in never:
-            outside |= Q(timezones=zones)
+    zone_sets = (contacts.filter(state__in=WAITING).order_by()
+                 .values_list("timezones", flat=True).distinct())
+    outside = _no_window(campaign, zone_sets, now or timezone.now())
+    if outside:
         verdicts.append(When(outside, then=Value(SkipReason.NO_WINDOW)))
     annotated = contacts.annotate(
         verdict=Case(*verdicts, default=Value(WILL_CALL), output_field=CharField())
@@ -113,19 +118,17 @@ def campaign_preview(*, campaign: Campaign, now: datetime | None = None) -> Prev
     )
 
 
-# A contact in these states is called when its turn comes, unless its number is then on a
-# do-not-call list (checked before every dial).
-WAITING = (ContactState.PENDING, ContactState.RETRY)
-
-
 class Progress:
     """How far a campaign's calling is, from its contacts counted by state (`total`,
-    `by_state`) and those waiting whose number is on a do-not-call list now (`do_not_call`):
-    the board's figures and the campaigns list's progress bars read the same."""
+    `by_state`) and those waiting that will be skipped when reached: their number is on a
+    do-not-call list now (`do_not_call`), or no window opens for them before the end
+    (`no_window`, those on a list not counted again). The board's figures and the campaigns
+    list's progress bars read the same."""
 
     total: int
     by_state: dict[str, int]
     do_not_call: int
+    no_window: int
 
     @property
     def skipped(self) -> int:
@@ -139,9 +142,8 @@ class Progress:
     @property
     def to_call(self) -> int:
         """Contacts the campaign calls: all but the skipped, who are never called, and those
-        waiting whose number is on a do-not-call list now, who will be skipped when reached
-        (the preview counts them skipped too)."""
-        return self.total - self.skipped - self.do_not_call
+        waiting that will be skipped when reached (the preview counts them skipped too)."""
+        return self.total - self.skipped - self.do_not_call - self.no_window
 
     @property
     def finished_percent(self) -> int:
@@ -164,6 +166,7 @@ class Board(Progress):
     # reading cached by the release before (up to BOARD_PREVIOUS_SECONDS) has none.
     waiting: int = 0
     do_not_call: int = 0  # the same
+    no_window: int = 0  # the same
 
     @property
     def outcome_labels(self) -> list[tuple[str, int]]:
@@ -275,7 +278,9 @@ class ListProgress(Progress):
     total: int
     by_state: dict[str, int]
     in_progress: int
-    do_not_call: int = 0  # a list reading cached by the release before has none
+    # A list reading cached by a release before has none.
+    do_not_call: int = 0
+    no_window: int = 0
 
 
 # A campaign that is not running changes slowly (an upload, the last calls of a paused one
@@ -307,10 +312,11 @@ def campaigns_progress(*, campaigns: list[Campaign]) -> dict[int, ListProgress]:
             found[campaign.pk] = ListProgress(total=figures["total"],
                                               by_state=figures["by_state"],
                                               in_progress=figures["in_progress"],
-                                              do_not_call=figures.get("do_not_call", 0))
+                                              do_not_call=figures.get("do_not_call", 0),
+                                              no_window=figures.get("no_window", 0))
     missing = [campaign for campaign in campaigns if campaign.pk not in found]
     if missing:
-        read = _progress_read([campaign.pk for campaign in missing])
+        read = _progress_read(missing, timezone.now())
         for running in (True, False):
             cache.set_many(
                 {progress_cache_key(campaign): vars(read[campaign.pk]) for campaign in missing
@@ -338,15 +344,20 @@ def _in_choice_order(counts: Mapping[str, int], choices: type[TextChoices]) -> d
     return dict(sorted(counts.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])))
 
 
-def _progress_read(ids: list[int]) -> dict[int, ListProgress]:
-    """The campaigns' progress now: three grouped counts, whatever the number of campaigns."""
+def _progress_read(campaigns: list[Campaign], now: datetime) -> dict[int, ListProgress]:
+    """The campaigns' progress now: a few grouped counts, whatever the number of campaigns.
+    The contacts are counted by their zones too, for the zone sets of those waiting."""
+    ids = [campaign.pk for campaign in campaigns]
     read = {pk: ListProgress(total=0, by_state={}, in_progress=0) for pk in ids}
-    for campaign_id, state, contacts in (
+    zone_sets: dict[int, set[tuple[str, ...]]] = {pk: set() for pk in ids}
+    for campaign_id, state, zones, contacts in (
         Contact.objects.filter(campaign_id__in=ids).order_by()
-        .values_list("campaign_id", "state").annotate(n=Count("id"))
+        .values_list("campaign_id", "state", "timezones").annotate(n=Count("id"))
     ):
-        read[campaign_id].by_state[state] = contacts
+        read[campaign_id].by_state[state] = read[campaign_id].by_state.get(state, 0) + contacts
         read[campaign_id].total += contacts
+        if state in WAITING:
+            zone_sets[campaign_id].add(tuple(zones))
     for campaign_id, calls in (
         Attempt.objects.filter(contact__campaign_id__in=ids, status=AttemptStatus.PLACED)
         .order_by().values_list("contact__campaign_id").annotate(n=Count("id"))
@@ -358,6 +369,16 @@ def _progress_read(ids: list[int]) -> dict[int, ListProgress]:
         .order_by().values_list("campaign_id").annotate(n=Count("id"))
     ):
         read[campaign_id].do_not_call = listed
+    outside = Q()
+    for campaign in campaigns:
+        outside |= _no_window(campaign, zone_sets[campaign.pk], now)
+    if outside:
+        for campaign_id, unreachable in (
+            Contact.objects.filter(outside)
+            .exclude(on_do_not_call(OuterRef("campaign__account_id")))
+            .order_by().values_list("campaign_id").annotate(n=Count("id"))
+        ):
+            read[campaign_id].no_window = unreachable
     for progress in read.values():
         progress.by_state = _in_choice_order(progress.by_state, ContactState)
     return read
@@ -388,22 +409,26 @@ def _pace_shown(campaign: Campaign, attempts: QuerySet[Attempt], now: datetime) 
 
 
 def _board_read(campaign: Campaign, now: datetime) -> Board:
-    """The board's figures now. Contacts are read in one pass (state, outcome and attempts
-    made together); `order_by()` drops Contact's default ordering, whose join to the campaign
-    every count paid for."""
+    """The board's figures now. Contacts are read in one pass (state, outcome, attempts made
+    and the zone sets of those waiting together); `order_by()` drops Contact's default
+    ordering, whose join to the campaign every count paid for."""
     by_state: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
+    zone_sets: set[tuple[str, ...]] = set()
     attempts_made = 0
-    for state, outcome, contacts, attempts in (
+    for state, outcome, zones, contacts, attempts in (
         campaign.contacts.order_by()
-        .values_list("state", "outcome")
+        .values_list("state", "outcome", "timezones")
         .annotate(n=Count("id"), attempts=Sum("attempts_made"))
     ):
         by_state[state] += contacts
         if outcome:
             outcomes[outcome] += contacts
+        if state in WAITING:
+            zone_sets.add(tuple(zones))
         attempts_made += attempts or 0
     attempts = Attempt.objects.filter(contact__campaign=campaign).order_by()
+    outside = _no_window(campaign, zone_sets, now)
     return Board(
         campaign=campaign,
         total=sum(by_state.values()),
@@ -413,6 +438,8 @@ def _board_read(campaign: Campaign, now: datetime) -> Board:
         in_progress=attempts.filter(status=AttemptStatus.PLACED).count(),
         do_not_call=campaign.contacts.filter(state__in=WAITING)
         .filter(on_do_not_call(campaign.account_id)).order_by().count(),
+        no_window=campaign.contacts.filter(outside).exclude(on_do_not_call(campaign.account_id))
+        .order_by().count() if outside else 0,
         next_retries=list(
             campaign.contacts.filter(state=ContactState.RETRY).order_by("next_attempt_at")[:10]
         ),

@@ -108,7 +108,7 @@ def _table_state(page: Page, poll_query: str) -> str:
         _shown(row, LIST_ROW_FIELDS),
         row.rehearsal_of.name if row.rehearsal_of else None, row.account.name,
         row.progress.finished_percent, row.progress.to_call, row.progress.skipped,
-        row.progress.do_not_call, row.progress.in_progress,
+        row.progress.do_not_call, row.progress.no_window, row.progress.in_progress,
     ))
 
 

@@ -32,11 +32,17 @@ class ProgressSerializer(serializers.Serializer):
 
     contacts = serializers.IntegerField(source="total")
     to_call = serializers.IntegerField(
-        help_text="Contacts to call: all but the skipped and the `do_not_call`.")
+        help_text="Contacts to call: all but the skipped, the `do_not_call` and the "
+        "`no_window`.")
     do_not_call = serializers.IntegerField(
         help_text="Contacts waiting for a call whose number is on a do-not-call list now: "
         "skipped when reached (the list is checked before every dial, so one removed from it "
         "by then is called), and not counted in `to_call`, as the preview counts them."
+    )
+    no_window = serializers.IntegerField(
+        help_text="Contacts waiting for a call, not on a do-not-call list, for whom no calling "
+        "window opens in all their zones from now before the campaign's end: skipped when "
+        "reached or at the end, and not counted in `to_call`, as the preview counts them."
     )
     skipped = serializers.IntegerField(
         help_text="Contacts never called (each contact's `skip_reason` says why): "

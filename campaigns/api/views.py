@@ -215,7 +215,8 @@ class PreviewSerializer(serializers.Serializer):
         child=serializers.IntegerField(),
         help_text="Contacts that would not be called, by reason: `invalid`, `duplicate`, "
         "`suppressed` (on a do-not-call list; the board's `do_not_call` while they wait), "
-        "`no_window` (outside every window before the end), `stopped`.")
+        "`no_window` (outside every window before the end; the board's `no_window` while they "
+        "wait), `stopped`.")
 
 
 class StartedSerializer(CampaignSerializer):

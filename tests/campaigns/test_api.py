@@ -1,6 +1,9 @@
 """The campaigns API: the same checks and rules as the pages, in the project's error shape."""
 
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -585,7 +588,7 @@ def test_a_campaigns_progress_in_the_api_is_the_lists_named_as_the_board_as_docu
     board = api.get(f"/api/v1/campaigns/{campaign.pk}/board").json()
     page = client_for(operator_user).get("/campaigns/").content.decode()
 
-    progress = {"contacts": 4, "to_call": 3, "skipped": 1, "do_not_call": 0,
+    progress = {"contacts": 4, "to_call": 3, "skipped": 1, "do_not_call": 0, "no_window": 0,
                 "finished_percent": 67, "by_state": {"done": 2, "retry": 1, "skipped": 1},
                 "in_progress": 1}
     assert listed["results"][0]["progress"] == read["progress"] == paused["progress"] == progress
@@ -597,6 +600,29 @@ def test_a_campaigns_progress_in_the_api_is_the_lists_named_as_the_board_as_docu
     schemas = documented(api, "/api/v1/campaigns/{id}", "get", "200")["components"]["schemas"]
     assert "progress" in schemas["Campaign"]["required"]
     assert set(schemas["Progress"]["required"]) == set(progress)
+
+
+def test_the_board_and_the_campaigns_progress_count_who_has_no_window_as_the_preview(
+    api_for, viewer_user
+):
+    with time_machine.travel(datetime(2025, 6, 7, 12, tzinfo=UTC), tick=False):
+        # Amsterdam's window is open now; Tokyo's next opens at midnight UTC, after the end.
+        campaign = CampaignFactory(ends_at=datetime(2025, 6, 7, 16, tzinfo=UTC))
+        for zone in ("Europe/Amsterdam", "Europe/Amsterdam", "Asia/Tokyo"):
+            ContactFactory(campaign=campaign, timezones=[zone])
+        ContactFactory(campaign=campaign, state="done")
+        api = api_for(viewer_user)
+
+        preview = api.get(f"/api/v1/campaigns/{campaign.pk}/preview").json()
+        board = api.get(f"/api/v1/campaigns/{campaign.pk}/board").json()
+        cache.clear()  # the list's own reading, not the board's
+        progress = api.get(f"/api/v1/campaigns/{campaign.pk}").json()["progress"]
+
+    assert preview == {"will_call": 2, "skipped": {"no_window": 1}}
+    # The done contact was called: the preview leaves it out, the board counts it finished.
+    expected = {"to_call": 3, "no_window": 1, "skipped": 0, "finished_percent": 33}
+    assert {name: board[name] for name in expected} == expected
+    assert {name: progress[name] for name in expected} == expected
 
 
 def test_the_campaigns_list_reads_progress_in_the_same_queries_for_one_campaign_or_a_page(

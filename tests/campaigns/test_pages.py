@@ -4,7 +4,7 @@ import csv as csv_module
 import html
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -1062,6 +1062,33 @@ def test_the_board_and_list_count_do_not_call_contacts_apart_from_the_start_as_t
             "never called, and not counted") in board
     assert ("of the 2 contacts to call; 1 will be skipped: on a do-not-call list; 1 skipped"
             "</span>") in listed
+
+
+def test_the_board_and_list_count_contacts_outside_every_window_apart_as_the_preview(
+    client_for, viewer_user
+):
+    """Contacts whose windows leave no time before the end were "to call" on the board and
+    the list, and skipped (no window) on the preview: "of the 3 contacts to call" beside "1
+    contact will be called"."""
+    with time_machine.travel(datetime(2025, 6, 7, 12, tzinfo=UTC), tick=False):
+        # Amsterdam's window is open now; Tokyo's next opens at midnight UTC, after the end.
+        campaign = CampaignFactory(ends_at=datetime(2025, 6, 7, 16, tzinfo=UTC))
+        for e164, zone in (("+31201234567", "Europe/Amsterdam"), ("+31201234568", "Asia/Tokyo"),
+                           ("+31201234569", "Asia/Tokyo")):
+            ContactFactory(campaign=campaign, e164=e164, raw_number=e164, timezones=[zone])
+        SuppressionListFactory().numbers.create(e164="+31201234569")  # do-not-call first
+        client = client_for(viewer_user)
+
+        board = client.get(f"/campaigns/{campaign.pk}/board").content.decode()
+        listed = client.get("/campaigns/").content.decode()
+        preview = client.get(f"/campaigns/{campaign.pk}/preview").content.decode()
+
+    assert "<strong>1</strong> contacts will be called" in preview
+    assert "<td>Outside every window before the end</td><td>1</td>" in preview
+    assert ("of the 1 contact to call; 1 will be skipped: on a do-not-call list; 1 will be "
+            "skipped: outside every window before the end</span>") in board
+    assert ("of the 1 contact to call; 1 will be skipped: on a do-not-call list; 1 will be "
+            "skipped: outside every window before the end</span>") in listed
 
 
 def test_the_contacts_table_says_a_waiting_contact_on_a_do_not_call_list_will_be_skipped(

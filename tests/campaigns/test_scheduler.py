@@ -141,6 +141,32 @@ def test_a_number_listed_after_launch_is_never_called(running):
     assert len(called(other)) == 1
 
 
+def test_a_contact_whose_last_window_closed_while_it_waited_counts_as_skipped_at_once(running):
+    """A contact still waiting when its last window before the end closes is skipped (no
+    window) only when the scheduler reaches it, or at the end. The board counts it so from the
+    moment that window closes, as the preview does: the contacts to call and the share
+    finished do not move when the scheduler reaches it (docs/decisions.md, boardcount)."""
+    running.ends_at = datetime(2025, 6, 2, 20, tzinfo=UTC)
+    running.save()
+    ContactFactory(campaign=running, state=ContactState.DONE)
+    late = ContactFactory(campaign=running, timezones=[AMSTERDAM])
+    ContactFactory(campaign=running, timezones=[NEW_YORK])
+    # 18:00 in Amsterdam, whose next window opens after the end; 12:00 in New York.
+    moment = datetime(2025, 6, 2, 16, tzinfo=UTC)
+
+    before = campaign_board(campaign=running, now=moment)
+    with time_machine.travel(moment, tick=False):
+        tick()
+    after = campaign_board(campaign=Campaign.objects.get(pk=running.pk), now=moment)
+    late.refresh_from_db()
+
+    assert called(late) == [] and late.skip_reason == SkipReason.NO_WINDOW
+    assert (before.to_call, before.no_window, before.skipped, before.finished_percent) == (
+        2, 1, 0, 50)
+    assert (after.to_call, after.no_window, after.skipped, after.finished_percent) == (
+        2, 0, 1, 50)
+
+
 def test_busy_is_retried_as_the_rules_say_and_the_last_outcome_ends_the_contact(running):
     running.retry_rules = {"busy": {"retries": 2, "delay_minutes": 10}}
     running.save()
