@@ -4,6 +4,8 @@ that never says which addresses have users."""
 import re
 
 import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.urls import reverse
 
@@ -13,6 +15,8 @@ from tests.factories import PASSWORD
 pytestmark = pytest.mark.django_db
 
 NEW = "a-brand-new-passphrase-7"
+# The last portal migration before the one that masks old reset requests' addresses.
+BEFORE_MASKING = ("portal", "0011_verbose_names_as_the_pages_say")
 
 
 def reset_link(mailoutbox) -> str:
@@ -163,3 +167,38 @@ def test_a_refused_request_names_the_user_asked_for(operator_user, settings):
     refused = AuditEntry.objects.get(action="user.password_reset_refused")
     assert refused.object_id == str(operator_user.pk)
     assert operator_user.email not in str(refused.changes)
+
+
+@pytest.mark.django_db(transaction=True)  # SQLite changes a schema only outside a transaction
+def test_requests_audited_before_masking_get_the_address_masked_by_a_migration():
+    """Entries written before the address was masked kept it whole: migrating masks it, in
+    batches, and leaves every other entry as it was."""
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    executor.migrate([BEFORE_MASKING])
+    try:
+        old_entry = executor.loader.project_state([BEFORE_MASKING]).apps.get_model(
+            "portal", "AuditEntry")
+        request = "user.password_reset_request"
+        # More than the migration's batch of 1,000.
+        old_entry.objects.bulk_create(
+            old_entry(action=request, changes={"email": f"person{n}@example.org"})
+            for n in range(1001))
+        kept = [
+            old_entry.objects.create(action=request, changes={"email": "S••••@example.org"}),
+            old_entry.objects.create(action=request, object_type="portal.user", object_id="7"),
+            old_entry.objects.create(action="user.password_reset_refused",
+                                     changes={"scope": "reset-email", "minutes": 15}),
+            old_entry.objects.create(action="login.failed",
+                                     changes={"username": "someone@example.org"}),
+        ]
+        kept_changes = {entry.pk: entry.changes for entry in kept}
+    finally:
+        executor.loader.build_graph()
+        executor.migrate(latest)
+
+    masked = AuditEntry.objects.exclude(pk__in=kept_changes).values_list("changes", flat=True)
+    assert len(masked) == 1001
+    assert {entry["email"] for entry in masked} == {"p••••@example.org"}
+    assert {entry.pk: entry.changes for entry in AuditEntry.objects.filter(
+        pk__in=kept_changes)} == kept_changes
