@@ -213,7 +213,7 @@ def test_the_profile_explains_linking_before_it_only_where_sso_is_set_up(setting
 def test_an_admin_unlinks_a_user_from_their_page(oidc_provider, admin_user):
     ana = UserFactory(username="ana", oidc_subject="idp-20", role=Role.OPERATOR)
     admin = signed_in(admin_user)
-    assert 'action="/users/%d/sso/unlink/"' % ana.pk in page(admin, "user_edit", ana.pk)
+    assert f'action="/users/{ana.pk}/sso/unlink/"' in page(admin, "user_edit", ana.pk)
 
     response = admin.post(reverse("user_sso_unlink", args=[ana.pk]))
 
