@@ -309,7 +309,6 @@ class CallboardOIDCBackend(OIDCAuthenticationBackend):
             )
             return None
 
-
     def _link(self, user: User, access_token: str, id_token: str, payload: dict) -> User:
         """The signed-in `user` proved the provider's account too: theirs from now on, and
         their role set from its groups as at any sign-in (refused, linking nothing, if no
