@@ -121,6 +121,8 @@ KINDS: dict[str, tuple[str, dict[str, str]]] = {
         "user.2fa_reset": "Two-factor sign-in reset",
         "user.sign_out_everywhere": "Signed out everywhere",
         "user.sign_out_session": "Signed out one session",
+        "user.sso_link": "Company sign-in linked (single sign-on)",
+        "user.sso_unlink": "Company sign-in unlinked (single sign-on)",
     }),
     "login": ("Sign-in", {
         "login.failed": "Sign-in failed",

@@ -7,6 +7,7 @@ checked (the library leaves both unchecked), users found by the provider's subje
 e-mail, which a provider may let users change), created on first sign-in, and their role set
 from a claim (OIDC_ROLE_CLAIM, mapped by OIDC_ROLE_MAP) at every sign-in, through the services
 that audit it (without a map, everyone starts with OIDC_DEFAULT_ROLE and an admin's choice stays).
+A signed-in password user may link their own user to the provider's subject (link_start).
 """
 
 from __future__ import annotations
@@ -21,12 +22,16 @@ import jwt
 import requests
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import SuspiciousOperation, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import (
     OIDCAuthenticationCallbackView,
@@ -41,6 +46,8 @@ from portal.models import Role, User
 from portal.services import SYSTEM, Actor
 
 DISCOVERY_SECONDS = 3600
+# Session key: the user who pressed "Link company sign-in"; the next callback links to them.
+LINKING = "callboard_sso_linking"
 EMAIL_LENGTH = User._meta.get_field("email").max_length
 SUBJECT_LENGTH = User._meta.get_field("oidc_subject").max_length
 logger = logging.getLogger(__name__)
@@ -287,14 +294,47 @@ class CallboardOIDCBackend(OIDCAuthenticationBackend):
         return user
 
     def get_or_create_user(self, access_token: str, id_token: str, payload: dict) -> User | None:
+        linking = getattr(self.request, "linking_user", None)  # set by CallbackView alone
         try:
+            if linking is not None:
+                return self._link(linking, access_token, id_token, payload)
             return super().get_or_create_user(access_token, id_token, payload)
+        except ValidationError as exc:
+            self.request.oidc_refusal = " ".join(exc.messages)
+            return None
         except NoRole:
             self.request.oidc_refusal = (
                 "Your identity provider account is in no group that Callboard gives a role "
                 "to; ask an administrator to add you to one."
             )
             return None
+
+    def _link(self, user: User, access_token: str, id_token: str, payload: dict) -> User:
+        """The signed-in `user` proved the provider's account too: theirs from now on, and
+        their role set from its groups as at any sign-in (refused, linking nothing, if no
+        group maps to a role)."""
+        claims = self.get_userinfo(access_token, id_token, payload)
+        if not self.verify_claims(claims):
+            raise SuspiciousOperation("Claims verification failed")
+        with transaction.atomic():
+            services.user_sso_link(actor=Actor.from_request(self.request), user=user,
+                                   subject=claims["sub"],
+                                   provider_email=_text_claim(claims, "email", EMAIL_LENGTH))
+            return self.update_user(user, claims)
+
+
+@login_required
+@require_POST
+def link_start(request: HttpRequest) -> HttpResponse:
+    """"Link company sign-in" on the profile: the provider's sign-in, whose callback then links
+    its subject to this user rather than signing anyone in."""
+    if not oidc_enabled():
+        raise Http404("Single sign-on is not set up.")
+    if request.user.oidc_subject:
+        messages.info(request, "You sign in with your company account already.")
+        return redirect("profile")
+    request.session[LINKING] = request.user.pk
+    return redirect(f"{reverse('oidc_login')}?{urlencode({'next': reverse('profile')})}")
 
 
 class AuthenticateView(OIDCAuthenticationRequestView):
@@ -306,14 +346,15 @@ class AuthenticateView(OIDCAuthenticationRequestView):
     def get(self, request: HttpRequest) -> HttpResponse:
         if not oidc_enabled():
             raise Http404("Single sign-on is not set up.")
+        back_to = "profile" if LINKING in request.session else "login"
         try:
             self.OIDC_OP_AUTH_ENDPOINT = discovery()["authorization_endpoint"]
         except SetupMismatch as exc:
             logger.warning("Single sign-on is not set up to match the provider: %s", exc)
-            return sso_failure(request, setup_mismatch(str(exc)))
+            return sso_failure(request, setup_mismatch(str(exc)), back_to)
         except (requests.RequestException, ValueError, KeyError) as exc:
             logger.warning("Single sign-on failed talking to the provider: %s", exc)
-            return sso_failure(request, provider_failed())
+            return sso_failure(request, provider_failed(), back_to)
         self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
         return super().get(request)
 
@@ -324,8 +365,16 @@ class CallbackView(OIDCAuthenticationCallbackView):
     def get(self, request: HttpRequest) -> HttpResponse:
         if not oidc_enabled():
             raise Http404("Single sign-on is not set up.")
+        # The mark is spent by this callback, whatever comes of it; it holds only for the
+        # user who set it, still signed in (signing in or out starts a new session anyway).
+        linking = request.session.pop(LINKING, None)
+        request.linking_user = request.user if (
+            linking is not None and request.user.is_authenticated and request.user.pk == linking
+        ) else None
         if request.GET.get("error"):
             request.oidc_refusal = provider_error(request.GET["error"])
+            if request.linking_user is not None:
+                return self.login_failure()  # the library would sign them out
         elif request.GET.get("state") not in request.session.get("oidc_states", {}):
             # A sign-in this session did not start (begun in another browser, or the session
             # ended meanwhile): the library answered a bare 400 or "did not complete".
@@ -334,22 +383,29 @@ class CallbackView(OIDCAuthenticationCallbackView):
             return self.login_failure()
         return super().get(request)
 
+    def login_success(self) -> HttpResponse:
+        if self.request.linking_user is not None:
+            messages.success(self.request, "Company sign-in linked: Sign in with single sign-on "
+                                           "now signs you in to this same user.")
+        return super().login_success()
+
     def login_failure(self) -> HttpResponse:
+        linking = getattr(self.request, "linking_user", None) is not None
         return sso_failure(self.request, getattr(self.request, "oidc_refusal", None) or (
             "Single sign-on did not complete. Try again; if it keeps failing, ask an "
             "administrator to check the identity provider's settings."
-        ))
+        ), back_to="profile" if linking else "login")
 
 
-def sso_failure(request: HttpRequest, reason: str) -> HttpResponse:
-    """Back to the sign-in page, which says why; audited."""
+def sso_failure(request: HttpRequest, reason: str, back_to: str = "login") -> HttpResponse:
+    """Back to the sign-in page (or the profile, for a link), which says why; audited."""
     messages.error(request, reason)
     services.audit_record(
-        actor=Actor(ip_address=services.client_ip(request)),
+        actor=Actor.from_request(request),
         action="login.sso_failed",
         changes={"reason": reason},
     )
-    return HttpResponseRedirect(reverse("login"))
+    return HttpResponseRedirect(reverse(back_to))
 
 
 @method_decorator(never_cache, name="dispatch")

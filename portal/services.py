@@ -230,6 +230,65 @@ def user_update(
 
 
 @transaction.atomic
+def user_sso_link(*, actor: Actor, user: User, subject: str, provider_email: str = "") -> User:
+    """Let `user` sign in with single sign-on as the identity provider's user `subject`, once
+    they have proved both: signed in here, then at the provider (portal/oidc.py). Never by
+    e-mail alone, which a provider may let anyone change. `provider_email` is audited masked."""
+    holder = User.objects.select_for_update().filter(oidc_subject=subject).first()
+    if holder is not None and holder.pk != user.pk:
+        raise StateConflict(
+            f"Nothing was linked: that company account already signs in to Callboard as "
+            f"{holder.username}. If {holder.username} is a second user made at a first company "
+            "sign-in, ask an administrator to deactivate it and unlink it on its user page, "
+            "then link again.")
+    if holder is not None:
+        return user
+    if user.oidc_subject:
+        raise StateConflict(f"{user.username} is linked to another company account already; "
+                            "an administrator can unlink it on their user page.")
+    user.oidc_subject = subject
+    user.save(update_fields=["oidc_subject"])
+    changes: dict[str, Any] = {"oidc_subject": [None, subject]}
+    if provider_email:
+        changes["provider_email"] = mask_email(provider_email)
+    audit_record(actor=actor, action="user.sso_link", obj=user, changes=changes)
+    return user
+
+
+def sso_unlink_refusal(user: User) -> str:
+    """Why unlinking `user` from single sign-on would lock them out ("" if it would not): an
+    active user with no password they may sign in with. A deactivated one cannot sign in
+    anyway, so a second user made at a first company sign-in can be unlinked and its company
+    account linked to the user it belongs to."""
+    if not user.is_active:
+        return ""
+    if not user.has_usable_password():
+        return (f"{user.username} has no password: single sign-on is their only way in, so "
+                "unlinking would lock them out. If this is a second user made at a first "
+                "company sign-in, deactivate it first.")
+    if not settings.PASSWORD_SIGN_IN and not user.has_role(Role.ADMIN):
+        return (f"Password sign-in is off (PASSWORD_SIGN_IN) for everyone but administrators, "
+                f"so unlinking would lock {user.username} out.")
+    return ""
+
+
+@transaction.atomic
+def user_sso_unlink(*, actor: Actor, user: User) -> User:
+    """Undo user_sso_link: they sign in with their password again, and their role stays as it
+    is (no longer following the provider's groups)."""
+    if not user.oidc_subject:
+        raise StateConflict(f"{user.username} does not sign in with single sign-on.")
+    refusal = sso_unlink_refusal(user)
+    if refusal:
+        raise StateConflict(refusal)
+    audit_record(actor=actor, action="user.sso_unlink", obj=user,
+                 changes={"oidc_subject": [user.oidc_subject, None]})
+    user.oidc_subject = None
+    user.save(update_fields=["oidc_subject"])
+    return user
+
+
+@transaction.atomic
 def user_password_change(*, actor: Actor, user: User, password: str,
                          action: str = "user.password_change") -> None:
     """Set a password already checked by the password validators (the form's job); `action`

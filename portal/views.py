@@ -7,7 +7,8 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.views import LoginView
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import defaults
@@ -168,7 +169,9 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "portal/user_edit.html", {
         "form": form, "edited": user, "locked_until": user.locked_until,
         "reset_paused": lockout.password_reset_paused(user.email), "two_factor": user.two_factor,
-        "role_claim": settings.OIDC_ROLE_CLAIM if role_from_provider else ""})
+        "role_claim": settings.OIDC_ROLE_CLAIM if role_from_provider else "",
+        "sso": oidc_enabled(), "unlink_refusal": services.sso_unlink_refusal(user),
+        "password_sign_in": settings.PASSWORD_SIGN_IN})
 
 
 def _user_update_result(user: User, role: Role | None, was_active: bool) -> str:
@@ -214,6 +217,10 @@ def profile(request: HttpRequest) -> HttpResponse:
         "this_session": request.session.session_key,
         "idle_minutes": settings.SESSION_IDLE_TIMEOUT_SECONDS // 60,
         "lifetime_hours": settings.SESSION_ABSOLUTE_LIFETIME_SECONDS // 3600,
+        "sso": oidc_enabled(), "provider_host": provider_host(),
+        "password_sign_in": settings.PASSWORD_SIGN_IN,
+        "role_claim": settings.OIDC_ROLE_CLAIM if settings.OIDC_ROLE_MAP else "",
+        "role_follows_provider": services.role_follows_provider(request.user),
     })
 
 
@@ -312,6 +319,22 @@ def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
     lockout.login_unlock(actor=Actor.from_request(request), username=user.username)
     messages.success(request, f"{user.username} can sign in and ask for a password reset link "
                               "again.")
+    return redirect("user_edit", pk=user.pk)
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def user_sso_unlink(request: HttpRequest, pk: int) -> HttpResponse:
+    if not oidc_enabled():
+        raise Http404("Single sign-on is not set up.")
+    user = get_object_or_404(User, pk=pk)
+    try:
+        services.user_sso_unlink(actor=Actor.from_request(request), user=user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{user.username} is unlinked from single sign-on: they sign "
+                                  "in with their password, and keep their role.")
     return redirect("user_edit", pk=user.pk)
 
 

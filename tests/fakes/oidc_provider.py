@@ -32,7 +32,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.test import Client
+from django.urls import reverse
 
 CLIENT_ID = "callboard-tests"
 CLIENT_SECRET = "oidc-client-secret-for-tests"
@@ -243,3 +246,14 @@ def oidc_provider_fixture(settings) -> Iterator[OidcProvider]:
     settings.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
     yield provider
     provider.stop()
+
+
+def sso_sign_in(client: Client, next_url: str = "") -> object:
+    """Press "Sign in with single sign-on", let the provider approve, come back: Callboard's
+    answer to the callback."""
+    start = client.get(reverse("oidc_login") + (f"?next={next_url}" if next_url else ""))
+    assert start.status_code == 302, start.content
+    approved = requests.get(start.url, allow_redirects=False, timeout=10)
+    assert approved.status_code == 302, approved.text
+    back = urlsplit(approved.headers["Location"])
+    return client.get(f"{back.path}?{back.query}")

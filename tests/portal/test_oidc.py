@@ -21,6 +21,7 @@ from tests.fakes.oidc_provider import (  # noqa: F401
     CLIENT_ID,
     OidcProvider,
     oidc_provider_fixture,
+    sso_sign_in,
 )
 
 pytestmark = pytest.mark.django_db
@@ -31,16 +32,6 @@ ROLE_MAP = {"cb-admins": "admin", "cb-ops": "operator", "staff": "viewer"}
 @pytest.fixture(autouse=True)
 def role_map(settings):
     settings.OIDC_ROLE_MAP = ROLE_MAP
-
-
-def sso_sign_in(client: Client, next_url: str = "") -> object:
-    """Press "Sign in with single sign-on", let the provider approve, come back."""
-    start = client.get(reverse("oidc_login") + (f"?next={next_url}" if next_url else ""))
-    assert start.status_code == 302, start.content
-    approved = requests.get(start.url, allow_redirects=False, timeout=10)
-    assert approved.status_code == 302, approved.text
-    back = urlsplit(approved.headers["Location"])
-    return client.get(f"{back.path}?{back.query}")
 
 
 def test_a_new_user_signs_in_and_gets_the_role_their_group_maps_to(oidc_provider):

@@ -45,6 +45,7 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "healthz": {"GET": ANYONE},
     "profile": {"GET": SIGNED_IN, "POST": SIGNED_IN},
     "password_change": {"GET": SIGNED_IN, "POST": SIGNED_IN},
+    "sso_link": {"POST": SIGNED_IN},  # 404 until single sign-on is set up
     "token_revoke": {"POST": SIGNED_IN},  # one's own tokens only: OWNED
     "sign_out_everywhere": {"POST": SIGNED_IN},
     "session_sign_out": {"POST": SIGNED_IN},  # one's own sessions only: OWNED
@@ -53,6 +54,7 @@ ROUTES: dict[str, dict[str, int | str]] = {
     "two_factor_qr": {"GET": SIGNED_IN},
     "user_two_factor_reset": {"POST": ADMIN},
     "user_unlock": {"POST": ADMIN},
+    "user_sso_unlink": {"POST": ADMIN},  # 404 until single sign-on is set up
     "security_policy": {"POST": ADMIN},
     "user_list": {"GET": ADMIN},
     "user_create": {"GET": ADMIN, "POST": ADMIN},
