@@ -358,6 +358,11 @@ class AuthenticateView(OIDCAuthenticationRequestView):
         self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
         return super().get(request)
 
+    def get_extra_params(self, request: HttpRequest) -> dict[str, str]:
+        # A link asks the provider who is there now (OIDC Core 3.1.2.1): on a shared computer
+        # the provider's session may be a colleague's, and their account would be linked.
+        return {"prompt": "login"} if LINKING in request.session else {}
+
 
 class CallbackView(OIDCAuthenticationCallbackView):
     """The provider sends the browser back here; a refusal is explained on the sign-in page."""

@@ -6,7 +6,8 @@ approves every authorization request as `provider.user`, whose claims (sub, emai
 a test sets. Codes are single-use and bound to their client, redirect URI, nonce and PKCE
 challenge, as a real provider binds them. With `provider.password` set it is a provider with
 sessions, as Keycloak, Okta and Entra are: authorize asks for that password unless the
-browser's cookie names a session of its own, and end_session ends that session.
+browser's cookie names a session of its own (or the request says `prompt=login`), and
+end_session ends that session.
 
     from tests.fakes.oidc_provider import oidc_provider_fixture  # noqa: F401
 
@@ -95,7 +96,8 @@ class OidcProvider:
         if query.get("client_id") != CLIENT_ID or query.get("response_type") != "code":
             return 400, {}, {"error": "invalid_request"}
         cookie = {}
-        if self.password is not None and session not in self.sessions:
+        if self.password is not None and (session not in self.sessions
+                                          or query.get("prompt") == "login"):
             if password != self.password:
                 return 200, {}, self._password_form(query, wrong=password is not None)
             session = secrets.token_urlsafe(16)

@@ -8,6 +8,7 @@ The flows run against the tests' OpenID Connect provider (tests/fakes/oidc_provi
 import html
 
 import pytest
+import requests
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
@@ -190,6 +191,27 @@ def test_a_later_sign_in_of_the_session_links_nothing(oidc_provider):
 
     assert client.get("/api/v1/me").json()["username"] == "bo"
     assert User.objects.get(pk=ana.pk).oidc_subject is None
+
+
+def test_linking_asks_the_provider_for_the_password_even_in_a_signed_in_browser(
+    oidc_provider
+):
+    """On a shared computer the provider's session may be a colleague's: a link makes the
+    provider ask who is there (prompt=login), an ordinary sign-in does not."""
+    oidc_provider.password = "company-password"
+    colleagues_session = "colleague"
+    oidc_provider.sessions.add(colleagues_session)
+    ana = UserFactory(username="ana", role=Role.OPERATOR)
+    client = signed_in(ana)
+
+    def at_provider() -> requests.Response:
+        start = client.get(reverse("oidc_login"))
+        return requests.get(start.url, cookies={"idp_session": colleagues_session},
+                            allow_redirects=False, timeout=10)
+
+    assert at_provider().status_code == 302  # signing in: the provider's session will do
+    client.post(reverse("sso_link"))
+    assert "Sign in to the company" in at_provider().text
 
 
 def test_the_profile_explains_linking_before_it_only_where_sso_is_set_up(settings):
