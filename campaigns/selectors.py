@@ -76,18 +76,28 @@ class Preview:
 WAITING = (ContactState.PENDING, ContactState.RETRY)
 
 
+def _zones_without_window(campaign: Campaign, zone_sets: Iterable[Iterable[str]],
+                          now: datetime) -> set[tuple[str, ...]]:
+    """Those of `zone_sets` in all of whose zones no window of the campaign opens from `now`
+    (its start, if later) before its end: one window search per set, not one per contact."""
+    never = set()
+    for zones in zone_sets:
+        opens = windows.next_open(campaign.windows, list(zones), max(now, campaign.starts_at))
+        if opens is None or (campaign.ends_at is not None and opens >= campaign.ends_at):
+            never.add(tuple(zones))
+    return never
+
+
 def _no_window(campaign: Campaign, zone_sets: Iterable[Iterable[str]], now: datetime) -> Q:
     """The campaign's waiting contacts for whom no window opens in all their zones from `now`
     (its start, if later) before its end, of those whose zones are among `zone_sets`; an empty
     Q if none. The scheduler skips them (no window) when it reaches them, or at the end; the
     preview, the board and the list count them skipped from now (docs/decisions.md,
-    boardcount). The window search runs once per set of zones, not once per contact; each
+    boardcount). The window search runs once per set of zones (_zones_without_window); each
     reader has the sets from a query it makes anyway, or one query."""
     never = Q()
-    for zones in zone_sets:
-        opens = windows.next_open(campaign.windows, list(zones), max(now, campaign.starts_at))
-        if opens is None or (campaign.ends_at is not None and opens >= campaign.ends_at):
-            never |= Q(timezones=list(zones))
+    for zones in _zones_without_window(campaign, zone_sets, now):
+        never |= Q(timezones=list(zones))
     return Q(campaign_id=campaign.pk, state__in=WAITING) & never if never else Q()
 
 
