@@ -43,6 +43,7 @@ from campaigns.selectors import (
     campaign_contacts_table,
     campaign_preview,
     campaigns_with_progress,
+    contacts_with_no_window,
     suppression_lists,
 )
 from campaigns.services import campaigns, contacts, suppression, uploads
@@ -220,6 +221,7 @@ def _contacts_context(request: HttpRequest, campaign: Campaign, board: Board) ->
         per_page=50,
         count=board.total,
     )
+    contacts_with_no_window(campaign=campaign, contacts=list(found["page"].object_list))
     return {
         "campaign": campaign,
         "contacts": found["page"],
@@ -234,11 +236,13 @@ def _contacts_context(request: HttpRequest, campaign: Campaign, board: Board) ->
 
 def _contacts_state(page: Page, poll_query: str) -> str:
     """The digest (_page_digest) of the contacts table (campaign_detail.html#contacts): each
-    row's TABLE_CONTACT_FIELDS, whether it is on a do-not-call list now, and its attempts'
-    TABLE_ATTEMPT_FIELDS. A field the rows read beyond these would be a query a row, so a
-    column added to the table is named there, and is in the digest by that."""
+    row's TABLE_CONTACT_FIELDS, whether it is on a do-not-call list now or has no window
+    before the end, and its attempts' TABLE_ATTEMPT_FIELDS. A field the rows read beyond these
+    would be a query a row, so a column added to the table is named there, and is in the
+    digest by that."""
     return _page_digest(page, poll_query, lambda contact: (
         contact.pk, _shown(contact, TABLE_CONTACT_FIELDS), contact.on_do_not_call,
+        contact.no_window,
         tuple(_shown(attempt, TABLE_ATTEMPT_FIELDS) for attempt in contact.table_attempts),
     ))
 

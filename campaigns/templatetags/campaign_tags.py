@@ -55,8 +55,10 @@ def contact_rows(contacts: Iterable[Contact]) -> SafeString:
 
 def _row(contact: Contact, call_url: str) -> str:
     state = STATE_LABELS[contact.state]
-    if contact.on_do_not_call:  # the board counts it apart from those to call
+    if contact.on_do_not_call:  # the board counts these apart from those to call
         state = "Will be skipped: on a do-not-call list"
+    elif contact.no_window:
+        state = "Will be skipped: outside every window before the end"
     elif contact.skip_reason:
         state = f"{state}: {SKIP_LABELS[contact.skip_reason]}"
     attempts = ", ".join(_attempt(attempt, call_url) for attempt in contact.table_attempts)

@@ -1115,6 +1115,35 @@ def test_the_contacts_table_says_a_waiting_contact_on_a_do_not_call_list_will_be
     assert f'data-field="state-{listed.pk}">Waiting for its first call' in poll.content.decode()
 
 
+def test_the_contacts_table_says_a_waiting_contact_outside_every_window_will_be_skipped(
+    client_for, viewer_user
+):
+    with time_machine.travel(datetime(2025, 6, 7, 12, tzinfo=UTC), tick=False):
+        # Amsterdam's window is open now; Tokyo's next opens at midnight UTC, after the end.
+        campaign = CampaignFactory(ends_at=datetime(2025, 6, 7, 16, tzinfo=UTC))
+        here, far, far_listed = (ContactFactory(campaign=campaign, timezones=[zone])
+                                 for zone in ("Europe/Amsterdam", "Asia/Tokyo", "Asia/Tokyo"))
+        SuppressionListFactory().numbers.create(e164=far_listed.e164)
+        client = client_for(viewer_user)
+
+        page = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+        table = client.get(f"/campaigns/{campaign.pk}/contact-table").content.decode()
+
+        for shown in (page, table):
+            assert (f'data-field="state-{far.pk}">Will be skipped: outside every window '
+                    "before the end</td>") in shown
+            assert f'data-field="state-{here.pk}">Waiting for its first call</td>' in shown
+            # Counted on the board as on a do-not-call list first, and so said in its row.
+            assert (f'data-field="state-{far_listed.pk}">Will be skipped: on a do-not-call '
+                    "list</td>") in shown
+        # Running a day longer, Tokyo's window opens before the end: the next poll says so.
+        Campaign.objects.filter(pk=campaign.pk).update(ends_at=datetime(2025, 6, 8, 16, tzinfo=UTC))
+        poll = client.get(f"/campaigns/{campaign.pk}/contact-table",
+                          {"page_state": part_states(page)["contacts"]})
+    assert poll.status_code == 200
+    assert f'data-field="state-{far.pk}">Waiting for its first call' in poll.content.decode()
+
+
 def list_reads(client, url: str) -> int:
     cache.clear()  # not the board's nor the list's shared reading: the list's own queries
     with CaptureQueriesContext(connection) as queries:
