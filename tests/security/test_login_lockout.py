@@ -1,5 +1,6 @@
 """Failed sign-ins: five wrong passwords lock a username, twenty lock an address."""
 
+import logging
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +48,7 @@ def test_five_wrong_passwords_lock_the_username_even_for_the_right_password(
     assert AuditEntry.objects.filter(action="login.failed").count() == 5
     locked = AuditEntry.objects.get(action="login.locked")
     assert locked.changes["username"] == "operator"
+    assert locked.object_id == str(operator_user.pk)
     assert locked.changes["scope"] == "username"
     assert locked.ip_address == "198.51.100.7"
     assert locked.actor_label == "anonymous"
@@ -214,3 +216,46 @@ def test_an_hourly_task_deletes_the_counters_whose_window_and_lock_have_ended(
     assert sorted(subject.split(":")[0] for subject in left) == ["address", "username"]
     assert settings.CELERY_BEAT_SCHEDULE["portal-sign-in-counters"]["task"] == (
         tasks.sign_in_counters_forget_expired.name)
+
+
+def test_a_wrong_password_for_a_user_is_audited_with_that_user(client, operator_user):
+    sign_in(client, "Operator", "wrong")
+
+    failed = AuditEntry.objects.get(action="login.failed")
+    assert (failed.object_type, failed.object_id, failed.object_repr) == (
+        "portal.user", str(operator_user.pk), "operator")
+    assert failed.changes == {"username": "operator"}
+    assert failed.actor_label == "anonymous"
+
+
+def test_a_password_typed_as_the_username_is_kept_neither_in_the_audit_log_nor_in_logs(
+    client, operator_user, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    typed = "Correct-Horse-9"
+
+    for _ in range(5):
+        sign_in(client, typed, "operator")
+
+    entries = AuditEntry.objects.filter(action__in=["login.failed", "login.locked"])
+    assert entries.count() == 6
+    for entry in entries:
+        assert typed.lower() not in repr(entry.__dict__).lower()
+        assert re.fullmatch(r"c•••• \(15 characters, [0-9a-f]{8}\)", entry.changes["username"])
+        assert entry.object_id == ""
+    assert typed.lower() not in caplog.text.lower()
+
+
+def test_attempts_with_the_same_unknown_name_carry_the_same_mask_and_lock_it(client, db):
+    for name in ("ghost@example.org", "GHOST@example.org", "ghost@example.com"):
+        sign_in(client, name, "wrong")
+    for _ in range(3):
+        sign_in(client, "ghost@example.org", "wrong")
+
+    first, same, other = (entry.changes["username"] for entry in AuditEntry.objects.filter(
+        action="login.failed").order_by("pk")[:3])
+    assert first == same != other
+    locked = AuditEntry.objects.get(action="login.locked")
+    assert (locked.changes["scope"], locked.changes["username"]) == ("username", first)
+    assert LOCKED in sign_in(client, "ghost@example.org", "wrong").content.decode()
+
