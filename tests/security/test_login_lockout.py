@@ -10,11 +10,13 @@ import pytest
 import requests
 from django.core.management import call_command
 from django.db import DatabaseError
+from django.test import Client
 from django.utils import timezone
 
 from portal import tasks
 from portal.models import AuditEntry, SignInCounter
 from tests.factories import PASSWORD, UserFactory
+from tests.helpers import migrated_back_to
 
 LOCKED = "Too many failed sign-ins"
 
@@ -259,3 +261,39 @@ def test_attempts_with_the_same_unknown_name_carry_the_same_mask_and_lock_it(cli
     assert (locked.changes["scope"], locked.changes["username"]) == ("username", first)
     assert LOCKED in sign_in(client, "ghost@example.org", "wrong").content.decode()
 
+
+# The last portal migration before the one that masks old failed sign-ins' unknown names.
+BEFORE_MASKING = ("portal", "0012_reset_requests_audited_with_the_address_masked")
+
+
+@pytest.mark.django_db(transaction=True)  # SQLite changes a schema only outside a transaction
+def test_failed_sign_ins_audited_before_masking_get_unknown_names_masked_by_a_migration():
+    """Entries written before kept every name typed whole: migrating masks the names no user
+    has, in batches, as a sign-in now would, and leaves users' names and other entries."""
+    UserFactory(username="operator")
+    with migrated_back_to(BEFORE_MASKING) as old_apps:
+        old_entry = old_apps.get_model("portal", "AuditEntry")
+        # More than the migration's batch of 1,000.
+        old_entry.objects.bulk_create(
+            old_entry(action="login.failed", changes={"username": "Hunter2-secret"})
+            for _ in range(1001))
+        locked = old_entry.objects.create(action="login.locked", changes={
+            "username": "hunter2-secret", "scope": "username", "failures": 5, "minutes": 15})
+        kept = [
+            old_entry.objects.create(action="login.failed", changes={"username": "Operator"}),
+            old_entry.objects.create(action="login.failed", changes={
+                "username": "x•••• (3 characters, 0123abcd)"}),
+            old_entry.objects.create(action="login.unlock", changes={"username": "someone"}),
+        ]
+        kept_changes = {entry.pk: entry.changes for entry in kept}
+
+    sign_in(Client(), "hunter2-secret", "wrong")
+    now_masked = AuditEntry.objects.filter(action="login.failed").latest("pk").changes
+    masked = AuditEntry.objects.exclude(pk__in=kept_changes).filter(
+        action="login.failed").exclude(pk=AuditEntry.objects.latest("pk").pk)
+    assert masked.count() == 1001
+    assert {entry.changes["username"] for entry in masked} == {now_masked["username"]}
+    assert AuditEntry.objects.get(pk=locked.pk).changes == {
+        "username": now_masked["username"], "scope": "username", "failures": 5, "minutes": 15}
+    assert {entry.pk: entry.changes for entry in AuditEntry.objects.filter(
+        pk__in=kept_changes)} == kept_changes
