@@ -9,9 +9,10 @@ Each attempt takes its place in the counts (`login_attempt_begin`) before its pa
 checked, in one transaction holding the counters' rows, and is refused if the window's places
 are taken: parallel attempts cannot all pass the limit, and nothing that fails later (the
 password hasher, the audit log) leaves an attempt uncounted. A right password gives its place
-back. Failures, locks and refused reset requests are audited; `manage.py login_unlock` (and a
-user's Unlock) lifts a lock early, the reset counts of the name's e-mail address with it; the
-user's page shows both (`password_reset_paused`).
+back. Failures, locks and refused reset requests are audited (a failure by the user it named,
+else by the name masked: counts are keyed by the name, never by what the audit log keeps);
+`manage.py login_unlock` (and a user's Unlock) lifts a lock early, the reset counts of the
+name's e-mail address with it; the user's page shows both (`password_reset_paused`).
 
 Password-reset requests take places the same way (`password_reset_begin`), in counters of their
 own so they never lock a sign-in: PASSWORD_RESETS_PER_EMAIL for one typed address, whether or
@@ -31,6 +32,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from portal.models import SignInCounter, User
+from portal.redaction import mask_username
 from portal.services import Actor, audit_record, password_reset_audit
 
 
@@ -148,13 +150,24 @@ def login_failure_record(*, username: str, ip: str | None) -> Lock | None:
                 row.save()
                 locks.append((Lock(subject.scope, row.locked_until), row.attempts))
     actor = Actor(ip_address=ip)
-    audit_record(actor=actor, action="login.failed", changes={"username": username[:150]})
+    user, name = _named_in_audit(username)
+    audit_record(actor=actor, action="login.failed", obj=user, changes={"username": name})
     for lock, failures in locks:
-        audit_record(actor=actor, action="login.locked", changes={
-            "username": username[:150], "scope": lock.scope, "failures": failures,
+        audit_record(actor=actor, action="login.locked", obj=user, changes={
+            "username": name, "scope": lock.scope, "failures": failures,
             "minutes": settings.LOGIN_LOCKOUT_SECONDS // 60,
         })
     return locks[0][0] if locks else None
+
+
+def _named_in_audit(username: str) -> tuple[User | None, str]:
+    """The user a failed attempt named and their name, matched case-insensitively as the
+    lockout counts it (the exact spelling first); else no user and the name typed masked: one
+    that names nobody is often a password typed in the wrong field, or an e-mail address."""
+    typed = username.strip()
+    user = min(User.objects.filter(username__iexact=typed),
+               key=lambda match: (match.username != typed, match.pk), default=None)
+    return (user, user.username) if user else (None, mask_username(typed))
 
 
 def login_success_record(*, username: str, ip: str | None,

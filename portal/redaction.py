@@ -3,13 +3,16 @@
 Provider credentials and API tokens are shown as `••••` and their last four characters; values
 under secret-named keys are masked in recorded bodies, audit changes and pages; a webhook URL's
 path token (`/hooks/<token>/…`) is masked in log lines and anywhere a non-admin looks. An
-e-mail address someone typed that belongs to nobody is kept as its first character and domain.
+e-mail address someone typed that belongs to nobody is kept as its first character and domain;
+a username typed at sign-in that names nobody as its first character, length and a keyed hash.
 """
 
 import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
+
+from django.utils.crypto import salted_hmac
 
 MASK = "••••"
 # Keys whose values are removed from recorded bodies, error details, headers and audit rows:
@@ -48,6 +51,18 @@ def mask_email(address: str) -> str:
         return MASK
     # Typed text, so bounded: the address field takes up to 254 characters.
     return f"{local[0]}{MASK}@{domain[:100]}"
+
+
+def mask_username(name: str) -> str:
+    """`c•••• (15 characters, 1a2b3c4d)`: a name typed at sign-in that names nobody is often a
+    password typed in the wrong field, or an e-mail address. Its first character and length let
+    an admin read a run of guesses; the HMAC (keyed by SECRET_KEY) groups the attempts of one
+    name without giving it away. Normalised as the lockout counts it, so one count, one mask."""
+    normalised = name.strip().lower()
+    if not normalised:
+        return MASK
+    digest = salted_hmac("portal.redaction.mask_username", normalised, algorithm="sha256")
+    return f"{normalised[0]}{MASK} ({len(normalised)} characters, {digest.hexdigest()[:8]})"
 
 
 def is_secret_key(key: object) -> bool:

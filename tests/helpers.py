@@ -5,7 +5,7 @@ import re
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -47,6 +47,25 @@ def tasks_sent_to(queue: str) -> Iterator[str]:
         yield queue
     finally:
         app.conf.task_default_queue = previous
+
+
+@contextlib.contextmanager
+def migrated_back_to(migration: tuple[str, str]) -> Iterator[Any]:
+    """The database migrated back to `migration` inside the block, which gets the app registry
+    as it was then to write old rows with; migrated to the latest again after it, so the data
+    migrations since run on those rows."""
+    # Here, not above: bench/ imports this module before Django.
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    executor.migrate([migration])
+    try:
+        yield executor.loader.project_state([migration]).apps
+    finally:
+        executor.loader.build_graph()
+        executor.migrate(latest)
 
 
 def off_site_links(html: str) -> list[str]:

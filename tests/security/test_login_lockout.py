@@ -1,5 +1,6 @@
 """Failed sign-ins: five wrong passwords lock a username, twenty lock an address."""
 
+import logging
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -9,11 +10,13 @@ import pytest
 import requests
 from django.core.management import call_command
 from django.db import DatabaseError
+from django.test import Client
 from django.utils import timezone
 
 from portal import tasks
 from portal.models import AuditEntry, SignInCounter
 from tests.factories import PASSWORD, UserFactory
+from tests.helpers import migrated_back_to
 
 LOCKED = "Too many failed sign-ins"
 
@@ -47,6 +50,7 @@ def test_five_wrong_passwords_lock_the_username_even_for_the_right_password(
     assert AuditEntry.objects.filter(action="login.failed").count() == 5
     locked = AuditEntry.objects.get(action="login.locked")
     assert locked.changes["username"] == "operator"
+    assert locked.object_id == str(operator_user.pk)
     assert locked.changes["scope"] == "username"
     assert locked.ip_address == "198.51.100.7"
     assert locked.actor_label == "anonymous"
@@ -214,3 +218,82 @@ def test_an_hourly_task_deletes_the_counters_whose_window_and_lock_have_ended(
     assert sorted(subject.split(":")[0] for subject in left) == ["address", "username"]
     assert settings.CELERY_BEAT_SCHEDULE["portal-sign-in-counters"]["task"] == (
         tasks.sign_in_counters_forget_expired.name)
+
+
+def test_a_wrong_password_for_a_user_is_audited_with_that_user(client, operator_user):
+    sign_in(client, "Operator", "wrong")
+
+    failed = AuditEntry.objects.get(action="login.failed")
+    assert (failed.object_type, failed.object_id, failed.object_repr) == (
+        "portal.user", str(operator_user.pk), "operator")
+    assert failed.changes == {"username": "operator"}
+    assert failed.actor_label == "anonymous"
+
+
+def test_a_password_typed_as_the_username_is_kept_neither_in_the_audit_log_nor_in_logs(
+    client, operator_user, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    typed = "Correct-Horse-9"
+
+    for _ in range(5):
+        sign_in(client, typed, "operator")
+
+    entries = AuditEntry.objects.filter(action__in=["login.failed", "login.locked"])
+    assert entries.count() == 6
+    for entry in entries:
+        assert typed.lower() not in repr(entry.__dict__).lower()
+        assert re.fullmatch(r"c•••• \(15 characters, [0-9a-f]{8}\)", entry.changes["username"])
+        assert entry.object_id == ""
+    assert typed.lower() not in caplog.text.lower()
+
+
+def test_attempts_with_the_same_unknown_name_carry_the_same_mask_and_lock_it(client, db):
+    for name in ("ghost@example.org", "GHOST@example.org", "ghost@example.com"):
+        sign_in(client, name, "wrong")
+    for _ in range(3):
+        sign_in(client, "ghost@example.org", "wrong")
+
+    first, same, other = (entry.changes["username"] for entry in AuditEntry.objects.filter(
+        action="login.failed").order_by("pk")[:3])
+    assert first == same != other
+    locked = AuditEntry.objects.get(action="login.locked")
+    assert (locked.changes["scope"], locked.changes["username"]) == ("username", first)
+    assert LOCKED in sign_in(client, "ghost@example.org", "wrong").content.decode()
+
+
+# The last portal migration before the one that masks old failed sign-ins' unknown names.
+BEFORE_MASKING = ("portal", "0012_reset_requests_audited_with_the_address_masked")
+
+
+@pytest.mark.django_db(transaction=True)  # SQLite changes a schema only outside a transaction
+def test_failed_sign_ins_audited_before_masking_get_unknown_names_masked_by_a_migration():
+    """Entries written before kept every name typed whole: migrating masks the names no user
+    has, in batches, as a sign-in now would, and leaves users' names and other entries."""
+    UserFactory(username="operator")
+    with migrated_back_to(BEFORE_MASKING) as old_apps:
+        old_entry = old_apps.get_model("portal", "AuditEntry")
+        # More than the migration's batch of 1,000.
+        old_entry.objects.bulk_create(
+            old_entry(action="login.failed", changes={"username": "Hunter2-secret"})
+            for _ in range(1001))
+        locked = old_entry.objects.create(action="login.locked", changes={
+            "username": "hunter2-secret", "scope": "username", "failures": 5, "minutes": 15})
+        kept = [
+            old_entry.objects.create(action="login.failed", changes={"username": "Operator"}),
+            old_entry.objects.create(action="login.failed", changes={
+                "username": "x•••• (3 characters, 0123abcd)"}),
+            old_entry.objects.create(action="login.unlock", changes={"username": "someone"}),
+        ]
+        kept_changes = {entry.pk: entry.changes for entry in kept}
+
+    sign_in(Client(), "hunter2-secret", "wrong")
+    now_masked = AuditEntry.objects.filter(action="login.failed").latest("pk").changes
+    masked = AuditEntry.objects.exclude(pk__in=kept_changes).filter(
+        action="login.failed").exclude(pk=AuditEntry.objects.latest("pk").pk)
+    assert masked.count() == 1001
+    assert {entry.changes["username"] for entry in masked} == {now_masked["username"]}
+    assert AuditEntry.objects.get(pk=locked.pk).changes == {
+        "username": now_masked["username"], "scope": "username", "failures": 5, "minutes": 15}
+    assert {entry.pk: entry.changes for entry in AuditEntry.objects.filter(
+        pk__in=kept_changes)} == kept_changes
