@@ -257,6 +257,15 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[WorkerProcess]
     worker.stop()
 
 
+@pytest.fixture
+def no_worker_consuming(settings) -> None:
+    """A cache of the test's own, which no worker writes its heartbeat to: the session's
+    `celery_worker`, once an earlier test in this process started it, writes one into the
+    suite's cache every HEARTBEAT_INTERVAL, also right after a test emptied it."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "no-worker-consuming"}}
+
+
 # The whole loop over HTTP: the live server is Callboard (API, sandbox, answer URL, webhooks)
 # and a worker of its own places the calls and plays them, 100 times faster than real time.
 LIVE_QUEUE = f"callboard-test-live{XDIST_WORKER}"

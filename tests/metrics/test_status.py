@@ -29,7 +29,8 @@ def _reading(page: str, name: str) -> str:
     return f"{found[1]}: {html.unescape(re.sub(r'<[^>]+>', '', found[2]))}"
 
 
-def test_no_worker_is_down_and_says_how_to_start_one(client_for, admin_user):
+def test_no_worker_is_down_and_says_how_to_start_one(client_for, admin_user,
+                                                   no_worker_consuming):
     page = client_for(admin_user).get("/status/").content.decode()
 
     assert "Something is not working" in page

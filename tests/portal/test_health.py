@@ -23,7 +23,7 @@ def test_healthy(client, worker_alive):
 
 
 @pytest.mark.django_db
-def test_no_worker_heartbeat_means_the_worker_is_missing(client):
+def test_no_worker_heartbeat_means_the_worker_is_missing(client, no_worker_consuming):
     response = client.get(reverse("healthz"))
     assert response.status_code == 503
     body = response.json()
