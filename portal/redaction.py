@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.utils.crypto import salted_hmac
-
 MASK = "••••"
 # Keys whose values are removed from recorded bodies, error details, headers and audit rows:
 # the providers' credential names and anything that says it is one.
@@ -58,6 +56,9 @@ def mask_username(name: str) -> str:
     password typed in the wrong field, or an e-mail address. Its first character and length let
     an admin read a run of guesses; the HMAC (keyed by SECRET_KEY) groups the attempts of one
     name without giving it away. Normalised as the lockout counts it, so one count, one mask."""
+    # Imported here: the provider adapters use this module and import nothing of Django.
+    from django.utils.crypto import salted_hmac
+
     normalised = name.strip().lower()
     if not normalised:
         return MASK
