@@ -454,7 +454,8 @@ def _board_read(campaign: Campaign, now: datetime) -> Board:
             campaign.contacts.filter(state=ContactState.RETRY).order_by("next_attempt_at")[:10]
         ),
         pace_achieved=_pace_shown(campaign, attempts, now),
-        # Counted as the scheduler counts it, and only while it may say why it is held back.
+        # Every queued call of the account, read only while the board may say why it is held
+        # back; the scheduler leaves out those queued in the last 1.5 ticks (on their way).
         waiting=Call.objects.filter(
             account_id=campaign.account_id, status=CallStatus.QUEUED
         ).count()

@@ -424,9 +424,12 @@ def provider_logout_url(request: HttpRequest) -> str:
     ends): someone who signed in with single sign-on goes to the provider's
     end_session_endpoint (OpenID Connect RP-Initiated Logout 1.0), which ends the provider's
     session and sends them back to the signed-out page; without one (or the provider not
-    answering), to the signed-out page saying the provider's session may still be open."""
+    answering), to the signed-out page saying the provider's session may still be open.
+    Asked of the session, not the user: a user linked to single sign-on may have signed in
+    with their password, and the provider then holds no session of this sign-in. The library
+    sets the ID token's expiry at every single sign-on, a link's included."""
     signed_out = reverse("signed_out")
-    if not request.user.oidc_subject:
+    if "oidc_id_token_expiration" not in request.session:
         return signed_out
     try:
         endpoint = discovery().get("end_session_endpoint") if oidc_enabled() else None

@@ -69,10 +69,10 @@ def error_body(code: str, detail: str, fields: dict | None = None) -> dict:
     return {"error": code, "detail": detail, "fields": fields or {}}
 
 
-def missing(model: type[Model], value: object, *, by: str = "id") -> exceptions.NotFound:
+def missing(model: type[Model], value: object) -> exceptions.NotFound:
     """The 404 of an object the address names and nothing is (or the token may not see):
     "No call with id 5.", the kind in the words of the model's verbose_name."""
-    return exceptions.NotFound(f"No {model._meta.verbose_name} with {by} {value}.")
+    return exceptions.NotFound(f"No {model._meta.verbose_name} with id {value}.")
 
 
 def _not_found(exc: Http404, context: dict) -> exceptions.NotFound:

@@ -433,7 +433,13 @@ def test_a_provider_session_left_open_is_said_on_the_signed_out_page(oidc_provid
     assert "sign out there too" in page
 
 
-def test_a_password_user_signs_out_to_the_signed_out_page(oidc_provider, operator_user):
+@pytest.mark.parametrize("linked", [False, True], ids=["password only", "linked to SSO"])
+def test_a_password_user_signs_out_to_the_signed_out_page(oidc_provider, operator_user, linked):
+    """A user linked to single sign-on who signed in with their password holds no session at
+    the provider: Sign out does not send them there."""
+    if linked:
+        operator_user.oidc_subject = "idp-16"
+        operator_user.save(update_fields=["oidc_subject"])
     client = Client()
     client.force_login(operator_user, backend="django.contrib.auth.backends.ModelBackend")
 
